@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Set-up in one command: ``python3 dev.py run`` starts the app, ``python3 dev.py test``
+runs the suite. Needs only Python >= 3.11 with pip; everything else is installed into
+``.venv`` the first time (and again whenever pyproject.toml changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def ensure_venv(extra: str | None) -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on any system Python
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        say(f"creating the virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    target = f".[{extra}]" if extra else "."
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed-{extra or 'app'}-{digest}"
+    if stamp.exists():
+        return
+    say(f"installing {target} (first run, or pyproject.toml changed)")
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True
+    )
+    for old in VENV.glob(f".installed-{extra or 'app'}-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def flask(*args: str) -> int:
+    return subprocess.call([str(BIN / "flask"), "--app", "tracker", *args], cwd=ROOT)
+
+
+def run(args: list[str]) -> int:
+    ensure_venv(None)
+    say("migrating the database to the newest schema")
+    if flask("db", "upgrade") != 0:
+        return 1
+    if flask("demo", "--if-empty") != 0:
+        return 1
+    host = os.environ.get("TRACKER_HOST", "127.0.0.1")
+    port = os.environ.get("TRACKER_PORT", "5000")
+    say(f"starting the tracker at http://{host}:{port}/  (Ctrl+C stops it)")
+    return flask("run", "--host", host, "--port", port, *args)
+
+
+def test(args: list[str]) -> int:
+    ensure_venv("test")
+    say("lint: ruff check and ruff format --check")
+    for lint in (["check", "."], ["format", "--check", "."]):
+        if subprocess.call([str(BIN / "ruff"), *lint], cwd=ROOT) != 0:
+            return 1
+    db = os.environ.get("DATABASE_URL", "SQLite (a temporary file)")
+    say(f"tests on {db}")
+    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+
+
+def main() -> int:
+    commands = {"run": run, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        print(
+            "usage: python3 dev.py run [flask run options] | python3 dev.py test [pytest options]"
+        )
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

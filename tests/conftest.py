@@ -1,0 +1,154 @@
+"""Fixtures: one migrated database per test run; each test inside a transaction that is
+rolled back afterwards (SQLAlchemy's "join a session into an external transaction")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from tests.databases import fresh_database
+from tracker import create_app
+from tracker.extensions import db
+from tracker.models import Shop, User
+from tracker.models.enums import Platform, Role
+
+PASSWORD = "secret123"
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough",
+            "TRACKER_ENV": "development",
+        },
+        instance_path=str(instance),
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A test's database work runs in a transaction rolled back at its end."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        scoped = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        db.session = scoped  # type: ignore[assignment]
+        try:
+            yield scoped()
+        finally:
+            scoped.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, session: Session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_shop(session: Session) -> Callable[..., Shop]:
+    counter = iter(range(1, 10_000))
+
+    def make(**fields: Any) -> Shop:
+        n = next(counter)
+        values = {
+            "code": f"shop{n}",
+            "name": f"测试店铺{n}",
+            "platform": Platform.TAOBAO,
+            "created_at": NOW,
+        } | fields
+        shop = Shop(**values)
+        session.add(shop)
+        session.commit()
+        return shop
+
+    return make
+
+
+@pytest.fixture
+def make_user(session: Session) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role = Role.AGENT, shops: list[Shop] | None = None, **fields: Any) -> User:
+        n = next(counter)
+        values = {
+            "username": f"{role.value}{n}",
+            "display_name": f"{role.label}{n}",
+            "role": role,
+            "created_at": NOW,
+        } | fields
+        user = User(**values, shops=list(shops or []))
+        user.set_password(PASSWORD)
+        session.add(user)
+        session.commit()
+        return user
+
+    return make
+
+
+_TOKEN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    html = client.get(url).get_data(as_text=True)
+    match = _TOKEN.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+def login(client: FlaskClient, user: User, password: str = PASSWORD) -> Any:
+    token = csrf_token(client)
+    return client.post(
+        "/login", data={"username": user.username, "password": password, "csrf_token": token}
+    )
+
+
+def post_form(
+    client: FlaskClient, url: str, data: dict[str, Any], *, form_url: str | None = None
+) -> Any:
+    """POST like a browser: with the CSRF token from the page the form is on."""
+    return client.post(url, data={**data, "csrf_token": csrf_token(client, form_url or url)})
+
+
+def count(session: Session, model: type) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+
+
+def instance_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "instance"
+    path.mkdir()
+    return path

@@ -1,0 +1,138 @@
+"""The demo shop is deterministic and has the counts and proportions the README states."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from functools import cache
+
+import pytest
+
+from tracker.demo.catalog_data import CATEGORIES
+from tracker.demo.generator import SHOP_TZ, DemoShop, generate
+from tracker.demo.review_texts import SYSTEM_DEFAULT_TEXTS
+from tracker.models.enums import Rating, RevisionKind
+
+END = date(2026, 11, 23)
+
+
+@cache
+def full_shop() -> DemoShop:
+    return generate(seed=2026, scale=1.0, end=END)
+
+
+def test_same_seed_same_shop_different_seed_different_shop() -> None:
+    a = generate(seed=7, scale=0.05, end=END)
+    b = generate(seed=7, scale=0.05, end=END)
+    c = generate(seed=8, scale=0.05, end=END)
+    assert a == b
+    assert a.orders != c.orders
+
+
+def test_counts() -> None:
+    shop = full_shop()
+    assert len(shop.products) >= 300
+    assert len({p.category for p in shop.products}) >= 8
+    assert len(shop.buyers) == 5000
+    assert len(shop.orders) == 40000
+    assert len({b.nick for b in shop.buyers}) == 5000
+    assert len({o.tid for o in shop.orders}) == 40000
+    oids = [ln.oid for o in shop.orders for ln in o.lines]
+    assert len(set(oids)) == len(oids)
+
+
+def test_scale_multiplies_buyers_and_orders() -> None:
+    small = generate(seed=1, scale=0.1, end=END)
+    assert (len(small.buyers), len(small.orders)) == (500, 4000)
+    assert len(small.products) == len(full_shop().products)  # the catalogue does not scale
+
+
+def test_catalogue_has_consumables_new_arrivals_and_delisted_products() -> None:
+    shop = full_shop()
+    consumable = [p for p in shop.products if p.is_consumable]
+    assert {"水果生鲜", "茶叶冲饮", "洗护清洁"} <= {p.category for p in consumable}
+    assert all(p.repurchase_days and p.repurchase_days > 0 for p in consumable)
+    now = max(o.paid_at for o in shop.orders)
+    assert sum(now - p.launched_at < timedelta(days=31) for p in shop.products) >= 10
+    assert 0 < sum(not p.is_active for p in shop.products) < len(shop.products) * 0.1
+    assert all(p.price > 0 for p in shop.products)
+
+
+def test_orders_cover_a_year_with_a_double_eleven_peak() -> None:
+    shop = full_shop()
+    days = Counter(o.paid_at.astimezone(SHOP_TZ).date() for o in shop.orders)
+    assert min(days) >= END - timedelta(days=365) and max(days) < END
+    average = len(shop.orders) / 365
+    assert days[date(2026, 11, 11)] > 4 * average
+    assert days.most_common(1)[0][0] == date(2026, 11, 11)
+    festival = [days[date(2026, 2, 17) + timedelta(days=i)] for i in range(3)]
+    assert max(festival) < average  # the Spring Festival dip
+
+
+def test_buyers_repeat_and_products_are_bought_together() -> None:
+    shop = full_shop()
+    per_buyer = Counter(o.buyer for o in shop.orders)
+    repeaters = sum(1 for n in per_buyer.values() if n > 1) / len(shop.buyers)
+    assert 0.5 < repeaters < 0.85
+    family = [p.sku.rsplit("-", 1)[0] for p in shop.products]
+    pairs = Counter()
+    for order in shop.orders:
+        families = sorted({family[ln.product] for ln in order.lines})
+        pairs.update((a, b) for i, a in enumerate(families) for b in families[i + 1 :])
+    assert pairs[("CL-CONDITIONER", "CL-SHAMPOO-AD")] > 200
+    assert pairs[("DG-CASE", "DG-FILM")] > 100
+    # repeat purchases of the same consumable happen
+    bought = Counter((o.buyer, ln.product) for o in shop.orders for ln in o.lines)
+    assert sum(1 for (_, p), n in bought.items() if n > 1 and shop.products[p].is_consumable) > 1000
+
+
+def test_review_proportions() -> None:
+    shop = full_shop()
+    reviews = shop.reviews
+    n = len(reviews)
+    lines = sum(len(o.lines) for o in shop.orders)
+    assert 0.85 * lines < n <= lines
+    ratings = Counter(r.rating for r in reviews)
+    assert 0.01 < ratings[Rating.BAD] / n < 0.04
+    assert 0.01 < ratings[Rating.NEUTRAL] / n < 0.04
+    system = [r for r in reviews if r.is_system_default]
+    assert 0.25 < len(system) / n < 0.40
+    assert {r.text for r in system} == set(SYSTEM_DEFAULT_TEXTS)
+    assert all(r.rating is Rating.GOOD for r in system)
+    hidden = [r for r in reviews if r.is_hidden_negative]
+    assert 0.01 < len(hidden) / n < 0.03
+    assert all(r.rating is Rating.GOOD and r.reasons for r in hidden)
+    kinds = Counter(rev.kind for r in reviews for rev in r.revisions)
+    assert kinds[RevisionKind.REVISED] > 300
+    assert kinds[RevisionKind.DELETED] > 50
+    assert kinds[RevisionKind.FOLLOW_UP] > 300
+    revised = [r for r in reviews if r.revisions and r.revisions[0].kind is RevisionKind.REVISED]
+    assert all(
+        r.rating is Rating.GOOD and r.revisions[0].rating is not Rating.GOOD for r in revised
+    )
+
+
+@pytest.mark.parametrize(
+    "reason", ["quality", "logistics", "packaging", "size_fit", "mismatch", "service", "freshness"]
+)
+def test_every_complaint_reason_occurs(reason: str) -> None:
+    shop = full_shop()
+    assert sum(reason in r.reasons for r in shop.reviews if r.rating is not Rating.GOOD) > 10
+
+
+def test_size_complaints_only_where_sizes_exist() -> None:
+    shop = full_shop()
+    sized = {c.name for c in CATEGORIES if "size_fit" in c.reasons}
+    for review in shop.reviews:
+        if "size_fit" in review.reasons:
+            product = shop.orders[review.order].lines[review.line].product
+            assert shop.products[product].category in sized
+
+
+def test_reviews_follow_their_orders() -> None:
+    shop = full_shop()
+    for review in shop.reviews[:5000]:
+        order = shop.orders[review.order]
+        assert order.received_at is not None
+        assert review.first_posted_at >= order.received_at
+        assert review.posted_at >= review.first_posted_at

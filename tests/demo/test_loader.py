@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW, count
+from tracker.demo.generator import generate
+from tracker.demo.loader import DEMO_PASSWORD, DemoExists, load_demo
+from tracker.models import Buyer, Order, OrderLine, Product, Review, ReviewRevision, Shop, User
+
+
+def test_load_writes_every_record_once(session: Session) -> None:
+    demo = generate(seed=3, scale=0.02, end=date(2026, 11, 23))
+    summary = load_demo(session, demo, code="demo", name="演示店", now=NOW)
+    assert count(session, Product) == summary.products == len(demo.products)
+    assert count(session, Buyer) == summary.buyers == len(demo.buyers)
+    assert count(session, Order) == summary.orders == len(demo.orders)
+    assert count(session, OrderLine) == summary.order_lines
+    assert count(session, Review) == summary.reviews == len(demo.reviews)
+    assert count(session, ReviewRevision) == summary.revisions > 0
+    admin = session.scalar(sa.select(User).where(User.username == "admin"))
+    assert admin is not None and admin.check_password(DEMO_PASSWORD)
+    shop = session.scalar(sa.select(Shop).where(Shop.code == "demo"))
+    assert admin.shops == [shop]
+    # order totals equal their lines
+    order = session.scalars(sa.select(Order).limit(1)).one()
+    assert order.payment == sum(ln.unit_price * ln.quantity for ln in order.lines)
+
+    with pytest.raises(DemoExists):
+        load_demo(session, demo, code="demo", name="演示店", now=NOW)
+    assert count(session, Review) == summary.reviews  # nothing duplicated

@@ -1,0 +1,74 @@
+"""Building blocks for tests: a small shop with a buyer, an order and a review."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from tracker.models import Buyer, Order, OrderLine, Product, Review, Shop
+from tracker.models.enums import Rating
+
+
+def add_sale(
+    session: Session,
+    shop: Shop,
+    *,
+    nick: str = "买家甲",
+    phone: str = "13812345678",
+    text: str = "很好",
+    rating: Rating = Rating.GOOD,
+    at: datetime,
+    title: str = "赣南脐橙 5斤装",
+    key: str = "1001",
+) -> Review:
+    """One buyer who bought one product and reviewed it."""
+    product = Product(
+        shop_id=shop.id,
+        platform_item_id=f"item-{key}",
+        title=title,
+        category="水果生鲜",
+        price=Decimal("39.90"),
+        launched_at=at - timedelta(days=90),
+    )
+    buyer = Buyer(shop_id=shop.id, platform_nick=nick, phone=phone, created_at=at, tags=[])
+    session.add_all([product, buyer])
+    session.flush()
+    order = Order(
+        shop_id=shop.id,
+        tid=f"T{key}",
+        buyer_id=buyer.id,
+        payment=Decimal("39.90"),
+        paid_at=at,
+        shipped_at=at + timedelta(hours=5),
+        received_at=at + timedelta(days=2),
+    )
+    order.lines.append(
+        OrderLine(
+            shop_id=shop.id,
+            oid=f"O{key}",
+            product_id=product.id,
+            title=title,
+            quantity=1,
+            unit_price=Decimal("39.90"),
+        )
+    )
+    session.add(order)
+    session.flush()
+    review = Review(
+        shop_id=shop.id,
+        platform_key=f"O{key}:buyer",
+        order_line_id=order.lines[0].id,
+        product_id=product.id,
+        buyer_id=buyer.id,
+        rating=rating,
+        text=text,
+        posted_at=at + timedelta(days=3),
+        first_posted_at=at + timedelta(days=3),
+        received_at=at + timedelta(days=3),
+        updated_at=at + timedelta(days=3),
+    )
+    session.add(review)
+    session.commit()
+    return review

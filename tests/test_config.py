@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tracker import create_app
+from tracker.config import DEFAULT_SECRET_KEY, ConfigError, from_environment
+
+
+def test_layers_defaults_then_instance_file_then_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.py").write_text(
+        'TRACKER_TIMEZONE = "Asia/Urumqi"\nTRACKER_PAGE_SIZE = 20\nSECRET_KEY = "from-file"\n'
+    )
+    monkeypatch.setenv("TRACKER_PAGE_SIZE", "30")
+    monkeypatch.delenv("TRACKER_TIMEZONE", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["TRACKER_TIMEZONE"] == "Asia/Urumqi"  # file beats default
+    assert app.config["TRACKER_PAGE_SIZE"] == 30  # environment beats file
+    assert app.config["SECRET_KEY"] == "from-file"
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_default_database_is_sqlite_in_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'tracker.db'}"
+
+
+def test_postgres_urls_use_psycopg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@127.0.0.1:5432/x")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@127.0.0.1:5432/x"
+
+
+def test_production_refuses_the_default_secret_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY") as info:
+        create_app(instance_path=str(tmp_path))
+    assert DEFAULT_SECRET_KEY not in str(info.value)
+
+
+def test_production_with_a_real_key_sets_secure_cookies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_bad_values_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="TRACKER_TIMEZONE='Mars/Olympus'"):
+        create_app(instance_path=str(tmp_path))
+    with pytest.raises(ConfigError, match="TRACKER_PAGE_SIZE"):
+        from_environment({"TRACKER_PAGE_SIZE": "many"})
+    with pytest.raises(ConfigError, match="TRACKER_SHOP_CREDENTIALS"):
+        from_environment({"TRACKER_SHOP_CREDENTIALS": "{not json"})

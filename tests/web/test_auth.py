@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import PASSWORD, csrf_token, login
+from tracker.models.enums import Role
+
+
+def test_every_page_needs_login(client: FlaskClient) -> None:
+    for url in (
+        "/",
+        "/shop/products",
+        "/shop/buyers",
+        "/shop/orders",
+        "/shop/reviews",
+        "/admin/users",
+        "/admin/shops",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.location.startswith("/login?next="), url
+
+
+def test_login_and_logout(client: FlaskClient, make_user, make_shop) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(Role.AGENT, shops=[make_shop()])
+    response = login(client, user)
+    assert response.status_code == 302 and response.location == "/"
+    assert user.display_name in client.get("/").get_data(as_text=True)
+    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_login_redirects_back_but_never_off_site(client: FlaskClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user()
+    token = csrf_token(client)
+    response = client.post(
+        "/login?next=https://evil.example/x",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.location == "/"
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    token = csrf_token(client)
+    response = client.post(
+        "/login?next=/shop/orders",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.location == "/shop/orders"
+
+
+def test_wrong_password_is_refused(client: FlaskClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user()
+    response = login(client, user, password="wrong-password1")
+    assert response.status_code == 200
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_inactive_user_cannot_log_in_and_is_logged_out(
+    client: FlaskClient,
+    make_user,
+    session: Session,  # type: ignore[no-untyped-def]
+) -> None:
+    user = make_user(is_active=False)
+    response = login(client, user)
+    assert "已停用" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+    active = make_user()
+    login(client, active)
+    assert client.get("/").status_code == 200
+    active.is_active = False
+    session.commit()
+    assert client.get("/").status_code == 302  # deactivation takes effect at once
+
+
+def test_post_without_csrf_token_is_refused(client: FlaskClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user()
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+    login(client, user)
+    assert client.post("/logout").status_code == 400
+
+
+def test_session_cookie_is_httponly_and_samesite(client: FlaskClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    login(client, make_user())
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [(Role.AGENT, 403), (Role.SUPERVISOR, 403), (Role.ADMIN, 200)],
+)
+def test_admin_pages_by_role(
+    client: FlaskClient,
+    make_user,
+    make_shop,
+    role: Role,  # type: ignore[no-untyped-def]
+    expected: int,
+) -> None:
+    user = make_user(role, shops=[make_shop()])
+    login(client, user)
+    for url in (
+        "/admin/users",
+        "/admin/users/new",
+        f"/admin/users/{user.id}",
+        "/admin/shops",
+        "/admin/shops/new",
+    ):
+        response = client.get(url)
+        assert response.status_code == expected, url
+        if expected == 403:
+            assert "无权访问" in response.get_data(as_text=True)
+    response = client.post("/admin/users/new", data={"csrf_token": csrf_token(client, "/")})
+    assert response.status_code == expected if expected == 403 else response.status_code == 200
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_shop_pages_for_every_role(client: FlaskClient, make_user, make_shop, role: Role) -> None:  # type: ignore[no-untyped-def]
+    login(client, make_user(role, shops=[make_shop()]))
+    for url in ("/", "/shop/products", "/shop/buyers", "/shop/orders", "/shop/reviews"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_navigation_shows_admin_links_only_to_admins(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+) -> None:
+    shop = make_shop()
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    assert "用户管理" not in client.get("/").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, make_user(Role.ADMIN))
+    assert "用户管理" in client.get("/").get_data(as_text=True)
+
+
+def test_error_pages_use_the_layout(client: FlaskClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    login(client, make_user())
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW, csrf_token, login
+from tests.factories import add_sale
+from tracker.models.enums import Rating, Role
+
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_user_text_is_escaped_everywhere(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    shop = make_shop()
+    review = add_sale(
+        session, shop, nick=PAYLOAD, text=PAYLOAD, rating=Rating.BAD, at=NOW, title=PAYLOAD
+    )
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    for url in (
+        "/",
+        "/shop/reviews",
+        "/shop/buyers",
+        f"/shop/buyers/{review.buyer_id}",
+        "/shop/orders",
+        "/shop/products",
+    ):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html, url
+        assert "&lt;script&gt;alert" in html, url
+
+
+def test_phone_is_masked_for_staff_without_a_case(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    shop = make_shop()
+    review = add_sale(session, shop, phone="13812345678", at=NOW)
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    for url in ("/shop/buyers", f"/shop/buyers/{review.buyer_id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "138****5678" in html and "13812345678" not in html
+
+
+def test_another_shops_data_is_not_found(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    mine, theirs = make_shop(), make_shop()
+    other = add_sale(session, theirs, nick="别家买家", text="别家的评价", at=NOW, key="2")
+    add_sale(session, mine, nick="我的买家", text="我家的评价", at=NOW, key="1")
+    login(client, make_user(Role.AGENT, shops=[mine]))
+    assert client.get(f"/shop/buyers/{other.buyer_id}").status_code == 404
+    html = client.get("/shop/reviews").get_data(as_text=True)
+    assert "我家的评价" in html and "别家的评价" not in html
+    # nor can the shop switcher be pointed at it
+    response = client.post(
+        "/shop/switch", data={"shop_id": theirs.id, "csrf_token": csrf_token(client, "/")}
+    )
+    assert response.status_code == 404
+
+
+def test_switching_between_assigned_shops(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    first, second = make_shop(name="A店"), make_shop(name="B店")
+    add_sale(session, second, text="乙店的评价", at=NOW, key="9")
+    login(client, make_user(Role.AGENT, shops=[first, second]))
+    assert "乙店的评价" not in client.get("/shop/reviews").get_data(as_text=True)
+    client.post("/shop/switch", data={"shop_id": second.id, "csrf_token": csrf_token(client, "/")})
+    assert "乙店的评价" in client.get("/shop/reviews").get_data(as_text=True)
+
+
+def test_user_without_shops_is_told_so(client: FlaskClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    login(client, make_user(Role.AGENT))
+    assert "还没有被分配到任何店铺" in client.get("/").get_data(as_text=True)
+    assert client.get("/shop/reviews").status_code == 404
+
+
+def test_filters_and_search(client: FlaskClient, make_user, make_shop, session: Session) -> None:  # type: ignore[no-untyped-def]
+    shop = make_shop()
+    add_sale(session, shop, nick="甲", text="橙子全坏了", rating=Rating.BAD, at=NOW, key="1")
+    add_sale(session, shop, nick="乙", text="很甜很好吃", rating=Rating.GOOD, at=NOW, key="2")
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    html = client.get("/shop/reviews?rating=bad").get_data(as_text=True)
+    assert "橙子全坏了" in html and "很甜很好吃" not in html
+    html = client.get("/shop/reviews?q=很甜").get_data(as_text=True)
+    assert "很甜很好吃" in html and "橙子全坏了" not in html
+    html = client.get("/shop/reviews?q=100%25_").get_data(as_text=True)  # wildcards are literal
+    assert "没有符合条件的评价" in html
+    html = client.get("/shop/orders?q=T1").get_data(as_text=True)
+    assert "T1" in html and "T2" not in html
+    assert client.get("/shop/reviews?rating=nonsense").status_code == 200

@@ -1,0 +1,66 @@
+"""The tracker: negative-review recovery and after-sales case tracking."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from tracker import config as config_module
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None, instance_path: str | None = None
+) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object(config_module.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.from_environment(os.environ))
+    if test_config is not None:
+        app.config.update(test_config)
+    _finish_config(app)
+
+    from tracker.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    bootstrap.init_app(app)
+    with app.app_context():
+        from tracker.database import configure_engine
+
+        configure_engine(db.engine)
+
+    from tracker import cli, web
+
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{Path(app.instance_path) / 'tracker.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(uri)
+    problems = config_module.validate(app.config)
+    if problems:
+        raise config_module.ConfigError(
+            "The tracker cannot start with this configuration:\n- " + "\n- ".join(problems)
+        )
+    if app.config["TRACKER_ENV"] == "production":
+        # Production is served over HTTPS: cookies never travel in clear text.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -1,0 +1,120 @@
+"""``flask --app tracker ...`` commands: thin wrappers over services."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from tracker.clock import to_local, utcnow
+from tracker.extensions import db
+from tracker.models import Shop, User
+from tracker.models.enums import Role
+from tracker.services.accounts import UserDraft, create_user
+from tracker.services.errors import FieldError
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_command)
+    app.cli.add_command(create_user_command)
+
+
+@click.command("demo")
+@click.option("--seed", default=2026, show_default=True, help="Random seed: same seed, same shop.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.001),
+    help="Multiply buyers and orders (10 for benchmarks).",
+)
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day + 1 of the generated year (default: today, Beijing time).",
+)
+@click.option("--code", default="demo", show_default=True, help="Shop code of the demo shop.")
+@click.option("--name", default="晨光优选旗舰店", show_default=True)
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing when the database already has a shop (used by the setup script).",
+)
+def demo_command(
+    seed: int, scale: float, end_date: object, code: str, name: str, if_empty: bool
+) -> None:
+    """Generate and load a realistic demo shop (deterministic for a seed and end date)."""
+    from tracker.demo.generator import generate
+    from tracker.demo.loader import DEMO_PASSWORD, DEMO_STAFF, DemoExists, load_demo, shop_exists
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count(Shop.id))):
+        click.echo("数据库中已有店铺，保留现有数据，不导入演示数据。")
+        _print_demo_logins(DEMO_STAFF, DEMO_PASSWORD)
+        return
+    if shop_exists(db.session, code):
+        raise click.ClickException(f"店铺 {code} 已存在，演示数据不会重复导入（换一个 --code）。")
+    now = utcnow()
+    end = end_date.date() if hasattr(end_date, "date") else to_local(now, "Asia/Shanghai").date()
+    assert isinstance(end, date)
+    click.echo(f"生成演示店铺 {code}（seed={seed}, scale={scale}, 截至 {end}）...")
+    shop = generate(seed=seed, scale=scale, end=end)
+    try:
+        summary = load_demo(db.session, shop, code=code, name=name, now=now)
+    except DemoExists as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"已导入：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
+        f"订单行 {summary.order_lines}，评价 {summary.reviews}（修改记录 {summary.revisions}）。"
+    )
+    _print_demo_logins(DEMO_STAFF, DEMO_PASSWORD)
+
+
+def _print_demo_logins(staff: tuple[tuple[str, str, Role], ...], password: str) -> None:
+    existing = set(
+        db.session.scalars(sa.select(User.username).where(User.username.in_([s[0] for s in staff])))
+    )
+    if not existing:
+        return
+    click.echo(f"演示登录（密码 {password}，除非已修改）：")
+    for username, display_name, role in staff:
+        if username in existing:
+            click.echo(f"  {role.label}（{display_name}）：{username}")
+
+
+@click.command("create-user")
+@click.option("--username", prompt="用户名")
+@click.option("--name", "display_name", prompt="姓名")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    prompt="角色",
+    default=Role.AGENT.value,
+    show_default=True,
+)
+@click.option("--shop", "shop_codes", multiple=True, help="Shop code; repeat for several.")
+@click.password_option("--password", prompt="密码", confirmation_prompt=True)
+def create_user_command(
+    username: str, display_name: str, role: str, shop_codes: tuple[str, ...], password: str
+) -> None:
+    """Create a staff account (agent, supervisor or admin)."""
+    shops = list(db.session.scalars(sa.select(Shop).where(Shop.code.in_(shop_codes))))
+    missing = sorted(set(shop_codes) - {s.code for s in shops})
+    if missing:
+        raise click.BadParameter(f"unknown shop code(s): {', '.join(missing)}", param_hint="--shop")
+    draft = UserDraft(
+        username=username,
+        display_name=display_name,
+        role=Role(role),
+        shop_ids=frozenset(s.id for s in shops),
+        password=password,
+    )
+    try:
+        user = create_user(db.session, draft, actor_id=None, now=utcnow())
+    except FieldError as exc:
+        raise click.BadParameter(
+            exc.message, param_hint=f"--{exc.field.replace('_', '-')}"
+        ) from exc
+    click.echo(f"已创建 {user.role.label} {user.username}。")

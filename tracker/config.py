@@ -1,0 +1,102 @@
+"""Configuration layers: these defaults, then ``instance/config.py``, then the environment.
+
+The environment wins so that a production server is configured without editing
+files; ``create_app(test_config)`` applies the test mapping last.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+class Defaults:
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    # Filled in by create_app with an absolute path under instance/ when not set.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    TRACKER_TIMEZONE = "Asia/Shanghai"
+    TRACKER_ENV = "development"  # "production" enables the strict checks
+    TRACKER_PAGE_SIZE = 50
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    BOOTSTRAP_SERVE_LOCAL = True  # the app must work offline: no CDN
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+    # Per-shop review-source credentials, keyed by shop code; never stored in the
+    # database or shown in a page. See README "Configuration".
+    TRACKER_SHOP_CREDENTIALS: ClassVar[dict[str, dict[str, str]]] = {}
+
+
+# Environment variables read on top of the files: name -> parser.
+ENVIRONMENT: dict[str, tuple[str, Any]] = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "TRACKER_TIMEZONE": ("TRACKER_TIMEZONE", str),
+    "TRACKER_ENV": ("TRACKER_ENV", str),
+    "TRACKER_PAGE_SIZE": ("TRACKER_PAGE_SIZE", int),
+    "TRACKER_SHOP_CREDENTIALS": ("TRACKER_SHOP_CREDENTIALS", json.loads),
+}
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, (key, parse) in ENVIRONMENT.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[key] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"environment variable {name}={raw!r} is invalid: {exc}") from exc
+    return values
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the ``postgres://`` and ``postgresql://`` forms hosting services hand out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def validate(config: Mapping[str, Any]) -> list[str]:
+    """Return every configuration mistake found, each as a sentence saying how to fix it."""
+    problems: list[str] = []
+    try:
+        ZoneInfo(str(config.get("TRACKER_TIMEZONE")))
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"TRACKER_TIMEZONE={config.get('TRACKER_TIMEZONE')!r} is not an IANA time zone "
+            "(for example Asia/Shanghai)."
+        )
+    if config.get("TRACKER_ENV") not in ("development", "production"):
+        problems.append("TRACKER_ENV must be 'development' or 'production'.")
+    if config.get("TRACKER_ENV") == "production":
+        if config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
+            problems.append(
+                "SECRET_KEY is the built-in development key; in production set SECRET_KEY "
+                "in the environment to a long random value, e.g. "
+                "python -c 'import secrets; print(secrets.token_hex(32))'."
+            )
+        elif len(str(config["SECRET_KEY"])) < 24:
+            problems.append("SECRET_KEY is shorter than 24 characters; use a long random value.")
+    credentials = config.get("TRACKER_SHOP_CREDENTIALS")
+    if not isinstance(credentials, dict) or not all(
+        isinstance(v, dict) for v in credentials.values()
+    ):
+        problems.append(
+            "TRACKER_SHOP_CREDENTIALS must map shop codes to objects of credentials, "
+            'e.g. {"demo": {"app_key": "...", "app_secret": "...", "session": "..."}}.'
+        )
+    return problems

@@ -1,0 +1,238 @@
+"""Write a generated demo shop, with its staff accounts, into the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.demo.generator import DemoShop
+from tracker.models import (
+    Buyer,
+    Order,
+    OrderLine,
+    Product,
+    Review,
+    ReviewRevision,
+    Shop,
+    User,
+)
+from tracker.models.enums import Platform, Role
+
+DEMO_PASSWORD = "demo1234"
+# username, display name, role
+DEMO_STAFF = (
+    ("admin", "店铺管理员", Role.ADMIN),
+    ("zhuguan", "周主管", Role.SUPERVISOR),
+    ("kefu1", "客服小林", Role.AGENT),
+    ("kefu2", "客服小陈", Role.AGENT),
+    ("kefu3", "客服小王", Role.AGENT),
+)
+BATCH = 2000
+
+
+class DemoExists(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    shop_code: str
+    products: int
+    buyers: int
+    orders: int
+    order_lines: int
+    reviews: int
+    revisions: int
+    staff_created: tuple[str, ...]
+
+
+def _insert(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Bulk insert returning the new ids in the order of ``rows`` (SQLAlchemy 2.0
+    insertmanyvalues: one round trip per batch on SQLite and PostgreSQL)."""
+    ids: list[int] = []
+    stmt = sa.insert(model).returning(model.id, sort_by_parameter_order=True)
+    for start in range(0, len(rows), BATCH):
+        ids.extend(session.scalars(stmt, list(rows[start : start + BATCH])))
+    return ids
+
+
+def _batched(rows: Iterable[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def shop_exists(session: Session, code: str) -> bool:
+    return session.scalar(sa.select(Shop.id).where(Shop.code == code)) is not None
+
+
+def load_demo(
+    session: Session, demo: DemoShop, *, code: str, name: str, now: datetime
+) -> DemoSummary:
+    """Load everything in one transaction: a failure leaves nothing behind."""
+    if shop_exists(session, code):
+        raise DemoExists(f"店铺 {code} 已存在，演示数据不会重复导入。")
+    try:
+        shop = Shop(
+            code=code,
+            name=name,
+            platform=Platform.TMALL,
+            platform_seller_id=f"{code}-seller-2201",
+            created_at=now,
+        )
+        session.add(shop)
+        session.flush()
+        staff = _ensure_staff(session, shop, now)
+        product_ids = _insert(
+            session,
+            Product,
+            [
+                {
+                    "shop_id": shop.id,
+                    "platform_item_id": p.item_id,
+                    "sku": p.sku,
+                    "title": p.title,
+                    "category": p.category,
+                    "price": p.price,
+                    "launched_at": p.launched_at,
+                    "is_active": p.is_active,
+                    "is_consumable": p.is_consumable,
+                    "repurchase_days": p.repurchase_days,
+                }
+                for p in demo.products
+            ],
+        )
+        buyer_ids = _insert(
+            session,
+            Buyer,
+            [
+                {
+                    "shop_id": shop.id,
+                    "platform_nick": b.nick,
+                    "name": b.name,
+                    "phone": b.phone,
+                    "region": b.region,
+                    "birthday": b.birthday,
+                    "tags": b.tags,
+                    "preferences": "",
+                    "membership_level": b.membership,
+                    "created_at": b.created_at,
+                }
+                for b in demo.buyers
+            ],
+        )
+        order_ids = _insert(
+            session,
+            Order,
+            [
+                {
+                    "shop_id": shop.id,
+                    "tid": o.tid,
+                    "buyer_id": buyer_ids[o.buyer],
+                    "payment": o.payment,
+                    "paid_at": o.paid_at,
+                    "shipped_at": o.shipped_at,
+                    "received_at": o.received_at,
+                    "receiver_region": demo.buyers[o.buyer].region,
+                }
+                for o in demo.orders
+            ],
+        )
+        line_rows = [
+            {
+                "shop_id": shop.id,
+                "order_id": order_ids[o],
+                "oid": ln.oid,
+                "product_id": product_ids[ln.product],
+                "title": demo.products[ln.product].title,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "refund_status": ln.refund_status,
+            }
+            for o, order in enumerate(demo.orders)
+            for ln in order.lines
+        ]
+        line_ids = _insert(session, OrderLine, line_rows)
+        first_line = []
+        position = 0
+        for order in demo.orders:
+            first_line.append(position)
+            position += len(order.lines)
+        review_ids = _insert(
+            session,
+            Review,
+            [
+                {
+                    "shop_id": shop.id,
+                    "platform_key": f"{demo.orders[r.order].lines[r.line].oid}:buyer",
+                    "order_line_id": line_ids[first_line[r.order] + r.line],
+                    "product_id": product_ids[demo.orders[r.order].lines[r.line].product],
+                    "buyer_id": buyer_ids[demo.orders[r.order].buyer],
+                    "rating": r.rating,
+                    "text": r.text,
+                    "posted_at": r.posted_at,
+                    "first_posted_at": r.first_posted_at,
+                    "is_deleted": r.is_deleted,
+                    "is_system_default": r.is_system_default,
+                    "explanation": r.explanation,
+                    "explained_at": r.explained_at,
+                    "received_at": r.posted_at,
+                    "updated_at": r.posted_at,
+                }
+                for r in demo.reviews
+            ],
+        )
+        revisions = 0
+        for batch in _batched(
+            {
+                "review_id": review_ids[i],
+                "kind": rev.kind,
+                "rating": rev.rating,
+                "text": rev.text,
+                "posted_at": rev.posted_at,
+                "recorded_at": rev.recorded_at,
+            }
+            for i, r in enumerate(demo.reviews)
+            for rev in r.revisions
+        ):
+            session.execute(sa.insert(ReviewRevision), batch)
+            revisions += len(batch)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return DemoSummary(
+        code,
+        len(product_ids),
+        len(buyer_ids),
+        len(order_ids),
+        len(line_ids),
+        len(review_ids),
+        revisions,
+        staff,
+    )
+
+
+def _ensure_staff(session: Session, shop: Shop, now: datetime) -> tuple[str, ...]:
+    """Create the demo logins that do not exist yet and give every one of them the shop."""
+    created = []
+    for username, display_name, role in DEMO_STAFF:
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, display_name=display_name, role=role, created_at=now)
+            user.set_password(DEMO_PASSWORD)
+            session.add(user)
+            created.append(username)
+        user.shops.append(shop)
+    session.flush()
+    return tuple(created)

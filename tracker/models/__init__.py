@@ -1,0 +1,28 @@
+"""Typed tables; importing this package registers every model with the metadata."""
+
+from tracker.models.accounts import User, user_shops
+from tracker.models.activity import AuditEvent, Notification
+from tracker.models.buyers import Buyer
+from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
+from tracker.models.catalog import Product
+from tracker.models.orders import Order, OrderLine
+from tracker.models.reviews import Review, ReviewRevision
+from tracker.models.shop import Shop
+
+__all__ = [
+    "AuditEvent",
+    "Buyer",
+    "Case",
+    "CaseReason",
+    "ContactAttempt",
+    "Notification",
+    "Order",
+    "OrderLine",
+    "Product",
+    "Remedy",
+    "Review",
+    "ReviewRevision",
+    "Shop",
+    "User",
+    "user_shops",
+]

@@ -1,0 +1,130 @@
+"""Cases: one per unhappy review, worked by after-sales staff until closed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.models.enums import (
+    AttemptOutcome,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    Reason,
+    RemedyKind,
+)
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_status_first_contact_due_at", "status", "first_contact_due_at"),
+        sa.Index(
+            "ix_cases_shop_id_status_first_contact_due_at",
+            "shop_id",
+            "status",
+            "first_contact_due_at",
+        ),
+        sa.Index(
+            "ix_cases_owner_id_status_first_contact_due_at",
+            "owner_id",
+            "status",
+            "first_contact_due_at",
+        ),
+        sa.Index("ix_cases_shop_id_opened_at", "shop_id", "opened_at"),
+        sa.Index("ix_cases_buyer_id", "buyer_id"),
+        sa.Index("ix_cases_product_id_opened_at", "product_id", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("reviews.id"), unique=True)
+    buyer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("buyers.id"))
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"))
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[CaseStatus] = mapped_column(default=CaseStatus.NEW)
+    outcome: Mapped[CaseOutcome | None]
+    priority: Mapped[int] = mapped_column(sa.SmallInteger)  # 1 = most urgent
+    is_hidden_negative: Mapped[bool] = mapped_column(default=False)
+    opened_at: Mapped[datetime]
+    first_contact_due_at: Mapped[datetime]  # in the shop's working hours
+    revision_window_ends_at: Mapped[datetime]  # the buyer's 30 days to revise
+    first_attempt_at: Mapped[datetime | None]  # stops the first-contact clock
+    first_conversation_at: Mapped[datetime | None]  # first attempt that reached the buyer
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+    # Optimistic locking: an edit based on a stale copy is refused, never silently lost.
+    version: Mapped[int] = mapped_column(default=1)
+
+    reasons: Mapped[list[CaseReason]] = relationship(
+        back_populates="case", cascade="all, delete-orphan"
+    )
+    attempts: WriteOnlyMapped[ContactAttempt] = relationship(
+        back_populates="case",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ContactAttempt.attempted_at",
+    )
+    remedies: Mapped[list[Remedy]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Remedy.created_at"
+    )
+
+    __mapper_args__: ClassVar[dict[str, object]] = {"version_id_col": version}
+
+
+class CaseReason(db.Model):
+    """A reason tag; a table rather than a list so boards and reports filter by index."""
+
+    __tablename__ = "case_reasons"
+    __table_args__ = (sa.Index("ix_case_reasons_reason_case_id", "reason", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[Reason] = mapped_column(primary_key=True)
+    is_confirmed: Mapped[bool] = mapped_column(default=False)  # set or corrected by staff
+
+    case: Mapped[Case] = relationship(back_populates="reasons")
+
+
+class ContactAttempt(db.Model):
+    __tablename__ = "contact_attempts"
+    __table_args__ = (
+        sa.Index("ix_contact_attempts_case_id_attempted_at", "case_id", "attempted_at"),
+        sa.Index("ix_contact_attempts_agent_id_attempted_at", "agent_id", "attempted_at"),
+        sa.Index("ix_contact_attempts_next_attempt_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    channel: Mapped[Channel]
+    attempted_at: Mapped[datetime]
+    duration_seconds: Mapped[int | None]
+    outcome: Mapped[AttemptOutcome]
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    case: Mapped[Case] = relationship(back_populates="attempts")
+
+
+class Remedy(db.Model):
+    __tablename__ = "remedies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[RemedyKind]
+    amount: Mapped[Decimal]  # what the buyer gets (refund, coupon face value, goods value)
+    cost: Mapped[Decimal]  # what it costs the shop
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+    case: Mapped[Case] = relationship(back_populates="remedies")

@@ -1,0 +1,113 @@
+"""Enumerations stored by value; the Chinese labels are what the UI shows."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LabelledEnum(StrEnum):
+    """A StrEnum whose members carry a Simplified Chinese label for the UI."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class Platform(LabelledEnum):
+    TAOBAO = "taobao", "淘宝"
+    TMALL = "tmall", "天猫"
+    JD = "jd", "京东"
+    OTHER = "other", "其他"
+
+
+class Role(LabelledEnum):
+    AGENT = "agent", "客服"
+    SUPERVISOR = "supervisor", "主管"
+    ADMIN = "admin", "管理员"
+
+
+class MembershipLevel(LabelledEnum):
+    NONE = "none", "普通会员"
+    SILVER = "silver", "银卡会员"
+    GOLD = "gold", "金卡会员"
+    DIAMOND = "diamond", "钻石会员"
+
+
+class RefundStatus(LabelledEnum):
+    NONE = "none", "无退款"
+    REQUESTED = "requested", "退款中"
+    REFUNDED = "refunded", "已退款"
+    CLOSED = "closed", "退款关闭"
+
+
+class Rating(LabelledEnum):
+    GOOD = "good", "好评"
+    NEUTRAL = "neutral", "中评"
+    BAD = "bad", "差评"
+
+
+class RevisionKind(LabelledEnum):
+    REVISED = "revised", "修改评价"
+    FOLLOW_UP = "follow_up", "追评"
+    DELETED = "deleted", "删除评价"
+
+
+class CaseStatus(LabelledEnum):
+    NEW = "new", "待联系"
+    CONTACTING = "contacting", "联系中"
+    WAITING = "waiting", "等待买家"
+    RECOVERED = "recovered", "已挽回"
+    UNRECOVERED = "unrecovered", "未挽回"
+
+
+class CaseOutcome(LabelledEnum):
+    REVIEW_REVISED = "review_revised", "已改为好评"
+    REVIEW_DELETED = "review_deleted", "已删除评价"
+    EXPLANATION_POSTED = "explanation_posted", "已发布解释"
+    SATISFIED_UNCHANGED = "satisfied_unchanged", "买家满意但未改评"
+    UNREACHABLE = "unreachable", "联系不上买家"
+    REFUSED = "refused", "买家拒绝"
+
+
+class Reason(LabelledEnum):
+    QUALITY = "quality", "质量问题"
+    LOGISTICS = "logistics", "物流问题"
+    PACKAGING = "packaging", "包装问题"
+    SIZE_FIT = "size_fit", "尺码不合"
+    MISMATCH = "mismatch", "与描述不符"
+    SERVICE = "service", "服务态度"
+    PRICE = "price", "价格问题"
+    FRESHNESS = "freshness", "新鲜度"
+    OTHER = "other", "其他"
+
+
+class Channel(LabelledEnum):
+    PHONE = "phone", "电话"
+    WANGWANG = "wangwang", "旺旺/千牛"
+    SMS = "sms", "短信"
+    WECHAT = "wechat", "微信"
+    EMAIL = "email", "邮件"
+
+
+class AttemptOutcome(LabelledEnum):
+    NO_ANSWER = "no_answer", "未接通"
+    AGREED = "agreed", "已接通-同意修改"
+    CONSIDERING = "considering", "已接通-考虑中"
+    REFUSED = "refused", "已接通-拒绝"
+    WRONG_NUMBER = "wrong_number", "号码错误"
+    MESSAGE_LEFT = "message_left", "已留言"
+    BUYER_REPLIED = "buyer_replied", "买家已回复"
+    BUSY = "busy", "占线/挂断"
+
+
+class RemedyKind(LabelledEnum):
+    PARTIAL_REFUND = "partial_refund", "部分退款"
+    FULL_REFUND = "full_refund", "全额退款"
+    RESEND = "resend", "补发"
+    EXCHANGE = "exchange", "换货"
+    COUPON = "coupon", "优惠券"
+    GIFT = "gift", "小礼品"

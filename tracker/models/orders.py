@@ -1,0 +1,64 @@
+"""Orders (trades, ``tid``) and their lines (``oid``), as the platform reports them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.models.enums import RefundStatus
+
+if TYPE_CHECKING:
+    from tracker.models.buyers import Buyer
+    from tracker.models.catalog import Product
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "tid"),
+        sa.Index("ix_orders_buyer_id_paid_at", "buyer_id", "paid_at"),
+        sa.Index("ix_orders_shop_id_paid_at", "shop_id", "paid_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    tid: Mapped[str] = mapped_column(sa.String(64))
+    buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("buyers.id", ondelete="CASCADE"))
+    payment: Mapped[Decimal]  # 实付金额 for the whole order
+    paid_at: Mapped[datetime]
+    shipped_at: Mapped[datetime | None]
+    received_at: Mapped[datetime | None]  # 确认收货
+    receiver_region: Mapped[str | None] = mapped_column(sa.String(100))
+
+    buyer: Mapped[Buyer] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "oid"),
+        sa.Index("ix_order_lines_product_id_order_id", "product_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    oid: Mapped[str] = mapped_column(sa.String(64))
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"))
+    title: Mapped[str] = mapped_column(sa.String(200))  # as sold, even if the product changes
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal]
+    refund_status: Mapped[RefundStatus] = mapped_column(default=RefundStatus.NONE)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product | None] = relationship()

@@ -1,0 +1,73 @@
+"""Reviews buyers left, with every earlier version kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.models.enums import Rating, RevisionKind
+
+if TYPE_CHECKING:
+    from tracker.models.buyers import Buyer
+    from tracker.models.catalog import Product
+
+
+class Review(db.Model):
+    __tablename__ = "reviews"
+    __table_args__ = (
+        # The platform's own identity of a review, e.g. "<oid>:buyer" on Taobao: the
+        # key that makes every pull and import idempotent.
+        sa.UniqueConstraint("shop_id", "platform_key"),
+        sa.Index("ix_reviews_shop_id_posted_at", "shop_id", "posted_at"),
+        sa.Index("ix_reviews_product_id_posted_at", "product_id", "posted_at"),
+        sa.Index("ix_reviews_buyer_id", "buyer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    platform_key: Mapped[str] = mapped_column(sa.String(100))
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"))
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"))
+    buyer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("buyers.id"))
+    rating: Mapped[Rating]
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    posted_at: Mapped[datetime]  # when the current version was posted
+    first_posted_at: Mapped[datetime]  # starts the buyer's 30-day revision window
+    is_deleted: Mapped[bool] = mapped_column(default=False)
+    is_system_default: Mapped[bool] = mapped_column(default=False)  # 系统默认好评 etc.
+    explanation: Mapped[str | None] = mapped_column(sa.Text)  # the seller's 解释
+    explained_at: Mapped[datetime | None]
+    sentiment_score: Mapped[float | None]  # probability the text is positive
+    sentiment_model: Mapped[str | None] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime]  # first seen by the tracker
+    updated_at: Mapped[datetime]
+
+    product: Mapped[Product | None] = relationship()
+    buyer: Mapped[Buyer | None] = relationship()
+    revisions: Mapped[list[ReviewRevision]] = relationship(
+        back_populates="review",
+        order_by="ReviewRevision.recorded_at",
+        cascade="all, delete-orphan",
+    )
+
+
+class ReviewRevision(db.Model):
+    """An earlier version of a review, kept when the buyer revises, follows up or deletes."""
+
+    __tablename__ = "review_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("reviews.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[RevisionKind]
+    rating: Mapped[Rating]  # the rating and text before this change
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    posted_at: Mapped[datetime]  # when that earlier version had been posted
+    recorded_at: Mapped[datetime]  # when the change happened (or was noticed)
+
+    review: Mapped[Review] = relationship(back_populates="revisions")

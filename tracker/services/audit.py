@@ -1,0 +1,48 @@
+"""The audit trail: one row per changed field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tracker.models import AuditEvent
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list | tuple | set):
+        return ", ".join(sorted(str(v) for v in value))
+    return str(value)
+
+
+def record_change(
+    session: Session,
+    *,
+    now: datetime,
+    actor_id: int | None,
+    entity_type: str,
+    entity_id: int,
+    field: str,
+    old: Any,
+    new: Any,
+    case_id: int | None = None,
+) -> AuditEvent | None:
+    """Add an audit row when the value really changed; return it (or None)."""
+    old_text, new_text = _text(old), _text(new)
+    if old_text == new_text:
+        return None
+    event = AuditEvent(
+        occurred_at=now,
+        actor_id=actor_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        case_id=case_id,
+        field=field,
+        old_value=old_text,
+        new_value=new_text,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,160 @@
+"""Read-side queries for the shop pages; they return statements for the caller to page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.models import Buyer, Order, Product, Review
+from tracker.models.enums import Rating
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def products(shop_id: int, *, q: str = "", category: str = "") -> sa.Select[tuple[Product]]:
+    stmt = sa.select(Product).where(Product.shop_id == shop_id)
+    if q:
+        stmt = stmt.where(
+            sa.or_(
+                Product.title.ilike(_like(q), escape="\\"),
+                Product.platform_item_id == q,
+                Product.sku == q,
+            )
+        )
+    if category:
+        stmt = stmt.where(Product.category == category)
+    return stmt.order_by(Product.category, Product.title)
+
+
+def categories(session: Session, shop_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            sa.select(Product.category)
+            .where(Product.shop_id == shop_id)
+            .distinct()
+            .order_by(Product.category)
+        )
+    )
+
+
+def buyers(shop_id: int, *, q: str = "") -> sa.Select[tuple[Buyer]]:
+    stmt = sa.select(Buyer).where(Buyer.shop_id == shop_id)
+    if q:
+        stmt = stmt.where(sa.or_(Buyer.platform_nick.ilike(_like(q), escape="\\"), Buyer.name == q))
+    return stmt.order_by(Buyer.platform_nick)
+
+
+def orders(shop_id: int, *, q: str = "") -> sa.Select[tuple[Order]]:
+    stmt = (
+        sa.select(Order)
+        .where(Order.shop_id == shop_id)
+        .options(selectinload(Order.lines), selectinload(Order.buyer))
+    )
+    if q:
+        buyer_ids = sa.select(Buyer.id).where(Buyer.shop_id == shop_id, Buyer.platform_nick == q)
+        stmt = stmt.where(sa.or_(Order.tid == q, Order.buyer_id.in_(buyer_ids)))
+    return stmt.order_by(Order.paid_at.desc())
+
+
+def reviews(shop_id: int, *, q: str = "", rating: Rating | None = None) -> sa.Select[tuple[Review]]:
+    stmt = (
+        sa.select(Review)
+        .where(Review.shop_id == shop_id)
+        .options(
+            selectinload(Review.revisions), selectinload(Review.product), selectinload(Review.buyer)
+        )
+    )
+    if rating is not None:
+        stmt = stmt.where(Review.rating == rating)
+    if q:
+        stmt = stmt.where(Review.text.ilike(_like(q), escape="\\"))
+    return stmt.order_by(Review.posted_at.desc())
+
+
+@dataclass(frozen=True)
+class BuyerArchive:
+    """The customer archive (客户档案) an agent reads before calling."""
+
+    buyer: Buyer
+    orders: list[Order]
+    order_count: int
+    total_spent: Decimal
+    first_purchase_at: datetime | None
+    last_purchase_at: datetime | None
+    reviews: list[Review]
+
+
+def buyer_archive(session: Session, buyer: Buyer) -> BuyerArchive:
+    orders = list(
+        session.scalars(
+            sa.select(Order)
+            .where(Order.buyer_id == buyer.id)
+            .options(selectinload(Order.lines))
+            .order_by(Order.paid_at.desc())
+        )
+    )
+    reviews = list(
+        session.scalars(
+            sa.select(Review)
+            .where(Review.buyer_id == buyer.id)
+            .options(selectinload(Review.product))
+            .order_by(Review.posted_at.desc())
+        )
+    )
+    return BuyerArchive(
+        buyer=buyer,
+        orders=orders,
+        order_count=len(orders),
+        total_spent=sum((o.payment for o in orders), Decimal("0.00")),
+        first_purchase_at=orders[-1].paid_at if orders else None,
+        last_purchase_at=orders[0].paid_at if orders else None,
+        reviews=reviews,
+    )
+
+
+@dataclass(frozen=True)
+class ShopOverview:
+    products: int
+    buyers: int
+    orders: int
+    reviews_by_rating: dict[Rating, int]
+    recent_unhappy: list[Review]
+
+
+def overview(session: Session, shop_id: int, *, since: datetime) -> ShopOverview:
+    def count(model: type) -> int:
+        return (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(model).where(model.shop_id == shop_id)
+            )
+            or 0
+        )
+
+    by_rating = dict.fromkeys(Rating, 0)
+    for rating, n in session.execute(
+        sa.select(Review.rating, sa.func.count())
+        .where(Review.shop_id == shop_id, Review.posted_at >= since)
+        .group_by(Review.rating)
+    ):
+        by_rating[rating] = n
+    recent = list(
+        session.scalars(
+            sa.select(Review)
+            .where(
+                Review.shop_id == shop_id,
+                Review.rating.in_([Rating.BAD, Rating.NEUTRAL]),
+                Review.is_deleted.is_(False),
+            )
+            .options(selectinload(Review.product), selectinload(Review.buyer))
+            .order_by(Review.posted_at.desc())
+            .limit(10)
+        )
+    )
+    return ShopOverview(count(Product), count(Buyer), count(Order), by_rating, recent)

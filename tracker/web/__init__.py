@@ -1,0 +1,46 @@
+"""The web layer: blueprints, login gate, error pages and template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tracker.web import errors, filters
+
+# Endpoints reachable without logging in.
+PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static"}
+
+
+def init_app(app: Flask) -> None:
+    from tracker.web.admin.views import bp as admin_bp
+    from tracker.web.auth.views import bp as auth_bp
+    from tracker.web.home.views import bp as home_bp
+    from tracker.web.shop.views import bp as shop_bp
+
+    for bp in (auth_bp, home_bp, shop_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    app.before_request(_require_login)
+    app.context_processor(_navigation)
+    errors.init_app(app)
+    filters.init_app(app)
+
+    from tracker.web.auth.session import init_login
+
+    init_login(app)
+
+
+def _navigation() -> dict[str, object]:
+    from tracker.web.access import accessible_shops, current_shop
+
+    return {"nav_shops": accessible_shops, "nav_shop": current_shop}
+
+
+def _require_login() -> Response | None:
+    """Every page needs login: enforced once here, not remembered per view."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if request.endpoint is None:
+        return None  # let the 404 handler answer
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -1,0 +1,199 @@
+"""Shop administration: staff accounts and shops (admins only)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import AuditEvent, Shop, User
+from tracker.models.enums import Platform, Role
+from tracker.services import accounts, shops
+from tracker.services.errors import FieldError
+from tracker.web.access import roles_required
+from tracker.web.admin.forms import PasswordResetForm, ShopForm, UserCreateForm, UserEditForm
+from tracker.web.choices import row_choices
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@roles_required(Role.ADMIN)
+def _admins_only() -> None:
+    """Every admin route is for admins: checked once for the whole blueprint."""
+
+
+def _attach(form: FlaskForm, error: FieldError) -> None:
+    field = getattr(form, error.field, None)
+    if field is None:
+        field = next(iter(form))
+    field.errors = [*field.errors, error.message]
+
+
+def _shop_choices() -> list[SelectChoice]:
+    return row_choices(
+        db.session.execute(sa.select(Shop.id, Shop.name).order_by(Shop.name)).tuples()
+    )
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users")
+def users() -> str:
+    rows = db.session.scalars(sa.select(User).order_by(User.role, User.username)).all()
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new() -> Response | str:
+    form = UserCreateForm()
+    form.shop_ids.choices = _shop_choices()
+    if form.validate_on_submit():
+        draft = accounts.UserDraft(
+            username=form.username.data or "",
+            display_name=form.display_name.data or "",
+            role=Role(form.role.data),
+            shop_ids=frozenset(form.shop_ids.data or []),
+            password=form.password.data or "",
+            is_active=bool(form.is_active.data),
+        )
+        try:
+            user = accounts.create_user(db.session, draft, actor_id=current_user.id, now=utcnow())
+        except FieldError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            flash(f"已创建用户 {user.username}。", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, title="新建用户")
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int) -> Response | str:
+    user = _user_or_404(user_id)
+    form = UserEditForm(obj=user)
+    form.shop_ids.choices = _shop_choices()
+    if not form.is_submitted():
+        form.shop_ids.data = sorted(user.shop_ids)
+    if form.validate_on_submit():
+        changes = accounts.UserChanges(
+            display_name=form.display_name.data or "",
+            role=Role(form.role.data),
+            shop_ids=frozenset(form.shop_ids.data or []),
+            is_active=bool(form.is_active.data),
+        )
+        try:
+            accounts.update_user(db.session, user, changes, actor=current_user, now=utcnow())
+        except FieldError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            flash(f"已保存用户 {user.username}。", "success")
+            return redirect(url_for("admin.users"))
+    history = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id)
+        .order_by(AuditEvent.occurred_at.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        history=history,
+        title=f"编辑用户 {user.username}",
+        password_form=PasswordResetForm(prefix="pw"),
+    )
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def user_password(user_id: int) -> Response | str:
+    user = _user_or_404(user_id)
+    form = PasswordResetForm(prefix="pw")
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(
+                db.session, user, form.password.data or "", actor_id=current_user.id, now=utcnow()
+            )
+        except FieldError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            flash(f"已重置 {user.username} 的密码。", "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    edit_form = UserEditForm(obj=user)
+    edit_form.shop_ids.choices = _shop_choices()
+    edit_form.shop_ids.data = sorted(user.shop_ids)
+    return render_template(
+        "admin/user_form.html",
+        form=edit_form,
+        user=user,
+        history=[],
+        title=f"编辑用户 {user.username}",
+        password_form=form,
+    ), 400
+
+
+@bp.route("/shops")
+def shops_list() -> str:
+    rows = db.session.scalars(sa.select(Shop).order_by(Shop.name)).all()
+    return render_template("admin/shops.html", shops=rows)
+
+
+def _shop_draft(form: ShopForm) -> shops.ShopDraft:
+    return shops.ShopDraft(
+        code=(form.code.data or "").strip(),
+        name=form.name.data or "",
+        platform=Platform(form.platform.data),
+        platform_seller_id=form.platform_seller_id.data,
+        is_active=bool(form.is_active.data),
+    )
+
+
+@bp.route("/shops/new", methods=["GET", "POST"])
+def shop_new() -> Response | str:
+    form = ShopForm()
+    if form.validate_on_submit():
+        try:
+            shop = shops.create_shop(
+                db.session, _shop_draft(form), actor_id=current_user.id, now=utcnow()
+            )
+        except FieldError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            flash(f"已创建店铺 {shop.name}。", "success")
+            return redirect(url_for("admin.shops_list"))
+    return render_template("admin/shop_form.html", form=form, title="新建店铺")
+
+
+@bp.route("/shops/<int:shop_id>", methods=["GET", "POST"])
+def shop_edit(shop_id: int) -> Response | str:
+    shop = db.session.get(Shop, shop_id)
+    if shop is None:
+        abort(404)
+    form = ShopForm(obj=shop)
+    if form.validate_on_submit():
+        try:
+            shops.update_shop(
+                db.session, shop, _shop_draft(form), actor_id=current_user.id, now=utcnow()
+            )
+        except FieldError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            flash(f"已保存店铺 {shop.name}。", "success")
+            return redirect(url_for("admin.shops_list"))
+    return render_template(
+        "admin/shop_form.html", form=form, shop=shop, title=f"编辑店铺 {shop.name}"
+    )

@@ -1,0 +1,81 @@
+"""Browsing a shop's data: products, buyers and their archive, orders, reviews."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_sqlalchemy.pagination import Pagination
+
+from tracker.extensions import db
+from tracker.models import Buyer, Shop
+from tracker.models.enums import Rating
+from tracker.services import browse
+from tracker.web.access import current_shop, shop_or_404
+
+bp = Blueprint("shop", __name__, url_prefix="/shop")
+
+
+def _shop() -> Shop:
+    shop = current_shop()
+    if shop is None:
+        abort(404)
+    return shop
+
+
+def _page(stmt: object) -> Pagination:
+    from flask import current_app
+
+    return db.paginate(stmt, per_page=current_app.config["TRACKER_PAGE_SIZE"], max_per_page=200)
+
+
+def _q() -> str:
+    return request.args.get("q", "").strip()[:100]
+
+
+@bp.route("/products")
+def products() -> str:
+    shop = _shop()
+    category = request.args.get("category", "")
+    page = _page(browse.products(shop.id, q=_q(), category=category))
+    return render_template(
+        "shop/products.html",
+        shop=shop,
+        page=page,
+        q=_q(),
+        category=category,
+        categories=browse.categories(db.session, shop.id),
+    )
+
+
+@bp.route("/buyers")
+def buyers() -> str:
+    shop = _shop()
+    page = _page(browse.buyers(shop.id, q=_q()))
+    return render_template("shop/buyers.html", shop=shop, page=page, q=_q())
+
+
+@bp.route("/buyers/<int:buyer_id>")
+def buyer(buyer_id: int) -> str:
+    buyer = db.session.get(Buyer, buyer_id)
+    if buyer is None:
+        abort(404)
+    shop = shop_or_404(buyer.shop_id)
+    archive = browse.buyer_archive(db.session, buyer)
+    return render_template("shop/buyer.html", shop=shop, archive=archive)
+
+
+@bp.route("/orders")
+def orders() -> str:
+    shop = _shop()
+    page = _page(browse.orders(shop.id, q=_q()))
+    return render_template("shop/orders.html", shop=shop, page=page, q=_q())
+
+
+@bp.route("/reviews")
+def reviews() -> str:
+    shop = _shop()
+    raw = request.args.get("rating", "")
+    rating = Rating(raw) if raw in {r.value for r in Rating} else None
+    page = _page(browse.reviews(shop.id, q=_q(), rating=rating))
+    return render_template(
+        "shop/reviews.html", shop=shop, page=page, q=_q(), rating=rating, ratings=list(Rating)
+    )
