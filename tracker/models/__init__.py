@@ -5,6 +5,7 @@ from tracker.models.activity import AuditEvent, Notification
 from tracker.models.buyers import Buyer
 from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
 from tracker.models.catalog import Product
+from tracker.models.intake import PullRun, SchedulerLock, SentimentCorrection
 from tracker.models.orders import Order, OrderLine
 from tracker.models.reviews import Review, ReviewRevision
 from tracker.models.shop import Shop
@@ -19,9 +20,12 @@ __all__ = [
     "Order",
     "OrderLine",
     "Product",
+    "PullRun",
     "Remedy",
     "Review",
     "ReviewRevision",
+    "SchedulerLock",
+    "SentimentCorrection",
     "Shop",
     "User",
     "user_shops",

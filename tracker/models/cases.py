@@ -49,6 +49,8 @@ class Case(db.Model):
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     status: Mapped[CaseStatus] = mapped_column(default=CaseStatus.NEW)
     outcome: Mapped[CaseOutcome | None]
+    # bad / neutral / hidden_negative (tracker.domain.triage.CaseKind): picks the deadline
+    kind: Mapped[str] = mapped_column(sa.String(20))
     priority: Mapped[int] = mapped_column(sa.SmallInteger)  # 1 = most urgent
     is_hidden_negative: Mapped[bool] = mapped_column(default=False)
     opened_at: Mapped[datetime]

@@ -37,6 +37,8 @@ class Review(db.Model):
     text: Mapped[str] = mapped_column(sa.Text, default="")
     posted_at: Mapped[datetime]  # when the current version was posted
     first_posted_at: Mapped[datetime]  # starts the buyer's 30-day revision window
+    follow_up_text: Mapped[str | None] = mapped_column(sa.Text)  # 追评
+    follow_up_at: Mapped[datetime | None]
     is_deleted: Mapped[bool] = mapped_column(default=False)
     is_system_default: Mapped[bool] = mapped_column(default=False)  # 系统默认好评 etc.
     explanation: Mapped[str | None] = mapped_column(sa.Text)  # the seller's 解释
@@ -67,6 +69,7 @@ class ReviewRevision(db.Model):
     kind: Mapped[RevisionKind]
     rating: Mapped[Rating]  # the rating and text before this change
     text: Mapped[str] = mapped_column(sa.Text, default="")
+    follow_up_text: Mapped[str | None] = mapped_column(sa.Text)
     posted_at: Mapped[datetime]  # when that earlier version had been posted
     recorded_at: Mapped[datetime]  # when the change happened (or was noticed)
 

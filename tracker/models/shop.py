@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,3 +23,12 @@ class Shop(db.Model):
     platform_seller_id: Mapped[str | None] = mapped_column(sa.String(64))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Review source: pulled every N minutes; the mark only moves past stored data.
+    pull_interval_minutes: Mapped[int] = mapped_column(default=10, server_default="10")
+    pulled_until: Mapped[datetime | None]
+    # Push API: only a hash of the shop's token is kept; the hint helps tell tokens apart.
+    api_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    api_token_hint: Mapped[str | None] = mapped_column(sa.String(8))
+    # tracker.domain.working_hours.WorkingHours / tracker.domain.triage.DeadlinePolicy
+    working_hours: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    deadline_policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

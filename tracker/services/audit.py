@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ from tracker.models import AuditEvent
 def _text(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, list | tuple | set):
         return ", ".join(sorted(str(v) for v in value))
     return str(value)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tracker.domain.reasons import tag_reasons
+from tracker.domain.review_text import is_system_default
+from tracker.domain.triage import (
+    BuyerValue,
+    CaseKind,
+    DeadlinePolicy,
+    case_kind,
+    first_contact_due,
+    priority,
+    revision_window_end,
+)
+from tracker.domain.working_hours import PolicyError, WorkingHours
+from tracker.models.enums import MembershipLevel, Rating, Reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["评价方未及时做出评价,系统默认好评!", "此用户没有填写评价。", "", "   ", "。。。", None],
+)
+def test_system_default_texts(text: str | None) -> None:
+    assert is_system_default(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "好",
+        "系统默认好评是不对的，这个东西质量太差了，一用就坏，客服也不理人，差评差评",
+        "橙子坏了",
+    ],
+)
+def test_real_texts_are_not_system_defaults(text: str) -> None:
+    assert not is_system_default(text)
+
+
+def test_case_kind() -> None:
+    assert case_kind(Rating.BAD, 0.99, is_system_default=False) is CaseKind.BAD
+    assert case_kind(Rating.NEUTRAL, None, is_system_default=True) is CaseKind.NEUTRAL
+    assert case_kind(Rating.GOOD, 0.2, is_system_default=False) is CaseKind.HIDDEN_NEGATIVE
+    assert case_kind(Rating.GOOD, 0.2, is_system_default=False, threshold=0.1) is None
+    assert case_kind(Rating.GOOD, 0.9, is_system_default=False) is None
+    assert case_kind(Rating.GOOD, 0.01, is_system_default=True) is None  # never for defaults
+    assert case_kind(Rating.GOOD, None, is_system_default=False) is None  # not scored yet
+
+
+def test_reason_tags() -> None:
+    assert tag_reasons("快递太慢了，包装也破损了") == [Reason.LOGISTICS, Reason.PACKAGING]
+    assert tag_reasons("尺码偏小，穿不上") == [Reason.SIZE_FIT]
+    assert tag_reasons("收到就有好几个烂的") == [Reason.FRESHNESS]
+    assert tag_reasons("客服态度很差") == [Reason.SERVICE]
+    assert tag_reasons("刚买完就降价了") == [Reason.PRICE]
+    assert tag_reasons("颜色跟描述的完全不一样") == [Reason.MISMATCH]
+    assert tag_reasons("用了两天就坏了") == [Reason.QUALITY]
+    assert tag_reasons("不喜欢") == [Reason.OTHER]
+
+
+def test_priority_rises_with_what_is_at_stake() -> None:
+    nobody = BuyerValue()
+    vip = BuyerValue(
+        order_count=12, total_spent=Decimal("5000"), membership=MembershipLevel.DIAMOND
+    )
+    assert priority(CaseKind.HIDDEN_NEGATIVE, 0.4, nobody, Decimal("20")) == 4
+    assert priority(CaseKind.NEUTRAL, 0.3, nobody, Decimal("20")) == 4
+    assert priority(CaseKind.BAD, 0.3, nobody, Decimal("20")) == 3
+    assert priority(CaseKind.BAD, 0.05, vip, Decimal("20")) == 1
+    assert priority(CaseKind.BAD, 0.3, vip, Decimal("20")) == 2
+    assert priority(CaseKind.NEUTRAL, 0.3, vip, Decimal("500")) == 2
+
+
+def test_deadlines() -> None:
+    sh = ZoneInfo("Asia/Shanghai")
+    hours = WorkingHours(tz=sh, periods=((time(9), time(12)), (time(13, 30), time(22))))
+    opened = datetime(2026, 11, 23, 11, 0, tzinfo=sh)
+    policy = DeadlinePolicy()
+    assert first_contact_due(opened, CaseKind.BAD, policy, hours) == datetime(
+        2026, 11, 23, 14, 30, tzinfo=sh
+    )
+    assert first_contact_due(opened, CaseKind.NEUTRAL, policy, hours) == datetime(
+        2026, 11, 23, 16, 30, tzinfo=sh
+    )
+    assert first_contact_due(opened, CaseKind.HIDDEN_NEGATIVE, policy, hours) == datetime(
+        2026, 11, 23, 20, 30, tzinfo=sh
+    )
+    posted = datetime(2026, 11, 1, tzinfo=UTC)
+    assert revision_window_end(posted) == posted + timedelta(days=30)
+
+
+def test_policy_round_trip_and_validation() -> None:
+    policy = DeadlinePolicy(bad_hours=1, neutral_hours=3, hidden_negative_hours=6)
+    assert DeadlinePolicy.from_dict(policy.to_dict()) == policy
+    assert DeadlinePolicy.from_dict(None) == DeadlinePolicy()
+    with pytest.raises(PolicyError, match="bad"):
+        DeadlinePolicy.from_dict({"bad_hours": 0})

@@ -1,0 +1,106 @@
+"""Deadline arithmetic across lunch breaks, nights, weekends, holidays and make-up days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tracker.domain.working_hours import PolicyError, WorkingHours
+
+SH = ZoneInfo("Asia/Shanghai")
+H = timedelta(hours=1)
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=SH)
+
+
+# Monday to Friday, 09:00-12:00 and 13:30-18:00; 2026-11-23 is a Monday.
+OFFICE = WorkingHours(
+    tz=SH, periods=((time(9), time(12)), (time(13, 30), time(18))), weekdays=frozenset(range(5))
+)
+
+
+def test_within_one_period() -> None:
+    assert OFFICE.add(at(23, 9, 30), 2 * H) == at(23, 11, 30)
+
+
+def test_across_the_lunch_break() -> None:
+    assert OFFICE.add(at(23, 11), 2 * H) == at(23, 14, 30)
+
+
+def test_starting_in_the_lunch_break_counts_from_the_afternoon() -> None:
+    assert OFFICE.add(at(23, 12, 45), 1 * H) == at(23, 14, 30)
+
+
+def test_across_the_night() -> None:
+    assert OFFICE.add(at(23, 17), 2 * H) == at(24, 10)
+
+
+def test_posted_at_night_counts_from_the_morning() -> None:
+    assert OFFICE.add(at(23, 23, 50), 2 * H) == at(24, 11)
+    assert OFFICE.add(at(24, 3), 2 * H) == at(24, 11)
+
+
+def test_across_the_weekend() -> None:
+    friday_evening = at(27, 17)  # Friday
+    assert OFFICE.add(friday_evening, 2 * H) == at(30, 10)  # Monday
+    assert OFFICE.add(at(28, 10), 4 * H) == at(30, 14, 30)  # posted on Saturday
+
+
+def test_holidays_and_make_up_workdays() -> None:
+    # National Day week 2026: Oct 1-7 off, Saturday Oct 10 worked instead (调休).
+    policy = WorkingHours(
+        tz=SH,
+        periods=OFFICE.periods,
+        weekdays=OFFICE.weekdays,
+        holidays=frozenset(date(2026, 10, d) for d in range(1, 8)),
+        workdays=frozenset({date(2026, 10, 10)}),
+    )
+    assert policy.add(at(30, 17, month=9), 2 * H) == at(8, 10, month=10)
+    assert policy.add(at(9, 17, month=10), 2 * H) == at(10, 10, month=10)  # Saturday worked
+    assert policy.is_working_day(date(2026, 10, 10))
+    assert not policy.is_working_day(date(2026, 10, 5))
+
+
+def test_exact_boundaries() -> None:
+    assert OFFICE.add(at(23, 9), 3 * H) == at(23, 12)
+    assert OFFICE.add(at(23, 12), timedelta(0)) == at(23, 13, 30)
+    assert OFFICE.add(at(23, 18), 1 * H) == at(24, 10)
+
+
+def test_result_is_aware_and_utc_input_works() -> None:
+    utc_start = at(23, 9).astimezone(ZoneInfo("UTC"))
+    result = OFFICE.add(utc_start, 1 * H)
+    assert result == at(23, 10) and result.tzinfo is not None
+
+
+def test_between_counts_only_working_time() -> None:
+    assert OFFICE.between(at(23, 11), at(23, 14, 30)) == 2 * H
+    assert OFFICE.between(at(27, 17), at(30, 10)) == 2 * H
+    assert OFFICE.between(at(23, 10), at(23, 9)) == timedelta(0)
+    start = at(23, 10, 17)
+    for hours in (0.5, 3, 7.5, 20):
+        assert OFFICE.between(start, OFFICE.add(start, hours * H)) == hours * H
+
+
+def test_default_policy_is_every_day_with_a_lunch_break() -> None:
+    default = WorkingHours(tz=SH)
+    assert default.add(at(28, 21), 2 * H) == at(29, 10)  # Saturday night -> Sunday morning
+
+
+def test_stored_form_round_trips_and_bad_values_are_named() -> None:
+    policy = WorkingHours(tz=SH, weekdays=frozenset({0, 1}), holidays=frozenset({date(2026, 1, 1)}))
+    assert WorkingHours.from_dict(policy.to_dict(), SH) == policy
+    with pytest.raises(PolicyError, match="'25:00'"):
+        WorkingHours.from_dict({"periods": [["09:00", "25:00"]]}, SH)
+    with pytest.raises(PolicyError, match="ends before it starts"):
+        WorkingHours(tz=SH, periods=((time(12), time(9)),))
+    with pytest.raises(PolicyError, match="overlap"):
+        WorkingHours(tz=SH, periods=((time(9), time(12)), (time(11), time(13))))
+    with pytest.raises(PolicyError, match="'2026-13-01'"):
+        WorkingHours.from_dict({"holidays": ["2026-13-01"]}, SH)
+    with pytest.raises(PolicyError, match="weekday"):
+        WorkingHours(tz=SH, weekdays=frozenset())

@@ -1,0 +1,281 @@
+"""Intake: idempotent upsert, revisions, triage, deadlines, cases closing themselves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.conftest import count
+from tests.fakes import KeywordScorer
+from tracker.domain.triage import DeadlinePolicy
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import AuditEvent, Buyer, Case, Product, Review, ReviewRevision, Shop, User
+from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason, RevisionKind, Role
+from tracker.services.intake import IntakeSettings, ingest, score_pending
+from tracker.services.shop_settings import update_policy
+from tracker.sources.records import ReviewRecord
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SH)  # Monday 10:00
+HOURS = WorkingHours(tz=SH, periods=((time(9), time(12)), (time(13, 30), time(22))))
+SETTINGS = IntakeSettings(working_hours=HOURS, deadline_policy=DeadlinePolicy())
+
+
+def record(
+    key: str = "1001",
+    *,
+    rating: Rating = Rating.BAD,
+    text: str = "橙子坏了好几个，太差了",
+    posted: datetime = NOW - timedelta(hours=1),
+    **extra: object,
+) -> ReviewRecord:
+    return ReviewRecord(
+        platform_key=f"{key}:buyer",
+        buyer_nick=extra.pop("nick", "小鱼"),  # type: ignore[arg-type]
+        rating=rating,
+        text=text,
+        posted_at=posted,
+        oid=key,
+        tid=f"T{key}",
+        item_id="5001",
+        item_title="赣南脐橙 5斤装",
+        item_price=Decimal("39.90"),
+        **extra,
+    )  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
+    return make_shop()
+
+
+def run(
+    session: Session,
+    shop: Shop,
+    records: list[ReviewRecord],
+    *,
+    now: datetime = NOW,
+    scorer: KeywordScorer | None = None,
+    settings: IntakeSettings = SETTINGS,
+):  # type: ignore[no-untyped-def]
+    result = ingest(
+        session,
+        shop,
+        records,
+        now=now,
+        scorer=scorer if scorer is not None else KeywordScorer(),
+        settings=settings,
+    )
+    session.commit()
+    return result
+
+
+def test_bad_review_opens_a_case_with_deadlines_reasons_and_priority(
+    session: Session, shop: Shop
+) -> None:
+    result = run(session, shop, [record(text="快递太慢了，橙子还烂了好几个")])
+    assert (result.new, result.cases_opened) == (1, 1)
+    case = session.scalars(sa.select(Case)).one()
+    review = session.get(Review, case.review_id)
+    assert review is not None
+    assert case.status is CaseStatus.NEW and case.kind == "bad"
+    assert case.first_contact_due_at == datetime(2026, 11, 23, 12, 0, tzinfo=SH)  # 2 working h
+    assert case.revision_window_ends_at == review.first_posted_at + timedelta(days=30)
+    assert {r.reason for r in case.reasons} == {Reason.LOGISTICS, Reason.FRESHNESS}
+    assert 1 <= case.priority <= 4
+    assert review.sentiment_model == "keyword-test-1" and review.sentiment_score == 0.05
+    # buyer and product were created from the record
+    assert session.scalars(sa.select(Buyer.platform_nick)).all() == ["小鱼"]
+    assert session.scalars(sa.select(Product.title)).all() == ["赣南脐橙 5斤装"]
+    assert session.scalar(sa.select(AuditEvent).where(AuditEvent.case_id == case.id))
+
+
+def test_the_same_batch_twice_changes_nothing(session: Session, shop: Shop) -> None:
+    batch = [
+        record("1"),
+        record("2", rating=Rating.NEUTRAL, text="一般般"),
+        record("3", rating=Rating.GOOD, text="很甜，好吃"),
+    ]
+    first = run(session, shop, batch)
+    assert (first.new, first.cases_opened) == (3, 2)
+    scorer = KeywordScorer()
+    second = run(session, shop, batch, scorer=scorer, now=NOW + timedelta(hours=1))
+    assert (second.new, second.revised, second.unchanged, second.cases_opened) == (0, 0, 3, 0)
+    assert scorer.calls == []  # nothing re-scored
+    assert (count(session, Review), count(session, Case), count(session, Buyer)) == (3, 2, 1)
+    assert count(session, ReviewRevision) == 0
+
+
+def test_duplicates_inside_one_batch_keep_the_latest(session: Session, shop: Shop) -> None:
+    early = record("7", text="差", posted=NOW - timedelta(hours=3))
+    late = record("7", rating=Rating.GOOD, text="很好", posted=NOW - timedelta(hours=1))
+    result = run(session, shop, [late, early])
+    assert (result.received, result.new) == (1, 1)
+    assert session.scalars(sa.select(Review.text)).one() == "很好"
+
+
+def test_revised_to_good_closes_the_case_credited_to_its_owner(
+    session: Session,
+    shop: Shop,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    run(session, shop, [record()])
+    case = session.scalars(sa.select(Case)).one()
+    agent: User = make_user(Role.AGENT, shops=[shop])
+    case.owner_id = agent.id
+    session.commit()
+    revised_at = NOW + timedelta(days=2)
+    result = run(
+        session,
+        shop,
+        [record(rating=Rating.GOOD, text="客服处理很及时，改好评", posted=revised_at)],
+        now=revised_at + timedelta(hours=1),
+    )
+    assert (result.revised, result.cases_closed) == (1, 1)
+    session.refresh(case)
+    assert case.status is CaseStatus.RECOVERED
+    assert case.outcome is CaseOutcome.REVIEW_REVISED
+    assert case.closed_at == revised_at and case.closed_by_id == agent.id
+    revision = session.scalars(sa.select(ReviewRevision)).one()
+    assert (revision.kind, revision.rating, revision.text) == (
+        RevisionKind.REVISED,
+        Rating.BAD,
+        "橙子坏了好几个，太差了",
+    )
+    review = session.get(Review, case.review_id)
+    assert review is not None and review.rating is Rating.GOOD
+    assert review.first_posted_at == NOW - timedelta(hours=1)  # the 30-day window stays
+
+
+def test_deleted_review_closes_the_case(session: Session, shop: Shop) -> None:
+    run(session, shop, [record()])
+    result = run(session, shop, [record(is_deleted=True)], now=NOW + timedelta(days=1))
+    assert result.cases_closed == 1
+    case = session.scalars(sa.select(Case)).one()
+    assert (case.status, case.outcome) == (CaseStatus.RECOVERED, CaseOutcome.REVIEW_DELETED)
+    assert session.scalars(sa.select(ReviewRevision.kind)).one() is RevisionKind.DELETED
+
+
+def test_neutral_turned_bad_keeps_the_case_open_and_records_the_revision(
+    session: Session, shop: Shop
+) -> None:
+    run(session, shop, [record(rating=Rating.NEUTRAL, text="一般")])
+    result = run(session, shop, [record(rating=Rating.BAD, text="越用越差")])
+    assert (result.revised, result.cases_opened, result.cases_closed) == (1, 0, 0)
+    assert session.scalars(sa.select(Case.status)).one() is CaseStatus.NEW
+
+
+def test_hidden_negative_good_rating_opens_a_flagged_case(session: Session, shop: Shop) -> None:
+    result = run(
+        session, shop, [record(rating=Rating.GOOD, text="给个好评吧，但是橙子真的坏了一半")]
+    )
+    assert result.cases_opened == 1
+    case = session.scalars(sa.select(Case)).one()
+    assert case.is_hidden_negative and case.kind == "hidden_negative"
+    assert case.first_contact_due_at == HOURS.add(NOW, timedelta(hours=8))
+
+
+def test_threshold_is_configurable(session: Session, shop: Shop) -> None:
+    strict = IntakeSettings(
+        working_hours=HOURS, deadline_policy=DeadlinePolicy(), hidden_negative_threshold=0.01
+    )
+    result = run(session, shop, [record(rating=Rating.GOOD, text="坏了")], settings=strict)
+    assert result.cases_opened == 0
+
+
+def test_system_default_and_empty_good_reviews_are_not_scored(session: Session, shop: Shop) -> None:
+    scorer = KeywordScorer()
+    result = run(
+        session,
+        shop,
+        [
+            record("1", rating=Rating.GOOD, text="评价方未及时做出评价,系统默认好评!"),
+            record("2", rating=Rating.GOOD, text=""),
+            record("3", rating=Rating.GOOD, text="此用户没有填写评价。"),
+        ],
+        scorer=scorer,
+    )
+    assert (result.new, result.scored, result.cases_opened) == (3, 0, 0)
+    assert scorer.calls == []
+    assert all(
+        r.is_system_default and r.sentiment_score is None
+        for r in session.scalars(sa.select(Review))
+    )
+
+
+def test_negative_follow_up_on_a_good_review_opens_a_case(session: Session, shop: Shop) -> None:
+    run(session, shop, [record(rating=Rating.GOOD, text="很甜很好吃")])
+    assert count(session, Case) == 0
+    later = NOW + timedelta(days=5)
+    result = run(
+        session,
+        shop,
+        [
+            record(
+                rating=Rating.GOOD,
+                text="很甜很好吃",
+                follow_up_text="追评：后面几个全坏了，很失望",
+                follow_up_at=later,
+            )
+        ],
+        now=later,
+    )
+    assert (result.revised, result.cases_opened) == (1, 1)
+    assert session.scalars(sa.select(ReviewRevision.kind)).one() is RevisionKind.FOLLOW_UP
+    case = session.scalars(sa.select(Case)).one()
+    assert case.is_hidden_negative and {r.reason for r in case.reasons} == {Reason.QUALITY}
+
+
+def test_without_a_scorer_bad_opens_now_and_good_waits_for_scoring(
+    session: Session, shop: Shop
+) -> None:
+    batch = [record("1"), record("2", rating=Rating.GOOD, text="好评，不过东西坏了")]
+    result = ingest(session, shop, batch, now=NOW, scorer=None, settings=SETTINGS)
+    session.commit()
+    assert (result.new, result.scored, result.cases_opened) == (2, 0, 1)
+    later = score_pending(
+        session, shop, scorer=KeywordScorer(), now=NOW + timedelta(minutes=1), settings=SETTINGS
+    )
+    session.commit()
+    assert (later.scored, later.cases_opened) == (2, 1)
+    assert count(session, Case) == 2
+    again = score_pending(session, shop, scorer=KeywordScorer(), now=NOW, settings=SETTINGS)
+    assert (again.received, again.cases_opened) == (0, 0)
+
+
+def test_seller_reply_is_recorded_once(session: Session, shop: Shop) -> None:
+    run(session, shop, [record()])
+    run(session, shop, [record(reply="亲，非常抱歉，已为您补发")])
+    review = session.scalars(sa.select(Review)).one()
+    assert review.explanation == "亲，非常抱歉，已为您补发" and review.explained_at is not None
+
+
+def test_policy_change_moves_only_uncontacted_open_deadlines(session: Session, shop: Shop) -> None:
+    run(session, shop, [record("1"), record("2")])
+    contacted, waiting = session.scalars(sa.select(Case).order_by(Case.id)).all()
+    contacted.first_attempt_at = NOW
+    contacted.status = CaseStatus.CONTACTING
+    session.commit()
+    before = contacted.first_contact_due_at
+    moved = update_policy(session, shop, HOURS, DeadlinePolicy(bad_hours=1), actor_id=None, now=NOW)
+    assert moved == 1
+    assert waiting.first_contact_due_at == datetime(2026, 11, 23, 11, 0, tzinfo=SH)
+    assert contacted.first_contact_due_at == before
+    assert shop.deadline_policy == {
+        "bad_hours": 1.0,
+        "neutral_hours": 4.0,
+        "hidden_negative_hours": 8.0,
+    }
+
+
+def test_times_are_stored_in_utc(session: Session, shop: Shop) -> None:
+    run(session, shop, [record()])
+    session.expire_all()
+    review = session.scalars(sa.select(Review)).one()
+    assert review.posted_at.tzinfo is not None
+    assert review.posted_at == (NOW - timedelta(hours=1)).astimezone(UTC)

@@ -1,0 +1,122 @@
+"""Which reviews become cases, how urgent they are, and their deadlines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from tracker.domain.working_hours import PolicyError, WorkingHours
+from tracker.models.enums import MembershipLevel, Rating
+
+REVISION_WINDOW = timedelta(days=30)  # buyers may revise a neutral/bad review once, within 30 days
+DEFAULT_HIDDEN_NEGATIVE_THRESHOLD = 0.5
+
+
+class CaseKind(StrEnum):
+    """Why a review needs a case; each kind has its own first-contact deadline."""
+
+    BAD = "bad"
+    NEUTRAL = "neutral"
+    HIDDEN_NEGATIVE = "hidden_negative"
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """Working hours allowed until the first contact, per kind of case."""
+
+    bad_hours: float = 2
+    neutral_hours: float = 4
+    hidden_negative_hours: float = 8
+
+    def hours_for(self, kind: CaseKind) -> float:
+        return {
+            CaseKind.BAD: self.bad_hours,
+            CaseKind.NEUTRAL: self.neutral_hours,
+            CaseKind.HIDDEN_NEGATIVE: self.hidden_negative_hours,
+        }[kind]
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "bad_hours": self.bad_hours,
+            "neutral_hours": self.neutral_hours,
+            "hidden_negative_hours": self.hidden_negative_hours,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> DeadlinePolicy:
+        policy = cls(
+            **{
+                k: float(v)
+                for k, v in (data or {}).items()
+                if k in ("bad_hours", "neutral_hours", "hidden_negative_hours")
+            }
+        )
+        for kind in CaseKind:
+            hours = policy.hours_for(kind)
+            if not 0 < hours <= 240:
+                raise PolicyError(
+                    f"first-contact hours for {kind.value} must be 0-240, not {hours}"
+                )
+        return policy
+
+
+def case_kind(
+    rating: Rating,
+    score: float | None,
+    *,
+    is_system_default: bool,
+    threshold: float = DEFAULT_HIDDEN_NEGATIVE_THRESHOLD,
+) -> CaseKind | None:
+    """The kind of case a review needs, or None.
+
+    Neutral and bad ratings always need one. A good rating needs one only when its own
+    words are clearly unhappy (a scored, non-default text below the threshold).
+    """
+    if rating is Rating.BAD:
+        return CaseKind.BAD
+    if rating is Rating.NEUTRAL:
+        return CaseKind.NEUTRAL
+    if is_system_default or score is None:
+        return None
+    return CaseKind.HIDDEN_NEGATIVE if score < threshold else None
+
+
+@dataclass(frozen=True)
+class BuyerValue:
+    order_count: int = 0
+    total_spent: Decimal = Decimal("0")
+    membership: MembershipLevel = MembershipLevel.NONE
+
+
+def priority(
+    kind: CaseKind, score: float | None, buyer: BuyerValue, order_value: Decimal | None
+) -> int:
+    """1 (most urgent) to 4, from the rating, how unhappy the text is, and what is at stake."""
+    points = {CaseKind.BAD: 3, CaseKind.NEUTRAL: 2, CaseKind.HIDDEN_NEGATIVE: 1}[kind]
+    if score is not None and score < 0.1:
+        points += 1
+    if buyer.membership in (MembershipLevel.GOLD, MembershipLevel.DIAMOND):
+        points += 1
+    if buyer.order_count >= 5 or buyer.total_spent >= 2000:
+        points += 1
+    if order_value is not None and order_value >= 300:
+        points += 1
+    # 6+ -> 1, 5 -> 2, 3-4 -> 3, 1-2 -> 4
+    if points >= 6:
+        return 1
+    if points == 5:
+        return 2
+    return 3 if points >= 3 else 4
+
+
+def first_contact_due(
+    opened_at: datetime, kind: CaseKind, policy: DeadlinePolicy, hours: WorkingHours
+) -> datetime:
+    return hours.add(opened_at, timedelta(hours=policy.hours_for(kind)))
+
+
+def revision_window_end(first_posted_at: datetime) -> datetime:
+    return first_posted_at + REVISION_WINDOW

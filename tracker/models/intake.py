@@ -1,0 +1,57 @@
+"""Intake bookkeeping: source pulls, sentiment corrections, the scheduler's lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.extensions import db
+
+
+class PullRun(db.Model):
+    """One run of a review source for a shop: what it did and what went wrong."""
+
+    __tablename__ = "pull_runs"
+    __table_args__ = (sa.Index("ix_pull_runs_shop_id_started_at", "shop_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(sa.String(32))  # top, import:reviews, push, score
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(sa.String(16), default="running")  # ok / error
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    pulled: Mapped[int] = mapped_column(default=0)
+    new: Mapped[int] = mapped_column(default=0)
+    revised: Mapped[int] = mapped_column(default=0)
+    cases_opened: Mapped[int] = mapped_column(default=0)
+    cases_closed: Mapped[int] = mapped_column(default=0)
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SentimentCorrection(db.Model):
+    """Staff said the model got a review wrong; the next training uses their label."""
+
+    __tablename__ = "sentiment_corrections"
+
+    review_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    is_positive: Mapped[bool]
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class SchedulerLock(db.Model):
+    """Held by the one running scheduler; a stale heartbeat lets a new one take over."""
+
+    __tablename__ = "scheduler_locks"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(128))
+    acquired_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

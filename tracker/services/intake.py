@@ -1,0 +1,510 @@
+"""Intake: store reviews idempotently, score them, and open or close cases.
+
+The same record ingested twice changes nothing. A changed review keeps its earlier
+version as a revision. A review revised to good, or deleted, closes its open case by
+itself, credited to the case's owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import triage
+from tracker.domain.reasons import tag_reasons
+from tracker.domain.review_text import is_system_default
+from tracker.domain.triage import BuyerValue, CaseKind, DeadlinePolicy
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import (
+    Buyer,
+    Case,
+    CaseReason,
+    Order,
+    OrderLine,
+    Product,
+    Review,
+    ReviewRevision,
+    Shop,
+)
+from tracker.models.enums import CaseOutcome, CaseStatus, Rating, RevisionKind
+from tracker.sentiment import Scorer
+from tracker.services.audit import record_change
+from tracker.sources.records import ReviewRecord
+
+CHUNK = 500  # keys per IN (...) query
+UNCATEGORISED = "未分类"
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    working_hours: WorkingHours
+    deadline_policy: DeadlinePolicy
+    hidden_negative_threshold: float = triage.DEFAULT_HIDDEN_NEGATIVE_THRESHOLD
+
+
+@dataclass
+class IntakeResult:
+    received: int = 0
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    scored: int = 0
+    cases_opened: int = 0
+    cases_closed: int = 0
+    case_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IntakeResult) -> None:
+        for name in (
+            "received",
+            "new",
+            "revised",
+            "unchanged",
+            "scored",
+            "cases_opened",
+            "cases_closed",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.case_ids.extend(other.case_ids)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _dedupe(records: Iterable[ReviewRecord]) -> dict[str, ReviewRecord]:
+    """One record per key; a batch may repeat a review (overlapping pages): latest wins."""
+    latest: dict[str, ReviewRecord] = {}
+    for record in records:
+        seen = latest.get(record.platform_key)
+        if seen is None or _version_time(record) >= _version_time(seen):
+            latest[record.platform_key] = record
+    return latest
+
+
+def _version_time(record: ReviewRecord) -> datetime:
+    return max(record.posted_at, record.follow_up_at or record.posted_at)
+
+
+def _changed(review: Review, record: ReviewRecord) -> bool:
+    return (
+        review.rating is not record.rating
+        or review.text != record.text
+        or (review.follow_up_text or None) != (record.follow_up_text or None)
+        or review.is_deleted != record.is_deleted
+    )
+
+
+class _Batch:
+    """Lookups for one batch, loaded with a few IN queries instead of one per record."""
+
+    def __init__(
+        self, session: Session, shop: Shop, records: dict[str, ReviewRecord], now: datetime
+    ) -> None:
+        self.session, self.shop, self.now = session, shop, now
+        keys = list(records)
+        self.reviews: dict[str, Review] = {}
+        for chunk in _chunks(keys):
+            self.reviews.update(
+                (r.platform_key, r)
+                for r in session.scalars(
+                    sa.select(Review).where(
+                        Review.shop_id == shop.id, Review.platform_key.in_(chunk)
+                    )
+                )
+            )
+        review_ids = [r.id for r in self.reviews.values()]
+        self.cases: dict[int, Case] = {}
+        for start in range(0, len(review_ids), CHUNK):
+            self.cases.update(
+                (c.review_id, c)
+                for c in session.scalars(
+                    sa.select(Case).where(Case.review_id.in_(review_ids[start : start + CHUNK]))
+                )
+            )
+        fresh = [r for k, r in records.items() if k not in self.reviews]
+        self.buyers = self._load(Buyer, Buyer.platform_nick, {r.buyer_nick for r in fresh})
+        self.products = self._load(
+            Product, Product.platform_item_id, {r.item_id for r in fresh if r.item_id}
+        )
+        self.lines = self._load(OrderLine, OrderLine.oid, {r.oid for r in fresh if r.oid})
+
+    def _load(
+        self, model: type, column: sa.orm.InstrumentedAttribute[str], values: set[str]
+    ) -> dict[str, object]:
+        found: dict[str, object] = {}
+        ordered = sorted(values)
+        for chunk in _chunks(ordered):
+            for row in self.session.scalars(
+                sa.select(model).where(model.shop_id == self.shop.id, column.in_(chunk))
+            ):
+                found[getattr(row, column.key)] = row
+        return found
+
+    def buyer(self, nick: str) -> Buyer:
+        buyer = self.buyers.get(nick)
+        if buyer is None:
+            buyer = Buyer(
+                shop_id=self.shop.id,
+                platform_nick=nick,
+                created_at=self.now,
+                tags=[],
+                preferences="",
+            )
+            self.session.add(buyer)
+            self.buyers[nick] = buyer
+        assert isinstance(buyer, Buyer)
+        return buyer
+
+    def product(self, record: ReviewRecord, line: OrderLine | None) -> Product | None:
+        if record.item_id:
+            product = self.products.get(record.item_id)
+            if product is None:
+                product = Product(
+                    shop_id=self.shop.id,
+                    platform_item_id=record.item_id,
+                    title=(record.item_title or f"宝贝 {record.item_id}")[:200],
+                    category=UNCATEGORISED,
+                    price=record.item_price or Decimal(0),
+                    is_active=True,
+                    is_consumable=False,
+                )
+                self.session.add(product)
+                self.products[record.item_id] = product
+            assert isinstance(product, Product)
+            return product
+        if line is not None and line.product_id is not None:
+            return self.session.get(Product, line.product_id)
+        return None
+
+
+def ingest(
+    session: Session,
+    shop: Shop,
+    records: Iterable[ReviewRecord],
+    *,
+    now: datetime,
+    scorer: Scorer | None,
+    settings: IntakeSettings,
+) -> IntakeResult:
+    """Upsert a batch of reviews and triage them, in one transaction (the caller commits).
+
+    Without a ``scorer`` (web workers never load one) good ratings stay unscored and
+    :func:`score_pending` finishes them; neutral and bad ratings open cases at once.
+    """
+    batch_records = _dedupe(records)
+    result = IntakeResult(received=len(batch_records))
+    if not batch_records:
+        return result
+    batch = _Batch(session, shop, batch_records, now)
+
+    to_score: list[tuple[Review, ReviewRecord]] = []
+    for key, record in batch_records.items():
+        review = batch.reviews.get(key)
+        if review is None:
+            review = _new_review(batch, record, now)
+            result.new += 1
+            to_score.append((review, record))
+        elif _changed(review, record):
+            _revise(session, review, record, now)
+            result.revised += 1
+            to_score.append((review, record))
+        else:
+            result.unchanged += 1
+            if record.reply and not review.explanation:
+                review.explanation, review.explained_at = record.reply, now
+    session.flush()
+
+    if scorer is not None:
+        result.scored = _score(scorer, [review for review, _ in to_score])
+    for review, record in to_score:
+        _triage(session, batch, review, record, now=now, settings=settings, result=result)
+    session.flush()
+    return result
+
+
+def _new_review(batch: _Batch, record: ReviewRecord, now: datetime) -> Review:
+    line = batch.lines.get(record.oid) if record.oid else None
+    assert line is None or isinstance(line, OrderLine)
+    product = batch.product(record, line)
+    buyer = batch.buyer(record.buyer_nick)
+    review = Review(
+        shop_id=batch.shop.id,
+        platform_key=record.platform_key,
+        order_line_id=line.id if line is not None else None,
+        product=product,
+        buyer=buyer,
+        rating=record.rating,
+        text=record.text,
+        posted_at=record.posted_at,
+        first_posted_at=record.posted_at,
+        follow_up_text=record.follow_up_text or None,
+        follow_up_at=record.follow_up_at,
+        is_deleted=record.is_deleted,
+        is_system_default=is_system_default(record.text) and not record.follow_up_text,
+        explanation=record.reply or None,
+        explained_at=now if record.reply else None,
+        received_at=now,
+        updated_at=now,
+    )
+    batch.session.add(review)
+    return review
+
+
+def _revise(session: Session, review: Review, record: ReviewRecord, now: datetime) -> None:
+    if record.is_deleted and not review.is_deleted:
+        kind = RevisionKind.DELETED
+    elif (
+        (record.follow_up_text or None) != (review.follow_up_text or None)
+        and record.rating is review.rating
+        and record.text == review.text
+    ):
+        kind = RevisionKind.FOLLOW_UP
+    else:
+        kind = RevisionKind.REVISED
+    happened_at = max(_version_time(record), review.posted_at)
+    session.add(
+        ReviewRevision(
+            review_id=review.id,
+            kind=kind,
+            rating=review.rating,
+            text=review.text,
+            follow_up_text=review.follow_up_text,
+            posted_at=review.posted_at,
+            recorded_at=happened_at if kind is not RevisionKind.DELETED else now,
+        )
+    )
+    review.rating = record.rating
+    review.text = record.text
+    review.follow_up_text = record.follow_up_text or None
+    review.follow_up_at = record.follow_up_at
+    review.is_deleted = record.is_deleted
+    review.is_system_default = is_system_default(record.text) and not record.follow_up_text
+    if record.posted_at > review.posted_at:
+        review.posted_at = record.posted_at
+    if record.reply and not review.explanation:
+        review.explanation, review.explained_at = record.reply, now
+    review.updated_at = now
+    review.sentiment_score = None  # new words (a revision or a 追评): score again
+    review.sentiment_model = None
+
+
+def _buyer_words(review: Review) -> list[str]:
+    words = [] if review.is_system_default and not review.follow_up_text else [review.text]
+    if review.follow_up_text:
+        words.append(review.follow_up_text)
+    return [w for w in words if w and not is_system_default(w)]
+
+
+def _score(scorer: Scorer, reviews: Sequence[Review]) -> int:
+    """Score the buyer's own words; a review's score is its unhappiest part (a bad 追评
+    on a good review counts)."""
+    wanted = [
+        (review, _buyer_words(review)) for review in reviews if review.sentiment_model is None
+    ]
+    texts = [t for _, words in wanted for t in words]
+    scores = iter(scorer.score(texts)) if texts else iter(())
+    scored = 0
+    for review, words in wanted:
+        if not words:
+            continue
+        review.sentiment_score = min(next(scores) for _ in words)
+        review.sentiment_model = scorer.version
+        scored += 1
+    return scored
+
+
+def _triage(
+    session: Session,
+    batch: _Batch,
+    review: Review,
+    record: ReviewRecord,
+    *,
+    now: datetime,
+    settings: IntakeSettings,
+    result: IntakeResult,
+) -> None:
+    case = batch.cases.get(review.id)
+    open_case = case is not None and case.closed_at is None
+    if case is not None and open_case:
+        outcome = None
+        if review.is_deleted:
+            outcome = CaseOutcome.REVIEW_DELETED
+        elif review.rating is Rating.GOOD and not _still_unhappy(review, settings):
+            outcome = CaseOutcome.REVIEW_REVISED
+        if outcome is not None:
+            close_by_buyer(session, case, outcome, at=_version_time(record), now=now)
+            result.cases_closed += 1
+        return
+    if case is not None or review.is_deleted:
+        return  # a closed case stays closed; reopening is a person's decision
+    kind = triage.case_kind(
+        review.rating,
+        review.sentiment_score,
+        is_system_default=review.is_system_default and not review.follow_up_text,
+        threshold=settings.hidden_negative_threshold,
+    )
+    if kind is None:
+        return
+    new_case = open_case_for(session, review, kind, now=now, settings=settings)
+    batch.cases[review.id] = new_case
+    result.cases_opened += 1
+    result.case_ids.append(new_case.id)
+
+
+def _still_unhappy(review: Review, settings: IntakeSettings) -> bool:
+    """A good rating whose latest words are still clearly unhappy does not close a case."""
+    return (
+        review.sentiment_score is not None
+        and review.sentiment_score < settings.hidden_negative_threshold
+        and bool(review.follow_up_text)
+    )
+
+
+def _buyer_value(session: Session, buyer_id: int | None) -> BuyerValue:
+    if buyer_id is None:
+        return BuyerValue()
+    count, spent = session.execute(
+        sa.select(sa.func.count(Order.id), sa.func.coalesce(sa.func.sum(Order.payment), 0)).where(
+            Order.buyer_id == buyer_id
+        )
+    ).one()
+    buyer = session.get(Buyer, buyer_id)
+    return BuyerValue(
+        order_count=count,
+        total_spent=Decimal(spent),
+        membership=buyer.membership_level if buyer else BuyerValue().membership,
+    )
+
+
+def _order_value(session: Session, review: Review) -> Decimal | None:
+    if review.order_line_id is None:
+        return review.product.price if review.product is not None else None
+    line = session.get(OrderLine, review.order_line_id)
+    return line.unit_price * line.quantity if line is not None else None
+
+
+def open_case_for(
+    session: Session, review: Review, kind: CaseKind, *, now: datetime, settings: IntakeSettings
+) -> Case:
+    words = " ".join(_buyer_words(review)) or review.text
+    # The clock starts when the shop can know: when the review reached the tracker.
+    opened_at = now
+    case = Case(
+        shop_id=review.shop_id,
+        review_id=review.id,
+        buyer_id=review.buyer_id,
+        product_id=review.product_id,
+        status=CaseStatus.NEW,
+        kind=kind.value,
+        priority=triage.priority(
+            kind,
+            review.sentiment_score,
+            _buyer_value(session, review.buyer_id),
+            _order_value(session, review),
+        ),
+        is_hidden_negative=kind is CaseKind.HIDDEN_NEGATIVE,
+        opened_at=opened_at,
+        first_contact_due_at=triage.first_contact_due(
+            opened_at, kind, settings.deadline_policy, settings.working_hours
+        ),
+        revision_window_ends_at=triage.revision_window_end(review.first_posted_at),
+        updated_at=now,
+        reasons=[CaseReason(reason=r) for r in tag_reasons(words)],
+    )
+    session.add(case)
+    session.flush()
+    record_change(
+        session,
+        now=now,
+        actor_id=None,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field="status",
+        old=None,
+        new=CaseStatus.NEW.value,
+    )
+    return case
+
+
+def close_by_buyer(
+    session: Session, case: Case, outcome: CaseOutcome, *, at: datetime, now: datetime
+) -> None:
+    """The buyer revised or deleted the review: the case is recovered, credited to its owner."""
+    old_status = case.status
+    case.status = CaseStatus.RECOVERED
+    case.outcome = outcome
+    case.closed_at = at
+    case.closed_by_id = case.owner_id
+    case.updated_at = now
+    for name, old, new in (
+        ("status", old_status.value, CaseStatus.RECOVERED.value),
+        ("outcome", None, outcome.value),
+    ):
+        record_change(
+            session,
+            now=now,
+            actor_id=None,
+            entity_type="case",
+            entity_id=case.id,
+            case_id=case.id,
+            field=name,
+            old=old,
+            new=new,
+        )
+
+
+def score_pending(
+    session: Session,
+    shop: Shop,
+    *,
+    scorer: Scorer,
+    now: datetime,
+    settings: IntakeSettings,
+    limit: int = 5000,
+) -> IntakeResult:
+    """Score reviews stored without a score (pushed through the web API) and open the
+    hidden-negative cases they reveal. The caller commits."""
+    reviews = list(
+        session.scalars(
+            sa.select(Review)
+            .where(
+                Review.shop_id == shop.id,
+                Review.sentiment_model.is_(None),
+                Review.is_system_default.is_(False),
+                Review.is_deleted.is_(False),
+            )
+            .order_by(Review.id)
+            .limit(limit)
+        )
+    )
+    result = IntakeResult(received=len(reviews))
+    if not reviews:
+        return result
+    result.scored = _score(scorer, reviews)
+    batch = _Batch(session, shop, {}, now)
+    batch.cases.update(
+        (c.review_id, c)
+        for c in session.scalars(sa.select(Case).where(Case.review_id.in_([r.id for r in reviews])))
+    )
+    for review in reviews:
+        record = ReviewRecord(
+            review.platform_key,
+            "",
+            review.rating,
+            review.text,
+            review.posted_at,
+            follow_up_text=review.follow_up_text,
+            follow_up_at=review.follow_up_at,
+            is_deleted=review.is_deleted,
+        )
+        if review.id not in batch.cases:
+            _triage(session, batch, review, record, now=now, settings=settings, result=result)
+    session.flush()
+    return result

@@ -1,0 +1,92 @@
+"""A shop's working hours and deadline policy: read them, and change them safely."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import triage
+from tracker.domain.triage import CaseKind, DeadlinePolicy
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import Case, Shop
+from tracker.models.enums import CaseStatus
+from tracker.services.audit import record_change
+from tracker.services.intake import IntakeSettings
+
+
+def intake_settings(
+    shop: Shop,
+    *,
+    timezone: str,
+    hidden_negative_threshold: float = triage.DEFAULT_HIDDEN_NEGATIVE_THRESHOLD,
+) -> IntakeSettings:
+    return IntakeSettings(
+        working_hours=WorkingHours.from_dict(shop.working_hours, ZoneInfo(timezone)),
+        deadline_policy=DeadlinePolicy.from_dict(shop.deadline_policy),
+        hidden_negative_threshold=hidden_negative_threshold,
+    )
+
+
+def update_policy(
+    session: Session,
+    shop: Shop,
+    hours: WorkingHours,
+    policy: DeadlinePolicy,
+    *,
+    actor_id: int | None,
+    now: datetime,
+) -> int:
+    """Save the shop's policy and move the deadlines of open cases nobody has contacted yet.
+
+    Returns how many deadlines moved. Cases already contacted keep theirs: the clock
+    they were measured against has stopped.
+    """
+    record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="shop",
+        entity_id=shop.id,
+        field="working_hours",
+        old=shop.working_hours,
+        new=hours.to_dict(),
+    )
+    record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="shop",
+        entity_id=shop.id,
+        field="deadline_policy",
+        old=shop.deadline_policy,
+        new=policy.to_dict(),
+    )
+    shop.working_hours = hours.to_dict()
+    shop.deadline_policy = policy.to_dict()
+    moved = 0
+    for case in session.scalars(
+        sa.select(Case).where(
+            Case.shop_id == shop.id, Case.status == CaseStatus.NEW, Case.first_attempt_at.is_(None)
+        )
+    ):
+        due = triage.first_contact_due(case.opened_at, CaseKind(case.kind), policy, hours)
+        if due != case.first_contact_due_at:
+            record_change(
+                session,
+                now=now,
+                actor_id=actor_id,
+                entity_type="case",
+                entity_id=case.id,
+                case_id=case.id,
+                field="first_contact_due_at",
+                old=case.first_contact_due_at.isoformat(),
+                new=due.isoformat(),
+            )
+            case.first_contact_due_at = due
+            case.updated_at = now
+            moved += 1
+    session.commit()
+    return moved

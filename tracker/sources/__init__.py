@@ -1,0 +1,1 @@
+"""Review sources. Each adapter yields the same plain :class:`ReviewRecord` values."""
