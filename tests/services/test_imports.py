@@ -1,0 +1,239 @@
+"""File import: encodings, Chinese headers, broken files, all-or-nothing, skip bad rows."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook
+from sqlalchemy.orm import Session
+
+from tests.conftest import count
+from tests.fakes import KeywordScorer
+from tracker.domain.triage import DeadlinePolicy
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import Buyer, Case, Order, OrderLine, Product, Review, Shop
+from tracker.models.enums import MembershipLevel, Rating, RefundStatus
+from tracker.services.imports import import_parsed
+from tracker.services.intake import IntakeSettings
+from tracker.sources.files import parse_file
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, tzinfo=SH)
+SETTINGS = IntakeSettings(WorkingHours(tz=SH, periods=((time(9), time(22)),)), DeadlinePolicy())
+
+REVIEWS_CSV = (
+    "订单编号,子订单编号,买家会员名,评价结果,评价内容,评价时间,宝贝名称,宝贝ID\n"
+    '="3901",="3901001",小鱼儿,差评,橙子烂了一半，太差了,2026-11-22 20:15:00,赣南脐橙 5斤装,="620001"\n'
+    "3902,3902001,tb12345,好评,很甜，孩子爱吃,2026/11/22 21:00,赣南脐橙 5斤装,620001\n"
+    "3903,3903001,阿狸,中评,一般般，物流慢,2026-11-22 22:00:00,烟台苹果,620002\n"
+)
+
+
+def run(
+    session: Session,
+    shop: Shop,
+    kind: str,
+    data: bytes,
+    filename: str,
+    *,
+    skip: bool = False,
+    mapping: dict[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
+    parsed = parse_file(kind, data, filename, tz=SH, mapping=mapping)
+    return import_parsed(
+        session,
+        shop,
+        parsed,
+        now=NOW,
+        skip_bad_rows=skip,
+        scorer=KeywordScorer(),
+        settings=SETTINGS,
+    )
+
+
+@pytest.fixture
+def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
+    return make_shop()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_reviews_in_every_common_encoding(session: Session, shop: Shop, encoding: str) -> None:
+    report = run(session, shop, "reviews", REVIEWS_CSV.encode(encoding), "评价.csv")
+    assert report.written and report.problems == []
+    assert (report.total_rows, report.imported_rows, report.created) == (3, 3, 3)
+    assert report.intake is not None and report.intake.cases_opened == 2
+    review = session.scalar(sa.select(Review).where(Review.platform_key == "3901001:buyer"))
+    assert review is not None and review.rating is Rating.BAD
+    assert review.posted_at == datetime(2026, 11, 22, 20, 15, tzinfo=SH)
+    assert review.buyer is not None and review.buyer.platform_nick == "小鱼儿"
+    assert review.product is not None and review.product.platform_item_id == "620001"
+    assert count(session, Product) == 2 and count(session, Case) == 2
+
+
+def test_reimporting_the_same_file_duplicates_nothing(session: Session, shop: Shop) -> None:
+    run(session, shop, "reviews", REVIEWS_CSV.encode(), "a.csv")
+    again = run(session, shop, "reviews", REVIEWS_CSV.encode("gbk"), "a.csv")
+    assert again.intake is not None and again.intake.unchanged == 3
+    assert (count(session, Review), count(session, Case)) == (3, 2)
+
+
+def test_a_file_with_errors_imports_nothing_and_reports_every_bad_row(
+    session: Session, shop: Shop
+) -> None:
+    bad = REVIEWS_CSV + (
+        "3904,3904001,木木,很好,还行,2026-11-22 22:00:00,苹果,620002\n"
+        "3905,3905001,,差评,差,2026-11-22 22:00:00,苹果,620002\n"
+        "3906,3906001,星星,差评,差,昨天,苹果,620002\n"
+    )
+    report = run(session, shop, "reviews", bad.encode(), "bad.csv")
+    assert not report.written and report.imported_rows == 0
+    described = [p.describe() for p in report.problems]
+    assert described == [
+        "文件 bad.csv，第 5 行，列「评价结果」，值「很好」：应为 好评/中评/差评（或 good/neutral/bad、1-5 星）",
+        "文件 bad.csv，第 6 行，列「买家会员名」，值「」：必填，不能为空",
+        "文件 bad.csv，第 7 行，列「评价时间」，值「昨天」：不是有效的时间（例如 2026-11-23 14:05:00）",
+    ]
+    assert count(session, Review) == 0 and count(session, Buyer) == 0
+
+
+def test_skip_bad_rows_imports_the_good_ones(session: Session, shop: Shop) -> None:
+    bad = REVIEWS_CSV + "3904,3904001,木木,很好,还行,2026-11-22 22:00:00,苹果,620002\n"
+    report = run(session, shop, "reviews", bad.encode(), "bad.csv", skip=True)
+    assert report.written and report.imported_rows == 3 and report.skipped_rows == 1
+    assert count(session, Review) == 3
+
+
+def test_missing_column_and_unreadable_files(session: Session, shop: Shop) -> None:
+    report = run(session, shop, "reviews", "买家会员名,评价内容\n甲,好\n".encode(), "x.csv")
+    reasons = [p.describe() for p in report.problems]
+    assert any("列「评价结果」" in r and "缺少必需的列" in r for r in reasons)
+    assert any("列「评价时间」" in r for r in reasons)
+    for data, name, reason in [
+        (b"\xff\xfe\xfa\x00\x81", "x.csv", "无法识别文件编码"),
+        (b"", "x.csv", "文件是空的"),
+        (b"not a zip", "x.xlsx", "无法读取 Excel 文件"),
+        (b"a,b", "x.pdf", "只支持 .csv 和 .xlsx"),
+        ("评价结果,评价结果\n好评,好评\n".encode(), "x.csv", "表头重复"),
+    ]:
+        report = run(session, shop, "reviews", data, name)
+        assert not report.written and reason in report.problems[0].describe(), name
+    assert count(session, Review) == 0
+
+
+def test_explicit_mapping_for_unknown_headers(session: Session, shop: Shop) -> None:
+    csv = "单号,顾客,打分,留言,时间\nA1,王先生,1,太慢了,2026-11-22 10:00\n"
+    mapping = {
+        "单号": "tid",
+        "顾客": "buyer_nick",
+        "打分": "rating",
+        "留言": "text",
+        "时间": "posted_at",
+    }
+    report = run(session, shop, "reviews", csv.encode(), "jd.csv", mapping=mapping)
+    assert report.written, [p.describe() for p in report.problems]
+    review = session.scalars(sa.select(Review)).one()
+    assert (review.platform_key, review.rating) == ("A1:buyer", Rating.BAD)
+    report = run(session, shop, "reviews", csv.encode(), "jd.csv", mapping={"单号": "nonsense"})
+    assert "映射的字段名未知" in report.problems[0].describe()
+
+
+def test_orders_from_xlsx_group_lines_and_fill_the_archive(session: Session, shop: Shop) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(
+        [
+            "订单编号",
+            "子订单编号",
+            "买家会员名",
+            "实付金额",
+            "订单付款时间",
+            "发货时间",
+            "收货人姓名",
+            "联系手机",
+            "收货地址",
+            "宝贝ID",
+            "宝贝标题",
+            "购买数量",
+            "价格",
+            "退款状态",
+        ]
+    )
+    paid = datetime(2026, 11, 11, 0, 5)
+    sheet.append(
+        [
+            "T1",
+            "T1-1",
+            "小鹿",
+            99.8,
+            paid,
+            "2026-11-12 09:00:00",
+            "张三",
+            "13812345678",
+            "浙江省 杭州市",
+            620001,
+            "赣南脐橙 5斤装",
+            2,
+            39.9,
+            "退款成功",
+        ]
+    )
+    sheet.append(
+        [
+            "T1",
+            "T1-2",
+            "小鹿",
+            99.8,
+            paid,
+            None,
+            "张三",
+            "13812345678",
+            "浙江省 杭州市",
+            620009,
+            "护发素",
+            1,
+            20.0,
+            None,
+        ]
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    report = run(session, shop, "orders", buffer.getvalue(), "订单.xlsx")
+    assert report.written, [p.describe() for p in report.problems]
+    order = session.scalars(sa.select(Order)).one()
+    assert order.payment == Decimal("99.80") and order.paid_at == paid.replace(tzinfo=SH)
+    assert [(ln.oid, ln.quantity, ln.refund_status) for ln in order.lines] == [
+        ("T1-1", 2, RefundStatus.REFUNDED),
+        ("T1-2", 1, RefundStatus.NONE),
+    ]
+    buyer = session.scalars(sa.select(Buyer)).one()
+    assert (buyer.name, buyer.phone, buyer.region) == ("张三", "13812345678", "浙江省 杭州市")
+    assert count(session, Product) == 2 and count(session, OrderLine) == 2
+    again = run(session, shop, "orders", buffer.getvalue(), "订单.xlsx")
+    assert again.written and count(session, OrderLine) == 2 and count(session, Order) == 1
+
+
+def test_products_and_buyers(session: Session, shop: Shop) -> None:
+    products = (
+        "宝贝ID,商家编码,宝贝名称,类目,价格,状态,复购周期\n"
+        "620001,FR-1,赣南脐橙,水果生鲜,39.9,出售中,14\n"
+        "620002,CL-1,洗发水,洗护清洁,￥59.00,仓库中,\n"
+    )
+    report = run(session, shop, "products", products.encode("gbk"), "宝贝.csv")
+    assert report.written and report.created == 2
+    orange = session.scalar(sa.select(Product).where(Product.platform_item_id == "620001"))
+    assert orange is not None and orange.is_consumable and orange.repurchase_days == 14
+    shampoo = session.scalar(sa.select(Product).where(Product.platform_item_id == "620002"))
+    assert shampoo is not None and not shampoo.is_active and shampoo.price == Decimal("59.00")
+    buyers = "买家会员名,姓名,手机,生日,会员等级,标签\n小鱼,李雷,13900001111,1990-05-01,金卡会员,回头客，爱吃水果\n"
+    report = run(session, shop, "buyers", buyers.encode(), "会员.csv")
+    assert report.written
+    buyer = session.scalars(sa.select(Buyer)).one()
+    assert buyer.membership_level is MembershipLevel.GOLD and buyer.tags == ["回头客", "爱吃水果"]
+    bad = "买家会员名,生日,会员等级\n小鱼,五月,黑卡\n"
+    report = run(session, shop, "buyers", bad.encode(), "会员.csv")
+    assert [p.column for p in report.problems] == ["生日", "会员等级"]

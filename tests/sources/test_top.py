@@ -1,0 +1,221 @@
+"""The TOP poller against a local gateway that checks signatures and parameters."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.conftest import count
+from tests.fakes import KeywordScorer
+from tests.top_server import FakeTop, serve
+from tracker.domain.triage import DeadlinePolicy
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import Case, PullRun, Review, Shop
+from tracker.models.enums import Rating
+from tracker.services.intake import IntakeSettings
+from tracker.services.pulls import pull_shop
+from tracker.sources.top import (
+    Credentials,
+    TopApiError,
+    TopClient,
+    fetch_range,
+    sign,
+    windows,
+)
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
+SETTINGS = IntakeSettings(WorkingHours(tz=SH, periods=((time(9), time(22)),)), DeadlinePolicy())
+
+
+def test_signature_matches_known_vectors() -> None:
+    """Expected digests computed outside Python (coreutils md5sum, openssl dgst -hmac)."""
+    params = {
+        "method": "taobao.traderates.get",
+        "app_key": "12345678",
+        "session": "test-session",
+        "timestamp": "2026-11-23 10:00:00",
+        "format": "json",
+        "v": "2.0",
+        "sign_method": "md5",
+        "fields": "tid,oid",
+        "rate_type": "get",
+        "role": "buyer",
+    }
+    assert sign(params, "helloworld", "md5") == "EB52137274B250D449E9A0EE9D85E271"
+    assert (
+        sign(params | {"sign": "ignored"}, "helloworld", "md5")
+        == "EB52137274B250D449E9A0EE9D85E271"
+    )
+    hmac_params = params | {"sign_method": "hmac"}
+    assert sign(hmac_params, "helloworld", "hmac") == "54AC164BC2C644A73BE90A82C03B31FE"
+
+
+def test_windows_cover_the_range_without_gaps() -> None:
+    start = datetime(2026, 11, 1, 8, tzinfo=SH)
+    parts = list(windows(start, start + timedelta(days=2, hours=5)))
+    assert parts[0][0] == start and parts[-1][1] == start + timedelta(days=2, hours=5)
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    assert len(parts) == 3
+
+
+def client(fake: FakeTop, method: str = "md5", **kw: object) -> TopClient:
+    creds = Credentials(fake.app_key, fake.secret, fake.session, method)
+    return TopClient(creds, url=fake.url, clock=lambda: NOW, backoff=0.0, timeout=2.0, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["md5", "hmac"])
+def test_pages_are_read_and_parsed(method: str) -> None:
+    fake = FakeTop()
+    for i in range(320):
+        fake.add_rate(
+            f"{1000 + i}",
+            f"2026-11-22 {8 + i // 60:02d}:{i % 60:02d}:00",
+            result="good" if i % 2 else "neutral",
+            content=f"第{i}条",
+        )
+    with serve(fake):
+        records = client(fake, method).traderates(
+            datetime(2026, 11, 22, tzinfo=SH), datetime(2026, 11, 23, tzinfo=SH)
+        )
+    assert fake.problems == []
+    assert len(records) == 320 and len({r.platform_key for r in records}) == 320
+    assert [int(r["page_no"]) for r in fake.requests] == [1, 2, 3]
+    assert all(r["page_size"] == "150" for r in fake.requests)
+    first = records[0]
+    assert first.platform_key == "1000:buyer" and first.rating is Rating.NEUTRAL
+    assert first.posted_at == datetime(2026, 11, 22, 8, 0, tzinfo=SH)
+    assert first.item_id == "620001" and str(first.item_price) == "39.90"
+
+
+def test_a_full_window_is_split_until_it_fits() -> None:
+    fake = FakeTop()
+    for i in range(2000):  # 2,000 reviews in six hours: more than one query may return
+        minute = i * 6 * 60 // 2000
+        fake.add_rate(
+            f"{5000 + i}", f"2026-11-11 {minute // 60:02d}:{minute % 60:02d}:{i % 60:02d}"
+        )
+    with serve(fake):
+        parts = list(
+            fetch_range(
+                client(fake),
+                datetime(2026, 11, 11, tzinfo=SH),
+                datetime(2026, 11, 11, 6, tzinfo=SH),
+            )
+        )
+    keys = [r.platform_key for _, _, records in parts for r in records]
+    assert len(keys) == len(set(keys)) == 2000
+    assert len(parts) >= 2 and fake.problems == []
+
+
+def test_transient_failures_are_retried() -> None:
+    fake = FakeTop()
+    fake.add_rate("1", "2026-11-22 10:00:00")
+    fake.faults = ["502", "502"]
+    with serve(fake):
+        records = client(fake).traderates(
+            datetime(2026, 11, 22, tzinfo=SH), datetime(2026, 11, 23, tzinfo=SH)
+        )
+    assert len(records) == 1 and len(fake.requests) == 3
+
+
+def test_timeouts_retry_then_give_up() -> None:
+    fake = FakeTop()
+    fake.faults = ["slow"] * 5
+    with serve(fake), pytest.raises(TopApiError) as info:
+        TopClient(
+            Credentials(fake.app_key, fake.secret, fake.session),
+            url=fake.url,
+            clock=lambda: NOW,
+            timeout=0.2,
+            retries=1,
+            backoff=0.0,
+        ).traderates(datetime(2026, 11, 22, tzinfo=SH), datetime(2026, 11, 23, tzinfo=SH))
+    assert info.value.code == "timeout"
+
+
+def test_api_errors_and_malformed_answers_are_raised_with_their_codes() -> None:
+    fake = FakeTop()
+    with serve(fake):
+        fake.faults = ["api"]
+        with pytest.raises(TopApiError) as info:
+            client(fake).traderates(NOW - timedelta(hours=1), NOW)
+        assert (info.value.code, info.value.sub_code) == ("27", "invalid-sessionkey")
+        fake.faults = ["malformed"]
+        with pytest.raises(TopApiError) as info:
+            client(fake).traderates(NOW - timedelta(hours=1), NOW)
+        assert info.value.code == "malformed"
+        wrong = TopClient(
+            Credentials(fake.app_key, "wrong-secret", fake.session),
+            url=fake.url,
+            clock=lambda: NOW,
+            backoff=0.0,
+        )
+        with pytest.raises(TopApiError) as info:
+            wrong.traderates(NOW - timedelta(hours=1), NOW)
+        assert info.value.code == "25" and fake.problems == ["signature mismatch"]
+
+
+# -- pulling into the database -----------------------------------------------------------
+@pytest.fixture
+def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
+    return make_shop()
+
+
+def pull(session: Session, shop: Shop, fake: FakeTop, now: datetime = NOW) -> PullRun:
+    top = client(fake)
+    return pull_shop(
+        session,
+        shop,
+        lambda a, b: fetch_range(top, a, b),
+        source="top",
+        now=now,
+        scorer=KeywordScorer(),
+        settings=SETTINGS,
+    )
+
+
+def test_pull_stores_reviews_opens_cases_and_moves_the_mark(session: Session, shop: Shop) -> None:
+    fake = FakeTop()
+    fake.add_rate("1", "2026-11-22 09:00:00", result="bad")
+    fake.add_rate("2", "2026-11-22 09:05:00", result="good", content="很好")
+    with serve(fake):
+        run = pull(session, shop, fake)
+    assert (run.status, run.pulled, run.new, run.cases_opened) == ("ok", 2, 2, 1)
+    assert shop.pulled_until == NOW
+    assert run.window_start == NOW - timedelta(days=30)
+
+
+def test_an_error_mid_pull_leaves_no_partial_state_and_the_next_pull_completes(
+    session: Session, shop: Shop
+) -> None:
+    fake = FakeTop()
+    for i in range(200):  # window 1 (Nov 21) has 200 reviews over two pages
+        fake.add_rate(f"{100 + i}", f"2026-11-21 12:{i % 60:02d}:{i // 60:02d}")
+    fake.add_rate("999", "2026-11-22 12:00:00")  # window 2
+    shop.pulled_until = datetime(2026, 11, 21, 0, 10, tzinfo=SH)
+    session.commit()
+    with serve(fake):
+        fake.faults = [None, "api"]  # type: ignore[list-item]  # page 2 of the first window fails
+        failed = pull(session, shop, fake)
+        assert failed.status == "error" and failed.error_code == "27/invalid-sessionkey"
+        assert count(session, Review) == 0 and count(session, Case) == 0
+        assert shop.pulled_until == datetime(2026, 11, 21, 0, 10, tzinfo=SH)  # not moved
+        done = pull(session, shop, fake, now=NOW + timedelta(minutes=10))
+    assert done.status == "ok" and count(session, Review) == 201
+    assert count(session, Case) == 201
+    assert session.scalar(sa.select(sa.func.count(PullRun.id))) == 2
+
+
+def test_pulling_again_creates_nothing_twice(session: Session, shop: Shop) -> None:
+    fake = FakeTop()
+    fake.add_rate("1", "2026-11-23 09:55:00")
+    with serve(fake):
+        pull(session, shop, fake)
+        again = pull(session, shop, fake, now=NOW + timedelta(minutes=5))  # overlapping window
+    assert (again.pulled, again.new) == (1, 0)
+    assert count(session, Review) == 1 and count(session, Case) == 1

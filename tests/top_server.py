@@ -1,0 +1,178 @@
+"""A local stand-in for the TOP gateway, written for the tests.
+
+It checks every request the way TOP does (signature, common and business parameters),
+serves ``taobao.traderates.get`` from a list of rates filtered by time and paged, and can
+be told to misbehave: HTTP errors, API errors, malformed JSON, slow answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time as time_module
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+REQUIRED_FIELDS = {"tid", "oid", "role", "nick", "result", "created", "content", "num_iid"}
+
+
+def reference_sign(params: dict[str, str], secret: str, method: str) -> str:
+    """Written from TOP's documentation independently of tracker.sources.top."""
+    pairs = sorted((k, v) for k, v in params.items() if k != "sign")
+    text = "".join(k + v for k, v in pairs)
+    if method == "hmac":
+        return hmac.new(secret.encode(), text.encode(), "md5").hexdigest().upper()
+    return hashlib.md5(f"{secret}{text}{secret}".encode()).hexdigest().upper()
+
+
+class FakeTop:
+    def __init__(
+        self, app_key: str = "12345678", secret: str = "s3cret", session: str = "sess-ok"
+    ) -> None:
+        self.app_key, self.secret, self.session = app_key, secret, session
+        self.rates: list[dict[str, Any]] = []
+        self.requests: list[dict[str, str]] = []
+        self.faults: list[str] = []  # consumed one per request: "502", "api", "malformed", "slow"
+        self.problems: list[str] = []  # what a real gateway would have refused
+        self.url = ""
+
+    def add_rate(
+        self,
+        oid: str,
+        created: str,
+        result: str = "bad",
+        content: str = "太差了",
+        nick: str = "买家",
+        **extra: Any,
+    ) -> None:
+        self.rates.append(
+            {
+                "tid": f"T{oid}",
+                "oid": oid,
+                "role": "buyer",
+                "nick": nick,
+                "result": result,
+                "created": created,
+                "rated_nick": "店铺",
+                "item_title": "赣南脐橙",
+                "item_price": "39.90",
+                "content": content,
+                "num_iid": 620001,
+                "valid_score": True,
+                **extra,
+            }
+        )
+
+    # -- the gateway --------------------------------------------------------------------
+    def answer(self, form: dict[str, str]) -> tuple[int, str]:
+        self.requests.append(form)
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "502":
+            return 502, "Bad Gateway"
+        if fault == "slow":
+            time_module.sleep(1.0)
+        if fault == "malformed":
+            return 200, '{"traderates_get_response": {"trade_rates": '
+        check = self._check(form)
+        if check:
+            self.problems.append(check)
+            return 200, json.dumps(
+                {"error_response": {"code": 25, "msg": "Invalid signature", "sub_msg": check}}
+            )
+        if fault == "api" or form["session"] != self.session:
+            return 200, json.dumps(
+                {
+                    "error_response": {
+                        "code": 27,
+                        "msg": "Invalid session",
+                        "sub_code": "invalid-sessionkey",
+                        "sub_msg": "SessionKey非法或已过期",
+                    }
+                }
+            )
+        start = datetime.strptime(form["start_date"], "%Y-%m-%d %H:%M:%S")
+        end = datetime.strptime(form["end_date"], "%Y-%m-%d %H:%M:%S")
+        matching = sorted(
+            (
+                r
+                for r in self.rates
+                if start <= datetime.strptime(r["created"], "%Y-%m-%d %H:%M:%S") < end
+            ),
+            key=lambda r: r["created"],
+        )
+        page, size = int(form["page_no"]), int(form["page_size"])
+        chunk = matching[(page - 1) * size : page * size]
+        has_next = page * size < len(matching)
+        if page * size >= 1500:
+            has_next = False  # TOP stops at 1,500 results: the rest are silently cut off
+        return 200, json.dumps(
+            {
+                "traderates_get_response": {
+                    "trade_rates": {"trade_rate": chunk},
+                    "has_next": has_next,
+                }
+            },
+            ensure_ascii=False,
+        )
+
+    def _check(self, form: dict[str, str]) -> str | None:
+        for key, want in (
+            ("method", "taobao.traderates.get"),
+            ("app_key", self.app_key),
+            ("v", "2.0"),
+            ("format", "json"),
+            ("rate_type", "get"),
+            ("role", "buyer"),
+            ("use_has_next", "true"),
+        ):
+            if form.get(key) != want:
+                return f"parameter {key}={form.get(key)!r}, expected {want!r}"
+        if form.get("sign_method") not in ("md5", "hmac"):
+            return "bad sign_method"
+        try:
+            datetime.strptime(form["timestamp"], "%Y-%m-%d %H:%M:%S")
+        except (KeyError, ValueError):
+            return "bad timestamp"
+        if not REQUIRED_FIELDS <= set(form.get("fields", "").split(",")):
+            return "fields incomplete"
+        if not 1 <= int(form.get("page_size", "0")) <= 150:
+            return "page_size out of range"
+        if form.get("sign") != reference_sign(form, self.secret, form["sign_method"]):
+            return "signature mismatch"
+        return None
+
+
+@contextmanager
+def serve(fake: FakeTop) -> Iterator[FakeTop]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            length = int(self.headers.get("Content-Length", "0"))
+            raw = self.rfile.read(length).decode("utf-8")
+            form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            status, body = fake.answer(form)
+            data = body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}/router/rest"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

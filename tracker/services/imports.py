@@ -1,0 +1,284 @@
+"""Importing shop export files: nothing is written unless every row is good, or the
+caller chose to skip bad rows (then the good ones go in and the rest are reported)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.models import Buyer, Order, OrderLine, Product, Shop
+from tracker.models.enums import RefundStatus
+from tracker.sentiment import Scorer
+from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, ingest
+from tracker.sources.files import FileProblem, ParsedFile
+from tracker.sources.records import ReviewRecord
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    filename: str
+    total_rows: int
+    imported_rows: int = 0
+    problems: list[FileProblem] = field(default_factory=list)
+    written: bool = False
+    created: int = 0
+    updated: int = 0
+    intake: IntakeResult | None = None
+
+    @property
+    def skipped_rows(self) -> int:
+        return len({p.row for p in self.problems if p.row is not None and p.row > 1})
+
+
+def import_parsed(
+    session: Session,
+    shop: Shop,
+    parsed: ParsedFile,
+    *,
+    now: datetime,
+    skip_bad_rows: bool,
+    scorer: Scorer | None,
+    settings: IntakeSettings,
+) -> ImportReport:
+    report = ImportReport(
+        parsed.kind, parsed.filename, parsed.total_rows, problems=list(parsed.problems)
+    )
+    file_level = any(p.row is None or p.row == 1 for p in parsed.problems)
+    if file_level or (parsed.problems and not skip_bad_rows) or not parsed.rows:
+        return report  # nothing written
+    try:
+        writer = {"reviews": _reviews, "orders": _orders, "products": _products, "buyers": _buyers}[
+            parsed.kind
+        ]
+        writer(session, shop, parsed.rows, now, report, scorer, settings)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    report.imported_rows = len(parsed.rows)
+    report.written = True
+    return report
+
+
+def _reviews(
+    session: Session,
+    shop: Shop,
+    rows: list[tuple[int, dict[str, Any]]],
+    now: datetime,
+    report: ImportReport,
+    scorer: Scorer | None,
+    settings: IntakeSettings,
+) -> None:
+    records = [
+        ReviewRecord(
+            platform_key=ReviewRecord.key_for(v.get("oid") or v["tid"]),
+            buyer_nick=v["buyer_nick"],
+            rating=v["rating"],
+            text=v.get("text", ""),
+            posted_at=v["posted_at"],
+            tid=v.get("tid"),
+            oid=v.get("oid"),
+            item_id=v.get("item_id"),
+            item_title=v.get("item_title"),
+            item_price=v.get("item_price"),
+            reply=v.get("reply"),
+            follow_up_text=v.get("follow_up_text"),
+            follow_up_at=v.get("follow_up_at"),
+            is_deleted=v.get("is_deleted", False),
+        )
+        for _, v in rows
+    ]
+    report.intake = ingest(session, shop, records, now=now, scorer=scorer, settings=settings)
+    report.created, report.updated = report.intake.new, report.intake.revised
+
+
+def _by_key(
+    session: Session, model: type, column: Any, shop: Shop, keys: set[str]
+) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        for row in session.scalars(
+            sa.select(model).where(
+                model.shop_id == shop.id, column.in_(ordered[start : start + 500])
+            )
+        ):
+            found[getattr(row, column.key)] = row
+    return found
+
+
+def _buyer_for(
+    session: Session,
+    shop: Shop,
+    buyers: dict[str, Buyer],
+    nick: str,
+    now: datetime,
+    report: ImportReport,
+) -> Buyer:
+    buyer = buyers.get(nick)
+    if buyer is None:
+        buyer = Buyer(shop_id=shop.id, platform_nick=nick, created_at=now, tags=[], preferences="")
+        session.add(buyer)
+        buyers[nick] = buyer
+        report.created += 1
+    return buyer
+
+
+def _orders(
+    session: Session,
+    shop: Shop,
+    rows: list[tuple[int, dict[str, Any]]],
+    now: datetime,
+    report: ImportReport,
+    _scorer: Scorer | None,
+    _settings: IntakeSettings,
+) -> None:
+    """One row per order line, grouped by ``tid``; buyers and products come along."""
+    grouped: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+    for _, values in rows:
+        grouped.setdefault(values["tid"], []).append(values)
+    buyers = _by_key(session, Buyer, Buyer.platform_nick, shop, {v["buyer_nick"] for _, v in rows})
+    products = _by_key(
+        session,
+        Product,
+        Product.platform_item_id,
+        shop,
+        {v["item_id"] for _, v in rows if v.get("item_id")},
+    )
+    orders = _by_key(session, Order, Order.tid, shop, set(grouped))
+    lines = _by_key(
+        session,
+        OrderLine,
+        OrderLine.oid,
+        shop,
+        {
+            v.get("oid") or f"{v['tid']}-{i}"
+            for vs in grouped.values()
+            for i, v in enumerate(vs, start=1)
+        },
+    )
+    for tid, line_rows in grouped.items():
+        first = line_rows[0]
+        buyer = _buyer_for(session, shop, buyers, first["buyer_nick"], now, report)
+        for key in ("phone", "region"):
+            if first.get(key):
+                setattr(buyer, key, first[key])
+        if first.get("receiver_name") and not buyer.name:
+            buyer.name = first["receiver_name"]
+        payment = first.get("payment") or sum(
+            (v["unit_price"] * v.get("quantity", 1) for v in line_rows), Decimal("0.00")
+        )
+        order = orders.get(tid)
+        if order is None:
+            order = Order(
+                shop_id=shop.id, tid=tid, buyer=buyer, payment=payment, paid_at=first["paid_at"]
+            )
+            session.add(order)
+            orders[tid] = order
+            report.created += 1
+        else:
+            report.updated += 1
+        order.payment, order.paid_at = payment, first["paid_at"]
+        order.shipped_at = first.get("shipped_at", order.shipped_at)
+        order.received_at = first.get("received_at", order.received_at)
+        order.receiver_region = first.get("region", order.receiver_region)
+        for i, values in enumerate(line_rows, start=1):
+            product = None
+            if values.get("item_id"):
+                product = products.get(values["item_id"])
+                if product is None:
+                    product = Product(
+                        shop_id=shop.id,
+                        platform_item_id=values["item_id"],
+                        title=values["item_title"],
+                        category=UNCATEGORISED,
+                        price=values["unit_price"],
+                        is_active=True,
+                        is_consumable=False,
+                    )
+                    session.add(product)
+                    products[values["item_id"]] = product
+            oid = values.get("oid") or f"{tid}-{i}"
+            line = lines.get(oid)
+            if line is None:
+                line = OrderLine(shop_id=shop.id, oid=oid)
+                order.lines.append(line)
+                lines[oid] = line
+            line.product = product
+            line.title = values["item_title"]
+            line.quantity = values.get("quantity", 1)
+            line.unit_price = values["unit_price"]
+            line.refund_status = values.get("refund_status", RefundStatus.NONE)
+    session.flush()
+
+
+def _products(
+    session: Session,
+    shop: Shop,
+    rows: list[tuple[int, dict[str, Any]]],
+    now: datetime,
+    report: ImportReport,
+    _scorer: Scorer | None,
+    _settings: IntakeSettings,
+) -> None:
+    existing = _by_key(
+        session, Product, Product.platform_item_id, shop, {v["item_id"] for _, v in rows}
+    )
+    for _, values in rows:
+        product = existing.get(values["item_id"])
+        if product is None:
+            product = Product(
+                shop_id=shop.id,
+                platform_item_id=values["item_id"],
+                category=UNCATEGORISED,
+                is_active=True,
+            )
+            session.add(product)
+            existing[values["item_id"]] = product
+            report.created += 1
+        else:
+            report.updated += 1
+        product.title, product.price = values["title"], values["price"]
+        product.sku = values.get("sku", product.sku)
+        product.category = values.get("category") or product.category or UNCATEGORISED
+        product.launched_at = values.get("launched_at", product.launched_at)
+        product.is_active = values.get("is_active", product.is_active)
+        if "repurchase_days" in values:
+            product.repurchase_days = values["repurchase_days"]
+            product.is_consumable = True
+        elif product.is_consumable is None:
+            product.is_consumable = False
+    session.flush()
+
+
+def _buyers(
+    session: Session,
+    shop: Shop,
+    rows: list[tuple[int, dict[str, Any]]],
+    now: datetime,
+    report: ImportReport,
+    _scorer: Scorer | None,
+    _settings: IntakeSettings,
+) -> None:
+    buyers = _by_key(session, Buyer, Buyer.platform_nick, shop, {v["buyer_nick"] for _, v in rows})
+    for _, values in rows:
+        known = values["buyer_nick"] in buyers
+        buyer = _buyer_for(session, shop, buyers, values["buyer_nick"], now, report)
+        if known:
+            report.updated += 1
+        for key in ("name", "phone", "region", "birthday"):
+            if values.get(key):
+                setattr(buyer, key, values[key])
+        if "membership" in values:
+            buyer.membership_level = values["membership"]
+        if values.get("tags"):
+            tags = [t.strip() for t in values["tags"].replace("，", ",").split(",") if t.strip()]
+            buyer.tags = sorted(set(buyer.tags or []) | set(tags))
+    session.flush()

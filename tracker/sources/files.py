@@ -1,0 +1,530 @@
+"""Reading shop export files (CSV or XLSX) into typed rows, reporting every bad cell.
+
+Shops export from 千牛/京麦 and Excel: UTF-8, UTF-8 with BOM, or GBK/GB18030; headers in
+Chinese; long numbers guarded as ``="3900..."``; dates in several formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tracker.models.enums import MembershipLevel, Rating, RefundStatus
+
+MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    file: str
+    row: int | None  # 1-based, the header being row 1 (as a spreadsheet shows it)
+    column: str | None
+    value: str | None
+    reason: str
+
+    def describe(self) -> str:
+        where = [f"文件 {self.file}"]
+        if self.row is not None:
+            where.append(f"第 {self.row} 行")
+        if self.column:
+            where.append(f"列「{self.column}」")
+        if self.value is not None:
+            shown = self.value if len(self.value) <= 40 else self.value[:40] + "…"
+            where.append(f"值「{shown}」")
+        return "，".join(where) + f"：{self.reason}"
+
+
+class FileError(ValueError):
+    """The file as a whole cannot be read (encoding, format, header)."""
+
+    def __init__(self, problem: FileProblem) -> None:
+        super().__init__(problem.describe())
+        self.problem = problem
+
+
+# -- reading -----------------------------------------------------------------------------
+def decode(data: bytes, filename: str) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileError(
+        FileProblem(
+            filename,
+            None,
+            None,
+            None,
+            "无法识别文件编码（支持 UTF-8、带 BOM 的 UTF-8、GBK/GB18030）",
+        )
+    )
+
+
+_EXCEL_GUARD = re.compile(r'^="(.*)"$', re.S)
+
+
+def clean_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip().strip("\t")
+        guarded = _EXCEL_GUARD.match(value)
+        if guarded:
+            value = guarded.group(1)
+        return value.strip()
+    return value
+
+
+def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """Header and rows (with their spreadsheet row numbers) of a CSV or XLSX file."""
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raw_rows = _xlsx_rows(data, filename)
+    elif filename.lower().endswith((".csv", ".txt", ".tsv")):
+        raw_rows = _csv_rows(decode(data, filename))
+    else:
+        raise FileError(FileProblem(filename, None, None, None, "只支持 .csv 和 .xlsx 文件"))
+    try:
+        header_cells = next(raw_rows)
+    except StopIteration:
+        raise FileError(FileProblem(filename, None, None, None, "文件是空的")) from None
+    header = [str(clean_cell(h) or "") for h in header_cells]
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise FileError(FileProblem(filename, 1, name, None, "表头重复"))
+        seen.add(name)
+    if not any(header):
+        raise FileError(FileProblem(filename, 1, None, None, "第一行应为表头"))
+    rows = []
+    for number, cells in enumerate(raw_rows, start=2):
+        values = [clean_cell(c) for c in cells]
+        if all(v in (None, "") for v in values):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise FileError(
+                FileProblem(filename, number, None, None, f"超过 {MAX_ROWS} 行，请拆分文件")
+            )
+        rows.append(
+            (
+                number,
+                {h: (values[i] if i < len(values) else None) for i, h in enumerate(header) if h},
+            )
+        )
+    return header, rows
+
+
+def read_text_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Like :func:`read_table` for a file on disk, all values as text."""
+    header, rows = read_table(path.read_bytes(), path.name)
+    return header, [
+        (n, {k: "" if v is None else str(v) for k, v in row.items()}) for n, row in rows
+    ]
+
+
+def _csv_rows(text: str) -> Iterator[list[str]]:
+    sample = text[:4096]
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error as exc:
+        raise FileError(FileProblem("csv", None, None, None, f"CSV 格式错误：{exc}")) from exc
+
+
+def _xlsx_rows(data: bytes, filename: str) -> Iterator[list[Any]]:
+    from openpyxl import load_workbook  # only import paths need it
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise FileError(
+            FileProblem(filename, None, None, None, f"无法读取 Excel 文件（{type(exc).__name__}）")
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            yield list(row)
+    finally:
+        workbook.close()
+
+
+# -- values --------------------------------------------------------------------------------
+class CellError(ValueError):
+    pass
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel turns ids into floats
+    return str(value).strip()
+
+
+DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+)
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d")
+
+
+def parse_datetime(value: Any, tz: ZoneInfo) -> datetime:
+    """Shop exports carry local (Beijing) times without a zone."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=tz)
+    text = _text(value)
+    try:
+        parsed = datetime.fromisoformat(text)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    except ValueError:
+        pass
+    for fmt in DATETIME_FORMATS + DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise CellError("不是有效的时间（例如 2026-11-23 14:05:00）")
+
+
+def parse_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise CellError("不是有效的日期（例如 1990-05-01）")
+
+
+def parse_money(value: Any) -> Decimal:
+    text = _text(value).replace("¥", "").replace("￥", "").replace(",", "").replace("元", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise CellError("不是有效的金额") from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
+        raise CellError("金额应为 0 到 9999999999.99 之间的数")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_int(value: Any, *, low: int = 0, high: int = 10**9) -> int:
+    text = _text(value)
+    if not re.fullmatch(r"-?\d+", text):
+        raise CellError("应为整数")
+    number = int(text)
+    if not low <= number <= high:
+        raise CellError(f"应在 {low} 到 {high} 之间")
+    return number
+
+
+RATINGS = {
+    "好评": Rating.GOOD,
+    "good": Rating.GOOD,
+    "好": Rating.GOOD,
+    "5": Rating.GOOD,
+    "4": Rating.GOOD,
+    "中评": Rating.NEUTRAL,
+    "neutral": Rating.NEUTRAL,
+    "中": Rating.NEUTRAL,
+    "3": Rating.NEUTRAL,
+    "2": Rating.NEUTRAL,
+    "差评": Rating.BAD,
+    "bad": Rating.BAD,
+    "差": Rating.BAD,
+    "1": Rating.BAD,
+}
+
+
+def parse_rating(value: Any) -> Rating:
+    text = _text(value).lower().replace("星", "")
+    if text in RATINGS:
+        return RATINGS[text]
+    raise CellError("应为 好评/中评/差评（或 good/neutral/bad、1-5 星）")
+
+
+TRUE_WORDS = {"是", "true", "1", "yes", "y", "出售中", "在售", "上架", "已删除", "删除"}
+FALSE_WORDS = {"否", "false", "0", "no", "n", "仓库中", "下架", "已下架", "", "未删除"}
+
+
+def parse_bool(value: Any) -> bool:
+    text = _text(value).lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise CellError("应为 是/否")
+
+
+MEMBERSHIP = {
+    "普通会员": MembershipLevel.NONE,
+    "普通": MembershipLevel.NONE,
+    "": MembershipLevel.NONE,
+    "银卡会员": MembershipLevel.SILVER,
+    "银卡": MembershipLevel.SILVER,
+    "金卡会员": MembershipLevel.GOLD,
+    "金卡": MembershipLevel.GOLD,
+    "钻石会员": MembershipLevel.DIAMOND,
+    "钻石": MembershipLevel.DIAMOND,
+}
+
+
+def parse_membership(value: Any) -> MembershipLevel:
+    text = _text(value)
+    if text in MEMBERSHIP:
+        return MEMBERSHIP[text]
+    try:
+        return MembershipLevel(text)
+    except ValueError:
+        raise CellError("应为 普通会员/银卡会员/金卡会员/钻石会员") from None
+
+
+REFUNDS = {
+    "": RefundStatus.NONE,
+    "无": RefundStatus.NONE,
+    "没有申请退款": RefundStatus.NONE,
+    "退款中": RefundStatus.REQUESTED,
+    "买家已经申请退款，等待卖家同意": RefundStatus.REQUESTED,
+    "退款成功": RefundStatus.REFUNDED,
+    "已退款": RefundStatus.REFUNDED,
+    "退款关闭": RefundStatus.CLOSED,
+}
+
+
+def parse_refund(value: Any) -> RefundStatus:
+    text = _text(value)
+    if text in REFUNDS:
+        return REFUNDS[text]
+    try:
+        return RefundStatus(text)
+    except ValueError:
+        raise CellError("应为 无/退款中/退款成功/退款关闭") from None
+
+
+# -- fields per kind -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    name: str
+    aliases: tuple[str, ...]
+    parse: Callable[[Any, ZoneInfo], Any]
+    required: bool = False
+    max_length: int | None = None
+
+
+def _t(limit: int) -> Callable[[Any, ZoneInfo], str]:
+    def parse(value: Any, _tz: ZoneInfo) -> str:
+        text = _text(value)
+        if len(text) > limit:
+            raise CellError(f"超过 {limit} 个字符")
+        return text
+
+    return parse
+
+
+def _plain(fn: Callable[[Any], Any]) -> Callable[[Any, ZoneInfo], Any]:
+    return lambda value, _tz: fn(value)
+
+
+TEXT = _t(5000)
+ID = _t(64)
+NAME = _t(200)
+WHEN = parse_datetime
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "reviews": (
+        Field("oid", ("子订单编号", "子订单号", "订单行编号", "oid"), ID),
+        Field("tid", ("订单编号", "订单号", "主订单编号", "tid"), ID),
+        Field(
+            "buyer_nick", ("买家会员名", "买家昵称", "会员名", "评价人", "买家", "nick"), ID, True
+        ),
+        Field(
+            "rating", ("评价结果", "评价等级", "评价", "评分", "result"), _plain(parse_rating), True
+        ),
+        Field("text", ("评价内容", "初评内容", "评论内容", "content"), TEXT),
+        Field("posted_at", ("评价时间", "初评时间", "评论时间", "created"), WHEN, True),
+        Field("item_title", ("宝贝名称", "商品名称", "宝贝标题", "item_title"), NAME),
+        Field("item_id", ("宝贝ID", "商品ID", "宝贝id", "num_iid"), ID),
+        Field("item_price", ("宝贝价格", "商品价格", "item_price"), _plain(parse_money)),
+        Field("reply", ("解释内容", "商家解释", "回复内容", "reply"), TEXT),
+        Field("follow_up_text", ("追评内容", "追加评论", "追评"), TEXT),
+        Field("follow_up_at", ("追评时间",), WHEN),
+        Field("is_deleted", ("是否删除", "已删除", "deleted"), _plain(parse_bool)),
+    ),
+    "orders": (
+        Field("tid", ("订单编号", "订单号", "主订单编号", "tid"), ID, True),
+        Field("oid", ("子订单编号", "子订单号", "oid"), ID),
+        Field("buyer_nick", ("买家会员名", "买家昵称", "会员名", "nick"), ID, True),
+        Field(
+            "payment", ("实付金额", "买家实际支付金额", "实收款", "payment"), _plain(parse_money)
+        ),
+        Field("paid_at", ("订单付款时间", "付款时间", "pay_time"), WHEN, True),
+        Field("shipped_at", ("发货时间", "consign_time"), WHEN),
+        Field("received_at", ("确认收货时间", "交易成功时间", "end_time"), WHEN),
+        Field("receiver_name", ("收货人姓名", "收货人"), _t(64)),
+        Field("phone", ("联系手机", "手机", "收货人手机", "手机号"), _t(32)),
+        Field("region", ("收货地址", "所在地区", "地区"), _t(100)),
+        Field("item_id", ("宝贝ID", "商品ID", "num_iid"), ID),
+        Field("item_title", ("宝贝标题", "宝贝名称", "商品名称", "title"), NAME, True),
+        Field(
+            "quantity",
+            ("购买数量", "宝贝数量", "数量", "num"),
+            _plain(lambda v: parse_int(v, low=1, high=100000)),
+        ),
+        Field("unit_price", ("价格", "单价", "商品价格", "price"), _plain(parse_money), True),
+        Field("refund_status", ("退款状态", "refund_status"), _plain(parse_refund)),
+    ),
+    "products": (
+        Field("item_id", ("宝贝ID", "商品ID", "num_iid"), ID, True),
+        Field("sku", ("商家编码", "货号", "outer_id"), ID),
+        Field("title", ("宝贝名称", "商品名称", "宝贝标题", "title"), NAME, True),
+        Field("category", ("类目", "商品类目", "分类", "category"), _t(50)),
+        Field("price", ("价格", "一口价", "售价", "price"), _plain(parse_money), True),
+        Field("launched_at", ("上架时间", "发布时间", "list_time"), WHEN),
+        Field("is_active", ("状态", "是否在售", "is_active"), _plain(parse_bool)),
+        Field(
+            "repurchase_days",
+            ("复购周期", "复购天数", "repurchase_days"),
+            _plain(lambda v: parse_int(v, low=1, high=3650)),
+        ),
+    ),
+    "buyers": (
+        Field("buyer_nick", ("买家会员名", "买家昵称", "会员名", "nick"), ID, True),
+        Field("name", ("姓名", "收货人姓名", "买家姓名", "name"), _t(64)),
+        Field("phone", ("手机", "手机号", "联系手机", "phone"), _t(32)),
+        Field("region", ("地区", "所在地区", "收货地址", "region"), _t(100)),
+        Field("birthday", ("生日", "出生日期", "birthday"), _plain(parse_date)),
+        Field("membership", ("会员等级", "会员级别", "membership"), _plain(parse_membership)),
+        Field("tags", ("标签", "客户标签", "tags"), _t(500)),
+    ),
+}
+KINDS = tuple(FIELDS)
+
+
+@dataclass
+class ParsedFile:
+    kind: str
+    filename: str
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+    total_rows: int = 0
+
+
+def parse_mapping(pairs: Mapping[str, str] | list[str]) -> dict[str, str]:
+    """``["列名=field", ...]`` (or a dict) -> {column header: field name}."""
+    if isinstance(pairs, Mapping):
+        return dict(pairs)
+    mapping = {}
+    for pair in pairs:
+        header, sep, name = pair.partition("=")
+        if not sep or not header.strip() or not name.strip():
+            raise ValueError(f"映射 {pair!r} 应写成 列名=字段名")
+        mapping[header.strip()] = name.strip()
+    return mapping
+
+
+def parse_file(
+    kind: str, data: bytes, filename: str, *, tz: ZoneInfo, mapping: Mapping[str, str] | None = None
+) -> ParsedFile:
+    """Typed rows and every problem found; a file-level problem leaves no rows."""
+    if kind not in FIELDS:
+        raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}")
+    fields = FIELDS[kind]
+    parsed = ParsedFile(kind, filename)
+    try:
+        header, rows = read_table(data, filename)
+    except FileError as exc:
+        parsed.problems.append(FileProblem(filename, *_rest(exc.problem)))
+        return parsed
+    column_for = _columns(fields, header, mapping or {}, filename, parsed.problems)
+    if parsed.problems:
+        return parsed
+    parsed.total_rows = len(rows)
+    for number, raw in rows:
+        problems_before = len(parsed.problems)
+        values: dict[str, Any] = {}
+        for spec in fields:
+            column = column_for.get(spec.name)
+            value = raw.get(column) if column else None
+            if value is None or (isinstance(value, str) and value == ""):
+                if spec.required:
+                    parsed.problems.append(
+                        FileProblem(filename, number, column or spec.name, "", "必填，不能为空")
+                    )
+                continue
+            try:
+                values[spec.name] = spec.parse(value, tz)
+            except CellError as exc:
+                parsed.problems.append(
+                    FileProblem(filename, number, column, _text(value), str(exc))
+                )
+        if kind == "reviews" and not (values.get("oid") or values.get("tid")):
+            parsed.problems.append(
+                FileProblem(filename, number, "子订单编号", "", "子订单编号和订单编号至少要有一个")
+            )
+        if len(parsed.problems) == problems_before:
+            parsed.rows.append((number, values))
+    return parsed
+
+
+def _rest(problem: FileProblem) -> tuple[int | None, str | None, str | None, str]:
+    return problem.row, problem.column, problem.value, problem.reason
+
+
+def _columns(
+    fields: tuple[Field, ...],
+    header: list[str],
+    mapping: Mapping[str, str],
+    filename: str,
+    problems: list[FileProblem],
+) -> dict[str, str]:
+    names = {f.name for f in fields}
+    column_for: dict[str, str] = {}
+    for column, name in mapping.items():
+        if name not in names:
+            problems.append(
+                FileProblem(
+                    filename,
+                    None,
+                    column,
+                    name,
+                    f"映射的字段名未知，可用：{', '.join(sorted(names))}",
+                )
+            )
+        elif column not in header:
+            problems.append(FileProblem(filename, 1, column, None, "映射的列在表头中不存在"))
+        else:
+            column_for[name] = column
+    for spec in fields:
+        if spec.name in column_for:
+            continue
+        for alias in (spec.name, *spec.aliases):
+            if alias in header:
+                column_for[spec.name] = alias
+                break
+        else:
+            if spec.required:
+                problems.append(
+                    FileProblem(
+                        filename,
+                        1,
+                        spec.aliases[0],
+                        None,
+                        f"缺少必需的列（可用列名：{'、'.join(spec.aliases)}；或用映射指定）",
+                    )
+                )
+    return column_for
