@@ -139,7 +139,7 @@ class FakeTop:
             datetime.strptime(form["timestamp"], "%Y-%m-%d %H:%M:%S")
         except (KeyError, ValueError):
             return "bad timestamp"
-        if not REQUIRED_FIELDS <= set(form.get("fields", "").split(",")):
+        if not set(form.get("fields", "").split(",")) >= REQUIRED_FIELDS:
             return "fields incomplete"
         if not 1 <= int(form.get("page_size", "0")) <= 150:
             return "page_size out of range"
@@ -151,7 +151,7 @@ class FakeTop:
 @contextmanager
 def serve(fake: FakeTop) -> Iterator[FakeTop]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length).decode("utf-8")
             form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,7 +60,7 @@ def test_windows_cover_the_range_without_gaps() -> None:
     start = datetime(2026, 11, 1, 8, tzinfo=SH)
     parts = list(windows(start, start + timedelta(days=2, hours=5)))
     assert parts[0][0] == start and parts[-1][1] == start + timedelta(days=2, hours=5)
-    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in pairwise(parts))
     assert len(parts) == 3
 
 
