@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tracker.domain import triage as triage_defaults
+
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
 
 
@@ -26,6 +28,14 @@ class Defaults:
     TRACKER_TIMEZONE = "Asia/Shanghai"
     TRACKER_ENV = "development"  # "production" enables the strict checks
     TRACKER_PAGE_SIZE = 50
+    TRACKER_API_MAX_BYTES = 1024 * 1024  # push API request bodies; larger ones get 413
+    # A good rating whose text scores below this opens a "hidden negative" case. 0.3, not
+    # 0.5: the rating itself says "happy", so only clearly unhappy words count (README).
+    TRACKER_HIDDEN_NEGATIVE_THRESHOLD = triage_defaults.DEFAULT_HIDDEN_NEGATIVE_THRESHOLD
+    TRACKER_SENTIMENT_MODEL = "auto"  # "auto" (trained, else bundled), "snownlp", or a path
+    TRACKER_TOP_URL = "https://eco.taobao.com/router/rest"
+    TRACKER_PULL_TIMEOUT = 30.0  # seconds per TOP request
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # file uploads on the admin page
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -46,6 +56,9 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_ENV": ("TRACKER_ENV", str),
     "TRACKER_PAGE_SIZE": ("TRACKER_PAGE_SIZE", int),
     "TRACKER_SHOP_CREDENTIALS": ("TRACKER_SHOP_CREDENTIALS", json.loads),
+    "TRACKER_HIDDEN_NEGATIVE_THRESHOLD": ("TRACKER_HIDDEN_NEGATIVE_THRESHOLD", float),
+    "TRACKER_SENTIMENT_MODEL": ("TRACKER_SENTIMENT_MODEL", str),
+    "TRACKER_TOP_URL": ("TRACKER_TOP_URL", str),
 }
 
 
@@ -91,6 +104,9 @@ def validate(config: Mapping[str, Any]) -> list[str]:
             )
         elif len(str(config["SECRET_KEY"])) < 24:
             problems.append("SECRET_KEY is shorter than 24 characters; use a long random value.")
+    threshold = config.get("TRACKER_HIDDEN_NEGATIVE_THRESHOLD")
+    if not isinstance(threshold, int | float) or not 0 < threshold < 1:
+        problems.append(f"TRACKER_HIDDEN_NEGATIVE_THRESHOLD={threshold!r} must be between 0 and 1.")
     credentials = config.get("TRACKER_SHOP_CREDENTIALS")
     if not isinstance(credentials, dict) or not all(
         isinstance(v, dict) for v in credentials.values()

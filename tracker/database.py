@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 
 def configure_engine(engine: Engine) -> None:
@@ -28,3 +32,43 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def throwaway_database(server_url: str | None, tmp_dir: Path) -> Iterator[str]:
+    """A new empty database for tests and benchmarks, dropped afterwards.
+
+    SQLite (or no URL): a file in ``tmp_dir``. PostgreSQL: a fresh database created on the
+    server ``server_url`` points at; the database named in that URL is never touched.
+    """
+    if server_url is None or server_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_dir / f'throwaway-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    url = make_url(server_url)
+    name = f"tracker_tmp_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+BULK_ROWS = 5000
+
+
+def analyze_after_bulk_load(session: Any, tables: list[str]) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load.
+
+    Until autovacuum gets to a freshly filled table the planner believes it is empty and
+    scans it whole for every lookup: re-importing 20,000 reviews took 16 s instead of 3 s.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    for table in tables:
+        session.execute(sa.text(f'ANALYZE "{table}"'))
+    session.commit()

@@ -279,3 +279,47 @@ def test_times_are_stored_in_utc(session: Session, shop: Shop) -> None:
     review = session.scalars(sa.select(Review)).one()
     assert review.posted_at.tzinfo is not None
     assert review.posted_at == (NOW - timedelta(hours=1)).astimezone(UTC)
+
+
+def test_backfill_scores_history_but_opens_cases_only_in_the_revision_window(
+    session: Session, shop: Shop
+) -> None:
+    old = record("1", posted=NOW - timedelta(days=60))
+    recent_bad_without_words = record("2", text="")
+    recent_hidden = record("3", rating=Rating.GOOD, text="好评，但是坏了")
+    ingest(
+        session,
+        shop,
+        [old, recent_bad_without_words, recent_hidden],
+        now=NOW,
+        scorer=None,
+        settings=SETTINGS,
+    )
+    session.execute(sa.delete(Case))  # as if loaded in bulk without triage
+    session.commit()
+    result = score_pending(
+        session,
+        shop,
+        scorer=KeywordScorer(),
+        now=NOW,
+        settings=SETTINGS,
+        limit=None,
+        open_cases_since=NOW - timedelta(days=30),
+    )
+    session.commit()
+    assert (result.scored, result.cases_opened) == (2, 2)
+    keys = set(
+        session.scalars(sa.select(Review.platform_key).join(Case, Case.review_id == Review.id))
+    )
+    assert keys == {"2:buyer", "3:buyer"}
+    assert (
+        score_pending(
+            session,
+            shop,
+            scorer=KeywordScorer(),
+            now=NOW,
+            settings=SETTINGS,
+            open_cases_since=NOW - timedelta(days=30),
+        ).cases_opened
+        == 0
+    )

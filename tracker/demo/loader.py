@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.database import analyze_after_bulk_load
 from tracker.demo.generator import DemoShop
 from tracker.models import (
     Buyer,
@@ -211,6 +212,9 @@ def load_demo(
     except Exception:
         session.rollback()
         raise
+    analyze_after_bulk_load(
+        session, ["products", "buyers", "orders", "order_lines", "reviews", "review_revisions"]
+    )
     return DemoSummary(
         code,
         len(product_ids),

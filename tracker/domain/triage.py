@@ -12,7 +12,7 @@ from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.models.enums import MembershipLevel, Rating
 
 REVISION_WINDOW = timedelta(days=30)  # buyers may revise a neutral/bad review once, within 30 days
-DEFAULT_HIDDEN_NEGATIVE_THRESHOLD = 0.5
+DEFAULT_HIDDEN_NEGATIVE_THRESHOLD = 0.3  # measured trade-off: see README "Sentiment"
 
 
 class CaseKind(StrEnum):

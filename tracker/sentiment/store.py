@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.sentiment import Scorer
-from tracker.sentiment.hashed_logistic import HashedLogisticModel
+
+if TYPE_CHECKING:  # the model code pulls in scikit-learn: only where scoring happens
+    from tracker.sentiment.hashed_logistic import HashedLogisticModel
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 SNOWNLP = "snownlp"
@@ -84,6 +87,8 @@ def load_scorer(setting: str, store: ModelStore) -> Scorer:
         from tracker.sentiment.snownlp_scorer import SnowNLPScorer
 
         return SnowNLPScorer()
+    from tracker.sentiment.hashed_logistic import HashedLogisticModel
+
     if setting not in ("", "auto"):
         return HashedLogisticModel.load(Path(setting))
     current = store.current_version()

@@ -9,7 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.models import Buyer, Order, Product, Review
+from tracker.models import Buyer, Order, Product, Review, SentimentCorrection
 from tracker.models.enums import Rating
 
 
@@ -158,3 +158,18 @@ def overview(session: Session, shop_id: int, *, since: datetime) -> ShopOverview
         )
     )
     return ShopOverview(count(Product), count(Buyer), count(Order), by_rating, recent)
+
+
+def corrections(session: Session, review_ids: list[int]) -> dict[int, bool]:
+    """Staff labels for these reviews: review id -> is positive."""
+    if not review_ids:
+        return {}
+    return dict(
+        session.execute(
+            sa.select(SentimentCorrection.review_id, SentimentCorrection.is_positive).where(
+                SentimentCorrection.review_id.in_(review_ids)
+            )
+        )
+        .tuples()
+        .all()
+    )

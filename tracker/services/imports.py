@@ -12,12 +12,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.database import BULK_ROWS, analyze_after_bulk_load
 from tracker.models import Buyer, Order, OrderLine, Product, Shop
 from tracker.models.enums import RefundStatus
 from tracker.sentiment import Scorer
 from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, ingest
 from tracker.sources.files import FileProblem, ParsedFile
 from tracker.sources.records import ReviewRecord
+
+BULK_TABLES = {
+    "reviews": ["reviews", "review_revisions", "cases", "case_reasons", "buyers", "products"],
+    "orders": ["orders", "order_lines", "buyers", "products"],
+    "products": ["products"],
+    "buyers": ["buyers"],
+}
 
 
 @dataclass
@@ -64,6 +72,8 @@ def import_parsed(
         raise
     report.imported_rows = len(parsed.rows)
     report.written = True
+    if len(parsed.rows) >= BULK_ROWS:
+        analyze_after_bulk_load(session, BULK_TABLES[parsed.kind])
     return report
 
 

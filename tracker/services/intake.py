@@ -467,44 +467,69 @@ def score_pending(
     scorer: Scorer,
     now: datetime,
     settings: IntakeSettings,
-    limit: int = 5000,
+    limit: int | None = 5000,
+    open_cases_since: datetime | None = None,
 ) -> IntakeResult:
-    """Score reviews stored without a score (pushed through the web API) and open the
-    hidden-negative cases they reveal. The caller commits."""
-    reviews = list(
-        session.scalars(
-            sa.select(Review)
-            .where(
-                Review.shop_id == shop.id,
-                Review.sentiment_model.is_(None),
-                Review.is_system_default.is_(False),
-                Review.is_deleted.is_(False),
+    """Score reviews stored without a score (pushed through the web API, or loaded in bulk)
+    and open the cases they call for. The caller commits.
+
+    ``open_cases_since``: only reviews first posted since then get new cases (a backfill
+    of old history scores everything but opens cases only where the buyer can still
+    revise). ``limit``: at most this many reviews per call (None: all).
+    """
+    result = IntakeResult()
+    last_id = 0
+    while limit is None or result.received < limit:
+        size = CHUNK if limit is None else min(CHUNK, limit - result.received)
+        reviews = list(
+            session.scalars(
+                sa.select(Review)
+                .where(
+                    Review.shop_id == shop.id,
+                    Review.id > last_id,
+                    Review.is_deleted.is_(False),
+                    sa.or_(
+                        sa.and_(
+                            Review.sentiment_model.is_(None), Review.is_system_default.is_(False)
+                        ),
+                        # neutral/bad without words still need their case
+                        sa.and_(
+                            Review.rating != Rating.GOOD,
+                            ~sa.exists().where(Case.review_id == Review.id),
+                        ),
+                    ),
+                )
+                .order_by(Review.id)
+                .limit(size)
             )
-            .order_by(Review.id)
-            .limit(limit)
         )
-    )
-    result = IntakeResult(received=len(reviews))
-    if not reviews:
-        return result
-    result.scored = _score(scorer, reviews)
-    batch = _Batch(session, shop, {}, now)
-    batch.cases.update(
-        (c.review_id, c)
-        for c in session.scalars(sa.select(Case).where(Case.review_id.in_([r.id for r in reviews])))
-    )
-    for review in reviews:
-        record = ReviewRecord(
-            review.platform_key,
-            "",
-            review.rating,
-            review.text,
-            review.posted_at,
-            follow_up_text=review.follow_up_text,
-            follow_up_at=review.follow_up_at,
-            is_deleted=review.is_deleted,
+        if not reviews:
+            break
+        last_id = reviews[-1].id
+        result.received += len(reviews)
+        result.scored += _score(scorer, reviews)
+        batch = _Batch(session, shop, {}, now)
+        batch.cases.update(
+            (c.review_id, c)
+            for c in session.scalars(
+                sa.select(Case).where(Case.review_id.in_([r.id for r in reviews]))
+            )
         )
-        if review.id not in batch.cases:
+        for review in reviews:
+            if review.id in batch.cases:
+                continue
+            if open_cases_since is not None and review.first_posted_at < open_cases_since:
+                continue
+            record = ReviewRecord(
+                review.platform_key,
+                "",
+                review.rating,
+                review.text,
+                review.posted_at,
+                follow_up_text=review.follow_up_text,
+                follow_up_at=review.follow_up_at,
+                is_deleted=review.is_deleted,
+            )
             _triage(session, batch, review, record, now=now, settings=settings, result=result)
-    session.flush()
+        session.flush()
     return result

@@ -64,7 +64,9 @@ def shop_history(session: Session, shop: Shop) -> list[Example]:
             sa.select(SentimentCorrection.review_id, SentimentCorrection.is_positive)
             .join(Review, Review.id == SentimentCorrection.review_id)
             .where(Review.shop_id == shop.id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     examples = []
     rows = session.execute(

@@ -13,12 +13,14 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static"}
 
 
 def init_app(app: Flask) -> None:
+    from tracker.web.admin import intake as _admin_intake  # noqa: F401  (registers routes)
     from tracker.web.admin.views import bp as admin_bp
+    from tracker.web.api.views import bp as api_bp
     from tracker.web.auth.views import bp as auth_bp
     from tracker.web.home.views import bp as home_bp
     from tracker.web.shop.views import bp as shop_bp
 
-    for bp in (auth_bp, home_bp, shop_bp, admin_bp):
+    for bp in (auth_bp, home_bp, shop_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
     app.before_request(_require_login)
@@ -41,6 +43,8 @@ def _require_login() -> Response | None:
     """Every page needs login: enforced once here, not remembered per view."""
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
+    if request.blueprint == "api":
+        return None  # the API authenticates each request with a shop token
     if request.endpoint is None:
         return None  # let the 404 handler answer
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DecimalField,
+    IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from tracker.models.enums import Platform, Role
 from tracker.web.choices import enum_choices
@@ -58,3 +63,81 @@ class ShopForm(FlaskForm):
     platform_seller_id = StringField("平台卖家 ID", validators=[Optional(), Length(max=64)])
     is_active = BooleanField("启用", default=True)
     submit = SubmitField("保存")
+
+
+class ImportForm(FlaskForm):
+    shop_id = SelectField("店铺", coerce=int)
+    kind = SelectField(
+        "数据类型",
+        choices=[
+            SelectChoice("reviews", "评价"),
+            SelectChoice("orders", "订单"),
+            SelectChoice("products", "商品"),
+            SelectChoice("buyers", "买家"),
+        ],
+    )
+    file = FileField(
+        "文件",
+        validators=[
+            FileRequired("请选择文件。"),
+            FileAllowed(["csv", "xlsx", "txt", "tsv"], "只支持 .csv 和 .xlsx 文件。"),
+        ],
+        description="千牛/京麦导出的 CSV 或 Excel；UTF-8、GBK 均可",
+    )
+    mapping = TextAreaField(
+        "列映射（可选）",
+        validators=[Optional(), Length(max=2000)],
+        description="表头不是常见中文列名时，每行写一个：列名=字段名，如 留言=text",
+        render_kw={"rows": 3},
+    )
+    skip_bad_rows = BooleanField("跳过有问题的行，只导入正确的行")
+    submit = SubmitField("导入")
+
+
+class PolicyForm(FlaskForm):
+    periods = StringField(
+        "每天工作时段",
+        validators=[DataRequired("请填写工作时段。"), Length(max=200)],
+        description="如 09:00-12:00, 13:30-22:00",
+    )
+    weekdays = CheckboxListField(
+        "工作日",
+        coerce=int,
+        choices=[SelectChoice(str(i), name) for i, name in enumerate("一二三四五六日")],
+    )
+    holidays = TextAreaField(
+        "节假日（不上班）",
+        validators=[Optional(), Length(max=5000)],
+        description="每行一个日期，如 2026-10-01",
+        render_kw={"rows": 3},
+    )
+    workdays = TextAreaField(
+        "调休上班日",
+        validators=[Optional(), Length(max=2000)],
+        description="每行一个日期",
+        render_kw={"rows": 2},
+    )
+    bad_hours = DecimalField(
+        "差评首次联系时限（工作小时）",
+        places=1,
+        validators=[InputRequired("请填写。"), NumberRange(0.1, 240, "应在 0.1 到 240 之间。")],
+    )
+    neutral_hours = DecimalField(
+        "中评首次联系时限（工作小时）",
+        places=1,
+        validators=[InputRequired("请填写。"), NumberRange(0.1, 240, "应在 0.1 到 240 之间。")],
+    )
+    hidden_negative_hours = DecimalField(
+        "隐性差评首次联系时限（工作小时）",
+        places=1,
+        validators=[InputRequired("请填写。"), NumberRange(0.1, 240, "应在 0.1 到 240 之间。")],
+    )
+    pull_interval_minutes = IntegerField(
+        "拉取间隔（分钟）",
+        validators=[InputRequired("请填写。"), NumberRange(1, 1440, "应在 1 到 1440 之间。")],
+    )
+    submit = SubmitField("保存时限设置")
+
+
+class CsrfOnlyForm(FlaskForm):
+    """A button that changes something: nothing to fill in, but still CSRF-protected."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
+from werkzeug.wrappers import Response
 
+from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Buyer, Shop
+from tracker.models import Buyer, Review, Shop
 from tracker.models.enums import Rating
 from tracker.services import browse
+from tracker.services.corrections import correct_sentiment
 from tracker.web.access import current_shop, shop_or_404
+from tracker.web.shop.forms import SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
@@ -22,8 +27,6 @@ def _shop() -> Shop:
 
 
 def _page(stmt: object) -> Pagination:
-    from flask import current_app
-
     return db.paginate(stmt, per_page=current_app.config["TRACKER_PAGE_SIZE"], max_per_page=200)
 
 
@@ -76,6 +79,34 @@ def reviews() -> str:
     raw = request.args.get("rating", "")
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
     page = _page(browse.reviews(shop.id, q=_q(), rating=rating))
+    corrected = browse.corrections(db.session, [r.id for r in page.items])
     return render_template(
-        "shop/reviews.html", shop=shop, page=page, q=_q(), rating=rating, ratings=list(Rating)
+        "shop/reviews.html",
+        shop=shop,
+        page=page,
+        q=_q(),
+        rating=rating,
+        ratings=list(Rating),
+        corrected=corrected,
     )
+
+
+@bp.route("/reviews/<int:review_id>/sentiment", methods=["POST"])
+def correct_review_sentiment(review_id: int) -> Response:
+    review = db.session.get(Review, review_id)
+    if review is None:
+        abort(404)
+    shop_or_404(review.shop_id)
+    form = SentimentCorrectionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    correct_sentiment(
+        db.session,
+        review,
+        is_positive=form.label.data == "positive",
+        user_id=current_user.id,
+        now=utcnow(),
+    )
+    flash("已记录情感标注，下次训练模型时会使用。", "success")
+    back = request.referrer or ""
+    return redirect(back if back.startswith(request.host_url) else url_for("shop.reviews"))

@@ -1,14 +1,15 @@
-"""``flask --app tracker ...`` commands: thin wrappers over services."""
+"""Setting up: the demo shop and staff accounts."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask.cli import with_appcontext
 
 from tracker.clock import to_local, utcnow
+from tracker.domain.triage import REVISION_WINDOW
 from tracker.extensions import db
 from tracker.models import Shop, User
 from tracker.models.enums import Role
@@ -16,12 +17,8 @@ from tracker.services.accounts import UserDraft, create_user
 from tracker.services.errors import FieldError
 
 
-def init_app(app: Flask) -> None:
-    app.cli.add_command(demo_command)
-    app.cli.add_command(create_user_command)
-
-
 @click.command("demo")
+@with_appcontext
 @click.option("--seed", default=2026, show_default=True, help="Random seed: same seed, same shop.")
 @click.option(
     "--scale",
@@ -65,11 +62,35 @@ def demo_command(
         summary = load_demo(db.session, shop, code=code, name=name, now=now)
     except DemoExists as exc:
         raise click.ClickException(str(exc)) from exc
+    _triage_demo(code, now)
     click.echo(
         f"已导入：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
         f"订单行 {summary.order_lines}，评价 {summary.reviews}（修改记录 {summary.revisions}）。"
     )
     _print_demo_logins(DEMO_STAFF, DEMO_PASSWORD)
+
+
+def _triage_demo(code: str, now: datetime) -> None:
+    """Score the demo's history and open cases where buyers can still revise, as intake
+    would have done had it pulled these reviews live."""
+    from flask import current_app
+
+    from tracker import runtime
+    from tracker.services.intake import score_pending
+
+    shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
+    assert shop is not None
+    result = score_pending(
+        db.session,
+        shop,
+        scorer=runtime.scorer(current_app),
+        now=now,
+        settings=runtime.settings(current_app, shop),
+        limit=None,
+        open_cases_since=now - REVISION_WINDOW,
+    )
+    db.session.commit()
+    click.echo(f"情感评分 {result.scored} 条，为 30 天内的中差评开案 {result.cases_opened} 个。")
 
 
 def _print_demo_logins(staff: tuple[tuple[str, str, Role], ...], password: str) -> None:
@@ -85,6 +106,7 @@ def _print_demo_logins(staff: tuple[tuple[str, str, Role], ...], password: str) 
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--username", prompt="用户名")
 @click.option("--name", "display_name", prompt="姓名")
 @click.option(

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW
+from tracker.services import scheduler_lock
+from tracker.services.scheduler_lock import LockHeld, acquire, heartbeat, release
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_one_holder_at_a_time(session: Session) -> None:
+    acquire(session, "a", now=NOW)
+    with pytest.raises(LockHeld) as info:
+        acquire(session, "b", now=NOW + timedelta(seconds=10))
+    assert info.value.holder == "a"
+    assert heartbeat(session, "a", now=NOW + timedelta(seconds=60))
+    with pytest.raises(LockHeld):
+        acquire(session, "b", now=NOW + timedelta(seconds=120))  # beat 60 s ago: alive
+    release(session, "a")
+    acquire(session, "b", now=NOW + timedelta(seconds=130))
+
+
+def test_a_stale_lock_is_taken_over_and_the_old_holder_learns_it(session: Session) -> None:
+    acquire(session, "a", now=NOW)
+    later = NOW + scheduler_lock.STALE_AFTER + timedelta(seconds=1)
+    acquire(session, "b", now=later)
+    assert not heartbeat(session, "a", now=later)  # a stops when it notices
+    assert heartbeat(session, "b", now=later)
+
+
+def test_two_schedulers_started_at_once_one_exits(database_url: str, app) -> None:  # type: ignore[no-untyped-def]
+    """Real processes on the test database: exactly one runs, the other says why and exits."""
+    env = os.environ | {"DATABASE_URL": database_url, "TRACKER_SENTIMENT_MODEL": "auto"}
+    command = [sys.executable, "-m", "flask", "--app", "tracker", "scheduler"]
+    procs = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+            time.sleep(0.2)
+        exited = [p for p in procs if p.poll() is not None]
+        assert len(exited) == 1, "exactly one scheduler should exit"
+        loser = exited[0]
+        _, loser_err = loser.communicate()
+        assert loser.returncode == 3, loser_err
+        assert "另一个调度器正在运行" in loser_err
+        winner = next(p for p in procs if p is not loser)
+        assert winner.poll() is None
+        winner.send_signal(signal.SIGTERM)
+        out, err = winner.communicate(timeout=30)
+        assert "调度器已停止" in out, err
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()

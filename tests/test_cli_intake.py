@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW, count
+from tests.factories import add_sale
+from tests.sentiment.test_models import BAD, GOOD
+from tracker.models import Case, Review, SentimentCorrection
+from tracker.models.enums import Rating
+from tracker.runtime import model_store
+
+CSV = (
+    "订单编号,子订单编号,买家会员名,评价结果,评价内容,评价时间\n"
+    "1,11,甲,差评,太差了,2026-11-22 10:00:00\n2,22,乙,好评,不错,2026-11-22 11:00:00\n"
+)
+
+
+@pytest.fixture
+def instance(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private instance folder: models trained here do not leak into other tests."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    return tmp_path
+
+
+def test_import_command(app: Flask, session: Session, make_shop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    make_shop(code="tm")
+    good = tmp_path / "评价.csv"
+    good.write_bytes(CSV.encode("gbk"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import", "reviews", str(good), "--shop", "tm"])
+    assert result.exit_code == 0, result.output
+    assert "已导入 2/2 行" in result.output and "开案 1" in result.output
+    assert count(session, Review) == 2 and count(session, Case) == 1
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(CSV + "3,33,丙,很好,x,2026-11-22\n", encoding="utf-8")
+    result = runner.invoke(args=["import", "reviews", str(bad), "--shop", "tm"])
+    assert result.exit_code == 1
+    assert (
+        "第 4 行，列「评价结果」，值「很好」" in result.output and "未导入任何数据" in result.output
+    )
+    result = runner.invoke(args=["import", "reviews", str(bad), "--shop", "tm", "--skip-bad-rows"])
+    assert result.exit_code == 0 and "跳过 1" in result.output
+    result = runner.invoke(args=["import", "reviews", str(good), "--shop", "nope"])
+    assert result.exit_code == 2 and "no shop 'nope'" in result.output
+    result = runner.invoke(args=["import", "reviews", str(good), "--shop", "tm", "--map", "x"])
+    assert result.exit_code == 2 and "列名=字段名" in result.output
+
+
+def test_train_from_a_file_activate_and_roll_back(
+    app: Flask, instance: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(3)
+    lines = ["cat,label,review"]
+    for i in range(300):
+        label = i % 2
+        lines.append(f"水果,{label},{'，'.join(rng.sample(GOOD if label else BAD, 2))}")
+    data = tmp_path / "labelled.csv"
+    data.write_text("\n".join(lines), encoding="utf-8")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["train-sentiment", "--data", str(data)])
+    assert first.exit_code == 0, first.output
+    assert "负面 F1" in first.output and "已启用" in first.output
+    store = model_store(app)
+    assert len(store.versions()) == 1 and store.current_version() == store.versions()[0]
+    assert runner.invoke(args=["train-sentiment", "--use-snownlp"]).exit_code == 0
+    assert store.current_version() == "snownlp"
+    back = runner.invoke(args=["train-sentiment", "--rollback"])
+    assert back.exit_code == 0 and store.current_version() == store.versions()[0]
+    none_left = runner.invoke(args=["train-sentiment", "--rollback"])
+    assert none_left.exit_code == 1 and "no earlier model" in none_left.output
+    both = runner.invoke(args=["train-sentiment", "--data", str(data), "--shop", "x"])
+    assert both.exit_code == 2
+
+
+def test_train_from_shop_history_uses_corrections(
+    app: Flask,
+    instance: Path,
+    session: Session,  # type: ignore[no-untyped-def]
+    make_shop,
+) -> None:
+    shop = make_shop(code="hist")
+    rng = random.Random(5)
+    for i in range(120):
+        good = i % 2 == 0
+        review = add_sale(
+            session,
+            shop,
+            nick=f"n{i}",
+            key=str(i),
+            at=NOW,
+            rating=Rating.GOOD if good else Rating.BAD,
+            text="，".join(rng.sample(GOOD if good else BAD, 2)),
+        )
+        if i == 0:  # staff said this good rating's text is really negative
+            session.add(SentimentCorrection(review_id=review.id, is_positive=False, created_at=NOW))
+    add_sale(session, shop, nick="mid", key="n", at=NOW, rating=Rating.NEUTRAL, text="一般")
+    session.commit()
+    from tracker.services.training import shop_history
+
+    examples = shop_history(session, shop)
+    assert len(examples) == 120  # neutral left out
+    assert sum(1 for e in examples if e.label == 0) == 61  # 60 bad + 1 corrected
+    result = app.test_cli_runner().invoke(args=["train-sentiment", "--shop", "hist"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "shop hist history"
+        in (
+            instance / "models" / "sentiment" / model_store(app).versions()[0] / "meta.json"
+        ).read_text()
+    )
+
+
+def test_token_and_pull_commands(app: Flask, session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
+    make_shop(code="tk")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["api-token", "--shop", "tk"])
+    assert result.exit_code == 0 and result.output.startswith("trk_")
+    result = runner.invoke(args=["pull", "--shop", "tk"])
+    assert result.exit_code == 1 and "没有配置评价接口凭据" in result.output
+
+
+def test_score_pending_command(app: Flask, session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
+    shop = make_shop(code="sp")
+    add_sale(session, shop, text="东西很好，物流也快", at=NOW, key="1")
+    add_sale(session, shop, text="好评，但是质量太差了，用两天就坏了", at=NOW, key="2", nick="乙")
+    result = app.test_cli_runner().invoke(args=["score-pending"])
+    assert result.exit_code == 0, result.output
+    assert "sp: 评分 2，开案 1" in result.output
+    scores = session.scalars(sa.select(Review.sentiment_score).order_by(Review.id)).all()
+    assert scores[0] > 0.5 > scores[1]

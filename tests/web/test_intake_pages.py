@@ -1,0 +1,204 @@
+"""Admin intake pages and sentiment corrections through the browser-facing routes."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW, csrf_token, login, post_form
+from tests.factories import add_sale
+from tracker.models import Case, PullRun, Review, SentimentCorrection, Shop
+from tracker.models.enums import Rating, Role
+
+ROOT = Path(__file__).resolve().parents[2]
+CSV = (
+    "订单编号,子订单编号,买家会员名,评价结果,评价内容,评价时间\n"
+    "1,11,甲,差评,太差了,2026-11-22 10:00:00\n2,22,乙,好评,不错,2026-11-22 11:00:00\n"
+)
+
+
+@pytest.fixture
+def admin(client: FlaskClient, make_user, make_shop) -> tuple[FlaskClient, Shop]:  # type: ignore[no-untyped-def]
+    shop = make_shop(code="demo")
+    login(client, make_user(Role.ADMIN))
+    return client, shop
+
+
+def upload(client: FlaskClient, shop: Shop, data: bytes, name: str, **extra: str) -> object:
+    form = {
+        "shop_id": str(shop.id),
+        "kind": "reviews",
+        "csrf_token": csrf_token(client, "/admin/import"),
+        "file": (io.BytesIO(data), name),
+    } | extra
+    return client.post("/admin/import", data=form, content_type="multipart/form-data")
+
+
+def test_upload_imports_and_reports(admin: tuple[FlaskClient, Shop], session: Session) -> None:
+    client, shop = admin
+    html = upload(client, shop, CSV.encode("gbk"), "评价.csv").get_data(as_text=True)
+    assert "已导入 2/2 行" in html and "开案 1 个" in html
+    assert session.scalar(sa.select(sa.func.count(Review.id))) == 2
+    assert session.scalar(sa.select(PullRun.source)) == "import:reviews"
+    assert "import:reviews" in client.get("/admin/sources").get_data(as_text=True)
+
+
+def test_upload_with_errors_writes_nothing_and_lists_them(
+    admin: tuple[FlaskClient, Shop], session: Session
+) -> None:
+    client, shop = admin
+    bad = CSV + "3,33,丙,超级好,<script>alert(1)</script>,2026-11-22\n"
+    html = upload(client, shop, bad.encode(), "bad.csv").get_data(as_text=True)
+    assert "未导入任何数据" in html and "超级好" in html and "<script>alert(1)" not in html
+    assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
+    html = upload(client, shop, bad.encode(), "bad.csv", skip_bad_rows="y").get_data(as_text=True)
+    assert "已导入 2/3 行" in html and "跳过 1 行" in html
+
+
+def test_upload_form_validation(admin: tuple[FlaskClient, Shop], session: Session) -> None:
+    client, shop = admin
+    html = upload(client, shop, b"x", "notes.pdf").get_data(as_text=True)
+    assert "只支持 .csv 和 .xlsx" in html
+    html = upload(client, shop, CSV.encode(), "a.csv", mapping="没有等号").get_data(as_text=True)
+    assert "列名=字段名" in html
+    assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
+
+
+def test_token_is_shown_once_and_only_its_hint_kept(
+    admin: tuple[FlaskClient, Shop], session: Session
+) -> None:
+    client, shop = admin
+    html = post_form(
+        client, f"/admin/shops/{shop.id}/token", {}, form_url="/admin/sources"
+    ).get_data(as_text=True)
+    token = html.split("<code>trk_", 1)[1].split("</code>", 1)[0]
+    session.refresh(shop)
+    assert shop.api_token_hint == token[-4:] and token not in (shop.api_token_hash or "")
+    assert f"trk_{token}" not in client.get("/admin/sources").get_data(as_text=True)
+
+
+def test_policy_form_saves_and_moves_deadlines(
+    admin: tuple[FlaskClient, Shop], session: Session
+) -> None:
+    client, shop = admin
+    upload(client, shop, CSV.encode(), "a.csv")
+    case = session.scalars(sa.select(Case)).one()
+    before = case.first_contact_due_at
+    form = {
+        "periods": "08:00-12:00，13:00-23:00",
+        "weekdays": ["0", "1", "2", "3", "4"],
+        "holidays": "2026-12-31\n2027-01-01",
+        "workdays": "",
+        "bad_hours": "6",
+        "neutral_hours": "4",
+        "hidden_negative_hours": "8",
+        "pull_interval_minutes": "15",
+    }
+    response = post_form(client, f"/admin/shops/{shop.id}/policy", form)
+    assert response.status_code == 302
+    session.refresh(shop)
+    session.refresh(case)
+    assert shop.working_hours["periods"] == [["08:00", "12:00"], ["13:00", "23:00"]]
+    assert shop.working_hours["holidays"] == ["2026-12-31", "2027-01-01"]
+    assert shop.pull_interval_minutes == 15 and shop.deadline_policy["bad_hours"] == 6.0
+    assert case.first_contact_due_at != before
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"periods": "12:00-09:00"}, "ends before it starts"),
+        ({"periods": "9点到12点"}, "开始-结束"),
+        ({"bad_hours": "0"}, "0.1 到 240"),
+        ({"pull_interval_minutes": "0"}, "1 到 1440"),
+    ],
+)
+def test_policy_form_rejects_bad_values(
+    admin: tuple[FlaskClient, Shop], session: Session, changes: dict[str, str], message: str
+) -> None:
+    client, shop = admin
+    form = {
+        "periods": "09:00-18:00",
+        "weekdays": ["0"],
+        "bad_hours": "2",
+        "neutral_hours": "4",
+        "hidden_negative_hours": "8",
+        "pull_interval_minutes": "10",
+    } | changes
+    response = post_form(client, f"/admin/shops/{shop.id}/policy", form)
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    session.refresh(shop)
+    assert shop.working_hours is None
+
+
+def test_intake_pages_are_for_admins(client: FlaskClient, make_user, make_shop) -> None:  # type: ignore[no-untyped-def]
+    shop = make_shop()
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    for url in ("/admin/sources", "/admin/import", f"/admin/shops/{shop.id}/policy"):
+        assert client.get(url).status_code == 403
+
+
+def test_staff_correct_a_reviews_sentiment(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    shop = make_shop()
+    review = add_sale(session, shop, text="还行吧", rating=Rating.GOOD, at=NOW)
+    review.sentiment_score, review.sentiment_model = 0.9, "m1"
+    session.commit()
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    assert "判断有误？标为负面" in client.get("/shop/reviews").get_data(as_text=True)
+    response = post_form(
+        client,
+        f"/shop/reviews/{review.id}/sentiment",
+        {"label": "negative"},
+        form_url="/shop/reviews",
+    )
+    assert response.status_code == 302
+    correction = session.get(SentimentCorrection, review.id)
+    assert correction is not None and correction.is_positive is False
+    assert "已标注负面" in client.get("/shop/reviews").get_data(as_text=True)
+    other = add_sale(session, make_shop(), text="x", at=NOW, key="77")
+    response = post_form(
+        client,
+        f"/shop/reviews/{other.id}/sentiment",
+        {"label": "negative"},
+        form_url="/shop/reviews",
+    )
+    assert response.status_code == 404
+
+
+def test_web_workers_never_import_a_model(database_url: str, app) -> None:  # type: ignore[no-untyped-def]
+    """snownlp and scikit-learn stay out of the web process, whatever pages are served."""
+    script = (
+        "import sys\n"
+        "from tracker import create_app\n"
+        "app = create_app({'TESTING': True, 'WTF_CSRF_ENABLED': False})\n"
+        "c = app.test_client()\n"
+        "for url in ['/', '/login', '/admin/sources', '/admin/import', '/shop/reviews']:\n"
+        "    c.get(url)\n"
+        "c.post('/api/v1/reviews', json={'reviews': []})\n"
+        "heavy = [m for m in ('sklearn', 'snownlp', 'scipy') if m in sys.modules]\n"
+        "print('heavy:', heavy)\n"
+    )
+    env = os.environ | {"DATABASE_URL": database_url}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "heavy: []" in out.stdout

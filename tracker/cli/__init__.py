@@ -1,0 +1,12 @@
+"""``flask --app tracker ...`` commands: thin wrappers over services."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from tracker.cli import intake, setup
+
+    for command in (setup.demo_command, setup.create_user_command, *intake.COMMANDS):
+        app.cli.add_command(command)

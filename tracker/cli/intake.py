@@ -1,0 +1,267 @@
+"""Intake from the command line: import files, pull, score, train, run the scheduler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from tracker import runtime
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import Shop
+from tracker.sentiment.store import SNOWNLP, ModelError
+from tracker.services import scheduler_lock
+from tracker.services.api_tokens import issue_token
+from tracker.services.imports import import_parsed
+from tracker.services.intake import score_pending
+from tracker.services.pulls import pull_shop, record_run
+from tracker.sources.files import KINDS, parse_file, parse_mapping
+
+
+def _shop(code: str) -> Shop:
+    shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
+    if shop is None:
+        codes = ", ".join(db.session.scalars(sa.select(Shop.code).order_by(Shop.code)))
+        raise click.BadParameter(
+            f"no shop {code!r} (shops: {codes or 'none'})", param_hint="--shop"
+        )
+    return shop
+
+
+@click.command("import")
+@with_appcontext
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--shop", "shop_code", default="demo", show_default=True)
+@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows; report the rest.")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="列名=字段",
+    help="Map a column to a field, e.g. --map 留言=text (repeatable).",
+)
+def import_command(
+    kind: str, file: Path, shop_code: str, skip_bad_rows: bool, mapping: tuple[str, ...]
+) -> None:
+    """Import reviews, orders, products or buyers from a CSV or XLSX export."""
+    shop = _shop(shop_code)
+    try:
+        columns = parse_mapping(list(mapping))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from exc
+    now = utcnow()
+    parsed = parse_file(
+        kind,
+        file.read_bytes(),
+        file.name,
+        tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
+        mapping=columns,
+    )
+    report = import_parsed(
+        db.session,
+        shop,
+        parsed,
+        now=now,
+        skip_bad_rows=skip_bad_rows,
+        scorer=runtime.scorer(current_app) if kind == "reviews" else None,
+        settings=runtime.settings(current_app, shop),
+    )
+    for problem in report.problems:
+        click.echo(problem.describe(), err=True)
+    if not report.written:
+        hint = (
+            ""
+            if any(p.row in (None, 1) for p in report.problems)
+            else "（修正后重新导入，或加 --skip-bad-rows 只导入正确的行）"
+        )
+        raise click.ClickException(f"未导入任何数据：发现 {len(report.problems)} 个问题{hint}")
+    record_run(db.session, shop, source=f"import:{kind}", now=now, result=report.intake)
+    db.session.commit()
+    click.echo(
+        f"已导入 {report.imported_rows}/{report.total_rows} 行（新建 {report.created}，"
+        f"更新 {report.updated}，跳过 {report.skipped_rows}）。"
+    )
+    if report.intake:
+        click.echo(f"开案 {report.intake.cases_opened}，自动结案 {report.intake.cases_closed}。")
+
+
+@click.command("pull")
+@with_appcontext
+@click.option("--shop", "shop_code", required=True)
+def pull_command(shop_code: str) -> None:
+    """Pull a shop's new reviews from its platform now."""
+    shop = _shop(shop_code)
+    fetch = runtime.review_source(current_app, shop)
+    if fetch is None:
+        raise click.ClickException(
+            f"店铺 {shop.code} 没有配置评价接口凭据（TRACKER_SHOP_CREDENTIALS），或平台不支持拉取。"
+        )
+    run = pull_shop(
+        db.session,
+        shop,
+        fetch,
+        source="top",
+        now=utcnow(),
+        clock=utcnow,
+        scorer=runtime.scorer(current_app),
+        settings=runtime.settings(current_app, shop),
+    )
+    click.echo(
+        f"{run.status}: 拉取 {run.pulled}，新增 {run.new}，修改 {run.revised}，"
+        f"开案 {run.cases_opened}，结案 {run.cases_closed}"
+    )
+    if run.status != "ok":
+        raise click.ClickException(f"拉取出错 {run.error_code}: {run.error_message}")
+
+
+@click.command("score-pending")
+@with_appcontext
+def score_pending_command() -> None:
+    """Score every unscored review (e.g. pushed ones) and open the cases they call for."""
+    for shop in db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))):
+        result = score_pending(
+            db.session,
+            shop,
+            scorer=runtime.scorer(current_app),
+            now=utcnow(),
+            settings=runtime.settings(current_app, shop),
+            limit=None,
+        )
+        db.session.commit()
+        click.echo(f"{shop.code}: 评分 {result.scored}，开案 {result.cases_opened}")
+
+
+@click.command("train-sentiment")
+@with_appcontext
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with label,review (1 positive, 0 negative; optional cat column).",
+)
+@click.option("--shop", "shop_code", help="Train on this shop's own history instead.")
+@click.option("--exclude-cat", multiple=True, help="Leave out a category (repeatable).")
+@click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.05, 0.5))
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the model here instead of instance/ (and do not activate it).",
+)
+@click.option("--rollback", is_flag=True, help="Go back to the previously active model.")
+@click.option("--use-snownlp", is_flag=True, help="Activate snownlp's default model.")
+def train_sentiment_command(
+    data: Path | None,
+    shop_code: str | None,
+    exclude_cat: tuple[str, ...],
+    holdout: float,
+    output: Path | None,
+    rollback: bool,
+    use_snownlp: bool,
+) -> None:
+    """Train, measure and activate a sentiment model (the previous one is kept)."""
+    # scikit-learn only loads here: create_app() (and so every web worker) stays light.
+    from tracker.services.training import TrainingError, read_labelled_csv, shop_history, train
+
+    store = runtime.model_store(current_app)
+    try:
+        if rollback:
+            click.echo(f"已回滚到模型 {store.rollback()}。")
+            return
+        if use_snownlp:
+            store.activate(SNOWNLP)
+            click.echo("已启用 snownlp 默认模型。")
+            return
+        if (data is None) == (shop_code is None):
+            raise click.UsageError("give exactly one of --data FILE or --shop CODE")
+        if data is not None:
+            examples = read_labelled_csv(data, exclude_categories=exclude_cat)
+            source = f"{data.name}" + (f" without {', '.join(exclude_cat)}" if exclude_cat else "")
+        else:
+            shop = _shop(shop_code or "")
+            examples = shop_history(db.session, shop)
+            source = f"shop {shop.code} history ({len(examples)} labelled reviews)"
+        click.echo(f"训练样本 {len(examples)} 条 ...")
+        report = train(examples, now=utcnow(), source=source, holdout=holdout)
+    except (TrainingError, ModelError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    m = report.holdout
+    click.echo(
+        f"模型 {report.model.version}：留出集 {m['n']} 条，准确率 {m['accuracy']:.3f}，"
+        f"负面 F1 {m['neg_f1']:.3f}，负面召回 {m['neg_recall']:.3f}，阈值 {m['threshold']}"
+    )
+    if output is not None:
+        report.model.save(output / report.model.version)
+        click.echo(f"已保存到 {output / report.model.version}（未启用）")
+        return
+    store.save(report.model)
+    store.activate(report.model.version)
+    click.echo("已启用；上一个模型可用 --rollback 恢复。")
+
+
+@click.command("api-token")
+@with_appcontext
+@click.option("--shop", "shop_code", required=True)
+def api_token_command(shop_code: str) -> None:
+    """Issue a new push-API token for a shop (the old one stops working)."""
+    shop = _shop(shop_code)
+    token = issue_token(db.session, shop, actor_id=None, now=utcnow())
+    click.echo(token)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduled jobs (pulls, scoring). Only one may run at a time."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from tracker.jobs import schedule
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        scheduler_lock.acquire(db.session, holder, now=utcnow())
+    except scheduler_lock.LockHeld as exc:
+        click.echo(
+            f"另一个调度器正在运行（{exc.holder}，最后心跳 "
+            f"{exc.heartbeat_at.isoformat()}），本进程退出。",
+            err=True,
+        )
+        sys.exit(3)
+    scheduler = BlockingScheduler(timezone=current_app.config["TRACKER_TIMEZONE"])
+
+    def stop(*_: object) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    schedule(app, scheduler, holder)
+    click.echo(f"调度器已启动（{holder}）。")
+    try:
+        scheduler.start()
+    finally:
+        with app.app_context():
+            scheduler_lock.release(db.session, holder)
+        click.echo("调度器已停止。")
+
+
+COMMANDS = (
+    import_command,
+    pull_command,
+    score_pending_command,
+    train_sentiment_command,
+    api_token_command,
+    scheduler_command,
+)

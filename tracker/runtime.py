@@ -1,0 +1,60 @@
+"""Per-process wiring for the CLI and the scheduler: the scorer, a shop's settings and its
+review source, built from the app's configuration. Web workers never call this."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from tracker.clock import utcnow
+from tracker.models import Shop
+from tracker.models.enums import Platform
+from tracker.sentiment import Scorer
+from tracker.sentiment.store import ModelStore, load_scorer
+from tracker.services.intake import IntakeSettings
+from tracker.services.pulls import Fetch
+from tracker.services.shop_settings import intake_settings
+from tracker.sources import top
+
+_scorers: dict[str, tuple[str, Scorer]] = {}
+
+
+def model_store(app: Flask) -> ModelStore:
+    return ModelStore(Path(app.instance_path) / "models" / "sentiment")
+
+
+def scorer(app: Flask) -> Scorer:
+    """The configured model, loaded once per process and again after a new one is activated."""
+    setting = app.config["TRACKER_SENTIMENT_MODEL"]
+    store = model_store(app)
+    key = f"{setting}|{store.current_version()}"
+    cached = _scorers.get(app.instance_path)
+    if cached is None or cached[0] != key:
+        cached = (key, load_scorer(setting, store))
+        _scorers[app.instance_path] = cached
+    return cached[1]
+
+
+def settings(app: Flask, shop: Shop) -> IntakeSettings:
+    return intake_settings(
+        shop,
+        timezone=app.config["TRACKER_TIMEZONE"],
+        hidden_negative_threshold=app.config["TRACKER_HIDDEN_NEGATIVE_THRESHOLD"],
+    )
+
+
+def review_source(app: Flask, shop: Shop) -> Fetch | None:
+    """The shop's pull source, or None when it has none (imports and pushes only)."""
+    if shop.platform not in (Platform.TAOBAO, Platform.TMALL):
+        return None
+    credentials = top.Credentials.from_config(shop.code, app.config["TRACKER_SHOP_CREDENTIALS"])
+    if credentials is None:
+        return None
+    client = top.TopClient(
+        credentials,
+        url=app.config["TRACKER_TOP_URL"],
+        clock=utcnow,
+        timeout=app.config["TRACKER_PULL_TIMEOUT"],
+    )
+    return lambda start, end: top.fetch_range(client, start, end)
