@@ -75,7 +75,9 @@ def sync_pull_jobs(app: Flask, scheduler: BaseScheduler) -> None:
             job.remove()
     for job_id, (shop_id, minutes) in wanted.items():
         job = scheduler.get_job(job_id)
-        if job is not None and job.trigger.interval.total_seconds() == minutes * 60:
+        if job is not None:
+            if job.trigger.interval.total_seconds() != minutes * 60:
+                scheduler.reschedule_job(job_id, trigger="interval", minutes=minutes)
             continue
         # coalesce: runs missed while busy or stopped are caught up once, not replayed
         scheduler.add_job(
@@ -84,7 +86,6 @@ def sync_pull_jobs(app: Flask, scheduler: BaseScheduler) -> None:
             minutes=minutes,
             args=(app, shop_id),
             id=job_id,
-            replace_existing=True,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
