@@ -86,7 +86,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            # tracker.database makes SQLite emit a real BEGIN, so its DDL is transactional
+            # too: run each upgrade inside one transaction that is committed at the end.
+            transactional_ddl=True,
+            **conf_args,
+        )
 
         with context.begin_transaction():
             context.run_migrations()

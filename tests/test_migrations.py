@@ -58,3 +58,33 @@ def test_the_check_notices_a_model_change(empty_app) -> None:  # type: ignore[no
     finally:
         table._columns.remove(extra)
     assert any("not_in_migrations" in repr(item) for item in diff)
+
+
+def test_the_setup_commands_upgrade_really_commits(tmp_path: Path) -> None:
+    """`flask db upgrade` as dev.py runs it, in its own process: the schema must stick."""
+    import os
+    import subprocess
+    import sys
+
+    from alembic.script import ScriptDirectory
+
+    from tracker import PROJECT_ROOT
+
+    with fresh_database(tmp_path) as url:
+        env = os.environ | {"DATABASE_URL": url}
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "tracker", "db", "upgrade"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            version = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            scripts = conn.scalar(sa.text("SELECT count(*) FROM scripts"))
+        engine.dispose()
+    head = ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_current_head()
+    assert version == head and scripts > 0

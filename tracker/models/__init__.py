@@ -8,6 +8,7 @@ from tracker.models.catalog import Product
 from tracker.models.intake import PullRun, SchedulerLock, SentimentCorrection
 from tracker.models.orders import Order, OrderLine
 from tracker.models.reviews import Review, ReviewRevision
+from tracker.models.scripts import Script
 from tracker.models.shop import Shop
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Review",
     "ReviewRevision",
     "SchedulerLock",
+    "Script",
     "SentimentCorrection",
     "Shop",
     "User",

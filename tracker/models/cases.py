@@ -39,6 +39,7 @@ class Case(db.Model):
         sa.Index("ix_cases_shop_id_opened_at", "shop_id", "opened_at"),
         sa.Index("ix_cases_buyer_id", "buyer_id"),
         sa.Index("ix_cases_product_id_opened_at", "product_id", "opened_at"),
+        sa.Index("ix_cases_owner_id_next_follow_up_at", "owner_id", "next_follow_up_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +61,13 @@ class Case(db.Model):
     first_conversation_at: Mapped[datetime | None]  # first attempt that reached the buyer
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Kept with each attempt so the board needs no per-card queries.
+    attempt_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_follow_up_at: Mapped[datetime | None]
+    # The seller's explanation (解释) being drafted, and when it went out.
+    explanation_draft: Mapped[str | None] = mapped_column(sa.Text)
+    explanation_posted_at: Mapped[datetime | None]
+    explanation_posted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     updated_at: Mapped[datetime]
     # Optimistic locking: an edit based on a stale copy is refused, never silently lost.
     version: Mapped[int] = mapped_column(default=1)

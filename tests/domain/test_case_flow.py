@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tracker.domain.case_flow import (
+    CLOSED,
+    TRANSITIONS,
+    TransitionError,
+    check_transition,
+    closed_status,
+    status_after_attempt,
+)
+from tracker.domain.next_try import suggest
+from tracker.domain.working_hours import WorkingHours
+from tracker.models.enums import AttemptOutcome as A
+from tracker.models.enums import CaseOutcome as O
+from tracker.models.enums import CaseStatus as S
+from tracker.models.enums import Channel as C
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize("old", list(S))
+@pytest.mark.parametrize("new", list(S))
+def test_the_transition_table_is_what_is_enforced(old: S, new: S) -> None:
+    outcome = (O.REVIEW_REVISED if new is S.RECOVERED else O.REFUSED) if new in CLOSED else None
+    allowed = new in TRANSITIONS[old]
+    if allowed:
+        check_transition(old, new, outcome)
+    else:
+        with pytest.raises(TransitionError):
+            check_transition(old, new, outcome)
+
+
+def test_every_status_can_be_left_and_closed_cases_only_reopen() -> None:
+    assert all(TRANSITIONS[s] for s in S)
+    assert TRANSITIONS[S.RECOVERED] == TRANSITIONS[S.UNRECOVERED] == {S.CONTACTING}
+
+
+def test_closing_needs_the_matching_outcome() -> None:
+    with pytest.raises(TransitionError, match="结案需要选择结果"):
+        check_transition(S.CONTACTING, S.RECOVERED, None)
+    with pytest.raises(TransitionError, match="对应“未挽回”"):
+        check_transition(S.CONTACTING, S.RECOVERED, O.REFUSED)
+    with pytest.raises(TransitionError, match="只有结案时"):
+        check_transition(S.NEW, S.CONTACTING, O.REFUSED)
+    assert closed_status(O.REVIEW_DELETED) is S.RECOVERED
+    assert closed_status(O.SATISFIED_UNCHANGED) is S.UNRECOVERED
+    assert closed_status(O.EXPLANATION_POSTED) is S.UNRECOVERED
+
+
+def test_attempts_move_open_cases() -> None:
+    assert status_after_attempt(S.NEW, A.NO_ANSWER) is S.CONTACTING
+    assert status_after_attempt(S.CONTACTING, A.AGREED) is S.WAITING
+    assert status_after_attempt(S.WAITING, A.BUYER_REPLIED) is S.CONTACTING
+    assert status_after_attempt(S.RECOVERED, A.NO_ANSWER) is S.RECOVERED
+
+
+HOURS = WorkingHours(tz=SH, periods=((time(9), time(12)), (time(13, 30), time(22))))
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=SH)
+
+
+def test_after_a_missed_morning_call_try_chat_later_in_another_part_of_the_day() -> None:
+    tip = suggest([(C.PHONE, at(23, 10), A.NO_ANSWER)], HOURS, now=at(23, 10, 5))
+    assert tip.channel is C.WANGWANG
+    assert tip.at >= at(23, 12) and tip.at.date() == at(23, 0).date()
+    assert "上午" not in tip.reason.split("：")[0] and "未接通" in tip.reason
+
+
+def test_parts_of_the_day_already_tried_come_last() -> None:
+    tried = [
+        (C.PHONE, at(23, 10), A.NO_ANSWER),
+        (C.WANGWANG, at(23, 15), A.NO_ANSWER),
+        (C.SMS, at(23, 20), A.MESSAGE_LEFT),
+    ]
+    all_day = WorkingHours(tz=SH, periods=((time(9), time(22)),))
+    tip = suggest(tried, all_day, now=at(23, 20, 5))
+    assert tip.at == at(24, 12)  # 中午 is the part of the day not tried yet
+    assert tip.channel is C.WECHAT
+    # a shop that breaks for lunch does not call then: the least-tried part comes next
+    tip = suggest(tried, HOURS, now=at(23, 20, 5))
+    assert tip.at == at(24, 9, 30)
+
+
+def test_never_the_phone_again_after_a_wrong_number() -> None:
+    tried = [(C.PHONE, at(23, 10), A.WRONG_NUMBER), (C.WANGWANG, at(23, 15), A.NO_ANSWER)]
+    tip = suggest(tried, HOURS, now=at(23, 15))
+    assert tip.channel not in (C.PHONE, C.SMS, C.WANGWANG)
+
+
+def test_suggestions_fall_in_working_hours() -> None:
+    tip = suggest([(C.PHONE, at(23, 21, 30), A.NO_ANSWER)], HOURS, now=at(23, 21, 31))
+    assert HOURS.add(tip.at, timedelta(0)) == tip.at and tip.at > at(23, 23)

@@ -1,0 +1,73 @@
+"""The case lifecycle as an explicit table, and what a contact attempt does to a case."""
+
+from __future__ import annotations
+
+from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus
+
+S = CaseStatus
+OPEN = frozenset({S.NEW, S.CONTACTING, S.WAITING})
+CLOSED = frozenset({S.RECOVERED, S.UNRECOVERED})
+
+# Allowed moves. Closing needs an outcome; a closed case may be reopened (to 联系中).
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    S.NEW: frozenset({S.CONTACTING, S.WAITING, S.RECOVERED, S.UNRECOVERED}),
+    S.CONTACTING: frozenset({S.WAITING, S.RECOVERED, S.UNRECOVERED}),
+    S.WAITING: frozenset({S.CONTACTING, S.RECOVERED, S.UNRECOVERED}),
+    S.RECOVERED: frozenset({S.CONTACTING}),
+    S.UNRECOVERED: frozenset({S.CONTACTING}),
+}
+
+# A review counts as recovered only when the buyer revised it to good or deleted it.
+RECOVERED_OUTCOMES = frozenset({CaseOutcome.REVIEW_REVISED, CaseOutcome.REVIEW_DELETED})
+
+# Attempts that reached the buyer: they stop the "first real conversation" clock.
+CONVERSATIONS = frozenset(
+    {
+        AttemptOutcome.AGREED,
+        AttemptOutcome.CONSIDERING,
+        AttemptOutcome.REFUSED,
+        AttemptOutcome.BUYER_REPLIED,
+    }
+)
+FAILED = frozenset(
+    {
+        AttemptOutcome.NO_ANSWER,
+        AttemptOutcome.BUSY,
+        AttemptOutcome.MESSAGE_LEFT,
+        AttemptOutcome.WRONG_NUMBER,
+    }
+)
+
+
+class TransitionError(ValueError):
+    pass
+
+
+def closed_status(outcome: CaseOutcome) -> CaseStatus:
+    return S.RECOVERED if outcome in RECOVERED_OUTCOMES else S.UNRECOVERED
+
+
+def check_transition(old: CaseStatus, new: CaseStatus, outcome: CaseOutcome | None) -> None:
+    """Raise :class:`TransitionError` (with a message for the agent) unless allowed."""
+    if new is old:
+        raise TransitionError(f"案件已经是“{old.label}”。")
+    if new not in TRANSITIONS[old]:
+        raise TransitionError(f"不能从“{old.label}”改为“{new.label}”。")
+    if new in CLOSED:
+        if outcome is None:
+            raise TransitionError("结案需要选择结果。")
+        if closed_status(outcome) is not new:
+            raise TransitionError(
+                f"结果“{outcome.label}”对应“{closed_status(outcome).label}”，不是“{new.label}”。"
+            )
+    elif outcome is not None:
+        raise TransitionError("只有结案时才能选择结果。")
+
+
+def status_after_attempt(current: CaseStatus, outcome: AttemptOutcome) -> CaseStatus:
+    """Logging an attempt moves an open case along; a closed case stays closed."""
+    if current in CLOSED:
+        return current
+    if outcome in (AttemptOutcome.AGREED, AttemptOutcome.CONSIDERING):
+        return S.WAITING  # the buyer will revise (or think about it): wait and check
+    return S.CONTACTING

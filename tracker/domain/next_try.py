@@ -1,0 +1,81 @@
+"""After a failed attempt: when and how to try next (锲而不舍, but not the same way twice)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from tracker.domain.working_hours import WorkingHours
+from tracker.models.enums import AttemptOutcome, Channel
+
+# Parts of the day a buyer may be free in, in the shop's time zone.
+DAYPARTS: tuple[tuple[str, time, time], ...] = (
+    ("上午", time(9, 30), time(11, 30)),
+    ("中午", time(12, 0), time(13, 30)),
+    ("下午", time(14, 30), time(17, 30)),
+    ("晚上", time(19, 0), time(21, 0)),
+)
+ROTATION = (Channel.PHONE, Channel.WANGWANG, Channel.SMS, Channel.WECHAT)
+MIN_GAP = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    channel: Channel
+    at: datetime
+    reason: str
+
+
+def _daypart(moment: datetime) -> str | None:
+    t = moment.timetz().replace(tzinfo=None)
+    for name, start, end in DAYPARTS:
+        if start <= t < end:
+            return name
+    return None
+
+
+def suggest(
+    tried: Sequence[tuple[Channel, datetime, AttemptOutcome]], hours: WorkingHours, now: datetime
+) -> Suggestion:
+    """Another channel than the last one (never the phone after 号码错误), at the next working
+    moment in a part of the day not tried yet (or least tried), at least two hours on."""
+    last_channel, last_at, last_outcome = tried[-1]
+    local = hours.tz
+    banned = (
+        {Channel.PHONE, Channel.SMS}
+        if any(o is AttemptOutcome.WRONG_NUMBER for _, _, o in tried)
+        else set()
+    )
+    used = [c for c, _, _ in tried]
+    options = [c for c in ROTATION if c not in banned and c is not last_channel] or [
+        Channel.WANGWANG
+    ]
+    channel = min(options, key=lambda c: (used.count(c), ROTATION.index(c)))
+    tried_parts = [_daypart(at.astimezone(local)) for _, at, _ in tried]
+    earliest = max(now, last_at + MIN_GAP).astimezone(local)
+    best: tuple[int, datetime, str] | None = None
+    day = earliest.date()
+    for _ in range(14):
+        if hours.is_working_day(day):
+            for name, start, _end in DAYPARTS:
+                moment = max(datetime.combine(day, start, tzinfo=local), earliest)
+                if _daypart(moment) != name:
+                    continue  # this part of the day is already over
+                if hours.add(moment, timedelta(0)) != moment:
+                    continue  # outside the shop's working hours
+                key = (tried_parts.count(name), moment, name)
+                if best is None or key[:2] < best[:2]:
+                    best = key
+        if best is not None and best[0] == 0:
+            break
+        day += timedelta(days=1)
+    if best is None:
+        moment = hours.add(earliest, timedelta(0))
+        return Suggestion(channel, moment, f"换用{channel.label}")
+    return Suggestion(
+        channel,
+        best[1],
+        f"换个时段（{best[2]}）并改用{channel.label}再试："
+        f"上次 {last_outcome.label}（{last_channel.label}）",
+    )
