@@ -72,3 +72,35 @@ def add_sale(
     session.add(review)
     session.commit()
     return review
+
+
+def open_case(
+    session: Session,
+    shop: Shop,
+    *,
+    key: str = "1",
+    nick: str = "买家甲",
+    rating: Rating = Rating.BAD,
+    text: str = "质量太差了，坏了",
+    at: datetime,
+    phone: str = "13812345678",
+    title: str = "赣南脐橙 5斤装",
+):  # type: ignore[no-untyped-def]
+    """A sale, its unhappy review and the case intake opens for it."""
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    from tracker.domain.triage import CaseKind, DeadlinePolicy
+    from tracker.domain.working_hours import WorkingHours
+    from tracker.services.intake import IntakeSettings, open_case_for
+
+    review = add_sale(
+        session, shop, nick=nick, phone=phone, text=text, rating=rating, at=at, title=title, key=key
+    )
+    settings = IntakeSettings(
+        WorkingHours(tz=ZoneInfo("Asia/Shanghai"), periods=((time(9), time(22)),)), DeadlinePolicy()
+    )
+    kind = CaseKind.BAD if rating is Rating.BAD else CaseKind.NEUTRAL
+    case = open_case_for(session, review, kind, now=review.posted_at, settings=settings)
+    session.commit()
+    return case

@@ -31,7 +31,11 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front. With a plain BEGIN, a transaction that read
+    # first and writes after another writer committed fails at once ("database is locked":
+    # its snapshot is stale, waiting cannot help); this way concurrent writers queue on
+    # busy_timeout instead. SQLite is the embedded default; PostgreSQL serves production.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

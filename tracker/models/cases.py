@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
@@ -18,6 +18,12 @@ from tracker.models.enums import (
     Reason,
     RemedyKind,
 )
+
+if TYPE_CHECKING:
+    from tracker.models.accounts import User
+    from tracker.models.buyers import Buyer
+    from tracker.models.catalog import Product
+    from tracker.models.reviews import Review
 
 
 class Case(db.Model):
@@ -72,6 +78,10 @@ class Case(db.Model):
     # Optimistic locking: an edit based on a stale copy is refused, never silently lost.
     version: Mapped[int] = mapped_column(default=1)
 
+    review: Mapped[Review] = relationship()
+    buyer: Mapped[Buyer | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     reasons: Mapped[list[CaseReason]] = relationship(
         back_populates="case", cascade="all, delete-orphan"
     )
@@ -123,6 +133,7 @@ class ContactAttempt(db.Model):
     created_at: Mapped[datetime]
 
     case: Mapped[Case] = relationship(back_populates="attempts")
+    agent: Mapped[User] = relationship()
 
 
 class Remedy(db.Model):

@@ -1,0 +1,394 @@
+"""Working a case: claim, assign, attempts, status flow, reasons, remedies, explanation."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import NOW
+from tests.databases import fresh_database
+from tests.factories import open_case
+from tracker import create_app
+from tracker.extensions import db
+from tracker.models import AuditEvent, Case, ContactAttempt, Shop, User
+from tracker.models.enums import AttemptOutcome as A
+from tracker.models.enums import CaseOutcome as O
+from tracker.models.enums import CaseStatus as S
+from tracker.models.enums import Channel as C
+from tracker.models.enums import Platform, Reason, RemedyKind, Role
+from tracker.services import cases as svc
+from tracker.services.case_page import detail, works_case_of
+from tracker.services.errors import FieldError
+
+LATER = NOW + timedelta(days=4)  # the review is posted 3 days after NOW by the factory
+
+
+@pytest.fixture
+def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
+    return make_shop()
+
+
+@pytest.fixture
+def agent(make_user, shop: Shop) -> User:  # type: ignore[no-untyped-def]
+    return make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+
+
+def attempt(outcome: A = A.NO_ANSWER, channel: C = C.PHONE, at=None, **kw) -> svc.AttemptDraft:  # type: ignore[no-untyped-def]
+    return svc.AttemptDraft(channel=channel, attempted_at=at or LATER, outcome=outcome, **kw)
+
+
+def test_claim_and_claim_again(session: Session, shop: Shop, agent: User, make_user) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(session, shop, at=NOW)
+    svc.claim(session, case, agent, now=LATER)
+    assert case.owner_id == agent.id
+    other = make_user(Role.AGENT, shops=[shop])
+    with pytest.raises(svc.AlreadyClaimed, match="已由客服小林认领"):
+        svc.claim(session, case, other, now=LATER)
+    with pytest.raises(svc.AlreadyClaimed, match="您已经认领"):
+        svc.claim(session, case, agent, now=LATER)
+
+
+def test_first_attempt_stops_the_clock_and_conversation_is_separate(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    case = open_case(session, shop, at=NOW)
+    v = case.version
+    svc.log_attempt(
+        session, case, attempt(A.NO_ANSWER, at=LATER), actor=agent, now=LATER, expected_version=v
+    )
+    assert (case.first_attempt_at, case.first_conversation_at) == (LATER, None)
+    assert case.status is S.CONTACTING and case.owner_id == agent.id  # working it claims it
+    talk = LATER + timedelta(hours=3)
+    svc.log_attempt(
+        session,
+        case,
+        attempt(A.CONSIDERING, C.WANGWANG, at=talk, next_attempt_at=talk + timedelta(days=1)),
+        actor=agent,
+        now=talk,
+        expected_version=case.version,
+    )
+    assert case.first_attempt_at == LATER and case.first_conversation_at == talk
+    assert case.status is S.WAITING and case.attempt_count == 2
+    assert case.next_follow_up_at == talk + timedelta(days=1)
+    fields = set(session.scalars(sa.select(AuditEvent.field).where(AuditEvent.case_id == case.id)))
+    assert {"owner", "status", "attempt"} <= fields
+
+
+@pytest.mark.parametrize(
+    ("draft", "field"),
+    [
+        (attempt(at=LATER + timedelta(hours=1)), "attempted_at"),
+        (attempt(at=NOW - timedelta(days=10)), "attempted_at"),
+        (attempt(next_attempt_at=LATER - timedelta(minutes=1)), "next_attempt_at"),
+        (attempt(duration_seconds=-5), "duration_minutes"),
+    ],
+)
+def test_bad_attempts_write_nothing(
+    session: Session, shop: Shop, agent: User, draft: svc.AttemptDraft, field: str
+) -> None:
+    case = open_case(session, shop, at=NOW)
+    with pytest.raises(FieldError) as info:
+        svc.log_attempt(session, case, draft, actor=agent, now=LATER, expected_version=None)
+    assert info.value.field == field
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 0
+
+
+def test_close_recovered_then_reopen(session: Session, shop: Shop, agent: User) -> None:
+    case = open_case(session, shop, at=NOW)
+    with pytest.raises(FieldError, match="结案需要选择结果"):
+        svc.change_status(
+            session, case, S.RECOVERED, None, actor=agent, now=LATER, expected_version=None
+        )
+    svc.change_status(
+        session,
+        case,
+        S.RECOVERED,
+        O.REVIEW_REVISED,
+        actor=agent,
+        now=LATER,
+        expected_version=case.version,
+    )
+    assert (case.status, case.outcome, case.closed_by_id) == (
+        S.RECOVERED,
+        O.REVIEW_REVISED,
+        agent.id,
+    )
+    svc.change_status(
+        session, case, S.CONTACTING, None, actor=agent, now=LATER, expected_version=case.version
+    )
+    assert case.closed_at is None and case.outcome is None
+    history = session.scalars(
+        sa.select(AuditEvent.new_value).where(
+            AuditEvent.case_id == case.id, AuditEvent.field == "status"
+        )
+    ).all()
+    assert history[-2:] == ["recovered", "contacting"]
+
+
+def test_a_stale_edit_is_refused_with_who_changed_it(
+    session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(session, shop, at=NOW)
+    seen = case.version
+    boss = make_user(Role.SUPERVISOR, shops=[shop], display_name="周主管")
+    svc.assign(session, [case], agent, actor=boss, now=LATER)
+    with pytest.raises(svc.StaleCase, match="周主管"):
+        svc.log_attempt(session, case, attempt(), actor=agent, now=LATER, expected_version=seen)
+    assert case.attempt_count == 0
+
+
+def test_agents_work_only_their_own_or_unassigned_cases(
+    session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(session, shop, at=NOW)
+    svc.claim(session, case, agent, now=LATER)
+    other = make_user(Role.AGENT, shops=[shop])
+    with pytest.raises(svc.CaseConflict, match="客服小林负责"):
+        svc.log_attempt(session, case, attempt(), actor=other, now=LATER, expected_version=None)
+    with pytest.raises(svc.CaseConflict, match="只有主管"):
+        svc.assign(session, [case], other, actor=other, now=LATER)
+
+
+def test_bulk_assign_checks_the_owners_shops(
+    session: Session, shop: Shop, agent: User, make_user, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    cases = [open_case(session, shop, at=NOW, key=str(i), nick=f"n{i}") for i in range(3)]
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    assert svc.assign(session, cases, agent, actor=boss, now=LATER) == 3
+    outsider = make_user(Role.AGENT, shops=[make_shop()])
+    with pytest.raises(FieldError, match="不负责"):
+        svc.assign(session, cases, outsider, actor=boss, now=LATER)
+    assert svc.assign(session, cases, None, actor=boss, now=LATER) == 3
+    assert all(c.owner_id is None for c in cases)
+
+
+def test_reasons_remedies_and_totals(session: Session, shop: Shop, agent: User) -> None:
+    case = open_case(session, shop, at=NOW)
+    svc.set_reasons(
+        session,
+        case,
+        [Reason.LOGISTICS, Reason.PACKAGING],
+        actor=agent,
+        now=LATER,
+        expected_version=case.version,
+    )
+    assert {(r.reason, r.is_confirmed) for r in case.reasons} == {
+        (Reason.LOGISTICS, True),
+        (Reason.PACKAGING, True),
+    }
+    with pytest.raises(FieldError, match="至少选择一个原因"):
+        svc.set_reasons(session, case, [], actor=agent, now=LATER, expected_version=None)
+    svc.add_remedy(
+        session,
+        case,
+        svc.RemedyDraft(RemedyKind.COUPON, Decimal("10"), Decimal("10")),
+        actor=agent,
+        now=LATER,
+        expected_version=None,
+    )
+    svc.add_remedy(
+        session,
+        case,
+        svc.RemedyDraft(RemedyKind.RESEND, Decimal("39.9"), Decimal("25.5"), "补发一箱"),
+        actor=agent,
+        now=LATER,
+        expected_version=None,
+    )
+    totals = svc.remedy_totals(case)
+    assert (totals.amount, totals.cost) == (Decimal("49.90"), Decimal("35.50"))
+    with pytest.raises(FieldError, match=r"0 到 999999\.99"):
+        svc.add_remedy(
+            session,
+            case,
+            svc.RemedyDraft(RemedyKind.GIFT, Decimal("-1"), Decimal(0)),
+            actor=agent,
+            now=LATER,
+            expected_version=None,
+        )
+
+
+def test_explanation_limits_window_and_posting(session: Session, shop: Shop, agent: User) -> None:
+    case = open_case(session, shop, at=NOW)
+    with pytest.raises(FieldError, match="最多 500 字"):
+        svc.save_explanation(
+            session, case, "字" * 501, actor=agent, now=LATER, expected_version=None
+        )
+    svc.save_explanation(
+        session, case, "亲，非常抱歉，已为您补发。", actor=agent, now=LATER, expected_version=None
+    )
+    sent: list[tuple[str, str]] = []
+    assert svc.post_explanation(
+        session,
+        case,
+        actor=agent,
+        now=LATER,
+        expected_version=None,
+        publish=lambda oid, text: sent.append((oid, text)),
+    )
+    assert sent == [("O1", "亲，非常抱歉，已为您补发。")]
+    assert case.review.explanation == "亲，非常抱歉，已为您补发。"
+    with pytest.raises(FieldError, match="已经发布"):
+        svc.save_explanation(session, case, "再改", actor=agent, now=LATER, expected_version=None)
+    late = open_case(session, shop, at=NOW, key="2", nick="乙")
+    with pytest.raises(FieldError, match="超过 30 天"):
+        svc.save_explanation(
+            session, late, "解释", actor=agent, now=NOW + timedelta(days=40), expected_version=None
+        )
+
+
+def test_manual_posting_and_a_failing_platform_marks_nothing(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    case = open_case(session, shop, at=NOW)
+    svc.save_explanation(session, case, "解释", actor=agent, now=LATER, expected_version=None)
+
+    def broken(oid: str, text: str) -> None:
+        raise RuntimeError("TOP down")
+
+    with pytest.raises(RuntimeError):
+        svc.post_explanation(
+            session, case, actor=agent, now=LATER, expected_version=None, publish=broken
+        )
+    session.rollback()
+    assert case.explanation_posted_at is None
+    assert not svc.post_explanation(
+        session, case, actor=agent, now=LATER, expected_version=None, publish=None
+    )
+    assert case.explanation_posted_at == LATER
+
+
+def test_case_page_fills_scripts_and_shows_the_phone_only_to_its_worker(
+    session: Session,
+    shop: Shop,
+    agent: User,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    from tracker.domain.working_hours import WorkingHours
+
+    case = open_case(session, shop, at=NOW, text="快递太慢了", nick="小鱼")
+    case.buyer.name = "李雷"
+    session.commit()
+    hours = WorkingHours(tz=ZoneInfo("Asia/Shanghai"), periods=((time(9), time(22)),))
+    assert not works_case_of(session, agent, case.buyer_id)
+    svc.claim(session, case, agent, now=LATER)
+    svc.log_attempt(
+        session, case, attempt(A.NO_ANSWER), actor=agent, now=LATER, expected_version=None
+    )
+    page = detail(session, case, viewer=agent, now=LATER, hours=hours)
+    assert page.phone_visible
+    texts = [s.text for s in page.scripts]
+    assert any("李雷" in t for t in texts) and any("赣南脐橙" in t for t in texts)
+    assert {s.reason_label for s in page.scripts} >= {"通用", "物流问题"}
+    assert page.next_try is not None and page.next_try.channel is not C.PHONE
+    assert page.archive is not None and page.archive.order_count == 1
+    assert not detail(
+        session, case, viewer=make_user(Role.SUPERVISOR, shops=[shop]), now=LATER, hours=hours
+    ).phone_visible
+
+
+# -- real concurrency: two connections on a fresh database ---------------------------------
+@pytest.fixture
+def live(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with fresh_database(tmp_path) as url:
+        app = create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url}, instance_path=str(tmp_path)
+        )
+        with app.app_context():
+            upgrade()
+            engine = db.engine
+            factory = sessionmaker(bind=engine)
+            with factory() as s:
+                shop = Shop(code="live", name="并发店", platform=Platform.TAOBAO, created_at=NOW)
+                s.add(shop)
+                s.commit()
+                users = []
+                for i in (1, 2):
+                    user = User(
+                        username=f"agent{i}",
+                        display_name=f"客服{i}",
+                        role=Role.AGENT,
+                        created_at=NOW,
+                        shops=[shop],
+                        password_hash="x",
+                    )
+                    s.add(user)
+                    users.append(user)
+                s.commit()
+                case_id = open_case(s, shop, at=NOW).id
+                ids = [u.id for u in users]
+            yield factory, case_id, ids
+            engine.dispose()
+
+
+def test_two_agents_claiming_at_the_same_moment(live) -> None:  # type: ignore[no-untyped-def]
+    factory, case_id, user_ids = live
+    barrier = threading.Barrier(2, timeout=20)
+    results: dict[int, str] = {}
+
+    def worker(user_id: int) -> None:
+        with factory() as s:
+            case, user = s.get(Case, case_id), s.get(User, user_id)
+            s.commit()  # like two requests: nobody holds a transaction while the other waits
+            barrier.wait()
+            try:
+                svc.claim(s, case, user, now=LATER)
+                results[user_id] = "claimed"
+            except svc.AlreadyClaimed as exc:
+                results[user_id] = str(exc)
+
+    threads = [threading.Thread(target=worker, args=(u,)) for u in user_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results.values())[0] == "claimed"
+    loser = next(v for v in results.values() if v != "claimed")
+    winner = next(u for u, v in results.items() if v == "claimed")
+    assert f"已由客服{user_ids.index(winner) + 1}认领" in loser
+    with factory() as s:
+        assert s.get(Case, case_id).owner_id == winner
+
+
+def test_concurrent_edits_do_not_overwrite_each_other(live) -> None:  # type: ignore[no-untyped-def]
+    """Both read version 1; the second writer is refused instead of silently winning."""
+    factory, case_id, (first, second) = live
+    with factory() as a, factory() as b:
+        # two pages showing version 1; neither request holds a transaction afterwards
+        case_a = a.get(Case, case_id)
+        seen = case_a.version
+        a.commit()
+        case_b = b.get(Case, case_id)
+        b.commit()
+        svc.change_status(
+            a,
+            case_a,
+            S.UNRECOVERED,
+            O.REFUSED,
+            actor=a.get(User, first),
+            now=LATER,
+            expected_version=seen,
+        )
+        with pytest.raises(svc.StaleCase):
+            svc.change_status(
+                b,
+                case_b,
+                S.RECOVERED,
+                O.REVIEW_REVISED,
+                actor=b.get(User, second),
+                now=LATER,
+                expected_version=seen,
+            )
+    with factory() as s:
+        case = s.get(Case, case_id)
+        assert (case.status, case.outcome) == (S.UNRECOVERED, O.REFUSED)

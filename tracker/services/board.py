@@ -1,0 +1,200 @@
+"""The case board: which cases an agent sees, in which order, with what on each card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from tracker.domain import case_flow
+from tracker.models import Buyer, Case, CaseReason, Order, OrderLine, Review, User, user_shops
+from tracker.models.enums import CaseStatus, Rating, Reason
+
+SCOPES = ("default", "mine", "unassigned", "all")
+SORTS = {
+    "deadline": (Case.first_contact_due_at.asc(), Case.id.asc()),
+    "priority": (Case.priority.asc(), Case.first_contact_due_at.asc(), Case.id.asc()),
+    "newest": (Case.opened_at.desc(), Case.id.desc()),
+    "oldest": (Case.opened_at.asc(), Case.id.asc()),
+    "follow_up": (Case.next_follow_up_at.asc(), Case.id.asc()),
+    "window": (Case.revision_window_ends_at.asc(), Case.id.asc()),
+}
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    shop_ids: tuple[int, ...]
+    scope: str = "default"  # default: mine first, then unassigned
+    status: CaseStatus | None = None  # None: every open status
+    include_closed: bool = False
+    priority: int | None = None
+    overdue: bool = False
+    due_today: bool = False
+    reason: Reason | None = None
+    product_id: int | None = None
+    rating: Rating | None = None
+    opened_from: date | None = None
+    opened_to: date | None = None
+    q: str = ""
+    sort: str = "deadline"
+
+
+def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(), tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def statement(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -> sa.Select:
+    """Cases matching the filter, in board order, with everything a card shows loaded."""
+    stmt = sa.select(Case).where(Case.shop_id.in_(f.shop_ids))
+    if f.status is not None:
+        stmt = stmt.where(Case.status == f.status)
+    elif not f.include_closed:
+        stmt = stmt.where(Case.status.in_(case_flow.OPEN))
+    if f.scope == "mine":
+        stmt = stmt.where(Case.owner_id == user_id)
+    elif f.scope == "unassigned":
+        stmt = stmt.where(Case.owner_id.is_(None))
+    elif f.scope == "default":
+        stmt = stmt.where(sa.or_(Case.owner_id == user_id, Case.owner_id.is_(None)))
+    if f.priority is not None:
+        stmt = stmt.where(Case.priority == f.priority)
+    if f.overdue:
+        stmt = stmt.where(Case.first_attempt_at.is_(None), Case.first_contact_due_at < now)
+    if f.due_today:
+        _, end = _day_bounds(now.astimezone(tz).date(), tz)
+        stmt = stmt.where(Case.first_attempt_at.is_(None), Case.first_contact_due_at < end)
+    if f.reason is not None:
+        stmt = stmt.where(
+            Case.id.in_(sa.select(CaseReason.case_id).where(CaseReason.reason == f.reason))
+        )
+    if f.product_id is not None:
+        stmt = stmt.where(Case.product_id == f.product_id)
+    if f.rating is not None:
+        stmt = stmt.where(Case.review_id.in_(sa.select(Review.id).where(Review.rating == f.rating)))
+    if f.opened_from is not None:
+        stmt = stmt.where(Case.opened_at >= _day_bounds(f.opened_from, tz)[0])
+    if f.opened_to is not None:
+        stmt = stmt.where(Case.opened_at < _day_bounds(f.opened_to, tz)[1])
+    if f.q:
+        term = f.q.strip()
+        buyers = sa.select(Buyer.id).where(
+            Buyer.shop_id.in_(f.shop_ids), Buyer.platform_nick.ilike(_like(term), escape="\\")
+        )
+        by_order = (
+            sa.select(Review.id)
+            .join(OrderLine, OrderLine.id == Review.order_line_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.shop_id.in_(f.shop_ids), Order.tid == term)
+        )
+        by_text = sa.select(Review.id).where(
+            Review.shop_id.in_(f.shop_ids), Review.text.ilike(_like(term), escape="\\")
+        )
+        by_key = sa.select(Review.id).where(
+            Review.shop_id.in_(f.shop_ids), Review.platform_key.like(f"{term}:%")
+        )
+        stmt = stmt.where(
+            sa.or_(
+                Case.buyer_id.in_(buyers),
+                Case.review_id.in_(by_order),
+                Case.review_id.in_(by_text),
+                Case.review_id.in_(by_key),
+            )
+        )
+    order = SORTS.get(f.sort, SORTS["deadline"])
+    if f.scope == "default":  # my cases first, then the unassigned ones
+        order = (sa.case((Case.owner_id == user_id, 0), else_=1), *order)
+    return stmt.order_by(*order).options(*card_options())
+
+
+def card_options() -> tuple:
+    return (
+        joinedload(Case.review),
+        joinedload(Case.buyer),
+        joinedload(Case.product),
+        joinedload(Case.owner),
+        selectinload(Case.reasons),
+    )
+
+
+def column_counts(
+    session: Session, f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo
+) -> dict[CaseStatus, int]:
+    base = (
+        statement(
+            replace(f, status=None, include_closed=True, sort="deadline"),
+            user_id=user_id,
+            now=now,
+            tz=tz,
+        )
+        .order_by(None)
+        .options()
+    )
+    counts = dict.fromkeys(CaseStatus, 0)
+    subquery = base.with_only_columns(Case.status).subquery()
+    for status, n in session.execute(
+        sa.select(subquery.c.status, sa.func.count()).group_by(subquery.c.status)
+    ):
+        counts[CaseStatus(status)] = n
+    return counts
+
+
+def columns(
+    session: Session,
+    f: BoardFilter,
+    *,
+    user_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+    per_column: int = 30,
+) -> dict[CaseStatus, list[Case]]:
+    """The kanban view: the first cards of each status column."""
+    out = {}
+    for status in CaseStatus:
+        closed_sort = "newest" if status in case_flow.CLOSED else f.sort
+        stmt = statement(
+            replace(f, status=status, sort=closed_sort), user_id=user_id, now=now, tz=tz
+        )
+        out[status] = list(session.scalars(stmt.limit(per_column)).unique())
+    return out
+
+
+def follow_ups_today(
+    session: Session, shop_ids: tuple[int, ...], *, user_id: int, now: datetime, tz: ZoneInfo
+) -> list[Case]:
+    """My open cases with a follow-up scheduled for today (or overdue from earlier)."""
+    _, end = _day_bounds(now.astimezone(tz).date(), tz)
+    stmt = (
+        sa.select(Case)
+        .where(
+            Case.shop_id.in_(shop_ids),
+            Case.owner_id == user_id,
+            Case.status.in_(case_flow.OPEN),
+            Case.next_follow_up_at.is_not(None),
+            Case.next_follow_up_at < end,
+        )
+        .order_by(Case.next_follow_up_at)
+        .options(*card_options())
+        .limit(100)
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def assignable_agents(session: Session, shop_ids: tuple[int, ...]) -> list[User]:
+
+    return list(
+        session.scalars(
+            sa.select(User)
+            .join(user_shops, user_shops.c.user_id == User.id)
+            .where(user_shops.c.shop_id.in_(shop_ids), User.is_active.is_(True))
+            .distinct()
+            .order_by(User.display_name)
+        )
+    )

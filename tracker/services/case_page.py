@@ -1,0 +1,190 @@
+"""Everything the case page shows, gathered in a handful of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from tracker.domain import case_flow
+from tracker.domain.next_try import Suggestion, suggest
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import (
+    AuditEvent,
+    Buyer,
+    Case,
+    ContactAttempt,
+    Order,
+    OrderLine,
+    Review,
+    Script,
+    User,
+)
+from tracker.services import browse
+from tracker.services.cases import RemedyTotals, explanation_window_ends, remedy_totals
+
+
+@dataclass(frozen=True)
+class FilledScript:
+    title: str
+    text: str
+    reason_label: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    actor: str
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Case
+    review: Review
+    line: OrderLine | None
+    order: Order | None
+    archive: browse.BuyerArchive | None
+    earlier_cases: list[Case]
+    attempts: list[ContactAttempt]
+    scripts: list[FilledScript]
+    totals: RemedyTotals
+    history: list[HistoryEntry]
+    next_try: Suggestion | None
+    explanation_open_until: datetime
+    phone_visible: bool
+
+
+def works_case_of(session: Session, user: User, buyer_id: int | None) -> bool:
+    """Full phone numbers are for staff working an open case of that buyer."""
+    if buyer_id is None:
+        return False
+    return (
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    Case.buyer_id == buyer_id,
+                    Case.owner_id == user.id,
+                    Case.status.in_(case_flow.OPEN),
+                )
+            )
+        )
+        or False
+    )
+
+
+def load_case(session: Session, case_id: int) -> Case | None:
+    return (
+        session.scalars(
+            sa.select(Case)
+            .where(Case.id == case_id)
+            .options(
+                joinedload(Case.review).selectinload(Review.revisions),
+                joinedload(Case.buyer),
+                joinedload(Case.product),
+                joinedload(Case.owner),
+                selectinload(Case.reasons),
+                selectinload(Case.remedies),
+            )
+        )
+        .unique()
+        .one_or_none()
+    )
+
+
+def fill(template: str, buyer: Buyer | None, product_title: str) -> str:
+    name = (buyer.name or buyer.platform_nick) if buyer else "亲"
+    return template.replace("{买家}", name).replace("{商品}", product_title or "宝贝")
+
+
+def scripts_for(session: Session, case: Case) -> list[FilledScript]:
+    reasons = [r.reason for r in case.reasons]
+    rows = session.scalars(
+        sa.select(Script)
+        .where(
+            sa.or_(Script.shop_id.is_(None), Script.shop_id == case.shop_id),
+            sa.or_(Script.reason.is_(None), Script.reason.in_(reasons)),
+        )
+        .order_by(Script.reason.is_not(None), Script.id)
+    )
+    title = case.product.title if case.product else ""
+    return [
+        FilledScript(
+            s.title, fill(s.body, case.buyer, title), s.reason.label if s.reason else "通用"
+        )
+        for s in rows
+    ]
+
+
+def history(session: Session, case_id: int) -> list[HistoryEntry]:
+    rows = session.execute(
+        sa.select(AuditEvent, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.case_id == case_id)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(200)
+    )
+    return [
+        HistoryEntry(e.occurred_at, name or "系统", e.field, e.old_value, e.new_value)
+        for e, name in rows
+    ]
+
+
+def detail(
+    session: Session, case: Case, *, viewer: User, now: datetime, hours: WorkingHours
+) -> CaseDetail:
+    review = case.review
+    line = (
+        session.scalars(
+            sa.select(OrderLine)
+            .where(OrderLine.id == review.order_line_id)
+            .options(joinedload(OrderLine.order))
+        ).first()
+        if review.order_line_id
+        else None
+    )
+    attempts = list(
+        session.scalars(
+            sa.select(ContactAttempt)
+            .where(ContactAttempt.case_id == case.id)
+            .options(joinedload(ContactAttempt.agent))
+            .order_by(ContactAttempt.attempted_at.desc(), ContactAttempt.id.desc())
+        )
+    )
+    earlier = (
+        list(
+            session.scalars(
+                sa.select(Case)
+                .where(Case.buyer_id == case.buyer_id, Case.id != case.id)
+                .options(joinedload(Case.product), joinedload(Case.review))
+                .order_by(Case.opened_at.desc())
+                .limit(20)
+            )
+        )
+        if case.buyer_id
+        else []
+    )
+    tip = None
+    if attempts and case.status in case_flow.OPEN and attempts[0].outcome in case_flow.FAILED:
+        tip = suggest(
+            [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)], hours, now
+        )
+    return CaseDetail(
+        case=case,
+        review=review,
+        line=line,
+        order=line.order if line else None,
+        archive=browse.buyer_archive(session, case.buyer) if case.buyer else None,
+        earlier_cases=earlier,
+        attempts=attempts,
+        scripts=scripts_for(session, case),
+        totals=remedy_totals(case),
+        history=history(session, case.id),
+        next_try=tip,
+        explanation_open_until=explanation_window_ends(review),
+        phone_visible=works_case_of(session, viewer, case.buyer_id),
+    )

@@ -1,0 +1,487 @@
+"""Working a case: claim, assign, log contact attempts, change status, remedies, explanation.
+
+Every change writes audit rows. Edits carry the case version the user saw; an edit based on
+a copy someone else changed meanwhile is refused with who changed it and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.domain import case_flow
+from tracker.domain.triage import REVISION_WINDOW
+from tracker.models import AuditEvent, Buyer, Case, CaseReason, ContactAttempt, Remedy, Review, User
+from tracker.models.enums import (
+    AttemptOutcome,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    Reason,
+    RemedyKind,
+    Role,
+)
+from tracker.services.audit import record_change
+from tracker.services.errors import FieldError
+
+EXPLANATION_LIMIT = 500
+
+
+class CaseConflict(RuntimeError):
+    """The action cannot go ahead as asked; the message says why, for the agent."""
+
+
+class StaleCase(CaseConflict):
+    pass
+
+
+class AlreadyClaimed(CaseConflict):
+    pass
+
+
+def _display(session: Session, user_id: int | None) -> str:
+    if user_id is None:
+        return "系统"
+    user = session.get(User, user_id)
+    return user.display_name if user else f"用户 {user_id}"
+
+
+def check_version(session: Session, case: Case, expected: int | None) -> None:
+    """Refuse an edit made on an outdated copy of the case."""
+    if expected is None or expected == case.version:
+        return
+    last = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.case_id == case.id)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    who = f"{_display(session, last.actor_id)}于 {last.occurred_at:%H:%M}" if last else "他人"
+    raise StaleCase(f"此案件已被{who}修改，您看到的不是最新内容。请刷新页面后再操作。")
+
+
+def check_can_work(case: Case, user: User, session: Session) -> None:
+    """Agents work their own cases and unassigned ones; supervisors and admins any case."""
+    if user.role is Role.AGENT and case.owner_id not in (None, user.id):
+        raise CaseConflict(f"此案件由{_display(session, case.owner_id)}负责，您不能操作。")
+
+
+def _touch(case: Case, now: datetime) -> None:
+    case.updated_at = now  # also bumps the version (optimistic lock)
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise StaleCase("此案件刚刚被他人修改，您的操作未保存。请刷新页面后再试。") from exc
+
+
+def claim(session: Session, case: Case, user: User, *, now: datetime) -> None:
+    """Take an unassigned case. Of two agents claiming at once, exactly one gets it."""
+    taken = session.execute(
+        sa.update(Case)
+        .where(Case.id == case.id, Case.owner_id.is_(None))
+        .values(owner_id=user.id, updated_at=now, version=Case.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        session.rollback()
+        session.refresh(case)
+        owner = _display(session, case.owner_id)
+        raise AlreadyClaimed(
+            f"此案件已由{owner}认领。" if case.owner_id != user.id else "您已经认领了此案件。"
+        )
+    record_change(
+        session,
+        now=now,
+        actor_id=user.id,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field="owner",
+        old=None,
+        new=user.display_name,
+    )
+    session.commit()
+    session.refresh(case)
+
+
+def assign(
+    session: Session, cases: Sequence[Case], owner: User | None, *, actor: User, now: datetime
+) -> int:
+    """Supervisors (and admins) assign or unassign cases; returns how many changed."""
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise CaseConflict("只有主管可以分配案件。")
+    if owner is not None and (
+        not owner.is_active or not {c.shop_id for c in cases} <= owner.shop_ids
+    ):
+        raise FieldError("owner_id", f"{owner.display_name} 不负责这些案件所在的店铺。")
+    changed = 0
+    for case in cases:
+        new_owner = owner.id if owner else None
+        if case.owner_id == new_owner:
+            continue
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="case",
+            entity_id=case.id,
+            case_id=case.id,
+            field="owner",
+            old=_display(session, case.owner_id) if case.owner_id else None,
+            new=owner.display_name if owner else None,
+        )
+        case.owner_id = new_owner
+        _touch(case, now)
+        changed += 1
+    _commit(session)
+    return changed
+
+
+@dataclass(frozen=True)
+class AttemptDraft:
+    channel: Channel
+    attempted_at: datetime
+    outcome: AttemptOutcome
+    duration_seconds: int | None = None
+    notes: str = ""
+    next_attempt_at: datetime | None = None
+
+
+def log_attempt(
+    session: Session,
+    case: Case,
+    draft: AttemptDraft,
+    *,
+    actor: User,
+    now: datetime,
+    expected_version: int | None,
+) -> ContactAttempt:
+    check_version(session, case, expected_version)
+    check_can_work(case, actor, session)
+    if draft.attempted_at > now + timedelta(minutes=5):
+        raise FieldError("attempted_at", "联系时间不能晚于现在。")
+    if draft.attempted_at < case.opened_at - timedelta(days=1):
+        raise FieldError("attempted_at", "联系时间不能早于开案时间。")
+    if draft.next_attempt_at is not None and draft.next_attempt_at <= draft.attempted_at:
+        raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
+    if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
+        raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
+    attempt = ContactAttempt(
+        case_id=case.id,
+        agent_id=actor.id,
+        channel=draft.channel,
+        attempted_at=draft.attempted_at,
+        outcome=draft.outcome,
+        duration_seconds=draft.duration_seconds,
+        notes=draft.notes.strip(),
+        next_attempt_at=draft.next_attempt_at,
+        created_at=now,
+    )
+    session.add(attempt)
+    if case.owner_id is None:
+        case.owner_id = actor.id
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="case",
+            entity_id=case.id,
+            case_id=case.id,
+            field="owner",
+            old=None,
+            new=actor.display_name,
+        )
+    if case.first_attempt_at is None or draft.attempted_at < case.first_attempt_at:
+        case.first_attempt_at = draft.attempted_at  # stops the first-contact clock
+    if draft.outcome in case_flow.CONVERSATIONS and (
+        case.first_conversation_at is None or draft.attempted_at < case.first_conversation_at
+    ):
+        case.first_conversation_at = draft.attempted_at
+    new_status = case_flow.status_after_attempt(case.status, draft.outcome)
+    if new_status is not case.status:
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="case",
+            entity_id=case.id,
+            case_id=case.id,
+            field="status",
+            old=case.status.value,
+            new=new_status.value,
+        )
+        case.status = new_status
+    case.attempt_count += 1
+    case.next_follow_up_at = draft.next_attempt_at
+    record_change(
+        session,
+        now=now,
+        actor_id=actor.id,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field="attempt",
+        old=None,
+        new=f"{draft.channel.label} · {draft.outcome.label}",
+    )
+    _touch(case, now)
+    _commit(session)
+    return attempt
+
+
+def change_status(
+    session: Session,
+    case: Case,
+    status: CaseStatus,
+    outcome: CaseOutcome | None,
+    *,
+    actor: User,
+    now: datetime,
+    expected_version: int | None,
+) -> None:
+    check_version(session, case, expected_version)
+    check_can_work(case, actor, session)
+    try:
+        case_flow.check_transition(case.status, status, outcome)
+    except case_flow.TransitionError as exc:
+        raise FieldError("status", str(exc)) from exc
+    record_change(
+        session,
+        now=now,
+        actor_id=actor.id,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field="status",
+        old=case.status.value,
+        new=status.value,
+    )
+    if outcome is not None or case.outcome is not None:
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="case",
+            entity_id=case.id,
+            case_id=case.id,
+            field="outcome",
+            old=case.outcome.value if case.outcome else None,
+            new=outcome.value if outcome else None,
+        )
+    case.status = status
+    case.outcome = outcome
+    if status in case_flow.CLOSED:
+        case.closed_at, case.closed_by_id = now, actor.id
+        case.next_follow_up_at = None
+    else:  # reopened
+        case.closed_at = case.closed_by_id = None
+    _touch(case, now)
+    _commit(session)
+
+
+def set_reasons(
+    session: Session,
+    case: Case,
+    reasons: Sequence[Reason],
+    *,
+    actor: User,
+    now: datetime,
+    expected_version: int | None,
+) -> None:
+    """Staff correct the reason tags the rules guessed; corrected tags are confirmed."""
+    check_version(session, case, expected_version)
+    check_can_work(case, actor, session)
+    wanted = list(dict.fromkeys(reasons))
+    if not wanted:
+        raise FieldError("reasons", "至少选择一个原因。")
+    old = sorted(r.reason.value for r in case.reasons)
+    case.reasons = [CaseReason(reason=r, is_confirmed=True) for r in wanted]
+    record_change(
+        session,
+        now=now,
+        actor_id=actor.id,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field="reasons",
+        old=old,
+        new=sorted(r.value for r in wanted),
+    )
+    _touch(case, now)
+    _commit(session)
+
+
+@dataclass(frozen=True)
+class RemedyDraft:
+    kind: RemedyKind
+    amount: Decimal
+    cost: Decimal
+    note: str = ""
+
+
+def add_remedy(
+    session: Session,
+    case: Case,
+    draft: RemedyDraft,
+    *,
+    actor: User,
+    now: datetime,
+    expected_version: int | None,
+) -> Remedy:
+    check_version(session, case, expected_version)
+    check_can_work(case, actor, session)
+    for field, value in (("amount", draft.amount), ("cost", draft.cost)):
+        if value < 0 or value >= Decimal("1000000"):
+            raise FieldError(field, "金额应在 0 到 999999.99 之间。")
+    remedy = Remedy(
+        case_id=case.id,
+        kind=draft.kind,
+        amount=draft.amount,
+        cost=draft.cost,
+        note=draft.note.strip(),
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    case.remedies.append(remedy)
+    record_change(
+        session,
+        now=now,
+        actor_id=actor.id,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field="remedy",
+        old=None,
+        new=f"{draft.kind.label} ¥{draft.amount}（成本 ¥{draft.cost}）",
+    )
+    _touch(case, now)
+    _commit(session)
+    return remedy
+
+
+@dataclass(frozen=True)
+class RemedyTotals:
+    amount: Decimal
+    cost: Decimal
+
+
+def remedy_totals(case: Case) -> RemedyTotals:
+    return RemedyTotals(
+        sum((r.amount for r in case.remedies), Decimal("0.00")),
+        sum((r.cost for r in case.remedies), Decimal("0.00")),
+    )
+
+
+def explanation_window_ends(review: Review) -> datetime:
+    """The seller may post an explanation within 30 days of the review."""
+    return review.first_posted_at + REVISION_WINDOW
+
+
+def save_explanation(
+    session: Session,
+    case: Case,
+    text: str,
+    *,
+    actor: User,
+    now: datetime,
+    expected_version: int | None,
+) -> None:
+    check_version(session, case, expected_version)
+    check_can_work(case, actor, session)
+    text = text.strip()
+    if not text:
+        raise FieldError("explanation", "请填写解释内容。")
+    if len(text) > EXPLANATION_LIMIT:
+        raise FieldError("explanation", f"解释最多 {EXPLANATION_LIMIT} 字，现在 {len(text)} 字。")
+    if now > explanation_window_ends(case.review):
+        raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
+    if case.explanation_posted_at is not None:
+        raise FieldError("explanation", "解释已经发布，不能再修改。")
+    record_change(
+        session,
+        now=now,
+        actor_id=actor.id,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field="explanation_draft",
+        old=case.explanation_draft,
+        new=text,
+    )
+    case.explanation_draft = text
+    _touch(case, now)
+    _commit(session)
+
+
+def post_explanation(
+    session: Session,
+    case: Case,
+    *,
+    actor: User,
+    now: datetime,
+    expected_version: int | None,
+    publish: Callable[[str, str], None] | None,
+) -> bool:
+    """Post the draft through the shop's source when it can (``publish(oid, text)``), or
+    record that staff posted it by hand. Returns True when the tracker posted it itself."""
+    check_version(session, case, expected_version)
+    check_can_work(case, actor, session)
+    review = case.review
+    if not case.explanation_draft:
+        raise FieldError("explanation", "请先保存解释内容。")
+    if case.explanation_posted_at is not None:
+        raise FieldError("explanation", "解释已经发布。")
+    if now > explanation_window_ends(review):
+        raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
+    posted_here = False
+    if publish is not None:
+        oid = review.platform_key.split(":", 1)[0]
+        publish(oid, case.explanation_draft)  # raises on failure: nothing is marked posted
+        posted_here = True
+    case.explanation_posted_at, case.explanation_posted_by_id = now, actor.id
+    review.explanation, review.explained_at = case.explanation_draft, now
+    record_change(
+        session,
+        now=now,
+        actor_id=actor.id,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field="explanation_posted",
+        old=None,
+        new="由系统发布" if posted_here else "已手动发布",
+    )
+    _touch(case, now)
+    _commit(session)
+    return posted_here
+
+
+def note_preferences(
+    session: Session, buyer: Buyer, text: str, *, actor: User, now: datetime
+) -> None:
+    """What the buyer said they like, kept in the archive for the next call."""
+    text = text.strip()
+    if len(text) > 2000:
+        raise FieldError("preferences", "偏好备注最多 2000 字。")
+    record_change(
+        session,
+        now=now,
+        actor_id=actor.id,
+        entity_type="buyer",
+        entity_id=buyer.id,
+        field="preferences",
+        old=buyer.preferences,
+        new=text,
+    )
+    buyer.preferences = text
+    session.commit()
