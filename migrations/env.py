@@ -86,17 +86,31 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            # tracker.database makes SQLite emit a real BEGIN, so its DDL is transactional
-            # too: run each upgrade inside one transaction that is committed at the end.
-            transactional_ddl=True,
-            **conf_args,
-        )
-
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations copy a table and drop the old one; with foreign keys on, the
+            # drop would cascade-delete every child row. SQLite ignores this pragma inside a
+            # transaction, so it is set on the raw connection before one begins.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                # tracker.database makes SQLite emit a real BEGIN, so its DDL is transactional
+                # too: run each upgrade inside one transaction that is committed at the end.
+                transactional_ddl=True,
+                **conf_args,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.rollback()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -88,3 +88,29 @@ def test_the_setup_commands_upgrade_really_commits(tmp_path: Path) -> None:
         engine.dispose()
     head = ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_current_head()
     assert version == head and scripts > 0
+
+
+def test_upgrading_keeps_existing_data(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """Batch migrations on SQLite recreate tables: child rows must survive (a cascade on the
+    old table's drop once deleted every case's reason tags)."""
+    upgrade(revision="0002")
+    now = "2026-11-20 10:00:00"
+    statements = [
+        f"INSERT INTO shops (id, code, name, platform, is_active, created_at, pull_interval_minutes) VALUES (1, 's', 'S', 'taobao', true, '{now}', 10)",
+        f"INSERT INTO users (id, username, display_name, password_hash, role, is_active, created_at) VALUES (1, 'u', 'U', 'x', 'agent', true, '{now}')",
+        f"INSERT INTO reviews (id, shop_id, platform_key, rating, text, posted_at, first_posted_at, is_deleted, is_system_default, received_at, updated_at) VALUES (1, 1, 'k', 'bad', 't', '{now}', '{now}', false, false, '{now}', '{now}')",
+        f"INSERT INTO cases (id, shop_id, review_id, owner_id, status, priority, is_hidden_negative, opened_at, first_contact_due_at, revision_window_ends_at, updated_at, version, kind) VALUES (1, 1, 1, 1, 'new', 2, false, '{now}', '{now}', '{now}', '{now}', 1, 'bad')",
+        "INSERT INTO case_reasons (case_id, reason, is_confirmed) VALUES (1, 'quality', false)",
+        f"INSERT INTO contact_attempts (id, case_id, agent_id, channel, attempted_at, outcome, notes, created_at) VALUES (1, 1, 1, 'phone', '{now}', 'no_answer', '', '{now}')",
+        f"INSERT INTO audit_events (id, occurred_at, entity_type, entity_id, case_id, field) VALUES (1, '{now}', 'case', 1, 1, 'status')",
+    ]
+    with db.engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    upgrade()
+    with db.engine.connect() as conn:
+        counts = [
+            conn.scalar(sa.text(f"SELECT count(*) FROM {t}"))
+            for t in ("case_reasons", "contact_attempts", "audit_events", "cases")
+        ]
+    assert counts == [1, 1, 1, 1]

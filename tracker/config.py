@@ -28,6 +28,7 @@ class Defaults:
     TRACKER_TIMEZONE = "Asia/Shanghai"
     TRACKER_ENV = "development"  # "production" enables the strict checks
     TRACKER_PAGE_SIZE = 50
+    TRACKER_DEADLINE_WARN_MINUTES = 30  # the board turns a countdown amber this close
     TRACKER_API_MAX_BYTES = 1024 * 1024  # push API request bodies; larger ones get 413
     # A good rating whose text scores below this opens a "hidden negative" case. 0.3, not
     # 0.5: the rating itself says "happy", so only clearly unhappy words count (README).

@@ -3,6 +3,7 @@ review source, built from the app's configuration. Web workers never call this."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
@@ -44,17 +45,29 @@ def settings(app: Flask, shop: Shop) -> IntakeSettings:
     )
 
 
-def review_source(app: Flask, shop: Shop) -> Fetch | None:
-    """The shop's pull source, or None when it has none (imports and pushes only)."""
+def _top_client(app: Flask, shop: Shop) -> top.TopClient | None:
     if shop.platform not in (Platform.TAOBAO, Platform.TMALL):
         return None
     credentials = top.Credentials.from_config(shop.code, app.config["TRACKER_SHOP_CREDENTIALS"])
     if credentials is None:
         return None
-    client = top.TopClient(
+    return top.TopClient(
         credentials,
         url=app.config["TRACKER_TOP_URL"],
         clock=utcnow,
         timeout=app.config["TRACKER_PULL_TIMEOUT"],
     )
+
+
+def review_source(app: Flask, shop: Shop) -> Fetch | None:
+    """The shop's pull source, or None when it has none (imports and pushes only)."""
+    client = _top_client(app, shop)
+    if client is None:
+        return None
     return lambda start, end: top.fetch_range(client, start, end)
+
+
+def explanation_publisher(app: Flask, shop: Shop) -> Callable[[str, str], None] | None:
+    """Posts a seller explanation through the platform, or None where staff copy it by hand."""
+    client = _top_client(app, shop)
+    return client.add_explanation if client is not None else None

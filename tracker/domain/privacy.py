@@ -19,3 +19,12 @@ def mask_phone(phone: str | None) -> str:
     if len(digits) <= 4:
         return "*" * len(digits)
     return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def mask_nick(nick: str | None) -> str:
+    """How the platforms show a buyer's nick publicly: first and last character."""
+    if not nick:
+        return ""
+    if len(nick) <= 2:
+        return nick[0] + "*"
+    return f"{nick[0]}***{nick[-1]}"

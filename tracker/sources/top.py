@@ -168,6 +168,12 @@ class TopClient:
             raise TopApiError("malformed", f"answer has no {key}")
         return payload[key]
 
+    def add_explanation(self, oid: str, reply: str) -> None:
+        """Post the seller's explanation (解释) on a review: ``taobao.traderate.explain.add``."""
+        answer = self.call("taobao.traderate.explain.add", {"oid": oid, "reply": reply})
+        if not answer.get("is_success"):
+            raise TopApiError("not-success", "the platform did not accept the explanation")
+
     def traderates(self, start: datetime, end: datetime) -> list[ReviewRecord]:
         """Every review posted in [start, end); WindowTooLarge when TOP would cut it off."""
         records: list[ReviewRecord] = []

@@ -17,10 +17,12 @@ def init_app(app: Flask) -> None:
     from tracker.web.admin.views import bp as admin_bp
     from tracker.web.api.views import bp as api_bp
     from tracker.web.auth.views import bp as auth_bp
+    from tracker.web.cases.views import bp as cases_bp
     from tracker.web.home.views import bp as home_bp
+    from tracker.web.scripts.views import bp as scripts_bp
     from tracker.web.shop.views import bp as shop_bp
 
-    for bp in (auth_bp, home_bp, shop_bp, admin_bp, api_bp):
+    for bp in (auth_bp, home_bp, cases_bp, scripts_bp, shop_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
     app.before_request(_require_login)

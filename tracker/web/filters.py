@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from flask import Flask, current_app
 
-from tracker.clock import to_local
-from tracker.domain.privacy import mask_phone
+from tracker.clock import to_local, utcnow
+from tracker.domain.privacy import mask_nick, mask_phone
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -23,8 +23,32 @@ def money(value: Decimal | float | None) -> str:
     return f"¥{Decimal(value):,.2f}"
 
 
+def _span(minutes: int) -> str:
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时"
+    if hours:
+        return f"{hours}小时{mins}分"
+    return f"{mins}分"
+
+
+def countdown(deadline: datetime | None, now: datetime | None = None) -> dict[str, str]:
+    """Time left to a deadline: ok, near (amber) or overdue (red), as the board shows it."""
+    if deadline is None:
+        return {"state": "none", "text": ""}
+    now = now or utcnow()
+    warn = current_app.config["TRACKER_DEADLINE_WARN_MINUTES"]
+    minutes = int((deadline - now).total_seconds() // 60)
+    if minutes < 0:
+        return {"state": "overdue", "text": f"超时 {_span(-minutes)}"}
+    return {"state": "near" if minutes <= warn else "ok", "text": f"剩 {_span(minutes)}"}
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(money, "money")
     app.add_template_filter(mask_phone, "mask_phone")
+    app.add_template_filter(mask_nick, "mask_nick")
+    app.add_template_global(countdown, "countdown")

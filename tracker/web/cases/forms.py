@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from tracker.models.enums import (
+    AttemptOutcome,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    Rating,
+    Reason,
+    RemedyKind,
+)
+from tracker.web.admin.forms import CheckboxListField
+from tracker.web.choices import enum_choices, pairs
+
+
+class BoardFilterForm(FlaskForm):
+    """The board's filters travel in the query string: bookmarkable, no CSRF needed."""
+
+    class Meta:
+        csrf = False
+
+    scope = SelectField(
+        "范围",
+        choices=[
+            ("default", "我的 + 未分配"),
+            ("mine", "我的"),
+            ("unassigned", "未分配"),
+            ("all", "全部"),
+        ],
+        default="default",
+    )
+    status = SelectField("状态", choices=enum_choices(CaseStatus, "全部"), default="")
+    priority = SelectField(
+        "优先级",
+        choices=pairs([("", "全部")] + [(str(p), f"P{p}") for p in (1, 2, 3, 4)]),
+        default="",
+    )
+    reason = SelectField("原因", choices=enum_choices(Reason, "全部"), default="")
+    rating = SelectField("评价", choices=enum_choices(Rating, "全部"), default="")
+    product_id = IntegerField("商品", validators=[Optional()])
+    overdue = BooleanField("已超时")
+    due_today = BooleanField("今天到期")
+    opened_from = DateField("开案从", validators=[Optional()])
+    opened_to = DateField("到", validators=[Optional()])
+    q = StringField(
+        "搜索",
+        validators=[Optional(), Length(max=100)],
+        render_kw={"placeholder": "买家昵称、订单号或评价内容"},
+    )
+    sort = SelectField(
+        "排序",
+        choices=[
+            ("deadline", "首次联系时限"),
+            ("priority", "优先级"),
+            ("newest", "最新开案"),
+            ("oldest", "最早开案"),
+            ("follow_up", "下次跟进"),
+            ("window", "30 天期限"),
+        ],
+        default="deadline",
+    )
+    view = SelectField(
+        "视图", choices=pairs([("columns", "看板"), ("list", "列表")]), default="columns"
+    )
+
+
+class VersionedForm(FlaskForm):
+    """Carries the case version the page showed, so stale edits are refused."""
+
+    version = HiddenField()
+
+
+class AttemptForm(VersionedForm):
+    channel = SelectField("渠道", choices=enum_choices(Channel))
+    attempted_at = DateTimeLocalField(
+        "联系时间", format="%Y-%m-%dT%H:%M", validators=[InputRequired("请填写联系时间。")]
+    )
+    outcome = SelectField("结果", choices=enum_choices(AttemptOutcome))
+    duration_minutes = IntegerField(
+        "时长（分钟）", validators=[Optional(), NumberRange(0, 360, "应在 0 到 360 分钟之间。")]
+    )
+    notes = TextAreaField(
+        "备注",
+        validators=[Optional(), Length(max=2000)],
+        render_kw={"rows": 2, "placeholder": "买家说了什么，约定了什么"},
+    )
+    next_attempt_at = DateTimeLocalField(
+        "下次跟进", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    mentioned = SelectMultipleField(
+        "通话中提到的推荐商品", coerce=int, choices=[], validate_choice=False
+    )
+    submit = SubmitField("记录联系")
+
+
+class StatusForm(VersionedForm):
+    status = SelectField("改为", choices=enum_choices(CaseStatus))
+    outcome = SelectField(
+        "结果（结案时必选）",
+        choices=[("", "—")] + [(o.value, o.label) for o in CaseOutcome],
+        default="",
+    )
+    submit = SubmitField("更新状态")
+
+
+class ReasonsForm(VersionedForm):
+    reasons = CheckboxListField("原因", choices=enum_choices(Reason))
+    submit = SubmitField("保存原因")
+
+
+class RemedyForm(VersionedForm):
+    kind = SelectField("补偿方式", choices=enum_choices(RemedyKind))
+    amount = DecimalField(
+        "金额（买家所得）",
+        places=2,
+        validators=[
+            InputRequired("请填写金额。"),
+            NumberRange(0, 999999.99, "应在 0 到 999999.99 之间。"),
+        ],
+    )
+    cost = DecimalField(
+        "成本（店铺支出）",
+        places=2,
+        validators=[
+            InputRequired("请填写成本。"),
+            NumberRange(0, 999999.99, "应在 0 到 999999.99 之间。"),
+        ],
+    )
+    note = StringField("说明", validators=[Optional(), Length(max=500)])
+    submit = SubmitField("添加补偿")
+
+
+class ExplanationForm(VersionedForm):
+    explanation = TextAreaField(
+        "解释内容（最多 500 字）",
+        validators=[DataRequired("请填写解释内容。"), Length(max=500, message="最多 500 字。")],
+        render_kw={"rows": 3, "maxlength": 500},
+    )
+    submit = SubmitField("保存草稿")
+
+
+class PostExplanationForm(VersionedForm):
+    submit = SubmitField("发布解释")
+
+
+class PreferencesForm(FlaskForm):
+    preferences = TextAreaField(
+        "偏好备注", validators=[Optional(), Length(max=2000)], render_kw={"rows": 2}
+    )
+    submit = SubmitField("保存备注")
+
+
+class AssignForm(FlaskForm):
+    owner_id = SelectField("负责人", coerce=int, choices=[])
+    case_ids = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
+    submit = SubmitField("分配")
+
+
+class ScriptForm(FlaskForm):
+    title = StringField("标题", validators=[DataRequired("请填写标题。"), Length(max=100)])
+    reason = SelectField(
+        "适用原因",
+        choices=[("", "通用（所有案件）")] + [(r.value, r.label) for r in Reason],
+        default="",
+    )
+    shop_id = SelectField("适用店铺", coerce=int, choices=[])
+    body = TextAreaField(
+        "话术",
+        validators=[DataRequired("请填写话术内容。"), Length(max=2000)],
+        description="可用 {买家} 和 {商品}，案件页面上会自动替换",
+        render_kw={"rows": 5},
+    )
+    submit = SubmitField("保存")

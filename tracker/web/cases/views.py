@@ -1,0 +1,468 @@
+"""The case board and the case page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from tracker.clock import utcnow
+from tracker.domain import case_flow
+from tracker.extensions import db
+from tracker.models import Case, Product, User
+from tracker.models.enums import (
+    AttemptOutcome,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    Rating,
+    Reason,
+    RemedyKind,
+    Role,
+)
+from tracker.runtime import settings as shop_settings
+from tracker.services import board, case_page
+from tracker.services import cases as svc
+from tracker.services.errors import FieldError
+from tracker.web.access import accessible_shops, current_shop, shop_or_404
+from tracker.web.admin.forms import CsrfOnlyForm
+from tracker.web.cases.forms import (
+    AssignForm,
+    AttemptForm,
+    BoardFilterForm,
+    ExplanationForm,
+    PostExplanationForm,
+    PreferencesForm,
+    ReasonsForm,
+    RemedyForm,
+    StatusForm,
+)
+from tracker.web.choices import row_choices
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
+
+
+def _local_input(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(_tz()).replace(tzinfo=None) if moment else None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Form datetimes are the shop's local time."""
+    return moment.replace(tzinfo=_tz()) if moment is not None else None
+
+
+def _version(form: FlaskForm) -> int | None:
+    raw = getattr(form, "version", None)
+    return int(raw.data) if raw is not None and str(raw.data or "").isdigit() else None
+
+
+def _case_or_404(case_id: int) -> Case:
+    case = case_page.load_case(db.session, case_id)
+    if case is None:
+        abort(404)
+    shop_or_404(case.shop_id)
+    return case
+
+
+def _owners(shop_ids: tuple[int, ...]) -> list[User]:
+    return [
+        u
+        for u in board.assignable_agents(db.session, shop_ids)
+        if u.role in (Role.AGENT, Role.SUPERVISOR)
+    ]
+
+
+# -- board ---------------------------------------------------------------------------------
+def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilter:
+    def enum(cls: type, raw: str | None):  # type: ignore[no-untyped-def]
+        return cls(raw) if raw in {m.value for m in cls} else None
+
+    data = form.data if form.validate() else {}
+    return board.BoardFilter(
+        shop_ids=shop_ids,
+        scope=data.get("scope") or "default",
+        status=enum(CaseStatus, data.get("status")),
+        priority=int(data["priority"]) if data.get("priority") else None,
+        overdue=bool(data.get("overdue")),
+        due_today=bool(data.get("due_today")),
+        reason=enum(Reason, data.get("reason")),
+        product_id=data.get("product_id"),
+        rating=enum(Rating, data.get("rating")),
+        opened_from=data.get("opened_from"),
+        opened_to=data.get("opened_to"),
+        q=(data.get("q") or "").strip(),
+        sort=data.get("sort") or "deadline",
+    )
+
+
+@bp.route("")
+def board_page() -> str:
+    shop = current_shop()
+    if shop is None:
+        abort(404)
+    shop_ids = (shop.id,)
+    form = BoardFilterForm(request.args)
+    criteria = _filter(form, shop_ids)
+    now, tz = utcnow(), _tz()
+    view = request.args.get("view", "columns")
+    context = {
+        "form": form,
+        "shop": shop,
+        "view": view,
+        "now": now,
+        "counts": board.column_counts(
+            db.session, criteria, user_id=current_user.id, now=now, tz=tz
+        ),
+        "follow_ups": board.follow_ups_today(
+            db.session, shop_ids, user_id=current_user.id, now=now, tz=tz
+        ),
+        "products": db.session.execute(
+            sa.select(Product.id, Product.title)
+            .where(
+                Product.id.in_(
+                    sa.select(Case.product_id).where(
+                        Case.shop_id == shop.id, Case.status.in_(case_flow.OPEN)
+                    )
+                )
+            )
+            .order_by(Product.title)
+        ).all(),
+        "is_supervisor": current_user.role in (Role.SUPERVISOR, Role.ADMIN),
+    }
+    if view == "list":
+        stmt = board.statement(criteria, user_id=current_user.id, now=now, tz=tz)
+        context["page"] = db.paginate(
+            stmt, per_page=current_app.config["TRACKER_PAGE_SIZE"], max_per_page=200
+        )
+        assign = AssignForm()
+        assign.owner_id.choices = row_choices(
+            [(0, "（取消分配）")] + [(u.id, u.display_name) for u in _owners(shop_ids)]
+        )
+        context["assign_form"] = assign
+    else:
+        context["columns"] = board.columns(
+            db.session, criteria, user_id=current_user.id, now=now, tz=tz
+        )
+    return render_template("cases/board.html", **context)
+
+
+@bp.route("/assign", methods=["POST"])
+def bulk_assign() -> Response:
+    if current_user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        abort(403)
+    shops = tuple(s.id for s in accessible_shops())
+    form = AssignForm()
+    form.owner_id.choices = row_choices(
+        [(0, "")] + [(u.id, u.display_name) for u in _owners(shops)]
+    )
+    if not form.validate_on_submit():
+        abort(400)
+    cases = list(
+        db.session.scalars(
+            sa.select(Case).where(Case.id.in_(form.case_ids.data or []), Case.shop_id.in_(shops))
+        )
+    )
+    if not cases:
+        flash("请先勾选要分配的案件。", "warning")
+        return redirect(request.referrer or url_for("cases.board_page"))
+    owner = db.session.get(User, form.owner_id.data) if form.owner_id.data else None
+    try:
+        changed = svc.assign(db.session, cases, owner, actor=current_user, now=utcnow())
+    except (FieldError, svc.CaseConflict) as exc:
+        db.session.rollback()
+        flash(getattr(exc, "message", str(exc)), "danger")
+    else:
+        flash(f"已分配 {changed} 个案件。", "success")
+    return redirect(request.referrer or url_for("cases.board_page", view="list"))
+
+
+# -- the case page ---------------------------------------------------------------------------
+def _forms(case: Case) -> dict[str, FlaskForm]:
+    version = str(case.version)
+    attempt = AttemptForm(
+        prefix="attempt",
+        formdata=None,
+        data={"version": version, "attempted_at": _local_input(utcnow())},
+    )
+    status = StatusForm(prefix="status", formdata=None, data={"version": version})
+    status.status.data = next(iter(case_flow.TRANSITIONS[case.status])).value
+    reasons = ReasonsForm(
+        prefix="reasons",
+        formdata=None,
+        data={"version": version, "reasons": [r.reason.value for r in case.reasons]},
+    )
+    remedy = RemedyForm(prefix="remedy", formdata=None, data={"version": version})
+    explanation = ExplanationForm(
+        prefix="explanation",
+        formdata=None,
+        data={"version": version, "explanation": case.explanation_draft or ""},
+    )
+    post = PostExplanationForm(prefix="post", formdata=None, data={"version": version})
+    preferences = PreferencesForm(
+        prefix="prefs",
+        formdata=None,
+        data={"preferences": case.buyer.preferences if case.buyer else ""},
+    )
+    assign = AssignForm(prefix="assign", formdata=None, data={"owner_id": case.owner_id or 0})
+    assign.owner_id.choices = row_choices(
+        [(0, "（未分配）")] + [(u.id, u.display_name) for u in _owners((case.shop_id,))]
+    )
+    return {
+        "attempt_form": attempt,
+        "status_form": status,
+        "reasons_form": reasons,
+        "remedy_form": remedy,
+        "explanation_form": explanation,
+        "post_form": post,
+        "preferences_form": preferences,
+        "assign_form": assign,
+        "claim_form": CsrfOnlyForm(),
+    }
+
+
+def _render(case: Case, status_code: int = 200, **bound: FlaskForm) -> tuple[str, int]:
+    now = utcnow()
+    shop = shop_or_404(case.shop_id)
+    detail = case_page.detail(
+        db.session,
+        case,
+        viewer=current_user,
+        now=now,
+        hours=shop_settings(current_app, shop).working_hours,
+    )
+    forms = _forms(case) | bound
+    if detail.next_try and "attempt_form" not in bound:
+        forms["attempt_form"].next_attempt_at.data = _local_input(detail.next_try.at)
+        forms["attempt_form"].channel.data = detail.next_try.channel.value
+    return render_template(
+        "cases/case.html",
+        detail=detail,
+        case=case,
+        shop=shop,
+        now=now,
+        can_work=current_user.role is not Role.AGENT or case.owner_id in (None, current_user.id),
+        is_supervisor=current_user.role in (Role.SUPERVISOR, Role.ADMIN),
+        allowed=sorted(case_flow.TRANSITIONS[case.status], key=list(CaseStatus).index),
+        can_publish=_publisher(case) is not None,
+        **forms,
+    ), status_code
+
+
+@bp.route("/<int:case_id>")
+def case_view(case_id: int) -> tuple[str, int]:
+    return _render(_case_or_404(case_id))
+
+
+def _act(
+    case: Case, form: FlaskForm, key: str, action: Callable[[], object], success: str
+) -> Response | tuple[str, int]:
+    """Validate, run one service call, and answer: redirect on success, the page with the
+    errors next to the fields on bad input, a clear message on a conflict."""
+    if not form.validate_on_submit():
+        return _render(case, 400, **{key: form})
+    try:
+        action()
+    except FieldError as exc:
+        db.session.rollback()
+        field = getattr(form, exc.field, None) or next(iter(form))
+        field.errors = [*field.errors, exc.message]
+        return _render(_case_or_404(case.id), 400, **{key: form})
+    except svc.CaseConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("cases.case_view", case_id=case.id))
+    flash(success, "success")
+    return redirect(url_for("cases.case_view", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/claim", methods=["POST"])
+def claim(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    return _act(
+        case,
+        CsrfOnlyForm(),
+        "claim_form",
+        lambda: svc.claim(db.session, case, current_user, now=utcnow()),
+        "已认领。",
+    )
+
+
+@bp.route("/<int:case_id>/assign", methods=["POST"])
+def assign(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = AssignForm(prefix="assign")
+    form.owner_id.choices = row_choices(
+        [(0, "")] + [(u.id, u.display_name) for u in _owners((case.shop_id,))]
+    )
+
+    def run() -> None:
+        owner = db.session.get(User, form.owner_id.data) if form.owner_id.data else None
+        svc.assign(db.session, [case], owner, actor=current_user, now=utcnow())
+
+    return _act(case, form, "assign_form", run, "已更新负责人。")
+
+
+@bp.route("/<int:case_id>/attempts", methods=["POST"])
+def attempt(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = AttemptForm(prefix="attempt")
+
+    def run() -> None:
+        minutes = form.duration_minutes.data
+        draft = svc.AttemptDraft(
+            channel=Channel(form.channel.data),
+            attempted_at=_aware(form.attempted_at.data),
+            outcome=AttemptOutcome(form.outcome.data),
+            duration_seconds=minutes * 60 if minutes is not None else None,
+            notes=form.notes.data or "",
+            next_attempt_at=_aware(form.next_attempt_at.data),
+        )
+        svc.log_attempt(
+            db.session,
+            case,
+            draft,
+            actor=current_user,
+            now=utcnow(),
+            expected_version=_version(form),
+        )
+
+    return _act(case, form, "attempt_form", run, "已记录本次联系。")
+
+
+@bp.route("/<int:case_id>/status", methods=["POST"])
+def status(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = StatusForm(prefix="status")
+    return _act(
+        case,
+        form,
+        "status_form",
+        lambda: svc.change_status(
+            db.session,
+            case,
+            CaseStatus(form.status.data),
+            CaseOutcome(form.outcome.data) if form.outcome.data else None,
+            actor=current_user,
+            now=utcnow(),
+            expected_version=_version(form),
+        ),
+        "状态已更新。",
+    )
+
+
+@bp.route("/<int:case_id>/reasons", methods=["POST"])
+def reasons(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = ReasonsForm(prefix="reasons")
+    return _act(
+        case,
+        form,
+        "reasons_form",
+        lambda: svc.set_reasons(
+            db.session,
+            case,
+            [Reason(r) for r in form.reasons.data or []],
+            actor=current_user,
+            now=utcnow(),
+            expected_version=_version(form),
+        ),
+        "原因已更新。",
+    )
+
+
+@bp.route("/<int:case_id>/remedies", methods=["POST"])
+def remedy(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = RemedyForm(prefix="remedy")
+    return _act(
+        case,
+        form,
+        "remedy_form",
+        lambda: svc.add_remedy(
+            db.session,
+            case,
+            svc.RemedyDraft(
+                RemedyKind(form.kind.data), form.amount.data, form.cost.data, form.note.data or ""
+            ),
+            actor=current_user,
+            now=utcnow(),
+            expected_version=_version(form),
+        ),
+        "已添加补偿。",
+    )
+
+
+@bp.route("/<int:case_id>/explanation", methods=["POST"])
+def explanation(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = ExplanationForm(prefix="explanation")
+    return _act(
+        case,
+        form,
+        "explanation_form",
+        lambda: svc.save_explanation(
+            db.session,
+            case,
+            form.explanation.data or "",
+            actor=current_user,
+            now=utcnow(),
+            expected_version=_version(form),
+        ),
+        "解释草稿已保存。",
+    )
+
+
+def _publisher(case: Case) -> Callable[[str, str], None] | None:
+    """Post explanations through TOP where the shop has credentials; otherwise staff copy."""
+    from tracker.runtime import explanation_publisher
+
+    return explanation_publisher(current_app, shop_or_404(case.shop_id))
+
+
+@bp.route("/<int:case_id>/explanation/post", methods=["POST"])
+def post_explanation(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = PostExplanationForm(prefix="post")
+    from tracker.sources.top import TopApiError
+
+    def run() -> None:
+        try:
+            svc.post_explanation(
+                db.session,
+                case,
+                actor=current_user,
+                now=utcnow(),
+                expected_version=_version(form),
+                publish=_publisher(case),
+            )
+        except TopApiError as exc:
+            raise svc.CaseConflict(f"平台拒绝发布解释（{exc.code}）：{exc.message}") from exc
+
+    return _act(case, form, "post_form", run, "已记录解释发布。")
+
+
+@bp.route("/<int:case_id>/preferences", methods=["POST"])
+def preferences(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    if case.buyer is None:
+        abort(404)
+    form = PreferencesForm(prefix="prefs")
+    return _act(
+        case,
+        form,
+        "preferences_form",
+        lambda: svc.note_preferences(
+            db.session, case.buyer, form.preferences.data or "", actor=current_user, now=utcnow()
+        ),
+        "已保存买家偏好。",
+    )

@@ -1,0 +1,94 @@
+"""Call scripts (话术): supervisors write them, agents use them on the case page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import Script
+from tracker.models.enums import Reason, Role
+from tracker.services.errors import FieldError
+from tracker.services.scripts import ScriptDraft, delete_script, save_script
+from tracker.web.access import accessible_shops, roles_required
+from tracker.web.admin.forms import CsrfOnlyForm
+from tracker.web.cases.forms import ScriptForm
+from tracker.web.choices import row_choices
+
+bp = Blueprint("scripts", __name__, url_prefix="/scripts")
+
+
+@bp.before_request
+@roles_required(Role.SUPERVISOR, Role.ADMIN)
+def _supervisors_only() -> None:
+    """Agents use scripts on the case page; writing them is the supervisors' job."""
+
+
+def _visible() -> sa.Select:
+    shop_ids = [s.id for s in accessible_shops()]
+    return sa.select(Script).where(sa.or_(Script.shop_id.is_(None), Script.shop_id.in_(shop_ids)))
+
+
+def _script_or_404(script_id: int) -> Script:
+    script = db.session.scalar(_visible().where(Script.id == script_id))
+    if script is None:
+        abort(404)
+    return script
+
+
+@bp.route("")
+def index() -> str:
+    scripts = db.session.scalars(_visible().order_by(Script.reason, Script.id)).all()
+    return render_template("scripts/list.html", scripts=scripts, delete_form=CsrfOnlyForm())
+
+
+def _form(script: Script | None) -> ScriptForm:
+    form = ScriptForm(obj=script)
+    form.shop_id.choices = row_choices(
+        [(0, "所有店铺")] + [(s.id, s.name) for s in accessible_shops()]
+    )
+    if script is not None and not form.is_submitted():
+        form.reason.data = script.reason.value if script.reason else ""
+        form.shop_id.data = script.shop_id or 0
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"], defaults={"script_id": None})
+@bp.route("/<int:script_id>", methods=["GET", "POST"])
+def edit(script_id: int | None) -> Response | str:
+    script = _script_or_404(script_id) if script_id else None
+    form = _form(script)
+    if form.validate_on_submit():
+        if form.shop_id.data == 0 and current_user.role is not Role.ADMIN:
+            form.shop_id.errors = [*form.shop_id.errors, "只有管理员可以编写适用于所有店铺的话术。"]
+        else:
+            draft = ScriptDraft(
+                form.title.data or "",
+                form.body.data or "",
+                Reason(form.reason.data) if form.reason.data else None,
+                form.shop_id.data or None,
+            )
+            try:
+                save_script(db.session, script, draft, actor_id=current_user.id, now=utcnow())
+            except FieldError as exc:
+                db.session.rollback()
+                getattr(form, exc.field).errors.append(exc.message)
+            else:
+                flash("话术已保存。", "success")
+                return redirect(url_for("scripts.index"))
+    return render_template("scripts/form.html", form=form, script=script)
+
+
+@bp.route("/<int:script_id>/delete", methods=["POST"])
+def delete(script_id: int) -> Response:
+    script = _script_or_404(script_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    if script.shop_id is None and current_user.role is not Role.ADMIN:
+        abort(403)
+    delete_script(db.session, script, actor_id=current_user.id, now=utcnow())
+    flash("话术已删除。", "success")
+    return redirect(url_for("scripts.index"))
