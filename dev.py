@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -60,8 +61,26 @@ def run(args: list[str]) -> int:
     return flask("run", "--host", host, "--port", port, *args)
 
 
+def ensure_browser() -> None:
+    """The end-to-end tests drive Debian's Chromium (Playwright downloads no browser here)."""
+    if shutil.which("chromium") or os.environ.get("CHROMIUM_PATH"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing chromium and CJK fonts for the browser tests (apt-get)")
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], check=False
+        )
+    if not shutil.which("chromium"):
+        say(
+            "chromium not found: the browser tests will be skipped "
+            "(install Debian's chromium package, or set CHROMIUM_PATH)"
+        )
+
+
 def test(args: list[str]) -> int:
     ensure_venv("test")
+    ensure_browser()
     say("lint: ruff check and ruff format --check")
     for lint in (["check", "."], ["format", "--check", "."]):
         if subprocess.call([str(BIN / "ruff"), *lint], cwd=ROOT) != 0:

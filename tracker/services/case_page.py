@@ -22,6 +22,7 @@ from tracker.models import (
     Script,
     User,
 )
+from tracker.models.enums import CaseOutcome, CaseStatus, Reason
 from tracker.services import browse
 from tracker.services.cases import RemedyTotals, explanation_window_ends, remedy_totals
 
@@ -120,6 +121,32 @@ def scripts_for(session: Session, case: Case) -> list[FilledScript]:
     ]
 
 
+FIELD_LABELS = {
+    "status": "状态",
+    "outcome": "结果",
+    "owner": "负责人",
+    "attempt": "联系",
+    "remedy": "补偿",
+    "reasons": "原因",
+    "explanation_draft": "解释草稿",
+    "explanation_posted": "解释发布",
+    "first_contact_due_at": "首次联系时限",
+}
+VALUE_LABELS = {"status": CaseStatus, "outcome": CaseOutcome, "reasons": Reason}
+
+
+def _label(field: str, value: str | None) -> str | None:
+    """Stored values are codes; people read labels ("recovered" -> 已挽回)."""
+    enum = VALUE_LABELS.get(field)
+    if value is None or enum is None:
+        return value
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        return "、".join(enum(p).label for p in parts)
+    except ValueError:
+        return value
+
+
 def history(session: Session, case_id: int) -> list[HistoryEntry]:
     rows = session.execute(
         sa.select(AuditEvent, User.display_name)
@@ -129,7 +156,13 @@ def history(session: Session, case_id: int) -> list[HistoryEntry]:
         .limit(200)
     )
     return [
-        HistoryEntry(e.occurred_at, name or "系统", e.field, e.old_value, e.new_value)
+        HistoryEntry(
+            e.occurred_at,
+            name or "系统",
+            FIELD_LABELS.get(e.field, e.field),
+            _label(e.field, e.old_value),
+            _label(e.field, e.new_value),
+        )
         for e, name in rows
     ]
 

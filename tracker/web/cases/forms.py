@@ -37,12 +37,14 @@ class BoardFilterForm(FlaskForm):
 
     scope = SelectField(
         "范围",
-        choices=[
-            ("default", "我的 + 未分配"),
-            ("mine", "我的"),
-            ("unassigned", "未分配"),
-            ("all", "全部"),
-        ],
+        choices=pairs(
+            [
+                ("default", "我的 + 未分配"),
+                ("mine", "我的"),
+                ("unassigned", "未分配"),
+                ("all", "全部"),
+            ]
+        ),
         default="default",
     )
     status = SelectField("状态", choices=enum_choices(CaseStatus, "全部"), default="")
@@ -65,14 +67,16 @@ class BoardFilterForm(FlaskForm):
     )
     sort = SelectField(
         "排序",
-        choices=[
-            ("deadline", "首次联系时限"),
-            ("priority", "优先级"),
-            ("newest", "最新开案"),
-            ("oldest", "最早开案"),
-            ("follow_up", "下次跟进"),
-            ("window", "30 天期限"),
-        ],
+        choices=pairs(
+            [
+                ("deadline", "首次联系时限"),
+                ("priority", "优先级"),
+                ("newest", "最新开案"),
+                ("oldest", "最早开案"),
+                ("follow_up", "下次跟进"),
+                ("window", "30 天期限"),
+            ]
+        ),
         default="deadline",
     )
     view = SelectField(
@@ -113,7 +117,7 @@ class StatusForm(VersionedForm):
     status = SelectField("改为", choices=enum_choices(CaseStatus))
     outcome = SelectField(
         "结果（结案时必选）",
-        choices=[("", "—")] + [(o.value, o.label) for o in CaseOutcome],
+        choices=enum_choices(CaseOutcome, "—"),
         default="",
     )
     submit = SubmitField("更新状态")
@@ -176,7 +180,7 @@ class ScriptForm(FlaskForm):
     title = StringField("标题", validators=[DataRequired("请填写标题。"), Length(max=100)])
     reason = SelectField(
         "适用原因",
-        choices=[("", "通用（所有案件）")] + [(r.value, r.label) for r in Reason],
+        choices=enum_choices(Reason, "通用（所有案件）"),
         default="",
     )
     shop_id = SelectField("适用店铺", coerce=int, choices=[])

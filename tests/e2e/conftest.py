@@ -1,0 +1,114 @@
+"""A live server on its own database, and headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy.orm import sessionmaker
+from werkzeug.serving import make_server
+
+from tests.databases import fresh_database
+from tests.factories import open_case
+from tracker import PROJECT_ROOT, create_app
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import Shop, User
+from tracker.models.enums import Platform, Role
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+PASSWORD = "secret123"
+CHROMIUM = (
+    os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
+
+
+@dataclass(frozen=True)
+class Live:
+    url: str
+    case_id: int
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    with fresh_database(tmp) as url:
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "e2e-secret-key-long-enough-for-tests"},
+            instance_path=str(tmp),
+        )
+        with app.app_context():
+            upgrade()
+            with sessionmaker(bind=db.engine)() as s:
+                shop = Shop(
+                    code="e2e", name="端到端测试店", platform=Platform.TMALL, created_at=utcnow()
+                )
+                s.add(shop)
+                s.flush()
+                for username, name, role in (
+                    ("agent", "客服小林", Role.AGENT),
+                    ("boss", "周主管", Role.SUPERVISOR),
+                ):
+                    user = User(
+                        username=username,
+                        display_name=name,
+                        role=role,
+                        created_at=utcnow(),
+                        shops=[shop],
+                    )
+                    user.set_password(PASSWORD)
+                    s.add(user)
+                s.commit()
+                case = open_case(
+                    s,
+                    shop,
+                    at=utcnow() - timedelta(days=3, hours=1),
+                    text="橙子烂了好几个，快递也慢",
+                    nick="小鱼儿",
+                )
+                case_id = case.id
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield Live(f"http://127.0.0.1:{server.server_port}", case_id)
+        finally:
+            server.shutdown()
+            thread.join()
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name

@@ -1,0 +1,88 @@
+"""An agent works a case from first call to recovery; a supervisor sees it closed."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import PASSWORD, Live, artifact
+
+PHONE = {"width": 375, "height": 812}
+
+
+def log_in(page, live: Live, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_url(f"{live.url}/")
+
+
+def test_agent_recovers_a_case_and_supervisor_sees_it(live: Live, browser) -> None:  # type: ignore[no-untyped-def]
+    errors: list[str] = []
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live, "agent")
+
+    page.goto(f"{live.url}/cases")
+    card = page.locator(f'[data-case-id="{live.case_id}"]')
+    assert "橙子烂了好几个" in card.inner_text()
+    page.screenshot(path=str(artifact("phone-board.png")), full_page=True)
+    card.click()
+    page.wait_for_url(f"{live.url}/cases/{live.case_id}")
+
+    page.click("#claim")
+    assert page.locator("#case-owner").inner_text() == "客服小林"
+    assert page.locator("#phone").get_attribute("href") == "tel:13812345678"
+
+    page.select_option("#attempt-channel", "phone")
+    page.select_option("#attempt-outcome", "no_answer")
+    page.fill("#attempt-notes", "响铃无人接")
+    page.click("#attempt-submit")
+    assert "已记录本次联系" in page.content()
+    assert page.locator("#next-try").is_visible()  # another time, another channel
+
+    page.select_option("#attempt-channel", "wangwang")
+    page.select_option("#attempt-outcome", "agreed")
+    page.fill("#attempt-notes", "买家同意修改评价，补发一箱")
+    page.click("#attempt-submit")
+    assert page.locator("#attempts li").count() == 2
+    assert page.locator("#case-status").inner_text() == "等待买家"
+
+    page.select_option("#remedy-kind", "coupon")
+    page.fill("#remedy-amount", "10")
+    page.fill("#remedy-cost", "10")
+    page.click("#remedy-submit")
+    assert "优惠券" in page.locator("#remedies").inner_text()
+
+    page.select_option("#status-status", "recovered")
+    page.select_option("#status-outcome", "review_revised")
+    page.click("#status-submit")
+    assert page.locator("#case-status").inner_text() == "已挽回"
+    page.screenshot(path=str(artifact("phone-case.png")), full_page=True)
+    assert errors == []
+    context.close()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    log_in(page, live, "boss")
+    page.goto(f"{live.url}/cases?scope=all")
+    recovered = page.locator('section[data-status="recovered"]')
+    assert recovered.locator(f'[data-case-id="{live.case_id}"]').count() == 1
+    page.goto(f"{live.url}/cases/{live.case_id}")
+    history = page.locator("#history").inner_text()
+    assert "等待买家 → 已挽回" in history and "客服小林" in history
+    context.close()
+
+
+def test_review_text_cannot_run_script_in_the_browser(live: Live, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    log_in(page, live, "agent")
+    page.goto(f"{live.url}/cases/{live.case_id}")
+    page.fill("#prefs-preferences", '<img src=x onerror="alert(1)"><script>alert(2)</script>')
+    page.click("#prefs-submit")
+    page.goto(f"{live.url}/cases/{live.case_id}")
+    assert dialogs == []
+    assert "<script>alert(2)</script>" in page.locator("#prefs-preferences").input_value()
+    context.close()

@@ -1,0 +1,382 @@
+"""The case board and case page through HTTP, as agents and supervisors use them."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW, csrf_token, login, post_form
+from tests.factories import open_case
+from tracker.clock import utcnow
+from tracker.models import Case, ContactAttempt, Remedy, Script, Shop, User
+from tracker.models.enums import CaseOutcome, CaseStatus, Role
+
+PAYLOAD = '<script>alert("x")</script>'
+
+
+@pytest.fixture
+def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
+    return make_shop()
+
+
+@pytest.fixture
+def agent(make_user, shop: Shop) -> User:  # type: ignore[no-untyped-def]
+    return make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+
+
+def recent_case(session: Session, shop: Shop, **kw):  # type: ignore[no-untyped-def]
+    """A case on a review posted an hour ago (the factory posts 3 days after ``at``)."""
+    return open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1), **kw)
+
+
+def page_version(client: FlaskClient, case_id: int) -> str:
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    return (
+        re.search(
+            r'id="attempt-version"[^>]*value="(\d+)"|value="(\d+)"[^>]*id="attempt-version"', html
+        ).group(1)
+        or "1"
+    )
+
+
+def local_input(moment) -> str:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_board_shows_my_and_unassigned_cases(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    mine = recent_case(session, shop, key="1", nick="我的买家", text="我的案件文字")
+    free = recent_case(session, shop, key="2", nick="没人管", text="未分配案件文字")
+    theirs = recent_case(session, shop, key="3", nick="别人的", text="别人的案件文字")
+    mine.owner_id = agent.id
+    theirs.owner_id = make_user(Role.AGENT, shops=[shop]).id
+    session.commit()
+    login(client, agent)
+    html = client.get("/cases").get_data(as_text=True)
+    assert "我的案件文字" in html and "未分配案件文字" in html and "别人的案件文字" not in html
+    assert html.index("我的案件文字") < html.index("未分配案件文字")  # mine first
+    all_html = client.get("/cases?scope=all&view=list").get_data(as_text=True)
+    assert "别人的案件文字" in all_html
+    assert "未分配案件文字" not in client.get("/cases?scope=mine").get_data(as_text=True)
+    assert free.id and theirs.id
+
+
+def test_board_filters_and_search(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    recent_case(session, shop, key="1", nick="小鱼", text="快递太慢了")
+    recent_case(session, shop, key="2", nick="阿狸", text="质量很差，坏了")
+    login(client, agent)
+    html = client.get("/cases?view=list&reason=logistics").get_data(as_text=True)
+    assert "快递太慢了" in html and "质量很差" not in html
+    html = client.get("/cases?view=list&q=阿狸").get_data(as_text=True)
+    assert "质量很差" in html and "快递太慢了" not in html
+    html = client.get("/cases?view=list&q=T1").get_data(as_text=True)  # order id
+    assert "快递太慢了" in html and "质量很差" not in html
+    html = client.get("/cases?view=list&overdue=y").get_data(as_text=True)
+    assert "没有符合条件的案件" in html
+    for bad in ("status=nonsense", "priority=9", "opened_from=yesterday", "sort=evil"):
+        assert client.get(f"/cases?{bad}").status_code == 200
+
+
+def test_claim_and_the_second_claimer_is_told_who_has_it(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    case = recent_case(session, shop)
+    login(client, agent)
+    response = post_form(client, f"/cases/{case.id}/claim", {}, form_url=f"/cases/{case.id}")
+    assert response.status_code == 302
+    session.refresh(case)
+    assert case.owner_id == agent.id
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    response = post_form(client, f"/cases/{case.id}/claim", {}, form_url=f"/cases/{case.id}")
+    assert "已由客服小林认领" in client.get(response.location).get_data(as_text=True)
+
+
+def test_log_attempts_and_close_as_recovered(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    case = recent_case(session, shop)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    now = utcnow()
+    response = post_form(
+        client,
+        f"{url}/attempts",
+        {
+            "attempt-version": str(case.version),
+            "attempt-channel": "phone",
+            "attempt-outcome": "no_answer",
+            "attempt-attempted_at": local_input(now),
+            "attempt-notes": "响铃无人接",
+        },
+        form_url=url,
+    )
+    assert response.status_code == 302
+    html = client.get(url).get_data(as_text=True)
+    assert "响铃无人接" in html and 'id="next-try"' in html  # a tip for the next try
+    session.refresh(case)
+    response = post_form(
+        client,
+        f"{url}/attempts",
+        {
+            "attempt-version": str(case.version),
+            "attempt-channel": "wangwang",
+            "attempt-outcome": "agreed",
+            "attempt-attempted_at": local_input(now),
+            "attempt-duration_minutes": "3",
+        },
+        form_url=url,
+    )
+    assert response.status_code == 302
+    session.refresh(case)
+    assert case.status is CaseStatus.WAITING and case.attempt_count == 2
+    response = post_form(
+        client,
+        f"{url}/status",
+        {
+            "status-version": str(case.version),
+            "status-status": "recovered",
+            "status-outcome": "review_revised",
+        },
+        form_url=url,
+    )
+    assert response.status_code == 302
+    session.refresh(case)
+    assert (case.status, case.outcome) == (CaseStatus.RECOVERED, CaseOutcome.REVIEW_REVISED)
+    assert "已挽回" in client.get(url).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"attempt-attempted_at": ""}, "请填写联系时间"),
+        ({"attempt-attempted_at": "not a time"}, ""),
+        ({"attempt-duration_minutes": "999"}, "0 到 360"),
+        ({"attempt-outcome": "teleported"}, ""),
+        ({"attempt-next_attempt_at": "2000-01-01T10:00"}, "下次联系时间应晚于本次"),
+    ],
+)
+def test_bad_attempts_are_refused_next_to_the_field(
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    agent: User,
+    data: dict[str, str],
+    message: str,
+) -> None:
+    case = recent_case(session, shop)
+    login(client, agent)
+    form = {
+        "attempt-version": str(case.version),
+        "attempt-channel": "phone",
+        "attempt-outcome": "no_answer",
+        "attempt-attempted_at": local_input(utcnow()),
+    } | data
+    response = post_form(client, f"/cases/{case.id}/attempts", form, form_url=f"/cases/{case.id}")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "invalid-feedback" in html and message in html
+    assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "message"),
+    [
+        ("status", {"status-status": "recovered", "status-outcome": ""}, "结案需要选择结果"),
+        ("status", {"status-status": "recovered", "status-outcome": "refused"}, "对应“未挽回”"),
+        ("status", {"status-status": "new"}, "已经是“待联系”"),
+        ("reasons", {}, "至少选择一个原因"),
+        (
+            "remedies",
+            {"remedy-kind": "coupon", "remedy-amount": "-5", "remedy-cost": "0"},
+            "0 到 999999.99",
+        ),
+        (
+            "remedies",
+            {"remedy-kind": "coupon", "remedy-amount": "", "remedy-cost": "0"},
+            "请填写金额",
+        ),
+        ("explanation", {"explanation-explanation": "字" * 501}, "最多 500 字"),
+        ("explanation", {"explanation-explanation": ""}, "请填写解释内容"),
+    ],
+)
+def test_every_case_form_rejects_bad_input_and_writes_nothing(
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    agent: User,
+    url: str,
+    data: dict[str, str],
+    message: str,
+) -> None:
+    case = recent_case(session, shop)
+    login(client, agent)
+    prefix = {
+        "status": "status",
+        "reasons": "reasons",
+        "remedies": "remedy",
+        "explanation": "explanation",
+    }[url]
+    response = post_form(
+        client,
+        f"/cases/{case.id}/{url}",
+        {f"{prefix}-version": str(case.version)} | data,
+        form_url=f"/cases/{case.id}",
+    )
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert message in response.get_data(as_text=True)
+    session.refresh(case)
+    assert case.status is CaseStatus.NEW and case.version == 1 and not case.remedies
+    assert case.explanation_draft is None
+
+
+def test_remedy_and_explanation_through_the_page(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    case = recent_case(session, shop)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    post_form(
+        client,
+        f"{url}/remedies",
+        {
+            "remedy-version": "1",
+            "remedy-kind": "coupon",
+            "remedy-amount": "10",
+            "remedy-cost": "10",
+        },
+        form_url=url,
+    )
+    assert session.scalar(sa.select(Remedy.amount)) == 10
+    post_form(
+        client,
+        f"{url}/explanation",
+        {"explanation-version": "2", "explanation-explanation": "亲，已为您补发"},
+        form_url=url,
+    )
+    html = client.get(url).get_data(as_text=True)
+    assert "我已手动发布" in html and "复制，到千牛粘贴发布" in html
+    post_form(client, f"{url}/explanation/post", {"post-version": "3"}, form_url=url)
+    session.refresh(case)
+    assert case.explanation_posted_at is not None
+    assert "已于" in client.get(url).get_data(as_text=True)
+
+
+def test_a_stale_page_is_refused_with_who_changed_it(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    case = recent_case(session, shop)
+    boss = make_user(Role.SUPERVISOR, shops=[shop], display_name="周主管")
+    from tracker.services import cases as svc
+
+    svc.assign(session, [case], agent, actor=boss, now=utcnow())  # version 1 -> 2
+    login(client, agent)
+    response = post_form(
+        client,
+        f"/cases/{case.id}/status",
+        {"status-version": "1", "status-status": "contacting"},
+        form_url=f"/cases/{case.id}",
+    )
+    assert response.status_code == 302
+    html = client.get(response.location).get_data(as_text=True)
+    assert "已被周主管" in html and "请刷新页面" in html
+    session.refresh(case)
+    assert case.status is CaseStatus.NEW
+
+
+def test_phone_is_shown_in_full_only_to_the_agent_working_the_case(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    case = recent_case(session, shop, phone="13812345678")
+    login(client, agent)
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "138****5678" in html and "13812345678" not in html
+    post_form(client, f"/cases/{case.id}/claim", {}, form_url=f"/cases/{case.id}")
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'href="tel:13812345678"' in html
+
+
+def test_user_text_is_escaped_on_board_and_case_page(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    case = recent_case(session, shop, nick=PAYLOAD, text=PAYLOAD, title=PAYLOAD)
+    login(client, agent)
+    for url in ("/cases", "/cases?view=list", f"/cases/{case.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in html and "&lt;script&gt;alert" in html, url
+
+
+def test_other_shops_cases_are_not_found(
+    client: FlaskClient, session: Session, agent: User, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    other = recent_case(session, make_shop())
+    login(client, agent)
+    assert client.get(f"/cases/{other.id}").status_code == 404
+    response = post_form(client, f"/cases/{other.id}/claim", {}, form_url="/cases")
+    assert response.status_code == 404
+
+
+def test_agents_cannot_assign_supervisors_can(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    cases = [recent_case(session, shop, key=str(i), nick=f"n{i}") for i in range(2)]
+    login(client, agent)
+    data = {"owner_id": str(agent.id), "case_ids": [str(c.id) for c in cases]}
+    assert post_form(client, "/cases/assign", data, form_url="/cases").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    response = post_form(client, "/cases/assign", data, form_url="/cases?view=list")
+    assert response.status_code == 302
+    assert {c.owner_id for c in session.scalars(sa.select(Case))} == {agent.id}
+
+
+def test_scripts_are_written_by_supervisors_and_filled_in_on_the_case(
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    agent: User,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    login(client, agent)
+    assert client.get("/scripts").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    response = post_form(
+        client,
+        "/scripts/new",
+        {
+            "title": "物流道歉",
+            "reason": "logistics",
+            "shop_id": str(shop.id),
+            "body": "{买家}您好，{商品}的物流让您久等了",
+        },
+    )
+    assert response.status_code == 302
+    response = post_form(
+        client, "/scripts/new", {"title": "", "reason": "", "shop_id": "0", "body": ""}
+    )
+    html = response.get_data(as_text=True)
+    assert "请填写标题" in html and "请填写话术内容" in html
+    response = post_form(
+        client, "/scripts/new", {"title": "通用", "reason": "", "shop_id": "0", "body": "您好"}
+    )
+    assert "只有管理员" in response.get_data(as_text=True)
+    case = recent_case(session, shop, text="快递太慢了")
+    case.buyer.name = "韩梅梅"
+    session.commit()
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "韩梅梅您好，赣南脐橙 5斤装的物流让您久等了" in html
+    assert (
+        session.scalar(sa.select(sa.func.count(Script.id).filter(Script.title == "物流道歉"))) == 1
+    )
+    assert NOW
