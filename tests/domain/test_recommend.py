@@ -1,0 +1,89 @@
+"""The recommender's rules: exclusions, cold start, staples due, reasons that match."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tracker.domain.recommend import ProductInfo, Purchase, build, recommend
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def buys(customer: str, product: str, days_ago: float) -> Purchase:
+    return Purchase(customer, product, NOW - timedelta(days=days_ago))
+
+
+CATALOGUE = {
+    "orange": ProductInfo("赣南脐橙", "水果", repurchase_days=14, family="FR-ORANGE"),
+    "orange10": ProductInfo("赣南脐橙 10斤", "水果", repurchase_days=14, family="FR-ORANGE"),
+    "apple": ProductInfo("红富士苹果", "水果", repurchase_days=14, family="FR-APPLE"),
+    "shampoo": ProductInfo("洗发水", "洗护", repurchase_days=60, family="CL-SHAMPOO"),
+    "conditioner": ProductInfo("护发素", "洗护", repurchase_days=60, family="CL-COND"),
+    "kettle": ProductInfo("电水壶", "家居", is_consumable=False, family="HO-KETTLE"),
+    "old": ProductInfo("已下架商品", "水果", is_active=False),
+    "newtea": ProductInfo("新品白茶", "水果", launched_at=NOW - timedelta(days=5)),
+}
+
+
+def shop_history() -> list[Purchase]:
+    history = []
+    for i in range(20):  # shampoo and conditioner go together
+        history += [buys(f"c{i}", "shampoo", 40 + i), buys(f"c{i}", "conditioner", 40 + i)]
+    for i in range(30):  # oranges and the (delisted) old product sell a lot this week
+        history += [buys(f"o{i}", "orange", 2), buys(f"o{i}", "old", 2)]
+    history += [buys("k1", "kettle", 3)]
+    return history
+
+
+MODEL = build(shop_history(), now=NOW, catalogue=CATALOGUE)
+
+
+def products(suggestions) -> list[str]:  # type: ignore[no-untyped-def]
+    return [s.product for s in suggestions]
+
+
+def test_the_complained_about_product_and_its_variants_never_appear() -> None:
+    mine = [buys("me", "orange", 20), buys("me", "orange", 35)]
+    assert "orange" in products(recommend(MODEL, mine, now=NOW, k=10))
+    picks = products(
+        recommend(MODEL, mine, now=NOW, k=10, exclude=["orange"], exclude_families=["FR-ORANGE"])
+    )
+    assert "orange" not in picks and "orange10" not in picks and picks
+
+
+def test_inactive_and_owned_durables_never_appear() -> None:
+    mine = [buys("me", "kettle", 10)]
+    picks = products(recommend(MODEL, mine, now=NOW, k=10))
+    assert "old" not in picks and "kettle" not in picks
+
+
+def test_a_buyer_with_no_history_gets_bestsellers() -> None:
+    picks = recommend(MODEL, [], now=NOW, k=3)
+    assert picks and picks[0].product == "orange" and picks[0].kind == "bestseller"
+    assert picks[0].reason == "本店近 7 天热销"
+
+
+def test_a_consumable_due_for_repurchase_ranks_first_with_its_reason() -> None:
+    mine = [buys("me", "shampoo", 70), buys("me", "shampoo", 130)]  # cycle 60 days
+    top = recommend(MODEL, mine, now=NOW, k=5)[0]
+    assert (top.product, top.kind) == ("shampoo", "staple_due")
+    assert top.reason == "您常买的洗发水该补货了"
+
+
+def test_reasons_match_the_signal_that_put_the_product_there() -> None:
+    mine = [buys("me", "shampoo", 3)]
+    picks = {s.product: s for s in recommend(MODEL, mine, now=NOW, k=10, only_new=True)}
+    assert "shampoo" not in picks  # only new products
+    assert picks["conditioner"].kind == "together"
+    assert picks["conditioner"].reason == "买过洗发水的顾客常一起买"
+    fruit = {
+        s.product: s
+        for s in recommend(MODEL, [buys("me", "apple", 3)], now=NOW, k=10, only_new=True)
+    }
+    assert fruit["newtea"].kind == "new_arrival"
+    assert fruit["newtea"].reason == "新品 · 与您买过的水果同类"
+
+
+def test_future_lines_are_ignored_and_an_empty_shop_still_answers() -> None:
+    empty = build([buys("x", "orange", -1)], now=NOW)
+    assert empty.neighbours == {} and recommend(empty, [], now=NOW) == []
