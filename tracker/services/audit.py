@@ -49,3 +49,27 @@ def record_change(
     )
     session.add(event)
     return event
+
+
+def record_case_change(
+    session: Session,
+    case: Any,
+    *,
+    now: datetime,
+    actor_id: int | None,
+    field: str,
+    old: Any,
+    new: Any,
+) -> AuditEvent | None:
+    """A case's own field changed: the row every case page shows in its history."""
+    return record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="case",
+        entity_id=case.id,
+        case_id=case.id,
+        field=field,
+        old=old,
+        new=new,
+    )

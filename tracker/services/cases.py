@@ -27,7 +27,7 @@ from tracker.models.enums import (
     RemedyKind,
     Role,
 )
-from tracker.services.audit import record_change
+from tracker.services.audit import record_case_change, record_change
 from tracker.services.errors import FieldError
 
 EXPLANATION_LIMIT = 500
@@ -99,13 +99,11 @@ def claim(session: Session, case: Case, user: User, *, now: datetime) -> None:
         raise AlreadyClaimed(
             f"此案件已由{owner}认领。" if case.owner_id != user.id else "您已经认领了此案件。"
         )
-    record_change(
+    record_case_change(
         session,
+        case,
         now=now,
         actor_id=user.id,
-        entity_type="case",
-        entity_id=case.id,
-        case_id=case.id,
         field="owner",
         old=None,
         new=user.display_name,
@@ -129,13 +127,11 @@ def assign(
         new_owner = owner.id if owner else None
         if case.owner_id == new_owner:
             continue
-        record_change(
+        record_case_change(
             session,
+            case,
             now=now,
             actor_id=actor.id,
-            entity_type="case",
-            entity_id=case.id,
-            case_id=case.id,
             field="owner",
             old=_display(session, case.owner_id) if case.owner_id else None,
             new=owner.display_name if owner else None,
@@ -190,13 +186,11 @@ def log_attempt(
     session.add(attempt)
     if case.owner_id is None:
         case.owner_id = actor.id
-        record_change(
+        record_case_change(
             session,
+            case,
             now=now,
             actor_id=actor.id,
-            entity_type="case",
-            entity_id=case.id,
-            case_id=case.id,
             field="owner",
             old=None,
             new=actor.display_name,
@@ -209,13 +203,11 @@ def log_attempt(
         case.first_conversation_at = draft.attempted_at
     new_status = case_flow.status_after_attempt(case.status, draft.outcome)
     if new_status is not case.status:
-        record_change(
+        record_case_change(
             session,
+            case,
             now=now,
             actor_id=actor.id,
-            entity_type="case",
-            entity_id=case.id,
-            case_id=case.id,
             field="status",
             old=case.status.value,
             new=new_status.value,
@@ -223,13 +215,11 @@ def log_attempt(
         case.status = new_status
     case.attempt_count += 1
     case.next_follow_up_at = draft.next_attempt_at
-    record_change(
+    record_case_change(
         session,
+        case,
         now=now,
         actor_id=actor.id,
-        entity_type="case",
-        entity_id=case.id,
-        case_id=case.id,
         field="attempt",
         old=None,
         new=f"{draft.channel.label} · {draft.outcome.label}",
@@ -255,25 +245,21 @@ def change_status(
         case_flow.check_transition(case.status, status, outcome)
     except case_flow.TransitionError as exc:
         raise FieldError("status", str(exc)) from exc
-    record_change(
+    record_case_change(
         session,
+        case,
         now=now,
         actor_id=actor.id,
-        entity_type="case",
-        entity_id=case.id,
-        case_id=case.id,
         field="status",
         old=case.status.value,
         new=status.value,
     )
     if outcome is not None or case.outcome is not None:
-        record_change(
+        record_case_change(
             session,
+            case,
             now=now,
             actor_id=actor.id,
-            entity_type="case",
-            entity_id=case.id,
-            case_id=case.id,
             field="outcome",
             old=case.outcome.value if case.outcome else None,
             new=outcome.value if outcome else None,
@@ -306,13 +292,11 @@ def set_reasons(
         raise FieldError("reasons", "至少选择一个原因。")
     old = sorted(r.reason.value for r in case.reasons)
     case.reasons = [CaseReason(reason=r, is_confirmed=True) for r in wanted]
-    record_change(
+    record_case_change(
         session,
+        case,
         now=now,
         actor_id=actor.id,
-        entity_type="case",
-        entity_id=case.id,
-        case_id=case.id,
         field="reasons",
         old=old,
         new=sorted(r.value for r in wanted),
@@ -353,13 +337,11 @@ def add_remedy(
         created_at=now,
     )
     case.remedies.append(remedy)
-    record_change(
+    record_case_change(
         session,
+        case,
         now=now,
         actor_id=actor.id,
-        entity_type="case",
-        entity_id=case.id,
-        case_id=case.id,
         field="remedy",
         old=None,
         new=f"{draft.kind.label} ¥{draft.amount}（成本 ¥{draft.cost}）",
@@ -407,13 +389,11 @@ def save_explanation(
         raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
     if case.explanation_posted_at is not None:
         raise FieldError("explanation", "解释已经发布，不能再修改。")
-    record_change(
+    record_case_change(
         session,
+        case,
         now=now,
         actor_id=actor.id,
-        entity_type="case",
-        entity_id=case.id,
-        case_id=case.id,
         field="explanation_draft",
         old=case.explanation_draft,
         new=text,
@@ -450,13 +430,11 @@ def post_explanation(
         posted_here = True
     case.explanation_posted_at, case.explanation_posted_by_id = now, actor.id
     review.explanation, review.explained_at = case.explanation_draft, now
-    record_change(
+    record_case_change(
         session,
+        case,
         now=now,
         actor_id=actor.id,
-        entity_type="case",
-        entity_id=case.id,
-        case_id=case.id,
         field="explanation_posted",
         old=None,
         new="由系统发布" if posted_here else "已手动发布",

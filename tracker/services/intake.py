@@ -33,7 +33,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, RevisionKind
 from tracker.sentiment import Scorer
-from tracker.services.audit import record_change
+from tracker.services.audit import record_case_change
 from tracker.sources.records import ReviewRecord
 
 CHUNK = 500  # keys per IN (...) query
@@ -419,13 +419,11 @@ def open_case_for(
     )
     session.add(case)
     session.flush()
-    record_change(
+    record_case_change(
         session,
+        case,
         now=now,
         actor_id=None,
-        entity_type="case",
-        entity_id=case.id,
-        case_id=case.id,
         field="status",
         old=None,
         new=CaseStatus.NEW.value,
@@ -447,13 +445,11 @@ def close_by_buyer(
         ("status", old_status.value, CaseStatus.RECOVERED.value),
         ("outcome", None, outcome.value),
     ):
-        record_change(
+        record_case_change(
             session,
+            case,
             now=now,
             actor_id=None,
-            entity_type="case",
-            entity_id=case.id,
-            case_id=case.id,
             field=name,
             old=old,
             new=new,

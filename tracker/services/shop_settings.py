@@ -13,7 +13,7 @@ from tracker.domain.triage import CaseKind, DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, Shop
 from tracker.models.enums import CaseStatus
-from tracker.services.audit import record_change
+from tracker.services.audit import record_case_change, record_change
 from tracker.services.intake import IntakeSettings
 
 
@@ -74,13 +74,11 @@ def update_policy(
     ):
         due = triage.first_contact_due(case.opened_at, CaseKind(case.kind), policy, hours)
         if due != case.first_contact_due_at:
-            record_change(
+            record_case_change(
                 session,
+                case,
                 now=now,
                 actor_id=actor_id,
-                entity_type="case",
-                entity_id=case.id,
-                case_id=case.id,
                 field="first_contact_due_at",
                 old=case.first_contact_due_at.isoformat(),
                 new=due.isoformat(),
