@@ -68,7 +68,7 @@ def sync_pull_jobs(app: Flask, scheduler: BaseScheduler) -> None:
     with app.app_context():
         wanted = {}
         for shop in db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))):
-            if runtime.review_source(app, shop) is not None:
+            if runtime.has_review_source(app, shop):
                 wanted[f"pull-{shop.id}"] = (shop.id, shop.pull_interval_minutes)
     for job in scheduler.get_jobs():
         if job.id.startswith("pull-") and job.id not in wanted:

@@ -45,10 +45,19 @@ def settings(app: Flask, shop: Shop) -> IntakeSettings:
     )
 
 
-def _top_client(app: Flask, shop: Shop) -> top.TopClient | None:
+def _credentials(app: Flask, shop: Shop) -> top.Credentials | None:
     if shop.platform not in (Platform.TAOBAO, Platform.TMALL):
         return None
-    credentials = top.Credentials.from_config(shop.code, app.config["TRACKER_SHOP_CREDENTIALS"])
+    return top.Credentials.from_config(shop.code, app.config["TRACKER_SHOP_CREDENTIALS"])
+
+
+def has_review_source(app: Flask, shop: Shop) -> bool:
+    """Whether the shop is pulled, without building a client to find out."""
+    return _credentials(app, shop) is not None
+
+
+def _top_client(app: Flask, shop: Shop) -> top.TopClient | None:
+    credentials = _credentials(app, shop)
     if credentials is None:
         return None
     return top.TopClient(

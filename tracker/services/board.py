@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from tracker.domain import case_flow
 from tracker.models import Buyer, Case, CaseReason, Order, OrderLine, Review, User, user_shops
 from tracker.models.enums import CaseStatus, Rating, Reason
+from tracker.services.browse import contains
 
 SCOPES = ("default", "mine", "unassigned", "all")
 SORTS = {
@@ -45,10 +46,6 @@ class BoardFilter:
 def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(), tzinfo=tz)
     return start, start + timedelta(days=1)
-
-
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def statement(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -> sa.Select:
@@ -86,7 +83,7 @@ def statement(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -> s
     if f.q:
         term = f.q.strip()
         buyers = sa.select(Buyer.id).where(
-            Buyer.shop_id.in_(f.shop_ids), Buyer.platform_nick.ilike(_like(term), escape="\\")
+            Buyer.shop_id.in_(f.shop_ids), Buyer.platform_nick.ilike(contains(term), escape="\\")
         )
         by_order = (
             sa.select(Review.id)
@@ -95,7 +92,7 @@ def statement(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -> s
             .where(Order.shop_id.in_(f.shop_ids), Order.tid == term)
         )
         by_text = sa.select(Review.id).where(
-            Review.shop_id.in_(f.shop_ids), Review.text.ilike(_like(term), escape="\\")
+            Review.shop_id.in_(f.shop_ids), Review.text.ilike(contains(term), escape="\\")
         )
         by_key = sa.select(Review.id).where(
             Review.shop_id.in_(f.shop_ids), Review.platform_key.like(f"{term}:%")

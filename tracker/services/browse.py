@@ -13,7 +13,9 @@ from tracker.models import Buyer, Order, Product, Review, SentimentCorrection
 from tracker.models.enums import Rating
 
 
-def _like(term: str) -> str:
+def contains(term: str) -> str:
+    """A LIKE pattern matching ``term`` anywhere, its own % and _ taken literally
+    (use with ``escape="\\"``)."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -23,7 +25,7 @@ def products(shop_id: int, *, q: str = "", category: str = "") -> sa.Select[tupl
     if q:
         stmt = stmt.where(
             sa.or_(
-                Product.title.ilike(_like(q), escape="\\"),
+                Product.title.ilike(contains(q), escape="\\"),
                 Product.platform_item_id == q,
                 Product.sku == q,
             )
@@ -47,7 +49,9 @@ def categories(session: Session, shop_id: int) -> list[str]:
 def buyers(shop_id: int, *, q: str = "") -> sa.Select[tuple[Buyer]]:
     stmt = sa.select(Buyer).where(Buyer.shop_id == shop_id)
     if q:
-        stmt = stmt.where(sa.or_(Buyer.platform_nick.ilike(_like(q), escape="\\"), Buyer.name == q))
+        stmt = stmt.where(
+            sa.or_(Buyer.platform_nick.ilike(contains(q), escape="\\"), Buyer.name == q)
+        )
     return stmt.order_by(Buyer.platform_nick)
 
 
@@ -74,7 +78,7 @@ def reviews(shop_id: int, *, q: str = "", rating: Rating | None = None) -> sa.Se
     if rating is not None:
         stmt = stmt.where(Review.rating == rating)
     if q:
-        stmt = stmt.where(Review.text.ilike(_like(q), escape="\\"))
+        stmt = stmt.where(Review.text.ilike(contains(q), escape="\\"))
     return stmt.order_by(Review.posted_at.desc())
 
 

@@ -9,14 +9,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.database import BULK_ROWS, analyze_after_bulk_load
 from tracker.models import Buyer, Order, OrderLine, Product, Shop
 from tracker.models.enums import RefundStatus
 from tracker.sentiment import Scorer
-from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, ingest
+from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, ingest, rows_by_key
 from tracker.sources.files import FileProblem, ParsedFile
 from tracker.sources.records import ReviewRecord
 
@@ -109,21 +108,6 @@ def _reviews(
     report.created, report.updated = report.intake.new, report.intake.revised
 
 
-def _by_key(
-    session: Session, model: type, column: Any, shop: Shop, keys: set[str]
-) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):
-        for row in session.scalars(
-            sa.select(model).where(
-                model.shop_id == shop.id, column.in_(ordered[start : start + 500])
-            )
-        ):
-            found[getattr(row, column.key)] = row
-    return found
-
-
 def _buyer_for(
     session: Session,
     shop: Shop,
@@ -154,20 +138,22 @@ def _orders(
     grouped: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
     for _, values in rows:
         grouped.setdefault(values["tid"], []).append(values)
-    buyers = _by_key(session, Buyer, Buyer.platform_nick, shop, {v["buyer_nick"] for _, v in rows})
-    products = _by_key(
+    buyers = rows_by_key(
+        session, shop.id, Buyer, Buyer.platform_nick, {v["buyer_nick"] for _, v in rows}
+    )
+    products = rows_by_key(
         session,
+        shop.id,
         Product,
         Product.platform_item_id,
-        shop,
         {v["item_id"] for _, v in rows if v.get("item_id")},
     )
-    orders = _by_key(session, Order, Order.tid, shop, set(grouped))
-    lines = _by_key(
+    orders = rows_by_key(session, shop.id, Order, Order.tid, set(grouped))
+    lines = rows_by_key(
         session,
+        shop.id,
         OrderLine,
         OrderLine.oid,
-        shop,
         {
             v.get("oid") or f"{v['tid']}-{i}"
             for vs in grouped.values()
@@ -238,8 +224,8 @@ def _products(
     _scorer: Scorer | None,
     _settings: IntakeSettings,
 ) -> None:
-    existing = _by_key(
-        session, Product, Product.platform_item_id, shop, {v["item_id"] for _, v in rows}
+    existing = rows_by_key(
+        session, shop.id, Product, Product.platform_item_id, {v["item_id"] for _, v in rows}
     )
     for _, values in rows:
         product = existing.get(values["item_id"])
@@ -277,7 +263,9 @@ def _buyers(
     _scorer: Scorer | None,
     _settings: IntakeSettings,
 ) -> None:
-    buyers = _by_key(session, Buyer, Buyer.platform_nick, shop, {v["buyer_nick"] for _, v in rows})
+    buyers = rows_by_key(
+        session, shop.id, Buyer, Buyer.platform_nick, {v["buyer_nick"] for _, v in rows}
+    )
     for _, values in rows:
         known = values["buyer_nick"] in buyers
         buyer = _buyer_for(session, shop, buyers, values["buyer_nick"], now, report)

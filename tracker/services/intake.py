@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -77,6 +78,20 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + CHUNK]
 
 
+def rows_by_key(
+    session: Session, shop_id: int, model: type, column: Any, values: Iterable[str]
+) -> dict[str, Any]:
+    """A shop's rows whose ``column`` is one of ``values``, by that value: a few IN
+    queries instead of one per record."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(sorted(set(values))):
+        for row in session.scalars(
+            sa.select(model).where(model.shop_id == shop_id, column.in_(chunk))
+        ):
+            found[getattr(row, column.key)] = row
+    return found
+
+
 def _dedupe(records: Iterable[ReviewRecord]) -> dict[str, ReviewRecord]:
     """One record per key; a batch may repeat a review (overlapping pages): latest wins."""
     latest: dict[str, ReviewRecord] = {}
@@ -128,23 +143,19 @@ class _Batch:
                 )
             )
         fresh = [r for k, r in records.items() if k not in self.reviews]
-        self.buyers = self._load(Buyer, Buyer.platform_nick, {r.buyer_nick for r in fresh})
-        self.products = self._load(
-            Product, Product.platform_item_id, {r.item_id for r in fresh if r.item_id}
+        self.buyers = rows_by_key(
+            session, shop.id, Buyer, Buyer.platform_nick, {r.buyer_nick for r in fresh}
         )
-        self.lines = self._load(OrderLine, OrderLine.oid, {r.oid for r in fresh if r.oid})
-
-    def _load(
-        self, model: type, column: sa.orm.InstrumentedAttribute[str], values: set[str]
-    ) -> dict[str, object]:
-        found: dict[str, object] = {}
-        ordered = sorted(values)
-        for chunk in _chunks(ordered):
-            for row in self.session.scalars(
-                sa.select(model).where(model.shop_id == self.shop.id, column.in_(chunk))
-            ):
-                found[getattr(row, column.key)] = row
-        return found
+        self.products = rows_by_key(
+            session,
+            shop.id,
+            Product,
+            Product.platform_item_id,
+            {r.item_id for r in fresh if r.item_id},
+        )
+        self.lines = rows_by_key(
+            session, shop.id, OrderLine, OrderLine.oid, {r.oid for r in fresh if r.oid}
+        )
 
     def buyer(self, nick: str) -> Buyer:
         buyer = self.buyers.get(nick)
