@@ -57,8 +57,17 @@ def run(args: list[str]) -> int:
         return 1
     host = os.environ.get("TRACKER_HOST", "127.0.0.1")
     port = os.environ.get("TRACKER_PORT", "5000")
+    say("starting the scheduler (scoring, recommender builds, alerts) in the background")
+    scheduler = subprocess.Popen([str(BIN / "flask"), "--app", "tracker", "scheduler"], cwd=ROOT)
     say(f"starting the tracker at http://{host}:{port}/  (Ctrl+C stops it)")
-    return flask("run", "--host", host, "--port", port, *args)
+    try:
+        return flask("run", "--host", host, "--port", port, *args)
+    finally:
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
 
 
 def ensure_browser() -> None:

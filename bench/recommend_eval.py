@@ -26,7 +26,13 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.domain.recommend import BESTSELLER_DAYS, Purchase, build, recommend  # noqa: E402
+from tracker.domain.recommend import (  # noqa: E402
+    BESTSELLER_DAYS,
+    ProductInfo,
+    Purchase,
+    build,
+    recommend,
+)
 from tracker.sources.files import parse_file  # noqa: E402
 
 MAPPING = {
@@ -50,7 +56,25 @@ def read(path: Path) -> list[Purchase]:
     parsed = parse_file("orders", data, path.name.removesuffix(".gz"), tz=TZ, mapping=MAPPING)
     if parsed.problems:
         sys.exit("unreadable rows: " + "; ".join(p.describe() for p in parsed.problems[:5]))
-    return [Purchase(v["buyer_nick"], v["item_id"], v["paid_at"]) for _, v in parsed.rows]
+    return [
+        Purchase(v["buyer_nick"], v["item_id"], v["paid_at"], float(v["unit_price"]))
+        for _, v in parsed.rows
+    ]
+
+
+def catalogue(train: list[Purchase]) -> dict[str, ProductInfo]:
+    """What a shop's catalogue would say, from the lines themselves: the latest price and
+    the first sale as the launch date (no categories in the file, so no new-arrival nudge)."""
+    price: dict[str, tuple[datetime, float]] = {}
+    first: dict[str, datetime] = {}
+    for p in train:
+        if p.unit_price is not None and (p.product not in price or price[p.product][0] <= p.at):
+            price[p.product] = (p.at, p.unit_price)
+        first[p.product] = min(first.get(p.product, p.at), p.at)
+    return {
+        product: ProductInfo(price=price[product][1] if product in price else None, launched_at=at)
+        for product, at in first.items()
+    }
 
 
 def default_cutoff(purchases: list[Purchase]) -> datetime:
@@ -113,7 +137,7 @@ def main() -> None:
     new_targets = {c: t - bought[c] for c, t in targets.items() if t - bought[c]}
 
     started = time.perf_counter()
-    model = build(train, now=cutoff)
+    model = build(train, now=cutoff, catalogue=catalogue(train))
     fit_seconds = time.perf_counter() - started
     ours: dict[str, list[str]] = {}
     ours_new: dict[str, list[str]] = {}

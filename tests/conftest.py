@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -18,12 +19,14 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from tests.databases import fresh_database
 from tracker import create_app
+from tracker.domain.working_hours import WorkingHours
 from tracker.extensions import db
 from tracker.models import Shop, User
 from tracker.models.enums import Platform, Role
 
 PASSWORD = "secret123"
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
+HOURS = WorkingHours(tz=ZoneInfo("Asia/Shanghai"))  # the default: 09:00-12:00, 13:30-22:00
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +44,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "test-secret-key-that-is-long-enough",
             "TRACKER_ENV": "development",
+            "TRACKER_LOGIN_RATE_LIMIT": "10000 per minute",  # tests log in all the time
         },
         instance_path=str(instance),
     )

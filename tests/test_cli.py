@@ -86,3 +86,37 @@ def test_create_user_command_reports_bad_input(app: Flask, session: Session) -> 
     )
     assert result.exit_code == 2 and "--password" in result.output and "8" in result.output
     assert count(session, User) == before
+
+
+def test_check_finds_an_unmigrated_database_and_passes_a_ready_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from tests.databases import fresh_database
+    from tracker import PROJECT_ROOT
+
+    def check(url: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "tracker", "check"],
+            cwd=PROJECT_ROOT,
+            env=os.environ | {"DATABASE_URL": url, "TRACKER_ENV": "development"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    with fresh_database(tmp_path) as url:
+        empty = check(url)
+        assert empty.returncode == 1 and "flask --app tracker db upgrade" in empty.stderr
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "tracker", "db", "upgrade"],
+            cwd=PROJECT_ROOT,
+            env=os.environ | {"DATABASE_URL": url},
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        ready = check(url)
+        assert ready.returncode == 0, ready.stderr
+        assert "configuration OK" in ready.stdout and "TRACKER_ENV" in ready.stdout  # a warning

@@ -38,7 +38,8 @@ class FakeTop:
         self.app_key, self.secret, self.session = app_key, secret, session
         self.rates: list[dict[str, Any]] = []
         self.requests: list[dict[str, str]] = []
-        self.faults: list[str] = []  # consumed one per request: "502", "api", "malformed", "slow"
+        # consumed one per request: "502", "api", "malformed", "slow", "duplicate", "shuffle"
+        self.faults: list[str | None] = []
         self.problems: list[str] = []  # what a real gateway would have refused
         self.url = ""
 
@@ -108,6 +109,10 @@ class FakeTop:
         )
         page, size = int(form["page_no"]), int(form["page_size"])
         chunk = matching[(page - 1) * size : page * size]
+        if fault == "duplicate" and page > 1:  # the previous page's rates once more
+            chunk = matching[(page - 2) * size : (page - 1) * size] + chunk
+        if fault == "shuffle":  # newest first, as some gateways answer
+            chunk = list(reversed(chunk))
         has_next = page * size < len(matching)
         if page * size >= 1500:
             has_next = False  # TOP stops at 1,500 results: the rest are silently cut off

@@ -30,13 +30,33 @@ def create_app(
         app.config.update(test_config)
     _finish_config(app)
 
-    from tracker.extensions import bootstrap, csrf, db, login_manager, migrate
+    from tracker.extensions import (
+        CSP,
+        bootstrap,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+        talisman,
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     bootstrap.init_app(app)
+    limiter.init_app(app)
+    production = app.config["TRACKER_ENV"] == "production"
+    talisman.init_app(
+        app,
+        force_https=False,  # TLS ends at the reverse proxy (README "Production")
+        strict_transport_security=production,
+        session_cookie_secure=production,
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
     with app.app_context():
         from tracker.database import configure_engine
 

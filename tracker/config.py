@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import time
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +37,25 @@ class Defaults:
     TRACKER_SENTIMENT_MODEL = "auto"  # "auto" (trained, else bundled), "snownlp", or a path
     TRACKER_TOP_URL = "https://eco.taobao.com/router/rest"
     TRACKER_PULL_TIMEOUT = 30.0  # seconds per TOP request
+    TRACKER_RECOMMENDER_BUILD_AT = "03:30"  # nightly rebuild, local time (quiet hours)
+    # Alerts (every minute): first-contact deadline near / passed, revision window closing.
+    TRACKER_ALERT_LEAD_MINUTES = 30
+    TRACKER_ALERT_REVISION_LEAD_HOURS = 72
+    TRACKER_ALERT_HORIZON_HOURS = 72  # deadlines missed longer ago than this are not re-announced
+    TRACKER_BASE_URL = "http://127.0.0.1:5000"  # links in e-mails and chat messages
+    TRACKER_SMTP_HOST: str | None = None  # None: no e-mail
+    TRACKER_SMTP_PORT = 25
+    TRACKER_SMTP_USER: str | None = None
+    TRACKER_SMTP_PASSWORD: str | None = None
+    TRACKER_SMTP_SECURITY = "none"  # none, starttls or ssl
+    TRACKER_MAIL_FROM = "tracker@localhost"
+    TRACKER_WEBHOOK_URL: str | None = None  # a DingTalk / WeCom group robot; None: off
+    # Login throttling per client address (on top of the per-account lockout). Several
+    # workers need a shared store, e.g. redis://127.0.0.1:6379 (README "Production").
+    TRACKER_LOGIN_RATE_LIMIT = "10 per minute"
+    TRACKER_PROXY_HOPS = 0  # reverse proxies in front of gunicorn (1 behind one nginx)
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # file uploads on the admin page
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -60,6 +80,21 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_HIDDEN_NEGATIVE_THRESHOLD": ("TRACKER_HIDDEN_NEGATIVE_THRESHOLD", float),
     "TRACKER_SENTIMENT_MODEL": ("TRACKER_SENTIMENT_MODEL", str),
     "TRACKER_TOP_URL": ("TRACKER_TOP_URL", str),
+    "TRACKER_RECOMMENDER_BUILD_AT": ("TRACKER_RECOMMENDER_BUILD_AT", str),
+    "TRACKER_ALERT_LEAD_MINUTES": ("TRACKER_ALERT_LEAD_MINUTES", int),
+    "TRACKER_ALERT_REVISION_LEAD_HOURS": ("TRACKER_ALERT_REVISION_LEAD_HOURS", int),
+    "TRACKER_ALERT_HORIZON_HOURS": ("TRACKER_ALERT_HORIZON_HOURS", int),
+    "TRACKER_BASE_URL": ("TRACKER_BASE_URL", str),
+    "TRACKER_SMTP_HOST": ("TRACKER_SMTP_HOST", str),
+    "TRACKER_SMTP_PORT": ("TRACKER_SMTP_PORT", int),
+    "TRACKER_SMTP_USER": ("TRACKER_SMTP_USER", str),
+    "TRACKER_SMTP_PASSWORD": ("TRACKER_SMTP_PASSWORD", str),
+    "TRACKER_SMTP_SECURITY": ("TRACKER_SMTP_SECURITY", str),
+    "TRACKER_MAIL_FROM": ("TRACKER_MAIL_FROM", str),
+    "TRACKER_WEBHOOK_URL": ("TRACKER_WEBHOOK_URL", str),
+    "TRACKER_LOGIN_RATE_LIMIT": ("TRACKER_LOGIN_RATE_LIMIT", str),
+    "TRACKER_PROXY_HOPS": ("TRACKER_PROXY_HOPS", int),
+    "TRACKER_RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
 }
 
 
@@ -108,6 +143,23 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     threshold = config.get("TRACKER_HIDDEN_NEGATIVE_THRESHOLD")
     if not isinstance(threshold, int | float) or not 0 < threshold < 1:
         problems.append(f"TRACKER_HIDDEN_NEGATIVE_THRESHOLD={threshold!r} must be between 0 and 1.")
+    try:
+        build_at = time.fromisoformat(str(config.get("TRACKER_RECOMMENDER_BUILD_AT")))
+    except ValueError:
+        build_at = None
+    if build_at is None or build_at.second or build_at.tzinfo:
+        problems.append(
+            f"TRACKER_RECOMMENDER_BUILD_AT={config.get('TRACKER_RECOMMENDER_BUILD_AT')!r} "
+            "must be a local time of day such as 03:30."
+        )
+    if config.get("TRACKER_SMTP_SECURITY") not in ("none", "starttls", "ssl"):
+        problems.append("TRACKER_SMTP_SECURITY must be 'none', 'starttls' or 'ssl'.")
+    webhook = config.get("TRACKER_WEBHOOK_URL")
+    if webhook and not str(webhook).startswith(("http://", "https://")):
+        problems.append(f"TRACKER_WEBHOOK_URL={webhook!r} must be an http(s) URL.")
+    for name in ("TRACKER_ALERT_LEAD_MINUTES", "TRACKER_ALERT_REVISION_LEAD_HOURS"):
+        if not isinstance(config.get(name), int) or config[name] <= 0:
+            problems.append(f"{name}={config.get(name)!r} must be a positive whole number.")
     credentials = config.get("TRACKER_SHOP_CREDENTIALS")
     if not isinstance(credentials, dict) or not all(
         isinstance(v, dict) for v in credentials.values()

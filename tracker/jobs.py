@@ -13,7 +13,7 @@ from tracker import runtime
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Shop
-from tracker.services import scheduler_lock
+from tracker.services import alerts, recommendations, scheduler_lock
 from tracker.services.intake import score_pending
 from tracker.services.pulls import pull_shop, record_run
 
@@ -54,6 +54,49 @@ def score_new_reviews(app: Flask) -> None:
             if result.received:
                 record_run(db.session, shop, source="score", now=now, result=result)
             db.session.commit()
+
+
+def build_recommenders(app: Flask, *, requested_only: bool) -> None:
+    """Nightly for every active shop; every minute for shops whose admin asked for it."""
+    with app.app_context():
+        shops = (
+            recommendations.requested_shops(db.session)
+            if requested_only
+            else list(db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))))
+        )
+        for shop in shops:
+            stored = recommendations.build_model(db.session, shop, now=utcnow())
+            log.info(
+                "recommender %s: %d lines, %d products, %.1f s",
+                shop.code,
+                stored.order_lines,
+                stored.products,
+                stored.build_seconds,
+            )
+
+
+def count_conversions(app: Flask) -> None:
+    with app.app_context():
+        converted = recommendations.record_conversions(db.session, now=utcnow())
+        if converted:
+            log.info("recommendations: %d new conversions", converted)
+
+
+def send_alerts(app: Flask) -> None:
+    """Every minute: announce deadlines near or passed, then send queued e-mails/messages."""
+    with app.app_context():
+        now = utcnow()
+        created = alerts.scan(
+            db.session,
+            now=now,
+            settings=runtime.alert_settings(app),
+            tz_name=app.config["TRACKER_TIMEZONE"],
+        )
+        sent, failed = alerts.deliver(
+            db.session, now=now, mailer=runtime.mailer(app), poster=runtime.poster(app)
+        )
+        if created or sent or failed:
+            log.info("alerts: %d notices, %d sent, %d failed", created, sent, failed)
 
 
 def keep_lock(app: Flask, holder: str, stop: Callable[[], None]) -> None:
@@ -112,5 +155,37 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
     )
     scheduler.add_job(
         sync_pull_jobs, "interval", minutes=5, args=(app, scheduler), id="sync", **common
+    )
+    hour, minute = app.config["TRACKER_RECOMMENDER_BUILD_AT"].split(":")
+    scheduler.add_job(
+        build_recommenders,
+        "cron",
+        hour=int(hour),
+        minute=int(minute),
+        args=(app,),
+        kwargs={"requested_only": False},
+        id="recommender-nightly",
+        **common,
+    )
+    scheduler.add_job(
+        build_recommenders,
+        "interval",
+        minutes=1,
+        args=(app,),
+        kwargs={"requested_only": True},
+        id="recommender-requested",
+        **common,
+    )
+    scheduler.add_job(
+        send_alerts,
+        "interval",
+        minutes=1,
+        args=(app,),
+        id="alerts",
+        next_run_time=utcnow(),
+        **common,
+    )
+    scheduler.add_job(
+        count_conversions, "interval", minutes=15, args=(app,), id="conversions", **common
     )
     sync_pull_jobs(app, scheduler)

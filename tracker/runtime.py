@@ -4,15 +4,18 @@ review source, built from the app's configuration. Web workers never call this."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
 
+from tracker.channels import SmtpMailer, WebhookPoster
 from tracker.clock import utcnow
 from tracker.models import Shop
 from tracker.models.enums import Platform
 from tracker.sentiment import Scorer
 from tracker.sentiment.store import ModelStore, load_scorer
+from tracker.services.alerts import AlertSettings
 from tracker.services.intake import IntakeSettings
 from tracker.services.pulls import Fetch
 from tracker.services.shop_settings import intake_settings
@@ -80,3 +83,33 @@ def explanation_publisher(app: Flask, shop: Shop) -> Callable[[str, str], None] 
     """Posts a seller explanation through the platform, or None where staff copy it by hand."""
     client = _top_client(app, shop)
     return client.add_explanation if client is not None else None
+
+
+def alert_settings(app: Flask) -> AlertSettings:
+    config = app.config
+    return AlertSettings(
+        lead=timedelta(minutes=config["TRACKER_ALERT_LEAD_MINUTES"]),
+        revision_lead=timedelta(hours=config["TRACKER_ALERT_REVISION_LEAD_HOURS"]),
+        horizon=timedelta(hours=config["TRACKER_ALERT_HORIZON_HOURS"]),
+        email=bool(config["TRACKER_SMTP_HOST"]),
+        webhook_url=config["TRACKER_WEBHOOK_URL"] or None,
+        base_url=config["TRACKER_BASE_URL"],
+    )
+
+
+def mailer(app: Flask) -> SmtpMailer | None:
+    config = app.config
+    if not config["TRACKER_SMTP_HOST"]:
+        return None
+    return SmtpMailer(
+        host=config["TRACKER_SMTP_HOST"],
+        port=int(config["TRACKER_SMTP_PORT"]),
+        sender=config["TRACKER_MAIL_FROM"],
+        user=config["TRACKER_SMTP_USER"],
+        password=config["TRACKER_SMTP_PASSWORD"],
+        security=config["TRACKER_SMTP_SECURITY"],
+    )
+
+
+def poster(app: Flask) -> WebhookPoster | None:
+    return WebhookPoster() if app.config["TRACKER_WEBHOOK_URL"] else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tracker.domain.recommend import ProductInfo, Purchase, build, recommend
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -87,3 +89,32 @@ def test_reasons_match_the_signal_that_put_the_product_there() -> None:
 def test_future_lines_are_ignored_and_an_empty_shop_still_answers() -> None:
     empty = build([buys("x", "orange", -1)], now=NOW)
     assert empty.neighbours == {} and recommend(empty, [], now=NOW) == []
+
+
+def test_products_far_above_the_buyers_price_range_rank_lower() -> None:
+    catalogue = {
+        "cheap": ProductInfo("平价纸巾", "日用", price=10.0),
+        "dear": ProductInfo("高端礼盒", "日用", price=300.0),
+    }
+    history = [buys(f"c{i}", "dear", 1) for i in range(10)]
+    history += [buys(f"c{i}", "cheap", 1) for i in range(9)]
+    model = build(history, now=NOW, catalogue=catalogue)
+    assert products(recommend(model, [], now=NOW, k=2)) == ["dear", "cheap"]  # no range yet
+    thrifty = [Purchase("me", "soap", NOW - timedelta(days=9), unit_price=12.0)]
+    assert products(recommend(model, thrifty, now=NOW, k=3, only_new=True)) == ["cheap", "dear"]
+
+
+def test_the_model_survives_a_round_trip_through_json() -> None:
+    import json
+
+    again = type(MODEL).from_dict(json.loads(json.dumps(MODEL.to_dict())))
+    assert again.built_at == MODEL.built_at and again.popular == pytest.approx(
+        MODEL.popular, abs=1e-4
+    )
+    assert again.neighbours["shampoo"][0][0] == "conditioner"
+    assert "kettle" in again.products() and "orange" in again.products()
+    mine = [buys("me", "shampoo", 3)]
+    again.catalogue = CATALOGUE
+    assert products(recommend(again, mine, now=NOW, k=5)) == products(
+        recommend(MODEL, mine, now=NOW, k=5)
+    )

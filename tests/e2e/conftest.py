@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask_migrate import upgrade
 from sqlalchemy.orm import sessionmaker
 from werkzeug.serving import make_server
@@ -20,7 +24,7 @@ from tests.factories import open_case
 from tracker import PROJECT_ROOT, create_app
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Shop, User
+from tracker.models import Case, Product, Shop, User
 from tracker.models.enums import Platform, Role
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -30,10 +34,60 @@ CHROMIUM = (
 )
 
 
+PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+IMPORT_HEADER = [
+    "订单编号",
+    "子订单编号",
+    "买家会员名",
+    "评价结果",
+    "评价内容",
+    "评价时间",
+    "宝贝名称",
+    "宝贝ID",
+]
+
+
+def _export_with_payloads(posted: str) -> bytes:
+    """A review export carrying script in every text column, quoted as Excel would."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(IMPORT_HEADER)
+    writer.writerow(["T77", "O77", PAYLOAD, "差评", PAYLOAD, posted, PAYLOAD, "77"])
+    return out.getvalue().encode()
+
+
 @dataclass(frozen=True)
 class Live:
     url: str
     case_id: int
+    imported_case_id: int  # opened from a file whose text columns carry script
+
+
+def _import_payloads(app, session, shop) -> int:  # type: ignore[no-untyped-def]
+    """Through the import path a shop's admin uses, as a file would arrive."""
+    from zoneinfo import ZoneInfo
+
+    from tests.fakes import KeywordScorer
+    from tracker import runtime
+    from tracker.services.imports import import_parsed
+    from tracker.sources.files import parse_file
+
+    tz = ZoneInfo("Asia/Shanghai")
+    posted = (utcnow() - timedelta(hours=2)).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    parsed = parse_file("reviews", _export_with_payloads(posted), "评价.csv", tz=tz)
+    report = import_parsed(
+        session,
+        shop,
+        parsed,
+        now=utcnow(),
+        skip_bad_rows=False,
+        scorer=KeywordScorer(),
+        settings=runtime.settings(app, shop),
+    )
+    assert report.written and not report.problems, report.problems
+    return session.scalar(
+        sa.select(Case.id).where(Case.shop_id == shop.id).order_by(Case.id.desc())
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +128,23 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                     nick="小鱼儿",
                 )
                 case_id = case.id
+                s.add(  # a new arrival in the same category: the page suggests it
+                    Product(
+                        shop_id=shop.id,
+                        platform_item_id="new-1",
+                        title="新品冰糖橙",
+                        category=case.product.category,
+                        price=Decimal("29.90"),
+                        launched_at=utcnow() - timedelta(days=2),
+                    )
+                )
+                s.commit()
+                imported_case_id = _import_payloads(app, s, shop)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            yield Live(f"http://127.0.0.1:{server.server_port}", case_id)
+            yield Live(f"http://127.0.0.1:{server.server_port}", case_id, imported_case_id)
         finally:
             server.shutdown()
             thread.join()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import NOW
+from tests.conftest import HOURS, NOW
 from tests.databases import fresh_database
 from tests.factories import open_case
 from tracker import create_app
@@ -61,7 +61,13 @@ def test_first_attempt_stops_the_clock_and_conversation_is_separate(
     case = open_case(session, shop, at=NOW)
     v = case.version
     svc.log_attempt(
-        session, case, attempt(A.NO_ANSWER, at=LATER), actor=agent, now=LATER, expected_version=v
+        session,
+        case,
+        attempt(A.NO_ANSWER, at=LATER),
+        actor=agent,
+        now=LATER,
+        expected_version=v,
+        hours=HOURS,
     )
     assert (case.first_attempt_at, case.first_conversation_at) == (LATER, None)
     assert case.status is S.CONTACTING and case.owner_id == agent.id  # working it claims it
@@ -73,6 +79,7 @@ def test_first_attempt_stops_the_clock_and_conversation_is_separate(
         actor=agent,
         now=talk,
         expected_version=case.version,
+        hours=HOURS,
     )
     assert case.first_attempt_at == LATER and case.first_conversation_at == talk
     assert case.status is S.WAITING and case.attempt_count == 2
@@ -95,7 +102,9 @@ def test_bad_attempts_write_nothing(
 ) -> None:
     case = open_case(session, shop, at=NOW)
     with pytest.raises(FieldError) as info:
-        svc.log_attempt(session, case, draft, actor=agent, now=LATER, expected_version=None)
+        svc.log_attempt(
+            session, case, draft, actor=agent, now=LATER, expected_version=None, hours=HOURS
+        )
     assert info.value.field == field
     session.rollback()
     assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 0
@@ -141,7 +150,9 @@ def test_a_stale_edit_is_refused_with_who_changed_it(
     boss = make_user(Role.SUPERVISOR, shops=[shop], display_name="周主管")
     svc.assign(session, [case], agent, actor=boss, now=LATER)
     with pytest.raises(svc.StaleCase, match="周主管"):
-        svc.log_attempt(session, case, attempt(), actor=agent, now=LATER, expected_version=seen)
+        svc.log_attempt(
+            session, case, attempt(), actor=agent, now=LATER, expected_version=seen, hours=HOURS
+        )
     assert case.attempt_count == 0
 
 
@@ -152,7 +163,9 @@ def test_agents_work_only_their_own_or_unassigned_cases(
     svc.claim(session, case, agent, now=LATER)
     other = make_user(Role.AGENT, shops=[shop])
     with pytest.raises(svc.CaseConflict, match="客服小林负责"):
-        svc.log_attempt(session, case, attempt(), actor=other, now=LATER, expected_version=None)
+        svc.log_attempt(
+            session, case, attempt(), actor=other, now=LATER, expected_version=None, hours=HOURS
+        )
     with pytest.raises(svc.CaseConflict, match="只有主管"):
         svc.assign(session, [case], other, actor=other, now=LATER)
 
@@ -283,7 +296,13 @@ def test_case_page_fills_scripts_and_shows_the_phone_only_to_its_worker(
     assert not works_case_of(session, agent, case.buyer_id)
     svc.claim(session, case, agent, now=LATER)
     svc.log_attempt(
-        session, case, attempt(A.NO_ANSWER), actor=agent, now=LATER, expected_version=None
+        session,
+        case,
+        attempt(A.NO_ANSWER),
+        actor=agent,
+        now=LATER,
+        expected_version=None,
+        hours=HOURS,
     )
     page = detail(session, case, viewer=agent, now=LATER, hours=hours)
     assert page.phone_visible

@@ -220,3 +220,48 @@ def test_pulling_again_creates_nothing_twice(session: Session, shop: Shop) -> No
         again = pull(session, shop, fake, now=NOW + timedelta(minutes=5))  # overlapping window
     assert (again.pulled, again.new) == (1, 0)
     assert count(session, Review) == 1 and count(session, Case) == 1
+
+
+@pytest.fixture
+def client_as_admin(app, session: Session, make_user):  # type: ignore[no-untyped-def]
+    from tests.conftest import login
+    from tracker.models.enums import Role
+
+    web = app.test_client()
+    login(web, make_user(Role.ADMIN))
+    return web
+
+
+def test_a_misbehaving_source_stores_everything_once_and_shows_its_problems(
+    session: Session, shop: Shop, client_as_admin
+) -> None:  # type: ignore[no-untyped-def]
+    """Errors, timeouts, malformed answers, pages served twice, reviews out of order."""
+    fake = FakeTop()
+    for i in range(250):  # one day: several pages
+        bad = i % 5 == 0
+        fake.add_rate(
+            f"{1000 + i}",
+            f"2026-11-22 {8 + i // 60:02d}:{i % 60:02d}:00",
+            result="bad" if bad else "good",
+            content="太差了" if bad else "很好",
+        )
+    shop.pulled_until = datetime(2026, 11, 22, 0, 0, tzinfo=SH)
+    session.commit()
+    moments = iter(NOW + timedelta(minutes=10 * n) for n in range(10))
+    with serve(fake):
+        fake.faults = ["malformed"]
+        assert pull(session, shop, fake, next(moments)).error_code == "malformed"
+        fake.faults = ["api"]
+        assert pull(session, shop, fake, next(moments)).status == "error"
+        assert count(session, Review) == 0  # failed pulls leave nothing behind
+        fake.faults = ["shuffle", "duplicate", "502", "shuffle", "duplicate"]
+        done = pull(session, shop, fake, next(moments))
+        assert done.status == "ok"
+        fake.faults = ["duplicate"] * 5
+        again = pull(session, shop, fake, next(moments))  # overlapping window, pages twice
+    assert again.status == "ok" and again.new == 0
+    assert count(session, Review) == 250 and count(session, Case) == 50
+    keys = session.scalars(sa.select(Review.platform_key)).all()
+    assert len(keys) == len(set(keys))
+    page = client_as_admin.get("/admin/sources").get_data(as_text=True)
+    assert "malformed" in page and "27/invalid-sessionkey" in page  # the problems, visible

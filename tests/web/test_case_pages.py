@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import NOW, csrf_token, login, post_form
 from tests.factories import open_case
 from tracker.clock import utcnow
-from tracker.models import Case, ContactAttempt, Remedy, Script, Shop, User
+from tracker.models import AuditEvent, Case, ContactAttempt, Remedy, Script, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Role
 
 PAYLOAD = '<script>alert("x")</script>'
@@ -301,9 +301,20 @@ def test_phone_is_shown_in_full_only_to_the_agent_working_the_case(
     login(client, agent)
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "138****5678" in html and "13812345678" not in html
-    post_form(client, f"/cases/{case.id}/claim", {}, form_url=f"/cases/{case.id}")
-    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    url = f"/cases/{case.id}"
+    assert post_form(client, f"{url}/phone", {}, form_url=url).status_code == 403
+    post_form(client, f"{url}/claim", {}, form_url=url)
+    html = client.get(url).get_data(as_text=True)
+    assert "13812345678" not in html and 'id="reveal-phone"' in html  # one click away
+    html = post_form(client, f"{url}/phone", {}, form_url=url).get_data(as_text=True)
     assert 'href="tel:13812345678"' in html
+    reveals = session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.field == "phone_revealed", AuditEvent.case_id == case.id
+        )
+    ).all()
+    assert [(r.actor_id, r.entity_id) for r in reveals] == [(agent.id, case.buyer_id)]
+    assert "13812345678" not in client.get(url).get_data(as_text=True)  # not kept on the page
 
 
 def test_user_text_is_escaped_on_board_and_case_page(

@@ -6,7 +6,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from tracker.cli import intake, setup
+    from tracker.cli import intake, ops, recommend, setup
 
-    for command in (setup.demo_command, setup.create_user_command, *intake.COMMANDS):
+    for command in (
+        setup.demo_command,
+        setup.create_user_command,
+        *intake.COMMANDS,
+        recommend.recommend_group,
+        ops.check_command,
+    ):
         app.cli.add_command(command)

@@ -221,7 +221,8 @@ def api_token_command(shop_code: str) -> None:
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the scheduled jobs (pulls, scoring). Only one may run at a time."""
+    """Run the scheduled jobs (pulls, scoring, recommender builds, conversions). Only one
+    may run at a time."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from tracker.jobs import schedule

@@ -63,6 +63,8 @@ def demo_command(
     except DemoExists as exc:
         raise click.ClickException(str(exc)) from exc
     _triage_demo(code, now)
+    _build_demo_recommender(code, now)
+    _work_demo_cases(code, now, seed)
     click.echo(
         f"已导入：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
         f"订单行 {summary.order_lines}，评价 {summary.reviews}（修改记录 {summary.revisions}）。"
@@ -91,6 +93,33 @@ def _triage_demo(code: str, now: datetime) -> None:
     )
     db.session.commit()
     click.echo(f"情感评分 {result.scored} 条，为 30 天内的中差评开案 {result.cases_opened} 个。")
+
+
+def _build_demo_recommender(code: str, now: datetime) -> None:
+    from tracker.services.recommendations import build_model
+
+    shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
+    assert shop is not None
+    stored = build_model(db.session, shop, now=now)
+    click.echo(f"推荐模型已构建：{stored.products} 个商品，用时 {stored.build_seconds} 秒。")
+
+
+def _work_demo_cases(code: str, now: datetime, seed: int) -> None:
+    from flask import current_app
+
+    from tracker import runtime
+    from tracker.demo.history import simulate
+    from tracker.services.recommendations import record_conversions
+
+    shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
+    assert shop is not None
+    settings = runtime.settings(current_app, shop)
+    work = simulate(db.session, shop.id, now=now, settings=settings, seed=seed)
+    converted = record_conversions(db.session, now=now, shop_id=shop.id)
+    click.echo(
+        f"模拟了一个月的售后工作：处理案件 {work.worked} 个，联系 {work.attempts} 次，"
+        f"挽回 {work.recovered} 个，未挽回 {work.unrecovered} 个，推荐转化 {converted} 个。"
+    )
 
 
 def _print_demo_logins(staff: tuple[tuple[str, str, Role], ...], password: str) -> None:

@@ -14,19 +14,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-import numpy as np
-from scipy import sparse
+from typing import Any
 
 RECENCY_DAYS = 90.0  # weight exp(-age / 90 days): halves about every two months
 BESTSELLER_DAYS = 7
 NEW_ARRIVAL_DAYS = 30
 NEIGHBOURS = 30
+POPULAR_KEPT = 200  # only the head of the bestseller list can reach anyone's top k
 RECENT_ITEMS = 30
 W_COOCCURRENCE = 0.1
 W_POPULAR = 1.0
 W_NEW = 0.3
 DUE_BOOST = 1.5
+PRICE_CEILING = 2.0  # a product dearer than twice the most the buyer ever paid per unit...
+PRICE_PENALTY = 0.5  # ...is worth half as much: it is outside the buyer's price range
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Purchase:
     customer: str
     product: str
     at: datetime
+    unit_price: float | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ProductInfo:
     repurchase_days: int | None = None
     launched_at: datetime | None = None
     family: str | None = None  # close variants share one (e.g. the SKU's prefix)
+    price: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,56 @@ class Model:
     def info(self, product: str) -> ProductInfo:
         return self.catalogue.get(product) or ProductInfo()
 
+    def products(self) -> set[str]:
+        """Every product the model knows."""
+        found = set(self.popular)
+        for source, near in self.neighbours.items():
+            found.add(source)
+            found.update(product for product, _ in near)
+        return found
+
+    def candidates(self, history: Sequence[Purchase]) -> set[str]:
+        """The products ``recommend`` may score for this buyer, besides new arrivals: what
+        the caller must look up in the catalogue, a few hundred rather than all of it."""
+        last: dict[str, datetime] = {}
+        for p in history:
+            last[p.product] = max(last.get(p.product, p.at), p.at)
+        found = set(last) | set(self.popular)
+        for source in sorted(last, key=last.__getitem__, reverse=True)[:RECENT_ITEMS]:
+            found.update(product for product, _ in self.neighbours.get(source, []))
+        return found
+
+    def to_dict(self) -> dict[str, object]:
+        """The learned part, for storage as JSON; the catalogue is read fresh at query time
+        so a product delisted after the build is never suggested."""
+        return {
+            "built_at": self.built_at.isoformat(),
+            "neighbours": {
+                p: [[q, round(v, 4)] for q, v in near] for p, near in self.neighbours.items()
+            },
+            "popular": {p: round(v, 4) for p, v in self.popular.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Model:
+        return cls(
+            built_at=datetime.fromisoformat(data["built_at"]),
+            neighbours={
+                p: [(q, float(v)) for q, v in near] for p, near in data["neighbours"].items()
+            },
+            popular={p: float(v) for p, v in data["popular"].items()},
+        )
+
 
 def build(
     purchases: Iterable[Purchase], *, now: datetime, catalogue: dict[str, ProductInfo] | None = None
 ) -> Model:
     """Item neighbours (cosine over the sets of customers who bought each product) and
     recent popularity. Sparse matrix products keep a million order lines well under a
-    minute."""
+    minute. numpy/scipy are imported here: web workers only rank, they never build."""
+    import numpy as np
+    from scipy import sparse
+
     customers: dict[str, int] = {}
     products: dict[str, int] = {}
     pairs: set[tuple[int, int]] = set()
@@ -112,7 +158,8 @@ def build(
         ]
     if recent:
         most = max(len(v) for v in recent.values())
-        model.popular = {p: len(v) / most for p, v in recent.items()}
+        head = sorted(recent, key=lambda p: (-len(recent[p]), p))[:POPULAR_KEPT]
+        model.popular = {p: len(recent[p]) / most for p in head}
     return model
 
 
@@ -171,6 +218,13 @@ def recommend(
             and now - timedelta(days=NEW_ARRIVAL_DAYS) <= info.launched_at <= now
         ):
             add(product, "new_arrival", W_NEW, f"新品 · 与您买过的{info.category}同类")
+    paid = [p.unit_price for p in history if p.unit_price]
+    ceiling = PRICE_CEILING * max(paid) if paid else None
+    if ceiling is not None:
+        for product in scores:
+            price = model.info(product).price
+            if product not in owned and price is not None and price > ceiling:
+                scores[product] *= PRICE_PENALTY
     banned, families = set(exclude), set(exclude_families)
     ranked = []
     for product, score in sorted(scores.items(), key=lambda x: (-x[1], x[0])):

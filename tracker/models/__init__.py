@@ -1,12 +1,13 @@
 """Typed tables; importing this package registers every model with the metadata."""
 
 from tracker.models.accounts import User, user_shops
-from tracker.models.activity import AuditEvent, Notification
+from tracker.models.activity import AuditEvent, Delivery, Notification
 from tracker.models.buyers import Buyer
 from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
 from tracker.models.catalog import Product
 from tracker.models.intake import PullRun, SchedulerLock, SentimentCorrection
 from tracker.models.orders import Order, OrderLine
+from tracker.models.recommendations import CaseSuggestion, RecommenderModel
 from tracker.models.reviews import Review, ReviewRevision
 from tracker.models.scripts import Script
 from tracker.models.shop import Shop
@@ -16,12 +17,15 @@ __all__ = [
     "Buyer",
     "Case",
     "CaseReason",
+    "CaseSuggestion",
     "ContactAttempt",
+    "Delivery",
     "Notification",
     "Order",
     "OrderLine",
     "Product",
     "PullRun",
+    "RecommenderModel",
     "Remedy",
     "Review",
     "ReviewRevision",

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.extensions import db
+from tracker.models.enums import DeliveryChannel, DeliveryStatus
 
 
 class AuditEvent(db.Model):
@@ -52,3 +53,27 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class Delivery(db.Model):
+    """A notice going out by e-mail or chat-robot webhook. Kept until sent so a failing
+    channel is retried (with back-off) and logged, and never holds up the others."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "dedupe_key"),
+        sa.Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[DeliveryChannel]
+    dedupe_key: Mapped[str] = mapped_column(sa.String(150))
+    target: Mapped[str] = mapped_column(sa.String(300))  # e-mail address or webhook URL
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[DeliveryStatus] = mapped_column(default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

@@ -65,6 +65,10 @@ class Case(db.Model):
     revision_window_ends_at: Mapped[datetime]  # the buyer's 30 days to revise
     first_attempt_at: Mapped[datetime | None]  # stops the first-contact clock
     first_conversation_at: Mapped[datetime | None]  # first attempt that reached the buyer
+    # The same two delays in the shop's working time, fixed when they happen (reports read
+    # them for 100k cases; recomputing working hours per case per view is too slow).
+    first_attempt_work_seconds: Mapped[int | None]
+    first_conversation_work_seconds: Mapped[int | None]
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     # Kept with each attempt so the board needs no per-card queries.

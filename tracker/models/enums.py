@@ -111,3 +111,32 @@ class RemedyKind(LabelledEnum):
     EXCHANGE = "exchange", "换货"
     COUPON = "coupon", "优惠券"
     GIFT = "gift", "小礼品"
+
+
+class SuggestionKind(LabelledEnum):
+    """The signal that put a product on a buyer's list (tracker.domain.recommend)."""
+
+    STAPLE_DUE = "staple_due", "常购该补货"
+    STAPLE = "staple", "常购"
+    TOGETHER = "together", "常一起买"
+    NEW_ARRIVAL = "new_arrival", "新品"
+    BESTSELLER = "bestseller", "热销"
+
+
+class DeliveryChannel(LabelledEnum):
+    EMAIL = "email", "邮件"
+    WEBHOOK = "webhook", "群机器人"
+
+
+class DeliveryStatus(LabelledEnum):
+    PENDING = "pending", "待发送"
+    SENT = "sent", "已发送"
+    FAILED = "failed", "发送失败"
+
+
+class AlertEvent(LabelledEnum):
+    """What the every-minute alert job looks for (tracker.services.alerts)."""
+
+    FIRST_CONTACT_DUE_SOON = "first_contact_due_soon", "首次联系即将超时"
+    FIRST_CONTACT_OVERDUE = "first_contact_overdue", "首次联系已超时"
+    REVISION_WINDOW_CLOSING = "revision_window_closing", "买家改评期即将结束"

@@ -23,6 +23,7 @@ class Review(db.Model):
         # key that makes every pull and import idempotent.
         sa.UniqueConstraint("shop_id", "platform_key"),
         sa.Index("ix_reviews_shop_id_posted_at", "shop_id", "posted_at"),
+        sa.Index("ix_reviews_shop_id_first_posted_at", "shop_id", "first_posted_at"),  # trends
         sa.Index("ix_reviews_product_id_posted_at", "product_id", "posted_at"),
         sa.Index("ix_reviews_buyer_id", "buyer_id"),
     )

@@ -32,3 +32,7 @@ class Shop(db.Model):
     # tracker.domain.working_hours.WorkingHours / tracker.domain.triage.DeadlinePolicy
     working_hours: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     deadline_policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # Recommendations: how many to show on a call; an admin's "rebuild now" waits here
+    # for the scheduler, which builds outside the web workers.
+    suggestions_per_call: Mapped[int] = mapped_column(default=5, server_default="5")
+    recommender_requested_at: Mapped[datetime | None]

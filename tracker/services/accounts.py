@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.models import Shop, User
 from tracker.models.enums import Role
@@ -27,6 +29,7 @@ class UserDraft:
     shop_ids: frozenset[int]
     password: str
     is_active: bool = True
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,22 @@ class UserChanges:
     role: Role
     shop_ids: frozenset[int]
     is_active: bool
+    email: str = ""
 
 
 class LoginFailure(StrEnum):
     BAD_CREDENTIALS = "用户名或密码错误。"
     INACTIVE = "该账号已停用，请联系店铺管理员。"
+    LOCKED = "密码错误次数过多，账号已暂时锁定，请 15 分钟后再试或联系管理员。"
+
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not-a-real-password-0")
 
 
 def check_password_strength(password: str, field: str = "password") -> None:
@@ -47,6 +61,19 @@ def check_password_strength(password: str, field: str = "password") -> None:
         raise FieldError(field, f"密码至少 {MIN_PASSWORD_LENGTH} 个字符。")
     if password.isdigit() or password.isalpha():
         raise FieldError(field, "密码需同时包含字母和数字。")
+
+
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _email(text: str) -> str | None:
+    """Where alerts go by e-mail; optional. Only the shape is checked, not the mailbox."""
+    email = text.strip()
+    if not email:
+        return None
+    if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
+        raise FieldError("email", f"邮箱 {email} 格式不正确。")
+    return email
 
 
 def _load_shops(session: Session, shop_ids: frozenset[int]) -> list[Shop]:
@@ -68,6 +95,7 @@ def create_user(session: Session, draft: UserDraft, *, actor_id: int | None, now
     user = User(
         username=username,
         display_name=draft.display_name.strip(),
+        email=_email(draft.email),
         role=draft.role,
         is_active=draft.is_active,
         created_at=now,
@@ -98,8 +126,10 @@ def update_user(
     if not changes.display_name.strip():
         raise FieldError("display_name", "请填写姓名。")
     shops = _load_shops(session, changes.shop_ids)
+    email = _email(changes.email)
     updates = {
         "display_name": (user.display_name, changes.display_name.strip()),
+        "email": (user.email, email),
         "role": (user.role.value, changes.role.value),
         "is_active": (user.is_active, changes.is_active),
         "shops": (sorted(s.code for s in user.shops), sorted(s.code for s in shops)),
@@ -116,6 +146,7 @@ def update_user(
             new=new,
         )
     user.display_name = changes.display_name.strip()
+    user.email = email
     user.role = changes.role
     user.is_active = changes.is_active
     user.shops = shops
@@ -144,13 +175,39 @@ def reset_password(
 def authenticate(
     session: Session, username: str, password: str, *, now: datetime
 ) -> User | LoginFailure:
+    """Check a login. After ``MAX_FAILED_LOGINS`` wrong passwords in a row the account is
+    locked for ``LOCKOUT`` (even the right password is refused meanwhile, with the same
+    message, so guessing cannot tell); unknown names cost the same hashing time as known
+    ones, so timing does not tell which names exist."""
     user = session.scalar(
         sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
     )
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
         return LoginFailure.BAD_CREDENTIALS
+    if user.locked_until is not None and user.locked_until > now:
+        user.check_password(password)  # same work as any other attempt
+        return LoginFailure.LOCKED
+    if not user.check_password(password):
+        user.failed_logins += 1
+        locked = user.failed_logins >= MAX_FAILED_LOGINS
+        if locked:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+            record_change(
+                session,
+                now=now,
+                actor_id=None,
+                entity_type="user",
+                entity_id=user.id,
+                field="locked_until",
+                old=None,
+                new=user.locked_until.isoformat(),
+            )
+        session.commit()
+        return LoginFailure.LOCKED if locked else LoginFailure.BAD_CREDENTIALS
     if not user.is_active:
         return LoginFailure.INACTIVE
     user.last_login_at = now
+    user.failed_logins, user.locked_until = 0, None
     session.commit()
     return user

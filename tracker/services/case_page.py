@@ -15,6 +15,7 @@ from tracker.models import (
     AuditEvent,
     Buyer,
     Case,
+    CaseSuggestion,
     ContactAttempt,
     Order,
     OrderLine,
@@ -23,7 +24,8 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Reason
-from tracker.services import browse
+from tracker.services import browse, recommendations
+from tracker.services.audit import record_change
 from tracker.services.cases import RemedyTotals, explanation_window_ends, remedy_totals
 
 
@@ -58,6 +60,29 @@ class CaseDetail:
     next_try: Suggestion | None
     explanation_open_until: datetime
     phone_visible: bool
+    suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
+    suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
+
+
+def reveal_phone(session: Session, case: Case, viewer: User, *, now: datetime) -> str:
+    """The buyer's full number, for staff working one of their open cases; every reveal
+    is written to the audit trail (who, when, which buyer, from which case)."""
+    buyer = case.buyer
+    if buyer is None or not buyer.phone or not works_case_of(session, viewer, buyer.id):
+        raise PermissionError("phone")
+    record_change(
+        session,
+        now=now,
+        actor_id=viewer.id,
+        entity_type="buyer",
+        entity_id=buyer.id,
+        field="phone_revealed",
+        old=None,
+        new=f"case {case.id}",
+        case_id=case.id,
+    )
+    session.commit()
+    return buyer.phone
 
 
 def works_case_of(session: Session, user: User, buyer_id: int | None) -> bool:
@@ -131,6 +156,7 @@ FIELD_LABELS = {
     "explanation_draft": "解释草稿",
     "explanation_posted": "解释发布",
     "first_contact_due_at": "首次联系时限",
+    "phone_revealed": "查看完整号码",
 }
 VALUE_LABELS = {"status": CaseStatus, "outcome": CaseOutcome, "reasons": Reason}
 
@@ -220,4 +246,10 @@ def detail(
         next_try=tip,
         explanation_open_until=explanation_window_ends(review),
         phone_visible=works_case_of(session, viewer, case.buyer_id),
+        suggestions=(
+            recommendations.suggestions_for(session, case, now=now)
+            if case.status in case_flow.OPEN
+            else []
+        ),
+        suggestion_log=recommendations.case_suggestions(session, case.id),
     )

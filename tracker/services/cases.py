@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.domain import case_flow
 from tracker.domain.triage import REVISION_WINDOW
+from tracker.domain.working_hours import WorkingHours
 from tracker.models import AuditEvent, Buyer, Case, CaseReason, ContactAttempt, Remedy, Review, User
 from tracker.models.enums import (
     AttemptOutcome,
@@ -27,6 +28,7 @@ from tracker.models.enums import (
     RemedyKind,
     Role,
 )
+from tracker.services import recommendations
 from tracker.services.audit import record_case_change, record_change
 from tracker.services.errors import FieldError
 
@@ -151,6 +153,12 @@ class AttemptDraft:
     duration_seconds: int | None = None
     notes: str = ""
     next_attempt_at: datetime | None = None
+    shown: tuple[recommendations.Shown, ...] = ()  # the suggestions on screen for this call
+    mentioned: frozenset[int] = frozenset()  # product ids the agent ticked
+
+
+def _work_seconds(hours: WorkingHours, start: datetime, end: datetime) -> int:
+    return int(hours.between(start, end).total_seconds())
 
 
 def log_attempt(
@@ -161,6 +169,7 @@ def log_attempt(
     actor: User,
     now: datetime,
     expected_version: int | None,
+    hours: WorkingHours,
 ) -> ContactAttempt:
     check_version(session, case, expected_version)
     check_can_work(case, actor, session)
@@ -184,6 +193,9 @@ def log_attempt(
         created_at=now,
     )
     session.add(attempt)
+    if draft.shown:
+        session.flush()
+        recommendations.record_call(session, case, attempt, draft.shown, set(draft.mentioned))
     if case.owner_id is None:
         case.owner_id = actor.id
         record_case_change(
@@ -197,10 +209,14 @@ def log_attempt(
         )
     if case.first_attempt_at is None or draft.attempted_at < case.first_attempt_at:
         case.first_attempt_at = draft.attempted_at  # stops the first-contact clock
+        case.first_attempt_work_seconds = _work_seconds(hours, case.opened_at, draft.attempted_at)
     if draft.outcome in case_flow.CONVERSATIONS and (
         case.first_conversation_at is None or draft.attempted_at < case.first_conversation_at
     ):
         case.first_conversation_at = draft.attempted_at
+        case.first_conversation_work_seconds = _work_seconds(
+            hours, case.opened_at, draft.attempted_at
+        )
     new_status = case_flow.status_after_attempt(case.status, draft.outcome)
     if new_status is not case.status:
         record_case_change(

@@ -14,15 +14,19 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static"}
 
 def init_app(app: Flask) -> None:
     from tracker.web.admin import intake as _admin_intake  # noqa: F401  (registers routes)
+    from tracker.web.admin import recommend as _admin_recommend  # noqa: F401
     from tracker.web.admin.views import bp as admin_bp
     from tracker.web.api.views import bp as api_bp
     from tracker.web.auth.views import bp as auth_bp
     from tracker.web.cases.views import bp as cases_bp
     from tracker.web.home.views import bp as home_bp
+    from tracker.web.notifications.views import bp as notifications_bp
+    from tracker.web.reports.views import bp as reports_bp
     from tracker.web.scripts.views import bp as scripts_bp
     from tracker.web.shop.views import bp as shop_bp
 
-    for bp in (auth_bp, home_bp, cases_bp, scripts_bp, shop_bp, admin_bp, api_bp):
+    blueprints = (auth_bp, home_bp, cases_bp, scripts_bp, shop_bp, reports_bp, notifications_bp)
+    for bp in (*blueprints, admin_bp, api_bp):
         app.register_blueprint(bp)
 
     app.before_request(_require_login)
@@ -37,8 +41,9 @@ def init_app(app: Flask) -> None:
 
 def _navigation() -> dict[str, object]:
     from tracker.web.access import accessible_shops, current_shop
+    from tracker.web.notifications.views import unread
 
-    return {"nav_shops": accessible_shops, "nav_shop": current_shop}
+    return {"nav_shops": accessible_shops, "nav_shop": current_shop, "nav_unread": unread}
 
 
 def _require_login() -> Response | None:

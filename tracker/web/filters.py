@@ -23,6 +23,14 @@ def money(value: Decimal | float | None) -> str:
     return f"¥{Decimal(value):,.2f}"
 
 
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} 小时"
+
+
 def _span(minutes: int) -> str:
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
@@ -49,6 +57,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(money, "money")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(hours, "hours")
     app.add_template_filter(mask_phone, "mask_phone")
     app.add_template_filter(mask_nick, "mask_nick")
     app.add_template_global(countdown, "countdown")

@@ -28,6 +28,9 @@ class CheckboxListField(SelectMultipleField):
 
 class UserEditForm(FlaskForm):
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=64)])
+    email = StringField(
+        "邮箱", validators=[Optional(), Length(max=254)], description="选填：超时提醒会发到这里"
+    )
     role = SelectField("角色", choices=enum_choices(Role))
     shop_ids = CheckboxListField("负责店铺", coerce=int, validate_choice=True)
     is_active = BooleanField("启用账号", default=True)
@@ -141,3 +144,11 @@ class PolicyForm(FlaskForm):
 
 class CsrfOnlyForm(FlaskForm):
     """A button that changes something: nothing to fill in, but still CSRF-protected."""
+
+
+class RecommendationSettingsForm(FlaskForm):
+    suggestions_per_call = IntegerField(
+        "每次通话推荐商品数",
+        validators=[InputRequired("请填写。"), NumberRange(1, 20, "应在 1 到 20 之间。")],
+    )
+    submit = SubmitField("保存")

@@ -19,7 +19,7 @@ from tracker.models import Shop
 from tracker.models.enums import Platform
 from tracker.runtime import model_store
 from tracker.sentiment.store import bundled_model_dir
-from tracker.services import pulls
+from tracker.services import alerts, pulls
 from tracker.services.api_tokens import issue_token
 from tracker.services.imports import import_parsed
 from tracker.services.shop_settings import intake_settings, update_policy
@@ -54,6 +54,11 @@ def sources() -> str:
         model_setting=current_app.config["TRACKER_SENTIMENT_MODEL"],
         model_current=store.current_version() or f"{bundled_model_dir().name}（内置）",
         model_history=store.history(),
+        deliveries=alerts.recent_deliveries(db.session, limit=20),
+        channels={
+            "邮件": bool(current_app.config["TRACKER_SMTP_HOST"]),
+            "群机器人": bool(current_app.config["TRACKER_WEBHOOK_URL"]),
+        },
     )
 
 

@@ -66,6 +66,7 @@ def user_new() -> Response | str:
             shop_ids=frozenset(form.shop_ids.data or []),
             password=form.password.data or "",
             is_active=bool(form.is_active.data),
+            email=form.email.data or "",
         )
         try:
             user = accounts.create_user(db.session, draft, actor_id=current_user.id, now=utcnow())
@@ -91,6 +92,7 @@ def user_edit(user_id: int) -> Response | str:
             role=Role(form.role.data),
             shop_ids=frozenset(form.shop_ids.data or []),
             is_active=bool(form.is_active.data),
+            email=form.email.data or "",
         )
         try:
             accounts.update_user(db.session, user, changes, actor=current_user, now=utcnow())

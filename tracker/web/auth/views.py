@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
-from tracker.extensions import db
+from tracker.extensions import db, limiter
 from tracker.services.accounts import LoginFailure, authenticate
 from tracker.web.auth.forms import LoginForm
 
@@ -28,7 +28,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
+def _login_limit() -> str:
+    return str(current_app.config["TRACKER_LOGIN_RATE_LIMIT"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))

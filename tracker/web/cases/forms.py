@@ -107,9 +107,8 @@ class AttemptForm(VersionedForm):
     next_attempt_at = DateTimeLocalField(
         "下次跟进", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
-    mentioned = SelectMultipleField(
-        "通话中提到的推荐商品", coerce=int, choices=[], validate_choice=False
-    )
+    shown = HiddenField()  # the suggestions on screen, signed (tracker.web.cases.shown)
+    mentioned = CheckboxListField("通话中提到的推荐商品", coerce=int, choices=[])
     submit = SubmitField("记录联系")
 
 

@@ -32,6 +32,7 @@ from tracker.services import cases as svc
 from tracker.services.errors import FieldError
 from tracker.web.access import accessible_shops, current_shop, shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
+from tracker.web.cases import shown
 from tracker.web.cases.forms import (
     AssignForm,
     AttemptForm,
@@ -230,7 +231,9 @@ def _forms(case: Case) -> dict[str, FlaskForm]:
     }
 
 
-def _render(case: Case, status_code: int = 200, **bound: FlaskForm) -> tuple[str, int]:
+def _render(
+    case: Case, status_code: int = 200, *, phone: str | None = None, **bound: FlaskForm
+) -> tuple[str, int]:
     now = utcnow()
     shop = shop_or_404(case.shop_id)
     detail = case_page.detail(
@@ -241,6 +244,12 @@ def _render(case: Case, status_code: int = 200, **bound: FlaskForm) -> tuple[str
         hours=shop_settings(current_app, shop).working_hours,
     )
     forms = _forms(case) | bound
+    attempt = forms["attempt_form"]
+    if "attempt_form" not in bound:
+        attempt.shown.data = shown.dump(case.id, [s.shown for s in detail.suggestions])
+    attempt.mentioned.choices = row_choices(
+        [(s.product.id, s.product.title) for s in detail.suggestions]
+    )
     if detail.next_try and "attempt_form" not in bound:
         forms["attempt_form"].next_attempt_at.data = _local_input(detail.next_try.at)
         forms["attempt_form"].channel.data = detail.next_try.channel.value
@@ -254,6 +263,7 @@ def _render(case: Case, status_code: int = 200, **bound: FlaskForm) -> tuple[str
         is_supervisor=current_user.role in (Role.SUPERVISOR, Role.ADMIN),
         allowed=sorted(case_flow.TRANSITIONS[case.status], key=list(CaseStatus).index),
         can_publish=_publisher(case) is not None,
+        revealed_phone=phone,
         **forms,
     ), status_code
 
@@ -283,6 +293,20 @@ def _act(
         return redirect(url_for("cases.case_view", case_id=case.id))
     flash(success, "success")
     return redirect(url_for("cases.case_view", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/phone", methods=["POST"])
+def reveal_phone(case_id: int) -> Response | tuple[str, int]:
+    """Shown in this answer only (never stored in the page's later views), and audited."""
+    case = _case_or_404(case_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    try:
+        phone = case_page.reveal_phone(db.session, case, current_user, now=utcnow())
+    except PermissionError:
+        abort(403)
+    response = _render(case, phone=phone)
+    return response
 
 
 @bp.route("/<int:case_id>/claim", methods=["POST"])
@@ -316,6 +340,12 @@ def assign(case_id: int) -> Response | tuple[str, int]:
 def attempt(case_id: int) -> Response | tuple[str, int]:
     case = _case_or_404(case_id)
     form = AttemptForm(prefix="attempt")
+    try:
+        on_screen = shown.load(case.id, form.shown.data)
+    except FieldError as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("cases.case_view", case_id=case.id))
+    form.mentioned.choices = row_choices([(s.product_id, str(s.product_id)) for s in on_screen])
 
     def run() -> None:
         minutes = form.duration_minutes.data
@@ -326,6 +356,8 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
             duration_seconds=minutes * 60 if minutes is not None else None,
             notes=form.notes.data or "",
             next_attempt_at=_aware(form.next_attempt_at.data),
+            shown=on_screen,
+            mentioned=frozenset(form.mentioned.data or ()),
         )
         svc.log_attempt(
             db.session,
@@ -334,6 +366,7 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
             actor=current_user,
             now=utcnow(),
             expected_version=_version(form),
+            hours=shop_settings(current_app, shop_or_404(case.shop_id)).working_hours,
         )
 
     return _act(case, form, "attempt_form", run, "已记录本次联系。")

@@ -1,0 +1,230 @@
+"""The tracker under load, as deployed: gunicorn on PostgreSQL, the scheduler pulling.
+
+    python bench/load.py [--users 50] [--seconds 60] [--scale 10] [--workers 4]
+                         [--database-url postgresql://postgres@127.0.0.1:5432/test]
+
+Makes a throwaway database on that server, loads the demo shop at ``--scale`` (10: 50,000
+buyers, 400,000 orders), starts gunicorn and the scheduler (pulling new reviews every
+minute from a local TOP stand-in that receives a few reviews a second), then drives
+simulated agents (log in, board with filters, case pages, contact attempts, claims) and
+supervisors (dashboard) with Locust on loopback. Needs ``pip install -e .[bench]``. Prints
+requests, errors and p50/p95/p99 per page; one JSON object on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from tests.top_server import FakeTop, serve  # noqa: E402
+from tracker.config import normalise_database_url  # noqa: E402
+from tracker.database import throwaway_database  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SH = ZoneInfo("Asia/Shanghai")
+TARGETS = {"board": 200, "case page": 200, "attempt POST": 150, "dashboard": 500}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def flask(env: dict[str, str], *args: str) -> None:
+    subprocess.run([str(BIN / "flask"), "--app", "tracker", *args], cwd=ROOT, env=env, check=True)
+
+
+def wait_for(port: int, seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise SystemExit(f"nothing listening on {port}")
+
+
+def feed(fake: FakeTop, stop: threading.Event) -> None:
+    """New reviews keep arriving while the agents work, as on a busy day."""
+    n = 0
+    while not stop.wait(0.5):
+        n += 1
+        created = datetime.now(SH).strftime("%Y-%m-%d %H:%M:%S")
+        bad = n % 10 == 0
+        fake.add_rate(
+            f"L{n}",
+            created,
+            result="bad" if bad else "good",
+            content="东西坏了，快递也慢" if bad else "很好，下次还来",
+            nick=f"压测买家{n}",
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--scale", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    server = normalise_database_url(args.database_url)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        throwaway_database(server, Path(tmp)) as url,
+        serve(FakeTop()) as fake,
+    ):
+        env = os.environ | {
+            "DATABASE_URL": url,
+            "TRACKER_ENV": "development",  # plain HTTP on loopback
+            "SECRET_KEY": "load-test-secret-key-long-enough",
+            # every simulated user logs in from 127.0.0.1: throttling would stop the test
+            "TRACKER_LOGIN_RATE_LIMIT": "100000 per minute",
+            "TRACKER_TOP_URL": fake.url,
+            "TRACKER_SHOP_CREDENTIALS": json.dumps(
+                {
+                    "demo": {
+                        "app_key": fake.app_key,
+                        "app_secret": fake.secret,
+                        "session": fake.session,
+                    }
+                }
+            ),
+        }
+        started = time.perf_counter()
+        flask(env, "db", "upgrade")
+        flask(env, "demo", "--scale", str(args.scale))
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE shops SET pull_interval_minutes = 1, pulled_until = :t"),
+                {"t": datetime.now(SH) - timedelta(minutes=5)},
+            )
+            cases = conn.scalar(sa.text("SELECT count(*) FROM cases"))
+            orders = conn.scalar(sa.text("SELECT count(*) FROM orders"))
+        setup_s = time.perf_counter() - started
+        port = free_port()
+        stop = threading.Event()
+        feeder = threading.Thread(target=feed, args=(fake, stop), daemon=True)
+        feeder.start()
+        web = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--workers",
+                str(args.workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "tracker.wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        scheduler = subprocess.Popen(
+            [str(BIN / "flask"), "--app", "tracker", "scheduler"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(port)
+            prefix = Path(tmp) / "locust"
+            subprocess.run(
+                [
+                    str(BIN / "locust"),
+                    "-f",
+                    str(ROOT / "bench" / "locustfile.py"),
+                    "--headless",
+                    "--users",
+                    str(args.users),
+                    "--spawn-rate",
+                    str(max(1, args.users // 5)),
+                    "--run-time",
+                    f"{args.seconds}s",
+                    "--host",
+                    f"http://127.0.0.1:{port}",
+                    "--csv",
+                    str(prefix),
+                    "--only-summary",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                cwd=ROOT,
+                check=False,
+            )
+        finally:
+            stop.set()
+            for process in (web, scheduler):
+                process.terminate()
+            for process in (web, scheduler):
+                process.wait(timeout=30)
+        with engine.begin() as conn:
+            pulled = conn.scalar(
+                sa.text("SELECT count(*) FROM reviews WHERE platform_key LIKE 'L%'")
+            )
+            duplicates = conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM (SELECT platform_key FROM reviews GROUP BY shop_id, "
+                    "platform_key HAVING count(*) > 1) d"
+                )
+            )
+            runs = conn.scalar(sa.text("SELECT count(*) FROM pull_runs WHERE source = 'top'"))
+        engine.dispose()
+        pages, total, errors = {}, 0, 0
+        with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if row["Name"] == "Aggregated":
+                    total, errors = int(row["Request Count"]), int(row["Failure Count"])
+                    continue
+                pages[row["Name"]] = {
+                    "requests": int(row["Request Count"]),
+                    "errors": int(row["Failure Count"]),
+                    "p50": float(row["50%"]),
+                    "p95": float(row["95%"]),
+                    "p99": float(row["99%"]),
+                }
+    met = {name: pages[name]["p95"] < limit for name, limit in TARGETS.items() if name in pages}
+    print(
+        json.dumps(
+            {
+                "users": args.users,
+                "seconds": args.seconds,
+                "scale": args.scale,
+                "workers": args.workers,
+                "orders": orders,
+                "cases_at_start": cases,
+                "setup_seconds": round(setup_s),
+                "requests": total,
+                "errors": errors,
+                "pages": pages,
+                "p95_targets_met": met,
+                "reviews_pulled_during_run": pulled,
+                "pull_runs": runs,
+                "duplicate_reviews": duplicates,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

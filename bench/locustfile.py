@@ -1,0 +1,105 @@
+"""Simulated after-sales staff for ``bench/load.py`` (Locust): agents work the board and
+their cases, a supervisor watches the dashboard. Run by bench/load.py, not by hand."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from datetime import datetime, timedelta, timezone
+
+from locust import HttpUser, between, task
+
+PASSWORD = os.environ.get("LOAD_PASSWORD", "demo1234")
+AGENTS = os.environ.get("LOAD_AGENTS", "kefu1,kefu2,kefu3").split(",")
+SUPERVISOR = os.environ.get("LOAD_SUPERVISOR", "zhuguan")
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CASE_IDS = re.compile(r'data-case-id="(\d+)"')
+VERSION = re.compile(
+    r'id="attempt-version"[^>]*value="(\d+)"|value="(\d+)"[^>]*id="attempt-version"'
+)
+SHANGHAI = timezone(timedelta(hours=8))
+FILTERS = ("", "&reason=quality", "&priority=1", "&overdue=1", "&rating=bad", "&q=快递")
+
+
+class Staff(HttpUser):
+    abstract = True
+    username = ""
+
+    def on_start(self) -> None:
+        page = self.client.get("/login", name="login page").text
+        token = TOKEN.search(page).group(1)  # type: ignore[union-attr]
+        self.client.post(
+            "/login",
+            data={"username": self.username, "password": PASSWORD, "csrf_token": token},
+            name="login POST",
+        )
+
+
+class Agent(Staff):
+    weight = 9
+    wait_time = between(1, 4)
+
+    def on_start(self) -> None:
+        self.username = random.choice(AGENTS)
+        super().on_start()
+        self.cases: list[str] = []
+
+    @task(4)
+    def board(self) -> None:
+        view = random.choice(("columns", "list"))
+        html = self.client.get(
+            f"/cases?scope=all&view={view}{random.choice(FILTERS)}", name="board"
+        ).text
+        self.cases = CASE_IDS.findall(html) or self.cases
+
+    @task(4)
+    def case_page(self) -> None:
+        if self.cases:
+            self.client.get(f"/cases/{random.choice(self.cases)}", name="case page")
+
+    @task(2)
+    def log_attempt(self) -> None:
+        if not self.cases:
+            return
+        case = random.choice(self.cases)
+        html = self.client.get(f"/cases/{case}", name="case page").text
+        token, version = TOKEN.search(html), VERSION.search(html)
+        if not token or not version or 'id="attempt-form"' not in html:
+            return  # someone else's case: nothing to log here
+        now = datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+        self.client.post(
+            f"/cases/{case}/attempts",
+            data={
+                "csrf_token": token.group(1),
+                "attempt-version": version.group(1) or version.group(2),
+                "attempt-channel": random.choice(("phone", "wangwang", "sms")),
+                "attempt-outcome": random.choice(("no_answer", "busy", "considering")),
+                "attempt-attempted_at": now,
+                "attempt-notes": "压测记录",
+            },
+            name="attempt POST",
+        )
+
+    @task(1)
+    def claim(self) -> None:
+        if not self.cases:
+            return
+        case = random.choice(self.cases)
+        html = self.client.get(f"/cases/{case}", name="case page").text
+        token = TOKEN.search(html)
+        if token and 'id="claim"' in html:
+            self.client.post(
+                f"/cases/{case}/claim", data={"csrf_token": token.group(1)}, name="claim POST"
+            )
+
+
+class Supervisor(Staff):
+    weight = 1
+    wait_time = between(2, 6)
+    username = SUPERVISOR
+
+    @task
+    def dashboard(self) -> None:
+        by = random.choice(("agent", "product", "reason", "category"))
+        self.client.get(f"/reports/?by={by}", name="dashboard")

@@ -1,0 +1,43 @@
+"""The demo's simulated month of work: consistent with what the services would record."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from tracker.domain import case_flow
+from tracker.models import Case, CaseSuggestion, ContactAttempt, Shop
+from tracker.models.enums import Rating
+from tracker.services import reports
+
+
+def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Session) -> None:
+    args = ["demo", "--scale", "0.1", "--end-date", "2026-11-23"]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "模拟了一个月的售后工作" in result.output
+    shop = session.scalar(sa.select(Shop).where(Shop.code == "demo"))
+    cases = list(session.scalars(sa.select(Case).where(Case.shop_id == shop.id)))
+    worked = [c for c in cases if c.first_attempt_at is not None]
+    assert len(worked) > len(cases) / 2
+    for case in worked:
+        assert case.opened_at == case.review.received_at <= case.first_attempt_at
+        assert case.first_attempt_work_seconds is not None
+        assert case.first_contact_due_at > case.opened_at
+    recovered = [c for c in cases if c.outcome in case_flow.RECOVERED_OUTCOMES]
+    assert recovered and all(
+        c.review.rating is Rating.GOOD and c.review.revisions for c in recovered
+    )
+    assert all(c.closed_at and c.closed_at >= c.first_attempt_at for c in recovered)
+    assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) >= len(worked)
+    assert session.scalar(sa.select(sa.func.count()).select_from(CaseSuggestion)) > 0
+    tz = reports.ZoneInfo("Asia/Shanghai")
+    period = reports.Period(date(2026, 10, 25), date(2026, 11, 23), tz)
+    board = reports.dashboard(session, shop.id, period, now=datetime(2026, 11, 23, 12, tzinfo=UTC))
+    t = board.totals
+    assert t.cases > 0 and t.wait_work.median is not None and 0 < t.recovery_rate_closed < 1
+    assert t.cost_per_recovered is not None and t.mention_rate is not None
+    assert datetime(2026, 11, 23, tzinfo=UTC) - timedelta(days=31) < min(c.opened_at for c in cases)

@@ -1,0 +1,237 @@
+"""Deadline alerts: who hears of what, once; e-mail and webhook deliveries with retries,
+against a local SMTP server and a local HTTP receiver."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW
+from tests.factories import open_case
+from tracker import jobs
+from tracker.channels import SmtpMailer, WebhookPoster
+from tracker.models import Case, Delivery, Notification, Shop, User
+from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
+from tracker.services import alerts
+
+T0 = NOW + timedelta(days=3, hours=1)  # open_case posts its review at NOW + 3 days
+SETTINGS = alerts.AlertSettings(email=True, webhook_url="http://placeholder/")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+class Receiver:
+    """A chat robot that fails until told otherwise."""
+
+    def __init__(self) -> None:
+        self.failing = True
+        self.received: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if receiver.failing:
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                receiver.received.append(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"errcode": 0, "errmsg": "ok"}')
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/robot/send?access_token=t"
+
+
+@pytest.fixture
+def robot() -> Iterator[Receiver]:
+    receiver = Receiver()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+@pytest.fixture
+def team(session: Session, make_shop, make_user) -> tuple[Shop, User, User]:  # type: ignore[no-untyped-def]
+    shop = make_shop()
+    boss = make_user(Role.SUPERVISOR, shops=[shop], email="boss@example.com")
+    agent = make_user(Role.AGENT, shops=[shop], email="agent@example.com")
+    return shop, boss, agent
+
+
+def _case(session: Session, shop: Shop, key: str, *, due_in: timedelta, owner: User | None) -> Case:
+    case = open_case(session, shop, key=key, nick=f"买家{key}", at=NOW)
+    case.first_contact_due_at = T0 + due_in
+    case.owner_id = owner.id if owner else None
+    session.commit()
+    return case
+
+
+def _notices(session: Session) -> set[tuple[str, int, str]]:
+    rows = session.execute(sa.select(Notification.kind, Notification.case_id, Notification.user_id))
+    names = dict(session.execute(sa.select(User.id, User.username)).all())
+    return {(kind, case_id, names[user_id]) for kind, case_id, user_id in rows}
+
+
+def test_each_notice_goes_to_the_right_people_once(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent = team
+    free = _case(session, shop, "1", due_in=timedelta(minutes=20), owner=None)
+    mine = _case(session, shop, "2", due_in=timedelta(minutes=20), owner=agent)
+    late = _case(session, shop, "3", due_in=-timedelta(minutes=10), owner=agent)
+    later = _case(session, shop, "4", due_in=timedelta(hours=5), owner=agent)
+    old = _case(session, shop, "5", due_in=-timedelta(days=10), owner=None)  # beyond horizon
+    closing = _case(session, shop, "6", due_in=timedelta(hours=5), owner=agent)
+    closing.first_attempt_at = T0 - timedelta(hours=1)
+    closing.revision_window_ends_at = T0 + timedelta(days=2)
+    session.commit()
+    for c in (free, mine, late, later, old):
+        c.revision_window_ends_at = T0 + timedelta(days=20)
+    session.commit()
+    created = alerts.scan(session, now=T0, settings=SETTINGS, tz_name="Asia/Shanghai")
+    soon, overdue, window = (e.value for e in AlertEvent)
+    expected = {
+        (soon, free.id, boss.username),  # nobody owns it: the supervisors
+        (soon, mine.id, agent.username),  # its owner
+        (overdue, late.id, boss.username),  # already overdue: the supervisors
+        (window, closing.id, agent.username),
+    }
+    assert _notices(session) == expected and created == 4
+    # run again, and again later as after a restart: nothing new until something changes
+    assert alerts.scan(session, now=T0, settings=SETTINGS, tz_name="Asia/Shanghai") == 0
+    assert (
+        alerts.scan(
+            session, now=T0 + timedelta(minutes=5), settings=SETTINGS, tz_name="Asia/Shanghai"
+        )
+        == 0
+    )
+    # missed runs: an hour later the two "soon" cases are overdue, announced once each
+    alerts.scan(session, now=T0 + timedelta(hours=1), settings=SETTINGS, tz_name="Asia/Shanghai")
+    assert _notices(session) - expected == {
+        (overdue, free.id, boss.username),
+        (overdue, mine.id, boss.username),
+    }
+    emails = session.scalars(
+        sa.select(Delivery.target).where(Delivery.channel == DeliveryChannel.EMAIL)
+    ).all()
+    assert sorted(emails) == ["agent@example.com"] * 2 + ["boss@example.com"] * 4
+    webhooks = session.scalar(
+        sa.select(sa.func.count()).where(Delivery.channel == DeliveryChannel.WEBHOOK)
+    )
+    assert webhooks == 6  # one group message per case and event, not per person
+
+
+def test_the_job_sends_each_notice_once_across_restarts(app: Flask, session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, _ = team
+    case = _case(session, shop, "1", due_in=-timedelta(minutes=1), owner=None)
+    case.first_contact_due_at = jobs.utcnow() - timedelta(minutes=1)  # the job uses the clock
+    session.commit()
+    case_id, boss_id = case.id, boss.id
+    jobs.send_alerts(app)
+    jobs.send_alerts(app)  # a second run, in a fresh app context as after a restart
+    rows = session.execute(
+        sa.select(Notification.user_id, Notification.kind).where(Notification.case_id == case_id)
+    ).all()
+    assert rows == [(boss_id, AlertEvent.FIRST_CONTACT_OVERDUE.value)]
+
+
+def test_a_failing_webhook_does_not_stop_the_email_and_is_retried(
+    session: Session, team, smtp, robot: Receiver
+) -> None:  # type: ignore[no-untyped-def]
+    shop, _, _ = team
+    inbox, port = smtp
+    _case(session, shop, "1", due_in=-timedelta(minutes=5), owner=None)
+    settings = alerts.AlertSettings(email=True, webhook_url=robot.url, base_url="https://t.example")
+    alerts.scan(session, now=T0, settings=settings, tz_name="Asia/Shanghai")
+    mailer = SmtpMailer(host="127.0.0.1", port=port, sender="tracker@example.com")
+    sent, failed = alerts.deliver(session, now=T0, mailer=mailer, poster=WebhookPoster(timeout=5))
+    assert (sent, failed) == (1, 1)
+    assert [to for to, _ in inbox.messages] == [["boss@example.com"]]
+    assert "https://t.example/cases/" in inbox.messages[0][1]
+    hook = session.scalar(sa.select(Delivery).where(Delivery.channel == DeliveryChannel.WEBHOOK))
+    assert hook.status is DeliveryStatus.PENDING and hook.attempts == 1
+    assert "500" in (hook.last_error or "") and hook.next_attempt_at == T0 + timedelta(minutes=1)
+    # not yet due: nothing is tried; once due and the robot is back, it goes out
+    assert alerts.deliver(session, now=T0, mailer=mailer, poster=WebhookPoster()) == (0, 0)
+    robot.failing = False
+    later = T0 + timedelta(minutes=2)
+    assert alerts.deliver(session, now=later, mailer=mailer, poster=WebhookPoster()) == (1, 0)
+    assert robot.received[0]["msgtype"] == "text"
+    assert "首次联系已超时" in robot.received[0]["text"]["content"]
+    assert len(inbox.messages) == 1  # the e-mail is not sent twice
+    session.refresh(hook)
+    assert hook.status is DeliveryStatus.SENT and hook.last_error is None
+
+
+def test_a_channel_that_keeps_failing_is_given_up_and_logged(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, _, _ = team
+    _case(session, shop, "1", due_in=-timedelta(minutes=5), owner=None)
+    alerts.scan(session, now=T0, settings=SETTINGS, tz_name="Asia/Shanghai")
+    dead = SmtpMailer(host="127.0.0.1", port=_free_port(), sender="t@example.com", timeout=2)
+    moment = T0
+    for _ in range(len(alerts.RETRY_MINUTES) + 1):
+        alerts.deliver(session, now=moment, mailer=dead, poster=None)
+        moment += timedelta(days=1)
+    rows = session.scalars(sa.select(Delivery)).all()
+    assert {r.status for r in rows} == {DeliveryStatus.FAILED}
+    assert all(r.attempts == len(alerts.RETRY_MINUTES) + 1 and r.last_error for r in rows)
+
+
+def test_the_bell_counts_unread_and_marks_read(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent = team
+    _case(session, shop, "1", due_in=-timedelta(minutes=5), owner=None)
+    _case(session, shop, "2", due_in=-timedelta(minutes=6), owner=None)
+    alerts.scan(session, now=T0, settings=alerts.AlertSettings(), tz_name="Asia/Shanghai")
+    assert (
+        alerts.unread_count(session, boss.id) == 2 and alerts.unread_count(session, agent.id) == 0
+    )
+    first = alerts.inbox(session, boss.id)[0]
+    assert alerts.mark_read(session, agent.id, now=T0, notification_id=first.id) == 0  # not theirs
+    assert alerts.mark_read(session, boss.id, now=T0, notification_id=first.id) == 1
+    assert alerts.unread_count(session, boss.id) == 1
+    assert (
+        alerts.mark_read(session, boss.id, now=T0) == 1
+        and alerts.unread_count(session, boss.id) == 0
+    )

@@ -1,0 +1,172 @@
+"""Every route, for every kind of visitor: anonymous, agent, supervisor, admin, and staff
+of another shop. A route added without a rule here fails the first test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import csrf_token, login
+from tests.factories import open_case
+from tracker.clock import utcnow
+from tracker.models import Case, Script, Shop, User
+from tracker.models.enums import Reason, Role
+
+# Who may use each part of the app (by endpoint prefix or name).
+PUBLIC = {"auth.login", "static", "bootstrap.static"}
+TOKEN_ONLY = {"api.push_reviews"}  # the push API: a shop token, never a session
+ADMIN_ONLY = ("admin.",)
+SUPERVISORS = ("reports.", "scripts.", "cases.bulk_assign")
+EVERYONE = ("home.", "cases.", "shop.", "notifications.", "auth.logout")
+# URL parts that name one shop's record: staff of another shop get 404 for them.
+SHOP_RECORDS = {"case_id", "buyer_id", "review_id", "script_id"}
+
+
+def rule_for(endpoint: str) -> str:
+    if endpoint in PUBLIC:
+        return "public"
+    if endpoint in TOKEN_ONLY:
+        return "token"
+    if endpoint.startswith(ADMIN_ONLY):
+        return "admin"
+    if endpoint.startswith(SUPERVISORS):
+        return "supervisor"
+    if endpoint.startswith(EVERYONE):  # (per-case assignment is refused by the service)
+        return "everyone"
+    raise AssertionError(f"no authorization rule for {endpoint}: add it to this test")
+
+
+def test_every_route_has_a_rule(app: Flask) -> None:
+    for rule in app.url_map.iter_rules():
+        rule_for(rule.endpoint)
+
+
+@dataclass
+class World:
+    shop: Shop
+    case: Case
+    users: dict[str, User | None]
+    make_script: Callable[[], int]
+
+
+@pytest.fixture
+def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-untyped-def]
+    shop, other = make_shop(), make_shop()
+    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
+
+    def make_script() -> int:
+        script = Script(
+            shop_id=shop.id, title="开场", body="您好", reason=Reason.QUALITY, updated_at=utcnow()
+        )
+        session.add(script)
+        session.commit()
+        return script.id
+
+    users = {
+        "anonymous": None,
+        "agent": make_user(Role.AGENT, shops=[shop]),
+        "supervisor": make_user(Role.SUPERVISOR, shops=[shop]),
+        "admin": make_user(Role.ADMIN),
+        "other_agent": make_user(Role.AGENT, shops=[other]),
+        "other_supervisor": make_user(Role.SUPERVISOR, shops=[other]),
+    }
+    return World(shop, case, users, make_script)
+
+
+def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
+    values = {
+        "case_id": world.case.id,
+        "buyer_id": world.case.buyer_id,
+        "review_id": world.case.review_id,
+        "shop_id": world.shop.id,
+        "user_id": world.users["agent"].id,  # type: ignore[union-attr]
+        "name": "cases",
+        "fmt": "csv",
+        "filename": "app.css",
+    }
+    if "script_id" in rule.arguments - set(rule.defaults or {}):
+        values["script_id"] = world.make_script()  # a fresh one: delete really deletes
+    path = rule.rule
+    for arg in rule.arguments - set(rule.defaults or {}):
+        path = path.replace(f"<int:{arg}>", str(values[arg])).replace(
+            f"<path:{arg}>", str(values[arg])
+        )
+        path = path.replace(f"<{arg}>", str(values[arg]))
+    return path
+
+
+def expected(kind: str, who: str, user: User | None, names_a_record: bool) -> str:
+    if kind == "public":
+        return "ok"
+    if kind == "token":
+        return "401"
+    if user is None:
+        return "login"
+    allowed = {
+        "admin": {Role.ADMIN},
+        "supervisor": {Role.SUPERVISOR, Role.ADMIN},
+        "everyone": set(Role),
+    }[kind]
+    if user.role not in allowed:
+        return "403"
+    if who.startswith("other_") and names_a_record:
+        return "404"
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    "who", ["anonymous", "agent", "supervisor", "admin", "other_agent", "other_supervisor"]
+)
+def test_each_route_answers_each_visitor_as_it_should(
+    app: Flask, client: FlaskClient, world: World, who: str
+) -> None:
+    user = world.users[who]
+    if user is not None:
+        login(client, user)
+    token = csrf_token(client, "/login" if user is None else "/notifications/")
+    problems = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint in ("static", "bootstrap.static"):
+            continue
+        kind = rule_for(rule.endpoint)
+        in_url = rule.arguments - set(rule.defaults or {})
+        want = expected(kind, who, user, bool(SHOP_RECORDS & in_url))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if rule.endpoint == "auth.logout":
+                continue  # would end this visitor's session; covered in test_auth
+            url = url_for_rule(world, rule)
+            if method == "GET":
+                got = client.get(url)
+            else:
+                got = client.post(url, data={"csrf_token": token})
+            status = got.status_code
+            ok = {
+                "ok": status < 400 if method == "GET" else status not in (401, 403, 404, 500),
+                "login": status == 302 and "/login" in got.headers.get("Location", ""),
+                "401": status == 401,
+                "403": status == 403,
+                "404": status == 404,
+            }[want]
+            if method == "GET" and want == "ok" and kind != "public":
+                ok = ok and status == 200
+            if not ok:
+                problems.append(f"{who} {method} {url} ({rule.endpoint}): {status}, want {want}")
+    assert problems == []
+
+
+def test_another_shops_lists_never_show_this_shops_records(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    world.case.review.text = "只有本店能看到的差评文字"
+    session.commit()
+    login(client, world.users["other_agent"])  # type: ignore[arg-type]
+    for url in ("/", "/cases?scope=all&view=list", "/shop/reviews", "/shop/buyers", "/shop/orders"):
+        html = client.get(url).get_data(as_text=True)
+        assert "只有本店能看到的差评文字" not in html, url
+        assert world.case.buyer.platform_nick not in html, url  # type: ignore[union-attr]

@@ -1,0 +1,47 @@
+"""The bell in the navigation bar and the notifications page."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW, login, post_form
+from tracker.models import Notification, User
+from tracker.models.enums import Role
+
+PAYLOAD = '<img src=x onerror="alert(1)">'
+
+
+def _notify(session: Session, user: User, n: int) -> Notification:
+    note = Notification(
+        user_id=user.id,
+        kind="first_contact_overdue",
+        dedupe_key=f"k{n}",
+        title=f"提醒{n}{PAYLOAD}",
+        body="正文",
+        created_at=NOW,
+    )
+    session.add(note)
+    session.commit()
+    return note
+
+
+def test_the_bell_shows_unread_and_the_page_marks_read(
+    client: FlaskClient, session: Session, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    me, other = make_user(Role.AGENT), make_user(Role.AGENT)
+    first = _notify(session, me, 1)
+    _notify(session, me, 2)
+    theirs = _notify(session, other, 3)
+    login(client, me)
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="unread-count">2<' in html
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "提醒1" in page and "提醒3" not in page and PAYLOAD not in page
+    post_form(client, "/notifications/read", {"id": str(theirs.id)}, form_url="/notifications/")
+    post_form(client, "/notifications/read", {"id": str(first.id)}, form_url="/notifications/")
+    assert 'id="unread-count">1<' in client.get("/").get_data(as_text=True)
+    session.refresh(theirs)
+    assert theirs.read_at is None
+    post_form(client, "/notifications/read", {}, form_url="/notifications/")
+    assert 'id="unread-count"' not in client.get("/").get_data(as_text=True)

@@ -1,0 +1,104 @@
+"""The supervisors' pages over HTTP: who may open them, what they show, what they export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from tests.conftest import login
+from tests.factories import open_case
+from tracker.clock import utcnow
+from tracker.models import Shop, User
+from tracker.models.enums import Role
+
+FORMULA = '=HYPERLINK("http://evil.example","点我")'
+
+
+@pytest.fixture
+def shop(session: Session, make_shop) -> Shop:  # type: ignore[no-untyped-def]
+    shop = make_shop()
+    open_case(session, shop, key="1", at=utcnow() - timedelta(days=5), text=FORMULA)
+    open_case(session, shop, key="2", nick="-1+1", at=utcnow() - timedelta(days=4))
+    return shop
+
+
+@pytest.fixture
+def boss(make_user, shop: Shop) -> User:  # type: ignore[no-untyped-def]
+    return make_user(Role.SUPERVISOR, shops=[shop])
+
+
+@pytest.mark.parametrize(
+    "url", ["/reports/", "/reports/agents", "/reports/export.csv", "/reports/charts/cases.svg"]
+)
+def test_agents_cannot_open_the_supervisors_pages(
+    client: FlaskClient, make_user, shop: Shop, url: str
+) -> None:  # type: ignore[no-untyped-def]
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    assert client.get(url).status_code == 403
+
+
+def test_the_dashboard_shows_figures_charts_and_tables(
+    client: FlaskClient, shop: Shop, boss: User
+) -> None:
+    login(client, boss)
+    html = client.get("/reports/").get_data(as_text=True)
+    assert 'id="headline"' in html and 'id="breakdown"' in html
+    assert "（未分配）" in html  # both cases unassigned
+    for name in ("cases", "response", "rates", "reviews", "products", "reasons"):
+        assert f'id="chart-{name}"' in html
+    assert "<details" in html  # every chart has its table one click away
+    html = client.get("/reports/?by=reason&grain=week").get_data(as_text=True)
+    assert "按原因" in html and "质量问题" in html
+    html = client.get("/reports/?start=2020-01-01&end=2020-01-31").get_data(as_text=True)
+    assert "该时间段没有案件" in html
+
+
+def test_a_bad_period_is_reported_on_its_field(client: FlaskClient, shop: Shop, boss: User) -> None:
+    login(client, boss)
+    html = client.get("/reports/?start=2026-13-01").get_data(as_text=True)
+    assert "不是 YYYY-MM-DD 格式" in html and 'id="headline"' in html
+
+
+def test_charts_are_svg_images(client: FlaskClient, shop: Shop, boss: User) -> None:
+    login(client, boss)
+    response = client.get("/reports/charts/reviews.svg")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    svg = response.get_data(as_text=True)
+    assert "<svg" in svg and "差评" in svg and "http://kozea" not in svg
+    assert client.get("/reports/charts/nope.svg").status_code == 404
+
+
+def test_exports_open_in_excel_and_neutralise_formulas(
+    client: FlaskClient, shop: Shop, boss: User
+) -> None:
+    login(client, boss)
+    response = client.get("/reports/export.csv")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][0] == "案件编号" and len(rows) == 3
+    texts = {row[-1] for row in rows[1:]}
+    nicks = {row[-2] for row in rows[1:]}
+    assert "'" + FORMULA in texts and "'-1+1" in nicks
+    response = client.get("/reports/export.xlsx")
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "案件编号" and len(values) == 3
+    assert {r[-1] for r in values[1:]} == texts
+    assert client.get("/reports/export.pdf").status_code == 404
+
+
+def test_the_agent_view_lists_each_agents_load(
+    client: FlaskClient, make_user, shop: Shop, boss: User
+) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    login(client, boss)
+    html = client.get("/reports/agents").get_data(as_text=True)
+    assert "客服小林" in html and 'id="agent-load"' in html

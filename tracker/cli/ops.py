@@ -1,0 +1,70 @@
+"""``flask --app tracker check``: find configuration mistakes before the app starts serving."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from tracker.extensions import db
+
+
+def problems_and_warnings() -> tuple[list[str], list[str]]:
+    """What would stop the tracker working (problems) or weaken it (warnings). The app
+    already refused to start on invalid settings; this checks what needs the outside world."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Migrate
+
+    config = current_app.config
+    problems: list[str] = []
+    warnings: list[str] = []
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except sa.exc.SQLAlchemyError as exc:
+        problems.append(f"database unreachable ({db.engine.url.render_as_string()}): {exc}")
+        current = None
+    if current is not None:
+        migrate: Migrate = current_app.extensions["migrate"].migrate
+        heads = set(ScriptDirectory.from_config(migrate.get_config()).get_heads())
+        if current != heads:
+            problems.append(
+                f"database schema at {sorted(current) or 'nothing'}, code expects {sorted(heads)}: "
+                "run `flask --app tracker db upgrade`"
+            )
+    production = config["TRACKER_ENV"] == "production"
+    if not production:
+        warnings.append("TRACKER_ENV is 'development': set it to 'production' on a server")
+    if production and db.engine.url.get_backend_name() == "sqlite":
+        warnings.append("SQLite in production: use PostgreSQL (DATABASE_URL)")
+    if production and str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
+        warnings.append(
+            "login throttling counts per worker (memory://); with several gunicorn workers "
+            "set TRACKER_RATELIMIT_STORAGE_URI=redis://…"
+        )
+    if production and not config["TRACKER_PROXY_HOPS"]:
+        warnings.append("TRACKER_PROXY_HOPS=0: behind nginx set it to 1 (real client addresses)")
+    if not config["TRACKER_SMTP_HOST"] and not config["TRACKER_WEBHOOK_URL"]:
+        warnings.append("no e-mail or chat-robot alerts configured (in-app notifications only)")
+    if config["TRACKER_BASE_URL"].startswith("http://127.0.0.1") and production:
+        warnings.append("TRACKER_BASE_URL still points at 127.0.0.1: links in alerts won't work")
+    return problems, warnings
+
+
+@click.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Check settings, database and schema; exit 1 if the tracker cannot run."""
+    problems, warnings = problems_and_warnings()
+    for warning in warnings:
+        click.echo(f"警告 warning: {warning}")
+    for problem in problems:
+        click.echo(f"错误 problem: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("配置检查通过 (configuration OK)")

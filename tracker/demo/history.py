@@ -1,0 +1,169 @@
+"""A month of after-sales work on the demo shop, so the reports have something to show.
+
+Cases opened by the demo's triage get the opening time and deadline a live pull would
+have given them (when the review arrived), then are worked through the same services the case page
+uses (attempts in working hours, suggestions mentioned on calls, remedies, closing), with
+seeded randomness: most buyers are reached within a few working hours, some late, some
+never; about six in ten conversations end with the review revised to good. A recovered
+case's review is revised as the platform would report it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import case_flow, triage
+from tracker.models import Case, ReviewRevision, User
+from tracker.models.enums import (
+    AttemptOutcome,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    Rating,
+    RemedyKind,
+    RevisionKind,
+    Role,
+)
+from tracker.services import cases as svc
+from tracker.services import recommendations
+from tracker.services.intake import IntakeSettings
+
+FAILED = (AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY, AttemptOutcome.MESSAGE_LEFT)
+REACHED = (AttemptOutcome.AGREED, AttemptOutcome.CONSIDERING, AttemptOutcome.BUYER_REPLIED)
+CHANNELS = (Channel.PHONE, Channel.WANGWANG, Channel.SMS)
+
+
+@dataclass(frozen=True)
+class WorkSummary:
+    worked: int
+    attempts: int
+    recovered: int
+    unrecovered: int
+
+
+def simulate(
+    session: Session, shop_id: int, *, now: datetime, settings: IntakeSettings, seed: int = 7
+) -> WorkSummary:
+    rng = random.Random(seed)
+    hours = settings.working_hours
+    agents = list(
+        session.scalars(
+            sa.select(User)
+            .where(User.role == Role.AGENT, User.shops.any(id=shop_id))
+            .order_by(User.id)
+        )
+    )
+    if not agents:
+        return WorkSummary(0, 0, 0, 0)
+    cases = list(
+        session.scalars(
+            sa.select(Case)
+            .where(Case.shop_id == shop_id, Case.status == CaseStatus.NEW)
+            .order_by(Case.opened_at, Case.id)
+        )
+    )
+    for case in cases:  # opened when the review arrived, as a live pull would have
+        case.opened_at = case.review.received_at
+        case.first_contact_due_at = triage.first_contact_due(
+            case.opened_at, triage.CaseKind(case.kind), settings.deadline_policy, hours
+        )
+    session.commit()
+    worked = attempts = recovered = unrecovered = 0
+    for case in cases:
+        agent = rng.choice(agents)
+        # first try: usually within a couple of working hours, sometimes much later
+        at = hours.add(case.opened_at, timedelta(hours=rng.lognormvariate(math.log(1.2), 1.0)))
+        if at >= now or rng.random() < 0.04:
+            continue  # not reached yet: stays on the board, some of it overdue
+        worked += 1
+        reached_at = None
+        for _ in range(rng.randint(1, 4)):
+            if at >= now:
+                break
+            outcome = rng.choice(FAILED) if rng.random() < 0.45 else rng.choice(REACHED)
+            shown = (
+                [s.shown for s in recommendations.suggestions_for(session, case, now=at, k=3)]
+                if outcome in REACHED
+                else []
+            )
+            mentioned = frozenset(s.product_id for s in shown[:2] if rng.random() < 0.6)
+            svc.log_attempt(
+                session,
+                case,
+                svc.AttemptDraft(
+                    channel=rng.choice(CHANNELS),
+                    attempted_at=at,
+                    outcome=outcome,
+                    duration_seconds=rng.randint(30, 600) if outcome in REACHED else None,
+                    shown=tuple(shown),
+                    mentioned=mentioned,
+                ),
+                actor=agent,
+                now=at,
+                expected_version=None,
+                hours=hours,
+            )
+            attempts += 1
+            if outcome in REACHED:
+                reached_at = at
+                break
+            at = hours.add(at, timedelta(hours=rng.uniform(2, 10)))  # another time
+        if reached_at is None:
+            continue
+        closed_at = hours.add(reached_at, timedelta(hours=rng.uniform(0.5, 30)))
+        if closed_at >= now:
+            continue
+        if rng.random() < 0.62:
+            if rng.random() < 0.35:
+                value = Decimal(rng.choice((5, 10, 20)))
+                svc.add_remedy(
+                    session,
+                    case,
+                    svc.RemedyDraft(
+                        kind=rng.choice((RemedyKind.COUPON, RemedyKind.PARTIAL_REFUND)),
+                        amount=value,
+                        cost=value,
+                    ),
+                    actor=agent,
+                    now=reached_at,
+                    expected_version=None,
+                )
+            _revise_to_good(session, case, closed_at)
+            outcome_ = CaseOutcome.REVIEW_REVISED
+            recovered += 1
+        else:
+            outcome_ = rng.choice((CaseOutcome.REFUSED, CaseOutcome.SATISFIED_UNCHANGED))
+            unrecovered += 1
+        svc.change_status(
+            session,
+            case,
+            case_flow.closed_status(outcome_),
+            outcome_,
+            actor=agent,
+            now=closed_at,
+            expected_version=None,
+        )
+    return WorkSummary(worked, attempts, recovered, unrecovered)
+
+
+def _revise_to_good(session: Session, case: Case, at: datetime) -> None:
+    review = case.review
+    session.add(
+        ReviewRevision(
+            review_id=review.id,
+            kind=RevisionKind.REVISED,
+            rating=review.rating,
+            text=review.text,
+            posted_at=review.posted_at,
+            recorded_at=at,
+        )
+    )
+    review.rating, review.text = Rating.GOOD, "客服态度很好，问题解决了，改个好评。"
+    review.posted_at = review.updated_at = at

@@ -1,0 +1,331 @@
+"""Deadline alerts: find cases whose first-contact deadline is near or passed, or whose
+buyer's 30-day revision window is closing, and tell the right people once.
+
+"Once per case and event" holds across scheduler restarts and missed runs because the
+notice itself is the record: a notification row is unique per (user, event key), and the
+job looks at the cases' state, not at what happened since its last run. E-mails and
+chat-robot messages are queued as ``Delivery`` rows and sent by ``deliver``; a failing
+channel is retried with back-off and logged, and never holds up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.domain import case_flow
+from tracker.models import Case, Delivery, Notification, Shop, User
+from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
+
+log = logging.getLogger(__name__)
+
+RETRY_MINUTES = (1, 5, 15, 60, 180)  # after the last one the delivery is given up
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    lead: timedelta = timedelta(minutes=30)
+    revision_lead: timedelta = timedelta(hours=72)
+    horizon: timedelta = timedelta(hours=72)
+    email: bool = False
+    webhook_url: str | None = None
+    base_url: str = "http://127.0.0.1:5000"
+
+
+@dataclass(frozen=True)
+class Notice:
+    case: Case
+    event: AlertEvent
+    to_supervisors: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.event.value}:case:{self.case.id}"
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class Poster(Protocol):
+    def post(self, url: str, text: str) -> None: ...
+
+
+# -- finding what to announce ----------------------------------------------------------------
+def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> list[Notice]:
+    never_tried = sa.and_(Case.status.in_(case_flow.OPEN), Case.first_attempt_at.is_(None))
+    base = (
+        sa.select(Case)
+        .join(Shop, Shop.id == Case.shop_id)
+        .where(Shop.is_active.is_(True))
+        .options(joinedload(Case.owner), joinedload(Case.product))
+    )
+    notices: list[Notice] = []
+    for case in session.scalars(
+        base.where(
+            never_tried,
+            Case.first_contact_due_at > now,
+            Case.first_contact_due_at <= now + settings.lead,
+        )
+    ):
+        notices.append(Notice(case, AlertEvent.FIRST_CONTACT_DUE_SOON, case.owner_id is None))
+    for case in session.scalars(
+        base.where(
+            never_tried,
+            Case.first_contact_due_at <= now,
+            Case.first_contact_due_at > now - settings.horizon,
+        )
+    ):
+        notices.append(Notice(case, AlertEvent.FIRST_CONTACT_OVERDUE, True))
+    for case in session.scalars(
+        base.where(
+            Case.status.in_(case_flow.OPEN),
+            Case.revision_window_ends_at > now,
+            Case.revision_window_ends_at <= now + settings.revision_lead,
+        )
+    ):
+        notices.append(Notice(case, AlertEvent.REVISION_WINDOW_CLOSING, case.owner_id is None))
+    return notices
+
+
+def supervisors(session: Session, shop_id: int) -> list[User]:
+    """The shop's supervisors; if it has none, the admins (someone must hear of it)."""
+    found = list(
+        session.scalars(
+            sa.select(User).where(
+                User.is_active.is_(True),
+                User.role == Role.SUPERVISOR,
+                User.shops.any(Shop.id == shop_id),
+            )
+        )
+    )
+    if found:
+        return found
+    return list(
+        session.scalars(sa.select(User).where(User.is_active.is_(True), User.role == Role.ADMIN))
+    )
+
+
+def _message(notice: Notice, settings: AlertSettings, tz_name: str) -> tuple[str, str]:
+    from tracker.clock import to_local
+
+    case = notice.case
+    product = case.product.title if case.product else "（未关联商品）"
+    when = {
+        AlertEvent.FIRST_CONTACT_DUE_SOON: case.first_contact_due_at,
+        AlertEvent.FIRST_CONTACT_OVERDUE: case.first_contact_due_at,
+        AlertEvent.REVISION_WINDOW_CLOSING: case.revision_window_ends_at,
+    }[notice.event]
+    owner = case.owner.display_name if case.owner else "未分配"
+    title = f"{notice.event.label}：案件 #{case.id}"
+    body = (
+        f"{product} · 负责人：{owner} · 截止 {to_local(when, tz_name):%m-%d %H:%M}\n"
+        f"{settings.base_url.rstrip('/')}/cases/{case.id}"
+    )
+    return title, body
+
+
+def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: str) -> int:
+    """Create the notifications (and their e-mail/webhook deliveries) that are due and not
+    yet sent; returns how many notifications were created."""
+    notices = due_notices(session, now=now, settings=settings)
+    if not notices:
+        return 0
+    sent = set(
+        session.execute(
+            sa.select(Notification.user_id, Notification.dedupe_key).where(
+                Notification.dedupe_key.in_({n.key for n in notices})
+            )
+        ).all()
+    )
+    queued = set(
+        session.scalars(
+            sa.select(Delivery.dedupe_key).where(
+                Delivery.channel == DeliveryChannel.WEBHOOK,
+                Delivery.dedupe_key.in_({n.key for n in notices}),
+            )
+        )
+    )
+    staff: dict[int, list[User]] = {}
+    created = 0
+    for notice in notices:
+        case = notice.case
+        if notice.to_supervisors or case.owner is None:
+            if case.shop_id not in staff:
+                staff[case.shop_id] = supervisors(session, case.shop_id)
+            recipients = staff[case.shop_id]
+        else:
+            recipients = [case.owner]
+        title, body = _message(notice, settings, tz_name)
+        fresh = [u for u in recipients if (u.id, notice.key) not in sent]
+        for user in fresh:
+            session.add(
+                Notification(
+                    user_id=user.id,
+                    case_id=case.id,
+                    kind=notice.event.value,
+                    dedupe_key=notice.key,
+                    title=title,
+                    body=body,
+                    created_at=now,
+                )
+            )
+            sent.add((user.id, notice.key))
+            created += 1
+            if settings.email and user.email:
+                _queue(
+                    session,
+                    DeliveryChannel.EMAIL,
+                    f"{notice.key}:user:{user.id}",
+                    user.email,
+                    title,
+                    body,
+                    now,
+                )
+        if settings.webhook_url and notice.key not in queued:
+            _queue(
+                session, DeliveryChannel.WEBHOOK, notice.key, settings.webhook_url, title, body, now
+            )
+            queued.add(notice.key)
+    session.commit()
+    return created
+
+
+def _queue(
+    session: Session,
+    channel: DeliveryChannel,
+    key: str,
+    target: str,
+    subject: str,
+    body: str,
+    now: datetime,
+) -> None:
+    session.add(
+        Delivery(
+            channel=channel,
+            dedupe_key=key,
+            target=target,
+            subject=subject,
+            body=body,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+# -- sending ---------------------------------------------------------------------------------
+def deliver(
+    session: Session,
+    *,
+    now: datetime,
+    mailer: Mailer | None,
+    poster: Poster | None,
+) -> tuple[int, int]:
+    """Send what is due; returns (sent, failed this round). Each delivery is committed on
+    its own, so one channel failing or hanging up does not undo or stop another."""
+    due = list(
+        session.scalars(
+            sa.select(Delivery)
+            .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(BATCH)
+        )
+    )
+    senders: dict[DeliveryChannel, Callable[[Delivery], None] | None] = {
+        DeliveryChannel.EMAIL: (lambda d: mailer.send(d.target, d.subject, d.body))
+        if mailer
+        else None,
+        DeliveryChannel.WEBHOOK: (lambda d: poster.post(d.target, f"{d.subject}\n{d.body}"))
+        if poster
+        else None,
+    }
+    sent = failed = 0
+    for delivery in due:
+        send = senders[delivery.channel]
+        delivery.attempts += 1
+        try:
+            if send is None:
+                raise RuntimeError(f"{delivery.channel.label}未配置")
+            send(delivery)
+        except Exception as exc:  # any failure of a channel is recorded, never raised
+            failed += 1
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if delivery.attempts > len(RETRY_MINUTES):
+                delivery.status = DeliveryStatus.FAILED
+                log.error("giving up %s delivery %s: %s", delivery.channel, delivery.id, exc)
+            else:
+                delay = RETRY_MINUTES[delivery.attempts - 1]
+                delivery.next_attempt_at = now + timedelta(minutes=delay)
+                log.warning(
+                    "%s delivery %s failed (try %d), again in %d min: %s",
+                    delivery.channel,
+                    delivery.id,
+                    delivery.attempts,
+                    delay,
+                    exc,
+                )
+        else:
+            sent += 1
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = now
+            delivery.last_error = None
+        session.commit()
+    return sent, failed
+
+
+def recent_deliveries(session: Session, limit: int = 50) -> Sequence[Delivery]:
+    return list(
+        session.scalars(
+            sa.select(Delivery)
+            .order_by(Delivery.created_at.desc(), Delivery.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# -- the bell --------------------------------------------------------------------------------
+def unread_count(session: Session, user_id: int) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def inbox(session: Session, user_id: int, limit: int = 100) -> list[Notification]:
+    return list(
+        session.scalars(
+            sa.select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(
+                Notification.read_at.is_not(None),
+                Notification.created_at.desc(),
+                Notification.id.desc(),
+            )
+            .limit(limit)
+        )
+    )
+
+
+def mark_read(
+    session: Session, user_id: int, *, now: datetime, notification_id: int | None = None
+) -> int:
+    """Mark one notification (or all of them) read; only the user's own."""
+    query = sa.update(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    changed = session.execute(query.values(read_at=now)).rowcount
+    session.commit()
+    return changed

@@ -1,0 +1,324 @@
+"""Recommendations over the database: build and keep each shop's model, rank products for a
+case's buyer, record what was suggested and mentioned on a call, and count conversions.
+
+The ranking itself is ``tracker.domain.recommend``; this module only feeds it rows. Builds
+run in the scheduler (nightly, or when an admin asks); web workers load the stored model.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, defer, joinedload
+
+from tracker.domain import recommend as rec
+from tracker.models import (
+    Case,
+    CaseSuggestion,
+    ContactAttempt,
+    Order,
+    OrderLine,
+    Product,
+    RecommenderModel,
+    Shop,
+)
+from tracker.models.enums import Reason, SuggestionKind
+from tracker.services.errors import FieldError
+
+CONVERSION_DAYS = 30
+LATE_ORDERS_DAYS = 30  # orders imported late still count if paid inside the window
+MAX_SUGGESTIONS = 20
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One line of the list an agent sees on a call."""
+
+    product_id: int
+    rank: int
+    kind: SuggestionKind
+    reason: str
+
+
+@dataclass(frozen=True)
+class ShownProduct:
+    shown: Shown
+    product: Product
+
+
+# -- building --------------------------------------------------------------------------------
+def _purchases(session: Session, shop_id: int, before: datetime) -> Iterator[rec.Purchase]:
+    rows = session.execute(
+        sa.select(Order.buyer_id, OrderLine.product_id, Order.paid_at)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            OrderLine.shop_id == shop_id,
+            OrderLine.product_id.is_not(None),
+            Order.paid_at < before,
+        )
+        .execution_options(yield_per=20_000)
+    )
+    for buyer_id, product_id, paid_at in rows:
+        yield rec.Purchase(str(buyer_id), str(product_id), paid_at)
+
+
+def build_model(session: Session, shop: Shop, *, now: datetime) -> RecommenderModel:
+    """Build from every order line before ``now`` and replace the stored model."""
+    started = time.perf_counter()
+    lines = 0
+
+    def counted() -> Iterator[rec.Purchase]:
+        nonlocal lines
+        for purchase in _purchases(session, shop.id, now):
+            lines += 1
+            yield purchase
+
+    model = rec.build(counted(), now=now)
+    stored = session.scalar(sa.select(RecommenderModel).where(RecommenderModel.shop_id == shop.id))
+    if stored is None:
+        stored = RecommenderModel(shop_id=shop.id)
+        session.add(stored)
+    stored.build_id = uuid.uuid4().hex
+    stored.built_at = now
+    stored.order_lines = lines
+    stored.products = len(model.products())
+    stored.data = model.to_dict()
+    stored.build_seconds = round(time.perf_counter() - started, 2)
+    shop.recommender_requested_at = None
+    session.commit()
+    return stored
+
+
+def request_build(session: Session, shop: Shop, *, now: datetime) -> None:
+    """An admin's "rebuild now": the scheduler picks it up within a minute."""
+    shop.recommender_requested_at = now
+    session.commit()
+
+
+def requested_shops(session: Session) -> list[Shop]:
+    return list(
+        session.scalars(
+            sa.select(Shop)
+            .where(Shop.recommender_requested_at.is_not(None))
+            .order_by(Shop.recommender_requested_at)
+        )
+    )
+
+
+def model_status(session: Session, shop_id: int) -> RecommenderModel | None:
+    """The stored model's figures, without loading its (large) data."""
+    return session.scalar(
+        sa.select(RecommenderModel)
+        .where(RecommenderModel.shop_id == shop_id)
+        .options(defer(RecommenderModel.data))
+    )
+
+
+def set_suggestions_per_call(session: Session, shop: Shop, count: int) -> None:
+    if not 1 <= count <= MAX_SUGGESTIONS:
+        raise FieldError("suggestions_per_call", f"应在 1 到 {MAX_SUGGESTIONS} 之间。")
+    shop.suggestions_per_call = count
+    session.commit()
+
+
+# -- loading (cached per process, refreshed when a newer build is stored) --------------------
+_cache: dict[int, tuple[str, rec.Model]] = {}
+
+
+def load_model(session: Session, shop_id: int) -> rec.Model | None:
+    build_id = session.scalar(
+        sa.select(RecommenderModel.build_id).where(RecommenderModel.shop_id == shop_id)
+    )
+    if build_id is None:
+        _cache.pop(shop_id, None)
+        return None
+    cached = _cache.get(shop_id)
+    if cached is None or cached[0] != build_id:
+        data = session.scalar(
+            sa.select(RecommenderModel.data).where(RecommenderModel.shop_id == shop_id)
+        )
+        cached = _cache[shop_id] = (build_id, rec.Model.from_dict(data))
+    return cached[1]
+
+
+# -- ranking for one case --------------------------------------------------------------------
+def family_of(product: Product) -> str | None:
+    """Close variants share the seller's code up to its last dash (FR-ORANGE-05 → FR-ORANGE)."""
+    if product.sku and "-" in product.sku:
+        return product.sku.rsplit("-", 1)[0]
+    return None
+
+
+def _info(product: Product) -> rec.ProductInfo:
+    return rec.ProductInfo(
+        title=product.title,
+        category=product.category,
+        is_active=product.is_active,
+        is_consumable=product.is_consumable,
+        repurchase_days=product.repurchase_days,
+        launched_at=product.launched_at,
+        family=family_of(product),
+        price=float(product.price),
+    )
+
+
+def buyer_history(session: Session, buyer_id: int, *, now: datetime) -> list[rec.Purchase]:
+    rows = session.execute(
+        sa.select(OrderLine.product_id, Order.paid_at, OrderLine.unit_price)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.buyer_id == buyer_id,
+            OrderLine.product_id.is_not(None),
+            Order.paid_at < now,
+        )
+    )
+    return [
+        rec.Purchase(str(buyer_id), str(product_id), paid_at, float(price))
+        for product_id, paid_at, price in rows
+    ]
+
+
+def suggestions_for(
+    session: Session, case: Case, *, now: datetime, k: int | None = None
+) -> list[ShownProduct]:
+    """What to suggest on this case's call. Never the product complained about; for a
+    quality complaint, none of its variants either. Without a built model the list still
+    holds what the catalogue alone knows (new arrivals in the buyer's categories)."""
+    shop = session.get(Shop, case.shop_id)
+    assert shop is not None
+    model = load_model(session, case.shop_id) or rec.Model(built_at=now)
+    history = buyer_history(session, case.buyer_id, now=now) if case.buyer_id else []
+    wanted = {int(p) for p in model.candidates(history)}
+    new_since = now - timedelta(days=rec.NEW_ARRIVAL_DAYS)
+    new_arrivals = sa.and_(
+        Product.is_active.is_(True), Product.launched_at >= new_since, Product.launched_at <= now
+    )
+    products = {
+        p.id: p
+        for p in session.scalars(
+            sa.select(Product).where(
+                Product.shop_id == case.shop_id,
+                sa.or_(Product.id.in_(wanted), new_arrivals) if wanted else new_arrivals,
+            )
+        )
+    }
+    ranked_by = replace(model, catalogue={str(i): _info(p) for i, p in products.items()})
+    exclude, families = [], []
+    if case.product_id is not None:
+        exclude.append(str(case.product_id))
+        complained = products.get(case.product_id) or session.get(Product, case.product_id)
+        family = family_of(complained) if complained else None
+        if family and any(r.reason is Reason.QUALITY for r in case.reasons):
+            families.append(family)
+    ranked = rec.recommend(
+        ranked_by,
+        history,
+        now=now,
+        k=k or shop.suggestions_per_call,
+        exclude=exclude,
+        exclude_families=families,
+    )
+    return [
+        ShownProduct(
+            Shown(int(s.product), rank, SuggestionKind(s.kind), s.reason),
+            products[int(s.product)],
+        )
+        for rank, s in enumerate(ranked, start=1)
+        if int(s.product) in products  # a product deleted since the build is skipped
+    ]
+
+
+# -- what happened on the call ---------------------------------------------------------------
+def record_call(
+    session: Session,
+    case: Case,
+    attempt: ContactAttempt,
+    shown: Sequence[Shown],
+    mentioned: set[int],
+) -> None:
+    """Keep what the agent saw on this call and ticked as mentioned. A product already
+    recorded on this case keeps its first call; a first mention is added to it."""
+    if not mentioned <= {s.product_id for s in shown}:
+        raise FieldError("mentioned", "只能勾选本次显示的推荐商品。")
+    known = {
+        s.product_id: s
+        for s in session.scalars(sa.select(CaseSuggestion).where(CaseSuggestion.case_id == case.id))
+    }
+    valid = set(
+        session.scalars(
+            sa.select(Product.id).where(
+                Product.shop_id == case.shop_id, Product.id.in_([s.product_id for s in shown])
+            )
+        )
+    )
+    for line in shown:
+        if line.product_id not in valid:
+            continue
+        row = known.get(line.product_id)
+        if row is None:
+            row = CaseSuggestion(
+                case_id=case.id,
+                product_id=line.product_id,
+                rank=line.rank,
+                kind=line.kind,
+                reason=line.reason[:200],
+                attempt_id=attempt.id,
+                suggested_at=attempt.attempted_at,
+            )
+            session.add(row)
+        if line.product_id in mentioned and row.mentioned_at is None:
+            row.mentioned_at = attempt.attempted_at
+            row.mentioned_attempt_id = attempt.id
+
+
+def case_suggestions(session: Session, case_id: int) -> list[CaseSuggestion]:
+    return list(
+        session.scalars(
+            sa.select(CaseSuggestion)
+            .where(CaseSuggestion.case_id == case_id)
+            .options(joinedload(CaseSuggestion.product))
+            .order_by(CaseSuggestion.suggested_at, CaseSuggestion.rank)
+        )
+    )
+
+
+def record_conversions(session: Session, *, now: datetime, shop_id: int | None = None) -> int:
+    """Mark suggestions the buyer ordered within 30 days after the call (the mentioning call
+    if there was one). Each suggestion converts at most once, on its first such order."""
+    since = now - timedelta(days=CONVERSION_DAYS + LATE_ORDERS_DAYS)
+    query = (
+        sa.select(CaseSuggestion, Order.id, Order.paid_at)
+        .join(Case, Case.id == CaseSuggestion.case_id)
+        .join(Order, Order.buyer_id == Case.buyer_id)
+        .join(
+            OrderLine,
+            sa.and_(
+                OrderLine.order_id == Order.id, OrderLine.product_id == CaseSuggestion.product_id
+            ),
+        )
+        .where(
+            CaseSuggestion.converted_at.is_(None),
+            CaseSuggestion.suggested_at >= since,
+            Order.paid_at > CaseSuggestion.suggested_at,
+            Order.paid_at <= now,
+        )
+        .order_by(Order.paid_at, Order.id)
+    )
+    if shop_id is not None:
+        query = query.where(Case.shop_id == shop_id)
+    converted = 0
+    for suggestion, order_id, paid_at in session.execute(query):
+        start = suggestion.counted_from
+        if suggestion.converted_at is None and start < paid_at <= start + timedelta(
+            days=CONVERSION_DAYS
+        ):
+            suggestion.converted_at = paid_at
+            suggestion.converted_order_id = order_id
+            converted += 1
+    session.commit()
+    return converted

@@ -1,0 +1,97 @@
+"""Trend charts as server-rendered SVG (pygal): no JavaScript, nothing from a CDN. Each is
+shown in an ``<img>`` next to its table, so it scales to a phone's width."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pygal
+from pygal.style import Style
+
+from tracker.domain.figures import Figures
+from tracker.services.reports import Series, Trends
+
+STYLE = Style(
+    font_family="'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
+    background="white",
+    plot_background="white",
+    colors=("#0d6efd", "#dc3545", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d", "#d63384"),
+    label_font_size=14,
+    major_label_font_size=14,
+    legend_font_size=15,
+    title_font_size=18,
+)
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _series(trends: Trends, pick: Callable[[Figures], float | None]) -> list[float | None]:
+    return [pick(f) for f in trends.figures]
+
+
+def tables(trends: Trends) -> dict[str, tuple[str, list[Series]]]:
+    """Every chart's title and series: the chart draws them, the page shows them as a table."""
+    return {
+        "cases": (
+            "新开案件与挽回",
+            [
+                Series("新开案件", _series(trends, lambda f: f.cases)),
+                Series("已挽回", _series(trends, lambda f: f.recovered)),
+                Series("当前超时未联系", _series(trends, lambda f: f.overdue_now)),
+            ],
+        ),
+        "response": (
+            "首次联系用时（工作小时）",
+            [
+                Series("中位数", _series(trends, lambda f: _hours(f.wait_work.median))),
+                Series("P90", _series(trends, lambda f: _hours(f.wait_work.p90))),
+                Series("首次通话中位数", _series(trends, lambda f: _hours(f.talk_work.median))),
+            ],
+        ),
+        "rates": (
+            "按时首次联系率与挽回率（%）",
+            [
+                Series("按时首次联系", _series(trends, lambda f: _pct(f.on_time_share))),
+                Series("挽回率（全部案件）", _series(trends, lambda f: _pct(f.recovery_rate_all))),
+                Series("推荐下单转化", _series(trends, lambda f: _pct(f.conversion_rate))),
+            ],
+        ),
+        "reviews": ("新评价：等级与情感", trends.reviews),
+        "products": ("中差评最多的商品", trends.products),
+        "reasons": ("案件原因", trends.reasons),
+    }
+
+
+def render(name: str, trends: Trends) -> bytes:
+    title, series = tables(trends)[name]
+    kind = pygal.StackedBar if name in ("products", "reasons") else pygal.Line
+    chart = kind(
+        style=STYLE,
+        js=[],  # no script: the SVG is an image
+        width=900,
+        height=380,
+        title=title,
+        x_label_rotation=40 if len(trends.labels) > 14 else 0,
+        show_minor_x_labels=len(trends.labels) <= 31,
+        x_labels_major_every=max(1, len(trends.labels) // 12),
+        legend_at_bottom=True,
+        legend_at_bottom_columns=4,
+        truncate_legend=20,
+        print_values=False,
+        allow_interruptions=True,
+        no_data_text="暂无数据",
+    )
+    chart.x_labels = trends.labels
+    for s in _nonempty(series):
+        chart.add(s.label, s.values)
+    return chart.render()
+
+
+def _nonempty(series: Sequence[Series]) -> list[Series]:
+    return [s for s in series if any(v for v in s.values)]

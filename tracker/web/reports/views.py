@@ -1,0 +1,129 @@
+"""Supervisors' pages: the dashboard, trend charts, the agents' load, exports."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, render_template, request
+from werkzeug.wrappers import Response
+
+from tracker.clock import utcnow
+from tracker.extensions import db, talisman
+from tracker.models import Shop, User
+from tracker.models.enums import Role
+from tracker.services import exports, reports
+from tracker.services.errors import FieldError
+from tracker.web.access import current_shop, roles_required
+from tracker.web.reports import charts
+from tracker.web.reports.forms import PeriodForm
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@bp.before_request
+@roles_required(Role.SUPERVISOR, Role.ADMIN)
+def _supervisors_only() -> None:
+    """Every report is for supervisors and admins: checked once for the whole blueprint."""
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
+
+
+def _shop() -> Shop:
+    shop = current_shop()
+    if shop is None:
+        abort(404)
+    return shop
+
+
+def _period(form: PeriodForm) -> reports.Period:
+    """The period asked for; a bad one is reported on its field and the default is shown."""
+    tz = _tz()
+    today = utcnow().astimezone(tz).date()
+    try:
+        return reports.Period.parse(
+            request.args.get("start"), request.args.get("end"), tz, today=today
+        )
+    except FieldError as exc:
+        getattr(form, exc.field).errors = [exc.message]
+        return reports.Period.parse(None, None, tz, today=today)
+
+
+def _choice(name: str, allowed: object, default: str) -> str:
+    value = request.args.get(name, default)
+    return value if value in allowed else default  # type: ignore[operator]
+
+
+@bp.route("/")
+def dashboard() -> str:
+    shop = _shop()
+    form = PeriodForm(request.args)
+    period = _period(form)
+    form.start.data, form.end.data = period.start, period.end
+    by = _choice("by", reports.BREAKDOWNS, "agent")
+    grain = _choice("grain", ("day", "week"), "day" if period.days <= 45 else "week")
+    form.by.data, form.grain.data = by, grain
+    now = utcnow()
+    facts = reports.load_facts(db.session, shop.id, period, now=now, with_reasons=by == "reason")
+    board = reports.dashboard(db.session, shop.id, period, now=now, by=by, facts=facts)
+    trend = reports.trends(db.session, shop.id, period, now=now, grain=grain, facts=facts)
+    query = {"start": period.start.isoformat(), "end": period.end.isoformat(), "grain": grain}
+    return render_template(
+        "reports/dashboard.html",
+        shop=shop,
+        form=form,
+        board=board,
+        trend=trend,
+        tables=charts.tables(trend),
+        query=query,
+        by_label=reports.BREAKDOWNS[by],
+    )
+
+
+@bp.route("/charts/<name>.svg")
+@talisman(content_security_policy={"default-src": "'none'", "style-src": "'unsafe-inline'"})
+def chart(name: str) -> Response:
+    """pygal styles its SVG inline: allowed for this image only, which runs no script."""
+    shop = _shop()
+    period = _period(PeriodForm(request.args))
+    grain = _choice("grain", ("day", "week"), "day")
+    trend = reports.trends(db.session, shop.id, period, now=utcnow(), grain=grain)
+    if name not in charts.tables(trend):
+        abort(404)
+    response = Response(charts.render(name, trend), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@bp.route("/agents")
+def agents() -> str:
+    shop = _shop()
+    staff = list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.shops.contains(shop), User.is_active.is_(True), User.role == Role.AGENT)
+            .order_by(User.display_name)
+        )
+    )
+    loads = reports.agent_view(db.session, shop.id, staff, now=utcnow(), tz=_tz())
+    return render_template("reports/agents.html", shop=shop, loads=loads)
+
+
+@bp.route("/export.<fmt>")
+def export(fmt: str) -> Response:
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    shop = _shop()
+    period = _period(PeriodForm(request.args))
+    rows = reports.export_rows(db.session, shop.id, period, now=utcnow())
+    name = f"cases-{shop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.{fmt}"
+    if fmt == "csv":
+        body, mimetype = exports.to_csv(reports.EXPORT_HEADERS, rows), "text/csv; charset=utf-8"
+    else:
+        body = exports.to_xlsx(reports.EXPORT_HEADERS, rows, title="案件")
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
