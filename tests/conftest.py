@@ -156,3 +156,24 @@ def instance_dir(tmp_path: Path) -> Path:
     path = tmp_path / "instance"
     path.mkdir()
     return path
+
+
+class DatabaseDown:
+    """Every statement fails in the driver, as it would with the server gone."""
+
+    HOOKS = ("do_execute", "do_execute_no_params", "do_executemany")
+
+    def __init__(self, session: Session) -> None:
+        self.engine = session.connection().engine
+        self.error = self.engine.dialect.loaded_dbapi.OperationalError
+
+    def refuse(self, *_args: object) -> None:
+        raise self.error("database is down for the test")
+
+    def __enter__(self) -> None:
+        for hook in self.HOOKS:
+            sa.event.listen(self.engine, hook, self.refuse)
+
+    def __exit__(self, *_exc: object) -> None:
+        for hook in self.HOOKS:
+            sa.event.remove(self.engine, hook, self.refuse)

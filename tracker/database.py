@@ -50,7 +50,7 @@ def throwaway_database(server_url: str | None, tmp_dir: Path) -> Iterator[str]:
         return
     url = make_url(server_url)
     name = f"tracker_tmp_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, csrf_token, login, post_form
+from tests.conftest import NOW, DatabaseDown, csrf_token, login, post_form
 from tests.factories import open_case
 from tracker.clock import utcnow
 from tracker.models import AuditEvent, Case, ContactAttempt, Remedy, Script, Shop, User
@@ -391,3 +392,32 @@ def test_scripts_are_written_by_supervisors_and_filled_in_on_the_case(
         session.scalar(sa.select(sa.func.count(Script.id).filter(Script.title == "物流道歉"))) == 1
     )
     assert NOW
+
+
+def test_a_database_outage_fails_cleanly_and_the_app_recovers(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    case = recent_case(session, shop)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    token, version = csrf_token(client, url), page_version(client, case.id)
+    form = {
+        "csrf_token": token,
+        "attempt-version": version,
+        "attempt-channel": "phone",
+        "attempt-outcome": "no_answer",
+        "attempt-attempted_at": local_input(utcnow()),
+    }
+    session.expunge_all()  # nothing cached: every page must go to the database
+    with DatabaseDown(session):
+        for method, target in (("GET", "/cases"), ("POST", f"{url}/attempts")):
+            g.pop("_login_user", None)  # the test's app context would keep the signed-in user
+            response = client.open(target, method=method, data=form if method == "POST" else None)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 503 and response.headers["Retry-After"]
+            assert "数据库暂时连不上" in html and "没有保存" in html
+    assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 0
+    g.pop("_login_user", None)
+    assert client.get("/cases").status_code == 200  # no restart needed
+    assert client.post(f"{url}/attempts", data=form).status_code == 302
+    assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 1

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, count
+from tests.conftest import NOW, DatabaseDown, count
 from tracker.models import Case, PullRun, Review, Shop
 from tracker.services.api_tokens import issue_token
 
@@ -63,6 +63,20 @@ def test_a_batch_is_stored_once_and_opens_cases(
     # stored unscored: web workers load no model; the scheduler scores later
     assert all(r.sentiment_model is None for r in session.scalars(sa.select(Review)))
     assert count(session, PullRun) == 2
+
+
+def test_a_database_outage_is_a_503_to_retry_and_nothing_is_stored(
+    client: FlaskClient, session: Session, shop_token: tuple[Shop, str]
+) -> None:
+    _, token = shop_token
+    body = {"reviews": [review("1")]}
+    session.expunge_all()
+    with DatabaseDown(session):
+        response = post(client, token, body)
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert response.get_json()["error"] == "unavailable"
+    assert count(session, Review) == 0
+    assert post(client, token, body).get_json()["new"] == 1  # the retry goes through
 
 
 def test_the_token_header_variant_works(client: FlaskClient, shop_token: tuple[Shop, str]) -> None:

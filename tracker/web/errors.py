@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import contextlib
+import logging
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from tracker.extensions import db
@@ -15,7 +19,9 @@ MESSAGES = {
     413: ("内容过大", "上传的内容超过了允许的大小。"),
     429: ("操作太频繁", "短时间内尝试次数过多，请一分钟后再试。"),
     500: ("系统出错了", "服务器处理时出错，已记录。请稍后重试；如持续出现，请联系管理员。"),
+    503: ("数据库暂时连不上", "刚才的操作没有保存。请稍等片刻后刷新页面重试。"),
 }
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +30,28 @@ def init_app(app: Flask) -> None:
         code = exc.code or 500
         title, message = MESSAGES.get(code, (exc.name, exc.description or ""))
         return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError) -> tuple[object, int, dict[str, str]]:
+        """The database went away (restart, failover): say so and keep nothing.
+
+        The page stands alone because the usual layout reads the signed-in user and the
+        unread count from the very database that is down. The pool's pre-ping replaces
+        the dead connections on the next request, so no restart of the app is needed.
+        """
+        log.warning("database unavailable: %s", exc.orig)
+        # a dead connection cannot roll back: the teardown's close hands it in to be discarded
+        with contextlib.suppress(DBAPIError):
+            db.session.rollback()
+        retry = {"Retry-After": "10"}
+        if request.blueprint == "api":  # machine clients: nothing stored, retry the batch
+            body = jsonify(error="unavailable", message="database unavailable; nothing stored")
+            return body, 503, retry
+        # Flask-Login would try the database again for the signed-in user while rendering
+        g._login_user = current_app.login_manager.anonymous_user()
+        title, message = MESSAGES[503]
+        page = render_template("errors/unavailable.html", code=503, title=title, message=message)
+        return page, 503, retry
 
     @app.errorhandler(500)
     def server_error(_exc: Exception) -> tuple[str, int]:
