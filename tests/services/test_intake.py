@@ -298,13 +298,7 @@ def test_backfill_scores_history_but_opens_cases_only_in_the_revision_window(
     session.execute(sa.delete(Case))  # as if loaded in bulk without triage
     session.commit()
     result = score_pending(
-        session,
-        shop,
-        scorer=KeywordScorer(),
-        now=NOW,
-        settings=SETTINGS,
-        limit=None,
-        open_cases_since=NOW - timedelta(days=30),
+        session, shop, scorer=KeywordScorer(), now=NOW, settings=SETTINGS, limit=None
     )
     session.commit()
     assert (result.scored, result.cases_opened) == (2, 2)
@@ -312,14 +306,24 @@ def test_backfill_scores_history_but_opens_cases_only_in_the_revision_window(
         session.scalars(sa.select(Review.platform_key).join(Case, Case.review_id == Review.id))
     )
     assert keys == {"2:buyer", "3:buyer"}
-    assert (
-        score_pending(
-            session,
-            shop,
-            scorer=KeywordScorer(),
-            now=NOW,
-            settings=SETTINGS,
-            open_cases_since=NOW - timedelta(days=30),
-        ).cases_opened
-        == 0
+    # the scheduler's run a minute later leaves the old bad review alone too
+    again = score_pending(session, shop, scorer=KeywordScorer(), now=NOW, settings=SETTINGS)
+    assert (again.received, again.cases_opened) == (0, 0)
+
+
+def test_a_review_past_its_revision_window_is_stored_without_a_case(
+    session: Session, shop: Shop
+) -> None:
+    result = ingest(
+        session,
+        shop,
+        [
+            record("1", posted=NOW - timedelta(days=31)),
+            record("2", posted=NOW - timedelta(days=29)),
+        ],
+        now=NOW,
+        scorer=KeywordScorer(),
+        settings=SETTINGS,
     )
+    assert (result.new, result.cases_opened) == (2, 1)
+    assert count(session, Review) == 2

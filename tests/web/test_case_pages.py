@@ -82,6 +82,12 @@ def test_board_filters_and_search(
     assert "质量很差" in html and "快递太慢了" not in html
     html = client.get("/cases?view=list&q=T1").get_data(as_text=True)  # order id
     assert "快递太慢了" in html and "质量很差" not in html
+    html = client.get("/cases?view=list&q=太慢").get_data(as_text=True)  # words of the review
+    assert "快递太慢了" in html and "质量很差" not in html
+    html = client.get("/cases?view=list&q=O2").get_data(as_text=True)  # the review's key
+    assert "质量很差" in html and "快递太慢了" not in html
+    html = client.get("/cases?view=list&q=%25").get_data(as_text=True)  # % is a character
+    assert "没有符合条件的案件" in html
     html = client.get("/cases?view=list&overdue=y").get_data(as_text=True)
     assert "没有符合条件的案件" in html
     for bad in ("status=nonsense", "priority=9", "opened_from=yesterday", "sort=evil"):

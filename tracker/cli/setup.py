@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from tracker.clock import to_local, utcnow
-from tracker.domain.triage import REVISION_WINDOW
+from tracker.database import analyze_after_bulk_load
 from tracker.extensions import db
 from tracker.models import Shop, User
 from tracker.models.enums import Role
@@ -89,7 +89,6 @@ def _triage_demo(code: str, now: datetime) -> None:
         now=now,
         settings=runtime.settings(current_app, shop),
         limit=None,
-        open_cases_since=now - REVISION_WINDOW,
     )
     db.session.commit()
     click.echo(f"情感评分 {result.scored} 条，为 30 天内的中差评开案 {result.cases_opened} 个。")
@@ -116,6 +115,10 @@ def _work_demo_cases(code: str, now: datetime, seed: int) -> None:
     settings = runtime.settings(current_app, shop)
     work = simulate(db.session, shop.id, now=now, settings=settings, seed=seed)
     converted = record_conversions(db.session, now=now, shop_id=shop.id)
+    # a month of work written at once: the board's plans need fresh statistics
+    analyze_after_bulk_load(
+        db.session, ["cases", "contact_attempts", "case_suggestions", "audit_events", "remedies"]
+    )
     click.echo(
         f"模拟了一个月的售后工作：处理案件 {work.worked} 个，联系 {work.attempts} 次，"
         f"挽回 {work.recovered} 个，未挽回 {work.unrecovered} 个，推荐转化 {converted} 个。"

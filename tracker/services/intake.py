@@ -360,8 +360,8 @@ def _triage(
         is_system_default=review.is_system_default and not review.follow_up_text,
         threshold=settings.hidden_negative_threshold,
     )
-    if kind is None:
-        return
+    if kind is None or triage.revision_window_end(review.first_posted_at) <= now:
+        return  # past its 30 days the buyer cannot revise it: nothing left to recover
     new_case = open_case_for(session, review, kind, now=now, settings=settings)
     batch.cases[review.id] = new_case
     result.cases_opened += 1
@@ -475,14 +475,10 @@ def score_pending(
     now: datetime,
     settings: IntakeSettings,
     limit: int | None = 5000,
-    open_cases_since: datetime | None = None,
 ) -> IntakeResult:
     """Score reviews stored without a score (pushed through the web API, or loaded in bulk)
-    and open the cases they call for. The caller commits.
-
-    ``open_cases_since``: only reviews first posted since then get new cases (a backfill
-    of old history scores everything but opens cases only where the buyer can still
-    revise). ``limit``: at most this many reviews per call (None: all).
+    and open the cases they call for, only where the buyer can still revise. The caller
+    commits. ``limit``: at most this many reviews per call (None: all).
     """
     result = IntakeResult()
     last_id = 0
@@ -502,6 +498,7 @@ def score_pending(
                         # neutral/bad without words still need their case
                         sa.and_(
                             Review.rating != Rating.GOOD,
+                            Review.first_posted_at > now - triage.REVISION_WINDOW,
                             ~sa.exists().where(Case.review_id == Review.id),
                         ),
                     ),
@@ -524,8 +521,6 @@ def score_pending(
         )
         for review in reviews:
             if review.id in batch.cases:
-                continue
-            if open_cases_since is not None and review.first_posted_at < open_cases_since:
                 continue
             record = ReviewRecord(
                 review.platform_key,

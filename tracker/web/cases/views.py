@@ -121,9 +121,6 @@ def board_page() -> str:
         "shop": shop,
         "view": view,
         "now": now,
-        "counts": board.column_counts(
-            db.session, criteria, user_id=current_user.id, now=now, tz=tz
-        ),
         "follow_ups": board.follow_ups_today(
             db.session, shop_ids, user_id=current_user.id, now=now, tz=tz
         ),
@@ -151,6 +148,9 @@ def board_page() -> str:
         )
         context["assign_form"] = assign
     else:
+        context["counts"] = board.column_counts(
+            db.session, criteria, user_id=current_user.id, now=now, tz=tz
+        )
         context["columns"] = board.columns(
             db.session, criteria, user_id=current_user.id, now=now, tz=tz
         )
