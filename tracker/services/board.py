@@ -93,27 +93,32 @@ def _matches(term: str, shop_ids: tuple[int, ...]) -> sa.ColumnElement[bool]:
 
     Tested on each case's own review and buyer, not by collecting every matching review
     and buyer of the shop first: a shop has a hundred reviews and ten buyers for each case,
-    and scanning them all for a word made a search take a second on a big shop. The nick
-    is a scalar subquery because PostgreSQL would hash an EXISTS over the whole table.
+    and scanning them all for a word made a search take a second on a big shop. Scalar
+    subqueries, because PostgreSQL may turn an EXISTS into a hash over the whole table.
     """
     pattern = contains(term)
-    nick = sa.select(Buyer.platform_nick).where(Buyer.id == Case.buyer_id).scalar_subquery()
     by_order = (
         sa.select(OrderLine.id)
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.shop_id.in_(shop_ids), Order.tid == term)
     )
-    return sa.or_(
-        nick.ilike(pattern, escape="\\"),
-        sa.exists().where(
-            Review.id == Case.review_id,
+    nick_matches = (
+        sa.select(Buyer.platform_nick.ilike(pattern, escape="\\"))
+        .where(Buyer.id == Case.buyer_id)
+        .scalar_subquery()
+    )
+    review_matches = (
+        sa.select(
             sa.or_(
                 Review.text.ilike(pattern, escape="\\"),
                 Review.platform_key.like(f"{pattern[1:-1]}:%", escape="\\"),
                 Review.order_line_id.in_(by_order),
-            ),
-        ),
+            )
+        )
+        .where(Review.id == Case.review_id)
+        .scalar_subquery()
     )
+    return sa.or_(nick_matches.is_(True), review_matches.is_(True))
 
 
 def card_options() -> tuple:
@@ -160,15 +165,28 @@ def columns(
     tz: ZoneInfo,
     per_column: int = 30,
 ) -> dict[CaseStatus, list[Case]]:
-    """The kanban view: the first cards of each status column."""
-    out = {}
+    """The kanban view: the first cards of each status column.
+
+    Each column picks its case ids; one query then loads every card with what it shows,
+    instead of one set of card queries per column.
+    """
+    picked: dict[CaseStatus, list[int]] = {}
     for status in CaseStatus:
         closed_sort = "newest" if status in case_flow.CLOSED else f.sort
         stmt = statement(
             replace(f, status=status, sort=closed_sort), user_id=user_id, now=now, tz=tz
         )
-        out[status] = list(session.scalars(stmt.limit(per_column)).unique())
-    return out
+        picked[status] = list(
+            session.scalars(stmt.options().with_only_columns(Case.id).limit(per_column))
+        )
+    wanted = [case_id for ids in picked.values() for case_id in ids]
+    cards = {
+        case.id: case
+        for case in session.scalars(
+            sa.select(Case).where(Case.id.in_(wanted)).options(*card_options())
+        )
+    }
+    return {status: [cards[i] for i in ids] for status, ids in picked.items()}
 
 
 def follow_ups_today(
