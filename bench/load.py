@@ -86,6 +86,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument(
+        "--steady-state",
+        action="store_true",
+        help="count only requests after every user has logged in (Locust --reset-stats)",
+    )
+    parser.add_argument(
         "--existing-database",
         metavar="URL",
         help="a database already loaded by an earlier run or by 'flask demo' (skips the "
@@ -168,6 +173,7 @@ def main() -> None:
                     str(args.users),
                     "--spawn-rate",
                     str(max(1, args.users // 5)),
+                    *(["--reset-stats"] if args.steady_state else []),
                     "--run-time",
                     f"{args.seconds}s",
                     "--host",
@@ -220,6 +226,7 @@ def main() -> None:
                 "seconds": args.seconds,
                 "scale": args.scale,
                 "workers": args.workers,
+                "steady_state_only": args.steady_state,
                 "orders": orders,
                 "cases_at_start": cases,
                 "setup_seconds": round(setup_s),
