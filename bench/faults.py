@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,36 +37,16 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from bench.stack import app_env, flask, start_scheduler, start_web  # noqa: E402
 from tests.top_server import FakeTop, serve  # noqa: E402
 from tracker.config import normalise_database_url  # noqa: E402
 from tracker.database import throwaway_database  # noqa: E402
 
-BIN = Path(sys.executable).parent
 SH = ZoneInfo("Asia/Shanghai")
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 VERSION = re.compile(
     r'id="attempt-version"[^>]*value="(\d+)"|value="(\d+)"[^>]*id="attempt-version"'
 )
-
-
-def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "flask"), "--app", "tracker", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-
-
-def base_env(url: str) -> dict[str, str]:
-    return os.environ | {
-        "DATABASE_URL": url,
-        "TRACKER_ENV": "development",
-        "SECRET_KEY": "fault-test-secret-key-long-enough",
-        "TRACKER_LOGIN_RATE_LIMIT": "100000 per minute",
-    }
 
 
 def count(engine: sa.Engine, sql: str) -> int:
@@ -90,12 +68,7 @@ def scheduler_kill(server: str, tmp: Path) -> dict[str, object]:
             nick=f"买家{i % 900}",
         )
     with throwaway_database(server, tmp) as url, serve(fake):
-        env = base_env(url) | {
-            "TRACKER_TOP_URL": fake.url,
-            "TRACKER_SHOP_CREDENTIALS": json.dumps(
-                {"k": {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}}
-            ),
-        }
+        env = app_env(url, top=fake, shop="k")
         flask(env, "db", "upgrade")
         engine = sa.create_engine(url, pool_pre_ping=True)
         with engine.begin() as conn:
@@ -108,13 +81,7 @@ def scheduler_kill(server: str, tmp: Path) -> dict[str, object]:
                 {"t": day - timedelta(minutes=1)},
             )
         fake.faults = ["slow"] * 1000  # a long pull (1 s a page): killed in the middle of it
-        first = subprocess.Popen(
-            [str(BIN / "flask"), "--app", "tracker", "scheduler"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        first = start_scheduler(env)
         while count(engine, "SELECT count(*) FROM reviews") == 0:  # a window is committed
             time.sleep(0.2)
         time.sleep(1.5)  # and the next window's pages are on their way
@@ -124,13 +91,7 @@ def scheduler_kill(server: str, tmp: Path) -> dict[str, object]:
         fake.faults = []
         started = time.monotonic()
         while True:  # the dead scheduler's lock goes stale after 90 s; until then: exit 3
-            second = subprocess.Popen(
-                [str(BIN / "flask"), "--app", "tracker", "scheduler"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            second = start_scheduler(env)
             try:
                 code = second.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -168,33 +129,10 @@ def scheduler_kill(server: str, tmp: Path) -> dict[str, object]:
 # -- PostgreSQL restarted while agents work --------------------------------------------------
 def postgres_restart(server: str, tmp: Path) -> dict[str, object]:
     with throwaway_database(server, tmp) as url:
-        env = base_env(url)
+        env = app_env(url)
         flask(env, "db", "upgrade")
         flask(env, "demo", "--scale", "0.05")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        web = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "critical",
-                "tracker.wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        web, base = start_web(env, workers=2, log_level="critical")
         engine = sa.create_engine(url, pool_pre_ping=True)
         with engine.connect() as conn:
             case_ids = list(

@@ -17,8 +17,6 @@ import argparse
 import contextlib
 import csv
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,33 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.stack import BIN, app_env, flask, start_scheduler, start_web  # noqa: E402
 from tests.top_server import FakeTop, serve  # noqa: E402
 from tracker.config import normalise_database_url  # noqa: E402
 from tracker.database import throwaway_database  # noqa: E402
 
-BIN = Path(sys.executable).parent
 SH = ZoneInfo("Asia/Shanghai")
 TARGETS = {"board": 200, "case page": 200, "attempt POST": 150, "dashboard": 500}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def flask(env: dict[str, str], *args: str) -> None:
-    subprocess.run([str(BIN / "flask"), "--app", "tracker", *args], cwd=ROOT, env=env, check=True)
-
-
-def wait_for(port: int, seconds: float = 60) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.3)
-    raise SystemExit(f"nothing listening on {port}")
 
 
 def feed(fake: FakeTop, stop: threading.Event) -> None:
@@ -105,23 +83,7 @@ def main() -> None:
             server = normalise_database_url(args.database_url)
             url = stack.enter_context(throwaway_database(server, Path(tmp)))
         fake = stack.enter_context(serve(FakeTop()))
-        env = os.environ | {
-            "DATABASE_URL": url,
-            "TRACKER_ENV": "development",  # plain HTTP on loopback
-            "SECRET_KEY": "load-test-secret-key-long-enough",
-            # every simulated user logs in from 127.0.0.1: throttling would stop the test
-            "TRACKER_LOGIN_RATE_LIMIT": "100000 per minute",
-            "TRACKER_TOP_URL": fake.url,
-            "TRACKER_SHOP_CREDENTIALS": json.dumps(
-                {
-                    "demo": {
-                        "app_key": fake.app_key,
-                        "app_secret": fake.secret,
-                        "session": fake.session,
-                    }
-                }
-            ),
-        }
+        env = app_env(url, top=fake)
         started = time.perf_counter()
         if not args.existing_database:
             flask(env, "db", "upgrade")
@@ -135,33 +97,12 @@ def main() -> None:
             cases = conn.scalar(sa.text("SELECT count(*) FROM cases"))
             orders = conn.scalar(sa.text("SELECT count(*) FROM orders"))
         setup_s = time.perf_counter() - started
-        port = free_port()
         stop = threading.Event()
         feeder = threading.Thread(target=feed, args=(fake, stop), daemon=True)
         feeder.start()
-        web = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--workers",
-                str(args.workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "tracker.wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        scheduler = subprocess.Popen(
-            [str(BIN / "flask"), "--app", "tracker", "scheduler"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        web, base = start_web(env, workers=args.workers)
+        scheduler = start_scheduler(env)
         try:
-            wait_for(port)
             prefix = Path(tmp) / "locust"
             subprocess.run(
                 [
@@ -177,7 +118,7 @@ def main() -> None:
                     "--run-time",
                     f"{args.seconds}s",
                     "--host",
-                    f"http://127.0.0.1:{port}",
+                    base,
                     "--csv",
                     str(prefix),
                     "--only-summary",

@@ -1,0 +1,84 @@
+"""The tracker as deployed, started for a bench run: flask commands, gunicorn, the scheduler.
+
+Shared by bench/load.py and bench/faults.py so that both measure the same processes,
+started the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.top_server import FakeTop
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+FLASK = [str(BIN / "flask"), "--app", "tracker"]
+
+
+def app_env(url: str, *, top: FakeTop | None = None, shop: str = "demo") -> dict[str, str]:
+    """Settings for every process of one run; ``top``: the local review source of ``shop``."""
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "TRACKER_ENV": "development",  # plain HTTP on loopback
+        "SECRET_KEY": "bench-secret-key-long-enough-for-the-check",
+        # every simulated user logs in from 127.0.0.1: throttling would stop the run
+        "TRACKER_LOGIN_RATE_LIMIT": "100000 per minute",
+    }
+    if top is not None:
+        credentials = {"app_key": top.app_key, "app_secret": top.secret, "session": top.session}
+        env |= {
+            "TRACKER_TOP_URL": top.url,
+            "TRACKER_SHOP_CREDENTIALS": json.dumps({shop: credentials}),
+        }
+    return env
+
+
+def flask(env: dict[str, str], *args: str) -> None:
+    subprocess.run([*FLASK, *args], cwd=ROOT, env=env, check=True)
+
+
+def start_scheduler(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*FLASK, "scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_web(
+    env: dict[str, str], *, workers: int, log_level: str = "warning"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn on a free loopback port; returns once it accepts connections."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    web = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            log_level,
+            "tracker.wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return web, f"http://127.0.0.1:{port}"
+        time.sleep(0.3)
+    web.kill()
+    raise SystemExit(f"gunicorn is not listening on {port}")
