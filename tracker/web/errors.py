@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -35,9 +35,8 @@ def init_app(app: Flask) -> None:
     def database_unavailable(exc: OperationalError) -> tuple[object, int, dict[str, str]]:
         """The database went away (restart, failover): say so and keep nothing.
 
-        The page stands alone because the usual layout reads the signed-in user and the
-        unread count from the very database that is down. The pool's pre-ping replaces
-        the dead connections on the next request, so no restart of the app is needed.
+        The pool's pre-ping replaces the dead connections on the next request, so no
+        restart of the app is needed.
         """
         log.warning("database unavailable: %s", exc.orig)
         # a dead connection cannot roll back: the teardown's close hands it in to be discarded
@@ -47,11 +46,11 @@ def init_app(app: Flask) -> None:
         if request.blueprint == "api":  # machine clients: nothing stored, retry the batch
             body = jsonify(error="unavailable", message="database unavailable; nothing stored")
             return body, 503, retry
-        # Flask-Login would try the database again for the signed-in user while rendering
-        g._login_user = current_app.login_manager.anonymous_user()
+        # rendered without the context processors: they read the signed-in user and the
+        # navigation from the very database that is down
         title, message = MESSAGES[503]
-        page = render_template("errors/unavailable.html", code=503, title=title, message=message)
-        return page, 503, retry
+        template = current_app.jinja_env.get_template("errors/unavailable.html")
+        return template.render(code=503, title=title, message=message), 503, retry
 
     @app.errorhandler(500)
     def server_error(_exc: Exception) -> tuple[str, int]:
