@@ -101,6 +101,12 @@ def make_shop(session: Session) -> Callable[..., Shop]:
 
 
 @pytest.fixture
+def shop(make_shop: Callable[..., Shop]) -> Shop:
+    """The one shop most tests need; a module wanting a fuller shop defines its own."""
+    return make_shop()
+
+
+@pytest.fixture
 def make_user(session: Session) -> Callable[..., User]:
     counter = iter(range(1, 10_000))
 

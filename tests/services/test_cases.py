@@ -31,11 +31,6 @@ LATER = NOW + timedelta(days=4)  # the review is posted 3 days after NOW by the 
 
 
 @pytest.fixture
-def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
-    return make_shop()
-
-
-@pytest.fixture
 def agent(make_user, shop: Shop) -> User:  # type: ignore[no-untyped-def]
     return make_user(Role.AGENT, shops=[shop], display_name="客服小林")
 

@@ -56,11 +56,6 @@ def run(
     )
 
 
-@pytest.fixture
-def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
-    return make_shop()
-
-
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
 def test_reviews_in_every_common_encoding(session: Session, shop: Shop, encoding: str) -> None:
     report = run(session, shop, "reviews", REVIEWS_CSV.encode(encoding), "评价.csv")

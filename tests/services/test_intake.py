@@ -6,7 +6,6 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -47,11 +46,6 @@ def record(
         item_price=Decimal("39.90"),
         **extra,
     )  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
-    return make_shop()
 
 
 def run(

@@ -162,11 +162,6 @@ def test_api_errors_and_malformed_answers_are_raised_with_their_codes() -> None:
 
 
 # -- pulling into the database -----------------------------------------------------------
-@pytest.fixture
-def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
-    return make_shop()
-
-
 def pull(session: Session, shop: Shop, fake: FakeTop, now: datetime = NOW) -> PullRun:
     top = client(fake)
     return pull_shop(

@@ -21,11 +21,6 @@ PAYLOAD = '<script>alert("x")</script>'
 
 
 @pytest.fixture
-def shop(make_shop) -> Shop:  # type: ignore[no-untyped-def]
-    return make_shop()
-
-
-@pytest.fixture
 def agent(make_user, shop: Shop) -> User:  # type: ignore[no-untyped-def]
     return make_user(Role.AGENT, shops=[shop], display_name="客服小林")
 
