@@ -89,6 +89,29 @@ def test_board_filters_and_search(
         assert client.get(f"/cases?{bad}").status_code == 200
 
 
+def test_kanban_closed_columns_hold_last_weeks_cases_the_list_holds_all(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    cases = [
+        recent_case(session, shop, key=str(i), nick=f"买家{i}", text=f"案件文字{i}")
+        for i in range(3)
+    ]
+    for case, closed_days_ago in zip(cases, (1, 2, 8), strict=True):
+        case.status, case.outcome = CaseStatus.RECOVERED, CaseOutcome.REVIEW_REVISED
+        case.closed_at = utcnow() - timedelta(days=closed_days_ago)
+    session.commit()
+    login(client, agent)
+    html = client.get("/cases?scope=all").get_data(as_text=True)
+    column = html[html.index('data-status="recovered"') :]
+    assert "已挽回（近 7 天）" in html and '<span class="badge text-bg-light">2</span>' in column
+    assert column.index("案件文字0") < column.index("案件文字1")  # last closed first
+    assert "案件文字2" not in html  # closed eight days ago: off the kanban
+    assert "sort=closed" in column and "status=recovered" in column
+    listed = client.get("/cases?scope=all&view=list&status=recovered&sort=closed")
+    text = listed.get_data(as_text=True)
+    assert text.index("案件文字0") < text.index("案件文字1") < text.index("案件文字2")
+
+
 def test_claim_and_the_second_claimer_is_told_who_has_it(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow
 from tracker.models import Buyer, Case, CaseReason, Order, OrderLine, Review, User, user_shops
@@ -15,6 +15,10 @@ from tracker.models.enums import CaseStatus, Rating, Reason
 from tracker.services.browse import contains
 
 SCOPES = ("default", "mine", "unassigned", "all")
+# The kanban's closed columns show what was closed lately, as a done column does: counting
+# and sorting every case the shop ever closed (they only grow) would make the board slower
+# each month. The list view (status filter) browses all of them.
+CLOSED_RECENTLY = timedelta(days=7)
 SORTS = {
     "deadline": (Case.first_contact_due_at.asc(), Case.id.asc()),
     "priority": (Case.priority.asc(), Case.first_contact_due_at.asc(), Case.id.asc()),
@@ -22,6 +26,7 @@ SORTS = {
     "oldest": (Case.opened_at.asc(), Case.id.asc()),
     "follow_up": (Case.next_follow_up_at.asc(), Case.id.asc()),
     "window": (Case.revision_window_ends_at.asc(), Case.id.asc()),
+    "closed": (Case.closed_at.desc().nulls_last(), Case.id.desc()),
 }
 
 
@@ -31,6 +36,7 @@ class BoardFilter:
     scope: str = "default"  # default: mine first, then unassigned
     status: CaseStatus | None = None  # None: every open status
     include_closed: bool = False
+    closed_since: datetime | None = None  # with include_closed: only cases closed after it
     priority: int | None = None
     overdue: bool = False
     due_today: bool = False
@@ -55,6 +61,8 @@ def statement(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -> s
         stmt = stmt.where(Case.status == f.status)
     elif not f.include_closed:
         stmt = stmt.where(Case.status.in_(case_flow.OPEN))
+    if f.closed_since is not None:
+        stmt = stmt.where(sa.or_(Case.status.in_(case_flow.OPEN), Case.closed_at >= f.closed_since))
     if f.scope == "mine":
         stmt = stmt.where(Case.owner_id == user_id)
     elif f.scope == "unassigned":
@@ -139,7 +147,13 @@ def column_counts(
 ) -> dict[CaseStatus, int]:
     base = (
         statement(
-            replace(f, status=None, include_closed=True, sort="deadline"),
+            replace(
+                f,
+                status=None,
+                include_closed=True,
+                closed_since=now - CLOSED_RECENTLY,
+                sort="deadline",
+            ),
             user_id=user_id,
             now=now,
             tz=tz,
@@ -163,27 +177,38 @@ def columns(
     user_id: int,
     now: datetime,
     tz: ZoneInfo,
-    per_column: int = 30,
+    per_column: int = 20,  # a screen and a half; the list view pages through the rest
 ) -> dict[CaseStatus, list[Case]]:
-    """The kanban view: the first cards of each status column.
+    """The kanban view: the first cards of each status column, the closed columns only
+    with cases closed in the last week (:data:`CLOSED_RECENTLY`), last closed first.
 
     Each column picks its case ids; one query then loads every card with what it shows,
     instead of one set of card queries per column.
     """
     picked: dict[CaseStatus, list[int]] = {}
     for status in CaseStatus:
-        closed_sort = "newest" if status in case_flow.CLOSED else f.sort
-        stmt = statement(
-            replace(f, status=status, sort=closed_sort), user_id=user_id, now=now, tz=tz
-        )
+        column = replace(f, status=status)
+        if status in case_flow.CLOSED:
+            column = replace(column, sort="closed", closed_since=now - CLOSED_RECENTLY)
+        stmt = statement(column, user_id=user_id, now=now, tz=tz)
         picked[status] = list(
             session.scalars(stmt.options().with_only_columns(Case.id).limit(per_column))
         )
     wanted = [case_id for ids in picked.values() for case_id in ids]
+    # Picked by key, so each card's review, buyer, product and owner are joined in (one
+    # round trip instead of four selects of a hundred keys each).
     cards = {
         case.id: case
         for case in session.scalars(
-            sa.select(Case).where(Case.id.in_(wanted)).options(*card_options())
+            sa.select(Case)
+            .where(Case.id.in_(wanted))
+            .options(
+                joinedload(Case.review),
+                joinedload(Case.buyer),
+                joinedload(Case.product),
+                joinedload(Case.owner),
+                selectinload(Case.reasons),
+            )
         )
     }
     return {status: [cards[i] for i in ids] for status, ids in picked.items()}

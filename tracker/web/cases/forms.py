@@ -75,6 +75,7 @@ class BoardFilterForm(FlaskForm):
                 ("oldest", "最早开案"),
                 ("follow_up", "下次跟进"),
                 ("window", "30 天期限"),
+                ("closed", "最近结案"),
             ]
         ),
         default="deadline",
