@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from tests.databases import fresh_database
 from tracker import create_app
 from tracker.domain.working_hours import WorkingHours
-from tracker.extensions import db
+from tracker.extensions import cache, db
 from tracker.models import Shop, User
 from tracker.models.enums import Platform, Role
 
@@ -57,8 +57,11 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    """A test's database work runs in a transaction rolled back at its end."""
+    """A test's database work runs in a transaction rolled back at its end, and it starts
+    with an empty cache (figures cached by an earlier test would belong to rolled-back
+    data, and SQLite hands the same ids out again)."""
     with app.app_context():
+        cache.clear()
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session

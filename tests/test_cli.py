@@ -120,3 +120,26 @@ def test_check_finds_an_unmigrated_database_and_passes_a_ready_one(tmp_path) -> 
         ready = check(url)
         assert ready.returncode == 0, ready.stderr
         assert "configuration OK" in ready.stdout and "TRACKER_ENV" in ready.stdout  # a warning
+
+
+def test_check_reports_a_redis_that_does_not_answer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tracker import create_app
+    from tracker.cli.ops import problems_and_warnings
+
+    dead = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'check.db'}",
+            "RATELIMIT_STORAGE_URI": dead,
+            "CACHE_REDIS_URL": dead,
+        },
+        instance_path=str(tmp_path),
+    )
+    assert app.config["CACHE_TYPE"] == "RedisCache"  # a Redis URL shares the cache
+    with app.app_context():
+        problems, _ = problems_and_warnings()
+    redis_problems = [p for p in problems if "Redis" in p]
+    assert len(redis_problems) == 2
+    assert redis_problems[0].startswith("TRACKER_RATELIMIT_STORAGE_URI")
+    assert redis_problems[1].startswith("TRACKER_CACHE_REDIS_URL")

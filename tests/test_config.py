@@ -68,3 +68,17 @@ def test_bad_values_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         from_environment({"TRACKER_PAGE_SIZE": "many"})
     with pytest.raises(ConfigError, match="TRACKER_SHOP_CREDENTIALS"):
         from_environment({"TRACKER_SHOP_CREDENTIALS": "{not json"})
+    monkeypatch.setenv("TRACKER_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("TRACKER_CACHE_REDIS_URL", "memcached://127.0.0.1")
+    with pytest.raises(ConfigError, match="TRACKER_CACHE_REDIS_URL='memcached"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_postgresql_connections_run_without_jit(app) -> None:  # type: ignore[no-untyped-def]
+    from tracker.extensions import db
+
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+            return
+        assert connection.exec_driver_sql("SHOW jit").scalar() == "off"

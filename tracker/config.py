@@ -55,6 +55,11 @@ class Defaults:
     TRACKER_LOGIN_RATE_LIMIT = "10 per minute"
     TRACKER_PROXY_HOPS = 0  # reverse proxies in front of gunicorn (1 behind one nginx)
     RATELIMIT_STORAGE_URI = "memory://"
+    # Report figures are computed at most once a minute per shop and view (the page says
+    # when). Per worker by default; TRACKER_CACHE_REDIS_URL shares them between workers.
+    CACHE_TYPE = "SimpleCache"
+    CACHE_KEY_PREFIX = "tracker:"
+    CACHE_REDIS_URL: str | None = None
     RATELIMIT_HEADERS_ENABLED = True
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # file uploads on the admin page
     SESSION_COOKIE_HTTPONLY = True
@@ -95,6 +100,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_LOGIN_RATE_LIMIT": ("TRACKER_LOGIN_RATE_LIMIT", str),
     "TRACKER_PROXY_HOPS": ("TRACKER_PROXY_HOPS", int),
     "TRACKER_RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "TRACKER_CACHE_REDIS_URL": ("CACHE_REDIS_URL", str),
 }
 
 
@@ -160,6 +166,12 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     for name in ("TRACKER_ALERT_LEAD_MINUTES", "TRACKER_ALERT_REVISION_LEAD_HOURS"):
         if not isinstance(config.get(name), int) or config[name] <= 0:
             problems.append(f"{name}={config.get(name)!r} must be a positive whole number.")
+    cache_url = config.get("CACHE_REDIS_URL")
+    if cache_url and not str(cache_url).startswith(("redis://", "rediss://", "unix://")):
+        problems.append(
+            f"TRACKER_CACHE_REDIS_URL={cache_url!r} must be a Redis URL, e.g. "
+            "redis://127.0.0.1:6379/1."
+        )
     credentials = config.get("TRACKER_SHOP_CREDENTIALS")
     if not isinstance(credentials, dict) or not all(
         isinstance(v, dict) for v in credentials.values()

@@ -8,6 +8,7 @@ from enum import Enum
 
 import sqlalchemy as sa
 from flask_bootstrap import Bootstrap5
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -55,6 +56,7 @@ login_manager = LoginManager()
 bootstrap = Bootstrap5()
 talisman = Talisman()
 limiter = Limiter(key_func=get_remote_address)
+cache = Cache()
 
 # Every page's Content-Security-Policy: only the app's own scripts, styles and images, no
 # inline code of any kind, no framing. (Charts relax it for their own SVG: see reports.)

@@ -305,10 +305,40 @@ def test_case_page_fills_scripts_and_shows_the_phone_only_to_its_worker(
     assert any("李雷" in t for t in texts) and any("赣南脐橙" in t for t in texts)
     assert {s.reason_label for s in page.scripts} >= {"通用", "物流问题"}
     assert page.next_try is not None and page.next_try.channel is not C.PHONE
-    assert page.archive is not None and page.archive.order_count == 1
+    assert page.purchases is not None and page.purchases.order_count == 1
     assert not detail(
         session, case, viewer=make_user(Role.SUPERVISOR, shops=[shop]), now=LATER, hours=hours
     ).phone_visible
+
+
+def test_the_case_page_sums_a_loyal_buyers_orders_and_lists_the_latest(
+    session: Session, shop: Shop
+) -> None:
+    from tracker.models import Order
+    from tracker.services.browse import purchase_summary
+
+    case = open_case(session, shop, at=NOW, text="快递太慢了")
+    for i in range(12):  # twelve more orders, the last the newest of all
+        session.add(
+            Order(
+                shop_id=shop.id,
+                tid=f"MORE{i}",
+                buyer_id=case.buyer_id,
+                payment=Decimal("10.05"),
+                paid_at=NOW - timedelta(days=30 - i) if i < 11 else NOW + timedelta(days=1),
+            )
+        )
+    session.commit()
+    summary = purchase_summary(session, case.buyer_id, recent=10)
+    assert summary.order_count == 13
+    assert summary.total_spent == Decimal("39.90") + 12 * Decimal("10.05")
+    assert summary.first_purchase_at == NOW - timedelta(days=30)
+    assert summary.last_purchase_at == NOW + timedelta(days=1)
+    assert [o.tid for o in summary.recent_orders] == [
+        "MORE11",
+        "T1",
+        *(f"MORE{i}" for i in range(10, 2, -1)),
+    ]  # the ten newest, newest first
 
 
 # -- real concurrency: two connections on a fresh database ---------------------------------

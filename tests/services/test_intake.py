@@ -305,6 +305,35 @@ def test_backfill_scores_history_but_opens_cases_only_in_the_revision_window(
     assert (again.received, again.cases_opened) == (0, 0)
 
 
+def test_waiting_reviews_of_both_kinds_are_taken_in_key_order_across_chunks(
+    session: Session, shop: Shop, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker.services import intake
+
+    monkeypatch.setattr(intake, "CHUNK", 2)
+    batch = [
+        record(str(i), rating=Rating.GOOD, text="好评，不过东西坏了") if i % 2 else record(str(i))
+        for i in range(7)
+    ]  # good ones wait for a score, bad ones for their case
+    ingest(session, shop, batch, now=NOW, scorer=None, settings=SETTINGS)
+    session.execute(sa.delete(Case))
+    session.execute(  # the bad ones scored already: only their case is missing
+        sa.update(Review).where(Review.rating == Rating.BAD).values(sentiment_model="earlier")
+    )
+    system_default = record("99", rating=Rating.GOOD, text="")
+    ingest(session, shop, [system_default], now=NOW, scorer=None, settings=SETTINGS)
+    session.execute(
+        sa.update(Review).where(Review.platform_key == "99:buyer").values(is_system_default=True)
+    )
+    session.commit()
+    result = score_pending(
+        session, shop, scorer=KeywordScorer(), now=NOW, settings=SETTINGS, limit=None
+    )
+    session.commit()
+    assert (result.received, result.scored, result.cases_opened) == (7, 3, 7)
+    assert count(session, Case) == 7  # each once, the system's default review left alone
+
+
 def test_a_review_past_its_revision_window_is_stored_without_a_case(
     session: Session, shop: Shop
 ) -> None:

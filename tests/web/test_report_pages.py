@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,9 +12,10 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from tests.conftest import login
+from tests.conftest import login, post_form
 from tests.factories import open_case
 from tracker.clock import utcnow
+from tracker.extensions import cache
 from tracker.models import Shop, User
 from tracker.models.enums import Role
 
@@ -57,6 +59,31 @@ def test_the_dashboard_shows_figures_charts_and_tables(
     assert "按原因" in html and "质量问题" in html
     html = client.get("/reports/?start=2020-01-01&end=2020-01-31").get_data(as_text=True)
     assert "该时间段没有案件" in html
+
+
+def new_cases(html: str) -> int:
+    match = re.search(r'新开案件</div><div class="fs-5 fw-semibold">(\d+)</div>', html)
+    assert match, "headline not found"
+    return int(match.group(1))
+
+
+def test_figures_are_computed_once_a_minute_per_shop_and_period(
+    client: FlaskClient, session: Session, shop: Shop, boss: User, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    login(client, boss)
+    html = client.get("/reports/").get_data(as_text=True)
+    assert new_cases(html) == 2 and "数据计算于" in html and "每分钟更新" in html
+    open_case(session, shop, key="3", nick="新来的", at=utcnow() - timedelta(days=3))
+    assert new_cases(client.get("/reports/").get_data(as_text=True)) == 2  # within the minute
+    assert new_cases(client.get("/reports/?by=product").get_data(as_text=True)) == 3  # new view
+    start = (utcnow() - timedelta(days=10)).date().isoformat()
+    assert new_cases(client.get(f"/reports/?start={start}").get_data(as_text=True)) == 3
+    cache.clear()  # the minute is over
+    assert new_cases(client.get("/reports/").get_data(as_text=True)) == 3
+    other = make_shop(code="other", name="别的店")  # the same period, another shop: its own
+    post_form(client, "/logout", {}, form_url="/reports/")
+    login(client, make_user(Role.SUPERVISOR, shops=[other]))
+    assert "该时间段没有案件" in client.get("/reports/").get_data(as_text=True)
 
 
 def test_a_bad_period_is_reported_on_its_field(client: FlaskClient, shop: Shop, boss: User) -> None:

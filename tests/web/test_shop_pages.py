@@ -5,6 +5,8 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import NOW, csrf_token, login
 from tests.factories import add_sale
+from tracker.clock import utcnow
+from tracker.extensions import cache
 from tracker.models.enums import Rating, Role
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -102,3 +104,26 @@ def test_filters_and_search(client: FlaskClient, make_user, make_shop, session: 
     html = client.get("/shop/orders?q=T1").get_data(as_text=True)
     assert "T1" in html and "T2" not in html
     assert client.get("/shop/reviews?rating=nonsense").status_code == 200
+
+
+def test_home_counts_are_kept_for_minutes_the_unhappy_reviews_are_live(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    shop = make_shop()
+    add_sale(session, shop, key="1", nick="甲", text="第一条差评", rating=Rating.BAD, at=utcnow())
+    login(client, make_user(Role.AGENT, shops=[shop]))
+
+    def products(html: str) -> str:
+        return html.split("商品</div>", 1)[1].split("</div>", 1)[0]
+
+    html = client.get("/").get_data(as_text=True)
+    assert '<div class="stat-value">1' in products(html) and "统计于" in html
+    add_sale(session, shop, key="2", nick="乙", text="第二条差评", rating=Rating.BAD, at=utcnow())
+    html = client.get("/").get_data(as_text=True)
+    assert '<div class="stat-value">1' in products(html)  # counted a moment ago
+    assert "第二条差评" in html  # the latest unhappy reviews are never stale
+    cache.clear()
+    assert '<div class="stat-value">2' in products(client.get("/").get_data(as_text=True))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -37,6 +39,7 @@ def problems_and_warnings() -> tuple[list[str], list[str]]:
                 f"database schema at {sorted(current) or 'nothing'}, code expects {sorted(heads)}: "
                 "run `flask --app tracker db upgrade`"
             )
+    problems += _redis_problems(config)
     production = config["TRACKER_ENV"] == "production"
     if not production:
         warnings.append("TRACKER_ENV is 'development': set it to 'production' on a server")
@@ -47,6 +50,11 @@ def problems_and_warnings() -> tuple[list[str], list[str]]:
             "login throttling counts per worker (memory://); with several gunicorn workers "
             "set TRACKER_RATELIMIT_STORAGE_URI=redis://…"
         )
+    if production and config["CACHE_TYPE"] == "SimpleCache":
+        warnings.append(
+            "report figures are cached per worker; set TRACKER_CACHE_REDIS_URL=redis://… "
+            "to compute them once for all workers"
+        )
     if production and not config["TRACKER_PROXY_HOPS"]:
         warnings.append("TRACKER_PROXY_HOPS=0: behind nginx set it to 1 (real client addresses)")
     if not config["TRACKER_SMTP_HOST"] and not config["TRACKER_WEBHOOK_URL"]:
@@ -54,6 +62,24 @@ def problems_and_warnings() -> tuple[list[str], list[str]]:
     if config["TRACKER_BASE_URL"].startswith("http://127.0.0.1") and production:
         warnings.append("TRACKER_BASE_URL still points at 127.0.0.1: links in alerts won't work")
     return problems, warnings
+
+
+def _redis_problems(config: Mapping[str, Any]) -> list[str]:
+    """Throttling and the cache fail at the first request if their Redis is unreachable."""
+    import redis
+
+    problems = []
+    for setting, url in (
+        ("TRACKER_RATELIMIT_STORAGE_URI", str(config["RATELIMIT_STORAGE_URI"])),
+        ("TRACKER_CACHE_REDIS_URL", str(config.get("CACHE_REDIS_URL") or "")),
+    ):
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            continue
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+        except redis.RedisError as exc:
+            problems.append(f"{setting}: Redis at {url} does not answer: {exc}")
+    return problems
 
 
 @click.command("check")

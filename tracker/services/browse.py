@@ -95,6 +95,45 @@ class BuyerArchive:
     reviews: list[Review]
 
 
+@dataclass(frozen=True)
+class PurchaseSummary:
+    """A buyer's purchases as the case page shows them: totals and the latest orders."""
+
+    order_count: int
+    total_spent: Decimal
+    first_purchase_at: datetime | None
+    last_purchase_at: datetime | None
+    recent_orders: list[Order]
+
+
+def purchase_summary(session: Session, buyer_id: int, *, recent: int = 10) -> PurchaseSummary:
+    """Totals summed by the database and only the latest orders loaded: a loyal buyer has a
+    hundred orders, and loading them all (with their reviews) was half of the case page's
+    time. The buyer's page has the full archive."""
+    count, total, first, last = session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.sum(Order.payment),
+            sa.func.min(Order.paid_at),
+            sa.func.max(Order.paid_at),
+        ).where(Order.buyer_id == buyer_id)
+    ).one()
+    latest = session.scalars(
+        sa.select(Order)
+        .where(Order.buyer_id == buyer_id)
+        .options(selectinload(Order.lines))
+        .order_by(Order.paid_at.desc(), Order.id.desc())
+        .limit(recent)
+    )
+    return PurchaseSummary(
+        order_count=count,
+        total_spent=Decimal(total or 0).quantize(Decimal("0.01")),
+        first_purchase_at=first,
+        last_purchase_at=last,
+        recent_orders=list(latest),
+    )
+
+
 def buyer_archive(session: Session, buyer: Buyer) -> BuyerArchive:
     orders = list(
         session.scalars(
@@ -124,15 +163,14 @@ def buyer_archive(session: Session, buyer: Buyer) -> BuyerArchive:
 
 
 @dataclass(frozen=True)
-class ShopOverview:
+class ShopCounts:
     products: int
     buyers: int
     orders: int
-    reviews_by_rating: dict[Rating, int]
-    recent_unhappy: list[Review]
+    reviews_by_rating: dict[Rating, int]  # posted since the given moment
 
 
-def overview(session: Session, shop_id: int, *, since: datetime) -> ShopOverview:
+def shop_counts(session: Session, shop_id: int, *, since: datetime) -> ShopCounts:
     def count(model: type) -> int:
         return (
             session.scalar(
@@ -148,7 +186,11 @@ def overview(session: Session, shop_id: int, *, since: datetime) -> ShopOverview
         .group_by(Review.rating)
     ):
         by_rating[rating] = n
-    recent = list(
+    return ShopCounts(count(Product), count(Buyer), count(Order), by_rating)
+
+
+def recent_unhappy(session: Session, shop_id: int, *, limit: int = 10) -> list[Review]:
+    return list(
         session.scalars(
             sa.select(Review)
             .where(
@@ -158,10 +200,9 @@ def overview(session: Session, shop_id: int, *, since: datetime) -> ShopOverview
             )
             .options(selectinload(Review.product), selectinload(Review.buyer))
             .order_by(Review.posted_at.desc())
-            .limit(10)
+            .limit(limit)
         )
     )
-    return ShopOverview(count(Product), count(Buyer), count(Order), by_rating, recent)
 
 
 def corrections(session: Session, review_ids: list[int]) -> dict[int, bool]:

@@ -51,7 +51,7 @@ class CaseDetail:
     review: Review
     line: OrderLine | None
     order: Order | None
-    archive: browse.BuyerArchive | None
+    purchases: browse.PurchaseSummary | None
     earlier_cases: list[Case]
     attempts: list[ContactAttempt]
     scripts: list[FilledScript]
@@ -237,7 +237,7 @@ def detail(
         review=review,
         line=line,
         order=line.order if line else None,
-        archive=browse.buyer_archive(session, case.buyer) if case.buyer else None,
+        purchases=browse.purchase_summary(session, case.buyer_id) if case.buyer_id else None,
         earlier_cases=earlier,
         attempts=attempts,
         scripts=scripts_for(session, case),

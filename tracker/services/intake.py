@@ -467,6 +467,40 @@ def close_by_buyer(
         )
 
 
+def _pending_ids(
+    session: Session, shop_id: int, *, after: int, size: int, now: datetime
+) -> list[int]:
+    """The first ``size`` reviews after id ``after`` that are waiting: unscored ones (a
+    partial index holds just those), and neutral/bad ones of the last 30 days still without
+    a case (found through their posting time). One query with OR read every review of the
+    shop, every minute: 0.4 s on 500,000 reviews, seconds under load."""
+    unscored = session.scalars(
+        sa.select(Review.id)
+        .where(
+            Review.shop_id == shop_id,
+            # the partial index's own condition (models.reviews.UNSCORED), so that
+            # PostgreSQL sees the index applies
+            Review.sentiment_model.is_(None),
+            ~Review.is_system_default,
+            ~Review.is_deleted,
+            Review.id > after,
+        )
+        .order_by(Review.id)
+        .limit(size)
+    )
+    without_case = session.scalars(
+        sa.select(Review.id).where(
+            Review.shop_id == shop_id,
+            Review.first_posted_at > now - triage.REVISION_WINDOW,
+            Review.id > after,
+            Review.rating != Rating.GOOD,
+            Review.is_deleted.is_(False),
+            ~sa.exists().where(Case.review_id == Review.id),
+        )
+    )
+    return sorted({*unscored, *without_case})[:size]
+
+
 def score_pending(
     session: Session,
     shop: Shop,
@@ -484,28 +518,9 @@ def score_pending(
     last_id = 0
     while limit is None or result.received < limit:
         size = CHUNK if limit is None else min(CHUNK, limit - result.received)
+        ids = _pending_ids(session, shop.id, after=last_id, size=size, now=now)
         reviews = list(
-            session.scalars(
-                sa.select(Review)
-                .where(
-                    Review.shop_id == shop.id,
-                    Review.id > last_id,
-                    Review.is_deleted.is_(False),
-                    sa.or_(
-                        sa.and_(
-                            Review.sentiment_model.is_(None), Review.is_system_default.is_(False)
-                        ),
-                        # neutral/bad without words still need their case
-                        sa.and_(
-                            Review.rating != Rating.GOOD,
-                            Review.first_posted_at > now - triage.REVISION_WINDOW,
-                            ~sa.exists().where(Case.review_id == Review.id),
-                        ),
-                    ),
-                )
-                .order_by(Review.id)
-                .limit(size)
-            )
+            session.scalars(sa.select(Review).where(Review.id.in_(ids)).order_by(Review.id))
         )
         if not reviews:
             break

@@ -147,24 +147,42 @@ def load_model(session: Session, shop_id: int) -> rec.Model | None:
 
 
 # -- ranking for one case --------------------------------------------------------------------
-def family_of(product: Product) -> str | None:
+def family_of(sku: str | None) -> str | None:
     """Close variants share the seller's code up to its last dash (FR-ORANGE-05 → FR-ORANGE)."""
-    if product.sku and "-" in product.sku:
-        return product.sku.rsplit("-", 1)[0]
+    if sku and "-" in sku:
+        return sku.rsplit("-", 1)[0]
     return None
 
 
-def _info(product: Product) -> rec.ProductInfo:
-    return rec.ProductInfo(
-        title=product.title,
-        category=product.category,
-        is_active=product.is_active,
-        is_consumable=product.is_consumable,
-        repurchase_days=product.repurchase_days,
-        launched_at=product.launched_at,
-        family=family_of(product),
-        price=float(product.price),
+def _catalogue(session: Session, condition: sa.ColumnElement[bool]) -> dict[str, rec.ProductInfo]:
+    """What ranking needs of each candidate, read as plain rows: a few hundred ORM products
+    per case page cost more than the ranking itself."""
+    rows = session.execute(
+        sa.select(
+            Product.id,
+            Product.title,
+            Product.category,
+            Product.is_active,
+            Product.is_consumable,
+            Product.repurchase_days,
+            Product.launched_at,
+            Product.sku,
+            Product.price,
+        ).where(condition)
     )
+    return {
+        str(r.id): rec.ProductInfo(
+            title=r.title,
+            category=r.category,
+            is_active=r.is_active,
+            is_consumable=r.is_consumable,
+            repurchase_days=r.repurchase_days,
+            launched_at=r.launched_at,
+            family=family_of(r.sku),
+            price=float(r.price),
+        )
+        for r in rows
+    }
 
 
 def buyer_history(session: Session, buyer_id: int, *, now: datetime) -> list[rec.Purchase]:
@@ -198,31 +216,29 @@ def suggestions_for(
     new_arrivals = sa.and_(
         Product.is_active.is_(True), Product.launched_at >= new_since, Product.launched_at <= now
     )
-    products = {
-        p.id: p
-        for p in session.scalars(
-            sa.select(Product).where(
-                Product.shop_id == case.shop_id,
-                sa.or_(Product.id.in_(wanted), new_arrivals) if wanted else new_arrivals,
-            )
-        )
-    }
-    ranked_by = replace(model, catalogue={str(i): _info(p) for i, p in products.items()})
+    catalogue = _catalogue(
+        session,
+        sa.and_(
+            Product.shop_id == case.shop_id,
+            sa.or_(Product.id.in_(wanted), new_arrivals) if wanted else new_arrivals,
+        ),
+    )
     exclude, families = [], []
     if case.product_id is not None:
         exclude.append(str(case.product_id))
-        complained = products.get(case.product_id) or session.get(Product, case.product_id)
-        family = family_of(complained) if complained else None
+        family = family_of(case.product.sku) if case.product else None
         if family and any(r.reason is Reason.QUALITY for r in case.reasons):
             families.append(family)
     ranked = rec.recommend(
-        ranked_by,
+        replace(model, catalogue=catalogue),
         history,
         now=now,
         k=k or shop.suggestions_per_call,
         exclude=exclude,
         exclude_families=families,
     )
+    shown = {int(s.product) for s in ranked}
+    products = {p.id: p for p in session.scalars(sa.select(Product).where(Product.id.in_(shown)))}
     return [
         ShownProduct(
             Shown(int(s.product), rank, SuggestionKind(s.kind), s.reason),

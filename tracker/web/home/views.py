@@ -9,18 +9,34 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.services import browse
 from tracker.web.access import current_shop, shop_or_404
+from tracker.web.cached import computed
 from tracker.web.home.forms import ShopSwitchForm
 
 bp = Blueprint("home", __name__)
 
 
+# Counting a big shop's orders and reviews takes a tenth of a second, and everyone lands
+# here after logging in: the totals are counted at most every few minutes per shop.
+COUNTS_FRESH_SECONDS = 300
+
+
 @bp.route("/")
 def index() -> str:
     shop = current_shop()
-    overview = None
-    if shop is not None:
-        overview = browse.overview(db.session, shop.id, since=utcnow() - timedelta(days=30))
-    return render_template("home/index.html", shop=shop, overview=overview)
+    if shop is None:
+        return render_template("home/index.html", shop=None)
+    counts = computed(
+        f"shop-counts:{shop.id}",
+        COUNTS_FRESH_SECONDS,
+        lambda: browse.shop_counts(db.session, shop.id, since=utcnow() - timedelta(days=30)),
+    )
+    return render_template(
+        "home/index.html",
+        shop=shop,
+        counts=counts.value,
+        counted_at=counts.at,
+        recent_unhappy=browse.recent_unhappy(db.session, shop.id),
+    )
 
 
 @bp.route("/shop/switch", methods=["POST"])

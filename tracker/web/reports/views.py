@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -9,12 +10,13 @@ from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
-from tracker.extensions import db, talisman
+from tracker.extensions import cache, db, talisman
 from tracker.models import Shop, User
 from tracker.models.enums import Role
 from tracker.services import exports, reports
 from tracker.services.errors import FieldError
 from tracker.web.access import current_shop, roles_required
+from tracker.web.cached import Computed, computed
 from tracker.web.reports import charts
 from tracker.web.reports.forms import PeriodForm
 
@@ -56,6 +58,44 @@ def _choice(name: str, allowed: object, default: str) -> str:
     return value if value in allowed else default  # type: ignore[operator]
 
 
+# Figures are computed at most once a minute per shop, period and view: a supervisor's
+# reload, five supervisors watching the same shop and the page's own chart images then
+# cost one computation (tens of thousands of cases), not one each. The page says when.
+FIGURES_FRESH_SECONDS = 60
+
+
+def _key(shop: Shop, period: reports.Period, part: str) -> str:
+    return f"figures:{shop.id}:{period.start}:{period.end}:{part}"
+
+
+def _figures(
+    shop: Shop, period: reports.Period, by: str, grain: str
+) -> tuple[reports.Dashboard, reports.Trends, datetime]:
+    """The page's figures and when they were computed; both from one read of the facts."""
+    board_key, trend_key = _key(shop, period, f"dashboard:{by}"), _key(shop, period, grain)
+    board, trend = cache.get_many(board_key, trend_key)
+    if board is None or trend is None:
+        now = utcnow()
+        facts = reports.load_facts(
+            db.session, shop.id, period, now=now, with_reasons=by == "reason"
+        )
+        board = Computed(
+            reports.dashboard(db.session, shop.id, period, now=now, by=by, facts=facts), now
+        )
+        trend = Computed(
+            reports.trends(db.session, shop.id, period, now=now, grain=grain, facts=facts), now
+        )
+        cache.set_many({board_key: board, trend_key: trend}, timeout=FIGURES_FRESH_SECONDS)
+    return board.value, trend.value, min(board.at, trend.at)
+
+
+def _trends(shop: Shop, period: reports.Period, grain: str) -> reports.Trends:
+    def compute() -> reports.Trends:
+        return reports.trends(db.session, shop.id, period, now=utcnow(), grain=grain)
+
+    return computed(_key(shop, period, grain), FIGURES_FRESH_SECONDS, compute).value
+
+
 @bp.route("/")
 def dashboard() -> str:
     shop = _shop()
@@ -65,10 +105,7 @@ def dashboard() -> str:
     by = _choice("by", reports.BREAKDOWNS, "agent")
     grain = _choice("grain", ("day", "week"), "day" if period.days <= 45 else "week")
     form.by.data, form.grain.data = by, grain
-    now = utcnow()
-    facts = reports.load_facts(db.session, shop.id, period, now=now, with_reasons=by == "reason")
-    board = reports.dashboard(db.session, shop.id, period, now=now, by=by, facts=facts)
-    trend = reports.trends(db.session, shop.id, period, now=now, grain=grain, facts=facts)
+    board, trend, computed_at = _figures(shop, period, by, grain)
     query = {"start": period.start.isoformat(), "end": period.end.isoformat(), "grain": grain}
     return render_template(
         "reports/dashboard.html",
@@ -79,6 +116,7 @@ def dashboard() -> str:
         tables=charts.tables(trend),
         query=query,
         by_label=reports.BREAKDOWNS[by],
+        computed_at=computed_at,
     )
 
 
@@ -89,11 +127,11 @@ def chart(name: str) -> Response:
     shop = _shop()
     period = _period(PeriodForm(request.args))
     grain = _choice("grain", ("day", "week"), "day")
-    trend = reports.trends(db.session, shop.id, period, now=utcnow(), grain=grain)
+    trend = _trends(shop, period, grain)
     if name not in charts.tables(trend):
         abort(404)
     response = Response(charts.render(name, trend), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "private, max-age=60"
+    response.headers["Cache-Control"] = f"private, max-age={FIGURES_FRESH_SECONDS}"
     return response
 
 
