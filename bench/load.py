@@ -2,6 +2,7 @@
 
     python bench/load.py [--users 50] [--seconds 60] [--scale 10] [--workers 4]
                          [--database-url postgresql://postgres@127.0.0.1:5432/test]
+                         [--redis redis://127.0.0.1:6379/0]
 
 Makes a throwaway database on that server, loads the demo shop at ``--scale`` (10: 50,000
 buyers, 400,000 orders), starts gunicorn and the scheduler (pulling new reviews every
@@ -17,6 +18,7 @@ import argparse
 import contextlib
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +33,14 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.stack import BIN, app_env, flask, start_scheduler, start_web  # noqa: E402
+from bench.stack import (  # noqa: E402
+    BIN,
+    app_env,
+    flask,
+    fresh_redis,
+    start_scheduler,
+    start_web,
+)
 from tests.top_server import FakeTop, serve  # noqa: E402
 from tracker.config import normalise_database_url  # noqa: E402
 from tracker.database import throwaway_database  # noqa: E402
@@ -64,9 +73,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379/0",
+        help="shared cache and throttling, as in production; 'none' (or no Redis answering "
+        "there) leaves each worker its own",
+    )
+    parser.add_argument(
         "--steady-state",
         action="store_true",
-        help="count only requests after every user has logged in (Locust --reset-stats)",
+        help="count only requests made after every user has logged in",
     )
     parser.add_argument(
         "--existing-database",
@@ -83,7 +98,8 @@ def main() -> None:
             server = normalise_database_url(args.database_url)
             url = stack.enter_context(throwaway_database(server, Path(tmp)))
         fake = stack.enter_context(serve(FakeTop()))
-        env = app_env(url, top=fake)
+        redis_url = fresh_redis(args.redis) if args.redis != "none" else None
+        env = app_env(url, top=fake, redis_url=redis_url)
         started = time.perf_counter()
         if not args.existing_database:
             flask(env, "db", "upgrade")
@@ -114,7 +130,6 @@ def main() -> None:
                     str(args.users),
                     "--spawn-rate",
                     str(max(1, args.users // 5)),
-                    *(["--reset-stats"] if args.steady_state else []),
                     "--run-time",
                     f"{args.seconds}s",
                     "--host",
@@ -126,6 +141,7 @@ def main() -> None:
                     "WARNING",
                 ],
                 cwd=ROOT,
+                env=os.environ | {"LOAD_STEADY_STATE": "1" if args.steady_state else "0"},
                 check=False,
             )
         finally:
@@ -152,6 +168,8 @@ def main() -> None:
                 if row["Name"] == "Aggregated":
                     total, errors = int(row["Request Count"]), int(row["Failure Count"])
                     continue
+                if row["Request Count"] == "0":  # logins, after a --steady-state reset
+                    continue
                 pages[row["Name"]] = {
                     "requests": int(row["Request Count"]),
                     "errors": int(row["Failure Count"]),
@@ -167,6 +185,7 @@ def main() -> None:
                 "seconds": args.seconds,
                 "scale": args.scale,
                 "workers": args.workers,
+                "cache": "redis" if redis_url else "per worker",
                 "steady_state_only": args.steady_state,
                 "orders": orders,
                 "cases_at_start": cases,

@@ -21,8 +21,12 @@ BIN = Path(sys.executable).parent
 FLASK = [str(BIN / "flask"), "--app", "tracker"]
 
 
-def app_env(url: str, *, top: FakeTop | None = None, shop: str = "demo") -> dict[str, str]:
-    """Settings for every process of one run; ``top``: the local review source of ``shop``."""
+def app_env(
+    url: str, *, top: FakeTop | None = None, shop: str = "demo", redis_url: str | None = None
+) -> dict[str, str]:
+    """Settings for every process of one run; ``top``: the local review source of ``shop``;
+    ``redis_url``: the workers share their cache and throttling counts there, as in the
+    README's production setup."""
     env = os.environ | {
         "DATABASE_URL": url,
         "TRACKER_ENV": "development",  # plain HTTP on loopback
@@ -30,6 +34,8 @@ def app_env(url: str, *, top: FakeTop | None = None, shop: str = "demo") -> dict
         # every simulated user logs in from 127.0.0.1: throttling would stop the run
         "TRACKER_LOGIN_RATE_LIMIT": "100000 per minute",
     }
+    if redis_url is not None:
+        env |= {"TRACKER_CACHE_REDIS_URL": redis_url, "TRACKER_RATELIMIT_STORAGE_URI": redis_url}
     if top is not None:
         credentials = {"app_key": top.app_key, "app_secret": top.secret, "session": top.session}
         env |= {
@@ -37,6 +43,21 @@ def app_env(url: str, *, top: FakeTop | None = None, shop: str = "demo") -> dict
             "TRACKER_SHOP_CREDENTIALS": json.dumps({shop: credentials}),
         }
     return env
+
+
+def fresh_redis(url: str) -> str | None:
+    """``url`` with the tracker's keys of an earlier run removed (figures cached for another
+    database), or None when no Redis answers there."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter("tracker:*")) + list(client.scan_iter("LIMITS:*"))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        return None
+    return url
 
 
 def flask(env: dict[str, str], *args: str) -> None:
