@@ -15,7 +15,6 @@ import io
 import json
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
 
-from tracker import create_app, runtime  # noqa: E402
-from tracker.config import normalise_database_url  # noqa: E402
-from tracker.database import throwaway_database  # noqa: E402
+from bench.stack import migrated_app  # noqa: E402
+from tracker import runtime  # noqa: E402
 from tracker.demo import review_texts as texts  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import Case, Review, Shop  # noqa: E402
@@ -93,56 +90,50 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     data = export(args.reviews)
-    server = normalise_database_url(args.database_url) if args.database_url else None
-    with tempfile.TemporaryDirectory() as tmp, throwaway_database(server, Path(tmp)) as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url}, instance_path=tmp)
-        with app.app_context():
-            upgrade()
-            shop = Shop(
-                code="bench", name="压测店", platform=Platform.TMALL, created_at=datetime.now(UTC)
-            )
-            db.session.add(shop)
-            db.session.commit()
-            scorer = runtime.scorer(app)
-            settings = runtime.settings(app, shop)
-            now = datetime(2026, 11, 23, 10, tzinfo=SH)
+    with migrated_app(args.database_url) as app:
+        shop = Shop(
+            code="bench", name="压测店", platform=Platform.TMALL, created_at=datetime.now(UTC)
+        )
+        db.session.add(shop)
+        db.session.commit()
+        scorer = runtime.scorer(app)
+        settings = runtime.settings(app, shop)
+        now = datetime(2026, 11, 23, 10, tzinfo=SH)
 
-            def run() -> tuple[float, object]:
-                started = time.perf_counter()
-                parsed = parse_file("reviews", data, "bench.csv", tz=SH)
-                report = import_parsed(
-                    db.session,
-                    shop,
-                    parsed,
-                    now=now,
-                    skip_bad_rows=False,
-                    scorer=scorer,
-                    settings=settings,
-                )
-                if not report.written:
-                    sys.exit(f"import refused: {[p.describe() for p in report.problems[:5]]}")
-                return time.perf_counter() - started, report
-
-            first_s, first = run()
-            counts = (
-                db.session.scalar(sa.select(sa.func.count(Review.id))),
-                db.session.scalar(sa.select(sa.func.count(Case.id))),
-            )
-            second_s, _ = run()
-            after = (
-                db.session.scalar(sa.select(sa.func.count(Review.id))),
-                db.session.scalar(sa.select(sa.func.count(Case.id))),
-            )
-            words = [row[4] for row in list(csv.reader(io.StringIO(data.decode())))[1:]]
+        def run() -> tuple[float, object]:
             started = time.perf_counter()
-            for i in range(0, len(words), 1000):
-                scorer.score(words[i : i + 1000])
-            scoring_s = time.perf_counter() - started
-            db.session.remove()
-            db.engine.dispose()
+            parsed = parse_file("reviews", data, "bench.csv", tz=SH)
+            report = import_parsed(
+                db.session,
+                shop,
+                parsed,
+                now=now,
+                skip_bad_rows=False,
+                scorer=scorer,
+                settings=settings,
+            )
+            if not report.written:
+                sys.exit(f"import refused: {[p.describe() for p in report.problems[:5]]}")
+            return time.perf_counter() - started, report
+
+        first_s, first = run()
+        counts = (
+            db.session.scalar(sa.select(sa.func.count(Review.id))),
+            db.session.scalar(sa.select(sa.func.count(Case.id))),
+        )
+        second_s, _ = run()
+        after = (
+            db.session.scalar(sa.select(sa.func.count(Review.id))),
+            db.session.scalar(sa.select(sa.func.count(Case.id))),
+        )
+        words = [row[4] for row in list(csv.reader(io.StringIO(data.decode())))[1:]]
+        started = time.perf_counter()
+        for i in range(0, len(words), 1000):
+            scorer.score(words[i : i + 1000])
+        scoring_s = time.perf_counter() - started
     result = {
         "reviews": args.reviews,
-        "database": "postgresql" if server and server.startswith("postgresql") else "sqlite",
+        "database": "postgresql" if args.database_url else "sqlite",
         "seconds": round(first_s, 2),
         "reviews_per_s": round(args.reviews / first_s, 1),
         "scoring_only_s": round(scoring_s, 2),

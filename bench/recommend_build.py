@@ -15,7 +15,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,11 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
 
-from tracker import create_app  # noqa: E402
-from tracker.config import normalise_database_url  # noqa: E402
-from tracker.database import analyze_after_bulk_load, throwaway_database  # noqa: E402
+from bench.stack import migrated_app  # noqa: E402
+from tracker.database import analyze_after_bulk_load  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import Buyer, Case, Order, OrderLine, Product, Shop  # noqa: E402
 from tracker.models.enums import Platform  # noqa: E402
@@ -117,38 +114,32 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    server = normalise_database_url(args.database_url) if args.database_url else None
     rng = random.Random(11)
-    with tempfile.TemporaryDirectory() as tmp, throwaway_database(server, Path(tmp)) as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url}, instance_path=tmp)
-        with app.app_context():
-            upgrade()
-            shop = Shop(code="bench", name="压测店", platform=Platform.TMALL, created_at=NOW)
-            db.session.add(shop)
-            db.session.commit()
-            started = time.perf_counter()
-            fill(db.session, shop.id, args.lines, rng)
-            fill_s = time.perf_counter() - started
-            started = time.perf_counter()
-            stored = build_model(db.session, shop, now=NOW)
-            build_s = time.perf_counter() - started
-            built = {"order_lines": stored.order_lines, "products": stored.products}
-            buyers = rng.sample(list(db.session.scalars(sa.select(Buyer.id))), 500)
-            products = list(db.session.scalars(sa.select(Product.id)))
-            timings = []
-            for buyer in buyers:
-                case = Case(shop_id=shop.id, buyer_id=buyer, product_id=rng.choice(products))
-                t0 = time.perf_counter()
-                picked = suggestions_for(db.session, case, now=NOW)
-                timings.append((time.perf_counter() - t0) * 1000)
-                assert picked, "every buyer gets a list"
-            timings.sort()
-            db.session.remove()
-            db.engine.dispose()
+    with migrated_app(args.database_url):
+        shop = Shop(code="bench", name="压测店", platform=Platform.TMALL, created_at=NOW)
+        db.session.add(shop)
+        db.session.commit()
+        started = time.perf_counter()
+        fill(db.session, shop.id, args.lines, rng)
+        fill_s = time.perf_counter() - started
+        started = time.perf_counter()
+        stored = build_model(db.session, shop, now=NOW)
+        build_s = time.perf_counter() - started
+        built = {"order_lines": stored.order_lines, "products": stored.products}
+        buyers = rng.sample(list(db.session.scalars(sa.select(Buyer.id))), 500)
+        products = list(db.session.scalars(sa.select(Product.id)))
+        timings = []
+        for buyer in buyers:
+            case = Case(shop_id=shop.id, buyer_id=buyer, product_id=rng.choice(products))
+            t0 = time.perf_counter()
+            picked = suggestions_for(db.session, case, now=NOW)
+            timings.append((time.perf_counter() - t0) * 1000)
+            assert picked, "every buyer gets a list"
+        timings.sort()
     print(
         json.dumps(
             {
-                "database": "postgresql" if server else "sqlite",
+                "database": "postgresql" if args.database_url else "sqlite",
                 **built,
                 "fill_seconds": round(fill_s, 1),
                 "build_seconds": round(build_s, 2),

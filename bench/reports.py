@@ -15,7 +15,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,11 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
 
-from tracker import create_app  # noqa: E402
-from tracker.config import normalise_database_url  # noqa: E402
-from tracker.database import analyze_after_bulk_load, throwaway_database  # noqa: E402
+from bench.stack import migrated_app  # noqa: E402
+from tracker.database import analyze_after_bulk_load  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import (  # noqa: E402
     Case,
@@ -220,37 +217,31 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=300_000)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    server = normalise_database_url(args.database_url) if args.database_url else None
     rng = random.Random(5)
-    with tempfile.TemporaryDirectory() as tmp, throwaway_database(server, Path(tmp)) as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url}, instance_path=tmp)
-        with app.app_context():
-            upgrade()
-            started = time.perf_counter()
-            shop_id = fill(db.session, args.cases, args.attempts, rng)
-            fill_s = time.perf_counter() - started
-            today = NOW.astimezone(SH).date()
-            period = reports.Period(today - timedelta(days=89), today, SH)
-            timings = []
-            for _ in range(args.runs):
-                db.session.expire_all()
-                t0 = time.perf_counter()
-                facts = reports.load_facts(db.session, shop_id, period, now=NOW)
-                board = reports.dashboard(db.session, shop_id, period, now=NOW, facts=facts)
-                reports.trends(db.session, shop_id, period, now=NOW, grain="day", facts=facts)
-                timings.append((time.perf_counter() - t0) * 1000)
-            counts = (
-                db.session.scalar(sa.select(sa.func.count()).select_from(Case)),
-                db.session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)),
-            )
-            db.session.remove()
-            db.engine.dispose()
+    with migrated_app(args.database_url):
+        started = time.perf_counter()
+        shop_id = fill(db.session, args.cases, args.attempts, rng)
+        fill_s = time.perf_counter() - started
+        today = NOW.astimezone(SH).date()
+        period = reports.Period(today - timedelta(days=89), today, SH)
+        timings = []
+        for _ in range(args.runs):
+            db.session.expire_all()
+            t0 = time.perf_counter()
+            facts = reports.load_facts(db.session, shop_id, period, now=NOW)
+            board = reports.dashboard(db.session, shop_id, period, now=NOW, facts=facts)
+            reports.trends(db.session, shop_id, period, now=NOW, grain="day", facts=facts)
+            timings.append((time.perf_counter() - t0) * 1000)
+        counts = (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Case)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)),
+        )
     print("timings", [round(t) for t in timings], file=sys.stderr)
     timings.sort()
     print(
         json.dumps(
             {
-                "database": "postgresql" if server else "sqlite",
+                "database": "postgresql" if args.database_url else "sqlite",
                 "cases": counts[0],
                 "attempts": counts[1],
                 "cases_in_period": board.totals.cases,

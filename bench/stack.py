@@ -1,7 +1,6 @@
-"""The tracker as deployed, started for a bench run: flask commands, gunicorn, the scheduler.
-
-Shared by bench/load.py and bench/faults.py so that both measure the same processes,
-started the same way.
+"""The tracker as a bench runs it: in-process on a fresh migrated database (the data
+benches), or as deployed, with flask commands, gunicorn and the scheduler (load.py and
+faults.py), so that every bench measures the same set-up, made the same way.
 """
 
 from __future__ import annotations
@@ -11,14 +10,40 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from flask import Flask
+from flask_migrate import upgrade
+
 from tests.top_server import FakeTop
+from tracker import create_app
+from tracker.config import normalise_database_url
+from tracker.database import throwaway_database
+from tracker.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 FLASK = [str(BIN / "flask"), "--app", "tracker"]
+
+
+@contextmanager
+def migrated_app(database_url: str | None) -> Iterator[Flask]:
+    """The app, in its context, on a new database at the newest schema: a SQLite file, or
+    a throwaway database on the PostgreSQL server ``database_url`` names; dropped after."""
+    server = normalise_database_url(database_url) if database_url else None
+    with tempfile.TemporaryDirectory() as tmp, throwaway_database(server, Path(tmp)) as url:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url}, instance_path=tmp)
+        with app.app_context():
+            upgrade()
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
 
 
 def app_env(
