@@ -154,6 +154,8 @@ def board_page() -> str:
         context["columns"] = board.columns(
             db.session, criteria, user_id=current_user.id, now=now, tz=tz
         )
+        context["closed"] = case_flow.CLOSED
+        context["closed_days"] = board.CLOSED_RECENTLY.days
     return render_template("cases/board.html", **context)
 
 
