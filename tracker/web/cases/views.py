@@ -138,20 +138,17 @@ def board_page() -> str:
         "is_supervisor": current_user.role in (Role.SUPERVISOR, Role.ADMIN),
     }
     if view == "list":
-        stmt = board.statement(criteria, user_id=current_user.id, now=now, tz=tz)
-        context["page"] = db.paginate(
-            stmt, per_page=current_app.config["TRACKER_PAGE_SIZE"], max_per_page=200
-        )
+        stmt = board.matching_ids(criteria, user_id=current_user.id, now=now, tz=tz)
+        page = db.paginate(stmt, per_page=current_app.config["TRACKER_PAGE_SIZE"], max_per_page=200)
+        context["page"] = page
+        context["rows"] = board.cards(db.session, page.items)
         assign = AssignForm()
         assign.owner_id.choices = row_choices(
             [(0, "（取消分配）")] + [(u.id, u.display_name) for u in _owners(shop_ids)]
         )
         context["assign_form"] = assign
     else:
-        context["counts"] = board.column_counts(
-            db.session, criteria, user_id=current_user.id, now=now, tz=tz
-        )
-        context["columns"] = board.columns(
+        context["kanban"] = board.kanban(
             db.session, criteria, user_id=current_user.id, now=now, tz=tz
         )
         context["closed"] = case_flow.CLOSED

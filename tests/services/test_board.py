@@ -1,0 +1,126 @@
+"""The board's queries without HTTP: each kanban column ranked and counted in one pass,
+cards read as plain values in the order asked for."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW
+from tests.factories import open_case
+from tracker.models import Case, CaseReason, Shop, User
+from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason, Role
+from tracker.services import board
+
+TZ = ZoneInfo("Asia/Shanghai")
+LATER = NOW + timedelta(days=4)  # the factory posts each review 3 days after its ``at``
+
+
+@pytest.fixture
+def agent(make_user, shop: Shop) -> User:  # type: ignore[no-untyped-def]
+    return make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+
+
+def make_case(
+    session: Session, shop: Shop, n: int, reasons: tuple[Reason, ...] = (), **fields
+) -> Case:  # type: ignore[no-untyped-def]
+    """Case ``n`` ("买家n", "文字n"), tagged with ``reasons`` (intake's guess: other)."""
+    case = open_case(session, shop, key=str(n), nick=f"买家{n}", text=f"文字{n}", at=NOW)
+    for name, value in fields.items():
+        setattr(case, name, value)
+    if reasons:
+        case.reasons = [CaseReason(reason=reason) for reason in reasons]
+    session.commit()
+    return case
+
+
+def kanban(session: Session, shop: Shop, user: User, **criteria) -> board.Kanban:  # type: ignore[no-untyped-def]
+    f = board.BoardFilter(shop_ids=(shop.id,), **criteria)
+    return board.kanban(session, f, user_id=user.id, now=LATER, tz=TZ, per_column=3)
+
+
+def test_each_column_keeps_its_first_cards_in_order_and_counts_them_all(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    due = [
+        make_case(session, shop, n, first_contact_due_at=LATER + timedelta(hours=n))
+        for n in (4, 1, 3, 2)
+    ]
+    waiting = make_case(session, shop, 5, status=CaseStatus.WAITING)
+    closed = [
+        make_case(
+            session,
+            shop,
+            n,
+            status=CaseStatus.RECOVERED,
+            outcome=CaseOutcome.REVIEW_REVISED,
+            closed_at=LATER - timedelta(days=days),
+        )
+        for n, days in ((6, 3), (7, 1), (8, 10))
+    ]
+    result = kanban(session, shop, agent, scope="all")
+    by_deadline = sorted(due, key=lambda c: c.first_contact_due_at)
+    assert [c.id for c in result.columns[CaseStatus.NEW]] == [c.id for c in by_deadline[:3]]
+    assert result.counts[CaseStatus.NEW] == 4  # all of them, not the three shown
+    assert [c.id for c in result.columns[CaseStatus.WAITING]] == [waiting.id]
+    # closed columns: the last week only, last closed first
+    assert [c.id for c in result.columns[CaseStatus.RECOVERED]] == [closed[1].id, closed[0].id]
+    assert result.counts[CaseStatus.RECOVERED] == 2
+    assert result.columns[CaseStatus.CONTACTING] == [] and result.counts[CaseStatus.CONTACTING] == 0
+
+    newest = kanban(session, shop, agent, scope="all", sort="newest")
+    by_opening = sorted(due, key=lambda c: (c.opened_at, c.id), reverse=True)
+    assert [c.id for c in newest.columns[CaseStatus.NEW]] == [c.id for c in by_opening[:3]]
+    # the sort picked for open columns leaves the closed ones by closing time
+    assert [c.id for c in newest.columns[CaseStatus.RECOVERED]] == [closed[1].id, closed[0].id]
+
+
+def test_default_scope_puts_mine_first_and_leaves_out_other_agents_cases(
+    session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    other = make_user(Role.AGENT, shops=[shop])
+    free = make_case(session, shop, 1, first_contact_due_at=LATER)
+    mine = make_case(
+        session, shop, 2, owner_id=agent.id, first_contact_due_at=LATER + timedelta(hours=5)
+    )
+    make_case(session, shop, 3, owner_id=other.id)
+    result = kanban(session, shop, agent)
+    assert [c.id for c in result.columns[CaseStatus.NEW]] == [mine.id, free.id]
+    assert result.counts[CaseStatus.NEW] == 2
+
+
+def test_filters_narrow_the_counts_as_well_as_the_cards(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    quality = make_case(session, shop, 1, reasons=(Reason.QUALITY,))
+    make_case(session, shop, 2)
+    result = kanban(session, shop, agent, scope="all", reason=Reason.QUALITY)
+    assert [c.id for c in result.columns[CaseStatus.NEW]] == [quality.id]
+    assert result.counts[CaseStatus.NEW] == 1
+    result = kanban(session, shop, agent, scope="all", q="文字2")
+    assert result.counts[CaseStatus.NEW] == 1 and result.columns[CaseStatus.NEW][0].text == "文字2"
+
+
+def test_cards_carry_what_a_card_shows_in_the_order_asked(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    first = make_case(
+        session, shop, 1, reasons=(Reason.LOGISTICS, Reason.QUALITY), owner_id=agent.id
+    )
+    second = make_case(session, shop, 2)
+    cards = board.cards(session, [second.id, first.id])
+    assert [c.id for c in cards] == [second.id, first.id]
+    card = cards[1]
+    assert (card.nick, card.text, card.rating, card.owner_name) == (
+        "买家1",
+        "文字1",
+        Rating.BAD,
+        "客服小林",
+    )
+    assert card.product_title == "赣南脐橙 5斤装" and card.is_open and card.status is CaseStatus.NEW
+    assert card.reasons == (Reason.QUALITY, Reason.LOGISTICS)  # in the enum's order
+    assert cards[0].owner_name is None and cards[0].reasons == (Reason.OTHER,)
+    assert board.cards(session, []) == []
