@@ -23,6 +23,7 @@ from tracker.domain.working_hours import WorkingHours
 from tracker.extensions import cache, db
 from tracker.models import Shop, User
 from tracker.models.enums import Platform, Role
+from tracker.services import recommendations
 
 PASSWORD = "secret123"
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
@@ -58,10 +59,11 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
     """A test's database work runs in a transaction rolled back at its end, and it starts
-    with an empty cache (figures cached by an earlier test would belong to rolled-back
-    data, and SQLite hands the same ids out again)."""
+    with empty caches (figures or a catalogue cached by an earlier test would belong to
+    rolled-back data, and SQLite hands the same ids out again)."""
     with app.app_context():
         cache.clear()
+        recommendations.forget_cached()
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask
@@ -202,6 +204,28 @@ def test_the_list_size_is_the_shops_setting(session: Session, shelf: Shelf) -> N
     assert len(recs.suggestions_for(session, case, now=CALL)) == 2
     with pytest.raises(FieldError, match="1 到 20"):
         recs.set_suggestions_per_call(session, shelf.shop, 0)
+
+
+def test_catalogue_edits_reach_the_ranking_within_the_minute_delistings_at_once(
+    session: Session, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    fake = SimpleNamespace(monotonic=lambda: clock[0], perf_counter=time.perf_counter)
+    monkeypatch.setattr(recs, "time", fake)
+    case = the_case(session, shelf)
+    recs.build_model(session, shelf.shop, now=CALL)
+    assert "newjam" not in keys(listed(session, case))
+    shelf.product(
+        "newjam", "新品果酱", "FR-JAM-1", category="水果生鲜", launched_at=NOW - timedelta(days=1)
+    )
+    shelf.products["old"].is_active = False
+    session.commit()
+    picks = keys(listed(session, case))
+    assert "old" not in picks  # a delisted product is never shown, cached catalogue or not
+    assert "newjam" not in picks  # the catalogue read a moment ago is still used
+    clock[0] += recs.CATALOGUE_SECONDS + 1
+    picks = keys(listed(session, case))
+    assert "newjam" in picks and "old" not in picks
 
 
 def test_a_rebuild_replaces_the_stored_model_and_the_cache(session: Session, shelf: Shelf) -> None:

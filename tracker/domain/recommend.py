@@ -78,19 +78,8 @@ class Model:
             found.update(product for product, _ in near)
         return found
 
-    def candidates(self, history: Sequence[Purchase]) -> set[str]:
-        """The products ``recommend`` may score for this buyer, besides new arrivals: what
-        the caller must look up in the catalogue, a few hundred rather than all of it."""
-        last: dict[str, datetime] = {}
-        for p in history:
-            last[p.product] = max(last.get(p.product, p.at), p.at)
-        found = set(last) | set(self.popular)
-        for source in sorted(last, key=last.__getitem__, reverse=True)[:RECENT_ITEMS]:
-            found.update(product for product, _ in self.neighbours.get(source, []))
-        return found
-
     def to_dict(self) -> dict[str, object]:
-        """The learned part, for storage as JSON; the catalogue is read fresh at query time
+        """The learned part, for storage as JSON; the catalogue is read at query time
         so a product delisted after the build is never suggested."""
         return {
             "built_at": self.built_at.isoformat(),

@@ -154,9 +154,25 @@ def family_of(sku: str | None) -> str | None:
     return None
 
 
-def _catalogue(session: Session, condition: sa.ColumnElement[bool]) -> dict[str, rec.ProductInfo]:
-    """What ranking needs of each candidate, read as plain rows: a few hundred ORM products
-    per case page cost more than the ranking itself."""
+# A product edit reaches the ranking within this many seconds. Reading and converting a
+# shop's few hundred product rows was the case page's largest cost; the products finally
+# shown are read fresh, so one made inactive meanwhile is never suggested.
+CATALOGUE_SECONDS = 60
+_catalogues: dict[int, tuple[float, dict[str, rec.ProductInfo]]] = {}
+
+
+def forget_cached() -> None:
+    """Drop this process's models and catalogues (tests: each starts from its own data)."""
+    _cache.clear()
+    _catalogues.clear()
+
+
+def shop_catalogue(session: Session, shop_id: int) -> dict[str, rec.ProductInfo]:
+    """Every product of the shop as ranking reads it, kept per process for
+    :data:`CATALOGUE_SECONDS`."""
+    cached = _catalogues.get(shop_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     rows = session.execute(
         sa.select(
             Product.id,
@@ -168,9 +184,9 @@ def _catalogue(session: Session, condition: sa.ColumnElement[bool]) -> dict[str,
             Product.launched_at,
             Product.sku,
             Product.price,
-        ).where(condition)
+        ).where(Product.shop_id == shop_id)
     )
-    return {
+    catalogue = {
         str(r.id): rec.ProductInfo(
             title=r.title,
             category=r.category,
@@ -183,6 +199,8 @@ def _catalogue(session: Session, condition: sa.ColumnElement[bool]) -> dict[str,
         )
         for r in rows
     }
+    _catalogues[shop_id] = (time.monotonic() + CATALOGUE_SECONDS, catalogue)
+    return catalogue
 
 
 def buyer_history(session: Session, buyer_id: int, *, now: datetime) -> list[rec.Purchase]:
@@ -211,18 +229,6 @@ def suggestions_for(
     assert shop is not None
     model = load_model(session, case.shop_id) or rec.Model(built_at=now)
     history = buyer_history(session, case.buyer_id, now=now) if case.buyer_id else []
-    wanted = {int(p) for p in model.candidates(history)}
-    new_since = now - timedelta(days=rec.NEW_ARRIVAL_DAYS)
-    new_arrivals = sa.and_(
-        Product.is_active.is_(True), Product.launched_at >= new_since, Product.launched_at <= now
-    )
-    catalogue = _catalogue(
-        session,
-        sa.and_(
-            Product.shop_id == case.shop_id,
-            sa.or_(Product.id.in_(wanted), new_arrivals) if wanted else new_arrivals,
-        ),
-    )
     exclude, families = [], []
     if case.product_id is not None:
         exclude.append(str(case.product_id))
@@ -230,7 +236,7 @@ def suggestions_for(
         if family and any(r.reason is Reason.QUALITY for r in case.reasons):
             families.append(family)
     ranked = rec.recommend(
-        replace(model, catalogue=catalogue),
+        replace(model, catalogue=shop_catalogue(session, case.shop_id)),
         history,
         now=now,
         k=k or shop.suggestions_per_call,
@@ -238,14 +244,19 @@ def suggestions_for(
         exclude_families=families,
     )
     shown = {int(s.product) for s in ranked}
-    products = {p.id: p for p in session.scalars(sa.select(Product).where(Product.id.in_(shown)))}
+    products = {
+        p.id: p
+        for p in session.scalars(
+            sa.select(Product).where(Product.id.in_(shown), Product.is_active.is_(True))
+        )
+    }
     return [
         ShownProduct(
             Shown(int(s.product), rank, SuggestionKind(s.kind), s.reason),
             products[int(s.product)],
         )
         for rank, s in enumerate(ranked, start=1)
-        if int(s.product) in products  # a product deleted since the build is skipped
+        if int(s.product) in products  # deleted or made inactive since: skipped
     ]
 
 

@@ -68,6 +68,16 @@ def _version(form: FlaskForm) -> int | None:
 
 
 def _case_or_404(case_id: int) -> Case:
+    """The case row alone, for an action: what the page shows is loaded only to show it."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        abort(404)
+    shop_or_404(case.shop_id)
+    return case
+
+
+def _case_page_or_404(case_id: int) -> Case:
+    """The case with everything its page shows, in four queries."""
     case = case_page.load_case(db.session, case_id)
     if case is None:
         abort(404)
@@ -269,7 +279,7 @@ def _render(
 
 @bp.route("/<int:case_id>")
 def case_view(case_id: int) -> tuple[str, int]:
-    return _render(_case_or_404(case_id))
+    return _render(_case_page_or_404(case_id))
 
 
 def _act(
@@ -277,6 +287,7 @@ def _act(
 ) -> Response | tuple[str, int]:
     """Validate, run one service call, and answer: redirect on success, the page with the
     errors next to the fields on bad input, a clear message on a conflict."""
+    case_id = case.id  # read now: the commit expires the case, and reading it again reloads it
     if not form.validate_on_submit():
         return _render(case, 400, **{key: form})
     try:
@@ -285,19 +296,19 @@ def _act(
         db.session.rollback()
         field = getattr(form, exc.field, None) or next(iter(form))
         field.errors = [*field.errors, exc.message]
-        return _render(_case_or_404(case.id), 400, **{key: form})
+        return _render(_case_page_or_404(case_id), 400, **{key: form})
     except svc.CaseConflict as exc:
         db.session.rollback()
         flash(str(exc), "danger")
-        return redirect(url_for("cases.case_view", case_id=case.id))
+        return redirect(url_for("cases.case_view", case_id=case_id))
     flash(success, "success")
-    return redirect(url_for("cases.case_view", case_id=case.id))
+    return redirect(url_for("cases.case_view", case_id=case_id))
 
 
 @bp.route("/<int:case_id>/phone", methods=["POST"])
 def reveal_phone(case_id: int) -> Response | tuple[str, int]:
     """Shown in this answer only (never stored in the page's later views), and audited."""
-    case = _case_or_404(case_id)
+    case = _case_page_or_404(case_id)
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     try:
