@@ -8,7 +8,7 @@ import random
 import re
 from datetime import datetime, timedelta, timezone
 
-from locust import HttpUser, between, events, task
+from locust import FastHttpUser, between, events, task
 
 PASSWORD = os.environ.get("LOAD_PASSWORD", "demo1234")
 AGENTS = os.environ.get("LOAD_AGENTS", "kefu1,kefu2,kefu3").split(",")
@@ -34,7 +34,9 @@ def _reset_counter(**_kwargs: object) -> None:
     _logged_in = 0
 
 
-class Staff(HttpUser):
+class Staff(FastHttpUser):
+    # geventhttpclient rather than requests: Locust shares the app's two cores here, and
+    # every millisecond it spends on a request is one the app does not get.
     abstract = True
     username = ""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,13 +103,16 @@ def start_scheduler(env: dict[str, str]) -> subprocess.Popen[bytes]:
 def start_web(
     env: dict[str, str], *, workers: int, log_level: str = "warning"
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn on a free loopback port; returns once it accepts connections."""
+    """gunicorn on a free loopback port; returns once every worker has loaded the app."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
+    ready = Path(tempfile.mkdtemp(prefix="tracker-bench-ready-"))
     web = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
+            "--config",
+            str(ROOT / "bench" / "gunicorn_ready.py"),
             "--workers",
             str(workers),
             "--bind",
@@ -118,13 +122,15 @@ def start_web(
             "tracker.wsgi:app",
         ],
         cwd=ROOT,
-        env=env,
+        env=env | {"TRACKER_BENCH_READY_DIR": str(ready)},
     )
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+    try:
+        end = time.monotonic() + 120
+        while time.monotonic() < end and web.poll() is None:
+            if len(list(ready.iterdir())) >= workers:
                 return web, f"http://127.0.0.1:{port}"
-        time.sleep(0.3)
+            time.sleep(0.2)
+    finally:
+        shutil.rmtree(ready)
     web.kill()
-    raise SystemExit(f"gunicorn is not listening on {port}")
+    raise SystemExit(f"gunicorn on port {port}: not every worker loaded the app within 120 s")

@@ -39,6 +39,15 @@ def init_app(app: Flask) -> None:
     init_login(app)
 
 
+def compile_templates(app: Flask) -> list[str]:
+    """Compile every template now (a gunicorn worker, at boot): compiled on first use, the
+    first pages a fresh worker served each waited a few hundred milliseconds for Jinja."""
+    names = app.jinja_env.list_templates(extensions=["html"])
+    for name in names:
+        app.jinja_env.get_template(name)
+    return names
+
+
 def _navigation() -> dict[str, object]:
     from tracker.web.access import accessible_shops, current_shop
     from tracker.web.notifications.views import unread
