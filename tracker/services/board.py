@@ -205,7 +205,7 @@ _CARD_COLUMNS = (
 
 
 def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
-    """The cards of these cases, in the order given."""
+    """The cards of these cases, in the order given (one gone meanwhile is left out)."""
     if not case_ids:
         return []
     reasons: dict[int, list[Reason]] = defaultdict(list)
@@ -225,7 +225,7 @@ def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
         row.id: Card(**row._mapping, reasons=tuple(sorted(reasons[row.id], key=_REASON_ORDER.get)))
         for row in rows
     }
-    return [by_id[case_id] for case_id in case_ids]
+    return [by_id[case_id] for case_id in case_ids if case_id in by_id]
 
 
 _REASON_ORDER = {reason: i for i, reason in enumerate(Reason)}  # tags in a stable order
@@ -287,7 +287,7 @@ def kanban(
         picked[status].append(case_id)
         counts[status] = total
     by_id = {card.id: card for card in cards(session, [i for ids in picked.values() for i in ids])}
-    return Kanban({s: [by_id[i] for i in ids] for s, ids in picked.items()}, counts)
+    return Kanban({s: [by_id[i] for i in ids if i in by_id] for s, ids in picked.items()}, counts)
 
 
 def follow_ups_today(
