@@ -125,6 +125,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# URLs that name a Redis server (redis-py's from_url): the cache must be one, and `flask
+# check` pings the ones configured.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
 def validate(config: Mapping[str, Any]) -> list[str]:
     """Return every configuration mistake found, each as a sentence saying how to fix it."""
     problems: list[str] = []
@@ -167,7 +172,7 @@ def validate(config: Mapping[str, Any]) -> list[str]:
         if not isinstance(config.get(name), int) or config[name] <= 0:
             problems.append(f"{name}={config.get(name)!r} must be a positive whole number.")
     cache_url = config.get("CACHE_REDIS_URL")
-    if cache_url and not str(cache_url).startswith(("redis://", "rediss://", "unix://")):
+    if cache_url and not str(cache_url).startswith(REDIS_SCHEMES):
         problems.append(
             f"TRACKER_CACHE_REDIS_URL={cache_url!r} must be a Redis URL, e.g. "
             "redis://127.0.0.1:6379/1."

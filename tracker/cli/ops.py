@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from tracker.config import REDIS_SCHEMES
 from tracker.extensions import db
 
 
@@ -73,7 +74,7 @@ def _redis_problems(config: Mapping[str, Any]) -> list[str]:
         ("TRACKER_RATELIMIT_STORAGE_URI", str(config["RATELIMIT_STORAGE_URI"])),
         ("TRACKER_CACHE_REDIS_URL", str(config.get("CACHE_REDIS_URL") or "")),
     ):
-        if not url.startswith(("redis://", "rediss://", "unix://")):
+        if not url.startswith(REDIS_SCHEMES):
             continue
         try:
             redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
