@@ -68,16 +68,19 @@ def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 def matching_ids(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -> sa.Select:
     """The ids of the cases matching the filter, in board order (:func:`cards` loads them)."""
-    order = SORTS.get(f.sort, SORTS["deadline"])
-    if f.scope == "default":
-        order = (_mine_first(user_id), *order)
     return (
-        sa.select(Case.id).where(*_conditions(f, user_id=user_id, now=now, tz=tz)).order_by(*order)
+        sa.select(Case.id)
+        .where(*_conditions(f, user_id=user_id, now=now, tz=tz))
+        .order_by(*_order(f, user_id))
     )
 
 
-def _mine_first(user_id: int) -> sa.ColumnElement[int]:
-    return sa.case((Case.owner_id == user_id, 0), else_=1)
+def _order(f: BoardFilter, user_id: int, *first: sa.ColumnElement) -> tuple:
+    """The chosen sort after ``first``; in the default scope my cases come before all."""
+    order = (*first, *SORTS.get(f.sort, SORTS["deadline"]))
+    if f.scope == "default":
+        order = (sa.case((Case.owner_id == user_id, 0), else_=1), *order)
+    return order
 
 
 def _conditions(
@@ -261,9 +264,7 @@ def kanban(
     # Closed columns go by closing time, last first; open ones by the chosen sort. Open
     # cases have no closing time, so the first key ties for them and the sort decides.
     last_closed = sa.case((Case.status.in_(case_flow.CLOSED), Case.closed_at))
-    order = (last_closed.desc().nulls_last(), *SORTS.get(f.sort, SORTS["deadline"]))
-    if f.scope == "default":
-        order = (_mine_first(user_id), *order)
+    order = _order(f, user_id, last_closed.desc().nulls_last())
     # Partitioned by the status's position, not its text: sorting three thousand rows by
     # a collated string first took half the query's time on PostgreSQL.
     column = sa.case({status.value: i for i, status in enumerate(CaseStatus)}, value=Case.status)
