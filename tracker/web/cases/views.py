@@ -69,16 +69,16 @@ def _version(form: FlaskForm) -> int | None:
 
 def _case_or_404(case_id: int) -> Case:
     """The case row alone, for an action: what the page shows is loaded only to show it."""
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
-    shop_or_404(case.shop_id)
-    return case
+    return _visible(db.session.get(Case, case_id))
 
 
 def _case_page_or_404(case_id: int) -> Case:
     """The case with everything its page shows, in four queries."""
-    case = case_page.load_case(db.session, case_id)
+    return _visible(case_page.load_case(db.session, case_id))
+
+
+def _visible(case: Case | None) -> Case:
+    """404 for a case that does not exist or belongs to a shop the user may not see."""
     if case is None:
         abort(404)
     shop_or_404(case.shop_id)
