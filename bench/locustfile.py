@@ -22,8 +22,8 @@ SHANGHAI = timezone(timedelta(hours=8))
 FILTERS = ("", "&reason=quality", "&priority=1", "&overdue=1", "&rating=bad", "&q=快递")
 
 
-# With LOAD_STEADY_STATE=1 the figures start once every user has logged in: the first
-# seconds, when all of them log in at once, are measured by the default run.
+# With LOAD_STEADY_STATE=1 the figures start once every user has logged in: the ramp,
+# while they log in, is measured by the default run.
 STEADY_STATE = os.environ.get("LOAD_STEADY_STATE") == "1"
 _logged_in = 0
 
