@@ -33,6 +33,7 @@ from tracker.models import (
     Shop,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, RevisionKind
+from tracker.models.reviews import UNSCORED
 from tracker.sentiment import Scorer
 from tracker.services.audit import record_case_change
 from tracker.sources.records import ReviewRecord
@@ -478,11 +479,7 @@ def _pending_ids(
         sa.select(Review.id)
         .where(
             Review.shop_id == shop_id,
-            # the partial index's own condition (models.reviews.UNSCORED), so that
-            # PostgreSQL sees the index applies
-            Review.sentiment_model.is_(None),
-            ~Review.is_system_default,
-            ~Review.is_deleted,
+            sa.text(UNSCORED),  # the partial index's own condition: it applies, visibly
             Review.id > after,
         )
         .order_by(Review.id)
