@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Set-up in one command: ``python3 dev.py run`` starts the app, ``python3 dev.py test``
 runs the suite. Needs only Python >= 3.11 with pip; everything else is installed into
-``.venv`` the first time (and again whenever pyproject.toml changes).
+``.venv`` the first time (and again whenever a lock file changes), at the versions and
+hashes pinned in ``requirements/``. ``python3 dev.py lock`` pins them again from
+pyproject.toml (with uv), after a dependency is added or to take newer releases.
 """
 
 from __future__ import annotations
@@ -24,24 +26,49 @@ def say(message: str) -> None:
     print(f"[dev] {message}", flush=True)
 
 
-def ensure_venv(extra: str | None) -> None:
+# The locked dependencies: the app alone (production installs this one), and the app with
+# the test and bench tools. Both are written by `dev.py lock`, never by hand.
+LOCKS = {"app": ROOT / "requirements" / "app.txt", "dev": ROOT / "requirements" / "dev.txt"}
+
+
+def ensure_venv(lock: str) -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on any system Python
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         say(f"creating the virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    target = f".[{extra}]" if extra else "."
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
-    stamp = VENV / f".installed-{extra or 'app'}-{digest}"
+    locked = LOCKS[lock]
+    digest = hashlib.sha256(locked.read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed-{lock}-{digest}"
     if stamp.exists():
         return
-    say(f"installing {target} (first run, or pyproject.toml changed)")
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True
-    )
-    for old in VENV.glob(f".installed-{extra or 'app'}-*"):
+    say(f"installing {locked.relative_to(ROOT)} (first run, or the lock file changed)")
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet"]
+    # Every pinned file is checked against its hash; the tracker itself comes from this
+    # checkout, without dependencies of its own choosing.
+    subprocess.run([*pip, "--require-hashes", "-r", str(locked)], cwd=ROOT, check=True)
+    subprocess.run([*pip, "--no-deps", "-e", "."], cwd=ROOT, check=True)
+    for old in VENV.glob(f".installed-{lock}-*"):
         old.unlink()
     stamp.touch()
+
+
+def lock(args: list[str]) -> int:
+    """Resolve pyproject.toml again and pin every package with its hashes, for any platform
+    and Python >= 3.11; the dev lock keeps the app lock's versions. Extra arguments go to
+    `uv pip compile` (e.g. --upgrade-package flask)."""
+    ensure_venv("dev")
+    if not (BIN / "uv").exists():
+        subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "uv"], check=True)
+    compile_ = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal"]
+    compile_ += ["--python-version", "3.11", "--generate-hashes", "--quiet", *args]
+    app, dev = (str(path.relative_to(ROOT)) for path in LOCKS.values())
+    for extra in ([], ["--all-extras", "--constraint", app]):
+        out = dev if extra else app
+        say(f"pinning {out}")
+        if subprocess.call([*compile_, *extra, "--output-file", out], cwd=ROOT) != 0:
+            return 1
+    return 0
 
 
 def flask(*args: str) -> int:
@@ -49,7 +76,7 @@ def flask(*args: str) -> int:
 
 
 def run(args: list[str]) -> int:
-    ensure_venv(None)
+    ensure_venv("app")
     say("migrating the database to the newest schema")
     if flask("db", "upgrade") != 0:
         return 1
@@ -88,7 +115,7 @@ def ensure_browser() -> None:
 
 
 def test(args: list[str]) -> int:
-    ensure_venv("test")
+    ensure_venv("dev")
     ensure_browser()
     say("lint: ruff check and ruff format --check")
     for lint in (["check", "."], ["format", "--check", "."]):
@@ -100,12 +127,10 @@ def test(args: list[str]) -> int:
 
 
 def main() -> int:
-    commands = {"run": run, "test": test}
+    commands = {"run": run, "test": test, "lock": lock}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
-        print(
-            "usage: python3 dev.py run [flask run options] | python3 dev.py test [pytest options]"
-        )
+        print("usage: python3 dev.py run [flask run options] | test [pytest options] | lock")
         return 2
     return commands[sys.argv[1]](sys.argv[2:])
 

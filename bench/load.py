@@ -10,8 +10,8 @@ minute from a local TOP stand-in that receives a few reviews a second), then dri
 simulated agents (log in, board with filters, case pages, contact attempts, claims) and
 supervisors (dashboard) with Locust on loopback. The users log in over ``--ramp`` seconds,
 as a shift starts, then all of them work for ``--seconds``; every request counts, logins
-included. Needs ``pip install -e .[bench]``. Prints requests, errors and p50/p95/p99 per
-page; one JSON object on the last line.
+included. Needs Locust (in requirements/dev.txt, which ``python3 dev.py test`` installs).
+Prints requests, errors and p50/p95/p99 per page; one JSON object on the last line.
 """
 
 from __future__ import annotations
