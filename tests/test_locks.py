@@ -17,14 +17,16 @@ RELOCK = "run `python3 dev.py lock`"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*==[^\s;\\]+(?: ; [^\\]+?)?)\s*\\?$")
 
 
+def blocks(text: str) -> list[str]:
+    """One block per pinned package: its line, its hashes and uv's notes of why."""
+    return [b for b in re.split(r"\n(?=[A-Za-z0-9])", text) if not b.startswith("#")]
+
+
 def pins(text: str) -> dict[str, list[Requirement]]:
     """Each package's pins (one per environment marker), every pin carrying a hash."""
     found: dict[str, list[Requirement]] = {}
-    blocks = re.split(r"\n(?=[A-Za-z0-9])", text)
-    for block in blocks:
+    for block in blocks(text):
         first = block.splitlines()[0]
-        if first.startswith("#"):
-            continue
         match = PIN.match(first)
         if match is None:
             raise ValueError(f"not a pinned requirement: {first!r}")
@@ -74,8 +76,8 @@ def asked_for_directly(text: str) -> set[str]:
     reasons under it; the project's own is "tracker (pyproject.toml)")."""
     return {
         canonicalize_name(re.split(r"[=; ]", block, maxsplit=1)[0])
-        for block in re.split(r"\n(?=[A-Za-z0-9])", text)
-        if not block.startswith("#") and "tracker (pyproject.toml)" in block
+        for block in blocks(text)
+        if "tracker (pyproject.toml)" in block
     }
 
 
