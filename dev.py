@@ -63,8 +63,7 @@ def lock(args: list[str]) -> int:
     compile_ = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal"]
     compile_ += ["--python-version", "3.11", "--generate-hashes", "--quiet", *args]
     app, dev = (str(path.relative_to(ROOT)) for path in LOCKS.values())
-    for extra in ([], ["--all-extras", "--constraint", app]):
-        out = dev if extra else app
+    for out, extra in ((app, []), (dev, ["--all-extras", "--constraint", app])):
         say(f"pinning {out}")
         if subprocess.call([*compile_, *extra, "--output-file", out], cwd=ROOT) != 0:
             return 1

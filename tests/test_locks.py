@@ -59,9 +59,9 @@ def lock(name: str) -> dict[str, list[Requirement]]:
     ("lock_name", "groups"), [("app", ["app"]), ("dev", list(project()))], ids=["app", "dev"]
 )
 def test_every_dependency_is_pinned_within_its_range(lock_name: str, groups: list[str]) -> None:
-    locked = lock(lock_name)
+    locked, asked = lock(lock_name), project()
     for group in groups:
-        for wanted in project()[group]:
+        for wanted in asked[group]:
             if wanted.marker is not None and not wanted.marker.evaluate():
                 continue
             version = pinned_here(locked.get(canonicalize_name(wanted.name), []))
