@@ -125,3 +125,6 @@ def test_cards_carry_what_a_card_shows_in_the_order_asked(
     assert cards[0].owner_name is None and cards[0].reasons == (Reason.OTHER,)
     assert board.cards(session, []) == []
     assert [c.id for c in board.cards(session, [first.id, 999_999])] == [first.id]  # gone
+    second.reasons = []  # untagged (all tags removed by hand)
+    session.commit()
+    assert board.cards(session, [second.id])[0].reasons == ()

@@ -340,6 +340,14 @@ def test_the_case_page_sums_a_loyal_buyers_orders_and_lists_the_latest(
         *(f"MORE{i}" for i in range(10, 2, -1)),
     ]  # the ten newest, newest first
 
+    nothing = purchase_summary(session, case.buyer_id + 10_000)  # no such buyer, no orders
+    assert (nothing.order_count, nothing.total_spent, nothing.recent_orders) == (
+        0,
+        Decimal("0.00"),
+        [],
+    )
+    assert nothing.first_purchase_at is None and nothing.last_purchase_at is None
+
 
 # -- real concurrency: two connections on a fresh database ---------------------------------
 @pytest.fixture

@@ -376,6 +376,44 @@ def test_agents_cannot_assign_supervisors_can(
     assert {c.owner_id for c in session.scalars(sa.select(Case))} == {agent.id}
 
 
+def test_the_case_page_offers_the_owner_picker_to_supervisors_only(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    case = recent_case(session, shop, key="1", nick="n1")
+    login(client, agent)
+    assert 'id="assign-owner_id"' not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    response = post_form(
+        client,
+        f"/cases/{case.id}/assign",
+        {"assign-owner_id": str(agent.id)},
+        form_url=f"/cases/{case.id}",
+    )
+    assert response.status_code == 302  # refused with a message: only supervisors assign
+    assert session.get(Case, case.id).owner_id is None
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    picker = re.search(r'<select[^>]*id="assign-owner_id".*?</select>', html, re.S)
+    assert picker is not None and "客服小林" in picker.group(0)
+    wrong = post_form(
+        client,
+        f"/cases/{case.id}/assign",
+        {"assign-owner_id": "999999"},
+        form_url=f"/cases/{case.id}",
+    )
+    assert wrong.status_code == 400 and 'id="assign-owner_id"' in wrong.get_data(as_text=True)
+    response = post_form(
+        client,
+        f"/cases/{case.id}/assign",
+        {"assign-owner_id": str(agent.id)},
+        form_url=f"/cases/{case.id}",
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Case, case.id).owner_id == agent.id
+
+
 def test_scripts_are_written_by_supervisors_and_filled_in_on_the_case(
     client: FlaskClient,
     session: Session,

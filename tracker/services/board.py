@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -207,27 +206,36 @@ _CARD_COLUMNS = (
 )
 
 
+# A case's reason codes, comma-joined, on the card's own row: one query per set of cards
+# instead of two (codes are short words without commas).
+_REASON_CODES = (
+    sa.select(sa.func.aggregate_strings(CaseReason.reason, ","))
+    .where(CaseReason.case_id == Case.id)
+    .scalar_subquery()
+    .label("reason_codes")
+)
+
+
 def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
     """The cards of these cases, in the order given (one gone meanwhile is left out)."""
     if not case_ids:
         return []
-    reasons: dict[int, list[Reason]] = defaultdict(list)
-    for case_id, reason in session.execute(
-        sa.select(CaseReason.case_id, CaseReason.reason).where(CaseReason.case_id.in_(case_ids))
-    ):
-        reasons[case_id].append(reason)
     rows = session.execute(
-        sa.select(*_CARD_COLUMNS)
+        sa.select(*_CARD_COLUMNS, _REASON_CODES)
         .join(Review, Review.id == Case.review_id)
         .outerjoin(Buyer, Buyer.id == Case.buyer_id)
         .outerjoin(Product, Product.id == Case.product_id)
         .outerjoin(User, User.id == Case.owner_id)
         .where(Case.id.in_(case_ids))
     )
-    by_id = {
-        row.id: Card(**row._mapping, reasons=tuple(sorted(reasons[row.id], key=_REASON_ORDER.get)))
-        for row in rows
-    }
+    by_id = {}
+    for row in rows:
+        fields = dict(row._mapping)
+        codes = fields.pop("reason_codes")
+        reasons = sorted(
+            (Reason(c) for c in codes.split(",")) if codes else (), key=_REASON_ORDER.get
+        )
+        by_id[row.id] = Card(**fields, reasons=tuple(reasons))
     return [by_id[case_id] for case_id in case_ids if case_id in by_id]
 
 

@@ -109,28 +109,30 @@ class PurchaseSummary:
 def purchase_summary(session: Session, buyer_id: int, *, recent: int = 10) -> PurchaseSummary:
     """Totals summed by the database and only the latest orders loaded: a loyal buyer has a
     hundred orders, and loading them all (with their reviews) was half of the case page's
-    time. The buyer's page has the full archive."""
-    count, total, first, last = session.execute(
+    time. The buyer's page has the full archive.
+
+    The totals ride on the latest orders' rows as window functions, which the database
+    computes over all the buyer's orders before the limit: one query instead of two."""
+    rows = session.execute(
         sa.select(
-            sa.func.count(),
-            sa.func.sum(Order.payment),
-            sa.func.min(Order.paid_at),
-            sa.func.max(Order.paid_at),
-        ).where(Order.buyer_id == buyer_id)
-    ).one()
-    latest = session.scalars(
-        sa.select(Order)
+            Order,
+            sa.func.count().over(),
+            sa.func.sum(Order.payment).over(),
+            sa.func.min(Order.paid_at).over(),
+            sa.func.max(Order.paid_at).over(),
+        )
         .where(Order.buyer_id == buyer_id)
         .options(selectinload(Order.lines))
         .order_by(Order.paid_at.desc(), Order.id.desc())
         .limit(recent)
-    )
+    ).all()
+    count, total, first, last = rows[0][1:] if rows else (0, None, None, None)
     return PurchaseSummary(
         order_count=count,
         total_spent=Decimal(total or 0).quantize(Decimal("0.01")),
         first_purchase_at=first,
         last_purchase_at=last,
-        recent_orders=list(latest),
+        recent_orders=[row[0] for row in rows],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy.orm import joinedload
 
 from tracker.extensions import db, login_manager
 from tracker.models import User
@@ -17,5 +18,10 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # With the user's shops in the same query: every page's navigation bar lists them.
+        user = (
+            db.session.get(User, int(user_id), options=[joinedload(User.shops)])
+            if user_id.isdigit()
+            else None
+        )
         return user if user is not None and user.is_active else None

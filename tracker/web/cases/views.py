@@ -197,7 +197,9 @@ def bulk_assign() -> Response:
 
 
 # -- the case page ---------------------------------------------------------------------------
-def _forms(case: Case) -> dict[str, FlaskForm]:
+def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
+    """The page's forms; ``assigns``: with the owner picker, which only supervisors see
+    (its list of staff is a query agents' pages need not make)."""
     version = str(case.version)
     attempt = AttemptForm(
         prefix="attempt",
@@ -223,11 +225,7 @@ def _forms(case: Case) -> dict[str, FlaskForm]:
         formdata=None,
         data={"preferences": case.buyer.preferences if case.buyer else ""},
     )
-    assign = AssignForm(prefix="assign", formdata=None, data={"owner_id": case.owner_id or 0})
-    assign.owner_id.choices = row_choices(
-        [(0, "（未分配）")] + [(u.id, u.display_name) for u in _owners((case.shop_id,))]
-    )
-    return {
+    forms: dict[str, FlaskForm] = {
         "attempt_form": attempt,
         "status_form": status,
         "reasons_form": reasons,
@@ -235,9 +233,15 @@ def _forms(case: Case) -> dict[str, FlaskForm]:
         "explanation_form": explanation,
         "post_form": post,
         "preferences_form": preferences,
-        "assign_form": assign,
         "claim_form": CsrfOnlyForm(),
     }
+    if assigns:
+        assign = AssignForm(prefix="assign", formdata=None, data={"owner_id": case.owner_id or 0})
+        assign.owner_id.choices = row_choices(
+            [(0, "（未分配）")] + [(u.id, u.display_name) for u in _owners((case.shop_id,))]
+        )
+        forms["assign_form"] = assign
+    return forms
 
 
 def _render(
@@ -252,7 +256,8 @@ def _render(
         now=now,
         hours=shop_settings(current_app, shop).working_hours,
     )
-    forms = _forms(case) | bound
+    is_supervisor = current_user.role in (Role.SUPERVISOR, Role.ADMIN)
+    forms = _forms(case, assigns=is_supervisor) | bound
     attempt = forms["attempt_form"]
     if "attempt_form" not in bound:
         attempt.shown.data = shown.dump(case.id, [s.shown for s in detail.suggestions])
@@ -269,7 +274,7 @@ def _render(
         shop=shop,
         now=now,
         can_work=current_user.role is not Role.AGENT or case.owner_id in (None, current_user.id),
-        is_supervisor=current_user.role in (Role.SUPERVISOR, Role.ADMIN),
+        is_supervisor=is_supervisor,
         allowed=sorted(case_flow.TRANSITIONS[case.status], key=list(CaseStatus).index),
         can_publish=_publisher(case) is not None,
         revealed_phone=phone,
