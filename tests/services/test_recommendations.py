@@ -336,6 +336,50 @@ def test_a_conversion_counts_once_within_thirty_days_and_not_after(
     )
 
 
+def test_one_order_converts_one_suggestion_when_two_cases_suggested_it(
+    session: Session, shelf: Shelf, agent: User
+) -> None:
+    first = the_case(session, shelf)
+    second = open_case(session, shelf.shop, key="2", nick="同一买家", at=NOW)
+    second.buyer_id = second.review.buyer_id = first.buyer_id  # the same buyer, two reviews
+    session.commit()
+    recs.build_model(session, shelf.shop, now=CALL)
+    shampoo = shelf.products["shampoo"].id
+    for case, at in ((first, CALL), (second, CALL + timedelta(days=1))):
+        shown = [s.shown for s in listed(session, case, k=5)]
+        assert shampoo in {s.product_id for s in shown}
+        svc.log_attempt(
+            session,
+            case,
+            _call(case, agent, shown, mentioned=[shampoo]),
+            actor=agent,
+            now=at,
+            expected_version=None,
+            hours=HOURS,
+        )
+    shelf.order(first.buyer, CALL + timedelta(days=5), "shampoo")
+    session.commit()
+
+    def converted() -> dict[int, int | None]:
+        return {
+            case.id: next(
+                r.converted_order_id
+                for r in recs.case_suggestions(session, case.id)
+                if r.product_id == shampoo
+            )
+            for case in (first, second)
+        }
+
+    assert recs.record_conversions(session, now=CALL + timedelta(days=6)) == 1
+    credited = converted()
+    assert credited[first.id] is None and credited[second.id] is not None  # the last call
+    assert recs.record_conversions(session, now=CALL + timedelta(days=7)) == 0  # not again
+    again = shelf.order(first.buyer, CALL + timedelta(days=8), "shampoo")
+    session.commit()
+    assert recs.record_conversions(session, now=CALL + timedelta(days=9)) == 1
+    assert converted() == {first.id: again.id, second.id: credited[second.id]}
+
+
 def test_conversions_of_unmentioned_suggestions_count_from_the_call_that_showed_them(
     session: Session, shelf: Shelf, agent: User
 ) -> None:

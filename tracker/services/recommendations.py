@@ -316,7 +316,10 @@ def case_suggestions(session: Session, case_id: int) -> list[CaseSuggestion]:
 
 def record_conversions(session: Session, *, now: datetime, shop_id: int | None = None) -> int:
     """Mark suggestions the buyer ordered within 30 days after the call (the mentioning call
-    if there was one). Each suggestion converts at most once, on its first such order."""
+    if there was one). Each suggestion converts at most once, on its first such order, and
+    each product of an order converts at most one suggestion: when a buyer with several
+    cases heard of it on more than one call, the last call before the order is credited
+    (the others stay open for a later order), so the reports never count one sale twice."""
     since = now - timedelta(days=CONVERSION_DAYS + LATE_ORDERS_DAYS)
     query = (
         sa.select(CaseSuggestion, Order.id, Order.paid_at)
@@ -338,14 +341,37 @@ def record_conversions(session: Session, *, now: datetime, shop_id: int | None =
     )
     if shop_id is not None:
         query = query.where(Case.shop_id == shop_id)
-    converted = 0
+    # Candidates per (order, product), orders in the order they were paid.
+    candidates: dict[tuple[int, int], list[CaseSuggestion]] = {}
+    paid: dict[int, datetime] = {}
     for suggestion, order_id, paid_at in session.execute(query):
-        start = suggestion.counted_from
-        if suggestion.converted_at is None and start < paid_at <= start + timedelta(
-            days=CONVERSION_DAYS
-        ):
-            suggestion.converted_at = paid_at
-            suggestion.converted_order_id = order_id
-            converted += 1
+        candidates.setdefault((order_id, suggestion.product_id), []).append(suggestion)
+        paid[order_id] = paid_at
+    # Order lines already credited by an earlier run: any candidate order was paid after
+    # ``since``, and so was the conversion that credited it.
+    credited = set(
+        session.execute(
+            sa.select(CaseSuggestion.converted_order_id, CaseSuggestion.product_id).where(
+                CaseSuggestion.converted_at > since
+            )
+        ).tuples()
+    )
+    converted = 0
+    for (order_id, product_id), suggestions in candidates.items():
+        if (order_id, product_id) in credited:
+            continue
+        paid_at = paid[order_id]
+        eligible = [
+            s
+            for s in suggestions
+            if s.converted_at is None
+            and s.counted_from < paid_at <= s.counted_from + timedelta(days=CONVERSION_DAYS)
+        ]
+        if not eligible:
+            continue
+        last = max(eligible, key=lambda s: (s.counted_from, s.id))
+        last.converted_at, last.converted_order_id = paid_at, order_id
+        credited.add((order_id, product_id))
+        converted += 1
     session.commit()
     return converted
