@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
-from tracker.models import Case, CaseSuggestion, ContactAttempt, Shop
+from tracker.models import AuditEvent, Case, CaseSuggestion, ContactAttempt, Shop
 from tracker.models.enums import Rating
 from tracker.services import reports
 
@@ -41,3 +41,11 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     assert t.cases > 0 and t.wait_work.median is not None and 0 < t.recovery_rate_closed < 1
     assert t.cost_per_recovered is not None and t.mention_rate is not None
     assert datetime(2026, 11, 23, tzinfo=UTC) - timedelta(days=31) < min(c.opened_at for c in cases)
+    opened = dict(
+        session.execute(
+            sa.select(AuditEvent.case_id, AuditEvent.occurred_at).where(
+                AuditEvent.field == "status", AuditEvent.old_value.is_(None)
+            )
+        ).all()
+    )
+    assert opened == {c.id: c.opened_at for c in cases}  # the history starts at the opening

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, triage
-from tracker.models import Case, ReviewRevision, User
+from tracker.models import AuditEvent, Case, ReviewRevision, User
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
@@ -74,6 +74,22 @@ def simulate(
         case.first_contact_due_at = triage.first_contact_due(
             case.opened_at, triage.CaseKind(case.kind), settings.deadline_policy, hours
         )
+    session.flush()
+    # ...and so is the history's first line (intake wrote it at load time).
+    session.execute(
+        sa.update(AuditEvent)
+        .where(
+            AuditEvent.case_id.in_(sa.select(Case.id).where(Case.shop_id == shop_id)),
+            AuditEvent.field == "status",
+            AuditEvent.old_value.is_(None),
+        )
+        .values(
+            occurred_at=sa.select(Case.opened_at)
+            .where(Case.id == AuditEvent.case_id)
+            .scalar_subquery()
+        ),
+        execution_options={"synchronize_session": False},
+    )
     session.commit()
     worked = attempts = recovered = unrecovered = 0
     for case in cases:
