@@ -82,3 +82,36 @@ def test_postgresql_connections_run_without_jit(app) -> None:  # type: ignore[no
             assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
             return
         assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+
+
+def test_each_installation_keeps_its_own_keys_in_a_shared_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shop 1 of one tracker is not shop 1 of another: cached figures must not cross."""
+    import redis
+
+    from tracker.extensions import cache
+
+    shared = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(shared, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379 (the CI machine has one)")
+    monkeypatch.setenv("TRACKER_CACHE_REDIS_URL", shared)
+
+    def tracker(database: str, **config: str):  # type: ignore[no-untyped-def]
+        url = f"sqlite:///{tmp_path / database}"
+        return create_app({"SQLALCHEMY_DATABASE_URI": url, **config}, str(tmp_path))
+
+    one, other, one_again = tracker("one.db"), tracker("other.db"), tracker("one.db")
+    assert one.config["CACHE_KEY_PREFIX"].startswith("tracker:")
+    assert one.config["CACHE_KEY_PREFIX"] != other.config["CACHE_KEY_PREFIX"]
+    assert one.config["RATELIMIT_KEY_PREFIX"] == one.config["CACHE_KEY_PREFIX"]
+    assert tracker("x.db", CACHE_KEY_PREFIX="mine:").config["CACHE_KEY_PREFIX"] == "mine:"
+    with one.app_context():
+        cache.set("figures:shop:1", "one's", timeout=60)
+    with other.app_context():
+        assert cache.get("figures:shop:1") is None
+    with one_again.app_context():  # another worker of the same tracker
+        assert cache.get("figures:shop:1") == "one's"
+        cache.delete("figures:shop:1")

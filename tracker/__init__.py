@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -84,6 +85,12 @@ def _finish_config(app: Flask) -> None:
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         options["connect_args"] = {"options": "-c jit=off"} | options.get("connect_args", {})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    # Shop ids repeat from one database to the next: two trackers handed the same Redis
+    # database would otherwise read each other's cached report figures.
+    installation = hashlib.sha256(app.config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()
+    for key in ("CACHE_KEY_PREFIX", "RATELIMIT_KEY_PREFIX"):
+        if app.config.get(key) is None:
+            app.config[key] = f"tracker:{installation[:12]}:"
     if app.config.get("CACHE_REDIS_URL") and app.config["CACHE_TYPE"] == "SimpleCache":
         app.config["CACHE_TYPE"] = "RedisCache"  # shared by every worker
     problems = config_module.validate(app.config)

@@ -58,7 +58,10 @@ class Defaults:
     # Report figures are computed at most once a minute per shop and view (the page says
     # when). Per worker by default; TRACKER_CACHE_REDIS_URL shares them between workers.
     CACHE_TYPE = "SimpleCache"
-    CACHE_KEY_PREFIX = "tracker:"
+    # Redis keys of this installation (cache and login counts); None: "tracker:" and a hash
+    # of the database URL, so trackers that share one Redis database never share keys.
+    CACHE_KEY_PREFIX: str | None = None
+    RATELIMIT_KEY_PREFIX: str | None = None
     CACHE_REDIS_URL: str | None = None
     RATELIMIT_HEADERS_ENABLED = True
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # file uploads on the admin page
