@@ -252,6 +252,14 @@ def _call(case: Case, agent: User, shown, mentioned=(), at=CALL) -> svc.AttemptD
     )
 
 
+def log_call(session: Session, case: Case, agent: User, shown, mentioned=(), at=CALL):  # type: ignore[no-untyped-def]
+    """A call that reached the buyer, logged with these suggestions on the screen."""
+    draft = _call(case, agent, shown, mentioned, at)
+    return svc.log_attempt(
+        session, case, draft, actor=agent, now=at, expected_version=None, hours=HOURS
+    )
+
+
 def test_a_call_records_what_was_shown_and_mentioned_once_per_product(
     session: Session, shelf: Shelf, agent: User
 ) -> None:
@@ -259,25 +267,9 @@ def test_a_call_records_what_was_shown_and_mentioned_once_per_product(
     recs.build_model(session, shelf.shop, now=CALL)
     shown = [s.shown for s in listed(session, case, k=3)]
     shampoo = shelf.products["shampoo"].id
-    svc.log_attempt(
-        session,
-        case,
-        _call(case, agent, shown),
-        actor=agent,
-        now=CALL,
-        expected_version=None,
-        hours=HOURS,
-    )
+    log_call(session, case, agent, shown)
     later = CALL + timedelta(days=1)
-    second = svc.log_attempt(
-        session,
-        case,
-        _call(case, agent, shown, mentioned=[shampoo], at=later),
-        actor=agent,
-        now=later,
-        expected_version=None,
-        hours=HOURS,
-    )
+    second = log_call(session, case, agent, shown, mentioned=[shampoo], at=later)
     rows = {r.product_id: r for r in recs.case_suggestions(session, case.id)}
     assert set(rows) == {s.product_id for s in shown}
     assert rows[shampoo].suggested_at == CALL and rows[shampoo].mentioned_at == later
@@ -309,15 +301,7 @@ def test_a_conversion_counts_once_within_thirty_days_and_not_after(
     shown = [s.shown for s in listed(session, case, k=5)]
     ids = {s.product.platform_item_id: s.product.id for s in listed(session, case, k=5)}
     assert {"shampoo", "conditioner"} <= set(ids)
-    svc.log_attempt(
-        session,
-        case,
-        _call(case, agent, shown, mentioned=[ids["shampoo"], ids["conditioner"]]),
-        actor=agent,
-        now=CALL,
-        expected_version=None,
-        hours=HOURS,
-    )
+    log_call(session, case, agent, shown, mentioned=[ids["shampoo"], ids["conditioner"]])
     buyer = case.buyer
     before = shelf.order(buyer, CALL - timedelta(hours=1), "shampoo")  # before the call
     first = shelf.order(buyer, CALL + timedelta(days=10), "shampoo")
@@ -348,15 +332,7 @@ def test_one_order_converts_one_suggestion_when_two_cases_suggested_it(
     for case, at in ((first, CALL), (second, CALL + timedelta(days=1))):
         shown = [s.shown for s in listed(session, case, k=5)]
         assert shampoo in {s.product_id for s in shown}
-        svc.log_attempt(
-            session,
-            case,
-            _call(case, agent, shown, mentioned=[shampoo]),
-            actor=agent,
-            now=at,
-            expected_version=None,
-            hours=HOURS,
-        )
+        log_call(session, case, agent, shown, mentioned=[shampoo], at=at)
     shelf.order(first.buyer, CALL + timedelta(days=5), "shampoo")
     session.commit()
 
@@ -386,15 +362,7 @@ def test_conversions_of_unmentioned_suggestions_count_from_the_call_that_showed_
     case = the_case(session, shelf)
     recs.build_model(session, shelf.shop, now=CALL)
     shown = [s.shown for s in listed(session, case, k=5)]
-    svc.log_attempt(
-        session,
-        case,
-        _call(case, agent, shown),
-        actor=agent,
-        now=CALL,
-        expected_version=None,
-        hours=HOURS,
-    )
+    log_call(session, case, agent, shown)
     shelf.order(case.buyer, CALL + timedelta(days=29), "conditioner")
     session.commit()
     assert recs.record_conversions(session, now=CALL + timedelta(days=29, hours=1)) == 1
