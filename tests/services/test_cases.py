@@ -288,7 +288,7 @@ def test_case_page_fills_scripts_and_shows_the_phone_only_to_its_worker(
     case.buyer.name = "李雷"
     session.commit()
     hours = WorkingHours(tz=ZoneInfo("Asia/Shanghai"), periods=((time(9), time(22)),))
-    assert not works_case_of(session, agent, case.buyer_id)
+    assert not works_case_of(session, agent, case)
     svc.claim(session, case, agent, now=LATER)
     svc.log_attempt(
         session,
