@@ -94,7 +94,8 @@ def test_each_installation_keeps_its_own_keys_in_a_shared_redis(
 
     shared = "redis://127.0.0.1:6379/15"
     try:
-        redis.Redis.from_url(shared, socket_connect_timeout=1).ping()
+        with redis.Redis.from_url(shared, socket_connect_timeout=1) as probe:
+            probe.ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis at 127.0.0.1:6379 (the CI machine has one)")
     monkeypatch.setenv("TRACKER_CACHE_REDIS_URL", shared)
@@ -103,15 +104,24 @@ def test_each_installation_keeps_its_own_keys_in_a_shared_redis(
         url = f"sqlite:///{tmp_path / database}"
         return create_app({"SQLALCHEMY_DATABASE_URI": url, **config}, str(tmp_path))
 
-    one, other, one_again = tracker("one.db"), tracker("other.db"), tracker("one.db")
-    assert one.config["CACHE_KEY_PREFIX"].startswith("tracker:")
-    assert one.config["CACHE_KEY_PREFIX"] != other.config["CACHE_KEY_PREFIX"]
-    assert one.config["RATELIMIT_KEY_PREFIX"] == one.config["CACHE_KEY_PREFIX"]
-    assert tracker("x.db", CACHE_KEY_PREFIX="mine:").config["CACHE_KEY_PREFIX"] == "mine:"
-    with one.app_context():
-        cache.set("figures:shop:1", "one's", timeout=60)
-    with other.app_context():
-        assert cache.get("figures:shop:1") is None
-    with one_again.app_context():  # another worker of the same tracker
-        assert cache.get("figures:shop:1") == "one's"
-        cache.delete("figures:shop:1")
+    apps = one, other, one_again, mine = (
+        tracker("one.db"),
+        tracker("other.db"),
+        tracker("one.db"),
+        tracker("x.db", CACHE_KEY_PREFIX="mine:"),
+    )
+    try:
+        assert one.config["CACHE_KEY_PREFIX"].startswith("tracker:")
+        assert one.config["CACHE_KEY_PREFIX"] != other.config["CACHE_KEY_PREFIX"]
+        assert one.config["RATELIMIT_KEY_PREFIX"] == one.config["CACHE_KEY_PREFIX"]
+        assert mine.config["CACHE_KEY_PREFIX"] == "mine:"
+        with one.app_context():
+            cache.set("figures:shop:1", "one's", timeout=60)
+        with other.app_context():
+            assert cache.get("figures:shop:1") is None
+        with one_again.app_context():  # another worker of the same tracker
+            assert cache.get("figures:shop:1") == "one's"
+            cache.delete("figures:shop:1")
+    finally:  # each app's Redis connection, closed here rather than by the collector
+        for app in apps:
+            app.extensions["cache"][cache]._write_client.close()

@@ -77,7 +77,8 @@ def _redis_problems(config: Mapping[str, Any]) -> list[str]:
         if not url.startswith(REDIS_SCHEMES):
             continue
         try:
-            redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+            with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+                client.ping()
         except redis.RedisError as exc:
             problems.append(f"{setting}: Redis at {url} does not answer: {exc}")
     return problems
