@@ -112,6 +112,7 @@ def main() -> None:
                 scorer=scorer,
                 settings=settings,
             )
+            db.session.commit()
             if not report.written:
                 sys.exit(f"import refused: {[p.describe() for p in report.problems[:5]]}")
             return time.perf_counter() - started, report

@@ -65,7 +65,7 @@ def app_env(
     if top is not None:
         credentials = {"app_key": top.app_key, "app_secret": top.secret, "session": top.session}
         env |= {
-            "TRACKER_TOP_URL": top.url,
+            "TRACKER_SOURCE_URLS": json.dumps({"top": top.url}),
             "TRACKER_SHOP_CREDENTIALS": json.dumps({shop: credentials}),
         }
     return env

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tracker import create_app
 from tracker.config import DEFAULT_SECRET_KEY, ConfigError, from_environment
@@ -56,6 +57,12 @@ def test_production_with_a_real_key_sets_secure_cookies(
     monkeypatch.setenv("TRACKER_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(ConfigError, match="TRACKER_CREDENTIALS_KEY is not set"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.setenv("TRACKER_CREDENTIALS_KEY", "not-a-fernet-key")
+    with pytest.raises(ConfigError, match="must be Fernet keys"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.setenv("TRACKER_CREDENTIALS_KEY", Fernet.generate_key().decode())
     app = create_app(instance_path=str(tmp_path))
     assert app.config["SESSION_COOKIE_SECURE"] is True
 

@@ -35,7 +35,7 @@ def top_shop(
         {"tm1": {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}},
     )
     with serve(fake):
-        monkeypatch.setitem(app.config, "TRACKER_TOP_URL", fake.url)
+        monkeypatch.setitem(app.config, "TRACKER_SOURCE_URLS", {"top": fake.url})
         yield shop, fake
 
 

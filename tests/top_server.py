@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time as time_module
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.platform_servers import serve as serve_locally
 
 REQUIRED_FIELDS = {"tid", "oid", "role", "nick", "result", "created", "content", "num_iid"}
 
@@ -71,6 +70,12 @@ class FakeTop:
         )
 
     # -- the gateway --------------------------------------------------------------------
+    def handle(
+        self, method: str, path: str, query: dict[str, str], body: bytes, content_type: str
+    ) -> tuple[int, str]:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        return self.answer(form)
+
     def answer(self, form: dict[str, str]) -> tuple[int, str]:
         self.requests.append(form)
         fault = self.faults.pop(0) if self.faults else None
@@ -153,31 +158,6 @@ class FakeTop:
         return None
 
 
-@contextmanager
-def serve(fake: FakeTop) -> Iterator[FakeTop]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            raw = self.rfile.read(length).decode("utf-8")
-            form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-            status, body = fake.answer(form)
-            data = body.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/router/rest"
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def serve(fake: FakeTop) -> AbstractContextManager[FakeTop]:
+    """The gateway on a loopback port (the HTTP plumbing all stand-ins share)."""
+    return serve_locally(fake)  # type: ignore[return-value]

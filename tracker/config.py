@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.domain import triage as triage_defaults
+from tracker.sealing import Sealer, SealError
 
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
 
@@ -35,8 +36,13 @@ class Defaults:
     # 0.5: the rating itself says "happy", so only clearly unhappy words count (README).
     TRACKER_HIDDEN_NEGATIVE_THRESHOLD = triage_defaults.DEFAULT_HIDDEN_NEGATIVE_THRESHOLD
     TRACKER_SENTIMENT_MODEL = "auto"  # "auto" (trained, else bundled), "snownlp", or a path
-    TRACKER_TOP_URL = "https://eco.taobao.com/router/rest"
-    TRACKER_PULL_TIMEOUT = 30.0  # seconds per TOP request
+    # Each source's gateway by adapter name (top, jd, kuaishou, wechat); unset: the
+    # platform's production gateway. Tests and benches point them at local stand-ins.
+    TRACKER_SOURCE_URLS: ClassVar[dict[str, str]] = {}
+    TRACKER_PULL_TIMEOUT = 30.0  # seconds per platform request
+    # Fernet key(s) sealing platform credentials in the database, comma separated (the
+    # first seals); unset in development: derived from SECRET_KEY. README "Platforms".
+    TRACKER_CREDENTIALS_KEY: str | None = None
     TRACKER_RECOMMENDER_BUILD_AT = "03:30"  # nightly rebuild, local time (quiet hours)
     # Alerts (every minute): first-contact deadline near / passed, revision window closing.
     TRACKER_ALERT_LEAD_MINUTES = 30
@@ -72,8 +78,8 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
     BOOTSTRAP_SERVE_LOCAL = True  # the app must work offline: no CDN
     BOOTSTRAP_BOOTSWATCH_THEME = None
-    # Per-shop review-source credentials, keyed by shop code; never stored in the
-    # database or shown in a page. See README "Configuration".
+    # Per-shop review-source credentials for automation, keyed by shop code; credentials
+    # saved on the admin page (sealed in the database) take precedence. README "Platforms".
     TRACKER_SHOP_CREDENTIALS: ClassVar[dict[str, dict[str, str]]] = {}
 
 
@@ -87,7 +93,8 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_SHOP_CREDENTIALS": ("TRACKER_SHOP_CREDENTIALS", json.loads),
     "TRACKER_HIDDEN_NEGATIVE_THRESHOLD": ("TRACKER_HIDDEN_NEGATIVE_THRESHOLD", float),
     "TRACKER_SENTIMENT_MODEL": ("TRACKER_SENTIMENT_MODEL", str),
-    "TRACKER_TOP_URL": ("TRACKER_TOP_URL", str),
+    "TRACKER_SOURCE_URLS": ("TRACKER_SOURCE_URLS", json.loads),
+    "TRACKER_CREDENTIALS_KEY": ("TRACKER_CREDENTIALS_KEY", str),
     "TRACKER_RECOMMENDER_BUILD_AT": ("TRACKER_RECOMMENDER_BUILD_AT", str),
     "TRACKER_ALERT_LEAD_MINUTES": ("TRACKER_ALERT_LEAD_MINUTES", int),
     "TRACKER_ALERT_REVISION_LEAD_HOURS": ("TRACKER_ALERT_REVISION_LEAD_HOURS", int),
@@ -154,6 +161,25 @@ def validate(config: Mapping[str, Any]) -> list[str]:
             )
         elif len(str(config["SECRET_KEY"])) < 24:
             problems.append("SECRET_KEY is shorter than 24 characters; use a long random value.")
+        if not config.get("TRACKER_CREDENTIALS_KEY"):
+            problems.append(
+                "TRACKER_CREDENTIALS_KEY is not set; in production set it to a Fernet key, "
+                "e.g. python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'."
+            )
+    if config.get("TRACKER_CREDENTIALS_KEY"):
+        try:
+            Sealer(str(config["TRACKER_CREDENTIALS_KEY"]))
+        except SealError as exc:
+            problems.append(str(exc) + ".")
+    urls = config.get("TRACKER_SOURCE_URLS")
+    if not isinstance(urls, dict) or not all(
+        isinstance(v, str) and v.startswith(("http://", "https://")) for v in urls.values()
+    ):
+        problems.append(
+            'TRACKER_SOURCE_URLS must map source names to http(s) URLs, e.g. {"top": '
+            '"https://eco.taobao.com/router/rest"}.'
+        )
     threshold = config.get("TRACKER_HIDDEN_NEGATIVE_THRESHOLD")
     if not isinstance(threshold, int | float) or not 0 < threshold < 1:
         problems.append(f"TRACKER_HIDDEN_NEGATIVE_THRESHOLD={threshold!r} must be between 0 and 1.")

@@ -14,8 +14,10 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Shop
 from tracker.services import alerts, recommendations, scheduler_lock
-from tracker.services.intake import score_pending
 from tracker.services.pulls import pull_shop, record_run
+from tracker.services.scoring import score_shop
+from tracker.services.transaction import transaction
+from tracker.sources.contract import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +25,29 @@ log = logging.getLogger(__name__)
 def pull_reviews(app: Flask, shop_id: int) -> None:
     with app.app_context():
         shop = db.session.get(Shop, shop_id)
-        fetch = runtime.review_source(app, shop) if shop is not None and shop.is_active else None
-        if shop is None or fetch is None:
+        if shop is None or not shop.is_active:
+            return
+        try:
+            connected = runtime.review_source(app, db.session, shop)
+        except SourceError as exc:
+            with transaction(db.session):
+                record_run(
+                    db.session,
+                    shop,
+                    source="credentials",
+                    now=utcnow(),
+                    result=None,
+                    error=f"{exc.code}: {exc.message}",
+                )
+            log.warning("pull %s: credentials unusable: %s", shop.code, exc)
+            return
+        if connected is None:
             return
         run = pull_shop(
             db.session,
             shop,
-            fetch,
-            source="top",
+            connected.source,
+            source_name=connected.adapter.name,
             now=utcnow(),
             clock=utcnow,
             scorer=runtime.scorer(app),
@@ -39,21 +56,33 @@ def pull_reviews(app: Flask, shop_id: int) -> None:
         log.info("pull %s: %s, %d new, %d cases", shop.code, run.status, run.new, run.cases_opened)
 
 
-def score_new_reviews(app: Flask) -> None:
-    """Reviews pushed through the web API arrive unscored; score them and open cases."""
+def pull_requested(app: Flask) -> None:
+    """Every minute: shops whose platform pushed news of a review (WeChat's bad-review
+    event) are pulled at once instead of at their next interval."""
     with app.app_context():
-        for shop in db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))):
-            now = utcnow()
-            result = score_pending(
+        ids = list(
+            db.session.scalars(
+                sa.select(Shop.id).where(
+                    Shop.is_active.is_(True), Shop.pull_requested_at.is_not(None)
+                )
+            )
+        )
+        db.session.rollback()  # a read: end it before each pull opens its own
+    for shop_id in ids:
+        pull_reviews(app, shop_id)
+
+
+def score_new_reviews(app: Flask) -> None:
+    """Reviews pushed or uploaded arrive unscored; score them and finish their triage."""
+    with app.app_context():
+        for shop in db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))).all():
+            score_shop(
                 db.session,
                 shop,
                 scorer=runtime.scorer(app),
-                now=now,
+                now=utcnow(),
                 settings=runtime.settings(app, shop),
             )
-            if result.received:
-                record_run(db.session, shop, source="score", now=now, result=result)
-            db.session.commit()
 
 
 def build_recommenders(app: Flask, *, requested_only: bool) -> None:
@@ -109,10 +138,13 @@ def keep_lock(app: Flask, holder: str, stop: Callable[[], None]) -> None:
 def sync_pull_jobs(app: Flask, scheduler: BaseScheduler) -> None:
     """One pull job per active shop with a source, at the shop's own interval."""
     with app.app_context():
-        wanted = {}
-        for shop in db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))):
-            if runtime.has_review_source(app, shop):
-                wanted[f"pull-{shop.id}"] = (shop.id, shop.pull_interval_minutes)
+        shops = list(db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))))
+        pulled = runtime.pulled_shops(app, db.session, shops)
+        wanted = {
+            f"pull-{shop.id}": (shop.id, shop.pull_interval_minutes)
+            for shop in shops
+            if shop.id in pulled
+        }
     for job in scheduler.get_jobs():
         if job.id.startswith("pull-") and job.id not in wanted:
             job.remove()
@@ -155,6 +187,9 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
     )
     scheduler.add_job(
         sync_pull_jobs, "interval", minutes=5, args=(app, scheduler), id="sync", **common
+    )
+    scheduler.add_job(
+        pull_requested, "interval", minutes=1, args=(app,), id="pull-requested", **common
     )
     hour, minute = app.config["TRACKER_RECOMMENDER_BUILD_AT"].split(":")
     scheduler.add_job(

@@ -1,25 +1,28 @@
-"""Per-process wiring for the CLI and the scheduler: the scorer, a shop's settings and its
-review source, built from the app's configuration. Web workers never call this."""
+"""Per-process wiring built from the app's configuration: the scorer, a shop's settings,
+its review source and the sealer of stored credentials. Web workers never load a scorer;
+they build a source only for an action that needs the platform (posting a reply)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from tracker.channels import SmtpMailer, WebhookPoster
 from tracker.clock import utcnow
 from tracker.models import Shop
-from tracker.models.enums import Platform
+from tracker.sealing import Sealer, derived_key
 from tracker.sentiment import Scorer
 from tracker.sentiment.store import ModelStore, load_scorer
+from tracker.services import source_credentials
 from tracker.services.alerts import AlertSettings
 from tracker.services.intake import IntakeSettings
-from tracker.services.pulls import Fetch
 from tracker.services.shop_settings import intake_settings
-from tracker.sources import top
+from tracker.services.source_credentials import ShopCredentials
+from tracker.sources.contract import Adapter, ReviewSource, SourceOptions
 
 _scorers: dict[str, tuple[str, Scorer]] = {}
 
@@ -48,41 +51,54 @@ def settings(app: Flask, shop: Shop) -> IntakeSettings:
     )
 
 
-def _credentials(app: Flask, shop: Shop) -> top.Credentials | None:
-    if shop.platform not in (Platform.TAOBAO, Platform.TMALL):
-        return None
-    return top.Credentials.from_config(shop.code, app.config["TRACKER_SHOP_CREDENTIALS"])
+def sealer(app: Flask) -> Sealer:
+    """Seals and opens stored platform credentials (tracker.sealing)."""
+    keys = app.config["TRACKER_CREDENTIALS_KEY"] or derived_key(app.config["SECRET_KEY"])
+    return Sealer(keys)
 
 
-def has_review_source(app: Flask, shop: Shop) -> bool:
-    """Whether the shop is pulled, without building a client to find out."""
-    return _credentials(app, shop) is not None
+# A page action that calls the platform (post a reply, check a connection) holds a web
+# worker: it gets one short try instead of the scheduler's patient retries.
+INTERACTIVE_TIMEOUT = 10.0
 
 
-def _top_client(app: Flask, shop: Shop) -> top.TopClient | None:
-    credentials = _credentials(app, shop)
-    if credentials is None:
-        return None
-    return top.TopClient(
-        credentials,
-        url=app.config["TRACKER_TOP_URL"],
-        clock=utcnow,
-        timeout=app.config["TRACKER_PULL_TIMEOUT"],
+def source_options(app: Flask, adapter: Adapter, *, interactive: bool = False) -> SourceOptions:
+    url = app.config["TRACKER_SOURCE_URLS"].get(adapter.name)
+    if interactive:
+        timeout = min(INTERACTIVE_TIMEOUT, app.config["TRACKER_PULL_TIMEOUT"])
+        return SourceOptions(clock=utcnow, url=url, timeout=timeout, retries=0)
+    return SourceOptions(clock=utcnow, url=url, timeout=app.config["TRACKER_PULL_TIMEOUT"])
+
+
+def shop_credentials(app: Flask, session: Session, shop: Shop) -> ShopCredentials | None:
+    return source_credentials.for_shop(
+        session, shop, sealer=sealer(app), env=app.config["TRACKER_SHOP_CREDENTIALS"]
     )
 
 
-def review_source(app: Flask, shop: Shop) -> Fetch | None:
-    """The shop's pull source, or None when it has none (imports and pushes only)."""
-    client = _top_client(app, shop)
-    if client is None:
+@dataclass(frozen=True)
+class Connected:
+    adapter: Adapter
+    source: ReviewSource
+
+
+def review_source(
+    app: Flask, session: Session, shop: Shop, *, interactive: bool = False
+) -> Connected | None:
+    """The shop's platform client, or None where it has none (imports and pushes only).
+    Raises SourceError when its credentials are there but unusable. ``interactive``: for
+    a web request, which must fail fast."""
+    found = shop_credentials(app, session, shop)
+    if found is None:
         return None
-    return lambda start, end: top.fetch_range(client, start, end)
+    adapter = found.adapter
+    options = source_options(app, adapter, interactive=interactive)
+    return Connected(adapter, adapter.build(found.values, options))
 
 
-def explanation_publisher(app: Flask, shop: Shop) -> Callable[[str, str], None] | None:
-    """Posts a seller explanation through the platform, or None where staff copy it by hand."""
-    client = _top_client(app, shop)
-    return client.add_explanation if client is not None else None
+def pulled_shops(app: Flask, session: Session, shops: list[Shop]) -> dict[int, str]:
+    """Which of ``shops`` have a source to pull, without opening a credential or a client."""
+    return source_credentials.configured(session, shops, app.config["TRACKER_SHOP_CREDENTIALS"])
 
 
 def alert_settings(app: Flask) -> AlertSettings:

@@ -84,6 +84,7 @@ def _import_payloads(app, session, shop) -> int:  # type: ignore[no-untyped-def]
         scorer=KeywordScorer(),
         settings=runtime.settings(app, shop),
     )
+    session.commit()
     assert report.written and not report.problems, report.problems
     return session.scalar(
         sa.select(Case.id).where(Case.shop_id == shop.id).order_by(Case.id.desc())

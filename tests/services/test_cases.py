@@ -241,7 +241,7 @@ def test_explanation_limits_window_and_posting(session: Session, shop: Shop, age
         expected_version=None,
         publish=lambda oid, text: sent.append((oid, text)),
     )
-    assert sent == [("O1", "亲，非常抱歉，已为您补发。")]
+    assert sent == [("O1:buyer", "亲，非常抱歉，已为您补发。")]  # the review key
     assert case.review.explanation == "亲，非常抱歉，已为您补发。"
     with pytest.raises(FieldError, match="已经发布"):
         svc.save_explanation(session, case, "再改", actor=agent, now=LATER, expected_version=None)

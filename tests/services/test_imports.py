@@ -232,3 +232,45 @@ def test_products_and_buyers(session: Session, shop: Shop) -> None:
     bad = "买家会员名,生日,会员等级\n小鱼,五月,黑卡\n"
     report = run(session, shop, "buyers", bad.encode(), "会员.csv")
     assert [p.column for p in report.problems] == ["生日", "会员等级"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # 抖店 评价导出
+        "订单号,商品id,商品名称,用户昵称,商品评分,评价内容,评价时间,商家回复",
+        # 拼多多 评价导出
+        "订单号,商品id,商品名称,买家昵称,描述相符,评价内容,评价时间,商家回复",
+    ],
+    ids=["douyin", "pinduoduo"],
+)
+def test_douyin_and_pinduoduo_exports_are_read_by_their_own_headers(
+    session: Session,
+    make_shop,
+    header: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """No review API for these platforms: their backend exports (star ratings) come in."""
+    from tracker.models.enums import Platform
+
+    shop = make_shop(platform=Platform.DOUYIN if "用户昵称" in header else Platform.PINDUODUO)
+    rows = (
+        "6921001,3501,纯棉T恤,抖音用户A,1,洗了一次就缩水，太差了,2026-11-22 20:15:00,\n"
+        "6921002,3501,纯棉T恤,抖音用户B,5,很舒服,2026-11-22 21:00:00,感谢支持\n"
+        "6921003,3501,纯棉T恤,抖音用户C,3星,一般,2026-11-22 22:00:00,\n"
+    )
+    report = run(session, shop, "reviews", f"{header}\n{rows}".encode(), "评价导出.csv")
+    assert report.written and report.problems == [], [p.describe() for p in report.problems]
+    ratings = {
+        key: rating
+        for key, rating in session.execute(sa.select(Review.platform_key, Review.rating))
+    }
+    assert ratings == {
+        "6921001:buyer": Rating.BAD,
+        "6921002:buyer": Rating.GOOD,
+        "6921003:buyer": Rating.NEUTRAL,
+    }
+    assert count(session, Case) == 2
+    reply = session.scalar(
+        sa.select(Review.explanation).where(Review.platform_key == "6921002:buyer")
+    )
+    assert reply == "感谢支持"

@@ -19,14 +19,8 @@ from tracker.models import Case, PullRun, Review, Shop
 from tracker.models.enums import Rating
 from tracker.services.intake import IntakeSettings
 from tracker.services.pulls import pull_shop
-from tracker.sources.top import (
-    Credentials,
-    TopApiError,
-    TopClient,
-    fetch_range,
-    sign,
-    windows,
-)
+from tracker.sources.contract import SourceError, SourceOptions, windows
+from tracker.sources.top import MAX_WINDOW, TopSource, sign
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
@@ -58,15 +52,23 @@ def test_signature_matches_known_vectors() -> None:
 
 def test_windows_cover_the_range_without_gaps() -> None:
     start = datetime(2026, 11, 1, 8, tzinfo=SH)
-    parts = list(windows(start, start + timedelta(days=2, hours=5)))
+    parts = list(windows(start, start + timedelta(days=2, hours=5), MAX_WINDOW))
     assert parts[0][0] == start and parts[-1][1] == start + timedelta(days=2, hours=5)
     assert all(a[1] == b[0] for a, b in pairwise(parts))
     assert len(parts) == 3
 
 
-def client(fake: FakeTop, method: str = "md5", **kw: object) -> TopClient:
-    creds = Credentials(fake.app_key, fake.secret, fake.session, method)
-    return TopClient(creds, url=fake.url, clock=lambda: NOW, backoff=0.0, timeout=2.0, **kw)  # type: ignore[arg-type]
+def client(
+    fake: FakeTop, method: str = "md5", secret: str | None = None, **kw: object
+) -> TopSource:
+    creds = {
+        "app_key": fake.app_key,
+        "app_secret": secret or fake.secret,
+        "session": fake.session,
+        "sign_method": method,
+    }
+    options = {"backoff": 0.0, "timeout": 2.0} | kw
+    return TopSource(creds, SourceOptions(clock=lambda: NOW, url=fake.url, **options))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("method", ["md5", "hmac"])
@@ -102,13 +104,11 @@ def test_a_full_window_is_split_until_it_fits() -> None:
         )
     with serve(fake):
         parts = list(
-            fetch_range(
-                client(fake),
-                datetime(2026, 11, 11, tzinfo=SH),
-                datetime(2026, 11, 11, 6, tzinfo=SH),
+            client(fake).fetch(
+                datetime(2026, 11, 11, tzinfo=SH), datetime(2026, 11, 11, 6, tzinfo=SH)
             )
         )
-    keys = [r.platform_key for _, _, records in parts for r in records]
+    keys = [r.platform_key for part in parts for r in part.records]
     assert len(keys) == len(set(keys)) == 2000
     assert len(parts) >= 2 and fake.problems == []
 
@@ -127,15 +127,10 @@ def test_transient_failures_are_retried() -> None:
 def test_timeouts_retry_then_give_up() -> None:
     fake = FakeTop()
     fake.faults = ["slow"] * 5
-    with serve(fake), pytest.raises(TopApiError) as info:
-        TopClient(
-            Credentials(fake.app_key, fake.secret, fake.session),
-            url=fake.url,
-            clock=lambda: NOW,
-            timeout=0.2,
-            retries=1,
-            backoff=0.0,
-        ).traderates(datetime(2026, 11, 22, tzinfo=SH), datetime(2026, 11, 23, tzinfo=SH))
+    with serve(fake), pytest.raises(SourceError) as info:
+        client(fake, timeout=0.2, retries=1).traderates(
+            datetime(2026, 11, 22, tzinfo=SH), datetime(2026, 11, 23, tzinfo=SH)
+        )
     assert info.value.code == "timeout"
 
 
@@ -143,32 +138,26 @@ def test_api_errors_and_malformed_answers_are_raised_with_their_codes() -> None:
     fake = FakeTop()
     with serve(fake):
         fake.faults = ["api"]
-        with pytest.raises(TopApiError) as info:
+        with pytest.raises(SourceError) as info:
             client(fake).traderates(NOW - timedelta(hours=1), NOW)
-        assert (info.value.code, info.value.sub_code) == ("27", "invalid-sessionkey")
+        assert info.value.code == "27/invalid-sessionkey"
         fake.faults = ["malformed"]
-        with pytest.raises(TopApiError) as info:
+        with pytest.raises(SourceError) as info:
             client(fake).traderates(NOW - timedelta(hours=1), NOW)
         assert info.value.code == "malformed"
-        wrong = TopClient(
-            Credentials(fake.app_key, "wrong-secret", fake.session),
-            url=fake.url,
-            clock=lambda: NOW,
-            backoff=0.0,
-        )
-        with pytest.raises(TopApiError) as info:
+        wrong = client(fake, secret="wrong-secret")
+        with pytest.raises(SourceError) as info:
             wrong.traderates(NOW - timedelta(hours=1), NOW)
         assert info.value.code == "25" and fake.problems == ["signature mismatch"]
 
 
 # -- pulling into the database -----------------------------------------------------------
 def pull(session: Session, shop: Shop, fake: FakeTop, now: datetime = NOW) -> PullRun:
-    top = client(fake)
     return pull_shop(
         session,
         shop,
-        lambda a, b: fetch_range(top, a, b),
-        source="top",
+        client(fake),
+        source_name="top",
         now=now,
         scorer=KeywordScorer(),
         settings=SETTINGS,

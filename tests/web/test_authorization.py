@@ -21,6 +21,9 @@ from tracker.models.enums import Reason, Role
 # Who may use each part of the app (by endpoint prefix or name).
 PUBLIC = {"auth.login", "static", "bootstrap.static"}
 TOKEN_ONLY = {"api.push_reviews"}  # the push API: a shop token, never a session
+# A platform's pushes: signed with the shop's own settings, never a session. This world's
+# shop is on Taobao, which pushes nothing: 404 (test_wechat checks the signature path).
+PLATFORM_SIGNED = {"api.platform_event"}
 ADMIN_ONLY = ("admin.",)
 SUPERVISORS = ("reports.", "scripts.", "cases.bulk_assign")
 EVERYONE = ("home.", "cases.", "shop.", "notifications.", "auth.logout")
@@ -33,6 +36,8 @@ def rule_for(endpoint: str) -> str:
         return "public"
     if endpoint in TOKEN_ONLY:
         return "token"
+    if endpoint in PLATFORM_SIGNED:
+        return "signed"
     if endpoint.startswith(ADMIN_ONLY):
         return "admin"
     if endpoint.startswith(SUPERVISORS):
@@ -85,6 +90,7 @@ def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
         "buyer_id": world.case.buyer_id,
         "review_id": world.case.review_id,
         "shop_id": world.shop.id,
+        "shop_code": world.shop.code,
         "user_id": world.users["agent"].id,  # type: ignore[union-attr]
         "name": "cases",
         "fmt": "csv",
@@ -106,6 +112,8 @@ def expected(kind: str, who: str, user: User | None, names_a_record: bool) -> st
         return "ok"
     if kind == "token":
         return "401"
+    if kind == "signed":
+        return "404"
     if user is None:
         return "login"
     allowed = {

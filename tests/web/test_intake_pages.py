@@ -48,7 +48,7 @@ def test_upload_imports_and_reports(admin: tuple[FlaskClient, Shop], session: Se
     assert "已导入 2/2 行" in html and "开案 1 个" in html
     assert session.scalar(sa.select(sa.func.count(Review.id))) == 2
     assert session.scalar(sa.select(PullRun.source)) == "import:reviews"
-    assert "import:reviews" in client.get("/admin/sources").get_data(as_text=True)
+    assert "导入评价" in client.get("/admin/sources").get_data(as_text=True)  # in words
 
 
 def test_upload_with_errors_writes_nothing_and_lists_them(

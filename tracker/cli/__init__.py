@@ -14,5 +14,6 @@ def init_app(app: Flask) -> None:
         *intake.COMMANDS,
         recommend.recommend_group,
         ops.check_command,
+        ops.rotate_credentials_command,
     ):
         app.cli.add_command(command)

@@ -22,10 +22,11 @@ from tracker.models import Shop
 from tracker.sentiment.store import SNOWNLP, ModelError
 from tracker.services import scheduler_lock
 from tracker.services.api_tokens import issue_token
-from tracker.services.imports import import_parsed
-from tracker.services.intake import score_pending
-from tracker.services.pulls import pull_shop, record_run
-from tracker.sources.files import KINDS, parse_file, parse_mapping
+from tracker.services.imports import import_upload
+from tracker.services.pulls import pull_shop
+from tracker.services.scoring import score_shop
+from tracker.sources.contract import SourceError
+from tracker.sources.files import KINDS, parse_mapping
 
 
 def _shop(code: str) -> Shop:
@@ -60,19 +61,15 @@ def import_command(
         columns = parse_mapping(list(mapping))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--map") from exc
-    now = utcnow()
-    parsed = parse_file(
-        kind,
-        file.read_bytes(),
-        file.name,
-        tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
-        mapping=columns,
-    )
-    report = import_parsed(
+    report = import_upload(
         db.session,
         shop,
-        parsed,
-        now=now,
+        kind=kind,
+        data=file.read_bytes(),
+        filename=file.name,
+        mapping=columns,
+        tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
+        now=utcnow(),
         skip_bad_rows=skip_bad_rows,
         scorer=runtime.scorer(current_app) if kind == "reviews" else None,
         settings=runtime.settings(current_app, shop),
@@ -86,8 +83,6 @@ def import_command(
             else "（修正后重新导入，或加 --skip-bad-rows 只导入正确的行）"
         )
         raise click.ClickException(f"未导入任何数据：发现 {len(report.problems)} 个问题{hint}")
-    record_run(db.session, shop, source=f"import:{kind}", now=now, result=report.intake)
-    db.session.commit()
     click.echo(
         f"已导入 {report.imported_rows}/{report.total_rows} 行（新建 {report.created}，"
         f"更新 {report.updated}，跳过 {report.skipped_rows}）。"
@@ -102,16 +97,20 @@ def import_command(
 def pull_command(shop_code: str) -> None:
     """Pull a shop's new reviews from its platform now."""
     shop = _shop(shop_code)
-    fetch = runtime.review_source(current_app, shop)
-    if fetch is None:
+    try:
+        connected = runtime.review_source(current_app, db.session, shop)
+    except SourceError as exc:
+        raise click.ClickException(f"店铺 {shop.code} 的接口凭据不可用：{exc.message}") from exc
+    if connected is None:
         raise click.ClickException(
-            f"店铺 {shop.code} 没有配置评价接口凭据（TRACKER_SHOP_CREDENTIALS），或平台不支持拉取。"
+            f"店铺 {shop.code} 没有配置评价接口凭据（管理 → 数据源），或{shop.platform.label}"
+            "没有可拉取的评价接口（请用文件导入）。"
         )
     run = pull_shop(
         db.session,
         shop,
-        fetch,
-        source="top",
+        connected.source,
+        source_name=connected.adapter.name,
         now=utcnow(),
         clock=utcnow,
         scorer=runtime.scorer(current_app),
@@ -130,7 +129,7 @@ def pull_command(shop_code: str) -> None:
 def score_pending_command() -> None:
     """Score every unscored review (e.g. pushed ones) and open the cases they call for."""
     for shop in db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))):
-        result = score_pending(
+        result = score_shop(
             db.session,
             shop,
             scorer=runtime.scorer(current_app),
@@ -138,7 +137,6 @@ def score_pending_command() -> None:
             settings=runtime.settings(current_app, shop),
             limit=None,
         )
-        db.session.commit()
         click.echo(f"{shop.code}: 评分 {result.scored}，开案 {result.cases_opened}")
 
 

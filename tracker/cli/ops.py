@@ -1,4 +1,5 @@
-"""``flask --app tracker check``: find configuration mistakes before the app starts serving."""
+"""``flask --app tracker check``: find configuration mistakes before the app starts serving,
+and try each shop's platform credentials."""
 
 from __future__ import annotations
 
@@ -32,15 +33,19 @@ def problems_and_warnings() -> tuple[list[str], list[str]]:
     except sa.exc.SQLAlchemyError as exc:
         problems.append(f"database unreachable ({db.engine.url.render_as_string()}): {exc}")
         current = None
+    schema_ready = False
     if current is not None:
         migrate: Migrate = current_app.extensions["migrate"].migrate
         heads = set(ScriptDirectory.from_config(migrate.get_config()).get_heads())
-        if current != heads:
+        schema_ready = current == heads
+        if not schema_ready:
             problems.append(
                 f"database schema at {sorted(current) or 'nothing'}, code expects {sorted(heads)}: "
                 "run `flask --app tracker db upgrade`"
             )
     problems += _redis_problems(config)
+    if schema_ready:
+        problems += source_problems()
     production = config["TRACKER_ENV"] == "production"
     if not production:
         warnings.append("TRACKER_ENV is 'development': set it to 'production' on a server")
@@ -63,6 +68,26 @@ def problems_and_warnings() -> tuple[list[str], list[str]]:
     if config["TRACKER_BASE_URL"].startswith("http://127.0.0.1") and production:
         warnings.append("TRACKER_BASE_URL still points at 127.0.0.1: links in alerts won't work")
     return problems, warnings
+
+
+def source_problems() -> list[str]:
+    """Each active shop's platform credentials, tried with one cheap call."""
+    from tracker import runtime
+    from tracker.models import Shop
+    from tracker.sources.contract import SourceError
+
+    problems = []
+    shops = list(db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))))
+    for shop in shops:
+        if shop.id not in runtime.pulled_shops(current_app, db.session, [shop]):
+            continue
+        try:
+            connected = runtime.review_source(current_app, db.session, shop)
+            if connected is not None:
+                connected.source.check()
+        except SourceError as exc:
+            problems.append(f"shop {shop.code}: platform credentials refused ({exc})")
+    return problems
 
 
 def _redis_problems(config: Mapping[str, Any]) -> list[str]:
@@ -96,3 +121,19 @@ def check_command() -> None:
     if problems:
         sys.exit(1)
     click.echo("配置检查通过 (configuration OK)")
+
+
+@click.command("rotate-credentials")
+@with_appcontext
+def rotate_credentials_command() -> None:
+    """Seal every stored platform credential again with the first TRACKER_CREDENTIALS_KEY
+    (after putting a new key in front of the old one); then the old key can be removed."""
+    from tracker import runtime
+    from tracker.sealing import SealError
+    from tracker.services import source_credentials
+
+    try:
+        count = source_credentials.reseal_all(db.session, sealer=runtime.sealer(current_app))
+    except SealError as exc:
+        raise click.ClickException(f"无法解密已保存的凭据：{exc}（旧密钥仍须在列表中）") from exc
+    click.echo(f"已用新密钥重新加密 {count} 个店铺的凭据。")

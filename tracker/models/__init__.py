@@ -5,6 +5,7 @@ from tracker.models.activity import AuditEvent, Delivery, Notification
 from tracker.models.buyers import Buyer
 from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
 from tracker.models.catalog import Product
+from tracker.models.credentials import SourceCredential
 from tracker.models.intake import PullRun, SchedulerLock, SentimentCorrection
 from tracker.models.orders import Order, OrderLine
 from tracker.models.recommendations import CaseSuggestion, RecommenderModel
@@ -33,6 +34,7 @@ __all__ = [
     "Script",
     "SentimentCorrection",
     "Shop",
+    "SourceCredential",
     "User",
     "user_shops",
 ]

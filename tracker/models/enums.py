@@ -21,6 +21,10 @@ class Platform(LabelledEnum):
     TAOBAO = "taobao", "淘宝"
     TMALL = "tmall", "天猫"
     JD = "jd", "京东"
+    KUAISHOU = "kuaishou", "快手小店"
+    WECHAT = "wechat", "微信小程序"
+    DOUYIN = "douyin", "抖店"
+    PINDUODUO = "pinduoduo", "拼多多"
     OTHER = "other", "其他"
 
 

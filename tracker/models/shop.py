@@ -26,6 +26,8 @@ class Shop(db.Model):
     # Review source: pulled every N minutes; the mark only moves past stored data.
     pull_interval_minutes: Mapped[int] = mapped_column(default=10, server_default="10")
     pulled_until: Mapped[datetime | None]
+    # A platform pushed news of a review (WeChat's bad-review event): pull at once.
+    pull_requested_at: Mapped[datetime | None]
     # Push API: only a hash of the shop's token is kept; the hint helps tell tokens apart.
     api_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     api_token_hint: Mapped[str | None] = mapped_column(sa.String(8))

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 from tracker.domain import case_flow
 from tracker.models import Case, Delivery, Notification, Shop, User
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
+from tracker.services.transaction import transaction
 
 log = logging.getLogger(__name__)
 
@@ -135,67 +136,73 @@ def _message(notice: Notice, settings: AlertSettings, tz_name: str) -> tuple[str
 def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: str) -> int:
     """Create the notifications (and their e-mail/webhook deliveries) that are due and not
     yet sent; returns how many notifications were created."""
-    notices = due_notices(session, now=now, settings=settings)
-    if not notices:
-        return 0
-    sent = set(
-        session.execute(
-            sa.select(Notification.user_id, Notification.dedupe_key).where(
-                Notification.dedupe_key.in_({n.key for n in notices})
-            )
-        ).all()
-    )
-    queued = set(
-        session.scalars(
-            sa.select(Delivery.dedupe_key).where(
-                Delivery.channel == DeliveryChannel.WEBHOOK,
-                Delivery.dedupe_key.in_({n.key for n in notices}),
-            )
+    with transaction(session):
+        notices = due_notices(session, now=now, settings=settings)
+        if not notices:
+            return 0
+        sent = set(
+            session.execute(
+                sa.select(Notification.user_id, Notification.dedupe_key).where(
+                    Notification.dedupe_key.in_({n.key for n in notices})
+                )
+            ).all()
         )
-    )
-    staff: dict[int, list[User]] = {}
-    created = 0
-    for notice in notices:
-        case = notice.case
-        if notice.to_supervisors or case.owner is None:
-            if case.shop_id not in staff:
-                staff[case.shop_id] = supervisors(session, case.shop_id)
-            recipients = staff[case.shop_id]
-        else:
-            recipients = [case.owner]
-        title, body = _message(notice, settings, tz_name)
-        fresh = [u for u in recipients if (u.id, notice.key) not in sent]
-        for user in fresh:
-            session.add(
-                Notification(
-                    user_id=user.id,
-                    case_id=case.id,
-                    kind=notice.event.value,
-                    dedupe_key=notice.key,
-                    title=title,
-                    body=body,
-                    created_at=now,
+        queued = set(
+            session.scalars(
+                sa.select(Delivery.dedupe_key).where(
+                    Delivery.channel == DeliveryChannel.WEBHOOK,
+                    Delivery.dedupe_key.in_({n.key for n in notices}),
                 )
             )
-            sent.add((user.id, notice.key))
-            created += 1
-            if settings.email and user.email:
+        )
+        staff: dict[int, list[User]] = {}
+        created = 0
+        for notice in notices:
+            case = notice.case
+            if notice.to_supervisors or case.owner is None:
+                if case.shop_id not in staff:
+                    staff[case.shop_id] = supervisors(session, case.shop_id)
+                recipients = staff[case.shop_id]
+            else:
+                recipients = [case.owner]
+            title, body = _message(notice, settings, tz_name)
+            fresh = [u for u in recipients if (u.id, notice.key) not in sent]
+            for user in fresh:
+                session.add(
+                    Notification(
+                        user_id=user.id,
+                        case_id=case.id,
+                        kind=notice.event.value,
+                        dedupe_key=notice.key,
+                        title=title,
+                        body=body,
+                        created_at=now,
+                    )
+                )
+                sent.add((user.id, notice.key))
+                created += 1
+                if settings.email and user.email:
+                    _queue(
+                        session,
+                        DeliveryChannel.EMAIL,
+                        f"{notice.key}:user:{user.id}",
+                        user.email,
+                        title,
+                        body,
+                        now,
+                    )
+            if settings.webhook_url and notice.key not in queued:
                 _queue(
                     session,
-                    DeliveryChannel.EMAIL,
-                    f"{notice.key}:user:{user.id}",
-                    user.email,
+                    DeliveryChannel.WEBHOOK,
+                    notice.key,
+                    settings.webhook_url,
                     title,
                     body,
                     now,
                 )
-        if settings.webhook_url and notice.key not in queued:
-            _queue(
-                session, DeliveryChannel.WEBHOOK, notice.key, settings.webhook_url, title, body, now
-            )
-            queued.add(notice.key)
-    session.commit()
-    return created
+                queued.add(notice.key)
+        return created
 
 
 def _queue(
@@ -321,11 +328,11 @@ def mark_read(
     session: Session, user_id: int, *, now: datetime, notification_id: int | None = None
 ) -> int:
     """Mark one notification (or all of them) read; only the user's own."""
-    query = sa.update(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None)
-    )
-    if notification_id is not None:
-        query = query.where(Notification.id == notification_id)
-    changed = session.execute(query.values(read_at=now)).rowcount
-    session.commit()
-    return changed
+    with transaction(session):
+        query = sa.update(Notification).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None)
+        )
+        if notification_id is not None:
+            query = query.where(Notification.id == notification_id)
+        changed = session.execute(query.values(read_at=now)).rowcount
+        return changed

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tracker.models import Shop
 from tracker.services.audit import record_change
+from tracker.services.transaction import transaction
 
 
 def _digest(token: str) -> str:
@@ -19,21 +20,21 @@ def _digest(token: str) -> str:
 
 def issue_token(session: Session, shop: Shop, *, actor_id: int | None, now: datetime) -> str:
     """A new token for the shop (the old one stops working); shown once, never stored."""
-    token = f"trk_{secrets.token_urlsafe(32)}"
-    shop.api_token_hash = _digest(token)
-    shop.api_token_hint = token[-4:]
-    record_change(
-        session,
-        now=now,
-        actor_id=actor_id,
-        entity_type="shop",
-        entity_id=shop.id,
-        field="api_token",
-        old=None,
-        new=f"…{shop.api_token_hint}",
-    )
-    session.commit()
-    return token
+    with transaction(session):
+        token = f"trk_{secrets.token_urlsafe(32)}"
+        shop.api_token_hash = _digest(token)
+        shop.api_token_hint = token[-4:]
+        record_change(
+            session,
+            now=now,
+            actor_id=actor_id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field="api_token",
+            old=None,
+            new=f"…{shop.api_token_hint}",
+        )
+        return token
 
 
 def shop_for_token(session: Session, token: str) -> Shop | None:

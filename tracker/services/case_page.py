@@ -27,6 +27,7 @@ from tracker.models.enums import CaseOutcome, CaseStatus, Reason
 from tracker.services import browse, recommendations
 from tracker.services.audit import record_change
 from tracker.services.cases import RemedyTotals, explanation_window_ends, remedy_totals
+from tracker.services.transaction import transaction
 
 
 @dataclass(frozen=True)
@@ -67,22 +68,22 @@ class CaseDetail:
 def reveal_phone(session: Session, case: Case, viewer: User, *, now: datetime) -> str:
     """The buyer's full number, for staff working one of their open cases; every reveal
     is written to the audit trail (who, when, which buyer, from which case)."""
-    buyer = case.buyer
-    if buyer is None or not buyer.phone or not works_case_of(session, viewer, case):
-        raise PermissionError("phone")
-    record_change(
-        session,
-        now=now,
-        actor_id=viewer.id,
-        entity_type="buyer",
-        entity_id=buyer.id,
-        field="phone_revealed",
-        old=None,
-        new=f"case {case.id}",
-        case_id=case.id,
-    )
-    session.commit()
-    return buyer.phone
+    with transaction(session):
+        buyer = case.buyer
+        if buyer is None or not buyer.phone or not works_case_of(session, viewer, case):
+            raise PermissionError("phone")
+        record_change(
+            session,
+            now=now,
+            actor_id=viewer.id,
+            entity_type="buyer",
+            entity_id=buyer.id,
+            field="phone_revealed",
+            old=None,
+            new=f"case {case.id}",
+            case_id=case.id,
+        )
+        return buyer.phone
 
 
 def works_case_of(session: Session, user: User, case: Case) -> bool:

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.domain import case_flow
 from tracker.domain.triage import REVISION_WINDOW
@@ -31,6 +30,7 @@ from tracker.models.enums import (
 from tracker.services import recommendations
 from tracker.services.audit import record_case_change, record_change
 from tracker.services.errors import FieldError
+from tracker.services.transaction import ChangedMeanwhile, transaction
 
 EXPLANATION_LIMIT = 500
 
@@ -79,10 +79,11 @@ def _touch(case: Case, now: datetime) -> None:
 
 
 def _commit(session: Session) -> None:
+    """The end of a case command: its one transaction, committed or rolled back whole."""
     try:
-        session.commit()
-    except StaleDataError as exc:
-        session.rollback()
+        with transaction(session):
+            pass
+    except ChangedMeanwhile as exc:
         raise StaleCase("此案件刚刚被他人修改，您的操作未保存。请刷新页面后再试。") from exc
 
 
@@ -428,8 +429,9 @@ def post_explanation(
     expected_version: int | None,
     publish: Callable[[str, str], None] | None,
 ) -> bool:
-    """Post the draft through the shop's source when it can (``publish(oid, text)``), or
-    record that staff posted it by hand. Returns True when the tracker posted it itself."""
+    """Post the draft through the shop's source when it can (``publish(platform_key,
+    text)``, the source's reply capability), or record that staff posted it by hand.
+    Returns True when the tracker posted it itself."""
     check_version(session, case, expected_version)
     check_can_work(case, actor, session)
     review = case.review
@@ -441,8 +443,8 @@ def post_explanation(
         raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
     posted_here = False
     if publish is not None:
-        oid = review.platform_key.split(":", 1)[0]
-        publish(oid, case.explanation_draft)  # raises on failure: nothing is marked posted
+        # raises SourceError on failure: nothing is marked posted
+        publish(review.platform_key, case.explanation_draft)
         posted_here = True
     case.explanation_posted_at, case.explanation_posted_by_id = now, actor.id
     review.explanation, review.explained_at = case.explanation_draft, now
@@ -464,18 +466,18 @@ def note_preferences(
     session: Session, buyer: Buyer, text: str, *, actor: User, now: datetime
 ) -> None:
     """What the buyer said they like, kept in the archive for the next call."""
-    text = text.strip()
-    if len(text) > 2000:
-        raise FieldError("preferences", "偏好备注最多 2000 字。")
-    record_change(
-        session,
-        now=now,
-        actor_id=actor.id,
-        entity_type="buyer",
-        entity_id=buyer.id,
-        field="preferences",
-        old=buyer.preferences,
-        new=text,
-    )
-    buyer.preferences = text
-    session.commit()
+    with transaction(session):
+        text = text.strip()
+        if len(text) > 2000:
+            raise FieldError("preferences", "偏好备注最多 2000 字。")
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="buyer",
+            entity_id=buyer.id,
+            field="preferences",
+            old=buyer.preferences,
+            new=text,
+        )
+        buyer.preferences = text

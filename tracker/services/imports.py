@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,9 @@ from tracker.models import Buyer, Order, OrderLine, Product, Shop
 from tracker.models.enums import RefundStatus
 from tracker.sentiment import Scorer
 from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, ingest, rows_by_key
-from tracker.sources.files import FileProblem, ParsedFile
+from tracker.services.pulls import record_run, recorded
+from tracker.services.transaction import transaction
+from tracker.sources.files import FileProblem, ParsedFile, parse_file
 from tracker.sources.records import ReviewRecord
 
 BULK_TABLES = {
@@ -44,6 +47,11 @@ class ImportReport:
         return len({p.row for p in self.problems if p.row is not None and p.row > 1})
 
 
+def _writable(parsed: ParsedFile, skip_bad_rows: bool) -> bool:
+    file_level = any(p.row is None or p.row == 1 for p in parsed.problems)
+    return not (file_level or (parsed.problems and not skip_bad_rows) or not parsed.rows)
+
+
 def import_parsed(
     session: Session,
     shop: Shop,
@@ -54,23 +62,68 @@ def import_parsed(
     scorer: Scorer | None,
     settings: IntakeSettings,
 ) -> ImportReport:
+    """Write a parsed file's rows (or nothing, when it has problems the caller did not
+    choose to skip); the caller owns the transaction."""
     report = ImportReport(
         parsed.kind, parsed.filename, parsed.total_rows, problems=list(parsed.problems)
     )
-    file_level = any(p.row is None or p.row == 1 for p in parsed.problems)
-    if file_level or (parsed.problems and not skip_bad_rows) or not parsed.rows:
+    if not _writable(parsed, skip_bad_rows):
         return report  # nothing written
-    try:
-        writer = {"reviews": _reviews, "orders": _orders, "products": _products, "buyers": _buyers}[
-            parsed.kind
-        ]
-        writer(session, shop, parsed.rows, now, report, scorer, settings)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+    writer = {"reviews": _reviews, "orders": _orders, "products": _products, "buyers": _buyers}[
+        parsed.kind
+    ]
+    writer(session, shop, parsed.rows, now, report, scorer, settings)
     report.imported_rows = len(parsed.rows)
     report.written = True
+    return report
+
+
+def import_upload(
+    session: Session,
+    shop: Shop,
+    *,
+    kind: str,
+    data: bytes,
+    filename: str,
+    mapping: dict[str, str],
+    tz: ZoneInfo,
+    now: datetime,
+    skip_bad_rows: bool,
+    scorer: Scorer | None,
+    settings: IntakeSettings,
+) -> ImportReport:
+    """Parse and import one file, all or nothing, in one transaction with its run record
+    (the admin page and ``flask import`` both call this). A file that is not written
+    leaves a failed run saying why."""
+    parsed = parse_file(kind, data, filename, tz=tz, mapping=mapping)
+    source = f"import:{kind}"
+    if not _writable(parsed, skip_bad_rows):
+        report = ImportReport(kind, filename, parsed.total_rows, problems=list(parsed.problems))
+        first = report.problems[0].describe() if report.problems else "文件中没有数据行"
+        with transaction(session):
+            record_run(
+                session,
+                shop,
+                source=source,
+                now=now,
+                result=None,
+                error=f"未导入：发现 {len(report.problems)} 个问题。{first}"[:2000],
+            )
+        return report
+
+    def work() -> tuple[ImportReport, IntakeResult | None]:
+        report = import_parsed(
+            session,
+            shop,
+            parsed,
+            now=now,
+            skip_bad_rows=skip_bad_rows,
+            scorer=scorer,
+            settings=settings,
+        )
+        return report, report.intake
+
+    report = recorded(session, shop, source=source, now=now, work=work)
     if len(parsed.rows) >= BULK_ROWS:
         analyze_after_bulk_load(session, BULK_TABLES[parsed.kind])
     return report

@@ -347,11 +347,13 @@ def _triage(
         outcome = None
         if review.is_deleted:
             outcome = CaseOutcome.REVIEW_DELETED
-        elif review.rating is Rating.GOOD and not _still_unhappy(review, settings):
+        elif review.rating is Rating.GOOD and _still_unhappy(review, settings) is False:
             outcome = CaseOutcome.REVIEW_REVISED
         if outcome is not None:
             close_by_buyer(session, case, outcome, at=_version_time(record), now=now)
             result.cases_closed += 1
+        else:
+            _refresh_priority(session, case, review, now=now)
         return
     if case is not None or review.is_deleted:
         return  # a closed case stays closed; reopening is a person's decision
@@ -369,13 +371,34 @@ def _triage(
     result.case_ids.append(new_case.id)
 
 
-def _still_unhappy(review: Review, settings: IntakeSettings) -> bool:
-    """A good rating whose latest words are still clearly unhappy does not close a case."""
-    return (
-        review.sentiment_score is not None
-        and review.sentiment_score < settings.hidden_negative_threshold
-        and bool(review.follow_up_text)
+def _still_unhappy(review: Review, settings: IntakeSettings) -> bool | None:
+    """Whether a good rating's latest words are still clearly unhappy (then its case stays
+    open), or None while they are not scored yet: "unknown" never passes for "happy", so
+    the case waits for the scorer whatever path the review came by."""
+    if not review.follow_up_text or not _buyer_words(review):
+        return False
+    if review.sentiment_score is None:
+        return None
+    return review.sentiment_score < settings.hidden_negative_threshold
+
+
+def _refresh_priority(session: Session, case: Case, review: Review, *, now: datetime) -> None:
+    """A case opened before its review was scored gets the priority the score implies, so
+    the case ends the same whether the review arrived scored (pull) or not (push, upload)."""
+    if review.sentiment_score is None:
+        return
+    kind = CaseKind(case.kind)
+    new = triage.priority(
+        kind,
+        review.sentiment_score,
+        _buyer_value(session, review.buyer_id),
+        _order_value(session, review),
     )
+    if new != case.priority:
+        record_case_change(
+            session, case, now=now, actor_id=None, field="priority", old=case.priority, new=new
+        )
+        case.priority, case.updated_at = new, now
 
 
 def _buyer_value(session: Session, buyer_id: int | None) -> BuyerValue:
@@ -507,9 +530,11 @@ def score_pending(
     settings: IntakeSettings,
     limit: int | None = 5000,
 ) -> IntakeResult:
-    """Score reviews stored without a score (pushed through the web API, or loaded in bulk)
-    and open the cases they call for, only where the buyer can still revise. The caller
-    commits. ``limit``: at most this many reviews per call (None: all).
+    """Score reviews stored without a score (pushed, uploaded, or loaded in bulk) and
+    triage them as intake would have with a scorer: open the cases they call for (only
+    where the buyer can still revise), close a waiting case whose revised words turn out
+    happy, refresh a case's priority. The caller commits. ``limit``: at most this many
+    reviews per call (None: all).
     """
     result = IntakeResult()
     last_id = 0
@@ -532,8 +557,6 @@ def score_pending(
             )
         )
         for review in reviews:
-            if review.id in batch.cases:
-                continue
             record = ReviewRecord(
                 review.platform_key,
                 "",

@@ -1,4 +1,5 @@
-"""Pulling a shop's reviews from its source, one complete window per transaction.
+"""Pulling a shop's reviews from its platform, one complete window per transaction, and
+the run record every intake path leaves on the 数据源 page.
 
 The "pulled until" mark moves in the same commit as the window's reviews, so it never
 passes data that was not stored; an error ends the run, is recorded on it, and the next
@@ -8,8 +9,9 @@ run starts from the mark again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,54 +19,63 @@ from sqlalchemy.orm import Session
 from tracker.models import PullRun, Shop
 from tracker.sentiment import Scorer
 from tracker.services.intake import IntakeResult, IntakeSettings, ingest
-from tracker.sources.records import ReviewRecord
-from tracker.sources.top import TopApiError
+from tracker.services.transaction import transaction
+from tracker.sources.contract import ReviewSource, SourceError
 
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)  # reviews indexed late by the platform are caught next time
 FIRST_PULL = timedelta(days=30)  # the revision window: older reviews cannot change anymore
 
-Fetch = Callable[[datetime, datetime], Iterator[tuple[datetime, datetime, list[ReviewRecord]]]]
+T = TypeVar("T")
 
 
 def pull_shop(
     session: Session,
     shop: Shop,
-    fetch: Fetch,
+    source: ReviewSource,
     *,
-    source: str,
+    source_name: str,
     now: datetime,
     scorer: Scorer | None,
     settings: IntakeSettings,
     clock: Callable[[], datetime] | None = None,
 ) -> PullRun:
-    """``now`` fixes the range pulled; ``clock`` (default: ``now``) stamps the run's end."""
+    """Pull everything since the shop's mark. Commits once per window (the mark with its
+    reviews), so a failure keeps what was complete. ``now`` fixes the range pulled;
+    ``clock`` (default: ``now``) stamps the run's end."""
     start = shop.pulled_until - OVERLAP if shop.pulled_until else now - FIRST_PULL
-    run = PullRun(
-        shop_id=shop.id,
-        source=source,
-        started_at=now,
-        status="running",
-        window_start=start,
-        window_end=now,
-    )
-    session.add(run)
-    session.commit()
+    with transaction(session):
+        run = PullRun(
+            shop_id=shop.id,
+            source=source_name,
+            started_at=now,
+            status="running",
+            window_start=start,
+            window_end=now,
+        )
+        session.add(run)
+        shop.pull_requested_at = None
     total = IntakeResult()
     try:
-        for low, high, records in fetch(start, now):
-            result = ingest(session, shop, records, now=now, scorer=scorer, settings=settings)
-            shop.pulled_until = max(shop.pulled_until or high, high)
-            total.add(result)
-            _count(run, total)
-            session.commit()
-            log.info("shop %s: stored %s .. %s (%d reviews)", shop.code, low, high, len(records))
-    except TopApiError as exc:
+        for window in source.fetch(start, now):
+            with transaction(session):
+                result = ingest(
+                    session, shop, window.records, now=now, scorer=scorer, settings=settings
+                )
+                shop.pulled_until = max(shop.pulled_until or window.end, window.end)
+                total.add(result)
+                _count(run, total)
+            log.info(
+                "shop %s: stored %s .. %s (%d reviews)",
+                shop.code,
+                window.start,
+                window.end,
+                len(window.records),
+            )
+    except SourceError as exc:
         session.rollback()
-        run.status, run.error_code, run.error_message = "error", exc.code, exc.message
-        if exc.sub_code:
-            run.error_code = f"{exc.code}/{exc.sub_code}"
+        run.status, run.error_code, run.error_message = "error", exc.code[:64], exc.message
         log.warning("shop %s: pull stopped: %s", shop.code, exc)
     except Exception as exc:  # the scheduler must go on; the run shows what broke
         session.rollback()
@@ -72,9 +83,9 @@ def pull_shop(
         log.exception("shop %s: pull failed", shop.code)
     else:
         run.status = "ok"
-    run.finished_at = clock() if clock else now
-    _count(run, total)
-    session.commit()
+    with transaction(session):
+        run.finished_at = clock() if clock else now
+        _count(run, total)
     return run
 
 
@@ -116,3 +127,41 @@ def record_run(
         _count(run, result)
     session.add(run)
     return run
+
+
+def recorded(
+    session: Session,
+    shop: Shop,
+    *,
+    source: str,
+    now: datetime,
+    work: Callable[[], tuple[T, IntakeResult | None]],
+) -> T:
+    """Run one intake command in one transaction with its run record; a failure rolls the
+    work back whole and still leaves a run saying what broke (then re-raises)."""
+    try:
+        with transaction(session):
+            value, result = work()
+            record_run(session, shop, source=source, now=now, result=result)
+        return value
+    except Exception as exc:
+        try:
+            with transaction(session):
+                record_run(
+                    session,
+                    shop,
+                    source=source,
+                    now=now,
+                    result=None,
+                    error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
+        except Exception:  # the database itself is down: the first error is the one to show
+            log.exception("shop %s: could not record the failed %s run", shop.code, source)
+        raise
+
+
+def request_pull(session: Session, shop: Shop, *, now: datetime) -> None:
+    """The platform told us of a new review: the scheduler pulls this shop within a minute."""
+    with transaction(session):
+        if shop.pull_requested_at is None:
+            shop.pull_requested_at = now

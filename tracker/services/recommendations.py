@@ -29,6 +29,7 @@ from tracker.models import (
 )
 from tracker.models.enums import Reason, SuggestionKind
 from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
 
 CONVERSION_DAYS = 30
 LATE_ORDERS_DAYS = 30  # orders imported late still count if paid inside the window
@@ -69,35 +70,37 @@ def _purchases(session: Session, shop_id: int, before: datetime) -> Iterator[rec
 
 def build_model(session: Session, shop: Shop, *, now: datetime) -> RecommenderModel:
     """Build from every order line before ``now`` and replace the stored model."""
-    started = time.perf_counter()
-    lines = 0
+    with transaction(session):
+        started = time.perf_counter()
+        lines = 0
 
-    def counted() -> Iterator[rec.Purchase]:
-        nonlocal lines
-        for purchase in _purchases(session, shop.id, now):
-            lines += 1
-            yield purchase
+        def counted() -> Iterator[rec.Purchase]:
+            nonlocal lines
+            for purchase in _purchases(session, shop.id, now):
+                lines += 1
+                yield purchase
 
-    model = rec.build(counted(), now=now)
-    stored = session.scalar(sa.select(RecommenderModel).where(RecommenderModel.shop_id == shop.id))
-    if stored is None:
-        stored = RecommenderModel(shop_id=shop.id)
-        session.add(stored)
-    stored.build_id = uuid.uuid4().hex
-    stored.built_at = now
-    stored.order_lines = lines
-    stored.products = len(model.products())
-    stored.data = model.to_dict()
-    stored.build_seconds = round(time.perf_counter() - started, 2)
-    shop.recommender_requested_at = None
-    session.commit()
-    return stored
+        model = rec.build(counted(), now=now)
+        stored = session.scalar(
+            sa.select(RecommenderModel).where(RecommenderModel.shop_id == shop.id)
+        )
+        if stored is None:
+            stored = RecommenderModel(shop_id=shop.id)
+            session.add(stored)
+        stored.build_id = uuid.uuid4().hex
+        stored.built_at = now
+        stored.order_lines = lines
+        stored.products = len(model.products())
+        stored.data = model.to_dict()
+        stored.build_seconds = round(time.perf_counter() - started, 2)
+        shop.recommender_requested_at = None
+        return stored
 
 
 def request_build(session: Session, shop: Shop, *, now: datetime) -> None:
     """An admin's "rebuild now": the scheduler picks it up within a minute."""
-    shop.recommender_requested_at = now
-    session.commit()
+    with transaction(session):
+        shop.recommender_requested_at = now
 
 
 def requested_shops(session: Session) -> list[Shop]:
@@ -120,10 +123,10 @@ def model_status(session: Session, shop_id: int) -> RecommenderModel | None:
 
 
 def set_suggestions_per_call(session: Session, shop: Shop, count: int) -> None:
-    if not 1 <= count <= MAX_SUGGESTIONS:
-        raise FieldError("suggestions_per_call", f"应在 1 到 {MAX_SUGGESTIONS} 之间。")
-    shop.suggestions_per_call = count
-    session.commit()
+    with transaction(session):
+        if not 1 <= count <= MAX_SUGGESTIONS:
+            raise FieldError("suggestions_per_call", f"应在 1 到 {MAX_SUGGESTIONS} 之间。")
+        shop.suggestions_per_call = count
 
 
 # -- loading (cached per process, refreshed when a newer build is stored) --------------------
@@ -320,58 +323,59 @@ def record_conversions(session: Session, *, now: datetime, shop_id: int | None =
     each product of an order converts at most one suggestion: when a buyer with several
     cases heard of it on more than one call, the last call before the order is credited
     (the others stay open for a later order), so the reports never count one sale twice."""
-    since = now - timedelta(days=CONVERSION_DAYS + LATE_ORDERS_DAYS)
-    query = (
-        sa.select(CaseSuggestion, Order.id, Order.paid_at)
-        .join(Case, Case.id == CaseSuggestion.case_id)
-        .join(Order, Order.buyer_id == Case.buyer_id)
-        .join(
-            OrderLine,
-            sa.and_(
-                OrderLine.order_id == Order.id, OrderLine.product_id == CaseSuggestion.product_id
-            ),
-        )
-        .where(
-            CaseSuggestion.converted_at.is_(None),
-            CaseSuggestion.suggested_at >= since,
-            Order.paid_at > CaseSuggestion.suggested_at,
-            Order.paid_at <= now,
-        )
-        .order_by(Order.paid_at, Order.id)
-    )
-    if shop_id is not None:
-        query = query.where(Case.shop_id == shop_id)
-    # Candidates per (order, product), orders in the order they were paid.
-    candidates: dict[tuple[int, int], list[CaseSuggestion]] = {}
-    paid: dict[int, datetime] = {}
-    for suggestion, order_id, paid_at in session.execute(query):
-        candidates.setdefault((order_id, suggestion.product_id), []).append(suggestion)
-        paid[order_id] = paid_at
-    # Order lines already credited by an earlier run: any candidate order was paid after
-    # ``since``, and so was the conversion that credited it.
-    credited = set(
-        session.execute(
-            sa.select(CaseSuggestion.converted_order_id, CaseSuggestion.product_id).where(
-                CaseSuggestion.converted_at > since
+    with transaction(session):
+        since = now - timedelta(days=CONVERSION_DAYS + LATE_ORDERS_DAYS)
+        query = (
+            sa.select(CaseSuggestion, Order.id, Order.paid_at)
+            .join(Case, Case.id == CaseSuggestion.case_id)
+            .join(Order, Order.buyer_id == Case.buyer_id)
+            .join(
+                OrderLine,
+                sa.and_(
+                    OrderLine.order_id == Order.id,
+                    OrderLine.product_id == CaseSuggestion.product_id,
+                ),
             )
-        ).tuples()
-    )
-    converted = 0
-    for (order_id, product_id), suggestions in candidates.items():
-        if (order_id, product_id) in credited:
-            continue
-        paid_at = paid[order_id]
-        eligible = [
-            s
-            for s in suggestions
-            if s.converted_at is None
-            and s.counted_from < paid_at <= s.counted_from + timedelta(days=CONVERSION_DAYS)
-        ]
-        if not eligible:
-            continue
-        last = max(eligible, key=lambda s: (s.counted_from, s.id))
-        last.converted_at, last.converted_order_id = paid_at, order_id
-        credited.add((order_id, product_id))
-        converted += 1
-    session.commit()
-    return converted
+            .where(
+                CaseSuggestion.converted_at.is_(None),
+                CaseSuggestion.suggested_at >= since,
+                Order.paid_at > CaseSuggestion.suggested_at,
+                Order.paid_at <= now,
+            )
+            .order_by(Order.paid_at, Order.id)
+        )
+        if shop_id is not None:
+            query = query.where(Case.shop_id == shop_id)
+        # Candidates per (order, product), orders in the order they were paid.
+        candidates: dict[tuple[int, int], list[CaseSuggestion]] = {}
+        paid: dict[int, datetime] = {}
+        for suggestion, order_id, paid_at in session.execute(query):
+            candidates.setdefault((order_id, suggestion.product_id), []).append(suggestion)
+            paid[order_id] = paid_at
+        # Order lines already credited by an earlier run: any candidate order was paid after
+        # ``since``, and so was the conversion that credited it.
+        credited = set(
+            session.execute(
+                sa.select(CaseSuggestion.converted_order_id, CaseSuggestion.product_id).where(
+                    CaseSuggestion.converted_at > since
+                )
+            ).tuples()
+        )
+        converted = 0
+        for (order_id, product_id), suggestions in candidates.items():
+            if (order_id, product_id) in credited:
+                continue
+            paid_at = paid[order_id]
+            eligible = [
+                s
+                for s in suggestions
+                if s.converted_at is None
+                and s.counted_from < paid_at <= s.counted_from + timedelta(days=CONVERSION_DAYS)
+            ]
+            if not eligible:
+                continue
+            last = max(eligible, key=lambda s: (s.counted_from, s.id))
+            last.converted_at, last.converted_order_id = paid_at, order_id
+            credited.add((order_id, product_id))
+            converted += 1
+        return converted

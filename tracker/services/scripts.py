@@ -11,6 +11,7 @@ from tracker.models import Script
 from tracker.models.enums import Reason
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
 
 
 @dataclass(frozen=True)
@@ -24,46 +25,46 @@ class ScriptDraft:
 def save_script(
     session: Session, script: Script | None, draft: ScriptDraft, *, actor_id: int, now: datetime
 ) -> Script:
-    if not draft.title.strip():
-        raise FieldError("title", "请填写标题。")
-    if not draft.body.strip():
-        raise FieldError("body", "请填写话术内容。")
-    if script is None:
-        script = Script(title="", body="", updated_at=now)
-        session.add(script)
-        session.flush()
-    for field, value in (
-        ("title", draft.title.strip()),
-        ("body", draft.body.strip()),
-        ("reason", draft.reason),
-        ("shop_id", draft.shop_id),
-    ):
+    with transaction(session):
+        if not draft.title.strip():
+            raise FieldError("title", "请填写标题。")
+        if not draft.body.strip():
+            raise FieldError("body", "请填写话术内容。")
+        if script is None:
+            script = Script(title="", body="", updated_at=now)
+            session.add(script)
+            session.flush()
+        for field, value in (
+            ("title", draft.title.strip()),
+            ("body", draft.body.strip()),
+            ("reason", draft.reason),
+            ("shop_id", draft.shop_id),
+        ):
+            record_change(
+                session,
+                now=now,
+                actor_id=actor_id,
+                entity_type="script",
+                entity_id=script.id,
+                field=field,
+                old=getattr(script, field),
+                new=value,
+            )
+            setattr(script, field, value)
+        script.updated_at, script.updated_by_id = now, actor_id
+        return script
+
+
+def delete_script(session: Session, script: Script, *, actor_id: int, now: datetime) -> None:
+    with transaction(session):
         record_change(
             session,
             now=now,
             actor_id=actor_id,
             entity_type="script",
             entity_id=script.id,
-            field=field,
-            old=getattr(script, field),
-            new=value,
+            field="deleted",
+            old=script.title,
+            new=None,
         )
-        setattr(script, field, value)
-    script.updated_at, script.updated_by_id = now, actor_id
-    session.commit()
-    return script
-
-
-def delete_script(session: Session, script: Script, *, actor_id: int, now: datetime) -> None:
-    record_change(
-        session,
-        now=now,
-        actor_id=actor_id,
-        entity_type="script",
-        entity_id=script.id,
-        field="deleted",
-        old=script.title,
-        new=None,
-    )
-    session.delete(script)
-    session.commit()
+        session.delete(script)

@@ -15,6 +15,7 @@ from tracker.models import Case, Shop
 from tracker.models.enums import CaseStatus
 from tracker.services.audit import record_case_change, record_change
 from tracker.services.intake import IntakeSettings
+from tracker.services.transaction import transaction
 
 
 def intake_settings(
@@ -38,53 +39,69 @@ def update_policy(
     *,
     actor_id: int | None,
     now: datetime,
+    pull_interval_minutes: int | None = None,
 ) -> int:
-    """Save the shop's policy and move the deadlines of open cases nobody has contacted yet.
+    """Save the shop's policy (and pull interval) in one audited transaction and move the
+    deadlines of open cases nobody has contacted yet.
 
     Returns how many deadlines moved. Cases already contacted keep theirs: the clock
     they were measured against has stopped.
     """
-    record_change(
-        session,
-        now=now,
-        actor_id=actor_id,
-        entity_type="shop",
-        entity_id=shop.id,
-        field="working_hours",
-        old=shop.working_hours,
-        new=hours.to_dict(),
-    )
-    record_change(
-        session,
-        now=now,
-        actor_id=actor_id,
-        entity_type="shop",
-        entity_id=shop.id,
-        field="deadline_policy",
-        old=shop.deadline_policy,
-        new=policy.to_dict(),
-    )
-    shop.working_hours = hours.to_dict()
-    shop.deadline_policy = policy.to_dict()
-    moved = 0
-    for case in session.scalars(
-        sa.select(Case).where(
-            Case.shop_id == shop.id, Case.status == CaseStatus.NEW, Case.first_attempt_at.is_(None)
+    with transaction(session):
+        record_change(
+            session,
+            now=now,
+            actor_id=actor_id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field="working_hours",
+            old=shop.working_hours,
+            new=hours.to_dict(),
         )
-    ):
-        due = triage.first_contact_due(case.opened_at, CaseKind(case.kind), policy, hours)
-        if due != case.first_contact_due_at:
-            record_case_change(
+        record_change(
+            session,
+            now=now,
+            actor_id=actor_id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field="deadline_policy",
+            old=shop.deadline_policy,
+            new=policy.to_dict(),
+        )
+        shop.working_hours = hours.to_dict()
+        shop.deadline_policy = policy.to_dict()
+        if pull_interval_minutes is not None:
+            record_change(
                 session,
-                case,
                 now=now,
                 actor_id=actor_id,
-                field="first_contact_due_at",
-                old=case.first_contact_due_at.isoformat(),
-                new=due.isoformat(),
+                entity_type="shop",
+                entity_id=shop.id,
+                field="pull_interval_minutes",
+                old=shop.pull_interval_minutes,
+                new=pull_interval_minutes,
             )
-            case.first_contact_due_at = due
-            case.updated_at = now
-            moved += 1
-    session.commit()
+            shop.pull_interval_minutes = pull_interval_minutes
+        moved = 0
+        for case in session.scalars(
+            sa.select(Case).where(
+                Case.shop_id == shop.id,
+                Case.status == CaseStatus.NEW,
+                Case.first_attempt_at.is_(None),
+            )
+        ):
+            due = triage.first_contact_due(case.opened_at, CaseKind(case.kind), policy, hours)
+            if due != case.first_contact_due_at:
+                record_case_change(
+                    session,
+                    case,
+                    now=now,
+                    actor_id=actor_id,
+                    field="first_contact_due_at",
+                    old=case.first_contact_due_at.isoformat(),
+                    new=due.isoformat(),
+                )
+                case.first_contact_due_at = due
+                case.updated_at = now
+                moved += 1
     return moved

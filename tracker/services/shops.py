@@ -13,6 +13,7 @@ from tracker.models import Shop
 from tracker.models.enums import Platform
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
 
@@ -39,52 +40,52 @@ def _check(session: Session, draft: ShopDraft, shop_id: int | None) -> None:
 
 
 def create_shop(session: Session, draft: ShopDraft, *, actor_id: int | None, now: datetime) -> Shop:
-    _check(session, draft, None)
-    shop = Shop(
-        code=draft.code,
-        name=draft.name.strip(),
-        platform=draft.platform,
-        platform_seller_id=(draft.platform_seller_id or "").strip() or None,
-        is_active=draft.is_active,
-        created_at=now,
-    )
-    session.add(shop)
-    session.flush()
-    record_change(
-        session,
-        now=now,
-        actor_id=actor_id,
-        entity_type="shop",
-        entity_id=shop.id,
-        field="created",
-        old=None,
-        new=shop.code,
-    )
-    session.commit()
-    return shop
-
-
-def update_shop(
-    session: Session, shop: Shop, draft: ShopDraft, *, actor_id: int | None, now: datetime
-) -> None:
-    _check(session, draft, shop.id)
-    new = {
-        "code": draft.code,
-        "name": draft.name.strip(),
-        "platform": draft.platform,
-        "platform_seller_id": (draft.platform_seller_id or "").strip() or None,
-        "is_active": draft.is_active,
-    }
-    for field, value in new.items():
+    with transaction(session):
+        _check(session, draft, None)
+        shop = Shop(
+            code=draft.code,
+            name=draft.name.strip(),
+            platform=draft.platform,
+            platform_seller_id=(draft.platform_seller_id or "").strip() or None,
+            is_active=draft.is_active,
+            created_at=now,
+        )
+        session.add(shop)
+        session.flush()
         record_change(
             session,
             now=now,
             actor_id=actor_id,
             entity_type="shop",
             entity_id=shop.id,
-            field=field,
-            old=getattr(shop, field),
-            new=value,
+            field="created",
+            old=None,
+            new=shop.code,
         )
-        setattr(shop, field, value)
-    session.commit()
+        return shop
+
+
+def update_shop(
+    session: Session, shop: Shop, draft: ShopDraft, *, actor_id: int | None, now: datetime
+) -> None:
+    with transaction(session):
+        _check(session, draft, shop.id)
+        new = {
+            "code": draft.code,
+            "name": draft.name.strip(),
+            "platform": draft.platform,
+            "platform_seller_id": (draft.platform_seller_id or "").strip() or None,
+            "is_active": draft.is_active,
+        }
+        for field, value in new.items():
+            record_change(
+                session,
+                now=now,
+                actor_id=actor_id,
+                entity_type="shop",
+                entity_id=shop.id,
+                field=field,
+                old=getattr(shop, field),
+                new=value,
+            )
+            setattr(shop, field, value)

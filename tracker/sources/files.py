@@ -349,18 +349,26 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "reviews": (
         Field("oid", ("子订单编号", "子订单号", "订单行编号", "oid"), ID),
         Field("tid", ("订单编号", "订单号", "主订单编号", "tid"), ID),
+        # Douyin 抖店 and Pinduoduo have no review API we could confirm: their backend
+        # exports come in here, so their column names are aliases too (用户昵称, 商品评分…).
         Field(
-            "buyer_nick", ("买家会员名", "买家昵称", "会员名", "评价人", "买家", "nick"), ID, True
+            "buyer_nick",
+            ("买家会员名", "买家昵称", "会员名", "评价人", "买家", "用户昵称", "用户名", "nick"),
+            ID,
+            True,
         ),
         Field(
-            "rating", ("评价结果", "评价等级", "评价", "评分", "result"), _plain(parse_rating), True
+            "rating",
+            ("评价结果", "评价等级", "评价", "评分", "商品评分", "评价星级", "描述相符", "result"),
+            _plain(parse_rating),
+            True,
         ),
         Field("text", ("评价内容", "初评内容", "评论内容", "content"), TEXT),
         Field("posted_at", ("评价时间", "初评时间", "评论时间", "created"), WHEN, True),
         Field("item_title", ("宝贝名称", "商品名称", "宝贝标题", "item_title"), NAME),
-        Field("item_id", ("宝贝ID", "商品ID", "宝贝id", "num_iid"), ID),
+        Field("item_id", ("宝贝ID", "商品ID", "宝贝id", "商品id", "num_iid"), ID),
         Field("item_price", ("宝贝价格", "商品价格", "item_price"), _plain(parse_money)),
-        Field("reply", ("解释内容", "商家解释", "回复内容", "reply"), TEXT),
+        Field("reply", ("解释内容", "商家解释", "回复内容", "商家回复", "reply"), TEXT),
         Field("follow_up_text", ("追评内容", "追加评论", "追评"), TEXT),
         Field("follow_up_at", ("追评时间",), WHEN),
         Field("is_deleted", ("是否删除", "已删除", "deleted"), _plain(parse_bool)),

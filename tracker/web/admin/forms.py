@@ -18,7 +18,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from tracker.models.enums import Platform, Role
-from tracker.web.choices import enum_choices
+from tracker.sources.contract import Adapter
+from tracker.web.choices import enum_choices, pairs
 
 
 class CheckboxListField(SelectMultipleField):
@@ -152,3 +153,32 @@ class RecommendationSettingsForm(FlaskForm):
         validators=[InputRequired("请填写。"), NumberRange(1, 20, "应在 1 到 20 之间。")],
     )
     submit = SubmitField("保存")
+
+
+def credentials_form(adapter: Adapter, *, stored: bool) -> FlaskForm:
+    """A form with one field per credential the shop's platform needs. Secrets are never
+    filled in from what is stored: left blank, the stored value stays."""
+
+    class CredentialsForm(FlaskForm):
+        submit = SubmitField("保存凭据")
+
+    for f in adapter.fields:
+        if f.choices:
+            field = SelectField(
+                f.label, choices=pairs((c, c) for c in f.choices), default=f.default()
+            )
+        elif f.secret:
+            field = PasswordField(
+                f.label,
+                validators=[
+                    Optional() if stored else DataRequired(f"请填写{f.label}。"),
+                    Length(max=500),
+                ],
+                description="已保存；留空则不变" if stored else None,
+            )
+        else:
+            field = StringField(
+                f.label, validators=[DataRequired(f"请填写{f.label}。"), Length(max=200)]
+            )
+        setattr(CredentialsForm, f.name, field)
+    return CredentialsForm()

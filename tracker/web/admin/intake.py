@@ -11,21 +11,24 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from tracker import runtime
 from tracker.clock import utcnow
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.extensions import db
 from tracker.models import Shop
-from tracker.models.enums import Platform
 from tracker.runtime import model_store
 from tracker.sentiment.store import bundled_model_dir
-from tracker.services import alerts, pulls
+from tracker.services import alerts, pulls, source_credentials
 from tracker.services.api_tokens import issue_token
-from tracker.services.imports import import_parsed
-from tracker.services.shop_settings import intake_settings, update_policy
-from tracker.sources.files import parse_file, parse_mapping
-from tracker.web.admin.forms import CsrfOnlyForm, ImportForm, PolicyForm
-from tracker.web.admin.views import bp
+from tracker.services.errors import FieldError
+from tracker.services.imports import import_upload
+from tracker.services.shop_settings import update_policy
+from tracker.sources import registry
+from tracker.sources.contract import Adapter, SourceError
+from tracker.sources.files import parse_mapping
+from tracker.web.admin.forms import CsrfOnlyForm, ImportForm, PolicyForm, credentials_form
+from tracker.web.admin.views import attach_error, bp
 from tracker.web.choices import row_choices
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -41,7 +44,6 @@ def _shop_or_404(shop_id: int) -> Shop:
 @bp.route("/sources")
 def sources() -> str:
     shops = db.session.scalars(sa.select(Shop).order_by(Shop.name)).all()
-    credentials = current_app.config["TRACKER_SHOP_CREDENTIALS"]
     runs = pulls.recent_runs(db.session, [s.id for s in shops], limit=50)
 
     store = model_store(current_app)
@@ -49,8 +51,10 @@ def sources() -> str:
         "admin/sources.html",
         shops=shops,
         runs=runs,
-        has_credentials={s.id: s.code in credentials for s in shops},
-        pullable={Platform.TAOBAO, Platform.TMALL},
+        adapters={s.id: registry.for_platform(s.platform) for s in shops},
+        connected=runtime.pulled_shops(current_app, db.session, list(shops)),
+        hints={s.id: source_credentials.stored_hint(db.session, s) for s in shops},
+        run_sources=RUN_SOURCES,
         model_setting=current_app.config["TRACKER_SENTIMENT_MODEL"],
         model_current=store.current_version() or f"{bundled_model_dir().name}（内置）",
         model_history=store.history(),
@@ -60,6 +64,93 @@ def sources() -> str:
             "群机器人": bool(current_app.config["TRACKER_WEBHOOK_URL"]),
         },
     )
+
+
+# What each run's source reads as on 数据源.
+RUN_SOURCES = {
+    "push": "推送接口",
+    "score": "评分",
+    "credentials": "凭据",
+    "import:reviews": "导入评价",
+    "import:orders": "导入订单",
+    "import:products": "导入商品",
+    "import:buyers": "导入买家",
+    **{a.name: f"拉取 · {a.label}" for a in registry.ADAPTERS.values()},
+}
+
+
+def _adapter_or_404(shop: Shop) -> Adapter:
+    adapter = registry.for_platform(shop.platform)
+    if adapter is None:
+        abort(404)
+    return adapter
+
+
+@bp.route("/shops/<int:shop_id>/credentials", methods=["GET", "POST"])
+def shop_credentials(shop_id: int) -> Response | str:
+    shop = _shop_or_404(shop_id)
+    adapter = _adapter_or_404(shop)
+    hint = source_credentials.stored_hint(db.session, shop)
+    form = credentials_form(adapter, stored=hint is not None)
+    if hint is not None and not form.is_submitted():
+        sealer = runtime.sealer(current_app)
+        for name, value in source_credentials.shown_values(db.session, shop, sealer=sealer).items():
+            form[name].data = value
+    if form.validate_on_submit():
+        values = {f.name: form[f.name].data or "" for f in adapter.fields}
+        try:
+            source_credentials.save(
+                db.session,
+                shop,
+                values,
+                sealer=runtime.sealer(current_app),
+                actor_id=current_user.id,
+                now=utcnow(),
+            )
+        except FieldError as error:
+            attach_error(form, error)
+        else:
+            flash("凭据已加密保存。可以点“检查连接”确认能用。", "success")
+            return redirect(url_for("admin.shop_credentials", shop_id=shop.id))
+    env = current_app.config["TRACKER_SHOP_CREDENTIALS"]
+    return render_template(
+        "admin/credentials.html",
+        shop=shop,
+        adapter=adapter,
+        form=form,
+        hint=hint,
+        from_environment=hint is None and bool(env.get(shop.code)),
+        csrf_form=CsrfOnlyForm(),
+    )
+
+
+@bp.route("/shops/<int:shop_id>/credentials/check", methods=["POST"])
+def check_credentials(shop_id: int) -> Response:
+    """One cheap authenticated call through the shop's source: an admin's explicit action,
+    the only time a page talks to the platform."""
+    shop = _shop_or_404(shop_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    try:
+        connected = runtime.review_source(current_app, db.session, shop, interactive=True)
+        if connected is None:
+            flash("此店铺还没有配置接口凭据。", "warning")
+        else:
+            connected.source.check()
+            flash(f"连接正常：{connected.adapter.label}接受了这组凭据。", "success")
+    except SourceError as exc:
+        flash(f"连接失败（{exc.code}）：{exc.message}", "danger")
+    return redirect(url_for("admin.shop_credentials", shop_id=shop.id))
+
+
+@bp.route("/shops/<int:shop_id>/credentials/delete", methods=["POST"])
+def delete_credentials(shop_id: int) -> Response:
+    shop = _shop_or_404(shop_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    if source_credentials.delete(db.session, shop, actor_id=current_user.id, now=utcnow()):
+        flash("已删除保存的凭据；此店铺不再自动拉取（除非环境变量中另有配置）。", "success")
+    return redirect(url_for("admin.shop_credentials", shop_id=shop.id))
 
 
 @bp.route("/shops/<int:shop_id>/token", methods=["POST"])
@@ -88,34 +179,21 @@ def import_file() -> str:
             form.mapping.errors = [*form.mapping.errors, str(exc)]
         else:
             upload = form.file.data
-            tz = current_app.config["TRACKER_TIMEZONE"]
-            parsed = parse_file(
-                form.kind.data,
-                upload.read(),
-                upload.filename or "upload.csv",
-                tz=ZoneInfo(tz),
-                mapping=mapping,
-            )
-            now = utcnow()
+            shop_tz = ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
             # No model in web workers: imported reviews are scored by the scheduler.
-            report = import_parsed(
+            report = import_upload(
                 db.session,
                 shop,
-                parsed,
-                now=now,
+                kind=form.kind.data,
+                data=upload.read(),
+                filename=upload.filename or "upload.csv",
+                mapping=mapping,
+                tz=shop_tz,
+                now=utcnow(),
                 skip_bad_rows=bool(form.skip_bad_rows.data),
                 scorer=None,
-                settings=intake_settings(shop, timezone=tz),
+                settings=runtime.settings(current_app, shop),
             )
-            if report.written:
-                pulls.record_run(
-                    db.session,
-                    shop,
-                    source=f"import:{form.kind.data}",
-                    now=now,
-                    result=report.intake,
-                )
-                db.session.commit()
     return render_template("admin/import.html", form=form, report=report)
 
 
@@ -166,9 +244,14 @@ def shop_policy(shop_id: int) -> Response | str:
                 float(form.neutral_hours.data or 0),
                 float(form.hidden_negative_hours.data or 0),
             )
-            shop.pull_interval_minutes = form.pull_interval_minutes.data or 10
             moved = update_policy(
-                db.session, shop, new_hours, new_policy, actor_id=current_user.id, now=utcnow()
+                db.session,
+                shop,
+                new_hours,
+                new_policy,
+                actor_id=current_user.id,
+                now=utcnow(),
+                pull_interval_minutes=form.pull_interval_minutes.data or 10,
             )
             flash(f"已保存；{moved} 个尚未联系的案件已按新规则重算首次联系时限。", "success")
             return redirect(url_for("admin.shop_policy", shop_id=shop.id))

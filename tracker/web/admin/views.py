@@ -28,7 +28,7 @@ def _admins_only() -> None:
     """Every admin route is for admins: checked once for the whole blueprint."""
 
 
-def _attach(form: FlaskForm, error: FieldError) -> None:
+def attach_error(form: FlaskForm, error: FieldError) -> None:
     field = getattr(form, error.field, None)
     if field is None:
         field = next(iter(form))
@@ -70,9 +70,8 @@ def user_new() -> Response | str:
         )
         try:
             user = accounts.create_user(db.session, draft, actor_id=current_user.id, now=utcnow())
-        except FieldError as exc:
-            db.session.rollback()
-            _attach(form, exc)
+        except FieldError as exc:  # the service rolled its transaction back
+            attach_error(form, exc)
         else:
             flash(f"已创建用户 {user.username}。", "success")
             return redirect(url_for("admin.users"))
@@ -96,9 +95,8 @@ def user_edit(user_id: int) -> Response | str:
         )
         try:
             accounts.update_user(db.session, user, changes, actor=current_user, now=utcnow())
-        except FieldError as exc:
-            db.session.rollback()
-            _attach(form, exc)
+        except FieldError as exc:  # the service rolled its transaction back
+            attach_error(form, exc)
         else:
             flash(f"已保存用户 {user.username}。", "success")
             return redirect(url_for("admin.users"))
@@ -127,9 +125,8 @@ def user_password(user_id: int) -> Response | str:
             accounts.reset_password(
                 db.session, user, form.password.data or "", actor_id=current_user.id, now=utcnow()
             )
-        except FieldError as exc:
-            db.session.rollback()
-            _attach(form, exc)
+        except FieldError as exc:  # the service rolled its transaction back
+            attach_error(form, exc)
         else:
             flash(f"已重置 {user.username} 的密码。", "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
@@ -170,9 +167,8 @@ def shop_new() -> Response | str:
             shop = shops.create_shop(
                 db.session, _shop_draft(form), actor_id=current_user.id, now=utcnow()
             )
-        except FieldError as exc:
-            db.session.rollback()
-            _attach(form, exc)
+        except FieldError as exc:  # the service rolled its transaction back
+            attach_error(form, exc)
         else:
             flash(f"已创建店铺 {shop.name}。", "success")
             return redirect(url_for("admin.shops_list"))
@@ -190,9 +186,8 @@ def shop_edit(shop_id: int) -> Response | str:
             shops.update_shop(
                 db.session, shop, _shop_draft(form), actor_id=current_user.id, now=utcnow()
             )
-        except FieldError as exc:
-            db.session.rollback()
-            _attach(form, exc)
+        except FieldError as exc:  # the service rolled its transaction back
+            attach_error(form, exc)
         else:
             flash(f"已保存店铺 {shop.name}。", "success")
             return redirect(url_for("admin.shops_list"))

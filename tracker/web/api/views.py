@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, request
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from tracker import runtime
 from tracker.clock import utcnow
 from tracker.extensions import csrf, db
+from tracker.models import Shop
 from tracker.services.api_tokens import shop_for_token
-from tracker.services.intake import ingest
-from tracker.services.pulls import record_run
-from tracker.services.shop_settings import intake_settings
-from tracker.sources.push import parse_batch
+from tracker.services.pulls import request_pull
+from tracker.services.pushes import receive_push
+from tracker.sources import registry
+from tracker.sources.contract import SourceError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # machine clients authenticate with a token, not a session
@@ -50,22 +53,21 @@ def push_reviews() -> tuple[Response, int]:
             errors=[{"index": None, "field": "", "message": "invalid JSON"}],
         ), 400
     config = current_app.config
-    records, problems = parse_batch(body, ZoneInfo(config["TRACKER_TIMEZONE"]))
-    if problems:
+    outcome = receive_push(
+        db.session,
+        shop,
+        body,
+        tz=ZoneInfo(config["TRACKER_TIMEZONE"]),
+        now=utcnow(),
+        settings=runtime.settings(current_app, shop),
+    )
+    if outcome.result is None:
         return jsonify(
             error="bad_request",
             message="nothing was stored; fix these fields",
-            errors=[p.as_dict() for p in problems],
+            errors=[p.as_dict() for p in outcome.problems],
         ), 400
-    now = utcnow()
-    settings = intake_settings(
-        shop,
-        timezone=config["TRACKER_TIMEZONE"],
-        hidden_negative_threshold=config["TRACKER_HIDDEN_NEGATIVE_THRESHOLD"],
-    )
-    result = ingest(db.session, shop, records, now=now, scorer=None, settings=settings)
-    record_run(db.session, shop, source="push", now=now, result=result)
-    db.session.commit()
+    result = outcome.result
     return jsonify(
         received=result.received,
         new=result.new,
@@ -74,3 +76,29 @@ def push_reviews() -> tuple[Response, int]:
         cases_opened=result.cases_opened,
         cases_closed=result.cases_closed,
     ), 200
+
+
+EVENT_MAX_BYTES = 64 * 1024
+
+
+@bp.route("/platform-events/<shop_code>", methods=["GET", "POST"])
+def platform_event(shop_code: str) -> tuple[Response | str, int]:
+    """Where a platform pushes news of reviews (set this URL in its console); a verified
+    event makes the scheduler pull the shop at once."""
+    shop = db.session.scalar(sa.select(Shop).where(Shop.code == shop_code))
+    adapter = registry.for_platform(shop.platform) if shop is not None else None
+    if shop is None or adapter is None or adapter.events is None:
+        abort(404)
+    try:
+        found = runtime.shop_credentials(current_app, db.session, shop)
+    except SourceError:
+        found = None
+    query = request.args.to_dict()
+    if found is None or not adapter.events.verify(found.values, query):
+        return jsonify(error="forbidden", message="signature does not match"), 403
+    if request.method == "GET":
+        return adapter.events.handshake(query) or "", 200
+    request.max_content_length = EVENT_MAX_BYTES
+    if adapter.events.wants_pull(request.get_data(), request.content_type or ""):
+        request_pull(db.session, shop, now=utcnow())
+    return "success", 200

@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from tracker import runtime
 from tracker.clock import utcnow
 from tracker.domain import case_flow
 from tracker.extensions import db
@@ -30,6 +31,8 @@ from tracker.runtime import settings as shop_settings
 from tracker.services import board, case_page
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
+from tracker.sources import registry
+from tracker.sources.contract import Capability, PostsReplies, SourceError
 from tracker.web.access import accessible_shops, current_shop, shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.cases import shown
@@ -276,7 +279,7 @@ def _render(
         can_work=current_user.role is not Role.AGENT or case.owner_id in (None, current_user.id),
         is_supervisor=is_supervisor,
         allowed=sorted(case_flow.TRANSITIONS[case.status], key=list(CaseStatus).index),
-        can_publish=_publisher(case) is not None,
+        can_publish=_can_publish(case),
         revealed_phone=phone,
         **forms,
     ), status_code
@@ -470,18 +473,32 @@ def explanation(case_id: int) -> Response | tuple[str, int]:
     )
 
 
-def _publisher(case: Case) -> Callable[[str, str], None] | None:
-    """Post explanations through TOP where the shop has credentials; otherwise staff copy."""
-    from tracker.runtime import explanation_publisher
+def _can_publish(case: Case) -> bool:
+    """Whether the shop's platform takes replies and the shop is connected: decided from
+    the registry and the stored settings, without a client or the network."""
+    shop = shop_or_404(case.shop_id)
+    adapter = registry.for_platform(shop.platform)
+    return (
+        adapter is not None
+        and Capability.REPLY in adapter.capabilities
+        and shop.id in runtime.pulled_shops(current_app, db.session, [shop])
+    )
 
-    return explanation_publisher(current_app, shop_or_404(case.shop_id))
+
+def _publisher(case: Case) -> Callable[[str, str], None] | None:
+    """The shop's reply capability, built only when an agent posts; otherwise staff copy."""
+    if not _can_publish(case):
+        return None
+    shop = shop_or_404(case.shop_id)
+    connected = runtime.review_source(current_app, db.session, shop, interactive=True)
+    source = connected.source if connected is not None else None
+    return source.post_reply if isinstance(source, PostsReplies) else None
 
 
 @bp.route("/<int:case_id>/explanation/post", methods=["POST"])
 def post_explanation(case_id: int) -> Response | tuple[str, int]:
     case = _case_or_404(case_id)
     form = PostExplanationForm(prefix="post")
-    from tracker.sources.top import TopApiError
 
     def run() -> None:
         try:
@@ -493,7 +510,7 @@ def post_explanation(case_id: int) -> Response | tuple[str, int]:
                 expected_version=_version(form),
                 publish=_publisher(case),
             )
-        except TopApiError as exc:
+        except SourceError as exc:
             raise svc.CaseConflict(f"平台拒绝发布解释（{exc.code}）：{exc.message}") from exc
 
     return _act(case, form, "post_form", run, "已记录解释发布。")

@@ -73,8 +73,7 @@ def edit(script_id: int | None) -> Response | str:
             )
             try:
                 save_script(db.session, script, draft, actor_id=current_user.id, now=utcnow())
-            except FieldError as exc:
-                db.session.rollback()
+            except FieldError as exc:  # the service rolled its transaction back
                 getattr(form, exc.field).errors.append(exc.message)
             else:
                 flash("话术已保存。", "success")

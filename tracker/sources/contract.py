@@ -1,0 +1,205 @@
+"""What every review source provides, and the one error type they all raise.
+
+A source turns a platform's API into plain :class:`ReviewRecord` values for a time window.
+Capabilities beyond reading (posting the seller's reply, decrypting a buyer's contact,
+sending a platform message) are declared on the :class:`Adapter` so that a page can tell
+what a shop's platform offers without building a client or touching the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from tracker.models.enums import Platform
+from tracker.sources.records import ReviewRecord
+
+
+class SourceError(RuntimeError):
+    """An answer that is not data: the platform's error, a transport failure, a malformed
+    or refused answer. ``code`` is short and stable (``timeout``, ``malformed``, the
+    platform's own code); ``message`` is for the 数据源 page."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Capability(StrEnum):
+    REPLY = "reply"  # post the seller's reply / explanation on a review
+    RECONCILE = "reconcile"  # tell the platform the buyer and shop settled (WeChat 和解)
+    DECRYPT_CONTACT = "decrypt_contact"  # a number to call, for the after-sales scene
+    MESSAGE = "message"  # a platform message or SMS by order
+
+
+@dataclass(frozen=True)
+class Window:
+    """Every review posted in [start, end), complete: the pull mark may move to ``end``."""
+
+    start: datetime
+    end: datetime
+    records: list[ReviewRecord]
+
+
+@runtime_checkable
+class ReviewSource(Protocol):
+    def fetch(self, start: datetime, end: datetime) -> Iterator[Window]:
+        """Complete windows in time order covering [start, end)."""
+        ...
+
+    def check(self) -> None:
+        """One cheap authenticated call; raises :class:`SourceError` when it fails."""
+        ...
+
+
+@runtime_checkable
+class PostsReplies(Protocol):
+    def post_reply(self, platform_key: str, text: str) -> None:
+        """Publish the seller's reply on the review ``platform_key`` names."""
+        ...
+
+
+@runtime_checkable
+class Reconciles(Protocol):
+    def reconcile(self, platform_key: str, text: str) -> None:
+        """Report that the problem behind a bad review was settled with the buyer."""
+        ...
+
+
+class PushedEvents(Protocol):
+    """A platform that pushes news of reviews to an endpoint of ours (WeChat's bad-review
+    event): how to verify a push and what it asks for."""
+
+    def verify(self, credentials: Mapping[str, str], query: Mapping[str, str]) -> bool:
+        """Whether the request is signed by the platform with this shop's settings."""
+        ...
+
+    def handshake(self, query: Mapping[str, str]) -> str | None:
+        """What to answer the platform's URL check (a GET), or None."""
+        ...
+
+    def wants_pull(self, body: bytes, content_type: str) -> bool:
+        """Whether the pushed event names a review to fetch now."""
+        ...
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    name: str
+    label: str
+    secret: bool = True
+    choices: tuple[str, ...] = ()  # a fixed set (a signing method); the first is the default
+
+    def default(self) -> str:
+        return self.choices[0] if self.choices else ""
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Per-process settings for building a client: where the gateway is and the clock."""
+
+    clock: Callable[[], datetime]
+    url: str | None = None  # None: the platform's production gateway
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.5
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One platform's entry in the registry: what it needs and what it can do."""
+
+    name: str  # stable key stored with credentials and on each pull run
+    label: str  # shown on 数据源
+    platforms: frozenset[Platform]
+    fields: tuple[CredentialField, ...]
+    build: Callable[[Mapping[str, str], SourceOptions], ReviewSource]
+    capabilities: frozenset[Capability] = field(default_factory=frozenset)
+    reply_limit: int = 500  # characters the platform accepts in a reply
+    events: PushedEvents | None = None  # None: the platform pushes nothing to us
+
+    def missing(self, values: Mapping[str, str]) -> list[str]:
+        return [f.name for f in self.fields if not (values.get(f.name) or f.choices)]
+
+    def complete(self, values: Mapping[str, str]) -> dict[str, str]:
+        """The values with choices defaulted; :class:`SourceError` names what is missing."""
+        missing = self.missing(values)
+        if missing:
+            raise SourceError("credentials", f"{self.label} 缺少 {', '.join(missing)}")
+        out = {}
+        for f in self.fields:
+            value = str(values.get(f.name) or f.default())
+            if f.choices and value not in f.choices:
+                raise SourceError(
+                    "credentials", f"{f.label} 只能是 {' / '.join(f.choices)}，不是 {value!r}"
+                )
+            out[f.name] = value
+        return out
+
+
+def rows_and_total(answer: Mapping[str, Any], rows: str, total: str) -> tuple[list[Any], int]:
+    """One page of a listing: its rows and the platform's count of all of them."""
+    found = answer.get(rows) or []
+    if not isinstance(found, list):
+        raise SourceError("malformed", f"{rows} is not a list")
+    try:
+        return found, int(answer.get(total) or 0)
+    except (TypeError, ValueError) as exc:
+        raise SourceError("malformed", f"{total} {answer.get(total)!r}") from exc
+
+
+def read_pages(page: Callable[[int], tuple[list[Any], int]], size: int) -> list[Any]:
+    """Every row of a paged listing; ``page(offset)`` answers the page starting there. The
+    offset moves by the page size asked for, so a page the platform serves twice skips
+    nothing (intake drops the repeats)."""
+    found: list[Any] = []
+    offset = 0
+    while True:
+        rows, total = page(offset)
+        found.extend(rows)
+        offset += size
+        if not rows or offset >= total:
+            return found
+
+
+def windows(start: datetime, end: datetime, size: timedelta) -> Iterator[tuple[datetime, datetime]]:
+    cursor = start
+    while cursor < end:
+        upper = min(cursor + size, end)
+        yield cursor, upper
+        cursor = upper
+
+
+class WindowTooLarge(RuntimeError):
+    """The platform would cut a window's results off: fetch it again in halves."""
+
+
+def fetch_in_windows(
+    read: Callable[[datetime, datetime], list[ReviewRecord]],
+    start: datetime,
+    end: datetime,
+    *,
+    size: timedelta,
+    smallest: timedelta = timedelta(minutes=1),
+) -> Iterator[Window]:
+    """Complete windows in time order; one that ``read`` finds over-full is split in two
+    until it fits (or is ``smallest``, which is an error: reviews would be lost)."""
+    pending = list(windows(start, end, size))
+    pending.reverse()
+    while pending:
+        low, high = pending.pop()
+        try:
+            records = read(low, high)
+        except WindowTooLarge:
+            if high - low <= smallest:
+                raise SourceError(
+                    "too-many", f"too many reviews within {smallest} at {low.isoformat()}"
+                ) from None
+            middle = low + (high - low) / 2
+            pending.extend([(middle, high), (low, middle)])
+            continue
+        yield Window(low, high, records)
