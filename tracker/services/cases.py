@@ -6,7 +6,8 @@ a copy someone else changed meanwhile is refused with who changed it and when.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -78,40 +79,42 @@ def _touch(case: Case, now: datetime) -> None:
     case.updated_at = now  # also bumps the version (optimistic lock)
 
 
-def _commit(session: Session) -> None:
-    """The end of a case command: its one transaction, committed or rolled back whole."""
+@contextmanager
+def _case_transaction(session: Session) -> Iterator[Session]:
+    """A case command's one transaction, committed or rolled back whole; a save that lost
+    the race to another agent's becomes the message the agent sees."""
     try:
         with transaction(session):
-            pass
+            yield session
     except ChangedMeanwhile as exc:
         raise StaleCase("此案件刚刚被他人修改，您的操作未保存。请刷新页面后再试。") from exc
 
 
 def claim(session: Session, case: Case, user: User, *, now: datetime) -> None:
     """Take an unassigned case. Of two agents claiming at once, exactly one gets it."""
-    taken = session.execute(
-        sa.update(Case)
-        .where(Case.id == case.id, Case.owner_id.is_(None))
-        .values(owner_id=user.id, updated_at=now, version=Case.version + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        session.rollback()
-        session.refresh(case)
-        owner = _display(session, case.owner_id)
-        raise AlreadyClaimed(
-            f"此案件已由{owner}认领。" if case.owner_id != user.id else "您已经认领了此案件。"
+    with _case_transaction(session):
+        taken = session.execute(
+            sa.update(Case)
+            .where(Case.id == case.id, Case.owner_id.is_(None))
+            .values(owner_id=user.id, updated_at=now, version=Case.version + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            owner_id = session.scalar(sa.select(Case.owner_id).where(Case.id == case.id))
+            raise AlreadyClaimed(
+                f"此案件已由{_display(session, owner_id)}认领。"
+                if owner_id != user.id
+                else "您已经认领了此案件。"
+            )
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=user.id,
+            field="owner",
+            old=None,
+            new=user.display_name,
         )
-    record_case_change(
-        session,
-        case,
-        now=now,
-        actor_id=user.id,
-        field="owner",
-        old=None,
-        new=user.display_name,
-    )
-    session.commit()
     session.refresh(case)
 
 
@@ -119,31 +122,31 @@ def assign(
     session: Session, cases: Sequence[Case], owner: User | None, *, actor: User, now: datetime
 ) -> int:
     """Supervisors (and admins) assign or unassign cases; returns how many changed."""
-    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise CaseConflict("只有主管可以分配案件。")
-    if owner is not None and (
-        not owner.is_active or not {c.shop_id for c in cases} <= owner.shop_ids
-    ):
-        raise FieldError("owner_id", f"{owner.display_name} 不负责这些案件所在的店铺。")
-    changed = 0
-    for case in cases:
-        new_owner = owner.id if owner else None
-        if case.owner_id == new_owner:
-            continue
-        record_case_change(
-            session,
-            case,
-            now=now,
-            actor_id=actor.id,
-            field="owner",
-            old=_display(session, case.owner_id) if case.owner_id else None,
-            new=owner.display_name if owner else None,
-        )
-        case.owner_id = new_owner
-        _touch(case, now)
-        changed += 1
-    _commit(session)
-    return changed
+    with _case_transaction(session):
+        if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+            raise CaseConflict("只有主管可以分配案件。")
+        if owner is not None and (
+            not owner.is_active or not {c.shop_id for c in cases} <= owner.shop_ids
+        ):
+            raise FieldError("owner_id", f"{owner.display_name} 不负责这些案件所在的店铺。")
+        changed = 0
+        for case in cases:
+            new_owner = owner.id if owner else None
+            if case.owner_id == new_owner:
+                continue
+            record_case_change(
+                session,
+                case,
+                now=now,
+                actor_id=actor.id,
+                field="owner",
+                old=_display(session, case.owner_id) if case.owner_id else None,
+                new=owner.display_name if owner else None,
+            )
+            case.owner_id = new_owner
+            _touch(case, now)
+            changed += 1
+        return changed
 
 
 @dataclass(frozen=True)
@@ -172,78 +175,80 @@ def log_attempt(
     expected_version: int | None,
     hours: WorkingHours,
 ) -> ContactAttempt:
-    check_version(session, case, expected_version)
-    check_can_work(case, actor, session)
-    if draft.attempted_at > now + timedelta(minutes=5):
-        raise FieldError("attempted_at", "联系时间不能晚于现在。")
-    if draft.attempted_at < case.opened_at - timedelta(days=1):
-        raise FieldError("attempted_at", "联系时间不能早于开案时间。")
-    if draft.next_attempt_at is not None and draft.next_attempt_at <= draft.attempted_at:
-        raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
-    if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
-        raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
-    attempt = ContactAttempt(
-        case_id=case.id,
-        agent_id=actor.id,
-        channel=draft.channel,
-        attempted_at=draft.attempted_at,
-        outcome=draft.outcome,
-        duration_seconds=draft.duration_seconds,
-        notes=draft.notes.strip(),
-        next_attempt_at=draft.next_attempt_at,
-        created_at=now,
-    )
-    session.add(attempt)
-    if draft.shown:
-        session.flush()
-        recommendations.record_call(session, case, attempt, draft.shown, set(draft.mentioned))
-    if case.owner_id is None:
-        case.owner_id = actor.id
+    with _case_transaction(session):
+        check_version(session, case, expected_version)
+        check_can_work(case, actor, session)
+        if draft.attempted_at > now + timedelta(minutes=5):
+            raise FieldError("attempted_at", "联系时间不能晚于现在。")
+        if draft.attempted_at < case.opened_at - timedelta(days=1):
+            raise FieldError("attempted_at", "联系时间不能早于开案时间。")
+        if draft.next_attempt_at is not None and draft.next_attempt_at <= draft.attempted_at:
+            raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
+        if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
+            raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
+        attempt = ContactAttempt(
+            case_id=case.id,
+            agent_id=actor.id,
+            channel=draft.channel,
+            attempted_at=draft.attempted_at,
+            outcome=draft.outcome,
+            duration_seconds=draft.duration_seconds,
+            notes=draft.notes.strip(),
+            next_attempt_at=draft.next_attempt_at,
+            created_at=now,
+        )
+        session.add(attempt)
+        if draft.shown:
+            session.flush()
+            recommendations.record_call(session, case, attempt, draft.shown, set(draft.mentioned))
+        if case.owner_id is None:
+            case.owner_id = actor.id
+            record_case_change(
+                session,
+                case,
+                now=now,
+                actor_id=actor.id,
+                field="owner",
+                old=None,
+                new=actor.display_name,
+            )
+        if case.first_attempt_at is None or draft.attempted_at < case.first_attempt_at:
+            case.first_attempt_at = draft.attempted_at  # stops the first-contact clock
+            case.first_attempt_work_seconds = _work_seconds(
+                hours, case.opened_at, draft.attempted_at
+            )
+        if draft.outcome in case_flow.CONVERSATIONS and (
+            case.first_conversation_at is None or draft.attempted_at < case.first_conversation_at
+        ):
+            case.first_conversation_at = draft.attempted_at
+            case.first_conversation_work_seconds = _work_seconds(
+                hours, case.opened_at, draft.attempted_at
+            )
+        new_status = case_flow.status_after_attempt(case.status, draft.outcome)
+        if new_status is not case.status:
+            record_case_change(
+                session,
+                case,
+                now=now,
+                actor_id=actor.id,
+                field="status",
+                old=case.status.value,
+                new=new_status.value,
+            )
+            case.status = new_status
+        case.attempt_count += 1
+        case.next_follow_up_at = draft.next_attempt_at
         record_case_change(
             session,
             case,
             now=now,
             actor_id=actor.id,
-            field="owner",
+            field="attempt",
             old=None,
-            new=actor.display_name,
+            new=f"{draft.channel.label} · {draft.outcome.label}",
         )
-    if case.first_attempt_at is None or draft.attempted_at < case.first_attempt_at:
-        case.first_attempt_at = draft.attempted_at  # stops the first-contact clock
-        case.first_attempt_work_seconds = _work_seconds(hours, case.opened_at, draft.attempted_at)
-    if draft.outcome in case_flow.CONVERSATIONS and (
-        case.first_conversation_at is None or draft.attempted_at < case.first_conversation_at
-    ):
-        case.first_conversation_at = draft.attempted_at
-        case.first_conversation_work_seconds = _work_seconds(
-            hours, case.opened_at, draft.attempted_at
-        )
-    new_status = case_flow.status_after_attempt(case.status, draft.outcome)
-    if new_status is not case.status:
-        record_case_change(
-            session,
-            case,
-            now=now,
-            actor_id=actor.id,
-            field="status",
-            old=case.status.value,
-            new=new_status.value,
-        )
-        case.status = new_status
-    case.attempt_count += 1
-    case.next_follow_up_at = draft.next_attempt_at
-    record_case_change(
-        session,
-        case,
-        now=now,
-        actor_id=actor.id,
-        field="attempt",
-        old=None,
-        new=f"{draft.channel.label} · {draft.outcome.label}",
-    )
-    _touch(case, now)
-    _commit(session)
-    return attempt
+        _touch(case, now)
+        return attempt
 
 
 def change_status(
@@ -256,40 +261,40 @@ def change_status(
     now: datetime,
     expected_version: int | None,
 ) -> None:
-    check_version(session, case, expected_version)
-    check_can_work(case, actor, session)
-    try:
-        case_flow.check_transition(case.status, status, outcome)
-    except case_flow.TransitionError as exc:
-        raise FieldError("status", str(exc)) from exc
-    record_case_change(
-        session,
-        case,
-        now=now,
-        actor_id=actor.id,
-        field="status",
-        old=case.status.value,
-        new=status.value,
-    )
-    if outcome is not None or case.outcome is not None:
+    with _case_transaction(session):
+        check_version(session, case, expected_version)
+        check_can_work(case, actor, session)
+        try:
+            case_flow.check_transition(case.status, status, outcome)
+        except case_flow.TransitionError as exc:
+            raise FieldError("status", str(exc)) from exc
         record_case_change(
             session,
             case,
             now=now,
             actor_id=actor.id,
-            field="outcome",
-            old=case.outcome.value if case.outcome else None,
-            new=outcome.value if outcome else None,
+            field="status",
+            old=case.status.value,
+            new=status.value,
         )
-    case.status = status
-    case.outcome = outcome
-    if status in case_flow.CLOSED:
-        case.closed_at, case.closed_by_id = now, actor.id
-        case.next_follow_up_at = None
-    else:  # reopened
-        case.closed_at = case.closed_by_id = None
-    _touch(case, now)
-    _commit(session)
+        if outcome is not None or case.outcome is not None:
+            record_case_change(
+                session,
+                case,
+                now=now,
+                actor_id=actor.id,
+                field="outcome",
+                old=case.outcome.value if case.outcome else None,
+                new=outcome.value if outcome else None,
+            )
+        case.status = status
+        case.outcome = outcome
+        if status in case_flow.CLOSED:
+            case.closed_at, case.closed_by_id = now, actor.id
+            case.next_follow_up_at = None
+        else:  # reopened
+            case.closed_at = case.closed_by_id = None
+        _touch(case, now)
 
 
 def set_reasons(
@@ -302,24 +307,24 @@ def set_reasons(
     expected_version: int | None,
 ) -> None:
     """Staff correct the reason tags the rules guessed; corrected tags are confirmed."""
-    check_version(session, case, expected_version)
-    check_can_work(case, actor, session)
-    wanted = list(dict.fromkeys(reasons))
-    if not wanted:
-        raise FieldError("reasons", "至少选择一个原因。")
-    old = sorted(r.reason.value for r in case.reasons)
-    case.reasons = [CaseReason(reason=r, is_confirmed=True) for r in wanted]
-    record_case_change(
-        session,
-        case,
-        now=now,
-        actor_id=actor.id,
-        field="reasons",
-        old=old,
-        new=sorted(r.value for r in wanted),
-    )
-    _touch(case, now)
-    _commit(session)
+    with _case_transaction(session):
+        check_version(session, case, expected_version)
+        check_can_work(case, actor, session)
+        wanted = list(dict.fromkeys(reasons))
+        if not wanted:
+            raise FieldError("reasons", "至少选择一个原因。")
+        old = sorted(r.reason.value for r in case.reasons)
+        case.reasons = [CaseReason(reason=r, is_confirmed=True) for r in wanted]
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=actor.id,
+            field="reasons",
+            old=old,
+            new=sorted(r.value for r in wanted),
+        )
+        _touch(case, now)
 
 
 @dataclass(frozen=True)
@@ -339,33 +344,33 @@ def add_remedy(
     now: datetime,
     expected_version: int | None,
 ) -> Remedy:
-    check_version(session, case, expected_version)
-    check_can_work(case, actor, session)
-    for field, value in (("amount", draft.amount), ("cost", draft.cost)):
-        if value < 0 or value >= Decimal("1000000"):
-            raise FieldError(field, "金额应在 0 到 999999.99 之间。")
-    remedy = Remedy(
-        case_id=case.id,
-        kind=draft.kind,
-        amount=draft.amount,
-        cost=draft.cost,
-        note=draft.note.strip(),
-        created_by_id=actor.id,
-        created_at=now,
-    )
-    case.remedies.append(remedy)
-    record_case_change(
-        session,
-        case,
-        now=now,
-        actor_id=actor.id,
-        field="remedy",
-        old=None,
-        new=f"{draft.kind.label} ¥{draft.amount}（成本 ¥{draft.cost}）",
-    )
-    _touch(case, now)
-    _commit(session)
-    return remedy
+    with _case_transaction(session):
+        check_version(session, case, expected_version)
+        check_can_work(case, actor, session)
+        for field, value in (("amount", draft.amount), ("cost", draft.cost)):
+            if value < 0 or value >= Decimal("1000000"):
+                raise FieldError(field, "金额应在 0 到 999999.99 之间。")
+        remedy = Remedy(
+            case_id=case.id,
+            kind=draft.kind,
+            amount=draft.amount,
+            cost=draft.cost,
+            note=draft.note.strip(),
+            created_by_id=actor.id,
+            created_at=now,
+        )
+        case.remedies.append(remedy)
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=actor.id,
+            field="remedy",
+            old=None,
+            new=f"{draft.kind.label} ¥{draft.amount}（成本 ¥{draft.cost}）",
+        )
+        _touch(case, now)
+        return remedy
 
 
 @dataclass(frozen=True)
@@ -395,29 +400,31 @@ def save_explanation(
     now: datetime,
     expected_version: int | None,
 ) -> None:
-    check_version(session, case, expected_version)
-    check_can_work(case, actor, session)
-    text = text.strip()
-    if not text:
-        raise FieldError("explanation", "请填写解释内容。")
-    if len(text) > EXPLANATION_LIMIT:
-        raise FieldError("explanation", f"解释最多 {EXPLANATION_LIMIT} 字，现在 {len(text)} 字。")
-    if now > explanation_window_ends(case.review):
-        raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
-    if case.explanation_posted_at is not None:
-        raise FieldError("explanation", "解释已经发布，不能再修改。")
-    record_case_change(
-        session,
-        case,
-        now=now,
-        actor_id=actor.id,
-        field="explanation_draft",
-        old=case.explanation_draft,
-        new=text,
-    )
-    case.explanation_draft = text
-    _touch(case, now)
-    _commit(session)
+    with _case_transaction(session):
+        check_version(session, case, expected_version)
+        check_can_work(case, actor, session)
+        text = text.strip()
+        if not text:
+            raise FieldError("explanation", "请填写解释内容。")
+        if len(text) > EXPLANATION_LIMIT:
+            raise FieldError(
+                "explanation", f"解释最多 {EXPLANATION_LIMIT} 字，现在 {len(text)} 字。"
+            )
+        if now > explanation_window_ends(case.review):
+            raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
+        if case.explanation_posted_at is not None:
+            raise FieldError("explanation", "解释已经发布，不能再修改。")
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=actor.id,
+            field="explanation_draft",
+            old=case.explanation_draft,
+            new=text,
+        )
+        case.explanation_draft = text
+        _touch(case, now)
 
 
 def post_explanation(
@@ -432,34 +439,34 @@ def post_explanation(
     """Post the draft through the shop's source when it can (``publish(platform_key,
     text)``, the source's reply capability), or record that staff posted it by hand.
     Returns True when the tracker posted it itself."""
-    check_version(session, case, expected_version)
-    check_can_work(case, actor, session)
-    review = case.review
-    if not case.explanation_draft:
-        raise FieldError("explanation", "请先保存解释内容。")
-    if case.explanation_posted_at is not None:
-        raise FieldError("explanation", "解释已经发布。")
-    if now > explanation_window_ends(review):
-        raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
-    posted_here = False
-    if publish is not None:
-        # raises SourceError on failure: nothing is marked posted
-        publish(review.platform_key, case.explanation_draft)
-        posted_here = True
-    case.explanation_posted_at, case.explanation_posted_by_id = now, actor.id
-    review.explanation, review.explained_at = case.explanation_draft, now
-    record_case_change(
-        session,
-        case,
-        now=now,
-        actor_id=actor.id,
-        field="explanation_posted",
-        old=None,
-        new="由系统发布" if posted_here else "已手动发布",
-    )
-    _touch(case, now)
-    _commit(session)
-    return posted_here
+    with _case_transaction(session):
+        check_version(session, case, expected_version)
+        check_can_work(case, actor, session)
+        review = case.review
+        if not case.explanation_draft:
+            raise FieldError("explanation", "请先保存解释内容。")
+        if case.explanation_posted_at is not None:
+            raise FieldError("explanation", "解释已经发布。")
+        if now > explanation_window_ends(review):
+            raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
+        posted_here = False
+        if publish is not None:
+            # raises SourceError on failure: nothing is marked posted
+            publish(review.platform_key, case.explanation_draft)
+            posted_here = True
+        case.explanation_posted_at, case.explanation_posted_by_id = now, actor.id
+        review.explanation, review.explained_at = case.explanation_draft, now
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=actor.id,
+            field="explanation_posted",
+            old=None,
+            new="由系统发布" if posted_here else "已手动发布",
+        )
+        _touch(case, now)
+        return posted_here
 
 
 def note_preferences(

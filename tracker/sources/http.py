@@ -17,7 +17,7 @@ from tracker.sources.contract import SourceError, SourceOptions
 
 class JsonHttp:
     def __init__(self, options: SourceOptions) -> None:
-        self.timeout = options.timeout
+        self.timeout, self.retries = options.timeout, options.retries
         retry = Retry(
             total=options.retries,
             connect=options.retries,
@@ -65,4 +65,5 @@ class JsonHttp:
         return payload
 
     def _timeout(self) -> SourceError:
-        return SourceError("timeout", f"平台接口 {self.timeout:g} 秒内没有应答（已重试）")
+        tried = f"（已重试 {self.retries} 次）" if self.retries else ""
+        return SourceError("timeout", f"平台接口 {self.timeout:g} 秒内没有应答{tried}")

@@ -191,8 +191,7 @@ def bulk_assign() -> Response:
     owner = db.session.get(User, form.owner_id.data) if form.owner_id.data else None
     try:
         changed = svc.assign(db.session, cases, owner, actor=current_user, now=utcnow())
-    except (FieldError, svc.CaseConflict) as exc:
-        db.session.rollback()
+    except (FieldError, svc.CaseConflict) as exc:  # the service rolled back
         flash(getattr(exc, "message", str(exc)), "danger")
     else:
         flash(f"已分配 {changed} 个案件。", "success")
@@ -300,13 +299,11 @@ def _act(
         return _render(case, 400, **{key: form})
     try:
         action()
-    except FieldError as exc:
-        db.session.rollback()
+    except FieldError as exc:  # the service rolled its transaction back
         field = getattr(form, exc.field, None) or next(iter(form))
         field.errors = [*field.errors, exc.message]
         return _render(_case_page_or_404(case_id), 400, **{key: form})
     except svc.CaseConflict as exc:
-        db.session.rollback()
         flash(str(exc), "danger")
         return redirect(url_for("cases.case_view", case_id=case_id))
     flash(success, "success")
