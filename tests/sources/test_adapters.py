@@ -260,9 +260,14 @@ def test_registry_covers_each_platform_once() -> None:
     assert registry.for_platform(Platform.DOUYIN) is None  # file import
     assert registry.for_platform(Platform.PINDUODUO) is None
     for adapter in registry.ADAPTERS.values():
-        assert adapter.missing({}) == [f.name for f in adapter.fields if not f.choices]
-        with pytest.raises(SourceError, match="缺少"):
+        assert [name for name, _ in adapter.problems({})] == [
+            f.name for f in adapter.fields if not f.choices
+        ]
+        with pytest.raises(SourceError, match="凭据不完整"):
             adapter.complete({})
+        choice = next((f for f in adapter.fields if f.choices), None)
+        if choice is not None:
+            assert adapter.problems({choice.name: "sha1"})[-1][0] == choice.name
 
 
 # -- pulling into the database through every adapter -------------------------------------

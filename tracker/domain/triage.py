@@ -13,6 +13,7 @@ from tracker.models.enums import MembershipLevel, Rating
 
 REVISION_WINDOW = timedelta(days=30)  # buyers may revise a neutral/bad review once, within 30 days
 DEFAULT_HIDDEN_NEGATIVE_THRESHOLD = 0.3  # measured trade-off: see README "Sentiment"
+VERY_UNHAPPY = 0.1  # a score below this raises a case's priority
 
 
 class CaseKind(StrEnum):
@@ -96,7 +97,7 @@ def priority(
 ) -> int:
     """1 (most urgent) to 4, from the rating, how unhappy the text is, and what is at stake."""
     points = {CaseKind.BAD: 3, CaseKind.NEUTRAL: 2, CaseKind.HIDDEN_NEGATIVE: 1}[kind]
-    if score is not None and score < 0.1:
+    if score is not None and score < VERY_UNHAPPY:
         points += 1
     if buyer.membership in (MembershipLevel.GOLD, MembershipLevel.DIAMOND):
         points += 1

@@ -385,8 +385,8 @@ def _still_unhappy(review: Review, settings: IntakeSettings) -> bool | None:
 def _refresh_priority(session: Session, case: Case, review: Review, *, now: datetime) -> None:
     """A case opened before its review was scored gets the priority the score implies, so
     the case ends the same whether the review arrived scored (pull) or not (push, upload)."""
-    if review.sentiment_score is None:
-        return
+    if review.sentiment_score is None or review.sentiment_score >= triage.VERY_UNHAPPY:
+        return  # the score adds nothing to the priority: no need to read the buyer's value
     kind = CaseKind(case.kind)
     new = triage.priority(
         kind,

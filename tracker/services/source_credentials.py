@@ -66,11 +66,9 @@ def save(
         f.name: (str(submitted.get(f.name) or "").strip() or str(kept.get(f.name) or ""))
         for f in adapter.fields
     }
-    for f in adapter.fields:
-        if not values[f.name] and not f.choices:
-            raise FieldError(f.name, f"请填写{f.label}。")
-        if f.choices and values[f.name] and values[f.name] not in f.choices:
-            raise FieldError(f.name, f"{f.label}只能是 {' / '.join(f.choices)}。")
+    problems = adapter.problems(values)
+    if problems:
+        raise FieldError(*problems[0])  # next to the first field that needs a fix
     values = adapter.complete(values)
     with transaction(session):
         old_hint = row.hint if row is not None else None

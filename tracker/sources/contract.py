@@ -119,26 +119,27 @@ class Adapter:
     fields: tuple[CredentialField, ...]
     build: Callable[[Mapping[str, str], SourceOptions], ReviewSource]
     capabilities: frozenset[Capability] = field(default_factory=frozenset)
-    reply_limit: int = 500  # characters the platform accepts in a reply
     events: PushedEvents | None = None  # None: the platform pushes nothing to us
 
-    def missing(self, values: Mapping[str, str]) -> list[str]:
-        return [f.name for f in self.fields if not (values.get(f.name) or f.choices)]
+    def problems(self, values: Mapping[str, str]) -> list[tuple[str, str]]:
+        """(field, what is wrong) for each value missing or not among its choices."""
+        found = []
+        for f in self.fields:
+            value = str(values.get(f.name) or "")
+            if not value and not f.choices:
+                found.append((f.name, f"请填写{f.label}。"))
+            elif f.choices and value and value not in f.choices:
+                found.append((f.name, f"{f.label}只能是 {' / '.join(f.choices)}。"))
+        return found
 
     def complete(self, values: Mapping[str, str]) -> dict[str, str]:
-        """The values with choices defaulted; :class:`SourceError` names what is missing."""
-        missing = self.missing(values)
-        if missing:
-            raise SourceError("credentials", f"{self.label} 缺少 {', '.join(missing)}")
-        out = {}
-        for f in self.fields:
-            value = str(values.get(f.name) or f.default())
-            if f.choices and value not in f.choices:
-                raise SourceError(
-                    "credentials", f"{f.label} 只能是 {' / '.join(f.choices)}，不是 {value!r}"
-                )
-            out[f.name] = value
-        return out
+        """The values with choices defaulted; :class:`SourceError` says what is wrong."""
+        problems = self.problems(values)
+        if problems:
+            raise SourceError(
+                "credentials", f"{self.label}的凭据不完整：" + "".join(m for _, m in problems)
+            )
+        return {f.name: str(values.get(f.name) or f.default()) for f in self.fields}
 
 
 def rows_and_total(answer: Mapping[str, Any], rows: str, total: str) -> tuple[list[Any], int]:

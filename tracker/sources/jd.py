@@ -169,5 +169,4 @@ ADAPTER = Adapter(
     ),
     build=JdSource,
     capabilities=frozenset({Capability.REPLY}),
-    reply_limit=500,
 )

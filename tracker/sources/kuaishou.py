@@ -161,5 +161,4 @@ ADAPTER = Adapter(
     ),
     build=KuaishouSource,
     capabilities=frozenset({Capability.REPLY}),
-    reply_limit=500,
 )

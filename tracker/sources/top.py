@@ -182,5 +182,4 @@ ADAPTER = Adapter(
     ),
     build=TopSource,
     capabilities=frozenset({Capability.REPLY}),
-    reply_limit=500,
 )

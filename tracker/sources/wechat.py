@@ -233,6 +233,5 @@ ADAPTER = Adapter(
     ),
     build=WechatSource,
     capabilities=frozenset({Capability.REPLY, Capability.RECONCILE}),
-    reply_limit=500,
     events=WechatEvents(),
 )
