@@ -59,6 +59,7 @@ def app_env(
         "SECRET_KEY": "bench-secret-key-long-enough-for-the-check",
         # every simulated user logs in from 127.0.0.1: throttling would stop the run
         "TRACKER_LOGIN_RATE_LIMIT": "100000 per minute",
+        "TRACKER_LOGIN_ADDRESS_RATE_LIMIT": "100000 per minute",
     }
     if redis_url is not None:
         env |= {"TRACKER_CACHE_REDIS_URL": redis_url, "TRACKER_RATELIMIT_STORAGE_URI": redis_url}

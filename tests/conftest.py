@@ -46,6 +46,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "SECRET_KEY": "test-secret-key-that-is-long-enough",
             "TRACKER_ENV": "development",
             "TRACKER_LOGIN_RATE_LIMIT": "10000 per minute",  # tests log in all the time
+            "TRACKER_LOGIN_ADDRESS_RATE_LIMIT": "10000 per minute",
         },
         instance_path=str(instance),
     )

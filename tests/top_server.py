@@ -128,7 +128,7 @@ class FakeTop:
                     "has_next": has_next,
                 }
             },
-            ensure_ascii=False,
+            ensure_ascii=True,  # as gateways send it; a lone surrogate can only travel escaped
         )
 
     def _check(self, form: dict[str, str]) -> str | None:

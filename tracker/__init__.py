@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,7 @@ def _finish_config(app: Flask) -> None:
         raise config_module.ConfigError(
             "The tracker cannot start with this configuration:\n- " + "\n- ".join(problems)
         )
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["TRACKER_REMEMBER_DAYS"])
     if app.config["TRACKER_ENV"] == "production":
         # Production is served over HTTPS: cookies never travel in clear text.
         app.config["SESSION_COOKIE_SECURE"] = True

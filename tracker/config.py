@@ -58,7 +58,8 @@ class Defaults:
     TRACKER_WEBHOOK_URL: str | None = None  # a DingTalk / WeCom group robot; None: off
     # Login throttling per client address (on top of the per-account lockout). Several
     # workers need a shared store, e.g. redis://127.0.0.1:6379 (README "Production").
-    TRACKER_LOGIN_RATE_LIMIT = "10 per minute"
+    TRACKER_LOGIN_RATE_LIMIT = "10 per minute"  # per address and user name
+    TRACKER_LOGIN_ADDRESS_RATE_LIMIT = "60 per minute"  # per address, whatever the names
     TRACKER_PROXY_HOPS = 0  # reverse proxies in front of gunicorn (1 behind one nginx)
     RATELIMIT_STORAGE_URI = "memory://"
     # Report figures are computed at most once a minute per shop and view (the page says
@@ -70,9 +71,13 @@ class Defaults:
     RATELIMIT_KEY_PREFIX: str | None = None
     CACHE_REDIS_URL: str | None = None
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: count logins per worker until it is back, never fail a login over it.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # file uploads on the admin page
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    TRACKER_REMEMBER_DAYS = 14  # "记住我" lasts this long (Flask-Login's default: a year)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
@@ -90,6 +95,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_TIMEZONE": ("TRACKER_TIMEZONE", str),
     "TRACKER_ENV": ("TRACKER_ENV", str),
     "TRACKER_PAGE_SIZE": ("TRACKER_PAGE_SIZE", int),
+    "TRACKER_REMEMBER_DAYS": ("TRACKER_REMEMBER_DAYS", int),
     "TRACKER_SHOP_CREDENTIALS": ("TRACKER_SHOP_CREDENTIALS", json.loads),
     "TRACKER_HIDDEN_NEGATIVE_THRESHOLD": ("TRACKER_HIDDEN_NEGATIVE_THRESHOLD", float),
     "TRACKER_SENTIMENT_MODEL": ("TRACKER_SENTIMENT_MODEL", str),
@@ -108,6 +114,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_MAIL_FROM": ("TRACKER_MAIL_FROM", str),
     "TRACKER_WEBHOOK_URL": ("TRACKER_WEBHOOK_URL", str),
     "TRACKER_LOGIN_RATE_LIMIT": ("TRACKER_LOGIN_RATE_LIMIT", str),
+    "TRACKER_LOGIN_ADDRESS_RATE_LIMIT": ("TRACKER_LOGIN_ADDRESS_RATE_LIMIT", str),
     "TRACKER_PROXY_HOPS": ("TRACKER_PROXY_HOPS", int),
     "TRACKER_RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "TRACKER_CACHE_REDIS_URL": ("CACHE_REDIS_URL", str),
@@ -197,7 +204,11 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     webhook = config.get("TRACKER_WEBHOOK_URL")
     if webhook and not str(webhook).startswith(("http://", "https://")):
         problems.append(f"TRACKER_WEBHOOK_URL={webhook!r} must be an http(s) URL.")
-    for name in ("TRACKER_ALERT_LEAD_MINUTES", "TRACKER_ALERT_REVISION_LEAD_HOURS"):
+    for name in (
+        "TRACKER_ALERT_LEAD_MINUTES",
+        "TRACKER_ALERT_REVISION_LEAD_HOURS",
+        "TRACKER_REMEMBER_DAYS",
+    ):
         if not isinstance(config.get(name), int) or config[name] <= 0:
             problems.append(f"{name}={config.get(name)!r} must be a positive whole number.")
     cache_url = config.get("CACHE_REDIS_URL")

@@ -76,3 +76,13 @@ def analyze_after_bulk_load(session: Any, tables: list[str]) -> None:
     for table in tables:
         session.execute(sa.text(f'ANALYZE "{table}"'))
     session.commit()
+
+
+def upsert(session: Any, table: Any) -> Any:
+    """``INSERT … ON CONFLICT`` for ``table`` on the session's database (PostgreSQL and
+    SQLite spell it alike): race-free create-or-update in one statement."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

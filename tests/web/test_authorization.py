@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import csrf_token, login
 from tests.factories import open_case
 from tracker.clock import utcnow
-from tracker.models import Case, Script, Shop, User
+from tracker.models import Case, QuarantinedRecord, Script, Shop, User
 from tracker.models.enums import Reason, Role
 
 # Who may use each part of the app (by endpoint prefix or name).
@@ -58,6 +58,7 @@ class World:
     case: Case
     users: dict[str, User | None]
     make_script: Callable[[], int]
+    aside_id: int
 
 
 @pytest.fixture
@@ -81,7 +82,19 @@ def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-u
         "other_agent": make_user(Role.AGENT, shops=[other]),
         "other_supervisor": make_user(Role.SUPERVISOR, shops=[other]),
     }
-    return World(shop, case, users, make_script)
+    aside = QuarantinedRecord(
+        shop_id=shop.id,
+        source="push",
+        platform_key="x:buyer",
+        payload='{"platform_key": "x:buyer", "buyer_nick": "甲", "rating": "bad", "text": "", '
+        '"posted_at": "2099-01-01T00:00:00+00:00"}',
+        error="posted_at 在未来",
+        quarantined_at=utcnow(),
+        last_tried_at=utcnow(),
+    )
+    session.add(aside)
+    session.commit()
+    return World(shop, case, users, make_script, aside.id)
 
 
 def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
@@ -91,6 +104,7 @@ def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
         "review_id": world.case.review_id,
         "shop_id": world.shop.id,
         "shop_code": world.shop.code,
+        "record_id": world.aside_id,
         "user_id": world.users["agent"].id,  # type: ignore[union-attr]
         "name": "cases",
         "fmt": "csv",

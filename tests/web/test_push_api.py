@@ -56,6 +56,7 @@ def test_a_batch_is_stored_once_and_opens_cases(
         "unchanged": 0,
         "cases_opened": 1,
         "cases_closed": 0,
+        "set_aside": 0,
     }
     again = post(client, token, body)
     assert again.get_json()["unchanged"] == 2

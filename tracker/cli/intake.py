@@ -89,6 +89,10 @@ def import_command(
     )
     if report.intake:
         click.echo(f"开案 {report.intake.cases_opened}，自动结案 {report.intake.cases_closed}。")
+        if report.intake.set_aside:
+            click.echo(
+                f"{report.intake.set_aside} 条评价无法入库，已暂存（数据源页可重试）。", err=True
+            )
 
 
 @click.command("pull")
@@ -118,7 +122,7 @@ def pull_command(shop_code: str) -> None:
     )
     click.echo(
         f"{run.status}: 拉取 {run.pulled}，新增 {run.new}，修改 {run.revised}，"
-        f"开案 {run.cases_opened}，结案 {run.cases_closed}"
+        f"开案 {run.cases_opened}，结案 {run.cases_closed}，暂存 {run.set_aside}"
     )
     if run.status != "ok":
         raise click.ClickException(f"拉取出错 {run.error_code}: {run.error_message}")

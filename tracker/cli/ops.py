@@ -43,7 +43,7 @@ def problems_and_warnings() -> tuple[list[str], list[str]]:
                 f"database schema at {sorted(current) or 'nothing'}, code expects {sorted(heads)}: "
                 "run `flask --app tracker db upgrade`"
             )
-    problems += _redis_problems(config)
+    warnings += _redis_warnings(config)
     if schema_ready:
         problems += source_problems()
     production = config["TRACKER_ENV"] == "production"
@@ -90,7 +90,7 @@ def source_problems() -> list[str]:
     return problems
 
 
-def _redis_problems(config: Mapping[str, Any]) -> list[str]:
+def _redis_warnings(config: Mapping[str, Any]) -> list[str]:
     """Throttling and the cache fail at the first request if their Redis is unreachable."""
     import redis
 
@@ -105,7 +105,10 @@ def _redis_problems(config: Mapping[str, Any]) -> list[str]:
             with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
                 client.ping()
         except redis.RedisError as exc:
-            problems.append(f"{setting}: Redis at {url} does not answer: {exc}")
+            problems.append(
+                f"{setting}: Redis at {url} does not answer ({exc}); the tracker keeps "
+                "working with per-worker login counts and caches until it is back"
+            )
     return problems
 
 

@@ -1,12 +1,17 @@
 """Typed tables; importing this package registers every model with the metadata."""
 
-from tracker.models.accounts import User, user_shops
+from tracker.models.accounts import LoginFailures, User, user_shops
 from tracker.models.activity import AuditEvent, Delivery, Notification
 from tracker.models.buyers import Buyer
 from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
 from tracker.models.catalog import Product
 from tracker.models.credentials import SourceCredential
-from tracker.models.intake import PullRun, SchedulerLock, SentimentCorrection
+from tracker.models.intake import (
+    PullRun,
+    QuarantinedRecord,
+    SchedulerLock,
+    SentimentCorrection,
+)
 from tracker.models.orders import Order, OrderLine
 from tracker.models.recommendations import CaseSuggestion, RecommenderModel
 from tracker.models.reviews import Review, ReviewRevision
@@ -21,11 +26,13 @@ __all__ = [
     "CaseSuggestion",
     "ContactAttempt",
     "Delivery",
+    "LoginFailures",
     "Notification",
     "Order",
     "OrderLine",
     "Product",
     "PullRun",
+    "QuarantinedRecord",
     "RecommenderModel",
     "Remedy",
     "Review",

@@ -36,11 +36,15 @@ class User(UserMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
-    # Lockout after repeated wrong passwords (tracker.services.accounts.authenticate).
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
+    # Part of every session's and remember-me cookie's identity: raising it (logout, a
+    # password reset, an admin's "sign out everywhere") makes every copy of them void.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     shops: Mapped[list[Shop]] = relationship(secondary=user_shops, order_by="Shop.name")
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and signs into the remember cookie."""
+        return f"{self.id}.{self.session_generation}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -54,3 +58,17 @@ class User(UserMixin, db.Model):
     @property
     def shop_ids(self) -> set[int]:
         return {shop.id for shop in self.shops}
+
+
+class LoginFailures(db.Model):
+    """Wrong passwords in a row for one user name from one address (known names or not, so
+    the answers cannot tell which names exist). Locking per address means an attacker
+    locks out only themselves, never the real user logging in from elsewhere."""
+
+    __tablename__ = "login_failures"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # lower-case
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

@@ -29,6 +29,7 @@ class PullRun(db.Model):
     revised: Mapped[int] = mapped_column(default=0)
     cases_opened: Mapped[int] = mapped_column(default=0)
     cases_closed: Mapped[int] = mapped_column(default=0)
+    set_aside: Mapped[int] = mapped_column(default=0, server_default="0")
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
 
@@ -55,3 +56,21 @@ class SchedulerLock(db.Model):
     holder: Mapped[str] = mapped_column(sa.String(128))
     acquired_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
+
+
+class QuarantinedRecord(db.Model):
+    """A review that could not be stored as it came (its error says why), kept aside so
+    the rest of its window is stored and the pull moves on; an admin retries it."""
+
+    __tablename__ = "quarantined_records"
+    __table_args__ = (sa.Index("ix_quarantined_records_shop_id", "shop_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(sa.String(32))
+    platform_key: Mapped[str] = mapped_column(sa.String(200))
+    payload: Mapped[str] = mapped_column(sa.Text)  # the record as JSON
+    error: Mapped[str] = mapped_column(sa.Text)
+    quarantined_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=1)
+    last_tried_at: Mapped[datetime]

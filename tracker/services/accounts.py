@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from tracker.models import Shop, User
+from tracker.database import upsert
+from tracker.models import LoginFailures, Shop, User
 from tracker.models.enums import Role
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
@@ -162,6 +163,9 @@ def reset_password(
     with transaction(session):
         check_password_strength(password)
         user.set_password(password)
+        # a new password ends every session the old one opened, and lifts the locks
+        _new_generation(session, user, actor_id=actor_id, now=now, why="password reset")
+        session.execute(sa.delete(LoginFailures).where(LoginFailures.name == user.username.lower()))
         # The hash itself never goes into the audit trail.
         record_change(
             session,
@@ -176,40 +180,133 @@ def reset_password(
 
 
 def authenticate(
-    session: Session, username: str, password: str, *, now: datetime
+    session: Session, username: str, password: str, *, address: str, now: datetime
 ) -> User | LoginFailure:
-    """Check a login. After ``MAX_FAILED_LOGINS`` wrong passwords in a row the account is
-    locked for ``LOCKOUT`` (even the right password is refused meanwhile, with the same
-    message, so guessing cannot tell); unknown names cost the same hashing time as known
-    ones, so timing does not tell which names exist."""
+    """Check a login. Wrong passwords are counted per user name and client address, for
+    known and unknown names alike, so the answers never tell which names exist; after
+    ``MAX_FAILED_LOGINS`` in a row that name is locked *from that address* for ``LOCKOUT``
+    (an attacker locks out only themselves). The count goes up before the password is
+    checked, in one statement, so a burst of guesses gets at most ``MAX_FAILED_LOGINS``
+    checks however many arrive at once. Unknown names cost the same hashing time."""
+    name = username.strip().lower()[:64]
+    address = (address or "unknown")[:64]
     with transaction(session):
-        user = session.scalar(
-            sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
-        )
-        if user is None:
-            check_password_hash(_dummy_hash(), password)
-            return LoginFailure.BAD_CREDENTIALS
-        if user.locked_until is not None and user.locked_until > now:
-            user.check_password(password)  # same work as any other attempt
+        attempt = _count_attempt(session, name, address, now=now)
+        user = session.scalar(sa.select(User).where(sa.func.lower(User.username) == name))
+        if attempt > MAX_FAILED_LOGINS:
+            check_password_hash(_dummy_hash(), password)  # the same work as any attempt
             return LoginFailure.LOCKED
-        if not user.check_password(password):
-            user.failed_logins += 1
-            locked = user.failed_logins >= MAX_FAILED_LOGINS
-            if locked:
-                user.locked_until, user.failed_logins = now + LOCKOUT, 0
-                record_change(
-                    session,
-                    now=now,
-                    actor_id=None,
-                    entity_type="user",
-                    entity_id=user.id,
-                    field="locked_until",
-                    old=None,
-                    new=user.locked_until.isoformat(),
-                )
-            return LoginFailure.LOCKED if locked else LoginFailure.BAD_CREDENTIALS
+        if user is None or not user.check_password(password):
+            if user is None:
+                check_password_hash(_dummy_hash(), password)
+            if attempt < MAX_FAILED_LOGINS:
+                return LoginFailure.BAD_CREDENTIALS
+            _lock(session, name, address, user, now=now)
+            return LoginFailure.LOCKED
+        session.execute(
+            sa.delete(LoginFailures).where(
+                LoginFailures.name == name, LoginFailures.address == address
+            )
+        )
         if not user.is_active:
             return LoginFailure.INACTIVE
         user.last_login_at = now
-        user.failed_logins, user.locked_until = 0, None
         return user
+
+
+def _count_attempt(session: Session, name: str, address: str, *, now: datetime) -> int:
+    """This attempt's number in the current run of failures, counted atomically; a lock or
+    a run older than ``LOCKOUT`` starts over."""
+    table = LoginFailures.__table__
+    stale = sa.or_(
+        sa.and_(table.c.locked_until.is_not(None), table.c.locked_until <= now),
+        table.c.last_failed_at < now - LOCKOUT,
+    )
+    statement = upsert(session, table).values(
+        name=name, address=address, failures=1, last_failed_at=now, locked_until=None
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["name", "address"],
+        set_={
+            "failures": sa.case((stale, 1), else_=table.c.failures + 1),
+            "locked_until": sa.case((stale, None), else_=table.c.locked_until),
+            "last_failed_at": now,
+        },
+    ).returning(table.c.failures, table.c.locked_until)
+    failures, locked_until = session.execute(statement).one()
+    if locked_until is not None and locked_until > now:
+        return MAX_FAILED_LOGINS + failures  # locked: no password is checked
+    return int(failures)
+
+
+def _lock(session: Session, name: str, address: str, user: User | None, *, now: datetime) -> None:
+    until = now + LOCKOUT
+    session.execute(
+        sa.update(LoginFailures)
+        .where(LoginFailures.name == name, LoginFailures.address == address)
+        .values(locked_until=until)
+    )
+    if user is not None:
+        record_change(
+            session,
+            now=now,
+            actor_id=None,
+            entity_type="user",
+            entity_id=user.id,
+            field="locked_until",
+            old=None,
+            new=f"{until.isoformat()} ({address})",
+        )
+
+
+def unlock(session: Session, user: User, *, actor_id: int | None, now: datetime) -> int:
+    """An admin lifts every lock on the user's name (from every address)."""
+    with transaction(session):
+        lifted = session.execute(
+            sa.delete(LoginFailures).where(LoginFailures.name == user.username.lower())
+        ).rowcount
+        record_change(
+            session,
+            now=now,
+            actor_id=actor_id,
+            entity_type="user",
+            entity_id=user.id,
+            field="locked_until",
+            old=f"{lifted} 处锁定" if lifted else None,
+            new="unlocked",
+        )
+        return int(lifted)
+
+
+def is_locked(session: Session, user: User, *, now: datetime) -> bool:
+    return bool(
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LoginFailures)
+            .where(LoginFailures.name == user.username.lower(), LoginFailures.locked_until > now)
+        )
+    )
+
+
+def sign_out_everywhere(
+    session: Session, user: User, *, actor_id: int | None, now: datetime, why: str
+) -> None:
+    """Void every session and remember-me cookie of the user, wherever they are."""
+    with transaction(session):
+        _new_generation(session, user, actor_id=actor_id, now=now, why=why)
+
+
+def _new_generation(
+    session: Session, user: User, *, actor_id: int | None, now: datetime, why: str
+) -> None:
+    user.session_generation += 1
+    record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="user",
+        entity_id=user.id,
+        field="sessions",
+        old=None,
+        new=f"signed out everywhere: {why}",
+    )

@@ -10,15 +10,37 @@ from typing import Any
 
 from openpyxl import Workbook
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from tracker.domain.plain_text import clean_text
+
+# What a spreadsheet may read as the start of a formula, also in full-width forms, and
+# what it skips before looking (spaces of every kind, zero-width signs, line breaks).
+FORMULA_SIGNS = frozenset("=+-@＝＋－＠")
+SKIPPED_FIRST = " \t\r\n\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff"
 
 
 def safe_cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (=, +, -, @ …) is kept as text: a buyer's
-    review saying ``=HYPERLINK(...)`` must not become a live link in a supervisor's Excel."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Text a spreadsheet would run as a formula (=, +, -, @ …, after any leading blanks)
+    is kept as text: a buyer's review saying ``=HYPERLINK(...)`` must not become a live
+    link in a supervisor's Excel."""
+    if (
+        isinstance(value, str)
+        and (
+            value.startswith(("\t", "\r"))  # OWASP's list: these two start a formula too
+            or value.lstrip(SKIPPED_FIRST)[:1] in FORMULA_SIGNS
+        )
+    ):
         return "'" + value
     return value
+
+
+def _xlsx_cell(value: Any) -> Any:
+    """A value an XLSX can hold: numbers as numbers, text without what its XML refuses
+    (control characters, lone surrogates), kept safe from formulas."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        value = clean_text(value)
+    return safe_cell(value)
 
 
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
@@ -33,9 +55,9 @@ def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 def to_xlsx(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
-    sheet.append(list(headers))
+    sheet.append([_xlsx_cell(h) for h in headers])
     for row in rows:
-        sheet.append([float(v) if isinstance(v, Decimal) else safe_cell(v) for v in row])
+        sheet.append([_xlsx_cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -16,8 +16,9 @@ from tracker.database import BULK_ROWS, analyze_after_bulk_load
 from tracker.models import Buyer, Order, OrderLine, Product, Shop
 from tracker.models.enums import RefundStatus
 from tracker.sentiment import Scorer
-from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, ingest, rows_by_key
+from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, rows_by_key
 from tracker.services.pulls import record_run, recorded
+from tracker.services.quarantine import ingest_guarded
 from tracker.services.transaction import transaction
 from tracker.sources.files import FileProblem, ParsedFile, parse_file
 from tracker.sources.records import ReviewRecord
@@ -157,7 +158,9 @@ def _reviews(
         )
         for _, v in rows
     ]
-    report.intake = ingest(session, shop, records, now=now, scorer=scorer, settings=settings)
+    report.intake = ingest_guarded(
+        session, shop, records, source="import:reviews", now=now, scorer=scorer, settings=settings
+    )
     report.created, report.updated = report.intake.new, report.intake.revised
 
 

@@ -58,6 +58,7 @@ class IntakeResult:
     scored: int = 0
     cases_opened: int = 0
     cases_closed: int = 0
+    set_aside: int = 0  # records kept aside with their error (tracker.services.quarantine)
     case_ids: list[int] = field(default_factory=list)
 
     def add(self, other: IntakeResult) -> None:
@@ -69,6 +70,7 @@ class IntakeResult:
             "scored",
             "cases_opened",
             "cases_closed",
+            "set_aside",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.case_ids.extend(other.case_ids)

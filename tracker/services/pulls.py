@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from tracker.models import PullRun, Shop
 from tracker.sentiment import Scorer
-from tracker.services.intake import IntakeResult, IntakeSettings, ingest
+from tracker.services.intake import IntakeResult, IntakeSettings
+from tracker.services.quarantine import ingest_guarded
 from tracker.services.transaction import transaction
 from tracker.sources.contract import ReviewSource, SourceError
 
@@ -60,8 +61,14 @@ def pull_shop(
     try:
         for window in source.fetch(start, now):
             with transaction(session):
-                result = ingest(
-                    session, shop, window.records, now=now, scorer=scorer, settings=settings
+                result = ingest_guarded(
+                    session,
+                    shop,
+                    window.records,
+                    source=source_name,
+                    now=now,
+                    scorer=scorer,
+                    settings=settings,
                 )
                 shop.pulled_until = max(shop.pulled_until or window.end, window.end)
                 total.add(result)
@@ -92,6 +99,7 @@ def pull_shop(
 def _count(run: PullRun, total: IntakeResult) -> None:
     run.pulled, run.new, run.revised = total.received, total.new, total.revised
     run.cases_opened, run.cases_closed = total.cases_opened, total.cases_closed
+    run.set_aside = total.set_aside
 
 
 def recent_runs(session: Session, shop_ids: list[int], limit: int = 20) -> list[PullRun]:

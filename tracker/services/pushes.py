@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from tracker.models import Shop
-from tracker.services.intake import IntakeResult, IntakeSettings, ingest
+from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.pulls import recorded
+from tracker.services.quarantine import ingest_guarded
 from tracker.sources.push import FieldProblem, parse_batch
 
 
@@ -38,7 +39,9 @@ def receive_push(
         return PushOutcome(problems)
 
     def work() -> tuple[IntakeResult, IntakeResult]:
-        result = ingest(session, shop, records, now=now, scorer=None, settings=settings)
+        result = ingest_guarded(
+            session, shop, records, source="push", now=now, scorer=None, settings=settings
+        )
         return result, result
 
     return PushOutcome([], recorded(session, shop, source="push", now=now, work=work))

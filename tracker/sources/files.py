@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.domain.plain_text import clean_text
 from tracker.models.enums import MembershipLevel, Rating, RefundStatus
 
 MAX_ROWS = 1_000_000  # a big shop's yearly order export; more should be split
@@ -73,7 +74,7 @@ _EXCEL_GUARD = re.compile(r'^="(.*)"$', re.S)
 
 def clean_cell(value: Any) -> Any:
     if isinstance(value, str):
-        value = value.strip().strip("\t")
+        value = clean_text(value).strip().strip("\t")
         guarded = _EXCEL_GUARD.match(value)
         if guarded:
             value = guarded.group(1)

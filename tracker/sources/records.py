@@ -6,7 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from tracker.domain.plain_text import clean_text
 from tracker.models.enums import Rating
+
+_TEXT_FIELDS = (
+    "platform_key",
+    "buyer_nick",
+    "text",
+    "tid",
+    "oid",
+    "item_id",
+    "item_title",
+    "reply",
+    "follow_up_text",
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,14 @@ class ReviewRecord:
     follow_up_text: str | None = None  # 追评
     follow_up_at: datetime | None = None
     is_deleted: bool = False
+
+    def __post_init__(self) -> None:
+        """Every path makes its records here, so text is cleaned here once: no NUL, no
+        control characters, no lone surrogates reach the database (tracker.domain.plain_text)."""
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, clean_text(value))
 
     @staticmethod
     def key_for(oid: str, role: str = "buyer") -> str:

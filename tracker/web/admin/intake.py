@@ -16,10 +16,10 @@ from tracker.clock import utcnow
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.extensions import db
-from tracker.models import Shop
+from tracker.models import QuarantinedRecord, Shop
 from tracker.runtime import model_store
 from tracker.sentiment.store import bundled_model_dir
-from tracker.services import alerts, pulls, source_credentials
+from tracker.services import alerts, pulls, quarantine, source_credentials
 from tracker.services.api_tokens import issue_token
 from tracker.services.errors import FieldError
 from tracker.services.imports import import_upload
@@ -54,6 +54,7 @@ def sources() -> str:
         adapters={s.id: registry.for_platform(s.platform) for s in shops},
         connected=runtime.pulled_shops(current_app, db.session, list(shops)),
         hints={s.id: source_credentials.stored_hint(db.session, s) for s in shops},
+        aside=quarantine.waiting(db.session, [s.id for s in shops]),
         run_sources=RUN_SOURCES,
         model_setting=current_app.config["TRACKER_SENTIMENT_MODEL"],
         model_current=store.current_version() or f"{bundled_model_dir().name}（内置）",
@@ -141,6 +142,24 @@ def check_credentials(shop_id: int) -> Response:
     except SourceError as exc:
         flash(f"连接失败（{exc.code}）：{exc.message}", "danger")
     return redirect(url_for("admin.shop_credentials", shop_id=shop.id))
+
+
+@bp.route("/quarantine/<int:record_id>/retry", methods=["POST"])
+def retry_quarantined(record_id: int) -> Response:
+    row = db.session.get(QuarantinedRecord, record_id)
+    if row is None:
+        abort(404)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    shop = _shop_or_404(row.shop_id)
+    key = row.platform_key
+    if quarantine.retry(
+        db.session, row, now=utcnow(), settings=runtime.settings(current_app, shop)
+    ):
+        flash(f"评价 {key} 已入库（稍后自动评分）。", "success")
+    else:
+        flash(f"评价 {key} 仍无法入库：{row.error}", "danger")
+    return redirect(url_for("admin.sources", _anchor="aside"))
 
 
 @bp.route("/shops/<int:shop_id>/credentials/delete", methods=["POST"])

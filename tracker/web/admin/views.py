@@ -16,7 +16,13 @@ from tracker.models.enums import Platform, Role
 from tracker.services import accounts, shops
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
-from tracker.web.admin.forms import PasswordResetForm, ShopForm, UserCreateForm, UserEditForm
+from tracker.web.admin.forms import (
+    CsrfOnlyForm,
+    PasswordResetForm,
+    ShopForm,
+    UserCreateForm,
+    UserEditForm,
+)
 from tracker.web.choices import row_choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -113,7 +119,31 @@ def user_edit(user_id: int) -> Response | str:
         history=history,
         title=f"编辑用户 {user.username}",
         password_form=PasswordResetForm(prefix="pw"),
+        locked=accounts.is_locked(db.session, user, now=utcnow()),
     )
+
+
+@bp.route("/users/<int:user_id>/sign-out", methods=["POST"])
+def user_sign_out(user_id: int) -> Response:
+    """End every session and remember-me cookie of the user (a lost phone, a leaver)."""
+    user = _user_or_404(user_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    accounts.sign_out_everywhere(
+        db.session, user, actor_id=current_user.id, now=utcnow(), why="admin"
+    )
+    flash(f"{user.username} 的所有登录（含“记住我”）已失效。", "success")
+    return redirect(url_for("admin.user_edit", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+def user_unlock(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    accounts.unlock(db.session, user, actor_id=current_user.id, now=utcnow())
+    flash(f"已解除 {user.username} 的登录锁定。", "success")
+    return redirect(url_for("admin.user_edit", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -140,6 +170,7 @@ def user_password(user_id: int) -> Response | str:
         history=[],
         title=f"编辑用户 {user.username}",
         password_form=form,
+        locked=accounts.is_locked(db.session, user, now=utcnow()),
     ), 400
 
 

@@ -75,6 +75,7 @@ def push_reviews() -> tuple[Response, int]:
         unchanged=result.unchanged,
         cases_opened=result.cases_opened,
         cases_closed=result.cases_closed,
+        set_aside=result.set_aside,  # kept aside with their error, listed under 数据源
     ), 200
 
 

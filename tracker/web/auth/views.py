@@ -3,11 +3,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
 from tracker.extensions import db, limiter
+from tracker.services import accounts
 from tracker.services.accounts import LoginFailure, authenticate
 from tracker.web.auth.forms import LoginForm
 
@@ -32,15 +34,31 @@ def _login_limit() -> str:
     return str(current_app.config["TRACKER_LOGIN_RATE_LIMIT"])
 
 
+def _address_limit() -> str:
+    return str(current_app.config["TRACKER_LOGIN_ADDRESS_RATE_LIMIT"])
+
+
+def _address_and_name() -> str:
+    """Tries per client address *and* user name: colleagues behind one office NAT each
+    have their own allowance, while one name guessed from one address is slowed down."""
+    name = (request.form.get("username") or "").strip().lower()[:64]
+    return f"{get_remote_address()}|{name}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_name)
+@limiter.limit(_address_limit, methods=["POST"])  # a ceiling per address: many names sprayed
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         result = authenticate(
-            db.session, form.username.data or "", form.password.data or "", now=utcnow()
+            db.session,
+            form.username.data or "",
+            form.password.data or "",
+            address=request.remote_addr or "",
+            now=utcnow(),
         )
         if isinstance(result, LoginFailure):
             form.password.errors.append(result.value)
@@ -53,6 +71,11 @@ def login() -> Response | str:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    if current_user.is_authenticated:
+        # every copy of this user's session and remember cookie ends here, not just ours
+        accounts.sign_out_everywhere(
+            db.session, current_user, actor_id=current_user.id, now=utcnow(), why="logout"
+        )
     logout_user()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))

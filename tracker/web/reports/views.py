@@ -10,11 +10,12 @@ from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
-from tracker.extensions import cache, db, talisman
+from tracker.extensions import db, talisman
 from tracker.models import Shop, User
 from tracker.models.enums import Role
 from tracker.services import exports, reports
 from tracker.services.errors import FieldError
+from tracker.web import cached
 from tracker.web.access import current_shop, roles_required
 from tracker.web.cached import Computed, computed
 from tracker.web.reports import charts
@@ -73,7 +74,7 @@ def _figures(
 ) -> tuple[reports.Dashboard, reports.Trends, datetime]:
     """The page's figures and when they were computed; both from one read of the facts."""
     board_key, trend_key = _key(shop, period, f"dashboard:{by}"), _key(shop, period, grain)
-    board, trend = cache.get_many(board_key, trend_key)
+    board, trend = cached.read(board_key, trend_key)
     if board is None or trend is None:
         now = utcnow()
         facts = reports.load_facts(
@@ -85,7 +86,7 @@ def _figures(
         trend = Computed(
             reports.trends(db.session, shop.id, period, now=now, grain=grain, facts=facts), now
         )
-        cache.set_many({board_key: board, trend_key: trend}, timeout=FIGURES_FRESH_SECONDS)
+        cached.keep({board_key: board, trend_key: trend}, FIGURES_FRESH_SECONDS)
     return board.value, trend.value, min(board.at, trend.at)
 
 
