@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 
 from tracker import config as config_module
+from tracker.database import timeout_options
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +65,7 @@ def create_app(
     with app.app_context():
         from tracker.database import configure_engine
 
-        configure_engine(db.engine)
+        configure_engine(db.engine, lock_timeout_ms=app.config["TRACKER_DB_LOCK_TIMEOUT_MS"])
 
     from tracker import cli, web
 
@@ -84,7 +85,15 @@ def _finish_config(app: Flask) -> None:
         # and the board's search and counts are estimated high (a subquery per case) while
         # running in tens of milliseconds: compiling took 24 of a 90 ms board query.
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        options["connect_args"] = {"options": "-c jit=off"} | options.get("connect_args", {})
+        timeouts = timeout_options(
+            statement_ms=app.config["TRACKER_DB_STATEMENT_TIMEOUT_MS"],
+            lock_ms=app.config["TRACKER_DB_LOCK_TIMEOUT_MS"],
+        )
+        options["connect_args"] = {"options": f"-c jit=off {timeouts}"} | options.get(
+            "connect_args", {}
+        )
+        # a worker waits at most this long for a pooled connection (then: the 503 page)
+        options.setdefault("pool_timeout", 10)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     # Shop ids repeat from one database to the next: two trackers handed the same Redis
     # database would otherwise read each other's cached report figures.

@@ -6,7 +6,7 @@ Services take ``now`` as an argument; only the edges (views, CLI, jobs) call
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -17,3 +17,19 @@ def utcnow() -> datetime:
 def to_local(value: datetime, tz: str | ZoneInfo) -> datetime:
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     return value.astimezone(zone)
+
+
+# The dates the tracker accepts from people and files. Beyond them lie no reviews, orders
+# or periods of ours, only typos and probes (year 1, year 9999), which would overflow the
+# arithmetic around them (a period's end plus a day, a local time made UTC).
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
+
+
+def within_calendar(day: date) -> bool:
+    return EARLIEST <= day <= LATEST
+
+
+# Clocks drift: a review time up to this far ahead of ours is taken as it is; later, it is
+# a broken record (its 30-day window would end in the future).
+FUTURE_SLACK = timedelta(hours=1)

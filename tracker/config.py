@@ -27,6 +27,12 @@ class Defaults:
     # Filled in by create_app with an absolute path under instance/ when not set.
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    # A stalled query or a lock held elsewhere fails a page quickly instead of holding
+    # every worker (the 503 page); jobs (scheduler, imports, builds) get the longer limits.
+    TRACKER_DB_STATEMENT_TIMEOUT_MS = 15_000
+    TRACKER_DB_LOCK_TIMEOUT_MS = 5_000
+    TRACKER_JOB_STATEMENT_TIMEOUT_MS = 30 * 60_000
+    TRACKER_JOB_LOCK_TIMEOUT_MS = 60_000
     TRACKER_TIMEZONE = "Asia/Shanghai"
     TRACKER_ENV = "development"  # "production" enables the strict checks
     TRACKER_PAGE_SIZE = 50
@@ -95,6 +101,10 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_TIMEZONE": ("TRACKER_TIMEZONE", str),
     "TRACKER_ENV": ("TRACKER_ENV", str),
     "TRACKER_PAGE_SIZE": ("TRACKER_PAGE_SIZE", int),
+    "TRACKER_DB_STATEMENT_TIMEOUT_MS": ("TRACKER_DB_STATEMENT_TIMEOUT_MS", int),
+    "TRACKER_DB_LOCK_TIMEOUT_MS": ("TRACKER_DB_LOCK_TIMEOUT_MS", int),
+    "TRACKER_JOB_STATEMENT_TIMEOUT_MS": ("TRACKER_JOB_STATEMENT_TIMEOUT_MS", int),
+    "TRACKER_JOB_LOCK_TIMEOUT_MS": ("TRACKER_JOB_LOCK_TIMEOUT_MS", int),
     "TRACKER_REMEMBER_DAYS": ("TRACKER_REMEMBER_DAYS", int),
     "TRACKER_SHOP_CREDENTIALS": ("TRACKER_SHOP_CREDENTIALS", json.loads),
     "TRACKER_HIDDEN_NEGATIVE_THRESHOLD": ("TRACKER_HIDDEN_NEGATIVE_THRESHOLD", float),
@@ -208,6 +218,10 @@ def validate(config: Mapping[str, Any]) -> list[str]:
         "TRACKER_ALERT_LEAD_MINUTES",
         "TRACKER_ALERT_REVISION_LEAD_HOURS",
         "TRACKER_REMEMBER_DAYS",
+        "TRACKER_DB_STATEMENT_TIMEOUT_MS",
+        "TRACKER_DB_LOCK_TIMEOUT_MS",
+        "TRACKER_JOB_STATEMENT_TIMEOUT_MS",
+        "TRACKER_JOB_LOCK_TIMEOUT_MS",
     ):
         if not isinstance(config.get(name), int) or config[name] <= 0:
             problems.append(f"{name}={config.get(name)!r} must be a positive whole number.")

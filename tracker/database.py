@@ -12,22 +12,53 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, *, lock_timeout_ms: int = 10_000) -> None:
     if engine.dialect.name != "sqlite":
         return
+
     # pysqlite's own transaction handling breaks SAVEPOINT and begins lazily; SQLAlchemy's
     # documented fix is to turn it off and emit BEGIN ourselves.
-    sa.event.listen(engine, "connect", _sqlite_on_connect)
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # how long a writer waits for another's lock before failing (the 503 page)
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+def timeout_options(*, statement_ms: int, lock_ms: int) -> str:
+    """PostgreSQL settings for every connection: a stalled query or a lock held elsewhere
+    fails the request quickly (the 503 page) instead of holding a worker."""
+    return f"-c statement_timeout={int(statement_ms)} -c lock_timeout={int(lock_ms)}"
+
+
+def use_job_timeouts(engine: Engine, *, statement_ms: int, lock_ms: int) -> None:
+    """Longer limits for this process's connections (the scheduler, imports, builds): set
+    on each new connection, and the pool emptied of connections made with the web's."""
+    if getattr(engine, "_tracker_job_timeouts", False):
+        return
+    engine._tracker_job_timeouts = True  # type: ignore[attr-defined]
+    if engine.dialect.name == "postgresql":
+
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {int(statement_ms)}")
+                cursor.execute(f"SET lock_timeout = {int(lock_ms)}")
+            dbapi_connection.commit()  # a SET rolled back with its transaction would not hold
+
+        sa.event.listen(engine, "connect", on_connect)
+    elif engine.dialect.name == "sqlite":
+
+        def on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute(f"PRAGMA busy_timeout={int(lock_ms)}")
+
+        sa.event.listen(engine, "connect", on_sqlite_connect)
+    engine.dispose()
 
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:

@@ -102,5 +102,20 @@ def test_stored_form_round_trips_and_bad_values_are_named() -> None:
         WorkingHours(tz=SH, periods=((time(9), time(12)), (time(11), time(13))))
     with pytest.raises(PolicyError, match="'2026-13-01'"):
         WorkingHours.from_dict({"holidays": ["2026-13-01"]}, SH)
-    with pytest.raises(PolicyError, match="weekday"):
+    with pytest.raises(PolicyError, match="工作日"):
         WorkingHours(tz=SH, weekdays=frozenset())
+
+
+def test_a_policy_whose_working_days_are_all_holidays_is_refused() -> None:
+    from datetime import date, timedelta
+
+    start = datetime(2026, 11, 23, 10, tzinfo=SH)  # a Monday
+    mondays = [(date(2026, 11, 23) + timedelta(weeks=n)).isoformat() for n in range(600)]
+    hours = WorkingHours.from_dict(
+        {"periods": [["09:00", "18:00"]], "weekdays": [0], "holidays": mondays}, SH
+    )
+    with pytest.raises(PolicyError, match="no working time"):
+        hours.check_reachable(start)
+    WorkingHours(tz=SH).check_reachable(start)  # the default week is fine
+    with pytest.raises(PolicyError, match="至少要有一个工作日"):
+        WorkingHours.from_dict({"periods": [["09:00", "18:00"]], "weekdays": []}, SH)

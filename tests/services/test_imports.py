@@ -274,3 +274,16 @@ def test_douyin_and_pinduoduo_exports_are_read_by_their_own_headers(
         sa.select(Review.explanation).where(Review.platform_key == "6921002:buyer")
     )
     assert reply == "感谢支持"
+
+
+def test_review_rows_dated_in_the_future_or_out_of_range_are_bad_rows() -> None:
+    data = (
+        "订单编号,子订单编号,买家会员名,评价结果,评价内容,评价时间\n"
+        "1,11,甲,差评,太差了,2099-01-01 10:00:00\n"
+        "2,22,乙,差评,太差了,9999-12-31 23:59:59\n"
+        "3,33,丙,差评,太差了,2026-11-22 10:00:00\n"
+    ).encode()
+    parsed = parse_file("reviews", data, "评价.csv", tz=SH, now=NOW)
+    reasons = {p.row: p.reason for p in parsed.problems}
+    assert reasons[2] == "时间在未来" and "超出范围" in reasons[3] and 4 not in reasons
+    assert [number for number, _ in parsed.rows] == [4]

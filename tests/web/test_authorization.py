@@ -3,20 +3,15 @@ of another shop. A route added without a rule here fails the first test."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import csrf_token, login
-from tests.factories import open_case
-from tracker.clock import utcnow
-from tracker.models import Case, QuarantinedRecord, Script, Shop, User
-from tracker.models.enums import Reason, Role
+from tests.web.conftest import World, url_for_rule
+from tracker.models import User
+from tracker.models.enums import Role
 
 # Who may use each part of the app (by endpoint prefix or name).
 PUBLIC = {"auth.login", "static", "bootstrap.static"}
@@ -50,75 +45,6 @@ def rule_for(endpoint: str) -> str:
 def test_every_route_has_a_rule(app: Flask) -> None:
     for rule in app.url_map.iter_rules():
         rule_for(rule.endpoint)
-
-
-@dataclass
-class World:
-    shop: Shop
-    case: Case
-    users: dict[str, User | None]
-    make_script: Callable[[], int]
-    aside_id: int
-
-
-@pytest.fixture
-def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-untyped-def]
-    shop, other = make_shop(), make_shop()
-    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
-
-    def make_script() -> int:
-        script = Script(
-            shop_id=shop.id, title="开场", body="您好", reason=Reason.QUALITY, updated_at=utcnow()
-        )
-        session.add(script)
-        session.commit()
-        return script.id
-
-    users = {
-        "anonymous": None,
-        "agent": make_user(Role.AGENT, shops=[shop]),
-        "supervisor": make_user(Role.SUPERVISOR, shops=[shop]),
-        "admin": make_user(Role.ADMIN),
-        "other_agent": make_user(Role.AGENT, shops=[other]),
-        "other_supervisor": make_user(Role.SUPERVISOR, shops=[other]),
-    }
-    aside = QuarantinedRecord(
-        shop_id=shop.id,
-        source="push",
-        platform_key="x:buyer",
-        payload='{"platform_key": "x:buyer", "buyer_nick": "甲", "rating": "bad", "text": "", '
-        '"posted_at": "2099-01-01T00:00:00+00:00"}',
-        error="posted_at 在未来",
-        quarantined_at=utcnow(),
-        last_tried_at=utcnow(),
-    )
-    session.add(aside)
-    session.commit()
-    return World(shop, case, users, make_script, aside.id)
-
-
-def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
-    values = {
-        "case_id": world.case.id,
-        "buyer_id": world.case.buyer_id,
-        "review_id": world.case.review_id,
-        "shop_id": world.shop.id,
-        "shop_code": world.shop.code,
-        "record_id": world.aside_id,
-        "user_id": world.users["agent"].id,  # type: ignore[union-attr]
-        "name": "cases",
-        "fmt": "csv",
-        "filename": "app.css",
-    }
-    if "script_id" in rule.arguments - set(rule.defaults or {}):
-        values["script_id"] = world.make_script()  # a fresh one: delete really deletes
-    path = rule.rule
-    for arg in rule.arguments - set(rule.defaults or {}):
-        path = path.replace(f"<int:{arg}>", str(values[arg])).replace(
-            f"<path:{arg}>", str(values[arg])
-        )
-        path = path.replace(f"<{arg}>", str(values[arg]))
-    return path
 
 
 def expected(kind: str, who: str, user: User | None, names_a_record: bool) -> str:

@@ -477,9 +477,50 @@ def test_a_database_outage_fails_cleanly_and_the_app_recovers(
             response = client.open(target, method=method, data=form if method == "POST" else None)
             html = response.get_data(as_text=True)
             assert response.status_code == 503 and response.headers["Retry-After"]
-            assert "数据库暂时连不上" in html and "没有保存" in html
+            assert "数据库暂时无法响应" in html and "没有保存" in html
     assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 0
     g.pop("_login_user", None)
     assert client.get("/cases").status_code == 200  # no restart needed
     assert client.post(f"{url}/attempts", data=form).status_code == 302
     assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 1
+
+
+def test_a_supervisor_cannot_take_a_script_meant_for_every_shop(
+    client: FlaskClient, session: Session, shop: Shop, make_user, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    other = make_shop()
+    shared = Script(title="通用开场", body="您好", shop_id=None, updated_at=utcnow())
+    session.add(shared)
+    session.commit()
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    response = post_form(
+        client,
+        f"/scripts/{shared.id}",
+        {"title": "通用开场", "reason": "", "shop_id": str(shop.id), "body": "您好"},
+    )
+    assert "只有管理员" in response.get_data(as_text=True)
+    assert session.scalar(sa.select(Script.shop_id).where(Script.id == shared.id)) is None
+    assert other.id  # the other shop still sees it: it is still for every shop
+
+
+def test_an_agent_cannot_note_preferences_on_another_agents_case(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    case = recent_case(session, shop)
+    case.owner_id = agent.id
+    session.commit()
+    login(client, make_user(Role.AGENT, shops=[shop], display_name="客服小王"))
+    url = f"/cases/{case.id}"
+    answer = client.post(
+        f"{url}/preferences",
+        data={
+            "prefs-preferences": "喜欢甜橙",
+            "prefs-csrf_token": csrf_token(client, url),
+            "csrf_token": csrf_token(client, url),
+        },
+        follow_redirects=True,
+    )
+    assert "您不能操作" in answer.get_data(as_text=True)
+    assert not session.scalar(
+        sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.field == "preferences")
+    )

@@ -119,6 +119,8 @@ def test_policy_form_saves_and_moves_deadlines(
         ({"periods": "9点到12点"}, "开始-结束"),
         ({"bad_hours": "0"}, "0.1 到 240"),
         ({"pull_interval_minutes": "0"}, "1 到 1440"),
+        ({"weekdays": [], "workdays": "2026-12-26"}, "至少要有一个工作日"),  # no working week
+        ({"bad_hours": "sNaN"}, "有效的数字"),
     ],
 )
 def test_policy_form_rejects_bad_values(

@@ -173,3 +173,22 @@ def test_no_session_or_csrf_needed_and_html_pages_still_need_login(
 ) -> None:
     assert client.get("/").status_code == 302
     assert client.get(URL).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("posted", "message"),
+    [
+        ("2099-01-01 10:00:00", "is in the future"),
+        ("9999-12-31T23:59:59+14:00", "超出范围"),
+        ("0001-01-01T00:00:00-12:00", "超出范围"),
+    ],
+)
+def test_reviews_dated_in_the_future_or_out_of_range_are_refused(
+    client: FlaskClient, session: Session, shop_token: tuple[Shop, str], posted: str, message: str
+) -> None:
+    _, token = shop_token
+    response = post(client, token, {"reviews": [review("1", posted_at=posted)]})
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    errors = response.get_json()["errors"]  # type: ignore[attr-defined]
+    assert errors[0]["field"] == "posted_at" and message in errors[0]["message"]
+    assert count(session, Review) == 0

@@ -16,6 +16,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from tracker import runtime
+from tracker.cli.limits import job_limits
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Shop
@@ -52,6 +53,7 @@ def _shop(code: str) -> Shop:
     metavar="列名=字段",
     help="Map a column to a field, e.g. --map 留言=text (repeatable).",
 )
+@job_limits
 def import_command(
     kind: str, file: Path, shop_code: str, skip_bad_rows: bool, mapping: tuple[str, ...]
 ) -> None:
@@ -98,6 +100,7 @@ def import_command(
 @click.command("pull")
 @with_appcontext
 @click.option("--shop", "shop_code", required=True)
+@job_limits
 def pull_command(shop_code: str) -> None:
     """Pull a shop's new reviews from its platform now."""
     shop = _shop(shop_code)
@@ -130,6 +133,7 @@ def pull_command(shop_code: str) -> None:
 
 @click.command("score-pending")
 @with_appcontext
+@job_limits
 def score_pending_command() -> None:
     """Score every unscored review (e.g. pushed ones) and open the cases they call for."""
     for shop in db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))):
@@ -161,6 +165,7 @@ def score_pending_command() -> None:
 )
 @click.option("--rollback", is_flag=True, help="Go back to the previously active model.")
 @click.option("--use-snownlp", is_flag=True, help="Activate snownlp's default model.")
+@job_limits
 def train_sentiment_command(
     data: Path | None,
     shop_code: str | None,
@@ -222,6 +227,7 @@ def api_token_command(shop_code: str) -> None:
 
 @click.command("scheduler")
 @with_appcontext
+@job_limits
 def scheduler_command() -> None:
     """Run the scheduled jobs (pulls, scoring, recommender builds, conversions). Only one
     may run at a time."""

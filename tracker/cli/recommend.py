@@ -6,6 +6,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from tracker.cli.limits import job_limits
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Shop
@@ -20,6 +21,7 @@ def recommend_group() -> None:
 @recommend_group.command("build")
 @with_appcontext
 @click.option("--shop", "shop_code", help="Shop code; default: every active shop.")
+@job_limits
 def build_command(shop_code: str | None) -> None:
     """Build the recommender model from all order lines and store it."""
     query = sa.select(Shop).order_by(Shop.id)
@@ -37,6 +39,7 @@ def build_command(shop_code: str | None) -> None:
 
 @recommend_group.command("conversions")
 @with_appcontext
+@job_limits
 def conversions_command() -> None:
     """Count orders of suggested products placed within 30 days after the call."""
     click.echo(f"新增转化 {recommendations.record_conversions(db.session, now=utcnow())} 个")

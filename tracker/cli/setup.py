@@ -8,6 +8,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from tracker.cli.limits import job_limits
 from tracker.clock import to_local, utcnow
 from tracker.database import analyze_after_bulk_load
 from tracker.extensions import db
@@ -40,6 +41,7 @@ from tracker.services.errors import FieldError
     is_flag=True,
     help="Do nothing when the database already has a shop (used by the setup script).",
 )
+@job_limits
 def demo_command(
     seed: int, scale: float, end_date: object, code: str, name: str, if_empty: bool
 ) -> None:

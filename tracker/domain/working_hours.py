@@ -38,8 +38,10 @@ class WorkingHours:
             previous_end = end
         if not self.periods:
             raise PolicyError("at least one working period is needed")
-        if not self.weekdays and not self.workdays:
-            raise PolicyError("at least one working weekday is needed")
+        if not self.weekdays:
+            # 调休 make-up days are exceptions to a week, not a week: without a weekday the
+            # deadlines of every case after the last of them could never be computed
+            raise PolicyError("至少要有一个工作日（星期几）。")
 
     def is_working_day(self, day: date) -> bool:
         if day in self.workdays:
@@ -60,6 +62,11 @@ class WorkingHours:
                     yield max(span_start, local), span_end
             day += timedelta(days=1)
         raise PolicyError(f"no working time within {MAX_DAYS} days")
+
+    def check_reachable(self, start: datetime) -> None:
+        """PolicyError unless working time comes within reach of ``start`` (holidays over a
+        whole year would leave every deadline uncomputable)."""
+        next(self._spans(start))
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The moment ``duration`` of working time after ``start``."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tracker.domain import case_flow
 from tracker.domain.triage import REVISION_WINDOW
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import AuditEvent, Buyer, Case, CaseReason, ContactAttempt, Remedy, Review, User
+from tracker.models import AuditEvent, Case, CaseReason, ContactAttempt, Remedy, Review, User
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
@@ -470,9 +470,14 @@ def post_explanation(
 
 
 def note_preferences(
-    session: Session, buyer: Buyer, text: str, *, actor: User, now: datetime
+    session: Session, case: Case, text: str, *, actor: User, now: datetime
 ) -> None:
-    """What the buyer said they like, kept in the archive for the next call."""
+    """What the case's buyer said they like, kept in the archive for the next call; noted
+    by whoever may work the case (an agent not on another agent's)."""
+    buyer = case.buyer
+    if buyer is None:
+        raise FieldError("preferences", "此案件没有买家档案。")
+    check_can_work(case, actor, session)
     with transaction(session):
         text = text.strip()
         if len(text) > 2000:

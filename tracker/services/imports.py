@@ -96,7 +96,7 @@ def import_upload(
     """Parse and import one file, all or nothing, in one transaction with its run record
     (the admin page and ``flask import`` both call this). A file that is not written
     leaves a failed run saying why."""
-    parsed = parse_file(kind, data, filename, tz=tz, mapping=mapping)
+    parsed = parse_file(kind, data, filename, tz=tz, mapping=mapping, now=now)
     source = f"import:{kind}"
     if not _writable(parsed, skip_bad_rows):
         report = ImportReport(kind, filename, parsed.total_rows, problems=list(parsed.problems))

@@ -34,7 +34,7 @@ def receive_push(
     """Validate the whole batch, then store it in one transaction with its run record;
     one bad field stores nothing. Reviews arrive unscored (no model in web workers): the
     scheduler scores them and finishes their triage."""
-    records, problems = parse_batch(body, tz)
+    records, problems = parse_batch(body, tz, now=now)
     if problems:
         return PushOutcome(problems)
 

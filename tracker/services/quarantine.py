@@ -13,13 +13,14 @@ import dataclasses
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.clock import FUTURE_SLACK
 from tracker.models import QuarantinedRecord, Shop
 from tracker.models.enums import Rating
 from tracker.sentiment import Scorer
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 # The widths of the columns a record fills (tracker.models): checked before the database.
 LIMITS = {"platform_key": 100, "buyer_nick": 64, "tid": 64, "oid": 64, "item_id": 64}
 MAX_PRICE = Decimal("9999999999.99")  # Numeric(12, 2)
-FUTURE_SLACK = timedelta(hours=1)  # platform clocks drift; a day ahead is a broken record
 
 # Errors that belong to the record: the database refused its values.
 RECORD_ERRORS = (sa.exc.DataError, sa.exc.StatementError, ValueError, UnicodeError)

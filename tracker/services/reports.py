@@ -17,6 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from tracker.clock import EARLIEST, LATEST, within_calendar
 from tracker.dbtypes import UTCDateTime, days_between, seconds_between
 from tracker.domain import case_flow
 from tracker.domain.figures import FactTable, Figures, figures, per_bucket
@@ -63,6 +64,9 @@ class Period:
             first = date.fromisoformat(start) if start else last - timedelta(days=29)
         except ValueError as exc:
             raise FieldError("start", f"开始日期 {start!r} 不是 YYYY-MM-DD 格式。") from exc
+        for name, day in (("start", first), ("end", last)):
+            if not within_calendar(day):
+                raise FieldError(name, f"日期应在 {EARLIEST} 到 {LATEST} 之间。")
         if first > last:
             raise FieldError("start", "开始日期不能晚于结束日期。")
         if (last - first).days >= MAX_DAYS:

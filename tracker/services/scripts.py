@@ -23,9 +23,20 @@ class ScriptDraft:
 
 
 def save_script(
-    session: Session, script: Script | None, draft: ScriptDraft, *, actor_id: int, now: datetime
+    session: Session,
+    script: Script | None,
+    draft: ScriptDraft,
+    *,
+    actor_id: int,
+    actor_is_admin: bool,
+    now: datetime,
 ) -> Script:
+    """A script applies to one shop or, written by an admin, to all; only an admin may
+    write or change one for all shops (moving it would take it from every other shop)."""
     with transaction(session):
+        for_all = draft.shop_id is None or (script is not None and script.shop_id is None)
+        if for_all and not actor_is_admin:
+            raise FieldError("shop_id", "只有管理员可以编写或修改适用于所有店铺的话术。")
         if not draft.title.strip():
             raise FieldError("title", "请填写标题。")
         if not draft.body.strip():

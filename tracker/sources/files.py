@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.clock import EARLIEST, FUTURE_SLACK, LATEST, within_calendar
 from tracker.domain.plain_text import clean_text
 from tracker.models.enums import MembershipLevel, Rating, RefundStatus
 
@@ -180,7 +181,15 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d")
 
 
 def parse_datetime(value: Any, tz: ZoneInfo) -> datetime:
-    """Shop exports carry local (Beijing) times without a zone."""
+    """Shop exports carry local (Beijing) times without a zone; years outside the
+    tracker's calendar (tracker.clock) are refused."""
+    moment = _parse_datetime(value, tz)
+    if not within_calendar(moment.date()):
+        raise CellError(f"时间超出范围（应在 {EARLIEST.year}–{LATEST.year} 年之间）")
+    return moment
+
+
+def _parse_datetime(value: Any, tz: ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
     if isinstance(value, date):
@@ -447,9 +456,16 @@ def parse_mapping(pairs: Mapping[str, str] | list[str]) -> dict[str, str]:
 
 
 def parse_file(
-    kind: str, data: bytes, filename: str, *, tz: ZoneInfo, mapping: Mapping[str, str] | None = None
+    kind: str,
+    data: bytes,
+    filename: str,
+    *,
+    tz: ZoneInfo,
+    mapping: Mapping[str, str] | None = None,
+    now: datetime | None = None,
 ) -> ParsedFile:
-    """Typed rows and every problem found; a file-level problem leaves no rows."""
+    """Typed rows and every problem found; a file-level problem leaves no rows. With
+    ``now``, a review dated after it (beyond the clocks' drift) is a bad row."""
     if kind not in FIELDS:
         raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}")
     fields = FIELDS[kind]
@@ -485,6 +501,13 @@ def parse_file(
             parsed.problems.append(
                 FileProblem(filename, number, "子订单编号", "", "子订单编号和订单编号至少要有一个")
             )
+        if kind == "reviews" and now is not None:
+            for name, column in (("posted_at", "评价时间"), ("follow_up_at", "追评时间")):
+                moment = values.get(name)
+                if moment is not None and moment > now + FUTURE_SLACK:
+                    parsed.problems.append(
+                        FileProblem(filename, number, column, str(moment), "时间在未来")
+                    )
         if len(parsed.problems) == problems_before:
             parsed.rows.append((number, values))
     return parsed

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.clock import FUTURE_SLACK
 from tracker.sources.files import CellError, parse_datetime, parse_money, parse_rating
 from tracker.sources.records import ReviewRecord
 
@@ -23,7 +25,11 @@ class FieldProblem:
         return {"index": self.index, "field": self.field, "message": self.message}
 
 
-def parse_batch(body: Any, tz: ZoneInfo) -> tuple[list[ReviewRecord], list[FieldProblem]]:
+def parse_batch(
+    body: Any, tz: ZoneInfo, *, now: datetime | None = None
+) -> tuple[list[ReviewRecord], list[FieldProblem]]:
+    """Records, or every problem by index and field. With ``now``, a review dated after it
+    (beyond the clocks' drift) is refused."""
     if not isinstance(body, dict) or not isinstance(body.get("reviews"), list):
         return [], [FieldProblem(None, "reviews", 'body must be {"reviews": [...]}')]
     items = body["reviews"]
@@ -33,13 +39,15 @@ def parse_batch(body: Any, tz: ZoneInfo) -> tuple[list[ReviewRecord], list[Field
         return [], [FieldProblem(None, "reviews", f"at most {MAX_BATCH} reviews per request")]
     records, problems = [], []
     for index, item in enumerate(items):
-        record = _item(index, item, tz, problems)
+        record = _item(index, item, tz, problems, now)
         if record is not None:
             records.append(record)
     return records, problems
 
 
-def _item(index: int, item: Any, tz: ZoneInfo, problems: list[FieldProblem]) -> ReviewRecord | None:
+def _item(
+    index: int, item: Any, tz: ZoneInfo, problems: list[FieldProblem], now: datetime | None
+) -> ReviewRecord | None:
     if not isinstance(item, dict):
         problems.append(FieldProblem(index, "", "each review must be an object"))
         return None
@@ -82,6 +90,9 @@ def _item(index: int, item: Any, tz: ZoneInfo, problems: list[FieldProblem]) -> 
     body = text("text", TEXT_LIMIT) or ""
     posted = parsed("posted_at", lambda v: parse_datetime(v, tz), required=True)
     follow_up_at = parsed("follow_up_at", lambda v: parse_datetime(v, tz))
+    for name, moment in (("posted_at", posted), ("follow_up_at", follow_up_at)):
+        if now is not None and moment is not None and moment > now + FUTURE_SLACK:
+            problems.append(FieldProblem(index, name, "is in the future"))
     price = parsed("item_price", parse_money)
     deleted = item.get("deleted", False)
     if not isinstance(deleted, bool):

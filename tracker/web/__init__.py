@@ -7,12 +7,16 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.web import errors, filters
+from tracker.web.inputs import RowIdConverter, TrackerRequest
 
 # Endpoints reachable without logging in.
 PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static"}
 
 
 def init_app(app: Flask) -> None:
+    # before any route is added: every <int:…> is a row id, every form field cleaned
+    app.url_map.converters["int"] = RowIdConverter
+    app.request_class = TrackerRequest
     from tracker.web.admin import intake as _admin_intake  # noqa: F401  (registers routes)
     from tracker.web.admin import recommend as _admin_recommend  # noqa: F401
     from tracker.web.admin.views import bp as admin_bp

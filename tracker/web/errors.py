@@ -7,6 +7,7 @@ import logging
 
 from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from tracker.extensions import db
@@ -19,7 +20,7 @@ MESSAGES = {
     413: ("内容过大", "上传的内容超过了允许的大小。"),
     429: ("操作太频繁", "短时间内尝试次数过多，请一分钟后再试。"),
     500: ("系统出错了", "服务器处理时出错，已记录。请稍后重试；如持续出现，请联系管理员。"),
-    503: ("数据库暂时连不上", "刚才的操作没有保存。请稍等片刻后刷新页面重试。"),
+    503: ("数据库暂时无法响应", "刚才的操作没有保存。请稍等片刻后刷新页面重试。"),
 }
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,16 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", code=code, title=title, message=message), code
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc: OperationalError) -> tuple[object, int, dict[str, str]]:
-        """The database went away (restart, failover): say so and keep nothing.
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(exc: DBAPIError | PoolTimeout) -> tuple[object, int, dict[str, str]]:
+        """The database went away (restart, failover), a query stalled or waited too long
+        for a lock (statement and lock timeouts), or no connection was free in time: say so,
+        quickly, and keep nothing.
 
         The pool's pre-ping replaces the dead connections on the next request, so no
         restart of the app is needed.
         """
-        log.warning("database unavailable: %s", exc.orig)
+        log.warning("database unavailable: %s", getattr(exc, "orig", exc))
         # a dead connection cannot roll back: the teardown's close hands it in to be discarded
         with contextlib.suppress(DBAPIError):
             db.session.rollback()

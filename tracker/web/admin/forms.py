@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 from tracker.models.enums import Platform, Role
 from tracker.sources.contract import Adapter
 from tracker.web.choices import enum_choices, pairs
+from tracker.web.fields import FiniteDecimalField
 
 
 class CheckboxListField(SelectMultipleField):
@@ -121,17 +121,17 @@ class PolicyForm(FlaskForm):
         description="每行一个日期",
         render_kw={"rows": 2},
     )
-    bad_hours = DecimalField(
+    bad_hours = FiniteDecimalField(
         "差评首次联系时限（工作小时）",
         places=1,
         validators=[InputRequired("请填写。"), NumberRange(0.1, 240, "应在 0.1 到 240 之间。")],
     )
-    neutral_hours = DecimalField(
+    neutral_hours = FiniteDecimalField(
         "中评首次联系时限（工作小时）",
         places=1,
         validators=[InputRequired("请填写。"), NumberRange(0.1, 240, "应在 0.1 到 240 之间。")],
     )
-    hidden_negative_hours = DecimalField(
+    hidden_negative_hours = FiniteDecimalField(
         "隐性差评首次联系时限（工作小时）",
         places=1,
         validators=[InputRequired("请填写。"), NumberRange(0.1, 240, "应在 0.1 到 240 之间。")],

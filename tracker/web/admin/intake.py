@@ -255,6 +255,7 @@ def shop_policy(shop_id: int) -> Response | str:
                 },
                 tz,
             )
+            new_hours.check_reachable(utcnow())
         except PolicyError as exc:
             form.periods.errors = [*form.periods.errors, str(exc)]
         else:

@@ -5,7 +5,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -27,6 +26,7 @@ from tracker.models.enums import (
 )
 from tracker.web.admin.forms import CheckboxListField
 from tracker.web.choices import enum_choices, pairs
+from tracker.web.fields import FiniteDecimalField, in_calendar, row_id
 
 
 class BoardFilterForm(FlaskForm):
@@ -55,11 +55,11 @@ class BoardFilterForm(FlaskForm):
     )
     reason = SelectField("原因", choices=enum_choices(Reason, "全部"), default="")
     rating = SelectField("评价", choices=enum_choices(Rating, "全部"), default="")
-    product_id = IntegerField("商品", validators=[Optional()])
+    product_id = IntegerField("商品", validators=[Optional(), row_id])
     overdue = BooleanField("已超时")
     due_today = BooleanField("今天到期")
-    opened_from = DateField("开案从", validators=[Optional()])
-    opened_to = DateField("到", validators=[Optional()])
+    opened_from = DateField("开案从", validators=[Optional(), in_calendar])
+    opened_to = DateField("到", validators=[Optional(), in_calendar])
     q = StringField(
         "搜索",
         validators=[Optional(), Length(max=100)],
@@ -130,7 +130,7 @@ class ReasonsForm(VersionedForm):
 
 class RemedyForm(VersionedForm):
     kind = SelectField("补偿方式", choices=enum_choices(RemedyKind))
-    amount = DecimalField(
+    amount = FiniteDecimalField(
         "金额（买家所得）",
         places=2,
         validators=[
@@ -138,7 +138,7 @@ class RemedyForm(VersionedForm):
             NumberRange(0, 999999.99, "应在 0 到 999999.99 之间。"),
         ],
     )
-    cost = DecimalField(
+    cost = FiniteDecimalField(
         "成本（店铺支出）",
         places=2,
         validators=[
@@ -172,7 +172,9 @@ class PreferencesForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     owner_id = SelectField("负责人", coerce=int, choices=[])
-    case_ids = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
+    case_ids = SelectMultipleField(
+        coerce=int, choices=[], validate_choice=False, validators=[row_id]
+    )
     submit = SubmitField("分配")
 
 

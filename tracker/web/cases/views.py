@@ -524,7 +524,7 @@ def preferences(case_id: int) -> Response | tuple[str, int]:
         form,
         "preferences_form",
         lambda: svc.note_preferences(
-            db.session, case.buyer, form.preferences.data or "", actor=current_user, now=utcnow()
+            db.session, case, form.preferences.data or "", actor=current_user, now=utcnow()
         ),
         "已保存买家偏好。",
     )

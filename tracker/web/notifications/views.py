@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -10,6 +10,7 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.services import alerts
 from tracker.web.admin.forms import CsrfOnlyForm
+from tracker.web.inputs import parse_id
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -28,11 +29,9 @@ def inbox() -> str:
 @bp.route("/read", methods=["POST"])
 def mark_read() -> Response:
     if CsrfOnlyForm().validate_on_submit():
-        raw = request.form.get("id")
-        alerts.mark_read(
-            db.session,
-            current_user.id,
-            now=utcnow(),
-            notification_id=int(raw) if raw and raw.isdigit() else None,
-        )
+        raw = request.form.get("id")  # none: all of them
+        notification_id = parse_id(raw) if raw else None
+        if raw and notification_id is None:
+            abort(404)  # an odd id marks nothing, rather than everything
+        alerts.mark_read(db.session, current_user.id, now=utcnow(), notification_id=notification_id)
     return redirect(url_for("notifications.inbox"))

@@ -6,6 +6,7 @@ from wtforms.validators import Optional
 
 from tracker.services.reports import BREAKDOWNS
 from tracker.web.choices import pairs
+from tracker.web.fields import in_calendar
 
 
 class PeriodForm(FlaskForm):
@@ -14,8 +15,8 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField("从", validators=[Optional()])
-    end = DateField("到", validators=[Optional()])
+    start = DateField("从", validators=[Optional(), in_calendar])
+    end = DateField("到", validators=[Optional(), in_calendar])
     by = SelectField("分组", choices=pairs(BREAKDOWNS.items()), default="agent")
     grain = SelectField("趋势", choices=pairs([("day", "按天"), ("week", "按周")]), default="day")
     submit = SubmitField("查看")

@@ -62,22 +62,26 @@ def edit(script_id: int | None) -> Response | str:
     script = _script_or_404(script_id) if script_id else None
     form = _form(script)
     if form.validate_on_submit():
-        if form.shop_id.data == 0 and current_user.role is not Role.ADMIN:
-            form.shop_id.errors = [*form.shop_id.errors, "只有管理员可以编写适用于所有店铺的话术。"]
-        else:
-            draft = ScriptDraft(
-                form.title.data or "",
-                form.body.data or "",
-                Reason(form.reason.data) if form.reason.data else None,
-                form.shop_id.data or None,
+        draft = ScriptDraft(
+            form.title.data or "",
+            form.body.data or "",
+            Reason(form.reason.data) if form.reason.data else None,
+            form.shop_id.data or None,
+        )
+        try:
+            save_script(
+                db.session,
+                script,
+                draft,
+                actor_id=current_user.id,
+                actor_is_admin=current_user.role is Role.ADMIN,
+                now=utcnow(),
             )
-            try:
-                save_script(db.session, script, draft, actor_id=current_user.id, now=utcnow())
-            except FieldError as exc:  # the service rolled its transaction back
-                getattr(form, exc.field).errors.append(exc.message)
-            else:
-                flash("话术已保存。", "success")
-                return redirect(url_for("scripts.index"))
+        except FieldError as exc:  # the service rolled its transaction back
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            flash("话术已保存。", "success")
+            return redirect(url_for("scripts.index"))
     return render_template("scripts/form.html", form=form, script=script)
 
 

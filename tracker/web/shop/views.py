@@ -14,6 +14,7 @@ from tracker.models.enums import Rating
 from tracker.services import browse
 from tracker.services.corrections import correct_sentiment
 from tracker.web.access import current_shop, shop_or_404
+from tracker.web.inputs import parse_id
 from tracker.web.shop.forms import SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
@@ -26,8 +27,17 @@ def _shop() -> Shop:
     return shop
 
 
+MAX_PAGE = 10_000
+
+
 def _page(stmt: object) -> Pagination:
-    return db.paginate(stmt, per_page=current_app.config["TRACKER_PAGE_SIZE"], max_per_page=200)
+    """The page asked for (``?page=``); an odd one (huge, ``²``, negative) is a 404."""
+    raw = request.args.get("page", "1")
+    page = parse_id(raw)
+    if page is None or page > MAX_PAGE:
+        abort(404)
+    per_page = current_app.config["TRACKER_PAGE_SIZE"]
+    return db.paginate(stmt, page=page, per_page=per_page, max_per_page=200)
 
 
 def _q() -> str:

@@ -1,0 +1,35 @@
+"""Form fields and validators every blueprint shares, for values people type."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from wtforms import DecimalField
+from wtforms.validators import ValidationError
+
+from tracker.clock import EARLIEST, LATEST, within_calendar
+from tracker.web.inputs import MAX_ID
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal number; ``NaN``, ``sNaN`` and ``Infinity`` are refused, not stored (and a
+    signaling NaN would break the range check after it)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError("请填写一个有效的数字。")
+
+
+def row_id(form: Any, field: Any) -> None:
+    """An id chosen on a page: a row id can be no larger than this."""
+    values = field.data if isinstance(field.data, list) else [field.data]
+    if any(isinstance(v, int) and not 0 < v <= MAX_ID for v in values):
+        raise ValidationError("所选的记录不存在。")
+
+
+def in_calendar(form: Any, field: Any) -> None:
+    if isinstance(field.data, date) and not within_calendar(field.data):
+        raise ValidationError(f"日期应在 {EARLIEST} 到 {LATEST} 之间。")

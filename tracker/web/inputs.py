@@ -1,0 +1,69 @@
+"""What comes in over HTTP, made safe once for every view: ids that fit a row id, and text
+without the characters no database or spreadsheet holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import BaseConverter, ValidationError
+
+from tracker.domain.plain_text import clean_text
+
+MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
+
+
+def parse_id(text: object) -> int | None:
+    """A row id written in ASCII digits and within range, else None (``²``, ``１２``, 10**20)."""
+    if not isinstance(text, str | int) or isinstance(text, bool):
+        return None
+    text = str(text).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+class RowIdConverter(BaseConverter):
+    """``<int:…>`` in every route: ASCII digits only, and no larger than a row id can be, so
+    an odd id is a 404 rather than a database error."""
+
+    regex = r"[0-9]{1,10}"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        number = parse_id(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+class CleanedMultiDict(ImmutableMultiDict):  # type: ignore[type-arg]
+    """Form fields and query parameters with NUL and other control characters dropped."""
+
+    def __init__(self, mapping: Any = None) -> None:
+        if mapping is not None:
+            mapping = [
+                (key, clean_text(value) if isinstance(value, str) else value)
+                for key, value in iter_multi_items(mapping)
+            ]
+        super().__init__(mapping)
+
+
+class TrackerRequest(Request):
+    parameter_storage_class = CleanedMultiDict
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """JSON nested deeper than the parser's recursion allows is bad input like any
+        other malformed JSON, not a server error."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("JSON is nested too deeply.") from None
