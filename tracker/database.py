@@ -117,3 +117,47 @@ def upsert(session: Any, table: Any) -> Any:
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+def ensure_rows(
+    session: Any, table: Any, keys: dict[str, dict[str, Any]], *, key: str, shop_id: int
+) -> None:
+    """Create the shop's rows named by ``keys`` (key value -> the row's other columns) that
+    do not exist yet, in one ``INSERT … ON CONFLICT DO NOTHING``: two writers creating the
+    same buyer or product at once both succeed, neither fails on the unique key. Keys go
+    in sorted order, so writers inserting overlapping sets wait for each other in the same
+    order instead of deadlocking."""
+    if not keys:
+        return
+    rows = [{"shop_id": shop_id, key: value, **keys[value]} for value in sorted(keys)]
+    statement = upsert(session, table).on_conflict_do_nothing(index_elements=["shop_id", key])
+    for start in range(0, len(rows), 500):
+        session.execute(statement, rows[start : start + 500])
+
+
+# Conflicts a second try usually gets past: a unique key another writer took meanwhile, a
+# serialization failure, a deadlock, a lock not granted in time (SQLite: database locked).
+TRANSIENT_SQLSTATES = {"23505", "40001", "40P01", "55P03"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    original = getattr(exc, "orig", None)
+    if getattr(original, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    text = str(original or "")
+    return "UNIQUE constraint failed" in text or "database is locked" in text
+
+
+INTAKE_LOCK = 7301  # the first half of PostgreSQL's two-key advisory lock: "shop intake"
+
+
+def lock_shop_intake(session: Any, shop_id: int) -> None:
+    """Until this transaction ends, no other transaction stores reviews or triages cases
+    for the shop: concurrent pushes, pulls and the scorer queue on one lock, so they can
+    neither collide on a review nor deadlock over its case. Shops still go in parallel.
+    SQLite needs none: its writers already go one at a time (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:kind, :shop)"),
+            {"kind": INTAKE_LOCK, "shop": shop_id},
+        )

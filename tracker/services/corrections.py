@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.database import upsert
 from tracker.models import Review, SentimentCorrection
 from tracker.services.audit import record_change
 from tracker.services.transaction import transaction
@@ -14,19 +16,19 @@ from tracker.services.transaction import transaction
 def correct_sentiment(
     session: Session, review: Review, *, is_positive: bool, user_id: int, now: datetime
 ) -> None:
-    """One correction per review; the latest word counts."""
+    """One correction per review; the latest word counts. One upsert, so two staff
+    correcting the same review at once both succeed (the later one stands)."""
     with transaction(session):
-        correction = session.get(SentimentCorrection, review.id)
-        old = None if correction is None else correction.is_positive
-        if correction is None:
-            correction = SentimentCorrection(
-                review_id=review.id, is_positive=is_positive, user_id=user_id, created_at=now
+        old = session.scalar(
+            sa.select(SentimentCorrection.is_positive).where(
+                SentimentCorrection.review_id == review.id
             )
-            session.add(correction)
-        correction.is_positive, correction.user_id, correction.created_at = (
-            is_positive,
-            user_id,
-            now,
+        )
+        values = {"is_positive": is_positive, "user_id": user_id, "created_at": now}
+        session.execute(
+            upsert(session, SentimentCorrection.__table__)
+            .values(review_id=review.id, **values)
+            .on_conflict_do_update(index_elements=["review_id"], set_=values)
         )
         record_change(
             session,

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.database import ensure_rows, lock_shop_intake
 from tracker.domain import triage
 from tracker.domain.reasons import tag_reasons
 from tracker.domain.review_text import is_system_default
@@ -118,6 +119,20 @@ def _changed(review: Review, record: ReviewRecord) -> bool:
     )
 
 
+def _new_buyer(now: datetime) -> dict[str, Any]:
+    return {"created_at": now, "tags": [], "preferences": "", "membership_level": "none"}
+
+
+def _new_product(record: ReviewRecord) -> dict[str, Any]:
+    return {
+        "title": (record.item_title or f"宝贝 {record.item_id}")[:200],
+        "category": UNCATEGORISED,
+        "price": record.item_price or Decimal(0),
+        "is_active": True,
+        "is_consumable": False,
+    }
+
+
 class _Batch:
     """Lookups for one batch, loaded with a few IN queries instead of one per record."""
 
@@ -146,6 +161,20 @@ class _Batch:
                 )
             )
         fresh = [r for k, r in records.items() if k not in self.reviews]
+        ensure_rows(
+            session,
+            Buyer.__table__,
+            {r.buyer_nick: _new_buyer(now) for r in fresh},
+            key="platform_nick",
+            shop_id=shop.id,
+        )
+        ensure_rows(
+            session,
+            Product.__table__,
+            {r.item_id: _new_product(r) for r in fresh if r.item_id},
+            key="platform_item_id",
+            shop_id=shop.id,
+        )
         self.buyers = rows_by_key(
             session, shop.id, Buyer, Buyer.platform_nick, {r.buyer_nick for r in fresh}
         )
@@ -161,35 +190,13 @@ class _Batch:
         )
 
     def buyer(self, nick: str) -> Buyer:
-        buyer = self.buyers.get(nick)
-        if buyer is None:
-            buyer = Buyer(
-                shop_id=self.shop.id,
-                platform_nick=nick,
-                created_at=self.now,
-                tags=[],
-                preferences="",
-            )
-            self.session.add(buyer)
-            self.buyers[nick] = buyer
+        buyer = self.buyers[nick]  # every fresh record's buyer was ensured above
         assert isinstance(buyer, Buyer)
         return buyer
 
     def product(self, record: ReviewRecord, line: OrderLine | None) -> Product | None:
         if record.item_id:
-            product = self.products.get(record.item_id)
-            if product is None:
-                product = Product(
-                    shop_id=self.shop.id,
-                    platform_item_id=record.item_id,
-                    title=(record.item_title or f"宝贝 {record.item_id}")[:200],
-                    category=UNCATEGORISED,
-                    price=record.item_price or Decimal(0),
-                    is_active=True,
-                    is_consumable=False,
-                )
-                self.session.add(product)
-                self.products[record.item_id] = product
+            product = self.products[record.item_id]  # ensured above, like the buyers
             assert isinstance(product, Product)
             return product
         if line is not None and line.product_id is not None:
@@ -538,6 +545,7 @@ def score_pending(
     happy, refresh a case's priority. The caller commits. ``limit``: at most this many
     reviews per call (None: all).
     """
+    lock_shop_intake(session, shop.id)  # as every intake of the shop
     result = IntakeResult()
     last_id = 0
     while limit is None or result.received < limit:

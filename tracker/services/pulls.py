@@ -20,8 +20,8 @@ from tracker.models import PullRun, Shop
 from tracker.sentiment import Scorer
 from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.quarantine import ingest_guarded
-from tracker.services.transaction import transaction
-from tracker.sources.contract import ReviewSource, SourceError
+from tracker.services.transaction import retrying, transaction
+from tracker.sources.contract import ReviewSource, SourceError, Window
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ def pull_shop(
     total = IntakeResult()
     try:
         for window in source.fetch(start, now):
-            with transaction(session):
+
+            def store(window: Window = window) -> IntakeResult:
                 result = ingest_guarded(
                     session,
                     shop,
@@ -71,8 +72,10 @@ def pull_shop(
                     settings=settings,
                 )
                 shop.pulled_until = max(shop.pulled_until or window.end, window.end)
-                total.add(result)
-                _count(run, total)
+                _count(run, total, result)
+                return result
+
+            total.add(retrying(session, store))
             log.info(
                 "shop %s: stored %s .. %s (%d reviews)",
                 shop.code,
@@ -96,10 +99,15 @@ def pull_shop(
     return run
 
 
-def _count(run: PullRun, total: IntakeResult) -> None:
-    run.pulled, run.new, run.revised = total.received, total.new, total.revised
-    run.cases_opened, run.cases_closed = total.cases_opened, total.cases_closed
-    run.set_aside = total.set_aside
+def _count(run: PullRun, total: IntakeResult, window: IntakeResult | None = None) -> None:
+    """The run's counts: what is stored so far, plus ``window`` while its commit is open."""
+    done = IntakeResult()
+    done.add(total)
+    if window is not None:
+        done.add(window)
+    run.pulled, run.new, run.revised = done.received, done.new, done.revised
+    run.cases_opened, run.cases_closed = done.cases_opened, done.cases_closed
+    run.set_aside = done.set_aside
 
 
 def recent_runs(session: Session, shop_ids: list[int], limit: int = 20) -> list[PullRun]:
@@ -147,11 +155,14 @@ def recorded(
 ) -> T:
     """Run one intake command in one transaction with its run record; a failure rolls the
     work back whole and still leaves a run saying what broke (then re-raises)."""
-    try:
-        with transaction(session):
-            value, result = work()
-            record_run(session, shop, source=source, now=now, result=result)
+
+    def attempt() -> T:
+        value, result = work()
+        record_run(session, shop, source=source, now=now, result=result)
         return value
+
+    try:
+        return retrying(session, attempt)  # a race lost to another writer is tried again
     except Exception as exc:
         try:
             with transaction(session):

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.clock import FUTURE_SLACK
+from tracker.database import lock_shop_intake
 from tracker.models import QuarantinedRecord, Shop
 from tracker.models.enums import Rating
 from tracker.sentiment import Scorer
@@ -92,6 +93,7 @@ def ingest_guarded(
 ) -> IntakeResult:
     """:func:`ingest` what can be stored and set the rest aside (``set_aside`` counts them).
     Runs inside the caller's transaction, with savepoints within it."""
+    lock_shop_intake(session, shop.id)
     good: list[ReviewRecord] = []
     aside = 0
     for record in records:
@@ -110,6 +112,7 @@ def ingest_guarded(
         raise
     except RECORD_ERRORS as exc:
         log.warning("shop %s: a batch was refused (%s); storing it one by one", shop.code, exc)
+        session.expire_all()  # rows read inside the savepoint may be gone, their ids reused
     # One by one: each in its own savepoint, so only the records the database refuses
     # are set aside.
     total = IntakeResult()
@@ -122,6 +125,7 @@ def ingest_guarded(
         except NOT_THE_RECORD:
             raise
         except RECORD_ERRORS as exc:
+            session.expire_all()
             _set_aside(session, shop, record, source=source, error=_describe(exc), now=now)
             aside += 1
     total.set_aside += aside
@@ -185,6 +189,7 @@ def retry(
     assert shop is not None
     record = from_json(row.payload)
     with transaction(session):
+        lock_shop_intake(session, shop.id)
         problem = record_problem(record, now=now)
         if problem is None:
             try:
@@ -193,6 +198,7 @@ def retry(
             except NOT_THE_RECORD:
                 raise
             except RECORD_ERRORS as exc:
+                session.expire_all()
                 problem = _describe(exc)
         if problem is None:
             session.delete(row)

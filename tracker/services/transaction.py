@@ -7,11 +7,24 @@ delivery per message) open one per step and say so where they do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.database import is_transient
+
+log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
+TRIES = 3
 
 
 class ChangedMeanwhile(RuntimeError):
@@ -31,3 +44,19 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def retrying(session: Session, work: Callable[[], T], *, tries: int = TRIES) -> T:
+    """``work`` in one transaction, tried again (a few times, after a short random pause)
+    when it lost a race another writer won: a unique key taken meanwhile, a deadlock, a
+    serialization failure. ``work`` must be safe to repeat (intake is idempotent)."""
+    for attempt in range(1, tries + 1):
+        try:
+            with transaction(session):
+                return work()
+        except DBAPIError as exc:
+            if attempt == tries or not is_transient(exc):
+                raise
+            log.info("transient conflict, try %d of %d: %s", attempt, tries, exc.orig)
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")

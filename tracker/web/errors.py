@@ -6,7 +6,7 @@ import contextlib
 import logging
 
 from flask import Flask, current_app, jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", code=code, title=title, message=message), code
 
     @app.errorhandler(OperationalError)
+    @app.errorhandler(IntegrityError)
     @app.errorhandler(PoolTimeout)
     def database_unavailable(exc: DBAPIError | PoolTimeout) -> tuple[object, int, dict[str, str]]:
         """The database went away (restart, failover), a query stalled or waited too long
@@ -42,7 +43,10 @@ def init_app(app: Flask) -> None:
         The pool's pre-ping replaces the dead connections on the next request, so no
         restart of the app is needed.
         """
-        log.warning("database unavailable: %s", getattr(exc, "orig", exc))
+        if isinstance(exc, IntegrityError):  # a conflict left after the service's retries
+            log.error("conflict after retries: %s", exc.orig)
+        else:
+            log.warning("database unavailable: %s", getattr(exc, "orig", exc))
         # a dead connection cannot roll back: the teardown's close hands it in to be discarded
         with contextlib.suppress(DBAPIError):
             db.session.rollback()

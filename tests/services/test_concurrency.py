@@ -1,0 +1,174 @@
+"""Writers at the same moment, in real threads on their own connections, against the test
+database (SQLite or PostgreSQL): overlapping pushes, one file imported twice at once, one
+review corrected by several people at once. Nothing fails, nothing is stored twice."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.databases import fresh_database
+from tracker import create_app
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import Buyer, Order, Product, Review, SentimentCorrection, Shop
+from tracker.models.enums import Platform
+from tracker.services.corrections import correct_sentiment
+from tracker.services.imports import import_upload
+from tracker.services.pushes import receive_push
+from tracker.services.shop_settings import intake_settings
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[tuple[sessionmaker[Session], int]]:
+    with fresh_database(tmp_path) as url:
+        app = create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url}, instance_path=str(tmp_path)
+        )
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade()
+            shop = Shop(code="peak", name="大促店", platform=Platform.TMALL, created_at=utcnow())
+            db.session.add(shop)
+            db.session.commit()
+            shop_id = shop.id
+            db.session.remove()  # (reading shop.id began a transaction: SQLite's write lock)
+            yield sessionmaker(bind=db.engine), shop_id
+            db.engine.dispose()
+
+
+def at_once(count: int, work: Callable[[int], None]) -> list[BaseException]:
+    """Run ``work(i)`` in ``count`` threads released together; the errors they raised."""
+    start = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            work(i)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return errors
+
+
+def test_overlapping_pushes_store_each_review_and_buyer_once(sessions) -> None:  # type: ignore[no-untyped-def]
+    make, shop_id = sessions
+    posted = (utcnow() - timedelta(hours=2)).isoformat()
+    pool = [f"买家{n}" for n in range(30)]  # few buyers: every batch meets the others'
+
+    def push(i: int) -> None:
+        rng = random.Random(i)
+        with make() as session:
+            shop = session.get(Shop, shop_id)
+            for batch in range(3):
+                reviews = [
+                    {
+                        "oid": f"{rng.randrange(120)}",  # keys overlap across pushers
+                        "buyer_nick": rng.choice(pool),
+                        "rating": rng.choice(["good", "bad", "neutral"]),
+                        "text": "快递慢" if batch % 2 else "很好",
+                        "posted_at": posted,
+                        "item_id": f"{rng.randrange(10)}",
+                    }
+                    for _ in range(40)
+                ]
+                outcome = receive_push(
+                    session,
+                    shop,
+                    {"reviews": reviews},
+                    tz=SH,
+                    now=utcnow(),
+                    settings=intake_settings(shop, timezone="Asia/Shanghai"),
+                )
+                assert outcome.result is not None, outcome.problems
+
+    assert at_once(4, push) == []
+    with make() as session:
+        keys = session.scalars(sa.select(Review.platform_key)).all()
+        nicks = session.scalars(sa.select(Buyer.platform_nick)).all()
+        items = session.scalars(sa.select(Product.platform_item_id)).all()
+    assert len(keys) == len(set(keys)) and len(keys) > 50
+    assert len(nicks) == len(set(nicks)) and len(items) == len(set(items)) <= 10
+
+
+def test_one_file_imported_twice_at_once_is_stored_once(sessions) -> None:  # type: ignore[no-untyped-def]
+    make, shop_id = sessions
+    rows = "\n".join(
+        f"T{n},T{n}-1,买家{n % 7},99.00,2026-11-{1 + n % 20:02d} 10:00:00,{n % 4},宝贝{n % 4},1,99.00"
+        for n in range(200)
+    )
+    data = f"订单编号,子订单编号,买家会员名,实付金额,订单付款时间,宝贝ID,宝贝名称,购买数量,价格\n{rows}\n".encode()
+
+    def upload(i: int) -> None:
+        with make() as session:
+            shop = session.get(Shop, shop_id)
+            report = import_upload(
+                session,
+                shop,
+                kind="orders",
+                data=data,
+                filename="订单.csv",
+                mapping={},
+                tz=SH,
+                now=utcnow(),
+                skip_bad_rows=False,
+                scorer=None,
+                settings=intake_settings(shop, timezone="Asia/Shanghai"),
+            )
+            assert report.written, [p.describe() for p in report.problems[:3]]
+
+    assert at_once(3, upload) == []
+    with make() as session:
+        assert session.scalar(sa.select(sa.func.count(Order.id))) == 200
+        assert session.scalar(sa.select(sa.func.count(Buyer.id))) == 7
+
+
+def test_one_review_corrected_by_several_at_once(sessions) -> None:  # type: ignore[no-untyped-def]
+    make, shop_id = sessions
+    with make() as session:
+        shop = session.get(Shop, shop_id)
+        receive_push(
+            session,
+            shop,
+            {
+                "reviews": [
+                    {
+                        "oid": "1",
+                        "buyer_nick": "甲",
+                        "rating": "good",
+                        "text": "还行",
+                        "posted_at": (utcnow() - timedelta(hours=1)).isoformat(),
+                    }
+                ]
+            },
+            tz=SH,
+            now=utcnow(),
+            settings=intake_settings(shop, timezone="Asia/Shanghai"),
+        )
+        review_id = session.scalar(sa.select(Review.id))
+
+    def correct(i: int) -> None:
+        with make() as session:
+            review = session.get(Review, review_id)
+            correct_sentiment(session, review, is_positive=bool(i % 2), user_id=None, now=utcnow())  # type: ignore[arg-type]
+
+    assert at_once(4, correct) == []
+    with make() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SentimentCorrection)) == 1
