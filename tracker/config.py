@@ -80,7 +80,9 @@ class Defaults:
     # Redis down: count logins per worker until it is back, never fail a login over it.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
-    MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # file uploads on the admin page
+    # file uploads on the admin page: a million-row export (spooled to disk, then imported
+    # by the scheduler in bounded memory)
+    MAX_CONTENT_LENGTH = 128 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     TRACKER_REMEMBER_DAYS = 14  # "记住我" lasts this long (Flask-Login's default: a year)

@@ -39,26 +39,26 @@ def timeout_options(*, statement_ms: int, lock_ms: int) -> str:
 
 def use_job_timeouts(engine: Engine, *, statement_ms: int, lock_ms: int) -> None:
     """Longer limits for this process's connections (the scheduler, imports, builds): set
-    on each new connection, and the pool emptied of connections made with the web's."""
+    once on each connection the first time it is checked out, so connections the pool
+    already holds get them too and none has to be thrown away."""
     if getattr(engine, "_tracker_job_timeouts", False):
         return
     engine._tracker_job_timeouts = True  # type: ignore[attr-defined]
-    if engine.dialect.name == "postgresql":
+    postgres = engine.dialect.name == "postgresql"
 
-        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("job_timeouts"):
+            return
+        if postgres:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f"SET statement_timeout = {int(statement_ms)}")
                 cursor.execute(f"SET lock_timeout = {int(lock_ms)}")
             dbapi_connection.commit()  # a SET rolled back with its transaction would not hold
-
-        sa.event.listen(engine, "connect", on_connect)
-    elif engine.dialect.name == "sqlite":
-
-        def on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+        else:
             dbapi_connection.execute(f"PRAGMA busy_timeout={int(lock_ms)}")
+        record.info["job_timeouts"] = True
 
-        sa.event.listen(engine, "connect", on_sqlite_connect)
-    engine.dispose()
+    sa.event.listen(engine, "checkout", on_checkout)
 
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
@@ -12,8 +13,8 @@ from flask import Flask
 from tracker import runtime
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Shop
-from tracker.services import alerts, recommendations, scheduler_lock
+from tracker.models import ImportJob, Shop
+from tracker.services import alerts, import_jobs, recommendations, scheduler_lock
 from tracker.services.pulls import pull_shop, record_run
 from tracker.services.scoring import score_shop
 from tracker.services.transaction import transaction
@@ -83,6 +84,34 @@ def score_new_reviews(app: Flask) -> None:
                 now=utcnow(),
                 settings=runtime.settings(app, shop),
             )
+
+
+def run_imports(app: Flask) -> None:
+    """Every few seconds: import the files uploaded on the admin page, one at a time."""
+    with app.app_context():
+        import_waiting(app)
+
+
+def import_waiting(app: Flask) -> None:
+    """The queued uploads, in order (inside an app context)."""
+    waiting = import_jobs.waiting(db.session)
+    for job_id in waiting:
+        job = db.session.get(ImportJob, job_id)
+        shop = db.session.get(Shop, job.shop_id) if job is not None else None
+        if job is None or shop is None:
+            continue
+        done = import_jobs.run(
+            db.session,
+            job_id,
+            now=utcnow(),
+            clock=utcnow,
+            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
+            scorer=runtime.scorer(app) if job.kind == "reviews" else None,
+            settings=runtime.settings(app, shop),
+        )
+        log.info(
+            "import %s (%s): %s, %d rows", job_id, done.filename, done.status, done.imported_rows
+        )
 
 
 def build_recommenders(app: Flask, *, requested_only: bool) -> None:
@@ -191,6 +220,7 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
     scheduler.add_job(
         pull_requested, "interval", minutes=1, args=(app,), id="pull-requested", **common
     )
+    scheduler.add_job(run_imports, "interval", seconds=5, args=(app,), id="imports", **common)
     hour, minute = app.config["TRACKER_RECOMMENDER_BUILD_AT"].split(":")
     scheduler.add_job(
         build_recommenders,

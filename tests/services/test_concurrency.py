@@ -21,8 +21,8 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Buyer, Order, Product, Review, SentimentCorrection, Shop
 from tracker.models.enums import Platform
+from tracker.services import import_jobs
 from tracker.services.corrections import correct_sentiment
-from tracker.services.imports import import_upload
 from tracker.services.pushes import receive_push
 from tracker.services.shop_settings import intake_settings
 
@@ -108,8 +108,9 @@ def test_overlapping_pushes_store_each_review_and_buyer_once(sessions) -> None: 
     assert len(nicks) == len(set(nicks)) and len(items) == len(set(items)) <= 10
 
 
-def test_one_file_imported_twice_at_once_is_stored_once(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_one_file_imported_twice_at_once_is_stored_once(sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     make, shop_id = sessions
+    folder = tmp_path / "uploads"
     rows = "\n".join(
         f"T{n},T{n}-1,买家{n % 7},99.00,2026-11-{1 + n % 20:02d} 10:00:00,{n % 4},宝贝{n % 4},1,99.00"
         for n in range(200)
@@ -119,20 +120,28 @@ def test_one_file_imported_twice_at_once_is_stored_once(sessions) -> None:  # ty
     def upload(i: int) -> None:
         with make() as session:
             shop = session.get(Shop, shop_id)
-            report = import_upload(
+            job = import_jobs.queue(
                 session,
                 shop,
                 kind="orders",
-                data=data,
                 filename="订单.csv",
+                save=lambda path: path.write_bytes(data),
+                folder=folder / str(i),
                 mapping={},
-                tz=SH,
-                now=utcnow(),
                 skip_bad_rows=False,
+                actor_id=None,
+                now=utcnow(),
+            )
+            done = import_jobs.run(
+                session,
+                job.id,
+                now=utcnow(),
+                clock=utcnow,
+                tz=SH,
                 scorer=None,
                 settings=intake_settings(shop, timezone="Asia/Shanghai"),
             )
-            assert report.written, [p.describe() for p in report.problems[:3]]
+            assert done.status == "done", (done.error, done.problems[:3])
 
     assert at_once(3, upload) == []
     with make() as session:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import csrf_token, login
 from tests.fakes import KeywordScorer
-from tracker import runtime
+from tracker import jobs, runtime
 from tracker.clock import utcnow
 from tracker.models import Case, Review, Shop
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Role
@@ -191,8 +191,11 @@ def paths(
                     "csrf_token": csrf_token(client, "/admin/import"),
                     "file": (io.BytesIO(_csv(versions)), "评价.csv"),
                 }
-                page = client.post("/admin/import", data=form, content_type="multipart/form-data")
-                assert page.status_code == 200 and "已导入" in page.get_data(as_text=True)
+                queued = client.post("/admin/import", data=form, content_type="multipart/form-data")
+                assert queued.status_code == 302
+                jobs.import_waiting(app)  # the scheduler's job, in the test's context
+                page = client.get(queued.headers["Location"])
+                assert "已导入" in page.get_data(as_text=True)
             elif path == "cli":
                 file = tmp_path / f"reviews-{len(list(tmp_path.iterdir()))}.csv"
                 file.write_bytes(_csv(versions))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import open_case
 from tracker.clock import utcnow
-from tracker.models import Case, QuarantinedRecord, Script, Shop, User
+from tracker.models import Case, ImportJob, QuarantinedRecord, Script, Shop, User
 from tracker.models.enums import Reason, Role
 
 
@@ -22,6 +22,7 @@ class World:
     users: dict[str, User | None]
     make_script: Callable[[], int]
     aside_id: int
+    job_id: int
 
 
 @pytest.fixture
@@ -56,8 +57,20 @@ def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-u
         last_tried_at=utcnow(),
     )
     session.add(aside)
+    job = ImportJob(
+        shop_id=shop.id,
+        kind="reviews",
+        filename="评价.csv",
+        path="/nonexistent",
+        mapping={},
+        skip_bad_rows=False,
+        status="done",
+        problems=[],
+        created_at=utcnow(),
+    )
+    session.add(job)
     session.commit()
-    return World(shop, case, users, make_script, aside.id)
+    return World(shop, case, users, make_script, aside.id, job.id)
 
 
 def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
@@ -68,6 +81,7 @@ def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
         "shop_id": world.shop.id,
         "shop_code": world.shop.code,
         "record_id": world.aside_id,
+        "job_id": world.job_id,
         "user_id": world.users["agent"].id,  # type: ignore[union-attr]
         "name": "cases",
         "fmt": "csv",

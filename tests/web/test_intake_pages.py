@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import NOW, csrf_token, login, post_form
 from tests.factories import add_sale
-from tracker.models import Case, PullRun, Review, SentimentCorrection, Shop
+from tracker import jobs
+from tracker.models import Case, ImportJob, PullRun, Review, SentimentCorrection, Shop
 from tracker.models.enums import Rating, Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,13 @@ def upload(client: FlaskClient, shop: Shop, data: bytes, name: str, **extra: str
         "csrf_token": csrf_token(client, "/admin/import"),
         "file": (io.BytesIO(data), name),
     } | extra
-    return client.post("/admin/import", data=form, content_type="multipart/form-data")
+    answer = client.post("/admin/import", data=form, content_type="multipart/form-data")
+    if answer.status_code != 302:
+        return answer  # the form itself refused it
+    from flask import current_app
+
+    jobs.import_waiting(current_app._get_current_object())  # the scheduler's job, here
+    return client.get(answer.headers["Location"])
 
 
 def test_upload_imports_and_reports(admin: tuple[FlaskClient, Shop], session: Session) -> None:
@@ -60,7 +67,7 @@ def test_upload_with_errors_writes_nothing_and_lists_them(
     assert "未导入任何数据" in html and "超级好" in html and "<script>alert(1)" not in html
     assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
     html = upload(client, shop, bad.encode(), "bad.csv", skip_bad_rows="y").get_data(as_text=True)
-    assert "已导入 2/3 行" in html and "跳过 1 行" in html
+    assert "已导入 2/3 行" in html and "跳过 1 个问题" in html
 
 
 def test_upload_form_validation(admin: tuple[FlaskClient, Shop], session: Session) -> None:
@@ -204,3 +211,45 @@ def test_web_workers_never_import_a_model(database_url: str, app) -> None:  # ty
     )
     assert out.returncode == 0, out.stderr
     assert "heavy: []" in out.stdout
+
+
+def test_an_upload_is_queued_and_its_page_follows_it(
+    admin: tuple[FlaskClient, Shop], session: Session, app
+) -> None:  # type: ignore[no-untyped-def]
+    client, shop = admin
+    form = {
+        "shop_id": str(shop.id),
+        "kind": "reviews",
+        "csrf_token": csrf_token(client, "/admin/import"),
+        "file": (io.BytesIO(CSV.encode()), "评价.csv"),
+    }
+    queued = client.post("/admin/import", data=form, content_type="multipart/form-data")
+    assert queued.status_code == 302  # the request returns at once: nothing imported yet
+    assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
+    waiting = client.get(queued.headers["Location"]).get_data(as_text=True)
+    assert "排队中" in waiting and 'http-equiv="refresh"' in waiting
+    jobs.import_waiting(app)
+    done = client.get(queued.headers["Location"]).get_data(as_text=True)
+    assert "已导入 2/2 行" in done and 'http-equiv="refresh"' not in done
+    assert "评价.csv" in client.get("/admin/import").get_data(as_text=True)  # in the list
+    stored = session.scalars(sa.select(ImportJob.path)).one()
+    assert not Path(stored).exists()  # the upload is removed once imported
+
+
+def test_an_xlsx_that_unpacks_too_big_is_refused_before_parsing(
+    admin: tuple[FlaskClient, Shop], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zip bomb: a small file whose sheet unpacks to far more than any export."""
+    import zipfile
+
+    from tracker.sources import files
+
+    monkeypatch.setattr(files, "MAX_XLSX_UNPACKED", 1024 * 1024)
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<row/>" * 400_000)  # 2.4 MB unpacked
+    assert len(data.getvalue()) < 50_000
+    client, shop = admin
+    html = upload(client, shop, data.getvalue(), "订单.xlsx").get_data(as_text=True)
+    assert "解压后" in html and "未导入任何数据" in html
+    assert session.scalar(sa.select(sa.func.count(Review.id))) == 0

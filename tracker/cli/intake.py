@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -21,13 +22,12 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Shop
 from tracker.sentiment.store import SNOWNLP, ModelError
-from tracker.services import scheduler_lock
+from tracker.services import import_jobs, scheduler_lock
 from tracker.services.api_tokens import issue_token
-from tracker.services.imports import import_upload
 from tracker.services.pulls import pull_shop
 from tracker.services.scoring import score_shop
 from tracker.sources.contract import SourceError
-from tracker.sources.files import KINDS, parse_mapping
+from tracker.sources.files import KINDS, FileProblem, parse_mapping
 
 
 def _shop(code: str) -> Shop:
@@ -63,38 +63,47 @@ def import_command(
         columns = parse_mapping(list(mapping))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--map") from exc
-    report = import_upload(
+    # the same job as an upload on the admin page, run here and now: streamed, checked
+    # whole before anything is written, then written in one transaction
+    job = import_jobs.queue(
         db.session,
         shop,
         kind=kind,
-        data=file.read_bytes(),
         filename=file.name,
+        save=lambda path: shutil.copyfile(file, path),
+        folder=Path(current_app.instance_path) / "uploads",
         mapping=columns,
-        tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
-        now=utcnow(),
         skip_bad_rows=skip_bad_rows,
+        actor_id=None,
+        now=utcnow(),
+    )
+    job = import_jobs.run(
+        db.session,
+        job.id,
+        now=utcnow(),
+        clock=utcnow,
+        tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
         scorer=runtime.scorer(current_app) if kind == "reviews" else None,
         settings=runtime.settings(current_app, shop),
     )
-    for problem in report.problems:
-        click.echo(problem.describe(), err=True)
-    if not report.written:
-        hint = (
-            ""
-            if any(p.row in (None, 1) for p in report.problems)
-            else "（修正后重新导入，或加 --skip-bad-rows 只导入正确的行）"
-        )
-        raise click.ClickException(f"未导入任何数据：发现 {len(report.problems)} 个问题{hint}")
+    for problem in job.problems:
+        click.echo(FileProblem(file.name, **problem).describe(), err=True)
+    if job.problem_count > len(job.problems):
+        click.echo(f"……共 {job.problem_count} 个问题", err=True)
+    if job.status == "failed":
+        raise click.ClickException(f"导入出错，未写入任何数据：{job.error}")
+    if job.status != "done":
+        file_level = any(p["row"] in (None, 1) for p in job.problems)
+        hint = "" if file_level else "（修正后重新导入，或加 --skip-bad-rows 只导入正确的行）"
+        raise click.ClickException(f"未导入任何数据：发现 {job.problem_count} 个问题{hint}")
     click.echo(
-        f"已导入 {report.imported_rows}/{report.total_rows} 行（新建 {report.created}，"
-        f"更新 {report.updated}，跳过 {report.skipped_rows}）。"
+        f"已导入 {job.imported_rows}/{job.rows_total} 行（新建 {job.created}，"
+        f"更新 {job.updated}，跳过 {job.rows_total - job.imported_rows}）。"
     )
-    if report.intake:
-        click.echo(f"开案 {report.intake.cases_opened}，自动结案 {report.intake.cases_closed}。")
-        if report.intake.set_aside:
-            click.echo(
-                f"{report.intake.set_aside} 条评价无法入库，已暂存（数据源页可重试）。", err=True
-            )
+    if kind == "reviews":
+        click.echo(f"开案 {job.cases_opened}，自动结案 {job.cases_closed}。")
+        if job.set_aside:
+            click.echo(f"{job.set_aside} 条评价无法入库，已暂存（数据源页可重试）。", err=True)
 
 
 @click.command("pull")

@@ -7,6 +7,7 @@ from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
 from tracker.models.catalog import Product
 from tracker.models.credentials import SourceCredential
 from tracker.models.intake import (
+    ImportJob,
     PullRun,
     QuarantinedRecord,
     SchedulerLock,
@@ -26,6 +27,7 @@ __all__ = [
     "CaseSuggestion",
     "ContactAttempt",
     "Delivery",
+    "ImportJob",
     "LoginFailures",
     "Notification",
     "Order",

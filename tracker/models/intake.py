@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -74,3 +75,39 @@ class QuarantinedRecord(db.Model):
     quarantined_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=1)
     last_tried_at: Mapped[datetime]
+
+
+class ImportJob(db.Model):
+    """An uploaded file, stored and imported by the scheduler: the page shows its progress
+    and, at the end, the same report (and all-or-nothing rule) as ever."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (sa.Index("ix_import_jobs_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    path: Mapped[str] = mapped_column(sa.Text)  # the stored upload, removed when finished
+    mapping: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    skip_bad_rows: Mapped[bool] = mapped_column(default=False)
+    # queued -> checking -> importing -> done | refused (bad rows, nothing written) | failed
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    rows_total: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)  # progress of the current step
+    imported_rows: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    cases_opened: Mapped[int] = mapped_column(default=0)
+    cases_closed: Mapped[int] = mapped_column(default=0)
+    set_aside: Mapped[int] = mapped_column(default=0)
+    problem_count: Mapped[int] = mapped_column(default=0)
+    # the first problems found: row, column, value, reason (all are counted)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )

@@ -8,19 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from tracker.database import BULK_ROWS, analyze_after_bulk_load
 from tracker.models import Buyer, Order, OrderLine, Product, Shop
 from tracker.models.enums import RefundStatus
 from tracker.sentiment import Scorer
 from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, rows_by_key
-from tracker.services.pulls import record_run, recorded
 from tracker.services.quarantine import ingest_guarded
-from tracker.services.transaction import transaction
-from tracker.sources.files import FileProblem, ParsedFile, parse_file
+from tracker.sources.files import FileProblem, ParsedFile
 from tracker.sources.records import ReviewRecord
 
 BULK_TABLES = {
@@ -70,64 +66,28 @@ def import_parsed(
     )
     if not _writable(parsed, skip_bad_rows):
         return report  # nothing written
-    writer = {"reviews": _reviews, "orders": _orders, "products": _products, "buyers": _buyers}[
-        parsed.kind
-    ]
-    writer(session, shop, parsed.rows, now, report, scorer, settings)
+    write_rows(session, shop, parsed.kind, parsed.rows, now, report, scorer, settings)
     report.imported_rows = len(parsed.rows)
     report.written = True
     return report
 
 
-def import_upload(
+def write_rows(
     session: Session,
     shop: Shop,
-    *,
     kind: str,
-    data: bytes,
-    filename: str,
-    mapping: dict[str, str],
-    tz: ZoneInfo,
+    rows: list[tuple[int, dict[str, Any]]],
     now: datetime,
-    skip_bad_rows: bool,
+    report: ImportReport,
     scorer: Scorer | None,
     settings: IntakeSettings,
-) -> ImportReport:
-    """Parse and import one file, all or nothing, in one transaction with its run record
-    (the admin page and ``flask import`` both call this). A file that is not written
-    leaves a failed run saying why."""
-    parsed = parse_file(kind, data, filename, tz=tz, mapping=mapping, now=now)
-    source = f"import:{kind}"
-    if not _writable(parsed, skip_bad_rows):
-        report = ImportReport(kind, filename, parsed.total_rows, problems=list(parsed.problems))
-        first = report.problems[0].describe() if report.problems else "文件中没有数据行"
-        with transaction(session):
-            record_run(
-                session,
-                shop,
-                source=source,
-                now=now,
-                result=None,
-                error=f"未导入：发现 {len(report.problems)} 个问题。{first}"[:2000],
-            )
-        return report
-
-    def work() -> tuple[ImportReport, IntakeResult | None]:
-        report = import_parsed(
-            session,
-            shop,
-            parsed,
-            now=now,
-            skip_bad_rows=skip_bad_rows,
-            scorer=scorer,
-            settings=settings,
-        )
-        return report, report.intake
-
-    report = recorded(session, shop, source=source, now=now, work=work)
-    if len(parsed.rows) >= BULK_ROWS:
-        analyze_after_bulk_load(session, BULK_TABLES[parsed.kind])
-    return report
+) -> None:
+    """Write good rows of one kind, adding to ``report``; the caller owns the transaction
+    (and may call this chunk by chunk: an order's lines must come in one call)."""
+    writer = {"reviews": _reviews, "orders": _orders, "products": _products, "buyers": _buyers}[
+        kind
+    ]
+    writer(session, shop, rows, now, report, scorer, settings)
 
 
 def _reviews(
@@ -158,10 +118,14 @@ def _reviews(
         )
         for _, v in rows
     ]
-    report.intake = ingest_guarded(
+    result = ingest_guarded(
         session, shop, records, source="import:reviews", now=now, scorer=scorer, settings=settings
     )
-    report.created, report.updated = report.intake.new, report.intake.revised
+    if report.intake is None:
+        report.intake = IntakeResult()
+    report.intake.add(result)  # a big file is written chunk by chunk into one report
+    report.created += result.new
+    report.updated += result.revised
 
 
 def _buyer_for(

@@ -6,15 +6,17 @@ Chinese; long numbers guarded as ``="3900..."``; dates in several formats.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from tracker.clock import EARLIEST, FUTURE_SLACK, LATEST, within_calendar
@@ -53,23 +55,6 @@ class FileError(ValueError):
 
 
 # -- reading -----------------------------------------------------------------------------
-def decode(data: bytes, filename: str) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileError(
-        FileProblem(
-            filename,
-            None,
-            None,
-            None,
-            "无法识别文件编码（支持 UTF-8、带 BOM 的 UTF-8、GBK/GB18030）",
-        )
-    )
-
-
 _EXCEL_GUARD = re.compile(r'^="(.*)"$', re.S)
 
 
@@ -83,12 +68,22 @@ def clean_cell(value: Any) -> Any:
     return value
 
 
-def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
-    """Header and rows (with their spreadsheet row numbers) of a CSV or XLSX file."""
+Source = bytes | Path  # a file's content, or the file on disk (read as it goes)
+
+# An XLSX is a zip: what it unpacks to, not its size, is what parsing costs. A shop's
+# yearly export unpacks to tens of megabytes; a "zip bomb" of a few MB to gigabytes.
+MAX_XLSX_UNPACKED = 300 * 1024 * 1024
+
+
+def open_table(
+    source: Source, filename: str
+) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
+    """Header, and the rows (with their spreadsheet row numbers) as they are read: a file
+    on disk is never held whole in memory."""
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        raw_rows = _xlsx_rows(data, filename)
+        raw_rows = _xlsx_rows(source, filename)
     elif filename.lower().endswith((".csv", ".txt", ".tsv")):
-        raw_rows = _csv_rows(decode(data, filename))
+        raw_rows = _csv_rows(source, filename)
     else:
         raise FileError(FileProblem(filename, None, None, None, "只支持 .csv 和 .xlsx 文件"))
     try:
@@ -103,56 +98,116 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, d
         seen.add(name)
     if not any(header):
         raise FileError(FileProblem(filename, 1, None, None, "第一行应为表头"))
-    rows = []
-    for number, cells in enumerate(raw_rows, start=2):
-        values = [clean_cell(c) for c in cells]
-        if all(v in (None, "") for v in values):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise FileError(
-                FileProblem(filename, number, None, None, f"超过 {MAX_ROWS} 行，请拆分文件")
-            )
-        rows.append(
-            (
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        count = 0
+        for number, cells in enumerate(raw_rows, start=2):
+            values = [clean_cell(c) for c in cells]
+            if all(v in (None, "") for v in values):
+                continue
+            count += 1
+            if count > MAX_ROWS:
+                raise FileError(
+                    FileProblem(filename, number, None, None, f"超过 {MAX_ROWS} 行，请拆分文件")
+                )
+            yield (
                 number,
                 {h: (values[i] if i < len(values) else None) for i, h in enumerate(header) if h},
             )
-        )
-    return header, rows
+
+    return header, rows()
+
+
+def read_table(source: Source, filename: str) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """Header and every row of a CSV or XLSX file, read whole (small files)."""
+    header, rows = open_table(source, filename)
+    return header, list(rows)
 
 
 def read_text_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Like :func:`read_table` for a file on disk, all values as text."""
-    header, rows = read_table(path.read_bytes(), path.name)
+    header, rows = read_table(path, path.name)
     return header, [
         (n, {k: "" if v is None else str(v) for k, v in row.items()}) for n, row in rows
     ]
 
 
-def _csv_rows(text: str) -> Iterator[list[str]]:
-    sample = text[:4096]
-    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    except csv.Error as exc:
-        raise FileError(FileProblem("csv", None, None, None, f"CSV 格式错误：{exc}")) from exc
+def _encoding(source: Source, filename: str) -> str:
+    """UTF-8 (with or without a BOM) or GB18030, found by decoding the whole file in
+    pieces: a file that is UTF-8 for its first megabyte may not be for its last."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with _binary(source) as stream:
+                while chunk := stream.read(1 << 20):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise FileError(
+        FileProblem(
+            filename,
+            None,
+            None,
+            None,
+            "无法识别文件编码（支持 UTF-8、带 BOM 的 UTF-8、GBK/GB18030）",
+        )
+    )
 
 
-def _xlsx_rows(data: bytes, filename: str) -> Iterator[list[Any]]:
+def _binary(source: Source) -> BinaryIO:
+    return open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
+
+
+def _csv_rows(source: Source, filename: str) -> Iterator[list[str]]:
+    encoding = _encoding(source, filename)
+    with io.TextIOWrapper(_binary(source), encoding=encoding, newline="") as text:
+        sample = text.read(4096)
+        text.seek(0)
+        delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+        try:
+            yield from csv.reader(text, delimiter=delimiter)
+        except csv.Error as exc:
+            raise FileError(
+                FileProblem(filename, None, None, None, f"CSV 格式错误：{exc}")
+            ) from exc
+
+
+def _xlsx_rows(source: Source, filename: str) -> Iterator[list[Any]]:
     from openpyxl import load_workbook  # only import paths need it
 
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        with _binary(source) as stream, zipfile.ZipFile(stream) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except zipfile.BadZipFile:
+        unpacked = 0  # not a zip: openpyxl says what is wrong below
+    if unpacked > MAX_XLSX_UNPACKED:
         raise FileError(
-            FileProblem(filename, None, None, None, f"无法读取 Excel 文件（{type(exc).__name__}）")
-        ) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield list(row)
-    finally:
-        workbook.close()
+            FileProblem(
+                filename,
+                None,
+                None,
+                None,
+                f"Excel 文件解压后 {unpacked // 2**20} MB，超过 {MAX_XLSX_UNPACKED // 2**20} MB"
+                "：请另存为 CSV 或拆分",
+            )
+        )
+    with _binary(source) as stream:
+        try:
+            workbook = load_workbook(stream, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise FileError(
+                FileProblem(
+                    filename, None, None, None, f"无法读取 Excel 文件（{type(exc).__name__}）"
+                )
+            ) from exc
+        try:
+            sheet = workbook.worksheets[0]
+            for row in sheet.iter_rows(values_only=True):
+                yield list(row)
+        finally:
+            workbook.close()
 
 
 # -- values --------------------------------------------------------------------------------
@@ -455,61 +510,107 @@ def parse_mapping(pairs: Mapping[str, str] | list[str]) -> dict[str, str]:
     return mapping
 
 
+@dataclass
+class ParsedRow:
+    number: int  # as a spreadsheet shows it, the header being row 1
+    values: dict[str, Any]
+    problems: list[FileProblem]
+
+
+def open_parsed(
+    kind: str,
+    source: Source,
+    filename: str,
+    *,
+    tz: ZoneInfo,
+    mapping: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> tuple[list[FileProblem], Iterator[ParsedRow]]:
+    """The file-level problems (then there are no rows), or the typed rows as they are read,
+    each with its own problems. A :class:`FileError` may still come from the rows (a broken
+    CSV line, too many rows): the file as a whole is then refused. With ``now``, a review
+    dated after it (beyond the clocks' drift) is a bad row."""
+    if kind not in FIELDS:
+        raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}")
+    fields = FIELDS[kind]
+    problems: list[FileProblem] = []
+    try:
+        header, rows = open_table(source, filename)
+    except FileError as exc:
+        return [FileProblem(filename, *_rest(exc.problem))], iter(())
+    column_for = _columns(fields, header, mapping or {}, filename, problems)
+    if problems:
+        return problems, iter(())
+
+    def parsed() -> Iterator[ParsedRow]:
+        for number, raw in rows:
+            yield _parse_row(kind, fields, column_for, filename, number, raw, tz=tz, now=now)
+
+    return [], parsed()
+
+
+def _parse_row(
+    kind: str,
+    fields: tuple[Field, ...],
+    column_for: dict[str, str],
+    filename: str,
+    number: int,
+    raw: dict[str, Any],
+    *,
+    tz: ZoneInfo,
+    now: datetime | None,
+) -> ParsedRow:
+    row = ParsedRow(number, {}, [])
+    for spec in fields:
+        column = column_for.get(spec.name)
+        value = raw.get(column) if column else None
+        if value is None or (isinstance(value, str) and value == ""):
+            if spec.required:
+                row.problems.append(
+                    FileProblem(filename, number, column or spec.name, "", "必填，不能为空")
+                )
+            continue
+        try:
+            row.values[spec.name] = spec.parse(value, tz)
+        except CellError as exc:
+            row.problems.append(FileProblem(filename, number, column, _text(value), str(exc)))
+    if kind == "reviews" and not (row.values.get("oid") or row.values.get("tid")):
+        row.problems.append(
+            FileProblem(filename, number, "子订单编号", "", "子订单编号和订单编号至少要有一个")
+        )
+    if kind == "reviews" and now is not None:
+        for name, column in (("posted_at", "评价时间"), ("follow_up_at", "追评时间")):
+            moment = row.values.get(name)
+            if moment is not None and moment > now + FUTURE_SLACK:
+                row.problems.append(
+                    FileProblem(filename, number, column, str(moment), "时间在未来")
+                )
+    return row
+
+
 def parse_file(
     kind: str,
-    data: bytes,
+    data: Source,
     filename: str,
     *,
     tz: ZoneInfo,
     mapping: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> ParsedFile:
-    """Typed rows and every problem found; a file-level problem leaves no rows. With
-    ``now``, a review dated after it (beyond the clocks' drift) is a bad row."""
-    if kind not in FIELDS:
-        raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}")
-    fields = FIELDS[kind]
+    """Typed rows and every problem found, read whole (small files and tests; big uploads
+    stream through :func:`open_parsed`); a file-level problem leaves no rows."""
     parsed = ParsedFile(kind, filename)
+    file_problems, rows = open_parsed(kind, data, filename, tz=tz, mapping=mapping, now=now)
+    parsed.problems.extend(file_problems)
     try:
-        header, rows = read_table(data, filename)
+        for row in rows:
+            parsed.total_rows += 1
+            parsed.problems.extend(row.problems)
+            if not row.problems:
+                parsed.rows.append((row.number, row.values))
     except FileError as exc:
+        parsed.rows.clear()
         parsed.problems.append(FileProblem(filename, *_rest(exc.problem)))
-        return parsed
-    column_for = _columns(fields, header, mapping or {}, filename, parsed.problems)
-    if parsed.problems:
-        return parsed
-    parsed.total_rows = len(rows)
-    for number, raw in rows:
-        problems_before = len(parsed.problems)
-        values: dict[str, Any] = {}
-        for spec in fields:
-            column = column_for.get(spec.name)
-            value = raw.get(column) if column else None
-            if value is None or (isinstance(value, str) and value == ""):
-                if spec.required:
-                    parsed.problems.append(
-                        FileProblem(filename, number, column or spec.name, "", "必填，不能为空")
-                    )
-                continue
-            try:
-                values[spec.name] = spec.parse(value, tz)
-            except CellError as exc:
-                parsed.problems.append(
-                    FileProblem(filename, number, column, _text(value), str(exc))
-                )
-        if kind == "reviews" and not (values.get("oid") or values.get("tid")):
-            parsed.problems.append(
-                FileProblem(filename, number, "子订单编号", "", "子订单编号和订单编号至少要有一个")
-            )
-        if kind == "reviews" and now is not None:
-            for name, column in (("posted_at", "评价时间"), ("follow_up_at", "追评时间")):
-                moment = values.get(name)
-                if moment is not None and moment > now + FUTURE_SLACK:
-                    parsed.problems.append(
-                        FileProblem(filename, number, column, str(moment), "时间在未来")
-                    )
-        if len(parsed.problems) == problems_before:
-            parsed.rows.append((number, values))
     return parsed
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -16,13 +17,12 @@ from tracker.clock import utcnow
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.extensions import db
-from tracker.models import QuarantinedRecord, Shop
+from tracker.models import ImportJob, QuarantinedRecord, Shop
 from tracker.runtime import model_store
 from tracker.sentiment.store import bundled_model_dir
-from tracker.services import alerts, pulls, quarantine, source_credentials
+from tracker.services import alerts, import_jobs, pulls, quarantine, source_credentials
 from tracker.services.api_tokens import issue_token
 from tracker.services.errors import FieldError
-from tracker.services.imports import import_upload
 from tracker.services.shop_settings import update_policy
 from tracker.sources import registry
 from tracker.sources.contract import Adapter, SourceError
@@ -182,12 +182,12 @@ def shop_token(shop_id: int) -> str:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-def import_file() -> str:
+def import_file() -> Response | str:
+    """The upload is stored and queued; the scheduler imports it (a big file would outlast
+    any web request) and its page shows the progress, then the report."""
     form = ImportForm()
-    form.shop_id.choices = row_choices(
-        db.session.execute(sa.select(Shop.id, Shop.name).order_by(Shop.name)).tuples()
-    )
-    report = None
+    shops = db.session.execute(sa.select(Shop.id, Shop.name).order_by(Shop.name)).tuples().all()
+    form.shop_id.choices = row_choices(shops)
     if form.validate_on_submit():
         shop = _shop_or_404(form.shop_id.data or 0)
         try:
@@ -198,22 +198,29 @@ def import_file() -> str:
             form.mapping.errors = [*form.mapping.errors, str(exc)]
         else:
             upload = form.file.data
-            shop_tz = ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
-            # No model in web workers: imported reviews are scored by the scheduler.
-            report = import_upload(
+            job = import_jobs.queue(
                 db.session,
                 shop,
                 kind=form.kind.data,
-                data=upload.read(),
                 filename=upload.filename or "upload.csv",
+                save=lambda path: upload.save(path),  # streamed to disk, not into memory
+                folder=Path(current_app.instance_path) / "uploads",
                 mapping=mapping,
-                tz=shop_tz,
-                now=utcnow(),
                 skip_bad_rows=bool(form.skip_bad_rows.data),
-                scorer=None,
-                settings=runtime.settings(current_app, shop),
+                actor_id=current_user.id,
+                now=utcnow(),
             )
-    return render_template("admin/import.html", form=form, report=report)
+            return redirect(url_for("admin.import_job", job_id=job.id))
+    jobs = import_jobs.recent(db.session, [shop_id for shop_id, _ in shops])
+    return render_template("admin/import.html", form=form, jobs=jobs)
+
+
+@bp.route("/imports/<int:job_id>")
+def import_job(job_id: int) -> str:
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        abort(404)
+    return render_template("admin/import_job.html", job=job, shop=_shop_or_404(job.shop_id))
 
 
 def _dates(text: str | None) -> list[str]:
