@@ -198,6 +198,10 @@ def sync_pull_jobs(app: Flask, scheduler: BaseScheduler) -> None:
 
 
 def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
+    with app.app_context():  # this scheduler holds the lock: whatever "ran" was cut short
+        if requeued := import_jobs.requeue_interrupted(db.session):
+            log.warning("imports: %d interrupted jobs queued again", requeued)
+
     def stop() -> None:
         scheduler.shutdown(wait=False)
 

@@ -253,3 +253,25 @@ def test_an_xlsx_that_unpacks_too_big_is_refused_before_parsing(
     html = upload(client, shop, data.getvalue(), "订单.xlsx").get_data(as_text=True)
     assert "解压后" in html and "未导入任何数据" in html
     assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
+
+
+def test_an_import_cut_short_by_a_dying_scheduler_starts_again(
+    admin: tuple[FlaskClient, Shop], session: Session, app
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker.services import import_jobs
+
+    client, shop = admin
+    form = {
+        "shop_id": str(shop.id),
+        "kind": "reviews",
+        "csrf_token": csrf_token(client, "/admin/import"),
+        "file": (io.BytesIO(CSV.encode()), "评价.csv"),
+    }
+    client.post("/admin/import", data=form, content_type="multipart/form-data")
+    job = session.scalars(sa.select(ImportJob)).one()
+    job.status = "importing"  # as a scheduler killed mid-import leaves it
+    session.commit()
+    assert import_jobs.requeue_interrupted(session) == 1
+    jobs.import_waiting(app)
+    assert session.scalars(sa.select(ImportJob.status)).one() == "done"
+    assert session.scalar(sa.select(sa.func.count(Review.id))) == 2

@@ -81,6 +81,19 @@ def waiting(session: Session) -> list[int]:
     )
 
 
+def requeue_interrupted(session: Session) -> int:
+    """Jobs left checking or importing by a scheduler that died: nothing of theirs was
+    committed (one transaction), so they simply start again."""
+    with transaction(session):
+        return int(
+            session.execute(
+                sa.update(ImportJob)
+                .where(ImportJob.status.in_(("checking", "importing")))
+                .values(status="queued", rows_done=0)
+            ).rowcount
+        )
+
+
 def recent(session: Session, shop_ids: list[int], limit: int = 10) -> list[ImportJob]:
     return list(
         session.scalars(
@@ -160,14 +173,7 @@ def run(
                 f"{type(exc).__name__}: {exc}",
                 clock(),
             )
-            record_run(
-                session,
-                session.get(Shop, job.shop_id),
-                source=f"import:{job.kind}",  # type: ignore[arg-type]
-                now=now,
-                result=None,
-                error=f"{job.filename}：{job.error}"[:2000],
-            )
+            _failed_run(session, job, now=now, error=job.error)
         return job
     path.unlink(missing_ok=True)
     done = session.get(ImportJob, job_id)
@@ -237,14 +243,23 @@ def _refuse(
             if job.problems
             else "文件中没有数据行"
         )
-        record_run(
-            session,
-            session.get(Shop, job.shop_id),
-            source=f"import:{job.kind}",  # type: ignore[arg-type]
-            now=now,
-            result=None,
-            error=f"{job.filename}：未导入，发现 {job.problem_count} 个问题。{first}"[:2000],
+        _failed_run(
+            session, job, now=now, error=f"未导入，发现 {job.problem_count} 个问题。{first}"
         )
+
+
+def _failed_run(session: Session, job: ImportJob, *, now: datetime, error: str) -> None:
+    """The run on 数据源 that says why this upload wrote nothing."""
+    shop = session.get(Shop, job.shop_id)
+    assert shop is not None
+    record_run(
+        session,
+        shop,
+        source=f"import:{job.kind}",
+        now=now,
+        result=None,
+        error=f"{job.filename}：{error}"[:2000],
+    )
 
 
 def _chunks(rows: Iterator[Any], kind: str) -> Iterator[list[tuple[int, dict[str, Any]]]]:
