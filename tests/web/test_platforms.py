@@ -177,6 +177,7 @@ def test_wechat_push_is_verified_and_makes_the_scheduler_pull(
     assert client.get(url, query_string=_signed("wrong") | {"echostr": "e"}).status_code == 403
     hello = client.get(url, query_string=_signed("ptok") | {"echostr": "echo-123"})
     assert hello.status_code == 200 and hello.get_data(as_text=True) == "echo-123"
+    assert hello.mimetype == "text/plain"  # never rendered as a page
     event = {"MsgType": "event", "Event": "wxa_comment_bad_score", "result": {"comment_id": "5"}}
     forged = client.post(
         url, query_string=_signed("wrong"), data=json.dumps(event), content_type="application/json"

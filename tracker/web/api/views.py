@@ -97,9 +97,9 @@ def platform_event(shop_code: str) -> tuple[Response | str, int]:
     query = request.args.to_dict()
     if found is None or not adapter.events.verify(found.values, query):
         return jsonify(error="forbidden", message="signature does not match"), 403
-    if request.method == "GET":
-        return adapter.events.handshake(query) or "", 200
+    if request.method == "GET":  # the platform's URL check: its token echoed, as plain text
+        return Response(adapter.events.handshake(query) or "", mimetype="text/plain"), 200
     request.max_content_length = EVENT_MAX_BYTES
     if adapter.events.wants_pull(request.get_data(), request.content_type or ""):
         request_pull(db.session, shop, now=utcnow())
-    return "success", 200
+    return Response("success", mimetype="text/plain"), 200
