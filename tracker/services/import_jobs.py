@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.database import BULK_ROWS, analyze_after_bulk_load
+from tracker.database import BULK_ROWS, analyze_after_bulk_load, lock_shop_intake
 from tracker.models import ImportJob, Shop
 from tracker.sentiment import Scorer
 from tracker.services.imports import BULK_TABLES, ImportReport, write_rows
@@ -298,6 +298,7 @@ def _write(
     written = 0
     before = set(session.identity_map.values())  # what the caller had loaded stays
     with transaction(session):  # all or nothing, however many chunks
+        lock_shop_intake(session, shop_id)  # like every intake of the shop: one at a time
         for chunk in _chunks(rows, kind):
             shop = session.get(Shop, shop_id)
             assert shop is not None
