@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,8 +26,6 @@ log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)  # reviews indexed late by the platform are caught next time
 FIRST_PULL = timedelta(days=30)  # the revision window: older reviews cannot change anymore
-
-T = TypeVar("T")
 
 
 def pull_shop(
@@ -151,15 +148,15 @@ def recorded(
     *,
     source: str,
     now: datetime,
-    work: Callable[[], tuple[T, IntakeResult | None]],
-) -> T:
+    work: Callable[[], IntakeResult],
+) -> IntakeResult:
     """Run one intake command in one transaction with its run record; a failure rolls the
     work back whole and still leaves a run saying what broke (then re-raises)."""
 
-    def attempt() -> T:
-        value, result = work()
+    def attempt() -> IntakeResult:
+        result = work()
         record_run(session, shop, source=source, now=now, result=result)
-        return value
+        return result
 
     try:
         return retrying(session, attempt)  # a race lost to another writer is tried again

@@ -38,10 +38,9 @@ def receive_push(
     if problems:
         return PushOutcome(problems)
 
-    def work() -> tuple[IntakeResult, IntakeResult]:
-        result = ingest_guarded(
+    def work() -> IntakeResult:
+        return ingest_guarded(
             session, shop, records, source="push", now=now, scorer=None, settings=settings
         )
-        return result, result
 
     return PushOutcome([], recorded(session, shop, source="push", now=now, work=work))
