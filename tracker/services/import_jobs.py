@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tracker.database import BULK_ROWS, analyze_after_bulk_load, lock_shop_intake
 from tracker.models import ImportJob, Shop
 from tracker.sentiment import Scorer
-from tracker.services.imports import BULK_TABLES, ImportReport, write_rows
+from tracker.services.imports import BULK_TABLES, ImportReport, may_write, write_rows
 from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.pulls import record_run
 from tracker.services.transaction import transaction
@@ -147,8 +147,7 @@ def run(
     progress = _Progress(session, job_id)
     path = Path(job.path)
     try:
-        checked = _check(job, path, tz=tz, now=now, progress=progress)
-        if checked is None:
+        if not _check(job, path, tz=tz, now=now, progress=progress):
             _refuse(session, job, clock=clock, now=now)
         else:
             _write(
@@ -187,11 +186,9 @@ def _rows(
     return open_parsed(job.kind, path, job.filename, tz=tz, mapping=job.mapping or None, now=now)
 
 
-def _check(
-    job: ImportJob, path: Path, *, tz: ZoneInfo, now: datetime, progress: _Progress
-) -> int | None:
-    """Read every row once, writing nothing; the number of good rows, or None when the file
-    may not be written (its problems are on the job)."""
+def _check(job: ImportJob, path: Path, *, tz: ZoneInfo, now: datetime, progress: _Progress) -> bool:
+    """Read every row once, writing nothing; whether the file may be written (its problems
+    are on the job either way)."""
     problems, rows = _rows(job, path, tz=tz, now=now)
     count = good = 0
     kept: list[dict[str, Any]] = [_plain(p) for p in problems]
@@ -217,9 +214,12 @@ def _check(
         problem_count=found,
         problems=kept[:KEPT_PROBLEMS],
     )
-    if problems or (found and not job.skip_bad_rows) or not good:  # problems: the file's own
-        return None
-    return good
+    return may_write(
+        file_problems=bool(problems),  # the file's own, found before or between its rows
+        bad_rows=bool(found),
+        good_rows=good,
+        skip_bad_rows=job.skip_bad_rows,
+    )
 
 
 def _plain(problem: FileProblem) -> dict[str, Any]:

@@ -44,9 +44,10 @@ class ImportReport:
         return len({p.row for p in self.problems if p.row is not None and p.row > 1})
 
 
-def _writable(parsed: ParsedFile, skip_bad_rows: bool) -> bool:
-    file_level = any(p.row is None or p.row == 1 for p in parsed.problems)
-    return not (file_level or (parsed.problems and not skip_bad_rows) or not parsed.rows)
+def may_write(*, file_problems: bool, bad_rows: bool, good_rows: int, skip_bad_rows: bool) -> bool:
+    """The import rule, all or nothing: a problem with the file as a whole, bad rows the
+    user did not choose to skip, or no good row at all, and nothing is written."""
+    return not (file_problems or (bad_rows and not skip_bad_rows) or not good_rows)
 
 
 def import_parsed(
@@ -64,7 +65,12 @@ def import_parsed(
     report = ImportReport(
         parsed.kind, parsed.filename, parsed.total_rows, problems=list(parsed.problems)
     )
-    if not _writable(parsed, skip_bad_rows):
+    if not may_write(
+        file_problems=any(p.row is None or p.row == 1 for p in parsed.problems),
+        bad_rows=bool(parsed.problems),
+        good_rows=len(parsed.rows),
+        skip_bad_rows=skip_bad_rows,
+    ):
         return report  # nothing written
     write_rows(session, shop, parsed.kind, parsed.rows, now, report, scorer, settings)
     report.imported_rows = len(parsed.rows)
