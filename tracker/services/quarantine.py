@@ -187,21 +187,19 @@ def retry(
     stored now. Stored unscored: the scheduler scores it and finishes its triage."""
     shop = session.get(Shop, row.shop_id)
     assert shop is not None
-    record = from_json(row.payload)
     with transaction(session):
-        lock_shop_intake(session, shop.id)
-        problem = record_problem(record, now=now)
-        if problem is None:
-            try:
-                with session.begin_nested():
-                    ingest(session, shop, [record], now=now, scorer=None, settings=settings)
-            except NOT_THE_RECORD:
-                raise
-            except RECORD_ERRORS as exc:
-                session.expire_all()
-                problem = _describe(exc)
-        if problem is None:
-            session.delete(row)
-            return True
-        row.error, row.attempts, row.last_tried_at = problem, row.attempts + 1, now
-        return False
+        # the same guarded path as every intake: on failure it updates this very row
+        # (error, attempts, last try), found by the review's key
+        result = ingest_guarded(
+            session,
+            shop,
+            [from_json(row.payload)],
+            source=row.source,
+            now=now,
+            scorer=None,
+            settings=settings,
+        )
+        if result.set_aside:
+            return False
+        session.delete(row)
+        return True
