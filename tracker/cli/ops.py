@@ -78,8 +78,9 @@ def source_problems() -> list[str]:
 
     problems = []
     shops = list(db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))))
+    connected_ids = runtime.pulled_shops(current_app, db.session, shops)  # one query for all
     for shop in shops:
-        if shop.id not in runtime.pulled_shops(current_app, db.session, [shop]):
+        if shop.id not in connected_ids:
             continue
         try:
             connected = runtime.review_source(current_app, db.session, shop)
