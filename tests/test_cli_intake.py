@@ -64,7 +64,7 @@ def test_train_from_a_file_activate_and_roll_back(
     data = tmp_path / "labelled.csv"
     data.write_text("\n".join(lines), encoding="utf-8")
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["train-sentiment", "--data", str(data)])
+    first = runner.invoke(args=["train-sentiment", "--data", str(data), "--no-general-corpus"])
     assert first.exit_code == 0, first.output
     assert "负面 F1" in first.output and "已启用" in first.output
     store = model_store(app)
@@ -107,7 +107,9 @@ def test_train_from_shop_history_uses_corrections(
     examples = shop_history(session, shop)
     assert len(examples) == 120  # neutral left out
     assert sum(1 for e in examples if e.label == 0) == 61  # 60 bad + 1 corrected
-    result = app.test_cli_runner().invoke(args=["train-sentiment", "--shop", "hist"])
+    result = app.test_cli_runner().invoke(
+        args=["train-sentiment", "--shop", "hist", "--no-general-corpus"]
+    )
     assert result.exit_code == 0, result.output
     assert (
         "shop hist history"

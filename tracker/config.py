@@ -12,7 +12,6 @@ from datetime import time
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tracker.domain import triage as triage_defaults
 from tracker.sealing import Sealer, SealError
 
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
@@ -38,9 +37,9 @@ class Defaults:
     TRACKER_PAGE_SIZE = 50
     TRACKER_DEADLINE_WARN_MINUTES = 30  # the board turns a countdown amber this close
     TRACKER_API_MAX_BYTES = 1024 * 1024  # push API request bodies; larger ones get 413
-    # A good rating whose text scores below this opens a "hidden negative" case. 0.3, not
-    # 0.5: the rating itself says "happy", so only clearly unhappy words count (README).
-    TRACKER_HIDDEN_NEGATIVE_THRESHOLD = triage_defaults.DEFAULT_HIDDEN_NEGATIVE_THRESHOLD
+    # A good rating whose text scores below this opens a "hidden negative" case. Unset: the
+    # scoring model's own case threshold, set on texts it was not trained on (README).
+    TRACKER_HIDDEN_NEGATIVE_THRESHOLD: float | None = None
     TRACKER_SENTIMENT_MODEL = "auto"  # "auto" (trained, else bundled), "snownlp", or a path
     # Each source's gateway by adapter name (top, jd, kuaishou, wechat); unset: the
     # platform's production gateway. Tests and benches point them at local stand-ins.
@@ -200,7 +199,7 @@ def validate(config: Mapping[str, Any]) -> list[str]:
             '"https://eco.taobao.com/router/rest"}.'
         )
     threshold = config.get("TRACKER_HIDDEN_NEGATIVE_THRESHOLD")
-    if not isinstance(threshold, int | float) or not 0 < threshold < 1:
+    if threshold is not None and (not isinstance(threshold, int | float) or not 0 < threshold < 1):
         problems.append(f"TRACKER_HIDDEN_NEGATIVE_THRESHOLD={threshold!r} must be between 0 and 1.")
     try:
         build_at = time.fromisoformat(str(config.get("TRACKER_RECOMMENDER_BUILD_AT")))

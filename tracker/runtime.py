@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from tracker.channels import SmtpMailer, WebhookPoster
 from tracker.clock import utcnow
+from tracker.domain.triage import ScoreBands
 from tracker.models import Shop
 from tracker.sealing import Sealer, derived_key
 from tracker.sentiment import Scorer
-from tracker.sentiment.store import ModelStore, load_scorer
+from tracker.sentiment.store import ModelStore, load_scorer, model_thresholds
 from tracker.services import source_credentials
 from tracker.services.alerts import AlertSettings
 from tracker.services.intake import IntakeSettings
@@ -25,6 +26,7 @@ from tracker.services.source_credentials import ShopCredentials
 from tracker.sources.contract import Adapter, ReviewSource, SourceOptions
 
 _scorers: dict[str, tuple[str, Scorer]] = {}
+_bands: dict[str, tuple[str, ScoreBands]] = {}
 
 
 def model_store(app: Flask) -> ModelStore:
@@ -43,12 +45,31 @@ def scorer(app: Flask) -> Scorer:
     return cached[1]
 
 
+def score_bands(app: Flask) -> ScoreBands:
+    """The active model's bands (待确认 and case-opening thresholds); the configured
+    threshold, when set, replaces the case-opening one."""
+    store = model_store(app)
+    setting = app.config["TRACKER_SENTIMENT_MODEL"]
+    key = f"{setting}|{store.current_version()}"
+    cached = _bands.get(app.instance_path)
+    if cached is None or cached[0] != key:
+        thresholds = model_thresholds(setting, store)
+        bands = (
+            ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
+            if thresholds
+            else ScoreBands()
+        )
+        cached = (key, bands)
+        _bands[app.instance_path] = cached
+    bands = cached[1]
+    override = app.config["TRACKER_HIDDEN_NEGATIVE_THRESHOLD"]
+    if override is None:
+        return bands
+    return ScoreBands(case=override, confirm=max(override, bands.confirm))
+
+
 def settings(app: Flask, shop: Shop) -> IntakeSettings:
-    return intake_settings(
-        shop,
-        timezone=app.config["TRACKER_TIMEZONE"],
-        hidden_negative_threshold=app.config["TRACKER_HIDDEN_NEGATIVE_THRESHOLD"],
-    )
+    return intake_settings(shop, timezone=app.config["TRACKER_TIMEZONE"], bands=score_bands(app))
 
 
 def sealer(app: Flask) -> Sealer:

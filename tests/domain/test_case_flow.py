@@ -26,18 +26,33 @@ SH = ZoneInfo("Asia/Shanghai")
 @pytest.mark.parametrize("old", list(S))
 @pytest.mark.parametrize("new", list(S))
 def test_the_transition_table_is_what_is_enforced(old: S, new: S) -> None:
-    outcome = (O.REVIEW_REVISED if new is S.RECOVERED else O.REFUSED) if new in CLOSED else None
+    outcome = {S.RECOVERED: O.REVIEW_REVISED, S.DISMISSED: O.FALSE_ALARM}.get(new, O.REFUSED)
+    outcome = outcome if new in CLOSED else None
     allowed = new in TRANSITIONS[old]
     if allowed:
-        check_transition(old, new, outcome)
+        check_transition(old, new, outcome, is_hidden_negative=True)
     else:
         with pytest.raises(TransitionError):
-            check_transition(old, new, outcome)
+            check_transition(old, new, outcome, is_hidden_negative=True)
+
+
+def test_only_a_hidden_negative_can_be_a_false_alarm() -> None:
+    check_transition(S.CONTACTING, S.DISMISSED, O.FALSE_ALARM, is_hidden_negative=True)
+    with pytest.raises(TransitionError, match="只有隐性差评"):
+        check_transition(S.CONTACTING, S.DISMISSED, O.FALSE_ALARM, is_hidden_negative=False)
+    with pytest.raises(TransitionError, match="对应“误报”"):
+        check_transition(S.CONTACTING, S.UNRECOVERED, O.FALSE_ALARM, is_hidden_negative=True)
+    assert closed_status(O.FALSE_ALARM) is S.DISMISSED
 
 
 def test_every_status_can_be_left_and_closed_cases_only_reopen() -> None:
     assert all(TRANSITIONS[s] for s in S)
-    assert TRANSITIONS[S.RECOVERED] == TRANSITIONS[S.UNRECOVERED] == {S.CONTACTING}
+    assert (
+        TRANSITIONS[S.RECOVERED]
+        == TRANSITIONS[S.UNRECOVERED]
+        == TRANSITIONS[S.DISMISSED]
+        == {S.CONTACTING}
+    )
 
 
 def test_closing_needs_the_matching_outcome() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -12,10 +13,13 @@ from tracker.domain.triage import (
     BuyerValue,
     CaseKind,
     DeadlinePolicy,
+    ScoreBands,
     case_kind,
     first_contact_due,
+    needs_confirmation,
     priority,
     revision_window_end,
+    score_in_words,
 )
 from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.models.enums import MembershipLevel, Rating, Reason
@@ -42,13 +46,38 @@ def test_real_texts_are_not_system_defaults(text: str) -> None:
 
 
 def test_case_kind() -> None:
-    assert case_kind(Rating.BAD, 0.99, is_system_default=False) is CaseKind.BAD
-    assert case_kind(Rating.NEUTRAL, None, is_system_default=True) is CaseKind.NEUTRAL
-    assert case_kind(Rating.GOOD, 0.2, is_system_default=False) is CaseKind.HIDDEN_NEGATIVE
+    kind = functools.partial(case_kind, threshold=0.3)
+    assert kind(Rating.BAD, 0.99, is_system_default=False) is CaseKind.BAD
+    assert kind(Rating.NEUTRAL, None, is_system_default=True) is CaseKind.NEUTRAL
+    assert kind(Rating.GOOD, 0.2, is_system_default=False) is CaseKind.HIDDEN_NEGATIVE
     assert case_kind(Rating.GOOD, 0.2, is_system_default=False, threshold=0.1) is None
-    assert case_kind(Rating.GOOD, 0.9, is_system_default=False) is None
-    assert case_kind(Rating.GOOD, 0.01, is_system_default=True) is None  # never for defaults
-    assert case_kind(Rating.GOOD, None, is_system_default=False) is None  # not scored yet
+    assert kind(Rating.GOOD, 0.9, is_system_default=False) is None
+    assert kind(Rating.GOOD, 0.01, is_system_default=True) is None  # never for defaults
+    assert kind(Rating.GOOD, None, is_system_default=False) is None  # not scored yet
+
+
+def test_the_grey_zone_waits_for_a_person() -> None:
+    bands = ScoreBands(case=0.1, confirm=0.3)
+    unsure = functools.partial(needs_confirmation, is_system_default=False, bands=bands)
+    assert unsure(Rating.GOOD, 0.2)
+    assert unsure(Rating.GOOD, 0.1)  # the case threshold itself is not a case
+    assert not unsure(Rating.GOOD, 0.05)  # clearly unhappy: a case, not a question
+    assert not unsure(Rating.GOOD, 0.3)
+    assert not unsure(Rating.GOOD, None)
+    assert not unsure(Rating.BAD, 0.2)  # a bad rating always opens a case
+    assert not needs_confirmation(Rating.GOOD, 0.2, is_system_default=True, bands=bands)
+    with pytest.raises(ValueError):
+        ScoreBands(case=0.4, confirm=0.3)
+
+
+def test_scores_read_in_words() -> None:
+    bands = ScoreBands(case=0.1, confirm=0.3)
+    assert [score_in_words(s, bands) for s in (0.02, 0.2, 0.45, 0.9)] == [
+        "明显负面",
+        "偏负面",
+        "中性",
+        "正面",
+    ]
 
 
 def test_reason_tags() -> None:
@@ -99,3 +128,26 @@ def test_policy_round_trip_and_validation() -> None:
     assert DeadlinePolicy.from_dict(None) == DeadlinePolicy()
     with pytest.raises(PolicyError, match="bad"):
         DeadlinePolicy.from_dict({"bad_hours": 0})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # what the issue found misfiring
+        ("大枣里面有虫子", {Reason.QUALITY, Reason.FRESHNESS}),
+        ("客服回复太慢", {Reason.SERVICE}),
+        ("质量一般，对得起价格吧", {Reason.QUALITY}),
+        # attribution: the same word belongs to what its clause is about
+        ("快递太慢了，等了五天", {Reason.LOGISTICS}),
+        ("客服回复慢，物流也慢", {Reason.SERVICE, Reason.LOGISTICS}),
+        # negation: a problem the buyer did not have is no reason
+        ("洗了几次也不掉色，物流太慢", {Reason.LOGISTICS}),
+        ("做工扎实，没有异味，就是有点贵", {Reason.PRICE}),
+        ("一点都不贵，可惜尺码偏小", {Reason.SIZE_FIT}),
+        ("不到一个月就坏了", {Reason.QUALITY}),  # 不到 negates nothing
+        ("用了一个月没有任何问题", {Reason.OTHER}),
+        ("性价比很高，包装破损了", {Reason.PACKAGING}),
+    ],
+)
+def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:
+    assert set(tag_reasons(text)) == expected

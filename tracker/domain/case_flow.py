@@ -6,15 +6,18 @@ from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus
 
 S = CaseStatus
 OPEN = frozenset({S.NEW, S.CONTACTING, S.WAITING})
-CLOSED = frozenset({S.RECOVERED, S.UNRECOVERED})
+CLOSED = frozenset({S.RECOVERED, S.UNRECOVERED, S.DISMISSED})
+# Closed cases that count in recovery figures: a dismissed false alarm never needed recovering.
+COUNTED = frozenset({S.NEW, S.CONTACTING, S.WAITING, S.RECOVERED, S.UNRECOVERED})
 
 # Allowed moves. Closing needs an outcome; a closed case may be reopened (to 联系中).
 TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
-    S.NEW: frozenset({S.CONTACTING, S.WAITING, S.RECOVERED, S.UNRECOVERED}),
-    S.CONTACTING: frozenset({S.WAITING, S.RECOVERED, S.UNRECOVERED}),
-    S.WAITING: frozenset({S.CONTACTING, S.RECOVERED, S.UNRECOVERED}),
+    S.NEW: frozenset({S.CONTACTING, S.WAITING, S.RECOVERED, S.UNRECOVERED, S.DISMISSED}),
+    S.CONTACTING: frozenset({S.WAITING, S.RECOVERED, S.UNRECOVERED, S.DISMISSED}),
+    S.WAITING: frozenset({S.CONTACTING, S.RECOVERED, S.UNRECOVERED, S.DISMISSED}),
     S.RECOVERED: frozenset({S.CONTACTING}),
     S.UNRECOVERED: frozenset({S.CONTACTING}),
+    S.DISMISSED: frozenset({S.CONTACTING}),
 }
 
 # A review counts as recovered only when the buyer revised it to good or deleted it.
@@ -44,11 +47,21 @@ class TransitionError(ValueError):
 
 
 def closed_status(outcome: CaseOutcome) -> CaseStatus:
+    if outcome is CaseOutcome.FALSE_ALARM:
+        return S.DISMISSED
     return S.RECOVERED if outcome in RECOVERED_OUTCOMES else S.UNRECOVERED
 
 
-def check_transition(old: CaseStatus, new: CaseStatus, outcome: CaseOutcome | None) -> None:
+def check_transition(
+    old: CaseStatus,
+    new: CaseStatus,
+    outcome: CaseOutcome | None,
+    *,
+    is_hidden_negative: bool = False,
+) -> None:
     """Raise :class:`TransitionError` (with a message for the agent) unless allowed."""
+    if new is S.DISMISSED and not is_hidden_negative:
+        raise TransitionError("只有隐性差评（好评但文字不满）可以标为误报；中差评需要处理。")
     if new is old:
         raise TransitionError(f"案件已经是“{old.label}”。")
     if new not in TRANSITIONS[old]:

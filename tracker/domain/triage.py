@@ -12,8 +12,22 @@ from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.models.enums import MembershipLevel, Rating
 
 REVISION_WINDOW = timedelta(days=30)  # buyers may revise a neutral/bad review once, within 30 days
-DEFAULT_HIDDEN_NEGATIVE_THRESHOLD = 0.3  # measured trade-off: see README "Sentiment"
 VERY_UNHAPPY = 0.1  # a score below this raises a case's priority
+
+
+@dataclass(frozen=True)
+class ScoreBands:
+    """Where a good rating's score is read. Below ``case`` its words are clearly unhappy
+    and a case opens; from ``case`` up to ``confirm`` the model is unsure and a person
+    decides (待确认), with no deadline running; above, the buyer is happy. Each model
+    carries the bands set on texts it was not trained on (README "Sentiment")."""
+
+    case: float = 0.3
+    confirm: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0 < self.case <= self.confirm < 1:
+            raise ValueError(f"score bands need 0 < case <= confirm < 1, not {self}")
 
 
 class CaseKind(StrEnum):
@@ -69,7 +83,7 @@ def case_kind(
     score: float | None,
     *,
     is_system_default: bool,
-    threshold: float = DEFAULT_HIDDEN_NEGATIVE_THRESHOLD,
+    threshold: float,
 ) -> CaseKind | None:
     """The kind of case a review needs, or None.
 
@@ -83,6 +97,19 @@ def case_kind(
     if is_system_default or score is None:
         return None
     return CaseKind.HIDDEN_NEGATIVE if score < threshold else None
+
+
+def needs_confirmation(
+    rating: Rating, score: float | None, *, is_system_default: bool, bands: ScoreBands
+) -> bool:
+    """A good rating whose words the model is unsure about: a person confirms (a case
+    opens) or dismisses it (误报)."""
+    return (
+        rating is Rating.GOOD
+        and not is_system_default
+        and score is not None
+        and bands.case <= score < bands.confirm
+    )
 
 
 @dataclass(frozen=True)
@@ -121,3 +148,17 @@ def first_contact_due(
 
 def revision_window_end(first_posted_at: datetime) -> datetime:
     return first_posted_at + REVISION_WINDOW
+
+
+NEUTRAL_UP_TO = 0.6  # a score below this (and above the bands) reads as 中性
+
+
+def score_in_words(score: float, bands: ScoreBands) -> str:
+    """What a score means for the person reading it, in the bands the model acts on."""
+    if score < bands.case:
+        return "明显负面"
+    if score < bands.confirm:
+        return "偏负面"
+    if score < max(NEUTRAL_UP_TO, bands.confirm):
+        return "中性"
+    return "正面"

@@ -66,6 +66,7 @@ class CaseStatus(LabelledEnum):
     WAITING = "waiting", "等待买家"
     RECOVERED = "recovered", "已挽回"
     UNRECOVERED = "unrecovered", "未挽回"
+    DISMISSED = "dismissed", "误报"  # a hidden negative that was not one: not counted
 
 
 class CaseOutcome(LabelledEnum):
@@ -75,6 +76,7 @@ class CaseOutcome(LabelledEnum):
     SATISFIED_UNCHANGED = "satisfied_unchanged", "买家满意但未改评"
     UNREACHABLE = "unreachable", "联系不上买家"
     REFUSED = "refused", "买家拒绝"
+    FALSE_ALARM = "false_alarm", "误报 · 无需处理"
 
 
 class Reason(LabelledEnum):

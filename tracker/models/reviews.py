@@ -30,6 +30,9 @@ class Review(db.Model):
         sa.Index("ix_reviews_shop_id_first_posted_at", "shop_id", "first_posted_at"),  # trends
         sa.Index("ix_reviews_product_id_posted_at", "product_id", "posted_at"),
         sa.Index("ix_reviews_buyer_id", "buyer_id"),
+        sa.Index(
+            "ix_reviews_shop_id_awaiting_confirmation_at", "shop_id", "awaiting_confirmation_at"
+        ),
         # The scheduler looks for reviews not yet scored every minute: a handful among a
         # shop's hundreds of thousands, found here instead of by reading them all.
         sa.Index(
@@ -59,6 +62,8 @@ class Review(db.Model):
     explained_at: Mapped[datetime | None]
     sentiment_score: Mapped[float | None]  # probability the text is positive
     sentiment_model: Mapped[str | None] = mapped_column(sa.String(64))
+    # A good rating the model is unsure about waits here for a person (待确认): since when.
+    awaiting_confirmation_at: Mapped[datetime | None]
     received_at: Mapped[datetime]  # first seen by the tracker
     updated_at: Mapped[datetime]
 

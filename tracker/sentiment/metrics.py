@@ -1,27 +1,84 @@
-"""How well a scorer separates negative from positive reviews (negative is the class we act on)."""
+"""How well a scorer separates negative from positive reviews (negative is the class we act
+on), and where to read its score. Plain numpy: the admin page and the retraining job use it
+without loading scikit-learn."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
+import numpy as np
+
+
+def _arrays(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(labels, dtype=np.int8), np.asarray(scores, dtype=np.float64)
+
+
+def auc(labels: Sequence[int], scores: Sequence[float]) -> float:
+    """Probability that a random positive text scores above a random negative one (ties
+    count half): the Mann–Whitney statistic."""
+    y, s = _arrays(labels, scores)
+    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_scores = s[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    average = first + (counts - 1) / 2.0 + 1
+    ranks[order] = np.repeat(average, counts)
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def operating_point(
+    labels: Sequence[int], scores: Sequence[float], threshold: float
+) -> dict[str, float]:
+    """``false_alarm_rate``: share of positive texts scored below ``threshold`` (they would
+    open a case); ``caught``: share of negative texts below it."""
+    y, s = _arrays(labels, scores)
+    below = s < threshold
+    positives, negatives = y == 1, y == 0
+    return {
+        "false_alarm_rate": round(float(below[positives].mean()) if positives.any() else 0.0, 4),
+        "caught": round(float(below[negatives].mean()) if negatives.any() else 0.0, 4),
+    }
+
+
+def threshold_for_false_alarms(
+    labels: Sequence[int], scores: Sequence[float], rate: float
+) -> float:
+    """The highest threshold that flags at most ``rate`` of the positive texts."""
+    y, s = _arrays(labels, scores)
+    positive_scores = np.sort(s[y == 1])
+    if len(positive_scores) == 0:
+        return 0.0
+    allowed = int(np.floor(rate * len(positive_scores)))
+    # below the (allowed+1)-th lowest positive score: at most `allowed` positives flagged
+    return float(positive_scores[min(allowed, len(positive_scores) - 1)])
+
+
+def caught_at_false_alarms(labels: Sequence[int], scores: Sequence[float], rate: float) -> float:
+    return operating_point(labels, scores, threshold_for_false_alarms(labels, scores, rate))[
+        "caught"
+    ]
 
 
 def evaluate(labels: Sequence[int], scores: Sequence[float], threshold: float) -> dict[str, float]:
     """``labels``: 1 positive, 0 negative; ``scores``: probability positive."""
-    negative_true = [1 - y for y in labels]
-    negative_pred = [1 if s < threshold else 0 for s in scores]
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        negative_true, negative_pred, average="binary", zero_division=0
-    )
-    auc = roc_auc_score(labels, scores) if len(set(labels)) == 2 else float("nan")
+    y, s = _arrays(labels, scores)
+    predicted_negative = s < threshold
+    actual_negative = y == 0
+    true_negative_hits = int((predicted_negative & actual_negative).sum())
+    precision = true_negative_hits / max(1, int(predicted_negative.sum()))
+    recall = true_negative_hits / max(1, int(actual_negative.sum()))
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
-        "n": len(labels),
-        "accuracy": round(float(accuracy_score(negative_true, negative_pred)), 4),
-        "auc": round(float(auc), 4),
-        "neg_precision": round(float(precision), 4),
-        "neg_recall": round(float(recall), 4),
-        "neg_f1": round(float(f1), 4),
+        "n": len(y),
+        "accuracy": round(float((predicted_negative == actual_negative).mean()), 4),
+        "auc": round(auc(y, s), 4),
+        "neg_precision": round(precision, 4),
+        "neg_recall": round(recall, 4),
+        "neg_f1": round(f1, 4),
         "threshold": round(threshold, 4),
     }
 
@@ -33,7 +90,8 @@ def pick_threshold(
     (or the best F1 overall when none does). Acting on too few unhappy buyers costs more
     than a needless call, hence the recall floor."""
     best: tuple[bool, float, float] | None = None
-    for step in range(20, 81):
+    chosen = 0.5
+    for step in range(5, 96):
         threshold = step / 100
         m = evaluate(labels, scores, threshold)
         key = (m["neg_recall"] >= min_recall, m["neg_f1"], -abs(threshold - 0.5))

@@ -4,13 +4,13 @@ and the activation history kept beside them so a bad model can be rolled back.""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tracker.sentiment import Scorer
+from tracker.sentiment.text_model import TextModel
 
-if TYPE_CHECKING:  # the model code pulls in scikit-learn: only where scoring happens
-    from tracker.sentiment.hashed_logistic import HashedLogisticModel
+log = logging.getLogger(__name__)
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 SNOWNLP = "snownlp"
@@ -42,7 +42,7 @@ class ModelStore:
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / "meta.json").exists())
 
-    def save(self, model: HashedLogisticModel) -> Path:
+    def save(self, model: TextModel) -> Path:
         directory = self.root / model.version
         if directory.exists():
             raise ModelError(f"model version {model.version} already exists in {self.root}")
@@ -81,19 +81,50 @@ def bundled_model_dir() -> Path:
 
 
 def load_scorer(setting: str, store: ModelStore) -> Scorer:
-    """``setting``: "auto" (the shop's trained model, else the bundled one), "snownlp",
-    or a model directory."""
+    """``setting``: "auto" (the installation's trained model, else the bundled one),
+    "snownlp", or a model directory."""
     if setting == SNOWNLP:
         from tracker.sentiment.snownlp_scorer import SnowNLPScorer
 
         return SnowNLPScorer()
-    from tracker.sentiment.hashed_logistic import HashedLogisticModel
-
     if setting not in ("", "auto"):
-        return HashedLogisticModel.load(Path(setting))
+        return _load(Path(setting))
     current = store.current_version()
     if current == SNOWNLP:
         return load_scorer(SNOWNLP, store)
     if current is not None:
-        return HashedLogisticModel.load(store.root / current)
-    return HashedLogisticModel.load(bundled_model_dir())
+        try:
+            return _load(store.root / current)
+        except ModelError as exc:  # e.g. a model of a kind this version no longer reads
+            log.warning("%s; scoring with the bundled model instead", exc)
+    return _load(bundled_model_dir())
+
+
+def model_thresholds(setting: str, store: ModelStore) -> dict[str, float] | None:
+    """The thresholds of the model ``load_scorer`` would load, read from its description
+    alone (no arrays): web workers place reviews in bands without loading a model. None
+    for snownlp, which carries none."""
+    if setting == SNOWNLP:
+        return None
+    if setting not in ("", "auto"):
+        directory = Path(setting)
+    else:
+        current = store.current_version()
+        if current == SNOWNLP:
+            return None
+        directory = store.root / current if current else bundled_model_dir()
+        if current and not (directory / "meta.json").exists():
+            directory = bundled_model_dir()
+    try:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    thresholds = meta.get("thresholds")
+    return thresholds if isinstance(thresholds, dict) else None
+
+
+def _load(directory: Path) -> TextModel:
+    try:
+        return TextModel.load(directory)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"cannot load the sentiment model in {directory}: {exc}") from exc

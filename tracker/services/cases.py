@@ -30,6 +30,7 @@ from tracker.models.enums import (
 )
 from tracker.services import recommendations
 from tracker.services.audit import record_case_change, record_change
+from tracker.services.corrections import store_correction
 from tracker.services.errors import FieldError
 from tracker.services.transaction import ChangedMeanwhile, transaction
 
@@ -265,7 +266,9 @@ def change_status(
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         try:
-            case_flow.check_transition(case.status, status, outcome)
+            case_flow.check_transition(
+                case.status, status, outcome, is_hidden_negative=case.is_hidden_negative
+            )
         except case_flow.TransitionError as exc:
             raise FieldError("status", str(exc)) from exc
         record_case_change(
@@ -289,6 +292,8 @@ def change_status(
             )
         case.status = status
         case.outcome = outcome
+        if status is CaseStatus.DISMISSED:  # the model was wrong: the next training learns it
+            store_correction(session, case.review_id, is_positive=True, user_id=actor.id, now=now)
         if status in case_flow.CLOSED:
             case.closed_at, case.closed_by_id = now, actor.id
             case.next_follow_up_at = None

@@ -31,6 +31,7 @@ from tracker.models import (
     Product,
     Review,
     ReviewRevision,
+    SentimentCorrection,
     Shop,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, RevisionKind
@@ -47,7 +48,7 @@ UNCATEGORISED = "未分类"
 class IntakeSettings:
     working_hours: WorkingHours
     deadline_policy: DeadlinePolicy
-    hidden_negative_threshold: float = triage.DEFAULT_HIDDEN_NEGATIVE_THRESHOLD
+    bands: triage.ScoreBands = field(default_factory=triage.ScoreBands)
 
 
 @dataclass
@@ -365,15 +366,31 @@ def _triage(
             _refresh_priority(session, case, review, now=now)
         return
     if case is not None or review.is_deleted:
+        review.awaiting_confirmation_at = None
         return  # a closed case stays closed; reopening is a person's decision
+    is_default = review.is_system_default and not review.follow_up_text
     kind = triage.case_kind(
         review.rating,
         review.sentiment_score,
-        is_system_default=review.is_system_default and not review.follow_up_text,
-        threshold=settings.hidden_negative_threshold,
+        is_system_default=is_default,
+        threshold=settings.bands.case,
     )
-    if kind is None or triage.revision_window_end(review.first_posted_at) <= now:
+    if triage.revision_window_end(review.first_posted_at) <= now:
+        review.awaiting_confirmation_at = None
         return  # past its 30 days the buyer cannot revise it: nothing left to recover
+    if kind is None:
+        unsure = triage.needs_confirmation(
+            review.rating,
+            review.sentiment_score,
+            is_system_default=is_default,
+            bands=settings.bands,
+        )
+        if not unsure:
+            review.awaiting_confirmation_at = None
+        elif review.awaiting_confirmation_at is None and not _dismissed(session, review):
+            review.awaiting_confirmation_at = now  # 待确认: a person decides, no deadline yet
+        return
+    review.awaiting_confirmation_at = None
     new_case = open_case_for(session, review, kind, now=now, settings=settings)
     batch.cases[review.id] = new_case
     result.cases_opened += 1
@@ -388,7 +405,18 @@ def _still_unhappy(review: Review, settings: IntakeSettings) -> bool | None:
         return False
     if review.sentiment_score is None:
         return None
-    return review.sentiment_score < settings.hidden_negative_threshold
+    return review.sentiment_score < settings.bands.case
+
+
+def _dismissed(session: Session, review: Review) -> bool:
+    """Staff already said these words are happy (a dismissed 待确认 or a correction)."""
+    return bool(
+        session.scalar(
+            sa.select(SentimentCorrection.is_positive).where(
+                SentimentCorrection.review_id == review.id
+            )
+        )
+    )
 
 
 def _refresh_priority(session: Session, case: Case, review: Review, *, now: datetime) -> None:

@@ -30,7 +30,7 @@ from tracker.models import (
     Review,
     User,
 )
-from tracker.models.enums import Rating, Reason
+from tracker.models.enums import CaseStatus, Rating, Reason
 from tracker.services.errors import FieldError
 
 MAX_DAYS = 366
@@ -118,6 +118,7 @@ class Dashboard:
     totals: Figures
     rows: list[Row]
     overdue_now: int  # the whole shop, whatever the period
+    false_alarms: int = 0  # dismissed hidden negatives, outside every figure
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,29 @@ class AgentLoad:
 
 
 # -- facts -----------------------------------------------------------------------------------
-def _in_period(shop_id: int, period: Period) -> Any:
+def _opened_in(shop_id: int, period: Period) -> Any:
     return sa.and_(
         Case.shop_id == shop_id,
         Case.opened_at >= period.start_utc,
         Case.opened_at < period.end_utc,
+    )
+
+
+def _in_period(shop_id: int, period: Period) -> Any:
+    """The period's cases that count: a dismissed false alarm (误报) never needed
+    recovering, so it is left out of every figure and counted apart."""
+    return sa.and_(_opened_in(shop_id, period), Case.status.in_(case_flow.COUNTED))
+
+
+def false_alarms(session: Session, shop_id: int, period: Period) -> int:
+    """Hidden negatives opened in the period that staff dismissed as 误报."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                _opened_in(shop_id, period), Case.status == CaseStatus.DISMISSED
+            )
+        )
+        or 0
     )
 
 
@@ -343,6 +362,7 @@ def dashboard(
         totals=figures(facts.table),
         rows=breakdown(session, facts, by),
         overdue_now=overdue_now(session, shop_id, now=now),
+        false_alarms=false_alarms(session, shop_id, period),
     )
 
 
@@ -461,7 +481,16 @@ def agent_view(
                     )
                 ),
                 sa.func.count(sa.case((is_open & (Case.next_follow_up_at < today_end), 1))),
-                sa.func.count(sa.case((~is_open & (Case.closed_at >= month_ago), 1))),
+                sa.func.count(
+                    sa.case(
+                        (
+                            ~is_open
+                            & Case.status.in_(case_flow.COUNTED)
+                            & (Case.closed_at >= month_ago),
+                            1,
+                        )
+                    )
+                ),
                 sa.func.count(sa.case((recovered & (Case.closed_at >= month_ago), 1))),
             )
             .where(Case.shop_id == shop_id, Case.owner_id.in_(ids))

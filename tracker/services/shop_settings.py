@@ -22,12 +22,12 @@ def intake_settings(
     shop: Shop,
     *,
     timezone: str,
-    hidden_negative_threshold: float = triage.DEFAULT_HIDDEN_NEGATIVE_THRESHOLD,
+    bands: triage.ScoreBands | None = None,
 ) -> IntakeSettings:
     return IntakeSettings(
         working_hours=WorkingHours.from_dict(shop.working_hours, ZoneInfo(timezone)),
         deadline_policy=DeadlinePolicy.from_dict(shop.deadline_policy),
-        hidden_negative_threshold=hidden_negative_threshold,
+        bands=bands or triage.ScoreBands(),
     )
 
 

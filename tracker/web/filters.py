@@ -1,4 +1,4 @@
-"""Jinja filters: local time, money, masked phones."""
+"""Jinja filters: local time, money, masked phones, scores in words."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask, current_app
+from markupsafe import Markup
 
+from tracker import runtime
 from tracker.clock import to_local, utcnow
 from tracker.domain.privacy import mask_nick, mask_phone
+from tracker.domain.triage import score_in_words
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -53,9 +56,21 @@ def countdown(deadline: datetime | None, now: datetime | None = None) -> dict[st
     return {"state": "near" if minutes <= warn else "ok", "text": f"剩 {_span(minutes)}"}
 
 
+def sentiment(score: float | None) -> Markup:
+    """明显负面 / 偏负面 / 中性 / 正面 in the active model's bands, the number on hover."""
+    if score is None:
+        return Markup('<span class="text-body-secondary">未评分</span>')
+    words = score_in_words(score, runtime.score_bands(current_app))
+    tone = {"明显负面": "danger", "偏负面": "warning", "中性": "secondary"}.get(words, "success")
+    return Markup(
+        '<span class="badge text-bg-{}" title="情感分 {:.2f}（1 最正面）">{}</span>'
+    ).format(tone, score, words)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(local_time, "localtime")
+    app.add_template_filter(sentiment, "sentiment")
     app.add_template_filter(money, "money")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(hours, "hours")

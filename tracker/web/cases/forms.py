@@ -113,6 +113,12 @@ class AttemptForm(VersionedForm):
     submit = SubmitField("记录联系")
 
 
+class ConfirmForm(FlaskForm):
+    """是差评 or 误报 for one review in 待确认."""
+
+    decision = SelectField(choices=[("case", "是差评"), ("dismiss", "误报")])
+
+
 class StatusForm(VersionedForm):
     status = SelectField("改为", choices=enum_choices(CaseStatus))
     outcome = SelectField(

@@ -28,7 +28,7 @@ from tracker.models.enums import (
     Role,
 )
 from tracker.runtime import settings as shop_settings
-from tracker.services import board, case_page
+from tracker.services import board, case_page, confirmations
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
 from tracker.sources import registry
@@ -40,6 +40,7 @@ from tracker.web.cases.forms import (
     AssignForm,
     AttemptForm,
     BoardFilterForm,
+    ConfirmForm,
     ExplanationForm,
     PostExplanationForm,
     PreferencesForm,
@@ -150,6 +151,7 @@ def board_page() -> str:
         ).all(),
         "is_supervisor": current_user.role in (Role.SUPERVISOR, Role.ADMIN),
     }
+    context["waiting"] = confirmations.count_waiting(db.session, shop.id, now=now)
     if view == "list":
         stmt = board.matching_ids(criteria, user_id=current_user.id, now=now, tz=tz)
         page = db.paginate(stmt, per_page=current_app.config["TRACKER_PAGE_SIZE"], max_per_page=200)
@@ -198,6 +200,50 @@ def bulk_assign() -> Response:
     return redirect(request.referrer or url_for("cases.board_page", view="list"))
 
 
+# -- 待确认 ------------------------------------------------------------------------------------
+@bp.route("/confirm")
+def confirm_queue() -> str:
+    shop = current_shop()
+    if shop is None:
+        abort(404)
+    now = utcnow()
+    page_size = current_app.config["TRACKER_PAGE_SIZE"]
+    return render_template(
+        "cases/confirm.html",
+        shop=shop,
+        reviews=confirmations.waiting(db.session, shop.id, now=now, limit=page_size),
+        total=confirmations.count_waiting(db.session, shop.id, now=now),
+    )
+
+
+@bp.route("/confirm/<int:review_id>", methods=["POST"])
+def confirm_decide(review_id: int) -> Response:
+    shop = current_shop()
+    if shop is None:
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    now = utcnow()
+    try:
+        if form.decision.data == "case":
+            case = confirmations.confirm(
+                db.session,
+                shop.id,
+                review_id,
+                actor=current_user,
+                now=now,
+                settings=shop_settings(current_app, shop),
+            )
+            flash(f"已确认为差评，案件 #{case.id} 已开，首次联系时限从现在起算。", "success")
+        else:
+            confirmations.dismiss(db.session, shop.id, review_id, actor=current_user, now=now)
+            flash("已标为误报，不开案件；模型下次训练会学到。", "success")
+    except confirmations.AlreadyDecided as exc:
+        flash(exc.message, "warning")
+    return redirect(url_for("cases.confirm_queue"))
+
+
 # -- the case page ---------------------------------------------------------------------------
 def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     """The page's forms; ``assigns``: with the owner picker, which only supervisors see
@@ -210,6 +256,10 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     )
     status = StatusForm(prefix="status", formdata=None, data={"version": version})
     status.status.data = next(iter(case_flow.TRANSITIONS[case.status])).value
+    if not case.is_hidden_negative:  # only a hidden negative can be a false alarm
+        status.outcome.choices = [
+            c for c in status.outcome.choices if c[0] != CaseOutcome.FALSE_ALARM.value
+        ]
     reasons = ReasonsForm(
         prefix="reasons",
         formdata=None,
@@ -277,7 +327,11 @@ def _render(
         now=now,
         can_work=current_user.role is not Role.AGENT or case.owner_id in (None, current_user.id),
         is_supervisor=is_supervisor,
-        allowed=sorted(case_flow.TRANSITIONS[case.status], key=list(CaseStatus).index),
+        allowed=[
+            s
+            for s in sorted(case_flow.TRANSITIONS[case.status], key=list(CaseStatus).index)
+            if s is not CaseStatus.DISMISSED or case.is_hidden_negative
+        ],
         can_publish=_can_publish(case),
         revealed_phone=phone,
         **forms,

@@ -1,0 +1,63 @@
+"""Fitting a ``TextModel`` (training only: scikit-learn and scipy load here, never where
+reviews are scored)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tracker.sentiment.features import feature_ids
+from tracker.sentiment.text_model import BITS, TextModel, Thresholds
+
+C = 4.0  # inverse regularisation; 1–16 measured within ±0.01 AUC on unseen categories
+SMOOTHING = 1.0  # naive-Bayes pseudo-count
+
+
+def _presence_matrix(texts: Sequence[str], bits: int):  # -> scipy.sparse.csr_matrix
+    from scipy import sparse
+
+    indptr, indices = [0], []
+    for text in texts:
+        ids = sorted(feature_ids(text, bits))
+        indices.extend(ids)
+        indptr.append(len(indices))
+    data = np.ones(len(indices), dtype=np.float32)
+    return sparse.csr_matrix(
+        (data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+        shape=(len(texts), 1 << bits),
+    )
+
+
+def fit(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    version: str,
+    weights: Sequence[float] | None = None,
+    bits: int = BITS,
+) -> TextModel:
+    """``labels``: 1 positive, 0 negative. ``weights``: per text (a shop's own reviews
+    count more than the general corpus). The thresholds are set later, on held-back
+    texts."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import normalize
+
+    y = np.asarray(labels, dtype=np.int8)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+    presence = _presence_matrix(texts, bits)
+    positive = np.asarray(presence.T @ (w * (y == 1))).ravel() + SMOOTHING
+    negative = np.asarray(presence.T @ (w * (y == 0))).ravel() + SMOOTHING
+    ratios = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
+    ratios = ratios.astype(np.float32)
+    features = normalize(presence @ sparse.diags(ratios), norm="l2", copy=False)
+    regression = LogisticRegression(C=C, max_iter=2000).fit(features, y, sample_weight=w)
+    return TextModel(
+        version=version,
+        ratios=ratios,
+        weights=regression.coef_[0].astype(np.float32),
+        intercept=float(regression.intercept_[0]),
+        thresholds=Thresholds(),
+        bits=bits,
+    )

@@ -1,0 +1,114 @@
+"""待确认: good ratings whose words the model is unsure about wait for a person, who either
+confirms the complaint (a case opens, its first-contact deadline counted from then) or
+dismisses it (误报: no case, and the next training learns from it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.domain import triage
+from tracker.domain.triage import CaseKind
+from tracker.models import Case, Review, User
+from tracker.services.audit import record_change
+from tracker.services.corrections import store_correction
+from tracker.services.intake import IntakeSettings, open_case_for
+from tracker.services.transaction import transaction
+
+
+class AlreadyDecided(RuntimeError):
+    """Someone decided this review meanwhile (or it changed and left the queue)."""
+
+    message = "这条评价已经有人处理过了（或已被买家修改）。"
+
+
+def _waiting(shop_id: int, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        Review.shop_id == shop_id,
+        Review.awaiting_confirmation_at.is_not(None),
+        Review.is_deleted.is_(False),
+        # past its 30 days nothing is left to recover: it leaves the queue by itself
+        Review.first_posted_at > now - triage.REVISION_WINDOW,
+    )
+
+
+def count_waiting(session: Session, shop_id: int, *, now: datetime) -> int:
+    return session.scalar(sa.select(sa.func.count()).where(_waiting(shop_id, now))) or 0
+
+
+def waiting(
+    session: Session, shop_id: int, *, now: datetime, limit: int = 50, offset: int = 0
+) -> list[Review]:
+    """Oldest first: the buyer's window runs from the review, not from the queue."""
+    return list(
+        session.scalars(
+            sa.select(Review)
+            .where(_waiting(shop_id, now))
+            .options(selectinload(Review.product), selectinload(Review.buyer))
+            .order_by(Review.first_posted_at, Review.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def _take(session: Session, shop_id: int, review_id: int, now: datetime) -> Review:
+    """Take the review out of the queue in one conditional UPDATE: of two people deciding
+    at once, exactly one gets it."""
+    taken = session.execute(
+        sa.update(Review)
+        .where(Review.id == review_id, _waiting(shop_id, now))
+        .values(awaiting_confirmation_at=None)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if taken != 1:
+        raise AlreadyDecided(review_id)
+    review = session.get(Review, review_id)
+    assert review is not None
+    return review
+
+
+def confirm(
+    session: Session,
+    shop_id: int,
+    review_id: int,
+    *,
+    actor: User,
+    now: datetime,
+    settings: IntakeSettings,
+) -> Case:
+    """是差评: a hidden-negative case opens now, with its deadline from now."""
+    with transaction(session):
+        review = _take(session, shop_id, review_id, now)
+        store_correction(session, review.id, is_positive=False, user_id=actor.id, now=now)
+        case = open_case_for(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="review",
+            entity_id=review.id,
+            field="confirmation",
+            old="待确认",
+            new="是差评",
+        )
+    return case
+
+
+def dismiss(session: Session, shop_id: int, review_id: int, *, actor: User, now: datetime) -> None:
+    """误报: no case; the words are stored as happy for the next training."""
+    with transaction(session):
+        review = _take(session, shop_id, review_id, now)
+        store_correction(session, review.id, is_positive=True, user_id=actor.id, now=now)
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="review",
+            entity_id=review.id,
+            field="confirmation",
+            old="待确认",
+            new="误报",
+        )
