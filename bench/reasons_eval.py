@@ -51,9 +51,8 @@ def main() -> None:
         for reason in truth - predicted:
             fn[reason] += 1
         if args.show_errors and predicted != truth:
-            print(
-                f"{text}  want {sorted(r.value for r in truth)} got {sorted(r.value for r in predicted)}"
-            )
+            want, got = sorted(r.value for r in truth), sorted(r.value for r in predicted)
+            print(f"{text}  want {want} got {got}")
     per_reason = {}
     for reason in Reason:
         p = tp[reason] / (tp[reason] + fp[reason]) if tp[reason] + fp[reason] else None
@@ -64,8 +63,10 @@ def main() -> None:
             "precision": round(p, 3) if p is not None else None,
             "recall": round(r, 3) if r is not None else None,
         }
+        figures = per_reason[reason.value]
         print(
-            f"{reason.label}\tsupport {tp[reason] + fn[reason]}\tP {p if p is None else round(p, 3)}\tR {r if r is None else round(r, 3)}"
+            f"{reason.label}\tsupport {figures['support']}"
+            f"\tP {figures['precision']}\tR {figures['recall']}"
         )
     all_tp, all_fp, all_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
     precision = all_tp / (all_tp + all_fp)
