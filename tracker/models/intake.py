@@ -111,3 +111,29 @@ class ImportJob(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+class ShopSentimentModel(db.Model):
+    """A sentiment model trained on one shop's own reviews. The retraining job stores every
+    candidate with its figures and those of the model it was measured against; at most one
+    per shop is active (without one, the installation's model scores the shop)."""
+
+    __tablename__ = "shop_sentiment_models"
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "version"),
+        sa.Index("ix_shop_sentiment_models_shop_id_status", "shop_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))  # active, retired, rejected
+    trained_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]  # last time it became active (rollback order)
+    examples: Mapped[int]  # the shop's labelled texts it learned from
+    # Its figures and the incumbent's on the same held-back reviews, and why it was kept
+    # out or promoted: what the admin page shows.
+    figures: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    decision: Mapped[str] = mapped_column(sa.Text)
+    description: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # TextModel.describe()
+    arrays: Mapped[bytes] = mapped_column(sa.LargeBinary)  # TextModel.to_bytes()

@@ -38,3 +38,4 @@ class Shop(db.Model):
     # for the scheduler, which builds outside the web workers.
     suggestions_per_call: Mapped[int] = mapped_column(default=5, server_default="5")
     recommender_requested_at: Mapped[datetime | None]
+    sentiment_retrain_requested_at: Mapped[datetime | None]  # an admin's 立即训练

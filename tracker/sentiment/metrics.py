@@ -47,14 +47,18 @@ def operating_point(
 def threshold_for_false_alarms(
     labels: Sequence[int], scores: Sequence[float], rate: float
 ) -> float:
-    """The highest threshold that flags at most ``rate`` of the positive texts."""
+    """A threshold that flags at most ``rate`` of the positive texts: halfway between the
+    lowest positive score it must spare and the next score below, so a text scoring just
+    under the spared one (on other data) is not flagged by a hair's breadth."""
     y, s = _arrays(labels, scores)
     positive_scores = np.sort(s[y == 1])
     if len(positive_scores) == 0:
         return 0.0
     allowed = int(np.floor(rate * len(positive_scores)))
     # below the (allowed+1)-th lowest positive score: at most `allowed` positives flagged
-    return float(positive_scores[min(allowed, len(positive_scores) - 1)])
+    spared = float(positive_scores[min(allowed, len(positive_scores) - 1)])
+    below = s[s < spared]
+    return (spared + float(below.max())) / 2 if below.size else spared
 
 
 def caught_at_false_alarms(labels: Sequence[int], scores: Sequence[float], rate: float) -> float:

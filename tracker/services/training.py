@@ -146,6 +146,7 @@ def measure(
         "queued_happy_rate": round(at_confirm["false_alarm_rate"] - at_case["false_alarm_rate"], 4),
         "caught_or_queued": at_confirm["caught"],
         "caught_at_1pct_false_alarms": round(caught_at_false_alarms(truth, scores, 0.01), 4),
+        "caught_at_1_5pct_false_alarms": round(caught_at_false_alarms(truth, scores, 0.015), 4),
     }
 
 

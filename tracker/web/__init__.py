@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.request_class = TrackerRequest
     from tracker.web.admin import intake as _admin_intake  # noqa: F401  (registers routes)
     from tracker.web.admin import recommend as _admin_recommend  # noqa: F401
+    from tracker.web.admin import sentiment as _admin_sentiment  # noqa: F401
     from tracker.web.admin.views import bp as admin_bp
     from tracker.web.api.views import bp as api_bp
     from tracker.web.auth.views import bp as auth_bp

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from markupsafe import Markup
 
 from tracker import runtime
@@ -60,7 +60,13 @@ def sentiment(score: float | None) -> Markup:
     """明显负面 / 偏负面 / 中性 / 正面 in the active model's bands, the number on hover."""
     if score is None:
         return Markup('<span class="text-body-secondary">未评分</span>')
-    words = score_in_words(score, runtime.score_bands(current_app))
+    bands = g.get("sentiment_bands")
+    if bands is None:  # once per request, however many scores the page shows
+        from tracker.web.access import current_shop  # it imports the views' modules
+
+        shop = current_shop()
+        bands = g.sentiment_bands = runtime.score_bands(current_app, shop.id if shop else None)
+    words = score_in_words(score, bands)
     tone = {"明显负面": "danger", "偏负面": "warning", "中性": "secondary"}.get(words, "success")
     return Markup(
         '<span class="badge text-bg-{}" title="情感分 {:.2f}（1 最正面）">{}</span>'

@@ -1,0 +1,143 @@
+"""A model that learns the shop: the retraining job promotes a better candidate, keeps a
+worse one out, and an admin can roll back."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from tests.sentiment.test_models import BAD, GOOD
+from tracker import jobs, runtime
+from tracker.models import Review, SentimentCorrection, Shop, ShopSentimentModel
+from tracker.models.enums import Rating
+from tracker.services import shop_models
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+class Coin:
+    """A model that knows nothing: every text is 0.5."""
+
+    version = "coin"
+
+    def score(self, texts: Sequence[str]) -> list[float]:
+        return [0.5] * len(texts)
+
+
+class Oracle:
+    """A model already right on every word of this shop."""
+
+    version = "oracle"
+
+    def score(self, texts: Sequence[str]) -> list[float]:
+        return [0.02 if any(b in t for b in BAD) else 0.98 for t in texts]
+
+
+def history(session: Session, shop: Shop, n: int = 300) -> None:
+    rng = random.Random(7)
+    for i in range(n):
+        good = i % 3 != 0
+        at = NOW - timedelta(days=60, minutes=i)
+        session.add(
+            Review(
+                shop_id=shop.id,
+                platform_key=f"{i}:buyer",
+                rating=Rating.GOOD if good else Rating.BAD,
+                text="，".join(rng.sample(GOOD if good else BAD, 2)),
+                posted_at=at,
+                first_posted_at=at,
+                received_at=at,
+                updated_at=at,
+            )
+        )
+    session.commit()
+
+
+def retrain(session: Session, shop: Shop, incumbent, now: datetime = NOW):  # type: ignore[no-untyped-def]
+    return shop_models.retrain(session, shop, incumbent=incumbent, now=now, general_corpus=False)
+
+
+def test_a_better_candidate_is_promoted_and_scores_the_shop(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    history(session, shop)
+    outcome = retrain(session, shop, Coin())
+    assert outcome.promoted and outcome.model.status == shop_models.ACTIVE
+    figures = outcome.model.figures
+    assert figures["incumbent"]["version"] == "coin" and figures["judged_on"] == 60
+    assert figures["candidate"]["caught_at_1_5pct_false_alarms"] > 0.9
+    assert "启用" in outcome.model.decision
+    # from now on the shop is scored, and its bands read, from its own model
+    scorer = runtime.scorer(app, shop)
+    assert scorer.version == outcome.model.version
+    assert runtime.score_bands(app, shop.id).case == pytest.approx(
+        outcome.model.description["thresholds"]["case"]
+    )
+    happy, unhappy = scorer.score(["很好吃，很甜，会回购", "太差了，坏了一半"])
+    assert happy > 0.5 > unhappy
+
+
+def test_a_candidate_no_better_is_kept_out(session: Session, shop: Shop) -> None:
+    history(session, shop)
+    outcome = retrain(session, shop, Oracle())
+    assert not outcome.promoted and outcome.model.status == shop_models.REJECTED
+    assert "未启用" in outcome.model.decision
+    assert shop_models.active_row(session, shop.id) is None  # the shop keeps its scorer
+
+
+def test_rollback_returns_to_the_model_active_before(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    history(session, shop)
+    first = retrain(session, shop, Coin()).model
+    second = retrain(session, shop, Coin(), now=NOW + timedelta(days=7)).model
+    assert (first.status, second.status) == (shop_models.RETIRED, shop_models.ACTIVE)
+    assert shop_models.rollback(session, shop, actor_id=None, now=NOW) == first.version
+    assert runtime.scorer(app, shop).version == first.version
+    assert second.status == shop_models.REJECTED  # never brought back by a later rollback
+    assert shop_models.rollback(session, shop, actor_id=None, now=NOW) is None
+    assert runtime.scorer(app, shop).version != first.version  # the installation's model
+    with pytest.raises(shop_models.ShopModelError, match="没有启用中的店铺模型"):
+        shop_models.rollback(session, shop, actor_id=None, now=NOW)
+
+
+def test_too_little_history_trains_nothing(session: Session, shop: Shop) -> None:
+    history(session, shop, n=50)
+    shop.sentiment_retrain_requested_at = NOW
+    session.commit()
+    with pytest.raises(shop_models.ShopModelError, match="至少需要 200 条"):
+        retrain(session, shop, Coin())
+    assert shop.sentiment_retrain_requested_at is None  # not asked again every minute
+    assert session.scalar(sa.select(sa.func.count(ShopSentimentModel.id))) == 0
+
+
+def test_corrections_and_dismissed_false_alarms_teach_the_candidate(
+    session: Session, shop: Shop
+) -> None:
+    history(session, shop)
+    review = session.scalars(sa.select(Review).where(Review.rating == Rating.GOOD)).first()
+    review.text = "好评是给快递的，东西其实不太行"
+    session.add(SentimentCorrection(review_id=review.id, is_positive=False, created_at=NOW))
+    session.commit()
+    from tracker.services.training import shop_history
+
+    labels = {e.text: e.label for e in shop_history(session, shop)}
+    assert labels[review.text] == 0
+
+
+def test_the_requested_job_trains_the_shop_and_clears_the_request(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    history(session, shop)
+    shop_models.request_retrain(session, shop, now=NOW)
+    assert shop_models.requested_shops(session) == [shop.id]
+    jobs.retrain_shop(app, shop.id)  # the job's body, inside the tests' app context
+    assert shop_models.requested_shops(session) == []
+    kept = shop_models.models(session, shop.id)
+    assert len(kept) == 1 and kept[0].figures["incumbent"]["version"]

@@ -1,0 +1,250 @@
+"""A sentiment model that learns the shop.
+
+Weekly (and when an admin asks) the shop's own history — ratings as labels, staff
+corrections and dismissed false alarms on top — trains a candidate together with the
+general corpus. The candidate and the model scoring the shop today are measured on the
+same held-back fifth of the shop's reviews, which neither learned from, and the candidate
+is promoted only when it catches more complaints at the operating point (1.5% of happy
+texts flagged) without flagging more than that at its own case threshold. Every candidate
+is kept with its figures; an admin can roll back to the previous model.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, defer
+
+from tracker.models import Shop, ShopSentimentModel
+from tracker.sentiment import Scorer
+from tracker.sentiment.text_model import TextModel, Thresholds
+from tracker.services.audit import record_change
+from tracker.services.transaction import transaction
+
+ACTIVE, RETIRED, REJECTED = "active", "retired", "rejected"
+MIN_EXAMPLES = 200  # fewer own labelled reviews say too little to beat a general model
+MIN_PER_CLASS = 20
+JUDGE_SHARE = 0.2  # held back from the candidate; both models are judged on it
+OWN_WEIGHT = 3.0  # a shop's own review counts three general sentences
+OPERATING_FALSE_ALARMS = 0.015  # the issue's operating point: 1.5% of happy texts flagged
+MARGIN = 0.005  # better means better by more than noise
+KEEP = 10  # models kept per shop (the active one always)
+
+
+class ShopModelError(RuntimeError):
+    """Nothing to roll back to, or too little history to train on; ``message`` says which."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    model: ShopSentimentModel
+    promoted: bool
+
+
+def active_row(session: Session, shop_id: int) -> tuple[int, str, dict] | None:
+    """(id, version, description) of the shop's active model, without its arrays."""
+    row = session.execute(
+        sa.select(
+            ShopSentimentModel.id, ShopSentimentModel.version, ShopSentimentModel.description
+        ).where(ShopSentimentModel.shop_id == shop_id, ShopSentimentModel.status == ACTIVE)
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+_loaded: OrderedDict[int, TextModel] = OrderedDict()
+LOADED_MAX = 16  # models held per process (about 8 MB each)
+
+
+def load_active(session: Session, shop_id: int) -> TextModel | None:
+    """The shop's active model, loaded once per process (a few shops' worth are kept)."""
+    row = active_row(session, shop_id)
+    if row is None:
+        return None
+    model_id = row[0]
+    if model_id in _loaded:
+        _loaded.move_to_end(model_id)
+        return _loaded[model_id]
+    arrays = session.scalar(
+        sa.select(ShopSentimentModel.arrays).where(ShopSentimentModel.id == model_id)
+    )
+    model = TextModel.from_parts(row[2], arrays or b"")
+    _loaded[model_id] = model
+    while len(_loaded) > LOADED_MAX:
+        _loaded.popitem(last=False)
+    return model
+
+
+def models(session: Session, shop_id: int) -> list[ShopSentimentModel]:
+    """Newest first, without loading the arrays."""
+    return list(
+        session.scalars(
+            sa.select(ShopSentimentModel)
+            .where(ShopSentimentModel.shop_id == shop_id)
+            .options(defer(ShopSentimentModel.arrays))
+            .order_by(ShopSentimentModel.trained_at.desc(), ShopSentimentModel.id.desc())
+        )
+    )
+
+
+def request_retrain(session: Session, shop: Shop, *, now: datetime) -> None:
+    """An admin's 立即训练: the scheduler picks it up within a minute."""
+    with transaction(session):
+        shop.sentiment_retrain_requested_at = now
+
+
+def requested_shops(session: Session) -> list[int]:
+    return list(
+        session.scalars(
+            sa.select(Shop.id)
+            .where(Shop.sentiment_retrain_requested_at.is_not(None))
+            .order_by(Shop.sentiment_retrain_requested_at)
+        )
+    )
+
+
+def retrain(
+    session: Session,
+    shop: Shop,
+    *,
+    incumbent: Scorer,
+    now: datetime,
+    general_corpus: bool = True,
+) -> RetrainOutcome:
+    """Train a candidate on the shop's history, judge it against ``incumbent`` (the model
+    scoring the shop now) and keep it, promoted or not. Raises :class:`ShopModelError`
+    when the history is too small (the request is cleared all the same)."""
+    from tracker.services.training import measure, shop_history, split, train
+
+    examples = shop_history(session, shop)
+    session.rollback()  # end the read: training takes seconds and holds no snapshot
+    negatives = sum(1 for e in examples if e.label == 0)
+    if len(examples) < MIN_EXAMPLES or min(negatives, len(examples) - negatives) < MIN_PER_CLASS:
+        with transaction(session):
+            shop.sentiment_retrain_requested_at = None
+        raise ShopModelError(
+            f"店铺 {shop.code} 只有 {len(examples)} 条可用于训练的评价（差评 {negatives} 条）；"
+            f"至少需要 {MIN_EXAMPLES} 条，好评和差评各 {MIN_PER_CLASS} 条。"
+        )
+    rest, judged_on = split(examples, JUDGE_SHARE, seed=now.toordinal())
+    report = train(
+        rest,
+        now=now,
+        source=f"shop {shop.code}: {len(rest)} own labelled reviews",
+        general_corpus=general_corpus,
+        own_weight=OWN_WEIGHT,
+        version_prefix=f"shop{shop.id}",
+    )
+    candidate = report.model
+    mine = measure(candidate, judged_on, candidate.thresholds)
+    theirs = measure(incumbent, judged_on, getattr(incumbent, "thresholds", Thresholds()))
+    key = "caught_at_1_5pct_false_alarms"
+    better = mine[key] > theirs[key] + MARGIN
+    safe = mine["false_alarm_rate"] <= OPERATING_FALSE_ALARMS
+    if better and safe:
+        decision = f"启用：在误报 1.5% 时抓到 {mine[key]:.1%} 的差评，当前模型 {theirs[key]:.1%}。"
+    elif not better:
+        decision = f"未启用：抓到 {mine[key]:.1%}，不比当前模型的 {theirs[key]:.1%} 好。"
+    else:
+        decision = f"未启用：开案阈值下误报 {mine['false_alarm_rate']:.1%}，超过 1.5%。"
+    with transaction(session):
+        row = ShopSentimentModel(
+            shop_id=shop.id,
+            version=candidate.version,
+            status=ACTIVE if better and safe else REJECTED,
+            trained_at=now,
+            activated_at=now if better and safe else None,
+            examples=len(rest),
+            figures={
+                "candidate": mine,
+                "incumbent": theirs | {"version": incumbent.version},
+                "judged_on": len(judged_on),
+            },
+            decision=decision,
+            description=candidate.describe(),
+            arrays=candidate.to_bytes(),
+        )
+        if row.status == ACTIVE:
+            _retire_active(session, shop.id)
+            record_change(
+                session,
+                now=now,
+                actor_id=None,
+                entity_type="shop",
+                entity_id=shop.id,
+                field="sentiment_model",
+                old=incumbent.version,
+                new=candidate.version,
+            )
+        session.add(row)
+        shop.sentiment_retrain_requested_at = None
+        session.flush()
+        _prune(session, shop.id)
+    return RetrainOutcome(row, row.status == ACTIVE)
+
+
+def _retire_active(session: Session, shop_id: int) -> None:
+    session.execute(
+        sa.update(ShopSentimentModel)
+        .where(ShopSentimentModel.shop_id == shop_id, ShopSentimentModel.status == ACTIVE)
+        .values(status=RETIRED)
+    )
+
+
+def _prune(session: Session, shop_id: int) -> None:
+    """Keep the newest ``KEEP`` models (and the active one): each holds a few MB."""
+    keep = sa.select(ShopSentimentModel.id).where(ShopSentimentModel.shop_id == shop_id)
+    newest = keep.order_by(ShopSentimentModel.trained_at.desc()).limit(KEEP)
+    session.execute(
+        sa.delete(ShopSentimentModel).where(
+            ShopSentimentModel.shop_id == shop_id,
+            ShopSentimentModel.status != ACTIVE,
+            ShopSentimentModel.id.not_in(newest.scalar_subquery()),
+        )
+    )
+
+
+def rollback(session: Session, shop: Shop, *, actor_id: int | None, now: datetime) -> str | None:
+    """Retire the active model and bring back the one active before it (or, with none,
+    the installation's model). Returns the version now scoring the shop (None: the
+    installation's)."""
+    with transaction(session):
+        current = session.scalar(
+            sa.select(ShopSentimentModel).where(
+                ShopSentimentModel.shop_id == shop.id, ShopSentimentModel.status == ACTIVE
+            )
+        )
+        if current is None:
+            raise ShopModelError("这家店没有启用中的店铺模型，无需回滚。")
+        previous = session.scalar(
+            sa.select(ShopSentimentModel)
+            .where(
+                ShopSentimentModel.shop_id == shop.id,
+                ShopSentimentModel.status == RETIRED,
+                ShopSentimentModel.activated_at.is_not(None),
+                ShopSentimentModel.id != current.id,
+            )
+            .order_by(ShopSentimentModel.activated_at.desc())
+            .limit(1)
+        )
+        current.status = REJECTED
+        current.decision = f"{current.decision}（已回滚）"
+        if previous is not None:
+            previous.status, previous.activated_at = ACTIVE, now
+        record_change(
+            session,
+            now=now,
+            actor_id=actor_id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field="sentiment_model",
+            old=current.version,
+            new=previous.version if previous else None,
+        )
+        return previous.version if previous else None
