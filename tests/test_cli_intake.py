@@ -14,6 +14,7 @@ from tests.sentiment.test_models import BAD, GOOD
 from tracker.models import Case, Review, SentimentCorrection
 from tracker.models.enums import Rating
 from tracker.runtime import model_store
+from tracker.services import shop_models
 
 CSV = (
     "订单编号,子订单编号,买家会员名,评价结果,评价内容,评价时间\n"
@@ -87,7 +88,7 @@ def test_train_from_shop_history_uses_corrections(
 ) -> None:
     shop = make_shop(code="hist")
     rng = random.Random(5)
-    for i in range(120):
+    for i in range(240):
         good = i % 2 == 0
         review = add_sale(
             session,
@@ -105,18 +106,20 @@ def test_train_from_shop_history_uses_corrections(
     from tracker.services.training import shop_history
 
     examples = shop_history(session, shop)
-    assert len(examples) == 120  # neutral left out
-    assert sum(1 for e in examples if e.label == 0) == 61  # 60 bad + 1 corrected
-    result = app.test_cli_runner().invoke(
-        args=["train-sentiment", "--shop", "hist", "--no-general-corpus"]
-    )
+    assert len(examples) == 240  # neutral left out
+    assert sum(1 for e in examples if e.label == 0) == 121  # 120 bad + 1 corrected
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["train-sentiment", "--shop", "hist", "--no-general-corpus"])
     assert result.exit_code == 0, result.output
-    assert (
-        "shop hist history"
-        in (
-            instance / "models" / "sentiment" / model_store(app).versions()[0] / "meta.json"
-        ).read_text()
-    )
+    assert "hist：模型 shop" in result.output  # judged against the model scoring it now
+    (kept,) = shop_models.models(session, shop.id)
+    assert kept.examples == 192 and kept.figures["judged_on"] == 48
+    assert model_store(app).versions() == []  # the installation's model is untouched
+    back = runner.invoke(args=["train-sentiment", "--shop", "hist", "--rollback"])
+    if kept.status == shop_models.ACTIVE:
+        assert back.exit_code == 0 and "安装级默认模型" in back.output
+    else:
+        assert back.exit_code == 1 and "没有启用中的店铺模型" in back.output
 
 
 def test_token_and_pull_commands(app: Flask, session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]

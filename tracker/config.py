@@ -104,6 +104,16 @@ class Defaults:
     TRACKER_SHOP_CREDENTIALS: ClassVar[dict[str, dict[str, str]]] = {}
 
 
+def _flag(value: str) -> bool:
+    """true/false, 1/0, yes/no, on/off: an environment variable for a switch."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not true or false")
+
+
 # Environment variables read on top of the files: name -> parser.
 ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
@@ -120,6 +130,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_HIDDEN_NEGATIVE_THRESHOLD": ("TRACKER_HIDDEN_NEGATIVE_THRESHOLD", float),
     "TRACKER_SENTIMENT_MODEL": ("TRACKER_SENTIMENT_MODEL", str),
     "TRACKER_SENTIMENT_RETRAIN_DAY": ("TRACKER_SENTIMENT_RETRAIN_DAY", str),
+    "TRACKER_SENTIMENT_GENERAL_CORPUS": ("TRACKER_SENTIMENT_GENERAL_CORPUS", _flag),
     "TRACKER_SOURCE_URLS": ("TRACKER_SOURCE_URLS", json.loads),
     "TRACKER_CREDENTIALS_KEY": ("TRACKER_CREDENTIALS_KEY", str),
     "TRACKER_RECOMMENDER_BUILD_AT": ("TRACKER_RECOMMENDER_BUILD_AT", str),

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from tracker.channels import SmtpMailer, WebhookPoster
 from tracker.clock import utcnow
@@ -44,7 +44,7 @@ def scorer(app: Flask, shop: Shop | None = None) -> Scorer:
     """The model scoring ``shop`` (its own active one, else the installation's), loaded
     once per process and again after a new one is activated."""
     if shop is not None and _follows_shops(app):
-        own = shop_models.load_active(db.session, shop.id)
+        own = shop_models.load_active(_session_of(shop), shop.id)
         if own is not None:
             return own
     setting = app.config["TRACKER_SENTIMENT_MODEL"]
@@ -57,12 +57,20 @@ def scorer(app: Flask, shop: Shop | None = None) -> Scorer:
     return cached[1]
 
 
-def score_bands(app: Flask, shop_id: int | None = None) -> ScoreBands:
+def _session_of(shop: Shop) -> Session:
+    """The session the shop was read in: asking through another one would open a second
+    connection, which on SQLite waits for the first one's write lock."""
+    return object_session(shop) or db.session
+
+
+def score_bands(
+    app: Flask, shop_id: int | None = None, *, session: Session | None = None
+) -> ScoreBands:
     """The bands (待确认 and case-opening thresholds) of the model scoring the shop, read
     from its description alone; the configured threshold, when set, replaces the
     case-opening one."""
     own = (
-        shop_models.active_row(db.session, shop_id)
+        shop_models.active_row(session or db.session, shop_id)
         if shop_id is not None and _follows_shops(app)
         else None
     )
@@ -94,7 +102,9 @@ def _override(app: Flask, bands: ScoreBands) -> ScoreBands:
 
 def settings(app: Flask, shop: Shop) -> IntakeSettings:
     return intake_settings(
-        shop, timezone=app.config["TRACKER_TIMEZONE"], bands=score_bands(app, shop.id)
+        shop,
+        timezone=app.config["TRACKER_TIMEZONE"],
+        bands=score_bands(app, shop.id, session=_session_of(shop)),
     )
 
 

@@ -137,7 +137,9 @@ def paths(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Callable[[str, Shop], Deliver]:
-    monkeypatch.setattr(runtime, "scorer", lambda app: KeywordScorer())  # the CLI's model
+    monkeypatch.setattr(
+        runtime, "scorer", lambda app, shop=None: KeywordScorer()
+    )  # the CLI's model
 
     def make(path: str, shop: Shop) -> Deliver:
         settings = runtime.settings(app, shop)

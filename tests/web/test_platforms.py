@@ -193,7 +193,7 @@ def test_wechat_push_is_verified_and_makes_the_scheduler_pull(
     fake.add("5", utcnow())
     with serve(fake):
         monkeypatch.setitem(app.config, "TRACKER_SOURCE_URLS", {"wechat": fake.url})
-        monkeypatch.setattr(runtime, "scorer", lambda app: KeywordScorer())
+        monkeypatch.setattr(runtime, "scorer", lambda app, shop=None: KeywordScorer())
         jobs.pull_requested(app)
     assert session.get(Shop, shop_id).pull_requested_at is None  # type: ignore[union-attr]
     assert session.scalars(sa.select(Review.platform_key)).all() == ["wx:5"]

@@ -116,7 +116,7 @@ class AttemptForm(VersionedForm):
 class ConfirmForm(FlaskForm):
     """是差评 or 误报 for one review in 待确认."""
 
-    decision = SelectField(choices=[("case", "是差评"), ("dismiss", "误报")])
+    decision = SelectField(choices=pairs([("case", "是差评"), ("dismiss", "误报")]))
 
 
 class StatusForm(VersionedForm):

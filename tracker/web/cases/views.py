@@ -16,7 +16,7 @@ from tracker import runtime
 from tracker.clock import utcnow
 from tracker.domain import case_flow
 from tracker.extensions import db
-from tracker.models import Case, Product, User
+from tracker.models import Case, Product, Review, User
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
@@ -218,9 +218,10 @@ def confirm_queue() -> str:
 
 @bp.route("/confirm/<int:review_id>", methods=["POST"])
 def confirm_decide(review_id: int) -> Response:
-    shop = current_shop()
-    if shop is None:
+    review = db.session.get(Review, review_id)
+    if review is None:
         abort(404)
+    shop = shop_or_404(review.shop_id)  # another shop's review: 404, as for its cases
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -258,7 +259,7 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     status.status.data = next(iter(case_flow.TRANSITIONS[case.status])).value
     if not case.is_hidden_negative:  # only a hidden negative can be a false alarm
         status.outcome.choices = [
-            c for c in status.outcome.choices if c[0] != CaseOutcome.FALSE_ALARM.value
+            c for c in status.outcome.choices if c.value != CaseOutcome.FALSE_ALARM.value
         ]
     reasons = ReasonsForm(
         prefix="reasons",
