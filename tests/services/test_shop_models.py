@@ -131,6 +131,32 @@ def test_corrections_and_dismissed_false_alarms_teach_the_candidate(
     assert labels[review.text] == 0
 
 
+def test_a_hidden_negative_staff_worked_is_a_complaint_and_a_false_alarm_is_not(
+    session: Session, shop: Shop
+) -> None:
+    from tests.factories import open_case
+    from tracker.models.enums import CaseStatus
+    from tracker.services.training import shop_history
+
+    worked = open_case(
+        session, shop, key="w", rating=Rating.GOOD, text="好评返现才给的，其实一般", at=NOW
+    )
+    worked.is_hidden_negative, worked.first_attempt_at = True, NOW
+    dismissed = open_case(
+        session, shop, key="d", nick="d", rating=Rating.GOOD, text="不掉色，很好", at=NOW
+    )
+    dismissed.is_hidden_negative, dismissed.status = True, CaseStatus.DISMISSED
+    untouched = open_case(
+        session, shop, key="u", nick="u", rating=Rating.GOOD, text="还没用，先好评", at=NOW
+    )
+    untouched.is_hidden_negative = True
+    session.commit()
+    labels = {e.text: e.label for e in shop_history(session, shop)}
+    assert labels["好评返现才给的，其实一般"] == 0
+    assert labels["不掉色，很好"] == 1
+    assert labels["还没用，先好评"] == 1  # nobody has looked yet: the rating stands
+
+
 def test_the_requested_job_trains_the_shop_and_clears_the_request(
     app: Flask, session: Session, shop: Shop
 ) -> None:

