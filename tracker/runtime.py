@@ -93,6 +93,18 @@ def score_bands(
     return _override(app, cached[1])
 
 
+def bands_of_model(app: Flask, session: Session, shop_id: int, version: str | None) -> ScoreBands:
+    """The bands of the model that gave a stored score: a score is read on its own model's
+    scale (a shop's model may call 0.95 unsure where the general one calls it happy)."""
+    if version is not None:
+        thresholds = shop_models.thresholds_of(session, shop_id, version)
+        if thresholds is not None:
+            return _override(
+                app, ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
+            )
+    return score_bands(app)
+
+
 def _override(app: Flask, bands: ScoreBands) -> ScoreBands:
     override = app.config["TRACKER_HIDDEN_NEGATIVE_THRESHOLD"]
     if override is None:

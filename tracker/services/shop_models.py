@@ -58,6 +58,16 @@ def active_row(session: Session, shop_id: int) -> tuple[int, str, dict] | None:
     return (row[0], row[1], row[2]) if row else None
 
 
+def thresholds_of(session: Session, shop_id: int, version: str) -> dict[str, float] | None:
+    """The thresholds of one of the shop's models (None: not a model of this shop)."""
+    description = session.scalar(
+        sa.select(ShopSentimentModel.description).where(
+            ShopSentimentModel.shop_id == shop_id, ShopSentimentModel.version == version
+        )
+    )
+    return description["thresholds"] if description else None
+
+
 _loaded: OrderedDict[int, TextModel] = OrderedDict()
 LOADED_MAX = 16  # models held per process (about 8 MB each)
 

@@ -11,7 +11,9 @@ from markupsafe import Markup
 from tracker import runtime
 from tracker.clock import to_local, utcnow
 from tracker.domain.privacy import mask_nick, mask_phone
-from tracker.domain.triage import score_in_words
+from tracker.domain.triage import ScoreBands, score_in_words
+from tracker.extensions import db
+from tracker.models import Review
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -56,27 +58,41 @@ def countdown(deadline: datetime | None, now: datetime | None = None) -> dict[st
     return {"state": "near" if minutes <= warn else "ok", "text": f"剩 {_span(minutes)}"}
 
 
-def sentiment(score: float | None) -> Markup:
-    """明显负面 / 偏负面 / 中性 / 正面 in the active model's bands, the number on hover."""
+def _bands(review: Review) -> ScoreBands:
+    """The bands of the model that scored this review, once per model and request."""
+    known: dict[tuple[int, str | None], ScoreBands] = g.setdefault("sentiment_bands", {})
+    key = (review.shop_id, review.sentiment_model)
+    if key not in known:
+        known[key] = runtime.bands_of_model(
+            current_app, db.session, review.shop_id, review.sentiment_model
+        )
+    return known[key]
+
+
+def sentiment(review: Review) -> Markup:
+    """明显负面 / 偏负面 / 中性 / 正面 on the scale of the model that scored the review, the
+    number on hover."""
+    score = review.sentiment_score
     if score is None:
         return Markup('<span class="text-body-secondary">未评分</span>')
-    bands = g.get("sentiment_bands")
-    if bands is None:  # once per request, however many scores the page shows
-        from tracker.web.access import current_shop  # it imports the views' modules
-
-        shop = current_shop()
-        bands = g.sentiment_bands = runtime.score_bands(current_app, shop.id if shop else None)
-    words = score_in_words(score, bands)
+    words = score_in_words(score, _bands(review))
     tone = {"明显负面": "danger", "偏负面": "warning", "中性": "secondary"}.get(words, "success")
     return Markup(
         '<span class="badge text-bg-{}" title="情感分 {:.2f}（1 最正面）">{}</span>'
     ).format(tone, score, words)
 
 
+def reads_unhappy(review: Review) -> bool:
+    """Whether the model read the review as unhappy (明显负面 or 偏负面)."""
+    score = review.sentiment_score
+    return score is not None and score < _bands(review).confirm
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(sentiment, "sentiment")
+    app.add_template_test(reads_unhappy, "read_unhappy")
     app.add_template_filter(money, "money")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(hours, "hours")

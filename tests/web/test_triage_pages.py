@@ -1,0 +1,104 @@
+"""待确认, 误报 and the sentiment-model page, as staff use them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import login, post_form
+from tests.factories import add_sale
+from tests.web.conftest import World
+from tracker.clock import utcnow
+from tracker.models import Case, Review, SentimentCorrection
+from tracker.models.enums import CaseOutcome, CaseStatus, Rating
+
+
+def _waiting(session: Session, world: World, text: str = "还行吧，凑合", key: str = "w1") -> Review:
+    review = add_sale(
+        session, world.shop, nick=f"n{key}", key=key, text=text, rating=Rating.GOOD, at=utcnow()
+    )
+    review.sentiment_score, review.sentiment_model = 0.2, "test"  # the bundled model: unsure
+    review.awaiting_confirmation_at = utcnow()
+    session.commit()
+    return review
+
+
+def test_the_queue_shows_unsure_reviews_and_one_click_decides(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    first, second = _waiting(session, world), _waiting(session, world, "还可以吧", "w2")
+    login(client, world.users["agent"])
+    board = client.get("/cases").get_data(as_text=True)
+    assert "待确认" in board and ">2</span>" in board
+    page = client.get("/cases/confirm").get_data(as_text=True)
+    assert "还行吧，凑合" in page and "偏负面" in page and 'title="情感分 0.20' in page
+    answer = post_form(
+        client, f"/cases/confirm/{first.id}", {"decision": "case"}, form_url="/cases/confirm"
+    )
+    assert answer.status_code == 302
+    case = session.scalar(sa.select(Case).where(Case.review_id == first.id))
+    assert case is not None and case.is_hidden_negative
+    post_form(
+        client, f"/cases/confirm/{second.id}", {"decision": "dismiss"}, form_url="/cases/confirm"
+    )
+    assert session.scalar(sa.select(Case).where(Case.review_id == second.id)) is None
+    assert session.get(SentimentCorrection, second.id).is_positive
+    again = post_form(
+        client, f"/cases/confirm/{second.id}", {"decision": "case"}, form_url="/cases/confirm"
+    )
+    assert "已经有人处理过了" in client.get(again.location).get_data(as_text=True)
+    assert "没有待确认的评价" in client.get("/cases/confirm").get_data(as_text=True)
+
+
+def test_a_user_text_in_the_queue_is_escaped(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    _waiting(session, world, "<script>alert(1)</script>还行")
+    login(client, world.users["agent"])
+    page = client.get("/cases/confirm").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+
+
+def test_false_alarm_is_offered_for_hidden_negatives_only(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    login(client, world.users["agent"])
+    bad_case = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    assert CaseOutcome.FALSE_ALARM.value not in bad_case  # a bad rating always needs work
+    world.case.is_hidden_negative = True
+    session.commit()
+    page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    assert 'value="false_alarm"' in page and 'value="dismissed"' in page
+    answer = post_form(
+        client,
+        f"/cases/{world.case.id}/status",
+        {
+            "status-status": "dismissed",
+            "status-outcome": "false_alarm",
+            "status-version": str(world.case.version),
+        },
+        form_url=f"/cases/{world.case.id}",
+    )
+    assert answer.status_code == 302
+    session.refresh(world.case)
+    assert world.case.status is CaseStatus.DISMISSED
+    assert session.get(SentimentCorrection, world.case.review_id).is_positive
+
+
+def test_the_model_page_requests_training_and_says_what_scores_the_shop(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    login(client, world.users["admin"])
+    url = f"/admin/shops/{world.shop.id}/sentiment"
+    page = client.get(url).get_data(as_text=True)
+    assert "内置模型" in page and "还没有本店模型" in page and "回滚" not in page
+    post_form(client, f"{url}/retrain", {}, form_url=url)
+    session.refresh(world.shop)
+    assert world.shop.sentiment_retrain_requested_at is not None
+    assert "请求训练" in client.get(url).get_data(as_text=True)
+    nothing = post_form(client, f"{url}/rollback", {}, form_url=url)
+    assert "没有启用中的店铺模型" in client.get(nothing.location).get_data(as_text=True)
+    assert world.shop.sentiment_retrain_requested_at > utcnow() - timedelta(minutes=1)
