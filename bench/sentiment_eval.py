@@ -4,7 +4,10 @@
 
 Scores with the model the app would use (instance/ trained model, else the bundled one)
 unless --model is given. Prints a per-category breakdown when the file has ``cat``, and
-one JSON object as the last line.
+one JSON object as the last line: the usual figures at the model's decision threshold, and
+at the app's case-opening threshold the share of positive texts below it
+(``false_alarm_rate``), of negative texts below it (``caught``), and what a threshold
+flagging 1% of positive texts would catch (``caught_at_1pct_false_alarms``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.sentiment.metrics import evaluate  # noqa: E402
+from tracker.domain.triage import ScoreBands  # noqa: E402
+from tracker.sentiment.metrics import (  # noqa: E402
+    caught_at_false_alarms,
+    evaluate,
+    operating_point,
+)
 from tracker.sentiment.store import ModelStore, load_scorer  # noqa: E402
 from tracker.sources.files import read_text_table  # noqa: E402
 
@@ -49,6 +57,8 @@ def main() -> None:
         scores.extend(scorer.score(texts[start : start + BATCH]))
     seconds = time.perf_counter() - started
     threshold = float(getattr(scorer, "threshold", 0.5))
+    thresholds = getattr(scorer, "thresholds", None)
+    case_threshold = float(thresholds.case if thresholds else ScoreBands().case)
     labels = [label for label, _, _ in items]
     if "cat" in header:
         by_cat: dict[str, list[int]] = defaultdict(list)
@@ -60,10 +70,16 @@ def main() -> None:
                 f"{cat}: n={m['n']} accuracy={m['accuracy']} neg_f1={m['neg_f1']} "
                 f"neg_recall={m['neg_recall']} auc={m['auc']}"
             )
-    result = evaluate(labels, scores, threshold) | {
-        "reviews_per_s": round(len(texts) / seconds, 1),
-        "model": scorer.version,
-    }
+    result = (
+        evaluate(labels, scores, threshold)
+        | {"case_threshold": round(case_threshold, 4)}
+        | operating_point(labels, scores, case_threshold)
+        | {
+            "caught_at_1pct_false_alarms": round(caught_at_false_alarms(labels, scores, 0.01), 4),
+            "reviews_per_s": round(len(texts) / seconds, 1),
+            "model": scorer.version,
+        }
+    )
     print(json.dumps(result, ensure_ascii=False))
 
 

@@ -161,6 +161,8 @@ class _Batch:
                     sa.select(Case).where(Case.review_id.in_(review_ids[start : start + CHUNK]))
                 )
             )
+        # reviews staff said are happy (a dismissed 待确认): never queued again
+        self.dismissed = _said_happy(session, review_ids)
         fresh = [r for k, r in records.items() if k not in self.reviews]
         ensure_rows(
             session,
@@ -387,7 +389,7 @@ def _triage(
         )
         if not unsure:
             review.awaiting_confirmation_at = None
-        elif review.awaiting_confirmation_at is None and not _dismissed(session, review):
+        elif review.awaiting_confirmation_at is None and review.id not in batch.dismissed:
             review.awaiting_confirmation_at = now  # 待确认: a person decides, no deadline yet
         return
     review.awaiting_confirmation_at = None
@@ -408,15 +410,19 @@ def _still_unhappy(review: Review, settings: IntakeSettings) -> bool | None:
     return review.sentiment_score < settings.bands.case
 
 
-def _dismissed(session: Session, review: Review) -> bool:
-    """Staff already said these words are happy (a dismissed 待确认 or a correction)."""
-    return bool(
-        session.scalar(
-            sa.select(SentimentCorrection.is_positive).where(
-                SentimentCorrection.review_id == review.id
+def _said_happy(session: Session, review_ids: list[int]) -> set[int]:
+    """Of these reviews, those staff said are happy (a dismissed 待确认, a correction)."""
+    happy: set[int] = set()
+    for start in range(0, len(review_ids), CHUNK):
+        happy.update(
+            session.scalars(
+                sa.select(SentimentCorrection.review_id).where(
+                    SentimentCorrection.review_id.in_(review_ids[start : start + CHUNK]),
+                    SentimentCorrection.is_positive.is_(True),
+                )
             )
         )
-    )
+    return happy
 
 
 def _refresh_priority(session: Session, case: Case, review: Review, *, now: datetime) -> None:
@@ -588,6 +594,7 @@ def score_pending(
         result.received += len(reviews)
         result.scored += _score(scorer, reviews)
         batch = _Batch(session, shop, {}, now)
+        batch.dismissed = _said_happy(session, [r.id for r in reviews])
         batch.cases.update(
             (c.review_id, c)
             for c in session.scalars(
