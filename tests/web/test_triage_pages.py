@@ -69,9 +69,12 @@ def test_false_alarm_is_offered_for_hidden_negatives_only(
     bad_case = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
     assert CaseOutcome.FALSE_ALARM.value not in bad_case  # a bad rating always needs work
     world.case.is_hidden_negative = True
+    review = session.get(Review, world.case.review_id)
+    review.sentiment_score, review.sentiment_model = 0.01, "test"
     session.commit()
     page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
     assert 'value="false_alarm"' in page and 'value="dismissed"' in page
+    assert "明显负面" in page and 'title="情感分 0.01' in page  # the score in words
     answer = post_form(
         client,
         f"/cases/{world.case.id}/status",
