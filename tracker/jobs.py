@@ -263,46 +263,32 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
         pull_requested, "interval", minutes=1, args=(app,), id="pull-requested", **common
     )
     scheduler.add_job(run_imports, "interval", seconds=5, args=(app,), id="imports", **common)
-    hour, minute = app.config["TRACKER_RECOMMENDER_BUILD_AT"].split(":")
-    scheduler.add_job(
-        build_recommenders,
-        "cron",
-        hour=int(hour),
-        minute=int(minute),
-        args=(app,),
-        kwargs={"requested_only": False},
-        id="recommender-nightly",
-        **common,
-    )
-    scheduler.add_job(
-        build_recommenders,
-        "interval",
-        minutes=1,
-        args=(app,),
-        kwargs={"requested_only": True},
-        id="recommender-requested",
-        **common,
-    )
-    scheduler.add_job(
-        retrain_sentiment,
-        "cron",
-        day_of_week=app.config["TRACKER_SENTIMENT_RETRAIN_DAY"],
-        hour=int(hour),
-        minute=int(minute),
-        args=(app,),
-        kwargs={"requested_only": False},
-        id="sentiment-weekly",
-        **common,
-    )
-    scheduler.add_job(
-        retrain_sentiment,
-        "interval",
-        minutes=1,
-        args=(app,),
-        kwargs={"requested_only": True},
-        id="sentiment-requested",
-        **common,
-    )
+    hour, minute = (int(v) for v in app.config["TRACKER_RECOMMENDER_BUILD_AT"].split(":"))
+    for job, name, days in (
+        (build_recommenders, "recommender", "*"),  # nightly
+        (retrain_sentiment, "sentiment", app.config["TRACKER_SENTIMENT_RETRAIN_DAY"]),  # weekly
+    ):
+        # every shop on the clock, and within a minute the shops an admin asked for
+        scheduler.add_job(
+            job,
+            "cron",
+            day_of_week=days,
+            hour=hour,
+            minute=minute,
+            args=(app,),
+            kwargs={"requested_only": False},
+            id=f"{name}-scheduled",
+            **common,
+        )
+        scheduler.add_job(
+            job,
+            "interval",
+            minutes=1,
+            args=(app,),
+            kwargs={"requested_only": True},
+            id=f"{name}-requested",
+            **common,
+        )
     scheduler.add_job(
         send_alerts,
         "interval",

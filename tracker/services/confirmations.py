@@ -70,6 +70,26 @@ def _take(session: Session, shop_id: int, review_id: int, now: datetime) -> Revi
     return review
 
 
+def _decide(
+    session: Session, shop_id: int, review_id: int, *, actor: User, now: datetime, complaint: bool
+) -> Review:
+    """Take the review out of the queue, store the person's word for the next training and
+    audit it (inside the caller's transaction)."""
+    review = _take(session, shop_id, review_id, now)
+    store_correction(session, review.id, is_positive=not complaint, user_id=actor.id, now=now)
+    record_change(
+        session,
+        now=now,
+        actor_id=actor.id,
+        entity_type="review",
+        entity_id=review.id,
+        field="confirmation",
+        old="待确认",
+        new="是差评" if complaint else "误报",
+    )
+    return review
+
+
 def confirm(
     session: Session,
     shop_id: int,
@@ -81,34 +101,12 @@ def confirm(
 ) -> Case:
     """是差评: a hidden-negative case opens now, with its deadline from now."""
     with transaction(session):
-        review = _take(session, shop_id, review_id, now)
-        store_correction(session, review.id, is_positive=False, user_id=actor.id, now=now)
+        review = _decide(session, shop_id, review_id, actor=actor, now=now, complaint=True)
         case = open_case_for(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
-        record_change(
-            session,
-            now=now,
-            actor_id=actor.id,
-            entity_type="review",
-            entity_id=review.id,
-            field="confirmation",
-            old="待确认",
-            new="是差评",
-        )
     return case
 
 
 def dismiss(session: Session, shop_id: int, review_id: int, *, actor: User, now: datetime) -> None:
     """误报: no case; the words are stored as happy for the next training."""
     with transaction(session):
-        review = _take(session, shop_id, review_id, now)
-        store_correction(session, review.id, is_positive=True, user_id=actor.id, now=now)
-        record_change(
-            session,
-            now=now,
-            actor_id=actor.id,
-            entity_type="review",
-            entity_id=review.id,
-            field="confirmation",
-            old="待确认",
-            new="误报",
-        )
+        _decide(session, shop_id, review_id, actor=actor, now=now, complaint=False)
