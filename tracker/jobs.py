@@ -17,6 +17,7 @@ from tracker.models import ImportJob, Shop
 from tracker.services import (
     alerts,
     import_jobs,
+    promises,
     recommendations,
     scheduler_lock,
     shop_models,
@@ -171,6 +172,13 @@ def retrain_shop(app: Flask, shop_id: int) -> None:
     log.info("sentiment %s: %s %s", shop.code, outcome.model.version, outcome.model.decision)
 
 
+def close_broken_promises(app: Flask) -> None:
+    with app.app_context():
+        closed = promises.close_broken(db.session, now=utcnow())
+        if closed:
+            log.info("promises: %d cases closed as 承诺未兑现", closed)
+
+
 def count_conversions(app: Flask) -> None:
     with app.app_context():
         converted = recommendations.record_conversions(db.session, now=utcnow())
@@ -300,5 +308,8 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
     )
     scheduler.add_job(
         count_conversions, "interval", minutes=15, args=(app,), id="conversions", **common
+    )
+    scheduler.add_job(
+        close_broken_promises, "interval", minutes=15, args=(app,), id="promises", **common
     )
     sync_pull_jobs(app, scheduler)

@@ -7,7 +7,7 @@ import io
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -61,6 +61,41 @@ class Live:
     url: str
     case_id: int
     imported_case_id: int  # opened from a file whose text columns carry script
+    # The platform shows the buyer's 追评 on the case's review (this shop is on Tmall, where
+    # a happy 追评 is the only recovery), through the intake every pull uses.
+    platform_shows_follow_up: Callable[[str], None]
+
+
+def _follow_up_shower(app, case_id: int) -> Callable[[str], None]:  # type: ignore[no-untyped-def]
+    def show(text: str) -> None:
+        from tests.fakes import KeywordScorer
+        from tracker import runtime
+        from tracker.services.intake import ingest
+        from tracker.sources.records import ReviewRecord
+
+        with app.app_context(), sessionmaker(bind=db.engine)() as s:
+            case = s.get(Case, case_id)
+            review, shop = case.review, s.get(Shop, case.shop_id)
+            record = ReviewRecord(
+                review.platform_key,
+                "小鱼儿",
+                review.rating,
+                review.text,
+                review.posted_at,
+                follow_up_text=text,
+                follow_up_at=utcnow(),
+            )
+            ingest(
+                s,
+                shop,
+                [record],
+                now=utcnow(),
+                scorer=KeywordScorer(),
+                settings=runtime.settings(app, shop),
+            )
+            s.commit()
+
+    return show
 
 
 def _import_payloads(app, session, shop) -> int:  # type: ignore[no-untyped-def]
@@ -145,7 +180,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            yield Live(f"http://127.0.0.1:{server.server_port}", case_id, imported_case_id)
+            yield Live(
+                f"http://127.0.0.1:{server.server_port}",
+                case_id,
+                imported_case_id,
+                _follow_up_shower(app, case_id),
+            )
         finally:
             server.shutdown()
             thread.join()

@@ -61,10 +61,14 @@ def test_agent_recovers_a_case_and_supervisor_sees_it(live: Live, browser) -> No
     page.click("#remedy-submit")
     assert "优惠券" in page.locator("#remedies").inner_text()
 
-    page.select_option("#status-status", "recovered")
-    page.select_option("#status-outcome", "review_revised")
-    page.click("#status-submit")
+    # the buyer promised: the case waits for the platform, and no one can type the recovery
+    assert "承诺修改" in page.locator("#promise").inner_text()
+    offered = page.locator("#status-outcome option").all_inner_texts()
+    assert "已改为好评" not in offered and "已追评转好" not in offered
+    live.platform_shows_follow_up("收到补发的了，很甜，谢谢客服")  # Tmall: a happy 追评
+    page.reload()
     assert page.locator("#case-status").inner_text() == "已挽回"
+    assert "已追评转好" in page.locator("#outcome").inner_text()
     page.screenshot(path=str(artifact("phone-case.png")), full_page=True)
     assert errors == []
     context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -105,25 +106,66 @@ def test_bad_attempts_write_nothing(
     assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 0
 
 
-def test_close_recovered_then_reopen(session: Session, shop: Shop, agent: User) -> None:
+def test_close_recovered_then_reopen(
+    session: Session, shop: Shop, agent: User, make_user: Callable[..., User]
+) -> None:
     case = open_case(session, shop, at=NOW)
     with pytest.raises(FieldError, match="结案需要选择结果"):
         svc.change_status(
             session, case, S.RECOVERED, None, actor=agent, now=LATER, expected_version=None
         )
+    for verified in (O.REVIEW_REVISED, O.REVIEW_DELETED, O.POSITIVE_FOLLOW_UP):
+        with pytest.raises(FieldError, match="由平台数据确认后自动设置"):  # intake's to set
+            svc.change_status(
+                session, case, S.RECOVERED, verified, actor=agent, now=LATER, expected_version=None
+            )
+    with pytest.raises(FieldError, match="由平台数据确认后自动设置"):
+        svc.change_status(
+            session,
+            case,
+            S.UNRECOVERED,
+            O.PROMISE_BROKEN,
+            actor=agent,
+            now=LATER,
+            expected_version=None,
+        )
+    with pytest.raises(FieldError, match="只有主管"):
+        svc.change_status(
+            session,
+            case,
+            S.RECOVERED,
+            O.MANUAL_RECOVERED,
+            actor=agent,
+            now=LATER,
+            expected_version=None,
+            note="买家电话里说改了",
+        )
+    boss = make_user(Role.SUPERVISOR, [shop])
+    with pytest.raises(FieldError, match="请写明认定挽回的依据"):
+        svc.change_status(
+            session,
+            case,
+            S.RECOVERED,
+            O.MANUAL_RECOVERED,
+            actor=boss,
+            now=LATER,
+            expected_version=None,
+        )
     svc.change_status(
         session,
         case,
         S.RECOVERED,
-        O.REVIEW_REVISED,
-        actor=agent,
+        O.MANUAL_RECOVERED,
+        actor=boss,
         now=LATER,
         expected_version=case.version,
+        note="买家发来截图，平台数据尚未同步",
     )
-    assert (case.status, case.outcome, case.closed_by_id) == (
+    assert (case.status, case.outcome, case.closed_by_id, case.outcome_note) == (
         S.RECOVERED,
-        O.REVIEW_REVISED,
-        agent.id,
+        O.MANUAL_RECOVERED,
+        boss.id,
+        "买家发来截图，平台数据尚未同步",
     )
     svc.change_status(
         session, case, S.CONTACTING, None, actor=agent, now=LATER, expected_version=case.version
@@ -435,8 +477,8 @@ def test_concurrent_edits_do_not_overwrite_each_other(live) -> None:  # type: ig
             svc.change_status(
                 b,
                 case_b,
-                S.RECOVERED,
-                O.REVIEW_REVISED,
+                S.UNRECOVERED,
+                O.SATISFIED_UNCHANGED,
                 actor=b.get(User, second),
                 now=LATER,
                 expected_version=seen,

@@ -7,15 +7,19 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask import g
+from flask import current_app, g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import NOW, DatabaseDown, csrf_token, login, post_form
 from tests.factories import open_case
+from tests.fakes import KeywordScorer
+from tracker import runtime
 from tracker.clock import utcnow
 from tracker.models import AuditEvent, Case, ContactAttempt, Remedy, Script, Shop, User
-from tracker.models.enums import CaseOutcome, CaseStatus, Role
+from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Role
+from tracker.services.intake import ingest
+from tracker.sources.records import ReviewRecord
 
 PAYLOAD = '<script>alert("x")</script>'
 
@@ -127,7 +131,7 @@ def test_claim_and_the_second_claimer_is_told_who_has_it(
     assert "已由客服小林认领" in client.get(response.location).get_data(as_text=True)
 
 
-def test_log_attempts_and_close_as_recovered(
+def test_log_attempts_a_promise_and_the_platform_closes_it_as_recovered(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
     case = recent_case(session, shop)
@@ -165,7 +169,10 @@ def test_log_attempts_and_close_as_recovered(
     assert response.status_code == 302
     session.refresh(case)
     assert case.status is CaseStatus.WAITING and case.attempt_count == 2
-    response = post_form(
+    assert case.promised_at is not None  # 买家承诺修改: the case waits for the platform
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="promise"' in page and 'value="review_revised"' not in page
+    response = post_form(  # typed by hand all the same: refused, nothing written
         client,
         f"{url}/status",
         {
@@ -175,7 +182,28 @@ def test_log_attempts_and_close_as_recovered(
         },
         form_url=url,
     )
-    assert response.status_code == 302
+    assert response.status_code == 400
+    assert "由平台数据确认后自动设置" in response.get_data(as_text=True)
+    session.refresh(case)
+    assert case.status is CaseStatus.WAITING
+    review = case.review
+    ingest(  # the next pull shows the buyer's change (this shop is on Taobao)
+        session,
+        shop,
+        [
+            ReviewRecord(
+                review.platform_key,
+                "买家",
+                Rating.GOOD,
+                "问题解决了，好评",
+                utcnow(),
+            )
+        ],
+        now=utcnow(),
+        scorer=KeywordScorer(),
+        settings=runtime.settings(current_app, shop),
+    )
+    session.commit()
     session.refresh(case)
     assert (case.status, case.outcome) == (CaseStatus.RECOVERED, CaseOutcome.REVIEW_REVISED)
     assert "已挽回" in client.get(url).get_data(as_text=True)

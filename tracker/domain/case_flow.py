@@ -20,8 +20,14 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     S.DISMISSED: frozenset({S.CONTACTING}),
 }
 
-# A review counts as recovered only when the buyer revised it to good or deleted it.
-RECOVERED_OUTCOMES = frozenset({CaseOutcome.REVIEW_REVISED, CaseOutcome.REVIEW_DELETED})
+# Recovered as the platform shows it: set by intake when the change arrives, never typed.
+VERIFIED_OUTCOMES = frozenset(
+    {CaseOutcome.REVIEW_REVISED, CaseOutcome.REVIEW_DELETED, CaseOutcome.POSITIVE_FOLLOW_UP}
+)
+# Closed as recovered: the verified ones, and a supervisor's word (reported apart).
+RECOVERED_OUTCOMES = VERIFIED_OUTCOMES | {CaseOutcome.MANUAL_RECOVERED}
+# Only the tracker sets these: what the platform shows, and a promise whose window ran out.
+SYSTEM_OUTCOMES = VERIFIED_OUTCOMES | {CaseOutcome.PROMISE_BROKEN}
 
 # Attempts that reached the buyer: they stop the "first real conversation" clock.
 CONVERSATIONS = frozenset(

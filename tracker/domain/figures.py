@@ -29,9 +29,12 @@ class FactTable:
     recovery_s: np.ndarray  # opened -> closed, recovered cases only
     on_time: np.ndarray  # 1 first attempt by its deadline, 0 missed, NaN still undecided
     is_open: np.ndarray  # bool
-    recovered: np.ndarray  # bool: review revised to good or deleted
+    recovered: np.ndarray  # bool: the platform shows it revised, deleted or followed up happily
     overdue_now: np.ndarray  # bool: open, never attempted, deadline passed
     attempts: np.ndarray
+    manual: np.ndarray  # bool: closed as recovered on a supervisor's word (not verified)
+    promise_broken: np.ndarray  # bool: promised, and the window ended without the change
+    satisfied: np.ndarray  # bool: problem solved, the review unchanged (买家满意但未改评)
     remedy_cost: np.ndarray
     suggested: np.ndarray
     mentioned: np.ndarray
@@ -43,7 +46,14 @@ class FactTable:
         names = list(cls.__dataclass_fields__)
         columns = np.array(rows, dtype=float).reshape(len(rows), len(names)).T
         values = dict(zip(names, columns, strict=True))
-        for flag in ("is_open", "recovered", "overdue_now"):
+        for flag in (
+            "is_open",
+            "recovered",
+            "overdue_now",
+            "manual",
+            "promise_broken",
+            "satisfied",
+        ):
             values[flag] = values[flag] == 1
         return cls(**values)
 
@@ -71,13 +81,16 @@ class Figures:
     judged: int  # cases whose first-contact deadline is decided (met or missed)
     overdue_now: int
     closed: int
-    recovered: int
+    recovered: int  # verified by the platform
     recovery: Spread
     attempts: int
     remedy_cost: Decimal
     suggested: int
     mentioned: int
     converted: int
+    recovered_manual: int = 0  # a supervisor's word: reported apart, never in the rates
+    promises_broken: int = 0
+    satisfied_unchanged: int = 0
 
     @property
     def on_time_share(self) -> float | None:
@@ -153,6 +166,9 @@ def figures(table: FactTable, rows: np.ndarray | slice | None = None) -> Figures
         suggested=int(np.sum(t.suggested)),
         mentioned=int(np.sum(t.mentioned)),
         converted=int(np.sum(t.converted)),
+        recovered_manual=int(np.sum(t.manual)),
+        promises_broken=int(np.sum(t.promise_broken)),
+        satisfied_unchanged=int(np.sum(t.satisfied)),
     )
 
 

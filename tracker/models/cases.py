@@ -56,13 +56,17 @@ class Case(db.Model):
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     status: Mapped[CaseStatus] = mapped_column(default=CaseStatus.NEW)
     outcome: Mapped[CaseOutcome | None]
+    outcome_note: Mapped[str | None] = mapped_column(sa.Text)  # why, when a supervisor decided
+    # The buyer promised to change the review: the case waits for the platform to show it
+    # until the buyer's window ends, then closes by itself as 承诺未兑现.
+    promised_at: Mapped[datetime | None]
     # bad / neutral / hidden_negative (tracker.domain.triage.CaseKind): picks the deadline
     kind: Mapped[str] = mapped_column(sa.String(20))
     priority: Mapped[int] = mapped_column(sa.SmallInteger)  # 1 = most urgent
     is_hidden_negative: Mapped[bool] = mapped_column(default=False)
     opened_at: Mapped[datetime]
     first_contact_due_at: Mapped[datetime]  # in the shop's working hours
-    revision_window_ends_at: Mapped[datetime]  # the buyer's 30 days to revise
+    revision_window_ends_at: Mapped[datetime]  # the buyer's window (the platform's rules)
     first_attempt_at: Mapped[datetime | None]  # stops the first-contact clock
     first_conversation_at: Mapped[datetime | None]  # first attempt that reached the buyer
     # The same two delays in the shop's working time, fixed when they happen (reports read

@@ -77,6 +77,10 @@ class CaseOutcome(LabelledEnum):
     UNREACHABLE = "unreachable", "联系不上买家"
     REFUSED = "refused", "买家拒绝"
     FALSE_ALARM = "false_alarm", "误报 · 无需处理"
+    POSITIVE_FOLLOW_UP = "positive_follow_up", "已追评转好"  # where a review cannot change
+    PROMISE_BROKEN = "promise_broken", "承诺未兑现"  # the window ended without the change
+    # A supervisor's word, not the platform's: counted apart and marked everywhere.
+    MANUAL_RECOVERED = "manual_recovered", "主管认定挽回（平台未确认）"
 
 
 class Reason(LabelledEnum):

@@ -56,6 +56,7 @@ class Review(db.Model):
     first_posted_at: Mapped[datetime]  # starts the buyer's 30-day revision window
     follow_up_text: Mapped[str | None] = mapped_column(sa.Text)  # 追评
     follow_up_at: Mapped[datetime | None]
+    follow_up_score: Mapped[float | None]  # the 追评's own words: on Tmall they are the recovery
     is_deleted: Mapped[bool] = mapped_column(default=False)
     is_system_default: Mapped[bool] = mapped_column(default=False)  # 系统默认好评 etc.
     explanation: Mapped[str | None] = mapped_column(sa.Text)  # the seller's 解释

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow
 from tracker.domain.next_try import Suggestion, suggest
+from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
     AuditEvent,
@@ -26,7 +27,12 @@ from tracker.models import (
 from tracker.models.enums import CaseOutcome, CaseStatus, Reason
 from tracker.services import browse, recommendations
 from tracker.services.audit import record_change
-from tracker.services.cases import RemedyTotals, explanation_window_ends, remedy_totals
+from tracker.services.cases import (
+    RemedyTotals,
+    explanation_window_ends,
+    remedy_totals,
+    rules_of,
+)
 from tracker.services.transaction import transaction
 
 
@@ -59,7 +65,8 @@ class CaseDetail:
     totals: RemedyTotals
     history: list[HistoryEntry]
     next_try: Suggestion | None
-    explanation_open_until: datetime
+    explanation_open_until: datetime | None  # None: the platform sets no end
+    rules: ReviewRules  # the shop's platform: what the buyer and the seller may still do
     phone_visible: bool
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
@@ -248,7 +255,8 @@ def detail(
         totals=remedy_totals(case),
         history=history(session, case.id),
         next_try=tip,
-        explanation_open_until=explanation_window_ends(review),
+        explanation_open_until=explanation_window_ends(session, case),
+        rules=rules_of(session, case.shop_id),
         phone_visible=works_case_of(session, viewer, case),
         suggestions=(
             recommendations.suggestions_for(session, case, now=now)

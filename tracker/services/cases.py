@@ -16,14 +16,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
-from tracker.domain.triage import REVISION_WINDOW
+from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import AuditEvent, Case, CaseReason, ContactAttempt, Remedy, Review, User
+from tracker.models import (
+    AuditEvent,
+    Case,
+    CaseReason,
+    ContactAttempt,
+    Remedy,
+    Shop,
+    User,
+)
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
     CaseStatus,
     Channel,
+    Platform,
     Reason,
     RemedyKind,
     Role,
@@ -225,6 +234,9 @@ def log_attempt(
             case.first_conversation_work_seconds = _work_seconds(
                 hours, case.opened_at, draft.attempted_at
             )
+        if draft.outcome is AttemptOutcome.AGREED and case.promised_at is None:
+            # 买家承诺修改: the case now waits for the platform to show the change
+            case.promised_at = draft.attempted_at
         new_status = case_flow.status_after_attempt(case.status, draft.outcome)
         if new_status is not case.status:
             record_case_change(
@@ -261,10 +273,26 @@ def change_status(
     actor: User,
     now: datetime,
     expected_version: int | None,
+    note: str = "",
 ) -> None:
+    """A person moves the case. Outcomes the platform confirms (已改为好评, 已删除评价,
+    已追评转好) and 承诺未兑现 are the tracker's to set, never a person's; a supervisor may
+    still close a case as recovered on their own word, with a reason, marked as such."""
     with _case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
+        if outcome in case_flow.SYSTEM_OUTCOMES:
+            raise FieldError(
+                "outcome",
+                f"“{outcome.label}”由平台数据确认后自动设置，不能手动选择。"
+                "买家答应修改时，请记录联系结果“已接通-同意修改”，案件会等待平台显示修改。",
+            )
+        note = note.strip()
+        if outcome is CaseOutcome.MANUAL_RECOVERED:
+            if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+                raise FieldError("outcome", "只有主管可以在平台未确认时认定挽回。")
+            if not note:
+                raise FieldError("note", "请写明认定挽回的依据（平台未确认，报表会单列）。")
         try:
             case_flow.check_transition(
                 case.status, status, outcome, is_hidden_negative=case.is_hidden_negative
@@ -292,6 +320,17 @@ def change_status(
             )
         case.status = status
         case.outcome = outcome
+        if note or case.outcome_note:
+            record_case_change(
+                session,
+                case,
+                now=now,
+                actor_id=actor.id,
+                field="outcome_note",
+                old=case.outcome_note,
+                new=note or None,
+            )
+            case.outcome_note = note or None
         if status is CaseStatus.DISMISSED:  # the model was wrong: the next training learns it
             store_correction(session, case.review_id, is_positive=True, user_id=actor.id, now=now)
         if status in case_flow.CLOSED:
@@ -391,9 +430,31 @@ def remedy_totals(case: Case) -> RemedyTotals:
     )
 
 
-def explanation_window_ends(review: Review) -> datetime:
-    """The seller may post an explanation within 30 days of the review."""
-    return review.first_posted_at + REVISION_WINDOW
+def rules_of(session: Session, shop_id: int) -> ReviewRules:
+    shop = session.get(Shop, shop_id)
+    return rules_for(shop.platform if shop is not None else Platform.OTHER)
+
+
+def explanation_window_ends(session: Session, case: Case) -> datetime | None:
+    """When the seller can no longer explain, by the shop's platform rules (a 追评 closes
+    it at once where the platform says so); None: the platform sets no end."""
+    review = case.review
+    return rules_of(session, case.shop_id).explanation_closes(
+        review.first_posted_at, review.follow_up_at
+    )
+
+
+def _check_explanation_open(session: Session, case: Case, now: datetime) -> None:
+    rules = rules_of(session, case.shop_id)
+    ends = explanation_window_ends(session, case)
+    if ends is None or now <= ends:
+        return
+    follow_up = case.review.follow_up_at
+    if rules.follow_up_closes_explanation and follow_up is not None and follow_up <= now:
+        raise FieldError("explanation", f"买家已追评，{rules.platform.label}不再允许商家发布解释。")
+    raise FieldError(
+        "explanation", f"评价已超过 {rules.explanation_window.days} 天，平台不再允许发布解释。"
+    )
 
 
 def save_explanation(
@@ -415,8 +476,7 @@ def save_explanation(
             raise FieldError(
                 "explanation", f"解释最多 {EXPLANATION_LIMIT} 字，现在 {len(text)} 字。"
             )
-        if now > explanation_window_ends(case.review):
-            raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
+        _check_explanation_open(session, case, now)
         if case.explanation_posted_at is not None:
             raise FieldError("explanation", "解释已经发布，不能再修改。")
         record_case_change(
@@ -452,8 +512,7 @@ def post_explanation(
             raise FieldError("explanation", "请先保存解释内容。")
         if case.explanation_posted_at is not None:
             raise FieldError("explanation", "解释已经发布。")
-        if now > explanation_window_ends(review):
-            raise FieldError("explanation", "评价已超过 30 天，平台不再允许发布解释。")
+        _check_explanation_open(session, case, now)
         posted_here = False
         if publish is not None:
             # raises SourceError on failure: nothing is marked posted

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.database import ensure_rows, lock_shop_intake
-from tracker.domain import triage
+from tracker.domain import platform_rules, triage
 from tracker.domain.reasons import tag_reasons
 from tracker.domain.review_text import is_system_default
 from tracker.domain.triage import BuyerValue, CaseKind, DeadlinePolicy
@@ -34,7 +34,7 @@ from tracker.models import (
     SentimentCorrection,
     Shop,
 )
-from tracker.models.enums import CaseOutcome, CaseStatus, Rating, RevisionKind
+from tracker.models.enums import CaseOutcome, CaseStatus, Platform, Rating, RevisionKind
 from tracker.models.reviews import UNSCORED
 from tracker.sentiment import Scorer
 from tracker.services.audit import record_case_change
@@ -49,6 +49,7 @@ class IntakeSettings:
     working_hours: WorkingHours
     deadline_policy: DeadlinePolicy
     bands: triage.ScoreBands = field(default_factory=triage.ScoreBands)
+    rules: platform_rules.ReviewRules = platform_rules.RULES[Platform.TAOBAO]
 
 
 @dataclass
@@ -337,7 +338,10 @@ def _score(scorer: Scorer, reviews: Sequence[Review]) -> int:
     for review, words in wanted:
         if not words:
             continue
-        review.sentiment_score = min(next(scores) for _ in words)
+        own = [next(scores) for _ in words]
+        review.sentiment_score = min(own)
+        # the 追评 is the last of the words when there is one (see _buyer_words)
+        review.follow_up_score = own[-1] if review.follow_up_text in words else None
         review.sentiment_model = scorer.version
         scored += 1
     return scored
@@ -356,11 +360,7 @@ def _triage(
     case = batch.cases.get(review.id)
     open_case = case is not None and case.closed_at is None
     if case is not None and open_case:
-        outcome = None
-        if review.is_deleted:
-            outcome = CaseOutcome.REVIEW_DELETED
-        elif review.rating is Rating.GOOD and _still_unhappy(review, settings) is False:
-            outcome = CaseOutcome.REVIEW_REVISED
+        outcome = _recovery_shown(case, review, settings)
         if outcome is not None:
             close_by_buyer(session, case, outcome, at=_version_time(record), now=now)
             result.cases_closed += 1
@@ -377,9 +377,9 @@ def _triage(
         is_system_default=is_default,
         threshold=settings.bands.case,
     )
-    if triage.revision_window_end(review.first_posted_at) <= now:
+    if settings.rules.change_window_end(review.first_posted_at) <= now:
         review.awaiting_confirmation_at = None
-        return  # past its 30 days the buyer cannot revise it: nothing left to recover
+        return  # past its window the buyer cannot change it: nothing left to recover
     if kind is None:
         unsure = triage.needs_confirmation(
             review.rating,
@@ -397,6 +397,36 @@ def _triage(
     batch.cases[review.id] = new_case
     result.cases_opened += 1
     result.case_ids.append(new_case.id)
+
+
+RATING_OF_KIND = {
+    CaseKind.BAD: Rating.BAD,
+    CaseKind.NEUTRAL: Rating.NEUTRAL,
+    CaseKind.HIDDEN_NEGATIVE: Rating.GOOD,
+}
+
+
+def _recovery_shown(case: Case, review: Review, settings: IntakeSettings) -> CaseOutcome | None:
+    """The recovery the platform now shows, as its rules count one (None: none yet).
+    Deleted; revised to 好评 where the buyer may revise (never on Tmall) with happy words;
+    or a happy 追评 — Tmall's only way, and a hidden negative's everywhere."""
+    if review.is_deleted:
+        return CaseOutcome.REVIEW_DELETED
+    rules = settings.rules
+    was = RATING_OF_KIND[CaseKind(case.kind)]
+    if rules.counts_as_revision(was, review.rating) and _still_unhappy(review, settings) is False:
+        return CaseOutcome.REVIEW_REVISED
+    follow_up_counts = (
+        was is Rating.GOOD or platform_rules.Recovery.POSITIVE_FOLLOW_UP in rules.recovered_by
+    )
+    happy_follow_up = (
+        review.follow_up_text is not None
+        and review.follow_up_score is not None
+        and review.follow_up_score >= settings.bands.confirm
+    )
+    if follow_up_counts and happy_follow_up:  # the 追评 speaks for itself, the old words stay
+        return CaseOutcome.POSITIVE_FOLLOW_UP
+    return None
 
 
 def _still_unhappy(review: Review, settings: IntakeSettings) -> bool | None:
@@ -491,7 +521,7 @@ def open_case_for(
         first_contact_due_at=triage.first_contact_due(
             opened_at, kind, settings.deadline_policy, settings.working_hours
         ),
-        revision_window_ends_at=triage.revision_window_end(review.first_posted_at),
+        revision_window_ends_at=settings.rules.change_window_end(review.first_posted_at),
         updated_at=now,
         reasons=[CaseReason(reason=r) for r in tag_reasons(words)],
     )

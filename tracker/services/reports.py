@@ -30,7 +30,7 @@ from tracker.models import (
     Review,
     User,
 )
-from tracker.models.enums import CaseStatus, Rating, Reason
+from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.services.errors import FieldError
 
 MAX_DAYS = 366
@@ -187,7 +187,7 @@ def load_facts(
     for (the reason breakdown, the export): they are as many rows again."""
     start = sa.literal(period.start_utc, UTCDateTime())
     is_open = Case.status.in_(case_flow.OPEN)
-    recovered = Case.outcome.in_(case_flow.RECOVERED_OUTCOMES)
+    recovered = Case.outcome.in_(case_flow.VERIFIED_OUTCOMES)
     never_tried = Case.first_attempt_at.is_(None)
     flag = lambda condition: sa.case((condition, 1), else_=0)  # noqa: E731
     rows = (
@@ -215,6 +215,9 @@ def load_facts(
                 flag(recovered),
                 flag(is_open & never_tried & (Case.first_contact_due_at < now)),
                 Case.attempt_count,
+                flag(Case.outcome == CaseOutcome.MANUAL_RECOVERED),
+                flag(Case.outcome == CaseOutcome.PROMISE_BROKEN),
+                flag(Case.outcome == CaseOutcome.SATISFIED_UNCHANGED),
             )
             .outerjoin(Product, Product.id == Case.product_id)
             .where(_in_period(shop_id, period))
@@ -263,8 +266,8 @@ def load_facts(
         for case_id, reason in session.connection().execute(query).all():
             by_value[reason].append(row_of[case_id])
     reasons = {Reason(value): rows for value, rows in by_value.items()}
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 16
-    numbers = np.array(columns[6:], dtype=float).T.reshape(len(rows), 10)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 19
+    numbers = np.array(columns[6:], dtype=float).T.reshape(len(rows), 13)
     # julianday() arithmetic on SQLite is off by microseconds: whole seconds suffice
     for col in (0, 2, 4):
         numbers[:, col] = np.round(numbers[:, col])
@@ -463,7 +466,7 @@ def agent_view(
     today_end = datetime.combine(now.astimezone(tz).date() + timedelta(days=1), time(), tzinfo=tz)
     month_ago = now - timedelta(days=30)
     is_open = Case.status.in_(case_flow.OPEN)
-    recovered = Case.outcome.in_(case_flow.RECOVERED_OUTCOMES)
+    recovered = Case.outcome.in_(case_flow.VERIFIED_OUTCOMES)
     rows = {
         owner: row
         for owner, *row in session.execute(
@@ -511,6 +514,9 @@ EXPORT_HEADERS = (
     "负责人",
     "状态",
     "结果",
+    "平台确认",
+    "结果依据",
+    "买家承诺修改时间",
     "首次联系时限",
     "首次联系时间",
     "首次联系用时（小时）",
@@ -529,6 +535,13 @@ EXPORT_HEADERS = (
     "买家",
     "评价内容",
 )
+
+
+def _verified(outcome: CaseOutcome | None) -> str:
+    """是: the platform shows the recovery; 否: a supervisor's word; empty: not recovered."""
+    if outcome in case_flow.VERIFIED_OUTCOMES:
+        return "是"
+    return "否" if outcome is CaseOutcome.MANUAL_RECOVERED else ""
 
 
 def export_rows(
@@ -576,6 +589,9 @@ def export_rows(
                 case.owner.display_name if case.owner else "",
                 case.status.label,
                 case.outcome.label if case.outcome else "",
+                _verified(case.outcome),
+                case.outcome_note or "",
+                local(case.promised_at),
                 local(case.first_contact_due_at),
                 local(case.first_attempt_at),
                 hours(t.wait_s[i]),

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import triage
+from tracker.domain.platform_rules import rules_for
 from tracker.domain.triage import CaseKind, DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, Shop
@@ -28,6 +29,7 @@ def intake_settings(
         working_hours=WorkingHours.from_dict(shop.working_hours, ZoneInfo(timezone)),
         deadline_policy=DeadlinePolicy.from_dict(shop.deadline_policy),
         bands=bands or triage.ScoreBands(),
+        rules=rules_for(shop.platform),
     )
 
 

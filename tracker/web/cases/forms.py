@@ -126,6 +126,10 @@ class StatusForm(VersionedForm):
         choices=enum_choices(CaseOutcome, "—"),
         default="",
     )
+    note = StringField(
+        "依据（主管认定挽回时必填）",
+        validators=[Optional(), Length(max=500, message="依据最多 500 字。")],
+    )
     submit = SubmitField("更新状态")
 
 

@@ -257,10 +257,9 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     )
     status = StatusForm(prefix="status", formdata=None, data={"version": version})
     status.status.data = next(iter(case_flow.TRANSITIONS[case.status])).value
-    if not case.is_hidden_negative:  # only a hidden negative can be a false alarm
-        status.outcome.choices = [
-            c for c in status.outcome.choices if c.value != CaseOutcome.FALSE_ALARM.value
-        ]
+    status.outcome.choices = [
+        c for c in status.outcome.choices if not c.value or _offered(CaseOutcome(c.value), case)
+    ]
     reasons = ReasonsForm(
         prefix="reasons",
         formdata=None,
@@ -295,6 +294,18 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
         )
         forms["assign_form"] = assign
     return forms
+
+
+def _offered(outcome: CaseOutcome, case: Case) -> bool:
+    """Outcomes a person may pick on this case: never one the platform confirms (intake sets
+    those), 误报 only on a hidden negative, a supervisor's 认定挽回 only to supervisors."""
+    if outcome in case_flow.SYSTEM_OUTCOMES:
+        return False
+    if outcome is CaseOutcome.FALSE_ALARM:
+        return case.is_hidden_negative
+    if outcome is CaseOutcome.MANUAL_RECOVERED:
+        return current_user.role in (Role.SUPERVISOR, Role.ADMIN)
+    return True
 
 
 def _render(
@@ -458,6 +469,7 @@ def status(case_id: int) -> Response | tuple[str, int]:
             actor=current_user,
             now=utcnow(),
             expected_version=_version(form),
+            note=form.note.data or "",
         ),
         "状态已更新。",
     )

@@ -1,0 +1,197 @@
+"""Each platform's review rules in one table: what a buyer may change and until when, how
+long the seller may explain, whether a 追评 closes that window, and what "recovered" means
+there. Intake, the case page, deadlines and reports read this table and nothing else.
+
+``confirmed`` says where a row comes from: True for rules stated in the platform's own
+rules as quoted in issue 18 (Taobao, Tmall, Kuaishou; WeChat's 和解); False for rows that
+are the trade's common understanding and must be checked against the platform's current
+rules before a shop relies on them (README "Platform rules").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from tracker.models.enums import Platform, Rating
+
+
+class BuyerChange(StrEnum):
+    """What a buyer may do to a neutral or bad review after posting it."""
+
+    REVISE_TO_GOOD = "revise_to_good"  # change the rating, to 好评 only
+    REVISE = "revise"  # change the rating to any better one
+    DELETE = "delete"
+    FOLLOW_UP = "follow_up"  # add a 追评
+    RECONCILE = "reconcile"  # accept the shop's 和解 (WeChat mini-programs): review withdrawn
+
+
+class Recovery(StrEnum):
+    """What the platform can show that counts as recovered (verified by intake)."""
+
+    REVISED_TO_GOOD = "revised_to_good"
+    DELETED = "deleted"
+    POSITIVE_FOLLOW_UP = "positive_follow_up"  # where the review itself cannot change
+
+
+@dataclass(frozen=True)
+class ReviewRules:
+    platform: Platform
+    buyer_changes: frozenset[BuyerChange]
+    changes_allowed: int | None  # how many times a buyer may change it (None: no stated limit)
+    change_window: timedelta  # from the first posting: the case's outer deadline
+    explanation_window: timedelta | None  # the seller's 解释/回复, from the first posting
+    explanation_max_chars: int
+    follow_up_closes_explanation: bool
+    reply_to_first_review_only: bool
+    recovered_by: frozenset[Recovery]
+    confirmed: bool
+    summary: str  # one line for the case page and the README
+
+    @property
+    def review_can_change(self) -> bool:
+        return bool(
+            self.buyer_changes
+            & {BuyerChange.REVISE, BuyerChange.REVISE_TO_GOOD, BuyerChange.DELETE}
+        )
+
+    def change_window_end(self, first_posted_at: datetime) -> datetime:
+        return first_posted_at + self.change_window
+
+    def explanation_closes(
+        self, first_posted_at: datetime, follow_up_at: datetime | None
+    ) -> datetime | None:
+        """When the seller can no longer explain (None: the platform sets no end). A 追评
+        ends it at once where the platform says so."""
+        ends = (
+            first_posted_at + self.explanation_window
+            if self.explanation_window is not None
+            else None
+        )
+        if self.follow_up_closes_explanation and follow_up_at is not None:
+            return min(ends, follow_up_at) if ends is not None else follow_up_at
+        return ends
+
+    def counts_as_revision(self, old: Rating, new: Rating) -> bool:
+        """Whether a rating change the platform shows is one its rules allow (anything else
+        is data to keep, not a recovery to credit)."""
+        if new is not Rating.GOOD or old is Rating.GOOD:
+            return False
+        return bool(self.buyer_changes & {BuyerChange.REVISE, BuyerChange.REVISE_TO_GOOD})
+
+
+D = timedelta
+B, R = BuyerChange, Recovery
+RULES: dict[Platform, ReviewRules] = {
+    Platform.TAOBAO: ReviewRules(
+        Platform.TAOBAO,
+        frozenset({B.REVISE_TO_GOOD, B.DELETE, B.FOLLOW_UP}),
+        changes_allowed=1,
+        change_window=D(days=30),
+        explanation_window=D(days=30),
+        explanation_max_chars=500,
+        follow_up_closes_explanation=True,
+        reply_to_first_review_only=False,
+        recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
+        confirmed=True,
+        summary="买家可在发布后 30 天内把中差评改为好评或删除，仅限一次；"
+        "商家解释 30 天内、最多 500 字，买家追评后不能再解释。",
+    ),
+    Platform.TMALL: ReviewRules(
+        Platform.TMALL,
+        frozenset({B.FOLLOW_UP}),
+        changes_allowed=0,
+        change_window=D(days=30),
+        explanation_window=D(days=30),
+        explanation_max_chars=500,
+        follow_up_closes_explanation=True,
+        reply_to_first_review_only=False,
+        recovered_by=frozenset({R.POSITIVE_FOLLOW_UP}),
+        confirmed=True,
+        summary="天猫评价发布后不能修改，买家只能追评：挽回指买家追评转为满意；"
+        "商家解释 30 天内、最多 500 字，追评后不能再解释。",
+    ),
+    Platform.KUAISHOU: ReviewRules(
+        Platform.KUAISHOU,
+        frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
+        changes_allowed=1,
+        change_window=D(days=30),
+        explanation_window=D(days=30),
+        explanation_max_chars=500,
+        follow_up_closes_explanation=False,
+        reply_to_first_review_only=True,
+        recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
+        confirmed=True,
+        summary="商家可在 30 天内回复，只能回复首次评价；买家可修改或删除评价。",
+    ),
+    Platform.WECHAT: ReviewRules(
+        Platform.WECHAT,
+        frozenset({B.RECONCILE, B.FOLLOW_UP}),
+        changes_allowed=1,
+        change_window=D(days=30),
+        explanation_window=D(days=30),
+        explanation_max_chars=500,
+        follow_up_closes_explanation=False,
+        reply_to_first_review_only=False,
+        recovered_by=frozenset({R.DELETED}),
+        confirmed=True,
+        summary="小程序由店铺提交“和解”，买家同意后差评撤下（数据源显示为删除）；商家可回复。",
+    ),
+    Platform.JD: ReviewRules(
+        Platform.JD,
+        frozenset({B.REVISE, B.FOLLOW_UP}),
+        changes_allowed=1,
+        change_window=D(days=30),
+        explanation_window=None,
+        explanation_max_chars=500,
+        follow_up_closes_explanation=False,
+        reply_to_first_review_only=False,
+        recovered_by=frozenset({R.REVISED_TO_GOOD}),
+        confirmed=False,
+        summary="（待核实）买家可修改一次评价并追评；商家可随时回复。",
+    ),
+    Platform.DOUYIN: ReviewRules(
+        Platform.DOUYIN,
+        frozenset({B.DELETE, B.FOLLOW_UP}),
+        changes_allowed=None,
+        change_window=D(days=30),
+        explanation_window=D(days=30),
+        explanation_max_chars=500,
+        follow_up_closes_explanation=False,
+        reply_to_first_review_only=False,
+        recovered_by=frozenset({R.DELETED}),
+        confirmed=False,
+        summary="（待核实）买家可删除评价或追评；商家 30 天内可回复。",
+    ),
+    Platform.PINDUODUO: ReviewRules(
+        Platform.PINDUODUO,
+        frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
+        changes_allowed=1,
+        change_window=D(days=30),
+        explanation_window=D(days=30),
+        explanation_max_chars=500,
+        follow_up_closes_explanation=False,
+        reply_to_first_review_only=False,
+        recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
+        confirmed=False,
+        summary="（待核实）买家可修改或删除评价一次；商家 30 天内可回复。",
+    ),
+    Platform.OTHER: ReviewRules(
+        Platform.OTHER,
+        frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
+        changes_allowed=None,
+        change_window=D(days=30),
+        explanation_window=D(days=30),
+        explanation_max_chars=500,
+        follow_up_closes_explanation=False,
+        reply_to_first_review_only=False,
+        recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
+        confirmed=False,
+        summary="其他渠道：按淘宝的 30 天习惯处理。",
+    ),
+}  # fmt: skip
+
+
+def rules_for(platform: Platform) -> ReviewRules:
+    return RULES[platform]

@@ -1,0 +1,44 @@
+"""A buyer's promise to change the review, kept honestly: the case waits for the platform to
+show the change (intake then closes it as recovered); when the buyer's window ends without
+it, the case closes by itself as 承诺未兑现 — not recovered, and reported as such."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import case_flow
+from tracker.models import Case
+from tracker.models.enums import CaseOutcome, CaseStatus
+from tracker.services.audit import record_case_change
+from tracker.services.transaction import transaction
+
+
+def close_broken(session: Session, *, now: datetime) -> int:
+    """Close every open case whose promise outlived the buyer's window; returns how many."""
+    with transaction(session):
+        cases = session.scalars(
+            sa.select(Case)
+            .where(
+                Case.status.in_(case_flow.OPEN),
+                Case.promised_at.is_not(None),
+                Case.revision_window_ends_at <= now,
+            )
+            .order_by(Case.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for case in cases:
+            for field, old, new in (
+                ("status", case.status.value, CaseStatus.UNRECOVERED.value),
+                ("outcome", None, CaseOutcome.PROMISE_BROKEN.value),
+            ):
+                record_case_change(
+                    session, case, now=now, actor_id=None, field=field, old=old, new=new
+                )
+            case.status, case.outcome = CaseStatus.UNRECOVERED, CaseOutcome.PROMISE_BROKEN
+            case.closed_at, case.closed_by_id = case.revision_window_ends_at, None
+            case.next_follow_up_at = None
+            case.updated_at = now
+    return len(cases)
