@@ -1,0 +1,62 @@
+"""The platform-rules table: what each platform lets a buyer and a seller do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tracker.domain.platform_rules import RULES, BuyerChange, Recovery, rules_for
+from tracker.models.enums import Platform, Rating
+
+POSTED = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+def test_every_platform_has_its_rules() -> None:
+    assert set(RULES) == set(Platform)
+    for platform, rules in RULES.items():
+        assert rules.platform is platform and rules.summary
+        assert rules.recovered_by  # each says what "recovered" means there
+
+
+def test_taobao_buyers_may_change_a_bad_review_once_only_to_good_or_by_deleting() -> None:
+    rules = rules_for(Platform.TAOBAO)
+    assert rules.changes_allowed == 1 and rules.confirmed
+    assert rules.counts_as_revision(Rating.BAD, Rating.GOOD)
+    assert rules.counts_as_revision(Rating.NEUTRAL, Rating.GOOD)
+    assert not rules.counts_as_revision(Rating.BAD, Rating.NEUTRAL)  # only to 好评
+    assert BuyerChange.DELETE in rules.buyer_changes
+    assert rules.change_window_end(POSTED) == POSTED + timedelta(days=30)
+
+
+def test_tmall_reviews_cannot_change_a_happy_follow_up_is_the_recovery() -> None:
+    rules = rules_for(Platform.TMALL)
+    assert not rules.review_can_change
+    assert not rules.counts_as_revision(Rating.BAD, Rating.GOOD)
+    assert rules.recovered_by == {Recovery.POSITIVE_FOLLOW_UP}
+
+
+@pytest.mark.parametrize(
+    ("platform", "closed_by_follow_up"),
+    [(Platform.TAOBAO, True), (Platform.TMALL, True), (Platform.KUAISHOU, False)],
+)
+def test_a_follow_up_closes_the_explanation_window_where_the_platform_says_so(
+    platform: Platform, closed_by_follow_up: bool
+) -> None:
+    rules = rules_for(platform)
+    assert rules.explanation_closes(POSTED, None) == POSTED + timedelta(days=30)
+    follow_up = POSTED + timedelta(days=3)
+    expected = follow_up if closed_by_follow_up else POSTED + timedelta(days=30)
+    assert rules.explanation_closes(POSTED, follow_up) == expected
+
+
+def test_kuaishou_replies_to_the_first_review_only_and_jd_sets_no_reply_end() -> None:
+    assert rules_for(Platform.KUAISHOU).reply_to_first_review_only
+    jd = rules_for(Platform.JD)
+    assert jd.explanation_closes(POSTED, None) is None and not jd.confirmed
+
+
+def test_wechat_recovers_through_the_shops_reconciliation() -> None:
+    rules = rules_for(Platform.WECHAT)
+    assert BuyerChange.RECONCILE in rules.buyer_changes
+    assert rules.recovered_by == {Recovery.DELETED}  # the withdrawn review reads as deleted
