@@ -6,8 +6,9 @@ from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus
 
 S = CaseStatus
 OPEN = frozenset({S.NEW, S.CONTACTING, S.WAITING})
-CLOSED = frozenset({S.RECOVERED, S.UNRECOVERED, S.DISMISSED})
-# Closed cases that count in recovery figures: a dismissed false alarm never needed recovering.
+CLOSED = frozenset({S.RECOVERED, S.UNRECOVERED, S.DISMISSED, S.REMOVED})
+# Cases that count in recovery figures: a dismissed false alarm never needed recovering, and
+# a review the platform removed on appeal left no buyer to win back (both counted apart).
 COUNTED = frozenset({S.NEW, S.CONTACTING, S.WAITING, S.RECOVERED, S.UNRECOVERED})
 
 # Allowed moves. Closing needs an outcome; a closed case may be reopened (to 联系中).
@@ -18,6 +19,7 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     S.RECOVERED: frozenset({S.CONTACTING}),
     S.UNRECOVERED: frozenset({S.CONTACTING}),
     S.DISMISSED: frozenset({S.CONTACTING}),
+    S.REMOVED: frozenset(),  # the review is gone: nothing to reopen
 }
 
 # Recovered as the platform shows it: set by intake when the change arrives, never typed.
@@ -27,7 +29,7 @@ VERIFIED_OUTCOMES = frozenset(
 # Closed as recovered: the verified ones, and a supervisor's word (reported apart).
 RECOVERED_OUTCOMES = VERIFIED_OUTCOMES | {CaseOutcome.MANUAL_RECOVERED}
 # Only the tracker sets these: what the platform shows, and a promise whose window ran out.
-SYSTEM_OUTCOMES = VERIFIED_OUTCOMES | {CaseOutcome.PROMISE_BROKEN}
+SYSTEM_OUTCOMES = VERIFIED_OUTCOMES | {CaseOutcome.PROMISE_BROKEN, CaseOutcome.APPEAL_UPHELD}
 
 # Attempts that reached the buyer: they stop the "first real conversation" clock.
 CONVERSATIONS = frozenset(
@@ -55,6 +57,8 @@ class TransitionError(ValueError):
 def closed_status(outcome: CaseOutcome) -> CaseStatus:
     if outcome is CaseOutcome.FALSE_ALARM:
         return S.DISMISSED
+    if outcome is CaseOutcome.APPEAL_UPHELD:
+        return S.REMOVED
     return S.RECOVERED if outcome in RECOVERED_OUTCOMES else S.UNRECOVERED
 
 

@@ -31,4 +31,11 @@ class Buyer(db.Model):
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     preferences: Mapped[str] = mapped_column(sa.Text, default="")  # noted on follow-up calls
     membership_level: Mapped[MembershipLevel] = mapped_column(default=MembershipLevel.NONE)
+    # Staff flagged the buyer (demands compensation for a good review, a professional bad
+    # reviewer 差评师): shown on every case of theirs. Why, when, by whom.
+    flag_reason: Mapped[str | None] = mapped_column(sa.Text)
+    flagged_at: Mapped[datetime | None]
+    flagged_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime]

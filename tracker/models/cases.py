@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from tracker.extensions import db
 from tracker.models.enums import (
+    AppealReason,
+    AppealState,
     AttemptOutcome,
     CaseOutcome,
     CaseStatus,
@@ -60,6 +62,12 @@ class Case(db.Model):
     # The buyer promised to change the review: the case waits for the platform to show it
     # until the buyer's window ends, then closes by itself as 承诺未兑现.
     promised_at: Mapped[datetime | None]
+    # 评价申诉: the shop asked the platform to remove a review that breaks its rules.
+    appeal_state: Mapped[AppealState | None]
+    appeal_reason: Mapped[AppealReason | None]
+    appeal_note: Mapped[str | None] = mapped_column(sa.Text)
+    appealed_at: Mapped[datetime | None]
+    appeal_decided_at: Mapped[datetime | None]
     # bad / neutral / hidden_negative (tracker.domain.triage.CaseKind): picks the deadline
     kind: Mapped[str] = mapped_column(sa.String(20))
     priority: Mapped[int] = mapped_column(sa.SmallInteger)  # 1 = most urgent

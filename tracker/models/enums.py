@@ -67,6 +67,7 @@ class CaseStatus(LabelledEnum):
     RECOVERED = "recovered", "已挽回"
     UNRECOVERED = "unrecovered", "未挽回"
     DISMISSED = "dismissed", "误报"  # a hidden negative that was not one: not counted
+    REMOVED = "removed", "申诉删除"  # the platform removed it on the shop's appeal: not counted
 
 
 class CaseOutcome(LabelledEnum):
@@ -81,6 +82,23 @@ class CaseOutcome(LabelledEnum):
     PROMISE_BROKEN = "promise_broken", "承诺未兑现"  # the window ended without the change
     # A supervisor's word, not the platform's: counted apart and marked everywhere.
     MANUAL_RECOVERED = "manual_recovered", "主管认定挽回（平台未确认）"
+    APPEAL_UPHELD = "appeal_upheld", "申诉成功 · 评价已删除"
+
+
+class AppealState(LabelledEnum):
+    SUBMITTED = "submitted", "已申诉，等待平台处理"
+    ACCEPTED = "accepted", "平台已受理删除"
+    REJECTED = "rejected", "申诉被驳回"
+
+
+class AppealReason(LabelledEnum):
+    """What makes a review appealable under the platforms' rules (评价申诉)."""
+
+    ABUSE = "abuse", "辱骂、人身攻击"
+    ADVERTISING = "advertising", "广告或无关内容"
+    EXTORTION = "extortion", "以差评要挟索要补偿"
+    PRIVACY = "privacy", "泄露隐私"
+    OTHER = "other", "其他违规"
 
 
 class Reason(LabelledEnum):

@@ -25,8 +25,9 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Reason
-from tracker.services import browse, recommendations
+from tracker.services import browse, buyer_flags, recommendations
 from tracker.services.audit import record_change
+from tracker.services.buyer_flags import Caution
 from tracker.services.cases import (
     RemedyTotals,
     explanation_window_ends,
@@ -67,6 +68,7 @@ class CaseDetail:
     next_try: Suggestion | None
     explanation_open_until: datetime | None  # None: the platform sets no end
     rules: ReviewRules  # the shop's platform: what the buyer and the seller may still do
+    caution: Caution | None  # the buyer's pattern of 中/差评, or a staff flag
     phone_visible: bool
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
@@ -257,6 +259,7 @@ def detail(
         next_try=tip,
         explanation_open_until=explanation_window_ends(session, case),
         rules=rules_of(session, case.shop_id),
+        caution=buyer_flags.caution(session, case.buyer) if case.buyer else None,
         phone_visible=works_case_of(session, viewer, case),
         suggestions=(
             recommendations.suggestions_for(session, case, now=now)

@@ -85,12 +85,12 @@ def check_can_work(case: Case, user: User, session: Session) -> None:
         raise CaseConflict(f"此案件由{_display(session, case.owner_id)}负责，您不能操作。")
 
 
-def _touch(case: Case, now: datetime) -> None:
+def touch(case: Case, now: datetime) -> None:
     case.updated_at = now  # also bumps the version (optimistic lock)
 
 
 @contextmanager
-def _case_transaction(session: Session) -> Iterator[Session]:
+def case_transaction(session: Session) -> Iterator[Session]:
     """A case command's one transaction, committed or rolled back whole; a save that lost
     the race to another agent's becomes the message the agent sees."""
     try:
@@ -102,7 +102,7 @@ def _case_transaction(session: Session) -> Iterator[Session]:
 
 def claim(session: Session, case: Case, user: User, *, now: datetime) -> None:
     """Take an unassigned case. Of two agents claiming at once, exactly one gets it."""
-    with _case_transaction(session):
+    with case_transaction(session):
         taken = session.execute(
             sa.update(Case)
             .where(Case.id == case.id, Case.owner_id.is_(None))
@@ -132,7 +132,7 @@ def assign(
     session: Session, cases: Sequence[Case], owner: User | None, *, actor: User, now: datetime
 ) -> int:
     """Supervisors (and admins) assign or unassign cases; returns how many changed."""
-    with _case_transaction(session):
+    with case_transaction(session):
         if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
             raise CaseConflict("只有主管可以分配案件。")
         if owner is not None and (
@@ -154,7 +154,7 @@ def assign(
                 new=owner.display_name if owner else None,
             )
             case.owner_id = new_owner
-            _touch(case, now)
+            touch(case, now)
             changed += 1
         return changed
 
@@ -185,7 +185,7 @@ def log_attempt(
     expected_version: int | None,
     hours: WorkingHours,
 ) -> ContactAttempt:
-    with _case_transaction(session):
+    with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         if draft.attempted_at > now + timedelta(minutes=5):
@@ -260,7 +260,7 @@ def log_attempt(
             old=None,
             new=f"{draft.channel.label} · {draft.outcome.label}",
         )
-        _touch(case, now)
+        touch(case, now)
         return attempt
 
 
@@ -278,7 +278,7 @@ def change_status(
     """A person moves the case. Outcomes the platform confirms (已改为好评, 已删除评价,
     已追评转好) and 承诺未兑现 are the tracker's to set, never a person's; a supervisor may
     still close a case as recovered on their own word, with a reason, marked as such."""
-    with _case_transaction(session):
+    with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         if outcome in case_flow.SYSTEM_OUTCOMES:
@@ -338,7 +338,7 @@ def change_status(
             case.next_follow_up_at = None
         else:  # reopened
             case.closed_at = case.closed_by_id = None
-        _touch(case, now)
+        touch(case, now)
 
 
 def set_reasons(
@@ -351,7 +351,7 @@ def set_reasons(
     expected_version: int | None,
 ) -> None:
     """Staff correct the reason tags the rules guessed; corrected tags are confirmed."""
-    with _case_transaction(session):
+    with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         wanted = list(dict.fromkeys(reasons))
@@ -368,7 +368,7 @@ def set_reasons(
             old=old,
             new=sorted(r.value for r in wanted),
         )
-        _touch(case, now)
+        touch(case, now)
 
 
 @dataclass(frozen=True)
@@ -388,7 +388,7 @@ def add_remedy(
     now: datetime,
     expected_version: int | None,
 ) -> Remedy:
-    with _case_transaction(session):
+    with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         for field, value in (("amount", draft.amount), ("cost", draft.cost)):
@@ -413,7 +413,7 @@ def add_remedy(
             old=None,
             new=f"{draft.kind.label} ¥{draft.amount}（成本 ¥{draft.cost}）",
         )
-        _touch(case, now)
+        touch(case, now)
         return remedy
 
 
@@ -466,7 +466,7 @@ def save_explanation(
     now: datetime,
     expected_version: int | None,
 ) -> None:
-    with _case_transaction(session):
+    with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         text = text.strip()
@@ -489,7 +489,7 @@ def save_explanation(
             new=text,
         )
         case.explanation_draft = text
-        _touch(case, now)
+        touch(case, now)
 
 
 def post_explanation(
@@ -504,7 +504,7 @@ def post_explanation(
     """Post the draft through the shop's source when it can (``publish(platform_key,
     text)``, the source's reply capability), or record that staff posted it by hand.
     Returns True when the tracker posted it itself."""
-    with _case_transaction(session):
+    with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         review = case.review
@@ -529,7 +529,7 @@ def post_explanation(
             old=None,
             new="由系统发布" if posted_here else "已手动发布",
         )
-        _touch(case, now)
+        touch(case, now)
         return posted_here
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.database import ensure_rows, lock_shop_intake
-from tracker.domain import platform_rules, triage
+from tracker.domain import case_flow, platform_rules, triage
 from tracker.domain.reasons import tag_reasons
 from tracker.domain.review_text import is_system_default
 from tracker.domain.triage import BuyerValue, CaseKind, DeadlinePolicy
@@ -34,7 +34,14 @@ from tracker.models import (
     SentimentCorrection,
     Shop,
 )
-from tracker.models.enums import CaseOutcome, CaseStatus, Platform, Rating, RevisionKind
+from tracker.models.enums import (
+    AppealState,
+    CaseOutcome,
+    CaseStatus,
+    Platform,
+    Rating,
+    RevisionKind,
+)
 from tracker.models.reviews import UNSCORED
 from tracker.sentiment import Scorer
 from tracker.services.audit import record_case_change
@@ -410,8 +417,9 @@ def _recovery_shown(case: Case, review: Review, settings: IntakeSettings) -> Cas
     """The recovery the platform now shows, as its rules count one (None: none yet).
     Deleted; revised to 好评 where the buyer may revise (never on Tmall) with happy words;
     or a happy 追评 — Tmall's only way, and a hidden negative's everywhere."""
-    if review.is_deleted:
-        return CaseOutcome.REVIEW_DELETED
+    if review.is_deleted:  # the buyer deleted it, or the platform did on the shop's appeal
+        appealed = case.appeal_state in (AppealState.SUBMITTED, AppealState.ACCEPTED)
+        return CaseOutcome.APPEAL_UPHELD if appealed else CaseOutcome.REVIEW_DELETED
     rules = settings.rules
     was = RATING_OF_KIND[CaseKind(case.kind)]
     if rules.counts_as_revision(was, review.rating) and _still_unhappy(review, settings) is False:
@@ -542,15 +550,16 @@ def open_case_for(
 def close_by_buyer(
     session: Session, case: Case, outcome: CaseOutcome, *, at: datetime, now: datetime
 ) -> None:
-    """The buyer revised or deleted the review: the case is recovered, credited to its owner."""
+    """The platform shows the review revised, deleted or followed up happily (or removed on
+    appeal): the case closes as that outcome says, credited to its owner."""
     old_status = case.status
-    case.status = CaseStatus.RECOVERED
+    case.status = case_flow.closed_status(outcome)
     case.outcome = outcome
     case.closed_at = at
     case.closed_by_id = case.owner_id
     case.updated_at = now
     for name, old, new in (
-        ("status", old_status.value, CaseStatus.RECOVERED.value),
+        ("status", old_status.value, case.status.value),
         ("outcome", None, outcome.value),
     ):
         record_case_change(

@@ -119,6 +119,7 @@ class Dashboard:
     rows: list[Row]
     overdue_now: int  # the whole shop, whatever the period
     false_alarms: int = 0  # dismissed hidden negatives, outside every figure
+    appeals: dict[str, int] = field(default_factory=dict)  # by state, and removed
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,19 @@ def _in_period(shop_id: int, period: Period) -> Any:
     """The period's cases that count: a dismissed false alarm (误报) never needed
     recovering, so it is left out of every figure and counted apart."""
     return sa.and_(_opened_in(shop_id, period), Case.status.in_(case_flow.COUNTED))
+
+
+def appeals(session: Session, shop_id: int, period: Period) -> dict[str, int]:
+    """The period's appeals by state (submitted, accepted, rejected) and those the platform
+    removed (``removed``): outside every recovery figure."""
+    counts = dict.fromkeys(("submitted", "accepted", "rejected", "removed"), 0)
+    for state, status, n in session.execute(
+        sa.select(Case.appeal_state, Case.status, sa.func.count())
+        .where(_opened_in(shop_id, period), Case.appeal_state.is_not(None))
+        .group_by(Case.appeal_state, Case.status)
+    ):
+        counts["removed" if status is CaseStatus.REMOVED else state.value] += n
+    return counts
 
 
 def false_alarms(session: Session, shop_id: int, period: Period) -> int:
@@ -366,6 +380,7 @@ def dashboard(
         rows=breakdown(session, facts, by),
         overdue_now=overdue_now(session, shop_id, now=now),
         false_alarms=false_alarms(session, shop_id, period),
+        appeals=appeals(session, shop_id, period),
     )
 
 
@@ -517,6 +532,7 @@ EXPORT_HEADERS = (
     "平台确认",
     "结果依据",
     "买家承诺修改时间",
+    "申诉",
     "首次联系时限",
     "首次联系时间",
     "首次联系用时（小时）",
@@ -592,6 +608,7 @@ def export_rows(
                 _verified(case.outcome),
                 case.outcome_note or "",
                 local(case.promised_at),
+                case.appeal_state.label if case.appeal_state else "",
                 local(case.first_contact_due_at),
                 local(case.first_attempt_at),
                 hours(t.wait_s[i]),

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.models.enums import (
+    AppealReason,
     AttemptOutcome,
     CaseOutcome,
     CaseStatus,
@@ -178,6 +179,31 @@ class PreferencesForm(FlaskForm):
         "偏好备注", validators=[Optional(), Length(max=2000)], render_kw={"rows": 2}
     )
     submit = SubmitField("保存备注")
+
+
+class AppealForm(VersionedForm):
+    reason = SelectField("违规类型", choices=enum_choices(AppealReason))
+    note = TextAreaField(
+        "违规说明与证据",
+        validators=[DataRequired(message="请写明违规之处。"), Length(max=500)],
+        render_kw={"rows": 2, "placeholder": "例如：买家在旺旺要求返现 50 元才删差评（已截图）"},
+    )
+    submit = SubmitField("登记申诉")
+
+
+class AppealDecisionForm(VersionedForm):
+    decision = SelectField(
+        choices=pairs([("accepted", "平台已受理删除"), ("rejected", "申诉被驳回")])
+    )
+
+
+class BuyerFlagForm(FlaskForm):
+    reason = StringField(
+        "标记原因（留空取消标记）",
+        validators=[Optional(), Length(max=200, message="最多 200 字。")],
+        render_kw={"placeholder": "例如：以差评要挟索要补偿"},
+    )
+    submit = SubmitField("保存标记")
 
 
 class AssignForm(FlaskForm):

@@ -18,6 +18,7 @@ from tracker.domain import case_flow
 from tracker.extensions import db
 from tracker.models import Case, Product, Review, User
 from tracker.models.enums import (
+    AppealReason,
     AttemptOutcome,
     CaseOutcome,
     CaseStatus,
@@ -28,7 +29,7 @@ from tracker.models.enums import (
     Role,
 )
 from tracker.runtime import settings as shop_settings
-from tracker.services import board, case_page, confirmations
+from tracker.services import appeals, board, buyer_flags, case_page, confirmations
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
 from tracker.sources import registry
@@ -37,9 +38,12 @@ from tracker.web.access import accessible_shops, current_shop, shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.cases import shown
 from tracker.web.cases.forms import (
+    AppealDecisionForm,
+    AppealForm,
     AssignForm,
     AttemptForm,
     BoardFilterForm,
+    BuyerFlagForm,
     ConfirmForm,
     ExplanationForm,
     PostExplanationForm,
@@ -286,6 +290,15 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
         "post_form": post,
         "preferences_form": preferences,
         "claim_form": CsrfOnlyForm(),
+        "appeal_form": AppealForm(prefix="appeal", formdata=None, data={"version": version}),
+        "decision_form": AppealDecisionForm(
+            prefix="decision", formdata=None, data={"version": version}
+        ),
+        "flag_form": BuyerFlagForm(
+            prefix="flag",
+            formdata=None,
+            data={"reason": case.buyer.flag_reason if case.buyer else ""},
+        ),
     }
     if assigns:
         assign = AssignForm(prefix="assign", formdata=None, data={"owner_id": case.owner_id or 0})
@@ -578,6 +591,64 @@ def post_explanation(case_id: int) -> Response | tuple[str, int]:
             raise svc.CaseConflict(f"平台拒绝发布解释（{exc.code}）：{exc.message}") from exc
 
     return _act(case, form, "post_form", run, "已记录解释发布。")
+
+
+@bp.route("/<int:case_id>/appeal", methods=["POST"])
+def appeal(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = AppealForm(prefix="appeal")
+    return _act(
+        case,
+        form,
+        "appeal_form",
+        lambda: appeals.submit(
+            db.session,
+            case,
+            AppealReason(form.reason.data),
+            form.note.data or "",
+            actor=current_user,
+            now=utcnow(),
+            expected_version=_version(form),
+        ),
+        "已登记申诉；平台删除评价后，案件会自动结案为“申诉成功”。",
+    )
+
+
+@bp.route("/<int:case_id>/appeal/decision", methods=["POST"])
+def appeal_decision(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    form = AppealDecisionForm(prefix="decision")
+    return _act(
+        case,
+        form,
+        "decision_form",
+        lambda: appeals.decide(
+            db.session,
+            case,
+            accepted=form.decision.data == "accepted",
+            actor=current_user,
+            now=utcnow(),
+            expected_version=_version(form),
+        ),
+        "已登记平台的申诉结果。",
+    )
+
+
+@bp.route("/<int:case_id>/buyer-flag", methods=["POST"])
+def buyer_flag(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    if case.buyer is None:
+        abort(404)
+    form = BuyerFlagForm(prefix="flag")
+    return _act(
+        case,
+        form,
+        "flag_form",
+        lambda: buyer_flags.flag(
+            db.session, case.buyer, form.reason.data or "", actor=current_user, now=utcnow()
+        ),
+        "已保存买家标记。",
+    )
 
 
 @bp.route("/<int:case_id>/preferences", methods=["POST"])
