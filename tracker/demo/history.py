@@ -33,7 +33,7 @@ from tracker.models.enums import (
 )
 from tracker.services import cases as svc
 from tracker.services import recommendations
-from tracker.services.intake import IntakeSettings
+from tracker.services.intake import IntakeSettings, close_by_buyer
 
 FAILED = (AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY, AttemptOutcome.MESSAGE_LEFT)
 REACHED = (AttemptOutcome.AGREED, AttemptOutcome.CONSIDERING, AttemptOutcome.BUYER_REPLIED)
@@ -151,12 +151,19 @@ def simulate(
                     now=reached_at,
                     expected_version=None,
                 )
-            _revise_to_good(session, case, closed_at)
-            outcome_ = CaseOutcome.REVIEW_REVISED
+            # the buyer's change, as the next pull would show it: intake closes the case
+            close_by_buyer(
+                session,
+                case,
+                _buyer_changes(session, case, closed_at, settings),
+                at=closed_at,
+                now=closed_at,
+            )
+            session.commit()
             recovered += 1
-        else:
-            outcome_ = rng.choice((CaseOutcome.REFUSED, CaseOutcome.SATISFIED_UNCHANGED))
-            unrecovered += 1
+            continue
+        outcome_ = rng.choice((CaseOutcome.REFUSED, CaseOutcome.SATISFIED_UNCHANGED))
+        unrecovered += 1
         svc.change_status(
             session,
             case,
@@ -167,6 +174,20 @@ def simulate(
             expected_version=None,
         )
     return WorkSummary(worked, attempts, recovered, unrecovered)
+
+
+def _buyer_changes(
+    session: Session, case: Case, at: datetime, settings: IntakeSettings
+) -> CaseOutcome:
+    """What a won-back buyer does where the shop sells: revise to 好评 where the platform
+    lets them, else (Tmall) add a happy 追评."""
+    if settings.rules.counts_as_revision(case.review.rating, Rating.GOOD):
+        _revise_to_good(session, case, at)
+        return CaseOutcome.REVIEW_REVISED
+    review = case.review
+    review.follow_up_text, review.follow_up_at = "收到补发的了，问题解决了，谢谢客服。", at
+    review.follow_up_score, review.updated_at = 0.97, at
+    return CaseOutcome.POSITIVE_FOLLOW_UP
 
 
 def _revise_to_good(session: Session, case: Case, at: datetime) -> None:
