@@ -209,10 +209,14 @@ def test_report_figures_for_each_outcome(
     assert (t.cases, t.closed, t.recovered) == (6, 5, 1)  # the false alarm is not a case
     assert (t.recovered_manual, t.promises_broken, t.satisfied_unchanged) == (1, 1, 1)
     assert t.recovery_rate_closed == pytest.approx(1 / 5)  # verified only
-    assert board.false_alarms == 1
+    assert board.false_alarms == t.false_alarms == 1
+    facts = reports.load_facts(session, shop.id, period, now=later)
+    per_owner = {row.label: row.figures for row in reports.breakdown(session, facts, "agent")}
+    assert sum(f.false_alarms for f in per_owner.values()) == 1  # apart, per agent too
     rows = {row[0]: row for row in reports.export_rows(session, shop.id, period, now=later)}
     verified_at = reports.EXPORT_HEADERS.index("平台确认")
     assert rows[made["verified"].id][verified_at] == "是"
     assert rows[made["manual"].id][verified_at] == "否"
     assert rows[made["manual"].id][verified_at + 1] == "买家截图为证"
     assert rows[made["broken"].id][reports.EXPORT_HEADERS.index("结果")] == "承诺未兑现"
+    assert rows[hidden.id][reports.EXPORT_HEADERS.index("状态")] == "误报"  # in the export too

@@ -35,6 +35,8 @@ class FactTable:
     manual: np.ndarray  # bool: closed as recovered on a supervisor's word (not verified)
     promise_broken: np.ndarray  # bool: promised, and the window ended without the change
     satisfied: np.ndarray  # bool: problem solved, the review unchanged (买家满意但未改评)
+    false_alarm: np.ndarray  # bool: dismissed as 误报: outside every other figure
+    removed: np.ndarray  # bool: removed by the platform on appeal: outside every other figure
     remedy_cost: np.ndarray
     suggested: np.ndarray
     mentioned: np.ndarray
@@ -91,6 +93,8 @@ class Figures:
     recovered_manual: int = 0  # a supervisor's word: reported apart, never in the rates
     promises_broken: int = 0
     satisfied_unchanged: int = 0
+    false_alarms: int = 0  # not in ``cases`` nor any figure above
+    appeals_removed: int = 0  # likewise
 
     @property
     def on_time_share(self) -> float | None:
@@ -146,8 +150,11 @@ def spread(seconds: np.ndarray) -> Spread:
 
 
 def figures(table: FactTable, rows: np.ndarray | slice | None = None) -> Figures:
-    """The figures over all cases, or over ``rows`` (a mask, row indexes or a slice)."""
-    t = table if rows is None else _take(table, rows)
+    """The figures over all cases, or over ``rows`` (a mask, row indexes or a slice). False
+    alarms and reviews removed on appeal are counted, and left out of everything else."""
+    every = table if rows is None else _take(table, rows)
+    apart = every.false_alarm.astype(bool) | every.removed.astype(bool)
+    t = _take(every, ~apart) if apart.any() else every
     decided = ~np.isnan(t.on_time)
     return Figures(
         cases=len(t),
@@ -169,6 +176,8 @@ def figures(table: FactTable, rows: np.ndarray | slice | None = None) -> Figures
         recovered_manual=int(np.sum(t.manual)),
         promises_broken=int(np.sum(t.promise_broken)),
         satisfied_unchanged=int(np.sum(t.satisfied)),
+        false_alarms=int(np.sum(every.false_alarm)),
+        appeals_removed=int(np.sum(every.removed)),
     )
 
 

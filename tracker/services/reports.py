@@ -196,9 +196,12 @@ def false_alarms(session: Session, shop_id: int, period: Period) -> int:
 def load_facts(
     session: Session, shop_id: int, period: Period, *, now: datetime, with_reasons: bool = False
 ) -> Facts:
-    """Tens of thousands of rows per view: the queries run on the Core connection (no ORM
-    row processing) and return plain numbers. Each case's reasons are read only when asked
-    for (the reason breakdown, the export): they are as many rows again."""
+    """Every case opened in the period, false alarms and appeal removals included (the
+    figures leave them out of every rate and count them apart).
+
+    Tens of thousands of rows per view: the queries run on the Core connection (no ORM row
+    processing) and return plain numbers. Each case's reasons are read only when asked for
+    (the reason breakdown, the export): they are as many rows again."""
     start = sa.literal(period.start_utc, UTCDateTime())
     is_open = Case.status.in_(case_flow.OPEN)
     recovered = Case.outcome.in_(case_flow.VERIFIED_OUTCOMES)
@@ -232,16 +235,18 @@ def load_facts(
                 flag(Case.outcome == CaseOutcome.MANUAL_RECOVERED),
                 flag(Case.outcome == CaseOutcome.PROMISE_BROKEN),
                 flag(Case.outcome == CaseOutcome.SATISFIED_UNCHANGED),
+                flag(Case.status == CaseStatus.DISMISSED),
+                flag(Case.status == CaseStatus.REMOVED),
             )
             .outerjoin(Product, Product.id == Case.product_id)
-            .where(_in_period(shop_id, period))
+            .where(_opened_in(shop_id, period))
             .order_by(Case.id)
         )
         .all()
     )
     row_of = {row[0]: i for i, row in enumerate(rows)}
     extra = np.zeros((len(rows), 4))  # remedy_cost, suggested, mentioned, converted
-    period_filter = _in_period(shop_id, period)
+    period_filter = _opened_in(shop_id, period)
     for case_id, cost in (
         session.connection()
         .execute(
@@ -280,8 +285,8 @@ def load_facts(
         for case_id, reason in session.connection().execute(query).all():
             by_value[reason].append(row_of[case_id])
     reasons = {Reason(value): rows for value, rows in by_value.items()}
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 19
-    numbers = np.array(columns[6:], dtype=float).T.reshape(len(rows), 13)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 21
+    numbers = np.array(columns[6:], dtype=float).T.reshape(len(rows), 15)
     # julianday() arithmetic on SQLite is off by microseconds: whole seconds suffice
     for col in (0, 2, 4):
         numbers[:, col] = np.round(numbers[:, col])
@@ -572,7 +577,7 @@ def export_rows(
             reasons[i].append(reason.label)
     cases = session.scalars(
         sa.select(Case)
-        .where(_in_period(shop_id, period))
+        .where(_opened_in(shop_id, period))
         .options(
             joinedload(Case.product),
             joinedload(Case.owner),
