@@ -35,19 +35,20 @@ class Recovery(StrEnum):
     POSITIVE_FOLLOW_UP = "positive_follow_up"  # where the review itself cannot change
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReviewRules:
     platform: Platform
     buyer_changes: frozenset[BuyerChange]
-    changes_allowed: int | None  # how many times a buyer may change it (None: no stated limit)
-    change_window: timedelta  # from the first posting: the case's outer deadline
-    explanation_window: timedelta | None  # the seller's 解释/回复, from the first posting
-    explanation_max_chars: int
-    follow_up_closes_explanation: bool
-    reply_to_first_review_only: bool
     recovered_by: frozenset[Recovery]
-    confirmed: bool
-    summary: str  # one line for the case page and the README
+    summary: str  # one line for the case page
+    confirmed: bool = False  # stated in the platform's rules (see the module's docstring)
+    changes_allowed: int | None = None  # how many times a buyer may change it (None: no limit)
+    change_window: timedelta = timedelta(days=30)  # from the first posting: the outer deadline
+    # the seller's 解释/回复, from the first posting (None: the platform sets no end)
+    explanation_window: timedelta | None = timedelta(days=30)
+    explanation_max_chars: int = 500
+    follow_up_closes_explanation: bool = False
+    reply_to_first_review_only: bool = False
 
     @property
     def review_can_change(self) -> bool:
@@ -85,109 +86,67 @@ D = timedelta
 B, R = BuyerChange, Recovery
 RULES: dict[Platform, ReviewRules] = {
     Platform.TAOBAO: ReviewRules(
-        Platform.TAOBAO,
-        frozenset({B.REVISE_TO_GOOD, B.DELETE, B.FOLLOW_UP}),
+        platform=Platform.TAOBAO,
+        buyer_changes=frozenset({B.REVISE_TO_GOOD, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
-        change_window=D(days=30),
-        explanation_window=D(days=30),
-        explanation_max_chars=500,
         follow_up_closes_explanation=True,
-        reply_to_first_review_only=False,
         recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
         confirmed=True,
         summary="买家可在发布后 30 天内把中差评改为好评或删除，仅限一次；"
         "商家解释 30 天内、最多 500 字，买家追评后不能再解释。",
     ),
     Platform.TMALL: ReviewRules(
-        Platform.TMALL,
-        frozenset({B.FOLLOW_UP}),
+        platform=Platform.TMALL,
+        buyer_changes=frozenset({B.FOLLOW_UP}),
         changes_allowed=0,
-        change_window=D(days=30),
-        explanation_window=D(days=30),
-        explanation_max_chars=500,
         follow_up_closes_explanation=True,
-        reply_to_first_review_only=False,
         recovered_by=frozenset({R.POSITIVE_FOLLOW_UP}),
         confirmed=True,
         summary="天猫评价发布后不能修改，买家只能追评：挽回指买家追评转为满意；"
         "商家解释 30 天内、最多 500 字，追评后不能再解释。",
     ),
     Platform.KUAISHOU: ReviewRules(
-        Platform.KUAISHOU,
-        frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
+        platform=Platform.KUAISHOU,
+        buyer_changes=frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
-        change_window=D(days=30),
-        explanation_window=D(days=30),
-        explanation_max_chars=500,
-        follow_up_closes_explanation=False,
         reply_to_first_review_only=True,
         recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
         confirmed=True,
         summary="商家可在 30 天内回复，只能回复首次评价；买家可修改或删除评价。",
     ),
     Platform.WECHAT: ReviewRules(
-        Platform.WECHAT,
-        frozenset({B.RECONCILE, B.FOLLOW_UP}),
+        platform=Platform.WECHAT,
+        buyer_changes=frozenset({B.RECONCILE, B.FOLLOW_UP}),
         changes_allowed=1,
-        change_window=D(days=30),
-        explanation_window=D(days=30),
-        explanation_max_chars=500,
-        follow_up_closes_explanation=False,
-        reply_to_first_review_only=False,
         recovered_by=frozenset({R.DELETED}),
         confirmed=True,
         summary="小程序由店铺提交“和解”，买家同意后差评撤下（数据源显示为删除）；商家可回复。",
     ),
     Platform.JD: ReviewRules(
-        Platform.JD,
-        frozenset({B.REVISE, B.FOLLOW_UP}),
+        platform=Platform.JD,
+        buyer_changes=frozenset({B.REVISE, B.FOLLOW_UP}),
         changes_allowed=1,
-        change_window=D(days=30),
         explanation_window=None,
-        explanation_max_chars=500,
-        follow_up_closes_explanation=False,
-        reply_to_first_review_only=False,
         recovered_by=frozenset({R.REVISED_TO_GOOD}),
-        confirmed=False,
         summary="（待核实）买家可修改一次评价并追评；商家可随时回复。",
     ),
     Platform.DOUYIN: ReviewRules(
-        Platform.DOUYIN,
-        frozenset({B.DELETE, B.FOLLOW_UP}),
-        changes_allowed=None,
-        change_window=D(days=30),
-        explanation_window=D(days=30),
-        explanation_max_chars=500,
-        follow_up_closes_explanation=False,
-        reply_to_first_review_only=False,
+        platform=Platform.DOUYIN,
+        buyer_changes=frozenset({B.DELETE, B.FOLLOW_UP}),
         recovered_by=frozenset({R.DELETED}),
-        confirmed=False,
         summary="（待核实）买家可删除评价或追评；商家 30 天内可回复。",
     ),
     Platform.PINDUODUO: ReviewRules(
-        Platform.PINDUODUO,
-        frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
+        platform=Platform.PINDUODUO,
+        buyer_changes=frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
-        change_window=D(days=30),
-        explanation_window=D(days=30),
-        explanation_max_chars=500,
-        follow_up_closes_explanation=False,
-        reply_to_first_review_only=False,
         recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
-        confirmed=False,
         summary="（待核实）买家可修改或删除评价一次；商家 30 天内可回复。",
     ),
     Platform.OTHER: ReviewRules(
-        Platform.OTHER,
-        frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
-        changes_allowed=None,
-        change_window=D(days=30),
-        explanation_window=D(days=30),
-        explanation_max_chars=500,
-        follow_up_closes_explanation=False,
-        reply_to_first_review_only=False,
+        platform=Platform.OTHER,
+        buyer_changes=frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
         recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
-        confirmed=False,
         summary="其他渠道：按淘宝的 30 天习惯处理。",
     ),
 }  # fmt: skip
