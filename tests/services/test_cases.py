@@ -486,3 +486,29 @@ def test_concurrent_edits_do_not_overwrite_each_other(live) -> None:  # type: ig
     with factory() as s:
         case = s.get(Case, case_id)
         assert (case.status, case.outcome) == (S.UNRECOVERED, O.REFUSED)
+
+
+def test_the_compliance_guard_blocks_a_conditional_remedy_and_warns_on_a_draft(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    case = open_case(session, shop, at=NOW)
+    with pytest.raises(FieldError, match="第九条") as caught:
+        svc.add_remedy(
+            session,
+            case,
+            svc.RemedyDraft(RemedyKind.COUPON, Decimal(10), Decimal(10), "改好评后再发10元券"),
+            actor=agent,
+            now=LATER,
+            expected_version=None,
+        )
+    assert caught.value.field == "note" and not case.remedies
+    warnings = svc.save_explanation(
+        session, case, "好评返现，欢迎再来", actor=agent, now=LATER, expected_version=None
+    )
+    assert [w.kind for w in warnings] == ["inducement"] and case.explanation_draft  # kept
+    assert (
+        svc.save_explanation(
+            session, case, "已为您补发，抱歉。", actor=agent, now=LATER, expected_version=None
+        )
+        == []
+    )

@@ -552,3 +552,24 @@ def test_an_agent_cannot_note_preferences_on_another_agents_case(
     assert not session.scalar(
         sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.field == "preferences")
     )
+
+
+def test_a_script_that_induces_reviews_is_refused_naming_the_rule(
+    client: FlaskClient, session: Session, shop: Shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    login(client, boss)
+    response = post_form(
+        client,
+        "/scripts/new",
+        {
+            "title": "回访",
+            "body": "亲，改成五星好评送您一张20元优惠券",
+            "reason": "",
+            "shop_id": str(shop.id),
+        },
+        form_url="/scripts/new",
+    )
+    page = response.get_data(as_text=True)  # the form again, the rule next to the text
+    assert "网络反不正当竞争暂行规定" in page and "第九条" in page
+    assert session.scalar(sa.select(sa.func.count(Script.id)).where(Script.title == "回访")) == 0

@@ -15,7 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.domain import case_flow
+from tracker.domain import case_flow, compliance
 from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
@@ -394,6 +394,10 @@ def add_remedy(
         for field, value in (("amount", draft.amount), ("cost", draft.cost)):
             if value < 0 or value >= Decimal("1000000"):
                 raise FieldError(field, "金额应在 0 到 999999.99 之间。")
+        for finding in compliance.check(draft.note):  # a remedy never depends on the review
+            raise FieldError(
+                "note", f"{finding.describe()}。补偿只针对问题本身，不能以改评为条件。"
+            )
         remedy = Remedy(
             case_id=case.id,
             kind=draft.kind,
@@ -465,7 +469,9 @@ def save_explanation(
     actor: User,
     now: datetime,
     expected_version: int | None,
-) -> None:
+) -> list[compliance.Finding]:
+    """Save the draft; returns what the compliance guard found in it (a warning: the draft
+    is kept, and the person fixes it before it is posted)."""
     with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
@@ -490,6 +496,7 @@ def save_explanation(
         )
         case.explanation_draft = text
         touch(case, now)
+    return compliance.check(text)
 
 
 def post_explanation(

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from tracker.domain import compliance
 from tracker.models import Script
 from tracker.models.enums import Reason
 from tracker.services.audit import record_change
@@ -41,6 +42,8 @@ def save_script(
             raise FieldError("title", "请填写标题。")
         if not draft.body.strip():
             raise FieldError("body", "请填写话术内容。")
+        for finding in compliance.check(f"{draft.title}。{draft.body}"):
+            raise FieldError("body", f"{finding.describe()}。请改写后再保存。")
         if script is None:
             script = Script(title="", body="", updated_at=now)
             session.add(script)

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from tracker import runtime
 from tracker.clock import utcnow
-from tracker.domain import case_flow
+from tracker.domain import case_flow, compliance
 from tracker.extensions import db
 from tracker.models import Case, Product, Review, User
 from tracker.models.enums import (
@@ -377,7 +377,7 @@ def _act(
     if not form.validate_on_submit():
         return _render(case, 400, **{key: form})
     try:
-        action()
+        result = action()
     except FieldError as exc:  # the service rolled its transaction back
         field = getattr(form, exc.field, None) or next(iter(form))
         field.errors = [*field.errors, exc.message]
@@ -386,6 +386,9 @@ def _act(
         flash(str(exc), "danger")
         return redirect(url_for("cases.case_view", case_id=case_id))
     flash(success, "success")
+    for finding in result if isinstance(result, list) else ():  # the compliance guard's warnings
+        if isinstance(finding, compliance.Finding):
+            flash(f"{finding.describe()}。请修改后再发布。", "warning")
     return redirect(url_for("cases.case_view", case_id=case_id))
 
 

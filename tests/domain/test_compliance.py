@@ -1,0 +1,58 @@
+"""The compliance guard: what it must catch, and what it must leave alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker.domain.compliance import check
+
+INDUCEMENTS = [
+    "好评返现5元，截图找客服领取",
+    "亲，给个五星好评送您一张10元优惠券哦",
+    "麻烦您改成好评，我们给您返20元红包",
+    "删除差评后联系客服，返现30元",
+    "追评有礼，晒图再送小礼物",
+    "您把中评改一下，我们这边补贴您15元",
+    "改个好评就给您退10元",
+    "五星返现！",
+    "给您发个红包，麻烦帮忙把评价改成好评",
+    "好评10元，差评勿扰",
+]
+PRESSURE = [
+    "请您务必今天把差评删除",
+    "差评不改的话我们只能去平台投诉您了",
+    "我们会每天打电话直到您改为止",
+]
+INNOCENT = [
+    "问题解决了您还满意的话，能否麻烦您在订单里把评价改一下？",  # asking, offering nothing
+    "我们马上给您补发一件新的，或者直接退款，您看哪种更方便？",
+    "给您申请了一张无门槛优惠券，与评价无关，下次购物可以直接用。",
+    "补偿已经到账，无论您是否修改评价都不影响。",
+    "为您补上差价，希望您以后继续支持我们。",
+    "看到您对商品的评价，特地打电话来了解一下情况。",
+    "非常感谢您的好评和支持！",  # thanks for a good review already given
+    "客服态度很好，问题解决了，改个好评。",  # a buyer's own words
+    "我们马上为您修改收货地址。",  # 马上…修改, but not the review
+]
+
+
+@pytest.mark.parametrize("text", INDUCEMENTS)
+def test_inducements_are_caught_and_named(text: str) -> None:
+    (finding,) = check(text)[:1]
+    assert finding.kind == "inducement" and "第九条" in finding.describe()
+
+
+@pytest.mark.parametrize("text", PRESSURE)
+def test_pressure_is_caught(text: str) -> None:
+    assert [f.kind for f in check(text)] == ["pressure"]
+
+
+@pytest.mark.parametrize("text", INNOCENT)
+def test_what_the_playbook_allows_does_not_trip_it(text: str) -> None:
+    assert check(text) == []
+
+
+def test_the_sentence_is_quoted_and_only_the_offending_one() -> None:
+    text = "很抱歉让您久等了。我们给您补发一箱。好评返现10元哦！"
+    (finding,) = check(text)
+    assert finding.sentence == "好评返现10元哦"

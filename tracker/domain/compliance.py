@@ -1,0 +1,75 @@
+"""The compliance guard: words that offer something for a review, or press a buyer.
+
+Since 2024-09-01 the 网络反不正当竞争暂行规定 art. 9(5) bans obtaining a specified good review
+with cash back, red packets, coupons or gifts; carriers reject "邀请好评" in notification SMS.
+Remedies here are unconditional — they answer the problem, never the review — and the texts
+staff write (scripts, SMS templates, explanation drafts, remedy notes) are read for the two
+things the playbook forbids: an inducement (a benefit tied to a review change) and pressure.
+
+Sentences are read one by one: a benefit and a review change in the same sentence is an
+inducement unless the sentence says they are unrelated (与评价无关, 无论是否…); a few set
+phrases (好评返现, 追评有礼) are caught on their own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+RULE = "《网络反不正当竞争暂行规定》第九条：不得以返现、红包、卡券、赠品等利诱用户作出指定好评"
+PRESSURE_RULE = "售后规范：不得向买家施压、反复要求改评或以投诉相威胁"
+
+# Set phrases, caught on their own.
+SET_PHRASES = re.compile(
+    r"好评返[现钱款红]|好评(有|送|得|领|返|给)[礼奖红券钱现]|五星(返|送|有礼)|晒图(返|送|有礼)"
+    r"|追评(返|送|有礼)|返现.{0,4}好评|好评.{0,3}[0-9一二三四五六七八九十两]+元"
+)
+# What changes a review…
+REVIEW_CHANGE = re.compile(
+    r"(改|修改|追加|补|给|打|点亮|换)(个|成|为|一下|一个)?(好评|五星|5星)|删(除|掉)?(一下)?(差评|中评|评价)"
+    r"|撤(销|回)?(差评|评价)|(差评|中评|评价)(改|删|撤)|好评|五星|追评"
+)
+# …and what is offered for it.
+BENEFIT = re.compile(
+    r"返现|返[0-9一二三四五六七八九十两]+|红包|现金|优惠券|代金券|无门槛券|[0-9一二三四五六七八九十两]+元券"
+    r"|赠品|礼品|小礼物|送[你您]?(一|个|份)?|补贴|奖励|好处费|退[0-9一二三四五六七八九十两]+元?"
+)
+# Said plainly that the two are unrelated: not an inducement.
+UNRELATED = re.compile(
+    r"(与|和|跟)(是否)?(评价|好评|改评|评分)(无关|没有关系|没关系)"
+    r"|无论(您)?是否(修改|改|追评|评价)|不需要您(做|改)|不要求您"
+)
+PRESSURE = re.compile(
+    r"(必须|务必|一定要|赶紧|马上).{0,8}(改|修改|删|删除|撤)"
+    r"|不(改|删)(的话)?.{0,10}(投诉|起诉|报警|曝光|后果)"
+)
+# Calling again and again until the buyer gives in: pressure whatever the words name.
+HOUNDING = re.compile(r"(再|每天|反复|一直)(打|联系|找).{0,6}直到.{0,4}(改|删)")
+SENTENCE = re.compile(r"[。！？!?；;\n]+")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # inducement or pressure
+    sentence: str  # where, as written
+    rule: str
+
+    def describe(self) -> str:
+        what = "诱导好评" if self.kind == "inducement" else "施压"
+        return f"“{self.sentence}”涉嫌{what}（{self.rule}）"
+
+
+def check(text: str) -> list[Finding]:
+    """Every sentence of ``text`` that offers something for a review or presses the buyer."""
+    findings = []
+    for sentence in (s.strip() for s in SENTENCE.split(text or "")):
+        if not sentence:
+            continue
+        unrelated = UNRELATED.search(sentence) is not None
+        if SET_PHRASES.search(sentence) or (
+            not unrelated and REVIEW_CHANGE.search(sentence) and BENEFIT.search(sentence)
+        ):
+            findings.append(Finding("inducement", sentence, RULE))
+        elif (PRESSURE.search(sentence) and "评" in sentence) or HOUNDING.search(sentence):
+            findings.append(Finding("pressure", sentence, PRESSURE_RULE))
+    return findings
