@@ -98,6 +98,7 @@ def make_shop(session: Session) -> Callable[..., Shop]:
             "name": f"测试店铺{n}",
             "platform": Platform.TAOBAO,
             "created_at": NOW,
+            "contact_policy": ANY_TIME,
         } | fields
         shop = Shop(**values)
         session.add(shop)
@@ -105,6 +106,18 @@ def make_shop(session: Session) -> Callable[..., Shop]:
         return shop
 
     return make
+
+
+# Tests log attempts at the clock's time and in quick succession: a shop that may contact
+# at any hour, as often as it likes. tests/domain/test_contact_policy.py and
+# tests/services/test_contact_policy.py use the default policy.
+ANY_TIME = {
+    "day_starts": "00:00",
+    "day_ends": "23:59",
+    "per_day": 50,
+    "per_week": 50,
+    "min_gap_minutes": 0,
+}
 
 
 @pytest.fixture

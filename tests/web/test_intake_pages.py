@@ -108,6 +108,10 @@ def test_policy_form_saves_and_moves_deadlines(
         "neutral_hours": "4",
         "hidden_negative_hours": "8",
         "pull_interval_minutes": "15",
+        "contact_hours": "09:30-20:30",
+        "contact_per_day": "1",
+        "contact_per_week": "3",
+        "contact_gap_minutes": "240",
     }
     response = post_form(client, f"/admin/shops/{shop.id}/policy", form)
     assert response.status_code == 302
@@ -117,6 +121,13 @@ def test_policy_form_saves_and_moves_deadlines(
     assert shop.working_hours["holidays"] == ["2026-12-31", "2027-01-01"]
     assert shop.pull_interval_minutes == 15 and shop.deadline_policy["bad_hours"] == 6.0
     assert case.first_contact_due_at != before
+    assert shop.contact_policy == {
+        "day_starts": "09:30",
+        "day_ends": "20:30",
+        "per_day": 1,
+        "per_week": 3,
+        "min_gap_minutes": 240,
+    }
 
 
 @pytest.mark.parametrize(
@@ -128,6 +139,9 @@ def test_policy_form_saves_and_moves_deadlines(
         ({"pull_interval_minutes": "0"}, "1 到 1440"),
         ({"weekdays": [], "workdays": "2026-12-26"}, "至少要有一个工作日"),  # no working week
         ({"bad_hours": "sNaN"}, "有效的数字"),
+        ({"contact_hours": "21:00-09:00"}, "开始必须早于结束"),
+        ({"contact_hours": "全天"}, "开始-结束"),
+        ({"contact_per_day": "6", "contact_per_week": "5"}, "每周最多次数"),
     ],
 )
 def test_policy_form_rejects_bad_values(
@@ -141,6 +155,10 @@ def test_policy_form_rejects_bad_values(
         "neutral_hours": "4",
         "hidden_negative_hours": "8",
         "pull_interval_minutes": "10",
+        "contact_hours": "09:00-21:00",
+        "contact_per_day": "2",
+        "contact_per_week": "5",
+        "contact_gap_minutes": "120",
     } | changes
     response = post_form(client, f"/admin/shops/{shop.id}/policy", form)
     assert response.status_code == 200 and message in response.get_data(as_text=True)

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, triage
-from tracker.models import AuditEvent, Case, ReviewRevision, User
+from tracker.domain.contact_policy import ContactPolicy
+from tracker.models import AuditEvent, Case, ReviewRevision, Shop, User
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
@@ -92,6 +93,8 @@ def simulate(
     )
     session.commit()
     worked = attempts = recovered = unrecovered = 0
+    shop = session.get(Shop, shop_id)
+    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     for case in cases:
         agent = rng.choice(agents)
         # first try: usually within a couple of working hours, sometimes much later
@@ -101,7 +104,10 @@ def simulate(
         worked += 1
         reached_at = None
         for _ in range(rng.randint(1, 4)):
-            if at >= now:
+            # as staff would: never in quiet hours, over the daily cap or too soon again
+            earlier = svc.buyer_attempt_times(session, case.buyer_id) if case.buyer_id else []
+            at = policy.earliest(at, earlier, tz=hours.tz)
+            if at >= now or (case.buyer is not None and case.buyer.do_not_contact_at):
                 break
             outcome = rng.choice(FAILED) if rng.random() < 0.45 else rng.choice(REACHED)
             shown = (

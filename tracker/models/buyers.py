@@ -34,6 +34,7 @@ class Buyer(db.Model):
     # Staff flagged the buyer (demands compensation for a good review, a professional bad
     # reviewer 差评师): shown on every case of theirs. Why, when, by whom.
     flag_reason: Mapped[str | None] = mapped_column(sa.Text)
+    do_not_contact_at: Mapped[datetime | None]  # the buyer asked us to stop (买家要求勿扰)
     flagged_at: Mapped[datetime | None]
     flagged_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")

@@ -130,6 +130,7 @@ class AttemptOutcome(LabelledEnum):
     MESSAGE_LEFT = "message_left", "已留言"
     BUYER_REPLIED = "buyer_replied", "买家已回复"
     BUSY = "busy", "占线/挂断"
+    DO_NOT_CONTACT = "do_not_contact", "买家要求勿扰"  # locks further contact with the buyer
 
 
 class RemedyKind(LabelledEnum):

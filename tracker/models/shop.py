@@ -34,6 +34,7 @@ class Shop(db.Model):
     # tracker.domain.working_hours.WorkingHours / tracker.domain.triage.DeadlinePolicy
     working_hours: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     deadline_policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    contact_policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)  # ContactPolicy
     # Recommendations: how many to show on a call; an admin's "rebuild now" waits here
     # for the scheduler, which builds outside the web workers.
     suggestions_per_call: Mapped[int] = mapped_column(default=5, server_default="5")

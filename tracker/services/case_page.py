@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import Suggestion, suggest
 from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.working_hours import WorkingHours
@@ -22,6 +23,7 @@ from tracker.models import (
     OrderLine,
     Review,
     Script,
+    Shop,
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Reason
@@ -30,6 +32,7 @@ from tracker.services.audit import record_change
 from tracker.services.buyer_flags import Caution
 from tracker.services.cases import (
     RemedyTotals,
+    buyer_attempt_times,
     explanation_window_ends,
     remedy_totals,
     rules_of,
@@ -69,6 +72,7 @@ class CaseDetail:
     explanation_open_until: datetime | None  # None: the platform sets no end
     rules: ReviewRules  # the shop's platform: what the buyer and the seller may still do
     caution: Caution | None  # the buyer's pattern of 中/差评, or a staff flag
+    contact_refusals: list[str]  # why the buyer should not be contacted right now
     phone_visible: bool
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
@@ -240,11 +244,22 @@ def detail(
         if case.buyer_id
         else []
     )
+    shop = session.get(Shop, case.shop_id)
+    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    contacted = buyer_attempt_times(session, case.buyer_id) if case.buyer_id else []
+    stop = case.buyer.do_not_contact_at if case.buyer else None
     tip = None
-    if attempts and case.status in case_flow.OPEN and attempts[0].outcome in case_flow.FAILED:
+    if (
+        attempts
+        and case.status in case_flow.OPEN
+        and attempts[0].outcome in case_flow.FAILED
+        and stop is None
+    ):
         tip = suggest(
             [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)], hours, now
         )
+        # the next try, where the shop's contact policy allows it
+        tip = replace(tip, at=policy.earliest(tip.at, contacted, tz=hours.tz))
     return CaseDetail(
         case=case,
         review=review,
@@ -259,6 +274,11 @@ def detail(
         next_try=tip,
         explanation_open_until=explanation_window_ends(session, case),
         rules=rules_of(session, case.shop_id),
+        contact_refusals=(
+            policy.refusals(now, contacted, tz=hours.tz, do_not_contact_since=stop)
+            if case.buyer_id and case.status in case_flow.OPEN
+            else []
+        ),
         caution=buyer_flags.caution(session, case.buyer) if case.buyer else None,
         phone_visible=works_case_of(session, viewer, case),
         suggestions=(

@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, compliance
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
@@ -169,10 +171,74 @@ class AttemptDraft:
     next_attempt_at: datetime | None = None
     shown: tuple[recommendations.Shown, ...] = ()  # the suggestions on screen for this call
     mentioned: frozenset[int] = frozenset()  # product ids the agent ticked
+    override_reason: str = ""  # a supervisor's reason to go past the contact policy
 
 
 def _work_seconds(hours: WorkingHours, start: datetime, end: datetime) -> int:
     return int(hours.between(start, end).total_seconds())
+
+
+def buyer_attempt_times(session: Session, buyer_id: int) -> list[datetime]:
+    """When the buyer was contacted, on any of their cases (their own messages left out)."""
+    return list(
+        session.scalars(
+            sa.select(ContactAttempt.attempted_at)
+            .join(Case, Case.id == ContactAttempt.case_id)
+            .where(
+                Case.buyer_id == buyer_id,
+                ContactAttempt.outcome != AttemptOutcome.BUYER_REPLIED,
+            )
+        )
+    )
+
+
+def _respect_contact_policy(
+    session: Session, case: Case, draft: AttemptDraft, *, actor: User, now: datetime, tz: ZoneInfo
+) -> None:
+    """Refuse an attempt the shop's contact policy forbids (quiet hours, caps, the gap, the
+    buyer's 勿扰) unless a supervisor gives a reason, which is audited. A buyer's own message
+    is never refused; 买家要求勿扰 locks further contact."""
+    buyer = case.buyer
+    if buyer is None or draft.outcome is AttemptOutcome.BUYER_REPLIED:
+        return
+    shop = session.get(Shop, case.shop_id)
+    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    refusals = policy.refusals(
+        draft.attempted_at,
+        buyer_attempt_times(session, buyer.id),
+        tz=tz,
+        do_not_contact_since=buyer.do_not_contact_at,
+    )
+    reason = draft.override_reason.strip()
+    if refusals and not (reason and actor.role in (Role.SUPERVISOR, Role.ADMIN)):
+        hint = (
+            "如确有必要，请填写越过联系规则的原因。"
+            if actor.role in (Role.SUPERVISOR, Role.ADMIN)
+            else "如确有必要，请主管填写原因后记录。"
+        )
+        raise FieldError("attempted_at", "；".join(refusals) + "。" + hint)
+    if refusals:
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=actor.id,
+            field="contact_policy_override",
+            old="；".join(refusals),
+            new=reason,
+        )
+    if draft.outcome is AttemptOutcome.DO_NOT_CONTACT and buyer.do_not_contact_at is None:
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="buyer",
+            entity_id=buyer.id,
+            field="do_not_contact_at",
+            old=None,
+            new=draft.attempted_at.isoformat(),
+        )
+        buyer.do_not_contact_at = draft.attempted_at
 
 
 def log_attempt(
@@ -196,6 +262,7 @@ def log_attempt(
             raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
         if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
             raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
+        _respect_contact_policy(session, case, draft, actor=actor, now=now, tz=hours.tz)
         attempt = ContactAttempt(
             case_id=case.id,
             agent_id=actor.id,

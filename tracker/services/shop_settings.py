@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import triage
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.platform_rules import rules_for
 from tracker.domain.triage import CaseKind, DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
@@ -42,6 +43,7 @@ def update_policy(
     actor_id: int | None,
     now: datetime,
     pull_interval_minutes: int | None = None,
+    contact: ContactPolicy | None = None,
 ) -> int:
     """Save the shop's policy (and pull interval) in one audited transaction and move the
     deadlines of open cases nobody has contacted yet.
@@ -84,6 +86,18 @@ def update_policy(
                 new=pull_interval_minutes,
             )
             shop.pull_interval_minutes = pull_interval_minutes
+        if contact is not None:
+            record_change(
+                session,
+                now=now,
+                actor_id=actor_id,
+                entity_type="shop",
+                entity_id=shop.id,
+                field="contact_policy",
+                old=ContactPolicy.from_dict(shop.contact_policy).to_dict(),
+                new=contact.to_dict(),
+            )
+            shop.contact_policy = contact.to_dict()
         moved = 0
         for case in session.scalars(
             sa.select(Case).where(

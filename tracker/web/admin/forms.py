@@ -136,6 +136,23 @@ class PolicyForm(FlaskForm):
         places=1,
         validators=[InputRequired("请填写。"), NumberRange(0.1, 240, "应在 0.1 到 240 之间。")],
     )
+    contact_hours = StringField(
+        "可联系买家的时段",
+        validators=[DataRequired("请填写。"), Length(max=20)],
+        description="如 09:00-21:00：其余时间不打电话、不发短信",
+    )
+    contact_per_day = IntegerField(
+        "每位买家每天最多联系",
+        validators=[InputRequired("请填写。"), NumberRange(1, 50, "应在 1 到 50 之间。")],
+    )
+    contact_per_week = IntegerField(
+        "每位买家 7 天内最多联系",
+        validators=[InputRequired("请填写。"), NumberRange(1, 50, "应在 1 到 50 之间。")],
+    )
+    contact_gap_minutes = IntegerField(
+        "两次联系最短间隔（分钟）",
+        validators=[InputRequired("请填写。"), NumberRange(0, 2880, "应在 0 到 2880 之间。")],
+    )
     pull_interval_minutes = IntegerField(
         "拉取间隔（分钟）",
         validators=[InputRequired("请填写。"), NumberRange(1, 1440, "应在 1 到 1440 之间。")],

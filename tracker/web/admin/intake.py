@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.extensions import db
@@ -244,6 +245,11 @@ def shop_policy(shop_id: int) -> Response | str:
         form.neutral_hours.data = Decimal(str(policy.neutral_hours))
         form.hidden_negative_hours.data = Decimal(str(policy.hidden_negative_hours))
         form.pull_interval_minutes.data = shop.pull_interval_minutes
+        contact = ContactPolicy.from_dict(shop.contact_policy).to_dict()
+        form.contact_hours.data = f"{contact['day_starts']}-{contact['day_ends']}"
+        form.contact_per_day.data = contact["per_day"]
+        form.contact_per_week.data = contact["per_week"]
+        form.contact_gap_minutes.data = contact["min_gap_minutes"]
     if form.validate_on_submit():
         try:
             periods = [
@@ -265,6 +271,21 @@ def shop_policy(shop_id: int) -> Response | str:
             new_hours.check_reachable(utcnow())
         except PolicyError as exc:
             form.periods.errors = [*form.periods.errors, str(exc)]
+            return render_template("admin/policy.html", form=form, shop=shop)
+        try:
+            start, _, end = (form.contact_hours.data or "").replace("—", "-").partition("-")
+            contact_policy = ContactPolicy.from_dict(
+                {
+                    "day_starts": start.strip(),
+                    "day_ends": end.strip(),
+                    "per_day": form.contact_per_day.data,
+                    "per_week": form.contact_per_week.data,
+                    "min_gap_minutes": form.contact_gap_minutes.data,
+                }
+            )
+        except (PolicyError, ValueError) as exc:
+            message = str(exc) if isinstance(exc, PolicyError) else "写成 开始-结束，如 09:00-21:00"
+            form.contact_hours.errors = [*form.contact_hours.errors, message]
         else:
             new_policy = DeadlinePolicy(
                 float(form.bad_hours.data or 0),
@@ -279,6 +300,7 @@ def shop_policy(shop_id: int) -> Response | str:
                 actor_id=current_user.id,
                 now=utcnow(),
                 pull_interval_minutes=form.pull_interval_minutes.data or 10,
+                contact=contact_policy,
             )
             flash(f"已保存；{moved} 个尚未联系的案件已按新规则重算首次联系时限。", "success")
             return redirect(url_for("admin.shop_policy", shop_id=shop.id))

@@ -111,6 +111,11 @@ class AttemptForm(VersionedForm):
     )
     shown = HiddenField()  # the suggestions on screen, signed (tracker.web.cases.shown)
     mentioned = CheckboxListField("通话中提到的推荐商品", coerce=int, choices=[])
+    override_reason = StringField(
+        "越过联系规则的原因（仅主管）",
+        validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": "例如：买家约好 21:30 来电"},
+    )
     submit = SubmitField("记录联系")
 
 

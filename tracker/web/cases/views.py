@@ -455,6 +455,7 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
             next_attempt_at=_aware(form.next_attempt_at.data),
             shown=on_screen,
             mentioned=frozenset(form.mentioned.data or ()),
+            override_reason=form.override_reason.data or "",
         )
         svc.log_attempt(
             db.session,

@@ -1,0 +1,58 @@
+"""The contact policy: quiet hours, caps, the gap, the buyer's stop."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.working_hours import PolicyError
+
+SH = ZoneInfo("Asia/Shanghai")
+POLICY = ContactPolicy()  # 09:00–21:00, 2 a day, 5 a week, 2 hours apart
+MON_10 = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
+
+
+def test_quiet_hours_are_refused_with_the_hours() -> None:
+    assert POLICY.refusals(MON_10, [], tz=SH) == []
+    (late,) = POLICY.refusals(MON_10.replace(hour=21, minute=5), [], tz=SH)
+    assert "09:00–21:00" in late
+    assert POLICY.refusals(MON_10.replace(hour=8, minute=59), [], tz=SH)
+
+
+def test_caps_and_gap_count_every_case_of_the_buyer() -> None:
+    assert "不足 2 小时" in POLICY.refusals(MON_10, [MON_10 - timedelta(hours=1)], tz=SH)[0]
+    two_today = [MON_10 - timedelta(hours=1, minutes=30), MON_10 - timedelta(minutes=150)]
+    assert any(
+        "今天已联系 2 次" in r
+        for r in POLICY.refusals(MON_10 + timedelta(hours=3), two_today, tz=SH)
+    )
+    week = [MON_10 - timedelta(days=d) for d in range(1, 6)]
+    assert any("7 天内已联系 5 次" in r for r in POLICY.refusals(MON_10, week, tz=SH))
+
+
+def test_a_buyer_who_asked_to_stop_is_not_contacted_again() -> None:
+    (stop,) = POLICY.refusals(MON_10, [], tz=SH, do_not_contact_since=MON_10 - timedelta(days=1))
+    assert "勿扰" in stop
+
+
+def test_the_earliest_allowed_moment_skips_the_night_the_cap_and_the_gap() -> None:
+    night = MON_10.replace(hour=22)
+    assert POLICY.earliest(night, [], tz=SH) == MON_10 + timedelta(days=1, hours=-1)
+    assert POLICY.earliest(MON_10, [MON_10 - timedelta(hours=1)], tz=SH) == MON_10 + timedelta(
+        hours=1
+    )
+    full = [MON_10 - timedelta(hours=3), MON_10 - timedelta(minutes=30)]
+    assert POLICY.earliest(MON_10, full, tz=SH) == datetime(2026, 11, 24, 9, tzinfo=SH)
+
+
+def test_the_policy_round_trips_and_refuses_nonsense() -> None:
+    policy = ContactPolicy(time(8, 30), time(20, 0), 1, 3, timedelta(hours=4))
+    assert ContactPolicy.from_dict(policy.to_dict()) == policy
+    assert ContactPolicy.from_dict(None) == ContactPolicy()
+    with pytest.raises(PolicyError):
+        ContactPolicy(day_starts=time(21), day_ends=time(9))
+    with pytest.raises(PolicyError):
+        ContactPolicy(per_day=6, per_week=5)

@@ -1,0 +1,118 @@
+"""The contact policy enforced on the server: refused attempts say why, a supervisor's
+override is audited, a buyer's 勿扰 locks further contact, a buyer's own message never waits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.factories import open_case
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import AuditEvent, Case, Shop, User
+from tracker.models.enums import AttemptOutcome, Channel, Role
+from tracker.services import cases as svc
+from tracker.services.errors import FieldError
+
+SH = ZoneInfo("Asia/Shanghai")
+HOURS = WorkingHours(tz=SH)
+MON_10 = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
+
+
+@pytest.fixture
+def shop(make_shop: Callable[..., Shop]) -> Shop:
+    return make_shop(contact_policy=None)  # the default: 09:00–21:00, 2 a day, 2 h apart
+
+
+def _try(
+    session: Session,
+    case: Case,
+    who: User,
+    at: datetime,
+    outcome: AttemptOutcome = AttemptOutcome.NO_ANSWER,
+    override: str = "",
+) -> None:
+    svc.log_attempt(
+        session,
+        case,
+        svc.AttemptDraft(Channel.PHONE, at, outcome, override_reason=override),
+        actor=who,
+        now=at + timedelta(minutes=1),
+        expected_version=None,
+        hours=HOURS,
+    )
+
+
+def test_quiet_hours_caps_and_the_gap_refuse_an_attempt_saying_why(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, [shop])
+    first = open_case(session, shop, key="1", nick="小鱼", at=MON_10 - timedelta(days=4))
+    with pytest.raises(FieldError, match="09:00–21:00") as caught:
+        _try(session, first, agent, MON_10.replace(hour=21, minute=30))
+    assert "请主管填写原因" in caught.value.message
+    _try(session, first, agent, MON_10)
+    with pytest.raises(FieldError, match="不足 2 小时"):
+        _try(session, first, agent, MON_10 + timedelta(hours=1))
+    _try(session, first, agent, MON_10 + timedelta(hours=3))
+    # the same buyer's other case shares the day's cap
+    buyer_second = open_case(session, shop, key="2", nick="小鱼2", at=MON_10 - timedelta(days=4))
+    buyer_second.buyer_id = first.buyer_id
+    session.commit()
+    with pytest.raises(FieldError, match="今天已联系 2 次"):
+        _try(session, buyer_second, agent, MON_10 + timedelta(hours=6))
+    # the buyer writing to us is never refused
+    _try(session, buyer_second, agent, MON_10.replace(hour=22), AttemptOutcome.BUYER_REPLIED)
+
+
+def test_a_supervisor_may_go_past_the_policy_with_a_reason_that_is_audited(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent, boss = make_user(Role.AGENT, [shop]), make_user(Role.SUPERVISOR, [shop])
+    case = open_case(session, shop, at=MON_10 - timedelta(days=4))
+    late = MON_10.replace(hour=21, minute=30)
+    with pytest.raises(FieldError, match="请主管填写原因"):
+        _try(session, case, agent, late, override="买家约好晚上打")  # agents cannot
+    with pytest.raises(FieldError, match="请填写越过联系规则的原因"):
+        _try(session, case, boss, late)
+    _try(session, case, boss, late, override="买家约好 21:30 来电")
+    audit = session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.field == "contact_policy_override")
+    )
+    assert audit.new_value == "买家约好 21:30 来电" and "09:00–21:00" in audit.old_value
+
+
+def test_a_buyer_who_asks_to_stop_locks_further_contact(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, [shop])
+    case = open_case(session, shop, at=MON_10 - timedelta(days=4))
+    _try(session, case, agent, MON_10, AttemptOutcome.DO_NOT_CONTACT)
+    assert case.buyer.do_not_contact_at == MON_10
+    with pytest.raises(FieldError, match="勿扰"):
+        _try(session, case, agent, MON_10 + timedelta(days=2))
+
+
+def test_the_next_try_and_the_case_page_follow_the_policy(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    from tracker.services import case_page
+
+    agent = make_user(Role.AGENT, [shop])
+    case = open_case(session, shop, at=MON_10 - timedelta(days=4))
+    evening = MON_10.replace(hour=19)
+    _try(session, case, agent, MON_10)
+    _try(session, case, agent, evening)  # the day's second: the cap is reached
+    detail = case_page.detail(
+        session, case, viewer=agent, now=evening + timedelta(minutes=5), hours=HOURS
+    )
+    assert any("今天已联系 2 次" in r for r in detail.contact_refusals)
+    tip = detail.next_try.at.astimezone(SH)
+    assert tip.date() > evening.date() and 9 <= tip.hour < 21  # tomorrow, in the day
+    _try(session, case, agent, tip, AttemptOutcome.DO_NOT_CONTACT)
+    detail = case_page.detail(session, case, viewer=agent, now=tip, hours=HOURS)
+    assert detail.next_try is None and any("勿扰" in r for r in detail.contact_refusals)

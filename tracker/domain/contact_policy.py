@@ -1,0 +1,109 @@
+"""How often and when a buyer may be contacted: 锲而不舍 without harassment.
+
+Per shop: quiet hours (no calls or messages outside the day, shop time), at most so many
+attempts per buyer per day and per week across all that buyer's cases, a minimum gap
+between attempts, and a stop when the buyer asks for it (买家要求勿扰). A buyer's own message
+(买家已回复) is never refused: they reached us.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tracker.domain.working_hours import PolicyError
+
+
+@dataclass(frozen=True)
+class ContactPolicy:
+    day_starts: time = time(9, 0)
+    day_ends: time = time(21, 0)
+    per_day: int = 2
+    per_week: int = 5
+    min_gap: timedelta = timedelta(hours=2)
+
+    def __post_init__(self) -> None:
+        if not self.day_starts < self.day_ends:
+            raise PolicyError("可联系时段的开始必须早于结束。")
+        if not 1 <= self.per_day <= self.per_week <= 50:
+            raise PolicyError("每天最多次数应为 1 到每周最多次数之间，每周最多 50 次。")
+        if not timedelta(0) <= self.min_gap <= timedelta(days=2):
+            raise PolicyError("两次联系的最短间隔应在 0 到 48 小时之间。")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "day_starts": self.day_starts.strftime("%H:%M"),
+            "day_ends": self.day_ends.strftime("%H:%M"),
+            "per_day": self.per_day,
+            "per_week": self.per_week,
+            "min_gap_minutes": int(self.min_gap.total_seconds() // 60),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ContactPolicy:
+        if not data:
+            return cls()
+        return cls(
+            day_starts=time.fromisoformat(data["day_starts"]),
+            day_ends=time.fromisoformat(data["day_ends"]),
+            per_day=int(data["per_day"]),
+            per_week=int(data["per_week"]),
+            min_gap=timedelta(minutes=int(data["min_gap_minutes"])),
+        )
+
+    def refusals(
+        self,
+        at: datetime,
+        earlier: Sequence[datetime],
+        *,
+        tz: ZoneInfo,
+        do_not_contact_since: datetime | None = None,
+    ) -> list[str]:
+        """Why contacting the buyer at ``at`` breaks the policy (empty: it does not).
+        ``earlier``: the buyer's earlier attempts, on any of their cases."""
+        reasons = []
+        if do_not_contact_since is not None and do_not_contact_since <= at:
+            reasons.append("买家已要求勿扰，不再联系")
+        local = at.astimezone(tz)
+        if not self.day_starts <= local.time().replace(tzinfo=None) < self.day_ends:
+            reasons.append(f"休息时间：只在 {self.day_starts:%H:%M}–{self.day_ends:%H:%M} 联系买家")
+        day_start = datetime.combine(local.date(), time(0), tzinfo=tz)
+        same_day = [
+            e for e in earlier if day_start <= e.astimezone(tz) < day_start + timedelta(days=1)
+        ]
+        if len(same_day) >= self.per_day:
+            reasons.append(f"这位买家今天已联系 {len(same_day)} 次（每天最多 {self.per_day} 次）")
+        week = [e for e in earlier if at - timedelta(days=7) < e <= at]
+        if len(week) >= self.per_week:
+            reasons.append(f"这位买家 7 天内已联系 {len(week)} 次（最多 {self.per_week} 次）")
+        if any(e <= at and at - e < self.min_gap for e in earlier):
+            minutes = int(self.min_gap.total_seconds() // 60)
+            gap = f"{minutes // 60} 小时" + (f" {minutes % 60} 分钟" if minutes % 60 else "")
+            reasons.append(f"距上次联系不足 {gap}")
+        return reasons
+
+    def earliest(self, after: datetime, earlier: Sequence[datetime], *, tz: ZoneInfo) -> datetime:
+        """The first moment from ``after`` the policy allows (ignoring 勿扰: never)."""
+        moment = after
+        for _ in range(60):  # at most a couple of weeks of 30-minute steps' worth of days
+            if not self.refusals(moment, earlier, tz=tz):
+                return moment
+            local = moment.astimezone(tz)
+            t = local.time().replace(tzinfo=None)
+            if t < self.day_starts:
+                moment = datetime.combine(local.date(), self.day_starts, tzinfo=tz)
+            elif t >= self.day_ends or self._day_full(moment, earlier, tz):
+                moment = datetime.combine(
+                    local.date() + timedelta(days=1), self.day_starts, tzinfo=tz
+                )
+            else:
+                last = max((e for e in earlier if e <= moment), default=moment)
+                moment = max(moment + timedelta(minutes=30), last + self.min_gap)
+        return moment
+
+    def _day_full(self, at: datetime, earlier: Sequence[datetime], tz: ZoneInfo) -> bool:
+        local = at.astimezone(tz).date()
+        return sum(1 for e in earlier if e.astimezone(tz).date() == local) >= self.per_day
