@@ -116,3 +116,26 @@ def test_the_next_try_and_the_case_page_follow_the_policy(
     _try(session, case, agent, tip, AttemptOutcome.DO_NOT_CONTACT)
     detail = case_page.detail(session, case, viewer=agent, now=tip, hours=HOURS)
     assert detail.next_try is None and any("勿扰" in r for r in detail.contact_refusals)
+
+
+def test_only_a_supervisor_lifts_a_buyers_stop_with_a_reason(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    from tracker.services import buyer_flags
+
+    agent, boss = make_user(Role.AGENT, [shop]), make_user(Role.SUPERVISOR, [shop])
+    case = open_case(session, shop, at=MON_10 - timedelta(days=4))
+    _try(session, case, agent, MON_10, AttemptOutcome.DO_NOT_CONTACT)
+    with pytest.raises(FieldError, match="只有主管"):
+        buyer_flags.lift_stop(session, case.buyer, "买家来电", actor=agent, now=MON_10)
+    with pytest.raises(FieldError, match="请写明解除的原因"):
+        buyer_flags.lift_stop(session, case.buyer, " ", actor=boss, now=MON_10)
+    buyer_flags.lift_stop(session, case.buyer, "买家主动来电要求回电", actor=boss, now=MON_10)
+    assert case.buyer.do_not_contact_at is None
+    _try(session, case, agent, MON_10 + timedelta(days=1))  # contact allowed again
+    lifted = session.scalar(
+        sa.select(AuditEvent.new_value).where(
+            AuditEvent.field == "do_not_contact_at", AuditEvent.new_value.like("解除%")
+        )
+    )
+    assert lifted == "解除：买家主动来电要求回电"

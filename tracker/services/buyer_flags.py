@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.models import Buyer, Review, User
-from tracker.models.enums import Rating
+from tracker.models.enums import Rating, Role
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -65,3 +65,27 @@ def flag(session: Session, buyer: Buyer, reason: str, *, actor: User, now: datet
         buyer.flag_reason = reason or None
         buyer.flagged_at = now if reason else None
         buyer.flagged_by_id = actor.id if reason else None
+
+
+def lift_stop(session: Session, buyer: Buyer, reason: str, *, actor: User, now: datetime) -> None:
+    """The buyer asked to be contacted again (or the stop was logged by mistake): a
+    supervisor lifts 买家要求勿扰, with the reason, audited."""
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise FieldError("reason", "只有主管可以解除“买家要求勿扰”。")
+    reason = reason.strip()
+    if not reason:
+        raise FieldError("reason", "请写明解除的原因（例如：买家主动来电要求回电）。")
+    if buyer.do_not_contact_at is None:
+        raise FieldError("reason", "这位买家没有要求勿扰。")
+    with transaction(session):
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="buyer",
+            entity_id=buyer.id,
+            field="do_not_contact_at",
+            old=buyer.do_not_contact_at.isoformat(),
+            new=f"解除：{reason}",
+        )
+        buyer.do_not_contact_at = None

@@ -211,6 +211,15 @@ class BuyerFlagForm(FlaskForm):
     submit = SubmitField("保存标记")
 
 
+class LiftStopForm(FlaskForm):
+    reason = StringField(
+        "解除原因",
+        validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": "例如：买家主动来电要求回电"},
+    )
+    submit = SubmitField("解除勿扰")
+
+
 class AssignForm(FlaskForm):
     owner_id = SelectField("负责人", coerce=int, choices=[])
     case_ids = SelectMultipleField(

@@ -46,6 +46,7 @@ from tracker.web.cases.forms import (
     BuyerFlagForm,
     ConfirmForm,
     ExplanationForm,
+    LiftStopForm,
     PostExplanationForm,
     PreferencesForm,
     ReasonsForm,
@@ -294,6 +295,7 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
         "decision_form": AppealDecisionForm(
             prefix="decision", formdata=None, data={"version": version}
         ),
+        "lift_form": LiftStopForm(prefix="lift", formdata=None),
         "flag_form": BuyerFlagForm(
             prefix="flag",
             formdata=None,
@@ -652,6 +654,23 @@ def buyer_flag(case_id: int) -> Response | tuple[str, int]:
             db.session, case.buyer, form.reason.data or "", actor=current_user, now=utcnow()
         ),
         "已保存买家标记。",
+    )
+
+
+@bp.route("/<int:case_id>/lift-stop", methods=["POST"])
+def lift_stop(case_id: int) -> Response | tuple[str, int]:
+    case = _case_or_404(case_id)
+    if case.buyer is None:
+        abort(404)
+    form = LiftStopForm(prefix="lift")
+    return _act(
+        case,
+        form,
+        "lift_form",
+        lambda: buyer_flags.lift_stop(
+            db.session, case.buyer, form.reason.data or "", actor=current_user, now=utcnow()
+        ),
+        "已解除“买家要求勿扰”。",
     )
 
 
