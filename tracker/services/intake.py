@@ -552,11 +552,25 @@ def close_by_buyer(
 ) -> None:
     """The platform shows the review revised, deleted or followed up happily (or removed on
     appeal): the case closes as that outcome says, credited to its owner."""
+    close_by_tracker(session, case, outcome, at=at, now=now, closed_by_id=case.owner_id)
+
+
+def close_by_tracker(
+    session: Session,
+    case: Case,
+    outcome: CaseOutcome,
+    *,
+    at: datetime,
+    now: datetime,
+    closed_by_id: int | None,
+) -> None:
+    """Close ``case`` as the tracker decided (never a person's click), audited: what the
+    platform showed, or a promise whose window ran out."""
     old_status = case.status
     case.status = case_flow.closed_status(outcome)
     case.outcome = outcome
     case.closed_at = at
-    case.closed_by_id = case.owner_id
+    case.closed_by_id = closed_by_id
     case.updated_at = now
     for name, old, new in (
         ("status", old_status.value, case.status.value),

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
 from tracker.models import Case
-from tracker.models.enums import CaseOutcome, CaseStatus
-from tracker.services.audit import record_case_change
+from tracker.models.enums import CaseOutcome
+from tracker.services.intake import close_by_tracker
 from tracker.services.transaction import transaction
 
 
@@ -30,15 +30,13 @@ def close_broken(session: Session, *, now: datetime) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         for case in cases:
-            for field, old, new in (
-                ("status", case.status.value, CaseStatus.UNRECOVERED.value),
-                ("outcome", None, CaseOutcome.PROMISE_BROKEN.value),
-            ):
-                record_case_change(
-                    session, case, now=now, actor_id=None, field=field, old=old, new=new
-                )
-            case.status, case.outcome = CaseStatus.UNRECOVERED, CaseOutcome.PROMISE_BROKEN
-            case.closed_at, case.closed_by_id = case.revision_window_ends_at, None
+            close_by_tracker(
+                session,
+                case,
+                CaseOutcome.PROMISE_BROKEN,
+                at=case.revision_window_ends_at,
+                now=now,
+                closed_by_id=None,
+            )
             case.next_follow_up_at = None
-            case.updated_at = now
     return len(cases)
