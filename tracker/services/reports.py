@@ -118,8 +118,12 @@ class Dashboard:
     totals: Figures
     rows: list[Row]
     overdue_now: int  # the whole shop, whatever the period
-    false_alarms: int = 0  # dismissed hidden negatives, outside every figure
     appeals: dict[str, int] = field(default_factory=dict)  # by state, and removed
+
+    @property
+    def false_alarms(self) -> int:
+        """Dismissed hidden negatives: outside every other figure."""
+        return self.totals.false_alarms
 
 
 @dataclass(frozen=True)
@@ -169,28 +173,20 @@ def _in_period(shop_id: int, period: Period) -> Any:
 
 
 def appeals(session: Session, shop_id: int, period: Period) -> dict[str, int]:
-    """The period's appeals by state (submitted, accepted, rejected) and those the platform
-    removed (``removed``): outside every recovery figure."""
-    counts = dict.fromkeys(("submitted", "accepted", "rejected", "removed"), 0)
-    for state, status, n in session.execute(
-        sa.select(Case.appeal_state, Case.status, sa.func.count())
-        .where(_opened_in(shop_id, period), Case.appeal_state.is_not(None))
-        .group_by(Case.appeal_state, Case.status)
-    ):
-        counts["removed" if status is CaseStatus.REMOVED else state.value] += n
-    return counts
-
-
-def false_alarms(session: Session, shop_id: int, period: Period) -> int:
-    """Hidden negatives opened in the period that staff dismissed as 误报."""
-    return (
-        session.scalar(
-            sa.select(sa.func.count()).where(
-                _opened_in(shop_id, period), Case.status == CaseStatus.DISMISSED
-            )
+    """The period's appeals still standing, by state (submitted, accepted, rejected); those
+    the platform removed are the figures' ``appeals_removed``."""
+    counts = dict.fromkeys(("submitted", "accepted", "rejected"), 0)
+    for state, n in session.execute(
+        sa.select(Case.appeal_state, sa.func.count())
+        .where(
+            _opened_in(shop_id, period),
+            Case.appeal_state.is_not(None),
+            Case.status != CaseStatus.REMOVED,
         )
-        or 0
-    )
+        .group_by(Case.appeal_state)
+    ):
+        counts[state.value] = n
+    return counts
 
 
 def load_facts(
@@ -378,14 +374,14 @@ def dashboard(
     """``facts``: already loaded for this period (the page shares them with the trends)."""
     if facts is None:
         facts = load_facts(session, shop_id, period, now=now, with_reasons=by == "reason")
+    totals = figures(facts.table)
     return Dashboard(
         period=period,
         by=by,
-        totals=figures(facts.table),
+        totals=totals,
         rows=breakdown(session, facts, by),
         overdue_now=overdue_now(session, shop_id, now=now),
-        false_alarms=false_alarms(session, shop_id, period),
-        appeals=appeals(session, shop_id, period),
+        appeals=appeals(session, shop_id, period) | {"removed": totals.appeals_removed},
     )
 
 
