@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tracker.domain.platform_rules import rules_for
 from tracker.domain.reasons import tag_reasons
 from tracker.domain.review_text import is_system_default
 from tracker.domain.triage import (
@@ -18,11 +19,10 @@ from tracker.domain.triage import (
     first_contact_due,
     needs_confirmation,
     priority,
-    revision_window_end,
     score_in_words,
 )
 from tracker.domain.working_hours import PolicyError, WorkingHours
-from tracker.models.enums import MembershipLevel, Rating, Reason
+from tracker.models.enums import MembershipLevel, Platform, Rating, Reason
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_deadlines() -> None:
         2026, 11, 23, 20, 30, tzinfo=sh
     )
     posted = datetime(2026, 11, 1, tzinfo=UTC)
-    assert revision_window_end(posted) == posted + timedelta(days=30)
+    assert rules_for(Platform.TAOBAO).change_window_end(posted) == posted + timedelta(days=30)
 
 
 def test_policy_round_trip_and_validation() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.models.enums import MembershipLevel, Rating
 
-REVISION_WINDOW = timedelta(days=30)  # buyers may revise a neutral/bad review once, within 30 days
 VERY_UNHAPPY = 0.1  # a score below this raises a case's priority
 
 
@@ -144,10 +143,6 @@ def first_contact_due(
     opened_at: datetime, kind: CaseKind, policy: DeadlinePolicy, hours: WorkingHours
 ) -> datetime:
     return hours.add(opened_at, timedelta(hours=policy.hours_for(kind)))
-
-
-def revision_window_end(first_posted_at: datetime) -> datetime:
-    return first_posted_at + REVISION_WINDOW
 
 
 NEUTRAL_UP_TO = 0.6  # a score below this (and above the bands) reads as 中性

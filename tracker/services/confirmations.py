@@ -9,9 +9,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.domain import triage
+from tracker.domain.platform_rules import rules_for
 from tracker.domain.triage import CaseKind
-from tracker.models import Case, Review, User
+from tracker.models import Case, Review, Shop, User
+from tracker.models.enums import Platform
 from tracker.services.audit import record_change
 from tracker.services.corrections import store_correction
 from tracker.services.intake import IntakeSettings, open_case_for
@@ -24,18 +25,20 @@ class AlreadyDecided(RuntimeError):
     message = "这条评价已经有人处理过了（或已被买家修改）。"
 
 
-def _waiting(shop_id: int, now: datetime) -> sa.ColumnElement[bool]:
+def _waiting(session: Session, shop_id: int, now: datetime) -> sa.ColumnElement[bool]:
+    shop = session.get(Shop, shop_id)
+    window = rules_for(shop.platform if shop else Platform.OTHER).change_window
     return sa.and_(
         Review.shop_id == shop_id,
         Review.awaiting_confirmation_at.is_not(None),
         Review.is_deleted.is_(False),
-        # past its 30 days nothing is left to recover: it leaves the queue by itself
-        Review.first_posted_at > now - triage.REVISION_WINDOW,
+        # past the buyer's window nothing is left to recover: it leaves the queue by itself
+        Review.first_posted_at > now - window,
     )
 
 
 def count_waiting(session: Session, shop_id: int, *, now: datetime) -> int:
-    return session.scalar(sa.select(sa.func.count()).where(_waiting(shop_id, now))) or 0
+    return session.scalar(sa.select(sa.func.count()).where(_waiting(session, shop_id, now))) or 0
 
 
 def waiting(
@@ -45,7 +48,7 @@ def waiting(
     return list(
         session.scalars(
             sa.select(Review)
-            .where(_waiting(shop_id, now))
+            .where(_waiting(session, shop_id, now))
             .options(selectinload(Review.product), selectinload(Review.buyer))
             .order_by(Review.first_posted_at, Review.id)
             .limit(limit)
@@ -59,7 +62,7 @@ def _take(session: Session, shop_id: int, review_id: int, now: datetime) -> Revi
     at once, exactly one gets it."""
     taken = session.execute(
         sa.update(Review)
-        .where(Review.id == review_id, _waiting(shop_id, now))
+        .where(Review.id == review_id, _waiting(session, shop_id, now))
         .values(awaiting_confirmation_at=None)
         .execution_options(synchronize_session="fetch")
     ).rowcount
