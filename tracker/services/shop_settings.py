@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -51,53 +52,28 @@ def update_policy(
     Returns how many deadlines moved. Cases already contacted keep theirs: the clock
     they were measured against has stopped.
     """
+
+    def save(field: str, new: Any, old: Any) -> None:
+        record_change(
+            session,
+            now=now,
+            actor_id=actor_id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field=field,
+            old=old,
+            new=new,
+        )
+        setattr(shop, field, new)
+
     with transaction(session):
-        record_change(
-            session,
-            now=now,
-            actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
-            field="working_hours",
-            old=shop.working_hours,
-            new=hours.to_dict(),
-        )
-        record_change(
-            session,
-            now=now,
-            actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
-            field="deadline_policy",
-            old=shop.deadline_policy,
-            new=policy.to_dict(),
-        )
-        shop.working_hours = hours.to_dict()
-        shop.deadline_policy = policy.to_dict()
+        save("working_hours", hours.to_dict(), shop.working_hours)
+        save("deadline_policy", policy.to_dict(), shop.deadline_policy)
         if pull_interval_minutes is not None:
-            record_change(
-                session,
-                now=now,
-                actor_id=actor_id,
-                entity_type="shop",
-                entity_id=shop.id,
-                field="pull_interval_minutes",
-                old=shop.pull_interval_minutes,
-                new=pull_interval_minutes,
-            )
-            shop.pull_interval_minutes = pull_interval_minutes
-        if contact is not None:
-            record_change(
-                session,
-                now=now,
-                actor_id=actor_id,
-                entity_type="shop",
-                entity_id=shop.id,
-                field="contact_policy",
-                old=ContactPolicy.from_dict(shop.contact_policy).to_dict(),
-                new=contact.to_dict(),
-            )
-            shop.contact_policy = contact.to_dict()
+            save("pull_interval_minutes", pull_interval_minutes, shop.pull_interval_minutes)
+        if contact is not None:  # audited against the policy in force, default or stored
+            old = ContactPolicy.from_dict(shop.contact_policy).to_dict()
+            save("contact_policy", contact.to_dict(), old)
         moved = 0
         for case in session.scalars(
             sa.select(Case).where(
