@@ -509,15 +509,17 @@ def rules_of(session: Session, shop_id: int) -> ReviewRules:
 def explanation_window_ends(session: Session, case: Case) -> datetime | None:
     """When the seller can no longer explain, by the shop's platform rules (a 追评 closes
     it at once where the platform says so); None: the platform sets no end."""
+    return _explanation_window(rules_of(session, case.shop_id), case)
+
+
+def _explanation_window(rules: ReviewRules, case: Case) -> datetime | None:
     review = case.review
-    return rules_of(session, case.shop_id).explanation_closes(
-        review.first_posted_at, review.follow_up_at
-    )
+    return rules.explanation_closes(review.first_posted_at, review.follow_up_at)
 
 
 def _check_explanation_open(session: Session, case: Case, now: datetime) -> None:
     rules = rules_of(session, case.shop_id)
-    ends = explanation_window_ends(session, case)
+    ends = _explanation_window(rules, case)
     if ends is None or now <= ends:
         return
     follow_up = case.review.follow_up_at
