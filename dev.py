@@ -83,6 +83,8 @@ def run(args: list[str]) -> int:
         return 1
     host = os.environ.get("TRACKER_HOST", "127.0.0.1")
     port = os.environ.get("TRACKER_PORT", "5000")
+    # links in alerts and the call-record URL point at where this app really listens
+    os.environ.setdefault("TRACKER_BASE_URL", f"http://{host}:{port}")
     say("starting the scheduler (scoring, recommender builds, alerts) in the background")
     scheduler = subprocess.Popen([str(BIN / "flask"), "--app", "tracker", "scheduler"], cwd=ROOT)
     say(f"starting the tracker at http://{host}:{port}/  (Ctrl+C stops it)")

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from tracker.domain.phone_numbers import parse_number
 from tracker.models import Buyer, Order, OrderLine, Product, Review, Shop
 from tracker.models.enums import Rating
+from tracker.services import contact_handles
 
 
 def add_sale(
@@ -17,11 +19,13 @@ def add_sale(
     *,
     nick: str = "买家甲",
     phone: str = "13812345678",
+    phone_expires_at: datetime | None = None,
     text: str = "很好",
     rating: Rating = Rating.GOOD,
     at: datetime,
     title: str = "赣南脐橙 5斤装",
     key: str = "1001",
+    oaid: str | None = None,
 ) -> Review:
     """One buyer who bought one product and reviewed it."""
     product = Product(
@@ -32,9 +36,19 @@ def add_sale(
         price=Decimal("39.90"),
         launched_at=at - timedelta(days=90),
     )
-    buyer = Buyer(shop_id=shop.id, platform_nick=nick, phone=phone, created_at=at, tags=[])
+    buyer = Buyer(shop_id=shop.id, platform_nick=nick, created_at=at, tags=[])
     session.add_all([product, buyer])
     session.flush()
+    if phone:
+        contact_handles.remember(
+            session,
+            shop_id=shop.id,
+            buyer_id=buyer.id,
+            number=parse_number(phone),
+            source="import",
+            now=at,
+            expires_at=phone_expires_at,
+        )
     order = Order(
         shop_id=shop.id,
         tid=f"T{key}",
@@ -43,6 +57,7 @@ def add_sale(
         paid_at=at,
         shipped_at=at + timedelta(hours=5),
         received_at=at + timedelta(days=2),
+        oaid=oaid,
     )
     order.lines.append(
         OrderLine(
@@ -85,6 +100,8 @@ def open_case(
     at: datetime,
     phone: str = "13812345678",
     title: str = "赣南脐橙 5斤装",
+    oaid: str | None = None,
+    phone_expires_at: datetime | None = None,
 ):  # type: ignore[no-untyped-def]
     """A sale, its unhappy review and the case intake opens for it."""
     from datetime import time
@@ -95,7 +112,17 @@ def open_case(
     from tracker.services.intake import IntakeSettings, open_case_for
 
     review = add_sale(
-        session, shop, nick=nick, phone=phone, text=text, rating=rating, at=at, title=title, key=key
+        session,
+        shop,
+        nick=nick,
+        phone=phone,
+        text=text,
+        rating=rating,
+        at=at,
+        title=title,
+        key=key,
+        oaid=oaid,
+        phone_expires_at=phone_expires_at,
     )
     settings = IntakeSettings(
         WorkingHours(tz=ZoneInfo("Asia/Shanghai"), periods=((time(9), time(22)),)), DeadlinePolicy()

@@ -63,6 +63,12 @@ def test_production_with_a_real_key_sets_secure_cookies(
     with pytest.raises(ConfigError, match="must be Fernet keys"):
         create_app(instance_path=str(tmp_path))
     monkeypatch.setenv("TRACKER_CREDENTIALS_KEY", Fernet.generate_key().decode())
+    with pytest.raises(ConfigError, match="TRACKER_PERSONAL_DATA_KEY is not set"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.setenv("TRACKER_PERSONAL_DATA_KEY", "short")
+    with pytest.raises(ConfigError, match="TRACKER_PERSONAL_DATA_KEY must be Fernet keys"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.setenv("TRACKER_PERSONAL_DATA_KEY", Fernet.generate_key().decode())
     app = create_app(instance_path=str(tmp_path))
     assert app.config["SESSION_COOKIE_SECURE"] is True
 

@@ -114,3 +114,47 @@ def test_upgrading_keeps_existing_data(empty_app) -> None:  # type: ignore[no-un
             for t in ("case_reasons", "contact_attempts", "audit_events", "cases")
         ]
     assert counts == [1, 1, 1, 1]
+
+
+def test_numbers_already_stored_are_sealed_in_place_and_opened_again_on_downgrade(
+    empty_app,
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker.vault import number_vault
+
+    upgrade(revision="0016")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO shops (id, code, name, platform, is_active, created_at) "
+                "VALUES (1, 's1', '店', 'tmall', true, :now)"
+            ),
+            {"now": now},
+        )
+        for i, phone in enumerate(("13812345678", "18400913965-7576", "138****0000"), start=1):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO buyers (id, shop_id, platform_nick, phone, tags, preferences, "
+                    "membership_level, created_at) VALUES (:id, 1, :nick, :phone, '[]', '', "
+                    "'none', :now)"
+                ),
+                {"id": i, "nick": f"b{i}", "phone": phone, "now": now},
+            )
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT buyer_id, kind, sealed, hint FROM contact_handles ORDER BY buyer_id")
+        ).all()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("buyers")}
+    assert "phone" not in columns
+    assert [(r.buyer_id, r.kind, r.hint) for r in rows] == [
+        (1, "own", "138****5678"),
+        (2, "virtual", "184****3965 转 7576"),
+        (3, "own", "***0000"),  # unreadable: sealed as it was, nothing lost
+    ]
+    assert all("12345678" not in r.sealed and "00913965" not in r.sealed for r in rows)
+    assert number_vault().open(rows[1].sealed) == {"number": "18400913965", "extension": "7576"}
+    downgrade(revision="0016")
+    with db.engine.connect() as conn:
+        phones = conn.execute(sa.text("SELECT phone FROM buyers ORDER BY id")).scalars().all()
+    assert phones == ["13812345678", "18400913965-7576", "138****0000"]

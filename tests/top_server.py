@@ -30,6 +30,16 @@ def reference_sign(params: dict[str, str], secret: str, method: str) -> str:
     return hashlib.md5(f"{secret}{text}{secret}".encode()).hexdigest().upper()
 
 
+OTHER_METHODS = {"taobao.top.oaid.decrypt", "taobao.jst.sms.oaid.message.send"}
+
+
+def _error(code: int, msg: str, sub_msg: str, sub_code: str = "") -> str:
+    error: dict[str, Any] = {"code": code, "msg": msg, "sub_msg": sub_msg}
+    if sub_code:
+        error["sub_code"] = sub_code
+    return json.dumps({"error_response": error}, ensure_ascii=False)
+
+
 class FakeTop:
     def __init__(
         self, app_key: str = "12345678", secret: str = "s3cret", session: str = "sess-ok"
@@ -41,6 +51,10 @@ class FakeTop:
         self.faults: list[str | None] = []
         self.problems: list[str] = []  # what a real gateway would have refused
         self.url = ""
+        # taobao.top.oaid.decrypt: (tid, oaid) -> the receiver TOP answers with
+        self.receivers: dict[tuple[str, str], dict[str, Any]] = {}
+        self.sms: list[dict[str, Any]] = []  # taobao.jst.sms.oaid.message.send requests
+        self.approved_templates: set[str] = set()
 
     def add_rate(
         self,
@@ -85,6 +99,8 @@ class FakeTop:
             time_module.sleep(1.0)
         if fault == "malformed":
             return 200, '{"traderates_get_response": {"trade_rates": '
+        if form.get("method") in OTHER_METHODS:
+            return self._other(form, fault)
         check = self._check(form)
         if check:
             self.problems.append(check)
@@ -130,6 +146,59 @@ class FakeTop:
             },
             ensure_ascii=True,  # as gateways send it; a lone surrogate can only travel escaped
         )
+
+    def _other(self, form: dict[str, str], fault: str | None) -> tuple[int, str]:
+        """The after-sales calls: decrypt a receiver, send an SMS by OAID."""
+        check = self._check_common(form)
+        if check:
+            self.problems.append(check)
+            return 200, _error(25, "Invalid signature", check)
+        if fault == "api" or form["session"] != self.session:
+            return 200, _error(
+                27, "Invalid session", "SessionKey非法或已过期", "invalid-sessionkey"
+            )
+        if form["method"] == "taobao.top.oaid.decrypt":
+            queries = json.loads(form.get("query_list") or "[]")
+            if not queries or any(q.get("scene") != "2001" for q in queries):
+                self.problems.append("decrypt without the after-sales scene 2001")
+                return 200, _error(40, "Missing scene", "scene 必须为售后场景", "isv.invalid-scene")
+            found = [self.receivers.get((q.get("tid"), q.get("oaid"))) for q in queries]
+            if not all(found):
+                return 200, _error(
+                    15, "Remote service error", "该订单不允许解密", "isv.decrypt-denied"
+                )
+            return 200, json.dumps(
+                {"top_oaid_decrypt_response": {"receiver_list": {"receiver": found}}},
+                ensure_ascii=False,
+            )
+        request = json.loads(form.get("param_send_message_by_o_a_i_d_request") or "{}")
+        missing = {"order_id", "oaid", "sms_free_sign_name", "template_code"} - set(request)
+        if missing:
+            self.problems.append(f"sms request lacks {sorted(missing)}")
+            return 200, _error(40, "Missing parameter", ",".join(sorted(missing)))
+        json.loads(request.get("params") or "{}")  # a JSON object of template parameters
+        if request["template_code"] not in self.approved_templates:
+            result = {
+                "success": False,
+                "code": "isv.template-not-approved",
+                "message": "模板未审核",
+            }
+        else:
+            self.sms.append(request)
+            result = {"success": True, "module": f"ext{len(self.sms)}"}
+        return 200, json.dumps(
+            {"jst_sms_oaid_message_send_response": {"result": result}}, ensure_ascii=False
+        )
+
+    def _check_common(self, form: dict[str, str]) -> str | None:
+        for key, want in (("app_key", self.app_key), ("v", "2.0"), ("format", "json")):
+            if form.get(key) != want:
+                return f"parameter {key}={form.get(key)!r}, expected {want!r}"
+        if form.get("sign_method") not in ("md5", "hmac"):
+            return "bad sign_method"
+        if form.get("sign") != reference_sign(form, self.secret, form["sign_method"]):
+            return "signature mismatch"
+        return None
 
     def _check(self, form: dict[str, str]) -> str | None:
         for key, want in (

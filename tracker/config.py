@@ -57,6 +57,12 @@ class Defaults:
     # Fernet key(s) sealing platform credentials in the database, comma separated (the
     # first seals); unset in development: derived from SECRET_KEY. README "Platforms".
     TRACKER_CREDENTIALS_KEY: str | None = None
+    # Fernet key(s) sealing buyers' and agents' phone numbers (tracker.vault); unset in
+    # development: derived from SECRET_KEY. README "Reaching the buyer".
+    TRACKER_PERSONAL_DATA_KEY: str | None = None
+    # Message and call providers' gateways by name (aliyun-sms, aliyun-axb); unset: the
+    # provider's production endpoint. Tests point them at local stand-ins.
+    TRACKER_PROVIDER_URLS: ClassVar[dict[str, str]] = {}
     TRACKER_RECOMMENDER_BUILD_AT = "03:30"  # nightly rebuild, local time (quiet hours)
     # Alerts (every minute): first-contact deadline near / passed, revision window closing.
     TRACKER_ALERT_LEAD_MINUTES = 30
@@ -133,6 +139,8 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_SENTIMENT_GENERAL_CORPUS": ("TRACKER_SENTIMENT_GENERAL_CORPUS", _flag),
     "TRACKER_SOURCE_URLS": ("TRACKER_SOURCE_URLS", json.loads),
     "TRACKER_CREDENTIALS_KEY": ("TRACKER_CREDENTIALS_KEY", str),
+    "TRACKER_PERSONAL_DATA_KEY": ("TRACKER_PERSONAL_DATA_KEY", str),
+    "TRACKER_PROVIDER_URLS": ("TRACKER_PROVIDER_URLS", json.loads),
     "TRACKER_RECOMMENDER_BUILD_AT": ("TRACKER_RECOMMENDER_BUILD_AT", str),
     "TRACKER_ALERT_LEAD_MINUTES": ("TRACKER_ALERT_LEAD_MINUTES", int),
     "TRACKER_ALERT_REVISION_LEAD_HOURS": ("TRACKER_ALERT_REVISION_LEAD_HOURS", int),
@@ -206,11 +214,26 @@ def validate(config: Mapping[str, Any]) -> list[str]:
                 "e.g. python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())'."
             )
-    if config.get("TRACKER_CREDENTIALS_KEY"):
-        try:
-            Sealer(str(config["TRACKER_CREDENTIALS_KEY"]))
-        except SealError as exc:
-            problems.append(str(exc) + ".")
+        if not config.get("TRACKER_PERSONAL_DATA_KEY"):
+            problems.append(
+                "TRACKER_PERSONAL_DATA_KEY is not set; in production set it to a Fernet key "
+                "(not the credentials key), e.g. python -c 'from cryptography.fernet import "
+                "Fernet; print(Fernet.generate_key().decode())'."
+            )
+    for name in ("TRACKER_CREDENTIALS_KEY", "TRACKER_PERSONAL_DATA_KEY"):
+        if config.get(name):
+            try:
+                Sealer(str(config[name]))
+            except SealError as exc:
+                problems.append(str(exc).replace("TRACKER_CREDENTIALS_KEY", name) + ".")
+    providers = config.get("TRACKER_PROVIDER_URLS")
+    if not isinstance(providers, dict) or not all(
+        isinstance(v, str) and v.startswith(("http://", "https://")) for v in providers.values()
+    ):
+        problems.append(
+            'TRACKER_PROVIDER_URLS must map provider names to http(s) URLs, e.g. {"aliyun-sms": '
+            '"https://dysmsapi.aliyuncs.com/"}.'
+        )
     urls = config.get("TRACKER_SOURCE_URLS")
     if not isinstance(urls, dict) or not all(
         isinstance(v, str) and v.startswith(("http://", "https://")) for v in urls.values()

@@ -16,7 +16,10 @@ from tracker.extensions import db
 from tracker.models import ImportJob, Shop
 from tracker.services import (
     alerts,
+    calls,
+    contact_handles,
     import_jobs,
+    messaging,
     promises,
     recommendations,
     scheduler_lock,
@@ -203,6 +206,50 @@ def send_alerts(app: Flask) -> None:
             log.info("alerts: %d notices, %d sent, %d failed", created, sent, failed)
 
 
+def send_messages(app: Flask) -> None:
+    """Every minute: send the outbox (and look up sends whose answer was lost)."""
+    with app.app_context():
+        report = messaging.send_due(
+            db.session,
+            now=utcnow(),
+            clients=runtime.message_clients(app, db.session),
+            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
+        )
+        if report.sent or report.failed or report.retried:
+            log.info(
+                "messages: %d sent, %d failed, %d to retry, %d held for the day",
+                report.sent,
+                report.failed,
+                report.retried,
+                report.deferred,
+            )
+
+
+def read_receipts(app: Flask) -> None:
+    with app.app_context():
+        changed = messaging.poll_receipts(
+            db.session,
+            now=utcnow(),
+            clients=runtime.message_clients(app, db.session),
+            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
+        )
+        if changed:
+            log.info("messages: %d delivery receipts", changed)
+
+
+def tidy_numbers(app: Flask) -> None:
+    """Release privacy bindings whose call window ended; wipe numbers that lapsed."""
+    with app.app_context():
+        released = calls.release_ended(
+            db.session,
+            now=utcnow(),
+            calls_for=lambda shop: runtime.provider(app, db.session, shop, messaging.AXB),
+        )
+        erased = contact_handles.erase_lapsed(db.session, now=utcnow())
+        if released or erased:
+            log.info("numbers: %d bindings released, %d lapsed numbers wiped", released, erased)
+
+
 def keep_lock(app: Flask, holder: str, stop: Callable[[], None]) -> None:
     with app.app_context():
         if not scheduler_lock.heartbeat(db.session, holder, now=utcnow()):
@@ -312,4 +359,7 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
     scheduler.add_job(
         close_broken_promises, "interval", minutes=15, args=(app,), id="promises", **common
     )
+    scheduler.add_job(send_messages, "interval", minutes=1, args=(app,), id="outbox", **common)
+    scheduler.add_job(read_receipts, "interval", minutes=5, args=(app,), id="receipts", **common)
+    scheduler.add_job(tidy_numbers, "interval", minutes=5, args=(app,), id="numbers", **common)
     sync_pull_jobs(app, scheduler)

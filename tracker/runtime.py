@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session, object_session
@@ -16,15 +17,24 @@ from tracker.clock import utcnow
 from tracker.domain.triage import ScoreBands
 from tracker.extensions import db
 from tracker.models import Shop
+from tracker.providers.aliyun import PROVIDERS
+from tracker.providers.contract import ProviderError
 from tracker.sealing import Sealer, derived_key
 from tracker.sentiment import Scorer
 from tracker.sentiment.store import ModelStore, load_scorer, model_thresholds
-from tracker.services import shop_models, source_credentials
+from tracker.services import messaging, shop_models, source_credentials
 from tracker.services.alerts import AlertSettings
 from tracker.services.intake import IntakeSettings
 from tracker.services.shop_settings import intake_settings
 from tracker.services.source_credentials import ShopCredentials
-from tracker.sources.contract import Adapter, ReviewSource, SourceOptions
+from tracker.sources.contract import (
+    Adapter,
+    DecryptsContacts,
+    ReviewSource,
+    SendsMessages,
+    SourceError,
+    SourceOptions,
+)
 
 _scorers: dict[str, tuple[str, Scorer]] = {}
 _bands: dict[str, tuple[str, ScoreBands]] = {}
@@ -198,3 +208,46 @@ def mailer(app: Flask) -> SmtpMailer | None:
 
 def poster(app: Flask) -> WebhookPoster | None:
     return WebhookPoster() if app.config["TRACKER_WEBHOOK_URL"] else None
+
+
+def provider_options(app: Flask, name: str, *, interactive: bool = False) -> SourceOptions:
+    url = app.config["TRACKER_PROVIDER_URLS"].get(name)
+    if interactive:
+        return SourceOptions(clock=utcnow, url=url, timeout=INTERACTIVE_TIMEOUT, retries=0)
+    # no transport retries: the outbox retries, after looking whether the send went out
+    return SourceOptions(
+        clock=utcnow, url=url, timeout=app.config["TRACKER_PULL_TIMEOUT"], retries=0
+    )
+
+
+def provider(
+    app: Flask, session: Session, shop: Shop, name: str, *, interactive: bool = False
+) -> Any:
+    """A client of the shop's message or call provider; ProviderError when it has none."""
+    spec = PROVIDERS[name]
+    values = messaging.account_values(session, shop.id, name, sealer=sealer(app))
+    if values is None:
+        raise ProviderError("not-configured", f"本店还没有设置{spec.label}账号（管理 → 联系渠道）")
+    return spec.build(values, provider_options(app, name, interactive=interactive))
+
+
+def message_clients(app: Flask, session: Session) -> messaging.Clients:
+    """For the outbox: the provider of each message, or the shop's platform for 平台短信."""
+
+    def clients(shop: Shop, name: str) -> object:
+        if name != messaging.PLATFORM:
+            return provider(app, session, shop, name)
+        connected = review_source(app, session, shop)
+        if connected is None or not isinstance(connected.source, SendsMessages):
+            raise ProviderError("not-connected", "本店没有连上支持平台短信的平台接口（数据源）")
+        return connected.source
+
+    return clients
+
+
+def decrypting_source(app: Flask, session: Session, shop: Shop) -> DecryptsContacts:
+    """The shop's platform client, for a decrypt the agent is waiting for."""
+    connected = review_source(app, session, shop, interactive=True)
+    if connected is None or not isinstance(connected.source, DecryptsContacts):
+        raise SourceError("not-connected", "本店没有连上支持号码解密的平台接口（数据源）")
+    return connected.source

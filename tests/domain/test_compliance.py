@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.domain.compliance import check
+from tracker.domain.compliance import check, check_message
 
 INDUCEMENTS = [
     "好评返现5元，截图找客服领取",
@@ -56,3 +56,33 @@ def test_the_sentence_is_quoted_and_only_the_offending_one() -> None:
     text = "很抱歉让您久等了。我们给您补发一箱。好评返现10元哦！"
     (finding,) = check(text)
     assert finding.sentence == "好评返现10元哦"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "亲，给个五星好评返现5元",  # inducement
+        "${name}您好，您的${product}已补发，收到后麻烦给个好评哦",  # a review invitation in a notice
+        "亲，追评晒图有礼",
+        "${name}您好，请尽快删除差评，否则我们将投诉",  # pressure
+    ],
+)
+def test_notice_messages_that_must_not_be_sent(body: str) -> None:
+    assert check_message(body, marketing=False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "${name}您好，您的${product}我们已安排补发，单号稍后短信告知。",
+        "${name}您好，关于${product}的问题，客服稍后来电，请留意。",
+        "${name}您好，退款已原路退回，预计1-3个工作日到账。",
+    ],
+)
+def test_plain_after_sales_notices_pass(body: str) -> None:
+    assert check_message(body, marketing=False) == []
+
+
+def test_marketing_needs_the_opt_out() -> None:
+    assert any("拒收请回复R" in p for p in check_message("新品上市，老客九折", marketing=True))
+    assert check_message("新品上市，老客九折，拒收请回复R", marketing=True) == []

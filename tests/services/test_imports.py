@@ -16,8 +16,8 @@ from tests.conftest import count
 from tests.fakes import KeywordScorer
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import Buyer, Case, Order, OrderLine, Product, Review, Shop
-from tracker.models.enums import MembershipLevel, Rating, RefundStatus
+from tracker.models import Buyer, Case, ContactHandle, Order, OrderLine, Product, Review, Shop
+from tracker.models.enums import HandleKind, MembershipLevel, Rating, RefundStatus
 from tracker.services.imports import import_parsed
 from tracker.services.intake import IntakeSettings
 from tracker.sources.files import parse_file
@@ -206,10 +206,13 @@ def test_orders_from_xlsx_group_lines_and_fill_the_archive(session: Session, sho
         ("T1-2", 1, RefundStatus.NONE),
     ]
     buyer = session.scalars(sa.select(Buyer)).one()
-    assert (buyer.name, buyer.phone, buyer.region) == ("张三", "13812345678", "浙江省 杭州市")
+    assert (buyer.name, buyer.region) == ("张三", "浙江省 杭州市")
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    assert (handle.kind, handle.hint, handle.order_id) == (HandleKind.OWN, "138****5678", order.id)
     assert count(session, Product) == 2 and count(session, OrderLine) == 2
     again = run(session, shop, "orders", buffer.getvalue(), "订单.xlsx")
     assert again.written and count(session, OrderLine) == 2 and count(session, Order) == 1
+    assert count(session, ContactHandle) == 1  # the same number is kept once
 
 
 def test_products_and_buyers(session: Session, shop: Shop) -> None:

@@ -7,12 +7,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.factories import open_case
 from tracker.clock import utcnow
-from tracker.models import Case, ImportJob, QuarantinedRecord, Script, Shop, User
-from tracker.models.enums import Reason, Role
+from tracker.models import (
+    Case,
+    ContactHandle,
+    ImportJob,
+    MessageTemplate,
+    QuarantinedRecord,
+    Script,
+    Shop,
+    User,
+)
+from tracker.models.enums import MessagePurpose, Reason, Role
 
 
 @dataclass
@@ -23,6 +33,8 @@ class World:
     make_script: Callable[[], int]
     aside_id: int
     job_id: int
+    template_id: int
+    handle_id: int
 
 
 @pytest.fixture
@@ -69,8 +81,20 @@ def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-u
         created_at=utcnow(),
     )
     session.add(job)
+    template = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun-sms",
+        name="物流关怀",
+        sign_name="好店",
+        template_code="SMS_1",
+        body="${name}您好，您的${product}我们已安排补发。",
+        purpose=MessagePurpose.NOTICE,
+        created_at=utcnow(),
+    )
+    session.add(template)
     session.commit()
-    return World(shop, case, users, make_script, aside.id, job.id)
+    handle = session.scalar(sa.select(ContactHandle).where(ContactHandle.buyer_id == case.buyer_id))
+    return World(shop, case, users, make_script, aside.id, job.id, template.id, handle.id)
 
 
 def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
@@ -86,6 +110,10 @@ def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
         "name": "cases",
         "fmt": "csv",
         "filename": "app.css",
+        "template_id": world.template_id,
+        "handle_id": world.handle_id,
+        "provider": "aliyun-sms",
+        "token": "not-the-token",
     }
     if "script_id" in rule.arguments - set(rule.defaults or {}):
         values["script_id"] = world.make_script()  # a fresh one: delete really deletes

@@ -18,7 +18,7 @@ PUBLIC = {"auth.login", "static", "bootstrap.static"}
 TOKEN_ONLY = {"api.push_reviews"}  # the push API: a shop token, never a session
 # A platform's pushes: signed with the shop's own settings, never a session. This world's
 # shop is on Taobao, which pushes nothing: 404 (test_wechat checks the signature path).
-PLATFORM_SIGNED = {"api.platform_event"}
+PLATFORM_SIGNED = {"api.platform_event", "api.call_records"}  # call records: a URL token
 ADMIN_ONLY = ("admin.",)
 SUPERVISORS = ("reports.", "scripts.", "cases.bulk_assign")
 EVERYONE = ("home.", "cases.", "shop.", "notifications.", "auth.logout")

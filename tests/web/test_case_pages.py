@@ -16,7 +16,16 @@ from tests.factories import open_case
 from tests.fakes import KeywordScorer
 from tracker import runtime
 from tracker.clock import utcnow
-from tracker.models import AuditEvent, Case, ContactAttempt, Remedy, Script, Shop, User
+from tracker.models import (
+    AuditEvent,
+    Case,
+    ContactAttempt,
+    ContactHandle,
+    Remedy,
+    Script,
+    Shop,
+    User,
+)
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Role
 from tracker.services.intake import ingest
 from tracker.sources.records import ReviewRecord
@@ -355,11 +364,13 @@ def test_phone_is_shown_in_full_only_to_the_agent_working_the_case(
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "138****5678" in html and "13812345678" not in html
     url = f"/cases/{case.id}"
-    assert post_form(client, f"{url}/phone", {}, form_url=url).status_code == 403
+    handle = session.scalar(sa.select(ContactHandle).where(ContactHandle.buyer_id == case.buyer_id))
+    reveal = f"{url}/numbers/{handle.id}"
+    assert post_form(client, reveal, {}, form_url=url).status_code == 403
     post_form(client, f"{url}/claim", {}, form_url=url)
     html = client.get(url).get_data(as_text=True)
-    assert "13812345678" not in html and 'id="reveal-phone"' in html  # one click away
-    html = post_form(client, f"{url}/phone", {}, form_url=url).get_data(as_text=True)
+    assert "13812345678" not in html and f'action="{reveal}"' in html  # one click away
+    html = post_form(client, reveal, {}, form_url=url).get_data(as_text=True)
     assert 'href="tel:13812345678"' in html
     reveals = session.scalars(
         sa.select(AuditEvent).where(

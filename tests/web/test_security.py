@@ -175,7 +175,8 @@ def test_logins_from_one_address_are_throttled(
 PRODUCTION_PROBE = """
 import json, os
 os.environ.update(TRACKER_ENV="production", SECRET_KEY="x" * 40, DATABASE_URL="sqlite://",
-                  TRACKER_CREDENTIALS_KEY="yUzALCOdSdfnz3nnyEz9ZJz95ZCI3g_R-ZaxmVgFJ2E=")
+                  TRACKER_CREDENTIALS_KEY="yUzALCOdSdfnz3nnyEz9ZJz95ZCI3g_R-ZaxmVgFJ2E=",
+                  TRACKER_PERSONAL_DATA_KEY="GqJ0m8Yc1m3dpQh0l5qO9j0kq2rB8f3tC1yE7nXWz0A=")
 from tracker import create_app
 app = create_app(instance_path=os.environ["PROBE_INSTANCE"])
 client = app.test_client()

@@ -15,5 +15,6 @@ def init_app(app: Flask) -> None:
         recommend.recommend_group,
         ops.check_command,
         ops.rotate_credentials_command,
+        ops.rotate_personal_data_command,
     ):
         app.cli.add_command(command)

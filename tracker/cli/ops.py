@@ -141,3 +141,18 @@ def rotate_credentials_command() -> None:
     except SealError as exc:
         raise click.ClickException(f"无法解密已保存的凭据：{exc}（旧密钥仍须在列表中）") from exc
     click.echo(f"已用新密钥重新加密 {count} 个店铺的凭据。")
+
+
+@click.command("rotate-personal-data")
+@with_appcontext
+def rotate_personal_data_command() -> None:
+    """Seal every stored phone number (buyers' and agents') again with the first
+    TRACKER_PERSONAL_DATA_KEY, fingerprints included; then the old key can be removed."""
+    from tracker.sealing import SealError
+    from tracker.services import contact_handles
+
+    try:
+        count = contact_handles.reseal_all(db.session)
+    except SealError as exc:
+        raise click.ClickException(f"无法解密已保存的号码：{exc}（旧密钥仍须在列表中）") from exc
+    click.echo(f"已用新密钥重新加密 {count} 个号码。")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,8 +13,11 @@ from sqlalchemy.orm import Session
 
 from tracker.database import analyze_after_bulk_load
 from tracker.demo.generator import DemoShop
+from tracker.domain.phone_numbers import PhoneNumber, masked
 from tracker.models import (
     Buyer,
+    ContactHandle,
+    MessageTemplate,
     Order,
     OrderLine,
     Product,
@@ -22,7 +26,8 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import Platform, Role
+from tracker.models.enums import HandleKind, MessagePurpose, Platform, Role
+from tracker.vault import number_vault
 
 DEMO_PASSWORD = "demo1234"
 # username, display name, role
@@ -60,6 +65,79 @@ def _insert(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> li
     for start in range(0, len(rows), BATCH):
         ids.extend(session.scalars(stmt, list(rows[start : start + BATCH])))
     return ids
+
+
+def _templates(shop_id: int, now: datetime) -> list[MessageTemplate]:
+    """Two after-sales notices as a shop would have them approved; no provider account is
+    set up (sends wait in the outbox with the reason until an admin adds one)."""
+    return [
+        MessageTemplate(
+            shop_id=shop_id,
+            provider=provider,
+            name=name,
+            sign_name="鲜果优选",
+            template_code=code,
+            body=body,
+            purpose=MessagePurpose.NOTICE,
+            created_at=now,
+        )
+        for provider, name, code, body in (
+            (
+                "platform",
+                "问题处理进度",
+                "TPL_2001",
+                "${name}您好，关于您购买的${product}遇到的问题，我们已在处理，稍后客服与您联系。",
+            ),
+            (
+                "aliyun-sms",
+                "补发已安排",
+                "SMS_301",
+                "${name}您好，您的${product}已安排补发，订单尾号${order}，请留意查收。",
+            ),
+        )
+    ]
+
+
+VIRTUAL_NUMBER_DAYS = 15  # a protected number works about this long after the order ends
+
+
+def _handles(
+    shop_id: int, demo: DemoShop, buyer_ids: list[int], order_ids: list[int]
+) -> list[dict[str, Any]]:
+    """Numbers as a shop really has them: a third from its own records, the rest the
+    platform's virtual numbers of the buyer's latest order, lapsing 15 days after it."""
+    latest: dict[int, int] = {}
+    for index, order in enumerate(demo.orders):
+        latest[order.buyer] = index
+    vault = number_vault()
+    rows = []
+    for index, buyer in enumerate(demo.buyers):
+        if not buyer.phone:
+            continue
+        order_index = latest.get(index)
+        if index % 3 == 0 or order_index is None:
+            number, kind, expires_at = PhoneNumber(buyer.phone), HandleKind.OWN, None
+        else:
+            order = demo.orders[order_index]
+            extension = f"{(index * 7919 + 1301) % 9000 + 1000}"  # 4 digits, unrelated
+            number = PhoneNumber("184" + buyer.phone[3:], extension)
+            ended = order.received_at or order.paid_at + timedelta(days=5)
+            kind, expires_at = HandleKind.VIRTUAL, ended + timedelta(days=VIRTUAL_NUMBER_DAYS)
+        rows.append(
+            {
+                "shop_id": shop_id,
+                "buyer_id": buyer_ids[index],
+                "order_id": order_ids[order_index] if kind is HandleKind.VIRTUAL else None,
+                "kind": kind,
+                "source": "import",
+                "sealed": vault.seal({"number": number.number, "extension": number.extension}),
+                "fingerprint": vault.fingerprint(number.written()),
+                "hint": masked(number),
+                "expires_at": expires_at,
+                "created_at": buyer.created_at,
+            }
+        )
+    return rows
 
 
 def _batched(rows: Iterable[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
@@ -121,7 +199,6 @@ def load_demo(
                     "shop_id": shop.id,
                     "platform_nick": b.nick,
                     "name": b.name,
-                    "phone": b.phone,
                     "region": b.region,
                     "birthday": b.birthday,
                     "tags": b.tags,
@@ -145,10 +222,12 @@ def load_demo(
                     "shipped_at": o.shipped_at,
                     "received_at": o.received_at,
                     "receiver_region": demo.buyers[o.buyer].region,
+                    "oaid": hashlib.sha1(f"oaid:{o.tid}".encode()).hexdigest(),
                 }
                 for o in demo.orders
             ],
         )
+        _insert(session, ContactHandle, _handles(shop.id, demo, buyer_ids, order_ids))
         line_rows = [
             {
                 "shop_id": shop.id,
@@ -208,6 +287,7 @@ def load_demo(
         ):
             session.execute(sa.insert(ReviewRevision), batch)
             revisions += len(batch)
+        session.add_all(_templates(shop.id, now))
         session.commit()
     except Exception:
         session.rollback()

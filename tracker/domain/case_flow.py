@@ -38,6 +38,18 @@ CONVERSATIONS = frozenset(
         AttemptOutcome.CONSIDERING,
         AttemptOutcome.REFUSED,
         AttemptOutcome.BUYER_REPLIED,
+        AttemptOutcome.CALL_CONNECTED,
+    }
+)
+# Written by the tracker from a provider's answer, never picked by a person.
+SYSTEM_ATTEMPTS = frozenset(
+    {
+        AttemptOutcome.MESSAGE_QUEUED,
+        AttemptOutcome.MESSAGE_SENT,
+        AttemptOutcome.MESSAGE_DELIVERED,
+        AttemptOutcome.MESSAGE_FAILED,
+        AttemptOutcome.CALL_PLACED,
+        AttemptOutcome.CALL_CONNECTED,
     }
 )
 FAILED = frozenset(
@@ -46,6 +58,7 @@ FAILED = frozenset(
         AttemptOutcome.BUSY,
         AttemptOutcome.MESSAGE_LEFT,
         AttemptOutcome.WRONG_NUMBER,
+        AttemptOutcome.MESSAGE_FAILED,
     }
 )
 

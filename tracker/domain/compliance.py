@@ -40,8 +40,8 @@ UNRELATED = re.compile(
     r"|无论(您)?是否(修改|改|追评|评价)|不需要您(做|改)|不要求您"
 )
 PRESSURE = re.compile(
-    r"(必须|务必|一定要|赶紧|马上).{0,8}(改|修改|删|删除|撤)"
-    r"|不(改|删)(的话)?.{0,10}(投诉|起诉|报警|曝光|后果)"
+    r"(必须|务必|一定要|赶紧|马上|尽快|立即|立刻).{0,8}(改|修改|删|删除|撤)"
+    r"|不(改|删)(的话)?.{0,10}(投诉|起诉|报警|曝光|后果)|否则.{0,10}(投诉|起诉|报警|曝光)"
 )
 # Calling again and again until the buyer gives in: pressure whatever the words name.
 HOUNDING = re.compile(r"(再|每天|反复|一直)(打|联系|找).{0,6}直到.{0,4}(改|删)")
@@ -73,3 +73,22 @@ def check(text: str) -> list[Finding]:
         elif (PRESSURE.search(sentence) and "评" in sentence) or HOUNDING.search(sentence):
             findings.append(Finding("pressure", sentence, PRESSURE_RULE))
     return findings
+
+
+CARRIER_RULE = "运营商短信规范：通知类短信不得邀请评价（好评邀请属营销，需按营销短信报备）"
+OPT_OUT = "拒收请回复R"
+INVITE = re.compile(r"(好评|差评|中评|五星|5星|评价|晒图|追评|删评|改评)")
+
+
+def check_message(body: str, *, marketing: bool) -> list[str]:
+    """What keeps an SMS template from being used: inducement or pressure (as for scripts),
+    a review invitation in a notice (carriers refuse those), a marketing text without the
+    opt-out. Each entry names the rule."""
+    problems = [finding.describe() for finding in check(body)]
+    if not marketing:
+        for sentence in (s.strip() for s in SENTENCE.split(body or "")):
+            if sentence and INVITE.search(sentence):
+                problems.append(f"“{sentence}”提到评价（{CARRIER_RULE}）")
+    elif OPT_OUT not in (body or ""):
+        problems.append(f"营销短信须带“{OPT_OUT}”（运营商营销短信规范），且只在白天发送")
+    return problems

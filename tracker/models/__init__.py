@@ -5,6 +5,7 @@ from tracker.models.activity import AuditEvent, Delivery, Notification
 from tracker.models.buyers import Buyer
 from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
 from tracker.models.catalog import Product
+from tracker.models.contacts import ContactHandle, MessageTemplate, OutboundMessage, ProviderAccount
 from tracker.models.credentials import SourceCredential
 from tracker.models.intake import (
     ImportJob,
@@ -27,13 +28,17 @@ __all__ = [
     "CaseReason",
     "CaseSuggestion",
     "ContactAttempt",
+    "ContactHandle",
     "Delivery",
     "ImportJob",
     "LoginFailures",
+    "MessageTemplate",
     "Notification",
     "Order",
     "OrderLine",
+    "OutboundMessage",
     "Product",
+    "ProviderAccount",
     "PullRun",
     "QuarantinedRecord",
     "RecommenderModel",

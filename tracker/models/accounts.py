@@ -31,6 +31,10 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(64))
     email: Mapped[str | None] = mapped_column(sa.String(254))  # alerts by e-mail, if set
+    # The agent's own phone, the A side of a privacy-number call (sealed like buyers'
+    # numbers); the hint is what pages show.
+    phone_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    phone_hint: Mapped[str | None] = mapped_column(sa.String(40))
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     role: Mapped[Role]
     is_active: Mapped[bool] = mapped_column(default=True)

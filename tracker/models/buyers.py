@@ -13,19 +13,14 @@ from tracker.models.enums import MembershipLevel
 
 class Buyer(db.Model):
     __tablename__ = "buyers"
-    __table_args__ = (
-        sa.UniqueConstraint("shop_id", "platform_nick"),
-        sa.Index("ix_buyers_shop_id_phone", "shop_id", "phone"),
-    )
+    __table_args__ = (sa.UniqueConstraint("shop_id", "platform_nick"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
     platform_nick: Mapped[str] = mapped_column(sa.String(64))
     platform_buyer_id: Mapped[str | None] = mapped_column(sa.String(64))
     name: Mapped[str | None] = mapped_column(sa.String(64))
-    # Stored in full; pages show tracker.domain.privacy.mask_phone() unless the viewer
-    # works a case of this buyer.
-    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    # Numbers to call are ContactHandle rows (tracker.models.contacts), sealed.
     region: Mapped[str | None] = mapped_column(sa.String(100))
     birthday: Mapped[date | None]
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

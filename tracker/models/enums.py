@@ -131,6 +131,36 @@ class AttemptOutcome(LabelledEnum):
     BUYER_REPLIED = "buyer_replied", "买家已回复"
     BUSY = "busy", "占线/挂断"
     DO_NOT_CONTACT = "do_not_contact", "买家要求勿扰"  # locks further contact with the buyer
+    # Written by the tracker, never picked on the form: a message through a provider and
+    # a call through a privacy binding report their own result.
+    MESSAGE_QUEUED = "message_queued", "短信待发送"
+    MESSAGE_SENT = "message_sent", "短信已提交"
+    MESSAGE_DELIVERED = "message_delivered", "短信已送达"
+    MESSAGE_FAILED = "message_failed", "短信发送失败"
+    CALL_PLACED = "call_placed", "隐私号外呼中"
+    CALL_CONNECTED = "call_connected", "隐私号已接通"
+
+
+class HandleKind(LabelledEnum):
+    """Where a number to reach the buyer comes from, which says how long it works."""
+
+    OWN = "own", "店铺自有号码"  # from the shop's own records (an order export, a CRM)
+    VIRTUAL = "virtual", "平台虚拟号"  # the platform's protected number, lapses
+    BINDING = "binding", "隐私号绑定"  # an X number bound to agent and buyer for one call
+
+
+class MessagePurpose(LabelledEnum):
+    NOTICE = "notice", "通知"  # after-sales: the carrier forbids 邀请好评 in these
+    MARKETING = "marketing", "营销"  # must carry 拒收请回复R, daytime only
+
+
+class MessageState(LabelledEnum):
+    QUEUED = "queued", "待发送"
+    SENDING = "sending", "发送中"
+    RETRY = "retry", "等待重试"
+    SENT = "sent", "已提交"  # the provider accepted it; the receipt is still to come
+    DELIVERED = "delivered", "已送达"
+    FAILED = "failed", "发送失败"
 
 
 class RemedyKind(LabelledEnum):

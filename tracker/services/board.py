@@ -15,6 +15,7 @@ from tracker.models import (
     Buyer,
     Case,
     CaseReason,
+    ContactHandle,
     Order,
     OrderLine,
     Product,
@@ -22,8 +23,9 @@ from tracker.models import (
     User,
     user_shops,
 )
-from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
+from tracker.models.enums import CaseOutcome, CaseStatus, HandleKind, Rating, Reason
 from tracker.services.browse import contains
+from tracker.services.contact_handles import EXPIRES_SOON
 
 SCOPES = ("default", "mine", "unassigned", "all")
 # The kanban's closed columns show what was closed lately, as a done column does: counting
@@ -67,6 +69,7 @@ class BoardFilter:
     opened_to: date | None = None
     q: str = ""
     sort: str = "deadline"
+    number_expiring: bool = False  # the buyer's number lapses within EXPIRES_SOON
 
 
 def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -83,9 +86,27 @@ def matching_ids(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -
     )
 
 
+# When the buyer's first number that lapses lapses (numbers are wiped once lapsed, so a
+# sealed one with a date is one that still works, give or take the wiping job's minutes).
+_NUMBER_LAPSES = (
+    sa.select(sa.func.min(ContactHandle.expires_at))
+    .where(
+        ContactHandle.buyer_id == Case.buyer_id,
+        ContactHandle.kind != HandleKind.BINDING,
+        ContactHandle.sealed.is_not(None),
+    )
+    .correlate(Case)
+    .scalar_subquery()
+)
+
+
 def _order(f: BoardFilter, user_id: int, *first: sa.ColumnElement) -> tuple:
     """The chosen sort after ``first``; in the default scope my cases come before all."""
-    order = (*first, *SORTS.get(f.sort, SORTS["deadline"]))
+    if f.sort == "number":  # the number that lapses first, while it can still be called
+        chosen: tuple = (_NUMBER_LAPSES.asc().nulls_last(), Case.id.asc())
+    else:
+        chosen = SORTS.get(f.sort, SORTS["deadline"])
+    order = (*first, *chosen)
     if f.scope == "default":
         order = (sa.case((Case.owner_id == user_id, 0), else_=1), *order)
     return order
@@ -128,6 +149,8 @@ def _conditions(
         where.append(Case.opened_at < _day_bounds(f.opened_to, tz)[1])
     if f.q:
         where.append(_matches(f.q.strip(), f.shop_ids))
+    if f.number_expiring:
+        where += [now < _NUMBER_LAPSES, now + EXPIRES_SOON >= _NUMBER_LAPSES]
     return where
 
 
@@ -188,6 +211,7 @@ class Card:
     nick: str | None
     product_title: str | None
     owner_name: str | None
+    number_expires_at: datetime | None
     reasons: tuple[Reason, ...]
 
     @property
@@ -230,7 +254,7 @@ def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
     if not case_ids:
         return []
     rows = session.execute(
-        sa.select(*_CARD_COLUMNS, _REASON_CODES)
+        sa.select(*_CARD_COLUMNS, _NUMBER_LAPSES.label("number_expires_at"), _REASON_CODES)
         .join(Review, Review.id == Case.review_id)
         .outerjoin(Buyer, Buyer.id == Case.buyer_id)
         .outerjoin(Product, Product.id == Case.product_id)

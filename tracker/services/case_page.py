@@ -19,17 +19,19 @@ from tracker.models import (
     Case,
     CaseSuggestion,
     ContactAttempt,
+    MessageTemplate,
     Order,
     OrderLine,
+    OutboundMessage,
     Review,
     Script,
     Shop,
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Reason
-from tracker.services import browse, buyer_flags, recommendations
-from tracker.services.audit import record_change
+from tracker.services import browse, buyer_flags, contact_handles, messaging, recommendations
 from tracker.services.buyer_flags import Caution
+from tracker.services.case_access import works_case_of
 from tracker.services.cases import (
     RemedyTotals,
     buyer_attempt_times,
@@ -37,7 +39,8 @@ from tracker.services.cases import (
     remedy_totals,
     rules_of,
 )
-from tracker.services.transaction import transaction
+from tracker.sources import registry
+from tracker.sources.contract import Capability
 
 
 @dataclass(frozen=True)
@@ -73,51 +76,14 @@ class CaseDetail:
     rules: ReviewRules  # the shop's platform: what the buyer and the seller may still do
     caution: Caution | None  # the buyer's pattern of 中/差评, or a staff flag
     contact_refusals: list[str]  # why the buyer should not be contacted right now
-    phone_visible: bool
+    handles: list[contact_handles.HandleView]  # numbers to call, masked
+    can_see_numbers: bool  # the viewer works one of the buyer's open cases
+    can_decrypt: bool  # the shop's platform decrypts a number for this order
+    can_bind: bool  # the shop has a privacy-number pool for click-to-call
+    templates: list[MessageTemplate]  # approved texts to send by SMS
+    messages: list[OutboundMessage]  # this case's outbox
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
-
-
-def reveal_phone(session: Session, case: Case, viewer: User, *, now: datetime) -> str:
-    """The buyer's full number, for staff working one of their open cases; every reveal
-    is written to the audit trail (who, when, which buyer, from which case)."""
-    with transaction(session):
-        buyer = case.buyer
-        if buyer is None or not buyer.phone or not works_case_of(session, viewer, case):
-            raise PermissionError("phone")
-        record_change(
-            session,
-            now=now,
-            actor_id=viewer.id,
-            entity_type="buyer",
-            entity_id=buyer.id,
-            field="phone_revealed",
-            old=None,
-            new=f"case {case.id}",
-            case_id=case.id,
-        )
-        return buyer.phone
-
-
-def works_case_of(session: Session, user: User, case: Case) -> bool:
-    """Full phone numbers are for staff working an open case of this case's buyer. Owning
-    this open case answers without asking the database (the common case on the page)."""
-    if case.buyer_id is None:
-        return False
-    if case.owner_id == user.id and case.status in case_flow.OPEN:
-        return True
-    return (
-        session.scalar(
-            sa.select(
-                sa.exists().where(
-                    Case.buyer_id == case.buyer_id,
-                    Case.owner_id == user.id,
-                    Case.status.in_(case_flow.OPEN),
-                )
-            )
-        )
-        or False
-    )
 
 
 def load_case(session: Session, case_id: int) -> Case | None:
@@ -210,6 +176,11 @@ def history(session: Session, case_id: int) -> list[HistoryEntry]:
     ]
 
 
+def _decrypts(shop: Shop | None) -> bool:
+    adapter = registry.for_platform(shop.platform) if shop else None
+    return adapter is not None and Capability.DECRYPT_CONTACT in adapter.capabilities
+
+
 def detail(
     session: Session, case: Case, *, viewer: User, now: datetime, hours: WorkingHours
 ) -> CaseDetail:
@@ -280,7 +251,12 @@ def detail(
             else []
         ),
         caution=buyer_flags.caution(session, case.buyer) if case.buyer else None,
-        phone_visible=works_case_of(session, viewer, case),
+        handles=contact_handles.of_buyer(session, case.buyer_id, now) if case.buyer_id else [],
+        can_see_numbers=works_case_of(session, viewer, case),
+        can_decrypt=_decrypts(shop) and bool(line and line.order.oaid),
+        can_bind=messaging.has_account(session, case.shop_id, messaging.AXB),
+        templates=messaging.templates_of(session, case.shop_id),
+        messages=messaging.messages_of(session, case.id),
         suggestions=(
             recommendations.suggestions_for(session, case, now=now)
             if case.status in case_flow.OPEN

@@ -262,73 +262,88 @@ def log_attempt(
             raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
         if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
             raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
-        _respect_contact_policy(session, case, draft, actor=actor, now=now, tz=hours.tz)
-        attempt = ContactAttempt(
-            case_id=case.id,
-            agent_id=actor.id,
-            channel=draft.channel,
-            attempted_at=draft.attempted_at,
-            outcome=draft.outcome,
-            duration_seconds=draft.duration_seconds,
-            notes=draft.notes.strip(),
-            next_attempt_at=draft.next_attempt_at,
-            created_at=now,
-        )
-        session.add(attempt)
-        if draft.shown:
-            session.flush()
-            recommendations.record_call(session, case, attempt, draft.shown, set(draft.mentioned))
-        if case.owner_id is None:
-            case.owner_id = actor.id
-            record_case_change(
-                session,
-                case,
-                now=now,
-                actor_id=actor.id,
-                field="owner",
-                old=None,
-                new=actor.display_name,
-            )
-        if case.first_attempt_at is None or draft.attempted_at < case.first_attempt_at:
-            case.first_attempt_at = draft.attempted_at  # stops the first-contact clock
-            case.first_attempt_work_seconds = _work_seconds(
-                hours, case.opened_at, draft.attempted_at
-            )
-        if draft.outcome in case_flow.CONVERSATIONS and (
-            case.first_conversation_at is None or draft.attempted_at < case.first_conversation_at
-        ):
-            case.first_conversation_at = draft.attempted_at
-            case.first_conversation_work_seconds = _work_seconds(
-                hours, case.opened_at, draft.attempted_at
-            )
-        if draft.outcome is AttemptOutcome.AGREED and case.promised_at is None:
-            # 买家承诺修改: the case now waits for the platform to show the change
-            case.promised_at = draft.attempted_at
-        new_status = case_flow.status_after_attempt(case.status, draft.outcome)
-        if new_status is not case.status:
-            record_case_change(
-                session,
-                case,
-                now=now,
-                actor_id=actor.id,
-                field="status",
-                old=case.status.value,
-                new=new_status.value,
-            )
-            case.status = new_status
-        case.attempt_count += 1
-        case.next_follow_up_at = draft.next_attempt_at
+        if draft.outcome in case_flow.SYSTEM_ATTEMPTS:
+            raise FieldError("outcome", f"“{draft.outcome.label}”由系统记录，不能手动选择。")
+        return record_attempt(session, case, draft, actor=actor, now=now, hours=hours)
+
+
+def record_attempt(
+    session: Session,
+    case: Case,
+    draft: AttemptDraft,
+    *,
+    actor: User,
+    now: datetime,
+    hours: WorkingHours,
+) -> ContactAttempt:
+    """Add an attempt the contact policy allows, and move the case along (first contact,
+    first conversation, a promise, the status). The caller owns the transaction: a logged
+    call, a queued message and a privacy-number call all come through here."""
+    _respect_contact_policy(session, case, draft, actor=actor, now=now, tz=hours.tz)
+    attempt = ContactAttempt(
+        case_id=case.id,
+        agent_id=actor.id,
+        channel=draft.channel,
+        attempted_at=draft.attempted_at,
+        outcome=draft.outcome,
+        duration_seconds=draft.duration_seconds,
+        notes=draft.notes.strip(),
+        next_attempt_at=draft.next_attempt_at,
+        created_at=now,
+    )
+    session.add(attempt)
+    if draft.shown:
+        session.flush()
+        recommendations.record_call(session, case, attempt, draft.shown, set(draft.mentioned))
+    if case.owner_id is None:
+        case.owner_id = actor.id
         record_case_change(
             session,
             case,
             now=now,
             actor_id=actor.id,
-            field="attempt",
+            field="owner",
             old=None,
-            new=f"{draft.channel.label} · {draft.outcome.label}",
+            new=actor.display_name,
         )
-        touch(case, now)
-        return attempt
+    if case.first_attempt_at is None or draft.attempted_at < case.first_attempt_at:
+        case.first_attempt_at = draft.attempted_at  # stops the first-contact clock
+        case.first_attempt_work_seconds = _work_seconds(hours, case.opened_at, draft.attempted_at)
+    if draft.outcome in case_flow.CONVERSATIONS and (
+        case.first_conversation_at is None or draft.attempted_at < case.first_conversation_at
+    ):
+        case.first_conversation_at = draft.attempted_at
+        case.first_conversation_work_seconds = _work_seconds(
+            hours, case.opened_at, draft.attempted_at
+        )
+    if draft.outcome is AttemptOutcome.AGREED and case.promised_at is None:
+        # 买家承诺修改: the case now waits for the platform to show the change
+        case.promised_at = draft.attempted_at
+    new_status = case_flow.status_after_attempt(case.status, draft.outcome)
+    if new_status is not case.status:
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=actor.id,
+            field="status",
+            old=case.status.value,
+            new=new_status.value,
+        )
+        case.status = new_status
+    case.attempt_count += 1
+    case.next_follow_up_at = draft.next_attempt_at
+    record_case_change(
+        session,
+        case,
+        now=now,
+        actor_id=actor.id,
+        field="attempt",
+        old=None,
+        new=f"{draft.channel.label} · {draft.outcome.label}",
+    )
+    touch(case, now)
+    return attempt
 
 
 def change_status(

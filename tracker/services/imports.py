@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tracker.models import Buyer, Order, OrderLine, Product, Shop
 from tracker.models.enums import RefundStatus
 from tracker.sentiment import Scorer
+from tracker.services import contact_handles
 from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, rows_by_key
 from tracker.services.quarantine import ingest_guarded
 from tracker.sources.files import FileProblem, ParsedFile
@@ -21,9 +22,9 @@ from tracker.sources.records import ReviewRecord
 
 BULK_TABLES = {
     "reviews": ["reviews", "review_revisions", "cases", "case_reasons", "buyers", "products"],
-    "orders": ["orders", "order_lines", "buyers", "products"],
+    "orders": ["orders", "order_lines", "buyers", "products", "contact_handles"],
     "products": ["products"],
-    "buyers": ["buyers"],
+    "buyers": ["buyers", "contact_handles"],
 }
 
 
@@ -134,6 +135,29 @@ def _reviews(
     report.updated += result.revised
 
 
+def _keep_numbers(
+    session: Session,
+    shop: Shop,
+    numbers: list[tuple[Buyer, Order | None, dict[str, Any]]],
+    now: datetime,
+) -> None:
+    """Numbers go in sealed, as contact handles (tracker.services.contact_handles)."""
+    if not numbers:
+        return
+    session.flush()  # new buyers and orders need their ids
+    for buyer, order, values in numbers:
+        contact_handles.remember(
+            session,
+            shop_id=shop.id,
+            buyer_id=buyer.id,
+            number=values["phone"],
+            source="import",
+            now=now,
+            expires_at=values.get("phone_expires_at"),
+            order_id=order.id if order is not None else None,
+        )
+
+
 def _buyer_for(
     session: Session,
     shop: Shop,
@@ -186,12 +210,12 @@ def _orders(
             for i, v in enumerate(vs, start=1)
         },
     )
+    numbers: list[tuple[Buyer, Order | None, dict[str, Any]]] = []
     for tid, line_rows in grouped.items():
         first = line_rows[0]
         buyer = _buyer_for(session, shop, buyers, first["buyer_nick"], now, report)
-        for key in ("phone", "region"):
-            if first.get(key):
-                setattr(buyer, key, first[key])
+        if first.get("region"):
+            buyer.region = first["region"]
         if first.get("receiver_name") and not buyer.name:
             buyer.name = first["receiver_name"]
         payment = first.get("payment") or sum(
@@ -211,6 +235,9 @@ def _orders(
         order.shipped_at = first.get("shipped_at", order.shipped_at)
         order.received_at = first.get("received_at", order.received_at)
         order.receiver_region = first.get("region", order.receiver_region)
+        order.oaid = first.get("oaid") or order.oaid
+        if first.get("phone"):
+            numbers.append((buyer, order, first))
         for i, values in enumerate(line_rows, start=1):
             product = None
             if values.get("item_id"):
@@ -239,6 +266,7 @@ def _orders(
             line.unit_price = values["unit_price"]
             line.refund_status = values.get("refund_status", RefundStatus.NONE)
     session.flush()
+    _keep_numbers(session, shop, numbers, now)
 
 
 def _products(
@@ -292,17 +320,21 @@ def _buyers(
     buyers = rows_by_key(
         session, shop.id, Buyer, Buyer.platform_nick, {v["buyer_nick"] for _, v in rows}
     )
+    numbers: list[tuple[Buyer, Order | None, dict[str, Any]]] = []
     for _, values in rows:
         known = values["buyer_nick"] in buyers
         buyer = _buyer_for(session, shop, buyers, values["buyer_nick"], now, report)
         if known:
             report.updated += 1
-        for key in ("name", "phone", "region", "birthday"):
+        for key in ("name", "region", "birthday"):
             if values.get(key):
                 setattr(buyer, key, values[key])
+        if values.get("phone"):
+            numbers.append((buyer, None, values))
         if "membership" in values:
             buyer.membership_level = values["membership"]
         if values.get("tags"):
             tags = [t.strip() for t in values["tags"].replace("，", ",").split(",") if t.strip()]
             buyer.tags = sorted(set(buyer.tags or []) | set(tags))
     session.flush()
+    _keep_numbers(session, shop, numbers, now)

@@ -70,6 +70,42 @@ class Reconciles(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class DecryptedContact:
+    """A number to call, as the platform's decrypt answered for the after-sales scene."""
+
+    number: str  # as written by the platform: 18400913965-7576, or a real mobile
+    protected: bool  # a virtual number (privacy protection), which lapses
+    expires_at: datetime | None
+    source: str  # the adapter's name
+
+
+@runtime_checkable
+class DecryptsContacts(Protocol):
+    def decrypt_contact(self, tid: str, oaid: str) -> DecryptedContact:
+        """A number to call the buyer of order ``tid`` about an after-sales problem."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlatformMessage:
+    """A platform SMS by order and OAID: an approved signature and template, parameters."""
+
+    tid: str
+    oaid: str
+    sign_name: str
+    template_code: str
+    params: Mapping[str, str]
+    out_id: str  # ours, sent along so the send can be recognised
+
+
+@runtime_checkable
+class SendsMessages(Protocol):
+    def send_message(self, message: PlatformMessage) -> str:
+        """Send; the platform's reference for the message."""
+        ...
+
+
 class PushedEvents(Protocol):
     """A platform that pushes news of reviews to an endpoint of ours (WeChat's bad-review
     event): how to verify a push and what it asks for."""

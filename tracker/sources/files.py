@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from tracker.clock import EARLIEST, FUTURE_SLACK, LATEST, within_calendar
+from tracker.domain.phone_numbers import NumberError, PhoneNumber, parse_number
 from tracker.domain.plain_text import clean_text
 from tracker.models.enums import MembershipLevel, Rating, RefundStatus
 
@@ -381,6 +382,24 @@ def parse_refund(value: Any) -> RefundStatus:
         raise CellError("应为 无/退款中/退款成功/退款关闭") from None
 
 
+def parse_phone(value: Any) -> PhoneNumber:
+    """A mobile, a landline with area code, or a platform virtual number with its extension
+    (``18400913965-7576``)."""
+    try:
+        return parse_number(_text(value))
+    except NumberError as exc:
+        raise CellError(str(exc)) from None
+
+
+PHONE_EXPIRY = (
+    "号码有效期",
+    "虚拟号有效期",
+    "虚拟号码过期时间",
+    "隐私号过期时间",
+    "secret_no_expire_time",
+)
+
+
 # -- fields per kind -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Field:
@@ -449,7 +468,9 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("shipped_at", ("发货时间", "consign_time"), WHEN),
         Field("received_at", ("确认收货时间", "交易成功时间", "end_time"), WHEN),
         Field("receiver_name", ("收货人姓名", "收货人"), _t(64)),
-        Field("phone", ("联系手机", "手机", "收货人手机", "手机号"), _t(32)),
+        Field("phone", ("联系手机", "手机", "收货人手机", "手机号"), _plain(parse_phone)),
+        Field("phone_expires_at", PHONE_EXPIRY, WHEN),
+        Field("oaid", ("OAID", "oaid", "收件人ID"), _t(128)),
         Field("region", ("收货地址", "所在地区", "地区"), _t(100)),
         Field("item_id", ("宝贝ID", "商品ID", "num_iid"), ID),
         Field("item_title", ("宝贝标题", "宝贝名称", "商品名称", "title"), NAME, True),
@@ -478,7 +499,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "buyers": (
         Field("buyer_nick", ("买家会员名", "买家昵称", "会员名", "nick"), ID, True),
         Field("name", ("姓名", "收货人姓名", "买家姓名", "name"), _t(64)),
-        Field("phone", ("手机", "手机号", "联系手机", "phone"), _t(32)),
+        Field("phone", ("手机", "手机号", "联系手机", "phone"), _plain(parse_phone)),
+        Field("phone_expires_at", PHONE_EXPIRY, WHEN),
         Field("region", ("地区", "所在地区", "收货地址", "region"), _t(100)),
         Field("birthday", ("生日", "出生日期", "birthday"), _plain(parse_date)),
         Field("membership", ("会员等级", "会员级别", "membership"), _plain(parse_membership)),

@@ -40,8 +40,11 @@ class JsonHttp:
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        json_errors: bool = False,
     ) -> dict[str, Any]:
-        """The answer as a JSON object; anything else raises :class:`SourceError`."""
+        """The answer as a JSON object; anything else raises :class:`SourceError`. With
+        ``json_errors``, a 4xx answer that is a JSON object is returned too: some APIs
+        (Aliyun's) explain a refusal in the body of a 400."""
         try:
             response = self.session.request(
                 method, url, params=params, data=data, json=json_body, timeout=self.timeout
@@ -54,7 +57,7 @@ class JsonHttp:
             if isinstance(reason, TimeoutError | ReadTimeoutError | ConnectTimeoutError):
                 raise self._timeout() from exc
             raise SourceError("network", f"连不上平台接口：{exc}") from exc
-        if response.status_code >= 400:
+        if response.status_code >= 400 and not (json_errors and response.status_code < 500):
             raise SourceError(f"http-{response.status_code}", response.text[:200])
         try:
             payload = response.json()

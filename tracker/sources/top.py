@@ -1,5 +1,7 @@
-"""Taobao / Tmall Open Platform (TOP): ``taobao.traderates.get``, the reviews buyers left,
-and ``taobao.traderate.explain.add``, the seller's explanation.
+"""Taobao / Tmall Open Platform (TOP): ``taobao.traderates.get``, the reviews buyers left;
+``taobao.traderate.explain.add``, the seller's explanation; ``taobao.top.oaid.decrypt`` for
+the after-sales scene (a number to call, usually a virtual one that lapses); and
+``taobao.jst.sms.oaid.message.send``, an SMS by order and OAID with an approved template.
 
 Requests are signed as TOP documents it (md5 or hmac over the sorted parameters). A query
 returns at most 1,500 results, so long ranges are cut into one-day windows, and a window
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -21,6 +24,8 @@ from tracker.sources.contract import (
     Adapter,
     Capability,
     CredentialField,
+    DecryptedContact,
+    PlatformMessage,
     SourceError,
     SourceOptions,
     Window,
@@ -41,6 +46,7 @@ FIELDS = (
 PAGE_SIZE = 150
 MAX_RESULTS = 1500  # per query window
 MAX_WINDOW = timedelta(days=1)
+DECRYPT_SCENE = "2001"  # 客户售后服务: the scene an after-sales call is allowed under
 
 
 def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
@@ -107,6 +113,59 @@ class TopSource:
         answer = self.call("taobao.traderate.explain.add", {"oid": oid, "reply": text})
         if not answer.get("is_success"):
             raise SourceError("not-success", "the platform did not accept the explanation")
+
+    def decrypt_contact(self, tid: str, oaid: str) -> DecryptedContact:
+        answer = self.call(
+            "taobao.top.oaid.decrypt",
+            {"query_list": json.dumps([{"oaid": oaid, "tid": tid, "scene": DECRYPT_SCENE}])},
+        )
+        receivers = answer.get("receiver_list") or []
+        if isinstance(receivers, dict):  # TOP wraps lists: {"receiver": [...]}
+            receivers = receivers.get("receiver") or []
+        if not isinstance(receivers, list) or not receivers:
+            raise SourceError("not-found", "平台没有返回这笔订单的收件人")
+        receiver = receivers[0]
+        if receiver.get("matched") is False:
+            raise SourceError("oaid-changed", "订单的 OAID 已变化，请重新导入这笔订单后再试")
+        number = str(receiver.get("mobile") or receiver.get("phone") or "")
+        if not number:
+            raise SourceError("no-number", "平台没有返回可拨打的号码")
+        expires = receiver.get("secret_no_expire_time")
+        try:
+            expires_at = (
+                datetime.strptime(str(expires), TIME_FORMAT).replace(tzinfo=GMT8)
+                if expires
+                else None
+            )
+        except ValueError as exc:
+            raise SourceError("malformed", f"secret_no_expire_time {expires!r}") from exc
+        return DecryptedContact(
+            number=number,
+            protected=bool(receiver.get("privacy_protection")),
+            expires_at=expires_at,
+            source="top",
+        )
+
+    def send_message(self, message: PlatformMessage) -> str:
+        request = {
+            "order_id": message.tid,
+            "oaid": message.oaid,
+            "sms_free_sign_name": message.sign_name,
+            "template_code": message.template_code,
+            "params": json.dumps(dict(message.params), ensure_ascii=False),
+            "extend": message.out_id,
+        }
+        answer = self.call(
+            "taobao.jst.sms.oaid.message.send",
+            {"param_send_message_by_o_a_i_d_request": json.dumps(request, ensure_ascii=False)},
+        )
+        result = answer.get("result") if isinstance(answer.get("result"), dict) else answer
+        if result.get("success") is False:
+            raise SourceError(
+                str(result.get("code") or "not-success"),
+                str(result.get("message") or "平台没有接受这条短信"),
+            )
+        return str(result.get("module") or answer.get("req_id") or "")
 
     def traderates(self, start: datetime, end: datetime) -> list[ReviewRecord]:
         """Every review posted in [start, end); WindowTooLarge when TOP would cut it off."""
@@ -181,5 +240,5 @@ ADAPTER = Adapter(
         CredentialField("sign_method", "签名方式", secret=False, choices=("md5", "hmac")),
     ),
     build=TopSource,
-    capabilities=frozenset({Capability.REPLY}),
+    capabilities=frozenset({Capability.REPLY, Capability.DECRYPT_CONTACT, Capability.MESSAGE}),
 )

@@ -17,12 +17,14 @@ def init_app(app: Flask) -> None:
     # before any route is added: every <int:…> is a row id, every form field cleaned
     app.url_map.converters["int"] = RowIdConverter
     app.request_class = TrackerRequest
-    from tracker.web.admin import intake as _admin_intake  # noqa: F401  (registers routes)
+    from tracker.web.admin import contact as _admin_contact  # noqa: F401  (registers routes)
+    from tracker.web.admin import intake as _admin_intake  # noqa: F401
     from tracker.web.admin import recommend as _admin_recommend  # noqa: F401
     from tracker.web.admin import sentiment as _admin_sentiment  # noqa: F401
     from tracker.web.admin.views import bp as admin_bp
     from tracker.web.api.views import bp as api_bp
     from tracker.web.auth.views import bp as auth_bp
+    from tracker.web.cases import contact as _case_contact  # noqa: F401
     from tracker.web.cases.views import bp as cases_bp
     from tracker.web.home.views import bp as home_bp
     from tracker.web.notifications.views import bp as notifications_bp

@@ -58,6 +58,14 @@ def countdown(deadline: datetime | None, now: datetime | None = None) -> dict[st
     return {"state": "near" if minutes <= warn else "ok", "text": f"剩 {_span(minutes)}"}
 
 
+def lapses(moment: datetime | None, now: datetime | None = None) -> str:
+    """When a number stops working, in words: 3天后失效, 已失效, 长期有效."""
+    if moment is None:
+        return "长期有效"
+    minutes = int((moment - (now or utcnow())).total_seconds() // 60)
+    return "已失效" if minutes <= 0 else f"{_span(minutes)}后失效"
+
+
 def _bands(review: Review) -> ScoreBands:
     """The bands of the model that scored this review, once per model and request."""
     known: dict[tuple[int, str | None], ScoreBands] = g.setdefault("sentiment_bands", {})
@@ -97,5 +105,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent, "percent")
     app.add_template_filter(hours, "hours")
     app.add_template_filter(mask_phone, "mask_phone")
+    app.add_template_filter(lapses, "lapses")
     app.add_template_filter(mask_nick, "mask_nick")
     app.add_template_global(countdown, "countdown")

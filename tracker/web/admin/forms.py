@@ -16,7 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from tracker.models.enums import Platform, Role
+from tracker.models.enums import MessagePurpose, Platform, Role
+from tracker.providers.contract import ProviderSpec
 from tracker.sources.contract import Adapter
 from tracker.web.choices import enum_choices, pairs
 from tracker.web.fields import FiniteDecimalField
@@ -35,6 +36,11 @@ class UserEditForm(FlaskForm):
     role = SelectField("角色", choices=enum_choices(Role))
     shop_ids = CheckboxListField("负责店铺", coerce=int, validate_choice=True)
     is_active = BooleanField("启用账号", default=True)
+    phone = StringField(
+        "外呼手机",
+        validators=[Optional(), Length(max=32)],
+        description="隐私号外呼从这部手机拨出（A 号码），加密保存；留空则不变",
+    )
     submit = SubmitField("保存")
 
 
@@ -172,7 +178,9 @@ class RecommendationSettingsForm(FlaskForm):
     submit = SubmitField("保存")
 
 
-def credentials_form(adapter: Adapter, *, stored: bool) -> FlaskForm:
+def credentials_form(
+    adapter: Adapter | ProviderSpec, *, stored: bool, prefix: str = ""
+) -> FlaskForm:
     """A form with one field per credential the shop's platform needs. Secrets are never
     filled in from what is stored: left blank, the stored value stays."""
 
@@ -198,4 +206,26 @@ def credentials_form(adapter: Adapter, *, stored: bool) -> FlaskForm:
                 f.label, validators=[DataRequired(f"请填写{f.label}。"), Length(max=200)]
             )
         setattr(CredentialsForm, f.name, field)
-    return CredentialsForm()
+    return CredentialsForm(prefix=prefix)
+
+
+class MessageTemplateForm(FlaskForm):
+    """A template exactly as the provider approved it."""
+
+    provider = SelectField("发送渠道", choices=[])
+    name = StringField("名称", validators=[DataRequired("请填写名称。"), Length(max=64)])
+    sign_name = StringField("短信签名", validators=[DataRequired("请填写签名。"), Length(max=64)])
+    template_code = StringField(
+        "模板 CODE",
+        validators=[DataRequired("请填写模板 CODE。"), Length(max=64)],
+        render_kw={"placeholder": "SMS_123456789"},
+    )
+    body = TextAreaField(
+        "模板内容（与审核通过的一致）",
+        validators=[DataRequired("请填写模板内容。"), Length(max=500)],
+        description=(
+            "参数：${name} 称呼、${product} 商品简称、${shop} 店铺名、${order} 订单号后四位"
+        ),
+    )
+    purpose = SelectField("类型", choices=enum_choices(MessagePurpose))
+    submit = SubmitField("登记模板")

@@ -13,7 +13,7 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import AuditEvent, Shop, User
 from tracker.models.enums import Platform, Role
-from tracker.services import accounts, shops
+from tracker.services import accounts, calls, shops
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import (
@@ -88,6 +88,11 @@ def user_new() -> Response | str:
 def user_edit(user_id: int) -> Response | str:
     user = _user_or_404(user_id)
     form = UserEditForm(obj=user)
+    if not form.is_submitted():
+        form.phone.data = ""  # never filled in: the page shows only the masked hint
+    form.phone.description = (
+        f"已保存 {user.phone_hint}；留空则不变" if user.phone_hint else form.phone.description
+    )
     form.shop_ids.choices = _shop_choices()
     if not form.is_submitted():
         form.shop_ids.data = sorted(user.shop_ids)
@@ -101,6 +106,10 @@ def user_edit(user_id: int) -> Response | str:
         )
         try:
             accounts.update_user(db.session, user, changes, actor=current_user, now=utcnow())
+            if form.phone.data:
+                calls.set_agent_phone(
+                    db.session, user, form.phone.data, actor=current_user, now=utcnow()
+                )
         except FieldError as exc:  # the service rolled its transaction back
             attach_error(form, exc)
         else:

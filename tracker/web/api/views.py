@@ -13,6 +13,7 @@ from tracker import runtime
 from tracker.clock import utcnow
 from tracker.extensions import csrf, db
 from tracker.models import Shop
+from tracker.services import calls
 from tracker.services.api_tokens import shop_for_token
 from tracker.services.pulls import request_pull
 from tracker.services.pushes import receive_push
@@ -103,3 +104,30 @@ def platform_event(shop_code: str) -> tuple[Response | str, int]:
     if adapter.events.wants_pull(request.get_data(), request.content_type or ""):
         request_pull(db.session, shop, now=utcnow())
     return Response("success", mimetype="text/plain"), 200
+
+
+CALL_RECORDS_MAX_BYTES = 256 * 1024
+
+
+@bp.route("/call-records/<int:shop_id>/<token>", methods=["POST"])
+def call_records(shop_id: int, token: str) -> tuple[Response, int]:
+    """Where Aliyun 号码隐私保护 pushes its call records (set in its console, HTTP 推送):
+    a JSON list of records; each one for a call placed from a case fills in its attempt.
+    The provider signs nothing, so the shop's token in the URL is the secret."""
+    if not calls.token_matches(current_app.config["SECRET_KEY"], shop_id, token):
+        abort(404)
+    shop = db.session.get(Shop, shop_id) or abort(404)
+    request.max_content_length = CALL_RECORDS_MAX_BYTES
+    records = request.get_json(silent=True)
+    if isinstance(records, dict):
+        records = [records]
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        return jsonify(code=400, msg="expected a JSON list of call records"), 400
+    updated = calls.record_reports(
+        db.session,
+        shop.id,
+        records,
+        now=utcnow(),
+        hours=runtime.settings(current_app, shop).working_hours,
+    )
+    return jsonify(code=0, msg="成功", updated=updated), 200

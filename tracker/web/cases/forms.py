@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from tracker.domain import case_flow
 from tracker.models.enums import (
     AppealReason,
     AttemptOutcome,
@@ -59,6 +60,7 @@ class BoardFilterForm(FlaskForm):
     product_id = IntegerField("商品", validators=[Optional(), row_id])
     overdue = BooleanField("已超时")
     due_today = BooleanField("今天到期")
+    number_expiring = BooleanField("号码即将失效")
     opened_from = DateField("开案从", validators=[Optional(), in_calendar])
     opened_to = DateField("到", validators=[Optional(), in_calendar])
     q = StringField(
@@ -76,6 +78,7 @@ class BoardFilterForm(FlaskForm):
                 ("oldest", "最早开案"),
                 ("follow_up", "下次跟进"),
                 ("window", "30 天期限"),
+                ("number", "号码失效时间"),
                 ("closed", "最近结案"),
             ]
         ),
@@ -97,7 +100,12 @@ class AttemptForm(VersionedForm):
     attempted_at = DateTimeLocalField(
         "联系时间", format="%Y-%m-%dT%H:%M", validators=[InputRequired("请填写联系时间。")]
     )
-    outcome = SelectField("结果", choices=enum_choices(AttemptOutcome))
+    outcome = SelectField(
+        "结果",
+        choices=[
+            c for c in enum_choices(AttemptOutcome) if c.value not in case_flow.SYSTEM_ATTEMPTS
+        ],
+    )
     duration_minutes = IntegerField(
         "时长（分钟）", validators=[Optional(), NumberRange(0, 360, "应在 0 到 360 分钟之间。")]
     )
@@ -218,6 +226,23 @@ class LiftStopForm(FlaskForm):
         render_kw={"placeholder": "例如：买家主动来电要求回电"},
     )
     submit = SubmitField("解除勿扰")
+
+
+class MessageForm(FlaskForm):
+    """An approved template only: its parameters come from the case, nothing is typed."""
+
+    template = SelectField("短信模板", coerce=int, choices=[], validate_choice=False)
+    override_reason = StringField(
+        "越过联系规则的原因（主管）", validators=[Optional(), Length(max=200)]
+    )
+    submit = SubmitField("发送短信")
+
+
+class CallForm(FlaskForm):
+    override_reason = StringField(
+        "越过联系规则的原因（主管）", validators=[Optional(), Length(max=200)]
+    )
+    submit = SubmitField("隐私号外呼")
 
 
 class AssignForm(FlaskForm):

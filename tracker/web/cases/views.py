@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from tracker import runtime
 from tracker.clock import utcnow
 from tracker.domain import case_flow, compliance
+from tracker.domain.phone_numbers import PhoneNumber
 from tracker.extensions import db
 from tracker.models import Case, Product, Review, User
 from tracker.models.enums import (
@@ -29,7 +30,7 @@ from tracker.models.enums import (
     Role,
 )
 from tracker.runtime import settings as shop_settings
-from tracker.services import appeals, board, buyer_flags, case_page, confirmations
+from tracker.services import appeals, board, buyer_flags, case_page, confirmations, messaging
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
 from tracker.sources import registry
@@ -44,9 +45,11 @@ from tracker.web.cases.forms import (
     AttemptForm,
     BoardFilterForm,
     BuyerFlagForm,
+    CallForm,
     ConfirmForm,
     ExplanationForm,
     LiftStopForm,
+    MessageForm,
     PostExplanationForm,
     PreferencesForm,
     ReasonsForm,
@@ -115,6 +118,7 @@ def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilt
         priority=int(data["priority"]) if data.get("priority") else None,
         overdue=bool(data.get("overdue")),
         due_today=bool(data.get("due_today")),
+        number_expiring=bool(data.get("number_expiring")),
         reason=enum(Reason, data.get("reason")),
         product_id=data.get("product_id"),
         rating=enum(Rating, data.get("rating")),
@@ -296,6 +300,8 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
             prefix="decision", formdata=None, data={"version": version}
         ),
         "lift_form": LiftStopForm(prefix="lift", formdata=None),
+        "message_form": MessageForm(prefix="message", formdata=None),
+        "call_form": CallForm(prefix="call", formdata=None),
         "flag_form": BuyerFlagForm(
             prefix="flag",
             formdata=None,
@@ -324,8 +330,14 @@ def _offered(outcome: CaseOutcome, case: Case) -> bool:
 
 
 def _render(
-    case: Case, status_code: int = 200, *, phone: str | None = None, **bound: FlaskForm
+    case: Case,
+    status_code: int = 200,
+    *,
+    revealed: tuple[int, PhoneNumber] | None = None,
+    **bound: FlaskForm,
 ) -> tuple[str, int]:
+    """The case page; ``revealed``: a number opened for this answer only (never kept in
+    the page's later views), by its handle id."""
     now = utcnow()
     shop = shop_or_404(case.shop_id)
     detail = case_page.detail(
@@ -342,6 +354,12 @@ def _render(
         attempt.shown.data = shown.dump(case.id, [s.shown for s in detail.suggestions])
     attempt.mentioned.choices = row_choices(
         [(s.product.id, s.product.title) for s in detail.suggestions]
+    )
+    forms["message_form"].template.choices = row_choices(
+        [
+            (t.id, f"{t.name}（{messaging.PROVIDER_LABELS.get(t.provider, t.provider)}）")
+            for t in detail.templates
+        ]
     )
     if detail.next_try and "attempt_form" not in bound:
         forms["attempt_form"].next_attempt_at.data = _local_input(detail.next_try.at)
@@ -360,7 +378,7 @@ def _render(
             if s is not CaseStatus.DISMISSED or case.is_hidden_negative
         ],
         can_publish=_can_publish(case),
-        revealed_phone=phone,
+        revealed=revealed,
         **forms,
     ), status_code
 
@@ -392,20 +410,6 @@ def _act(
         if isinstance(finding, compliance.Finding):
             flash(f"{finding.describe()}。请修改后再发布。", "warning")
     return redirect(url_for("cases.case_view", case_id=case_id))
-
-
-@bp.route("/<int:case_id>/phone", methods=["POST"])
-def reveal_phone(case_id: int) -> Response | tuple[str, int]:
-    """Shown in this answer only (never stored in the page's later views), and audited."""
-    case = _case_page_or_404(case_id)
-    if not CsrfOnlyForm().validate_on_submit():
-        abort(400)
-    try:
-        phone = case_page.reveal_phone(db.session, case, current_user, now=utcnow())
-    except PermissionError:
-        abort(403)
-    response = _render(case, phone=phone)
-    return response
 
 
 @bp.route("/<int:case_id>/claim", methods=["POST"])

@@ -13,6 +13,7 @@ from tracker.clock import utcnow
 from tracker.extensions import db, talisman
 from tracker.models import Shop, User
 from tracker.models.enums import Role
+from tracker.services import access_log as personal_data
 from tracker.services import exports, reports
 from tracker.services.errors import FieldError
 from tracker.web import cached
@@ -164,5 +165,29 @@ def export(fmt: str) -> Response:
         body = exports.to_xlsx(reports.EXPORT_HEADERS, rows, title="案件")
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.route("/access-log")
+def access_log() -> str:
+    """Who opened which buyer's number, decrypted one, called or messaged them."""
+    shop = _shop()
+    form = PeriodForm(request.args)
+    period = _period(form)
+    found = personal_data.entries(db.session, shop.id, period, limit=500)
+    return render_template(
+        "reports/access_log.html", shop=shop, form=form, period=period, entries=found
+    )
+
+
+@bp.route("/access-log.csv")
+def access_log_export() -> Response:
+    shop = _shop()
+    period = _period(PeriodForm(request.args))
+    found = personal_data.entries(db.session, shop.id, period)
+    body = exports.to_csv(personal_data.HEADERS, personal_data.rows(found, period))
+    response = Response(body, mimetype="text/csv; charset=utf-8")
+    name = f"access-log-{shop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

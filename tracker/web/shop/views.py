@@ -11,7 +11,7 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Buyer, Review, Shop
 from tracker.models.enums import Rating
-from tracker.services import browse, buyer_flags
+from tracker.services import browse, buyer_flags, contact_handles
 from tracker.services.corrections import correct_sentiment
 from tracker.web.access import current_shop, shop_or_404
 from tracker.web.inputs import parse_id
@@ -74,7 +74,10 @@ def buyer(buyer_id: int) -> str:
     shop = shop_or_404(buyer.shop_id)
     archive = browse.buyer_archive(db.session, buyer)
     caution = buyer_flags.caution(db.session, buyer)
-    return render_template("shop/buyer.html", shop=shop, archive=archive, caution=caution)
+    numbers = contact_handles.of_buyer(db.session, buyer.id, utcnow())
+    return render_template(
+        "shop/buyer.html", shop=shop, archive=archive, caution=caution, numbers=numbers
+    )
 
 
 @bp.route("/orders")

@@ -1,0 +1,204 @@
+"""Buyers' numbers as sealed handles: never in clear in the database, opened only for the
+case's worker (audited), decrypted from the platform on demand, wiped when they lapse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.factories import open_case
+from tests.top_server import FakeTop, serve
+from tracker.models import AuditEvent, Case, ContactHandle, Shop, User
+from tracker.models.enums import HandleKind, Role
+from tracker.services import board, contact_handles
+from tracker.services.errors import FieldError
+from tracker.sources.contract import SourceOptions
+from tracker.sources.top import TopSource
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
+
+
+def worked_case(session: Session, shop: Shop, agent: User, **kw: object) -> Case:
+    case = open_case(session, shop, at=NOW - timedelta(hours=1), **kw)  # type: ignore[arg-type]
+    case.owner_id = agent.id
+    session.commit()
+    return case
+
+
+def test_a_number_read_raw_from_the_database_is_not_in_clear(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    case = worked_case(session, shop, make_user(Role.AGENT, shops=[shop]))
+    rows = session.execute(sa.text("SELECT * FROM contact_handles")).mappings().all()
+    assert len(rows) == 1
+    raw = " ".join(str(v) for v in rows[0].values())
+    assert "13812345678" not in raw and "12345678" not in raw and "138****5678" in raw
+    columns = {c["name"] for c in sa.inspect(session.get_bind()).get_columns("buyers")}
+    assert "phone" not in columns
+    assert case.buyer_id == rows[0]["buyer_id"]
+
+
+def test_only_the_cases_worker_opens_the_number_and_each_opening_is_logged(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent, other = make_user(Role.AGENT, shops=[shop]), make_user(Role.AGENT, shops=[shop])
+    case = worked_case(session, shop, agent)
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    with pytest.raises(PermissionError):
+        contact_handles.reveal(session, case, handle.id, other, now=NOW)
+    number = contact_handles.reveal(session, case, handle.id, agent, now=NOW)
+    assert number.written() == "13812345678"
+    log = session.scalars(sa.select(AuditEvent).where(AuditEvent.field == "phone_revealed")).one()
+    assert (log.actor_id, log.entity_id, log.case_id) == (agent.id, case.buyer_id, case.id)
+
+
+def test_a_virtual_number_says_when_it_lapses_and_is_wiped_after(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    lapses = NOW + timedelta(days=2)
+    case = worked_case(session, shop, agent, phone="18400913965-7576", phone_expires_at=lapses)
+    [view] = contact_handles.of_buyer(session, case.buyer_id, NOW)
+    assert (view.kind, view.hint, view.expires_soon, view.works) == (
+        HandleKind.VIRTUAL,
+        "184****3965 转 7576",
+        True,
+        True,
+    )
+    assert contact_handles.erase_lapsed(session, now=NOW) == 0
+    assert contact_handles.erase_lapsed(session, now=lapses) == 1
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    assert handle.sealed is None and handle.erased_at == lapses and handle.hint.startswith("184")
+    with pytest.raises(FieldError, match="失效"):
+        contact_handles.reveal(session, case, handle.id, agent, now=lapses)
+
+
+def test_the_board_finds_and_sorts_cases_whose_number_lapses_soon(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    later = worked_case(
+        session,
+        shop,
+        agent,
+        key="1",
+        nick="甲",
+        phone="18400913965-1111",
+        phone_expires_at=NOW + timedelta(days=2),
+    )
+    sooner = worked_case(
+        session,
+        shop,
+        agent,
+        key="2",
+        nick="乙",
+        phone="18400913966-2222",
+        phone_expires_at=NOW + timedelta(hours=5),
+    )
+    worked_case(session, shop, agent, key="3", nick="丙")  # its own number: never lapses
+    worked_case(
+        session,
+        shop,
+        agent,
+        key="4",
+        nick="丁",
+        phone="18400913967-3333",
+        phone_expires_at=NOW + timedelta(days=9),
+    )
+    criteria = board.BoardFilter(
+        shop_ids=(shop.id,), scope="all", number_expiring=True, sort="number"
+    )
+    found = list(session.scalars(board.matching_ids(criteria, user_id=agent.id, now=NOW, tz=SH)))
+    assert found == [sooner.id, later.id]
+    cards = board.cards(session, found)
+    assert cards[0].number_expires_at == NOW + timedelta(hours=5)
+
+
+def top_client(fake: FakeTop) -> TopSource:
+    creds = {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}
+    return TopSource(creds, SourceOptions(clock=lambda: NOW, url=fake.url, retries=0, timeout=2.0))
+
+
+def test_decrypt_asks_top_for_the_after_sales_number_and_keeps_it_until_it_lapses(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = worked_case(session, shop, agent, phone="", oaid="OAID-9")
+    fake = FakeTop()
+    fake.receivers[("T1", "OAID-9")] = {
+        "mobile": "18400913965-7576",
+        "privacy_protection": True,
+        "secret_no_expire_time": "2026-12-08 10:00:00",
+        "matched": True,
+        "tid": "T1",
+    }
+    with serve(fake):
+        handle_id, number = contact_handles.decrypt(
+            session, case, agent, platform=top_client(fake), now=NOW
+        )
+    assert fake.problems == [] and number.written() == "18400913965-7576"
+    handle = session.get(ContactHandle, handle_id)
+    assert handle.kind is HandleKind.VIRTUAL and handle.source == "top"
+    assert handle.expires_at == datetime(2026, 12, 8, 10, 0, tzinfo=SH)
+    assert session.scalars(
+        sa.select(AuditEvent.field).where(AuditEvent.field == "contact_decrypted")
+    ).all()
+
+
+def test_a_decrypt_the_platform_refuses_says_why_and_keeps_nothing(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = worked_case(session, shop, agent, phone="", oaid="OAID-9")
+    fake = FakeTop()
+    with serve(fake), pytest.raises(FieldError, match="不允许解密"):
+        contact_handles.decrypt(session, case, agent, platform=top_client(fake), now=NOW)
+    fake.receivers[("T1", "OAID-9")] = {
+        "mobile": "18400913965-7576",
+        "privacy_protection": True,
+        "secret_no_expire_time": "2026-11-20 10:00:00",  # already lapsed
+    }
+    with serve(fake), pytest.raises(FieldError, match="已经失效"):
+        contact_handles.decrypt(session, case, agent, platform=top_client(fake), now=NOW)
+    no_oaid = worked_case(session, shop, agent, key="2", nick="乙", phone="")
+    with pytest.raises(FieldError, match="OAID"):
+        contact_handles.decrypt(session, no_oaid, agent, platform=top_client(fake), now=NOW)
+    assert session.scalars(sa.select(ContactHandle)).all() == []
+
+
+def test_rotating_the_key_reseals_numbers_and_their_fingerprints(
+    app,
+    session: Session,
+    shop: Shop,
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.fernet import Fernet
+
+    from tracker.domain.phone_numbers import parse_number
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setitem(app.config, "TRACKER_PERSONAL_DATA_KEY", old)
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = worked_case(session, shop, agent)
+    monkeypatch.setitem(app.config, "TRACKER_PERSONAL_DATA_KEY", f"{new},{old}")
+    result = app.test_cli_runner().invoke(args=["rotate-personal-data"])
+    assert result.exit_code == 0 and "1 个号码" in result.output
+    monkeypatch.setitem(app.config, "TRACKER_PERSONAL_DATA_KEY", new)  # the old key retired
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    assert contact_handles.reveal(session, case, handle.id, agent, now=NOW).number == "13812345678"
+    again = contact_handles.remember(
+        session,
+        shop_id=shop.id,
+        buyer_id=case.buyer_id,
+        number=parse_number("13812345678"),
+        source="import",
+        now=NOW,
+    )
+    assert again.id == handle.id  # still found by its (new) fingerprint

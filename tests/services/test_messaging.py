@@ -1,0 +1,291 @@
+"""Messages through providers: approved templates only, an outbox that retries what can be
+retried and never sends twice, the contact policy on every send, receipts into attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.aliyun_server import FakeAliyun
+from tests.factories import open_case
+from tests.platform_servers import serve
+from tests.top_server import FakeTop
+from tests.top_server import serve as serve_top
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import AuditEvent, Case, ContactAttempt, MessageTemplate, Shop, User
+from tracker.models.enums import AttemptOutcome, MessagePurpose, MessageState, Role
+from tracker.providers.aliyun import AliyunSms
+from tracker.services import messaging
+from tracker.services.errors import FieldError
+from tracker.sources.contract import SourceOptions
+from tracker.sources.top import TopSource
+
+SH = ZoneInfo("Asia/Shanghai")
+HOURS = WorkingHours(tz=SH)
+MON_10 = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
+CREDS = {"access_key_id": "LTAIlocal", "access_key_secret": "aliyun-secret"}
+
+
+@pytest.fixture
+def shop(make_shop: Callable[..., Shop]) -> Shop:
+    return make_shop(contact_policy=None)  # the default: 09:00–21:00, 2 a day, 2 h apart
+
+
+@pytest.fixture
+def aliyun() -> Iterator[FakeAliyun]:
+    with serve(FakeAliyun()) as fake:
+        yield fake
+
+
+def clients_for(fake: FakeAliyun, top: FakeTop | None = None) -> messaging.Clients:
+    options = SourceOptions(clock=lambda: datetime.now(UTC), url=fake.url, timeout=1.0, retries=0)
+
+    def clients(shop: Shop, name: str) -> object:
+        if name == messaging.PLATFORM:
+            assert top is not None
+            creds = {"app_key": top.app_key, "app_secret": top.secret, "session": top.session}
+            return TopSource(creds, SourceOptions(clock=lambda: MON_10, url=top.url, retries=0))
+        return AliyunSms(CREDS, options)
+
+    return clients
+
+
+def template(
+    session: Session, shop: Shop, code: str = "SMS_1", provider: str = "aliyun-sms"
+) -> MessageTemplate:
+    admin = session.scalar(sa.select(User).where(User.role == Role.ADMIN)) or User(
+        username=f"admin-{shop.id}",
+        display_name="管理员",
+        password_hash="x",
+        role=Role.ADMIN,
+        created_at=MON_10,
+    )
+    session.add(admin)
+    session.flush()
+    return messaging.save_template(
+        session,
+        shop,
+        messaging.TemplateDraft(
+            provider=provider,
+            name="补发通知",
+            sign_name="好店",
+            template_code=code,
+            body="${name}您好，您的${product}我们已安排补发。",
+            purpose=MessagePurpose.NOTICE,
+        ),
+        actor=admin,
+        now=MON_10,
+    )
+
+
+def claimed_case(session: Session, shop: Shop, agent: User, **kw: object) -> Case:
+    case = open_case(session, shop, at=MON_10 - timedelta(hours=2), **kw)  # type: ignore[arg-type]
+    case.owner_id = agent.id
+    session.commit()
+    return case
+
+
+def test_templates_that_induce_invite_or_press_cannot_be_saved(
+    session: Session, shop: Shop
+) -> None:
+    admin = User(
+        username="a1", display_name="管理员", password_hash="x", role=Role.ADMIN, created_at=MON_10
+    )
+    session.add(admin)
+    session.commit()
+    for body, purpose, why in (
+        ("亲，好评返现5元，详询客服", MessagePurpose.NOTICE, "第九条"),
+        ("${name}您好，收到后麻烦给个好评哦", MessagePurpose.NOTICE, "运营商"),
+        ("${name}您好，老客专享九折", MessagePurpose.MARKETING, "拒收请回复R"),
+        ("${name}您好，您的${coupon}已到账", MessagePurpose.NOTICE, "coupon"),
+    ):
+        draft = messaging.TemplateDraft("aliyun-sms", "x", "好店", "SMS_9", body, purpose)
+        with pytest.raises(FieldError) as refused:
+            messaging.save_template(session, shop, draft, actor=admin, now=MON_10)
+        assert why in refused.value.message
+    assert session.scalars(sa.select(MessageTemplate)).all() == []
+
+
+def test_a_message_is_sent_once_and_its_receipt_updates_the_attempt(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent, title="【顺丰包邮】赣南脐橙 5斤装 新鲜")
+    case.buyer.name = "李雷"
+    tpl = template(session, shop)
+    message = messaging.queue(session, case, tpl.id, actor=agent, now=MON_10, hours=HOURS)
+    attempt = session.get(ContactAttempt, message.attempt_id)
+    assert attempt.outcome is AttemptOutcome.MESSAGE_QUEUED and case.first_attempt_at == MON_10
+    assert message.params == {"name": "李先生/女士", "product": "赣南脐橙"}
+    clients = clients_for(aliyun)
+    for _ in range(2):  # a second run finds nothing to send
+        messaging.send_due(session, now=MON_10 + timedelta(minutes=1), clients=clients, tz=SH)
+    session.refresh(message)
+    assert message.state is MessageState.SENT and len(aliyun.sent) == 1
+    assert aliyun.sent[0]["PhoneNumbers"] == "13812345678" and aliyun.problems == []
+    assert session.get(ContactAttempt, message.attempt_id).outcome is AttemptOutcome.MESSAGE_SENT
+    aliyun.deliver(message.provider_ref)
+    changed = messaging.poll_receipts(
+        session, now=MON_10 + timedelta(minutes=6), clients=clients, tz=SH
+    )
+    assert changed == 1
+    session.refresh(message)
+    assert message.state is MessageState.DELIVERED
+    assert (
+        session.get(ContactAttempt, message.attempt_id).outcome is AttemptOutcome.MESSAGE_DELIVERED
+    )
+    access = session.scalars(
+        sa.select(AuditEvent.field).where(AuditEvent.field == "message_queued")
+    ).all()
+    assert access == ["message_queued"]
+
+
+def test_a_failed_receipt_says_why_on_the_attempt(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    message = messaging.queue(
+        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
+    )
+    clients = clients_for(aliyun)
+    messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
+    aliyun.deliver(aliyun.sent[0]["BizId"], ok=False, error="MK:0001")
+    messaging.poll_receipts(session, now=MON_10 + timedelta(minutes=5), clients=clients, tz=SH)
+    attempt = session.get(ContactAttempt, message.attempt_id)
+    assert attempt.outcome is AttemptOutcome.MESSAGE_FAILED and "MK:0001" in attempt.notes
+
+
+def test_quiet_hours_caps_and_the_stop_refuse_a_send(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    supervisor = make_user(Role.SUPERVISOR, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    tpl = template(session, shop)
+    night = MON_10.replace(hour=22)
+    with pytest.raises(FieldError, match="休息时间"):
+        messaging.queue(session, case, tpl.id, actor=agent, now=night, hours=HOURS)
+    case.owner_id = supervisor.id
+    session.commit()
+    messaging.queue(
+        session,
+        case,
+        tpl.id,
+        actor=supervisor,
+        now=night,
+        hours=HOURS,
+        override_reason="买家约了晚上",
+    )
+    override = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.field == "contact_policy_override")
+    ).one()
+    assert override.new_value == "买家约了晚上" and override.actor_id == supervisor.id
+    case.owner_id = agent.id
+    case.buyer.do_not_contact_at = MON_10
+    session.commit()
+    with pytest.raises(FieldError, match="勿扰"):
+        messaging.queue(
+            session, case, tpl.id, actor=agent, now=MON_10 + timedelta(days=1), hours=HOURS
+        )
+
+
+def test_the_sender_holds_a_message_for_the_morning_and_drops_it_after_a_stop(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    message = messaging.queue(
+        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
+    )
+    clients = clients_for(aliyun)
+    late = MON_10.replace(hour=21, minute=30)  # queued in the day, the sender ran at night
+    report = messaging.send_due(session, now=late, clients=clients, tz=SH)
+    session.refresh(message)
+    assert report.deferred == 1 and aliyun.sent == []
+    assert message.next_try_at == (MON_10 + timedelta(days=1)).replace(hour=9, minute=0)
+    case.buyer.do_not_contact_at = late
+    session.commit()
+    messaging.send_due(session, now=message.next_try_at, clients=clients, tz=SH)
+    session.refresh(message)
+    assert (
+        message.state is MessageState.FAILED and "勿扰" in message.last_error and aliyun.sent == []
+    )
+
+
+def test_retries_after_a_rate_limit_and_gives_up_on_a_rejected_template(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    message = messaging.queue(
+        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
+    )
+    clients = clients_for(aliyun)
+    aliyun.faults = ["throttle"]
+    messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
+    session.refresh(message)
+    assert message.state is MessageState.RETRY and "频率限制" in (message.last_error or "")
+    assert message.next_try_at == MON_10 + messaging.RETRY_AFTER[0]
+    messaging.send_due(session, now=message.next_try_at, clients=clients, tz=SH)
+    session.refresh(message)
+    assert message.state is MessageState.SENT and message.tries == 2 and len(aliyun.sent) == 1
+
+    other = claimed_case(session, shop, agent, key="2", nick="买家乙")
+    rejected = template(session, shop, code="SMS_404")  # registered here, not approved there
+    bad = messaging.queue(session, other, rejected.id, actor=agent, now=MON_10, hours=HOURS)
+    messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
+    session.refresh(bad)
+    assert bad.state is MessageState.FAILED and bad.tries == 1 and "模板" in bad.last_error
+    assert session.get(ContactAttempt, bad.attempt_id).outcome is AttemptOutcome.MESSAGE_FAILED
+
+
+def test_a_send_whose_answer_was_lost_is_looked_up_not_sent_again(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    message = messaging.queue(
+        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
+    )
+    clients = clients_for(aliyun)
+    aliyun.faults = ["lost"]
+    messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
+    session.refresh(message)
+    assert message.state is MessageState.SENDING and len(aliyun.sent) == 1
+    messaging.send_due(session, now=MON_10 + timedelta(minutes=3), clients=clients, tz=SH)
+    session.refresh(message)
+    assert message.state is MessageState.SENT and message.provider_ref == aliyun.sent[0]["BizId"]
+    assert len(aliyun.sent) == 1  # found by its OutId, never sent twice
+
+
+def test_platform_sms_goes_by_order_and_oaid(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent, oaid="OAID-1")
+    tpl = template(session, shop, code="TPL_9", provider="platform")
+    message = messaging.queue(session, case, tpl.id, actor=agent, now=MON_10, hours=HOURS)
+    top = FakeTop()
+    top.approved_templates = {"TPL_9"}
+    with serve_top(top):
+        messaging.send_due(session, now=MON_10, clients=clients_for(aliyun, top), tz=SH)
+    session.refresh(message)
+    assert top.problems == [] and top.sms[0]["oaid"] == "OAID-1" and top.sms[0]["order_id"] == "T1"
+    assert message.state is MessageState.SENT and message.finished_at is not None  # no receipts
+
+
+def test_no_number_for_sms_is_said_before_anything_is_recorded(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent, phone="18400913965-7576")  # a virtual number
+    tpl = template(session, shop)
+    with pytest.raises(FieldError, match="平台短信"):
+        messaging.queue(session, case, tpl.id, actor=agent, now=MON_10, hours=HOURS)
+    assert session.scalars(sa.select(ContactAttempt)).all() == []

@@ -1,0 +1,140 @@
+"""The pages for reaching buyers: provider accounts and templates (admin), sending an
+approved SMS from the case page, the personal-data access log (supervisors)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import g
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import login, post_form
+from tests.factories import open_case
+from tracker.clock import utcnow
+from tracker.models import (
+    ContactHandle,
+    MessageTemplate,
+    OutboundMessage,
+    ProviderAccount,
+    Shop,
+    User,
+)
+from tracker.models.enums import MessageState, Role
+
+
+def test_admin_keeps_provider_accounts_sealed_and_templates_checked(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    login(client, make_user(Role.ADMIN))
+    page = f"/admin/shops/{shop.id}/contact"
+    assert client.get(page).status_code == 200
+    post_form(
+        client,
+        f"/admin/shops/{shop.id}/contact/aliyun-sms",
+        {"aliyun-sms-access_key_id": "LTAIkey", "aliyun-sms-access_key_secret": "s3cret-value"},
+        form_url=page,
+    )
+    row = session.get(ProviderAccount, (shop.id, "aliyun-sms"))
+    assert row is not None and "s3cret-value" not in row.sealed and "s3cret-value" not in row.hint
+    html = client.get(page).get_data(as_text=True)
+    assert "LTAIkey" in html and "s3cret-value" not in html
+    fields = {
+        "tpl-provider": "aliyun-sms",
+        "tpl-purpose": "notice",
+        "tpl-name": "补发通知",
+        "tpl-sign_name": "好店",
+        "tpl-template_code": "SMS_1",
+    }
+    refused = post_form(
+        client,
+        f"/admin/shops/{shop.id}/templates",
+        fields | {"tpl-body": "亲，好评返现5元"},
+        form_url=page,
+    )
+    assert refused.status_code == 400 and "第九条" in refused.get_data(as_text=True)
+    assert session.scalars(sa.select(MessageTemplate)).all() == []
+    post_form(
+        client,
+        f"/admin/shops/{shop.id}/templates",
+        fields | {"tpl-body": "${name}您好，您的${product}已安排补发。"},
+        form_url=page,
+    )
+    assert session.scalars(sa.select(MessageTemplate.name)).all() == ["补发通知"]
+
+
+def test_an_agent_sends_an_approved_sms_from_the_case(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
+    case.owner_id = agent.id
+    template = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun-sms",
+        name="补发通知",
+        sign_name="好店",
+        template_code="SMS_1",
+        body="${name}您好，您的${product}已安排补发。",
+        purpose="notice",
+        created_at=utcnow(),
+    )
+    session.add(template)
+    session.commit()
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    assert 'id="message-form"' in client.get(url).get_data(as_text=True)
+    answer = post_form(
+        client, f"{url}/message", {"message-template": str(template.id)}, form_url=url
+    )
+    assert answer.status_code == 302
+    message = session.scalars(sa.select(OutboundMessage)).one()
+    assert message.state is MessageState.QUEUED and message.case_id == case.id
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="outbox"' in html and "待发送" in html
+
+
+def test_supervisors_read_and_export_the_access_log(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1), nick="橙子买家")
+    case.owner_id = agent.id
+    session.commit()
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    post_form(client, f"{url}/numbers/{handle.id}", {}, form_url=url)
+    assert client.get("/reports/access-log").status_code == 403  # supervisors only
+    g.pop("_login_user", None)  # tests share one app context: another browser starts clean
+    g.pop("csrf_token", None)
+    other = client.application.test_client()
+    login(other, make_user(Role.SUPERVISOR, shops=[shop]))
+    html = other.get("/reports/access-log").get_data(as_text=True)
+    assert "客服小林" in html and "橙子买家" in html and "查看完整号码" in html
+    csv_text = other.get("/reports/access-log.csv").get_data(as_text=True)
+    assert "客服小林" in csv_text and f"{case.id}" in csv_text and "138****5678" in csv_text
+    assert "13812345678" not in csv_text
+
+
+def test_the_board_filters_on_numbers_about_to_lapse(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    soon = open_case(
+        session,
+        shop,
+        at=utcnow() - timedelta(days=3, hours=1),
+        phone="18400913965-7576",
+        phone_expires_at=utcnow() + timedelta(days=1),
+    )
+    open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1), key="2", nick="乙")
+    login(client, agent)
+    html = client.get("/cases?view=list&scope=all&number_expiring=y&sort=number").get_data(
+        as_text=True
+    )
+    assert f'/cases/{soon.id}"' in html and html.count('<td><a href="/cases/') == 1
+    board = client.get("/cases?scope=all").get_data(as_text=True)
+    assert "号码" in board and "后失效" in board

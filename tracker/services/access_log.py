@@ -1,0 +1,78 @@
+"""The personal-data access log: who opened, decrypted, called or messaged which buyer,
+from which case, when. Platforms (JD explicitly) ask sellers to keep and report it; it is
+read from the audit trail, where every such access is written in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.models import AuditEvent, Buyer, User
+from tracker.services.contact_handles import ACCESS_FIELDS
+from tracker.services.reports import Period
+
+HEADERS = ("时间（北京时间）", "员工", "操作", "买家", "案件编号", "号码（打码）或模板")
+
+
+@dataclass(frozen=True)
+class Access:
+    at: datetime
+    who: str
+    what: str
+    buyer: str
+    case_id: int | None
+    detail: str
+
+
+def entries(
+    session: Session, shop_id: int, period: Period, *, limit: int | None = None
+) -> list[Access]:
+    query = (
+        sa.select(
+            AuditEvent.occurred_at,
+            User.display_name,
+            AuditEvent.field,
+            Buyer.platform_nick,
+            AuditEvent.case_id,
+            AuditEvent.new_value,
+        )
+        .join(Buyer, Buyer.id == AuditEvent.entity_id)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.entity_type == "buyer",
+            AuditEvent.field.in_(ACCESS_FIELDS),
+            Buyer.shop_id == shop_id,
+            AuditEvent.occurred_at >= period.start_utc,
+            AuditEvent.occurred_at < period.end_utc,
+        )
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        Access(
+            at=at,
+            who=who or "系统",
+            what=ACCESS_FIELDS[field],
+            buyer=nick,
+            case_id=case_id,
+            detail=(new or "").partition(" · ")[2],
+        )
+        for at, who, field, nick, case_id, new in session.execute(query)
+    ]
+
+
+def rows(entries_: list[Access], period: Period) -> list[tuple[object, ...]]:
+    return [
+        (
+            e.at.astimezone(period.tz).strftime("%Y-%m-%d %H:%M:%S"),
+            e.who,
+            e.what,
+            e.buyer,
+            e.case_id or "",
+            e.detail,
+        )
+        for e in entries_
+    ]

@@ -1,0 +1,271 @@
+"""Click-to-call through a privacy binding (Aliyun 号码隐私保护, AXB).
+
+The agent's own phone is A, the buyer's number is B, the provider binds both to an X from
+the shop's pool for the call window. The agent dials X from their phone; neither side sees
+the other's number. The call is an attempt under the contact policy; the provider's call
+record (answered, duration) comes back into that attempt, and the binding is released
+when the window ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain.phone_numbers import NumberError, PhoneNumber, masked, parse_number
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import Case, ContactAttempt, ContactHandle, Shop, User
+from tracker.models.enums import AttemptOutcome, Channel, HandleKind
+from tracker.providers.contract import Binding, PrivacyCalls, ProviderError
+from tracker.services import contact_handles
+from tracker.services.audit import record_change
+from tracker.services.cases import AttemptDraft, case_transaction, check_can_work, record_attempt
+from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
+from tracker.vault import number_vault
+
+log = logging.getLogger(__name__)
+
+CALL_WINDOW = timedelta(minutes=30)  # how long the X number connects agent and buyer
+GMT8 = ZoneInfo("Asia/Shanghai")
+
+
+def set_agent_phone(session: Session, user: User, text: str, *, actor: User, now: datetime) -> None:
+    """The agent's own phone (A of a privacy call), sealed; blank removes it."""
+    with transaction(session):
+        if not text.strip():
+            old, user.phone_sealed, user.phone_hint = user.phone_hint, None, None
+        else:
+            try:
+                number = parse_number(text)
+            except NumberError as exc:
+                raise FieldError("phone", str(exc)) from exc
+            if number.is_virtual:
+                raise FieldError("phone", "请填写自己的手机号，不要带分机号。")
+            old = user.phone_hint
+            user.phone_sealed = number_vault().seal({"number": number.number})
+            user.phone_hint = masked(number)
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="user",
+            entity_id=user.id,
+            field="phone",
+            old=old,
+            new=user.phone_hint,
+        )
+
+
+def _buyer_number(session: Session, buyer_id: int, now: datetime) -> PhoneNumber | None:
+    """A number that can be bound: a real one (a virtual number's extension cannot)."""
+    for handle in session.scalars(
+        sa.select(ContactHandle)
+        .where(ContactHandle.buyer_id == buyer_id, ContactHandle.kind != HandleKind.BINDING)
+        .order_by(ContactHandle.created_at.desc())
+    ):
+        if handle.works_at(now):
+            number = contact_handles.opened(handle)
+            if not number.is_virtual:
+                return number
+    return None
+
+
+def place_call(
+    session: Session,
+    case: Case,
+    *,
+    actor: User,
+    now: datetime,
+    hours: WorkingHours,
+    calls: PrivacyCalls,
+    override_reason: str = "",
+) -> ContactHandle:
+    """Bind agent and buyer to an X number for the call window and record the attempt;
+    nothing is recorded when the contact policy or the provider refuses."""
+    with case_transaction(session):
+        check_can_work(case, actor, session)
+        if actor.phone_sealed is None:
+            raise FieldError(
+                "call", "还没有你的外呼手机号：请管理员在“用户”里填写（隐私号外呼从你的手机拨出）。"
+            )
+        if case.buyer_id is None:
+            raise FieldError("call", "这条评价没有买家档案。")
+        buyer_number = _buyer_number(session, case.buyer_id, now)
+        if buyer_number is None:
+            raise FieldError(
+                "call",
+                "没有可绑定的真实号码（平台虚拟号不能再绑定）：请直接拨打虚拟号或发平台短信。",
+            )
+        attempt = record_attempt(
+            session,
+            case,
+            AttemptDraft(
+                channel=Channel.PHONE,
+                attempted_at=now,
+                outcome=AttemptOutcome.CALL_PLACED,
+                notes="隐私号外呼",
+                override_reason=override_reason,
+            ),
+            actor=actor,
+            now=now,
+            hours=hours,
+        )
+        session.flush()
+        agent_number = str(number_vault().open(actor.phone_sealed)["number"])
+        try:
+            binding = calls.bind(
+                agent_number, buyer_number.number, now + CALL_WINDOW, f"a{attempt.id}"
+            )
+        except ProviderError as exc:
+            raise FieldError("call", f"隐私号绑定失败（{exc.code}）：{exc.message}") from exc
+        x = PhoneNumber(binding.secret_no, binding.extension)
+        handle = ContactHandle(
+            shop_id=case.shop_id,
+            buyer_id=case.buyer_id,
+            case_id=case.id,
+            kind=HandleKind.BINDING,
+            source="aliyun-axb",
+            sealed=number_vault().seal({"number": x.number, "extension": x.extension}),
+            hint=x.written(),  # X is the shop's pool number: the agent must see it to dial
+            expires_at=now + CALL_WINDOW,
+            provider_ref=binding.subs_id,
+            created_by_id=actor.id,
+            created_at=now,
+        )
+        session.add(handle)
+        attempt.notes = f"隐私号外呼：请用本人手机拨打 {x.written()}"
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="buyer",
+            entity_id=case.buyer_id,
+            field="call_bound",
+            old=None,
+            new=f"case {case.id} · X {x.written()}",
+            case_id=case.id,
+        )
+        return handle
+
+
+def current_binding(session: Session, case_id: int, now: datetime) -> ContactHandle | None:
+    return session.scalar(
+        sa.select(ContactHandle)
+        .where(
+            ContactHandle.case_id == case_id,
+            ContactHandle.kind == HandleKind.BINDING,
+            ContactHandle.released_at.is_(None),
+            ContactHandle.expires_at > now,
+        )
+        .order_by(ContactHandle.created_at.desc())
+    )
+
+
+def release_ended(
+    session: Session, *, now: datetime, calls_for: Callable[[Shop], PrivacyCalls]
+) -> int:
+    """Give back the X numbers whose call window is over."""
+    released = 0
+    with transaction(session):
+        ended = list(
+            session.scalars(
+                sa.select(ContactHandle).where(
+                    ContactHandle.kind == HandleKind.BINDING,
+                    ContactHandle.released_at.is_(None),
+                    ContactHandle.expires_at <= now,
+                )
+            )
+        )
+        for handle in ended:
+            number = contact_handles.opened(handle) if handle.sealed else None
+            try:
+                if number is not None and handle.provider_ref:
+                    calls_for(session.get(Shop, handle.shop_id)).unbind(
+                        Binding(handle.provider_ref, number.number, number.extension)
+                    )
+            except ProviderError as exc:
+                if exc.retryable:
+                    log.warning("binding %s not released yet: %s", handle.id, exc)
+                    continue
+                # the provider no longer knows it (it lapsed by itself): released anyway
+            handle.released_at, handle.sealed = now, None
+            released += 1
+    return released
+
+
+# -- the provider's call records --------------------------------------------------------------
+def receipt_token(secret_key: str, shop_id: int) -> str:
+    """The secret part of a shop's call-record URL: Aliyun pushes the records to a URL
+    and signs nothing, so only the URL is secret."""
+    return hmac.new(
+        secret_key.encode(), f"axb-calls:{shop_id}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
+
+
+def token_matches(secret_key: str, shop_id: int, token: str) -> bool:
+    return hmac.compare_digest(receipt_token(secret_key, shop_id), token)
+
+
+def _when(text: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=GMT8)
+    except ValueError:
+        return None
+
+
+def record_reports(
+    session: Session,
+    shop_id: int,
+    reports: Iterable[Mapping[str, Any]],
+    *,
+    now: datetime,
+    hours: WorkingHours,
+) -> int:
+    """Write the provider's call records into their attempts: answered or not, how long.
+    A record seen twice changes nothing; one for another shop or no attempt is ignored."""
+    updated = 0
+    with transaction(session):
+        for report in reports:
+            out_id = str(report.get("out_id") or "")
+            if not out_id.startswith("a") or not out_id[1:].isdigit():
+                continue
+            attempt = session.get(ContactAttempt, int(out_id[1:]))
+            case = session.get(Case, attempt.case_id) if attempt else None
+            if attempt is None or case is None or case.shop_id != shop_id:
+                continue
+            if attempt.outcome is not AttemptOutcome.CALL_PLACED:
+                continue  # already recorded
+            answered, ended = _when(report.get("start_time")), _when(report.get("release_time"))
+            if answered is not None:
+                attempt.outcome = AttemptOutcome.CALL_CONNECTED
+                attempt.duration_seconds = (
+                    int((ended - answered).total_seconds()) if ended else None
+                )
+                if case.first_conversation_at is None:
+                    case.first_conversation_at = answered
+                    case.first_conversation_work_seconds = int(
+                        hours.between(case.opened_at, answered).total_seconds()
+                    )
+            else:
+                attempt.outcome = AttemptOutcome.NO_ANSWER
+                attempt.duration_seconds = 0
+            binding = session.scalar(
+                sa.select(ContactHandle).where(
+                    ContactHandle.case_id == case.id,
+                    ContactHandle.kind == HandleKind.BINDING,
+                    ContactHandle.provider_ref == str(report.get("sub_id") or ""),
+                )
+            )
+            if binding is not None and binding.released_at is None:
+                binding.expires_at = min(binding.expires_at or now, now)  # release it now
+            updated += 1
+    return updated

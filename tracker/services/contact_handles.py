@@ -1,0 +1,283 @@
+"""Numbers to reach a buyer, kept as sealed handles.
+
+A number is stored only sealed (tracker.vault) with a keyed fingerprint, so the same number
+is kept once and nobody reading the database sees it. Staff working one of the buyer's open
+cases may open it, and every opening is audited (who, when, which buyer, which case): that
+audit is the personal-data access log a platform asks a seller to keep. A platform's virtual
+number is wiped when it lapses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain.phone_numbers import NumberError, PhoneNumber, masked, parse_number
+from tracker.models import Case, ContactHandle, Order, OrderLine, Review, User
+from tracker.models.enums import HandleKind
+from tracker.services.audit import record_change
+from tracker.services.case_access import works_case_of
+from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
+from tracker.sources.contract import DecryptsContacts, SourceError
+from tracker.vault import number_vault
+
+# How soon before it lapses a number is flagged on the case page and the board.
+EXPIRES_SOON = timedelta(days=3)
+# A real number the platform decrypted is kept for a day: the platforms allow decrypting for
+# the after-sales call, not building a file of numbers.
+DECRYPTED_KEPT = timedelta(days=1)
+# The audit fields that make up the personal-data access log.
+ACCESS_FIELDS = {
+    "phone_revealed": "查看完整号码",
+    "contact_decrypted": "向平台解密号码",
+    "call_bound": "隐私号外呼",
+    "message_queued": "发送短信",
+}
+SOURCE_LABELS = {
+    "import": "导入文件",
+    "migration": "原有档案",
+    "staff": "客服录入",
+    "top": "淘宝/天猫解密",
+    "aliyun-axb": "阿里云隐私号",
+}
+
+
+@dataclass(frozen=True)
+class HandleView:
+    """What a page shows of a handle: never the number."""
+
+    id: int
+    kind: HandleKind
+    hint: str
+    source: str
+    expires_at: datetime | None
+    works: bool
+    expires_soon: bool
+
+
+def view(handle: ContactHandle, now: datetime) -> HandleView:
+    works = handle.works_at(now)
+    return HandleView(
+        id=handle.id,
+        kind=handle.kind,
+        hint=handle.hint,
+        source=SOURCE_LABELS.get(handle.source, handle.source),
+        expires_at=handle.expires_at,
+        works=works,
+        expires_soon=bool(works and handle.expires_at and handle.expires_at - now <= EXPIRES_SOON),
+    )
+
+
+def _sealed(number: PhoneNumber) -> tuple[str, str]:
+    vault = number_vault()
+    return vault.seal({"number": number.number, "extension": number.extension}), vault.fingerprint(
+        number.written()
+    )
+
+
+def opened(handle: ContactHandle) -> PhoneNumber:
+    if handle.sealed is None:
+        raise FieldError("handle", "这个号码已失效并已删除。")
+    values = number_vault().open(handle.sealed)
+    return PhoneNumber(str(values["number"]), values.get("extension"))
+
+
+def remember(
+    session: Session,
+    *,
+    shop_id: int,
+    buyer_id: int,
+    number: PhoneNumber,
+    source: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    order_id: int | None = None,
+    actor_id: int | None = None,
+    kind: HandleKind | None = None,
+) -> ContactHandle:
+    """Keep ``number`` for the buyer, once: the same number again refreshes its expiry and
+    order instead of adding a row. The caller owns the transaction."""
+    sealed, fingerprint = _sealed(number)
+    kind = kind or (HandleKind.VIRTUAL if number.is_virtual else HandleKind.OWN)
+    existing = session.scalar(
+        sa.select(ContactHandle).where(
+            ContactHandle.buyer_id == buyer_id,
+            ContactHandle.fingerprint == fingerprint,
+            ContactHandle.kind == kind,
+            ContactHandle.erased_at.is_(None),
+        )
+    )
+    if existing is not None:
+        existing.expires_at = expires_at
+        existing.order_id = order_id or existing.order_id
+        return existing
+    handle = ContactHandle(
+        shop_id=shop_id,
+        buyer_id=buyer_id,
+        order_id=order_id,
+        kind=kind,
+        source=source,
+        sealed=sealed,
+        fingerprint=fingerprint,
+        hint=masked(number),
+        expires_at=expires_at,
+        created_by_id=actor_id,
+        created_at=now,
+    )
+    session.add(handle)
+    return handle
+
+
+def of_buyer(session: Session, buyer_id: int, now: datetime) -> list[HandleView]:
+    """The buyer's numbers, working ones first (a binding is shown with its call)."""
+    handles = session.scalars(
+        sa.select(ContactHandle)
+        .where(ContactHandle.buyer_id == buyer_id, ContactHandle.kind != HandleKind.BINDING)
+        .order_by(ContactHandle.created_at.desc())
+        .limit(10)
+    )
+    views = [view(h, now) for h in handles]
+    return sorted(views, key=lambda v: (not v.works, v.kind is not HandleKind.OWN))
+
+
+def soonest_expiry(now: datetime) -> sa.ScalarSelect[datetime]:
+    """For a case query: when the buyer's first working number that lapses lapses."""
+    return (
+        sa.select(sa.func.min(ContactHandle.expires_at))
+        .where(
+            ContactHandle.buyer_id == Case.buyer_id,
+            ContactHandle.kind != HandleKind.BINDING,
+            ContactHandle.sealed.is_not(None),
+            ContactHandle.expires_at > now,
+        )
+        .correlate(Case)
+        .scalar_subquery()
+    )
+
+
+def _audit_access(
+    session: Session, case: Case, viewer: User, field: str, what: str, now: datetime
+) -> None:
+    record_change(
+        session,
+        now=now,
+        actor_id=viewer.id,
+        entity_type="buyer",
+        entity_id=case.buyer_id or 0,
+        field=field,
+        old=None,
+        new=f"case {case.id} · {what}",
+        case_id=case.id,
+    )
+
+
+def reveal(
+    session: Session, case: Case, handle_id: int, viewer: User, *, now: datetime
+) -> PhoneNumber:
+    """The full number, for staff working one of the buyer's open cases; audited."""
+    with transaction(session):
+        handle = session.get(ContactHandle, handle_id)
+        if handle is None or case.buyer_id is None or handle.buyer_id != case.buyer_id:
+            raise FieldError("handle", "这个号码不属于本案件的买家。")
+        if not works_case_of(session, viewer, case):
+            raise PermissionError("phone")
+        if not handle.works_at(now):
+            raise FieldError("handle", _lapsed(handle))
+        number = opened(handle)
+        _audit_access(session, case, viewer, "phone_revealed", handle.hint, now)
+        return number
+
+
+def _lapsed(handle: ContactHandle) -> str:
+    if handle.released_at is not None:
+        return "这个隐私号绑定已释放。"
+    return "这个号码已失效，请向平台重新解密或换用其他渠道。"
+
+
+def decrypt(
+    session: Session, case: Case, viewer: User, *, platform: DecryptsContacts, now: datetime
+) -> tuple[int, PhoneNumber]:
+    """Ask the shop's platform for a number to call for this case's order (the after-sales
+    scene), keep it sealed until it lapses, and show it: audited like a reveal. Returns the
+    handle's id with the number."""
+    with transaction(session):
+        if not works_case_of(session, viewer, case):
+            raise PermissionError("phone")
+        order = order_of(session, case)
+        if order is None or not order.oaid:
+            raise FieldError(
+                "decrypt", "没有这笔订单的 OAID（请导入含 OAID 的订单），无法向平台解密。"
+            )
+        try:
+            answer = platform.decrypt_contact(order.tid, order.oaid)
+        except SourceError as exc:
+            raise FieldError("decrypt", f"平台拒绝解密（{exc.code}）：{exc.message}") from exc
+        try:
+            number = parse_number(answer.number)
+        except NumberError as exc:
+            raise FieldError("decrypt", f"平台返回的号码无法使用：{exc}") from exc
+        protected = answer.protected or number.is_virtual
+        expires_at = answer.expires_at if protected else now + DECRYPTED_KEPT
+        if expires_at is not None and expires_at <= now:
+            raise FieldError("decrypt", "平台返回的虚拟号已经失效，请稍后重试或改用平台短信。")
+        handle = remember(
+            session,
+            shop_id=case.shop_id,
+            buyer_id=order.buyer_id,
+            number=number,
+            source=answer.source,
+            now=now,
+            expires_at=expires_at or now + DECRYPTED_KEPT,
+            order_id=order.id,
+            actor_id=viewer.id,
+            kind=HandleKind.VIRTUAL if protected else HandleKind.OWN,
+        )
+        _audit_access(session, case, viewer, "contact_decrypted", handle.hint, now)
+        session.flush()
+        return handle.id, number
+
+
+def order_of(session: Session, case: Case) -> Order | None:
+    """The order the case's review is about (its OAID is what the platform decrypts)."""
+    return session.scalar(
+        sa.select(Order)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Review, Review.order_line_id == OrderLine.id)
+        .where(Review.id == case.review_id)
+    )
+
+
+def erase_lapsed(session: Session, *, now: datetime) -> int:
+    """Wipe the numbers that stopped working: a platform's number may not be kept past its
+    expiry. The row stays (kind, source, when) with its masked hint."""
+    with transaction(session):
+        result = session.execute(
+            sa.update(ContactHandle)
+            .where(
+                ContactHandle.sealed.is_not(None),
+                ContactHandle.expires_at <= now,
+            )
+            .values(sealed=None, fingerprint=None, erased_at=now)
+        )
+        return result.rowcount or 0
+
+
+def reseal_all(session: Session) -> int:
+    """Seal every number (and agents' phones) again with the first key; a key rotation."""
+    vault = number_vault()
+    count = 0
+    with transaction(session):
+        for handle in session.scalars(
+            sa.select(ContactHandle).where(ContactHandle.sealed.is_not(None))
+        ):
+            handle.sealed = vault.reseal(handle.sealed)
+            handle.fingerprint = vault.fingerprint(opened(handle).written())
+            count += 1
+        for user in session.scalars(sa.select(User).where(User.phone_sealed.is_not(None))):
+            user.phone_sealed = vault.reseal(user.phone_sealed)
+            count += 1
+    return count

@@ -1,0 +1,642 @@
+"""Messages to buyers: approved templates only, through an outbox.
+
+An agent picks an approved template on the case page; its parameters come from the case
+(salutation, short product name, shop), never typed. Queuing it is a contact attempt under
+the shop's contact policy. The scheduler sends the outbox, retries what can be retried,
+never sends a message twice (a send whose answer was lost is looked up by its ``out_id``
+before any retry), and reads delivery receipts back into the attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import compliance
+from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.phone_numbers import PhoneNumber
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import (
+    Buyer,
+    Case,
+    ContactAttempt,
+    ContactHandle,
+    MessageTemplate,
+    OutboundMessage,
+    Product,
+    ProviderAccount,
+    Shop,
+    User,
+)
+from tracker.models.enums import (
+    AttemptOutcome,
+    Channel,
+    HandleKind,
+    MessagePurpose,
+    MessageState,
+)
+from tracker.providers.aliyun import PROVIDERS
+from tracker.providers.contract import Delivery, ProviderError, Sms, SmsProvider
+from tracker.sealing import Sealer
+from tracker.services import contact_handles
+from tracker.services.audit import record_change
+from tracker.services.cases import AttemptDraft, case_transaction, check_can_work, record_attempt
+from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
+from tracker.sources.contract import PlatformMessage, SendsMessages, SourceError
+
+log = logging.getLogger(__name__)
+
+SMS = "aliyun-sms"
+AXB = "aliyun-axb"
+PLATFORM = "platform"  # the shop's own platform SMS by order and OAID
+PROVIDER_LABELS = {SMS: "阿里云短信", PLATFORM: "平台短信（按订单）"}
+PARAMETERS = {  # what a template may ask for, all filled from the case
+    "name": "称呼",
+    "product": "商品简称",
+    "shop": "店铺名",
+    "order": "订单号后四位",
+}
+_PARAM = re.compile(r"\$\{(\w+)\}")
+RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+TRIES = len(RETRY_AFTER) + 1
+RECEIPTS_FOR = timedelta(hours=72)  # Aliyun keeps send details for a few days
+LOOK_AGAIN = timedelta(minutes=2)  # a send whose answer was lost is looked up after this
+
+
+# -- provider accounts ----------------------------------------------------------------------
+def has_account(session: Session, shop_id: int, provider: str) -> bool:
+    return session.get(ProviderAccount, (shop_id, provider)) is not None
+
+
+def account_hints(session: Session, shop_id: int) -> dict[str, str]:
+    rows = session.scalars(sa.select(ProviderAccount).where(ProviderAccount.shop_id == shop_id))
+    return {row.provider: row.hint for row in rows}
+
+
+def account_values(
+    session: Session, shop_id: int, provider: str, *, sealer: Sealer
+) -> dict[str, str] | None:
+    row = session.get(ProviderAccount, (shop_id, provider))
+    return {k: str(v) for k, v in sealer.open(row.sealed).items()} if row else None
+
+
+def save_account(
+    session: Session,
+    shop: Shop,
+    provider: str,
+    values: Mapping[str, str],
+    *,
+    sealer: Sealer,
+    actor: User,
+    now: datetime,
+) -> None:
+    """Save a provider account; a secret left blank keeps the saved one."""
+    spec = PROVIDERS[provider]
+    with transaction(session):
+        row = session.get(ProviderAccount, (shop.id, provider))
+        kept = sealer.open(row.sealed) if row else {}
+        merged = {
+            f.name: (values.get(f.name) or "").strip() or str(kept.get(f.name) or "")
+            for f in spec.fields
+        }
+        for name, message in spec.problems(merged):
+            raise FieldError(name, message)
+        hint = "，".join(f"{f.label} {merged[f.name]}" for f in spec.fields if not f.secret)
+        if row is None:
+            row = ProviderAccount(shop_id=shop.id, provider=provider, updated_at=now)
+            session.add(row)
+        row.sealed, row.hint = sealer.seal(merged), hint[:200]
+        row.updated_at, row.updated_by_id = now, actor.id
+        session.flush()
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field=f"provider:{provider}",
+            old=None,
+            new=hint,
+        )
+
+
+# -- templates ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TemplateDraft:
+    provider: str
+    name: str
+    sign_name: str
+    template_code: str
+    body: str
+    purpose: MessagePurpose
+
+
+def template_problems(draft: TemplateDraft) -> list[tuple[str, str]]:
+    problems = [
+        ("body", problem)
+        for problem in compliance.check_message(
+            draft.body, marketing=draft.purpose is MessagePurpose.MARKETING
+        )
+    ]
+    unknown = sorted(set(_PARAM.findall(draft.body)) - set(PARAMETERS))
+    if unknown:
+        known = "、".join(f"${{{k}}}（{v}）" for k, v in PARAMETERS.items())
+        problems.append(("body", f"参数 {', '.join(unknown)} 无法从案件填写；可用：{known}"))
+    if draft.provider not in PROVIDER_LABELS:
+        problems.append(("provider", "请选择发送渠道。"))
+    return problems
+
+
+def save_template(
+    session: Session, shop: Shop, draft: TemplateDraft, *, actor: User, now: datetime
+) -> MessageTemplate:
+    """Record a template the provider approved; refused (naming the rule) when it induces
+    or presses, invites a review in a notice, or lacks the marketing opt-out."""
+    with transaction(session):
+        for name, message in template_problems(draft):
+            raise FieldError(name, message)
+        clash = session.scalar(
+            sa.select(MessageTemplate).where(
+                MessageTemplate.shop_id == shop.id,
+                MessageTemplate.provider == draft.provider,
+                MessageTemplate.template_code == draft.template_code,
+            )
+        )
+        if clash is not None:
+            raise FieldError(
+                "template_code", f"模板 CODE {draft.template_code} 已登记（{clash.name}）。"
+            )
+        template = MessageTemplate(
+            shop_id=shop.id,
+            provider=draft.provider,
+            name=draft.name.strip(),
+            sign_name=draft.sign_name.strip(),
+            template_code=draft.template_code.strip(),
+            body=draft.body.strip(),
+            purpose=draft.purpose,
+            is_active=True,
+            created_by_id=actor.id,
+            created_at=now,
+        )
+        session.add(template)
+        session.flush()
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="message_template",
+            entity_id=template.id,
+            field="created",
+            old=None,
+            new=f"{template.name} {template.template_code}",
+        )
+        return template
+
+
+def retire_template(
+    session: Session, template: MessageTemplate, *, actor: User, now: datetime
+) -> None:
+    with transaction(session):
+        template.is_active = False
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="message_template",
+            entity_id=template.id,
+            field="is_active",
+            old=True,
+            new=False,
+        )
+
+
+def templates_of(
+    session: Session, shop_id: int, *, all_of_them: bool = False
+) -> list[MessageTemplate]:
+    query = sa.select(MessageTemplate).where(MessageTemplate.shop_id == shop_id)
+    if not all_of_them:
+        query = query.where(MessageTemplate.is_active.is_(True))
+    return list(session.scalars(query.order_by(MessageTemplate.name)))
+
+
+def messages_of(session: Session, case_id: int) -> list[OutboundMessage]:
+    return list(
+        session.scalars(
+            sa.select(OutboundMessage)
+            .where(OutboundMessage.case_id == case_id)
+            .order_by(OutboundMessage.created_at.desc())
+        )
+    )
+
+
+# -- queueing -------------------------------------------------------------------------------
+SHORT_TITLE = re.compile(r"【[^】]*】|\[[^\]]*\]")
+
+
+def short_product(title: str | None) -> str:
+    """A product as a person says it: no 【包邮】 tags, the first words, at most 12 chars."""
+    if not title:
+        return "您购买的商品"
+    words = SHORT_TITLE.sub(" ", title).split()
+    return (words[0] if words else title)[:12]
+
+
+def fill(
+    template: MessageTemplate, case: Case, buyer: Buyer, shop: Shop, tid: str | None
+) -> dict[str, str]:
+    product = case.product.title if isinstance(case.product, Product) else None
+    values = {
+        "name": f"{buyer.name[0]}先生/女士" if buyer.name else "亲",
+        "product": short_product(product),
+        "shop": shop.name[:20],
+        "order": (tid or "")[-4:],
+    }
+    return {key: values[key] for key in _PARAM.findall(template.body)}
+
+
+def queue(
+    session: Session,
+    case: Case,
+    template_id: int,
+    *,
+    actor: User,
+    now: datetime,
+    hours: WorkingHours,
+    override_reason: str = "",
+) -> OutboundMessage:
+    """Put an approved message for the case's buyer in the outbox: a contact attempt by
+    itself, refused where the contact policy refuses a call."""
+    with case_transaction(session):
+        check_can_work(case, actor, session)
+        template = session.get(MessageTemplate, template_id)
+        if template is None or template.shop_id != case.shop_id or not template.is_active:
+            raise FieldError("template", "请选择本店已登记的短信模板。")
+        if template.purpose is not MessagePurpose.NOTICE:
+            raise FieldError("template", "案件里只能发通知类短信；营销短信请走客户运营活动。")
+        buyer = case.buyer
+        if buyer is None:
+            raise FieldError("template", "这条评价没有买家档案，无法发短信。")
+        shop = session.get(Shop, case.shop_id)
+        order = contact_handles.order_of(session, case)
+        handle_id = None
+        if template.provider == SMS:
+            handle = _sms_number(session, buyer.id, now)
+            if handle is None:
+                raise FieldError(
+                    "template",
+                    "没有可发短信的有效号码（虚拟号带分机号不能收短信）：请改用平台短信。",
+                )
+            handle_id = handle.id
+        elif order is None or not order.oaid:
+            raise FieldError("template", "平台短信按订单发送：没有这笔订单的 OAID。")
+        attempt = record_attempt(
+            session,
+            case,
+            AttemptDraft(
+                channel=Channel.SMS,
+                attempted_at=now,
+                outcome=AttemptOutcome.MESSAGE_QUEUED,
+                notes=f"短信模板：{template.name}",
+                override_reason=override_reason,
+            ),
+            actor=actor,
+            now=now,
+            hours=hours,
+        )
+        session.flush()
+        message = OutboundMessage(
+            shop_id=case.shop_id,
+            case_id=case.id,
+            attempt_id=attempt.id,
+            template_id=template.id,
+            handle_id=handle_id,
+            provider=template.provider,
+            params=fill(template, case, buyer, shop, order.tid if order else None),
+            state=MessageState.QUEUED,
+            next_try_at=now,
+            out_id=uuid.uuid4().hex,
+            created_by_id=actor.id,
+            created_at=now,
+        )
+        session.add(message)
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="buyer",
+            entity_id=buyer.id,
+            field="message_queued",
+            old=None,
+            new=f"case {case.id} · {template.name}",
+            case_id=case.id,
+        )
+        return message
+
+
+def _sms_number(session: Session, buyer_id: int, now: datetime) -> ContactHandle | None:
+    for handle in session.scalars(
+        sa.select(ContactHandle)
+        .where(ContactHandle.buyer_id == buyer_id, ContactHandle.kind != HandleKind.BINDING)
+        .order_by(ContactHandle.created_at.desc())
+    ):
+        if handle.works_at(now) and not contact_handles.opened(handle).is_virtual:
+            return handle
+    return None
+
+
+# -- sending --------------------------------------------------------------------------------
+Clients = Callable[[Shop, str], object]  # (shop, provider) -> SmsProvider or SendsMessages
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    deferred: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def send_due(
+    session: Session, *, now: datetime, clients: Clients, tz: ZoneInfo, limit: int = 200
+) -> SendReport:
+    """Send what is due, one message per transaction. A message is marked 发送中 and
+    committed before the provider is called, so a crash never sends it twice: a send left
+    发送中 is looked up by its out_id before anything is sent again."""
+    report = SendReport()
+    for message_id in _due(session, now, limit):
+        try:
+            _send_one(session, message_id, now=now, clients=clients, tz=tz, report=report)
+        except Exception as exc:  # one bad message never stops the outbox
+            session.rollback()
+            log.exception("message %s: %s", message_id, exc)
+            report.problems.append(f"{message_id}: {exc}")
+    return report
+
+
+def _due(session: Session, now: datetime, limit: int) -> list[int]:
+    with transaction(session):
+        return list(
+            session.scalars(
+                sa.select(OutboundMessage.id)
+                .where(
+                    OutboundMessage.state.in_(
+                        (MessageState.QUEUED, MessageState.RETRY, MessageState.SENDING)
+                    ),
+                    OutboundMessage.next_try_at <= now,
+                )
+                .order_by(OutboundMessage.next_try_at, OutboundMessage.id)
+                .limit(limit)
+            )
+        )
+
+
+def _locked(session: Session, message_id: int) -> OutboundMessage | None:
+    query = sa.select(OutboundMessage).where(OutboundMessage.id == message_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # another sender has it
+    return session.scalar(query)
+
+
+def _send_one(
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    clients: Clients,
+    tz: ZoneInfo,
+    report: SendReport,
+) -> None:
+    with transaction(session):
+        message = _locked(session, message_id)
+        if message is None or message.state not in (
+            MessageState.QUEUED,
+            MessageState.RETRY,
+            MessageState.SENDING,
+        ):
+            return
+        case = session.get(Case, message.case_id)
+        shop = session.get(Shop, message.shop_id)
+        buyer = case.buyer if case else None
+        if case is None or shop is None or buyer is None:
+            _finish(session, message, now, error="案件或买家已不存在")
+            report.failed += 1
+            return
+        try:
+            client = clients(shop, message.provider)
+            if message.state is MessageState.SENDING:
+                # the last try's answer was lost: did it go out?
+                found = _look_up(session, message, client, tz)
+                if found is not None:
+                    _sent(session, message, found, now)
+                    report.sent += 1
+                    return
+            request = _request(session, message, message.template)
+        except ProviderError as exc:
+            if exc.retryable:  # the lookup itself failed: ask again later
+                message.next_try_at = now + LOOK_AGAIN
+                report.retried += 1
+            else:
+                _finish(session, message, now, error=exc.message)
+                report.failed += 1
+            return
+        except (FieldError, SourceError) as exc:
+            _finish(session, message, now, error=exc.message)
+            report.failed += 1
+            return
+        policy = ContactPolicy.from_dict(shop.contact_policy)
+        stop = policy.refusals(now, [], tz=tz, do_not_contact_since=buyer.do_not_contact_at)
+        if buyer.do_not_contact_at is not None:
+            _finish(session, message, now, error="买家已要求勿扰，短信未发送")
+            report.failed += 1
+            return
+        if stop:  # quiet hours: wait for the morning
+            message.next_try_at = policy.earliest(now, [], tz=tz)
+            report.deferred += 1
+            return
+        message.state = MessageState.SENDING
+        message.tries += 1
+        message.next_try_at = now + LOOK_AGAIN
+    # The provider is called outside any transaction: the row says 发送中 meanwhile.
+    try:
+        ref = _call(client, message.provider, request)
+    except ProviderError as exc:
+        _failed_try(
+            session, message_id, now, exc.code, exc.message, exc.retryable, exc.uncertain, report
+        )
+        return
+    except SourceError as exc:
+        retry = exc.code in ("timeout", "network") or exc.code.startswith("http-5")
+        _failed_try(
+            session, message_id, now, exc.code, exc.message, retry, exc.code == "timeout", report
+        )
+        return
+    with transaction(session):
+        message = session.get(OutboundMessage, message_id)
+        _sent(session, message, ref, now)
+        report.sent += 1
+
+
+def _request(
+    session: Session, message: OutboundMessage, template: MessageTemplate
+) -> Sms | PlatformMessage:
+    if message.provider == SMS:
+        handle = session.get(ContactHandle, message.handle_id) if message.handle_id else None
+        if handle is None or handle.sealed is None:
+            raise FieldError("handle", "号码已失效，短信未发送")
+        number: PhoneNumber = contact_handles.opened(handle)
+        return Sms(
+            number.number,
+            template.sign_name,
+            template.template_code,
+            message.params,
+            message.out_id,
+        )
+    order = contact_handles.order_of(session, session.get(Case, message.case_id))
+    if order is None or not order.oaid:
+        raise FieldError("order", "没有订单 OAID，平台短信未发送")
+    return PlatformMessage(
+        order.tid,
+        order.oaid,
+        template.sign_name,
+        template.template_code,
+        message.params,
+        message.out_id,
+    )
+
+
+def _call(client: object, provider: str, request: Sms | PlatformMessage) -> str:
+    if isinstance(request, Sms):
+        assert isinstance(client, SmsProvider)
+        return client.send(request)
+    assert isinstance(client, SendsMessages)
+    return client.send_message(request)
+
+
+def _look_up(
+    session: Session, message: OutboundMessage, client: object, tz: ZoneInfo
+) -> str | None:
+    """The reference of an earlier try that did go out, or None (then it is sent again).
+    A platform SMS cannot be looked up: it is reported failed rather than risk a double."""
+    if message.provider != SMS or not isinstance(client, SmsProvider):
+        raise ProviderError("uncertain", "发送结果未知（平台短信无法查询），未重发，请人工核实")
+    request = _request(session, message, message.template)
+    assert isinstance(request, Sms)
+    sent_on = (message.sent_at or message.next_try_at or message.created_at).astimezone(tz).date()
+    return client.find(message.out_id, request.phone, sent_on)
+
+
+def _sent(session: Session, message: OutboundMessage, ref: str, now: datetime) -> None:
+    message.state = MessageState.SENT
+    message.provider_ref = ref or None
+    message.sent_at = now
+    message.next_try_at = None
+    message.last_error = None
+    if message.provider == PLATFORM:
+        message.finished_at = now  # platform SMS report no delivery
+    _attempt_outcome(session, message, AttemptOutcome.MESSAGE_SENT)
+
+
+def _finish(session: Session, message: OutboundMessage, now: datetime, *, error: str) -> None:
+    message.state = MessageState.FAILED
+    message.last_error = error
+    message.next_try_at = None
+    message.finished_at = now
+    _attempt_outcome(session, message, AttemptOutcome.MESSAGE_FAILED, note=error)
+
+
+def _failed_try(
+    session: Session,
+    message_id: int,
+    now: datetime,
+    code: str,
+    why: str,
+    retryable: bool,
+    uncertain: bool,
+    report: SendReport,
+) -> None:
+    with transaction(session):
+        message = session.get(OutboundMessage, message_id)
+        error = f"{code}：{why}" if why else code
+        if uncertain:
+            message.last_error = error  # stays 发送中: looked up before any retry
+            message.next_try_at = now + LOOK_AGAIN
+            report.retried += 1
+        elif retryable and message.tries < TRIES:
+            message.state = MessageState.RETRY
+            message.last_error = error
+            message.next_try_at = now + RETRY_AFTER[message.tries - 1]
+            report.retried += 1
+        else:
+            _finish(session, message, now, error=error)
+            report.failed += 1
+
+
+def _attempt_outcome(
+    session: Session, message: OutboundMessage, outcome: AttemptOutcome, note: str = ""
+) -> None:
+    attempt = session.get(ContactAttempt, message.attempt_id)
+    if attempt is None:
+        return
+    attempt.outcome = outcome
+    if note and note not in attempt.notes:
+        attempt.notes = f"{attempt.notes}（{note}）".strip()
+
+
+# -- receipts -------------------------------------------------------------------------------
+def poll_receipts(session: Session, *, now: datetime, clients: Clients, tz: ZoneInfo) -> int:
+    """Read delivery back from the provider for messages it accepted; returns how many
+    changed. Past a few days without a receipt a message stays 已提交 for good."""
+    changed = 0
+    with transaction(session):
+        waiting = list(
+            session.scalars(
+                sa.select(OutboundMessage).where(
+                    OutboundMessage.state == MessageState.SENT,
+                    OutboundMessage.finished_at.is_(None),
+                    OutboundMessage.provider == SMS,
+                )
+            )
+        )
+        for message in waiting:
+            if message.sent_at is None or now - message.sent_at > RECEIPTS_FOR:
+                message.finished_at = now
+                continue
+            handle = session.get(ContactHandle, message.handle_id) if message.handle_id else None
+            if handle is None or handle.sealed is None:
+                message.finished_at = now  # the number is gone: nothing to ask about
+                continue
+            client = clients(session.get(Shop, message.shop_id), message.provider)
+            assert isinstance(client, SmsProvider)
+            try:
+                receipt = client.receipt(
+                    message.provider_ref or "",
+                    contact_handles.opened(handle).number,
+                    message.sent_at.astimezone(tz).date(),
+                )
+            except ProviderError as exc:
+                log.warning("receipt of message %s: %s", message.id, exc)
+                continue
+            if receipt is None or receipt.delivery is Delivery.WAITING:
+                continue
+            message.finished_at = receipt.at or now
+            if receipt.delivery is Delivery.DELIVERED:
+                message.state = MessageState.DELIVERED
+                _attempt_outcome(session, message, AttemptOutcome.MESSAGE_DELIVERED)
+            else:
+                message.state = MessageState.FAILED
+                message.last_error = f"运营商回执：{receipt.error or '发送失败'}"
+                _attempt_outcome(
+                    session, message, AttemptOutcome.MESSAGE_FAILED, note=message.last_error
+                )
+            changed += 1
+    return changed

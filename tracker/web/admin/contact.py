@@ -1,0 +1,126 @@
+"""Admin page for reaching buyers: provider accounts (Aliyun SMS, Aliyun 号码隐私保护),
+approved SMS templates, and the URL the call records come back to."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tracker import runtime
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.models import MessageTemplate, Shop
+from tracker.models.enums import MessagePurpose
+from tracker.providers.aliyun import PROVIDERS
+from tracker.services import calls, messaging
+from tracker.services.errors import FieldError
+from tracker.sources import registry
+from tracker.sources.contract import Capability
+from tracker.web.admin.forms import CsrfOnlyForm, MessageTemplateForm, credentials_form
+from tracker.web.admin.views import attach_error, bp
+from tracker.web.choices import pairs
+
+
+def _shop_or_404(shop_id: int) -> Shop:
+    shop = db.session.get(Shop, shop_id)
+    if shop is None:
+        abort(404)
+    return shop
+
+
+def _template_form(shop: Shop) -> MessageTemplateForm:
+    form = MessageTemplateForm(prefix="tpl")
+    choices = [(messaging.SMS, messaging.PROVIDER_LABELS[messaging.SMS])]
+    adapter = registry.for_platform(shop.platform)
+    if adapter is not None and Capability.MESSAGE in adapter.capabilities:
+        choices.append((messaging.PLATFORM, messaging.PROVIDER_LABELS[messaging.PLATFORM]))
+    form.provider.choices = pairs(choices)
+    return form
+
+
+def _page(shop: Shop, template_form: MessageTemplateForm, status: int = 200) -> tuple[str, int]:
+    hints = messaging.account_hints(db.session, shop.id)
+    provider_forms = {
+        name: credentials_form(spec, stored=name in hints, prefix=name)
+        for name, spec in PROVIDERS.items()
+    }
+    token = calls.receipt_token(current_app.config["SECRET_KEY"], shop.id)
+    return render_template(
+        "admin/contact.html",
+        shop=shop,
+        providers=PROVIDERS,
+        provider_forms=provider_forms,
+        hints=hints,
+        templates=messaging.templates_of(db.session, shop.id, all_of_them=True),
+        template_form=template_form,
+        provider_labels=messaging.PROVIDER_LABELS,
+        call_records_url=current_app.config["TRACKER_BASE_URL"].rstrip("/")
+        + url_for("api.call_records", shop_id=shop.id, token=token),
+        csrf_form=CsrfOnlyForm(),
+    ), status
+
+
+@bp.route("/shops/<int:shop_id>/contact")
+def shop_contact(shop_id: int) -> tuple[str, int]:
+    shop = _shop_or_404(shop_id)
+    return _page(shop, _template_form(shop))
+
+
+@bp.route("/shops/<int:shop_id>/contact/<provider>", methods=["POST"])
+def save_provider(shop_id: int, provider: str) -> Response | tuple[str, int]:
+    shop = _shop_or_404(shop_id)
+    spec = PROVIDERS.get(provider) or abort(404)
+    stored = provider in messaging.account_hints(db.session, shop.id)
+    form = credentials_form(spec, stored=stored, prefix=provider)
+    if form.validate_on_submit():
+        try:
+            messaging.save_account(
+                db.session,
+                shop,
+                provider,
+                {f.name: form[f.name].data or "" for f in spec.fields},
+                sealer=runtime.sealer(current_app),
+                actor=current_user,
+                now=utcnow(),
+            )
+        except FieldError as exc:
+            flash(exc.message, "danger")
+        else:
+            flash(f"{spec.label}账号已加密保存。", "success")
+    else:
+        flash("；".join(e for errors in form.errors.values() for e in errors), "danger")
+    return redirect(url_for("admin.shop_contact", shop_id=shop.id))
+
+
+@bp.route("/shops/<int:shop_id>/templates", methods=["POST"])
+def add_template(shop_id: int) -> Response | tuple[str, int]:
+    shop = _shop_or_404(shop_id)
+    form = _template_form(shop)
+    if not form.validate_on_submit():
+        return _page(shop, form, 400)
+    draft = messaging.TemplateDraft(
+        provider=form.provider.data,
+        name=form.name.data or "",
+        sign_name=form.sign_name.data or "",
+        template_code=form.template_code.data or "",
+        body=form.body.data or "",
+        purpose=MessagePurpose(form.purpose.data),
+    )
+    try:
+        messaging.save_template(db.session, shop, draft, actor=current_user, now=utcnow())
+    except FieldError as exc:
+        attach_error(form, exc)
+        return _page(shop, form, 400)
+    flash(f"模板“{draft.name}”已登记，客服可在案件页选用。", "success")
+    return redirect(url_for("admin.shop_contact", shop_id=shop.id))
+
+
+@bp.route("/templates/<int:template_id>/retire", methods=["POST"])
+def retire_template(template_id: int) -> Response:
+    template = db.session.get(MessageTemplate, template_id) or abort(404)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    messaging.retire_template(db.session, template, actor=current_user, now=utcnow())
+    flash(f"模板“{template.name}”已停用。", "success")
+    return redirect(url_for("admin.shop_contact", shop_id=template.shop_id))
