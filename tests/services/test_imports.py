@@ -237,6 +237,26 @@ def test_products_and_buyers(session: Session, shop: Shop) -> None:
     assert [p.column for p in report.problems] == ["生日", "会员等级"]
 
 
+def test_orders_bring_virtual_numbers_with_their_expiry_and_the_oaid(
+    session: Session, shop: Shop
+) -> None:
+    orders = (
+        "订单编号,买家会员名,订单付款时间,宝贝标题,价格,联系手机,虚拟号码过期时间,OAID\n"
+        "T9,小鹿,2026-11-20 10:00:00,赣南脐橙,39.9,18400913965-7576,2026-12-05 10:00:00,OAID-T9\n"
+    )
+    report = run(session, shop, "orders", orders.encode(), "订单.csv")
+    assert report.written, [p.describe() for p in report.problems]
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    assert (handle.kind, handle.hint) == (HandleKind.VIRTUAL, "184****3965 转 7576")
+    assert handle.expires_at == datetime(2026, 12, 5, 10, 0, tzinfo=SH)
+    assert session.scalars(sa.select(Order.oaid)).one() == "OAID-T9"
+    masked = orders.replace("18400913965-7576", "184****3965").replace("T9,", "T10,")
+    refused = run(session, shop, "orders", masked.encode(), "订单.csv")
+    assert not refused.written
+    assert [(p.row, p.column) for p in refused.problems] == [(2, "联系手机")]
+    assert "打码" in refused.problems[0].reason
+
+
 @pytest.mark.parametrize(
     "header",
     [

@@ -289,3 +289,34 @@ def test_no_number_for_sms_is_said_before_anything_is_recorded(
     with pytest.raises(FieldError, match="平台短信"):
         messaging.queue(session, case, tpl.id, actor=agent, now=MON_10, hours=HOURS)
     assert session.scalars(sa.select(ContactAttempt)).all() == []
+
+
+def test_the_outbox_reaches_the_shops_own_provider_account_or_says_it_has_none(
+    app,
+    session: Session,
+    shop: Shop,
+    make_user: Callable[..., User],
+    aliyun: FakeAliyun,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker import runtime
+
+    monkeypatch.setitem(app.config, "TRACKER_PROVIDER_URLS", {"aliyun-sms": aliyun.url})
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    tpl = template(session, shop)
+    first = messaging.queue(session, case, tpl.id, actor=agent, now=MON_10, hours=HOURS)
+    clients = runtime.message_clients(app, session)
+    messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
+    session.refresh(first)
+    assert first.state is MessageState.FAILED and "没有设置阿里云短信服务账号" in first.last_error
+    admin = make_user(Role.ADMIN)
+    messaging.save_account(
+        session, shop, messaging.SMS, CREDS, sealer=runtime.sealer(app), actor=admin, now=MON_10
+    )
+    second = messaging.queue(
+        session, case, tpl.id, actor=agent, now=MON_10 + timedelta(hours=3), hours=HOURS
+    )
+    messaging.send_due(session, now=MON_10 + timedelta(hours=3), clients=clients, tz=SH)
+    session.refresh(second)
+    assert second.state is MessageState.SENT and len(aliyun.sent) == 1 and aliyun.problems == []
