@@ -20,7 +20,7 @@ from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, ContactAttempt, ContactHandle, Shop, User
 from tracker.models.enums import AttemptOutcome, HandleKind, Role
 from tracker.providers.aliyun import AliyunPrivacyNumbers
-from tracker.services import calls
+from tracker.services import calls, contact_handles
 from tracker.services.errors import FieldError
 from tracker.sources.contract import SourceOptions
 
@@ -88,6 +88,7 @@ def test_a_call_binds_agent_and_buyer_and_the_record_fills_the_attempt(
     session.refresh(case)
     assert attempt.outcome is AttemptOutcome.CALL_CONNECTED and attempt.duration_seconds == 210
     assert case.first_conversation_at == datetime(2026, 11, 23, 10, 1, 8, tzinfo=SH)
+    assert contact_handles.erase_lapsed(session, now=MON_10 + timedelta(hours=1)) == 0  # not X
     released = calls.release_ended(
         session, now=MON_10 + timedelta(minutes=1), calls_for=lambda _: axb(aliyun)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import g
@@ -23,6 +24,8 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import MessageState, Role
+
+SH = ZoneInfo("Asia/Shanghai")
 
 
 def test_admin_keeps_provider_accounts_sealed_and_templates_checked(
@@ -138,3 +141,39 @@ def test_the_board_filters_on_numbers_about_to_lapse(
     assert f'/cases/{soon.id}"' in html and html.count('<td><a href="/cases/') == 1
     board = client.get("/cases?scope=all").get_data(as_text=True)
     assert "号码" in board and "后失效" in board
+
+
+def test_an_agent_gets_a_number_from_the_platform_on_the_case_page(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User], monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.top_server import FakeTop, serve
+
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(
+        session, shop, at=utcnow() - timedelta(days=3, hours=1), phone="", oaid="OAID-7"
+    )
+    case.owner_id = agent.id
+    session.commit()
+    fake = FakeTop()
+    fake.receivers[("T1", "OAID-7")] = {
+        "mobile": "18400913965-7576",
+        "privacy_protection": True,
+        "secret_no_expire_time": (utcnow() + timedelta(days=5))
+        .astimezone(SH)
+        .strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    app = client.application
+    creds = {
+        shop.code: {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}
+    }
+    monkeypatch.setitem(app.config, "TRACKER_SHOP_CREDENTIALS", creds)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="decrypt"' in page and 'id="no-number"' in page
+    with serve(fake):
+        monkeypatch.setitem(app.config, "TRACKER_SOURCE_URLS", {"top": fake.url})
+        html = post_form(client, f"{url}/decrypt", {}, form_url=url).get_data(as_text=True)
+    assert fake.problems == [] and 'href="tel:18400913965,7576"' in html
+    assert "184****3965 转 7576" in html and "后失效" in html
+    assert "18400913965" not in client.get(url).get_data(as_text=True)  # shown once only

@@ -143,17 +143,7 @@ def place_call(
         )
         session.add(handle)
         attempt.notes = f"隐私号外呼：请用本人手机拨打 {x.written()}"
-        record_change(
-            session,
-            now=now,
-            actor_id=actor.id,
-            entity_type="buyer",
-            entity_id=case.buyer_id,
-            field="call_bound",
-            old=None,
-            new=f"case {case.id} · X {x.written()}",
-            case_id=case.id,
-        )
+        contact_handles.audit_access(session, case, actor, "call_bound", f"X {x.written()}", now)
         return handle
 
 

@@ -159,9 +159,10 @@ def soonest_expiry(now: datetime) -> sa.ScalarSelect[datetime]:
     )
 
 
-def _audit_access(
+def audit_access(
     session: Session, case: Case, viewer: User, field: str, what: str, now: datetime
 ) -> None:
+    """One line of the personal-data access log (tracker.services.access_log)."""
     record_change(
         session,
         now=now,
@@ -188,7 +189,7 @@ def reveal(
         if not handle.works_at(now):
             raise FieldError("handle", _lapsed(handle))
         number = opened(handle)
-        _audit_access(session, case, viewer, "phone_revealed", handle.hint, now)
+        audit_access(session, case, viewer, "phone_revealed", handle.hint, now)
         return number
 
 
@@ -236,7 +237,7 @@ def decrypt(
             actor_id=viewer.id,
             kind=HandleKind.VIRTUAL if protected else HandleKind.OWN,
         )
-        _audit_access(session, case, viewer, "contact_decrypted", handle.hint, now)
+        audit_access(session, case, viewer, "contact_decrypted", handle.hint, now)
         session.flush()
         return handle.id, number
 
@@ -258,6 +259,7 @@ def erase_lapsed(session: Session, *, now: datetime) -> int:
         result = session.execute(
             sa.update(ContactHandle)
             .where(
+                ContactHandle.kind != HandleKind.BINDING,  # released by calls.release_ended
                 ContactHandle.sealed.is_not(None),
                 ContactHandle.expires_at <= now,
             )

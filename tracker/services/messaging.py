@@ -328,17 +328,7 @@ def queue(
             created_at=now,
         )
         session.add(message)
-        record_change(
-            session,
-            now=now,
-            actor_id=actor.id,
-            entity_type="buyer",
-            entity_id=buyer.id,
-            field="message_queued",
-            old=None,
-            new=f"case {case.id} · {template.name}",
-            case_id=case.id,
-        )
+        contact_handles.audit_access(session, case, actor, "message_queued", template.name, now)
         return message
 
 
@@ -463,12 +453,16 @@ def _send_one(
             message.next_try_at = policy.earliest(now, [], tz=tz)
             report.deferred += 1
             return
+        if message.tries >= TRIES:  # the last answers were all lost: stop guessing
+            _finish(session, message, now, error=message.last_error or "多次发送都没有结果")
+            report.failed += 1
+            return
         message.state = MessageState.SENDING
         message.tries += 1
         message.next_try_at = now + LOOK_AGAIN
     # The provider is called outside any transaction: the row says 发送中 meanwhile.
     try:
-        ref = _call(client, message.provider, request)
+        ref = _call(client, request)
     except ProviderError as exc:
         _failed_try(
             session, message_id, now, exc.code, exc.message, exc.retryable, exc.uncertain, report
@@ -514,7 +508,7 @@ def _request(
     )
 
 
-def _call(client: object, provider: str, request: Sms | PlatformMessage) -> str:
+def _call(client: object, request: Sms | PlatformMessage) -> str:
     if isinstance(request, Sms):
         assert isinstance(client, SmsProvider)
         return client.send(request)
@@ -615,9 +609,9 @@ def poll_receipts(session: Session, *, now: datetime, clients: Clients, tz: Zone
             if handle is None or handle.sealed is None:
                 message.finished_at = now  # the number is gone: nothing to ask about
                 continue
-            client = clients(session.get(Shop, message.shop_id), message.provider)
-            assert isinstance(client, SmsProvider)
             try:
+                client = clients(session.get(Shop, message.shop_id), message.provider)
+                assert isinstance(client, SmsProvider)
                 receipt = client.receipt(
                     message.provider_ref or "",
                     contact_handles.opened(handle).number,
