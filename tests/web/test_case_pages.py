@@ -413,6 +413,39 @@ def test_agents_cannot_assign_supervisors_can(
     response = post_form(client, "/cases/assign", data, form_url="/cases?view=list")
     assert response.status_code == 302
     assert {c.owner_id for c in session.scalars(sa.select(Case))} == {agent.id}
+    no_owner = {"owner_id": "0", "case_ids": data["case_ids"]}
+    post_form(client, "/cases/assign", no_owner, form_url="/cases?view=list")
+    assert {c.owner_id for c in session.scalars(sa.select(Case))} == {agent.id}  # unchanged
+    assert "请选择负责人" in client.get("/cases?view=list").get_data(as_text=True)
+    explicit = no_owner | {"unassign": "取消分配"}
+    post_form(client, "/cases/assign", explicit, form_url="/cases?view=list")
+    assert {c.owner_id for c in session.scalars(sa.select(Case))} == {None}
+
+
+def test_the_list_finds_closed_cases_under_all_and_due_today_means_today(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    from tracker.models.enums import CaseOutcome
+
+    closed = recent_case(session, shop, key="1", nick="n1")
+    closed.status, closed.outcome, closed.closed_at = (
+        CaseStatus.UNRECOVERED,
+        CaseOutcome.REFUSED,
+        utcnow(),
+    )
+    late = recent_case(session, shop, key="2", nick="n2")
+    late.first_contact_due_at = utcnow() - timedelta(days=3)
+    today = recent_case(session, shop, key="3", nick="n3")
+    today.first_contact_due_at = utcnow().replace(microsecond=0)
+    session.commit()
+    login(client, agent)
+    open_only = client.get("/cases?view=list&scope=all&q=T1").get_data(as_text=True)
+    assert f'href="/cases/{closed.id}"' not in open_only
+    everything = client.get("/cases?view=list&scope=all&status=all&q=T1").get_data(as_text=True)
+    assert f'href="/cases/{closed.id}"' in everything
+    due = client.get("/cases?view=list&scope=all&due_today=y").get_data(as_text=True)
+    assert f'href="/cases/{late.id}"' not in due
+    assert f'href="/cases/{today.id}"' in due
 
 
 def test_the_case_page_offers_the_owner_picker_to_supervisors_only(
@@ -584,3 +617,31 @@ def test_a_script_that_induces_reviews_is_refused_naming_the_rule(
     page = response.get_data(as_text=True)  # the form again, the rule next to the text
     assert "网络反不正当竞争暂行规定" in page and "第九条" in page
     assert session.scalar(sa.select(sa.func.count(Script.id)).where(Script.title == "回访")) == 0
+
+
+def test_a_closed_case_offers_no_contact_or_remedy_and_nothing_is_preselected(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    from tracker.models.enums import CaseOutcome
+
+    case = recent_case(session, shop)
+    case.owner_id = agent.id
+    session.commit()
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="attempt-form"' in page and 'id="remedy-form"' in page
+    assert re.search(r'<option value="" selected>请选择…</option>', page)
+    refused = post_form(
+        client, f"{url}/status", {"status-version": str(case.version)}, form_url=url
+    )
+    assert refused.status_code == 400 and "请选择新的状态" in refused.get_data(as_text=True)
+    case.status, case.outcome, case.closed_at = (
+        CaseStatus.UNRECOVERED,
+        CaseOutcome.REFUSED,
+        utcnow(),
+    )
+    session.commit()
+    closed = client.get(url).get_data(as_text=True)
+    assert 'id="attempt-form"' not in closed and 'id="remedy-form"' not in closed
+    assert 'id="closed-note"' in closed and "买家拒绝" in closed

@@ -128,3 +128,22 @@ def test_home_counts_are_kept_for_minutes_the_unhappy_reviews_are_live(
     assert "第二条差评" in html  # the latest unhappy reviews are never stale
     cache.clear()
     assert '<div class="stat-value">2' in products(client.get("/").get_data(as_text=True))
+
+
+def test_orders_are_found_by_part_of_their_number_and_link_to_their_case(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    from tests.factories import open_case
+
+    shop = make_shop()
+    case = open_case(session, shop, at=NOW, key="20261129")
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    for q in ("T2026", "1129", "T20261129"):
+        html = client.get(f"/shop/orders?q={q}").get_data(as_text=True)
+        assert "T20261129" in html and f'href="/cases/{case.id}"' in html, q
+    assert "T20261129" not in client.get("/shop/orders?q=T99").get_data(as_text=True)
+    buyer_page = client.get(f"/shop/buyers/{case.buyer_id}").get_data(as_text=True)
+    assert 'id="buyer-cases"' in buyer_page and f'href="/cases/{case.id}"' in buyer_page

@@ -132,9 +132,13 @@ def _conditions(
         where.append(Case.priority == f.priority)
     if f.overdue:
         where += [Case.first_attempt_at.is_(None), Case.first_contact_due_at < now]
-    if f.due_today:
-        _, end = _day_bounds(now.astimezone(tz).date(), tz)
-        where += [Case.first_attempt_at.is_(None), Case.first_contact_due_at < end]
+    if f.due_today:  # due within today's calendar day: earlier ones are 已超时
+        start, end = _day_bounds(now.astimezone(tz).date(), tz)
+        where += [
+            Case.first_attempt_at.is_(None),
+            Case.first_contact_due_at >= start,
+            Case.first_contact_due_at < end,
+        ]
     if f.reason is not None:
         where.append(
             Case.id.in_(sa.select(CaseReason.case_id).where(CaseReason.reason == f.reason))

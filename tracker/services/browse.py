@@ -9,7 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.models import Buyer, Order, Product, Review, SentimentCorrection
+from tracker.models import Buyer, Case, Order, OrderLine, Product, Review, SentimentCorrection
 from tracker.models.enums import Rating
 
 
@@ -62,9 +62,33 @@ def orders(shop_id: int, *, q: str = "") -> sa.Select[tuple[Order]]:
         .options(selectinload(Order.lines), selectinload(Order.buyer))
     )
     if q:
-        buyer_ids = sa.select(Buyer.id).where(Buyer.shop_id == shop_id, Buyer.platform_nick == q)
-        stmt = stmt.where(sa.or_(Order.tid == q, Order.buyer_id.in_(buyer_ids)))
+        buyer_ids = sa.select(Buyer.id).where(
+            Buyer.shop_id == shop_id, Buyer.platform_nick.ilike(contains(q), escape="\\")
+        )
+        # a prefix by range (the (shop, tid) index serves it on both databases); from four
+        # characters on, anywhere in the number (the last digits a buyer reads out)
+        matches = [sa.and_(Order.tid >= q, Order.tid < q + "\uffff")]
+        if len(q) >= 4:
+            matches.append(Order.tid.like(contains(q), escape="\\"))
+        stmt = stmt.where(sa.or_(*matches, Order.buyer_id.in_(buyer_ids)))
     return stmt.order_by(Order.paid_at.desc())
+
+
+def cases_of_orders(session: Session, order_ids: list[int]) -> dict[int, list[Case]]:
+    """Each order's cases (through its reviewed lines), for links from the orders list."""
+    if not order_ids:
+        return {}
+    rows = session.execute(
+        sa.select(OrderLine.order_id, Case)
+        .join(Review, Review.order_line_id == OrderLine.id)
+        .join(Case, Case.review_id == Review.id)
+        .where(OrderLine.order_id.in_(order_ids))
+        .order_by(Case.opened_at)
+    )
+    found: dict[int, list[Case]] = {}
+    for order_id, case in rows:
+        found.setdefault(order_id, []).append(case)
+    return found
 
 
 def reviews(shop_id: int, *, q: str = "", rating: Rating | None = None) -> sa.Select[tuple[Review]]:
@@ -93,6 +117,7 @@ class BuyerArchive:
     first_purchase_at: datetime | None
     last_purchase_at: datetime | None
     reviews: list[Review]
+    cases: list[Case]  # every case of the buyer, open and closed, newest first
 
 
 @dataclass(frozen=True)
@@ -153,8 +178,17 @@ def buyer_archive(session: Session, buyer: Buyer) -> BuyerArchive:
             .order_by(Review.posted_at.desc())
         )
     )
+    cases = list(
+        session.scalars(
+            sa.select(Case)
+            .where(Case.buyer_id == buyer.id)
+            .options(selectinload(Case.owner), selectinload(Case.product))
+            .order_by(Case.opened_at.desc())
+        )
+    )
     return BuyerArchive(
         buyer=buyer,
+        cases=cases,
         orders=orders,
         order_count=len(orders),
         total_spent=sum((o.payment for o in orders), Decimal("0.00")),

@@ -7,6 +7,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -49,7 +50,17 @@ class BoardFilterForm(FlaskForm):
         ),
         default="default",
     )
-    status = SelectField("状态", choices=enum_choices(CaseStatus, "全部"), default="")
+    # "" (the default) is every open case; "all" adds the closed ones (search an order
+    # whose case closed a minute ago); a status narrows to it.
+    status = SelectField(
+        "状态",
+        choices=[
+            SelectChoice("", "进行中"),
+            SelectChoice("all", "全部（含已结案）"),
+            *enum_choices(CaseStatus),
+        ],
+        default="",
+    )
     priority = SelectField(
         "优先级",
         choices=pairs([("", "全部")] + [(str(p), f"P{p}") for p in (1, 2, 3, 4)]),
@@ -134,7 +145,12 @@ class ConfirmForm(FlaskForm):
 
 
 class StatusForm(VersionedForm):
-    status = SelectField("改为", choices=enum_choices(CaseStatus))
+    status = SelectField(
+        "改为",
+        choices=enum_choices(CaseStatus, "请选择…"),
+        default="",
+        validators=[DataRequired("请选择新的状态。")],
+    )
     outcome = SelectField(
         "结果（结案时必选）",
         choices=enum_choices(CaseOutcome, "—"),
@@ -251,6 +267,7 @@ class AssignForm(FlaskForm):
         coerce=int, choices=[], validate_choice=False, validators=[row_id]
     )
     submit = SubmitField("分配")
+    unassign = SubmitField("取消分配")  # in the list: its own button, never a default choice
 
 
 class ScriptForm(FlaskForm):

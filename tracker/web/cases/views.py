@@ -115,6 +115,7 @@ def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilt
         shop_ids=shop_ids,
         scope=data.get("scope") or "default",
         status=enum(CaseStatus, data.get("status")),
+        include_closed=data.get("status") == "all",
         priority=int(data["priority"]) if data.get("priority") else None,
         overdue=bool(data.get("overdue")),
         due_today=bool(data.get("due_today")),
@@ -168,7 +169,7 @@ def board_page() -> str:
         context["rows"] = board.cards(db.session, page.items)
         assign = AssignForm()
         assign.owner_id.choices = row_choices(
-            [(0, "（取消分配）")] + [(u.id, u.display_name) for u in _owners(shop_ids)]
+            [(0, "选择负责人…")] + [(u.id, u.display_name) for u in _owners(shop_ids)]
         )
         context["assign_form"] = assign
     else:
@@ -200,12 +201,16 @@ def bulk_assign() -> Response:
         flash("请先勾选要分配的案件。", "warning")
         return redirect(request.referrer or url_for("cases.board_page"))
     owner = db.session.get(User, form.owner_id.data) if form.owner_id.data else None
+    if owner is None and not form.unassign.data:  # unassigning is its own button
+        flash("请选择负责人；要取消分配请点“取消分配”。", "warning")
+        return redirect(request.referrer or url_for("cases.board_page", view="list"))
     try:
         changed = svc.assign(db.session, cases, owner, actor=current_user, now=utcnow())
     except (FieldError, svc.CaseConflict) as exc:  # the service rolled back
         flash(getattr(exc, "message", str(exc)), "danger")
     else:
-        flash(f"已分配 {changed} 个案件。", "success")
+        done = f"分配给 {owner.display_name}" if owner else "取消分配"
+        flash(f"已{done} {changed} 个案件。", "success")
     return redirect(request.referrer or url_for("cases.board_page", view="list"))
 
 
@@ -265,7 +270,7 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
         data={"version": version, "attempted_at": _local_input(utcnow())},
     )
     status = StatusForm(prefix="status", formdata=None, data={"version": version})
-    status.status.data = next(iter(case_flow.TRANSITIONS[case.status])).value
+    status.status.data = ""  # nothing preselected: closing a case is a choice, never a default
     status.outcome.choices = [
         c for c in status.outcome.choices if not c.value or _offered(CaseOutcome(c.value), case)
     ]

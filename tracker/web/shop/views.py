@@ -84,7 +84,8 @@ def buyer(buyer_id: int) -> str:
 def orders() -> str:
     shop = _shop()
     page = _page(browse.orders(shop.id, q=_q()))
-    return render_template("shop/orders.html", shop=shop, page=page, q=_q())
+    cases = browse.cases_of_orders(db.session, [o.id for o in page.items])
+    return render_template("shop/orders.html", shop=shop, page=page, q=_q(), cases=cases)
 
 
 @bp.route("/reviews")
