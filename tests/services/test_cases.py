@@ -512,3 +512,24 @@ def test_the_compliance_guard_blocks_a_conditional_remedy_and_warns_on_a_draft(
         )
         == []
     )
+
+
+def test_scripts_greet_a_buyer_without_a_name_as_qin_never_by_nick(
+    session: Session, shop: Shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from tracker.domain.working_hours import WorkingHours
+
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(
+        session, shop, at=NOW, nick="kiki_0719", title="【顺丰包邮】氨基酸洗面奶 温和清洁 100g"
+    )
+    hours = WorkingHours(tz=ZoneInfo("Asia/Shanghai"))
+    opening = next(
+        s
+        for s in detail(session, case, viewer=agent, now=LATER, hours=hours).scripts
+        if s.title == "开场问候"
+    )
+    assert opening.text.startswith("亲您好") and "kiki_0719" not in opening.text
+    assert "对氨基酸洗面奶的评价" in opening.text

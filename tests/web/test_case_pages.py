@@ -521,7 +521,7 @@ def test_scripts_are_written_by_supervisors_and_filled_in_on_the_case(
     case.buyer.name = "韩梅梅"
     session.commit()
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "韩梅梅您好，赣南脐橙 5斤装的物流让您久等了" in html
+    assert "韩梅梅您好，赣南脐橙的物流让您久等了" in html
     assert (
         session.scalar(sa.select(sa.func.count(Script.id).filter(Script.title == "物流道歉"))) == 1
     )
@@ -645,3 +645,20 @@ def test_a_closed_case_offers_no_contact_or_remedy_and_nothing_is_preselected(
     closed = client.get(url).get_data(as_text=True)
     assert 'id="attempt-form"' not in closed and 'id="remedy-form"' not in closed
     assert 'id="closed-note"' in closed and "买家拒绝" in closed
+
+
+def test_the_home_page_puts_the_agents_own_work_first(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    overdue = recent_case(session, shop, key="1", nick="超时的买家")
+    overdue.owner_id = agent.id
+    overdue.first_contact_due_at = utcnow() - timedelta(days=2)
+    someone_elses = recent_case(session, shop, key="2", nick="别人的买家")
+    someone_elses.first_contact_due_at = utcnow() - timedelta(days=2)
+    session.commit()
+    login(client, agent)
+    html = client.get("/").get_data(as_text=True)
+    day = html[html.index('id="my-day"') : html.index('id="counted-at"')]
+    assert "我的超时未联系" in day and f'href="/cases/{overdue.id}"' in day
+    assert f'href="/cases/{someone_elses.id}"' not in day
+    assert "scope=mine" in day and "overdue=y" in day

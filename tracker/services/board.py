@@ -210,6 +210,7 @@ class Card:
     next_follow_up_at: datetime | None
     revision_window_ends_at: datetime
     rating: Rating
+    posted_at: datetime  # when the buyer wrote it: an imported review may be days old
     text: str
     follow_up_text: str | None
     nick: str | None
@@ -235,6 +236,7 @@ _CARD_COLUMNS = (
     Case.next_follow_up_at,
     Case.revision_window_ends_at,
     Review.rating,
+    Review.posted_at,
     Review.text,
     Review.follow_up_text,
     Buyer.platform_nick.label("nick"),
@@ -354,6 +356,49 @@ def follow_ups_today(
         .limit(100)
     )
     return cards(session, list(ids))
+
+
+@dataclass(frozen=True)
+class WorkList:
+    """One heading of an agent's day: how many, the first few, and the board's filter."""
+
+    label: str
+    count: int
+    cards: list[Card]
+    query: dict[str, str]  # the board/list URL parameters that show all of them
+
+
+def my_day(
+    session: Session, shop_ids: tuple[int, ...], *, user_id: int, now: datetime, tz: ZoneInfo
+) -> list[WorkList]:
+    """What the home page puts first for whoever logs in: my overdue cases, mine due
+    today, my follow-ups today, and mine still waiting for a first contact."""
+    lists = []
+    for label, criteria, query in (
+        ("我的超时未联系", {"overdue": True}, {"overdue": "y"}),
+        ("我的今天到期", {"due_today": True}, {"due_today": "y"}),
+        ("分给我、还没联系", {"status": CaseStatus.NEW}, {"status": CaseStatus.NEW.value}),
+    ):
+        f = BoardFilter(shop_ids=shop_ids, scope="mine", **criteria)  # type: ignore[arg-type]
+        ids = matching_ids(f, user_id=user_id, now=now, tz=tz)
+        count = session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
+        first = list(session.scalars(ids.limit(5)))
+        lists.append(
+            WorkList(
+                label, count, cards(session, first), {"scope": "mine", "view": "list", **query}
+            )
+        )
+    follow_ups = follow_ups_today(session, shop_ids, user_id=user_id, now=now, tz=tz)
+    lists.insert(
+        2,
+        WorkList(
+            "我今天要跟进",
+            len(follow_ups),
+            follow_ups[:5],
+            {"scope": "mine", "sort": "follow_up", "view": "list"},
+        ),
+    )
+    return lists
 
 
 def assignable_agents(session: Session, shop_ids: tuple[int, ...]) -> list[User]:

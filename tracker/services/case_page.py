@@ -12,6 +12,7 @@ from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import Suggestion, suggest
 from tracker.domain.platform_rules import ReviewRules
+from tracker.domain.wording import short_product, spoken_name
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
     AuditEvent,
@@ -106,8 +107,11 @@ def load_case(session: Session, case_id: int) -> Case | None:
 
 
 def fill(template: str, buyer: Buyer | None, product_title: str) -> str:
-    name = (buyer.name or buyer.platform_nick) if buyer else "亲"
-    return template.replace("{买家}", name).replace("{商品}", product_title or "宝贝")
+    """{买家} and {商品} as said on the phone: the name on file (else 亲) and the short name
+    of the product (tracker.domain.wording)."""
+    return template.replace("{买家}", spoken_name(buyer.name if buyer else None)).replace(
+        "{商品}", short_product(product_title)
+    )
 
 
 def scripts_for(session: Session, case: Case) -> list[FilledScript]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tracker.domain import compliance
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.phone_numbers import PhoneNumber
+from tracker.domain.wording import short_product, written_name
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
     Buyer,
@@ -239,23 +240,12 @@ def messages_of(session: Session, case_id: int) -> list[OutboundMessage]:
 
 
 # -- queueing -------------------------------------------------------------------------------
-SHORT_TITLE = re.compile(r"【[^】]*】|\[[^\]]*\]")
-
-
-def short_product(title: str | None) -> str:
-    """A product as a person says it: no 【包邮】 tags, the first words, at most 12 chars."""
-    if not title:
-        return "您购买的商品"
-    words = SHORT_TITLE.sub(" ", title).split()
-    return (words[0] if words else title)[:12]
-
-
 def fill(
     template: MessageTemplate, case: Case, buyer: Buyer, shop: Shop, tid: str | None
 ) -> dict[str, str]:
     product = case.product.title if isinstance(case.product, Product) else None
     values = {
-        "name": f"{buyer.name[0]}先生/女士" if buyer.name else "亲",
+        "name": written_name(buyer.name),
         "product": short_product(product),
         "shop": shop.name[:20],
         "order": (tid or "")[-4:],

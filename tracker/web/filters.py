@@ -66,6 +66,14 @@ def lapses(moment: datetime | None, now: datetime | None = None) -> str:
     return "已失效" if minutes <= 0 else f"{_span(minutes)}后失效"
 
 
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, in words: 34小时前 is 1天10小时前."""
+    if moment is None:
+        return ""
+    minutes = int(((now or utcnow()) - moment).total_seconds() // 60)
+    return "刚刚" if minutes < 1 else f"{_span(minutes)}前"
+
+
 def _bands(review: Review) -> ScoreBands:
     """The bands of the model that scored this review, once per model and request."""
     known: dict[tuple[int, str | None], ScoreBands] = g.setdefault("sentiment_bands", {})
@@ -106,5 +114,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(hours, "hours")
     app.add_template_filter(mask_phone, "mask_phone")
     app.add_template_filter(lapses, "lapses")
+    app.add_template_filter(ago, "ago")
     app.add_template_filter(mask_nick, "mask_nick")
     app.add_template_global(countdown, "countdown")

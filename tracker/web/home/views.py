@@ -1,13 +1,24 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.services import browse
+from tracker.services import board, browse
 from tracker.web.access import current_shop, shop_or_404
 from tracker.web.cached import computed
 from tracker.web.home.forms import ShopSwitchForm
@@ -30,9 +41,19 @@ def index() -> str:
         COUNTS_FRESH_SECONDS,
         lambda: browse.shop_counts(db.session, shop.id, since=utcnow() - timedelta(days=30)),
     )
+    now = utcnow()
+    day = board.my_day(
+        db.session,
+        (shop.id,),
+        user_id=current_user.id,
+        now=now,
+        tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
+    )
     return render_template(
         "home/index.html",
         shop=shop,
+        day=day,
+        now=now,
         counts=counts.value,
         counted_at=counts.at,
         recent_unhappy=browse.recent_unhappy(db.session, shop.id),

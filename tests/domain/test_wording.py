@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import pytest
+
+from tracker.domain.wording import short_product, spoken_name, written_name
+
+
+@pytest.mark.parametrize(
+    ("title", "said"),
+    [
+        ("【顺丰包邮】氨基酸洗面奶 温和清洁 不紧绷 100g 清香型", "氨基酸洗面奶"),
+        ("赣南脐橙 5斤装 新鲜", "赣南脐橙"),
+        ("[官方正品] 香氛沐浴露 持久留香", "香氛沐浴露"),
+        ("5斤装 赣南脐橙", "赣南脐橙"),
+        ("", "宝贝"),
+        (None, "宝贝"),
+    ],
+)
+def test_a_product_as_a_person_says_it(title: str | None, said: str) -> None:
+    assert short_product(title) == said
+
+
+def test_a_buyer_is_greeted_by_name_or_as_qin_never_by_nick() -> None:
+    assert (
+        spoken_name("黄桂英") == "黄桂英" and spoken_name(None) == "亲" and spoken_name(" ") == "亲"
+    )
+    assert written_name("李雷") == "李先生/女士" and written_name(None) == "亲"

@@ -1,0 +1,28 @@
+"""How a person says a product and a buyer on the phone or in a message: never the whole
+listing title (【顺丰包邮】… 100g 清香型), never the buyer's platform nick."""
+
+from __future__ import annotations
+
+import re
+
+_TAGS = re.compile(r"【[^】]*】|\[[^\]]*\]|（[^）]*）|\([^)]*\)")
+_SPEC = re.compile(r"^[0-9０-９]")  # 5斤装, 100g, 500ml: a size, not the product
+
+
+def short_product(title: str | None, *, limit: int = 12) -> str:
+    """赣南脐橙 5斤装 新鲜 → 赣南脐橙; 【顺丰包邮】氨基酸洗面奶 温和清洁 → 氨基酸洗面奶."""
+    if not title:
+        return "宝贝"
+    words = [w for w in _TAGS.sub(" ", title).split() if not _SPEC.match(w)]
+    return (words[0] if words else title.strip())[:limit]
+
+
+def spoken_name(name: str | None) -> str:
+    """The buyer as an agent addresses them: the name on file, else 亲 (the shops'
+    customary address), never the nick."""
+    return name.strip() if name and name.strip() else "亲"
+
+
+def written_name(name: str | None) -> str:
+    """The buyer in an SMS: 李先生/女士 from the name on file, else 亲."""
+    return f"{name.strip()[0]}先生/女士" if name and name.strip() else "亲"
