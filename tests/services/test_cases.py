@@ -533,3 +533,42 @@ def test_scripts_greet_a_buyer_without_a_name_as_qin_never_by_nick(
     )
     assert opening.text.startswith("亲您好") and "kiki_0719" not in opening.text
     assert "对氨基酸洗面奶的评价" in opening.text
+
+
+def test_the_history_shows_times_in_the_shops_zone(session: Session, shop: Shop) -> None:
+    from zoneinfo import ZoneInfo
+
+    from tracker.models import AuditEvent
+    from tracker.services.case_page import history
+
+    case = open_case(session, shop, at=NOW)
+    session.add(
+        AuditEvent(
+            occurred_at=NOW,
+            actor_id=None,
+            entity_type="case",
+            entity_id=case.id,
+            case_id=case.id,
+            field="first_contact_due_at",
+            old_value="2026-12-01T03:00:00+00:00",
+            new_value="2026-12-01T05:30:00+00:00",
+        )
+    )
+    session.commit()
+    entry = next(
+        e for e in history(session, case.id, ZoneInfo("Asia/Shanghai")) if e.field == "首次联系时限"
+    )
+    assert (entry.old, entry.new) == ("12-01 11:00", "12-01 13:30")
+
+
+def test_scheduler_log_lines_carry_the_shops_time() -> None:
+    import logging
+    from zoneinfo import ZoneInfo
+
+    from tracker.cli.intake import ShopTimeFormatter
+
+    record = logging.LogRecord("tracker.jobs", logging.INFO, __file__, 1, "x", None, None)
+    record.created = 1_764_432_000.0  # 2025-11-29 16:00:00 UTC
+    assert (
+        ShopTimeFormatter(ZoneInfo("Asia/Shanghai")).formatTime(record) == "2025-11-30 00:00:00 CST"
+    )

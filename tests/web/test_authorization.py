@@ -14,7 +14,7 @@ from tracker.models import User
 from tracker.models.enums import Role
 
 # Who may use each part of the app (by endpoint prefix or name).
-PUBLIC = {"auth.login", "static", "bootstrap.static"}
+PUBLIC = {"auth.login", "static", "bootstrap.static", "favicon"}
 TOKEN_ONLY = {"api.push_reviews"}  # the push API: a shop token, never a session
 # A platform's pushes: signed with the shop's own settings, never a session. This world's
 # shop is on Taobao, which pushes nothing: 404 (test_wechat checks the signature path).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -341,7 +342,8 @@ def test_a_stale_page_is_refused_with_who_changed_it(
     boss = make_user(Role.SUPERVISOR, shops=[shop], display_name="周主管")
     from tracker.services import cases as svc
 
-    svc.assign(session, [case], agent, actor=boss, now=utcnow())  # version 1 -> 2
+    at = utcnow()
+    svc.assign(session, [case], agent, actor=boss, now=at)  # version 1 -> 2
     login(client, agent)
     response = post_form(
         client,
@@ -351,7 +353,8 @@ def test_a_stale_page_is_refused_with_who_changed_it(
     )
     assert response.status_code == 302
     html = client.get(response.location).get_data(as_text=True)
-    assert "已被周主管" in html and "请刷新页面" in html
+    beijing = at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"已被周主管于 {beijing:%H:%M}修改" in html and "请刷新页面" in html  # not UTC
     session.refresh(case)
     assert case.status is CaseStatus.NEW
 
@@ -662,3 +665,11 @@ def test_the_home_page_puts_the_agents_own_work_first(
     assert "我的超时未联系" in day and f'href="/cases/{overdue.id}"' in day
     assert f'href="/cases/{someone_elses.id}"' not in day
     assert "scope=mine" in day and "overdue=y" in day
+
+
+def test_pages_say_beijing_time_and_have_an_icon(client: FlaskClient, agent: User) -> None:
+    login(client, agent)
+    html = client.get("/").get_data(as_text=True)
+    assert "时间均为北京时间" in html and 'rel="icon"' in html
+    assert client.get("/favicon.ico").status_code == 301
+    assert client.get("/static/favicon.svg").status_code == 200

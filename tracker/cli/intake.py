@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import sys
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -265,6 +266,19 @@ def api_token_command(shop_code: str) -> None:
     click.echo(token)
 
 
+class ShopTimeFormatter(logging.Formatter):
+    """Log lines stamped in the shop's time zone, like APScheduler's own "next run at …"
+    (a UTC stamp beside a CST one read as an eight-hour gap)."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.zone)
+        return moment.strftime(datefmt or "%Y-%m-%d %H:%M:%S %Z")
+
+
 @click.command("scheduler")
 @with_appcontext
 @job_limits
@@ -275,10 +289,11 @@ def scheduler_command() -> None:
 
     from tracker.jobs import schedule
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    zone = ZoneInfo(app.config["TRACKER_TIMEZONE"])
+    handler = logging.StreamHandler()
+    handler.setFormatter(ShopTimeFormatter(zone))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     holder = f"{socket.gethostname()}:{os.getpid()}"
     try:
         scheduler_lock.acquire(db.session, holder, now=utcnow())

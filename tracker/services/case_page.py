@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -148,8 +150,14 @@ FIELD_LABELS = {
 VALUE_LABELS = {"status": CaseStatus, "outcome": CaseOutcome, "reasons": Reason}
 
 
-def _label(field: str, value: str | None) -> str | None:
-    """Stored values are codes; people read labels ("recovered" -> 已挽回)."""
+def _label(field: str, value: str | None, tz: ZoneInfo) -> str | None:
+    """Stored values are codes and UTC times; people read labels ("recovered" -> 已挽回)
+    and local times (2026-12-01T03:00:00+00:00 -> 12-01 11:00)."""
+    if value is not None and _ISO_TIME.match(value):
+        try:
+            return datetime.fromisoformat(value).astimezone(tz).strftime("%m-%d %H:%M")
+        except ValueError:
+            return value
     enum = VALUE_LABELS.get(field)
     if value is None or enum is None:
         return value
@@ -160,7 +168,10 @@ def _label(field: str, value: str | None) -> str | None:
         return value
 
 
-def history(session: Session, case_id: int) -> list[HistoryEntry]:
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def history(session: Session, case_id: int, tz: ZoneInfo) -> list[HistoryEntry]:
     rows = session.execute(
         sa.select(AuditEvent, User.display_name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
@@ -173,8 +184,8 @@ def history(session: Session, case_id: int) -> list[HistoryEntry]:
             e.occurred_at,
             name or "系统",
             FIELD_LABELS.get(e.field, e.field),
-            _label(e.field, e.old_value),
-            _label(e.field, e.new_value),
+            _label(e.field, e.old_value, tz),
+            _label(e.field, e.new_value, tz),
         )
         for e, name in rows
     ]
@@ -245,7 +256,7 @@ def detail(
         attempts=attempts,
         scripts=scripts_for(session, case),
         totals=remedy_totals(case),
-        history=history(session, case.id),
+        history=history(session, case.id, hours.tz),
         next_try=tip,
         explanation_open_until=explanation_window_ends(session, case),
         rules=rules_of(session, case.shop_id),

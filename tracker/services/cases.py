@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,16 @@ class CaseConflict(RuntimeError):
 
 
 class StaleCase(CaseConflict):
-    pass
+    """Someone changed the case since the page was loaded: who and when, for the message
+    (the time in the viewer's zone, which the web layer knows)."""
+
+    def __init__(self, who: str | None, at: datetime | None) -> None:
+        self.who, self.at = who, at
+        super().__init__(self.describe(UTC))
+
+    def describe(self, tz: tzinfo) -> str:
+        by = f"{self.who}于 {self.at.astimezone(tz):%H:%M}" if self.who and self.at else "他人"
+        return f"此案件已被{by}修改，您看到的不是最新内容。请刷新页面后再操作。"
 
 
 class AlreadyClaimed(CaseConflict):
@@ -77,8 +86,9 @@ def check_version(session: Session, case: Case, expected: int | None) -> None:
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(1)
     ).first()
-    who = f"{_display(session, last.actor_id)}于 {last.occurred_at:%H:%M}" if last else "他人"
-    raise StaleCase(f"此案件已被{who}修改，您看到的不是最新内容。请刷新页面后再操作。")
+    raise StaleCase(
+        _display(session, last.actor_id) if last else None, last.occurred_at if last else None
+    )
 
 
 def check_can_work(case: Case, user: User, session: Session) -> None:

@@ -10,7 +10,7 @@ from tracker.web import errors, filters
 from tracker.web.inputs import RowIdConverter, TrackerRequest
 
 # Endpoints reachable without logging in.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static", "favicon"}
 
 
 def init_app(app: Flask) -> None:
@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     for bp in (*blueprints, admin_bp, api_bp):
         app.register_blueprint(bp)
 
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)  # what browsers ask for unprompted
     app.before_request(_require_login)
     app.context_processor(_navigation)
     errors.init_app(app)
@@ -60,6 +61,10 @@ def _navigation() -> dict[str, object]:
     from tracker.web.notifications.views import unread
 
     return {"nav_shops": accessible_shops, "nav_shop": current_shop, "nav_unread": unread}
+
+
+def _favicon() -> Response:
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 def _require_login() -> Response | None:

@@ -23,7 +23,7 @@ from tracker.sources.contract import SourceError
 from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.cases.forms import CallForm, MessageForm
-from tracker.web.cases.views import _case_page_or_404, _render, bp
+from tracker.web.cases.views import _case_page_or_404, _render, bp, conflict_message
 
 
 def _override(reason: str | None) -> str:
@@ -40,7 +40,7 @@ def _flash_on_failure(case_id: int, action: Callable[[], str]) -> Response:
     except (ProviderError, SourceError) as exc:
         flash(f"{exc.message}（{exc.code}）", "danger")
     except svc.CaseConflict as exc:
-        flash(str(exc), "danger")
+        flash(conflict_message(exc), "danger")
     else:
         flash(message, "success")
     return redirect(url_for("cases.case_view", case_id=case_id))

@@ -69,6 +69,14 @@ def _local_input(moment: datetime | None) -> datetime | None:
     return moment.astimezone(_tz()).replace(tzinfo=None) if moment else None
 
 
+def conflict_message(exc: Exception) -> str:
+    """A conflict as the agent reads it: a stale edit names who changed it and when, in
+    the shop's time."""
+    if isinstance(exc, svc.StaleCase):
+        return exc.describe(_tz())
+    return getattr(exc, "message", None) or str(exc)
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     """Form datetimes are the shop's local time."""
     return moment.replace(tzinfo=_tz()) if moment is not None else None
@@ -207,7 +215,7 @@ def bulk_assign() -> Response:
     try:
         changed = svc.assign(db.session, cases, owner, actor=current_user, now=utcnow())
     except (FieldError, svc.CaseConflict) as exc:  # the service rolled back
-        flash(getattr(exc, "message", str(exc)), "danger")
+        flash(conflict_message(exc), "danger")
     else:
         done = f"分配给 {owner.display_name}" if owner else "取消分配"
         flash(f"已{done} {changed} 个案件。", "success")
@@ -408,7 +416,7 @@ def _act(
         field.errors = [*field.errors, exc.message]
         return _render(_case_page_or_404(case_id), 400, **{key: form})
     except svc.CaseConflict as exc:
-        flash(str(exc), "danger")
+        flash(conflict_message(exc), "danger")
         return redirect(url_for("cases.case_view", case_id=case_id))
     flash(success, "success")
     for finding in result if isinstance(result, list) else ():  # the compliance guard's warnings
