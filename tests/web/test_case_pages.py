@@ -672,4 +672,5 @@ def test_pages_say_beijing_time_and_have_an_icon(client: FlaskClient, agent: Use
     html = client.get("/").get_data(as_text=True)
     assert "时间均为北京时间" in html and 'rel="icon"' in html
     assert client.get("/favicon.ico").status_code == 301
-    assert client.get("/static/favicon.svg").status_code == 200
+    with client.get("/static/favicon.svg") as icon:
+        assert icon.status_code == 200
