@@ -193,12 +193,9 @@ def send_alerts(app: Flask) -> None:
     """Every minute: announce deadlines near or passed, then send queued e-mails/messages."""
     with app.app_context():
         now = utcnow()
-        created = alerts.scan(
-            db.session,
-            now=now,
-            settings=runtime.alert_settings(app),
-            tz_name=app.config["TRACKER_TIMEZONE"],
-        )
+        settings, tz_name = runtime.alert_settings(app), app.config["TRACKER_TIMEZONE"]
+        created = alerts.scan(db.session, now=now, settings=settings, tz_name=tz_name)
+        created += alerts.morning_digest(db.session, now=now, settings=settings, tz_name=tz_name)
         sent, failed = alerts.deliver(
             db.session, now=now, mailer=runtime.mailer(app), poster=runtime.poster(app)
         )

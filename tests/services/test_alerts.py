@@ -227,7 +227,7 @@ def test_the_bell_counts_unread_and_marks_read(session: Session, team) -> None: 
     assert (
         alerts.unread_count(session, boss.id) == 2 and alerts.unread_count(session, agent.id) == 0
     )
-    first = alerts.inbox(session, boss.id)[0]
+    first = alerts.inbox(session, boss.id)[0].notification
     assert alerts.mark_read(session, agent.id, now=T0, notification_id=first.id) == 0  # not theirs
     assert alerts.mark_read(session, boss.id, now=T0, notification_id=first.id) == 1
     assert alerts.unread_count(session, boss.id) == 1
@@ -235,3 +235,56 @@ def test_the_bell_counts_unread_and_marks_read(session: Session, team) -> None: 
         alerts.mark_read(session, boss.id, now=T0) == 1
         and alerts.unread_count(session, boss.id) == 0
     )
+
+
+def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    shop, boss, agent = team
+    for i in range(15):  # most overdue for longer than the per-case notices look back
+        _case(
+            session,
+            shop,
+            f"d{i}",
+            due_in=-timedelta(days=10 - i % 5),
+            owner=None if i % 3 else agent,
+        )
+    settings = alerts.AlertSettings(webhook_url="http://robot.invalid/hook")
+    early = datetime(2026, 11, 30, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert (
+        alerts.morning_digest(session, now=early, settings=settings, tz_name="Asia/Shanghai") == 0
+    )
+    nine = early.replace(hour=9)
+    assert alerts.morning_digest(session, now=nine, settings=settings, tz_name="Asia/Shanghai") == 1
+    assert (
+        alerts.morning_digest(
+            session, now=nine.replace(hour=11), settings=settings, tz_name="Asia/Shanghai"
+        )
+        == 0
+    )
+    digest = session.scalars(sa.select(Notification).where(Notification.kind == "digest")).one()
+    assert digest.user_id == boss.id and "超时未联系 15 件（其中未分配 10 件）" in digest.body
+    robot = session.scalars(
+        sa.select(Delivery).where(Delivery.channel == DeliveryChannel.WEBHOOK)
+    ).one()
+    assert robot.subject == digest.title
+
+
+def test_an_agent_hears_of_a_case_given_to_them_and_the_inbox_reads_it_as_it_is_now(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker.services import cases as svc
+
+    shop, boss, agent = team
+    case = _case(session, shop, "a1", due_in=timedelta(hours=2), owner=None)
+    svc.assign(session, [case], agent, actor=boss, now=NOW)
+    [item] = alerts.inbox(session, agent.id)
+    assert item.notification.kind == "assigned" and "分配给你" in item.notification.title
+    assert "负责人 " + agent.display_name in item.now_line and "尚未联系" in item.now_line
+    svc.assign(session, [case], boss, actor=boss, now=NOW + timedelta(minutes=1))  # took it back
+    assert len(alerts.inbox(session, boss.id)) == 0  # taking it oneself tells nobody
+    assert "负责人 " + boss.display_name in alerts.inbox(session, agent.id)[0].now_line
+    opened = alerts.open_notification(session, agent.id, item.notification.id, now=NOW)
+    assert opened is not None and opened.read_at == NOW
+    assert alerts.open_notification(session, boss.id, item.notification.id, now=NOW) is None

@@ -45,3 +45,23 @@ def test_the_bell_shows_unread_and_the_page_marks_read(
     assert theirs.read_at is None
     post_form(client, "/notifications/read", {}, form_url="/notifications/")
     assert 'id="unread-count"' not in client.get("/").get_data(as_text=True)
+
+
+def test_opening_a_notice_reads_it_and_goes_to_its_case(
+    client: FlaskClient, session: Session, make_user, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import open_case
+
+    shop = make_shop()
+    me = make_user(Role.AGENT, shops=[shop])
+    case = open_case(session, shop, at=NOW)
+    note = _notify(session, me, 1)
+    note.case_id = case.id
+    session.commit()
+    login(client, me)
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "现在：待联系 · 负责人 未分配 · 尚未联系" in page
+    answer = post_form(client, f"/notifications/{note.id}/open", {}, form_url="/notifications/")
+    assert answer.status_code == 302 and answer.location.endswith(f"/cases/{case.id}")
+    session.refresh(note)
+    assert note.read_at is not None

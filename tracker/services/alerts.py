@@ -309,19 +309,147 @@ def unread_count(session: Session, user_id: int) -> int:
     )
 
 
-def inbox(session: Session, user_id: int, limit: int = 100) -> list[Notification]:
-    return list(
-        session.scalars(
-            sa.select(Notification)
-            .where(Notification.user_id == user_id)
-            .order_by(
-                Notification.read_at.is_not(None),
-                Notification.created_at.desc(),
-                Notification.id.desc(),
-            )
-            .limit(limit)
+@dataclass(frozen=True)
+class InboxItem:
+    """A notice with its case as it is now: the stored text says what was true when it was
+    sent (负责人：未分配), the current line what is true on opening it."""
+
+    notification: Notification
+    case: Case | None
+
+    @property
+    def now_line(self) -> str:
+        case = self.case
+        if case is None:
+            return ""
+        owner = case.owner.display_name if case.owner else "未分配"
+        state = case.outcome.label if case.outcome else case.status.label
+        contacted = "已联系" if case.first_attempt_at else "尚未联系"
+        return f"现在：{state} · 负责人 {owner} · {contacted}"
+
+
+def inbox(session: Session, user_id: int, limit: int = 100) -> list[InboxItem]:
+    rows = session.execute(
+        sa.select(Notification, Case)
+        .outerjoin(Case, Case.id == Notification.case_id)
+        .where(Notification.user_id == user_id)
+        .options(joinedload(Case.owner))
+        .order_by(
+            Notification.read_at.is_not(None),
+            Notification.created_at.desc(),
+            Notification.id.desc(),
+        )
+        .limit(limit)
+    )
+    return [InboxItem(n, case) for n, case in rows]
+
+
+def open_notification(
+    session: Session, user_id: int, notification_id: int, *, now: datetime
+) -> Notification | None:
+    """Opening a notice reads it; only the user's own."""
+    with transaction(session):
+        found = session.get(Notification, notification_id)
+        if found is None or found.user_id != user_id:
+            return None
+        if found.read_at is None:
+            found.read_at = now
+        return found
+
+
+def notify_assigned(
+    session: Session, case: Case, owner: User, *, actor: User, now: datetime
+) -> None:
+    """Tell an agent a case was given to them (not when they took it themselves). The
+    caller owns the transaction."""
+    if owner.id == actor.id:
+        return
+    session.add(
+        Notification(
+            user_id=owner.id,
+            case_id=case.id,
+            kind="assigned",
+            dedupe_key=f"assigned:case:{case.id}:{int(now.timestamp())}",
+            title=f"{actor.display_name}把案件 #{case.id} 分配给你",
+            body=case.product.title if case.product else "",
+            created_at=now,
         )
     )
+
+
+# -- the morning digest -----------------------------------------------------------------------
+DIGEST_AT = 9  # the shop's hour: the supervisor's morning
+
+
+def morning_digest(
+    session: Session, *, now: datetime, settings: AlertSettings, tz_name: str
+) -> int:
+    """Once a day from 09:00 shop time, each active shop's supervisors get one notice (and
+    the chat robot one message) with the morning's numbers, instead of a notice per case:
+    every overdue case counts, however old. Returns how many notices were created."""
+    from tracker.clock import to_local
+
+    local = to_local(now, tz_name)
+    if local.hour < DIGEST_AT:
+        return 0
+    key_day = f"{local:%Y-%m-%d}"
+    created = 0
+    with transaction(session):
+        for shop in session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))):
+            key = f"digest:{shop.id}:{key_day}"
+            open_cases = sa.and_(Case.shop_id == shop.id, Case.status.in_(case_flow.OPEN))
+            never_tried = sa.and_(open_cases, Case.first_attempt_at.is_(None))
+            counts = session.execute(
+                sa.select(
+                    sa.func.count().filter(never_tried, Case.first_contact_due_at <= now),
+                    sa.func.count().filter(
+                        never_tried, Case.first_contact_due_at <= now, Case.owner_id.is_(None)
+                    ),
+                    sa.func.count().filter(
+                        never_tried,
+                        Case.first_contact_due_at > now,
+                        Case.first_contact_due_at <= now + timedelta(hours=24),
+                    ),
+                    sa.func.count().filter(open_cases),
+                ).select_from(Case)
+            ).one()
+            overdue, unassigned, due_soon, still_open = counts
+            title = f"{shop.name} 今日概况（{local:%m-%d}）"
+            body = (
+                f"超时未联系 {overdue} 件（其中未分配 {unassigned} 件），"
+                f"24 小时内到期 {due_soon} 件，进行中共 {still_open} 件。\n"
+                f"{settings.base_url.rstrip('/')}/cases?view=list&overdue=y"
+            )
+            seen = set(
+                session.scalars(
+                    sa.select(Notification.user_id).where(Notification.dedupe_key == key)
+                )
+            )
+            for user in supervisors(session, shop.id):
+                if user.id in seen:
+                    continue
+                session.add(
+                    Notification(
+                        user_id=user.id,
+                        case_id=None,
+                        kind="digest",
+                        dedupe_key=key,
+                        title=title,
+                        body=body,
+                        created_at=now,
+                    )
+                )
+                created += 1
+            webhook_sent = session.scalar(
+                sa.select(Delivery.id).where(
+                    Delivery.channel == DeliveryChannel.WEBHOOK, Delivery.dedupe_key == key
+                )
+            )
+            if settings.webhook_url and webhook_sent is None:
+                _queue(
+                    session, DeliveryChannel.WEBHOOK, key, settings.webhook_url, title, body, now
+                )
+    return created
 
 
 def mark_read(

@@ -39,7 +39,7 @@ from tracker.models.enums import (
     RemedyKind,
     Role,
 )
-from tracker.services import recommendations
+from tracker.services import alerts, recommendations
 from tracker.services.audit import record_case_change, record_change
 from tracker.services.corrections import store_correction
 from tracker.services.errors import FieldError
@@ -167,6 +167,8 @@ def assign(
             )
             case.owner_id = new_owner
             touch(case, now)
+            if owner is not None:
+                alerts.notify_assigned(session, case, owner, actor=actor, now=now)
             changed += 1
         return changed
 

@@ -26,6 +26,17 @@ def inbox() -> str:
     return render_template("notifications/inbox.html", items=items, form=CsrfOnlyForm())
 
 
+@bp.route("/<int:notification_id>/open", methods=["POST"])
+def open_one(notification_id: int) -> Response:
+    """Opening a notice reads it and goes to its case (a POST: reading changes state)."""
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    found = alerts.open_notification(db.session, current_user.id, notification_id, now=utcnow())
+    if found is not None and found.case_id is not None:  # someone else's: nothing to open
+        return redirect(url_for("cases.case_view", case_id=found.case_id))
+    return redirect(url_for("notifications.inbox"))
+
+
 @bp.route("/read", methods=["POST"])
 def mark_read() -> Response:
     if CsrfOnlyForm().validate_on_submit():
