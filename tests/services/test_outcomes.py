@@ -213,7 +213,22 @@ def test_report_figures_for_each_outcome(
     facts = reports.load_facts(session, shop.id, period, now=later)
     per_owner = {row.label: row.figures for row in reports.breakdown(session, facts, "agent")}
     assert sum(f.false_alarms for f in per_owner.values()) == 1  # apart, per agent too
+    from decimal import Decimal
+
+    from tracker.models.enums import RemedyKind
+
+    svc.add_remedy(
+        session,
+        made["broken"],
+        svc.RemedyDraft(RemedyKind.RESEND, Decimal("39.90"), Decimal("20.00")),
+        actor=agent,
+        now=later,
+        expected_version=None,
+    )
     rows = {row[0]: row for row in reports.export_rows(session, shop.id, period, now=later)}
+    broken = rows[made["broken"].id]
+    assert broken[reports.EXPORT_HEADERS.index("补偿明细")] == "补发 ¥39.90"
+    assert "买家答应改评" in broken[reports.EXPORT_HEADERS.index("联系记录")]
     verified_at = reports.EXPORT_HEADERS.index("平台确认")
     assert rows[made["verified"].id][verified_at] == "是"
     assert rows[made["manual"].id][verified_at] == "否"

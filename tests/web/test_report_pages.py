@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from tests.conftest import login, post_form
@@ -111,14 +112,24 @@ def test_exports_open_in_excel_and_neutralise_formulas(
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0][0] == "案件编号" and len(rows) == 3
-    texts = {row[-1] for row in rows[1:]}
-    nicks = {row[-2] for row in rows[1:]}
+    header = rows[0]
+    text_at, nick_at = header.index("评价内容"), header.index("买家")
+    texts = {row[text_at] for row in rows[1:]}
+    nicks = {row[nick_at] for row in rows[1:]}
     assert "'" + FORMULA in texts and "'-1+1" in nicks
+    assert {row[header.index("订单编号")] for row in rows[1:]} == {"T1", "T2"}
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", rows[1][header.index("开案时间")])
     response = client.get("/reports/export.xlsx")
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "案件编号" and len(values) == 3
-    assert {r[-1] for r in values[1:]} == texts
+    assert {r[text_at] for r in values[1:]} == texts
+    assert isinstance(values[1][header.index("开案时间")], datetime)  # a date, not text
+    assert (
+        sheet.freeze_panes == "A2"
+        and sheet.auto_filter.ref == f"A1:{get_column_letter(len(header))}3"
+    )
+    assert sheet.column_dimensions["A"].width >= 8
     assert client.get("/reports/export.pdf").status_code == 404
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from tracker.domain.plain_text import clean_text
 
@@ -43,21 +47,55 @@ def _xlsx_cell(value: Any) -> Any:
     return safe_cell(value)
 
 
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, datetime):  # local times come naive, as the sheet shows them
+        return value.strftime("%Y-%m-%d %H:%M")
+    return safe_cell(value)
+
+
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     """UTF-8 with a byte-order mark, so Excel shows the Chinese text correctly."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(headers)
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    writer.writerows([_csv_cell(v) for v in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+def _width(header: str, rows: Sequence[Sequence[Any]], column: int) -> float:
+    """Wide enough for the header and the first rows (a CJK character counts double),
+    never wider than 60."""
+    sample = [header, *(str(r[column]) for r in rows[:200] if r[column] not in (None, ""))]
+    longest = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) for text in sample)
+    return float(min(max(longest + 2, 8), 60))
+
+
+def _xlsx_row(sheet: WriteOnlyWorksheet, values: Sequence[Any]) -> list[Any]:
+    row = []
+    for value in values:
+        if isinstance(value, datetime):  # a real date, sortable and filterable in Excel
+            cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
+            cell.number_format = DATE_FORMAT
+            row.append(cell)
+        else:
+            row.append(_xlsx_cell(value))
+    return row
+
+
 def to_xlsx(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str) -> bytes:
+    """Dates as dates, columns sized to their content, the header frozen and filterable."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
+    for i, header in enumerate(headers):
+        sheet.column_dimensions[get_column_letter(i + 1)].width = _width(header, rows, i)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
     sheet.append([_xlsx_cell(h) for h in headers])
     for row in rows:
-        sheet.append([_xlsx_cell(v) for v in row])
+        sheet.append(_xlsx_row(sheet, row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

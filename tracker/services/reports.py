@@ -25,6 +25,9 @@ from tracker.models import (
     Case,
     CaseReason,
     CaseSuggestion,
+    ContactAttempt,
+    Order,
+    OrderLine,
     Product,
     Remedy,
     Review,
@@ -522,6 +525,7 @@ def agent_view(
 # -- export ----------------------------------------------------------------------------------
 EXPORT_HEADERS = (
     "案件编号",
+    "订单编号",
     "开案时间",
     "评价等级",
     "商品",
@@ -544,6 +548,7 @@ EXPORT_HEADERS = (
     "首次通话用时（工作小时）",
     "联系次数",
     "补偿成本",
+    "补偿明细",
     "结案时间",
     "挽回用时（小时）",
     "推荐商品数",
@@ -551,6 +556,7 @@ EXPORT_HEADERS = (
     "提到后30天内下单",
     "买家",
     "评价内容",
+    "联系记录",
 )
 
 
@@ -582,10 +588,46 @@ def export_rows(
         )
         .order_by(Case.opened_at, Case.id)
     ).unique()
+    cases = list(cases)
     tz = period.tz
 
-    def local(value: datetime | None) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+    def local(value: datetime | None) -> datetime | str:
+        """A naive local time: a date cell in the XLSX, text in the CSV."""
+        return value.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0) if value else ""
+
+    ids = [c.id for c in cases]
+    tids = dict(
+        session.execute(
+            sa.select(Case.id, Order.tid)
+            .join(Review, Review.id == Case.review_id)
+            .join(OrderLine, OrderLine.id == Review.order_line_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Case.id.in_(ids))
+        ).all()
+    )
+    remedies: dict[int, list[str]] = defaultdict(list)
+    for case_id, kind, amount in session.execute(
+        sa.select(Remedy.case_id, Remedy.kind, Remedy.amount)
+        .where(Remedy.case_id.in_(ids))
+        .order_by(Remedy.created_at)
+    ):
+        remedies[case_id].append(f"{kind.label} ¥{amount}")
+    notes: dict[int, list[str]] = defaultdict(list)
+    for case_id, at, channel, outcome, text in session.execute(
+        sa.select(
+            ContactAttempt.case_id,
+            ContactAttempt.attempted_at,
+            ContactAttempt.channel,
+            ContactAttempt.outcome,
+            ContactAttempt.notes,
+        )
+        .where(ContactAttempt.case_id.in_(ids))
+        .order_by(ContactAttempt.attempted_at)
+    ):
+        said = f"：{text}" if text else ""
+        notes[case_id].append(
+            f"{at.astimezone(tz):%m-%d %H:%M} {channel.label}·{outcome.label}{said}"
+        )
 
     def hours(seconds: float) -> float | str:
         return "" if math.isnan(seconds) else round(seconds / 3600, 2)
@@ -598,6 +640,7 @@ def export_rows(
         out.append(
             [
                 case.id,
+                tids.get(case.id, ""),
                 local(case.opened_at),
                 KIND_LABELS.get(case.kind, case.kind),
                 case.product.title if case.product else "",
@@ -620,6 +663,7 @@ def export_rows(
                 hours(t.talk_work_s[i]),
                 int(t.attempts[i]),
                 Decimal(f"{t.remedy_cost[i]:.2f}"),
+                "；".join(remedies[case.id]),
                 local(case.closed_at),
                 hours(t.recovery_s[i]),
                 int(t.suggested[i]),
@@ -627,6 +671,7 @@ def export_rows(
                 int(t.converted[i]),
                 case.buyer.platform_nick if case.buyer else "",
                 case.review.text,
+                "\n".join(notes[case.id])[:2000],
             ]
         )
     return out
