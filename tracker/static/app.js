@@ -54,3 +54,8 @@ document.addEventListener("change", (event) => {
   if (!(box instanceof HTMLInputElement) || !box.hasAttribute("data-select-all")) return;
   for (const other of document.querySelectorAll(box.dataset.selectAll)) other.checked = box.checked;
 });
+
+// Sections a phone folds (<details data-open-wide>) stand open on a wider screen.
+if (window.matchMedia("(min-width: 992px)").matches) {
+  for (const el of document.querySelectorAll("details[data-open-wide]")) el.open = true;
+}
