@@ -25,3 +25,13 @@ def test_a_buyer_is_greeted_by_name_or_as_qin_never_by_nick() -> None:
         spoken_name("黄桂英") == "黄桂英" and spoken_name(None) == "亲" and spoken_name(" ") == "亲"
     )
     assert written_name("李雷") == "李先生/女士" and written_name(None) == "亲"
+
+
+def test_a_listing_in_a_legend_keeps_what_tells_two_sizes_apart() -> None:
+    from tracker.domain.wording import listing_name
+
+    assert (
+        listing_name("【爆款】云南普洱熟茶 勐海古树 357g饼 三饼装")
+        == "云南普洱熟茶 勐海古树 357g饼…"
+    )
+    assert listing_name("赣南脐橙 5斤装") == "赣南脐橙 5斤装"

@@ -140,3 +140,13 @@ def test_the_agent_view_lists_each_agents_load(
     login(client, boss)
     html = client.get("/reports/agents").get_data(as_text=True)
     assert "客服小林" in html and 'id="agent-load"' in html
+
+
+def test_charts_come_drawn_for_a_phone_too(client: FlaskClient, shop: Shop, boss: User) -> None:
+    login(client, boss)
+    page = client.get("/reports/").get_data(as_text=True)
+    assert 'media="(max-width: 575.98px)"' in page and "narrow=1" in page
+    wide = client.get("/reports/charts/response.svg").get_data(as_text=True)
+    narrow = client.get("/reports/charts/response.svg?narrow=1").get_data(as_text=True)
+    assert 'width="900"' in wide.split(">", 2)[1] or 'viewBox="0 0 900' in wide
+    assert 'viewBox="0 0 420' in narrow

@@ -17,6 +17,13 @@ def short_product(title: str | None, *, limit: int = 12) -> str:
     return (words[0] if words else title.strip())[:limit]
 
 
+def listing_name(title: str, *, limit: int = 18) -> str:
+    """A listing without its 【promo】 tags, cut to ``limit`` characters: short, but two
+    sizes of one product still tell apart (a chart's legend)."""
+    text = " ".join(_TAGS.sub(" ", title).split()) or title.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def spoken_name(name: str | None) -> str:
     """The buyer as an agent addresses them: the name on file, else 亲 (the shops'
     customary address), never the nick."""

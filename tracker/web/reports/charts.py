@@ -9,6 +9,7 @@ import pygal
 from pygal.style import Style
 
 from tracker.domain.figures import Figures
+from tracker.domain.wording import listing_name
 from tracker.services.reports import Series, Trends
 
 STYLE = Style(
@@ -68,24 +69,38 @@ def tables(trends: Trends) -> dict[str, tuple[str, list[Series]]]:
     }
 
 
-def render(name: str, trends: Trends) -> bytes:
+def render(name: str, trends: Trends, *, narrow: bool = False) -> bytes:
+    """``narrow``: drawn for a phone's width (fewer labels, the legend in one column), so
+    the text stays readable instead of a 900-px drawing shrunk to a third."""
     title, series = tables(trends)[name]
     kind = pygal.StackedBar if name in ("products", "reasons") else pygal.Line
+    count = len(trends.labels)
+    if name == "products":  # a listing title is too long for a legend: the short name
+        series = [Series(listing_name(s.label), s.values) for s in series]
+    options = {
+        "width": 420 if narrow else 900,
+        "height": 420 if narrow else 380,
+        "x_label_rotation": 45 if narrow or count > 14 else 0,
+        "show_minor_x_labels": not narrow and count <= 31,
+        "x_labels_major_every": max(1, count // (5 if narrow else 12)),
+        "legend_at_bottom_columns": 1 if narrow or name == "products" else 3,
+    }
+    if name == "response":
+        # a few slow cases would flatten the rest: hours on a log scale (0 drawn as 0.1)
+        options["logarithmic"] = True
+        series = [
+            Series(s.label, [None if v is None else max(v, 0.1) for v in s.values]) for s in series
+        ]
     chart = kind(
         style=STYLE,
         js=[],  # no script: the SVG is an image
-        width=900,
-        height=380,
         title=title,
-        x_label_rotation=40 if len(trends.labels) > 14 else 0,
-        show_minor_x_labels=len(trends.labels) <= 31,
-        x_labels_major_every=max(1, len(trends.labels) // 12),
         legend_at_bottom=True,
-        legend_at_bottom_columns=4,
-        truncate_legend=20,
+        truncate_legend=24,
         print_values=False,
         allow_interruptions=True,
         no_data_text="暂无数据",
+        **options,
     )
     chart.x_labels = trends.labels
     for s in _nonempty(series):

@@ -132,7 +132,8 @@ def chart(name: str) -> Response:
     trend = _trends(shop, period, grain)
     if name not in charts.tables(trend):
         abort(404)
-    response = Response(charts.render(name, trend), mimetype="image/svg+xml")
+    narrow = request.args.get("narrow") == "1"
+    response = Response(charts.render(name, trend, narrow=narrow), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = f"private, max-age={FIGURES_FRESH_SECONDS}"
     return response
 
