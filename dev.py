@@ -74,6 +74,15 @@ def flask(*args: str) -> int:
     return subprocess.call([str(BIN / "flask"), "--app", "tracker", *args], cwd=ROOT)
 
 
+def listen_address(env: dict[str, str] | os._Environ[str]) -> tuple[str, str]:
+    """Where `run` listens (TRACKER_HOST, TRACKER_PORT); links in alerts, chat messages and
+    the call-record URL point there unless TRACKER_BASE_URL says otherwise."""
+    host = env.get("TRACKER_HOST", "127.0.0.1")
+    port = env.get("TRACKER_PORT", "5000")
+    env.setdefault("TRACKER_BASE_URL", f"http://{host}:{port}")
+    return host, port
+
+
 def run(args: list[str]) -> int:
     ensure_venv("app")
     say("migrating the database to the newest schema")
@@ -81,10 +90,7 @@ def run(args: list[str]) -> int:
         return 1
     if flask("demo", "--if-empty") != 0:
         return 1
-    host = os.environ.get("TRACKER_HOST", "127.0.0.1")
-    port = os.environ.get("TRACKER_PORT", "5000")
-    # links in alerts and the call-record URL point at where this app really listens
-    os.environ.setdefault("TRACKER_BASE_URL", f"http://{host}:{port}")
+    host, port = listen_address(os.environ)
     say("starting the scheduler (scoring, recommender builds, alerts) in the background")
     scheduler = subprocess.Popen([str(BIN / "flask"), "--app", "tracker", "scheduler"], cwd=ROOT)
     say(f"starting the tracker at http://{host}:{port}/  (Ctrl+C stops it)")

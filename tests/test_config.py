@@ -138,3 +138,19 @@ def test_each_installation_keeps_its_own_keys_in_a_shared_redis(
     finally:  # each app's Redis connection, closed here rather than by the collector
         for app in apps:
             app.extensions["cache"][cache]._write_client.close()
+
+
+def test_the_run_command_points_links_at_its_own_port() -> None:
+    import importlib.util
+
+    from tracker import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location("dev_script", PROJECT_ROOT / "dev.py")
+    dev = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(dev)  # type: ignore[union-attr]
+    env = {"TRACKER_PORT": "5055"}
+    assert dev.listen_address(env) == ("127.0.0.1", "5055")
+    assert env["TRACKER_BASE_URL"] == "http://127.0.0.1:5055"
+    kept = {"TRACKER_BASE_URL": "https://tracker.example"}
+    dev.listen_address(kept)
+    assert kept["TRACKER_BASE_URL"] == "https://tracker.example"
