@@ -23,6 +23,7 @@ from tracker.services import (
     promises,
     recommendations,
     scheduler_lock,
+    segments,
     shop_models,
 )
 from tracker.services.pulls import pull_shop, record_run
@@ -141,6 +142,17 @@ def build_recommenders(app: Flask, *, requested_only: bool) -> None:
                 stored.products,
                 stored.build_seconds,
             )
+
+
+def recompute_segments(app: Flask, *, requested_only: bool) -> None:
+    """Nightly for every active shop; every minute for shops whose levels just changed."""
+    with app.app_context():
+        query = sa.select(Shop).where(Shop.is_active.is_(True))
+        if requested_only:
+            query = query.where(Shop.segments_requested_at.is_not(None))
+        for shop in list(db.session.scalars(query)):
+            count = segments.recompute(db.session, shop, now=utcnow())
+            log.info("segments %s: %d buyers", shop.code, count)
 
 
 def retrain_sentiment(app: Flask, *, requested_only: bool) -> None:
@@ -318,6 +330,7 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
     hour, minute = (int(v) for v in app.config["TRACKER_RECOMMENDER_BUILD_AT"].split(":"))
     for job, name, days in (
         (build_recommenders, "recommender", "*"),  # nightly
+        (recompute_segments, "segments", "*"),  # nightly
         (retrain_sentiment, "sentiment", app.config["TRACKER_SENTIMENT_RETRAIN_DAY"]),  # weekly
     ):
         # every shop on the clock, and within a minute the shops an admin asked for

@@ -20,7 +20,14 @@ TOKEN_ONLY = {"api.push_reviews"}  # the push API: a shop token, never a session
 # shop is on Taobao, which pushes nothing: 404 (test_wechat checks the signature path).
 PLATFORM_SIGNED = {"api.platform_event", "api.call_records"}  # call records: a URL token
 ADMIN_ONLY = ("admin.",)
-SUPERVISORS = ("reports.", "scripts.", "cases.bulk_assign")
+SUPERVISORS = (
+    "reports.",
+    "scripts.",
+    "cases.bulk_assign",
+    "shop.segment_levels",
+    "shop.segment_recompute",
+    "shop.segment_grades",
+)
 EVERYONE = ("home.", "cases.", "shop.", "notifications.", "auth.logout")
 # URL parts that name one shop's record: staff of another shop get 404 for them.
 SHOP_RECORDS = {"case_id", "buyer_id", "review_id", "script_id"}

@@ -19,11 +19,13 @@ from tracker.models.orders import Order, OrderLine
 from tracker.models.recommendations import CaseSuggestion, RecommenderModel
 from tracker.models.reviews import Review, ReviewRevision
 from tracker.models.scripts import Script
+from tracker.models.segments import BuyerSegment
 from tracker.models.shop import Shop
 
 __all__ = [
     "AuditEvent",
     "Buyer",
+    "BuyerSegment",
     "Case",
     "CaseReason",
     "CaseSuggestion",

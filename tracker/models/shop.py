@@ -40,3 +40,9 @@ class Shop(db.Model):
     suggestions_per_call: Mapped[int] = mapped_column(default=5, server_default="5")
     recommender_requested_at: Mapped[datetime | None]
     sentiment_retrain_requested_at: Mapped[datetime | None]  # an admin's 立即训练
+    # Customer segments: member levels (tracker.domain.segments.MemberLevels), when they were
+    # last computed, the shop's own 80/20 figure, and a "recompute now" for the scheduler.
+    member_levels: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    segments_at: Mapped[datetime | None]
+    top_fifth_share: Mapped[float | None]  # revenue share of the top 20% of buyers
+    segments_requested_at: Mapped[datetime | None]

@@ -9,7 +9,16 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.models import Buyer, Case, Order, OrderLine, Product, Review, SentimentCorrection
+from tracker.models import (
+    Buyer,
+    BuyerSegment,
+    Case,
+    Order,
+    OrderLine,
+    Product,
+    Review,
+    SentimentCorrection,
+)
 from tracker.models.enums import Rating
 
 
@@ -46,8 +55,25 @@ def categories(session: Session, shop_id: int) -> list[str]:
     )
 
 
-def buyers(shop_id: int, *, q: str = "") -> sa.Select[tuple[Buyer]]:
+def buyers(
+    shop_id: int,
+    *,
+    q: str = "",
+    klass: str | None = None,
+    big: bool | None = None,
+    level: int | None = None,
+) -> sa.Select[tuple[Buyer]]:
+    """The shop's buyers; ``klass``, ``big`` and ``level`` filter on their segment."""
     stmt = sa.select(Buyer).where(Buyer.shop_id == shop_id)
+    wanted = []
+    if klass:
+        wanted.append(BuyerSegment.klass == klass)
+    if big is not None:
+        wanted.append(BuyerSegment.big.is_(big))
+    if level is not None:
+        wanted.append(BuyerSegment.level == level)
+    if wanted:
+        stmt = stmt.where(Buyer.id.in_(sa.select(BuyerSegment.buyer_id).where(*wanted)))
     if q:
         stmt = stmt.where(
             sa.or_(Buyer.platform_nick.ilike(contains(q), escape="\\"), Buyer.name == q)
@@ -254,3 +280,10 @@ def corrections(session: Session, review_ids: list[int]) -> dict[int, bool]:
         .tuples()
         .all()
     )
+
+
+def segments_of(session: Session, buyer_ids: list[int]) -> dict[int, BuyerSegment]:
+    if not buyer_ids:
+        return {}
+    rows = session.scalars(sa.select(BuyerSegment).where(BuyerSegment.buyer_id.in_(buyer_ids)))
+    return {s.buyer_id: s for s in rows}

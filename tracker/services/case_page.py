@@ -19,6 +19,7 @@ from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
     AuditEvent,
     Buyer,
+    BuyerSegment,
     Case,
     CaseSuggestion,
     ContactAttempt,
@@ -32,7 +33,14 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Reason
-from tracker.services import browse, buyer_flags, contact_handles, messaging, recommendations
+from tracker.services import (
+    browse,
+    buyer_flags,
+    contact_handles,
+    messaging,
+    recommendations,
+    segments,
+)
 from tracker.services.buyer_flags import Caution
 from tracker.services.case_access import works_case_of
 from tracker.services.cases import (
@@ -85,6 +93,7 @@ class CaseDetail:
     can_bind: bool  # the shop has a privacy-number pool for click-to-call
     templates: list[MessageTemplate]  # approved texts to send by SMS
     messages: list[OutboundMessage]  # this case's outbox
+    segment: BuyerSegment | None  # who is on the line: loyal, big, their member level
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
 
@@ -272,6 +281,7 @@ def detail(
         can_bind=messaging.has_account(session, case.shop_id, messaging.AXB),
         templates=messaging.templates_of(session, case.shop_id),
         messages=messaging.messages_of(session, case.id),
+        segment=segments.of_buyer(session, case.buyer_id) if case.buyer_id else None,
         suggestions=(
             recommendations.suggestions_for(session, case, now=now)
             if case.status in case_flow.OPEN

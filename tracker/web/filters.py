@@ -11,6 +11,7 @@ from markupsafe import Markup
 from tracker import runtime
 from tracker.clock import to_local, utcnow
 from tracker.domain.privacy import mask_nick, mask_phone
+from tracker.domain.segments import BuyerClass
 from tracker.domain.triage import ScoreBands, score_in_words
 from tracker.extensions import db
 from tracker.models import Review
@@ -74,6 +75,14 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return "刚刚" if minutes < 1 else f"{_span(minutes)}前"
 
 
+def segment_label(klass: str) -> str:
+    """A stored class code (loyal) as staff read it (忠诚客户)."""
+    try:
+        return BuyerClass(klass).label
+    except ValueError:
+        return klass
+
+
 def _bands(review: Review) -> ScoreBands:
     """The bands of the model that scored this review, once per model and request."""
     known: dict[tuple[int, str | None], ScoreBands] = g.setdefault("sentiment_bands", {})
@@ -115,5 +124,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(mask_phone, "mask_phone")
     app.add_template_filter(lapses, "lapses")
     app.add_template_filter(ago, "ago")
+    app.add_template_filter(segment_label, "segment_label")
     app.add_template_filter(mask_nick, "mask_nick")
     app.add_template_global(countdown, "countdown")

@@ -16,6 +16,7 @@ from tracker import runtime
 from tracker.clock import utcnow
 from tracker.domain import case_flow, compliance
 from tracker.domain.phone_numbers import PhoneNumber
+from tracker.domain.segments import LEVEL_NAMES
 from tracker.extensions import db
 from tracker.models import Case, Product, Review, User
 from tracker.models.enums import (
@@ -392,6 +393,7 @@ def _render(
         ],
         can_publish=_can_publish(case),
         revealed=revealed,
+        level_names=LEVEL_NAMES,
         **forms,
     ), status_code
 

@@ -8,10 +8,11 @@ from flask_sqlalchemy.pagination import Pagination
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
+from tracker.domain.segments import LEVEL_NAMES, BuyerClass
 from tracker.extensions import db
 from tracker.models import Buyer, Review, Shop
 from tracker.models.enums import Rating
-from tracker.services import browse, buyer_flags, contact_handles
+from tracker.services import browse, buyer_flags, contact_handles, segments
 from tracker.services.corrections import correct_sentiment
 from tracker.web.access import current_shop, shop_or_404
 from tracker.web.inputs import parse_id
@@ -62,8 +63,22 @@ def products() -> str:
 @bp.route("/buyers")
 def buyers() -> str:
     shop = _shop()
-    page = _page(browse.buyers(shop.id, q=_q()))
-    return render_template("shop/buyers.html", shop=shop, page=page, q=_q())
+    klass = request.args.get("klass") or None
+    klass = klass if klass in {c.value for c in BuyerClass} else None
+    big = {"1": True, "0": False}.get(request.args.get("big", ""))
+    raw_level = request.args.get("level", "")
+    level = int(raw_level) if raw_level in {"0", "1", "2", "3", "4"} else None
+    page = _page(browse.buyers(shop.id, q=_q(), klass=klass, big=big, level=level))
+    return render_template(
+        "shop/buyers.html",
+        shop=shop,
+        page=page,
+        q=_q(),
+        segments=browse.segments_of(db.session, [b.id for b in page.items]),
+        filters={"klass": klass, "big": request.args.get("big", ""), "level": level},
+        classes=list(BuyerClass),
+        level_names=LEVEL_NAMES,
+    )
 
 
 @bp.route("/buyers/<int:buyer_id>")
@@ -76,7 +91,13 @@ def buyer(buyer_id: int) -> str:
     caution = buyer_flags.caution(db.session, buyer)
     numbers = contact_handles.of_buyer(db.session, buyer.id, utcnow())
     return render_template(
-        "shop/buyer.html", shop=shop, archive=archive, caution=caution, numbers=numbers
+        "shop/buyer.html",
+        shop=shop,
+        archive=archive,
+        caution=caution,
+        numbers=numbers,
+        segment=segments.of_buyer(db.session, buyer.id),
+        level_names=LEVEL_NAMES,
     )
 
 

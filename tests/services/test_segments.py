@@ -1,0 +1,92 @@
+"""Segments recomputed from a shop's orders, replaced whole, counted and exported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain.segments import BuyerClass
+from tracker.models import Buyer, BuyerSegment, Order, Shop, User
+from tracker.models.enums import Role
+from tracker.services import segments
+from tracker.services.errors import FieldError
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=SH)
+
+
+def buyer_with(session: Session, shop: Shop, nick: str, orders: list[tuple[int, str]]) -> Buyer:
+    """``orders``: (days ago, payment)."""
+    buyer = Buyer(
+        shop_id=shop.id, platform_nick=nick, created_at=NOW - timedelta(days=900), tags=[]
+    )
+    session.add(buyer)
+    session.flush()
+    for i, (days, payment) in enumerate(orders):
+        session.add(
+            Order(
+                shop_id=shop.id,
+                tid=f"{nick}-{i}",
+                buyer_id=buyer.id,
+                payment=Decimal(payment),
+                paid_at=NOW - timedelta(days=days),
+            )
+        )
+    session.commit()
+    return buyer
+
+
+def test_a_shop_is_segmented_from_its_orders_and_replaced_whole(
+    session: Session, shop: Shop
+) -> None:
+    loyal = buyer_with(session, shop, "常客", [(5, "1000"), (40, "1000"), (80, "1000")])
+    new = buyer_with(session, shop, "新人", [(3, "50")])
+    dormant = buyer_with(session, shop, "睡着", [(200, "300"), (250, "300")])
+    lost = buyer_with(session, shop, "走了", [(500, "80")])
+    prospect = buyer_with(session, shop, "看看", [])
+    assert segments.recompute(session, shop, now=NOW) == 5
+    got = {s.buyer_id: s for s in session.scalars(sa.select(BuyerSegment))}
+    assert got[loyal.id].klass == BuyerClass.LOYAL and got[loyal.id].big
+    assert (got[loyal.id].orders, got[loyal.id].spent, got[loyal.id].recency_days) == (
+        3,
+        Decimal("3000.00"),
+        5,
+    )
+    assert got[new.id].klass == BuyerClass.NEW and got[dormant.id].klass == BuyerClass.DORMANT
+    assert got[lost.id].klass == BuyerClass.LOST and got[prospect.id].klass == BuyerClass.PROSPECT
+    assert shop.top_fifth_share == pytest.approx(3000 / 3730)  # one of four buyers who bought
+    buyer_with(session, shop, "又一个", [(1, "10")])
+    assert segments.recompute(session, shop, now=NOW + timedelta(days=1)) == 6
+    assert session.scalar(sa.select(sa.func.count()).select_from(BuyerSegment)) == 6
+    shown = segments.view(session, shop)
+    assert shown.buyers == 6 and shown.revenue == Decimal("3740.00")
+    loyal_row = next(r for r in shown.rows if r.klass == BuyerClass.LOYAL)
+    assert loyal_row.share == pytest.approx(3000 / 3740)
+
+
+def test_member_levels_are_audited_recomputed_and_exported_as_grades(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    admin = make_user(Role.ADMIN)
+    buyer_with(session, shop, "大户", [(5, "2500"), (9, "100")])
+    buyer_with(session, shop, "小户", [(5, "120")])
+    with pytest.raises(FieldError, match="递增"):
+        segments.parse_levels("spend", ["500", "100"])
+    levels = segments.parse_levels("spend", ["100", "1000", "", "  "])
+    segments.set_levels(session, shop, levels, actor=admin, now=NOW)
+    assert shop.segments_requested_at == NOW
+    segments.recompute(session, shop, now=NOW)
+    assert shop.segments_requested_at is None
+    rows = segments.grade_rows(session, shop)
+    assert [(r[0], r[1], r[2]) for r in rows] == [("大户", 2, "高级会员"), ("小户", 1, "普通会员")]
+    assert segments.view(session, shop).levels[:3] == [
+        ("店铺客户", 0),
+        ("普通会员", 1),
+        ("高级会员", 1),
+    ]

@@ -1,0 +1,212 @@
+"""Customer segments per shop: recomputed nightly (and on an admin's request), shown on
+the buyer and case pages, counted on the segment view, exported as member grades."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain.segments import (
+    LEVEL_NAMES,
+    BuyerClass,
+    MemberLevels,
+    Purchases,
+    segment_all,
+    top_share,
+)
+from tracker.models import Buyer, BuyerSegment, Order, Shop, User
+from tracker.services.audit import record_change
+from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
+
+BATCH = 5_000
+
+
+def levels_of(shop: Shop) -> MemberLevels:
+    return MemberLevels.from_dict(shop.member_levels)
+
+
+def recompute(session: Session, shop: Shop, *, now: datetime) -> int:
+    """Every buyer of the shop scored again, in one transaction: the old segments are
+    replaced, never half. Returns how many buyers were segmented."""
+    with transaction(session):
+        totals = (
+            sa.select(
+                Order.buyer_id,
+                sa.func.max(Order.paid_at).label("last"),
+                sa.func.count(Order.id).label("orders"),
+                sa.func.sum(Order.payment).label("spent"),
+            )
+            .where(Order.shop_id == shop.id)
+            .group_by(Order.buyer_id)
+            .subquery()
+        )
+        rows = session.execute(
+            sa.select(Buyer.id, totals.c.last, totals.c.orders, totals.c.spent)
+            .outerjoin(totals, totals.c.buyer_id == Buyer.id)
+            .where(Buyer.shop_id == shop.id)
+        ).all()
+        purchases = [
+            Purchases(
+                buyer_id,
+                _days(now, last) if last is not None else None,
+                int(orders or 0),
+                Decimal(spent or 0),
+            )
+            for buyer_id, last, orders, spent in rows
+        ]
+        found = segment_all(purchases, levels_of(shop))
+        by_id = {p.buyer_id: p for p in purchases}
+        session.execute(sa.delete(BuyerSegment).where(BuyerSegment.shop_id == shop.id))
+        values = [
+            {
+                "buyer_id": s.buyer_id,
+                "shop_id": shop.id,
+                "recency_days": by_id[s.buyer_id].recency_days,
+                "orders": by_id[s.buyer_id].orders,
+                "spent": by_id[s.buyer_id].spent,
+                "r": s.r,
+                "f": s.f,
+                "m": s.m,
+                "klass": s.klass.value,
+                "big": s.big,
+                "level": s.level,
+                "computed_at": now,
+            }
+            for s in found
+        ]
+        for start in range(0, len(values), BATCH):
+            session.execute(sa.insert(BuyerSegment), values[start : start + BATCH])
+        shop.segments_at = now
+        shop.segments_requested_at = None
+        shop.top_fifth_share = top_share([p.spent for p in purchases if p.orders])
+        return len(values)
+
+
+def _days(now: datetime, last: datetime) -> int:
+    if last.tzinfo is None:  # SQLite's max() hands back the stored naive UTC text
+        from datetime import UTC
+
+        last = last.replace(tzinfo=UTC)
+    return max(0, (now - last).days)
+
+
+def request(session: Session, shop: Shop, *, now: datetime) -> None:
+    with transaction(session):
+        shop.segments_requested_at = now
+
+
+def set_levels(
+    session: Session, shop: Shop, levels: MemberLevels, *, actor: User, now: datetime
+) -> None:
+    """New member levels, audited; the scheduler recomputes the shop within a minute."""
+    with transaction(session):
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field="member_levels",
+            old=shop.member_levels,
+            new=levels.to_dict(),
+        )
+        shop.member_levels = levels.to_dict()
+        shop.segments_requested_at = now
+
+
+def parse_levels(basis: str, raw: list[str]) -> MemberLevels:
+    """Thresholds as typed (blank ones dropped); FieldError says what is wrong."""
+    from tracker.domain.segments import LevelBasis
+
+    try:
+        values = tuple(Decimal(v.strip()) for v in raw if v and v.strip())
+        return MemberLevels(LevelBasis(basis), values)
+    except (ArithmeticError, ValueError) as exc:
+        raise FieldError("thresholds", str(exc) or "门槛须为数字") from exc
+
+
+def of_buyer(session: Session, buyer_id: int) -> BuyerSegment | None:
+    return session.get(BuyerSegment, buyer_id)
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    klass: BuyerClass
+    big: bool
+    buyers: int
+    revenue: Decimal
+    share: float  # of the shop's revenue
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    rows: list[SegmentRow]
+    levels: list[tuple[str, int]]  # (level name, buyers)
+    buyers: int
+    revenue: Decimal
+    top_fifth_share: float | None
+    computed_at: datetime | None
+
+
+def view(session: Session, shop: Shop) -> SegmentView:
+    counted = session.execute(
+        sa.select(
+            BuyerSegment.klass,
+            BuyerSegment.big,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(BuyerSegment.spent), 0),
+        )
+        .where(BuyerSegment.shop_id == shop.id)
+        .group_by(BuyerSegment.klass, BuyerSegment.big)
+    ).all()
+    revenue = sum((Decimal(r[3]) for r in counted), Decimal(0))
+    order = list(BuyerClass)
+    rows = sorted(
+        (
+            SegmentRow(
+                BuyerClass(klass),
+                bool(big),
+                int(n),
+                Decimal(spent),
+                float(Decimal(spent) / revenue) if revenue else 0.0,
+            )
+            for klass, big, n, spent in counted
+        ),
+        key=lambda r: (order.index(r.klass), not r.big),
+    )
+    per_level = dict(
+        session.execute(
+            sa.select(BuyerSegment.level, sa.func.count())
+            .where(BuyerSegment.shop_id == shop.id)
+            .group_by(BuyerSegment.level)
+        ).all()
+    )
+    levels = [(name, int(per_level.get(i, 0))) for i, name in enumerate(LEVEL_NAMES)]
+    return SegmentView(
+        rows=rows,
+        levels=levels,
+        buyers=sum(r.buyers for r in rows),
+        revenue=revenue,
+        top_fifth_share=shop.top_fifth_share,
+        computed_at=shop.segments_at,
+    )
+
+
+GRADE_HEADERS = ("买家会员名", "会员等级", "等级名称", "累计消费金额", "累计交易笔数")
+
+
+def grade_rows(session: Session, shop: Shop) -> list[tuple[object, ...]]:
+    """Member grades in the shape the platform's 客户运营平台 imports: nick, level 0–4, its
+    name, total spent, order count."""
+    rows = session.execute(
+        sa.select(Buyer.platform_nick, BuyerSegment.level, BuyerSegment.spent, BuyerSegment.orders)
+        .join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id)
+        .where(BuyerSegment.shop_id == shop.id, BuyerSegment.orders > 0)
+        .order_by(BuyerSegment.level.desc(), BuyerSegment.spent.desc())
+    )
+    return [(nick, level, LEVEL_NAMES[level], spent, orders) for nick, level, spent, orders in rows]

@@ -1,0 +1,77 @@
+"""The segment view: who the shop's buyers are, its 80/20 figure, member levels and their
+export in the platform's grade shape."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tracker.clock import utcnow
+from tracker.domain.segments import LEVEL_NAMES, BuyerClass, LevelBasis
+from tracker.extensions import db
+from tracker.models.enums import Role
+from tracker.services import exports, segments
+from tracker.services.errors import FieldError
+from tracker.web.access import roles_required
+from tracker.web.admin.forms import CsrfOnlyForm
+from tracker.web.shop.views import _shop, bp
+
+LEADS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+@bp.route("/segments")
+def segment_view() -> str:
+    shop = _shop()
+    levels = segments.levels_of(shop)
+    return render_template(
+        "shop/segments.html",
+        shop=shop,
+        view=segments.view(db.session, shop),
+        levels=levels,
+        level_names=LEVEL_NAMES,
+        classes=list(BuyerClass),
+        bases=list(LevelBasis),
+        can_edit=current_user.role in LEADS,
+        form=CsrfOnlyForm(),
+    )
+
+
+@bp.route("/segments/levels", methods=["POST"])
+@roles_required(*LEADS)
+def segment_levels() -> Response:
+    shop = _shop()
+    if not CsrfOnlyForm().validate_on_submit():
+        flash("表单已过期，请重试。", "danger")
+        return redirect(url_for("shop.segment_view"))
+    raw = [request.form.get(f"threshold{i}", "") for i in range(1, 5)]
+    try:
+        levels = segments.parse_levels(request.form.get("basis", "spend"), raw)
+        segments.set_levels(db.session, shop, levels, actor=current_user, now=utcnow())
+    except FieldError as exc:
+        flash(f"会员等级未保存：{exc.message}", "danger")
+    else:
+        flash("会员等级已保存，一分钟内按新门槛重新计算。", "success")
+    return redirect(url_for("shop.segment_view"))
+
+
+@bp.route("/segments/recompute", methods=["POST"])
+@roles_required(*LEADS)
+def segment_recompute() -> Response:
+    shop = _shop()
+    if CsrfOnlyForm().validate_on_submit():
+        segments.request(db.session, shop, now=utcnow())
+        flash("已请求重新计算，一分钟内完成。", "success")
+    return redirect(url_for("shop.segment_view"))
+
+
+@bp.route("/segments/grades.csv")
+@roles_required(*LEADS)
+def segment_grades() -> Response:
+    shop = _shop()
+    body = exports.to_csv(segments.GRADE_HEADERS, segments.grade_rows(db.session, shop))
+    response = Response(body, mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="member-grades-{shop.code}.csv"'
+    )
+    return response
