@@ -49,7 +49,7 @@ def _shop_with_buyers(session: Session, shop: Shop) -> tuple[Buyer, Buyer]:
 def test_the_segment_view_and_the_buyer_filters(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:
-    big, small = _shop_with_buyers(session, shop)
+    big, _small = _shop_with_buyers(session, shop)
     login(client, make_user(Role.AGENT, shops=[shop]))
     page = client.get("/shop/segments").get_data(as_text=True)
     assert "忠诚客户" in page and "沉睡客户" in page and 'id="pyramid"' in page

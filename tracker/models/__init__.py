@@ -3,6 +3,7 @@
 from tracker.models.accounts import LoginFailures, User, user_shops
 from tracker.models.activity import AuditEvent, Delivery, Notification
 from tracker.models.buyers import Buyer
+from tracker.models.campaigns import Campaign, CampaignRecipient
 from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
 from tracker.models.catalog import Product
 from tracker.models.contacts import ContactHandle, MessageTemplate, OutboundMessage, ProviderAccount
@@ -26,6 +27,8 @@ __all__ = [
     "AuditEvent",
     "Buyer",
     "BuyerSegment",
+    "Campaign",
+    "CampaignRecipient",
     "Case",
     "CaseReason",
     "CaseSuggestion",

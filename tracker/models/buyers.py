@@ -30,6 +30,7 @@ class Buyer(db.Model):
     # reviewer 差评师): shown on every case of theirs. Why, when, by whom.
     flag_reason: Mapped[str | None] = mapped_column(sa.Text)
     do_not_contact_at: Mapped[datetime | None]  # the buyer asked us to stop (买家要求勿扰)
+    marketing_opt_out_at: Mapped[datetime | None]  # replied R (拒收) to a marketing SMS
     flagged_at: Mapped[datetime | None]
     flagged_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")

@@ -1,0 +1,302 @@
+"""Campaigns: who is chosen and who is left out, the control group, every recipient messaged
+exactly once (a crash and a lost answer included), the day's hours, R unsubscribes, and
+the results against the control group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.aliyun_server import FakeAliyun
+from tests.platform_servers import serve
+from tracker.domain.campaigns import Audience, Exclusions
+from tracker.domain.phone_numbers import parse_number
+from tracker.domain.segments import BuyerClass
+from tracker.models import (
+    Buyer,
+    Campaign,
+    CampaignRecipient,
+    MessageTemplate,
+    Order,
+    Shop,
+    User,
+)
+from tracker.models.enums import MessagePurpose, Role
+from tracker.providers.aliyun import AliyunSms
+from tracker.services import campaigns, contact_handles, segments
+from tracker.services.errors import FieldError
+from tracker.sources.contract import SourceOptions
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=SH)
+CREDS = {"access_key_id": "LTAIlocal", "access_key_secret": "aliyun-secret"}
+
+
+@pytest.fixture
+def shop(make_shop: Callable[..., Shop]) -> Shop:
+    return make_shop(contact_policy=None)  # the default: messages only 09:00–21:00
+
+
+@pytest.fixture
+def aliyun() -> Iterator[FakeAliyun]:
+    with serve(FakeAliyun()) as fake:
+        fake.templates.add("SMS_M1")
+        yield fake
+
+
+def clients(fake: FakeAliyun) -> Callable[[Shop, str], object]:
+    client = AliyunSms(
+        CREDS, SourceOptions(clock=lambda: datetime.now(UTC), url=fake.url, timeout=1.0, retries=0)
+    )
+    return lambda shop, name: client
+
+
+def buyer(
+    session: Session, shop: Shop, n: int, *, days_ago: int, phone: str | None = None
+) -> Buyer:
+    b = Buyer(shop_id=shop.id, platform_nick=f"b{n}", name=f"王{n}", created_at=NOW, tags=[])
+    session.add(b)
+    session.flush()
+    session.add(
+        Order(
+            shop_id=shop.id,
+            tid=f"O{n}",
+            buyer_id=b.id,
+            payment=Decimal("100"),
+            paid_at=NOW - timedelta(days=days_ago),
+        )
+    )
+    contact_handles.remember(
+        session,
+        shop_id=shop.id,
+        buyer_id=b.id,
+        number=parse_number(phone or f"139{n:08d}"),
+        source="import",
+        now=NOW,
+    )
+    return b
+
+
+@pytest.fixture
+def setup(session: Session, shop: Shop, make_user: Callable[..., User]):  # type: ignore[no-untyped-def]
+    admin = make_user(Role.ADMIN)
+    template = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun-sms",
+        name="老客回访",
+        sign_name="好店",
+        template_code="SMS_M1",
+        body="${name}您好，好久不见，新品上市老客专享九折，拒收请回复R",
+        purpose=MessagePurpose.MARKETING,
+        created_at=NOW,
+    )
+    session.add(template)
+    session.commit()
+    return admin, template
+
+
+def dormant_campaign(
+    session: Session, shop: Shop, admin: User, template: MessageTemplate, **kw: object
+) -> Campaign:
+    draft = campaigns.CampaignDraft(
+        name="唤醒沉睡客户",
+        audience=Audience(frozenset({BuyerClass.DORMANT}), days_since_order=(90, 180)),
+        exclusions=Exclusions(),
+        template_id=template.id,
+        **kw,  # type: ignore[arg-type]
+    )
+    return campaigns.create(session, shop, draft, actor=admin, now=NOW)
+
+
+def test_exclusions_and_the_control_group(session: Session, shop: Shop, setup) -> None:  # type: ignore[no-untyped-def]
+    admin, template = setup
+    chosen = [buyer(session, shop, i, days_ago=120) for i in range(20)]
+    buyer(session, shop, 90, days_ago=10)  # active: not in the audience
+    open_case_buyer, unhappy, stopped, opted_out = chosen[:4]
+    from tests.factories import open_case
+
+    case = open_case(session, shop, at=NOW - timedelta(days=10), key="c1", nick="有案件")
+    case.buyer_id = open_case_buyer.id  # an open case of a chosen buyer
+    other = open_case(session, shop, at=NOW - timedelta(days=8), key="c2", nick="别人")
+    other.review.buyer_id = unhappy.id  # a 差评 of a chosen buyer five days ago
+    stopped.do_not_contact_at = NOW - timedelta(days=1)
+    opted_out.marketing_opt_out_at = NOW - timedelta(days=1)
+    virtual = chosen[4]
+    for h in session.scalars(
+        sa.select(contact_handles.ContactHandle).where(
+            contact_handles.ContactHandle.buyer_id == virtual.id
+        )
+    ):
+        session.delete(h)
+    contact_handles.remember(
+        session,
+        shop_id=shop.id,
+        buyer_id=virtual.id,
+        number=parse_number("18400913965-1234"),
+        source="import",
+        now=NOW,
+    )
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    campaign = dormant_campaign(session, shop, admin, template, control_share=0.2)
+    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    assert campaign.excluded == {
+        "买家要求勿扰或已退订": 2,
+        "有未结案件": 1,
+        "30 天内有中差评": 1,
+        "没有可发短信的号码": 1,
+    }
+    assert campaign.chosen == 15 and campaign.held_back == 3
+    recipients = session.scalars(sa.select(CampaignRecipient)).all()
+    assert sorted(r.state for r in recipients).count("control") == 3
+    again = campaigns.split_control([r.buyer_id for r in recipients], 0.2, seed=campaign.id)
+    assert sorted(again[1]) == sorted(r.buyer_id for r in recipients if r.control)
+    with pytest.raises(FieldError):
+        campaigns.launch(session, campaign, actor=admin, now=NOW)
+
+
+def test_each_recipient_is_messaged_once_through_a_crash_and_a_lost_answer(
+    session: Session,
+    shop: Shop,
+    setup,
+    aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
+) -> None:
+    admin, template = setup
+    for i in range(30):
+        buyer(session, shop, i, days_ago=120)
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    campaign = dormant_campaign(session, shop, admin, template, control_share=0.1)
+    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    sleeps: list[float] = []
+    # a crash: ten marked 发送中 and sent, then the process died before recording it
+    ids = session.scalars(
+        sa.select(CampaignRecipient.id).where(CampaignRecipient.state == "queued").limit(10)
+    ).all()
+    session.execute(
+        sa.update(CampaignRecipient)
+        .where(CampaignRecipient.id.in_(ids))
+        .values(state="sending", sent_at=NOW)
+    )
+    session.commit()
+    client = clients(aliyun)(shop, "aliyun-sms")
+    for r in session.scalars(sa.select(CampaignRecipient).where(CampaignRecipient.id.in_(ids[:6]))):
+        client.send(campaigns._sms(session, r, template))  # these six went out before the crash
+    aliyun.faults = [None] * 10 + [None, None, "lost"]  # ten lookups, then a lost answer
+    progress = campaigns.send_due(
+        session,
+        now=NOW,
+        clients=clients(aliyun),
+        tz=SH,
+        per_minute=600,
+        batch=7,
+        sleep=sleeps.append,
+    )
+    assert progress.looked_up == 10
+    campaigns.send_due(
+        session,
+        now=NOW + timedelta(minutes=1),
+        clients=clients(aliyun),
+        tz=SH,
+        per_minute=600,
+        sleep=sleeps.append,
+    )
+    sent_to = [s["PhoneNumbers"] for s in aliyun.sent]
+    assert len(sent_to) == len(set(sent_to)) == 27  # every one of the 27 once, no one twice
+    states = dict(
+        session.execute(
+            sa.select(CampaignRecipient.state, sa.func.count()).group_by(CampaignRecipient.state)
+        ).all()
+    )
+    assert states == {"sent": 27, "control": 3}
+    session.refresh(campaign)
+    assert campaign.state == "done" and aliyun.problems == []
+    assert all(0 < s <= 0.1 for s in sleeps)  # evenly paced at 600 a minute
+
+
+def test_marketing_waits_for_the_day_and_a_rate_limit_stops_the_run(
+    session: Session,
+    shop: Shop,
+    setup,
+    aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
+) -> None:
+    admin, template = setup
+    for i in range(5):
+        buyer(session, shop, i, days_ago=120)
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    campaign = dormant_campaign(session, shop, admin, template, control_share=0.0)
+    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    night = NOW.replace(hour=22)
+    campaigns.send_due(
+        session, now=night, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
+    )
+    assert aliyun.sent == []
+    aliyun.faults = [None, None, "throttle"]
+    progress = campaigns.send_due(
+        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
+    )
+    assert progress.sent == 2 and progress.waiting == 3
+    campaigns.send_due(
+        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
+    )
+    assert len(aliyun.sent) == 5
+
+
+def test_a_reply_r_unsubscribes_and_the_results_compare_with_control(
+    session: Session,
+    shop: Shop,
+    setup,
+    aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
+) -> None:
+    admin, template = setup
+    people = [buyer(session, shop, i, days_ago=120) for i in range(40)]
+    session.commit()
+    assert campaigns.unsubscribe(session, shop.id, "13900000003", "好的", now=NOW) == 0
+    assert campaigns.unsubscribe(session, shop.id, "+86 139 0000 0003", "R", now=NOW) == 1
+    segments.recompute(session, shop, now=NOW)
+    campaign = dormant_campaign(session, shop, admin, template, control_share=0.25)
+    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    assert campaign.excluded == {"买家要求勿扰或已退订": 1}
+    campaigns.send_due(
+        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
+    )
+    recipients = session.scalars(sa.select(CampaignRecipient)).all()
+    for r in recipients:  # half of those messaged buy again within the month, nobody held back does
+        if not r.control and r.buyer_id % 2:
+            session.add(
+                Order(
+                    shop_id=shop.id,
+                    tid=f"R{r.buyer_id}",
+                    buyer_id=r.buyer_id,
+                    payment=Decimal("50"),
+                    paid_at=NOW + timedelta(days=3),
+                )
+            )
+    session.commit()
+    found = campaigns.results(session, campaign)
+    assert (found.sent, found.control) == (29, 10) and people
+    assert found.revenue is not None and found.revenue.control_mean == 0
+    assert (
+        found.revenue.difference == pytest.approx(found.revenue.sent_mean)
+        and found.revenue.significant
+    )
+    bought = sum(1 for r in recipients if not r.control and r.buyer_id % 2)
+    assert found.conversion is not None
+    assert found.conversion.difference == pytest.approx(bought / 29)
+    assert found.until == NOW + timedelta(days=30)
+
+
+def test_a_campaign_needs_a_marketing_template(session: Session, shop: Shop, setup) -> None:  # type: ignore[no-untyped-def]
+    admin, template = setup
+    template.purpose = MessagePurpose.NOTICE
+    session.commit()
+    with pytest.raises(FieldError, match="营销"):
+        dormant_campaign(session, shop, admin, template)
+    assert date(2026, 11, 30) == NOW.date()

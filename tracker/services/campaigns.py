@@ -1,0 +1,608 @@
+"""Care and reactivation campaigns: choose buyers by segment, leave out those who must not
+be messaged, hold back a random control group, send an approved marketing template at the
+provider's rate within the day, exactly once per buyer, and measure the uplift.
+
+Exactly once: recipients are marked 发送中 and committed before the provider is called;
+after a crash (or a lost answer) a 发送中 recipient is looked up by its OutId at the
+provider before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import case_flow
+from tracker.domain.campaigns import Audience, Exclusions, Tally, Uplift, split_control, uplift
+from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.phone_numbers import NumberError, parse_number
+from tracker.domain.wording import written_name
+from tracker.models import (
+    Buyer,
+    BuyerSegment,
+    Campaign,
+    CampaignRecipient,
+    Case,
+    ContactAttempt,
+    ContactHandle,
+    MessageTemplate,
+    Order,
+    OrderLine,
+    Review,
+    Shop,
+    User,
+)
+from tracker.models.enums import HandleKind, MessagePurpose, Rating, RefundStatus
+from tracker.providers.contract import ProviderError, Sms, SmsProvider
+from tracker.services import contact_handles
+from tracker.services.audit import record_change
+from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
+from tracker.vault import number_vault
+
+log = logging.getLogger(__name__)
+
+SH = ZoneInfo("Asia/Shanghai")  # the providers' send dates are Beijing dates
+RESULT_DAYS = 30  # orders within this many days of the send count for the campaign
+REFUNDING = (RefundStatus.REQUESTED, RefundStatus.REFUNDED)
+OPT_OUT_WORDS = {"R", "TD", "T", "N", "退订", "拒收"}
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    name: str
+    audience: Audience
+    exclusions: Exclusions
+    template_id: int
+    control_share: float = 0.1
+    coupon: str = ""
+    coupon_value: Decimal | None = None
+
+
+def create(
+    session: Session, shop: Shop, draft: CampaignDraft, *, actor: User, now: datetime
+) -> Campaign:
+    with transaction(session):
+        template = session.get(MessageTemplate, draft.template_id)
+        if template is None or template.shop_id != shop.id or not template.is_active:
+            raise FieldError("template_id", "请选择本店已登记的短信模板。")
+        if template.purpose is not MessagePurpose.MARKETING:
+            raise FieldError("template_id", "活动只能用营销类模板（带“拒收请回复R”）。")
+        if not 0 <= draft.control_share <= 0.5:
+            raise FieldError("control_share", "对照组比例应在 0% 到 50% 之间。")
+        if not draft.name.strip():
+            raise FieldError("name", "请填写活动名称。")
+        campaign = Campaign(
+            shop_id=shop.id,
+            name=draft.name.strip()[:100],
+            audience=draft.audience.to_dict(),
+            exclusions=draft.exclusions.to_dict(),
+            template_id=template.id,
+            coupon=draft.coupon.strip()[:200],
+            coupon_value=draft.coupon_value,
+            control_share=draft.control_share,
+            state="draft",
+            excluded={},
+            created_by_id=actor.id,
+            created_at=now,
+        )
+        session.add(campaign)
+        session.flush()
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="campaign",
+            entity_id=campaign.id,
+            field="created",
+            old=None,
+            new=campaign.name,
+        )
+        return campaign
+
+
+# -- choosing ---------------------------------------------------------------------------------
+def choose(
+    session: Session, shop_id: int, audience: Audience, exclusions: Exclusions, *, now: datetime
+) -> tuple[dict[int, int], Tally]:
+    """The buyers the campaign may message, each with the number to use, and how many were
+    left out for which reason."""
+    query = sa.select(BuyerSegment.buyer_id).where(BuyerSegment.shop_id == shop_id)
+    if audience.classes:
+        query = query.where(BuyerSegment.klass.in_([c.value for c in audience.classes]))
+    if audience.big is not None:
+        query = query.where(BuyerSegment.big.is_(audience.big))
+    if audience.min_level is not None:
+        query = query.where(BuyerSegment.level >= audience.min_level)
+    if audience.days_since_order is not None:
+        low, high = audience.days_since_order
+        query = query.where(BuyerSegment.recency_days.between(low, high))
+    ids = set(session.scalars(query))
+    if audience.birthday_within_days is not None:
+        ids &= _birthdays(session, shop_id, now, audience.birthday_within_days)
+    tally = Tally(matched=len(ids))
+    for why, found in _left_out(session, shop_id, exclusions, now):
+        tally.leave_out(why, len(ids & found))
+        ids -= found
+    numbers = _numbers(session, ids, now)
+    tally.leave_out("没有可发短信的号码", len(ids) - len(numbers))
+    return numbers, tally
+
+
+def _birthdays(session: Session, shop_id: int, now: datetime, days: int) -> set[int]:
+    today = now.date()
+    upcoming = {(today + timedelta(days=d)).strftime("%m-%d") for d in range(days + 1)}
+    rows = session.execute(
+        sa.select(Buyer.id, Buyer.birthday).where(
+            Buyer.shop_id == shop_id, Buyer.birthday.is_not(None)
+        )
+    )
+    return {buyer_id for buyer_id, born in rows if born.strftime("%m-%d") in upcoming}
+
+
+def _left_out(
+    session: Session, shop_id: int, ex: Exclusions, now: datetime
+) -> list[tuple[str, set[int]]]:
+    def ids(query: sa.Select[tuple[int]]) -> set[int]:
+        return set(session.scalars(query))
+
+    found = [
+        (
+            "买家要求勿扰或已退订",
+            ids(
+                sa.select(Buyer.id).where(
+                    Buyer.shop_id == shop_id,
+                    sa.or_(
+                        Buyer.do_not_contact_at.is_not(None),
+                        Buyer.marketing_opt_out_at.is_not(None),
+                    ),
+                )
+            ),
+        )
+    ]
+    if ex.open_case:
+        found.append(
+            (
+                "有未结案件",
+                ids(
+                    sa.select(Case.buyer_id).where(
+                        Case.shop_id == shop_id,
+                        Case.status.in_(case_flow.OPEN),
+                        Case.buyer_id.is_not(None),
+                    )
+                ),
+            )
+        )
+    if ex.unhappy_review_days:
+        since = now - timedelta(days=ex.unhappy_review_days)
+        found.append(
+            (
+                f"{ex.unhappy_review_days} 天内有中差评",
+                ids(
+                    sa.select(Review.buyer_id).where(
+                        Review.shop_id == shop_id,
+                        Review.rating.in_((Rating.BAD, Rating.NEUTRAL)),
+                        Review.posted_at >= since,
+                    )
+                ),
+            )
+        )
+    if ex.refund_days:
+        since = now - timedelta(days=ex.refund_days)
+        found.append(
+            (
+                f"{ex.refund_days} 天内有退款",
+                ids(
+                    sa.select(Order.buyer_id)
+                    .join(OrderLine, OrderLine.order_id == Order.id)
+                    .where(
+                        Order.shop_id == shop_id,
+                        Order.paid_at >= since,
+                        OrderLine.refund_status.in_(
+                            (RefundStatus.REQUESTED, RefundStatus.REFUNDED)
+                        ),
+                    )
+                ),
+            )
+        )
+    if ex.contacted_days:
+        since = now - timedelta(days=ex.contacted_days)
+        found.append(
+            (
+                f"{ex.contacted_days} 天内联系过",
+                ids(
+                    sa.select(Case.buyer_id)
+                    .join(ContactAttempt, ContactAttempt.case_id == Case.id)
+                    .where(Case.shop_id == shop_id, ContactAttempt.attempted_at >= since)
+                )
+                | ids(
+                    sa.select(CampaignRecipient.buyer_id)
+                    .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
+                    .where(
+                        Campaign.shop_id == shop_id,
+                        CampaignRecipient.state == "sent",
+                        CampaignRecipient.sent_at >= since,
+                    )
+                ),
+            )
+        )
+    return found
+
+
+def _numbers(session: Session, buyer_ids: set[int], now: datetime) -> dict[int, int]:
+    """Each buyer's newest working number that can take an SMS (no extension: a virtual
+    number's extension cannot), without opening a single sealed number."""
+    found: dict[int, int] = {}
+    ordered = sorted(buyer_ids)
+    for start in range(0, len(ordered), 5_000):
+        rows = session.execute(
+            sa.select(ContactHandle.buyer_id, ContactHandle.id)
+            .where(
+                ContactHandle.buyer_id.in_(ordered[start : start + 5_000]),
+                ContactHandle.kind != HandleKind.BINDING,
+                ContactHandle.sealed.is_not(None),
+                sa.or_(ContactHandle.expires_at.is_(None), ContactHandle.expires_at > now),
+                ~ContactHandle.hint.contains("转"),
+            )
+            .order_by(ContactHandle.created_at)
+        )
+        for buyer_id, handle_id in rows:
+            found[buyer_id] = handle_id  # the newest wins
+    return found
+
+
+def launch(session: Session, campaign: Campaign, *, actor: User, now: datetime) -> Campaign:
+    """Choose the buyers, hold back the control group (seeded by the campaign, so it can be
+    told again), queue the rest; nothing is sent here."""
+    with transaction(session):
+        if campaign.state != "draft":
+            raise FieldError("state", "活动已经开始，不能再次发送。")
+        numbers, tally = choose(
+            session,
+            campaign.shop_id,
+            Audience.from_dict(campaign.audience),
+            Exclusions.from_dict(campaign.exclusions),
+            now=now,
+        )
+        sent, control = split_control(list(numbers), campaign.control_share, seed=campaign.id)
+        rows = [
+            {
+                "campaign_id": campaign.id,
+                "buyer_id": buyer_id,
+                "handle_id": numbers[buyer_id],
+                "control": is_control,
+                "state": "control" if is_control else "queued",
+                "out_id": uuid.uuid4().hex,
+            }
+            for group, is_control in ((sent, False), (control, True))
+            for buyer_id in group
+        ]
+        for start in range(0, len(rows), 5_000):
+            session.execute(sa.insert(CampaignRecipient), rows[start : start + 5_000])
+        campaign.state = "sending" if sent else "done"
+        campaign.chosen, campaign.held_back = len(numbers), len(control)
+        campaign.excluded = dict(tally.excluded)
+        campaign.started_at = now
+        if not sent:
+            campaign.finished_at = now
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="campaign",
+            entity_id=campaign.id,
+            field="state",
+            old="draft",
+            new=f"sending: {len(sent)} sent, {len(control)} control",
+        )
+        return campaign
+
+
+# -- sending ----------------------------------------------------------------------------------
+@dataclass
+class Progress:
+    sent: int = 0
+    failed: int = 0
+    looked_up: int = 0
+    waiting: int = 0  # left for the next run (the rate, the hour, a rate limit)
+
+
+def send_due(
+    session: Session,
+    *,
+    now: datetime,
+    clients: Callable[[Shop, str], object],
+    tz: ZoneInfo,
+    per_minute: int,
+    batch: int = 100,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Progress:
+    """One run of the sender (every minute): for each campaign still sending, within the
+    shop's contact hours, up to ``per_minute`` messages at an even pace."""
+    progress = Progress()
+    campaigns = list(session.scalars(sa.select(Campaign).where(Campaign.state == "sending")))
+    session.commit()
+    for campaign in campaigns:
+        shop = session.get(Shop, campaign.shop_id)
+        if shop is None:
+            continue
+        policy = ContactPolicy.from_dict(shop.contact_policy)
+        local = now.astimezone(tz).time().replace(tzinfo=None)
+        if not policy.day_starts <= local < policy.day_ends:
+            continue  # marketing only in the day: the next run in the morning goes on
+        try:
+            client = clients(shop, "aliyun-sms")
+        except ProviderError as exc:
+            log.warning("campaign %s: %s", campaign.id, exc.message)
+            continue
+        assert isinstance(client, SmsProvider)
+        pace = Pace(per_minute, batch, clock, sleep)
+        _send_campaign(session, campaign, client, progress, now, pace)
+    return progress
+
+
+@dataclass(frozen=True)
+class Pace:
+    """At most ``per_minute`` sends a run, evenly spaced; ``batch`` marked 发送中 at a time."""
+
+    per_minute: int
+    batch: int
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+
+
+def _send_campaign(
+    session: Session,
+    campaign: Campaign,
+    client: SmsProvider,
+    progress: Progress,
+    now: datetime,
+    pace: Pace,
+) -> None:
+    template = session.get(MessageTemplate, campaign.template_id)
+    assert template is not None
+    _resolve_unsure(session, campaign, client, progress)
+    budget = pace.per_minute
+    gap = 60.0 / pace.per_minute
+    clock, sleep, batch = pace.clock, pace.sleep, pace.batch
+    last = clock() - gap
+    while budget > 0:
+        with transaction(session):
+            ids = list(
+                session.scalars(
+                    sa.select(CampaignRecipient.id)
+                    .where(
+                        CampaignRecipient.campaign_id == campaign.id,
+                        CampaignRecipient.state == "queued",
+                    )
+                    .order_by(CampaignRecipient.id)
+                    .limit(min(batch, budget))
+                )
+            )
+            if not ids:
+                break
+            session.execute(
+                sa.update(CampaignRecipient)
+                .where(CampaignRecipient.id.in_(ids), CampaignRecipient.state == "queued")
+                .values(state="sending", sent_at=now)
+            )
+        # 发送中 is committed: from here a crash leaves rows to look up, never to resend
+        done: dict[int, tuple[str, str | None, str | None]] = {}
+        stop = False
+        for recipient in _loaded(session, ids):
+            wait = gap - (clock() - last)
+            if wait > 0:
+                sleep(wait)
+            last = clock()
+            try:
+                ref = client.send(_sms(session, recipient, template))
+                done[recipient.id] = ("sent", ref, None)
+                progress.sent += 1
+            except ProviderError as exc:
+                if exc.uncertain:
+                    done[recipient.id] = ("sending", None, f"{exc.code}：{exc.message}")
+                elif exc.retryable:  # the provider's own limit: back to the queue, stop
+                    done[recipient.id] = ("queued", None, f"{exc.code}：{exc.message}")
+                    stop = True
+                    break
+                else:
+                    done[recipient.id] = ("failed", None, f"{exc.code}：{exc.message}")
+                    progress.failed += 1
+            except (FieldError, NumberError) as exc:
+                done[recipient.id] = ("failed", None, str(getattr(exc, "message", exc)))
+                progress.failed += 1
+        untouched = [i for i in ids if i not in done]
+        with transaction(session):
+            for rid, (state, ref, error) in done.items():
+                session.execute(
+                    sa.update(CampaignRecipient)
+                    .where(CampaignRecipient.id == rid)
+                    .values(state=state, provider_ref=ref, last_error=error)
+                )
+            if untouched:
+                session.execute(
+                    sa.update(CampaignRecipient)
+                    .where(CampaignRecipient.id.in_(untouched))
+                    .values(state="queued", sent_at=None)
+                )
+        budget -= len(ids)
+        if stop:
+            break
+    with transaction(session):
+        left = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CampaignRecipient)
+            .where(
+                CampaignRecipient.campaign_id == campaign.id,
+                CampaignRecipient.state.in_(("queued", "sending")),
+            )
+        )
+        progress.waiting += left or 0
+        fresh = session.get(Campaign, campaign.id)
+        if not left and fresh is not None and fresh.state == "sending":
+            fresh.state, fresh.finished_at = "done", now
+
+
+def _loaded(session: Session, ids: list[int]) -> list[CampaignRecipient]:
+    return list(
+        session.scalars(
+            sa.select(CampaignRecipient)
+            .where(CampaignRecipient.id.in_(ids))
+            .order_by(CampaignRecipient.id)
+        )
+    )
+
+
+def _sms(session: Session, recipient: CampaignRecipient, template: MessageTemplate) -> Sms:
+    handle = session.get(ContactHandle, recipient.handle_id) if recipient.handle_id else None
+    if handle is None or handle.sealed is None:
+        raise FieldError("handle", "号码已失效")
+    number = contact_handles.opened(handle)
+    buyer = session.get(Buyer, recipient.buyer_id)
+    values = {"name": written_name(buyer.name if buyer else None)}
+    params = {k: v for k, v in values.items() if "${" + k + "}" in template.body}
+    return Sms(number.number, template.sign_name, template.template_code, params, recipient.out_id)
+
+
+def _resolve_unsure(
+    session: Session, campaign: Campaign, client: SmsProvider, progress: Progress
+) -> None:
+    """发送中 recipients left by a crash or a lost answer: sent if the provider has a send
+    with their OutId, queued again otherwise."""
+    with transaction(session):
+        unsure = list(
+            session.scalars(
+                sa.select(CampaignRecipient).where(
+                    CampaignRecipient.campaign_id == campaign.id,
+                    CampaignRecipient.state == "sending",
+                )
+            )
+        )
+        for recipient in unsure:
+            handle = (
+                session.get(ContactHandle, recipient.handle_id) if recipient.handle_id else None
+            )
+            if handle is None or handle.sealed is None:
+                recipient.state, recipient.last_error = "failed", "号码已失效"
+                continue
+            day = (recipient.sent_at or campaign.started_at or datetime.now(SH)).astimezone(SH)
+            try:
+                ref = client.find(
+                    recipient.out_id, contact_handles.opened(handle).number, day.date()
+                )
+            except ProviderError as exc:
+                log.warning("campaign %s lookup: %s", campaign.id, exc)
+                continue  # still unsure: asked again next run, never sent blind
+            progress.looked_up += 1
+            if ref is not None:
+                recipient.state, recipient.provider_ref = "sent", ref
+            else:
+                recipient.state, recipient.sent_at = "queued", None
+
+
+# -- results ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CampaignResults:
+    sent: int
+    control: int
+    failed: int
+    waiting: int
+    revenue: Uplift | None  # per buyer, sent minus control, within RESULT_DAYS
+    conversion: Uplift | None  # share who ordered
+    until: datetime | None  # the end of the result window
+
+
+def results(session: Session, campaign: Campaign) -> CampaignResults:
+    states = dict(
+        session.execute(
+            sa.select(CampaignRecipient.state, sa.func.count())
+            .where(CampaignRecipient.campaign_id == campaign.id)
+            .group_by(CampaignRecipient.state)
+        ).all()
+    )
+    if campaign.started_at is None:
+        return CampaignResults(0, 0, 0, 0, None, None, None)
+    until = campaign.started_at + timedelta(days=RESULT_DAYS)
+    spent = dict(
+        session.execute(
+            sa.select(Order.buyer_id, sa.func.sum(Order.payment))
+            .join(CampaignRecipient, CampaignRecipient.buyer_id == Order.buyer_id)
+            .where(
+                CampaignRecipient.campaign_id == campaign.id,
+                Order.shop_id == campaign.shop_id,
+                Order.paid_at >= campaign.started_at,
+                Order.paid_at < until,
+            )
+            .group_by(Order.buyer_id)
+        ).all()
+    )
+    groups: dict[bool, list[int]] = defaultdict(list)
+    for buyer_id, control in session.execute(
+        sa.select(CampaignRecipient.buyer_id, CampaignRecipient.control).where(
+            CampaignRecipient.campaign_id == campaign.id,
+            CampaignRecipient.state.in_(("sent", "control")),
+        )
+    ):
+        groups[control].append(buyer_id)
+    money = {k: [float(spent.get(b, 0) or 0) for b in ids] for k, ids in groups.items()}
+    bought = {k: [1.0 if spent.get(b) else 0.0 for b in ids] for k, ids in groups.items()}
+    return CampaignResults(
+        sent=states.get("sent", 0),
+        control=states.get("control", 0),
+        failed=states.get("failed", 0),
+        waiting=states.get("queued", 0) + states.get("sending", 0),
+        revenue=uplift(money.get(False, []), money.get(True, [])),
+        conversion=uplift(bought.get(False, []), bought.get(True, [])),
+        until=until,
+    )
+
+
+# -- replies ----------------------------------------------------------------------------------
+def unsubscribe(session: Session, shop_id: int, phone: str, text: str, *, now: datetime) -> int:
+    """A reply R (拒收) to a marketing SMS stops every further campaign for the buyers with
+    that number; other replies change nothing. Returns how many buyers were opted out."""
+    if text.strip().upper() not in OPT_OUT_WORDS:
+        return 0
+    try:
+        number = parse_number(phone)
+    except NumberError:
+        return 0
+    fingerprint = number_vault().fingerprint(number.written())
+    with transaction(session):
+        buyers = list(
+            session.scalars(
+                sa.select(Buyer).where(
+                    Buyer.shop_id == shop_id,
+                    Buyer.id.in_(
+                        sa.select(ContactHandle.buyer_id).where(
+                            ContactHandle.fingerprint == fingerprint
+                        )
+                    ),
+                    Buyer.marketing_opt_out_at.is_(None),
+                )
+            )
+        )
+        for buyer in buyers:
+            buyer.marketing_opt_out_at = now
+            record_change(
+                session,
+                now=now,
+                actor_id=None,
+                entity_type="buyer",
+                entity_id=buyer.id,
+                field="marketing_opt_out_at",
+                old=None,
+                new=f"回复 {text.strip()[:8]}",
+            )
+        return len(buyers)
