@@ -63,6 +63,8 @@ class Defaults:
     # Message and call providers' gateways by name (aliyun-sms, aliyun-axb); unset: the
     # provider's production endpoint. Tests point them at local stand-ins.
     TRACKER_PROVIDER_URLS: ClassVar[dict[str, str]] = {}
+    # Campaign messages a minute at most (the SMS provider's rate for the account).
+    TRACKER_MARKETING_PER_MINUTE = 600
     TRACKER_RECOMMENDER_BUILD_AT = "03:30"  # nightly rebuild, local time (quiet hours)
     # Alerts (every minute): first-contact deadline near / passed, revision window closing.
     TRACKER_ALERT_LEAD_MINUTES = 30
@@ -141,6 +143,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_CREDENTIALS_KEY": ("TRACKER_CREDENTIALS_KEY", str),
     "TRACKER_PERSONAL_DATA_KEY": ("TRACKER_PERSONAL_DATA_KEY", str),
     "TRACKER_PROVIDER_URLS": ("TRACKER_PROVIDER_URLS", json.loads),
+    "TRACKER_MARKETING_PER_MINUTE": ("TRACKER_MARKETING_PER_MINUTE", int),
     "TRACKER_RECOMMENDER_BUILD_AT": ("TRACKER_RECOMMENDER_BUILD_AT", str),
     "TRACKER_ALERT_LEAD_MINUTES": ("TRACKER_ALERT_LEAD_MINUTES", int),
     "TRACKER_ALERT_REVISION_LEAD_HOURS": ("TRACKER_ALERT_REVISION_LEAD_HOURS", int),

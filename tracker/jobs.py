@@ -17,6 +17,7 @@ from tracker.models import ImportJob, Shop
 from tracker.services import (
     alerts,
     calls,
+    campaigns,
     contact_handles,
     import_jobs,
     messaging,
@@ -234,6 +235,26 @@ def send_messages(app: Flask) -> None:
             )
 
 
+def send_campaigns(app: Flask) -> None:
+    """Every minute: the campaigns still sending, at the provider's rate, in the day."""
+    with app.app_context():
+        progress = campaigns.send_due(
+            db.session,
+            now=utcnow(),
+            clients=runtime.message_clients(app, db.session),
+            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
+            per_minute=app.config["TRACKER_MARKETING_PER_MINUTE"],
+        )
+        if progress.sent or progress.failed or progress.looked_up:
+            log.info(
+                "campaigns: %d sent, %d failed, %d looked up, %d waiting",
+                progress.sent,
+                progress.failed,
+                progress.looked_up,
+                progress.waiting,
+            )
+
+
 def read_receipts(app: Flask) -> None:
     with app.app_context():
         changed = messaging.poll_receipts(
@@ -370,6 +391,7 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
         close_broken_promises, "interval", minutes=15, args=(app,), id="promises", **common
     )
     scheduler.add_job(send_messages, "interval", minutes=1, args=(app,), id="outbox", **common)
+    scheduler.add_job(send_campaigns, "interval", minutes=1, args=(app,), id="campaigns", **common)
     scheduler.add_job(read_receipts, "interval", minutes=5, args=(app,), id="receipts", **common)
     scheduler.add_job(tidy_numbers, "interval", minutes=5, args=(app,), id="numbers", **common)
     sync_pull_jobs(app, scheduler)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tests.factories import open_case
 from tracker.clock import utcnow
 from tracker.models import (
+    Campaign,
     Case,
     ContactHandle,
     ImportJob,
@@ -35,6 +36,7 @@ class World:
     job_id: int
     template_id: int
     handle_id: int
+    campaign_id: int
 
 
 @pytest.fixture
@@ -94,7 +96,21 @@ def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-u
     session.add(template)
     session.commit()
     handle = session.scalar(sa.select(ContactHandle).where(ContactHandle.buyer_id == case.buyer_id))
-    return World(shop, case, users, make_script, aside.id, job.id, template.id, handle.id)
+    campaign = Campaign(
+        shop_id=shop.id,
+        name="唤醒",
+        audience={},
+        exclusions={},
+        template_id=template.id,
+        excluded={},
+        created_by_id=users["admin"].id,  # type: ignore[union-attr]
+        created_at=utcnow(),
+    )
+    session.add(campaign)
+    session.commit()
+    return World(
+        shop, case, users, make_script, aside.id, job.id, template.id, handle.id, campaign.id
+    )
 
 
 def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
@@ -112,6 +128,7 @@ def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
         "filename": "app.css",
         "template_id": world.template_id,
         "handle_id": world.handle_id,
+        "campaign_id": world.campaign_id,
         "provider": "aliyun-sms",
         "notification_id": 1,  # whoever's it is: another user's opens nothing
         "token": "not-the-token",

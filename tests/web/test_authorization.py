@@ -18,7 +18,11 @@ PUBLIC = {"auth.login", "static", "bootstrap.static", "favicon"}
 TOKEN_ONLY = {"api.push_reviews"}  # the push API: a shop token, never a session
 # A platform's pushes: signed with the shop's own settings, never a session. This world's
 # shop is on Taobao, which pushes nothing: 404 (test_wechat checks the signature path).
-PLATFORM_SIGNED = {"api.platform_event", "api.call_records"}  # call records: a URL token
+PLATFORM_SIGNED = {
+    "api.platform_event",
+    "api.call_records",
+    "api.sms_replies",
+}  # call records: a URL token
 ADMIN_ONLY = ("admin.",)
 SUPERVISORS = (
     "reports.",
@@ -27,10 +31,11 @@ SUPERVISORS = (
     "shop.segment_levels",
     "shop.segment_recompute",
     "shop.segment_grades",
+    "shop.campaign",
 )
 EVERYONE = ("home.", "cases.", "shop.", "notifications.", "auth.logout")
 # URL parts that name one shop's record: staff of another shop get 404 for them.
-SHOP_RECORDS = {"case_id", "buyer_id", "review_id", "script_id"}
+SHOP_RECORDS = {"case_id", "buyer_id", "review_id", "script_id", "campaign_id"}
 
 
 def rule_for(endpoint: str) -> str:

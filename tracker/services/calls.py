@@ -193,16 +193,15 @@ def release_ended(
 
 
 # -- the provider's call records --------------------------------------------------------------
-def receipt_token(secret_key: str, shop_id: int) -> str:
-    """The secret part of a shop's call-record URL: Aliyun pushes the records to a URL
-    and signs nothing, so only the URL is secret."""
-    return hmac.new(
-        secret_key.encode(), f"axb-calls:{shop_id}".encode(), hashlib.sha256
-    ).hexdigest()[:32]
+def receipt_token(secret_key: str, shop_id: int, purpose: str = "axb-calls") -> str:
+    """The secret part of a URL a provider pushes to (call records, SMS replies): Aliyun
+    signs nothing it pushes, so only the URL is secret."""
+    message = f"{purpose}:{shop_id}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def token_matches(secret_key: str, shop_id: int, token: str) -> bool:
-    return hmac.compare_digest(receipt_token(secret_key, shop_id), token)
+def token_matches(secret_key: str, shop_id: int, token: str, purpose: str = "axb-calls") -> bool:
+    return hmac.compare_digest(receipt_token(secret_key, shop_id, purpose), token)
 
 
 def _when(text: Any) -> datetime | None:

@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     from tracker.web.notifications.views import bp as notifications_bp
     from tracker.web.reports.views import bp as reports_bp
     from tracker.web.scripts.views import bp as scripts_bp
+    from tracker.web.shop import campaigns as _shop_campaigns  # noqa: F401
     from tracker.web.shop import segments as _shop_segments  # noqa: F401
     from tracker.web.shop.views import bp as shop_bp
 

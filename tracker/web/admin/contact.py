@@ -57,6 +57,12 @@ def _page(shop: Shop, template_form: MessageTemplateForm, status: int = 200) -> 
         provider_labels=messaging.PROVIDER_LABELS,
         call_records_url=current_app.config["TRACKER_BASE_URL"].rstrip("/")
         + url_for("api.call_records", shop_id=shop.id, token=token),
+        replies_url=current_app.config["TRACKER_BASE_URL"].rstrip("/")
+        + url_for(
+            "api.sms_replies",
+            shop_id=shop.id,
+            token=calls.receipt_token(current_app.config["SECRET_KEY"], shop.id, "sms-replies"),
+        ),
         csrf_form=CsrfOnlyForm(),
     ), status
 

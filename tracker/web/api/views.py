@@ -13,7 +13,7 @@ from tracker import runtime
 from tracker.clock import utcnow
 from tracker.extensions import csrf, db
 from tracker.models import Shop
-from tracker.services import calls
+from tracker.services import calls, campaigns
 from tracker.services.api_tokens import shop_for_token
 from tracker.services.pulls import request_pull
 from tracker.services.pushes import receive_push
@@ -131,3 +131,29 @@ def call_records(shop_id: int, token: str) -> tuple[Response, int]:
         hours=runtime.settings(current_app, shop).working_hours,
     )
     return jsonify(code=0, msg="成功", updated=updated), 200
+
+
+@bp.route("/sms-replies/<int:shop_id>/<token>", methods=["POST"])
+def sms_replies(shop_id: int, token: str) -> tuple[Response, int]:
+    """Where Aliyun pushes buyers' replies to the shop's SMS (上行短信, HTTP 推送): a reply
+    R (拒收, TD, 退订) stops every further campaign message to that number."""
+    if not calls.token_matches(current_app.config["SECRET_KEY"], shop_id, token, "sms-replies"):
+        abort(404)
+    shop = db.session.get(Shop, shop_id) or abort(404)
+    request.max_content_length = CALL_RECORDS_MAX_BYTES
+    replies = request.get_json(silent=True)
+    if isinstance(replies, dict):
+        replies = [replies]
+    if not isinstance(replies, list) or not all(isinstance(r, dict) for r in replies):
+        return jsonify(code=400, msg="expected a JSON list of replies"), 400
+    stopped = sum(
+        campaigns.unsubscribe(
+            db.session,
+            shop.id,
+            str(r.get("phone_number") or ""),
+            str(r.get("content") or ""),
+            now=utcnow(),
+        )
+        for r in replies
+    )
+    return jsonify(code=0, msg="成功", unsubscribed=stopped), 200

@@ -1,0 +1,118 @@
+"""A supervisor builds a campaign on its page, previews who it reaches, launches it; a
+buyer's reply R comes back through the provider's push and opts them out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import login, post_form
+from tracker.clock import utcnow
+from tracker.domain.phone_numbers import parse_number
+from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Order, Shop, User
+from tracker.models.enums import MessagePurpose, Role
+from tracker.services import calls, contact_handles, segments
+
+
+def _dormant_buyers(session: Session, shop: Shop, n: int) -> list[Buyer]:
+    made = []
+    for i in range(n):
+        b = Buyer(shop_id=shop.id, platform_nick=f"睡{i}", created_at=utcnow(), tags=[])
+        session.add(b)
+        session.flush()
+        session.add(
+            Order(
+                shop_id=shop.id,
+                tid=f"D{i}",
+                buyer_id=b.id,
+                payment=Decimal("99"),
+                paid_at=utcnow() - timedelta(days=120),
+            )
+        )
+        contact_handles.remember(
+            session,
+            shop_id=shop.id,
+            buyer_id=b.id,
+            number=parse_number(f"137{i:08d}"),
+            source="import",
+            now=utcnow(),
+        )
+        made.append(b)
+    session.commit()
+    segments.recompute(session, shop, now=utcnow())
+    return made
+
+
+def test_a_supervisor_builds_previews_and_launches_a_campaign(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    _dormant_buyers(session, shop, 12)
+    template = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun-sms",
+        name="老客回访",
+        sign_name="好店",
+        template_code="SMS_M1",
+        body="${name}您好，新品九折，拒收请回复R",
+        purpose=MessagePurpose.MARKETING,
+        created_at=utcnow(),
+    )
+    session.add(template)
+    session.commit()
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    assert client.get("/shop/campaigns").status_code == 403
+    lead = client.application.test_client()
+    from flask import g
+
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+    login(lead, make_user(Role.SUPERVISOR, shops=[shop]))
+    answer = post_form(
+        lead,
+        "/shop/campaigns/new",
+        {
+            "name": "唤醒沉睡客户",
+            "classes": ["dormant"],
+            "days_from": "90",
+            "days_to": "180",
+            "exclude_open_case": "y",
+            "unhappy_days": "30",
+            "refund_days": "30",
+            "contacted_days": "7",
+            "template_id": str(template.id),
+            "control_percent": "25",
+        },
+        form_url="/shop/campaigns/new",
+    )
+    assert answer.status_code == 302
+    campaign = session.scalars(sa.select(Campaign)).one()
+    page = lead.get(f"/shop/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "现在会选中 <strong>12</strong> 人" in page
+    post_form(
+        lead, f"/shop/campaigns/{campaign.id}/launch", {}, form_url=f"/shop/campaigns/{campaign.id}"
+    )
+    session.refresh(campaign)
+    assert campaign.state == "sending" and campaign.held_back == 3
+    listing = lead.get("/shop/campaigns").get_data(as_text=True)
+    assert "唤醒沉睡客户" in listing and "发送中" in listing
+    assert session.scalar(sa.select(sa.func.count()).select_from(CampaignRecipient)) == 12
+
+
+def test_a_reply_r_pushed_by_the_provider_opts_the_buyer_out(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    [buyer] = _dormant_buyers(session, shop, 1)
+    client = app.test_client()
+    token = calls.receipt_token(app.config["SECRET_KEY"], shop.id, "sms-replies")
+    reply = [{"phone_number": "13700000000", "content": "R", "sign_name": "好店"}]
+    assert client.post(f"/api/v1/sms-replies/{shop.id}/forged", json=reply).status_code == 404
+    answer = client.post(f"/api/v1/sms-replies/{shop.id}/{token}", json=reply)
+    assert answer.status_code == 200 and answer.get_json()["unsubscribed"] == 1
+    session.refresh(buyer)
+    assert buyer.marketing_opt_out_at is not None

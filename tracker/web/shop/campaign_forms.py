@@ -1,0 +1,61 @@
+"""The campaign form: who, who not, which approved text, how many held back."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from tracker.domain.segments import LEVEL_NAMES, BuyerClass
+from tracker.web.choices import pairs
+
+
+class CampaignForm(FlaskForm):
+    name = StringField("活动名称", validators=[DataRequired("请填写活动名称。"), Length(max=100)])
+    classes = SelectMultipleField(
+        "客户类型",
+        choices=pairs((c.value, c.label) for c in BuyerClass if c is not BuyerClass.PROSPECT),
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    big = SelectField(
+        "大小客户", choices=pairs([("", "不限"), ("1", "大客户"), ("0", "小客户")]), default=""
+    )
+    min_level = SelectField(
+        "会员等级不低于",
+        choices=pairs([("", "不限")] + [(str(i), n) for i, n in enumerate(LEVEL_NAMES) if i]),
+        default="",
+    )
+    days_from = IntegerField("距上次购买（天）从", validators=[Optional(), NumberRange(0, 3650)])
+    days_to = IntegerField("到", validators=[Optional(), NumberRange(0, 3650)])
+    birthday_days = IntegerField("未来几天内生日", validators=[Optional(), NumberRange(0, 31)])
+    exclude_open_case = BooleanField("排除有未结案件的买家", default=True)
+    unhappy_days = IntegerField(
+        "排除几天内给过中差评的", default=30, validators=[Optional(), NumberRange(1, 365)]
+    )
+    refund_days = IntegerField(
+        "排除几天内退过款的", default=30, validators=[Optional(), NumberRange(1, 365)]
+    )
+    contacted_days = IntegerField(
+        "排除几天内联系过的", default=7, validators=[Optional(), NumberRange(1, 90)]
+    )
+    template_id = SelectField("营销模板", coerce=int, choices=[])
+    control_percent = IntegerField(
+        "对照组（%）", default=10, validators=[NumberRange(0, 50, "应在 0 到 50 之间。")]
+    )
+    coupon = StringField(
+        "随短信发放的优惠（可选，无条件）", validators=[Optional(), Length(max=200)]
+    )
+    coupon_value = DecimalField(
+        "面额（元）", places=2, validators=[Optional(), NumberRange(0, 100000)]
+    )
+    submit = SubmitField("保存活动")

@@ -1,0 +1,141 @@
+"""Campaign pages (supervisors and admins): the list with progress and results, a new
+campaign, its preview, launching it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tracker.clock import utcnow
+from tracker.domain.campaigns import Audience, Exclusions
+from tracker.domain.segments import BuyerClass
+from tracker.extensions import db
+from tracker.models import Campaign, MessageTemplate
+from tracker.models.enums import MessagePurpose, Role
+from tracker.services import campaigns
+from tracker.services.errors import FieldError
+from tracker.web.access import roles_required
+from tracker.web.admin.forms import CsrfOnlyForm
+from tracker.web.admin.views import attach_error
+from tracker.web.choices import row_choices
+from tracker.web.shop.campaign_forms import CampaignForm
+from tracker.web.shop.views import _shop, bp
+
+LEADS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    shop = _shop()
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.shop_id != shop.id:
+        abort(404)
+    return campaign
+
+
+@bp.route("/campaigns")
+@roles_required(*LEADS)
+def campaign_list() -> str:
+    shop = _shop()
+    found = list(
+        db.session.scalars(
+            sa.select(Campaign).where(Campaign.shop_id == shop.id).order_by(Campaign.id.desc())
+        )
+    )
+    return render_template(
+        "shop/campaigns.html",
+        shop=shop,
+        items=[(c, campaigns.results(db.session, c)) for c in found],
+    )
+
+
+def _form(shop_id: int) -> CampaignForm:
+    form = CampaignForm()
+    templates = db.session.scalars(
+        sa.select(MessageTemplate).where(
+            MessageTemplate.shop_id == shop_id,
+            MessageTemplate.is_active.is_(True),
+            MessageTemplate.purpose == MessagePurpose.MARKETING,
+        )
+    )
+    form.template_id.choices = row_choices([(t.id, t.name) for t in templates])
+    return form
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@roles_required(*LEADS)
+def campaign_new() -> Response | str:
+    shop = _shop()
+    form = _form(shop.id)
+    if form.validate_on_submit():
+        low, high = form.days_from.data, form.days_to.data
+        draft = campaigns.CampaignDraft(
+            name=form.name.data or "",
+            audience=Audience(
+                classes=frozenset(BuyerClass(c) for c in form.classes.data or []),
+                big={"1": True, "0": False}.get(form.big.data or ""),
+                min_level=int(form.min_level.data) if form.min_level.data else None,
+                days_since_order=(low or 0, high if high is not None else 36500)
+                if low is not None or high is not None
+                else None,
+                birthday_within_days=form.birthday_days.data,
+            ),
+            exclusions=Exclusions(
+                open_case=bool(form.exclude_open_case.data),
+                unhappy_review_days=form.unhappy_days.data,
+                refund_days=form.refund_days.data,
+                contacted_days=form.contacted_days.data,
+            ),
+            template_id=form.template_id.data or 0,
+            control_share=(form.control_percent.data or 0) / 100,
+            coupon=form.coupon.data or "",
+            coupon_value=form.coupon_value.data,
+        )
+        try:
+            campaign = campaigns.create(db.session, shop, draft, actor=current_user, now=utcnow())
+        except FieldError as exc:
+            attach_error(form, exc)
+        else:
+            return redirect(url_for("shop.campaign_view", campaign_id=campaign.id))
+    return render_template("shop/campaign_form.html", shop=shop, form=form)
+
+
+@bp.route("/campaigns/<int:campaign_id>")
+@roles_required(*LEADS)
+def campaign_view(campaign_id: int) -> str:
+    campaign = _campaign_or_404(campaign_id)
+    preview = None
+    if campaign.state == "draft":
+        numbers, tally = campaigns.choose(
+            db.session,
+            campaign.shop_id,
+            Audience.from_dict(campaign.audience),
+            Exclusions.from_dict(campaign.exclusions),
+            now=utcnow(),
+        )
+        preview = (len(numbers), tally)
+    return render_template(
+        "shop/campaign.html",
+        shop=_shop(),
+        campaign=campaign,
+        template=db.session.get(MessageTemplate, campaign.template_id),
+        preview=preview,
+        found=campaigns.results(db.session, campaign),
+        form=CsrfOnlyForm(),
+    )
+
+
+@bp.route("/campaigns/<int:campaign_id>/launch", methods=["POST"])
+@roles_required(*LEADS)
+def campaign_launch(campaign_id: int) -> Response:
+    campaign = _campaign_or_404(campaign_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    try:
+        campaigns.launch(db.session, campaign, actor=current_user, now=utcnow())
+    except FieldError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash("活动已开始：调度器在白天按服务商的速率逐条发送，进度和效果在本页更新。", "success")
+    return redirect(url_for("shop.campaign_view", campaign_id=campaign_id))
