@@ -26,6 +26,7 @@ from tracker.services import (
     scheduler_lock,
     segments,
     shop_models,
+    surveys,
 )
 from tracker.services.pulls import pull_shop, record_run
 from tracker.services.scoring import score_shop
@@ -255,6 +256,22 @@ def send_campaigns(app: Flask) -> None:
             )
 
 
+def send_surveys(app: Flask) -> None:
+    """Every five minutes: 满意度回访 for cases closed an hour ago or more."""
+    with app.app_context():
+        queued = surveys.queue_due(db.session, now=utcnow())
+        sent = surveys.send_due(
+            db.session,
+            now=utcnow(),
+            clients=runtime.message_clients(app, db.session),
+            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
+            base_url=app.config["TRACKER_BASE_URL"],
+            secret_key=app.config["SECRET_KEY"],
+        )
+        if queued or sent:
+            log.info("surveys: %d queued, %d sent", queued, sent)
+
+
 def read_receipts(app: Flask) -> None:
     with app.app_context():
         changed = messaging.poll_receipts(
@@ -393,5 +410,6 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
     scheduler.add_job(send_messages, "interval", minutes=1, args=(app,), id="outbox", **common)
     scheduler.add_job(send_campaigns, "interval", minutes=1, args=(app,), id="campaigns", **common)
     scheduler.add_job(read_receipts, "interval", minutes=5, args=(app,), id="receipts", **common)
+    scheduler.add_job(send_surveys, "interval", minutes=5, args=(app,), id="surveys", **common)
     scheduler.add_job(tidy_numbers, "interval", minutes=5, args=(app,), id="numbers", **common)
     sync_pull_jobs(app, scheduler)

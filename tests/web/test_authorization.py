@@ -18,11 +18,9 @@ PUBLIC = {"auth.login", "static", "bootstrap.static", "favicon"}
 TOKEN_ONLY = {"api.push_reviews"}  # the push API: a shop token, never a session
 # A platform's pushes: signed with the shop's own settings, never a session. This world's
 # shop is on Taobao, which pushes nothing: 404 (test_wechat checks the signature path).
-PLATFORM_SIGNED = {
-    "api.platform_event",
-    "api.call_records",
-    "api.sms_replies",
-}  # call records: a URL token
+# Signed by the platform, or a secret token in the URL (call records, SMS replies, a
+# buyer's survey link): a wrong one is not found, whoever asks.
+PLATFORM_SIGNED = {"api.platform_event", "api.call_records", "api.sms_replies", "survey.page"}
 ADMIN_ONLY = ("admin.",)
 SUPERVISORS = (
     "reports.",

@@ -22,6 +22,7 @@ from tracker.models.reviews import Review, ReviewRevision
 from tracker.models.scripts import Script
 from tracker.models.segments import BuyerSegment
 from tracker.models.shop import Shop
+from tracker.models.surveys import CaseSurvey
 
 __all__ = [
     "AuditEvent",
@@ -32,6 +33,7 @@ __all__ = [
     "Case",
     "CaseReason",
     "CaseSuggestion",
+    "CaseSurvey",
     "ContactAttempt",
     "ContactHandle",
     "Delivery",

@@ -46,3 +46,7 @@ class Shop(db.Model):
     segments_at: Mapped[datetime | None]
     top_fifth_share: Mapped[float | None]  # revenue share of the top 20% of buyers
     segments_requested_at: Mapped[datetime | None]
+    # 满意度回访: the approved notice template (with ${link}) a closed case's survey goes in
+    survey_template_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("message_templates.id", ondelete="SET NULL", use_alter=True)
+    )

@@ -65,6 +65,7 @@ PARAMETERS = {  # what a template may ask for, all filled from the case
     "product": "商品简称",
     "shop": "店铺名",
     "order": "订单号后四位",
+    "link": "回访链接（仅用于满意度回访模板）",
 }
 _PARAM = re.compile(r"\$\{(\w+)\}")
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
@@ -250,7 +251,10 @@ def fill(
         "shop": shop.name[:20],
         "order": (tid or "")[-4:],
     }
-    return {key: values[key] for key in _PARAM.findall(template.body)}
+    wanted = _PARAM.findall(template.body)
+    if "link" in wanted:
+        raise FieldError("template", "这是满意度回访模板，结案后由系统发送。")
+    return {key: values[key] for key in wanted}
 
 
 def queue(

@@ -10,7 +10,8 @@ from tracker.web import errors, filters
 from tracker.web.inputs import RowIdConverter, TrackerRequest
 
 # Endpoints reachable without logging in.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static", "favicon"}
+# survey.page: a buyer's 满意度回访, reached only through the signed link in its SMS.
+PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static", "favicon", "survey.page"}
 
 
 def init_app(app: Flask) -> None:
@@ -33,9 +34,10 @@ def init_app(app: Flask) -> None:
     from tracker.web.shop import campaigns as _shop_campaigns  # noqa: F401
     from tracker.web.shop import segments as _shop_segments  # noqa: F401
     from tracker.web.shop.views import bp as shop_bp
+    from tracker.web.survey.views import bp as survey_bp
 
     blueprints = (auth_bp, home_bp, cases_bp, scripts_bp, shop_bp, reports_bp, notifications_bp)
-    for bp in (*blueprints, admin_bp, api_bp):
+    for bp in (*blueprints, admin_bp, api_bp, survey_bp):
         app.register_blueprint(bp)
 
     app.add_url_rule("/favicon.ico", "favicon", _favicon)  # what browsers ask for unprompted

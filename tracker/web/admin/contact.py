@@ -3,7 +3,7 @@ approved SMS templates, and the URL the call records come back to."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -13,7 +13,7 @@ from tracker.extensions import db
 from tracker.models import MessageTemplate, Shop
 from tracker.models.enums import MessagePurpose
 from tracker.providers.aliyun import PROVIDERS
-from tracker.services import calls, messaging
+from tracker.services import calls, messaging, surveys
 from tracker.services.errors import FieldError
 from tracker.sources import registry
 from tracker.sources.contract import Capability
@@ -130,3 +130,20 @@ def retire_template(template_id: int) -> Response:
     messaging.retire_template(db.session, template, actor=current_user, now=utcnow())
     flash(f"模板“{template.name}”已停用。", "success")
     return redirect(url_for("admin.shop_contact", shop_id=template.shop_id))
+
+
+@bp.route("/shops/<int:shop_id>/survey-template", methods=["POST"])
+def survey_template(shop_id: int) -> Response:
+    shop = _shop_or_404(shop_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    raw = request.form.get("survey_template", "")
+    try:
+        surveys.set_template(
+            db.session, shop, int(raw) if raw.isdigit() else None, actor=current_user, now=utcnow()
+        )
+    except FieldError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash("满意度回访设置已保存。", "success")
+    return redirect(url_for("admin.shop_contact", shop_id=shop.id))

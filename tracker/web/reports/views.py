@@ -14,7 +14,7 @@ from tracker.extensions import db, talisman
 from tracker.models import Shop, User
 from tracker.models.enums import Role
 from tracker.services import access_log as personal_data
-from tracker.services import exports, reports
+from tracker.services import exports, reports, surveys
 from tracker.services.errors import FieldError
 from tracker.web import cached
 from tracker.web.access import current_shop, roles_required
@@ -119,6 +119,14 @@ def dashboard() -> str:
         query=query,
         by_label=reports.BREAKDOWNS[by],
         computed_at=computed_at,
+        csat=surveys.csat(
+            db.session,
+            shop.id,
+            period.start_utc,
+            period.end_utc,
+            by if by in ("agent", "reason", "product") else "product",
+        ),
+        csat_by=reports.BREAKDOWNS[by if by in ("agent", "reason", "product") else "product"],
     )
 
 

@@ -1,0 +1,175 @@
+"""满意度回访: which closed cases are asked, the SMS with its signed link, the link forged,
+reused and expired, and CSAT per agent, reason and product."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from tests.aliyun_server import FakeAliyun
+from tests.factories import open_case
+from tests.platform_servers import serve
+from tracker.models import CaseSurvey, MessageTemplate, Shop, User
+from tracker.models.enums import CaseOutcome, CaseStatus, MessagePurpose, Role
+from tracker.providers.aliyun import AliyunSms
+from tracker.services import surveys
+from tracker.services.errors import FieldError
+from tracker.sources.contract import SourceOptions
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 30, 11, 0, tzinfo=SH)
+SECRET = "a-test-secret-key-long-enough"
+
+
+@pytest.fixture
+def aliyun() -> Iterator[FakeAliyun]:
+    with serve(FakeAliyun()) as fake:
+        fake.templates.add("SMS_S1")
+        yield fake
+
+
+def closed(
+    session: Session,
+    shop: Shop,
+    key: str,
+    outcome: CaseOutcome,
+    hours_ago: float,
+    owner: User | None = None,
+):  # type: ignore[no-untyped-def]
+    case = open_case(
+        session,
+        shop,
+        at=NOW - timedelta(days=5),
+        key=key,
+        nick=f"n{key}",
+        phone=f"1350000{int(key):04d}",
+    )
+    case.status = (
+        CaseStatus.RECOVERED if outcome is CaseOutcome.REVIEW_REVISED else CaseStatus.UNRECOVERED
+    )
+    if outcome is CaseOutcome.FALSE_ALARM:
+        case.status = CaseStatus.DISMISSED
+    case.outcome, case.closed_at = outcome, NOW - timedelta(hours=hours_ago)
+    case.owner_id = owner.id if owner else None
+    session.commit()
+    return case
+
+
+@pytest.fixture
+def survey_shop(
+    session: Session, make_shop: Callable[..., Shop], make_user: Callable[..., User]
+) -> Shop:
+    shop = make_shop(contact_policy=None)
+    template = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun-sms",
+        name="回访",
+        sign_name="好店",
+        template_code="SMS_S1",
+        body="${name}您好，您的问题已处理完毕，请花十秒评价这次服务：${link}",
+        purpose=MessagePurpose.NOTICE,
+        created_at=NOW,
+    )
+    session.add(template)
+    session.commit()
+    surveys.set_template(session, shop, template.id, actor=make_user(Role.ADMIN), now=NOW)
+    return shop
+
+
+def test_the_right_closed_cases_are_asked_once_by_sms_with_a_signed_link(
+    session: Session, survey_shop: Shop, aliyun: FakeAliyun
+) -> None:
+    asked = closed(session, survey_shop, "1", CaseOutcome.REVIEW_REVISED, hours_ago=2)
+    closed(session, survey_shop, "2", CaseOutcome.REFUSED, hours_ago=0.5)  # too soon
+    closed(session, survey_shop, "3", CaseOutcome.REFUSED, hours_ago=80)  # too long ago
+    closed(session, survey_shop, "4", CaseOutcome.FALSE_ALARM, hours_ago=2)  # not a complaint
+    assert surveys.queue_due(session, now=NOW) == 1
+    assert surveys.queue_due(session, now=NOW) == 0  # one per case
+    client = AliyunSms(
+        {"access_key_id": "LTAIlocal", "access_key_secret": "aliyun-secret"},
+        SourceOptions(clock=lambda: datetime.now(UTC), url=aliyun.url, timeout=1.0, retries=0),
+    )
+    sent = surveys.send_due(
+        session,
+        now=NOW,
+        clients=lambda shop, name: client,
+        tz=SH,
+        base_url="https://t.example",
+        secret_key=SECRET,
+    )
+    assert sent == 1 and aliyun.problems == []
+    link = aliyun.sent[0]["TemplateParam"]
+    assert "https://t.example/s/" in link
+    survey = session.scalars(sa.select(CaseSurvey)).one()
+    assert survey.case_id == asked.id and survey.state == "sent"
+
+
+def test_the_link_forged_reused_and_expired(session: Session, survey_shop: Shop) -> None:
+    closed(session, survey_shop, "1", CaseOutcome.REVIEW_REVISED, hours_ago=2)
+    surveys.queue_due(session, now=NOW)
+    survey = session.scalars(sa.select(CaseSurvey)).one()
+    token = surveys.token_for(survey.id, SECRET)
+    with pytest.raises(surveys.SurveyLinkError, match="无效"):
+        surveys.survey_of(session, token, "another-secret")
+    forged = URLSafeTimedSerializer(SECRET, salt="another purpose").dumps({"s": survey.id})
+    with pytest.raises(surveys.SurveyLinkError, match="无效"):
+        surveys.survey_of(session, forged, SECRET)
+    with pytest.raises(surveys.SurveyLinkError, match="过期"):
+        surveys.survey_of(session, token, SECRET, max_age_days=-1)
+    with pytest.raises(FieldError):
+        surveys.answer(session, token, SECRET, 9, "", now=NOW)
+    surveys.answer(session, token, SECRET, 5, "  客服很耐心  ", now=NOW)
+    with pytest.raises(surveys.SurveyLinkError, match="已经评价"):
+        surveys.answer(session, token, SECRET, 1, "", now=NOW)
+    session.refresh(survey)
+    assert (survey.score, survey.comment) == (5, "客服很耐心")
+
+
+def test_csat_per_agent(
+    session: Session, survey_shop: Shop, make_user: Callable[..., User]
+) -> None:
+    lin, wang = (
+        make_user(Role.AGENT, display_name="小林"),
+        make_user(Role.AGENT, display_name="小王"),
+    )
+    scores = {}
+    for key, owner, score in (("1", lin, 5), ("2", lin, 4), ("3", wang, 2), ("4", lin, 3)):
+        case = closed(session, survey_shop, key, CaseOutcome.REFUSED, hours_ago=2, owner=owner)
+        scores[case.id] = score
+    surveys.queue_due(session, now=NOW)
+    for survey in session.scalars(sa.select(CaseSurvey)):
+        survey.score, survey.answered_at = scores[survey.case_id], NOW
+    session.commit()
+    rows = {
+        r.label: r
+        for r in surveys.csat(session, survey_shop.id, NOW - timedelta(days=1), NOW, "agent")
+    }
+    assert rows["小林"].answers == 3 and rows["小林"].average == pytest.approx(4.0)
+    assert rows["小林"].satisfied == pytest.approx(2 / 3)
+    assert rows["小王"].average == pytest.approx(2.0) and rows["小王"].satisfied == 0
+
+
+def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_shop: Shop) -> None:
+    from tests.conftest import csrf_token
+
+    closed(session, survey_shop, "1", CaseOutcome.REVIEW_REVISED, hours_ago=2)
+    surveys.queue_due(session, now=NOW)
+    survey = session.scalars(sa.select(CaseSurvey)).one()
+    url = f"/s/{surveys.token_for(survey.id, app.config['SECRET_KEY'])}"
+    client = app.test_client()
+    assert client.get("/s/forged-token").status_code == 404
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="survey-form"' in page and "/cases" not in page  # nothing else reachable
+    token = csrf_token(client, url)
+    done = client.post(url, data={"score": "4", "comment": "不错", "csrf_token": token})
+    assert "感谢您的评价" in done.get_data(as_text=True)
+    assert "已经评价过了" in client.get(url).get_data(as_text=True)
+    session.refresh(survey)
+    assert survey.score == 4

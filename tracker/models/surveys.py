@@ -1,0 +1,34 @@
+"""满意度回访: one short survey per closed case, sent by SMS with a signed link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.extensions import db
+
+
+class CaseSurvey(db.Model):
+    __tablename__ = "case_surveys"
+    __table_args__ = (sa.Index("ix_case_surveys_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"),
+        unique=True,  # one per case
+    )
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    handle_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contact_handles.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(sa.String(16))  # queued, sending, sent, failed
+    out_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    provider_ref: Mapped[str | None] = mapped_column(sa.String(64))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    score: Mapped[int | None]  # 1 很不满意 … 5 很满意
+    comment: Mapped[str | None] = mapped_column(sa.Text)

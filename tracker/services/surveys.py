@@ -1,0 +1,308 @@
+"""满意度回访: after a case closes, one SMS with a signed link to a public page that asks
+one question; the answer is the case's CSAT, reported per agent, reason and product.
+
+The link carries a signed token (itsdangerous, the app's SECRET_KEY, a purpose of its own)
+naming only the survey: no login, nothing else reachable from it, one answer per case,
+void after SURVEY_DAYS. Sending follows the contact policy (daytime, not to a buyer who
+asked us to stop) and, like every send, marks 发送中 before calling the provider.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.wording import written_name
+from tracker.models import (
+    Buyer,
+    Case,
+    CaseReason,
+    CaseSurvey,
+    ContactHandle,
+    MessageTemplate,
+    Product,
+    Shop,
+    User,
+)
+from tracker.models.enums import CaseOutcome, HandleKind
+from tracker.providers.contract import ProviderError, Sms, SmsProvider
+from tracker.services import contact_handles
+from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
+
+SURVEY_DAYS = 7  # the link works this long
+ASK_AFTER = timedelta(hours=1)  # after closing: the buyer has seen the result
+ASK_WITHIN = timedelta(days=3)  # a case closed longer ago is not asked about
+NOT_ASKED = (CaseOutcome.FALSE_ALARM, CaseOutcome.APPEAL_UPHELD)
+SCORES = {5: "很满意", 4: "满意", 3: "一般", 2: "不满意", 1: "很不满意"}
+
+
+class SurveyLinkError(ValueError):
+    """A link that is not one of ours, expired, or already answered; ``message`` says which."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _signer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="tracker case survey")
+
+
+def token_for(survey_id: int, secret_key: str) -> str:
+    return _signer(secret_key).dumps({"s": survey_id})
+
+
+def survey_of(
+    session: Session, token: str, secret_key: str, *, max_age_days: int = SURVEY_DAYS
+) -> CaseSurvey:
+    try:
+        payload = _signer(secret_key).loads(token, max_age=max_age_days * 86400)
+    except SignatureExpired as exc:
+        raise SurveyLinkError("这个回访链接已过期，感谢您的关注。") from exc
+    except BadSignature as exc:
+        raise SurveyLinkError("链接无效。") from exc
+    survey = (
+        session.get(CaseSurvey, int(payload.get("s", 0))) if isinstance(payload, dict) else None
+    )
+    if survey is None:
+        raise SurveyLinkError("链接无效。")
+    return survey
+
+
+def answer(
+    session: Session, token: str, secret_key: str, score: int, comment: str, *, now: datetime
+) -> CaseSurvey:
+    """The buyer's one answer; a second one is refused."""
+    with transaction(session):
+        survey = survey_of(session, token, secret_key)
+        if survey.answered_at is not None:
+            raise SurveyLinkError("您已经评价过了，谢谢！")
+        if score not in SCORES:
+            raise FieldError("score", "请选择满意程度。")
+        survey.score, survey.comment = score, comment.strip()[:500] or None
+        survey.answered_at = now
+        return survey
+
+
+# -- asking ----------------------------------------------------------------------------------
+def queue_due(session: Session, *, now: datetime) -> int:
+    """A survey for each case closed an hour to three days ago, in shops with a survey
+    template, to a buyer with a number for SMS who has not asked us to stop."""
+    with transaction(session):
+        asked = sa.select(CaseSurvey.case_id)
+        rows = session.execute(
+            sa.select(Case.id, Case.shop_id, Case.buyer_id)
+            .join(Shop, Shop.id == Case.shop_id)
+            .join(Buyer, Buyer.id == Case.buyer_id)
+            .where(
+                Shop.survey_template_id.is_not(None),
+                Case.closed_at <= now - ASK_AFTER,
+                Case.closed_at > now - ASK_WITHIN,
+                Case.outcome.not_in(NOT_ASKED),
+                Buyer.do_not_contact_at.is_(None),
+                Case.id.not_in(asked),
+            )
+        ).all()
+        made = 0
+        for case_id, shop_id, buyer_id in rows:
+            handle_id = _sms_number(session, buyer_id, now)
+            if handle_id is None:
+                continue
+            session.add(
+                CaseSurvey(
+                    case_id=case_id,
+                    shop_id=shop_id,
+                    handle_id=handle_id,
+                    state="queued",
+                    out_id=uuid.uuid4().hex,
+                    created_at=now,
+                )
+            )
+            made += 1
+        return made
+
+
+def _sms_number(session: Session, buyer_id: int, now: datetime) -> int | None:
+    return session.scalar(
+        sa.select(ContactHandle.id)
+        .where(
+            ContactHandle.buyer_id == buyer_id,
+            ContactHandle.kind != HandleKind.BINDING,
+            ContactHandle.sealed.is_not(None),
+            sa.or_(ContactHandle.expires_at.is_(None), ContactHandle.expires_at > now),
+            ~ContactHandle.hint.contains("转"),
+        )
+        .order_by(ContactHandle.created_at.desc())
+        .limit(1)
+    )
+
+
+def send_due(
+    session: Session,
+    *,
+    now: datetime,
+    clients: object,
+    tz: ZoneInfo,
+    base_url: str,
+    secret_key: str,
+    limit: int = 200,
+) -> int:
+    """Send queued surveys in the shop's contact hours; a send whose answer was lost is
+    looked up by its OutId before it could go twice. Returns how many went out."""
+    sent = 0
+    ids = list(
+        session.scalars(
+            sa.select(CaseSurvey.id)
+            .where(CaseSurvey.state.in_(("queued", "sending")))
+            .order_by(CaseSurvey.id)
+            .limit(limit)
+        )
+    )
+    session.commit()
+    for survey_id in ids:
+        with transaction(session):
+            survey = session.get(CaseSurvey, survey_id)
+            shop = session.get(Shop, survey.shop_id) if survey else None
+            if survey is None or shop is None or shop.survey_template_id is None:
+                continue
+            case = session.get(Case, survey.case_id)
+            buyer = session.get(Buyer, case.buyer_id) if case and case.buyer_id else None
+            policy = ContactPolicy.from_dict(shop.contact_policy)
+            local = now.astimezone(tz).time().replace(tzinfo=None)
+            if buyer is None or buyer.do_not_contact_at is not None:
+                survey.state, survey.last_error = "failed", "买家已要求勿扰"
+                continue
+            if not policy.day_starts <= local < policy.day_ends:
+                continue  # in the morning
+            template = session.get(MessageTemplate, shop.survey_template_id)
+            handle = session.get(ContactHandle, survey.handle_id or 0)
+            if template is None or handle is None or handle.sealed is None:
+                survey.state, survey.last_error = "failed", "模板或号码已失效"
+                continue
+            try:
+                client = clients(shop, template.provider)  # type: ignore[operator]
+            except ProviderError as exc:
+                survey.last_error = exc.message
+                continue
+            assert isinstance(client, SmsProvider)
+            number = contact_handles.opened(handle).number
+            if survey.state == "sending":
+                try:
+                    ref = client.find(
+                        survey.out_id, number, (survey.sent_at or now).astimezone(tz).date()
+                    )
+                except ProviderError:
+                    continue
+                if ref is not None:
+                    survey.state, survey.provider_ref = "sent", ref
+                    continue
+            link = f"{base_url.rstrip('/')}/s/{token_for(survey.id, secret_key)}"
+            params = {"name": written_name(buyer.name), "link": link}
+            sms = Sms(
+                number,
+                template.sign_name,
+                template.template_code,
+                {k: v for k, v in params.items() if "${" + k + "}" in template.body},
+                survey.out_id,
+            )
+            survey.state, survey.sent_at = "sending", now
+        try:
+            ref = client.send(sms)
+        except ProviderError as exc:
+            with transaction(session):
+                survey = session.get(CaseSurvey, survey_id)
+                survey.last_error = f"{exc.code}：{exc.message}"
+                if not exc.uncertain:
+                    survey.state = "queued" if exc.retryable else "failed"
+            continue
+        with transaction(session):
+            survey = session.get(CaseSurvey, survey_id)
+            survey.state, survey.provider_ref = "sent", ref
+            sent += 1
+    return sent
+
+
+# -- CSAT -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CsatRow:
+    label: str
+    answers: int
+    average: float
+    satisfied: float  # share answering 4 or 5
+
+
+def csat(
+    session: Session, shop_id: int, since: datetime, until: datetime, by: str
+) -> list[CsatRow]:
+    """Answers to surveys of cases closed in [since, until), per agent, reason or product."""
+    label = {
+        "agent": User.display_name,
+        "reason": CaseReason.reason,
+        "product": Product.title,
+    }[by]
+    query = (
+        sa.select(
+            label,
+            sa.func.count(CaseSurvey.id),
+            sa.func.avg(CaseSurvey.score),
+            sa.func.avg(sa.case((CaseSurvey.score >= 4, 1.0), else_=0.0)),
+        )
+        .select_from(CaseSurvey)
+        .join(Case, Case.id == CaseSurvey.case_id)
+        .where(
+            CaseSurvey.shop_id == shop_id,
+            CaseSurvey.score.is_not(None),
+            Case.closed_at >= since,
+            Case.closed_at < until,
+        )
+        .group_by(label)
+        .order_by(sa.func.count(CaseSurvey.id).desc())
+    )
+    if by == "agent":
+        query = query.outerjoin(User, User.id == Case.owner_id)
+    elif by == "reason":
+        query = query.join(CaseReason, CaseReason.case_id == Case.id)
+    else:
+        query = query.outerjoin(Product, Product.id == Case.product_id)
+    rows = []
+    for key, n, avg, happy in session.execute(query):
+        name = key.label if hasattr(key, "label") else (key or "（未分配）")
+        rows.append(CsatRow(str(name), int(n), float(avg or 0), float(happy or 0)))
+    return rows
+
+
+def set_template(
+    session: Session, shop: Shop, template_id: int | None, *, actor: User, now: datetime
+) -> None:
+    """Which approved notice (with ${link}) carries the shop's 满意度回访; None stops them."""
+    from tracker.models.enums import MessagePurpose
+    from tracker.services.audit import record_change
+
+    with transaction(session):
+        if template_id:
+            template = session.get(MessageTemplate, template_id)
+            if template is None or template.shop_id != shop.id or not template.is_active:
+                raise FieldError("survey_template", "请选择本店已登记的模板。")
+            if template.purpose is not MessagePurpose.NOTICE or "${link}" not in template.body:
+                raise FieldError(
+                    "survey_template", "回访模板须为通知类，且内容里有 ${link}（回访链接）。"
+                )
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field="survey_template_id",
+            old=shop.survey_template_id,
+            new=template_id or None,
+        )
+        shop.survey_template_id = template_id or None

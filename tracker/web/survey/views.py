@@ -1,0 +1,51 @@
+"""The one public page: a buyer answers the 满意度回访 of their case through the signed link
+in the SMS. No login, nothing else reachable from it, one answer per case."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.services import surveys
+from tracker.services.errors import FieldError
+
+bp = Blueprint("survey", __name__, url_prefix="/s")
+
+
+class SurveyForm(FlaskForm):
+    score = RadioField(
+        "这次售后处理，您满意吗？",
+        coerce=int,
+        choices=[SelectChoice(score, label) for score, label in surveys.SCORES.items()],
+        validators=[InputRequired("请选择满意程度。")],
+    )
+    comment = TextAreaField("还想说的（选填）", validators=[Optional(), Length(max=500)])
+    submit = SubmitField("提交")
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+def page(token: str) -> tuple[str, int]:
+    secret = current_app.config["SECRET_KEY"]
+    try:
+        survey = surveys.survey_of(db.session, token, secret)
+    except surveys.SurveyLinkError as exc:
+        return render_template("survey/closed.html", message=exc.message), 404
+    if survey.answered_at is not None:
+        return render_template("survey/closed.html", message="您已经评价过了，谢谢！"), 200
+    form = SurveyForm()
+    if form.validate_on_submit():
+        try:
+            surveys.answer(
+                db.session, token, secret, form.score.data, form.comment.data or "", now=utcnow()
+            )
+        except surveys.SurveyLinkError as exc:
+            return render_template("survey/closed.html", message=exc.message), 200
+        except FieldError as exc:
+            form.score.errors = [exc.message]
+        else:
+            return render_template("survey/closed.html", message="感谢您的评价！"), 200
+    return render_template("survey/page.html", form=form), 200
