@@ -264,6 +264,7 @@ def main() -> None:
                 "rate_per_second": args.rate,
                 "send_seconds": round(send_s, 1),
                 "signature_problems": len(fake.problems),
+                "sender_exit": second.returncode,  # 0: the restarted sender finished
             }
         )
     )
