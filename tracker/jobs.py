@@ -18,6 +18,7 @@ from tracker.services import (
     alerts,
     calls,
     campaigns,
+    care,
     contact_handles,
     import_jobs,
     messaging,
@@ -237,8 +238,13 @@ def send_messages(app: Flask) -> None:
 
 
 def send_campaigns(app: Flask) -> None:
-    """Every minute: the campaigns still sending, at the provider's rate, in the day."""
+    """Every minute: today's care rules become campaigns (from 10:00), then the campaigns
+    still sending go out at the provider's rate, in the day."""
     with app.app_context():
+        for started in care.run_due(
+            db.session, now=utcnow(), tz=ZoneInfo(app.config["TRACKER_TIMEZONE"])
+        ):
+            log.info("care: %s, %d chosen", started.name, started.chosen)
         progress = campaigns.send_due(
             db.session,
             now=utcnow(),

@@ -14,6 +14,7 @@ from tests.factories import open_case
 from tracker.clock import utcnow
 from tracker.models import (
     Campaign,
+    CareRule,
     Case,
     ContactHandle,
     ImportJob,
@@ -37,6 +38,7 @@ class World:
     template_id: int
     handle_id: int
     campaign_id: int
+    rule_id: int
 
 
 @pytest.fixture
@@ -107,9 +109,27 @@ def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-u
         created_at=utcnow(),
     )
     session.add(campaign)
+    rule = CareRule(
+        shop_id=shop.id,
+        kind="birthday",
+        name="生日",
+        template_id=template.id,
+        created_by_id=users["admin"].id,  # type: ignore[union-attr]
+        created_at=utcnow(),
+    )
+    session.add(rule)
     session.commit()
     return World(
-        shop, case, users, make_script, aside.id, job.id, template.id, handle.id, campaign.id
+        shop,
+        case,
+        users,
+        make_script,
+        aside.id,
+        job.id,
+        template.id,
+        handle.id,
+        campaign.id,
+        rule.id,
     )
 
 
@@ -129,6 +149,7 @@ def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
         "template_id": world.template_id,
         "handle_id": world.handle_id,
         "campaign_id": world.campaign_id,
+        "rule_id": world.rule_id,
         "provider": "aliyun-sms",
         "notification_id": 1,  # whoever's it is: another user's opens nothing
         "token": "not-the-token",

@@ -30,10 +30,11 @@ SUPERVISORS = (
     "shop.segment_recompute",
     "shop.segment_grades",
     "shop.campaign",
+    "shop.care_rule",
 )
 EVERYONE = ("home.", "cases.", "shop.", "notifications.", "auth.logout")
 # URL parts that name one shop's record: staff of another shop get 404 for them.
-SHOP_RECORDS = {"case_id", "buyer_id", "review_id", "script_id", "campaign_id"}
+SHOP_RECORDS = {"case_id", "buyer_id", "review_id", "script_id", "campaign_id", "rule_id"}
 
 
 def rule_for(endpoint: str) -> str:

@@ -116,3 +116,49 @@ def test_a_reply_r_pushed_by_the_provider_opts_the_buyer_out(
     assert answer.status_code == 200 and answer.get_json()["unsubscribed"] == 1
     session.refresh(buyer)
     assert buyer.marketing_opt_out_at is not None
+
+
+def test_a_supervisor_adds_and_retires_a_care_rule(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    from tracker.models import CareRule
+
+    template = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun-sms",
+        name="使用提醒",
+        sign_name="好店",
+        template_code="SMS_C1",
+        body="${name}您好，收到后请冷藏保存。",
+        purpose=MessagePurpose.NOTICE,
+        created_at=utcnow(),
+    )
+    session.add(template)
+    session.commit()
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    post_form(
+        client,
+        "/shop/care-rules",
+        {
+            "kind": "after_receipt",
+            "name": "",
+            "days": "3",
+            "template_id": str(template.id),
+            "control_percent": "0",
+        },
+        form_url="/shop/campaigns",
+    )
+    rule = session.scalars(sa.select(CareRule)).one()
+    assert (rule.kind, rule.days, rule.name) == ("after_receipt", 3, "收货后关怀")
+    page = client.get("/shop/campaigns").get_data(as_text=True)
+    assert "收货后 3 天" in page
+    post_form(
+        client,
+        "/shop/care-rules",
+        {"kind": "holiday", "holiday": "2-9", "template_id": str(template.id)},
+        form_url="/shop/campaigns",
+    )
+    assert "MM-DD" in client.get("/shop/campaigns").get_data(as_text=True)
+    post_form(client, f"/shop/care-rules/{rule.id}/retire", {}, form_url="/shop/campaigns")
+    session.refresh(rule)
+    assert not rule.is_active

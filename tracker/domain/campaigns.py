@@ -23,6 +23,7 @@ class Audience:
     min_level: int | None = None
     days_since_order: tuple[int, int] | None = None  # e.g. (90, 180): dormant 90–180 days
     birthday_within_days: int | None = None
+    received_days_ago: int | None = None  # received an order exactly that many days ago
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -31,6 +32,7 @@ class Audience:
             "min_level": self.min_level,
             "days_since_order": list(self.days_since_order) if self.days_since_order else None,
             "birthday_within_days": self.birthday_within_days,
+            "received_days_ago": self.received_days_ago,
         }
 
     @classmethod
@@ -42,6 +44,7 @@ class Audience:
             min_level=data.get("min_level"),  # type: ignore[arg-type]
             days_since_order=(int(days[0]), int(days[1])) if days else None,  # type: ignore[index]
             birthday_within_days=data.get("birthday_within_days"),  # type: ignore[arg-type]
+            received_days_ago=data.get("received_days_ago"),  # type: ignore[arg-type]
         )
 
 

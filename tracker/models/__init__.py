@@ -4,6 +4,7 @@ from tracker.models.accounts import LoginFailures, User, user_shops
 from tracker.models.activity import AuditEvent, Delivery, Notification
 from tracker.models.buyers import Buyer
 from tracker.models.campaigns import Campaign, CampaignRecipient
+from tracker.models.care import CareRule
 from tracker.models.cases import Case, CaseReason, ContactAttempt, Remedy
 from tracker.models.catalog import Product
 from tracker.models.contacts import ContactHandle, MessageTemplate, OutboundMessage, ProviderAccount
@@ -30,6 +31,7 @@ __all__ = [
     "BuyerSegment",
     "Campaign",
     "CampaignRecipient",
+    "CareRule",
     "Case",
     "CaseReason",
     "CaseSuggestion",

@@ -67,6 +67,7 @@ class CampaignDraft:
     control_share: float = 0.1
     coupon: str = ""
     coupon_value: Decimal | None = None
+    care: bool = False  # a care rule's send (关怀): a notice template is allowed too
 
 
 def create(
@@ -76,7 +77,7 @@ def create(
         template = session.get(MessageTemplate, draft.template_id)
         if template is None or template.shop_id != shop.id or not template.is_active:
             raise FieldError("template_id", "请选择本店已登记的短信模板。")
-        if template.purpose is not MessagePurpose.MARKETING:
+        if template.purpose is not MessagePurpose.MARKETING and not draft.care:
             raise FieldError("template_id", "活动只能用营销类模板（带“拒收请回复R”）。")
         if not 0 <= draft.control_share <= 0.5:
             raise FieldError("control_share", "对照组比例应在 0% 到 50% 之间。")
@@ -128,6 +129,18 @@ def choose(
         low, high = audience.days_since_order
         query = query.where(BuyerSegment.recency_days.between(low, high))
     ids = set(session.scalars(query))
+    if audience.received_days_ago is not None:
+        day = (now.astimezone(SH) - timedelta(days=audience.received_days_ago)).date()
+        start = datetime.combine(day, datetime.min.time(), tzinfo=SH)
+        ids &= set(
+            session.scalars(
+                sa.select(Order.buyer_id).where(
+                    Order.shop_id == shop_id,
+                    Order.received_at >= start,
+                    Order.received_at < start + timedelta(days=1),
+                )
+            )
+        )
     if audience.birthday_within_days is not None:
         ids &= _birthdays(session, shop_id, now, audience.birthday_within_days)
     tally = Tally(matched=len(ids))

@@ -4,7 +4,7 @@ campaign, its preview, launching it."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -12,9 +12,9 @@ from tracker.clock import utcnow
 from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
-from tracker.models import Campaign, MessageTemplate
+from tracker.models import Campaign, CareRule, MessageTemplate
 from tracker.models.enums import MessagePurpose, Role
-from tracker.services import campaigns
+from tracker.services import campaigns, care
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
@@ -43,10 +43,26 @@ def campaign_list() -> str:
             sa.select(Campaign).where(Campaign.shop_id == shop.id).order_by(Campaign.id.desc())
         )
     )
+    templates = list(
+        db.session.scalars(
+            sa.select(MessageTemplate).where(
+                MessageTemplate.shop_id == shop.id, MessageTemplate.is_active.is_(True)
+            )
+        )
+    )
+    rules = list(
+        db.session.scalars(
+            sa.select(CareRule).where(CareRule.shop_id == shop.id).order_by(CareRule.id)
+        )
+    )
     return render_template(
         "shop/campaigns.html",
         shop=shop,
         items=[(c, campaigns.results(db.session, c)) for c in found],
+        rules=rules,
+        kinds=care.KINDS,
+        templates=templates,
+        form=CsrfOnlyForm(),
     )
 
 
@@ -139,3 +155,47 @@ def campaign_launch(campaign_id: int) -> Response:
     else:
         flash("活动已开始：调度器在白天按服务商的速率逐条发送，进度和效果在本页更新。", "success")
     return redirect(url_for("shop.campaign_view", campaign_id=campaign_id))
+
+
+@bp.route("/care-rules", methods=["POST"])
+@roles_required(*LEADS)
+def care_rule_add() -> Response:
+    shop = _shop()
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    form = request.form
+    days = form.get("days", "")
+    control = form.get("control_percent", "0")
+    try:
+        care.add_rule(
+            db.session,
+            shop,
+            care.RuleDraft(
+                kind=form.get("kind", ""),
+                name=form.get("name", ""),
+                template_id=int(form.get("template_id", "0") or 0),
+                days=int(days) if days.isdigit() else None,
+                holiday=form.get("holiday", "").strip() or None,
+                control_share=(int(control) if control.isdigit() else 0) / 100,
+            ),
+            actor=current_user,
+            now=utcnow(),
+        )
+    except (FieldError, ValueError) as exc:
+        flash(getattr(exc, "message", "关怀规则未保存。"), "danger")
+    else:
+        flash("关怀规则已保存：每天 10:00 起按规则发送。", "success")
+    return redirect(url_for("shop.campaign_list"))
+
+
+@bp.route("/care-rules/<int:rule_id>/retire", methods=["POST"])
+@roles_required(*LEADS)
+def care_rule_retire(rule_id: int) -> Response:
+    shop = _shop()
+    rule = db.session.get(CareRule, rule_id)
+    if rule is None or rule.shop_id != shop.id:
+        abort(404)
+    if CsrfOnlyForm().validate_on_submit():
+        care.retire_rule(db.session, rule, actor=current_user, now=utcnow())
+        flash(f"已停用关怀规则“{rule.name}”。", "success")
+    return redirect(url_for("shop.campaign_list"))

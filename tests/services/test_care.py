@@ -1,0 +1,109 @@
+"""客户关怀 rules become a day's campaign once a day, for the right buyers only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain.phone_numbers import parse_number
+from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Order, Shop, User
+from tracker.models.enums import MessagePurpose, Role
+from tracker.services import care, contact_handles, segments
+from tracker.services.errors import FieldError
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 30, 10, 30, tzinfo=SH)
+
+
+def person(
+    session: Session, shop: Shop, n: int, *, received_days_ago: int, birthday: date | None = None
+) -> Buyer:
+    b = Buyer(shop_id=shop.id, platform_nick=f"p{n}", created_at=NOW, tags=[], birthday=birthday)
+    session.add(b)
+    session.flush()
+    received = NOW - timedelta(days=received_days_ago)
+    session.add(
+        Order(
+            shop_id=shop.id,
+            tid=f"C{n}",
+            buyer_id=b.id,
+            payment=Decimal("60"),
+            paid_at=received - timedelta(days=3),
+            received_at=received,
+        )
+    )
+    contact_handles.remember(
+        session,
+        shop_id=shop.id,
+        buyer_id=b.id,
+        number=parse_number(f"136{n:08d}"),
+        source="import",
+        now=NOW,
+    )
+    return b
+
+
+def test_care_rules_run_once_a_day_for_that_days_buyers(
+    session: Session, make_shop: Callable[..., Shop], make_user: Callable[..., User]
+) -> None:
+    shop = make_shop(contact_policy=None)
+    admin = make_user(Role.ADMIN)
+    notice = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun-sms",
+        name="使用提醒",
+        sign_name="好店",
+        template_code="SMS_C1",
+        body="${name}您好，脐橙收到后请冷藏保存，有任何问题随时联系我们。",
+        purpose=MessagePurpose.NOTICE,
+        created_at=NOW,
+    )
+    session.add(notice)
+    session.flush()
+    arrived = [person(session, shop, i, received_days_ago=3) for i in range(3)]
+    person(session, shop, 10, received_days_ago=4)
+    born = person(session, shop, 20, received_days_ago=40, birthday=date(1990, 11, 30))
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    with pytest.raises(FieldError, match="MM-DD"):
+        care.add_rule(
+            session,
+            shop,
+            care.RuleDraft("holiday", "春节", notice.id, holiday="2-9"),
+            actor=admin,
+            now=NOW,
+        )
+    care.add_rule(
+        session, shop, care.RuleDraft("after_receipt", "", notice.id, days=3), actor=admin, now=NOW
+    )
+    care.add_rule(
+        session, shop, care.RuleDraft("birthday", "生日祝福", notice.id), actor=admin, now=NOW
+    )
+    care.add_rule(
+        session,
+        shop,
+        care.RuleDraft("holiday", "元旦", notice.id, holiday="01-01"),
+        actor=admin,
+        now=NOW,
+    )
+    assert care.run_due(session, now=NOW.replace(hour=9), tz=SH) == []  # from ten
+    started = care.run_due(session, now=NOW, tz=SH)
+    assert sorted(c.name for c in started) == ["收货后关怀 · 11-30", "生日祝福 · 11-30"]
+    assert care.run_due(session, now=NOW + timedelta(hours=2), tz=SH) == []  # once a day
+    chosen = {
+        c.name: set(
+            session.scalars(
+                sa.select(CampaignRecipient.buyer_id).where(CampaignRecipient.campaign_id == c.id)
+            )
+        )
+        for c in session.scalars(sa.select(Campaign))
+    }
+    assert chosen["收货后关怀 · 11-30"] == {b.id for b in arrived}
+    assert chosen["生日祝福 · 11-30"] == {born.id}
+    assert len(care.run_due(session, now=NOW + timedelta(days=1), tz=SH)) == 2  # the next day again
