@@ -68,8 +68,8 @@ def _insert(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> li
 
 
 def _templates(shop_id: int, now: datetime) -> list[MessageTemplate]:
-    """Two after-sales notices as a shop would have them approved; no provider account is
-    set up (sends wait in the outbox with the reason until an admin adds one)."""
+    """After-sales notices, the 满意度回访 and one marketing text, as a shop would have them
+    approved; no provider account is set up (sends say so until an admin adds one)."""
     return [
         MessageTemplate(
             shop_id=shop_id,
@@ -94,6 +94,23 @@ def _templates(shop_id: int, now: datetime) -> list[MessageTemplate]:
                 "SMS_301",
                 "${name}您好，您的${product}已安排补发，订单尾号${order}，请留意查收。",
             ),
+            (
+                "aliyun-sms",
+                "满意度回访",
+                "SMS_302",
+                "${name}您好，您反映的问题已处理完毕，请花十秒评价这次服务：${link}",
+            ),
+        )
+    ] + [
+        MessageTemplate(
+            shop_id=shop_id,
+            provider="aliyun-sms",
+            name="老客回访",
+            sign_name="鲜果优选",
+            template_code="SMS_401",
+            body="${name}您好，好久不见！新季水果上市，老客专享九折。拒收请回复R",
+            purpose=MessagePurpose.MARKETING,
+            created_at=now,
         )
     ]
 
