@@ -151,7 +151,8 @@ def test_a_supervisor_adds_and_retires_a_care_rule(
     rule = session.scalars(sa.select(CareRule)).one()
     assert (rule.kind, rule.days, rule.name) == ("after_receipt", 3, "收货后关怀")
     page = client.get("/shop/campaigns").get_data(as_text=True)
-    assert "收货后 3 天" in page
+    assert "收货后 3 天" in page and page.count('id="care-rules"') == 1
+    assert "<title>客户运营活动" in page
     post_form(
         client,
         "/shop/care-rules",
