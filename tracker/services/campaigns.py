@@ -413,28 +413,39 @@ def _send_campaign(
         # 发送中 is committed: from here a crash leaves rows to look up, never to resend
         done: dict[int, tuple[str, str | None, str | None]] = {}
         stop = False
-        for recipient in _loaded(session, ids):
+        # the messages are built first and the read ends: no transaction stays open
+        # while the provider is called
+        with transaction(session):
+            outgoing: list[tuple[int, Sms | str]] = []
+            for recipient in _loaded(session, ids):
+                try:
+                    outgoing.append((recipient.id, _sms(session, recipient, template)))
+                except (FieldError, NumberError) as exc:
+                    outgoing.append((recipient.id, str(getattr(exc, "message", exc))))
+        for recipient_id, sms in outgoing:
+            if isinstance(sms, str):
+                done[recipient_id] = ("failed", None, sms)
+                progress.failed += 1
+                continue
             wait = gap - (clock() - last)
             if wait > 0:
                 sleep(wait)
             last = clock()
             try:
-                ref = client.send(_sms(session, recipient, template))
-                done[recipient.id] = ("sent", ref, None)
+                ref = client.send(sms)
+                done[recipient_id] = ("sent", ref, None)
                 progress.sent += 1
             except ProviderError as exc:
+                error = f"{exc.code}：{exc.message}"
                 if exc.uncertain:
-                    done[recipient.id] = ("sending", None, f"{exc.code}：{exc.message}")
+                    done[recipient_id] = ("sending", None, error)
                 elif exc.retryable:  # the provider's own limit: back to the queue, stop
-                    done[recipient.id] = ("queued", None, f"{exc.code}：{exc.message}")
+                    done[recipient_id] = ("queued", None, error)
                     stop = True
                     break
                 else:
-                    done[recipient.id] = ("failed", None, f"{exc.code}：{exc.message}")
+                    done[recipient_id] = ("failed", None, error)
                     progress.failed += 1
-            except (FieldError, NumberError) as exc:
-                done[recipient.id] = ("failed", None, str(getattr(exc, "message", exc)))
-                progress.failed += 1
         untouched = [i for i in ids if i not in done]
         with transaction(session):
             for rid, (state, ref, error) in done.items():
