@@ -192,7 +192,9 @@ def send_due(
             except ProviderError as exc:
                 survey.last_error = exc.message
                 continue
-            assert isinstance(client, SmsProvider)
+            if not isinstance(client, SmsProvider):
+                survey.state, survey.last_error = "failed", "回访模板须为短信服务商模板"
+                continue
             number = contact_handles.opened(handle).number
             if survey.state == "sending":
                 try:
@@ -291,6 +293,10 @@ def set_template(
             template = session.get(MessageTemplate, template_id)
             if template is None or template.shop_id != shop.id or not template.is_active:
                 raise FieldError("survey_template", "请选择本店已登记的模板。")
+            if template.provider != "aliyun-sms":
+                raise FieldError(
+                    "survey_template", "回访短信走短信服务商发送：请选择阿里云短信模板。"
+                )
             if template.purpose is not MessagePurpose.NOTICE or "${link}" not in template.body:
                 raise FieldError(
                     "survey_template", "回访模板须为通知类，且内容里有 ${link}（回访链接）。"
