@@ -300,3 +300,17 @@ def test_a_campaign_needs_a_marketing_template(session: Session, shop: Shop, set
     with pytest.raises(FieldError, match="营销"):
         dormant_campaign(session, shop, admin, template)
     assert date(2026, 11, 30) == NOW.date()
+
+
+def test_buyers_whose_order_arrived_late(session: Session, shop: Shop) -> None:
+    slow, quick = buyer(session, shop, 1, days_ago=10), buyer(session, shop, 2, days_ago=10)
+    for b, days in ((slow, 6), (quick, 2)):
+        order = session.scalars(sa.select(Order).where(Order.buyer_id == b.id)).one()
+        order.received_at = order.paid_at + timedelta(days=days)
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    numbers, _ = campaigns.choose(
+        session, shop.id, Audience(delivered_late_days=4), Exclusions(contacted_days=None), now=NOW
+    )
+    assert set(numbers) == {slow.id}
+    assert Audience.from_dict(Audience(delivered_late_days=4).to_dict()).delivered_late_days == 4

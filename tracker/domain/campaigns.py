@@ -24,6 +24,7 @@ class Audience:
     days_since_order: tuple[int, int] | None = None  # e.g. (90, 180): dormant 90–180 days
     birthday_within_days: int | None = None
     received_days_ago: int | None = None  # received an order exactly that many days ago
+    delivered_late_days: int | None = None  # an order of the last 30 days took longer to arrive
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -33,6 +34,7 @@ class Audience:
             "days_since_order": list(self.days_since_order) if self.days_since_order else None,
             "birthday_within_days": self.birthday_within_days,
             "received_days_ago": self.received_days_ago,
+            "delivered_late_days": self.delivered_late_days,
         }
 
     @classmethod
@@ -45,6 +47,7 @@ class Audience:
             days_since_order=(int(days[0]), int(days[1])) if days else None,  # type: ignore[index]
             birthday_within_days=data.get("birthday_within_days"),  # type: ignore[arg-type]
             received_days_ago=data.get("received_days_ago"),  # type: ignore[arg-type]
+            delivered_late_days=data.get("delivered_late_days"),  # type: ignore[arg-type]
         )
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.dbtypes import seconds_between
 from tracker.domain import case_flow
 from tracker.domain.campaigns import Audience, Exclusions, Tally, Uplift, split_control, uplift
 from tracker.domain.contact_policy import ContactPolicy
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 SH = ZoneInfo("Asia/Shanghai")  # the providers' send dates are Beijing dates
 RESULT_DAYS = 30  # orders within this many days of the send count for the campaign
+LATE_WITHIN_DAYS = 30  # "delivered late": an order of the last 30 days
 REFUNDING = (RefundStatus.REQUESTED, RefundStatus.REFUNDED)
 OPT_OUT_WORDS = {"R", "TD", "T", "N", "退订", "拒收"}
 
@@ -138,6 +140,18 @@ def choose(
                     Order.shop_id == shop_id,
                     Order.received_at >= start,
                     Order.received_at < start + timedelta(days=1),
+                )
+            )
+        )
+    if audience.delivered_late_days is not None:
+        late = seconds_between(Order.paid_at, Order.received_at)
+        ids &= set(
+            session.scalars(
+                sa.select(Order.buyer_id).where(
+                    Order.shop_id == shop_id,
+                    Order.paid_at >= now - timedelta(days=LATE_WITHIN_DAYS),
+                    Order.received_at.is_not(None),
+                    late > audience.delivered_late_days * 86400,
                 )
             )
         )

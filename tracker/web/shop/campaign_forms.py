@@ -38,6 +38,9 @@ class CampaignForm(FlaskForm):
     days_from = IntegerField("距上次购买（天）从", validators=[Optional(), NumberRange(0, 3650)])
     days_to = IntegerField("到", validators=[Optional(), NumberRange(0, 3650)])
     birthday_days = IntegerField("未来几天内生日", validators=[Optional(), NumberRange(0, 31)])
+    late_days = IntegerField(
+        "近 30 天有订单送达超过几天", validators=[Optional(), NumberRange(1, 60)]
+    )
     exclude_open_case = BooleanField("排除有未结案件的买家", default=True)
     unhappy_days = IntegerField(
         "排除几天内给过中差评的", default=30, validators=[Optional(), NumberRange(1, 365)]

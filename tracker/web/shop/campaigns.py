@@ -96,6 +96,7 @@ def campaign_new() -> Response | str:
                 if low is not None or high is not None
                 else None,
                 birthday_within_days=form.birthday_days.data,
+                delivered_late_days=form.late_days.data,
             ),
             exclusions=Exclusions(
                 open_case=bool(form.exclude_open_case.data),
