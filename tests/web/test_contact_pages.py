@@ -177,3 +177,33 @@ def test_an_agent_gets_a_number_from_the_platform_on_the_case_page(
     assert fake.problems == [] and 'href="tel:18400913965,7576"' in html
     assert "184****3965 转 7576" in html and "后失效" in html
     assert "18400913965" not in client.get(url).get_data(as_text=True)  # shown once only
+
+
+def test_the_case_offers_only_notices_an_agent_may_send(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
+    case.owner_id = agent.id
+    for name, body, purpose in (
+        ("补发通知", "${name}您好，已安排补发。", "notice"),
+        ("满意度回访", "${name}您好，请评价：${link}", "notice"),
+        ("老客回访", "新品九折，拒收请回复R", "marketing"),
+    ):
+        session.add(
+            MessageTemplate(
+                shop_id=shop.id,
+                provider="aliyun-sms",
+                name=name,
+                sign_name="好店",
+                template_code=f"SMS_{name}",
+                body=body,
+                purpose=purpose,
+                created_at=utcnow(),
+            )
+        )
+    session.commit()
+    login(client, agent)
+    form = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    picker = form[form.index('id="message-form"') :]
+    assert "补发通知" in picker and "满意度回访" not in picker and "老客回访" not in picker

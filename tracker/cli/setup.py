@@ -67,6 +67,7 @@ def demo_command(
     _triage_demo(code, now)
     _build_demo_recommender(code, now)
     _work_demo_cases(code, now, seed)
+    _segment_demo(code, now)
     click.echo(
         f"已导入：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
         f"订单行 {summary.order_lines}，评价 {summary.reviews}（修改记录 {summary.revisions}）。"
@@ -103,6 +104,15 @@ def _build_demo_recommender(code: str, now: datetime) -> None:
     assert shop is not None
     stored = build_model(db.session, shop, now=now)
     click.echo(f"推荐模型已构建：{stored.products} 个商品，用时 {stored.build_seconds} 秒。")
+
+
+def _segment_demo(code: str, now: datetime) -> None:
+    """The demo's buyers segmented at once (a real shop waits for the nightly run)."""
+    from tracker.services.segments import recompute
+
+    shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
+    assert shop is not None
+    click.echo(f"客户分层已计算：{recompute(db.session, shop, now=now)} 位买家。")
 
 
 def _work_demo_cases(code: str, now: datetime, seed: int) -> None:

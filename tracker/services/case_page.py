@@ -279,7 +279,7 @@ def detail(
         can_see_numbers=works_case_of(session, viewer, case),
         can_decrypt=_decrypts(shop) and bool(line and line.order.oaid),
         can_bind=messaging.has_account(session, case.shop_id, messaging.AXB),
-        templates=messaging.templates_of(session, case.shop_id),
+        templates=messaging.case_templates(session, case.shop_id),
         messages=messaging.messages_of(session, case.id),
         segment=segments.of_buyer(session, case.buyer_id) if case.buyer_id else None,
         suggestions=(

@@ -230,6 +230,15 @@ def templates_of(
     return list(session.scalars(query.order_by(MessageTemplate.name)))
 
 
+def case_templates(session: Session, shop_id: int) -> list[MessageTemplate]:
+    """What an agent may send from a case: active notices, not the survey's (${link})."""
+    return [
+        t
+        for t in templates_of(session, shop_id)
+        if t.purpose is MessagePurpose.NOTICE and "${link}" not in t.body
+    ]
+
+
 def messages_of(session: Session, case_id: int) -> list[OutboundMessage]:
     return list(
         session.scalars(
