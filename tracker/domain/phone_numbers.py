@@ -21,6 +21,9 @@ _LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}")
 _VIRTUAL = re.compile(r"(1[3-9]\d{9})(?:-|_|,|，|转|ext\.?|#)(\d{1,6})", re.IGNORECASE)
 
 
+EXTENSION_MARK = " 转 "  # how a masked number shows its extension: 184****3965 转 7576
+
+
 class NumberError(ValueError):
     """Not a number anyone could dial; the message says why, in the staff's words."""
 
@@ -67,4 +70,4 @@ def parse_number(text: str) -> PhoneNumber:
 def masked(number: PhoneNumber) -> str:
     """What every page may show: 184****3965 转 7576."""
     shown = mask_phone(number.number)
-    return f"{shown} 转 {number.extension}" if number.extension else shown
+    return f"{shown}{EXTENSION_MARK}{number.extension}" if number.extension else shown

@@ -15,7 +15,6 @@ from tracker.models import (
     Buyer,
     Case,
     CaseReason,
-    ContactHandle,
     Order,
     OrderLine,
     Product,
@@ -23,9 +22,9 @@ from tracker.models import (
     User,
     user_shops,
 )
-from tracker.models.enums import CaseOutcome, CaseStatus, HandleKind, Rating, Reason
+from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.services.browse import contains
-from tracker.services.contact_handles import EXPIRES_SOON
+from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
 
 SCOPES = ("default", "mine", "unassigned", "all")
 # The kanban's closed columns show what was closed lately, as a done column does: counting
@@ -86,24 +85,10 @@ def matching_ids(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -
     )
 
 
-# When the buyer's first number that lapses lapses (numbers are wiped once lapsed, so a
-# sealed one with a date is one that still works, give or take the wiping job's minutes).
-_NUMBER_LAPSES = (
-    sa.select(sa.func.min(ContactHandle.expires_at))
-    .where(
-        ContactHandle.buyer_id == Case.buyer_id,
-        ContactHandle.kind != HandleKind.BINDING,
-        ContactHandle.sealed.is_not(None),
-    )
-    .correlate(Case)
-    .scalar_subquery()
-)
-
-
 def _order(f: BoardFilter, user_id: int, *first: sa.ColumnElement) -> tuple:
     """The chosen sort after ``first``; in the default scope my cases come before all."""
     if f.sort == "number":  # the number that lapses first, while it can still be called
-        chosen: tuple = (_NUMBER_LAPSES.asc().nulls_last(), Case.id.asc())
+        chosen: tuple = (FIRST_LAPSE.asc().nulls_last(), Case.id.asc())
     else:
         chosen = SORTS.get(f.sort, SORTS["deadline"])
     order = (*first, *chosen)
@@ -154,7 +139,7 @@ def _conditions(
     if f.q:
         where.append(_matches(f.q.strip(), f.shop_ids))
     if f.number_expiring:
-        where += [now < _NUMBER_LAPSES, now + EXPIRES_SOON >= _NUMBER_LAPSES]
+        where += [now < FIRST_LAPSE, now + EXPIRES_SOON >= FIRST_LAPSE]
     return where
 
 
@@ -223,6 +208,9 @@ class Card:
     def is_open(self) -> bool:
         return self.status in case_flow.OPEN
 
+    def number_lapses_soon(self, now: datetime) -> bool:
+        return self.is_open and lapses_soon(self.number_expires_at, now)
+
 
 _CARD_COLUMNS = (
     Case.id,
@@ -260,7 +248,7 @@ def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
     if not case_ids:
         return []
     rows = session.execute(
-        sa.select(*_CARD_COLUMNS, _NUMBER_LAPSES.label("number_expires_at"), _REASON_CODES)
+        sa.select(*_CARD_COLUMNS, FIRST_LAPSE.label("number_expires_at"), _REASON_CODES)
         .join(Review, Review.id == Case.review_id)
         .outerjoin(Buyer, Buyer.id == Case.buyer_id)
         .outerjoin(Product, Product.id == Case.product_id)

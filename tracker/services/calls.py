@@ -65,20 +65,6 @@ def set_agent_phone(session: Session, user: User, text: str, *, actor: User, now
         )
 
 
-def _buyer_number(session: Session, buyer_id: int, now: datetime) -> PhoneNumber | None:
-    """A number that can be bound: a real one (a virtual number's extension cannot)."""
-    for handle in session.scalars(
-        sa.select(ContactHandle)
-        .where(ContactHandle.buyer_id == buyer_id, ContactHandle.kind != HandleKind.BINDING)
-        .order_by(ContactHandle.created_at.desc())
-    ):
-        if handle.works_at(now):
-            number = contact_handles.opened(handle)
-            if not number.is_virtual:
-                return number
-    return None
-
-
 def place_call(
     session: Session,
     case: Case,
@@ -99,8 +85,8 @@ def place_call(
             )
         if case.buyer_id is None:
             raise FieldError("call", "这条评价没有买家档案。")
-        buyer_number = _buyer_number(session, case.buyer_id, now)
-        if buyer_number is None:
+        buyer_handle = contact_handles.sms_handle(session, case.buyer_id, now)
+        if buyer_handle is None:
             raise FieldError(
                 "call",
                 "没有可绑定的真实号码（平台虚拟号不能再绑定）：请直接拨打虚拟号或发平台短信。",
@@ -121,10 +107,9 @@ def place_call(
         )
         session.flush()
         agent_number = str(number_vault().open(actor.phone_sealed)["number"])
+        buyer_number = contact_handles.opened(buyer_handle).number
         try:
-            binding = calls.bind(
-                agent_number, buyer_number.number, now + CALL_WINDOW, f"a{attempt.id}"
-            )
+            binding = calls.bind(agent_number, buyer_number, now + CALL_WINDOW, f"a{attempt.id}")
         except ProviderError as exc:
             raise FieldError("call", f"隐私号绑定失败（{exc.code}）：{exc.message}") from exc
         x = PhoneNumber(binding.secret_no, binding.extension)

@@ -43,7 +43,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import HandleKind, MessagePurpose, Rating, RefundStatus
+from tracker.models.enums import MessagePurpose, Rating, RefundStatus
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
 from tracker.services import contact_handles
 from tracker.services.audit import record_change
@@ -161,7 +161,7 @@ def choose(
     for why, found in _left_out(session, shop_id, exclusions, now):
         tally.leave_out(why, len(ids & found))
         ids -= found
-    numbers = _numbers(session, ids, now)
+    numbers = contact_handles.sms_handles(session, ids, now)
     tally.leave_out("没有可发短信的号码", len(ids) - len(numbers))
     return numbers, tally
 
@@ -263,28 +263,6 @@ def _left_out(
                 ),
             )
         )
-    return found
-
-
-def _numbers(session: Session, buyer_ids: set[int], now: datetime) -> dict[int, int]:
-    """Each buyer's newest working number that can take an SMS (no extension: a virtual
-    number's extension cannot), without opening a single sealed number."""
-    found: dict[int, int] = {}
-    ordered = sorted(buyer_ids)
-    for start in range(0, len(ordered), 5_000):
-        rows = session.execute(
-            sa.select(ContactHandle.buyer_id, ContactHandle.id)
-            .where(
-                ContactHandle.buyer_id.in_(ordered[start : start + 5_000]),
-                ContactHandle.kind != HandleKind.BINDING,
-                ContactHandle.sealed.is_not(None),
-                sa.or_(ContactHandle.expires_at.is_(None), ContactHandle.expires_at > now),
-                ~ContactHandle.hint.contains("转"),
-            )
-            .order_by(ContactHandle.created_at)
-        )
-        for buyer_id, handle_id in rows:
-            found[buyer_id] = handle_id  # the newest wins
     return found
 
 

@@ -15,7 +15,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.domain.phone_numbers import NumberError, PhoneNumber, masked, parse_number
+from tracker.domain.phone_numbers import (
+    EXTENSION_MARK,
+    NumberError,
+    PhoneNumber,
+    masked,
+    parse_number,
+)
 from tracker.models import Case, ContactHandle, Order, OrderLine, Review, User
 from tracker.models.enums import HandleKind
 from tracker.services.audit import record_change
@@ -68,7 +74,7 @@ def view(handle: ContactHandle, now: datetime) -> HandleView:
         source=SOURCE_LABELS.get(handle.source, handle.source),
         expires_at=handle.expires_at,
         works=works,
-        expires_soon=bool(works and handle.expires_at and handle.expires_at - now <= EXPIRES_SOON),
+        expires_soon=works and lapses_soon(handle.expires_at, now),
     )
 
 
@@ -144,19 +150,60 @@ def of_buyer(session: Session, buyer_id: int, now: datetime) -> list[HandleView]
     return sorted(views, key=lambda v: (not v.works, v.kind is not HandleKind.OWN))
 
 
-def soonest_expiry(now: datetime) -> sa.ScalarSelect[datetime]:
-    """For a case query: when the buyer's first working number that lapses lapses."""
-    return (
-        sa.select(sa.func.min(ContactHandle.expires_at))
-        .where(
-            ContactHandle.buyer_id == Case.buyer_id,
-            ContactHandle.kind != HandleKind.BINDING,
-            ContactHandle.sealed.is_not(None),
-            ContactHandle.expires_at > now,
-        )
-        .correlate(Case)
-        .scalar_subquery()
+# When the buyer's first number that lapses lapses, for a case query (numbers are wiped
+# once lapsed, so a sealed one with a date still works, give or take the wiping job).
+FIRST_LAPSE = (
+    sa.select(sa.func.min(ContactHandle.expires_at))
+    .where(
+        ContactHandle.buyer_id == Case.buyer_id,
+        ContactHandle.kind != HandleKind.BINDING,
+        ContactHandle.sealed.is_not(None),
     )
+    .correlate(Case)
+    .scalar_subquery()
+)
+
+
+def lapses_soon(expires_at: datetime | None, now: datetime) -> bool:
+    """Still works, but not for more than EXPIRES_SOON: the board and the page say so."""
+    return expires_at is not None and now < expires_at <= now + EXPIRES_SOON
+
+
+def takes_sms(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """A buyer's number that works now and has no extension (a virtual number's extension
+    can take neither an SMS nor a privacy binding), told from its masked hint without
+    opening a sealed number."""
+    return (
+        ContactHandle.kind != HandleKind.BINDING,
+        ContactHandle.sealed.is_not(None),
+        sa.or_(ContactHandle.expires_at.is_(None), ContactHandle.expires_at > now),
+        ~ContactHandle.hint.contains(EXTENSION_MARK),
+    )
+
+
+def sms_handle(session: Session, buyer_id: int, now: datetime) -> ContactHandle | None:
+    """The buyer's newest number that takes an SMS (or a binding), or None."""
+    return session.scalar(
+        sa.select(ContactHandle)
+        .where(ContactHandle.buyer_id == buyer_id, *takes_sms(now))
+        .order_by(ContactHandle.created_at.desc(), ContactHandle.id.desc())
+        .limit(1)
+    )
+
+
+def sms_handles(session: Session, buyer_ids: set[int], now: datetime) -> dict[int, int]:
+    """Each buyer's newest number that takes an SMS, by buyer: handle id."""
+    found: dict[int, int] = {}
+    ordered = sorted(buyer_ids)
+    for start in range(0, len(ordered), 5_000):
+        rows = session.execute(
+            sa.select(ContactHandle.buyer_id, ContactHandle.id)
+            .where(ContactHandle.buyer_id.in_(ordered[start : start + 5_000]), *takes_sms(now))
+            .order_by(ContactHandle.created_at, ContactHandle.id)
+        )
+        for buyer_id, handle_id in rows:
+            found[buyer_id] = handle_id  # the newest wins
+    return found
 
 
 def audit_access(

@@ -40,7 +40,6 @@ from tracker.models import (
 from tracker.models.enums import (
     AttemptOutcome,
     Channel,
-    HandleKind,
     MessagePurpose,
     MessageState,
 )
@@ -292,7 +291,7 @@ def queue(
         order = contact_handles.order_of(session, case)
         handle_id = None
         if template.provider == SMS:
-            handle = _sms_number(session, buyer.id, now)
+            handle = contact_handles.sms_handle(session, buyer.id, now)
             if handle is None:
                 raise FieldError(
                     "template",
@@ -333,17 +332,6 @@ def queue(
         session.add(message)
         contact_handles.audit_access(session, case, actor, "message_queued", template.name, now)
         return message
-
-
-def _sms_number(session: Session, buyer_id: int, now: datetime) -> ContactHandle | None:
-    for handle in session.scalars(
-        sa.select(ContactHandle)
-        .where(ContactHandle.buyer_id == buyer_id, ContactHandle.kind != HandleKind.BINDING)
-        .order_by(ContactHandle.created_at.desc())
-    ):
-        if handle.works_at(now) and not contact_handles.opened(handle).is_virtual:
-            return handle
-    return None
 
 
 # -- sending --------------------------------------------------------------------------------

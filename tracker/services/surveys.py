@@ -31,7 +31,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import CaseOutcome, HandleKind
+from tracker.models.enums import CaseOutcome
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
 from tracker.services import contact_handles
 from tracker.services.errors import FieldError
@@ -113,14 +113,14 @@ def queue_due(session: Session, *, now: datetime) -> int:
         ).all()
         made = 0
         for case_id, shop_id, buyer_id in rows:
-            handle_id = _sms_number(session, buyer_id, now)
-            if handle_id is None:
+            handle = contact_handles.sms_handle(session, buyer_id, now)
+            if handle is None:
                 continue
             session.add(
                 CaseSurvey(
                     case_id=case_id,
                     shop_id=shop_id,
-                    handle_id=handle_id,
+                    handle_id=handle.id,
                     state="queued",
                     out_id=uuid.uuid4().hex,
                     created_at=now,
@@ -128,21 +128,6 @@ def queue_due(session: Session, *, now: datetime) -> int:
             )
             made += 1
         return made
-
-
-def _sms_number(session: Session, buyer_id: int, now: datetime) -> int | None:
-    return session.scalar(
-        sa.select(ContactHandle.id)
-        .where(
-            ContactHandle.buyer_id == buyer_id,
-            ContactHandle.kind != HandleKind.BINDING,
-            ContactHandle.sealed.is_not(None),
-            sa.or_(ContactHandle.expires_at.is_(None), ContactHandle.expires_at > now),
-            ~ContactHandle.hint.contains("转"),
-        )
-        .order_by(ContactHandle.created_at.desc())
-        .limit(1)
-    )
 
 
 def send_due(
