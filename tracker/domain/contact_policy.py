@@ -54,6 +54,10 @@ class ContactPolicy:
             min_gap=timedelta(minutes=int(data["min_gap_minutes"])),
         )
 
+    def in_hours(self, at: datetime, tz: ZoneInfo) -> bool:
+        """Within the day's contact hours, shop time (calls, messages, campaigns)."""
+        return self.day_starts <= at.astimezone(tz).time().replace(tzinfo=None) < self.day_ends
+
     def refusals(
         self,
         at: datetime,
@@ -68,7 +72,7 @@ class ContactPolicy:
         if do_not_contact_since is not None and do_not_contact_since <= at:
             reasons.append("买家已要求勿扰，不再联系")
         local = at.astimezone(tz)
-        if not self.day_starts <= local.time().replace(tzinfo=None) < self.day_ends:
+        if not self.in_hours(at, tz):
             reasons.append(f"休息时间：只在 {self.day_starts:%H:%M}–{self.day_ends:%H:%M} 联系买家")
         day_start = datetime.combine(local.date(), time(0), tzinfo=tz)
         same_day = [

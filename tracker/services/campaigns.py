@@ -343,8 +343,7 @@ def send_due(
         if shop is None:
             continue
         policy = ContactPolicy.from_dict(shop.contact_policy)
-        local = now.astimezone(tz).time().replace(tzinfo=None)
-        if not policy.day_starts <= local < policy.day_ends:
+        if not policy.in_hours(now, tz):
             continue  # marketing only in the day: the next run in the morning goes on
         try:
             client = clients(shop, "aliyun-sms")

@@ -434,13 +434,12 @@ def _send_one(
             _finish(session, message, now, error=exc.message)
             report.failed += 1
             return
-        policy = ContactPolicy.from_dict(shop.contact_policy)
-        stop = policy.refusals(now, [], tz=tz, do_not_contact_since=buyer.do_not_contact_at)
         if buyer.do_not_contact_at is not None:
             _finish(session, message, now, error="买家已要求勿扰，短信未发送")
             report.failed += 1
             return
-        if stop:  # quiet hours: wait for the morning
+        policy = ContactPolicy.from_dict(shop.contact_policy)
+        if not policy.in_hours(now, tz):  # quiet hours: wait for the morning
             message.next_try_at = policy.earliest(now, [], tz=tz)
             report.deferred += 1
             return

@@ -161,11 +161,10 @@ def send_due(
             case = session.get(Case, survey.case_id)
             buyer = session.get(Buyer, case.buyer_id) if case and case.buyer_id else None
             policy = ContactPolicy.from_dict(shop.contact_policy)
-            local = now.astimezone(tz).time().replace(tzinfo=None)
             if buyer is None or buyer.do_not_contact_at is not None:
                 survey.state, survey.last_error = "failed", "买家已要求勿扰"
                 continue
-            if not policy.day_starts <= local < policy.day_ends:
+            if not policy.in_hours(now, tz):
                 continue  # in the morning
             template = session.get(MessageTemplate, shop.survey_template_id)
             handle = session.get(ContactHandle, survey.handle_id or 0)
