@@ -314,3 +314,15 @@ def test_buyers_whose_order_arrived_late(session: Session, shop: Shop) -> None:
     )
     assert set(numbers) == {slow.id}
     assert Audience.from_dict(Audience(delivered_late_days=4).to_dict()).delivered_late_days == 4
+
+
+def test_a_campaign_template_must_ask_only_for_what_a_campaign_can_fill(
+    session: Session,
+    shop: Shop,
+    setup,  # type: ignore[no-untyped-def]
+) -> None:
+    admin, template = setup
+    template.body = "${name}您好，您买过的${product}上新了，拒收请回复R"
+    session.commit()
+    with pytest.raises(FieldError, match="product"):
+        dormant_campaign(session, shop, admin, template)

@@ -45,7 +45,7 @@ from tracker.models import (
 )
 from tracker.models.enums import MessagePurpose, Rating, RefundStatus
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
-from tracker.services import contact_handles
+from tracker.services import contact_handles, messaging
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -83,6 +83,9 @@ def create(
             raise FieldError("template_id", "活动只能用营销类模板（带“拒收请回复R”）。")
         if not 0 <= draft.control_share <= 0.5:
             raise FieldError("control_share", "对照组比例应在 0% 到 50% 之间。")
+        missing = messaging.unfilled(template, CAMPAIGN_PARAMETERS)
+        if missing:
+            raise FieldError("template_id", f"活动无法填写模板参数：{'、'.join(missing)}。")
         if not draft.name.strip():
             raise FieldError("name", "请填写活动名称。")
         campaign = Campaign(
@@ -485,9 +488,19 @@ def _sms(session: Session, recipient: CampaignRecipient, template: MessageTempla
         raise FieldError("handle", "号码已失效")
     number = contact_handles.opened(handle)
     buyer = session.get(Buyer, recipient.buyer_id)
-    values = {"name": written_name(buyer.name if buyer else None)}
-    params = {k: v for k, v in values.items() if "${" + k + "}" in template.body}
+    shop = session.get(Shop, template.shop_id)
+    params = messaging.template_params(template, _values(buyer, shop))
     return Sms(number.number, template.sign_name, template.template_code, params, recipient.out_id)
+
+
+CAMPAIGN_PARAMETERS = {"name", "shop"}  # a campaign has no case: no product, no order
+
+
+def _values(buyer: Buyer | None, shop: Shop | None) -> dict[str, str]:
+    return {
+        "name": written_name(buyer.name if buyer else None),
+        "shop": shop.name[:20] if shop else "",
+    }
 
 
 def _resolve_unsure(

@@ -259,10 +259,24 @@ def fill(
         "shop": shop.name[:20],
         "order": (tid or "")[-4:],
     }
-    wanted = _PARAM.findall(template.body)
-    if "link" in wanted:
+    if "link" in _PARAM.findall(template.body):
         raise FieldError("template", "这是满意度回访模板，结案后由系统发送。")
-    return {key: values[key] for key in wanted}
+    return template_params(template, values)
+
+
+def unfilled(template: MessageTemplate, available: set[str]) -> list[str]:
+    """The parameters the template's text names that a kind of send cannot fill."""
+    return sorted(set(_PARAM.findall(template.body)) - available)
+
+
+def template_params(template: MessageTemplate, values: dict[str, str]) -> dict[str, str]:
+    """The values of the parameters the template's text names (the provider refuses a
+    send that lacks one); FieldError names those this send cannot fill."""
+    missing = unfilled(template, set(values))
+    if missing:
+        names = "、".join(f"${{{k}}}（{PARAMETERS.get(k, k)}）" for k in missing)
+        raise FieldError("template", f"模板“{template.name}”的参数 {names} 在这里无法填写。")
+    return {key: values[key] for key in _PARAM.findall(template.body)}
 
 
 def queue(

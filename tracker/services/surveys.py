@@ -33,7 +33,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
-from tracker.services import contact_handles
+from tracker.services import contact_handles, messaging
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
@@ -191,14 +191,14 @@ def send_due(
                     survey.state, survey.provider_ref = "sent", ref
                     continue
             link = f"{base_url.rstrip('/')}/s/{token_for(survey.id, secret_key)}"
-            params = {"name": written_name(buyer.name), "link": link}
-            sms = Sms(
-                number,
-                template.sign_name,
-                template.template_code,
-                {k: v for k, v in params.items() if "${" + k + "}" in template.body},
-                survey.out_id,
-            )
+            try:
+                params = messaging.template_params(
+                    template, {"name": written_name(buyer.name), "link": link}
+                )
+            except FieldError as exc:
+                survey.state, survey.last_error = "failed", exc.message
+                continue
+            sms = Sms(number, template.sign_name, template.template_code, params, survey.out_id)
             survey.state, survey.sent_at = "sending", now
         try:
             ref = client.send(sms)
@@ -285,6 +285,8 @@ def set_template(
                 raise FieldError(
                     "survey_template", "回访模板须为通知类，且内容里有 ${link}（回访链接）。"
                 )
+            if messaging.unfilled(template, {"name", "link"}):
+                raise FieldError("survey_template", "回访模板只能用 ${name} 和 ${link} 两个参数。")
         record_change(
             session,
             now=now,
