@@ -17,16 +17,10 @@ from tracker.services import calls, messaging, surveys
 from tracker.services.errors import FieldError
 from tracker.sources import registry
 from tracker.sources.contract import Capability
+from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm, MessageTemplateForm, credentials_form
 from tracker.web.admin.views import attach_error, bp
 from tracker.web.choices import pairs
-
-
-def _shop_or_404(shop_id: int) -> Shop:
-    shop = db.session.get(Shop, shop_id)
-    if shop is None:
-        abort(404)
-    return shop
 
 
 def _template_form(shop: Shop) -> MessageTemplateForm:
@@ -39,13 +33,19 @@ def _template_form(shop: Shop) -> MessageTemplateForm:
     return form
 
 
+def _pushed_url(endpoint: str, shop: Shop, purpose: str) -> str:
+    """The URL a provider pushes this shop's records to, its secret token included."""
+    token = calls.receipt_token(current_app.config["SECRET_KEY"], shop.id, purpose)
+    base = current_app.config["TRACKER_BASE_URL"].rstrip("/")
+    return base + url_for(endpoint, shop_id=shop.id, token=token)
+
+
 def _page(shop: Shop, template_form: MessageTemplateForm, status: int = 200) -> tuple[str, int]:
     hints = messaging.account_hints(db.session, shop.id)
     provider_forms = {
         name: credentials_form(spec, stored=name in hints, prefix=name)
         for name, spec in PROVIDERS.items()
     }
-    token = calls.receipt_token(current_app.config["SECRET_KEY"], shop.id)
     return render_template(
         "admin/contact.html",
         shop=shop,
@@ -55,27 +55,21 @@ def _page(shop: Shop, template_form: MessageTemplateForm, status: int = 200) -> 
         templates=messaging.templates_of(db.session, shop.id, all_of_them=True),
         template_form=template_form,
         provider_labels=messaging.PROVIDER_LABELS,
-        call_records_url=current_app.config["TRACKER_BASE_URL"].rstrip("/")
-        + url_for("api.call_records", shop_id=shop.id, token=token),
-        replies_url=current_app.config["TRACKER_BASE_URL"].rstrip("/")
-        + url_for(
-            "api.sms_replies",
-            shop_id=shop.id,
-            token=calls.receipt_token(current_app.config["SECRET_KEY"], shop.id, "sms-replies"),
-        ),
+        call_records_url=_pushed_url("api.call_records", shop, "axb-calls"),
+        replies_url=_pushed_url("api.sms_replies", shop, "sms-replies"),
         csrf_form=CsrfOnlyForm(),
     ), status
 
 
 @bp.route("/shops/<int:shop_id>/contact")
 def shop_contact(shop_id: int) -> tuple[str, int]:
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     return _page(shop, _template_form(shop))
 
 
 @bp.route("/shops/<int:shop_id>/contact/<provider>", methods=["POST"])
 def save_provider(shop_id: int, provider: str) -> Response | tuple[str, int]:
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     spec = PROVIDERS.get(provider) or abort(404)
     stored = provider in messaging.account_hints(db.session, shop.id)
     form = credentials_form(spec, stored=stored, prefix=provider)
@@ -101,7 +95,7 @@ def save_provider(shop_id: int, provider: str) -> Response | tuple[str, int]:
 
 @bp.route("/shops/<int:shop_id>/templates", methods=["POST"])
 def add_template(shop_id: int) -> Response | tuple[str, int]:
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     form = _template_form(shop)
     if not form.validate_on_submit():
         return _page(shop, form, 400)
@@ -134,7 +128,7 @@ def retire_template(template_id: int) -> Response:
 
 @bp.route("/shops/<int:shop_id>/survey-template", methods=["POST"])
 def survey_template(shop_id: int) -> Response:
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     raw = request.form.get("survey_template", "")

@@ -28,18 +28,12 @@ from tracker.services.shop_settings import update_policy
 from tracker.sources import registry
 from tracker.sources.contract import Adapter, SourceError
 from tracker.sources.files import parse_mapping
+from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm, ImportForm, PolicyForm, credentials_form
 from tracker.web.admin.views import attach_error, bp
 from tracker.web.choices import row_choices
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _shop_or_404(shop_id: int) -> Shop:
-    shop = db.session.get(Shop, shop_id)
-    if shop is None:
-        abort(404)
-    return shop
 
 
 @bp.route("/sources")
@@ -90,7 +84,7 @@ def _adapter_or_404(shop: Shop) -> Adapter:
 
 @bp.route("/shops/<int:shop_id>/credentials", methods=["GET", "POST"])
 def shop_credentials(shop_id: int) -> Response | str:
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     adapter = _adapter_or_404(shop)
     hint = source_credentials.stored_hint(db.session, shop)
     form = credentials_form(adapter, stored=hint is not None)
@@ -130,7 +124,7 @@ def shop_credentials(shop_id: int) -> Response | str:
 def check_credentials(shop_id: int) -> Response:
     """One cheap authenticated call through the shop's source: an admin's explicit action,
     the only time a page talks to the platform."""
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     try:
@@ -152,7 +146,7 @@ def retry_quarantined(record_id: int) -> Response:
         abort(404)
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
-    shop = _shop_or_404(row.shop_id)
+    shop = shop_or_404(row.shop_id)
     key = row.platform_key
     if quarantine.retry(
         db.session, row, now=utcnow(), settings=runtime.settings(current_app, shop)
@@ -165,7 +159,7 @@ def retry_quarantined(record_id: int) -> Response:
 
 @bp.route("/shops/<int:shop_id>/credentials/delete", methods=["POST"])
 def delete_credentials(shop_id: int) -> Response:
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     if source_credentials.delete(db.session, shop, actor_id=current_user.id, now=utcnow()):
@@ -175,7 +169,7 @@ def delete_credentials(shop_id: int) -> Response:
 
 @bp.route("/shops/<int:shop_id>/token", methods=["POST"])
 def shop_token(shop_id: int) -> str:
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     token = issue_token(db.session, shop, actor_id=current_user.id, now=utcnow())
@@ -190,7 +184,7 @@ def import_file() -> Response | str:
     shops = db.session.execute(sa.select(Shop.id, Shop.name).order_by(Shop.name)).tuples().all()
     form.shop_id.choices = row_choices(shops)
     if form.validate_on_submit():
-        shop = _shop_or_404(form.shop_id.data or 0)
+        shop = shop_or_404(form.shop_id.data or 0)
         try:
             mapping = parse_mapping(
                 [line for line in (form.mapping.data or "").splitlines() if line.strip()]
@@ -221,7 +215,7 @@ def import_job(job_id: int) -> str:
     job = db.session.get(ImportJob, job_id)
     if job is None:
         abort(404)
-    return render_template("admin/import_job.html", job=job, shop=_shop_or_404(job.shop_id))
+    return render_template("admin/import_job.html", job=job, shop=shop_or_404(job.shop_id))
 
 
 def _dates(text: str | None) -> list[str]:
@@ -230,7 +224,7 @@ def _dates(text: str | None) -> list[str]:
 
 @bp.route("/shops/<int:shop_id>/policy", methods=["GET", "POST"])
 def shop_policy(shop_id: int) -> Response | str:
-    shop = _shop_or_404(shop_id)
+    shop = shop_or_404(shop_id)
     tz = ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
     hours = WorkingHours.from_dict(shop.working_hours, tz)
     policy = DeadlinePolicy.from_dict(shop.deadline_policy)

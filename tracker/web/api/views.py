@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -106,22 +107,31 @@ def platform_event(shop_code: str) -> tuple[Response | str, int]:
     return Response("success", mimetype="text/plain"), 200
 
 
-CALL_RECORDS_MAX_BYTES = 256 * 1024
+PUSHED_MAX_BYTES = 256 * 1024
 
 
-@bp.route("/call-records/<int:shop_id>/<token>", methods=["POST"])
-def call_records(shop_id: int, token: str) -> tuple[Response, int]:
-    """Where Aliyun 号码隐私保护 pushes its call records (set in its console, HTTP 推送):
-    a JSON list of records; each one for a call placed from a case fills in its attempt.
-    The provider signs nothing, so the shop's token in the URL is the secret."""
-    if not calls.token_matches(current_app.config["SECRET_KEY"], shop_id, token):
+def _pushed(shop_id: int, token: str, purpose: str) -> tuple[Shop, list[dict[str, Any]] | None]:
+    """What a provider pushes to a shop's URL (call records, SMS replies): the shop, and the
+    JSON list of records (one object is taken as a list of one; anything else: None). The
+    provider signs nothing, so the token in the URL is the secret: a wrong one is a 404."""
+    if not calls.token_matches(current_app.config["SECRET_KEY"], shop_id, token, purpose):
         abort(404)
     shop = db.session.get(Shop, shop_id) or abort(404)
-    request.max_content_length = CALL_RECORDS_MAX_BYTES
+    request.max_content_length = PUSHED_MAX_BYTES
     records = request.get_json(silent=True)
     if isinstance(records, dict):
         records = [records]
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        return shop, None
+    return shop, records
+
+
+@bp.route("/call-records/<int:shop_id>/<token>", methods=["POST"])
+def call_records(shop_id: int, token: str) -> tuple[Response, int]:
+    """Where Aliyun 号码隐私保护 pushes its call records (set in its console, HTTP 推送);
+    each one for a call placed from a case fills in its attempt."""
+    shop, records = _pushed(shop_id, token, "axb-calls")
+    if records is None:
         return jsonify(code=400, msg="expected a JSON list of call records"), 400
     updated = calls.record_reports(
         db.session,
@@ -137,14 +147,8 @@ def call_records(shop_id: int, token: str) -> tuple[Response, int]:
 def sms_replies(shop_id: int, token: str) -> tuple[Response, int]:
     """Where Aliyun pushes buyers' replies to the shop's SMS (上行短信, HTTP 推送): a reply
     R (拒收, TD, 退订) stops every further campaign message to that number."""
-    if not calls.token_matches(current_app.config["SECRET_KEY"], shop_id, token, "sms-replies"):
-        abort(404)
-    shop = db.session.get(Shop, shop_id) or abort(404)
-    request.max_content_length = CALL_RECORDS_MAX_BYTES
-    replies = request.get_json(silent=True)
-    if isinstance(replies, dict):
-        replies = [replies]
-    if not isinstance(replies, list) or not all(isinstance(r, dict) for r in replies):
+    shop, replies = _pushed(shop_id, token, "sms-replies")
+    if replies is None:
         return jsonify(code=400, msg="expected a JSON list of replies"), 400
     stopped = sum(
         campaigns.unsubscribe(
