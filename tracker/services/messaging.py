@@ -46,7 +46,7 @@ from tracker.models.enums import (
 from tracker.providers.aliyun import PROVIDERS
 from tracker.providers.contract import Delivery, ProviderError, Sms, SmsProvider
 from tracker.sealing import Sealer
-from tracker.services import contact_handles
+from tracker.services import contact_handles, source_credentials
 from tracker.services.audit import record_change
 from tracker.services.cases import AttemptDraft, case_transaction, check_can_work, record_attempt
 from tracker.services.errors import FieldError
@@ -104,18 +104,16 @@ def save_account(
     spec = PROVIDERS[provider]
     with transaction(session):
         row = session.get(ProviderAccount, (shop.id, provider))
-        kept = sealer.open(row.sealed) if row else {}
-        merged = {
-            f.name: (values.get(f.name) or "").strip() or str(kept.get(f.name) or "")
-            for f in spec.fields
-        }
-        for name, message in spec.problems(merged):
+        account = source_credentials.merged(
+            spec, values, row.sealed if row else None, sealer=sealer
+        )
+        for name, message in spec.problems(account):
             raise FieldError(name, message)
-        hint = "，".join(f"{f.label} {merged[f.name]}" for f in spec.fields if not f.secret)
+        hint = source_credentials.hint(spec, account)
         if row is None:
             row = ProviderAccount(shop_id=shop.id, provider=provider, updated_at=now)
             session.add(row)
-        row.sealed, row.hint = sealer.seal(merged), hint[:200]
+        row.sealed, row.hint = sealer.seal(account), hint
         row.updated_at, row.updated_by_id = now, actor.id
         session.flush()
         record_change(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 from tracker.sources import registry
-from tracker.sources.contract import Adapter, SourceError
+from tracker.sources.contract import Adapter, CredentialField, SourceError
 
 EnvCredentials = Mapping[str, Mapping[str, str]]  # shop code -> values
 
@@ -29,7 +29,31 @@ class ShopCredentials:
     origin: str  # "database" or "environment"
 
 
-def hint(adapter: Adapter, values: Mapping[str, str]) -> str:
+class HasFields(Protocol):
+    """A platform adapter or a message/call provider: the credential fields it needs."""
+
+    @property
+    def fields(self) -> tuple[CredentialField, ...]: ...
+
+
+def merged(
+    owner: HasFields, submitted: Mapping[str, str], sealed: str | None, *, sealer: Sealer
+) -> dict[str, str]:
+    """The submitted values, a secret left blank keeping its stored value (the page never
+    shows one back); stored values sealed with a retired key count as none."""
+    kept: dict[str, Any] = {}
+    if sealed is not None:
+        try:
+            kept = sealer.open(sealed)
+        except SealError:
+            kept = {}  # sealed with a retired key: everything must be entered again
+    return {
+        f.name: (str(submitted.get(f.name) or "").strip() or str(kept.get(f.name) or ""))
+        for f in owner.fields
+    }
+
+
+def hint(adapter: HasFields, values: Mapping[str, str]) -> str:
     """What the page may show: non-secret values in full, secrets by their last 4 signs."""
     parts = []
     for f in adapter.fields:
@@ -56,16 +80,8 @@ def save(
     if adapter is None:
         raise FieldError("platform", f"{shop.platform.label}没有可接入的评价接口，请用文件导入。")
     row = session.get(SourceCredential, shop.id)
-    kept: dict[str, Any] = {}
-    if row is not None and row.source == adapter.name:
-        try:
-            kept = sealer.open(row.sealed)
-        except SealError:
-            kept = {}  # sealed with a retired key: everything must be entered again
-    values = {
-        f.name: (str(submitted.get(f.name) or "").strip() or str(kept.get(f.name) or ""))
-        for f in adapter.fields
-    }
+    stored = row.sealed if row is not None and row.source == adapter.name else None
+    values = merged(adapter, submitted, stored, sealer=sealer)
     problems = adapter.problems(values)
     if problems:
         raise FieldError(*problems[0])  # next to the first field that needs a fix
