@@ -4,7 +4,7 @@ the buyer and case pages, counted on the segment view, exported as member grades
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tracker.domain.segments import (
     LEVEL_NAMES,
     BuyerClass,
+    LevelBasis,
     MemberLevels,
     Purchases,
     segment_all,
@@ -89,8 +90,6 @@ def recompute(session: Session, shop: Shop, *, now: datetime) -> int:
 
 def _days(now: datetime, last: datetime) -> int:
     if last.tzinfo is None:  # SQLite's max() hands back the stored naive UTC text
-        from datetime import UTC
-
         last = last.replace(tzinfo=UTC)
     return max(0, (now - last).days)
 
@@ -121,8 +120,6 @@ def set_levels(
 
 def parse_levels(basis: str, raw: list[str]) -> MemberLevels:
     """Thresholds as typed (blank ones dropped); FieldError says what is wrong."""
-    from tracker.domain.segments import LevelBasis
-
     try:
         values = tuple(Decimal(v.strip()) for v in raw if v and v.strip())
         return MemberLevels(LevelBasis(basis), values)

@@ -31,9 +31,10 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import CaseOutcome
+from tracker.models.enums import CaseOutcome, MessagePurpose
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
 from tracker.services import contact_handles, messaging
+from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
@@ -269,9 +270,6 @@ def set_template(
     session: Session, shop: Shop, template_id: int | None, *, actor: User, now: datetime
 ) -> None:
     """Which approved notice (with ${link}) carries the shop's 满意度回访; None stops them."""
-    from tracker.models.enums import MessagePurpose
-    from tracker.services.audit import record_change
-
     with transaction(session):
         if template_id:
             template = session.get(MessageTemplate, template_id)
