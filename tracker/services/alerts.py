@@ -381,6 +381,35 @@ def notify_assigned(
 DIGEST_AT = 9  # the shop's hour: the supervisor's morning
 
 
+def _digest(
+    session: Session, shop: Shop, now: datetime, local: datetime, settings: AlertSettings
+) -> tuple[str, str]:
+    """The digest's title and text: the shop's morning numbers."""
+    open_cases = sa.and_(Case.shop_id == shop.id, Case.status.in_(case_flow.OPEN))
+    never_tried = sa.and_(open_cases, Case.first_attempt_at.is_(None))
+    overdue, unassigned, due_soon, still_open = session.execute(
+        sa.select(
+            sa.func.count().filter(never_tried, Case.first_contact_due_at <= now),
+            sa.func.count().filter(
+                never_tried, Case.first_contact_due_at <= now, Case.owner_id.is_(None)
+            ),
+            sa.func.count().filter(
+                never_tried,
+                Case.first_contact_due_at > now,
+                Case.first_contact_due_at <= now + timedelta(hours=24),
+            ),
+            sa.func.count().filter(open_cases),
+        ).select_from(Case)
+    ).one()
+    title = f"{shop.name} 今日概况（{local:%m-%d}）"
+    body = (
+        f"超时未联系 {overdue} 件（其中未分配 {unassigned} 件），"
+        f"24 小时内到期 {due_soon} 件，进行中共 {still_open} 件。\n"
+        f"{settings.base_url.rstrip('/')}/cases?view=list&overdue=y"
+    )
+    return title, body
+
+
 def morning_digest(
     session: Session, *, now: datetime, settings: AlertSettings, tz_name: str
 ) -> int:
@@ -397,37 +426,25 @@ def morning_digest(
     with transaction(session):
         for shop in session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))):
             key = f"digest:{shop.id}:{key_day}"
-            open_cases = sa.and_(Case.shop_id == shop.id, Case.status.in_(case_flow.OPEN))
-            never_tried = sa.and_(open_cases, Case.first_attempt_at.is_(None))
-            counts = session.execute(
-                sa.select(
-                    sa.func.count().filter(never_tried, Case.first_contact_due_at <= now),
-                    sa.func.count().filter(
-                        never_tried, Case.first_contact_due_at <= now, Case.owner_id.is_(None)
-                    ),
-                    sa.func.count().filter(
-                        never_tried,
-                        Case.first_contact_due_at > now,
-                        Case.first_contact_due_at <= now + timedelta(hours=24),
-                    ),
-                    sa.func.count().filter(open_cases),
-                ).select_from(Case)
-            ).one()
-            overdue, unassigned, due_soon, still_open = counts
-            title = f"{shop.name} 今日概况（{local:%m-%d}）"
-            body = (
-                f"超时未联系 {overdue} 件（其中未分配 {unassigned} 件），"
-                f"24 小时内到期 {due_soon} 件，进行中共 {still_open} 件。\n"
-                f"{settings.base_url.rstrip('/')}/cases?view=list&overdue=y"
-            )
             seen = set(
                 session.scalars(
                     sa.select(Notification.user_id).where(Notification.dedupe_key == key)
                 )
             )
-            for user in supervisors(session, shop.id):
-                if user.id in seen:
-                    continue
+            to_tell = [u for u in supervisors(session, shop.id) if u.id not in seen]
+            robot = (
+                settings.webhook_url
+                and session.scalar(
+                    sa.select(Delivery.id).where(
+                        Delivery.channel == DeliveryChannel.WEBHOOK, Delivery.dedupe_key == key
+                    )
+                )
+                is None
+            )
+            if not to_tell and not robot:
+                continue  # told already today: the counts are not worked out again each minute
+            title, body = _digest(session, shop, now, local, settings)
+            for user in to_tell:
                 session.add(
                     Notification(
                         user_id=user.id,
@@ -440,12 +457,7 @@ def morning_digest(
                     )
                 )
                 created += 1
-            webhook_sent = session.scalar(
-                sa.select(Delivery.id).where(
-                    Delivery.channel == DeliveryChannel.WEBHOOK, Delivery.dedupe_key == key
-                )
-            )
-            if settings.webhook_url and webhook_sent is None:
+            if robot:
                 _queue(
                     session, DeliveryChannel.WEBHOOK, key, settings.webhook_url, title, body, now
                 )
