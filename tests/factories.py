@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -131,3 +131,48 @@ def open_case(
     case = open_case_for(session, review, kind, now=review.posted_at, settings=settings)
     session.commit()
     return case
+
+
+def buyer_with_order(
+    session: Session,
+    shop: Shop,
+    nick: str,
+    *,
+    phone: str,
+    paid_at: datetime,
+    payment: str = "100",
+    received_at: datetime | None = None,
+    name: str | None = None,
+    birthday: date | None = None,
+) -> Buyer:
+    """A buyer with one order and a number that takes an SMS (the customer-operations
+    tests' unit); the caller commits."""
+    buyer = Buyer(
+        shop_id=shop.id,
+        platform_nick=nick,
+        name=name,
+        birthday=birthday,
+        created_at=paid_at,
+        tags=[],
+    )
+    session.add(buyer)
+    session.flush()
+    session.add(
+        Order(
+            shop_id=shop.id,
+            tid=f"T-{nick}",
+            buyer_id=buyer.id,
+            payment=Decimal(payment),
+            paid_at=paid_at,
+            received_at=received_at,
+        )
+    )
+    contact_handles.remember(
+        session,
+        shop_id=shop.id,
+        buyer_id=buyer.id,
+        number=parse_number(phone),
+        source="import",
+        now=paid_at,
+    )
+    return buyer

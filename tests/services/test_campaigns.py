@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
+from tests.factories import buyer_with_order
 from tests.platform_servers import serve
 from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.phone_numbers import parse_number
@@ -60,27 +61,14 @@ def clients(fake: FakeAliyun) -> Callable[[Shop, str], object]:
 def buyer(
     session: Session, shop: Shop, n: int, *, days_ago: int, phone: str | None = None
 ) -> Buyer:
-    b = Buyer(shop_id=shop.id, platform_nick=f"b{n}", name=f"王{n}", created_at=NOW, tags=[])
-    session.add(b)
-    session.flush()
-    session.add(
-        Order(
-            shop_id=shop.id,
-            tid=f"O{n}",
-            buyer_id=b.id,
-            payment=Decimal("100"),
-            paid_at=NOW - timedelta(days=days_ago),
-        )
-    )
-    contact_handles.remember(
+    return buyer_with_order(
         session,
-        shop_id=shop.id,
-        buyer_id=b.id,
-        number=parse_number(phone or f"139{n:08d}"),
-        source="import",
-        now=NOW,
+        shop,
+        f"b{n}",
+        name=f"王{n}",
+        phone=phone or f"139{n:08d}",
+        paid_at=NOW - timedelta(days=days_ago),
     )
-    return b
 
 
 @pytest.fixture

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.domain.phone_numbers import parse_number
-from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Order, Shop, User
+from tests.factories import buyer_with_order
+from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Shop, User
 from tracker.models.enums import MessagePurpose, Role
-from tracker.services import care, contact_handles, segments
+from tracker.services import care, segments
 from tracker.services.errors import FieldError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -24,29 +23,17 @@ NOW = datetime(2026, 11, 30, 10, 30, tzinfo=SH)
 def person(
     session: Session, shop: Shop, n: int, *, received_days_ago: int, birthday: date | None = None
 ) -> Buyer:
-    b = Buyer(shop_id=shop.id, platform_nick=f"p{n}", created_at=NOW, tags=[], birthday=birthday)
-    session.add(b)
-    session.flush()
     received = NOW - timedelta(days=received_days_ago)
-    session.add(
-        Order(
-            shop_id=shop.id,
-            tid=f"C{n}",
-            buyer_id=b.id,
-            payment=Decimal("60"),
-            paid_at=received - timedelta(days=3),
-            received_at=received,
-        )
-    )
-    contact_handles.remember(
+    return buyer_with_order(
         session,
-        shop_id=shop.id,
-        buyer_id=b.id,
-        number=parse_number(f"136{n:08d}"),
-        source="import",
-        now=NOW,
+        shop,
+        f"p{n}",
+        phone=f"136{n:08d}",
+        payment="60",
+        paid_at=received - timedelta(days=3),
+        received_at=received,
+        birthday=birthday,
     )
-    return b
 
 
 def test_care_rules_run_once_a_day_for_that_days_buyers(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Flask
@@ -13,37 +12,25 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import login, post_form
+from tests.factories import buyer_with_order
 from tracker.clock import utcnow
-from tracker.domain.phone_numbers import parse_number
-from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Order, Shop, User
+from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Shop, User
 from tracker.models.enums import MessagePurpose, Role
-from tracker.services import calls, contact_handles, segments
+from tracker.services import calls, segments
 
 
 def _dormant_buyers(session: Session, shop: Shop, n: int) -> list[Buyer]:
-    made = []
-    for i in range(n):
-        b = Buyer(shop_id=shop.id, platform_nick=f"睡{i}", created_at=utcnow(), tags=[])
-        session.add(b)
-        session.flush()
-        session.add(
-            Order(
-                shop_id=shop.id,
-                tid=f"D{i}",
-                buyer_id=b.id,
-                payment=Decimal("99"),
-                paid_at=utcnow() - timedelta(days=120),
-            )
-        )
-        contact_handles.remember(
+    made = [
+        buyer_with_order(
             session,
-            shop_id=shop.id,
-            buyer_id=b.id,
-            number=parse_number(f"137{i:08d}"),
-            source="import",
-            now=utcnow(),
+            shop,
+            f"睡{i}",
+            phone=f"137{i:08d}",
+            payment="99",
+            paid_at=utcnow() - timedelta(days=120),
         )
-        made.append(b)
+        for i in range(n)
+    ]
     session.commit()
     segments.recompute(session, shop, now=utcnow())
     return made
