@@ -90,6 +90,16 @@ def claimed_case(session: Session, shop: Shop, agent: User, **kw: object) -> Cas
     return case
 
 
+def queued(session: Session, shop: Shop, make_user: Callable[..., User]):  # type: ignore[no-untyped-def]
+    """An agent's claimed case with a notice queued for its buyer at MON_10."""
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    message = messaging.queue(
+        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
+    )
+    return agent, case, message
+
+
 def test_templates_that_induce_invite_or_press_cannot_be_saved(
     session: Session, shop: Shop
 ) -> None:
@@ -148,11 +158,7 @@ def test_a_message_is_sent_once_and_its_receipt_updates_the_attempt(
 def test_a_failed_receipt_says_why_on_the_attempt(
     session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
 ) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = claimed_case(session, shop, agent)
-    message = messaging.queue(
-        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
-    )
+    _agent, _case, message = queued(session, shop, make_user)
     clients = clients_for(aliyun)
     messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
     aliyun.deliver(aliyun.sent[0]["BizId"], ok=False, error="MK:0001")
@@ -198,11 +204,7 @@ def test_quiet_hours_caps_and_the_stop_refuse_a_send(
 def test_the_sender_holds_a_message_for_the_morning_and_drops_it_after_a_stop(
     session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
 ) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = claimed_case(session, shop, agent)
-    message = messaging.queue(
-        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
-    )
+    _agent, case, message = queued(session, shop, make_user)
     clients = clients_for(aliyun)
     late = MON_10.replace(hour=21, minute=30)  # queued in the day, the sender ran at night
     report = messaging.send_due(session, now=late, clients=clients, tz=SH)
@@ -221,11 +223,7 @@ def test_the_sender_holds_a_message_for_the_morning_and_drops_it_after_a_stop(
 def test_retries_after_a_rate_limit_and_gives_up_on_a_rejected_template(
     session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
 ) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = claimed_case(session, shop, agent)
-    message = messaging.queue(
-        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
-    )
+    agent, _case, message = queued(session, shop, make_user)
     clients = clients_for(aliyun)
     aliyun.faults = ["throttle"]
     messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
@@ -248,11 +246,7 @@ def test_retries_after_a_rate_limit_and_gives_up_on_a_rejected_template(
 def test_a_send_whose_answer_was_lost_is_looked_up_not_sent_again(
     session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
 ) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = claimed_case(session, shop, agent)
-    message = messaging.queue(
-        session, case, template(session, shop).id, actor=agent, now=MON_10, hours=HOURS
-    )
+    _agent, _case, message = queued(session, shop, make_user)
     clients = clients_for(aliyun)
     aliyun.faults = ["lost"]
     messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
