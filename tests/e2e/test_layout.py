@@ -19,6 +19,9 @@ PAGES = (
     "/notifications/",
     "/reports/",
     "/reports/access-log",
+    "/shop/segments",
+    "/shop/campaigns",
+    "/shop/campaigns/new",
 )
 MEASURE = """() => ({
   sideways: document.documentElement.scrollWidth - window.innerWidth,
