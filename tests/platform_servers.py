@@ -281,6 +281,8 @@ class FakeWechat(Fake):
             return 200, json.dumps({"errcode": 42001, "errmsg": "access_token expired"})
         if fault == "api":
             return 200, json.dumps({"errcode": 61024, "errmsg": "no permission"})
+        if fault == "limited":  # the API's per-minute frequency limit
+            return 200, json.dumps({"errcode": 45011, "errmsg": "api minute-quota reach limit"})
         if path == "/wxaapi/comment/reply/add":
             self.replies.append((data["commentId"], data["replyContent"]["content"]))
             return 200, json.dumps({"errcode": 0, "success": True})

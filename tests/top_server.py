@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time as time_module
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
@@ -47,8 +48,11 @@ class FakeTop:
         self.app_key, self.secret, self.session = app_key, secret, session
         self.rates: list[dict[str, Any]] = []
         self.requests: list[dict[str, str]] = []
-        # consumed one per request: "502", "api", "malformed", "slow", "duplicate", "shuffle"
+        # consumed one per request: "502", "api", "malformed", "slow", "duplicate", "shuffle",
+        # "limited" (the app's call quota: TOP's code 7 and how long the ban lasts)
         self.faults: list[str | None] = []
+        # called with each request's form before it is answered (a test may block in it)
+        self.before_answer: Callable[[dict[str, str]], None] | None = None
         self.problems: list[str] = []  # what a real gateway would have refused
         self.url = ""
         # taobao.top.oaid.decrypt: (tid, oaid) -> the receiver TOP answers with
@@ -92,7 +96,16 @@ class FakeTop:
 
     def answer(self, form: dict[str, str]) -> tuple[int, str]:
         self.requests.append(form)
+        if self.before_answer is not None:
+            self.before_answer(form)
         fault = self.faults.pop(0) if self.faults else None
+        if fault == "limited":
+            return 200, _error(
+                7,
+                "App Call Limited",
+                "This ban will last for 3 more seconds",
+                "accesscontrol.limited-by-app-access-count",
+            )
         if fault == "502":
             return 502, "Bad Gateway"
         if fault == "slow":

@@ -34,6 +34,7 @@ from tracker.sources import jd, kuaishou, registry, wechat
 from tracker.sources.contract import (
     Capability,
     PostsReplies,
+    RateLimited,
     Reconciles,
     ReviewSource,
     SourceError,
@@ -232,6 +233,19 @@ def test_wechat_reconciles_and_renews_a_revoked_token() -> None:
     assert fake.compromises == [("77", "已为您退款，问题已解决")]
     assert [r.platform_key for r in records] == ["wx:77"] and fake.tokens_issued == 2
     assert fake.problems == []
+
+
+def test_wechat_minute_quota_is_a_rate_limit() -> None:
+    fake = FakeWechat()
+    with serve(fake):
+        source = wechat.WechatSource(
+            {"app_id": fake.app_id, "app_secret": fake.app_secret}, options(fake)
+        )
+        source.access_token()
+        fake.faults = ["limited"]
+        with pytest.raises(RateLimited) as info:
+            source.comments(datetime(2026, 11, 22, tzinfo=SH), datetime(2026, 11, 23, tzinfo=SH))
+    assert info.value.code == "45011"
 
 
 def test_wechat_bad_review_event_is_read_from_json_and_xml() -> None:

@@ -19,7 +19,8 @@ from tracker.models import Case, PullRun, Review, Shop
 from tracker.models.enums import Rating
 from tracker.services.intake import IntakeSettings
 from tracker.services.pulls import pull_shop
-from tracker.sources.contract import SourceError, SourceOptions, windows
+from tracker.sources.contract import RateLimited, SourceError, SourceOptions, windows
+from tracker.sources.http import JsonHttp
 from tracker.sources.top import MAX_WINDOW, TopSource, sign
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -149,6 +150,32 @@ def test_api_errors_and_malformed_answers_are_raised_with_their_codes() -> None:
         with pytest.raises(SourceError) as info:
             wrong.traderates(NOW - timedelta(hours=1), NOW)
         assert info.value.code == "25" and fake.problems == ["signature mismatch"]
+
+
+def test_the_apps_call_limit_is_told_apart_with_how_long_it_lasts() -> None:
+    """TOP's code 7 (App Call Limited) is the app's quota, not the shop's failure."""
+    fake = FakeTop()
+    with serve(fake):
+        fake.faults = ["limited"]
+        with pytest.raises(RateLimited) as info:
+            client(fake).traderates(NOW - timedelta(hours=1), NOW)
+    assert info.value.code == "7/accesscontrol.limited-by-app-access-count"
+    assert info.value.retry_after == 3.0
+
+
+def test_http_429_is_a_rate_limit_on_any_gateway() -> None:
+    from tests.platform_servers import Fake
+    from tests.platform_servers import serve as serve_plain
+
+    class Busy(Fake):
+        def handle(self, method, path, query, body, content_type):  # type: ignore[no-untyped-def]
+            return 429, "slow down"
+
+    with serve_plain(Busy()) as busy:
+        http = JsonHttp(SourceOptions(clock=lambda: NOW, url=busy.url, timeout=2, retries=0))
+        with pytest.raises(RateLimited) as info:
+            http.request("GET", busy.url)
+    assert info.value.code == "http-429" and info.value.retry_after is None
 
 
 # -- pulling into the database -----------------------------------------------------------

@@ -29,6 +29,16 @@ class SourceError(RuntimeError):
         self.message = message
 
 
+class RateLimited(SourceError):
+    """The platform refused the call because the *app* (one app key serves many shops)
+    called too often: every shop on that app waits, none of them is failing.
+    ``retry_after``: the seconds the platform named, when it named any."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
+
 class Capability(StrEnum):
     REPLY = "reply"  # post the seller's reply / explanation on a review
     RECONCILE = "reconcile"  # tell the platform the buyer and shop settled (WeChat 和解)

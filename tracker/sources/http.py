@@ -12,7 +12,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from tracker.sources.contract import SourceError, SourceOptions
+from tracker.sources.contract import RateLimited, SourceError, SourceOptions
 
 
 class JsonHttp:
@@ -57,6 +57,8 @@ class JsonHttp:
             if isinstance(reason, TimeoutError | ReadTimeoutError | ConnectTimeoutError):
                 raise self._timeout() from exc
             raise SourceError("network", f"连不上平台接口：{exc}") from exc
+        if response.status_code == 429:  # HTTP's own "too many requests", on any gateway
+            raise RateLimited("http-429", response.text[:200], _seconds(response))
         if response.status_code >= 400 and not (json_errors and response.status_code < 500):
             raise SourceError(f"http-{response.status_code}", response.text[:200])
         try:
@@ -70,3 +72,11 @@ class JsonHttp:
     def _timeout(self) -> SourceError:
         tried = f"（已重试 {self.retries} 次）" if self.retries else ""
         return SourceError("timeout", f"平台接口 {self.timeout:g} 秒内没有应答{tried}")
+
+
+def _seconds(response: requests.Response) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is not used by these gateways)."""
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None

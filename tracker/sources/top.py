@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.domain.work_plan import ban_seconds
 from tracker.models.enums import Platform, Rating
 from tracker.sources.contract import (
     Adapter,
@@ -26,6 +27,7 @@ from tracker.sources.contract import (
     CredentialField,
     DecryptedContact,
     PlatformMessage,
+    RateLimited,
     SourceError,
     SourceOptions,
     Window,
@@ -39,6 +41,8 @@ DEFAULT_URL = "https://eco.taobao.com/router/rest"
 GMT8 = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 METHOD = "taobao.traderates.get"
+# TOP's "App Call Limited": the app key's call quota; sub_msg says how long the ban lasts.
+APP_CALL_LIMITED = "7"
 FIELDS = (
     "tid,oid,role,nick,result,created,rated_nick,item_title,item_price,content,reply,"
     "num_iid,valid_score"
@@ -95,7 +99,10 @@ class TopSource:
             code = str(error.get("code", "unknown"))
             if error.get("sub_code"):
                 code = f"{code}/{error['sub_code']}"
-            raise SourceError(code, str(error.get("sub_msg") or error.get("msg") or ""))
+            message = str(error.get("sub_msg") or error.get("msg") or "")
+            if str(error.get("code")) == APP_CALL_LIMITED:
+                raise RateLimited(code, message, ban_seconds(message))
+            raise SourceError(code, message)
         key = method.removeprefix("taobao.").replace(".", "_") + "_response"
         if not isinstance(payload.get(key), dict):
             raise SourceError("malformed", f"answer has no {key}")

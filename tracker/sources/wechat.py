@@ -23,6 +23,7 @@ from tracker.sources.contract import (
     Adapter,
     Capability,
     CredentialField,
+    RateLimited,
     SourceError,
     SourceOptions,
     Window,
@@ -38,6 +39,8 @@ PAGE_SIZE = 50
 WINDOW = timedelta(days=1)
 ALL_RATINGS = 6  # filterType: every review, good, neutral and bad
 TOKEN_EXPIRED = {"40001", "42001", "40014"}
+# 45009: the API's daily quota is used up; 45011: its per-minute frequency limit.
+QUOTA_REACHED = {"45009", "45011"}
 BAD_SCORE_EVENT = "wxa_comment_bad_score"
 
 
@@ -126,8 +129,11 @@ class WechatSource:
 
     @staticmethod
     def _raise_for(answer: Mapping[str, Any]) -> None:
-        if str(answer.get("errcode", 0)) != "0":
-            raise SourceError(str(answer["errcode"]), str(answer.get("errmsg") or ""))
+        code = str(answer.get("errcode", 0))
+        if code in QUOTA_REACHED:
+            raise RateLimited(code, str(answer.get("errmsg") or ""))
+        if code != "0":
+            raise SourceError(code, str(answer.get("errmsg") or ""))
 
     # -- the contract ------------------------------------------------------------------
     def fetch(self, start: datetime, end: datetime) -> Iterator[Window]:
