@@ -24,9 +24,12 @@ from tracker.models.scripts import Script
 from tracker.models.segments import BuyerSegment
 from tracker.models.shop import Shop
 from tracker.models.surveys import CaseSurvey
+from tracker.models.work import AppThrottle, BackgroundWork, WorkerBeat
 
 __all__ = [
+    "AppThrottle",
     "AuditEvent",
+    "BackgroundWork",
     "Buyer",
     "BuyerSegment",
     "Campaign",
@@ -61,5 +64,6 @@ __all__ = [
     "ShopSentimentModel",
     "SourceCredential",
     "User",
+    "WorkerBeat",
     "user_shops",
 ]

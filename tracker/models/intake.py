@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.extensions import db
+from tracker.sources.contract import RateLimited
 
 
 class PullRun(db.Model):
@@ -33,6 +34,10 @@ class PullRun(db.Model):
     set_aside: Mapped[int] = mapped_column(default=0, server_default="0")
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
+
+    # Not stored: set on the run a pull returns when the platform said the app called too
+    # often, so the worker rests the app instead of counting a failure of the shop.
+    throttled: ClassVar[RateLimited | None] = None
 
 
 class SentimentCorrection(db.Model):

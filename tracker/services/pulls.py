@@ -20,7 +20,7 @@ from tracker.sentiment import Scorer
 from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.quarantine import ingest_guarded
 from tracker.services.transaction import retrying, transaction
-from tracker.sources.contract import ReviewSource, SourceError, Window
+from tracker.sources.contract import RateLimited, ReviewSource, SourceError, Window
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,12 @@ def pull_shop(
     scorer: Scorer | None,
     settings: IntakeSettings,
     clock: Callable[[], datetime] | None = None,
+    after_window: Callable[[], None] | None = None,
 ) -> PullRun:
     """Pull everything since the shop's mark. Commits once per window (the mark with its
     reviews), so a failure keeps what was complete. ``now`` fixes the range pulled;
-    ``clock`` (default: ``now``) stamps the run's end."""
+    ``clock`` (default: ``now``) stamps the run's end; ``after_window`` runs after each
+    window's commit (a worker renews its lease on the shop there)."""
     start = shop.pulled_until - OVERLAP if shop.pulled_until else now - FIRST_PULL
     with transaction(session):
         run = PullRun(
@@ -80,9 +82,12 @@ def pull_shop(
                 window.end,
                 len(window.records),
             )
+            if after_window is not None:
+                after_window()
     except SourceError as exc:
         session.rollback()
         run.status, run.error_code, run.error_message = "error", exc.code[:64], exc.message
+        run.throttled = exc if isinstance(exc, RateLimited) else None
         log.warning("shop %s: pull stopped: %s", shop.code, exc)
     except Exception as exc:  # the scheduler must go on; the run shows what broke
         session.rollback()
