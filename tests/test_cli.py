@@ -121,6 +121,27 @@ def test_check_finds_an_unmigrated_database_and_passes_a_ready_one(tmp_path) -> 
         ready = check(url)
         assert ready.returncode == 0, ready.stderr
         assert "configuration OK" in ready.stdout and "TRACKER_ENV" in ready.stdout  # a warning
+        assert "后台任务 work: 0 waiting (oldest none), 0 running" in ready.stdout
+
+
+def test_check_reports_a_broker_that_does_not_answer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from flask_migrate import upgrade
+
+    from tracker import create_app
+    from tracker.cli.ops import problems_and_warnings
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'check.db'}",
+            "TRACKER_BROKER_URL": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        },
+        instance_path=str(tmp_path),
+    )
+    with app.app_context():
+        upgrade()
+        problems, _ = problems_and_warnings()
+    assert [p for p in problems if p.startswith("queue: the broker does not answer")]
 
 
 def test_check_reports_a_redis_that_does_not_answer(tmp_path) -> None:  # type: ignore[no-untyped-def]

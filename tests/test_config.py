@@ -85,6 +85,14 @@ def test_bad_values_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("TRACKER_CACHE_REDIS_URL", "memcached://127.0.0.1")
     with pytest.raises(ConfigError, match="TRACKER_CACHE_REDIS_URL='memcached"):
         create_app(instance_path=str(tmp_path))
+    monkeypatch.delenv("TRACKER_CACHE_REDIS_URL")
+    monkeypatch.setenv("TRACKER_BROKER_URL", "sqs://queue")
+    with pytest.raises(ConfigError, match="TRACKER_BROKER_URL='sqs://queue' is not a Celery"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.setenv("TRACKER_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    monkeypatch.setenv("TRACKER_WORK_THREADS", "0")
+    with pytest.raises(ConfigError, match="TRACKER_WORK_THREADS=0"):
+        create_app(instance_path=str(tmp_path))
 
 
 def test_postgresql_connections_run_without_jit(app) -> None:  # type: ignore[no-untyped-def]
@@ -154,3 +162,15 @@ def test_the_run_command_points_links_at_its_own_port() -> None:
     kept = {"TRACKER_BASE_URL": "https://tracker.example"}
     dev.listen_address(kept)
     assert kept["TRACKER_BASE_URL"] == "https://tracker.example"
+
+
+def test_behind_pgbouncer_connections_carry_no_settings_of_their_own(tmp_path: Path) -> None:
+    """pgbouncer (transaction pooling) refuses startup options and would hand one client's
+    SET to the next: the settings then come from the database roles (README)."""
+    url = "postgresql+psycopg://tracker@127.0.0.1:6432/tracker"
+    direct = create_app({"SQLALCHEMY_DATABASE_URI": url}, instance_path=str(tmp_path))
+    assert "-c jit=off" in direct.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    pooled = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "TRACKER_PGBOUNCER": True}, instance_path=str(tmp_path)
+    )
+    assert "connect_args" not in pooled.config["SQLALCHEMY_ENGINE_OPTIONS"]

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -16,8 +15,12 @@ from tests.conftest import NOW, count
 from tests.factories import add_sale
 from tests.top_server import FakeTop, serve
 from tracker import jobs
-from tracker.models import Case, PullRun, Review, Shop
+from tracker.clock import utcnow
+from tracker.domain.work_plan import latest_due
+from tracker.models import BackgroundWork, Case, PullRun, Review, Shop
 from tracker.models.enums import Platform, Rating
+from tracker.queue.contract import Task
+from tracker.services import background_work, pulls
 
 
 @pytest.fixture
@@ -43,40 +46,74 @@ def test_pull_job_stores_reviews_and_records_errors(
     app: Flask, session: Session, top_shop: tuple[Shop, FakeTop]
 ) -> None:
     shop, fake = top_shop
+    shop_id = shop.id
     posted = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(hours=2)
     fake.add_rate("1", f"{posted:%Y-%m-%d %H:%M:%S}", result="bad", content="质量太差了")
-    jobs.pull_reviews(app, shop.id)
+    jobs.pull_reviews(app, shop_id)
     assert fake.problems == []
     assert count(session, Review) == 1 and count(session, Case) == 1
     run = session.scalars(sa.select(PullRun)).one()
     assert (run.status, run.source, run.new, run.cases_opened) == ("ok", "top", 1, 1)
     fake.faults = ["api"]
-    jobs.pull_reviews(app, shop.id)  # an API error is recorded, never raised
+    jobs.pull_reviews(app, shop_id)  # an API error is recorded, never raised
     last = session.scalars(sa.select(PullRun).order_by(PullRun.id.desc())).first()
     assert last is not None and last.status == "error"
     assert last.error_code == "27/invalid-sessionkey"
+    work = session.get(BackgroundWork, f"pull:{shop_id}")
+    assert work is not None and work.failures == 1 and work.next_try_at is not None
+    assert work.last_error == "27/invalid-sessionkey: SessionKey非法或已过期"
 
 
-def test_sync_pull_jobs_follows_shops_and_intervals(
+class Recorder:
+    """An executor that only records what the clock handed out."""
+
+    mode = "embedded"
+
+    def __init__(self) -> None:
+        self.tasks: list[Task] = []
+
+    def submit(self, task: Task) -> None:
+        self.tasks.append(task)
+
+
+def test_pulls_are_handed_out_at_each_shops_phase_and_once(
+    app: Flask, session: Session, top_shop: tuple[Shop, FakeTop], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop, _ = top_shop
+    shop_id, interval = shop.id, timedelta(minutes=shop.pull_interval_minutes)
+    due = latest_due(utcnow(), shop_id, interval)
+    work = Recorder()
+    assert jobs.dispatch_pulls(app, work) == 1  # never pulled: due at once
+    assert [(t.unit, t.shop_id, t.due) for t in work.tasks] == [("pull", shop_id, due)]
+    assert jobs.dispatch_pulls(app, work) == 0  # waiting on the queue: not again
+    # a new scheduler: the old one's in-process queue died with it, so hand it out again
+    assert background_work.forget_handed_out(session) == 1
+    assert jobs.dispatch_pulls(app, work) == 1
+    jobs.run_task(app, work.tasks[0])
+    assert jobs.run_task(app, work.tasks[1]) == "done"  # the second copy finds it covered
+    assert jobs.dispatch_pulls(app, work) == 0  # covered until the shop's next slot
+    later = due + interval + timedelta(seconds=1)
+    monkeypatch.setattr(jobs, "utcnow", lambda: later)
+    assert jobs.dispatch_pulls(app, work) == 1
+    assert work.tasks[-1].due == due + interval
+    shop = session.get(Shop, shop_id)
+    shop.is_active = False
+    session.commit()
+    monkeypatch.setattr(jobs, "utcnow", lambda: later + interval)
+    assert jobs.dispatch_pulls(app, work) == 0  # an inactive shop is not pulled
+
+
+def test_a_pushed_review_brings_the_shops_pull_forward(
     app: Flask, session: Session, top_shop: tuple[Shop, FakeTop]
 ) -> None:
     shop, _ = top_shop
-    scheduler = BackgroundScheduler()
-    jobs.sync_pull_jobs(app, scheduler)
-    job = scheduler.get_job(f"pull-{shop.id}")
-    assert job is not None and job.trigger.interval == timedelta(minutes=10)
-    assert job.coalesce is True and job.misfire_grace_time is None  # missed runs: once
-    # a job's app context closes the session when it ends: load the shop afresh
-    shop = session.get(Shop, shop.id)
-    shop.pull_interval_minutes = 3
-    session.commit()
-    jobs.sync_pull_jobs(app, scheduler)
-    assert scheduler.get_job(f"pull-{shop.id}").trigger.interval == timedelta(minutes=3)
-    shop = session.get(Shop, shop.id)
-    shop.is_active = False
-    session.commit()
-    jobs.sync_pull_jobs(app, scheduler)
-    assert scheduler.get_job(f"pull-{shop.id}") is None
+    shop_id = shop.id
+    jobs.pull_reviews(app, shop_id)
+    work = Recorder()
+    assert jobs.dispatch_pulls(app, work) == 0
+    pulls.request_pull(session, session.get(Shop, shop_id), now=utcnow())
+    assert jobs.dispatch_pulls(app, work) == 1  # not at its slot: at once
+    assert work.tasks[0].due == session.get(Shop, shop_id).pull_requested_at
 
 
 def test_score_job_scores_unscored_reviews(app: Flask, session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
@@ -84,8 +121,10 @@ def test_score_job_scores_unscored_reviews(app: Flask, session: Session, make_sh
     add_sale(
         session, shop, text="好评，但是东西质量太差了，用两天就坏了", rating=Rating.GOOD, at=NOW
     )
-    jobs.score_new_reviews(app)
+    assert jobs.dispatch_scoring(app, jobs.inline(app), every_shop=False) == 1
     assert count(session, Case) == 1
     assert session.scalars(sa.select(PullRun.source)).one() == "score"
-    jobs.score_new_reviews(app)  # nothing left: no empty run recorded
+    # nothing left unscored: no task, and the hourly sweep records no empty run
+    assert jobs.dispatch_scoring(app, jobs.inline(app), every_shop=False) == 0
+    jobs.dispatch_scoring(app, jobs.inline(app), every_shop=True)
     assert count(session, PullRun) == 1

@@ -80,7 +80,10 @@ def _finish_config(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         uri = f"sqlite:///{Path(app.instance_path) / 'tracker.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(uri)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if (
+        app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+        and not app.config["TRACKER_PGBOUNCER"]
+    ):  # behind pgbouncer these settings are the database roles' own (README "Many shops")
         # PostgreSQL compiles a query to machine code (JIT) when its estimated cost is high,
         # and the board's search and counts are estimated high (a subquery per case) while
         # running in tens of milliseconds: compiling took 24 of a 90 ms board query.

@@ -35,6 +35,9 @@ class Defaults:
     TRACKER_DB_LOCK_TIMEOUT_MS = 5_000
     TRACKER_JOB_STATEMENT_TIMEOUT_MS = 30 * 60_000
     TRACKER_JOB_LOCK_TIMEOUT_MS = 60_000
+    # Connections go through pgbouncer in transaction mode: no per-connection settings
+    # (jit, timeouts) from here; they are the database roles' own (README "Many shops").
+    TRACKER_PGBOUNCER = False
     TRACKER_TIMEZONE = "Asia/Shanghai"
     TRACKER_ENV = "development"  # "production" enables the strict checks
     TRACKER_PAGE_SIZE = 50
@@ -65,6 +68,10 @@ class Defaults:
     TRACKER_PROVIDER_URLS: ClassVar[dict[str, str]] = {}
     # Campaign messages a minute at most (the SMS provider's rate for the account).
     TRACKER_MARKETING_PER_MINUTE = 600
+    # Background work (README "Many shops"): unset, it runs in the scheduler's own threads;
+    # a broker URL (redis://… or amqp://…) hands it to Celery workers on any machine.
+    TRACKER_BROKER_URL: str | None = None
+    TRACKER_WORK_THREADS = 8  # the scheduler's own pool, when no broker is set
     TRACKER_RECOMMENDER_BUILD_AT = "03:30"  # nightly rebuild, local time (quiet hours)
     # Alerts (every minute): first-contact deadline near / passed, revision window closing.
     TRACKER_ALERT_LEAD_MINUTES = 30
@@ -133,6 +140,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_DB_LOCK_TIMEOUT_MS": ("TRACKER_DB_LOCK_TIMEOUT_MS", int),
     "TRACKER_JOB_STATEMENT_TIMEOUT_MS": ("TRACKER_JOB_STATEMENT_TIMEOUT_MS", int),
     "TRACKER_JOB_LOCK_TIMEOUT_MS": ("TRACKER_JOB_LOCK_TIMEOUT_MS", int),
+    "TRACKER_PGBOUNCER": ("TRACKER_PGBOUNCER", _flag),
     "TRACKER_REMEMBER_DAYS": ("TRACKER_REMEMBER_DAYS", int),
     "TRACKER_SHOP_CREDENTIALS": ("TRACKER_SHOP_CREDENTIALS", json.loads),
     "TRACKER_HIDDEN_NEGATIVE_THRESHOLD": ("TRACKER_HIDDEN_NEGATIVE_THRESHOLD", float),
@@ -145,6 +153,8 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "TRACKER_PROVIDER_URLS": ("TRACKER_PROVIDER_URLS", json.loads),
     "TRACKER_MARKETING_PER_MINUTE": ("TRACKER_MARKETING_PER_MINUTE", int),
     "TRACKER_RECOMMENDER_BUILD_AT": ("TRACKER_RECOMMENDER_BUILD_AT", str),
+    "TRACKER_BROKER_URL": ("TRACKER_BROKER_URL", str),
+    "TRACKER_WORK_THREADS": ("TRACKER_WORK_THREADS", int),
     "TRACKER_ALERT_LEAD_MINUTES": ("TRACKER_ALERT_LEAD_MINUTES", int),
     "TRACKER_ALERT_REVISION_LEAD_HOURS": ("TRACKER_ALERT_REVISION_LEAD_HOURS", int),
     "TRACKER_ALERT_HORIZON_HOURS": ("TRACKER_ALERT_HORIZON_HOURS", int),
@@ -188,6 +198,8 @@ def normalise_database_url(url: str) -> str:
 # URLs that name a Redis server (redis-py's from_url): the cache must be one, and `flask
 # check` pings the ones configured.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# Brokers Celery is used with here: Redis, RabbitMQ (AMQP).
+BROKER_SCHEMES = ("redis://", "rediss://", "amqp://", "amqps://", "pyamqp://")
 
 
 def validate(config: Mapping[str, Any]) -> list[str]:
@@ -245,6 +257,16 @@ def validate(config: Mapping[str, Any]) -> list[str]:
             'TRACKER_SOURCE_URLS must map source names to http(s) URLs, e.g. {"top": '
             '"https://eco.taobao.com/router/rest"}.'
         )
+    broker = config.get("TRACKER_BROKER_URL")
+    if broker and not str(broker).startswith(BROKER_SCHEMES):
+        problems.append(
+            f"TRACKER_BROKER_URL={broker!r} is not a Celery broker URL: use redis://host:6379/1 "
+            "or amqp://user:password@host:5672/vhost (or leave it unset: the scheduler runs "
+            "the work itself)."
+        )
+    threads = config.get("TRACKER_WORK_THREADS")
+    if not isinstance(threads, int) or not 1 <= threads <= 64:
+        problems.append(f"TRACKER_WORK_THREADS={threads!r} must be a whole number from 1 to 64.")
     threshold = config.get("TRACKER_HIDDEN_NEGATIVE_THRESHOLD")
     if threshold is not None and (not isinstance(threshold, int | float) or not 0 < threshold < 1):
         problems.append(f"TRACKER_HIDDEN_NEGATIVE_THRESHOLD={threshold!r} must be between 0 and 1.")

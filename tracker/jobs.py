@@ -1,9 +1,20 @@
-"""The scheduler's jobs: each one is an app context around one service call."""
+"""Background work: the units of work, how one task runs, and the clock that hands them out.
+
+APScheduler (one process, holding the database lock) is the clock. Its jobs only decide
+what is due and hand each unit to an executor: the scheduler's own thread pool by default,
+Celery workers on any number of machines when ``TRACKER_BROKER_URL`` is set. Every task,
+wherever it runs, goes through :func:`run_task`, which takes the unit's lease in the
+database (never two pulls of one shop at once), skips a task already covered (a retry or
+a redelivery changes nothing), and records success, failure, back-off or parking.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -12,10 +23,15 @@ from flask import Flask
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.domain.work_plan import latest_due
 from tracker.extensions import db
-from tracker.models import ImportJob, Shop
+from tracker.models import ImportJob, Review, Shop
+from tracker.models.reviews import UNSCORED
+from tracker.queue.contract import Executor, Task
+from tracker.queue.inprocess import InlineExecutor, InProcessExecutor
 from tracker.services import (
     alerts,
+    background_work,
     calls,
     campaigns,
     care,
@@ -29,6 +45,7 @@ from tracker.services import (
     shop_models,
     surveys,
 )
+from tracker.services.background_work import Claim, Due, Skipped
 from tracker.services.pulls import pull_shop, record_run
 from tracker.services.scoring import score_shop
 from tracker.services.transaction import transaction
@@ -37,73 +54,149 @@ from tracker.sources.contract import SourceError
 log = logging.getLogger(__name__)
 
 
-def pull_reviews(app: Flask, shop_id: int) -> None:
-    with app.app_context():
-        shop = db.session.get(Shop, shop_id)
-        if shop is None or not shop.is_active:
-            return
-        try:
-            connected = runtime.review_source(app, db.session, shop)
-        except SourceError as exc:
-            with transaction(db.session):
-                record_run(
-                    db.session,
-                    shop,
-                    source="credentials",
-                    now=utcnow(),
-                    result=None,
-                    error=f"{exc.code}: {exc.message}",
-                )
-            log.warning("pull %s: credentials unusable: %s", shop.code, exc)
-            return
-        if connected is None:
-            return
-        run = pull_shop(
+@dataclass(frozen=True)
+class Outcome:
+    """How a unit's run ended: ``error`` counts a failure; with ``rest_until`` it only
+    postpones the unit (its platform app is resting)."""
+
+    error: str | None = None
+    rest_until: datetime | None = None
+
+
+OK = Outcome()
+
+
+@dataclass(frozen=True)
+class Unit:
+    body: Callable[[Flask, Task, Claim], Outcome]
+    # held this long without renewal, the holder is presumed dead and the unit taken over
+    ttl: timedelta
+    parks: bool = False  # failing again and again parks it (a shop's pull)
+
+
+# -- the units ----------------------------------------------------------------------------
+
+
+def _pull(app: Flask, task: Task, held: Claim) -> Outcome:
+    """One shop's pull: through its platform app, unless that app is resting."""
+    session = db.session
+    shop = session.get(Shop, task.shop_id)
+    if shop is None or not shop.is_active:
+        return OK
+    try:
+        connected = runtime.review_source(app, session, shop)
+    except SourceError as exc:
+        with transaction(session):
+            record_run(
+                session,
+                shop,
+                source="credentials",
+                now=utcnow(),
+                result=None,
+                error=f"{exc.code}: {exc.message}",
+            )
+        log.warning("pull %s: credentials unusable: %s", shop.code, exc)
+        return Outcome(error=f"凭据不可用 {exc.code}: {exc.message}")
+    if connected is None:
+        return OK
+    resting = background_work.app_resting_until(session, connected.app, now=utcnow())
+    if resting is not None:
+        session.rollback()
+        return Outcome(error=f"平台应用 {connected.app} 限流中", rest_until=resting)
+    run = pull_shop(
+        session,
+        shop,
+        connected.source,
+        source_name=connected.adapter.name,
+        now=utcnow(),
+        clock=utcnow,
+        scorer=runtime.scorer(app, shop),
+        settings=runtime.settings(app, shop),
+        after_window=lambda: background_work.renew(session, held, now=utcnow(), ttl=PULL_TTL),
+    )
+    log.info("pull %s: %s, %d new, %d cases", shop.code, run.status, run.new, run.cases_opened)
+    error = f"{run.error_code}: {run.error_message}" if run.status == "error" else None
+    if run.throttled is not None:
+        until = background_work.rest_app(
+            session,
+            connected.app,
+            now=utcnow(),
+            retry_after=run.throttled.retry_after,
+            error=error or "",
+        )
+        return Outcome(error=error, rest_until=until)
+    if error is None:
+        background_work.app_answered(session, connected.app, now=utcnow())
+    return Outcome(error=error)
+
+
+def _score(app: Flask, task: Task, held: Claim) -> Outcome:
+    """Reviews pushed or uploaded arrive unscored; score them and finish their triage."""
+    shop = db.session.get(Shop, task.shop_id)
+    if shop is not None and shop.is_active:
+        score_shop(
             db.session,
             shop,
-            connected.source,
-            source_name=connected.adapter.name,
-            now=utcnow(),
-            clock=utcnow,
             scorer=runtime.scorer(app, shop),
+            now=utcnow(),
             settings=runtime.settings(app, shop),
         )
-        log.info("pull %s: %s, %d new, %d cases", shop.code, run.status, run.new, run.cases_opened)
+    return OK
 
 
-def pull_requested(app: Flask) -> None:
-    """Every minute: shops whose platform pushed news of a review (WeChat's bad-review
-    event) are pulled at once instead of at their next interval."""
-    with app.app_context():
-        ids = list(
-            db.session.scalars(
-                sa.select(Shop.id).where(
-                    Shop.is_active.is_(True), Shop.pull_requested_at.is_not(None)
-                )
-            )
+def _recommender(app: Flask, task: Task, held: Claim) -> Outcome:
+    shop = db.session.get(Shop, task.shop_id)
+    if shop is not None:
+        stored = recommendations.build_model(db.session, shop, now=utcnow())
+        log.info(
+            "recommender %s: %d lines, %d products, %.1f s",
+            shop.code,
+            stored.order_lines,
+            stored.products,
+            stored.build_seconds,
         )
-        db.session.rollback()  # a read: end it before each pull opens its own
-    for shop_id in ids:
-        pull_reviews(app, shop_id)
+    return OK
 
 
-def score_new_reviews(app: Flask) -> None:
-    """Reviews pushed or uploaded arrive unscored; score them and finish their triage."""
-    with app.app_context():
-        for shop in db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))).all():
-            score_shop(
-                db.session,
-                shop,
-                scorer=runtime.scorer(app, shop),
-                now=utcnow(),
-                settings=runtime.settings(app, shop),
-            )
+def _segments(app: Flask, task: Task, held: Claim) -> Outcome:
+    shop = db.session.get(Shop, task.shop_id)
+    if shop is not None:
+        count = segments.recompute(db.session, shop, now=utcnow())
+        log.info("segments %s: %d buyers", shop.code, count)
+    return OK
 
 
-def run_imports(app: Flask) -> None:
-    """Every few seconds: import the files uploaded on the admin page, one at a time."""
-    with app.app_context():
-        import_waiting(app)
+def _sentiment(app: Flask, task: Task, held: Claim) -> Outcome:
+    assert task.shop_id is not None
+    retrain_shop(app, task.shop_id)
+    return OK
+
+
+def retrain_shop(app: Flask, shop_id: int) -> None:
+    """One shop's candidate, judged against the model scoring it now (in an app context)."""
+    shop = db.session.get(Shop, shop_id)
+    if shop is None:
+        return
+    try:
+        outcome = shop_models.retrain(
+            db.session,
+            shop,
+            incumbent=runtime.scorer(app, shop),
+            now=utcnow(),
+            general_corpus=app.config["TRACKER_SENTIMENT_GENERAL_CORPUS"],
+        )
+    except shop_models.ShopModelError as exc:
+        log.info("sentiment %s: %s", shop.code, exc.message)
+        return
+    log.info("sentiment %s: %s %s", shop.code, outcome.model.version, outcome.model.decision)
+
+
+def _imports(app: Flask, task: Task, held: Claim) -> Outcome:
+    # the worker importing died: what it had "running" was cut short
+    if held.took_over and (requeued := import_jobs.requeue_interrupted(db.session)):
+        log.warning("imports: %d interrupted jobs queued again", requeued)
+    import_waiting(app)
+    return OK
 
 
 def import_waiting(app: Flask) -> None:
@@ -128,179 +221,301 @@ def import_waiting(app: Flask) -> None:
         )
 
 
-def build_recommenders(app: Flask, *, requested_only: bool) -> None:
-    """Nightly for every active shop; every minute for shops whose admin asked for it."""
-    with app.app_context():
-        shops = (
-            recommendations.requested_shops(db.session)
-            if requested_only
-            else list(db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))))
+def _promises(app: Flask, task: Task, held: Claim) -> Outcome:
+    closed = promises.close_broken(db.session, now=utcnow())
+    if closed:
+        log.info("promises: %d cases closed as 承诺未兑现", closed)
+    return OK
+
+
+def _conversions(app: Flask, task: Task, held: Claim) -> Outcome:
+    converted = recommendations.record_conversions(db.session, now=utcnow())
+    if converted:
+        log.info("recommendations: %d new conversions", converted)
+    return OK
+
+
+def _alerts(app: Flask, task: Task, held: Claim) -> Outcome:
+    """Announce deadlines near or passed, then send queued e-mails/messages."""
+    now = utcnow()
+    settings, tz_name = runtime.alert_settings(app), app.config["TRACKER_TIMEZONE"]
+    created = alerts.scan(db.session, now=now, settings=settings, tz_name=tz_name)
+    created += alerts.morning_digest(db.session, now=now, settings=settings, tz_name=tz_name)
+    sent, failed = alerts.deliver(
+        db.session, now=now, mailer=runtime.mailer(app), poster=runtime.poster(app)
+    )
+    if created or sent or failed:
+        log.info("alerts: %d notices, %d sent, %d failed", created, sent, failed)
+    return OK
+
+
+def _zone(app: Flask) -> ZoneInfo:
+    return ZoneInfo(app.config["TRACKER_TIMEZONE"])
+
+
+def _outbox(app: Flask, task: Task, held: Claim) -> Outcome:
+    """Send the outbox (and look up sends whose answer was lost)."""
+    report = messaging.send_due(
+        db.session, now=utcnow(), clients=runtime.message_clients(app, db.session), tz=_zone(app)
+    )
+    if report.sent or report.failed or report.retried:
+        log.info(
+            "messages: %d sent, %d failed, %d to retry, %d held for the day",
+            report.sent,
+            report.failed,
+            report.retried,
+            report.deferred,
         )
-        for shop in shops:
-            stored = recommendations.build_model(db.session, shop, now=utcnow())
-            log.info(
-                "recommender %s: %d lines, %d products, %.1f s",
-                shop.code,
-                stored.order_lines,
-                stored.products,
-                stored.build_seconds,
-            )
+    return OK
 
 
-def recompute_segments(app: Flask, *, requested_only: bool) -> None:
-    """Nightly for every active shop; every minute for shops whose levels just changed."""
-    with app.app_context():
-        query = sa.select(Shop).where(Shop.is_active.is_(True))
-        if requested_only:
-            query = query.where(Shop.segments_requested_at.is_not(None))
-        for shop in list(db.session.scalars(query)):
-            count = segments.recompute(db.session, shop, now=utcnow())
-            log.info("segments %s: %d buyers", shop.code, count)
-
-
-def retrain_sentiment(app: Flask, *, requested_only: bool) -> None:
-    """Weekly for every active shop; every minute for shops whose admin asked for it."""
-    with app.app_context():
-        ids = (
-            shop_models.requested_shops(db.session)
-            if requested_only
-            else list(db.session.scalars(sa.select(Shop.id).where(Shop.is_active.is_(True))))
+def _campaigns(app: Flask, task: Task, held: Claim) -> Outcome:
+    """Today's care rules become campaigns (from 10:00), then the campaigns still sending
+    go out at the provider's rate, in the day."""
+    for started in care.run_due(db.session, now=utcnow(), tz=_zone(app)):
+        log.info("care: %s, %d chosen", started.name, started.chosen)
+    progress = campaigns.send_due(
+        db.session,
+        now=utcnow(),
+        clients=runtime.message_clients(app, db.session),
+        tz=_zone(app),
+        per_minute=app.config["TRACKER_MARKETING_PER_MINUTE"],
+    )
+    if progress.sent or progress.failed or progress.looked_up:
+        log.info(
+            "campaigns: %d sent, %d failed, %d looked up, %d waiting",
+            progress.sent,
+            progress.failed,
+            progress.looked_up,
+            progress.waiting,
         )
-        db.session.rollback()  # a read: each training opens its own transaction
-        for shop_id in ids:
-            retrain_shop(app, shop_id)
+    return OK
 
 
-def retrain_shop(app: Flask, shop_id: int) -> None:
-    """One shop's candidate, judged against the model scoring it now (in an app context)."""
-    shop = db.session.get(Shop, shop_id)
-    if shop is None:
-        return
-    try:
-        outcome = shop_models.retrain(
-            db.session,
-            shop,
-            incumbent=runtime.scorer(app, shop),
+def _surveys(app: Flask, task: Task, held: Claim) -> Outcome:
+    """满意度回访 for cases closed an hour ago or more."""
+    queued = surveys.queue_due(db.session, now=utcnow())
+    sent = surveys.send_due(
+        db.session,
+        now=utcnow(),
+        clients=runtime.message_clients(app, db.session),
+        tz=_zone(app),
+        base_url=app.config["TRACKER_BASE_URL"],
+        secret_key=app.config["SECRET_KEY"],
+    )
+    if queued or sent:
+        log.info("surveys: %d queued, %d sent", queued, sent)
+    return OK
+
+
+def _receipts(app: Flask, task: Task, held: Claim) -> Outcome:
+    changed = messaging.poll_receipts(
+        db.session, now=utcnow(), clients=runtime.message_clients(app, db.session), tz=_zone(app)
+    )
+    if changed:
+        log.info("messages: %d delivery receipts", changed)
+    return OK
+
+
+def _numbers(app: Flask, task: Task, held: Claim) -> Outcome:
+    """Release privacy bindings whose call window ended; wipe numbers that lapsed."""
+    released = calls.release_ended(
+        db.session,
+        now=utcnow(),
+        calls_for=lambda shop: runtime.provider(app, db.session, shop, messaging.AXB),
+    )
+    erased = contact_handles.erase_lapsed(db.session, now=utcnow())
+    if released or erased:
+        log.info("numbers: %d bindings released, %d lapsed numbers wiped", released, erased)
+    return OK
+
+
+PULL_TTL = timedelta(minutes=5)  # renewed after every stored window
+SHORT_TTL = timedelta(minutes=15)
+BUILD_TTL = timedelta(hours=2)
+
+UNITS: dict[str, Unit] = {
+    "pull": Unit(_pull, PULL_TTL, parks=True),
+    "score": Unit(_score, SHORT_TTL),
+    "recommender": Unit(_recommender, BUILD_TTL),
+    "segments": Unit(_segments, BUILD_TTL),
+    "sentiment": Unit(_sentiment, BUILD_TTL),
+    "imports": Unit(_imports, BUILD_TTL),
+    "alerts": Unit(_alerts, SHORT_TTL),
+    "outbox": Unit(_outbox, SHORT_TTL),
+    "campaigns": Unit(_campaigns, SHORT_TTL),
+    "surveys": Unit(_surveys, SHORT_TTL),
+    "receipts": Unit(_receipts, SHORT_TTL),
+    "numbers": Unit(_numbers, SHORT_TTL),
+    "promises": Unit(_promises, SHORT_TTL),
+    "conversions": Unit(_conversions, SHORT_TTL),
+}
+
+
+# -- running one task ---------------------------------------------------------------------
+
+
+def run_task(app: Flask, task: Task) -> Claim | Skipped:
+    """Run one task wherever it was delivered: take the unit's lease or skip, run the
+    unit, record how it ended. Never raises for the unit's own failures (the queue must
+    not retry on its own: the dispatcher does, after the unit's back-off)."""
+    unit = UNITS.get(task.unit)
+    if unit is None:
+        log.error("unknown unit %r in task %r: dropped", task.unit, task)
+        return background_work.DONE
+    with app.app_context():
+        session = db.session
+        background_work.beat(
+            session, background_work.holder_name(), mode=_mode(app), task=task.key, now=utcnow()
+        )
+        held = background_work.claim(
+            session,
+            task.key,
+            kind=task.unit,
+            shop_id=task.shop_id,
+            due=task.due,
+            holder=background_work.holder_name(task.key),
             now=utcnow(),
-            general_corpus=app.config["TRACKER_SENTIMENT_GENERAL_CORPUS"],
+            ttl=unit.ttl,
         )
-    except shop_models.ShopModelError as exc:
-        log.info("sentiment %s: %s", shop.code, exc.message)
-        return
-    log.info("sentiment %s: %s %s", shop.code, outcome.model.version, outcome.model.decision)
+        if isinstance(held, Skipped):
+            log.debug("%s: skipped (%s)", task.key, held)
+            return held
+        if held.took_over and task.unit == "pull" and task.shop_id is not None:
+            background_work.abandon_runs(session, task.shop_id, holder=held.took_over, now=utcnow())
+        try:
+            outcome = unit.body(app, task, held)
+        except Exception as exc:  # recorded on the unit; the next dispatch tries again
+            session.rollback()
+            log.exception("%s failed", task.key)
+            outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
+        background_work.finish(
+            session,
+            held,
+            now=utcnow(),
+            error=outcome.error,
+            rest_until=outcome.rest_until,
+            parks=unit.parks,
+        )
+        return held
 
 
-def close_broken_promises(app: Flask) -> None:
-    with app.app_context():
-        closed = promises.close_broken(db.session, now=utcnow())
-        if closed:
-            log.info("promises: %d cases closed as 承诺未兑现", closed)
+def _mode(app: Flask) -> str:
+    return "celery" if app.config["TRACKER_BROKER_URL"] else "embedded"
 
 
-def count_conversions(app: Flask) -> None:
-    with app.app_context():
-        converted = recommendations.record_conversions(db.session, now=utcnow())
-        if converted:
-            log.info("recommendations: %d new conversions", converted)
+def run_now(app: Flask, unit: str, shop_id: int | None = None) -> Claim | Skipped:
+    """Run a unit at once in this process, under its lease (the CLI, the tests)."""
+    return run_task(app, Task(unit=unit, due=utcnow(), shop_id=shop_id))
 
 
-def send_alerts(app: Flask) -> None:
-    """Every minute: announce deadlines near or passed, then send queued e-mails/messages."""
+def pull_reviews(app: Flask, shop_id: int) -> Claim | Skipped:
+    return run_now(app, "pull", shop_id)
+
+
+def send_alerts(app: Flask) -> Claim | Skipped:
+    return run_now(app, "alerts")
+
+
+def executor(app: Flask) -> Executor:
+    """Celery when a broker is configured; else the scheduler's own thread pool."""
+    if app.config["TRACKER_BROKER_URL"]:
+        from tracker.queue.celery_queue import CeleryExecutor
+
+        return CeleryExecutor(celery_app(app))
+    return InProcessExecutor(partial(run_task, app), workers=app.config["TRACKER_WORK_THREADS"])
+
+
+def celery_app(app: Flask):  # type: ignore[no-untyped-def]  # celery has no type hints
+    """The app's Celery instance (built once), whose one task runs :func:`run_task`."""
+    from tracker.queue.celery_queue import make_celery
+
+    if "celery" not in app.extensions:
+
+        def forked() -> None:
+            with app.app_context():
+                db.engine.dispose(close=False)
+
+        app.extensions["celery"] = make_celery(
+            app.config["TRACKER_BROKER_URL"], run=partial(run_task, app), on_fork=forked
+        )
+    return app.extensions["celery"]
+
+
+# -- the clock: what is due ---------------------------------------------------------------
+
+
+def _hand_out(work: Executor, due: list[Due]) -> int:
+    """Put the units not yet waiting or covered on the queue; the count handed out."""
+    now = utcnow()
+    chosen = background_work.dispatchable(db.session, due, now=now)
+    background_work.mark_dispatched(db.session, chosen, now=now)
+    for item in chosen:
+        work.submit(Task(unit=item.kind, due=item.due, shop_id=item.shop_id))
+    return len(chosen)
+
+
+def dispatch_pulls(app: Flask, work: Executor) -> int:
+    """Every few seconds: the shops whose pull fell due (each at its own phase of its
+    interval, so thousands of shops are spread over it), and at once those whose platform
+    pushed news of a review (WeChat's bad-review event)."""
     with app.app_context():
         now = utcnow()
-        settings, tz_name = runtime.alert_settings(app), app.config["TRACKER_TIMEZONE"]
-        created = alerts.scan(db.session, now=now, settings=settings, tz_name=tz_name)
-        created += alerts.morning_digest(db.session, now=now, settings=settings, tz_name=tz_name)
-        sent, failed = alerts.deliver(
-            db.session, now=now, mailer=runtime.mailer(app), poster=runtime.poster(app)
-        )
-        if created or sent or failed:
-            log.info("alerts: %d notices, %d sent, %d failed", created, sent, failed)
+        shops = list(db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))))
+        pulled = runtime.pulled_shops(app, db.session, shops)
+        due = []
+        for shop in shops:
+            if shop.id not in pulled:
+                continue
+            at = latest_due(now, shop.id, timedelta(minutes=shop.pull_interval_minutes))
+            if shop.pull_requested_at is not None and shop.pull_requested_at > at:
+                at = shop.pull_requested_at
+            due.append(Due(f"pull:{shop.id}", "pull", shop.id, at))
+        db.session.rollback()
+        return _hand_out(work, due)
 
 
-def send_messages(app: Flask) -> None:
-    """Every minute: send the outbox (and look up sends whose answer was lost)."""
+def dispatch_scoring(app: Flask, work: Executor, *, every_shop: bool) -> int:
+    """Every minute the shops with unscored reviews (pushed, uploaded); hourly every
+    active shop (a neutral or bad review still without its case)."""
     with app.app_context():
-        report = messaging.send_due(
-            db.session,
-            now=utcnow(),
-            clients=runtime.message_clients(app, db.session),
-            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
-        )
-        if report.sent or report.failed or report.retried:
-            log.info(
-                "messages: %d sent, %d failed, %d to retry, %d held for the day",
-                report.sent,
-                report.failed,
-                report.retried,
-                report.deferred,
+        active = db.session.scalars(sa.select(Shop.id).where(Shop.is_active.is_(True)))
+        ids = list(active)
+        if not every_shop:  # the partial index of unscored reviews answers this at once
+            waiting = set(
+                db.session.scalars(sa.select(Review.shop_id).where(sa.text(UNSCORED)).distinct())
             )
+            ids = [i for i in ids if i in waiting]
+        now = utcnow()
+        return _hand_out(work, [Due(f"score:{i}", "score", i, now) for i in ids])
 
 
-def send_campaigns(app: Flask) -> None:
-    """Every minute: today's care rules become campaigns (from 10:00), then the campaigns
-    still sending go out at the provider's rate, in the day."""
+REQUESTED = {
+    "recommender": Shop.recommender_requested_at,
+    "segments": Shop.segments_requested_at,
+    "sentiment": Shop.sentiment_retrain_requested_at,
+}
+
+
+def dispatch_builds(app: Flask, work: Executor, unit: str, *, requested_only: bool) -> int:
+    """Nightly (weekly for sentiment) one task per active shop, each on any worker; every
+    minute the shops whose admin asked for a build."""
     with app.app_context():
-        for started in care.run_due(
-            db.session, now=utcnow(), tz=ZoneInfo(app.config["TRACKER_TIMEZONE"])
-        ):
-            log.info("care: %s, %d chosen", started.name, started.chosen)
-        progress = campaigns.send_due(
-            db.session,
-            now=utcnow(),
-            clients=runtime.message_clients(app, db.session),
-            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
-            per_minute=app.config["TRACKER_MARKETING_PER_MINUTE"],
-        )
-        if progress.sent or progress.failed or progress.looked_up:
-            log.info(
-                "campaigns: %d sent, %d failed, %d looked up, %d waiting",
-                progress.sent,
-                progress.failed,
-                progress.looked_up,
-                progress.waiting,
-            )
+        now = utcnow()
+        if requested_only:
+            column = REQUESTED[unit]
+            rows = db.session.execute(sa.select(Shop.id, column).where(column.is_not(None)))
+            due = [Due(f"{unit}:{i}", unit, i, at or now) for i, at in rows]
+        else:
+            ids = db.session.scalars(sa.select(Shop.id).where(Shop.is_active.is_(True)))
+            due = [Due(f"{unit}:{i}", unit, i, now) for i in ids]
+        return _hand_out(work, due)
 
 
-def send_surveys(app: Flask) -> None:
-    """Every five minutes: 满意度回访 for cases closed an hour ago or more."""
+def dispatch(app: Flask, work: Executor, unit: str) -> int:
+    """A unit of the whole installation (alerts, the outbox …), unless one still waits."""
     with app.app_context():
-        queued = surveys.queue_due(db.session, now=utcnow())
-        sent = surveys.send_due(
-            db.session,
-            now=utcnow(),
-            clients=runtime.message_clients(app, db.session),
-            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
-            base_url=app.config["TRACKER_BASE_URL"],
-            secret_key=app.config["SECRET_KEY"],
-        )
-        if queued or sent:
-            log.info("surveys: %d queued, %d sent", queued, sent)
-
-
-def read_receipts(app: Flask) -> None:
-    with app.app_context():
-        changed = messaging.poll_receipts(
-            db.session,
-            now=utcnow(),
-            clients=runtime.message_clients(app, db.session),
-            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
-        )
-        if changed:
-            log.info("messages: %d delivery receipts", changed)
-
-
-def tidy_numbers(app: Flask) -> None:
-    """Release privacy bindings whose call window ended; wipe numbers that lapsed."""
-    with app.app_context():
-        released = calls.release_ended(
-            db.session,
-            now=utcnow(),
-            calls_for=lambda shop: runtime.provider(app, db.session, shop, messaging.AXB),
-        )
-        erased = contact_handles.erase_lapsed(db.session, now=utcnow())
-        if released or erased:
-            log.info("numbers: %d bindings released, %d lapsed numbers wiped", released, erased)
+        return _hand_out(work, [Due(unit, unit, None, utcnow())])
 
 
 def keep_lock(app: Flask, holder: str, stop: Callable[[], None]) -> None:
@@ -310,112 +525,110 @@ def keep_lock(app: Flask, holder: str, stop: Callable[[], None]) -> None:
             stop()
 
 
-def sync_pull_jobs(app: Flask, scheduler: BaseScheduler) -> None:
-    """One pull job per active shop with a source, at the shop's own interval."""
-    with app.app_context():
-        shops = list(db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))))
-        pulled = runtime.pulled_shops(app, db.session, shops)
-        wanted = {
-            f"pull-{shop.id}": (shop.id, shop.pull_interval_minutes)
-            for shop in shops
-            if shop.id in pulled
-        }
-    for job in scheduler.get_jobs():
-        if job.id.startswith("pull-") and job.id not in wanted:
-            job.remove()
-    for job_id, (shop_id, minutes) in wanted.items():
-        job = scheduler.get_job(job_id)
-        if job is not None:
-            if job.trigger.interval.total_seconds() != minutes * 60:
-                scheduler.reschedule_job(job_id, trigger="interval", minutes=minutes)
-            continue
-        # coalesce: runs missed while busy or stopped are caught up once, not replayed
-        scheduler.add_job(
-            pull_reviews,
-            "interval",
-            minutes=minutes,
-            args=(app, shop_id),
-            id=job_id,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-            next_run_time=utcnow(),
-        )
+# Units of the whole installation and how often each falls due.
+PERIODIC = (
+    ("imports", timedelta(seconds=5)),
+    ("alerts", timedelta(minutes=1)),
+    ("outbox", timedelta(minutes=1)),
+    ("campaigns", timedelta(minutes=1)),
+    ("receipts", timedelta(minutes=5)),
+    ("surveys", timedelta(minutes=5)),
+    ("numbers", timedelta(minutes=5)),
+    ("conversions", timedelta(minutes=15)),
+    ("promises", timedelta(minutes=15)),
+)
+PULL_TICK = timedelta(seconds=10)
 
 
-def schedule(app: Flask, scheduler: BaseScheduler, holder: str) -> None:
-    with app.app_context():  # this scheduler holds the lock: whatever "ran" was cut short
-        if requeued := import_jobs.requeue_interrupted(db.session):
-            log.warning("imports: %d interrupted jobs queued again", requeued)
+def schedule(app: Flask, scheduler: BaseScheduler, holder: str, work: Executor) -> None:
+    """The clock's jobs. Each only hands out tasks, so each is quick whatever the load."""
+    if work.mode == "embedded":
+        with app.app_context():  # this scheduler holds the lock: the last one's threads died
+            if requeued := import_jobs.requeue_interrupted(db.session):
+                log.warning("imports: %d interrupted jobs queued again", requeued)
+            background_work.forget_handed_out(db.session)
 
     def stop() -> None:
         scheduler.shutdown(wait=False)
 
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    first = {"next_run_time": utcnow()}
     scheduler.add_job(
         keep_lock, "interval", seconds=30, args=(app, holder, stop), id="lock", **common
     )
     scheduler.add_job(
-        score_new_reviews,
+        dispatch_pulls,
         "interval",
-        minutes=1,
-        args=(app,),
-        id="score",
-        next_run_time=utcnow(),
+        seconds=PULL_TICK.total_seconds(),
+        args=(app, work),
+        id="pulls",
+        **first,
         **common,
     )
-    scheduler.add_job(
-        sync_pull_jobs, "interval", minutes=5, args=(app, scheduler), id="sync", **common
-    )
-    scheduler.add_job(
-        pull_requested, "interval", minutes=1, args=(app,), id="pull-requested", **common
-    )
-    scheduler.add_job(run_imports, "interval", seconds=5, args=(app,), id="imports", **common)
+    for every_shop, minutes in ((False, 1), (True, 60)):
+        scheduler.add_job(
+            dispatch_scoring,
+            "interval",
+            minutes=minutes,
+            args=(app, work),
+            kwargs={"every_shop": every_shop},
+            id=f"score-{'all' if every_shop else 'unscored'}",
+            **first,
+            **common,
+        )
+    for unit, every in PERIODIC:
+        scheduler.add_job(
+            dispatch,
+            "interval",
+            seconds=every.total_seconds(),
+            args=(app, work, unit),
+            id=unit,
+            **first,
+            **common,
+        )
     hour, minute = (int(v) for v in app.config["TRACKER_RECOMMENDER_BUILD_AT"].split(":"))
-    for job, name, days in (
-        (build_recommenders, "recommender", "*"),  # nightly
-        (recompute_segments, "segments", "*"),  # nightly
-        (retrain_sentiment, "sentiment", app.config["TRACKER_SENTIMENT_RETRAIN_DAY"]),  # weekly
+    for unit, days in (
+        ("recommender", "*"),  # nightly
+        ("segments", "*"),  # nightly
+        ("sentiment", app.config["TRACKER_SENTIMENT_RETRAIN_DAY"]),  # weekly
     ):
         # every shop on the clock, and within a minute the shops an admin asked for
         scheduler.add_job(
-            job,
+            dispatch_builds,
             "cron",
             day_of_week=days,
             hour=hour,
             minute=minute,
-            args=(app,),
+            args=(app, work, unit),
             kwargs={"requested_only": False},
-            id=f"{name}-scheduled",
+            id=f"{unit}-scheduled",
             **common,
         )
         scheduler.add_job(
-            job,
+            dispatch_builds,
             "interval",
             minutes=1,
-            args=(app,),
+            args=(app, work, unit),
             kwargs={"requested_only": True},
-            id=f"{name}-requested",
+            id=f"{unit}-requested",
+            **first,
             **common,
         )
-    scheduler.add_job(
-        send_alerts,
-        "interval",
-        minutes=1,
-        args=(app,),
-        id="alerts",
-        next_run_time=utcnow(),
-        **common,
-    )
-    scheduler.add_job(
-        count_conversions, "interval", minutes=15, args=(app,), id="conversions", **common
-    )
-    scheduler.add_job(
-        close_broken_promises, "interval", minutes=15, args=(app,), id="promises", **common
-    )
-    scheduler.add_job(send_messages, "interval", minutes=1, args=(app,), id="outbox", **common)
-    scheduler.add_job(send_campaigns, "interval", minutes=1, args=(app,), id="campaigns", **common)
-    scheduler.add_job(read_receipts, "interval", minutes=5, args=(app,), id="receipts", **common)
-    scheduler.add_job(send_surveys, "interval", minutes=5, args=(app,), id="surveys", **common)
-    scheduler.add_job(tidy_numbers, "interval", minutes=5, args=(app,), id="numbers", **common)
-    sync_pull_jobs(app, scheduler)
+
+
+def inline(app: Flask) -> InlineExecutor:
+    """Tasks run in the caller's thread as they are handed out (the CLI, the tests)."""
+    return InlineExecutor(partial(run_task, app))
+
+
+def run_every_job_once(app: Flask) -> dict[str, int]:
+    """Each clock job once, its tasks run here and now (``flask run-jobs``, the tests):
+    how many tasks each handed out."""
+    work = inline(app)
+    handed = {"pulls": dispatch_pulls(app, work)}
+    handed["score"] = dispatch_scoring(app, work, every_shop=True)
+    for unit, _ in PERIODIC:
+        handed[unit] = dispatch(app, work, unit)
+    for unit in REQUESTED:
+        handed[unit] = dispatch_builds(app, work, unit, requested_only=False)
+    return handed

@@ -159,6 +159,9 @@ def shop_credentials(app: Flask, session: Session, shop: Shop) -> ShopCredential
 class Connected:
     adapter: Adapter
     source: ReviewSource
+    # the platform app the calls go through ("top:12345678"): one app key serves many
+    # shops, and the platform's call limits are the app's
+    app: str
 
 
 def review_source(
@@ -172,7 +175,8 @@ def review_source(
         return None
     adapter = found.adapter
     options = source_options(app, adapter, interactive=interactive)
-    return Connected(adapter, adapter.build(found.values, options))
+    app_key = found.values.get("app_key") or found.values.get("app_id") or f"shop-{shop.id}"
+    return Connected(adapter, adapter.build(found.values, options), f"{adapter.name}:{app_key}")
 
 
 def pulled_shops(app: Flask, session: Session, shops: list[Shop]) -> dict[int, str]:

@@ -374,11 +374,11 @@ def test_the_scheduler_builds_what_an_admin_asked_for(
     app: Flask, session: Session, shelf: Shelf
 ) -> None:
     shop_id = shelf.shop.id
-    jobs.build_recommenders(app, requested_only=True)
+    jobs.dispatch_builds(app, jobs.inline(app), "recommender", requested_only=True)
     assert recs.model_status(session, shop_id) is None  # nobody asked
     # a job's app context closes the session when it ends: load the shop afresh
     recs.request_build(session, session.get(Shop, shop_id), now=CALL)
-    jobs.build_recommenders(app, requested_only=True)
+    jobs.dispatch_builds(app, jobs.inline(app), "recommender", requested_only=True)
     status = recs.model_status(session, shop_id)
     assert status is not None and status.order_lines == 36
     assert session.get(Shop, shop_id).recommender_requested_at is None

@@ -194,7 +194,7 @@ def test_wechat_push_is_verified_and_makes_the_scheduler_pull(
     with serve(fake):
         monkeypatch.setitem(app.config, "TRACKER_SOURCE_URLS", {"wechat": fake.url})
         monkeypatch.setattr(runtime, "scorer", lambda app, shop=None: KeywordScorer())
-        jobs.pull_requested(app)
+        jobs.dispatch_pulls(app, jobs.inline(app))
     assert session.get(Shop, shop_id).pull_requested_at is None  # type: ignore[union-attr]
     assert session.scalars(sa.select(Review.platform_key)).all() == ["wx:5"]
     assert session.scalars(sa.select(PullRun.source)).all() == ["wechat"]

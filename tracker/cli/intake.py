@@ -21,11 +21,11 @@ from tracker import runtime
 from tracker.cli.limits import job_limits
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Shop
+from tracker.models import BackgroundWork, PullRun, Shop
 from tracker.sentiment.store import SNOWNLP, ModelError
 from tracker.services import import_jobs, scheduler_lock, shop_models
 from tracker.services.api_tokens import issue_token
-from tracker.services.pulls import pull_shop
+from tracker.services.background_work import Skipped
 from tracker.services.scoring import score_shop
 from tracker.sources.contract import SourceError
 from tracker.sources.files import KINDS, FileProblem, parse_mapping
@@ -113,6 +113,8 @@ def import_command(
 @job_limits
 def pull_command(shop_code: str) -> None:
     """Pull a shop's new reviews from its platform now."""
+    from tracker.jobs import pull_reviews
+
     shop = _shop(shop_code)
     try:
         connected = runtime.review_source(current_app, db.session, shop)
@@ -123,16 +125,19 @@ def pull_command(shop_code: str) -> None:
             f"店铺 {shop.code} 没有配置评价接口凭据（管理 → 数据源），或{shop.platform.label}"
             "没有可拉取的评价接口（请用文件导入）。"
         )
-    run = pull_shop(
-        db.session,
-        shop,
-        connected.source,
-        source_name=connected.adapter.name,
-        now=utcnow(),
-        clock=utcnow,
-        scorer=runtime.scorer(current_app, shop),
-        settings=runtime.settings(current_app, shop),
-    )
+    shop_id = shop.id
+    latest = sa.select(sa.func.max(PullRun.id)).where(PullRun.shop_id == shop_id)
+    before = db.session.scalar(latest) or 0
+    db.session.rollback()
+    # under the shop's lease, as a worker would: never two pulls of one shop at once
+    held = pull_reviews(current_app._get_current_object(), shop_id)  # type: ignore[attr-defined]
+    if isinstance(held, Skipped):
+        why = "已暂停（管理 → 数据源 恢复）" if held == "parked" else "正在被另一个进程拉取"
+        raise click.ClickException(f"店铺 {shop_code} {why}，本次没有拉取。")
+    run = db.session.get(PullRun, db.session.scalar(latest) or 0)
+    if run is None or run.id <= before:
+        work = db.session.get(BackgroundWork, f"pull:{shop_id}")
+        raise click.ClickException(f"没有拉取：{work.last_error if work else '原因不明'}")
     click.echo(
         f"{run.status}: 拉取 {run.pulled}，新增 {run.new}，修改 {run.revised}，"
         f"开案 {run.cases_opened}，结案 {run.cases_closed}，暂存 {run.set_aside}"
@@ -283,11 +288,11 @@ class ShopTimeFormatter(logging.Formatter):
 @with_appcontext
 @job_limits
 def scheduler_command() -> None:
-    """Run the scheduled jobs (pulls, scoring, recommender builds, conversions). Only one
-    may run at a time."""
+    """Run the clock: hand out pulls, scoring, builds, alerts … to the scheduler's own
+    threads, or to Celery workers when TRACKER_BROKER_URL is set. Only one may run."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from tracker.jobs import schedule
+    from tracker.jobs import executor, schedule
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     zone = ZoneInfo(app.config["TRACKER_TIMEZONE"])
@@ -311,11 +316,13 @@ def scheduler_command() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    schedule(app, scheduler, holder)
-    click.echo(f"调度器已启动（{holder}）。")
+    work = executor(app)
+    schedule(app, scheduler, holder, work)
+    click.echo(f"调度器已启动（{holder}），任务执行：{work.describe()}。")
     try:
         scheduler.start()
     finally:
+        work.shutdown()  # in-process: let the running tasks end (each holds a lease)
         with app.app_context():
             scheduler_lock.release(db.session, holder)
         click.echo("调度器已停止。")

@@ -46,6 +46,9 @@ def problems_and_warnings() -> tuple[list[str], list[str]]:
     warnings += _redis_warnings(config)
     if schema_ready:
         problems += source_problems()
+        queue_problems, queue_warnings = queue_report()
+        problems += queue_problems
+        warnings += queue_warnings
     production = config["TRACKER_ENV"] == "production"
     if not production:
         warnings.append("TRACKER_ENV is 'development': set it to 'production' on a server")
@@ -89,6 +92,45 @@ def source_problems() -> list[str]:
         except SourceError as exc:
             problems.append(f"shop {shop.code}: platform credentials refused ({exc})")
     return problems
+
+
+def queue_report() -> tuple[list[str], list[str]]:
+    """The broker answers, workers answer, nothing is parked and the queue keeps up."""
+    from tracker.clock import utcnow
+    from tracker.jobs import executor
+    from tracker.services import background_work
+
+    problems: list[str] = []
+    warnings: list[str] = []
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    work = executor(app)
+    if work.mode == "celery":
+        depth = work.depth()
+        if depth is None:
+            problems.append(f"queue: the broker does not answer ({work.describe()})")
+        else:
+            answering = work.ping()
+            if not answering:
+                problems.append(
+                    f"queue: {depth} tasks waiting and no Celery worker answers "
+                    "(start: celery -A tracker.worker:celery worker …)"
+                )
+            click.echo(
+                f"队列 queue: {work.describe()}, {depth} waiting, "
+                f"{len(answering)} workers answering"
+            )
+    now = utcnow()
+    state = background_work.health(db.session, now=now)
+    db.session.rollback()
+    warnings += [f"queue: {text}" for text in state.problems()]
+    if state.late_pulls:
+        warnings.append(f"queue: {state.late_pulls} shops' pulls are late (the queue is behind)")
+    lag = f"{state.lag_seconds:.0f} s" if state.lag_seconds is not None else "none"
+    click.echo(
+        f"后台任务 work: {state.waiting} waiting (oldest {lag}), {state.running} running, "
+        f"{len(state.workers)} workers seen in 3 min, {len(state.parked)} parked"
+    )
+    return problems, warnings
 
 
 def _redis_warnings(config: Mapping[str, Any]) -> list[str]:
