@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,18 @@ from sqlalchemy.orm import Session
 from tests.conftest import NOW, csrf_token, login, post_form
 from tests.factories import add_sale
 from tracker import jobs
-from tracker.models import Case, ImportJob, PullRun, Review, SentimentCorrection, Shop
+from tracker.clock import utcnow
+from tracker.models import (
+    AppThrottle,
+    BackgroundWork,
+    Case,
+    ImportJob,
+    PullRun,
+    Review,
+    SentimentCorrection,
+    Shop,
+    WorkerBeat,
+)
 from tracker.models.enums import Rating, Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +102,44 @@ def test_token_is_shown_once_and_only_its_hint_kept(
     session.refresh(shop)
     assert shop.api_token_hint == token[-4:] and token not in (shop.api_token_hash or "")
     assert f"trk_{token}" not in client.get("/admin/sources").get_data(as_text=True)
+
+
+def test_sources_page_shows_the_queue_and_a_parked_shop_can_be_resumed(
+    admin: tuple[FlaskClient, Shop], session: Session
+) -> None:
+    client, shop = admin
+    now = utcnow()
+    session.add_all(
+        [
+            BackgroundWork(
+                key=f"pull:{shop.id}",
+                kind="pull",
+                shop_id=shop.id,
+                failures=8,
+                parked_at=now,
+                last_error="27/invalid-sessionkey: SessionKey非法或已过期 <b>",
+                dispatched_for=now - timedelta(minutes=30),
+                dispatched_at=now - timedelta(minutes=30),
+            ),
+            BackgroundWork(key="alerts", kind="alerts", dispatched_at=now - timedelta(seconds=75)),
+            AppThrottle(
+                app="top:12345678", until=now + timedelta(minutes=2), hits=2, updated_at=now
+            ),
+            WorkerBeat(name="web-2:4242", mode="celery", started_at=now, seen_at=now, tasks=17),
+        ]
+    )
+    session.commit()
+    html = client.get("/admin/sources").get_data(as_text=True)
+    assert "后台任务" in html and "内置线程池" in html
+    assert "75 秒" in html  # the oldest waiting task's lag
+    assert "web-2:4242（17 个" in html and "top:12345678" in html
+    assert "已暂停" in html and "连续失败 8 次" in html and "恢复拉取" in html
+    assert "&lt;b&gt;" in html and "<b>" not in html.split("最近错误", 1)[1][:200]
+    assert "1 个店铺的拉取已暂停" in html
+    post_form(client, f"/admin/shops/{shop.id}/pull/resume", {}, form_url="/admin/sources")
+    session.expire_all()
+    work = session.get(BackgroundWork, f"pull:{shop.id}")
+    assert work is not None and work.parked_at is None and work.failures == 0
 
 
 def test_policy_form_saves_and_moves_deadlines(

@@ -18,10 +18,19 @@ from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import PolicyError, WorkingHours
 from tracker.extensions import db
+from tracker.jobs import executor
 from tracker.models import ImportJob, QuarantinedRecord, Shop
+from tracker.queue.contract import Executor
 from tracker.runtime import model_store
 from tracker.sentiment.store import bundled_model_dir
-from tracker.services import alerts, import_jobs, pulls, quarantine, source_credentials
+from tracker.services import (
+    alerts,
+    background_work,
+    import_jobs,
+    pulls,
+    quarantine,
+    source_credentials,
+)
 from tracker.services.api_tokens import issue_token
 from tracker.services.errors import FieldError
 from tracker.services.shop_settings import update_policy
@@ -42,9 +51,21 @@ def sources() -> str:
     runs = pulls.recent_runs(db.session, [s.id for s in shops], limit=50)
 
     store = model_store(current_app)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    work = executor(app)
+    live = _live_queue(work)
     return render_template(
         "admin/sources.html",
         shops=shops,
+        work=background_work.health(db.session, now=utcnow()),
+        work_mode=work.describe(),
+        live=live,
+        pulls={
+            int(key.removeprefix("pull:")): row
+            for key, row in background_work.states(
+                db.session, [f"pull:{s.id}" for s in shops]
+            ).items()
+        },
         runs=runs,
         adapters={s.id: registry.for_platform(s.platform) for s in shops},
         connected=runtime.pulled_shops(current_app, db.session, list(shops)),
@@ -60,6 +81,25 @@ def sources() -> str:
             "群机器人": bool(current_app.config["TRACKER_WEBHOOK_URL"]),
         },
     )
+
+
+def _live_queue(work: Executor) -> dict[str, object] | None:
+    """The broker's own figures (Celery): tasks waiting, workers answering a ping."""
+    if work.mode != "celery":
+        return None
+    depth = work.depth()
+    return {"depth": depth, "answering": work.ping() if depth is not None else []}
+
+
+@bp.route("/shops/<int:shop_id>/pull/resume", methods=["POST"])
+def resume_pull(shop_id: int) -> Response:
+    """A parked shop's pull is tried again at the next dispatch (within seconds)."""
+    shop = shop_or_404(shop_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    if background_work.resume(db.session, f"pull:{shop.id}", now=utcnow()):
+        flash(f"{shop.name} 的拉取已恢复，几秒内会再试一次。", "success")
+    return redirect(url_for("admin.sources"))
 
 
 # What each run's source reads as on 数据源.
@@ -106,6 +146,8 @@ def shop_credentials(shop_id: int) -> Response | str:
         except FieldError as error:
             attach_error(form, error)
         else:
+            # new credentials are the usual cure of a parked pull: try again at once
+            background_work.resume(db.session, f"pull:{shop.id}", now=utcnow())
             flash("凭据已加密保存。可以点“检查连接”确认能用。", "success")
             return redirect(url_for("admin.shop_credentials", shop_id=shop.id))
     env = current_app.config["TRACKER_SHOP_CREDENTIALS"]
@@ -206,8 +248,8 @@ def import_file() -> Response | str:
                 now=utcnow(),
             )
             return redirect(url_for("admin.import_job", job_id=job.id))
-    jobs = import_jobs.recent(db.session, [shop_id for shop_id, _ in shops])
-    return render_template("admin/import.html", form=form, jobs=jobs)
+    recent = import_jobs.recent(db.session, [shop_id for shop_id, _ in shops])
+    return render_template("admin/import.html", form=form, jobs=recent)
 
 
 @bp.route("/imports/<int:job_id>")
