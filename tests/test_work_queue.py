@@ -341,7 +341,7 @@ def test_the_embedded_default_runs_every_job(world: World) -> None:
     for job in scheduler.get_jobs():
         if job.id != "lock":
             job.func(*job.args, **job.kwargs)  # what the clock does when each falls due
-    work.shutdown()
+    work.drain()
     done = dict(
         world.query(
             sa.select(BackgroundWork.kind, sa.func.count())

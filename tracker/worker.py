@@ -17,5 +17,6 @@ from tracker.jobs import celery_app
 app = create_app()
 if not app.config["TRACKER_BROKER_URL"]:
     raise SystemExit("TRACKER_BROKER_URL is not set: there is no queue for a worker to serve.")
-apply_job_limits(app)
+with app.app_context():
+    apply_job_limits(app)
 celery = celery_app(app)

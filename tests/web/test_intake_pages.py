@@ -119,7 +119,6 @@ def test_sources_page_shows_the_queue_and_a_parked_shop_can_be_resumed(
                 parked_at=now,
                 last_error="27/invalid-sessionkey: SessionKey非法或已过期 <b>",
                 dispatched_for=now - timedelta(minutes=30),
-                dispatched_at=now - timedelta(minutes=30),
             ),
             BackgroundWork(key="alerts", kind="alerts", dispatched_at=now - timedelta(seconds=75)),
             AppThrottle(

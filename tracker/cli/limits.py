@@ -16,17 +16,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def apply_job_limits(app: Flask) -> None:
-    """Behind pgbouncer (transaction pooling) a session SET would leak to other clients:
-    there the jobs' limits are their database role's own (README "Many shops")."""
+    """(In an app context.) Behind pgbouncer (transaction pooling) a session SET would
+    leak to other clients: there the jobs' limits are their database role's own (README
+    "Many shops")."""
     config = app.config
     if config["TRACKER_PGBOUNCER"]:
         return
-    with app.app_context():
-        use_job_timeouts(
-            db.engine,
-            statement_ms=config["TRACKER_JOB_STATEMENT_TIMEOUT_MS"],
-            lock_ms=config["TRACKER_JOB_LOCK_TIMEOUT_MS"],
-        )
+    use_job_timeouts(
+        db.engine,
+        statement_ms=config["TRACKER_JOB_STATEMENT_TIMEOUT_MS"],
+        lock_ms=config["TRACKER_JOB_LOCK_TIMEOUT_MS"],
+    )
 
 
 def job_limits(command: F) -> F:

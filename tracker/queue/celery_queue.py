@@ -56,7 +56,8 @@ def make_celery(
         enable_utc=True,
     )
 
-    @celery.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)
+    # shared=False: each app (one per test) registers its own task, not a global one
+    @celery.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, shared=False)
     def run_unit(message: dict[str, Any]) -> None:
         run(Task.from_message(message))
 

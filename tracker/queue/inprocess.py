@@ -49,6 +49,10 @@ class InProcessExecutor:
     def describe(self) -> str:
         return f"内置线程池（调度器进程内 {self._workers} 个线程）"
 
+    def drain(self) -> None:
+        """Run everything handed out, then stop (the tests)."""
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
     def shutdown(self) -> None:
         # the running tasks end (each holds a lease); the waiting ones are handed out
         # again by the next scheduler
