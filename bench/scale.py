@@ -315,7 +315,7 @@ def burst(engine: sa.Engine, shops: int, timeout: float) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shops", type=int, default=2000)
-    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--workers", default="1,2,4", help='"none": only the kill -9 part')
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--interval-minutes", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=120)
@@ -374,7 +374,8 @@ def main() -> int:
         )
         per_count: dict[str, Any] = {}
         try:
-            for count in (int(c) for c in args.workers.split(",")):
+            counts = [] if args.workers == "none" else [int(c) for c in args.workers.split(",")]
+            for count in counts:
                 workers = start_workers(env, count, args.threads)
                 time.sleep(max(20.0, args.interval_minutes * 60 * 0.5))  # warm up: a round of pulls
                 runs_before, started = finished_runs(engine), time.monotonic()
