@@ -48,6 +48,15 @@ def test_the_earliest_allowed_moment_skips_the_night_the_cap_and_the_gap() -> No
     assert POLICY.earliest(MON_10, full, tz=SH) == datetime(2026, 11, 24, 9, tzinfo=SH)
 
 
+def test_the_earliest_allowed_moment_waits_out_a_full_week() -> None:
+    """Five attempts over the last five days: the next one waits until the oldest is a
+    week old (it used to give up after 60 half-hour steps and return a refused moment)."""
+    week = [MON_10 - timedelta(days=d, hours=1) for d in range(1, 6)]
+    at = POLICY.earliest(MON_10, week, tz=SH)
+    assert POLICY.refusals(at, week, tz=SH) == []
+    assert at == week[-1] + timedelta(days=7, seconds=1)
+
+
 def test_the_policy_round_trips_and_refuses_nonsense() -> None:
     policy = ContactPolicy(time(8, 30), time(20, 0), 1, 3, timedelta(hours=4))
     assert ContactPolicy.from_dict(policy.to_dict()) == policy

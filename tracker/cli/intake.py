@@ -299,6 +299,9 @@ def scheduler_command() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(ShopTimeFormatter(zone))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    # the clock's jobs run every few seconds and only hand out work: their "executed
+    # successfully" lines would bury what the work itself logs
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     holder = f"{socket.gethostname()}:{os.getpid()}"
     try:
         scheduler_lock.acquire(db.session, holder, now=utcnow())

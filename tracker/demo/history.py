@@ -107,7 +107,11 @@ def simulate(
             # as staff would: never in quiet hours, over the daily cap or too soon again
             earlier = svc.buyer_attempt_times(session, case.buyer_id) if case.buyer_id else []
             at = policy.earliest(at, earlier, tz=hours.tz)
-            if at >= now or (case.buyer is not None and case.buyer.do_not_contact_at):
+            if (
+                at >= now
+                or (case.buyer is not None and case.buyer.do_not_contact_at)
+                or policy.refusals(at, earlier, tz=hours.tz)
+            ):
                 break
             outcome = rng.choice(FAILED) if rng.random() < 0.45 else rng.choice(REACHED)
             shown = (

@@ -106,6 +106,10 @@ class ContactPolicy:
             else:
                 last = max((e for e in earlier if e <= moment), default=moment)
                 moment = max(moment + timedelta(minutes=30), last + self.min_gap)
+                week = sorted(e for e in earlier if moment - timedelta(days=7) < e <= moment)
+                if len(week) >= self.per_week:  # wait until enough of them are a week old
+                    oldest = week[len(week) - self.per_week]
+                    moment = max(moment, oldest + timedelta(days=7, seconds=1))
         return moment
 
     def _day_full(self, at: datetime, earlier: Sequence[datetime], tz: ZoneInfo) -> bool:

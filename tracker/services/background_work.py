@@ -365,7 +365,7 @@ class WorkHealth:
             found.append(f"{len(self.parked)} 个店铺的拉取已暂停（连续失败），见 数据源")
         if self.lag_seconds is not None and self.lag_seconds > REDISPATCH_AFTER.total_seconds():
             found.append(
-                f"最早的排队任务已等 {self.lag_seconds / 60:.0f} 分钟：没有 worker 在取任务？"
+                f"最早的排队任务已等 {self.lag_seconds / 60:.0f} 分钟：没有工作进程在取任务？"
             )
         return found
 
