@@ -9,9 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.conftest import NOW
+from tracker.extensions import db
+from tracker.models import AppThrottle, BackgroundWork, WorkerBeat
 from tracker.services import scheduler_lock
 from tracker.services.scheduler_lock import LockHeld, acquire, heartbeat, release
 
@@ -68,3 +71,9 @@ def test_two_schedulers_started_at_once_one_exits(database_url: str, app) -> Non
             if p.poll() is None:
                 p.kill()
             p.communicate()
+        # the winner's clock ran the background work for real on the shared test database:
+        # leave no record of it for the tests after this one
+        with app.app_context():
+            for model in (BackgroundWork, WorkerBeat, AppThrottle):
+                db.session.execute(sa.delete(model))
+            db.session.commit()
