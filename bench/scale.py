@@ -377,7 +377,10 @@ def main() -> int:
             counts = [] if args.workers == "none" else [int(c) for c in args.workers.split(",")]
             for count in counts:
                 workers = start_workers(env, count, args.threads)
-                time.sleep(max(20.0, args.interval_minutes * 60 * 0.5))  # warm up: a round of pulls
+                # warm up for two intervals: at start every shop overdue is pulled at once,
+                # and a shop whose own slot follows soon after is pulled again then; until
+                # the phases settle, pulls come more often than once an interval
+                time.sleep(max(20.0, args.interval_minutes * 60 * 2))
                 runs_before, started = finished_runs(engine), time.monotonic()
                 oids = appear(
                     fake, args.shops, args.reviews_per_second, args.seconds, f"w{count}", rng
