@@ -84,11 +84,11 @@ class Skipped(str):
 DONE, HELD, PARKED = Skipped("done"), Skipped("held"), Skipped("parked")
 
 
-def _ensure(session: Session, key: str, kind: str, shop_id: int | None) -> None:
+def _ensure(session: Session, units: list[tuple[str, str, int | None]]) -> None:
+    """The units' rows, (key, kind, shop_id) each, created where missing: one statement."""
     session.execute(
-        upsert(session, BackgroundWork.__table__)
-        .values(key=key, kind=kind, shop_id=shop_id, failures=0)
-        .on_conflict_do_nothing(index_elements=["key"])
+        upsert(session, BackgroundWork.__table__).on_conflict_do_nothing(index_elements=["key"]),
+        [{"key": k, "kind": kind, "shop_id": shop, "failures": 0} for k, kind, shop in units],
     )
 
 
@@ -106,7 +106,7 @@ def claim(
     """Take the unit for ``ttl`` or say why not. Races are settled by the database: the
     UPDATE names the lease it saw, so of two workers only one changes the row."""
     with transaction(session):
-        _ensure(session, key, kind, shop_id)
+        _ensure(session, [(key, kind, shop_id)])
         # the task arrived: the unit no longer waits on the queue, whatever happens next
         session.execute(
             sa.update(BackgroundWork)
@@ -220,13 +220,7 @@ def dispatchable(session: Session, wanted: Iterable[Due], *, now: datetime) -> l
     wanted = list(wanted)
     if not wanted:
         return []
-    rows: dict[str, BackgroundWork] = {}
-    keys = [item.key for item in wanted]
-    for start in range(0, len(keys), 500):
-        for row in session.scalars(
-            sa.select(BackgroundWork).where(BackgroundWork.key.in_(keys[start : start + 500]))
-        ):
-            rows[row.key] = row
+    rows = states(session, [item.key for item in wanted])
     chosen = []
     for item in wanted:
         row = rows.get(item.key)
@@ -251,8 +245,7 @@ def mark_dispatched(session: Session, items: list[Due], *, now: datetime) -> Non
     if not items:
         return
     with transaction(session):
-        for item in items:
-            _ensure(session, item.key, item.kind, item.shop_id)
+        _ensure(session, [(item.key, item.kind, item.shop_id) for item in items])
         session.execute(  # one UPDATE by primary key, executed for every row
             sa.update(BackgroundWork),
             [{"key": i.key, "dispatched_for": i.due, "dispatched_at": now} for i in items],
@@ -281,10 +274,13 @@ def resume(session: Session, key: str, *, now: datetime) -> bool:
 
 
 def states(session: Session, keys: list[str]) -> dict[str, BackgroundWork]:
-    return {
-        row.key: row
-        for row in session.scalars(sa.select(BackgroundWork).where(BackgroundWork.key.in_(keys)))
-    }
+    """The units' rows by key (500 keys a query: thousands of shops in one call)."""
+    rows: dict[str, BackgroundWork] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for row in session.scalars(sa.select(BackgroundWork).where(BackgroundWork.key.in_(chunk))):
+            rows[row.key] = row
+    return rows
 
 
 # -- platform apps ------------------------------------------------------------------------
