@@ -505,7 +505,7 @@ def dispatch_builds(app: Flask, work: Executor, unit: str, *, requested_only: bo
         if requested_only:
             column = REQUESTED[unit]
             rows = db.session.execute(sa.select(Shop.id, column).where(column.is_not(None)))
-            due = [Due(f"{unit}:{i}", unit, i, at or now) for i, at in rows]
+            due = [Due(f"{unit}:{i}", unit, i, at) for i, at in rows]  # due when asked for
         else:
             ids = db.session.scalars(sa.select(Shop.id).where(Shop.is_active.is_(True)))
             due = [Due(f"{unit}:{i}", unit, i, now) for i in ids]
@@ -617,18 +617,5 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str, work: Executor) 
 
 
 def inline(app: Flask) -> InlineExecutor:
-    """Tasks run in the caller's thread as they are handed out (the CLI, the tests)."""
+    """Tasks run in the caller's thread as they are handed out (the tests)."""
     return InlineExecutor(partial(run_task, app))
-
-
-def run_every_job_once(app: Flask) -> dict[str, int]:
-    """Each clock job once, its tasks run here and now (``flask run-jobs``, the tests):
-    how many tasks each handed out."""
-    work = inline(app)
-    handed = {"pulls": dispatch_pulls(app, work)}
-    handed["score"] = dispatch_scoring(app, work, every_shop=True)
-    for unit, _ in PERIODIC:
-        handed[unit] = dispatch(app, work, unit)
-    for unit in REQUESTED:
-        handed[unit] = dispatch_builds(app, work, unit, requested_only=False)
-    return handed
