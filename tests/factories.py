@@ -40,15 +40,7 @@ def add_sale(
     session.add_all([product, buyer])
     session.flush()
     if phone:
-        contact_handles.remember(
-            session,
-            shop_id=shop.id,
-            buyer_id=buyer.id,
-            number=parse_number(phone),
-            source="import",
-            now=at,
-            expires_at=phone_expires_at,
-        )
+        give_number(session, buyer, phone, at=at, expires_at=phone_expires_at)
     order = Order(
         shop_id=shop.id,
         tid=f"T{key}",
@@ -167,12 +159,20 @@ def buyer_with_order(
             received_at=received_at,
         )
     )
+    give_number(session, buyer, phone, at=paid_at)
+    return buyer
+
+
+def give_number(
+    session: Session, buyer: Buyer, phone: str, *, at: datetime, expires_at: datetime | None = None
+) -> None:
+    """The buyer's number as an import brings it (a sealed contact handle)."""
     contact_handles.remember(
         session,
-        shop_id=shop.id,
+        shop_id=buyer.shop_id,
         buyer_id=buyer.id,
         number=parse_number(phone),
         source="import",
-        now=paid_at,
+        now=at,
+        expires_at=expires_at,
     )
-    return buyer
