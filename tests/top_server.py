@@ -14,6 +14,7 @@ import time as time_module
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,7 +32,13 @@ def reference_sign(params: dict[str, str], secret: str, method: str) -> str:
     return hashlib.md5(f"{secret}{text}{secret}".encode()).hexdigest().upper()
 
 
-OTHER_METHODS = {"taobao.top.oaid.decrypt", "taobao.jst.sms.oaid.message.send"}
+OTHER_METHODS = {
+    "taobao.top.oaid.decrypt",
+    "taobao.jst.sms.oaid.message.send",
+    "taobao.crm.grade.set",
+    "taobao.crm.memberinfo.update",
+    "taobao.crm.memberinfo.update.privy",
+}
 
 
 def _error(code: int, msg: str, sub_msg: str, sub_code: str = "") -> str:
@@ -59,6 +66,10 @@ class FakeTop:
         self.receivers: dict[tuple[str, str], dict[str, Any]] = {}
         self.sms: list[dict[str, Any]] = []  # taobao.jst.sms.oaid.message.send requests
         self.approved_templates: set[str] = set()
+        # 店铺会员管理: the rules taobao.crm.grade.set accepted last, and each member's grade
+        # by nick or by OUID (a buyer not in it is not a member of the shop)
+        self.grade_rules: dict[str, list[str]] | None = None
+        self.members: dict[str, int] = {}
 
     def add_rate(
         self,
@@ -170,6 +181,10 @@ class FakeTop:
             return 200, _error(
                 27, "Invalid session", "SessionKey非法或已过期", "invalid-sessionkey"
             )
+        if form["method"] == "taobao.crm.grade.set":
+            return self._grade_set(form)
+        if form["method"].startswith("taobao.crm.memberinfo.update"):
+            return self._member_update(form)
         if form["method"] == "taobao.top.oaid.decrypt":
             queries = json.loads(form.get("query_list") or "[]")
             if not queries or any(q.get("scene") != "2001" for q in queries):
@@ -202,6 +217,70 @@ class FakeTop:
         return 200, json.dumps(
             {"jst_sms_oaid_message_send_response": {"result": result}}, ensure_ascii=False
         )
+
+    def _grade_set(self, form: dict[str, str]) -> tuple[int, str]:
+        """As TOP's documentation for taobao.crm.grade.set states the rules: grade 1–4,
+        discount required (700–1000, lower as the grade rises), hierarchy required, and
+        amount (fen) or count, rising with the grade."""
+
+        def listed(name: str) -> list[str]:
+            return [v for v in form.get(name, "").split(",") if v != ""]
+
+        grades, discounts, hierarchy = listed("grade"), listed("discount"), listed("hierarchy")
+        amount, count = listed("amount"), listed("count")
+        problem = None
+        if not grades or not discounts or not hierarchy:
+            problem = "grade, discount and hierarchy are required"
+        elif max(len(grades), len(discounts), len(hierarchy), len(amount), len(count)) > 4:
+            problem = "at most 4 entries per list"
+        elif not all(v.isdigit() for v in grades + discounts + amount + count):
+            problem = "grade, discount, amount and count are whole numbers"
+        elif len({len(grades), len(discounts), len(hierarchy)}) != 1:
+            problem = "grade, discount and hierarchy must name the same grades"
+        elif any(not 1 <= int(g) <= 4 for g in grades) or grades != sorted(set(grades)):
+            problem = "grade is 1–4, each once, rising"
+        elif any(not 700 <= int(d) <= 1000 for d in discounts):
+            problem = "discount is 700–1000"
+        elif any(int(b) >= int(a) for a, b in pairwise(discounts)):
+            problem = "discount must fall as the grade rises"
+        elif any(h not in ("true", "false") for h in hierarchy):
+            problem = "hierarchy is true or false"
+        elif bool(amount) == bool(count) and "true" in hierarchy:
+            problem = "one of amount and count"
+        else:
+            reach = [int(v) for v in amount or count]
+            if len(reach) != hierarchy.count("true"):
+                problem = "amount/count: one entry per hierarchy grade"
+            elif any(b <= a for a, b in pairwise(reach)):
+                problem = "amount/count must rise with the grade"
+        if problem:
+            self.problems.append(f"crm.grade.set: {problem}")
+            return 200, _error(40, "Invalid arguments", problem, "isv.invalid-parameter")
+        self.grade_rules = {
+            "grade": grades,
+            "discount": discounts,
+            "hierarchy": hierarchy,
+            "amount": amount,
+            "count": count,
+        }
+        return 200, json.dumps({"crm_grade_set_response": {"is_success": True}})
+
+    def _member_update(self, form: dict[str, str]) -> tuple[int, str]:
+        privy = form["method"].endswith(".privy")
+        who = form.get("ouid" if privy else "buyer_nick") or ""
+        if not who or (privy and "buyer_nick" in form):
+            self.problems.append(f"{form['method']} without its buyer key")
+            return 200, _error(40, "Missing parameter", "ouid" if privy else "buyer_nick")
+        if not form.get("grade", "").isdigit() or not 1 <= int(form["grade"]) <= 4:
+            self.problems.append(f"grade {form.get('grade')!r}")
+            return 200, _error(41, "Invalid arguments", "grade", "isv.invalid-parameter")
+        if who not in self.members:
+            return 200, _error(
+                15, "Remote service error", "该买家不是本店会员", "isv.member-not-exist"
+            )
+        self.members[who] = int(form["grade"])
+        answer = form["method"].removeprefix("taobao.").replace(".", "_") + "_response"
+        return 200, json.dumps({answer: {"is_success": True}})
 
     def _check_common(self, form: dict[str, str]) -> str | None:
         for key, want in (("app_key", self.app_key), ("v", "2.0"), ("format", "json")):

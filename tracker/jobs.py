@@ -37,6 +37,7 @@ from tracker.services import (
     care,
     contact_handles,
     import_jobs,
+    level_sync,
     messaging,
     promises,
     recommendations,
@@ -49,7 +50,7 @@ from tracker.services.background_work import Claim, Due, Skipped
 from tracker.services.pulls import pull_shop, record_run
 from tracker.services.scoring import score_shop
 from tracker.services.transaction import transaction
-from tracker.sources.contract import SourceError
+from tracker.sources.contract import SourceError, SyncsMemberLevels
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,56 @@ def _segments(app: Flask, task: Task, held: Claim) -> Outcome:
         count = segments.recompute(db.session, shop, now=utcnow())
         log.info("segments %s: %d buyers", shop.code, count)
     return OK
+
+
+def _levels(app: Flask, task: Task, held: Claim) -> Outcome:
+    """The shop's member levels pushed to its platform's member API."""
+    session = db.session
+    shop = session.get(Shop, task.shop_id)
+    if shop is None or not shop.level_sync:
+        return OK
+    try:
+        connected = runtime.review_source(app, session, shop)
+    except SourceError as exc:
+        connected, error = None, f"凭据不可用 {exc.code}: {exc.message}"
+    else:
+        error = "本店没有平台接口凭据" if connected is None else None
+    if connected is not None and not isinstance(connected.source, SyncsMemberLevels):
+        connected, error = None, f"{connected.adapter.label}不提供会员等级接口"
+    if connected is None:
+        level_sync.record_unusable(session, shop, now=utcnow(), error=error or "")
+        return Outcome(error=error)
+    resting = background_work.app_resting_until(session, connected.app, now=utcnow())
+    if resting is not None:
+        session.rollback()
+        return Outcome(error=f"平台应用 {connected.app} 限流中", rest_until=resting)
+    report = level_sync.sync(
+        session,
+        shop,
+        connected.source,
+        now=utcnow(),
+        clock=utcnow,
+        renew=lambda: background_work.renew(session, held, now=utcnow(), ttl=SHORT_TTL),
+    )
+    log.info(
+        "levels %s: rules %s, %d confirmed, %d refused, %d unreachable, %d waiting",
+        shop.code,
+        report.rules,
+        report.confirmed,
+        report.refused,
+        report.unreachable,
+        report.waiting,
+    )
+    if report.throttled is not None:
+        until = background_work.rest_app(
+            session,
+            connected.app,
+            now=utcnow(),
+            retry_after=report.throttled.retry_after,
+            error=report.error or "",
+        )
+        return Outcome(error=report.error, rest_until=until)
+    return Outcome(error=report.error)
 
 
 def _sentiment(app: Flask, task: Task, held: Claim) -> Outcome:
@@ -339,6 +390,7 @@ UNITS: dict[str, Unit] = {
     "score": Unit(_score, SHORT_TTL),
     "recommender": Unit(_recommender, BUILD_TTL),
     "segments": Unit(_segments, BUILD_TTL),
+    "levels": Unit(_levels, SHORT_TTL),  # renewed after every batch of buyers
     "sentiment": Unit(_sentiment, BUILD_TTL),
     "imports": Unit(_imports, BUILD_TTL),
     "alerts": Unit(_alerts, SHORT_TTL),
@@ -493,6 +545,7 @@ def dispatch_scoring(app: Flask, work: Executor, *, every_shop: bool) -> int:
 REQUESTED = {
     "recommender": Shop.recommender_requested_at,
     "segments": Shop.segments_requested_at,
+    "levels": Shop.level_sync_requested_at,  # after each recompute, or 立即同步
     "sentiment": Shop.sentiment_retrain_requested_at,
 }
 
@@ -614,6 +667,17 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str, work: Executor) 
             **first,
             **common,
         )
+    # member levels go to the platform after each recompute (or an admin's 立即同步)
+    scheduler.add_job(
+        dispatch_builds,
+        "interval",
+        minutes=1,
+        args=(app, work, "levels"),
+        kwargs={"requested_only": True},
+        id="levels-requested",
+        **first,
+        **common,
+    )
 
 
 def inline(app: Flask) -> InlineExecutor:

@@ -85,3 +85,20 @@ def test_member_levels_must_increase_and_count_orders_in_whole_numbers() -> None
     by_orders = MemberLevels(LevelBasis.ORDERS, (Decimal(2), Decimal(5)))
     assert [by_orders.level_of(p(1, 1, n, "1")) for n in (1, 2, 4, 5, 9)] == [0, 1, 1, 2, 2]
     assert MemberLevels.from_dict(by_orders.to_dict()) == by_orders
+
+
+def test_member_discounts_fall_as_the_level_rises_within_the_platforms_range() -> None:
+    two = (Decimal("100"), Decimal("500"))
+    with pytest.raises(ValueError, match="逐级降低"):
+        MemberLevels(LevelBasis.SPEND, two, (Decimal("9.5"), Decimal("9.5")))
+    with pytest.raises(ValueError, match="7 折到 10 折"):
+        MemberLevels(LevelBasis.SPEND, two, (Decimal("9.5"), Decimal("6.9")))
+    with pytest.raises(ValueError, match="7 折到 10 折"):
+        MemberLevels(LevelBasis.SPEND, two, (Decimal("9.55"), Decimal("9.125")))
+    with pytest.raises(ValueError, match="每个等级"):
+        MemberLevels(LevelBasis.SPEND, two, (Decimal("9.5"),))
+    with pytest.raises(ValueError, match="到分"):
+        MemberLevels(LevelBasis.SPEND, (Decimal("99.999"),))
+    priced = MemberLevels(LevelBasis.SPEND, two, (Decimal("9.8"), Decimal("9.5")))
+    assert MemberLevels.from_dict(priced.to_dict()) == priced
+    assert "discounts" not in MemberLevels(LevelBasis.SPEND, two).to_dict()  # stays as stored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -13,15 +14,23 @@ from sqlalchemy.orm import Session
 from tests.conftest import count
 from tests.fakes import KeywordScorer
 from tests.top_server import FakeTop, serve
+from tracker.domain.segments import LevelBasis, MemberLevels
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, PullRun, Review, Shop
 from tracker.models.enums import Rating
 from tracker.services.intake import IntakeSettings
 from tracker.services.pulls import pull_shop
-from tracker.sources.contract import RateLimited, SourceError, SourceOptions, windows
+from tracker.sources.contract import (
+    PlatformMember,
+    RateLimited,
+    Refused,
+    SourceError,
+    SourceOptions,
+    windows,
+)
 from tracker.sources.http import JsonHttp
-from tracker.sources.top import MAX_WINDOW, TopSource, sign
+from tracker.sources.top import MAX_WINDOW, TopSource, grade_rules, sign
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
@@ -276,3 +285,67 @@ def test_a_misbehaving_source_stores_everything_once_and_shows_its_problems(
     assert len(keys) == len(set(keys))
     page = client_as_admin.get("/admin/sources").get_data(as_text=True)
     assert "malformed" in page and "27/invalid-sessionkey" in page  # the problems, visible
+
+
+# -- 店铺会员管理: level rules and each buyer's level -----------------------------------------
+
+
+def test_level_rules_go_as_tops_parallel_lists_in_fen_and_thousandths() -> None:
+    levels = MemberLevels(
+        LevelBasis.SPEND,
+        (Decimal("100"), Decimal("500.5"), Decimal("2000")),
+        (Decimal("9.8"), Decimal("9.5"), Decimal("8.88")),
+    )
+    assert grade_rules(levels) == {
+        "grade": "1,2,3",
+        "discount": "980,950,888",
+        "hierarchy": "true,true,true",
+        "amount": "10000,50050,200000",
+    }
+    fake = FakeTop()
+    with serve(fake):
+        client(fake).set_level_rules(levels)
+        by_orders = MemberLevels(
+            LevelBasis.ORDERS, (Decimal(2), Decimal(5)), (Decimal(10), Decimal(9))
+        )
+        client(fake, "hmac").set_level_rules(by_orders)
+    assert fake.problems == []
+    assert fake.grade_rules == {
+        "grade": ["1", "2"],
+        "discount": ["1000", "900"],
+        "hierarchy": ["true", "true"],
+        "amount": [],
+        "count": ["2", "5"],
+    }
+
+
+def test_level_rules_without_discounts_are_refused_before_any_call() -> None:
+    fake = FakeTop()
+    with serve(fake), pytest.raises(SourceError, match="折扣") as caught:
+        client(fake).set_level_rules(MemberLevels(LevelBasis.SPEND, (Decimal("100"),)))
+    assert caught.value.code == "no-discounts" and fake.requests == []
+
+
+def test_a_buyers_level_goes_by_ouid_or_by_nick_and_a_refusal_is_the_buyers_own() -> None:
+    fake = FakeTop()
+    fake.members = {"AAEx9-ouid": 0, "老顾客": 1}
+    with serve(fake):
+        top = client(fake)
+        top.set_member_level(PlatformMember("t**1", "AAEx9-ouid"), 3)
+        top.set_member_level(PlatformMember("老顾客"), 2)
+        with pytest.raises(Refused) as refused:
+            top.set_member_level(PlatformMember("路人"), 1)
+        with pytest.raises(SourceError, match="1–4"):
+            top.set_member_level(PlatformMember("老顾客"), 0)
+        fake.faults = ["api"]  # the session lapsed: the call fails, not the buyer
+        with pytest.raises(SourceError) as failed:
+            top.set_member_level(PlatformMember("老顾客"), 2)
+    assert fake.problems == []
+    assert fake.members == {"AAEx9-ouid": 3, "老顾客": 2}
+    assert [r["method"] for r in fake.requests[:2]] == [
+        "taobao.crm.memberinfo.update.privy",
+        "taobao.crm.memberinfo.update",
+    ]
+    assert "buyer_nick" not in fake.requests[0] and fake.requests[1]["buyer_nick"] == "老顾客"
+    assert refused.value.code == "15/isv.member-not-exist"
+    assert not isinstance(failed.value, Refused) and failed.value.code == "27/invalid-sessionkey"

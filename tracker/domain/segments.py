@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 
 ACTIVE_DAYS = 90  # bought within this many days: an active customer
 LOST_DAYS = 365  # nothing for longer than this: lost
@@ -93,6 +94,7 @@ def score(value: float, edges: Sequence[float]) -> int:
 
 # -- member levels ----------------------------------------------------------------------------
 LEVEL_NAMES = ("店铺客户", "普通会员", "高级会员", "VIP会员", "至尊VIP")
+MIN_DISCOUNT = Decimal(7)  # the platform refuses member prices below 7 折
 
 
 class LevelBasis(StrEnum):
@@ -103,10 +105,14 @@ class LevelBasis(StrEnum):
 @dataclass(frozen=True)
 class MemberLevels:
     """Up to four thresholds, strictly increasing, as the platform's 客户运营平台 sets them:
-    reaching thresholds[i] makes a buyer level i + 1."""
+    reaching thresholds[i] makes a buyer level i + 1. ``discounts`` (optional, in 折: 9.5)
+    are each level's member price; the platform wants one per level, lower as the level
+    rises, and never below 7 折. A member discount is for every purchase of the level, never
+    tied to a review."""
 
     basis: LevelBasis = LevelBasis.SPEND
     thresholds: tuple[Decimal, ...] = ()
+    discounts: tuple[Decimal, ...] = ()
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -123,6 +129,15 @@ class MemberLevels:
             found.append("门槛须逐级严格递增")
         if self.basis is LevelBasis.ORDERS and any(t != int(t) for t in self.thresholds):
             found.append("按交易笔数时门槛须为整数")
+        if self.basis is LevelBasis.SPEND and any(t != round(t, 2) for t in self.thresholds):
+            found.append("金额门槛最多到分")
+        if self.discounts:
+            if len(self.discounts) != len(self.thresholds):
+                found.append("折扣须每个等级各填一个")
+            if any(not MIN_DISCOUNT <= d <= 10 or d != round(d, 2) for d in self.discounts):
+                found.append("折扣须在 7 折到 10 折之间，最多两位小数（如 9.5）")
+            if any(b >= a for a, b in pairwise(self.discounts)):
+                found.append("折扣须随等级升高而逐级降低")
         return found
 
     def level_of(self, p: Purchases) -> int:
@@ -130,16 +145,25 @@ class MemberLevels:
         return bisect_right(list(self.thresholds), value)
 
     def to_dict(self) -> dict[str, object]:
-        return {"basis": self.basis.value, "thresholds": [str(t) for t in self.thresholds]}
+        found: dict[str, object] = {
+            "basis": self.basis.value,
+            "thresholds": [str(t) for t in self.thresholds],
+        }
+        if self.discounts:
+            found["discounts"] = [str(d) for d in self.discounts]
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, object] | None) -> MemberLevels:
         if not data:
             return cls()
         raw = data.get("thresholds") or []
-        assert isinstance(raw, list)
+        discounts = data.get("discounts") or []
+        assert isinstance(raw, list) and isinstance(discounts, list)
         return cls(
-            LevelBasis(str(data.get("basis") or "spend")), tuple(Decimal(str(t)) for t in raw)
+            LevelBasis(str(data.get("basis") or "spend")),
+            tuple(Decimal(str(t)) for t in raw),
+            tuple(Decimal(str(d)) for d in discounts),
         )
 
 

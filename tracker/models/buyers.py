@@ -18,7 +18,7 @@ class Buyer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
     platform_nick: Mapped[str] = mapped_column(sa.String(64))
-    platform_buyer_id: Mapped[str | None] = mapped_column(sa.String(64))
+    platform_buyer_id: Mapped[str | None] = mapped_column(sa.String(64))  # Taobao's OUID
     name: Mapped[str | None] = mapped_column(sa.String(64))
     # Numbers to call are ContactHandle rows (tracker.models.contacts), sealed.
     region: Mapped[str | None] = mapped_column(sa.String(100))
@@ -26,6 +26,11 @@ class Buyer(db.Model):
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     preferences: Mapped[str] = mapped_column(sa.Text, default="")  # noted on follow-up calls
     membership_level: Mapped[MembershipLevel] = mapped_column(default=MembershipLevel.NONE)
+    # The member level (0–4) the platform last confirmed for this buyer through its member
+    # API, when, and why the last attempt was refused (tracker.services.level_sync).
+    platform_grade: Mapped[int | None]
+    platform_grade_at: Mapped[datetime | None]
+    platform_grade_error: Mapped[str | None] = mapped_column(sa.Text)
     # Staff flagged the buyer (demands compensation for a good review, a professional bad
     # reviewer 差评师): shown on every case of theirs. Why, when, by whom.
     flag_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -46,6 +46,13 @@ class Shop(db.Model):
     segments_at: Mapped[datetime | None]
     top_fifth_share: Mapped[float | None]  # revenue share of the top 20% of buyers
     segments_requested_at: Mapped[datetime | None]
+    # Member levels pushed to the platform (its member API): on or off, a run asked for
+    # (after each recompute, or 立即同步), the rules it last accepted, the last run's report.
+    level_sync: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    level_sync_requested_at: Mapped[datetime | None]
+    level_rules_synced: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    level_synced_at: Mapped[datetime | None]
+    level_sync_report: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     # 满意度回访: the approved notice template (with ${link}) a closed case's survey goes in
     survey_template_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("message_templates.id", ondelete="SET NULL", use_alter=True)

@@ -84,6 +84,8 @@ def recompute(session: Session, shop: Shop, *, now: datetime) -> int:
             session.execute(sa.insert(BuyerSegment), values[start : start + BATCH])
         shop.segments_at = now
         shop.segments_requested_at = None
+        if shop.level_sync:  # levels may have moved: push the changes to the platform
+            shop.level_sync_requested_at = now
         shop.top_fifth_share = top_share([p.spent for p in purchases if p.orders])
         return len(values)
 
@@ -118,13 +120,15 @@ def set_levels(
         shop.segments_requested_at = now
 
 
-def parse_levels(basis: str, raw: list[str]) -> MemberLevels:
-    """Thresholds as typed (blank ones dropped); FieldError says what is wrong."""
+def parse_levels(basis: str, raw: list[str], discounts: list[str] | None = None) -> MemberLevels:
+    """Thresholds and discounts as typed (blank ones dropped); FieldError says what is
+    wrong."""
     try:
         values = tuple(Decimal(v.strip()) for v in raw if v and v.strip())
-        return MemberLevels(LevelBasis(basis), values)
+        off = tuple(Decimal(v.strip()) for v in discounts or [] if v and v.strip())
+        return MemberLevels(LevelBasis(basis), values, off)
     except (ArithmeticError, ValueError) as exc:
-        raise FieldError("thresholds", str(exc) or "门槛须为数字") from exc
+        raise FieldError("thresholds", str(exc) or "门槛和折扣须为数字") from exc
 
 
 def of_buyer(session: Session, buyer_id: int) -> BuyerSegment | None:

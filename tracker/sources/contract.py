@@ -2,8 +2,9 @@
 
 A source turns a platform's API into plain :class:`ReviewRecord` values for a time window.
 Capabilities beyond reading (posting the seller's reply, decrypting a buyer's contact,
-sending a platform message) are declared on the :class:`Adapter` so that a page can tell
-what a shop's platform offers without building a client or touching the network.
+sending a platform message, syncing member levels) are declared on the :class:`Adapter`
+so that a page can tell what a shop's platform offers without building a client or
+touching the network.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from tracker.domain.segments import MemberLevels
 from tracker.models.enums import Platform
 from tracker.sources.records import ReviewRecord
 
@@ -39,11 +41,17 @@ class RateLimited(SourceError):
         self.retry_after = retry_after
 
 
+class Refused(SourceError):
+    """The platform answered and turned down this one item by a business rule (a buyer who
+    is not a member of the shop): the call itself works, the next item may go through."""
+
+
 class Capability(StrEnum):
     REPLY = "reply"  # post the seller's reply / explanation on a review
     RECONCILE = "reconcile"  # tell the platform the buyer and shop settled (WeChat 和解)
     DECRYPT_CONTACT = "decrypt_contact"  # a number to call, for the after-sales scene
     MESSAGE = "message"  # a platform message or SMS by order
+    SYNC_LEVELS = "sync_levels"  # set the shop's member level rules and each buyer's level
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,26 @@ class PlatformMessage:
 class SendsMessages(Protocol):
     def send_message(self, message: PlatformMessage) -> str:
         """Send; the platform's reference for the message."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlatformMember:
+    """A buyer as the platform's member API names one: the open id (OUID) where we have
+    it, else the nick, which only works where the platform has not masked it."""
+
+    nick: str
+    ouid: str | None = None
+
+
+@runtime_checkable
+class SyncsMemberLevels(Protocol):
+    def set_level_rules(self, levels: MemberLevels) -> None:
+        """Make the platform's member level rules the shop's own (thresholds, discounts)."""
+        ...
+
+    def set_member_level(self, member: PlatformMember, level: int) -> None:
+        """Set one buyer's member level (1–4); returns only once the platform accepted."""
         ...
 
 

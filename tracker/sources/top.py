@@ -1,7 +1,9 @@
 """Taobao / Tmall Open Platform (TOP): ``taobao.traderates.get``, the reviews buyers left;
 ``taobao.traderate.explain.add``, the seller's explanation; ``taobao.top.oaid.decrypt`` for
 the after-sales scene (a number to call, usually a virtual one that lapses); and
-``taobao.jst.sms.oaid.message.send``, an SMS by order and OAID with an approved template.
+``taobao.jst.sms.oaid.message.send``, an SMS by order and OAID with an approved template;
+``taobao.crm.grade.set`` and ``taobao.crm.memberinfo.update(.privy)``, the shop's member level
+rules and each buyer's level (店铺会员管理).
 
 Requests are signed as TOP documents it (md5 or hmac over the sorted parameters). A query
 returns at most 1,500 results, so long ranges are cut into one-day windows, and a window
@@ -19,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.domain.segments import LevelBasis, MemberLevels
 from tracker.domain.work_plan import ban_seconds
 from tracker.models.enums import Platform, Rating
 from tracker.sources.contract import (
@@ -26,8 +29,10 @@ from tracker.sources.contract import (
     Capability,
     CredentialField,
     DecryptedContact,
+    PlatformMember,
     PlatformMessage,
     RateLimited,
+    Refused,
     SourceError,
     SourceOptions,
     Window,
@@ -174,6 +179,29 @@ class TopSource:
             )
         return str(result.get("module") or answer.get("req_id") or "")
 
+    def set_level_rules(self, levels: MemberLevels) -> None:
+        answer = self.call("taobao.crm.grade.set", grade_rules(levels))
+        if not answer.get("is_success"):
+            raise SourceError("not-success", "平台没有接受会员等级规则")
+
+    def set_member_level(self, member: PlatformMember, level: int) -> None:
+        if not 1 <= level <= 4:
+            raise SourceError("grade", f"会员等级只能设为 1–4，不是 {level}")
+        if member.ouid:  # buyers named by their open id since nicks are masked
+            method, who = "taobao.crm.memberinfo.update.privy", {"ouid": member.ouid}
+        else:
+            method, who = "taobao.crm.memberinfo.update", {"buyer_nick": member.nick}
+        try:
+            answer = self.call(method, {**who, "grade": level})
+        except RateLimited:
+            raise
+        except SourceError as exc:
+            if "/isv." in exc.code:  # a business refusal of this buyer, not of the call
+                raise Refused(exc.code, exc.message) from exc
+            raise
+        if not answer.get("is_success"):
+            raise Refused("not-success", "平台没有接受这位买家的会员等级")
+
     def traderates(self, start: datetime, end: datetime) -> list[ReviewRecord]:
         """Every review posted in [start, end); WindowTooLarge when TOP would cut it off."""
         records: list[ReviewRecord] = []
@@ -209,6 +237,28 @@ class TopSource:
         if not isinstance(rates, list):
             raise SourceError("malformed", "trade_rates.trade_rate is not a list")
         return rates, bool(answer.get("has_next"))
+
+
+def grade_rules(levels: MemberLevels) -> dict[str, str]:
+    """``taobao.crm.grade.set``'s parameters: one entry per level the shop uses, in
+    parallel lists. ``amount`` (fen) or ``count`` is what reaching each level takes;
+    ``discount`` is each level's member price in thousandths (950 = 9.5 折), required by TOP
+    and lower as the level rises; ``hierarchy`` says the level is reached by that amount."""
+    if not levels.thresholds:
+        raise SourceError("no-levels", "本店还没有设置会员等级")
+    if len(levels.discounts) != len(levels.thresholds):
+        raise SourceError("no-discounts", "淘宝的会员等级规则须为每个等级填写会员折扣")
+    used = range(1, len(levels.thresholds) + 1)
+    if levels.basis is LevelBasis.SPEND:
+        reach = {"amount": ",".join(str(int(t * 100)) for t in levels.thresholds)}
+    else:
+        reach = {"count": ",".join(str(int(t)) for t in levels.thresholds)}
+    return {
+        "grade": ",".join(str(i) for i in used),
+        "discount": ",".join(str(int(d * 100)) for d in levels.discounts),
+        "hierarchy": ",".join("true" for _ in used),
+        **reach,
+    }
 
 
 def parse_rate(rate: Any) -> ReviewRecord:
@@ -247,5 +297,7 @@ ADAPTER = Adapter(
         CredentialField("sign_method", "签名方式", secret=False, choices=("md5", "hmac")),
     ),
     build=TopSource,
-    capabilities=frozenset({Capability.REPLY, Capability.DECRYPT_CONTACT, Capability.MESSAGE}),
+    capabilities=frozenset(
+        {Capability.REPLY, Capability.DECRYPT_CONTACT, Capability.MESSAGE, Capability.SYNC_LEVELS}
+    ),
 )

@@ -1,0 +1,207 @@
+"""Member levels pushed to the platform's member API (淘宝 店铺会员管理): the shop's level
+rules first, then every buyer whose computed level the platform has not confirmed yet.
+
+Only what the platform accepted is recorded as its level; a buyer it turned down keeps
+the reason. A run commits every batch, so one cut short (a rate limit, a dead worker, a
+timeout) continues where it stopped; setting a level twice changes nothing, so a batch
+repeated after a crash is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.models import Buyer, BuyerSegment, Shop, User
+from tracker.services.audit import record_change
+from tracker.services.errors import FieldError
+from tracker.services.segments import levels_of
+from tracker.services.transaction import transaction
+from tracker.sources.contract import (
+    Adapter,
+    Capability,
+    PlatformMember,
+    RateLimited,
+    Refused,
+    SourceError,
+    SyncsMemberLevels,
+)
+
+BATCH = 50  # buyers a transaction (and between lease renewals)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    rules: str  # "pushed", "unchanged" or "failed"
+    confirmed: int  # buyers whose level the platform accepted in this run
+    refused: int  # buyers it turned down (each keeps why)
+    unreachable: int  # masked nick and no OUID: the platform cannot be asked about them
+    waiting: int  # still to push when the run stopped early
+    error: str | None = None
+    throttled: RateLimited | None = None
+
+    def to_dict(self, at: datetime) -> dict[str, Any]:
+        kept = ("rules", "confirmed", "refused", "unreachable", "waiting", "error")
+        return {name: getattr(self, name) for name in kept} | {"at": at.isoformat()}
+
+
+def set_enabled(
+    session: Session, shop: Shop, on: bool, *, adapter: Adapter | None, actor: User, now: datetime
+) -> None:
+    """Turn syncing on or off (audited); on asks for a run at once."""
+    if on and (adapter is None or Capability.SYNC_LEVELS not in adapter.capabilities):
+        raise FieldError("level_sync", "本店的平台接口不提供会员等级同步；请用“导出会员等级”导入。")
+    if on and not levels_of(shop).thresholds:
+        raise FieldError("level_sync", "请先设置会员等级门槛。")
+    with transaction(session):
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="shop",
+            entity_id=shop.id,
+            field="level_sync",
+            old=shop.level_sync,
+            new=on,
+        )
+        shop.level_sync = on
+        shop.level_sync_requested_at = now if on else None
+
+
+def request(session: Session, shop: Shop, *, now: datetime) -> None:
+    with transaction(session):
+        shop.level_sync_requested_at = now
+
+
+def unreachable(member: PlatformMember) -> bool:
+    """A masked nick (t**1) names nobody to the platform; without an OUID we cannot ask."""
+    return not member.ouid and (not member.nick or "*" in member.nick)
+
+
+def _to_push(session: Session, shop: Shop) -> list[tuple[int, str, str | None, int]]:
+    """Buyers at level 1–4 whose level the platform has not confirmed: new ones first, the
+    ones it turned down before last (so a run continued after a rate limit gets on)."""
+    return [
+        (buyer_id, nick, ouid, level)
+        for buyer_id, nick, ouid, level in session.execute(
+            sa.select(Buyer.id, Buyer.platform_nick, Buyer.platform_buyer_id, BuyerSegment.level)
+            .join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id)
+            .where(
+                BuyerSegment.shop_id == shop.id,
+                BuyerSegment.level >= 1,
+                sa.or_(Buyer.platform_grade.is_(None), Buyer.platform_grade != BuyerSegment.level),
+            )
+            .order_by(Buyer.platform_grade_error.is_not(None), BuyerSegment.level.desc(), Buyer.id)
+        )
+    ]
+
+
+def sync(
+    session: Session,
+    shop: Shop,
+    syncer: SyncsMemberLevels,
+    *,
+    now: datetime,
+    clock: Callable[[], datetime],
+    renew: Callable[[], object] | None = None,
+) -> SyncReport:
+    """One run: the rules where they changed, then each buyer still to confirm. Stops at
+    the first failure of the call itself (kept for the next run); a buyer's own refusal
+    is recorded on the buyer and the run goes on."""
+    levels = levels_of(shop)
+    rules = "unchanged"
+    if levels.to_dict() != shop.level_rules_synced:
+        try:
+            syncer.set_level_rules(levels)
+        except SourceError as exc:
+            session.rollback()
+            return _finish(session, shop, now, SyncReport(
+                "failed", 0, 0, 0, len(_to_push(session, shop)),
+                error=f"等级规则未被平台接受 {exc.code}: {exc.message}",
+                throttled=exc if isinstance(exc, RateLimited) else None,
+            ))  # fmt: skip
+        with transaction(session):
+            shop.level_rules_synced = levels.to_dict()
+        rules = "pushed"
+    pending = _to_push(session, shop)
+    session.rollback()
+    confirmed = refused = skipped = done = 0
+    error: str | None = None
+    throttled: RateLimited | None = None
+    for start in range(0, len(pending), BATCH):
+        with transaction(session):
+            for buyer_id, nick, ouid, level in pending[start : start + BATCH]:
+                member = PlatformMember(nick, ouid)
+                buyer = session.get(Buyer, buyer_id)
+                if buyer is None:  # deleted meanwhile
+                    done += 1
+                    continue
+                if unreachable(member):
+                    skipped += 1
+                    done += 1
+                    continue
+                try:
+                    syncer.set_member_level(member, level)
+                except Refused as exc:
+                    buyer.platform_grade_error = f"{exc.code}: {exc.message}"[:500]
+                    refused += 1
+                except SourceError as exc:  # the call failed: stop, keep what went through
+                    error = f"{exc.code}: {exc.message}"
+                    throttled = exc if isinstance(exc, RateLimited) else None
+                    break
+                else:
+                    buyer.platform_grade, buyer.platform_grade_at = level, clock()
+                    buyer.platform_grade_error = None
+                    confirmed += 1
+                done += 1
+        if error is not None:
+            break
+        if renew is not None:
+            renew()
+    report = SyncReport(
+        rules, confirmed, refused, skipped, len(pending) - done, error=error, throttled=throttled
+    )
+    return _finish(session, shop, now, report)
+
+
+def _finish(session: Session, shop: Shop, now: datetime, report: SyncReport) -> SyncReport:
+    with transaction(session):
+        shop.level_sync_report = report.to_dict(now)
+        if report.error is None:
+            shop.level_synced_at = now
+            shop.level_sync_requested_at = None
+    return report
+
+
+def record_unusable(session: Session, shop: Shop, *, now: datetime, error: str) -> None:
+    """The run could not start (credentials unusable, no member API): say so on the page."""
+    _finish(session, shop, now, SyncReport("failed", 0, 0, 0, 0, error=error))
+
+
+@dataclass(frozen=True)
+class SyncState:
+    confirmed: int  # buyers whose current level the platform confirmed
+    pending: int  # level 1–4 and not confirmed yet
+    refused: int  # of those, turned down by the platform last time
+
+
+def state(session: Session, shop: Shop) -> SyncState:
+    matches = Buyer.platform_grade == BuyerSegment.level
+    row = session.execute(
+        sa.select(
+            sa.func.count().filter(matches),
+            sa.func.count().filter(sa.not_(sa.func.coalesce(matches, False))),
+            sa.func.count().filter(
+                sa.not_(sa.func.coalesce(matches, False)), Buyer.platform_grade_error.is_not(None)
+            ),
+        )
+        .select_from(Buyer)
+        .join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id)
+        .where(BuyerSegment.shop_id == shop.id, BuyerSegment.level >= 1)
+    ).one()
+    return SyncState(int(row[0]), int(row[1]), int(row[2]))
