@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,14 +14,16 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import NOW, count
 from tests.factories import add_sale
+from tests.services.test_segments import buyer_with
 from tests.top_server import FakeTop, serve
 from tracker import jobs
 from tracker.clock import utcnow
+from tracker.domain.segments import LevelBasis, MemberLevels
 from tracker.domain.work_plan import latest_due
-from tracker.models import BackgroundWork, Case, PullRun, Review, Shop
+from tracker.models import AppThrottle, BackgroundWork, Buyer, Case, Order, PullRun, Review, Shop
 from tracker.models.enums import Platform, Rating
 from tracker.queue.contract import Task
-from tracker.services import background_work, pulls
+from tracker.services import background_work, pulls, segments
 
 
 @pytest.fixture
@@ -129,3 +132,51 @@ def test_score_job_scores_unscored_reviews(app: Flask, session: Session, make_sh
     assert jobs.dispatch_scoring(app, jobs.inline(app), every_shop=False) == 0
     jobs.dispatch_scoring(app, jobs.inline(app), every_shop=True)
     assert count(session, PullRun) == 1
+
+
+def test_member_levels_are_pushed_after_a_recompute_and_a_rate_limit_rests_the_app(
+    app: Flask, session: Session, top_shop: tuple[Shop, FakeTop]
+) -> None:
+    shop, fake = top_shop
+    shop_id = shop.id
+    shop.member_levels = MemberLevels(
+        LevelBasis.SPEND, (Decimal("100"), Decimal("500")), (Decimal("9.8"), Decimal("9.5"))
+    ).to_dict()
+    shop.level_sync = True
+    session.commit()
+    buyer_with(session, shop, "老顾客", [(3, "800")])
+    buyer_with(session, shop, "新客", [(3, "150")])
+    fake.members = {"老顾客": 0, "新客": 0}
+    segments.recompute(session, shop, now=utcnow())  # asks for a sync
+    assert jobs.dispatch_builds(app, jobs.inline(app), "levels", requested_only=True) == 1
+    assert fake.problems == [] and fake.members == {"老顾客": 2, "新客": 1}
+    assert fake.grade_rules is not None and fake.grade_rules["discount"] == ["980", "950"]
+    assert jobs.dispatch_builds(app, jobs.inline(app), "levels", requested_only=True) == 0
+    # 新客 buys again; the next run meets the app's call quota: the app rests, no failure
+    session.add(
+        Order(shop_id=shop_id, tid="again", buyer_id=session.scalars(
+            sa.select(Buyer.id).where(Buyer.platform_nick == "新客")).one(),
+            payment=Decimal("500"), paid_at=utcnow())
+    )  # fmt: skip
+    session.commit()
+    segments.recompute(session, session.get(Shop, shop_id), now=utcnow())  # type: ignore[arg-type]
+    fake.faults = ["limited"]
+    assert jobs.dispatch_builds(app, jobs.inline(app), "levels", requested_only=True) == 1
+    work = session.get(BackgroundWork, f"levels:{shop_id}")
+    assert work is not None and work.failures == 0 and work.next_try_at is not None
+    assert session.get(AppThrottle, f"top:{fake.app_key}") is not None
+    assert fake.members["新客"] == 1
+    report = session.get(Shop, shop_id).level_sync_report  # type: ignore[union-attr]
+    assert report["waiting"] == 1 and "7" in report["error"]
+
+
+def test_a_level_sync_without_a_member_api_says_why(
+    app: Flask, session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    shop = make_shop(code="noapi", level_sync=True, level_sync_requested_at=utcnow())
+    shop_id = shop.id
+    assert jobs.dispatch_builds(app, jobs.inline(app), "levels", requested_only=True) == 1
+    report = session.get(Shop, shop_id).level_sync_report  # type: ignore[union-attr]
+    assert report["error"] == "本店没有平台接口凭据"
+    work = session.get(BackgroundWork, f"levels:{shop_id}")
+    assert work is not None and work.failures == 1

@@ -227,11 +227,15 @@ def test_products_and_buyers(session: Session, shop: Shop) -> None:
     assert orange is not None and orange.is_consumable and orange.repurchase_days == 14
     shampoo = session.scalar(sa.select(Product).where(Product.platform_item_id == "620002"))
     assert shampoo is not None and not shampoo.is_active and shampoo.price == Decimal("59.00")
-    buyers = "买家会员名,姓名,手机,生日,会员等级,标签\n小鱼,李雷,13900001111,1990-05-01,金卡会员,回头客，爱吃水果\n"
+    buyers = (
+        "买家会员名,姓名,手机,生日,会员等级,标签,OUID\n"
+        "小鱼,李雷,13900001111,1990-05-01,金卡会员,回头客，爱吃水果,AAHk5d-ouid\n"
+    )
     report = run(session, shop, "buyers", buyers.encode(), "会员.csv")
     assert report.written
     buyer = session.scalars(sa.select(Buyer)).one()
     assert buyer.membership_level is MembershipLevel.GOLD and buyer.tags == ["回头客", "爱吃水果"]
+    assert buyer.platform_buyer_id == "AAHk5d-ouid"  # what Taobao's member API names them by
     bad = "买家会员名,生日,会员等级\n小鱼,五月,黑卡\n"
     report = run(session, shop, "buyers", bad.encode(), "会员.csv")
     assert [p.column for p in report.problems] == ["生日", "会员等级"]

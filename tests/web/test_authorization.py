@@ -29,6 +29,8 @@ SUPERVISORS = (
     "shop.segment_levels",
     "shop.segment_recompute",
     "shop.segment_grades",
+    "shop.segment_sync",
+    "shop.segment_sync_now",
     "shop.campaign",
     "shop.care_rule",
 )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -13,8 +14,8 @@ from tests.conftest import login, post_form
 from tests.factories import open_case
 from tracker.clock import utcnow
 from tracker.models import Buyer, Order, Shop, User
-from tracker.models.enums import Role
-from tracker.services import segments
+from tracker.models.enums import Platform, Role
+from tracker.services import level_sync, segments
 
 
 def _shop_with_buyers(session: Session, shop: Shop) -> tuple[Buyer, Buyer]:
@@ -96,3 +97,57 @@ def test_the_case_page_says_who_is_on_the_line(
     login(client, make_user(Role.AGENT, shops=[shop]))
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert 'id="segment-brief"' in html and "新客" in html
+
+
+def test_member_levels_sync_is_turned_on_shown_and_run_on_request(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    big, _ = _shop_with_buyers(session, shop)
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    post_form(
+        client,
+        "/shop/segments/levels",
+        {"basis": "spend", "threshold1": "20", "threshold2": "1000", "discount1": "9.8",
+         "discount2": "9.5"},
+        form_url="/shop/segments",
+    )  # fmt: skip
+    assert segments.levels_of(shop).discounts == (Decimal("9.8"), Decimal("9.5"))
+    assert 'id="discount2"' in client.get("/shop/segments").get_data(as_text=True)
+    post_form(client, "/shop/segments/sync", {"on": "1"}, form_url="/shop/segments")
+    assert shop.level_sync and shop.level_sync_requested_at is not None
+    segments.recompute(session, shop, now=utcnow())
+    # a run the platform partly refused: the page shows what it confirmed and why not
+    big.platform_grade, big.platform_grade_at = 2, utcnow()
+    small = session.scalars(sa.select(Buyer).where(Buyer.platform_nick == "小买家")).one()
+    small.platform_grade_error = "15/isv.member-not-exist: 该买家不是本店会员<script>"
+    shop.level_sync_report = level_sync.SyncReport("pushed", 1, 1, 0, 0).to_dict(utcnow())
+    session.commit()
+    page = client.get("/shop/segments").get_data(as_text=True)
+    assert 'id="sync-confirmed">1<' in page and 'id="sync-pending">1<' in page
+    assert "该买家不是本店会员&lt;script&gt;" in page and "等级规则已推送" in page
+    buyer_page = client.get(f"/shop/buyers/{big.id}").get_data(as_text=True)
+    assert 'id="platform-grade"' in buyer_page and "高级会员" in buyer_page
+    shop.level_sync_requested_at = None
+    session.commit()
+    post_form(client, "/shop/segments/sync/now", {}, form_url="/shop/segments")
+    assert shop.level_sync_requested_at is not None
+    post_form(client, "/shop/segments/sync", {"on": "0"}, form_url="/shop/segments")
+    assert not shop.level_sync
+
+
+def test_a_platform_without_a_member_api_offers_the_export_only(
+    client: FlaskClient,
+    session: Session,
+    make_shop,
+    make_user: Callable[..., User],  # type: ignore[no-untyped-def]
+) -> None:
+    jd = make_shop(
+        code="jd1", platform=Platform.JD, member_levels={"basis": "spend", "thresholds": ["100"]}
+    )
+    login(client, make_user(Role.SUPERVISOR, shops=[jd]))
+    page = client.get("/shop/segments").get_data(as_text=True)
+    assert "没有我们能确认的会员等级接口" in page and "开启同步" not in page
+    response = post_form(client, "/shop/segments/sync", {"on": "1"}, form_url="/shop/segments")
+    assert not jd.level_sync
+    assert "导出会员等级" in client.get("/shop/segments").get_data(as_text=True)
+    assert response.status_code in (200, 302)

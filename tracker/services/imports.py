@@ -216,6 +216,8 @@ def _orders(
         buyer = _buyer_for(session, shop, buyers, first["buyer_nick"], now, report)
         if first.get("region"):
             buyer.region = first["region"]
+        if first.get("ouid"):
+            buyer.platform_buyer_id = first["ouid"]
         if first.get("receiver_name") and not buyer.name:
             buyer.name = first["receiver_name"]
         payment = first.get("payment") or sum(
@@ -333,6 +335,8 @@ def _buyers(
             numbers.append((buyer, None, values))
         if "membership" in values:
             buyer.membership_level = values["membership"]
+        if values.get("ouid"):
+            buyer.platform_buyer_id = values["ouid"]
         if values.get("tags"):
             tags = [t.strip() for t in values["tags"].replace("，", ",").split(",") if t.strip()]
             buyer.tags = sorted(set(buyer.tags or []) | set(tags))

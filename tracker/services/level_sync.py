@@ -178,6 +178,15 @@ def _finish(session: Session, shop: Shop, now: datetime, report: SyncReport) -> 
     return report
 
 
+def last_run(shop: Shop) -> tuple[datetime, SyncReport] | None:
+    """The last run's report as stored on the shop, and when it ran."""
+    stored = shop.level_sync_report
+    if not stored:
+        return None
+    kept = ("rules", "confirmed", "refused", "unreachable", "waiting", "error")
+    return datetime.fromisoformat(stored["at"]), SyncReport(**{k: stored.get(k) for k in kept})
+
+
 def record_unusable(session: Session, shop: Shop, *, now: datetime, error: str) -> None:
     """The run could not start (credentials unusable, no member API): say so on the page."""
     _finish(session, shop, now, SyncReport("failed", 0, 0, 0, 0, error=error))
@@ -205,3 +214,19 @@ def state(session: Session, shop: Shop) -> SyncState:
         .where(BuyerSegment.shop_id == shop.id, BuyerSegment.level >= 1)
     ).one()
     return SyncState(int(row[0]), int(row[1]), int(row[2]))
+
+
+def refused_examples(session: Session, shop: Shop, limit: int = 5) -> list[tuple[int, str, str]]:
+    """A few buyers the platform turned down, with why: (buyer id, nick, reason)."""
+    rows = session.execute(
+        sa.select(Buyer.id, Buyer.platform_nick, Buyer.platform_grade_error)
+        .join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id)
+        .where(
+            BuyerSegment.shop_id == shop.id,
+            BuyerSegment.level >= 1,
+            Buyer.platform_grade_error.is_not(None),
+        )
+        .order_by(Buyer.id)
+        .limit(limit)
+    )
+    return [(i, nick, error or "") for i, nick, error in rows]

@@ -337,6 +337,9 @@ def parse_bool(value: Any) -> bool:
     raise CellError("应为 是/否")
 
 
+# The buyer's open id on Taobao (nicks are masked): what its member API names a buyer by.
+OUID = ("OUID", "买家OUID", "buyer_open_uid", "ouid")
+
 MEMBERSHIP = {
     "普通会员": MembershipLevel.NONE,
     "普通": MembershipLevel.NONE,
@@ -471,6 +474,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("phone", ("联系手机", "手机", "收货人手机", "手机号"), _plain(parse_phone)),
         Field("phone_expires_at", PHONE_EXPIRY, WHEN),
         Field("oaid", ("OAID", "oaid", "收件人ID"), _t(128)),
+        Field("ouid", OUID, _t(64)),
         Field("region", ("收货地址", "所在地区", "地区"), _t(100)),
         Field("item_id", ("宝贝ID", "商品ID", "num_iid"), ID),
         Field("item_title", ("宝贝标题", "宝贝名称", "商品名称", "title"), NAME, True),
@@ -504,6 +508,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("region", ("地区", "所在地区", "收货地址", "region"), _t(100)),
         Field("birthday", ("生日", "出生日期", "birthday"), _plain(parse_date)),
         Field("membership", ("会员等级", "会员级别", "membership"), _plain(parse_membership)),
+        Field("ouid", OUID, _t(64)),
         Field("tags", ("标签", "客户标签", "tags"), _t(500)),
     ),
 }

@@ -11,8 +11,10 @@ from tracker.clock import utcnow
 from tracker.domain.segments import LEVEL_NAMES, BuyerClass, LevelBasis
 from tracker.extensions import db
 from tracker.models.enums import Role
-from tracker.services import exports, segments
+from tracker.services import exports, level_sync, segments
 from tracker.services.errors import FieldError
+from tracker.sources import registry
+from tracker.sources.contract import Capability
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.shop.views import _shop, bp
@@ -24,6 +26,7 @@ LEADS = (Role.SUPERVISOR, Role.ADMIN)
 def segment_view() -> str:
     shop = _shop()
     levels = segments.levels_of(shop)
+    adapter = registry.for_platform(shop.platform)
     return render_template(
         "shop/segments.html",
         shop=shop,
@@ -34,6 +37,12 @@ def segment_view() -> str:
         bases=list(LevelBasis),
         can_edit=current_user.role in LEADS,
         form=CsrfOnlyForm(),
+        sync_adapter=adapter
+        if adapter is not None and Capability.SYNC_LEVELS in adapter.capabilities
+        else None,
+        sync=level_sync.state(db.session, shop) if shop.level_sync else None,
+        refused=level_sync.refused_examples(db.session, shop) if shop.level_sync else [],
+        last_run=level_sync.last_run(shop),
     )
 
 
@@ -45,8 +54,9 @@ def segment_levels() -> Response:
         flash("表单已过期，请重试。", "danger")
         return redirect(url_for("shop.segment_view"))
     raw = [request.form.get(f"threshold{i}", "") for i in range(1, 5)]
+    discounts = [request.form.get(f"discount{i}", "") for i in range(1, 5)]
     try:
-        levels = segments.parse_levels(request.form.get("basis", "spend"), raw)
+        levels = segments.parse_levels(request.form.get("basis", "spend"), raw, discounts)
         segments.set_levels(db.session, shop, levels, actor=current_user, now=utcnow())
     except FieldError as exc:
         flash(f"会员等级未保存：{exc.message}", "danger")
@@ -62,6 +72,41 @@ def segment_recompute() -> Response:
     if CsrfOnlyForm().validate_on_submit():
         segments.request(db.session, shop, now=utcnow())
         flash("已请求重新计算，一分钟内完成。", "success")
+    return redirect(url_for("shop.segment_view"))
+
+
+@bp.route("/segments/sync", methods=["POST"])
+@roles_required(*LEADS)
+def segment_sync() -> Response:
+    """Turn pushing member levels to the platform on or off."""
+    shop = _shop()
+    if not CsrfOnlyForm().validate_on_submit():
+        flash("表单已过期，请重试。", "danger")
+        return redirect(url_for("shop.segment_view"))
+    on = request.form.get("on") == "1"
+    try:
+        level_sync.set_enabled(
+            db.session,
+            shop,
+            on,
+            adapter=registry.for_platform(shop.platform),
+            actor=current_user,
+            now=utcnow(),
+        )
+    except FieldError as exc:
+        flash(f"未开启同步：{exc.message}", "danger")
+    else:
+        flash("已开启同步，一分钟内开始推送到平台。" if on else "已停止同步。", "success")
+    return redirect(url_for("shop.segment_view"))
+
+
+@bp.route("/segments/sync/now", methods=["POST"])
+@roles_required(*LEADS)
+def segment_sync_now() -> Response:
+    shop = _shop()
+    if CsrfOnlyForm().validate_on_submit() and shop.level_sync:
+        level_sync.request(db.session, shop, now=utcnow())
+        flash("已请求同步，一分钟内开始。", "success")
     return redirect(url_for("shop.segment_view"))
 
 
