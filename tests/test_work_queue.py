@@ -334,6 +334,13 @@ def test_the_embedded_default_runs_every_job(world: World) -> None:
     one runs and is recorded as done."""
     _rates(world.fake, 1, per_day=1, days=1)
     assert not world.app.config["TRACKER_BROKER_URL"]
+    with world.app.app_context():  # one shop pushes its member levels to the platform
+        shop = db.session.get(Shop, world.shop_ids[0])
+        assert shop is not None
+        shop.member_levels = {"basis": "spend", "thresholds": ["100"], "discounts": ["9.5"]}
+        shop.level_sync, shop.level_sync_requested_at = True, utcnow()
+        db.session.commit()
+        db.session.remove()
     work = jobs.executor(world.app)
     assert isinstance(work, InProcessExecutor)
     scheduler = BackgroundScheduler()
@@ -351,4 +358,5 @@ def test_the_embedded_default_runs_every_job(world: World) -> None:
     )
     assert set(done) == set(jobs.UNITS)
     assert done["pull"] == 2 and done["recommender"] == 2 and done["sentiment"] == 2
+    assert done["levels"] == 1 and world.fake.grade_rules is not None
     assert world.count(PullRun, PullRun.source == "top", PullRun.status == "ok") == 2

@@ -37,7 +37,7 @@ BATCH = 50  # buyers a transaction (and between lease renewals)
 
 @dataclass(frozen=True)
 class SyncReport:
-    rules: str  # "pushed", "unchanged" or "failed"
+    rules: str  # "pushed", "unchanged", "failed"; "not-started" (no usable member API)
     confirmed: int  # buyers whose level the platform accepted in this run
     refused: int  # buyers it turned down (each keeps why)
     unreachable: int  # masked nick and no OUID: the platform cannot be asked about them
@@ -189,7 +189,7 @@ def last_run(shop: Shop) -> tuple[datetime, SyncReport] | None:
 
 def record_unusable(session: Session, shop: Shop, *, now: datetime, error: str) -> None:
     """The run could not start (credentials unusable, no member API): say so on the page."""
-    _finish(session, shop, now, SyncReport("failed", 0, 0, 0, 0, error=error))
+    _finish(session, shop, now, SyncReport("not-started", 0, 0, 0, 0, error=error))
 
 
 @dataclass(frozen=True)
