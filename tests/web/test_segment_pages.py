@@ -127,6 +127,9 @@ def test_member_levels_sync_is_turned_on_shown_and_run_on_request(
     assert "该买家不是本店会员&lt;script&gt;" in page and "等级规则已推送" in page
     buyer_page = client.get(f"/shop/buyers/{big.id}").get_data(as_text=True)
     assert 'id="platform-grade"' in buyer_page and "高级会员" in buyer_page
+    level_sync.record_unusable(session, shop, now=utcnow(), error="本店没有平台接口凭据")
+    page = client.get("/shop/segments").get_data(as_text=True)
+    assert "未能开始" in page and "本店没有平台接口凭据" in page
     shop.level_sync_requested_at = None
     session.commit()
     post_form(client, "/shop/segments/sync/now", {}, form_url="/shop/segments")
