@@ -129,36 +129,32 @@ def sync(
             shop.level_rules_synced = levels.to_dict()
         rules = "pushed"
     pending = _to_push(session, shop)
-    session.rollback()
+    session.rollback()  # no transaction stays open while the platform is called
     confirmed = refused = skipped = done = 0
     error: str | None = None
     throttled: RateLimited | None = None
     for start in range(0, len(pending), BATCH):
-        with transaction(session):
-            for buyer_id, nick, ouid, level in pending[start : start + BATCH]:
-                member = PlatformMember(nick, ouid)
-                buyer = session.get(Buyer, buyer_id)
-                if buyer is None:  # deleted meanwhile
-                    done += 1
-                    continue
-                if unreachable(member):
-                    skipped += 1
-                    done += 1
-                    continue
-                try:
-                    syncer.set_member_level(member, level)
-                except Refused as exc:
-                    buyer.platform_grade_error = f"{exc.code}: {exc.message}"[:500]
-                    refused += 1
-                except SourceError as exc:  # the call failed: stop, keep what went through
-                    error = f"{exc.code}: {exc.message}"
-                    throttled = exc if isinstance(exc, RateLimited) else None
-                    break
-                else:
-                    buyer.platform_grade, buyer.platform_grade_at = level, clock()
-                    buyer.platform_grade_error = None
-                    confirmed += 1
+        answers: list[tuple[int, int, str | None]] = []  # (buyer, level, refusal or None)
+        for buyer_id, nick, ouid, level in pending[start : start + BATCH]:
+            member = PlatformMember(nick, ouid)
+            if unreachable(member):
+                skipped += 1
                 done += 1
+                continue
+            try:
+                syncer.set_member_level(member, level)
+            except Refused as exc:
+                answers.append((buyer_id, level, f"{exc.code}: {exc.message}"[:500]))
+                refused += 1
+            except SourceError as exc:  # the call failed: stop, keep what went through
+                error = f"{exc.code}: {exc.message}"
+                throttled = exc if isinstance(exc, RateLimited) else None
+                break
+            else:
+                answers.append((buyer_id, level, None))
+                confirmed += 1
+            done += 1
+        _record(session, answers, at=clock())
         if error is not None:
             break
         if renew is not None:
@@ -167,6 +163,19 @@ def sync(
         rules, confirmed, refused, skipped, len(pending) - done, error=error, throttled=throttled
     )
     return _finish(session, shop, now, report)
+
+
+def _record(session: Session, answers: list[tuple[int, int, str | None]], *, at: datetime) -> None:
+    """One batch's answers in one short transaction (a crash before it only means the
+    batch is sent again: setting a level twice changes nothing)."""
+    with transaction(session):
+        for buyer_id, level, refusal in answers:
+            buyer = session.get(Buyer, buyer_id)
+            if buyer is None:  # deleted meanwhile
+                continue
+            if refusal is None:
+                buyer.platform_grade, buyer.platform_grade_at = level, at
+            buyer.platform_grade_error = refusal
 
 
 def _finish(session: Session, shop: Shop, now: datetime, report: SyncReport) -> SyncReport:
