@@ -342,3 +342,46 @@ def test_an_import_cut_short_by_a_dying_scheduler_starts_again(
     jobs.import_waiting(app)
     assert session.scalars(sa.select(ImportJob.status)).one() == "done"
     assert session.scalar(sa.select(sa.func.count(Review.id))) == 2
+
+
+CARD = '<h2 class="h6 mb-2">{}'  # a shop's card (the navigation lists every shop)
+
+
+def test_sources_page_pages_through_many_shops_and_finds_the_failing_ones(
+    admin: tuple[FlaskClient, Shop],
+    session: Session,
+    make_shop,  # type: ignore[no-untyped-def]
+) -> None:
+    client, _ = admin
+    many = [make_shop(code=f"s{i:03d}", name=f"分店{i:03d}") for i in range(40)]
+    failing, parked = many[7], many[33]
+    session.add_all(
+        [
+            BackgroundWork(key=f"pull:{failing.id}", kind="pull", shop_id=failing.id, failures=2),
+            BackgroundWork(
+                key=f"pull:{parked.id}",
+                kind="pull",
+                shop_id=parked.id,
+                failures=8,
+                parked_at=utcnow(),
+            ),
+            BackgroundWork(key=f"pull:{many[1].id}", kind="pull", shop_id=many[1].id),  # healthy
+        ]
+    )
+    session.commit()
+    first = client.get("/admin/sources").get_data(as_text=True)
+    assert (
+        'id="shop-filter"' in first
+        and CARD.format("分店000") in first
+        and CARD.format("分店030") not in first
+    )
+    assert "第 1 / 2 页" in first
+    second = client.get("/admin/sources?page=2").get_data(as_text=True)
+    assert CARD.format("分店030") in second and CARD.format("分店000") not in second
+    attention = client.get("/admin/sources?show=attention").get_data(as_text=True)
+    assert CARD.format("分店007") in attention and CARD.format("分店033") in attention
+    assert CARD.format("分店001") not in attention and CARD.format("分店002") not in attention
+    found = client.get("/admin/sources?q=s03").get_data(as_text=True)
+    assert CARD.format("分店030") in found and CARD.format("分店007") not in found
+    assert "没有符合条件的店铺" in client.get("/admin/sources?q=无此店").get_data(as_text=True)
+    assert client.get("/admin/sources?page=²").status_code == 404

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.models import PullRun, Shop
+from tracker.models import BackgroundWork, PullRun, Shop
 from tracker.sentiment import Scorer
 from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.quarantine import ingest_guarded
@@ -110,6 +110,26 @@ def _count(run: PullRun, total: IntakeResult, window: IntakeResult | None = None
     run.pulled, run.new, run.revised = done.received, done.new, done.revised
     run.cases_opened, run.cases_closed = done.cases_opened, done.cases_closed
     run.set_aside = done.set_aside
+
+
+def shops_to_list(*, q: str = "", needs_attention: bool = False) -> sa.Select[tuple[Shop]]:
+    """The shops the 数据源 page lists, by name: matching ``q`` (name or code), and with
+    ``needs_attention`` only those whose pull is failing or parked (a host with thousands
+    of shops looks for those)."""
+    stmt = sa.select(Shop).order_by(Shop.name, Shop.id)
+    if q:
+        stmt = stmt.where(
+            sa.or_(Shop.name.contains(q, autoescape=True), Shop.code.contains(q, autoescape=True))
+        )
+    if needs_attention:
+        stmt = stmt.where(
+            sa.exists().where(
+                BackgroundWork.shop_id == Shop.id,
+                BackgroundWork.kind == "pull",
+                sa.or_(BackgroundWork.parked_at.is_not(None), BackgroundWork.failures > 0),
+            )
+        )
+    return stmt
 
 
 def recent_runs(session: Session, shop_ids: list[int], limit: int = 20) -> list[PullRun]:

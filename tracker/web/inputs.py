@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Request
+from flask import Request, abort, current_app, request
+from flask_sqlalchemy.pagination import Pagination
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter, ValidationError
 
 from tracker.domain.plain_text import clean_text
+from tracker.extensions import db
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
+MAX_PAGE = 10_000
 
 
 def parse_id(text: object) -> int | None:
@@ -67,3 +70,13 @@ class TrackerRequest(Request):
             if silent:
                 return None
             raise BadRequest("JSON is nested too deeply.") from None
+
+
+def requested_page(stmt: Any, per_page: int | None = None) -> Pagination:
+    """The page of ``stmt`` asked for (``?page=``); an odd one (huge, ``²``, negative) is a
+    404."""
+    page = parse_id(request.args.get("page", "1"))
+    if page is None or page > MAX_PAGE:
+        abort(404)
+    size = per_page or current_app.config["TRACKER_PAGE_SIZE"]
+    return db.paginate(stmt, page=page, per_page=size, max_per_page=200)

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -41,13 +41,20 @@ from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm, ImportForm, PolicyForm, credentials_form
 from tracker.web.admin.views import attach_error, bp
 from tracker.web.choices import row_choices
+from tracker.web.inputs import requested_page
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+SHOPS_PER_PAGE = 24  # a host with thousands of shops pages through them, or filters
 
 
 @bp.route("/sources")
 def sources() -> str:
-    shops = db.session.scalars(sa.select(Shop).order_by(Shop.name)).all()
+    q = request.args.get("q", "").strip()[:100]
+    needs_attention = request.args.get("show") == "attention"
+    page = requested_page(
+        pulls.shops_to_list(q=q, needs_attention=needs_attention), per_page=SHOPS_PER_PAGE
+    )
+    shops = list(page.items)
     runs = pulls.recent_runs(db.session, [s.id for s in shops], limit=50)
 
     store = model_store(current_app)
@@ -57,6 +64,9 @@ def sources() -> str:
     return render_template(
         "admin/sources.html",
         shops=shops,
+        page=page,
+        q=q,
+        needs_attention=needs_attention,
         work=background_work.health(db.session, now=utcnow()),
         work_mode=work.describe(),
         live=live,

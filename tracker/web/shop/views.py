@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from werkzeug.wrappers import Response
@@ -15,7 +15,7 @@ from tracker.models.enums import Rating
 from tracker.services import browse, buyer_flags, contact_handles, segments
 from tracker.services.corrections import correct_sentiment
 from tracker.web.access import current_shop, shop_or_404
-from tracker.web.inputs import parse_id
+from tracker.web.inputs import requested_page
 from tracker.web.shop.forms import SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
@@ -28,17 +28,8 @@ def _shop() -> Shop:
     return shop
 
 
-MAX_PAGE = 10_000
-
-
 def _page(stmt: object) -> Pagination:
-    """The page asked for (``?page=``); an odd one (huge, ``²``, negative) is a 404."""
-    raw = request.args.get("page", "1")
-    page = parse_id(raw)
-    if page is None or page > MAX_PAGE:
-        abort(404)
-    per_page = current_app.config["TRACKER_PAGE_SIZE"]
-    return db.paginate(stmt, page=page, per_page=per_page, max_per_page=200)
+    return requested_page(stmt)
 
 
 def _q() -> str:
