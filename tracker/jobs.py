@@ -32,6 +32,7 @@ from tracker.queue.inprocess import InlineExecutor, InProcessExecutor
 from tracker.services import (
     alerts,
     background_work,
+    calibration,
     calls,
     campaigns,
     care,
@@ -223,6 +224,17 @@ def _sentiment(app: Flask, task: Task, held: Claim) -> Outcome:
     return OK
 
 
+def _calibrate(app: Flask, task: Task, held: Claim) -> Outcome:
+    """The shop's own score bands from its good ratings (the installation's model)."""
+    shop = db.session.get(Shop, task.shop_id)
+    version = runtime.installed_model_version(app)
+    if shop is not None and version is not None:
+        bands = calibration.calibrate(db.session, shop, model_version=version, now=utcnow())
+        if bands is not None:
+            log.info("calibrate %s: case %.4f, confirm %.4f", shop.code, bands.case, bands.confirm)
+    return OK
+
+
 def retrain_shop(app: Flask, shop_id: int) -> None:
     """One shop's candidate, judged against the model scoring it now (in an app context)."""
     shop = db.session.get(Shop, shop_id)
@@ -392,6 +404,7 @@ UNITS: dict[str, Unit] = {
     "segments": Unit(_segments, BUILD_TTL),
     "levels": Unit(_levels, SHORT_TTL),  # renewed after every batch of buyers
     "sentiment": Unit(_sentiment, BUILD_TTL),
+    "calibrate": Unit(_calibrate, SHORT_TTL),
     "imports": Unit(_imports, BUILD_TTL),
     "alerts": Unit(_alerts, SHORT_TTL),
     "outbox": Unit(_outbox, SHORT_TTL),
@@ -547,6 +560,7 @@ REQUESTED = {
     "segments": Shop.segments_requested_at,
     "levels": Shop.level_sync_requested_at,  # after each recompute, or 立即同步
     "sentiment": Shop.sentiment_retrain_requested_at,
+    "calibrate": Shop.sentiment_retrain_requested_at,  # 立即训练 also calibrates again
 }
 
 
@@ -643,6 +657,7 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str, work: Executor) 
     for unit, days in (
         ("recommender", "*"),  # nightly
         ("segments", "*"),  # nightly
+        ("calibrate", "*"),  # nightly
         ("sentiment", app.config["TRACKER_SENTIMENT_RETRAIN_DAY"]),  # weekly
     ):
         # every shop on the clock, and within a minute the shops an admin asked for

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session, object_session
 
@@ -21,8 +22,8 @@ from tracker.providers.aliyun import PROVIDERS
 from tracker.providers.contract import ProviderError
 from tracker.sealing import Sealer, derived_key
 from tracker.sentiment import Scorer
-from tracker.sentiment.store import ModelStore, load_scorer, model_thresholds
-from tracker.services import messaging, shop_models, source_credentials
+from tracker.sentiment.store import ModelStore, load_scorer, model_description
+from tracker.services import calibration, messaging, shop_models, source_credentials
 from tracker.services.alerts import AlertSettings
 from tracker.services.intake import IntakeSettings
 from tracker.services.shop_settings import intake_settings
@@ -37,7 +38,7 @@ from tracker.sources.contract import (
 )
 
 _scorers: dict[str, tuple[str, Scorer]] = {}
-_bands: dict[str, tuple[str, ScoreBands]] = {}
+_bands: dict[str, tuple[str, ScoreBands, str | None]] = {}
 
 
 def model_store(app: Flask) -> ModelStore:
@@ -77,30 +78,62 @@ def score_bands(
     app: Flask, shop_id: int | None = None, *, session: Session | None = None
 ) -> ScoreBands:
     """The bands (待确认 and case-opening thresholds) of the model scoring the shop, read
-    from its description alone; the configured threshold, when set, replaces the
-    case-opening one."""
+    from its description alone: the shop's own model's; else the installation model's,
+    calibrated on the shop's own good ratings where there are enough of them. The
+    configured threshold, when set, replaces the case-opening one."""
+    session = session or db.session
     own = (
-        shop_models.active_row(session or db.session, shop_id)
+        shop_models.active_row(session, shop_id)
         if shop_id is not None and _follows_shops(app)
         else None
     )
     if own is not None:
         thresholds = own[2]["thresholds"]
         return _override(app, ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"]))
+    installed, version = _installed_bands(app)
+    if shop_id is not None:
+        calibrated = _calibrated(session, shop_id, version)
+        if calibrated is not None:
+            return _override(app, calibrated)
+    return _override(app, installed)
+
+
+def _installed_bands(app: Flask) -> tuple[ScoreBands, str | None]:
+    """The installation model's bands and version, read once per process and model."""
     store = model_store(app)
     setting = app.config["TRACKER_SENTIMENT_MODEL"]
     key = f"{setting}|{store.current_version()}"
     cached = _bands.get(app.instance_path)
     if cached is None or cached[0] != key:
-        thresholds = model_thresholds(setting, store)
+        description = model_description(setting, store)
+        thresholds = description.get("thresholds") if description else None
         bands = (
             ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
-            if thresholds
+            if isinstance(thresholds, dict)
             else ScoreBands()
         )
-        cached = (key, bands)
+        version = str(description["version"]) if description and "version" in description else None
+        cached = (key, bands, version)
         _bands[app.instance_path] = cached
-    return _override(app, cached[1])
+    return cached[1], cached[2]
+
+
+def _calibrated(session: Session, shop_id: int, version: str | None) -> ScoreBands | None:
+    stored = session.scalar(sa.select(Shop.sentiment_calibration).where(Shop.id == shop_id))
+    return calibration.bands_for(stored, version)
+
+
+def calibrated_bands(app: Flask, shop: Shop) -> ScoreBands | None:
+    """The shop's calibrated bands when they are the ones in use (no model of its own
+    scores it, and the installation's model is the one they were set for)."""
+    if _follows_shops(app) and shop_models.active_row(_session_of(shop), shop.id) is not None:
+        return None
+    return calibration.bands_for(shop.sentiment_calibration, installed_model_version(app))
+
+
+def installed_model_version(app: Flask) -> str | None:
+    """The version of the installation's model, as its scores are stored (None: snownlp)."""
+    return _installed_bands(app)[1]
 
 
 def bands_of_model(app: Flask, session: Session, shop_id: int, version: str | None) -> ScoreBands:
@@ -112,6 +145,9 @@ def bands_of_model(app: Flask, session: Session, shop_id: int, version: str | No
             return _override(
                 app, ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
             )
+        calibrated = _calibrated(session, shop_id, version)
+        if calibrated is not None:
+            return _override(app, calibrated)
     return score_bands(app)
 
 

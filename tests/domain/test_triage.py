@@ -15,6 +15,7 @@ from tracker.domain.triage import (
     CaseKind,
     DeadlinePolicy,
     ScoreBands,
+    calibrated_bands,
     case_kind,
     first_contact_due,
     needs_confirmation,
@@ -151,3 +152,18 @@ def test_policy_round_trip_and_validation() -> None:
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:
     assert set(tag_reasons(text)) == expected
+
+
+def test_a_shops_own_bands_flag_the_chosen_share_of_its_good_ratings() -> None:
+    scores = [(i + 0.5) / 2000 for i in range(2000)]
+    bands = calibrated_bands(list(reversed(scores)))
+    assert bands is not None
+    assert sum(s < bands.case for s in scores) == 20  # 1%
+    assert sum(s < bands.confirm for s in scores) == 80  # 4%
+    assert scores[19] < bands.case < scores[20]  # halfway: no hair's-breadth calls
+    assert calibrated_bands(scores[:999]) is None  # too few to tell
+    # many equal scores: never more than the share, and 待确认 never below the case band
+    tied = [0.2] * 30 + [0.9] * 1970
+    flat = calibrated_bands(tied)
+    assert flat is not None and sum(s < flat.case for s in tied) == 0
+    assert flat.case <= flat.confirm and sum(s < flat.confirm for s in tied) == 30

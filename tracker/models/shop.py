@@ -40,6 +40,10 @@ class Shop(db.Model):
     suggestions_per_call: Mapped[int] = mapped_column(default=5, server_default="5")
     recommender_requested_at: Mapped[datetime | None]
     sentiment_retrain_requested_at: Mapped[datetime | None]  # an admin's 立即训练
+    # The shop's own score bands from its good ratings (tracker.domain.triage
+    # .calibrated_bands), for the model that scored them: {"model", "case", "confirm",
+    # "good_reviews", "at"}; used while that model scores the shop.
+    sentiment_calibration: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     # Customer segments: member levels (tracker.domain.segments.MemberLevels), when they were
     # last computed, the shop's own 80/20 figure, and a "recompute now" for the scheduler.
     member_levels: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

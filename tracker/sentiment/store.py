@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from tracker.sentiment import Scorer
 from tracker.sentiment.text_model import TextModel
@@ -100,10 +101,10 @@ def load_scorer(setting: str, store: ModelStore) -> Scorer:
     return _load(bundled_model_dir())
 
 
-def model_thresholds(setting: str, store: ModelStore) -> dict[str, float] | None:
-    """The thresholds of the model ``load_scorer`` would load, read from its description
-    alone (no arrays): web workers place reviews in bands without loading a model. None
-    for snownlp, which carries none."""
+def model_description(setting: str, store: ModelStore) -> dict[str, Any] | None:
+    """The description of the model ``load_scorer`` would load, read alone (no arrays): web
+    workers place reviews in bands without loading a model. None for snownlp, which
+    carries no thresholds."""
     if setting == SNOWNLP:
         return None
     if setting not in ("", "auto"):
@@ -119,8 +120,7 @@ def model_thresholds(setting: str, store: ModelStore) -> dict[str, float] | None
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    thresholds = meta.get("thresholds")
-    return thresholds if isinstance(thresholds, dict) else None
+    return meta if isinstance(meta, dict) else None
 
 
 def _load(directory: Path) -> TextModel:

@@ -3,6 +3,8 @@ scores the shop, 立即训练 and 回滚."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -26,6 +28,9 @@ def shop_sentiment(shop_id: int) -> str:
         shop=shop,
         models=shop_models.models(db.session, shop.id),
         bands=runtime.score_bands(current_app, shop.id),
+        calibrated_at=datetime.fromisoformat(shop.sentiment_calibration["at"])
+        if runtime.calibrated_bands(current_app, shop) is not None and shop.sentiment_calibration
+        else None,
         installation=installation,
         follows_shops=current_app.config["TRACKER_SENTIMENT_MODEL"] in ("", "auto"),
         min_examples=shop_models.MIN_EXAMPLES,

@@ -1,0 +1,120 @@
+"""A shop's own score bands from its good ratings: read from the right reviews, used while
+the model they were set for scores the shop, and by nobody else."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from tracker import jobs, runtime
+from tracker.clock import utcnow
+from tracker.domain.triage import ScoreBands
+from tracker.models import Review, Shop, ShopSentimentModel
+from tracker.models.enums import Rating
+from tracker.services import calibration
+
+
+def add_reviews(
+    session: Session,
+    shop: Shop,
+    scores: list[float],
+    *,
+    model: str,
+    at: datetime | None = None,
+    rating: Rating = Rating.GOOD,
+    system_default: bool = False,
+    deleted: bool = False,
+) -> None:
+    at = at or utcnow() - timedelta(days=3)
+    start = session.scalar(sa.select(sa.func.count()).select_from(Review)) or 0
+    session.add_all(
+        Review(
+            shop_id=shop.id,
+            platform_key=f"{start + i}:buyer",
+            rating=rating,
+            text="还行吧",
+            posted_at=at,
+            first_posted_at=at,
+            received_at=at,
+            updated_at=at,
+            sentiment_score=score,
+            sentiment_model=model,
+            is_system_default=system_default,
+            is_deleted=deleted,
+        )
+        for i, score in enumerate(scores)
+    )
+    session.commit()
+
+
+def spread(n: int, low: float = 0.0, high: float = 1.0) -> list[float]:
+    return [low + (high - low) * (i + 0.5) / n for i in range(n)]
+
+
+def test_only_the_shops_recent_good_ratings_by_that_model_set_its_bands(
+    session: Session, shop: Shop
+) -> None:
+    add_reviews(session, shop, spread(1200, 0.5, 1.0), model="m1")
+    # none of these may pull the bands down
+    add_reviews(session, shop, [0.01] * 300, model="m1", rating=Rating.BAD)
+    add_reviews(session, shop, [0.01] * 300, model="m1", system_default=True)
+    add_reviews(session, shop, [0.01] * 300, model="m1", deleted=True)
+    add_reviews(session, shop, [0.01] * 300, model="m0")  # another model's scale
+    add_reviews(session, shop, [0.01] * 300, model="m1", at=utcnow() - timedelta(days=400))
+    bands = calibration.calibrate(session, shop, model_version="m1", now=utcnow())
+    assert bands is not None and 0.5 < bands.case < bands.confirm < 0.6
+    good = spread(1200, 0.5, 1.0)
+    assert sum(s < bands.case for s in good) == 12 and sum(s < bands.confirm for s in good) == 48
+    stored = shop.sentiment_calibration
+    assert stored is not None and stored["model"] == "m1" and stored["good_reviews"] == 1200
+    assert calibration.bands_for(stored, "m1") == ScoreBands(stored["case"], stored["confirm"])
+    assert calibration.bands_for(stored, "m2") is None and calibration.bands_for(None, "m1") is None
+    # too few good ratings for another model: nothing to go on, the old bands are cleared
+    assert calibration.calibrate(session, shop, model_version="m0", now=utcnow()) is None
+    assert shop.sentiment_calibration is None
+
+
+def test_the_shops_bands_are_used_while_the_model_they_were_set_for_scores_it(
+    app: Flask,
+    session: Session,
+    shop: Shop,
+    make_shop,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    version = runtime.installed_model_version(app)
+    assert version is not None  # the bundled model
+    installed = runtime.score_bands(app)
+    add_reviews(session, shop, spread(1500, 0.2, 1.0), model=version)
+    other = make_shop(code="other")
+    shop_id = shop.id
+    assert jobs.dispatch_builds(app, jobs.inline(app), "calibrate", requested_only=False) == 2
+    shop = session.get(Shop, shop_id)  # type: ignore[assignment]
+    assert shop is not None and shop.sentiment_calibration is not None
+    own = ScoreBands(shop.sentiment_calibration["case"], shop.sentiment_calibration["confirm"])
+    assert own != installed
+    assert runtime.score_bands(app, shop.id) == own
+    assert runtime.settings(app, shop).bands == own  # intake reads them
+    assert runtime.bands_of_model(app, session, shop.id, version) == own
+    assert runtime.bands_of_model(app, session, shop.id, "snownlp-0.12.3-default") == installed
+    assert runtime.score_bands(app, other.id) == installed  # a shop without enough stays
+    assert runtime.calibrated_bands(app, shop) == own
+    # the configured threshold still wins for the case band
+    monkeypatch.setitem(app.config, "TRACKER_HIDDEN_NEGATIVE_THRESHOLD", 0.05)
+    assert runtime.score_bands(app, shop.id).case == 0.05
+    monkeypatch.setitem(app.config, "TRACKER_HIDDEN_NEGATIVE_THRESHOLD", None)
+    # a model of the shop's own scores it: its bands, set on the shop's held-back reviews
+    description = {"thresholds": {"decision": 0.5, "case": 0.02, "confirm": 0.2}}
+    session.add(
+        ShopSentimentModel(
+            shop_id=shop.id, version="own-1", status="active", trained_at=utcnow(),
+            activated_at=utcnow(), examples=500, figures={}, decision="", arrays=b"",
+            description=description,
+        )
+    )  # fmt: skip
+    session.commit()
+    assert runtime.score_bands(app, shop.id) == ScoreBands(0.02, 0.2)
+    assert runtime.calibrated_bands(app, shop) is None

@@ -1,0 +1,67 @@
+"""A shop's own score bands (本店校准): the model's bands were set on the categories it was
+trained on; a shop selling something else sees its happy texts score lower or higher, so
+the same threshold floods one shop with false alarms and misses complaints in another.
+Nightly (and on 立即训练) the scores of the shop's recent good ratings set its bands:
+the lowest 1% open a case, up to 4% wait in 待确认 (tracker.domain.triage)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain.triage import ScoreBands, calibrated_bands
+from tracker.models import Review, Shop
+from tracker.models.enums import Rating
+from tracker.services.transaction import transaction
+
+WINDOW = timedelta(days=365)
+SAMPLE = 20_000  # the most recent good ratings: enough for a 1% quantile, quick to read
+
+
+def calibrate(
+    session: Session, shop: Shop, *, model_version: str, now: datetime
+) -> ScoreBands | None:
+    """Set (or clear) the shop's bands from the good ratings ``model_version`` scored."""
+    scores = session.scalars(
+        sa.select(Review.sentiment_score)
+        .where(
+            Review.shop_id == shop.id,
+            Review.rating == Rating.GOOD,
+            Review.sentiment_model == model_version,
+            Review.sentiment_score.is_not(None),
+            Review.is_system_default.is_(False),
+            Review.is_deleted.is_(False),
+            Review.posted_at >= now - WINDOW,
+        )
+        .order_by(Review.posted_at.desc())
+        .limit(SAMPLE)
+    ).all()
+    bands = calibrated_bands([float(s) for s in scores])
+    with transaction(session):
+        shop.sentiment_calibration = (
+            None
+            if bands is None
+            else {
+                "model": model_version,
+                "case": round(bands.case, 6),
+                "confirm": round(bands.confirm, 6),
+                "good_reviews": len(scores),
+                "at": now.isoformat(),
+            }
+        )
+    return bands
+
+
+def bands_for(
+    calibration: dict[str, object] | None, model_version: str | None
+) -> ScoreBands | None:
+    """The shop's calibrated bands when ``model_version`` is the model they were set for
+    (another model's scores are on another scale)."""
+    if not calibration or model_version is None or calibration.get("model") != model_version:
+        return None
+    case, confirm = calibration.get("case"), calibration.get("confirm")
+    if not isinstance(case, int | float) or not isinstance(confirm, int | float):
+        return None
+    return ScoreBands(case=float(case), confirm=float(confirm))
