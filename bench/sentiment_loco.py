@@ -55,6 +55,14 @@ def one_category(args: tuple[str, list[Example]]) -> dict[str, object]:
     )
 
 
+SHOP_KEYS = (
+    "shop_false_alarm_rate",
+    "shop_caught",
+    "shop_queued_happy_rate",
+    "shop_caught_or_queued",
+)
+
+
 def calibrated(model: TextModel, unseen: list[Example], *, seed: str) -> dict[str, float]:
     """The category as a new shop: the bands calibrated on the scores of half of its good
     ratings (as the nightly job does on a shop's own; a rating needs nobody to label it),
@@ -65,7 +73,8 @@ def calibrated(model: TextModel, unseen: list[Example], *, seed: str) -> dict[st
     known, later = shuffled[:half], shuffled[half:]
     good_scores = model.score([e.text for e in known if e.label == 1])
     bands = calibrated_bands(good_scores)
-    assert bands is not None, "fewer than 1,000 good ratings to calibrate on"
+    if bands is None:  # as in the app: too few good ratings, the model's bands stand
+        return dict.fromkeys(SHOP_KEYS)
     truth, scores = [e.label for e in later], model.score([e.text for e in later])
     at_case = operating_point(truth, scores, bands.case)
     at_confirm = operating_point(truth, scores, bands.confirm)
@@ -96,7 +105,11 @@ def main() -> None:
     print("| unseen | " + " | ".join(keys) + " |")
     for row in rows:
         print(f"| {row['category']} | " + " | ".join(str(row[k]) for k in keys) + " |")
-    mean = {k: round(sum(float(r[k]) for r in rows) / len(rows), 4) for k in keys[1:]}
+    mean = {
+        k: round(sum(float(r[k]) for r in known) / len(known), 4) if known else None
+        for k in keys[1:]
+        for known in [[r for r in rows if r[k] is not None]]
+    }
     print(json.dumps({"categories": rows, "mean": mean}, ensure_ascii=False))
 
 

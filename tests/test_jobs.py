@@ -74,9 +74,13 @@ class Recorder:
 
     def __init__(self) -> None:
         self.tasks: list[Task] = []
+        self.waiting: int | None = None  # the broker's count; None: every task still there
 
     def submit(self, task: Task) -> None:
         self.tasks.append(task)
+
+    def depth(self) -> int:
+        return len(self.tasks) if self.waiting is None else self.waiting
 
 
 def test_pulls_are_handed_out_at_each_shops_phase_and_once(
@@ -105,6 +109,23 @@ def test_pulls_are_handed_out_at_each_shops_phase_and_once(
     session.commit()
     monkeypatch.setattr(jobs, "utcnow", lambda: later + interval)
     assert jobs.dispatch_pulls(app, work) == 0  # an inactive shop is not pulled
+
+
+def test_a_task_reserved_by_a_worker_that_died_is_handed_out_again(
+    app: Flask, session: Session, top_shop: tuple[Shop, FakeTop], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed worker's reserved tasks come back from Redis only after its visibility
+    timeout; with the queue empty, a task not started within two minutes is handed out
+    again. While the queue holds tasks, a waiting one is left alone for ten."""
+    work = Recorder()
+    assert jobs.dispatch_pulls(app, work) == 1
+    start = utcnow()
+    monkeypatch.setattr(jobs, "utcnow", lambda: start + timedelta(minutes=3))
+    assert jobs.dispatch_pulls(app, work) == 0  # the broker still holds it: it waits its turn
+    work.waiting = 0  # nothing in the queue, and the task never started
+    assert jobs.dispatch_pulls(app, work) == 1
+    assert work.tasks[0].key == work.tasks[1].key
+    assert jobs.dispatch_pulls(app, work) == 0  # just handed out again
 
 
 def test_a_pushed_review_brings_the_shops_pull_forward(

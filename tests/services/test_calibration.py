@@ -89,18 +89,16 @@ def test_the_shops_bands_are_used_while_the_model_they_were_set_for_scores_it(
     assert version is not None  # the bundled model
     installed = runtime.score_bands(app)
     add_reviews(session, shop, spread(1500, 0.2, 1.0), model=version)
-    other = make_shop(code="other")
-    shop_id = shop.id
-    assert jobs.dispatch_builds(app, jobs.inline(app), "calibrate", requested_only=False) == 2
-    shop = session.get(Shop, shop_id)  # type: ignore[assignment]
-    assert shop is not None and shop.sentiment_calibration is not None
+    other_id = make_shop(code="other").id
+    calibration.calibrate(session, shop, model_version=version, now=utcnow())
+    assert shop.sentiment_calibration is not None
     own = ScoreBands(shop.sentiment_calibration["case"], shop.sentiment_calibration["confirm"])
     assert own != installed
     assert runtime.score_bands(app, shop.id) == own
     assert runtime.settings(app, shop).bands == own  # intake reads them
     assert runtime.bands_of_model(app, session, shop.id, version) == own
     assert runtime.bands_of_model(app, session, shop.id, "snownlp-0.12.3-default") == installed
-    assert runtime.score_bands(app, other.id) == installed  # a shop without enough stays
+    assert runtime.score_bands(app, other_id) == installed  # a shop without enough stays
     assert runtime.calibrated_bands(app, shop) == own
     # the configured threshold still wins for the case band
     monkeypatch.setitem(app.config, "TRACKER_HIDDEN_NEGATIVE_THRESHOLD", 0.05)
@@ -118,3 +116,21 @@ def test_the_shops_bands_are_used_while_the_model_they_were_set_for_scores_it(
     session.commit()
     assert runtime.score_bands(app, shop.id) == ScoreBands(0.02, 0.2)
     assert runtime.calibrated_bands(app, shop) is None
+
+
+def test_the_nightly_job_calibrates_every_active_shop(
+    app: Flask,
+    session: Session,
+    shop: Shop,
+    make_shop,  # type: ignore[no-untyped-def]
+) -> None:
+    version = runtime.installed_model_version(app)
+    assert version is not None
+    add_reviews(session, shop, spread(1000, 0.3, 1.0), model=version)
+    shop_id, other_id = shop.id, make_shop(code="few").id
+    assert jobs.dispatch_builds(app, jobs.inline(app), "calibrate", requested_only=False) == 2
+    calibrated = session.get(Shop, shop_id)
+    few = session.get(Shop, other_id)
+    assert calibrated is not None and calibrated.sentiment_calibration is not None
+    assert calibrated.sentiment_calibration["good_reviews"] == 1000
+    assert few is not None and few.sentiment_calibration is None

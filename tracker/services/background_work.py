@@ -38,6 +38,10 @@ from tracker.services.transaction import transaction
 # A task put on the queue but not started within this long is taken as lost (a broker
 # restarted without its data) and put on the queue again.
 REDISPATCH_AFTER = timedelta(minutes=10)
+# The queue is empty, yet a task handed out this long ago has not started: no worker will
+# take it from the queue, so the one that reserved it died (SIGKILL; the broker gives its
+# reserved tasks back only after Redis' visibility timeout). Put it on the queue again.
+REDISPATCH_WHEN_EMPTY = timedelta(minutes=2)
 # A pull handed out this long ago and still not done is late (the queue is behind).
 LATE_AFTER = timedelta(minutes=15)
 # Workers that took no task for this long are shown as silent.
@@ -214,9 +218,14 @@ class Due:
     due: datetime
 
 
-def dispatchable(session: Session, wanted: Iterable[Due], *, now: datetime) -> list[Due]:
+def dispatchable(
+    session: Session, wanted: Iterable[Due], *, now: datetime, queue_empty: bool = False
+) -> list[Due]:
     """Of the units now due, those to put on the queue: not covered yet, not already
-    waiting on the queue, not running under a live lease, not backing off, not parked."""
+    waiting on the queue, not running under a live lease, not backing off, not parked.
+    ``queue_empty``: the broker holds no task, so one handed out and not started within
+    ``REDISPATCH_WHEN_EMPTY`` was reserved by a worker that died."""
+    redispatch_after = REDISPATCH_WHEN_EMPTY if queue_empty else REDISPATCH_AFTER
     wanted = list(wanted)
     if not wanted:
         return []
@@ -234,7 +243,7 @@ def dispatchable(session: Session, wanted: Iterable[Due], *, now: datetime) -> l
         if row.holder and row.lease_until and row.lease_until > now and holder_alive(row.holder):
             continue  # running now; it covers this due time if it started after it
         # a task handed out and not yet picked up covers this due time: it will start later
-        waiting = row.dispatched_at is not None and row.dispatched_at > now - REDISPATCH_AFTER
+        waiting = row.dispatched_at is not None and row.dispatched_at > now - redispatch_after
         if not waiting:
             chosen.append(item)
     session.rollback()
