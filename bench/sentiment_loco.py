@@ -76,8 +76,9 @@ def calibrated(model: TextModel, unseen: list[Example], *, seed: str) -> dict[st
     if bands is None:  # as in the app: too few good ratings, the model's bands stand
         return dict.fromkeys(SHOP_KEYS)
     truth, scores = [e.label for e in later], model.score([e.text for e in later])
+    confirm = max(bands.confirm, model.thresholds.confirm)  # as calibration.bands_for
     at_case = operating_point(truth, scores, bands.case)
-    at_confirm = operating_point(truth, scores, bands.confirm)
+    at_confirm = operating_point(truth, scores, confirm)
     return {
         "shop_false_alarm_rate": at_case["false_alarm_rate"],
         "shop_caught": at_case["caught"],

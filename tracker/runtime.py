@@ -92,7 +92,7 @@ def score_bands(
         return _override(app, ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"]))
     installed, version = _installed_bands(app)
     if shop_id is not None:
-        calibrated = _calibrated(session, shop_id, version)
+        calibrated = _calibrated(session, shop_id, version, installed)
         if calibrated is not None:
             return _override(app, calibrated)
     return _override(app, installed)
@@ -118,9 +118,11 @@ def _installed_bands(app: Flask) -> tuple[ScoreBands, str | None]:
     return cached[1], cached[2]
 
 
-def _calibrated(session: Session, shop_id: int, version: str | None) -> ScoreBands | None:
+def _calibrated(
+    session: Session, shop_id: int, version: str | None, installed: ScoreBands
+) -> ScoreBands | None:
     stored = session.scalar(sa.select(Shop.sentiment_calibration).where(Shop.id == shop_id))
-    return calibration.bands_for(stored, version)
+    return calibration.bands_for(stored, version, installed)
 
 
 def calibrated_bands(app: Flask, shop: Shop) -> ScoreBands | None:
@@ -128,7 +130,8 @@ def calibrated_bands(app: Flask, shop: Shop) -> ScoreBands | None:
     scores it, and the installation's model is the one they were set for)."""
     if _follows_shops(app) and shop_models.active_row(_session_of(shop), shop.id) is not None:
         return None
-    return calibration.bands_for(shop.sentiment_calibration, installed_model_version(app))
+    installed, version = _installed_bands(app)
+    return calibration.bands_for(shop.sentiment_calibration, version, installed)
 
 
 def installed_model_version(app: Flask) -> str | None:
@@ -145,7 +148,7 @@ def bands_of_model(app: Flask, session: Session, shop_id: int, version: str | No
             return _override(
                 app, ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
             )
-        calibrated = _calibrated(session, shop_id, version)
+        calibrated = _calibrated(session, shop_id, version, _installed_bands(app)[0])
         if calibrated is not None:
             return _override(app, calibrated)
     return score_bands(app)

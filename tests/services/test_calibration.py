@@ -71,8 +71,14 @@ def test_only_the_shops_recent_good_ratings_by_that_model_set_its_bands(
     assert sum(s < bands.case for s in good) == 12 and sum(s < bands.confirm for s in good) == 48
     stored = shop.sentiment_calibration
     assert stored is not None and stored["model"] == "m1" and stored["good_reviews"] == 1200
-    assert calibration.bands_for(stored, "m1") == ScoreBands(stored["case"], stored["confirm"])
-    assert calibration.bands_for(stored, "m2") is None and calibration.bands_for(None, "m1") is None
+    narrow, wide = ScoreBands(0.01, 0.02), ScoreBands(0.01, 0.9)
+    assert calibration.bands_for(stored, "m1", narrow) == ScoreBands(
+        stored["case"], stored["confirm"]
+    )
+    # 待确认 never narrower than the model's own band
+    assert calibration.bands_for(stored, "m1", wide) == ScoreBands(stored["case"], 0.9)
+    assert calibration.bands_for(stored, "m2", narrow) is None
+    assert calibration.bands_for(None, "m1", narrow) is None
     # too few good ratings for another model: nothing to go on, the old bands are cleared
     assert calibration.calibrate(session, shop, model_version="m0", now=utcnow()) is None
     assert shop.sentiment_calibration is None
@@ -92,7 +98,10 @@ def test_the_shops_bands_are_used_while_the_model_they_were_set_for_scores_it(
     other_id = make_shop(code="other").id
     calibration.calibrate(session, shop, model_version=version, now=utcnow())
     assert shop.sentiment_calibration is not None
-    own = ScoreBands(shop.sentiment_calibration["case"], shop.sentiment_calibration["confirm"])
+    own = ScoreBands(
+        shop.sentiment_calibration["case"],
+        max(shop.sentiment_calibration["confirm"], installed.confirm),
+    )
     assert own != installed
     assert runtime.score_bands(app, shop.id) == own
     assert runtime.settings(app, shop).bands == own  # intake reads them

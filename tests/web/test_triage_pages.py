@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import login, post_form
 from tests.factories import add_sale
 from tests.web.conftest import World
+from tracker import runtime
 from tracker.clock import utcnow
 from tracker.models import Case, Review, SentimentCorrection
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating
@@ -98,6 +99,15 @@ def test_the_model_page_requests_training_and_says_what_scores_the_shop(
     url = f"/admin/shops/{world.shop.id}/sentiment"
     page = client.get(url).get_data(as_text=True)
     assert "内置模型" in page and "还没有本店模型" in page and "回滚" not in page
+    assert "本店好评满 1,000 条后" in page  # not calibrated yet: the model's bands
+    version = runtime.installed_model_version(client.application)
+    world.shop.sentiment_calibration = {
+        "model": version, "case": 0.123, "confirm": 0.456, "good_reviews": 4321,
+        "at": utcnow().isoformat(),
+    }  # fmt: skip
+    session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "按本店 4,321 条好评校准" in page and "0.123" in page and "0.456" in page
     post_form(client, f"{url}/retrain", {}, form_url=url)
     session.refresh(world.shop)
     assert world.shop.sentiment_retrain_requested_at is not None

@@ -2,7 +2,8 @@
 trained on; a shop selling something else sees its happy texts score lower or higher, so
 the same threshold floods one shop with false alarms and misses complaints in another.
 Nightly (and on 立即训练) the scores of the shop's recent good ratings set its bands:
-the lowest 1% open a case, up to 4% wait in 待确认 (tracker.domain.triage)."""
+the lowest 1% open a case, up to 4% (or the model's own 待确认 band, if wider) wait in
+待确认 (tracker.domain.triage)."""
 
 from __future__ import annotations
 
@@ -55,13 +56,15 @@ def calibrate(
 
 
 def bands_for(
-    calibration: dict[str, object] | None, model_version: str | None
+    calibration: dict[str, object] | None, model_version: str | None, model_bands: ScoreBands
 ) -> ScoreBands | None:
     """The shop's calibrated bands when ``model_version`` is the model they were set for
-    (another model's scores are on another scale)."""
+    (another model's scores are on another scale). 待确认 is never narrower than the
+    model's own: the queue costs a click and no deadline, a complaint left out of it costs
+    the buyer."""
     if not calibration or model_version is None or calibration.get("model") != model_version:
         return None
     case, confirm = calibration.get("case"), calibration.get("confirm")
     if not isinstance(case, int | float) or not isinstance(confirm, int | float):
         return None
-    return ScoreBands(case=float(case), confirm=float(confirm))
+    return ScoreBands(case=float(case), confirm=max(float(confirm), model_bands.confirm, case))
