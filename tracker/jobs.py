@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from tracker import runtime
 from tracker.clock import utcnow
@@ -51,7 +52,7 @@ from tracker.services.background_work import Claim, Due, Skipped
 from tracker.services.pulls import pull_shop, record_run
 from tracker.services.scoring import score_shop
 from tracker.services.transaction import transaction
-from tracker.sources.contract import SourceError, SyncsMemberLevels
+from tracker.sources.contract import RateLimited, SourceError, SyncsMemberLevels
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,23 @@ class Unit:
 # -- the units ----------------------------------------------------------------------------
 
 
+def _app_resting(session: Session, app_name: str) -> Outcome | None:
+    """The platform app refused calls for too many: wait it out, no failure counted."""
+    resting = background_work.app_resting_until(session, app_name, now=utcnow())
+    if resting is None:
+        return None
+    session.rollback()
+    return Outcome(error=f"平台应用 {app_name} 限流中", rest_until=resting)
+
+
+def _rest_app(session: Session, app_name: str, limited: RateLimited, error: str | None) -> Outcome:
+    """The run met the app's call limit: every shop on that app waits."""
+    until = background_work.rest_app(
+        session, app_name, now=utcnow(), retry_after=limited.retry_after, error=error or ""
+    )
+    return Outcome(error=error, rest_until=until)
+
+
 def _pull(app: Flask, task: Task, held: Claim) -> Outcome:
     """One shop's pull: through its platform app, unless that app is resting."""
     session = db.session
@@ -101,10 +119,8 @@ def _pull(app: Flask, task: Task, held: Claim) -> Outcome:
         return Outcome(error=f"凭据不可用 {exc.code}: {exc.message}")
     if connected is None:
         return OK
-    resting = background_work.app_resting_until(session, connected.app, now=utcnow())
-    if resting is not None:
-        session.rollback()
-        return Outcome(error=f"平台应用 {connected.app} 限流中", rest_until=resting)
+    if (resting := _app_resting(session, connected.app)) is not None:
+        return resting
     run = pull_shop(
         session,
         shop,
@@ -119,14 +135,7 @@ def _pull(app: Flask, task: Task, held: Claim) -> Outcome:
     log.info("pull %s: %s, %d new, %d cases", shop.code, run.status, run.new, run.cases_opened)
     error = f"{run.error_code}: {run.error_message}" if run.status == "error" else None
     if run.throttled is not None:
-        until = background_work.rest_app(
-            session,
-            connected.app,
-            now=utcnow(),
-            retry_after=run.throttled.retry_after,
-            error=error or "",
-        )
-        return Outcome(error=error, rest_until=until)
+        return _rest_app(session, connected.app, run.throttled, error)
     if error is None:
         background_work.app_answered(session, connected.app, now=utcnow())
     return Outcome(error=error)
@@ -185,10 +194,8 @@ def _levels(app: Flask, task: Task, held: Claim) -> Outcome:
     if connected is None:
         level_sync.record_unusable(session, shop, now=utcnow(), error=error or "")
         return Outcome(error=error)
-    resting = background_work.app_resting_until(session, connected.app, now=utcnow())
-    if resting is not None:
-        session.rollback()
-        return Outcome(error=f"平台应用 {connected.app} 限流中", rest_until=resting)
+    if (resting := _app_resting(session, connected.app)) is not None:
+        return resting
     report = level_sync.sync(
         session,
         shop,
@@ -207,14 +214,7 @@ def _levels(app: Flask, task: Task, held: Claim) -> Outcome:
         report.waiting,
     )
     if report.throttled is not None:
-        until = background_work.rest_app(
-            session,
-            connected.app,
-            now=utcnow(),
-            retry_after=report.throttled.retry_after,
-            error=report.error or "",
-        )
-        return Outcome(error=report.error, rest_until=until)
+        return _rest_app(session, connected.app, report.throttled, report.error)
     return Outcome(error=report.error)
 
 
