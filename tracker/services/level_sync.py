@@ -35,6 +35,9 @@ from tracker.sources.contract import (
 BATCH = 50  # buyers a transaction (and between lease renewals)
 
 
+STORED = ("rules", "confirmed", "refused", "unreachable", "waiting", "error")  # on the shop
+
+
 @dataclass(frozen=True)
 class SyncReport:
     rules: str  # "pushed", "unchanged", "failed"; "not-started" (no usable member API)
@@ -46,8 +49,7 @@ class SyncReport:
     throttled: RateLimited | None = None
 
     def to_dict(self, at: datetime) -> dict[str, Any]:
-        kept = ("rules", "confirmed", "refused", "unreachable", "waiting", "error")
-        return {name: getattr(self, name) for name in kept} | {"at": at.isoformat()}
+        return {name: getattr(self, name) for name in STORED} | {"at": at.isoformat()}
 
 
 def set_enabled(
@@ -83,19 +85,30 @@ def unreachable(member: PlatformMember) -> bool:
     return not member.ouid and (not member.nick or "*" in member.nick)
 
 
+# The platform has confirmed the buyer's current level (NULL-safe: never confirmed is not).
+CONFIRMED = sa.and_(Buyer.platform_grade.is_not(None), Buyer.platform_grade == BuyerSegment.level)
+
+
+def _members(shop: Shop, *columns: Any) -> sa.Select[Any]:
+    """``columns`` of the shop's buyers at level 1–4: the ones the member API can set."""
+    return (
+        sa.select(*columns)
+        .select_from(Buyer)
+        .join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id)
+        .where(BuyerSegment.shop_id == shop.id, BuyerSegment.level >= 1)
+    )
+
+
 def _to_push(session: Session, shop: Shop) -> list[tuple[int, str, str | None, int]]:
     """Buyers at level 1–4 whose level the platform has not confirmed: new ones first, the
     ones it turned down before last (so a run continued after a rate limit gets on)."""
     return [
         (buyer_id, nick, ouid, level)
         for buyer_id, nick, ouid, level in session.execute(
-            sa.select(Buyer.id, Buyer.platform_nick, Buyer.platform_buyer_id, BuyerSegment.level)
-            .join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id)
-            .where(
-                BuyerSegment.shop_id == shop.id,
-                BuyerSegment.level >= 1,
-                sa.or_(Buyer.platform_grade.is_(None), Buyer.platform_grade != BuyerSegment.level),
+            _members(
+                shop, Buyer.id, Buyer.platform_nick, Buyer.platform_buyer_id, BuyerSegment.level
             )
+            .where(sa.not_(CONFIRMED))
             .order_by(Buyer.platform_grade_error.is_not(None), BuyerSegment.level.desc(), Buyer.id)
         )
     ]
@@ -130,7 +143,7 @@ def sync(
         rules = "pushed"
     pending = _to_push(session, shop)
     session.rollback()  # no transaction stays open while the platform is called
-    confirmed = refused = skipped = done = 0
+    confirmed = refused = unreachable_count = done = 0
     error: str | None = None
     throttled: RateLimited | None = None
     for start in range(0, len(pending), BATCH):
@@ -138,7 +151,7 @@ def sync(
         for buyer_id, nick, ouid, level in pending[start : start + BATCH]:
             member = PlatformMember(nick, ouid)
             if unreachable(member):
-                skipped += 1
+                unreachable_count += 1
                 done += 1
                 continue
             try:
@@ -160,7 +173,13 @@ def sync(
         if renew is not None:
             renew()
     report = SyncReport(
-        rules, confirmed, refused, skipped, len(pending) - done, error=error, throttled=throttled
+        rules,
+        confirmed,
+        refused,
+        unreachable_count,
+        len(pending) - done,
+        error=error,
+        throttled=throttled,
     )
     return _finish(session, shop, now, report)
 
@@ -192,8 +211,7 @@ def last_run(shop: Shop) -> tuple[datetime, SyncReport] | None:
     stored = shop.level_sync_report
     if not stored:
         return None
-    kept = ("rules", "confirmed", "refused", "unreachable", "waiting", "error")
-    return datetime.fromisoformat(stored["at"]), SyncReport(**{k: stored.get(k) for k in kept})
+    return datetime.fromisoformat(stored["at"]), SyncReport(**{k: stored.get(k) for k in STORED})
 
 
 def record_unusable(session: Session, shop: Shop, *, now: datetime, error: str) -> None:
@@ -209,18 +227,13 @@ class SyncState:
 
 
 def state(session: Session, shop: Shop) -> SyncState:
-    matches = Buyer.platform_grade == BuyerSegment.level
     row = session.execute(
-        sa.select(
-            sa.func.count().filter(matches),
-            sa.func.count().filter(sa.not_(sa.func.coalesce(matches, False))),
-            sa.func.count().filter(
-                sa.not_(sa.func.coalesce(matches, False)), Buyer.platform_grade_error.is_not(None)
-            ),
+        _members(
+            shop,
+            sa.func.count().filter(CONFIRMED),
+            sa.func.count().filter(sa.not_(CONFIRMED)),
+            sa.func.count().filter(sa.not_(CONFIRMED), Buyer.platform_grade_error.is_not(None)),
         )
-        .select_from(Buyer)
-        .join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id)
-        .where(BuyerSegment.shop_id == shop.id, BuyerSegment.level >= 1)
     ).one()
     return SyncState(int(row[0]), int(row[1]), int(row[2]))
 
@@ -228,13 +241,8 @@ def state(session: Session, shop: Shop) -> SyncState:
 def refused_examples(session: Session, shop: Shop, limit: int = 5) -> list[tuple[int, str, str]]:
     """A few buyers the platform turned down, with why: (buyer id, nick, reason)."""
     rows = session.execute(
-        sa.select(Buyer.id, Buyer.platform_nick, Buyer.platform_grade_error)
-        .join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id)
-        .where(
-            BuyerSegment.shop_id == shop.id,
-            BuyerSegment.level >= 1,
-            Buyer.platform_grade_error.is_not(None),
-        )
+        _members(shop, Buyer.id, Buyer.platform_nick, Buyer.platform_grade_error)
+        .where(Buyer.platform_grade_error.is_not(None))
         .order_by(Buyer.id)
         .limit(limit)
     )
