@@ -80,3 +80,8 @@ def requested_page(stmt: Any, per_page: int | None = None) -> Pagination:
         abort(404)
     size = per_page or current_app.config["TRACKER_PAGE_SIZE"]
     return db.paginate(stmt, page=page, per_page=size, max_per_page=200)
+
+
+def search_text() -> str:
+    """What was typed in a list's search box (``?q=``), trimmed to a sane length."""
+    return request.args.get("q", "").strip()[:100]

@@ -41,7 +41,7 @@ from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm, ImportForm, PolicyForm, credentials_form
 from tracker.web.admin.views import attach_error, bp
 from tracker.web.choices import row_choices
-from tracker.web.inputs import requested_page
+from tracker.web.inputs import requested_page, search_text
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SHOPS_PER_PAGE = 24  # a host with thousands of shops pages through them, or filters
@@ -49,7 +49,7 @@ SHOPS_PER_PAGE = 24  # a host with thousands of shops pages through them, or fil
 
 @bp.route("/sources")
 def sources() -> str:
-    q = request.args.get("q", "").strip()[:100]
+    q = search_text()
     needs_attention = request.args.get("show") == "attention"
     page = requested_page(
         pulls.shops_to_list(q=q, needs_attention=needs_attention), per_page=SHOPS_PER_PAGE

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_sqlalchemy.pagination import Pagination
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
@@ -15,7 +14,7 @@ from tracker.models.enums import Rating
 from tracker.services import browse, buyer_flags, contact_handles, segments
 from tracker.services.corrections import correct_sentiment
 from tracker.web.access import current_shop, shop_or_404
-from tracker.web.inputs import requested_page
+from tracker.web.inputs import requested_page, search_text
 from tracker.web.shop.forms import SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
@@ -28,24 +27,16 @@ def _shop() -> Shop:
     return shop
 
 
-def _page(stmt: object) -> Pagination:
-    return requested_page(stmt)
-
-
-def _q() -> str:
-    return request.args.get("q", "").strip()[:100]
-
-
 @bp.route("/products")
 def products() -> str:
     shop = _shop()
     category = request.args.get("category", "")
-    page = _page(browse.products(shop.id, q=_q(), category=category))
+    page = requested_page(browse.products(shop.id, q=search_text(), category=category))
     return render_template(
         "shop/products.html",
         shop=shop,
         page=page,
-        q=_q(),
+        q=search_text(),
         category=category,
         categories=browse.categories(db.session, shop.id),
     )
@@ -59,12 +50,14 @@ def buyers() -> str:
     big = {"1": True, "0": False}.get(request.args.get("big", ""))
     raw_level = request.args.get("level", "")
     level = int(raw_level) if raw_level in {"0", "1", "2", "3", "4"} else None
-    page = _page(browse.buyers(shop.id, q=_q(), klass=klass, big=big, level=level))
+    page = requested_page(
+        browse.buyers(shop.id, q=search_text(), klass=klass, big=big, level=level)
+    )
     return render_template(
         "shop/buyers.html",
         shop=shop,
         page=page,
-        q=_q(),
+        q=search_text(),
         segments=browse.segments_of(db.session, [b.id for b in page.items]),
         filters={"klass": klass, "big": request.args.get("big", ""), "level": level},
         classes=list(BuyerClass),
@@ -95,9 +88,9 @@ def buyer(buyer_id: int) -> str:
 @bp.route("/orders")
 def orders() -> str:
     shop = _shop()
-    page = _page(browse.orders(shop.id, q=_q()))
+    page = requested_page(browse.orders(shop.id, q=search_text()))
     cases = browse.cases_of_orders(db.session, [o.id for o in page.items])
-    return render_template("shop/orders.html", shop=shop, page=page, q=_q(), cases=cases)
+    return render_template("shop/orders.html", shop=shop, page=page, q=search_text(), cases=cases)
 
 
 @bp.route("/reviews")
@@ -105,13 +98,13 @@ def reviews() -> str:
     shop = _shop()
     raw = request.args.get("rating", "")
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
-    page = _page(browse.reviews(shop.id, q=_q(), rating=rating))
+    page = requested_page(browse.reviews(shop.id, q=search_text(), rating=rating))
     corrected = browse.corrections(db.session, [r.id for r in page.items])
     return render_template(
         "shop/reviews.html",
         shop=shop,
         page=page,
-        q=_q(),
+        q=search_text(),
         rating=rating,
         ratings=list(Rating),
         corrected=corrected,
