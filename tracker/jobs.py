@@ -513,7 +513,9 @@ def celery_app(app: Flask):  # type: ignore[no-untyped-def]  # celery has no typ
 def _hand_out(work: Executor, due: list[Due]) -> int:
     """Put the units not yet waiting or covered on the queue; the count handed out."""
     now = utcnow()
-    chosen = background_work.dispatchable(db.session, due, now=now, queue_empty=work.depth() == 0)
+    chosen = background_work.dispatchable(
+        db.session, due, now=now, queue_empty=lambda: work.depth() == 0
+    )
     background_work.mark_dispatched(db.session, chosen, now=now)
     for item in chosen:
         work.submit(Task(unit=item.kind, due=item.due, shop_id=item.shop_id))

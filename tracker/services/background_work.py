@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -219,13 +219,29 @@ class Due:
 
 
 def dispatchable(
-    session: Session, wanted: Iterable[Due], *, now: datetime, queue_empty: bool = False
+    session: Session,
+    wanted: Iterable[Due],
+    *,
+    now: datetime,
+    queue_empty: Callable[[], bool] = lambda: False,
 ) -> list[Due]:
     """Of the units now due, those to put on the queue: not covered yet, not already
     waiting on the queue, not running under a live lease, not backing off, not parked.
-    ``queue_empty``: the broker holds no task, so one handed out and not started within
-    ``REDISPATCH_WHEN_EMPTY`` was reserved by a worker that died."""
-    redispatch_after = REDISPATCH_WHEN_EMPTY if queue_empty else REDISPATCH_AFTER
+    ``queue_empty`` asks the broker whether it holds no task (only when a task handed out
+    over ``REDISPATCH_WHEN_EMPTY`` ago has not started, and once): then the worker that
+    reserved it died."""
+    empty: list[bool] = []  # the broker's answer, asked at most once
+
+    def waiting(handed_out: datetime | None) -> bool:
+        """A task handed out and not yet picked up covers this due time: it starts later."""
+        if handed_out is None or handed_out <= now - REDISPATCH_AFTER:
+            return False
+        if handed_out > now - REDISPATCH_WHEN_EMPTY:
+            return True
+        if not empty:
+            empty.append(queue_empty())
+        return not empty[0]
+
     wanted = list(wanted)
     if not wanted:
         return []
@@ -242,9 +258,7 @@ def dispatchable(
             continue
         if row.holder and row.lease_until and row.lease_until > now and holder_alive(row.holder):
             continue  # running now; it covers this due time if it started after it
-        # a task handed out and not yet picked up covers this due time: it will start later
-        waiting = row.dispatched_at is not None and row.dispatched_at > now - redispatch_after
-        if not waiting:
+        if not waiting(row.dispatched_at):
             chosen.append(item)
     session.rollback()
     return chosen
