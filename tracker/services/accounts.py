@@ -192,23 +192,31 @@ def authenticate(
     address = (address or "unknown")[:64]
     with transaction(session):
         attempt = _count_attempt(session, name, address, now=now)
-        user = session.scalar(sa.select(User).where(sa.func.lower(User.username) == name))
-        if attempt > MAX_FAILED_LOGINS:
-            check_password_hash(_dummy_hash(), password)  # the same work as any attempt
-            return LoginFailure.LOCKED
-        if user is None or not user.check_password(password):
-            if user is None:
-                check_password_hash(_dummy_hash(), password)
-            if attempt < MAX_FAILED_LOGINS:
-                return LoginFailure.BAD_CREDENTIALS
-            _lock(session, name, address, user, now=now)
-            return LoginFailure.LOCKED
+        found = session.execute(
+            sa.select(User.id, User.password_hash).where(sa.func.lower(User.username) == name)
+        ).one_or_none()
+    # The count is committed before any hashing: a burst of guesses queues on one short
+    # statement each, not on each other's password checks (SQLite has a single writer,
+    # and 30 hashes in a row outlasted its lock timeout).
+    if attempt > MAX_FAILED_LOGINS:
+        check_password_hash(_dummy_hash(), password)  # the same work as any attempt
+        return LoginFailure.LOCKED
+    if found is None or not check_password_hash(found.password_hash, password):
+        if found is None:
+            check_password_hash(_dummy_hash(), password)
+        if attempt < MAX_FAILED_LOGINS:
+            return LoginFailure.BAD_CREDENTIALS
+        with transaction(session):
+            _lock(session, name, address, found.id if found else None, now=now)
+        return LoginFailure.LOCKED
+    with transaction(session):
         session.execute(
             sa.delete(LoginFailures).where(
                 LoginFailures.name == name, LoginFailures.address == address
             )
         )
-        if not user.is_active:
+        user = session.get(User, found.id)
+        if user is None or not user.is_active:
             return LoginFailure.INACTIVE
         user.last_login_at = now
         return user
@@ -239,20 +247,20 @@ def _count_attempt(session: Session, name: str, address: str, *, now: datetime) 
     return int(failures)
 
 
-def _lock(session: Session, name: str, address: str, user: User | None, *, now: datetime) -> None:
+def _lock(session: Session, name: str, address: str, user_id: int | None, *, now: datetime) -> None:
     until = now + LOCKOUT
     session.execute(
         sa.update(LoginFailures)
         .where(LoginFailures.name == name, LoginFailures.address == address)
         .values(locked_until=until)
     )
-    if user is not None:
+    if user_id is not None:
         record_change(
             session,
             now=now,
             actor_id=None,
             entity_type="user",
-            entity_id=user.id,
+            entity_id=user_id,
             field="locked_until",
             old=None,
             new=f"{until.isoformat()} ({address})",
