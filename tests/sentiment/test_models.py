@@ -6,12 +6,13 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tracker.sentiment.features import terms
+from tracker.sentiment.features import hashed_features, terms
 from tracker.sentiment.metrics import (
     auc,
     caught_at_false_alarms,
@@ -156,6 +157,26 @@ def test_negation_and_turns_are_features_of_their_own() -> None:
     turned = terms("还行，但是有点小贵")
     assert ">小贵" in turned and ">还行" not in turned
     assert terms("ＡＢＣ") == terms("abc")  # full-width and case folded
+
+
+def test_hashed_features_are_the_crc32_of_the_terms_for_every_text_of_a_batch() -> None:
+    texts = [
+        "用了一个月没有任何问题~",
+        "还行，但是有点小贵。就是物流慢",
+        "",
+        "，，，",
+        "^$ a^b$c",  # the edge marks inside a clause are grams like any other
+        "😀不好😀 é不ü",  # four- and two-byte characters
+        "ＡＢＣ不错, 但是😀很差 xyz!!",
+        "不",
+        "但是",
+        "一点都不累，一点也没坏，毫无异味，从不卡顿，并不贵但是很好用" * 3,
+    ]
+    rows, slots = hashed_features(texts, 20)
+    for index, text in enumerate(texts):
+        expected = {zlib.crc32(term.encode()) & 0xFFFFF for term in terms(text)}
+        assert set(slots[rows == index].tolist()) == expected, text
+    assert len(set(zip(rows.tolist(), slots.tolist(), strict=True))) == len(rows)  # once each
 
 
 # What the issue found the old model reading wrong, on the shipped model: negated complaints

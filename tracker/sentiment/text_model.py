@@ -1,7 +1,7 @@
 """The default sentiment model: a logistic regression over naive-Bayes-weighted text
 features (NB-LR, "baselines and bigrams", Wang & Manning 2012), scored with numpy alone.
 
-A text's features (``features.feature_ids``) are present or absent; each carries its
+A text's features (``features.hashed_features``) are present or absent; each carries its
 naive-Bayes log-count ratio ``r`` and the regression's weight ``w``. With the vector
 L2-normalised, the score is ``sigmoid(Σ w·r / ‖r‖ + b)``. Both arrays are stored as plain
 arrays plus JSON: loading runs no pickled code, and scoring imports no scikit-learn (it
@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from tracker.sentiment.features import feature_ids
+from tracker.sentiment.features import hashed_features
 
 KIND = "nb-logistic"
 BITS = 20
+BATCH = 1_000  # texts hashed at once: numpy's speed, a few MB of memory
 
 
 @dataclass
@@ -55,19 +56,22 @@ class TextModel:
 
     def score(self, texts: Sequence[str]) -> list[float]:
         """Probability that each text is positive. Empty text: 0.5 (nothing to read)."""
-        scores = []
-        ratios, weights = self.ratios, self.weights
-        for text in texts:
-            ids = feature_ids(text, self.bits)
-            if not ids:
-                scores.append(0.5)
-                continue
-            index = np.fromiter(ids, dtype=np.int64, count=len(ids))
-            r = ratios[index]
-            norm = float(np.sqrt(np.dot(r, r))) or 1.0
-            logit = float(np.dot(r, weights[index])) / norm + self.intercept
-            scores.append(float(1.0 / (1.0 + np.exp(-logit))))
+        scores: list[float] = []
+        for first in range(0, len(texts), BATCH):
+            scores.extend(self._score_batch(texts[first : first + BATCH]))
         return scores
+
+    def _score_batch(self, texts: Sequence[str]) -> list[float]:
+        rows, slots = hashed_features(texts, self.bits)
+        r = self.ratios[slots].astype(np.float64)
+        along = r * self.weights[slots]
+        count = np.bincount(rows, minlength=len(texts))
+        norm = np.sqrt(np.bincount(rows, weights=r * r, minlength=len(texts)))
+        logit = np.bincount(rows, weights=along, minlength=len(texts)) / np.where(
+            norm > 0, norm, 1.0
+        )
+        scores = 1.0 / (1.0 + np.exp(-(logit + self.intercept)))
+        return np.where(count > 0, scores, 0.5).tolist()
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
