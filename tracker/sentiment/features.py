@@ -99,10 +99,10 @@ def hashed_features(texts: Sequence[str], bits: int) -> tuple[np.ndarray, np.nda
     start_of_scope = np.asarray(scope_start, dtype=np.int64)
     end_of_scope = np.asarray(scope_end, dtype=np.int64)
     after_turn = np.asarray(turned, dtype=bool)
-    utf8, utf8_length = _utf8(points)
+    hasher = _NgramHasher(points)
 
     rows, slots = [], []
-    mask = np.uint32((1 << bits) - 1)
+    mask = (1 << bits) - 1
     edge_points = [ord(e) for e in EDGES]
     for n in NGRAMS:
         clause, at = _positions(length - n + 1, 0)
@@ -110,18 +110,17 @@ def hashed_features(texts: Sequence[str], bits: int) -> tuple[np.ndarray, np.nda
         start = first[clause] + at
         keep = negated | (n > 1) | ~np.isin(points[start], edge_points)
         start, clause, negated = start[keep], clause[keep], negated[keep]
-        seed = np.where(negated, _SEED[NEGATED], _SEED[""])
         rows.append(clause_owner[clause])
-        slots.append(_crc32(utf8, utf8_length, start, n, seed) & mask)
+        slots.append(hasher.crc32(start, n, np.where(negated, NEGATED, "")) & mask)
     for n in TURN_NGRAMS:  # inside the edges of clauses after a turn
         clause, at = _positions(np.where(after_turn, length - 1 - n, 0), 1)
         start = first[clause] + at
         rows.append(clause_owner[clause])
-        slots.append(_crc32(utf8, utf8_length, start, n, np.uint32(_SEED[TURNED])) & mask)
+        slots.append(hasher.crc32(start, n, TURNED) & mask)
     keys = (np.concatenate(rows) << bits) | np.concatenate(slots)
     keys.sort()  # then drop repeats (np.unique hashes, several times slower here)
     keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    return keys >> bits, keys & int(mask)
+    return keys >> bits, keys & mask
 
 
 def _positions(counts: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -155,23 +154,78 @@ def _crc_table() -> np.ndarray:
     return table.astype(np.uint32)
 
 
-_TABLE = _crc_table()
-# zlib's running state after a term's prefix: crc32(prefix + gram) == crc32(gram, crc32(prefix))
-_SEED = {prefix: 0xFFFFFFFF ^ zlib.crc32(prefix.encode()) for prefix in ("", NEGATED, TURNED)}
+_TABLE = (
+    _crc_table()
+)  # zlib's (reflected 0xEDB88320): register -> TABLE[(r ^ byte) & 0xFF] ^ (r >> 8)
 
 
-def _crc32(
-    utf8: np.ndarray, size: np.ndarray, start: np.ndarray, n: int, seed: np.ndarray | np.uint32
-) -> np.ndarray:
-    """zlib's CRC-32 of the UTF-8 bytes of the ``n`` code points from each ``start``,
-    continuing from ``seed`` (the state after a prefix), for all n-grams at once."""
-    crc = np.broadcast_to(np.asarray(seed, dtype=np.uint32), start.shape).copy()
-    for k in range(n):
-        point = start + k
-        width = size[point]
+def _zero_bytes_tables() -> np.ndarray:
+    """``[L, j, b]``: the register ``b << 8j`` after ``L`` zero bytes (L = 0…4). Feeding zero
+    bytes is linear in the register, so any register's value is the XOR over its 4 bytes."""
+    out = np.zeros((5, 4, 256), dtype=np.uint32)
+    for j in range(4):
+        register = np.arange(256, dtype=np.uint32) << np.uint32(8 * j)
+        out[0, j] = register
+        for length in range(1, 5):
+            register = _TABLE[register & 0xFF] ^ (register >> 8)
+            out[length, j] = register
+    return out
+
+
+_ZERO_BYTES = _zero_bytes_tables()
+MAX_TERM_BYTES = 64
+
+
+def _after_zero_bytes(register: np.ndarray, count: np.ndarray) -> np.ndarray:
+    z = _ZERO_BYTES
+    return (
+        z[count, 0, register & 0xFF]
+        ^ z[count, 1, (register >> 8) & 0xFF]
+        ^ z[count, 2, (register >> 16) & 0xFF]
+        ^ z[count, 3, register >> 24]
+    )
+
+
+def _prefix_registers(prefix: str) -> np.ndarray:
+    """``[m]``: zlib's register after ``prefix`` (``crc32(prefix + gram) == crc32(gram,
+    crc32(prefix))``) and then ``m`` zero bytes."""
+    register = np.uint32(0xFFFFFFFF ^ zlib.crc32(prefix.encode()))
+    out = [register]
+    for _ in range(MAX_TERM_BYTES):
+        register = _TABLE[register & 0xFF] ^ (register >> 8)
+        out.append(register)
+    return np.asarray(out, dtype=np.uint32)
+
+
+_PREFIXES = {prefix: _prefix_registers(prefix) for prefix in ("", NEGATED, TURNED)}
+
+
+class _NgramHasher:
+    """zlib's CRC-32 of the UTF-8 bytes of every n-gram of a run of code points, at once.
+
+    A CRC register is linear: after bytes ``B`` from register ``s`` it is (``s`` after
+    ``len(B)`` zero bytes) XOR (``B`` from register 0). So each character's own part is
+    computed once, an n-gram's register is its (n-1)-gram's moved on by one character, and
+    a term's prefix with zlib's initial register costs one lookup by the gram's length in
+    bytes."""
+
+    def __init__(self, points: np.ndarray) -> None:
+        utf8, size = _utf8(points)
+        own = np.zeros(len(points), dtype=np.uint32)  # each character's bytes from register 0
         for j in range(4):
-            live = width > j
-            byte = utf8[point, j]
-            stepped = _TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-            crc = np.where(live, stepped, crc)
-    return (crc ^ np.uint32(0xFFFFFFFF)).astype(np.int64)
+            stepped = _TABLE[(own ^ utf8[:, j]) & 0xFF] ^ (own >> 8)
+            own = np.where(size > j, stepped, own)
+        self.byte_at = np.concatenate(([0], np.cumsum(size)))
+        self.registers = {1: own}  # [n][i]: the n characters from i, from register 0
+        for n in range(2, max(*NGRAMS, *TURN_NGRAMS) + 1):
+            previous = self.registers[n - 1][:-1]
+            self.registers[n] = _after_zero_bytes(previous, size[n - 1 :]) ^ own[n - 1 :]
+
+    def crc32(self, start: np.ndarray, n: int, prefix: str | np.ndarray) -> np.ndarray:
+        """The CRC-32 of ``prefix`` + the ``n`` characters from each ``start``."""
+        length = self.byte_at[start + n] - self.byte_at[start]
+        if isinstance(prefix, str):
+            before = _PREFIXES[prefix][length]
+        else:
+            before = np.where(prefix == NEGATED, _PREFIXES[NEGATED][length], _PREFIXES[""][length])
+        return ((self.registers[n][start] ^ before) ^ np.uint32(0xFFFFFFFF)).astype(np.int64)
