@@ -225,9 +225,10 @@ def _sentiment(app: Flask, task: Task, held: Claim) -> Outcome:
 
 
 def _calibrate(app: Flask, task: Task, held: Claim) -> Outcome:
-    """The shop's own score bands from its good ratings (the installation's model)."""
+    """The shop's own score bands from the good ratings the model scoring it gave (its
+    own model's or the installation's: each scores on its own scale)."""
     shop = db.session.get(Shop, task.shop_id)
-    version = runtime.installed_model_version(app)
+    version = runtime.scoring_model_version(app, shop) if shop is not None else None
     if shop is not None and version is not None:
         bands = calibration.calibrate(db.session, shop, model_version=version, now=utcnow())
         if bands is not None:

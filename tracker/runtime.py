@@ -77,25 +77,33 @@ def _session_of(shop: Shop) -> Session:
 def score_bands(
     app: Flask, shop_id: int | None = None, *, session: Session | None = None
 ) -> ScoreBands:
-    """The bands (待确认 and case-opening thresholds) of the model scoring the shop, read
-    from its description alone: the shop's own model's; else the installation model's,
-    calibrated on the shop's own good ratings where there are enough of them. The
-    configured threshold, when set, replaces the case-opening one."""
+    """The bands (待确认 and case-opening thresholds) of the model scoring the shop — its
+    own model's, else the installation model's, read from the description alone —
+    calibrated on the shop's good ratings that model scored where there are enough of
+    them. The configured threshold, when set, replaces the case-opening one."""
     session = session or db.session
+    bands, version = _scoring_model(app, session, shop_id)
+    if shop_id is not None:
+        calibrated = _calibrated(session, shop_id, version, bands)
+        if calibrated is not None:
+            return _override(app, calibrated)
+    return _override(app, bands)
+
+
+def _scoring_model(
+    app: Flask, session: Session, shop_id: int | None
+) -> tuple[ScoreBands, str | None]:
+    """The bands and version of the model that scores the shop: its own active model's
+    (set on the shop's held-back reviews), else the installation's."""
     own = (
         shop_models.active_row(session, shop_id)
         if shop_id is not None and _follows_shops(app)
         else None
     )
-    if own is not None:
-        thresholds = own[2]["thresholds"]
-        return _override(app, ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"]))
-    installed, version = _installed_bands(app)
-    if shop_id is not None:
-        calibrated = _calibrated(session, shop_id, version, installed)
-        if calibrated is not None:
-            return _override(app, calibrated)
-    return _override(app, installed)
+    if own is None:
+        return _installed_bands(app)
+    thresholds = own[2]["thresholds"]
+    return ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"]), own[1]
 
 
 def _installed_bands(app: Flask) -> tuple[ScoreBands, str | None]:
@@ -126,12 +134,16 @@ def _calibrated(
 
 
 def calibrated_bands(app: Flask, shop: Shop) -> ScoreBands | None:
-    """The shop's calibrated bands when they are the ones in use (no model of its own
-    scores it, and the installation's model is the one they were set for)."""
-    if _follows_shops(app) and shop_models.active_row(_session_of(shop), shop.id) is not None:
-        return None
-    installed, version = _installed_bands(app)
-    return calibration.bands_for(shop.sentiment_calibration, version, installed)
+    """The shop's calibrated bands when they are the ones in use: set for the model that
+    scores the shop now."""
+    bands, version = _scoring_model(app, _session_of(shop), shop.id)
+    return calibration.bands_for(shop.sentiment_calibration, version, bands)
+
+
+def scoring_model_version(app: Flask, shop: Shop) -> str | None:
+    """The version of the model that scores the shop, as its scores are stored (None:
+    snownlp's own)."""
+    return _scoring_model(app, _session_of(shop), shop.id)[1]
 
 
 def installed_model_version(app: Flask) -> str | None:
@@ -144,13 +156,16 @@ def bands_of_model(app: Flask, session: Session, shop_id: int, version: str | No
     scale (a shop's model may call 0.95 unsure where the general one calls it happy)."""
     if version is not None:
         thresholds = shop_models.thresholds_of(session, shop_id, version)
-        if thresholds is not None:
-            return _override(
-                app, ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
-            )
-        calibrated = _calibrated(session, shop_id, version, _installed_bands(app)[0])
+        model_bands = (
+            _installed_bands(app)[0]
+            if thresholds is None
+            else ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
+        )
+        calibrated = _calibrated(session, shop_id, version, model_bands)
         if calibrated is not None:
             return _override(app, calibrated)
+        if thresholds is not None:
+            return _override(app, model_bands)
     return score_bands(app)
 
 

@@ -143,3 +143,39 @@ def test_the_nightly_job_calibrates_every_active_shop(
     assert calibrated is not None and calibrated.sentiment_calibration is not None
     assert calibrated.sentiment_calibration["good_reviews"] == 1000
     assert few is not None and few.sentiment_calibration is None
+
+
+def test_a_shops_own_model_is_calibrated_on_the_good_ratings_it_scored(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    installed_version = runtime.installed_model_version(app)
+    assert installed_version is not None
+    add_reviews(session, shop, spread(1500, 0.2, 1.0), model=installed_version)
+    description = {"thresholds": {"decision": 0.5, "case": 0.02, "confirm": 0.2}}
+    session.add(
+        ShopSentimentModel(
+            shop_id=shop.id, version="own-1", status="active", trained_at=utcnow(),
+            activated_at=utcnow(), examples=500, figures={}, decision="", arrays=b"",
+            description=description,
+        )
+    )  # fmt: skip
+    session.commit()
+    assert runtime.scoring_model_version(app, shop) == "own-1"
+    # the installation's scores are on another scale: the own model's bands stand
+    assert calibration.calibrate(session, shop, model_version="own-1", now=utcnow()) is None
+    assert runtime.score_bands(app, shop.id) == ScoreBands(0.02, 0.2)
+    # reviews the own model scored since it was promoted: their 1% sets the case band
+    add_reviews(session, shop, spread(999, 0.1, 1.0), model="own-1")
+    assert calibration.calibrate(session, shop, model_version="own-1", now=utcnow()) is None
+    add_reviews(session, shop, [0.95], model="own-1")
+    shop_id = shop.id
+    jobs.dispatch_builds(app, jobs.inline(app), "calibrate", requested_only=False)  # nightly
+    stored = session.get(Shop, shop_id).sentiment_calibration
+    assert stored is not None and stored["model"] == "own-1" and stored["good_reviews"] == 1000
+    assert 0.1 < stored["case"] < 0.12  # the lowest 1% of 0.1–1.0
+    calibrated = ScoreBands(stored["case"], max(stored["confirm"], 0.2))
+    assert runtime.score_bands(app, shop_id) == calibrated
+    assert runtime.calibrated_bands(app, session.get(Shop, shop_id)) == calibrated
+    assert runtime.bands_of_model(app, session, shop_id, "own-1") == calibrated
+    installed = runtime.bands_of_model(app, session, shop_id, installed_version)
+    assert installed == runtime.score_bands(app)  # its calibration was replaced

@@ -3,7 +3,12 @@ trained on; a shop selling something else sees its happy texts score lower or hi
 the same threshold floods one shop with false alarms and misses complaints in another.
 Nightly (and on 立即训练) the scores of the shop's recent good ratings set its bands:
 the lowest 1% open a case, up to 4% (or the model's own 待确认 band, if wider) wait in
-待确认 (tracker.domain.triage)."""
+待确认 (tracker.domain.triage).
+
+The same holds for a shop's own model: its bands were set on a few hundred held-back
+reviews, too few for a 1% quantile. The good ratings it scored arrived after it was
+trained (a review is scored once, again only when its words change), so their scores are
+what the model does on reviews it never saw."""
 
 from __future__ import annotations
 
