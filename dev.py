@@ -130,7 +130,8 @@ def test(args: list[str]) -> int:
             return 1
     db = os.environ.get("DATABASE_URL", "SQLite (a temporary file)")
     say(f"tests on {db}")
-    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+    # on every core (pytest-xdist); a later -n of the caller's wins, -n 0 runs in one process
+    return subprocess.call([str(PYTHON), "-m", "pytest", "-n", "auto", *args], cwd=ROOT)
 
 
 def main() -> int:
