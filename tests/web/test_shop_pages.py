@@ -84,6 +84,46 @@ def test_switching_between_assigned_shops(
     assert "乙店的评价" in client.get("/shop/reviews").get_data(as_text=True)
 
 
+def test_many_shops_are_picked_from_a_searchable_list(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    from tracker.web.access import SWITCHER_LIMIT
+
+    shops = [make_shop(name=f"店{n:03d}") for n in range(SWITCHER_LIMIT + 5)]
+    target = make_shop(name="远方水果旗舰店", code="far-fruit")
+    add_sale(session, target, text="远方的评价", at=NOW, key="7")
+    login(client, make_user(Role.ADMIN))
+    home = client.get("/").get_data(as_text=True)
+    # no drop-down of every shop: a link to the list, naming the shop in use
+    assert 'name="shop_id"' not in home and 'id="shop-picker"' in home
+    assert "店000 · 切换" in home and f"共 {SWITCHER_LIMIT + 6} 家" in home
+    listing = client.get("/shop/switch").get_data(as_text=True).split('id="shop-list"')[1]
+    assert "店000" in listing and "当前店铺" in listing and "远方水果旗舰店" not in listing
+    assert f"共 {SWITCHER_LIMIT + 6} 条" in listing  # a page at a time
+    found = client.get("/shop/switch?q=fruit").get_data(as_text=True).split('id="shop-list"')[1]
+    assert "远方水果旗舰店" in found and "店000" not in found
+    assert "没有符合条件的店铺" in client.get("/shop/switch?q=%25").get_data(as_text=True)
+    picked = client.post(
+        "/shop/switch",
+        data={"shop_id": target.id, "csrf_token": csrf_token(client, "/shop/switch")},
+        headers={"Referer": "http://localhost/shop/switch?q=fruit"},
+    )
+    assert picked.status_code == 302 and picked.headers["Location"] == "/"
+    assert "远方的评价" in client.get("/shop/reviews").get_data(as_text=True)
+    assert "远方水果旗舰店 · 切换" in client.get("/").get_data(as_text=True)
+    # an agent sees only the shops assigned, and with a few the drop-down stays
+    agent = make_user(Role.AGENT, shops=shops[:2])
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, agent)
+    home = client.get("/").get_data(as_text=True)
+    assert 'name="shop_id"' in home and 'id="shop-picker"' not in home
+    listing = client.get("/shop/switch?q=远方").get_data(as_text=True)
+    assert "远方水果旗舰店" not in listing and "没有符合条件的店铺" in listing
+
+
 def test_user_without_shops_is_told_so(client: FlaskClient, make_user) -> None:  # type: ignore[no-untyped-def]
     login(client, make_user(Role.AGENT))
     assert "还没有被分配到任何店铺" in client.get("/").get_data(as_text=True)

@@ -61,3 +61,8 @@ class Shop(db.Model):
     survey_template_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("message_templates.id", ondelete="SET NULL", use_alter=True)
     )
+
+
+def shop_matches(q: str) -> sa.ColumnElement[bool]:
+    """A shop whose name or code contains ``q`` (what a shop search box means)."""
+    return sa.or_(Shop.name.contains(q, autoescape=True), Shop.code.contains(q, autoescape=True))

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.models import BackgroundWork, PullRun, Shop
+from tracker.models.shop import shop_matches
 from tracker.sentiment import Scorer
 from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.quarantine import ingest_guarded
@@ -118,9 +119,7 @@ def shops_to_list(*, q: str = "", needs_attention: bool = False) -> sa.Select[tu
     of shops looks for those)."""
     stmt = sa.select(Shop).order_by(Shop.name, Shop.id)
     if q:
-        stmt = stmt.where(
-            sa.or_(Shop.name.contains(q, autoescape=True), Shop.code.contains(q, autoescape=True))
-        )
+        stmt = stmt.where(shop_matches(q))
     if needs_attention:
         stmt = stmt.where(
             sa.exists().where(

@@ -61,10 +61,10 @@ def compile_templates(app: Flask) -> list[str]:
 
 
 def _navigation() -> dict[str, object]:
-    from tracker.web.access import accessible_shops, current_shop
+    from tracker.web.access import current_shop, switcher_shops
     from tracker.web.notifications.views import unread
 
-    return {"nav_shops": accessible_shops, "nav_shop": current_shop, "nav_unread": unread}
+    return {"nav_shops": switcher_shops, "nav_shop": current_shop, "nav_unread": unread}
 
 
 def _favicon() -> Response:

@@ -7,12 +7,14 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, session
+from flask import abort, g, session
 from flask_login import current_user
 
 from tracker.extensions import db
 from tracker.models import Shop
+from tracker.models.accounts import user_shops
 from tracker.models.enums import Role
+from tracker.models.shop import shop_matches
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,19 +42,54 @@ def accessible_shops() -> list[Shop]:
     return [shop for shop in current_user.shops if shop.is_active]
 
 
+def shops_query(q: str = "") -> sa.Select[tuple[Shop]]:
+    """The shops the user may see, by name, matching ``q`` (name or code): for pages that
+    list them a page at a time (a host may keep thousands)."""
+    stmt = sa.select(Shop).order_by(Shop.name, Shop.id)
+    if current_user.role != Role.ADMIN:
+        stmt = stmt.join(user_shops, user_shops.c.shop_id == Shop.id).where(
+            user_shops.c.user_id == current_user.id, Shop.is_active.is_(True)
+        )
+    if q:
+        stmt = stmt.where(shop_matches(q))
+    return stmt
+
+
+SWITCHER_LIMIT = 30  # more shops than this: the bar links to a searchable list instead
+
+
+def switcher_shops() -> tuple[list[Shop], int]:
+    """For the navigation bar: the shops to offer in its drop-down (none when there are
+    more than ``SWITCHER_LIMIT``) and how many the user may see."""
+    shops = db.session.scalars(shops_query().limit(SWITCHER_LIMIT + 1)).all()
+    if len(shops) <= SWITCHER_LIMIT:
+        return list(shops), len(shops)
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(shops_query().subquery()))
+    return [], int(count or 0)
+
+
 def current_shop() -> Shop | None:
-    """The shop chosen in the navigation bar, defaulting to the first one the user may see."""
-    shops = accessible_shops()
+    """The shop chosen in the navigation bar, defaulting to the first one the user may see
+    (by name). Looked up by its id, once per request: every page asks, and an admin of a
+    host with thousands of shops must not load them all for it."""
     chosen = session.get("shop_id")
-    for shop in shops:
-        if shop.id == chosen:
-            return shop
-    return shops[0] if shops else None
+    key = (current_user.get_id(), chosen)  # an app context may outlive a request (tests)
+    cached = g.get("current_shop")
+    if cached is None or cached[0] != key:
+        shop = shop_if_visible(chosen) if isinstance(chosen, int) else None
+        cached = g.current_shop = (key, shop or db.session.scalar(shops_query().limit(1)))
+    return cached[1]
+
+
+def shop_if_visible(shop_id: int) -> Shop | None:
+    if current_user.role == Role.ADMIN:
+        return db.session.get(Shop, shop_id)
+    return next((s for s in current_user.shops if s.id == shop_id and s.is_active), None)
 
 
 def shop_or_404(shop_id: int) -> Shop:
     """Another shop's data is answered with 404, so its existence is not revealed."""
-    for shop in accessible_shops():
-        if shop.id == shop_id:
-            return shop
-    abort(404)
+    shop = shop_if_visible(shop_id)
+    if shop is None:
+        abort(404)
+    return shop

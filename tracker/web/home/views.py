@@ -19,9 +19,10 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.services import board, browse
-from tracker.web.access import current_shop, shop_or_404
+from tracker.web.access import current_shop, shop_or_404, shops_query
 from tracker.web.cached import computed
 from tracker.web.home.forms import ShopSwitchForm
+from tracker.web.inputs import requested_page, search_text
 
 bp = Blueprint("home", __name__)
 
@@ -60,6 +61,23 @@ def index() -> str:
     )
 
 
+SHOPS_PER_PAGE = 20
+
+
+@bp.route("/shop/switch")
+def pick_shop() -> str:
+    """The shops to switch to, searchable and a page at a time: the navigation bar's
+    drop-down stops at a few dozen (a host may keep thousands)."""
+    q = search_text()
+    return render_template(
+        "home/pick_shop.html",
+        page=requested_page(shops_query(q), per_page=SHOPS_PER_PAGE),
+        q=q,
+        current=current_shop(),
+        form=ShopSwitchForm(),
+    )
+
+
 @bp.route("/shop/switch", methods=["POST"])
 def switch_shop() -> Response:
     form = ShopSwitchForm()
@@ -68,4 +86,6 @@ def switch_shop() -> Response:
     shop = shop_or_404(form.shop_id.data or 0)
     session["shop_id"] = shop.id
     target = request.referrer or ""
+    if target.startswith(url_for("home.pick_shop", _external=True)):
+        target = ""  # picked from the list: on to the shop's home page
     return redirect(target if target.startswith(request.host_url) else url_for("home.index"))
