@@ -137,7 +137,10 @@ def _utf8(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p = points.astype(np.uint32)
     size = 1 + (p >= 0x80) + (p >= 0x800) + (p >= 0x10000)
     out = np.zeros((len(p), 4), dtype=np.uint32)
-    tail = lambda shift: 0x80 | ((p >> shift) & 0x3F)  # noqa: E731
+
+    def tail(shift: int) -> np.ndarray:  # a continuation byte: 10xxxxxx
+        return 0x80 | ((p >> shift) & 0x3F)
+
     out[:, 0] = np.select(
         [size == 1, size == 2, size == 3], [p, 0xC0 | (p >> 6), 0xE0 | (p >> 12)], 0xF0 | (p >> 18)
     )
@@ -154,9 +157,9 @@ def _crc_table() -> np.ndarray:
     return table.astype(np.uint32)
 
 
-_TABLE = (
-    _crc_table()
-)  # zlib's (reflected 0xEDB88320): register -> TABLE[(r ^ byte) & 0xFF] ^ (r >> 8)
+# zlib's CRC-32 (reflected 0xEDB88320): a byte moves the register r to
+# TABLE[(r ^ byte) & 0xFF] ^ (r >> 8)
+_TABLE = _crc_table()
 
 
 def _zero_bytes_tables() -> np.ndarray:
