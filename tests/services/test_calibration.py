@@ -51,6 +51,21 @@ def add_reviews(
     session.commit()
 
 
+def add_own_model(
+    session: Session, shop: Shop, version: str, *, case: float, confirm: float
+) -> None:
+    """An active model of the shop's own with these bands (its arrays are not read here)."""
+    description = {"thresholds": {"decision": 0.5, "case": case, "confirm": confirm}}
+    session.add(
+        ShopSentimentModel(
+            shop_id=shop.id, version=version, status="active", trained_at=utcnow(),
+            activated_at=utcnow(), examples=500, figures={}, decision="", arrays=b"",
+            description=description,
+        )
+    )  # fmt: skip
+    session.commit()
+
+
 def spread(n: int, low: float = 0.0, high: float = 1.0) -> list[float]:
     return [low + (high - low) * (i + 0.5) / n for i in range(n)]
 
@@ -114,15 +129,7 @@ def test_the_shops_bands_are_used_while_the_model_they_were_set_for_scores_it(
     assert runtime.score_bands(app, shop.id).case == 0.05
     monkeypatch.setitem(app.config, "TRACKER_HIDDEN_NEGATIVE_THRESHOLD", None)
     # a model of the shop's own scores it: its bands, set on the shop's held-back reviews
-    description = {"thresholds": {"decision": 0.5, "case": 0.02, "confirm": 0.2}}
-    session.add(
-        ShopSentimentModel(
-            shop_id=shop.id, version="own-1", status="active", trained_at=utcnow(),
-            activated_at=utcnow(), examples=500, figures={}, decision="", arrays=b"",
-            description=description,
-        )
-    )  # fmt: skip
-    session.commit()
+    add_own_model(session, shop, "own-1", case=0.02, confirm=0.2)
     assert runtime.score_bands(app, shop.id) == ScoreBands(0.02, 0.2)
     assert runtime.calibrated_bands(app, shop) is None
 
@@ -151,15 +158,7 @@ def test_a_shops_own_model_is_calibrated_on_the_good_ratings_it_scored(
     installed_version = runtime.installed_model_version(app)
     assert installed_version is not None
     add_reviews(session, shop, spread(1500, 0.2, 1.0), model=installed_version)
-    description = {"thresholds": {"decision": 0.5, "case": 0.02, "confirm": 0.2}}
-    session.add(
-        ShopSentimentModel(
-            shop_id=shop.id, version="own-1", status="active", trained_at=utcnow(),
-            activated_at=utcnow(), examples=500, figures={}, decision="", arrays=b"",
-            description=description,
-        )
-    )  # fmt: skip
-    session.commit()
+    add_own_model(session, shop, "own-1", case=0.02, confirm=0.2)
     assert runtime.scoring_model_version(app, shop) == "own-1"
     # the installation's scores are on another scale: the own model's bands stand
     assert calibration.calibrate(session, shop, model_version="own-1", now=utcnow()) is None
