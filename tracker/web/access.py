@@ -15,6 +15,7 @@ from tracker.models import Shop
 from tracker.models.accounts import user_shops
 from tracker.models.enums import Role
 from tracker.models.shop import shop_matches
+from tracker.web.inputs import parse_id
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -82,6 +83,8 @@ def current_shop() -> Shop | None:
 
 
 def shop_if_visible(shop_id: int) -> Shop | None:
+    if parse_id(shop_id) is None:  # a form's number may be any size; a row id is not
+        return None
     if current_user.role == Role.ADMIN:
         return db.session.get(Shop, shop_id)
     return next((s for s in current_user.shops if s.id == shop_id and s.is_active), None)
