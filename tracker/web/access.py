@@ -36,16 +36,10 @@ def roles_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorator
 
 
-def accessible_shops() -> list[Shop]:
-    """Admins see every shop; everyone else the shops they are assigned to."""
-    if current_user.role == Role.ADMIN:
-        return list(db.session.scalars(sa.select(Shop).order_by(Shop.name)))
-    return [shop for shop in current_user.shops if shop.is_active]
-
-
 def shops_query(q: str = "") -> sa.Select[tuple[Shop]]:
-    """The shops the user may see, by name, matching ``q`` (name or code): for pages that
-    list them a page at a time (a host may keep thousands)."""
+    """The shops the user may see, by name — admins every shop, everyone else the active
+    shops they are assigned to — matching ``q`` (name or code). The one statement of who
+    sees which shop: listing, switching and every shop_or_404 go through it."""
     stmt = sa.select(Shop).order_by(Shop.name, Shop.id)
     if current_user.role != Role.ADMIN:
         stmt = stmt.join(user_shops, user_shops.c.shop_id == Shop.id).where(
@@ -82,12 +76,15 @@ def current_shop() -> Shop | None:
     return cached[1]
 
 
+def accessible_shops() -> list[Shop]:
+    """Every shop the user may see, loaded at once (bulk assignment, scripts)."""
+    return list(db.session.scalars(shops_query()))
+
+
 def shop_if_visible(shop_id: int) -> Shop | None:
     if parse_id(shop_id) is None:  # a form's number may be any size; a row id is not
         return None
-    if current_user.role == Role.ADMIN:
-        return db.session.get(Shop, shop_id)
-    return next((s for s in current_user.shops if s.id == shop_id and s.is_active), None)
+    return db.session.scalar(shops_query().where(Shop.id == shop_id))
 
 
 def shop_or_404(shop_id: int) -> Shop:
