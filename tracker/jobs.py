@@ -228,11 +228,12 @@ def _calibrate(app: Flask, task: Task, held: Claim) -> Outcome:
     """The shop's own score bands from the good ratings the model scoring it gave (its
     own model's or the installation's: each scores on its own scale)."""
     shop = db.session.get(Shop, task.shop_id)
-    version = runtime.scoring_model_version(app, shop) if shop is not None else None
-    if shop is not None and version is not None:
-        bands = calibration.calibrate(db.session, shop, model_version=version, now=utcnow())
-        if bands is not None:
-            log.info("calibrate %s: case %.4f, confirm %.4f", shop.code, bands.case, bands.confirm)
+    version = None if shop is None else runtime.scoring_model_version(app, shop)
+    if shop is None or version is None:  # gone, or scored by snownlp (nothing to calibrate)
+        return OK
+    bands = calibration.calibrate(db.session, shop, model_version=version, now=utcnow())
+    if bands is not None:
+        log.info("calibrate %s: case %.4f, confirm %.4f", shop.code, bands.case, bands.confirm)
     return OK
 
 

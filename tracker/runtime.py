@@ -102,8 +102,12 @@ def _scoring_model(
     )
     if own is None:
         return _installed_bands(app)
-    thresholds = own[2]["thresholds"]
-    return ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"]), own[1]
+    return _bands_of(own[2]["thresholds"]), own[1]
+
+
+def _bands_of(thresholds: dict[str, float]) -> ScoreBands:
+    """A model's stored thresholds as bands."""
+    return ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
 
 
 def _installed_bands(app: Flask) -> tuple[ScoreBands, str | None]:
@@ -115,11 +119,7 @@ def _installed_bands(app: Flask) -> tuple[ScoreBands, str | None]:
     if cached is None or cached[0] != key:
         description = model_description(setting, store)
         thresholds = description.get("thresholds") if description else None
-        bands = (
-            ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
-            if isinstance(thresholds, dict)
-            else ScoreBands()
-        )
+        bands = _bands_of(thresholds) if isinstance(thresholds, dict) else ScoreBands()
         version = str(description["version"]) if description and "version" in description else None
         cached = (key, bands, version)
         _bands[app.instance_path] = cached
@@ -156,11 +156,7 @@ def bands_of_model(app: Flask, session: Session, shop_id: int, version: str | No
     scale (a shop's model may call 0.95 unsure where the general one calls it happy)."""
     if version is not None:
         thresholds = shop_models.thresholds_of(session, shop_id, version)
-        model_bands = (
-            _installed_bands(app)[0]
-            if thresholds is None
-            else ScoreBands(case=thresholds["case"], confirm=thresholds["confirm"])
-        )
+        model_bands = _installed_bands(app)[0] if thresholds is None else _bands_of(thresholds)
         calibrated = _calibrated(session, shop_id, version, model_bands)
         if calibrated is not None:
             return _override(app, calibrated)

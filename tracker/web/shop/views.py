@@ -30,13 +30,13 @@ def _shop() -> Shop:
 @bp.route("/products")
 def products() -> str:
     shop = _shop()
-    category = request.args.get("category", "")
-    page = requested_page(browse.products(shop.id, q=search_text(), category=category))
+    category, q = request.args.get("category", ""), search_text()
+    page = requested_page(browse.products(shop.id, q=q, category=category))
     return render_template(
         "shop/products.html",
         shop=shop,
         page=page,
-        q=search_text(),
+        q=q,
         category=category,
         categories=browse.categories(db.session, shop.id),
     )
@@ -50,14 +50,13 @@ def buyers() -> str:
     big = {"1": True, "0": False}.get(request.args.get("big", ""))
     raw_level = request.args.get("level", "")
     level = int(raw_level) if raw_level in {"0", "1", "2", "3", "4"} else None
-    page = requested_page(
-        browse.buyers(shop.id, q=search_text(), klass=klass, big=big, level=level)
-    )
+    q = search_text()
+    page = requested_page(browse.buyers(shop.id, q=q, klass=klass, big=big, level=level))
     return render_template(
         "shop/buyers.html",
         shop=shop,
         page=page,
-        q=search_text(),
+        q=q,
         segments=browse.segments_of(db.session, [b.id for b in page.items]),
         filters={"klass": klass, "big": request.args.get("big", ""), "level": level},
         classes=list(BuyerClass),
@@ -88,9 +87,10 @@ def buyer(buyer_id: int) -> str:
 @bp.route("/orders")
 def orders() -> str:
     shop = _shop()
-    page = requested_page(browse.orders(shop.id, q=search_text()))
+    q = search_text()
+    page = requested_page(browse.orders(shop.id, q=q))
     cases = browse.cases_of_orders(db.session, [o.id for o in page.items])
-    return render_template("shop/orders.html", shop=shop, page=page, q=search_text(), cases=cases)
+    return render_template("shop/orders.html", shop=shop, page=page, q=q, cases=cases)
 
 
 @bp.route("/reviews")
@@ -98,13 +98,14 @@ def reviews() -> str:
     shop = _shop()
     raw = request.args.get("rating", "")
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
-    page = requested_page(browse.reviews(shop.id, q=search_text(), rating=rating))
+    q = search_text()
+    page = requested_page(browse.reviews(shop.id, q=q, rating=rating))
     corrected = browse.corrections(db.session, [r.id for r in page.items])
     return render_template(
         "shop/reviews.html",
         shop=shop,
         page=page,
-        q=search_text(),
+        q=q,
         rating=rating,
         ratings=list(Rating),
         corrected=corrected,
