@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.domain.triage import calibrated_bands  # noqa: E402
+from tracker.domain.triage import ScoreBands, calibrated_bands  # noqa: E402
 from tracker.sentiment.corpus import dedupe_key  # noqa: E402
-from tracker.sentiment.metrics import operating_point  # noqa: E402
-from tracker.sentiment.text_model import TextModel  # noqa: E402
+from tracker.sentiment.text_model import TextModel, Thresholds  # noqa: E402
+from tracker.services.calibration import bands_for  # noqa: E402
 from tracker.services.shop_models import OWN_WEIGHT  # noqa: E402
 from tracker.services.training import Example, measure, read_labelled_csv, train  # noqa: E402
 
@@ -104,22 +104,17 @@ SHOP_KEYS = (
 def calibrated(model: TextModel, known: list[Example], later: list[Example]) -> dict[str, float]:
     """The category as a shop whose bands the nightly job calibrated on the scores of the
     ``known`` good ratings (a rating needs nobody to label it), measured on ``later``."""
-    good_scores = model.score([e.text for e in known if e.label == 1])
-    bands = calibrated_bands(good_scores)
-    if bands is None:  # as in the app: too few good ratings, the model's bands stand
+    raw = calibrated_bands(model.score([e.text for e in known if e.label == 1]))
+    if raw is None:  # as in the app: too few good ratings, the model's bands stand
         return dict.fromkeys(SHOP_KEYS)
-    truth, scores = [e.label for e in later], model.score([e.text for e in later])
-    confirm = max(bands.confirm, model.thresholds.confirm)  # as calibration.bands_for
-    at_case = operating_point(truth, scores, bands.case)
-    at_confirm = operating_point(truth, scores, confirm)
-    return {
-        "shop_false_alarm_rate": at_case["false_alarm_rate"],
-        "shop_caught": at_case["caught"],
-        "shop_queued_happy_rate": round(
-            at_confirm["false_alarm_rate"] - at_case["false_alarm_rate"], 4
-        ),
-        "shop_caught_or_queued": at_confirm["caught"],
-    }
+    stored = {"model": model.version, "case": raw.case, "confirm": raw.confirm}
+    own = model.thresholds
+    bands = bands_for(stored, model.version, ScoreBands(case=own.case, confirm=own.confirm))
+    assert bands is not None
+    figures = measure(
+        model, later, Thresholds(decision=own.decision, case=bands.case, confirm=bands.confirm)
+    )
+    return {key: figures[key.removeprefix("shop_")] for key in SHOP_KEYS}
 
 
 def main() -> None:
