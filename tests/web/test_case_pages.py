@@ -425,6 +425,24 @@ def test_agents_cannot_assign_supervisors_can(
     assert {c.owner_id for c in session.scalars(sa.select(Case))} == {None}
 
 
+def test_bulk_assignment_leaves_the_cases_of_shops_the_supervisor_cannot_see(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    other_shop = make_shop()
+    mine = recent_case(session, shop, key="1", nick="n1")
+    theirs = recent_case(session, other_shop, key="2", nick="n2")
+    theirs_id = theirs.id
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    data = {"owner_id": str(agent.id), "case_ids": [str(mine.id), str(theirs_id)]}
+    post_form(client, "/cases/assign", data, form_url="/cases?view=list")
+    session.expire_all()
+    assert session.get(Case, mine.id).owner_id == agent.id
+    assert session.get(Case, theirs_id).owner_id is None
+    only_theirs = {"owner_id": str(agent.id), "case_ids": [str(theirs_id)]}
+    post_form(client, "/cases/assign", only_theirs, form_url="/cases?view=list")
+    assert "请先勾选要分配的案件" in client.get("/cases?view=list").get_data(as_text=True)
+
+
 def test_the_list_finds_closed_cases_under_all_and_due_today_means_today(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:

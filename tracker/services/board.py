@@ -389,8 +389,10 @@ def my_day(
     return lists
 
 
-def assignable_agents(session: Session, shop_ids: tuple[int, ...]) -> list[User]:
-
+def assignable_agents(
+    session: Session, shop_ids: tuple[int, ...] | sa.Select[tuple[int]]
+) -> list[User]:
+    """Active staff assigned to any of ``shop_ids`` (a tuple, or a subquery of ids)."""
     return list(
         session.scalars(
             sa.select(User)

@@ -36,7 +36,7 @@ from tracker.services import cases as svc
 from tracker.services.errors import FieldError
 from tracker.sources import registry
 from tracker.sources.contract import Capability, PostsReplies, SourceError
-from tracker.web.access import accessible_shops, current_shop, shop_or_404
+from tracker.web.access import current_shop, shop_or_404, visible_shop_ids
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.cases import shown
 from tracker.web.cases.forms import (
@@ -106,7 +106,7 @@ def _visible(case: Case | None) -> Case:
     return case
 
 
-def _owners(shop_ids: tuple[int, ...]) -> list[User]:
+def _owners(shop_ids: tuple[int, ...] | sa.Select[tuple[int]]) -> list[User]:
     return [
         u
         for u in board.assignable_agents(db.session, shop_ids)
@@ -194,7 +194,7 @@ def board_page() -> str:
 def bulk_assign() -> Response:
     if current_user.role not in (Role.SUPERVISOR, Role.ADMIN):
         abort(403)
-    shops = tuple(s.id for s in accessible_shops())
+    shops = visible_shop_ids()
     form = AssignForm()
     form.owner_id.choices = row_choices(
         [(0, "")] + [(u.id, u.display_name) for u in _owners(shops)]

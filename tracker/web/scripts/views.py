@@ -13,7 +13,7 @@ from tracker.models import Script
 from tracker.models.enums import Reason, Role
 from tracker.services.errors import FieldError
 from tracker.services.scripts import ScriptDraft, delete_script, save_script
-from tracker.web.access import accessible_shops, roles_required
+from tracker.web.access import accessible_shops, roles_required, visible_shop_ids
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.cases.forms import ScriptForm
 from tracker.web.choices import row_choices
@@ -28,8 +28,9 @@ def _supervisors_only() -> None:
 
 
 def _visible() -> sa.Select:
-    shop_ids = [s.id for s in accessible_shops()]
-    return sa.select(Script).where(sa.or_(Script.shop_id.is_(None), Script.shop_id.in_(shop_ids)))
+    return sa.select(Script).where(
+        sa.or_(Script.shop_id.is_(None), Script.shop_id.in_(visible_shop_ids()))
+    )
 
 
 def _script_or_404(script_id: int) -> Script:
