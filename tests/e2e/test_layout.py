@@ -1,5 +1,6 @@
 """Every page fits a phone (390 px) and a laptop (1366 px): nothing scrolls sideways, a
-board card's deadline is never cut off, and on the laptop all five columns are on screen."""
+board card's deadline is never cut off, on the laptop all five columns are on screen, and
+on the phone a review in a list takes the screen's width."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ MEASURE = """() => ({
     const r = e.getBoundingClientRect(), c = e.closest('.case-card').getBoundingClientRect();
     return r.right > c.right + 1 || r.left < c.left - 1;
   }).length,
+  squeezed: [...document.querySelectorAll('table .excerpt')].filter(
+    e => e.getBoundingClientRect().width < window.innerWidth * 0.8
+  ).length,
+  excerpts: document.querySelectorAll('table .excerpt').length,
   columns: [...document.querySelectorAll('.board-column')].map(c => {
     const r = c.getBoundingClientRect(); return [r.left, r.right];
   }),
@@ -48,6 +53,10 @@ def test_pages_fit_the_screen(live: Live, browser, width: int) -> None:  # type:
             problems.append(f"{path} scrolls {found['sideways']} px sideways at {width} px")
         if found["cut"]:
             problems.append(f"{path}: {found['cut']} deadlines cut off at {width} px")
+        if width < 576 and found["squeezed"]:
+            problems.append(f"{path}: {found['squeezed']} reviews squeezed at {width} px")
+        if path.startswith("/cases?view=list") and not found["excerpts"]:
+            problems.append(f"{path}: no review in the list to measure")
         if width >= 1366 and found["columns"]:
             off = [c for c in found["columns"] if c[1] > width or c[0] < 0]
             if len(found["columns"]) != 5 or off:
