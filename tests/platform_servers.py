@@ -100,6 +100,13 @@ class FakeJd(Fake):
         if problem:
             self.problems.append(problem)
             return 200, json.dumps({"error_response": {"code": "19", "zh_desc": problem}})
+        if fault == "limited":  # the gateway's App Call Limited
+            error = {
+                "code": "2",
+                "zh_desc": "限制时间内调用失败次数",
+                "en_desc": "App Call Limited",
+            }
+            return 200, json.dumps({"error_response": error}, ensure_ascii=False)
         if fault == "api" or form["access_token"] != self.token:
             return 200, json.dumps({"error_response": {"code": "19", "zh_desc": "token失效"}})
         params = json.loads(form["360buy_param_json"])

@@ -248,6 +248,21 @@ def test_wechat_minute_quota_is_a_rate_limit() -> None:
     assert info.value.code == "45011"
 
 
+def test_jd_app_call_limited_is_a_rate_limit_and_other_gateway_errors_are_not() -> None:
+    fake = FakeJd()
+    start, end = datetime(2026, 11, 22, tzinfo=SH), datetime(2026, 11, 23, tzinfo=SH)
+    with serve(fake):
+        source = _jd(fake)
+        fake.faults = ["limited"]
+        with pytest.raises(RateLimited) as limited:
+            list(source.fetch(start, end))
+        fake.faults = ["api"]
+        with pytest.raises(SourceError) as failed:
+            list(source.fetch(start, end))
+    assert limited.value.code == "2" and limited.value.retry_after is None
+    assert not isinstance(failed.value, RateLimited) and failed.value.code == "19"
+
+
 def test_wechat_bad_review_event_is_read_from_json_and_xml() -> None:
     xml = (
         b"<xml><ToUserName><![CDATA[gh_abc]]></ToUserName><CreateTime>1704038400</CreateTime>"

@@ -21,6 +21,7 @@ from tracker.sources.contract import (
     Adapter,
     Capability,
     CredentialField,
+    RateLimited,
     SourceError,
     SourceOptions,
     Window,
@@ -38,6 +39,10 @@ LIST_METHOD = "jingdong.pop.PopCommentJsfService.getVenderCommentsForJos"
 REPLY_METHOD = "jingdong.pop.PopCommentJsfService.saveReply"
 PAGE_SIZE = 50
 WINDOW = timedelta(days=1)
+# The JOS gateway's "App Call Limited" (限制时间内调用…): the app key's quota, not the
+# shop's failure. Code 2 in the gateway error table ERP vendors republish from
+# jos.jd.com (whose own page needs a developer login); it names no ban length.
+APP_CALL_LIMITED = "2"
 
 
 def sign(params: Mapping[str, str], secret: str) -> str:
@@ -84,10 +89,11 @@ class JdSource:
         payload = self.http.request("POST", self.url, data=body)
         if "error_response" in payload:
             error = payload["error_response"] or {}
-            raise SourceError(
-                str(error.get("code", "unknown")),
-                str(error.get("zh_desc") or error.get("en_desc") or ""),
-            )
+            code = str(error.get("code", "unknown"))
+            message = str(error.get("zh_desc") or error.get("en_desc") or "")
+            if code == APP_CALL_LIMITED:
+                raise RateLimited(code, message)
+            raise SourceError(code, message)
         key = method.replace(".", "_") + "_responce"  # sic: JOS spells it so
         answer = payload.get(key)
         if not isinstance(answer, dict):
