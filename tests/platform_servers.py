@@ -159,6 +159,13 @@ def ks_reference_sign(params: dict[str, str], sign_secret: str) -> str:
     return base64.b64encode(mac).decode()
 
 
+LIMITED_MESSAGES = {
+    "qps": "Exceed qps limit, KEY [apiId:open.comment.list.get;appkey:ks000123], MAX_QPS [300.0]",
+    "quota": "Exceed quota limit, KEY [appkey:ks000123]",
+    "test-user": "Exceed quota limit, KEY [appkey:ks000123;primaryUserId:20009988843]",
+}
+
+
 class FakeKuaishou(Fake):
     def __init__(self, app_key: str = "ks_app", sign_secret: str = "ks_sign", token: str = "kstok"):
         super().__init__()
@@ -200,6 +207,8 @@ class FakeKuaishou(Fake):
         if problem:
             self.problems.append(problem)
             return 200, json.dumps({"result": 0, "code": "sign", "error_msg": problem})
+        if fault in LIMITED_MESSAGES:  # the messages of Kuaishou's FAQ K1008; no code is named
+            return 200, json.dumps({"result": 0, "error_msg": LIMITED_MESSAGES[fault]})
         if fault == "api" or query["access_token"] != self.token:
             return 200, json.dumps({"result": 28, "error_msg": "access_token已过期"})
         param = json.loads(query["param"])

@@ -263,6 +263,25 @@ def test_jd_app_call_limited_is_a_rate_limit_and_other_gateway_errors_are_not() 
     assert not isinstance(failed.value, RateLimited) and failed.value.code == "19"
 
 
+def test_kuaishou_app_quota_and_qps_are_rate_limits_a_shops_own_quota_is_not() -> None:
+    fake = FakeKuaishou()
+    start, end = datetime(2026, 11, 22, tzinfo=SH), datetime(2026, 11, 23, tzinfo=SH)
+    outcomes = {}
+    with serve(fake):
+        source = _ks(fake)
+        for fault in ("qps", "quota", "test-user"):
+            fake.faults = [fault]
+            with pytest.raises(SourceError) as info:
+                list(source.fetch(start, end))
+            outcomes[fault] = type(info.value)
+    assert outcomes == {"qps": RateLimited, "quota": RateLimited, "test-user": SourceError}
+    # one user's quota on one API, as the FAQ quotes it: that shop's, not the app's
+    assert not kuaishou.app_throttled(
+        "[1017] exceed quota limit,[apiId:open.item.category.suggested.get;primaryUserId:36]"
+    )
+    assert not kuaishou.app_throttled("access_token已过期")
+
+
 def test_wechat_bad_review_event_is_read_from_json_and_xml() -> None:
     xml = (
         b"<xml><ToUserName><![CDATA[gh_abc]]></ToUserName><CreateTime>1704038400</CreateTime>"

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from tracker.sources.contract import (
     Adapter,
     Capability,
     CredentialField,
+    RateLimited,
     SourceError,
     SourceOptions,
     Window,
@@ -58,6 +60,19 @@ def rating_for(stars: int) -> Rating:
     return Rating.NEUTRAL if stars == 3 else Rating.BAD
 
 
+# Kuaishou names no throttling code; its FAQ (K1008 "API调用触发限流告警") quotes the
+# messages: "Exceed quota limit, KEY [appkey:…]" is the app's daily quota and "Exceed qps
+# limit, KEY [apiId:…;appkey:…]" the app's rate on one API — every shop on the app must
+# wait. A KEY naming a primaryUserId is one shop's own quota (a test user's 2,000 calls a
+# day, an API's per-user quota): that shop's failure, not the app's.
+_LIMIT = re.compile(r"exceed (?:quota|qps) limit,\s*KEY \[(?P<key>[^\]]*)\]", re.IGNORECASE)
+
+
+def app_throttled(message: str) -> bool:
+    found = _LIMIT.search(message)
+    return bool(found) and "appkey:" in found["key"] and "primaryUserId" not in found["key"]
+
+
 def _millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -89,10 +104,11 @@ class KuaishouSource:
         else:
             payload = self.http.request("POST", url, data=query)
         if payload.get("result") != 1:
-            raise SourceError(
-                str(payload.get("code") or payload.get("result") or "unknown"),
-                str(payload.get("error_msg") or payload.get("msg") or ""),
-            )
+            code = str(payload.get("code") or payload.get("result") or "unknown")
+            message = str(payload.get("error_msg") or payload.get("msg") or "")
+            if app_throttled(message):
+                raise RateLimited(code, message)
+            raise SourceError(code, message)
         return payload.get("data")
 
     def fetch(self, start: datetime, end: datetime) -> Iterator[Window]:
