@@ -148,6 +148,9 @@ def test_policy_round_trip_and_validation() -> None:
         ("不到一个月就坏了", {Reason.QUALITY}),  # 不到 negates nothing
         ("用了一个月没有任何问题", {Reason.OTHER}),
         ("性价比很高，包装破损了", {Reason.PACKAGING}),
+        # seen on the demo board: a difference from the picture is a mismatch
+        ("没有想象中好，发热不明显，很稳定，和图片有点出入", {Reason.MISMATCH}),
+        ("酒店位置好，出入方便", {Reason.OTHER}),  # 出入 alone is coming and going
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:
