@@ -151,6 +151,15 @@ def test_policy_round_trip_and_validation() -> None:
         # seen on the demo board: a difference from the picture is a mismatch
         ("没有想象中好，发热不明显，很稳定，和图片有点出入", {Reason.MISMATCH}),
         ("酒店位置好，出入方便", {Reason.OTHER}),  # 出入 alone is coming and going
+        ("快递员直接扔门口，也不打电话。差评", {Reason.LOGISTICS}),
+        ("做工不错，包装有点简单，盒子有点压痕", {Reason.PACKAGING}),
+        ("虽然包装简单，但是东西完好", {Reason.OTHER}),
+        ("品质稳定，有一两个不太新鲜", {Reason.FRESHNESS}),
+        ("一个坏果都没有，价格有点贵", {Reason.PRICE}),  # denied after the thing
+        ("坏了也不给换", {Reason.QUALITY, Reason.SERVICE}),  # …but this is no denial
+        ("实物和图片差别太大了", {Reason.MISMATCH}),  # a big difference, not a big size
+        ("鞋子大了", {Reason.SIZE_FIT}),
+        ("声音太大了", {Reason.QUALITY}),
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:

@@ -38,23 +38,23 @@ CUES: dict[Reason, tuple[str, ...]] = {
     R.FRESHNESS: (
         "烂", "不新鲜", "发霉", "霉", "过期", "陈味", "受潮", "潮味", "软了", "哈喇", "变质",
         "坏果", "放了很久", "放久了", "蔫", "黄了", "熟过头", "不熟", "化了", "胀袋", "腥",
-        "臭", "生产日期", "掉粒", "发黑", "黑的", "发硬", "掉叶", "虫",
+        "臭", "生产日期", "掉粒", "发黑", "黑的", "发硬", "掉叶", "虫", "不太新鲜", "不够新鲜",
+        "不怎么新鲜",
     ),
     R.PACKAGING: (
         "破损", "压扁", "漏液", "漏了", "压坏", "磕坏", "压烂", "碎了", "洒了", "没拧紧",
         "简陋", "湿了", "淋湿", "破洞", "拆封", "没有防水", "塑料袋装", "晃来晃去",
-        "过度", "很脏",
+        "过度", "很脏", "压痕", "包装有点简单", "包装太简单", "包装过于简单",
     ),
     R.LOGISTICS: (
         "没收到", "丢件", "才到", "才发", "不送", "没送", "送错", "不更新", "停了", "天不动",
         "一直不动",
         "没动静", "派送中", "别人签收", "慢死了", "自己去拿", "自己去找快递", "不通知",
-        "一周才", "半个月才",
+        "一周才", "半个月才", "扔门口", "扔在门口", "直接扔", "乱扔",
     ),
     R.SIZE_FIT: (
         "偏大", "偏小", "穿不上", "不合身", "太紧", "太松", "挤脚", "太长", "太短", "戴不进",
-        "戴不上", "大一码", "大半码", "偏长", "尺寸不对", "尺码不准", "码数不准", "小了",
-        "大了", "戴着晃",
+        "戴不上", "大一码", "大半码", "偏长", "尺寸不对", "尺码不准", "码数不准", "戴着晃",
     ),
     R.MISMATCH: (
         "不符", "色差", "虚标", "虚假", "不一样", "货不对板", "缺斤", "少两", "少发", "发错",
@@ -80,7 +80,7 @@ CUES: dict[Reason, tuple[str, ...]] = {
 TOPICS: dict[Reason, tuple[str, ...]] = {
     R.LOGISTICS: (
         "快递", "物流", "发货", "配送", "送货", "派送", "到货", "揽收", "驿站", "签收", "骑手",
-        "顺丰", "邮政", "运输", "送到", "送来",
+        "顺丰", "邮政", "运输", "送到", "送来", "快递员", "快递小哥",
     ),
     R.SERVICE: (
         "客服", "售后", "商家", "卖家", "店家", "态度", "回复", "服务", "退款", "退货", "换货",
@@ -99,10 +99,12 @@ TOPICS: dict[Reason, tuple[str, ...]] = {
 # Complaints that need a topic: 慢 is slow delivery, slow replies or a slow charger.
 GENERIC = (
     "太慢", "很慢", "慢", "很差", "太差", "差", "一般", "不好", "不行", "糟糕", "垃圾",
-    "有问题", "太久", "不怎么样", "不满意", "失望",
+    "有问题", "太久", "不怎么样", "不满意", "失望", "不打电话", "不通知",
 )  # fmt: skip
-# Too big or small is about the named thing (盒子太大, 声音太小), else about the fit.
-SIZE_WORDS = ("太大", "太小")
+# Too big or small is about the named thing (盒子太大, 声音太小), else about the fit —
+# unless it is a difference that is big (和图片差别太大了, 跟想象的差距太大).
+SIZE_WORDS = ("太大", "太小", "大了", "小了")
+DIFFERENCES = ("差别", "差距", "区别", "出入")
 # Said of the goods when nothing else is named (东西一般般吧, 垃圾，千万别买).
 GOODS_BY_DEFAULT = ("一般", "不怎么样", "垃圾", "很差", "太差", "不好", "不行")
 
@@ -128,9 +130,16 @@ def _masked(clause: str, phrases: tuple[str, ...]) -> str:
     return clause
 
 
+# Denial after the thing denied, ending the clause: 一个坏果都没有, 连划痕也没有 (but 坏了也没人管
+# and 有异味也不给退 are complaints).
+NEGATED_AFTER = {"都没有", "也没有", "都没", "也没"}
+
+
 def _negated(clause: str, start: int, cue: str) -> bool:
     if cue.startswith(("不", "没", "无", "未")):
         return False  # the cue carries its own negation (不好用, 没声音)
+    if clause[start + len(cue) :].rstrip("□") in NEGATED_AFTER:
+        return True
     before = _masked(clause[max(0, start - NEGATION_REACH) : start], NOT_NEGATIONS)
     return any(n in before for n in NEGATORS)
 
@@ -177,7 +186,10 @@ def tag_reasons(text: str) -> list[Reason]:
             elif any(g in GOODS_BY_DEFAULT for g in generic):
                 found.add(R.QUALITY)
         if any(_found(clause, w) for w in SIZE_WORDS):
-            found.add(named[-1][1] if named else R.SIZE_FIT)
+            if any(d in clause for d in DIFFERENCES):
+                found.add(R.MISMATCH)
+            else:
+                found.add(named[-1][1] if named else R.SIZE_FIT)
         if named:
             topic = named[-1][1]
     return [r for r in Reason if r in found] or [R.OTHER]
