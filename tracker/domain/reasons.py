@@ -80,7 +80,7 @@ CUES: dict[Reason, tuple[str, ...]] = {
 TOPICS: dict[Reason, tuple[str, ...]] = {
     R.LOGISTICS: (
         "快递", "物流", "发货", "配送", "送货", "派送", "到货", "揽收", "驿站", "签收", "骑手",
-        "顺丰", "邮政", "运输", "送到", "送来", "快递员", "快递小哥",
+        "顺丰", "邮政", "运输", "送到", "送来",
     ),
     R.SERVICE: (
         "客服", "售后", "商家", "卖家", "店家", "态度", "回复", "服务", "退款", "退货", "换货",
@@ -99,7 +99,7 @@ TOPICS: dict[Reason, tuple[str, ...]] = {
 # Complaints that need a topic: 慢 is slow delivery, slow replies or a slow charger.
 GENERIC = (
     "太慢", "很慢", "慢", "很差", "太差", "差", "一般", "不好", "不行", "糟糕", "垃圾",
-    "有问题", "太久", "不怎么样", "不满意", "失望", "不打电话", "不通知",
+    "有问题", "太久", "不怎么样", "不满意", "失望", "不打电话",
 )  # fmt: skip
 # Too big or small is about the named thing (盒子太大, 声音太小), else about the fit —
 # unless it is a difference that is big (和图片差别太大了, 跟想象的差距太大).
@@ -120,6 +120,9 @@ NEGATORS = (
 # Negator-looking words that negate nothing: 不到一个月就坏了, 没几天就烂了.
 NOT_NEGATIONS = ("不到", "没几", "没多久", "不久", "没两", "没用几", "没过", "不一会", "没一会")
 NEGATION_REACH = 6  # characters before a cue in which a negator cancels it
+# Denial after the thing denied, ending the clause: 一个坏果都没有, 连划痕也没有 (but 坏了也没人管
+# and 有异味也不给退 are complaints).
+NEGATED_AFTER = {"都没有", "也没有", "都没", "也没"}
 
 CLAUSE_BREAK = re.compile(r"[\s，。！？!?,.;；~～、…：:\"“”()（）]+")
 
@@ -128,11 +131,6 @@ def _masked(clause: str, phrases: tuple[str, ...]) -> str:
     for phrase in phrases:
         clause = clause.replace(phrase, "□" * len(phrase))
     return clause
-
-
-# Denial after the thing denied, ending the clause: 一个坏果都没有, 连划痕也没有 (but 坏了也没人管
-# and 有异味也不给退 are complaints).
-NEGATED_AFTER = {"都没有", "也没有", "都没", "也没"}
 
 
 def _negated(clause: str, start: int, cue: str) -> bool:

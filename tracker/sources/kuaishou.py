@@ -69,6 +69,7 @@ _LIMIT = re.compile(r"exceed (?:quota|qps) limit,\s*KEY \[(?P<key>[^\]]*)\]", re
 
 
 def app_throttled(message: str) -> bool:
+    """Whether an error message is the app's limit (rest every shop), per the FAQ's KEYs."""
     found = _LIMIT.search(message)
     return bool(found) and "appkey:" in found["key"] and "primaryUserId" not in found["key"]
 
