@@ -187,3 +187,28 @@ def test_orders_are_found_by_part_of_their_number_and_link_to_their_case(
     assert "T20261129" not in client.get("/shop/orders?q=T99").get_data(as_text=True)
     buyer_page = client.get(f"/shop/buyers/{case.buyer_id}").get_data(as_text=True)
     assert 'id="buyer-cases"' in buyer_page and f'href="/cases/{case.id}"' in buyer_page
+
+
+def test_with_many_shops_a_script_is_written_for_all_or_the_shop_in_use(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    from tracker.models import Script
+    from tracker.web.access import SWITCHER_LIMIT
+
+    shops = [make_shop(name=f"店{n:03d}") for n in range(SWITCHER_LIMIT + 5)]
+    far = shops[-1]
+    script = Script(shop_id=far.id, title="远店话术", body="您好", updated_at=utcnow())
+    session.add(script)
+    session.commit()
+    login(client, make_user(Role.ADMIN))
+    offered = client.get("/scripts/new").get_data(as_text=True)
+    options = offered.split('name="shop_id"')[1].split("</select>")[0]
+    # 所有店铺 and the shop in use (the first by name), not every shop
+    assert options.count("<option") == 2 and "所有店铺" in options and "店000" in options
+    editing = client.get(f"/scripts/{script.id}").get_data(as_text=True)
+    options = editing.split('name="shop_id"')[1].split("</select>")[0]
+    assert options.count("<option") == 3 and f"店{SWITCHER_LIMIT + 4:03d}" in options
+    assert f'<option selected value="{far.id}">' in options

@@ -76,11 +76,6 @@ def current_shop() -> Shop | None:
     return cached[1]
 
 
-def accessible_shops() -> list[Shop]:
-    """Every shop the user may see, loaded at once (the 话术 form's shop drop-down)."""
-    return list(db.session.scalars(shops_query()))
-
-
 def visible_shop_ids() -> sa.Select[tuple[int]]:
     """The ids of the shops the user may see, as a subquery for ``in_``: filtering by them
     loads no shop (an admin of a host with thousands of shops)."""

@@ -9,11 +9,17 @@ from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Script
+from tracker.models import Script, Shop
 from tracker.models.enums import Reason, Role
 from tracker.services.errors import FieldError
 from tracker.services.scripts import ScriptDraft, delete_script, save_script
-from tracker.web.access import accessible_shops, roles_required, visible_shop_ids
+from tracker.web.access import (
+    current_shop,
+    roles_required,
+    shop_if_visible,
+    switcher_shops,
+    visible_shop_ids,
+)
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.cases.forms import ScriptForm
 from tracker.web.choices import row_choices
@@ -46,10 +52,21 @@ def index() -> str:
     return render_template("scripts/list.html", scripts=scripts, delete_form=CsrfOnlyForm())
 
 
+def _shop_choices(script: Script | None) -> list[Shop]:
+    """The shops a script may be written for: every shop the user sees when the bar lists
+    them all, else the shop in use and the script's own (thousands of options help nobody,
+    and loading them costs every page view)."""
+    shops, _ = switcher_shops()
+    if shops:
+        return shops
+    own = shop_if_visible(script.shop_id) if script and script.shop_id else None
+    return list({s.id: s for s in (current_shop(), own) if s is not None}.values())
+
+
 def _form(script: Script | None) -> ScriptForm:
     form = ScriptForm(obj=script)
     form.shop_id.choices = row_choices(
-        [(0, "所有店铺")] + [(s.id, s.name) for s in accessible_shops()]
+        [(0, "所有店铺")] + [(s.id, s.name) for s in _shop_choices(script)]
     )
     if script is not None and not form.is_submitted():
         form.reason.data = script.reason.value if script.reason else ""
