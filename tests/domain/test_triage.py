@@ -160,6 +160,16 @@ def test_policy_round_trip_and_validation() -> None:
         ("实物和图片差别太大了", {Reason.MISMATCH}),  # a big difference, not a big size
         ("鞋子大了", {Reason.SIZE_FIT}),
         ("声音太大了", {Reason.QUALITY}),
+        # families of complaint the rules had no word for
+        ("玩游戏太卡了，还经常闪退", {Reason.QUALITY}),
+        ("哈曼卡顿音效，很棒", {Reason.OTHER}),  # a brand, not a stutter
+        ("说好的送电吹风，影子都不见", {Reason.MISMATCH}),
+        ("赠品很多，很划算", {Reason.OTHER}),
+        ("没有发票，差评", {Reason.SERVICE}),
+        ("刚买一周就降了200", {Reason.PRICE}),
+        ("申请退款一直没反应", {Reason.SERVICE}),  # 没反应 goes to what it is said of
+        ("下载东西点击无反应", {Reason.QUALITY}),
+        ("洗发水漏出来了", {Reason.PACKAGING}),
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:
