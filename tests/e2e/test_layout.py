@@ -16,6 +16,7 @@ PAGES = (
     "/cases/{case_id}",
     "/shop/reviews",
     "/shop/orders",
+    "/shop/products",
     "/shop/buyers",
     "/notifications/",
     "/reports/",
