@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -7,7 +8,9 @@ from tests.conftest import NOW, csrf_token, login
 from tests.factories import add_sale
 from tracker.clock import utcnow
 from tracker.extensions import cache
+from tracker.models import Script, Shop
 from tracker.models.enums import Rating, Role
+from tracker.web.access import SWITCHER_LIMIT
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -84,15 +87,20 @@ def test_switching_between_assigned_shops(
     assert "乙店的评价" in client.get("/shop/reviews").get_data(as_text=True)
 
 
+@pytest.fixture
+def many_shops(make_shop) -> list[Shop]:  # type: ignore[no-untyped-def]
+    """More shops than the navigation bar lists in its drop-down: 店000 … 店034."""
+    return [make_shop(name=f"店{n:03d}") for n in range(SWITCHER_LIMIT + 5)]
+
+
 def test_many_shops_are_picked_from_a_searchable_list(
     client: FlaskClient,
     make_user,
     make_shop,  # type: ignore[no-untyped-def]
     session: Session,
+    many_shops: list[Shop],
 ) -> None:
-    from tracker.web.access import SWITCHER_LIMIT
-
-    shops = [make_shop(name=f"店{n:03d}") for n in range(SWITCHER_LIMIT + 5)]
+    shops = many_shops
     target = make_shop(name="远方水果旗舰店", code="far-fruit")
     add_sale(session, target, text="远方的评价", at=NOW, key="7")
     login(client, make_user(Role.ADMIN))
@@ -191,15 +199,11 @@ def test_orders_are_found_by_part_of_their_number_and_link_to_their_case(
 
 def test_with_many_shops_a_script_is_written_for_all_or_the_shop_in_use(
     client: FlaskClient,
-    make_user,
-    make_shop,  # type: ignore[no-untyped-def]
+    make_user,  # type: ignore[no-untyped-def]
     session: Session,
+    many_shops: list[Shop],
 ) -> None:
-    from tracker.models import Script
-    from tracker.web.access import SWITCHER_LIMIT
-
-    shops = [make_shop(name=f"店{n:03d}") for n in range(SWITCHER_LIMIT + 5)]
-    far = shops[-1]
+    far = many_shops[-1]
     script = Script(shop_id=far.id, title="远店话术", body="您好", updated_at=utcnow())
     session.add(script)
     session.commit()
