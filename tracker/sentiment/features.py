@@ -111,7 +111,7 @@ def hashed_features(texts: Sequence[str], bits: int) -> tuple[np.ndarray, np.nda
         keep = negated | (n > 1) | ~np.isin(points[start], edge_points)
         start, clause, negated = start[keep], clause[keep], negated[keep]
         rows.append(clause_owner[clause])
-        slots.append(hasher.crc32(start, n, np.where(negated, NEGATED, "")) & mask)
+        slots.append(hasher.crc32(start, n, "", negated=negated) & mask)
     for n in TURN_NGRAMS:  # inside the edges of clauses after a turn
         clause, at = _positions(np.where(after_turn, length - 1 - n, 0), 1)
         start = first[clause] + at
@@ -224,11 +224,13 @@ class _NgramHasher:
             previous = self.registers[n - 1][:-1]
             self.registers[n] = _after_zero_bytes(previous, size[n - 1 :]) ^ own[n - 1 :]
 
-    def crc32(self, start: np.ndarray, n: int, prefix: str | np.ndarray) -> np.ndarray:
-        """The CRC-32 of ``prefix`` + the ``n`` characters from each ``start``."""
+    def crc32(
+        self, start: np.ndarray, n: int, prefix: str, *, negated: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The CRC-32 of ``prefix`` + the ``n`` characters from each ``start`` (``NEGATED``
+        instead of ``prefix`` where ``negated``)."""
         length = self.byte_at[start + n] - self.byte_at[start]
-        if isinstance(prefix, str):
-            before = _PREFIXES[prefix][length]
-        else:
-            before = np.where(prefix == NEGATED, _PREFIXES[NEGATED][length], _PREFIXES[""][length])
+        before = _PREFIXES[prefix][length]
+        if negated is not None:
+            before = np.where(negated, _PREFIXES[NEGATED][length], before)
         return ((self.registers[n][start] ^ before) ^ np.uint32(0xFFFFFFFF)).astype(np.int64)
