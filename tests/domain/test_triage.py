@@ -170,6 +170,20 @@ def test_policy_round_trip_and_validation() -> None:
         ("申请退款一直没反应", {Reason.SERVICE}),  # 没反应 goes to what it is said of
         ("下载东西点击无反应", {Reason.QUALITY}),
         ("洗发水漏出来了", {Reason.PACKAGING}),
+        ("玩游戏卡的要死，反应有点慢", {Reason.QUALITY}),
+        ("又小又酸，太难吃了", {Reason.QUALITY}),
+        ("没有生产日期，不敢用", {Reason.FRESHNESS}),
+        ("明显是返修机，屏幕上有裂痕", {Reason.QUALITY}),
+        ("售后很不负责，一直推给厂家", {Reason.SERVICE}),
+        ("售后反应太慢", {Reason.SERVICE}),  # 反应 here is 反映: said of the service
+        # an A-not-A question asks, it does not complain
+        ("还没用，不知道是不是正品", {Reason.OTHER}),
+        ("还没吃，不知道好不好吃", {Reason.OTHER}),
+        ("洗完头很痒，肯定不是正品", {Reason.QUALITY}),
+        ("洗发液都流了，不好不好", {Reason.QUALITY}),  # a doubled 不好 is no question
+        # 评价 is a review, not a price (价)
+        ("用了一个月才来评价，很失望", {Reason.OTHER}),
+        ("用了一个月才来评价，运行速度也慢", {Reason.QUALITY}),
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:
