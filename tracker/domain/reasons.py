@@ -126,7 +126,8 @@ GOODS_BY_DEFAULT = (
     "一般", "不怎么样", "垃圾", "很差", "太差", "不好", "不行", "没反应", "无反应",
 )  # fmt: skip
 
-# Praise and set phrases that contain complaint words; masked before reading.
+# Praise and set phrases that contain complaint or topic words (评价 is no 价格); masked
+# before reading.
 PRAISE = (
     "对得起", "性价比高", "性价比很高", "物超所值", "没有任何问题", "没问题", "差不多",
     "差评", "好评", "中评", "评价", "不错", "不差", "不好意思", "没想到", "哈曼卡顿",
