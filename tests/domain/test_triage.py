@@ -184,6 +184,8 @@ def test_policy_round_trip_and_validation() -> None:
         # 评价 is a review, not a price (价)
         ("用了一个月才来评价，很失望", {Reason.OTHER}),
         ("用了一个月才来评价，运行速度也慢", {Reason.QUALITY}),
+        ("沟通后退了差价，客服很负责", {Reason.OTHER}),  # settled, as the issue read it
+        ("要求退差价，客服不给退", {Reason.SERVICE, Reason.PRICE}),
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:

@@ -44,7 +44,7 @@ def test_an_unsure_good_rating_waits_without_a_case_or_deadline(
     assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
     assert review.awaiting_confirmation_at == NOW
     assert confirmations.count_waiting(session, shop.id, now=NOW) == 1
-    assert [r.id for r in confirmations.waiting(session, shop.id, now=NOW)] == [review.id]
+    assert [w.review.id for w in confirmations.waiting(session, shop.id, now=NOW)] == [review.id]
     # clearly happy and clearly unhappy good ratings never wait
     run(session, shop, [record("2002", rating=Rating.GOOD, text="很好吃")])
     run(session, shop, [record("2003", rating=Rating.GOOD, text="好评，但是坏了一半")])

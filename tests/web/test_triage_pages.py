@@ -54,6 +54,19 @@ def test_the_queue_shows_unsure_reviews_and_one_click_decides(
     assert "没有待确认的评价" in client.get("/cases/confirm").get_data(as_text=True)
 
 
+def test_the_queue_names_what_the_words_complain_of(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    """包装问题 beside a good rating's words: a complaint at a glance; praise shows none."""
+    _waiting(session, world, "不想麻烦才给的好评，外包装破损，里面东西也磕坏了")
+    _waiting(session, world, "还没吃，不知道好不好吃", "w2")
+    login(client, world.users["agent"])
+    page = client.get("/cases/confirm").get_data(as_text=True)
+    assert page.count('class="mb-2 small text-body-secondary reasons"') == 1
+    named = page.split('text-body-secondary reasons">', 1)[1].split("</div>", 1)[0]
+    assert "包装问题" in named and "其他" not in named
+
+
 def test_a_user_text_in_the_queue_is_escaped(
     client: FlaskClient, session: Session, world: World
 ) -> None:

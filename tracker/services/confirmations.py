@@ -4,6 +4,7 @@ dismisses it (误报: no case, and the next training learns from it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,10 +13,10 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.domain.platform_rules import rules_for
 from tracker.domain.triage import CaseKind
 from tracker.models import Case, Review, Shop, User
-from tracker.models.enums import Platform
+from tracker.models.enums import Platform, Reason
 from tracker.services.audit import record_change
 from tracker.services.corrections import store_correction
-from tracker.services.intake import IntakeSettings, open_case_for
+from tracker.services.intake import IntakeSettings, open_case_for, reasons_named
 from tracker.services.transaction import transaction
 
 
@@ -41,20 +42,29 @@ def count_waiting(session: Session, shop_id: int, *, now: datetime) -> int:
     return session.scalar(sa.select(sa.func.count()).where(_waiting(session, shop_id, now))) or 0
 
 
+@dataclass(frozen=True)
+class Waiting:
+    review: Review
+    reasons: list[Reason]  # what the words complain of, as a case would be tagged; may be none
+
+
 def waiting(
     session: Session, shop_id: int, *, now: datetime, limit: int = 50, offset: int = 0
-) -> list[Review]:
-    """Oldest first: the buyer's window runs from the review, not from the queue."""
-    return list(
-        session.scalars(
-            sa.select(Review)
-            .where(_waiting(session, shop_id, now))
-            .options(selectinload(Review.product), selectinload(Review.buyer))
-            .order_by(Review.first_posted_at, Review.id)
-            .limit(limit)
-            .offset(offset)
-        )
+) -> list[Waiting]:
+    """Oldest first: the buyer's window runs from the review, not from the queue. With the
+    reasons its words name (包装问题…), which tell a complaint from praise at a glance."""
+    reviews = session.scalars(
+        sa.select(Review)
+        .where(_waiting(session, shop_id, now))
+        .options(selectinload(Review.product), selectinload(Review.buyer))
+        .order_by(Review.first_posted_at, Review.id)
+        .limit(limit)
+        .offset(offset)
     )
+    return [
+        Waiting(review, [r for r in reasons_named(review) if r is not Reason.OTHER])
+        for review in reviews
+    ]
 
 
 def _take(session: Session, shop_id: int, review_id: int, now: datetime) -> Review:
