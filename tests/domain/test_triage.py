@@ -186,6 +186,13 @@ def test_policy_round_trip_and_validation() -> None:
         ("用了一个月才来评价，运行速度也慢", {Reason.QUALITY}),
         ("沟通后退了差价，客服很负责", {Reason.OTHER}),  # settled, as the issue read it
         ("要求退差价，客服不给退", {Reason.SERVICE, Reason.PRICE}),
+        # 头发 is what a shampoo is for: a hair in the food is the complaint, not the word
+        ("洗完头发很顺滑，不毛躁", {Reason.OTHER}),
+        ("洗完头发很毛躁，还打结", {Reason.QUALITY}),
+        ("面包里吃出头发，恶心", {Reason.QUALITY}),
+        ("苹果很脆，酸甜可口", {Reason.OTHER}),
+        ("唯一不足的是刚收到就降价了", {Reason.PRICE}),  # not a 不足 in the amount
+        ("吸力太弱，头发都吸不起来", {Reason.QUALITY}),
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:
