@@ -327,7 +327,7 @@ def _revise(session: Session, review: Review, record: ReviewRecord, now: datetim
     review.sentiment_model = None
 
 
-def buyer_words(review: Review) -> list[str]:
+def _buyer_words(review: Review) -> list[str]:
     """What the buyer wrote: the review (unless the platform's default text) and its 追评."""
     words = [] if review.is_system_default and not review.follow_up_text else [review.text]
     if review.follow_up_text:
@@ -338,7 +338,9 @@ def buyer_words(review: Review) -> list[str]:
 def _score(scorer: Scorer, reviews: Sequence[Review]) -> int:
     """Score the buyer's own words; a review's score is its unhappiest part (a bad 追评
     on a good review counts)."""
-    wanted = [(review, buyer_words(review)) for review in reviews if review.sentiment_model is None]
+    wanted = [
+        (review, _buyer_words(review)) for review in reviews if review.sentiment_model is None
+    ]
     texts = [t for _, words in wanted for t in words]
     scores = iter(scorer.score(texts)) if texts else iter(())
     scored = 0
@@ -347,7 +349,7 @@ def _score(scorer: Scorer, reviews: Sequence[Review]) -> int:
             continue
         own = [next(scores) for _ in words]
         review.sentiment_score = min(own)
-        # the 追评 is the last of the words when there is one (see buyer_words)
+        # the 追评 is the last of the words when there is one (see _buyer_words)
         review.follow_up_score = own[-1] if review.follow_up_text in words else None
         review.sentiment_model = scorer.version
         scored += 1
@@ -441,7 +443,7 @@ def _still_unhappy(review: Review, settings: IntakeSettings) -> bool | None:
     """Whether a good rating's latest words are still clearly unhappy (then its case stays
     open), or None while they are not scored yet: "unknown" never passes for "happy", so
     the case waits for the scorer whatever path the review came by."""
-    if not review.follow_up_text or not buyer_words(review):
+    if not review.follow_up_text or not _buyer_words(review):
         return False
     if review.sentiment_score is None:
         return None
@@ -507,7 +509,7 @@ def _order_value(session: Session, review: Review) -> Decimal | None:
 
 def reasons_named(review: Review) -> list[Reason]:
     """The reasons the buyer's own words name (``other`` when none): a case's tags."""
-    return tag_reasons(" ".join(buyer_words(review)) or review.text)
+    return tag_reasons(" ".join(_buyer_words(review)) or review.text)
 
 
 def open_case_for(
