@@ -175,3 +175,18 @@ def test_json_nested_50000_deep_is_a_400(client: FlaskClient, session, make_shop
         content_type="application/json",
     )
     assert answer.status_code == 400 and answer.get_json()["error"] == "bad_request"
+
+
+def test_a_trailing_slash_is_the_same_page(app: Flask, admin: FlaskClient, world: World) -> None:
+    """/cases/ typed or bookmarked is the board, not a 404 (and /reports is the reports)."""
+    differ = []
+    for rule in _routes(app):
+        if "GET" not in rule.methods or "<" in rule.rule or rule.rule == "/":
+            continue
+        url = url_for_rule(world, rule)
+        other = url[:-1] if url.endswith("/") else url + "/"
+        a, b = admin.get(url), admin.get(other)
+        if (a.status_code, a.headers.get("Location")) != (b.status_code, b.headers.get("Location")):
+            differ.append(f"{url} {a.status_code} / {other} {b.status_code}")
+    assert differ == []
+    assert admin.get("/cases/").status_code == 200

@@ -17,6 +17,8 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "bootstrap.static", "favicon", "surv
 def init_app(app: Flask) -> None:
     # before any route is added: every <int:…> is a row id, every form field cleaned
     app.url_map.converters["int"] = RowIdConverter
+    # /cases and /cases/ are one page: a typed or bookmarked slash is no 404
+    app.url_map.strict_slashes = False
     app.request_class = TrackerRequest
     from tracker.web.admin import contact as _admin_contact  # noqa: F401  (registers routes)
     from tracker.web.admin import intake as _admin_intake  # noqa: F401
