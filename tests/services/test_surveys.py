@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tests.aliyun_server import FakeAliyun
 from tests.factories import open_case
 from tests.platform_servers import serve
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.models import CaseSurvey, MessageTemplate, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, MessagePurpose, Role
 from tracker.providers.aliyun import AliyunSms
@@ -92,23 +93,62 @@ def test_the_right_closed_cases_are_asked_once_by_sms_with_a_signed_link(
     closed(session, survey_shop, "4", CaseOutcome.FALSE_ALARM, hours_ago=2)  # not a complaint
     assert surveys.queue_due(session, now=NOW) == 1
     assert surveys.queue_due(session, now=NOW) == 0  # one per case
+    assert _send(session, aliyun, NOW) == 1 and aliyun.problems == []
+    link = aliyun.sent[0]["TemplateParam"]
+    assert "https://t.example/s/" in link
+    survey = session.scalars(sa.select(CaseSurvey)).one()
+    assert survey.case_id == asked.id and survey.state == "sent"
+
+
+def _send(session: Session, aliyun: FakeAliyun, now: datetime) -> int:
     client = AliyunSms(
         {"access_key_id": "LTAIlocal", "access_key_secret": "aliyun-secret"},
         SourceOptions(clock=lambda: datetime.now(UTC), url=aliyun.url, timeout=1.0, retries=0),
     )
-    sent = surveys.send_due(
+    return surveys.send_due(
         session,
-        now=NOW,
+        now=now,
         clients=lambda shop, name: client,
         tz=SH,
         base_url="https://t.example",
         secret_key=SECRET,
     )
-    assert sent == 1 and aliyun.problems == []
-    link = aliyun.sent[0]["TemplateParam"]
-    assert "https://t.example/s/" in link
+
+
+def test_a_survey_keeps_the_contact_policy_and_counts_against_it(
+    session: Session, survey_shop: Shop, aliyun: FakeAliyun, make_user: Callable[..., User]
+) -> None:
+    """锲而不舍 without harassment holds for the survey too: not within two hours of the
+    last call, not past the day's cap; and once sent, the next call waits two hours."""
+    from tracker.models import ContactAttempt
+    from tracker.models.enums import AttemptOutcome, Channel
+    from tracker.services import cases
+
+    case = closed(session, survey_shop, "1", CaseOutcome.REFUSED, hours_ago=1.5)
+    called = NOW - timedelta(hours=1)  # the last call of the case
+    session.add(
+        ContactAttempt(
+            case_id=case.id,
+            agent_id=make_user(Role.AGENT, [survey_shop]).id,
+            channel=Channel.PHONE,
+            attempted_at=called,
+            outcome=AttemptOutcome.REFUSED,
+            created_at=called,
+        )
+    )
+    session.commit()
+    assert surveys.queue_due(session, now=NOW) == 1
+    assert _send(session, aliyun, NOW) == 0  # an hour after the call: not yet
+    assert session.scalars(sa.select(CaseSurvey)).one().state == "queued"
+    later = called + timedelta(hours=2, minutes=1)
+    assert _send(session, aliyun, later) == 1 and len(aliyun.sent) == 1
     survey = session.scalars(sa.select(CaseSurvey)).one()
-    assert survey.case_id == asked.id and survey.state == "sent"
+    assert survey.state == "sent" and survey.sent_at == later
+    # two contacts today (the call and the survey): a third today is refused, saying so
+    times = cases.buyer_attempt_times(session, case.buyer_id)
+    assert sorted(times) == [called, later]
+    policy_says = ContactPolicy().refusals(later + timedelta(hours=3), times, tz=SH)
+    assert any("今天已联系 2 次" in r for r in policy_says)
 
 
 def test_the_link_forged_reused_and_expired(session: Session, survey_shop: Shop) -> None:

@@ -24,6 +24,7 @@ from tracker.models import (
     AuditEvent,
     Case,
     CaseReason,
+    CaseSurvey,
     ContactAttempt,
     Remedy,
     Shop,
@@ -191,17 +192,26 @@ def _work_seconds(hours: WorkingHours, start: datetime, end: datetime) -> int:
 
 
 def buyer_attempt_times(session: Session, buyer_id: int) -> list[datetime]:
-    """When the buyer was contacted, on any of their cases (their own messages left out)."""
-    return list(
-        session.scalars(
-            sa.select(ContactAttempt.attempted_at)
-            .join(Case, Case.id == ContactAttempt.case_id)
-            .where(
-                Case.buyer_id == buyer_id,
-                ContactAttempt.outcome != AttemptOutcome.BUYER_REPLIED,
-            )
+    """When the buyer was contacted, on any of their cases: every attempt but their own
+    messages, and every 满意度回访 SMS sent — a survey is a message to the buyer too."""
+    attempts = (
+        sa.select(ContactAttempt.attempted_at.label("at"))
+        .join(Case, Case.id == ContactAttempt.case_id)
+        .where(
+            Case.buyer_id == buyer_id,
+            ContactAttempt.outcome != AttemptOutcome.BUYER_REPLIED,
         )
     )
+    surveys = (
+        sa.select(CaseSurvey.sent_at.label("at"))
+        .join(Case, Case.id == CaseSurvey.case_id)
+        .where(
+            Case.buyer_id == buyer_id,
+            CaseSurvey.state.in_(("sending", "sent")),
+            CaseSurvey.sent_at.is_not(None),
+        )
+    )
+    return list(session.scalars(sa.union_all(attempts, surveys)))
 
 
 def _respect_contact_policy(

@@ -4,7 +4,8 @@ one question; the answer is the case's CSAT, reported per agent, reason and prod
 The link carries a signed token (itsdangerous, the app's SECRET_KEY, a purpose of its own)
 naming only the survey: no login, nothing else reachable from it, one answer per case,
 void after SURVEY_DAYS. Sending follows the contact policy (daytime, not to a buyer who
-asked us to stop) and, like every send, marks 发送中 before calling the provider.
+asked us to stop, within the day's and week's caps and after the gap since the last call)
+and counts against it; like every send, it marks 发送中 before calling the provider.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, MessagePurpose
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
-from tracker.services import contact_handles, messaging
+from tracker.services import cases, contact_handles, messaging
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -165,8 +166,13 @@ def send_due(
             if buyer is None or buyer.do_not_contact_at is not None:
                 survey.state, survey.last_error = "failed", "买家已要求勿扰"
                 continue
-            if not policy.in_hours(now, tz):
-                continue  # in the morning
+            # quiet hours, the day's or week's contacts, the gap since the last: asked later
+            # (a send left 发送中 already passed; it only waits for the day)
+            earlier = (
+                [] if survey.state == "sending" else cases.buyer_attempt_times(session, buyer.id)
+            )
+            if policy.refusals(now, earlier, tz=tz):
+                continue
             template = session.get(MessageTemplate, shop.survey_template_id)
             handle = session.get(ContactHandle, survey.handle_id or 0)
             if template is None or handle is None or handle.sealed is None:
