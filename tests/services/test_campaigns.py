@@ -149,6 +149,37 @@ def test_exclusions_and_the_control_group(session: Session, shop: Shop, setup) -
         campaigns.launch(session, campaign, actor=admin, now=NOW)
 
 
+def test_a_survey_sms_this_week_is_a_recent_contact(session: Session, shop: Shop, setup) -> None:  # type: ignore[no-untyped-def]
+    """A buyer asked 满意度回访 two days ago gets no marketing this week."""
+    from tests.factories import open_case
+    from tracker.models import CaseSurvey
+    from tracker.models.enums import CaseOutcome, CaseStatus
+
+    admin, template = setup
+    asked, unsent, *_ = [buyer(session, shop, i, days_ago=120) for i in range(5)]
+    for n, (who, state) in enumerate(((asked, "sent"), (unsent, "failed"))):
+        case = open_case(session, shop, at=NOW - timedelta(days=40), key=f"s{n}", nick=f"s{n}")
+        case.buyer_id, case.status = who.id, CaseStatus.RECOVERED
+        case.outcome, case.closed_at = CaseOutcome.REVIEW_REVISED, NOW - timedelta(days=2)
+        session.add(
+            CaseSurvey(
+                case_id=case.id,
+                shop_id=shop.id,
+                state=state,
+                out_id=f"out-{n}",
+                created_at=NOW - timedelta(days=2),
+                sent_at=NOW - timedelta(days=2) if state == "sent" else None,
+            )
+        )
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    campaign = dormant_campaign(session, shop, admin, template)
+    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    assert campaign.excluded == {"7 天内联系过": 1}
+    chosen = set(session.scalars(sa.select(CampaignRecipient.buyer_id)))
+    assert asked.id not in chosen and unsent.id in chosen
+
+
 def test_each_recipient_is_messaged_once_through_a_crash_and_a_lost_answer(
     session: Session,
     shop: Shop,

@@ -34,6 +34,7 @@ from tracker.models import (
     Campaign,
     CampaignRecipient,
     Case,
+    CaseSurvey,
     ContactAttempt,
     ContactHandle,
     MessageTemplate,
@@ -262,6 +263,15 @@ def _left_out(
                         Campaign.shop_id == shop_id,
                         CampaignRecipient.state == "sent",
                         CampaignRecipient.sent_at >= since,
+                    )
+                )
+                | ids(  # a 满意度回访 SMS is a contact too
+                    sa.select(Case.buyer_id)
+                    .join(CaseSurvey, CaseSurvey.case_id == Case.id)
+                    .where(
+                        Case.shop_id == shop_id,
+                        CaseSurvey.state.in_(("sending", "sent")),
+                        CaseSurvey.sent_at >= since,
                     )
                 ),
             )
