@@ -62,7 +62,7 @@ def test_agent_recovers_a_case_and_supervisor_sees_it(live: Live, browser) -> No
     assert "优惠券" in page.locator("#remedies").inner_text()
 
     # the buyer promised: the case waits for the platform, and no one can type the recovery
-    assert "承诺修改" in page.locator("#promise").inner_text()
+    assert "承诺追评" in page.locator("#promise").inner_text()  # Tmall: no change, a 追评
     offered = page.locator("#status-outcome option").all_inner_texts()
     assert "已改为好评" not in offered and "已追评转好" not in offered
     live.platform_shows_follow_up("收到补发的了，很甜，谢谢客服")  # Tmall: a happy 追评
