@@ -24,6 +24,9 @@ STYLE = Style(
 )
 
 
+LOG_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
 def _pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
@@ -91,6 +94,10 @@ def render(name: str, trends: Trends, *, narrow: bool = False) -> bytes:
         series = [
             Series(s.label, [None if v is None else max(v, 0.1) for v in s.values]) for s in series
         ]
+        # 1-2-5 steps: pygal's own log ticks label 6, 7, 8, 9, 10 on top of each other
+        values = [v for s in series for v in s.values if v is not None]
+        low, high = min(values, default=0.1), max(values, default=10.0)
+        options["y_labels"] = [t for t in LOG_TICKS if low / 2.5 <= t <= high * 2.5]
     chart = kind(
         style=STYLE,
         js=[],  # no script: the SVG is an image

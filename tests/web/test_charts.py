@@ -1,0 +1,47 @@
+"""The trend charts as drawn: what a supervisor reads off the axes."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from tracker.domain.figures import Figures, Spread
+from tracker.services.reports import Trends
+from tracker.web.reports import charts
+
+
+def _day(median: float, p90: float) -> Figures:
+    hours = Spread(10, median, p90)
+    return Figures(
+        cases=10,
+        wait=hours,
+        wait_work=hours,
+        talk=hours,
+        talk_work=hours,
+        on_time=8,
+        judged=10,
+        overdue_now=0,
+        closed=5,
+        recovered=3,
+        recovery=hours,
+        attempts=20,
+        remedy_cost=Decimal(0),
+        suggested=0,
+        mentioned=0,
+        converted=0,
+    )
+
+
+def _y_labels(svg: str) -> list[str]:
+    axis = svg.split('class="axis y', 1)[1].split('class="axis', 1)[0]
+    return re.findall(r"<text[^>]*>([^<]+)</text>", axis)
+
+
+def test_response_times_read_in_1_2_5_steps_on_their_log_scale() -> None:
+    """pygal's own log ticks print 6, 7, 8, 9 and 10 on top of one another."""
+    days = [_day(0.4 + i / 10, 3 + i / 2) for i in range(20)]  # 0.4–2.3 h, P90 3–12.5 h
+    trends = Trends("day", [f"11-{d:02d}" for d in range(1, 21)], days)
+    for narrow in (False, True):
+        labels = _y_labels(charts.render("response", trends, narrow=narrow).decode())
+        assert labels and set(labels) <= {"0.2", "0.5", "1", "2", "5", "10", "20"}, labels
+        assert {"0.5", "1", "2", "5", "10"} <= set(labels)
