@@ -45,3 +45,16 @@ def test_response_times_read_in_1_2_5_steps_on_their_log_scale() -> None:
         labels = _y_labels(charts.render("response", trends, narrow=narrow).decode())
         assert labels and set(labels) <= {"0.2", "0.5", "1", "2", "5", "10", "20"}, labels
         assert {"0.5", "1", "2", "5", "10"} <= set(labels)
+
+
+def test_good_is_green_and_bad_is_red_whatever_the_order() -> None:
+    green, red = "#198754", "#dc3545"
+    assert charts._style(["好评", "中评", "差评", "文字负面"]).colors[0::2] == (green, red)
+    assert charts._style(["新开案件", "已挽回", "当前超时未联系"]).colors == (
+        "#0d6efd",
+        green,
+        red,
+    )
+    # series without a meaning take the palette's colours not already meaning something
+    free = charts._style(["质量问题", "差评", "物流问题"]).colors
+    assert free[1] == red and red not in (free[0], free[2]) and free[0] != free[2]

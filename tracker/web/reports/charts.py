@@ -12,16 +12,33 @@ from tracker.domain.figures import Figures
 from tracker.domain.wording import listing_name
 from tracker.services.reports import Series, Trends
 
-STYLE = Style(
-    font_family="'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
-    background="white",
-    plot_background="white",
-    colors=("#0d6efd", "#dc3545", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d", "#d63384"),
-    label_font_size=14,
-    major_label_font_size=14,
-    legend_font_size=15,
-    title_font_size=18,
-)
+PALETTE = ("#0d6efd", "#dc3545", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d", "#d63384")
+# Colours that mean something: good is green, bad is red, whatever the series' order.
+MEANING = {
+    "已挽回": "#198754",
+    "当前超时未联系": "#dc3545",
+    "挽回率（全部案件）": "#198754",
+    "推荐下单转化": "#fd7e14",
+    "好评": "#198754",
+    "中评": "#fd7e14",
+    "差评": "#dc3545",
+    "文字负面": "#6f42c1",
+}
+
+
+def _style(labels: Sequence[str]) -> Style:
+    taken = {MEANING[label] for label in labels if label in MEANING}
+    spare = iter(c for c in PALETTE if c not in taken)
+    return Style(
+        font_family="'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
+        background="white",
+        plot_background="white",
+        colors=tuple(MEANING.get(label) or next(spare, "#6c757d") for label in labels),
+        label_font_size=14,
+        major_label_font_size=14,
+        legend_font_size=15,
+        title_font_size=18,
+    )
 
 
 LOG_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -96,10 +113,12 @@ def render(name: str, trends: Trends, *, narrow: bool = False) -> bytes:
         ]
         # 1-2-5 steps: pygal's own log ticks label 6, 7, 8, 9, 10 on top of each other
         values = [v for s in series for v in s.values if v is not None]
-        low, high = min(values, default=0.1), max(values, default=10.0)
-        options["y_labels"] = [t for t in LOG_TICKS if low / 2.5 <= t <= high * 2.5]
+        if values:  # none: pygal draws "暂无数据"
+            low, high = min(values), max(values)
+            options["y_labels"] = [t for t in LOG_TICKS if low / 2.5 <= t <= high * 2.5]
+    drawn = _nonempty(series)
     chart = kind(
-        style=STYLE,
+        style=_style([s.label for s in drawn]),
         js=[],  # no script: the SVG is an image
         title=title,
         legend_at_bottom=True,
@@ -110,7 +129,7 @@ def render(name: str, trends: Trends, *, narrow: bool = False) -> bytes:
         **options,
     )
     chart.x_labels = trends.labels
-    for s in _nonempty(series):
+    for s in drawn:
         chart.add(s.label, s.values)
     return chart.render()
 
