@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -65,6 +66,25 @@ def test_the_queue_names_what_the_words_complain_of(
     assert page.count('class="mb-2 small text-body-secondary reasons"') == 1
     named = page.split('text-body-secondary reasons">', 1)[1].split("</div>", 1)[0]
     assert "包装问题" in named and "其他" not in named
+
+
+def test_the_queue_says_how_long_the_buyer_can_still_change_each_review(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    """Most urgent first, each with the time left in the platform's window (Taobao: 30
+    days to change a 中差评 from its posting)."""
+    new = _waiting(session, world, "刚收到，还没用，看着一般", "w1")
+    old = _waiting(session, world, "用了几天，感觉一般般", "w2")
+    new.first_posted_at = utcnow() - timedelta(hours=1)
+    old.first_posted_at = utcnow() - timedelta(days=28, hours=1)
+    session.commit()
+    login(client, world.users["agent"])
+    page = client.get("/cases/confirm").get_data(as_text=True)
+    assert page.index("感觉一般般") < page.index("看着一般")
+    left = re.findall(r'class="ms-auto window-left countdown-(\w+)"[^>]*>([^<]+)<', page)
+    assert left[0][1].startswith("可改评 · 剩 1天2") and left[1][1].startswith("可改评 · 剩 29天2")
+    assert [state for state, _ in left] == ["near", "ok"]  # amber in its last three days
+    assert "淘宝买家改评的 30 天" in page
 
 
 def test_a_user_text_in_the_queue_is_escaped(

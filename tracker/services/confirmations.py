@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.domain.platform_rules import rules_for
+from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.triage import CaseKind
 from tracker.models import Case, Review, Shop, User
 from tracker.models.enums import Platform, Reason
@@ -26,9 +26,13 @@ class AlreadyDecided(RuntimeError):
     message = "这条评价已经有人处理过了（或已被买家修改）。"
 
 
-def _waiting(session: Session, shop_id: int, now: datetime) -> sa.ColumnElement[bool]:
+def rules_of(session: Session, shop_id: int) -> ReviewRules:
     shop = session.get(Shop, shop_id)
-    window = rules_for(shop.platform if shop else Platform.OTHER).change_window
+    return rules_for(shop.platform if shop else Platform.OTHER)
+
+
+def _waiting(session: Session, shop_id: int, now: datetime) -> sa.ColumnElement[bool]:
+    window = rules_of(session, shop_id).change_window
     return sa.and_(
         Review.shop_id == shop_id,
         Review.awaiting_confirmation_at.is_not(None),
@@ -46,13 +50,16 @@ def count_waiting(session: Session, shop_id: int, *, now: datetime) -> int:
 class Waiting:
     review: Review
     reasons: list[Reason]  # what the words complain of, as a case would be tagged; may be none
+    window_ends: datetime  # the buyer can change (or 追评) the review until then
 
 
 def waiting(
     session: Session, shop_id: int, *, now: datetime, limit: int = 50, offset: int = 0
 ) -> list[Waiting]:
     """Oldest first: the buyer's window runs from the review, not from the queue. With the
-    reasons its words name (包装问题…), which tell a complaint from praise at a glance."""
+    reasons its words name (包装问题…), which tell a complaint from praise at a glance, and
+    the end of the buyer's window, which says which to read first."""
+    rules = rules_of(session, shop_id)
     reviews = session.scalars(
         sa.select(Review)
         .where(_waiting(session, shop_id, now))
@@ -62,7 +69,11 @@ def waiting(
         .offset(offset)
     )
     return [
-        Waiting(review, [r for r in reasons_named(review) if r is not Reason.OTHER])
+        Waiting(
+            review,
+            [r for r in reasons_named(review) if r is not Reason.OTHER],
+            rules.change_window_end(review.first_posted_at),
+        )
         for review in reviews
     ]
 

@@ -47,12 +47,15 @@ def _span(minutes: int) -> str:
     return f"{mins}分"
 
 
-def countdown(deadline: datetime | None, now: datetime | None = None) -> dict[str, str]:
-    """Time left to a deadline: ok, near (amber) or overdue (red), as the board shows it."""
+def countdown(
+    deadline: datetime | None, now: datetime | None = None, warn_minutes: int | None = None
+) -> dict[str, str]:
+    """Time left to a deadline: ok, near (amber) or overdue (red), as the board shows it.
+    ``warn_minutes``: when it turns amber, if not the first-contact deadline's."""
     if deadline is None:
         return {"state": "none", "text": ""}
     now = now or utcnow()
-    warn = current_app.config["TRACKER_DEADLINE_WARN_MINUTES"]
+    warn = warn_minutes or current_app.config["TRACKER_DEADLINE_WARN_MINUTES"]
     minutes = int((deadline - now).total_seconds() // 60)
     if minutes < 0:
         return {"state": "overdue", "text": f"超时 {_span(-minutes)}"}
