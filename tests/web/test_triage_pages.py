@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -126,14 +127,24 @@ def test_false_alarm_is_offered_for_hidden_negatives_only(
 
 
 def test_the_model_page_requests_training_and_says_what_scores_the_shop(
-    client: FlaskClient, session: Session, world: World
+    client: FlaskClient, session: Session, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     login(client, world.users["admin"])
     url = f"/admin/shops/{world.shop.id}/sentiment"
     page = client.get(url).get_data(as_text=True)
     assert "内置模型" in page and "还没有本店模型" in page and "回滚" not in page
-    assert "本店好评满 1,000 条后" in page  # not calibrated yet: the model's bands
+    assert "本店好评满 1,000 条后（现有 0 条" in page  # not calibrated yet: the model's bands
     version = runtime.installed_model_version(client.application)
+    for n in range(3):  # enough, once enough is three: the page says when it calibrates
+        review = add_sale(
+            session, world.shop, nick=f"g{n}", key=f"g{n}", text="很好", rating=Rating.GOOD,
+            at=utcnow() - timedelta(days=5),
+        )  # fmt: skip
+        review.sentiment_score, review.sentiment_model = 0.9, version
+    session.commit()
+    monkeypatch.setattr("tracker.web.admin.sentiment.CALIBRATION_MIN_REVIEWS", 3)
+    page = client.get(url).get_data(as_text=True)
+    assert "本店已有 3 条好评由这个模型评过分，够校准了：今晚 03:30" in page
     world.shop.sentiment_calibration = {
         "model": version, "case": 0.123, "confirm": 0.456, "good_reviews": 4321,
         "at": utcnow().isoformat(),

@@ -26,14 +26,12 @@ WINDOW = timedelta(days=365)
 SAMPLE = 20_000  # the most recent good ratings: enough for a 1% quantile, quick to read
 
 
-def calibrate(
-    session: Session, shop: Shop, *, model_version: str, now: datetime
-) -> ScoreBands | None:
-    """Set (or clear) the shop's bands from the good ratings ``model_version`` scored."""
-    scores = session.scalars(
+def _good_ratings(shop_id: int, model_version: str, now: datetime) -> sa.Select[tuple[float]]:
+    """The most recent good ratings ``model_version`` scored: what calibration reads."""
+    return (
         sa.select(Review.sentiment_score)
         .where(
-            Review.shop_id == shop.id,
+            Review.shop_id == shop_id,
             Review.rating == Rating.GOOD,
             Review.sentiment_model == model_version,
             Review.sentiment_score.is_not(None),
@@ -43,7 +41,21 @@ def calibrate(
         )
         .order_by(Review.posted_at.desc())
         .limit(SAMPLE)
-    ).all()
+    )
+
+
+def good_ratings_scored(session: Session, shop: Shop, *, model_version: str, now: datetime) -> int:
+    """How many good ratings the next calibration would read (at most SAMPLE): the admin
+    page says whether that is enough."""
+    counted = _good_ratings(shop.id, model_version, now).subquery()
+    return session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
+
+
+def calibrate(
+    session: Session, shop: Shop, *, model_version: str, now: datetime
+) -> ScoreBands | None:
+    """Set (or clear) the shop's bands from the good ratings ``model_version`` scored."""
+    scores = session.scalars(_good_ratings(shop.id, model_version, now)).all()
     bands = calibrated_bands([float(s) for s in scores])
     with transaction(session):
         shop.sentiment_calibration = (

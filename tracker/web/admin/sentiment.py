@@ -11,8 +11,9 @@ from werkzeug.wrappers import Response
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.domain.triage import CALIBRATION_MIN_REVIEWS
 from tracker.extensions import db
-from tracker.services import shop_models
+from tracker.services import calibration, shop_models
 from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.admin.views import bp
@@ -23,14 +24,23 @@ def shop_sentiment(shop_id: int) -> str:
     shop = shop_or_404(shop_id)
     store = runtime.model_store(current_app)
     installation = store.current_version()
+    calibrated = runtime.calibrated_bands(current_app, shop) is not None
+    version = runtime.scoring_model_version(current_app, shop)
     return render_template(
         "admin/sentiment.html",
         shop=shop,
         models=shop_models.models(db.session, shop.id),
         bands=runtime.score_bands(current_app, shop.id),
         calibrated_at=datetime.fromisoformat(shop.sentiment_calibration["at"])
-        if runtime.calibrated_bands(current_app, shop) is not None and shop.sentiment_calibration
+        if calibrated and shop.sentiment_calibration
         else None,
+        # not calibrated yet: how many good ratings the next night (or 立即训练) would read
+        good_scored=None
+        if calibrated or version is None
+        else calibration.good_ratings_scored(db.session, shop, model_version=version, now=utcnow()),
+        min_good=CALIBRATION_MIN_REVIEWS,
+        calibration_sample=calibration.SAMPLE,  # the count stops there
+        calibrates_at=current_app.config["TRACKER_RECOMMENDER_BUILD_AT"],
         installation=installation,
         follows_shops=current_app.config["TRACKER_SENTIMENT_MODEL"] in ("", "auto"),
         min_examples=shop_models.MIN_EXAMPLES,
