@@ -10,11 +10,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.triage import CaseKind
-from tracker.models import Case, Review, Shop, User
-from tracker.models.enums import Platform, Reason
+from tracker.models import Case, Review, User
+from tracker.models.enums import Reason
 from tracker.services.audit import record_change
+from tracker.services.cases import rules_of
 from tracker.services.corrections import store_correction
 from tracker.services.intake import IntakeSettings, open_case_for, reasons_named
 from tracker.services.transaction import transaction
@@ -24,11 +24,6 @@ class AlreadyDecided(RuntimeError):
     """Someone decided this review meanwhile (or it changed and left the queue)."""
 
     message = "这条评价已经有人处理过了（或已被买家修改）。"
-
-
-def rules_of(session: Session, shop_id: int) -> ReviewRules:
-    shop = session.get(Shop, shop_id)
-    return rules_for(shop.platform if shop else Platform.OTHER)
 
 
 def _waiting(session: Session, shop_id: int, now: datetime) -> sa.ColumnElement[bool]:

@@ -235,7 +235,7 @@ def confirm_queue() -> str:
         "cases/confirm.html",
         shop=shop,
         now=now,
-        rules=confirmations.rules_of(db.session, shop.id),
+        rules=svc.rules_of(db.session, shop.id),
         reviews=confirmations.waiting(db.session, shop.id, now=now, limit=page_size),
         total=confirmations.count_waiting(db.session, shop.id, now=now),
     )
