@@ -58,3 +58,9 @@ def test_good_is_green_and_bad_is_red_whatever_the_order() -> None:
     # series without a meaning take the palette's colours not already meaning something
     free = charts._style(["质量问题", "差评", "物流问题"]).colors
     assert free[1] == red and red not in (free[0], free[2]) and free[0] != free[2]
+
+
+def test_more_series_than_colours_go_round_the_palette() -> None:
+    """Ten products: not the 7th, 9th and 10th all one grey."""
+    colours = charts._style([f"商品{n}" for n in range(10)]).colors
+    assert len(set(colours[:8])) == 8 and colours[8:] == colours[:2]

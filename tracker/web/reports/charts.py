@@ -4,6 +4,7 @@ shown in an ``<img>`` next to its table, so it scales to a phone's width."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import cycle
 
 import pygal
 from pygal.style import Style
@@ -28,12 +29,13 @@ MEANING = {
 
 def _style(labels: Sequence[str]) -> Style:
     taken = {MEANING[label] for label in labels if label in MEANING}
-    spare = iter(c for c in PALETTE if c not in taken)
+    # round again when they run out, as pygal does (10 products: the 9th is the 1st's colour)
+    spare = cycle([c for c in PALETTE if c not in taken] or PALETTE)
     return Style(
         font_family="'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
         background="white",
         plot_background="white",
-        colors=tuple(MEANING.get(label) or next(spare, "#6c757d") for label in labels),
+        colors=tuple(MEANING.get(label) or next(spare) for label in labels),
         label_font_size=14,
         major_label_font_size=14,
         legend_font_size=15,
