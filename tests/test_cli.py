@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from tests.conftest import count
+from tracker import runtime
 from tracker.clock import utcnow
 from tracker.models import Order, Review, Shop, User
 from tracker.models.enums import Role
@@ -18,6 +20,9 @@ def test_demo_if_empty_loads_once_and_keeps_data(app: Flask, session: Session) -
     assert "kefu1" in first.output and "demo1234" in first.output
     orders, reviews = count(session, Order), count(session, Review)
     assert orders == 400
+    # too few good ratings for the shop's own bands: said, and the model's stand
+    assert "本店校准：好评不足 1,000 条" in first.output
+    assert session.scalar(sa.select(Shop.sentiment_calibration)) is None
 
     again = runner.invoke(args=args)
     assert again.exit_code == 0, again.output
@@ -27,6 +32,23 @@ def test_demo_if_empty_loads_once_and_keeps_data(app: Flask, session: Session) -
     clash = runner.invoke(args=["demo", "--scale", "0.01"])
     assert clash.exit_code != 0 and "已存在" in clash.output
     assert count(session, Shop) == 1
+
+
+def test_demo_shop_runs_on_its_own_bands(app: Flask, session: Session) -> None:
+    """A demo large enough for the nightly calibration gets it at once, as it gets its
+    segments: the 情感模型 page and intake show what a shop would run on."""
+    result = app.test_cli_runner().invoke(
+        args=["demo", "--scale", "0.05", "--end-date", "2026-11-23"]
+    )
+    assert result.exit_code == 0, result.output
+    calibration = session.scalar(sa.select(Shop.sentiment_calibration))
+    assert calibration is not None and calibration["good_reviews"] >= 1000
+    bands = runtime.score_bands(app, session.scalar(sa.select(Shop.id)), session=session)
+    assert bands.case == pytest.approx(calibration["case"])
+    assert (
+        f"本店校准：低于 {bands.case:.3f} 开案件，低于 {bands.confirm:.3f} 进待确认"
+        in result.output
+    )
 
 
 def test_create_user_command(app: Flask, session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]

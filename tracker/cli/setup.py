@@ -65,6 +65,7 @@ def demo_command(
     except DemoExists as exc:
         raise click.ClickException(str(exc)) from exc
     _triage_demo(code, now)
+    _calibrate_demo(code, now)
     _build_demo_recommender(code, now)
     _work_demo_cases(code, now, seed)
     _segment_demo(code, now)
@@ -95,6 +96,27 @@ def _triage_demo(code: str, now: datetime) -> None:
     )
     db.session.commit()
     click.echo(f"情感评分 {result.scored} 条，为 30 天内的中差评开案 {result.cases_opened} 个。")
+
+
+def _calibrate_demo(code: str, now: datetime) -> None:
+    """The demo's own score bands at once, as the first night's calibration would set
+    them (a real shop waits for 03:30 or 立即训练): the demo shows what a shop runs on."""
+    from flask import current_app
+
+    from tracker import runtime
+    from tracker.domain.triage import CALIBRATION_MIN_REVIEWS
+    from tracker.services.calibration import calibrate
+
+    shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
+    assert shop is not None
+    version = runtime.scoring_model_version(current_app, shop)
+    if version is None:  # scored by snownlp's own model: nothing to calibrate
+        return
+    if calibrate(db.session, shop, model_version=version, now=now) is None:
+        click.echo(f"本店校准：好评不足 {CALIBRATION_MIN_REVIEWS:,} 条，沿用模型自带的分数线。")
+        return
+    bands = runtime.score_bands(current_app, shop.id)  # as intake reads them
+    click.echo(f"本店校准：低于 {bands.case:.3f} 开案件，低于 {bands.confirm:.3f} 进待确认。")
 
 
 def _build_demo_recommender(code: str, now: datetime) -> None:
