@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker.domain.platform_rules import RULES, BuyerChange, Recovery, rules_for
-from tracker.models.enums import Platform, Rating
+from tracker.models.enums import AttemptOutcome, Platform, Rating
 
 POSTED = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -60,3 +60,19 @@ def test_wechat_recovers_through_the_shops_reconciliation() -> None:
     rules = rules_for(Platform.WECHAT)
     assert BuyerChange.RECONCILE in rules.buyer_changes
     assert rules.recovered_by == {Recovery.DELETED}  # the withdrawn review reads as deleted
+
+
+@pytest.mark.parametrize(
+    ("platform", "agreed"),
+    [
+        (Platform.TAOBAO, "已接通-同意修改"),
+        (Platform.KUAISHOU, "已接通-同意修改"),
+        (Platform.TMALL, "已接通-同意追评"),  # a Tmall review cannot change
+        (Platform.WECHAT, "已接通-同意和解"),  # the buyer accepts the shop's 和解
+    ],
+)
+def test_a_buyer_agrees_to_what_the_platform_lets_them_do(platform: Platform, agreed: str) -> None:
+    rules = rules_for(platform)
+    assert rules.attempt_label(AttemptOutcome.AGREED) == agreed
+    assert agreed.endswith(rules.promise)
+    assert rules.attempt_label(AttemptOutcome.NO_ANSWER) == "未接通"  # the rest as they are

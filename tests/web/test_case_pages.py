@@ -27,7 +27,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Role
+from tracker.models.enums import CaseOutcome, CaseStatus, Platform, Rating, Role
 from tracker.services.intake import ingest
 from tracker.sources.records import ReviewRecord
 
@@ -124,6 +124,49 @@ def test_kanban_closed_columns_hold_last_weeks_cases_the_list_holds_all(
     listed = client.get("/cases?scope=all&view=list&status=recovered&sort=closed")
     text = listed.get_data(as_text=True)
     assert text.index("案件文字0") < text.index("案件文字1") < text.index("案件文字2")
+
+
+def test_on_tmall_the_buyer_agrees_to_a_follow_up_not_a_change(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """A Tmall review cannot change: the form, the log, the promise and the refusal all say
+    追评, so no one tells a buyer to do what the platform does not allow."""
+    shop.platform = Platform.TMALL
+    case = recent_case(session, shop)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert ">已接通-同意追评</option>" in page and "同意修改" not in page
+    response = post_form(
+        client,
+        f"{url}/attempts",
+        {
+            "attempt-version": str(case.version),
+            "attempt-channel": "phone",
+            "attempt-outcome": "agreed",
+            "attempt-attempted_at": local_input(utcnow()),
+        },
+        form_url=url,
+    )
+    assert response.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    timeline = page[page.index('id="attempts"') :]
+    assert ">已接通-同意追评</span>" in timeline
+    promise = page[page.index('id="promise"') :]
+    assert "承诺追评" in promise[:200] and "到期未追评" in promise[:200]
+    session.refresh(case)
+    refused = post_form(
+        client,
+        f"{url}/status",
+        {
+            "status-version": str(case.version),
+            "status-status": "recovered",
+            "status-outcome": "positive_follow_up",
+        },
+        form_url=url,
+    )
+    assert refused.status_code == 400
+    assert "请记录联系结果“已接通-同意追评”" in refused.get_data(as_text=True)
 
 
 def test_claim_and_the_second_claimer_is_told_who_has_it(

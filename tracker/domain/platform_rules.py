@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from tracker.models.enums import Platform, Rating
+from tracker.models.enums import AttemptOutcome, Platform, Rating
 
 
 class BuyerChange(StrEnum):
@@ -56,6 +56,21 @@ class ReviewRules:
             self.buyer_changes
             & {BuyerChange.REVISE, BuyerChange.REVISE_TO_GOOD, BuyerChange.DELETE}
         )
+
+    @property
+    def promise(self) -> str:
+        """What a buyer who says yes on the call promises to do, in the staff's words: a
+        Tmall review cannot change, so there they promise a 追评; on WeChat, to accept the
+        shop's 和解."""
+        if BuyerChange.RECONCILE in self.buyer_changes:
+            return "和解"
+        return "修改" if self.review_can_change else "追评"
+
+    def attempt_label(self, outcome: AttemptOutcome) -> str:
+        """A contact attempt's result as this platform's staff would say it."""
+        if outcome is AttemptOutcome.AGREED:
+            return f"已接通-同意{self.promise}"
+        return outcome.label
 
     def change_window_end(self, first_posted_at: datetime) -> datetime:
         return first_posted_at + self.change_window

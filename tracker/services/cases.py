@@ -386,10 +386,12 @@ def change_status(
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         if outcome in case_flow.SYSTEM_OUTCOMES:
+            rules = rules_of(session, case.shop_id)
             raise FieldError(
                 "outcome",
                 f"“{outcome.label}”由平台数据确认后自动设置，不能手动选择。"
-                "买家答应修改时，请记录联系结果“已接通-同意修改”，案件会等待平台显示修改。",
+                f"买家答应{rules.promise}时，请记录联系结果"
+                f"“{rules.attempt_label(AttemptOutcome.AGREED)}”，案件会等待平台显示。",
             )
         note = note.strip()
         if outcome is CaseOutcome.MANUAL_RECOVERED:

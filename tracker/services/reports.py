@@ -34,6 +34,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
+from tracker.services.cases import rules_of
 from tracker.services.errors import FieldError
 
 MAX_DAYS = 366
@@ -613,6 +614,7 @@ def export_rows(
     ):
         remedies[case_id].append(f"{kind.label} ¥{amount}")
     notes: dict[int, list[str]] = defaultdict(list)
+    rules = rules_of(session, shop_id)  # 已接通-同意修改, or 同意追评 on Tmall
     for case_id, at, channel, outcome, text in session.execute(
         sa.select(
             ContactAttempt.case_id,
@@ -626,7 +628,7 @@ def export_rows(
     ):
         said = f"：{text}" if text else ""
         notes[case_id].append(
-            f"{at.astimezone(tz):%m-%d %H:%M} {channel.label}·{outcome.label}{said}"
+            f"{at.astimezone(tz):%m-%d %H:%M} {channel.label}·{rules.attempt_label(outcome)}{said}"
         )
 
     def hours(seconds: float) -> float | str:

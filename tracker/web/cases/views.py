@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from tracker import runtime
 from tracker.clock import utcnow
@@ -366,6 +367,10 @@ def _render(
     is_supervisor = current_user.role in (Role.SUPERVISOR, Role.ADMIN)
     forms = _forms(case, assigns=is_supervisor) | bound
     attempt = forms["attempt_form"]
+    attempt.outcome.choices = [  # 已接通-同意修改 / 同意追评 (Tmall) / 同意和解 (WeChat)
+        SelectChoice(c.value, detail.rules.attempt_label(AttemptOutcome(c.value)))
+        for c in attempt.outcome.choices
+    ]
     if "attempt_form" not in bound:
         attempt.shown.data = shown.dump(case.id, [s.shown for s in detail.suggestions])
     attempt.mentioned.choices = row_choices(
