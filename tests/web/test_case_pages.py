@@ -727,6 +727,10 @@ def test_the_home_page_puts_the_agents_own_work_first(
     assert "我的超时未联系" in day and f'href="/cases/{overdue.id}"' in day
     assert f'href="/cases/{someone_elses.id}"' not in day
     assert "scope=mine" in day and "overdue=y" in day
+    # a glance at the shop shows nicks as the platforms show them publicly, like the board
+    unhappy = html[html.index("最新中差评") :]
+    assert "超***家" in unhappy and "别***家" in unhappy
+    assert "超时的买家" not in html and "别人的买家" not in html
 
 
 def test_pages_say_beijing_time_and_have_an_icon(client: FlaskClient, agent: User) -> None:
