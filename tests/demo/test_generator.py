@@ -56,6 +56,10 @@ def test_catalogue_has_consumables_new_arrivals_and_delisted_products() -> None:
     assert sum(now - p.launched_at < timedelta(days=31) for p in shop.products) >= 10
     assert 0 < sum(not p.is_active for p in shop.products) < len(shop.products) * 0.1
     assert all(p.price > 0 for p in shop.products)
+    # a family's own styles where its category's do not fit (no spicy chocolate on a call)
+    sweets = [p.title for p in shop.products if "巧克力" in p.title or "大枣" in p.title]
+    assert sweets and not any("香辣" in title for title in sweets)
+    assert any(p.title.endswith("海盐味") for p in shop.products)
 
 
 def test_orders_cover_a_year_with_a_double_eleven_peak() -> None:

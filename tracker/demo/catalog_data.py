@@ -17,6 +17,7 @@ class Family:
     price: tuple[float, float]  # price range of the cheapest variant
     variants: tuple[str, ...]
     repurchase_days: int | None = None  # None = durable
+    styles: tuple[str, ...] = ()  # its own styles where the category's do not fit it
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,44 @@ CATEGORIES: tuple[Category, ...] = (
         "休闲零食",
         "SN",
         (
-            F("NUTS", "每日坚果", "混合果仁 独立小包", (69, 139), ("30袋", "60袋礼盒"), 30),
-            F("BEEFJERKY", "内蒙古风干牛肉干", "手撕 原味/麻辣", (49, 119), ("250g", "500g"), 25),
+            F(
+                "NUTS",
+                "每日坚果",
+                "混合果仁 独立小包",
+                (69, 139),
+                ("30袋", "60袋礼盒"),
+                30,
+                ("原味", "轻盐味"),
+            ),
+            F("BEEFJERKY", "内蒙古风干牛肉干", "手撕 独立包装", (49, 119), ("250g", "500g"), 25),
             F("PORK", "靖江猪肉脯", "蜜汁 炭烤", (29, 69), ("200g", "500g"), 25),
-            F("DRIEDFRUIT", "新疆和田大枣", "骏枣 免洗", (29, 69), ("1kg", "2.5kg"), 30),
-            F("COOKIE", "黄油曲奇", "手工 酥脆", (39, 79), ("礼盒 908g", "罐装 454g"), 30),
-            F("CHOCOLATE", "黑巧克力", "85%可可 低糖", (35, 79), ("盒装 12块", "盒装 24块"), 30),
+            F(
+                "DRIEDFRUIT",
+                "新疆和田大枣",
+                "骏枣 免洗",
+                (29, 69),
+                ("1kg", "2.5kg"),
+                30,
+                ("一级", "特级"),
+            ),
+            F(
+                "COOKIE",
+                "黄油曲奇",
+                "手工 酥脆",
+                (39, 79),
+                ("礼盒 908g", "罐装 454g"),
+                30,
+                ("原味", "抹茶味"),
+            ),
+            F(
+                "CHOCOLATE",
+                "黑巧克力",
+                "85%可可 低糖",
+                (35, 79),
+                ("盒装 12块", "盒装 24块"),
+                30,
+                ("经典款", "海盐味"),
+            ),
         ),
         ("quality", "logistics", "packaging", "mismatch", "freshness", "service", "price"),
         ("原味", "香辣味"),

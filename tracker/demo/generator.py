@@ -364,7 +364,7 @@ class _Generator:
                 low, high = family.price
                 for v, variant in enumerate(family.variants):
                     base_price = rng.uniform(low, high) * (1 + 0.35 * v)
-                    for s, style in enumerate(category.styles):
+                    for s, style in enumerate(family.styles or category.styles):
                         item_id += rng.randint(1000, 90000)
                         launched = self._launch_time()
                         prefix = rng.choice(TITLE_PREFIXES)
