@@ -193,6 +193,15 @@ def test_policy_round_trip_and_validation() -> None:
         ("苹果很脆，酸甜可口", {Reason.OTHER}),
         ("唯一不足的是刚收到就降价了", {Reason.PRICE}),  # not a 不足 in the amount
         ("吸力太弱，头发都吸不起来", {Reason.QUALITY}),
+        # 说是 and 只有: a mismatch only when the claim fails or an amount falls short
+        ("说是纯棉，摸起来全是化纤", {Reason.MISMATCH}),
+        ("说是生姜洗发水，闻着连个生姜味都没有", {Reason.MISMATCH}),
+        ("说是三天到，果然三天就到了", {Reason.OTHER}),
+        ("只能说是一般般的书", {Reason.QUALITY}),  # the buyer's own words, no claim
+        ("页面写的五斤，称了只有四斤二两", {Reason.MISMATCH}),
+        ("一箱只有十个，还有两个烂的", {Reason.MISMATCH, Reason.FRESHNESS}),
+        ("只有好评能表达我的心情", {Reason.OTHER}),
+        ("只有一点点小划痕，不影响使用", {Reason.QUALITY}),
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:

@@ -74,8 +74,8 @@ CUES: dict[Reason, tuple[str, ...]] = {
     R.MISMATCH: (
         "不符", "色差", "虚标", "虚假", "不一样", "货不对板", "缺斤", "少两", "少发", "发错",
         "缺了", "不全", "明明是", "实际是", "对不上", "差别", "差很多", "差太多", "差远了",
-        "旧款", "不足", "比想象中小", "比图片", "说是", "写的", "标的", "做错", "没给",
-        "根本没有", "比标", "只有", "有出入", "有点出入", "有些出入", "出入很大", "出入太大",
+        "旧款", "不足", "比想象中小", "比图片", "写的", "标的", "做错", "没给",
+        "根本没有", "比标", "有出入", "有点出入", "有些出入", "出入很大", "出入太大",
         "不是一回事", "两回事", "说好的", "没有赠品", "赠品没", "赠品呢", "没收到赠品", "送的呢",
         "明明买的", "发过来的是", "以次充好", "挂羊头",
     ),
@@ -128,6 +128,18 @@ DIFFERENCES = ("差别", "差距", "区别", "出入")
 GOODS_BY_DEFAULT = (
     "一般", "不怎么样", "垃圾", "很差", "太差", "不好", "不行", "没反应", "无反应",
 )  # fmt: skip
+
+# Weak cues, a mismatch only with what makes them one. 说是X reports a claim: a complaint
+# when the buyer goes on to what came (说是纯棉，摸起来全是化纤), not when it held (说是三天到，
+# 果然三天就到了). 只有 is a shortfall before an amount (只有四斤二两, 一箱只有十个), not in
+# 只有好评 or 只有一点点小划痕.
+CLAIM = "说是"
+NOT_CLAIMS = ("只能说是", "可以说是", "要说是", "应该说是", "据说是")  # the buyer's own words
+CONTRADICTIONS = (
+    "结果", "实际", "其实", "但", "却", "可是", "根本", "竟然", "居然", "明明", "收到",
+    "到手", "发来", "全是", "没有", "不是", "不如", "假",
+)  # fmt: skip
+SHORTFALL = re.compile(r"只有(?!一点|一些|一丁点|个别)[\d一二两三四五六七八九十百千半几]")
 
 # Praise and set phrases that contain complaint or topic words (评价 is no 价格); masked
 # before reading.
@@ -191,6 +203,8 @@ def tag_reasons(text: str) -> list[Reason]:
     """Every reason the complaint names, in the enum's order; ``other`` when none."""
     found: set[Reason] = set()
     topic: Reason | None = None
+    claimed = _masked(text, NOT_CLAIMS).find(CLAIM)  # the seller's or the page's claim
+    claim_denied = claimed != -1 and any(c in text[claimed:] for c in CONTRADICTIONS)
     for raw in CLAUSE_BREAK.split(text):
         clause = A_NOT_A.sub("□□□", _masked(raw, PRAISE))
         if not clause.strip("□"):
@@ -198,6 +212,9 @@ def tag_reasons(text: str) -> list[Reason]:
         for reason, cues in CUES.items():
             if any(_found(clause, cue) for cue in cues):
                 found.add(reason)
+        claim = claim_denied and _found(_masked(clause, NOT_CLAIMS), CLAIM)
+        if SHORTFALL.search(clause) or claim:
+            found.add(R.MISMATCH)
         named = _topics(clause)
         generic = [g for g in GENERIC if _found(clause, g)]
         if generic:
