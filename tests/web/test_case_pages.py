@@ -733,6 +733,32 @@ def test_the_home_page_puts_the_agents_own_work_first(
     assert "超时的买家" not in html and "别人的买家" not in html
 
 
+def test_a_supervisors_home_shows_the_teams_morning(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """A supervisor owns few cases: their home leads with the shop's overdue, due-today and
+    unclaimed cases and the 待确认 queue, not four zeros of their own."""
+    overdue = recent_case(session, shop, key="1", nick="超时的买家")
+    overdue.first_contact_due_at = utcnow() - timedelta(hours=3)
+    claimed = recent_case(session, shop, key="2", nick="有人管的")
+    claimed.owner_id = agent.id
+    claimed.first_contact_due_at = utcnow() + timedelta(days=2)
+    session.commit()
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    html = client.get("/").get_data(as_text=True)
+    team = html[html.index('id="team-day"') : html.index('id="counted-at"')]
+    assert "全店超时未联系" in team and f'href="/cases/{overdue.id}"' in team
+    assert "未分配" in team and "scope=unassigned" in team
+    assert f'href="/cases/{claimed.id}"' not in team  # claimed, due in two days: not yet
+    assert 'href="/cases/confirm"' in team
+    assert 'id="my-day"' not in html  # nothing of their own: no row of zeros
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, agent)
+    mine = client.get("/").get_data(as_text=True)
+    assert 'id="my-day"' in mine and 'id="team-day"' not in mine
+
+
 def test_pages_say_beijing_time_and_have_an_icon(client: FlaskClient, agent: User) -> None:
     login(client, agent)
     html = client.get("/").get_data(as_text=True)

@@ -389,6 +389,27 @@ def my_day(
     return lists
 
 
+def team_day(
+    session: Session, shop_ids: tuple[int, ...], *, user_id: int, now: datetime, tz: ZoneInfo
+) -> list[WorkList]:
+    """A supervisor's morning on the home page: the shop's overdue first contacts, those due
+    today and the cases nobody has claimed — what to reassign before it is late."""
+    lists = []
+    for label, scope, criteria, query in (
+        ("全店超时未联系", "all", {"overdue": True}, {"overdue": "y"}),
+        ("全店今天到期", "all", {"due_today": True}, {"due_today": "y"}),
+        ("未分配", "unassigned", {}, {}),
+    ):
+        f = BoardFilter(shop_ids=shop_ids, scope=scope, **criteria)  # type: ignore[arg-type]
+        ids = matching_ids(f, user_id=user_id, now=now, tz=tz)
+        count = session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
+        first = list(session.scalars(ids.limit(5)))
+        lists.append(
+            WorkList(label, count, cards(session, first), {"scope": scope, "view": "list", **query})
+        )
+    return lists
+
+
 def assignable_agents(
     session: Session, shop_ids: tuple[int, ...] | sa.Select[tuple[int]]
 ) -> list[User]:

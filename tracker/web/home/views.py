@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.services import board, browse
+from tracker.models.enums import Role
+from tracker.services import board, browse, confirmations
 from tracker.web.access import current_shop, shop_or_404, shops_query
 from tracker.web.cached import computed
 from tracker.web.home.forms import ShopSwitchForm
@@ -43,17 +44,20 @@ def index() -> str:
         lambda: browse.shop_counts(db.session, shop.id, since=utcnow() - timedelta(days=30)),
     )
     now = utcnow()
-    day = board.my_day(
-        db.session,
-        (shop.id,),
-        user_id=current_user.id,
-        now=now,
-        tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
+    tz = ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
+    day = board.my_day(db.session, (shop.id,), user_id=current_user.id, now=now, tz=tz)
+    supervises = current_user.role in (Role.SUPERVISOR, Role.ADMIN)
+    team = (
+        board.team_day(db.session, (shop.id,), user_id=current_user.id, now=now, tz=tz)
+        if supervises
+        else []
     )
     return render_template(
         "home/index.html",
         shop=shop,
         day=day,
+        team=team,
+        waiting=confirmations.count_waiting(db.session, shop.id, now=now) if supervises else 0,
         now=now,
         counts=counts.value,
         counted_at=counts.at,
