@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tracker import jobs, runtime
 from tracker.clock import utcnow
 from tracker.domain.triage import ScoreBands
-from tracker.models import Review, Shop, ShopSentimentModel
+from tracker.models import Review, SentimentCorrection, Shop, ShopSentimentModel
 from tracker.models.enums import Rating
 from tracker.services import calibration
 
@@ -97,6 +97,29 @@ def test_only_the_shops_recent_good_ratings_by_that_model_set_its_bands(
     # too few good ratings for another model: nothing to go on, the old bands are cleared
     assert calibration.calibrate(session, shop, model_version="m0", now=utcnow()) is None
     assert shop.sentiment_calibration is None
+
+
+def test_good_ratings_staff_judged_complaints_are_left_out_of_the_happy_ones(
+    session: Session, shop: Shop
+) -> None:
+    """是差评 in 待确认 stores a negative correction: that review is no happy text, so the
+    1% of happy texts is taken without it; a dismissed 误报 (positive) stays in."""
+    good = spread(1200, 0.5, 1.0)
+    add_reviews(session, shop, good, model="m1")
+    plain = calibration.calibrate(session, shop, model_version="m1", now=utcnow())
+    lowest = session.scalars(sa.select(Review.id).order_by(Review.sentiment_score).limit(12)).all()
+    session.add_all(
+        SentimentCorrection(review_id=rid, is_positive=i >= 10, created_at=utcnow())
+        for i, rid in enumerate(lowest)  # ten judged complaints, two false alarms
+    )
+    session.commit()
+    judged = calibration.calibrate(session, shop, model_version="m1", now=utcnow())
+    assert plain is not None and judged is not None
+    assert judged.case > plain.case and judged.confirm == plain.confirm
+    assert sum(s < judged.case for s in good) == 10 + 11  # 1% of the 1,190 others
+    stored = shop.sentiment_calibration
+    assert stored is not None and stored["judged_complaints"] == 10
+    assert stored["good_reviews"] == 1200
 
 
 def test_the_shops_bands_are_used_while_the_model_they_were_set_for_scores_it(

@@ -41,6 +41,7 @@ CALIBRATION_MIN_REVIEWS = 1000
 def calibrated_bands(
     good_scores: Sequence[float],
     *,
+    judged_complaints: Sequence[float] = (),
     case_share: float = CALIBRATION_CASE_SHARE,
     confirm_share: float = CALIBRATION_CONFIRM_SHARE,
     minimum: int = CALIBRATION_MIN_REVIEWS,
@@ -49,20 +50,40 @@ def calibrated_bands(
     a model's bands, set on the categories it was trained on, flag 0.2–1% of happy texts
     in a category it never saw, so a fixed threshold either floods one shop or misses
     complaints in another. A rating is the platform's, not a person's label: a quantile
-    of good ratings needs no one to label anything. None when too few to tell."""
+    of good ratings needs no one to label anything. None when too few to tell.
+
+    ``judged_complaints``: the scores, among ``good_scores``, of good ratings staff judged
+    complaints (是差评 in 待确认, a correction). The lowest good ratings are mostly such
+    hidden complaints, so the case band's 1% is taken of the others — the happy texts the
+    target speaks of —, never above the 待确认 band set on all of them: however many are
+    judged, at most that share of the good ratings opens a case."""
     ordered = sorted(s for s in good_scores if s is not None)
-    if len(ordered) < minimum:
+    happy = _without(ordered, sorted(judged_complaints))
+    if len(happy) < minimum:
         return None
 
-    def below(share: float) -> float:
+    def below(scores: list[float], share: float) -> float:
         """Halfway between the lowest score spared and the next one down: at most
-        ``share`` of the good ratings score under it."""
-        spared = ordered[int(share * len(ordered))]
-        lower = [s for s in ordered[: int(share * len(ordered))] if s < spared]
+        ``share`` of ``scores`` score under it."""
+        spared = scores[int(share * len(scores))]
+        lower = [s for s in scores[: int(share * len(scores))] if s < spared]
         return (spared + lower[-1]) / 2 if lower else spared
 
-    case = min(max(below(case_share), 0.001), 0.99)
-    return ScoreBands(case=case, confirm=min(max(below(confirm_share), case), 0.99))
+    confirm = min(max(below(ordered, confirm_share), 0.001), 0.99)
+    return ScoreBands(case=min(max(below(happy, case_share), 0.001), confirm), confirm=confirm)
+
+
+def _without(ordered: list[float], removed: list[float]) -> list[float]:
+    """``ordered`` less one occurrence of each of ``removed`` (both sorted)."""
+    out, j = [], 0
+    for score in ordered:
+        while j < len(removed) and removed[j] < score:
+            j += 1
+        if j < len(removed) and removed[j] == score:
+            j += 1
+            continue
+        out.append(score)
+    return out
 
 
 class CaseKind(StrEnum):

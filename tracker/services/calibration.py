@@ -3,7 +3,8 @@ trained on; a shop selling something else sees its happy texts score lower or hi
 the same threshold floods one shop with false alarms and misses complaints in another.
 Nightly (and on 立即训练) the scores of the shop's recent good ratings set its bands:
 the lowest 1% open a case, up to 4% (or the model's own 待确认 band, if wider) wait in
-待确认 (tracker.domain.triage).
+待确认 (tracker.domain.triage). Good ratings staff judged complaints (是差评 in 待确认, a
+correction) are not happy texts: the 1% is of the others (at most the 待确认 share of all).
 
 The same holds for a shop's own model: its bands were set on a few hundred held-back
 reviews, too few for a 1% quantile. The good ratings it scored arrived after it was
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain.triage import ScoreBands, calibrated_bands
-from tracker.models import Review, Shop
+from tracker.models import Review, SentimentCorrection, Shop
 from tracker.models.enums import Rating
 from tracker.services.transaction import transaction
 
@@ -26,10 +27,14 @@ WINDOW = timedelta(days=365)
 SAMPLE = 20_000  # the most recent good ratings: enough for a 1% quantile, quick to read
 
 
-def _good_ratings(shop_id: int, model_version: str, now: datetime) -> sa.Select[tuple[float]]:
-    """The most recent good ratings ``model_version`` scored: what calibration reads."""
+def _good_ratings(
+    shop_id: int, model_version: str, now: datetime
+) -> sa.Select[tuple[float, bool | None]]:
+    """The most recent good ratings ``model_version`` scored, each with whether staff
+    judged it a complaint (is_positive False) — what calibration reads."""
     return (
-        sa.select(Review.sentiment_score)
+        sa.select(Review.sentiment_score, SentimentCorrection.is_positive)
+        .outerjoin(SentimentCorrection, SentimentCorrection.review_id == Review.id)
         .where(
             Review.shop_id == shop_id,
             Review.rating == Rating.GOOD,
@@ -55,8 +60,10 @@ def calibrate(
     session: Session, shop: Shop, *, model_version: str, now: datetime
 ) -> ScoreBands | None:
     """Set (or clear) the shop's bands from the good ratings ``model_version`` scored."""
-    scores = session.scalars(_good_ratings(shop.id, model_version, now)).all()
-    bands = calibrated_bands([float(s) for s in scores])
+    rows = session.execute(_good_ratings(shop.id, model_version, now)).all()
+    scores = [float(score) for score, _ in rows]
+    judged = [float(score) for score, positive in rows if positive is False]
+    bands = calibrated_bands(scores, judged_complaints=judged)
     with transaction(session):
         shop.sentiment_calibration = (
             None
@@ -66,6 +73,7 @@ def calibrate(
                 "case": round(bands.case, 6),
                 "confirm": round(bands.confirm, 6),
                 "good_reviews": len(scores),
+                "judged_complaints": len(judged),  # left out of the happy texts
                 "at": now.isoformat(),
             }
         )
