@@ -374,11 +374,14 @@ def _surveys(app: Flask, task: Task, held: Claim) -> Outcome:
 
 
 def _receipts(app: Flask, task: Task, held: Claim) -> Outcome:
-    changed = messaging.poll_receipts(
-        db.session, now=utcnow(), clients=runtime.message_clients(app, db.session), tz=_zone(app)
-    )
+    """Operators' delivery receipts: for the messages of cases, then of campaigns."""
+    clients = runtime.message_clients(app, db.session)
+    changed = messaging.poll_receipts(db.session, now=utcnow(), clients=clients, tz=_zone(app))
     if changed:
         log.info("messages: %d delivery receipts", changed)
+    marketing = campaigns.poll_receipts(db.session, now=utcnow(), clients=clients, tz=_zone(app))
+    if marketing:
+        log.info("campaigns: %d delivery receipts", marketing)
     return OK
 
 

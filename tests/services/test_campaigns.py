@@ -312,6 +312,46 @@ def test_a_reply_r_unsubscribes_and_the_results_compare_with_control(
     assert found.until == NOW + timedelta(days=30)
 
 
+def test_delivery_receipts_are_read_back_and_never_shrink_the_sent_group(
+    session: Session,
+    shop: Shop,
+    setup,
+    aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
+) -> None:
+    admin, template = setup
+    for i in range(12):
+        buyer(session, shop, i, days_ago=120)
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    campaign = dormant_campaign(session, shop, admin, template, control_share=0.25)
+    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    campaigns.send_due(
+        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
+    )
+    sent = [r for r in session.scalars(sa.select(CampaignRecipient)) if r.state == "sent"]
+    assert len(sent) == 9 and len(aliyun.sent) == 9
+    aliyun.deliver(sent[0].provider_ref or "")
+    aliyun.deliver(sent[1].provider_ref or "")
+    aliyun.deliver(sent[2].provider_ref or "", ok=False, error="MK:0001")
+    later = NOW + timedelta(minutes=5)
+    assert campaigns.poll_receipts(session, now=later, clients=clients(aliyun), tz=SH) == 3
+    # nothing new: the others are still waiting, asked again next run, and counted once
+    assert campaigns.poll_receipts(session, now=later, clients=clients(aliyun), tz=SH) == 0
+    session.expire_all()
+    failed = session.get(CampaignRecipient, sent[2].id)
+    assert failed.delivery == "undelivered" and "MK:0001" in (failed.last_error or "")
+    assert session.get(CampaignRecipient, sent[0].id).delivered_at is not None
+    found = campaigns.results(session, campaign)
+    assert (found.delivered, found.undelivered, found.no_receipt) == (2, 1, 6)
+    assert found.sent == 9  # the uplift still compares everyone sent to with the control
+    # past the days the provider keeps receipts, the rest are unknown for good
+    gone = NOW + timedelta(days=4)
+    assert campaigns.poll_receipts(session, now=gone, clients=clients(aliyun), tz=SH) == 6
+    session.expire_all()
+    assert {r.delivery for r in session.scalars(sa.select(CampaignRecipient))} >= {"unknown"}
+    assert campaigns.poll_receipts(session, now=gone, clients=clients(aliyun), tz=SH) == 0
+
+
 def test_a_campaign_needs_a_marketing_template(session: Session, shop: Shop, setup) -> None:  # type: ignore[no-untyped-def]
     admin, template = setup
     template.purpose = MessagePurpose.NOTICE

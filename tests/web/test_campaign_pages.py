@@ -89,6 +89,13 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     listing = lead.get("/shop/campaigns").get_data(as_text=True)
     assert "唤醒沉睡客户" in listing and "发送中" in listing
     assert session.scalar(sa.select(sa.func.count()).select_from(CampaignRecipient)) == 12
+    sent = session.scalars(sa.select(CampaignRecipient).where(~CampaignRecipient.control)).all()
+    for recipient, delivery in zip(sent, ("delivered", "delivered", "undelivered"), strict=False):
+        recipient.state, recipient.delivery = "sent", delivery
+    session.commit()
+    page = lead.get(f"/shop/campaigns/{campaign.id}").get_data(as_text=True)
+    row = page[page.index('id="campaign-delivery"') :]
+    assert ">2</td>" in row[:120] and "未送达 1 · 回执未到 0" in row[:400]
 
 
 def test_a_reply_r_pushed_by_the_provider_opts_the_buyer_out(

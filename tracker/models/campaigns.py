@@ -57,3 +57,7 @@ class CampaignRecipient(db.Model):
     provider_ref: Mapped[str | None] = mapped_column(sa.String(64))
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # the operator's receipt of a sent message: delivered, undelivered, or unknown (none
+    # came while the provider keeps them); None while it may still come
+    delivery: Mapped[str | None] = mapped_column(sa.String(16))
+    delivered_at: Mapped[datetime | None]

@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -45,7 +45,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import MessagePurpose, Rating, RefundStatus
-from tracker.providers.contract import ProviderError, Sms, SmsProvider
+from tracker.providers.contract import Delivery, ProviderError, Sms, SmsProvider
 from tracker.services import contact_handles, messaging
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
@@ -549,6 +549,120 @@ def _resolve_unsure(
                 recipient.state, recipient.sent_at = "queued", None
 
 
+# -- receipts ---------------------------------------------------------------------------------
+RECEIPTS_PER_RUN = 500  # a run every few minutes; a big campaign's receipts take a few runs
+
+
+@dataclass(frozen=True)
+class _Asking:
+    recipient_id: int
+    shop_id: int
+    ref: str
+    number: str
+    day: date
+
+
+def poll_receipts(
+    session: Session,
+    *,
+    now: datetime,
+    clients: Callable[[Shop, str], object],
+    tz: ZoneInfo,
+    limit: int = RECEIPTS_PER_RUN,
+) -> int:
+    """Read back whether the operator delivered each campaign message the provider accepted
+    (送达 / 未送达); returns how many changed. A receipt that has not come while the
+    provider keeps them is unknown for good. The provider is asked with no transaction
+    open, as the sender does."""
+    asking: list[_Asking] = []
+    changed = 0
+    with transaction(session):
+        campaign_ids = sa.select(Campaign.id).where(
+            sa.or_(
+                Campaign.state == "sending",
+                sa.and_(  # long enough after the last send to mark what never came
+                    Campaign.state == "done",
+                    Campaign.finished_at >= now - 2 * messaging.RECEIPTS_FOR,
+                ),
+            )
+        )
+        waiting = session.scalars(
+            sa.select(CampaignRecipient)
+            .where(
+                CampaignRecipient.campaign_id.in_(campaign_ids),
+                CampaignRecipient.state == "sent",
+                CampaignRecipient.delivery.is_(None),
+            )
+            .order_by(CampaignRecipient.sent_at, CampaignRecipient.id)
+            .limit(limit)
+        ).all()
+        shop_of = dict(
+            session.execute(
+                sa.select(Campaign.id, Campaign.shop_id).where(
+                    Campaign.id.in_({r.campaign_id for r in waiting})
+                )
+            ).all()
+        )
+        for recipient in waiting:
+            handle = (
+                session.get(ContactHandle, recipient.handle_id) if recipient.handle_id else None
+            )
+            too_late = recipient.sent_at is None or now - recipient.sent_at > messaging.RECEIPTS_FOR
+            if too_late or handle is None or handle.sealed is None or not recipient.provider_ref:
+                recipient.delivery = "unknown"  # nothing more will come, or nothing to ask
+                changed += 1
+                continue
+            asking.append(
+                _Asking(
+                    recipient.id,
+                    shop_of[recipient.campaign_id],
+                    recipient.provider_ref,
+                    contact_handles.opened(handle).number,
+                    recipient.sent_at.astimezone(tz).date(),
+                )
+            )
+    answers: dict[int, tuple[str, datetime, str | None]] = {}
+    client_of: dict[int, SmsProvider | None] = {}
+    for ask in asking:
+        if ask.shop_id not in client_of:
+            shop = session.get(Shop, ask.shop_id)
+            try:
+                client = clients(shop, "aliyun-sms") if shop is not None else None
+            except ProviderError as exc:
+                log.warning("campaign receipts of shop %s: %s", ask.shop_id, exc.message)
+                client = None
+            session.commit()  # the lookups above end their read
+            client_of[ask.shop_id] = client if isinstance(client, SmsProvider) else None
+        client = client_of[ask.shop_id]
+        if client is None:
+            continue
+        try:
+            receipt = client.receipt(ask.ref, ask.number, ask.day)
+        except ProviderError as exc:
+            log.warning("campaign receipt of recipient %s: %s", ask.recipient_id, exc)
+            continue
+        if receipt is None or receipt.delivery is Delivery.WAITING:
+            continue
+        delivered = receipt.delivery is Delivery.DELIVERED
+        error = None if delivered else f"运营商回执：{receipt.error or '发送失败'}"
+        answers[ask.recipient_id] = (
+            "delivered" if delivered else "undelivered",
+            receipt.at or now,
+            error,
+        )
+    with transaction(session):
+        for recipient_id, (delivery, at, error) in answers.items():
+            values: dict[str, object] = {"delivery": delivery, "delivered_at": at}
+            if error:
+                values["last_error"] = error
+            session.execute(
+                sa.update(CampaignRecipient)
+                .where(CampaignRecipient.id == recipient_id, CampaignRecipient.delivery.is_(None))
+                .values(**values)
+            )
+    return changed + len(answers)
+
+
 # -- results ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CampaignResults:
@@ -559,6 +673,11 @@ class CampaignResults:
     revenue: Uplift | None  # per buyer, sent minus control, within RESULT_DAYS
     conversion: Uplift | None  # share who ordered
     until: datetime | None  # the end of the result window
+    # of the sent: the operator's receipts (the uplift compares everyone sent to, as
+    # chosen: leaving out the undelivered would flatter it)
+    delivered: int = 0
+    undelivered: int = 0
+    no_receipt: int = 0  # none came, or none yet
 
 
 def results(session: Session, campaign: Campaign) -> CampaignResults:
@@ -571,6 +690,13 @@ def results(session: Session, campaign: Campaign) -> CampaignResults:
     )
     if campaign.started_at is None:
         return CampaignResults(0, 0, 0, 0, None, None, None)
+    receipts = dict(
+        session.execute(
+            sa.select(CampaignRecipient.delivery, sa.func.count())
+            .where(CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.state == "sent")
+            .group_by(CampaignRecipient.delivery)
+        ).all()
+    )
     until = campaign.started_at + timedelta(days=RESULT_DAYS)
     spent = dict(
         session.execute(
@@ -603,6 +729,9 @@ def results(session: Session, campaign: Campaign) -> CampaignResults:
         revenue=uplift(money.get(False, []), money.get(True, [])),
         conversion=uplift(bought.get(False, []), bought.get(True, [])),
         until=until,
+        delivered=receipts.get("delivered", 0),
+        undelivered=receipts.get("undelivered", 0),
+        no_receipt=receipts.get(None, 0) + receipts.get("unknown", 0),
     )
 
 
