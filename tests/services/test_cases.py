@@ -535,6 +535,30 @@ def test_scripts_greet_a_buyer_without_a_name_as_qin_never_by_nick(
     assert "对氨基酸洗面奶的评价" in opening.text
 
 
+@pytest.mark.parametrize(
+    ("platform", "asks", "never"),
+    [
+        (Platform.TAOBAO, "在订单里把评价改一下", "追评"),
+        (Platform.TMALL, "在订单里追评说一下现在的情况", "改一下"),  # a Tmall review cannot change
+        (Platform.WECHAT, "同意我们提交的和解", "改一下"),
+    ],
+)
+def test_the_script_asks_the_buyer_only_what_the_platform_allows(
+    session: Session, shop: Shop, make_user, platform: Platform, asks: str, never: str
+) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from tracker.domain.working_hours import WorkingHours
+
+    shop.platform = platform
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(session, shop, at=NOW)
+    hours = WorkingHours(tz=ZoneInfo("Asia/Shanghai"))
+    scripts = detail(session, case, viewer=agent, now=LATER, hours=hours).scripts
+    ask = next(s for s in scripts if s.title == "请买家更新评价")
+    assert asks in ask.text and never not in ask.text and "{" not in ask.text
+
+
 def test_the_history_shows_times_in_the_shops_zone(session: Session, shop: Shop) -> None:
     from zoneinfo import ZoneInfo
 

@@ -66,6 +66,16 @@ class ReviewRules:
             return "和解"
         return "修改" if self.review_can_change else "追评"
 
+    @property
+    def update_request(self) -> str:
+        """What a script asks of a satisfied buyer (the {更新评价} of 话术), as the platform
+        allows it: a Tmall review cannot change, a WeChat one is withdrawn by 和解."""
+        if BuyerChange.RECONCILE in self.buyer_changes:
+            return "同意我们提交的和解"
+        if self.review_can_change:
+            return "在订单里把评价改一下"
+        return "在订单里追评说一下现在的情况"
+
     def attempt_label(self, outcome: AttemptOutcome) -> str:
         """A contact attempt's result as this platform's staff would say it."""
         if outcome is AttemptOutcome.AGREED:

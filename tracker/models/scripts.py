@@ -21,7 +21,7 @@ class Script(db.Model):
     )
     reason: Mapped[Reason | None]  # None: fits any case
     title: Mapped[str] = mapped_column(sa.String(100))
-    # {买家} and {商品} are filled in on the case page.
+    # {买家}, {商品} and {更新评价} are filled in on the case page (tracker.services.case_page).
     body: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime]
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -117,11 +117,14 @@ def load_case(session: Session, case_id: int) -> Case | None:
     )
 
 
-def fill(template: str, buyer: Buyer | None, product_title: str) -> str:
+def fill(template: str, buyer: Buyer | None, product_title: str, rules: ReviewRules) -> str:
     """{买家} and {商品} as said on the phone: the name on file (else 亲) and the short name
-    of the product (tracker.domain.wording)."""
-    return template.replace("{买家}", spoken_name(buyer.name if buyer else None)).replace(
-        "{商品}", short_product(product_title)
+    of the product (tracker.domain.wording); {更新评价} as the shop's platform allows it
+    (把评价改一下, or a 追评 on Tmall)."""
+    return (
+        template.replace("{买家}", spoken_name(buyer.name if buyer else None))
+        .replace("{商品}", short_product(product_title))
+        .replace("{更新评价}", rules.update_request)
     )
 
 
@@ -136,9 +139,10 @@ def scripts_for(session: Session, case: Case) -> list[FilledScript]:
         .order_by(Script.reason.is_not(None), Script.id)
     )
     title = case.product.title if case.product else ""
+    rules = rules_of(session, case.shop_id)
     return [
         FilledScript(
-            s.title, fill(s.body, case.buyer, title), s.reason.label if s.reason else "通用"
+            s.title, fill(s.body, case.buyer, title, rules), s.reason.label if s.reason else "通用"
         )
         for s in rows
     ]

@@ -281,7 +281,8 @@ class ScriptForm(FlaskForm):
     body = TextAreaField(
         "话术",
         validators=[DataRequired("请填写话术内容。"), Length(max=2000)],
-        description="可用 {买家} 和 {商品}，案件页面上会自动替换",
+        description="可用 {买家}、{商品} 和 {更新评价}（按平台：淘宝等“在订单里把评价改一下”，"
+        "天猫“在订单里追评说一下现在的情况”，小程序“同意我们提交的和解”），案件页面上会自动替换",
         render_kw={"rows": 5},
     )
     submit = SubmitField("保存")
