@@ -216,3 +216,30 @@ def test_with_many_shops_a_script_is_written_for_all_or_the_shop_in_use(
     options = editing.split('name="shop_id"')[1].split("</select>")[0]
     assert options.count("<option") == 3 and f"店{SWITCHER_LIMIT + 4:03d}" in options
     assert f'<option selected value="{far.id}">' in options
+
+
+def test_the_shops_a_user_may_see_are_listed_once_per_page(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+) -> None:
+    """The navigation bar and the 话术 form offer the same shops: one query serves both."""
+    from sqlalchemy import event
+
+    from tracker.extensions import db
+
+    shops = [make_shop(), make_shop()]
+    login(client, make_user(Role.SUPERVISOR, shops=shops))
+    listed: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "FROM shops" in statement and "LIMIT" in statement.upper():
+            listed.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        page = client.get("/scripts/new").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert 'name="shop_id"' in page and shops[1].name in page
+    assert len(listed) == 2  # the shop in use (LIMIT 1) and the one list of shops

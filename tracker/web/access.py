@@ -55,12 +55,21 @@ SWITCHER_LIMIT = 30  # more shops than this: the bar links to a searchable list 
 
 def switcher_shops() -> tuple[list[Shop], int]:
     """For the navigation bar: the shops to offer in its drop-down (none when there are
-    more than ``SWITCHER_LIMIT``) and how many the user may see."""
-    shops = db.session.scalars(shops_query().limit(SWITCHER_LIMIT + 1)).all()
-    if len(shops) <= SWITCHER_LIMIT:
-        return list(shops), len(shops)
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(shops_query().subquery()))
-    return [], int(count or 0)
+    more than ``SWITCHER_LIMIT``) and how many the user may see. Once per request: a page
+    that offers the same shops in a form (话术) asks too."""
+    key = current_user.get_id()
+    cached = g.get("switcher_shops")
+    if cached is None or cached[0] != key:
+        shops = db.session.scalars(shops_query().limit(SWITCHER_LIMIT + 1)).all()
+        if len(shops) <= SWITCHER_LIMIT:
+            found = (list(shops), len(shops))
+        else:
+            count = db.session.scalar(
+                sa.select(sa.func.count()).select_from(shops_query().subquery())
+            )
+            found = ([], int(count or 0))
+        cached = g.switcher_shops = (key, found)
+    return cached[1]
 
 
 def current_shop() -> Shop | None:
