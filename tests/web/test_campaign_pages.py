@@ -157,3 +157,34 @@ def test_a_supervisor_adds_and_retires_a_care_rule(
     post_form(client, f"/shop/care-rules/{rule.id}/retire", {}, form_url="/shop/campaigns")
     session.refresh(rule)
     assert not rule.is_active
+
+
+def test_the_campaign_list_is_paged(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """Each care rule adds a campaign a day: the list shows a page of them, newest first,
+    and counts results only for those."""
+    lead = make_user(Role.SUPERVISOR, shops=[shop])
+    template = MessageTemplate(
+        shop_id=shop.id, provider="aliyun-sms", name="老客回访", sign_name="好店",
+        template_code="SMS_M1", body="${name}您好，新品九折，拒收请回复R",
+        purpose=MessagePurpose.MARKETING, created_at=utcnow(),
+    )  # fmt: skip
+    session.add(template)
+    session.flush()
+    for i in range(25):
+        session.add(
+            Campaign(
+                shop_id=shop.id, name=f"生日关怀第{i:02d}天", audience={}, exclusions={},
+                template_id=template.id, created_by_id=lead.id, created_at=utcnow(),
+            )
+        )  # fmt: skip
+    session.commit()
+    login(client, lead)
+    first = client.get("/shop/campaigns").get_data(as_text=True)
+    rows = first[first.index('id="campaigns"') : first.index('id="care-rules"')]
+    assert "生日关怀第24天" in rows and "生日关怀第05天" in rows and "生日关怀第04天" not in rows
+    assert "共 25 条，第 1 / 2 页" in first
+    second = client.get("/shop/campaigns?page=2").get_data(as_text=True)
+    rows = second[second.index('id="campaigns"') : second.index('id="care-rules"')]
+    assert "生日关怀第04天" in rows and "生日关怀第05天" not in rows

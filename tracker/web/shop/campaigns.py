@@ -20,6 +20,7 @@ from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.admin.views import attach_error
 from tracker.web.choices import row_choices
+from tracker.web.inputs import requested_page
 from tracker.web.shop.campaign_forms import CampaignForm
 from tracker.web.shop.views import _shop, bp
 
@@ -34,14 +35,18 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
     return campaign
 
 
+CAMPAIGNS_PER_PAGE = 20
+
+
 @bp.route("/campaigns")
 @roles_required(*LEADS)
 def campaign_list() -> str:
     shop = _shop()
-    found = list(
-        db.session.scalars(
-            sa.select(Campaign).where(Campaign.shop_id == shop.id).order_by(Campaign.id.desc())
-        )
+    # a page at a time: each care rule adds a campaign a day, and each row's results are
+    # counted for it
+    page = requested_page(
+        sa.select(Campaign).where(Campaign.shop_id == shop.id).order_by(Campaign.id.desc()),
+        per_page=CAMPAIGNS_PER_PAGE,
     )
     templates = list(
         db.session.scalars(
@@ -58,7 +63,8 @@ def campaign_list() -> str:
     return render_template(
         "shop/campaigns.html",
         shop=shop,
-        items=[(c, campaigns.results(db.session, c)) for c in found],
+        items=[(c, campaigns.results(db.session, c)) for c in page.items],
+        page=page,
         rules=rules,
         kinds=care.KINDS,
         templates=templates,
