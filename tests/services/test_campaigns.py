@@ -102,6 +102,24 @@ def dormant_campaign(
     return campaigns.create(session, shop, draft, actor=admin, now=NOW)
 
 
+def launched(
+    session: Session,
+    shop: Shop,
+    setup,
+    buyers: int,
+    control_share: float,  # type: ignore[no-untyped-def]
+) -> Campaign:
+    """A dormant-buyer campaign over ``buyers`` new dormant buyers, launched (nothing sent)."""
+    admin, template = setup
+    for i in range(buyers):
+        buyer(session, shop, i, days_ago=120)
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    campaign = dormant_campaign(session, shop, admin, template, control_share=control_share)
+    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    return campaign
+
+
 def test_exclusions_and_the_control_group(session: Session, shop: Shop, setup) -> None:  # type: ignore[no-untyped-def]
     admin, template = setup
     chosen = [buyer(session, shop, i, days_ago=120) for i in range(20)]
@@ -186,13 +204,8 @@ def test_each_recipient_is_messaged_once_through_a_crash_and_a_lost_answer(
     setup,
     aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
 ) -> None:
-    admin, template = setup
-    for i in range(30):
-        buyer(session, shop, i, days_ago=120)
-    session.commit()
-    segments.recompute(session, shop, now=NOW)
-    campaign = dormant_campaign(session, shop, admin, template, control_share=0.1)
-    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    campaign = launched(session, shop, setup, 30, 0.1)
+    _, template = setup
     sleeps: list[float] = []
     # a crash: ten marked 发送中 and sent, then the process died before recording it
     ids = session.scalars(
@@ -245,13 +258,7 @@ def test_marketing_waits_for_the_day_and_a_rate_limit_stops_the_run(
     setup,
     aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
 ) -> None:
-    admin, template = setup
-    for i in range(5):
-        buyer(session, shop, i, days_ago=120)
-    session.commit()
-    segments.recompute(session, shop, now=NOW)
-    campaign = dormant_campaign(session, shop, admin, template, control_share=0.0)
-    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    launched(session, shop, setup, 5, 0.0)
     night = NOW.replace(hour=22)
     campaigns.send_due(
         session, now=night, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
@@ -318,13 +325,7 @@ def test_delivery_receipts_are_read_back_and_never_shrink_the_sent_group(
     setup,
     aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
 ) -> None:
-    admin, template = setup
-    for i in range(12):
-        buyer(session, shop, i, days_ago=120)
-    session.commit()
-    segments.recompute(session, shop, now=NOW)
-    campaign = dormant_campaign(session, shop, admin, template, control_share=0.25)
-    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    campaign = launched(session, shop, setup, 12, 0.25)
     campaigns.send_due(
         session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
     )

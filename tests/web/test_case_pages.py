@@ -60,6 +60,31 @@ def local_input(moment) -> str:  # type: ignore[no-untyped-def]
     return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
 
 
+def post_attempt(  # type: ignore[no-untyped-def]
+    client: FlaskClient, case, outcome: str, *, channel: str = "phone", **fields: str
+):
+    """Log a contact attempt through the case page's form (``fields``: notes=…, …)."""
+    url = f"/cases/{case.id}"
+    form = {
+        "attempt-version": str(case.version),
+        "attempt-channel": channel,
+        "attempt-outcome": outcome,
+        "attempt-attempted_at": local_input(utcnow()),
+    } | {f"attempt-{name}": value for name, value in fields.items()}
+    return post_form(client, f"{url}/attempts", form, form_url=url)
+
+
+def post_status(client: FlaskClient, case, status: str, outcome: str):  # type: ignore[no-untyped-def]
+    """Move the case through the case page's status form."""
+    url = f"/cases/{case.id}"
+    form = {
+        "status-version": str(case.version),
+        "status-status": status,
+        "status-outcome": outcome,
+    }
+    return post_form(client, f"{url}/status", form, form_url=url)
+
+
 def test_board_shows_my_and_unassigned_cases(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]
@@ -137,34 +162,14 @@ def test_on_tmall_the_buyer_agrees_to_a_follow_up_not_a_change(
     url = f"/cases/{case.id}"
     page = client.get(url).get_data(as_text=True)
     assert ">已接通-同意追评</option>" in page and "同意修改" not in page
-    response = post_form(
-        client,
-        f"{url}/attempts",
-        {
-            "attempt-version": str(case.version),
-            "attempt-channel": "phone",
-            "attempt-outcome": "agreed",
-            "attempt-attempted_at": local_input(utcnow()),
-        },
-        form_url=url,
-    )
-    assert response.status_code == 302
+    assert post_attempt(client, case, "agreed").status_code == 302
     page = client.get(url).get_data(as_text=True)
     timeline = page[page.index('id="attempts"') :]
     assert ">已接通-同意追评</span>" in timeline
     promise = page[page.index('id="promise"') :]
     assert "承诺追评" in promise[:200] and "到期未追评" in promise[:200]
     session.refresh(case)
-    refused = post_form(
-        client,
-        f"{url}/status",
-        {
-            "status-version": str(case.version),
-            "status-status": "recovered",
-            "status-outcome": "positive_follow_up",
-        },
-        form_url=url,
-    )
+    refused = post_status(client, case, "recovered", "positive_follow_up")
     assert refused.status_code == 400
     assert "请记录联系结果“已接通-同意追评”" in refused.get_data(as_text=True)
 
@@ -190,35 +195,11 @@ def test_log_attempts_a_promise_and_the_platform_closes_it_as_recovered(
     case = recent_case(session, shop)
     login(client, agent)
     url = f"/cases/{case.id}"
-    now = utcnow()
-    response = post_form(
-        client,
-        f"{url}/attempts",
-        {
-            "attempt-version": str(case.version),
-            "attempt-channel": "phone",
-            "attempt-outcome": "no_answer",
-            "attempt-attempted_at": local_input(now),
-            "attempt-notes": "响铃无人接",
-        },
-        form_url=url,
-    )
-    assert response.status_code == 302
+    assert post_attempt(client, case, "no_answer", notes="响铃无人接").status_code == 302
     html = client.get(url).get_data(as_text=True)
     assert "响铃无人接" in html and 'id="next-try"' in html  # a tip for the next try
     session.refresh(case)
-    response = post_form(
-        client,
-        f"{url}/attempts",
-        {
-            "attempt-version": str(case.version),
-            "attempt-channel": "wangwang",
-            "attempt-outcome": "agreed",
-            "attempt-attempted_at": local_input(now),
-            "attempt-duration_minutes": "3",
-        },
-        form_url=url,
-    )
+    response = post_attempt(client, case, "agreed", channel="wangwang", duration_minutes="3")
     assert response.status_code == 302
     session.refresh(case)
     assert case.status is CaseStatus.WAITING and case.attempt_count == 2
@@ -226,16 +207,8 @@ def test_log_attempts_a_promise_and_the_platform_closes_it_as_recovered(
     page = client.get(url).get_data(as_text=True)
     assert 'id="promise"' in page and 'value="review_revised"' not in page
     assert "承诺修改" in page  # Taobao: a 中差评 may be changed (on Tmall it says 承诺追评)
-    response = post_form(  # typed by hand all the same: refused, nothing written
-        client,
-        f"{url}/status",
-        {
-            "status-version": str(case.version),
-            "status-status": "recovered",
-            "status-outcome": "review_revised",
-        },
-        form_url=url,
-    )
+    # typed by hand all the same: refused, nothing written
+    response = post_status(client, case, "recovered", "review_revised")
     assert response.status_code == 400
     assert "由平台数据确认后自动设置" in response.get_data(as_text=True)
     session.refresh(case)
