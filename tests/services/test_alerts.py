@@ -20,8 +20,8 @@ from tests.conftest import NOW
 from tests.factories import open_case
 from tracker import jobs
 from tracker.channels import SmtpMailer, WebhookPoster
-from tracker.models import Case, Delivery, Notification, Shop, User
-from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
+from tracker.models import Case, Delivery, Notification, Review, Shop, User
+from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Rating, Role
 from tracker.services import alerts
 
 T0 = NOW + timedelta(days=3, hours=1)  # open_case posts its review at NOW + 3 days
@@ -250,8 +250,17 @@ def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Sessio
             due_in=-timedelta(days=10 - i % 5),
             owner=None if i % 3 else agent,
         )
-    settings = alerts.AlertSettings(webhook_url="http://robot.invalid/hook")
     early = datetime(2026, 11, 30, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    posted = early - timedelta(days=2)
+    session.add(  # a good rating waiting in 待确认: no deadline, so only the digest tells
+        Review(
+            shop_id=shop.id, platform_key="unsure:buyer", rating=Rating.GOOD,
+            text="还行吧，就是有点慢", posted_at=posted, first_posted_at=posted,
+            received_at=posted, updated_at=posted, awaiting_confirmation_at=posted,
+        )
+    )  # fmt: skip
+    session.commit()
+    settings = alerts.AlertSettings(webhook_url="http://robot.invalid/hook")
     assert (
         alerts.morning_digest(session, now=early, settings=settings, tz_name="Asia/Shanghai") == 0
     )
@@ -265,6 +274,7 @@ def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Sessio
     )
     digest = session.scalars(sa.select(Notification).where(Notification.kind == "digest")).one()
     assert digest.user_id == boss.id and "超时未联系 15 件（其中未分配 10 件）" in digest.body
+    assert "待确认 1 条" in digest.body and "/cases/confirm" in digest.body
     robot = session.scalars(
         sa.select(Delivery).where(Delivery.channel == DeliveryChannel.WEBHOOK)
     ).one()

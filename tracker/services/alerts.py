@@ -401,12 +401,18 @@ def _digest(
             sa.func.count().filter(open_cases),
         ).select_from(Case)
     ).one()
+    from tracker.services.confirmations import count_waiting  # it imports cases, which us
+
+    waiting = count_waiting(session, shop.id, now=now)
+    base = settings.base_url.rstrip("/")
     title = f"{shop.name} 今日概况（{local:%m-%d}）"
     body = (
         f"超时未联系 {overdue} 件（其中未分配 {unassigned} 件），"
         f"24 小时内到期 {due_soon} 件，进行中共 {still_open} 件。\n"
-        f"{settings.base_url.rstrip('/')}/cases?view=list&overdue=y"
+        f"{base}/cases?view=list&overdue=y"
     )
+    if waiting:  # unsure good ratings start no deadline: only the digest says they wait
+        body += f"\n待确认 {waiting} 条（好评但文字可能不满意，等人判断）：{base}/cases/confirm"
     return title, body
 
 
