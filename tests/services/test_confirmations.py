@@ -145,3 +145,23 @@ def test_a_false_alarm_closes_apart_and_is_left_out_of_recovery(
     assert board.totals.cases == 1  # the false alarm is not a case to recover
     assert board.totals.recovery_rate_closed == 0.0  # one closed, unrecovered; not 0 of 2
     assert board.false_alarms == 1
+    assert board.triage == reports.Triage(hidden_opened=1, hidden_false_alarms=1)
+
+
+def test_the_report_says_what_staff_made_of_the_triage(
+    session: Session, shop: Shop, agent: User, make_shop: Callable[..., Shop]
+) -> None:
+    """Hidden negatives opened and their 误报, and the 待确认 decisions of the period: the
+    supervisor sees how far the shop's staff trust the triage."""
+    first, second, third = (_unsure(session, shop, key) for key in ("4001", "4002", "4003"))
+    later = NOW + timedelta(hours=1)
+    confirmations.confirm(session, shop.id, first.id, actor=agent, now=later, settings=SETTINGS)
+    confirmations.dismiss(session, shop.id, second.id, actor=agent, now=later)
+    confirmations.dismiss(session, shop.id, third.id, actor=agent, now=later)
+    period = reports.Period(date(2026, 11, 1), date(2026, 11, 30), HOURS.tz)
+    found = reports.triage(session, shop.id, period)
+    assert found == reports.Triage(hidden_opened=1, hidden_false_alarms=0, confirmed=1, dismissed=2)
+    # another period, or another shop, sees none of it
+    before = reports.Period(date(2026, 10, 1), date(2026, 10, 31), HOURS.tz)
+    assert reports.triage(session, shop.id, before) == reports.Triage()
+    assert reports.triage(session, make_shop().id, period) == reports.Triage()

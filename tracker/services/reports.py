@@ -21,7 +21,9 @@ from tracker.clock import EARLIEST, LATEST, within_calendar
 from tracker.dbtypes import UTCDateTime, days_between, seconds_between
 from tracker.domain import case_flow
 from tracker.domain.figures import FactTable, Figures, figures, per_bucket
+from tracker.domain.triage import CaseKind
 from tracker.models import (
+    AuditEvent,
     Case,
     CaseReason,
     CaseSuggestion,
@@ -116,6 +118,18 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Triage:
+    """How far the shop's staff trusted the triage in the period, by their own word: hidden
+    negatives opened (from the score or from 待确认) and how many proved 误报; the 待确认
+    decisions made. Staff judgments, not the platform's: labelled so on the page."""
+
+    hidden_opened: int = 0
+    hidden_false_alarms: int = 0
+    confirmed: int = 0  # 待确认 → 是差评
+    dismissed: int = 0  # 待确认 → 误报
+
+
+@dataclass(frozen=True)
 class Dashboard:
     period: Period
     by: str
@@ -123,6 +137,7 @@ class Dashboard:
     rows: list[Row]
     overdue_now: int  # the whole shop, whatever the period
     appeals: dict[str, int] = field(default_factory=dict)  # by state, and removed
+    triage: Triage = field(default_factory=Triage)
 
     @property
     def false_alarms(self) -> int:
@@ -191,6 +206,36 @@ def appeals(session: Session, shop_id: int, period: Period) -> dict[str, int]:
     ):
         counts[state.value] = n
     return counts
+
+
+def triage(session: Session, shop_id: int, period: Period) -> Triage:
+    """Hidden negatives opened in the period and their 误报; 待确认 decided in it."""
+    opened, false_alarms = session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(Case.outcome == CaseOutcome.FALSE_ALARM),
+        ).where(_opened_in(shop_id, period), Case.kind == CaseKind.HIDDEN_NEGATIVE)
+    ).one()
+    decided = dict(
+        session.execute(
+            sa.select(AuditEvent.new_value, sa.func.count())
+            .join(Review, Review.id == AuditEvent.entity_id)
+            .where(
+                AuditEvent.entity_type == "review",
+                AuditEvent.field == "confirmation",
+                AuditEvent.occurred_at >= period.start_utc,
+                AuditEvent.occurred_at < period.end_utc,
+                Review.shop_id == shop_id,
+            )
+            .group_by(AuditEvent.new_value)
+        ).all()
+    )
+    return Triage(
+        hidden_opened=opened or 0,
+        hidden_false_alarms=false_alarms or 0,
+        confirmed=decided.get("是差评", 0),
+        dismissed=decided.get("误报", 0),
+    )
 
 
 def load_facts(
@@ -386,6 +431,7 @@ def dashboard(
         rows=breakdown(session, facts, by),
         overdue_now=overdue_now(session, shop_id, now=now),
         appeals=appeals(session, shop_id, period) | {"removed": totals.appeals_removed},
+        triage=triage(session, shop_id, period),
     )
 
 
