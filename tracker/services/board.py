@@ -361,21 +361,22 @@ def my_day(
 ) -> list[WorkList]:
     """What the home page puts first for whoever logs in: my overdue cases, mine due
     today, my follow-ups today, and mine still waiting for a first contact."""
-    lists = []
-    for label, criteria, query in (
-        ("我的超时未联系", {"overdue": True}, {"overdue": "y"}),
-        ("我的今天到期", {"due_today": True}, {"due_today": "y"}),
-        ("分给我、还没联系", {"status": CaseStatus.NEW}, {"status": CaseStatus.NEW.value}),
-    ):
-        f = BoardFilter(shop_ids=shop_ids, scope="mine", **criteria)  # type: ignore[arg-type]
-        ids = matching_ids(f, user_id=user_id, now=now, tz=tz)
-        count = session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
-        first = list(session.scalars(ids.limit(5)))
-        lists.append(
-            WorkList(
-                label, count, cards(session, first), {"scope": "mine", "view": "list", **query}
-            )
+    lists = [
+        _work_list(
+            session,
+            label,
+            BoardFilter(shop_ids, "mine", **criteria),  # type: ignore[arg-type]
+            query,
+            user_id,
+            now,
+            tz,
         )
+        for label, criteria, query in (
+            ("我的超时未联系", {"overdue": True}, {"overdue": "y"}),
+            ("我的今天到期", {"due_today": True}, {"due_today": "y"}),
+            ("分给我、还没联系", {"status": CaseStatus.NEW}, {"status": CaseStatus.NEW.value}),
+        )
+    ]
     follow_ups = follow_ups_today(session, shop_ids, user_id=user_id, now=now, tz=tz)
     lists.insert(
         2,
@@ -394,20 +395,40 @@ def team_day(
 ) -> list[WorkList]:
     """A supervisor's morning on the home page: the shop's overdue first contacts, those due
     today and the cases nobody has claimed — what to reassign before it is late."""
-    lists = []
-    for label, scope, criteria, query in (
-        ("全店超时未联系", "all", {"overdue": True}, {"overdue": "y"}),
-        ("全店今天到期", "all", {"due_today": True}, {"due_today": "y"}),
-        ("未分配", "unassigned", {}, {}),
-    ):
-        f = BoardFilter(shop_ids=shop_ids, scope=scope, **criteria)  # type: ignore[arg-type]
-        ids = matching_ids(f, user_id=user_id, now=now, tz=tz)
-        count = session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
-        first = list(session.scalars(ids.limit(5)))
-        lists.append(
-            WorkList(label, count, cards(session, first), {"scope": scope, "view": "list", **query})
+    return [
+        _work_list(
+            session,
+            label,
+            BoardFilter(shop_ids, scope, **criteria),  # type: ignore[arg-type]
+            query,
+            user_id,
+            now,
+            tz,
         )
-    return lists
+        for label, scope, criteria, query in (
+            ("全店超时未联系", "all", {"overdue": True}, {"overdue": "y"}),
+            ("全店今天到期", "all", {"due_today": True}, {"due_today": "y"}),
+            ("未分配", "unassigned", {}, {}),
+        )
+    ]
+
+
+def _work_list(
+    session: Session,
+    label: str,
+    f: BoardFilter,
+    query: dict[str, str],
+    user_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+) -> WorkList:
+    """How many cases match, the first five and the list URL that shows them all."""
+    ids = matching_ids(f, user_id=user_id, now=now, tz=tz)
+    count = session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
+    first = list(session.scalars(ids.limit(5)))
+    return WorkList(
+        label, count, cards(session, first), {"scope": f.scope, "view": "list", **query}
+    )
 
 
 def assignable_agents(
