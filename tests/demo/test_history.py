@@ -9,7 +9,14 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
-from tracker.models import AuditEvent, Case, CaseSuggestion, ContactAttempt, Shop
+from tracker.models import (
+    AuditEvent,
+    Case,
+    CaseSuggestion,
+    ContactAttempt,
+    SentimentCorrection,
+    Shop,
+)
 from tracker.models.enums import CaseOutcome
 from tracker.services import reports
 
@@ -23,8 +30,18 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     cases = list(session.scalars(sa.select(Case).where(Case.shop_id == shop.id)))
     worked = [c for c in cases if c.first_attempt_at is not None]
     assert len(worked) > len(cases) / 2
+    judged = set(
+        session.scalars(
+            sa.select(SentimentCorrection.review_id).where(
+                SentimentCorrection.is_positive.is_(False)
+            )
+        )
+    )
+    assert judged  # 待确认 read as 是差评
     for case in worked:
-        assert case.opened_at == case.review.received_at <= case.first_attempt_at
+        # opened when the review arrived; one from 待确认 when someone said 是差评
+        assert case.review.received_at <= case.opened_at <= case.first_attempt_at
+        assert case.review_id in judged or case.opened_at == case.review.received_at
         assert case.first_attempt_work_seconds is not None
         assert case.first_contact_due_at > case.opened_at
     recovered = [c for c in cases if c.outcome in case_flow.RECOVERED_OUTCOMES]
@@ -42,6 +59,8 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     period = reports.Period(date(2026, 10, 25), date(2026, 11, 23), tz)
     board = reports.dashboard(session, shop.id, period, now=datetime(2026, 11, 23, 12, tzinfo=UTC))
     t = board.totals
+    # the month's staff read most of 待确认: the report says what they made of it
+    assert board.triage.confirmed > 0 and board.triage.dismissed > board.triage.confirmed
     assert t.cases > 0 and t.wait_work.median is not None and 0 < t.recovery_rate_closed < 1
     assert t.cost_per_recovered is not None and t.mention_rate is not None
     assert datetime(2026, 11, 23, tzinfo=UTC) - timedelta(days=31) < min(c.opened_at for c in cases)

@@ -65,9 +65,9 @@ def demo_command(
     except DemoExists as exc:
         raise click.ClickException(str(exc)) from exc
     _triage_demo(code, now)
-    _calibrate_demo(code, now)
     _build_demo_recommender(code, now)
-    _work_demo_cases(code, now, seed)
+    _work_demo_cases(code, now, seed, summary.hidden_negatives)
+    _calibrate_demo(code, now)  # as the last night did, staff's 待确认 decisions included
     _segment_demo(code, now)
     click.echo(
         f"已导入：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
@@ -137,7 +137,7 @@ def _segment_demo(code: str, now: datetime) -> None:
     click.echo(f"客户分层已计算：{recompute(db.session, shop, now=now)} 位买家。")
 
 
-def _work_demo_cases(code: str, now: datetime, seed: int) -> None:
+def _work_demo_cases(code: str, now: datetime, seed: int, hidden: frozenset[int]) -> None:
     from flask import current_app
 
     from tracker import runtime
@@ -147,14 +147,17 @@ def _work_demo_cases(code: str, now: datetime, seed: int) -> None:
     shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
     assert shop is not None
     settings = runtime.settings(current_app, shop)
-    work = simulate(db.session, shop.id, now=now, settings=settings, seed=seed)
+    work = simulate(
+        db.session, shop.id, now=now, settings=settings, seed=seed, hidden_negatives=hidden
+    )
     converted = record_conversions(db.session, now=now, shop_id=shop.id)
     # a month of work written at once: the board's plans need fresh statistics
     analyze_after_bulk_load(
         db.session, ["cases", "contact_attempts", "case_suggestions", "audit_events", "remedies"]
     )
     click.echo(
-        f"模拟了一个月的售后工作：处理案件 {work.worked} 个，联系 {work.attempts} 次，"
+        f"模拟了一个月的售后工作：待确认判为差评 {work.confirmed} 条、误报 {work.dismissed} 条，"
+        f"处理案件 {work.worked} 个，联系 {work.attempts} 次，"
         f"挽回 {work.recovered} 个，未挽回 {work.unrecovered} 个，推荐转化 {converted} 个。"
     )
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, triage
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.models import AuditEvent, Case, ReviewRevision, Shop, User
+from tracker.models import AuditEvent, Case, Review, ReviewRevision, Shop, User
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
@@ -33,7 +33,7 @@ from tracker.models.enums import (
     Role,
 )
 from tracker.services import cases as svc
-from tracker.services import recommendations
+from tracker.services import confirmations, recommendations
 from tracker.services.intake import IntakeSettings, close_by_buyer
 
 FAILED = (AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY, AttemptOutcome.MESSAGE_LEFT)
@@ -47,10 +47,18 @@ class WorkSummary:
     attempts: int
     recovered: int
     unrecovered: int
+    confirmed: int = 0  # 待确认 read as 是差评
+    dismissed: int = 0  # 待确认 read as 误报
 
 
 def simulate(
-    session: Session, shop_id: int, *, now: datetime, settings: IntakeSettings, seed: int = 7
+    session: Session,
+    shop_id: int,
+    *,
+    now: datetime,
+    settings: IntakeSettings,
+    seed: int = 7,
+    hidden_negatives: frozenset[int] = frozenset(),
 ) -> WorkSummary:
     rng = random.Random(seed)
     hours = settings.working_hours
@@ -92,6 +100,11 @@ def simulate(
         execution_options={"synchronize_session": False},
     )
     session.commit()
+    confirmed, dismissed = _read_the_queue(
+        session, shop_id, now=now, settings=settings, readers=agents, hidden=hidden_negatives,
+        rng=random.Random(seed + 1),  # the case work below draws as it did before the queue
+    )  # fmt: skip
+    cases = sorted(cases + confirmed, key=lambda c: (c.opened_at, c.id))
     worked = attempts = recovered = unrecovered = 0
     shop = session.get(Shop, shop_id)
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
@@ -183,7 +196,48 @@ def simulate(
             now=closed_at,
             expected_version=None,
         )
-    return WorkSummary(worked, attempts, recovered, unrecovered)
+    return WorkSummary(worked, attempts, recovered, unrecovered, len(confirmed), dismissed)
+
+
+def _read_the_queue(
+    session: Session,
+    shop_id: int,
+    *,
+    now: datetime,
+    settings: IntakeSettings,
+    readers: list[User],
+    hidden: frozenset[int],
+    rng: random.Random,
+) -> tuple[list[Case], int]:
+    """待确认 as a team works it: most unsure good ratings read within a working day of
+    arriving, 是差评 where the buyer really complained (a case opens then), else 误报; the
+    last day's and a few others still wait. Returns the cases opened and the dismissals."""
+    hours = settings.working_hours
+    unsure = session.scalars(
+        sa.select(Review)
+        .where(Review.shop_id == shop_id, Review.awaiting_confirmation_at.is_not(None))
+        .order_by(Review.received_at, Review.id)
+    ).all()
+    opened: list[Case] = []
+    dismissed = 0
+    for review in unsure:
+        at = hours.add(review.received_at, timedelta(hours=rng.uniform(0.5, 9)))
+        if at >= now or rng.random() < 0.1:
+            continue  # not read yet
+        reader = rng.choice(readers)
+        try:
+            if review.id in hidden:
+                opened.append(
+                    confirmations.confirm(
+                        session, shop_id, review.id, actor=reader, now=at, settings=settings
+                    )
+                )
+            else:
+                confirmations.dismiss(session, shop_id, review.id, actor=reader, now=at)
+                dismissed += 1
+        except confirmations.AlreadyDecided:
+            continue  # past the buyer's window by then: it left the queue by itself
+    return opened, dismissed
 
 
 def _buyer_changes(

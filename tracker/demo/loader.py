@@ -55,6 +55,9 @@ class DemoSummary:
     reviews: int
     revisions: int
     staff_created: tuple[str, ...]
+    # the good ratings the generator wrote as complaints: what staff reading 待确认 would
+    # call 是差评 (the simulated month decides the queue by it)
+    hidden_negatives: frozenset[int] = frozenset()
 
 
 def _insert(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -321,6 +324,7 @@ def load_demo(
         len(review_ids),
         revisions,
         staff,
+        frozenset(review_ids[i] for i, r in enumerate(demo.reviews) if r.is_hidden_negative),
     )
 
 
