@@ -238,6 +238,17 @@ def triage(session: Session, shop_id: int, period: Period) -> Triage:
     )
 
 
+def _plain_rows(session: Session, query: sa.Select) -> list[tuple[Any, ...]]:
+    """The DBAPI's own tuples, for queries of plain numbers and strings (no column needs a
+    result processor): building SQLAlchemy rows for tens of thousands of cases cost about a
+    third of the dashboard's time."""
+    result = session.connection().execute(query)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
 def load_facts(
     session: Session, shop_id: int, period: Period, *, now: datetime, with_reasons: bool = False
 ) -> Facts:
@@ -252,42 +263,39 @@ def load_facts(
     recovered = Case.outcome.in_(case_flow.VERIFIED_OUTCOMES)
     never_tried = Case.first_attempt_at.is_(None)
     flag = lambda condition: sa.case((condition, 1), else_=0)  # noqa: E731
-    rows = (
-        session.connection()
-        .execute(
-            sa.select(
-                Case.id,
-                Case.owner_id,
-                Case.product_id,
-                Product.category,
-                Case.kind,
-                days_between(start, Case.opened_at),
-                # FactTable's fields, in order, up to remedy_cost
-                seconds_between(Case.opened_at, Case.first_attempt_at),
-                Case.first_attempt_work_seconds,
-                seconds_between(Case.opened_at, Case.first_conversation_at),
-                Case.first_conversation_work_seconds,
-                sa.case((recovered, seconds_between(Case.opened_at, Case.closed_at))),
-                sa.case(
-                    (never_tried, sa.case((Case.first_contact_due_at < now, 0))),
-                    (Case.first_attempt_at <= Case.first_contact_due_at, 1),
-                    else_=0,
-                ),
-                flag(is_open),
-                flag(recovered),
-                flag(is_open & never_tried & (Case.first_contact_due_at < now)),
-                Case.attempt_count,
-                flag(Case.outcome == CaseOutcome.MANUAL_RECOVERED),
-                flag(Case.outcome == CaseOutcome.PROMISE_BROKEN),
-                flag(Case.outcome == CaseOutcome.SATISFIED_UNCHANGED),
-                flag(Case.status == CaseStatus.DISMISSED),
-                flag(Case.status == CaseStatus.REMOVED),
-            )
-            .outerjoin(Product, Product.id == Case.product_id)
-            .where(_opened_in(shop_id, period))
-            .order_by(Case.id)
+    rows = _plain_rows(
+        session,
+        sa.select(
+            Case.id,
+            Case.owner_id,
+            Case.product_id,
+            Product.category,
+            Case.kind,
+            days_between(start, Case.opened_at),
+            # FactTable's fields, in order, up to remedy_cost
+            seconds_between(Case.opened_at, Case.first_attempt_at),
+            Case.first_attempt_work_seconds,
+            seconds_between(Case.opened_at, Case.first_conversation_at),
+            Case.first_conversation_work_seconds,
+            sa.case((recovered, seconds_between(Case.opened_at, Case.closed_at))),
+            sa.case(
+                (never_tried, sa.case((Case.first_contact_due_at < now, 0))),
+                (Case.first_attempt_at <= Case.first_contact_due_at, 1),
+                else_=0,
+            ),
+            flag(is_open),
+            flag(recovered),
+            flag(is_open & never_tried & (Case.first_contact_due_at < now)),
+            Case.attempt_count,
+            flag(Case.outcome == CaseOutcome.MANUAL_RECOVERED),
+            flag(Case.outcome == CaseOutcome.PROMISE_BROKEN),
+            flag(Case.outcome == CaseOutcome.SATISFIED_UNCHANGED),
+            flag(Case.status == CaseStatus.DISMISSED),
+            flag(Case.status == CaseStatus.REMOVED),
         )
-        .all()
+        .outerjoin(Product, Product.id == Case.product_id)
+        .where(_opened_in(shop_id, period))
+        .order_by(Case.id),
     )
     row_of = {row[0]: i for i, row in enumerate(rows)}
     extra = np.zeros((len(rows), 4))  # remedy_cost, suggested, mentioned, converted
@@ -327,7 +335,7 @@ def load_facts(
             .join(Case, Case.id == CaseReason.case_id)
             .where(period_filter)
         )
-        for case_id, reason in session.connection().execute(query).all():
+        for case_id, reason in _plain_rows(session, query):
             by_value[reason].append(row_of[case_id])
     reasons = {Reason(value): rows for value, rows in by_value.items()}
     columns = list(zip(*rows, strict=True)) if rows else [()] * 21
