@@ -227,16 +227,15 @@ def test_good_ratings_staff_judged_complaints_do_not_count_as_happy() -> None:
     """The lowest good ratings are mostly complaints under a good rating: once staff have
     judged some, the 1% is of the rest, and never more than the 待确认 band's share."""
     scores = [(i + 0.5) / 2000 for i in range(2000)]
-    judged = scores[:15]  # the fifteen lowest, confirmed 是差评
-    bands = calibrated_bands(scores, judged_complaints=judged)
+    happy = scores[15:]  # the fifteen lowest were confirmed 是差评
+    bands = calibrated_bands(scores, happy_scores=happy)
     assert bands is not None
-    happy = scores[15:]
     assert sum(s < bands.case for s in happy) == 19  # 1% of the 1,985 happy ones
     assert sum(s < bands.case for s in scores) == 15 + 19
     assert sum(s < bands.confirm for s in scores) == 80  # the queue's share is of them all
     # however many are judged, the case band stays within the 待确认 band
-    everything = calibrated_bands(scores, judged_complaints=scores[:500])
+    everything = calibrated_bands(scores, happy_scores=scores[500:])
     assert everything is not None and everything.case == everything.confirm
     assert sum(s < everything.case for s in scores) == 80
     # too few left to tell once the judged ones are out
-    assert calibrated_bands(scores[:1010], judged_complaints=scores[:20]) is None
+    assert calibrated_bands(scores[:1010], happy_scores=scores[20:1010]) is None

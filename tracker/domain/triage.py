@@ -41,7 +41,7 @@ CALIBRATION_MIN_REVIEWS = 1000
 def calibrated_bands(
     good_scores: Sequence[float],
     *,
-    judged_complaints: Sequence[float] = (),
+    happy_scores: Sequence[float] | None = None,
     case_share: float = CALIBRATION_CASE_SHARE,
     confirm_share: float = CALIBRATION_CONFIRM_SHARE,
     minimum: int = CALIBRATION_MIN_REVIEWS,
@@ -52,13 +52,13 @@ def calibrated_bands(
     complaints in another. A rating is the platform's, not a person's label: a quantile
     of good ratings needs no one to label anything. None when too few to tell.
 
-    ``judged_complaints``: the scores, among ``good_scores``, of good ratings staff judged
-    complaints (是差评 in 待确认, a correction). The lowest good ratings are mostly such
-    hidden complaints, so the case band's 1% is taken of the others — the happy texts the
+    ``happy_scores``: those of ``good_scores`` staff did not judge complaints (是差评 in
+    待确认, a correction); None: all of them. The lowest good ratings are mostly such hidden
+    complaints, so the case band's 1% is taken of the happy ones — the happy texts the
     target speaks of —, never above the 待确认 band set on all of them: however many are
     judged, at most that share of the good ratings opens a case."""
     ordered = sorted(s for s in good_scores if s is not None)
-    happy = _without(ordered, sorted(judged_complaints))
+    happy = ordered if happy_scores is None else sorted(happy_scores)
     if len(happy) < minimum:
         return None
 
@@ -71,19 +71,6 @@ def calibrated_bands(
 
     confirm = min(max(below(ordered, confirm_share), 0.001), 0.99)
     return ScoreBands(case=min(max(below(happy, case_share), 0.001), confirm), confirm=confirm)
-
-
-def _without(ordered: list[float], removed: list[float]) -> list[float]:
-    """``ordered`` less one occurrence of each of ``removed`` (both sorted)."""
-    out, j = [], 0
-    for score in ordered:
-        while j < len(removed) and removed[j] < score:
-            j += 1
-        if j < len(removed) and removed[j] == score:
-            j += 1
-            continue
-        out.append(score)
-    return out
 
 
 class CaseKind(StrEnum):

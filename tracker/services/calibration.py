@@ -62,8 +62,8 @@ def calibrate(
     """Set (or clear) the shop's bands from the good ratings ``model_version`` scored."""
     rows = session.execute(_good_ratings(shop.id, model_version, now)).all()
     scores = [float(score) for score, _ in rows]
-    judged = [float(score) for score, positive in rows if positive is False]
-    bands = calibrated_bands(scores, judged_complaints=judged)
+    happy = [float(score) for score, positive in rows if positive is not False]
+    bands = calibrated_bands(scores, happy_scores=happy)
     with transaction(session):
         shop.sentiment_calibration = (
             None
@@ -73,7 +73,7 @@ def calibrate(
                 "case": round(bands.case, 6),
                 "confirm": round(bands.confirm, 6),
                 "good_reviews": len(scores),
-                "judged_complaints": len(judged),  # left out of the happy texts
+                "judged_complaints": len(scores) - len(happy),  # left out of the happy
                 "at": now.isoformat(),
             }
         )
