@@ -644,7 +644,7 @@ def poll_receipts(
         if receipt is None or receipt.delivery is Delivery.WAITING:
             continue
         delivered = receipt.delivery is Delivery.DELIVERED
-        error = None if delivered else f"运营商回执：{receipt.error or '发送失败'}"
+        error = None if delivered else messaging.undelivered(receipt)
         answers[ask.recipient_id] = (
             "delivered" if delivered else "undelivered",
             receipt.at or now,

@@ -128,7 +128,7 @@ def fill(template: str, buyer: Buyer | None, product_title: str, rules: ReviewRu
     )
 
 
-def scripts_for(session: Session, case: Case) -> list[FilledScript]:
+def scripts_for(session: Session, case: Case, rules: ReviewRules) -> list[FilledScript]:
     reasons = [r.reason for r in case.reasons]
     rows = session.scalars(
         sa.select(Script)
@@ -139,7 +139,6 @@ def scripts_for(session: Session, case: Case) -> list[FilledScript]:
         .order_by(Script.reason.is_not(None), Script.id)
     )
     title = case.product.title if case.product else ""
-    rules = rules_of(session, case.shop_id)
     return [
         FilledScript(
             s.title, fill(s.body, case.buyer, title, rules), s.reason.label if s.reason else "通用"
@@ -213,6 +212,7 @@ def detail(
     session: Session, case: Case, *, viewer: User, now: datetime, hours: WorkingHours
 ) -> CaseDetail:
     review = case.review
+    rules = rules_of(session, case.shop_id)
     line = (
         session.scalars(
             sa.select(OrderLine)
@@ -267,12 +267,12 @@ def detail(
         purchases=browse.purchase_summary(session, case.buyer_id) if case.buyer_id else None,
         earlier_cases=earlier,
         attempts=attempts,
-        scripts=scripts_for(session, case),
+        scripts=scripts_for(session, case, rules),
         totals=remedy_totals(case),
         history=history(session, case.id, hours.tz),
         next_try=tip,
         explanation_open_until=explanation_window_ends(session, case),
-        rules=rules_of(session, case.shop_id),
+        rules=rules,
         contact_refusals=(
             policy.refusals(now, contacted, tz=hours.tz, do_not_contact_since=stop)
             if case.buyer_id and case.status in case_flow.OPEN

@@ -44,7 +44,7 @@ from tracker.models.enums import (
     MessageState,
 )
 from tracker.providers.aliyun import PROVIDERS
-from tracker.providers.contract import Delivery, ProviderError, Sms, SmsProvider
+from tracker.providers.contract import Delivery, ProviderError, Receipt, Sms, SmsProvider
 from tracker.sealing import Sealer
 from tracker.services import contact_handles, source_credentials
 from tracker.services.audit import record_change
@@ -589,6 +589,11 @@ def _attempt_outcome(
 
 
 # -- receipts -------------------------------------------------------------------------------
+def undelivered(receipt: Receipt) -> str:
+    """Why the operator did not deliver a message, as staff read it (its carrier code)."""
+    return f"运营商回执：{receipt.error or '发送失败'}"
+
+
 def poll_receipts(session: Session, *, now: datetime, clients: Clients, tz: ZoneInfo) -> int:
     """Read delivery back from the provider for messages it accepted; returns how many
     changed. Past a few days without a receipt a message stays 已提交 for good."""
@@ -630,7 +635,7 @@ def poll_receipts(session: Session, *, now: datetime, clients: Clients, tz: Zone
                 _attempt_outcome(session, message, AttemptOutcome.MESSAGE_DELIVERED)
             else:
                 message.state = MessageState.FAILED
-                message.last_error = f"运营商回执：{receipt.error or '发送失败'}"
+                message.last_error = undelivered(receipt)
                 _attempt_outcome(
                     session, message, AttemptOutcome.MESSAGE_FAILED, note=message.last_error
                 )
