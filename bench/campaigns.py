@@ -85,7 +85,7 @@ def prepare(recipients: int) -> int:
     from tracker.models import Buyer, ContactHandle, MessageTemplate, Shop, User
     from tracker.models.enums import HandleKind, MessagePurpose, Role
     from tracker.services import campaigns, messaging
-    from tracker.vault import number_vault
+    from tracker.vault import personal_vault
 
     shop = db.session.scalars(sa.select(Shop)).one()
     admin = User(
@@ -98,7 +98,7 @@ def prepare(recipients: int) -> int:
     db.session.add(admin)
     chosen = round(recipients / 0.9) + 1
     ids = list(db.session.scalars(sa.select(Buyer.id).order_by(Buyer.id).limit(chosen)))
-    vault = number_vault()
+    vault = personal_vault()
     rows = []
     for i, buyer_id in enumerate(ids):
         number = PhoneNumber(f"13{i:09d}")

@@ -35,6 +35,7 @@ from tracker.models.enums import Platform
 
 HAPPY = ["很好，物流也快", "还会回购", "质量不错，孩子喜欢", "包装很用心", "性价比高", "好评"]
 UNHAPPY = ["快递太慢了", "质量一般", "橙子坏了好几个，太差了", "包装破了"]
+NAMES = ["郑俊杰", "李雷", "韩梅梅", "王芳", "欧阳娜娜", "张伟", "刘洋"]
 
 
 def write_file(path: Path, kind: str, rows: int) -> None:
@@ -66,6 +67,8 @@ def write_file(path: Path, kind: str, rows: int) -> None:
                     "宝贝名称",
                     "购买数量",
                     "价格",
+                    "收货人姓名",
+                    "收货地址",
                 ]
             )
         for n in range(rows):
@@ -89,6 +92,8 @@ def write_file(path: Path, kind: str, rows: int) -> None:
                         "大促商品",
                         "1",
                         "29.50",
+                        NAMES[int(buyer[2:]) % len(NAMES)],  # sealed per buyer
+                        f"浙江省杭州市西湖区文三路 {int(buyer[2:]) % 500} 号",
                     ]
                 )
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tracker.domain.phone_numbers import parse_number
 from tracker.models import Buyer, Order, OrderLine, Product, Review, Shop
 from tracker.models.enums import Rating
-from tracker.services import contact_handles
+from tracker.services import buyer_profiles, contact_handles
 
 
 def add_sale(
@@ -142,11 +142,10 @@ def buyer_with_order(
     buyer = Buyer(
         shop_id=shop.id,
         platform_nick=nick,
-        name=name,
-        birthday=birthday,
         created_at=paid_at,
         tags=[],
     )
+    buyer_profiles.keep(buyer, name=name, birthday=birthday)
     session.add(buyer)
     session.flush()
     session.add(

@@ -119,7 +119,7 @@ def test_upgrading_keeps_existing_data(empty_app) -> None:  # type: ignore[no-un
 def test_numbers_already_stored_are_sealed_in_place_and_opened_again_on_downgrade(
     empty_app,
 ) -> None:  # type: ignore[no-untyped-def]
-    from tracker.vault import number_vault
+    from tracker.vault import personal_vault
 
     upgrade(revision="0016")
     now = "2026-11-29 10:00:00"
@@ -153,8 +153,84 @@ def test_numbers_already_stored_are_sealed_in_place_and_opened_again_on_downgrad
         (3, "own", "***0000"),  # unreadable: sealed as it was, nothing lost
     ]
     assert all("12345678" not in r.sealed and "00913965" not in r.sealed for r in rows)
-    assert number_vault().open(rows[1].sealed) == {"number": "18400913965", "extension": "7576"}
+    assert personal_vault().open(rows[1].sealed) == {"number": "18400913965", "extension": "7576"}
     downgrade(revision="0016")
     with db.engine.connect() as conn:
         phones = conn.execute(sa.text("SELECT phone FROM buyers ORDER BY id")).scalars().all()
     assert phones == ["13812345678", "18400913965-7576", "138****0000"]
+
+
+def test_names_addresses_and_birthdays_are_sealed_in_place_and_opened_on_downgrade(
+    empty_app,
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from tracker.services.buyer_profiles import Profile, from_token
+
+    upgrade(revision="0027")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO shops (id, code, name, platform, is_active, created_at) "
+                "VALUES (1, 's1', '店', 'tmall', true, :now)"
+            ),
+            {"now": now},
+        )
+        for i, (name, region, born) in enumerate(
+            [
+                ("郑俊杰", "浙江省杭州市西湖区文三路 100 号", date(1990, 5, 1)),
+                (None, None, None),  # its region comes from its order
+                (None, None, None),  # nothing known: nothing sealed
+            ],
+            start=1,
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO buyers (id, shop_id, platform_nick, name, region, birthday, "
+                    "tags, preferences, membership_level, created_at) VALUES (:id, 1, :nick, "
+                    ":name, :region, :born, '[]', '', 'none', :now)"
+                ),
+                {
+                    "id": i,
+                    "nick": f"b{i}",
+                    "name": name,
+                    "region": region,
+                    "born": born,
+                    "now": now,
+                },
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO orders (id, shop_id, tid, buyer_id, payment, paid_at, "
+                "receiver_region) VALUES (1, 1, 'T1', 2, 10, :now, '北京市朝阳区建国路 1 号')"
+            ),
+            {"now": now},
+        )
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT id, profile_sealed, name_hint, area, birthday_md FROM buyers ORDER BY id"
+            )
+        ).all()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("buyers")}
+        order_columns = {c["name"] for c in sa.inspect(conn).get_columns("orders")}
+    assert not {"name", "region", "birthday"} & columns and "receiver_region" not in order_columns
+    assert [(r.name_hint, r.area, r.birthday_md) for r in rows] == [
+        ("郑**", "浙江省", 501),
+        (None, "北京市", None),
+        (None, None, None),
+    ]
+    assert "俊杰" not in rows[0].profile_sealed and rows[2].profile_sealed is None
+    assert from_token(rows[0].profile_sealed) == Profile(
+        "郑俊杰", "浙江省杭州市西湖区文三路 100 号", date(1990, 5, 1)
+    )
+    downgrade(revision="0027")
+    with db.engine.connect() as conn:
+        back = conn.execute(sa.text("SELECT name, region FROM buyers ORDER BY id")).all()
+    assert [tuple(r) for r in back] == [
+        ("郑俊杰", "浙江省杭州市西湖区文三路 100 号"),
+        (None, "北京市朝阳区建国路 1 号"),
+        (None, None),
+    ]

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import tracker.dbtypes
 from tracker.domain.phone_numbers import NumberError, masked, parse_number
 from tracker.domain.privacy import mask_phone
-from tracker.vault import number_vault
+from tracker.vault import personal_vault
 
 
 # revision identifiers, used by Alembic.
@@ -179,7 +179,7 @@ _handles = sa.table(
 
 def _seal_existing_numbers():
     bind = op.get_bind()
-    vault = number_vault()
+    vault = personal_vault()
     now = datetime.now(UTC)
     rows = bind.execute(
         sa.select(_buyers.c.id, _buyers.c.shop_id, _buyers.c.phone).where(
@@ -210,7 +210,7 @@ def _seal_existing_numbers():
 
 def _open_numbers_again():
     bind = op.get_bind()
-    vault = number_vault()
+    vault = personal_vault()
     rows = bind.execute(
         sa.select(_handles.c.buyer_id, _handles.c.sealed)
         .where(_handles.c.sealed.is_not(None), _handles.c.kind != 'binding')

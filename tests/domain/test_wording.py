@@ -25,6 +25,7 @@ def test_a_buyer_is_greeted_by_name_or_as_qin_never_by_nick() -> None:
         spoken_name("黄桂英") == "黄桂英" and spoken_name(None) == "亲" and spoken_name(" ") == "亲"
     )
     assert written_name("李雷") == "李先生/女士" and written_name(None) == "亲"
+    assert written_name("李*") == "李先生/女士"  # the masked name is enough for an SMS
 
 
 def test_a_listing_in_a_legend_keeps_what_tells_two_sizes_apart() -> None:

@@ -24,6 +24,7 @@ from tracker.models.enums import CaseOutcome as O
 from tracker.models.enums import CaseStatus as S
 from tracker.models.enums import Channel as C
 from tracker.models.enums import Platform, Reason, RemedyKind, Role
+from tracker.services import buyer_profiles
 from tracker.services import cases as svc
 from tracker.services.case_page import detail, works_case_of
 from tracker.services.errors import FieldError
@@ -327,7 +328,7 @@ def test_case_page_fills_scripts_and_shows_the_phone_only_to_its_worker(
     from tracker.domain.working_hours import WorkingHours
 
     case = open_case(session, shop, at=NOW, text="快递太慢了", nick="小鱼")
-    case.buyer.name = "李雷"
+    buyer_profiles.keep(case.buyer, name="李雷")
     session.commit()
     hours = WorkingHours(tz=ZoneInfo("Asia/Shanghai"), periods=((time(9), time(22)),))
     assert not works_case_of(session, agent, case)

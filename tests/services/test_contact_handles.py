@@ -4,7 +4,7 @@ case's worker (audited), decrypted from the platform on demand, wiped when they 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests.factories import open_case
 from tests.top_server import FakeTop, serve
-from tracker.models import AuditEvent, Case, ContactHandle, Shop, User
+from tracker.models import AuditEvent, Buyer, Case, ContactHandle, Shop, User
 from tracker.models.enums import HandleKind, Role
-from tracker.services import board, contact_handles
+from tracker.services import board, buyer_profiles, contact_handles
 from tracker.services.errors import FieldError
 from tracker.sources.contract import SourceOptions
 from tracker.sources.top import TopSource
@@ -172,7 +172,7 @@ def test_a_decrypt_the_platform_refuses_says_why_and_keeps_nothing(
     assert session.scalars(sa.select(ContactHandle)).all() == []
 
 
-def test_rotating_the_key_reseals_numbers_and_their_fingerprints(
+def test_rotating_the_key_reseals_numbers_names_and_their_fingerprints(
     app,
     session: Session,
     shop: Shop,
@@ -187,9 +187,11 @@ def test_rotating_the_key_reseals_numbers_and_their_fingerprints(
     monkeypatch.setitem(app.config, "TRACKER_PERSONAL_DATA_KEY", old)
     agent = make_user(Role.AGENT, shops=[shop])
     case = worked_case(session, shop, agent)
+    buyer_profiles.keep(case.buyer, name="李雷", region="浙江省杭州市", birthday=date(1990, 5, 1))
+    session.commit()
     monkeypatch.setitem(app.config, "TRACKER_PERSONAL_DATA_KEY", f"{new},{old}")
     result = app.test_cli_runner().invoke(args=["rotate-personal-data"])
-    assert result.exit_code == 0 and "1 个号码" in result.output
+    assert result.exit_code == 0 and "1 个号码、1 位买家" in result.output
     monkeypatch.setitem(app.config, "TRACKER_PERSONAL_DATA_KEY", new)  # the old key retired
     handle = session.scalars(sa.select(ContactHandle)).one()
     assert contact_handles.reveal(session, case, handle.id, agent, now=NOW).number == "13812345678"
@@ -202,3 +204,9 @@ def test_rotating_the_key_reseals_numbers_and_their_fingerprints(
         now=NOW,
     )
     assert again.id == handle.id  # still found by its (new) fingerprint
+    session.expire_all()
+    assert buyer_profiles.opened(case.buyer) == buyer_profiles.Profile(
+        "李雷", "浙江省杭州市", date(1990, 5, 1)
+    )
+    found = session.scalars(sa.select(Buyer).where(buyer_profiles.matching_name("李雷"))).all()
+    assert [b.id for b in found] == [case.buyer_id]

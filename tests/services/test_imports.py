@@ -18,6 +18,7 @@ from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Buyer, Case, ContactHandle, Order, OrderLine, Product, Review, Shop
 from tracker.models.enums import HandleKind, MembershipLevel, Rating, RefundStatus
+from tracker.services import buyer_profiles
 from tracker.services.imports import import_parsed
 from tracker.services.intake import IntakeSettings
 from tracker.sources.files import parse_file
@@ -206,7 +207,9 @@ def test_orders_from_xlsx_group_lines_and_fill_the_archive(session: Session, sho
         ("T1-2", 1, RefundStatus.NONE),
     ]
     buyer = session.scalars(sa.select(Buyer)).one()
-    assert (buyer.name, buyer.region) == ("张三", "浙江省 杭州市")
+    assert buyer_profiles.opened(buyer) == buyer_profiles.Profile("张三", "浙江省 杭州市")
+    assert (buyer.name_hint, buyer.area) == ("张*", "浙江省")
+    assert "张三" not in buyer.profile_sealed
     handle = session.scalars(sa.select(ContactHandle)).one()
     assert (handle.kind, handle.hint, handle.order_id) == (HandleKind.OWN, "138****5678", order.id)
     assert count(session, Product) == 2 and count(session, OrderLine) == 2

@@ -20,7 +20,7 @@ from tracker.domain.working_hours import WorkingHours
 from tracker.models import AuditEvent, Case, ContactAttempt, MessageTemplate, Shop, User
 from tracker.models.enums import AttemptOutcome, MessagePurpose, MessageState, Role
 from tracker.providers.aliyun import AliyunSms
-from tracker.services import messaging
+from tracker.services import buyer_profiles, messaging
 from tracker.services.errors import FieldError
 from tracker.sources.contract import SourceOptions
 from tracker.sources.top import TopSource
@@ -126,7 +126,7 @@ def test_a_message_is_sent_once_and_its_receipt_updates_the_attempt(
 ) -> None:
     agent = make_user(Role.AGENT, shops=[shop])
     case = claimed_case(session, shop, agent, title="【顺丰包邮】赣南脐橙 5斤装 新鲜")
-    case.buyer.name = "李雷"
+    buyer_profiles.keep(case.buyer, name="李雷")
     tpl = template(session, shop)
     message = messaging.queue(session, case, tpl.id, actor=agent, now=MON_10, hours=HOURS)
     attempt = session.get(ContactAttempt, message.attempt_id)

@@ -53,6 +53,49 @@ def test_phone_is_masked_for_staff_without_a_case(
     assert "5678" not in client.get("/shop/buyers").get_data(as_text=True)  # numbers: buyer page
 
 
+def test_name_and_address_are_masked_except_for_the_buyers_case_worker(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    from datetime import date
+
+    from tests.factories import open_case
+    from tracker.models import AuditEvent
+    from tracker.services import buyer_profiles
+
+    shop = make_shop()
+    case = open_case(session, shop, at=NOW, nick="橙子控")
+    agent = make_user(Role.AGENT, shops=[shop])
+    case.owner_id = agent.id
+    buyer_profiles.keep(
+        case.buyer,
+        name="郑俊杰",
+        region="浙江省杭州市西湖区文三路 100 号",
+        birthday=date(1990, 5, 1),
+    )
+    session.commit()
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    for url in (f"/shop/buyers/{case.buyer_id}", "/shop/buyers", f"/cases/{case.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "郑**" in html and "俊杰" not in html and "文三路" not in html, url
+        assert "1990" not in html, url
+    assert "05-01" in client.get(f"/shop/buyers/{case.buyer_id}").get_data(as_text=True)
+    found = client.get("/shop/buyers?q=郑俊杰").get_data(as_text=True)
+    assert "橙子控" in found and "橙子控" not in client.get("/shop/buyers?q=郑").get_data(
+        as_text=True
+    )
+    assert session.query(AuditEvent).filter_by(field=buyer_profiles.SHOWN).count() == 0
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, agent)
+    for url in (f"/shop/buyers/{case.buyer_id}", f"/cases/{case.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "郑俊杰" in html and "浙江省杭州市西湖区文三路 100 号" in html, url
+    assert "1990-05-01" in client.get(f"/shop/buyers/{case.buyer_id}").get_data(as_text=True)
+    assert session.query(AuditEvent).filter_by(field=buyer_profiles.SHOWN).count() == 1
+
+
 def test_another_shops_data_is_not_found(
     client: FlaskClient,
     make_user,

@@ -188,13 +188,16 @@ def rotate_credentials_command() -> None:
 @click.command("rotate-personal-data")
 @with_appcontext
 def rotate_personal_data_command() -> None:
-    """Seal every stored phone number (buyers' and agents') again with the first
-    TRACKER_PERSONAL_DATA_KEY, fingerprints included; then the old key can be removed."""
+    """Seal every stored phone number (buyers' and agents') and buyers' names, addresses
+    and birthdays again with the first TRACKER_PERSONAL_DATA_KEY, fingerprints included;
+    then the old key can be removed."""
     from tracker.sealing import SealError
     from tracker.services import contact_handles
 
     try:
-        count = contact_handles.reseal_all(db.session)
+        numbers, profiles = contact_handles.reseal_all(db.session)
     except SealError as exc:
-        raise click.ClickException(f"无法解密已保存的号码：{exc}（旧密钥仍须在列表中）") from exc
-    click.echo(f"已用新密钥重新加密 {count} 个号码。")
+        raise click.ClickException(
+            f"无法解密已保存的个人信息：{exc}（旧密钥仍须在列表中）"
+        ) from exc
+    click.echo(f"已用新密钥重新加密 {numbers} 个号码、{profiles} 位买家的姓名地址。")

@@ -27,7 +27,8 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import HandleKind, MessagePurpose, Platform, Role
-from tracker.vault import number_vault
+from tracker.services import buyer_profiles
+from tracker.vault import personal_vault
 
 DEMO_PASSWORD = "demo1234"
 # username, display name, role
@@ -129,7 +130,7 @@ def _handles(
     latest: dict[int, int] = {}
     for index, order in enumerate(demo.orders):
         latest[order.buyer] = index
-    vault = number_vault()
+    vault = personal_vault()
     rows = []
     for index, buyer in enumerate(demo.buyers):
         if not buyer.phone:
@@ -192,6 +193,7 @@ def load_demo(
         session.add(shop)
         session.flush()
         staff = _ensure_staff(session, shop, now)
+        vault = personal_vault()
         product_ids = _insert(
             session,
             Product,
@@ -218,9 +220,9 @@ def load_demo(
                 {
                     "shop_id": shop.id,
                     "platform_nick": b.nick,
-                    "name": b.name,
-                    "region": b.region,
-                    "birthday": b.birthday,
+                    **buyer_profiles.columns(
+                        buyer_profiles.Profile(b.name, b.region, b.birthday), vault
+                    ),
                     "tags": b.tags,
                     "preferences": "",
                     "membership_level": b.membership,
@@ -241,7 +243,6 @@ def load_demo(
                     "paid_at": o.paid_at,
                     "shipped_at": o.shipped_at,
                     "received_at": o.received_at,
-                    "receiver_region": demo.buyers[o.buyer].region,
                     "oaid": hashlib.sha1(f"oaid:{o.tid}".encode()).hexdigest(),
                 }
                 for o in demo.orders

@@ -28,3 +28,26 @@ def mask_nick(nick: str | None) -> str:
     if len(nick) <= 2:
         return nick[0] + "*"
     return f"{nick[0]}***{nick[-1]}"
+
+
+def mask_name(name: str | None) -> str:
+    """郑** for 郑俊杰: the surname stays (an SMS greets 郑先生/女士 from it), the given name
+    is starred, one star per character."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return (name[0] + "*" * (len(name) - 1))[:16] if len(name) > 1 else name + "*"
+
+
+_AREA = re.compile(r"^\s*(.+?(?:特别行政区|自治区|省|市))")
+
+
+def coarse_area(region: str | None) -> str:
+    """The province (or municipality) of an address, the part shown on lists: 浙江省 for
+    浙江省杭州市西湖区文三路 100 号; one that names none keeps its first word."""
+    region = (region or "").strip()
+    if not region:
+        return ""
+    first = region.split()[0]  # exports write 浙江省 杭州市 … with spaces
+    found = _AREA.match(first)
+    return (found.group(1) if found else first)[:16]

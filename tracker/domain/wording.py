@@ -31,5 +31,6 @@ def spoken_name(name: str | None) -> str:
 
 
 def written_name(name: str | None) -> str:
-    """The buyer in an SMS: 李先生/女士 from the name on file, else 亲."""
+    """The buyer in an SMS: 李先生/女士 from the surname on file (the masked name 李** is
+    enough, so sending opens no sealed data), else 亲."""
     return f"{name.strip()[0]}先生/女士" if name and name.strip() else "亲"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -13,16 +13,26 @@ from tracker.models.enums import MembershipLevel
 
 class Buyer(db.Model):
     __tablename__ = "buyers"
-    __table_args__ = (sa.UniqueConstraint("shop_id", "platform_nick"),)
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "platform_nick"),
+        sa.Index("ix_buyers_shop_id_name_fingerprint", "shop_id", "name_fingerprint"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
     platform_nick: Mapped[str] = mapped_column(sa.String(64))
     platform_buyer_id: Mapped[str | None] = mapped_column(sa.String(64))  # Taobao's OUID
-    name: Mapped[str | None] = mapped_column(sa.String(64))
-    # Numbers to call are ContactHandle rows (tracker.models.contacts), sealed.
-    region: Mapped[str | None] = mapped_column(sa.String(100))
-    birthday: Mapped[date | None]
+    # Name, address and birthday are sealed together (tracker.services.buyer_profiles,
+    # TRACKER_PERSONAL_DATA_KEY) and opened for staff working the buyer's case, audited.
+    # In clear only what lists, searches and greetings need: 郑** (an SMS says 郑先生/女士),
+    # a keyed fingerprint of the full name (exact search), the province, and the birthday's
+    # month and day (MMDD, for 生日关怀) without the year.
+    # Numbers to call are ContactHandle rows (tracker.models.contacts), sealed too.
+    profile_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    name_hint: Mapped[str | None] = mapped_column(sa.String(16))
+    name_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    area: Mapped[str | None] = mapped_column(sa.String(16))
+    birthday_md: Mapped[int | None] = mapped_column(sa.SmallInteger)
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     preferences: Mapped[str] = mapped_column(sa.Text, default="")  # noted on follow-up calls
     membership_level: Mapped[MembershipLevel] = mapped_column(default=MembershipLevel.NONE)

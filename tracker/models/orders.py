@@ -33,7 +33,6 @@ class Order(db.Model):
     paid_at: Mapped[datetime]
     shipped_at: Mapped[datetime | None]
     received_at: Mapped[datetime | None]  # 确认收货
-    receiver_region: Mapped[str | None] = mapped_column(sa.String(100))
     # The platform's Open Addressee ID: what its decrypt call turns into a number to call.
     oaid: Mapped[str | None] = mapped_column(sa.String(128))
 

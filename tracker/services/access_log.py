@@ -1,6 +1,7 @@
-"""The personal-data access log: who opened, decrypted, called or messaged which buyer,
-from which case, when. Platforms (JD explicitly) ask sellers to keep and report it; it is
-read from the audit trail, where every such access is written in the same transaction."""
+"""The personal-data access log: who opened, decrypted, called or messaged which buyer, or
+looked at their name and address, from which case, when. Platforms (JD explicitly) ask
+sellers to keep and report it; it is read from the audit trail, where every such access is
+written in the same transaction."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tracker.models import AuditEvent, Buyer, User
 from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.reports import Period
 
-HEADERS = ("时间（北京时间）", "员工", "操作", "买家", "案件编号", "号码（打码）或模板")
+HEADERS = ("时间（北京时间）", "员工", "操作", "买家", "案件编号", "内容（打码）")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tracker.models import (
     SentimentCorrection,
 )
 from tracker.models.enums import Rating
+from tracker.services import buyer_profiles
 
 
 def contains(term: str) -> str:
@@ -63,7 +64,8 @@ def buyers(
     big: bool | None = None,
     level: int | None = None,
 ) -> sa.Select[tuple[Buyer]]:
-    """The shop's buyers; ``klass``, ``big`` and ``level`` filter on their segment."""
+    """The shop's buyers; ``klass``, ``big`` and ``level`` filter on their segment; ``q``
+    finds a nick by any part, a name only whole (names are sealed: their fingerprint)."""
     stmt = sa.select(Buyer).where(Buyer.shop_id == shop_id)
     wanted = []
     if klass:
@@ -76,7 +78,10 @@ def buyers(
         stmt = stmt.where(Buyer.id.in_(sa.select(BuyerSegment.buyer_id).where(*wanted)))
     if q:
         stmt = stmt.where(
-            sa.or_(Buyer.platform_nick.ilike(contains(q), escape="\\"), Buyer.name == q)
+            sa.or_(
+                Buyer.platform_nick.ilike(contains(q), escape="\\"),
+                buyer_profiles.matching_name(q),
+            )
         )
     return stmt.order_by(Buyer.platform_nick)
 

@@ -30,7 +30,7 @@ from tracker.services.audit import record_change
 from tracker.services.cases import AttemptDraft, case_transaction, check_can_work, record_attempt
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
-from tracker.vault import number_vault
+from tracker.vault import personal_vault
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def set_agent_phone(session: Session, user: User, text: str, *, actor: User, now
             if number.is_virtual:
                 raise FieldError("phone", "请填写自己的手机号，不要带分机号。")
             old = user.phone_hint
-            user.phone_sealed = number_vault().seal({"number": number.number})
+            user.phone_sealed = personal_vault().seal({"number": number.number})
             user.phone_hint = masked(number)
         record_change(
             session,
@@ -106,7 +106,7 @@ def place_call(
             hours=hours,
         )
         session.flush()
-        agent_number = str(number_vault().open(actor.phone_sealed)["number"])
+        agent_number = str(personal_vault().open(actor.phone_sealed)["number"])
         buyer_number = contact_handles.opened(buyer_handle).number
         try:
             binding = calls.bind(agent_number, buyer_number, now + CALL_WINDOW, f"a{attempt.id}")
@@ -119,7 +119,7 @@ def place_call(
             case_id=case.id,
             kind=HandleKind.BINDING,
             source="aliyun-axb",
-            sealed=number_vault().seal({"number": x.number, "extension": x.extension}),
+            sealed=personal_vault().seal({"number": x.number, "extension": x.extension}),
             hint=x.written(),  # X is the shop's pool number: the agent must see it to dial
             expires_at=now + CALL_WINDOW,
             provider_ref=binding.subs_id,

@@ -50,7 +50,7 @@ from tracker.services import contact_handles, messaging
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
-from tracker.vault import number_vault
+from tracker.vault import personal_vault
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +171,17 @@ def choose(
 
 
 def _birthdays(session: Session, shop_id: int, now: datetime, days: int) -> set[int]:
+    """Buyers whose birthday (month and day, kept in clear without the year) falls in the
+    next ``days`` days."""
     today = now.date()
-    upcoming = {(today + timedelta(days=d)).strftime("%m-%d") for d in range(days + 1)}
-    rows = session.execute(
-        sa.select(Buyer.id, Buyer.birthday).where(
-            Buyer.shop_id == shop_id, Buyer.birthday.is_not(None)
+    upcoming = {
+        day.month * 100 + day.day for day in (today + timedelta(days=d) for d in range(days + 1))
+    }
+    return set(
+        session.scalars(
+            sa.select(Buyer.id).where(Buyer.shop_id == shop_id, Buyer.birthday_md.in_(upcoming))
         )
     )
-    return {buyer_id for buyer_id, born in rows if born.strftime("%m-%d") in upcoming}
 
 
 def _left_out(
@@ -508,7 +511,7 @@ CAMPAIGN_PARAMETERS = {"name", "shop"}  # a campaign has no case: no product, no
 
 def _values(buyer: Buyer | None, shop: Shop | None) -> dict[str, str]:
     return {
-        "name": written_name(buyer.name if buyer else None),
+        "name": written_name(buyer.name_hint if buyer else None),
         "shop": shop.name[:20] if shop else "",
     }
 
@@ -745,7 +748,7 @@ def unsubscribe(session: Session, shop_id: int, phone: str, text: str, *, now: d
         number = parse_number(phone)
     except NumberError:
         return 0
-    fingerprint = number_vault().fingerprint(number.written())
+    fingerprint = personal_vault().fingerprint(number.written())
     with transaction(session):
         buyers = list(
             session.scalars(

@@ -18,7 +18,6 @@ from tracker.domain.wording import short_product, spoken_name
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
     AuditEvent,
-    Buyer,
     BuyerSegment,
     Case,
     CaseSuggestion,
@@ -36,6 +35,7 @@ from tracker.models.enums import CaseOutcome, CaseStatus, Reason
 from tracker.services import (
     browse,
     buyer_flags,
+    buyer_profiles,
     contact_handles,
     messaging,
     recommendations,
@@ -86,6 +86,7 @@ class CaseDetail:
     explanation_open_until: datetime | None  # None: the platform sets no end
     rules: ReviewRules  # the shop's platform: what the buyer and the seller may still do
     caution: Caution | None  # the buyer's pattern of 中/差评, or a staff flag
+    profile: buyer_profiles.Profile  # name, address, birthday: opened or hints (郑**)
     contact_refusals: list[str]  # why the buyer should not be contacted right now
     handles: list[contact_handles.HandleView]  # numbers to call, masked
     can_see_numbers: bool  # the viewer works one of the buyer's open cases
@@ -117,18 +118,20 @@ def load_case(session: Session, case_id: int) -> Case | None:
     )
 
 
-def fill(template: str, buyer: Buyer | None, product_title: str, rules: ReviewRules) -> str:
-    """{买家} and {商品} as said on the phone: the name on file (else 亲) and the short name
-    of the product (tracker.domain.wording); {更新评价} as the shop's platform allows it
-    (把评价改一下, or a 追评 on Tmall)."""
+def fill(template: str, name: str | None, product_title: str, rules: ReviewRules) -> str:
+    """{买家} and {商品} as said on the phone: the buyer's name as the viewer may see it
+    (else 亲) and the short name of the product (tracker.domain.wording); {更新评价} as the
+    shop's platform allows it (把评价改一下, or a 追评 on Tmall)."""
     return (
-        template.replace("{买家}", spoken_name(buyer.name if buyer else None))
+        template.replace("{买家}", spoken_name(name))
         .replace("{商品}", short_product(product_title))
         .replace("{更新评价}", rules.update_request)
     )
 
 
-def scripts_for(session: Session, case: Case, rules: ReviewRules) -> list[FilledScript]:
+def scripts_for(
+    session: Session, case: Case, rules: ReviewRules, name: str | None
+) -> list[FilledScript]:
     reasons = [r.reason for r in case.reasons]
     rows = session.scalars(
         sa.select(Script)
@@ -141,7 +144,7 @@ def scripts_for(session: Session, case: Case, rules: ReviewRules) -> list[Filled
     title = case.product.title if case.product else ""
     return [
         FilledScript(
-            s.title, fill(s.body, case.buyer, title, rules), s.reason.label if s.reason else "通用"
+            s.title, fill(s.body, name, title, rules), s.reason.label if s.reason else "通用"
         )
         for s in rows
     ]
@@ -157,7 +160,8 @@ FIELD_LABELS = {
     "explanation_draft": "解释草稿",
     "explanation_posted": "解释发布",
     "first_contact_due_at": "首次联系时限",
-    "phone_revealed": "查看完整号码",
+    "phone_revealed": contact_handles.ACCESS_FIELDS["phone_revealed"],
+    buyer_profiles.SHOWN: contact_handles.ACCESS_FIELDS[buyer_profiles.SHOWN],
 }
 VALUE_LABELS = {"status": CaseStatus, "outcome": CaseOutcome, "reasons": Reason}
 
@@ -211,6 +215,14 @@ def _decrypts(shop: Shop | None) -> bool:
 def detail(
     session: Session, case: Case, *, viewer: User, now: datetime, hours: WorkingHours
 ) -> CaseDetail:
+    works = works_case_of(session, viewer, case)
+    profile = (  # first: its access-log line commits, and expires what was loaded
+        buyer_profiles.for_viewer(
+            session, case.buyer, viewer, works=works, now=now, tz=hours.tz, case=case
+        )
+        if case.buyer
+        else buyer_profiles.Profile(full=False)
+    )
     review = case.review
     rules = rules_of(session, case.shop_id)
     line = (
@@ -267,7 +279,7 @@ def detail(
         purchases=browse.purchase_summary(session, case.buyer_id) if case.buyer_id else None,
         earlier_cases=earlier,
         attempts=attempts,
-        scripts=scripts_for(session, case, rules),
+        scripts=scripts_for(session, case, rules, profile.name),
         totals=remedy_totals(case),
         history=history(session, case.id, hours.tz),
         next_try=tip,
@@ -279,8 +291,9 @@ def detail(
             else []
         ),
         caution=buyer_flags.caution(session, case.buyer) if case.buyer else None,
+        profile=profile,
         handles=contact_handles.of_buyer(session, case.buyer_id, now) if case.buyer_id else [],
-        can_see_numbers=works_case_of(session, viewer, case),
+        can_see_numbers=works,
         can_decrypt=_decrypts(shop) and bool(line and line.order.oaid),
         can_bind=messaging.has_account(session, case.shop_id, messaging.AXB),
         templates=messaging.case_templates(session, case.shop_id),

@@ -24,12 +24,13 @@ from tracker.domain.phone_numbers import (
 )
 from tracker.models import Case, ContactHandle, Order, OrderLine, Review, User
 from tracker.models.enums import HandleKind
+from tracker.services import buyer_profiles
 from tracker.services.audit import record_change
 from tracker.services.case_access import works_case_of
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 from tracker.sources.contract import DecryptsContacts, SourceError
-from tracker.vault import number_vault
+from tracker.vault import personal_vault
 
 # How soon before it lapses a number is flagged on the case page and the board.
 EXPIRES_SOON = timedelta(days=3)
@@ -42,6 +43,7 @@ ACCESS_FIELDS = {
     "contact_decrypted": "向平台解密号码",
     "call_bound": "隐私号外呼",
     "message_queued": "发送短信",
+    buyer_profiles.SHOWN: "查看姓名地址",
 }
 SOURCE_LABELS = {
     "import": "导入文件",
@@ -79,7 +81,7 @@ def view(handle: ContactHandle, now: datetime) -> HandleView:
 
 
 def _sealed(number: PhoneNumber) -> tuple[str, str]:
-    vault = number_vault()
+    vault = personal_vault()
     return vault.seal({"number": number.number, "extension": number.extension}), vault.fingerprint(
         number.written()
     )
@@ -88,7 +90,7 @@ def _sealed(number: PhoneNumber) -> tuple[str, str]:
 def opened(handle: ContactHandle) -> PhoneNumber:
     if handle.sealed is None:
         raise FieldError("handle", "这个号码已失效并已删除。")
-    values = number_vault().open(handle.sealed)
+    values = personal_vault().open(handle.sealed)
     return PhoneNumber(str(values["number"]), values.get("extension"))
 
 
@@ -315,11 +317,14 @@ def erase_lapsed(session: Session, *, now: datetime) -> int:
         return result.rowcount or 0
 
 
-def reseal_all(session: Session) -> int:
-    """Seal every number (and agents' phones) again with the first key; a key rotation."""
-    vault = number_vault()
+def reseal_all(session: Session) -> tuple[int, int]:
+    """Seal every number (and agents' phones) and every buyer's name, address and birthday
+    again with the first key, in one transaction; a key rotation. Returns how many numbers
+    and how many buyers' profiles."""
+    vault = personal_vault()
     count = 0
     with transaction(session):
+        profiles = buyer_profiles.reseal_all(session, vault)
         for handle in session.scalars(
             sa.select(ContactHandle).where(ContactHandle.sealed.is_not(None))
         ):
@@ -329,4 +334,4 @@ def reseal_all(session: Session) -> int:
         for user in session.scalars(sa.select(User).where(User.phone_sealed.is_not(None))):
             user.phone_sealed = vault.reseal(user.phone_sealed)
             count += 1
-    return count
+    return count, profiles

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tracker.models import Buyer, Order, OrderLine, Product, Shop
 from tracker.models.enums import RefundStatus
 from tracker.sentiment import Scorer
-from tracker.services import contact_handles
+from tracker.services import buyer_profiles, contact_handles
 from tracker.services.intake import UNCATEGORISED, IntakeResult, IntakeSettings, rows_by_key
 from tracker.services.quarantine import ingest_guarded
 from tracker.sources.files import FileProblem, ParsedFile
@@ -214,12 +214,13 @@ def _orders(
     for tid, line_rows in grouped.items():
         first = line_rows[0]
         buyer = _buyer_for(session, shop, buyers, first["buyer_nick"], now, report)
-        if first.get("region"):
-            buyer.region = first["region"]
+        buyer_profiles.keep(  # the name an order brings never overwrites the one on file
+            buyer,
+            region=first.get("region"),
+            name=first.get("receiver_name") if buyer.name_hint is None else None,
+        )
         if first.get("ouid"):
             buyer.platform_buyer_id = first["ouid"]
-        if first.get("receiver_name") and not buyer.name:
-            buyer.name = first["receiver_name"]
         payment = first.get("payment") or sum(
             (v["unit_price"] * v.get("quantity", 1) for v in line_rows), Decimal("0.00")
         )
@@ -236,7 +237,6 @@ def _orders(
         order.payment, order.paid_at = payment, first["paid_at"]
         order.shipped_at = first.get("shipped_at", order.shipped_at)
         order.received_at = first.get("received_at", order.received_at)
-        order.receiver_region = first.get("region", order.receiver_region)
         order.oaid = first.get("oaid") or order.oaid
         if first.get("phone"):
             numbers.append((buyer, order, first))
@@ -328,9 +328,12 @@ def _buyers(
         buyer = _buyer_for(session, shop, buyers, values["buyer_nick"], now, report)
         if known:
             report.updated += 1
-        for key in ("name", "region", "birthday"):
-            if values.get(key):
-                setattr(buyer, key, values[key])
+        buyer_profiles.keep(
+            buyer,
+            name=values.get("name"),
+            region=values.get("region"),
+            birthday=values.get("birthday"),
+        )
         if values.get("phone"):
             numbers.append((buyer, None, values))
         if "membership" in values:

@@ -252,7 +252,7 @@ def fill(
 ) -> dict[str, str]:
     product = case.product.title if isinstance(case.product, Product) else None
     values = {
-        "name": written_name(buyer.name),
+        "name": written_name(buyer.name_hint),
         "product": short_product(product),
         "shop": shop.name[:20],
         "order": (tid or "")[-4:],

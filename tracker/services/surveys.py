@@ -200,7 +200,7 @@ def send_due(
             link = f"{base_url.rstrip('/')}/s/{token_for(survey.id, secret_key)}"
             try:
                 params = messaging.template_params(
-                    template, {"name": written_name(buyer.name), "link": link}
+                    template, {"name": written_name(buyer.name_hint), "link": link}
                 )
             except FieldError as exc:
                 survey.state, survey.last_error = "failed", exc.message

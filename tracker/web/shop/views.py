@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -11,7 +11,9 @@ from tracker.domain.segments import LEVEL_NAMES, BuyerClass
 from tracker.extensions import db
 from tracker.models import Buyer, Review, Shop
 from tracker.models.enums import Rating
-from tracker.services import browse, buyer_flags, contact_handles, segments
+from tracker.runtime import settings as shop_settings
+from tracker.services import browse, buyer_flags, buyer_profiles, contact_handles, segments
+from tracker.services.case_access import works_buyer_of
 from tracker.services.corrections import correct_sentiment
 from tracker.web.access import current_shop, shop_or_404
 from tracker.web.inputs import requested_page, search_text
@@ -70,6 +72,14 @@ def buyer(buyer_id: int) -> str:
     if buyer is None:
         abort(404)
     shop = shop_or_404(buyer.shop_id)
+    profile = buyer_profiles.for_viewer(  # first: its access-log line commits
+        db.session,
+        buyer,
+        current_user,
+        works=works_buyer_of(db.session, current_user, buyer.id),
+        now=utcnow(),
+        tz=shop_settings(current_app, shop).working_hours.tz,
+    )
     archive = browse.buyer_archive(db.session, buyer)
     caution = buyer_flags.caution(db.session, buyer)
     numbers = contact_handles.of_buyer(db.session, buyer.id, utcnow())
@@ -77,6 +87,7 @@ def buyer(buyer_id: int) -> str:
         "shop/buyer.html",
         shop=shop,
         archive=archive,
+        profile=profile,
         caution=caution,
         numbers=numbers,
         segment=segments.of_buyer(db.session, buyer.id),

@@ -1,0 +1,117 @@
+"""Buyers' names, addresses and birthdays: sealed in the database, opened only for the staff
+working the buyer's case (the first look each day on the access log), hints elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.factories import open_case
+from tracker.models import AuditEvent, Buyer, Case, Shop, User
+from tracker.models.enums import Role
+from tracker.services import access_log, browse, buyer_profiles
+from tracker.services.buyer_profiles import Profile
+from tracker.services.reports import Period
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
+
+
+def worked_case(session: Session, shop: Shop, agent: User) -> Case:
+    case = open_case(session, shop, at=NOW - timedelta(hours=1))
+    case.owner_id = agent.id
+    assert case.buyer is not None
+    buyer_profiles.keep(
+        case.buyer,
+        name="郑俊杰",
+        region="浙江省杭州市西湖区文三路 100 号",
+        birthday=date(1990, 5, 1),
+    )
+    session.commit()
+    return case
+
+
+def shown(session: Session) -> list[AuditEvent]:
+    return list(
+        session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.field == buyer_profiles.SHOWN)
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def test_nothing_personal_is_in_clear_in_the_buyers_row(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    case = worked_case(session, shop, make_user(Role.AGENT, shops=[shop]))
+    row = session.execute(sa.text("SELECT * FROM buyers")).mappings().one()
+    raw = " ".join(str(v) for v in row.values())
+    assert "俊杰" not in raw and "文三路" not in raw and "1990" not in raw and "西湖" not in raw
+    assert (row["name_hint"], row["area"], row["birthday_md"]) == ("郑**", "浙江省", 501)
+    assert buyer_profiles.opened(case.buyer) == Profile(  # type: ignore[arg-type]
+        "郑俊杰", "浙江省杭州市西湖区文三路 100 号", date(1990, 5, 1)
+    )
+
+
+def test_an_import_adds_to_the_profile_and_an_unchanged_one_is_not_sealed_again(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    case = worked_case(session, shop, make_user(Role.AGENT, shops=[shop]))
+    buyer = case.buyer
+    assert buyer is not None
+    token = buyer.profile_sealed
+    buyer_profiles.keep(buyer, name="郑俊杰", region=None)
+    assert buyer.profile_sealed == token  # nothing new: the same token
+    buyer_profiles.keep(buyer, region="上海 上海市 浦东新区")
+    assert buyer.profile_sealed != token and buyer.area == "上海"
+    assert buyer_profiles.opened(buyer).name == "郑俊杰"  # kept what it did not bring
+
+
+def test_only_the_cases_worker_sees_the_name_and_the_first_look_each_day_is_logged(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent, supervisor = (
+        make_user(Role.AGENT, shops=[shop]),
+        make_user(Role.SUPERVISOR, shops=[shop]),
+    )
+    case = worked_case(session, shop, agent)
+    buyer = case.buyer
+    assert buyer is not None
+
+    def look(viewer: User, works: bool, at: datetime) -> Profile:
+        return buyer_profiles.for_viewer(
+            session, buyer, viewer, works=works, now=at, tz=SH, case=case
+        )
+
+    assert look(supervisor, False, NOW) == Profile("郑**", "浙江省", None, full=False)
+    assert shown(session) == []
+    assert look(agent, True, NOW).name == "郑俊杰"
+    assert look(agent, True, NOW + timedelta(hours=3)).region == "浙江省杭州市西湖区文三路 100 号"
+    [first] = shown(session)
+    assert (first.actor_id, first.entity_id, first.case_id) == (agent.id, buyer.id, case.id)
+    next_morning = datetime(2026, 11, 24, 8, 0, tzinfo=SH)
+    look(agent, True, next_morning)
+    assert len(shown(session)) == 2  # a new day, a new line
+    period = Period(date(2026, 11, 23), date(2026, 11, 24), SH)
+    entries = access_log.entries(session, shop.id, period)
+    assert [e.what for e in entries] == ["查看姓名地址", "查看姓名地址"]
+
+
+def test_a_buyer_is_found_by_the_whole_name_only(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    case = worked_case(session, shop, make_user(Role.AGENT, shops=[shop]))
+
+    def found(q: str) -> list[int]:
+        return [b.id for b in session.scalars(browse.buyers(shop.id, q=q))]
+
+    assert found("郑俊杰") == [case.buyer_id]
+    assert found(" 郑俊杰 ") == [case.buyer_id]
+    assert found("郑") == [] and found("俊杰") == []
+    assert found("买家") == [case.buyer_id]  # the nick by any part, as before
+    assert session.scalar(sa.select(sa.func.count(Buyer.id))) == 1
