@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -94,3 +94,24 @@ def test_care_rules_run_once_a_day_for_that_days_buyers(
     assert chosen["收货后关怀 · 11-30"] == {b.id for b in arrived}
     assert chosen["生日祝福 · 11-30"] == {born.id}
     assert len(care.run_due(session, now=NOW + timedelta(days=1), tz=SH)) == 2  # the next day again
+
+
+def test_birthdays_are_counted_in_beijing_dates(
+    session: Session, make_shop: Callable[..., Shop]
+) -> None:
+    """At 07:00 on 12-01 in Beijing it is still 11-30 in UTC: the birthdays are 12-01's,
+    and a buyer's birthday is kept only as month and day in clear."""
+    from tracker.domain.campaigns import Audience, Exclusions
+    from tracker.services import campaigns
+
+    shop = make_shop()
+    today = person(session, shop, 1, received_days_ago=40, birthday=date(1990, 12, 1))
+    person(session, shop, 2, received_days_ago=40, birthday=date(1985, 11, 30))
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    early = datetime(2026, 12, 1, 7, 0, tzinfo=SH).astimezone(UTC)  # as the clock gives it
+    numbers, _ = campaigns.choose(
+        session, shop.id, Audience(birthday_within_days=0), Exclusions(), now=early
+    )
+    assert set(numbers) == {today.id}
+    assert today.birthday_md == 1201

@@ -172,8 +172,9 @@ def choose(
 
 def _birthdays(session: Session, shop_id: int, now: datetime, days: int) -> set[int]:
     """Buyers whose birthday (month and day, kept in clear without the year) falls in the
-    next ``days`` days."""
-    today = now.date()
+    next ``days`` days, counted in Beijing dates (at 07:00 in Beijing it is still yesterday
+    in UTC)."""
+    today = now.astimezone(SH).date()
     upcoming = {
         day.month * 100 + day.day for day in (today + timedelta(days=d) for d in range(days + 1))
     }
