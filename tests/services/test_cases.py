@@ -346,6 +346,8 @@ def test_case_page_fills_scripts_and_shows_the_phone_only_to_its_worker(
     assert page.can_see_numbers and page.handles[0].hint == "138****5678"
     texts = [s.text for s in page.scripts]
     assert any("李雷" in t for t in texts) and any("赣南脐橙" in t for t in texts)
+    looked = [h for h in page.history if h.is_access]
+    assert [(h.field, h.new) for h in looked] == [("查看姓名地址", "姓名 李*")]
     assert {s.reason_label for s in page.scripts} >= {"通用", "物流问题"}
     assert page.next_try is not None and page.next_try.channel is not C.PHONE
     assert page.purchases is not None and page.purchases.order_count == 1

@@ -68,6 +68,7 @@ class HistoryEntry:
     field: str
     old: str | None
     new: str | None
+    is_access: bool = False  # a look at personal data: no change, only what was seen
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,11 @@ def history(session: Session, case_id: int, tz: ZoneInfo) -> list[HistoryEntry]:
             name or "系统",
             FIELD_LABELS.get(e.field, e.field),
             _label(e.field, e.old_value, tz),
-            _label(e.field, e.new_value, tz),
+            # an access line stores "case 3 · 177****5004": the case is this page
+            (e.new_value or "").partition(" · ")[2]
+            if e.field in contact_handles.ACCESS_FIELDS
+            else _label(e.field, e.new_value, tz),
+            is_access=e.field in contact_handles.ACCESS_FIELDS,
         )
         for e, name in rows
     ]
