@@ -162,6 +162,14 @@ def buyer_with_order(
     return buyer
 
 
+ZHENG = buyer_profiles.Profile("郑俊杰", "浙江省杭州市西湖区文三路 100 号", date(1990, 5, 1))
+
+
+def give_profile(buyer: Buyer, profile: buyer_profiles.Profile = ZHENG) -> None:
+    """A name, address and birthday as an import brings them (sealed); the caller commits."""
+    buyer_profiles.keep(buyer, name=profile.name, region=profile.region, birthday=profile.birthday)
+
+
 def give_number(
     session: Session, buyer: Buyer, phone: str, *, at: datetime, expires_at: datetime | None = None
 ) -> None:

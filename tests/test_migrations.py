@@ -26,6 +26,16 @@ def empty_app(tmp_path: Path):  # type: ignore[no-untyped-def]
             db.engine.dispose()
 
 
+def _one_shop(conn: sa.Connection, now: str) -> None:
+    conn.execute(
+        sa.text(
+            "INSERT INTO shops (id, code, name, platform, is_active, created_at) "
+            "VALUES (1, 's1', '店', 'tmall', true, :now)"
+        ),
+        {"now": now},
+    )
+
+
 def _diff() -> list[object]:
     with db.engine.connect() as conn:
         return compare_metadata(MigrationContext.configure(conn), db.metadata)
@@ -124,13 +134,7 @@ def test_numbers_already_stored_are_sealed_in_place_and_opened_again_on_downgrad
     upgrade(revision="0016")
     now = "2026-11-29 10:00:00"
     with db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO shops (id, code, name, platform, is_active, created_at) "
-                "VALUES (1, 's1', '店', 'tmall', true, :now)"
-            ),
-            {"now": now},
-        )
+        _one_shop(conn, now)
         for i, phone in enumerate(("13812345678", "18400913965-7576", "138****0000"), start=1):
             conn.execute(
                 sa.text(
@@ -170,13 +174,7 @@ def test_names_addresses_and_birthdays_are_sealed_in_place_and_opened_on_downgra
     upgrade(revision="0027")
     now = "2026-11-29 10:00:00"
     with db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO shops (id, code, name, platform, is_active, created_at) "
-                "VALUES (1, 's1', '店', 'tmall', true, :now)"
-            ),
-            {"now": now},
-        )
+        _one_shop(conn, now)
         for i, (name, region, born) in enumerate(
             [
                 ("郑俊杰", "浙江省杭州市西湖区文三路 100 号", date(1990, 5, 1)),

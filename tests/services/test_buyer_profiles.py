@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tests.factories import open_case
+from tests.factories import give_profile, open_case
 from tracker.models import AuditEvent, Buyer, Case, Shop, User
 from tracker.models.enums import Role
 from tracker.services import access_log, browse, buyer_profiles
@@ -25,12 +25,7 @@ def worked_case(session: Session, shop: Shop, agent: User) -> Case:
     case = open_case(session, shop, at=NOW - timedelta(hours=1))
     case.owner_id = agent.id
     assert case.buyer is not None
-    buyer_profiles.keep(
-        case.buyer,
-        name="郑俊杰",
-        region="浙江省杭州市西湖区文三路 100 号",
-        birthday=date(1990, 5, 1),
-    )
+    give_profile(case.buyer)
     session.commit()
     return case
 

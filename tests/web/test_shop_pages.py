@@ -59,9 +59,7 @@ def test_name_and_address_are_masked_except_for_the_buyers_case_worker(
     make_shop,  # type: ignore[no-untyped-def]
     session: Session,
 ) -> None:
-    from datetime import date
-
-    from tests.factories import open_case
+    from tests.factories import give_profile, open_case
     from tracker.models import AuditEvent
     from tracker.services import buyer_profiles
 
@@ -69,12 +67,7 @@ def test_name_and_address_are_masked_except_for_the_buyers_case_worker(
     case = open_case(session, shop, at=NOW, nick="橙子控")
     agent = make_user(Role.AGENT, shops=[shop])
     case.owner_id = agent.id
-    buyer_profiles.keep(
-        case.buyer,
-        name="郑俊杰",
-        region="浙江省杭州市西湖区文三路 100 号",
-        birthday=date(1990, 5, 1),
-    )
+    give_profile(case.buyer)
     session.commit()
     login(client, make_user(Role.SUPERVISOR, shops=[shop]))
     for url in (f"/shop/buyers/{case.buyer_id}", "/shop/buyers", f"/cases/{case.id}"):
