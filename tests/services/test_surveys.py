@@ -122,7 +122,7 @@ def test_a_survey_keeps_the_contact_policy_and_counts_against_it(
     last call, not past the day's cap; and once sent, the next call waits two hours."""
     from tracker.models import ContactAttempt
     from tracker.models.enums import AttemptOutcome, Channel
-    from tracker.services import cases
+    from tracker.services import contact_log
 
     case = closed(session, survey_shop, "1", CaseOutcome.REFUSED, hours_ago=1.5)
     called = NOW - timedelta(hours=1)  # the last call of the case
@@ -145,7 +145,7 @@ def test_a_survey_keeps_the_contact_policy_and_counts_against_it(
     survey = session.scalars(sa.select(CaseSurvey)).one()
     assert survey.state == "sent" and survey.sent_at == later
     # two contacts today (the call and the survey): a third today is refused, saying so
-    times = cases.buyer_attempt_times(session, case.buyer_id)
+    times = contact_log.times_for_buyer(session, case.buyer_id)
     assert sorted(times) == [called, later]
     policy_says = ContactPolicy().refusals(later + timedelta(hours=3), times, tz=SH)
     assert any("今天已联系 2 次" in r for r in policy_says)

@@ -33,7 +33,7 @@ from tracker.models.enums import (
     Role,
 )
 from tracker.services import cases as svc
-from tracker.services import confirmations, recommendations
+from tracker.services import confirmations, contact_log, recommendations
 from tracker.services.intake import IntakeSettings, close_by_buyer
 
 FAILED = (AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY, AttemptOutcome.MESSAGE_LEFT)
@@ -118,7 +118,7 @@ def simulate(
         reached_at = None
         for _ in range(rng.randint(1, 4)):
             # as staff would: never in quiet hours, over the daily cap or too soon again
-            earlier = svc.buyer_attempt_times(session, case.buyer_id) if case.buyer_id else []
+            earlier = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
             at = policy.earliest(at, earlier, tz=hours.tz)
             if (
                 at >= now

@@ -43,6 +43,8 @@ class CampaignRecipient(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "buyer_id"),
         sa.Index("ix_campaign_recipients_campaign_id_state", "campaign_id", "state"),
+        # a buyer's contacts (tracker.services.contact_log) on every case page and attempt
+        sa.Index("ix_campaign_recipients_buyer_id_sent_at", "buyer_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

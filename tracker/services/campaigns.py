@@ -34,8 +34,6 @@ from tracker.models import (
     Campaign,
     CampaignRecipient,
     Case,
-    CaseSurvey,
-    ContactAttempt,
     ContactHandle,
     MessageTemplate,
     Order,
@@ -46,7 +44,7 @@ from tracker.models import (
 )
 from tracker.models.enums import MessagePurpose, Rating, RefundStatus
 from tracker.providers.contract import Delivery, ProviderError, Sms, SmsProvider
-from tracker.services import contact_handles, messaging
+from tracker.services import contact_handles, contact_log, messaging
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -255,29 +253,7 @@ def _left_out(
         found.append(
             (
                 f"{ex.contacted_days} 天内联系过",
-                ids(
-                    sa.select(Case.buyer_id)
-                    .join(ContactAttempt, ContactAttempt.case_id == Case.id)
-                    .where(Case.shop_id == shop_id, ContactAttempt.attempted_at >= since)
-                )
-                | ids(
-                    sa.select(CampaignRecipient.buyer_id)
-                    .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
-                    .where(
-                        Campaign.shop_id == shop_id,
-                        CampaignRecipient.state == "sent",
-                        CampaignRecipient.sent_at >= since,
-                    )
-                )
-                | ids(  # a 满意度回访 SMS is a contact too
-                    sa.select(Case.buyer_id)
-                    .join(CaseSurvey, CaseSurvey.case_id == Case.id)
-                    .where(
-                        Case.shop_id == shop_id,
-                        CaseSurvey.state.in_(("sending", "sent")),
-                        CaseSurvey.sent_at >= since,
-                    )
-                ),
+                contact_log.buyers_contacted(session, shop_id, since),
             )
         )
     return found

@@ -37,6 +37,7 @@ from tracker.services import (
     buyer_flags,
     buyer_profiles,
     contact_handles,
+    contact_log,
     messaging,
     recommendations,
     segments,
@@ -45,7 +46,6 @@ from tracker.services.buyer_flags import Caution
 from tracker.services.case_access import works_case_of
 from tracker.services.cases import (
     RemedyTotals,
-    buyer_attempt_times,
     explanation_window_ends,
     remedy_totals,
     rules_of,
@@ -262,7 +262,7 @@ def detail(
     )
     shop = session.get(Shop, case.shop_id)
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
-    contacted = buyer_attempt_times(session, case.buyer_id) if case.buyer_id else []
+    contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     stop = case.buyer.do_not_contact_at if case.buyer else None
     tip = None
     if (

@@ -24,7 +24,6 @@ from tracker.models import (
     AuditEvent,
     Case,
     CaseReason,
-    CaseSurvey,
     ContactAttempt,
     Remedy,
     Shop,
@@ -40,7 +39,7 @@ from tracker.models.enums import (
     RemedyKind,
     Role,
 )
-from tracker.services import alerts, recommendations
+from tracker.services import alerts, contact_log, recommendations
 from tracker.services.audit import record_case_change, record_change
 from tracker.services.corrections import store_correction
 from tracker.services.errors import FieldError
@@ -191,29 +190,6 @@ def _work_seconds(hours: WorkingHours, start: datetime, end: datetime) -> int:
     return int(hours.between(start, end).total_seconds())
 
 
-def buyer_attempt_times(session: Session, buyer_id: int) -> list[datetime]:
-    """When the buyer was contacted, on any of their cases: every attempt but their own
-    messages, and every 满意度回访 SMS sent — a survey is a message to the buyer too."""
-    attempts = (
-        sa.select(ContactAttempt.attempted_at.label("at"))
-        .join(Case, Case.id == ContactAttempt.case_id)
-        .where(
-            Case.buyer_id == buyer_id,
-            ContactAttempt.outcome != AttemptOutcome.BUYER_REPLIED,
-        )
-    )
-    surveys = (
-        sa.select(CaseSurvey.sent_at.label("at"))
-        .join(Case, Case.id == CaseSurvey.case_id)
-        .where(
-            Case.buyer_id == buyer_id,
-            CaseSurvey.state.in_(("sending", "sent")),
-            CaseSurvey.sent_at.is_not(None),
-        )
-    )
-    return list(session.scalars(sa.union_all(attempts, surveys)))
-
-
 def _respect_contact_policy(
     session: Session, case: Case, draft: AttemptDraft, *, actor: User, now: datetime, tz: ZoneInfo
 ) -> None:
@@ -227,7 +203,7 @@ def _respect_contact_policy(
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     refusals = policy.refusals(
         draft.attempted_at,
-        buyer_attempt_times(session, buyer.id),
+        contact_log.times_for_buyer(session, buyer.id),
         tz=tz,
         do_not_contact_since=buyer.do_not_contact_at,
     )

@@ -34,7 +34,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, MessagePurpose
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
-from tracker.services import cases, contact_handles, messaging
+from tracker.services import contact_handles, contact_log, messaging
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -169,7 +169,7 @@ def send_due(
             # quiet hours, the day's or week's contacts, the gap since the last: asked later
             # (a send left 发送中 already passed; it only waits for the day)
             earlier = (
-                [] if survey.state == "sending" else cases.buyer_attempt_times(session, buyer.id)
+                [] if survey.state == "sending" else contact_log.times_for_buyer(session, buyer.id)
             )
             if policy.refusals(now, earlier, tz=tz):
                 continue

@@ -1,0 +1,122 @@
+"""One list of the times the shop reached a buyer: the case contact policy and a campaign's
+"contacted recently" exclusion read the same attempts, 满意度回访 and campaign SMS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.conftest import HOURS, NOW
+from tests.factories import open_case
+from tracker.domain.contact_policy import ContactPolicy
+from tracker.models import Campaign, CampaignRecipient, Case, MessageTemplate, Shop, User
+from tracker.models.enums import AttemptOutcome, Channel, MessagePurpose, Role
+from tracker.services import cases, contact_log
+from tracker.services.errors import FieldError
+
+CALL_AT = NOW + timedelta(days=4)  # the factory posts the review three days after NOW
+
+
+def campaign_sms(session: Session, shop: Shop, case: Case, admin: User, **states: object) -> None:
+    """A campaign with one recipient, this case's buyer, in the given state (and sent
+    time)."""
+    template = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun",
+        name="上新提醒",
+        sign_name="晨光优选",
+        template_code="SMS_1",
+        body="${name}您好，店里上新了",
+        purpose=MessagePurpose.MARKETING,
+        created_at=NOW,
+    )
+    session.add(template)
+    session.flush()
+    campaign = Campaign(
+        shop_id=shop.id,
+        name="上新",
+        audience={},
+        exclusions={},
+        template_id=template.id,
+        state="sending",
+        created_by_id=admin.id,
+        created_at=NOW,
+    )
+    session.add(campaign)
+    session.flush()
+    session.add(
+        CampaignRecipient(
+            campaign_id=campaign.id,
+            buyer_id=case.buyer_id,
+            control=states.get("state") == "control",
+            state=states["state"],
+            out_id=f"c{campaign.id}-{case.buyer_id}",
+            sent_at=states.get("sent_at"),
+        )
+    )
+    session.commit()
+
+
+def call(session: Session, case: Case, agent: User, at: object) -> None:
+    cases.log_attempt(
+        session,
+        case,
+        cases.AttemptDraft(
+            channel=Channel.PHONE, attempted_at=at, outcome=AttemptOutcome.NO_ANSWER
+        ),
+        actor=agent,
+        now=at,  # type: ignore[arg-type]
+        expected_version=None,
+        hours=HOURS,
+    )
+
+
+def test_a_campaign_sms_this_morning_holds_the_next_call_back(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent, admin = make_user(Role.AGENT, shops=[shop]), make_user(Role.ADMIN, shops=[shop])
+    shop.contact_policy = ContactPolicy().to_dict()  # the test shop's is lax: the default
+    case = open_case(session, shop, at=NOW)
+    cases.claim(session, case, agent, now=CALL_AT)
+    sms_at = CALL_AT - timedelta(hours=1)
+    campaign_sms(session, shop, case, admin, state="sent", sent_at=sms_at)
+    assert contact_log.times_for_buyer(session, case.buyer_id) == [sms_at]  # type: ignore[arg-type]
+    with pytest.raises(FieldError, match="2 小时"):  # the shop's gap between two contacts
+        call(session, case, agent, CALL_AT)
+    call(session, case, agent, sms_at + timedelta(hours=2))
+
+
+@pytest.mark.parametrize("state", ["control", "failed", "queued"])
+def test_a_campaign_message_never_sent_is_no_contact(
+    session: Session, shop: Shop, make_user: Callable[..., User], state: str
+) -> None:
+    admin = make_user(Role.ADMIN, shops=[shop])
+    case = open_case(session, shop, at=NOW)
+    campaign_sms(session, shop, case, admin, state=state)
+    assert contact_log.times_for_buyer(session, case.buyer_id) == []  # type: ignore[arg-type]
+
+
+def test_the_shops_contacted_buyers_since_a_moment(
+    session: Session, shop: Shop, make_shop: Callable[..., Shop], make_user: Callable[..., User]
+) -> None:
+    agent, admin = make_user(Role.AGENT, shops=[shop]), make_user(Role.ADMIN, shops=[shop])
+    called = open_case(session, shop, at=NOW, key="1", nick="甲")
+    messaged = open_case(session, shop, at=NOW, key="2", nick="乙")
+    open_case(session, shop, at=NOW, key="3", nick="丙")  # never contacted
+    other_shop = make_shop()
+    elsewhere = open_case(session, other_shop, at=NOW, key="4", nick="丁")
+    cases.claim(session, called, agent, now=CALL_AT)
+    call(session, called, agent, CALL_AT)
+    campaign_sms(session, shop, messaged, admin, state="sending", sent_at=CALL_AT)
+    campaign_sms(session, other_shop, elsewhere, admin, state="sent", sent_at=CALL_AT)
+    since = CALL_AT - timedelta(days=7)
+    assert contact_log.buyers_contacted(session, shop.id, since) == {
+        called.buyer_id,
+        messaged.buyer_id,
+    }
+    assert contact_log.buyers_contacted(session, shop.id, CALL_AT + timedelta(hours=1)) == set()
+    assert session.scalar(sa.select(sa.func.count(CampaignRecipient.id))) == 2
