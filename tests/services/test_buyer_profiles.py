@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -110,3 +111,41 @@ def test_a_buyer_is_found_by_the_whole_name_only(
     assert found("郑") == [] and found("俊杰") == []
     assert found("买家") == [case.buyer_id]  # the nick by any part, as before
     assert session.scalar(sa.select(sa.func.count(Buyer.id))) == 1
+
+
+def test_a_buyers_request_erases_name_address_numbers_and_notes_and_is_logged(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    from tracker.models import ContactHandle
+    from tracker.services import erasure
+    from tracker.services.errors import FieldError
+
+    agent, supervisor = (
+        make_user(Role.AGENT, shops=[shop]),
+        make_user(Role.SUPERVISOR, shops=[shop]),
+    )
+    case = worked_case(session, shop, agent)
+    buyer = case.buyer
+    assert buyer is not None
+    buyer.preferences = "住文三路，喜欢下午送货"
+    session.commit()
+    with pytest.raises(FieldError, match="请写明依据"):
+        erasure.erase(session, buyer, supervisor, reason="  ", now=NOW)
+    assert buyer.profile_sealed is not None  # nothing half-done
+    wiped = erasure.erase(session, buyer, supervisor, reason="买家旺旺留言要求删除", now=NOW)
+    assert wiped == 1
+    session.expire_all()
+    row = session.execute(sa.text("SELECT * FROM buyers")).mappings().one()
+    assert [row[c] for c in buyer_profiles.columns(Profile())] == [None] * 5
+    assert row["preferences"] == "" and row["platform_nick"] == "买家甲"
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    assert (handle.sealed, handle.fingerprint, handle.erased_at) == (None, None, NOW)
+    assert session.get(Case, case.id) is not None  # the shop's records stay
+    period = Period(date(2026, 11, 23), date(2026, 11, 23), SH)
+    [entry] = access_log.entries(session, shop.id, period)
+    assert (entry.what, entry.who, entry.buyer) == (
+        "删除个人信息",
+        supervisor.display_name,
+        "买家甲",
+    )
+    assert "依据：买家旺旺留言要求删除" in entry.detail and "郑**" in entry.detail

@@ -279,3 +279,39 @@ def test_the_shops_a_user_may_see_are_listed_once_per_page(
         event.remove(db.engine, "before_cursor_execute", seen)
     assert 'name="shop_id"' in page and shops[1].name in page
     assert len(listed) == 2  # the shop in use (LIMIT 1) and the one list of shops
+
+
+def test_only_a_lead_erases_a_buyers_personal_data_and_a_missing_reason_is_said(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    from tests.factories import give_profile, open_case
+
+    shop = make_shop()
+    case = open_case(session, shop, at=NOW, nick="橙子控")
+    give_profile(case.buyer)
+    session.commit()
+    url = f"/shop/buyers/{case.buyer_id}"
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    assert 'id="erase-personal-data"' not in client.get(url).get_data(as_text=True)
+    token = csrf_token(client, url)
+    denied = client.post(f"{url}/erase", data={"csrf_token": token, "reason": "要求删除"})
+    assert denied.status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    token = csrf_token(client, url)
+    missing = client.post(f"{url}/erase", data={"csrf_token": token, "reason": " "})
+    assert missing.status_code == 400
+    assert "请写明依据" in missing.get_data(as_text=True)
+    assert "郑**" in client.get(url).get_data(as_text=True)  # nothing erased
+    done = client.post(
+        f"{url}/erase",
+        data={"csrf_token": token, "reason": "买家来电要求删除"},
+        follow_redirects=True,
+    )
+    html = done.get_data(as_text=True)
+    assert "已删除这位买家的姓名、地址、生日、备注和 1 个号码" in html
+    assert "郑**" not in html and "浙江省" not in html
+    assert "138****5678 · 已删除" in html  # the mask stays, saying why it no longer works

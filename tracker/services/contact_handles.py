@@ -24,7 +24,7 @@ from tracker.domain.phone_numbers import (
 )
 from tracker.models import Case, ContactHandle, Order, OrderLine, Review, User
 from tracker.models.enums import HandleKind
-from tracker.services import buyer_profiles
+from tracker.services import buyer_profiles, erasure
 from tracker.services.audit import record_change
 from tracker.services.case_access import works_case_of
 from tracker.services.errors import FieldError
@@ -44,6 +44,7 @@ ACCESS_FIELDS = {
     "call_bound": "隐私号外呼",
     "message_queued": "发送短信",
     buyer_profiles.SHOWN: "查看姓名地址",
+    erasure.ERASED: "删除个人信息",
 }
 SOURCE_LABELS = {
     "import": "导入文件",
@@ -65,6 +66,7 @@ class HandleView:
     expires_at: datetime | None
     works: bool
     expires_soon: bool
+    deleted: bool  # wiped before it lapsed: the buyer asked (tracker.services.erasure)
 
 
 def view(handle: ContactHandle, now: datetime) -> HandleView:
@@ -77,6 +79,8 @@ def view(handle: ContactHandle, now: datetime) -> HandleView:
         expires_at=handle.expires_at,
         works=works,
         expires_soon=works and lapses_soon(handle.expires_at, now),
+        deleted=handle.erased_at is not None
+        and (handle.expires_at is None or handle.erased_at < handle.expires_at),
     )
 
 

@@ -13,18 +13,16 @@ from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
 from tracker.models import Campaign, CareRule, MessageTemplate
-from tracker.models.enums import MessagePurpose, Role
+from tracker.models.enums import MessagePurpose
 from tracker.services import campaigns, care
 from tracker.services.errors import FieldError
-from tracker.web.access import roles_required
+from tracker.web.access import LEADS, roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.admin.views import attach_error
 from tracker.web.choices import row_choices
 from tracker.web.inputs import requested_page
 from tracker.web.shop.campaign_forms import CampaignForm
 from tracker.web.shop.views import _shop, bp
-
-LEADS = (Role.SUPERVISOR, Role.ADMIN)
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:

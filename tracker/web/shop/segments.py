@@ -10,16 +10,13 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.domain.segments import LEVEL_NAMES, BuyerClass, LevelBasis
 from tracker.extensions import db
-from tracker.models.enums import Role
 from tracker.services import exports, level_sync, segments
 from tracker.services.errors import FieldError
 from tracker.sources import registry
 from tracker.sources.contract import Capability
-from tracker.web.access import roles_required
+from tracker.web.access import LEADS, roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.shop.views import _shop, bp
-
-LEADS = (Role.SUPERVISOR, Role.ADMIN)
 
 
 @bp.route("/segments")

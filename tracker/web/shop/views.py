@@ -12,12 +12,20 @@ from tracker.extensions import db
 from tracker.models import Buyer, Review, Shop
 from tracker.models.enums import Rating
 from tracker.runtime import settings as shop_settings
-from tracker.services import browse, buyer_flags, buyer_profiles, contact_handles, segments
+from tracker.services import (
+    browse,
+    buyer_flags,
+    buyer_profiles,
+    contact_handles,
+    erasure,
+    segments,
+)
 from tracker.services.case_access import works_buyer_of
 from tracker.services.corrections import correct_sentiment
-from tracker.web.access import current_shop, shop_or_404
+from tracker.services.errors import FieldError
+from tracker.web.access import LEADS, current_shop, roles_required, shop_or_404
 from tracker.web.inputs import requested_page, search_text
-from tracker.web.shop.forms import SentimentCorrectionForm
+from tracker.web.shop.forms import ErasureForm, SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
@@ -66,12 +74,19 @@ def buyers() -> str:
     )
 
 
-@bp.route("/buyers/<int:buyer_id>")
-def buyer(buyer_id: int) -> str:
+def _buyer_or_404(buyer_id: int) -> tuple[Buyer, Shop]:
     buyer = db.session.get(Buyer, buyer_id)
     if buyer is None:
         abort(404)
-    shop = shop_or_404(buyer.shop_id)
+    return buyer, shop_or_404(buyer.shop_id)
+
+
+@bp.route("/buyers/<int:buyer_id>")
+def buyer(buyer_id: int) -> str:
+    return _buyer_page(*_buyer_or_404(buyer_id))
+
+
+def _buyer_page(buyer: Buyer, shop: Shop, erasure_form: ErasureForm | None = None) -> str:
     profile = buyer_profiles.for_viewer(  # first: its access-log line commits
         db.session,
         buyer,
@@ -80,19 +95,38 @@ def buyer(buyer_id: int) -> str:
         now=utcnow(),
         tz=shop_settings(current_app, shop).working_hours.tz,
     )
-    archive = browse.buyer_archive(db.session, buyer)
-    caution = buyer_flags.caution(db.session, buyer)
-    numbers = contact_handles.of_buyer(db.session, buyer.id, utcnow())
+    if erasure_form is None and current_user.role in LEADS:
+        erasure_form = ErasureForm()
     return render_template(
         "shop/buyer.html",
         shop=shop,
-        archive=archive,
+        erasure_form=erasure_form,
+        archive=browse.buyer_archive(db.session, buyer),
         profile=profile,
-        caution=caution,
-        numbers=numbers,
+        caution=buyer_flags.caution(db.session, buyer),
+        numbers=contact_handles.of_buyer(db.session, buyer.id, utcnow()),
         segment=segments.of_buyer(db.session, buyer.id),
         level_names=LEVEL_NAMES,
     )
+
+
+@bp.route("/buyers/<int:buyer_id>/erase", methods=["POST"])
+@roles_required(*LEADS)
+def erase_buyer(buyer_id: int) -> Response | tuple[str, int]:
+    """买家要求删除个人信息 (supervisors and admins)."""
+    buyer, shop = _buyer_or_404(buyer_id)
+    form = ErasureForm()
+    if form.validate_on_submit():
+        try:
+            wiped = erasure.erase(
+                db.session, buyer, current_user, reason=form.reason.data or "", now=utcnow()
+            )
+        except FieldError as exc:
+            form.reason.errors = [exc.message]
+        else:
+            flash(f"已删除这位买家的姓名、地址、生日、备注和 {wiped} 个号码。", "success")
+            return redirect(url_for("shop.buyer", buyer_id=buyer_id))
+    return _buyer_page(buyer, shop, form), 400
 
 
 @bp.route("/orders")

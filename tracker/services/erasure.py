@@ -1,0 +1,56 @@
+"""A buyer's request to delete their personal data (个人信息保护法 art. 47; the platforms
+pass such requests on to the seller): the sealed name, address and birthday, every number
+kept to reach them, and staff's free-text notes about them go at once. Orders, reviews,
+cases and their log stay, under the platform nick: they are the shop's own records, and a
+case's attempts are evidence of how the buyer was treated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.models import Buyer, ContactHandle, User
+from tracker.models.enums import HandleKind
+from tracker.services import buyer_profiles
+from tracker.services.audit import record_change
+from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
+
+ERASED = "personal_data_erased"  # the access log's field
+
+
+def erase(session: Session, buyer: Buyer, actor: User, *, reason: str, now: datetime) -> int:
+    """Erase what identifies the buyer; ``reason`` (who asked, when, how) goes to the access
+    log. Returns how many numbers were wiped. A later import may bring new data: the buyer
+    gave it again with a new order."""
+    reason = reason.strip()
+    if not reason:
+        raise FieldError("reason", "请写明依据：谁、何时、通过什么渠道要求删除。")
+    with transaction(session):
+        hint = buyer.name_hint or "—"
+        for column, value in buyer_profiles.columns(buyer_profiles.Profile()).items():
+            setattr(buyer, column, value)
+        buyer.preferences = ""
+        wiped = session.execute(
+            sa.update(ContactHandle)
+            .where(
+                ContactHandle.buyer_id == buyer.id,
+                # a privacy-number binding holds the pool's number, released by its own job
+                ContactHandle.kind != HandleKind.BINDING,
+                ContactHandle.sealed.is_not(None),
+            )
+            .values(sealed=None, fingerprint=None, erased_at=now)
+        ).rowcount
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="buyer",
+            entity_id=buyer.id,
+            field=ERASED,
+            old=None,
+            new=f"客户档案 · 姓名 {hint}、地址、生日、备注、号码 {wiped} 个 · 依据：{reason}",
+        )
+        return wiped or 0
