@@ -33,6 +33,7 @@ SUPERVISORS = (
     "shop.segment_sync_now",
     "shop.campaign",
     "shop.care_rule",
+    "shop.erase_buyer",
 )
 EVERYONE = ("home.", "cases.", "shop.", "notifications.", "auth.logout")
 # URL parts that name one shop's record: staff of another shop get 404 for them.
