@@ -13,7 +13,7 @@ import json
 import time as time_module
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,6 +34,7 @@ def reference_sign(params: dict[str, str], secret: str, method: str) -> str:
 
 OTHER_METHODS = {
     "taobao.top.oaid.decrypt",
+    "taobao.top.secret.extend",
     "taobao.jst.sms.oaid.message.send",
     "taobao.crm.grade.set",
     "taobao.crm.memberinfo.update",
@@ -185,6 +186,8 @@ class FakeTop:
             return self._grade_set(form)
         if form["method"].startswith("taobao.crm.memberinfo.update"):
             return self._member_update(form)
+        if form["method"] == "taobao.top.secret.extend":
+            return self._secret_extend(form)
         if form["method"] == "taobao.top.oaid.decrypt":
             queries = json.loads(form.get("query_list") or "[]")
             if not queries or any(q.get("scene") != "2001" for q in queries):
@@ -216,6 +219,36 @@ class FakeTop:
             result = {"success": True, "module": f"ext{len(self.sms)}"}
         return 200, json.dumps(
             {"jst_sms_oaid_message_send_response": {"result": result}}, ensure_ascii=False
+        )
+
+    def _secret_extend(self, form: dict[str, str]) -> tuple[int, str]:
+        """As TOP documents taobao.top.secret.extend: one ``extend_request`` object with the
+        OAID, the order id (a number), the scene and 7, 15 or 30 days; the answer's
+        ``result`` carries the virtual number and its new expiry."""
+        request = json.loads(form.get("extend_request") or "{}")
+        missing = {"oaid", "order_id", "scene", "extend_days"} - set(request)
+        if missing:
+            self.problems.append(f"extend request lacks {sorted(missing)}")
+            return 200, _error(40, "Missing parameter", ",".join(sorted(missing)))
+        if request["scene"] != "2001" or request["extend_days"] not in (7, 15, 30):
+            self.problems.append(f"extend request {request}")
+            return 200, _error(41, "Invalid arguments", "scene 或 extend_days 不合法")
+        receiver = self.receivers.get((str(request["order_id"]), request["oaid"]))
+        if receiver is None or not receiver.get("privacy_protection"):
+            return 200, _error(
+                15, "Remote service error", "该订单没有可延期的虚拟号", "isv.no-secret"
+            )
+        until = datetime.strptime(receiver["secret_no_expire_time"], "%Y-%m-%d %H:%M:%S")
+        receiver["secret_no_expire_time"] = (
+            until + timedelta(days=request["extend_days"])
+        ).strftime("%Y-%m-%d %H:%M:%S")
+        result = {
+            "secret_no": receiver["mobile"],
+            "expire_time": receiver["secret_no_expire_time"],
+        }
+        return 200, json.dumps(
+            {"top_secret_extend_response": {"result": result, "request_id": "r1"}},
+            ensure_ascii=False,
         )
 
     def _grade_set(self, form: dict[str, str]) -> tuple[int, str]:

@@ -3,6 +3,7 @@ case's worker (audited), decrypted from the platform on demand, wiped when they 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -210,3 +211,73 @@ def test_rotating_the_key_reseals_numbers_names_and_their_fingerprints(
     )
     found = session.scalars(sa.select(Buyer).where(buyer_profiles.matching_name("李雷"))).all()
     assert [b.id for b in found] == [case.buyer_id]
+
+
+def test_a_virtual_number_about_to_lapse_is_extended_through_top_and_logged(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent, other = make_user(Role.AGENT, shops=[shop]), make_user(Role.AGENT, shops=[shop])
+    lapses = NOW + timedelta(days=2)
+    case = worked_case(
+        session, shop, agent, phone="18400913965-7576", phone_expires_at=lapses, oaid="OAID-9"
+    )
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    fake = FakeTop()
+    fake.receivers[("T1", "OAID-9")] = {
+        "mobile": "18400913965-7576",
+        "privacy_protection": True,
+        "secret_no_expire_time": lapses.strftime("%Y-%m-%d %H:%M:%S"),
+        "matched": True,
+    }
+    with serve(fake):
+        with pytest.raises(PermissionError):
+            contact_handles.extend(
+                session, case, handle.id, other, platform=top_client(fake), now=NOW
+            )
+        until = contact_handles.extend(
+            session, case, handle.id, agent, platform=top_client(fake), now=NOW
+        )
+    assert fake.problems == []
+    sent = json.loads(fake.requests[-1]["extend_request"])
+    assert sent == {"oaid": "OAID-9", "order_id": "T1", "scene": "2001", "extend_days": 7}
+    assert until == lapses + timedelta(days=7)
+    session.expire_all()
+    assert session.scalars(sa.select(ContactHandle)).one().expires_at == until  # the same handle
+    log = session.scalars(sa.select(AuditEvent).where(AuditEvent.field == "number_extended")).one()
+    assert (log.actor_id, log.case_id) == (agent.id, case.id) and "延长 7 天" in log.new_value
+
+
+def test_an_extension_the_platform_refuses_says_why_and_changes_nothing(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    lapses = NOW + timedelta(days=2)
+    case = worked_case(
+        session, shop, agent, phone="18400913965-7576", phone_expires_at=lapses, oaid="OAID-9"
+    )
+    own = worked_case(session, shop, agent, key="2", nick="乙", oaid="OAID-8")
+    handle = session.scalars(
+        sa.select(ContactHandle).where(ContactHandle.buyer_id == case.buyer_id)
+    ).one()
+    own_handle = session.scalars(
+        sa.select(ContactHandle).where(ContactHandle.buyer_id == own.buyer_id)
+    ).one()
+    fake = FakeTop()  # knows no receiver for this order
+    with serve(fake):
+        with pytest.raises(FieldError, match="没有可延期的虚拟号"):
+            contact_handles.extend(
+                session, case, handle.id, agent, platform=top_client(fake), now=NOW
+            )
+        with pytest.raises(FieldError, match="只有平台给的虚拟号"):
+            contact_handles.extend(
+                session, own, own_handle.id, agent, platform=top_client(fake), now=NOW
+            )
+        with pytest.raises(FieldError, match="不属于本案件"):
+            contact_handles.extend(
+                session, case, own_handle.id, agent, platform=top_client(fake), now=NOW
+            )
+    session.expire_all()
+    assert session.get(ContactHandle, handle.id).expires_at == lapses
+    assert not session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.field == "number_extended")
+    ).all()

@@ -3,6 +3,7 @@ approved SMS from the case page, the personal-data access log (supervisors)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -177,6 +178,48 @@ def test_an_agent_gets_a_number_from_the_platform_on_the_case_page(
     assert fake.problems == [] and 'href="tel:18400913965,7576"' in html
     assert "184****3965 转 7576" in html and "后失效" in html
     assert "18400913965" not in client.get(url).get_data(as_text=True)  # shown once only
+
+
+def test_a_virtual_number_about_to_lapse_is_extended_from_the_case_page(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User], monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.top_server import FakeTop, serve
+
+    agent = make_user(Role.AGENT, shops=[shop])
+    lapses = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    case = open_case(
+        session,
+        shop,
+        at=utcnow() - timedelta(days=3, hours=1),
+        phone="18400913965-7576",
+        phone_expires_at=lapses,
+        oaid="OAID-7",
+    )
+    case.owner_id = agent.id
+    session.commit()
+    fake = FakeTop()
+    fake.receivers[("T1", "OAID-7")] = {
+        "mobile": "18400913965-7576",
+        "privacy_protection": True,
+        "secret_no_expire_time": lapses.astimezone(SH).strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    app = client.application
+    creds = {
+        shop.code: {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}
+    }
+    monkeypatch.setitem(app.config, "TRACKER_SHOP_CREDENTIALS", creds)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    page = client.get(url).get_data(as_text=True)
+    [handle_id] = re.findall(r'id="extend-(\d+)"', page)
+    with serve(fake):
+        monkeypatch.setitem(app.config, "TRACKER_SOURCE_URLS", {"top": fake.url})
+        response = post_form(client, f"{url}/numbers/{handle_id}/extend", {}, form_url=url)
+    assert response.status_code == 302 and fake.problems == []
+    html = client.get(url).get_data(as_text=True)
+    until = (lapses + timedelta(days=7)).astimezone(SH)
+    assert f"平台已把这个号码的有效期延长到 {until:%m-%d %H:%M}" in html
+    assert 'id="extend-' not in html  # eight days left: no longer about to lapse
 
 
 def test_the_case_offers_only_notices_an_agent_may_send(

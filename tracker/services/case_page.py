@@ -92,6 +92,7 @@ class CaseDetail:
     handles: list[contact_handles.HandleView]  # numbers to call, masked
     can_see_numbers: bool  # the viewer works one of the buyer's open cases
     can_decrypt: bool  # the shop's platform decrypts a number for this order
+    can_extend: bool  # ... and keeps a virtual number of this order longer
     can_bind: bool  # the shop has a privacy-number pool for click-to-call
     templates: list[MessageTemplate]  # approved texts to send by SMS
     messages: list[OutboundMessage]  # this case's outbox
@@ -212,9 +213,9 @@ def history(session: Session, case_id: int, tz: ZoneInfo) -> list[HistoryEntry]:
     ]
 
 
-def _decrypts(shop: Shop | None) -> bool:
+def _platform_can(shop: Shop | None, capability: Capability) -> bool:
     adapter = registry.for_platform(shop.platform) if shop else None
-    return adapter is not None and Capability.DECRYPT_CONTACT in adapter.capabilities
+    return adapter is not None and capability in adapter.capabilities
 
 
 def detail(
@@ -261,6 +262,7 @@ def detail(
         else []
     )
     shop = session.get(Shop, case.shop_id)
+    has_oaid = bool(line and line.order.oaid)
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     stop = case.buyer.do_not_contact_at if case.buyer else None
@@ -299,7 +301,8 @@ def detail(
         profile=profile,
         handles=contact_handles.of_buyer(session, case.buyer_id, now) if case.buyer_id else [],
         can_see_numbers=works,
-        can_decrypt=_decrypts(shop) and bool(line and line.order.oaid),
+        can_decrypt=has_oaid and _platform_can(shop, Capability.DECRYPT_CONTACT),
+        can_extend=has_oaid and _platform_can(shop, Capability.EXTEND_CONTACT),
         can_bind=messaging.has_account(session, case.shop_id, messaging.AXB),
         templates=messaging.case_templates(session, case.shop_id),
         messages=messaging.messages_of(session, case.id),

@@ -29,7 +29,7 @@ from tracker.services.audit import record_change
 from tracker.services.case_access import works_case_of
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
-from tracker.sources.contract import DecryptsContacts, SourceError
+from tracker.sources.contract import DecryptsContacts, ExtendsContacts, SourceError
 from tracker.vault import personal_vault
 
 # How soon before it lapses a number is flagged on the case page and the board.
@@ -45,6 +45,7 @@ ACCESS_FIELDS = {
     "message_queued": "发送短信",
     buyer_profiles.SHOWN: "查看姓名地址",
     erasure.ERASED: "删除个人信息",
+    "number_extended": "虚拟号延期",
 }
 SOURCE_LABELS = {
     "import": "导入文件",
@@ -293,6 +294,68 @@ def decrypt(
         audit_access(session, case, viewer, "contact_decrypted", handle.hint, now)
         session.flush()
         return handle.id, number
+
+
+EXTEND_DAYS = 7  # TOP extends by 7, 15 or 30 days: the least, asked again if need be
+
+
+def extend(
+    session: Session,
+    case: Case,
+    handle_id: int,
+    viewer: User,
+    *,
+    platform: ExtendsContacts,
+    now: datetime,
+) -> datetime:
+    """Ask the platform to keep a virtual number about to lapse (a case often outlives the
+    number the platform gave), for staff working the case; audited like a decrypt. A number
+    the platform changes on the way is kept as a new handle. Returns the new expiry."""
+    with transaction(session):
+        handle = session.get(ContactHandle, handle_id)
+        if handle is None or case.buyer_id is None or handle.buyer_id != case.buyer_id:
+            raise FieldError("handle", "这个号码不属于本案件的买家。")
+        if not works_case_of(session, viewer, case):
+            raise PermissionError("phone")
+        if handle.kind is not HandleKind.VIRTUAL:
+            raise FieldError("handle", "只有平台给的虚拟号可以向平台延期。")
+        if not handle.works_at(now):
+            raise FieldError("handle", _lapsed(handle))
+        order = session.get(Order, handle.order_id) if handle.order_id else order_of(session, case)
+        if order is None or not order.oaid:
+            raise FieldError(
+                "extend", "没有这笔订单的 OAID（请导入含 OAID 的订单），无法向平台延期。"
+            )
+        try:
+            answer = platform.extend_contact(order.tid, order.oaid, EXTEND_DAYS)
+        except SourceError as exc:
+            raise FieldError("extend", f"平台拒绝延期（{exc.code}）：{exc.message}") from exc
+        if answer.expires_at is None or answer.expires_at <= (handle.expires_at or now):
+            raise FieldError("extend", "平台没有延长这个号码的有效期。")
+        if answer.number:
+            try:
+                number = parse_number(answer.number)
+            except NumberError as exc:
+                raise FieldError("extend", f"平台返回的号码无法使用：{exc}") from exc
+            handle = remember(  # the same number: its expiry moves; another: a new handle
+                session,
+                shop_id=case.shop_id,
+                buyer_id=handle.buyer_id,
+                number=number,
+                source=answer.source,
+                now=now,
+                expires_at=answer.expires_at,
+                order_id=order.id,
+                actor_id=viewer.id,
+                kind=HandleKind.VIRTUAL,
+            )
+        else:
+            handle.expires_at = answer.expires_at
+        session.flush()
+        audit_access(
+            session, case, viewer, "number_extended", f"{handle.hint} 延长 {EXTEND_DAYS} 天", now
+        )
+        return answer.expires_at
 
 
 def order_of(session: Session, case: Case) -> Order | None:

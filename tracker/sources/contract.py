@@ -50,6 +50,7 @@ class Capability(StrEnum):
     REPLY = "reply"  # post the seller's reply / explanation on a review
     RECONCILE = "reconcile"  # tell the platform the buyer and shop settled (WeChat 和解)
     DECRYPT_CONTACT = "decrypt_contact"  # a number to call, for the after-sales scene
+    EXTEND_CONTACT = "extend_contact"  # a virtual number kept longer, for the same scene
     MESSAGE = "message"  # a platform message or SMS by order
     SYNC_LEVELS = "sync_levels"  # set the shop's member level rules and each buyer's level
 
@@ -102,6 +103,14 @@ class DecryptedContact:
 class DecryptsContacts(Protocol):
     def decrypt_contact(self, tid: str, oaid: str) -> DecryptedContact:
         """A number to call the buyer of order ``tid`` about an after-sales problem."""
+        ...
+
+
+@runtime_checkable
+class ExtendsContacts(Protocol):
+    def extend_contact(self, tid: str, oaid: str, days: int) -> DecryptedContact:
+        """Keep the virtual number of order ``tid`` ``days`` longer: the number and its new
+        expiry as the platform answers (a case outlives the number it was given)."""
         ...
 
 

@@ -158,6 +158,32 @@ class TopSource:
             source="top",
         )
 
+    def extend_contact(self, tid: str, oaid: str, days: int) -> DecryptedContact:
+        """taobao.top.secret.extend: one ``extend_request`` object (the order, its OAID, the
+        scene, the days); the answer's ``result`` has the number and its new expiry."""
+        request = {
+            "oaid": oaid,
+            "order_id": int(tid) if tid.isdigit() else tid,
+            "scene": DECRYPT_SCENE,
+            "extend_days": days,
+        }
+        answer = self.call("taobao.top.secret.extend", {"extend_request": json.dumps(request)})
+        result = answer.get("result")
+        if not isinstance(result, dict) or not result.get("expire_time"):
+            raise SourceError("malformed", "平台没有返回延期后的有效期")
+        try:
+            expires_at = datetime.strptime(str(result["expire_time"]), TIME_FORMAT).replace(
+                tzinfo=GMT8
+            )
+        except ValueError as exc:
+            raise SourceError("malformed", f"expire_time {result['expire_time']!r}") from exc
+        return DecryptedContact(
+            number=str(result.get("secret_no") or ""),
+            protected=True,
+            expires_at=expires_at,
+            source="top",
+        )
+
     def send_message(self, message: PlatformMessage) -> str:
         request = {
             "order_id": message.tid,
@@ -298,6 +324,12 @@ ADAPTER = Adapter(
     ),
     build=TopSource,
     capabilities=frozenset(
-        {Capability.REPLY, Capability.DECRYPT_CONTACT, Capability.MESSAGE, Capability.SYNC_LEVELS}
+        {
+            Capability.REPLY,
+            Capability.DECRYPT_CONTACT,
+            Capability.EXTEND_CONTACT,
+            Capability.MESSAGE,
+            Capability.SYNC_LEVELS,
+        }
     ),
 )

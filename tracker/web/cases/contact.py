@@ -19,7 +19,7 @@ from tracker.runtime import settings as shop_settings
 from tracker.services import calls, contact_handles, messaging
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
-from tracker.sources.contract import SourceError
+from tracker.sources.contract import ExtendsContacts, SourceError
 from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.cases.forms import CallForm, MessageForm
@@ -80,6 +80,30 @@ def decrypt_number(case_id: int) -> Response | tuple[str, int]:
         flash(exc.message, "danger")
         return redirect(url_for("cases.case_view", case_id=case_id))
     return _render(case, revealed=revealed)
+
+
+@bp.route("/<int:case_id>/numbers/<int:handle_id>/extend", methods=["POST"])
+def extend_number(case_id: int, handle_id: int) -> Response:
+    """Ask the shop's platform to keep a virtual number about to lapse."""
+    case = _case_page_or_404(case_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    shop = shop_or_404(case.shop_id)
+
+    def extend() -> str:
+        platform = runtime.decrypting_source(current_app, db.session, shop)
+        if not isinstance(platform, ExtendsContacts):
+            raise FieldError("extend", "本店的平台接口不支持虚拟号延期，请重新获取号码。")
+        until = contact_handles.extend(
+            db.session, case, handle_id, current_user, platform=platform, now=utcnow()
+        )
+        local = until.astimezone(shop_settings(current_app, shop).working_hours.tz)
+        return f"平台已把这个号码的有效期延长到 {local:%m-%d %H:%M}。"
+
+    try:
+        return _flash_on_failure(case_id, extend)
+    except PermissionError:
+        abort(403)
 
 
 @bp.route("/<int:case_id>/call", methods=["POST"])
