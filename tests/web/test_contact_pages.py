@@ -144,10 +144,28 @@ def test_the_board_filters_on_numbers_about_to_lapse(
     assert "号码" in board and "后失效" in board
 
 
+def connected_top(client: FlaskClient, shop: Shop, monkeypatch, *, lapses):  # type: ignore[no-untyped-def]
+    """The shop connected to a TOP stand-in that knows order T1's virtual number (OAID-7),
+    lapsing at ``lapses``."""
+    from tests.top_server import FakeTop
+
+    fake = FakeTop()
+    fake.receivers[("T1", "OAID-7")] = {
+        "mobile": "18400913965-7576",
+        "privacy_protection": True,
+        "secret_no_expire_time": lapses.astimezone(SH).strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    creds = {
+        shop.code: {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}
+    }
+    monkeypatch.setitem(client.application.config, "TRACKER_SHOP_CREDENTIALS", creds)
+    return fake
+
+
 def test_an_agent_gets_a_number_from_the_platform_on_the_case_page(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User], monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from tests.top_server import FakeTop, serve
+    from tests.top_server import serve
 
     agent = make_user(Role.AGENT, shops=[shop])
     case = open_case(
@@ -155,19 +173,8 @@ def test_an_agent_gets_a_number_from_the_platform_on_the_case_page(
     )
     case.owner_id = agent.id
     session.commit()
-    fake = FakeTop()
-    fake.receivers[("T1", "OAID-7")] = {
-        "mobile": "18400913965-7576",
-        "privacy_protection": True,
-        "secret_no_expire_time": (utcnow() + timedelta(days=5))
-        .astimezone(SH)
-        .strftime("%Y-%m-%d %H:%M:%S"),
-    }
+    fake = connected_top(client, shop, monkeypatch, lapses=utcnow() + timedelta(days=5))
     app = client.application
-    creds = {
-        shop.code: {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}
-    }
-    monkeypatch.setitem(app.config, "TRACKER_SHOP_CREDENTIALS", creds)
     login(client, agent)
     url = f"/cases/{case.id}"
     page = client.get(url).get_data(as_text=True)
@@ -183,7 +190,7 @@ def test_an_agent_gets_a_number_from_the_platform_on_the_case_page(
 def test_a_virtual_number_about_to_lapse_is_extended_from_the_case_page(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User], monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from tests.top_server import FakeTop, serve
+    from tests.top_server import serve
 
     agent = make_user(Role.AGENT, shops=[shop])
     lapses = (utcnow() + timedelta(days=1)).replace(microsecond=0)
@@ -197,17 +204,8 @@ def test_a_virtual_number_about_to_lapse_is_extended_from_the_case_page(
     )
     case.owner_id = agent.id
     session.commit()
-    fake = FakeTop()
-    fake.receivers[("T1", "OAID-7")] = {
-        "mobile": "18400913965-7576",
-        "privacy_protection": True,
-        "secret_no_expire_time": lapses.astimezone(SH).strftime("%Y-%m-%d %H:%M:%S"),
-    }
+    fake = connected_top(client, shop, monkeypatch, lapses=lapses)
     app = client.application
-    creds = {
-        shop.code: {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}
-    }
-    monkeypatch.setitem(app.config, "TRACKER_SHOP_CREDENTIALS", creds)
     login(client, agent)
     url = f"/cases/{case.id}"
     page = client.get(url).get_data(as_text=True)

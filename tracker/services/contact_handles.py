@@ -235,16 +235,24 @@ def reveal(
 ) -> PhoneNumber:
     """The full number, for staff working one of the buyer's open cases; audited."""
     with transaction(session):
-        handle = session.get(ContactHandle, handle_id)
-        if handle is None or case.buyer_id is None or handle.buyer_id != case.buyer_id:
-            raise FieldError("handle", "这个号码不属于本案件的买家。")
-        if not works_case_of(session, viewer, case):
-            raise PermissionError("phone")
-        if not handle.works_at(now):
-            raise FieldError("handle", _lapsed(handle))
+        handle = _workable(session, case, handle_id, viewer, now)
         number = opened(handle)
         audit_access(session, case, viewer, "phone_revealed", handle.hint, now)
         return number
+
+
+def _workable(
+    session: Session, case: Case, handle_id: int, viewer: User, now: datetime
+) -> ContactHandle:
+    """The case buyer's number ``handle_id``, still working, for staff working the case."""
+    handle = session.get(ContactHandle, handle_id)
+    if handle is None or case.buyer_id is None or handle.buyer_id != case.buyer_id:
+        raise FieldError("handle", "这个号码不属于本案件的买家。")
+    if not works_case_of(session, viewer, case):
+        raise PermissionError("phone")
+    if not handle.works_at(now):
+        raise FieldError("handle", _lapsed(handle))
+    return handle
 
 
 def _lapsed(handle: ContactHandle) -> str:
@@ -312,15 +320,9 @@ def extend(
     number the platform gave), for staff working the case; audited like a decrypt. A number
     the platform changes on the way is kept as a new handle. Returns the new expiry."""
     with transaction(session):
-        handle = session.get(ContactHandle, handle_id)
-        if handle is None or case.buyer_id is None or handle.buyer_id != case.buyer_id:
-            raise FieldError("handle", "这个号码不属于本案件的买家。")
-        if not works_case_of(session, viewer, case):
-            raise PermissionError("phone")
+        handle = _workable(session, case, handle_id, viewer, now)
         if handle.kind is not HandleKind.VIRTUAL:
             raise FieldError("handle", "只有平台给的虚拟号可以向平台延期。")
-        if not handle.works_at(now):
-            raise FieldError("handle", _lapsed(handle))
         order = session.get(Order, handle.order_id) if handle.order_id else order_of(session, case)
         if order is None or not order.oaid:
             raise FieldError(
