@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.extensions import db
-from tracker.models.enums import Role
+from tracker.models.enums import LEADS, Role
 
 if TYPE_CHECKING:
     from tracker.models.shop import Shop
@@ -58,6 +58,11 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+    @property
+    def leads(self) -> bool:
+        """A supervisor or the admin (tracker.models.enums.LEADS)."""
+        return self.role in LEADS
 
     @property
     def shop_ids(self) -> set[int]:

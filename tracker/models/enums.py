@@ -34,6 +34,11 @@ class Role(LabelledEnum):
     ADMIN = "admin", "管理员"
 
 
+# Supervisors and the admin: they assign, override the contact policy, run customer
+# operations and see the whole team's work.
+LEADS = (Role.SUPERVISOR, Role.ADMIN)
+
+
 class MembershipLevel(LabelledEnum):
     NONE = "none", "普通会员"
     SILVER = "silver", "银卡会员"

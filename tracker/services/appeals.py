@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
 from tracker.models import Case, User
-from tracker.models.enums import AppealReason, AppealState, Role
+from tracker.models.enums import AppealReason, AppealState
 from tracker.services.audit import record_case_change
 from tracker.services.cases import case_transaction, check_can_work, check_version, touch
 from tracker.services.errors import FieldError
@@ -73,7 +73,7 @@ def decide(
     the next pull closes the case; rejected: the case goes on as before."""
     with case_transaction(session):
         check_version(session, case, expected_version)
-        if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        if not actor.leads:
             raise FieldError("decision", "只有主管可以登记平台的申诉结果。")
         if case.appeal_state is not AppealState.SUBMITTED:
             raise FieldError("decision", "没有等待处理的申诉。")

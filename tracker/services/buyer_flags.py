@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.models import Buyer, Review, User
-from tracker.models.enums import Rating, Role
+from tracker.models.enums import Rating
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -70,7 +70,7 @@ def flag(session: Session, buyer: Buyer, reason: str, *, actor: User, now: datet
 def lift_stop(session: Session, buyer: Buyer, reason: str, *, actor: User, now: datetime) -> None:
     """The buyer asked to be contacted again (or the stop was logged by mistake): a
     supervisor lifts 买家要求勿扰, with the reason, audited."""
-    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+    if not actor.leads:
         raise FieldError("reason", "只有主管可以解除“买家要求勿扰”。")
     reason = reason.strip()
     if not reason:

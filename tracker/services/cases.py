@@ -145,7 +145,7 @@ def assign(
 ) -> int:
     """Supervisors (and admins) assign or unassign cases; returns how many changed."""
     with case_transaction(session):
-        if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        if not actor.leads:
             raise CaseConflict("只有主管可以分配案件。")
         if owner is not None and (
             not owner.is_active or not {c.shop_id for c in cases} <= owner.shop_ids
@@ -208,10 +208,10 @@ def _respect_contact_policy(
         do_not_contact_since=buyer.do_not_contact_at,
     )
     reason = draft.override_reason.strip()
-    if refusals and not (reason and actor.role in (Role.SUPERVISOR, Role.ADMIN)):
+    if refusals and not (reason and actor.leads):
         hint = (
             "如确有必要，请填写越过联系规则的原因。"
-            if actor.role in (Role.SUPERVISOR, Role.ADMIN)
+            if actor.leads
             else "如确有必要，请主管填写原因后记录。"
         )
         raise FieldError("attempted_at", "；".join(refusals) + "。" + hint)
@@ -371,7 +371,7 @@ def change_status(
             )
         note = note.strip()
         if outcome is CaseOutcome.MANUAL_RECOVERED:
-            if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+            if not actor.leads:
                 raise FieldError("outcome", "只有主管可以在平台未确认时认定挽回。")
             if not note:
                 raise FieldError("note", "请写明认定挽回的依据（平台未确认，报表会单列）。")

@@ -19,7 +19,6 @@ from tracker.web.inputs import parse_id
 
 P = ParamSpec("P")
 R = TypeVar("R")
-LEADS = (Role.SUPERVISOR, Role.ADMIN)  # who runs the shop's customer operations
 
 
 def roles_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:

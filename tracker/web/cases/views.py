@@ -169,7 +169,7 @@ def board_page() -> str:
             )
             .order_by(Product.title)
         ).all(),
-        "is_supervisor": current_user.role in (Role.SUPERVISOR, Role.ADMIN),
+        "is_supervisor": current_user.leads,
     }
     context["waiting"] = confirmations.count_waiting(db.session, shop.id, now=now)
     if view == "list":
@@ -193,7 +193,7 @@ def board_page() -> str:
 
 @bp.route("/assign", methods=["POST"])
 def bulk_assign() -> Response:
-    if current_user.role not in (Role.SUPERVISOR, Role.ADMIN):
+    if not current_user.leads:
         abort(403)
     shops = visible_shop_ids()
     form = AssignForm()
@@ -342,7 +342,7 @@ def _offered(outcome: CaseOutcome, case: Case) -> bool:
     if outcome is CaseOutcome.FALSE_ALARM:
         return case.is_hidden_negative
     if outcome is CaseOutcome.MANUAL_RECOVERED:
-        return current_user.role in (Role.SUPERVISOR, Role.ADMIN)
+        return current_user.leads
     return True
 
 
@@ -364,7 +364,7 @@ def _render(
         now=now,
         hours=shop_settings(current_app, shop).working_hours,
     )
-    is_supervisor = current_user.role in (Role.SUPERVISOR, Role.ADMIN)
+    is_supervisor = current_user.leads
     forms = _forms(case, assigns=is_supervisor) | bound
     attempt = forms["attempt_form"]
     attempt.outcome.choices = [  # 已接通-同意修改 / 同意追评 (Tmall) / 同意和解 (WeChat)

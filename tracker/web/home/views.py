@@ -18,7 +18,6 @@ from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models.enums import Role
 from tracker.services import board, browse, confirmations
 from tracker.web.access import current_shop, shop_or_404, shops_query
 from tracker.web.cached import computed
@@ -46,7 +45,7 @@ def index() -> str:
     now = utcnow()
     tz = ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
     day = board.my_day(db.session, (shop.id,), user_id=current_user.id, now=now, tz=tz)
-    supervises = current_user.role in (Role.SUPERVISOR, Role.ADMIN)
+    supervises = current_user.leads
     team = (
         board.team_day(db.session, (shop.id,), user_id=current_user.id, now=now, tz=tz)
         if supervises

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.extensions import db, talisman
 from tracker.models import Shop, User
-from tracker.models.enums import Role
+from tracker.models.enums import LEADS, Role
 from tracker.services import access_log as personal_data
 from tracker.services import exports, reports, surveys
 from tracker.services.errors import FieldError
@@ -26,7 +26,7 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
 @bp.before_request
-@roles_required(Role.SUPERVISOR, Role.ADMIN)
+@roles_required(*LEADS)
 def _supervisors_only() -> None:
     """Every report is for supervisors and admins: checked once for the whole blueprint."""
 

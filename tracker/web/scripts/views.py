@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import Script, Shop
-from tracker.models.enums import Reason, Role
+from tracker.models.enums import LEADS, Reason, Role
 from tracker.services.errors import FieldError
 from tracker.services.scripts import ScriptDraft, delete_script, save_script
 from tracker.web.access import (
@@ -28,7 +28,7 @@ bp = Blueprint("scripts", __name__, url_prefix="/scripts")
 
 
 @bp.before_request
-@roles_required(Role.SUPERVISOR, Role.ADMIN)
+@roles_required(*LEADS)
 def _supervisors_only() -> None:
     """Agents use scripts on the case page; writing them is the supervisors' job."""
 

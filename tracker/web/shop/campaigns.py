@@ -13,10 +13,10 @@ from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
 from tracker.models import Campaign, CareRule, MessageTemplate
-from tracker.models.enums import MessagePurpose
+from tracker.models.enums import LEADS, MessagePurpose
 from tracker.services import campaigns, care
 from tracker.services.errors import FieldError
-from tracker.web.access import LEADS, roles_required
+from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.admin.views import attach_error
 from tracker.web.choices import row_choices

@@ -10,11 +10,12 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.domain.segments import LEVEL_NAMES, BuyerClass, LevelBasis
 from tracker.extensions import db
+from tracker.models.enums import LEADS
 from tracker.services import exports, level_sync, segments
 from tracker.services.errors import FieldError
 from tracker.sources import registry
 from tracker.sources.contract import Capability
-from tracker.web.access import LEADS, roles_required
+from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.shop.views import _shop, bp
 
@@ -32,7 +33,7 @@ def segment_view() -> str:
         level_names=LEVEL_NAMES,
         classes=list(BuyerClass),
         bases=list(LevelBasis),
-        can_edit=current_user.role in LEADS,
+        can_edit=current_user.leads,
         form=CsrfOnlyForm(),
         sync_adapter=adapter
         if adapter is not None and Capability.SYNC_LEVELS in adapter.capabilities

@@ -10,7 +10,7 @@ from tracker.clock import utcnow
 from tracker.domain.segments import LEVEL_NAMES, BuyerClass
 from tracker.extensions import db
 from tracker.models import Buyer, Review, Shop
-from tracker.models.enums import Rating
+from tracker.models.enums import LEADS, Rating
 from tracker.runtime import settings as shop_settings
 from tracker.services import (
     browse,
@@ -23,7 +23,7 @@ from tracker.services import (
 from tracker.services.case_access import works_buyer_of
 from tracker.services.corrections import correct_sentiment
 from tracker.services.errors import FieldError
-from tracker.web.access import LEADS, current_shop, roles_required, shop_or_404
+from tracker.web.access import current_shop, roles_required, shop_or_404
 from tracker.web.inputs import requested_page, search_text
 from tracker.web.shop.forms import ErasureForm, SentimentCorrectionForm
 
@@ -95,7 +95,7 @@ def _buyer_page(buyer: Buyer, shop: Shop, erasure_form: ErasureForm | None = Non
         now=utcnow(),
         tz=shop_settings(current_app, shop).working_hours.tz,
     )
-    if erasure_form is None and current_user.role in LEADS:
+    if erasure_form is None and current_user.leads:
         erasure_form = ErasureForm()
     return render_template(
         "shop/buyer.html",
