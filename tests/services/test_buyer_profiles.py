@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.factories import give_profile, open_case
 from tracker.models import AuditEvent, Buyer, Case, Shop, User
 from tracker.models.enums import Role
-from tracker.services import access_log, browse, buyer_profiles
+from tracker.services import access_log, browse, buyer_profiles, cases
 from tracker.services.buyer_profiles import Profile
 from tracker.services.reports import Period
 
@@ -127,8 +127,7 @@ def test_a_buyers_request_erases_name_address_numbers_and_notes_and_is_logged(
     case = worked_case(session, shop, agent)
     buyer = case.buyer
     assert buyer is not None
-    buyer.preferences = "住文三路，喜欢下午送货"
-    session.commit()
+    cases.note_preferences(session, case, "住文三路，喜欢下午送货", actor=agent, now=NOW)
     with pytest.raises(FieldError, match="请写明依据"):
         erasure.erase(session, buyer, supervisor, reason="  ", now=NOW)
     assert buyer.profile_sealed is not None  # nothing half-done
@@ -141,6 +140,12 @@ def test_a_buyers_request_erases_name_address_numbers_and_notes_and_is_logged(
     handle = session.scalars(sa.select(ContactHandle)).one()
     assert (handle.sealed, handle.fingerprint, handle.erased_at) == (None, None, NOW)
     assert session.get(Case, case.id) is not None  # the shop's records stay
+    noted = session.scalars(sa.select(AuditEvent).where(AuditEvent.field == "preferences")).one()
+    assert (noted.actor_id, noted.old_value, noted.new_value) == (
+        agent.id,
+        None,
+        erasure.REDACTED,
+    )
     period = Period(date(2026, 11, 23), date(2026, 11, 23), SH)
     [entry] = access_log.entries(session, shop.id, period)
     assert (entry.what, entry.who, entry.buyer) == (

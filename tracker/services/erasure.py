@@ -1,6 +1,7 @@
 """A buyer's request to delete their personal data (个人信息保护法 art. 47; the platforms
 pass such requests on to the seller): the sealed name, address and birthday, every number
-kept to reach them, and staff's free-text notes about them go at once. Orders, reviews,
+kept to reach them, and staff's free-text notes about them (with their earlier texts in
+the audit trail) go at once. Orders, reviews,
 cases and their log stay, under the platform nick: they are the shop's own records, and a
 case's attempts are evidence of how the buyer was treated."""
 
@@ -11,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.models import Buyer, ContactHandle, User
+from tracker.models import AuditEvent, Buyer, ContactHandle, User
 from tracker.models.enums import HandleKind
 from tracker.services import buyer_profiles
 from tracker.services.audit import record_change
@@ -19,6 +20,7 @@ from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
 ERASED = "personal_data_erased"  # the access log's field
+REDACTED = "（已按买家要求删除）"
 
 
 def erase(session: Session, buyer: Buyer, actor: User, *, reason: str, now: datetime) -> int:
@@ -33,6 +35,17 @@ def erase(session: Session, buyer: Buyer, actor: User, *, reason: str, now: date
         for column, value in buyer_profiles.columns(buyer_profiles.Profile()).items():
             setattr(buyer, column, value)
         buyer.preferences = ""
+        # the notes' earlier texts live on in the audit trail: who changed them and when
+        # stays, what they said goes
+        session.execute(
+            sa.update(AuditEvent)
+            .where(
+                AuditEvent.entity_type == "buyer",
+                AuditEvent.entity_id == buyer.id,
+                AuditEvent.field == "preferences",
+            )
+            .values(old_value=None, new_value=REDACTED)
+        )
         wiped = session.execute(
             sa.update(ContactHandle)
             .where(
