@@ -95,8 +95,8 @@ def throwaway_database(server_url: str | None, tmp_dir: Path) -> Iterator[str]:
 BULK_ROWS = 5000
 
 
-def analyze_after_bulk_load(session: Any, tables: list[str]) -> None:
-    """Refresh PostgreSQL's planner statistics after a bulk load.
+def analyze_after_bulk_load(session: Any, tables: list[str] | None) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load (``None``: every table).
 
     Until autovacuum gets to a freshly filled table the planner believes it is empty and
     scans it whole for every lookup: re-importing 20,000 reviews took 16 s instead of 3 s.
@@ -104,8 +104,8 @@ def analyze_after_bulk_load(session: Any, tables: list[str]) -> None:
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    for table in tables:
-        session.execute(sa.text(f'ANALYZE "{table}"'))
+    for table in tables if tables is not None else [None]:
+        session.execute(sa.text(f'ANALYZE "{table}"' if table else "ANALYZE"))
     session.commit()
 
 

@@ -69,6 +69,9 @@ def demo_command(
     _work_demo_cases(code, now, seed, summary.hidden_negatives)
     _calibrate_demo(code, now)  # as the last night did, staff's 待确认 decisions included
     _segment_demo(code, now)
+    # every table the demo wrote, the numbers and segments included: a board whose
+    # planner thought contact_handles empty scanned it whole for each card (seconds a page)
+    analyze_after_bulk_load(db.session, None)
     click.echo(
         f"已导入：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
         f"订单行 {summary.order_lines}，评价 {summary.reviews}（修改记录 {summary.revisions}）。"
