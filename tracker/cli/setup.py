@@ -69,8 +69,8 @@ def demo_command(
     _work_demo_cases(code, now, seed, summary.hidden_negatives)
     _calibrate_demo(code, now)  # as the last night did, staff's 待确认 decisions included
     _segment_demo(code, now)
-    # every table the demo wrote, the numbers and segments included: a board whose
-    # planner thought contact_handles empty scanned it whole for each card (seconds a page)
+    # every table the month of work and the segments wrote: the board's plans need fresh
+    # statistics (the loader refreshed those it filled, for the steps in between)
     analyze_after_bulk_load(db.session, None)
     click.echo(
         f"已导入：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
@@ -154,10 +154,6 @@ def _work_demo_cases(code: str, now: datetime, seed: int, hidden: frozenset[int]
         db.session, shop.id, now=now, settings=settings, seed=seed, hidden_negatives=hidden
     )
     converted = record_conversions(db.session, now=now, shop_id=shop.id)
-    # a month of work written at once: the board's plans need fresh statistics
-    analyze_after_bulk_load(
-        db.session, ["cases", "contact_attempts", "case_suggestions", "audit_events", "remedies"]
-    )
     click.echo(
         f"模拟了一个月的售后工作：待确认判为差评 {work.confirmed} 条、误报 {work.dismissed} 条，"
         f"处理案件 {work.worked} 个，联系 {work.attempts} 次，"

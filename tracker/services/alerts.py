@@ -401,7 +401,8 @@ def _digest(
             sa.func.count().filter(open_cases),
         ).select_from(Case)
     ).one()
-    from tracker.services.confirmations import count_waiting  # it imports cases, which us
+    # confirmations imports cases, which imports this module: imported when used
+    from tracker.services.confirmations import count_waiting
 
     waiting = count_waiting(session, shop.id, now=now)
     base = settings.base_url.rstrip("/")

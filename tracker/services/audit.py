@@ -73,3 +73,30 @@ def record_case_change(
         old=old,
         new=new,
     )
+
+
+def record_access(
+    session: Session,
+    *,
+    now: datetime,
+    actor_id: int,
+    buyer_id: int,
+    field: str,
+    what: str,
+    case_id: int | None = None,
+) -> None:
+    """One line of the personal-data access log (tracker.services.access_log): who touched
+    which buyer's data, from which case (else from the buyer's archive), and what — written
+    "case 3 · 177****5004", the part after the dot being what the log shows."""
+    where = f"case {case_id}" if case_id is not None else "客户档案"
+    record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="buyer",
+        entity_id=buyer_id,
+        field=field,
+        old=None,
+        new=f"{where} · {what}",
+        case_id=case_id,
+    )

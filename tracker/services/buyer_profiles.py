@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tracker.domain.privacy import coarse_area, mask_name
 from tracker.models import AuditEvent, Buyer, Case, User
 from tracker.sealing import Sealer
-from tracker.services.audit import record_change
+from tracker.services.audit import record_access
 from tracker.services.transaction import transaction
 from tracker.vault import personal_vault
 
@@ -143,16 +143,13 @@ def for_viewer(
     )
     if not seen_today:
         with transaction(session):
-            where = f"case {case.id}" if case is not None else "客户档案"
-            record_change(
+            record_access(
                 session,
                 now=now,
                 actor_id=viewer.id,
-                entity_type="buyer",
-                entity_id=buyer.id,
+                buyer_id=buyer.id,
                 field=SHOWN,
-                old=None,
-                new=f"{where} · 姓名 {buyer.name_hint or '—'}",
+                what=f"姓名 {buyer.name_hint or '—'}",
                 case_id=case.id if case is not None else None,
             )
     return profile

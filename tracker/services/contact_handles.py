@@ -25,7 +25,7 @@ from tracker.domain.phone_numbers import (
 from tracker.models import Case, ContactHandle, Order, OrderLine, Review, User
 from tracker.models.enums import HandleKind
 from tracker.services import buyer_profiles, erasure
-from tracker.services.audit import record_change
+from tracker.services.audit import record_access
 from tracker.services.case_access import works_case_of
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -216,16 +216,14 @@ def sms_handles(session: Session, buyer_ids: set[int], now: datetime) -> dict[in
 def audit_access(
     session: Session, case: Case, viewer: User, field: str, what: str, now: datetime
 ) -> None:
-    """One line of the personal-data access log (tracker.services.access_log)."""
-    record_change(
+    """One line of the personal-data access log, from this case."""
+    record_access(
         session,
         now=now,
         actor_id=viewer.id,
-        entity_type="buyer",
-        entity_id=case.buyer_id or 0,
+        buyer_id=case.buyer_id or 0,
         field=field,
-        old=None,
-        new=f"case {case.id} · {what}",
+        what=what,
         case_id=case.id,
     )
 

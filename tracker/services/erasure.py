@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tracker.models import AuditEvent, Buyer, ContactHandle, User
 from tracker.models.enums import HandleKind
 from tracker.services import buyer_profiles
-from tracker.services.audit import record_change
+from tracker.services.audit import record_access
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
@@ -56,14 +56,12 @@ def erase(session: Session, buyer: Buyer, actor: User, *, reason: str, now: date
             )
             .values(sealed=None, fingerprint=None, erased_at=now)
         ).rowcount
-        record_change(
+        record_access(
             session,
             now=now,
             actor_id=actor.id,
-            entity_type="buyer",
-            entity_id=buyer.id,
+            buyer_id=buyer.id,
             field=ERASED,
-            old=None,
-            new=f"客户档案 · 姓名 {hint}、地址、生日、备注、号码 {wiped} 个 · 依据：{reason}",
+            what=f"姓名 {hint}、地址、生日、备注、号码 {wiped} 个 · 依据：{reason}",
         )
         return wiped or 0
