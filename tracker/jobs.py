@@ -346,11 +346,12 @@ def _campaigns(app: Flask, task: Task, held: Claim) -> Outcome:
         tz=_zone(app),
         per_minute=app.config["TRACKER_MARKETING_PER_MINUTE"],
     )
-    if progress.sent or progress.failed or progress.looked_up:
+    if progress.sent or progress.failed or progress.looked_up or progress.skipped:
         log.info(
-            "campaigns: %d sent, %d failed, %d looked up, %d waiting",
+            "campaigns: %d sent, %d failed, %d skipped, %d looked up, %d waiting",
             progress.sent,
             progress.failed,
+            progress.skipped,
             progress.looked_up,
             progress.waiting,
         )

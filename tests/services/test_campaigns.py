@@ -90,12 +90,17 @@ def setup(session: Session, shop: Shop, make_user: Callable[..., User]):  # type
 
 
 def dormant_campaign(
-    session: Session, shop: Shop, admin: User, template: MessageTemplate, **kw: object
+    session: Session,
+    shop: Shop,
+    admin: User,
+    template: MessageTemplate,
+    exclusions: Exclusions | None = None,
+    **kw: object,
 ) -> Campaign:
     draft = campaigns.CampaignDraft(
         name="唤醒沉睡客户",
         audience=Audience(frozenset({BuyerClass.DORMANT}), days_since_order=(90, 180)),
-        exclusions=Exclusions(),
+        exclusions=exclusions or Exclusions(),
         template_id=template.id,
         **kw,  # type: ignore[arg-type]
     )
@@ -250,6 +255,127 @@ def test_each_recipient_is_messaged_once_through_a_crash_and_a_lost_answer(
     session.refresh(campaign)
     assert campaign.state == "done" and aliyun.problems == []
     assert all(0 < s <= 0.1 for s in sleeps)  # evenly paced at 600 a minute
+
+
+def test_what_changed_since_the_launch_is_checked_before_each_send(
+    session: Session,
+    shop: Shop,
+    setup,
+    aliyun: FakeAliyun,
+    make_user: Callable[..., User],  # type: ignore[no-untyped-def]
+) -> None:
+    """A big campaign goes out over hours: a buyer who replied R to another campaign, asked
+    not to be contacted, posted a 差评 now worked as a case, or was called an hour ago is
+    not messaged; they stay in the sent group of the uplift, as the control keeps theirs."""
+    from tests.factories import open_case
+    from tracker.models import ContactAttempt
+    from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus, Channel
+
+    admin, template = setup
+    people = [buyer(session, shop, i, days_ago=120) for i in range(8)]
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    campaign = dormant_campaign(session, shop, admin, template, control_share=0.0)
+    campaigns.launch(session, campaign, actor=admin, now=NOW)
+    opted_out, stopped, complained, called, *rest = people
+    opted_out.marketing_opt_out_at = NOW + timedelta(minutes=5)
+    stopped.do_not_contact_at = NOW + timedelta(minutes=5)
+    case = open_case(session, shop, at=NOW + timedelta(minutes=5), key="c1", nick="新差评")
+    case.buyer_id = complained.id
+    other = open_case(session, shop, at=NOW - timedelta(days=60), key="c2", nick="老案件")
+    other.buyer_id, other.status = called.id, CaseStatus.UNRECOVERED  # called again after
+    other.outcome, other.closed_at = CaseOutcome.REFUSED, NOW - timedelta(days=30)
+    session.add(
+        ContactAttempt(
+            case_id=other.id,
+            agent_id=make_user(Role.AGENT, [shop]).id,
+            channel=Channel.PHONE,
+            attempted_at=NOW + timedelta(minutes=10),
+            outcome=AttemptOutcome.NO_ANSWER,
+            created_at=NOW + timedelta(minutes=10),
+        )
+    )
+    session.commit()
+    later = NOW + timedelta(hours=1)
+    progress = campaigns.send_due(
+        session,
+        now=later,
+        clients=clients(aliyun),
+        tz=SH,
+        per_minute=600,
+        batch=3,
+        sleep=lambda s: None,
+    )
+    assert (progress.sent, progress.skipped) == (4, 4)
+    sent_to = {s["PhoneNumbers"] for s in aliyun.sent}
+    assert sent_to == {f"139{i:08d}" for i in range(4, 8)}
+    states = {
+        r.buyer_id: (r.state, r.last_error) for r in session.scalars(sa.select(CampaignRecipient))
+    }
+    assert states[opted_out.id] == states[stopped.id] == ("skipped", "买家要求勿扰或已退订")
+    assert states[complained.id] == ("skipped", "有未结案件")
+    assert states[called.id] == ("skipped", "7 天内联系过")
+    assert all(states[b.id] == ("sent", None) for b in rest)
+    session.refresh(campaign)
+    assert campaign.state == "done"
+    found = campaigns.results(session, campaign)
+    assert found.sent == 4 and found.sent_group == 8
+    assert found.skipped == {"买家要求勿扰或已退订": 2, "有未结案件": 1, "7 天内联系过": 1}
+
+
+def test_the_contact_policy_holds_when_recent_contacts_are_not_excluded(
+    session: Session,
+    shop: Shop,
+    setup,
+    aliyun: FakeAliyun,
+    make_user: Callable[..., User],  # type: ignore[no-untyped-def]
+) -> None:
+    """A campaign told to keep recently contacted buyers still keeps the shop's rule: no
+    message an hour after a call (the two-hour gap), nor a third contact in a day; one a
+    day earlier is fine. And a send counts: a second campaign an hour later stands aside."""
+    from tests.factories import open_case
+    from tracker.models import ContactAttempt
+    from tracker.models.enums import AttemptOutcome, Channel
+
+    admin, template = setup
+    people = [buyer(session, shop, i, days_ago=120) for i in range(3)]
+    agent = make_user(Role.AGENT, [shop])
+    for n, (who, hours_ago) in enumerate(zip(people, (0.5, 25, 30), strict=True)):
+        case = open_case(session, shop, at=NOW - timedelta(days=60), key=f"k{n}", nick=f"k{n}")
+        case.buyer_id = who.id
+        at = NOW - timedelta(hours=hours_ago)
+        session.add(
+            ContactAttempt(
+                case_id=case.id,
+                agent_id=agent.id,
+                channel=Channel.PHONE,
+                attempted_at=at,
+                outcome=AttemptOutcome.NO_ANSWER,
+                created_at=at,
+            )
+        )
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    keep = Exclusions(open_case=False, contacted_days=None)
+    first = dormant_campaign(session, shop, admin, template, keep, control_share=0.0)
+    campaigns.launch(session, first, actor=admin, now=NOW)
+    campaigns.send_due(
+        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
+    )
+    assert {s["PhoneNumbers"] for s in aliyun.sent} == {"13900000001", "13900000002"}
+    assert campaigns.results(session, first).skipped == {campaigns.TOO_OFTEN: 1}
+    second = dormant_campaign(session, shop, admin, template, keep, control_share=0.0)
+    campaigns.launch(session, second, actor=admin, now=NOW + timedelta(hours=1))
+    campaigns.send_due(
+        session,
+        now=NOW + timedelta(hours=1),
+        clients=clients(aliyun),
+        tz=SH,
+        per_minute=600,
+        sleep=lambda s: None,
+    )
+    assert len(aliyun.sent) == 2  # the first campaign's sends count: an hour is too soon
+    assert campaigns.results(session, second).skipped == {campaigns.TOO_OFTEN: 3}
 
 
 def test_marketing_waits_for_the_day_and_a_rate_limit_stops_the_run(

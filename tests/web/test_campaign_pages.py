@@ -92,10 +92,15 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     sent = session.scalars(sa.select(CampaignRecipient).where(~CampaignRecipient.control)).all()
     for recipient, delivery in zip(sent, ("delivered", "delivered", "undelivered"), strict=False):
         recipient.state, recipient.delivery = "sent", delivery
+    sent[3].state, sent[3].last_error = "skipped", "买家要求勿扰或已退订"
     session.commit()
     page = lead.get(f"/shop/campaigns/{campaign.id}").get_data(as_text=True)
     row = page[page.index('id="campaign-delivery"') :]
     assert ">2</td>" in row[:120] and "未送达 1 · 回执未到 0" in row[:400]
+    people = page[page.index('id="campaign-results"') :]
+    assert ">4</td>" in people[:400]  # the sent group: three sent and one skipped
+    assert "已发 3 · 待发 5 · 失败 0 · 发送时跳过 1" in people
+    assert "买家要求勿扰或已退订 1 人" in page[page.index('id="campaign-skipped"') :]
 
 
 def test_a_reply_r_pushed_by_the_provider_opts_the_buyer_out(

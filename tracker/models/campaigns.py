@@ -35,9 +35,10 @@ class Campaign(db.Model):
 
 
 class CampaignRecipient(db.Model):
-    """One buyer of a campaign: sent to (state queued → sending → sent / failed) or held
-    back as control. ``out_id`` goes to the provider with the send, so a send whose answer
-    was lost (a crash, a timeout) is looked up, never sent twice."""
+    """One buyer of a campaign: sent to (state queued → sending → sent / failed), skipped at
+    send time (queued → skipped, why in ``last_error``) or held back as control.
+    ``out_id`` goes to the provider with the send, so a send whose answer was lost (a
+    crash, a timeout) is looked up, never sent twice."""
 
     __tablename__ = "campaign_recipients"
     __table_args__ = (
@@ -54,7 +55,9 @@ class CampaignRecipient(db.Model):
         sa.ForeignKey("contact_handles.id", ondelete="SET NULL")
     )
     control: Mapped[bool]
-    state: Mapped[str] = mapped_column(sa.String(16))  # queued, sending, sent, failed, control
+    state: Mapped[str] = mapped_column(
+        sa.String(16)
+    )  # queued, sending, sent, failed, skipped, control
     out_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
     provider_ref: Mapped[str | None] = mapped_column(sa.String(64))
     sent_at: Mapped[datetime | None]

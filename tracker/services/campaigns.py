@@ -13,8 +13,8 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -184,9 +184,18 @@ def _birthdays(session: Session, shop_id: int, now: datetime, days: int) -> set[
 
 
 def _left_out(
-    session: Session, shop_id: int, ex: Exclusions, now: datetime
+    session: Session,
+    shop_id: int,
+    ex: Exclusions,
+    now: datetime,
+    among: Collection[int] | None = None,
 ) -> list[tuple[str, set[int]]]:
+    """Who the exclusions leave out, by reason: of the shop's buyers when choosing, of a
+    batch's buyers (``among``) when sending."""
+
     def ids(query: sa.Select[tuple[int]]) -> set[int]:
+        if among is not None:
+            query = query.where(query.selected_columns[0].in_(among))
         return set(session.scalars(query))
 
     found = [
@@ -253,7 +262,7 @@ def _left_out(
         found.append(
             (
                 f"{ex.contacted_days} 天内联系过",
-                contact_log.buyers_contacted(session, shop_id, since),
+                contact_log.buyers_contacted(session, shop_id, since, among),
             )
         )
     return found
@@ -313,6 +322,7 @@ class Progress:
     failed: int = 0
     looked_up: int = 0
     waiting: int = 0  # left for the next run (the rate, the hour, a rate limit)
+    skipped: int = 0  # stood aside at send time (opted out since, contacted too often…)
 
 
 def send_due(
@@ -345,7 +355,7 @@ def send_due(
             continue
         assert isinstance(client, SmsProvider)
         pace = Pace(per_minute, batch, clock, sleep)
-        _send_campaign(session, campaign, client, progress, now, pace)
+        _send_campaign(session, campaign, client, progress, now, pace, Rules(policy, tz))
     return progress
 
 
@@ -359,6 +369,37 @@ class Pace:
     sleep: Callable[[float], None]
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The shop's contact policy, read at send time."""
+
+    policy: ContactPolicy
+    tz: ZoneInfo
+
+
+TOO_OFTEN = "联系频次已达上限（本店联系规则）"
+
+
+def _not_now(
+    session: Session, campaign: Campaign, buyer_ids: list[int], rules: Rules, now: datetime
+) -> dict[int, str]:
+    """Buyers of a batch who must not get the message now, each with why. A big campaign
+    goes out over hours or days: since the launch a buyer may have replied R, asked not to
+    be contacted, posted a 差评 now worked as a case, or been called twice today. The
+    campaign's exclusions are applied again, and the shop's contact policy (per day, per
+    week, the gap) counts this send like a call."""
+    why: dict[int, str] = {}
+    exclusions = Exclusions.from_dict(campaign.exclusions)
+    for reason, found in _left_out(session, campaign.shop_id, exclusions, now, buyer_ids):
+        for buyer_id in found:
+            why.setdefault(buyer_id, reason)
+    times = contact_log.times_by_buyer(session, buyer_ids, now - timedelta(days=7))
+    for buyer_id in buyer_ids:
+        if buyer_id not in why and rules.policy.refusals(now, times.get(buyer_id, []), tz=rules.tz):
+            why[buyer_id] = TOO_OFTEN
+    return why
+
+
 def _send_campaign(
     session: Session,
     campaign: Campaign,
@@ -366,6 +407,7 @@ def _send_campaign(
     progress: Progress,
     now: datetime,
     pace: Pace,
+    rules: Rules,
 ) -> None:
     template = session.get(MessageTemplate, campaign.template_id)
     assert template is not None
@@ -376,19 +418,31 @@ def _send_campaign(
     last = clock() - gap
     while budget > 0:
         with transaction(session):
-            ids = list(
-                session.scalars(
-                    sa.select(CampaignRecipient.id)
+            queued = dict(
+                session.execute(
+                    sa.select(CampaignRecipient.id, CampaignRecipient.buyer_id)
                     .where(
                         CampaignRecipient.campaign_id == campaign.id,
                         CampaignRecipient.state == "queued",
                     )
                     .order_by(CampaignRecipient.id)
                     .limit(min(batch, budget))
-                )
+                ).all()
             )
-            if not ids:
+            if not queued:
                 break
+            why = _not_now(session, campaign, list(queued.values()), rules, now)
+            for recipient_id, buyer_id in queued.items():
+                if buyer_id in why:
+                    session.execute(
+                        sa.update(CampaignRecipient)
+                        .where(CampaignRecipient.id == recipient_id)
+                        .values(state="skipped", last_error=why[buyer_id])
+                    )
+            progress.skipped += sum(1 for b in queued.values() if b in why)
+            ids = [r for r, b in queued.items() if b not in why]
+            if not ids:
+                continue  # the whole batch stood aside: the next one, with the same budget
             session.execute(
                 sa.update(CampaignRecipient)
                 .where(CampaignRecipient.id.in_(ids), CampaignRecipient.state == "queued")
@@ -658,6 +712,15 @@ class CampaignResults:
     delivered: int = 0
     undelivered: int = 0
     no_receipt: int = 0  # none came, or none yet
+    # stood aside at send time, by why; still in the sent group of the uplift, as the
+    # control group keeps those who would have stood aside too (leaving them out would
+    # compare the buyers still reachable with everyone)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sent_group(self) -> int:
+        """How many the uplift's sent group holds: sent, and skipped at send time."""
+        return self.sent + sum(self.skipped.values())
 
 
 def results(session: Session, campaign: Campaign) -> CampaignResults:
@@ -695,10 +758,20 @@ def results(session: Session, campaign: Campaign) -> CampaignResults:
     for buyer_id, control in session.execute(
         sa.select(CampaignRecipient.buyer_id, CampaignRecipient.control).where(
             CampaignRecipient.campaign_id == campaign.id,
-            CampaignRecipient.state.in_(("sent", "control")),
+            CampaignRecipient.state.in_(("sent", "skipped", "control")),
         )
     ):
         groups[control].append(buyer_id)
+    skipped = dict(
+        session.execute(
+            sa.select(CampaignRecipient.last_error, sa.func.count())
+            .where(
+                CampaignRecipient.campaign_id == campaign.id,
+                CampaignRecipient.state == "skipped",
+            )
+            .group_by(CampaignRecipient.last_error)
+        ).all()
+    )
     money = {k: [float(spent.get(b, 0) or 0) for b in ids] for k, ids in groups.items()}
     bought = {k: [1.0 if spent.get(b) else 0.0 for b in ids] for k, ids in groups.items()}
     return CampaignResults(
@@ -712,6 +785,7 @@ def results(session: Session, campaign: Campaign) -> CampaignResults:
         delivered=receipts.get("delivered", 0),
         undelivered=receipts.get("undelivered", 0),
         no_receipt=receipts.get(None, 0) + receipts.get("unknown", 0),
+        skipped={str(why): n for why, n in skipped.items()},
     )
 
 

@@ -5,6 +5,8 @@ marketing SMS this morning is not also called twice this afternoon, nor the reve
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,10 +19,13 @@ SENT = ("sending", "sent")  # a send under way counts: the buyer may already hav
 
 
 def contacts(
-    *, shop_id: int | None = None, buyer_id: int | None = None, since: datetime | None = None
+    *,
+    shop_id: int | None = None,
+    buyer_ids: Collection[int] | None = None,
+    since: datetime | None = None,
 ) -> sa.CompoundSelect:
-    """(buyer_id, at) of every contact of one buyer or one shop's buyers, since a moment. A
-    buyer's own message (买家主动联系) is not the shop reaching out."""
+    """(buyer_id, at) of every contact of some buyers or of one shop's buyers, since a
+    moment. A buyer's own message (买家主动联系) is not the shop reaching out."""
 
     def narrowed(
         select: sa.Select[tuple[int, datetime]],
@@ -28,8 +33,8 @@ def contacts(
         shop: sa.ColumnElement[int],
         at: sa.ColumnElement[datetime],
     ) -> sa.Select[tuple[int, datetime]]:
-        if buyer_id is not None:
-            select = select.where(buyer == buyer_id)
+        if buyer_ids is not None:
+            select = select.where(buyer.in_(buyer_ids))
         if shop_id is not None:
             select = select.where(shop == shop_id)
         if since is not None:
@@ -65,10 +70,24 @@ def contacts(
 
 def times_for_buyer(session: Session, buyer_id: int) -> list[datetime]:
     """When the buyer was contacted, on any of their cases or by any campaign."""
-    found = contacts(buyer_id=buyer_id).subquery()
+    found = contacts(buyer_ids=[buyer_id]).subquery()
     return list(session.scalars(sa.select(found.c.at)))
 
 
-def buyers_contacted(session: Session, shop_id: int, since: datetime) -> set[int]:
-    found = contacts(shop_id=shop_id, since=since).subquery()
+def times_by_buyer(
+    session: Session, buyer_ids: Collection[int], since: datetime
+) -> dict[int, list[datetime]]:
+    """When each of these buyers was contacted since a moment (a campaign's batch at send
+    time: one query for the batch, not one per buyer)."""
+    found = contacts(buyer_ids=buyer_ids, since=since).subquery()
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for buyer_id, at in session.execute(sa.select(found.c.buyer_id, found.c.at)):
+        times[buyer_id].append(at)
+    return times
+
+
+def buyers_contacted(
+    session: Session, shop_id: int, since: datetime, among: Collection[int] | None = None
+) -> set[int]:
+    found = contacts(shop_id=shop_id, buyer_ids=among, since=since).subquery()
     return set(session.scalars(sa.select(found.c.buyer_id).where(found.c.buyer_id.is_not(None))))
