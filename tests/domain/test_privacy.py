@@ -49,3 +49,26 @@ def test_mask_name_keeps_the_surname_an_sms_greets(name: str | None, masked: str
 )
 def test_coarse_area_is_the_province_never_the_street(region: str | None, area: str) -> None:
     assert coarse_area(region) == area
+
+
+def test_redact_takes_out_numbers_names_and_addresses_but_not_order_numbers() -> None:
+    from tracker.domain.privacy import REDACTED, identifying_parts, redact
+
+    known = identifying_parts("郑俊杰", "浙江省 杭州市 西湖区 文三路100号5幢")
+    assert known == ["郑俊杰", "浙江省 杭州市 西湖区 文三路100号5幢", "文三路100号5幢"]
+    note = (
+        "郑俊杰说改用 138 1234 5678 联系，白天打 0571-88886666，虚拟号 18400913965-1234 失效了；"
+        "补发寄到文三路 100 号 5 幢。订单 3730259898842881245，尾号 138****5678，郑**"
+    )
+    cleaned = redact(note, known)
+    assert cleaned is not None
+    for gone in ("郑俊杰", "1234 5678", "88886666", "18400913965", "文三路"):
+        assert gone not in cleaned
+    assert cleaned.count(REDACTED) == 5
+    # an order number, a masked number and a masked name identify no one: they stay
+    assert "3730259898842881245" in cleaned and "138****5678" in cleaned and "郑**" in cleaned
+    assert redact("+86-13912345678转8", []) == REDACTED
+    assert redact("", known) == "" and redact(None, known) is None
+    assert identifying_parts(None, "萧山区市心路 88 号")[-1] == "市心路88号"
+    assert identifying_parts(None, "北京市海淀路1号")[-1] == "海淀路1号"
+    assert identifying_parts(None, "浙江省") == ["浙江省"] and identifying_parts(None, None) == []

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.factories import give_profile, open_case
-from tracker.models import AuditEvent, Buyer, Case, Shop, User
-from tracker.models.enums import Role
+from tracker.models import AuditEvent, Buyer, Case, ContactAttempt, Shop, User
+from tracker.models.enums import AttemptOutcome, Channel, Role
 from tracker.services import access_log, browse, buyer_profiles, cases
 from tracker.services.buyer_profiles import Profile
 from tracker.services.reports import Period
@@ -128,6 +128,32 @@ def test_a_buyers_request_erases_name_address_numbers_and_notes_and_is_logged(
     buyer = case.buyer
     assert buyer is not None
     cases.note_preferences(session, case, "住文三路，喜欢下午送货", actor=agent, now=NOW)
+    said = "郑俊杰说改打 139 8765 4321，补发寄文三路 100 号；订单 3730259898842881245"
+    session.add(
+        ContactAttempt(
+            case_id=case.id,
+            agent_id=agent.id,
+            channel=Channel.PHONE,
+            attempted_at=NOW,
+            outcome=AttemptOutcome.AGREED,
+            notes=said,
+            created_at=NOW,
+        )
+    )
+    session.add(
+        AuditEvent(
+            occurred_at=NOW,
+            actor_id=agent.id,
+            entity_type="case",
+            entity_id=case.id,
+            case_id=case.id,
+            field="outcome_note",
+            old_value=None,
+            new_value="郑俊杰同意补发",
+        )
+    )
+    case.outcome_note = "电话 13987654321 确认"
+    session.commit()
     with pytest.raises(FieldError, match="请写明依据"):
         erasure.erase(session, buyer, supervisor, reason="  ", now=NOW)
     assert buyer.profile_sealed is not None  # nothing half-done
@@ -154,3 +180,12 @@ def test_a_buyers_request_erases_name_address_numbers_and_notes_and_is_logged(
         "买家甲",
     )
     assert "依据：买家旺旺留言要求删除" in entry.detail and "郑**" in entry.detail
+    # what staff wrote keeps its words, less the number, the name and the address in it
+    assert "记录中写到的号码姓名地址 3 处" in entry.detail
+    attempt = session.scalars(sa.select(ContactAttempt)).one()
+    assert (
+        attempt.notes == "〔已删除〕说改打 〔已删除〕，补发寄〔已删除〕；订单 3730259898842881245"
+    )
+    assert session.get(Case, case.id).outcome_note == "电话 〔已删除〕 确认"
+    decided = session.scalars(sa.select(AuditEvent).where(AuditEvent.field == "outcome_note"))
+    assert decided.one().new_value == "〔已删除〕同意补发"

@@ -51,3 +51,46 @@ def coarse_area(region: str | None) -> str:
     first = region.split()[0]  # exports write 浙江省 杭州市 … with spaces
     found = _AREA.match(first)
     return (found.group(1) if found else first)[:16]
+
+
+REDACTED = "〔已删除〕"
+# a mobile (+86 and separators allowed), a landline with its area code, or a platform's
+# virtual number with its extension (18400913965-1234, …转1234); not a run of digits inside a
+# longer one (an order number)
+_PHONE = re.compile(
+    r"(?<![\d*])(?:\+?86[\s-]?)?"
+    r"(?:1[3-9]\d(?:[\s-]?\d){8}|0\d{2,3}[\s-]?\d{7,8})"
+    r"(?:\s*(?:-|转|#|ext\.?)\s*\d{1,5})?(?![\d*])",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str | None, known: list[str]) -> str | None:
+    """Staff's free text with a buyer's identifiers taken out, for a buyer who asked that
+    their data be deleted: every phone number written in it, and each ``known`` string
+    (their full name, their address), however it was spaced. Masked forms (138****5678,
+    郑**) stay: they identify no one."""
+    if not text:
+        return text
+    wanted = {"".join(k.split()) for k in known if k and len("".join(k.split())) >= 2}
+    for value in sorted(wanted, key=len, reverse=True):  # the address before its street
+        text = re.sub(r"\s*".join(map(re.escape, value)), REDACTED, text)
+    return _PHONE.sub(REDACTED, text)
+
+
+_STREET = (re.compile(r"^.*?[区县旗](.{3,})$"), re.compile(r"^.*?市(.{3,})$"))
+
+
+def identifying_parts(name: str | None, address: str | None) -> list[str]:
+    """What :func:`redact` looks for besides numbers: the name, the whole address, and its
+    street part (文三路100号 of 浙江省杭州市西湖区文三路100号), which a note may write alone; a
+    province or a city alone tells no one apart."""
+    parts = [p for p in (name, address) if p]
+    if address:
+        compact = "".join(address.split())
+        for pattern in _STREET:
+            found = pattern.match(compact)
+            if found:
+                parts.append(found.group(1))
+                break
+    return parts
