@@ -37,6 +37,7 @@ from tracker.services import (
     calls,
     campaigns,
     care,
+    confirmations,
     contact_handles,
     import_jobs,
     level_sync,
@@ -231,9 +232,19 @@ def _calibrate(app: Flask, task: Task, held: Claim) -> Outcome:
     version = None if shop is None else runtime.scoring_model_version(app, shop)
     if shop is None or version is None:  # gone, or scored by snownlp (nothing to calibrate)
         return OK
-    bands = calibration.calibrate(db.session, shop, model_version=version, now=utcnow())
+    now = utcnow()
+    bands = calibration.calibrate(db.session, shop, model_version=version, now=now)
     if bands is not None:
         log.info("calibrate %s: case %.4f, confirm %.4f", shop.code, bands.case, bands.confirm)
+        opened = confirmations.settle(
+            db.session,
+            shop.id,
+            model_version=version,
+            settings=runtime.settings(app, shop),
+            now=now,
+        )
+        if opened:
+            log.info("calibrate %s: %d waiting reviews now open a case", shop.code, opened)
     return OK
 
 

@@ -201,3 +201,41 @@ def test_a_shops_own_model_is_calibrated_on_the_good_ratings_it_scored(
     assert runtime.bands_of_model(app, session, shop_id, "own-1") == calibrated
     installed = runtime.bands_of_model(app, session, shop_id, installed_version)
     assert installed == runtime.score_bands(app)  # its calibration was replaced
+
+
+def test_waiting_reviews_below_the_new_case_band_open_their_case(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    """Bands that move overnight leave no 明显负面 review waiting in 待确认: intake would open
+    a case for it now, so the calibration does, its deadline from then; one still inside
+    the 待确认 band waits for a person."""
+    from tracker.models import AuditEvent, Case
+    from tracker.services import confirmations
+
+    version = runtime.installed_model_version(app)
+    assert version is not None
+    model_case = runtime.score_bands(app, shop.id).case
+    add_reviews(session, shop, spread(1000, 0.3, 1.0), model=version)
+    add_reviews(session, shop, [0.301, 0.34], model=version)  # 待确认 with the model's bands
+    add_reviews(session, shop, [0.2], model="older-model")  # another scale: not compared
+    waiting = session.scalars(
+        sa.select(Review).where(Review.sentiment_score.in_([0.301, 0.34, 0.2]))
+    )
+    for review in waiting:
+        review.awaiting_confirmation_at = utcnow() - timedelta(hours=5)
+    session.commit()
+    assert model_case < 0.301
+    shop_id = shop.id
+    jobs.dispatch_builds(app, jobs.inline(app), "calibrate", requested_only=False)
+    bands = runtime.score_bands(app, shop_id)
+    assert 0.301 < bands.case < 0.34 < bands.confirm
+    [case] = session.scalars(sa.select(Case)).all()
+    assert case.review.sentiment_score == pytest.approx(0.301) and case.is_hidden_negative
+    assert utcnow() - case.opened_at < timedelta(minutes=1)  # its deadline runs from now
+    still = session.scalars(
+        sa.select(Review.sentiment_score).where(Review.awaiting_confirmation_at.is_not(None))
+    ).all()
+    assert sorted(still) == pytest.approx([0.2, 0.34])
+    assert confirmations.count_waiting(session, shop_id, now=utcnow()) == 2
+    said = session.scalars(sa.select(AuditEvent).where(AuditEvent.field == "confirmation")).one()
+    assert (said.entity_id, said.new_value) == (case.review_id, confirmations.SETTLED)

@@ -109,6 +109,7 @@ def _calibrate_demo(code: str, now: datetime) -> None:
     from tracker import runtime
     from tracker.domain.triage import CALIBRATION_MIN_REVIEWS
     from tracker.services.calibration import calibrate
+    from tracker.services.confirmations import settle
 
     shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
     assert shop is not None
@@ -118,8 +119,12 @@ def _calibrate_demo(code: str, now: datetime) -> None:
     if calibrate(db.session, shop, model_version=version, now=now) is None:
         click.echo(f"本店校准：好评不足 {CALIBRATION_MIN_REVIEWS:,} 条，沿用模型自带的分数线。")
         return
-    bands = runtime.score_bands(current_app, shop.id)  # as intake reads them
+    settings = runtime.settings(current_app, shop)  # the bands as intake reads them
+    bands = settings.bands
     click.echo(f"本店校准：低于 {bands.case:.3f} 开案件，低于 {bands.confirm:.3f} 进待确认。")
+    opened = settle(db.session, shop.id, model_version=version, settings=settings, now=now)
+    if opened:
+        click.echo(f"待确认中 {opened} 条评价低于新的开案线，已开案件。")
 
 
 def _build_demo_recommender(code: str, now: datetime) -> None:

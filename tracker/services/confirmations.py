@@ -129,3 +129,41 @@ def dismiss(session: Session, shop_id: int, review_id: int, *, actor: User, now:
     """误报: no case; the words are stored as happy for the next training."""
     with transaction(session):
         _decide(session, shop_id, review_id, actor=actor, now=now, complaint=False)
+
+
+SETTLED = "本店校准后开案"  # the audit's word for a case the new bands opened
+
+
+def settle(
+    session: Session, shop_id: int, *, model_version: str, settings: IntakeSettings, now: datetime
+) -> int:
+    """After the shop's bands move (the nightly calibration), a waiting review that now
+    scores below the case band is what intake would open a case for: it leaves the queue
+    and its case opens, the deadline counted from now. One above the new 待确认 band stays
+    for a person to decide (a click, no deadline). Returns how many cases opened."""
+    with transaction(session):
+        ids = list(
+            session.scalars(
+                sa.select(Review.id)
+                .where(
+                    _waiting(session, shop_id, now),
+                    Review.sentiment_model == model_version,
+                    Review.sentiment_score < settings.bands.case,
+                )
+                .order_by(Review.id)
+            )
+        )
+        for review_id in ids:
+            review = _take(session, shop_id, review_id, now)
+            record_change(
+                session,
+                now=now,
+                actor_id=None,
+                entity_type="review",
+                entity_id=review.id,
+                field="confirmation",
+                old="待确认",
+                new=SETTLED,
+            )
+            open_case_for(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
+        return len(ids)
