@@ -21,6 +21,7 @@ PAGES = (
     "/notifications/",
     "/reports/",
     "/reports/access-log",
+    "/reports/shops",
     "/shop/segments",
     "/shop/campaigns",
     "/shop/campaigns/new",

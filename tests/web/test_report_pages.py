@@ -37,7 +37,14 @@ def boss(make_user, shop: Shop) -> User:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    "url", ["/reports/", "/reports/agents", "/reports/export.csv", "/reports/charts/cases.svg"]
+    "url",
+    [
+        "/reports/",
+        "/reports/agents",
+        "/reports/shops",
+        "/reports/export.csv",
+        "/reports/charts/cases.svg",
+    ],
 )
 def test_agents_cannot_open_the_supervisors_pages(
     client: FlaskClient, make_user, shop: Shop, url: str
@@ -151,3 +158,57 @@ def test_charts_come_drawn_for_a_phone_too(client: FlaskClient, shop: Shop, boss
     narrow = client.get("/reports/charts/response.svg?narrow=1").get_data(as_text=True)
     assert 'width="900"' in wide.split(">", 2)[1] or 'viewBox="0 0 900' in wide
     assert 'viewBox="0 0 420' in narrow
+
+
+def test_a_supervisor_of_several_shops_compares_them_and_opens_one(
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    make_shop,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    """Each shop the supervisor works for, on one line with its dashboard's figures; a
+    shop they do not work for is not there; 看报表 switches to that shop's dashboard."""
+    from tracker.models.enums import Platform
+
+    other = make_shop(code="jd1", name="京东自营店", platform=Platform.JD)
+    reached = open_case(session, other, key="j1", at=utcnow() - timedelta(days=6))
+    reached.first_attempt_at = reached.opened_at + timedelta(minutes=30)  # reached in time
+    late = open_case(session, other, key="j2", nick="买家乙", at=utcnow() - timedelta(days=7))
+    late.first_contact_due_at = utcnow() - timedelta(hours=1)
+    make_shop(code="not-mine", name="别人的店")
+    session.commit()
+    login(client, make_user(Role.SUPERVISOR, shops=[shop, other]))
+    dashboard = client.get("/reports/").get_data(as_text=True)
+    assert 'id="compare-shops"' in dashboard
+    html = client.get("/reports/shops").get_data(as_text=True)
+    table = html[html.index('id="shops"') :]
+    assert "京东自营店" in table and shop.name in table and "别人的店" not in table
+    rows = table.split("<tr>")[1:]
+    jd = next(r for r in rows if "京东自营店" in r)
+    cells = re.findall(r'<td class="text-end[^"]*">([^<]*)', jd)
+    assert cells[0] == "2" and cells[3] == "1"  # two cases; one overdue now
+    assert "1 / 2" in jd  # one reached in time of the two judged
+    assert "共 2 条" in html
+    answer = post_form(
+        client,
+        "/shop/switch",
+        {"shop_id": str(other.id), "next": "/reports/?start=2026-11-01&end=2026-11-30"},
+        form_url="/reports/shops",
+    )
+    assert answer.headers["Location"] == "/reports/?start=2026-11-01&end=2026-11-30"
+    assert "京东自营店 · 报表" in client.get("/reports/").get_data(as_text=True)
+    # a next that leaves the site goes home instead
+    for away in ("//evil.example/", "/\\evil.example", "https://evil.example/"):
+        answer = post_form(
+            client,
+            "/shop/switch",
+            {"shop_id": str(shop.id), "next": away},
+            form_url="/reports/shops",
+        )
+        assert answer.headers["Location"] == "/"
+
+
+def test_one_shop_has_no_comparison_link(client: FlaskClient, shop: Shop, boss: User) -> None:
+    login(client, boss)
+    assert 'id="compare-shops"' not in client.get("/reports/").get_data(as_text=True)

@@ -37,6 +37,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.services.cases import rules_of
+from tracker.services.confirmations import count_waiting
 from tracker.services.errors import FieldError
 
 MAX_DAYS = 366
@@ -440,6 +441,25 @@ def dashboard(
         overdue_now=overdue_now(session, shop_id, now=now),
         appeals=appeals(session, shop_id, period) | {"removed": totals.appeals_removed},
         triage=triage(session, shop_id, period),
+    )
+
+
+@dataclass(frozen=True)
+class ShopSummary:
+    """One shop's line where a supervisor of several shops compares them."""
+
+    totals: Figures  # the period's cases, as the shop's own dashboard counts them
+    overdue_now: int  # open and past the first-contact deadline, whatever the period
+    waiting: int  # good ratings waiting in 待确认 now
+
+
+def shop_summary(session: Session, shop_id: int, period: Period, *, now: datetime) -> ShopSummary:
+    """The figures a shop's dashboard leads with, for the comparison of shops."""
+    facts = load_facts(session, shop_id, period, now=now)
+    return ShopSummary(
+        totals=figures(facts.table),
+        overdue_now=overdue_now(session, shop_id, now=now),
+        waiting=count_waiting(session, shop_id, now=now),
     )
 
 

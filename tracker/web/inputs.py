@@ -4,8 +4,9 @@ without the characters no database or spreadsheet holds."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Request, abort, current_app, request
+from flask import Request, abort, current_app, request, url_for
 from flask_sqlalchemy.pagination import Pagination
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.exceptions import BadRequest
@@ -16,6 +17,21 @@ from tracker.extensions import db
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
 MAX_PAGE = 10_000
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after a form, when it is a path of this site (never an open redirect
+    to another host: ``//evil``, ``/\\evil`` and ``https://evil`` are refused); else home."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith(("//", "/\\"))
+        ):
+            return target
+    return url_for("home.index")
 
 
 def parse_id(text: object) -> int | None:

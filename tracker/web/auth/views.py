@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
@@ -12,22 +10,9 @@ from tracker.extensions import db, limiter
 from tracker.services import accounts
 from tracker.services.accounts import LoginFailure, authenticate
 from tracker.web.auth.forms import LoginForm
+from tracker.web.inputs import safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never an open redirect to another host."""
-    if target:
-        parts = urlsplit(target)
-        if (
-            not parts.scheme
-            and not parts.netloc
-            and target.startswith("/")
-            and not target.startswith("//")
-        ):
-            return target
-    return url_for("home.index")
 
 
 def _login_limit() -> str:
@@ -50,7 +35,7 @@ def _address_and_name() -> str:
 @limiter.limit(_address_limit, methods=["POST"])  # a ceiling per address: many names sprayed
 def login() -> Response | str:
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         result = authenticate(
@@ -65,7 +50,7 @@ def login() -> Response | str:
         else:
             login_user(result, remember=bool(form.remember.data))
             flash(f"欢迎回来，{result.display_name}。", "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 

@@ -22,7 +22,7 @@ from tracker.services import board, browse, confirmations
 from tracker.web.access import current_shop, shop_or_404, shops_query
 from tracker.web.cached import computed
 from tracker.web.home.forms import ShopSwitchForm
-from tracker.web.inputs import requested_page, search_text
+from tracker.web.inputs import requested_page, safe_next, search_text
 
 bp = Blueprint("home", __name__)
 
@@ -88,6 +88,8 @@ def switch_shop() -> Response:
         abort(400)
     shop = shop_or_404(form.shop_id.data or 0)
     session["shop_id"] = shop.id
+    if form.next.data:
+        return redirect(safe_next(form.next.data))
     target = request.referrer or ""
     if target.startswith(url_for("home.pick_shop", _external=True)):
         target = ""  # picked from the list: on to the shop's home page

@@ -17,8 +17,10 @@ from tracker.services import access_log as personal_data
 from tracker.services import exports, reports, surveys
 from tracker.services.errors import FieldError
 from tracker.web import cached
-from tracker.web.access import current_shop, roles_required
+from tracker.web.access import current_shop, roles_required, shops_query
 from tracker.web.cached import Computed, computed
+from tracker.web.home.forms import ShopSwitchForm
+from tracker.web.inputs import requested_page
 from tracker.web.reports import charts
 from tracker.web.reports.forms import PeriodForm
 
@@ -127,6 +129,39 @@ def dashboard() -> str:
             by if by in ("agent", "reason", "product") else "product",
         ),
         csat_by=reports.BREAKDOWNS[by if by in ("agent", "reason", "product") else "product"],
+    )
+
+
+SHOPS_PER_PAGE = 20
+
+
+@bp.route("/shops")
+def shops() -> str:
+    """The shops the supervisor may see, side by side for a period (a page at a time, by
+    name): which one is behind this morning. Each shop's line is cached like its own
+    dashboard's figures."""
+    form = PeriodForm(request.args)
+    period = _period(form)
+    form.start.data, form.end.data = period.start, period.end
+    page = requested_page(shops_query(), per_page=SHOPS_PER_PAGE)
+
+    def summary(shop: Shop) -> Computed:
+        return computed(
+            _key(shop, period, "summary"),
+            FIGURES_FRESH_SECONDS,
+            lambda: reports.shop_summary(db.session, shop.id, period, now=utcnow()),
+        )
+
+    lines = [(shop, summary(shop)) for shop in page.items]
+    return render_template(
+        "reports/shops.html",
+        form=form,
+        period=period,
+        page=page,
+        lines=lines,
+        current=current_shop(),
+        switch=ShopSwitchForm(),
+        query={"start": period.start.isoformat(), "end": period.end.isoformat()},
     )
 
 
