@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from tracker.domain.phone_numbers import parse_number
-from tracker.models import Buyer, Order, OrderLine, Product, Review, Shop
-from tracker.models.enums import Rating
+from tracker.models import Buyer, ContactAttempt, Order, OrderLine, Product, Review, Shop
+from tracker.models.enums import AttemptOutcome, Channel, Rating
 from tracker.services import buyer_profiles, contact_handles
 
 
@@ -183,3 +183,26 @@ def give_number(
         now=at,
         expires_at=expires_at,
     )
+
+
+def logged_attempt(
+    session: Session,
+    case_id: int,
+    agent_id: int,
+    at: datetime,
+    *,
+    outcome: AttemptOutcome = AttemptOutcome.NO_ANSWER,
+    notes: str = "",
+) -> ContactAttempt:
+    """A phone attempt on the case as staff logged it at ``at``; the caller commits."""
+    attempt = ContactAttempt(
+        case_id=case_id,
+        agent_id=agent_id,
+        channel=Channel.PHONE,
+        attempted_at=at,
+        outcome=outcome,
+        notes=notes,
+        created_at=at,
+    )
+    session.add(attempt)
+    return attempt

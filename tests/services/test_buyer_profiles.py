@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tests.factories import give_profile, open_case
+from tests.factories import give_profile, logged_attempt, open_case
 from tracker.models import AuditEvent, Buyer, Case, ContactAttempt, Shop, User
-from tracker.models.enums import AttemptOutcome, Channel, Role
+from tracker.models.enums import AttemptOutcome, Role
 from tracker.services import access_log, browse, buyer_profiles, cases
 from tracker.services.buyer_profiles import Profile
 from tracker.services.reports import Period
@@ -129,17 +129,7 @@ def test_a_buyers_request_erases_name_address_numbers_and_notes_and_is_logged(
     assert buyer is not None
     cases.note_preferences(session, case, "住文三路，喜欢下午送货", actor=agent, now=NOW)
     said = "郑俊杰说改打 139 8765 4321，补发寄文三路 100 号；订单 3730259898842881245"
-    session.add(
-        ContactAttempt(
-            case_id=case.id,
-            agent_id=agent.id,
-            channel=Channel.PHONE,
-            attempted_at=NOW,
-            outcome=AttemptOutcome.AGREED,
-            notes=said,
-            created_at=NOW,
-        )
-    )
+    logged_attempt(session, case.id, agent.id, NOW, outcome=AttemptOutcome.AGREED, notes=said)
     session.add(
         AuditEvent(
             occurred_at=NOW,

@@ -58,6 +58,12 @@ def clients(fake: FakeAliyun) -> Callable[[Shop, str], object]:
     return lambda shop, name: client
 
 
+def send(session: Session, aliyun: FakeAliyun, now: datetime, **pace: object) -> campaigns.Progress:
+    """One run of the sender through the Aliyun stand-in, 600 a minute, without waiting."""
+    options = {"per_minute": 600, "sleep": lambda s: None} | pace
+    return campaigns.send_due(session, now=now, clients=clients(aliyun), tz=SH, **options)  # type: ignore[arg-type]
+
+
 def buyer(
     session: Session, shop: Shop, n: int, *, days_ago: int, phone: str | None = None
 ) -> Buyer:
@@ -226,24 +232,9 @@ def test_each_recipient_is_messaged_once_through_a_crash_and_a_lost_answer(
     for r in session.scalars(sa.select(CampaignRecipient).where(CampaignRecipient.id.in_(ids[:6]))):
         client.send(campaigns._sms(session, r, template))  # these six went out before the crash
     aliyun.faults = [None] * 10 + [None, None, "lost"]  # ten lookups, then a lost answer
-    progress = campaigns.send_due(
-        session,
-        now=NOW,
-        clients=clients(aliyun),
-        tz=SH,
-        per_minute=600,
-        batch=7,
-        sleep=sleeps.append,
-    )
+    progress = send(session, aliyun, NOW, batch=7, sleep=sleeps.append)
     assert progress.looked_up == 10
-    campaigns.send_due(
-        session,
-        now=NOW + timedelta(minutes=1),
-        clients=clients(aliyun),
-        tz=SH,
-        per_minute=600,
-        sleep=sleeps.append,
-    )
+    send(session, aliyun, NOW + timedelta(minutes=1), sleep=sleeps.append)
     sent_to = [s["PhoneNumbers"] for s in aliyun.sent]
     assert len(sent_to) == len(set(sent_to)) == 27  # every one of the 27 once, no one twice
     states = dict(
@@ -267,9 +258,8 @@ def test_what_changed_since_the_launch_is_checked_before_each_send(
     """A big campaign goes out over hours: a buyer who replied R to another campaign, asked
     not to be contacted, posted a 差评 now worked as a case, or was called an hour ago is
     not messaged; they stay in the sent group of the uplift, as the control keeps theirs."""
-    from tests.factories import open_case
-    from tracker.models import ContactAttempt
-    from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus, Channel
+    from tests.factories import logged_attempt, open_case
+    from tracker.models.enums import CaseOutcome, CaseStatus
 
     admin, template = setup
     people = [buyer(session, shop, i, days_ago=120) for i in range(8)]
@@ -285,27 +275,10 @@ def test_what_changed_since_the_launch_is_checked_before_each_send(
     other = open_case(session, shop, at=NOW - timedelta(days=60), key="c2", nick="老案件")
     other.buyer_id, other.status = called.id, CaseStatus.UNRECOVERED  # called again after
     other.outcome, other.closed_at = CaseOutcome.REFUSED, NOW - timedelta(days=30)
-    session.add(
-        ContactAttempt(
-            case_id=other.id,
-            agent_id=make_user(Role.AGENT, [shop]).id,
-            channel=Channel.PHONE,
-            attempted_at=NOW + timedelta(minutes=10),
-            outcome=AttemptOutcome.NO_ANSWER,
-            created_at=NOW + timedelta(minutes=10),
-        )
-    )
+    logged_attempt(session, other.id, make_user(Role.AGENT, [shop]).id, NOW + timedelta(minutes=10))
     session.commit()
     later = NOW + timedelta(hours=1)
-    progress = campaigns.send_due(
-        session,
-        now=later,
-        clients=clients(aliyun),
-        tz=SH,
-        per_minute=600,
-        batch=3,
-        sleep=lambda s: None,
-    )
+    progress = send(session, aliyun, later, batch=3)
     assert (progress.sent, progress.skipped) == (4, 4)
     sent_to = {s["PhoneNumbers"] for s in aliyun.sent}
     assert sent_to == {f"139{i:08d}" for i in range(4, 8)}
@@ -333,9 +306,7 @@ def test_the_contact_policy_holds_when_recent_contacts_are_not_excluded(
     """A campaign told to keep recently contacted buyers still keeps the shop's rule: no
     message an hour after a call (the two-hour gap), nor a third contact in a day; one a
     day earlier is fine. And a send counts: a second campaign an hour later stands aside."""
-    from tests.factories import open_case
-    from tracker.models import ContactAttempt
-    from tracker.models.enums import AttemptOutcome, Channel
+    from tests.factories import logged_attempt, open_case
 
     admin, template = setup
     people = [buyer(session, shop, i, days_ago=120) for i in range(3)]
@@ -343,37 +314,18 @@ def test_the_contact_policy_holds_when_recent_contacts_are_not_excluded(
     for n, (who, hours_ago) in enumerate(zip(people, (0.5, 25, 30), strict=True)):
         case = open_case(session, shop, at=NOW - timedelta(days=60), key=f"k{n}", nick=f"k{n}")
         case.buyer_id = who.id
-        at = NOW - timedelta(hours=hours_ago)
-        session.add(
-            ContactAttempt(
-                case_id=case.id,
-                agent_id=agent.id,
-                channel=Channel.PHONE,
-                attempted_at=at,
-                outcome=AttemptOutcome.NO_ANSWER,
-                created_at=at,
-            )
-        )
+        logged_attempt(session, case.id, agent.id, NOW - timedelta(hours=hours_ago))
     session.commit()
     segments.recompute(session, shop, now=NOW)
     keep = Exclusions(open_case=False, contacted_days=None)
     first = dormant_campaign(session, shop, admin, template, keep, control_share=0.0)
     campaigns.launch(session, first, actor=admin, now=NOW)
-    campaigns.send_due(
-        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
-    )
+    send(session, aliyun, NOW)
     assert {s["PhoneNumbers"] for s in aliyun.sent} == {"13900000001", "13900000002"}
     assert campaigns.results(session, first).skipped == {campaigns.TOO_OFTEN: 1}
     second = dormant_campaign(session, shop, admin, template, keep, control_share=0.0)
     campaigns.launch(session, second, actor=admin, now=NOW + timedelta(hours=1))
-    campaigns.send_due(
-        session,
-        now=NOW + timedelta(hours=1),
-        clients=clients(aliyun),
-        tz=SH,
-        per_minute=600,
-        sleep=lambda s: None,
-    )
+    send(session, aliyun, NOW + timedelta(hours=1))
     assert len(aliyun.sent) == 2  # the first campaign's sends count: an hour is too soon
     assert campaigns.results(session, second).skipped == {campaigns.TOO_OFTEN: 3}
 
@@ -386,18 +338,12 @@ def test_marketing_waits_for_the_day_and_a_rate_limit_stops_the_run(
 ) -> None:
     launched(session, shop, setup, 5, 0.0)
     night = NOW.replace(hour=22)
-    campaigns.send_due(
-        session, now=night, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
-    )
+    send(session, aliyun, night)
     assert aliyun.sent == []
     aliyun.faults = [None, None, "throttle"]
-    progress = campaigns.send_due(
-        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
-    )
+    progress = send(session, aliyun, NOW)
     assert progress.sent == 2 and progress.waiting == 3
-    campaigns.send_due(
-        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
-    )
+    send(session, aliyun, NOW)
     assert len(aliyun.sent) == 5
 
 
@@ -416,9 +362,7 @@ def test_a_reply_r_unsubscribes_and_the_results_compare_with_control(
     campaign = dormant_campaign(session, shop, admin, template, control_share=0.25)
     campaigns.launch(session, campaign, actor=admin, now=NOW)
     assert campaign.excluded == {"买家要求勿扰或已退订": 1}
-    campaigns.send_due(
-        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
-    )
+    send(session, aliyun, NOW)
     recipients = session.scalars(sa.select(CampaignRecipient)).all()
     for r in recipients:  # half of those messaged buy again within the month, nobody held back does
         if not r.control and r.buyer_id % 2:
@@ -452,9 +396,7 @@ def test_delivery_receipts_are_read_back_and_never_shrink_the_sent_group(
     aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
 ) -> None:
     campaign = launched(session, shop, setup, 12, 0.25)
-    campaigns.send_due(
-        session, now=NOW, clients=clients(aliyun), tz=SH, per_minute=600, sleep=lambda s: None
-    )
+    send(session, aliyun, NOW)
     sent = [r for r in session.scalars(sa.select(CampaignRecipient)) if r.state == "sent"]
     assert len(sent) == 9 and len(aliyun.sent) == 9
     aliyun.deliver(sent[0].provider_ref or "")

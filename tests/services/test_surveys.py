@@ -120,22 +120,14 @@ def test_a_survey_keeps_the_contact_policy_and_counts_against_it(
 ) -> None:
     """锲而不舍 without harassment holds for the survey too: not within two hours of the
     last call, not past the day's cap; and once sent, the next call waits two hours."""
-    from tracker.models import ContactAttempt
-    from tracker.models.enums import AttemptOutcome, Channel
+    from tests.factories import logged_attempt
+    from tracker.models.enums import AttemptOutcome
     from tracker.services import contact_log
 
     case = closed(session, survey_shop, "1", CaseOutcome.REFUSED, hours_ago=1.5)
     called = NOW - timedelta(hours=1)  # the last call of the case
-    session.add(
-        ContactAttempt(
-            case_id=case.id,
-            agent_id=make_user(Role.AGENT, [survey_shop]).id,
-            channel=Channel.PHONE,
-            attempted_at=called,
-            outcome=AttemptOutcome.REFUSED,
-            created_at=called,
-        )
-    )
+    agent = make_user(Role.AGENT, [survey_shop])
+    logged_attempt(session, case.id, agent.id, called, outcome=AttemptOutcome.REFUSED)
     session.commit()
     assert surveys.queue_due(session, now=NOW) == 1
     assert _send(session, aliyun, NOW) == 0  # an hour after the call: not yet
