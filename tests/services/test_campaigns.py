@@ -454,3 +454,16 @@ def test_a_campaign_template_must_ask_only_for_what_a_campaign_can_fill(
     session.commit()
     with pytest.raises(FieldError, match="product"):
         dormant_campaign(session, shop, admin, template)
+
+
+def test_the_page_says_when_a_campaign_held_by_the_night_goes_on(
+    session: Session, shop: Shop, setup
+) -> None:  # type: ignore[no-untyped-def]
+    campaign = launched(session, shop, setup, 3, 0.0)
+    night = NOW.replace(hour=22)
+    assert campaigns.resumes_at(shop, campaign, now=night, tz=SH) == datetime(
+        2026, 12, 1, 9, 0, tzinfo=SH
+    )
+    assert campaigns.resumes_at(shop, campaign, now=NOW, tz=SH) is None  # going now
+    campaign.state = "done"
+    assert campaigns.resumes_at(shop, campaign, now=night, tz=SH) is None

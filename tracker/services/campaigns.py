@@ -315,6 +315,15 @@ def launch(session: Session, campaign: Campaign, *, actor: User, now: datetime) 
         return campaign
 
 
+def resumes_at(shop: Shop, campaign: Campaign, *, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When a campaign still sending goes on, if the shop's contact hours hold it now (the
+    page says so rather than leave a launch at 05:00 looking stuck); None when it is going."""
+    if campaign.state != "sending":
+        return None
+    policy = ContactPolicy.from_dict(shop.contact_policy)
+    return None if policy.in_hours(now, tz) else policy.earliest(now, [], tz=tz)
+
+
 # -- sending ----------------------------------------------------------------------------------
 @dataclass
 class Progress:

@@ -3,8 +3,10 @@ campaign, its preview, launching it."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -143,6 +145,12 @@ def campaign_view(campaign_id: int) -> str:
         template=db.session.get(MessageTemplate, campaign.template_id),
         preview=preview,
         found=campaigns.results(db.session, campaign),
+        resumes_at=campaigns.resumes_at(
+            _shop(),
+            campaign,
+            now=utcnow(),
+            tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
+        ),
         form=CsrfOnlyForm(),
     )
 
