@@ -88,7 +88,7 @@ def run(args: list[str]) -> int:
     say("migrating the database to the newest schema")
     if flask("db", "upgrade") != 0:
         return 1
-    if flask("demo", "--if-empty") != 0:
+    if flask("demo", "--if-empty", "--sister") != 0:
         return 1
     host, port = listen_address(os.environ)
     say("starting the scheduler (scoring, recommender builds, alerts) in the background")

@@ -34,6 +34,24 @@ def test_demo_if_empty_loads_once_and_keeps_data(app: Flask, session: Session) -
     assert count(session, Shop) == 1
 
 
+def test_demo_with_a_sister_shop_shares_its_staff(app: Flask, session: Session) -> None:
+    """The setup script's demo: the flagship and a smaller store of the brand, the same five
+    people working both (the shop switcher and 各店对比 have something to show); the
+    flagship opens first."""
+    args = ["demo", "--if-empty", "--sister", "--scale", "0.02", "--end-date", "2026-11-23"]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    shops = session.scalars(sa.select(Shop).order_by(Shop.name, Shop.id)).all()
+    assert [s.code for s in shops] == ["demo", "demo-2"]
+    orders = dict(
+        session.execute(sa.select(Order.shop_id, sa.func.count()).group_by(Order.shop_id)).all()
+    )
+    assert orders[shops[0].id] > orders[shops[1].id] > 0
+    kefu1 = session.scalar(sa.select(User).where(User.username == "kefu1"))
+    assert kefu1 is not None and {s.code for s in kefu1.shops} == {"demo", "demo-2"}
+    assert "已导入 晨光优选直营店" in result.output
+
+
 def test_demo_shop_runs_on_its_own_bands(app: Flask, session: Session) -> None:
     """A demo large enough for the nightly calibration gets it at once, as it gets its
     segments: the 情感模型 page and intake show what a shop would run on."""

@@ -41,24 +41,53 @@ from tracker.services.errors import FieldError
     is_flag=True,
     help="Do nothing when the database already has a shop (used by the setup script).",
 )
+@click.option(
+    "--sister",
+    is_flag=True,
+    help="Also a second, smaller shop of the brand with the same staff (各店对比, 切换店铺).",
+)
 @job_limits
 def demo_command(
-    seed: int, scale: float, end_date: object, code: str, name: str, if_empty: bool
+    seed: int, scale: float, end_date: object, code: str, name: str, if_empty: bool, sister: bool
 ) -> None:
     """Generate and load a realistic demo shop (deterministic for a seed and end date)."""
-    from tracker.demo.generator import generate
-    from tracker.demo.loader import DEMO_PASSWORD, DEMO_STAFF, DemoExists, load_demo, shop_exists
+    from tracker.demo.loader import DEMO_PASSWORD, DEMO_STAFF, shop_exists
 
     if if_empty and db.session.scalar(sa.select(sa.func.count(Shop.id))):
         click.echo("数据库中已有店铺，保留现有数据，不导入演示数据。")
         _print_demo_logins(DEMO_STAFF, DEMO_PASSWORD)
         return
-    if shop_exists(db.session, code):
-        raise click.ClickException(f"店铺 {code} 已存在，演示数据不会重复导入（换一个 --code）。")
+    shops = [(code, name, seed, scale)]
+    if sister:
+        shops.append((f"{code}-2", SISTER_NAME, seed + 1, scale * SISTER_SCALE))
+    for shop_code, _, _, _ in shops:
+        if shop_exists(db.session, shop_code):
+            raise click.ClickException(
+                f"店铺 {shop_code} 已存在，演示数据不会重复导入（换一个 --code）。"
+            )
     now = utcnow()
     end = end_date.date() if hasattr(end_date, "date") else to_local(now, "Asia/Shanghai").date()
     assert isinstance(end, date)
-    click.echo(f"生成演示店铺 {code}（seed={seed}, scale={scale}, 截至 {end}）...")
+    for shop_code, shop_name, shop_seed, shop_scale in shops:
+        _load_demo_shop(shop_code, shop_name, shop_seed, shop_scale, end, now)
+    # every table the month of work and the segments wrote: the board's plans need fresh
+    # statistics (the loader refreshed those it filled, for the steps in between)
+    analyze_after_bulk_load(db.session, None)
+    _print_demo_logins(DEMO_STAFF, DEMO_PASSWORD)
+
+
+SISTER_NAME = "晨光优选直营店"  # sorts after the flagship: the flagship opens first
+SISTER_SCALE = 0.3  # a smaller store of the same brand
+
+
+def _load_demo_shop(
+    code: str, name: str, seed: int, scale: float, end: date, now: datetime
+) -> None:
+    """One demo shop, as a month of use would leave it."""
+    from tracker.demo.generator import generate
+    from tracker.demo.loader import DemoExists, load_demo
+
+    click.echo(f"生成演示店铺 {code}（seed={seed}, scale={scale:g}, 截至 {end}）...")
     shop = generate(seed=seed, scale=scale, end=end)
     try:
         summary = load_demo(db.session, shop, code=code, name=name, now=now)
@@ -69,14 +98,10 @@ def demo_command(
     _work_demo_cases(code, now, seed, summary.hidden_negatives)
     _calibrate_demo(code, now)  # as the last night did, staff's 待确认 decisions included
     _segment_demo(code, now)
-    # every table the month of work and the segments wrote: the board's plans need fresh
-    # statistics (the loader refreshed those it filled, for the steps in between)
-    analyze_after_bulk_load(db.session, None)
     click.echo(
-        f"已导入：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
+        f"已导入 {name}：商品 {summary.products}，买家 {summary.buyers}，订单 {summary.orders}，"
         f"订单行 {summary.order_lines}，评价 {summary.reviews}（修改记录 {summary.revisions}）。"
     )
-    _print_demo_logins(DEMO_STAFF, DEMO_PASSWORD)
 
 
 def _triage_demo(code: str, now: datetime) -> None:
