@@ -199,7 +199,7 @@ def test_a_supervisor_of_several_shops_compares_them_and_opens_one(
     assert answer.headers["Location"] == "/reports/?start=2026-11-01&end=2026-11-30"
     assert "京东自营店 · 报表" in client.get("/reports/").get_data(as_text=True)
     # a next that leaves the site goes home instead
-    for away in ("//evil.example/", "/\\evil.example", "https://evil.example/"):
+    for away in ("//evil.example/", "/\\evil.example", "https://evil.example/", "/\t/evil.example"):
         answer = post_form(
             client,
             "/shop/switch",

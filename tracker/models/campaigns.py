@@ -55,9 +55,8 @@ class CampaignRecipient(db.Model):
         sa.ForeignKey("contact_handles.id", ondelete="SET NULL")
     )
     control: Mapped[bool]
-    state: Mapped[str] = mapped_column(
-        sa.String(16)
-    )  # queued, sending, sent, failed, skipped, control
+    # queued, sending, sent, failed, skipped, control
+    state: Mapped[str] = mapped_column(sa.String(16))
     out_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
     provider_ref: Mapped[str | None] = mapped_column(sa.String(64))
     sent_at: Mapped[datetime | None]

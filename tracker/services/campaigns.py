@@ -445,7 +445,10 @@ def _send_campaign(
                 if buyer_id in why:
                     session.execute(
                         sa.update(CampaignRecipient)
-                        .where(CampaignRecipient.id == recipient_id)
+                        .where(
+                            CampaignRecipient.id == recipient_id,
+                            CampaignRecipient.state == "queued",
+                        )
                         .values(state="skipped", last_error=why[buyer_id])
                     )
             progress.skipped += sum(1 for b in queued.values() if b in why)

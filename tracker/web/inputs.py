@@ -21,8 +21,9 @@ MAX_PAGE = 10_000
 
 def safe_next(target: str | None) -> str:
     """Where to go after a form, when it is a path of this site (never an open redirect
-    to another host: ``//evil``, ``/\\evil`` and ``https://evil`` are refused); else home."""
-    if target:
+    to another host: ``//evil``, ``/\\evil``, ``https://evil`` and a path with a tab or a
+    line break, which browsers drop before reading ``//``, are refused); else home."""
+    if target and not any(c.isspace() or not c.isprintable() for c in target):
         parts = urlsplit(target)
         if (
             not parts.scheme
