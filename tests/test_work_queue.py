@@ -27,6 +27,7 @@ from flask import Flask
 from tests.databases import fresh_database
 from tests.top_server import FakeTop, serve
 from tracker import create_app, jobs
+from tracker.cli.limits import apply_job_limits
 from tracker.clock import utcnow
 from tracker.domain.work_plan import PARK_AFTER
 from tracker.extensions import db
@@ -99,6 +100,9 @@ def world(tmp_path: Path) -> Iterator[World]:
             from flask_migrate import upgrade
 
             upgrade()
+            # a job process's database limits, as the scheduler and tracker.worker set them
+            # (a pull waits up to a minute for another's SQLite write lock, not the web's 5 s)
+            apply_job_limits(app)
             shops = [
                 Shop(code=code, name=f"店铺{code}", platform=Platform.TMALL, created_at=utcnow())
                 for code in ("w1", "w2")
