@@ -72,7 +72,8 @@ def redact(text: str | None, known: list[str]) -> str | None:
     郑**) stay: they identify no one."""
     if not text:
         return text
-    wanted = {"".join(k.split()) for k in known if k and len("".join(k.split())) >= 2}
+    compact = {"".join(k.split()) for k in known if k}
+    wanted = [value for value in compact if len(value) >= 2]
     for value in sorted(wanted, key=len, reverse=True):  # the address before its street
         text = re.sub(r"\s*".join(map(re.escape, value)), REDACTED, text)
     return _PHONE.sub(REDACTED, text)

@@ -441,18 +441,18 @@ def _send_campaign(
             if not queued:
                 break
             why = _not_now(session, campaign, list(queued.values()), rules, now)
-            for recipient_id, buyer_id in queued.items():
-                if buyer_id in why:
-                    session.execute(
-                        sa.update(CampaignRecipient)
-                        .where(
-                            CampaignRecipient.id == recipient_id,
-                            CampaignRecipient.state == "queued",
-                        )
-                        .values(state="skipped", last_error=why[buyer_id])
+            skipped = {r: why[b] for r, b in queued.items() if b in why}
+            for recipient_id, reason in skipped.items():
+                session.execute(
+                    sa.update(CampaignRecipient)
+                    .where(
+                        CampaignRecipient.id == recipient_id,
+                        CampaignRecipient.state == "queued",
                     )
-            progress.skipped += sum(1 for b in queued.values() if b in why)
-            ids = [r for r, b in queued.items() if b not in why]
+                    .values(state="skipped", last_error=reason)
+                )
+            progress.skipped += len(skipped)
+            ids = [r for r in queued if r not in skipped]
             if not ids:
                 continue  # the whole batch stood aside: the next one, with the same budget
             session.execute(

@@ -94,17 +94,33 @@ def _decide(
 ) -> Review:
     """Take the review out of the queue, store the person's word for the next training and
     audit it (inside the caller's transaction)."""
-    review = _take(session, shop_id, review_id, now)
+    review = _leave_queue(
+        session, shop_id, review_id, now, actor_id=actor.id, word="是差评" if complaint else "误报"
+    )
     store_correction(session, review.id, is_positive=not complaint, user_id=actor.id, now=now)
+    return review
+
+
+def _leave_queue(
+    session: Session,
+    shop_id: int,
+    review_id: int,
+    now: datetime,
+    *,
+    actor_id: int | None,
+    word: str,
+) -> Review:
+    """Take the review out of the queue and audit what became of it (``word``)."""
+    review = _take(session, shop_id, review_id, now)
     record_change(
         session,
         now=now,
-        actor_id=actor.id,
+        actor_id=actor_id,
         entity_type="review",
         entity_id=review.id,
         field="confirmation",
         old="待确认",
-        new="是差评" if complaint else "误报",
+        new=word,
     )
     return review
 
@@ -154,16 +170,6 @@ def settle(
             )
         )
         for review_id in ids:
-            review = _take(session, shop_id, review_id, now)
-            record_change(
-                session,
-                now=now,
-                actor_id=None,
-                entity_type="review",
-                entity_id=review.id,
-                field="confirmation",
-                old="待确认",
-                new=SETTLED,
-            )
+            review = _leave_queue(session, shop_id, review_id, now, actor_id=None, word=SETTLED)
             open_case_for(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
         return len(ids)

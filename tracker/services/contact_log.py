@@ -70,15 +70,14 @@ def contacts(
 
 def times_for_buyer(session: Session, buyer_id: int) -> list[datetime]:
     """When the buyer was contacted, on any of their cases or by any campaign."""
-    found = contacts(buyer_ids=[buyer_id]).subquery()
-    return list(session.scalars(sa.select(found.c.at)))
+    return times_by_buyer(session, [buyer_id]).get(buyer_id, [])
 
 
 def times_by_buyer(
-    session: Session, buyer_ids: Collection[int], since: datetime
+    session: Session, buyer_ids: Collection[int], since: datetime | None = None
 ) -> dict[int, list[datetime]]:
-    """When each of these buyers was contacted since a moment (a campaign's batch at send
-    time: one query for the batch, not one per buyer)."""
+    """When each of these buyers was contacted (since a moment): a campaign's batch at send
+    time asks once for the batch, not once per buyer."""
     found = contacts(buyer_ids=buyer_ids, since=since).subquery()
     times: dict[int, list[datetime]] = defaultdict(list)
     for buyer_id, at in session.execute(sa.select(found.c.buyer_id, found.c.at)):

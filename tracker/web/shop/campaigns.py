@@ -138,15 +138,16 @@ def campaign_view(campaign_id: int) -> str:
             now=utcnow(),
         )
         preview = (len(numbers), tally)
+    shop = _shop()
     return render_template(
         "shop/campaign.html",
-        shop=_shop(),
+        shop=shop,
         campaign=campaign,
         template=db.session.get(MessageTemplate, campaign.template_id),
         preview=preview,
         found=campaigns.results(db.session, campaign),
         resumes_at=campaigns.resumes_at(
-            _shop(),
+            shop,
             campaign,
             now=utcnow(),
             tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
