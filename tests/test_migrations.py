@@ -232,3 +232,36 @@ def test_names_addresses_and_birthdays_are_sealed_in_place_and_opened_on_downgra
         (None, "北京市朝阳区建国路 1 号"),
         (None, None),
     ]
+
+
+def test_past_erasures_are_read_from_the_access_log(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """A buyer erased before 0030 stays erased: when, from the 删除个人信息 line."""
+    upgrade(revision="0029")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        _one_shop(conn, now)
+        for i in (1, 2):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO buyers (id, shop_id, platform_nick, tags, preferences, "
+                    "membership_level, created_at) VALUES (:id, 1, :nick, '[]', '', 'none', :now)"
+                ),
+                {"id": i, "nick": f"b{i}", "now": now},
+            )
+        for at, field in (("2026-11-30 08:00:00", "personal_data_erased"), (now, "phone_revealed")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_events (occurred_at, entity_type, entity_id, field, "
+                    "new_value) VALUES (:at, 'buyer', :id, :field, '客户档案 · 删除')"
+                ),
+                {"at": at, "id": 1 if field == "personal_data_erased" else 2, "field": field},
+            )
+    upgrade()
+    with db.engine.connect() as conn:
+        erased = (
+            conn.execute(sa.text("SELECT personal_data_erased_at FROM buyers ORDER BY id"))
+            .scalars()
+            .all()
+        )
+    assert [str(e)[:19] if e else None for e in erased] == ["2026-11-30 08:00:00", None]
+    downgrade(revision="0029")

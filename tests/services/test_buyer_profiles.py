@@ -4,7 +4,7 @@ working the buyer's case (the first look each day on the access log), hints else
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,11 +12,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.factories import give_profile, logged_attempt, open_case
-from tracker.models import AuditEvent, Buyer, Case, ContactAttempt, Shop, User
+from tests.fakes import KeywordScorer
+from tracker.domain.triage import DeadlinePolicy
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import AuditEvent, Buyer, Case, ContactAttempt, ContactHandle, Shop, User
 from tracker.models.enums import AttemptOutcome, Role
-from tracker.services import access_log, browse, buyer_profiles, cases
+from tracker.services import access_log, browse, buyer_profiles, cases, erasure
 from tracker.services.buyer_profiles import Profile
+from tracker.services.imports import import_parsed
+from tracker.services.intake import IntakeSettings
 from tracker.services.reports import Period
+from tracker.sources.files import parse_file
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
@@ -179,3 +185,52 @@ def test_a_buyers_request_erases_name_address_numbers_and_notes_and_is_logged(
     assert session.get(Case, case.id).outcome_note == "电话 〔已删除〕 确认"
     decided = session.scalars(sa.select(AuditEvent).where(AuditEvent.field == "outcome_note"))
     assert decided.one().new_value == "〔已删除〕同意补发"
+
+
+def test_an_erased_buyers_earlier_data_is_not_imported_again_but_a_new_order_brings_it(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    case = worked_case(session, shop, make_user(Role.AGENT, shops=[shop]))
+    buyer = case.buyer
+    assert buyer is not None
+    erasure.erase(session, buyer, make_user(Role.SUPERVISOR, shops=[shop]), reason="来电", now=NOW)
+
+    def imported(kind: str, text: str):  # type: ignore[no-untyped-def]
+        parsed = parse_file(kind, text.encode(), f"{kind}.csv", tz=SH)
+        report = import_parsed(
+            session,
+            shop,
+            parsed,
+            now=NOW + timedelta(days=2),
+            skip_bad_rows=False,
+            scorer=KeywordScorer(),
+            settings=IntakeSettings(
+                WorkingHours(tz=SH, periods=((time(9), time(22)),)), DeadlinePolicy()
+            ),
+        )
+        session.commit()
+        assert report.written, [p.describe() for p in report.problems]
+        return report
+
+    header = "订单编号,买家会员名,订单付款时间,宝贝标题,价格,收货人姓名,收货地址,联系手机\n"
+    old = (
+        "T7,买家甲,2026-11-20 09:00:00,赣南脐橙,39.9,郑俊杰,浙江省杭州市文三路 100 号,13812345678\n"
+    )
+    report = imported("orders", header + old)  # an export of before the request, again
+    assert report.withheld == 1
+    session.expire_all()
+    assert buyer_profiles.opened(buyer) == Profile() and buyer.area is None
+    assert session.scalars(sa.select(ContactHandle.sealed)).all() == [None]
+    report = imported(
+        "buyers", "买家会员名,姓名,手机,会员等级\n买家甲,郑俊杰,13812345678,金卡会员\n"
+    )
+    assert report.withheld == 1  # a buyer file says not when the buyer gave it
+    session.expire_all()
+    assert buyer_profiles.opened(buyer) == Profile() and buyer.membership_level.name == "GOLD"
+    assert session.scalars(sa.select(ContactHandle.sealed)).all() == [None]
+    new = "T8,买家甲,2026-11-24 09:00:00,赣南脐橙,39.9,郑俊杰,上海市徐汇区漕溪路 1 号,13900001111\n"
+    report = imported("orders", header + new)  # a new order: given again, kept again
+    assert report.withheld == 0
+    session.expire_all()
+    assert buyer_profiles.opened(buyer).region == "上海市徐汇区漕溪路 1 号"
+    assert len([s for s in session.scalars(sa.select(ContactHandle.sealed)) if s]) == 1

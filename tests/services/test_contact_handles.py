@@ -173,6 +173,28 @@ def test_a_decrypt_the_platform_refuses_says_why_and_keeps_nothing(
     assert session.scalars(sa.select(ContactHandle)).all() == []
 
 
+def test_no_number_is_fetched_again_for_an_order_before_the_buyers_erasure(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    from tracker.services import erasure
+
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = worked_case(session, shop, agent, phone="", oaid="OAID-9")
+    fake = FakeTop()
+    fake.receivers[("T1", "OAID-9")] = {
+        "mobile": "18400913965-7576",
+        "privacy_protection": True,
+        "secret_no_expire_time": "2026-12-08 10:00:00",
+        "matched": True,
+        "tid": "T1",
+    }
+    assert case.buyer is not None
+    erasure.erase(session, case.buyer, make_user(Role.ADMIN), reason="邮件要求", now=NOW)
+    with serve(fake), pytest.raises(FieldError, match="买家已要求删除个人信息"):
+        contact_handles.decrypt(session, case, agent, platform=top_client(fake), now=NOW)
+    assert fake.requests == [] and session.scalars(sa.select(ContactHandle)).all() == []
+
+
 def test_rotating_the_key_reseals_numbers_names_and_their_fingerprints(
     app,
     session: Session,

@@ -25,6 +25,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import MessageState, Role
+from tracker.services import erasure
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -185,6 +186,10 @@ def test_an_agent_gets_a_number_from_the_platform_on_the_case_page(
     assert fake.problems == [] and 'href="tel:18400913965,7576"' in html
     assert "184****3965 转 7576" in html and "后失效" in html
     assert "18400913965" not in client.get(url).get_data(as_text=True)  # shown once only
+    assert case.buyer is not None
+    erasure.erase(session, case.buyer, agent, reason="买家来电要求", now=utcnow())
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="decrypt"' not in page and 'id="erased-numbers"' in page
 
 
 def test_a_virtual_number_about_to_lapse_is_extended_from_the_case_page(

@@ -385,3 +385,27 @@ def test_sources_page_pages_through_many_shops_and_finds_the_failing_ones(
     assert CARD.format("分店030") in found and CARD.format("分店007") not in found
     assert "没有符合条件的店铺" in client.get("/admin/sources?q=无此店").get_data(as_text=True)
     assert client.get("/admin/sources?page=²").status_code == 404
+
+
+def test_an_upload_says_whose_personal_data_it_left_out(
+    admin: tuple[FlaskClient, Shop], session: Session, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker.clock import utcnow
+    from tracker.models import Buyer
+    from tracker.services import buyer_profiles, erasure
+
+    client, shop = admin
+    buyer = Buyer(shop_id=shop.id, platform_nick="小鹿", created_at=utcnow(), tags=[])
+    session.add(buyer)
+    session.commit()
+    erasure.erase(session, buyer, make_user(Role.ADMIN), reason="买家邮件", now=utcnow())
+    orders = (
+        "订单编号,买家会员名,订单付款时间,宝贝标题,价格,收货人姓名,联系手机\n"
+        "T9,小鹿,2026-11-20 10:00:00,赣南脐橙,39.9,鹿晓晓,13900001111\n"
+        "T10,小鹿,2026-11-20 10:00:00,烟台苹果,29.9,,\n"
+    )
+    html = upload(client, shop, orders.encode(), "订单.csv", kind="orders").get_data(as_text=True)
+    assert "已导入 2/2 行" in html
+    assert "1 行属于已要求删除个人信息的买家" in html
+    session.expire_all()
+    assert buyer_profiles.opened(session.get(Buyer, buyer.id)).name is None

@@ -1,8 +1,10 @@
-"""How personal data is shown to staff who do not work that buyer's case."""
+"""How personal data is shown to staff who do not work that buyer's case, taken out of
+staff's notes, and kept out once the buyer asked for it to be deleted."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 _DIGITS = re.compile(r"\d")
 
@@ -95,3 +97,11 @@ def identifying_parts(name: str | None, address: str | None) -> list[str]:
                 parts.append(found.group(1))
                 break
     return parts
+
+
+def may_take_in(erased_at: datetime | None, given_at: datetime | None) -> bool:
+    """Whether personal data given at ``given_at`` (an order's payment; None: a file that
+    does not say when) may be kept for a buyer who asked at ``erased_at`` for theirs to be
+    deleted: only what they gave again after asking. Re-importing an old export must not
+    undo an erasure."""
+    return erased_at is None or (given_at is not None and given_at > erased_at)

@@ -106,6 +106,9 @@ class ImportJob(db.Model):
     cases_opened: Mapped[int] = mapped_column(default=0)
     cases_closed: Mapped[int] = mapped_column(default=0)
     set_aside: Mapped[int] = mapped_column(default=0)
+    # rows whose name, address and number were left out: the buyer had asked for their
+    # personal data to be deleted after giving them (tracker.services.erasure)
+    withheld: Mapped[int] = mapped_column(default=0)
     problem_count: Mapped[int] = mapped_column(default=0)
     # the first problems found: row, column, value, reason (all are counted)
     problems: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)

@@ -14,6 +14,7 @@ from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import Suggestion, suggest
 from tracker.domain.platform_rules import ReviewRules
+from tracker.domain.privacy import may_take_in
 from tracker.domain.wording import short_product, spoken_name
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
@@ -262,7 +263,10 @@ def detail(
         else []
     )
     shop = session.get(Shop, case.shop_id)
-    has_oaid = bool(line and line.order.oaid)
+    erased_at = case.buyer.personal_data_erased_at if case.buyer else None
+    has_oaid = bool(  # and the buyer did not ask after this order for their data's deletion
+        line and line.order.oaid and may_take_in(erased_at, line.order.paid_at)
+    )
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     stop = case.buyer.do_not_contact_at if case.buyer else None

@@ -22,7 +22,8 @@ from tracker.domain.phone_numbers import (
     masked,
     parse_number,
 )
-from tracker.models import Case, ContactHandle, Order, OrderLine, Review, User
+from tracker.domain.privacy import may_take_in
+from tracker.models import Buyer, Case, ContactHandle, Order, OrderLine, Review, User
 from tracker.models.enums import HandleKind
 from tracker.services import buyer_profiles, erasure
 from tracker.services.audit import record_access
@@ -272,6 +273,12 @@ def decrypt(
         if order is None or not order.oaid:
             raise FieldError(
                 "decrypt", "没有这笔订单的 OAID（请导入含 OAID 的订单），无法向平台解密。"
+            )
+        buyer = session.get(Buyer, order.buyer_id)
+        if buyer is not None and not may_take_in(buyer.personal_data_erased_at, order.paid_at):
+            raise FieldError(
+                "decrypt",
+                "买家已要求删除个人信息，不再为此前的订单向平台取号；请改用平台短信或平台消息联系。",
             )
         try:
             answer = platform.decrypt_contact(order.tid, order.oaid)

@@ -36,8 +36,8 @@ REDACTED = "（已按买家要求删除）"
 
 def erase(session: Session, buyer: Buyer, actor: User, *, reason: str, now: datetime) -> int:
     """Erase what identifies the buyer; ``reason`` (who asked, when, how) goes to the access
-    log. Returns how many numbers were wiped. A later import may bring new data: the buyer
-    gave it again with a new order."""
+    log. Returns how many numbers were wiped. Only an order paid after it brings a name
+    and a number again (tracker.domain.privacy.may_take_in): the buyer gave them anew."""
     reason = reason.strip()
     if not reason:
         raise FieldError("reason", "请写明依据：谁、何时、通过什么渠道要求删除。")
@@ -48,6 +48,7 @@ def erase(session: Session, buyer: Buyer, actor: User, *, reason: str, now: date
         for column, value in buyer_profiles.columns(buyer_profiles.Profile()).items():
             setattr(buyer, column, value)
         buyer.preferences = ""
+        buyer.personal_data_erased_at = now  # what they gave before stays out of imports
         # the notes' earlier texts live on in the audit trail: who changed them and when
         # stays, what they said goes
         session.execute(

@@ -317,7 +317,7 @@ def _write(
         job.rows_done = job.imported_rows = written
         job.created, job.updated = report.created, report.updated
         job.cases_opened, job.cases_closed = intake.cases_opened, intake.cases_closed
-        job.set_aside = intake.set_aside
+        job.set_aside, job.withheld = intake.set_aside, report.withheld
         record_run(session, shop, source=f"import:{kind}", now=now, result=report.intake)
     if written >= BULK_ROWS:
         analyze_after_bulk_load(session, BULK_TABLES[kind])

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tracker.domain.privacy import may_take_in
 from tracker.models import Buyer, Order, OrderLine, Product, Shop
 from tracker.models.enums import RefundStatus
 from tracker.sentiment import Scorer
@@ -39,6 +40,9 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     intake: IntakeResult | None = None
+    # rows whose name, address or number were left out: given before the buyer asked for
+    # their personal data to be deleted (tracker.services.erasure)
+    withheld: int = 0
 
     @property
     def skipped_rows(self) -> int:
@@ -135,6 +139,13 @@ def _reviews(
     report.updated += result.revised
 
 
+_PERSONAL = frozenset({"name", "receiver_name", "region", "birthday", "phone", "phone_expires_at"})
+
+
+def _brings_personal_data(values: dict[str, Any], *name_columns: str) -> bool:
+    return any(values.get(column) for column in (*name_columns, "region", "phone"))
+
+
 def _keep_numbers(
     session: Session,
     shop: Shop,
@@ -214,11 +225,15 @@ def _orders(
     for tid, line_rows in grouped.items():
         first = line_rows[0]
         buyer = _buyer_for(session, shop, buyers, first["buyer_nick"], now, report)
-        buyer_profiles.keep(  # the name an order brings never overwrites the one on file
-            buyer,
-            region=first.get("region"),
-            name=first.get("receiver_name") if buyer.name_hint is None else None,
-        )
+        personal = may_take_in(buyer.personal_data_erased_at, first["paid_at"])
+        if not personal and _brings_personal_data(first, "receiver_name"):
+            report.withheld += len(line_rows)
+        elif personal:
+            buyer_profiles.keep(  # the name an order brings never overwrites the one on file
+                buyer,
+                region=first.get("region"),
+                name=first.get("receiver_name") if buyer.name_hint is None else None,
+            )
         if first.get("ouid"):
             buyer.platform_buyer_id = first["ouid"]
         payment = first.get("payment") or sum(
@@ -238,7 +253,7 @@ def _orders(
         order.shipped_at = first.get("shipped_at", order.shipped_at)
         order.received_at = first.get("received_at", order.received_at)
         order.oaid = first.get("oaid") or order.oaid
-        if first.get("phone"):
+        if first.get("phone") and personal:
             numbers.append((buyer, order, first))
         for i, values in enumerate(line_rows, start=1):
             product = None
@@ -328,6 +343,9 @@ def _buyers(
         buyer = _buyer_for(session, shop, buyers, values["buyer_nick"], now, report)
         if known:
             report.updated += 1
+        if not may_take_in(buyer.personal_data_erased_at, None):  # a file says not when
+            report.withheld += _brings_personal_data(values, "name", "birthday")
+            values = {k: v for k, v in values.items() if k not in _PERSONAL}
         buyer_profiles.keep(
             buyer,
             name=values.get("name"),
