@@ -421,6 +421,37 @@ def test_delivery_receipts_are_read_back_and_never_shrink_the_sent_group(
     assert campaigns.poll_receipts(session, now=gone, clients=clients(aliyun), tz=SH) == 0
 
 
+def test_a_recipient_whose_number_lapsed_before_the_send_stays_in_the_sent_group(
+    session: Session,
+    shop: Shop,
+    setup,
+    aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
+) -> None:
+    """Everyone chosen against everyone held back: leaving out those the SMS never reached
+    would compare the reachable with everyone (the control group keeps such buyers too)."""
+    from tracker.models import ContactHandle
+
+    campaign = launched(session, shop, setup, 12, 0.25)
+    lapsed = session.scalars(
+        sa.select(CampaignRecipient).where(CampaignRecipient.control.is_(False))
+    ).first()
+    assert lapsed is not None
+    session.get(ContactHandle, lapsed.handle_id).sealed = None  # wiped when it lapsed
+    session.commit()
+    progress = send(session, aliyun, NOW)
+    assert (progress.sent, progress.failed) == (8, 1)
+    session.expire_all()
+    assert session.get(CampaignRecipient, lapsed.id).state == "failed"
+    lapsed_buyer = session.get(CampaignRecipient, lapsed.id).buyer_id
+    session.add(  # the buyer came back by themselves: it counts for the sent group
+        Order(shop_id=shop.id, tid="T-back", buyer_id=lapsed_buyer, payment=100, paid_at=NOW)
+    )
+    session.commit()
+    found = campaigns.results(session, campaign)
+    assert (found.sent, found.failed, found.sent_group, found.control) == (8, 1, 9, 3)
+    assert found.revenue is not None and found.revenue.sent_mean == pytest.approx(100 / 9)
+
+
 def test_a_campaign_needs_a_marketing_template(session: Session, shop: Shop, setup) -> None:  # type: ignore[no-untyped-def]
     admin, template = setup
     template.purpose = MessagePurpose.NOTICE

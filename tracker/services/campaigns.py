@@ -726,13 +726,19 @@ class CampaignResults:
     no_receipt: int = 0  # none came, or none yet
     # stood aside at send time, by why; still in the sent group of the uplift, as the
     # control group keeps those who would have stood aside too (leaving them out would
-    # compare the buyers still reachable with everyone)
+    # compare the buyers still reachable with everyone). So are the failed: a number that
+    # lapsed, a send the provider refused.
     skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def sent_group(self) -> int:
-        """How many the uplift's sent group holds: sent, and skipped at send time."""
-        return self.sent + sum(self.skipped.values())
+        """How many the uplift's sent group holds: everyone chosen to be sent to whose turn
+        came (sent, failed, skipped at send time): the group as chosen, against the control
+        group as chosen."""
+        return self.sent + self.failed + sum(self.skipped.values())
+
+
+SENT_GROUP = ("sent", "failed", "skipped")  # recipients whose turn came, however it went
 
 
 def results(session: Session, campaign: Campaign) -> CampaignResults:
@@ -770,7 +776,7 @@ def results(session: Session, campaign: Campaign) -> CampaignResults:
     for buyer_id, control in session.execute(
         sa.select(CampaignRecipient.buyer_id, CampaignRecipient.control).where(
             CampaignRecipient.campaign_id == campaign.id,
-            CampaignRecipient.state.in_(("sent", "skipped", "control")),
+            CampaignRecipient.state.in_((*SENT_GROUP, "control")),
         )
     ):
         groups[control].append(buyer_id)
