@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.domain.triage import ScoreBands
 from tracker.domain.work_plan import latest_due
 from tracker.extensions import db
 from tracker.models import ImportJob, Review, Shop
@@ -226,26 +227,40 @@ def _sentiment(app: Flask, task: Task, held: Claim) -> Outcome:
 
 
 def _calibrate(app: Flask, task: Task, held: Claim) -> Outcome:
-    """The shop's own score bands from the good ratings the model scoring it gave (its
-    own model's or the installation's: each scores on its own scale)."""
+    """The shop's own score bands, and the waiting reviews they now open a case for."""
     shop = db.session.get(Shop, task.shop_id)
-    version = None if shop is None else runtime.scoring_model_version(app, shop)
-    if shop is None or version is None:  # gone, or scored by snownlp (nothing to calibrate)
+    if shop is None:
         return OK
-    now = utcnow()
-    bands = calibration.calibrate(db.session, shop, model_version=version, now=now)
-    if bands is not None:
+    calibrated = calibrate_shop(app, shop, now=utcnow())
+    if calibrated is not None and calibrated.bands is not None:
+        bands, opened = calibrated.bands, calibrated.opened
         log.info("calibrate %s: case %.4f, confirm %.4f", shop.code, bands.case, bands.confirm)
-        opened = confirmations.settle(
-            db.session,
-            shop.id,
-            model_version=version,
-            settings=runtime.settings(app, shop),
-            now=now,
-        )
         if opened:
             log.info("calibrate %s: %d waiting reviews now open a case", shop.code, opened)
     return OK
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    bands: ScoreBands | None  # as intake now reads them; None: too few good ratings
+    opened: int  # reviews waiting in 待确认 that now fall below the case band
+
+
+def calibrate_shop(app: Flask, shop: Shop, *, now: datetime) -> Calibrated | None:
+    """Set the shop's own score bands from the good ratings the model scoring it gave (its
+    own model's or the installation's: each scores on its own scale), then open the cases
+    the new bands call for among the reviews waiting in 待确认: the nightly job's work, and
+    the demo's at load. None when snownlp's model scores the shop (nothing to calibrate)."""
+    version = runtime.scoring_model_version(app, shop)
+    if version is None:
+        return None
+    if calibration.calibrate(db.session, shop, model_version=version, now=now) is None:
+        return Calibrated(None, 0)
+    settings = runtime.settings(app, shop)  # the bands as intake reads them
+    opened = confirmations.settle(
+        db.session, shop.id, model_version=version, settings=settings, now=now
+    )
+    return Calibrated(settings.bands, opened)
 
 
 def retrain_shop(app: Flask, shop_id: int) -> None:

@@ -131,25 +131,21 @@ def _calibrate_demo(code: str, now: datetime) -> None:
     them (a real shop waits for 03:30 or 立即训练): the demo shows what a shop runs on."""
     from flask import current_app
 
-    from tracker import runtime
     from tracker.domain.triage import CALIBRATION_MIN_REVIEWS
-    from tracker.services.calibration import calibrate
-    from tracker.services.confirmations import settle
+    from tracker.jobs import calibrate_shop
 
     shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
     assert shop is not None
-    version = runtime.scoring_model_version(current_app, shop)
-    if version is None:  # scored by snownlp's own model: nothing to calibrate
+    calibrated = calibrate_shop(current_app, shop, now=now)
+    if calibrated is None:  # scored by snownlp's own model: nothing to calibrate
         return
-    if calibrate(db.session, shop, model_version=version, now=now) is None:
+    if calibrated.bands is None:
         click.echo(f"本店校准：好评不足 {CALIBRATION_MIN_REVIEWS:,} 条，沿用模型自带的分数线。")
         return
-    settings = runtime.settings(current_app, shop)  # the bands as intake reads them
-    bands = settings.bands
+    bands = calibrated.bands
     click.echo(f"本店校准：低于 {bands.case:.3f} 开案件，低于 {bands.confirm:.3f} 进待确认。")
-    opened = settle(db.session, shop.id, model_version=version, settings=settings, now=now)
-    if opened:
-        click.echo(f"待确认中 {opened} 条评价低于新的开案线，已开案件。")
+    if calibrated.opened:
+        click.echo(f"待确认中 {calibrated.opened} 条评价低于新的开案线，已开案件。")
 
 
 def _build_demo_recommender(code: str, now: datetime) -> None:

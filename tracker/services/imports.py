@@ -226,14 +226,14 @@ def _orders(
         first = line_rows[0]
         buyer = _buyer_for(session, shop, buyers, first["buyer_nick"], now, report)
         personal = may_take_in(buyer.personal_data_erased_at, first["paid_at"])
-        if not personal and _brings_personal_data(first, "receiver_name"):
-            report.withheld += len(line_rows)
-        elif personal:
+        if personal:
             buyer_profiles.keep(  # the name an order brings never overwrites the one on file
                 buyer,
                 region=first.get("region"),
                 name=first.get("receiver_name") if buyer.name_hint is None else None,
             )
+        elif _brings_personal_data(first, "receiver_name"):
+            report.withheld += len(line_rows)
         if first.get("ouid"):
             buyer.platform_buyer_id = first["ouid"]
         payment = first.get("payment") or sum(
