@@ -202,6 +202,12 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 BROKER_SCHEMES = ("redis://", "rediss://", "amqp://", "amqps://", "pyamqp://")
 
 
+def local_zone(config: Mapping[str, Any]) -> ZoneInfo:
+    """The zone every time shown or typed in is in (Beijing time by default); stored times
+    are UTC."""
+    return ZoneInfo(config["TRACKER_TIMEZONE"])
+
+
 def validate(config: Mapping[str, Any]) -> list[str]:
     """Return every configuration mistake found, each as a sentence saying how to fix it."""
     problems: list[str] = []

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.domain.triage import ScoreBands
 from tracker.domain.work_plan import latest_due
 from tracker.extensions import db
@@ -303,7 +303,7 @@ def import_waiting(app: Flask) -> None:
             job_id,
             now=utcnow(),
             clock=utcnow,
-            tz=ZoneInfo(app.config["TRACKER_TIMEZONE"]),
+            tz=local_zone(app.config),
             scorer=runtime.scorer(app, shop) if job.kind == "reviews" else None,
             settings=runtime.settings(app, shop),
         )
@@ -340,14 +340,13 @@ def _alerts(app: Flask, task: Task, held: Claim) -> Outcome:
     return OK
 
 
-def _zone(app: Flask) -> ZoneInfo:
-    return ZoneInfo(app.config["TRACKER_TIMEZONE"])
-
-
 def _outbox(app: Flask, task: Task, held: Claim) -> Outcome:
     """Send the outbox (and look up sends whose answer was lost)."""
     report = messaging.send_due(
-        db.session, now=utcnow(), clients=runtime.message_clients(app, db.session), tz=_zone(app)
+        db.session,
+        now=utcnow(),
+        clients=runtime.message_clients(app, db.session),
+        tz=local_zone(app.config),
     )
     if report.sent or report.failed or report.retried:
         log.info(
@@ -363,13 +362,13 @@ def _outbox(app: Flask, task: Task, held: Claim) -> Outcome:
 def _campaigns(app: Flask, task: Task, held: Claim) -> Outcome:
     """Today's care rules become campaigns (from 10:00), then the campaigns still sending
     go out at the provider's rate, in the day."""
-    for started in care.run_due(db.session, now=utcnow(), tz=_zone(app)):
+    for started in care.run_due(db.session, now=utcnow(), tz=local_zone(app.config)):
         log.info("care: %s, %d chosen", started.name, started.chosen)
     progress = campaigns.send_due(
         db.session,
         now=utcnow(),
         clients=runtime.message_clients(app, db.session),
-        tz=_zone(app),
+        tz=local_zone(app.config),
         per_minute=app.config["TRACKER_MARKETING_PER_MINUTE"],
     )
     if progress.sent or progress.failed or progress.looked_up or progress.skipped:
@@ -391,7 +390,7 @@ def _surveys(app: Flask, task: Task, held: Claim) -> Outcome:
         db.session,
         now=utcnow(),
         clients=runtime.message_clients(app, db.session),
-        tz=_zone(app),
+        tz=local_zone(app.config),
         base_url=app.config["TRACKER_BASE_URL"],
         secret_key=app.config["SECRET_KEY"],
     )
@@ -403,10 +402,14 @@ def _surveys(app: Flask, task: Task, held: Claim) -> Outcome:
 def _receipts(app: Flask, task: Task, held: Claim) -> Outcome:
     """Operators' delivery receipts: for the messages of cases, then of campaigns."""
     clients = runtime.message_clients(app, db.session)
-    changed = messaging.poll_receipts(db.session, now=utcnow(), clients=clients, tz=_zone(app))
+    changed = messaging.poll_receipts(
+        db.session, now=utcnow(), clients=clients, tz=local_zone(app.config)
+    )
     if changed:
         log.info("messages: %d delivery receipts", changed)
-    marketing = campaigns.poll_receipts(db.session, now=utcnow(), clients=clients, tz=_zone(app))
+    marketing = campaigns.poll_receipts(
+        db.session, now=utcnow(), clients=clients, tz=local_zone(app.config)
+    )
     if marketing:
         log.info("campaigns: %d delivery receipts", marketing)
     return OK

@@ -20,6 +20,7 @@ from flask.cli import with_appcontext
 from tracker import runtime
 from tracker.cli.limits import job_limits
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.extensions import db
 from tracker.models import BackgroundWork, PullRun, Shop
 from tracker.sentiment.store import SNOWNLP, ModelError
@@ -83,7 +84,7 @@ def import_command(
         job.id,
         now=utcnow(),
         clock=utcnow,
-        tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
+        tz=local_zone(current_app.config),
         scorer=runtime.scorer(current_app, shop) if kind == "reviews" else None,
         settings=runtime.settings(current_app, shop),
     )
@@ -295,7 +296,7 @@ def scheduler_command() -> None:
     from tracker.jobs import executor, schedule
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    zone = ZoneInfo(app.config["TRACKER_TIMEZONE"])
+    zone = local_zone(app.config)
     handler = logging.StreamHandler()
     handler.setFormatter(ShopTimeFormatter(zone))
     logging.basicConfig(level=logging.INFO, handlers=[handler])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -14,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import PolicyError, WorkingHours
@@ -277,7 +277,7 @@ def _dates(text: str | None) -> list[str]:
 @bp.route("/shops/<int:shop_id>/policy", methods=["GET", "POST"])
 def shop_policy(shop_id: int) -> Response | str:
     shop = shop_or_404(shop_id)
-    tz = ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
+    tz = local_zone(current_app.config)
     hours = WorkingHours.from_dict(shop.working_hours, tz)
     policy = DeadlinePolicy.from_dict(shop.deadline_policy)
     form = PolicyForm()

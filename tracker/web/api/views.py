@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, jsonify, request
@@ -12,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.extensions import csrf, db
 from tracker.models import Shop
 from tracker.services import calls, campaigns
@@ -59,7 +59,7 @@ def push_reviews() -> tuple[Response, int]:
         db.session,
         shop,
         body,
-        tz=ZoneInfo(config["TRACKER_TIMEZONE"]),
+        tz=local_zone(config),
         now=utcnow(),
         settings=runtime.settings(current_app, shop),
     )

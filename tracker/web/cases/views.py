@@ -15,6 +15,7 @@ from wtforms import SelectChoice
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.domain import case_flow, compliance
 from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.segments import LEVEL_NAMES
@@ -64,7 +65,7 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 
 def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
+    return local_zone(current_app.config)
 
 
 def _local_input(moment: datetime | None) -> datetime | None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -17,6 +16,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.extensions import db
 from tracker.services import board, browse, confirmations
 from tracker.web.access import current_shop, shop_or_404, shops_query
@@ -43,7 +43,7 @@ def index() -> str:
         lambda: browse.shop_counts(db.session, shop.id, since=utcnow() - timedelta(days=30)),
     )
     now = utcnow()
-    tz = ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
+    tz = local_zone(current_app.config)
     day = board.my_day(db.session, (shop.id,), user_id=current_user.id, now=now, tz=tz)
     supervises = current_user.leads
     team = (

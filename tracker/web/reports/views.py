@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.extensions import db, talisman
 from tracker.models import Shop, User
 from tracker.models.enums import LEADS, Role
@@ -34,7 +35,7 @@ def _supervisors_only() -> None:
 
 
 def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TRACKER_TIMEZONE"])
+    return local_zone(current_app.config)
 
 
 def _shop() -> Shop:

@@ -3,14 +3,13 @@ campaign, its preview, launching it."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
@@ -150,7 +149,7 @@ def campaign_view(campaign_id: int) -> str:
             shop,
             campaign,
             now=utcnow(),
-            tz=ZoneInfo(current_app.config["TRACKER_TIMEZONE"]),
+            tz=local_zone(current_app.config),
         ),
         form=CsrfOnlyForm(),
     )
