@@ -126,11 +126,8 @@ def top_client(fake: FakeTop) -> TopSource:
     return TopSource(creds, SourceOptions(clock=lambda: NOW, url=fake.url, retries=0, timeout=2.0))
 
 
-def test_decrypt_asks_top_for_the_after_sales_number_and_keeps_it_until_it_lapses(
-    session: Session, shop: Shop, make_user: Callable[..., User]
-) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = worked_case(session, shop, agent, phone="", oaid="OAID-9")
+def top_giving_a_number() -> FakeTop:
+    """A TOP stand-in that decrypts order T1's OAID-9 to a virtual number lapsing 12-08."""
     fake = FakeTop()
     fake.receivers[("T1", "OAID-9")] = {
         "mobile": "18400913965-7576",
@@ -139,6 +136,15 @@ def test_decrypt_asks_top_for_the_after_sales_number_and_keeps_it_until_it_lapse
         "matched": True,
         "tid": "T1",
     }
+    return fake
+
+
+def test_decrypt_asks_top_for_the_after_sales_number_and_keeps_it_until_it_lapses(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = worked_case(session, shop, agent, phone="", oaid="OAID-9")
+    fake = top_giving_a_number()
     with serve(fake):
         handle_id, number = contact_handles.decrypt(
             session, case, agent, platform=top_client(fake), now=NOW
@@ -180,14 +186,7 @@ def test_no_number_is_fetched_again_for_an_order_before_the_buyers_erasure(
 
     agent = make_user(Role.AGENT, shops=[shop])
     case = worked_case(session, shop, agent, phone="", oaid="OAID-9")
-    fake = FakeTop()
-    fake.receivers[("T1", "OAID-9")] = {
-        "mobile": "18400913965-7576",
-        "privacy_protection": True,
-        "secret_no_expire_time": "2026-12-08 10:00:00",
-        "matched": True,
-        "tid": "T1",
-    }
+    fake = top_giving_a_number()
     assert case.buyer is not None
     erasure.erase(session, case.buyer, make_user(Role.ADMIN), reason="邮件要求", now=NOW)
     with serve(fake), pytest.raises(FieldError, match="买家已要求删除个人信息"):
