@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -165,6 +166,40 @@ def test_a_failed_receipt_says_why_on_the_attempt(
     messaging.poll_receipts(session, now=MON_10 + timedelta(minutes=5), clients=clients, tz=SH)
     attempt = session.get(ContactAttempt, message.attempt_id)
     assert attempt.outcome is AttemptOutcome.MESSAGE_FAILED and "MK:0001" in attempt.notes
+
+
+def test_receipts_are_asked_for_with_no_transaction_open(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    """A slow provider must not hold the messages' and attempts' rows while it answers."""
+    _agent, _case, message = queued(session, shop, make_user)
+    clients = clients_for(aliyun)
+    messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
+    aliyun.deliver(aliyun.sent[0]["BizId"])
+    open_while_asked: list[bool] = []
+
+    class Watched:
+        def __init__(self, client: Any) -> None:
+            self.client = client
+
+        def send(self, sms: Any) -> Any:
+            return self.client.send(sms)
+
+        def find(self, *args: Any) -> Any:
+            return self.client.find(*args)
+
+        def receipt(self, *args: Any) -> Any:
+            open_while_asked.append(session.in_transaction())
+            return self.client.receipt(*args)
+
+    def watched(shop: Shop, provider: str) -> object:
+        return Watched(clients(shop, provider))
+
+    later = MON_10 + timedelta(minutes=5)
+    assert messaging.poll_receipts(session, now=later, clients=watched, tz=SH) == 1
+    assert open_while_asked == [False]
+    session.refresh(message)
+    assert message.state is MessageState.DELIVERED
 
 
 def test_quiet_hours_caps_and_the_stop_refuse_a_send(

@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -599,15 +599,6 @@ def _resolve_unsure(
 RECEIPTS_PER_RUN = 500  # a run every few minutes; a big campaign's receipts take a few runs
 
 
-@dataclass(frozen=True)
-class _Asking:
-    recipient_id: int
-    shop_id: int
-    ref: str
-    number: str
-    day: date
-
-
 def poll_receipts(
     session: Session,
     *,
@@ -620,7 +611,7 @@ def poll_receipts(
     (送达 / 未送达); returns how many changed. A receipt that has not come while the
     provider keeps them is unknown for good. The provider is asked with no transaction
     open, as the sender does."""
-    asking: list[_Asking] = []
+    asks: list[messaging.ReceiptAsk] = []
     changed = 0
     with transaction(session):
         campaign_ids = sa.select(Campaign.id).where(
@@ -658,8 +649,8 @@ def poll_receipts(
                 recipient.delivery = "unknown"  # nothing more will come, or nothing to ask
                 changed += 1
                 continue
-            asking.append(
-                _Asking(
+            asks.append(
+                messaging.ReceiptAsk(
                     recipient.id,
                     shop_of[recipient.campaign_id],
                     recipient.provider_ref,
@@ -667,40 +658,16 @@ def poll_receipts(
                     recipient.sent_at.astimezone(tz).date(),
                 )
             )
-    answers: dict[int, tuple[str, datetime, str | None]] = {}
-    client_of: dict[int, SmsProvider | None] = {}
-    for ask in asking:
-        if ask.shop_id not in client_of:
-            shop = session.get(Shop, ask.shop_id)
-            try:
-                client = clients(shop, "aliyun-sms") if shop is not None else None
-            except ProviderError as exc:
-                log.warning("campaign receipts of shop %s: %s", ask.shop_id, exc.message)
-                client = None
-            session.commit()  # the lookups above end their read
-            client_of[ask.shop_id] = client if isinstance(client, SmsProvider) else None
-        client = client_of[ask.shop_id]
-        if client is None:
-            continue
-        try:
-            receipt = client.receipt(ask.ref, ask.number, ask.day)
-        except ProviderError as exc:
-            log.warning("campaign receipt of recipient %s: %s", ask.recipient_id, exc)
-            continue
-        if receipt is None or receipt.delivery is Delivery.WAITING:
-            continue
-        delivered = receipt.delivery is Delivery.DELIVERED
-        error = None if delivered else messaging.undelivered(receipt)
-        answers[ask.recipient_id] = (
-            "delivered" if delivered else "undelivered",
-            receipt.at or now,
-            error,
-        )
+    answers = messaging.ask_receipts(session, asks, clients, what="campaign")
     with transaction(session):
-        for recipient_id, (delivery, at, error) in answers.items():
-            values: dict[str, object] = {"delivery": delivery, "delivered_at": at}
-            if error:
-                values["last_error"] = error
+        for recipient_id, receipt in answers.items():
+            delivered = receipt.delivery is Delivery.DELIVERED
+            values: dict[str, object] = {
+                "delivery": "delivered" if delivered else "undelivered",
+                "delivered_at": receipt.at or now,
+            }
+            if not delivered:
+                values["last_error"] = messaging.undelivered(receipt)
             session.execute(
                 sa.update(CampaignRecipient)
                 .where(CampaignRecipient.id == recipient_id, CampaignRecipient.delivery.is_(None))

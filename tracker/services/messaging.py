@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -594,10 +594,55 @@ def undelivered(receipt: Receipt) -> str:
     return f"运营商回执：{receipt.error or '发送失败'}"
 
 
+@dataclass(frozen=True)
+class ReceiptAsk:
+    """One send whose receipt is asked for: the row it belongs to, read before asking."""
+
+    key: int  # the message's or the campaign recipient's id
+    shop_id: int
+    ref: str  # the provider's reference of the send
+    number: str
+    day: date  # the send's local day (Aliyun looks sends up by day)
+
+
+def ask_receipts(
+    session: Session, asks: list[ReceiptAsk], clients: Clients, *, what: str
+) -> dict[int, Receipt]:
+    """The final receipts (delivered or not) of ``asks``, by key, asked with no transaction
+    open: a slow provider never holds rows or a connection's transaction. A shop whose
+    client cannot be made, an error or a receipt still to come: not in the answer, asked
+    again next run."""
+    answers: dict[int, Receipt] = {}
+    client_of: dict[int, SmsProvider | None] = {}
+    for ask in asks:
+        if ask.shop_id not in client_of:
+            shop = session.get(Shop, ask.shop_id)
+            try:
+                client = clients(shop, SMS) if shop is not None else None
+            except ProviderError as exc:
+                log.warning("%s receipts of shop %s: %s", what, ask.shop_id, exc.message)
+                client = None
+            session.commit()  # the lookups above end their read
+            client_of[ask.shop_id] = client if isinstance(client, SmsProvider) else None
+        client = client_of[ask.shop_id]
+        if client is None:
+            continue
+        try:
+            receipt = client.receipt(ask.ref, ask.number, ask.day)
+        except ProviderError as exc:
+            log.warning("%s receipt %s: %s", what, ask.key, exc)
+            continue
+        if receipt is not None and receipt.delivery is not Delivery.WAITING:
+            answers[ask.key] = receipt
+    return answers
+
+
 def poll_receipts(session: Session, *, now: datetime, clients: Clients, tz: ZoneInfo) -> int:
     """Read delivery back from the provider for messages it accepted; returns how many
-    changed. Past a few days without a receipt a message stays 已提交 for good."""
+    changed. Past a few days without a receipt a message stays 已提交 for good. The
+    provider is asked with no transaction open (ask_receipts)."""
     changed = 0
+    asks: list[ReceiptAsk] = []
     with transaction(session):
         waiting = list(
             session.scalars(
@@ -616,19 +661,21 @@ def poll_receipts(session: Session, *, now: datetime, clients: Clients, tz: Zone
             if handle is None or handle.sealed is None:
                 message.finished_at = now  # the number is gone: nothing to ask about
                 continue
-            try:
-                client = clients(session.get(Shop, message.shop_id), message.provider)
-                assert isinstance(client, SmsProvider)
-                receipt = client.receipt(
+            asks.append(
+                ReceiptAsk(
+                    message.id,
+                    message.shop_id,
                     message.provider_ref or "",
                     contact_handles.opened(handle).number,
                     message.sent_at.astimezone(tz).date(),
                 )
-            except ProviderError as exc:
-                log.warning("receipt of message %s: %s", message.id, exc)
-                continue
-            if receipt is None or receipt.delivery is Delivery.WAITING:
-                continue
+            )
+    answers = ask_receipts(session, asks, clients, what="message")
+    with transaction(session):
+        for message_id, receipt in answers.items():
+            message = session.get(OutboundMessage, message_id)
+            if message is None or message.finished_at is not None:
+                continue  # settled meanwhile (another run)
             message.finished_at = receipt.at or now
             if receipt.delivery is Delivery.DELIVERED:
                 message.state = MessageState.DELIVERED
