@@ -54,6 +54,29 @@ def test_import_command(app: Flask, session: Session, make_shop, tmp_path: Path)
     assert result.exit_code == 2 and "列名=字段名" in result.output
 
 
+def test_import_command_says_whose_personal_data_it_left_out(
+    app: Flask, session: Session, make_shop, make_user, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker.models import Buyer
+    from tracker.models.enums import Role
+    from tracker.services import erasure
+
+    shop = make_shop(code="tm")
+    buyer = Buyer(shop_id=shop.id, platform_nick="小鹿", created_at=NOW, tags=[], preferences="")
+    session.add(buyer)
+    session.commit()
+    erasure.erase(session, buyer, make_user(Role.ADMIN), reason="买家邮件", now=NOW)
+    orders = tmp_path / "订单.csv"
+    orders.write_text(
+        "订单编号,买家会员名,订单付款时间,宝贝标题,价格,联系手机\n"
+        "T9,小鹿,2026-11-20 10:00:00,赣南脐橙,39.9,13900001111\n",
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(args=["import", "orders", str(orders), "--shop", "tm"])
+    assert result.exit_code == 0, result.output
+    assert "1 行属于已要求删除个人信息的买家" in result.output
+
+
 def test_train_from_a_file_activate_and_roll_back(
     app: Flask, instance: Path, tmp_path: Path
 ) -> None:

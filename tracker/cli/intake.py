@@ -106,6 +106,11 @@ def import_command(
         click.echo(f"开案 {job.cases_opened}，自动结案 {job.cases_closed}。")
         if job.set_aside:
             click.echo(f"{job.set_aside} 条评价无法入库，已暂存（数据源页可重试）。", err=True)
+    if job.withheld:
+        click.echo(
+            f"{job.withheld} 行属于已要求删除个人信息的买家，且是删除之前给出的："
+            "其姓名、地址、生日和号码没有导入。"
+        )
 
 
 @click.command("pull")
