@@ -139,7 +139,8 @@ def _reviews(
     report.updated += result.revised
 
 
-_PERSONAL = frozenset({"name", "receiver_name", "region", "birthday", "phone", "phone_expires_at"})
+# what a buyer file's row holds that an erased buyer's row must not bring back
+_BUYER_PERSONAL = frozenset({"name", "region", "birthday", "phone", "phone_expires_at"})
 
 
 def _brings_personal_data(values: dict[str, Any], *name_columns: str) -> bool:
@@ -345,7 +346,7 @@ def _buyers(
             report.updated += 1
         if not may_take_in(buyer.personal_data_erased_at, None):  # a file says not when
             report.withheld += _brings_personal_data(values, "name", "birthday")
-            values = {k: v for k, v in values.items() if k not in _PERSONAL}
+            values = {k: v for k, v in values.items() if k not in _BUYER_PERSONAL}
         buyer_profiles.keep(
             buyer,
             name=values.get("name"),
