@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import sqlalchemy as sa
 from flask import Flask
@@ -72,3 +73,23 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
         ).all()
     )
     assert opened == {c.id: c.opened_at for c in cases}  # the history starts at the opening
+    # As the case page offers after a failed attempt, the next try is left in 下次跟进 and
+    # the agent comes back then; a buyer never reached after several tries is closed as
+    # 联系不上买家, not left open with no plan; a closed case has nothing to follow up.
+    failed = unreachable = 0
+    for case in cases:
+        tries = list(session.scalars(case.attempts.select().order_by(ContactAttempt.attempted_at)))
+        for before, after in pairwise(tries):
+            assert before.next_attempt_at and after.attempted_at >= before.next_attempt_at
+        for attempt in tries:
+            if attempt.outcome in case_flow.FAILED:
+                assert attempt.next_attempt_at > attempt.attempted_at
+                failed += 1
+        if case.status in case_flow.OPEN and tries and tries[-1].outcome in case_flow.FAILED:
+            assert case.next_follow_up_at == tries[-1].next_attempt_at
+        if case.status not in case_flow.OPEN:
+            assert case.next_follow_up_at is None
+        if case.outcome is CaseOutcome.UNREACHABLE:
+            assert len(tries) >= 3 and all(a.outcome in case_flow.FAILED for a in tries)
+            unreachable += 1
+    assert failed and unreachable

@@ -59,6 +59,7 @@ def _promise(session: Session, case: Case, agent: User) -> None:
             attempted_at=NOW + timedelta(hours=1),
             duration_seconds=180,
             notes="买家答应改评",
+            next_attempt_at=NOW + timedelta(days=3),  # to see whether it was changed
         ),
         actor=agent,
         now=NOW + timedelta(hours=1),
@@ -73,10 +74,12 @@ def test_a_promised_change_that_arrives_closes_the_case_as_recovered(
     case = _case(session, shop)
     _promise(session, case, agent)
     assert case.status is CaseStatus.WAITING and case.promised_at is not None
+    assert case.next_follow_up_at is not None
     later = NOW + timedelta(days=2)
     revised = record("5001", rating=Rating.GOOD, text="问题解决了，好评", posted=later)
     run(session, shop, [revised], now=later, settings=settings_for(Platform.TAOBAO))
     assert (case.status, case.outcome) == (CaseStatus.RECOVERED, CaseOutcome.REVIEW_REVISED)
+    assert case.next_follow_up_at is None  # nothing left to follow up: off every to-do list
     assert promises.close_broken(session, now=case.revision_window_ends_at) == 0
 
 
@@ -93,6 +96,7 @@ def test_a_promise_not_kept_closes_as_broken_when_the_window_ends(
         CaseOutcome.PROMISE_BROKEN,
     )
     assert promised.closed_at == ends and promised.closed_by_id is None
+    assert promised.next_follow_up_at is None
     assert unpromised.status is CaseStatus.NEW  # no promise: nothing to call broken
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, triage
 from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.next_try import next_try
 from tracker.models import AuditEvent, Case, Review, ReviewRevision, Shop, User
 from tracker.models.enums import (
     AttemptOutcome,
@@ -116,7 +117,9 @@ def simulate(
             continue  # not reached yet: stays on the board, some of it overdue
         worked += 1
         reached_at = None
-        for _ in range(rng.randint(1, 4)):
+        tried: list[tuple[Channel, datetime, AttemptOutcome]] = []
+        channel = rng.choice(CHANNELS)
+        for _ in range(rng.randint(3, 5)):  # how far this agent's persistence goes
             # as staff would: never in quiet hours, over the daily cap or too soon again
             earlier = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
             at = policy.earliest(at, earlier, tz=hours.tz)
@@ -133,14 +136,23 @@ def simulate(
                 else []
             )
             mentioned = frozenset(s.product_id for s in shown[:2] if rng.random() < 0.6)
+            tried.append((channel, at, outcome))
+            follow_up = None  # what the agent leaves in 下次跟进
+            if outcome in FAILED:  # the case page's suggestion, taken as offered
+                tip = next_try(tried, hours, at, policy=policy, contacted=[*earlier, at])
+                follow_up = tip.at
+            elif outcome is AttemptOutcome.CONSIDERING:  # 约好再联系
+                call_back = hours.add(at, timedelta(hours=rng.uniform(3, 8)))
+                follow_up = policy.earliest(call_back, [*earlier, at], tz=hours.tz)
             svc.log_attempt(
                 session,
                 case,
                 svc.AttemptDraft(
-                    channel=rng.choice(CHANNELS),
+                    channel=channel,
                     attempted_at=at,
                     outcome=outcome,
                     duration_seconds=rng.randint(30, 600) if outcome in REACHED else None,
+                    next_attempt_at=follow_up,
                     shown=tuple(shown),
                     mentioned=mentioned,
                 ),
@@ -153,7 +165,22 @@ def simulate(
             if outcome in REACHED:
                 reached_at = at
                 break
-            at = hours.add(at, timedelta(hours=rng.uniform(2, 10)))  # another time
+            # the follow-up, by the channel suggested, sometimes a little late
+            channel = tip.channel
+            at = hours.add(tip.at, timedelta(minutes=rng.uniform(0, 90)))
+        else:  # tried as often as this agent would, never reached: closed as unreachable
+            if at < now:
+                unrecovered += 1
+                svc.change_status(
+                    session,
+                    case,
+                    case_flow.closed_status(CaseOutcome.UNREACHABLE),
+                    CaseOutcome.UNREACHABLE,
+                    actor=agent,
+                    now=at,
+                    expected_version=None,
+                )
+            continue
         if reached_at is None:
             continue
         closed_at = hours.add(reached_at, timedelta(hours=rng.uniform(0.5, 30)))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models.enums import AttemptOutcome, Channel
 
@@ -79,3 +80,18 @@ def suggest(
         f"换个时段（{best[2]}）并改用{channel.label}再试："
         f"上次 {last_outcome.label}（{last_channel.label}）",
     )
+
+
+def next_try(
+    tried: Sequence[tuple[Channel, datetime, AttemptOutcome]],
+    hours: WorkingHours,
+    now: datetime,
+    *,
+    policy: ContactPolicy,
+    contacted: Sequence[datetime],
+) -> Suggestion:
+    """``suggest``, moved on to the first moment the shop's contact policy allows (quiet
+    hours, the daily cap, the gap after ``contacted``): what the case page offers an agent
+    after a failed attempt."""
+    tip = suggest(tried, hours, now)
+    return replace(tip, at=policy.earliest(tip.at, contacted, tz=hours.tz))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.domain.next_try import Suggestion, suggest
+from tracker.domain.next_try import Suggestion, next_try
 from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.privacy import may_take_in
 from tracker.domain.wording import short_product, spoken_name
@@ -277,11 +277,8 @@ def detail(
         and attempts[0].outcome in case_flow.FAILED
         and stop is None
     ):
-        tip = suggest(
-            [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)], hours, now
-        )
-        # the next try, where the shop's contact policy allows it
-        tip = replace(tip, at=policy.earliest(tip.at, contacted, tz=hours.tz))
+        tried = [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)]
+        tip = next_try(tried, hours, now, policy=policy, contacted=contacted)
     return CaseDetail(
         case=case,
         review=review,

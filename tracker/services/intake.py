@@ -577,6 +577,7 @@ def close_by_tracker(
     case.outcome = outcome
     case.closed_at = at
     case.closed_by_id = closed_by_id
+    case.next_follow_up_at = None  # nothing left to follow up
     case.updated_at = now
     for name, old, new in (
         ("status", old_status.value, case.status.value),

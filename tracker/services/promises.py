@@ -38,5 +38,4 @@ def close_broken(session: Session, *, now: datetime) -> int:
                 now=now,
                 closed_by_id=None,
             )
-            case.next_follow_up_at = None
     return len(cases)
