@@ -105,6 +105,40 @@ def test_board_shows_my_and_unassigned_cases(
     assert free.id and theirs.id
 
 
+def test_a_supervisors_board_shows_the_whole_team_by_default(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """A supervisor owns few cases: a board of "mine + unassigned" would show 联系中 and
+    等待买家 empty while the team works them."""
+    worked = recent_case(session, shop, key="1", nick="有人管", text="客服在跟的案件")
+    worked.owner_id = agent.id
+    worked.status = CaseStatus.CONTACTING
+    session.commit()
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    html = client.get("/cases").get_data(as_text=True)
+    assert "客服在跟的案件" in html
+    assert '<option selected value="all">' in html  # and the filter says so
+    assert "客服在跟的案件" not in client.get("/cases?scope=mine").get_data(as_text=True)
+
+
+def test_a_card_says_when_its_follow_up_was_missed(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    missed, planned = (recent_case(session, shop, key=k, nick=f"买家{k}") for k in "12")
+    for case, follow_up in ((missed, -3), (planned, 20)):
+        case.owner_id, case.status = agent.id, CaseStatus.CONTACTING
+        case.first_attempt_at = utcnow() - timedelta(hours=5)
+        case.next_follow_up_at = utcnow() + timedelta(hours=follow_up)
+    session.commit()
+    login(client, agent)
+    html = client.get("/cases").get_data(as_text=True)
+    card = {
+        c.id: html.split(f'data-case-id="{c.id}"')[1].split("</a>")[0] for c in (missed, planned)
+    }
+    assert "follow-up-missed" in card[missed.id] and "已过" in card[missed.id]
+    assert "follow-up-missed" not in card[planned.id] and "已过" not in card[planned.id]
+
+
 def test_board_filters_and_search(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:

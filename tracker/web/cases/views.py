@@ -147,7 +147,8 @@ def board_page() -> str:
     if shop is None:
         abort(404)
     shop_ids = (shop.id,)
-    form = BoardFilterForm(request.args)
+    # an agent starts from their own cases and the unclaimed; a supervisor from the team's
+    form = BoardFilterForm(request.args, scope="all" if current_user.leads else "default")
     criteria = _filter(form, shop_ids)
     now, tz = utcnow(), _tz()
     view = request.args.get("view", "columns")
