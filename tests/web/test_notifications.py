@@ -65,3 +65,25 @@ def test_opening_a_notice_reads_it_and_goes_to_its_case(
     assert answer.status_code == 302 and answer.location.endswith(f"/cases/{case.id}")
     session.refresh(note)
     assert note.read_at is not None
+
+
+def test_a_notices_own_addresses_are_links_and_nothing_else_is(
+    client: FlaskClient, session: Session, make_user, app
+) -> None:  # type: ignore[no-untyped-def]
+    """A digest's body is written for e-mail (whole addresses); in the inbox the tracker's
+    own become links to the page, and the rest stays escaped text."""
+    me = make_user(Role.SUPERVISOR)
+    note = _notify(session, me, 1)
+    base = app.config["TRACKER_BASE_URL"]
+    note.body = (
+        f"超时未联系 3 件。{base}/cases?view=list&overdue=y\n待确认 2 条：{base}/cases/confirm\n"
+        f"别处 https://evil.example/{base}/x {PAYLOAD} {base}.evil.example/y"
+    )
+    session.commit()
+    login(client, me)
+    page = client.get("/notifications/").get_data(as_text=True)
+    body = page.split('class="small review-text">')[1].split("</div>")[0]
+    assert '<a href="/cases?view=list&amp;overdue=y"' in body
+    assert '<a href="/cases/confirm"' in body
+    assert body.count("<a ") == 2  # not the foreign address, nor one that only starts alike
+    assert "https://evil.example/" in body and PAYLOAD not in body

@@ -1,12 +1,13 @@
-"""Jinja filters: local time, money, masked phones, scores in words."""
+"""Jinja filters: local time, money, masked phones, scores in words, the app's own links."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask, current_app, g
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from tracker import runtime
 from tracker.clock import to_local, utcnow
@@ -116,6 +117,26 @@ def reads_unhappy(review: Review) -> bool:
     return score is not None and score < _bands(review).confirm
 
 
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def own_links(text: str) -> Markup:
+    """A notice's text with the tracker's own addresses (written for e-mail and chat, where
+    a link must be whole) as 打开 → links to the page, relative to wherever the inbox is
+    open; any other address stays text, and all of it is escaped."""
+    base = current_app.config["TRACKER_BASE_URL"].rstrip("/")
+    linked, last = Markup(""), 0
+    for found in _URL.finditer(text):
+        url = found.group(0)
+        if url != base and not url.startswith(base + "/"):
+            continue
+        path = url[len(base) :] or "/"
+        link = Markup('<a href="{0}" title="{0}" class="text-nowrap">打开 →</a>').format(path)
+        linked += escape(text[last : found.start()]) + link
+        last = found.end()
+    return linked + escape(text[last:])
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(local_time, "localtime")
@@ -129,4 +150,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(ago, "ago")
     app.add_template_filter(segment_label, "segment_label")
     app.add_template_filter(mask_nick, "mask_nick")
+    app.add_template_filter(own_links, "own_links")
     app.add_template_global(countdown, "countdown")
