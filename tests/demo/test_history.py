@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tracker.domain import case_flow
 from tracker.models import (
     AuditEvent,
+    Campaign,
     Case,
     CaseSuggestion,
     ContactAttempt,
@@ -27,6 +28,8 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 0, result.output
     assert "模拟了一个月的售后工作" in result.output
+    assert "客户运营活动（40 天前）" in result.output  # and its campaign, finished
+    assert session.scalar(sa.select(Campaign.state)) == "done"
     shop = session.scalar(sa.select(Shop).where(Shop.code == "demo"))
     cases = list(session.scalars(sa.select(Case).where(Case.shop_id == shop.id)))
     worked = [c for c in cases if c.first_attempt_at is not None]

@@ -28,9 +28,12 @@ def test_uplift_and_its_interval_against_worked_numbers() -> None:
         pytest.approx(-3.6633, abs=1e-3),
         pytest.approx(16.9966, abs=1e-3),
     )
-    assert not found.significant
+    assert not found.significant and found.verdict == "无可靠差别"
     strong = uplift([5.0] * 50 + [6.0] * 50, [1.0] * 50 + [2.0] * 50)
     assert strong is not None and strong.significant and strong.low > 3
+    assert strong.verdict == "确有提升"
+    drop = uplift([0.0, 1.0] * 50, [5.0, 6.0] * 50)
+    assert drop is not None and drop.verdict == "确有下降"
     assert uplift([1.0], [1.0, 2.0]) is None
 
 

@@ -70,6 +70,28 @@ def test_a_shop_is_segmented_from_its_orders_and_replaced_whole(
     assert loyal_row.share == pytest.approx(3000 / 3740)
 
 
+def test_segments_are_as_of_now_orders_paid_later_do_not_count(
+    session: Session, shop: Shop
+) -> None:
+    back = buyer_with(session, shop, "回来了", [(200, "300"), (-3, "90")])  # 3 days after now
+    assert segments.recompute(session, shop, now=NOW) == 1
+    seg = session.scalar(sa.select(BuyerSegment).where(BuyerSegment.buyer_id == back.id))
+    assert seg is not None
+    assert (seg.klass, seg.orders, seg.spent, seg.recency_days) == (
+        BuyerClass.DORMANT,
+        1,
+        Decimal("300.00"),
+        200,
+    )
+    segments.recompute(session, shop, now=NOW + timedelta(days=4))
+    seg = session.scalar(sa.select(BuyerSegment).where(BuyerSegment.buyer_id == back.id))
+    assert seg is not None and (seg.klass, seg.orders, seg.recency_days) == (
+        BuyerClass.REPEAT,
+        2,
+        1,
+    )
+
+
 def test_member_levels_are_audited_recomputed_and_exported_as_grades(
     session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:

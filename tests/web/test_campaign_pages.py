@@ -100,6 +100,9 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     people = page[page.index('id="campaign-results"') :]
     assert ">4</td>" in people[:400]  # the sent group: three sent and one skipped
     assert "已发 3 · 待发 5 · 失败 0 · 发送时跳过 1" in people
+    # nobody has ordered yet: both groups spend nothing, and the page says what that means
+    assert "¥0.00 ~ ¥0.00" in people and "0.0 ~ 0.0 个百分点" in people
+    assert people.count("无可靠差别") == 2
     assert "买家要求勿扰或已退订 1 人" in page[page.index('id="campaign-skipped"') :]
 
 

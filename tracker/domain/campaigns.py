@@ -100,6 +100,16 @@ class Uplift:
     def significant(self) -> bool:
         return self.low > 0 or self.high < 0
 
+    @property
+    def verdict(self) -> str:
+        """What the interval lets a supervisor say, in words: a lift, a drop, or nothing
+        either way (an interval that holds 0)."""
+        if self.low > 0:
+            return "确有提升"
+        if self.high < 0:
+            return "确有下降"
+        return "无可靠差别"
+
 
 def uplift(sent: Sequence[float], control: Sequence[float]) -> Uplift | None:
     """Mean per buyer, sent minus control, with Welch's normal 95 % interval; None when a

@@ -33,7 +33,8 @@ def levels_of(shop: Shop) -> MemberLevels:
 
 def recompute(session: Session, shop: Shop, *, now: datetime) -> int:
     """Every buyer of the shop scored again, in one transaction: the old segments are
-    replaced, never half. Returns how many buyers were segmented."""
+    replaced, never half. Returns how many buyers were segmented. Orders paid after ``now``
+    do not count: the segments are as of ``now`` (the demo runs a campaign in its past)."""
     with transaction(session):
         totals = (
             sa.select(
@@ -42,7 +43,7 @@ def recompute(session: Session, shop: Shop, *, now: datetime) -> int:
                 sa.func.count(Order.id).label("orders"),
                 sa.func.sum(Order.payment).label("spent"),
             )
-            .where(Order.shop_id == shop.id)
+            .where(Order.shop_id == shop.id, Order.paid_at <= now)
             .group_by(Order.buyer_id)
             .subquery()
         )

@@ -24,10 +24,25 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return to_local(value, current_app.config["TRACKER_TIMEZONE"]).strftime(fmt)
 
 
-def money(value: Decimal | float | None) -> str:
+def money(value: Decimal | float | None, signed: bool = False) -> str:
+    """¥1,234.50; a negative amount -¥10.74 (never ¥-10.74); ``signed`` also marks a gain
+    +¥3.20, for differences such as a campaign's uplift."""
     if value is None:
         return ""
-    return f"¥{Decimal(value):,.2f}"
+    amount = Decimal(value).quantize(Decimal("0.01"))
+    sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")
+    return f"{sign}¥{abs(amount):,.2f}"
+
+
+def points(value: float | None, unit: bool = True) -> str:
+    """A difference of two rates, in percentage points (22.7% against 23.0%: -0.4 个百分点,
+    not -0.4%, which would be a share of the rate); ``unit=False`` for the low end of a
+    range that names the unit once."""
+    if value is None:
+        return "—"
+    shown = round(value * 100, 1)
+    number = f"{shown:+.1f}" if shown else "0.0"
+    return f"{number} 个百分点" if unit else number
 
 
 def percent(value: float | None) -> str:
@@ -144,6 +159,7 @@ def init_app(app: Flask) -> None:
     app.add_template_test(reads_unhappy, "read_unhappy")
     app.add_template_filter(money, "money")
     app.add_template_filter(percent, "percent")
+    app.add_template_filter(points, "points")
     app.add_template_filter(hours, "hours")
     app.add_template_filter(mask_phone, "mask_phone")
     app.add_template_filter(lapses, "lapses")

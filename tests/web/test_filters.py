@@ -1,0 +1,23 @@
+"""Money and rate differences as a person reads them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tracker.web.filters import money, points
+
+
+def test_money_puts_the_sign_before_the_yuan() -> None:
+    assert money(Decimal("1234.5")) == "¥1,234.50"
+    assert money(-10.739928) == "-¥10.74"
+    assert money(Decimal("3.2"), signed=True) == "+¥3.20"
+    assert money(Decimal("-0.001"), signed=True) == "¥0.00"  # rounds to nothing: no sign
+    assert money(None) == ""
+
+
+def test_a_difference_of_rates_is_in_percentage_points() -> None:
+    assert points(-0.0035) == "-0.4 个百分点"
+    assert points(0.052) == "+5.2 个百分点"
+    assert points(0.0) == points(-0.0004) == "0.0 个百分点"
+    assert points(-0.086, unit=False) == "-8.6"
+    assert points(None) == "—"
