@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 from tests.conftest import HOURS, NOW
 from tests.factories import open_case
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.models import Campaign, CampaignRecipient, Case, MessageTemplate, Shop, User
+from tracker.models import (
+    Campaign,
+    CampaignRecipient,
+    Case,
+    CaseSurvey,
+    MessageTemplate,
+    Shop,
+    User,
+)
 from tracker.models.enums import AttemptOutcome, Channel, MessagePurpose, Role
 from tracker.services import cases, contact_log
 from tracker.services.errors import FieldError
@@ -29,7 +37,7 @@ def campaign_sms(session: Session, shop: Shop, case: Case, admin: User, **states
         provider="aliyun",
         name="上新提醒",
         sign_name="晨光优选",
-        template_code="SMS_1",
+        template_code=f"SMS_{session.scalar(sa.select(sa.func.count(MessageTemplate.id)))}",
         body="${name}您好，店里上新了",
         purpose=MessagePurpose.MARKETING,
         created_at=NOW,
@@ -120,3 +128,44 @@ def test_the_shops_contacted_buyers_since_a_moment(
     }
     assert contact_log.buyers_contacted(session, shop.id, CALL_AT + timedelta(hours=1)) == set()
     assert session.scalar(sa.select(sa.func.count(CampaignRecipient.id))) == 2
+
+
+def test_a_buyers_contact_history_across_cases_surveys_and_campaigns(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """The buyer page's 联系记录: newest first, what the policy counts and nothing else."""
+    agent, admin = make_user(Role.AGENT, shops=[shop]), make_user(Role.ADMIN, shops=[shop])
+    case = open_case(session, shop, at=NOW, key="1", nick="甲")
+    cases.claim(session, case, agent, now=CALL_AT)
+    call(session, case, agent, CALL_AT)
+    campaign_sms(session, shop, case, admin, state="sent", sent_at=CALL_AT + timedelta(days=1))
+    campaign_sms(session, shop, case, admin, state="control")  # held back: never messaged
+    recipient = session.scalars(
+        sa.select(CampaignRecipient).where(CampaignRecipient.state == "sent")
+    ).one()
+    recipient.delivery = "delivered"
+    session.add(
+        CaseSurvey(
+            case_id=case.id,
+            shop_id=shop.id,
+            state="sent",
+            out_id="s1",
+            created_at=CALL_AT,
+            sent_at=CALL_AT + timedelta(hours=3),
+            score=4,
+        )
+    )
+    session.commit()
+    found = contact_log.history(session, shop, case.buyer_id)  # type: ignore[arg-type]
+    assert [(c.channel, c.result) for c in found] == [
+        ("营销短信", "已送达"),
+        ("满意度回访", "已回答 4 分"),
+        ("电话", "未接通"),
+    ]
+    assert found[0].campaign == "上新" and found[0].by is None
+    assert [c.went_well for c in found] == [True, True, False]  # delivered, answered, no answer
+    assert (found[2].by, found[2].case_id) == (agent.display_name, case.id)
+    assert len(found) == len(contact_log.times_for_buyer(session, case.buyer_id))  # type: ignore[arg-type]
+    assert [c.channel for c in contact_log.history(session, shop, case.buyer_id, limit=1)] == [  # type: ignore[arg-type]
+        "营销短信"
+    ]

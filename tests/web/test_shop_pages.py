@@ -315,3 +315,45 @@ def test_only_a_lead_erases_a_buyers_personal_data_and_a_missing_reason_is_said(
     assert "已删除这位买家的姓名、地址、生日、备注和 1 个号码" in html
     assert "郑**" not in html and "浙江省" not in html
     assert "138****5678 · 已删除" in html  # the mask stays, saying why it no longer works
+
+
+def test_the_buyer_page_lists_every_contact_and_whether_the_buyer_may_be_contacted(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    from datetime import timedelta
+
+    from tests.factories import open_case
+    from tests.services.test_contact_log import CALL_AT, call, campaign_sms
+    from tracker.models import Campaign
+    from tracker.services import cases
+
+    shop = make_shop()
+    agent, lead = make_user(Role.AGENT, shops=[shop]), make_user(Role.SUPERVISOR, shops=[shop])
+    case = open_case(session, shop, at=NOW)
+    cases.claim(session, case, agent, now=CALL_AT)
+    call(session, case, agent, CALL_AT)
+    campaign_sms(session, shop, case, lead, state="sent", sent_at=CALL_AT + timedelta(days=1))
+    campaign = session.query(Campaign).one()
+    campaign.name = "<b>上新</b>"
+    case.buyer.do_not_contact_at = CALL_AT + timedelta(days=2)  # type: ignore[union-attr]
+    session.commit()
+    url = f"/shop/buyers/{case.buyer_id}"
+    login(client, agent)
+    html = client.get(url).get_data(as_text=True)
+    contacts = html[html.index('id="buyer-contacts"') :]
+    assert "联系记录（2）" in contacts and "买家要求勿扰（2026-11-26 起）" in contacts
+    sms, phone = contacts.index(">营销短信<"), contacts.index(">电话<")
+    assert sms < phone  # newest first
+    assert "&lt;b&gt;上新&lt;/b&gt;" in contacts and "<b>上新" not in contacts
+    assert f'href="/shop/campaigns/{campaign.id}"' not in contacts  # an agent's page: no link
+    assert f'href="/cases/{case.id}"' in contacts[phone:] and agent.display_name in contacts
+    case_page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    stop = case_page[case_page.index('id="contact-policy"') :]
+    assert f'href="{url}#buyer-contacts"' in stop[:800]  # 勿扰: where every contact is listed
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, lead)
+    html = client.get(url).get_data(as_text=True)
+    assert f'href="/shop/campaigns/{campaign.id}"' in html[html.index('id="buyer-contacts"') :]

@@ -7,12 +7,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.models import Campaign, CampaignRecipient, Case, CaseSurvey, ContactAttempt
+from tracker.domain.platform_rules import rules_for
+from tracker.models import (
+    Campaign,
+    CampaignRecipient,
+    Case,
+    CaseSurvey,
+    ContactAttempt,
+    Shop,
+    User,
+)
 from tracker.models.enums import AttemptOutcome
 
 SENT = ("sending", "sent")  # a send under way counts: the buyer may already have it
@@ -90,3 +100,106 @@ def buyers_contacted(
 ) -> set[int]:
     found = contacts(shop_id=shop_id, buyer_ids=among, since=since).subquery()
     return set(session.scalars(sa.select(found.c.buyer_id).where(found.c.buyer_id.is_not(None))))
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One line of a buyer's contact history: when, how, with what result, by whom."""
+
+    at: datetime
+    channel: str  # 电话, 旺旺, 短信, 营销短信, 满意度回访
+    result: str
+    by: str | None = None  # the agent; None for what the tracker sent
+    case_id: int | None = None
+    campaign_id: int | None = None
+    campaign: str | None = None
+    went_well: bool = False  # reached and agreed, the buyer replied, delivered, answered
+
+
+WENT_WELL = (
+    AttemptOutcome.AGREED,
+    AttemptOutcome.BUYER_REPLIED,
+    AttemptOutcome.MESSAGE_DELIVERED,
+    AttemptOutcome.CALL_CONNECTED,
+)
+CAMPAIGN_RESULTS = {"delivered": "已送达", "undelivered": "未送达"}
+SURVEY_RESULTS = {"sending": "发送中", "sent": "已发送"}
+HISTORY_LIMIT = 50
+
+
+def history(
+    session: Session, shop: Shop, buyer_id: int, *, limit: int = HISTORY_LIMIT
+) -> list[Contact]:
+    """The buyer's latest ``limit`` contacts with the shop, newest first: attempts on any
+    of their cases, 满意度回访 and campaign SMS. What the contact policy counts, and why a
+    case page may say 现在不宜联系 when its own record is empty. No attempt notes: they
+    belong to the case page, which logs who opens it."""
+    rules = rules_for(shop.platform)
+    found: list[Contact] = []
+    attempts = session.execute(
+        sa.select(ContactAttempt, User.display_name)
+        .join(Case, Case.id == ContactAttempt.case_id)
+        .join(User, User.id == ContactAttempt.agent_id)
+        .where(Case.buyer_id == buyer_id, Case.shop_id == shop.id)
+        .order_by(ContactAttempt.attempted_at.desc())
+        .limit(limit)
+    ).all()
+    for attempt, agent in attempts:
+        found.append(
+            Contact(
+                attempt.attempted_at,
+                attempt.channel.label,
+                rules.attempt_label(attempt.outcome),
+                agent,
+                case_id=attempt.case_id,
+                went_well=attempt.outcome in WENT_WELL,
+            )
+        )
+    surveys = session.execute(
+        sa.select(CaseSurvey.case_id, CaseSurvey.sent_at, CaseSurvey.state, CaseSurvey.score)
+        .join(Case, Case.id == CaseSurvey.case_id)
+        .where(
+            Case.buyer_id == buyer_id,
+            Case.shop_id == shop.id,
+            CaseSurvey.state.in_(SENT),
+            CaseSurvey.sent_at.is_not(None),
+        )
+        .order_by(CaseSurvey.sent_at.desc())
+        .limit(limit)
+    ).all()
+    for case_id, sent_at, state, score in surveys:
+        result = f"已回答 {score} 分" if score is not None else SURVEY_RESULTS[state]
+        answered = score is not None
+        found.append(Contact(sent_at, "满意度回访", result, case_id=case_id, went_well=answered))
+    campaign_sms = session.execute(
+        sa.select(
+            CampaignRecipient.sent_at,
+            CampaignRecipient.state,
+            CampaignRecipient.delivery,
+            Campaign.id,
+            Campaign.name,
+        )
+        .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
+        .where(
+            CampaignRecipient.buyer_id == buyer_id,
+            Campaign.shop_id == shop.id,
+            CampaignRecipient.state.in_(SENT),
+            CampaignRecipient.sent_at.is_not(None),
+        )
+        .order_by(CampaignRecipient.sent_at.desc())
+        .limit(limit)
+    ).all()
+    for sent_at, state, delivery, campaign_id, name in campaign_sms:
+        result = CAMPAIGN_RESULTS.get(delivery or "", "发送中" if state == "sending" else "已发送")
+        found.append(
+            Contact(
+                sent_at,
+                "营销短信",
+                result,
+                campaign_id=campaign_id,
+                campaign=name,
+                went_well=delivery == "delivered",
+            )
+        )
+    found.sort(key=lambda c: c.at, reverse=True)
+    return found[:limit]

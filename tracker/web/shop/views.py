@@ -17,6 +17,7 @@ from tracker.services import (
     buyer_flags,
     buyer_profiles,
     contact_handles,
+    contact_log,
     erasure,
     segments,
 )
@@ -105,6 +106,8 @@ def _buyer_page(buyer: Buyer, shop: Shop, erasure_form: ErasureForm | None = Non
         profile=profile,
         caution=buyer_flags.caution(db.session, buyer),
         numbers=contact_handles.of_buyer(db.session, buyer.id, utcnow()),
+        contacts=contact_log.history(db.session, shop, buyer.id),
+        contacts_shown=contact_log.HISTORY_LIMIT,
         segment=segments.of_buyer(db.session, buyer.id),
         level_names=LEVEL_NAMES,
     )
