@@ -87,3 +87,24 @@ def test_a_notices_own_addresses_are_links_and_nothing_else_is(
     assert '<a href="/cases/confirm"' in body
     assert body.count("<a ") == 2  # not the foreign address, nor one that only starts alike
     assert "https://evil.example/" in body and PAYLOAD not in body
+
+
+def test_a_case_notice_opens_its_case_by_its_title_only(
+    client: FlaskClient, session: Session, make_user, make_shop, app
+) -> None:  # type: ignore[no-untyped-def]
+    """The title opens the case and marks the notice read; the e-mail text's link to the
+    same case is not offered again (it would open without marking), others still are."""
+    from tests.factories import open_case
+
+    shop = make_shop()
+    me = make_user(Role.AGENT, shops=[shop])
+    note = _notify(session, me, 1)
+    note.case_id = open_case(session, shop, at=NOW).id
+    base = app.config["TRACKER_BASE_URL"]
+    note.body = f"鲜橙 · 截止 11-30 14:30\n{base}/cases/{note.case_id}\n看板：{base}/cases"
+    session.commit()
+    login(client, me)
+    page = client.get("/notifications/").get_data(as_text=True)
+    body = page.split('class="small review-text">')[1].split("</div>")[0]
+    assert f"/cases/{note.case_id}" not in body and "截止 11-30 14:30" in body
+    assert body.count("<a ") == 1 and '<a href="/cases"' in body

@@ -135,10 +135,12 @@ def reads_unhappy(review: Review) -> bool:
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
-def own_links(text: str) -> Markup:
+def own_links(text: str, opened_by_title: str | None = None) -> Markup:
     """A notice's text with the tracker's own addresses (written for e-mail and chat, where
     a link must be whole) as 打开 → links to the page, relative to wherever the inbox is
-    open; any other address stays text, and all of it is escaped."""
+    open; any other address stays text, and all of it is escaped. The page the notice's
+    title already opens (``opened_by_title``, its case) is left out: the title also marks
+    the notice read, a second link to the same page would not."""
     base = current_app.config["TRACKER_BASE_URL"].rstrip("/")
     linked, last = Markup(""), 0
     for found in _URL.finditer(text):
@@ -146,10 +148,14 @@ def own_links(text: str) -> Markup:
         if url != base and not url.startswith(base + "/"):
             continue
         path = url[len(base) :] or "/"
-        link = Markup('<a href="{0}" title="{0}" class="text-nowrap">打开 →</a>').format(path)
-        linked += escape(text[last : found.start()]) + link
+        before = escape(text[last : found.start()])
         last = found.end()
-    return linked + escape(text[last:])
+        if path == opened_by_title:
+            linked += Markup(before.rstrip())
+            continue
+        link = Markup('<a href="{0}" title="{0}" class="text-nowrap">打开 →</a>').format(path)
+        linked += before + link
+    return Markup((linked + escape(text[last:])).strip())
 
 
 def init_app(app: Flask) -> None:
