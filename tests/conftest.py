@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -165,6 +165,19 @@ def login(client: FlaskClient, user: User, password: str = PASSWORD) -> Any:
     return client.post(
         "/login", data={"username": user.username, "password": password, "csrf_token": token}
     )
+
+
+def as_new_request() -> None:
+    """Tests share one app context: forget the last request's user and CSRF token, as the
+    next request (from the same or another browser) would start without them."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
+def other_browser(client: FlaskClient) -> FlaskClient:
+    """Another person at another browser, with no cookies of its own yet."""
+    as_new_request()
+    return client.application.test_client()
 
 
 def post_form(

@@ -146,3 +146,63 @@ def test_error_pages_use_the_layout(client: FlaskClient, make_user) -> None:  # 
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "页面不存在" in response.get_data(as_text=True)
+
+
+def test_a_user_changes_their_own_password_and_other_devices_are_signed_out(
+    client: FlaskClient, make_user, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import as_new_request, other_browser, post_form
+    from tracker.models import AuditEvent
+
+    user = make_user(Role.AGENT)
+    phone = other_browser(client)
+    login(phone, user)
+    as_new_request()
+    login(client, user)
+    assert 'href="/account/password"' in client.get("/").get_data(as_text=True)
+
+    def change(current: str, new: str, confirm: str | None = None):  # type: ignore[no-untyped-def]
+        as_new_request()
+        form = {"current": current, "password": new, "confirm": confirm or new}
+        return post_form(client, "/account/password", form)
+
+    wrong = change("not-my-password-1", "newpass2026")
+    assert wrong.status_code == 400 and "当前密码不正确" in wrong.get_data(as_text=True)
+    weak = change(PASSWORD, "12345678")
+    assert weak.status_code == 400 and "同时包含字母和数字" in weak.get_data(as_text=True)
+    mismatch = change(PASSWORD, "newpass2026", "newpass2027")
+    assert "两次输入的密码不一致" in mismatch.get_data(as_text=True)
+    assert "不能与当前密码相同" in change(PASSWORD, PASSWORD).get_data(as_text=True)
+    session.refresh(user)
+    assert user.check_password(PASSWORD)  # nothing changed by the refusals
+    done = change(PASSWORD, "newpass2026")
+    assert done.status_code == 302 and done.location == "/"
+    as_new_request()
+    assert "密码已修改" in client.get("/").get_data(as_text=True)  # still signed in here
+    as_new_request()
+    assert phone.get("/").status_code == 302  # the other device is signed out
+    session.refresh(user)
+    assert user.check_password("newpass2026") and not user.check_password(PASSWORD)
+    audited = session.query(AuditEvent).filter_by(entity_id=user.id, field="password").one()
+    assert audited.new_value == "changed by the user"
+
+
+def test_guessing_the_current_password_locks_the_name_as_a_login_would(
+    client: FlaskClient, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import as_new_request, other_browser, post_form
+
+    user = make_user(Role.AGENT)
+    login(client, user)
+
+    def change(current: str):  # type: ignore[no-untyped-def]
+        as_new_request()
+        form = {"current": current, "password": "newpass2026", "confirm": "newpass2026"}
+        return post_form(client, "/account/password", form)
+
+    for _ in range(4):
+        assert "当前密码不正确" in change("guess-123").get_data(as_text=True)
+    assert "暂时锁定" in change("guess-123").get_data(as_text=True)  # the fifth
+    assert "暂时锁定" in change(PASSWORD).get_data(as_text=True)  # even the right one now
+    other = other_browser(client)
+    assert "暂时锁定" in login(other, user).get_data(as_text=True)  # the login form too

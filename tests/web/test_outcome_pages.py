@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import login, post_form
+from tests.conftest import login, other_browser, post_form
 from tests.web.conftest import World
 from tracker.models.enums import AppealState, CaseOutcome, CaseStatus
-
-
-def _other_browser(client: FlaskClient) -> FlaskClient:
-    """Another person at another browser. Tests share one app context: forget the last
-    request's user and token, as a real request would start without them."""
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
-    return client.application.test_client()
 
 
 def test_an_agent_appeals_and_a_supervisor_records_the_answer(
@@ -53,7 +44,7 @@ def test_an_agent_appeals_and_a_supervisor_records_the_answer(
     page = client.get(url).get_data(as_text=True)
     assert "已申诉，等待平台处理" in page and "&lt;b&gt;截图" in page
     assert "登记平台结果" not in page  # the platform's answer is a supervisor's to record
-    client = _other_browser(client)
+    client = other_browser(client)
     login(client, world.users["supervisor"])
     post_form(
         client,
@@ -85,7 +76,7 @@ def test_only_a_supervisor_may_close_as_recovered_without_the_platform_and_says_
     page = client.get(url).get_data(as_text=True)
     assert CaseOutcome.MANUAL_RECOVERED.value not in page
     assert 'value="review_revised"' not in page and 'value="review_deleted"' not in page
-    client = _other_browser(client)
+    client = other_browser(client)
     login(client, world.users["supervisor"])
     page = client.get(url).get_data(as_text=True)
     assert 'value="manual_recovered"' in page and "依据" in page

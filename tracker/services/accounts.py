@@ -179,6 +179,52 @@ def reset_password(
         )
 
 
+class PasswordChangeRefused(FieldError):
+    """The current password was wrong, or too many wrong ones were tried."""
+
+
+def change_own_password(
+    session: Session, user: User, current: str, new: str, *, address: str, now: datetime
+) -> None:
+    """A user's own new password, given the current one. A wrong current password counts
+    as a failed login of the name from this address (a session left open is not a way to
+    guess the password, nor around the lockout). The new password ends every other
+    session; the caller logs this one in again."""
+    name = user.username.lower()
+    address = (address or "unknown")[:64]
+    with transaction(session):
+        attempt = _count_attempt(session, name, address, now=now)
+    if attempt > MAX_FAILED_LOGINS:
+        raise PasswordChangeRefused("current", LoginFailure.LOCKED.value)
+    if not check_password_hash(user.password_hash, current):
+        if attempt >= MAX_FAILED_LOGINS:
+            with transaction(session):
+                _lock(session, name, address, user.id, now=now)
+            raise PasswordChangeRefused("current", LoginFailure.LOCKED.value)
+        raise PasswordChangeRefused("current", "当前密码不正确。")
+    if new == current:
+        raise FieldError("password", "新密码不能与当前密码相同。")
+    with transaction(session):
+        check_password_strength(new)
+        user.set_password(new)
+        session.execute(
+            sa.delete(LoginFailures).where(
+                LoginFailures.name == name, LoginFailures.address == address
+            )
+        )
+        _new_generation(session, user, actor_id=user.id, now=now, why="password changed")
+        record_change(
+            session,
+            now=now,
+            actor_id=user.id,
+            entity_type="user",
+            entity_id=user.id,
+            field="password",
+            old="***",
+            new="changed by the user",
+        )
+
+
 def authenticate(
     session: Session, username: str, password: str, *, address: str, now: datetime
 ) -> User | LoginFailure:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_wtf import FlaskForm
 from wtforms import DecimalField
 from wtforms.validators import ValidationError
 
 from tracker.clock import EARLIEST, LATEST, within_calendar
+from tracker.services.errors import FieldError
 from tracker.web.inputs import MAX_ID
 
 
@@ -33,3 +35,12 @@ def row_id(form: Any, field: Any) -> None:
 def in_calendar(form: Any, field: Any) -> None:
     if isinstance(field.data, date) and not within_calendar(field.data):
         raise ValidationError(f"日期应在 {EARLIEST} 到 {LATEST} 之间。")
+
+
+def attach_error(form: FlaskForm, error: FieldError) -> None:
+    """A service's refusal shown under the field it names (the form's first field when the
+    form has no such field)."""
+    field = getattr(form, error.field, None)
+    if field is None:
+        field = next(iter(form))
+    field.errors = [*field.errors, error.message]

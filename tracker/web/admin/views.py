@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -24,6 +23,7 @@ from tracker.web.admin.forms import (
     UserEditForm,
 )
 from tracker.web.choices import row_choices
+from tracker.web.fields import attach_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,13 +32,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @roles_required(Role.ADMIN)
 def _admins_only() -> None:
     """Every admin route is for admins: checked once for the whole blueprint."""
-
-
-def attach_error(form: FlaskForm, error: FieldError) -> None:
-    field = getattr(form, error.field, None)
-    if field is None:
-        field = next(iter(form))
-    field.errors = [*field.errors, error.message]
 
 
 def _shop_choices() -> list[SelectChoice]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -10,3 +10,23 @@ class LoginForm(FlaskForm):
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=200)])
     remember = BooleanField("记住我")
     submit = SubmitField("登录")
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        "当前密码",
+        validators=[DataRequired("请输入当前密码。"), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        "新密码",
+        validators=[DataRequired("请输入新密码。"), Length(max=200)],
+        description="至少 8 个字符，同时包含字母和数字。",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "确认新密码",
+        validators=[EqualTo("password", "两次输入的密码不一致。")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("修改密码")

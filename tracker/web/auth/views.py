@@ -9,7 +9,9 @@ from tracker.clock import utcnow
 from tracker.extensions import db, limiter
 from tracker.services import accounts
 from tracker.services.accounts import LoginFailure, authenticate
-from tracker.web.auth.forms import LoginForm
+from tracker.services.errors import FieldError
+from tracker.web.auth.forms import LoginForm, PasswordChangeForm
+from tracker.web.fields import attach_error
 from tracker.web.inputs import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -64,3 +66,28 @@ def logout() -> Response:
     logout_user()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_name)
+def change_password() -> Response | str | tuple[str, int]:
+    """修改密码: one's own, given the current one; other devices are signed out."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_own_password(
+                db.session,
+                current_user,
+                form.current.data or "",
+                form.password.data or "",
+                address=request.remote_addr or "",
+                now=utcnow(),
+            )
+        except FieldError as exc:
+            attach_error(form, exc)
+        else:
+            login_user(current_user._get_current_object())  # this session, new generation
+            flash("密码已修改，其他设备上的登录已退出。", "success")
+            return redirect(url_for("home.index"))
+    status = 400 if form.errors else 200
+    return render_template("auth/password.html", form=form), status
