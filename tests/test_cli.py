@@ -91,6 +91,8 @@ def test_create_user_command(app: Flask, session: Session, make_shop) -> None:  
     user = session.scalar(sa.select(User).where(User.username == "lead"))
     assert user is not None and user.role is Role.SUPERVISOR
     assert [s.code for s in user.shops] == ["tm1"]
+    # typed at the server by whoever runs it: not a password an admin handed over
+    assert user.temporary_password_at is None
 
 
 def test_create_user_command_reports_bad_input(app: Flask, session: Session) -> None:

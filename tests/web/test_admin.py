@@ -215,3 +215,41 @@ def test_shop_form_rejects_bad_input(
     assert response.status_code == 200
     assert message in _field_error(response.get_data(as_text=True), field)
     assert count(session, Shop) == shops_before
+
+
+def test_a_password_the_admin_chose_is_replaced_by_its_owner_before_anything_else(
+    admin_client: FlaskClient, make_shop, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import as_new_request, other_browser
+
+    shop = make_shop()
+    post_form(admin_client, "/admin/users/new", GOOD_USER | {"shop_ids": [str(shop.id)]})
+    user = session.scalar(sa.select(User).where(User.username == "newbie"))
+    assert user is not None and user.temporary_password_at is not None
+    assert "临时密码" in admin_client.get("/admin/users").get_data(as_text=True)
+    newbie = other_browser(admin_client)
+    assert login(newbie, user, "abc12345").status_code == 302
+    for url in ("/", "/cases", f"/shop/buyers?shop={shop.id}", "/notifications/"):
+        as_new_request()
+        answer = newbie.get(url)
+        assert answer.status_code == 302 and answer.location == "/account/password", url
+    as_new_request()
+    page = newbie.get("/account/password").get_data(as_text=True)
+    assert 'id="temporary-password"' in page
+    form = {"current": "abc12345", "password": "mine2026x", "confirm": "mine2026x"}
+    as_new_request()
+    assert post_form(newbie, "/account/password", form).location == "/"
+    as_new_request()
+    assert newbie.get("/").status_code == 200  # the tracker opens now
+    session.refresh(user)
+    assert user.temporary_password_at is None
+    # a reset by the admin makes it temporary again
+    as_new_request()
+    post_form(
+        admin_client,
+        f"/admin/users/{user.id}/password",
+        {"pw-password": "again2026x", "pw-confirm": "again2026x"},
+        form_url=f"/admin/users/{user.id}",
+    )
+    session.refresh(user)
+    assert user.temporary_password_at is not None

@@ -43,6 +43,9 @@ class User(UserMixin, db.Model):
     # Part of every session's and remember-me cookie's identity: raising it (logout, a
     # password reset, an admin's "sign out everywhere") makes every copy of them void.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when an admin chose the password (a new account, a reset): its owner must choose
+    # their own before anything else; cleared by 修改密码.
+    temporary_password_at: Mapped[datetime | None]
 
     shops: Mapped[list[Shop]] = relationship(secondary=user_shops, order_by="Shop.name")
 

@@ -107,6 +107,8 @@ def create_user(session: Session, draft: UserDraft, *, actor_id: int | None, now
             shops=_load_shops(session, draft.shop_ids),
         )
         user.set_password(draft.password)
+        if actor_id is not None:  # an admin chose it: the owner replaces it at first login
+            user.temporary_password_at = now
         session.add(user)
         session.flush()
         record_change(
@@ -163,6 +165,8 @@ def reset_password(
     with transaction(session):
         check_password_strength(password)
         user.set_password(password)
+        if actor_id is not None and actor_id != user.id:  # told to its owner: temporary
+            user.temporary_password_at = now
         # a new password ends every session the old one opened, and lifts the locks
         _new_generation(session, user, actor_id=actor_id, now=now, why="password reset")
         session.execute(sa.delete(LoginFailures).where(LoginFailures.name == user.username.lower()))
@@ -207,6 +211,7 @@ def change_own_password(
     with transaction(session):
         check_password_strength(new)
         user.set_password(new)
+        user.temporary_password_at = None
         session.execute(
             sa.delete(LoginFailures).where(
                 LoginFailures.name == name, LoginFailures.address == address

@@ -73,10 +73,21 @@ def _favicon() -> Response:
     return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
+OPEN_WITH_TEMPORARY_PASSWORD = {"auth.change_password", "auth.logout"}
+
+
 def _require_login() -> Response | None:
-    """Every page needs login: enforced once here, not remembered per view."""
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    """Every page needs login: enforced once here, not remembered per view. A user whose
+    password an admin chose replaces it first (the admin knows it, and may have sent it
+    over chat)."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if current_user.is_authenticated:
+        if current_user.temporary_password_at is None or request.blueprint == "api":
+            return None
+        if request.endpoint in OPEN_WITH_TEMPORARY_PASSWORD or request.endpoint is None:
+            return None
+        return redirect(url_for("auth.change_password"))
     if request.blueprint == "api":
         return None  # the API authenticates each request with a shop token
     if request.endpoint is None:
