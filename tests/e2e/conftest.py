@@ -61,6 +61,7 @@ def _export_with_payloads(posted: str) -> bytes:
 class Live:
     url: str
     case_id: int
+    buyer_id: int
     imported_case_id: int  # opened from a file whose text columns carry script
     # The platform shows the buyer's 追评 on the case's review (this shop is on Tmall, where
     # a happy 追评 is the only recovery), through the intake every pull uses.
@@ -168,7 +169,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                     text="橙子烂了好几个，快递也慢",
                     nick="小鱼儿",
                 )
-                case_id = case.id
+                case_id, buyer_id = case.id, case.buyer_id
                 s.add(  # a new arrival in the same category: the page suggests it
                     Product(
                         shop_id=shop.id,
@@ -188,6 +189,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             yield Live(
                 f"http://127.0.0.1:{server.server_port}",
                 case_id,
+                buyer_id,
                 imported_case_id,
                 _follow_up_shower(app, case_id),
             )

@@ -18,6 +18,7 @@ PAGES = (
     "/shop/orders",
     "/shop/products",
     "/shop/buyers",
+    "/shop/buyers/{buyer_id}",
     "/notifications/",
     "/reports/",
     "/reports/access-log",
@@ -25,6 +26,7 @@ PAGES = (
     "/shop/segments",
     "/shop/campaigns",
     "/shop/campaigns/new",
+    "/account/password",
 )
 MEASURE = """() => ({
   sideways: document.documentElement.scrollWidth - window.innerWidth,
@@ -49,7 +51,7 @@ def test_pages_fit_the_screen(live: Live, browser, width: int) -> None:  # type:
     log_in(page, live, "boss")
     problems = []
     for path in PAGES:
-        page.goto(live.url + path.format(case_id=live.case_id))
+        page.goto(live.url + path.format(case_id=live.case_id, buyer_id=live.buyer_id))
         found = page.evaluate(MEASURE)
         if found["sideways"] > 0:
             problems.append(f"{path} scrolls {found['sideways']} px sideways at {width} px")
