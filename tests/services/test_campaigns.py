@@ -28,7 +28,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import MessagePurpose, Role
+from tracker.models.enums import MessagePurpose, Rating, Role
 from tracker.providers.aliyun import AliyunSms
 from tracker.services import campaigns, contact_handles, segments
 from tracker.services.errors import FieldError
@@ -144,6 +144,10 @@ def test_exclusions_and_the_control_group(session: Session, shop: Shop, setup) -
     other.review.buyer_id = unhappy.id  # a 差评 of a chosen buyer five days ago
     stopped.do_not_contact_at = NOW - timedelta(days=1)
     opted_out.marketing_opt_out_at = NOW - timedelta(days=1)
+    from tests.factories import add_sale
+
+    later = add_sale(session, shop, nick="以后", rating=Rating.BAD, at=NOW + timedelta(days=2))
+    later.buyer_id = chosen[5].id  # a 差评 after the launch: not known then, not a reason
     virtual = chosen[4]
     for h in session.scalars(
         sa.select(contact_handles.ContactHandle).where(

@@ -93,9 +93,9 @@ def _load_demo_shop(
         summary = load_demo(db.session, shop, code=code, name=name, now=now)
     except DemoExists as exc:
         raise click.ClickException(str(exc)) from exc
+    _run_demo_campaign(code, now, seed)  # 40 days back: before the month's cases exist
     _triage_demo(code, now)
     _build_demo_recommender(code, now)
-    _run_demo_campaign(code, now, seed)
     _work_demo_cases(code, now, seed, summary.hidden_negatives)
     _calibrate_demo(code, now)  # as the last night did, staff's 待确认 decisions included
     _segment_demo(code, now)
