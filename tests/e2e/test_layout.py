@@ -26,7 +26,7 @@ PAGES = (
     "/shop/segments",
     "/shop/campaigns",
     "/shop/campaigns/new",
-    "/account/password",
+    "/account",
 )
 MEASURE = """() => ({
   sideways: document.documentElement.scrollWidth - window.innerWidth,

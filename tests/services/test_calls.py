@@ -20,7 +20,7 @@ from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, ContactAttempt, ContactHandle, Shop, User
 from tracker.models.enums import AttemptOutcome, HandleKind, Role
 from tracker.providers.aliyun import AliyunPrivacyNumbers
-from tracker.services import calls, contact_handles
+from tracker.services import accounts, calls, contact_handles
 from tracker.services.errors import FieldError
 from tracker.sources.contract import SourceOptions
 
@@ -49,7 +49,7 @@ def axb(fake: FakeAliyun) -> AliyunPrivacyNumbers:
 
 def agent_with_phone(session: Session, shop: Shop, make_user: Callable[..., User]) -> User:
     agent = make_user(Role.AGENT, shops=[shop])
-    calls.set_agent_phone(session, agent, "139 0000 0000", actor=agent, now=MON_10)
+    accounts.set_agent_phone(session, agent, "139 0000 0000", actor=agent, now=MON_10)
     return agent
 
 

@@ -159,12 +159,12 @@ def test_a_user_changes_their_own_password_and_other_devices_are_signed_out(
     login(phone, user)
     as_new_request()
     login(client, user)
-    assert 'href="/account/password"' in client.get("/").get_data(as_text=True)
+    assert 'href="/account"' in client.get("/").get_data(as_text=True)
 
     def change(current: str, new: str, confirm: str | None = None):  # type: ignore[no-untyped-def]
         as_new_request()
         form = {"current": current, "password": new, "confirm": confirm or new}
-        return post_form(client, "/account/password", form)
+        return post_form(client, "/account/password", form, form_url="/account")
 
     wrong = change("not-my-password-1", "newpass2026")
     assert wrong.status_code == 400 and "当前密码不正确" in wrong.get_data(as_text=True)
@@ -198,7 +198,7 @@ def test_guessing_the_current_password_locks_the_name_as_a_login_would(
     def change(current: str):  # type: ignore[no-untyped-def]
         as_new_request()
         form = {"current": current, "password": "newpass2026", "confirm": "newpass2026"}
-        return post_form(client, "/account/password", form)
+        return post_form(client, "/account/password", form, form_url="/account")
 
     for _ in range(4):
         assert "当前密码不正确" in change("guess-123").get_data(as_text=True)
@@ -206,3 +206,38 @@ def test_guessing_the_current_password_locks_the_name_as_a_login_would(
     assert "暂时锁定" in change(PASSWORD).get_data(as_text=True)  # even the right one now
     other = other_browser(client)
     assert "暂时锁定" in login(other, user).get_data(as_text=True)  # the login form too
+
+
+def test_a_user_keeps_their_own_e_mail_and_calling_phone(
+    client: FlaskClient, make_user, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import as_new_request, post_form
+    from tracker.models import AuditEvent
+
+    user = make_user(Role.AGENT)
+    login(client, user)
+
+    def save(**form: str):  # type: ignore[no-untyped-def]
+        as_new_request()
+        return post_form(client, "/account/contact", form, form_url="/account")
+
+    bad = save(email="not-an-address", phone="13900001111")
+    assert bad.status_code == 400 and "邮箱" in bad.get_data(as_text=True)
+    session.refresh(user)
+    assert user.email is None and user.phone_hint is None  # nothing half saved
+    assert "分机" in save(email="", phone="18400001111-1234").get_data(as_text=True)
+    assert save(email="lin@example.com", phone="139 0000 1111").status_code == 302
+    session.refresh(user)
+    assert user.email == "lin@example.com" and user.phone_hint == "139****1111"
+    assert user.phone_sealed and "13900001111" not in user.phone_sealed
+    as_new_request()
+    page = client.get("/account").get_data(as_text=True)
+    assert "已登记 139****1111" in page and "13900001111" not in page
+    save(email="lin@example.com", phone="")  # blank: the phone on file stays
+    session.refresh(user)
+    assert user.phone_hint == "139****1111"
+    save(email="", phone="", remove_phone="y")
+    session.refresh(user)
+    assert user.email is None and user.phone_hint is None and user.phone_sealed is None
+    fields = {e.field for e in session.query(AuditEvent).filter_by(entity_id=user.id)}
+    assert {"email", "phone"} <= fields

@@ -35,7 +35,15 @@ SUPERVISORS = (
     "shop.care_rule",
     "shop.erase_buyer",
 )
-EVERYONE = ("home.", "cases.", "shop.", "notifications.", "auth.logout", "auth.change_password")
+EVERYONE = (
+    "home.",
+    "cases.",
+    "shop.",
+    "notifications.",
+    "auth.logout",
+    "auth.account",
+    "auth.change_",
+)
 # URL parts that name one shop's record: staff of another shop get 404 for them.
 SHOP_RECORDS = {"case_id", "buyer_id", "review_id", "script_id", "campaign_id", "rule_id"}
 

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.database import upsert
+from tracker.domain.phone_numbers import NumberError, masked, parse_number
 from tracker.models import LoginFailures, Shop, User
 from tracker.models.enums import Role
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
+from tracker.vault import personal_vault
 
 MIN_PASSWORD_LENGTH = 8
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -181,6 +183,61 @@ def reset_password(
             old="***",
             new="reset",
         )
+
+
+def set_agent_phone(session: Session, user: User, text: str, *, actor: User, now: datetime) -> None:
+    """The agent's own phone (A of a privacy call), sealed; blank removes it."""
+    with transaction(session):
+        _write_phone(session, user, text, actor_id=actor.id, now=now)
+
+
+def _write_phone(session: Session, user: User, text: str, *, actor_id: int, now: datetime) -> None:
+    if not text.strip():
+        old, user.phone_sealed, user.phone_hint = user.phone_hint, None, None
+    else:
+        try:
+            number = parse_number(text)
+        except NumberError as exc:
+            raise FieldError("phone", str(exc)) from exc
+        if number.is_virtual:
+            raise FieldError("phone", "请填写自己的手机号，不要带分机号。")
+        old = user.phone_hint
+        user.phone_sealed = personal_vault().seal({"number": number.number})
+        user.phone_hint = masked(number)
+    record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="user",
+        entity_id=user.id,
+        field="phone",
+        old=old,
+        new=user.phone_hint,
+    )
+
+
+def update_own_contact(
+    session: Session, user: User, *, email: str, phone: str | None, now: datetime
+) -> None:
+    """A user's own e-mail (where alerts go) and phone (the A of their privacy calls), in
+    one transaction: nothing is half saved. ``phone`` None keeps the one on file (the page
+    never shows it whole, so a blank field means "unchanged"); "" removes it."""
+    with transaction(session):
+        email_now = _email(email)
+        if email_now != user.email:
+            record_change(
+                session,
+                now=now,
+                actor_id=user.id,
+                entity_type="user",
+                entity_id=user.id,
+                field="email",
+                old=user.email,
+                new=email_now,
+            )
+            user.email = email_now
+        if phone is not None:
+            _write_phone(session, user, phone, actor_id=user.id, now=now)
 
 
 class PasswordChangeRefused(FieldError):

@@ -20,13 +20,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.domain.phone_numbers import NumberError, PhoneNumber, masked, parse_number
+from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, ContactAttempt, ContactHandle, Shop, User
 from tracker.models.enums import AttemptOutcome, Channel, HandleKind
 from tracker.providers.contract import Binding, PrivacyCalls, ProviderError
 from tracker.services import contact_handles
-from tracker.services.audit import record_change
 from tracker.services.cases import AttemptDraft, case_transaction, check_can_work, record_attempt
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -36,33 +35,6 @@ log = logging.getLogger(__name__)
 
 CALL_WINDOW = timedelta(minutes=30)  # how long the X number connects agent and buyer
 GMT8 = ZoneInfo("Asia/Shanghai")
-
-
-def set_agent_phone(session: Session, user: User, text: str, *, actor: User, now: datetime) -> None:
-    """The agent's own phone (A of a privacy call), sealed; blank removes it."""
-    with transaction(session):
-        if not text.strip():
-            old, user.phone_sealed, user.phone_hint = user.phone_hint, None, None
-        else:
-            try:
-                number = parse_number(text)
-            except NumberError as exc:
-                raise FieldError("phone", str(exc)) from exc
-            if number.is_virtual:
-                raise FieldError("phone", "请填写自己的手机号，不要带分机号。")
-            old = user.phone_hint
-            user.phone_sealed = personal_vault().seal({"number": number.number})
-            user.phone_hint = masked(number)
-        record_change(
-            session,
-            now=now,
-            actor_id=actor.id,
-            entity_type="user",
-            entity_id=user.id,
-            field="phone",
-            old=old,
-            new=user.phone_hint,
-        )
 
 
 def place_call(
@@ -81,7 +53,9 @@ def place_call(
         check_can_work(case, actor, session)
         if actor.phone_sealed is None:
             raise FieldError(
-                "call", "还没有你的外呼手机号：请管理员在“用户”里填写（隐私号外呼从你的手机拨出）。"
+                "call",
+                "还没有你的外呼手机号：点导航栏里自己的名字，在“我的账号”里填写"
+                "（隐私号外呼从你的手机拨出）。",
             )
         if case.buyer_id is None:
             raise FieldError("call", "这条评价没有买家档案。")

@@ -73,7 +73,7 @@ def _favicon() -> Response:
     return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
-OPEN_WITH_TEMPORARY_PASSWORD = {"auth.change_password", "auth.logout"}
+OPEN_WITH_TEMPORARY_PASSWORD = {"auth.account", "auth.change_password", "auth.logout"}
 
 
 def _require_login() -> Response | None:
@@ -87,7 +87,7 @@ def _require_login() -> Response | None:
             return None
         if request.endpoint in OPEN_WITH_TEMPORARY_PASSWORD or request.endpoint is None:
             return None
-        return redirect(url_for("auth.change_password"))
+        return redirect(url_for("auth.account"))
     if request.blueprint == "api":
         return None  # the API authenticates each request with a shop token
     if request.endpoint is None:

@@ -12,7 +12,7 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.models import AuditEvent, Shop, User
 from tracker.models.enums import Platform, Role
-from tracker.services import accounts, calls, shops
+from tracker.services import accounts, shops
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import (
@@ -100,7 +100,7 @@ def user_edit(user_id: int) -> Response | str:
         try:
             accounts.update_user(db.session, user, changes, actor=current_user, now=utcnow())
             if form.phone.data:
-                calls.set_agent_phone(
+                accounts.set_agent_phone(
                     db.session, user, form.phone.data, actor=current_user, now=utcnow()
                 )
         except FieldError as exc:  # the service rolled its transaction back

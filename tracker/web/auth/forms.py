@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -30,3 +30,20 @@ class PasswordChangeForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("修改密码")
+
+
+class ContactForm(FlaskForm):
+    email = StringField(
+        "邮箱",
+        validators=[Optional(), Length(max=254)],
+        description="选填：超时和到期提醒会发到这里",
+        render_kw={"autocomplete": "email"},
+    )
+    phone = StringField(
+        "外呼手机",
+        validators=[Optional(), Length(max=32)],
+        description="隐私号外呼时平台先拨这部手机（A 号码），加密保存",
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    remove_phone = BooleanField("删除已登记的外呼手机")
+    submit = SubmitField("保存联系方式")

@@ -10,7 +10,7 @@ from tracker.extensions import db, limiter
 from tracker.services import accounts
 from tracker.services.accounts import LoginFailure, authenticate
 from tracker.services.errors import FieldError
-from tracker.web.auth.forms import LoginForm, PasswordChangeForm
+from tracker.web.auth.forms import ContactForm, LoginForm, PasswordChangeForm
 from tracker.web.fields import attach_error
 from tracker.web.inputs import safe_next
 
@@ -68,9 +68,33 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_name)
-def change_password() -> Response | str | tuple[str, int]:
+@bp.route("/account")
+def account() -> str:
+    """我的账号: one's own password, e-mail and calling phone."""
+    return _account_page(PasswordChangeForm(), _contact_form())
+
+
+def _contact_form() -> ContactForm:
+    form = ContactForm(email=current_user.email or "")
+    form.phone.description = (
+        f"已登记 {current_user.phone_hint}；留空则不变。{form.phone.description}"
+        if current_user.phone_hint
+        else form.phone.description
+    )
+    return form
+
+
+def _account_page(
+    password_form: PasswordChangeForm, contact_form: ContactForm, status: int = 200
+) -> tuple[str, int]:
+    return render_template(
+        "auth/account.html", form=password_form, contact_form=contact_form
+    ), status
+
+
+@bp.route("/account/password", methods=["POST"])
+@limiter.limit(_login_limit, key_func=_address_and_name)
+def change_password() -> Response | tuple[str, int]:
     """修改密码: one's own, given the current one; other devices are signed out."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -89,5 +113,22 @@ def change_password() -> Response | str | tuple[str, int]:
             login_user(current_user._get_current_object())  # this session, new generation
             flash("密码已修改，其他设备上的登录已退出。", "success")
             return redirect(url_for("home.index"))
-    status = 400 if form.errors else 200
-    return render_template("auth/password.html", form=form), status
+    return _account_page(form, _contact_form(), 400)
+
+
+@bp.route("/account/contact", methods=["POST"])
+def change_contact() -> Response | tuple[str, int]:
+    """One's own e-mail and calling phone."""
+    form = ContactForm()
+    if form.validate_on_submit():
+        phone = "" if form.remove_phone.data else (form.phone.data or "").strip() or None
+        try:
+            accounts.update_own_contact(
+                db.session, current_user, email=form.email.data or "", phone=phone, now=utcnow()
+            )
+        except FieldError as exc:
+            attach_error(form, exc)
+        else:
+            flash("联系方式已保存。", "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(PasswordChangeForm(), form, 400)
