@@ -87,6 +87,29 @@ def _load_shops(session: Session, shop_ids: frozenset[int]) -> list[Shop]:
     return shops
 
 
+def _audit(
+    session: Session,
+    user_id: int,
+    field: str,
+    old: object,
+    new: object,
+    *,
+    actor_id: int | None,
+    now: datetime,
+) -> None:
+    """One line of a user's history (shown on the user's page)."""
+    record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="user",
+        entity_id=user_id,
+        field=field,
+        old=old,
+        new=new,
+    )
+
+
 def create_user(session: Session, draft: UserDraft, *, actor_id: int | None, now: datetime) -> User:
     with transaction(session):
         username = draft.username.strip()
@@ -113,15 +136,14 @@ def create_user(session: Session, draft: UserDraft, *, actor_id: int | None, now
             user.temporary_password_at = now
         session.add(user)
         session.flush()
-        record_change(
+        _audit(
             session,
-            now=now,
+            user.id,
+            "created",
+            None,
+            f"{user.username} ({user.role.value})",
             actor_id=actor_id,
-            entity_type="user",
-            entity_id=user.id,
-            field="created",
-            old=None,
-            new=f"{user.username} ({user.role.value})",
+            now=now,
         )
         return user
 
@@ -144,16 +166,7 @@ def update_user(
             "shops": (sorted(s.code for s in user.shops), sorted(s.code for s in shops)),
         }
         for field, (old, new) in updates.items():
-            record_change(
-                session,
-                now=now,
-                actor_id=actor.id,
-                entity_type="user",
-                entity_id=user.id,
-                field=field,
-                old=old,
-                new=new,
-            )
+            _audit(session, user.id, field, old, new, actor_id=actor.id, now=now)
         user.display_name = changes.display_name.strip()
         user.email = email
         user.role = changes.role
@@ -173,16 +186,7 @@ def reset_password(
         _new_generation(session, user, actor_id=actor_id, now=now, why="password reset")
         session.execute(sa.delete(LoginFailures).where(LoginFailures.name == user.username.lower()))
         # The hash itself never goes into the audit trail.
-        record_change(
-            session,
-            now=now,
-            actor_id=actor_id,
-            entity_type="user",
-            entity_id=user.id,
-            field="password",
-            old="***",
-            new="reset",
-        )
+        _audit(session, user.id, "password", "***", "reset", actor_id=actor_id, now=now)
 
 
 def set_agent_phone(session: Session, user: User, text: str, *, actor: User, now: datetime) -> None:
@@ -204,16 +208,7 @@ def _write_phone(session: Session, user: User, text: str, *, actor_id: int, now:
         old = user.phone_hint
         user.phone_sealed = personal_vault().seal({"number": number.number})
         user.phone_hint = masked(number)
-    record_change(
-        session,
-        now=now,
-        actor_id=actor_id,
-        entity_type="user",
-        entity_id=user.id,
-        field="phone",
-        old=old,
-        new=user.phone_hint,
-    )
+    _audit(session, user.id, "phone", old, user.phone_hint, actor_id=actor_id, now=now)
 
 
 def update_own_contact(
@@ -225,16 +220,7 @@ def update_own_contact(
     with transaction(session):
         email_now = _email(email)
         if email_now != user.email:
-            record_change(
-                session,
-                now=now,
-                actor_id=user.id,
-                entity_type="user",
-                entity_id=user.id,
-                field="email",
-                old=user.email,
-                new=email_now,
-            )
+            _audit(session, user.id, "email", user.email, email_now, actor_id=user.id, now=now)
             user.email = email_now
         if phone is not None:
             _write_phone(session, user, phone, actor_id=user.id, now=now)
@@ -275,15 +261,8 @@ def change_own_password(
             )
         )
         _new_generation(session, user, actor_id=user.id, now=now, why="password changed")
-        record_change(
-            session,
-            now=now,
-            actor_id=user.id,
-            entity_type="user",
-            entity_id=user.id,
-            field="password",
-            old="***",
-            new="changed by the user",
+        _audit(
+            session, user.id, "password", "***", "changed by the user", actor_id=user.id, now=now
         )
 
 
@@ -363,15 +342,14 @@ def _lock(session: Session, name: str, address: str, user_id: int | None, *, now
         .values(locked_until=until)
     )
     if user_id is not None:
-        record_change(
+        _audit(
             session,
-            now=now,
+            user_id,
+            "locked_until",
+            None,
+            f"{until.isoformat()} ({address})",
             actor_id=None,
-            entity_type="user",
-            entity_id=user_id,
-            field="locked_until",
-            old=None,
-            new=f"{until.isoformat()} ({address})",
+            now=now,
         )
 
 
@@ -381,15 +359,14 @@ def unlock(session: Session, user: User, *, actor_id: int | None, now: datetime)
         lifted = session.execute(
             sa.delete(LoginFailures).where(LoginFailures.name == user.username.lower())
         ).rowcount
-        record_change(
+        _audit(
             session,
-            now=now,
+            user.id,
+            "locked_until",
+            f"{lifted} 处锁定" if lifted else None,
+            "unlocked",
             actor_id=actor_id,
-            entity_type="user",
-            entity_id=user.id,
-            field="locked_until",
-            old=f"{lifted} 处锁定" if lifted else None,
-            new="unlocked",
+            now=now,
         )
         return int(lifted)
 
@@ -416,13 +393,12 @@ def _new_generation(
     session: Session, user: User, *, actor_id: int | None, now: datetime, why: str
 ) -> None:
     user.session_generation += 1
-    record_change(
+    _audit(
         session,
-        now=now,
+        user.id,
+        "sessions",
+        None,
+        f"signed out everywhere: {why}",
         actor_id=actor_id,
-        entity_type="user",
-        entity_id=user.id,
-        field="sessions",
-        old=None,
-        new=f"signed out everywhere: {why}",
+        now=now,
     )
