@@ -226,40 +226,38 @@ def update_own_contact(
             _write_phone(session, user, phone, actor_id=user.id, now=now)
 
 
-class PasswordChangeRefused(FieldError):
-    """The current password was wrong, or too many wrong ones were tried."""
-
-
 def change_own_password(
     session: Session, user: User, current: str, new: str, *, address: str, now: datetime
 ) -> None:
     """A user's own new password, given the current one. A wrong current password counts
     as a failed login of the name from this address (a session left open is not a way to
-    guess the password, nor around the lockout). The new password ends every other
-    session; the caller logs this one in again."""
+    guess the password, nor around the lockout); the right one clears the count, as a
+    login does. The new password ends every other session; the caller logs this one in
+    again."""
     name = user.username.lower()
     address = (address or "unknown")[:64]
     with transaction(session):
         attempt = _count_attempt(session, name, address, now=now)
     if attempt > MAX_FAILED_LOGINS:
-        raise PasswordChangeRefused("current", LoginFailure.LOCKED.value)
+        raise FieldError("current", LoginFailure.LOCKED.value)
     if not check_password_hash(user.password_hash, current):
         if attempt >= MAX_FAILED_LOGINS:
             with transaction(session):
                 _lock(session, name, address, user.id, now=now)
-            raise PasswordChangeRefused("current", LoginFailure.LOCKED.value)
-        raise PasswordChangeRefused("current", "当前密码不正确。")
+            raise FieldError("current", LoginFailure.LOCKED.value)
+        raise FieldError("current", "当前密码不正确。")
+    with transaction(session):
+        session.execute(
+            sa.delete(LoginFailures).where(
+                LoginFailures.name == name, LoginFailures.address == address
+            )
+        )
     if new == current:
         raise FieldError("password", "新密码不能与当前密码相同。")
     with transaction(session):
         check_password_strength(new)
         user.set_password(new)
         user.temporary_password_at = None
-        session.execute(
-            sa.delete(LoginFailures).where(
-                LoginFailures.name == name, LoginFailures.address == address
-            )
-        )
         _new_generation(session, user, actor_id=user.id, now=now, why="password changed")
         _audit(
             session, user.id, "password", "***", "changed by the user", actor_id=user.id, now=now
