@@ -293,6 +293,43 @@ def test_a_send_whose_answer_was_lost_is_looked_up_not_sent_again(
     assert len(aliyun.sent) == 1  # found by its OutId, never sent twice
 
 
+def test_the_lookup_holds_no_row_and_a_try_that_never_went_out_is_sent_once(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    """A 发送中 left by a crash before the provider was reached: the provider is asked with
+    no transaction open (a slow answer holds no row), finds nothing, and the message goes
+    out once, through the usual checks, in the same run."""
+    _agent, _case, message = queued(session, shop, make_user)
+    message.state, message.tries = MessageState.SENDING, 1  # marked, then the crash
+    session.commit()
+    clients = clients_for(aliyun)
+    open_while_asked: list[bool] = []
+
+    class Watched:
+        def __init__(self, client: Any) -> None:
+            self.client = client
+
+        def send(self, sms: Any) -> Any:
+            return self.client.send(sms)
+
+        def find(self, *args: Any) -> Any:
+            open_while_asked.append(session.in_transaction())
+            return self.client.find(*args)
+
+        def receipt(self, *args: Any) -> Any:
+            return self.client.receipt(*args)
+
+    def watched(shop: Shop, provider: str) -> object:
+        return Watched(clients(shop, provider))
+
+    report = messaging.send_due(session, now=MON_10, clients=watched, tz=SH)
+    assert open_while_asked == [False] and report.sent == 1
+    session.refresh(message)
+    assert message.state is MessageState.SENT and message.tries == 2 and len(aliyun.sent) == 1
+    messaging.send_due(session, now=MON_10 + timedelta(minutes=5), clients=watched, tz=SH)
+    assert len(aliyun.sent) == 1 and open_while_asked == [False]  # nothing left to ask
+
+
 def test_platform_sms_goes_by_order_and_oaid(
     session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
 ) -> None:

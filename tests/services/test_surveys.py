@@ -205,3 +205,37 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
     assert "已经评价过了" in client.get(url).get_data(as_text=True)
     session.refresh(survey)
     assert survey.score == 4
+
+
+def test_a_survey_whose_answer_was_lost_is_looked_up_with_no_row_held(
+    session: Session, survey_shop: Shop, aliyun: FakeAliyun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two surveys left 发送中: one went out before the crash (found by its OutId, never sent
+    twice), one never did (queued again, then sent once); the provider is asked with no
+    transaction open."""
+    closed(session, survey_shop, "1", CaseOutcome.REFUSED, hours_ago=2)
+    closed(session, survey_shop, "2", CaseOutcome.REFUSED, hours_ago=2)
+    assert surveys.queue_due(session, now=NOW) == 2
+    assert _send(session, aliyun, NOW) == 2
+    went, never = session.scalars(sa.select(CaseSurvey).order_by(CaseSurvey.id)).all()
+    for survey in (went, never):  # the crash: both marked, the answers lost
+        survey.state, survey.provider_ref = "sending", None
+    aliyun.sent[:] = [s for s in aliyun.sent if s["OutId"] == went.out_id]
+    session.commit()
+    real_find, open_while_asked = AliyunSms.find, []
+
+    def watched_find(self, *args):  # type: ignore[no-untyped-def]
+        open_while_asked.append(session.in_transaction())
+        return real_find(self, *args)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(AliyunSms, "find", watched_find)
+        assert _send(session, aliyun, NOW + timedelta(minutes=5)) == 0  # looked up only
+        assert open_while_asked == [False, False]
+        session.refresh(went)
+        session.refresh(never)
+        assert (went.state, never.state) == ("sent", "queued") and went.provider_ref
+        assert _send(session, aliyun, NOW + timedelta(minutes=10)) == 1
+    session.refresh(never)
+    assert never.state == "sent"
+    assert sorted(s["OutId"] for s in aliyun.sent) == sorted([went.out_id, never.out_id])

@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -564,7 +564,10 @@ def _resolve_unsure(
     session: Session, campaign: Campaign, client: SmsProvider, progress: Progress
 ) -> None:
     """发送中 recipients left by a crash or a lost answer: sent if the provider has a send
-    with their OutId, queued again otherwise."""
+    with their OutId, queued again otherwise. The provider is asked with no transaction
+    open (a big campaign's crash leaves a batch of them); a recipient settled meanwhile is
+    left as it is."""
+    asks: list[tuple[int, str, str, date]] = []
     with transaction(session):
         unsure = list(
             session.scalars(
@@ -582,18 +585,30 @@ def _resolve_unsure(
                 recipient.state, recipient.last_error = "failed", "号码已失效"
                 continue
             day = (recipient.sent_at or campaign.started_at or datetime.now(SH)).astimezone(SH)
-            try:
-                ref = client.find(
-                    recipient.out_id, contact_handles.opened(handle).number, day.date()
-                )
-            except ProviderError as exc:
-                log.warning("campaign %s lookup: %s", campaign.id, exc)
-                continue  # still unsure: asked again next run, never sent blind
-            progress.looked_up += 1
-            if ref is not None:
-                recipient.state, recipient.provider_ref = "sent", ref
-            else:
-                recipient.state, recipient.sent_at = "queued", None
+            number = contact_handles.opened(handle).number
+            asks.append((recipient.id, recipient.out_id, number, day.date()))
+    found: dict[int, str | None] = {}
+    for recipient_id, out_id, number, day in asks:
+        try:
+            found[recipient_id] = client.find(out_id, number, day)
+        except ProviderError as exc:
+            log.warning("campaign %s lookup: %s", campaign.id, exc)
+            continue  # still unsure: asked again next run, never sent blind
+        progress.looked_up += 1
+    if not found:
+        return
+    with transaction(session):
+        for recipient_id, ref in found.items():
+            settled = (
+                {"state": "sent", "provider_ref": ref}
+                if ref is not None
+                else {"state": "queued", "sent_at": None}
+            )
+            session.execute(
+                sa.update(CampaignRecipient)
+                .where(CampaignRecipient.id == recipient_id, CampaignRecipient.state == "sending")
+                .values(**settled)
+            )
 
 
 # -- receipts ---------------------------------------------------------------------------------

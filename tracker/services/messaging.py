@@ -427,15 +427,14 @@ def _send_one(
         try:
             client = clients(shop, message.provider)
             if message.state is MessageState.SENDING:
-                # the last try's answer was lost: did it go out?
-                found = _look_up(session, message, client, tz)
-                if found is not None:
-                    _sent(session, message, found, now)
-                    report.sent += 1
-                    return
-            request = _request(session, message, message.template)
+                # the last try's answer was lost: ask whether it went out, with no
+                # transaction open; the row is claimed until then (another sender skips it)
+                ask = _look_up_ask(session, message, client, tz)
+                message.next_try_at = now + LOOK_AGAIN
+            else:
+                request = _request(session, message, message.template)
         except ProviderError as exc:
-            if exc.retryable:  # the lookup itself failed: ask again later
+            if exc.retryable:  # no client now (the account, the network): later
                 message.next_try_at = now + LOOK_AGAIN
                 report.retried += 1
             else:
@@ -446,22 +445,29 @@ def _send_one(
             _finish(session, message, now, error=exc.message)
             report.failed += 1
             return
-        if buyer.do_not_contact_at is not None:
-            _finish(session, message, now, error="买家已要求勿扰，短信未发送")
-            report.failed += 1
-            return
-        policy = ContactPolicy.from_dict(shop.contact_policy)
-        if not policy.in_hours(now, tz):  # quiet hours: wait for the morning
-            message.next_try_at = policy.earliest(now, [], tz=tz)
-            report.deferred += 1
-            return
-        if message.tries >= TRIES:  # the last answers were all lost: stop guessing
-            _finish(session, message, now, error=message.last_error or "多次发送都没有结果")
-            report.failed += 1
-            return
-        message.state = MessageState.SENDING
-        message.tries += 1
-        message.next_try_at = now + LOOK_AGAIN
+        looking_up = message.state is MessageState.SENDING
+        if not looking_up:
+            if buyer.do_not_contact_at is not None:
+                _finish(session, message, now, error="买家已要求勿扰，短信未发送")
+                report.failed += 1
+                return
+            policy = ContactPolicy.from_dict(shop.contact_policy)
+            if not policy.in_hours(now, tz):  # quiet hours: wait for the morning
+                message.next_try_at = policy.earliest(now, [], tz=tz)
+                report.deferred += 1
+                return
+            if message.tries >= TRIES:  # the last answers were all lost: stop guessing
+                _finish(session, message, now, error=message.last_error or "多次发送都没有结果")
+                report.failed += 1
+                return
+            message.state = MessageState.SENDING
+            message.tries += 1
+            message.next_try_at = now + LOOK_AGAIN
+    if looking_up:
+        if _answer_lookup(session, message_id, client, ask, now=now, report=report):
+            # it never went out: an ordinary send now, through every check again
+            _send_one(session, message_id, now=now, clients=clients, tz=tz, report=report)
+        return
     # The provider is called outside any transaction: the row says 发送中 meanwhile.
     try:
         ref = _call(client, request)
@@ -518,17 +524,60 @@ def _call(client: object, request: Sms | PlatformMessage) -> str:
     return client.send_message(request)
 
 
-def _look_up(
+@dataclass(frozen=True)
+class LookupAsk:
+    out_id: str
+    phone: str
+    sent_on: date
+
+
+def _look_up_ask(
     session: Session, message: OutboundMessage, client: object, tz: ZoneInfo
-) -> str | None:
-    """The reference of an earlier try that did go out, or None (then it is sent again).
-    A platform SMS cannot be looked up: it is reported failed rather than risk a double."""
+) -> LookupAsk:
+    """What to ask the provider about an earlier try. A platform SMS cannot be looked up:
+    it is reported failed rather than risk a double."""
     if message.provider != SMS or not isinstance(client, SmsProvider):
         raise ProviderError("uncertain", "发送结果未知（平台短信无法查询），未重发，请人工核实")
     request = _request(session, message, message.template)
     assert isinstance(request, Sms)
     sent_on = (message.sent_at or message.next_try_at or message.created_at).astimezone(tz).date()
-    return client.find(message.out_id, request.phone, sent_on)
+    return LookupAsk(message.out_id, request.phone, sent_on)
+
+
+def _answer_lookup(
+    session: Session,
+    message_id: int,
+    client: object,
+    ask: LookupAsk,
+    *,
+    now: datetime,
+    report: SendReport,
+) -> bool:
+    """Ask (no transaction open), then: found → 已提交; the provider cannot say now → asked
+    again after LOOK_AGAIN; not found → back to the queue, and True: the caller sends it."""
+    assert isinstance(client, SmsProvider)
+    try:
+        found = client.find(ask.out_id, ask.phone, ask.sent_on)
+    except ProviderError as exc:
+        if exc.retryable:
+            report.retried += 1  # still 发送中, claimed until LOOK_AGAIN: asked again then
+            return False
+        with transaction(session):
+            message = _locked(session, message_id)
+            if message is not None and message.state is MessageState.SENDING:
+                _finish(session, message, now, error=exc.message)
+                report.failed += 1
+        return False
+    with transaction(session):
+        message = _locked(session, message_id)
+        if message is None or message.state is not MessageState.SENDING:
+            return False  # settled meanwhile: nothing to do
+        if found is not None:
+            _sent(session, message, found, now)
+            report.sent += 1
+            return False
+        message.state, message.next_try_at = MessageState.RETRY, now
+        return True
 
 
 def _sent(session: Session, message: OutboundMessage, ref: str, now: datetime) -> None:

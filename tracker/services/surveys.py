@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -155,6 +155,7 @@ def send_due(
     )
     session.commit()
     for survey_id in ids:
+        lookup: tuple[str, str, date] | None = None
         with transaction(session):
             survey = session.get(CaseSurvey, survey_id)
             shop = session.get(Shop, survey.shop_id) if survey else None
@@ -187,26 +188,22 @@ def send_due(
                 survey.state, survey.last_error = "failed", "回访模板须为短信服务商模板"
                 continue
             number = contact_handles.opened(handle).number
-            if survey.state == "sending":
+            if survey.state == "sending":  # the answer was lost: asked below, no row held
+                lookup = (survey.out_id, number, (survey.sent_at or now).astimezone(tz).date())
+            else:
+                link = f"{base_url.rstrip('/')}/s/{token_for(survey.id, secret_key)}"
                 try:
-                    ref = client.find(
-                        survey.out_id, number, (survey.sent_at or now).astimezone(tz).date()
+                    params = messaging.template_params(
+                        template, {"name": written_name(buyer.name_hint), "link": link}
                     )
-                except ProviderError:
+                except FieldError as exc:
+                    survey.state, survey.last_error = "failed", exc.message
                     continue
-                if ref is not None:
-                    survey.state, survey.provider_ref = "sent", ref
-                    continue
-            link = f"{base_url.rstrip('/')}/s/{token_for(survey.id, secret_key)}"
-            try:
-                params = messaging.template_params(
-                    template, {"name": written_name(buyer.name_hint), "link": link}
-                )
-            except FieldError as exc:
-                survey.state, survey.last_error = "failed", exc.message
-                continue
-            sms = Sms(number, template.sign_name, template.template_code, params, survey.out_id)
-            survey.state, survey.sent_at = "sending", now
+                sms = Sms(number, template.sign_name, template.template_code, params, survey.out_id)
+                survey.state, survey.sent_at = "sending", now
+        if lookup is not None:
+            _settle_lookup(session, survey_id, client, lookup)
+            continue
         try:
             ref = client.send(sms)
         except ProviderError as exc:
@@ -221,6 +218,26 @@ def send_due(
             survey.state, survey.provider_ref = "sent", ref
             sent += 1
     return sent
+
+
+def _settle_lookup(
+    session: Session, survey_id: int, client: SmsProvider, ask: tuple[str, str, date]
+) -> None:
+    """A 发送中 survey whose answer was lost: 已发送 if the provider has a send with its
+    OutId, back to the queue otherwise (sent on the next run, through the checks again);
+    the provider is asked with no transaction open."""
+    try:
+        ref = client.find(*ask)
+    except ProviderError:
+        return  # still unsure: asked again next run, never sent blind
+    with transaction(session):
+        survey = session.get(CaseSurvey, survey_id)
+        if survey is None or survey.state != "sending":
+            return
+        if ref is not None:
+            survey.state, survey.provider_ref = "sent", ref
+        else:
+            survey.state, survey.sent_at = "queued", None
 
 
 # -- CSAT -------------------------------------------------------------------------------------
