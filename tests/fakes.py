@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
 
 UNHAPPY_WORDS = ("差", "坏", "烂", "慢", "失望", "不好", "太小", "不新鲜", "投诉")
 
@@ -28,3 +33,19 @@ class KeywordScorer:
             else 0.95
             for t in texts
         ]
+
+
+@contextmanager
+def transactions_seen(session: Session, cls: type, method: str) -> Iterator[list[bool]]:
+    """While inside, each call of ``cls.method`` (a provider adapter's find, receipt…) notes
+    whether ``session`` had a transaction open: a slow provider must hold no row."""
+    seen: list[bool] = []
+    real = getattr(cls, method)
+
+    def watched(self: object, *args: Any, **kwargs: Any) -> Any:
+        seen.append(session.in_transaction())
+        return real(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(cls, method, watched)
+        yield seen

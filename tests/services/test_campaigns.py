@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
 from tests.factories import buyer_with_order
+from tests.fakes import transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.phone_numbers import parse_number
@@ -218,7 +219,6 @@ def test_each_recipient_is_messaged_once_through_a_crash_and_a_lost_answer(
     shop: Shop,
     setup,
     aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     campaign = launched(session, shop, setup, 30, 0.1)
     _, template = setup
@@ -237,14 +237,7 @@ def test_each_recipient_is_messaged_once_through_a_crash_and_a_lost_answer(
     for r in session.scalars(sa.select(CampaignRecipient).where(CampaignRecipient.id.in_(ids[:6]))):
         client.send(campaigns._sms(session, r, template))  # these six went out before the crash
     aliyun.faults = [None] * 10 + [None, None, "lost"]  # ten lookups, then a lost answer
-    real_find, open_while_asked = AliyunSms.find, []
-
-    def watched_find(self, *args):  # type: ignore[no-untyped-def]
-        open_while_asked.append(session.in_transaction())
-        return real_find(self, *args)
-
-    with monkeypatch.context() as patched:
-        patched.setattr(AliyunSms, "find", watched_find)
+    with transactions_seen(session, AliyunSms, "find") as open_while_asked:
         progress = send(session, aliyun, NOW, batch=7, sleep=sleeps.append)
     assert progress.looked_up == 10
     assert open_while_asked == [False] * 10  # no row held while the provider answers

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
 from tests.factories import open_case
+from tests.fakes import transactions_seen
 from tests.platform_servers import serve
 from tests.top_server import FakeTop
 from tests.top_server import serve as serve_top
@@ -176,27 +176,9 @@ def test_receipts_are_asked_for_with_no_transaction_open(
     clients = clients_for(aliyun)
     messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
     aliyun.deliver(aliyun.sent[0]["BizId"])
-    open_while_asked: list[bool] = []
-
-    class Watched:
-        def __init__(self, client: Any) -> None:
-            self.client = client
-
-        def send(self, sms: Any) -> Any:
-            return self.client.send(sms)
-
-        def find(self, *args: Any) -> Any:
-            return self.client.find(*args)
-
-        def receipt(self, *args: Any) -> Any:
-            open_while_asked.append(session.in_transaction())
-            return self.client.receipt(*args)
-
-    def watched(shop: Shop, provider: str) -> object:
-        return Watched(clients(shop, provider))
-
     later = MON_10 + timedelta(minutes=5)
-    assert messaging.poll_receipts(session, now=later, clients=watched, tz=SH) == 1
+    with transactions_seen(session, AliyunSms, "receipt") as open_while_asked:
+        assert messaging.poll_receipts(session, now=later, clients=clients, tz=SH) == 1
     assert open_while_asked == [False]
     session.refresh(message)
     assert message.state is MessageState.DELIVERED
@@ -303,30 +285,12 @@ def test_the_lookup_holds_no_row_and_a_try_that_never_went_out_is_sent_once(
     message.state, message.tries = MessageState.SENDING, 1  # marked, then the crash
     session.commit()
     clients = clients_for(aliyun)
-    open_while_asked: list[bool] = []
-
-    class Watched:
-        def __init__(self, client: Any) -> None:
-            self.client = client
-
-        def send(self, sms: Any) -> Any:
-            return self.client.send(sms)
-
-        def find(self, *args: Any) -> Any:
-            open_while_asked.append(session.in_transaction())
-            return self.client.find(*args)
-
-        def receipt(self, *args: Any) -> Any:
-            return self.client.receipt(*args)
-
-    def watched(shop: Shop, provider: str) -> object:
-        return Watched(clients(shop, provider))
-
-    report = messaging.send_due(session, now=MON_10, clients=watched, tz=SH)
-    assert open_while_asked == [False] and report.sent == 1
-    session.refresh(message)
-    assert message.state is MessageState.SENT and message.tries == 2 and len(aliyun.sent) == 1
-    messaging.send_due(session, now=MON_10 + timedelta(minutes=5), clients=watched, tz=SH)
+    with transactions_seen(session, AliyunSms, "find") as open_while_asked:
+        report = messaging.send_due(session, now=MON_10, clients=clients, tz=SH)
+        assert open_while_asked == [False] and report.sent == 1
+        session.refresh(message)
+        assert message.state is MessageState.SENT and message.tries == 2
+        messaging.send_due(session, now=MON_10 + timedelta(minutes=5), clients=clients, tz=SH)
     assert len(aliyun.sent) == 1 and open_while_asked == [False]  # nothing left to ask
 
 

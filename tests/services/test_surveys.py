@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
 from tests.factories import open_case
+from tests.fakes import transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.models import CaseSurvey, MessageTemplate, Shop, User
@@ -208,7 +209,7 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
 
 
 def test_a_survey_whose_answer_was_lost_is_looked_up_with_no_row_held(
-    session: Session, survey_shop: Shop, aliyun: FakeAliyun, monkeypatch: pytest.MonkeyPatch
+    session: Session, survey_shop: Shop, aliyun: FakeAliyun
 ) -> None:
     """Two surveys left 发送中: one went out before the crash (found by its OutId, never sent
     twice), one never did (queued again, then sent once); the provider is asked with no
@@ -222,14 +223,7 @@ def test_a_survey_whose_answer_was_lost_is_looked_up_with_no_row_held(
         survey.state, survey.provider_ref = "sending", None
     aliyun.sent[:] = [s for s in aliyun.sent if s["OutId"] == went.out_id]
     session.commit()
-    real_find, open_while_asked = AliyunSms.find, []
-
-    def watched_find(self, *args):  # type: ignore[no-untyped-def]
-        open_while_asked.append(session.in_transaction())
-        return real_find(self, *args)
-
-    with monkeypatch.context() as patched:
-        patched.setattr(AliyunSms, "find", watched_find)
+    with transactions_seen(session, AliyunSms, "find") as open_while_asked:
         assert _send(session, aliyun, NOW + timedelta(minutes=5)) == 0  # looked up only
         assert open_while_asked == [False, False]
         session.refresh(went)
