@@ -16,7 +16,7 @@ from tracker.database import upsert
 from tracker.domain.phone_numbers import NumberError, masked, parse_number
 from tracker.models import LoginFailures, Shop, User
 from tracker.models.enums import Role
-from tracker.services.audit import record_change
+from tracker.services.audit import record_user_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 from tracker.vault import personal_vault
@@ -87,29 +87,6 @@ def _load_shops(session: Session, shop_ids: frozenset[int]) -> list[Shop]:
     return shops
 
 
-def _audit(
-    session: Session,
-    user_id: int,
-    field: str,
-    old: object,
-    new: object,
-    *,
-    actor_id: int | None,
-    now: datetime,
-) -> None:
-    """One line of a user's history (shown on the user's page)."""
-    record_change(
-        session,
-        now=now,
-        actor_id=actor_id,
-        entity_type="user",
-        entity_id=user_id,
-        field=field,
-        old=old,
-        new=new,
-    )
-
-
 def create_user(session: Session, draft: UserDraft, *, actor_id: int | None, now: datetime) -> User:
     with transaction(session):
         username = draft.username.strip()
@@ -136,14 +113,14 @@ def create_user(session: Session, draft: UserDraft, *, actor_id: int | None, now
             user.temporary_password_at = now
         session.add(user)
         session.flush()
-        _audit(
+        record_user_change(
             session,
             user.id,
-            "created",
-            None,
-            f"{user.username} ({user.role.value})",
-            actor_id=actor_id,
             now=now,
+            actor_id=actor_id,
+            field="created",
+            old=None,
+            new=f"{user.username} ({user.role.value})",
         )
         return user
 
@@ -166,7 +143,9 @@ def update_user(
             "shops": (sorted(s.code for s in user.shops), sorted(s.code for s in shops)),
         }
         for field, (old, new) in updates.items():
-            _audit(session, user.id, field, old, new, actor_id=actor.id, now=now)
+            record_user_change(
+                session, user.id, now=now, actor_id=actor.id, field=field, old=old, new=new
+            )
         user.display_name = changes.display_name.strip()
         user.email = email
         user.role = changes.role
@@ -186,7 +165,9 @@ def reset_password(
         _new_generation(session, user, actor_id=actor_id, now=now, why="password reset")
         session.execute(sa.delete(LoginFailures).where(LoginFailures.name == user.username.lower()))
         # The hash itself never goes into the audit trail.
-        _audit(session, user.id, "password", "***", "reset", actor_id=actor_id, now=now)
+        record_user_change(
+            session, user.id, now=now, actor_id=actor_id, field="password", old="***", new="reset"
+        )
 
 
 def set_agent_phone(session: Session, user: User, text: str, *, actor: User, now: datetime) -> None:
@@ -208,7 +189,9 @@ def _write_phone(session: Session, user: User, text: str, *, actor_id: int, now:
         old = user.phone_hint
         user.phone_sealed = personal_vault().seal({"number": number.number})
         user.phone_hint = masked(number)
-    _audit(session, user.id, "phone", old, user.phone_hint, actor_id=actor_id, now=now)
+    record_user_change(
+        session, user.id, now=now, actor_id=actor_id, field="phone", old=old, new=user.phone_hint
+    )
 
 
 def update_own_contact(
@@ -220,7 +203,15 @@ def update_own_contact(
     with transaction(session):
         email_now = _email(email)
         if email_now != user.email:
-            _audit(session, user.id, "email", user.email, email_now, actor_id=user.id, now=now)
+            record_user_change(
+                session,
+                user.id,
+                now=now,
+                actor_id=user.id,
+                field="email",
+                old=user.email,
+                new=email_now,
+            )
             user.email = email_now
         if phone is not None:
             _write_phone(session, user, phone, actor_id=user.id, now=now)
@@ -259,8 +250,14 @@ def change_own_password(
         user.set_password(new)
         user.temporary_password_at = None
         _new_generation(session, user, actor_id=user.id, now=now, why="password changed")
-        _audit(
-            session, user.id, "password", "***", "changed by the user", actor_id=user.id, now=now
+        record_user_change(
+            session,
+            user.id,
+            now=now,
+            actor_id=user.id,
+            field="password",
+            old="***",
+            new="changed by the user",
         )
 
 
@@ -340,14 +337,14 @@ def _lock(session: Session, name: str, address: str, user_id: int | None, *, now
         .values(locked_until=until)
     )
     if user_id is not None:
-        _audit(
+        record_user_change(
             session,
             user_id,
-            "locked_until",
-            None,
-            f"{until.isoformat()} ({address})",
-            actor_id=None,
             now=now,
+            actor_id=None,
+            field="locked_until",
+            old=None,
+            new=f"{until.isoformat()} ({address})",
         )
 
 
@@ -357,14 +354,14 @@ def unlock(session: Session, user: User, *, actor_id: int | None, now: datetime)
         lifted = session.execute(
             sa.delete(LoginFailures).where(LoginFailures.name == user.username.lower())
         ).rowcount
-        _audit(
+        record_user_change(
             session,
             user.id,
-            "locked_until",
-            f"{lifted} 处锁定" if lifted else None,
-            "unlocked",
-            actor_id=actor_id,
             now=now,
+            actor_id=actor_id,
+            field="locked_until",
+            old=f"{lifted} 处锁定" if lifted else None,
+            new="unlocked",
         )
         return int(lifted)
 
@@ -391,12 +388,12 @@ def _new_generation(
     session: Session, user: User, *, actor_id: int | None, now: datetime, why: str
 ) -> None:
     user.session_generation += 1
-    _audit(
+    record_user_change(
         session,
         user.id,
-        "sessions",
-        None,
-        f"signed out everywhere: {why}",
-        actor_id=actor_id,
         now=now,
+        actor_id=actor_id,
+        field="sessions",
+        old=None,
+        new=f"signed out everywhere: {why}",
     )

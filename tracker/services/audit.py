@@ -75,6 +75,29 @@ def record_case_change(
     )
 
 
+def record_user_change(
+    session: Session,
+    user_id: int,
+    *,
+    now: datetime,
+    actor_id: int | None,
+    field: str,
+    old: Any,
+    new: Any,
+) -> AuditEvent | None:
+    """A staff account's field changed: the row its user page shows in its history."""
+    return record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="user",
+        entity_id=user_id,
+        field=field,
+        old=old,
+        new=new,
+    )
+
+
 def record_access(
     session: Session,
     *,
