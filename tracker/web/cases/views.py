@@ -60,6 +60,7 @@ from tracker.web.cases.forms import (
     StatusForm,
 )
 from tracker.web.choices import row_choices
+from tracker.web.fields import attach_error
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -423,8 +424,7 @@ def _act(
     try:
         result = action()
     except FieldError as exc:  # the service rolled its transaction back
-        field = getattr(form, exc.field, None) or next(iter(form))
-        field.errors = [*field.errors, exc.message]
+        attach_error(form, exc)
         return _render(_case_page_or_404(case_id), 400, **{key: form})
     except svc.CaseConflict as exc:
         flash(conflict_message(exc), "danger")
