@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -567,7 +567,7 @@ def _resolve_unsure(
     with their OutId, queued again otherwise. The provider is asked with no transaction
     open (a big campaign's crash leaves a batch of them); a recipient settled meanwhile is
     left as it is."""
-    asks: list[tuple[int, str, str, date]] = []
+    asks: list[tuple[int, messaging.LookupAsk]] = []
     with transaction(session):
         unsure = list(
             session.scalars(
@@ -586,11 +586,11 @@ def _resolve_unsure(
                 continue
             day = (recipient.sent_at or campaign.started_at or datetime.now(SH)).astimezone(SH)
             number = contact_handles.opened(handle).number
-            asks.append((recipient.id, recipient.out_id, number, day.date()))
+            asks.append((recipient.id, messaging.LookupAsk(recipient.out_id, number, day.date())))
     found: dict[int, str | None] = {}
-    for recipient_id, out_id, number, day in asks:
+    for recipient_id, ask in asks:
         try:
-            found[recipient_id] = client.find(out_id, number, day)
+            found[recipient_id] = ask.reference_at(client)
         except ProviderError as exc:
             log.warning("campaign %s lookup: %s", campaign.id, exc)
             continue  # still unsure: asked again next run, never sent blind

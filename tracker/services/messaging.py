@@ -526,9 +526,17 @@ def _call(client: object, request: Sms | PlatformMessage) -> str:
 
 @dataclass(frozen=True)
 class LookupAsk:
+    """What to ask the provider about a send whose answer was lost (case messages, campaign
+    recipients, 满意度回访 alike); asked with no transaction open."""
+
     out_id: str
     phone: str
     sent_on: date
+
+    def reference_at(self, client: SmsProvider) -> str | None:
+        """The provider's reference for the send with this OutId, or None: it never went
+        out."""
+        return client.find(self.out_id, self.phone, self.sent_on)
 
 
 def _look_up_ask(
@@ -557,7 +565,7 @@ def _answer_lookup(
     again after LOOK_AGAIN; not found → back to the queue, and True: the caller sends it."""
     assert isinstance(client, SmsProvider)
     try:
-        found = client.find(ask.out_id, ask.phone, ask.sent_on)
+        found = ask.reference_at(client)
     except ProviderError as exc:
         if exc.retryable:
             report.retried += 1  # still 发送中, claimed until LOOK_AGAIN: asked again then

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -155,7 +155,7 @@ def send_due(
     )
     session.commit()
     for survey_id in ids:
-        lookup: tuple[str, str, date] | None = None
+        lookup: messaging.LookupAsk | None = None
         with transaction(session):
             survey = session.get(CaseSurvey, survey_id)
             shop = session.get(Shop, survey.shop_id) if survey else None
@@ -189,7 +189,8 @@ def send_due(
                 continue
             number = contact_handles.opened(handle).number
             if survey.state == "sending":  # the answer was lost: asked below, no row held
-                lookup = (survey.out_id, number, (survey.sent_at or now).astimezone(tz).date())
+                sent_on = (survey.sent_at or now).astimezone(tz).date()
+                lookup = messaging.LookupAsk(survey.out_id, number, sent_on)
             else:
                 link = f"{base_url.rstrip('/')}/s/{token_for(survey.id, secret_key)}"
                 try:
@@ -221,13 +222,13 @@ def send_due(
 
 
 def _settle_lookup(
-    session: Session, survey_id: int, client: SmsProvider, ask: tuple[str, str, date]
+    session: Session, survey_id: int, client: SmsProvider, ask: messaging.LookupAsk
 ) -> None:
     """A 发送中 survey whose answer was lost: 已发送 if the provider has a send with its
     OutId, back to the queue otherwise (sent on the next run, through the checks again);
     the provider is asked with no transaction open."""
     try:
-        ref = client.find(*ask)
+        ref = ask.reference_at(client)
     except ProviderError:
         return  # still unsure: asked again next run, never sent blind
     with transaction(session):
