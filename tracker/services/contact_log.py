@@ -26,6 +26,10 @@ from tracker.models import (
 from tracker.models.enums import AttemptOutcome
 
 SENT = ("sending", "sent")  # a send under way counts: the buyer may already have it
+# What makes a 满意度回访 or a campaign's SMS a contact: the policy's count and the buyer
+# page's history read the same conditions.
+SURVEY_SENT = (CaseSurvey.state.in_(SENT), CaseSurvey.sent_at.is_not(None))
+CAMPAIGN_SMS_SENT = (CampaignRecipient.state.in_(SENT), CampaignRecipient.sent_at.is_not(None))
 
 
 def contacts(
@@ -62,7 +66,7 @@ def contacts(
     surveys = narrowed(
         sa.select(Case.buyer_id, CaseSurvey.sent_at)
         .join(Case, Case.id == CaseSurvey.case_id)
-        .where(CaseSurvey.state.in_(SENT), CaseSurvey.sent_at.is_not(None)),
+        .where(*SURVEY_SENT),
         Case.buyer_id,
         Case.shop_id,
         CaseSurvey.sent_at,
@@ -70,7 +74,7 @@ def contacts(
     campaign_sms = narrowed(
         sa.select(CampaignRecipient.buyer_id, CampaignRecipient.sent_at)
         .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
-        .where(CampaignRecipient.state.in_(SENT), CampaignRecipient.sent_at.is_not(None)),
+        .where(*CAMPAIGN_SMS_SENT),
         CampaignRecipient.buyer_id,
         Campaign.shop_id,
         CampaignRecipient.sent_at,
@@ -158,12 +162,7 @@ def history(
     surveys = session.execute(
         sa.select(CaseSurvey.case_id, CaseSurvey.sent_at, CaseSurvey.state, CaseSurvey.score)
         .join(Case, Case.id == CaseSurvey.case_id)
-        .where(
-            Case.buyer_id == buyer_id,
-            Case.shop_id == shop.id,
-            CaseSurvey.state.in_(SENT),
-            CaseSurvey.sent_at.is_not(None),
-        )
+        .where(Case.buyer_id == buyer_id, Case.shop_id == shop.id, *SURVEY_SENT)
         .order_by(CaseSurvey.sent_at.desc())
         .limit(limit)
     ).all()
@@ -181,10 +180,7 @@ def history(
         )
         .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
         .where(
-            CampaignRecipient.buyer_id == buyer_id,
-            Campaign.shop_id == shop.id,
-            CampaignRecipient.state.in_(SENT),
-            CampaignRecipient.sent_at.is_not(None),
+            CampaignRecipient.buyer_id == buyer_id, Campaign.shop_id == shop.id, *CAMPAIGN_SMS_SENT
         )
         .order_by(CampaignRecipient.sent_at.desc())
         .limit(limit)
