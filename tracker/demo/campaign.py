@@ -12,7 +12,6 @@ way a real campaign's is.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.demo.loader import demo_oaid
 from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.segments import BuyerClass
 from tracker.models import (
@@ -177,7 +177,7 @@ def _come_back(
             paid_at=paid_at,
             shipped_at=shipped if shipped < now else None,
             received_at=received if received < now else None,
-            oaid=hashlib.sha1(f"oaid:{tid}".encode()).hexdigest(),
+            oaid=demo_oaid(tid),
         )
         session.add(order)
         session.flush()

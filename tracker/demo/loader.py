@@ -119,6 +119,11 @@ def _templates(shop_id: int, now: datetime) -> list[MessageTemplate]:
     ]
 
 
+def demo_oaid(tid: str) -> str:
+    """The platform's OAID of a demo order: made up, stable for the order."""
+    return hashlib.sha1(f"oaid:{tid}".encode()).hexdigest()
+
+
 VIRTUAL_NUMBER_DAYS = 15  # a protected number works about this long after the order ends
 
 
@@ -243,7 +248,7 @@ def load_demo(
                     "paid_at": o.paid_at,
                     "shipped_at": o.shipped_at,
                     "received_at": o.received_at,
-                    "oaid": hashlib.sha1(f"oaid:{o.tid}".encode()).hexdigest(),
+                    "oaid": demo_oaid(o.tid),
                 }
                 for o in demo.orders
             ],
