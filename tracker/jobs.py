@@ -45,6 +45,7 @@ from tracker.services import (
     messaging,
     promises,
     recommendations,
+    review_counts,
     scheduler_lock,
     segments,
     shop_models,
@@ -428,6 +429,14 @@ def _numbers(app: Flask, task: Task, held: Claim) -> Outcome:
     return OK
 
 
+def _review_counts(app: Flask, task: Task, held: Claim) -> Outcome:
+    """Fold the hourly review counts written since the last run, one row per hour."""
+    folded = review_counts.compact(db.session)
+    if folded:
+        log.info("review counts: %d rows folded", folded)
+    return OK
+
+
 PULL_TTL = timedelta(minutes=5)  # renewed after every stored window
 SHORT_TTL = timedelta(minutes=15)
 BUILD_TTL = timedelta(hours=2)
@@ -447,6 +456,7 @@ UNITS: dict[str, Unit] = {
     "surveys": Unit(_surveys, SHORT_TTL),
     "receipts": Unit(_receipts, SHORT_TTL),
     "numbers": Unit(_numbers, SHORT_TTL),
+    "review_counts": Unit(_review_counts, SHORT_TTL),
     "promises": Unit(_promises, SHORT_TTL),
     "conversions": Unit(_conversions, SHORT_TTL),
 }
@@ -638,6 +648,7 @@ PERIODIC = (
     ("receipts", timedelta(minutes=5)),
     ("surveys", timedelta(minutes=5)),
     ("numbers", timedelta(minutes=5)),
+    ("review_counts", timedelta(minutes=10)),
     ("conversions", timedelta(minutes=15)),
     ("promises", timedelta(minutes=15)),
 )

@@ -19,7 +19,7 @@ from tracker.models.intake import (
 )
 from tracker.models.orders import Order, OrderLine
 from tracker.models.recommendations import CaseSuggestion, RecommenderModel
-from tracker.models.reviews import Review, ReviewRevision
+from tracker.models.reviews import Review, ReviewHourCount, ReviewRevision
 from tracker.models.scripts import Script
 from tracker.models.segments import BuyerSegment
 from tracker.models.shop import Shop
@@ -56,6 +56,7 @@ __all__ = [
     "RecommenderModel",
     "Remedy",
     "Review",
+    "ReviewHourCount",
     "ReviewRevision",
     "SchedulerLock",
     "Script",

@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from tracker.models.catalog import Product
 
 
+# A neutral or bad review: the few among a shop's reviews the "most complained-about
+# products" chart reads, through a partial index. A literal, so SQLite can match it.
+UNHAPPY = "rating <> 'good'"
+# A text scored below this reads as negative (the reports' 文字负面). The triggers that keep
+# review_hour_counts (migration 0032) hold the same number.
+NEGATIVE_SENTIMENT = 0.5
+
 # Reviews the scheduler still has to score (system-default good reviews never are).
 UNSCORED = "sentiment_model IS NULL AND NOT is_system_default AND NOT is_deleted"
 
@@ -30,6 +37,15 @@ class Review(db.Model):
         sa.Index("ix_reviews_shop_id_first_posted_at", "shop_id", "first_posted_at"),  # trends
         sa.Index("ix_reviews_product_id_posted_at", "product_id", "posted_at"),
         sa.Index("ix_reviews_buyer_id", "buyer_id"),
+        sa.Index(
+            "ix_reviews_unhappy_shop_id_first_posted_at",
+            "shop_id",
+            "first_posted_at",
+            "product_id",
+            "rating",  # covering: SQLite picks it even before any ANALYZE
+            postgresql_where=sa.text(UNHAPPY),
+            sqlite_where=sa.text(UNHAPPY),
+        ),
         sa.Index(
             "ix_reviews_shop_id_awaiting_confirmation_at", "shop_id", "awaiting_confirmation_at"
         ),
@@ -94,3 +110,36 @@ class ReviewRevision(db.Model):
     recorded_at: Mapped[datetime]  # when the change happened (or was noticed)
 
     review: Mapped[Review] = relationship(back_populates="revisions")
+
+
+class ReviewHourCount(db.Model):
+    """How many reviews a shop received in an hour, by rating, and how many of them read
+    negative: the dashboard's incoming-review chart, which would otherwise count a big
+    shop's half a million reviews of 90 days on every view.
+
+    Kept by database triggers on ``reviews`` (migration 0032), so every way a review is
+    written, changed or deleted is counted, whatever code path does it: each insert adds a
+    row of +1, each delete a row of -1, each change of shop, hour, rating or negative
+    reading one of each. Appending, not updating a counter, means concurrent intakes never
+    wait on one another. ``review_counts.compact`` folds a key's rows into one every few
+    minutes (``compacted``); a reader sums whatever rows there are."""
+
+    __tablename__ = "review_hour_counts"
+    __table_args__ = (
+        sa.Index("ix_review_hour_counts_shop_id_hour", "shop_id", "hour"),
+        sa.Index(
+            "ix_review_hour_counts_fresh",
+            "id",
+            postgresql_where=sa.text("NOT compacted"),
+            sqlite_where=sa.text("NOT compacted"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign key: a shop's reviews deleted with it add rows here as they go.
+    shop_id: Mapped[int]
+    hour: Mapped[datetime]  # the UTC hour the review was first posted in
+    rating: Mapped[Rating]
+    reviews: Mapped[int]
+    negative_text: Mapped[int]  # of them, scored below NEGATIVE_SENTIMENT
+    compacted: Mapped[bool] = mapped_column(default=False)

@@ -36,6 +36,8 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
+from tracker.models.reviews import UNHAPPY
+from tracker.services import review_counts
 from tracker.services.cases import rules_of
 from tracker.services.confirmations import count_waiting
 from tracker.services.errors import FieldError
@@ -50,7 +52,6 @@ BREAKDOWNS = {
     "rating": "评价等级",
 }
 UNASSIGNED = "（未分配）"
-NEGATIVE_SENTIMENT = 0.5  # a text scored below this reads as negative
 
 
 @dataclass(frozen=True)
@@ -506,26 +507,22 @@ def trends(
         (Series(Reason(r).label, values) for r, values in per_reason.items()),
         key=lambda s: -sum(v or 0 for v in s.values),
     )
-    day = days_between(start, Review.first_posted_at)
-    in_period = sa.and_(
-        Review.shop_id == shop_id,
-        Review.first_posted_at >= period.start_utc,
-        Review.first_posted_at < period.end_utc,
-    )
     by_rating = {r: [0.0] * len(labels) for r in Rating}
     negative_text = [0.0] * len(labels)
-    negative = sa.func.count(sa.case((Review.sentiment_score < NEGATIVE_SENTIMENT, 1)))
-    for d, rating, count, negative_count in session.connection().execute(
-        sa.select(day, Review.rating, sa.func.count(), negative)
-        .where(in_period)
-        .group_by(day, Review.rating)
+    for d, rating, count, negative_count in review_counts.by_day(
+        session, shop_id, period.start_utc, period.end_utc
     ):
         by_rating[rating][bucket(d)] += count
         negative_text[bucket(d)] += negative_count
     result.reviews = [Series(r.label, by_rating[r]) for r in Rating]
     result.reviews.append(Series("文字负面", negative_text))
-    unhappy_reviews = sa.and_(
-        in_period, Review.rating != Rating.GOOD, Review.product_id.is_not(None)
+    day = days_between(start, Review.first_posted_at)
+    unhappy_reviews = sa.and_(  # in so many words, for the partial index on them
+        Review.shop_id == shop_id,
+        Review.first_posted_at >= period.start_utc,
+        Review.first_posted_at < period.end_utc,
+        sa.text(f"reviews.{UNHAPPY}"),
+        Review.product_id.is_not(None),
     )
     top = list(
         session.scalars(  # the products with the most neutral and bad reviews

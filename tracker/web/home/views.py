@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (
     Blueprint,
     abort,
@@ -40,7 +38,7 @@ def index() -> str:
     counts = computed(
         f"shop-counts:{shop.id}",
         COUNTS_FRESH_SECONDS,
-        lambda: browse.shop_counts(db.session, shop.id, since=utcnow() - timedelta(days=30)),
+        lambda: browse.shop_counts(db.session, shop.id, now=utcnow()),
     )
     now = utcnow()
     tz = local_zone(current_app.config)
