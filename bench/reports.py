@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.stack import migrated_app  # noqa: E402
-from tracker.database import analyze_after_bulk_load  # noqa: E402
+from tracker.database import analyze_after_bulk_load, query_plans  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import (  # noqa: E402
     Case,
@@ -263,25 +263,7 @@ def _vacuum(session: sa.orm.Session, table: str) -> None:
 def _plans_use_unhappy_index(session: sa.orm.Session, shop_id: int, period) -> bool:
     """Whether the database's plan for the "most complained-about products" queries reads
     the partial index on neutral and bad reviews (not every review of the period)."""
-    statements: list[tuple[str, object]] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany) -> None:
-        if UNHAPPY in statement:
-            statements.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        reports.trends(session, shop_id, period, now=NOW)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", keep)
-    connection = session.connection()
-    explain = "EXPLAIN " if connection.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
-    plans = [
-        " ".join(
-            str(part) for row in connection.exec_driver_sql(explain + sql, params) for part in row
-        )  # type: ignore[arg-type]
-        for sql, params in statements
-    ]
+    plans = query_plans(session, lambda: reports.trends(session, shop_id, period, now=NOW), UNHAPPY)
     print("plans", plans, file=sys.stderr)
     return bool(plans) and all("ix_reviews_unhappy" in plan for plan in plans)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -161,3 +161,28 @@ def lock_shop_intake(session: Any, shop_id: int) -> None:
             sa.text("SELECT pg_advisory_xact_lock(:kind, :shop)"),
             {"kind": INTAKE_LOCK, "shop": shop_id},
         )
+
+
+def query_plans(session: Any, run: Callable[[], object], containing: str) -> list[str]:
+    """The database's plans, one line each, for the statements ``run`` sends that contain
+    ``containing``: whether a query reads the index meant for it (a test, a bench)."""
+    statements: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if containing in statement:
+            statements.append((statement, parameters))
+
+    engine = session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        run()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+    connection = session.connection()
+    explain = "EXPLAIN " if connection.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    return [
+        " ".join(
+            str(part) for row in connection.exec_driver_sql(explain + sql, params) for part in row
+        )
+        for sql, params in statements
+    ]

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker import jobs
-from tracker.extensions import db
+from tracker.database import query_plans
 from tracker.models import Review, ReviewHourCount, Shop
 from tracker.models.enums import Rating
 from tracker.models.reviews import NEGATIVE_SENTIMENT, UNHAPPY
@@ -170,26 +170,10 @@ def test_complained_about_products_read_the_unhappy_reviews_index(
     plan is checked on bench/reports.py's million rows (README)."""
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("the plan of a near-empty PostgreSQL table says nothing")
-    statements: list[tuple[str, object]] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany) -> None:
-        if UNHAPPY in statement:
-            statements.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        period = reports.Period(date(2026, 11, 1), date(2026, 11, 30), SH)
-        reports.trends(session, shop.id, period, now=END)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", keep)
-    assert statements
-    connection = session.connection()
-    for statement, parameters in statements:
-        plan = " ".join(
-            str(part)
-            for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)  # type: ignore[arg-type]
-            for part in row
-        )
+    period = reports.Period(date(2026, 11, 1), date(2026, 11, 30), SH)
+    plans = query_plans(session, lambda: reports.trends(session, shop.id, period, now=END), UNHAPPY)
+    assert plans
+    for plan in plans:
         assert "ix_reviews_unhappy_shop_id_first_posted_at" in plan, plan
 
 
