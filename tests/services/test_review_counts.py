@@ -94,6 +94,11 @@ def test_every_kind_of_write_is_counted(session: Session, make_shop) -> None:
         end = moment + timedelta(days=2)
         assert _counted(session, shop, moment, end) == _expected(session, shop, moment, end)
     assert _counted(session, other) == _expected(session, other, START, END)
+    for rating in (None, *Rating):  # the reviews list's 共 N 条
+        query = sa.select(sa.func.count()).where(Review.shop_id == shop.id)
+        if rating is not None:
+            query = query.where(Review.rating == rating)
+        assert review_counts.total(session, shop.id, rating) == session.scalar(query)
 
 
 def test_a_period_off_the_hour_counts_the_reviews_themselves(session: Session, make_shop) -> None:

@@ -178,11 +178,15 @@ def test_filters_and_search(client: FlaskClient, make_user, make_shop, session: 
     shop = make_shop()
     add_sale(session, shop, nick="甲", text="橙子全坏了", rating=Rating.BAD, at=NOW, key="1")
     add_sale(session, shop, nick="乙", text="很甜很好吃", rating=Rating.GOOD, at=NOW, key="2")
+    add_sale(session, shop, nick="丙", text="还行", rating=Rating.GOOD, at=NOW, key="3")
+    add_sale(session, make_shop(), nick="丁", text="别家的", rating=Rating.BAD, at=NOW, key="4")
     login(client, make_user(Role.AGENT, shops=[shop]))
+    assert "共 3 条" in client.get("/shop/reviews").get_data(as_text=True)
     html = client.get("/shop/reviews?rating=bad").get_data(as_text=True)
-    assert "橙子全坏了" in html and "很甜很好吃" not in html
+    assert "橙子全坏了" in html and "很甜很好吃" not in html and "共 1 条" in html
+    assert "共 2 条" in client.get("/shop/reviews?rating=good").get_data(as_text=True)
     html = client.get("/shop/reviews?q=很甜").get_data(as_text=True)
-    assert "很甜很好吃" in html and "橙子全坏了" not in html
+    assert "很甜很好吃" in html and "橙子全坏了" not in html and "共 1 条" in html
     html = client.get("/shop/reviews?q=100%25_").get_data(as_text=True)  # wildcards are literal
     assert "没有符合条件的评价" in html
     html = client.get("/shop/orders?q=T1").get_data(as_text=True)

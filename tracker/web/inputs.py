@@ -3,6 +3,7 @@ without the characters no database or spreadsheet holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,14 +90,20 @@ class TrackerRequest(Request):
             raise BadRequest("JSON is nested too deeply.") from None
 
 
-def requested_page(stmt: Any, per_page: int | None = None) -> Pagination:
+def requested_page(
+    stmt: Any, per_page: int | None = None, *, total: Callable[[], int] | None = None
+) -> Pagination:
     """The page of ``stmt`` asked for (``?page=``); an odd one (huge, ``²``, negative) is a
-    404."""
+    404. ``total``: how many rows ``stmt`` has, when something cheaper than counting them
+    knows."""
     page = parse_id(request.args.get("page", "1"))
     if page is None or page > MAX_PAGE:
         abort(404)
     size = per_page or current_app.config["TRACKER_PAGE_SIZE"]
-    return db.paginate(stmt, page=page, per_page=size, max_per_page=200)
+    found = db.paginate(stmt, page=page, per_page=size, max_per_page=200, count=total is None)
+    if total is not None:
+        found.total = total()
+    return found
 
 
 def search_text() -> str:

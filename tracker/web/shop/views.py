@@ -19,6 +19,7 @@ from tracker.services import (
     contact_handles,
     contact_log,
     erasure,
+    review_counts,
     segments,
 )
 from tracker.services.case_access import works_buyer_of
@@ -147,7 +148,11 @@ def reviews() -> str:
     raw = request.args.get("rating", "")
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
     q = search_text()
-    page = requested_page(browse.reviews(shop.id, q=q, rating=rating))
+    page = requested_page(
+        browse.reviews(shop.id, q=q, rating=rating),
+        # unsearched, the hourly counts know the total (a big shop has millions)
+        total=None if q else lambda: review_counts.total(db.session, shop.id, rating),
+    )
     corrected = browse.corrections(db.session, [r.id for r in page.items])
     return render_template(
         "shop/reviews.html",
