@@ -97,18 +97,19 @@ class Uplift:
     n_control: int
 
     @property
+    def direction(self) -> int:
+        """1 where the whole interval is above 0 (a lift), -1 below (a drop), 0 where it
+        holds 0: the one reading behind the words and the page's colours."""
+        return 1 if self.low > 0 else -1 if self.high < 0 else 0
+
+    @property
     def significant(self) -> bool:
-        return self.low > 0 or self.high < 0
+        return self.direction != 0
 
     @property
     def verdict(self) -> str:
-        """What the interval lets a supervisor say, in words: a lift, a drop, or nothing
-        either way (an interval that holds 0)."""
-        if self.low > 0:
-            return "确有提升"
-        if self.high < 0:
-            return "确有下降"
-        return "无可靠差别"
+        """What the interval lets a supervisor say, in words."""
+        return {1: "确有提升", -1: "确有下降", 0: "无可靠差别"}[self.direction]
 
 
 def uplift(sent: Sequence[float], control: Sequence[float]) -> Uplift | None:
