@@ -349,6 +349,8 @@ def test_the_embedded_default_runs_every_job(world: World) -> None:
     assert isinstance(work, InProcessExecutor)
     scheduler = BackgroundScheduler()
     jobs.schedule(world.app, scheduler, "test-holder", work)
+    # the log names each job by its unit ("alerts", "recommender-scheduled"), not its function
+    assert [job.name for job in scheduler.get_jobs()] == [job.id for job in scheduler.get_jobs()]
     for job in scheduler.get_jobs():
         if job.id != "lock":
             job.func(*job.args, **job.kwargs)  # what the clock does when each falls due

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
@@ -668,38 +669,39 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str, work: Executor) 
 
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     first = {"next_run_time": utcnow()}
-    scheduler.add_job(
-        keep_lock, "interval", seconds=30, args=(app, holder, stop), id="lock", **common
-    )
-    scheduler.add_job(
+
+    def add(func: Callable[..., object], trigger: str, job_id: str, **options: Any) -> None:
+        # named by its id: the scheduler's log then says which unit it added or missed,
+        # not "dispatch" ten times
+        scheduler.add_job(func, trigger, id=job_id, name=job_id, **common, **options)
+
+    add(keep_lock, "interval", "lock", seconds=30, args=(app, holder, stop))
+    add(
         dispatch_pulls,
         "interval",
+        "pulls",
         seconds=PULL_TICK.total_seconds(),
         args=(app, work),
-        id="pulls",
         **first,
-        **common,
     )
     for every_shop, minutes in ((False, 1), (True, 60)):
-        scheduler.add_job(
+        add(
             dispatch_scoring,
             "interval",
+            f"score-{'all' if every_shop else 'unscored'}",
             minutes=minutes,
             args=(app, work),
             kwargs={"every_shop": every_shop},
-            id=f"score-{'all' if every_shop else 'unscored'}",
             **first,
-            **common,
         )
     for unit, every in PERIODIC:
-        scheduler.add_job(
+        add(
             dispatch,
             "interval",
+            unit,
             seconds=every.total_seconds(),
             args=(app, work, unit),
-            id=unit,
             **first,
-            **common,
         )
     hour, minute = (int(v) for v in app.config["TRACKER_RECOMMENDER_BUILD_AT"].split(":"))
     for unit, days in (
@@ -709,37 +711,34 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str, work: Executor) 
         ("sentiment", app.config["TRACKER_SENTIMENT_RETRAIN_DAY"]),  # weekly
     ):
         # every shop on the clock, and within a minute the shops an admin asked for
-        scheduler.add_job(
+        add(
             dispatch_builds,
             "cron",
+            f"{unit}-scheduled",
             day_of_week=days,
             hour=hour,
             minute=minute,
             args=(app, work, unit),
             kwargs={"requested_only": False},
-            id=f"{unit}-scheduled",
-            **common,
         )
-        scheduler.add_job(
+        add(
             dispatch_builds,
             "interval",
+            f"{unit}-requested",
             minutes=1,
             args=(app, work, unit),
             kwargs={"requested_only": True},
-            id=f"{unit}-requested",
             **first,
-            **common,
         )
     # member levels go to the platform after each recompute (or an admin's 立即同步)
-    scheduler.add_job(
+    add(
         dispatch_builds,
         "interval",
+        "levels-requested",
         minutes=1,
         args=(app, work, "levels"),
         kwargs={"requested_only": True},
-        id="levels-requested",
         **first,
-        **common,
     )
 
 
