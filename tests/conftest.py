@@ -187,6 +187,12 @@ def post_form(
     return client.post(url, data={**data, "csrf_token": csrf_token(client, form_url or url)})
 
 
+def words(html: str) -> str:
+    """A page's text as read on screen: the tags that only style it (a span that keeps a
+    figure on one line) taken out."""
+    return re.sub(r"<[^>]*>", "", html)
+
+
 def count(session: Session, model: type) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
