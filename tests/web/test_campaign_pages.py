@@ -157,6 +157,14 @@ def test_a_supervisor_adds_and_retires_a_care_rule(
     page = client.get("/shop/campaigns").get_data(as_text=True)
     assert "收货后 3 天" in page and page.count('id="care-rules"') == 1
     assert "<title>客户运营活动" in page
+    rules = page[page.index('id="care-rules"') : page.index('id="care-form"')]
+    assert 'data-label="模板">使用提醒</td>' in rules
+    template.is_active = False  # an admin retired the template: the rule names no template
+    session.commit()
+    rules = client.get("/shop/campaigns").get_data(as_text=True)
+    assert 'data-label="模板">（已停用）</td>' in rules[rules.index('id="care-rules"') :]
+    template.is_active = True
+    session.commit()
     post_form(
         client,
         "/shop/care-rules",

@@ -80,6 +80,15 @@ def add_rule(
         return rule
 
 
+def rules_of(session: Session, shop_id: int) -> list[CareRule]:
+    """The shop's rules, retired ones too (the page shows them greyed), oldest first."""
+    return list(
+        session.scalars(
+            sa.select(CareRule).where(CareRule.shop_id == shop_id).order_by(CareRule.id)
+        )
+    )
+
+
 def retire_rule(session: Session, rule: CareRule, *, actor: User, now: datetime) -> None:
     with transaction(session):
         rule.is_active = False

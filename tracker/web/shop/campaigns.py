@@ -15,7 +15,7 @@ from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
 from tracker.models import Campaign, CareRule, MessageTemplate
 from tracker.models.enums import LEADS, MessagePurpose
-from tracker.services import campaigns, care
+from tracker.services import campaigns, care, messaging
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
@@ -47,26 +47,14 @@ def campaign_list() -> str:
         sa.select(Campaign).where(Campaign.shop_id == shop.id).order_by(Campaign.id.desc()),
         per_page=CAMPAIGNS_PER_PAGE,
     )
-    templates = list(
-        db.session.scalars(
-            sa.select(MessageTemplate).where(
-                MessageTemplate.shop_id == shop.id, MessageTemplate.is_active.is_(True)
-            )
-        )
-    )
-    rules = list(
-        db.session.scalars(
-            sa.select(CareRule).where(CareRule.shop_id == shop.id).order_by(CareRule.id)
-        )
-    )
     return render_template(
         "shop/campaigns.html",
         shop=shop,
         items=[(c, campaigns.results(db.session, c)) for c in page.items],
         page=page,
-        rules=rules,
+        rules=care.rules_of(db.session, shop.id),
         kinds=care.KINDS,
-        templates=templates,
+        templates=messaging.templates_of(db.session, shop.id),
         form=CsrfOnlyForm(),
     )
 
