@@ -21,12 +21,23 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ANY_TIME
 from tests.databases import fresh_database
-from tests.factories import open_case
+from tests.factories import buyer_with_order, open_case
 from tracker import PROJECT_ROOT, create_app
 from tracker.clock import utcnow
 from tracker.extensions import db
-from tracker.models import Case, Product, Shop, User
-from tracker.models.enums import Platform, Role
+from tracker.models import (
+    Campaign,
+    CampaignRecipient,
+    CareRule,
+    Case,
+    MessageTemplate,
+    Product,
+    Shop,
+    User,
+)
+from tracker.models.enums import MessagePurpose, Platform, Role
+from tracker.services import buyer_profiles
+from tracker.services.audit import record_access
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 PASSWORD = "secret123"
@@ -66,6 +77,92 @@ class Live:
     # The platform shows the buyer's 追评 on the case's review (this shop is on Tmall, where
     # a happy 追评 is the only recovery), through the intake every pull uses.
     platform_shows_follow_up: Callable[[str], None]
+    shop_id: int
+    campaign_id: int  # finished, with its sent and held-back buyers: the results table
+
+
+def _customer_operations(session, shop: Shop, case_id: int) -> int:  # type: ignore[no-untyped-def]
+    """What the campaign, care-rule, template and access-log pages list, so the layout test
+    measures filled tables: a finished campaign with both groups, a care rule with a long
+    name, the shop's templates, one line of the access log. Returns the campaign's id."""
+    now = utcnow()
+    boss = session.scalars(sa.select(User).where(User.username == "boss")).one()
+    marketing, notice = (
+        MessageTemplate(
+            shop_id=shop.id,
+            provider="aliyun-sms",
+            name=name,
+            sign_name="端到端",
+            template_code=code,
+            body=body,
+            purpose=purpose,
+            created_at=now,
+        )
+        for name, code, body, purpose in (
+            ("老客回访", "SMS_401", "${name}您好，好久不见！老客专享九折。拒收请回复R", MessagePurpose.MARKETING),
+            ("满意度回访", "SMS_302", "${name}您好，您反映的问题已处理完毕，请评价这次服务：${link}", MessagePurpose.NOTICE),
+        )
+    )  # fmt: skip
+    session.add_all([marketing, notice])
+    session.flush()
+    session.add(
+        CareRule(
+            shop_id=shop.id,
+            kind="after_receipt",
+            days=3,
+            name="收货后三天关怀（老客户专属问候与使用提醒）",
+            template_id=notice.id,
+            created_by_id=boss.id,
+            created_at=now,
+        )
+    )
+    campaign = Campaign(
+        shop_id=shop.id,
+        name="沉睡客户唤醒 · 新品九折",
+        audience={},
+        exclusions={},
+        template_id=marketing.id,
+        control_share=0.5,
+        state="done",
+        chosen=6,
+        held_back=3,
+        created_by_id=boss.id,
+        created_at=now - timedelta(days=40),
+        started_at=now - timedelta(days=40),
+        finished_at=now - timedelta(days=40),
+    )
+    session.add(campaign)
+    session.flush()
+    for i in range(6):
+        buyer = buyer_with_order(
+            session,
+            shop,
+            f"睡{i}",
+            phone=f"137{i:08d}",
+            payment=str(50 + 20 * i),
+            paid_at=now - timedelta(days=30 if i % 2 else 120),
+        )
+        session.add(
+            CampaignRecipient(
+                campaign_id=campaign.id,
+                buyer_id=buyer.id,
+                control=i >= 3,
+                state="control" if i >= 3 else "sent",
+                out_id=f"e2e-{i}",
+                sent_at=None if i >= 3 else now - timedelta(days=40),
+            )
+        )
+    record_access(
+        session,
+        now=now,
+        actor_id=boss.id,
+        buyer_id=session.get(Case, case_id).buyer_id,
+        field=buyer_profiles.SHOWN,
+        what="姓名 小**",
+        case_id=case_id,
+    )
+    session.commit()
+    return campaign.id
 
 
 def _follow_up_shower(app, case_id: int) -> Callable[[str], None]:  # type: ignore[no-untyped-def]
@@ -151,6 +248,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 for username, name, role in (
                     ("agent", "客服小林", Role.AGENT),
                     ("boss", "周主管", Role.SUPERVISOR),
+                    ("admin", "管理员", Role.ADMIN),
                 ):
                     user = User(
                         username=username,
@@ -182,6 +280,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 )
                 s.commit()
                 imported_case_id = _import_payloads(app, s, shop)
+                campaign_id = _customer_operations(s, shop, case_id)
+                shop_id = shop.id
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -192,6 +292,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 buyer_id,
                 imported_case_id,
                 _follow_up_shower(app, case_id),
+                shop_id,
+                campaign_id,
             )
         finally:
             server.shutdown()
