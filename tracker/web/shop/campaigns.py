@@ -61,13 +61,11 @@ def campaign_list() -> str:
 
 def _form(shop_id: int) -> CampaignForm:
     form = CampaignForm()
-    templates = db.session.scalars(
-        sa.select(MessageTemplate).where(
-            MessageTemplate.shop_id == shop_id,
-            MessageTemplate.is_active.is_(True),
-            MessageTemplate.purpose == MessagePurpose.MARKETING,
-        )
-    )
+    templates = [
+        t
+        for t in messaging.templates_of(db.session, shop_id)
+        if t.purpose is MessagePurpose.MARKETING
+    ]
     form.template_id.choices = row_choices([(t.id, t.name) for t in templates])
     return form
 
