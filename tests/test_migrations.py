@@ -265,3 +265,31 @@ def test_past_erasures_are_read_from_the_access_log(empty_app) -> None:  # type:
         )
     assert [str(e)[:19] if e else None for e in erased] == ["2026-11-30 08:00:00", None]
     downgrade(revision="0029")
+
+
+def test_existing_orders_get_their_number_backwards(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """0033 fills ``tid_reversed`` for the orders already there (the 尾号 search's index)."""
+    upgrade(revision="0032")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        _one_shop(conn, now)
+        conn.execute(
+            sa.text(
+                "INSERT INTO buyers (id, shop_id, platform_nick, tags, preferences, "
+                "membership_level, created_at) VALUES (1, 1, 'b', '[]', '', 'none', :now)"
+            ),
+            {"now": now},
+        )
+        for i, tid in enumerate(("3901234567890123456", "T20261129"), start=1):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO orders (id, shop_id, tid, buyer_id, payment, paid_at) "
+                    "VALUES (:id, 1, :tid, 1, 10, :now)"
+                ),
+                {"id": i, "tid": tid, "now": now},
+            )
+    upgrade()
+    with db.engine.connect() as conn:
+        backwards = conn.execute(sa.text("SELECT tid_reversed FROM orders ORDER BY id")).all()
+    assert [b for (b,) in backwards] == ["6543210987654321093", "92116202T"]
+    downgrade(revision="0032")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -235,6 +237,57 @@ def test_orders_are_found_by_part_of_their_number_and_link_to_their_case(
     assert "T20261129" not in client.get("/shop/orders?q=T99").get_data(as_text=True)
     buyer_page = client.get(f"/shop/buyers/{case.buyer_id}").get_data(as_text=True)
     assert 'id="buyer-cases"' in buyer_page and f'href="/cases/{case.id}"' in buyer_page
+
+
+def test_a_broad_order_search_says_so_and_lists_the_newest(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tracker.services import browse
+
+    monkeypatch.setattr(browse, "SEARCH_LIMIT", 2)
+    shop = make_shop()
+    for i in range(3):
+        add_sale(session, shop, key=f"20261{i}", nick=f"橙子{i}", at=NOW + timedelta(hours=i))
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    html = client.get("/shop/orders?q=橙子").get_data(as_text=True)
+    assert 'id="broad-search"' in html and "超过 2 条" in html
+    assert html.index("T202612") < html.index("T202611")  # newest first
+    html = client.get("/shop/orders?q=橙子1").get_data(as_text=True)
+    assert 'id="broad-search"' not in html and "共 1 条" in html
+
+
+def test_a_list_pages_as_far_as_its_last_page_and_counts_no_further(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    app,  # type: ignore[no-untyped-def]
+) -> None:
+    from tracker.web import inputs
+
+    monkeypatch.setattr(inputs, "MAX_PAGE", 2)
+    monkeypatch.setitem(app.config, "TRACKER_PAGE_SIZE", 2)
+    shop = make_shop()
+    for i in range(5):
+        add_sale(session, shop, key=f"{i}", nick=f"买家{i}", at=NOW + timedelta(hours=i))
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    html = client.get("/shop/orders").get_data(as_text=True)
+    assert "超过 4 条，第 1 / 2 页" in html and "只翻到第 2 页" in html
+    assert "page=2" in html and "page=3" not in html
+    assert client.get("/shop/orders?page=3").status_code == 404
+    # the reviews' count is known exactly (hourly counts): said, and paged as far
+    html = client.get("/shop/reviews").get_data(as_text=True)
+    assert "共 5 条，第 1 / 2 页" in html and "只翻到第 2 页" in html
+    html = client.get("/shop/orders?q=买家").get_data(as_text=True)  # found: counted already
+    assert "共 5 条，第 1 / 2 页" in html and "只翻到第 2 页" in html
+    monkeypatch.setattr(inputs, "MAX_PAGE", 3)
+    html = client.get("/shop/orders").get_data(as_text=True)
+    assert "共 5 条，第 1 / 3 页" in html and "只翻到" not in html
 
 
 def test_with_many_shops_a_script_is_written_for_all_or_the_shop_in_use(

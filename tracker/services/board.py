@@ -23,8 +23,8 @@ from tracker.models import (
     user_shops,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
-from tracker.services.browse import contains
 from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
+from tracker.sql_text import anywhere, contains_text
 
 SCOPES = ("default", "mine", "unassigned", "all")
 # The kanban's closed columns show what was closed lately, as a done column does: counting
@@ -151,21 +151,21 @@ def _matches(term: str, shop_ids: tuple[int, ...]) -> sa.ColumnElement[bool]:
     and scanning them all for a word made a search take a second on a big shop. Scalar
     subqueries, because PostgreSQL may turn an EXISTS into a hash over the whole table.
     """
-    pattern = contains(term)
+    pattern = anywhere(term)
     by_order = (
         sa.select(OrderLine.id)
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.shop_id.in_(shop_ids), Order.tid == term)
     )
     nick_matches = (
-        sa.select(Buyer.platform_nick.ilike(pattern, escape="\\"))
+        sa.select(contains_text(Buyer.platform_nick, term))
         .where(Buyer.id == Case.buyer_id)
         .scalar_subquery()
     )
     review_matches = (
         sa.select(
             sa.or_(
-                Review.text.ilike(pattern, escape="\\"),
+                contains_text(Review.text, term),
                 Review.platform_key.like(f"{pattern[1:-1]}:%", escape="\\"),
                 Review.order_line_id.in_(by_order),
             )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Request, abort, current_app, request, url_for
 from flask_sqlalchemy.pagination import Pagination
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
@@ -91,19 +92,43 @@ class TrackerRequest(Request):
 
 
 def requested_page(
-    stmt: Any, per_page: int | None = None, *, total: Callable[[], int] | None = None
+    stmt: Any,
+    per_page: int | None = None,
+    *,
+    total: Callable[[], int] | None = None,
+    count_limit: int | None = None,
 ) -> Pagination:
     """The page of ``stmt`` asked for (``?page=``); an odd one (huge, ``²``, negative) is a
     404. ``total``: how many rows ``stmt`` has, when something cheaper than counting them
-    knows."""
+    knows; ``count_limit``: count no further than this (a broad search says 超过 2,000 条).
+
+    A list goes to page ``MAX_PAGE`` and no further (older rows are found by searching),
+    so rows are counted only that far: a shop with two million orders paid 130–160 ms to
+    count them all for every page. ``rows`` is the exact count, or None for "more than
+    ``total``"; ``total`` is what the pages hold, so that the pager never links past the
+    last page that opens."""
     page = parse_id(request.args.get("page", "1"))
     if page is None or page > MAX_PAGE:
         abort(404)
     size = per_page or current_app.config["TRACKER_PAGE_SIZE"]
-    found = db.paginate(stmt, page=page, per_page=size, max_per_page=200, count=total is None)
-    if total is not None:
-        found.total = total()
+    found = db.paginate(stmt, page=page, per_page=size, max_per_page=200, count=False)
+    reachable = min(MAX_PAGE * found.per_page, count_limit or MAX_PAGE * found.per_page)
+    rows = total() if total is not None else _count_up_to(stmt, reachable + 1)
+    found.total = min(rows, reachable)
+    found.rows = rows if total is not None or rows <= reachable else None
     return found
+
+
+def _count_up_to(stmt: Any, limit: int) -> int:
+    """How many rows ``stmt`` has, counting no further than ``limit``. Only a constant is
+    selected: the rows themselves are never read (an index alone answers)."""
+    first = (
+        stmt.with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+        .order_by(None)
+        .limit(limit)
+        .subquery()
+    )
+    return db.session.scalar(sa.select(sa.func.count()).select_from(first)) or 0
 
 
 def search_text() -> str:

@@ -61,6 +61,7 @@ from tracker.web.cases.forms import (
 )
 from tracker.web.choices import row_choices
 from tracker.web.fields import attach_error
+from tracker.web.inputs import requested_page
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -177,7 +178,7 @@ def board_page() -> str:
     context["waiting"] = confirmations.count_waiting(db.session, shop.id, now=now)
     if view == "list":
         stmt = board.matching_ids(criteria, user_id=current_user.id, now=now, tz=tz)
-        page = db.paginate(stmt, per_page=current_app.config["TRACKER_PAGE_SIZE"], max_per_page=200)
+        page = requested_page(stmt)
         context["page"] = page
         context["rows"] = board.cards(db.session, page.items)
         assign = AssignForm()

@@ -137,9 +137,22 @@ def erase_buyer(buyer_id: int) -> Response | tuple[str, int]:
 def orders() -> str:
     shop = _shop()
     q = search_text()
-    page = requested_page(browse.orders(shop.id, q=q))
+    found = browse.orders(db.session, shop.id, q=q)
+    page = requested_page(
+        found.stmt,
+        total=None if found.total is None else lambda: found.total,
+        count_limit=browse.SEARCH_LIMIT if found.broad else None,
+    )
     cases = browse.cases_of_orders(db.session, [o.id for o in page.items])
-    return render_template("shop/orders.html", shop=shop, page=page, q=q, cases=cases)
+    return render_template(
+        "shop/orders.html",
+        shop=shop,
+        page=page,
+        q=q,
+        cases=cases,
+        broad=found.broad,
+        search_limit=browse.SEARCH_LIMIT,
+    )
 
 
 @bp.route("/reviews")

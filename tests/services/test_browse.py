@@ -1,0 +1,145 @@
+"""Finding orders on a shop's lists: each way of searching, and a search that finds many."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW
+from tracker.models import Buyer, Order, Product, Shop
+from tracker.services import browse
+from tracker.sql_text import contains_text
+
+
+def _orders(session: Session, shop: Shop, numbers: dict[str, str]) -> None:
+    """Orders by number → buyer nick, one minute apart in the given order (last newest),
+    written as imports and the demo write them: a Core insert that names no
+    ``tid_reversed``."""
+    buyers = {}
+    for nick in dict.fromkeys(numbers.values()):
+        buyer = Buyer(shop_id=shop.id, platform_nick=nick, created_at=NOW, tags=[])
+        session.add(buyer)
+        session.flush()
+        buyers[nick] = buyer.id
+    session.execute(
+        sa.insert(Order),
+        [
+            {
+                "shop_id": shop.id,
+                "tid": tid,
+                "buyer_id": buyers[nick],
+                "payment": Decimal("10.00"),
+                "paid_at": NOW + timedelta(minutes=i),
+            }
+            for i, (tid, nick) in enumerate(numbers.items())
+        ],
+    )
+    session.flush()
+
+
+def _found(session: Session, shop: Shop, q: str) -> list[str]:
+    search = browse.orders(session, shop.id, q=q)
+    return [o.tid for o in session.scalars(search.stmt)]
+
+
+NUMBERS = {
+    "3901234567890128321": "小鱼Fish",
+    "3901234500000000001": "大橙子",
+    "4177700000000008321": "小鱼Fish",
+    "T20261129": "lily_2020",
+}
+
+
+def test_an_order_is_found_by_its_start_its_last_digits_or_its_buyers_nick(
+    session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    shop, other = make_shop(), make_shop()
+    _orders(session, shop, NUMBERS)
+    _orders(session, other, {"3901234567890128321": "小鱼Fish"})  # never another shop's
+    assert _found(session, shop, "3901234567890128321") == ["3901234567890128321"]
+    assert _found(session, shop, "39012345") == ["3901234500000000001", "3901234567890128321"]
+    # 尾号: newest first, whichever way each was found
+    assert _found(session, shop, "8321") == ["4177700000000008321", "3901234567890128321"]
+    assert _found(session, shop, "1129") == ["T20261129"]
+    assert _found(session, shop, "fish") == ["4177700000000008321", "3901234567890128321"]
+    assert _found(session, shop, "_2020") == ["T20261129"]  # _ is a character, not a wildcard
+    assert _found(session, shop, "%") == []
+    assert _found(session, shop, "832") == []  # three digits: only the start of a number
+    assert _found(session, shop, "6789012") == []  # the middle of a number is neither
+    search = browse.orders(session, shop.id, q="8321")
+    assert search.total == 2 and not search.broad
+
+
+def test_a_search_matching_more_than_the_limit_walks_the_newest_orders(
+    session: Session, make_shop, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(browse, "SEARCH_LIMIT", 2)
+    shop = make_shop()
+    _orders(session, shop, NUMBERS)
+    search = browse.orders(session, shop.id, q="39")  # two numbers start so: still exact
+    assert search.total == 2 and not search.broad
+    search = browse.orders(session, shop.id, q="小鱼")  # two orders, and one more way
+    assert not search.broad
+    search = browse.orders(session, shop.id, q="i")  # three orders' nicks have an i
+    assert search.broad and search.total is None
+    assert _found(session, shop, "i") == ["T20261129", "4177700000000008321", "3901234567890128321"]
+    monkeypatch.setattr(browse, "SEARCH_LIMIT", 0)  # every search that finds one is broad
+    # the walk matches the same ways: a number's start or end, a nick; not its middle
+    # (two numbers have a 4 inside)
+    assert browse.orders(session, shop.id, q="4").broad
+    assert _found(session, shop, "4") == ["4177700000000008321"]
+    assert browse.orders(session, shop.id, q="fish").broad
+    assert _found(session, shop, "fish") == ["4177700000000008321", "3901234567890128321"]
+    assert _found(session, shop, "8321") == ["4177700000000008321", "3901234567890128321"]
+
+
+def test_orders_keep_their_number_backwards_however_written(session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
+    shop = make_shop()
+    _orders(session, shop, {"3901": "甲"})  # Core
+    buyer = session.scalar(sa.select(Buyer).where(Buyer.shop_id == shop.id))
+    order = Order(shop_id=shop.id, tid="ab12", buyer_id=buyer.id, payment=1, paid_at=NOW)
+    session.add(order)  # ORM
+    session.flush()
+    order.tid = "ab123"
+    session.flush()
+    order.shipped_at = NOW  # an update that leaves the number alone leaves it alone
+    session.flush()
+    backwards = session.scalars(
+        sa.select(Order.tid_reversed).where(Order.shop_id == shop.id).order_by(Order.id)
+    ).all()
+    assert backwards == ["1093", "321ba"]
+
+
+def test_contains_text_ignores_case_and_takes_wildcards_literally(
+    session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    shop = make_shop()
+    titles = ["Apple 苹果 100%", "apple_pie", "APPLEXPIE", "梨"]
+    for i, title in enumerate(titles):
+        session.add(
+            Product(
+                shop_id=shop.id,
+                platform_item_id=str(i),
+                title=title,
+                category="水果",
+                price=Decimal("1.00"),
+            )
+        )
+    session.flush()
+
+    def titled(term: str) -> list[str]:
+        return session.scalars(
+            sa.select(Product.title)
+            .where(Product.shop_id == shop.id, contains_text(Product.title, term))
+            .order_by(Product.id)
+        ).all()
+
+    assert titled("aPPle") == titles[:3]
+    assert titled("e_p") == ["apple_pie"]
+    assert titled("0%") == ["Apple 苹果 100%"]
+    assert titled("苹果") == ["Apple 苹果 100%"]
+    assert titled("\\") == []
