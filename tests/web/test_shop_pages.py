@@ -255,6 +255,7 @@ def test_a_broad_order_search_says_so_and_lists_the_newest(
     login(client, make_user(Role.AGENT, shops=[shop]))
     html = client.get("/shop/orders?q=橙子").get_data(as_text=True)
     assert 'id="broad-search"' in html and "超过 2 条" in html
+    assert "只翻到" not in html  # the notice says what to do: search more narrowly
     assert html.index("T202612") < html.index("T202611")  # newest first
     html = client.get("/shop/orders?q=橙子1").get_data(as_text=True)
     assert 'id="broad-search"' not in html and "共 1 条" in html

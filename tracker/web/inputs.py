@@ -106,16 +106,18 @@ def requested_page(
     so rows are counted only that far: a shop with two million orders paid 130–160 ms to
     count them all for every page. ``rows`` is the exact count, or None for "more than
     ``total``"; ``total`` is what the pages hold, so that the pager never links past the
-    last page that opens."""
+    last page that opens; ``past_last_page``: rows lie beyond it."""
     page = parse_id(request.args.get("page", "1"))
     if page is None or page > MAX_PAGE:
         abort(404)
     size = per_page or current_app.config["TRACKER_PAGE_SIZE"]
     found = db.paginate(stmt, page=page, per_page=size, max_per_page=200, count=False)
-    reachable = min(MAX_PAGE * found.per_page, count_limit or MAX_PAGE * found.per_page)
+    paged = MAX_PAGE * found.per_page
+    reachable = min(paged, count_limit or paged)
     rows = total() if total is not None else _count_up_to(stmt, reachable + 1)
     found.total = min(rows, reachable)
     found.rows = rows if total is not None or rows <= reachable else None
+    found.past_last_page = rows > paged  # the pager says to search for older rows
     return found
 
 
