@@ -143,3 +143,17 @@ def test_contains_text_ignores_case_and_takes_wildcards_literally(
     assert titled("0%") == ["Apple 苹果 100%"]
     assert titled("苹果") == ["Apple 苹果 100%"]
     assert titled("\\") == []
+
+
+def test_a_list_of_distinct_rows_is_counted_by_its_rows(app, session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
+    """The count selects a constant only where that leaves the rows as they are."""
+    from tracker.web.inputs import requested_page
+
+    shop = make_shop()
+    _orders(session, shop, NUMBERS)  # three buyers, four orders
+    with app.test_request_context("/?page=1"):
+        nicks = sa.select(Buyer.platform_nick).join(Order, Order.buyer_id == Buyer.id)
+        nicks = nicks.where(Order.shop_id == shop.id)
+        assert requested_page(nicks).rows == 4
+        assert requested_page(nicks.distinct()).rows == 3
+        assert requested_page(nicks.group_by(Buyer.platform_nick)).rows == 3

@@ -123,13 +123,11 @@ def requested_page(
 
 def _count_up_to(stmt: Any, limit: int) -> int:
     """How many rows ``stmt`` has, counting no further than ``limit``. Only a constant is
-    selected: the rows themselves are never read (an index alone answers)."""
-    first = (
-        stmt.with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
-        .order_by(None)
-        .limit(limit)
-        .subquery()
-    )
+    selected, so the rows themselves are never read (an index alone answers), unless
+    the columns decide what a row is (DISTINCT, GROUP BY)."""
+    if not (stmt._distinct or stmt._group_by_clauses):
+        stmt = stmt.with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+    first = stmt.order_by(None).limit(limit).subquery()
     return db.session.scalar(sa.select(sa.func.count()).select_from(first)) or 0
 
 
