@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.stack import migrated_app  # noqa: E402
+from bench.stack import insert_rows, migrated_app  # noqa: E402
 from tracker.database import analyze_after_bulk_load  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import Buyer, Order, OrderLine, Product, Shop, User  # noqa: E402
@@ -39,11 +39,6 @@ BATCH = 20_000
 PASSWORD = "bench-password"
 
 
-def _insert(session: sa.orm.Session, model: type, rows: list[dict]) -> None:
-    for i in range(0, len(rows), BATCH):
-        session.execute(sa.insert(model), rows[i : i + BATCH])
-
-
 def fill(session: sa.orm.Session, orders: int, buyers: int, rng: random.Random) -> Shop:
     shop = Shop(code="bench", name="压测店", platform=Platform.TMALL, created_at=NOW)
     session.add(shop)
@@ -52,7 +47,7 @@ def fill(session: sa.orm.Session, orders: int, buyers: int, rng: random.Random) 
     boss.set_password(PASSWORD)
     boss.shops = [shop]
     session.add(boss)
-    _insert(
+    insert_rows(
         session,
         Product,
         [
@@ -66,14 +61,16 @@ def fill(session: sa.orm.Session, orders: int, buyers: int, rng: random.Random) 
             }
             for i in range(2000)
         ],
+        BATCH,
     )
-    _insert(
+    insert_rows(
         session,
         Buyer,
         [
             {"id": i + 1, "shop_id": shop.id, "platform_nick": f"买家{i:07d}", "created_at": NOW}
             for i in range(buyers)
         ],
+        BATCH,
     )
     # in the order imports add them: ids grow with time
     for start in range(0, orders, BATCH):

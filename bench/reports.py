@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.stack import migrated_app  # noqa: E402
+from bench.stack import insert_rows, migrated_app  # noqa: E402
 from tracker.database import analyze_after_bulk_load, query_plans  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import (  # noqa: E402
@@ -62,11 +62,6 @@ NOW = datetime(2026, 11, 23, 4, tzinfo=UTC)
 BATCH = 10_000
 
 
-def _insert(session: sa.orm.Session, model: type, rows: list[dict]) -> None:
-    for i in range(0, len(rows), BATCH):
-        session.execute(sa.insert(model), rows[i : i + BATCH])
-
-
 def fill(
     session: sa.orm.Session, cases: int, attempts: int, good_reviews: int, rng: random.Random
 ) -> int:
@@ -86,7 +81,7 @@ def fill(
     ]
     session.add_all(agents)
     session.flush()
-    _insert(
+    insert_rows(
         session,
         Product,
         [
@@ -148,7 +143,7 @@ def fill(
                 "version": 1,
             }
         )
-    _insert(session, Review, reviews)
+    insert_rows(session, Review, reviews)
     _fill_good_reviews(session, shop.id, products, good_reviews, first_id=cases + 1, rng=rng)
     attempt_rows = []
     per_case: dict[int, list[datetime]] = {}
@@ -184,9 +179,9 @@ def fill(
         case.setdefault("first_attempt_work_seconds", None)
         case.setdefault("first_conversation_at", None)
         case.setdefault("first_conversation_work_seconds", None)
-    _insert(session, Case, case_rows)
-    _insert(session, ContactAttempt, attempt_rows)
-    _insert(
+    insert_rows(session, Case, case_rows)
+    insert_rows(session, ContactAttempt, attempt_rows)
+    insert_rows(
         session,
         CaseReason,
         [
@@ -194,7 +189,7 @@ def fill(
             for c in case_rows
         ],
     )
-    _insert(
+    insert_rows(
         session,
         Remedy,
         [
