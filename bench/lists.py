@@ -1,15 +1,17 @@
-"""Speed of the shop's lists (订单, 买家, 商品) on a big shop, as an agent opens them.
+"""Speed of the shop's lists (订单, 评价, 买家, 商品) on a big shop, as an agent opens them.
 
     python bench/lists.py [--database-url URL] [--orders 2000000] [--buyers 400000]
-                          [--runs 20]
+                          [--reviews 2000000] [--runs 20]
 
 Fills a fresh database with one shop: ``--buyers`` buyers, ``--orders`` orders of one line
-each over two years (every buyer about five), 2,000 products. Then, logged in as its
-supervisor, GETs each list page ``--runs`` times through the app (query, count, render):
-the first page and a deep one unsearched, and searched by an order number's first and
-last digits, by a nick, and by a part of every nick (a broad search). Target: p95 under
-300 ms for every page, on SQLite and on PostgreSQL. Prints one JSON object as the last
-line.
+each over two years (every buyer about five), 2,000 products, ``--reviews`` reviews of
+those two years (a dozen to sixty characters of everyday praise and complaint; a few in
+ten thousand name a rare fault). Then, logged in as its supervisor, GETs each list page
+``--runs`` times through the app (query, count, render): the first page and a deep one
+unsearched, and searched by an order number's first and last digits, by a nick, and by a
+part of every nick (a broad search); reviews by rare words of one and two characters, by
+a phrase, and by a word thousands of reviews hold. Target: p95 under 300 ms for every page,
+on SQLite and on PostgreSQL. Prints one JSON object as the last line.
 """
 
 from __future__ import annotations
@@ -31,15 +33,90 @@ import sqlalchemy as sa  # noqa: E402
 from bench.stack import insert_rows, migrated_app  # noqa: E402
 from tracker.database import analyze_after_bulk_load  # noqa: E402
 from tracker.extensions import db  # noqa: E402
-from tracker.models import Buyer, Order, OrderLine, Product, Shop, User  # noqa: E402
-from tracker.models.enums import Platform, Role  # noqa: E402
+from tracker.models import Buyer, Order, OrderLine, Product, Review, Shop, User  # noqa: E402
+from tracker.models.enums import Platform, Rating, Role  # noqa: E402
+from tracker.services import review_counts  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 4, tzinfo=UTC)
 BATCH = 20_000
 PASSWORD = "bench-password"
 
 
-def fill(session: sa.orm.Session, orders: int, buyers: int, rng: random.Random) -> Shop:
+PRAISE = [
+    "质量很好",
+    "物流很快",
+    "包装完好",
+    "客服态度不错",
+    "性价比高",
+    "颜色和图片一样",
+    "尺码合适",
+    "穿着舒服",
+    "味道不错",
+    "下次还会再来",
+    "孩子很喜欢",
+    "面料柔软",
+    "做工精细",
+    "没有异味",
+    "送货上门",
+    "第二次买了",
+    "推荐购买",
+    "和描述一致",
+    "很满意",
+    "老公说好看",
+]
+COMPLAINTS = [
+    "有点小瑕疵",
+    "发货有点慢",
+    "快递太慢了",
+    "有色差",
+    "尺码偏小",
+    "线头比较多",
+    "客服回复慢",
+    "包装破了",
+    "味道一般",
+    "不值这个价",
+]
+RARE = ["漏液", "发霉", "虫子", "霉"]  # a fault a few reviews in ten thousand name
+
+
+def review_text(rng: random.Random) -> str:
+    said = rng.sample(PRAISE, rng.randint(1, 5))
+    if rng.random() < 0.2:
+        said.insert(rng.randrange(len(said) + 1), rng.choice(COMPLAINTS))
+    if rng.random() < 0.0003:
+        said.append(f"有{rng.choice(RARE)}")
+    return "，".join(said) + rng.choice(["", "。", "！", "~"])
+
+
+def fill_reviews(
+    session: sa.orm.Session, shop_id: int, count: int, buyers: int, rng: random.Random
+) -> None:
+    for start in range(0, count, BATCH):
+        rows = []
+        for i in range(start, min(start + BATCH, count)):
+            posted = NOW - timedelta(minutes=(count - i) * 2 * 365 * 24 * 60 // count)
+            rows.append(
+                {
+                    "id": i + 1,
+                    "shop_id": shop_id,
+                    "platform_key": f"R{i}",
+                    "product_id": rng.randint(1, 2000),
+                    "buyer_id": rng.randint(1, buyers),
+                    "rating": Rating.GOOD if rng.random() < 0.93 else Rating.BAD,
+                    "text": review_text(rng),
+                    "posted_at": posted,
+                    "first_posted_at": posted,
+                    "received_at": posted,
+                    "updated_at": posted,
+                    "sentiment_score": 0.9,
+                }
+            )
+        session.execute(sa.insert(Review), rows)
+
+
+def fill(
+    session: sa.orm.Session, orders: int, buyers: int, reviews: int, rng: random.Random
+) -> Shop:
     shop = Shop(code="bench", name="压测店", platform=Platform.TMALL, created_at=NOW)
     session.add(shop)
     session.flush()
@@ -104,7 +181,9 @@ def fill(session: sa.orm.Session, orders: int, buyers: int, rng: random.Random) 
                 for o in head
             ],
         )
+    fill_reviews(session, shop.id, reviews, buyers, rng)
     session.commit()
+    review_counts.compact(session)  # the hourly counts, as the scheduler folds them
     analyze_after_bulk_load(session, None)
     if session.get_bind().dialect.name == "postgresql":
         # as a shop's tables are once autovacuum has been by (the visibility map an
@@ -124,12 +203,13 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--orders", type=int, default=2_000_000)
     parser.add_argument("--buyers", type=int, default=400_000)
+    parser.add_argument("--reviews", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     rng = random.Random(7)
     with migrated_app(args.database_url) as app:
         started = time.perf_counter()
-        fill(db.session, args.orders, args.buyers, rng)
+        fill(db.session, args.orders, args.buyers, args.reviews, rng)
         filled = time.perf_counter() - started
         some_tid = db.session.scalar(sa.select(Order.tid).where(Order.id == args.orders // 3))
         deep = max(1, args.orders // app.config["TRACKER_PAGE_SIZE"] // 2)
@@ -140,6 +220,12 @@ def main() -> int:
             "orders_by_last_digits": f"/shop/orders?q={some_tid[-6:]}",
             "orders_by_nick": "/shop/orders?q=买家0012345",
             "orders_broad": "/shop/orders?q=买家",  # every nick has it: 超过 2,000 条
+            "reviews": "/shop/reviews",
+            "reviews_by_rare_word": "/shop/reviews?q=漏液",
+            "reviews_by_rare_character": "/shop/reviews?q=霉",
+            "reviews_by_phrase": "/shop/reviews?q=快递太慢",  # one review in fifty
+            "reviews_bad_by_phrase": "/shop/reviews?q=快递太慢&rating=bad",
+            "reviews_broad": "/shop/reviews?q=质量",  # every few reviews: 超过 2,000 条
             "buyers": "/shop/buyers",
             "buyers_by_nick": "/shop/buyers?q=0012345",
             "products": "/shop/products",
@@ -172,6 +258,7 @@ def main() -> int:
                     "database": db.engine.dialect.name,
                     "orders": args.orders,
                     "buyers": args.buyers,
+                    "reviews": args.reviews,
                     "fill_s": round(filled, 1),
                     "pages": figures,
                     "worst_p95_ms": worst,

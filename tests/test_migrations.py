@@ -13,6 +13,7 @@ from flask_migrate import downgrade, upgrade
 from tests.databases import fresh_database
 from tracker import create_app
 from tracker.extensions import db
+from tracker.text_index import in_models
 
 
 @pytest.fixture
@@ -38,7 +39,8 @@ def _one_shop(conn: sa.Connection, now: str) -> None:
 
 def _diff() -> list[object]:
     with db.engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), db.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": in_models})
+        return compare_metadata(context, db.metadata)
 
 
 def test_upgrade_from_empty_to_head_matches_the_models(empty_app) -> None:  # type: ignore[no-untyped-def]
@@ -293,3 +295,30 @@ def test_existing_orders_get_their_number_backwards(empty_app) -> None:  # type:
         backwards = conn.execute(sa.text("SELECT tid_reversed FROM orders ORDER BY id")).all()
     assert [b for (b,) in backwards] == ["6543210987654321093", "92116202T"]
     downgrade(revision="0032")
+
+
+def test_existing_reviews_are_indexed_by_what_they_say(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """0034 indexes the reviews already there (the review search's index)."""
+    from tracker.text_index import review_ids_containing
+
+    upgrade(revision="0033")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        _one_shop(conn, now)
+        for i, text in enumerate(("电池漏液了", "很好"), start=1):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO reviews (id, shop_id, platform_key, rating, text, posted_at,"
+                    " first_posted_at, is_deleted, is_system_default, received_at, updated_at)"
+                    " VALUES (:id, 1, :id, 'good', :text, :now, :now, false, false, :now, :now)"
+                ),
+                {"id": i, "text": text, "now": now},
+            )
+    upgrade()
+    with db.engine.connect() as conn:
+        probe = review_ids_containing(conn.dialect.name, "漏液")
+        assert conn.scalars(probe).all() == [1]
+    downgrade(revision="0033")
+    with db.engine.begin() as conn:  # no trigger is left calling for the index
+        conn.execute(sa.text("UPDATE reviews SET text = '改了' WHERE id = 1"))
+        conn.execute(sa.text("DELETE FROM reviews WHERE id = 2"))

@@ -46,7 +46,15 @@ def create_app(
     )
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    from tracker.text_index import in_models
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(PROJECT_ROOT / "migrations"),
+        render_as_batch=True,
+        include_name=in_models,
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
     bootstrap.init_app(app)

@@ -1,4 +1,5 @@
-"""Engine set-up that the ORM cannot express: SQLite transactions and foreign keys."""
+"""Engine set-up that the ORM cannot express: SQLite transactions, foreign keys and the
+function its review text index is kept with."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 def configure_engine(engine: Engine, *, lock_timeout_ms: int = 10_000) -> None:
     if engine.dialect.name != "sqlite":
         return
+    from tracker.text_index import SQLITE_TOKENS, index_tokens
 
     # pysqlite's own transaction handling breaks SAVEPOINT and begins lazily; SQLAlchemy's
     # documented fix is to turn it off and emit BEGIN ourselves.
@@ -26,6 +28,8 @@ def configure_engine(engine: Engine, *, lock_timeout_ms: int = 10_000) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+        # the triggers that keep the review text index call it (tracker.text_index)
+        dbapi_connection.create_function(SQLITE_TOKENS, 1, index_tokens, deterministic=True)
 
     sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -259,6 +260,39 @@ def test_a_broad_order_search_says_so_and_lists_the_newest(
     assert html.index("T202612") < html.index("T202611")  # newest first
     html = client.get("/shop/orders?q=橙子1").get_data(as_text=True)
     assert 'id="broad-search"' not in html and "共 1 条" in html
+
+
+def test_a_broad_review_search_says_so_and_lists_the_newest(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tracker.services import browse
+
+    monkeypatch.setattr(browse, "SEARCH_LIMIT", 2)
+    shop = make_shop()
+    for i in range(3):
+        at = NOW + timedelta(hours=i)
+        add_sale(session, shop, key=f"{i}", nick=f"甲{i}", text=f"甜橙第{i}箱", at=at)
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    counts: list[str] = []
+
+    def keep(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "count(" in statement.lower() and "reviews" in statement:
+            counts.append(statement)
+
+    sa.event.listen(session.get_bind().engine, "before_cursor_execute", keep)
+    try:
+        html = client.get("/shop/reviews?q=甜橙").get_data(as_text=True)
+    finally:
+        sa.event.remove(session.get_bind().engine, "before_cursor_execute", keep)
+    assert 'id="broad-search"' in html and "符合的评价超过 2 条" in html
+    assert "超过 2 条，第 1 / 1 页" in html and counts == []  # known from the search
+    assert html.index("甜橙第2箱") < html.index("甜橙第1箱") < html.index("甜橙第0箱")
+    html = client.get("/shop/reviews?q=第1箱").get_data(as_text=True)
+    assert 'id="broad-search"' not in html and "共 1 条" in html and "甜橙第1箱" in html
 
 
 def test_a_list_pages_as_far_as_its_last_page_and_counts_no_further(

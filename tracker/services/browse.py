@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -22,6 +23,9 @@ from tracker.models import (
 from tracker.models.enums import Rating
 from tracker.services import buyer_profiles, review_counts
 from tracker.sql_text import contains_text
+from tracker.text_index import review_ids_containing
+
+Row = TypeVar("Row")
 
 
 def products(shop_id: int, *, q: str = "", category: str = "") -> sa.Select[tuple[Product]]:
@@ -80,20 +84,20 @@ def buyers(
     return stmt.order_by(Buyer.platform_nick)
 
 
-SEARCH_LIMIT = 2_000  # a search that matches more orders is told so (超过 2,000 条)
+SEARCH_LIMIT = 2_000  # a search that matches more rows is told so (超过 2,000 条)
 
 
 @dataclass(frozen=True)
-class OrderSearch:
-    """The orders a search finds, newest first, and how many when that is known without
-    counting (None: count them; ``broad``: no further than ``SEARCH_LIMIT``)."""
+class Search(Generic[Row]):
+    """The rows a search finds, newest first, and how many when that is known without
+    counting (None: count them); ``broad``: more than ``SEARCH_LIMIT``, not counted."""
 
-    stmt: sa.Select[tuple[Order]]
+    stmt: sa.Select[tuple[Row]]
     total: int | None = None
     broad: bool = False
 
 
-def orders(session: Session, shop_id: int, *, q: str = "") -> OrderSearch:
+def orders(session: Session, shop_id: int, *, q: str = "") -> Search[Order]:
     """The shop's orders, newest first; ``q`` finds one by the start of its number, by its
     last four or more digits (尾号, what a buyer reads out) or by any part of the buyer's
     nick.
@@ -110,7 +114,7 @@ def orders(session: Session, shop_id: int, *, q: str = "") -> OrderSearch:
     )
     of_shop = Order.shop_id == shop_id
     if not q:
-        return OrderSearch(newest.where(of_shop))
+        return Search(newest.where(of_shop))
     by_number = [_starting(Order.tid, q)]
     if len(q) >= 4:
         by_number.append(_starting(Order.tid_reversed, q[::-1]))
@@ -132,9 +136,9 @@ def orders(session: Session, shop_id: int, *, q: str = "") -> OrderSearch:
                 .scalar_subquery()
             )
             broad = sa.or_(*by_number, own_nick.is_(True))
-            return OrderSearch(newest.where(of_shop, broad), broad=True)
+            return Search(newest.where(of_shop, broad), broad=True)
     # by id alone, for the same reason: these few rows sorted, not the shop's by date
-    return OrderSearch(newest.where(Order.id.in_(found)), total=len(found))
+    return Search(newest.where(Order.id.in_(found)), total=len(found))
 
 
 def _starting(column: sa.orm.InstrumentedAttribute[str], prefix: str) -> sa.ColumnElement[bool]:
@@ -160,19 +164,34 @@ def cases_of_orders(session: Session, order_ids: list[int]) -> dict[int, list[Ca
     return found
 
 
-def reviews(shop_id: int, *, q: str = "", rating: Rating | None = None) -> sa.Select[tuple[Review]]:
-    stmt = (
+def reviews(
+    session: Session, shop_id: int, *, q: str = "", rating: Rating | None = None
+) -> Search[Review]:
+    """The shop's reviews, newest first; ``q`` finds those whose text contains it.
+
+    A search reads the reviews the text index (``tracker.text_index``) says may hold the
+    words, up to ``SEARCH_LIMIT``, each checked with LIKE; the page is read by id. Reading
+    every text of the shop instead took 0.6–0.8 s on a shop with two million reviews. A
+    search that matches more (好, 物流) walks the newest reviews with LIKE until a page is
+    full, which for such a search comes soon."""
+    newest = (
         sa.select(Review)
-        .where(Review.shop_id == shop_id)
         .options(
             selectinload(Review.revisions), selectinload(Review.product), selectinload(Review.buyer)
         )
+        .order_by(Review.posted_at.desc())
     )
+    wanted = [Review.shop_id == shop_id]
     if rating is not None:
-        stmt = stmt.where(Review.rating == rating)
-    if q:
-        stmt = stmt.where(contains_text(Review.text, q))
-    return stmt.order_by(Review.posted_at.desc())
+        wanted.append(Review.rating == rating)
+    if not q:  # the hourly counts know how many (a big shop has millions)
+        return Search(newest.where(*wanted), total=review_counts.total(session, shop_id, rating))
+    wanted.append(contains_text(Review.text, q))
+    probe = review_ids_containing(session.get_bind().dialect.name, q)
+    found = list(session.scalars(probe.where(*wanted).limit(SEARCH_LIMIT + 1)))
+    if len(found) > SEARCH_LIMIT:
+        return Search(newest.where(*wanted), broad=True)
+    return Search(newest.where(Review.id.in_(found)), total=len(found))
 
 
 @dataclass(frozen=True)

@@ -96,11 +96,12 @@ def requested_page(
     per_page: int | None = None,
     *,
     total: Callable[[], int] | None = None,
-    count_limit: int | None = None,
+    more_than: int | None = None,
 ) -> Pagination:
     """The page of ``stmt`` asked for (``?page=``); an odd one (huge, ``²``, negative) is a
     404. ``total``: how many rows ``stmt`` has, when something cheaper than counting them
-    knows; ``count_limit``: count no further than this (a broad search says 超过 2,000 条).
+    knows; ``more_than``: the rows are known to be more than this many (a broad search,
+    超过 2,000 条), so none are counted and the pages go that far.
 
     A list goes to page ``MAX_PAGE`` and no further (older rows are found by searching),
     so rows are counted only that far: a shop with two million orders paid 130–160 ms to
@@ -113,10 +114,12 @@ def requested_page(
     size = per_page or current_app.config["TRACKER_PAGE_SIZE"]
     found = db.paginate(stmt, page=page, per_page=size, max_per_page=200, count=False)
     paged = MAX_PAGE * found.per_page
-    reachable = min(paged, count_limit or paged)
-    rows = total() if total is not None else _count_up_to(stmt, reachable + 1)
-    found.total = min(rows, reachable)
-    found.rows = rows if total is not None or rows <= reachable else None
+    if more_than is not None:
+        found.total, found.rows, found.past_last_page = min(more_than, paged), None, False
+        return found
+    rows = total() if total is not None else _count_up_to(stmt, paged + 1)
+    found.total = min(rows, paged)
+    found.rows = rows if total is not None or rows <= paged else None
     found.past_last_page = rows > paged  # the pager says to search for older rows
     return found
 

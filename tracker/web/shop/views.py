@@ -19,7 +19,6 @@ from tracker.services import (
     contact_handles,
     contact_log,
     erasure,
-    review_counts,
     segments,
 )
 from tracker.services.case_access import works_buyer_of
@@ -141,7 +140,7 @@ def orders() -> str:
     page = requested_page(
         found.stmt,
         total=None if found.total is None else lambda: found.total,
-        count_limit=browse.SEARCH_LIMIT if found.broad else None,
+        more_than=browse.SEARCH_LIMIT if found.broad else None,
     )
     cases = browse.cases_of_orders(db.session, [o.id for o in page.items])
     return render_template(
@@ -161,10 +160,11 @@ def reviews() -> str:
     raw = request.args.get("rating", "")
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
     q = search_text()
+    found = browse.reviews(db.session, shop.id, q=q, rating=rating)
     page = requested_page(
-        browse.reviews(shop.id, q=q, rating=rating),
-        # unsearched, the hourly counts know the total (a big shop has millions)
-        total=None if q else lambda: review_counts.total(db.session, shop.id, rating),
+        found.stmt,
+        total=None if found.total is None else lambda: found.total,
+        more_than=browse.SEARCH_LIMIT if found.broad else None,
     )
     corrected = browse.corrections(db.session, [r.id for r in page.items])
     return render_template(
@@ -175,6 +175,8 @@ def reviews() -> str:
         rating=rating,
         ratings=list(Rating),
         corrected=corrected,
+        broad=found.broad,
+        search_limit=browse.SEARCH_LIMIT,
     )
 
 
