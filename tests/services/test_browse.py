@@ -157,3 +157,21 @@ def test_a_list_of_distinct_rows_is_counted_by_its_rows(app, session: Session, m
         assert requested_page(nicks).rows == 4
         assert requested_page(nicks.distinct()).rows == 3
         assert requested_page(nicks.group_by(Buyer.platform_nick)).rows == 3
+
+
+def test_an_orders_cases_are_found_through_its_lines_reviews_index(
+    session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    """订单 links each order to its cases through its lines' reviews: by the index on a
+    review's line, not by an index SQLite would build over every review for each page
+    (its plan says AUTOMATIC). PostgreSQL's plan is read on bench/lists.py's millions."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the plan of a near-empty PostgreSQL table says nothing")
+    from tracker.database import query_plans
+
+    shop = make_shop()
+    _orders(session, shop, NUMBERS)
+    ids = session.scalars(sa.select(Order.id).where(Order.shop_id == shop.id)).all()
+    plans = query_plans(session, lambda: browse.cases_of_orders(session, ids), "order_lines")
+    assert len(plans) == 1 and "ix_reviews_order_line_id" in plans[0], plans
+    assert "AUTOMATIC" not in plans[0], plans

@@ -37,6 +37,8 @@ class Review(db.Model):
         sa.Index("ix_reviews_shop_id_first_posted_at", "shop_id", "first_posted_at"),  # trends
         sa.Index("ix_reviews_product_id_posted_at", "product_id", "posted_at"),
         sa.Index("ix_reviews_buyer_id", "buyer_id"),
+        # an order's reviews (订单's links to cases, the board's search by order number)
+        sa.Index("ix_reviews_order_line_id", "order_line_id"),
         sa.Index(
             "ix_reviews_unhappy_shop_id_first_posted_at",
             "shop_id",
