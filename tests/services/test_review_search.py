@@ -184,3 +184,15 @@ def test_the_index_is_left_out_of_the_models_comparison() -> None:
     assert not in_models(f"{SQLITE_TABLE}_data", "table", {})
     assert not in_models(POSTGRES_INDEX, "index", {})
     assert in_models("reviews", "table", {}) and in_models("ix_reviews_buyer_id", "index", {})
+
+
+def test_the_database_cuts_a_text_as_python_does(session: Session) -> None:
+    """PostgreSQL's ``text_grams`` and ``query_grams`` (migration 0034) and this module's
+    are one definition written twice; SQLite calls Python's."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite's index calls tracker.text_index itself")
+    for text in ["电池漏液了！", "Apple 手机壳", "霉", "", "aa aa"]:
+        grams = session.scalar(sa.select(sa.func.text_grams(text)))
+        assert set(grams) == text_grams(text), text
+        if text:
+            assert set(session.scalar(sa.select(sa.func.query_grams(text)))) == query_grams(text)
