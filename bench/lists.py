@@ -89,8 +89,10 @@ def review_text(rng: random.Random) -> str:
 
 
 def fill_reviews(
-    session: sa.orm.Session, shop_id: int, count: int, buyers: int, rng: random.Random
+    session: sa.orm.Session, shop_id: int, count: int, buyers: int, orders: int, rng: random.Random
 ) -> None:
+    """Reviews of the orders' lines, one each (the line of the same number, about as old);
+    reviews beyond the orders have no line."""
     for start in range(0, count, BATCH):
         rows = []
         for i in range(start, min(start + BATCH, count)):
@@ -102,6 +104,7 @@ def fill_reviews(
                     "platform_key": f"R{i}",
                     "product_id": rng.randint(1, 2000),
                     "buyer_id": rng.randint(1, buyers),
+                    "order_line_id": i + 1 if i < orders else None,
                     "rating": Rating.GOOD if rng.random() < 0.93 else Rating.BAD,
                     "text": review_text(rng),
                     "posted_at": posted,
@@ -181,7 +184,7 @@ def fill(
                 for o in head
             ],
         )
-    fill_reviews(session, shop.id, reviews, buyers, rng)
+    fill_reviews(session, shop.id, reviews, buyers, orders, rng)
     session.commit()
     review_counts.compact(session)  # the hourly counts, as the scheduler folds them
     analyze_after_bulk_load(session, None)
