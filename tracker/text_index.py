@@ -29,15 +29,17 @@ from tracker.models import Review
 SQLITE_TABLE = "review_text_index"
 SQLITE_TOKENS = "review_text_tokens"  # the SQL name of index_tokens on SQLite
 POSTGRES_INDEX = "ix_reviews_text_grams"
+POSTGRES_NICK_INDEX = "ix_buyers_nick_grams"  # migration 0036: nicks, on PostgreSQL alone
 
 
 def in_models(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
     """Alembic's ``include_name``: the index lives in migration 0034 alone (an FTS5 table and
     its own tables on SQLite, an expression index on PostgreSQL, which the models cannot
-    declare for one database only), so comparing models with the schema passes it over."""
+    declare for one database only; 0036's index of nicks likewise), so comparing models with
+    the schema passes them over."""
     if type_ == "table" and name is not None and name.startswith(SQLITE_TABLE):
         return False
-    return not (type_ == "index" and name == POSTGRES_INDEX)
+    return not (type_ == "index" and name in {POSTGRES_INDEX, POSTGRES_NICK_INDEX})
 
 
 def text_grams(text: str) -> set[str]:
@@ -72,8 +74,7 @@ def review_ids_containing(dialect: str, term: str) -> sa.Select[tuple[int]]:
     if not term:
         raise ValueError("an empty search matches every review: list them instead")
     if dialect == "postgresql":
-        holds = sa.func.text_grams(Review.text).op("@>")(sa.func.query_grams(term))
-        return sa.select(Review.id).where(holds)
+        return sa.select(Review.id).where(grams_hold(Review.text, term))
     # MATCH names the table itself: a column filter needs positions, which it does not keep
     index = sa.table(SQLITE_TABLE, sa.column("rowid", sa.Integer), sa.column(SQLITE_TABLE))
     every = " AND ".join(f'"{_token(gram)}"' for gram in sorted(query_grams(term)))
@@ -82,6 +83,12 @@ def review_ids_containing(dialect: str, term: str) -> sa.Select[tuple[int]]:
         .select_from(_LeftFirst(index, Review.__table__, Review.id == index.c.rowid))
         .where(index.c[SQLITE_TABLE].match(every))
     )
+
+
+def grams_hold(column: Any, term: str) -> sa.ColumnElement[bool]:
+    """PostgreSQL: ``column``'s characters and pairs hold ``term``'s, as a GIN index on
+    ``text_grams(column)`` answers (reviews' text; buyers' nicks, migration 0036)."""
+    return sa.func.text_grams(column).op("@>")(sa.func.query_grams(term))
 
 
 class _LeftFirst(Join):

@@ -23,7 +23,7 @@ from tracker.models import (
 from tracker.models.enums import Rating
 from tracker.services import buyer_profiles, review_counts
 from tracker.sql_text import contains_text
-from tracker.text_index import review_ids_containing
+from tracker.text_index import grams_hold, review_ids_containing
 
 Row = TypeVar("Row")
 
@@ -55,6 +55,7 @@ def categories(session: Session, shop_id: int) -> list[str]:
 
 
 def buyers(
+    session: Session,
     shop_id: int,
     *,
     q: str = "",
@@ -75,13 +76,19 @@ def buyers(
     if wanted:
         stmt = stmt.where(Buyer.id.in_(sa.select(BuyerSegment.buyer_id).where(*wanted)))
     if q:
-        stmt = stmt.where(
-            sa.or_(
-                contains_text(Buyer.platform_nick, q),
-                buyer_profiles.matching_name(q),
-            )
-        )
+        stmt = stmt.where(sa.or_(_nick_holds(session, q), buyer_profiles.matching_name(q)))
     return stmt.order_by(Buyer.platform_nick)
+
+
+def _nick_holds(session: Session, q: str) -> sa.ColumnElement[bool]:
+    """A buyer's nick holds ``q`` (any case). On PostgreSQL through the index of the nicks'
+    characters and pairs (migration 0036): reading all of a big shop's 400,000 nicks took
+    100 ms a query, and on one connection the same statement drifted to 200–280. SQLite
+    reads them all in about 50."""
+    holds = contains_text(Buyer.platform_nick, q)
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.and_(grams_hold(Buyer.platform_nick, q), holds)
+    return holds
 
 
 SEARCH_LIMIT = 2_000  # a search that matches more rows is told so (超过 2,000 条)
@@ -119,7 +126,7 @@ def orders(session: Session, shop_id: int, *, q: str = "") -> Search[Order]:
     if len(q) >= 4:
         by_number.append(_starting(Order.tid_reversed, q[::-1]))
     by_nick = Order.buyer_id.in_(
-        sa.select(Buyer.id).where(Buyer.shop_id == shop_id, contains_text(Buyer.platform_nick, q))
+        sa.select(Buyer.id).where(Buyer.shop_id == shop_id, _nick_holds(session, q))
     )
     # The nick's buyers are the shop's already. Named again, the shop would lead SQLite
     # (which keeps no statistics unless told) to walk all of its orders by date instead.

@@ -62,7 +62,9 @@ def buyers() -> str:
     raw_level = request.args.get("level", "")
     level = int(raw_level) if raw_level in {"0", "1", "2", "3", "4"} else None
     q = search_text()
-    page = requested_page(browse.buyers(shop.id, q=q, klass=klass, big=big, level=level))
+    page = requested_page(
+        browse.buyers(db.session, shop.id, q=q, klass=klass, big=big, level=level)
+    )
     return render_template(
         "shop/buyers.html",
         shop=shop,
