@@ -1,5 +1,5 @@
 """An index of what reviews say, so that searching a shop's reviews for 漏液 reads the
-reviews that contain it instead of every review of the shop (0.6–0.8 s a search on a shop
+reviews that contain it instead of every review of the shop (0.4–1 s a search on a shop
 with two million reviews).
 
 Chinese puts no spaces between words, and a search is often two characters (漏液, 虫子,

@@ -1,6 +1,6 @@
 """An index of what reviews say (``tracker.text_index``): every character and every pair of
 neighbouring characters of each review's lower-cased text, so that searching a shop's
-reviews reads the reviews holding the words instead of all of them (0.6–0.8 s a search on a
+reviews reads the reviews holding the words instead of all of them (0.4–1 s a search on a
 shop with two million reviews). PostgreSQL: a GIN index on ``text_grams(text)``. SQLite: an
 FTS5 table kept by triggers. Existing reviews are indexed here.
 

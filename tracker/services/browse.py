@@ -178,7 +178,7 @@ def reviews(
 
     A search reads the reviews the text index (``tracker.text_index``) says may hold the
     words, up to ``SEARCH_LIMIT``, each checked with LIKE; the page is read by id. Reading
-    every text of the shop instead took 0.6–0.8 s on a shop with two million reviews. A
+    every text of the shop instead took 0.4–1 s on a shop with two million reviews. A
     search that matches more (好, 物流) walks the newest reviews with LIKE until a page is
     full, which for such a search comes soon."""
     newest = (
