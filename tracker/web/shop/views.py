@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
@@ -134,16 +137,22 @@ def erase_buyer(buyer_id: int) -> Response | tuple[str, int]:
     return _buyer_page(buyer, shop, form), 400
 
 
+def _page_found(found: browse.Search[Any]) -> Pagination:
+    """The asked-for page of what a search found, counted only when the search has not
+    already said how many (exactly, or more than ``SEARCH_LIMIT``)."""
+    return requested_page(
+        found.stmt,
+        total=None if found.total is None else lambda: found.total,
+        more_than=browse.SEARCH_LIMIT if found.broad else None,
+    )
+
+
 @bp.route("/orders")
 def orders() -> str:
     shop = _shop()
     q = search_text()
     found = browse.orders(db.session, shop.id, q=q)
-    page = requested_page(
-        found.stmt,
-        total=None if found.total is None else lambda: found.total,
-        more_than=browse.SEARCH_LIMIT if found.broad else None,
-    )
+    page = _page_found(found)
     cases = browse.cases_of_orders(db.session, [o.id for o in page.items])
     return render_template(
         "shop/orders.html",
@@ -163,11 +172,7 @@ def reviews() -> str:
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
     q = search_text()
     found = browse.reviews(db.session, shop.id, q=q, rating=rating)
-    page = requested_page(
-        found.stmt,
-        total=None if found.total is None else lambda: found.total,
-        more_than=browse.SEARCH_LIMIT if found.broad else None,
-    )
+    page = _page_found(found)
     corrected = browse.corrections(db.session, [r.id for r in page.items])
     return render_template(
         "shop/reviews.html",
