@@ -10,7 +10,7 @@ engines index CJK text): a text containing the searched words holds every pair o
 candidates are checked with the list's own LIKE, so the index decides how fast, never what
 is found.
 
-PostgreSQL: a GIN index on ``text_grams(text)`` (an SQL function, migration 0034), asked
+PostgreSQL: a GIN index on ``text_grams(text)`` (a pl/pgSQL function, migration 0034), asked
 with ``@> query_grams(q)``, both lower-cased by the database itself. SQLite: an FTS5 table
 ``review_text_index`` kept by triggers through ``review_text_tokens()``, which each
 connection borrows from :func:`index_tokens` (``tracker.database``).
