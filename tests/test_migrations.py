@@ -37,6 +37,21 @@ def _one_shop(conn: sa.Connection, now: str) -> None:
     )
 
 
+def _review(
+    conn: sa.Connection, id_: int, text: str, now: str, follow_up: str | None = None
+) -> None:
+    """A good review of shop 1, written as the schema of the moment takes it."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO reviews (id, shop_id, platform_key, rating, text, follow_up_text,"
+            " posted_at, first_posted_at, is_deleted, is_system_default, received_at,"
+            " updated_at) VALUES (:id, 1, :id, 'good', :text, :follow_up, :now, :now, false,"
+            " false, :now, :now)"
+        ),
+        {"id": id_, "text": text, "follow_up": follow_up, "now": now},
+    )
+
+
 def _diff() -> list[object]:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": in_models})
@@ -306,14 +321,7 @@ def test_existing_reviews_are_indexed_by_what_they_say(empty_app) -> None:  # ty
     with db.engine.begin() as conn:
         _one_shop(conn, now)
         for i, text in enumerate(("电池漏液了", "很好"), start=1):
-            conn.execute(
-                sa.text(
-                    "INSERT INTO reviews (id, shop_id, platform_key, rating, text, posted_at,"
-                    " first_posted_at, is_deleted, is_system_default, received_at, updated_at)"
-                    " VALUES (:id, 1, :id, 'good', :text, :now, :now, false, false, :now, :now)"
-                ),
-                {"id": i, "text": text, "now": now},
-            )
+            _review(conn, i, text, now)
     upgrade()
     with db.engine.connect() as conn:
         probe = review_ids_containing(conn.dialect.name, "漏液")
@@ -322,3 +330,32 @@ def test_existing_reviews_are_indexed_by_what_they_say(empty_app) -> None:  # ty
     with db.engine.begin() as conn:  # no trigger is left calling for the index
         conn.execute(sa.text("UPDATE reviews SET text = '改了' WHERE id = 1"))
         conn.execute(sa.text("DELETE FROM reviews WHERE id = 2"))
+
+
+def test_existing_follow_ups_are_indexed(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """0037 adds 追评 to the review search's index, and leaves the index whole both ways."""
+    from tracker.text_index import SQLITE_TABLE, review_ids_containing
+
+    upgrade(revision="0036")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        _one_shop(conn, now)
+        _review(conn, 1, "先给好评", now, follow_up="用了一周就漏液了")
+        _review(conn, 2, "电池漏液了", now)
+        _review(conn, 3, "很好", now)
+    upgrade()
+    with db.engine.begin() as conn:
+        probe = review_ids_containing(conn.dialect.name, "漏液")
+        assert sorted(conn.scalars(probe)) == [1, 2]
+        conn.execute(sa.text("UPDATE reviews SET follow_up_text = '又漏液了' WHERE id = 3"))
+        assert sorted(conn.scalars(probe)) == [1, 2, 3]
+    downgrade(revision="0036")
+    with db.engine.begin() as conn:
+        probe = review_ids_containing(conn.dialect.name, "漏液")
+        if conn.dialect.name == "sqlite":  # 0034's rows again: the text alone
+            assert conn.scalars(probe).all() == [2]
+            conn.execute(
+                sa.text(f"INSERT INTO {SQLITE_TABLE} ({SQLITE_TABLE}) VALUES ('integrity-check')")
+            )
+        conn.execute(sa.text("UPDATE reviews SET text = '改了' WHERE id = 2"))
+        conn.execute(sa.text("DELETE FROM reviews WHERE id = 1"))

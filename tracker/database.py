@@ -28,8 +28,9 @@ def configure_engine(engine: Engine, *, lock_timeout_ms: int = 10_000) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
-        # the triggers that keep the review text index call it (tracker.text_index)
-        dbapi_connection.create_function(SQLITE_TOKENS, 1, index_tokens, deterministic=True)
+        # the triggers that keep the review text index call it (tracker.text_index) with a
+        # review's text and 追评 (-1: any number of arguments; 0034's triggers passed one)
+        dbapi_connection.create_function(SQLITE_TOKENS, -1, index_tokens, deterministic=True)
 
     sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)

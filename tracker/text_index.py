@@ -1,6 +1,6 @@
-"""An index of what reviews say, so that searching a shop's reviews for 漏液 reads the
-reviews that contain it instead of every review of the shop (0.4–1 s a search on a shop
-with two million reviews).
+"""An index of what reviews say (the buyer's text and 追评), so that searching a shop's
+reviews for 漏液 reads the reviews that contain it instead of every review of the shop
+(0.4–1 s a search on a shop with two million reviews).
 
 Chinese puts no spaces between words, and a search is often two characters (漏液, 虫子,
 发霉): word indexes find nothing, and trigram indexes (pg_trgm, SQLite's trigram tokenizer)
@@ -10,10 +10,11 @@ engines index CJK text): a text containing the searched words holds every pair o
 candidates are checked with the list's own LIKE, so the index decides how fast, never what
 is found.
 
-PostgreSQL: a GIN index on ``text_grams(text)`` (a pl/pgSQL function, migration 0034), asked
-with ``@> query_grams(q)``, both lower-cased by the database itself. SQLite: an FTS5 table
-``review_text_index`` kept by triggers through ``review_text_tokens()``, which each
-connection borrows from :func:`index_tokens` (``tracker.database``).
+PostgreSQL: GIN indexes on ``text_grams(text)`` (a pl/pgSQL function, migration 0034) and
+``text_grams(follow_up_text)`` (0037), asked with ``@> query_grams(q)``, both lower-cased by
+the database itself. SQLite: an FTS5 table ``review_text_index``, one row a review holding
+the grams of both, kept by triggers through ``review_text_tokens()``, which each connection
+borrows from :func:`index_tokens` (``tracker.database``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tracker.models import Review
 SQLITE_TABLE = "review_text_index"
 SQLITE_TOKENS = "review_text_tokens"  # the SQL name of index_tokens on SQLite
 POSTGRES_INDEX = "ix_reviews_text_grams"
+POSTGRES_FOLLOW_UP_INDEX = "ix_reviews_follow_up_grams"  # migration 0037: 追评
 POSTGRES_NICK_INDEX = "ix_buyers_nick_grams"  # migration 0036: nicks, on PostgreSQL alone
 
 
@@ -39,7 +41,9 @@ def in_models(name: str | None, type_: str, _parents: dict[str, str | None]) -> 
     the schema passes them over."""
     if type_ == "table" and name is not None and name.startswith(SQLITE_TABLE):
         return False
-    return not (type_ == "index" and name in {POSTGRES_INDEX, POSTGRES_NICK_INDEX})
+    return not (
+        type_ == "index" and name in {POSTGRES_INDEX, POSTGRES_FOLLOW_UP_INDEX, POSTGRES_NICK_INDEX}
+    )
 
 
 def text_grams(text: str) -> set[str]:
@@ -63,18 +67,22 @@ def _token(gram: str) -> str:
     return gram.encode().hex()
 
 
-def index_tokens(text: str | None) -> str:
-    """The FTS5 row of a text: its grams, space-separated."""
-    return " ".join(sorted(_token(gram) for gram in text_grams(text or "")))
+def index_tokens(*texts: str | None) -> str:
+    """The FTS5 row of a review: the grams of each of its texts (the buyer's words, 追评),
+    space-separated. Each text is cut alone: no pair spans two of them."""
+    grams = set().union(*(text_grams(text or "") for text in texts))
+    return " ".join(sorted(_token(gram) for gram in grams))
 
 
 def review_ids_containing(dialect: str, term: str) -> sa.Select[tuple[int]]:
-    """Ids of the reviews whose text may contain ``term``, through the index (a superset:
-    check with LIKE). ``term`` must not be empty."""
+    """Ids of the reviews whose text or 追评 may contain ``term``, through the index (a
+    superset: check with LIKE). ``term`` must not be empty."""
     if not term:
         raise ValueError("an empty search matches every review: list them instead")
-    if dialect == "postgresql":
-        return sa.select(Review.id).where(grams_hold(Review.text, term))
+    if dialect == "postgresql":  # an OR of the two indexes (a BitmapOr)
+        return sa.select(Review.id).where(
+            sa.or_(grams_hold(Review.text, term), grams_hold(Review.follow_up_text, term))
+        )
     # MATCH names the table itself: a column filter needs positions, which it does not keep
     index = sa.table(SQLITE_TABLE, sa.column("rowid", sa.Integer), sa.column(SQLITE_TABLE))
     every = " AND ".join(f'"{_token(gram)}"' for gram in sorted(query_grams(term)))
@@ -87,7 +95,7 @@ def review_ids_containing(dialect: str, term: str) -> sa.Select[tuple[int]]:
 
 def grams_hold(column: Any, term: str) -> sa.ColumnElement[bool]:
     """PostgreSQL: ``column``'s characters and pairs hold ``term``'s, as a GIN index on
-    ``text_grams(column)`` answers (reviews' text; buyers' nicks, migration 0036)."""
+    ``text_grams(column)`` answers (reviews' text and 追评; buyers' nicks, migration 0036)."""
     return sa.func.text_grams(column).op("@>")(sa.func.query_grams(term))
 
 

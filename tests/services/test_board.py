@@ -102,6 +102,10 @@ def test_filters_narrow_the_counts_as_well_as_the_cards(
     assert result.counts[CaseStatus.NEW] == 1
     result = kanban(session, shop, agent, scope="all", q="文字2")
     assert result.counts[CaseStatus.NEW] == 1 and result.columns[CaseStatus.NEW][0].text == "文字2"
+    quality.review.follow_up_text = "用了一周就坏了"  # 追评 are searched too
+    session.commit()
+    result = kanban(session, shop, agent, scope="all", q="就坏")
+    assert [c.id for c in result.columns[CaseStatus.NEW]] == [quality.id]
 
 
 def test_cards_carry_what_a_card_shows_in_the_order_asked(

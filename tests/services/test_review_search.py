@@ -1,5 +1,5 @@
-"""Searching a shop's reviews by what they say: through the text index (every character and
-pair of characters), kept whatever writes a review, and checked with LIKE."""
+"""Searching a shop's reviews by what they say (text and 追评): through the text index (every
+character and pair of characters), kept whatever writes a review, and checked with LIKE."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tracker.models import Review, Shop
 from tracker.models.enums import Rating
 from tracker.services import browse
 from tracker.text_index import (
+    POSTGRES_FOLLOW_UP_INDEX,
     POSTGRES_INDEX,
     SQLITE_TABLE,
     in_models,
@@ -73,6 +74,9 @@ def test_grams_are_each_character_and_each_pair() -> None:
     tokens = index_tokens("霉霉 ")
     assert tokens.split() == sorted({"e99c89", "e99c89e99c89", "e99c8920", "20"})
     assert index_tokens(None) == "" and index_tokens("") == ""
+    # a review's texts (its words, 追评) each cut alone: no pair spans the two
+    assert index_tokens("霉", "霉") == index_tokens("霉") and index_tokens("霉", None) == "e99c89"
+    assert "e99c89e99c89" not in index_tokens("霉", "霉")
 
 
 def test_a_review_is_found_by_any_part_of_its_text(session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
@@ -136,6 +140,54 @@ def test_every_kind_of_write_keeps_the_index(session: Session, make_shop) -> Non
         )
 
 
+def test_a_review_is_found_by_its_follow_up(session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
+    """追评 often hold the complaint: found by the index and by the broad walk alike, and
+    kept whether a 追评 arrives, changes or goes."""
+    shop = make_shop()
+    rows = [_review(shop, "a", "挺好的，先给好评", 1), _review(shop, "b", "东西不错", 2)]
+    rows[0]["follow_up_text"] = "用了一周就漏液了"
+    session.execute(sa.insert(Review), rows)
+    assert _found(session, shop, "漏液") == ["挺好的，先给好评"]
+    assert _indexed(session, "漏液") == {"挺好的，先给好评"}
+    assert _found(session, shop, "好评用") == []  # the two texts are not one
+    assert _indexed(session, "评用") == set()
+    later = session.scalars(sa.select(Review).where(Review.platform_key == "b")).one()
+    later.follow_up_text = "第二天就发霉了"  # a 追评 arrives (intake updates the review)
+    session.flush()
+    assert _found(session, shop, "发霉") == ["东西不错"]
+    later.follow_up_text = "第二天就坏了"
+    session.flush()
+    assert _indexed(session, "发霉") == set() and _found(session, shop, "就坏") == ["东西不错"]
+    session.execute(sa.update(Review).where(Review.platform_key == "a").values(follow_up_text=None))
+    assert _indexed(session, "漏液") == set() and _indexed(session, "先给") == {"挺好的，先给好评"}
+    later.follow_up_text = "又漏液了"
+    session.flush()
+    assert _found(session, shop, "漏液") == ["东西不错"]
+    session.delete(later)
+    session.flush()
+    assert _indexed(session, "漏液") == set()
+    if session.get_bind().dialect.name == "sqlite":  # the FTS5 table is whole
+        session.execute(
+            sa.text(f"INSERT INTO {SQLITE_TABLE} ({SQLITE_TABLE}) VALUES ('integrity-check')")
+        )
+
+
+def test_a_broad_search_reads_follow_ups_too(
+    session: Session, make_shop, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(browse, "SEARCH_LIMIT", 1)
+    shop = make_shop()
+    rows = [
+        _review(shop, "a", "很好", 1),
+        _review(shop, "b", "霉干菜", 2),
+        _review(shop, "c", "好", 3),
+    ]
+    rows[0]["follow_up_text"] = "后来发霉了"
+    session.execute(sa.insert(Review), rows)
+    assert browse.reviews(session, shop.id, q="霉").broad
+    assert _found(session, shop, "霉") == ["霉干菜", "很好"]
+
+
 def test_a_search_with_the_rating_reads_both(session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
     shop = make_shop()
     session.execute(
@@ -176,13 +228,15 @@ def test_the_search_reads_the_index(session: Session, make_shop) -> None:  # typ
     session.execute(sa.text("SET LOCAL enable_seqscan = off"))
     probe = review_ids_containing("postgresql", "漏液")
     plans = query_plans(session, lambda: session.scalars(probe).all(), "text_grams")
-    assert len(plans) == 1 and POSTGRES_INDEX in plans[0], plans
+    assert len(plans) == 1, plans
+    assert POSTGRES_INDEX in plans[0] and POSTGRES_FOLLOW_UP_INDEX in plans[0], plans
 
 
 def test_the_index_is_left_out_of_the_models_comparison() -> None:
     assert not in_models(SQLITE_TABLE, "table", {})
     assert not in_models(f"{SQLITE_TABLE}_data", "table", {})
     assert not in_models(POSTGRES_INDEX, "index", {})
+    assert not in_models(POSTGRES_FOLLOW_UP_INDEX, "index", {})
     assert in_models("reviews", "table", {}) and in_models("ix_reviews_buyer_id", "index", {})
 
 

@@ -144,7 +144,7 @@ def _conditions(
 
 
 def _matches(term: str, shop_ids: tuple[int, ...]) -> sa.ColumnElement[bool]:
-    """The search box: buyer nick or review text (parts of), order number, review key.
+    """The search box: buyer nick or review text or 追评 (parts of), order number, review key.
 
     Tested on each case's own review and buyer, not by collecting every matching review
     and buyer of the shop first: a shop has a hundred reviews and ten buyers for each case,
@@ -166,6 +166,7 @@ def _matches(term: str, shop_ids: tuple[int, ...]) -> sa.ColumnElement[bool]:
         sa.select(
             sa.or_(
                 contains_text(Review.text, term),
+                contains_text(Review.follow_up_text, term),
                 Review.platform_key.like(f"{pattern[1:-1]}:%", escape="\\"),
                 Review.order_line_id.in_(by_order),
             )

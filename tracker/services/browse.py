@@ -174,7 +174,7 @@ def cases_of_orders(session: Session, order_ids: list[int]) -> dict[int, list[Ca
 def reviews(
     session: Session, shop_id: int, *, q: str = "", rating: Rating | None = None
 ) -> Search[Review]:
-    """The shop's reviews, newest first; ``q`` finds those whose text contains it.
+    """The shop's reviews, newest first; ``q`` finds those whose text or 追评 contains it.
 
     A search reads the reviews the text index (``tracker.text_index``) says may hold the
     words, up to ``SEARCH_LIMIT``, each checked with LIKE; the page is read by id. Reading
@@ -193,7 +193,7 @@ def reviews(
         wanted.append(Review.rating == rating)
     if not q:  # the hourly counts know how many (a big shop has millions)
         return Search(newest.where(*wanted), total=review_counts.total(session, shop_id, rating))
-    wanted.append(contains_text(Review.text, q))
+    wanted.append(sa.or_(contains_text(Review.text, q), contains_text(Review.follow_up_text, q)))
     probe = review_ids_containing(session.get_bind().dialect.name, q)
     found = list(session.scalars(probe.where(*wanted).limit(SEARCH_LIMIT + 1)))
     if len(found) > SEARCH_LIMIT:
