@@ -8,8 +8,17 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from tracker.domain.phone_numbers import parse_number
-from tracker.models import Buyer, ContactAttempt, Order, OrderLine, Product, Review, Shop
-from tracker.models.enums import AttemptOutcome, Channel, Rating
+from tracker.models import (
+    Buyer,
+    ContactAttempt,
+    MessageTemplate,
+    Order,
+    OrderLine,
+    Product,
+    Review,
+    Shop,
+)
+from tracker.models.enums import AttemptOutcome, Channel, MessagePurpose, Rating
 from tracker.services import buyer_profiles, contact_handles
 
 
@@ -206,3 +215,31 @@ def logged_attempt(
     )
     session.add(attempt)
     return attempt
+
+
+def approved_template(
+    session: Session,
+    shop: Shop,
+    body: str,
+    *,
+    at: datetime,
+    purpose: MessagePurpose = MessagePurpose.NOTICE,
+    name: str = "回访",
+    code: str = "SMS_1",
+    sign_name: str = "好店",
+) -> MessageTemplate:
+    """An SMS template the provider approved for the shop (Aliyun's 签名 + 模板 CODE);
+    flushed, so it has its id; the caller commits."""
+    template = MessageTemplate(
+        shop_id=shop.id,
+        provider="aliyun-sms",
+        name=name,
+        sign_name=sign_name,
+        template_code=code,
+        body=body,
+        purpose=purpose,
+        created_at=at,
+    )
+    session.add(template)
+    session.flush()
+    return template

@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ANY_TIME
 from tests.databases import fresh_database
-from tests.factories import buyer_with_order, open_case
+from tests.factories import approved_template, buyer_with_order, open_case
 from tracker import PROJECT_ROOT, create_app
 from tracker.clock import utcnow
 from tracker.extensions import db
@@ -30,7 +30,6 @@ from tracker.models import (
     CampaignRecipient,
     CareRule,
     Case,
-    MessageTemplate,
     Product,
     Shop,
     User,
@@ -87,24 +86,14 @@ def _customer_operations(session, shop: Shop, case_id: int) -> int:  # type: ign
     name, the shop's templates, one line of the access log. Returns the campaign's id."""
     now = utcnow()
     boss = session.scalars(sa.select(User).where(User.username == "boss")).one()
-    marketing, notice = (
-        MessageTemplate(
-            shop_id=shop.id,
-            provider="aliyun-sms",
-            name=name,
-            sign_name="端到端",
-            template_code=code,
-            body=body,
-            purpose=purpose,
-            created_at=now,
-        )
-        for name, code, body, purpose in (
-            ("老客回访", "SMS_401", "${name}您好，好久不见！老客专享九折。拒收请回复R", MessagePurpose.MARKETING),
-            ("满意度回访", "SMS_302", "${name}您好，您反映的问题已处理完毕，请评价这次服务：${link}", MessagePurpose.NOTICE),
-        )
+    marketing = approved_template(
+        session, shop, "${name}您好，好久不见！老客专享九折。拒收请回复R", at=now,
+        purpose=MessagePurpose.MARKETING, name="老客回访", code="SMS_401", sign_name="端到端",
     )  # fmt: skip
-    session.add_all([marketing, notice])
-    session.flush()
+    notice = approved_template(
+        session, shop, "${name}您好，您反映的问题已处理完毕，请评价这次服务：${link}", at=now,
+        name="满意度回访", code="SMS_302", sign_name="端到端",
+    )  # fmt: skip
     session.add(
         CareRule(
             shop_id=shop.id,

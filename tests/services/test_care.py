@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tests.factories import buyer_with_order
-from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Shop, User
-from tracker.models.enums import MessagePurpose, Role
+from tests.factories import approved_template, buyer_with_order
+from tracker.models import Buyer, Campaign, CampaignRecipient, Shop, User
+from tracker.models.enums import Role
 from tracker.services import care, segments
 from tracker.services.errors import FieldError
 
@@ -41,18 +41,14 @@ def test_care_rules_run_once_a_day_for_that_days_buyers(
 ) -> None:
     shop = make_shop(contact_policy=None)
     admin = make_user(Role.ADMIN)
-    notice = MessageTemplate(
-        shop_id=shop.id,
-        provider="aliyun-sms",
+    notice = approved_template(
+        session,
+        shop,
+        "${name}您好，脐橙收到后请冷藏保存，有任何问题随时联系我们。",
+        at=NOW,
         name="使用提醒",
-        sign_name="好店",
-        template_code="SMS_C1",
-        body="${name}您好，脐橙收到后请冷藏保存，有任何问题随时联系我们。",
-        purpose=MessagePurpose.NOTICE,
-        created_at=NOW,
+        code="SMS_C1",
     )
-    session.add(notice)
-    session.flush()
     arrived = [person(session, shop, i, received_days_ago=3) for i in range(3)]
     person(session, shop, 10, received_days_ago=4)
     born = person(session, shop, 20, received_days_ago=40, birthday=date(1990, 11, 30))

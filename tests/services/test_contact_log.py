@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.conftest import HOURS, NOW
-from tests.factories import open_case
+from tests.factories import approved_template, open_case
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.models import (
     Campaign,
@@ -32,18 +32,15 @@ CALL_AT = NOW + timedelta(days=4)  # the factory posts the review three days aft
 def campaign_sms(session: Session, shop: Shop, case: Case, admin: User, **states: object) -> None:
     """A campaign with one recipient, this case's buyer, in the given state (and sent
     time)."""
-    template = MessageTemplate(
-        shop_id=shop.id,
-        provider="aliyun",
-        name="上新提醒",
-        sign_name="晨光优选",
-        template_code=f"SMS_{session.scalar(sa.select(sa.func.count(MessageTemplate.id)))}",
-        body="${name}您好，店里上新了",
+    template = approved_template(
+        session,
+        shop,
+        "${name}您好，店里上新了",
+        at=NOW,
         purpose=MessagePurpose.MARKETING,
-        created_at=NOW,
+        name="上新提醒",
+        code=f"SMS_{session.scalar(sa.select(sa.func.count(MessageTemplate.id)))}",
     )
-    session.add(template)
-    session.flush()
     campaign = Campaign(
         shop_id=shop.id,
         name="上新",

@@ -14,12 +14,12 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
-from tests.factories import open_case
+from tests.factories import approved_template, open_case
 from tests.fakes import transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.models import CaseSurvey, MessageTemplate, Shop, User
-from tracker.models.enums import CaseOutcome, CaseStatus, MessagePurpose, Role
+from tracker.models import CaseSurvey, Shop, User
+from tracker.models.enums import CaseOutcome, CaseStatus, Role
 from tracker.providers.aliyun import AliyunSms
 from tracker.services import surveys
 from tracker.services.errors import FieldError
@@ -69,17 +69,13 @@ def survey_shop(
     session: Session, make_shop: Callable[..., Shop], make_user: Callable[..., User]
 ) -> Shop:
     shop = make_shop(contact_policy=None)
-    template = MessageTemplate(
-        shop_id=shop.id,
-        provider="aliyun-sms",
-        name="回访",
-        sign_name="好店",
-        template_code="SMS_S1",
-        body="${name}您好，您的问题已处理完毕，请花十秒评价这次服务：${link}",
-        purpose=MessagePurpose.NOTICE,
-        created_at=NOW,
+    template = approved_template(
+        session,
+        shop,
+        "${name}您好，您的问题已处理完毕，请花十秒评价这次服务：${link}",
+        at=NOW,
+        code="SMS_S1",
     )
-    session.add(template)
     session.commit()
     surveys.set_template(session, shop, template.id, actor=make_user(Role.ADMIN), now=NOW)
     return shop

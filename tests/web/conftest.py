@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tests.factories import open_case
+from tests.factories import approved_template, open_case
 from tracker.clock import utcnow
 from tracker.models import (
     Campaign,
@@ -18,13 +18,12 @@ from tracker.models import (
     Case,
     ContactHandle,
     ImportJob,
-    MessageTemplate,
     QuarantinedRecord,
     Script,
     Shop,
     User,
 )
-from tracker.models.enums import MessagePurpose, Reason, Role
+from tracker.models.enums import Reason, Role
 
 
 @dataclass
@@ -85,17 +84,9 @@ def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-u
         created_at=utcnow(),
     )
     session.add(job)
-    template = MessageTemplate(
-        shop_id=shop.id,
-        provider="aliyun-sms",
-        name="物流关怀",
-        sign_name="好店",
-        template_code="SMS_1",
-        body="${name}您好，您的${product}我们已安排补发。",
-        purpose=MessagePurpose.NOTICE,
-        created_at=utcnow(),
+    template = approved_template(
+        session, shop, "${name}您好，您的${product}我们已安排补发。", at=utcnow(), name="物流关怀"
     )
-    session.add(template)
     session.commit()
     handle = session.scalar(sa.select(ContactHandle).where(ContactHandle.buyer_id == case.buyer_id))
     campaign = Campaign(

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import login, post_form
-from tests.factories import open_case
+from tests.factories import approved_template, open_case
 from tracker.clock import utcnow
 from tracker.models import (
     ContactHandle,
@@ -24,7 +24,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import MessageState, Role
+from tracker.models.enums import MessagePurpose, MessageState, Role
 from tracker.services import erasure
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -76,17 +76,9 @@ def test_an_agent_sends_an_approved_sms_from_the_case(
     agent = make_user(Role.AGENT, shops=[shop])
     case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
     case.owner_id = agent.id
-    template = MessageTemplate(
-        shop_id=shop.id,
-        provider="aliyun-sms",
-        name="补发通知",
-        sign_name="好店",
-        template_code="SMS_1",
-        body="${name}您好，您的${product}已安排补发。",
-        purpose="notice",
-        created_at=utcnow(),
+    template = approved_template(
+        session, shop, "${name}您好，您的${product}已安排补发。", at=utcnow(), name="补发通知"
     )
-    session.add(template)
     session.commit()
     login(client, agent)
     url = f"/cases/{case.id}"
@@ -232,21 +224,12 @@ def test_the_case_offers_only_notices_an_agent_may_send(
     case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
     case.owner_id = agent.id
     for name, body, purpose in (
-        ("补发通知", "${name}您好，已安排补发。", "notice"),
-        ("满意度回访", "${name}您好，请评价：${link}", "notice"),
-        ("老客回访", "新品九折，拒收请回复R", "marketing"),
+        ("补发通知", "${name}您好，已安排补发。", MessagePurpose.NOTICE),
+        ("满意度回访", "${name}您好，请评价：${link}", MessagePurpose.NOTICE),
+        ("老客回访", "新品九折，拒收请回复R", MessagePurpose.MARKETING),
     ):
-        session.add(
-            MessageTemplate(
-                shop_id=shop.id,
-                provider="aliyun-sms",
-                name=name,
-                sign_name="好店",
-                template_code=f"SMS_{name}",
-                body=body,
-                purpose=purpose,
-                created_at=utcnow(),
-            )
+        approved_template(
+            session, shop, body, at=utcnow(), purpose=purpose, name=name, code=f"SMS_{name}"
         )
     session.commit()
     login(client, agent)
