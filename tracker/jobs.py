@@ -373,12 +373,13 @@ def _campaigns(app: Flask, task: Task, held: Claim) -> Outcome:
         tz=local_zone(app.config),
         per_minute=app.config["TRACKER_MARKETING_PER_MINUTE"],
     )
-    if progress.sent or progress.failed or progress.looked_up or progress.skipped:
+    if progress.sent or progress.failed or progress.looked_up or progress.skipped or progress.held:
         log.info(
-            "campaigns: %d sent, %d failed, %d skipped, %d looked up, %d waiting",
+            "campaigns: %d sent, %d failed, %d skipped, %d held, %d looked up, %d waiting",
             progress.sent,
             progress.failed,
             progress.skipped,
+            progress.held,
             progress.looked_up,
             progress.waiting,
         )

@@ -5,7 +5,7 @@ the results against the control group."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
-from tests.factories import buyer_with_order
+from tests.factories import approved_template, buyer_with_order
 from tests.fakes import transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.campaigns import Audience, Exclusions
@@ -81,17 +81,15 @@ def buyer(
 @pytest.fixture
 def setup(session: Session, shop: Shop, make_user: Callable[..., User]):  # type: ignore[no-untyped-def]
     admin = make_user(Role.ADMIN)
-    template = MessageTemplate(
-        shop_id=shop.id,
-        provider="aliyun-sms",
-        name="老客回访",
-        sign_name="好店",
-        template_code="SMS_M1",
-        body="${name}您好，好久不见，新品上市老客专享九折，拒收请回复R",
+    template = approved_template(
+        session,
+        shop,
+        "${name}您好，好久不见，新品上市老客专享九折，拒收请回复R",
+        at=NOW,
         purpose=MessagePurpose.MARKETING,
-        created_at=NOW,
+        name="老客回访",
+        code="SMS_M1",
     )
-    session.add(template)
     session.commit()
     return admin, template
 
@@ -303,38 +301,66 @@ def test_what_changed_since_the_launch_is_checked_before_each_send(
     assert found.skipped == {"买家要求勿扰或已退订": 2, "有未结案件": 1, "7 天内联系过": 1}
 
 
-def test_the_contact_policy_holds_when_recent_contacts_are_not_excluded(
+def test_the_contact_policy_holds_a_buyer_until_it_allows(
     session: Session,
     shop: Shop,
     setup,
     aliyun: FakeAliyun,
     make_user: Callable[..., User],  # type: ignore[no-untyped-def]
 ) -> None:
-    """A campaign told to keep recently contacted buyers still keeps the shop's rule: no
-    message an hour after a call (the two-hour gap), nor a third contact in a day; one a
-    day earlier is fine. And a send counts: a second campaign an hour later stands aside."""
+    """A campaign told to keep recently contacted buyers still keeps the shop's rule (the
+    default: a two-hour gap, two contacts a day, five a week): no message an hour after a
+    call; it waits until the rule allows and goes then, not skipped for good. A send
+    counts: a second campaign an hour later waits its turn, and a buyer whose day is full
+    gets it the next morning. One the rule holds off past the hold window is skipped."""
     from tests.factories import logged_attempt, open_case
 
     admin, template = setup
-    people = [buyer(session, shop, i, days_ago=120) for i in range(3)]
+    people = [buyer(session, shop, i, days_ago=120) for i in range(4)]
     agent = make_user(Role.AGENT, [shop])
-    for n, (who, hours_ago) in enumerate(zip(people, (0.5, 25, 30), strict=True)):
+    calls = {0: [0.5], 1: [25], 2: [30], 3: [24 * d + 1 for d in (3, 3, 2, 2, 1)]}
+    for n, who in enumerate(people):
         case = open_case(session, shop, at=NOW - timedelta(days=60), key=f"k{n}", nick=f"k{n}")
         case.buyer_id = who.id
-        logged_attempt(session, case.id, agent.id, NOW - timedelta(hours=hours_ago))
+        for hours_ago in calls[n]:
+            logged_attempt(session, case.id, agent.id, NOW - timedelta(hours=hours_ago))
     session.commit()
     segments.recompute(session, shop, now=NOW)
     keep = Exclusions(open_case=False, contacted_days=None)
     first = dormant_campaign(session, shop, admin, template, keep, control_share=0.0)
     campaigns.launch(session, first, actor=admin, now=NOW)
-    send(session, aliyun, NOW)
+    progress = send(session, aliyun, NOW)
     assert {s["PhoneNumbers"] for s in aliyun.sent} == {"13900000001", "13900000002"}
-    assert campaigns.results(session, first).skipped == {campaigns.TOO_OFTEN: 1}
+    assert (progress.held, progress.skipped) == (1, 1)
+    found = campaigns.results(session, first)
+    # five contacts in a week until three days from now: past the hold window
+    assert found.skipped == {campaigns.TOO_OFTEN: 1}
+    gap_ends = NOW - timedelta(hours=0.5) + timedelta(hours=2)  # 11:30
+    assert (found.held, found.held_until, found.waiting) == (1, gap_ends, 1)
+
     second = dormant_campaign(session, shop, admin, template, keep, control_share=0.0)
     campaigns.launch(session, second, actor=admin, now=NOW + timedelta(hours=1))
     send(session, aliyun, NOW + timedelta(hours=1))
     assert len(aliyun.sent) == 2  # the first campaign's sends count: an hour is too soon
-    assert campaigns.results(session, second).skipped == {campaigns.TOO_OFTEN: 3}
+    assert campaigns.results(session, second).held == 3
+
+    send(session, aliyun, gap_ends)  # the first campaign's held buyer; the day is now full
+    assert [s["PhoneNumbers"] for s in aliyun.sent[2:]] == ["13900000000"]
+    session.refresh(first)
+    assert first.state == "done" and campaigns.results(session, first).sent == 2 + 1
+    tomorrow = datetime.combine(NOW.date() + timedelta(days=1), time(9), tzinfo=SH)
+    assert campaigns.results(session, second).held_until == NOW + timedelta(hours=2)
+    send(session, aliyun, NOW + timedelta(hours=2))  # two hours after their first message
+    assert sorted(s["PhoneNumbers"] for s in aliyun.sent[3:]) == ["13900000001", "13900000002"]
+    assert campaigns.results(session, second).held_until == tomorrow
+    send(session, aliyun, tomorrow - timedelta(minutes=1))
+    assert len(aliyun.sent) == 5
+    send(session, aliyun, tomorrow)
+    assert aliyun.sent[5]["PhoneNumbers"] == "13900000000"
+    session.refresh(second)
+    found = campaigns.results(session, second)
+    assert second.state == "done" and (found.sent, found.held) == (3, 0)
+    assert found.skipped == {campaigns.TOO_OFTEN: 1}  # the week still full, as before
 
 
 def test_marketing_waits_for_the_day_and_a_rate_limit_stops_the_run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
@@ -12,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import login, post_form, words
-from tests.factories import buyer_with_order
+from tests.factories import approved_template, buyer_with_order
 from tracker.clock import utcnow
-from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Shop, User
+from tracker.models import Buyer, Campaign, CampaignRecipient, Shop, User
 from tracker.models.enums import MessagePurpose, Role
 from tracker.services import calls, segments
 
@@ -40,17 +41,15 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:
     _dormant_buyers(session, shop, 12)
-    template = MessageTemplate(
-        shop_id=shop.id,
-        provider="aliyun-sms",
-        name="老客回访",
-        sign_name="好店",
-        template_code="SMS_M1",
-        body="${name}您好，新品九折，拒收请回复R",
+    template = approved_template(
+        session,
+        shop,
+        "${name}您好，新品九折，拒收请回复R",
+        at=utcnow(),
         purpose=MessagePurpose.MARKETING,
-        created_at=utcnow(),
+        name="老客回访",
+        code="SMS_M1",
     )
-    session.add(template)
     session.commit()
     login(client, make_user(Role.AGENT, shops=[shop]))
     assert client.get("/shop/campaigns").status_code == 403
@@ -93,6 +92,9 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     for recipient, delivery in zip(sent, ("delivered", "delivered", "undelivered"), strict=False):
         recipient.state, recipient.delivery = "sent", delivery
     sent[3].state, sent[3].last_error = "skipped", "买家要求勿扰或已退订"
+    held_until = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    for recipient in sent[4:6]:  # the contact policy holds them (called an hour ago)
+        recipient.not_before = held_until
     session.commit()
     page = lead.get(f"/shop/campaigns/{campaign.id}").get_data(as_text=True)
     row = page[page.index('id="campaign-delivery"') :]
@@ -106,6 +108,9 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     # a phone shows the interval under the difference (its column is hidden there)
     assert "区间 ¥0.00 ~ ¥0.00" in words(people) and "区间 0.0 ~ 0.0 个百分点" in words(people)
     assert "买家要求勿扰或已退订 1 人" in page[page.index('id="campaign-skipped"') :]
+    held = words(page[page.index('id="campaign-held"') :][:300])
+    local = held_until.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert "有 2 位按本店联系规则稍后发送" in held and f"最早 {local:%Y-%m-%d %H:%M} 起" in held
 
 
 def test_a_reply_r_pushed_by_the_provider_opts_the_buyer_out(
@@ -127,17 +132,14 @@ def test_a_supervisor_adds_and_retires_a_care_rule(
 ) -> None:
     from tracker.models import CareRule
 
-    template = MessageTemplate(
-        shop_id=shop.id,
-        provider="aliyun-sms",
+    template = approved_template(
+        session,
+        shop,
+        "${name}您好，收到后请冷藏保存。",
+        at=utcnow(),
         name="使用提醒",
-        sign_name="好店",
-        template_code="SMS_C1",
-        body="${name}您好，收到后请冷藏保存。",
-        purpose=MessagePurpose.NOTICE,
-        created_at=utcnow(),
+        code="SMS_C1",
     )
-    session.add(template)
     session.commit()
     login(client, make_user(Role.SUPERVISOR, shops=[shop]))
     post_form(
@@ -183,13 +185,15 @@ def test_the_campaign_list_is_paged(
     """Each care rule adds a campaign a day: the list shows a page of them, newest first,
     and counts results only for those."""
     lead = make_user(Role.SUPERVISOR, shops=[shop])
-    template = MessageTemplate(
-        shop_id=shop.id, provider="aliyun-sms", name="老客回访", sign_name="好店",
-        template_code="SMS_M1", body="${name}您好，新品九折，拒收请回复R",
-        purpose=MessagePurpose.MARKETING, created_at=utcnow(),
-    )  # fmt: skip
-    session.add(template)
-    session.flush()
+    template = approved_template(
+        session,
+        shop,
+        "${name}您好，新品九折，拒收请回复R",
+        at=utcnow(),
+        purpose=MessagePurpose.MARKETING,
+        name="老客回访",
+        code="SMS_M1",
+    )
     for i in range(25):
         session.add(
             Campaign(

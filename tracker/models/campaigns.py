@@ -36,7 +36,8 @@ class Campaign(db.Model):
 
 class CampaignRecipient(db.Model):
     """One buyer of a campaign: sent to (state queued → sending → sent / failed), skipped at
-    send time (queued → skipped, why in ``last_error``) or held back as control.
+    send time (queued → skipped, why in ``last_error``) or held back as control. A buyer
+    the shop's contact policy holds off for now stays queued until ``not_before``.
     ``out_id`` goes to the provider with the send, so a send whose answer was lost (a
     crash, a timeout) is looked up, never sent twice."""
 
@@ -60,6 +61,9 @@ class CampaignRecipient(db.Model):
     out_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
     provider_ref: Mapped[str | None] = mapped_column(sa.String(64))
     sent_at: Mapped[datetime | None]
+    # held off by the contact policy (called an hour ago, twice today): sent from then on,
+    # why in last_error meanwhile
+    not_before: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     # the operator's receipt of a sent message: delivered, undelivered, or unknown (none
     # came while the provider keeps them); None while it may still come

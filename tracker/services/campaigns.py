@@ -331,8 +331,9 @@ class Progress:
     sent: int = 0
     failed: int = 0
     looked_up: int = 0
-    waiting: int = 0  # left for the next run (the rate, the hour, a rate limit)
-    skipped: int = 0  # stood aside at send time (opted out since, contacted too often…)
+    waiting: int = 0  # left for the next run (the rate, the hour, a rate limit, held)
+    skipped: int = 0  # stood aside at send time (opted out since, in a case…)
+    held: int = 0  # held off until the contact policy allows (called an hour ago…)
 
 
 def send_due(
@@ -388,26 +389,46 @@ class Rules:
 
 
 TOO_OFTEN = "联系频次已达上限（本店联系规则）"
+# how long after the launch a buyer the contact policy holds off may still get the message:
+# a campaign speaks of its days (新品, 节日, 好久不见); later it is skipped (TOO_OFTEN)
+HOLD_WINDOW = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class NotNow:
+    """Buyers of a batch who must not get the message now: ``skip`` for good, each with
+    why; ``hold`` until the contact policy allows (buyer → that moment)."""
+
+    skip: dict[int, str]
+    hold: dict[int, datetime]
 
 
 def _not_now(
     session: Session, campaign: Campaign, buyer_ids: list[int], rules: Rules, now: datetime
-) -> dict[int, str]:
-    """Buyers of a batch who must not get the message now, each with why. A big campaign
-    goes out over hours or days: since the launch a buyer may have replied R, asked not to
-    be contacted, posted a 差评 now worked as a case, or been called twice today. The
-    campaign's exclusions are applied again, and the shop's contact policy (per day, per
-    week, the gap) counts this send like a call."""
-    why: dict[int, str] = {}
+) -> NotNow:
+    """A big campaign goes out over hours or days: since the launch a buyer may have replied
+    R, asked not to be contacted, posted a 差评 now worked as a case: skipped, as the
+    campaign's exclusions say. One called an hour ago or twice today is held until the
+    shop's contact policy (per day, per week, the gap; this send counts like a call) allows,
+    within ``HOLD_WINDOW`` of the launch, and skipped beyond it."""
+    skip: dict[int, str] = {}
     exclusions = Exclusions.from_dict(campaign.exclusions)
     for reason, found in _left_out(session, campaign.shop_id, exclusions, now, buyer_ids):
         for buyer_id in found:
-            why.setdefault(buyer_id, reason)
+            skip.setdefault(buyer_id, reason)
     times = contact_log.times_by_buyer(session, buyer_ids, now - timedelta(days=7))
+    last_chance = (campaign.started_at or now) + HOLD_WINDOW
+    hold: dict[int, datetime] = {}
     for buyer_id in buyer_ids:
-        if buyer_id not in why and rules.policy.refusals(now, times.get(buyer_id, []), tz=rules.tz):
-            why[buyer_id] = TOO_OFTEN
-    return why
+        earlier = times.get(buyer_id, [])
+        if buyer_id in skip or not rules.policy.refusals(now, earlier, tz=rules.tz):
+            continue
+        allowed = rules.policy.earliest(now, earlier, tz=rules.tz)
+        if allowed <= last_chance and not rules.policy.refusals(allowed, earlier, tz=rules.tz):
+            hold[buyer_id] = allowed
+        else:
+            skip[buyer_id] = TOO_OFTEN
+    return NotNow(skip, hold)
 
 
 def _send_campaign(
@@ -434,6 +455,10 @@ def _send_campaign(
                     .where(
                         CampaignRecipient.campaign_id == campaign.id,
                         CampaignRecipient.state == "queued",
+                        sa.or_(
+                            CampaignRecipient.not_before.is_(None),
+                            CampaignRecipient.not_before <= now,
+                        ),
                     )
                     .order_by(CampaignRecipient.id)
                     .limit(min(batch, budget))
@@ -441,8 +466,8 @@ def _send_campaign(
             )
             if not queued:
                 break
-            why = _not_now(session, campaign, list(queued.values()), rules, now)
-            skipped = {r: why[b] for r, b in queued.items() if b in why}
+            not_now = _not_now(session, campaign, list(queued.values()), rules, now)
+            skipped = {r: not_now.skip[b] for r, b in queued.items() if b in not_now.skip}
             for recipient_id, reason in skipped.items():
                 session.execute(
                     sa.update(CampaignRecipient)
@@ -450,10 +475,21 @@ def _send_campaign(
                         CampaignRecipient.id == recipient_id,
                         CampaignRecipient.state == "queued",
                     )
-                    .values(state="skipped", last_error=reason)
+                    .values(state="skipped", last_error=reason, not_before=None)
+                )
+            held = {r: not_now.hold[b] for r, b in queued.items() if b in not_now.hold}
+            for recipient_id, until in held.items():
+                session.execute(
+                    sa.update(CampaignRecipient)
+                    .where(
+                        CampaignRecipient.id == recipient_id,
+                        CampaignRecipient.state == "queued",
+                    )
+                    .values(not_before=until, last_error=TOO_OFTEN)
                 )
             progress.skipped += len(skipped)
-            ids = [r for r in queued if r not in skipped]
+            progress.held += len(held)
+            ids = [r for r in queued if r not in skipped and r not in held]
             if not ids:
                 continue  # the whole batch stood aside: the next one, with the same budget
             session.execute(
@@ -707,6 +743,9 @@ class CampaignResults:
     delivered: int = 0
     undelivered: int = 0
     no_receipt: int = 0  # none came, or none yet
+    # of the waiting: held off by the contact policy until a later moment (the earliest)
+    held: int = 0
+    held_until: datetime | None = None
     # stood aside at send time, by why; still in the sent group of the uplift, as the
     # control group keeps those who would have stood aside too (leaving them out would
     # compare the buyers still reachable with everyone). So are the failed: a number that
@@ -773,6 +812,13 @@ def results(session: Session, campaign: Campaign) -> CampaignResults:
             .group_by(CampaignRecipient.last_error)
         ).all()
     )
+    held, held_until = session.execute(
+        sa.select(sa.func.count(), sa.func.min(CampaignRecipient.not_before)).where(
+            CampaignRecipient.campaign_id == campaign.id,
+            CampaignRecipient.state == "queued",
+            CampaignRecipient.not_before.is_not(None),
+        )
+    ).one()
     money = {k: [float(spent.get(b, 0) or 0) for b in ids] for k, ids in groups.items()}
     bought = {k: [1.0 if spent.get(b) else 0.0 for b in ids] for k, ids in groups.items()}
     return CampaignResults(
@@ -787,6 +833,8 @@ def results(session: Session, campaign: Campaign) -> CampaignResults:
         undelivered=receipts.get("undelivered", 0),
         no_receipt=receipts.get(None, 0) + receipts.get("unknown", 0),
         skipped={str(why): n for why, n in skipped.items()},
+        held=held,
+        held_until=held_until,
     )
 
 

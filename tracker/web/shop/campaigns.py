@@ -131,6 +131,7 @@ def campaign_view(campaign_id: int) -> str:
         template=db.session.get(MessageTemplate, campaign.template_id),
         preview=preview,
         found=campaigns.results(db.session, campaign),
+        hold_days=campaigns.HOLD_WINDOW.days,
         resumes_at=campaigns.resumes_at(
             shop,
             campaign,
