@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import login, post_form, words
 from tests.factories import approved_template, buyer_with_order
 from tracker.clock import utcnow
-from tracker.models import Buyer, Campaign, CampaignRecipient, Shop, User
+from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Shop, User
 from tracker.models.enums import MessagePurpose, Role
 from tracker.services import calls, segments
 
@@ -37,11 +37,8 @@ def _dormant_buyers(session: Session, shop: Shop, n: int) -> list[Buyer]:
     return made
 
 
-def test_a_supervisor_builds_previews_and_launches_a_campaign(
-    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
-) -> None:
-    _dormant_buyers(session, shop, 12)
-    template = approved_template(
+def _marketing_template(session: Session, shop: Shop) -> MessageTemplate:
+    return approved_template(
         session,
         shop,
         "${name}您好，新品九折，拒收请回复R",
@@ -50,6 +47,13 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
         name="老客回访",
         code="SMS_M1",
     )
+
+
+def test_a_supervisor_builds_previews_and_launches_a_campaign(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    _dormant_buyers(session, shop, 12)
+    template = _marketing_template(session, shop)
     session.commit()
     login(client, make_user(Role.AGENT, shops=[shop]))
     assert client.get("/shop/campaigns").status_code == 403
@@ -185,15 +189,7 @@ def test_the_campaign_list_is_paged(
     """Each care rule adds a campaign a day: the list shows a page of them, newest first,
     and counts results only for those."""
     lead = make_user(Role.SUPERVISOR, shops=[shop])
-    template = approved_template(
-        session,
-        shop,
-        "${name}您好，新品九折，拒收请回复R",
-        at=utcnow(),
-        purpose=MessagePurpose.MARKETING,
-        name="老客回访",
-        code="SMS_M1",
-    )
+    template = _marketing_template(session, shop)
     for i in range(25):
         session.add(
             Campaign(

@@ -468,25 +468,11 @@ def _send_campaign(
                 break
             not_now = _not_now(session, campaign, list(queued.values()), rules, now)
             skipped = {r: not_now.skip[b] for r, b in queued.items() if b in not_now.skip}
-            for recipient_id, reason in skipped.items():
-                session.execute(
-                    sa.update(CampaignRecipient)
-                    .where(
-                        CampaignRecipient.id == recipient_id,
-                        CampaignRecipient.state == "queued",
-                    )
-                    .values(state="skipped", last_error=reason, not_before=None)
-                )
+            for recipient_id, why in skipped.items():
+                _if_queued(session, recipient_id, state="skipped", last_error=why, not_before=None)
             held = {r: not_now.hold[b] for r, b in queued.items() if b in not_now.hold}
             for recipient_id, until in held.items():
-                session.execute(
-                    sa.update(CampaignRecipient)
-                    .where(
-                        CampaignRecipient.id == recipient_id,
-                        CampaignRecipient.state == "queued",
-                    )
-                    .values(not_before=until, last_error=TOO_OFTEN)
-                )
+                _if_queued(session, recipient_id, not_before=until, last_error=TOO_OFTEN)
             progress.skipped += len(skipped)
             progress.held += len(held)
             ids = [r for r in queued if r not in skipped and r not in held]
@@ -563,6 +549,15 @@ def _send_campaign(
         fresh = session.get(Campaign, campaign.id)
         if not left and fresh is not None and fresh.state == "sending":
             fresh.state, fresh.finished_at = "done", now
+
+
+def _if_queued(session: Session, recipient_id: int, **values: object) -> None:
+    """Set ``values`` on a recipient still queued: one another run has moved on is left."""
+    session.execute(
+        sa.update(CampaignRecipient)
+        .where(CampaignRecipient.id == recipient_id, CampaignRecipient.state == "queued")
+        .values(**values)
+    )
 
 
 def _loaded(session: Session, ids: list[int]) -> list[CampaignRecipient]:
