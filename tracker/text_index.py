@@ -26,6 +26,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.selectable import Join
 
 from tracker.models import Review
+from tracker.sql_text import contains_text
 
 SQLITE_TABLE = "review_text_index"
 SQLITE_TOKENS = "review_text_tokens"  # the SQL name of index_tokens on SQLite
@@ -72,6 +73,12 @@ def index_tokens(*texts: str | None) -> str:
     space-separated. Each text is cut alone: no pair spans two of them."""
     grams = set().union(*(text_grams(text or "") for text in texts))
     return " ".join(sorted(_token(gram) for gram in grams))
+
+
+def review_says(term: str) -> sa.ColumnElement[bool]:
+    """A review's words hold ``term`` (any case): its text or its 追评, the texts this index
+    keeps. The check a search applies to what the index names, and the board's own test."""
+    return sa.or_(contains_text(Review.text, term), contains_text(Review.follow_up_text, term))
 
 
 def review_ids_containing(dialect: str, term: str) -> sa.Select[tuple[int]]:

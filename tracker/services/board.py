@@ -25,6 +25,7 @@ from tracker.models import (
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
 from tracker.sql_text import anywhere, contains_text
+from tracker.text_index import review_says
 
 SCOPES = ("default", "mine", "unassigned", "all")
 # The kanban's closed columns show what was closed lately, as a done column does: counting
@@ -165,8 +166,7 @@ def _matches(term: str, shop_ids: tuple[int, ...]) -> sa.ColumnElement[bool]:
     review_matches = (
         sa.select(
             sa.or_(
-                contains_text(Review.text, term),
-                contains_text(Review.follow_up_text, term),
+                review_says(term),
                 Review.platform_key.like(f"{pattern[1:-1]}:%", escape="\\"),
                 Review.order_line_id.in_(by_order),
             )

@@ -23,7 +23,7 @@ from tracker.models import (
 from tracker.models.enums import Rating
 from tracker.services import buyer_profiles, review_counts
 from tracker.sql_text import contains_text
-from tracker.text_index import grams_hold, review_ids_containing
+from tracker.text_index import grams_hold, review_ids_containing, review_says
 
 Row = TypeVar("Row")
 
@@ -193,7 +193,7 @@ def reviews(
         wanted.append(Review.rating == rating)
     if not q:  # the hourly counts know how many (a big shop has millions)
         return Search(newest.where(*wanted), total=review_counts.total(session, shop_id, rating))
-    wanted.append(sa.or_(contains_text(Review.text, q), contains_text(Review.follow_up_text, q)))
+    wanted.append(review_says(q))
     probe = review_ids_containing(session.get_bind().dialect.name, q)
     found = list(session.scalars(probe.where(*wanted).limit(SEARCH_LIMIT + 1)))
     if len(found) > SEARCH_LIMIT:

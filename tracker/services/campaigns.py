@@ -420,10 +420,13 @@ def _not_now(
     last_chance = (campaign.started_at or now) + HOLD_WINDOW
     hold: dict[int, datetime] = {}
     for buyer_id in buyer_ids:
-        earlier = times.get(buyer_id, [])
-        if buyer_id in skip or not rules.policy.refusals(now, earlier, tz=rules.tz):
+        if buyer_id in skip:
             continue
+        earlier = times.get(buyer_id, [])
         allowed = rules.policy.earliest(now, earlier, tz=rules.tz)
+        if allowed == now:  # the policy allows it now
+            continue
+        # earliest() gives up after a while and returns a moment still refused
         if allowed <= last_chance and not rules.policy.refusals(allowed, earlier, tz=rules.tz):
             hold[buyer_id] = allowed
         else:
