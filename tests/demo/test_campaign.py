@@ -72,7 +72,7 @@ def test_the_demo_campaign_reached_dormant_buyers_and_only_they_came_back(
         offered = (price * Decimal("0.9")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         assert order.payment == line.unit_price == offered
     # the page's figures are the campaign services' own: the control group was not nudged
-    found = campaigns.results(session, campaign)
+    found = campaigns.results(session, campaign, now=NOW)
     assert (found.sent, found.control, found.waiting) == (ran.sent, ran.control, 0)
     assert found.delivered + found.undelivered == ran.sent and found.undelivered > 0
     assert found.conversion is not None and found.revenue is not None

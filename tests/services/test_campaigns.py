@@ -296,7 +296,7 @@ def test_what_changed_since_the_launch_is_checked_before_each_send(
     assert all(states[b.id] == ("sent", None) for b in rest)
     session.refresh(campaign)
     assert campaign.state == "done"
-    found = campaigns.results(session, campaign)
+    found = campaigns.results(session, campaign, now=NOW)
     assert found.sent == 4 and found.sent_group == 8
     assert found.skipped == {"买家要求勿扰或已退订": 2, "有未结案件": 1, "7 天内联系过": 1}
 
@@ -332,7 +332,7 @@ def test_the_contact_policy_holds_a_buyer_until_it_allows(
     progress = send(session, aliyun, NOW)
     assert {s["PhoneNumbers"] for s in aliyun.sent} == {"13900000001", "13900000002"}
     assert (progress.held, progress.skipped) == (1, 1)
-    found = campaigns.results(session, first)
+    found = campaigns.results(session, first, now=NOW)
     # five contacts in a week until three days from now: past the hold window
     assert found.skipped == {campaigns.TOO_OFTEN: 1}
     gap_ends = NOW - timedelta(hours=0.5) + timedelta(hours=2)  # 11:30
@@ -342,23 +342,26 @@ def test_the_contact_policy_holds_a_buyer_until_it_allows(
     campaigns.launch(session, second, actor=admin, now=NOW + timedelta(hours=1))
     send(session, aliyun, NOW + timedelta(hours=1))
     assert len(aliyun.sent) == 2  # the first campaign's sends count: an hour is too soon
-    assert campaigns.results(session, second).held == 3
+    assert campaigns.results(session, second, now=NOW + timedelta(hours=1)).held == 3
 
     send(session, aliyun, gap_ends)  # the first campaign's held buyer; the day is now full
     assert [s["PhoneNumbers"] for s in aliyun.sent[2:]] == ["13900000000"]
     session.refresh(first)
-    assert first.state == "done" and campaigns.results(session, first).sent == 2 + 1
+    assert first.state == "done" and campaigns.results(session, first, now=gap_ends).sent == 3
     tomorrow = datetime.combine(NOW.date() + timedelta(days=1), time(9), tzinfo=SH)
-    assert campaigns.results(session, second).held_until == NOW + timedelta(hours=2)
+    assert campaigns.results(session, second, now=gap_ends).held_until == NOW + timedelta(hours=2)
     send(session, aliyun, NOW + timedelta(hours=2))  # two hours after their first message
     assert sorted(s["PhoneNumbers"] for s in aliyun.sent[3:]) == ["13900000001", "13900000002"]
-    assert campaigns.results(session, second).held_until == tomorrow
+    assert campaigns.results(session, second, now=NOW + timedelta(hours=2)).held_until == tomorrow
     send(session, aliyun, tomorrow - timedelta(minutes=1))
     assert len(aliyun.sent) == 5
+    # its moment come, the buyer is no longer held: simply waiting for the next batch
+    due = campaigns.results(session, second, now=tomorrow)
+    assert (due.held, due.held_until, due.waiting) == (0, None, 1)
     send(session, aliyun, tomorrow)
     assert aliyun.sent[5]["PhoneNumbers"] == "13900000000"
     session.refresh(second)
-    found = campaigns.results(session, second)
+    found = campaigns.results(session, second, now=tomorrow)
     assert second.state == "done" and (found.sent, found.held) == (3, 0)
     assert found.skipped == {campaigns.TOO_OFTEN: 1}  # the week still full, as before
 
@@ -409,7 +412,7 @@ def test_a_reply_r_unsubscribes_and_the_results_compare_with_control(
                 )
             )
     session.commit()
-    found = campaigns.results(session, campaign)
+    found = campaigns.results(session, campaign, now=NOW)
     assert (found.sent, found.control) == (29, 10) and people
     assert found.revenue is not None and found.revenue.control_mean == 0
     assert (
@@ -443,7 +446,7 @@ def test_delivery_receipts_are_read_back_and_never_shrink_the_sent_group(
     failed = session.get(CampaignRecipient, sent[2].id)
     assert failed.delivery == "undelivered" and "MK:0001" in (failed.last_error or "")
     assert session.get(CampaignRecipient, sent[0].id).delivered_at is not None
-    found = campaigns.results(session, campaign)
+    found = campaigns.results(session, campaign, now=NOW)
     assert (found.delivered, found.undelivered, found.no_receipt) == (2, 1, 6)
     assert found.sent == 9  # the uplift still compares everyone sent to with the control
     # past the days the provider keeps receipts, the rest are unknown for good
@@ -480,7 +483,7 @@ def test_a_recipient_whose_number_lapsed_before_the_send_stays_in_the_sent_group
         Order(shop_id=shop.id, tid="T-back", buyer_id=lapsed_buyer, payment=100, paid_at=NOW)
     )
     session.commit()
-    found = campaigns.results(session, campaign)
+    found = campaigns.results(session, campaign, now=NOW)
     assert (found.sent, found.failed, found.sent_group, found.control) == (8, 1, 9, 3)
     assert found.revenue is not None and found.revenue.sent_mean == pytest.approx(100 / 9)
 

@@ -99,6 +99,7 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     held_until = utcnow().replace(microsecond=0) + timedelta(hours=1)
     for recipient in sent[4:6]:  # the contact policy holds them (called an hour ago)
         recipient.not_before = held_until
+    sent[6].not_before = held_until - timedelta(hours=2)  # held, and its moment has come
     session.commit()
     page = lead.get(f"/shop/campaigns/{campaign.id}").get_data(as_text=True)
     row = page[page.index('id="campaign-delivery"') :]

@@ -122,7 +122,7 @@ def run_campaign(
     ):
         pass
     came_back = _come_back(session, shop, campaign, sent_at, now, rng)
-    results = campaigns.results(session, campaign)
+    results = campaigns.results(session, campaign, now=now)
     return CampaignSummary(campaign.id, campaign.chosen, results.sent, results.control, came_back)
 
 

@@ -741,7 +741,8 @@ class CampaignResults:
     delivered: int = 0
     undelivered: int = 0
     no_receipt: int = 0  # none came, or none yet
-    # of the waiting: held off by the contact policy until a later moment (the earliest)
+    # of the waiting: held off by the contact policy until a later moment (the earliest);
+    # one whose moment has come is waiting like any other, for the next batch
     held: int = 0
     held_until: datetime | None = None
     # stood aside at send time, by why; still in the sent group of the uplift, as the
@@ -761,7 +762,8 @@ class CampaignResults:
 SENT_GROUP = ("sent", "failed", "skipped")  # recipients whose turn came, however it went
 
 
-def results(session: Session, campaign: Campaign) -> CampaignResults:
+def results(session: Session, campaign: Campaign, *, now: datetime) -> CampaignResults:
+    """What a campaign did so far, as its page shows it at ``now`` (who is still held)."""
     states = dict(
         session.execute(
             sa.select(CampaignRecipient.state, sa.func.count())
@@ -814,7 +816,7 @@ def results(session: Session, campaign: Campaign) -> CampaignResults:
         sa.select(sa.func.count(), sa.func.min(CampaignRecipient.not_before)).where(
             CampaignRecipient.campaign_id == campaign.id,
             CampaignRecipient.state == "queued",
-            CampaignRecipient.not_before.is_not(None),
+            CampaignRecipient.not_before > now,
         )
     ).one()
     money = {k: [float(spent.get(b, 0) or 0) for b in ids] for k, ids in groups.items()}

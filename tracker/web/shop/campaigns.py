@@ -41,6 +41,7 @@ CAMPAIGNS_PER_PAGE = 20
 @roles_required(*LEADS)
 def campaign_list() -> str:
     shop = _shop()
+    now = utcnow()
     # a page at a time: each care rule adds a campaign a day, and each row's results are
     # counted for it
     page = requested_page(
@@ -50,7 +51,7 @@ def campaign_list() -> str:
     return render_template(
         "shop/campaigns.html",
         shop=shop,
-        items=[(c, campaigns.results(db.session, c)) for c in page.items],
+        items=[(c, campaigns.results(db.session, c, now=now)) for c in page.items],
         page=page,
         rules=care.rules_of(db.session, shop.id),
         kinds=care.KINDS,
@@ -130,7 +131,7 @@ def campaign_view(campaign_id: int) -> str:
         campaign=campaign,
         template=db.session.get(MessageTemplate, campaign.template_id),
         preview=preview,
-        found=campaigns.results(db.session, campaign),
+        found=campaigns.results(db.session, campaign, now=utcnow()),
         hold_days=campaigns.HOLD_WINDOW.days,
         resumes_at=campaigns.resumes_at(
             shop,
