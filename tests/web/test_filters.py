@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tracker.web.filters import money, points
+from tracker.web.filters import money, number, points
 
 
 def test_money_puts_the_sign_before_the_yuan() -> None:
@@ -21,3 +21,12 @@ def test_a_difference_of_rates_is_in_percentage_points() -> None:
     assert points(0.0) == points(-0.0004) == "0.0 个百分点"
     assert points(-0.086, unit=False) == "-8.6"
     assert points(None) == "—"
+
+
+def test_counts_are_grouped_by_thousands() -> None:
+    assert (number(5400), number(40_026), number(999), number(None)) == (
+        "5,400",
+        "40,026",
+        "999",
+        "—",
+    )

@@ -1,4 +1,4 @@
-"""Jinja filters: local time, money, masked phones, scores in words, the app's own links."""
+"""Jinja filters: local time, money, counts, masked phones, scores in words, the app's own links."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ def money(value: Decimal | float | None, signed: bool = False) -> str:
     amount = Decimal(value).quantize(Decimal("0.01"))
     sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")
     return f"{sign}¥{abs(amount):,.2f}"
+
+
+def number(value: int | None) -> str:
+    """A count grouped by thousands (40,026), as every count in the app is shown."""
+    return "—" if value is None else f"{value:,}"
 
 
 def points(value: float | None, unit: bool = True) -> str:
@@ -164,6 +169,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(sentiment, "sentiment")
     app.add_template_test(reads_unhappy, "read_unhappy")
     app.add_template_filter(money, "money")
+    app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(points, "points")
     app.add_template_filter(hours, "hours")

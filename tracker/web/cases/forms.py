@@ -77,7 +77,7 @@ class BoardFilterForm(FlaskForm):
     q = StringField(
         "搜索",
         validators=[Optional(), Length(max=100)],
-        render_kw={"placeholder": "买家昵称、订单号或评价内容"},
+        render_kw={"placeholder": "买家昵称、订单号、评价或追评"},
     )
     sort = SelectField(
         "排序",
