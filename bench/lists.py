@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.stack import insert_rows, migrated_app  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from tracker.database import analyze_after_bulk_load  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import Buyer, Order, OrderLine, Product, Review, Shop, User  # noqa: E402
@@ -214,11 +215,6 @@ def fill(
         with session.get_bind().connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
     return shop
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[int(q * (len(ordered) - 1))]
 
 
 def main() -> int:

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stack import app_env, flask, start_web
+from bench.stats import percentile
 from tracker import create_app
 from tracker.config import normalise_database_url
 from tracker.database import throwaway_database
@@ -168,7 +169,7 @@ def main() -> None:
     statuses = Counter(status for status, _, _ in results)
     acknowledged = {key for status, _, keys in results if status == 200 for key in keys}
     latencies = sorted(seconds for _, seconds, _ in results)
-    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000 if latencies else 0.0
+    p95 = percentile(latencies, 0.95) * 1000 if latencies else 0.0
     sent = sum(len(keys) for status, _, keys in results if status == 200)
     report = {
         "database": "postgresql" if server else "sqlite",

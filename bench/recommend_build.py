@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.stack import migrated_app  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from tracker.database import analyze_after_bulk_load  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import Buyer, Case, Order, OrderLine, Product, Shop  # noqa: E402
@@ -143,8 +144,8 @@ def main() -> None:
                 **built,
                 "fill_seconds": round(fill_s, 1),
                 "build_seconds": round(build_s, 2),
-                "ms_per_case_p50": round(timings[len(timings) // 2], 2),
-                "ms_per_case_p95": round(timings[int(0.95 * (len(timings) - 1))], 2),
+                "ms_per_case_p50": round(percentile(timings, 0.5), 2),
+                "ms_per_case_p95": round(percentile(timings, 0.95), 2),
             }
         )
     )

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from tracker.domain.recommend import (  # noqa: E402
     BESTSELLER_DAYS,
     ProductInfo,
@@ -167,7 +168,7 @@ def main() -> None:
         **{f"new_{k}": v for k, v in scores(ours_new, new_targets).items()},
         **{f"new_bestsellers_{k}": v for k, v in scores(best_new, new_targets).items()},
         "fit_seconds": round(fit_seconds, 2),
-        "ms_per_user_p95": round(timings[int(0.95 * (len(timings) - 1))], 2) if timings else 0,
+        "ms_per_user_p95": round(percentile(timings, 0.95), 2) if timings else 0,
         "popularity_window_days": BESTSELLER_DAYS,
     }
     print(json.dumps(result))

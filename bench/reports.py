@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.stack import insert_rows, migrated_app  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from tracker.database import analyze_after_bulk_load, query_plans  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import (  # noqa: E402
@@ -315,8 +316,8 @@ def main() -> None:
                 "period_days": period.days,
                 "fill_seconds": round(fill_s, 1),
                 "compact_seconds": round(compact_s, 1),
-                "dashboard_ms_p50": round(timings[len(timings) // 2], 1),
-                "dashboard_ms_p95": round(timings[int(0.95 * (len(timings) - 1))], 1),
+                "dashboard_ms_p50": round(percentile(timings, 0.5), 1),
+                "dashboard_ms_p95": round(percentile(timings, 0.95), 1),
                 "products_query_reads_unhappy_index": unhappy_index,
             }
         )

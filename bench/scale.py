@@ -56,6 +56,7 @@ import sqlalchemy as sa  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from bench.stack import BIN, FLASK  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from tests.platform_servers import serve  # noqa: E402
 from tests.top_server import FakeTop, reference_sign  # noqa: E402
 
@@ -243,13 +244,6 @@ class CaseWatcher(threading.Thread):
             time.sleep(0.25)
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
-
 def appear(
     fake: ManyShopsTop,
     shops: int,
@@ -392,8 +386,8 @@ def main() -> int:
                 figures = {
                     "reviews": len(oids),
                     "cases_seen": len(fresh),
-                    "freshness_p50_s": percentile(fresh, 0.5),
-                    "freshness_p95_s": percentile(fresh, 0.95),
+                    "freshness_p50_s": round(percentile(fresh, 0.5), 1) if fresh else None,
+                    "freshness_p95_s": round(percentile(fresh, 0.95), 1) if fresh else None,
                     "pulls_per_second": round(pulled, 1),
                     "pulls_due_per_second": round(args.shops / (args.interval_minutes * 60), 1),
                 }
