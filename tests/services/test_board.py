@@ -132,3 +132,33 @@ def test_cards_carry_what_a_card_shows_in_the_order_asked(
     second.reasons = []  # untagged (all tags removed by hand)
     session.commit()
     assert board.cards(session, [second.id])[0].reasons == ()
+
+
+def test_a_search_in_the_list_reads_its_matches_once_and_says_when_they_are_too_many(
+    session: Session, shop: Shop, agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list view's search is read once, in board order, and its page by id; one that
+    matches more than ``SEARCH_LIMIT`` lists that many, in board order, not counted."""
+    cases = [
+        make_case(session, shop, n, first_contact_due_at=LATER + timedelta(hours=10 - n))
+        for n in range(1, 5)
+    ]
+    cases[0].status, cases[0].closed_at = CaseStatus.UNRECOVERED, LATER  # 全部: closed too
+    cases[0].outcome = CaseOutcome.REFUSED
+    session.commit()
+
+    def listing(q: str) -> board.Search[int]:
+        f = board.BoardFilter(shop_ids=(shop.id,), scope="all", include_closed=True, q=q)
+        return board.listing(session, f, user_id=agent.id, now=LATER, tz=TZ)
+
+    found = listing("文字")
+    by_deadline = [c.id for c in sorted(cases, key=lambda c: c.first_contact_due_at)]
+    assert (found.total, found.broad) == (4, False)
+    assert list(session.scalars(found.stmt)) == by_deadline
+    assert (listing("文字3").total, listing("买家2").total, listing("没有这句").total) == (1, 1, 0)
+    monkeypatch.setattr(board, "SEARCH_LIMIT", 3)
+    broad = listing("文字")
+    assert broad.broad and broad.total is None
+    assert list(session.scalars(broad.stmt)) == by_deadline[:3]  # the first three, in order
+    assert listing("文字3").total == 1
+    assert listing("").total is None and not listing("").broad  # no search: counted as ever

@@ -28,7 +28,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Platform, Rating, Role
-from tracker.services import buyer_profiles
+from tracker.services import board, buyer_profiles
 from tracker.services.intake import ingest
 from tracker.sources.records import ReviewRecord
 
@@ -161,6 +161,24 @@ def test_board_filters_and_search(
     assert "没有符合条件的案件" in html
     for bad in ("status=nonsense", "priority=9", "opened_from=yesterday", "sort=evil"):
         assert client.get(f"/cases?{bad}").status_code == 200
+    html = client.get("/cases?view=list&q=了").get_data(as_text=True)
+    assert "共 2 条" in html and 'id="broad-search"' not in html
+
+
+def test_a_board_search_matching_too_many_says_so(
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    agent: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key in "123":
+        recent_case(session, shop, key=key, nick=f"买家{key}", text="快递太慢了")
+    monkeypatch.setattr(board, "SEARCH_LIMIT", 2)
+    login(client, agent)
+    html = client.get("/cases?view=list&q=太慢").get_data(as_text=True)
+    notice = html[html.index('id="broad-search"') :][:120]
+    assert "符合的案件超过 2 个" in notice and html.count("快递太慢了") == 2  # the first two
 
 
 def test_kanban_closed_columns_hold_last_weeks_cases_the_list_holds_all(

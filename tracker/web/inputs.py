@@ -16,6 +16,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from tracker.domain.plain_text import clean_text
 from tracker.extensions import db
+from tracker.services.browse import SEARCH_LIMIT, Search
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
 MAX_PAGE = 10_000
@@ -122,6 +123,16 @@ def requested_page(
     found.rows = rows if total is not None or rows <= paged else None
     found.past_last_page = rows > paged  # the pager says to search for older rows
     return found
+
+
+def searched_page(found: Search[Any]) -> Pagination:
+    """The asked-for page of what a search found (a shop's list, the board's), counted only
+    when the search has not already said how many (exactly, or more than ``SEARCH_LIMIT``)."""
+    return requested_page(
+        found.stmt,
+        total=None if found.total is None else lambda: found.total,
+        more_than=SEARCH_LIMIT if found.broad else None,
+    )
 
 
 def _count_up_to(stmt: Any, limit: int) -> int:

@@ -61,7 +61,7 @@ from tracker.web.cases.forms import (
 )
 from tracker.web.choices import row_choices
 from tracker.web.fields import attach_error
-from tracker.web.inputs import requested_page
+from tracker.web.inputs import searched_page
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -177,9 +177,11 @@ def board_page() -> str:
     }
     context["waiting"] = confirmations.count_waiting(db.session, shop.id, now=now)
     if view == "list":
-        stmt = board.matching_ids(criteria, user_id=current_user.id, now=now, tz=tz)
-        page = requested_page(stmt)
+        found = board.listing(db.session, criteria, user_id=current_user.id, now=now, tz=tz)
+        page = searched_page(found)
         context["page"] = page
+        context["broad"] = found.broad
+        context["search_limit"] = board.SEARCH_LIMIT
         context["rows"] = board.cards(db.session, page.items)
         assign = AssignForm()
         assign.owner_id.choices = row_choices(

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_sqlalchemy.pagination import Pagination
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
@@ -28,7 +25,7 @@ from tracker.services.case_access import works_buyer_of
 from tracker.services.corrections import correct_sentiment
 from tracker.services.errors import FieldError
 from tracker.web.access import current_shop, roles_required, shop_or_404
-from tracker.web.inputs import requested_page, search_text
+from tracker.web.inputs import requested_page, search_text, searched_page
 from tracker.web.shop.forms import ErasureForm, SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
@@ -137,22 +134,12 @@ def erase_buyer(buyer_id: int) -> Response | tuple[str, int]:
     return _buyer_page(buyer, shop, form), 400
 
 
-def _page_found(found: browse.Search[Any]) -> Pagination:
-    """The asked-for page of what a search found, counted only when the search has not
-    already said how many (exactly, or more than ``SEARCH_LIMIT``)."""
-    return requested_page(
-        found.stmt,
-        total=None if found.total is None else lambda: found.total,
-        more_than=browse.SEARCH_LIMIT if found.broad else None,
-    )
-
-
 @bp.route("/orders")
 def orders() -> str:
     shop = _shop()
     q = search_text()
     found = browse.orders(db.session, shop.id, q=q)
-    page = _page_found(found)
+    page = searched_page(found)
     cases = browse.cases_of_orders(db.session, [o.id for o in page.items])
     return render_template(
         "shop/orders.html",
@@ -172,7 +159,7 @@ def reviews() -> str:
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
     q = search_text()
     found = browse.reviews(db.session, shop.id, q=q, rating=rating)
-    page = _page_found(found)
+    page = searched_page(found)
     corrected = browse.corrections(db.session, [r.id for r in page.items])
     return render_template(
         "shop/reviews.html",
