@@ -13,7 +13,7 @@ from tests.conftest import NOW
 from tests.factories import open_case
 from tracker.models import Case, CaseReason, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason, Role
-from tracker.services import board
+from tracker.services import board, browse
 
 TZ = ZoneInfo("Asia/Shanghai")
 LATER = NOW + timedelta(days=4)  # the factory posts each review 3 days after its ``at``
@@ -147,7 +147,7 @@ def test_a_search_in_the_list_reads_its_matches_once_and_says_when_they_are_too_
     cases[0].outcome = CaseOutcome.REFUSED
     session.commit()
 
-    def listing(q: str) -> board.Search[int]:
+    def listing(q: str) -> browse.Search[int]:
         f = board.BoardFilter(shop_ids=(shop.id,), scope="all", include_closed=True, q=q)
         return board.listing(session, f, user_id=agent.id, now=LATER, tz=TZ)
 
@@ -156,7 +156,7 @@ def test_a_search_in_the_list_reads_its_matches_once_and_says_when_they_are_too_
     assert (found.total, found.broad) == (4, False)
     assert list(session.scalars(found.stmt)) == by_deadline
     assert (listing("文字3").total, listing("买家2").total, listing("没有这句").total) == (1, 1, 0)
-    monkeypatch.setattr(board, "SEARCH_LIMIT", 3)
+    monkeypatch.setattr(browse, "SEARCH_LIMIT", 3)
     broad = listing("文字")
     assert broad.broad and broad.total is None
     assert list(session.scalars(broad.stmt)) == by_deadline[:3]  # the first three, in order

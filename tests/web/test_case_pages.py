@@ -28,7 +28,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Platform, Rating, Role
-from tracker.services import board, buyer_profiles
+from tracker.services import browse, buyer_profiles
 from tracker.services.intake import ingest
 from tracker.sources.records import ReviewRecord
 
@@ -174,11 +174,12 @@ def test_a_board_search_matching_too_many_says_so(
 ) -> None:
     for key in "123":
         recent_case(session, shop, key=key, nick=f"买家{key}", text="快递太慢了")
-    monkeypatch.setattr(board, "SEARCH_LIMIT", 2)
+    monkeypatch.setattr(browse, "SEARCH_LIMIT", 2)
     login(client, agent)
     html = client.get("/cases?view=list&q=太慢").get_data(as_text=True)
     notice = html[html.index('id="broad-search"') :][:120]
     assert "符合的案件超过 2 个" in notice and html.count("快递太慢了") == 2  # the first two
+    assert "超过 2 条，第 1 / 1 页" in html
 
 
 def test_kanban_closed_columns_hold_last_weeks_cases_the_list_holds_all(

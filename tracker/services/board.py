@@ -23,7 +23,7 @@ from tracker.models import (
     user_shops,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
-from tracker.services.browse import SEARCH_LIMIT, Search
+from tracker.services import browse
 from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
 from tracker.sql_text import anywhere, contains_text
 from tracker.text_index import review_says
@@ -89,7 +89,7 @@ def matching_ids(f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo) -
 
 def listing(
     session: Session, f: BoardFilter, *, user_id: int, now: datetime, tz: ZoneInfo
-) -> Search[int]:
+) -> browse.Search[int]:
     """The list view's case ids in board order, and how many when a search knows.
 
     A search is tested case by case (:func:`_matches`), so counting its matches and then
@@ -99,14 +99,13 @@ def listing(
     a search that matches more lists its first ``SEARCH_LIMIT`` (超过 2,000 个)."""
     stmt = matching_ids(f, user_id=user_id, now=now, tz=tz)
     if not f.q:
-        return Search(stmt)
-    found = list(session.scalars(stmt.limit(SEARCH_LIMIT + 1)))
-    by_id = (
-        sa.select(Case.id).where(Case.id.in_(found[:SEARCH_LIMIT])).order_by(*_order(f, user_id))
-    )
-    if len(found) > SEARCH_LIMIT:
-        return Search(by_id, broad=True)
-    return Search(by_id, total=len(found))
+        return browse.Search(stmt)
+    limit = browse.SEARCH_LIMIT
+    found = list(session.scalars(stmt.limit(limit + 1)))
+    by_id = sa.select(Case.id).where(Case.id.in_(found[:limit])).order_by(*_order(f, user_id))
+    if len(found) > limit:
+        return browse.Search(by_id, broad=True)
+    return browse.Search(by_id, total=len(found))
 
 
 def _order(f: BoardFilter, user_id: int, *first: sa.ColumnElement) -> tuple:

@@ -16,7 +16,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from tracker.domain.plain_text import clean_text
 from tracker.extensions import db
-from tracker.services.browse import SEARCH_LIMIT, Search
+from tracker.services import browse
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
 MAX_PAGE = 10_000
@@ -125,13 +125,13 @@ def requested_page(
     return found
 
 
-def searched_page(found: Search[Any]) -> Pagination:
+def searched_page(found: browse.Search[Any]) -> Pagination:
     """The asked-for page of what a search found (a shop's list, the board's), counted only
     when the search has not already said how many (exactly, or more than ``SEARCH_LIMIT``)."""
     return requested_page(
         found.stmt,
         total=None if found.total is None else lambda: found.total,
-        more_than=SEARCH_LIMIT if found.broad else None,
+        more_than=browse.SEARCH_LIMIT if found.broad else None,
     )
 
 

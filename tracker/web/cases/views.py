@@ -33,7 +33,15 @@ from tracker.models.enums import (
     Role,
 )
 from tracker.runtime import settings as shop_settings
-from tracker.services import appeals, board, buyer_flags, case_page, confirmations, messaging
+from tracker.services import (
+    appeals,
+    board,
+    browse,
+    buyer_flags,
+    case_page,
+    confirmations,
+    messaging,
+)
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
 from tracker.sources import registry
@@ -181,7 +189,7 @@ def board_page() -> str:
         page = searched_page(found)
         context["page"] = page
         context["broad"] = found.broad
-        context["search_limit"] = board.SEARCH_LIMIT
+        context["search_limit"] = browse.SEARCH_LIMIT
         context["rows"] = board.cards(db.session, page.items)
         assign = AssignForm()
         assign.owner_id.choices = row_choices(
