@@ -108,6 +108,7 @@ def fill(
     moments = sorted(NOW - timedelta(minutes=rng.randint(60, 365 * 24 * 60)) for _ in range(cases))
     for i, opened in enumerate(moments):
         rating = Rating.BAD if rng.random() < 0.6 else Rating.NEUTRAL
+        follow_up = follow_up_text(words)
         reviews.append(
             {
                 "id": i + 1,
@@ -116,7 +117,8 @@ def fill(
                 "product_id": rng.choice(products),
                 "rating": rating,
                 "text": review_text(words),
-                "follow_up_text": follow_up_text(words),
+                "follow_up_text": follow_up,
+                "follow_up_at": opened + timedelta(days=7) if follow_up else None,
                 "posted_at": opened,
                 "first_posted_at": opened,
                 "received_at": opened,
