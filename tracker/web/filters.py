@@ -35,7 +35,7 @@ def money(value: Decimal | float | None, signed: bool = False) -> str:
 
 
 def number(value: int | None) -> str:
-    """A count grouped by thousands (40,026), as every count in the app is shown."""
+    """A count grouped by thousands (40,026): the counts a shop sees grow past a thousand."""
     return "—" if value is None else f"{value:,}"
 
 
