@@ -201,3 +201,21 @@ def test_a_level_sync_without_a_member_api_says_why(
     assert report["error"] == "本店没有平台接口凭据" and report["rules"] == "not-started"
     work = session.get(BackgroundWork, f"levels:{shop_id}")
     assert work is not None and work.failures == 1
+
+
+def test_the_nightly_retention_run_erases_each_shops_stale_buyers(
+    app: Flask,
+    session: Session,
+    make_shop,  # type: ignore[no-untyped-def]
+) -> None:
+    kept_forever, three_years = make_shop(), make_shop()
+    assert three_years.personal_data_retention_days == 1095  # the default
+    kept_forever.personal_data_retention_days = None  # an admin left it empty
+    long_ago = utcnow() - timedelta(days=1200)
+    for shop in (kept_forever, three_years):
+        add_sale(session, shop, at=long_ago, key=shop.code)  # a number kept with the sale
+    ids = kept_forever.id, three_years.id
+    due = jobs.dispatch_builds(app, jobs.inline(app), "retention", requested_only=False)
+    assert due == 2
+    erased = dict(session.execute(sa.select(Buyer.shop_id, Buyer.personal_data_erased_why)).all())
+    assert erased == {ids[0]: None, ids[1]: "retention"}

@@ -46,6 +46,7 @@ from tracker.services import (
     messaging,
     promises,
     recommendations,
+    retention,
     review_counts,
     scheduler_lock,
     segments,
@@ -431,6 +432,21 @@ def _numbers(app: Flask, task: Task, held: Claim) -> Outcome:
     return OK
 
 
+def _retention(app: Flask, task: Task, held: Claim) -> Outcome:
+    """Erase the personal data of the shop's buyers past its retention period."""
+    shop = db.session.get(Shop, task.shop_id)
+    if shop is not None:
+        done = retention.expire(db.session, shop, now=utcnow())
+        if done.buyers:
+            log.info(
+                "retention %s: %d buyers' personal data erased (%d numbers)",
+                shop.code,
+                done.buyers,
+                done.numbers,
+            )
+    return OK
+
+
 def _review_counts(app: Flask, task: Task, held: Claim) -> Outcome:
     """Fold the hourly review counts written since the last run, one row per hour."""
     folded = review_counts.compact(db.session)
@@ -458,6 +474,7 @@ UNITS: dict[str, Unit] = {
     "surveys": Unit(_surveys, SHORT_TTL),
     "receipts": Unit(_receipts, SHORT_TTL),
     "numbers": Unit(_numbers, SHORT_TTL),
+    "retention": Unit(_retention, BUILD_TTL),
     "review_counts": Unit(_review_counts, SHORT_TTL),
     "promises": Unit(_promises, SHORT_TTL),
     "conversions": Unit(_conversions, SHORT_TTL),
@@ -731,6 +748,15 @@ def schedule(app: Flask, scheduler: BaseScheduler, holder: str, work: Executor) 
             kwargs={"requested_only": True},
             **first,
         )
+    add(  # nightly, with the builds; nothing asks for it sooner
+        dispatch_builds,
+        "cron",
+        "retention-scheduled",
+        hour=hour,
+        minute=minute,
+        args=(app, work, "retention"),
+        kwargs={"requested_only": False},
+    )
     # member levels go to the platform after each recompute (or an admin's 立即同步)
     add(
         dispatch_builds,

@@ -21,15 +21,17 @@ from tracker.clock import utcnow
 from tracker.models import (
     AppThrottle,
     BackgroundWork,
+    Buyer,
     Case,
     ImportJob,
+    Order,
     PullRun,
     Review,
     SentimentCorrection,
     Shop,
     WorkerBeat,
 )
-from tracker.models.enums import Rating, Role
+from tracker.models.enums import CaseStatus, Rating, Role
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV = (
@@ -161,6 +163,7 @@ def test_policy_form_saves_and_moves_deadlines(
         "contact_per_day": "1",
         "contact_per_week": "3",
         "contact_gap_minutes": "240",
+        "retention_days": "730",
     }
     response = post_form(client, f"/admin/shops/{shop.id}/policy", form)
     assert response.status_code == 302
@@ -177,6 +180,27 @@ def test_policy_form_saves_and_moves_deadlines(
         "per_week": 3,
         "min_gap_minutes": 240,
     }
+    assert shop.personal_data_retention_days == 730
+    page = client.get(f"/admin/shops/{shop.id}/policy").get_data(as_text=True)
+    assert 'value="730"' in page and "目前没有超过期限的买家；每晚 03:30 检查" in page
+    # an old buyer's data: the page says how many go tonight
+    long_ago = utcnow() - timedelta(days=800)
+    for row in [*session.scalars(sa.select(Order)), *session.scalars(sa.select(Review))]:
+        row.paid_at = row.posted_at = long_ago  # type: ignore[union-attr]
+    for buyer in session.scalars(sa.select(Buyer)):
+        buyer.created_at = long_ago
+    case.status, case.opened_at, case.closed_at = CaseStatus.UNRECOVERED, long_ago, long_ago
+    assert case.buyer is not None
+    case.buyer.preferences = "喜欢下午送货"  # the only one holding personal data
+    session.commit()
+    page = client.get(f"/admin/shops/{shop.id}/policy").get_data(as_text=True)
+    assert "有 1 位买家的个人信息将在今晚 03:30 删除" in page
+    # left empty: kept until a buyer asks
+    response = post_form(client, f"/admin/shops/{shop.id}/policy", form | {"retention_days": ""})
+    session.refresh(shop)
+    assert response.status_code == 302 and shop.personal_data_retention_days is None
+    page = client.get(f"/admin/shops/{shop.id}/policy").get_data(as_text=True)
+    assert "个人信息不自动删除" in page
 
 
 @pytest.mark.parametrize(
@@ -191,6 +215,8 @@ def test_policy_form_saves_and_moves_deadlines(
         ({"contact_hours": "21:00-09:00"}, "开始必须早于结束"),
         ({"contact_hours": "全天"}, "开始-结束"),
         ({"contact_per_day": "6", "contact_per_week": "5"}, "每周最多次数"),
+        ({"retention_days": "100"}, "应在 365 到 3650 天之间"),
+        ({"retention_days": "三年"}, "Not a valid integer"),
     ],
 )
 def test_policy_form_rejects_bad_values(

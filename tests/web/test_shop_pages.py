@@ -407,6 +407,36 @@ def test_only_a_lead_erases_a_buyers_personal_data_and_a_missing_reason_is_said(
     assert "已删除这位买家的姓名、地址、生日、备注和 1 个号码" in html
     assert "郑**" not in html and "浙江省" not in html
     assert "138****5678 · 已删除" in html  # the mask stays, saying why it no longer works
+    assert "删除（买家要求删除）。此前订单" in html
+
+
+def test_a_buyer_past_the_retention_period_is_shown_as_such_and_logged_by_the_system(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    from datetime import timedelta
+
+    from tests.factories import give_profile, open_case
+    from tracker.models.enums import CaseStatus
+    from tracker.services import retention
+
+    shop = make_shop()
+    long_ago = NOW - timedelta(days=1200)
+    case = open_case(session, shop, at=long_ago, nick="老顾客")
+    case.status, case.closed_at = CaseStatus.UNRECOVERED, long_ago + timedelta(days=3)
+    give_profile(case.buyer)
+    session.commit()
+    assert retention.expire(session, shop, now=NOW).buyers == 1
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    html = client.get(f"/shop/buyers/{case.buyer_id}").get_data(as_text=True)
+    assert "删除（保存期满，自动删除）。此前订单" in html and "郑**" not in html
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "删除（保存期满，自动删除）：不再为此前的订单向平台取号" in page
+    log = client.get("/reports/access-log?start=2026-11-20&end=2026-11-20").get_data(as_text=True)
+    assert "系统" in log and "老顾客" in log
+    assert "保存期满（1095 天内无订单、评价或案件）" in log
 
 
 def test_the_buyer_page_lists_every_contact_and_whether_the_buyer_may_be_contacted(

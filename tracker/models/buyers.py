@@ -46,9 +46,11 @@ class Buyer(db.Model):
     flag_reason: Mapped[str | None] = mapped_column(sa.Text)
     do_not_contact_at: Mapped[datetime | None]  # the buyer asked us to stop (买家要求勿扰)
     marketing_opt_out_at: Mapped[datetime | None]  # replied R (拒收) to a marketing SMS
-    # The buyer asked for their personal data to be deleted (tracker.services.erasure): what
-    # they gave before it (an order paid earlier, a buyer file) is not taken in again.
+    # The buyer's personal data was deleted (tracker.services.erasure): what they gave before
+    # (an order paid earlier, a buyer file) is not taken in again. Why: "request" (they
+    # asked) or "retention" (the shop's retention period passed, tracker.services.retention).
     personal_data_erased_at: Mapped[datetime | None]
+    personal_data_erased_why: Mapped[str | None] = mapped_column(sa.String(16))
     flagged_at: Mapped[datetime | None]
     flagged_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")

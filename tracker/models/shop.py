@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tracker.domain.retention import DEFAULT_RETENTION_DAYS
 from tracker.extensions import db
 from tracker.models.enums import Platform
 
@@ -60,6 +61,11 @@ class Shop(db.Model):
     # 满意度回访: the approved notice template (with ${link}) a closed case's survey goes in
     survey_template_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("message_templates.id", ondelete="SET NULL", use_alter=True)
+    )
+    # Buyers with no order, review or case for this many days lose their personal data at
+    # night (tracker.services.retention); None keeps it until a buyer asks.
+    personal_data_retention_days: Mapped[int | None] = mapped_column(
+        default=DEFAULT_RETENTION_DAYS, server_default=str(DEFAULT_RETENTION_DAYS)
     )
 
 

@@ -102,7 +102,7 @@ def record_access(
     session: Session,
     *,
     now: datetime,
-    actor_id: int,
+    actor_id: int | None,  # None: the tracker itself (a retention period's end)
     buyer_id: int,
     field: str,
     what: str,

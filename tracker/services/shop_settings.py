@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from tracker.domain import triage
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.platform_rules import rules_for
+from tracker.domain.retention import checked_days
 from tracker.domain.triage import CaseKind, DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, Shop
@@ -19,6 +21,15 @@ from tracker.models.enums import CaseStatus
 from tracker.services.audit import record_case_change, record_change
 from tracker.services.intake import IntakeSettings
 from tracker.services.transaction import transaction
+
+
+class Keep(Enum):
+    """A setting the caller leaves as it is (None is a value: no retention period)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 def intake_settings(
@@ -45,6 +56,7 @@ def update_policy(
     now: datetime,
     pull_interval_minutes: int | None = None,
     contact: ContactPolicy | None = None,
+    retention_days: int | Keep | None = KEEP,
 ) -> int:
     """Save the shop's policy (and pull interval) in one audited transaction and move the
     deadlines of open cases nobody has contacted yet.
@@ -74,6 +86,9 @@ def update_policy(
         if contact is not None:  # audited against the policy in force, default or stored
             old = ContactPolicy.from_dict(shop.contact_policy).to_dict()
             save("contact_policy", contact.to_dict(), old)
+        if not isinstance(retention_days, Keep):
+            days = checked_days(retention_days)
+            save("personal_data_retention_days", days, shop.personal_data_retention_days)
         moved = 0
         for case in session.scalars(
             sa.select(Case).where(

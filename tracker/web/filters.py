@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from tracker import runtime
 from tracker.clock import to_local, utcnow
 from tracker.domain.privacy import mask_nick, mask_phone
+from tracker.domain.retention import why_label
 from tracker.domain.segments import BuyerClass
 from tracker.domain.triage import ScoreBands, score_in_words
 from tracker.extensions import db
@@ -177,6 +178,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lapses, "lapses")
     app.add_template_filter(ago, "ago")
     app.add_template_filter(segment_label, "segment_label")
+    app.add_template_filter(why_label, "erased_why")
     app.add_template_filter(mask_nick, "mask_nick")
     app.add_template_filter(own_links, "own_links")
     app.add_template_global(countdown, "countdown")

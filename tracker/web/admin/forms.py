@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from tracker.domain.retention import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, OUT_OF_RANGE
 from tracker.models.enums import MessagePurpose, Platform, Role
 from tracker.providers.contract import ProviderSpec
 from tracker.sources.contract import Adapter
@@ -162,6 +163,17 @@ class PolicyForm(FlaskForm):
     pull_interval_minutes = IntegerField(
         "拉取间隔（分钟）",
         validators=[InputRequired("请填写。"), NumberRange(1, 1440, "应在 1 到 1440 之间。")],
+    )
+    retention_days = IntegerField(
+        "个人信息保存期限（天）",
+        validators=[
+            Optional(),
+            NumberRange(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS, OUT_OF_RANGE),
+        ],
+        description=(
+            "买家超过这么多天没有订单、评价或案件（且没有未结案件），其姓名、地址、生日、号码和偏好备注"
+            "在夜间自动删除，订单、评价和案件记录保留。留空则一直保存到买家要求删除。"
+        ),
     )
     submit = SubmitField("保存时限设置")
 

@@ -29,6 +29,7 @@ from tracker.services import (
     import_jobs,
     pulls,
     quarantine,
+    retention,
     source_credentials,
 )
 from tracker.services.api_tokens import issue_token
@@ -296,6 +297,7 @@ def shop_policy(shop_id: int) -> Response | str:
         form.contact_per_day.data = contact["per_day"]
         form.contact_per_week.data = contact["per_week"]
         form.contact_gap_minutes.data = contact["min_gap_minutes"]
+        form.retention_days.data = shop.personal_data_retention_days
     if form.validate_on_submit():
         try:
             periods = [
@@ -317,7 +319,7 @@ def shop_policy(shop_id: int) -> Response | str:
             new_hours.check_reachable(utcnow())
         except PolicyError as exc:
             form.periods.errors = [*form.periods.errors, str(exc)]
-            return render_template("admin/policy.html", form=form, shop=shop)
+            return _policy_page(form, shop)
         try:
             start, _, end = (form.contact_hours.data or "").replace("—", "-").partition("-")
             contact_policy = ContactPolicy.from_dict(
@@ -347,7 +349,18 @@ def shop_policy(shop_id: int) -> Response | str:
                 now=utcnow(),
                 pull_interval_minutes=form.pull_interval_minutes.data or 10,
                 contact=contact_policy,
+                retention_days=form.retention_days.data,
             )
             flash(f"已保存；{moved} 个尚未联系的案件已按新规则重算首次联系时限。", "success")
             return redirect(url_for("admin.shop_policy", shop_id=shop.id))
-    return render_template("admin/policy.html", form=form, shop=shop)
+    return _policy_page(form, shop)
+
+
+def _policy_page(form: PolicyForm, shop: Shop) -> str:
+    return render_template(
+        "admin/policy.html",
+        form=form,
+        shop=shop,
+        retention_due=retention.due(db.session, shop, utcnow()),
+        retention_at=current_app.config["TRACKER_RECOMMENDER_BUILD_AT"],
+    )
