@@ -112,6 +112,7 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    WTF_I18N_ENABLED = False  # WTForms' own Chinese messages (tracker.web.fields.Form)
     BOOTSTRAP_SERVE_LOCAL = True  # the app must work offline: no CDN
     BOOTSTRAP_BOOTSWATCH_THEME = None
     # Per-shop review-source credentials for automation, keyed by shop code; credentials

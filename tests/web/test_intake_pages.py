@@ -216,7 +216,7 @@ def test_policy_form_saves_and_moves_deadlines(
         ({"contact_hours": "全天"}, "开始-结束"),
         ({"contact_per_day": "6", "contact_per_week": "5"}, "每周最多次数"),
         ({"retention_days": "100"}, "应在 365 到 3650 天之间"),
-        ({"retention_days": "三年"}, "Not a valid integer"),
+        ({"retention_days": "三年"}, "不是有效的整数"),
     ],
 )
 def test_policy_form_rejects_bad_values(

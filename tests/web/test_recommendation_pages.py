@@ -106,9 +106,7 @@ def test_a_forged_list_is_refused_and_nothing_is_written(
     # a product that was not on screen cannot be ticked either
     data = _attempt(case, page, **{"attempt-mentioned": case.product_id})
     response = post_form(client, f"{url}/attempts", data, form_url=url)
-    assert response.status_code == 400 and "Not a valid choice" not in response.get_data(
-        as_text=True
-    )
+    assert response.status_code == 400 and "不是有效的选择" not in response.get_data(as_text=True)
     assert case_suggestions(session, case.id) == []
 
 

@@ -14,6 +14,15 @@ from tracker.services.errors import FieldError
 from tracker.web.inputs import MAX_ID
 
 
+class Form(FlaskForm):
+    """Every form of the app: WTForms' own messages (不是有效的整数。, 不是有效的选择。) in
+    Chinese, from the catalogue WTForms ships, as the messages we write are. Flask-WTF's
+    translations need Flask-Babel, hence ``WTF_I18N_ENABLED = False`` in the config."""
+
+    class Meta:
+        locales = ("zh",)
+
+
 class FiniteDecimalField(DecimalField):
     """A decimal number; ``NaN``, ``sNaN`` and ``Infinity`` are refused, not stored (and a
     signaling NaN would break the range check after it)."""

@@ -21,7 +21,7 @@ from tracker.models.enums import MessagePurpose, Platform, Role
 from tracker.providers.contract import ProviderSpec
 from tracker.sources.contract import Adapter
 from tracker.web.choices import enum_choices, pairs
-from tracker.web.fields import FiniteDecimalField
+from tracker.web.fields import FiniteDecimalField, Form
 
 
 class CheckboxListField(SelectMultipleField):
@@ -29,7 +29,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(Form):
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=64)])
     email = StringField(
         "邮箱", validators=[Optional(), Length(max=254)], description="选填：超时提醒会发到这里"
@@ -55,7 +55,7 @@ class UserCreateForm(UserEditForm):
     confirm = PasswordField("确认密码", validators=[EqualTo("password", "两次输入的密码不一致。")])
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(Form):
     password = PasswordField("新密码", validators=[DataRequired("请输入新密码。"), Length(max=200)])
     confirm = PasswordField(
         "确认新密码", validators=[EqualTo("password", "两次输入的密码不一致。")]
@@ -63,7 +63,7 @@ class PasswordResetForm(FlaskForm):
     submit = SubmitField("重置密码")
 
 
-class ShopForm(FlaskForm):
+class ShopForm(Form):
     code = StringField(
         "店铺代码",
         validators=[DataRequired("请填写店铺代码。"), Length(max=32)],
@@ -76,7 +76,7 @@ class ShopForm(FlaskForm):
     submit = SubmitField("保存")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     shop_id = SelectField("店铺", coerce=int)
     kind = SelectField(
         "数据类型",
@@ -105,7 +105,7 @@ class ImportForm(FlaskForm):
     submit = SubmitField("导入")
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(Form):
     periods = StringField(
         "每天工作时段",
         validators=[DataRequired("请填写工作时段。"), Length(max=200)],
@@ -178,11 +178,11 @@ class PolicyForm(FlaskForm):
     submit = SubmitField("保存时限设置")
 
 
-class CsrfOnlyForm(FlaskForm):
+class CsrfOnlyForm(Form):
     """A button that changes something: nothing to fill in, but still CSRF-protected."""
 
 
-class RecommendationSettingsForm(FlaskForm):
+class RecommendationSettingsForm(Form):
     suggestions_per_call = IntegerField(
         "每次通话推荐商品数",
         validators=[InputRequired("请填写。"), NumberRange(1, 20, "应在 1 到 20 之间。")],
@@ -196,7 +196,7 @@ def credentials_form(
     """A form with one field per credential the shop's platform needs. Secrets are never
     filled in from what is stored: left blank, the stored value stays."""
 
-    class CredentialsForm(FlaskForm):
+    class CredentialsForm(Form):
         submit = SubmitField("保存凭据")
 
     for f in adapter.fields:
@@ -221,7 +221,7 @@ def credentials_form(
     return CredentialsForm(prefix=prefix)
 
 
-class MessageTemplateForm(FlaskForm):
+class MessageTemplateForm(Form):
     """A template exactly as the provider approved it."""
 
     provider = SelectField("发送渠道", choices=[])

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from tracker.web.fields import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=200)])
     remember = BooleanField("记住我")
     submit = SubmitField("登录")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField(
         "当前密码",
         validators=[DataRequired("请输入当前密码。"), Length(max=200)],
@@ -32,7 +33,7 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField("修改密码")
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     email = StringField(
         "邮箱",
         validators=[Optional(), Length(max=254)],

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -29,10 +28,10 @@ from tracker.models.enums import (
 )
 from tracker.web.admin.forms import CheckboxListField
 from tracker.web.choices import enum_choices, pairs
-from tracker.web.fields import FiniteDecimalField, in_calendar, row_id
+from tracker.web.fields import FiniteDecimalField, Form, in_calendar, row_id
 
 
-class BoardFilterForm(FlaskForm):
+class BoardFilterForm(Form):
     """The board's filters travel in the query string: bookmarkable, no CSRF needed."""
 
     class Meta:
@@ -100,7 +99,7 @@ class BoardFilterForm(FlaskForm):
     )
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """Carries the case version the page showed, so stale edits are refused."""
 
     version = HiddenField()
@@ -138,7 +137,7 @@ class AttemptForm(VersionedForm):
     submit = SubmitField("记录联系")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """是差评 or 误报 for one review in 待确认."""
 
     decision = SelectField(choices=pairs([("case", "是差评"), ("dismiss", "误报")]))
@@ -203,7 +202,7 @@ class PostExplanationForm(VersionedForm):
     submit = SubmitField("发布解释")
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(Form):
     preferences = TextAreaField(
         "偏好备注", validators=[Optional(), Length(max=2000)], render_kw={"rows": 2}
     )
@@ -226,7 +225,7 @@ class AppealDecisionForm(VersionedForm):
     )
 
 
-class BuyerFlagForm(FlaskForm):
+class BuyerFlagForm(Form):
     reason = StringField(
         "标记原因（留空取消标记）",
         validators=[Optional(), Length(max=200, message="最多 200 字。")],
@@ -235,7 +234,7 @@ class BuyerFlagForm(FlaskForm):
     submit = SubmitField("保存标记")
 
 
-class LiftStopForm(FlaskForm):
+class LiftStopForm(Form):
     reason = StringField(
         "解除原因",
         validators=[Optional(), Length(max=200)],
@@ -244,7 +243,7 @@ class LiftStopForm(FlaskForm):
     submit = SubmitField("解除勿扰")
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     """An approved template only: its parameters come from the case, nothing is typed."""
 
     template = SelectField("短信模板", coerce=int, choices=[], validate_choice=False)
@@ -254,14 +253,14 @@ class MessageForm(FlaskForm):
     submit = SubmitField("发送短信")
 
 
-class CallForm(FlaskForm):
+class CallForm(Form):
     override_reason = StringField(
         "越过联系规则的原因（主管）", validators=[Optional(), Length(max=200)]
     )
     submit = SubmitField("隐私号外呼")
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     owner_id = SelectField("负责人", coerce=int, choices=[])
     case_ids = SelectMultipleField(
         coerce=int, choices=[], validate_choice=False, validators=[row_id]
@@ -270,7 +269,7 @@ class AssignForm(FlaskForm):
     unassign = SubmitField("取消分配")  # in the list: its own button, never a default choice
 
 
-class ScriptForm(FlaskForm):
+class ScriptForm(Form):
     title = StringField("标题", validators=[DataRequired("请填写标题。"), Length(max=100)])
     reason = SelectField(
         "适用原因",

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import Optional
 
 from tracker.services.reports import BREAKDOWNS
 from tracker.web.choices import pairs
-from tracker.web.fields import in_calendar
+from tracker.web.fields import Form, in_calendar
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(Form):
     """Read from the query string (GET): bookmarkable, no CSRF needed for reading."""
 
     class Meta:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -17,9 +16,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from tracker.domain.segments import LEVEL_NAMES, BuyerClass
 from tracker.web.choices import pairs
+from tracker.web.fields import Form
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     name = StringField("活动名称", validators=[DataRequired("请填写活动名称。"), Length(max=100)])
     classes = SelectMultipleField(
         "客户类型",

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from tracker.web.fields import Form
 
-class SentimentCorrectionForm(FlaskForm):
+
+class SentimentCorrectionForm(Form):
     label = SelectField(
         choices=[SelectChoice("positive", "正面"), SelectChoice("negative", "负面")]
     )
 
 
-class ErasureForm(FlaskForm):
+class ErasureForm(Form):
     """买家要求删除个人信息: what the request was is the record of why."""
 
     reason = StringField(

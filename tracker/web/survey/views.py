@@ -4,7 +4,6 @@ in the SMS. No login, nothing else reachable from it, one answer per case."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -12,11 +11,12 @@ from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.services import surveys
 from tracker.services.errors import FieldError
+from tracker.web.fields import Form
 
 bp = Blueprint("survey", __name__, url_prefix="/s")
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(Form):
     score = RadioField(
         "这次售后处理，您满意吗？",
         coerce=int,
