@@ -80,6 +80,8 @@ def test_post_without_csrf_token_is_refused(client: FlaskClient, make_user) -> N
     user = make_user()
     response = client.post("/login", data={"username": user.username, "password": PASSWORD})
     assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "页面已过期" in page and "请刷新页面后重新填写提交" in page  # going back fails again
     assert client.get("/").status_code == 302
     login(client, user)
     assert client.post("/logout").status_code == 400

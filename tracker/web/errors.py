@@ -6,6 +6,7 @@ import contextlib
 import logging
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -22,6 +23,10 @@ MESSAGES = {
     500: ("系统出错了", "服务器处理时出错，已记录。请稍后重试；如持续出现，请联系管理员。"),
     503: ("数据库暂时无法响应", "刚才的操作没有保存。请稍等片刻后刷新页面重试。"),
 }
+STALE_FORM = (
+    "这个页面的安全校验已失效（可能已在别处退出或重新登录）。刚才提交的内容没有保存，"
+    "请刷新页面后重新填写提交。"
+)
 log = logging.getLogger(__name__)
 
 
@@ -31,6 +36,15 @@ def init_app(app: Flask) -> None:
         code = exc.code or 500
         title, message = MESSAGES.get(code, (exc.name, exc.description or ""))
         return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def stale_form(_exc: CSRFError) -> tuple[str, int]:
+        """A form whose token no longer matches the session (signed out or in again in
+        another tab, the session cookie gone): going back and sending it again fails the
+        same way, so say to reload."""
+        return render_template(
+            "errors/error.html", code=400, title="页面已过期", message=STALE_FORM
+        ), 400
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(IntegrityError)
