@@ -166,7 +166,7 @@ def test_a_buyers_request_erases_name_address_numbers_and_notes_and_is_logged(
     assert (noted.actor_id, noted.old_value, noted.new_value) == (
         agent.id,
         None,
-        erasure.REDACTED,
+        "（已按买家要求删除）",
     )
     period = Period(date(2026, 11, 23), date(2026, 11, 23), SH)
     [entry] = access_log.entries(session, shop.id, period)

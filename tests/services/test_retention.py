@@ -20,7 +20,7 @@ from tests.factories import (
     open_case,
 )
 from tracker.domain.retention import REQUEST, RETENTION
-from tracker.models import Buyer, Case, ContactAttempt, ContactHandle, Shop, User
+from tracker.models import AuditEvent, Buyer, Case, ContactAttempt, ContactHandle, Shop, User
 from tracker.models.enums import AttemptOutcome, CaseStatus, Role
 from tracker.services import access_log, buyer_profiles, erasure, retention
 from tracker.services.buyer_profiles import Profile
@@ -76,6 +76,18 @@ def test_buyers_past_the_period_lose_their_data_and_the_rest_keep_it(
         outcome=AttemptOutcome.AGREED,
         notes="郑俊杰说改打 139 8765 4321",
     )
+    gone.preferences = "喜欢下午送货，住文三路"
+    session.add(
+        AuditEvent(
+            occurred_at=LONG_AGO,
+            actor_id=agent.id,
+            entity_type="buyer",
+            entity_id=gone.id,
+            field="preferences",
+            old_value=None,
+            new_value=gone.preferences,
+        )
+    )
     session.commit()
 
     assert retention.due(session, shop, NOW) == 2
@@ -101,6 +113,13 @@ def test_buyers_past_the_period_lose_their_data_and_the_rest_keep_it(
         sa.select(ContactAttempt).where(ContactAttempt.case_id == closed_long_ago.id)
     ).one()
     assert attempt.notes == "〔已删除〕说改打 〔已删除〕"
+    assert gone.preferences == ""
+    noted = session.scalars(sa.select(AuditEvent).where(AuditEvent.field == "preferences")).one()
+    assert (noted.actor_id, noted.old_value, noted.new_value) == (
+        agent.id,
+        None,
+        "（保存期满，已删除）",
+    )
 
     day = NOW.astimezone(SH).date()
     logged = access_log.entries(session, shop.id, Period(day, day, SH))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain.privacy import identifying_parts, redact
-from tracker.domain.retention import REQUEST
+from tracker.domain.retention import REQUEST, RETENTION
 from tracker.models import (
     AuditEvent,
     Buyer,
@@ -34,7 +34,7 @@ from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
 ERASED = "personal_data_erased"  # the access log's field
-REDACTED = "（已按买家要求删除）"
+REDACTED = {REQUEST: "（已按买家要求删除）", RETENTION: "（保存期满，已删除）"}  # by why
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def wipe(session: Session, buyers: list[Buyer], *, now: datetime, why: str) -> d
             AuditEvent.entity_id.in_(ids),
             AuditEvent.field == "preferences",
         )
-        .values(old_value=None, new_value=REDACTED)
+        .values(old_value=None, new_value=REDACTED[why])
     )
     session.execute(
         sa.update(ContactHandle)
