@@ -182,7 +182,7 @@ def test_policy_form_saves_and_moves_deadlines(
     }
     assert shop.personal_data_retention_days == 730
     page = client.get(f"/admin/shops/{shop.id}/policy").get_data(as_text=True)
-    assert 'value="730"' in page and "目前没有超过期限的买家；每晚 03:30 检查" in page
+    assert 'value="730"' in page and "目前没有超过期限的买家；每天 03:30 检查" in page
     # an old buyer's data: the page says how many go tonight
     long_ago = utcnow() - timedelta(days=800)
     for row in [*session.scalars(sa.select(Order)), *session.scalars(sa.select(Review))]:
@@ -194,7 +194,7 @@ def test_policy_form_saves_and_moves_deadlines(
     case.buyer.preferences = "喜欢下午送货"  # the only one holding personal data
     session.commit()
     page = client.get(f"/admin/shops/{shop.id}/policy").get_data(as_text=True)
-    assert "有 1 位买家的个人信息将在今晚 03:30 删除" in page
+    assert "有 1 位买家的个人信息将在下次夜间检查（每天 03:30）时删除" in page
     # left empty: kept until a buyer asks
     response = post_form(client, f"/admin/shops/{shop.id}/policy", form | {"retention_days": ""})
     session.refresh(shop)
