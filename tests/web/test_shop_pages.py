@@ -421,6 +421,7 @@ def test_a_buyer_past_the_retention_period_is_shown_as_such_and_logged_by_the_sy
     from tests.factories import give_profile, open_case
     from tracker.models.enums import CaseStatus
     from tracker.services import retention
+    from tracker.services.audit import record_access
 
     shop = make_shop()
     long_ago = NOW - timedelta(days=1200)
@@ -434,9 +435,40 @@ def test_a_buyer_past_the_retention_period_is_shown_as_such_and_logged_by_the_sy
     assert "删除（保存期满，自动删除）。此前订单" in html and "郑**" not in html
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "删除（保存期满，自动删除）：不再为此前的订单向平台取号" in page
-    log = client.get("/reports/access-log?start=2026-11-20&end=2026-11-20").get_data(as_text=True)
-    assert "系统" in log and "老顾客" in log
-    assert "保存期满（1095 天内无订单、评价或案件）" in log
+    # a person's access the same day: the filters keep the two apart
+    lead = make_user(Role.SUPERVISOR, shops=[shop], display_name="主管小王")
+    other = open_case(session, shop, key="2", at=NOW - timedelta(hours=2), nick="新顾客")
+    record_access(
+        session,
+        now=NOW,
+        actor_id=lead.id,
+        buyer_id=other.buyer_id,
+        field="phone_revealed",
+        what="138****5678",
+        case_id=other.id,
+    )
+    session.commit()
+    day = "/reports/access-log?start=2026-11-20&end=2026-11-20"
+
+    def rows(url: str) -> str:
+        html = client.get(url).get_data(as_text=True)
+        return html.split('id="access-entries"', 1)[1]
+
+    every = rows(day)
+    assert "老顾客" in every and "新顾客" in every
+    assert "保存期满（1095 天内无订单、评价或案件）" in every
+    by_system = rows(f"{day}&who=system")
+    assert "老顾客" in by_system and "系统" in by_system and "新顾客" not in by_system
+    by_staff = rows(f"{day}&who=staff")
+    assert "新顾客" in by_staff and "主管小王" in by_staff and "老顾客" not in by_staff
+    erased = rows(f"{day}&what=personal_data_erased")
+    assert "老顾客" in erased and "新顾客" not in erased
+    assert "新顾客" in rows(f"{day}&who=robots") and "老顾客" in rows(f"{day}&what=x")
+    page = client.get(f"{day}&who=system").get_data(as_text=True)
+    assert "access-log.csv?start=2026-11-20&amp;end=2026-11-20&amp;who=system" in page
+    exported = client.get("/reports/access-log.csv?start=2026-11-20&end=2026-11-20&who=system")
+    assert "老顾客" in exported.get_data(as_text=True)
+    assert "新顾客" not in exported.get_data(as_text=True)
 
 
 def test_the_buyer_page_lists_every_contact_and_whether_the_buyer_may_be_contacted(

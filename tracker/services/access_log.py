@@ -28,9 +28,21 @@ class Access:
     detail: str
 
 
+BY_STAFF, BY_SYSTEM = "staff", "system"  # who: a person, or the tracker itself
+
+
 def entries(
-    session: Session, shop_id: int, period: Period, *, limit: int | None = None
+    session: Session,
+    shop_id: int,
+    period: Period,
+    *,
+    limit: int | None = None,
+    field: str | None = None,
+    who: str | None = None,
 ) -> list[Access]:
+    """Newest first. ``field``: one kind of access (a key of ACCESS_FIELDS); ``who``: only
+    people's (BY_STAFF) or only the tracker's own (BY_SYSTEM: a retention period's
+    erasures, hundreds a night on a shop's first), so neither buries the other."""
     query = (
         sa.select(
             AuditEvent.occurred_at,
@@ -52,6 +64,12 @@ def entries(
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
+    if field is not None:
+        query = query.where(AuditEvent.field == field)
+    if who == BY_STAFF:
+        query = query.where(AuditEvent.actor_id.is_not(None))
+    elif who == BY_SYSTEM:
+        query = query.where(AuditEvent.actor_id.is_(None))
     return [
         Access(
             at=at,

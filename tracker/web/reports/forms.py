@@ -3,6 +3,8 @@ from __future__ import annotations
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import Optional
 
+from tracker.services.access_log import BY_STAFF, BY_SYSTEM
+from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.reports import BREAKDOWNS
 from tracker.web.choices import pairs
 from tracker.web.fields import Form, in_calendar
@@ -19,3 +21,17 @@ class PeriodForm(Form):
     by = SelectField("分组", choices=pairs(BREAKDOWNS.items()), default="agent")
     grain = SelectField("趋势", choices=pairs([("day", "按天"), ("week", "按周")]), default="day")
     submit = SubmitField("查看")
+
+
+class AccessLogForm(PeriodForm):
+    """The access log's period and what to show: one kind of access, people's or the
+    tracker's own."""
+
+    what = SelectField(
+        "操作", choices=pairs([("", "全部操作"), *ACCESS_FIELDS.items()]), default=""
+    )
+    who = SelectField(
+        "由谁",
+        choices=pairs([("", "全部"), (BY_STAFF, "员工"), (BY_SYSTEM, "系统（保存期满删除）")]),
+        default="",
+    )

@@ -16,6 +16,8 @@ from tracker.models import Shop, User
 from tracker.models.enums import LEADS, Role
 from tracker.services import access_log as personal_data
 from tracker.services import exports, reports, surveys
+from tracker.services.access_log import BY_STAFF, BY_SYSTEM
+from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.errors import FieldError
 from tracker.web import cached
 from tracker.web.access import current_shop, roles_required, shops_query
@@ -23,7 +25,7 @@ from tracker.web.cached import Computed, computed
 from tracker.web.home.forms import ShopSwitchForm
 from tracker.web.inputs import requested_page
 from tracker.web.reports import charts
-from tracker.web.reports.forms import PeriodForm
+from tracker.web.reports.forms import AccessLogForm, PeriodForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -218,19 +220,28 @@ def export(fmt: str) -> Response:
 def access_log() -> str:
     """Who opened which buyer's number, decrypted one, called or messaged them."""
     shop = _shop()
-    form = PeriodForm(request.args)
+    form = AccessLogForm(request.args)
     period = _period(form)
-    found = personal_data.entries(db.session, shop.id, period, limit=500)
+    found = personal_data.entries(db.session, shop.id, period, limit=500, **_shown(form))
     return render_template(
         "reports/access_log.html", shop=shop, form=form, period=period, entries=found
     )
 
 
+def _shown(form: AccessLogForm) -> dict[str, str | None]:
+    """The access log's filters; an unknown choice (a hand-edited link) shows everything."""
+    return {
+        "field": form.what.data if form.what.data in ACCESS_FIELDS else None,
+        "who": form.who.data if form.who.data in (BY_STAFF, BY_SYSTEM) else None,
+    }
+
+
 @bp.route("/access-log.csv")
 def access_log_export() -> Response:
     shop = _shop()
-    period = _period(PeriodForm(request.args))
-    found = personal_data.entries(db.session, shop.id, period)
+    form = AccessLogForm(request.args)
+    period = _period(form)
+    found = personal_data.entries(db.session, shop.id, period, **_shown(form))
     body = exports.to_csv(personal_data.HEADERS, personal_data.rows(found, period))
     response = Response(body, mimetype="text/csv; charset=utf-8")
     name = f"access-log-{shop.code}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
