@@ -32,6 +32,6 @@ class AccessLogForm(PeriodForm):
     )
     who = SelectField(
         "由谁",
-        choices=pairs([("", "全部"), (BY_STAFF, "员工"), (BY_SYSTEM, "系统（保存期满删除）")]),
+        choices=pairs([("", "全部"), (BY_STAFF, "员工"), (BY_SYSTEM, "系统")]),
         default="",
     )
