@@ -417,8 +417,10 @@ def test_a_buyer_past_the_retention_period_is_shown_as_such_and_logged_by_the_sy
     session: Session,
 ) -> None:
     from datetime import timedelta
+    from zoneinfo import ZoneInfo
 
     from tests.factories import give_profile, open_case
+    from tracker.clock import utcnow
     from tracker.models.enums import CaseStatus
     from tracker.services import retention
     from tracker.services.audit import record_access
@@ -454,6 +456,10 @@ def test_a_buyer_past_the_retention_period_is_shown_as_such_and_logged_by_the_sy
         html = client.get(url).get_data(as_text=True)
         return html.split('id="access-entries"', 1)[1]
 
+    page = client.get("/reports/access-log").get_data(as_text=True)
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    shown = (today - timedelta(days=29), today)  # the last 30 days, said in the date fields
+    assert all(f'value="{d.isoformat()}"' in page for d in shown)
     every = rows(day)
     assert "老顾客" in every and "新顾客" in every
     assert "保存期满（1095 天内无订单、评价或案件）" in every

@@ -222,6 +222,7 @@ def access_log() -> str:
     shop = _shop()
     form = AccessLogForm(request.args)
     period = _period(form)
+    form.start.data, form.end.data = period.start, period.end  # the period shown, said
     found = personal_data.entries(db.session, shop.id, period, limit=500, **_shown(form))
     return render_template(
         "reports/access_log.html", shop=shop, form=form, period=period, entries=found
