@@ -6,6 +6,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.working_hours import PolicyError
@@ -65,3 +67,37 @@ def test_the_policy_round_trips_and_refuses_nonsense() -> None:
         ContactPolicy(day_starts=time(21), day_ends=time(9))
     with pytest.raises(PolicyError):
         ContactPolicy(per_day=6, per_week=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    hours=st.tuples(st.integers(0, 22), st.integers(1, 24)).filter(lambda h: h[0] < h[1]),
+    per_day=st.integers(1, 5),
+    extra_per_week=st.integers(0, 8),
+    gap_minutes=st.sampled_from([0, 30, 120, 600, 1440, 2880]),
+    after_minutes=st.integers(0, 3 * 24 * 60),
+    # attempts on any of the buyer's cases, from eight days before to ten hours after
+    attempts=st.lists(st.integers(-600, 8 * 24 * 60), max_size=15),
+)
+def test_the_earliest_moment_is_always_one_the_policy_allows(
+    hours: tuple[int, int],
+    per_day: int,
+    extra_per_week: int,
+    gap_minutes: int,
+    after_minutes: int,
+    attempts: list[int],
+) -> None:
+    """What 下次联系 suggests and a held campaign message waits for is never refused."""
+    starts, ends = hours
+    policy = ContactPolicy(
+        day_starts=time(starts),
+        day_ends=time(ends) if ends < 24 else time(23, 59),
+        per_day=per_day,
+        per_week=per_day + extra_per_week,
+        min_gap=timedelta(minutes=gap_minutes),
+    )
+    after = MON_10 + timedelta(minutes=after_minutes)
+    earlier = sorted(after - timedelta(minutes=m) for m in attempts)
+    moment = policy.earliest(after, earlier, tz=SH)
+    assert moment >= after
+    assert policy.refusals(moment, earlier, tz=SH) == []
