@@ -235,3 +235,30 @@ def test_check_reports_a_redis_that_does_not_answer(tmp_path) -> None:  # type: 
     assert client.get("/reports/").status_code == 200
     with app.app_context():
         db.engine.dispose()
+
+
+def test_expire_personal_data_counts_then_erases_now(
+    app: Flask,
+    session: Session,
+    make_shop,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import timedelta
+
+    from tests.factories import add_sale
+    from tracker.models import Buyer
+
+    shop, keeps_all = make_shop(code="old1"), make_shop(code="keeps")
+    keeps_all.personal_data_retention_days = None
+    add_sale(session, shop, at=utcnow() - timedelta(days=1200), key="a")  # with a number
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["expire-personal-data", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "old1：保存期限 1095 天，将删除 1 位买家的个人信息（未执行）" in result.output
+    assert "keeps：不自动删除个人信息" in result.output
+    assert session.scalar(sa.select(Buyer.personal_data_erased_at)) is None
+    result = runner.invoke(args=["expire-personal-data", "--shop", "old1"])
+    assert "已删除 1 位买家的个人信息（号码 1 个，记录中写到的 0 处）" in result.output
+    session.expire_all()
+    assert session.scalar(sa.select(Buyer.personal_data_erased_why)) == "retention"
+    wrong = runner.invoke(args=["expire-personal-data", "--shop", "nope"])
+    assert wrong.exit_code != 0 and "no shop 'nope'" in wrong.output

@@ -16,5 +16,6 @@ def init_app(app: Flask) -> None:
         ops.check_command,
         ops.rotate_credentials_command,
         ops.rotate_personal_data_command,
+        ops.expire_personal_data_command,
     ):
         app.cli.add_command(command)

@@ -32,7 +32,8 @@ from tracker.sources.contract import SourceError
 from tracker.sources.files import KINDS, FileProblem, parse_mapping
 
 
-def _shop(code: str) -> Shop:
+def shop_by_code(code: str) -> Shop:
+    """The shop a --shop option names; a wrong code lists the shops there are."""
     shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
     if shop is None:
         codes = ", ".join(db.session.scalars(sa.select(Shop.code).order_by(Shop.code)))
@@ -60,7 +61,7 @@ def import_command(
     kind: str, file: Path, shop_code: str, skip_bad_rows: bool, mapping: tuple[str, ...]
 ) -> None:
     """Import reviews, orders, products or buyers from a CSV or XLSX export."""
-    shop = _shop(shop_code)
+    shop = shop_by_code(shop_code)
     try:
         columns = parse_mapping(list(mapping))
     except ValueError as exc:
@@ -121,7 +122,7 @@ def pull_command(shop_code: str) -> None:
     """Pull a shop's new reviews from its platform now."""
     from tracker.jobs import pull_reviews
 
-    shop = _shop(shop_code)
+    shop = shop_by_code(shop_code)
     try:
         connected = runtime.review_source(current_app, db.session, shop)
     except SourceError as exc:
@@ -214,7 +215,7 @@ def train_sentiment_command(
     store = runtime.model_store(current_app)
     try:
         if shop_code is not None:
-            _shop_model(_shop(shop_code), rollback=rollback, general_corpus=general_corpus)
+            _shop_model(shop_by_code(shop_code), rollback=rollback, general_corpus=general_corpus)
             return
         if rollback:
             click.echo(f"已回滚到模型 {store.rollback()}。")
@@ -272,7 +273,7 @@ def _shop_model(shop: Shop, *, rollback: bool, general_corpus: bool) -> None:
 @click.option("--shop", "shop_code", required=True)
 def api_token_command(shop_code: str) -> None:
     """Issue a new push-API token for a shop (the old one stops working)."""
-    shop = _shop(shop_code)
+    shop = shop_by_code(shop_code)
     token = issue_token(db.session, shop, actor_id=None, now=utcnow())
     click.echo(token)
 

@@ -1,5 +1,5 @@
-"""``flask --app tracker check``: find configuration mistakes before the app starts serving,
-and try each shop's platform credentials."""
+"""Operations: ``check`` finds configuration mistakes before the app starts serving and tries
+each shop's platform credentials; key rotations; the retention period's erasure on demand."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 
 from tracker.config import REDIS_SCHEMES
 from tracker.extensions import db
+from tracker.models import Shop
 
 
 def problems_and_warnings() -> tuple[list[str], list[str]]:
@@ -76,7 +77,6 @@ def problems_and_warnings() -> tuple[list[str], list[str]]:
 def source_problems() -> list[str]:
     """Each active shop's platform credentials, tried with one cheap call."""
     from tracker import runtime
-    from tracker.models import Shop
     from tracker.sources.contract import SourceError
 
     problems = []
@@ -201,3 +201,35 @@ def rotate_personal_data_command() -> None:
             f"无法解密已保存的个人信息：{exc}（旧密钥仍须在列表中）"
         ) from exc
     click.echo(f"已用新密钥重新加密 {numbers} 个号码、{profiles} 位买家的姓名地址。")
+
+
+@click.command("expire-personal-data")
+@with_appcontext
+@click.option("--shop", "shop_code", help="Only this shop (default: every active shop).")
+@click.option("--dry-run", is_flag=True, help="Count who would go; erase nothing.")
+def expire_personal_data_command(shop_code: str | None, dry_run: bool) -> None:
+    """Now, what the nightly run does: erase the personal data of buyers past their shop's
+    retention period (数据源 → 工作时间与时限), each logged as 系统 in the access log."""
+    from tracker.cli.intake import shop_by_code
+    from tracker.clock import utcnow
+    from tracker.services import retention
+
+    if shop_code:
+        shops = [shop_by_code(shop_code)]
+    else:
+        shops = list(db.session.scalars(sa.select(Shop).where(Shop.is_active.is_(True))))
+    for shop in shops:
+        days = shop.personal_data_retention_days
+        if days is None:
+            click.echo(f"{shop.code}：不自动删除个人信息（未设保存期限）")
+            continue
+        now = utcnow()
+        if dry_run:
+            due = retention.due(db.session, shop, now)
+            click.echo(f"{shop.code}：保存期限 {days} 天，将删除 {due} 位买家的个人信息（未执行）")
+            continue
+        done = retention.expire(db.session, shop, now=now)
+        click.echo(
+            f"{shop.code}：保存期限 {days} 天，已删除 {done.buyers} 位买家的个人信息"
+            f"（号码 {done.numbers} 个，记录中写到的 {done.notes} 处）"
+        )
