@@ -130,6 +130,11 @@ def fill(session: sa.orm.Session, buyers: int, stale_share: float, rng: random.R
             )
     insert_rows(session, Order, orders, BATCH)
     with_cases = range(0, buyers, 20)
+
+    def reviewed(i: int) -> datetime:  # a stale buyer's case is long over; another's, recent
+        return NOW - timedelta(days=500 if stale[i] else 100)
+
+    day = timedelta(days=1)
     insert_rows(
         session,
         Review,
@@ -141,10 +146,10 @@ def fill(session: sa.orm.Session, buyers: int, stale_share: float, rng: random.R
                 "buyer_id": i + 1,
                 "rating": Rating.BAD,
                 "text": "质量太差了",
-                "posted_at": NOW - timedelta(days=500 if stale[i] else 100),
-                "first_posted_at": NOW - timedelta(days=500 if stale[i] else 100),
-                "received_at": NOW - timedelta(days=500 if stale[i] else 100),
-                "updated_at": NOW - timedelta(days=500 if stale[i] else 100),
+                "posted_at": reviewed(i),
+                "first_posted_at": reviewed(i),
+                "received_at": reviewed(i),
+                "updated_at": reviewed(i),
             }
             for k, i in enumerate(with_cases)
         ],
@@ -162,11 +167,11 @@ def fill(session: sa.orm.Session, buyers: int, stale_share: float, rng: random.R
                 "status": CaseStatus.UNRECOVERED,
                 "kind": "bad",
                 "priority": 2,
-                "opened_at": NOW - timedelta(days=500 if stale[i] else 100),
-                "first_contact_due_at": NOW - timedelta(days=499 if stale[i] else 99),
-                "revision_window_ends_at": NOW - timedelta(days=470 if stale[i] else 70),
-                "closed_at": NOW - timedelta(days=480 if stale[i] else 80),
-                "updated_at": NOW - timedelta(days=480 if stale[i] else 80),
+                "opened_at": reviewed(i),
+                "first_contact_due_at": reviewed(i) + day,
+                "revision_window_ends_at": reviewed(i) + 30 * day,
+                "closed_at": reviewed(i) + 20 * day,
+                "updated_at": reviewed(i) + 20 * day,
             }
             for k, i in enumerate(with_cases)
         ],
@@ -181,10 +186,10 @@ def fill(session: sa.orm.Session, buyers: int, stale_share: float, rng: random.R
                 "case_id": k + 1,
                 "agent_id": agent.id,
                 "channel": Channel.PHONE,
-                "attempted_at": NOW - timedelta(days=495 if stale[i] else 95),
+                "attempted_at": reviewed(i) + 5 * day,
                 "outcome": AttemptOutcome.AGREED,
                 "notes": "郑俊杰说改打 139 8765 4321，补发寄文三路 100 号",
-                "created_at": NOW - timedelta(days=495 if stale[i] else 95),
+                "created_at": reviewed(i) + 5 * day,
             }
             for k, i in enumerate(with_cases)
         ],
