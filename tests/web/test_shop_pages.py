@@ -517,3 +517,47 @@ def test_the_buyer_page_lists_every_contact_and_whether_the_buyer_may_be_contact
     login(client, lead)
     html = client.get(url).get_data(as_text=True)
     assert f'href="/shop/campaigns/{campaign.id}"' in html[html.index('id="buyer-contacts"') :]
+
+
+def test_a_lead_hands_a_buyer_a_copy_of_their_data_an_agent_cannot(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.factories import give_profile, open_case
+
+    shop = make_shop()
+    case = open_case(session, shop, at=NOW, nick="橙子控")
+    give_profile(case.buyer)
+    session.commit()
+    url = f"/shop/buyers/{case.buyer_id}"
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    assert 'id="copy-personal-data"' not in client.get(url).get_data(as_text=True)
+    token = csrf_token(client, url)
+    refused = client.post(f"{url}/copy", data={"csrf_token": token, "copy-reason": "来电"})
+    assert refused.status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, make_user(Role.SUPERVISOR, shops=[shop]))
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="copy-personal-data"' in page and 'id="copy-reason"' in page
+    assert 'id="reason"' in page  # the erasure's own field, apart
+    token = csrf_token(client, url)
+    missing = client.post(f"{url}/copy", data={"csrf_token": token, "copy-reason": ""})
+    assert missing.status_code == 400
+    assert "请写明依据：谁、何时、通过什么渠道要求查阅或复制" in missing.get_data(as_text=True)
+    answer = client.post(f"{url}/copy", data={"csrf_token": token, "copy-reason": "买家来电"})
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    assert (
+        f'filename="personal-data-{shop.code}-{case.buyer_id}-'
+        in answer.headers["Content-Disposition"]
+    )
+    book = load_workbook(io.BytesIO(answer.data), read_only=True)
+    about = dict(list(book["个人信息"].iter_rows(values_only=True))[1:])
+    assert about["姓名"] == "郑俊杰" and about["平台昵称"] == "橙子控"
+    log = client.get("/reports/access-log?what=personal_data_copied").get_data(as_text=True)
+    assert "导出个人信息副本" in log and "依据：买家来电" in log

@@ -46,6 +46,7 @@ ACCESS_FIELDS = {
     "message_queued": "发送短信",
     buyer_profiles.SHOWN: "查看姓名地址",
     erasure.ERASED: "删除个人信息",
+    "personal_data_copied": "导出个人信息副本",  # tracker.services.personal_copy
     "number_extended": "虚拟号延期",
 }
 SOURCE_LABELS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -48,6 +49,7 @@ def _xlsx_cell(value: Any) -> Any:
 
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _csv_cell(value: Any) -> Any:
@@ -85,17 +87,32 @@ def _xlsx_row(sheet: WriteOnlyWorksheet, values: Sequence[Any]) -> list[Any]:
     return row
 
 
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
+
 def to_xlsx(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str) -> bytes:
     """Dates as dates, columns sized to their content, the header frozen and filterable."""
+    return to_workbook([Sheet(title, headers, rows)])
+
+
+def to_workbook(sheets: Sequence[Sheet]) -> bytes:
+    """Several tables in one file, one sheet each, laid out as :func:`to_xlsx` lays one."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
-    for i, header in enumerate(headers):
-        sheet.column_dimensions[get_column_letter(i + 1)].width = _width(header, rows, i)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
-    sheet.append([_xlsx_cell(h) for h in headers])
-    for row in rows:
-        sheet.append(_xlsx_row(sheet, row))
+    for table in sheets:
+        sheet = book.create_sheet(table.title[:31])
+        for i, header in enumerate(table.headers):
+            width = _width(header, table.rows, i)
+            sheet.column_dimensions[get_column_letter(i + 1)].width = width
+        sheet.freeze_panes = "A2"
+        last = get_column_letter(len(table.headers))
+        sheet.auto_filter.ref = f"A1:{last}{len(table.rows) + 1}"
+        sheet.append([_xlsx_cell(h) for h in table.headers])
+        for row in table.rows:
+            sheet.append(_xlsx_row(sheet, row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -210,7 +210,7 @@ def export(fmt: str) -> Response:
         body, mimetype = exports.to_csv(reports.EXPORT_HEADERS, rows), "text/csv; charset=utf-8"
     else:
         body = exports.to_xlsx(reports.EXPORT_HEADERS, rows, title="案件")
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        mimetype = exports.XLSX_MIMETYPE
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

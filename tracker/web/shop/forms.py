@@ -24,3 +24,17 @@ class ErasureForm(Form):
         render_kw={"placeholder": "例如：买家 12-01 旺旺留言要求删除个人信息"},
     )
     submit = SubmitField("删除个人信息")
+
+
+class CopyRequestForm(Form):
+    """买家要求查阅、复制个人信息: the request, recorded with what was copied."""
+
+    reason = StringField(
+        "依据",
+        validators=[
+            DataRequired("请写明依据：谁、何时、通过什么渠道要求查阅或复制。"),
+            Length(max=200, message="依据最多 200 字。"),
+        ],
+        render_kw={"placeholder": "例如：买家 12-01 来电要求查看店铺保存的个人信息"},
+    )
+    submit = SubmitField("导出副本（Excel）")

@@ -19,6 +19,8 @@ from tracker.services import (
     contact_handles,
     contact_log,
     erasure,
+    exports,
+    personal_copy,
     segments,
 )
 from tracker.services.case_access import works_buyer_of
@@ -26,7 +28,7 @@ from tracker.services.corrections import correct_sentiment
 from tracker.services.errors import FieldError
 from tracker.web.access import current_shop, roles_required, shop_or_404
 from tracker.web.inputs import requested_page, search_text, searched_page
-from tracker.web.shop.forms import ErasureForm, SentimentCorrectionForm
+from tracker.web.shop.forms import CopyRequestForm, ErasureForm, SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
@@ -89,7 +91,12 @@ def buyer(buyer_id: int) -> str:
     return _buyer_page(*_buyer_or_404(buyer_id))
 
 
-def _buyer_page(buyer: Buyer, shop: Shop, erasure_form: ErasureForm | None = None) -> str:
+def _buyer_page(
+    buyer: Buyer,
+    shop: Shop,
+    erasure_form: ErasureForm | None = None,
+    copy_form: CopyRequestForm | None = None,
+) -> str:
     profile = buyer_profiles.for_viewer(  # first: its access-log line commits
         db.session,
         buyer,
@@ -98,12 +105,14 @@ def _buyer_page(buyer: Buyer, shop: Shop, erasure_form: ErasureForm | None = Non
         now=utcnow(),
         tz=shop_settings(current_app, shop).working_hours.tz,
     )
-    if erasure_form is None and current_user.leads:
-        erasure_form = ErasureForm()
+    if current_user.leads:
+        erasure_form = erasure_form or ErasureForm()
+        copy_form = copy_form or CopyRequestForm(prefix="copy")
     return render_template(
         "shop/buyer.html",
         shop=shop,
         erasure_form=erasure_form,
+        copy_form=copy_form,
         archive=browse.buyer_archive(db.session, buyer),
         profile=profile,
         caution=buyer_flags.caution(db.session, buyer),
@@ -132,6 +141,32 @@ def erase_buyer(buyer_id: int) -> Response | tuple[str, int]:
             flash(f"已删除这位买家的姓名、地址、生日、备注和 {wiped} 个号码。", "success")
             return redirect(url_for("shop.buyer", buyer_id=buyer_id))
     return _buyer_page(buyer, shop, form), 400
+
+
+@bp.route("/buyers/<int:buyer_id>/copy", methods=["POST"])
+@roles_required(*LEADS)
+def copy_buyer_data(buyer_id: int) -> Response | tuple[str, int]:
+    """买家要求查阅、复制个人信息 (supervisors and admins): a workbook to hand over."""
+    buyer, shop = _buyer_or_404(buyer_id)
+    form = CopyRequestForm(prefix="copy")
+    if form.validate_on_submit():
+        try:
+            made = personal_copy.copy(
+                db.session,
+                buyer,
+                shop,
+                current_user,
+                reason=form.reason.data or "",
+                now=utcnow(),
+                tz=shop_settings(current_app, shop).working_hours.tz,
+            )
+        except FieldError as exc:
+            form.reason.errors = [exc.message]
+        else:
+            response = Response(made.body, mimetype=exports.XLSX_MIMETYPE)
+            response.headers["Content-Disposition"] = f'attachment; filename="{made.filename}"'
+            return response
+    return _buyer_page(buyer, shop, copy_form=form), 400
 
 
 @bp.route("/orders")
