@@ -34,6 +34,7 @@ SUPERVISORS = (
     "shop.campaign",
     "shop.care_rule",
     "shop.erase_buyer",
+    "shop.copy_buyer_data",
 )
 EVERYONE = (
     "home.",
