@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +21,16 @@ from tests.factories import (
     open_case,
 )
 from tracker.domain.retention import REQUEST, RETENTION
-from tracker.models import AuditEvent, Buyer, Case, ContactAttempt, ContactHandle, Shop, User
+from tracker.models import (
+    AuditEvent,
+    Buyer,
+    Case,
+    ContactAttempt,
+    ContactHandle,
+    Order,
+    Shop,
+    User,
+)
 from tracker.models.enums import AttemptOutcome, CaseStatus, Role
 from tracker.services import access_log, buyer_profiles, erasure, retention
 from tracker.services.buyer_profiles import Profile
@@ -203,3 +213,32 @@ def test_a_birthday_alone_is_personal_data_too(session: Session, shop: Shop) -> 
     assert retention.due(session, shop, NOW) == 1
     retention.expire(session, shop, now=NOW)
     assert buyer.birthday_md is None and buyer.profile_sealed is None
+
+
+def test_a_buyer_who_orders_while_the_night_runs_keeps_their_data(
+    session: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.personal_data_retention_days = 365
+    first, second = old_buyer(session, shop, "先处理"), old_buyer(session, shop, "刚下单")
+    real_wipe = retention.wipe
+
+    def wipe_while_an_import_runs(session: Session, buyers: list[Buyer], **kw):  # type: ignore[no-untyped-def]
+        if any(b.id == first.id for b in buyers):  # the import lands between two batches
+            session.add(
+                Order(
+                    shop_id=shop.id,
+                    tid="T-new",
+                    buyer_id=second.id,
+                    payment=Decimal("10"),
+                    paid_at=NOW - timedelta(hours=1),
+                )
+            )
+        return real_wipe(session, buyers, **kw)
+
+    monkeypatch.setattr(retention, "BATCH", 1)
+    monkeypatch.setattr(retention, "wipe", wipe_while_an_import_runs)
+    done = retention.expire(session, shop, now=NOW)
+    assert done.buyers == 1
+    session.expire_all()
+    assert first.personal_data_erased_why == RETENTION
+    assert buyer_profiles.opened(second).name == "郑俊杰" and second.personal_data_erased_at is None

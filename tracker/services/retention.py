@@ -86,10 +86,14 @@ def expire(session: Session, shop: Shop, *, now: datetime) -> Expired:
     days = shop.personal_data_retention_days
     total = Expired()
     for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
         with transaction(session):
-            buyers = list(
-                session.scalars(sa.select(Buyer).where(Buyer.id.in_(ids[start : start + BATCH])))
-            )
+            # lock the rows, then look again: an order or a case that came (an import, a
+            # pull) since the list was read keeps its buyer's data. On PostgreSQL a new
+            # order's foreign key waits for the lock, or the lock for its commit.
+            session.execute(sa.select(Buyer.id).where(Buyer.id.in_(chunk)).with_for_update())
+            still = query.where(Buyer.id.in_(chunk)).order_by(None)
+            buyers = list(session.scalars(sa.select(Buyer).where(Buyer.id.in_(still))))
             wiped = wipe(session, buyers, now=now, why=RETENTION)
             for buyer_id, done in wiped.items():
                 record_access(
