@@ -470,6 +470,14 @@ def test_a_buyer_past_the_retention_period_is_shown_as_such_and_logged_by_the_sy
     erased = rows(f"{day}&what=personal_data_erased")
     assert "老顾客" in erased and "新顾客" not in erased
     assert "新顾客" in rows(f"{day}&who=robots") and "老顾客" in rows(f"{day}&what=x")
+    # one person's accesses, a leaver's included
+    lead.is_active = False
+    session.commit()
+    page = client.get(f"{day}&who={lead.id}").get_data(as_text=True)
+    assert f'<option selected value="{lead.id}">主管小王（已停用）</option>' in page
+    one = page.split('id="access-entries"', 1)[1]
+    assert "新顾客" in one and "老顾客" not in one
+    assert "新顾客" not in rows(f"{day}&who={lead.id + 1000}")
     page = client.get(f"{day}&who=system").get_data(as_text=True)
     assert "access-log.csv?start=2026-11-20&amp;end=2026-11-20&amp;who=system" in page
     exported = client.get("/reports/access-log.csv?start=2026-11-20&end=2026-11-20&who=system")

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.models import AuditEvent, Buyer, User
+from tracker.models.accounts import user_shops
+from tracker.models.enums import Role
 from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.reports import Period
 
@@ -38,11 +40,12 @@ def entries(
     *,
     limit: int | None = None,
     field: str | None = None,
-    who: str | None = None,
+    who: str | int | None = None,
 ) -> list[Access]:
     """Newest first. ``field``: one kind of access (a key of ACCESS_FIELDS); ``who``: only
-    people's (BY_STAFF) or only the tracker's own (BY_SYSTEM: a retention period's
-    erasures, hundreds a night on a shop's first), so neither buries the other."""
+    people's (BY_STAFF), only the tracker's own (BY_SYSTEM: a retention period's erasures,
+    hundreds a night on a shop's first, so neither buries the other), or one person's (a
+    user id: what did this agent open, before and after leaving)."""
     query = (
         sa.select(
             AuditEvent.occurred_at,
@@ -70,6 +73,8 @@ def entries(
         query = query.where(AuditEvent.actor_id.is_not(None))
     elif who == BY_SYSTEM:
         query = query.where(AuditEvent.actor_id.is_(None))
+    elif isinstance(who, int):
+        query = query.where(AuditEvent.actor_id == who)
     return [
         Access(
             at=at,
@@ -80,6 +85,26 @@ def entries(
             detail=(new or "").partition(" · ")[2],
         )
         for at, who, field, nick, case_id, new in session.execute(query)
+    ]
+
+
+def staff(session: Session, shop_id: int) -> list[tuple[int, str]]:
+    """Who may appear in the shop's log, to pick one: its staff, those since deactivated
+    too (a leaver's accesses are what one looks for), and the admins."""
+    return [
+        (user_id, name + ("" if active else "（已停用）"))
+        for user_id, name, active in session.execute(
+            sa.select(User.id, User.display_name, User.is_active)
+            .where(
+                sa.or_(
+                    User.role == Role.ADMIN,
+                    User.id.in_(
+                        sa.select(user_shops.c.user_id).where(user_shops.c.shop_id == shop_id)
+                    ),
+                )
+            )
+            .order_by(User.is_active.desc(), User.display_name)
+        )
     ]
 
 

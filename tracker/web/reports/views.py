@@ -22,6 +22,7 @@ from tracker.services.errors import FieldError
 from tracker.web import cached
 from tracker.web.access import current_shop, roles_required, shops_query
 from tracker.web.cached import Computed, computed
+from tracker.web.choices import row_choices
 from tracker.web.home.forms import ShopSwitchForm
 from tracker.web.inputs import requested_page
 from tracker.web.reports import charts
@@ -221,6 +222,7 @@ def access_log() -> str:
     """Who opened which buyer's number, decrypted one, called or messaged them."""
     shop = _shop()
     form = AccessLogForm(request.args)
+    form.who.choices = [*form.who.choices, *row_choices(personal_data.staff(db.session, shop.id))]
     period = _period(form)
     form.start.data, form.end.data = period.start, period.end  # the period shown, said
     found = personal_data.entries(db.session, shop.id, period, limit=500, **_shown(form))
@@ -231,10 +233,10 @@ def access_log() -> str:
 
 def _shown(form: AccessLogForm) -> dict[str, str | None]:
     """The access log's filters; an unknown choice (a hand-edited link) shows everything."""
-    return {
-        "field": form.what.data if form.what.data in ACCESS_FIELDS else None,
-        "who": form.who.data if form.who.data in (BY_STAFF, BY_SYSTEM) else None,
-    }
+    who: str | int | None = form.who.data if form.who.data in (BY_STAFF, BY_SYSTEM) else None
+    if (form.who.data or "").isdigit():  # one person (the CSV link carries the id)
+        who = int(form.who.data)
+    return {"field": form.what.data if form.what.data in ACCESS_FIELDS else None, "who": who}
 
 
 @bp.route("/access-log.csv")
