@@ -24,7 +24,7 @@ from tracker.web.access import current_shop, roles_required, shops_query
 from tracker.web.cached import Computed, computed
 from tracker.web.choices import row_choices
 from tracker.web.home.forms import ShopSwitchForm
-from tracker.web.inputs import requested_page
+from tracker.web.inputs import parse_id, requested_page
 from tracker.web.reports import charts
 from tracker.web.reports.forms import AccessLogForm, PeriodForm
 
@@ -233,9 +233,8 @@ def access_log() -> str:
 
 def _shown(form: AccessLogForm) -> dict[str, str | None]:
     """The access log's filters; an unknown choice (a hand-edited link) shows everything."""
-    who: str | int | None = form.who.data if form.who.data in (BY_STAFF, BY_SYSTEM) else None
-    if (form.who.data or "").isdigit():  # one person (the CSV link carries the id)
-        who = int(form.who.data)
+    # 员工, 系统, or one person by id (the CSV link carries it); anything else: everyone
+    who = form.who.data if form.who.data in (BY_STAFF, BY_SYSTEM) else parse_id(form.who.data)
     return {"field": form.what.data if form.what.data in ACCESS_FIELDS else None, "who": who}
 
 
