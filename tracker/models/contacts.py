@@ -59,6 +59,11 @@ class ContactHandle(db.Model):
         )
 
 
+# A number the shop holds for a buyer: still sealed (not wiped), and not a privacy binding,
+# which holds the pool's number and is released by its own job (calls.release_ended).
+HELD_NUMBER = (ContactHandle.kind != HandleKind.BINDING, ContactHandle.sealed.is_not(None))
+
+
 class ProviderAccount(db.Model):
     """A shop's account with a message or call provider (Aliyun SMS, Aliyun 号码隐私保护),
     sealed like platform credentials."""

@@ -62,6 +62,10 @@ def name_fingerprint(name: str, vault: Sealer | None = None) -> str:
     return (vault or personal_vault()).fingerprint("name:" + name.strip())
 
 
+# The buyer's columns a profile fills (the sealed token and its hints); an erasure empties them.
+COLUMNS = ("profile_sealed", "name_hint", "name_fingerprint", "area", "birthday_md")
+
+
 def columns(profile: Profile, vault: Sealer | None = None) -> dict[str, Any]:
     """The buyer's stored columns for ``profile``: the sealed token and the hints. Bulk
     loads (the demo, the migration that sealed the old columns) insert these directly."""
@@ -72,9 +76,7 @@ def columns(profile: Profile, vault: Sealer | None = None) -> dict[str, Any]:
         "birthday": profile.birthday.isoformat() if profile.birthday else None,
     }
     if not any(values.values()):
-        return dict.fromkeys(
-            ("profile_sealed", "name_hint", "name_fingerprint", "area", "birthday_md")
-        )
+        return dict.fromkeys(COLUMNS)
     name = values["name"]
     return {
         "profile_sealed": vault.seal(values),

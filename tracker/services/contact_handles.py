@@ -24,6 +24,7 @@ from tracker.domain.phone_numbers import (
 )
 from tracker.domain.privacy import may_take_in
 from tracker.models import Buyer, Case, ContactHandle, Order, OrderLine, Review, User
+from tracker.models.contacts import HELD_NUMBER
 from tracker.models.enums import HandleKind
 from tracker.services import buyer_profiles, erasure
 from tracker.services.audit import record_access
@@ -165,8 +166,7 @@ FIRST_LAPSE = (
     sa.select(sa.func.min(ContactHandle.expires_at))
     .where(
         ContactHandle.buyer_id == Case.buyer_id,
-        ContactHandle.kind != HandleKind.BINDING,
-        ContactHandle.sealed.is_not(None),
+        *HELD_NUMBER,
     )
     .correlate(Case)
     .scalar_subquery()
@@ -183,8 +183,7 @@ def takes_sms(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
     can take neither an SMS nor a privacy binding), told from its masked hint without
     opening a sealed number."""
     return (
-        ContactHandle.kind != HandleKind.BINDING,
-        ContactHandle.sealed.is_not(None),
+        *HELD_NUMBER,
         sa.or_(ContactHandle.expires_at.is_(None), ContactHandle.expires_at > now),
         ~ContactHandle.hint.contains(EXTENSION_MARK),
     )
@@ -383,8 +382,7 @@ def erase_lapsed(session: Session, *, now: datetime) -> int:
         result = session.execute(
             sa.update(ContactHandle)
             .where(
-                ContactHandle.kind != HandleKind.BINDING,  # released by calls.release_ended
-                ContactHandle.sealed.is_not(None),
+                *HELD_NUMBER,
                 ContactHandle.expires_at <= now,
             )
             .values(sealed=None, fingerprint=None, erased_at=now)

@@ -27,7 +27,7 @@ from tracker.models import (
     Remedy,
     User,
 )
-from tracker.models.enums import HandleKind
+from tracker.models.contacts import HELD_NUMBER
 from tracker.services import buyer_profiles
 from tracker.services.audit import record_access
 from tracker.services.errors import FieldError
@@ -80,11 +80,7 @@ def wipe(session: Session, buyers: list[Buyer], *, now: datetime, why: str) -> d
         sa.select(Case.id, Case.buyer_id).where(Case.buyer_id.in_(ids))
     ):
         cases.setdefault(buyer_id, []).append(case_id)
-    kept_numbers = (  # a privacy-number binding holds the pool's number, released by its job
-        ContactHandle.buyer_id.in_(ids),
-        ContactHandle.kind != HandleKind.BINDING,
-        ContactHandle.sealed.is_not(None),
-    )
+    kept_numbers = (ContactHandle.buyer_id.in_(ids), *HELD_NUMBER)
     numbers = dict(
         session.execute(
             sa.select(ContactHandle.buyer_id, sa.func.count())
@@ -100,8 +96,8 @@ def wipe(session: Session, buyers: list[Buyer], *, now: datetime, why: str) -> d
             known = identifying_parts(profile.name, profile.region)
             notes = _redact_notes(session, buyer, cases.get(buyer.id, []), known)
         wiped[buyer.id] = Wiped(buyer.name_hint or "—", numbers.get(buyer.id, 0), notes)
-        for column, value in buyer_profiles.columns(buyer_profiles.Profile()).items():
-            setattr(buyer, column, value)
+        for column in buyer_profiles.COLUMNS:
+            setattr(buyer, column, None)
         buyer.preferences = ""
         buyer.personal_data_erased_at = now  # what they gave before stays out of imports
         buyer.personal_data_erased_why = why

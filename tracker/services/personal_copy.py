@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.domain.retention import why_label
 from tracker.models import Buyer, Case, ContactHandle, Order, Review, Shop, User
-from tracker.models.enums import HandleKind
+from tracker.models.contacts import HELD_NUMBER
 from tracker.services import buyer_profiles, contact_log
 from tracker.services.audit import record_access
 from tracker.services.contact_handles import SOURCE_LABELS, opened
@@ -55,7 +55,14 @@ def copy(
         return moment.astimezone(tz) if moment is not None else None
 
     with transaction(session):
-        about = _about(session, buyer, shop, local)
+        held = list(
+            session.scalars(
+                sa.select(ContactHandle)
+                .where(ContactHandle.buyer_id == buyer.id, *HELD_NUMBER)
+                .order_by(ContactHandle.created_at)
+            )
+        )
+        about = _about(buyer, shop, held, local)
         orders = _orders(session, buyer, local)
         reviews = _reviews(session, buyer, local)
         contacts = [
@@ -63,7 +70,6 @@ def copy(
             for c in contact_log.history(session, shop, buyer.id, limit=EVERY_CONTACT)
         ]
         cases = _cases(session, buyer, local)
-        numbers = sum(1 for row in about if str(row[0]).startswith("联系号码"))
         record_access(
             session,
             now=now,
@@ -71,16 +77,14 @@ def copy(
             buyer_id=buyer.id,
             field=COPIED,
             what=(
-                f"号码 {numbers} 个、订单 {len(orders)}、评价 {len(reviews)}、"
+                f"号码 {len(held)} 个、订单 {len(orders)}、评价 {len(reviews)}、"
                 f"联系记录 {len(contacts)}、售后 {len(cases)} · 依据：{reason}"
             ),
         )
     body = to_workbook(
         [
             Sheet("个人信息", ("项目", "内容"), about),
-            Sheet(
-                "订单", ("订单号", "付款时间", "商品", "实付（元）", "发货时间", "收货时间"), orders
-            ),
+            Sheet("订单", ORDER_HEADERS, orders),
             Sheet("评价", ("评价时间", "商品", "评价", "内容", "追评时间", "追评"), reviews),
             Sheet("联系记录", ("时间", "方式", "结果"), contacts),
             Sheet("售后", ("开始时间", "商品", "状态", "结果", "补偿"), cases),
@@ -90,7 +94,7 @@ def copy(
     return Copy(f"personal-data-{shop.code}-{buyer.id}-{day:%Y%m%d}.xlsx", body)
 
 
-def _about(session: Session, buyer: Buyer, shop: Shop, local: Any) -> list[list[Any]]:
+def _about(buyer: Buyer, shop: Shop, held: list[ContactHandle], local: Any) -> list[list[Any]]:
     profile = buyer_profiles.opened(buyer)
     rows: list[list[Any]] = [
         ["店铺", shop.name],
@@ -102,15 +106,7 @@ def _about(session: Session, buyer: Buyer, shop: Shop, local: Any) -> list[list[
         ["标签", "、".join(buyer.tags or []) or "—"],
         ["偏好备注", buyer.preferences or "—"],
     ]
-    for handle in session.scalars(
-        sa.select(ContactHandle)
-        .where(
-            ContactHandle.buyer_id == buyer.id,
-            ContactHandle.kind != HandleKind.BINDING,
-            ContactHandle.sealed.is_not(None),
-        )
-        .order_by(ContactHandle.created_at)
-    ):
+    for handle in held:
         source = SOURCE_LABELS.get(handle.source, handle.source)
         until = f"，{local(handle.expires_at):%Y-%m-%d} 失效" if handle.expires_at else ""
         rows.append([f"联系号码（{handle.kind.label}，{source}{until}）", opened(handle).written()])

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from tracker.domain.case_flow import CLOSED
 from tracker.domain.retention import RETENTION, cutoff
 from tracker.models import Buyer, Case, ContactHandle, Order, Review, Shop
-from tracker.models.enums import HandleKind
+from tracker.models.contacts import HELD_NUMBER
+from tracker.services import buyer_profiles
 from tracker.services.audit import record_access
 from tracker.services.erasure import ERASED, wipe
 from tracker.services.transaction import transaction
@@ -38,16 +39,9 @@ def stale(shop: Shop, now: datetime) -> sa.Select[tuple[int]] | None:
     if before is None:
         return None
     holds_data = sa.or_(
-        Buyer.profile_sealed.is_not(None),
-        Buyer.name_hint.is_not(None),
-        Buyer.area.is_not(None),
-        Buyer.birthday_md.is_not(None),
+        *(getattr(Buyer, column).is_not(None) for column in buyer_profiles.COLUMNS),
         Buyer.preferences != "",
-        sa.exists().where(
-            ContactHandle.buyer_id == Buyer.id,
-            ContactHandle.kind != HandleKind.BINDING,
-            ContactHandle.sealed.is_not(None),
-        ),
+        sa.exists().where(ContactHandle.buyer_id == Buyer.id, *HELD_NUMBER),
     )
     recent = sa.or_(
         sa.exists().where(Order.buyer_id == Buyer.id, Order.paid_at >= before),
