@@ -1,7 +1,8 @@
 """Every page fits a phone (390 px) and a laptop (1366 px): nothing scrolls sideways (the page,
-or a table inside its card), no cell is set two characters a line, a
-board card's deadline is never cut off, on the laptop all five columns are on screen, and
-on the phone a review (or an order's goods) in a list takes the screen's width."""
+or a table inside its card; one that scrolls by design keeps its first column in view), no
+cell is set two characters a line, a board card's deadline is never cut off, on the laptop
+all five columns are on screen, and on the phone a review (or an order's goods) in a list
+takes the screen's width."""
 
 from __future__ import annotations
 
@@ -63,6 +64,16 @@ MEASURE = r"""() => ({
     const height = e.clientHeight - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom);
     return width < 2.6 * size && height > 1.8 * line;
   }).map(e => e.innerText.trim().slice(0, 10)),
+  // a table that does scroll keeps its first column (whose row it is) in view
+  loose: [...document.querySelectorAll('.table-responsive[data-scrolls]')].filter(e => {
+    if (e.scrollWidth <= e.clientWidth + 4) return false;
+    e.scrollLeft = e.scrollWidth;
+    const left = e.getBoundingClientRect().left;
+    const off = [...e.querySelectorAll('tr > :first-child')].some(
+      c => Math.abs(c.getBoundingClientRect().left - left) > 1);
+    e.scrollLeft = 0;
+    return off;
+  }).map(e => (e.querySelector('table') || e).id || 'a table'),
   columns: [...document.querySelectorAll('.board-column')].map(c => {
     const r = c.getBoundingClientRect(); return [r.left, r.right];
   }),
@@ -97,6 +108,8 @@ def _problems(path: str, width: int, found: dict) -> list[str]:
         problems.append(f"{path} scrolls {found['sideways']} px sideways at {width} px")
     if found["inner"]:
         problems.append(f"{path}: {found['inner']} scroll inside their card at {width} px")
+    if found["loose"]:
+        problems.append(f"{path}: {found['loose']} lose their first column scrolled at {width} px")
     if found["narrow"]:
         problems.append(f"{path}: {found['narrow']} set two characters a line at {width} px")
     if found["cut"]:
