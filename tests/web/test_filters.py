@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tracker.web.filters import money, number, points
+from tracker.web.filters import money, money_in_wan, number, points
 
 
 def test_money_puts_the_sign_before_the_yuan() -> None:
@@ -13,6 +13,14 @@ def test_money_puts_the_sign_before_the_yuan() -> None:
     assert money(Decimal("3.2"), signed=True) == "+¥3.20"
     assert money(Decimal("-0.001"), signed=True) == "¥0.00"  # rounds to nothing: no sign
     assert money(None) == ""
+
+
+def test_a_headline_amount_reads_in_wan_and_yi() -> None:
+    assert money_in_wan(Decimal("9539925.66")) == "¥953.99万"
+    assert money_in_wan(Decimal("120000000")) == "¥1.20亿"
+    assert money_in_wan(Decimal("-25000")) == "-¥2.50万"
+    assert money_in_wan(Decimal("9999.99")) == "¥9,999.99"  # under ten thousand, exact
+    assert money_in_wan(None) == ""
 
 
 def test_a_difference_of_rates_is_in_percentage_points() -> None:

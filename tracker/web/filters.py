@@ -35,6 +35,19 @@ def money(value: Decimal | float | None, signed: bool = False) -> str:
     return f"{sign}¥{abs(amount):,.2f}"
 
 
+def money_in_wan(value: Decimal | float | None) -> str:
+    """A headline amount as the trade reads it (¥953.99万, ¥1.20亿): ¥9,539,925.66 breaks
+    across two lines in a phone's half-width card. Under ten thousand it is ``money``."""
+    if value is None:
+        return ""
+    amount = Decimal(value)
+    for unit, size in (("亿", Decimal(100_000_000)), ("万", Decimal(10_000))):
+        if abs(amount) >= size:
+            shown = (abs(amount) / size).quantize(Decimal("0.01"))
+            return f"{'-' if amount < 0 else ''}¥{shown:,}{unit}"
+    return money(amount)
+
+
 def number(value: int | None) -> str:
     """A count grouped by thousands (40,026): the counts a shop sees grow past a thousand."""
     return "—" if value is None else f"{value:,}"
@@ -170,6 +183,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(sentiment, "sentiment")
     app.add_template_test(reads_unhappy, "read_unhappy")
     app.add_template_filter(money, "money")
+    app.add_template_filter(money_in_wan, "money_in_wan")
     app.add_template_filter(number, "number")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(points, "points")
