@@ -78,6 +78,8 @@ class Live:
     platform_shows_follow_up: Callable[[str], None]
     shop_id: int
     campaign_id: int  # finished, with its sent and held-back buyers: the results table
+    # A buyer's new bad review opens a case while the pages are open (the board's news).
+    opens_a_case: Callable[[str], int]
 
 
 def _customer_operations(session, shop: Shop, case_id: int) -> int:  # type: ignore[no-untyped-def]
@@ -186,6 +188,18 @@ def _follow_up_shower(app, case_id: int) -> Callable[[str], None]:  # type: igno
     return show
 
 
+def _case_opener(app, shop_id: int) -> Callable[[str], int]:  # type: ignore[no-untyped-def]
+    def open_one(key: str) -> int:
+        with app.app_context(), sessionmaker(bind=db.engine)() as s:
+            case = open_case(
+                s, s.get(Shop, shop_id), key=key, at=utcnow() - timedelta(days=3), nick=key
+            )
+            s.commit()
+            return case.id
+
+    return open_one
+
+
 def _import_payloads(app, session, shop) -> int:  # type: ignore[no-untyped-def]
     """Through the import path a shop's admin uses, as a file would arrive."""
     from zoneinfo import ZoneInfo
@@ -283,6 +297,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 _follow_up_shower(app, case_id),
                 shop_id,
                 campaign_id,
+                _case_opener(app, shop_id),
             )
         finally:
             server.shutdown()

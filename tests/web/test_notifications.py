@@ -44,7 +44,8 @@ def test_the_bell_shows_unread_and_the_page_marks_read(
     session.refresh(theirs)
     assert theirs.read_at is None
     post_form(client, "/notifications/read", {}, form_url="/notifications/")
-    assert 'id="unread-count"' not in client.get("/").get_data(as_text=True)
+    # nothing unread: the badge is hidden (kept, for the board's news to fill in)
+    assert 'd-none" data-unread id="unread-count">0<' in client.get("/").get_data(as_text=True)
 
 
 def test_opening_a_notice_reads_it_and_goes_to_its_case(

@@ -59,3 +59,48 @@ document.addEventListener("change", (event) => {
 if (window.matchMedia("(min-width: 992px)").matches) {
   for (const el of document.querySelectorAll("details[data-open-wide]")) el.open = true;
 }
+
+// An open board asks every minute what changed since it was drawn (cases/news) and, when
+// cases were opened, says so with a link that refreshes it, and in the tab's title (a
+// board in a background tab shows "(2) 案件"): an agent keeps the board open all morning,
+// and a new case must not wait for a reload. It asks again at once when the tab is shown
+// again, and stops for good on any answer that is not the JSON it expects (logged out).
+const news = document.getElementById("board-news");
+if (news) {
+  let timer = null;
+  const title = document.title;
+  const show = (el, visible) => el && el.classList.toggle("d-none", !visible);
+  const ask = async () => {
+    let data;
+    try {
+      const response = await fetch(news.dataset.newsUrl, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      const json = (response.headers.get("Content-Type") || "").includes("application/json");
+      if (!response.ok || !json) throw new Error(`news: ${response.status}`);
+      data = await response.json();
+    } catch {
+      clearInterval(timer);
+      return;
+    }
+    if (data.new_cases > 0) {
+      document.getElementById("board-news-text").textContent =
+        `打开看板后新开了 ${data.new_cases} 个案件`;
+      show(news, true);
+      document.title = `(${data.new_cases}) ${title}`;
+    }
+    const waiting = document.getElementById("waiting-count");
+    if (waiting) {
+      waiting.textContent = data.waiting.toLocaleString("en-US");
+      show(document.getElementById("waiting-link"), data.waiting > 0);
+    }
+    for (const badge of document.querySelectorAll("[data-unread]")) {
+      badge.textContent = data.unread < 100 ? String(data.unread) : "99+";
+      show(badge, data.unread > 0);
+      badge.closest("a").setAttribute("aria-label", `通知（${data.unread} 条未读）`);
+    }
+  };
+  timer = setInterval(ask, Number(news.dataset.every || 60) * 1000);
+  document.addEventListener("visibilitychange", () => document.hidden || ask());
+}

@@ -7,7 +7,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -69,9 +79,10 @@ from tracker.web.cases.forms import (
 )
 from tracker.web.choices import row_choices
 from tracker.web.fields import attach_error
-from tracker.web.inputs import searched_page
+from tracker.web.inputs import parse_id, searched_page
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+NEWS_EVERY_SECONDS = 60  # how often an open board asks for new cases (cases/news)
 
 
 def _tz() -> ZoneInfo:
@@ -184,6 +195,10 @@ def board_page() -> str:
         "is_supervisor": current_user.leads,
     }
     context["waiting"] = confirmations.count_waiting(db.session, shop.id, now=now)
+    context["news_url"] = url_for(
+        "cases.news", **{**request.args.to_dict(), "after": board.watermark(db.session)}
+    )
+    context["news_every"] = NEWS_EVERY_SECONDS
     if view == "list":
         found = board.listing(db.session, criteria, user_id=current_user.id, now=now, tz=tz)
         page = searched_page(found)
@@ -203,6 +218,33 @@ def board_page() -> str:
         context["closed"] = case_flow.CLOSED
         context["closed_days"] = board.CLOSED_RECENTLY.days
     return render_template("cases/board.html", **context)
+
+
+@bp.route("/news")
+def news() -> tuple[Response, int]:
+    """How many cases matching this board were opened since it was drawn (``after``: the
+    watermark it was drawn with), 待确认 and unread notifications: the board asks every
+    minute and, when there are new cases, offers to refresh (never refreshes by itself,
+    which would throw away what an agent was typing in a filter)."""
+    shop = current_shop()
+    if shop is None:
+        abort(404)
+    raw = request.args.get("after", "0")  # none: every matching case counts as new
+    after = 0 if raw == "0" else parse_id(raw)
+    if after is None:
+        return jsonify(error="after", message="after：需要看板绘制时的案件编号（整数）"), 400
+    form = BoardFilterForm(request.args, scope="all" if current_user.leads else "default")
+    found = board.news(
+        db.session,
+        _filter(form, (shop.id,)),
+        after_id=after,
+        user_id=current_user.id,
+        now=utcnow(),
+        tz=_tz(),
+    )
+    response = jsonify(new_cases=found.new_cases, waiting=found.waiting, unread=found.unread)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200
 
 
 @bp.route("/assign", methods=["POST"])

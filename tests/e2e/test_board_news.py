@@ -1,0 +1,34 @@
+"""A board left open says when a case was opened after it was drawn, and refreshes on a
+click to show it."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Live
+from tests.e2e.test_case_flow import PHONE, log_in
+
+
+def test_an_open_board_announces_a_new_case(live: Live, browser) -> None:  # type: ignore[no-untyped-def]
+    errors: list[str] = []
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live, "agent")
+    page.goto(f"{live.url}/cases")
+    news = page.locator("#board-news")
+    assert news.is_hidden()
+
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back to the tab
+    page.wait_for_load_state("networkidle")
+    assert news.is_hidden()  # nothing new yet
+
+    case_id = live.opens_a_case("新来的买家")
+    assert page.locator(f'[data-case-id="{case_id}"]').count() == 0
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    news.wait_for(state="visible")
+    assert news.inner_text().startswith("打开看板后新开了 1 个案件")
+    assert page.title().startswith("(1) 案件")  # seen from another tab too
+    page.click("#board-news-refresh")
+    page.locator(f'[data-case-id="{case_id}"]').wait_for()
+    assert page.locator("#board-news").is_hidden() and page.title().startswith("案件")
+    assert errors == []
+    context.close()
