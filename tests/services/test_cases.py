@@ -52,6 +52,51 @@ def test_claim_and_claim_again(session: Session, shop: Shop, agent: User, make_u
         svc.claim(session, case, agent, now=LATER)
 
 
+def test_claiming_a_case_takes_the_buyers_other_unclaimed_ones(
+    session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    case = open_case(session, shop, at=NOW, key="1")
+    free, theirs, done, stranger = (
+        open_case(session, shop, at=NOW, key=k, nick=f"买家{k}") for k in "2345"
+    )
+    colleague = make_user(Role.AGENT, shops=[shop])
+    for other in (free, theirs, done):
+        other.buyer_id = case.buyer_id
+    theirs.owner_id = colleague.id
+    done.status, done.closed_at = S.UNRECOVERED, NOW
+    session.commit()
+    version = free.version
+    assert svc.claim(session, case, agent, now=LATER) == [free.id]
+    for c in (free, theirs, done, stranger):
+        session.refresh(c)
+    assert free.owner_id == agent.id and free.version == version + 1  # an open page is stale
+    assert (theirs.owner_id, done.owner_id, stranger.owner_id) == (colleague.id, None, None)
+    audit = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.case_id == free.id, AuditEvent.field == "owner")
+    ).one()
+    assert audit.actor_id == agent.id and f"#{case.id}" in audit.new_value
+
+
+def test_a_first_attempt_on_an_unclaimed_case_takes_the_buyers_others_too(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    case = open_case(session, shop, at=NOW, key="1")
+    sibling = open_case(session, shop, at=NOW, key="2", nick="同一人")
+    sibling.buyer_id = case.buyer_id
+    session.commit()
+    svc.log_attempt(
+        session,
+        case,
+        attempt(A.NO_ANSWER, at=LATER),
+        actor=agent,
+        now=LATER,
+        expected_version=case.version,
+        hours=HOURS,
+    )
+    session.refresh(sibling)
+    assert case.owner_id == sibling.owner_id == agent.id
+
+
 def test_first_attempt_stops_the_clock_and_conversation_is_separate(
     session: Session, shop: Shop, agent: User
 ) -> None:

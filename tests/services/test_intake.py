@@ -13,7 +13,17 @@ from tests.conftest import count
 from tests.fakes import KeywordScorer
 from tracker.domain.triage import DeadlinePolicy, ScoreBands
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import AuditEvent, Buyer, Case, Product, Review, ReviewRevision, Shop, User
+from tracker.models import (
+    AuditEvent,
+    Buyer,
+    Case,
+    Notification,
+    Product,
+    Review,
+    ReviewRevision,
+    Shop,
+    User,
+)
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason, RevisionKind, Role
 from tracker.services.intake import IntakeSettings, ingest, score_pending
 from tracker.services.shop_settings import update_policy
@@ -144,6 +154,49 @@ def test_revised_to_good_closes_the_case_credited_to_its_owner(
     review = session.get(Review, case.review_id)
     assert review is not None and review.rating is Rating.GOOD
     assert review.first_posted_at == NOW - timedelta(hours=1)  # the 30-day window stays
+
+
+def test_a_buyers_new_case_goes_to_the_agent_already_working_them(
+    session: Session,
+    shop: Shop,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    """One buyer, one agent: the same buyer's second review is the agent's, told so; not
+    when their case is closed, nor when the agent left the shop or was deactivated."""
+    run(session, shop, [record("1")])
+    first = session.scalars(sa.select(Case)).one()
+    agent: User = make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    first.owner_id = agent.id
+    session.commit()
+
+    run(session, shop, [record("2", text="另一件也坏了")], now=NOW + timedelta(hours=1))
+    second = session.scalars(sa.select(Case).where(Case.id != first.id)).one()
+    assert second.owner_id == agent.id and second.status is CaseStatus.NEW
+    audit = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.case_id == second.id, AuditEvent.field == "owner")
+    ).one()
+    assert (audit.actor_id, audit.new_value) == (None, "客服小林")
+    note = session.scalars(sa.select(Notification).where(Notification.case_id == second.id)).one()
+    assert note.user_id == agent.id and f"#{second.id}" in note.title
+    others = run(session, shop, [record("3", nick="别人")], now=NOW + timedelta(hours=2))
+    assert others.cases_opened == 1
+    assert session.scalars(sa.select(Case).order_by(Case.id.desc())).first().owner_id is None
+
+    def next_case(key: str) -> Case:
+        run(session, shop, [record(key, text="还是坏的")], now=NOW + timedelta(hours=3))
+        return session.scalars(sa.select(Case).order_by(Case.id.desc())).first()
+
+    agent.shops = []  # moved to another shop
+    session.commit()
+    assert next_case("4").owner_id is None
+    agent.shops, agent.is_active = [shop], False  # or left
+    session.commit()
+    assert next_case("5").owner_id is None
+    agent.is_active = True
+    for case in session.scalars(sa.select(Case).where(Case.owner_id == agent.id)):
+        case.status, case.closed_at = CaseStatus.RECOVERED, NOW
+    session.commit()
+    assert next_case("6").owner_id is None  # their cases are closed: anyone may claim it
 
 
 def test_deleted_review_closes_the_case(session: Session, shop: Shop) -> None:

@@ -105,6 +105,30 @@ def test_board_shows_my_and_unassigned_cases(
     assert free.id and theirs.id
 
 
+def test_a_case_page_names_the_buyers_other_open_cases(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:  # type: ignore[no-untyped-def]
+    first = recent_case(session, shop, key="1", nick="小鱼", title="赣南脐橙 5斤装")
+    second = recent_case(session, shop, key="2", nick="小鱼儿", title="冰糖橙 3斤装")
+    closed = recent_case(session, shop, key="3", nick="小鱼仔", title="砂糖橘")
+    second.buyer_id = closed.buyer_id = first.buyer_id  # one buyer, three reviews
+    first.owner_id = agent.id
+    closed.status, closed.closed_at = CaseStatus.RECOVERED, utcnow()
+    session.commit()
+    login(client, agent)
+    page = client.get(f"/cases/{second.id}").get_data(as_text=True)
+    note = page[page.index('id="same-buyer"') :].split("</div>")[0]
+    assert "还有 1 个进行中的案件" in note and f"#{first.id}" in note and "客服小林" in note
+    assert f"#{closed.id}" not in note  # closed: under 以往案件 only
+    assert 'id="same-buyer"' not in client.get(f"/cases/{closed.id}").get_data(as_text=True)
+    third = recent_case(session, shop, key="4", nick="鱼", title="沃柑")
+    third.buyer_id = first.buyer_id
+    session.commit()
+    post_form(client, f"/cases/{second.id}/claim", {}, form_url=f"/cases/{second.id}")
+    claimed = client.get(f"/cases/{second.id}").get_data(as_text=True)
+    assert f"已认领。同一买家的 #{third.id} 也一并认领。" in claimed  # not #first: 小林's already
+
+
 def test_a_supervisors_board_shows_the_whole_team_by_default(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]

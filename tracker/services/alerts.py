@@ -377,6 +377,22 @@ def notify_assigned(
     )
 
 
+def notify_same_buyer(session: Session, case: Case, owner: User, *, now: datetime) -> None:
+    """Tell the agent working a buyer that intake gave them the same buyer's new case. The
+    caller owns the transaction."""
+    session.add(
+        Notification(
+            user_id=owner.id,
+            case_id=case.id,
+            kind="assigned",
+            dedupe_key=f"assigned:case:{case.id}:{int(now.timestamp())}",
+            title=f"你跟进的买家又有新案件 #{case.id}，已分配给你",
+            body=case.product.title if case.product else "",
+            created_at=now,
+        )
+    )
+
+
 # -- the morning digest -----------------------------------------------------------------------
 DIGEST_AT = 9  # the shop's hour: the supervisor's morning
 

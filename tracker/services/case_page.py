@@ -101,6 +101,11 @@ class CaseDetail:
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
 
+    @property
+    def open_siblings(self) -> list[Case]:
+        """The buyer's other open cases: one call settles them all (one buyer, one agent)."""
+        return [c for c in self.earlier_cases if c.status in case_flow.OPEN]
+
 
 def load_case(session: Session, case_id: int) -> Case | None:
     return (
@@ -254,7 +259,7 @@ def detail(
             session.scalars(
                 sa.select(Case)
                 .where(Case.buyer_id == case.buyer_id, Case.id != case.id)
-                .options(joinedload(Case.product), joinedload(Case.review))
+                .options(joinedload(Case.product), joinedload(Case.review), joinedload(Case.owner))
                 .order_by(Case.opened_at.desc())
                 .limit(20)
             )

@@ -112,8 +112,11 @@ def case_transaction(session: Session) -> Iterator[Session]:
         raise StaleCase("此案件刚刚被他人修改，您的操作未保存。请刷新页面后再试。") from exc
 
 
-def claim(session: Session, case: Case, user: User, *, now: datetime) -> None:
-    """Take an unassigned case. Of two agents claiming at once, exactly one gets it."""
+def claim(session: Session, case: Case, user: User, *, now: datetime) -> list[int]:
+    """Take an unassigned case. Of two agents claiming at once, exactly one gets it.
+
+    The buyer's other open cases nobody has claimed come along (one buyer, one agent, as
+    intake gives a buyer's new case to whoever works them); returns their ids."""
     with case_transaction(session):
         taken = session.execute(
             sa.update(Case)
@@ -137,7 +140,46 @@ def claim(session: Session, case: Case, user: User, *, now: datetime) -> None:
             old=None,
             new=user.display_name,
         )
+        along = _take_the_buyers_other_cases(session, case, user, now)
     session.refresh(case)
+    return along
+
+
+def _take_the_buyers_other_cases(
+    session: Session, case: Case, user: User, now: datetime
+) -> list[int]:
+    """The buyer's other open cases nobody has claimed become ``user``'s, as ``case`` did:
+    one buyer, one agent. Audited on each; returns their ids."""
+    if case.buyer_id is None:
+        return []
+    along = sorted(
+        session.scalars(
+            sa.update(Case)
+            .where(
+                Case.shop_id == case.shop_id,
+                Case.buyer_id == case.buyer_id,
+                Case.id != case.id,
+                Case.owner_id.is_(None),
+                Case.status.in_(case_flow.OPEN),
+            )
+            .values(owner_id=user.id, updated_at=now, version=Case.version + 1)
+            .returning(Case.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for other_id in along:
+        record_change(
+            session,
+            now=now,
+            actor_id=user.id,
+            entity_type="case",
+            entity_id=other_id,
+            case_id=other_id,
+            field="owner",
+            old=None,
+            new=f"{user.display_name}（认领同一买家的 #{case.id} 时一并认领）",
+        )
+    return along
 
 
 def assign(
@@ -304,6 +346,7 @@ def record_attempt(
             old=None,
             new=actor.display_name,
         )
+        _take_the_buyers_other_cases(session, case, actor, now)
     if case.first_attempt_at is None or draft.attempted_at < case.first_attempt_at:
         case.first_attempt_at = draft.attempted_at  # stops the first-contact clock
         case.first_attempt_work_seconds = _work_seconds(hours, case.opened_at, draft.attempted_at)

@@ -33,6 +33,8 @@ from tracker.models import (
     ReviewRevision,
     SentimentCorrection,
     Shop,
+    User,
+    user_shops,
 )
 from tracker.models.enums import (
     AppealState,
@@ -45,6 +47,7 @@ from tracker.models.enums import (
 )
 from tracker.models.reviews import UNSCORED
 from tracker.sentiment import Scorer
+from tracker.services import alerts
 from tracker.services.audit import record_case_change
 from tracker.sources.records import ReviewRecord
 
@@ -550,7 +553,40 @@ def open_case_for(
         old=None,
         new=CaseStatus.NEW.value,
     )
+    owner = _buyers_agent(session, case)
+    if owner is not None:
+        case.owner_id = owner.id
+        record_case_change(
+            session, case, now=now, actor_id=None, field="owner", old=None, new=owner.display_name
+        )
+        alerts.notify_same_buyer(session, case, owner, now=now)
     return case
+
+
+def _buyers_agent(session: Session, case: Case) -> User | None:
+    """Whoever works another open case of this buyer in the shop (the one touched last), if
+    they still work for the shop: one buyer, one agent. Two agents calling one buyer about
+    two reviews is the "called over and over" the trade must avoid, and one call can settle
+    both."""
+    if case.buyer_id is None:
+        return None
+    return session.scalars(
+        sa.select(User)
+        .join(Case, Case.owner_id == User.id)
+        .join(
+            user_shops,
+            sa.and_(user_shops.c.user_id == User.id, user_shops.c.shop_id == Case.shop_id),
+        )
+        .where(
+            Case.shop_id == case.shop_id,
+            Case.buyer_id == case.buyer_id,
+            Case.id != case.id,
+            Case.status.in_(case_flow.OPEN),
+            User.is_active.is_(True),
+        )
+        .order_by(Case.updated_at.desc(), Case.id.desc())
+        .limit(1)
+    ).first()
 
 
 def close_by_buyer(

@@ -467,7 +467,11 @@ def case_view(case_id: int) -> tuple[str, int]:
 
 
 def _act(
-    case: Case, form: FlaskForm, key: str, action: Callable[[], object], success: str
+    case: Case,
+    form: FlaskForm,
+    key: str,
+    action: Callable[[], object],
+    success: str | Callable[[object], str],
 ) -> Response | tuple[str, int]:
     """Validate, run one service call, and answer: redirect on success, the page with the
     errors next to the fields on bad input, a clear message on a conflict."""
@@ -482,7 +486,7 @@ def _act(
     except svc.CaseConflict as exc:
         flash(conflict_message(exc), "danger")
         return redirect(url_for("cases.case_view", case_id=case_id))
-    flash(success, "success")
+    flash(success(result) if callable(success) else success, "success")
     for finding in result if isinstance(result, list) else ():  # the compliance guard's warnings
         if isinstance(finding, compliance.Finding):
             flash(f"{finding.describe()}。请修改后再发布。", "warning")
@@ -497,7 +501,10 @@ def claim(case_id: int) -> Response | tuple[str, int]:
         CsrfOnlyForm(),
         "claim_form",
         lambda: svc.claim(db.session, case, current_user, now=utcnow()),
-        "已认领。",
+        lambda along: (
+            "已认领。"
+            + (f"同一买家的 {'、'.join(f'#{i}' for i in along)} 也一并认领。" if along else "")
+        ),
     )
 
 
