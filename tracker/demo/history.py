@@ -111,6 +111,8 @@ def simulate(
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     for case in cases:
         agent = rng.choice(agents)
+        if case.owner_id is not None:  # taken with the buyer's other case: one buyer, one agent
+            agent = next((a for a in agents if a.id == case.owner_id), agent)
         # first try: usually within a couple of working hours, sometimes much later
         at = hours.add(case.opened_at, timedelta(hours=rng.lognormvariate(math.log(1.2), 1.0)))
         if at >= now or rng.random() < 0.04:
