@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import PASSWORD, count, login, post_form
+from tests.conftest import NOW, PASSWORD, count, login, post_form
+from tests.factories import open_case
 from tracker.models import AuditEvent, Shop, User
-from tracker.models.enums import Role
+from tracker.models.enums import CaseStatus, Role
 
 
 @pytest.fixture
@@ -119,6 +120,42 @@ def test_edit_user_role_shops_and_deactivate(
     assert {"display_name", "role", "is_active", "shops"} <= fields
     # the history is shown on the user's page
     assert "改名了" in admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+
+
+def test_a_leavers_and_a_moved_agents_open_cases_go_back_to_unassigned(
+    admin_client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    shop_a, shop_b = make_shop(), make_shop()
+    user = make_user(Role.AGENT, shops=[shop_a, shop_b], display_name="客服小王")
+    in_a = open_case(session, shop_a, at=NOW, key="a", nick="甲")
+    in_b = open_case(session, shop_b, at=NOW, key="b", nick="乙")
+    done = open_case(session, shop_b, at=NOW, key="c", nick="丙")
+    for case in (in_a, in_b, done):
+        case.owner_id = user.id
+    done.status, done.closed_at = CaseStatus.RECOVERED, NOW
+    session.commit()
+    version = in_a.version
+    keep_a = {"display_name": "客服小王", "role": "agent", "shop_ids": [str(shop_a.id)]}
+    post_form(admin_client, f"/admin/users/{user.id}", keep_a | {"is_active": "y"})
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert "客服小王 的 1 个进行中的案件已回到未分配" in page
+    for case in (in_a, in_b, done):
+        session.refresh(case)
+    assert (in_a.owner_id, in_b.owner_id, done.owner_id) == (user.id, None, user.id)
+    audit = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.case_id == in_b.id, AuditEvent.field == "owner")
+    ).one()
+    assert (audit.old_value, audit.new_value) == ("客服小王", "未分配（不再负责该店铺）")
+
+    post_form(admin_client, f"/admin/users/{user.id}", keep_a)  # deactivated: it leaves
+    session.refresh(in_a)
+    assert in_a.owner_id is None and in_a.version == version + 1  # an open page is stale
+    assert "已回到未分配" in admin_client.get("/admin/users").get_data(as_text=True)
+    post_form(admin_client, f"/admin/users/{user.id}", keep_a)  # nothing left to release
+    assert "已回到未分配" not in admin_client.get("/admin/users").get_data(as_text=True)
 
 
 def test_admin_cannot_demote_or_lock_out_themself(

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.database import upsert
+from tracker.domain import case_flow
 from tracker.domain.phone_numbers import NumberError, masked, parse_number
-from tracker.models import LoginFailures, Shop, User
+from tracker.models import Case, LoginFailures, Shop, User
 from tracker.models.enums import Role
-from tracker.services.audit import record_user_change
+from tracker.services.audit import record_case_change, record_user_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 from tracker.vault import personal_vault
@@ -127,7 +128,9 @@ def create_user(session: Session, draft: UserDraft, *, actor_id: int | None, now
 
 def update_user(
     session: Session, user: User, changes: UserChanges, *, actor: User, now: datetime
-) -> None:
+) -> int:
+    """Returns how many open cases went back to 未分配: a deactivated account's, or those of
+    a shop the user no longer works for (:func:`_release_cases`)."""
     with transaction(session):
         if user.id == actor.id and (changes.role != user.role or not changes.is_active):
             raise FieldError("role", "不能修改自己的角色或停用自己的账号。")
@@ -151,6 +154,38 @@ def update_user(
         user.role = changes.role
         user.is_active = changes.is_active
         user.shops = shops
+        return _release_cases(
+            session, user, {s.id for s in shops} if changes.is_active else set(), actor, now
+        )
+
+
+def _release_cases(
+    session: Session, user: User, keeps: set[int], actor: User, now: datetime
+) -> int:
+    """The user's open cases outside the shops they still work for go back to 未分配: nobody
+    would call those buyers while the cases sat with someone who cannot log in or no longer
+    sees the shop, and they showed on no one's "mine + unassigned" board. Audited per case."""
+    released = session.scalars(
+        sa.select(Case).where(
+            Case.owner_id == user.id,
+            Case.status.in_(case_flow.OPEN),
+            Case.shop_id.not_in(keeps) if keeps else sa.true(),
+        )
+    ).all()
+    why = "账号已停用" if not user.is_active else "不再负责该店铺"
+    for case in released:
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=actor.id,
+            field="owner",
+            old=user.display_name,
+            new=f"未分配（{why}）",
+        )
+        case.owner_id = None
+        case.updated_at = now  # bumps the version: a page open on it is stale
+    return len(released)
 
 
 def reset_password(

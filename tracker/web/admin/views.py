@@ -98,7 +98,9 @@ def user_edit(user_id: int) -> Response | str:
             email=form.email.data or "",
         )
         try:
-            accounts.update_user(db.session, user, changes, actor=current_user, now=utcnow())
+            released = accounts.update_user(
+                db.session, user, changes, actor=current_user, now=utcnow()
+            )
             if form.phone.data:
                 accounts.set_agent_phone(
                     db.session, user, form.phone.data, actor=current_user, now=utcnow()
@@ -107,6 +109,12 @@ def user_edit(user_id: int) -> Response | str:
             attach_error(form, exc)
         else:
             flash(f"已保存用户 {user.username}。", "success")
+            if released:
+                flash(
+                    f"{user.display_name} 的 {released} 个进行中的案件已回到未分配，"
+                    "请在看板上重新分配。",
+                    "warning",
+                )
             return redirect(url_for("admin.users"))
     history = db.session.scalars(
         sa.select(AuditEvent)
