@@ -125,6 +125,7 @@ def test_upgrading_keeps_existing_data(empty_app) -> None:  # type: ignore[no-un
     statements = [
         f"INSERT INTO shops (id, code, name, platform, is_active, created_at, pull_interval_minutes) VALUES (1, 's', 'S', 'taobao', true, '{now}', 10)",
         f"INSERT INTO users (id, username, display_name, password_hash, role, is_active, created_at) VALUES (1, 'u', 'U', 'x', 'agent', true, '{now}')",
+        "INSERT INTO user_shops (user_id, shop_id) VALUES (1, 1)",  # the owner still works there
         f"INSERT INTO reviews (id, shop_id, platform_key, rating, text, posted_at, first_posted_at, is_deleted, is_system_default, received_at, updated_at) VALUES (1, 1, 'k', 'bad', 't', '{now}', '{now}', false, false, '{now}', '{now}')",
         f"INSERT INTO cases (id, shop_id, review_id, owner_id, status, priority, is_hidden_negative, opened_at, first_contact_due_at, revision_window_ends_at, updated_at, version, kind) VALUES (1, 1, 1, 1, 'new', 2, false, '{now}', '{now}', '{now}', '{now}', 1, 'bad')",
         "INSERT INTO case_reasons (case_id, reason, is_confirmed) VALUES (1, 'quality', false)",
@@ -359,3 +360,64 @@ def test_existing_follow_ups_are_indexed(empty_app) -> None:  # type: ignore[no-
             )
         conn.execute(sa.text("UPDATE reviews SET text = '改了' WHERE id = 2"))
         conn.execute(sa.text("DELETE FROM reviews WHERE id = 1"))
+
+
+def test_cases_stranded_with_a_leaver_go_back_to_unassigned(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """0040: an open case owned by a deactivated account, or by someone (not an admin) no
+    longer in its shop, loses its owner, audited; a closed one and a working owner's stay."""
+    upgrade(revision="0039")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        _one_shop(conn, now)
+        for id_, name, role, active, in_shop in (
+            (1, "在岗", "agent", True, True),
+            (2, "离职", "agent", False, True),
+            (3, "调走", "agent", True, False),
+            (4, "管理员", "admin", True, False),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, username, display_name, password_hash, role,"
+                    " is_active, created_at) VALUES (:id, :u, :name, 'x', :role, :active, :now)"
+                ),
+                {
+                    "id": id_,
+                    "u": f"u{id_}",
+                    "name": name,
+                    "role": role,
+                    "active": active,
+                    "now": now,
+                },
+            )
+            if in_shop:
+                conn.execute(sa.text(f"INSERT INTO user_shops VALUES ({id_}, 1)"))
+        for case_id, owner, status in (
+            (1, 1, "new"), (2, 2, "contacting"), (3, 3, "waiting"), (4, 4, "new"),
+            (5, 2, "recovered"),
+        ):  # fmt: skip
+            _review(conn, case_id, "差", now)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cases (id, shop_id, review_id, owner_id, status, kind, priority,"
+                    " is_hidden_negative, opened_at, first_contact_due_at,"
+                    " revision_window_ends_at, attempt_count, updated_at, version) VALUES"
+                    " (:id, 1, :id, :owner, :status, 'bad', 2, false, :now, :now, :now, 0,"
+                    " :now, 1)"
+                ),
+                {"id": case_id, "owner": owner, "status": status, "now": now},
+            )
+    upgrade()
+    with db.engine.connect() as conn:
+        owners = conn.execute(sa.text("SELECT owner_id, version FROM cases ORDER BY id")).all()
+        audits = conn.execute(
+            sa.text(
+                "SELECT case_id, actor_id, old_value, new_value FROM audit_events"
+                " WHERE field = 'owner' ORDER BY case_id"
+            )
+        ).all()
+    assert [tuple(o) for o in owners] == [(1, 1), (None, 2), (None, 2), (4, 1), (2, 1)]
+    assert [tuple(a) for a in audits] == [
+        (2, None, "离职", "未分配（账号已停用）"),
+        (3, None, "调走", "未分配（不再负责该店铺）"),
+    ]
+    downgrade(revision="0039")

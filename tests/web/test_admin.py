@@ -156,6 +156,14 @@ def test_a_leavers_and_a_moved_agents_open_cases_go_back_to_unassigned(
     assert "已回到未分配" in admin_client.get("/admin/users").get_data(as_text=True)
     post_form(admin_client, f"/admin/users/{user.id}", keep_a)  # nothing left to release
     assert "已回到未分配" not in admin_client.get("/admin/users").get_data(as_text=True)
+    # an admin works every shop, assigned or not: their cases stay theirs
+    admin = make_user(Role.ADMIN, shops=[shop_a], display_name="店长")
+    in_b.owner_id = admin.id
+    session.commit()
+    edit = {"display_name": "店长", "role": "admin", "is_active": "y"}  # no shop ticked
+    post_form(admin_client, f"/admin/users/{admin.id}", edit)
+    session.refresh(in_b)
+    assert in_b.owner_id == admin.id
 
 
 def test_admin_cannot_demote_or_lock_out_themself(

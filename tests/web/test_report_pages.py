@@ -141,13 +141,28 @@ def test_exports_open_in_excel_and_neutralise_formulas(
     assert client.get("/reports/export.pdf").status_code == 404
 
 
-def test_the_agent_view_lists_each_agents_load(
-    client: FlaskClient, make_user, shop: Shop, boss: User
+def test_the_agent_view_lists_each_agents_load_and_opens_their_cases(
+    client: FlaskClient, session: Session, make_user, shop: Shop, boss: User
 ) -> None:  # type: ignore[no-untyped-def]
-    make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    """A supervisor whose agent called in sick opens that agent's cases from their load and
+    reassigns them from the list (the board's 负责人 filter)."""
+    sick = make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
+    theirs = open_case(session, shop, key="ag1", nick="甲", text="小林的案件文字", at=utcnow())
+    other = open_case(
+        session, shop, key="ag2", nick="乙", text="别人的案件文字", at=utcnow(), title="冰糖橙"
+    )
+    theirs.owner_id = sick.id
+    session.commit()
     login(client, boss)
     html = client.get("/reports/agents").get_data(as_text=True)
     assert "客服小林" in html and 'id="agent-load"' in html
+    link = f"/cases?view=list&amp;scope=all&amp;owner_id={sick.id}"
+    assert f'href="{link}"' in html
+    listed = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "小林的案件文字" in listed and "别人的案件文字" not in listed
+    assert f'<option value="{sick.id}" selected>客服小林</option>' in listed
+    assert other.id
 
 
 def test_charts_come_drawn_for_a_phone_too(client: FlaskClient, shop: Shop, boss: User) -> None:

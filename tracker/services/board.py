@@ -65,6 +65,7 @@ class BoardFilter:
     due_today: bool = False
     reason: Reason | None = None
     product_id: int | None = None
+    owner_id: int | None = None  # one person's cases (a supervisor reassigning a sick agent's)
     rating: Rating | None = None
     opened_from: date | None = None
     opened_to: date | None = None
@@ -153,6 +154,8 @@ def _conditions(
         )
     if f.product_id is not None:
         where.append(Case.product_id == f.product_id)
+    if f.owner_id is not None:
+        where.append(Case.owner_id == f.owner_id)
     if f.rating is not None:
         where.append(Case.review_id.in_(sa.select(Review.id).where(Review.rating == f.rating)))
     if f.opened_from is not None:

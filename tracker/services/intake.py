@@ -44,6 +44,7 @@ from tracker.models.enums import (
     Rating,
     Reason,
     RevisionKind,
+    Role,
 )
 from tracker.models.reviews import UNSCORED
 from tracker.sentiment import Scorer
@@ -565,15 +566,15 @@ def open_case_for(
 
 def _buyers_agent(session: Session, case: Case) -> User | None:
     """Whoever works another open case of this buyer in the shop (the one touched last), if
-    they still work for the shop: one buyer, one agent. Two agents calling one buyer about
-    two reviews is the "called over and over" the trade must avoid, and one call can settle
-    both."""
+    they still work for the shop (an admin works every shop): one buyer, one agent. Two
+    agents calling one buyer about two reviews is the "called over and over" the trade must
+    avoid, and one call can settle both."""
     if case.buyer_id is None:
         return None
     return session.scalars(
         sa.select(User)
         .join(Case, Case.owner_id == User.id)
-        .join(
+        .outerjoin(
             user_shops,
             sa.and_(user_shops.c.user_id == User.id, user_shops.c.shop_id == Case.shop_id),
         )
@@ -583,6 +584,7 @@ def _buyers_agent(session: Session, case: Case) -> User | None:
             Case.id != case.id,
             Case.status.in_(case_flow.OPEN),
             User.is_active.is_(True),
+            sa.or_(user_shops.c.user_id.is_not(None), User.role == Role.ADMIN),
         )
         .order_by(Case.updated_at.desc(), Case.id.desc())
         .limit(1)

@@ -68,6 +68,7 @@ class BoardFilterForm(Form):
     reason = SelectField("原因", choices=enum_choices(Reason, "全部"), default="")
     rating = SelectField("评价", choices=enum_choices(Rating, "全部"), default="")
     product_id = IntegerField("商品", validators=[Optional(), row_id])
+    owner_id = IntegerField("负责人", validators=[Optional(), row_id])
     overdue = BooleanField("已超时")
     due_today = BooleanField("今天到期")
     number_expiring = BooleanField("号码即将失效")

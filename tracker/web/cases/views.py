@@ -154,6 +154,7 @@ def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilt
         number_expiring=bool(data.get("number_expiring")),
         reason=enum(Reason, data.get("reason")),
         product_id=data.get("product_id"),
+        owner_id=data.get("owner_id"),
         rating=enum(Rating, data.get("rating")),
         opened_from=data.get("opened_from"),
         opened_to=data.get("opened_to"),
@@ -193,6 +194,7 @@ def board_page() -> str:
             .order_by(Product.title)
         ).all(),
         "is_supervisor": current_user.leads,
+        "owners": _owners(shop_ids),
     }
     context["waiting"] = confirmations.count_waiting(db.session, shop.id, now=now)
     context["news_url"] = url_for(
