@@ -644,3 +644,48 @@ def test_scheduler_log_lines_carry_the_shops_time() -> None:
     assert (
         ShopTimeFormatter(ZoneInfo("Asia/Shanghai")).formatTime(record) == "2025-11-30 00:00:00 CST"
     )
+
+
+def test_two_agents_claiming_two_cases_of_one_buyer_at_once(live) -> None:  # type: ignore[no-untyped-def]
+    """Each claim takes the buyer's other unclaimed case along: at the same moment, neither
+    may wait for the other's row (on PostgreSQL that was a deadlock, one claim failing)."""
+    factory, first_id, user_ids = live
+    with factory() as s:
+        shop = s.get(Shop, s.get(Case, first_id).shop_id)
+        pairs = []
+        for i in range(6):
+            one = open_case(s, shop, at=NOW, key=f"p{i}a", nick=f"买家{i}")
+            two = open_case(s, shop, at=NOW, key=f"p{i}b", nick=f"买家{i}b")
+            two.buyer_id = one.buyer_id
+            s.commit()
+            pairs.append((one.id, two.id))
+    failures: list[str] = []
+    for pair in pairs:
+        barrier = threading.Barrier(2, timeout=20)
+
+        def worker(user_id: int, case_id: int, barrier: threading.Barrier = barrier) -> None:
+            with factory() as s:
+                case, user = s.get(Case, case_id), s.get(User, user_id)
+                s.commit()
+                barrier.wait()
+                try:
+                    svc.claim(s, case, user, now=LATER)
+                except svc.AlreadyClaimed:
+                    pass  # the other took it along first: what the agent is told
+                except Exception as exc:  # a deadlock is the failure
+                    failures.append(repr(exc))
+
+        threads = [
+            threading.Thread(target=worker, args=(u, c))
+            for u, c in zip(user_ids, pair, strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert failures == []
+    with factory() as s:
+        owners = s.scalars(
+            sa.select(Case.owner_id).where(Case.id.in_([c for p in pairs for c in p]))
+        ).all()
+    assert len(owners) == 12 and None not in owners

@@ -152,16 +152,25 @@ def _take_the_buyers_other_cases(
     one buyer, one agent. Audited on each; returns their ids."""
     if case.buyer_id is None:
         return []
+    # Rows another claim holds are skipped, not waited for: two agents claiming two cases of
+    # one buyer at once would each wait for the other's row (a deadlock on PostgreSQL).
+    free = session.scalars(
+        sa.select(Case.id)
+        .where(
+            Case.shop_id == case.shop_id,
+            Case.buyer_id == case.buyer_id,
+            Case.id != case.id,
+            Case.owner_id.is_(None),
+            Case.status.in_(case_flow.OPEN),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not free:
+        return []
     along = sorted(
         session.scalars(
             sa.update(Case)
-            .where(
-                Case.shop_id == case.shop_id,
-                Case.buyer_id == case.buyer_id,
-                Case.id != case.id,
-                Case.owner_id.is_(None),
-                Case.status.in_(case_flow.OPEN),
-            )
+            .where(Case.id.in_(free), Case.owner_id.is_(None))
             .values(owner_id=user.id, updated_at=now, version=Case.version + 1)
             .returning(Case.id)
             .execution_options(synchronize_session=False)
