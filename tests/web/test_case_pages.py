@@ -116,6 +116,10 @@ def test_a_case_page_names_the_buyers_other_open_cases(
     closed.status, closed.closed_at = CaseStatus.RECOVERED, utcnow()
     session.commit()
     login(client, agent)
+    board = client.get("/cases?scope=all").get_data(as_text=True)
+    for case_id in (first.id, second.id):  # each card says the other is the same buyer's
+        card = board[board.index(f'data-case-id="{case_id}"') :].split("</a>")[0]
+        assert "同买家 +1" in card
     page = client.get(f"/cases/{second.id}").get_data(as_text=True)
     note = page[page.index('id="same-buyer"') :].split("</div>")[0]
     assert "还有 1 个进行中的案件" in note and f"#{first.id}" in note and "客服小林" in note

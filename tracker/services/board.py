@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tracker.domain import case_flow
 from tracker.models import (
@@ -228,6 +228,7 @@ class Card:
     product_title: str | None
     owner_name: str | None
     number_expires_at: datetime | None
+    same_buyer_open: int  # the buyer's other open cases: one buyer, one agent, one call
     reasons: tuple[Reason, ...]
 
     @property
@@ -269,12 +270,31 @@ _REASON_CODES = (
 )
 
 
+_SIBLING = aliased(Case)
+_SAME_BUYER_OPEN = (
+    sa.select(sa.func.count())
+    .select_from(_SIBLING)
+    .where(
+        _SIBLING.buyer_id == Case.buyer_id,
+        _SIBLING.id != Case.id,
+        _SIBLING.status.in_(case_flow.OPEN),
+    )
+    .scalar_subquery()
+    .label("same_buyer_open")
+)
+
+
 def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
     """The cards of these cases, in the order given (one gone meanwhile is left out)."""
     if not case_ids:
         return []
     rows = session.execute(
-        sa.select(*_CARD_COLUMNS, FIRST_LAPSE.label("number_expires_at"), _REASON_CODES)
+        sa.select(
+            *_CARD_COLUMNS,
+            FIRST_LAPSE.label("number_expires_at"),
+            _SAME_BUYER_OPEN,
+            _REASON_CODES,
+        )
         .join(Review, Review.id == Case.review_id)
         .outerjoin(Buyer, Buyer.id == Case.buyer_id)
         .outerjoin(Product, Product.id == Case.product_id)
