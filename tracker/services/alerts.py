@@ -362,31 +362,24 @@ def notify_assigned(
 ) -> None:
     """Tell an agent a case was given to them (not when they took it themselves). The
     caller owns the transaction."""
-    if owner.id == actor.id:
-        return
-    session.add(
-        Notification(
-            user_id=owner.id,
-            case_id=case.id,
-            kind="assigned",
-            dedupe_key=f"assigned:case:{case.id}:{int(now.timestamp())}",
-            title=f"{actor.display_name}把案件 #{case.id} 分配给你",
-            body=case.product.title if case.product else "",
-            created_at=now,
-        )
-    )
+    if owner.id != actor.id:
+        _assigned(session, case, owner, f"{actor.display_name}把案件 #{case.id} 分配给你", now)
 
 
 def notify_same_buyer(session: Session, case: Case, owner: User, *, now: datetime) -> None:
     """Tell the agent working a buyer that intake gave them the same buyer's new case. The
     caller owns the transaction."""
+    _assigned(session, case, owner, f"你跟进的买家又有新案件 #{case.id}，已分配给你", now)
+
+
+def _assigned(session: Session, case: Case, owner: User, title: str, now: datetime) -> None:
     session.add(
         Notification(
             user_id=owner.id,
             case_id=case.id,
             kind="assigned",
             dedupe_key=f"assigned:case:{case.id}:{int(now.timestamp())}",
-            title=f"你跟进的买家又有新案件 #{case.id}，已分配给你",
+            title=title,
             body=case.product.title if case.product else "",
             created_at=now,
         )
