@@ -128,6 +128,11 @@ def test_a_case_page_names_the_buyers_other_open_cases(
     third = recent_case(session, shop, key="4", nick="鱼", title="沃柑")
     third.buyer_id = first.buyer_id
     session.commit()
+    before = client.get(f"/cases/{second.id}").get_data(as_text=True)
+    assert (
+        "认领（含同一买家另 1 件）" in before
+        and f'title="同一买家未分配的案件一并认领：#{third.id}"' in before
+    )
     post_form(client, f"/cases/{second.id}/claim", {}, form_url=f"/cases/{second.id}")
     claimed = client.get(f"/cases/{second.id}").get_data(as_text=True)
     assert f"已认领。同一买家的 #{third.id} 也一并认领。" in claimed  # not #first: 小林's already
