@@ -17,7 +17,8 @@ from tracker.domain import case_flow
 from tracker.domain.phone_numbers import NumberError, masked, parse_number
 from tracker.models import Case, LoginFailures, Shop, User
 from tracker.models.enums import Role
-from tracker.services.audit import record_case_change, record_user_change
+from tracker.services.audit import record_user_change
+from tracker.services.cases import hand_over
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 from tracker.vault import personal_vault
@@ -176,17 +177,15 @@ def _release_cases(
     ).all()
     why = "账号已停用" if not user.is_active else "不再负责该店铺"
     for case in released:
-        record_case_change(
+        hand_over(
             session,
             case,
-            now=now,
+            None,
             actor_id=actor.id,
-            field="owner",
+            now=now,
             old=user.display_name,
             new=f"未分配（{why}）",
         )
-        case.owner_id = None
-        case.updated_at = now  # bumps the version: a page open on it is stale
     return len(released)
 
 

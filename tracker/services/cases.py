@@ -191,6 +191,23 @@ def _take_the_buyers_other_cases(
     return along
 
 
+def hand_over(
+    session: Session,
+    case: Case,
+    owner_id: int | None,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    old: str | None,
+    new: str | None,
+) -> None:
+    """Give ``case`` to another owner (or none), in the audit trail as ``old`` → ``new`` and
+    with its version moved, so a page open on it is stale. The caller owns the transaction."""
+    record_case_change(session, case, now=now, actor_id=actor_id, field="owner", old=old, new=new)
+    case.owner_id = owner_id
+    touch(case, now)
+
+
 def assign(
     session: Session, cases: Sequence[Case], owner: User | None, *, actor: User, now: datetime
 ) -> int:
@@ -207,17 +224,15 @@ def assign(
             new_owner = owner.id if owner else None
             if case.owner_id == new_owner:
                 continue
-            record_case_change(
+            hand_over(
                 session,
                 case,
-                now=now,
+                new_owner,
                 actor_id=actor.id,
-                field="owner",
+                now=now,
                 old=_display(session, case.owner_id) if case.owner_id else None,
                 new=owner.display_name if owner else None,
             )
-            case.owner_id = new_owner
-            touch(case, now)
             if owner is not None:
                 alerts.notify_assigned(session, case, owner, actor=actor, now=now)
             changed += 1
