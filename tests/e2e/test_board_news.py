@@ -30,5 +30,11 @@ def test_an_open_board_announces_a_new_case(live: Live, browser) -> None:  # typ
     page.click("#board-news-refresh")
     page.locator(f'[data-case-id="{case_id}"]').wait_for()
     assert page.locator("#board-news").is_hidden() and page.title().startswith("案件")
+
+    page.goto(f"{live.url}/")  # the home page says so as well
+    live.opens_a_case("又来的买家")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.locator("#board-news").wait_for(state="visible")
+    assert page.locator("#board-news").inner_text().startswith("打开首页后新开了 1 个案件")
     assert errors == []
     context.close()

@@ -71,6 +71,17 @@ def test_new_cases_matching_the_board_are_counted_and_nothing_else(
     assert client.get(f"/cases/news?after={after}&scope=mine").get_json()["new_cases"] == 0
 
 
+def test_the_home_page_asks_for_the_same_news(
+    client: FlaskClient, session: Session, shop: Shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """An agent whose home page stays open learns of a case opened meanwhile there too."""
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    url = _news_url(client, "/")
+    assert 'data-page="首页"' in client.get("/").get_data(as_text=True)
+    _recent(session, shop, "1", nick="新来的")
+    assert client.get(url).get_json()["new_cases"] == 1
+
+
 def test_a_bad_watermark_is_refused_and_a_visitor_must_log_in(
     client: FlaskClient, shop: Shop, make_user
 ) -> None:  # type: ignore[no-untyped-def]

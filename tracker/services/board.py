@@ -410,6 +410,9 @@ class News:
     unread: int  # the user's unread notifications (an assignment among them)
 
 
+NEWS_EVERY_SECONDS = 60  # how often an open board or home page asks news()
+
+
 def news(
     session: Session, f: BoardFilter, *, after_id: int, user_id: int, now: datetime, tz: ZoneInfo
 ) -> News:

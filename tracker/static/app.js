@@ -60,7 +60,7 @@ if (window.matchMedia("(min-width: 992px)").matches) {
   for (const el of document.querySelectorAll("details[data-open-wide]")) el.open = true;
 }
 
-// An open board asks every minute what changed since it was drawn (cases/news) and, when
+// An open board (or home page) asks every minute what changed since it was drawn (cases/news) and, when
 // cases were opened, says so with a link that refreshes it, and in the tab's title (a
 // board in a background tab shows "(2) 案件"): an agent keeps the board open all morning,
 // and a new case must not wait for a reload. It asks again at once when the tab is shown
@@ -86,7 +86,7 @@ if (news) {
     }
     if (data.new_cases > 0) {
       document.getElementById("board-news-text").textContent =
-        `打开看板后新开了 ${data.new_cases} 个案件`;
+        `打开${news.dataset.page || "看板"}后新开了 ${data.new_cases} 个案件`;
       show(news, true);
       document.title = `(${data.new_cases}) ${title}`;
     }

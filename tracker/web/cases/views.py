@@ -82,7 +82,6 @@ from tracker.web.fields import attach_error
 from tracker.web.inputs import parse_id, searched_page
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-NEWS_EVERY_SECONDS = 60  # how often an open board asks for new cases (cases/news)
 
 
 def _tz() -> ZoneInfo:
@@ -200,7 +199,7 @@ def board_page() -> str:
     context["news_url"] = url_for(
         "cases.news", **{**request.args.to_dict(), "after": board.watermark(db.session)}
     )
-    context["news_every"] = NEWS_EVERY_SECONDS
+    context["news_every"] = board.NEWS_EVERY_SECONDS
     if view == "list":
         found = board.listing(db.session, criteria, user_id=current_user.id, now=now, tz=tz)
         page = searched_page(found)

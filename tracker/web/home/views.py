@@ -40,6 +40,7 @@ def index() -> str:
         COUNTS_FRESH_SECONDS,
         lambda: browse.shop_counts(db.session, shop.id, now=utcnow()),
     )
+    watermark = board.watermark(db.session)  # before the page's own queries, as the board
     now = utcnow()
     tz = local_zone(current_app.config)
     day = board.my_day(db.session, (shop.id,), user_id=current_user.id, now=now, tz=tz)
@@ -59,6 +60,10 @@ def index() -> str:
         counts=counts.value,
         counted_at=counts.at,
         recent_unhappy=browse.recent_unhappy(db.session, shop.id),
+        # the board's news for the default board of this person (mine + unassigned, or the
+        # team's): a case opened while the home page stays open is announced here too
+        news_url=url_for("cases.news", after=watermark),
+        news_every=board.NEWS_EVERY_SECONDS,
     )
 
 
