@@ -36,5 +36,7 @@ def test_an_open_board_announces_a_new_case(live: Live, browser) -> None:  # typ
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     page.locator("#board-news").wait_for(state="visible")
     assert page.locator("#board-news").inner_text().startswith("打开首页后新开了 1 个案件")
+    page.click("#board-news-refresh")  # to the board, where it is
+    page.wait_for_url(f"{live.url}/cases")
     assert errors == []
     context.close()
