@@ -72,6 +72,15 @@ class User(UserMixin, db.Model):
         return {shop.id for shop in self.shops}
 
 
+def works_for(shop_id: int | sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+    """SQL: the user works for the shop ``shop_id`` (a value, or a column such as a case's
+    shop): assigned to it, or an admin, who works every shop."""
+    return sa.or_(
+        User.role == Role.ADMIN,
+        sa.exists().where(user_shops.c.user_id == User.id, user_shops.c.shop_id == shop_id),
+    )
+
+
 class LoginFailures(db.Model):
     """Wrong passwords in a row for one user name from one address (known names or not, so
     the answers cannot tell which names exist). Locking per address means an attacker

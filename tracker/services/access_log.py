@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.models import AuditEvent, Buyer, User
-from tracker.models.accounts import user_shops
-from tracker.models.enums import Role
+from tracker.models.accounts import works_for
 from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.reports import Period
 
@@ -95,14 +94,7 @@ def staff(session: Session, shop_id: int) -> list[tuple[int, str]]:
         (user_id, name + ("" if active else "（已停用）"))
         for user_id, name, active in session.execute(
             sa.select(User.id, User.display_name, User.is_active)
-            .where(
-                sa.or_(
-                    User.role == Role.ADMIN,
-                    User.id.in_(
-                        sa.select(user_shops.c.user_id).where(user_shops.c.shop_id == shop_id)
-                    ),
-                )
-            )
+            .where(works_for(shop_id))
             .order_by(User.is_active.desc(), User.display_name)
         )
     ]

@@ -34,8 +34,8 @@ from tracker.models import (
     SentimentCorrection,
     Shop,
     User,
-    user_shops,
 )
+from tracker.models.accounts import works_for
 from tracker.models.enums import (
     AppealState,
     CaseOutcome,
@@ -44,7 +44,6 @@ from tracker.models.enums import (
     Rating,
     Reason,
     RevisionKind,
-    Role,
 )
 from tracker.models.reviews import UNSCORED
 from tracker.sentiment import Scorer
@@ -574,17 +573,13 @@ def _buyers_agent(session: Session, case: Case) -> User | None:
     return session.scalars(
         sa.select(User)
         .join(Case, Case.owner_id == User.id)
-        .outerjoin(
-            user_shops,
-            sa.and_(user_shops.c.user_id == User.id, user_shops.c.shop_id == Case.shop_id),
-        )
         .where(
             Case.shop_id == case.shop_id,
             Case.buyer_id == case.buyer_id,
             Case.id != case.id,
             Case.status.in_(case_flow.OPEN),
             User.is_active.is_(True),
-            sa.or_(user_shops.c.user_id.is_not(None), User.role == Role.ADMIN),
+            works_for(case.shop_id),
         )
         .order_by(Case.updated_at.desc(), Case.id.desc())
         .limit(1)

@@ -162,14 +162,19 @@ def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilt
     )
 
 
+def _board_form() -> BoardFilterForm:
+    """The board's filters from the query string: an agent starts from their own cases and
+    the unclaimed, a supervisor from the team's (the board and its news read the same)."""
+    return BoardFilterForm(request.args, scope="all" if current_user.leads else "default")
+
+
 @bp.route("")
 def board_page() -> str:
     shop = current_shop()
     if shop is None:
         abort(404)
     shop_ids = (shop.id,)
-    # an agent starts from their own cases and the unclaimed; a supervisor from the team's
-    form = BoardFilterForm(request.args, scope="all" if current_user.leads else "default")
+    form = _board_form()
     criteria = _filter(form, shop_ids)
     now, tz = utcnow(), _tz()
     view = request.args.get("view", "columns")
@@ -234,7 +239,7 @@ def news() -> tuple[Response, int]:
     after = 0 if raw == "0" else parse_id(raw)
     if after is None:
         return jsonify(error="after", message="after：需要看板绘制时的案件编号（整数）"), 400
-    form = BoardFilterForm(request.args, scope="all" if current_user.leads else "default")
+    form = _board_form()
     found = board.news(
         db.session,
         _filter(form, (shop.id,)),
