@@ -162,7 +162,8 @@ def test_a_buyers_new_case_goes_to_the_agent_already_working_them(
     make_user,  # type: ignore[no-untyped-def]
 ) -> None:
     """One buyer, one agent: the same buyer's second review is the agent's, told so; not
-    when their case is closed, nor when the agent left the shop or was deactivated."""
+    when their case is closed, nor when the agent left the shop, was deactivated or is
+    away."""
     run(session, shop, [record("1")])
     first = session.scalars(sa.select(Case)).one()
     agent: User = make_user(Role.AGENT, shops=[shop], display_name="客服小林")
@@ -193,6 +194,12 @@ def test_a_buyers_new_case_goes_to_the_agent_already_working_them(
     session.commit()
     assert next_case("5").owner_id is None
     agent.is_active = True
+    agent.away_until = NOW + timedelta(hours=5)  # or is away (leave, sick) until then
+    session.commit()
+    assert next_case("7").owner_id is None
+    agent.away_until = NOW + timedelta(hours=3)  # back by the time the review comes in
+    session.commit()
+    assert next_case("8").owner_id == agent.id
     for case in session.scalars(sa.select(Case).where(Case.owner_id == agent.id)):
         case.status, case.closed_at = CaseStatus.RECOVERED, NOW
     session.commit()

@@ -46,7 +46,16 @@ EVERYONE = (
     "auth.change_",
 )
 # URL parts that name one shop's record: staff of another shop get 404 for them.
-SHOP_RECORDS = {"case_id", "buyer_id", "review_id", "script_id", "campaign_id", "rule_id"}
+# (user_id: a colleague of another shop is not shown; admin pages say 403 before that)
+SHOP_RECORDS = {
+    "case_id",
+    "buyer_id",
+    "review_id",
+    "script_id",
+    "campaign_id",
+    "rule_id",
+    "user_id",
+}
 
 
 def rule_for(endpoint: str) -> str:

@@ -46,6 +46,11 @@ class User(UserMixin, db.Model):
     # Set when an admin chose the password (a new account, a reset): its owner must choose
     # their own before anything else; cleared by 修改密码.
     temporary_password_at: Mapped[datetime | None]
+    # Away (leave, sick, training) until this moment, the start of the shop-time day after
+    # their last day away: while it lies ahead, intake gives them no buyer's new case, nobody
+    # can assign them one, and the alerts for their cases go to the supervisors
+    # (tracker.services.availability).
+    away_until: Mapped[datetime | None]
 
     shops: Mapped[list[Shop]] = relationship(secondary=user_shops, order_by="Shop.name")
 
@@ -70,6 +75,14 @@ class User(UserMixin, db.Model):
     @property
     def shop_ids(self) -> set[int]:
         return {shop.id for shop in self.shops}
+
+    def is_away(self, now: datetime) -> bool:
+        return self.away_until is not None and self.away_until > now
+
+
+def at_work(now: datetime) -> sa.ColumnElement[bool]:
+    """SQL: the user is not away at ``now`` (:attr:`User.away_until`)."""
+    return sa.or_(User.away_until.is_(None), User.away_until <= now)
 
 
 def works_for(shop_id: int | sa.ColumnElement[int]) -> sa.ColumnElement[bool]:

@@ -114,7 +114,9 @@ def supervisors(session: Session, shop_id: int) -> list[User]:
     )
 
 
-def _message(notice: Notice, settings: AlertSettings, tz_name: str) -> tuple[str, str]:
+def _message(
+    notice: Notice, settings: AlertSettings, tz_name: str, now: datetime
+) -> tuple[str, str]:
     from tracker.clock import to_local
 
     case = notice.case
@@ -125,6 +127,8 @@ def _message(notice: Notice, settings: AlertSettings, tz_name: str) -> tuple[str
         AlertEvent.REVISION_WINDOW_CLOSING: case.revision_window_ends_at,
     }[notice.event]
     owner = case.owner.display_name if case.owner else "未分配"
+    if case.owner is not None and case.owner.is_away(now):
+        owner += "（不在岗）"
     title = f"{notice.event.label}：案件 #{case.id}"
     body = (
         f"{product} · 负责人：{owner} · 截止 {to_local(when, tz_name):%m-%d %H:%M}\n"
@@ -159,13 +163,13 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
         created = 0
         for notice in notices:
             case = notice.case
-            if notice.to_supervisors or case.owner is None:
+            if notice.to_supervisors or case.owner is None or case.owner.is_away(now):
                 if case.shop_id not in staff:
                     staff[case.shop_id] = supervisors(session, case.shop_id)
                 recipients = staff[case.shop_id]
             else:
                 recipients = [case.owner]
-            title, body = _message(notice, settings, tz_name)
+            title, body = _message(notice, settings, tz_name, now)
             fresh = [u for u in recipients if (u.id, notice.key) not in sent]
             for user in fresh:
                 session.add(
@@ -423,7 +427,38 @@ def _digest(
     )
     if waiting:  # unsure good ratings start no deadline: only the digest says they wait
         body += f"\n待确认 {waiting} 条（好评但文字可能不满意，等人判断）：{base}/cases/confirm"
+    away = _away_today(session, shop.id, now)
+    if away:  # their cases wait for nobody unless someone takes them
+        body += "\n不在岗：" + "、".join(
+            f"{name}（手上 {n} 件进行中）" if n else name for name, n in away
+        )
+        body += f"\n{base}/reports/agents"
     return title, body
+
+
+def _away_today(session: Session, shop_id: int, now: datetime) -> list[tuple[str, int]]:
+    """The shop's staff away now, and how many of the shop's open cases each still holds."""
+    held = (
+        sa.select(sa.func.count())
+        .where(
+            Case.owner_id == User.id,
+            Case.shop_id == shop_id,
+            Case.status.in_(case_flow.OPEN),
+        )
+        .scalar_subquery()
+    )
+    return [
+        (name, n)
+        for name, n in session.execute(
+            sa.select(User.display_name, held)
+            .where(
+                User.is_active.is_(True),
+                User.away_until > now,
+                User.shops.any(Shop.id == shop_id),
+            )
+            .order_by(User.display_name)
+        )
+    ]
 
 
 def morning_digest(

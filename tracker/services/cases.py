@@ -219,6 +219,8 @@ def assign(
             not owner.is_active or not {c.shop_id for c in cases} <= owner.shop_ids
         ):
             raise FieldError("owner_id", f"{owner.display_name} 不负责这些案件所在的店铺。")
+        if owner is not None and owner.is_away(now):
+            raise FieldError("owner_id", f"{owner.display_name} 不在岗，请分给在岗的同事。")
         changed = 0
         for case in cases:
             new_owner = owner.id if owner else None

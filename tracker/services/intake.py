@@ -35,7 +35,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.accounts import works_for
+from tracker.models.accounts import at_work, works_for
 from tracker.models.enums import (
     AppealState,
     CaseOutcome,
@@ -553,7 +553,7 @@ def open_case_for(
         old=None,
         new=CaseStatus.NEW.value,
     )
-    owner = _buyers_agent(session, case)
+    owner = _buyers_agent(session, case, now)
     if owner is not None:
         case.owner_id = owner.id
         record_case_change(
@@ -563,9 +563,10 @@ def open_case_for(
     return case
 
 
-def _buyers_agent(session: Session, case: Case) -> User | None:
+def _buyers_agent(session: Session, case: Case, now: datetime) -> User | None:
     """Whoever works another open case of this buyer in the shop (the one touched last), if
-    they still work for the shop (an admin works every shop): one buyer, one agent. Two
+    they still work for the shop (an admin works every shop) and are not away: one buyer,
+    one agent. Two
     agents calling one buyer about two reviews is the "called over and over" the trade must
     avoid, and one call can settle both."""
     if case.buyer_id is None:
@@ -580,6 +581,7 @@ def _buyers_agent(session: Session, case: Case) -> User | None:
             Case.status.in_(case_flow.OPEN),
             User.is_active.is_(True),
             works_for(case.shop_id),
+            at_work(now),
         )
         .order_by(Case.updated_at.desc(), Case.id.desc())
         .limit(1)

@@ -6,10 +6,12 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.extensions import db, limiter
-from tracker.services import accounts
+from tracker.services import accounts, availability
 from tracker.services.accounts import LoginFailure, authenticate
 from tracker.services.errors import FieldError
+from tracker.web import away
 from tracker.web.auth.forms import ContactForm, LoginForm, PasswordChangeForm
 from tracker.web.fields import attach_error
 from tracker.web.inputs import safe_next
@@ -87,8 +89,15 @@ def _contact_form() -> ContactForm:
 def _account_page(
     password_form: PasswordChangeForm, contact_form: ContactForm, status: int = 200
 ) -> tuple[str, int]:
+    now, tz = utcnow(), local_zone(current_app.config)
     return render_template(
-        "auth/account.html", form=password_form, contact_form=contact_form
+        "auth/account.html",
+        form=password_form,
+        contact_form=contact_form,
+        away_until=(
+            availability.last_day_away(current_user, tz) if current_user.is_away(now) else None
+        ),
+        back_form=away.BackForm(),
     ), status
 
 
@@ -114,6 +123,21 @@ def change_password() -> Response | tuple[str, int]:
             flash("密码已修改，其他设备上的登录已退出。", "success")
             return redirect(url_for("home.index"))
     return _account_page(form, _contact_form(), 400)
+
+
+@bp.route("/account/away", methods=["GET", "POST"])
+def account_away() -> Response | tuple[str, int]:
+    """不在岗: one's own leave, set by oneself (a supervisor may set it from 客服负荷)."""
+    return away.away_page(
+        current_user._get_current_object(), url_for("auth.account"), url_for("auth.account_back")
+    )
+
+
+@bp.route("/account/back", methods=["POST"])
+def account_back() -> Response:
+    return away.mark_back(
+        current_user._get_current_object(), request.referrer or url_for("home.index")
+    )
 
 
 @bp.route("/account/contact", methods=["POST"])

@@ -136,6 +136,21 @@ def _owners(shop_ids: tuple[int, ...] | sa.Select[tuple[int]]) -> list[User]:
     ]
 
 
+def _owner_choices(
+    shop_ids: tuple[int, ...] | sa.Select[tuple[int]], first: str
+) -> list[SelectChoice]:
+    """Who a case can be given to; someone away is listed, marked, and refused by the
+    service with the reason (a silent gap in the list would look like a bug)."""
+    now = utcnow()
+    return row_choices(
+        [(0, first)]
+        + [
+            (u.id, f"{u.display_name}（不在岗）" if u.is_away(now) else u.display_name)
+            for u in _owners(shop_ids)
+        ]
+    )
+
+
 # -- board ---------------------------------------------------------------------------------
 def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilter:
     def enum(cls: type, raw: str | None):  # type: ignore[no-untyped-def]
@@ -213,9 +228,7 @@ def board_page() -> str:
         context["search_limit"] = browse.SEARCH_LIMIT
         context["rows"] = board.cards(db.session, page.items)
         assign = AssignForm()
-        assign.owner_id.choices = row_choices(
-            [(0, "选择负责人…")] + [(u.id, u.display_name) for u in _owners(shop_ids)]
-        )
+        assign.owner_id.choices = _owner_choices(shop_ids, "选择负责人…")
         context["assign_form"] = assign
     else:
         context["kanban"] = board.kanban(
@@ -259,9 +272,7 @@ def bulk_assign() -> Response:
         abort(403)
     shops = visible_shop_ids()
     form = AssignForm()
-    form.owner_id.choices = row_choices(
-        [(0, "")] + [(u.id, u.display_name) for u in _owners(shops)]
-    )
+    form.owner_id.choices = _owner_choices(shops, "")
     if not form.validate_on_submit():
         abort(400)
     cases = list(
@@ -389,9 +400,7 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     }
     if assigns:
         assign = AssignForm(prefix="assign", formdata=None, data={"owner_id": case.owner_id or 0})
-        assign.owner_id.choices = row_choices(
-            [(0, "（未分配）")] + [(u.id, u.display_name) for u in _owners((case.shop_id,))]
-        )
+        assign.owner_id.choices = _owner_choices((case.shop_id,), "（未分配）")
         forms["assign_form"] = assign
     return forms
 
@@ -518,9 +527,7 @@ def claim(case_id: int) -> Response | tuple[str, int]:
 def assign(case_id: int) -> Response | tuple[str, int]:
     case = _case_or_404(case_id)
     form = AssignForm(prefix="assign")
-    form.owner_id.choices = row_choices(
-        [(0, "")] + [(u.id, u.display_name) for u in _owners((case.shop_id,))]
-    )
+    form.owner_id.choices = _owner_choices((case.shop_id,), "")
 
     def run() -> None:
         owner = db.session.get(User, form.owner_id.data) if form.owner_id.data else None

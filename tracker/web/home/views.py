@@ -16,8 +16,9 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.extensions import db
-from tracker.services import board, browse, confirmations
+from tracker.services import availability, board, browse, confirmations
 from tracker.web.access import current_shop, shop_or_404, shops_query
+from tracker.web.away import BackForm
 from tracker.web.cached import computed
 from tracker.web.home.forms import ShopSwitchForm
 from tracker.web.inputs import requested_page, safe_next, search_text
@@ -64,6 +65,10 @@ def index() -> str:
         # team's): a case opened while the home page stays open is announced here too
         news_url=url_for("cases.news", after=watermark),
         news_every=board.NEWS_EVERY_SECONDS,
+        away_until=(
+            availability.last_day_away(current_user, tz) if current_user.is_away(now) else None
+        ),
+        back_form=BackForm(),
     )
 
 

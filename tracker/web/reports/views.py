@@ -6,7 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
@@ -15,11 +16,11 @@ from tracker.extensions import db, talisman
 from tracker.models import Shop, User
 from tracker.models.enums import LEADS, Role
 from tracker.services import access_log as personal_data
-from tracker.services import exports, reports, surveys
+from tracker.services import availability, exports, reports, surveys
 from tracker.services.access_log import BY_STAFF, BY_SYSTEM
 from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.errors import FieldError
-from tracker.web import cached
+from tracker.web import away, cached
 from tracker.web.access import current_shop, roles_required, shops_query
 from tracker.web.cached import Computed, computed
 from tracker.web.choices import row_choices
@@ -195,8 +196,42 @@ def agents() -> str:
             .order_by(User.display_name)
         )
     )
-    loads = reports.agent_view(db.session, shop.id, staff, now=utcnow(), tz=_tz())
-    return render_template("reports/agents.html", shop=shop, loads=loads)
+    now, tz = utcnow(), _tz()
+    loads = reports.agent_view(db.session, shop.id, staff, now=now, tz=tz)
+    away_until = {u.id: availability.last_day_away(u, tz) for u in staff if u.is_away(now)}
+    return render_template(
+        "reports/agents.html",
+        shop=shop,
+        loads=loads,
+        away_until=away_until,
+        back_form=away.BackForm(),
+    )
+
+
+def _agent_or_404(user_id: int) -> User:
+    """A colleague whom this supervisor may mark away (an agent of a shop they work
+    for; an admin, anyone): nobody else's account is shown or changed here."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    try:
+        availability.check_may_set(user, current_user)
+    except FieldError:
+        abort(404)
+    return user
+
+
+@bp.route("/agents/<int:user_id>/away", methods=["GET", "POST"])
+def agent_away(user_id: int) -> Response | tuple[str, int]:
+    user = _agent_or_404(user_id)
+    return away.away_page(
+        user, url_for("reports.agents"), url_for("reports.agent_back", user_id=user.id)
+    )
+
+
+@bp.route("/agents/<int:user_id>/back", methods=["POST"])
+def agent_back(user_id: int) -> Response:
+    return away.mark_back(_agent_or_404(user_id), url_for("reports.agents"))
 
 
 @bp.route("/export.<fmt>")

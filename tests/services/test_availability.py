@@ -1,0 +1,184 @@
+"""Staff away: who may mark whom, what it releases, and what work stops going their way
+(intake's one-buyer-one-agent, assignment, the deadline alerts, the morning digest)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW
+from tests.factories import open_case
+from tracker.models import AuditEvent, Case, Notification, Shop, User
+from tracker.models.enums import AlertEvent, CaseStatus, Role
+from tracker.services import alerts, availability, cases
+from tracker.services.errors import FieldError
+
+SH = ZoneInfo("Asia/Shanghai")
+TODAY = NOW.astimezone(SH).date()  # Friday 2026-11-20, 10:00 in Shanghai
+
+
+@pytest.fixture
+def team(session: Session, make_shop, make_user) -> tuple[Shop, User, User, User]:  # type: ignore[no-untyped-def]
+    shop = make_shop()
+    boss = make_user(Role.SUPERVISOR, shops=[shop], display_name="主管老陈")
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服小王")
+    other = make_user(Role.AGENT, shops=[shop], display_name="客服小李")
+    return shop, boss, agent, other
+
+
+def _owned(session: Session, shop: Shop, owner: User, key: str, nick: str = "买家甲") -> Case:
+    case = open_case(session, shop, key=key, nick=nick, at=NOW - timedelta(days=3))
+    case.owner_id = owner.id
+    session.commit()
+    return case
+
+
+def test_away_through_a_day_ends_at_the_next_shop_midnight_and_can_release_the_cases(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent, _ = team
+    first = _owned(session, shop, agent, "1")
+    second = _owned(session, shop, agent, "2", nick="买家乙")
+    second.status, second.closed_at = CaseStatus.RECOVERED, NOW  # a closed case stays theirs
+    session.commit()
+
+    released = availability.set_away(
+        session, agent, date(2026, 11, 22), release=True, actor=boss, now=NOW, tz=SH
+    )
+    assert released == 1
+    assert agent.away_until == datetime(2026, 11, 23, tzinfo=SH)
+    assert availability.last_day_away(agent, SH) == date(2026, 11, 22)
+    assert agent.is_away(NOW) and agent.is_away(datetime(2026, 11, 22, 23, 59, tzinfo=SH))
+    assert not agent.is_away(datetime(2026, 11, 23, 0, 0, tzinfo=SH))  # back on Monday
+    session.refresh(first)
+    session.refresh(second)
+    assert first.owner_id is None and second.owner_id == agent.id
+    handed = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.case_id == first.id, AuditEvent.field == "owner")
+    ).one()
+    assert (handed.actor_id, handed.old_value, handed.new_value) == (
+        boss.id,
+        "客服小王",
+        "未分配（客服小王不在岗至 11-22）",
+    )
+    marked = session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.entity_type == "user", AuditEvent.field == "away_until"
+        )
+    ).one()
+    assert marked.actor_id == boss.id and marked.new_value.startswith("2026-11-23T00:00:00+08")
+
+    availability.set_back(session, agent, actor=agent, now=NOW + timedelta(hours=2))
+    assert agent.away_until is None and not agent.is_away(NOW)
+
+
+def test_without_release_the_cases_stay_and_today_is_the_shortest_leave(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, _, agent, _ = team
+    case = _owned(session, shop, agent, "1")
+    assert (
+        availability.set_away(session, agent, TODAY, release=False, actor=agent, now=NOW, tz=SH)
+        == 0
+    )
+    session.refresh(case)
+    assert case.owner_id == agent.id and agent.is_away(NOW)
+    assert not agent.is_away(datetime(2026, 11, 21, tzinfo=SH))
+
+
+@pytest.mark.parametrize(
+    ("last_day", "message"),
+    [
+        (TODAY - timedelta(days=1), "已经过去"),
+        (TODAY + timedelta(days=92), "最长可设 92 天"),
+    ],
+)
+def test_a_day_in_the_past_or_too_far_ahead_is_refused_on_its_field(
+    session: Session, team, last_day: date, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, agent, _ = team
+    with pytest.raises(FieldError) as refused:
+        availability.set_away(session, agent, last_day, release=True, actor=boss, now=NOW, tz=SH)
+    assert refused.value.field == "last_day" and message in refused.value.message
+    session.refresh(agent)
+    assert agent.away_until is None  # nothing half-written
+    assert (
+        availability.set_away(
+            session, agent, TODAY + timedelta(days=91), release=False, actor=boss, now=NOW, tz=SH
+        )
+        == 0
+    )
+
+
+def test_only_oneself_a_supervisor_of_the_agents_shop_or_an_admin_may_mark_someone(
+    session: Session, team, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, agent, other = team
+    elsewhere = make_user(Role.SUPERVISOR, shops=[make_shop()])
+    admin = make_user(Role.ADMIN)
+    day = TODAY + timedelta(days=1)
+    for actor, target in ((other, agent), (elsewhere, agent), (boss, admin)):
+        with pytest.raises(FieldError, match="只能为自己"):
+            availability.set_away(session, target, day, release=False, actor=actor, now=NOW, tz=SH)
+        with pytest.raises(FieldError, match="只能为自己"):
+            availability.set_back(session, target, actor=actor, now=NOW)
+    for actor, target in ((agent, agent), (boss, agent), (admin, boss), (boss, boss)):
+        availability.set_away(session, target, day, release=False, actor=actor, now=NOW, tz=SH)
+        assert target.is_away(NOW)
+    agent.is_active = False
+    session.commit()
+    with pytest.raises(FieldError, match="已停用"):
+        availability.set_away(session, agent, day, release=False, actor=boss, now=NOW, tz=SH)
+
+
+def test_nobody_can_assign_a_case_to_someone_away(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent, other = team
+    case = open_case(session, shop, at=NOW - timedelta(days=3))
+    availability.set_away(session, agent, TODAY, release=False, actor=boss, now=NOW, tz=SH)
+    with pytest.raises(FieldError) as refused:
+        cases.assign(session, [case], agent, actor=boss, now=NOW)
+    assert refused.value.field == "owner_id" and "客服小王 不在岗" in refused.value.message
+    assert case.owner_id is None
+    assert cases.assign(session, [case], other, actor=boss, now=NOW) == 1
+    tomorrow = datetime(2026, 11, 21, 9, 0, tzinfo=SH)  # back: assignable again
+    assert cases.assign(session, [case], agent, actor=boss, now=tomorrow) == 1
+
+
+def test_the_alerts_for_an_away_agents_cases_go_to_the_supervisors(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent, _ = team
+    case = _owned(session, shop, agent, "1")
+    case.first_contact_due_at = NOW + timedelta(minutes=20)
+    case.first_attempt_at = None
+    session.commit()
+    availability.set_away(session, agent, TODAY, release=False, actor=agent, now=NOW, tz=SH)
+    settings = alerts.AlertSettings()
+    assert alerts.scan(session, now=NOW, settings=settings, tz_name="Asia/Shanghai") == 1
+    note = session.scalars(sa.select(Notification)).one()
+    assert (note.user_id, note.kind) == (boss.id, AlertEvent.FIRST_CONTACT_DUE_SOON.value)
+    assert "负责人：客服小王（不在岗）" in note.body
+    availability.set_back(session, agent, actor=agent, now=NOW + timedelta(minutes=1))
+    alerts.scan(session, now=NOW + timedelta(minutes=2), settings=settings, tz_name="Asia/Shanghai")
+    assert session.scalars(sa.select(Notification.user_id).order_by(Notification.id)).all() == [
+        boss.id,
+        agent.id,  # back: their own case's notice is theirs again
+    ]
+
+
+def test_the_morning_digest_names_who_is_away_and_what_they_still_hold(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent, other = team
+    _owned(session, shop, agent, "1")
+    _owned(session, shop, agent, "2", nick="买家乙")
+    availability.set_away(session, agent, TODAY, release=False, actor=boss, now=NOW, tz=SH)
+    availability.set_away(session, other, TODAY, release=False, actor=boss, now=NOW, tz=SH)
+    settings = alerts.AlertSettings(base_url="https://t.example")
+    assert alerts.morning_digest(session, now=NOW, settings=settings, tz_name="Asia/Shanghai") == 1
+    digest = session.scalars(sa.select(Notification).where(Notification.kind == "digest")).one()
+    away = digest.body.split("不在岗：")[1].splitlines()[0]
+    assert sorted(away.split("、")) == ["客服小李", "客服小王（手上 2 件进行中）"]
+    assert "https://t.example/reports/agents" in digest.body

@@ -1,0 +1,131 @@
+"""Staff away (leave, sick, training) and back: who may be given work.
+
+A case's first-contact deadline is a few working hours; a case sitting with someone on
+leave misses it, and the buyer's promised callback (下次跟进) with it. While someone is away
+intake gives them no buyer's new case, nobody can assign them one, the alerts for their
+cases go to the supervisors, and marking them away can send their open cases back to 未分配
+for the team to claim.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import case_flow
+from tracker.models import Case, User
+from tracker.models.enums import Role
+from tracker.services.audit import record_user_change
+from tracker.services.cases import hand_over
+from tracker.services.errors import FieldError
+from tracker.services.transaction import transaction
+
+# Longer than a season away is not leave but a leaver: deactivate the account instead.
+LONGEST_AWAY = timedelta(days=92)
+
+
+def back_at(last_day: date, tz: ZoneInfo) -> datetime:
+    """The moment someone away through ``last_day`` (shop time) is back: the next midnight."""
+    return datetime.combine(last_day + timedelta(days=1), time(), tzinfo=tz)
+
+
+def last_day_away(user: User, tz: ZoneInfo) -> date | None:
+    """The last shop-time day ``user`` is away, for the screen (None: not set)."""
+    if user.away_until is None:
+        return None
+    return (user.away_until.astimezone(tz) - timedelta(microseconds=1)).date()
+
+
+def check_may_set(user: User, actor: User) -> None:
+    """Anyone may mark themselves away or back; a supervisor, the agents of the shops they
+    work for; an admin, anyone."""
+    if actor.id == user.id or actor.role is Role.ADMIN:
+        return
+    if actor.role is Role.SUPERVISOR and user.role is Role.AGENT and user.shop_ids & actor.shop_ids:
+        return
+    raise FieldError("last_day", "只能为自己，或为自己店铺的客服设置不在岗。")
+
+
+def open_cases(session: Session, user: User) -> tuple[int, int]:
+    """How many open cases ``user`` holds, and in how many shops: what marking them away
+    may release (all of them: someone on leave works no shop)."""
+    cases, shops = session.execute(
+        sa.select(sa.func.count(), sa.func.count(sa.distinct(Case.shop_id))).where(
+            Case.owner_id == user.id, Case.status.in_(case_flow.OPEN)
+        )
+    ).one()
+    return cases or 0, shops or 0
+
+
+def set_away(
+    session: Session,
+    user: User,
+    last_day: date,
+    *,
+    release: bool,
+    actor: User,
+    now: datetime,
+    tz: ZoneInfo,
+) -> int:
+    """Mark ``user`` away through ``last_day`` (shop time, inclusive); with ``release``, their
+    open cases go back to 未分配 (audited per case). Returns how many were released."""
+    with transaction(session):
+        check_may_set(user, actor)
+        if not user.is_active:
+            raise FieldError("last_day", f"{user.display_name} 的账号已停用。")
+        today = now.astimezone(tz).date()
+        if last_day < today:
+            raise FieldError("last_day", f"最后一天 {last_day:%m-%d} 已经过去，请选今天或以后。")
+        until = back_at(last_day, tz)
+        if until - now > LONGEST_AWAY:
+            raise FieldError(
+                "last_day",
+                f"最长可设 {LONGEST_AWAY.days} 天；更久不在的同事请由管理员停用账号。",
+            )
+        record_user_change(
+            session,
+            user.id,
+            now=now,
+            actor_id=actor.id,
+            field="away_until",
+            old=user.away_until.isoformat() if user.is_away(now) and user.away_until else None,
+            new=until.isoformat(),
+        )
+        user.away_until = until
+        if not release:
+            return 0
+        cases = session.scalars(
+            sa.select(Case).where(Case.owner_id == user.id, Case.status.in_(case_flow.OPEN))
+        ).all()
+        for case in cases:
+            hand_over(
+                session,
+                case,
+                None,
+                actor_id=actor.id,
+                now=now,
+                old=user.display_name,
+                new=f"未分配（{user.display_name}不在岗至 {last_day:%m-%d}）",
+            )
+        return len(cases)
+
+
+def set_back(session: Session, user: User, *, actor: User, now: datetime) -> None:
+    """``user`` is back before the day set (or the mark was a mistake)."""
+    with transaction(session):
+        check_may_set(user, actor)
+        if not user.is_away(now):
+            return
+        record_user_change(
+            session,
+            user.id,
+            now=now,
+            actor_id=actor.id,
+            field="away_until",
+            old=user.away_until.isoformat() if user.away_until else None,
+            new=None,
+        )
+        user.away_until = None

@@ -1,0 +1,87 @@
+"""不在岗: the page that marks someone away and the button that marks them back, shared by
+我的账号 (oneself) and 客服负荷 (a supervisor for the shop's agents)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, flash, redirect, render_template
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, DateField, SubmitField
+from wtforms.validators import InputRequired
+
+from tracker.clock import utcnow
+from tracker.config import local_zone
+from tracker.extensions import db
+from tracker.models import User
+from tracker.services import availability
+from tracker.services.errors import FieldError
+from tracker.web.fields import Form, attach_error, in_calendar
+
+
+class AwayForm(Form):
+    last_day = DateField(
+        "最后一天（含）",
+        validators=[InputRequired("请选不在岗的最后一天。"), in_calendar],
+        description="这天结束（北京时间 24:00）后自动回岗；提前回来可点“回岗”。",
+    )
+    release = BooleanField("把进行中的案件放回未分配，由同事接手", default=True)
+    submit = SubmitField("设为不在岗")
+
+
+class BackForm(Form):
+    submit = SubmitField("回岗")
+
+
+def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str, int]:
+    """GET shows the form; POST marks ``user`` away and goes on to ``done_url``."""
+    now = utcnow()
+    tz = local_zone(current_app.config)
+    form = AwayForm()
+    if form.is_submitted() and form.validate():
+        try:
+            released = availability.set_away(
+                db.session,
+                user,
+                form.last_day.data,  # type: ignore[arg-type]
+                release=bool(form.release.data),
+                actor=current_user,
+                now=now,
+                tz=tz,
+            )
+        except FieldError as exc:
+            attach_error(form, exc)
+        else:
+            said = f"{user.display_name} 不在岗至 {form.last_day.data:%m-%d}（含）。"
+            if released:
+                said += f"{released} 件进行中的案件已放回未分配。"
+            flash(said, "success")
+            return redirect(done_url)
+    elif not form.is_submitted():
+        shown = availability.last_day_away(user, tz) if user.is_away(now) else None
+        form.last_day.data = shown or (now.astimezone(tz) + timedelta(days=1)).date()
+    status = 400 if form.errors else 200
+    cases, shops = availability.open_cases(db.session, user)
+    return render_template(
+        "auth/away.html",
+        user=user,
+        form=form,
+        own=user.id == current_user.id,
+        open_cases=cases,
+        in_shops=shops,
+        back_form=BackForm(),
+        done_url=done_url,
+        back_url=back_url,
+        away_until=availability.last_day_away(user, tz) if user.is_away(now) else None,
+    ), status
+
+
+def mark_back(user: User, done_url: str) -> Response:
+    form = BackForm()
+    if form.validate_on_submit():
+        availability.set_back(db.session, user, actor=current_user, now=utcnow())
+        flash(
+            "已回岗。" if user.id == current_user.id else f"{user.display_name} 已回岗。", "success"
+        )
+    return redirect(done_url)
