@@ -49,7 +49,7 @@ def test_away_through_a_day_ends_at_the_next_shop_midnight_and_can_release_the_c
     released = availability.set_away(
         session, agent, date(2026, 11, 22), release=True, actor=boss, now=NOW, tz=SH
     )
-    assert released == 1
+    assert released == availability.Released(1, 0)
     assert agent.away_until == datetime(2026, 11, 23, tzinfo=SH)
     assert availability.last_day_away(agent, SH) == date(2026, 11, 22)
     assert agent.is_away(NOW) and agent.is_away(datetime(2026, 11, 22, 23, 59, tzinfo=SH))
@@ -81,10 +81,9 @@ def test_without_release_the_cases_stay_and_today_is_the_shortest_leave(
 ) -> None:  # type: ignore[no-untyped-def]
     shop, _, agent, _ = team
     case = _owned(session, shop, agent, "1")
-    assert (
-        availability.set_away(session, agent, TODAY, release=False, actor=agent, now=NOW, tz=SH)
-        == 0
-    )
+    assert availability.set_away(
+        session, agent, TODAY, release=False, actor=agent, now=NOW, tz=SH
+    ) == availability.Released(0, 0)
     session.refresh(case)
     assert case.owner_id == agent.id and agent.is_away(NOW)
     assert not agent.is_away(datetime(2026, 11, 21, tzinfo=SH))
@@ -106,12 +105,9 @@ def test_a_day_in_the_past_or_too_far_ahead_is_refused_on_its_field(
     assert refused.value.field == "last_day" and message in refused.value.message
     session.refresh(agent)
     assert agent.away_until is None  # nothing half-written
-    assert (
-        availability.set_away(
-            session, agent, TODAY + timedelta(days=91), release=False, actor=boss, now=NOW, tz=SH
-        )
-        == 0
-    )
+    assert availability.set_away(
+        session, agent, TODAY + timedelta(days=91), release=False, actor=boss, now=NOW, tz=SH
+    ) == availability.Released(0, 0)
 
 
 def test_only_oneself_a_supervisor_of_the_agents_shop_or_an_admin_may_mark_someone(
@@ -182,3 +178,32 @@ def test_the_morning_digest_names_who_is_away_and_what_they_still_hold(
     away = digest.body.split("不在岗：")[1].splitlines()[0]
     assert sorted(away.split("、")) == ["客服小李", "客服小王（手上 2 件进行中）"]
     assert "https://t.example/reports/agents" in digest.body
+
+
+def test_in_a_shop_that_assigns_automatically_a_colleague_at_work_takes_the_cases_over(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent, other = team
+    first = _owned(session, shop, agent, "1")
+    second = _owned(session, shop, agent, "2", nick="买家乙")
+    shop.auto_assign = True
+    session.commit()
+    released = availability.set_away(
+        session, agent, date(2026, 11, 22), release=True, actor=boss, now=NOW, tz=SH
+    )
+    assert released == availability.Released(0, 2)
+    for case in (first, second):
+        session.refresh(case)
+        assert case.owner_id == other.id
+        handed = session.scalars(
+            sa.select(AuditEvent.new_value).where(
+                AuditEvent.case_id == case.id, AuditEvent.actor_id == boss.id
+            )
+        ).one()
+        assert handed == "客服小李（自动分配：客服小王不在岗至 11-22）"
+    notes = session.scalars(sa.select(Notification.user_id).where(Notification.kind == "assigned"))
+    assert list(notes) == [other.id, other.id]
+    # the colleague away too: back to 未分配
+    availability.set_away(session, other, TODAY, release=True, actor=boss, now=NOW, tz=SH)
+    session.refresh(first)
+    assert first.owner_id is None

@@ -206,6 +206,67 @@ def test_a_buyers_new_case_goes_to_the_agent_already_working_them(
     assert next_case("6").owner_id is None  # their cases are closed: anyone may claim it
 
 
+def test_a_shop_that_assigns_automatically_gives_each_new_case_to_the_least_loaded_agent(
+    session: Session,
+    shop: Shop,
+    make_shop,  # type: ignore[no-untyped-def]
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    """自动分配: fewest overdue, then fewest open (in every shop); never someone away,
+    deactivated, of another shop, or a supervisor; the buyer's own agent first; off by
+    default."""
+    run(session, shop, [record("0", nick="先来的")])
+    assert session.scalars(sa.select(Case.owner_id)).one() is None  # off: 未分配
+    lin = make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    chen = make_user(Role.AGENT, shops=[shop, make_shop()], display_name="客服小陈")
+    make_user(Role.SUPERVISOR, shops=[shop], display_name="主管")
+    make_user(Role.AGENT, shops=[make_shop()], display_name="别店客服")
+    make_user(Role.AGENT, shops=[shop], display_name="已离职", is_active=False)
+    make_user(Role.AGENT, shops=[shop], display_name="休假中", away_until=NOW + timedelta(days=2))
+    shop.auto_assign = True
+    session.commit()
+
+    def owner_of(key: str, nick: str, at: datetime) -> str:
+        run(session, shop, [record(key, nick=nick)], now=at)
+        case = session.scalars(sa.select(Case).order_by(Case.id.desc())).first()
+        return session.get(User, case.owner_id).display_name if case.owner_id else "未分配"
+
+    t = NOW + timedelta(minutes=1)
+    assert [owner_of(str(i), f"买家{i}", t) for i in range(1, 5)] == [
+        "客服小林",  # equal loads: the older account
+        "客服小陈",
+        "客服小林",
+        "客服小陈",
+    ]
+    newest = session.scalars(sa.select(Case).order_by(Case.id.desc())).first()
+    audit = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.case_id == newest.id, AuditEvent.field == "owner")
+    ).one()
+    assert (audit.actor_id, audit.new_value) == (None, "客服小陈（自动分配）")
+    note = session.scalars(sa.select(Notification).where(Notification.case_id == newest.id)).one()
+    assert note.user_id == chen.id and note.title == f"新案件 #{newest.id} 已自动分配给你"
+    # 客服小林 lets a first contact run late: the next case goes to 客服小陈, busier but on time
+    late = session.scalars(sa.select(Case).where(Case.owner_id == lin.id)).first()
+    late.first_contact_due_at = t
+    session.commit()
+    assert owner_of("5", "买家5", t + timedelta(minutes=1)) == "客服小陈"
+    # the buyer's own agent comes first, whatever the loads
+    assert owner_of("6", "买家1", t + timedelta(minutes=2)) == "客服小林"
+    # 客服小陈's cases in another shop count: one person's load
+    other_shop = next(s for s in chen.shops if s.id != shop.id)
+    for i in range(5):
+        run(session, other_shop, [record(f"x{i}", nick=f"别店{i}")], now=t)
+    for case in session.scalars(sa.select(Case).where(Case.shop_id == other_shop.id)):
+        case.owner_id = chen.id
+    late.first_contact_due_at = t + timedelta(days=1)
+    session.commit()
+    assert owner_of("7", "买家7", t + timedelta(minutes=3)) == "客服小林"
+    # nobody at work: it waits in 未分配
+    lin.away_until = chen.away_until = NOW + timedelta(days=1)
+    session.commit()
+    assert owner_of("8", "买家8", t + timedelta(minutes=4)) == "未分配"
+
+
 def test_deleted_review_closes_the_case(session: Session, shop: Shop) -> None:
     run(session, shop, [record()])
     result = run(session, shop, [record(is_deleted=True)], now=NOW + timedelta(days=1))

@@ -50,7 +50,7 @@ def test_a_supervisor_marks_an_agent_away_releasing_their_cases_and_back_again(
     form = client.get(f"/reports/agents/{agent.id}/away").get_data(as_text=True)
     assert "客服小王不在岗" in words(
         form
-    ) and "把 TA 的 2 件进行中的案件（2 个店铺）放回未分配" in words(form)
+    ) and "把 TA 的 2 件进行中的案件（2 个店铺）交给同事" in words(form)
     last = _today() + timedelta(days=2)
     done = post_form(
         client,
@@ -159,3 +159,31 @@ def test_assignment_lists_mark_who_is_away_and_refuse_them_with_the_reason(
     shown = client.get("/cases?view=list&scope=all").get_data(as_text=True)
     assert "客服小王 不在岗，请分给在岗的同事。" in shown
     assert session.scalar(sa.select(Case.owner_id).where(Case.id == case.id)) is None
+
+
+def test_a_supervisor_turns_automatic_assignment_on_and_off(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker.models import AuditEvent
+
+    shop, boss, _ = staff
+    login(client, boss)
+    page = client.get("/reports/agents").get_data(as_text=True)
+    assert "新案件自动分配：未开启" in words(page) and "开启自动分配" in page
+    assert client.post("/reports/agents/auto-assign", data={"on": "y"}).status_code == 400
+    session.refresh(shop)
+    assert not shop.auto_assign  # no token, no change
+    post_form(client, "/reports/agents/auto-assign", {"on": "y"}, form_url="/reports/agents")
+    session.refresh(shop)
+    page = client.get("/reports/agents").get_data(as_text=True)
+    assert shop.auto_assign and "已开启自动分配：新案件分给在岗的客服。" in page
+    assert "新案件自动分配：已开启" in words(page) and "关闭自动分配" in page
+    post_form(client, "/reports/agents/auto-assign", {"on": ""}, form_url="/reports/agents")
+    session.refresh(shop)
+    assert not shop.auto_assign
+    changes = session.scalars(
+        sa.select(AuditEvent.new_value)
+        .where(AuditEvent.entity_type == "shop", AuditEvent.field == "auto_assign")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert len(changes) == 2 and changes[0] != changes[1]

@@ -62,6 +62,9 @@ class Shop(db.Model):
     survey_template_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("message_templates.id", ondelete="SET NULL", use_alter=True)
     )
+    # 自动分配: a new case nobody works the buyer of goes to the least-loaded agent at work
+    # (tracker.domain.assignment); off, cases wait in 未分配 to be claimed or assigned.
+    auto_assign: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Buyers with no order, review or case for this many days lose their personal data at
     # night (tracker.services.retention); None keeps it until a buyer asks.
     personal_data_retention_days: Mapped[int | None] = mapped_column(

@@ -376,6 +376,12 @@ def notify_same_buyer(session: Session, case: Case, owner: User, *, now: datetim
     _assigned(session, case, owner, f"你跟进的买家又有新案件 #{case.id}，已分配给你", now)
 
 
+def notify_auto_assigned(session: Session, case: Case, owner: User, *, now: datetime) -> None:
+    """Tell an agent the shop's 自动分配 gave them a new case. The caller owns the
+    transaction."""
+    _assigned(session, case, owner, f"新案件 #{case.id} 已自动分配给你", now)
+
+
 def _assigned(session: Session, case: Case, owner: User, title: str, now: datetime) -> None:
     session.add(
         Notification(

@@ -9,6 +9,7 @@ for the team to claim.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,10 +19,23 @@ from sqlalchemy.orm import Session
 from tracker.domain import case_flow
 from tracker.models import Case, User
 from tracker.models.enums import Role
+from tracker.services import alerts, auto_assign
 from tracker.services.audit import record_user_change
 from tracker.services.cases import hand_over
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
+
+
+@dataclass(frozen=True)
+class Released:
+    """What marking someone away did with their open cases."""
+
+    to_unassigned: int
+    reassigned: int  # to a colleague, by the shop's 自动分配
+
+    def __bool__(self) -> bool:
+        return bool(self.to_unassigned or self.reassigned)
+
 
 # Longer than a season away is not leave but a leaver: deactivate the account instead.
 LONGEST_AWAY = timedelta(days=92)
@@ -69,9 +83,10 @@ def set_away(
     actor: User,
     now: datetime,
     tz: ZoneInfo,
-) -> int:
+) -> Released:
     """Mark ``user`` away through ``last_day`` (shop time, inclusive); with ``release``, their
-    open cases go back to 未分配 (audited per case). Returns how many were released."""
+    open cases go back to 未分配, or to a colleague where the shop assigns automatically
+    (audited per case, soonest deadline first)."""
     with transaction(session):
         check_may_set(user, actor)
         if not user.is_active:
@@ -96,21 +111,34 @@ def set_away(
         )
         user.away_until = until
         if not release:
-            return 0
+            return Released(0, 0)
         cases = session.scalars(
-            sa.select(Case).where(Case.owner_id == user.id, Case.status.in_(case_flow.OPEN))
+            sa.select(Case)
+            .where(Case.owner_id == user.id, Case.status.in_(case_flow.OPEN))
+            .order_by(Case.first_contact_due_at, Case.id)
         ).all()
+        why = f"{user.display_name}不在岗至 {last_day:%m-%d}"
+        reassigned = 0
         for case in cases:
+            # in a shop that assigns automatically a colleague at work takes it over
+            successor = auto_assign.agent_for(session, case.shop_id, now)
             hand_over(
                 session,
                 case,
-                None,
+                successor.id if successor else None,
                 actor_id=actor.id,
                 now=now,
                 old=user.display_name,
-                new=f"未分配（{user.display_name}不在岗至 {last_day:%m-%d}）",
+                new=(
+                    f"{successor.display_name}（自动分配：{why}）"
+                    if successor
+                    else f"未分配（{why}）"
+                ),
             )
-        return len(cases)
+            if successor is not None:
+                alerts.notify_auto_assigned(session, case, successor, now=now)
+                reassigned += 1
+        return Released(len(cases) - reassigned, reassigned)
 
 
 def set_back(session: Session, user: User, *, actor: User, now: datetime) -> None:

@@ -47,7 +47,7 @@ from tracker.models.enums import (
 )
 from tracker.models.reviews import UNSCORED
 from tracker.sentiment import Scorer
-from tracker.services import alerts
+from tracker.services import alerts, auto_assign
 from tracker.services.audit import record_case_change
 from tracker.sources.records import ReviewRecord
 
@@ -553,13 +553,25 @@ def open_case_for(
         old=None,
         new=CaseStatus.NEW.value,
     )
-    owner = _buyers_agent(session, case, now)
+    owner, automatic = _buyers_agent(session, case, now), False
+    if owner is None:
+        owner = auto_assign.agent_for(session, case.shop_id, now)
+        automatic = owner is not None
     if owner is not None:
         case.owner_id = owner.id
         record_case_change(
-            session, case, now=now, actor_id=None, field="owner", old=None, new=owner.display_name
+            session,
+            case,
+            now=now,
+            actor_id=None,
+            field="owner",
+            old=None,
+            new=f"{owner.display_name}（自动分配）" if automatic else owner.display_name,
         )
-        alerts.notify_same_buyer(session, case, owner, now=now)
+        if automatic:
+            alerts.notify_auto_assigned(session, case, owner, now=now)
+        else:
+            alerts.notify_same_buyer(session, case, owner, now=now)
     return case
 
 

@@ -26,7 +26,7 @@ class AwayForm(Form):
         validators=[InputRequired("请选不在岗的最后一天。"), in_calendar],
         description="这天结束（北京时间 24:00）后自动回岗；提前回来可点“回岗”。",
     )
-    release = BooleanField("把进行中的案件放回未分配，由同事接手", default=True)
+    release = BooleanField("把进行中的案件交给同事", default=True)
     submit = SubmitField("设为不在岗")
 
 
@@ -54,8 +54,10 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
             attach_error(form, exc)
         else:
             said = f"{user.display_name} 不在岗至 {form.last_day.data:%m-%d}（含）。"
-            if released:
-                said += f"{released} 件进行中的案件已放回未分配。"
+            if released.reassigned:
+                said += f"{released.reassigned} 件进行中的案件已自动分给在岗的同事。"
+            if released.to_unassigned:
+                said += f"{released.to_unassigned} 件进行中的案件已放回未分配。"
             flash(said, "success")
             return redirect(done_url)
     elif not form.is_submitted():

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wtforms import DateField, SelectField, SubmitField
+from wtforms import DateField, HiddenField, SelectField, SubmitField
 from wtforms.validators import Optional
 
 from tracker.services.access_log import BY_STAFF, BY_SYSTEM
@@ -35,3 +35,10 @@ class AccessLogForm(PeriodForm):
         choices=pairs([("", "全部"), (BY_STAFF, "员工"), (BY_SYSTEM, "系统")]),
         default="",
     )
+
+
+class AutoAssignForm(Form):
+    """自动分配 on or off: the button says which (the hidden value is what it sets)."""
+
+    on = HiddenField()
+    submit = SubmitField()

@@ -6,7 +6,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -16,7 +25,7 @@ from tracker.extensions import db, talisman
 from tracker.models import Shop, User
 from tracker.models.enums import LEADS, Role
 from tracker.services import access_log as personal_data
-from tracker.services import availability, exports, reports, surveys
+from tracker.services import auto_assign, availability, exports, reports, surveys
 from tracker.services.access_log import BY_STAFF, BY_SYSTEM
 from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.errors import FieldError
@@ -27,7 +36,7 @@ from tracker.web.choices import row_choices
 from tracker.web.home.forms import ShopSwitchForm
 from tracker.web.inputs import parse_id, requested_page
 from tracker.web.reports import charts
-from tracker.web.reports.forms import AccessLogForm, PeriodForm
+from tracker.web.reports.forms import AccessLogForm, AutoAssignForm, PeriodForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -205,7 +214,22 @@ def agents() -> str:
         loads=loads,
         away_until=away_until,
         back_form=away.BackForm(),
+        auto_form=AutoAssignForm(on="" if shop.auto_assign else "y"),
     )
+
+
+@bp.route("/agents/auto-assign", methods=["POST"])
+def switch_auto_assign() -> Response:
+    """自动分配 on or off for the shop on screen."""
+    shop = _shop()
+    form = AutoAssignForm()
+    if not form.validate_on_submit():
+        abort(400)
+    on = form.on.data == "y"
+    auto_assign.switch(db.session, shop, on, actor_id=current_user.id, now=utcnow())
+    said = "已开启自动分配：新案件分给在岗的客服。" if on else "已关闭自动分配：新案件留在未分配。"
+    flash(said, "success")
+    return redirect(url_for("reports.agents"))
 
 
 def _agent_or_404(user_id: int) -> User:
