@@ -109,3 +109,20 @@ def test_a_case_notice_opens_its_case_by_its_title_only(
     body = page.split('class="small review-text">')[1].split("</div>")[0]
     assert f"/cases/{note.case_id}" not in body and "截止 11-30 14:30" in body
     assert body.count("<a ") == 1 and '<a href="/cases"' in body
+
+
+def test_every_page_can_ask_for_its_own_unread_count(
+    client: FlaskClient, session: Session, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    me, other = make_user(Role.AGENT), make_user(Role.AGENT)
+    _notify(session, other, 1)
+    login(client, me)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'data-unread-url="/notifications/count"' in page  # what app.js polls
+    first = client.get("/notifications/count")
+    assert first.get_json() == {"unread": 0} and first.headers["Cache-Control"] == "no-store"
+    _notify(session, me, 2)
+    _notify(session, me, 3)
+    assert client.get("/notifications/count").get_json() == {"unread": 2}
+    post_form(client, "/notifications/read", {}, form_url="/notifications/")
+    assert client.get("/notifications/count").get_json() == {"unread": 0}

@@ -65,25 +65,41 @@ if (window.matchMedia("(min-width: 992px)").matches) {
 // board in a background tab shows "(2) 案件"): an agent keeps the board open all morning,
 // and a new case must not wait for a reload. It asks again at once when the tab is shown
 // again, and stops for good on any answer that is not the JSON it expects (logged out).
-const news = document.getElementById("board-news");
-if (news) {
+const show = (el, visible) => el && el.classList.toggle("d-none", !visible);
+const showUnread = (unread) => {
+  for (const badge of document.querySelectorAll("[data-unread]")) {
+    badge.textContent = unread < 100 ? String(unread) : "99+";
+    show(badge, unread > 0);
+    badge.closest("a").setAttribute("aria-label", `通知（${unread} 条未读）`);
+  }
+};
+// Asks `url` every `seconds`, and at once when the tab is shown again, and hands the JSON
+// to `use`; stops for good on any answer that is not the JSON it expects (logged out).
+const poll = (url, seconds, use) => {
   let timer = null;
-  const title = document.title;
-  const show = (el, visible) => el && el.classList.toggle("d-none", !visible);
   const ask = async () => {
     let data;
     try {
-      const response = await fetch(news.dataset.newsUrl, {
+      const response = await fetch(url, {
         headers: { Accept: "application/json" },
         credentials: "same-origin",
       });
       const json = (response.headers.get("Content-Type") || "").includes("application/json");
-      if (!response.ok || !json) throw new Error(`news: ${response.status}`);
+      if (!response.ok || !json) throw new Error(`${url}: ${response.status}`);
       data = await response.json();
     } catch {
       clearInterval(timer);
       return;
     }
+    use(data);
+  };
+  timer = setInterval(ask, seconds * 1000);
+  document.addEventListener("visibilitychange", () => document.hidden || ask());
+};
+const news = document.getElementById("board-news");
+if (news) {
+  const title = document.title;
+  poll(news.dataset.newsUrl, Number(news.dataset.every || 60), (data) => {
     if (data.new_cases > 0) {
       document.getElementById("board-news-text").textContent =
         `打开${news.dataset.page || "看板"}后新开了 ${data.new_cases} 个案件`;
@@ -95,12 +111,10 @@ if (news) {
       waiting.textContent = data.waiting.toLocaleString("en-US");
       show(document.getElementById("waiting-link"), data.waiting > 0);
     }
-    for (const badge of document.querySelectorAll("[data-unread]")) {
-      badge.textContent = data.unread < 100 ? String(data.unread) : "99+";
-      show(badge, data.unread > 0);
-      badge.closest("a").setAttribute("aria-label", `通知（${data.unread} 条未读）`);
-    }
-  };
-  timer = setInterval(ask, Number(news.dataset.every || 60) * 1000);
-  document.addEventListener("visibilitychange", () => document.hidden || ask());
+    showUnread(data.unread);
+  });
+} else {
+  // Every other page keeps the bell's count current (on the board the news carries it).
+  const bell = document.querySelector("[data-unread-url]");
+  if (bell) poll(bell.dataset.unreadUrl, 60, (data) => showUnread(data.unread));
 }

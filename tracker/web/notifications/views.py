@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -18,6 +18,15 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 def unread() -> int:
     """For the navigation bar: one small count query per page."""
     return alerts.unread_count(db.session, current_user.id)
+
+
+@bp.route("/count")
+def count() -> tuple[Response, int]:
+    """The bell's count, asked every minute by pages without the board's news (a case page
+    an agent works for half an hour must still show a case just given to them)."""
+    response = jsonify(unread=unread())
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200
 
 
 @bp.route("/")
