@@ -33,6 +33,7 @@ PAGES = (
     "/cases/confirm",
     "/scripts",
     "/account",
+    "/account/away",
 )
 ADMIN_PAGES = (
     "/admin/shops",
