@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.models import Shop
-from tracker.services.audit import record_change
+from tracker.services.audit import record_shop_change
 from tracker.services.transaction import transaction
 
 
@@ -24,12 +24,11 @@ def issue_token(session: Session, shop: Shop, *, actor_id: int | None, now: date
         token = f"trk_{secrets.token_urlsafe(32)}"
         shop.api_token_hash = _digest(token)
         shop.api_token_hint = token[-4:]
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="api_token",
             old=None,
             new=f"…{shop.api_token_hint}",

@@ -98,6 +98,29 @@ def record_user_change(
     )
 
 
+def record_shop_change(
+    session: Session,
+    shop_id: int,
+    *,
+    now: datetime,
+    actor_id: int | None,
+    field: str,
+    old: Any,
+    new: Any,
+) -> AuditEvent | None:
+    """A shop's setting changed (policy, credentials, models, 自动分配, ...)."""
+    return record_change(
+        session,
+        now=now,
+        actor_id=actor_id,
+        entity_type="shop",
+        entity_id=shop_id,
+        field=field,
+        old=old,
+        new=new,
+    )
+
+
 def record_access(
     session: Session,
     *,

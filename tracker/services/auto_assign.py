@@ -13,7 +13,7 @@ from tracker.domain.assignment import Load, least_loaded
 from tracker.models import Case, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import Role
-from tracker.services.audit import record_change
+from tracker.services.audit import record_shop_change
 from tracker.services.transaction import transaction
 
 
@@ -49,12 +49,11 @@ def agent_for(session: Session, shop_id: int, now: datetime) -> User | None:
 def switch(session: Session, shop: Shop, on: bool, *, actor_id: int, now: datetime) -> None:
     """Turn the shop's 自动分配 on or off (audited on the shop)."""
     with transaction(session):
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="auto_assign",
             old=shop.auto_assign,
             new=on,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.models import Buyer, BuyerSegment, Shop, User
-from tracker.services.audit import record_change
+from tracker.services.audit import record_shop_change
 from tracker.services.errors import FieldError
 from tracker.services.segments import levels_of
 from tracker.services.transaction import transaction
@@ -61,12 +61,11 @@ def set_enabled(
     if on and not levels_of(shop).thresholds:
         raise FieldError("level_sync", "请先设置会员等级门槛。")
     with transaction(session):
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor.id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="level_sync",
             old=shop.level_sync,
             new=on,

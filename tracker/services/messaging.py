@@ -47,7 +47,7 @@ from tracker.providers.aliyun import PROVIDERS
 from tracker.providers.contract import Delivery, ProviderError, Receipt, Sms, SmsProvider
 from tracker.sealing import Sealer
 from tracker.services import contact_handles, source_credentials
-from tracker.services.audit import record_change
+from tracker.services.audit import record_change, record_shop_change
 from tracker.services.cases import AttemptDraft, case_transaction, check_can_work, record_attempt
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -116,12 +116,11 @@ def save_account(
         row.sealed, row.hint = sealer.seal(account), hint
         row.updated_at, row.updated_by_id = now, actor.id
         session.flush()
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor.id,
-            entity_type="shop",
-            entity_id=shop.id,
             field=f"provider:{provider}",
             old=None,
             new=hint,

@@ -20,7 +20,7 @@ from tracker.domain.segments import (
     top_share,
 )
 from tracker.models import Buyer, BuyerSegment, Order, Shop, User
-from tracker.services.audit import record_change
+from tracker.services.audit import record_shop_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
@@ -107,12 +107,11 @@ def set_levels(
 ) -> None:
     """New member levels, audited; the scheduler recomputes the shop within a minute."""
     with transaction(session):
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor.id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="member_levels",
             old=shop.member_levels,
             new=levels.to_dict(),

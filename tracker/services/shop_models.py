@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, defer
 from tracker.models import Shop, ShopSentimentModel
 from tracker.sentiment import Scorer
 from tracker.sentiment.text_model import TextModel, Thresholds
-from tracker.services.audit import record_change
+from tracker.services.audit import record_shop_change
 from tracker.services.transaction import transaction
 
 ACTIVE, RETIRED, REJECTED = "active", "retired", "rejected"
@@ -182,12 +182,11 @@ def retrain(
         )
         if row.status == ACTIVE:
             _retire_active(session, shop.id)
-            record_change(
+            record_shop_change(
                 session,
+                shop.id,
                 now=now,
                 actor_id=None,
-                entity_type="shop",
-                entity_id=shop.id,
                 field="sentiment_model",
                 old=incumbent.version,
                 new=candidate.version,
@@ -247,12 +246,11 @@ def rollback(session: Session, shop: Shop, *, actor_id: int | None, now: datetim
         current.decision = f"{current.decision}（已回滚）"
         if previous is not None:
             previous.status, previous.activated_at = ACTIVE, now
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="sentiment_model",
             old=current.version,
             new=previous.version if previous else None,

@@ -18,7 +18,7 @@ from tracker.domain.triage import CaseKind, DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, Shop
 from tracker.models.enums import CaseStatus
-from tracker.services.audit import record_case_change, record_change
+from tracker.services.audit import record_case_change, record_shop_change
 from tracker.services.intake import IntakeSettings
 from tracker.services.transaction import transaction
 
@@ -66,12 +66,11 @@ def update_policy(
     """
 
     def save(field: str, new: Any, old: Any) -> None:
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
             field=field,
             old=old,
             new=new,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tracker.models import Shop
 from tracker.models.enums import Platform
-from tracker.services.audit import record_change
+from tracker.services.audit import record_shop_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
@@ -52,12 +52,11 @@ def create_shop(session: Session, draft: ShopDraft, *, actor_id: int | None, now
         )
         session.add(shop)
         session.flush()
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="created",
             old=None,
             new=shop.code,
@@ -78,12 +77,11 @@ def update_shop(
             "is_active": draft.is_active,
         }
         for field, value in new.items():
-            record_change(
+            record_shop_change(
                 session,
+                shop.id,
                 now=now,
                 actor_id=actor_id,
-                entity_type="shop",
-                entity_id=shop.id,
                 field=field,
                 old=getattr(shop, field),
                 new=value,

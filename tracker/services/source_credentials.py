@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tracker.models import Shop, SourceCredential
 from tracker.sealing import Sealer, SealError
-from tracker.services.audit import record_change
+from tracker.services.audit import record_shop_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 from tracker.sources import registry
@@ -93,12 +93,11 @@ def save(
             session.add(row)
         row.source, row.sealed, row.hint = adapter.name, sealer.seal(values), hint(adapter, values)
         row.updated_at, row.updated_by_id = now, actor_id
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="credentials",
             old=old_hint,
             new=row.hint,
@@ -111,12 +110,11 @@ def delete(session: Session, shop: Shop, *, actor_id: int | None, now: datetime)
     if row is None:
         return False
     with transaction(session):
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor_id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="credentials",
             old=row.hint,
             new=None,

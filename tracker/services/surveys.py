@@ -35,7 +35,7 @@ from tracker.models import (
 from tracker.models.enums import CaseOutcome, MessagePurpose
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
 from tracker.services import contact_handles, contact_log, messaging
-from tracker.services.audit import record_change
+from tracker.services.audit import record_shop_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
@@ -309,12 +309,11 @@ def set_template(
                 )
             if messaging.unfilled(template, {"name", "link"}):
                 raise FieldError("survey_template", "回访模板只能用 ${name} 和 ${link} 两个参数。")
-        record_change(
+        record_shop_change(
             session,
+            shop.id,
             now=now,
             actor_id=actor.id,
-            entity_type="shop",
-            entity_id=shop.id,
             field="survey_template_id",
             old=shop.survey_template_id,
             new=template_id or None,
