@@ -3,8 +3,8 @@
 A case's first-contact deadline is a few working hours; a case sitting with someone on
 leave misses it, and the buyer's promised callback (下次跟进) with it. While someone is away
 intake gives them no buyer's new case, nobody can assign them one, the alerts for their
-cases go to the supervisors, and marking them away can send their open cases back to 未分配
-for the team to claim.
+cases go to the supervisors, and marking them away can hand their open cases over: back to
+未分配 for the team to claim or, in a shop that assigns automatically, to a colleague at work.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ class Released:
 
     to_unassigned: int
     reassigned: int  # to a colleague, by the shop's 自动分配
-
-    def __bool__(self) -> bool:
-        return bool(self.to_unassigned or self.reassigned)
 
 
 # Longer than a season away is not leave but a leaver: deactivate the account instead.
