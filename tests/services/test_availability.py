@@ -207,3 +207,49 @@ def test_in_a_shop_that_assigns_automatically_a_colleague_at_work_takes_the_case
     availability.set_away(session, other, TODAY, release=True, actor=boss, now=NOW, tz=SH)
     session.refresh(first)
     assert first.owner_id is None
+
+
+def test_a_buyers_cases_go_to_one_colleague_the_one_who_works_the_buyer_if_anyone(
+    session: Session, team, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """One buyer, one agent, when cases are handed over: a buyer's second case follows the
+    first to whoever took it (not the next in the rotation), and a case whose buyer a
+    colleague already works goes to them, whether the shop assigns automatically or not."""
+    shop, boss, agent, other = team
+    third = make_user(Role.AGENT, shops=[shop], display_name="客服小赵")
+    first = _owned(session, shop, agent, "1", nick="老买家")
+    second = _owned(session, shop, agent, "2", nick="老买家二")
+    second.buyer_id = first.buyer_id  # the same buyer's second review
+    known = _owned(session, shop, agent, "3", nick="熟客")
+    theirs = _owned(session, shop, third, "4", nick="熟客二")
+    theirs.buyer_id = known.buyer_id  # 客服小赵 already works this buyer
+    session.commit()
+    released = availability.set_away(
+        session, agent, TODAY, release=True, actor=boss, now=NOW, tz=SH
+    )
+    for case in (first, second, known):
+        session.refresh(case)
+    assert (first.owner_id, second.owner_id, known.owner_id) == (None, None, third.id)
+    assert released == availability.Released(2, 1)
+    note = session.scalars(sa.select(Notification).where(Notification.case_id == known.id)).one()
+    assert note.user_id == third.id and note.title == f"客服小王不在岗，案件 #{known.id} 转给你跟进"
+
+    shop.auto_assign = True
+    for case in (first, second):
+        case.owner_id = other.id
+    session.commit()
+    availability.set_back(session, agent, actor=boss, now=NOW)
+    availability.set_away(session, other, TODAY, release=True, actor=boss, now=NOW, tz=SH)
+    session.refresh(first)
+    session.refresh(second)
+    # 客服小王 (back, with fewer open cases than 客服小赵) takes the first; the second follows
+    assert first.owner_id == second.owner_id == agent.id
+    trail = session.scalars(
+        sa.select(AuditEvent.new_value)
+        .where(AuditEvent.case_id.in_([first.id, second.id]), AuditEvent.actor_id == boss.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    assert trail[-2:] == [
+        "客服小王（自动分配：客服小李不在岗至 11-20）",
+        "客服小王（同一买家：客服小李不在岗至 11-20）",
+    ]

@@ -382,6 +382,14 @@ def notify_auto_assigned(session: Session, case: Case, owner: User, *, now: date
     _assigned(session, case, owner, f"新案件 #{case.id} 已自动分配给你", now)
 
 
+def notify_handed_over(
+    session: Session, case: Case, owner: User, *, away: str, now: datetime
+) -> None:
+    """Tell an agent a colleague's case came to them when the colleague went away. The
+    caller owns the transaction."""
+    _assigned(session, case, owner, f"{away}不在岗，案件 #{case.id} 转给你跟进", now)
+
+
 def _assigned(session: Session, case: Case, owner: User, title: str, now: datetime) -> None:
     session.add(
         Notification(

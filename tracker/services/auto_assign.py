@@ -1,5 +1,6 @@
-"""自动分配: in a shop that turned it on, who gets a case nobody works the buyer of (a new
-one from intake, or one released when its owner went away)."""
+"""Who gets a case without a person choosing (a new one from intake, or one handed over when
+its owner went away): whoever works the buyer's other open case (one buyer, one agent,
+always), else, in a shop that turned 自动分配 on, the least-loaded agent at work."""
 
 from __future__ import annotations
 
@@ -11,10 +12,34 @@ from sqlalchemy.orm import Session
 from tracker.domain import case_flow
 from tracker.domain.assignment import Load, least_loaded
 from tracker.models import Case, Shop, User
-from tracker.models.accounts import at_work
+from tracker.models.accounts import at_work, works_for
 from tracker.models.enums import Role
 from tracker.services.audit import record_shop_change
 from tracker.services.transaction import transaction
+
+
+def buyers_agent(session: Session, case: Case, now: datetime) -> User | None:
+    """Whoever works another open case of this buyer in the shop (the one touched last), if
+    they still work for the shop (an admin works every shop) and are not away: one buyer,
+    one agent. Two agents calling one buyer about two reviews is the "called over and over"
+    the trade must avoid, and one call can settle both."""
+    if case.buyer_id is None:
+        return None
+    return session.scalars(
+        sa.select(User)
+        .join(Case, Case.owner_id == User.id)
+        .where(
+            Case.shop_id == case.shop_id,
+            Case.buyer_id == case.buyer_id,
+            Case.id != case.id,
+            Case.status.in_(case_flow.OPEN),
+            User.is_active.is_(True),
+            works_for(case.shop_id),
+            at_work(now),
+        )
+        .order_by(Case.updated_at.desc(), Case.id.desc())
+        .limit(1)
+    ).first()
 
 
 def agent_for(session: Session, shop_id: int, now: datetime) -> User | None:

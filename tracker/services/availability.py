@@ -3,8 +3,9 @@
 A case's first-contact deadline is a few working hours; a case sitting with someone on
 leave misses it, and the buyer's promised callback (下次跟进) with it. While someone is away
 intake gives them no buyer's new case, nobody can assign them one, the alerts for their
-cases go to the supervisors, and marking them away can hand their open cases over: back to
-未分配 for the team to claim or, in a shop that assigns automatically, to a colleague at work.
+cases go to the supervisors, and marking them away can hand their open cases over: to the
+colleague who works the buyer's other case, or, in a shop that assigns automatically, to a
+colleague at work, else back to 未分配 for the team to claim.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Released:
     """What marking someone away did with their open cases."""
 
     to_unassigned: int
-    reassigned: int  # to a colleague, by the shop's 自动分配
+    reassigned: int  # to a colleague: the buyer's other agent, or by the shop's 自动分配
 
 
 # Longer than a season away is not leave but a leaver: deactivate the account instead.
@@ -82,8 +83,9 @@ def set_away(
     tz: ZoneInfo,
 ) -> Released:
     """Mark ``user`` away through ``last_day`` (shop time, inclusive); with ``release``, their
-    open cases go back to 未分配, or to a colleague where the shop assigns automatically
-    (audited per case, soonest deadline first)."""
+    open cases go to the colleague who works the buyer's other case, or to one at work where
+    the shop assigns automatically, else back to 未分配 (audited per case, soonest deadline
+    first)."""
     with transaction(session):
         check_may_set(user, actor)
         if not user.is_active:
@@ -117,8 +119,12 @@ def set_away(
         why = f"{user.display_name}不在岗至 {last_day:%m-%d}"
         reassigned = 0
         for case in cases:
-            # in a shop that assigns automatically a colleague at work takes it over
-            successor = auto_assign.agent_for(session, case.shop_id, now)
+            # a colleague takes it over where one works the buyer's other case (one buyer,
+            # one agent: this loop's earlier hand-overs count), or where the shop assigns
+            # automatically; else it waits in 未分配
+            successor, how = auto_assign.buyers_agent(session, case, now), "同一买家"
+            if successor is None:
+                successor, how = auto_assign.agent_for(session, case.shop_id, now), "自动分配"
             hand_over(
                 session,
                 case,
@@ -127,13 +133,11 @@ def set_away(
                 now=now,
                 old=user.display_name,
                 new=(
-                    f"{successor.display_name}（自动分配：{why}）"
-                    if successor
-                    else f"未分配（{why}）"
+                    f"{successor.display_name}（{how}：{why}）" if successor else f"未分配（{why}）"
                 ),
             )
             if successor is not None:
-                alerts.notify_auto_assigned(session, case, successor, now=now)
+                alerts.notify_handed_over(session, case, successor, away=user.display_name, now=now)
                 reassigned += 1
         return Released(len(cases) - reassigned, reassigned)
 

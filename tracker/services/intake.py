@@ -33,9 +33,7 @@ from tracker.models import (
     ReviewRevision,
     SentimentCorrection,
     Shop,
-    User,
 )
-from tracker.models.accounts import at_work, works_for
 from tracker.models.enums import (
     AppealState,
     CaseOutcome,
@@ -553,7 +551,7 @@ def open_case_for(
         old=None,
         new=CaseStatus.NEW.value,
     )
-    owner, automatic = _buyers_agent(session, case, now), False
+    owner, automatic = auto_assign.buyers_agent(session, case, now), False
     if owner is None:
         owner = auto_assign.agent_for(session, case.shop_id, now)
         automatic = owner is not None
@@ -573,31 +571,6 @@ def open_case_for(
         else:
             alerts.notify_same_buyer(session, case, owner, now=now)
     return case
-
-
-def _buyers_agent(session: Session, case: Case, now: datetime) -> User | None:
-    """Whoever works another open case of this buyer in the shop (the one touched last), if
-    they still work for the shop (an admin works every shop) and are not away: one buyer,
-    one agent. Two
-    agents calling one buyer about two reviews is the "called over and over" the trade must
-    avoid, and one call can settle both."""
-    if case.buyer_id is None:
-        return None
-    return session.scalars(
-        sa.select(User)
-        .join(Case, Case.owner_id == User.id)
-        .where(
-            Case.shop_id == case.shop_id,
-            Case.buyer_id == case.buyer_id,
-            Case.id != case.id,
-            Case.status.in_(case_flow.OPEN),
-            User.is_active.is_(True),
-            works_for(case.shop_id),
-            at_work(now),
-        )
-        .order_by(Case.updated_at.desc(), Case.id.desc())
-        .limit(1)
-    ).first()
 
 
 def close_by_buyer(

@@ -55,7 +55,7 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
         else:
             said = f"{user.display_name} 不在岗至 {form.last_day.data:%m-%d}（含）。"
             if released.reassigned:
-                said += f"{released.reassigned} 件进行中的案件已自动分给在岗的同事。"
+                said += f"{released.reassigned} 件进行中的案件已转给在岗的同事。"
             if released.to_unassigned:
                 said += f"{released.to_unassigned} 件进行中的案件已放回未分配。"
             flash(said, "success")
