@@ -51,7 +51,7 @@ def test_away_through_a_day_ends_at_the_next_shop_midnight_and_can_release_the_c
     )
     assert released == availability.Released(1, 0)
     assert agent.away_until == datetime(2026, 11, 23, tzinfo=SH)
-    assert availability.last_day_away(agent, SH) == date(2026, 11, 22)
+    assert availability.last_day_away(agent, NOW, SH) == date(2026, 11, 22)
     assert agent.is_away(NOW) and agent.is_away(datetime(2026, 11, 22, 23, 59, tzinfo=SH))
     assert not agent.is_away(datetime(2026, 11, 23, 0, 0, tzinfo=SH))  # back on Monday
     session.refresh(first)

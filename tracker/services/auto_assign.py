@@ -18,7 +18,7 @@ from tracker.services.audit import record_shop_change
 from tracker.services.transaction import transaction
 
 
-def buyers_agent(session: Session, case: Case, now: datetime) -> User | None:
+def _buyers_agent(session: Session, case: Case, now: datetime) -> User | None:
     """Whoever works another open case of this buyer in the shop (the one touched last), if
     they still work for the shop (an admin works every shop) and are not away: one buyer,
     one agent. Two agents calling one buyer about two reviews is the "called over and over"
@@ -42,7 +42,7 @@ def buyers_agent(session: Session, case: Case, now: datetime) -> User | None:
     ).first()
 
 
-def agent_for(session: Session, shop_id: int, now: datetime) -> User | None:
+def _least_loaded_agent(session: Session, shop_id: int, now: datetime) -> User | None:
     """The agent to give the shop's next case to, or None: the shop assigns by hand, or
     nobody is at work. Among the shop's agents who are active and not away, the one
     :func:`tracker.domain.assignment.least_loaded` picks, counting each one's open cases in
@@ -59,16 +59,31 @@ def agent_for(session: Session, shop_id: int, now: datetime) -> User | None:
         .scalar_subquery()
     )
     held = sa.select(sa.func.count()).where(theirs).correlate(User).scalar_subquery()
-    loads = session.execute(
-        sa.select(User.id, overdue, held).where(
+    agents: dict[int, User] = {}
+    loads: list[Load] = []
+    for agent, late, open_ in session.execute(
+        sa.select(User, overdue, held).where(
             User.role == Role.AGENT,
             User.is_active.is_(True),
             User.shops.any(Shop.id == shop_id),
             at_work(now),
         )
-    ).all()
-    chosen = least_loaded(Load(agent_id, late, open_) for agent_id, late, open_ in loads)
-    return session.get(User, chosen) if chosen is not None else None
+    ):
+        agents[agent.id] = agent
+        loads.append(Load(agent.id, late, open_))
+    chosen = least_loaded(loads)
+    return agents[chosen] if chosen is not None else None
+
+
+def owner_for(session: Session, case: Case, now: datetime) -> tuple[User | None, bool]:
+    """Who takes ``case`` without a person choosing, and whether 自动分配 chose them (else
+    they work the buyer's other case): intake's new cases and an away agent's hand-over
+    ask the same question."""
+    agent = _buyers_agent(session, case, now)
+    if agent is not None:
+        return agent, False
+    agent = _least_loaded_agent(session, case.shop_id, now)
+    return agent, agent is not None
 
 
 def switch(session: Session, shop: Shop, on: bool, *, actor_id: int, now: datetime) -> None:

@@ -44,9 +44,9 @@ def back_at(last_day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(last_day + timedelta(days=1), time(), tzinfo=tz)
 
 
-def last_day_away(user: User, tz: ZoneInfo) -> date | None:
-    """The last shop-time day ``user`` is away, for the screen (None: not set)."""
-    if user.away_until is None:
+def last_day_away(user: User, now: datetime, tz: ZoneInfo) -> date | None:
+    """The last shop-time day ``user`` is away, for the screen (None: not away at ``now``)."""
+    if user.away_until is None or not user.is_away(now):
         return None
     return (user.away_until.astimezone(tz) - timedelta(microseconds=1)).date()
 
@@ -122,9 +122,8 @@ def set_away(
             # a colleague takes it over where one works the buyer's other case (one buyer,
             # one agent: this loop's earlier hand-overs count), or where the shop assigns
             # automatically; else it waits in 未分配
-            successor, how = auto_assign.buyers_agent(session, case, now), "同一买家"
-            if successor is None:
-                successor, how = auto_assign.agent_for(session, case.shop_id, now), "自动分配"
+            successor, automatic = auto_assign.owner_for(session, case, now)
+            how = "自动分配" if automatic else "同一买家"
             hand_over(
                 session,
                 case,

@@ -551,10 +551,7 @@ def open_case_for(
         old=None,
         new=CaseStatus.NEW.value,
     )
-    owner, automatic = auto_assign.buyers_agent(session, case, now), False
-    if owner is None:
-        owner = auto_assign.agent_for(session, case.shop_id, now)
-        automatic = owner is not None
+    owner, automatic = auto_assign.owner_for(session, case, now)
     if owner is not None:
         case.owner_id = owner.id
         record_case_change(

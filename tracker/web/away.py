@@ -61,7 +61,7 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
             flash(said, "success")
             return redirect(done_url)
     elif not form.is_submitted():
-        shown = availability.last_day_away(user, tz) if user.is_away(now) else None
+        shown = availability.last_day_away(user, now, tz)
         form.last_day.data = shown or (now.astimezone(tz) + timedelta(days=1)).date()
     status = 400 if form.errors else 200
     cases, shops = availability.open_cases(db.session, user)
@@ -75,7 +75,7 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
         back_form=BackForm(),
         done_url=done_url,
         back_url=back_url,
-        away_until=availability.last_day_away(user, tz) if user.is_away(now) else None,
+        away_until=availability.last_day_away(user, now, tz),
     ), status
 
 

@@ -94,9 +94,7 @@ def _account_page(
         "auth/account.html",
         form=password_form,
         contact_form=contact_form,
-        away_until=(
-            availability.last_day_away(current_user, tz) if current_user.is_away(now) else None
-        ),
+        away_until=availability.last_day_away(current_user, now, tz),
         back_form=away.BackForm(),
     ), status
 

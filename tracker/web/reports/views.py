@@ -207,7 +207,7 @@ def agents() -> str:
     )
     now, tz = utcnow(), _tz()
     loads = reports.agent_view(db.session, shop.id, staff, now=now, tz=tz)
-    away_until = {u.id: availability.last_day_away(u, tz) for u in staff if u.is_away(now)}
+    away_until = {u.id: day for u in staff if (day := availability.last_day_away(u, now, tz))}
     return render_template(
         "reports/agents.html",
         shop=shop,
