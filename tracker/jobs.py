@@ -34,6 +34,7 @@ from tracker.queue.contract import Executor, Task
 from tracker.queue.inprocess import InlineExecutor, InProcessExecutor
 from tracker.services import (
     alerts,
+    availability,
     background_work,
     calibration,
     calls,
@@ -322,6 +323,14 @@ def _promises(app: Flask, task: Task, held: Claim) -> Outcome:
     return OK
 
 
+def _leave(app: Flask, task: Task, held: Claim) -> Outcome:
+    """Leave booked ahead starts: its holder's open cases go to colleagues."""
+    moved = availability.begin_booked_leave(db.session, now=utcnow(), tz=local_zone(app.config))
+    if moved:
+        log.info("leave: %d cases handed over at the start of a booked leave", moved)
+    return OK
+
+
 def _conversions(app: Flask, task: Task, held: Claim) -> Outcome:
     converted = recommendations.record_conversions(db.session, now=utcnow())
     if converted:
@@ -477,6 +486,7 @@ UNITS: dict[str, Unit] = {
     "retention": Unit(_retention, BUILD_TTL),
     "review_counts": Unit(_review_counts, SHORT_TTL),
     "promises": Unit(_promises, SHORT_TTL),
+    "leave": Unit(_leave, SHORT_TTL),
     "conversions": Unit(_conversions, SHORT_TTL),
 }
 
@@ -667,6 +677,7 @@ PERIODIC = (
     ("receipts", timedelta(minutes=5)),
     ("surveys", timedelta(minutes=5)),
     ("numbers", timedelta(minutes=5)),
+    ("leave", timedelta(minutes=5)),
     ("review_counts", timedelta(minutes=10)),
     ("conversions", timedelta(minutes=15)),
     ("promises", timedelta(minutes=15)),

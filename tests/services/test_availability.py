@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import NOW
 from tests.factories import open_case
+from tracker import jobs
+from tracker.clock import utcnow
 from tracker.models import AuditEvent, Case, Notification, Shop, User
+from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, CaseStatus, Role
 from tracker.services import alerts, availability, cases
 from tracker.services.errors import FieldError
@@ -51,7 +54,9 @@ def test_away_through_a_day_ends_at_the_next_shop_midnight_and_can_release_the_c
     )
     assert released == availability.Released(1, 0)
     assert agent.away_until == datetime(2026, 11, 23, tzinfo=SH)
-    assert availability.last_day_away(agent, NOW, SH) == date(2026, 11, 22)
+    assert availability.leave(agent, NOW, SH) == availability.Leave(
+        first_day=TODAY, last_day=date(2026, 11, 22), started=True, hands_over=False
+    )
     assert agent.is_away(NOW) and agent.is_away(datetime(2026, 11, 22, 23, 59, tzinfo=SH))
     assert not agent.is_away(datetime(2026, 11, 23, 0, 0, tzinfo=SH))  # back on Monday
     session.refresh(first)
@@ -66,11 +71,10 @@ def test_away_through_a_day_ends_at_the_next_shop_midnight_and_can_release_the_c
         "未分配（客服小王不在岗至 11-22）",
     )
     marked = session.scalars(
-        sa.select(AuditEvent).where(
-            AuditEvent.entity_type == "user", AuditEvent.field == "away_until"
-        )
+        sa.select(AuditEvent).where(AuditEvent.entity_type == "user", AuditEvent.field == "away")
     ).one()
-    assert marked.actor_id == boss.id and marked.new_value.startswith("2026-11-23T00:00:00+08")
+    assert marked.actor_id == boss.id and marked.new_value.startswith(f"{NOW.isoformat()}/")
+    assert marked.new_value.endswith("/2026-11-23T00:00:00+08:00")
 
     availability.set_back(session, agent, actor=agent, now=NOW + timedelta(hours=2))
     assert agent.away_until is None and not agent.is_away(NOW)
@@ -253,3 +257,182 @@ def test_a_buyers_cases_go_to_one_colleague_the_one_who_works_the_buyer_if_anyon
         "客服小王（自动分配：客服小李不在岗至 11-20）",
         "客服小王（同一买家：客服小李不在岗至 11-20）",
     ]
+
+
+# -- leave booked ahead ----------------------------------------------------------------------
+
+
+def test_a_leave_booked_ahead_starts_at_midnight_of_its_first_day_and_not_before(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent, _ = team
+    case = _owned(session, shop, agent, "1")
+    monday, wednesday = date(2026, 11, 23), date(2026, 11, 25)
+    assert availability.set_away(
+        session, agent, wednesday, first_day=monday, release=True, actor=boss, now=NOW, tz=SH
+    ) == availability.Released(0, 0)
+    assert agent.away_from == datetime(2026, 11, 23, tzinfo=SH)
+    assert agent.away_until == datetime(2026, 11, 26, tzinfo=SH)
+    assert availability.leave(agent, NOW, SH) == availability.Leave(monday, wednesday, False, True)
+    # until then they work as usual: their cases stay, they can be given more
+    session.refresh(case)
+    assert case.owner_id == agent.id and not agent.is_away(NOW)
+    assert agent.is_booked_away(NOW)
+    fresh = open_case(session, shop, key="2", nick="买家乙", at=NOW)
+    cases.assign(session, [fresh], agent, actor=boss, now=NOW)
+    assert fresh.owner_id == agent.id
+    working = sa.select(User.id).where(User.id == agent.id, at_work(NOW))
+    assert session.scalars(working).all() == [agent.id]
+    # nothing moves before the first day's midnight
+    sunday_night = datetime(2026, 11, 22, 23, 59, tzinfo=SH)
+    assert availability.begin_booked_leave(session, now=sunday_night, tz=SH) == 0
+    assert not agent.is_away(sunday_night) and agent.away_hand_over
+
+    monday_morning = datetime(2026, 11, 23, 0, 5, tzinfo=SH)
+    assert agent.is_away(monday_morning)
+    assert availability.begin_booked_leave(session, now=monday_morning, tz=SH) == 2
+    session.refresh(case)
+    session.refresh(fresh)
+    assert case.owner_id is None and fresh.owner_id is None
+    handed = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.field == "owner")
+    ).one()
+    # the system did it, at the start of the leave the supervisor booked
+    assert handed.actor_id is None and handed.occurred_at == monday_morning
+    assert handed.new_value == "未分配（客服小王不在岗至 11-25）"
+    assert not agent.away_hand_over
+    assert availability.begin_booked_leave(session, now=monday_morning, tz=SH) == 0  # once
+    working = sa.select(User.id).where(User.id == agent.id, at_work(monday_morning))
+    assert session.scalars(working).all() == []
+
+
+def test_a_leave_booked_ahead_without_the_hand_over_keeps_the_cases_and_can_be_called_off(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent, _ = team
+    case = _owned(session, shop, agent, "1")
+    availability.set_away(
+        session,
+        agent,
+        date(2026, 11, 24),
+        first_day=date(2026, 11, 23),
+        release=False,
+        actor=agent,
+        now=NOW,
+        tz=SH,
+    )
+    monday = datetime(2026, 11, 23, 9, tzinfo=SH)
+    assert availability.begin_booked_leave(session, now=monday, tz=SH) == 0
+    session.refresh(case)
+    assert case.owner_id == agent.id and agent.is_away(monday)
+
+    availability.set_away(  # booked again for December, then called off
+        session,
+        agent,
+        date(2026, 12, 4),
+        first_day=date(2026, 12, 1),
+        release=True,
+        actor=agent,
+        now=monday,
+        tz=SH,
+    )
+    assert agent.is_booked_away(monday) and not agent.is_away(monday)
+    availability.set_back(session, agent, actor=boss, now=monday)
+    assert agent.away_from is None and agent.away_until is None and not agent.away_hand_over
+    assert availability.leave(agent, monday, SH) is None
+    changes = session.execute(
+        sa.select(AuditEvent.old_value, AuditEvent.new_value)
+        .where(AuditEvent.entity_type == "user", AuditEvent.field == "away")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(old is None, new is None) for old, new in changes] == [
+        (True, False),  # booked
+        (False, False),  # replaced by December's (the first had started: it ends now)
+        (False, True),  # called off
+    ]
+    assert changes[1].new_value.startswith("2026-12-01T00:00:00+08:00/")
+
+
+def test_editing_a_leave_under_way_keeps_its_first_day(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    _, boss, agent, _ = team
+    availability.set_away(
+        session, agent, TODAY + timedelta(days=2), release=False, actor=boss, now=NOW, tz=SH
+    )
+    started = agent.away_from
+    later = NOW + timedelta(days=1)  # Saturday: the form still shows Friday as the first day
+    availability.set_away(
+        session,
+        agent,
+        TODAY + timedelta(days=3),
+        first_day=TODAY,
+        release=False,
+        actor=boss,
+        now=later,
+        tz=SH,
+    )
+    assert agent.away_from == started and agent.is_away(later)
+    assert availability.leave(agent, later, SH).first_day == TODAY  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("first_day", "last_day", "field", "message"),
+    [
+        (TODAY - timedelta(days=1), TODAY + timedelta(days=1), "first_day", "已经过去"),
+        (TODAY + timedelta(days=3), TODAY + timedelta(days=2), "last_day", "早于第一天"),
+        (TODAY + timedelta(days=93), TODAY + timedelta(days=94), "first_day", "最多提前 92 天"),
+        (TODAY + timedelta(days=10), TODAY + timedelta(days=110), "last_day", "最长可设 92 天"),
+    ],
+)
+def test_a_booking_in_the_past_backwards_or_too_far_is_refused_on_its_field(
+    session: Session, team, first_day: date, last_day: date, field: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, agent, _ = team
+    with pytest.raises(FieldError) as refused:
+        availability.set_away(
+            session,
+            agent,
+            last_day,
+            first_day=first_day,
+            release=True,
+            actor=boss,
+            now=NOW,
+            tz=SH,
+        )
+    assert (refused.value.field, message in refused.value.message) == (field, True)
+    session.refresh(agent)
+    assert agent.away_until is None and agent.away_from is None
+
+
+def test_the_morning_digest_names_only_who_is_away_today(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, _, agent, other = team
+    availability.set_away(session, agent, TODAY, release=False, actor=agent, now=NOW, tz=SH)
+    availability.set_away(
+        session,
+        other,
+        TODAY + timedelta(days=5),
+        first_day=TODAY + timedelta(days=3),
+        release=False,
+        actor=other,
+        now=NOW,
+        tz=SH,
+    )
+    assert alerts._away_today(session, shop.id, NOW) == [("客服小王", 0)]
+
+
+def test_the_scheduler_hands_the_cases_over_when_a_booked_leave_starts(
+    app, session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, _, agent, _ = team
+    case = _owned(session, shop, agent, "1")
+    now = utcnow()
+    agent.away_from, agent.away_until = now - timedelta(minutes=3), now + timedelta(days=2)
+    agent.away_hand_over = True  # booked last week, with the hand-over ticked
+    session.commit()
+    case_id, agent_id = case.id, agent.id
+    jobs.run_now(app, "leave")  # ends the app context's session
+    owner, handing = session.execute(
+        sa.select(Case.owner_id, User.away_hand_over)
+        .join(User, User.id == agent_id)
+        .where(Case.id == case_id)
+    ).one()
+    assert owner is None and handing is False

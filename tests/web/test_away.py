@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, csrf_token, login, post_form, words
+from tests.conftest import NOW, csrf_token, login, other_browser, post_form, words
 from tests.factories import open_case
 from tracker.clock import utcnow
 from tracker.models import Case, Shop, User
@@ -187,3 +187,45 @@ def test_a_supervisor_turns_automatic_assignment_on_and_off(
         .order_by(AuditEvent.id)
     ).all()
     assert len(changes) == 2 and changes[0] != changes[1]
+
+
+def test_leave_booked_ahead_shows_as_booked_everywhere_and_can_be_called_off(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent = staff
+    case = open_case(session, shop, at=NOW)
+    case.owner_id = agent.id
+    session.commit()
+    first, last = _today() + timedelta(days=7), _today() + timedelta(days=9)
+    login(client, boss)
+    form = client.get(f"/reports/agents/{agent.id}/away").get_data(as_text=True)
+    assert 'id="first_day"' in form and f'value="{_today().isoformat()}"' in form
+    done = post_form(
+        client,
+        f"/reports/agents/{agent.id}/away",
+        {"first_day": first.isoformat(), "last_day": last.isoformat(), "release": "y"},
+    )
+    assert done.status_code == 302
+    load = words(client.get("/reports/agents").get_data(as_text=True))
+    assert (
+        f"已安排 客服小王 {first:%m-%d} 至 {last:%m-%d}（含）不在岗，那天起进行中的案件交给同事"
+        in load
+    )
+    assert f"{first:%m-%d} 起不在岗" in load and "取消" in load
+    session.refresh(case)
+    assert case.owner_id == agent.id  # they work it until the leave starts
+    # the form opens on the booking
+    again = client.get(f"/reports/agents/{agent.id}/away").get_data(as_text=True)
+    assert f'value="{first.isoformat()}"' in again and "取消安排" in again
+
+    client = other_browser(client)  # the agent, at a browser of their own
+    login(client, agent)
+    home = words(client.get("/").get_data(as_text=True))
+    assert f"已安排你 {first:%m-%d} 至 {last:%m-%d}（含）不在岗，那天起手上的案件交给同事" in home
+    assert "你现在不在岗" not in home
+    account = words(client.get("/account").get_data(as_text=True))
+    assert f"已安排 {first:%m-%d} 至 {last:%m-%d}（含）不在岗" in account
+    post_form(client, "/account/back", {}, form_url="/account")
+    session.refresh(agent)
+    assert agent.away_until is None and agent.away_from is None
+    assert "已安排" not in words(client.get("/").get_data(as_text=True))

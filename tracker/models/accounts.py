@@ -51,6 +51,12 @@ class User(UserMixin, db.Model):
     # can assign them one, and the alerts for their cases go to the supervisors
     # (tracker.services.availability).
     away_until: Mapped[datetime | None]
+    # When that leave starts: the moment it was set, or the shop-time midnight of a first
+    # day booked ahead (None on leave set before bookings existed: already started).
+    away_from: Mapped[datetime | None]
+    # A leave booked ahead hands the open cases over when it starts (the scheduler's
+    # ``leave`` unit), not when it is booked: the agent works them until then.
+    away_hand_over: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     shops: Mapped[list[Shop]] = relationship(secondary=user_shops, order_by="Shop.name")
 
@@ -77,12 +83,30 @@ class User(UserMixin, db.Model):
         return {shop.id for shop in self.shops}
 
     def is_away(self, now: datetime) -> bool:
-        return self.away_until is not None and self.away_until > now
+        return (
+            self.away_until is not None
+            and self.away_until > now
+            and (self.away_from is None or self.away_from <= now)
+        )
+
+    def is_booked_away(self, now: datetime) -> bool:
+        """A leave is booked ahead: it starts after ``now``."""
+        return (
+            self.away_until is not None
+            and self.away_until > now
+            and self.away_from is not None
+            and self.away_from > now
+        )
 
 
 def at_work(now: datetime) -> sa.ColumnElement[bool]:
-    """SQL: the user is not away at ``now`` (:attr:`User.away_until`)."""
-    return sa.or_(User.away_until.is_(None), User.away_until <= now)
+    """SQL: the user is not away at ``now`` (:attr:`User.away_until`, :attr:`User.away_from`);
+    never NULL, so it can be negated."""
+    return sa.or_(
+        User.away_until.is_(None),
+        User.away_until <= now,
+        sa.and_(User.away_from.is_not(None), User.away_from > now),
+    )
 
 
 def works_for(shop_id: int | sa.ColumnElement[int]) -> sa.ColumnElement[bool]:

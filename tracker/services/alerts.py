@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from tracker.domain import case_flow
 from tracker.models import Case, Delivery, Notification, Shop, User
+from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
 from tracker.services.transaction import transaction
 
@@ -467,7 +468,7 @@ def _away_today(session: Session, shop_id: int, now: datetime) -> list[tuple[str
             sa.select(User.display_name, held)
             .where(
                 User.is_active.is_(True),
-                User.away_until > now,
+                sa.not_(at_work(now)),
                 User.shops.any(Shop.id == shop_id),
             )
             .order_by(User.display_name)

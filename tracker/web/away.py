@@ -9,7 +9,7 @@ from flask import current_app, flash, redirect, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, DateField, SubmitField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Optional
 
 from tracker.clock import utcnow
 from tracker.config import local_zone
@@ -21,6 +21,11 @@ from tracker.web.fields import Form, attach_error, in_calendar
 
 
 class AwayForm(Form):
+    first_day = DateField(
+        "第一天",
+        validators=[Optional(), in_calendar],
+        description="今天（或留空）：立即生效；以后的日子：提前安排，那天 0 点开始。",
+    )
     last_day = DateField(
         "最后一天（含）",
         validators=[InputRequired("请选不在岗的最后一天。"), in_calendar],
@@ -45,6 +50,7 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
                 db.session,
                 user,
                 form.last_day.data,  # type: ignore[arg-type]
+                first_day=form.first_day.data,
                 release=bool(form.release.data),
                 actor=current_user,
                 now=now,
@@ -53,7 +59,19 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
         except FieldError as exc:
             attach_error(form, exc)
         else:
-            said = f"{user.display_name} 不在岗至 {form.last_day.data:%m-%d}（含）。"
+            booked = availability.leave(user, now, tz)
+            if booked and not booked.started:
+                said = (
+                    f"已安排 {user.display_name} {booked.first_day:%m-%d} 至 "
+                    f"{booked.last_day:%m-%d}（含）不在岗，"
+                    + (
+                        "那天起进行中的案件交给同事。"
+                        if booked.hands_over
+                        else "案件留在名下，提醒届时发给主管。"
+                    )
+                )
+            else:
+                said = f"{user.display_name} 不在岗至 {form.last_day.data:%m-%d}（含）。"
             if released.reassigned:
                 said += f"{released.reassigned} 件进行中的案件已转给在岗的同事。"
             if released.to_unassigned:
@@ -61,8 +79,12 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
             flash(said, "success")
             return redirect(done_url)
     elif not form.is_submitted():
-        shown = availability.last_day_away(user, now, tz)
-        form.last_day.data = shown or (now.astimezone(tz) + timedelta(days=1)).date()
+        today = now.astimezone(tz).date()
+        shown = availability.leave(user, now, tz)
+        form.first_day.data = shown.first_day if shown and shown.first_day else today
+        form.last_day.data = shown.last_day if shown else today + timedelta(days=1)
+        if shown and not shown.started:
+            form.release.data = shown.hands_over
     status = 400 if form.errors else 200
     cases, shops = availability.open_cases(db.session, user)
     return render_template(
@@ -75,7 +97,7 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
         back_form=BackForm(),
         done_url=done_url,
         back_url=back_url,
-        away_until=availability.last_day_away(user, now, tz),
+        leave=availability.leave(user, now, tz),
     ), status
 
 

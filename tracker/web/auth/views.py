@@ -94,7 +94,7 @@ def _account_page(
         "auth/account.html",
         form=password_form,
         contact_form=contact_form,
-        away_until=availability.last_day_away(current_user, now, tz),
+        leave=availability.leave(current_user, now, tz),
         back_form=away.BackForm(),
     ), status
 

@@ -65,7 +65,7 @@ def index() -> str:
         # team's): a case opened while the home page stays open is announced here too
         news_url=url_for("cases.news", after=watermark),
         news_every=board.NEWS_EVERY_SECONDS,
-        away_until=availability.last_day_away(current_user, now, tz),
+        leave=availability.leave(current_user, now, tz),
         back_form=BackForm(),
     )
 

@@ -207,12 +207,12 @@ def agents() -> str:
     )
     now, tz = utcnow(), _tz()
     loads = reports.agent_view(db.session, shop.id, staff, now=now, tz=tz)
-    away_until = {u.id: day for u in staff if (day := availability.last_day_away(u, now, tz))}
+    leaves = {u.id: found for u in staff if (found := availability.leave(u, now, tz))}
     return render_template(
         "reports/agents.html",
         shop=shop,
         loads=loads,
-        away_until=away_until,
+        leaves=leaves,
         back_form=away.BackForm(),
         auto_form=AutoAssignForm(on="" if shop.auto_assign else "y"),
     )
