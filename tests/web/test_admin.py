@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, PASSWORD, count, login, post_form
+from tests.conftest import NOW, PASSWORD, count, login, post_form, words
 from tests.factories import open_case
 from tracker.models import AuditEvent, Shop, User
 from tracker.models.enums import CaseStatus, Role
@@ -118,8 +118,10 @@ def test_edit_user_role_shops_and_deactivate(
         )
     )
     assert {"display_name", "role", "is_active", "shops"} <= fields
-    # the history is shown on the user's page
-    assert "改名了" in admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    # the history is shown on the user's page, in words, with who did it
+    page = words(admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True))
+    assert "角色：客服 → 主管" in page and "账号：启用 → 停用" in page
+    assert "姓名：" in page and "→ 改名了" in page and "· 管理员" in page  # the admin did it
 
 
 def test_a_leavers_and_a_moved_agents_open_cases_go_back_to_unassigned(
@@ -231,6 +233,9 @@ def test_create_and_edit_shop(admin_client: FlaskClient, session: Session) -> No
     assert response.status_code == 302
     session.refresh(shop)
     assert (shop.name, shop.platform_seller_id, shop.is_active) == ("京东旗舰店", "88", False)
+    page = words(admin_client.get(f"/admin/shops/{shop.id}").get_data(as_text=True))
+    assert "变更记录" in page and "名称：京东自营店 → 京东旗舰店" in page
+    assert "店铺：启用 → 停用" in page and "创建店铺：jd-main" in page
 
 
 @pytest.mark.parametrize(

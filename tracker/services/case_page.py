@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -51,6 +50,7 @@ from tracker.services.cases import (
     remedy_totals,
     rules_of,
 )
+from tracker.services.change_log import local_moment
 from tracker.sources import registry
 from tracker.sources.contract import Capability
 
@@ -177,22 +177,16 @@ VALUE_LABELS = {"status": CaseStatus, "outcome": CaseOutcome, "reasons": Reason}
 def _label(field: str, value: str | None, tz: ZoneInfo) -> str | None:
     """Stored values are codes and UTC times; people read labels ("recovered" -> 已挽回)
     and local times (2026-12-01T03:00:00+00:00 -> 12-01 11:00)."""
-    if value is not None and _ISO_TIME.match(value):
-        try:
-            return datetime.fromisoformat(value).astimezone(tz).strftime("%m-%d %H:%M")
-        except ValueError:
-            return value
+    if value is None:
+        return None
     enum = VALUE_LABELS.get(field)
-    if value is None or enum is None:
-        return value
+    if enum is None:
+        return local_moment(value, tz)
     parts = [p.strip() for p in value.split(",")]
     try:
         return "、".join(enum(p).label for p in parts)
     except ValueError:
         return value
-
-
-_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def history(session: Session, case_id: int, tz: ZoneInfo) -> list[HistoryEntry]:

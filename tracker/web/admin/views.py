@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from tracker.clock import utcnow
+from tracker.config import local_zone
 from tracker.extensions import db
-from tracker.models import AuditEvent, Shop, User
+from tracker.models import Shop, User
 from tracker.models.enums import Platform, Role
-from tracker.services import accounts, shops
+from tracker.services import accounts, change_log, shops
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import (
@@ -116,12 +117,7 @@ def user_edit(user_id: int) -> Response | str:
                     "warning",
                 )
             return redirect(url_for("admin.users"))
-    history = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id)
-        .order_by(AuditEvent.occurred_at.desc())
-        .limit(50)
-    ).all()
+    history = change_log.of_user(db.session, user.id, local_zone(current_app.config))
     return render_template(
         "admin/user_form.html",
         form=form,
@@ -177,7 +173,7 @@ def user_password(user_id: int) -> Response | str:
         "admin/user_form.html",
         form=edit_form,
         user=user,
-        history=[],
+        history=change_log.of_user(db.session, user.id, local_zone(current_app.config)),
         title=f"编辑用户 {user.username}",
         password_form=form,
         locked=accounts.is_locked(db.session, user, now=utcnow()),
@@ -233,5 +229,9 @@ def shop_edit(shop_id: int) -> Response | str:
             flash(f"已保存店铺 {shop.name}。", "success")
             return redirect(url_for("admin.shops_list"))
     return render_template(
-        "admin/shop_form.html", form=form, shop=shop, title=f"编辑店铺 {shop.name}"
+        "admin/shop_form.html",
+        form=form,
+        shop=shop,
+        title=f"编辑店铺 {shop.name}",
+        history=change_log.of_shop(db.session, shop.id, local_zone(current_app.config)),
     )
