@@ -136,3 +136,16 @@ def test_the_survey_template_reads_by_its_name(session: Session, make_shop) -> N
     (change,) = change_log.of_shop(session, shop.id, SH)
     assert (change.what, change.new) == ("回访短信模板", f"售后回访（#{template.id}）")
     assert change.at == NOW and isinstance(change.at, datetime)
+
+
+def test_a_shop_on_default_settings_shows_what_changed_not_every_default(
+    session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    shop = make_shop()  # working hours and deadlines never set: the defaults are in force
+    assert shop.working_hours is None and shop.deadline_policy is None
+    shop_settings.update_policy(
+        session, shop, WorkingHours(tz=SH), DeadlinePolicy(bad_hours=1), actor_id=None, now=NOW
+    )
+    assert _read(change_log.of_shop(session, shop.id, SH)) == [
+        ("系统", "首次联系时限", "差评（工作小时） 2", "差评（工作小时） 1")
+    ]

@@ -78,8 +78,15 @@ def update_policy(
         setattr(shop, field, new)
 
     with transaction(session):
-        save("working_hours", hours.to_dict(), shop.working_hours)
-        save("deadline_policy", policy.to_dict(), shop.deadline_policy)
+        # audited against the settings in force, defaults included: the history then says
+        # what changed (差评 2 → 1), not every default as if it were new
+        in_force = WorkingHours.from_dict(shop.working_hours, hours.tz).to_dict()
+        save("working_hours", hours.to_dict(), in_force)
+        save(
+            "deadline_policy",
+            policy.to_dict(),
+            DeadlinePolicy.from_dict(shop.deadline_policy).to_dict(),
+        )
         if pull_interval_minutes is not None:
             save("pull_interval_minutes", pull_interval_minutes, shop.pull_interval_minutes)
         if contact is not None:  # audited against the policy in force, default or stored
