@@ -403,20 +403,25 @@ def test_a_booking_in_the_past_backwards_or_too_far_is_refused_on_its_field(
     assert agent.away_until is None and agent.away_from is None
 
 
-def test_the_morning_digest_names_only_who_is_away_today(session: Session, team) -> None:  # type: ignore[no-untyped-def]
-    shop, _, agent, other = team
+def test_the_morning_digest_names_who_is_away_today_and_whose_leave_starts_tomorrow(
+    session: Session, team, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, agent, other = team
+    later = make_user(Role.AGENT, shops=[shop], display_name="客服小张")
+    _owned(session, shop, other, "1")
     availability.set_away(session, agent, TODAY, release=False, actor=agent, now=NOW, tz=SH)
-    availability.set_away(
-        session,
-        other,
-        TODAY + timedelta(days=5),
-        first_day=TODAY + timedelta(days=3),
-        release=False,
-        actor=other,
-        now=NOW,
-        tz=SH,
-    )
+    for who, first in ((other, 1), (later, 2)):
+        availability.set_away(
+            session, who, TODAY + timedelta(days=first + 2), first_day=TODAY + timedelta(days=first),
+            release=False, actor=boss, now=NOW, tz=SH,
+        )  # fmt: skip
     assert alerts._away_today(session, shop.id, NOW) == [("客服小王", 0)]
+    settings = alerts.AlertSettings(base_url="https://t.example")
+    assert alerts.morning_digest(session, now=NOW, settings=settings, tz_name="Asia/Shanghai") == 1
+    digest = session.scalars(sa.select(Notification).where(Notification.kind == "digest")).one()
+    assert "\n不在岗：客服小王\n" in digest.body
+    assert "\n明天起不在岗：客服小李（至 11-23，手上 1 件进行中）\n" in digest.body
+    assert "客服小张" not in digest.body  # the day after tomorrow: tomorrow's digest says it
 
 
 def test_the_scheduler_hands_the_cases_over_when_a_booked_leave_starts(

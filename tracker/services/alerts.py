@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -447,13 +447,40 @@ def _digest(
         body += "\n不在岗：" + "、".join(
             f"{name}（手上 {n} 件进行中）" if n else name for name, n in away
         )
+    tomorrow = _leave_starting_tomorrow(session, shop.id, local)
+    if tomorrow:  # a day to plan who covers
+        body += "\n明天起不在岗：" + "、".join(
+            f"{name}（至 {last:%m-%d}，手上 {n} 件进行中）" if n else f"{name}（至 {last:%m-%d}）"
+            for name, last, n in tomorrow
+        )
+    if away or tomorrow:
         body += f"\n{base}/reports/agents"
     return title, body
 
 
-def _away_today(session: Session, shop_id: int, now: datetime) -> list[tuple[str, int]]:
-    """The shop's staff away now, and how many of the shop's open cases each still holds."""
-    held = (
+def _leave_starting_tomorrow(
+    session: Session, shop_id: int, local: datetime
+) -> list[tuple[str, date, int]]:
+    """Leave booked to start on the shop day after ``local``'s: name, last day, open cases."""
+    start = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=local.tzinfo)
+    return [
+        (name, (back.astimezone(local.tzinfo) - timedelta(microseconds=1)).date(), n)
+        for name, back, n in session.execute(
+            sa.select(User.display_name, User.away_until, _open_cases_held(shop_id))
+            .where(
+                User.is_active.is_(True),
+                User.away_from >= start,
+                User.away_from < start + timedelta(days=1),
+                User.shops.any(Shop.id == shop_id),
+            )
+            .order_by(User.display_name)
+        )
+    ]
+
+
+def _open_cases_held(shop_id: int) -> sa.ScalarSelect[int]:
+    """SQL, per user row: how many open cases of the shop they hold."""
+    return (
         sa.select(sa.func.count())
         .where(
             Case.owner_id == User.id,
@@ -462,10 +489,14 @@ def _away_today(session: Session, shop_id: int, now: datetime) -> list[tuple[str
         )
         .scalar_subquery()
     )
+
+
+def _away_today(session: Session, shop_id: int, now: datetime) -> list[tuple[str, int]]:
+    """The shop's staff away now, and how many of the shop's open cases each still holds."""
     return [
         (name, n)
         for name, n in session.execute(
-            sa.select(User.display_name, held)
+            sa.select(User.display_name, _open_cases_held(shop_id))
             .where(
                 User.is_active.is_(True),
                 sa.not_(at_work(now)),
