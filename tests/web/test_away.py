@@ -4,7 +4,7 @@ from 我的账号; the home page, the case page and the assignment lists say so.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -158,6 +158,21 @@ def test_assignment_lists_mark_who_is_away_and_refuse_them_with_the_reason(
     assert refused.status_code == 302
     shown = client.get("/cases?view=list&scope=all").get_data(as_text=True)
     assert "客服小王 不在岗，请分给在岗的同事。" in shown
+    # a leave booked ahead: listed with its first day, and still a valid choice until then
+    first = _today() + timedelta(days=3)
+    agent.away_from = datetime.combine(first, time(), tzinfo=SH)
+    agent.away_until = agent.away_from + timedelta(days=2)
+    session.commit()
+    board = client.get("/cases?view=list&scope=all").get_data(as_text=True)
+    assert f"客服小王（{first:%m-%d} 起不在岗）" in board and "客服小王（不在岗）" not in board
+    post_form(
+        client,
+        "/cases/assign",
+        {"case_ids": [str(case.id)], "owner_id": str(agent.id)},
+        form_url="/cases?view=list&scope=all",
+    )
+    session.refresh(case)
+    assert case.owner_id == agent.id
     assert session.scalar(sa.select(Case.owner_id).where(Case.id == case.id)) is None
 
 

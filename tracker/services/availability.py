@@ -5,7 +5,8 @@ leave misses it, and the buyer's promised callback (下次跟进) with it. While
 intake gives them no buyer's new case, nobody can assign them one, the alerts for their
 cases go to the supervisors, and marking them away can hand their open cases over: to the
 colleague who works the buyer's other case, or, in a shop that assigns automatically, to a
-colleague at work, else back to 未分配 for the team to claim.
+colleague at work, else back to 未分配 for the team to claim. Leave can be booked ahead:
+until its first day the person works as usual, and the hand-over happens as it starts.
 """
 
 from __future__ import annotations

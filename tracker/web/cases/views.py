@@ -140,15 +140,18 @@ def _owner_choices(
     shop_ids: tuple[int, ...] | sa.Select[tuple[int]], first: str
 ) -> list[SelectChoice]:
     """Who a case can be given to; someone away is listed, marked, and refused by the
-    service with the reason (a silent gap in the list would look like a bug)."""
-    now = utcnow()
-    return row_choices(
-        [(0, first)]
-        + [
-            (u.id, f"{u.display_name}（不在岗）" if u.is_away(now) else u.display_name)
-            for u in _owners(shop_ids)
-        ]
-    )
+    service with the reason (a silent gap in the list would look like a bug); someone whose
+    leave is booked is marked with its first day (a case given today may outlast the week)."""
+    now, tz = utcnow(), _tz()
+
+    def name(user: User) -> str:
+        if user.is_away(now):
+            return f"{user.display_name}（不在岗）"
+        if user.is_booked_away(now):
+            return f"{user.display_name}（{user.away_from.astimezone(tz):%m-%d} 起不在岗）"  # type: ignore[union-attr]
+        return user.display_name
+
+    return row_choices([(0, first)] + [(u.id, name(u)) for u in _owners(shop_ids)])
 
 
 # -- board ---------------------------------------------------------------------------------
