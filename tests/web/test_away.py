@@ -158,6 +158,7 @@ def test_assignment_lists_mark_who_is_away_and_refuse_them_with_the_reason(
     assert refused.status_code == 302
     shown = client.get("/cases?view=list&scope=all").get_data(as_text=True)
     assert "客服小王 不在岗，请分给在岗的同事。" in shown
+    assert session.scalar(sa.select(Case.owner_id).where(Case.id == case.id)) is None
     # a leave booked ahead: listed with its first day, and still a valid choice until then
     first = _today() + timedelta(days=3)
     agent.away_from = datetime.combine(first, time(), tzinfo=SH)
@@ -173,7 +174,6 @@ def test_assignment_lists_mark_who_is_away_and_refuse_them_with_the_reason(
     )
     session.refresh(case)
     assert case.owner_id == agent.id
-    assert session.scalar(sa.select(Case.owner_id).where(Case.id == case.id)) is None
 
 
 def test_a_supervisor_turns_automatic_assignment_on_and_off(
