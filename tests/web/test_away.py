@@ -174,6 +174,8 @@ def test_assignment_lists_mark_who_is_away_and_refuse_them_with_the_reason(
     )
     session.refresh(case)
     assert case.owner_id == agent.id
+    page = words(client.get(f"/cases/{case.id}").get_data(as_text=True))
+    assert f"负责人：客服小王 {first:%m-%d} 起不在岗" in page
 
 
 def test_a_supervisor_turns_automatic_assignment_on_and_off(
