@@ -96,9 +96,9 @@ def test_stored_form_round_trips_and_bad_values_are_named() -> None:
     assert WorkingHours.from_dict(policy.to_dict(), SH) == policy
     with pytest.raises(PolicyError, match="'25:00'"):
         WorkingHours.from_dict({"periods": [["09:00", "25:00"]]}, SH)
-    with pytest.raises(PolicyError, match="ends before it starts"):
+    with pytest.raises(PolicyError, match="结束早于开始"):
         WorkingHours(tz=SH, periods=((time(12), time(9)),))
-    with pytest.raises(PolicyError, match="overlap"):
+    with pytest.raises(PolicyError, match="不能重叠"):
         WorkingHours(tz=SH, periods=((time(9), time(12)), (time(11), time(13))))
     with pytest.raises(PolicyError, match="'2026-13-01'"):
         WorkingHours.from_dict({"holidays": ["2026-13-01"]}, SH)
@@ -114,7 +114,7 @@ def test_a_policy_whose_working_days_are_all_holidays_is_refused() -> None:
     hours = WorkingHours.from_dict(
         {"periods": [["09:00", "18:00"]], "weekdays": [0], "holidays": mondays}, SH
     )
-    with pytest.raises(PolicyError, match="no working time"):
+    with pytest.raises(PolicyError, match="没有任何工作时间"):
         hours.check_reachable(start)
     WorkingHours(tz=SH).check_reachable(start)  # the default week is fine
     with pytest.raises(PolicyError, match="至少要有一个工作日"):

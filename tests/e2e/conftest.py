@@ -80,6 +80,7 @@ class Live:
     campaign_id: int  # finished, with its sent and held-back buyers: the results table
     # A buyer's new bad review opens a case while the pages are open (the board's news).
     opens_a_case: Callable[[str], int]
+    agent_id: int  # 客服小林: the 班次 page
 
 
 def _customer_operations(session, shop: Shop, case_id: int) -> int:  # type: ignore[no-untyped-def]
@@ -263,6 +264,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                     user.set_password(PASSWORD)
                     s.add(user)
                 s.commit()
+                agent_id = s.scalars(sa.select(User.id).where(User.username == "agent")).one()
                 case = open_case(
                     s,
                     shop,
@@ -298,6 +300,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 shop_id,
                 campaign_id,
                 _case_opener(app, shop_id),
+                agent_id,
             )
         finally:
             server.shutdown()

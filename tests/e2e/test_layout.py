@@ -34,11 +34,14 @@ PAGES = (
     "/scripts",
     "/account",
     "/account/away",
+    "/reports/agents/{agent_id}/shift",
 )
 ADMIN_PAGES = (
     "/admin/shops",
     "/admin/shops/{shop_id}/contact",
     "/admin/users",
+    "/admin/users/{agent_id}",
+    "/admin/shops/{shop_id}",
     "/admin/sources",
 )
 MEASURE = r"""() => ({
@@ -96,6 +99,7 @@ def test_pages_fit_the_screen(live: Live, browser, width: int) -> None:  # type:
                     buyer_id=live.buyer_id,
                     shop_id=live.shop_id,
                     campaign_id=live.campaign_id,
+                    agent_id=live.agent_id,
                 )
             )
             problems += _problems(path, width, page.evaluate(MEASURE))

@@ -246,3 +246,46 @@ def test_leave_booked_ahead_shows_as_booked_everywhere_and_can_be_called_off(
     session.refresh(agent)
     assert agent.away_until is None and agent.away_from is None
     assert "已安排" not in words(client.get("/").get_data(as_text=True))
+
+
+def test_a_supervisor_sets_an_agents_shift_and_the_load_page_says_who_is_on_shift(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, agent = staff
+    login(client, boss)
+    load = client.get("/reports/agents").get_data(as_text=True)
+    assert f'href="/reports/agents/{agent.id}/shift"' in load
+    form = words(client.get(f"/reports/agents/{agent.id}/shift").get_data(as_text=True))
+    assert (
+        "客服小王的班次" in form
+        and "没设班次的客服按店铺工作时间（每天 09:00–12:00、13:30–22:00）" in form
+    )
+
+    refused = post_form(
+        client, f"/reports/agents/{agent.id}/shift", {"periods": "15:00-09:00", "weekdays": ["0"]}
+    )
+    assert refused.status_code == 400 and "结束早于开始" in words(refused.get_data(as_text=True))
+    refused = post_form(client, f"/reports/agents/{agent.id}/shift", {"periods": "9点到3点"})
+    assert refused.status_code == 400 and "开始-结束" in words(refused.get_data(as_text=True))
+    session.refresh(agent)
+    assert agent.shift is None
+
+    tomorrow = _today() + timedelta(days=1)  # the only working day: off shift now, surely
+    done = post_form(
+        client,
+        f"/reports/agents/{agent.id}/shift",
+        {"periods": "09:00-15:00", "weekdays": [str(tomorrow.weekday())]},
+    )
+    assert done.status_code == 302
+    session.refresh(agent)
+    assert agent.shift == {"periods": [["09:00", "15:00"]], "weekdays": [tomorrow.weekday()]}
+    load = words(client.get("/reports/agents").get_data(as_text=True))
+    day = "一二三四五六日"[tomorrow.weekday()]
+    assert f"客服小王 的班次：周{day} 09:00–15:00。" in load
+    assert f"休息 · {tomorrow:%m-%d} 09:00 上班" in load
+    # back to the shop's hours: on shift or not by them, and the form is empty again
+    post_form(client, f"/reports/agents/{agent.id}/shift", {"periods": "", "weekdays": ["0"]})
+    session.refresh(agent)
+    assert agent.shift is None
+    page = client.get(f"/reports/agents/{agent.id}/shift").get_data(as_text=True)
+    assert re.search(r'id="periods"[^>]*value=""', page)

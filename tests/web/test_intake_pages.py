@@ -206,7 +206,7 @@ def test_policy_form_saves_and_moves_deadlines(
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"periods": "12:00-09:00"}, "ends before it starts"),
+        ({"periods": "12:00-09:00"}, "结束早于开始"),
         ({"periods": "9点到12点"}, "开始-结束"),
         ({"bad_hours": "0"}, "0.1 到 240"),
         ({"pull_interval_minutes": "0"}, "1 到 1440"),

@@ -32,12 +32,12 @@ class WorkingHours:
         previous_end = time(0)
         for start, end in self.periods:
             if not start < end:
-                raise PolicyError(f"working period {start:%H:%M}-{end:%H:%M} ends before it starts")
+                raise PolicyError(f"时段 {start:%H:%M}-{end:%H:%M} 的结束早于开始。")
             if start < previous_end:
-                raise PolicyError("working periods must be in order and must not overlap")
+                raise PolicyError("时段须按先后顺序填写，且不能重叠。")
             previous_end = end
         if not self.periods:
-            raise PolicyError("at least one working period is needed")
+            raise PolicyError("至少要有一个工作时段。")
         if not self.weekdays:
             # 调休 make-up days are exceptions to a week, not a week: without a weekday the
             # deadlines of every case after the last of them could never be computed
@@ -61,12 +61,17 @@ class WorkingHours:
                         continue
                     yield max(span_start, local), span_end
             day += timedelta(days=1)
-        raise PolicyError(f"no working time within {MAX_DAYS} days")
+        raise PolicyError(f"{MAX_DAYS} 天内没有任何工作时间（节假日覆盖了所有工作日）。")
 
     def check_reachable(self, start: datetime) -> None:
         """PolicyError unless working time comes within reach of ``start`` (holidays over a
         whole year would leave every deadline uncomputable)."""
         next(self._spans(start))
+
+    def next_start(self, moment: datetime) -> datetime:
+        """``moment`` itself when it falls in working time, else when working time next
+        begins (who can act on a case soonest)."""
+        return self.add(moment, timedelta(0))
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The moment ``duration`` of working time after ``start``."""
@@ -118,14 +123,52 @@ class WorkingHours:
         except (TypeError, ValueError) as exc:
             if isinstance(exc, PolicyError):
                 raise
-            raise PolicyError(f"working hours setting is malformed: {exc}") from exc
+            raise PolicyError(f"工作时间的设置格式不对：{exc}") from exc
 
 
 def _time(text: str) -> time:
     try:
         return time.fromisoformat(text) if text != "24:00" else time(23, 59, 59, 999999)
     except ValueError as exc:
-        raise PolicyError(f"{text!r} is not a time of day (HH:MM)") from exc
+        raise PolicyError(f"{text!r} 不是时刻，请写成 HH:MM，如 09:00。") from exc
+
+
+def parse_periods(text: str) -> list[list[str]]:
+    """``09:00-12:00, 13:30-22:00`` as a person types it (full-width comma and dash too) →
+    ``[["09:00", "12:00"], ["13:30", "22:00"]]``, for :meth:`WorkingHours.from_dict`."""
+    parts = text.replace("，", ",").replace("、", ",").replace("—", "-").replace("–", "-")
+    periods = [[t.strip() for t in part.split("-")] for part in parts.split(",") if part.strip()]
+    if any(len(p) != 2 for p in periods):
+        raise PolicyError("每个时段写成 开始-结束，如 09:00-12:00")
+    return periods
+
+
+_WEEKDAY_NAMES = "一二三四五六日"
+
+
+def describe_week(weekdays: Iterable[int]) -> str:
+    """[0, 1, 2, 3, 4] → 周一至周五; [0, 2, 4] → 周一、三、五; all seven → 每天."""
+    days = sorted(set(weekdays))
+    if len(days) == 7:
+        return "每天"
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    words = [
+        f"{_WEEKDAY_NAMES[r[0]]}至周{_WEEKDAY_NAMES[r[-1]]}"
+        if len(r) >= 3
+        else "、".join(_WEEKDAY_NAMES[d] for d in r)
+        for r in runs
+    ]
+    return "周" + "、".join(words)
+
+
+def describe_periods(periods: Iterable[Iterable[str]]) -> str:
+    """[["09:00", "12:00"], ["13:30", "22:00"]] → 09:00–12:00、13:30–22:00."""
+    return "、".join("–".join(p) for p in periods)
 
 
 def _dates(values: Iterable[str]) -> frozenset[date]:
@@ -134,5 +177,5 @@ def _dates(values: Iterable[str]) -> frozenset[date]:
         try:
             out.add(date.fromisoformat(value))
         except ValueError as exc:
-            raise PolicyError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+            raise PolicyError(f"{value!r} 不是日期，请写成 YYYY-MM-DD，如 2026-10-01。") from exc
     return frozenset(out)

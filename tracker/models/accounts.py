@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -57,6 +57,10 @@ class User(UserMixin, db.Model):
     # A leave booked ahead hands the open cases over when it starts (the scheduler's
     # ``leave`` unit), not when it is booked: the agent works them until then.
     away_hand_over: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # 班次: the agent's own working periods and weekdays ({"periods": [["09:00", "15:00"]],
+    # "weekdays": [0, 1, 2, 3, 4]}), on the shop's calendar of holidays; None works the
+    # shop's hours. 自动分配 prefers whoever is on shift (tracker.services.shifts).
+    shift: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     shops: Mapped[list[Shop]] = relationship(secondary=user_shops, order_by="Shop.name")
 

@@ -1,20 +1,24 @@
 """Who gets a case without a person choosing (a new one from intake, or one handed over when
 its owner went away): whoever works the buyer's other open case (one buyer, one agent,
-always), else, in a shop that turned 自动分配 on, the least-loaded agent at work."""
+always), else, in a shop that turned 自动分配 on, an agent at work — on shift first, then
+the least loaded."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
 from tracker.domain.assignment import Load, least_loaded
+from tracker.domain.working_hours import MAX_DAYS, PolicyError
 from tracker.models import Case, Shop, User
 from tracker.models.accounts import at_work, works_for
 from tracker.models.enums import Role
 from tracker.services.audit import record_shop_change
+from tracker.services.shifts import hours_of
 from tracker.services.transaction import transaction
 
 
@@ -42,12 +46,12 @@ def _buyers_agent(session: Session, case: Case, now: datetime) -> User | None:
     ).first()
 
 
-def _least_loaded_agent(session: Session, shop_id: int, now: datetime) -> User | None:
+def _least_loaded_agent(session: Session, shop_id: int, now: datetime, tz: ZoneInfo) -> User | None:
     """The agent to give the shop's next case to, or None: the shop assigns by hand, or
     nobody is at work. Among the shop's agents who are active and not away, the one
-    :func:`tracker.domain.assignment.least_loaded` picks, counting each one's open cases in
-    every shop (one person's load, whichever shop it comes from). The caller owns the
-    transaction."""
+    :func:`tracker.domain.assignment.least_loaded` picks: on shift soonest (their 班次, else
+    the shop's hours), then by load, counting each one's open cases in every shop (one
+    person's load, whichever shop it comes from). The caller owns the transaction."""
     shop = session.get(Shop, shop_id)  # the caller's shop: in the session already
     if shop is None or not shop.auto_assign:
         return None
@@ -70,19 +74,25 @@ def _least_loaded_agent(session: Session, shop_id: int, now: datetime) -> User |
         )
     ):
         agents[agent.id] = agent
-        loads.append(Load(agent.id, late, open_))
+        try:
+            on_shift_at = hours_of(agent, shop, tz).next_start(now)
+        except PolicyError:  # no working time in reach: last in line, still a taker
+            on_shift_at = now + timedelta(days=MAX_DAYS)
+        loads.append(Load(agent.id, late, open_, on_shift_at))
     chosen = least_loaded(loads)
     return agents[chosen] if chosen is not None else None
 
 
-def owner_for(session: Session, case: Case, now: datetime) -> tuple[User | None, bool]:
+def owner_for(
+    session: Session, case: Case, now: datetime, tz: ZoneInfo
+) -> tuple[User | None, bool]:
     """Who takes ``case`` without a person choosing, and whether 自动分配 chose them (else
     they work the buyer's other case): intake's new cases and an away agent's hand-over
     ask the same question."""
     agent = _buyers_agent(session, case, now)
     if agent is not None:
         return agent, False
-    agent = _least_loaded_agent(session, case.shop_id, now)
+    agent = _least_loaded_agent(session, case.shop_id, now, tz)
     return agent, agent is not None
 
 

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
 from tracker.models import Case, User
-from tracker.models.enums import Role
 from tracker.services import alerts, auto_assign
 from tracker.services.audit import record_user_change
 from tracker.services.cases import hand_over
 from tracker.services.errors import FieldError
+from tracker.services.staff_rights import check_may_set
 from tracker.services.transaction import transaction
 
 
@@ -76,16 +76,6 @@ def period_text(start: datetime | None, until: datetime | None) -> str | None:
     if until is None:
         return None
     return f"{start.isoformat() if start else ''}/{until.isoformat()}"
-
-
-def check_may_set(user: User, actor: User) -> None:
-    """Anyone may mark themselves away or back; a supervisor, the agents of the shops they
-    work for; an admin, anyone."""
-    if actor.id == user.id or actor.role is Role.ADMIN:
-        return
-    if actor.role is Role.SUPERVISOR and user.role is Role.AGENT and user.shop_ids & actor.shop_ids:
-        return
-    raise FieldError("last_day", "只能为自己，或为自己店铺的客服设置不在岗。")
 
 
 def open_cases(session: Session, user: User) -> tuple[int, int]:
@@ -161,11 +151,17 @@ def set_away(
         user.away_hand_over = False
         if not release:
             return Released(0, 0)
-        return _hand_over_cases(session, user, last_day, actor_id=actor.id, now=now)
+        return _hand_over_cases(session, user, last_day, actor_id=actor.id, now=now, tz=tz)
 
 
 def _hand_over_cases(
-    session: Session, user: User, last_day: date, *, actor_id: int | None, now: datetime
+    session: Session,
+    user: User,
+    last_day: date,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> Released:
     cases = session.scalars(
         sa.select(Case)
@@ -178,7 +174,7 @@ def _hand_over_cases(
         # a colleague takes it over where one works the buyer's other case (one buyer,
         # one agent: this loop's earlier hand-overs count), or where the shop assigns
         # automatically; else it waits in 未分配
-        successor, automatic = auto_assign.owner_for(session, case, now)
+        successor, automatic = auto_assign.owner_for(session, case, now, tz)
         how = "自动分配" if automatic else "同一买家"
         hand_over(
             session,
@@ -211,7 +207,7 @@ def begin_booked_leave(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
             under_way = leave(user, now, tz)
             if under_way and under_way.started and user.is_active:
                 released = _hand_over_cases(
-                    session, user, under_way.last_day, actor_id=None, now=now
+                    session, user, under_way.last_day, actor_id=None, now=now, tz=tz
                 )
                 moved += released.reassigned + released.to_unassigned
     return moved

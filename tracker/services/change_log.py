@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tracker.models import AuditEvent, MessageTemplate, User
 from tracker.models.enums import Platform, Role
+from tracker.services.shifts import describe
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,15 @@ def _lock(value: str, tz: ZoneInfo) -> str:
         return value
     where = f"（来自 {address.rstrip(')')}）" if address else ""
     return f"锁定至 {local_moment(until, tz)}{where}"
+
+
+def _shift(value: str | None) -> str:
+    """A stored shift (JSON) or none → 周一至周五 09:00–15:00 / 按店铺工作时间."""
+    try:
+        shift = json.loads(value) if value else None
+    except ValueError:
+        return value or ""
+    return describe(shift if isinstance(shift, dict) else None)
 
 
 def _enum(kind: type[Role] | type[Platform]) -> Callable[[str, ZoneInfo], str]:
@@ -189,6 +199,7 @@ _USER_FIELDS: dict[str, tuple[str, Callable[[str, ZoneInfo], str] | None]] = {
         ),
     ),
     "away": ("不在岗", _leave),
+    "shift": ("班次", None),
     "away_until": ("不在岗", _back_at),
 }
 _SHOP_FIELDS: dict[str, tuple[str, Callable[[str, ZoneInfo], str] | None]] = {
@@ -228,6 +239,8 @@ def _entry(
         label, reads = fields.get(field, (field, None))
     if field in _KEYS:
         old, new = _settings_diff(field, old, new)
+    elif field == "shift":  # none is a setting too: the shop's hours
+        old, new = (_shift(v) for v in (old, new))
     else:
         say = reads or local_moment
         old, new = (say(v, tz) if v is not None else None for v in (old, new))

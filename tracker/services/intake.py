@@ -551,7 +551,7 @@ def open_case_for(
         old=None,
         new=CaseStatus.NEW.value,
     )
-    owner, automatic = auto_assign.owner_for(session, case, now)
+    owner, automatic = auto_assign.owner_for(session, case, now, settings.working_hours.tz)
     if owner is not None:
         case.owner_id = owner.id
         record_case_change(

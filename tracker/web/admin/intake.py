@@ -16,7 +16,7 @@ from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.triage import DeadlinePolicy
-from tracker.domain.working_hours import PolicyError, WorkingHours
+from tracker.domain.working_hours import PolicyError, WorkingHours, parse_periods
 from tracker.extensions import db
 from tracker.jobs import executor
 from tracker.models import ImportJob, QuarantinedRecord, Shop
@@ -300,16 +300,9 @@ def shop_policy(shop_id: int) -> Response | str:
         form.retention_days.data = shop.personal_data_retention_days
     if form.validate_on_submit():
         try:
-            periods = [
-                part.strip().split("-")
-                for part in (form.periods.data or "").replace("，", ",").split(",")
-                if part.strip()
-            ]
-            if any(len(p) != 2 for p in periods):
-                raise PolicyError("每个时段写成 开始-结束，如 09:00-12:00")
             new_hours = WorkingHours.from_dict(
                 {
-                    "periods": periods,
+                    "periods": parse_periods(form.periods.data or ""),
                     "weekdays": form.weekdays.data or [],
                     "holidays": _dates(form.holidays.data),
                     "workdays": _dates(form.workdays.data),

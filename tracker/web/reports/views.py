@@ -25,11 +25,19 @@ from tracker.extensions import db, talisman
 from tracker.models import Shop, User
 from tracker.models.enums import LEADS, Role
 from tracker.services import access_log as personal_data
-from tracker.services import auto_assign, availability, exports, reports, surveys
+from tracker.services import (
+    auto_assign,
+    availability,
+    exports,
+    reports,
+    shifts,
+    staff_rights,
+    surveys,
+)
 from tracker.services.access_log import BY_STAFF, BY_SYSTEM
 from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.errors import FieldError
-from tracker.web import away, cached
+from tracker.web import away, cached, shift
 from tracker.web.access import current_shop, roles_required, shops_query
 from tracker.web.cached import Computed, computed
 from tracker.web.choices import row_choices
@@ -208,11 +216,14 @@ def agents() -> str:
     now, tz = utcnow(), _tz()
     loads = reports.agent_view(db.session, shop.id, staff, now=now, tz=tz)
     leaves = {u.id: found for u in staff if (found := availability.leave(u, now, tz))}
+    duties = {u.id: shifts.duty(u, shop, now, tz) for u in staff}
     return render_template(
         "reports/agents.html",
         shop=shop,
         loads=loads,
         leaves=leaves,
+        duties=duties,
+        today=f"{now.astimezone(tz):%Y-%m-%d}",
         back_form=away.BackForm(),
         auto_form=AutoAssignForm(on="" if shop.auto_assign else "y"),
     )
@@ -239,7 +250,7 @@ def _agent_or_404(user_id: int) -> User:
     if user is None:
         abort(404)
     try:
-        availability.check_may_set(user, current_user)
+        staff_rights.check_may_set(user, current_user)
     except FieldError:
         abort(404)
     return user
@@ -251,6 +262,11 @@ def agent_away(user_id: int) -> Response | tuple[str, int]:
     return away.away_page(
         user, url_for("reports.agents"), url_for("reports.agent_back", user_id=user.id)
     )
+
+
+@bp.route("/agents/<int:user_id>/shift", methods=["GET", "POST"])
+def agent_shift(user_id: int) -> Response | tuple[str, int]:
+    return shift.shift_page(_agent_or_404(user_id), _shop(), url_for("reports.agents"))
 
 
 @bp.route("/agents/<int:user_id>/back", methods=["POST"])
