@@ -289,3 +289,9 @@ def test_a_supervisor_sets_an_agents_shift_and_the_load_page_says_who_is_on_shif
     assert agent.shift is None
     page = client.get(f"/reports/agents/{agent.id}/shift").get_data(as_text=True)
     assert re.search(r'id="periods"[^>]*value=""', page)
+    agent.shift = {"periods": [["09:00", "15:00"]], "weekdays": [0, 1, 2, 3, 4]}
+    session.commit()
+    client = other_browser(client)  # the agent sees their shift on 我的账号
+    login(client, agent)
+    account = words(client.get("/account").get_data(as_text=True))
+    assert "我的班次：周一至周五 09:00–15:00（由主管在“客服负荷”设置）" in account

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.extensions import db, limiter
-from tracker.services import accounts, availability
+from tracker.services import accounts, availability, shifts
 from tracker.services.accounts import LoginFailure, authenticate
 from tracker.services.errors import FieldError
 from tracker.web import away
@@ -95,6 +95,7 @@ def _account_page(
         form=password_form,
         contact_form=contact_form,
         leave=availability.leave(current_user, now, tz),
+        shift=shifts.describe(current_user.shift),
         back_form=away.BackForm(),
     ), status
 
