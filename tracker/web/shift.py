@@ -1,4 +1,4 @@
-"""班次: the page where a supervisor (or the agent, or an admin) sets an agent's own working
+"""班次: the page of 客服负荷 where a supervisor (or an admin) sets an agent's own working
 periods, which 自动分配 reads to prefer whoever is on shift."""
 
 from __future__ import annotations
