@@ -6,10 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+# A JSON document in a row that queries may SELECT DISTINCT (users): PostgreSQL's ``json``
+# has no equality operator, ``jsonb`` has; SQLite keeps its JSON text.
+JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

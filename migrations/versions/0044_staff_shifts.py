@@ -10,6 +10,8 @@ Create Date: 2026-12-02 17:00:00
 import sqlalchemy as sa
 from alembic import op
 
+import tracker.dbtypes
+
 revision = "0044"
 down_revision = "0043"
 branch_labels = None
@@ -18,7 +20,8 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("shift", sa.JSON(), nullable=True))
+        # jsonb on PostgreSQL: queries SELECT DISTINCT users, and json has no equality
+        batch_op.add_column(sa.Column("shift", tracker.dbtypes.JSONDocument, nullable=True))
 
 
 def downgrade():

@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from tracker.dbtypes import JSONDocument
 from tracker.extensions import db
 from tracker.models.enums import LEADS, Role
 
@@ -60,7 +61,7 @@ class User(UserMixin, db.Model):
     # 班次: the agent's own working periods and weekdays ({"periods": [["09:00", "15:00"]],
     # "weekdays": [0, 1, 2, 3, 4]}), on the shop's calendar of holidays; None works the
     # shop's hours. 自动分配 prefers whoever is on shift (tracker.services.shifts).
-    shift: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    shift: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
     shops: Mapped[list[Shop]] = relationship(secondary=user_shops, order_by="Shop.name")
 
