@@ -7,14 +7,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.conftest import NOW
 from tests.factories import open_case
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import Case, Shop, User
+from tracker.models import Case, Notification, Shop, User
 from tracker.models.enums import Role
-from tracker.services import auto_assign, change_log, shifts
+from tracker.services import alerts, auto_assign, change_log, shifts
 from tracker.services.errors import FieldError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -140,3 +141,23 @@ def test_the_history_says_the_shift_in_words(session: Session, team) -> None:  #
         ("主管老陈", "班次", "每天 09:00–15:00", "周一、三、五 08:30–12:00、13:00–17:00"),
         ("主管老陈", "班次", "按店铺工作时间", "每天 09:00–15:00"),
     ]
+
+
+def test_the_alerts_of_a_case_whose_owner_is_off_shift_go_to_the_supervisors(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    for owner, key in ((early, "e"), (late, "l")):
+        case = open_case(session, shop, key=key, nick=f"买家{key}", at=FRIDAY_EVENING)
+        case.owner_id = owner.id
+        case.first_contact_due_at = FRIDAY_EVENING + timedelta(minutes=20)
+    session.commit()
+    settings = alerts.AlertSettings()
+    assert alerts.scan(session, now=FRIDAY_EVENING, settings=settings, tz_name="Asia/Shanghai") == 2
+    told = session.execute(
+        sa.select(Notification.user_id, Notification.body).order_by(Notification.id)
+    ).all()
+    by_user = {user_id: body for user_id, body in told}
+    assert set(by_user) == {boss.id, late.id}  # the early shift left at 15:00: the boss hears
+    assert "负责人：早班小王（休息）" in by_user[boss.id]
+    assert "负责人：晚班小李 ·" in by_user[late.id]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -23,6 +24,7 @@ from tracker.domain import case_flow
 from tracker.models import Case, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
+from tracker.services import shifts
 from tracker.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -116,7 +118,7 @@ def supervisors(session: Session, shop_id: int) -> list[User]:
 
 
 def _message(
-    notice: Notice, settings: AlertSettings, tz_name: str, now: datetime
+    notice: Notice, settings: AlertSettings, tz_name: str, unable: str | None
 ) -> tuple[str, str]:
     from tracker.clock import to_local
 
@@ -128,14 +130,28 @@ def _message(
         AlertEvent.REVISION_WINDOW_CLOSING: case.revision_window_ends_at,
     }[notice.event]
     owner = case.owner.display_name if case.owner else "未分配"
-    if case.owner is not None and case.owner.is_away(now):
-        owner += "（不在岗）"
+    if unable:
+        owner += f"（{unable}）"
     title = f"{notice.event.label}：案件 #{case.id}"
     body = (
         f"{product} · 负责人：{owner} · 截止 {to_local(when, tz_name):%m-%d %H:%M}\n"
         f"{settings.base_url.rstrip('/')}/cases/{case.id}"
     )
     return title, body
+
+
+def _owner_unable(session: Session, case: Case, now: datetime, tz: ZoneInfo) -> str | None:
+    """Why the case's owner cannot act on it now — 不在岗 (leave), 休息 (off their 班次) —
+    or None. Their alerts then go to the supervisors, who can hand the case on."""
+    owner = case.owner
+    if owner is None:
+        return None
+    if owner.is_away(now):
+        return "不在岗"
+    shop = session.get(Shop, case.shop_id)  # one read a shop: the identity map keeps it
+    if shop is not None and shifts.off_shift(owner, shop, now, tz):
+        return "休息"
+    return None
 
 
 def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: str) -> int:
@@ -162,15 +178,17 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
         )
         staff: dict[int, list[User]] = {}
         created = 0
+        tz = ZoneInfo(tz_name)
         for notice in notices:
             case = notice.case
-            if notice.to_supervisors or case.owner is None or case.owner.is_away(now):
+            unable = _owner_unable(session, case, now, tz)
+            if notice.to_supervisors or case.owner is None or unable:
                 if case.shop_id not in staff:
                     staff[case.shop_id] = supervisors(session, case.shop_id)
                 recipients = staff[case.shop_id]
             else:
                 recipients = [case.owner]
-            title, body = _message(notice, settings, tz_name, now)
+            title, body = _message(notice, settings, tz_name, unable)
             fresh = [u for u in recipients if (u.id, notice.key) not in sent]
             for user in fresh:
                 session.add(

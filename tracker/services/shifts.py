@@ -91,6 +91,17 @@ def set_shift(
         user.shift = shift
 
 
+def off_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> bool:
+    """``user`` has a 班次 of their own and is not on it at ``now`` (someone on the shop's
+    hours is never called off shift: the shop's deadlines run in those hours)."""
+    if not user.shift:
+        return False
+    try:
+        return hours_of(user, shop, tz).next_start(now) != now
+    except PolicyError:
+        return True
+
+
 @dataclass(frozen=True)
 class Duty:
     """Whether someone is on shift at a moment, for 客服负荷."""
