@@ -10,6 +10,7 @@ from tests.conftest import NOW, count
 from tracker.demo.generator import generate
 from tracker.demo.loader import DEMO_PASSWORD, DemoExists, load_demo
 from tracker.models import Buyer, Order, OrderLine, Product, Review, ReviewRevision, Shop, User
+from tracker.models.enums import Role
 
 
 def test_load_writes_every_record_once(session: Session) -> None:
@@ -25,6 +26,12 @@ def test_load_writes_every_record_once(session: Session) -> None:
     assert admin is not None and admin.check_password(DEMO_PASSWORD)
     shop = session.scalar(sa.select(Shop).where(Shop.code == "demo"))
     assert admin.shops == [shop]
+    # an early and a late 班次, and one agent on the shop's hours
+    agents = sa.select(User.username, User.shift).where(User.role == Role.AGENT)
+    shifts = {name: shift for name, shift in session.execute(agents)}
+    assert shifts["kefu1"] is None
+    assert shifts["kefu2"]["periods"][-1] == ["13:30", "18:00"]
+    assert shifts["kefu3"] == {"periods": [["13:30", "22:00"]], "weekdays": [0, 1, 2, 3, 4, 5, 6]}
     # order totals equal their lines
     order = session.scalars(sa.select(Order).limit(1)).one()
     assert order.payment == sum(ln.unit_price * ln.quantity for ln in order.lines)

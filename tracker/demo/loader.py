@@ -39,6 +39,12 @@ DEMO_STAFF = (
     ("kefu2", "客服小陈", Role.AGENT),
     ("kefu3", "客服小王", Role.AGENT),
 )
+# 班次 of two agents (the third works the shop's hours): an early and a late shift, so
+# 客服负荷 shows who is 当班 and 自动分配, when turned on, gives an evening case to the late one
+DEMO_SHIFTS = {
+    "kefu2": {"periods": [["09:00", "12:00"], ["13:30", "18:00"]], "weekdays": [0, 1, 2, 3, 4]},
+    "kefu3": {"periods": [["13:30", "22:00"]], "weekdays": [0, 1, 2, 3, 4, 5, 6]},
+}
 BATCH = 2000
 
 
@@ -350,7 +356,13 @@ def _ensure_staff(session: Session, shop: Shop, now: datetime) -> tuple[str, ...
     for username, display_name, role in DEMO_STAFF:
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None:
-            user = User(username=username, display_name=display_name, role=role, created_at=now)
+            user = User(
+                username=username,
+                display_name=display_name,
+                role=role,
+                created_at=now,
+                shift=DEMO_SHIFTS.get(username),
+            )
             user.set_password(DEMO_PASSWORD)
             session.add(user)
             created.append(username)
