@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
 from tracker.domain.assignment import Load, least_loaded
-from tracker.domain.working_hours import MAX_DAYS, PolicyError
+from tracker.domain.working_hours import MAX_DAYS
 from tracker.models import Case, Shop, User
 from tracker.models.accounts import at_work, works_for
 from tracker.models.enums import Role
 from tracker.services.audit import record_shop_change
-from tracker.services.shifts import hours_of
+from tracker.services.shifts import next_on_shift
 from tracker.services.transaction import transaction
 
 
@@ -74,11 +74,9 @@ def _least_loaded_agent(session: Session, shop_id: int, now: datetime, tz: ZoneI
         )
     ):
         agents[agent.id] = agent
-        try:
-            on_shift_at = hours_of(agent, shop, tz).next_start(now)
-        except PolicyError:  # no working time in reach: last in line, still a taker
-            on_shift_at = now + timedelta(days=MAX_DAYS)
-        loads.append(Load(agent.id, late, open_, on_shift_at))
+        # no working time in reach: last in line, still a taker
+        starts = next_on_shift(agent, shop, now, tz) or now + timedelta(days=MAX_DAYS)
+        loads.append(Load(agent.id, late, open_, starts))
     chosen = least_loaded(loads)
     return agents[chosen] if chosen is not None else None
 

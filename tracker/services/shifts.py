@@ -91,15 +91,19 @@ def set_shift(
         user.shift = shift
 
 
+def next_on_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """``now`` when ``user`` is on shift, else when their shift next starts (None: no
+    working time within reach, a calendar of nothing but holidays)."""
+    try:
+        return hours_of(user, shop, tz).next_start(now)
+    except PolicyError:
+        return None
+
+
 def off_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> bool:
     """``user`` has a 班次 of their own and is not on it at ``now`` (someone on the shop's
     hours is never called off shift: the shop's deadlines run in those hours)."""
-    if not user.shift:
-        return False
-    try:
-        return hours_of(user, shop, tz).next_start(now) != now
-    except PolicyError:
-        return True
+    return bool(user.shift) and next_on_shift(user, shop, now, tz) != now
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,5 @@ class Duty:
 
 
 def duty(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> Duty:
-    try:
-        starts: datetime | None = hours_of(user, shop, tz).next_start(now)
-    except PolicyError:
-        starts = None
+    starts = next_on_shift(user, shop, now, tz)
     return Duty(starts == now, None if starts == now else starts, describe(user.shift))
