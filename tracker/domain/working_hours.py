@@ -143,7 +143,13 @@ def parse_periods(text: str) -> list[list[str]]:
     return periods
 
 
-_WEEKDAY_NAMES = "一二三四五六日"
+def periods_text(periods: Iterable[Iterable[str]]) -> str:
+    """The inverse of :func:`parse_periods`, for a form to show: ``09:00-12:00, 13:30-22:00``."""
+    return ", ".join("-".join(p) for p in periods)
+
+
+# Monday = 0, as ``date.weekday()`` and :attr:`WorkingHours.weekdays` count
+WEEKDAY_NAMES = "一二三四五六日"
 
 
 def describe_week(weekdays: Iterable[int]) -> str:
@@ -158,9 +164,9 @@ def describe_week(weekdays: Iterable[int]) -> str:
         else:
             runs.append([day])
     words = [
-        f"{_WEEKDAY_NAMES[r[0]]}至周{_WEEKDAY_NAMES[r[-1]]}"
+        f"{WEEKDAY_NAMES[r[0]]}至周{WEEKDAY_NAMES[r[-1]]}"
         if len(r) >= 3
-        else "、".join(_WEEKDAY_NAMES[d] for d in r)
+        else "、".join(WEEKDAY_NAMES[d] for d in r)
         for r in runs
     ]
     return "周" + "、".join(words)

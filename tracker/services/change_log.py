@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.domain.working_hours import WEEKDAY_NAMES
 from tracker.models import AuditEvent, MessageTemplate, User
 from tracker.models.enums import Platform, Role
 from tracker.services.shifts import describe
@@ -33,7 +34,6 @@ class Change:
 
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-_WEEKDAYS = "一二三四五六日"
 
 
 def local_moment(value: str, tz: ZoneInfo) -> str:
@@ -143,7 +143,9 @@ def _item(key: str, value: object) -> str:
     if value is None or value == []:
         return "无"
     if key == "weekdays" and isinstance(value, list):
-        return "、".join(f"周{_WEEKDAYS[d]}" for d in value if isinstance(d, int) and 0 <= d < 7)
+        return "、".join(
+            f"周{WEEKDAY_NAMES[d]}" for d in value if isinstance(d, int) and 0 <= d < 7
+        )
     if key == "basis":
         return {"spend": "消费金额", "orders": "订单数"}.get(str(value), str(value))
     if isinstance(value, list):

@@ -11,7 +11,13 @@ from wtforms.validators import Length, Optional
 
 from tracker.clock import utcnow
 from tracker.config import local_zone
-from tracker.domain.working_hours import PolicyError, WorkingHours, parse_periods
+from tracker.domain.working_hours import (
+    WEEKDAY_NAMES,
+    PolicyError,
+    WorkingHours,
+    parse_periods,
+    periods_text,
+)
 from tracker.extensions import db
 from tracker.models import Shop, User
 from tracker.services import shifts
@@ -19,7 +25,7 @@ from tracker.services.errors import FieldError
 from tracker.web.admin.forms import CheckboxListField
 from tracker.web.fields import Form, attach_error
 
-WEEKDAYS = [SelectChoice(str(i), f"周{name}") for i, name in enumerate("一二三四五六日")]
+WEEKDAYS = [SelectChoice(str(i), f"周{name}") for i, name in enumerate(WEEKDAY_NAMES)]
 
 
 class ShiftForm(Form):
@@ -62,7 +68,7 @@ def shift_page(user: User, shop: Shop, done_url: str) -> Response | tuple[str, i
     elif not form.is_submitted():
         shown = user.shift or shop_hours
         if user.shift:
-            form.periods.data = ", ".join(f"{a}-{b}" for a, b in user.shift["periods"])
+            form.periods.data = periods_text(user.shift["periods"])
         form.weekdays.data = list(shown["weekdays"])
     return render_template(
         "reports/shift.html",

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from tracker.domain.retention import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, OUT_OF_RANGE
+from tracker.domain.working_hours import WEEKDAY_NAMES
 from tracker.models.enums import MessagePurpose, Platform, Role
 from tracker.providers.contract import ProviderSpec
 from tracker.sources.contract import Adapter
@@ -114,7 +115,7 @@ class PolicyForm(Form):
     weekdays = CheckboxListField(
         "工作日",
         coerce=int,
-        choices=[SelectChoice(str(i), name) for i, name in enumerate("一二三四五六日")],
+        choices=[SelectChoice(str(i), name) for i, name in enumerate(WEEKDAY_NAMES)],
     )
     holidays = TextAreaField(
         "节假日（不上班）",

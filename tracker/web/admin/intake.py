@@ -16,7 +16,7 @@ from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.triage import DeadlinePolicy
-from tracker.domain.working_hours import PolicyError, WorkingHours, parse_periods
+from tracker.domain.working_hours import PolicyError, WorkingHours, parse_periods, periods_text
 from tracker.extensions import db
 from tracker.jobs import executor
 from tracker.models import ImportJob, QuarantinedRecord, Shop
@@ -284,7 +284,7 @@ def shop_policy(shop_id: int) -> Response | str:
     form = PolicyForm()
     if not form.is_submitted():
         stored = hours.to_dict()
-        form.periods.data = ", ".join(f"{a}-{b}" for a, b in stored["periods"])
+        form.periods.data = periods_text(stored["periods"])
         form.weekdays.data = stored["weekdays"]
         form.holidays.data = "\n".join(stored["holidays"])
         form.workdays.data = "\n".join(stored["workdays"])
