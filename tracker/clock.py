@@ -6,7 +6,7 @@ Services take ``now`` as an argument; only the edges (views, CLI, jobs) call
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 
@@ -17,6 +17,12 @@ def utcnow() -> datetime:
 def to_local(value: datetime, tz: str | ZoneInfo) -> datetime:
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     return value.astimezone(zone)
+
+
+def last_day_before(end: datetime, tz: tzinfo | None) -> date:
+    """The last shop-time day of a period that ends at ``end`` (a midnight: a leave's
+    moment back is the start of the day after its last day)."""
+    return (end.astimezone(tz) - timedelta(microseconds=1)).date()
 
 
 # The dates the tracker accepts from people and files. Beyond them lie no reviews, orders

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from tracker.clock import last_day_before, to_local
 from tracker.domain import case_flow
 from tracker.models import Case, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
@@ -120,8 +121,6 @@ def supervisors(session: Session, shop_id: int) -> list[User]:
 def _message(
     notice: Notice, settings: AlertSettings, tz_name: str, unable: str | None
 ) -> tuple[str, str]:
-    from tracker.clock import to_local
-
     case = notice.case
     product = case.product.title if case.product else "（未关联商品）"
     when = {
@@ -482,7 +481,7 @@ def _leave_starting_tomorrow(
     """Leave booked to start on the shop day after ``local``'s: name, last day, open cases."""
     start = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=local.tzinfo)
     return [
-        (name, (back.astimezone(local.tzinfo) - timedelta(microseconds=1)).date(), n)
+        (name, last_day_before(back, local.tzinfo), n)
         for name, back, n in session.execute(
             sa.select(User.display_name, User.away_until, _open_cases_held(shop_id))
             .where(
@@ -531,8 +530,6 @@ def morning_digest(
     """Once a day from 09:00 shop time, each active shop's supervisors get one notice (and
     the chat robot one message) with the morning's numbers, instead of a notice per case:
     every overdue case counts, however old. Returns how many notices were created."""
-    from tracker.clock import to_local
-
     local = to_local(now, tz_name)
     if local.hour < DIGEST_AT:
         return 0

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.clock import last_day_before
 from tracker.domain import case_flow
 from tracker.models import Case, User
 from tracker.services import alerts, auto_assign
@@ -64,7 +65,7 @@ def leave(user: User, now: datetime, tz: ZoneInfo) -> Leave | None:
     started = user.is_away(now)
     return Leave(
         first_day=user.away_from.astimezone(tz).date() if user.away_from else None,
-        last_day=(user.away_until.astimezone(tz) - timedelta(microseconds=1)).date(),
+        last_day=last_day_before(user.away_until, tz),
         started=started,
         hands_over=user.away_hand_over and not started,
     )

@@ -12,12 +12,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.clock import last_day_before
 from tracker.domain.working_hours import WEEKDAY_NAMES
 from tracker.models import AuditEvent, MessageTemplate, User
 from tracker.models.enums import Platform, Role
@@ -48,10 +49,8 @@ def local_moment(value: str, tz: ZoneInfo) -> str:
 
 
 def _day_before(value: str, tz: ZoneInfo) -> str:
-    """The last day of a period ending at the midnight ``value``."""
-    return (datetime.fromisoformat(value).astimezone(tz) - timedelta(microseconds=1)).strftime(
-        "%m-%d"
-    )
+    """The last day of a period ending at the midnight ``value``, as 12-11."""
+    return f"{last_day_before(datetime.fromisoformat(value), tz):%m-%d}"
 
 
 def _leave(value: str, tz: ZoneInfo) -> str:
