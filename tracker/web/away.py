@@ -44,6 +44,7 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
     now = utcnow()
     tz = local_zone(current_app.config)
     form = AwayForm()
+    shown = availability.leave(user, now, tz)  # as it stands (a refused change leaves it)
     if form.is_submitted() and form.validate():
         try:
             released = availability.set_away(
@@ -80,7 +81,6 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
             return redirect(done_url)
     elif not form.is_submitted():
         today = now.astimezone(tz).date()
-        shown = availability.leave(user, now, tz)
         form.first_day.data = shown.first_day if shown and shown.first_day else today
         form.last_day.data = shown.last_day if shown else today + timedelta(days=1)
         if shown and not shown.started:
@@ -97,7 +97,7 @@ def away_page(user: User, done_url: str, back_url: str) -> Response | tuple[str,
         back_form=BackForm(),
         done_url=done_url,
         back_url=back_url,
-        leave=availability.leave(user, now, tz),
+        leave=shown,
     ), status
 
 
