@@ -17,7 +17,12 @@ MAX_DAYS = 3660  # a policy with no working time at all must not loop forever
 
 
 class PolicyError(ValueError):
-    """A working-hours setting is malformed; the message names the setting."""
+    """A working-hours setting is malformed; the message names the setting, ``about`` which
+    part of it (``periods``, ``weekdays``) a form shows it under."""
+
+    def __init__(self, message: str, about: str = "periods") -> None:
+        super().__init__(message)
+        self.about = about
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class WorkingHours:
         if not self.weekdays:
             # 调休 make-up days are exceptions to a week, not a week: without a weekday the
             # deadlines of every case after the last of them could never be computed
-            raise PolicyError("至少要有一个工作日（星期几）。")
+            raise PolicyError("至少要有一个工作日（星期几）。", about="weekdays")
 
     def is_working_day(self, day: date) -> bool:
         if day in self.workdays:

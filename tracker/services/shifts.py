@@ -75,8 +75,7 @@ def set_shift(
             try:
                 checked = WorkingHours.from_dict({"periods": periods, "weekdays": weekdays}, tz)
             except PolicyError as exc:
-                field = "weekdays" if "工作日" in str(exc) else "periods"
-                raise FieldError(field, str(exc)) from exc
+                raise FieldError(exc.about, str(exc)) from exc
             full = checked.to_dict()
             shift = {"periods": full["periods"], "weekdays": full["weekdays"]}
         record_user_change(
