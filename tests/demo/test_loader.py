@@ -9,7 +9,17 @@ from sqlalchemy.orm import Session
 from tests.conftest import NOW, count
 from tracker.demo.generator import generate
 from tracker.demo.loader import DEMO_PASSWORD, DemoExists, load_demo
-from tracker.models import Buyer, Order, OrderLine, Product, Review, ReviewRevision, Shop, User
+from tracker.models import (
+    Buyer,
+    Order,
+    OrderLine,
+    Product,
+    Review,
+    ReviewRevision,
+    ShiftDay,
+    Shop,
+    User,
+)
 from tracker.models.enums import Role
 
 
@@ -32,6 +42,16 @@ def test_load_writes_every_record_once(session: Session) -> None:
     assert shifts["kefu1"] is None
     assert shifts["kefu2"]["periods"][-1] == ["13:30", "18:00"]
     assert shifts["kefu3"] == {"periods": [["13:30", "22:00"]], "weekdays": [0, 1, 2, 3, 4, 5, 6]}
+    # the coming Saturday (NOW is a Friday): the early agent works it, the late one is off
+    days = session.execute(
+        sa.select(User.username, ShiftDay.day, ShiftDay.periods).join(
+            ShiftDay, ShiftDay.user_id == User.id
+        )
+    )
+    assert {(name, day, len(periods)) for name, day, periods in days} == {
+        ("kefu2", date(2026, 11, 21), 2),
+        ("kefu3", date(2026, 11, 21), 0),
+    }
     # order totals equal their lines
     order = session.scalars(sa.select(Order).limit(1)).one()
     assert order.payment == sum(ln.unit_price * ln.quantity for ln in order.lines)

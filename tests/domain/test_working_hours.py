@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -119,3 +120,28 @@ def test_a_policy_whose_working_days_are_all_holidays_is_refused() -> None:
     WorkingHours(tz=SH).check_reachable(start)  # the default week is fine
     with pytest.raises(PolicyError, match="至少要有一个工作日"):
         WorkingHours.from_dict({"periods": [["09:00", "18:00"]], "weekdays": []}, SH)
+
+
+# -- a day of its own (an agent's 调班) ---------------------------------------------------
+
+
+def test_a_dated_day_works_its_own_periods_even_on_a_weekend() -> None:
+    saturday = date(2026, 11, 28)
+    hours = replace(OFFICE, dated={saturday: ((time(10), time(16)),)})
+    assert hours.periods_on(saturday) == ((time(10), time(16)),)
+    assert hours.next_start(at(27, 19)) == at(28, 10)  # Friday evening: Saturday 10:00
+    assert hours.add(at(28, 15), 2 * H) == at(30, 10)  # an hour Saturday, an hour Monday
+    assert hours.between(at(28, 0), at(29, 23)) == 6 * H
+
+
+def test_a_dated_day_off_has_no_work_even_on_a_weekday_or_a_make_up_day() -> None:
+    monday = date(2026, 11, 23)
+    hours = replace(OFFICE, workdays=frozenset({monday}), dated={monday: ()})
+    assert not hours.is_working_day(monday)
+    assert hours.periods_on(monday) == ()
+    assert hours.next_start(at(23, 10)) == at(24, 9)
+
+
+def test_a_dated_day_is_checked_like_the_week() -> None:
+    with pytest.raises(PolicyError, match="结束早于开始"):
+        replace(OFFICE, dated={date(2026, 11, 28): ((time(16), time(10)),)})

@@ -30,6 +30,7 @@ PAGES = (
     "/shop/campaigns/new",
     "/shop/campaigns/{campaign_id}",
     "/reports/agents",
+    "/reports/roster",
     "/cases/confirm",
     "/scripts",
     "/account",

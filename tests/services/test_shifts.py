@@ -161,3 +161,132 @@ def test_the_alerts_of_a_case_whose_owner_is_off_shift_go_to_the_supervisors(
     assert set(by_user) == {boss.id, late.id}  # the early shift left at 15:00: the boss hears
     assert "负责人：早班小王（休息）" in by_user[boss.id]
     assert "负责人：晚班小李 ·" in by_user[late.id]
+
+
+# -- 调班: one day worked otherwise --------------------------------------------------------
+
+SATURDAY = date(2026, 11, 21)  # the day after FRIDAY_EVENING (NOW is that Friday morning)
+
+
+def test_a_day_of_its_own_replaces_the_shift_that_day_alone(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    shifts.set_day(session, early, SATURDAY, [["09:00", "18:00"]], actor=boss, now=NOW, tz=SH)
+    shifts.set_day(session, late, SATURDAY, [], actor=boss, now=NOW, tz=SH)  # a day off
+    saturday_evening = datetime(2026, 11, 21, 17, tzinfo=SH)
+    assert shifts.duty(early, shop, saturday_evening, SH).on_shift
+    assert shifts.duty(early, shop, saturday_evening, SH).today == "09:00–18:00"
+    late_duty = shifts.duty(late, shop, saturday_evening, SH)
+    assert (late_duty.on_shift, late_duty.today) == (False, "休息")
+    assert late_duty.next_start == datetime(2026, 11, 22, 15, tzinfo=SH)  # Sunday as usual
+    # a Saturday-evening case goes to the early agent, who works late that day
+    owner, _ = auto_assign.owner_for(
+        session, _new_case(session, shop, saturday_evening), saturday_evening, SH
+    )
+    assert owner == early
+    # the Sunday after is the shift again
+    sunday = datetime(2026, 11, 22, 17, tzinfo=SH)
+    assert not shifts.duty(early, shop, sunday, SH).on_shift
+    assert shifts.duty(early, shop, sunday, SH).today is None
+
+
+def test_a_day_of_its_own_overrides_a_shop_holiday_and_counts_for_agents_without_a_shift(
+    session: Session, team, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, _, _ = team
+    shop.working_hours = WorkingHours(tz=SH, holidays=frozenset({SATURDAY})).to_dict()
+    plain = make_user(Role.AGENT, shops=[shop], display_name="没排班小张")
+    saturday_noon = datetime(2026, 11, 21, 11, tzinfo=SH)
+    assert not shifts.duty(plain, shop, saturday_noon, SH).on_shift  # the shop is closed
+    shifts.set_day(session, plain, SATURDAY, [["10:00", "16:00"]], actor=boss, now=NOW, tz=SH)
+    assert shifts.duty(plain, shop, saturday_noon, SH).on_shift  # came in for the sale
+    # on shop hours otherwise, but today of their own: off shift after 16:00
+    assert shifts.off_shift(plain, shop, datetime(2026, 11, 21, 17, tzinfo=SH), SH)
+    assert not shifts.off_shift(plain, shop, FRIDAY_EVENING, SH)  # shop hours, never "off"
+
+
+def test_a_day_set_again_is_changed_and_taken_back_follows_the_shift(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, _ = team
+    shifts.set_day(session, early, SATURDAY, [], actor=boss, now=NOW, tz=SH)
+    shifts.set_day(session, early, SATURDAY, [["09:00", "12:00"]], actor=boss, now=NOW, tz=SH)
+    assert [(r.day, r.periods) for r in early.shift_days] == [(SATURDAY, [["09:00", "12:00"]])]
+    shifts.set_day(session, early, SATURDAY, None, actor=boss, now=NOW, tz=SH)
+    session.expire_all()
+    assert early.shift_days == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(shifts.ShiftDay)) == 0
+
+
+@pytest.mark.parametrize(
+    ("day", "periods", "field", "message"),
+    [
+        (date(2026, 11, 19), [], "day", "已经过去"),
+        (date(2026, 11, 20) + timedelta(days=93), [], "day", "最多提前 92 天"),
+        (SATURDAY, [["18:00", "09:00"]], "periods", "结束早于开始"),
+        (SATURDAY, [["9点", "18:00"]], "periods", "不是时刻"),
+    ],
+)
+def test_a_bad_day_is_refused_on_its_field_and_nothing_is_stored(
+    session: Session, team, day: date, periods: list[list[str]], field: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, _ = team
+    with pytest.raises(FieldError) as refused:
+        shifts.set_day(session, early, day, periods, actor=boss, now=NOW, tz=SH)
+    assert refused.value.field == field and message in refused.value.message
+    session.expire_all()
+    assert early.shift_days == []
+
+
+def test_only_oneself_a_supervisor_of_the_shop_or_an_admin_sets_a_day(
+    session: Session, team, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    _, _, early, late = team
+    elsewhere = make_user(Role.SUPERVISOR, shops=[make_shop()])
+    for actor in (late, elsewhere):
+        with pytest.raises(FieldError, match="只能为自己，或为自己店铺的客服设置调班"):
+            shifts.set_day(session, early, SATURDAY, [], actor=actor, now=NOW, tz=SH)
+
+
+def test_past_days_are_pruned_as_days_are_set(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, _ = team
+    shifts.set_day(session, early, SATURDAY, [], actor=boss, now=NOW, tz=SH)
+    a_week_on = NOW + timedelta(days=7)
+    shifts.set_day(session, early, date(2026, 11, 28), [], actor=boss, now=a_week_on, tz=SH)
+    session.expire_all()
+    assert [r.day for r in early.shift_days] == [date(2026, 11, 28)]
+    assert shifts.upcoming_days(early, date(2026, 11, 28)) == early.shift_days
+    assert shifts.upcoming_days(early, date(2026, 11, 29)) == []
+
+
+def test_the_history_says_each_day_in_words(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, _ = team
+    for minute, periods in enumerate(([], [["09:00", "12:00"], ["13:30", "18:00"]], None), 1):
+        later = NOW + timedelta(minutes=minute)
+        shifts.set_day(session, early, SATURDAY, periods, actor=boss, now=later, tz=SH)
+    changes = [(c.what, c.old, c.new) for c in change_log.of_user(session, early.id, SH)]
+    assert changes[:3] == [
+        ("调班（11-21 周六）", "09:00–12:00、13:30–18:00", "按班次"),
+        ("调班（11-21 周六）", "休息", "09:00–12:00、13:30–18:00"),
+        ("调班（11-21 周六）", "按班次", "休息"),
+    ]
+
+
+def test_the_alerts_follow_a_day_off(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, _, late = team
+    shifts.set_day(session, late, date(2026, 11, 20), [], actor=boss, now=NOW, tz=SH)
+    case = open_case(session, shop, key="l", nick="买家l", at=FRIDAY_EVENING)
+    case.owner_id = late.id
+    case.first_contact_due_at = FRIDAY_EVENING + timedelta(minutes=20)
+    session.commit()
+    alerts.scan(
+        session, now=FRIDAY_EVENING, settings=alerts.AlertSettings(), tz_name="Asia/Shanghai"
+    )
+    told = dict(
+        session.execute(
+            sa.select(Notification.user_id, Notification.body).where(
+                Notification.kind == alerts.AlertEvent.FIRST_CONTACT_DUE_SOON.value
+            )
+        ).all()
+    )
+    assert set(told) == {boss.id}  # not the owner: the day is her day off
+    assert "负责人：晚班小李（休息）" in told[boss.id]

@@ -241,6 +241,26 @@ def test_policy_form_rejects_bad_values(
     assert shop.working_hours is None
 
 
+def test_a_policy_without_a_working_week_is_told_under_its_weekdays(
+    admin: tuple[FlaskClient, Shop],
+) -> None:
+    client, shop = admin
+    form = {
+        "periods": "09:00-18:00",
+        "bad_hours": "2",
+        "neutral_hours": "4",
+        "hidden_negative_hours": "8",
+        "pull_interval_minutes": "10",
+        "contact_hours": "09:00-21:00",
+        "contact_per_day": "2",
+        "contact_per_week": "5",
+        "contact_gap_minutes": "120",
+    }
+    page = post_form(client, f"/admin/shops/{shop.id}/policy", form).get_data(as_text=True)
+    weekdays, holidays = page.index('id="weekdays"'), page.index('id="holidays"')
+    assert weekdays < page.index("至少要有一个工作日") < holidays  # not under 时段
+
+
 def test_intake_pages_are_for_admins(client: FlaskClient, make_user, make_shop) -> None:  # type: ignore[no-untyped-def]
     shop = make_shop()
     login(client, make_user(Role.SUPERVISOR, shops=[shop]))

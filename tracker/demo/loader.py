@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.database import analyze_after_bulk_load
-from tracker.demo.generator import DemoShop
+from tracker.demo.generator import SHOP_TZ, DemoShop
 from tracker.domain.phone_numbers import PhoneNumber, masked
 from tracker.models import (
     Buyer,
@@ -23,6 +23,7 @@ from tracker.models import (
     Product,
     Review,
     ReviewRevision,
+    ShiftDay,
     Shop,
     User,
 )
@@ -45,6 +46,9 @@ DEMO_SHIFTS = {
     "kefu2": {"periods": [["09:00", "12:00"], ["13:30", "18:00"]], "weekdays": [0, 1, 2, 3, 4]},
     "kefu3": {"periods": [["13:30", "22:00"]], "weekdays": [0, 1, 2, 3, 4, 5, 6]},
 }
+# 调班 the coming Saturday (the demo's 大促 day): the early agent works it too, the late
+# one swaps it for a day off, so the 排班表 shows both kinds of day
+DEMO_SHIFT_DAYS = {"kefu2": [["09:00", "12:00"], ["13:30", "18:00"]], "kefu3": []}
 BATCH = 2000
 
 
@@ -350,6 +354,12 @@ def load_demo(
     )
 
 
+def _coming_saturday(now: datetime) -> date:
+    """The next Saturday in shop time after today (a week on, when today is one)."""
+    today = now.astimezone(SHOP_TZ).date()
+    return today + timedelta(days=(5 - today.weekday() - 1) % 7 + 1)
+
+
 def _ensure_staff(session: Session, shop: Shop, now: datetime) -> tuple[str, ...]:
     """Create the demo logins that do not exist yet and give every one of them the shop."""
     created = []
@@ -363,6 +373,14 @@ def _ensure_staff(session: Session, shop: Shop, now: datetime) -> tuple[str, ...
                 created_at=now,
                 shift=DEMO_SHIFTS.get(username),
             )
+            if username in DEMO_SHIFT_DAYS:
+                user.shift_days.append(
+                    ShiftDay(
+                        day=_coming_saturday(now),
+                        periods=DEMO_SHIFT_DAYS[username],
+                        set_at=now,
+                    )
+                )
             user.set_password(DEMO_PASSWORD)
             session.add(user)
             created.append(username)

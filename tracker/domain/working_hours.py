@@ -1,7 +1,8 @@
 """Deadlines counted in a shop's working hours.
 
 A shop works in several periods a day (e.g. 09:00-12:00 and 13:30-22:00) on chosen
-weekdays, except holidays, plus make-up working days (调休). Arithmetic happens in the
+weekdays, except holidays, plus make-up working days (调休). A day may also have periods of
+its own (an agent's 调班: this Saturday 09:00-18:00, or off). Arithmetic happens in the
 shop's time zone; results are aware datetimes.
 """
 
@@ -15,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 MAX_DAYS = 3660  # a policy with no working time at all must not loop forever
 
+Periods = tuple[tuple[time, time], ...]
+
 
 class PolicyError(ValueError):
     """A working-hours setting is malformed; the message names the setting, ``about`` which
@@ -25,46 +28,63 @@ class PolicyError(ValueError):
         self.about = about
 
 
+def check_periods(periods: Periods) -> None:
+    """PolicyError unless each period ends after it starts, in order, without overlap."""
+    previous_end = time(0)
+    for start, end in periods:
+        if not start < end:
+            raise PolicyError(f"时段 {start:%H:%M}-{end:%H:%M} 的结束早于开始。")
+        if start < previous_end:
+            raise PolicyError("时段须按先后顺序填写，且不能重叠。")
+        previous_end = end
+
+
 @dataclass(frozen=True)
 class WorkingHours:
     tz: ZoneInfo
-    periods: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(13, 30), time(22)))
+    periods: Periods = ((time(9), time(12)), (time(13, 30), time(22)))
     weekdays: frozenset[int] = frozenset(range(7))  # Monday = 0
     holidays: frozenset[date] = field(default_factory=frozenset)
     workdays: frozenset[date] = field(default_factory=frozenset)  # make-up days (调休)
+    # A day's own periods instead of the week's, holidays included (empty: no work that
+    # day). An agent's 调班; never stored with a shop's hours.
+    dated: Mapping[date, Periods] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        previous_end = time(0)
-        for start, end in self.periods:
-            if not start < end:
-                raise PolicyError(f"时段 {start:%H:%M}-{end:%H:%M} 的结束早于开始。")
-            if start < previous_end:
-                raise PolicyError("时段须按先后顺序填写，且不能重叠。")
-            previous_end = end
+        check_periods(self.periods)
         if not self.periods:
             raise PolicyError("至少要有一个工作时段。")
         if not self.weekdays:
             # 调休 make-up days are exceptions to a week, not a week: without a weekday the
             # deadlines of every case after the last of them could never be computed
             raise PolicyError("至少要有一个工作日（星期几）。", about="weekdays")
+        for periods in self.dated.values():
+            check_periods(periods)
 
     def is_working_day(self, day: date) -> bool:
+        if day in self.dated:
+            return bool(self.dated[day])
         if day in self.workdays:
             return True
         return day.weekday() in self.weekdays and day not in self.holidays
+
+    def periods_on(self, day: date) -> Periods:
+        """The periods worked on ``day``: none on a day off, its own on a dated day."""
+        if not self.is_working_day(day):
+            return ()
+        return self.dated.get(day, self.periods)
 
     def _spans(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working spans from ``start`` on, in order, clipped to begin no earlier than it."""
         local = start.astimezone(self.tz)
         day = local.date()
         for _ in range(MAX_DAYS):
-            if self.is_working_day(day):
-                for begin, end in self.periods:
-                    span_start = datetime.combine(day, begin, tzinfo=self.tz)
-                    span_end = datetime.combine(day, end, tzinfo=self.tz)
-                    if span_end <= local:
-                        continue
-                    yield max(span_start, local), span_end
+            for begin, end in self.periods_on(day):
+                span_start = datetime.combine(day, begin, tzinfo=self.tz)
+                span_end = datetime.combine(day, end, tzinfo=self.tz)
+                if span_end <= local:
+                    continue
+                yield max(span_start, local), span_end
             day += timedelta(days=1)
         raise PolicyError(f"{MAX_DAYS} 天内没有任何工作时间（节假日覆盖了所有工作日）。")
 
@@ -106,7 +126,7 @@ class WorkingHours:
     # -- stored form --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "periods": [[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b in self.periods],
+            "periods": stored_periods(self.periods),
             "weekdays": sorted(self.weekdays),
             "holidays": sorted(d.isoformat() for d in self.holidays),
             "workdays": sorted(d.isoformat() for d in self.workdays),
@@ -117,7 +137,7 @@ class WorkingHours:
         if not data:
             return cls(tz=tz)
         try:
-            periods = tuple((_time(a), _time(b)) for a, b in data.get("periods", []))
+            periods = read_periods(data.get("periods", []))
             return cls(
                 tz=tz,
                 periods=periods,
@@ -129,6 +149,21 @@ class WorkingHours:
             if isinstance(exc, PolicyError):
                 raise
             raise PolicyError(f"工作时间的设置格式不对：{exc}") from exc
+
+
+def read_periods(stored: Iterable[Iterable[str]]) -> Periods:
+    """[["09:00", "12:00"]] as stored → the periods (not yet checked: :func:`check_periods`)."""
+    try:
+        return tuple((_time(a), _time(b)) for a, b in stored)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, PolicyError):
+            raise
+        raise PolicyError(f"时段的格式不对：{exc}") from exc
+
+
+def stored_periods(periods: Periods) -> list[list[str]]:
+    """The inverse of :func:`read_periods`: [["09:00", "12:00"]], as settings keep them."""
+    return [[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b in periods]
 
 
 def _time(text: str) -> time:
@@ -175,6 +210,11 @@ def describe_week(weekdays: Iterable[int]) -> str:
         for r in runs
     ]
     return "周" + "、".join(words)
+
+
+def day_label(day: date) -> str:
+    """A day as a plan reads it: 12-05 周六."""
+    return f"{day:%m-%d} 周{WEEKDAY_NAMES[day.weekday()]}"
 
 
 def describe_periods(periods: Iterable[Iterable[str]]) -> str:

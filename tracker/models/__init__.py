@@ -1,6 +1,6 @@
 """Typed tables; importing this package registers every model with the metadata."""
 
-from tracker.models.accounts import LoginFailures, User, user_shops
+from tracker.models.accounts import LoginFailures, ShiftDay, User, user_shops
 from tracker.models.activity import AuditEvent, Delivery, Notification
 from tracker.models.buyers import Buyer
 from tracker.models.campaigns import Campaign, CampaignRecipient
@@ -61,6 +61,7 @@ __all__ = [
     "SchedulerLock",
     "Script",
     "SentimentCorrection",
+    "ShiftDay",
     "Shop",
     "ShopSentimentModel",
     "SourceCredential",

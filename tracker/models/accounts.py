@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -64,6 +64,14 @@ class User(UserMixin, db.Model):
     shift: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
     shops: Mapped[list[Shop]] = relationship(secondary=user_shops, order_by="Shop.name")
+    # 调班: days worked otherwise than the 班次 says (today and ahead; earlier ones are
+    # pruned as days are set). Loaded when a shift is read (tracker.services.shifts).
+    shift_days: Mapped[list[ShiftDay]] = relationship(
+        foreign_keys="ShiftDay.user_id",
+        order_by="ShiftDay.day",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and signs into the remember cookie."""
@@ -102,6 +110,23 @@ class User(UserMixin, db.Model):
             and self.away_from is not None
             and self.away_from > now
         )
+
+
+class ShiftDay(db.Model):
+    """One day an agent works otherwise than their 班次 (or the shop's hours) says: a
+    Saturday of a sale worked 09:00-18:00, a swapped day off. A roster by date on top of a
+    weekly pattern, the way a team plans its weeks."""
+
+    __tablename__ = "shift_days"
+    __table_args__ = (sa.UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[date]  # in shop time
+    # [["09:00", "18:00"]] worked that day; [] is a day off
+    periods: Mapped[list[list[str]]] = mapped_column(JSONDocument)
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime]
 
 
 def at_work(now: datetime) -> sa.ColumnElement[bool]:

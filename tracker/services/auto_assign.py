@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tracker.domain import case_flow
 from tracker.domain.assignment import Load, least_loaded
@@ -66,12 +66,14 @@ def _least_loaded_agent(session: Session, shop_id: int, now: datetime, tz: ZoneI
     agents: dict[int, User] = {}
     loads: list[Load] = []
     for agent, late, open_ in session.execute(
-        sa.select(User, overdue, held).where(
+        sa.select(User, overdue, held)
+        .where(
             User.role == Role.AGENT,
             User.is_active.is_(True),
             User.shops.any(Shop.id == shop_id),
             at_work(now),
         )
+        .options(selectinload(User.shift_days))  # 调班: read with each one's shift
     ):
         agents[agent.id] = agent
         # no working time in reach: last in line, still a taker

@@ -25,7 +25,7 @@ from tracker.services import alerts, auto_assign
 from tracker.services.audit import record_user_change
 from tracker.services.cases import hand_over
 from tracker.services.errors import FieldError
-from tracker.services.staff_rights import check_may_set
+from tracker.services.staff_rights import FURTHEST_AHEAD, check_may_set
 from tracker.services.transaction import transaction
 
 
@@ -49,8 +49,6 @@ class Leave:
 
 # Longer than a season away is not leave but a leaver: deactivate the account instead.
 LONGEST_AWAY = timedelta(days=92)
-# How far ahead a leave can be booked (a quarter: the holiday plan of a season).
-FURTHEST_AHEAD = timedelta(days=92)
 
 
 def back_at(last_day: date, tz: ZoneInfo) -> datetime:

@@ -12,17 +12,17 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.clock import last_day_before
-from tracker.domain.working_hours import WEEKDAY_NAMES
+from tracker.domain.working_hours import WEEKDAY_NAMES, day_label
 from tracker.models import AuditEvent, MessageTemplate, User
 from tracker.models.enums import Platform, Role
-from tracker.services.shifts import describe
+from tracker.services.shifts import DAY_OFF, SHIFT_DAY, describe
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,21 @@ def _shift(value: str | None) -> str:
     except ValueError:
         return value or ""
     return describe(shift if isinstance(shift, dict) else None)
+
+
+def _day_label(value: str) -> str:
+    """2026-12-05 → 12-05 周六 (anything else as it is)."""
+    try:
+        return day_label(date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def _shift_day(value: str | None) -> str:
+    """A 调班's stored value → 休息 / 09:00–18:00 / 按班次 (none: the day follows the 班次)."""
+    if value is None:
+        return "按班次"
+    return "休息" if value == DAY_OFF else value.replace(", ", "、").replace("-", "–")
 
 
 def _enum(kind: type[Role] | type[Platform]) -> Callable[[str, ZoneInfo], str]:
@@ -236,6 +251,9 @@ def _entry(
     field, old, new = event.field, event.old_value, event.new_value
     if field.startswith(_PROVIDER):
         label, reads = f"服务商账号（{field.removeprefix(_PROVIDER)}）", None
+    elif field.startswith(SHIFT_DAY):
+        label = f"调班（{_day_label(field.removeprefix(SHIFT_DAY))}）"
+        return Change(event.occurred_at, by or "系统", label, *map(_shift_day, (old, new)))
     else:
         label, reads = fields.get(field, (field, None))
     if field in _KEYS:

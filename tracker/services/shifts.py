@@ -5,47 +5,72 @@ a late one starts then. 自动分配 that knows only leave gives a case opened a
 early agent, who sees it tomorrow; the late one, at work now, would have called tonight.
 A shift is the shop's working-hours shape (periods on weekdays) set per agent, on the shop's
 calendar of holidays and make-up days; an agent without one works the shop's hours.
+
+Weeks are not all alike: a sale's Saturday needs the early agent too, two agents swap a day.
+A 调班 gives one day its own periods (or makes it a day off) on top of the week, for that
+agent alone; everything that reads a shift reads it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from tracker.domain.working_hours import (
+    Periods,
     PolicyError,
     WorkingHours,
+    check_periods,
     describe_periods,
     describe_week,
+    periods_text,
+    read_periods,
+    stored_periods,
 )
-from tracker.models import Shop, User
+from tracker.models import ShiftDay, Shop, User
 from tracker.services.audit import record_user_change
 from tracker.services.errors import FieldError
-from tracker.services.staff_rights import check_may_set
+from tracker.services.staff_rights import FURTHEST_AHEAD, check_may_set
 from tracker.services.transaction import transaction
+
+# The audit field of a 调班 is this and the day's ISO date; its values are the periods as
+# typed (09:00-18:00), ``off`` for a day off, none for the 班次 again.
+SHIFT_DAY = "shift_day:"
+DAY_OFF = "off"
+
+
+def _dated(user: User) -> dict[date, Periods]:
+    """The user's 调班 days, each day's periods (a row that no longer reads is left out)."""
+    dated = {}
+    for row in user.shift_days:
+        try:
+            periods = read_periods(row.periods)
+            check_periods(periods)
+        except PolicyError:
+            continue
+        dated[row.day] = periods
+    return dated
 
 
 def hours_of(user: User, shop: Shop, tz: ZoneInfo) -> WorkingHours:
     """When ``user`` works for ``shop``: their shift on the shop's calendar, else the shop's
-    hours. A stored shift that no longer reads (never written so) falls back to the shop's."""
+    hours, and their 调班 days above both. A stored shift that no longer reads (never
+    written so) falls back to the shop's."""
     shop_hours = WorkingHours.from_dict(shop.working_hours, tz)
-    if not user.shift:
-        return shop_hours
-    try:
-        own = WorkingHours.from_dict(user.shift, tz)
-    except PolicyError:
-        return shop_hours
-    return WorkingHours(
-        tz=tz,
-        periods=own.periods,
-        weekdays=own.weekdays,
-        holidays=shop_hours.holidays,
-        workdays=shop_hours.workdays,
-    )
+    hours = shop_hours
+    if user.shift:
+        try:
+            own = WorkingHours.from_dict(user.shift, tz)
+        except PolicyError:
+            pass
+        else:
+            hours = replace(shop_hours, periods=own.periods, weekdays=own.weekdays)
+    dated = _dated(user)
+    return replace(hours, dated=dated) if dated else hours
 
 
 def describe(shift: dict[str, Any] | None) -> str:
@@ -90,6 +115,71 @@ def set_shift(
         user.shift = shift
 
 
+def describe_day(periods: list[list[str]]) -> str:
+    """A 调班 day's periods → 09:00–18:00, or 休息."""
+    return describe_periods(periods) if periods else "休息"
+
+
+def set_day(
+    session: Session,
+    user: User,
+    day: date,
+    periods: list[list[str]] | None,
+    *,
+    actor: User,
+    now: datetime,
+    tz: ZoneInfo,
+) -> None:
+    """Give ``user``'s ``day`` (shop time) its own ``periods`` ([]: a day off), or take its
+    调班 away (None: the 班次 again), audited on the user as ``shift_day:<day>``. Days
+    already past are pruned on the way: the audit trail keeps what they were."""
+    with transaction(session):
+        check_may_set(user, actor, field="day", what="调班")
+        today = now.astimezone(tz).date()
+        if day < today:
+            raise FieldError("day", "这一天已经过去，不能再调班。")
+        if (day - today).days > FURTHEST_AHEAD.days:
+            raise FieldError("day", f"最多提前 {FURTHEST_AHEAD.days} 天安排调班。")
+        stored: list[list[str]] | None = None
+        if periods is not None:
+            try:
+                parsed = read_periods(periods)
+                check_periods(parsed)
+            except PolicyError as exc:
+                raise FieldError("periods", str(exc)) from exc
+            stored = stored_periods(parsed)
+        for row in [r for r in user.shift_days if r.day < today]:
+            user.shift_days.remove(row)
+        row = next((r for r in user.shift_days if r.day == day), None)
+        record_user_change(
+            session,
+            user.id,
+            now=now,
+            actor_id=actor.id,
+            field=f"{SHIFT_DAY}{day.isoformat()}",
+            old=None if row is None else _audit_text(row.periods),
+            new=None if stored is None else _audit_text(stored),
+        )
+        if stored is None:
+            if row is not None:
+                user.shift_days.remove(row)
+        elif row is None:
+            user.shift_days.append(
+                ShiftDay(day=day, periods=stored, set_by_id=actor.id, set_at=now)
+            )
+        else:
+            row.periods, row.set_by_id, row.set_at = stored, actor.id, now
+
+
+def _audit_text(periods: list[list[str]]) -> str:
+    return periods_text(periods) if periods else DAY_OFF
+
+
+def upcoming_days(user: User, today: date) -> list[ShiftDay]:
+    """``user``'s 调班 from ``today`` on, by day."""
+    return [row for row in user.shift_days if row.day >= today]
+
+
 def next_on_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> datetime | None:
     """``now`` when ``user`` is on shift, else when their shift next starts (None: no
     working time within reach, a calendar of nothing but holidays)."""
@@ -99,10 +189,17 @@ def next_on_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> dateti
         return None
 
 
+def has_own_hours(user: User, day: date) -> bool:
+    """``user`` works hours of their own on ``day``: a 班次, or a 调班 that day."""
+    return bool(user.shift) or any(row.day == day for row in user.shift_days)
+
+
 def off_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> bool:
-    """``user`` has a 班次 of their own and is not on it at ``now`` (someone on the shop's
-    hours is never called off shift: the shop's deadlines run in those hours)."""
-    return bool(user.shift) and next_on_shift(user, shop, now, tz) != now
+    """``user`` works hours of their own today and is not on them at ``now`` (someone on
+    the shop's hours is never called off shift: the shop's deadlines run in those hours)."""
+    return (
+        has_own_hours(user, now.astimezone(tz).date()) and next_on_shift(user, shop, now, tz) != now
+    )
 
 
 @dataclass(frozen=True)
@@ -112,8 +209,11 @@ class Duty:
     on_shift: bool
     next_start: datetime | None  # when off shift: when it starts (None: not in reach)
     shift: str  # 周一至周五 09:00–15:00, or 按店铺工作时间
+    today: str | None = None  # today's 调班 (09:00–18:00, 休息), if today has one
 
 
 def duty(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> Duty:
     starts = next_on_shift(user, shop, now, tz)
-    return Duty(starts == now, None if starts == now else starts, describe(user.shift))
+    today = now.astimezone(tz).date()
+    changed = next((describe_day(r.periods) for r in user.shift_days if r.day == today), None)
+    return Duty(starts == now, None if starts == now else starts, describe(user.shift), changed)

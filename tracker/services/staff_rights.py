@@ -1,12 +1,17 @@
-"""Who may change whose working arrangements (不在岗, 班次): oneself; a supervisor, the
-agents of the shops they work for; an admin, anyone. One rule for both, so a page that
-offers one never refuses the other."""
+"""Who may change whose working arrangements (不在岗, 班次, 调班): oneself; a supervisor, the
+agents of the shops they work for; an admin, anyone. One rule for all, so a page that
+offers one never refuses another."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from tracker.models import User
 from tracker.models.enums import Role
 from tracker.services.errors import FieldError
+
+# How far ahead leave and 调班 can be planned (a quarter: the holiday plan of a season).
+FURTHEST_AHEAD = timedelta(days=92)
 
 
 def check_may_set(

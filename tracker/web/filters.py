@@ -15,8 +15,10 @@ from tracker.domain.privacy import mask_nick, mask_phone
 from tracker.domain.retention import why_label
 from tracker.domain.segments import BuyerClass
 from tracker.domain.triage import ScoreBands, score_in_words
+from tracker.domain.working_hours import day_label
 from tracker.extensions import db
 from tracker.models import Review
+from tracker.services.shifts import describe_day
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -191,6 +193,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(mask_phone, "mask_phone")
     app.add_template_filter(lapses, "lapses")
     app.add_template_filter(ago, "ago")
+    app.add_template_filter(day_label, "day_label")
+    app.add_template_filter(describe_day, "shift_day")
     app.add_template_filter(segment_label, "segment_label")
     app.add_template_filter(why_label, "erased_why")
     app.add_template_filter(mask_nick, "mask_nick")

@@ -1,13 +1,19 @@
 """班次: the page of 客服负荷 where a supervisor (or an admin) sets an agent's own working
-periods, which 自动分配 reads to prefer whoever is on shift."""
+periods, which 自动分配 reads to prefer whoever is on shift, and the days worked otherwise
+(调班)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template
+import contextlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice, StringField, SubmitField
-from wtforms.validators import Length, Optional
+from wtforms import DateField, HiddenField, RadioField, SelectChoice, StringField, SubmitField
+from wtforms.validators import InputRequired, Length, Optional
 
 from tracker.clock import utcnow
 from tracker.config import local_zone
@@ -17,15 +23,26 @@ from tracker.domain.working_hours import (
     WorkingHours,
     parse_periods,
     periods_text,
+    stored_periods,
 )
 from tracker.extensions import db
 from tracker.models import Shop, User
 from tracker.services import shifts
 from tracker.services.errors import FieldError
 from tracker.web.admin.forms import CheckboxListField
-from tracker.web.fields import Form, attach_error
+from tracker.web.fields import Form, attach_error, in_calendar
 
 WEEKDAYS = [SelectChoice(str(i), f"周{name}") for i, name in enumerate(WEEKDAY_NAMES)]
+
+
+@dataclass(frozen=True)
+class ShiftUrls:
+    """Where the 班次 page and its forms post, and where 返回 goes."""
+
+    page: str
+    save_day: str
+    clear_day: str
+    done: str
 
 
 class ShiftForm(Form):
@@ -38,11 +55,149 @@ class ShiftForm(Form):
     submit = SubmitField("保存班次")
 
 
-def shift_page(user: User, shop: Shop, done_url: str) -> Response | tuple[str, int]:
-    """GET shows ``user``'s shift (or the shop's hours it follows); POST saves it."""
+class ShiftDayForm(Form):
+    """One day worked otherwise than the 班次 says."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # its own names: the page holds the 班次 form too, whose field is also "periods"
+        kwargs.setdefault("prefix", "day")
+        super().__init__(*args, **kwargs)
+
+    day = DateField("日期", validators=[InputRequired("请选调班的日期。"), in_calendar])
+    kind = RadioField(
+        "当天", choices=[SelectChoice("work", "上班"), SelectChoice("off", "休息")], default="work"
+    )
+    periods = StringField(
+        "当天上班时段",
+        validators=[Optional(), Length(max=200)],
+        description="如 09:00-18:00；选“休息”时不用填",
+    )
+    submit = SubmitField("保存调班")
+
+
+class ClearDayForm(Form):
+    """Back to the 班次 on one day (its 调班 taken away)."""
+
+    day = HiddenField()
+    submit = SubmitField("恢复按班次")
+
+
+def _day_periods(form: ShiftDayForm) -> list[list[str]]:
+    """The day's periods as typed ([] for a day off); PolicyError when they do not read."""
+    if form.kind.data == "off":
+        return []
+    text = (form.periods.data or "").strip()
+    if not text:
+        raise PolicyError("请填写当天的上班时段，或选“休息”。")
+    return parse_periods(text)
+
+
+def save_day(user: User, shop: Shop, urls: ShiftUrls) -> Response | tuple[str, int]:
+    """POST of the 调班 form: saves the day and comes back to the page, or shows the page
+    with the error under its field."""
     tz = local_zone(current_app.config)
-    form = ShiftForm()
+    form = ShiftDayForm()
+    if form.validate():
+        try:
+            shifts.set_day(
+                db.session,
+                user,
+                form.day.data,  # type: ignore[arg-type]
+                _day_periods(form),
+                actor=current_user,
+                now=utcnow(),
+                tz=tz,
+            )
+        except PolicyError as exc:
+            attach_error(form, FieldError("periods", str(exc)))
+        except FieldError as exc:
+            attach_error(form, exc)
+        else:
+            row = next(r for r in user.shift_days if r.day == form.day.data)
+            flash(
+                f"{user.display_name} {row.day:%m-%d} 调班：{shifts.describe_day(row.periods)}。",
+                "success",
+            )
+            return redirect(urls.page)
+    shift_form = ShiftForm(formdata=None, data=_shift_data(user, shop))
+    return _render(user, shop, shift_form, form, urls)
+
+
+def clear_day(user: User, urls: ShiftUrls) -> Response:
+    """POST of 恢复按班次: the day follows the 班次 again."""
+    form = ClearDayForm()
+    try:
+        day = date.fromisoformat(form.day.data or "")
+    except ValueError:
+        day = None
+    if form.validate() and day is not None:
+        try:
+            shifts.set_day(
+                db.session,
+                user,
+                day,
+                None,
+                actor=current_user,
+                now=utcnow(),
+                tz=local_zone(current_app.config),
+            )
+        except FieldError as exc:
+            flash(exc.message, "danger")
+        else:
+            flash(f"{user.display_name} {day:%m-%d} 恢复按班次。", "success")
+    else:
+        flash("没有找到要恢复的日期，请重试。", "danger")
+    return redirect(urls.page)
+
+
+def _fill_day(form: ShiftDayForm, user: User, shop: Shop, day: date) -> None:
+    """The day form set to ``day`` as it stands (its 调班, else what the 班次 says), for
+    the person to change rather than retype."""
+    set_before = next((row.periods for row in user.shift_days if row.day == day), None)
+    if set_before is not None:
+        periods = set_before
+    else:
+        hours = shifts.hours_of(user, shop, local_zone(current_app.config))
+        periods = stored_periods(hours.periods_on(day))
+    form.day.data = day
+    form.kind.data = "work" if periods or set_before is None else "off"
+    form.periods.data = periods_text(periods)
+
+
+def _shift_data(user: User, shop: Shop) -> dict[str, object]:
+    """The 班次 form's values as stored (or the shop's weekdays it follows)."""
+    tz = local_zone(current_app.config)
+    shown = user.shift or WorkingHours.from_dict(shop.working_hours, tz).to_dict()
+    return {
+        "periods": periods_text(user.shift["periods"]) if user.shift else "",
+        "weekdays": list(shown["weekdays"]),
+    }
+
+
+def _render(
+    user: User, shop: Shop, form: ShiftForm, day_form: ShiftDayForm, urls: ShiftUrls
+) -> tuple[str, int]:
+    tz = local_zone(current_app.config)
+    today = utcnow().astimezone(tz).date()
     shop_hours = WorkingHours.from_dict(shop.working_hours, tz).to_dict()
+    return render_template(
+        "reports/shift.html",
+        user=user,
+        shop=shop,
+        form=form,
+        day_form=day_form,
+        clear_form=ClearDayForm(formdata=None),
+        days=shifts.upcoming_days(user, today),
+        shop_hours=shifts.describe(shop_hours),
+        urls=urls,
+    ), 400 if form.errors or day_form.errors else 200
+
+
+def shift_page(user: User, shop: Shop, urls: ShiftUrls) -> Response | tuple[str, int]:
+    """GET shows ``user``'s shift (or the shop's hours it follows) and their 调班 days, the
+    day form set to ``?day=`` (a cell of the 排班表); POST saves the shift."""
+    form = ShiftForm()
+    day_form = ShiftDayForm(formdata=None)
     if form.is_submitted() and form.validate():
         text = (form.periods.data or "").strip()
         try:
@@ -58,23 +213,15 @@ def shift_page(user: User, shop: Shop, done_url: str) -> Response | tuple[str, i
                     list(form.weekdays.data or []),
                     actor=current_user,
                     now=utcnow(),
-                    tz=tz,
+                    tz=local_zone(current_app.config),
                 )
             except FieldError as exc:
                 attach_error(form, exc)
             else:
                 flash(f"{user.display_name} 的班次：{shifts.describe(user.shift)}。", "success")
-                return redirect(done_url)
+                return redirect(urls.done)
     elif not form.is_submitted():
-        shown = user.shift or shop_hours
-        if user.shift:
-            form.periods.data = periods_text(user.shift["periods"])
-        form.weekdays.data = list(shown["weekdays"])
-    return render_template(
-        "reports/shift.html",
-        user=user,
-        shop=shop,
-        form=form,
-        shop_hours=shifts.describe(shop_hours),
-        done_url=done_url,
-    ), 400 if form.errors else 200
+        form = ShiftForm(formdata=None, data=_shift_data(user, shop))
+        with contextlib.suppress(ValueError):  # no day asked for, or not one
+            _fill_day(day_form, user, shop, date.fromisoformat(request.args.get("day", "")))
+    return _render(user, shop, form, day_form, urls)

@@ -311,7 +311,8 @@ def shop_policy(shop_id: int) -> Response | str:
             )
             new_hours.check_reachable(utcnow())
         except PolicyError as exc:
-            form.periods.errors = [*form.periods.errors, str(exc)]
+            field = form.weekdays if exc.about == "weekdays" else form.periods
+            field.errors = [*field.errors, str(exc)]
             return _policy_page(form, shop)
         try:
             start, _, end = (form.contact_hours.data or "").replace("—", "-").partition("-")

@@ -96,6 +96,7 @@ def _account_page(
         contact_form=contact_form,
         leave=availability.leave(current_user, now, tz),
         shift=shifts.describe(current_user.shift),
+        shift_days=shifts.upcoming_days(current_user, now.astimezone(tz).date()),
         back_form=away.BackForm(),
     ), status
 

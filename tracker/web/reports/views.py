@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
@@ -30,6 +31,7 @@ from tracker.services import (
     availability,
     exports,
     reports,
+    roster,
     shifts,
     staff_rights,
     surveys,
@@ -37,6 +39,7 @@ from tracker.services import (
 from tracker.services.access_log import BY_STAFF, BY_SYSTEM
 from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.errors import FieldError
+from tracker.services.staff_rights import FURTHEST_AHEAD
 from tracker.web import away, cached, shift
 from tracker.web.access import current_shop, roles_required, shops_query
 from tracker.web.cached import Computed, computed
@@ -203,16 +206,22 @@ def chart(name: str) -> Response:
     return response
 
 
-@bp.route("/agents")
-def agents() -> str:
-    shop = _shop()
-    staff = list(
+def _agents_of(shop: Shop) -> list[User]:
+    """The shop's active agents by name, each with their 调班 days read in the same go."""
+    return list(
         db.session.scalars(
             sa.select(User)
             .where(User.shops.contains(shop), User.is_active.is_(True), User.role == Role.AGENT)
             .order_by(User.display_name)
+            .options(selectinload(User.shift_days))
         )
     )
+
+
+@bp.route("/agents")
+def agents() -> str:
+    shop = _shop()
+    staff = _agents_of(shop)
     now, tz = utcnow(), _tz()
     loads = reports.agent_view(db.session, shop.id, staff, now=now, tz=tz)
     leaves = {u.id: found for u in staff if (found := availability.leave(u, now, tz))}
@@ -264,9 +273,55 @@ def agent_away(user_id: int) -> Response | tuple[str, int]:
     )
 
 
+def _shift_urls(user_id: int) -> shift.ShiftUrls:
+    """The 班次 page's addresses, and where 返回 goes: the 排班表 it was opened from, else
+    客服负荷 (a fixed choice, never a URL from the request)."""
+    back = {"from": "roster"} if request.args.get("from") == "roster" else {}
+    return shift.ShiftUrls(
+        page=url_for("reports.agent_shift", user_id=user_id, **back),
+        save_day=url_for("reports.agent_shift_day", user_id=user_id, **back),
+        clear_day=url_for("reports.agent_shift_day_clear", user_id=user_id, **back),
+        done=url_for("reports.roster_page" if back else "reports.agents"),
+    )
+
+
 @bp.route("/agents/<int:user_id>/shift", methods=["GET", "POST"])
 def agent_shift(user_id: int) -> Response | tuple[str, int]:
-    return shift.shift_page(_agent_or_404(user_id), _shop(), url_for("reports.agents"))
+    return shift.shift_page(_agent_or_404(user_id), _shop(), _shift_urls(user_id))
+
+
+@bp.route("/agents/<int:user_id>/shift/day", methods=["POST"])
+def agent_shift_day(user_id: int) -> Response | tuple[str, int]:
+    return shift.save_day(_agent_or_404(user_id), _shop(), _shift_urls(user_id))
+
+
+@bp.route("/agents/<int:user_id>/shift/day/clear", methods=["POST"])
+def agent_shift_day_clear(user_id: int) -> Response:
+    return shift.clear_day(_agent_or_404(user_id), _shift_urls(user_id))
+
+
+@bp.route("/roster")
+def roster_page() -> str:
+    """排班表: the shop's agents over two weeks from today (or a later ``?start=`` day)."""
+    shop = _shop()
+    now, tz = utcnow(), _tz()
+    today = now.astimezone(tz).date()
+    try:
+        first = max(today, date.fromisoformat(request.args.get("start", "")))
+    except ValueError:
+        first = today
+    first = min(first, today + FURTHEST_AHEAD)
+    staff = _agents_of(shop)
+    step = timedelta(days=roster.DAYS_SHOWN)
+    return render_template(
+        "reports/roster.html",
+        shop=shop,
+        staff=staff,
+        days=roster.plan(shop, staff, first, now=now, tz=tz),
+        today=today,
+        earlier=max(today, first - step) if first > today else None,
+        later=first + step if first + step <= today + FURTHEST_AHEAD else None,
+    )
 
 
 @bp.route("/agents/<int:user_id>/back", methods=["POST"])

@@ -1,0 +1,170 @@
+"""调班 and the 排班表 on screen: a supervisor gives one day of an agent's its own hours (or
+a day off) from the 班次 page or a cell of the 排班表; the load page, the agent's account and
+the user page's history say so."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import csrf_token, login, other_browser
+from tracker.clock import utcnow
+from tracker.domain.working_hours import day_label
+from tracker.models import Shop, User
+from tracker.models.enums import Role
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def text(html: str) -> str:
+    """A page's words, each tag and run of whitespace one space (a table's cells apart)."""
+    return " ".join(re.sub(r"<[^>]*>", " ", html).split())
+
+
+@pytest.fixture
+def staff(session: Session, make_shop, make_user) -> tuple[Shop, User, User, User]:  # type: ignore[no-untyped-def]
+    shop = make_shop(name="晨光小店")
+    boss = make_user(Role.SUPERVISOR, shops=[shop], display_name="主管老陈")
+    early = make_user(Role.AGENT, shops=[shop], display_name="客服小王")
+    late = make_user(Role.AGENT, shops=[shop], display_name="客服小李")
+    early.shift = {"periods": [["09:00", "15:00"]], "weekdays": [0, 1, 2, 3, 4, 5, 6]}
+    session.commit()
+    return shop, boss, early, late
+
+
+def _post_day(client: FlaskClient, agent: User, data: dict[str, str], query: str = ""):  # type: ignore[no-untyped-def]
+    page = f"/reports/agents/{agent.id}/shift{query}"
+    token = csrf_token(client, page)
+    return client.post(
+        f"/reports/agents/{agent.id}/shift/day{query}",
+        data={**{f"day-{k}": v for k, v in data.items()}, "day-csrf_token": token},
+    )
+
+
+def test_a_supervisor_sets_a_day_of_its_own_and_takes_it_back(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, _ = staff
+    login(client, boss)
+    day = utcnow().astimezone(SH).date() + timedelta(days=3)
+    page = text(client.get(f"/reports/agents/{early.id}/shift").get_data(as_text=True))
+    assert "调班（按日期）" in page and "今天起没有调班" in page
+
+    refused = _post_day(client, early, {"day": day.isoformat(), "kind": "work", "periods": ""})
+    assert refused.status_code == 400
+    assert "请填写当天的上班时段，或选“休息”" in text(refused.get_data(as_text=True))
+    refused = _post_day(
+        client, early, {"day": day.isoformat(), "kind": "work", "periods": "18:00-09:00"}
+    )
+    assert refused.status_code == 400 and "结束早于开始" in text(refused.get_data(as_text=True))
+    past = day - timedelta(days=5)
+    refused = _post_day(client, early, {"day": past.isoformat(), "kind": "off"})
+    assert refused.status_code == 400 and "已经过去" in text(refused.get_data(as_text=True))
+    session.refresh(early)
+    assert early.shift_days == []
+
+    done = _post_day(
+        client,
+        early,
+        {"day": day.isoformat(), "kind": "work", "periods": "09:00-12:00，13:30-18:00"},
+    )
+    assert done.status_code == 302 and done.location.endswith(f"/reports/agents/{early.id}/shift")
+    page = text(client.get(done.location).get_data(as_text=True))
+    assert f"客服小王 {day:%m-%d} 调班：09:00–12:00、13:30–18:00。" in page
+    assert f"{day_label(day)} 09:00–12:00、13:30–18:00" in page
+    # the day becomes a day off, then follows the shift again
+    _post_day(client, early, {"day": day.isoformat(), "kind": "off", "periods": "10:00-11:00"})
+    session.refresh(early)
+    assert [(r.day, r.periods) for r in early.shift_days] == [(day, [])]
+    page = f"/reports/agents/{early.id}/shift"
+    cleared = client.post(
+        f"/reports/agents/{early.id}/shift/day/clear",
+        data={"day": day.isoformat(), "csrf_token": csrf_token(client, page)},
+    )
+    assert cleared.status_code == 302
+    assert f"{day:%m-%d} 恢复按班次" in text(client.get(page).get_data(as_text=True))
+    session.refresh(early)
+    assert early.shift_days == []
+
+
+def test_the_roster_shows_two_weeks_and_a_cell_opens_that_day(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, late = staff
+    login(client, boss)
+    today = utcnow().astimezone(SH).date()
+    sale = today + timedelta(days=2)
+    _post_day(
+        client, early, {"day": sale.isoformat(), "kind": "work", "periods": "09:00-21:00"},
+        query="?from=roster",
+    )  # fmt: skip
+    _post_day(client, late, {"day": sale.isoformat(), "kind": "off"})
+    html = client.get("/reports/roster").get_data(as_text=True)
+    shown = text(html)
+    assert "晨光小店 · 排班表" in shown
+    assert f"{day_label(today)} 至 {day_label(today + timedelta(days=13))}" in shown
+    cell = f"/reports/agents/{early.id}/shift?day={sale.isoformat()}&amp;from=roster"
+    assert cell in html
+    # columns by name (客服小李, 客服小王), then how many work that day
+    assert f"{day_label(sale)} 休息 调 09:00–21:00 调 1" in shown
+    plain_day = day_label(today + timedelta(days=1))
+    assert f"{plain_day} 09:00–12:00 13:30–22:00 09:00–15:00 2" in shown
+    # 返回 from a page opened by a cell leads back to the roster
+    page = client.get(f"/reports/agents/{early.id}/shift?day={sale}&from=roster")
+    assert page.status_code == 200 and 'href="/reports/roster"' in page.get_data(as_text=True)
+    assert f'value="{sale.isoformat()}"' in page.get_data(as_text=True)
+    # the day form starts from the day as it stands: its 调班, else what the shift says
+    assert re.search(r'id="day-periods"[^>]*value="09:00-21:00"', page.get_data(as_text=True))
+    off = client.get(f"/reports/agents/{late.id}/shift?day={sale}").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*value="off"|value="off"[^>]*checked', off)
+    plain = today + timedelta(days=1)
+    usual = client.get(f"/reports/agents/{early.id}/shift?day={plain}").get_data(as_text=True)
+    assert re.search(r'id="day-periods"[^>]*value="09:00-15:00"', usual)
+    # the next two weeks, and never before today
+    later = text(
+        client.get(f"/reports/roster?start={today + timedelta(days=14)}").get_data(as_text=True)
+    )
+    assert day_label(today + timedelta(days=14)) in later and "← 前两周" in later
+    earlier = text(client.get("/reports/roster?start=2020-01-01").get_data(as_text=True))
+    assert f"{day_label(today)} 至" in earlier and "← 前两周" not in earlier
+    assert client.get("/reports/roster?start=<script>").status_code == 200
+
+
+def test_the_load_page_and_the_agents_account_say_todays_day(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, _ = staff
+    login(client, boss)
+    today = utcnow().astimezone(SH).date()
+    _post_day(client, early, {"day": today.isoformat(), "kind": "off"})
+    load = text(client.get("/reports/agents").get_data(as_text=True))
+    assert "今天调班：休息" in load and "排班表" in load
+    client = other_browser(client)
+    login(client, early)
+    account = text(client.get("/account").get_data(as_text=True))
+    assert f"我的班次：每天 09:00–15:00；调班：{day_label(today)} 休息" in account
+    # an agent does not plan the team's weeks
+    assert client.get("/reports/roster").status_code in (302, 403, 404)
+
+
+def test_a_supervisor_of_another_shop_cannot_see_or_set_an_agents_days(
+    client: FlaskClient, session: Session, staff, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    _, _, early, _ = staff
+    stranger = make_user(Role.SUPERVISOR, shops=[make_shop()])
+    login(client, stranger)
+    assert client.get(f"/reports/agents/{early.id}/shift").status_code == 404
+    token = csrf_token(client, "/reports/agents")
+    day = (utcnow().astimezone(SH).date() + timedelta(days=1)).isoformat()
+    refused = client.post(
+        f"/reports/agents/{early.id}/shift/day",
+        data={"day-day": day, "day-kind": "off", "day-csrf_token": token},
+    )
+    assert refused.status_code == 404
+    session.refresh(early)
+    assert early.shift_days == []

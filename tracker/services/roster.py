@@ -1,0 +1,64 @@
+"""排班表: who works when over the coming days, as a supervisor plans a sale's weekend.
+
+Each agent's day is read the way 自动分配 reads it (their 班次 on the shop's calendar, a
+调班 above it) and their leave on top, so the table shows what the system will do, not a
+separate plan that could disagree with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import Shop, User
+from tracker.services import availability, shifts
+
+DAYS_SHOWN = 14  # two weeks: this one and the next, the span a team plans
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One agent on one day."""
+
+    hours: tuple[str, ...]  # each period (09:00–12:00, 13:30–18:00), or 休息, or 不在岗
+    working: bool  # on shift some time that day, and not on leave
+    changed: bool  # a 调班 sets the day
+    away: bool  # on leave that day
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    shop_open: bool  # the shop's own hours have work that day (not a weekend or holiday)
+    cells: list[Cell]  # one per agent, in the order given
+    working: int  # how many agents work that day
+
+
+def plan(
+    shop: Shop, staff: list[User], first_day: date, *, now: datetime, tz: ZoneInfo
+) -> list[Day]:
+    """:data:`DAYS_SHOWN` days from ``first_day``, each agent's hours on each."""
+    shop_hours = WorkingHours.from_dict(shop.working_hours, tz)
+    hours = [shifts.hours_of(user, shop, tz) for user in staff]
+    changed = [{row.day for row in user.shift_days} for user in staff]
+    leaves = [availability.leave(user, now, tz) for user in staff]
+    days = []
+    for offset in range(DAYS_SHOWN):
+        day = first_day + timedelta(days=offset)
+        cells = []
+        for own, dated, leave in zip(hours, changed, leaves, strict=True):
+            away = leave is not None and (leave.first_day or day) <= day <= leave.last_day
+            periods = own.periods_on(day)
+            worked = tuple(f"{a:%H:%M}–{b:%H:%M}" for a, b in periods)
+            cells.append(
+                Cell(
+                    hours=("不在岗",) if away else worked or ("休息",),
+                    working=bool(periods) and not away,
+                    changed=day in dated,
+                    away=away,
+                )
+            )
+        days.append(Day(day, shop_hours.is_working_day(day), cells, sum(c.working for c in cells)))
+    return days
