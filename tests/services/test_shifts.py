@@ -15,7 +15,7 @@ from tests.factories import open_case
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, Notification, Shop, User
 from tracker.models.enums import Role
-from tracker.services import alerts, auto_assign, change_log, shifts
+from tracker.services import alerts, auto_assign, change_log, roster, shifts
 from tracker.services.errors import FieldError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -290,3 +290,34 @@ def test_the_alerts_follow_a_day_off(session: Session, team) -> None:  # type: i
     )
     assert set(told) == {boss.id}  # not the owner: the day is her day off
     assert "负责人：晚班小李（休息）" in told[boss.id]
+
+
+def test_the_morning_digest_names_the_coming_weeks_days_with_nobody_on_shift(
+    session: Session, team, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    settings = alerts.AlertSettings(base_url="https://t.example")
+
+    def digest_of(at: datetime) -> str:
+        alerts.morning_digest(session, now=at, settings=settings, tz_name="Asia/Shanghai")
+        return session.scalars(
+            sa.select(Notification.body)
+            .where(Notification.kind == "digest", Notification.user_id == boss.id)
+            .order_by(Notification.id.desc())
+            .limit(1)
+        ).one()
+
+    assert "排班" not in digest_of(NOW)  # both work every day
+    for agent in (early, late):  # both off on Sunday 11-22; a holiday on Tuesday 11-24
+        shifts.set_day(session, agent, date(2026, 11, 22), [], actor=boss, now=NOW, tz=SH)
+    shop.working_hours = WorkingHours(tz=SH, holidays=frozenset({date(2026, 11, 24)})).to_dict()
+    shifts.set_day(session, early, date(2026, 11, 28), [], actor=boss, now=NOW, tz=SH)  # a week on
+    session.commit()
+    body = digest_of(NOW + timedelta(days=1))  # Saturday's digest: the week to Friday 11-27
+    assert (
+        "\n排班：11-22 周日 没有客服当班，新案件会没人接。\nhttps://t.example/reports/roster"
+        in body
+    )
+    # a shop without agents has nothing to plan
+    empty = make_shop(name="小店")
+    assert roster.uncovered(session, empty, now=NOW, tz=SH) == []

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from tracker.clock import last_day_before, to_local
 from tracker.domain import case_flow
+from tracker.domain.working_hours import day_label
 from tracker.models import Case, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
@@ -472,6 +473,13 @@ def _digest(
         )
     if away or tomorrow:
         body += f"\n{base}/reports/agents"
+    # roster reads leave (availability), which imports this module: imported when used
+    from tracker.services.roster import uncovered
+
+    empty = uncovered(session, shop, now=now, tz=local.tzinfo)  # type: ignore[arg-type]
+    if empty:  # a shop day whose new cases nobody on shift would take
+        days = "、".join(day_label(d) for d in empty)
+        body += f"\n排班：{days} 没有客服当班，新案件会没人接。\n{base}/reports/roster"
     return title, body
 
 

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Shop, User
+from tracker.models.enums import Role
 from tracker.services import availability, shifts
 
 DAYS_SHOWN = 14  # two weeks: this one and the next, the span a team plans
+WARNED_AHEAD = 7  # the morning digest names uncovered days of the coming week
 
 
 @dataclass(frozen=True)
@@ -36,16 +41,45 @@ class Day:
     working: int  # how many agents work that day
 
 
+def agents_of(session: Session, shop: Shop) -> list[User]:
+    """The shop's active agents by name, each with their 调班 days read in the same go."""
+    return list(
+        session.scalars(
+            sa.select(User)
+            .where(User.shops.contains(shop), User.is_active.is_(True), User.role == Role.AGENT)
+            .order_by(User.display_name)
+            .options(selectinload(User.shift_days))
+        )
+    )
+
+
+def uncovered(session: Session, shop: Shop, *, now: datetime, tz: ZoneInfo) -> list[date]:
+    """The shop's own working days of the coming week (today on) on which none of its
+    agents works: their new cases would wait for the next day. None for a shop without
+    agents (its supervisors or admin work the cases: nothing to plan)."""
+    staff = agents_of(session, shop)
+    if not staff:
+        return []
+    days = plan(shop, staff, now.astimezone(tz).date(), now=now, tz=tz, days=WARNED_AHEAD)
+    return [d.day for d in days if d.shop_open and not d.working]
+
+
 def plan(
-    shop: Shop, staff: list[User], first_day: date, *, now: datetime, tz: ZoneInfo
+    shop: Shop,
+    staff: list[User],
+    first_day: date,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    days: int = DAYS_SHOWN,
 ) -> list[Day]:
-    """:data:`DAYS_SHOWN` days from ``first_day``, each agent's hours on each."""
+    """``days`` days from ``first_day``, each agent's hours on each."""
     shop_hours = WorkingHours.from_dict(shop.working_hours, tz)
     hours = [shifts.hours_of(user, shop, tz) for user in staff]
     changed = [{row.day for row in user.shift_days} for user in staff]
     leaves = [availability.leave(user, now, tz) for user in staff]
-    days = []
-    for offset in range(DAYS_SHOWN):
+    shown: list[Day] = []
+    for offset in range(days):
         day = first_day + timedelta(days=offset)
         cells = []
         for own, dated, leave in zip(hours, changed, leaves, strict=True):
@@ -60,5 +94,5 @@ def plan(
                     away=away,
                 )
             )
-        days.append(Day(day, shop_hours.is_working_day(day), cells, sum(c.working for c in cells)))
-    return days
+        shown.append(Day(day, shop_hours.is_working_day(day), cells, sum(c.working for c in cells)))
+    return shown

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -17,14 +16,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.extensions import db, talisman
 from tracker.models import Shop, User
-from tracker.models.enums import LEADS, Role
+from tracker.models.enums import LEADS
 from tracker.services import access_log as personal_data
 from tracker.services import (
     auto_assign,
@@ -206,22 +204,10 @@ def chart(name: str) -> Response:
     return response
 
 
-def _agents_of(shop: Shop) -> list[User]:
-    """The shop's active agents by name, each with their 调班 days read in the same go."""
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .where(User.shops.contains(shop), User.is_active.is_(True), User.role == Role.AGENT)
-            .order_by(User.display_name)
-            .options(selectinload(User.shift_days))
-        )
-    )
-
-
 @bp.route("/agents")
 def agents() -> str:
     shop = _shop()
-    staff = _agents_of(shop)
+    staff = roster.agents_of(db.session, shop)
     now, tz = utcnow(), _tz()
     loads = reports.agent_view(db.session, shop.id, staff, now=now, tz=tz)
     leaves = {u.id: found for u in staff if (found := availability.leave(u, now, tz))}
@@ -311,7 +297,7 @@ def roster_page() -> str:
     except ValueError:
         first = today
     first = min(first, today + FURTHEST_AHEAD)
-    staff = _agents_of(shop)
+    staff = roster.agents_of(db.session, shop)
     step = timedelta(days=roster.DAYS_SHOWN)
     return render_template(
         "reports/roster.html",
