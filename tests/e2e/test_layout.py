@@ -35,6 +35,7 @@ PAGES = (
     "/scripts",
     "/account",
     "/account/away",
+    "/account/roster",
     "/reports/agents/{agent_id}/shift",
 )
 ADMIN_PAGES = (

@@ -155,7 +155,9 @@ def test_the_alerts_of_a_case_whose_owner_is_off_shift_go_to_the_supervisors(
     settings = alerts.AlertSettings()
     assert alerts.scan(session, now=FRIDAY_EVENING, settings=settings, tz_name="Asia/Shanghai") == 2
     told = session.execute(
-        sa.select(Notification.user_id, Notification.body).order_by(Notification.id)
+        sa.select(Notification.user_id, Notification.body)
+        .where(Notification.kind != "shift")  # the agents were told of their shifts
+        .order_by(Notification.id)
     ).all()
     by_user = {user_id: body for user_id, body in told}
     assert set(by_user) == {boss.id, late.id}  # the early shift left at 15:00: the boss hears
@@ -290,6 +292,33 @@ def test_the_alerts_follow_a_day_off(session: Session, team) -> None:  # type: i
     )
     assert set(told) == {boss.id}  # not the owner: the day is her day off
     assert "负责人：晚班小李（休息）" in told[boss.id]
+
+
+def test_an_agent_hears_when_someone_else_changes_their_hours(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, late = team
+
+    def heard(user: User) -> list[str]:
+        return list(
+            session.scalars(
+                sa.select(Notification.title)
+                .where(Notification.user_id == user.id, Notification.kind == "shift")
+                .order_by(Notification.id)
+            )
+        )
+
+    assert heard(early) == ["主管老陈把你的班次改为：每天 09:00–15:00"]  # the fixture's
+    shifts.set_day(session, early, SATURDAY, [], actor=boss, now=NOW, tz=SH)
+    shifts.set_day(session, early, SATURDAY, [], actor=boss, now=NOW, tz=SH)  # no change
+    shifts.set_day(session, early, SATURDAY, None, actor=boss, now=NOW, tz=SH)
+    assert heard(early)[1:] == [
+        "主管老陈给你调班：11-21 周六 休息",
+        "主管老陈给你调班：11-21 周六 恢复按班次",
+    ]
+    # one's own change is no news
+    shifts.set_day(session, late, SATURDAY, [["15:00", "20:00"]], actor=late, now=NOW, tz=SH)
+    shifts.set_shift(session, late, EARLY, WEEK, actor=late, now=NOW, tz=SH)
+    assert heard(late) == ["主管老陈把你的班次改为：每天 15:00–22:00"]
+    assert alerts.unread_count(session, early.id) == 3  # the bell says it
 
 
 def test_the_morning_digest_names_the_coming_weeks_days_with_nobody_on_shift(

@@ -82,10 +82,16 @@ def test_a_supervisor_sets_a_day_of_its_own_and_takes_it_back(
     session.refresh(early)
     assert [(r.day, r.periods) for r in early.shift_days] == [(day, [])]
     page = f"/reports/agents/{early.id}/shift"
-    cleared = client.post(
-        f"/reports/agents/{early.id}/shift/day/clear",
-        data={"day": day.isoformat(), "csrf_token": csrf_token(client, page)},
+    # 恢复按班次 as the browser sends it: every field of the row's form
+    form = re.search(
+        r'<form method="post" action="(/reports/agents/\d+/shift/day/clear)"[^>]*>(.*?)</form>',
+        client.get(page).get_data(as_text=True),
+        re.S,
     )
+    assert form is not None
+    fields = re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(2))
+    assert [name for name, _ in fields].count("day") == 1
+    cleared = client.post(form.group(1), data=dict(fields))
     assert cleared.status_code == 302
     assert f"{day:%m-%d} 恢复按班次" in text(client.get(page).get_data(as_text=True))
     session.refresh(early)
@@ -148,8 +154,20 @@ def test_the_load_page_and_the_agents_account_say_todays_day(
     login(client, early)
     account = text(client.get("/account").get_data(as_text=True))
     assert f"我的班次：每天 09:00–15:00；调班：{day_label(today)} 休息" in account
-    # an agent does not plan the team's weeks
-    assert client.get("/reports/roster").status_code in (302, 403, 404)
+    # an agent reads the team's weeks, and plans none of them
+    assert client.get("/reports/roster").status_code == 403
+    assert 'href="/account/roster"' in client.get("/account").get_data(as_text=True)
+    team = client.get("/account/roster").get_data(as_text=True)
+    assert f"{day_label(today)} 09:00–12:00 13:30–22:00 休息 调 1" in text(
+        team
+    ) and "要调班、换休，请找主管" in text(team)
+    assert "/shift" not in team and "点此调班" not in team
+    later = text(
+        client.get(f"/account/roster?start={today + timedelta(days=14)}").get_data(as_text=True)
+    )
+    assert "← 前两周" in later and 'href="/account/roster?start=' in client.get(
+        "/account/roster"
+    ).get_data(as_text=True)
 
 
 def test_a_supervisor_of_another_shop_cannot_see_or_set_an_agents_days(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -25,13 +26,14 @@ from tracker.domain.working_hours import (
     PolicyError,
     WorkingHours,
     check_periods,
+    day_label,
     describe_periods,
     describe_week,
     periods_text,
     read_periods,
     stored_periods,
 )
-from tracker.models import ShiftDay, Shop, User
+from tracker.models import Notification, ShiftDay, Shop, User
 from tracker.services.audit import record_user_change
 from tracker.services.errors import FieldError
 from tracker.services.staff_rights import FURTHEST_AHEAD, check_may_set
@@ -103,7 +105,7 @@ def set_shift(
                 raise FieldError(exc.about, str(exc)) from exc
             full = checked.to_dict()
             shift = {"periods": full["periods"], "weekdays": full["weekdays"]}
-        record_user_change(
+        changed = record_user_change(
             session,
             user.id,
             now=now,
@@ -113,6 +115,9 @@ def set_shift(
             new=shift,
         )
         user.shift = shift
+        if changed is not None:
+            said = f"{actor.display_name}把你的班次改为：{describe(shift)}"
+            _tell(session, user, actor, said, now)
 
 
 def describe_day(periods: list[list[str]]) -> str:
@@ -151,7 +156,7 @@ def set_day(
         for row in [r for r in user.shift_days if r.day < today]:
             user.shift_days.remove(row)
         row = next((r for r in user.shift_days if r.day == day), None)
-        record_user_change(
+        changed = record_user_change(
             session,
             user.id,
             now=now,
@@ -169,6 +174,26 @@ def set_day(
             )
         else:
             row.periods, row.set_by_id, row.set_at = stored, actor.id, now
+        if changed is not None:
+            that_day = "恢复按班次" if stored is None else describe_day(stored)
+            said = f"{actor.display_name}给你调班：{day_label(day)} {that_day}"
+            _tell(session, user, actor, said, now)
+
+
+def _tell(session: Session, user: User, actor: User, title: str, now: datetime) -> None:
+    """A person whose hours someone else changed hears of it (the bell, 通知): a Saturday
+    made a working day is no use if its agent learns of it on Monday."""
+    if actor.id != user.id:
+        session.add(
+            Notification(
+                user_id=user.id,
+                kind="shift",
+                dedupe_key=f"shift:{uuid4().hex}",  # every change is news
+                title=title,
+                body="",
+                created_at=now,
+            )
+        )
 
 
 def _audit_text(periods: list[list[str]]) -> str:

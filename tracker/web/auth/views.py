@@ -11,7 +11,7 @@ from tracker.extensions import db, limiter
 from tracker.services import accounts, availability, shifts
 from tracker.services.accounts import LoginFailure, authenticate
 from tracker.services.errors import FieldError
-from tracker.web import away
+from tracker.web import away, roster
 from tracker.web.auth.forms import ContactForm, LoginForm, PasswordChangeForm
 from tracker.web.fields import attach_error
 from tracker.web.inputs import safe_next
@@ -99,6 +99,12 @@ def _account_page(
         shift_days=shifts.upcoming_days(current_user, now.astimezone(tz).date()),
         back_form=away.BackForm(),
     ), status
+
+
+@bp.route("/account/roster")
+def account_roster() -> str:
+    """团队排班表, read-only: an agent sees who works when (a supervisor plans it)."""
+    return roster.roster_page(editable=False, endpoint="auth.account_roster")
 
 
 @bp.route("/account/password", methods=["POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -37,8 +37,8 @@ from tracker.services import (
 from tracker.services.access_log import BY_STAFF, BY_SYSTEM
 from tracker.services.contact_handles import ACCESS_FIELDS
 from tracker.services.errors import FieldError
-from tracker.services.staff_rights import FURTHEST_AHEAD
 from tracker.web import away, cached, shift
+from tracker.web import roster as roster_view
 from tracker.web.access import current_shop, roles_required, shops_query
 from tracker.web.cached import Computed, computed
 from tracker.web.choices import row_choices
@@ -288,26 +288,7 @@ def agent_shift_day_clear(user_id: int) -> Response:
 
 @bp.route("/roster")
 def roster_page() -> str:
-    """排班表: the shop's agents over two weeks from today (or a later ``?start=`` day)."""
-    shop = _shop()
-    now, tz = utcnow(), _tz()
-    today = now.astimezone(tz).date()
-    try:
-        first = max(today, date.fromisoformat(request.args.get("start", "")))
-    except ValueError:
-        first = today
-    first = min(first, today + FURTHEST_AHEAD)
-    staff = roster.agents_of(db.session, shop)
-    step = timedelta(days=roster.DAYS_SHOWN)
-    return render_template(
-        "reports/roster.html",
-        shop=shop,
-        staff=staff,
-        days=roster.plan(shop, staff, first, now=now, tz=tz),
-        today=today,
-        earlier=max(today, first - step) if first > today else None,
-        later=first + step if first + step <= today + FURTHEST_AHEAD else None,
-    )
+    return roster_view.roster_page(editable=True, endpoint="reports.roster_page")
 
 
 @bp.route("/agents/<int:user_id>/back", methods=["POST"])

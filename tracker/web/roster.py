@@ -1,0 +1,43 @@
+"""排班表 on screen: one page for leads (客服负荷 → 排班表, each cell opens that day's 调班) and,
+read-only, for agents (我的账号 → 团队排班表: who is on tonight, whom to ask for a swap)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import abort, current_app, render_template, request
+
+from tracker.clock import utcnow
+from tracker.config import local_zone
+from tracker.extensions import db
+from tracker.services import roster
+from tracker.services.staff_rights import FURTHEST_AHEAD
+from tracker.web.access import current_shop
+
+
+def roster_page(*, editable: bool, endpoint: str) -> str:
+    """The shop on screen's agents over two weeks from today (or a later ``?start=`` day,
+    up to :data:`FURTHEST_AHEAD`); ``endpoint`` is this page's, for 前两周 / 后两周."""
+    shop = current_shop()
+    if shop is None:
+        abort(404)
+    now, tz = utcnow(), local_zone(current_app.config)
+    today = now.astimezone(tz).date()
+    try:
+        first = max(today, date.fromisoformat(request.args.get("start", "")))
+    except ValueError:
+        first = today
+    first = min(first, today + FURTHEST_AHEAD)
+    staff = roster.agents_of(db.session, shop)
+    step = timedelta(days=roster.DAYS_SHOWN)
+    return render_template(
+        "roster.html",
+        shop=shop,
+        staff=staff,
+        days=roster.plan(shop, staff, first, now=now, tz=tz),
+        today=today,
+        earlier=max(today, first - step) if first > today else None,
+        later=first + step if first + step <= today + FURTHEST_AHEAD else None,
+        editable=editable,
+        endpoint=endpoint,
+    )
