@@ -152,6 +152,15 @@ def test_the_load_page_and_the_agents_account_say_todays_day(
     assert "今天调班：休息" in load and "排班表" in load
     client = other_browser(client)
     login(client, early)
+    # the agent was told; opening the notice shows their hours on 我的账号
+    inbox = client.get("/notifications/").get_data(as_text=True)
+    assert f"主管老陈给你调班：{day_label(today)} 休息" in inbox
+    notice = re.search(r'action="(/notifications/\d+/open)"', inbox)
+    assert notice is not None
+    opened = client.post(
+        notice.group(1), data={"csrf_token": csrf_token(client, "/notifications/")}
+    )
+    assert opened.status_code == 302 and opened.location.endswith("/account")
     account = text(client.get("/account").get_data(as_text=True))
     assert f"我的班次：每天 09:00–15:00；调班：{day_label(today)} 休息" in account
     # an agent reads the team's weeks, and plans none of them

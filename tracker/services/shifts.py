@@ -43,6 +43,7 @@ from tracker.services.transaction import transaction
 # typed (09:00-18:00), ``off`` for a day off, none for the 班次 again.
 SHIFT_DAY = "shift_day:"
 DAY_OFF = "off"
+SHIFT_NEWS = "shift"  # the kind of notice that tells an agent their hours changed
 
 
 def _dated(user: User) -> dict[date, Periods]:
@@ -187,7 +188,7 @@ def _tell(session: Session, user: User, actor: User, title: str, now: datetime) 
         session.add(
             Notification(
                 user_id=user.id,
-                kind="shift",
+                kind=SHIFT_NEWS,
                 dedupe_key=f"shift:{uuid4().hex}",  # every change is news
                 title=title,
                 body="",

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.services import alerts
+from tracker.services.shifts import SHIFT_NEWS
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.inputs import parse_id
 
@@ -37,12 +38,15 @@ def inbox() -> str:
 
 @bp.route("/<int:notification_id>/open", methods=["POST"])
 def open_one(notification_id: int) -> Response:
-    """Opening a notice reads it and goes to its case (a POST: reading changes state)."""
+    """Opening a notice reads it and goes to its case, or for news of one's 班次 to 我的账号
+    (a POST: reading changes state)."""
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     found = alerts.open_notification(db.session, current_user.id, notification_id, now=utcnow())
     if found is not None and found.case_id is not None:  # someone else's: nothing to open
         return redirect(url_for("cases.case_view", case_id=found.case_id))
+    if found is not None and found.kind == SHIFT_NEWS:  # one's hours: 我的账号 shows them
+        return redirect(url_for("auth.account"))
     return redirect(url_for("notifications.inbox"))
 
 
