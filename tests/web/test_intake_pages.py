@@ -203,6 +203,21 @@ def test_policy_form_saves_and_moves_deadlines(
     assert "个人信息不自动删除" in page
 
 
+# A valid 工作时间与规则 form, as the admin fills it in
+POLICY_FORM: dict[str, object] = {
+    "periods": "09:00-18:00",
+    "weekdays": ["0"],
+    "bad_hours": "2",
+    "neutral_hours": "4",
+    "hidden_negative_hours": "8",
+    "pull_interval_minutes": "10",
+    "contact_hours": "09:00-21:00",
+    "contact_per_day": "2",
+    "contact_per_week": "5",
+    "contact_gap_minutes": "120",
+}
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -223,18 +238,7 @@ def test_policy_form_rejects_bad_values(
     admin: tuple[FlaskClient, Shop], session: Session, changes: dict[str, str], message: str
 ) -> None:
     client, shop = admin
-    form = {
-        "periods": "09:00-18:00",
-        "weekdays": ["0"],
-        "bad_hours": "2",
-        "neutral_hours": "4",
-        "hidden_negative_hours": "8",
-        "pull_interval_minutes": "10",
-        "contact_hours": "09:00-21:00",
-        "contact_per_day": "2",
-        "contact_per_week": "5",
-        "contact_gap_minutes": "120",
-    } | changes
+    form = POLICY_FORM | changes
     response = post_form(client, f"/admin/shops/{shop.id}/policy", form)
     assert response.status_code == 200 and message in response.get_data(as_text=True)
     session.refresh(shop)
@@ -245,17 +249,7 @@ def test_a_policy_without_a_working_week_is_told_under_its_weekdays(
     admin: tuple[FlaskClient, Shop],
 ) -> None:
     client, shop = admin
-    form = {
-        "periods": "09:00-18:00",
-        "bad_hours": "2",
-        "neutral_hours": "4",
-        "hidden_negative_hours": "8",
-        "pull_interval_minutes": "10",
-        "contact_hours": "09:00-21:00",
-        "contact_per_day": "2",
-        "contact_per_week": "5",
-        "contact_gap_minutes": "120",
-    }
+    form = {k: v for k, v in POLICY_FORM.items() if k != "weekdays"}
     page = post_form(client, f"/admin/shops/{shop.id}/policy", form).get_data(as_text=True)
     weekdays, holidays = page.index('id="weekdays"'), page.index('id="holidays"')
     assert weekdays < page.index("至少要有一个工作日") < holidays  # not under 时段
