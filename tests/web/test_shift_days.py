@@ -167,9 +167,10 @@ def test_the_load_page_and_the_agents_account_say_todays_day(
     assert client.get("/reports/roster").status_code == 403
     assert 'href="/account/roster"' in client.get("/account").get_data(as_text=True)
     team = client.get("/account/roster").get_data(as_text=True)
-    assert f"{day_label(today)} 09:00–12:00 13:30–22:00 休息 调 1" in text(
-        team
-    ) and "要调班、换休，请找主管" in text(team)
+    # one's own column first (客服小王 before 客服小李, whom the name would put first)
+    assert "日期 客服小王（我） 客服小李 上班" in text(team)
+    assert f"{day_label(today)} 休息 调 09:00–12:00 13:30–22:00 1" in text(team)
+    assert "要调班、换休，请找主管" in text(team)
     assert "/shift" not in team and "点此调班" not in team
     later = text(
         client.get(f"/account/roster?start={today + timedelta(days=14)}").get_data(as_text=True)

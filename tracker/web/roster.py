@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import abort, current_app, render_template, request
+from flask_login import current_user
 
 from tracker.clock import utcnow
 from tracker.config import local_zone
@@ -29,6 +30,7 @@ def roster_page(*, editable: bool, endpoint: str) -> str:
         first = today
     first = min(first, today + FURTHEST_AHEAD)
     staff = roster.agents_of(db.session, shop)
+    staff.sort(key=lambda user: user.id != current_user.id)  # one's own column first
     step = timedelta(days=roster.DAYS_SHOWN)
     return render_template(
         "roster.html",
