@@ -1,0 +1,52 @@
+"""排班表 in a browser: a supervisor clicks an agent's day, makes it a day off, and takes it
+back with 恢复按班次 — each form sent as Chromium sends it (a second, empty field of the
+same name once made that button clear nothing)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from tests.e2e.conftest import Live
+from tests.e2e.test_case_flow import PHONE, log_in
+from tracker.clock import utcnow
+from tracker.domain.working_hours import day_label
+
+
+def test_a_supervisor_gives_an_agent_a_day_off_from_the_roster_and_takes_it_back(
+    live: Live, browser
+) -> None:  # type: ignore[no-untyped-def]
+    errors: list[str] = []
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live, "boss")
+    day = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3)
+    page.goto(f"{live.url}/reports/agents")
+    page.click("#roster-link")
+    cell = page.locator(f'#roster a[href*="/agents/{live.agent_id}/shift?day={day}"]')
+    cell.click()
+    assert page.locator("#day-day").input_value() == day.isoformat()  # the day it was opened for
+    page.check("#day-kind-1")  # 休息
+    page.click("#day-submit")
+    page.locator(".alert-success").wait_for()
+    assert "调班：休息" in page.locator(".alert-success").inner_text()
+    listed = page.locator("#shift-day-list li", has_text=day_label(day))
+    assert "休息" in listed.inner_text()
+
+    page.goto(f"{live.url}/reports/roster")
+    row = page.locator("#roster tbody tr", has_text=day_label(day))
+    assert "休息 调" in " ".join(row.inner_text().split())
+
+    page.goto(f"{live.url}/reports/agents/{live.agent_id}/shift")
+    page.locator("#shift-day-list li", has_text=day_label(day)).get_by_role(
+        "button", name="恢复按班次"
+    ).click()
+    page.locator(".alert-success").wait_for()
+    assert "恢复按班次" in page.locator(".alert-success").inner_text()
+    assert page.locator("#shift-day-list li", has_text=day_label(day)).count() == 0
+    page.goto(f"{live.url}/reports/roster")
+    row = page.locator("#roster tbody tr", has_text=day_label(day))
+    assert "调" not in row.inner_text()
+    assert errors == []
+    context.close()
