@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker.domain.working_hours import PolicyError, WorkingHours
+from tracker.domain.working_hours import PolicyError, WorkingHours, dated_text, parse_dated
 
 SH = ZoneInfo("Asia/Shanghai")
 H = timedelta(hours=1)
@@ -145,3 +145,41 @@ def test_a_dated_day_off_has_no_work_even_on_a_weekday_or_a_make_up_day() -> Non
 def test_a_dated_day_is_checked_like_the_week() -> None:
     with pytest.raises(PolicyError, match="结束早于开始"):
         replace(OFFICE, dated={date(2026, 11, 28): ((time(16), time(10)),)})
+
+
+# -- a shop's 特殊营业时间 --------------------------------------------------------------------
+
+
+def test_special_days_are_typed_a_day_a_line_and_stored_with_the_hours() -> None:
+    typed = "2026-11-11 09:00-24:00\n\n2026-12-31　09:00-12:00，13:00-17:00\n"
+    dated = parse_dated(typed)
+    assert dated == {
+        "2026-11-11": [["09:00", "24:00"]],
+        "2026-12-31": [["09:00", "12:00"], ["13:00", "17:00"]],
+    }
+    hours = WorkingHours.from_dict({**OFFICE.to_dict(), "dated": dated}, SH)
+    stored = hours.to_dict()
+    assert stored["dated"]["2026-12-31"] == [["09:00", "12:00"], ["13:00", "17:00"]]
+    assert WorkingHours.from_dict(stored, SH) == hours
+    assert "dated" not in OFFICE.to_dict()  # settings without special days read as before
+    assert dated_text(stored["dated"]).splitlines()[1] == "2026-12-31 09:00-12:00, 13:00-17:00"
+    # 双11 (a Wednesday) until midnight: a case at 22:30 is due within the night, not tomorrow
+    assert hours.add(at(11, 22, 30), H) == at(11, 23, 30)
+    assert OFFICE.add(at(11, 22, 30), H) == at(12, 10)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("2026-11-11", "第 1 行：请在日期后写上营业时段"),
+        ("2026-11-11 09:00-24:00\n11-12 09:00-18:00", "第 2 行：'11-12' 不是日期"),
+        ("2026-11-11 18:00-09:00", "第 1 行：时段 18:00-09:00 的结束早于开始"),
+        ("2026-11-11 9点到12点", "第 1 行：每个时段写成 开始-结束"),
+        ("2026-11-11 09:00-12:00\n2026-11-11 13:00-18:00", "第 2 行：2026-11-11 写了两次"),
+        ("1900-01-01 09:00-12:00", "不在 2000–2100 年之间"),
+    ],
+)
+def test_a_bad_special_day_is_refused_by_its_line(typed: str, message: str) -> None:
+    with pytest.raises(PolicyError) as refused:
+        parse_dated(typed)
+    assert message in str(refused.value) and refused.value.about == "dated"

@@ -206,6 +206,28 @@ def test_a_day_of_its_own_overrides_a_shop_holiday_and_counts_for_agents_without
     assert not shifts.off_shift(plain, shop, FRIDAY_EVENING, SH)  # shop hours, never "off"
 
 
+def test_the_shops_special_hours_are_worked_by_agents_on_its_hours_not_by_a_shift(
+    session: Session, team, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, _ = team
+    shop.working_hours = {
+        **WorkingHours(tz=SH).to_dict(),
+        "dated": {"2026-11-21": [["09:00", "24:00"]]},  # the sale's Saturday, until midnight
+    }
+    plain = make_user(Role.AGENT, shops=[shop], display_name="没排班小张")
+    late_night = datetime(2026, 11, 21, 23, tzinfo=SH)
+    assert shifts.duty(plain, shop, late_night, SH).on_shift
+    assert not shifts.duty(early, shop, late_night, SH).on_shift  # 09:00–15:00 all the same
+    # a 调班 of an agent on the shop's hours leaves the shop's other special days in place
+    shop.working_hours = {
+        **shop.working_hours,
+        "dated": {"2026-11-21": [["09:00", "24:00"]], "2026-11-22": [["09:00", "24:00"]]},
+    }
+    shifts.set_day(session, plain, SATURDAY, [["09:00", "12:00"]], actor=boss, now=NOW, tz=SH)
+    assert not shifts.duty(plain, shop, late_night, SH).on_shift
+    assert shifts.duty(plain, shop, datetime(2026, 11, 22, 23, tzinfo=SH), SH).on_shift
+
+
 def test_a_day_set_again_is_changed_and_taken_back_follows_the_shift(
     session: Session, team
 ) -> None:  # type: ignore[no-untyped-def]

@@ -255,6 +255,27 @@ def test_a_policy_without_a_working_week_is_told_under_its_weekdays(
     assert weekdays < page.index("至少要有一个工作日") < holidays  # not under 时段
 
 
+def test_special_opening_hours_are_saved_shown_and_told_by_line(
+    admin: tuple[FlaskClient, Shop], session: Session
+) -> None:
+    client, shop = admin
+    url = f"/admin/shops/{shop.id}/policy"
+    refused = post_form(client, url, POLICY_FORM | {"dated": "2026-11-11 09:00-24:00\n2026-11-12"})
+    page = refused.get_data(as_text=True)
+    dated, bad_hours = page.index('id="dated"'), page.index('id="bad_hours"')
+    assert dated < page.index("第 2 行：请在日期后写上营业时段") < bad_hours  # under its field
+    session.refresh(shop)
+    assert shop.working_hours is None
+
+    saved = post_form(client, url, POLICY_FORM | {"dated": "2026-11-11 09:00-24:00"})
+    assert saved.status_code == 302
+    session.refresh(shop)
+    assert shop.working_hours["dated"] == {"2026-11-11": [["09:00", "24:00"]]}
+    assert "2026-11-11 09:00-24:00</textarea>" in client.get(url).get_data(as_text=True)
+    history = client.get(f"/admin/shops/{shop.id}").get_data(as_text=True)
+    assert "特殊营业时间 2026-11-11 09:00–24:00" in history
+
+
 def test_intake_pages_are_for_admins(client: FlaskClient, make_user, make_shop) -> None:  # type: ignore[no-untyped-def]
     shop = make_shop()
     login(client, make_user(Role.SUPERVISOR, shops=[shop]))

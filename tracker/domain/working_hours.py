@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.clock import EARLIEST, LATEST, within_calendar
+
 MAX_DAYS = 3660  # a policy with no working time at all must not loop forever
 
 Periods = tuple[tuple[time, time], ...]
@@ -47,7 +49,7 @@ class WorkingHours:
     holidays: frozenset[date] = field(default_factory=frozenset)
     workdays: frozenset[date] = field(default_factory=frozenset)  # make-up days (调休)
     # A day's own periods instead of the week's, holidays included (empty: no work that
-    # day). An agent's 调班; never stored with a shop's hours.
+    # day): a shop's 特殊营业时间 (双11 until midnight, 除夕 until noon), an agent's 调班.
     dated: Mapping[date, Periods] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
@@ -125,12 +127,16 @@ class WorkingHours:
 
     # -- stored form --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        stored: dict[str, Any] = {
             "periods": stored_periods(self.periods),
             "weekdays": sorted(self.weekdays),
             "holidays": sorted(d.isoformat() for d in self.holidays),
             "workdays": sorted(d.isoformat() for d in self.workdays),
         }
+        if self.dated:  # absent when none, as settings were stored before it
+            days = sorted(self.dated.items())
+            stored["dated"] = {day.isoformat(): stored_periods(p) for day, p in days}
+        return stored
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, tz: ZoneInfo) -> WorkingHours:
@@ -144,6 +150,10 @@ class WorkingHours:
                 weekdays=frozenset(int(d) for d in data.get("weekdays", range(7))),
                 holidays=_dates(data.get("holidays", [])),
                 workdays=_dates(data.get("workdays", [])),
+                dated={
+                    _day(day): read_periods(periods)
+                    for day, periods in dict(data.get("dated") or {}).items()
+                },
             )
         except (TypeError, ValueError) as exc:
             if isinstance(exc, PolicyError):
@@ -163,12 +173,19 @@ def read_periods(stored: Iterable[Iterable[str]]) -> Periods:
 
 def stored_periods(periods: Periods) -> list[list[str]]:
     """The inverse of :func:`read_periods`: [["09:00", "12:00"]], as settings keep them."""
-    return [[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b in periods]
+    return [[_hhmm(a), _hhmm(b)] for a, b in periods]
+
+
+MIDNIGHT = time(23, 59, 59, 999999)  # a period "until 24:00" ends at the day's last instant
+
+
+def _hhmm(moment: time) -> str:
+    return "24:00" if moment == MIDNIGHT else f"{moment:%H:%M}"
 
 
 def _time(text: str) -> time:
     try:
-        return time.fromisoformat(text) if text != "24:00" else time(23, 59, 59, 999999)
+        return time.fromisoformat(text) if text != "24:00" else MIDNIGHT
     except ValueError as exc:
         raise PolicyError(f"{text!r} 不是时刻，请写成 HH:MM，如 09:00。") from exc
 
@@ -222,11 +239,42 @@ def describe_periods(periods: Iterable[Iterable[str]]) -> str:
     return "、".join("–".join(p) for p in periods)
 
 
-def _dates(values: Iterable[str]) -> frozenset[date]:
-    out = set()
-    for value in values:
+def parse_dated(text: str) -> dict[str, list[list[str]]]:
+    """特殊营业时间 as a person types it, a day a line (``2026-11-11 09:00-24:00``, several
+    periods as in :func:`parse_periods`) → ``{"2026-11-11": [["09:00", "24:00"]]}``; the
+    line is named in any error."""
+    dated: dict[str, list[list[str]]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        day, _, periods = line.strip().replace("\u3000", " ").partition(" ")
+        if not day:
+            continue
         try:
-            out.add(date.fromisoformat(value))
-        except ValueError as exc:
-            raise PolicyError(f"{value!r} 不是日期，请写成 YYYY-MM-DD，如 2026-10-01。") from exc
-    return frozenset(out)
+            when = _day(day)
+            if not within_calendar(when):
+                raise PolicyError(f"{day} 不在 {EARLIEST.year}–{LATEST.year} 年之间。")
+            if not periods.strip():
+                raise PolicyError("请在日期后写上营业时段；整天不上班的日子填在节假日。")
+            parsed = parse_periods(periods)
+            check_periods(read_periods(parsed))
+        except PolicyError as exc:
+            raise PolicyError(f"第 {number} 行：{exc}", about="dated") from exc
+        if when.isoformat() in dated:
+            raise PolicyError(f"第 {number} 行：{when} 写了两次。", about="dated")
+        dated[when.isoformat()] = parsed
+    return dated
+
+
+def dated_text(dated: Mapping[str, Iterable[Iterable[str]]]) -> str:
+    """The inverse of :func:`parse_dated`, for a form to show: a day a line."""
+    return "\n".join(f"{day} {periods_text(periods)}" for day, periods in dated.items())
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"{value!r} 不是日期，请写成 YYYY-MM-DD，如 2026-10-01。") from exc
+
+
+def _dates(values: Iterable[str]) -> frozenset[date]:
+    return frozenset(_day(value) for value in values)

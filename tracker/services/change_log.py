@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.clock import last_day_before
-from tracker.domain.working_hours import WEEKDAY_NAMES, day_label
+from tracker.domain.working_hours import WEEKDAY_NAMES, day_label, describe_periods
 from tracker.models import AuditEvent, MessageTemplate, User
 from tracker.models.enums import Platform, Role
 from tracker.services.shifts import DAY_OFF, SHIFT_DAY, describe
@@ -136,6 +136,7 @@ _KEYS: dict[str, dict[str, str]] = {
         "weekdays": "工作日",
         "holidays": "休息日",
         "workdays": "调休上班",
+        "dated": "特殊营业时间",
     },
     "deadline_policy": {
         "bad_hours": "差评（工作小时）",
@@ -160,6 +161,8 @@ def _item(key: str, value: object) -> str:
         return "、".join(
             f"周{WEEKDAY_NAMES[d]}" for d in value if isinstance(d, int) and 0 <= d < 7
         )
+    if key == "dated" and isinstance(value, dict):  # 特殊营业时间: a day and its periods
+        return "；".join(f"{day} {describe_periods(p)}" for day, p in value.items())
     if key == "basis":
         return {"spend": "消费金额", "orders": "订单数"}.get(str(value), str(value))
     if isinstance(value, list):

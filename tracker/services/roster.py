@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.domain.working_hours import WorkingHours
+from tracker.domain.working_hours import WorkingHours, stored_periods
 from tracker.models import Shop, User
 from tracker.models.enums import Role
 from tracker.services import availability, shifts
@@ -85,7 +85,7 @@ def plan(
         for own, dated, leave in zip(hours, changed, leaves, strict=True):
             away = leave is not None and (leave.first_day or day) <= day <= leave.last_day
             periods = own.periods_on(day)
-            worked = tuple(f"{a:%H:%M}–{b:%H:%M}" for a, b in periods)
+            worked = tuple("–".join(p) for p in stored_periods(periods))
             cells.append(
                 Cell(
                     hours=("不在岗",) if away else worked or ("休息",),

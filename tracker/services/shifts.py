@@ -71,9 +71,11 @@ def hours_of(user: User, shop: Shop, tz: ZoneInfo) -> WorkingHours:
         except PolicyError:
             pass
         else:
-            hours = replace(shop_hours, periods=own.periods, weekdays=own.weekdays)
+            # their own periods, also on the shop's 特殊营业 days (a longer day is the late
+            # shift's, not everyone's)
+            hours = replace(shop_hours, periods=own.periods, weekdays=own.weekdays, dated={})
     dated = _dated(user)
-    return replace(hours, dated=dated) if dated else hours
+    return replace(hours, dated={**hours.dated, **dated}) if dated else hours
 
 
 def describe(shift: dict[str, Any] | None) -> str:

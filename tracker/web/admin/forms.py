@@ -129,6 +129,12 @@ class PolicyForm(Form):
         description="每行一个日期",
         render_kw={"rows": 2},
     )
+    dated = TextAreaField(
+        "特殊营业时间",
+        validators=[Optional(), Length(max=5000)],
+        description="大促延长、节前缩短：每行一天，如 2026-11-11 09:00-24:00",
+        render_kw={"rows": 2},
+    )
     bad_hours = FiniteDecimalField(
         "差评首次联系时限（工作小时）",
         places=1,

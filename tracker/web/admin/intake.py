@@ -16,7 +16,14 @@ from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.triage import DeadlinePolicy
-from tracker.domain.working_hours import PolicyError, WorkingHours, parse_periods, periods_text
+from tracker.domain.working_hours import (
+    PolicyError,
+    WorkingHours,
+    dated_text,
+    parse_dated,
+    parse_periods,
+    periods_text,
+)
 from tracker.extensions import db
 from tracker.jobs import executor
 from tracker.models import ImportJob, QuarantinedRecord, Shop
@@ -288,6 +295,7 @@ def shop_policy(shop_id: int) -> Response | str:
         form.weekdays.data = stored["weekdays"]
         form.holidays.data = "\n".join(stored["holidays"])
         form.workdays.data = "\n".join(stored["workdays"])
+        form.dated.data = dated_text(stored.get("dated", {}))
         form.bad_hours.data = Decimal(str(policy.bad_hours))
         form.neutral_hours.data = Decimal(str(policy.neutral_hours))
         form.hidden_negative_hours.data = Decimal(str(policy.hidden_negative_hours))
@@ -306,12 +314,13 @@ def shop_policy(shop_id: int) -> Response | str:
                     "weekdays": form.weekdays.data or [],
                     "holidays": _dates(form.holidays.data),
                     "workdays": _dates(form.workdays.data),
+                    "dated": parse_dated(form.dated.data or ""),
                 },
                 tz,
             )
             new_hours.check_reachable(utcnow())
         except PolicyError as exc:
-            field = form.weekdays if exc.about == "weekdays" else form.periods
+            field = getattr(form, exc.about, form.periods)
             field.errors = [*field.errors, str(exc)]
             return _policy_page(form, shop)
         try:
