@@ -181,3 +181,45 @@ def test_one_review_corrected_by_several_at_once(sessions) -> None:  # type: ign
     assert at_once(4, correct) == []
     with make() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(SentimentCorrection)) == 1
+
+
+def test_two_people_setting_one_agents_day_at_once_both_succeed_and_the_last_stands(
+    sessions,
+) -> None:  # type: ignore[no-untyped-def]
+    make, shop_id = sessions
+    from datetime import date
+
+    from tracker.models import ShiftDay, User
+    from tracker.models.enums import Role
+    from tracker.services import shifts
+
+    with make() as session:
+        shop = session.get(Shop, shop_id)
+        for name, role in (("boss", Role.SUPERVISOR), ("agent", Role.AGENT)):
+            user = User(username=name, display_name=name, role=role, created_at=utcnow())
+            user.set_password("x-1234567")
+            user.shops.append(shop)
+            session.add(user)
+        session.commit()
+    now, day = utcnow(), utcnow().astimezone(SH).date() + timedelta(days=2)
+    stale = sessionmaker(bind=make.kw["bind"], expire_on_commit=False)()
+    agent = stale.scalars(sa.select(User).where(User.username == "agent")).one()
+    boss = stale.scalars(sa.select(User).where(User.username == "boss")).one()
+    assert agent.shift_days == [] and agent.shop_ids and boss.shop_ids
+    stale.commit()  # read, and the page is on screen: no transaction held
+    with make() as other:  # meanwhile a colleague makes the day a day off
+        shifts.set_day(
+            other,
+            other.get(User, agent.id),
+            day,
+            [],
+            actor=other.get(User, boss.id),
+            now=now,
+            tz=SH,
+        )
+    shifts.set_day(stale, agent, day, [["09:00", "18:00"]], actor=boss, now=now, tz=SH)
+    stale.close()
+    with make() as session:
+        rows = session.execute(sa.select(ShiftDay.day, ShiftDay.periods)).all()
+        assert [(d, p) for d, p in rows] == [(day, [["09:00", "18:00"]])]
+        assert isinstance(rows[0][0], date)

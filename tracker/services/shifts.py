@@ -37,7 +37,7 @@ from tracker.models import Notification, ShiftDay, Shop, User
 from tracker.services.audit import record_user_change
 from tracker.services.errors import FieldError
 from tracker.services.staff_rights import FURTHEST_AHEAD, check_may_set
-from tracker.services.transaction import transaction
+from tracker.services.transaction import retrying, transaction
 
 # The audit field of a 调班 is this and the day's ISO date; its values are the periods as
 # typed (09:00-18:00), ``off`` for a day off, none for the 班次 again.
@@ -140,22 +140,25 @@ def set_day(
 ) -> None:
     """Give ``user``'s ``day`` (shop time) its own ``periods`` ([]: a day off), or take its
     调班 away (None: the 班次 again), audited on the user as ``shift_day:<day>``. Days
-    already past are pruned on the way: the audit trail keeps what they were."""
-    with transaction(session):
-        check_may_set(user, actor, field="day", what="调班")
-        today = now.astimezone(tz).date()
-        if day < today:
-            raise FieldError("day", "这一天已经过去，不能再调班。")
-        if (day - today).days > FURTHEST_AHEAD.days:
-            raise FieldError("day", f"最多提前 {FURTHEST_AHEAD.days} 天安排调班。")
-        stored: list[list[str]] | None = None
-        if periods is not None:
-            try:
-                parsed = read_periods(periods)
-                check_periods(parsed)
-            except PolicyError as exc:
-                raise FieldError("periods", str(exc)) from exc
-            stored = stored_periods(parsed)
+    already past are pruned on the way: the audit trail keeps what they were. Two people
+    setting the same day at once: the later one's try is made again over the first's row,
+    so the last word stands and neither sees an error."""
+    check_may_set(user, actor, field="day", what="调班")
+    today = now.astimezone(tz).date()
+    if day < today:
+        raise FieldError("day", "这一天已经过去，不能再调班。")
+    if (day - today).days > FURTHEST_AHEAD.days:
+        raise FieldError("day", f"最多提前 {FURTHEST_AHEAD.days} 天安排调班。")
+    stored: list[list[str]] | None = None
+    if periods is not None:
+        try:
+            parsed = read_periods(periods)
+            check_periods(parsed)
+        except PolicyError as exc:
+            raise FieldError("periods", str(exc)) from exc
+        stored = stored_periods(parsed)
+
+    def write() -> None:
         for row in [r for r in user.shift_days if r.day < today]:
             user.shift_days.remove(row)
         row = next((r for r in user.shift_days if r.day == day), None)
@@ -181,6 +184,8 @@ def set_day(
             that_day = "恢复按班次" if stored is None else describe_day(stored)
             said = f"{actor.display_name}给你调班：{day_label(day)} {that_day}"
             _tell(session, user, actor, said, now)
+
+    retrying(session, write)
 
 
 def _tell(session: Session, user: User, actor: User, title: str, now: datetime) -> None:
