@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker.domain.working_hours import PolicyError, WorkingHours, dated_text, parse_dated
+from tracker.domain.working_hours import PolicyError, WorkingHours, dated_text, gaps, parse_dated
 
 SH = ZoneInfo("Asia/Shanghai")
 H = timedelta(hours=1)
@@ -183,3 +183,28 @@ def test_a_bad_special_day_is_refused_by_its_line(typed: str, message: str) -> N
     with pytest.raises(PolicyError) as refused:
         parse_dated(typed)
     assert message in str(refused.value) and refused.value.about == "dated"
+
+
+# -- who covers the shop's hours ------------------------------------------------------------
+
+SHOP_DAY = ((time(9), time(12)), (time(13, 30), time(22)))
+
+
+@pytest.mark.parametrize(
+    ("worked", "expected"),
+    [
+        ([], SHOP_DAY),  # nobody
+        ([SHOP_DAY], ()),  # someone on the shop's hours
+        ([((time(9), time(15)),), ((time(15), time(22)),)], ()),  # early and late meet
+        (
+            [((time(9), time(15)),), ((time(15, 30), time(22)),)],
+            ((time(15), time(15, 30)),),  # half an hour between them
+        ),
+        ([((time(10), time(11)),), ((time(13, 30), time(18)),)], (
+            (time(9), time(10)), (time(11), time(12)), (time(18), time(22)),
+        )),
+        ([((time(8), time(23)),)], ()),  # longer than the shop
+    ],
+)  # fmt: skip
+def test_gaps_are_the_shops_hours_nobody_works(worked, expected) -> None:  # type: ignore[no-untyped-def]
+    assert gaps(SHOP_DAY, worked) == expected

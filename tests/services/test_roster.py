@@ -55,8 +55,13 @@ def test_the_plan_reads_shift_day_leave_and_holiday(session: Session, make_shop,
     holiday = days[date(2026, 11, 24)]
     assert holiday.shop_open is False and [c.hours for c in holiday.cells] == [("休息",)] * 2
     assert days[date(2026, 11, 25)].working == 2
-    # the digest's uncovered days: the Sunday (甲 off, 乙 away), not the holiday
-    assert roster.uncovered(session, shop, now=NOW, tz=SH) == [date(2026, 11, 22)]
+    # the digest's days short of cover: the Sunday (甲 off, 乙 away) all day, the Monday
+    # after 甲's 15:00 (乙 still away), not the holiday
+    short = roster.uncovered(session, shop, now=NOW, tz=SH)
+    assert [(d.day, d.nobody_all_day, d.uncovered) for d in short] == [
+        (date(2026, 11, 22), True, ("09:00–12:00", "13:30–22:00")),
+        (date(2026, 11, 23), False, ("15:00–22:00",)),
+    ]
     monday = days[date(2026, 11, 23)]
     assert [c.working for c in monday.cells] == [True, False]
-    assert roster.uncovered(session, shop, now=NOW + timedelta(days=3), tz=SH) == []
+    assert roster.uncovered(session, shop, now=NOW + timedelta(days=4), tz=SH) == []

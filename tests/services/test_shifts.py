@@ -363,12 +363,13 @@ def test_the_morning_digest_names_the_coming_weeks_days_with_nobody_on_shift(
         shifts.set_day(session, agent, date(2026, 11, 22), [], actor=boss, now=NOW, tz=SH)
     shop.working_hours = WorkingHours(tz=SH, holidays=frozenset({date(2026, 11, 24)})).to_dict()
     shifts.set_day(session, early, date(2026, 11, 28), [], actor=boss, now=NOW, tz=SH)  # a week on
+    shifts.set_day(session, late, date(2026, 11, 23), [], actor=boss, now=NOW, tz=SH)  # 15:00 on
     session.commit()
     body = digest_of(NOW + timedelta(days=1))  # Saturday's digest: the week to Friday 11-27
     assert (
-        "\n排班：11-22 周日 没有客服当班，新案件会没人接。\nhttps://t.example/reports/roster"
-        in body
-    )
+        "\n排班：11-22 周日 全天；11-23 周一 15:00–22:00 没有客服当班，新案件会没人接。"
+        "\nhttps://t.example/reports/roster"
+    ) in body
     # a shop without agents has nothing to plan
     empty = make_shop(name="小店")
     assert roster.uncovered(session, empty, now=NOW, tz=SH) == []

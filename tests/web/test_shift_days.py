@@ -117,7 +117,7 @@ def test_the_roster_shows_two_weeks_and_a_cell_opens_that_day(
     cell = f"/reports/agents/{early.id}/shift?day={sale.isoformat()}&amp;from=roster"
     assert cell in html
     # columns by name (客服小李, 客服小王), then how many work that day
-    assert f"{day_label(sale)} 休息 调 09:00–21:00 调 1" in shown
+    assert f"{day_label(sale)} 休息 调 09:00–21:00 调 1 无人 21:00–22:00" in shown
     plain_day = day_label(today + timedelta(days=1))
     assert f"{plain_day} 09:00–12:00 13:30–22:00 09:00–15:00 2" in shown
     # 返回 from a page opened by a cell leads back to the roster

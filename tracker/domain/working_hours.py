@@ -161,6 +161,28 @@ class WorkingHours:
             raise PolicyError(f"工作时间的设置格式不对：{exc}") from exc
 
 
+def gaps(needed: Periods, worked: Iterable[Periods]) -> Periods:
+    """The parts of ``needed`` (a shop's periods on a day) that none of ``worked`` (each
+    agent's periods that day) covers: the hours whose new cases nobody on shift takes."""
+    covered = sorted(period for periods in worked for period in periods)
+    uncovered: list[tuple[time, time]] = []
+    for start, end in needed:
+        cursor = start
+        for begin, finish in covered:
+            if finish <= cursor:
+                continue
+            if begin >= end:
+                break
+            if begin > cursor:
+                uncovered.append((cursor, begin))
+            cursor = max(cursor, finish)
+            if cursor >= end:
+                break
+        if cursor < end:
+            uncovered.append((cursor, end))
+    return tuple(uncovered)
+
+
 def read_periods(stored: Iterable[Iterable[str]]) -> Periods:
     """[["09:00", "12:00"]] as stored → the periods (not yet checked: :func:`check_periods`)."""
     try:

@@ -476,9 +476,12 @@ def _digest(
     # roster reads leave (availability), which imports this module: imported when used
     from tracker.services.roster import uncovered
 
-    empty = uncovered(session, shop, now=now, tz=local.tzinfo)  # type: ignore[arg-type]
-    if empty:  # a shop day whose new cases nobody on shift would take
-        days = "、".join(day_label(d) for d in empty)
+    short = uncovered(session, shop, now=now, tz=local.tzinfo)  # type: ignore[arg-type]
+    if short:  # shop hours whose new cases nobody on shift would take
+        days = "；".join(
+            f"{day_label(d.day)} {'全天' if d.nobody_all_day else '、'.join(d.uncovered)}"
+            for d in short
+        )
         body += f"\n排班：{days} 没有客服当班，新案件会没人接。\n{base}/reports/roster"
     return title, body
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.domain.working_hours import WorkingHours, stored_periods
+from tracker.domain.working_hours import Periods, WorkingHours, gaps, stored_periods
 from tracker.models import Shop, User
 from tracker.models.enums import Role
 from tracker.services import availability, shifts
@@ -39,6 +39,11 @@ class Day:
     shop_open: bool  # the shop's own hours have work that day (not a weekend or holiday)
     cells: list[Cell]  # one per agent, in the order given
     working: int  # how many agents work that day
+    uncovered: tuple[str, ...]  # the shop's hours that day with nobody on shift (09:00–10:00)
+
+    @property
+    def nobody_all_day(self) -> bool:
+        return self.shop_open and not self.working
 
 
 def agents_of(session: Session, shop: Shop) -> list[User]:
@@ -53,15 +58,15 @@ def agents_of(session: Session, shop: Shop) -> list[User]:
     )
 
 
-def uncovered(session: Session, shop: Shop, *, now: datetime, tz: ZoneInfo) -> list[date]:
-    """The shop's own working days of the coming week (today on) on which none of its
-    agents works: their new cases would wait for the next day. None for a shop without
-    agents (its supervisors or admin work the cases: nothing to plan)."""
+def uncovered(session: Session, shop: Shop, *, now: datetime, tz: ZoneInfo) -> list[Day]:
+    """The days of the coming week (today on) when some of the shop's hours have none of
+    its agents on shift: the new cases of those hours wait for someone to start. None for a
+    shop without agents (its supervisors or admin work the cases: nothing to plan)."""
     staff = agents_of(session, shop)
     if not staff:
         return []
     days = plan(shop, staff, now.astimezone(tz).date(), now=now, tz=tz, days=WARNED_AHEAD)
-    return [d.day for d in days if d.shop_open and not d.working]
+    return [d for d in days if d.uncovered]
 
 
 def plan(
@@ -82,17 +87,31 @@ def plan(
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         cells = []
+        worked = []
         for own, dated, leave in zip(hours, changed, leaves, strict=True):
             away = leave is not None and (leave.first_day or day) <= day <= leave.last_day
-            periods = own.periods_on(day)
-            worked = tuple("–".join(p) for p in stored_periods(periods))
+            periods = () if away else own.periods_on(day)
+            worked.append(periods)
             cells.append(
                 Cell(
-                    hours=("不在岗",) if away else worked or ("休息",),
+                    hours=("不在岗",) if away else _spans(periods) or ("休息",),
                     working=bool(periods) and not away,
                     changed=day in dated,
                     away=away,
                 )
             )
-        shown.append(Day(day, shop_hours.is_working_day(day), cells, sum(c.working for c in cells)))
+        shown.append(
+            Day(
+                day,
+                shop_hours.is_working_day(day),
+                cells,
+                sum(c.working for c in cells),
+                _spans(gaps(shop_hours.periods_on(day), worked)),
+            )
+        )
     return shown
+
+
+def _spans(periods: Periods) -> tuple[str, ...]:
+    """((09:00, 12:00),) → ("09:00–12:00",)."""
+    return tuple("–".join(p) for p in stored_periods(periods))
