@@ -116,10 +116,10 @@ def test_the_roster_shows_two_weeks_and_a_cell_opens_that_day(
     assert f"{day_label(today)} 至 {day_label(today + timedelta(days=13))}" in shown
     cell = f"/reports/agents/{early.id}/shift?day={sale.isoformat()}&amp;from=roster"
     assert cell in html
-    # columns by name (客服小李, 客服小王), then how many work that day
-    assert f"{day_label(sale)} 休息 调 09:00–21:00 调 1 无人 21:00–22:00" in shown
+    # how many work that day and the hours nobody covers, then each by name (小李, 小王)
+    assert f"{day_label(sale)} 1 无人 21:00–22:00 休息 调 09:00–21:00 调" in shown
     plain_day = day_label(today + timedelta(days=1))
-    assert f"{plain_day} 09:00–12:00 13:30–22:00 09:00–15:00 2" in shown
+    assert f"{plain_day} 2 09:00–12:00 13:30–22:00 09:00–15:00" in shown
     # 返回 from a page opened by a cell leads back to the roster
     page = client.get(f"/reports/agents/{early.id}/shift?day={sale}&from=roster")
     assert page.status_code == 200 and 'href="/reports/roster"' in page.get_data(as_text=True)
@@ -168,8 +168,8 @@ def test_the_load_page_and_the_agents_account_say_todays_day(
     assert 'href="/account/roster"' in client.get("/account").get_data(as_text=True)
     team = client.get("/account/roster").get_data(as_text=True)
     # one's own column first (客服小王 before 客服小李, whom the name would put first)
-    assert "日期 客服小王（我） 客服小李 上班" in text(team)
-    assert f"{day_label(today)} 休息 调 09:00–12:00 13:30–22:00 1" in text(team)
+    assert "日期 上班 客服小王（我） 客服小李" in text(team)
+    assert f"{day_label(today)} 1 休息 调 09:00–12:00 13:30–22:00" in text(team)
     assert "要调班、换休，请找主管" in text(team)
     assert "/shift" not in team and "点此调班" not in team
     later = text(
