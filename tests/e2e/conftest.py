@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -229,6 +230,25 @@ def _import_payloads(app, session, shop) -> int:  # type: ignore[no-untyped-def]
     )
 
 
+def _buffered(app: Any) -> Any:
+    """The app with each response read to its end (and closed) before the server writes it.
+    Werkzeug's development server closes a response only after reading what is left of the
+    request, and a browser that drops the connection first (Chromium cancels a favicon's
+    load when the page moves on) makes that read raise: the static file stays open until
+    the garbage collector warns of it, in whichever test runs then, and warnings fail
+    tests. No page here streams, so nothing is lost by reading it whole."""
+
+    def serve(environ: Any, start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return serve
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("e2e")
@@ -287,7 +307,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 imported_case_id = _import_payloads(app, s, shop)
                 campaign_id = _customer_operations(s, shop, case_id)
                 shop_id = shop.id
-        server = make_server("127.0.0.1", 0, app, threaded=True)
+        server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
