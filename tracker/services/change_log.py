@@ -19,7 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.clock import last_day_before
-from tracker.domain.working_hours import WEEKDAY_NAMES, day_label, describe_periods
+from tracker.domain.working_hours import (
+    WEEKDAY_NAMES,
+    PolicyError,
+    day_label,
+    describe_periods,
+    parse_periods,
+)
 from tracker.models import AuditEvent, MessageTemplate, User
 from tracker.models.enums import Platform, Role
 from tracker.services.shifts import DAY_OFF, SHIFT_DAY, describe
@@ -103,7 +109,12 @@ def _shift_day(value: str | None) -> str:
     """A 调班's stored value → 休息 / 09:00–18:00 / 按班次 (none: the day follows the 班次)."""
     if value is None:
         return "按班次"
-    return "休息" if value == DAY_OFF else value.replace(", ", "、").replace("-", "–")
+    if value == DAY_OFF:
+        return "休息"
+    try:
+        return describe_periods(parse_periods(value))  # stored as periods_text() wrote it
+    except PolicyError:
+        return value
 
 
 def _enum(kind: type[Role] | type[Platform]) -> Callable[[str, ZoneInfo], str]:

@@ -81,22 +81,21 @@ def plan(
     """``days`` days from ``first_day``, each agent's hours on each."""
     shop_hours = WorkingHours.from_dict(shop.working_hours, tz)
     hours = [shifts.hours_of(user, shop, tz) for user in staff]
-    changed = [{row.day for row in user.shift_days} for user in staff]
     leaves = [availability.leave(user, now, tz) for user in staff]
     shown: list[Day] = []
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         cells = []
         worked = []
-        for own, dated, leave in zip(hours, changed, leaves, strict=True):
+        for user, own, leave in zip(staff, hours, leaves, strict=True):
             away = leave is not None and (leave.first_day or day) <= day <= leave.last_day
             periods = () if away else own.periods_on(day)
             worked.append(periods)
             cells.append(
                 Cell(
                     hours=("不在岗",) if away else _spans(periods) or ("休息",),
-                    working=bool(periods) and not away,
-                    changed=day in dated,
+                    working=bool(periods),
+                    changed=shifts.day_set(user, day) is not None,
                     away=away,
                 )
             )

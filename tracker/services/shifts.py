@@ -46,6 +46,11 @@ DAY_OFF = "off"
 SHIFT_NEWS = "shift"  # the kind of notice that tells an agent their hours changed
 
 
+def day_set(user: User, day: date) -> ShiftDay | None:
+    """``user``'s 调班 of ``day``, if that day has one."""
+    return next((row for row in user.shift_days if row.day == day), None)
+
+
 def _dated(user: User) -> dict[date, Periods]:
     """The user's 调班 days, each day's periods (a row that no longer reads is left out)."""
     dated = {}
@@ -137,9 +142,10 @@ def set_day(
     actor: User,
     now: datetime,
     tz: ZoneInfo,
-) -> None:
+) -> list[list[str]] | None:
     """Give ``user``'s ``day`` (shop time) its own ``periods`` ([]: a day off), or take its
-    调班 away (None: the 班次 again), audited on the user as ``shift_day:<day>``. Days
+    调班 away (None: the 班次 again), audited on the user as ``shift_day:<day>``; returns the
+    day's periods as stored (None: the 班次 again). Days
     already past are pruned on the way: the audit trail keeps what they were. Two people
     setting the same day at once: the later one's try is made again over the first's row,
     so the last word stands and neither sees an error."""
@@ -161,7 +167,7 @@ def set_day(
     def write() -> None:
         for row in [r for r in user.shift_days if r.day < today]:
             user.shift_days.remove(row)
-        row = next((r for r in user.shift_days if r.day == day), None)
+        row = day_set(user, day)
         changed = record_user_change(
             session,
             user.id,
@@ -186,6 +192,7 @@ def set_day(
             _tell(session, user, actor, said, now)
 
     retrying(session, write)
+    return stored
 
 
 def _tell(session: Session, user: User, actor: User, title: str, now: datetime) -> None:
@@ -224,7 +231,7 @@ def next_on_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> dateti
 
 def has_own_hours(user: User, day: date) -> bool:
     """``user`` works hours of their own on ``day``: a 班次, or a 调班 that day."""
-    return bool(user.shift) or any(row.day == day for row in user.shift_days)
+    return bool(user.shift) or day_set(user, day) is not None
 
 
 def off_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> bool:
@@ -247,6 +254,6 @@ class Duty:
 
 def duty(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> Duty:
     starts = next_on_shift(user, shop, now, tz)
-    today = now.astimezone(tz).date()
-    changed = next((describe_day(r.periods) for r in user.shift_days if r.day == today), None)
+    row = day_set(user, now.astimezone(tz).date())
+    changed = None if row is None else describe_day(row.periods)
     return Duty(starts == now, None if starts == now else starts, describe(user.shift), changed)

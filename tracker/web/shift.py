@@ -99,7 +99,7 @@ def save_day(user: User, shop: Shop, urls: ShiftUrls) -> Response | tuple[str, i
     form = ShiftDayForm()
     if form.validate():
         try:
-            shifts.set_day(
+            stored = shifts.set_day(
                 db.session,
                 user,
                 form.day.data,  # type: ignore[arg-type]
@@ -113,11 +113,8 @@ def save_day(user: User, shop: Shop, urls: ShiftUrls) -> Response | tuple[str, i
         except FieldError as exc:
             attach_error(form, exc)
         else:
-            row = next(r for r in user.shift_days if r.day == form.day.data)
-            flash(
-                f"{user.display_name} {row.day:%m-%d} 调班：{shifts.describe_day(row.periods)}。",
-                "success",
-            )
+            said = shifts.describe_day(stored or [])
+            flash(f"{user.display_name} {form.day.data:%m-%d} 调班：{said}。", "success")
             return redirect(urls.page)
     shift_form = ShiftForm(formdata=None, data=_shift_data(user, shop))
     return _render(user, shop, shift_form, form, urls)
@@ -153,9 +150,9 @@ def clear_day(user: User, urls: ShiftUrls) -> Response:
 def _fill_day(form: ShiftDayForm, user: User, shop: Shop, day: date) -> None:
     """The day form set to ``day`` as it stands (its 调班, else what the 班次 says), for
     the person to change rather than retype."""
-    set_before = next((row.periods for row in user.shift_days if row.day == day), None)
+    set_before = shifts.day_set(user, day)
     if set_before is not None:
-        periods = set_before
+        periods = set_before.periods
     else:
         hours = shifts.hours_of(user, shop, local_zone(current_app.config))
         periods = stored_periods(hours.periods_on(day))
