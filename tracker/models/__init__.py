@@ -1,6 +1,6 @@
 """Typed tables; importing this package registers every model with the metadata."""
 
-from tracker.models.accounts import LoginFailures, ShiftDay, User, user_shops
+from tracker.models.accounts import LoginFailures, ShiftDay, ShiftRequest, User, user_shops
 from tracker.models.activity import AuditEvent, Delivery, Notification
 from tracker.models.buyers import Buyer
 from tracker.models.campaigns import Campaign, CampaignRecipient
@@ -62,6 +62,7 @@ __all__ = [
     "Script",
     "SentimentCorrection",
     "ShiftDay",
+    "ShiftRequest",
     "Shop",
     "ShopSentimentModel",
     "SourceCredential",

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.dbtypes import JSONDocument
 from tracker.extensions import db
-from tracker.models.enums import LEADS, Role
+from tracker.models.enums import LEADS, Role, ShiftRequestState
 
 if TYPE_CHECKING:
     from tracker.models.shop import Shop
@@ -127,6 +127,41 @@ class ShiftDay(db.Model):
     periods: Mapped[list[list[str]]] = mapped_column(JSONDocument)
     set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     set_at: Mapped[datetime]
+
+
+class ShiftRequest(db.Model):
+    """An agent asking for a day worked otherwise (调班申请): a day off, other hours, or a
+    swap of the day with a colleague, who agrees first. A supervisor decides; only then is
+    the day set (:class:`ShiftDay`), so the roster never shows a wish as a plan."""
+
+    __tablename__ = "shift_requests"
+    __table_args__ = (
+        sa.Index("ix_shift_requests_shop_id_state", "shop_id", "state"),
+        sa.Index("ix_shift_requests_user_id_day", "user_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[date]  # in shop time
+    # the periods asked for that day ([] a day off); None for a swap, whose periods are the
+    # two agents' own that day when it is decided
+    periods: Mapped[list[list[str]] | None] = mapped_column(JSONDocument)
+    swap_with_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    state: Mapped[ShiftRequestState]
+    created_at: Mapped[datetime]
+    # who last moved it on (the colleague who said no, the supervisor who decided) and why
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
+    answer: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    shop: Mapped[Shop] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    swap_with: Mapped[User | None] = relationship(foreign_keys=[swap_with_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 def at_work(now: datetime) -> sa.ColumnElement[bool]:

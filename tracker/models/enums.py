@@ -204,3 +204,13 @@ class AlertEvent(LabelledEnum):
     FIRST_CONTACT_DUE_SOON = "first_contact_due_soon", "首次联系即将超时"
     FIRST_CONTACT_OVERDUE = "first_contact_overdue", "首次联系已超时"
     REVISION_WINDOW_CLOSING = "revision_window_closing", "买家改评期即将结束"
+
+
+class ShiftRequestState(LabelledEnum):
+    """Where an agent's 调班申请 stands (tracker.services.shift_requests)."""
+
+    WITH_COLLEAGUE = "with_colleague", "待同事同意"
+    PENDING = "pending", "待主管批准"
+    APPROVED = "approved", "已批准"
+    DECLINED = "declined", "未批准"
+    WITHDRAWN = "withdrawn", "已撤回"

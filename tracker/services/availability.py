@@ -46,6 +46,10 @@ class Leave:
     started: bool
     hands_over: bool  # booked ahead: the open cases go to colleagues when it starts
 
+    def covers(self, day: date) -> bool:
+        """``day`` (shop time) is one of the leave's days."""
+        return (self.first_day or day) <= day <= self.last_day
+
 
 # Longer than a season away is not leave but a leaver: deactivate the account instead.
 LONGEST_AWAY = timedelta(days=92)

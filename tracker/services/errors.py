@@ -10,3 +10,7 @@ class FieldError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class NotFound(LookupError):
+    """No such record, or not one the caller may act on (a page shows 404 either way)."""

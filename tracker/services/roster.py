@@ -77,8 +77,11 @@ def plan(
     now: datetime,
     tz: ZoneInfo,
     days: int = DAYS_SHOWN,
+    instead: dict[tuple[int, date], Periods] | None = None,
 ) -> list[Day]:
-    """``days`` days from ``first_day``, each agent's hours on each."""
+    """``days`` days from ``first_day``, each agent's hours on each; ``instead`` (user id and
+    day → periods) shows days as a 调班 asked for would make them."""
+    instead = instead or {}
     shop_hours = WorkingHours.from_dict(shop.working_hours, tz)
     hours = [shifts.hours_of(user, shop, tz) for user in staff]
     leaves = [availability.leave(user, now, tz) for user in staff]
@@ -88,14 +91,15 @@ def plan(
         cells = []
         worked = []
         for user, own, leave in zip(staff, hours, leaves, strict=True):
-            away = leave is not None and (leave.first_day or day) <= day <= leave.last_day
-            periods = () if away else own.periods_on(day)
+            away = leave is not None and leave.covers(day)
+            asked = instead.get((user.id, day))
+            periods = () if away else own.periods_on(day) if asked is None else asked
             worked.append(periods)
             cells.append(
                 Cell(
                     hours=("不在岗",) if away else _spans(periods) or ("休息",),
                     working=bool(periods),
-                    changed=shifts.day_set(user, day) is not None,
+                    changed=asked is not None or shifts.day_set(user, day) is not None,
                     away=away,
                 )
             )

@@ -145,54 +145,75 @@ def set_day(
 ) -> list[list[str]] | None:
     """Give ``user``'s ``day`` (shop time) its own ``periods`` ([]: a day off), or take its
     调班 away (None: the 班次 again), audited on the user as ``shift_day:<day>``; returns the
-    day's periods as stored (None: the 班次 again). Days
-    already past are pruned on the way: the audit trail keeps what they were. Two people
-    setting the same day at once: the later one's try is made again over the first's row,
-    so the last word stands and neither sees an error."""
+    day's periods as stored (None: the 班次 again). Two people setting the same day at once:
+    the later one's try is made again over the first's row, so the last word stands and
+    neither sees an error."""
     check_may_set(user, actor, field="day", what="调班")
+    stored = checked_day(day, periods, now=now, tz=tz)
+    today = now.astimezone(tz).date()
+    retrying(
+        session, lambda: write_day(session, user, day, stored, actor=actor, now=now, today=today)
+    )
+    return stored
+
+
+def checked_day(
+    day: date, periods: list[list[str]] | None, *, now: datetime, tz: ZoneInfo
+) -> list[list[str]] | None:
+    """``periods`` as a 调班 of ``day`` stores them, or FieldError: a day past, too far
+    ahead, or periods that do not read."""
     today = now.astimezone(tz).date()
     if day < today:
         raise FieldError("day", "这一天已经过去，不能再调班。")
     if (day - today).days > FURTHEST_AHEAD.days:
         raise FieldError("day", f"最多提前 {FURTHEST_AHEAD.days} 天安排调班。")
-    stored: list[list[str]] | None = None
-    if periods is not None:
-        try:
-            parsed = read_periods(periods)
-            check_periods(parsed)
-        except PolicyError as exc:
-            raise FieldError("periods", str(exc)) from exc
-        stored = stored_periods(parsed)
+    if periods is None:
+        return None
+    try:
+        parsed = read_periods(periods)
+        check_periods(parsed)
+    except PolicyError as exc:
+        raise FieldError("periods", str(exc)) from exc
+    return stored_periods(parsed)
 
-    def write() -> None:
-        for row in [r for r in user.shift_days if r.day < today]:
+
+def write_day(
+    session: Session,
+    user: User,
+    day: date,
+    stored: list[list[str]] | None,
+    *,
+    actor: User,
+    now: datetime,
+    today: date,
+    news: str | None = None,
+) -> None:
+    """Store ``day``'s 调班 (checked by :func:`checked_day`); the caller owns the
+    transaction. Days already past are pruned on the way: the audit trail keeps what they
+    were. ``news`` is what the agent is told, if not that ``actor`` changed their day."""
+    for row in [r for r in user.shift_days if r.day < today]:
+        user.shift_days.remove(row)
+    row = day_set(user, day)
+    changed = record_user_change(
+        session,
+        user.id,
+        now=now,
+        actor_id=actor.id,
+        field=f"{SHIFT_DAY}{day.isoformat()}",
+        old=None if row is None else _audit_text(row.periods),
+        new=None if stored is None else _audit_text(stored),
+    )
+    if stored is None:
+        if row is not None:
             user.shift_days.remove(row)
-        row = day_set(user, day)
-        changed = record_user_change(
-            session,
-            user.id,
-            now=now,
-            actor_id=actor.id,
-            field=f"{SHIFT_DAY}{day.isoformat()}",
-            old=None if row is None else _audit_text(row.periods),
-            new=None if stored is None else _audit_text(stored),
-        )
-        if stored is None:
-            if row is not None:
-                user.shift_days.remove(row)
-        elif row is None:
-            user.shift_days.append(
-                ShiftDay(day=day, periods=stored, set_by_id=actor.id, set_at=now)
-            )
-        else:
-            row.periods, row.set_by_id, row.set_at = stored, actor.id, now
-        if changed is not None:
-            that_day = "恢复按班次" if stored is None else describe_day(stored)
-            said = f"{actor.display_name}给你调班：{day_label(day)} {that_day}"
-            _tell(session, user, actor, said, now)
-
-    retrying(session, write)
-    return stored
+    elif row is None:
+        user.shift_days.append(ShiftDay(day=day, periods=stored, set_by_id=actor.id, set_at=now))
+    else:
+        row.periods, row.set_by_id, row.set_at = stored, actor.id, now
+    if changed is not None:
+        that_day = "恢复按班次" if stored is None else describe_day(stored)
+        said = news or f"{actor.display_name}给你调班"
+        _tell(session, user, actor, f"{said}：{day_label(day)} {that_day}", now)
 
 
 def _tell(session: Session, user: User, actor: User, title: str, now: datetime) -> None:

@@ -33,12 +33,22 @@ def init_app(app: Flask) -> None:
     from tracker.web.notifications.views import bp as notifications_bp
     from tracker.web.reports.views import bp as reports_bp
     from tracker.web.scripts.views import bp as scripts_bp
+    from tracker.web.shift_requests.views import bp as shift_requests_bp
     from tracker.web.shop import campaigns as _shop_campaigns  # noqa: F401
     from tracker.web.shop import segments as _shop_segments  # noqa: F401
     from tracker.web.shop.views import bp as shop_bp
     from tracker.web.survey.views import bp as survey_bp
 
-    blueprints = (auth_bp, home_bp, cases_bp, scripts_bp, shop_bp, reports_bp, notifications_bp)
+    blueprints = (
+        auth_bp,
+        home_bp,
+        cases_bp,
+        scripts_bp,
+        shop_bp,
+        reports_bp,
+        notifications_bp,
+        shift_requests_bp,
+    )
     for bp in (*blueprints, admin_bp, api_bp, survey_bp):
         app.register_blueprint(bp)
 

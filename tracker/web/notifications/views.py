@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.extensions import db
 from tracker.services import alerts
+from tracker.services.shift_requests import NEWS as REQUEST_NEWS
 from tracker.services.shifts import SHIFT_NEWS
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.inputs import parse_id
@@ -38,8 +39,8 @@ def inbox() -> str:
 
 @bp.route("/<int:notification_id>/open", methods=["POST"])
 def open_one(notification_id: int) -> Response:
-    """Opening a notice reads it and goes to its case, or for news of one's 班次 to 我的账号
-    (a POST: reading changes state)."""
+    """Opening a notice reads it and goes to its case, for news of one's 班次 to 我的账号, for
+    a 调班申请 to that page (a POST: reading changes state)."""
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     found = alerts.open_notification(db.session, current_user.id, notification_id, now=utcnow())
@@ -47,6 +48,8 @@ def open_one(notification_id: int) -> Response:
         return redirect(url_for("cases.case_view", case_id=found.case_id))
     if found is not None and found.kind == SHIFT_NEWS:  # one's hours: 我的账号 shows them
         return redirect(url_for("auth.account"))
+    if found is not None and found.kind == REQUEST_NEWS:  # a 调班申请 to act on or its answer
+        return redirect(url_for("shift_requests.page"))
     return redirect(url_for("notifications.inbox"))
 
 

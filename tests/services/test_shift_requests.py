@@ -1,0 +1,206 @@
+"""调班申请: an agent asks, a colleague agrees to a swap, a supervisor decides; only an
+approval sets the day, and everyone who must act or hear the answer is told."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.conftest import NOW
+from tracker.domain.working_hours import stored_periods
+from tracker.models import AuditEvent, Notification, Shop, User
+from tracker.models.enums import Role, ShiftRequestState
+from tracker.services import availability, shift_requests, shifts
+from tracker.services.errors import FieldError, NotFound
+
+SH = ZoneInfo("Asia/Shanghai")
+SATURDAY = date(2026, 11, 21)  # NOW is the Friday morning before
+EARLY, LATE = [["09:00", "15:00"]], [["15:00", "22:00"]]
+WEEK = [0, 1, 2, 3, 4, 5, 6]
+
+
+@pytest.fixture
+def team(session: Session, make_shop, make_user) -> tuple[Shop, User, User, User]:  # type: ignore[no-untyped-def]
+    shop = make_shop()  # the shop's hours: 09:00–12:00, 13:30–22:00 daily
+    boss = make_user(Role.SUPERVISOR, shops=[shop], display_name="主管老陈")
+    early = make_user(Role.AGENT, shops=[shop], display_name="早班小王")
+    late = make_user(Role.AGENT, shops=[shop], display_name="晚班小李")
+    for agent, periods in ((early, EARLY), (late, LATE)):
+        shifts.set_shift(session, agent, periods, WEEK, actor=boss, now=NOW, tz=SH)
+    return shop, boss, early, late
+
+
+def _news(session: Session, user: User) -> list[str]:
+    return list(
+        session.scalars(
+            sa.select(Notification.title)
+            .where(Notification.user_id == user.id, Notification.kind == shift_requests.NEWS)
+            .order_by(Notification.id)
+        )
+    )
+
+
+def _ask(session: Session, user: User, shop: Shop, **kw):  # type: ignore[no-untyped-def]
+    values = {"periods": [], "swap_with": None, "note": "孩子开家长会"} | kw
+    return shift_requests.ask(session, user, shop, SATURDAY, now=NOW, tz=SH, **values)
+
+
+def test_a_day_off_asked_waits_for_the_supervisor_and_sets_nothing_until_approved(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, _ = team
+    request = _ask(session, early, shop)
+    assert request.state is ShiftRequestState.PENDING
+    assert shifts.day_set(early, SATURDAY) is None  # a wish is not the plan
+    assert _news(session, boss) == ["早班小王申请调班：11-21 周六，待批准"]
+    assert "早班小王 09:00–15:00 → 休息" in session.scalar(
+        sa.select(Notification.body).where(Notification.user_id == boss.id)
+    )
+    # the supervisor sees the day as approving would make it: nobody until 15:00
+    before, after = shift_requests.outlook(session, request, shop, now=NOW, tz=SH)
+    assert (before.working, before.uncovered) == (2, ())
+    assert (after.working, after.uncovered) == (1, ("09:00–12:00", "13:30–15:00"))
+
+    shift_requests.decide(session, request.id, boss, approve=True, answer="", now=NOW, tz=SH)
+    assert request.state is ShiftRequestState.APPROVED
+    assert (request.decided_by, request.decided_at) == (boss, NOW)
+    assert shifts.day_set(early, SATURDAY).periods == []
+    # audited as the supervisor's 调班, and the agent told in those words
+    event = session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.field == f"shift_day:{SATURDAY.isoformat()}")
+    )
+    assert (event.actor_id, event.new_value) == (boss.id, "off")
+    told = session.scalars(sa.select(Notification.title).where(Notification.user_id == early.id))
+    assert "主管老陈批准了调班申请：11-21 周六 休息" in list(told)
+
+
+def test_a_swap_needs_the_colleagues_yes_and_then_each_takes_the_others_hours(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    request = _ask(session, early, shop, swap_with=late, periods=None)
+    assert request.state is ShiftRequestState.WITH_COLLEAGUE
+    assert _news(session, late) == ["早班小王想和你换 11-21 周六 的班"]
+    assert _news(session, boss) == []  # not the supervisor's yet
+    # the supervisor cannot decide it before the colleague agrees
+    with pytest.raises(FieldError, match="待同事同意"):
+        shift_requests.decide(session, request.id, boss, approve=True, answer="", now=NOW, tz=SH)
+    # only the colleague asked may answer
+    with pytest.raises(NotFound):
+        shift_requests.answer(session, request.id, boss, agree=True, now=NOW)
+
+    shift_requests.answer(session, request.id, late, agree=True, now=NOW)
+    assert request.state is ShiftRequestState.PENDING
+    assert _news(session, boss) == ["早班小王申请与晚班小李换班：11-21 周六，待批准"]
+    shift_requests.decide(session, request.id, boss, approve=True, answer="", now=NOW, tz=SH)
+    assert shifts.day_set(early, SATURDAY).periods == LATE
+    assert shifts.day_set(late, SATURDAY).periods == EARLY
+    # the Sunday after is each one's shift again
+    sunday = shifts.hours_of(early, shop, SH).periods_on(SATURDAY + timedelta(days=1))
+    assert stored_periods(sunday) == EARLY
+
+
+def test_a_colleagues_no_ends_the_swap_and_the_asker_hears_it(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    request = _ask(session, early, shop, swap_with=late, periods=None)
+    shift_requests.answer(session, request.id, late, agree=False, now=NOW)
+    assert (request.state, request.decided_by) == (ShiftRequestState.DECLINED, late)
+    assert _news(session, early) == ["晚班小李没有同意和你换 11-21 周六 的班"]
+    assert _news(session, boss) == []
+    assert shifts.day_set(early, SATURDAY) is None
+
+
+def test_a_declined_request_sets_nothing_and_says_why(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    request = _ask(session, early, shop, swap_with=late, periods=None)
+    shift_requests.answer(session, request.id, late, agree=True, now=NOW)
+    shift_requests.decide(
+        session, request.id, boss, approve=False, answer="周六大促，人手不够", now=NOW, tz=SH
+    )
+    assert (request.state, request.answer) == (ShiftRequestState.DECLINED, "周六大促，人手不够")
+    assert shifts.day_set(early, SATURDAY) is None and shifts.day_set(late, SATURDAY) is None
+    said = "主管老陈没有批准早班小王的调班申请（11-21 周六）"
+    assert _news(session, early)[-1] == said and _news(session, late)[-1] == said
+    # decided once: a second click (another tab) changes nothing
+    with pytest.raises(FieldError, match="未批准"):
+        shift_requests.decide(session, request.id, boss, approve=True, answer="", now=NOW, tz=SH)
+    assert shifts.day_set(early, SATURDAY) is None
+
+
+def test_what_cannot_be_asked_is_refused_with_its_field(
+    session: Session, team, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, _ = team
+    cases = [
+        ({"periods": EARLY}, "periods", "本来就是09:00–15:00"),
+        ({"periods": [["18:00", "09:00"]]}, "periods", ""),
+        ({"swap_with": early, "periods": None}, "swap_with", "请选一位同事"),
+        ({"note": "长" * 201}, "note", "200"),
+    ]
+    stranger = make_user(Role.AGENT, shops=[make_shop()], display_name="别店小赵")
+    cases.append(({"swap_with": stranger, "periods": None}, "swap_with", "不是本店"))
+    for kw, field, said in cases:
+        with pytest.raises(FieldError) as caught:
+            _ask(session, early, shop, **kw)
+        assert caught.value.field == field and said in caught.value.message
+    for day, said in ((date(2026, 11, 19), "已经过去"), (date(2027, 3, 1), "最多提前")):
+        with pytest.raises(FieldError, match=said):
+            shift_requests.ask(
+                session, early, shop, day, periods=[], swap_with=None, note="", now=NOW, tz=SH
+            )
+    # one open request a day: the second is refused until the first is withdrawn
+    first = _ask(session, early, shop)
+    with pytest.raises(FieldError, match="已有一份待主管批准"):
+        _ask(session, early, shop, periods=[["09:00", "12:00"]])
+    shift_requests.withdraw(session, first.id, early, now=NOW)
+    assert first.state is ShiftRequestState.WITHDRAWN
+    assert _news(session, boss)[-1] == "早班小王撤回了 11-21 周六 的调班申请"
+    assert _ask(session, early, shop, periods=[["09:00", "12:00"]]).state is (
+        ShiftRequestState.PENDING
+    )
+    assert not session.query(AuditEvent).filter(AuditEvent.field.like("shift_day:%")).count()
+
+
+def test_a_swap_with_someone_on_leave_that_day_is_refused(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    availability.set_away(
+        session, late, SATURDAY, first_day=SATURDAY, release=False, actor=boss, now=NOW, tz=SH
+    )
+    with pytest.raises(FieldError, match="晚班小李不在岗"):
+        _ask(session, early, shop, swap_with=late, periods=None)
+
+
+def test_who_may_decide_and_withdraw(session: Session, team, make_user) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    request = _ask(session, early, shop)
+    with pytest.raises(FieldError, match="由主管批准"):
+        shift_requests.decide(session, request.id, late, approve=True, answer="", now=NOW, tz=SH)
+    other_boss = make_user(Role.SUPERVISOR, shops=[], display_name="别店主管")
+    with pytest.raises(FieldError, match="自己店铺"):
+        shift_requests.decide(
+            session, request.id, other_boss, approve=True, answer="", now=NOW, tz=SH
+        )
+    with pytest.raises(NotFound):
+        shift_requests.withdraw(session, request.id, late, now=NOW)
+    assert request.state is ShiftRequestState.PENDING
+    # what each one sees waiting for them
+    today = NOW.astimezone(SH).date()
+    assert shift_requests.waiting_count(session, boss, shop, today=today) == 1
+    assert shift_requests.waiting_count(session, late, shop, today=today) == 0
+    seen = shift_requests.requests_for(session, boss, shop, now=NOW, tz=SH)
+    assert seen.mine == [] and [s.request for s in seen.to_decide] == [request]
+    # nobody covers 09:00–15:00 that day if it is approved
+    assert seen.to_decide[0].leaves_uncovered == ("09:00–12:00", "13:30–15:00")
+    assert shift_requests.requests_for(session, early, shop, now=NOW, tz=SH).mine == [request]
+    # a day gone by leaves the lists: nobody can act on it any more
+    later = SATURDAY + timedelta(days=1)
+    assert shift_requests.waiting_count(session, boss, shop, today=later) == 0
+    # and deciding it then is refused, not half-done
+    sunday = datetime(2026, 11, 22, 10, tzinfo=SH)
+    with pytest.raises(FieldError, match="已经过去"):
+        shift_requests.decide(session, request.id, boss, approve=True, answer="", now=sunday, tz=SH)
+    assert request.state is ShiftRequestState.PENDING

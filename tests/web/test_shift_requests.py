@@ -1,0 +1,170 @@
+"""调班申请 on screen: an agent asks, the colleague of a swap answers, a supervisor sees what
+approving would leave uncovered and decides; the 排班表 changes only then."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import as_new_request, login, other_browser, post_form
+from tracker.clock import utcnow
+from tracker.domain.working_hours import day_label
+from tracker.models import Notification, ShiftRequest, Shop, User
+from tracker.models.enums import Role, ShiftRequestState
+
+SH = ZoneInfo("Asia/Shanghai")
+PAGE = "/account/shift-requests/"
+
+
+def text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]*>", " ", html).split())
+
+
+@pytest.fixture
+def staff(session: Session, make_shop, make_user) -> tuple[Shop, User, User, User]:  # type: ignore[no-untyped-def]
+    shop = make_shop(name="晨光小店")  # 09:00–12:00, 13:30–22:00 daily
+    boss = make_user(Role.SUPERVISOR, shops=[shop], display_name="主管老陈")
+    early = make_user(Role.AGENT, shops=[shop], display_name="客服小王")
+    late = make_user(Role.AGENT, shops=[shop], display_name="客服小李")
+    early.shift = {"periods": [["09:00", "15:00"]], "weekdays": [0, 1, 2, 3, 4, 5, 6]}
+    session.commit()
+    return shop, boss, early, late
+
+
+def _ask(client: FlaskClient, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    return post_form(client, PAGE, {"note": "", "periods": "", "swap_with": "0"} | data)
+
+
+def test_a_swap_goes_from_the_agent_to_the_colleague_to_the_supervisor(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, late = staff
+    day = utcnow().astimezone(SH).date() + timedelta(days=3)
+    login(client, early)
+    page = text(client.get("/account").get_data(as_text=True))
+    assert "调班申请" in page and "调班可以申请" in page
+    # what cannot be asked says what and where, and nothing is stored
+    refused = _ask(client, {"day": day.isoformat(), "kind": "work"})
+    assert refused.status_code == 400
+    assert "请填写当天想上班的时段" in text(refused.get_data(as_text=True))
+    refused = _ask(client, {"day": day.isoformat(), "kind": "swap"})
+    assert refused.status_code == 400 and "请选一位同事换班" in text(refused.get_data(as_text=True))
+    assert session.scalar(sa.select(sa.func.count()).select_from(ShiftRequest)) == 0
+
+    done = _ask(
+        client,
+        {
+            "day": day.isoformat(),
+            "kind": "swap",
+            "swap_with": str(late.id),
+            "note": "下午去医院<script>x()</script>",
+        },
+    )
+    assert done.status_code == 302
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "<script>x()</script>" not in html and "&lt;script&gt;" in html
+    assert f"{day_label(day)} 与客服小李换班 待同事同意" in text(html)
+    request = session.scalar(sa.select(ShiftRequest))
+
+    colleague = other_browser(client)
+    login(colleague, late)
+    assert 'id="shift-requests-link">调班申请 <span class="badge' in colleague.get(
+        "/account"
+    ).get_data(as_text=True)
+    page = text(colleague.get(PAGE).get_data(as_text=True))
+    assert f"客服小王 想和你换 {day_label(day)} 的班" in page
+    assert "客服小王 09:00–15:00 → 09:00–12:00、13:30–22:00" in page
+    # the supervisor has nothing to decide yet
+    lead = other_browser(client)
+    login(lead, boss)
+    assert "待你批准" not in text(lead.get(PAGE).get_data(as_text=True))
+
+    as_new_request()  # back at the colleague's browser
+    agreed = post_form(
+        colleague, f"{PAGE}{request.id}/answer", {"agree": "同意换班"}, form_url=PAGE
+    )
+    assert agreed.status_code == 302
+    # the supervisor's notice opens the page, where the request waits with its outlook
+    notice = session.scalar(sa.select(Notification).where(Notification.user_id == boss.id))
+    as_new_request()
+    opened = post_form(lead, f"/notifications/{notice.id}/open", {}, form_url="/notifications/")
+    assert opened.location.endswith(PAGE)
+    page = text(lead.get(PAGE).get_data(as_text=True))
+    assert "待你批准 1" in page and "这天上班：2 人 → 2 人" in page
+    assert "店铺营业时段都有人" in page
+
+    approved = post_form(
+        lead, f"{PAGE}{request.id}/decide", {"answer": "", "approve": "批准"}, form_url=PAGE
+    )
+    assert approved.status_code == 302
+    session.refresh(request)
+    assert request.state is ShiftRequestState.APPROVED
+    roster = text(lead.get("/reports/roster").get_data(as_text=True))
+    # 客服小李 (first by name) takes the early hours, 客服小王 the shop's
+    assert f"{day_label(day)} 2 09:00–15:00 调 09:00–12:00 13:30–22:00 调" in roster
+    as_new_request()
+    mine = text(client.get(PAGE).get_data(as_text=True))
+    assert f"{day_label(day)} 与客服小李换班 已批准" in mine and "主管老陈批准" in mine
+
+
+def test_the_supervisor_sees_the_hours_a_day_off_would_leave_uncovered_and_declines(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, late = staff
+    day = utcnow().astimezone(SH).date() + timedelta(days=2)
+    login(client, late)
+    assert _ask(client, {"day": day.isoformat(), "kind": "off", "note": "搬家"}).status_code == 302
+    request = session.scalar(sa.select(ShiftRequest))
+    lead = other_browser(client)
+    login(lead, boss)
+    page = text(lead.get(PAGE).get_data(as_text=True))
+    assert "客服小李 · " in page and "休息" in page and "说明：搬家" in page
+    assert "这天上班：2 人 → 1 人 批准后无人当班：15:00–22:00" in page
+    # an agent cannot decide, even by posting the form
+    agent = other_browser(client)
+    login(agent, early)
+    post_form(agent, f"{PAGE}{request.id}/decide", {"approve": "批准"}, form_url=PAGE)
+    assert "调班申请由主管批准" in text(agent.get(PAGE).get_data(as_text=True))
+    # nor withdraw someone else's
+    withdrawn = post_form(agent, f"{PAGE}{request.id}/withdraw", {}, form_url=PAGE)
+    assert withdrawn.status_code == 404
+
+    as_new_request()
+    post_form(
+        lead,
+        f"{PAGE}{request.id}/decide",
+        {"answer": "那天大促", "decline": "不批准"},
+        form_url=PAGE,
+    )
+    session.refresh(request)
+    assert (request.state, request.answer) == (ShiftRequestState.DECLINED, "那天大促")
+    session.refresh(late)
+    assert late.shift_days == []
+    as_new_request()
+    mine = text(client.get(PAGE).get_data(as_text=True))
+    assert f"{day_label(day)} 休息 未批准" in mine and "主管老陈不批准： 那天大促" in mine
+
+
+def test_another_shops_requests_are_not_seen_or_answered(
+    client: FlaskClient, session: Session, staff, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    _, _, early, late = staff
+    day = utcnow().astimezone(SH).date() + timedelta(days=1)
+    login(client, early)
+    _ask(client, {"day": day.isoformat(), "kind": "swap", "swap_with": str(late.id)})
+    request = session.scalar(sa.select(ShiftRequest))
+    stranger = other_browser(client)
+    login(stranger, make_user(Role.SUPERVISOR, shops=[make_shop()]))
+    assert "客服小王" not in stranger.get(PAGE).get_data(as_text=True)
+    answered = post_form(
+        stranger, f"{PAGE}{request.id}/answer", {"agree": "同意换班"}, form_url=PAGE
+    )
+    assert answered.status_code == 404
+    session.refresh(request)
+    assert request.state is ShiftRequestState.WITH_COLLEAGUE

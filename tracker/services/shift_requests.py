@@ -1,0 +1,437 @@
+"""调班申请: an agent asks for a day worked otherwise, a supervisor decides.
+
+Agents know first that they need a day off or want to swap one; supervisors own the plan
+(the roster says who covers the shop's hours). A request carries the day, what the agent
+asks for (休息, other periods, or the day swapped with a colleague) and why. A swap needs
+the colleague's yes before it reaches a supervisor, who sees what the day would look like
+(who works, which hours nobody covers) and approves or declines. Only an approval sets
+the day, through the same 调班 the supervisor would set by hand, audited as theirs; every
+step is news (通知) for whoever must act next or hear the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.domain.working_hours import Periods, day_label, read_periods, stored_periods
+from tracker.models import Notification, ShiftRequest, Shop, User
+from tracker.models.enums import LEADS, ShiftRequestState
+from tracker.services import alerts, availability, roster, shifts
+from tracker.services.errors import FieldError, NotFound
+from tracker.services.staff_rights import check_may_set
+from tracker.services.transaction import retrying, transaction
+
+NEWS = "shift_request"  # the kind of notice about a request: opens 调班申请
+OPEN = (ShiftRequestState.WITH_COLLEAGUE, ShiftRequestState.PENDING)
+NOTE_LONGEST = 200
+RECENT = 20  # decided requests a person sees of their own, the latest first
+
+
+@dataclass(frozen=True)
+class Change:
+    """What approving a request does: each agent's day before and after."""
+
+    user: User
+    before: Periods
+    after: Periods
+
+    @property
+    def said(self) -> str:
+        """客服小王 09:00–18:00 → 休息."""
+        return f"{self.user.display_name} {_words(self.before)} → {_words(self.after)}"
+
+
+def _words(periods: Periods) -> str:
+    return shifts.describe_day(stored_periods(periods))
+
+
+def _periods_on(user: User, shop: Shop, day: date, now: datetime, tz: ZoneInfo) -> Periods:
+    """What ``user`` works on ``day`` as things stand (nothing when on leave)."""
+    leave = availability.leave(user, now, tz)
+    if leave is not None and leave.covers(day):
+        return ()
+    return shifts.hours_of(user, shop, tz).periods_on(day)
+
+
+def changes(request: ShiftRequest, shop: Shop, *, now: datetime, tz: ZoneInfo) -> list[Change]:
+    """What approving ``request`` now would change: the asker's day, and for a swap the
+    colleague's (each takes the other's periods as they stand today)."""
+    mine = _periods_on(request.user, shop, request.day, now, tz)
+    if request.swap_with is None:
+        return [Change(request.user, mine, read_periods(request.periods or []))]
+    theirs = _periods_on(request.swap_with, shop, request.day, now, tz)
+    return [Change(request.user, mine, theirs), Change(request.swap_with, theirs, mine)]
+
+
+def outlook(
+    session: Session, request: ShiftRequest, shop: Shop, *, now: datetime, tz: ZoneInfo
+) -> tuple[roster.Day, roster.Day]:
+    """The request's day on the roster as it stands and as approving would make it: how
+    many work, and which of the shop's hours nobody would cover."""
+    staff = roster.agents_of(session, shop)
+    instead = {(c.user.id, request.day): c.after for c in changes(request, shop, now=now, tz=tz)}
+    before = roster.plan(shop, staff, request.day, now=now, tz=tz, days=1)[0]
+    after = roster.plan(shop, staff, request.day, now=now, tz=tz, days=1, instead=instead)[0]
+    return before, after
+
+
+def ask(
+    session: Session,
+    user: User,
+    shop: Shop,
+    day: date,
+    *,
+    periods: list[list[str]] | None,
+    swap_with: User | None,
+    note: str,
+    now: datetime,
+    tz: ZoneInfo,
+) -> ShiftRequest:
+    """``user`` asks to work ``periods`` on ``day`` ([] a day off), or to swap the day with
+    ``swap_with`` (then ``periods`` is not used). The colleague of a swap hears of it
+    first; otherwise the shop's supervisors do."""
+    note = note.strip()
+    if len(note) > NOTE_LONGEST:
+        raise FieldError("note", f"说明最多 {NOTE_LONGEST} 个字。")
+    with transaction(session):
+        if swap_with is None:
+            stored = shifts.checked_day(day, periods if periods is not None else [], now=now, tz=tz)
+        else:
+            shifts.checked_day(day, None, now=now, tz=tz)
+            _check_colleague(user, swap_with, shop)
+            stored = None
+        request = ShiftRequest(
+            shop_id=shop.id,
+            user=user,
+            day=day,
+            periods=stored,
+            swap_with=swap_with,
+            note=note,
+            state=ShiftRequestState.WITH_COLLEAGUE if swap_with else ShiftRequestState.PENDING,
+            created_at=now,
+            answer="",
+        )
+        before = _open_for_day(session, user, day)
+        if before is not None:
+            raise FieldError(
+                "day",
+                f"{day_label(day)} 已有一份{before.state.label}的调班申请，可先撤回再重新申请。",
+            )
+        for who in [user, swap_with] if swap_with else [user]:
+            leave = availability.leave(who, now, tz)
+            if leave is not None and leave.covers(day):
+                whom = "你" if who is user else who.display_name
+                raise FieldError("day", f"{day_label(day)} {whom}不在岗，不能调班。")
+        found = changes(request, shop, now=now, tz=tz)
+        if all(c.before == c.after for c in found):
+            raise FieldError(
+                "swap_with" if swap_with else "periods",
+                f"{day_label(day)} 你们的班一样，换了也不变。"
+                if swap_with
+                else f"{day_label(day)} 你本来就是{_words(found[0].before)}，不用申请。",
+            )
+        session.add(request)
+        session.flush()
+        if swap_with is not None:
+            _tell(
+                session,
+                [swap_with],
+                f"{user.display_name}想和你换 {day_label(day)} 的班",
+                _terms(found),
+                now,
+            )
+        else:
+            _tell_leads(session, request, shop, found, now)
+        return request
+
+
+def _check_colleague(user: User, colleague: User, shop: Shop) -> None:
+    if colleague.id == user.id:
+        raise FieldError("swap_with", "请选一位同事换班。")
+    if not colleague.is_active or shop.id not in colleague.shop_ids:
+        raise FieldError("swap_with", f"{colleague.display_name}不是本店在职的同事。")
+
+
+def _open_for_day(session: Session, user: User, day: date) -> ShiftRequest | None:
+    return session.scalar(
+        sa.select(ShiftRequest).where(
+            ShiftRequest.user_id == user.id,
+            ShiftRequest.day == day,
+            ShiftRequest.state.in_(OPEN),
+        )
+    )
+
+
+def answer(
+    session: Session, request_id: int, colleague: User, *, agree: bool, now: datetime
+) -> ShiftRequest:
+    """The colleague of a swap says yes (it goes on to the supervisors) or no (it ends
+    there, and the asker hears so)."""
+    with transaction(session):
+        request = _get(session, request_id)
+        if request.swap_with_id != colleague.id:
+            raise NotFound("shift request")
+        _check_state(request, ShiftRequestState.WITH_COLLEAGUE)
+        shop = request.shop
+        if agree:
+            request.state = ShiftRequestState.PENDING
+            _tell_leads(session, request, shop, None, now)
+        else:
+            _close(request, ShiftRequestState.DECLINED, colleague, "", now)
+            _tell(
+                session,
+                [request.user],
+                f"{colleague.display_name}没有同意和你换 {day_label(request.day)} 的班",
+                "",
+                now,
+            )
+        return request
+
+
+def decide(
+    session: Session,
+    request_id: int,
+    lead: User,
+    *,
+    approve: bool,
+    answer: str,
+    now: datetime,
+    tz: ZoneInfo,
+) -> ShiftRequest:
+    """A supervisor (or the admin) approves: each agent's day is set as a 调班, audited as
+    the supervisor's, the periods of a swap as they stand now; or declines, with a word
+    why. The asker (and the colleague of a swap) hears the answer."""
+    answer = answer.strip()
+    if len(answer) > NOTE_LONGEST:
+        raise FieldError("answer", f"回复最多 {NOTE_LONGEST} 个字。")
+
+    def work() -> ShiftRequest:
+        request = _get(session, request_id)
+        _check_state(request, ShiftRequestState.PENDING)
+        if lead.role not in LEADS:
+            raise FieldError("answer", "调班申请由主管批准。")
+        if request.user_id == lead.id:
+            raise FieldError("answer", "自己的申请请由其他主管处理。")
+        everyone = [request.user] + ([request.swap_with] if request.swap_with else [])
+        for user in everyone:
+            check_may_set(user, lead, field="answer", what="调班")
+        day = request.day
+        verdict = "批准" if approve else "没有批准"
+        if approve:
+            today = now.astimezone(tz).date()
+            for change in changes(request, request.shop, now=now, tz=tz):
+                stored = shifts.checked_day(day, stored_periods(change.after), now=now, tz=tz)
+                shifts.write_day(
+                    session,
+                    change.user,
+                    day,
+                    stored,
+                    actor=lead,
+                    now=now,
+                    today=today,
+                    news=f"{lead.display_name}批准了调班申请",
+                )
+        _close(
+            request,
+            ShiftRequestState.APPROVED if approve else ShiftRequestState.DECLINED,
+            lead,
+            answer,
+            now,
+        )
+        if not approve:
+            _tell(
+                session,
+                everyone,
+                f"{lead.display_name}{verdict}{request.user.display_name}的调班申请（{day_label(day)}）",
+                answer,
+                now,
+            )
+        return request
+
+    return retrying(session, work)
+
+
+def withdraw(session: Session, request_id: int, user: User, *, now: datetime) -> ShiftRequest:
+    """The asker takes back a request not yet decided; whoever was asked hears so."""
+    with transaction(session):
+        request = _get(session, request_id)
+        if request.user_id != user.id:
+            raise NotFound("shift request")
+        if request.state not in OPEN:
+            raise FieldError("request", f"这份申请{request.state.label}，不能再撤回。")
+        asked = request.state
+        _close(request, ShiftRequestState.WITHDRAWN, user, "", now)
+        told = (
+            [request.swap_with]
+            if asked is ShiftRequestState.WITH_COLLEAGUE and request.swap_with
+            else alerts.supervisors(session, request.shop_id)
+        )
+        title = f"{user.display_name}撤回了 {day_label(request.day)} 的调班申请"
+        _tell(session, told, title, "", now)
+        return request
+
+
+def _get(session: Session, request_id: int) -> ShiftRequest:
+    request = session.get(ShiftRequest, request_id)
+    if request is None:
+        raise NotFound("shift request")
+    return request
+
+
+def _check_state(request: ShiftRequest, wanted: ShiftRequestState) -> None:
+    if request.state is not wanted:
+        raise FieldError("request", f"这份申请已经{request.state.label}，页面已刷新。")
+
+
+def _close(
+    request: ShiftRequest, state: ShiftRequestState, by: User, answer: str, now: datetime
+) -> None:
+    request.state, request.decided_by, request.decided_at = state, by, now
+    request.answer = answer
+
+
+def _terms(found: list[Change]) -> str:
+    return "；".join(c.said for c in found)
+
+
+def _tell_leads(
+    session: Session,
+    request: ShiftRequest,
+    shop: Shop,
+    found: list[Change] | None,
+    now: datetime,
+) -> None:
+    asker = request.user
+    what = f"与{request.swap_with.display_name}换班" if request.swap_with else "调班"
+    _tell(
+        session,
+        [u for u in alerts.supervisors(session, shop.id) if u.id != asker.id],
+        f"{asker.display_name}申请{what}：{day_label(request.day)}，待批准",
+        request.note if found is None else "；".join(filter(None, [_terms(found), request.note])),
+        now,
+    )
+
+
+def _tell(session: Session, users: list[User], title: str, body: str, now: datetime) -> None:
+    for user in users:
+        session.add(
+            Notification(
+                user_id=user.id,
+                kind=NEWS,
+                dedupe_key=f"{NEWS}:{uuid4().hex}",
+                title=title[:200],
+                body=body,
+                created_at=now,
+            )
+        )
+
+
+def asked_for(request: ShiftRequest) -> str:
+    """What the request asks, in words: 休息, 上班 09:00–18:00, 与晚班小李换班."""
+    if request.swap_with is not None:
+        return f"与{request.swap_with.display_name}换班"
+    periods = request.periods or []
+    return f"上班 {shifts.describe_day(periods)}" if periods else "休息"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A request on the page, with what approving it would do."""
+
+    request: ShiftRequest
+    changes: list[Change]
+    before: roster.Day | None = None  # a lead's, deciding: the day as it stands
+    after: roster.Day | None = None  # and as approving would make it
+
+    @property
+    def leaves_uncovered(self) -> tuple[str, ...]:
+        """The shop's hours approving would leave with nobody on shift (none before)."""
+        if self.before is None or self.after is None:
+            return ()
+        return tuple(s for s in self.after.uncovered if s not in self.before.uncovered)
+
+
+@dataclass(frozen=True)
+class Requests:
+    """The requests a person sees on 调班申请."""
+
+    mine: list[ShiftRequest]  # asked by them: open ones, then the latest decided
+    to_answer: list[Shown]  # swaps waiting for their yes
+    to_decide: list[Shown]  # a lead's: waiting for a supervisor, in the shop
+
+
+def requests_for(
+    session: Session, user: User, shop: Shop, *, now: datetime, tz: ZoneInfo
+) -> Requests:
+    """``user``'s view of the shop's requests. Open requests of days already past are
+    left out of what waits: nobody can act on them any more."""
+    today = now.astimezone(tz).date()
+    base = (
+        sa.select(ShiftRequest)
+        .where(ShiftRequest.shop_id == shop.id)
+        .options(
+            selectinload(ShiftRequest.user).selectinload(User.shift_days),
+            selectinload(ShiftRequest.swap_with).selectinload(User.shift_days),
+            selectinload(ShiftRequest.decided_by),
+        )
+    )
+    upcoming = ShiftRequest.day >= today
+    mine = list(
+        session.scalars(
+            base.where(ShiftRequest.user_id == user.id)
+            .order_by(ShiftRequest.state.in_(OPEN).desc(), ShiftRequest.created_at.desc())
+            .limit(RECENT)
+        )
+    )
+    to_answer = [
+        Shown(request, changes(request, shop, now=now, tz=tz))
+        for request in session.scalars(
+            base.where(
+                ShiftRequest.swap_with_id == user.id,
+                ShiftRequest.state == ShiftRequestState.WITH_COLLEAGUE,
+                upcoming,
+            ).order_by(ShiftRequest.day)
+        )
+    ]
+    to_decide = []
+    if user.leads:
+        for request in session.scalars(
+            base.where(
+                ShiftRequest.state == ShiftRequestState.PENDING,
+                ShiftRequest.user_id != user.id,
+                upcoming,
+            ).order_by(ShiftRequest.day, ShiftRequest.created_at)
+        ):
+            before, after = outlook(session, request, shop, now=now, tz=tz)
+            to_decide.append(Shown(request, changes(request, shop, now=now, tz=tz), before, after))
+    return Requests(mine, to_answer, to_decide)
+
+
+def waiting_count(session: Session, user: User, shop: Shop, *, today: date) -> int:
+    """How many requests wait for ``user``: swaps to answer, and for a lead those to
+    decide (the badge beside 调班申请)."""
+    waiting = sa.and_(
+        ShiftRequest.swap_with_id == user.id,
+        ShiftRequest.state == ShiftRequestState.WITH_COLLEAGUE,
+    )
+    if user.leads:
+        waiting = sa.or_(
+            waiting,
+            sa.and_(
+                ShiftRequest.state == ShiftRequestState.PENDING, ShiftRequest.user_id != user.id
+            ),
+        )
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ShiftRequest)
+            .where(ShiftRequest.shop_id == shop.id, ShiftRequest.day >= today, waiting)
+        )
+        or 0
+    )
