@@ -223,3 +223,57 @@ def test_two_people_setting_one_agents_day_at_once_both_succeed_and_the_last_sta
         rows = session.execute(sa.select(ShiftDay.day, ShiftDay.periods)).all()
         assert [(d, p) for d, p in rows] == [(day, [["09:00", "18:00"]])]
         assert isinstance(rows[0][0], date)
+
+
+def test_two_supervisors_deciding_one_request_at_once_decide_it_once(sessions) -> None:  # type: ignore[no-untyped-def]
+    make, shop_id = sessions
+    from tracker.models import Notification, ShiftDay, ShiftRequest, User
+    from tracker.models.enums import Role, ShiftRequestState
+    from tracker.services import shift_requests
+    from tracker.services.errors import FieldError
+
+    with make() as session:
+        shop = session.get(Shop, shop_id)
+        for name, role in (
+            ("boss1", Role.SUPERVISOR),
+            ("boss2", Role.SUPERVISOR),
+            ("agent", Role.AGENT),
+        ):
+            user = User(username=name, display_name=name, role=role, created_at=utcnow())
+            user.set_password("x-1234567")
+            user.shops.append(shop)
+            session.add(user)
+        session.commit()
+        agent = session.scalars(sa.select(User).where(User.username == "agent")).one()
+        now, day = utcnow(), utcnow().astimezone(SH).date() + timedelta(days=2)
+        request_id = shift_requests.ask(
+            session, agent, shop, day, periods=[], swap_with=None, note="", now=now, tz=SH
+        ).id
+    bosses = ("boss1", "boss2")
+    refused: list[str] = []
+
+    def decide(i: int) -> None:
+        with make() as session:
+            boss = session.scalars(sa.select(User).where(User.username == bosses[i])).one()
+            try:
+                shift_requests.decide(
+                    session, request_id, boss, approve=i == 0, answer="", now=now, tz=SH
+                )
+            except FieldError as exc:
+                refused.append(exc.message)
+
+    assert at_once(2, decide) == []
+    assert len(refused) == 1 and "页面已刷新" in refused[0]  # the second saw it decided
+    with make() as session:
+        request = session.get(ShiftRequest, request_id)
+        days = session.scalars(sa.select(ShiftDay)).all()
+        if request.state is ShiftRequestState.APPROVED:
+            assert [(d.day, d.periods) for d in days] == [(day, [])]
+        else:
+            assert request.state is ShiftRequestState.DECLINED and days == []
+        told = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == request.user_id)
+        )
+        assert told == 1  # one answer, not two

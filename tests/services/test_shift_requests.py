@@ -14,7 +14,7 @@ from tests.conftest import NOW
 from tracker.domain.working_hours import stored_periods
 from tracker.models import AuditEvent, Notification, Shop, User
 from tracker.models.enums import Role, ShiftRequestState
-from tracker.services import availability, shift_requests, shifts
+from tracker.services import alerts, availability, shift_requests, shifts
 from tracker.services.errors import FieldError, NotFound
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -204,3 +204,23 @@ def test_who_may_decide_and_withdraw(session: Session, team, make_user) -> None:
     with pytest.raises(FieldError, match="已经过去"):
         shift_requests.decide(session, request.id, boss, approve=True, answer="", now=sunday, tz=SH)
     assert request.state is ShiftRequestState.PENDING
+
+
+def test_the_morning_digest_says_how_many_requests_wait_and_the_soonest_day(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    shop, _, early, late = team
+    settings = alerts.AlertSettings(base_url="https://t.example")
+    later = SATURDAY + timedelta(days=3)
+    shift_requests.ask(
+        session, late, shop, later, periods=[], swap_with=None, note="", now=NOW, tz=SH
+    )
+    _ask(session, early, shop)
+    _ask(session, late, shop, swap_with=early, periods=None)  # the colleague's yes first
+    morning = datetime(2026, 11, 20, 9, 30, tzinfo=SH)
+    assert alerts.morning_digest(session, now=morning, settings=settings, tz_name="Asia/Shanghai")
+    digest = session.scalars(sa.select(Notification).where(Notification.kind == "digest")).one()
+    assert (
+        "\n调班申请 2 份待批准（最早 11-21 周六）：https://t.example/account/shift-requests/"
+        in digest.body
+    )

@@ -483,6 +483,14 @@ def _digest(
             for d in short
         )
         body += f"\n排班：{days} 没有客服当班，新案件会没人接。\n{base}/reports/roster"
+    from tracker.services.shift_requests import pending_days  # it imports this module
+
+    asked = pending_days(session, shop, today=local.date())
+    if asked:  # an answer is due before the day, and the agent plans on it
+        body += (
+            f"\n调班申请 {len(asked)} 份待批准（最早 {day_label(asked[0])}）："
+            f"{base}/account/shift-requests/"
+        )
     return title, body
 
 

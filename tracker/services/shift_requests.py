@@ -278,7 +278,9 @@ def withdraw(session: Session, request_id: int, user: User, *, now: datetime) ->
 
 
 def _get(session: Session, request_id: int) -> ShiftRequest:
-    request = session.get(ShiftRequest, request_id)
+    """The request, locked until the transaction ends: two supervisors clicking 批准 at
+    once decide it once (the second sees it decided)."""
+    request = session.get(ShiftRequest, request_id, with_for_update=True, populate_existing=True)
     if request is None:
         raise NotFound("shift request")
     return request
@@ -434,4 +436,20 @@ def waiting_count(session: Session, user: User, shop: Shop, *, today: date) -> i
             .where(ShiftRequest.shop_id == shop.id, ShiftRequest.day >= today, waiting)
         )
         or 0
+    )
+
+
+def pending_days(session: Session, shop: Shop, *, today: date) -> list[date]:
+    """The days of the shop's requests waiting for a supervisor, soonest first (the
+    morning digest's line)."""
+    return list(
+        session.scalars(
+            sa.select(ShiftRequest.day)
+            .where(
+                ShiftRequest.shop_id == shop.id,
+                ShiftRequest.state == ShiftRequestState.PENDING,
+                ShiftRequest.day >= today,
+            )
+            .order_by(ShiftRequest.day)
+        )
     )

@@ -48,9 +48,7 @@ def _colleagues(shop: Shop) -> list[User]:
 
 def _ask_form(shop: Shop, **kwargs: object) -> AskForm:
     form = AskForm(**kwargs)  # type: ignore[arg-type]
-    form.swap_with.choices = [(0, "请选择…")] + [
-        (u.id, u.display_name) for u in _colleagues(shop)
-    ]
+    form.swap_with.choices = [(0, "请选择…")] + [(u.id, u.display_name) for u in _colleagues(shop)]
     return form
 
 
