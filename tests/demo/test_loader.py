@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -17,10 +18,12 @@ from tracker.models import (
     Review,
     ReviewRevision,
     ShiftDay,
+    ShiftRequest,
     Shop,
     User,
 )
-from tracker.models.enums import Role
+from tracker.models.enums import Role, ShiftRequestState
+from tracker.services import shift_requests
 
 
 def test_load_writes_every_record_once(session: Session) -> None:
@@ -52,6 +55,20 @@ def test_load_writes_every_record_once(session: Session) -> None:
         ("kefu2", date(2026, 11, 21), 2),
         ("kefu3", date(2026, 11, 21), 0),
     }
+    # the week after, each login finds a 调班申请: the supervisor two to decide (each one
+    # that approving would change), 客服小林 a swap to answer
+    requests = {
+        (r.user.username, r.day, r.state): r for r in session.scalars(sa.select(ShiftRequest))
+    }
+    assert set(requests) == {
+        ("kefu3", date(2026, 11, 26), ShiftRequestState.PENDING),
+        ("kefu1", date(2026, 11, 23), ShiftRequestState.PENDING),
+        ("kefu2", date(2026, 11, 24), ShiftRequestState.WITH_COLLEAGUE),
+    }
+    tz = ZoneInfo("Asia/Shanghai")
+    for request in requests.values():
+        found = shift_requests.changes(request, request.shop, now=NOW, tz=tz)
+        assert all(c.before != c.after for c in found)
     # order totals equal their lines
     order = session.scalars(sa.select(Order).limit(1)).one()
     assert order.payment == sum(ln.unit_price * ln.quantity for ln in order.lines)

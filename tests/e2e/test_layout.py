@@ -36,6 +36,7 @@ PAGES = (
     "/account",
     "/account/away",
     "/account/roster",
+    "/account/shift-requests/",
     "/reports/agents/{agent_id}/shift",
 )
 ADMIN_PAGES = (

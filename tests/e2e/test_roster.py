@@ -50,3 +50,45 @@ def test_a_supervisor_gives_an_agent_a_day_off_from_the_roster_and_takes_it_back
     assert "调" not in row.inner_text()
     assert errors == []
     context.close()
+
+
+def test_an_agent_asks_for_a_day_off_and_the_supervisor_approves_it(live: Live, browser) -> None:  # type: ignore[no-untyped-def]
+    errors: list[str] = []
+    day = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=4)
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live, "agent")
+    page.goto(f"{live.url}/account")
+    page.click("#shift-requests-link")
+    page.fill("#day", day.isoformat())
+    page.check("#kind-0")  # 休息
+    page.fill("#note", "搬家")
+    page.click("#submit")
+    page.locator(".alert-success").wait_for()
+    mine = " ".join(page.locator("#my-requests").inner_text().split())
+    assert f"{day_label(day)} 休息 待主管批准" in mine
+    context.close()
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live, "boss")
+    page.goto(f"{live.url}/reports/roster")
+    page.click("#shift-requests-link")  # with its badge: one waits
+    waiting = page.locator("#to-decide .shift-request", has_text=day_label(day))
+    assert "说明：搬家" in waiting.inner_text()
+    waiting.locator("input[name=answer]").fill("好的，注意安全")
+    waiting.get_by_role("button", name="批准", exact=True).click()
+    page.locator(".alert-success").wait_for()
+    page.goto(f"{live.url}/reports/roster")
+    row = page.locator("#roster tbody tr", has_text=day_label(day))
+    assert "休息 调" in " ".join(row.inner_text().split())
+    # the day is the supervisor's 调班 now: taken back like any other, from the 班次 page
+    page.goto(f"{live.url}/reports/agents/{live.agent_id}/shift")
+    page.locator("#shift-day-list li", has_text=day_label(day)).get_by_role(
+        "button", name="恢复按班次"
+    ).click()
+    page.locator(".alert-success").wait_for()
+    assert errors == []
+    context.close()

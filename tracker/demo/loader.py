@@ -24,10 +24,11 @@ from tracker.models import (
     Review,
     ReviewRevision,
     ShiftDay,
+    ShiftRequest,
     Shop,
     User,
 )
-from tracker.models.enums import HandleKind, MessagePurpose, Platform, Role
+from tracker.models.enums import HandleKind, MessagePurpose, Platform, Role, ShiftRequestState
 from tracker.services import buyer_profiles
 from tracker.vault import personal_vault
 
@@ -49,6 +50,14 @@ DEMO_SHIFTS = {
 # 调班 the coming Saturday (the demo's 大促 day): the early agent works it too, the late
 # one swaps it for a day off, so the 排班表 shows both kinds of day
 DEMO_SHIFT_DAYS = {"kefu2": [["09:00", "12:00"], ["13:30", "18:00"]], "kefu3": []}
+# 调班申请 of the week after (days after the coming Saturday): one waiting for the supervisor,
+# a swap the colleague agreed to, and a swap waiting for the colleague's yes, so each login
+# finds something on 调班申请. asker, days after, periods (None: a swap), colleague, state, note
+DEMO_REQUESTS = (
+    ("kefu3", 5, [], None, ShiftRequestState.PENDING, "回老家参加表姐婚礼"),
+    ("kefu1", 2, None, "kefu3", ShiftRequestState.PENDING, "上午要去医院复查，和小王换一天"),
+    ("kefu2", 3, None, "kefu1", ShiftRequestState.WITH_COLLEAGUE, "想多上一天晚班，补上周请假的时间"),
+)
 BATCH = 2000
 
 
@@ -386,4 +395,26 @@ def _ensure_staff(session: Session, shop: Shop, now: datetime) -> tuple[str, ...
             created.append(username)
         user.shops.append(shop)
     session.flush()
+    if "kefu1" in created:  # the first demo shop: its team's requests
+        _add_requests(session, shop, now)
     return tuple(created)
+
+
+def _add_requests(session: Session, shop: Shop, now: datetime) -> None:
+    """:data:`DEMO_REQUESTS`, as asked (and a swap agreed to) an hour ago."""
+    users = {u.username: u for u in session.scalars(sa.select(User))}
+    saturday = _coming_saturday(now)
+    for asker, after, periods, colleague, state, note in DEMO_REQUESTS:
+        session.add(
+            ShiftRequest(
+                shop_id=shop.id,
+                user=users[asker],
+                day=saturday + timedelta(days=after),
+                periods=periods,
+                swap_with=users[colleague] if colleague else None,
+                note=note,
+                state=state,
+                created_at=now - timedelta(hours=1),
+                answer="",
+            )
+        )
