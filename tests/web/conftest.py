@@ -20,10 +20,11 @@ from tracker.models import (
     ImportJob,
     QuarantinedRecord,
     Script,
+    ShiftRequest,
     Shop,
     User,
 )
-from tracker.models.enums import Reason, Role
+from tracker.models.enums import Reason, Role, ShiftRequestState
 
 
 @dataclass
@@ -38,6 +39,7 @@ class World:
     handle_id: int
     campaign_id: int
     rule_id: int
+    request_id: int
 
 
 @pytest.fixture
@@ -109,6 +111,17 @@ def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-u
         created_at=utcnow(),
     )
     session.add(rule)
+    request = ShiftRequest(
+        shop_id=shop.id,
+        user=users["agent"],
+        day=utcnow().date() + timedelta(days=3),
+        periods=[],
+        note="",
+        state=ShiftRequestState.PENDING,
+        created_at=utcnow(),
+        answer="",
+    )
+    session.add(request)
     session.commit()
     return World(
         shop,
@@ -121,6 +134,7 @@ def world(session: Session, make_shop, make_user) -> World:  # type: ignore[no-u
         handle.id,
         campaign.id,
         rule.id,
+        request.id,
     )
 
 
@@ -141,6 +155,7 @@ def url_for_rule(world: World, rule) -> str:  # type: ignore[no-untyped-def]
         "handle_id": world.handle_id,
         "campaign_id": world.campaign_id,
         "rule_id": world.rule_id,
+        "request_id": world.request_id,
         "provider": "aliyun-sms",
         "notification_id": 1,  # whoever's it is: another user's opens nothing
         "token": "not-the-token",

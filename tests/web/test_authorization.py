@@ -44,6 +44,7 @@ EVERYONE = (
     "auth.logout",
     "auth.account",
     "auth.change_",
+    "shift_requests.",
 )
 # URL parts that name one shop's record: staff of another shop get 404 for them.
 # (user_id: a colleague of another shop is not shown; admin pages say 403 before that)
@@ -55,6 +56,7 @@ SHOP_RECORDS = {
     "campaign_id",
     "rule_id",
     "user_id",
+    "request_id",
 }
 
 

@@ -294,4 +294,4 @@ def test_a_supervisor_sets_an_agents_shift_and_the_load_page_says_who_is_on_shif
     client = other_browser(client)  # the agent sees their shift on 我的账号
     login(client, agent)
     account = words(client.get("/account").get_data(as_text=True))
-    assert "我的班次：周一至周五 09:00–15:00（由主管在“客服负荷”设置）" in account
+    assert "我的班次：周一至周五 09:00–15:00（由主管在“客服负荷”设置，调班可以申请）" in account

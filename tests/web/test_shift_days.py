@@ -170,8 +170,8 @@ def test_the_load_page_and_the_agents_account_say_todays_day(
     # one's own column first (客服小王 before 客服小李, whom the name would put first)
     assert "日期 上班 客服小王（我） 客服小李" in text(team)
     assert f"{day_label(today)} 1 休息 调 09:00–12:00 13:30–22:00" in text(team)
-    assert "要调班、换休，请找主管" in text(team)
-    assert "/shift" not in team and "点此调班" not in team
+    assert "要休息、改时段或和同事换班，点“调班申请”" in text(team)
+    assert "/reports/agents/" not in team and "点此调班" not in team  # no cell opens a 班次
     later = text(
         client.get(f"/account/roster?start={today + timedelta(days=14)}").get_data(as_text=True)
     )

@@ -56,7 +56,7 @@ DEMO_SHIFT_DAYS = {"kefu2": [["09:00", "12:00"], ["13:30", "18:00"]], "kefu3": [
 DEMO_REQUESTS = (
     ("kefu3", 5, [], None, ShiftRequestState.PENDING, "回老家参加表姐婚礼"),
     ("kefu1", 2, None, "kefu3", ShiftRequestState.PENDING, "上午要去医院复查，和小王换一天"),
-    ("kefu2", 3, None, "kefu1", ShiftRequestState.WITH_COLLEAGUE, "想多上一天晚班，补上周请假的时间"),
+    ("kefu2", 3, None, "kefu1", ShiftRequestState.WITH_COLLEAGUE, "想多上一天晚班，补上周的假"),
 )
 BATCH = 2000
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.domain.working_hours import Periods, day_label, read_periods, stored_periods
 from tracker.models import Notification, ShiftRequest, Shop, User
-from tracker.models.enums import LEADS, ShiftRequestState
+from tracker.models.enums import LEADS, Role, ShiftRequestState
 from tracker.services import alerts, availability, roster, shifts
 from tracker.services.errors import FieldError, NotFound
 from tracker.services.staff_rights import check_may_set
@@ -169,14 +169,16 @@ def _open_for_day(session: Session, user: User, day: date) -> ShiftRequest | Non
 
 
 def answer(
-    session: Session, request_id: int, colleague: User, *, agree: bool, now: datetime
+    session: Session, request_id: int, colleague: User, *, agree: bool | None, now: datetime
 ) -> ShiftRequest:
     """The colleague of a swap says yes (it goes on to the supervisors) or no (it ends
-    there, and the asker hears so)."""
+    there, and the asker hears so); None: neither was chosen."""
     with transaction(session):
-        request = _get(session, request_id)
+        request = _get(session, request_id, colleague)
+        if agree is None:
+            raise FieldError("request", "请选同意换班或不同意。")
         if request.swap_with_id != colleague.id:
-            raise NotFound("shift request")
+            raise FieldError("request", "只有被邀请换班的同事能回复。")
         _check_state(request, ShiftRequestState.WITH_COLLEAGUE)
         shop = request.shop
         if agree:
@@ -199,20 +201,23 @@ def decide(
     request_id: int,
     lead: User,
     *,
-    approve: bool,
+    approve: bool | None,
     answer: str,
     now: datetime,
     tz: ZoneInfo,
 ) -> ShiftRequest:
     """A supervisor (or the admin) approves: each agent's day is set as a 调班, audited as
     the supervisor's, the periods of a swap as they stand now; or declines, with a word
-    why. The asker (and the colleague of a swap) hears the answer."""
+    why (None: neither was chosen). The asker (and the colleague of a swap) hears the
+    answer."""
     answer = answer.strip()
     if len(answer) > NOTE_LONGEST:
         raise FieldError("answer", f"回复最多 {NOTE_LONGEST} 个字。")
 
     def work() -> ShiftRequest:
-        request = _get(session, request_id)
+        request = _get(session, request_id, lead)
+        if approve is None:
+            raise FieldError("answer", "请选批准或不批准。")
         _check_state(request, ShiftRequestState.PENDING)
         if lead.role not in LEADS:
             raise FieldError("answer", "调班申请由主管批准。")
@@ -260,9 +265,9 @@ def decide(
 def withdraw(session: Session, request_id: int, user: User, *, now: datetime) -> ShiftRequest:
     """The asker takes back a request not yet decided; whoever was asked hears so."""
     with transaction(session):
-        request = _get(session, request_id)
+        request = _get(session, request_id, user)
         if request.user_id != user.id:
-            raise NotFound("shift request")
+            raise FieldError("request", "只能撤回自己的申请。")
         if request.state not in OPEN:
             raise FieldError("request", f"这份申请{request.state.label}，不能再撤回。")
         asked = request.state
@@ -277,11 +282,11 @@ def withdraw(session: Session, request_id: int, user: User, *, now: datetime) ->
         return request
 
 
-def _get(session: Session, request_id: int) -> ShiftRequest:
+def _get(session: Session, request_id: int, actor: User) -> ShiftRequest:
     """The request, locked until the transaction ends: two supervisors clicking 批准 at
-    once decide it once (the second sees it decided)."""
+    once decide it once (the second sees it decided). Another shop's is not found."""
     request = session.get(ShiftRequest, request_id, with_for_update=True, populate_existing=True)
-    if request is None:
+    if request is None or (actor.role is not Role.ADMIN and request.shop_id not in actor.shop_ids):
         raise NotFound("shift request")
     return request
 

@@ -130,7 +130,7 @@ def answer(request_id: int) -> Response:
     form = AnswerForm()
     if not form.validate_on_submit():
         abort(400)
-    agree = bool(form.agree.data)
+    agree = True if form.agree.data else False if form.refuse.data else None
     _act(
         lambda: shift_requests.answer(
             db.session, request_id, current_user._get_current_object(), agree=agree, now=utcnow()
@@ -147,7 +147,7 @@ def decide(request_id: int) -> Response:
     if not form.validate_on_submit():
         flash("回复最多 200 个字。", "danger")
         return redirect(url_for("shift_requests.page"))
-    approve = bool(form.approve.data)
+    approve = True if form.approve.data else False if form.decline.data else None
     _act(
         lambda: shift_requests.decide(
             db.session,
