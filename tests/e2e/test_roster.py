@@ -4,13 +4,28 @@ same name once made that button clear nothing)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.e2e.conftest import Live
 from tests.e2e.test_case_flow import PHONE, log_in
 from tracker.clock import utcnow
 from tracker.domain.working_hours import day_label
+
+
+def _roster_says_day_off(page, live: Live, day: date) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live.url}/reports/roster")
+    row = page.locator("#roster tbody tr", has_text=day_label(day))
+    assert "休息 调" in " ".join(row.inner_text().split())
+
+
+def _take_back(page, live: Live, day: date) -> None:  # type: ignore[no-untyped-def]
+    """恢复按班次 for the agent's ``day``, on their 班次 page."""
+    page.goto(f"{live.url}/reports/agents/{live.agent_id}/shift")
+    page.locator("#shift-day-list li", has_text=day_label(day)).get_by_role(
+        "button", name="恢复按班次"
+    ).click()
+    page.locator(".alert-success").wait_for()
 
 
 def test_a_supervisor_gives_an_agent_a_day_off_from_the_roster_and_takes_it_back(
@@ -34,15 +49,8 @@ def test_a_supervisor_gives_an_agent_a_day_off_from_the_roster_and_takes_it_back
     listed = page.locator("#shift-day-list li", has_text=day_label(day))
     assert "休息" in listed.inner_text()
 
-    page.goto(f"{live.url}/reports/roster")
-    row = page.locator("#roster tbody tr", has_text=day_label(day))
-    assert "休息 调" in " ".join(row.inner_text().split())
-
-    page.goto(f"{live.url}/reports/agents/{live.agent_id}/shift")
-    page.locator("#shift-day-list li", has_text=day_label(day)).get_by_role(
-        "button", name="恢复按班次"
-    ).click()
-    page.locator(".alert-success").wait_for()
+    _roster_says_day_off(page, live, day)
+    _take_back(page, live, day)
     assert "恢复按班次" in page.locator(".alert-success").inner_text()
     assert page.locator("#shift-day-list li", has_text=day_label(day)).count() == 0
     page.goto(f"{live.url}/reports/roster")
@@ -81,14 +89,8 @@ def test_an_agent_asks_for_a_day_off_and_the_supervisor_approves_it(live: Live, 
     waiting.locator("input[name=answer]").fill("好的，注意安全")
     waiting.get_by_role("button", name="批准", exact=True).click()
     page.locator(".alert-success").wait_for()
-    page.goto(f"{live.url}/reports/roster")
-    row = page.locator("#roster tbody tr", has_text=day_label(day))
-    assert "休息 调" in " ".join(row.inner_text().split())
+    _roster_says_day_off(page, live, day)
     # the day is the supervisor's 调班 now: taken back like any other, from the 班次 page
-    page.goto(f"{live.url}/reports/agents/{live.agent_id}/shift")
-    page.locator("#shift-day-list li", has_text=day_label(day)).get_by_role(
-        "button", name="恢复按班次"
-    ).click()
-    page.locator(".alert-success").wait_for()
+    _take_back(page, live, day)
     assert errors == []
     context.close()
