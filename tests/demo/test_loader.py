@@ -12,6 +12,7 @@ from tracker.demo.generator import generate
 from tracker.demo.loader import DEMO_PASSWORD, DemoExists, load_demo
 from tracker.models import (
     Buyer,
+    Notification,
     Order,
     OrderLine,
     Product,
@@ -69,6 +70,14 @@ def test_load_writes_every_record_once(session: Session) -> None:
     for request in requests.values():
         found = shift_requests.changes(request, request.shop, now=NOW, tz=tz)
         assert all(c.before != c.after for c in found)
+    # and each is on the bell of whoever must answer it
+    notices = session.execute(
+        sa.select(User.username, Notification.title)
+        .join(Notification, Notification.user_id == User.id)
+        .where(Notification.kind == shift_requests.NEWS)
+    ).all()
+    assert sorted(name for name, _ in notices) == ["kefu1", "zhuguan", "zhuguan"]
+    assert ("kefu1", "客服小陈想和你换 11-24 周二 的班") in notices
     # order totals equal their lines
     order = session.scalars(sa.select(Order).limit(1)).one()
     assert order.payment == sum(ln.unit_price * ln.quantity for ln in order.lines)

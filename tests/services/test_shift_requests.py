@@ -91,9 +91,9 @@ def test_a_swap_needs_the_colleagues_yes_and_then_each_takes_the_others_hours(
         shift_requests.decide(session, request.id, boss, approve=True, answer="", now=NOW, tz=SH)
     # only the colleague asked may answer
     with pytest.raises(FieldError, match="只有被邀请换班的同事"):
-        shift_requests.answer(session, request.id, boss, agree=True, now=NOW)
+        shift_requests.answer(session, request.id, boss, agree=True, now=NOW, tz=SH)
 
-    shift_requests.answer(session, request.id, late, agree=True, now=NOW)
+    shift_requests.answer(session, request.id, late, agree=True, now=NOW, tz=SH)
     assert request.state is ShiftRequestState.PENDING
     assert _news(session, boss) == ["早班小王申请与晚班小李换班：11-21 周六，待批准"]
     shift_requests.decide(session, request.id, boss, approve=True, answer="", now=NOW, tz=SH)
@@ -107,7 +107,7 @@ def test_a_swap_needs_the_colleagues_yes_and_then_each_takes_the_others_hours(
 def test_a_colleagues_no_ends_the_swap_and_the_asker_hears_it(session: Session, team) -> None:  # type: ignore[no-untyped-def]
     shop, boss, early, late = team
     request = _ask(session, early, shop, swap_with=late, periods=None)
-    shift_requests.answer(session, request.id, late, agree=False, now=NOW)
+    shift_requests.answer(session, request.id, late, agree=False, now=NOW, tz=SH)
     assert (request.state, request.decided_by) == (ShiftRequestState.DECLINED, late)
     assert _news(session, early) == ["晚班小李没有同意和你换 11-21 周六 的班"]
     assert _news(session, boss) == []
@@ -117,7 +117,7 @@ def test_a_colleagues_no_ends_the_swap_and_the_asker_hears_it(session: Session, 
 def test_a_declined_request_sets_nothing_and_says_why(session: Session, team) -> None:  # type: ignore[no-untyped-def]
     shop, boss, early, late = team
     request = _ask(session, early, shop, swap_with=late, periods=None)
-    shift_requests.answer(session, request.id, late, agree=True, now=NOW)
+    shift_requests.answer(session, request.id, late, agree=True, now=NOW, tz=SH)
     shift_requests.decide(
         session, request.id, boss, approve=False, answer="周六大促，人手不够", now=NOW, tz=SH
     )

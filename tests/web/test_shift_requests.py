@@ -17,6 +17,7 @@ from tracker.clock import utcnow
 from tracker.domain.working_hours import day_label
 from tracker.models import Notification, ShiftRequest, Shop, User
 from tracker.models.enums import Role, ShiftRequestState
+from tracker.services import shift_requests
 
 SH = ZoneInfo("Asia/Shanghai")
 PAGE = "/account/shift-requests/"
@@ -168,3 +169,29 @@ def test_another_shops_requests_are_not_seen_or_answered(
     assert answered.status_code == 404
     session.refresh(request)
     assert request.state is ShiftRequestState.WITH_COLLEAGUE
+
+
+def test_the_roster_marks_the_days_a_request_waits_on_until_it_is_answered(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, late = staff
+    day = utcnow().astimezone(SH).date() + timedelta(days=2)
+    login(client, early)
+    _ask(client, {"day": day.isoformat(), "kind": "swap", "swap_with": str(late.id)})
+    request = session.scalar(sa.select(ShiftRequest))
+    # both agents' cells that day, on the agents' read-only roster too: the wish is marked,
+    # the hours are still the plan's
+    row = _roster_row(client.get("/account/roster").get_data(as_text=True), day)
+    assert row.count(">申<") == 2 and ">调<" not in row
+    as_new_request()
+    lead = other_browser(client)
+    login(lead, boss)
+    assert _roster_row(lead.get("/reports/roster").get_data(as_text=True), day).count(">申<") == 2
+    shift_requests.withdraw(session, request.id, early, now=utcnow())
+    assert ">申<" not in _roster_row(lead.get("/reports/roster").get_data(as_text=True), day)
+
+
+def _roster_row(html: str, day) -> str:  # type: ignore[no-untyped-def]
+    """The roster's row of ``day``, as HTML."""
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S)
+    return next(r for r in rows if day_label(day) in r)

@@ -29,7 +29,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import HandleKind, MessagePurpose, Platform, Role, ShiftRequestState
-from tracker.services import buyer_profiles
+from tracker.services import buyer_profiles, shift_requests
 from tracker.vault import personal_vault
 
 DEMO_PASSWORD = "demo1234"
@@ -401,20 +401,25 @@ def _ensure_staff(session: Session, shop: Shop, now: datetime) -> tuple[str, ...
 
 
 def _add_requests(session: Session, shop: Shop, now: datetime) -> None:
-    """:data:`DEMO_REQUESTS`, as asked (and a swap agreed to) an hour ago."""
+    """:data:`DEMO_REQUESTS`, as asked (and a swap agreed to) an hour ago, each announced
+    to whoever must answer it (the bell)."""
     users = {u.username: u for u in session.scalars(sa.select(User))}
     saturday = _coming_saturday(now)
+    asked_at = now - timedelta(hours=1)
     for asker, after, periods, colleague, state, note in DEMO_REQUESTS:
-        session.add(
-            ShiftRequest(
-                shop_id=shop.id,
-                user=users[asker],
-                day=saturday + timedelta(days=after),
-                periods=periods,
-                swap_with=users[colleague] if colleague else None,
-                note=note,
-                state=state,
-                created_at=now - timedelta(hours=1),
-                answer="",
-            )
+        request = ShiftRequest(
+            shop_id=shop.id,
+            shop=shop,
+            user=users[asker],
+            day=saturday + timedelta(days=after),
+            periods=periods,
+            swap_with=users[colleague] if colleague else None,
+            note=note,
+            state=state,
+            created_at=asked_at,
+            answer="",
         )
+        session.add(request)
+        session.flush()
+        found = shift_requests.changes(request, shop, now=now, tz=SHOP_TZ)
+        shift_requests.announce(session, request, found, asked_at)

@@ -31,6 +31,7 @@ class Cell:
     working: bool  # on shift some time that day, and not on leave
     changed: bool  # a 调班 sets the day
     away: bool  # on leave that day
+    asked: bool = False  # a 调班申请 of theirs for the day waits for an answer
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,11 @@ def plan(
     tz: ZoneInfo,
     days: int = DAYS_SHOWN,
     instead: dict[tuple[int, date], Periods] | None = None,
+    asked: frozenset[tuple[int, date]] = frozenset(),
 ) -> list[Day]:
     """``days`` days from ``first_day``, each agent's hours on each; ``instead`` (user id and
-    day → periods) shows days as a 调班 asked for would make them."""
+    day → periods) shows days as a 调班 asked for would make them; ``asked`` (user id and
+    day) marks the cells a request waits on."""
     instead = instead or {}
     shop_hours = WorkingHours.from_dict(shop.working_hours, tz)
     hours = [shifts.hours_of(user, shop, tz) for user in staff]
@@ -92,15 +95,16 @@ def plan(
         worked = []
         for user, own, leave in zip(staff, hours, leaves, strict=True):
             away = leave is not None and leave.covers(day)
-            asked = instead.get((user.id, day))
-            periods = () if away else own.periods_on(day) if asked is None else asked
+            shown_as = instead.get((user.id, day))
+            periods = () if away else own.periods_on(day) if shown_as is None else shown_as
             worked.append(periods)
             cells.append(
                 Cell(
                     hours=("不在岗",) if away else _spans(periods) or ("休息",),
                     working=bool(periods),
-                    changed=asked is not None or shifts.day_set(user, day) is not None,
+                    changed=shown_as is not None or shifts.day_set(user, day) is not None,
                     away=away,
+                    asked=(user.id, day) in asked,
                 )
             )
         shown.append(

@@ -138,17 +138,27 @@ def ask(
             )
         session.add(request)
         session.flush()
-        if swap_with is not None:
-            _tell(
-                session,
-                [swap_with],
-                f"{user.display_name}想和你换 {day_label(day)} 的班",
-                _terms(found),
-                now,
-            )
-        else:
-            _tell_leads(session, request, shop, found, now)
+        announce(session, request, found, now)
         return request
+
+
+def announce(session: Session, request: ShiftRequest, found: list[Change], now: datetime) -> None:
+    """Tell whoever must act next on ``request`` (whose approval would make ``found``): the
+    colleague of a swap not yet agreed to, else the shop's supervisors (not the asker, if
+    one). The caller owns the transaction."""
+    day, asker = day_label(request.day), request.user
+    terms = "；".join(c.said for c in found)
+    if request.state is ShiftRequestState.WITH_COLLEAGUE and request.swap_with is not None:
+        _tell(session, [request.swap_with], f"{asker.display_name}想和你换 {day} 的班", terms, now)
+        return
+    what = f"与{request.swap_with.display_name}换班" if request.swap_with else "调班"
+    _tell(
+        session,
+        [u for u in alerts.supervisors(session, request.shop_id) if u.id != asker.id],
+        f"{asker.display_name}申请{what}：{day}，待批准",
+        "；".join(filter(None, [terms, request.note])),
+        now,
+    )
 
 
 def _check_colleague(user: User, colleague: User, shop: Shop) -> None:
@@ -169,7 +179,13 @@ def _open_for_day(session: Session, user: User, day: date) -> ShiftRequest | Non
 
 
 def answer(
-    session: Session, request_id: int, colleague: User, *, agree: bool | None, now: datetime
+    session: Session,
+    request_id: int,
+    colleague: User,
+    *,
+    agree: bool | None,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> ShiftRequest:
     """The colleague of a swap says yes (it goes on to the supervisors) or no (it ends
     there, and the asker hears so); None: neither was chosen."""
@@ -180,10 +196,9 @@ def answer(
         if request.swap_with_id != colleague.id:
             raise FieldError("request", "只有被邀请换班的同事能回复。")
         _check_state(request, ShiftRequestState.WITH_COLLEAGUE)
-        shop = request.shop
         if agree:
             request.state = ShiftRequestState.PENDING
-            _tell_leads(session, request, shop, None, now)
+            announce(session, request, changes(request, request.shop, now=now, tz=tz), now)
         else:
             _close(request, ShiftRequestState.DECLINED, colleague, "", now)
             _tell(
@@ -301,28 +316,6 @@ def _close(
 ) -> None:
     request.state, request.decided_by, request.decided_at = state, by, now
     request.answer = answer
-
-
-def _terms(found: list[Change]) -> str:
-    return "；".join(c.said for c in found)
-
-
-def _tell_leads(
-    session: Session,
-    request: ShiftRequest,
-    shop: Shop,
-    found: list[Change] | None,
-    now: datetime,
-) -> None:
-    asker = request.user
-    what = f"与{request.swap_with.display_name}换班" if request.swap_with else "调班"
-    _tell(
-        session,
-        [u for u in alerts.supervisors(session, shop.id) if u.id != asker.id],
-        f"{asker.display_name}申请{what}：{day_label(request.day)}，待批准",
-        request.note if found is None else "；".join(filter(None, [_terms(found), request.note])),
-        now,
-    )
 
 
 def _tell(session: Session, users: list[User], title: str, body: str, now: datetime) -> None:
@@ -457,4 +450,24 @@ def pending_days(session: Session, shop: Shop, *, today: date) -> list[date]:
             )
             .order_by(ShiftRequest.day)
         )
+    )
+
+
+def asked_days(
+    session: Session, shop: Shop, first: date, last: date
+) -> frozenset[tuple[int, date]]:
+    """(user id, day) of each agent a waiting request of the shop names between ``first``
+    and ``last``: the asker, and the colleague of a swap (the roster marks those cells)."""
+    rows = session.execute(
+        sa.select(ShiftRequest.user_id, ShiftRequest.swap_with_id, ShiftRequest.day).where(
+            ShiftRequest.shop_id == shop.id,
+            ShiftRequest.state.in_(OPEN),
+            ShiftRequest.day.between(first, last),
+        )
+    )
+    return frozenset(
+        (user_id, day)
+        for asker, colleague, day in rows
+        for user_id in (asker, colleague)
+        if user_id is not None
     )

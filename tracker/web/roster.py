@@ -11,7 +11,7 @@ from flask_login import current_user
 from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.extensions import db
-from tracker.services import roster
+from tracker.services import roster, shift_requests
 from tracker.services.staff_rights import FURTHEST_AHEAD
 from tracker.web.access import current_shop
 
@@ -36,7 +36,14 @@ def roster_page(*, editable: bool, endpoint: str) -> str:
         "roster.html",
         shop=shop,
         staff=staff,
-        days=roster.plan(shop, staff, first, now=now, tz=tz),
+        days=roster.plan(
+            shop,
+            staff,
+            first,
+            now=now,
+            tz=tz,
+            asked=shift_requests.asked_days(db.session, shop, first, first + step),
+        ),
         today=today,
         earlier=max(today, first - step) if first > today else None,
         later=first + step if first + step <= today + FURTHEST_AHEAD else None,

@@ -133,7 +133,12 @@ def answer(request_id: int) -> Response:
     agree = True if form.agree.data else False if form.refuse.data else None
     _act(
         lambda: shift_requests.answer(
-            db.session, request_id, current_user._get_current_object(), agree=agree, now=utcnow()
+            db.session,
+            request_id,
+            current_user._get_current_object(),
+            agree=agree,
+            now=utcnow(),
+            tz=local_zone(current_app.config),
         ),
         "已同意换班，等主管批准。" if agree else "已回复不同意换班。",
     )
