@@ -75,6 +75,7 @@ def test_a_swap_goes_from_the_agent_to_the_colleague_to_the_supervisor(
 
     colleague = other_browser(client)
     login(colleague, late)
+    assert "有 1 份调班申请等你答复。" in text(colleague.get("/").get_data(as_text=True))
     assert 'id="shift-requests-link">调班申请 <span class="badge' in colleague.get(
         "/account"
     ).get_data(as_text=True)
@@ -96,6 +97,7 @@ def test_a_swap_goes_from_the_agent_to_the_colleague_to_the_supervisor(
     as_new_request()
     opened = post_form(lead, f"/notifications/{notice.id}/open", {}, form_url="/notifications/")
     assert opened.location.endswith(PAGE)
+    assert "有 1 份调班申请等你答复（批准或不批准）" in text(lead.get("/").get_data(as_text=True))
     page = text(lead.get(PAGE).get_data(as_text=True))
     assert "待你批准 1" in page and "这天上班：2 人 → 2 人" in page
     assert "店铺营业时段都有人" in page
