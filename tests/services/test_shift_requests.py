@@ -134,7 +134,7 @@ def test_a_declined_request_sets_nothing_and_says_why(session: Session, team) ->
 def test_what_cannot_be_asked_is_refused_with_its_field(
     session: Session, team, make_shop, make_user
 ) -> None:  # type: ignore[no-untyped-def]
-    shop, boss, early, _ = team
+    shop, boss, early, late = team
     cases = [
         ({"periods": EARLY}, "periods", "本来就是09:00–15:00"),
         ({"periods": [["18:00", "09:00"]]}, "periods", ""),
@@ -156,6 +156,13 @@ def test_what_cannot_be_asked_is_refused_with_its_field(
     first = _ask(session, early, shop)
     with pytest.raises(FieldError, match="已有一份待主管批准"):
         _ask(session, early, shop, periods=[["09:00", "12:00"]])
+    # nor a swap that would change the day of someone whose day a request already changes,
+    # nor a request of theirs while a colleague's swap with them waits
+    with pytest.raises(FieldError, match="早班小王已有一份待主管批准") as caught:
+        _ask(session, late, shop, swap_with=early, periods=None)
+    assert caught.value.field == "swap_with"
+    with pytest.raises(FieldError, match="你已有一份待主管批准"):
+        _ask(session, early, shop, swap_with=late, periods=None)
     shift_requests.withdraw(session, first.id, early, now=NOW)
     assert first.state is ShiftRequestState.WITHDRAWN
     assert _news(session, boss)[-1] == "早班小王撤回了 11-21 周六 的调班申请"
@@ -217,7 +224,17 @@ def test_the_morning_digest_says_how_many_requests_wait_and_the_soonest_day(
         session, late, shop, later, periods=[], swap_with=None, note="", now=NOW, tz=SH
     )
     _ask(session, early, shop)
-    _ask(session, late, shop, swap_with=early, periods=None)  # the colleague's yes first
+    shift_requests.ask(  # waits for the colleague's yes first
+        session,
+        late,
+        shop,
+        SATURDAY + timedelta(days=1),
+        periods=None,
+        swap_with=early,
+        note="",
+        now=NOW,
+        tz=SH,
+    )
     morning = datetime(2026, 11, 20, 9, 30, tzinfo=SH)
     assert alerts.morning_digest(session, now=morning, settings=settings, tz_name="Asia/Shanghai")
     digest = session.scalars(sa.select(Notification).where(Notification.kind == "digest")).one()

@@ -117,12 +117,15 @@ def ask(
             created_at=now,
             answer="",
         )
-        before = _open_for_day(session, user, day)
-        if before is not None:
-            raise FieldError(
-                "day",
-                f"{day_label(day)} 已有一份{before.state.label}的调班申请，可先撤回再重新申请。",
-            )
+        for who in [user, swap_with] if swap_with else [user]:
+            before = _open_for_day(session, who, day)
+            if before is None:
+                continue
+            # two open requests on one agent's day would each be decided blind
+            whose = "你" if who is user else who.display_name
+            said = f"{day_label(day)} {whose}已有一份{before.state.label}的调班申请"
+            said += "，可先撤回再重新申请。" if who is user else "。"
+            raise FieldError("swap_with" if who is swap_with else "day", said)
         for who in [user, swap_with] if swap_with else [user]:
             leave = availability.leave(who, now, tz)
             if leave is not None and leave.covers(day):
@@ -169,12 +172,16 @@ def _check_colleague(user: User, colleague: User, shop: Shop) -> None:
 
 
 def _open_for_day(session: Session, user: User, day: date) -> ShiftRequest | None:
+    """An undecided request that would change ``user``'s ``day``: their own, or a swap a
+    colleague asked them for."""
     return session.scalar(
-        sa.select(ShiftRequest).where(
-            ShiftRequest.user_id == user.id,
+        sa.select(ShiftRequest)
+        .where(
+            sa.or_(ShiftRequest.user_id == user.id, ShiftRequest.swap_with_id == user.id),
             ShiftRequest.day == day,
             ShiftRequest.state.in_(OPEN),
         )
+        .limit(1)
     )
 
 
