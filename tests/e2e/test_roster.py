@@ -70,6 +70,12 @@ def test_an_agent_asks_for_a_day_off_and_the_supervisor_approves_it(live: Live, 
     page.goto(f"{live.url}/account")
     page.click("#shift-requests-link")
     page.fill("#day", day.isoformat())
+    # only the fields the choice uses show: periods for 上班, the colleague for 换班
+    assert page.locator("#periods").is_hidden() and page.locator("#swap_with").is_hidden()
+    page.check("#kind-2")
+    assert page.locator("#swap_with").is_visible() and page.locator("#periods").is_hidden()
+    page.check("#kind-1")
+    assert page.locator("#periods").is_visible() and page.locator("#swap_with").is_hidden()
     page.check("#kind-0")  # 休息
     page.fill("#note", "搬家")
     page.click("#submit")

@@ -118,3 +118,20 @@ if (news) {
   const bell = document.querySelector("[data-unread-url]");
   if (bell) poll(bell.dataset.unreadUrl, 60, (data) => showUnread(data.unread));
 }
+
+// Fields that matter for one choice only (<div data-shown-for="kind" data-shown-values="work">):
+// hidden while another is chosen. Without script every field shows, and the server ignores
+// what the choice does not use.
+function syncShown(form) {
+  for (const box of form.querySelectorAll("[data-shown-for]")) {
+    const chosen = form.querySelector(`input[name="${box.dataset.shownFor}"]:checked`);
+    box.hidden = Boolean(chosen) && !box.dataset.shownValues.split(" ").includes(chosen.value);
+  }
+}
+for (const form of document.forms) {
+  if (form.querySelector("[data-shown-for]")) syncShown(form);
+}
+document.addEventListener("change", (event) => {
+  const form = event.target.form;
+  if (form && form.querySelector("[data-shown-for]")) syncShown(form);
+});
