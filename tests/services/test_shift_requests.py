@@ -14,7 +14,7 @@ from tests.conftest import NOW
 from tracker.domain.working_hours import stored_periods
 from tracker.models import AuditEvent, Notification, Shop, User
 from tracker.models.enums import Role, ShiftRequestState
-from tracker.services import alerts, availability, shift_requests, shifts
+from tracker.services import alerts, availability, roster, shift_requests, shifts
 from tracker.services.errors import FieldError, NotFound
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -61,7 +61,9 @@ def test_a_day_off_asked_waits_for_the_supervisor_and_sets_nothing_until_approve
         sa.select(Notification.body).where(Notification.user_id == boss.id)
     )
     # the supervisor sees the day as approving would make it: nobody until 15:00
-    before, after = shift_requests.outlook(session, request, shop, now=NOW, tz=SH)
+    found = shift_requests.changes(request, shop, now=NOW, tz=SH)
+    staff = roster.agents_of(session, shop)
+    before, after = shift_requests.outlook(request, shop, staff, found, now=NOW, tz=SH)
     assert (before.working, before.uncovered) == (2, ())
     assert (after.working, after.uncovered) == (1, ("09:00–12:00", "13:30–15:00"))
 

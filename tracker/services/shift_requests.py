@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.domain.working_hours import Periods, day_label, read_periods, stored_periods
-from tracker.models import Notification, ShiftRequest, Shop, User
+from tracker.models import ShiftRequest, Shop, User
 from tracker.models.enums import LEADS, Role, ShiftRequestState
-from tracker.services import alerts, availability, roster, shifts
+from tracker.services import alerts, availability, notices, roster, shifts
 from tracker.services.errors import FieldError, NotFound
 from tracker.services.staff_rights import check_may_set
 from tracker.services.transaction import retrying, transaction
@@ -70,12 +69,18 @@ def changes(request: ShiftRequest, shop: Shop, *, now: datetime, tz: ZoneInfo) -
 
 
 def outlook(
-    session: Session, request: ShiftRequest, shop: Shop, *, now: datetime, tz: ZoneInfo
+    request: ShiftRequest,
+    shop: Shop,
+    staff: list[User],
+    found: list[Change],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> tuple[roster.Day, roster.Day]:
-    """The request's day on the roster as it stands and as approving would make it: how
-    many work, and which of the shop's hours nobody would cover."""
-    staff = roster.agents_of(session, shop)
-    instead = {(c.user.id, request.day): c.after for c in changes(request, shop, now=now, tz=tz)}
+    """The request's day on the roster of ``staff`` as it stands and as approving would
+    make it (``found``, its :func:`changes`): how many work, and which of the shop's hours
+    nobody would cover."""
+    instead = {(c.user.id, request.day): c.after for c in found}
     before = roster.plan(shop, staff, request.day, now=now, tz=tz, days=1)[0]
     after = roster.plan(shop, staff, request.day, now=now, tz=tz, days=1, instead=instead)[0]
     return before, after
@@ -117,7 +122,8 @@ def ask(
             created_at=now,
             answer="",
         )
-        for who in [user, swap_with] if swap_with else [user]:
+        people = [user, swap_with] if swap_with else [user]
+        for who in people:
             before = _open_for_day(session, who, day)
             if before is None:
                 continue
@@ -126,7 +132,7 @@ def ask(
             said = f"{day_label(day)} {whose}已有一份{before.state.label}的调班申请"
             said += "，可先撤回再重新申请。" if who is user else "。"
             raise FieldError("swap_with" if who is swap_with else "day", said)
-        for who in [user, swap_with] if swap_with else [user]:
+        for who in people:
             leave = availability.leave(who, now, tz)
             if leave is not None and leave.covers(day):
                 whom = "你" if who is user else who.display_name
@@ -249,7 +255,6 @@ def decide(
         for user in everyone:
             check_may_set(user, lead, field="answer", what="调班")
         day = request.day
-        verdict = "批准" if approve else "没有批准"
         if approve:
             today = now.astimezone(tz).date()
             for change in changes(request, request.shop, now=now, tz=tz):
@@ -275,7 +280,7 @@ def decide(
             _tell(
                 session,
                 everyone,
-                f"{lead.display_name}{verdict}{request.user.display_name}的调班申请（{day_label(day)}）",
+                f"{lead.display_name}没有批准{request.user.display_name}的调班申请（{day_label(day)}）",
                 answer,
                 now,
             )
@@ -326,17 +331,7 @@ def _close(
 
 
 def _tell(session: Session, users: list[User], title: str, body: str, now: datetime) -> None:
-    for user in users:
-        session.add(
-            Notification(
-                user_id=user.id,
-                kind=NEWS,
-                dedupe_key=f"{NEWS}:{uuid4().hex}",
-                title=title[:200],
-                body=body,
-                created_at=now,
-            )
-        )
+    notices.tell(session, users, kind=NEWS, title=title, body=body, now=now)
 
 
 def asked_for(request: ShiftRequest) -> str:
@@ -373,6 +368,19 @@ class Requests:
     to_decide: list[Shown]  # a lead's: waiting for a supervisor, in the shop
 
 
+def _to_answer(user: User) -> sa.ColumnElement[bool]:
+    """SQL: a swap waiting for ``user``'s yes."""
+    return sa.and_(
+        ShiftRequest.swap_with_id == user.id,
+        ShiftRequest.state == ShiftRequestState.WITH_COLLEAGUE,
+    )
+
+
+def _to_decide(user: User) -> sa.ColumnElement[bool]:
+    """SQL: a request waiting for a supervisor, not ``user``'s own (no lead decides theirs)."""
+    return sa.and_(ShiftRequest.state == ShiftRequestState.PENDING, ShiftRequest.user_id != user.id)
+
+
 def requests_for(
     session: Session, user: User, shop: Shop, *, now: datetime, tz: ZoneInfo
 ) -> Requests:
@@ -399,41 +407,28 @@ def requests_for(
     to_answer = [
         Shown(request, changes(request, shop, now=now, tz=tz))
         for request in session.scalars(
-            base.where(
-                ShiftRequest.swap_with_id == user.id,
-                ShiftRequest.state == ShiftRequestState.WITH_COLLEAGUE,
-                upcoming,
-            ).order_by(ShiftRequest.day)
+            base.where(_to_answer(user), upcoming).order_by(ShiftRequest.day)
         )
     ]
     to_decide = []
     if user.leads:
-        for request in session.scalars(
-            base.where(
-                ShiftRequest.state == ShiftRequestState.PENDING,
-                ShiftRequest.user_id != user.id,
-                upcoming,
-            ).order_by(ShiftRequest.day, ShiftRequest.created_at)
-        ):
-            before, after = outlook(session, request, shop, now=now, tz=tz)
-            to_decide.append(Shown(request, changes(request, shop, now=now, tz=tz), before, after))
+        waiting = session.scalars(
+            base.where(_to_decide(user), upcoming).order_by(
+                ShiftRequest.day, ShiftRequest.created_at
+            )
+        ).all()
+        staff = roster.agents_of(session, shop) if waiting else []
+        for request in waiting:
+            found = changes(request, shop, now=now, tz=tz)
+            before, after = outlook(request, shop, staff, found, now=now, tz=tz)
+            to_decide.append(Shown(request, found, before, after))
     return Requests(mine, to_answer, to_decide)
 
 
 def waiting_count(session: Session, user: User, shop: Shop, *, today: date) -> int:
     """How many requests wait for ``user``: swaps to answer, and for a lead those to
     decide (the badge beside 调班申请)."""
-    waiting = sa.and_(
-        ShiftRequest.swap_with_id == user.id,
-        ShiftRequest.state == ShiftRequestState.WITH_COLLEAGUE,
-    )
-    if user.leads:
-        waiting = sa.or_(
-            waiting,
-            sa.and_(
-                ShiftRequest.state == ShiftRequestState.PENDING, ShiftRequest.user_id != user.id
-            ),
-        )
+    waiting = sa.or_(_to_answer(user), _to_decide(user)) if user.leads else _to_answer(user)
     return (
         session.scalar(
             sa.select(sa.func.count())

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
-from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -33,7 +32,8 @@ from tracker.domain.working_hours import (
     read_periods,
     stored_periods,
 )
-from tracker.models import Notification, ShiftDay, Shop, User
+from tracker.models import ShiftDay, Shop, User
+from tracker.services import notices
 from tracker.services.audit import record_user_change
 from tracker.services.errors import FieldError
 from tracker.services.staff_rights import FURTHEST_AHEAD, check_may_set
@@ -220,16 +220,7 @@ def _tell(session: Session, user: User, actor: User, title: str, now: datetime) 
     """A person whose hours someone else changed hears of it (the bell, 通知): a Saturday
     made a working day is no use if its agent learns of it on Monday."""
     if actor.id != user.id:
-        session.add(
-            Notification(
-                user_id=user.id,
-                kind=SHIFT_NEWS,
-                dedupe_key=f"shift:{uuid4().hex}",  # every change is news
-                title=title,
-                body="",
-                created_at=now,
-            )
-        )
+        notices.tell(session, [user], kind=SHIFT_NEWS, title=title, body="", now=now)
 
 
 def _audit_text(periods: list[list[str]]) -> str:

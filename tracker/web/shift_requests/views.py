@@ -46,9 +46,9 @@ def _colleagues(shop: Shop) -> list[User]:
     return [u for u in roster.agents_of(db.session, shop) if u.id != current_user.id]
 
 
-def _ask_form(shop: Shop, **kwargs: object) -> AskForm:
+def _ask_form(colleagues: list[User], **kwargs: object) -> AskForm:
     form = AskForm(**kwargs)  # type: ignore[arg-type]
-    form.swap_with.choices = [(0, "请选择…")] + [(u.id, u.display_name) for u in _colleagues(shop)]
+    form.swap_with.choices = [(0, "请选择…")] + [(u.id, u.display_name) for u in colleagues]
     return form
 
 
@@ -56,7 +56,8 @@ def _ask_form(shop: Shop, **kwargs: object) -> AskForm:
 def page() -> Response | tuple[str, int]:
     """GET: the ask form and what waits for this person; POST: a new request."""
     shop = _shop()
-    form = _ask_form(shop)
+    colleagues = _colleagues(shop)
+    form = _ask_form(colleagues)
     if form.is_submitted() and form.validate():
         try:
             request = shift_requests.ask(
@@ -65,7 +66,7 @@ def page() -> Response | tuple[str, int]:
                 shop,
                 form.day.data,  # type: ignore[arg-type]
                 periods=_periods(form),
-                swap_with=_swap_with(form, shop),
+                swap_with=_swap_with(form, colleagues),
                 note=form.note.data or "",
                 now=utcnow(),
                 tz=local_zone(current_app.config),
@@ -77,7 +78,7 @@ def page() -> Response | tuple[str, int]:
             flash(f"调班申请已提交（{request.day:%m-%d}），等{whom}答复。", "success")
             return redirect(url_for("shift_requests.page"))
     elif not form.is_submitted():
-        form = _ask_form(shop, formdata=None)
+        form = _ask_form(colleagues, formdata=None)
     return _render(shop, form)
 
 
@@ -97,10 +98,10 @@ def _periods(form: AskForm) -> list[list[str]] | None:
         raise FieldError("periods", str(exc)) from exc
 
 
-def _swap_with(form: AskForm, shop: Shop) -> User | None:
+def _swap_with(form: AskForm, colleagues: list[User]) -> User | None:
     if form.kind.data != "swap":
         return None
-    chosen = next((u for u in _colleagues(shop) if u.id == form.swap_with.data), None)
+    chosen = next((u for u in colleagues if u.id == form.swap_with.data), None)
     if chosen is None:
         raise FieldError("swap_with", "请选一位同事换班。")
     return chosen
