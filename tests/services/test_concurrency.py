@@ -277,3 +277,53 @@ def test_two_supervisors_deciding_one_request_at_once_decide_it_once(sessions) -
             .where(Notification.user_id == request.user_id)
         )
         assert told == 1  # one answer, not two
+
+
+@pytest.mark.parametrize("crossing", [False, True], ids=["double-click", "crossing-swap"])
+def test_two_asks_for_one_agents_day_at_once_store_one(sessions, crossing: bool) -> None:  # type: ignore[no-untyped-def]
+    """A double click (or two tabs) sends one agent's ask twice; a colleague asks to swap the
+    very day the agent asks off. Each ask looks for an open request on the day first: at
+    once, without a lock, both find none and both are stored, to be decided blind."""
+    make, shop_id = sessions
+    from tracker.models import ShiftRequest, User
+    from tracker.models.enums import Role
+    from tracker.services import shift_requests
+    from tracker.services.errors import FieldError
+
+    with make() as session:
+        shop = session.get(Shop, shop_id)
+        for name in ("agent", "colleague"):
+            user = User(username=name, display_name=name, role=Role.AGENT, created_at=utcnow())
+            if name == "colleague":  # the late shift: a swap changes both days
+                user.shift = {"periods": [["13:30", "22:00"]], "weekdays": list(range(7))}
+            user.set_password("x-1234567")
+            user.shops.append(shop)
+            session.add(user)
+        session.commit()
+    now, day = utcnow(), utcnow().astimezone(SH).date() + timedelta(days=3)
+    refused: list[str] = []
+
+    def ask(i: int) -> None:
+        with make() as session:
+            shop = session.get(Shop, shop_id)
+            people = {u.username: u for u in session.scalars(sa.select(User))}
+            asker = people["colleague"] if crossing and i == 1 else people["agent"]
+            try:
+                shift_requests.ask(
+                    session,
+                    asker,
+                    shop,
+                    day,
+                    periods=[],
+                    swap_with=people["agent"] if asker is people["colleague"] else None,
+                    note="",
+                    now=now,
+                    tz=SH,
+                )
+            except FieldError as exc:
+                refused.append(exc.message)
+
+    assert at_once(2, ask) == []
+    assert len(refused) == 1 and "已有一份" in refused[0]
+    with make() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ShiftRequest)) == 1

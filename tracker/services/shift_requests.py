@@ -123,6 +123,7 @@ def ask(
             answer="",
         )
         people = [user, swap_with] if swap_with else [user]
+        _lock(session, people)
         for who in people:
             before = _open_for_day(session, who, day)
             if before is None:
@@ -175,6 +176,14 @@ def _check_colleague(user: User, colleague: User, shop: Shop) -> None:
         raise FieldError("swap_with", "请选一位同事换班。")
     if not colleague.is_active or shop.id not in colleague.shop_ids:
         raise FieldError("swap_with", f"{colleague.display_name}不是本店在职的同事。")
+
+
+def _lock(session: Session, people: list[User]) -> None:
+    """Hold ``people``'s rows until the transaction ends, in id order (no deadlock): two asks
+    at once (a double click, a swap crossing the colleague's own ask) would each find no
+    open request on the day and both be stored. SQLite's writers already go one at a time."""
+    ids = sorted(who.id for who in people)
+    session.execute(sa.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
 
 
 def _open_for_day(session: Session, user: User, day: date) -> ShiftRequest | None:
