@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker.domain.working_hours import PolicyError, WorkingHours, dated_text, gaps, parse_dated
+from tracker.domain.working_hours import (
+    PolicyError,
+    Week,
+    WorkingHours,
+    dated_text,
+    gaps,
+    parse_dated,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 H = timedelta(hours=1)
@@ -208,3 +215,73 @@ SHOP_DAY = ((time(9), time(12)), (time(13, 30), time(22)))
 )  # fmt: skip
 def test_gaps_are_the_shops_hours_nobody_works(worked, expected) -> None:  # type: ignore[no-untyped-def]
     assert gaps(SHOP_DAY, worked) == expected
+
+
+# 轮班: the early shift one week, the late one the next, from Monday 2026-11-23
+EARLY_WEEK = ((time(9), time(18)),)
+LATE_WEEK = Week(((time(13, 30), time(22)),), frozenset(range(6)))  # and Saturdays
+TURNS = WorkingHours(
+    tz=SH,
+    periods=EARLY_WEEK,
+    weekdays=frozenset(range(5)),
+    rotation=(LATE_WEEK,),
+    rotation_from=date(2026, 11, 23),
+)
+
+
+def test_a_rotation_takes_turns_week_by_week_and_counts_back_before_its_start() -> None:
+    assert TURNS.periods_on(date(2026, 11, 23)) == EARLY_WEEK  # week 1
+    assert TURNS.periods_on(date(2026, 11, 28)) == ()  # week 1 has no Saturday
+    assert TURNS.periods_on(date(2026, 11, 30)) == LATE_WEEK.periods  # week 2
+    assert TURNS.periods_on(date(2026, 12, 5)) == LATE_WEEK.periods  # its Saturday
+    assert TURNS.periods_on(date(2026, 12, 7)) == EARLY_WEEK  # week 1 again
+    assert TURNS.periods_on(date(2026, 11, 20)) == LATE_WEEK.periods  # the week before: 2
+    assert [TURNS.week_number(date(2026, 11, 23) + timedelta(weeks=n)) for n in range(-2, 3)] == [
+        1,
+        2,
+        1,
+        2,
+        1,
+    ]
+    # a deadline runs into the late week: Friday 17:00 + 2 h is Monday 14:30 of week 2
+    assert TURNS.add(at(27, 17), 2 * H) == at(30, 14, 30)
+
+
+def test_a_three_week_rotation_and_a_day_of_its_own_above_it() -> None:
+    middle = Week(((time(11), time(20)),), frozenset(range(5)))
+    three = replace(TURNS, rotation=(middle, LATE_WEEK))
+    mondays = [date(2026, 11, 23) + timedelta(weeks=n) for n in range(4)]
+    assert [three.periods_on(d) for d in mondays] == [
+        EARLY_WEEK,
+        middle.periods,
+        LATE_WEEK.periods,
+        EARLY_WEEK,
+    ]
+    swapped = replace(three, dated={date(2026, 11, 30): ()})  # a 调班 beats the rotation
+    assert swapped.periods_on(date(2026, 11, 30)) == ()
+
+
+def test_a_rotation_is_stored_and_read_back() -> None:
+    stored = TURNS.to_dict()
+    assert stored["rotation"] == {
+        "from": "2026-11-23",
+        "weeks": [{"periods": [["13:30", "22:00"]], "weekdays": [0, 1, 2, 3, 4, 5]}],
+    }
+    assert WorkingHours.from_dict(stored, SH) == TURNS
+    assert "rotation" not in OFFICE.to_dict()  # a plain week is stored as before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rotation_from": date(2026, 11, 24)}, "从某个周一算起"),
+        ({"rotation_from": None}, "从某个周一算起"),
+        ({"rotation": (LATE_WEEK,) * 4}, "最多 4 周"),
+        ({"rotation": (Week(LATE_WEEK.periods, frozenset()),)}, "至少要有一个工作日"),
+        ({"rotation": (Week((), frozenset(range(5))),)}, "至少要有一个工作时段"),
+        ({"rotation": (Week(((time(22), time(13)),), frozenset(range(5))),)}, "结束早于开始"),
+    ],
+)
+def test_a_rotation_that_cannot_work_is_refused(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError, match=message):
+        replace(TURNS, **change)

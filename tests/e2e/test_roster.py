@@ -100,3 +100,40 @@ def test_an_agent_asks_for_a_day_off_and_the_supervisor_approves_it(live: Live, 
     _take_back(page, live, day)
     assert errors == []
     context.close()
+
+
+def test_a_supervisor_sets_a_two_week_rotation_and_the_roster_takes_turns(
+    live: Live, browser
+) -> None:  # type: ignore[no-untyped-def]
+    """The 班次 form shows a second week (and 本周是, with as many weeks as the turn has)
+    only once 两周轮换 is chosen; the roster then alternates the agent's hours by week."""
+    errors: list[str] = []
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live, "boss")
+    page.goto(f"{live.url}/reports/agents/{live.agent_id}/shift")
+    assert page.locator("#periods_2").is_hidden() and page.locator("#this_week").is_hidden()
+    page.check("#weeks-1")  # 两周轮换
+    assert page.locator("#periods_2").is_visible() and page.locator("#periods_3").is_hidden()
+    assert page.locator("#this_week-1").is_visible() and page.locator("#this_week-2").is_hidden()
+    page.fill("#periods", "09:00-15:00")
+    page.fill("#periods_2", "15:00-22:00")
+    page.check("#this_week-1")  # this week is the late one
+    page.click("#shift-form #submit")
+    page.locator(".alert-success").wait_for()
+    assert "两周轮换（本周第2周）" in page.locator(".alert-success").inner_text()
+
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    page.goto(f"{live.url}/reports/roster")
+    for day, hours in ((today, "15:00–22:00"), (today + timedelta(weeks=1), "09:00–15:00")):
+        cell = page.locator(f'#roster a[href*="/agents/{live.agent_id}/shift?day={day}"]')
+        assert cell.inner_text().strip() == hours
+    # back to the shop's hours, as the other tests expect
+    page.goto(f"{live.url}/reports/agents/{live.agent_id}/shift")
+    page.check("#weeks-0")
+    page.fill("#periods", "")
+    page.click("#shift-form #submit")
+    page.locator(".alert-success").wait_for()
+    assert errors == []
+    context.close()

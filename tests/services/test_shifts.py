@@ -143,6 +143,116 @@ def test_the_history_says_the_shift_in_words(session: Session, team) -> None:  #
     ]
 
 
+def test_a_rotation_takes_turns_for_auto_assign_the_roster_and_the_load_page(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    """早晚班轮换: 早班小王 works the early week now and the late one next week; 晚班小李 the
+    other way round. Next Friday evening the case goes to 小王, on the late turn."""
+    shop, boss, early, late = team
+    shifts.set_shift(
+        session, early, EARLY, WEEK, rotation=[(LATE, WEEK)], this_week=1, actor=boss,
+        now=NOW, tz=SH,
+    )  # fmt: skip
+    shifts.set_shift(
+        session, late, EARLY, WEEK, rotation=[(LATE, WEEK)], this_week=2, actor=boss,
+        now=NOW, tz=SH,
+    )  # fmt: skip
+    this_monday = date(2026, 11, 16)  # NOW is Friday 11-20
+    assert early.shift["rotation"] == {
+        "from": this_monday.isoformat(),
+        "weeks": [{"periods": LATE, "weekdays": WEEK}],
+    }
+    assert late.shift["rotation"]["from"] == (this_monday - timedelta(weeks=1)).isoformat()
+    owner, _ = auto_assign.owner_for(
+        session, _new_case(session, shop, FRIDAY_EVENING), FRIDAY_EVENING, SH
+    )
+    assert owner == late  # this week 小李 is the late one
+    next_friday = FRIDAY_EVENING + timedelta(weeks=1)
+    case = open_case(session, shop, key="next-friday", nick="下周五的买家", at=next_friday)
+    owner, _ = auto_assign.owner_for(session, case, next_friday, SH)
+    assert owner == early
+    days = {d.day: d for d in roster.plan(shop, [early, late], date(2026, 11, 22), now=NOW, tz=SH)}
+    assert [c.hours for c in days[date(2026, 11, 22)].cells] == [("09:00–15:00",), ("15:00–22:00",)]
+    assert [c.hours for c in days[date(2026, 11, 23)].cells] == [("15:00–22:00",), ("09:00–15:00",)]
+    assert shifts.duty(early, shop, NOW, SH).shift == (
+        "两周轮换（本周第1周）：第1周 每天 09:00–15:00；第2周 每天 15:00–22:00"
+    )
+    assert shifts.duty(early, shop, next_friday, SH).shift.startswith("两周轮换（本周第2周）")
+    told = session.scalars(
+        sa.select(Notification.title)
+        .where(Notification.user_id == early.id, Notification.kind == shifts.SHIFT_NEWS)
+        .order_by(Notification.id.desc())
+    ).first()
+    assert (
+        told
+        == "主管老陈把你的班次改为：两周轮换（本周第1周）：第1周 每天 09:00–15:00；第2周 每天 15:00–22:00"
+    )
+
+
+def test_a_later_week_left_blank_works_the_first_weeks_periods(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    """大小周: the same hours, six days one week and five the next."""
+    _, boss, early, _ = team
+    six, five = [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4]
+    shifts.set_shift(
+        session, early, EARLY, six, rotation=[(None, five)], actor=boss, now=NOW, tz=SH
+    )
+    assert early.shift["rotation"]["weeks"] == [{"periods": EARLY, "weekdays": five}]
+    hours = shifts.hours_of(early, early.shops[0], SH)
+    saturdays = [date(2026, 11, 21) + timedelta(weeks=n) for n in range(3)]
+    assert [bool(hours.periods_on(d)) for d in saturdays] == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("periods", "rotation", "this_week", "field", "message"),
+    [
+        (
+            EARLY,
+            [([["22:00", "15:00"]], WEEK)],
+            1,
+            "periods_2",
+            "第2周：时段 22:00-15:00 的结束早于开始",
+        ),
+        (EARLY, [(LATE, [])], 1, "weekdays_2", "第2周：至少要有一个工作日"),
+        (EARLY, [(LATE, WEEK), (EARLY, WEEK), (LATE, [1])], 3, "periods_2", ""),
+        (EARLY, [(LATE, WEEK)], 3, "this_week", "2 周一轮，本周只能是第1至第2周"),
+        (EARLY, [(LATE, WEEK)] * 4, 1, "weeks", "轮班最多 4 周一轮"),
+        (None, [(LATE, WEEK)], 1, "periods", "轮班要填第1周的上班时段"),
+    ],
+)
+def test_a_rotation_that_cannot_work_is_refused_on_its_field(
+    session: Session, team, periods, rotation, this_week: int, field: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, _ = team
+    if not message:  # a third week's weekdays fine, its periods as the first: stored
+        shifts.set_shift(
+            session, early, periods, WEEK, rotation=rotation, this_week=this_week, actor=boss,
+            now=NOW, tz=SH,
+        )  # fmt: skip
+        assert len(early.shift["rotation"]["weeks"]) == 3
+        return
+    with pytest.raises(FieldError) as refused:
+        shifts.set_shift(
+            session, early, periods, WEEK, rotation=rotation, this_week=this_week, actor=boss,
+            now=NOW, tz=SH,
+        )  # fmt: skip
+    assert refused.value.field == field and message in refused.value.message
+    session.refresh(early)
+    assert early.shift == {"periods": EARLY, "weekdays": WEEK}
+
+
+def test_the_history_says_a_rotation_in_words(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    _, boss, early, _ = team
+    shifts.set_shift(
+        session, early, EARLY, WEEK, rotation=[(LATE, [0, 1, 2, 3, 4])], this_week=2,
+        actor=boss, now=NOW + timedelta(minutes=1), tz=SH,
+    )  # fmt: skip
+    change = change_log.of_user(session, early.id, SH)[0]
+    assert (change.old, change.new) == (
+        "每天 09:00–15:00",
+        "两周轮换（2026-11-09 起第1周）：第1周 每天 09:00–15:00；第2周 周一至周五 15:00–22:00",
+    )
+
+
 def test_the_alerts_of_a_case_whose_owner_is_off_shift_go_to_the_supervisors(
     session: Session, team
 ) -> None:  # type: ignore[no-untyped-def]

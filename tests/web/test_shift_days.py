@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import csrf_token, login, other_browser
+from tests.conftest import csrf_token, login, other_browser, post_form
 from tracker.clock import utcnow
 from tracker.domain.working_hours import day_label
 from tracker.models import Shop, User
@@ -196,3 +196,62 @@ def test_a_supervisor_of_another_shop_cannot_see_or_set_an_agents_days(
     assert refused.status_code == 404
     session.refresh(early)
     assert early.shift_days == []
+
+
+def test_a_supervisor_sets_a_rotation_and_the_form_and_the_account_say_it(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    """早晚班轮换 set on the 班次 page: each week's fields, 本周是, errors under the week's
+    field; the form shows it back, and the agent reads it on 我的账号."""
+    _, boss, _, late = staff
+    login(client, boss)
+    url = f"/reports/agents/{late.id}/shift"
+    page = client.get(url).get_data(as_text=True)
+    assert "两周轮换" in page and "第2周上班时段" in page and "本周是" in page
+    week = [str(d) for d in range(7)]
+    typed = {
+        "weeks": "2",
+        "periods": "09:00-15:00",
+        "weekdays": week,
+        "periods_2": "22:00-15:00",
+        "weekdays_2": week,
+        "this_week": "2",
+    }
+    refused = post_form(client, url, typed)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    # under the second week's periods, which keep what was typed
+    assert re.search(r'id="periods_2"[^>]*value="22:00-15:00"[^<]*>\s*<div class="invalid', page)
+    assert "第2周：时段 22:00-15:00 的结束早于开始" in text(page)
+    refused = post_form(client, url, {**typed, "periods_2": "15:00-22:00", "this_week": "3"})
+    assert refused.status_code == 400
+    assert "2 周一轮，本周只能是第1至第2周" in text(refused.get_data(as_text=True))
+    session.refresh(late)
+    assert late.shift is None
+
+    done = post_form(client, url, {**typed, "periods_2": "15:00-22:00"})
+    assert done.status_code == 302
+    session.refresh(late)
+    today = utcnow().astimezone(SH).date()
+    last_monday = today - timedelta(days=today.weekday() + 7)
+    assert late.shift["rotation"] == {
+        "from": last_monday.isoformat(),
+        "weeks": [{"periods": [["15:00", "22:00"]], "weekdays": list(range(7))}],
+    }
+    said = "两周轮换（本周第2周）：第1周 每天 09:00–15:00；第2周 每天 15:00–22:00"
+    assert f"客服小李 的班次：{said}。" in text(client.get(done.location).get_data(as_text=True))
+    page = client.get(url).get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*name="weeks"[^>]*value="2"', page)
+    assert re.search(r'<input checked[^>]*name="this_week"[^>]*value="2"', page)
+    assert re.search(r'id="periods_2"[^>]*value="15:00-22:00"', page)
+
+    # 每周一样 again: the second week's fields, still filled in, are not stored (set back
+    # after: the agent reads the rotation)
+    again = post_form(client, url, {**typed, "weeks": "1"})
+    assert again.status_code == 302, text(again.get_data(as_text=True))
+    session.refresh(late)
+    assert late.shift == {"periods": [["09:00", "15:00"]], "weekdays": list(range(7))}
+    assert post_form(client, url, {**typed, "periods_2": "15:00-22:00"}).status_code == 302
+    other = other_browser(client)
+    login(other, late)
+    assert f"我的班次：{said}" in text(other.get("/account").get_data(as_text=True))

@@ -2,8 +2,9 @@
 
 A shop works in several periods a day (e.g. 09:00-12:00 and 13:30-22:00) on chosen
 weekdays, except holidays, plus make-up working days (调休). A day may also have periods of
-its own (an agent's 调班: this Saturday 09:00-18:00, or off). Arithmetic happens in the
-shop's time zone; results are aware datetimes.
+its own (an agent's 调班: this Saturday 09:00-18:00, or off). An agent's weeks may take
+turns (轮班: the early shift one week, the late one the next; 大小周). Arithmetic happens in
+the shop's time zone; results are aware datetimes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,17 @@ def check_periods(periods: Periods) -> None:
         previous_end = end
 
 
+LONGEST_ROTATION = 4  # weeks: 早/晚 is two, 早/中/晚 three; a team plans no further ahead
+
+
+@dataclass(frozen=True)
+class Week:
+    """One week's shape in a rotation: its periods on its weekdays."""
+
+    periods: Periods
+    weekdays: frozenset[int]
+
+
 @dataclass(frozen=True)
 class WorkingHours:
     tz: ZoneInfo
@@ -51,30 +63,51 @@ class WorkingHours:
     # A day's own periods instead of the week's, holidays included (empty: no work that
     # day): a shop's 特殊营业时间 (双11 until midnight, 除夕 until noon), an agent's 调班.
     dated: Mapping[date, Periods] = field(default_factory=dict, hash=False)
+    # 轮班: the weeks after the first (``periods`` on ``weekdays``), taking turns week by
+    # week; the week that begins on ``rotation_from`` (a Monday) is a first week
+    rotation: tuple[Week, ...] = ()
+    rotation_from: date | None = None
 
     def __post_init__(self) -> None:
-        check_periods(self.periods)
-        if not self.periods:
-            raise PolicyError("至少要有一个工作时段。")
-        if not self.weekdays:
-            # 调休 make-up days are exceptions to a week, not a week: without a weekday the
-            # deadlines of every case after the last of them could never be computed
-            raise PolicyError("至少要有一个工作日（星期几）。", about="weekdays")
+        for week in (Week(self.periods, self.weekdays), *self.rotation):
+            check_periods(week.periods)
+            if not week.periods:
+                raise PolicyError("至少要有一个工作时段。")
+            if not week.weekdays:
+                # 调休 make-up days are exceptions to a week, not a week: without a weekday
+                # the deadlines of every case after the last of them could never be computed
+                raise PolicyError("至少要有一个工作日（星期几）。", about="weekdays")
+        if self.rotation:
+            if len(self.rotation) >= LONGEST_ROTATION:
+                raise PolicyError(f"轮班最多 {LONGEST_ROTATION} 周一轮。", about="rotation")
+            if self.rotation_from is None or self.rotation_from.weekday() != 0:
+                raise PolicyError("轮班要从某个周一算起。", about="rotation")
         for periods in self.dated.values():
             check_periods(periods)
+
+    def week_number(self, day: date) -> int:
+        """Which week of the rotation ``day`` falls in, from 1 (always 1 without one)."""
+        if not self.rotation or self.rotation_from is None:
+            return 1
+        return rotation_week(self.rotation_from, day, len(self.rotation) + 1)
+
+    def week_of(self, day: date) -> Week:
+        """The shape of the week ``day`` falls in."""
+        number = self.week_number(day)
+        return Week(self.periods, self.weekdays) if number == 1 else self.rotation[number - 2]
 
     def is_working_day(self, day: date) -> bool:
         if day in self.dated:
             return bool(self.dated[day])
         if day in self.workdays:
             return True
-        return day.weekday() in self.weekdays and day not in self.holidays
+        return day.weekday() in self.week_of(day).weekdays and day not in self.holidays
 
     def periods_on(self, day: date) -> Periods:
         """The periods worked on ``day``: none on a day off, its own on a dated day."""
         if not self.is_working_day(day):
             return ()
-        return self.dated.get(day, self.periods)
+        return self.dated.get(day, self.week_of(day).periods)
 
     def _spans(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working spans from ``start`` on, in order, clipped to begin no earlier than it."""
@@ -136,6 +169,14 @@ class WorkingHours:
         if self.dated:  # absent when none, as settings were stored before it
             days = sorted(self.dated.items())
             stored["dated"] = {day.isoformat(): stored_periods(p) for day, p in days}
+        if self.rotation and self.rotation_from is not None:  # absent when none, likewise
+            stored["rotation"] = {
+                "from": self.rotation_from.isoformat(),
+                "weeks": [
+                    {"periods": stored_periods(w.periods), "weekdays": sorted(w.weekdays)}
+                    for w in self.rotation
+                ],
+            }
         return stored
 
     @classmethod
@@ -154,11 +195,30 @@ class WorkingHours:
                     _day(day): read_periods(periods)
                     for day, periods in dict(data.get("dated") or {}).items()
                 },
+                **_rotation(data.get("rotation")),
             )
         except (TypeError, ValueError) as exc:
             if isinstance(exc, PolicyError):
                 raise
             raise PolicyError(f"工作时间的设置格式不对：{exc}") from exc
+
+
+def rotation_week(since: date, day: date, weeks: int) -> int:
+    """The week (from 1) of a ``weeks``-week rotation whose first week began on ``since``
+    that ``day`` falls in; days before ``since`` count back in the same turn."""
+    return (day - since).days // 7 % weeks + 1
+
+
+def _rotation(stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The stored ``rotation`` ({"from": Monday, "weeks": [{periods, weekdays}]}) as the
+    arguments of :class:`WorkingHours`."""
+    if not stored:
+        return {}
+    weeks = tuple(
+        Week(read_periods(w.get("periods", [])), frozenset(int(d) for d in w.get("weekdays", [])))
+        for w in stored.get("weeks", [])
+    )
+    return {"rotation": weeks, "rotation_from": _day(stored.get("from", ""))}
 
 
 def gaps(needed: Periods, worked: Iterable[Periods]) -> Periods:

@@ -8,19 +8,23 @@ calendar of holidays and make-up days; an agent without one works the shop's hou
 
 Weeks are not all alike: a sale's Saturday needs the early agent too, two agents swap a day.
 A 调班 gives one day its own periods (or makes it a day off) on top of the week, for that
-agent alone; everything that reads a shift reads it.
+agent alone; everything that reads a shift reads it. A team that takes turns (轮班: the early
+shift one week, the late one the next; 大小周, six days one week and five the next) gives a
+shift several weeks, taking turns from a Monday, rather than a 调班 for every day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from tracker.domain.working_hours import (
+    LONGEST_ROTATION,
     Periods,
     PolicyError,
     WorkingHours,
@@ -30,6 +34,7 @@ from tracker.domain.working_hours import (
     describe_week,
     periods_text,
     read_periods,
+    rotation_week,
     stored_periods,
 )
 from tracker.models import ShiftDay, Shop, User
@@ -78,17 +83,46 @@ def hours_of(user: User, shop: Shop, tz: ZoneInfo) -> WorkingHours:
         else:
             # their own periods, also on the shop's 特殊营业 days (a longer day is the late
             # shift's, not everyone's)
-            hours = replace(shop_hours, periods=own.periods, weekdays=own.weekdays, dated={})
+            hours = replace(
+                shop_hours,
+                periods=own.periods,
+                weekdays=own.weekdays,
+                rotation=own.rotation,
+                rotation_from=own.rotation_from,
+                dated={},
+            )
     dated = _dated(user)
     return replace(hours, dated={**hours.dated, **dated}) if dated else hours
 
 
-def describe(shift: dict[str, Any] | None) -> str:
-    """周一至周五 09:00–15:00, for lists and the audit trail."""
+ROTATION_NAMES = {2: "两周轮换", 3: "三周轮换", 4: "四周轮换"}
+
+
+def describe(shift: dict[str, Any] | None, today: date | None = None) -> str:
+    """周一至周五 09:00–15:00, for lists and the audit trail; a rotation names each week
+    and which one ``today`` is in (without ``today``, the Monday it counts from)."""
     if not shift:
         return "按店铺工作时间"
     week, periods = shift.get("weekdays", []), shift.get("periods", [])
-    return f"{describe_week(week)} {describe_periods(periods)}"
+    said = f"{describe_week(week)} {describe_periods(periods)}"
+    rotation = shift.get("rotation")
+    if not rotation:
+        return said
+    weeks = [said] + [
+        f"{describe_week(w.get('weekdays', []))} {describe_periods(w.get('periods', []))}"
+        for w in rotation.get("weeks", [])
+    ]
+    turns = "；".join(f"第{i}周 {w}" for i, w in enumerate(weeks, 1))
+    name = ROTATION_NAMES.get(len(weeks), f"{len(weeks)}周轮换")
+    try:
+        since = date.fromisoformat(rotation.get("from", ""))
+    except (TypeError, ValueError):
+        return f"{name}：{turns}"
+    if today is None:
+        when = f"{since:%Y-%m-%d} 起第1周"
+    else:
+        when = f"本周第{rotation_week(since, today, len(weeks))}周"
+    return f"{name}（{when}）：{turns}"
 
 
 def set_shift(
@@ -97,22 +131,27 @@ def set_shift(
     periods: list[list[str]] | None,
     weekdays: list[int],
     *,
+    rotation: Sequence[tuple[list[list[str]] | None, list[int]]] = (),
+    this_week: int = 1,
     actor: User,
     now: datetime,
     tz: ZoneInfo,
 ) -> None:
     """Give ``user`` a shift (``periods`` on ``weekdays``), or none (``periods`` None: the
-    shop's hours), audited on the user."""
+    shop's hours), audited on the user. ``rotation`` are the weeks taking turns after the
+    first (periods None: the first week's), and the current week is the ``this_week``-th of
+    the turn: a team says 本周上晚班, not which Monday its rotation began."""
     with transaction(session):
         check_may_set(user, actor, field="periods", what="班次")
         shift: dict[str, Any] | None = None
         if periods is not None:
-            try:
-                checked = WorkingHours.from_dict({"periods": periods, "weekdays": weekdays}, tz)
-            except PolicyError as exc:
-                raise FieldError(exc.about, str(exc)) from exc
-            full = checked.to_dict()
-            shift = {"periods": full["periods"], "weekdays": full["weekdays"]}
+            shift = _checked_week(periods, weekdays, tz, number=1)
+            if rotation:
+                shift["rotation"] = _checked_rotation(
+                    periods, rotation, this_week, now.astimezone(tz).date(), tz
+                )
+        elif rotation:
+            raise FieldError("periods", "轮班要填第1周的上班时段。")
         changed = record_user_change(
             session,
             user.id,
@@ -124,8 +163,45 @@ def set_shift(
         )
         user.shift = shift
         if changed is not None:
-            said = f"{actor.display_name}把你的班次改为：{describe(shift)}"
+            today = now.astimezone(tz).date()
+            said = f"{actor.display_name}把你的班次改为：{describe(shift, today)}"
             _tell(session, user, actor, said, now)
+
+
+def _checked_week(
+    periods: list[list[str]], weekdays: list[int], tz: ZoneInfo, *, number: int
+) -> dict[str, Any]:
+    """One week of a shift as stored, or FieldError under that week's field (``periods``,
+    ``weekdays``; ``periods_2`` for the second week of a rotation)."""
+    try:
+        full = WorkingHours.from_dict({"periods": periods, "weekdays": weekdays}, tz).to_dict()
+    except PolicyError as exc:
+        field = exc.about if number == 1 else f"{exc.about}_{number}"
+        raise FieldError(field, str(exc) if number == 1 else f"第{number}周：{exc}") from exc
+    return {"periods": full["periods"], "weekdays": full["weekdays"]}
+
+
+def _checked_rotation(
+    first: list[list[str]],
+    rotation: Sequence[tuple[list[list[str]] | None, list[int]]],
+    this_week: int,
+    today: date,
+    tz: ZoneInfo,
+) -> dict[str, Any]:
+    """The weeks after the first as stored, counted from the Monday that makes this week
+    the ``this_week``-th; FieldError names the week or the choice at fault."""
+    length = len(rotation) + 1
+    if length > LONGEST_ROTATION:
+        raise FieldError("weeks", f"轮班最多 {LONGEST_ROTATION} 周一轮。")
+    if not 1 <= this_week <= length:
+        raise FieldError("this_week", f"{length} 周一轮，本周只能是第1至第{length}周。")
+    weeks = [
+        _checked_week(first if periods is None else periods, weekdays, tz, number=number)
+        for number, (periods, weekdays) in enumerate(rotation, 2)
+    ]
+    monday = today - timedelta(days=today.weekday())
+    since = monday - timedelta(weeks=this_week - 1)
+    return {"from": since.isoformat(), "weeks": weeks}
 
 
 def describe_day(periods: list[list[str]]) -> str:
@@ -265,7 +341,9 @@ class Duty:
 
 
 def duty(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> Duty:
-    starts = next_on_shift(user, shop, now, tz)
-    row = day_set(user, now.astimezone(tz).date())
+    starts, today = next_on_shift(user, shop, now, tz), now.astimezone(tz).date()
+    row = day_set(user, today)
     changed = None if row is None else describe_day(row.periods)
-    return Duty(starts == now, None if starts == now else starts, describe(user.shift), changed)
+    return Duty(
+        starts == now, None if starts == now else starts, describe(user.shift, today), changed
+    )

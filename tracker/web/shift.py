@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.domain.working_hours import (
+    LONGEST_ROTATION,
     WEEKDAY_NAMES,
     PolicyError,
     WorkingHours,
@@ -29,6 +30,7 @@ from tracker.extensions import db
 from tracker.models import Shop, User
 from tracker.services import shifts
 from tracker.services.errors import FieldError
+from tracker.services.shifts import ROTATION_NAMES
 from tracker.web.admin.forms import CheckboxListField
 from tracker.web.fields import Form, attach_error, in_calendar
 
@@ -45,14 +47,51 @@ class ShiftUrls:
     done: str
 
 
+WEEKS = [SelectChoice("1", "每周一样")] + [
+    SelectChoice(str(n), words) for n, words in ROTATION_NAMES.items()
+]
+THIS_WEEK = [SelectChoice(str(n), f"第{n}周") for n in range(1, LONGEST_ROTATION + 1)]
+LATER_WEEKS = range(2, LONGEST_ROTATION + 1)
+
+
+def _later_week(number: int) -> tuple[StringField, CheckboxListField]:
+    """The fields of the ``number``-th week of a rotation."""
+    return (
+        StringField(
+            f"第{number}周上班时段",
+            validators=[Optional(), Length(max=200)],
+            description="留空则与第1周相同",
+        ),
+        CheckboxListField(f"第{number}周上班的日子", coerce=int, choices=WEEKDAYS),
+    )
+
+
 class ShiftForm(Form):
+    weeks = RadioField("轮班", choices=WEEKS, default="1")
     periods = StringField(
         "上班时段",
         validators=[Optional(), Length(max=200)],
         description="如 09:00-15:00，或 09:00-12:00, 13:30-18:00；留空则按店铺工作时间",
     )
     weekdays = CheckboxListField("上班的日子", coerce=int, choices=WEEKDAYS)
+    periods_2, weekdays_2 = _later_week(2)
+    periods_3, weekdays_3 = _later_week(3)
+    periods_4, weekdays_4 = _later_week(4)
+    this_week = RadioField("本周是", choices=THIS_WEEK, default="1")
     submit = SubmitField("保存班次")
+
+    def rotation(self) -> list[tuple[list[list[str]] | None, list[int]]]:
+        """The weeks after the first as typed (periods None: the first week's); PolicyError
+        names the week whose periods do not read."""
+        weeks = []
+        for number in range(2, int(self.weeks.data or 1) + 1):
+            text = (self[f"periods_{number}"].data or "").strip()
+            try:
+                periods = parse_periods(text) if text else None
+            except PolicyError as exc:
+                raise FieldError(f"periods_{number}", f"第{number}周：{exc}") from exc
+            weeks.append((periods, list(self[f"weekdays_{number}"].data or [])))
+        return weeks
 
 
 class ShiftDayForm(Form):
@@ -162,13 +201,24 @@ def _fill_day(form: ShiftDayForm, user: User, shop: Shop, day: date) -> None:
 
 
 def _shift_data(user: User, shop: Shop) -> dict[str, object]:
-    """The 班次 form's values as stored (or the shop's weekdays it follows)."""
+    """The 班次 form's values as stored (or the shop's weekdays it follows); the weeks of a
+    rotation not set start as the first week's days, and 本周是 says where this week falls."""
     tz = local_zone(current_app.config)
     shown = user.shift or WorkingHours.from_dict(shop.working_hours, tz).to_dict()
-    return {
+    data: dict[str, object] = {
         "periods": periods_text(user.shift["periods"]) if user.shift else "",
         "weekdays": list(shown["weekdays"]),
     }
+    for number in LATER_WEEKS:
+        data[f"weekdays_{number}"] = list(shown["weekdays"])
+    if user.shift and user.shift.get("rotation"):
+        hours = WorkingHours.from_dict(user.shift, tz)
+        data["weeks"] = str(len(hours.rotation) + 1)
+        data["this_week"] = str(hours.week_number(utcnow().astimezone(tz).date()))
+        for number, week in enumerate(hours.rotation, 2):
+            data[f"periods_{number}"] = periods_text(stored_periods(week.periods))
+            data[f"weekdays_{number}"] = sorted(week.weekdays)
+    return data
 
 
 def _render(
@@ -199,8 +249,11 @@ def shift_page(user: User, shop: Shop, urls: ShiftUrls) -> Response | tuple[str,
         text = (form.periods.data or "").strip()
         try:
             periods = parse_periods(text) if text else None
+            rotation = form.rotation()
         except PolicyError as exc:
             attach_error(form, FieldError("periods", str(exc)))
+        except FieldError as exc:
+            attach_error(form, exc)
         else:
             try:
                 shifts.set_shift(
@@ -208,6 +261,8 @@ def shift_page(user: User, shop: Shop, urls: ShiftUrls) -> Response | tuple[str,
                     user,
                     periods,
                     list(form.weekdays.data or []),
+                    rotation=rotation,
+                    this_week=int(form.this_week.data or 1),
                     actor=current_user,
                     now=utcnow(),
                     tz=local_zone(current_app.config),
@@ -215,7 +270,9 @@ def shift_page(user: User, shop: Shop, urls: ShiftUrls) -> Response | tuple[str,
             except FieldError as exc:
                 attach_error(form, exc)
             else:
-                flash(f"{user.display_name} 的班次：{shifts.describe(user.shift)}。", "success")
+                today = utcnow().astimezone(local_zone(current_app.config)).date()
+                said = shifts.describe(user.shift, today)
+                flash(f"{user.display_name} 的班次：{said}。", "success")
                 return redirect(urls.done)
     elif not form.is_submitted():
         form = ShiftForm(formdata=None, data=_shift_data(user, shop))

@@ -90,13 +90,14 @@ def _account_page(
     password_form: PasswordChangeForm, contact_form: ContactForm, status: int = 200
 ) -> tuple[str, int]:
     now, tz = utcnow(), local_zone(current_app.config)
+    today = now.astimezone(tz).date()
     return render_template(
         "auth/account.html",
         form=password_form,
         contact_form=contact_form,
         leave=availability.leave(current_user, now, tz),
-        shift=shifts.describe(current_user.shift),
-        shift_days=shifts.upcoming_days(current_user, now.astimezone(tz).date()),
+        shift=shifts.describe(current_user.shift, today),
+        shift_days=shifts.upcoming_days(current_user, today),
         back_form=away.BackForm(),
     ), status
 
