@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +25,7 @@ from tracker.models import (
 )
 from tracker.models.enums import Role, ShiftRequestState
 from tracker.services import shift_requests
+from tracker.services.shifts import hours_of
 
 
 def test_load_writes_every_record_once(session: Session) -> None:
@@ -45,6 +46,11 @@ def test_load_writes_every_record_once(session: Session) -> None:
     shifts = {name: shift for name, shift in session.execute(agents)}
     assert shifts["kefu1"] is None
     assert shifts["kefu2"]["periods"][-1] == ["13:30", "18:00"]
+    # 大小周: Saturdays every other week, the week after NOW's (Friday 11-20) the long one
+    early = session.scalar(sa.select(User).where(User.username == "kefu2"))
+    hours = hours_of(early, shop, ZoneInfo("Asia/Shanghai"))
+    saturdays = [date(2026, 11, 28) + timedelta(weeks=n) for n in range(3)]
+    assert [bool(hours.periods_on(d)) for d in saturdays] == [True, False, True]
     assert shifts["kefu3"] == {"periods": [["13:30", "22:00"]], "weekdays": [0, 1, 2, 3, 4, 5, 6]}
     # the coming Saturday (NOW is a Friday): the early agent works it, the late one is off
     days = session.execute(

@@ -47,6 +47,11 @@ DEMO_SHIFTS = {
     "kefu2": {"periods": [["09:00", "12:00"], ["13:30", "18:00"]], "weekdays": [0, 1, 2, 3, 4]},
     "kefu3": {"periods": [["13:30", "22:00"]], "weekdays": [0, 1, 2, 3, 4, 5, 6]},
 }
+# 轮班 of the early agent: 大小周, the same hours on six days every other week (the week
+# after the demo's), so the 排班表 shows a rotation too
+DEMO_ROTATIONS = {
+    "kefu2": [{"periods": DEMO_SHIFTS["kefu2"]["periods"], "weekdays": [0, 1, 2, 3, 4, 5]}]
+}
 # 调班 the coming Saturday (the demo's 大促 day): the early agent works it too, the late
 # one swaps it for a day off, so the 排班表 shows both kinds of day
 DEMO_SHIFT_DAYS = {"kefu2": [["09:00", "12:00"], ["13:30", "18:00"]], "kefu3": []}
@@ -369,6 +374,16 @@ def _coming_saturday(now: datetime) -> date:
     return today + timedelta(days=(5 - today.weekday() - 1) % 7 + 1)
 
 
+def _demo_shift(username: str, now: datetime) -> dict[str, object] | None:
+    """The demo agent's 班次, a rotation counted from this week's Monday (its first week)."""
+    shift = DEMO_SHIFTS.get(username)
+    if shift is None or username not in DEMO_ROTATIONS:
+        return shift
+    today = now.astimezone(SHOP_TZ).date()
+    monday = today - timedelta(days=today.weekday())
+    return {**shift, "rotation": {"from": monday.isoformat(), "weeks": DEMO_ROTATIONS[username]}}
+
+
 def _ensure_staff(session: Session, shop: Shop, now: datetime) -> tuple[str, ...]:
     """Create the demo logins that do not exist yet and give every one of them the shop."""
     created = []
@@ -380,7 +395,7 @@ def _ensure_staff(session: Session, shop: Shop, now: datetime) -> tuple[str, ...
                 display_name=display_name,
                 role=role,
                 created_at=now,
-                shift=DEMO_SHIFTS.get(username),
+                shift=_demo_shift(username, now),
             )
             if username in DEMO_SHIFT_DAYS:
                 user.shift_days.append(
