@@ -4,12 +4,14 @@ the user page's history say so."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from tests.conftest import csrf_token, login, other_browser, post_form
@@ -255,3 +257,40 @@ def test_a_supervisor_sets_a_rotation_and_the_form_and_the_account_say_it(
     other = other_browser(client)
     login(other, late)
     assert f"我的班次：{said}" in text(other.get("/account").get_data(as_text=True))
+
+
+def test_the_roster_exports_four_weeks_to_excel_for_leads_and_agents(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    """导出 Excel: the month's roster a team posts to its group; a 调班 marked, a request
+    still waiting left out, the hours nobody works named; an agent exports it too."""
+    _, boss, early, late = staff
+    login(client, boss)
+    today = utcnow().astimezone(SH).date()
+    sale = today + timedelta(days=20)  # past the page's two weeks, within the file's four
+    _post_day(client, late, {"day": sale.isoformat(), "kind": "off"})
+    page = client.get("/reports/roster").get_data(as_text=True)
+    assert f'href="/reports/roster.xlsx?start={today.isoformat()}"' in page
+    got = client.get(f"/reports/roster.xlsx?start={today.isoformat()}")
+    assert got.status_code == 200 and got.mimetype.endswith("spreadsheetml.sheet")
+    assert (
+        f'filename="roster-{staff[0].code}-{today:%Y%m%d}.xlsx"'
+        in got.headers["Content-Disposition"]
+    )
+    sheet = load_workbook(io.BytesIO(got.data)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert sheet.title == "排班表"
+    assert rows[0] == ["日期", "上班人数", "客服小李", "客服小王", "无人当班"]
+    assert len(rows) == 1 + 28 and rows[1][0] == day_label(today)
+    assert rows[1 + 20] == [day_label(sale), 1, "休息（调班）", "09:00–15:00", "15:00–22:00"]
+    assert rows[2][2:] == ["09:00–12:00、13:30–22:00", "09:00–15:00", None]
+    # a later start is honoured; an agent exports the team's from 我的账号's page
+    later = today + timedelta(days=14)
+    assert client.get(f"/reports/roster.xlsx?start={later}").status_code == 200
+    client = other_browser(client)
+    login(client, early)
+    assert 'href="/account/roster.xlsx?start=' in client.get("/account/roster").get_data(
+        as_text=True
+    )
+    mine = load_workbook(io.BytesIO(client.get("/account/roster.xlsx").data)).active
+    assert [c.value for c in next(mine.iter_rows())][2:4] == ["客服小李", "客服小王"]

@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.domain.working_hours import Periods, WorkingHours, gaps, stored_periods
+from tracker.domain.working_hours import Periods, WorkingHours, day_label, gaps, stored_periods
 from tracker.models import Shop, User
 from tracker.models.enums import Role
 from tracker.services import availability, shifts
 
 DAYS_SHOWN = 14  # two weeks: this one and the next, the span a team plans
+EXPORTED_DAYS = 28  # four weeks: the month's roster a team posts in its group chat
 WARNED_AHEAD = 7  # the morning digest names uncovered days of the coming week
 
 
@@ -122,3 +123,19 @@ def plan(
 def _spans(periods: Periods) -> tuple[str, ...]:
     """((09:00, 12:00),) → ("09:00–12:00",)."""
     return tuple("–".join(p) for p in stored_periods(periods))
+
+
+def export_rows(staff: list[User], days: list[Day]) -> tuple[list[str], list[list[object]]]:
+    """The plan as a sheet: a day a row, each agent's hours (调 marked, 不在岗 said), and the
+    shop's hours nobody works. A request still waiting is left out: it is not the plan."""
+    headers = ["日期", "上班人数", *(user.display_name for user in staff), "无人当班"]
+    rows: list[list[object]] = [
+        [
+            day_label(d.day) + ("" if d.shop_open else "（店休）"),
+            d.working,
+            *("、".join(c.hours) + ("（调班）" if c.changed else "") for c in d.cells),
+            "、".join(d.uncovered),
+        ]
+        for d in days
+    ]
+    return headers, rows

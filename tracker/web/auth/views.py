@@ -108,6 +108,12 @@ def account_roster() -> str:
     return roster.roster_page(editable=False, endpoint="auth.account_roster")
 
 
+@bp.route("/account/roster.xlsx")
+def account_roster_export() -> Response:
+    """团队排班表 as an Excel file, as the supervisor's page exports it."""
+    return roster.roster_export()
+
+
 @bp.route("/account/password", methods=["POST"])
 @limiter.limit(_login_limit, key_func=_address_and_name)
 def change_password() -> Response | tuple[str, int]:

@@ -291,6 +291,11 @@ def roster_page() -> str:
     return roster_view.roster_page(editable=True, endpoint="reports.roster_page")
 
 
+@bp.route("/roster.xlsx")
+def roster_page_export() -> Response:
+    return roster_view.roster_export()
+
+
 @bp.route("/agents/<int:user_id>/back", methods=["POST"])
 def agent_back(user_id: int) -> Response:
     return away.mark_back(_agent_or_404(user_id), url_for("reports.agents"))
