@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -350,6 +351,33 @@ def browser() -> Iterator[object]:
         )
         yield browser
         browser.close()
+
+
+PHONE = {"width": 375, "height": 812}
+
+
+def log_in(page, live: Live, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_url(f"{live.url}/")
+
+
+@contextmanager
+def signed_in(browser, live: Live, username: str) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """A phone-sized Chinese Chromium page logged in as ``username``, closed after; the
+    test fails on any script error the page raised on the way."""
+    errors: list[str] = []
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live, username)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == []
 
 
 def artifact(name: str) -> Path:

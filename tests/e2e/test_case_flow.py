@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import PASSWORD, PAYLOAD, Live, artifact
-
-PHONE = {"width": 375, "height": 812}
-
-
-def log_in(page, live: Live, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live.url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(f"{live.url}/")
+from tests.e2e.conftest import PAYLOAD, PHONE, Live, artifact, log_in
 
 
 def test_agent_recovers_a_case_and_supervisor_sees_it(live: Live, browser) -> None:  # type: ignore[no-untyped-def]

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Live
-from tests.e2e.test_case_flow import log_in
+from tests.e2e.conftest import Live, log_in
 
 PAGES = (
     "/",
