@@ -74,6 +74,7 @@ class ShiftForm(Form):
         description="如 09:00-15:00，或 09:00-12:00, 13:30-18:00；留空则按店铺工作时间",
     )
     weekdays = CheckboxListField("上班的日子", coerce=int, choices=WEEKDAYS)
+    # a pair of fields for each week after the first, up to LONGEST_ROTATION
     periods_2, weekdays_2 = _later_week(2)
     periods_3, weekdays_3 = _later_week(3)
     periods_4, weekdays_4 = _later_week(4)
@@ -81,8 +82,8 @@ class ShiftForm(Form):
     submit = SubmitField("保存班次")
 
     def rotation(self) -> list[tuple[list[list[str]] | None, list[int]]]:
-        """The weeks after the first as typed (periods None: the first week's); PolicyError
-        names the week whose periods do not read."""
+        """The weeks after the first as typed (periods None: the first week's); FieldError
+        under the periods of a week that do not read."""
         weeks = []
         for number in range(2, int(self.weeks.data or 1) + 1):
             text = (self[f"periods_{number}"].data or "").strip()
