@@ -149,6 +149,8 @@ def test_what_cannot_be_asked_is_refused_with_its_field(
         with pytest.raises(FieldError) as caught:
             _ask(session, early, shop, **kw)
         assert caught.value.field == field and said in caught.value.message
+    with pytest.raises(FieldError, match="主管和管理员不用申请"):  # they set days directly
+        _ask(session, boss, shop)
     for day, said in ((date(2026, 11, 19), "已经过去"), (date(2027, 3, 1), "最多提前")):
         with pytest.raises(FieldError, match=said):
             shift_requests.ask(

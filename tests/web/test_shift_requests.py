@@ -85,7 +85,16 @@ def test_a_swap_goes_from_the_agent_to_the_colleague_to_the_supervisor(
     # the supervisor has nothing to decide yet
     lead = other_browser(client)
     login(lead, boss)
-    assert "待你批准" not in text(lead.get(PAGE).get_data(as_text=True))
+    waiting = text(lead.get(PAGE).get_data(as_text=True))
+    assert "现在没有待你批准的调班申请" in waiting and "客服小王 ·" not in waiting
+    # nor a form to ask with: a supervisor sets days on the roster
+    assert "申请调班" not in waiting and "我的申请" not in waiting
+    assert "要直接给谁调班，在排班表里点那一天" in waiting
+    refused = post_form(lead, PAGE, {"day": day.isoformat(), "kind": "off"})
+    assert refused.status_code == 400
+    assert "主管和管理员不用申请：在排班表里点那一天直接调班" in text(
+        refused.get_data(as_text=True)
+    )
 
     as_new_request()  # back at the colleague's browser
     agreed = post_form(

@@ -102,6 +102,8 @@ def ask(
     ``swap_with`` (then ``periods`` is not used). The colleague of a swap hears of it
     first; otherwise the shop's supervisors do."""
     note = note.strip()
+    if user.leads:  # not on the roster, and they set anyone's day themselves
+        raise FieldError("day", "主管和管理员不用申请：在排班表里点那一天直接调班。")
     if len(note) > NOTE_LONGEST:
         raise FieldError("note", f"说明最多 {NOTE_LONGEST} 个字。")
     with transaction(session):
