@@ -63,9 +63,9 @@ def test_a_day_off_asked_waits_for_the_supervisor_and_sets_nothing_until_approve
     # the supervisor sees the day as approving would make it: nobody until 15:00
     found = shift_requests.changes(request, shop, now=NOW, tz=SH)
     staff = roster.agents_of(session, shop)
-    before, after = shift_requests.outlook(request, shop, staff, found, now=NOW, tz=SH)
-    assert (before.working, before.uncovered) == (2, ())
-    assert (after.working, after.uncovered) == (1, ("09:00–12:00", "13:30–15:00"))
+    [seen] = shift_requests.outlook(request, shop, staff, found, now=NOW, tz=SH)
+    assert (seen.before.working, seen.before.uncovered) == (2, ())
+    assert (seen.after.working, seen.after.uncovered) == (1, ("09:00–12:00", "13:30–15:00"))
 
     shift_requests.decide(session, request.id, boss, approve=True, answer="", now=NOW, tz=SH)
     assert request.state is ShiftRequestState.APPROVED
@@ -104,6 +104,103 @@ def test_a_swap_needs_the_colleagues_yes_and_then_each_takes_the_others_hours(
     # the Sunday after is each one's shift again
     sunday = shifts.hours_of(early, shop, SH).periods_on(SATURDAY + timedelta(days=1))
     assert stored_periods(sunday) == EARLY
+
+
+def test_a_day_swapped_back_goes_with_the_first_both_or_neither(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    """换休: 晚班小李 takes 早班小王's Saturday off his hands and 小王 works 小李's Tuesday
+    in return. 小李 is off on Saturdays and 小王 on Tuesdays; one yes, one decision, both
+    days set together."""
+    shop, boss, early, late = team
+    tuesday = SATURDAY + timedelta(days=3)
+    weekdays = [d for d in WEEK if d != 5]  # 小李 is off on Saturdays, 小王 on Tuesdays
+    shifts.set_shift(session, late, LATE, weekdays, actor=boss, now=NOW, tz=SH)
+    shifts.set_shift(session, early, EARLY, [d for d in WEEK if d != 1], actor=boss, now=NOW, tz=SH)
+    request = _ask(session, early, shop, swap_with=late, periods=None, swap_day=tuesday)
+    assert request.days == (SATURDAY, tuesday)
+    assert _news(session, late) == ["早班小王想和你换 11-21 周六 的班，11-24 周二 还班"]
+    assert shift_requests.asked_for(request) == "与晚班小李换班，11-24 周二 还班"
+    shift_requests.answer(session, request.id, late, agree=True, now=NOW, tz=SH)
+    assert _news(session, boss) == ["早班小王申请与晚班小李换班：11-21 周六、11-24 周二，待批准"]
+    said = session.scalar(sa.select(Notification.body).where(Notification.user_id == boss.id))
+    assert said.startswith(
+        "11-21 周六 早班小王 09:00–15:00 → 休息；11-21 周六 晚班小李 休息 → 09:00–15:00；"
+        "11-24 周二 早班小王 休息 → 15:00–22:00；11-24 周二 晚班小李 15:00–22:00 → 休息"
+    )
+    # the supervisor sees both days: Saturday still covered until 15:00, Tuesday too
+    seen = shift_requests.requests_for(session, boss, shop, now=NOW, tz=SH).to_decide[0]
+    assert [(o.before.day, o.before.working, o.after.working) for o in seen.outlooks] == [
+        (SATURDAY, 1, 1),
+        (tuesday, 1, 1),
+    ]
+    # the roster marks all four cells, and the digest counts it once, from its first day
+    asked = shift_requests.asked_days(session, shop, SATURDAY, tuesday)
+    assert asked == {(u.id, d) for u in (early, late) for d in (SATURDAY, tuesday)}
+    assert shift_requests.pending_days(session, shop, today=SATURDAY) == [SATURDAY]
+
+    shift_requests.decide(session, request.id, boss, approve=True, answer="", now=NOW, tz=SH)
+    assert (shifts.day_set(early, SATURDAY).periods, shifts.day_set(late, SATURDAY).periods) == (
+        [],
+        EARLY,
+    )
+    assert (shifts.day_set(early, tuesday).periods, shifts.day_set(late, tuesday).periods) == (
+        LATE,
+        [],
+    )
+
+
+def test_a_day_back_that_cannot_be_is_refused_and_nothing_is_asked(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    shop, boss, early, late = team
+    tuesday = SATURDAY + timedelta(days=3)
+    for swap_day, said in (
+        (SATURDAY, "还班要选另一天"),
+        (date(2026, 11, 19), "还班的日子：这一天已经过去"),
+        (date(2027, 3, 1), "还班的日子：最多提前"),
+    ):
+        with pytest.raises(FieldError) as caught:
+            _ask(session, early, shop, swap_with=late, periods=None, swap_day=swap_day)
+        assert (caught.value.field, said in caught.value.message) == ("swap_day", True)
+    # the colleague's Tuesday is already asked for: a 换休 touching it waits for that answer
+    theirs = shift_requests.ask(
+        session, late, shop, tuesday, periods=[], swap_with=None, note="", now=NOW, tz=SH
+    )
+    with pytest.raises(FieldError) as caught:
+        _ask(session, early, shop, swap_with=late, periods=None, swap_day=tuesday)
+    assert caught.value.field == "swap_with"
+    assert "11-24 周二 晚班小李已有一份待主管批准的调班申请" in caught.value.message
+    shift_requests.withdraw(session, theirs.id, late, now=NOW)
+    # away on the day back
+    availability.set_away(
+        session, early, tuesday, first_day=tuesday, release=False, actor=boss, now=NOW, tz=SH
+    )
+    with pytest.raises(FieldError) as caught:
+        _ask(session, early, shop, swap_with=late, periods=None, swap_day=tuesday)
+    assert (caught.value.field, caught.value.message) == (
+        "swap_day",
+        "11-24 周二 你不在岗，不能调班。",
+    )
+    # a day off is not a swap: a day back given with it is not kept
+    request = _ask(session, early, shop, swap_day=tuesday)
+    assert request.swap_day is None and request.days == (SATURDAY,)
+
+
+def test_a_day_swap_whose_day_back_has_passed_sets_neither_day(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    """Both or neither: decided after the day back (Saturday) is gone, the Tuesday is not
+    set alone; the whole decision is refused."""
+    shop, boss, early, late = team
+    tuesday = SATURDAY + timedelta(days=3)
+    request = shift_requests.ask(
+        session, early, shop, tuesday, periods=None, swap_with=late, swap_day=SATURDAY,
+        note="", now=NOW, tz=SH,
+    )  # fmt: skip
+    shift_requests.answer(session, request.id, late, agree=True, now=NOW, tz=SH)
+    sunday = datetime(2026, 11, 22, 10, tzinfo=SH)
+    with pytest.raises(FieldError, match="已经过去"):
+        shift_requests.decide(session, request.id, boss, approve=True, answer="", now=sunday, tz=SH)
+    session.refresh(early)
+    session.refresh(late)
+    assert early.shift_days == [] and late.shift_days == []
+    assert session.get(type(request), request.id).state is ShiftRequestState.PENDING
+    assert shift_requests.waiting_count(session, boss, shop, today=sunday.date()) == 0
 
 
 def test_a_colleagues_no_ends_the_swap_and_the_asker_hears_it(session: Session, team) -> None:  # type: ignore[no-untyped-def]
@@ -206,7 +303,8 @@ def test_who_may_decide_and_withdraw(session: Session, team, make_user) -> None:
     seen = shift_requests.requests_for(session, boss, shop, now=NOW, tz=SH)
     assert seen.mine == [] and [s.request for s in seen.to_decide] == [request]
     # nobody covers 09:00–15:00 that day if it is approved
-    assert seen.to_decide[0].leaves_uncovered == ("09:00–12:00", "13:30–15:00")
+    [day] = seen.to_decide[0].outlooks
+    assert day.leaves_uncovered == ("09:00–12:00", "13:30–15:00")
     assert shift_requests.requests_for(session, early, shop, now=NOW, tz=SH).mine == [request]
     # a day gone by leaves the lists: nobody can act on it any more
     later = SATURDAY + timedelta(days=1)

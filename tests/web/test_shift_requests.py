@@ -206,3 +206,54 @@ def _roster_row(html: str, day) -> str:  # type: ignore[no-untyped-def]
     """The roster's row of ``day``, as HTML."""
     rows = re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S)
     return next(r for r in rows if day_label(day) in r)
+
+
+def test_a_day_swapped_back_is_asked_answered_and_decided_on_one_form(
+    client: FlaskClient, session: Session, staff
+) -> None:  # type: ignore[no-untyped-def]
+    """换休 on screen: the day back under the colleague field, refused under its own field
+    when it cannot be; the colleague, the asker and the supervisor each see both days."""
+    _, boss, early, late = staff
+    day = utcnow().astimezone(SH).date() + timedelta(days=3)
+    back = day + timedelta(days=2)
+    login(client, early)
+    refused = _ask(
+        client,
+        {"day": day.isoformat(), "kind": "swap", "swap_with": str(late.id), "swap_day": str(day)},
+    )
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert re.search(
+        r'id="swap_day"[^>]*>\s*<div class="invalid-feedback[^>]*>\s*还班要选另一天', page
+    )
+    done = _ask(
+        client,
+        {"day": day.isoformat(), "kind": "swap", "swap_with": str(late.id), "swap_day": str(back)},
+    )
+    assert done.status_code == 302
+    mine = text(client.get(PAGE).get_data(as_text=True))
+    assert f"调班申请已提交（{day:%m-%d}、{back:%m-%d}），等同事答复。" in mine
+    assert f"{day_label(day)} 与客服小李换班，{day_label(back)} 还班 待同事同意" in mine
+
+    as_new_request()
+    colleague = other_browser(client)
+    login(colleague, late)
+    asked = text(colleague.get(PAGE).get_data(as_text=True))
+    assert f"客服小王 想和你换 {day_label(day)} 的班，{day_label(back)} 还班：" in asked
+    assert f"{day_label(back)} 客服小王 09:00–15:00 → 09:00–12:00、13:30–22:00" in asked
+    request = session.scalars(sa.select(ShiftRequest)).one()
+    agreed = post_form(
+        colleague, f"{PAGE}{request.id}/answer", {"agree": "同意换班"}, form_url=PAGE
+    )
+    assert agreed.status_code == 302
+
+    as_new_request()
+    lead = other_browser(client)
+    login(lead, boss)
+    waiting = text(lead.get(PAGE).get_data(as_text=True))
+    assert f"{day_label(day)} 上班：2 人 → 2 人" in waiting
+    assert f"{day_label(back)} 上班：2 人 → 2 人" in waiting
+    approved = post_form(lead, f"{PAGE}{request.id}/decide", {"approve": "批准"}, form_url=PAGE)
+    assert approved.status_code == 302
+    session.refresh(early)
+    assert sorted(row.day for row in early.shift_days) == [day, back]

@@ -148,6 +148,9 @@ class ShiftRequest(db.Model):
     # two agents' own that day when it is decided
     periods: Mapped[list[list[str]] | None] = mapped_column(JSONDocument)
     swap_with_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    # 换休: a second day the two swap in return (the asker works the colleague's hours
+    # then); None for a swap of one day, and for other requests
+    swap_day: Mapped[date | None]
     note: Mapped[str] = mapped_column(sa.String(200), default="")
     state: Mapped[ShiftRequestState]
     created_at: Mapped[datetime]
@@ -162,6 +165,11 @@ class ShiftRequest(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     swap_with: Mapped[User | None] = relationship(foreign_keys=[swap_with_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def days(self) -> tuple[date, ...]:
+        """The days approving it would set: the day, and a 换休's day in return."""
+        return (self.day,) if self.swap_day is None else (self.day, self.swap_day)
 
 
 def at_work(now: datetime) -> sa.ColumnElement[bool]:

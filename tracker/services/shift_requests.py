@@ -2,7 +2,8 @@
 
 Agents know first that they need a day off or want to swap one; supervisors own the plan
 (the roster says who covers the shop's hours). A request carries the day, what the agent
-asks for (休息, other periods, or the day swapped with a colleague) and why. A swap needs
+asks for (休息, other periods, or the day swapped with a colleague, and for a 换休 a second
+day swapped back in return: both or neither) and why. A swap needs
 the colleague's yes before it reaches a supervisor, who sees what the day would look like
 (who works, which hours nobody covers) and approves or declines. Only an approval sets
 the day, through the same 调班 the supervisor would set by hand, audited as theirs; every
@@ -11,7 +12,7 @@ step is news (通知) for whoever must act next or hear the answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,7 @@ class Change:
     """What approving a request does: each agent's day before and after."""
 
     user: User
+    day: date
     before: Periods
     after: Periods
 
@@ -44,6 +46,18 @@ class Change:
     def said(self) -> str:
         """客服小王 09:00–18:00 → 休息."""
         return f"{self.user.display_name} {_words(self.before)} → {_words(self.after)}"
+
+
+def said_all(request: ShiftRequest, found: list[Change]) -> list[str]:
+    """Each change in words, with its day when the request spans two (a 换休)."""
+    if len(request.days) == 1:
+        return [c.said for c in found]
+    return [f"{day_label(c.day)} {c.said}" for c in found]
+
+
+def days_label(request: ShiftRequest) -> str:
+    """12-05 周六, or 12-05 周六、12-08 周二 for a 换休."""
+    return "、".join(day_label(day) for day in request.days)
 
 
 def _words(periods: Periods) -> str:
@@ -60,12 +74,32 @@ def _periods_on(user: User, shop: Shop, day: date, now: datetime, tz: ZoneInfo) 
 
 def changes(request: ShiftRequest, shop: Shop, *, now: datetime, tz: ZoneInfo) -> list[Change]:
     """What approving ``request`` now would change: the asker's day, and for a swap the
-    colleague's (each takes the other's periods as they stand today)."""
-    mine = _periods_on(request.user, shop, request.day, now, tz)
+    colleague's (each takes the other's periods as they stand today), on each of its days."""
     if request.swap_with is None:
-        return [Change(request.user, mine, read_periods(request.periods or []))]
-    theirs = _periods_on(request.swap_with, shop, request.day, now, tz)
-    return [Change(request.user, mine, theirs), Change(request.swap_with, theirs, mine)]
+        mine = _periods_on(request.user, shop, request.day, now, tz)
+        return [Change(request.user, request.day, mine, read_periods(request.periods or []))]
+    found = []
+    for day in request.days:
+        mine = _periods_on(request.user, shop, day, now, tz)
+        theirs = _periods_on(request.swap_with, shop, day, now, tz)
+        found += [
+            Change(request.user, day, mine, theirs),
+            Change(request.swap_with, day, theirs, mine),
+        ]
+    return found
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """One day of a request on the roster, as it stands and as approving would make it."""
+
+    before: roster.Day
+    after: roster.Day
+
+    @property
+    def leaves_uncovered(self) -> tuple[str, ...]:
+        """The shop's hours approving would leave with nobody on shift (none before)."""
+        return tuple(s for s in self.after.uncovered if s not in self.before.uncovered)
 
 
 def outlook(
@@ -76,14 +110,17 @@ def outlook(
     *,
     now: datetime,
     tz: ZoneInfo,
-) -> tuple[roster.Day, roster.Day]:
-    """The request's day on the roster of ``staff`` as it stands and as approving would
-    make it (``found``, its :func:`changes`): how many work, and which of the shop's hours
-    nobody would cover."""
-    instead = {(c.user.id, request.day): c.after for c in found}
-    before = roster.plan(shop, staff, request.day, now=now, tz=tz, days=1)[0]
-    after = roster.plan(shop, staff, request.day, now=now, tz=tz, days=1, instead=instead)[0]
-    return before, after
+) -> list[Outlook]:
+    """Each of the request's days on the roster of ``staff`` as it stands and as approving
+    would make it (``found``, its :func:`changes`): how many work, and which of the shop's
+    hours nobody would cover."""
+    instead = {(c.user.id, c.day): c.after for c in found}
+    seen = []
+    for day in request.days:
+        before = roster.plan(shop, staff, day, now=now, tz=tz, days=1)[0]
+        after = roster.plan(shop, staff, day, now=now, tz=tz, days=1, instead=instead)[0]
+        seen.append(Outlook(before, after))
+    return seen
 
 
 def ask(
@@ -97,10 +134,12 @@ def ask(
     note: str,
     now: datetime,
     tz: ZoneInfo,
+    swap_day: date | None = None,
 ) -> ShiftRequest:
     """``user`` asks to work ``periods`` on ``day`` ([] a day off), or to swap the day with
-    ``swap_with`` (then ``periods`` is not used). The colleague of a swap hears of it
-    first; otherwise the shop's supervisors do."""
+    ``swap_with`` (then ``periods`` is not used), and with ``swap_day`` a second day swapped
+    back in return (换休). The colleague of a swap hears of it first; otherwise the shop's
+    supervisors do."""
     note = note.strip()
     if user.leads:  # not on the roster, and they set anyone's day themselves
         raise FieldError("day", "主管和管理员不用申请：在排班表里点那一天直接调班。")
@@ -109,16 +148,20 @@ def ask(
     with transaction(session):
         if swap_with is None:
             stored = shifts.checked_day(day, periods if periods is not None else [], now=now, tz=tz)
+            swap_day = None  # a day back in return is a swap's
         else:
             shifts.checked_day(day, None, now=now, tz=tz)
             _check_colleague(user, swap_with, shop)
             stored = None
+            if swap_day is not None:
+                _check_swap_day(day, swap_day, now=now, tz=tz)
         request = ShiftRequest(
             shop_id=shop.id,
             user=user,
             day=day,
             periods=stored,
             swap_with=swap_with,
+            swap_day=swap_day,
             note=note,
             state=ShiftRequestState.WITH_COLLEAGUE if swap_with else ShiftRequestState.PENDING,
             created_at=now,
@@ -126,25 +169,28 @@ def ask(
         )
         people = [user, swap_with] if swap_with else [user]
         _lock(session, people)
-        for who in people:
-            before = _open_for_day(session, who, day)
-            if before is None:
-                continue
-            # two open requests on one agent's day would each be decided blind
-            whose = "你" if who is user else who.display_name
-            said = f"{day_label(day)} {whose}已有一份{before.state.label}的调班申请"
-            said += "，可先撤回再重新申请。" if who is user else "。"
-            raise FieldError("swap_with" if who is swap_with else "day", said)
-        for who in people:
-            leave = availability.leave(who, now, tz)
-            if leave is not None and leave.covers(day):
-                whom = "你" if who is user else who.display_name
-                raise FieldError("day", f"{day_label(day)} {whom}不在岗，不能调班。")
+        for when in request.days:
+            for who in people:
+                before = _open_for_day(session, who, when)
+                if before is None:
+                    continue
+                # two open requests on one agent's day would each be decided blind
+                whose = "你" if who is user else who.display_name
+                said = f"{day_label(when)} {whose}已有一份{before.state.label}的调班申请"
+                said += "，可先撤回再重新申请。" if who is user else "。"
+                under = "swap_with" if who is swap_with else "day" if when == day else "swap_day"
+                raise FieldError(under, said)
+            for who in people:
+                leave = availability.leave(who, now, tz)
+                if leave is not None and leave.covers(when):
+                    whom = "你" if who is user else who.display_name
+                    under = "day" if when == day else "swap_day"
+                    raise FieldError(under, f"{day_label(when)} {whom}不在岗，不能调班。")
         found = changes(request, shop, now=now, tz=tz)
         if all(c.before == c.after for c in found):
             raise FieldError(
                 "swap_with" if swap_with else "periods",
-                f"{day_label(day)} 你们的班一样，换了也不变。"
+                f"{days_label(request)} 你们的班一样，换了也不变。"
                 if swap_with
                 else f"{day_label(day)} 你本来就是{_words(found[0].before)}，不用申请。",
             )
@@ -158,16 +204,18 @@ def announce(session: Session, request: ShiftRequest, found: list[Change], now: 
     """Tell whoever must act next on ``request`` (whose approval would make ``found``): the
     colleague of a swap not yet agreed to, else the shop's supervisors (not the asker, if
     one). The caller owns the transaction."""
-    day, asker = day_label(request.day), request.user
-    terms = "；".join(c.said for c in found)
+    asker = request.user
+    terms = "；".join(said_all(request, found))
     if request.state is ShiftRequestState.WITH_COLLEAGUE and request.swap_with is not None:
-        _tell(session, [request.swap_with], f"{asker.display_name}想和你换 {day} 的班", terms, now)
+        back = "" if request.swap_day is None else f"，{day_label(request.swap_day)} 还班"
+        title = f"{asker.display_name}想和你换 {day_label(request.day)} 的班{back}"
+        _tell(session, [request.swap_with], title, terms, now)
         return
     what = f"与{request.swap_with.display_name}换班" if request.swap_with else "调班"
     _tell(
         session,
         [u for u in alerts.supervisors(session, request.shop_id) if u.id != asker.id],
-        f"{asker.display_name}申请{what}：{day}，待批准",
+        f"{asker.display_name}申请{what}：{days_label(request)}，待批准",
         "；".join(filter(None, [terms, request.note])),
         now,
     )
@@ -180,6 +228,16 @@ def _check_colleague(user: User, colleague: User, shop: Shop) -> None:
         raise FieldError("swap_with", f"{colleague.display_name}不是本店在职的同事。")
 
 
+def _check_swap_day(day: date, swap_day: date, *, now: datetime, tz: ZoneInfo) -> None:
+    """A 换休's day back: another day, from today up to the furthest a 调班 is set."""
+    if swap_day == day:
+        raise FieldError("swap_day", "还班要选另一天；只换这一天就不用填。")
+    try:
+        shifts.checked_day(swap_day, None, now=now, tz=tz)
+    except FieldError as exc:
+        raise FieldError("swap_day", f"还班的日子：{exc.message}") from exc
+
+
 def _lock(session: Session, people: list[User]) -> None:
     """Hold ``people``'s rows until the transaction ends, in id order (no deadlock): two asks
     at once (a double click, a swap crossing the colleague's own ask) would each find no
@@ -190,12 +248,12 @@ def _lock(session: Session, people: list[User]) -> None:
 
 def _open_for_day(session: Session, user: User, day: date) -> ShiftRequest | None:
     """An undecided request that would change ``user``'s ``day``: their own, or a swap a
-    colleague asked them for."""
+    colleague asked them for (either of a 换休's days)."""
     return session.scalar(
         sa.select(ShiftRequest)
         .where(
             sa.or_(ShiftRequest.user_id == user.id, ShiftRequest.swap_with_id == user.id),
-            ShiftRequest.day == day,
+            sa.or_(ShiftRequest.day == day, ShiftRequest.swap_day == day),
             ShiftRequest.state.in_(OPEN),
         )
         .limit(1)
@@ -228,7 +286,7 @@ def answer(
             _tell(
                 session,
                 [request.user],
-                f"{colleague.display_name}没有同意和你换 {day_label(request.day)} 的班",
+                f"{colleague.display_name}没有同意和你换 {days_label(request)} 的班",
                 "",
                 now,
             )
@@ -265,15 +323,16 @@ def decide(
         everyone = [request.user] + ([request.swap_with] if request.swap_with else [])
         for user in everyone:
             check_may_set(user, lead, field="answer", what="调班")
-        day = request.day
-        if approve:
+        if approve:  # every day of it, in this one transaction: a 换休 is both or neither
             today = now.astimezone(tz).date()
             for change in changes(request, request.shop, now=now, tz=tz):
-                stored = shifts.checked_day(day, stored_periods(change.after), now=now, tz=tz)
+                stored = shifts.checked_day(
+                    change.day, stored_periods(change.after), now=now, tz=tz
+                )
                 shifts.write_day(
                     session,
                     change.user,
-                    day,
+                    change.day,
                     stored,
                     actor=lead,
                     now=now,
@@ -291,7 +350,7 @@ def decide(
             _tell(
                 session,
                 everyone,
-                f"{lead.display_name}没有批准{request.user.display_name}的调班申请（{day_label(day)}）",
+                f"{lead.display_name}没有批准{request.user.display_name}的调班申请（{days_label(request)}）",
                 answer,
                 now,
             )
@@ -315,7 +374,7 @@ def withdraw(session: Session, request_id: int, user: User, *, now: datetime) ->
             if asked is ShiftRequestState.WITH_COLLEAGUE and request.swap_with
             else alerts.supervisors(session, request.shop_id)
         )
-        title = f"{user.display_name}撤回了 {day_label(request.day)} 的调班申请"
+        title = f"{user.display_name}撤回了 {days_label(request)} 的调班申请"
         _tell(session, told, title, "", now)
         return request
 
@@ -348,7 +407,8 @@ def _tell(session: Session, users: list[User], title: str, body: str, now: datet
 def asked_for(request: ShiftRequest) -> str:
     """What the request asks, in words: 休息, 上班 09:00–18:00, 与晚班小李换班."""
     if request.swap_with is not None:
-        return f"与{request.swap_with.display_name}换班"
+        back = "" if request.swap_day is None else f"，{day_label(request.swap_day)} 还班"
+        return f"与{request.swap_with.display_name}换班{back}"
     periods = request.periods or []
     return f"上班 {shifts.describe_day(periods)}" if periods else "休息"
 
@@ -359,15 +419,11 @@ class Shown:
 
     request: ShiftRequest
     changes: list[Change]
-    before: roster.Day | None = None  # a lead's, deciding: the day as it stands
-    after: roster.Day | None = None  # and as approving would make it
+    outlooks: list[Outlook] = field(default_factory=list)  # a lead's, deciding: each day
 
     @property
-    def leaves_uncovered(self) -> tuple[str, ...]:
-        """The shop's hours approving would leave with nobody on shift (none before)."""
-        if self.before is None or self.after is None:
-            return ()
-        return tuple(s for s in self.after.uncovered if s not in self.before.uncovered)
+    def said(self) -> list[str]:
+        return said_all(self.request, self.changes)
 
 
 @dataclass(frozen=True)
@@ -392,6 +448,14 @@ def _to_decide(user: User) -> sa.ColumnElement[bool]:
     return sa.and_(ShiftRequest.state == ShiftRequestState.PENDING, ShiftRequest.user_id != user.id)
 
 
+def _upcoming(today: date) -> sa.ColumnElement[bool]:
+    """SQL: every day of the request is today or later (a day gone cannot be set)."""
+    return sa.and_(
+        ShiftRequest.day >= today,
+        sa.or_(ShiftRequest.swap_day.is_(None), ShiftRequest.swap_day >= today),
+    )
+
+
 def requests_for(
     session: Session, user: User, shop: Shop, *, now: datetime, tz: ZoneInfo
 ) -> Requests:
@@ -407,7 +471,7 @@ def requests_for(
             selectinload(ShiftRequest.decided_by),
         )
     )
-    upcoming = ShiftRequest.day >= today
+    upcoming = _upcoming(today)
     mine = list(
         session.scalars(
             base.where(ShiftRequest.user_id == user.id)
@@ -431,8 +495,9 @@ def requests_for(
         staff = roster.agents_of(session, shop) if waiting else []
         for request in waiting:
             found = changes(request, shop, now=now, tz=tz)
-            before, after = outlook(request, shop, staff, found, now=now, tz=tz)
-            to_decide.append(Shown(request, found, before, after))
+            to_decide.append(
+                Shown(request, found, outlook(request, shop, staff, found, now=now, tz=tz))
+            )
     return Requests(mine, to_answer, to_decide)
 
 
@@ -444,26 +509,23 @@ def waiting_count(session: Session, user: User, shop: Shop, *, today: date) -> i
         session.scalar(
             sa.select(sa.func.count())
             .select_from(ShiftRequest)
-            .where(ShiftRequest.shop_id == shop.id, ShiftRequest.day >= today, waiting)
+            .where(ShiftRequest.shop_id == shop.id, _upcoming(today), waiting)
         )
         or 0
     )
 
 
 def pending_days(session: Session, shop: Shop, *, today: date) -> list[date]:
-    """The days of the shop's requests waiting for a supervisor, soonest first (the
-    morning digest's line)."""
-    return list(
-        session.scalars(
-            sa.select(ShiftRequest.day)
-            .where(
-                ShiftRequest.shop_id == shop.id,
-                ShiftRequest.state == ShiftRequestState.PENDING,
-                ShiftRequest.day >= today,
-            )
-            .order_by(ShiftRequest.day)
+    """The first day of each of the shop's requests waiting for a supervisor, soonest
+    first (the morning digest's line)."""
+    rows = session.execute(
+        sa.select(ShiftRequest.day, ShiftRequest.swap_day).where(
+            ShiftRequest.shop_id == shop.id,
+            ShiftRequest.state == ShiftRequestState.PENDING,
+            _upcoming(today),
         )
     )
+    return sorted(min(d for d in days if d is not None) for days in rows)
 
 
 def asked_days(
@@ -472,15 +534,21 @@ def asked_days(
     """(user id, day) of each agent a waiting request of the shop names between ``first``
     and ``last``: the asker, and the colleague of a swap (the roster marks those cells)."""
     rows = session.execute(
-        sa.select(ShiftRequest.user_id, ShiftRequest.swap_with_id, ShiftRequest.day).where(
+        sa.select(
+            ShiftRequest.user_id, ShiftRequest.swap_with_id, ShiftRequest.day, ShiftRequest.swap_day
+        ).where(
             ShiftRequest.shop_id == shop.id,
             ShiftRequest.state.in_(OPEN),
-            ShiftRequest.day.between(first, last),
+            sa.or_(
+                ShiftRequest.day.between(first, last), ShiftRequest.swap_day.between(first, last)
+            ),
         )
     )
     return frozenset(
         (user_id, day)
-        for asker, colleague, day in rows
+        for asker, colleague, *days in rows
+        for day in days
+        if day is not None and first <= day <= last
         for user_id in (asker, colleague)
         if user_id is not None
     )

@@ -30,6 +30,11 @@ class AskForm(Form):
         validators=[Optional()],
         description="选“和同事换班”时选：那天你上他的班，他上你的班；先要他同意",
     )
+    swap_day = DateField(
+        "还班的日子（可不填）",
+        validators=[Optional(), in_calendar],
+        description="换休时填：这天你们再换回来（你替他上班），和上面那天一起批准；只换一天就不填",
+    )
     note = StringField(
         "说明", validators=[Optional(), Length(max=NOTE_LONGEST)], description="给主管看的原因"
     )

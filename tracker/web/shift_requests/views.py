@@ -67,6 +67,7 @@ def page() -> Response | tuple[str, int]:
                 form.day.data,  # type: ignore[arg-type]
                 periods=_periods(form),
                 swap_with=_swap_with(form, colleagues),
+                swap_day=form.swap_day.data if form.kind.data == "swap" else None,
                 note=form.note.data or "",
                 now=utcnow(),
                 tz=local_zone(current_app.config),
@@ -75,7 +76,8 @@ def page() -> Response | tuple[str, int]:
             attach_error(form, exc)
         else:
             whom = "同事" if request.swap_with else "主管"
-            flash(f"调班申请已提交（{request.day:%m-%d}），等{whom}答复。", "success")
+            when = "、".join(f"{day:%m-%d}" for day in request.days)
+            flash(f"调班申请已提交（{when}），等{whom}答复。", "success")
             return redirect(url_for("shift_requests.page"))
     elif not form.is_submitted():
         form = _ask_form(colleagues, formdata=None)
