@@ -51,6 +51,7 @@ from tracker.services import (
     review_counts,
     scheduler_lock,
     segments,
+    shift_requests,
     shop_models,
     surveys,
 )
@@ -331,6 +332,14 @@ def _leave(app: Flask, task: Task, held: Claim) -> Outcome:
     return OK
 
 
+def _shift_requests(app: Flask, task: Task, held: Claim) -> Outcome:
+    """调班申请 whose day passed undecided lapse, and their askers hear so."""
+    lapsed = shift_requests.lapse(db.session, now=utcnow(), tz=local_zone(app.config))
+    if lapsed:
+        log.info("shift requests: %d lapsed undecided", lapsed)
+    return OK
+
+
 def _conversions(app: Flask, task: Task, held: Claim) -> Outcome:
     converted = recommendations.record_conversions(db.session, now=utcnow())
     if converted:
@@ -487,6 +496,7 @@ UNITS: dict[str, Unit] = {
     "review_counts": Unit(_review_counts, SHORT_TTL),
     "promises": Unit(_promises, SHORT_TTL),
     "leave": Unit(_leave, SHORT_TTL),
+    "shift_requests": Unit(_shift_requests, SHORT_TTL),
     "conversions": Unit(_conversions, SHORT_TTL),
 }
 
@@ -678,6 +688,7 @@ PERIODIC = (
     ("surveys", timedelta(minutes=5)),
     ("numbers", timedelta(minutes=5)),
     ("leave", timedelta(minutes=5)),
+    ("shift_requests", timedelta(minutes=15)),
     ("review_counts", timedelta(minutes=10)),
     ("conversions", timedelta(minutes=15)),
     ("promises", timedelta(minutes=15)),

@@ -344,3 +344,49 @@ def test_the_morning_digest_says_how_many_requests_wait_and_the_soonest_day(
         "\n调班申请 2 份待批准（最早 11-21 周六）：https://t.example/account/shift-requests/"
         in digest.body
     )
+
+
+def test_requests_still_undecided_when_a_day_passes_lapse_and_the_asker_hears(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    """A day gone cannot be set: the request closes as 已过期 instead of waiting on a page
+    nobody acts on, and the asker (and a colleague who agreed) are told."""
+    shop, boss, early, late = team
+    tuesday = SATURDAY + timedelta(days=3)
+    day_off = _ask(session, early, shop)  # Saturday, waiting for the supervisor
+    swap = shift_requests.ask(
+        session, late, shop, tuesday, periods=None, swap_with=early, swap_day=SATURDAY + timedelta(days=1),
+        note="", now=NOW, tz=SH,
+    )  # fmt: skip
+    shift_requests.answer(session, swap.id, early, agree=True, now=NOW, tz=SH)
+    later = shift_requests.ask(
+        session, late, shop, tuesday + timedelta(days=1), periods=[], swap_with=None, note="",
+        now=NOW, tz=SH,
+    )  # fmt: skip
+    decided = shift_requests.ask(
+        session, late, shop, SATURDAY, periods=[], swap_with=None, note="", now=NOW, tz=SH
+    )
+    shift_requests.decide(session, decided.id, boss, approve=False, answer="", now=NOW, tz=SH)
+    saturday = datetime(2026, 11, 21, 23, tzinfo=SH)
+    assert shift_requests.lapse(session, now=saturday, tz=SH) == 0  # the day itself still counts
+    monday = datetime(2026, 11, 23, 9, tzinfo=SH)
+    assert (
+        shift_requests.lapse(session, now=monday, tz=SH) == 2
+    )  # Saturday's, and the 换休's Sunday
+    assert (day_off.state, day_off.decided_at) == (ShiftRequestState.EXPIRED, monday)
+    assert swap.state is ShiftRequestState.EXPIRED
+    assert later.state is ShiftRequestState.PENDING and decided.state is ShiftRequestState.DECLINED
+    assert "早班小王的调班申请（11-21 周六）到期前没有答复，已过期" in _news(session, early)
+    assert "晚班小李的调班申请（11-24 周二、11-22 周日）到期前没有答复，已过期" in _news(
+        session, early
+    )
+    assert (
+        _news(session, late)[-1]
+        == "晚班小李的调班申请（11-24 周二、11-22 周日）到期前没有答复，已过期"
+    )
+    assert shift_requests.lapse(session, now=monday, tz=SH) == 0  # once
+    # nobody acts on a lapsed request any more
+    with pytest.raises(FieldError, match="已过期"):
+        shift_requests.decide(session, swap.id, boss, approve=True, answer="", now=monday, tz=SH)
+    with pytest.raises(FieldError, match="已过期"):
+        shift_requests.withdraw(session, day_off.id, early, now=monday)

@@ -214,3 +214,4 @@ class ShiftRequestState(LabelledEnum):
     APPROVED = "approved", "已批准"
     DECLINED = "declined", "未批准"
     WITHDRAWN = "withdrawn", "已撤回"
+    EXPIRED = "expired", "已过期"  # a day of it passed before anyone decided

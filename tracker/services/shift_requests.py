@@ -379,6 +379,26 @@ def withdraw(session: Session, request_id: int, user: User, *, now: datetime) ->
         return request
 
 
+def lapse(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
+    """Close the requests still undecided once a day of theirs has passed (nobody can set
+    that day any more) as 已过期, and tell the asker, and the colleague who agreed to a
+    swap, rather than leave them waiting on a page nobody acts on. How many lapsed."""
+    today = now.astimezone(tz).date()
+    with transaction(session):
+        lapsed = session.scalars(
+            sa.select(ShiftRequest)
+            .where(ShiftRequest.state.in_(OPEN), sa.not_(_upcoming(today)))
+            .with_for_update(skip_locked=True)  # one being decided right now is left to that
+        ).all()
+        for request in lapsed:
+            agreed = request.state is ShiftRequestState.PENDING and request.swap_with
+            request.state, request.decided_at = ShiftRequestState.EXPIRED, now
+            told = [request.user] + ([request.swap_with] if agreed else [])
+            whose = f"{request.user.display_name}的调班申请（{days_label(request)}）"
+            _tell(session, told, f"{whose}到期前没有答复，已过期", "", now)
+        return len(lapsed)
+
+
 def _get(session: Session, request_id: int, actor: User) -> ShiftRequest:
     """The request, locked until the transaction ends: two supervisors clicking 批准 at
     once decide it once (the second sees it decided). Another shop's is not found."""
