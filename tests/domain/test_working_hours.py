@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tracker.domain.working_hours import (
+    MIDNIGHT,
     PolicyError,
     Week,
     WorkingHours,
@@ -285,3 +286,25 @@ def test_a_rotation_is_stored_and_read_back() -> None:
 def test_a_rotation_that_cannot_work_is_refused(change, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PolicyError, match=message):
         replace(TURNS, **change)
+
+
+def test_a_form_lists_the_calendar_from_today_and_saving_keeps_the_days_gone() -> None:
+    today = date(2026, 12, 2)
+    stored = replace(
+        OFFICE,
+        holidays=frozenset({date(2026, 10, 1), date(2027, 1, 1)}),
+        workdays=frozenset({date(2026, 9, 28)}),
+        dated={date(2026, 11, 11): ((time(9), MIDNIGHT),), date(2026, 12, 12): EARLY_WEEK},
+    )
+    listed = stored.from_day(today)
+    assert listed.holidays == {date(2027, 1, 1)} and listed.workdays == frozenset()
+    assert list(listed.dated) == [date(2026, 12, 12)]
+    assert stored.past_days(today) == 3
+    typed = replace(OFFICE, holidays=frozenset({date(2027, 1, 1)}))  # 12-12 taken off
+    saved = typed.keeping_past(stored, today)
+    assert saved.holidays == {date(2026, 10, 1), date(2027, 1, 1)}
+    assert saved.workdays == {date(2026, 9, 28)}
+    assert list(saved.dated) == [date(2026, 11, 11)]  # the past kept, 12-12 as typed: gone
+    # a day gone typed again is the typed one
+    retyped = replace(OFFICE, dated={date(2026, 11, 11): EARLY_WEEK}).keeping_past(stored, today)
+    assert retyped.dated[date(2026, 11, 11)] == EARLY_WEEK

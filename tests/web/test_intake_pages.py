@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -267,13 +268,41 @@ def test_special_opening_hours_are_saved_shown_and_told_by_line(
     session.refresh(shop)
     assert shop.working_hours is None
 
-    saved = post_form(client, url, POLICY_FORM | {"dated": "2026-11-11 09:00-24:00"})
+    sale = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=9)
+    saved = post_form(client, url, POLICY_FORM | {"dated": f"{sale} 09:00-24:00"})
     assert saved.status_code == 302
     session.refresh(shop)
-    assert shop.working_hours["dated"] == {"2026-11-11": [["09:00", "24:00"]]}
-    assert "2026-11-11 09:00-24:00</textarea>" in client.get(url).get_data(as_text=True)
+    assert shop.working_hours["dated"] == {sale.isoformat(): [["09:00", "24:00"]]}
+    assert f"{sale} 09:00-24:00</textarea>" in client.get(url).get_data(as_text=True)
     history = client.get(f"/admin/shops/{shop.id}").get_data(as_text=True)
-    assert "特殊营业时间 2026-11-11 09:00–24:00" in history
+    assert f"特殊营业时间 {sale} 09:00–24:00" in history
+
+
+def test_days_gone_stay_stored_but_are_no_longer_listed(
+    admin: tuple[FlaskClient, Shop], session: Session
+) -> None:
+    """Year after year the calendar would grow: the form lists today's days on, and keeps
+    the past ones stored (a past holiday still counts for the deadlines measured then)."""
+    client, shop = admin
+    url = f"/admin/shops/{shop.id}/policy"
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    gone, coming = today - timedelta(days=30), today + timedelta(days=30)
+    typed = {"holidays": f"{gone}\n{coming}", "workdays": str(gone - timedelta(days=1))}
+    dated = {"dated": f"{gone - timedelta(days=2)} 09:00-24:00\n{coming} 09:00-12:00"}
+    assert post_form(client, url, POLICY_FORM | typed | dated).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert f"{coming}</textarea>" in page and str(gone) not in page
+    assert "已过去的 3 天（节假日、调休、特殊营业）仍然保存" in page
+    # saved again as listed: the days gone are still there
+    again = POLICY_FORM | {"holidays": str(coming), "dated": f"{coming} 09:00-12:00"}
+    assert post_form(client, url, again).status_code == 302
+    session.refresh(shop)
+    assert shop.working_hours["holidays"] == [gone.isoformat(), coming.isoformat()]
+    assert shop.working_hours["workdays"] == [(gone - timedelta(days=1)).isoformat()]
+    assert list(shop.working_hours["dated"]) == [
+        (gone - timedelta(days=2)).isoformat(),
+        coming.isoformat(),
+    ]
 
 
 def test_intake_pages_are_for_admins(client: FlaskClient, make_user, make_shop) -> None:  # type: ignore[no-untyped-def]

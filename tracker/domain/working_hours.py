@@ -10,7 +10,7 @@ the shop's time zone; results are aware datetimes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,6 +108,33 @@ class WorkingHours:
         if not self.is_working_day(day):
             return ()
         return self.dated.get(day, self.week_of(day).periods)
+
+    def from_day(self, today: date) -> WorkingHours:
+        """These hours with the holidays, make-up days and special days before ``today``
+        left out: what a form lists, so a shop's calendar does not grow year after year."""
+        return replace(
+            self,
+            holidays=frozenset(d for d in self.holidays if d >= today),
+            workdays=frozenset(d for d in self.workdays if d >= today),
+            dated={d: p for d, p in self.dated.items() if d >= today},
+        )
+
+    def past_days(self, today: date) -> int:
+        """How many of the calendar's days (holidays, make-up days, special days) are
+        before ``today``."""
+        days = self.holidays | self.workdays | frozenset(self.dated)
+        return sum(1 for d in days if d < today)
+
+    def keeping_past(self, before: WorkingHours, today: date) -> WorkingHours:
+        """These hours (as a form typed them, from ``today`` on) with ``before``'s calendar
+        days before ``today`` kept: a past holiday still counts for what was measured then
+        (a deadline, a response time), though the form no longer lists it."""
+        return replace(
+            self,
+            holidays=self.holidays | {d for d in before.holidays if d < today},
+            workdays=self.workdays | {d for d in before.workdays if d < today},
+            dated={**{d: p for d, p in before.dated.items() if d < today}, **self.dated},
+        )
 
     def _spans(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working spans from ``start`` on, in order, clipped to begin no earlier than it."""

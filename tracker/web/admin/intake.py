@@ -287,10 +287,11 @@ def shop_policy(shop_id: int) -> Response | str:
     shop = shop_or_404(shop_id)
     tz = local_zone(current_app.config)
     hours = WorkingHours.from_dict(shop.working_hours, tz)
+    today = utcnow().astimezone(tz).date()
     policy = DeadlinePolicy.from_dict(shop.deadline_policy)
     form = PolicyForm()
     if not form.is_submitted():
-        stored = hours.to_dict()
+        stored = hours.from_day(today).to_dict()  # days gone stay stored, not listed
         form.periods.data = periods_text(stored["periods"])
         form.weekdays.data = stored["weekdays"]
         form.holidays.data = "\n".join(stored["holidays"])
@@ -317,12 +318,12 @@ def shop_policy(shop_id: int) -> Response | str:
                     "dated": parse_dated(form.dated.data or ""),
                 },
                 tz,
-            )
+            ).keeping_past(hours, today)
             new_hours.check_reachable(utcnow())
         except PolicyError as exc:
             field = getattr(form, exc.about, form.periods)
             field.errors = [*field.errors, str(exc)]
-            return _policy_page(form, shop)
+            return _policy_page(form, shop, hours.past_days(today))
         try:
             start, _, end = (form.contact_hours.data or "").replace("—", "-").partition("-")
             contact_policy = ContactPolicy.from_dict(
@@ -356,14 +357,15 @@ def shop_policy(shop_id: int) -> Response | str:
             )
             flash(f"已保存；{moved} 个尚未联系的案件已按新规则重算首次联系时限。", "success")
             return redirect(url_for("admin.shop_policy", shop_id=shop.id))
-    return _policy_page(form, shop)
+    return _policy_page(form, shop, hours.past_days(today))
 
 
-def _policy_page(form: PolicyForm, shop: Shop) -> str:
+def _policy_page(form: PolicyForm, shop: Shop, past_days: int) -> str:
     return render_template(
         "admin/policy.html",
         form=form,
         shop=shop,
+        past_days=past_days,
         retention_due=retention.due(db.session, shop, utcnow()),
         retention_at=current_app.config["TRACKER_RECOMMENDER_BUILD_AT"],
     )
