@@ -38,6 +38,14 @@ def staff(session: Session, make_shop, make_user) -> tuple[Shop, User, User, Use
     return shop, boss, early, late
 
 
+def _signed_in(client: FlaskClient, user: User) -> FlaskClient:
+    """Another person's browser, logged in as ``user`` (the request context starts anew)."""
+    as_new_request()
+    other = other_browser(client)
+    login(other, user)
+    return other
+
+
 def _ask(client: FlaskClient, data: dict[str, str]):  # type: ignore[no-untyped-def]
     return post_form(client, PAGE, {"note": "", "periods": "", "swap_with": "0"} | data)
 
@@ -73,8 +81,7 @@ def test_a_swap_goes_from_the_agent_to_the_colleague_to_the_supervisor(
     assert f"{day_label(day)} 与客服小李换班 待同事同意" in text(html)
     request = session.scalar(sa.select(ShiftRequest))
 
-    colleague = other_browser(client)
-    login(colleague, late)
+    colleague = _signed_in(client, late)
     assert "有 1 份调班申请等你答复。" in text(colleague.get("/").get_data(as_text=True))
     assert 'id="shift-requests-link">调班申请 <span class="badge' in colleague.get(
         "/account"
@@ -83,8 +90,7 @@ def test_a_swap_goes_from_the_agent_to_the_colleague_to_the_supervisor(
     assert f"客服小王 想和你换 {day_label(day)} 的班" in page
     assert "客服小王 09:00–15:00 → 09:00–12:00、13:30–22:00" in page
     # the supervisor has nothing to decide yet
-    lead = other_browser(client)
-    login(lead, boss)
+    lead = _signed_in(client, boss)
     waiting = text(lead.get(PAGE).get_data(as_text=True))
     assert "现在没有待你批准的调班申请" in waiting and "客服小王 ·" not in waiting
     # nor a form to ask with: a supervisor sets days on the roster
@@ -133,14 +139,12 @@ def test_the_supervisor_sees_the_hours_a_day_off_would_leave_uncovered_and_decli
     login(client, late)
     assert _ask(client, {"day": day.isoformat(), "kind": "off", "note": "搬家"}).status_code == 302
     request = session.scalar(sa.select(ShiftRequest))
-    lead = other_browser(client)
-    login(lead, boss)
+    lead = _signed_in(client, boss)
     page = text(lead.get(PAGE).get_data(as_text=True))
     assert "客服小李 · " in page and "休息" in page and "说明：搬家" in page
     assert "这天上班：2 人 → 1 人 批准后无人当班：15:00–22:00" in page
     # an agent cannot decide, even by posting the form
-    agent = other_browser(client)
-    login(agent, early)
+    agent = _signed_in(client, early)
     post_form(agent, f"{PAGE}{request.id}/decide", {"approve": "批准"}, form_url=PAGE)
     assert "调班申请由主管批准" in text(agent.get(PAGE).get_data(as_text=True))
     # nor withdraw someone else's
@@ -171,8 +175,7 @@ def test_another_shops_requests_are_not_seen_or_answered(
     login(client, early)
     _ask(client, {"day": day.isoformat(), "kind": "swap", "swap_with": str(late.id)})
     request = session.scalar(sa.select(ShiftRequest))
-    stranger = other_browser(client)
-    login(stranger, make_user(Role.SUPERVISOR, shops=[make_shop()]))
+    stranger = _signed_in(client, make_user(Role.SUPERVISOR, shops=[make_shop()]))
     assert "客服小王" not in stranger.get(PAGE).get_data(as_text=True)
     answered = post_form(
         stranger, f"{PAGE}{request.id}/answer", {"agree": "同意换班"}, form_url=PAGE
@@ -194,9 +197,7 @@ def test_the_roster_marks_the_days_a_request_waits_on_until_it_is_answered(
     # the hours are still the plan's
     row = _roster_row(client.get("/account/roster").get_data(as_text=True), day)
     assert row.count(">申<") == 2 and ">调<" not in row
-    as_new_request()
-    lead = other_browser(client)
-    login(lead, boss)
+    lead = _signed_in(client, boss)
     assert _roster_row(lead.get("/reports/roster").get_data(as_text=True), day).count(">申<") == 2
     shift_requests.withdraw(session, request.id, early, now=utcnow())
     assert ">申<" not in _roster_row(lead.get("/reports/roster").get_data(as_text=True), day)
@@ -235,9 +236,7 @@ def test_a_day_swapped_back_is_asked_answered_and_decided_on_one_form(
     assert f"调班申请已提交（{day:%m-%d}、{back:%m-%d}），等同事答复。" in mine
     assert f"{day_label(day)} 与客服小李换班，{day_label(back)} 还班 待同事同意" in mine
 
-    as_new_request()
-    colleague = other_browser(client)
-    login(colleague, late)
+    colleague = _signed_in(client, late)
     asked = text(colleague.get(PAGE).get_data(as_text=True))
     assert f"客服小王 想和你换 {day_label(day)} 的班，{day_label(back)} 还班：" in asked
     assert f"{day_label(back)} 客服小王 09:00–15:00 → 09:00–12:00、13:30–22:00" in asked
@@ -247,9 +246,7 @@ def test_a_day_swapped_back_is_asked_answered_and_decided_on_one_form(
     )
     assert agreed.status_code == 302
 
-    as_new_request()
-    lead = other_browser(client)
-    login(lead, boss)
+    lead = _signed_in(client, boss)
     waiting = text(lead.get(PAGE).get_data(as_text=True))
     assert f"{day_label(day)} 上班：2 人 → 2 人" in waiting
     assert f"{day_label(back)} 上班：2 人 → 2 人" in waiting
