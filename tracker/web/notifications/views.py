@@ -15,6 +15,9 @@ from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.inputs import parse_id
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+# news not about a case, and the page that opening it goes to: one's hours on 我的账号, a
+# 调班申请 to act on (or its answer) on its page
+OPENS = {SHIFT_NEWS: "auth.account", REQUEST_NEWS: "shift_requests.page"}
 
 
 def unread() -> int:
@@ -34,7 +37,9 @@ def count() -> tuple[Response, int]:
 @bp.route("/")
 def inbox() -> str:
     items = alerts.inbox(db.session, current_user.id)
-    return render_template("notifications/inbox.html", items=items, form=CsrfOnlyForm())
+    return render_template(
+        "notifications/inbox.html", items=items, form=CsrfOnlyForm(), opens=OPENS
+    )
 
 
 @bp.route("/<int:notification_id>/open", methods=["POST"])
@@ -46,10 +51,8 @@ def open_one(notification_id: int) -> Response:
     found = alerts.open_notification(db.session, current_user.id, notification_id, now=utcnow())
     if found is not None and found.case_id is not None:  # someone else's: nothing to open
         return redirect(url_for("cases.case_view", case_id=found.case_id))
-    if found is not None and found.kind == SHIFT_NEWS:  # one's hours: 我的账号 shows them
-        return redirect(url_for("auth.account"))
-    if found is not None and found.kind == REQUEST_NEWS:  # a 调班申请 to act on or its answer
-        return redirect(url_for("shift_requests.page"))
+    if found is not None and found.kind in OPENS:
+        return redirect(url_for(OPENS[found.kind]))
     return redirect(url_for("notifications.inbox"))
 
 
