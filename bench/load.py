@@ -81,7 +81,7 @@ def machine_reference_ms() -> float:
 
 LAX_POLICY = {
     "day_starts": "00:00",
-    "day_ends": "23:59",
+    "day_ends": "24:00",
     "per_day": 50,
     "per_week": 50,
     "min_gap_minutes": 0,

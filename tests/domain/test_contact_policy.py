@@ -101,3 +101,16 @@ def test_the_earliest_moment_is_always_one_the_policy_allows(
     moment = policy.earliest(after, earlier, tz=SH)
     assert moment >= after
     assert policy.refusals(moment, earlier, tz=SH) == []
+
+
+def test_a_day_may_end_at_24_00_and_its_last_minute_is_in_hours() -> None:
+    """23:59 left a minute of every night refused: a shop's day (and the tests' lax policy)
+    may run to 24:00, kept and shown as such."""
+    stored = {"day_starts": "07:00", "day_ends": "24:00", "per_day": 2, "per_week": 5}
+    until_midnight = ContactPolicy.from_dict(stored | {"min_gap_minutes": 0})
+    assert until_midnight.to_dict()["day_ends"] == "24:00"
+    assert until_midnight.refusals(MON_10.replace(hour=23, minute=59, second=30), [], tz=SH) == []
+    (early,) = until_midnight.refusals(MON_10.replace(hour=6, minute=30), [], tz=SH)
+    assert "07:00–24:00" in early
+    with pytest.raises(PolicyError, match="不是时刻"):
+        ContactPolicy.from_dict(stored | {"day_ends": "25:00", "min_gap_minutes": 0})

@@ -14,13 +14,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tracker.domain.working_hours import PolicyError
+from tracker.domain.working_hours import PolicyError, clock_text, clock_time
 
 
 @dataclass(frozen=True)
 class ContactPolicy:
     day_starts: time = time(9, 0)
-    day_ends: time = time(21, 0)
+    day_ends: time = time(21, 0)  # 24:00 (working_hours.MIDNIGHT): until the day ends
     per_day: int = 2
     per_week: int = 5
     min_gap: timedelta = timedelta(hours=2)
@@ -35,8 +35,8 @@ class ContactPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "day_starts": self.day_starts.strftime("%H:%M"),
-            "day_ends": self.day_ends.strftime("%H:%M"),
+            "day_starts": clock_text(self.day_starts),
+            "day_ends": clock_text(self.day_ends),
             "per_day": self.per_day,
             "per_week": self.per_week,
             "min_gap_minutes": int(self.min_gap.total_seconds() // 60),
@@ -47,8 +47,8 @@ class ContactPolicy:
         if not data:
             return cls()
         return cls(
-            day_starts=time.fromisoformat(data["day_starts"]),
-            day_ends=time.fromisoformat(data["day_ends"]),
+            day_starts=clock_time(data["day_starts"]),
+            day_ends=clock_time(data["day_ends"]),
             per_day=int(data["per_day"]),
             per_week=int(data["per_week"]),
             min_gap=timedelta(minutes=int(data["min_gap_minutes"])),
@@ -73,7 +73,8 @@ class ContactPolicy:
             reasons.append("买家已要求勿扰，不再联系")
         local = at.astimezone(tz)
         if not self.in_hours(at, tz):
-            reasons.append(f"休息时间：只在 {self.day_starts:%H:%M}–{self.day_ends:%H:%M} 联系买家")
+            hours = f"{clock_text(self.day_starts)}–{clock_text(self.day_ends)}"
+            reasons.append(f"休息时间：只在 {hours} 联系买家")
         day_start = datetime.combine(local.date(), time(0), tzinfo=tz)
         same_day = [
             e for e in earlier if day_start <= e.astimezone(tz) < day_start + timedelta(days=1)

@@ -273,7 +273,7 @@ def gaps(needed: Periods, worked: Iterable[Periods]) -> Periods:
 def read_periods(stored: Iterable[Iterable[str]]) -> Periods:
     """[["09:00", "12:00"]] as stored → the periods (not yet checked: :func:`check_periods`)."""
     try:
-        return tuple((_time(a), _time(b)) for a, b in stored)
+        return tuple((clock_time(a), clock_time(b)) for a, b in stored)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, PolicyError):
             raise
@@ -282,17 +282,19 @@ def read_periods(stored: Iterable[Iterable[str]]) -> Periods:
 
 def stored_periods(periods: Periods) -> list[list[str]]:
     """The inverse of :func:`read_periods`: [["09:00", "12:00"]], as settings keep them."""
-    return [[_hhmm(a), _hhmm(b)] for a, b in periods]
+    return [[clock_text(a), clock_text(b)] for a, b in periods]
 
 
 MIDNIGHT = time(23, 59, 59, 999999)  # a period "until 24:00" ends at the day's last instant
 
 
-def _hhmm(moment: time) -> str:
+def clock_text(moment: time) -> str:
+    """A time of day as settings keep it, HH:MM; the day's end is 24:00."""
     return "24:00" if moment == MIDNIGHT else f"{moment:%H:%M}"
 
 
-def _time(text: str) -> time:
+def clock_time(text: str) -> time:
+    """HH:MM as settings keep it (24:00: the day's last instant), or PolicyError."""
     try:
         return time.fromisoformat(text) if text != "24:00" else MIDNIGHT
     except ValueError as exc:
