@@ -325,7 +325,9 @@ def shop_policy(shop_id: int) -> Response | str:
             field.errors = [*field.errors, str(exc)]
             return _policy_page(form, shop, hours.past_days(today))
         try:
-            start, _, end = (form.contact_hours.data or "").replace("—", "-").partition("-")
+            start, dash, end = (form.contact_hours.data or "").replace("—", "-").partition("-")
+            if not dash:
+                raise ValueError("no 开始-结束")
             contact_policy = ContactPolicy.from_dict(
                 {
                     "day_starts": start.strip(),
