@@ -55,6 +55,11 @@ def said_all(request: ShiftRequest, found: list[Change]) -> list[str]:
     return [f"{day_label(c.day)} {c.said}" for c in found]
 
 
+def swapped_back(request: ShiftRequest) -> str:
+    """，12-08 周二 还班 after a 换休's first day; nothing for any other request."""
+    return "" if request.swap_day is None else f"，{day_label(request.swap_day)} 还班"
+
+
 def days_label(request: ShiftRequest) -> str:
     """12-05 周六, or 12-05 周六、12-08 周二 for a 换休."""
     return "、".join(day_label(day) for day in request.days)
@@ -207,8 +212,7 @@ def announce(session: Session, request: ShiftRequest, found: list[Change], now: 
     asker = request.user
     terms = "；".join(said_all(request, found))
     if request.state is ShiftRequestState.WITH_COLLEAGUE and request.swap_with is not None:
-        back = "" if request.swap_day is None else f"，{day_label(request.swap_day)} 还班"
-        title = f"{asker.display_name}想和你换 {day_label(request.day)} 的班{back}"
+        title = f"{asker.display_name}想和你换 {day_label(request.day)} 的班{swapped_back(request)}"
         _tell(session, [request.swap_with], title, terms, now)
         return
     what = f"与{request.swap_with.display_name}换班" if request.swap_with else "调班"
@@ -427,8 +431,7 @@ def _tell(session: Session, users: list[User], title: str, body: str, now: datet
 def asked_for(request: ShiftRequest) -> str:
     """What the request asks, in words: 休息, 上班 09:00–18:00, 与晚班小李换班."""
     if request.swap_with is not None:
-        back = "" if request.swap_day is None else f"，{day_label(request.swap_day)} 还班"
-        return f"与{request.swap_with.display_name}换班{back}"
+        return f"与{request.swap_with.display_name}换班{swapped_back(request)}"
     periods = request.periods or []
     return f"上班 {shifts.describe_day(periods)}" if periods else "休息"
 

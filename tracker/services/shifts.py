@@ -103,15 +103,10 @@ def describe(shift: dict[str, Any] | None, today: date | None = None) -> str:
     and which one ``today`` is in (without ``today``, the Monday it counts from)."""
     if not shift:
         return "按店铺工作时间"
-    week, periods = shift.get("weekdays", []), shift.get("periods", [])
-    said = f"{describe_week(week)} {describe_periods(periods)}"
     rotation = shift.get("rotation")
     if not rotation:
-        return said
-    weeks = [said] + [
-        f"{describe_week(w.get('weekdays', []))} {describe_periods(w.get('periods', []))}"
-        for w in rotation.get("weeks", [])
-    ]
+        return _one_week(shift)
+    weeks = [_one_week(shift)] + [_one_week(w) for w in rotation.get("weeks", [])]
     turns = "；".join(f"第{i}周 {w}" for i, w in enumerate(weeks, 1))
     name = ROTATION_NAMES.get(len(weeks), f"{len(weeks)}周轮换")
     try:
@@ -123,6 +118,12 @@ def describe(shift: dict[str, Any] | None, today: date | None = None) -> str:
     else:
         when = f"本周第{rotation_week(since, today, len(weeks))}周"
     return f"{name}（{when}）：{turns}"
+
+
+def _one_week(week: dict[str, Any]) -> str:
+    """A stored week ({periods, weekdays}) → 周一至周五 09:00–15:00."""
+    weekdays, periods = week.get("weekdays", []), week.get("periods", [])
+    return f"{describe_week(weekdays)} {describe_periods(periods)}"
 
 
 def set_shift(

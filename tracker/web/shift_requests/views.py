@@ -119,6 +119,7 @@ def _render(shop: Shop, form: AskForm) -> tuple[str, int]:
             db.session, current_user._get_current_object(), shop, now=now, tz=tz
         ),
         asked_for=shift_requests.asked_for,
+        swapped_back=shift_requests.swapped_back,
         open_states=shift_requests.OPEN,
         answer_form=AnswerForm(formdata=None),
         decide_form=DecideForm(formdata=None),
