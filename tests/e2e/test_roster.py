@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import Live, signed_in
 from tracker.clock import utcnow
 from tracker.domain.working_hours import day_label
@@ -61,12 +63,16 @@ def test_an_agent_asks_for_a_day_off_and_the_supervisor_approves_it(live: Live, 
         page.goto(f"{live.url}/account")
         page.click("#shift-requests-link")
         page.fill("#day", day.isoformat())
-        # only the fields the choice uses show: periods for 上班, the colleague for 换班
-        assert page.locator("#periods").is_hidden() and page.locator("#swap_with").is_hidden()
+        # only the fields the choice uses show: periods for 上班, the colleague for 换班.
+        # expect() waits: the link's page may be filled before its script has run
+        expect(page.locator("#periods")).to_be_hidden()
+        expect(page.locator("#swap_with")).to_be_hidden()
         page.check("#kind-2")
-        assert page.locator("#swap_with").is_visible() and page.locator("#periods").is_hidden()
+        expect(page.locator("#swap_with")).to_be_visible()
+        expect(page.locator("#periods")).to_be_hidden()
         page.check("#kind-1")
-        assert page.locator("#periods").is_visible() and page.locator("#swap_with").is_hidden()
+        expect(page.locator("#periods")).to_be_visible()
+        expect(page.locator("#swap_with")).to_be_hidden()
         page.check("#kind-0")  # 休息
         page.fill("#note", "搬家")
         page.click("#submit")
@@ -94,12 +100,13 @@ def test_a_supervisor_sets_a_two_week_rotation_and_the_roster_takes_turns(
     only once 两周轮换 is chosen; the roster then alternates the agent's hours by week."""
     with signed_in(browser, live, "boss") as page:
         page.goto(f"{live.url}/reports/agents/{live.agent_id}/shift")
-        assert page.locator("#periods_2").is_hidden() and page.locator("#this_week").is_hidden()
+        expect(page.locator("#periods_2")).to_be_hidden()
+        expect(page.locator("#this_week")).to_be_hidden()
         page.check("#weeks-1")  # 两周轮换
-        assert page.locator("#periods_2").is_visible() and page.locator("#periods_3").is_hidden()
-        assert (
-            page.locator("#this_week-1").is_visible() and page.locator("#this_week-2").is_hidden()
-        )
+        expect(page.locator("#periods_2")).to_be_visible()
+        expect(page.locator("#periods_3")).to_be_hidden()
+        expect(page.locator("#this_week-1")).to_be_visible()
+        expect(page.locator("#this_week-2")).to_be_hidden()
         page.fill("#periods", "09:00-15:00")
         page.fill("#periods_2", "15:00-22:00")
         page.check("#this_week-1")  # this week is the late one
