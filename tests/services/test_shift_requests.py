@@ -346,7 +346,7 @@ def test_the_morning_digest_says_how_many_requests_wait_and_the_soonest_day(
     )
 
 
-def test_requests_still_undecided_when_a_day_passes_lapse_and_the_asker_hears(
+def test_requests_still_undecided_when_a_day_passes_lapse_and_those_waiting_hear(
     session: Session, team
 ) -> None:  # type: ignore[no-untyped-def]
     """A day gone cannot be set: the request closes as 已过期 instead of waiting on a page
@@ -384,9 +384,32 @@ def test_requests_still_undecided_when_a_day_passes_lapse_and_the_asker_hears(
         _news(session, late)[-1]
         == "晚班小李的调班申请（11-24 周二、11-22 周日）到期前没有答复，已过期"
     )
+    # the supervisor hears of both: they waited on them
+    assert _news(session, boss)[-2:] == [
+        "早班小王的调班申请（11-21 周六）到期前没有答复，已过期",
+        "晚班小李的调班申请（11-24 周二、11-22 周日）到期前没有答复，已过期",
+    ]
     assert shift_requests.lapse(session, now=monday, tz=SH) == 0  # once
     # nobody acts on a lapsed request any more
     with pytest.raises(FieldError, match="已过期"):
         shift_requests.decide(session, swap.id, boss, approve=True, answer="", now=monday, tz=SH)
     with pytest.raises(FieldError, match="已过期"):
         shift_requests.withdraw(session, day_off.id, early, now=monday)
+
+
+def test_a_swap_the_colleague_never_answered_lapses_without_troubling_the_supervisor(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    """待同事同意 never reached the supervisor: its lapse is the asker's news alone (the
+    colleague, who let it pass, sees it on their page as 已过期)."""
+    shop, boss, early, late = team
+    swap = shift_requests.ask(
+        session, late, shop, SATURDAY, periods=None, swap_with=early, note="", now=NOW, tz=SH
+    )
+    before = _news(session, boss)
+    monday = datetime(2026, 11, 23, 9, tzinfo=SH)
+    assert shift_requests.lapse(session, now=monday, tz=SH) == 1
+    assert swap.state is ShiftRequestState.EXPIRED
+    assert _news(session, late)[-1] == "晚班小李的调班申请（11-21 周六）到期前没有答复，已过期"
+    assert _news(session, boss) == before
+    assert not any("已过期" in title for title in _news(session, early))

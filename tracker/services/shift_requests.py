@@ -386,7 +386,9 @@ def withdraw(session: Session, request_id: int, user: User, *, now: datetime) ->
 def lapse(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
     """Close the requests still undecided once a day of theirs has passed (nobody can set
     that day any more) as 已过期, and tell the asker, and the colleague who agreed to a
-    swap, rather than leave them waiting on a page nobody acts on. How many lapsed."""
+    swap, rather than leave them waiting on a page nobody acts on. The shop's supervisors
+    hear of those that waited on them: one let pass is a day the asker planned around
+    without an answer. How many lapsed."""
     today = now.astimezone(tz).date()
     with transaction(session):
         lapsed = session.scalars(
@@ -395,12 +397,20 @@ def lapse(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
             .with_for_update(skip_locked=True)  # one being decided right now is left to that
         ).all()
         for request in lapsed:
-            agreed = request.state is ShiftRequestState.PENDING and request.swap_with
+            on_leads = request.state is ShiftRequestState.PENDING
             request.state, request.decided_at = ShiftRequestState.EXPIRED, now
-            told = [request.user] + ([request.swap_with] if agreed else [])
+            told = [request.user]
+            if on_leads:
+                told += [request.swap_with] if request.swap_with else []  # they had agreed
+                told += alerts.supervisors(session, request.shop_id)
             whose = f"{request.user.display_name}的调班申请（{days_label(request)}）"
-            _tell(session, told, f"{whose}到期前没有答复，已过期", "", now)
+            _tell(session, _once(told), f"{whose}到期前没有答复，已过期", "", now)
         return len(lapsed)
+
+
+def _once(users: list[User]) -> list[User]:
+    """``users`` without repeats, in order (an asker who became a supervisor is told once)."""
+    return list({user.id: user for user in users}.values())
 
 
 def _get(session: Session, request_id: int, actor: User) -> ShiftRequest:
