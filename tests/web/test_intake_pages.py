@@ -305,6 +305,36 @@ def test_days_gone_stay_stored_but_are_no_longer_listed(
     ]
 
 
+def test_a_past_day_typed_wrongly_is_listed_on_asking_and_taken_out(
+    admin: tuple[FlaskClient, Shop], session: Session
+) -> None:
+    """A holiday pasted with last year's date is past at once and never listed: 列出已过去的
+    日子 shows the whole calendar, and what is saved from it replaces the days gone."""
+    client, shop = admin
+    url = f"/admin/shops/{shop.id}/policy"
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    wrong, right, coming = (
+        today - timedelta(days=365),
+        today - timedelta(days=3),
+        today + timedelta(days=30),
+    )
+    typed = POLICY_FORM | {"holidays": f"{wrong}\n{right}\n{coming}"}
+    assert post_form(client, url, typed).status_code == 302
+    listed = client.get(url).get_data(as_text=True)
+    assert str(wrong) not in listed and f"{url}?past=1" in listed
+
+    everything = client.get(f"{url}?past=1").get_data(as_text=True)
+    assert f"{wrong}\n{right}\n{coming}</textarea>" in everything
+    assert "包括已过去的 2 天" in everything
+    corrected = POLICY_FORM | {"holidays": f"{right}\n{coming}", "with_past": "1"}
+    assert post_form(client, url, corrected).status_code == 302
+    session.refresh(shop)
+    assert shop.working_hours["holidays"] == [right.isoformat(), coming.isoformat()]
+    # a refusal on that form keeps it listing everything
+    refused = post_form(client, url, corrected | {"periods": "午饭后"}).get_data(as_text=True)
+    assert "包括已过去的 1 天" in refused and f"{right}\n{coming}</textarea>" in refused
+
+
 def test_intake_pages_are_for_admins(client: FlaskClient, make_user, make_shop) -> None:  # type: ignore[no-untyped-def]
     shop = make_shop()
     login(client, make_user(Role.SUPERVISOR, shops=[shop]))

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -182,6 +183,9 @@ class PolicyForm(Form):
             "在夜间自动删除，订单、评价和案件记录保留。留空则一直保存到买家要求删除。"
         ),
     )
+    # "1" when the form lists the whole calendar, days gone included: saving it then
+    # replaces them (a past holiday typed wrongly can be taken out), else they are kept
+    with_past = HiddenField()
     submit = SubmitField("保存时限设置")
 
 

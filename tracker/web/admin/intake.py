@@ -291,7 +291,9 @@ def shop_policy(shop_id: int) -> Response | str:
     policy = DeadlinePolicy.from_dict(shop.deadline_policy)
     form = PolicyForm()
     if not form.is_submitted():
-        stored = hours.from_day(today).to_dict()  # days gone stay stored, not listed
+        form.with_past.data = "1" if request.args.get("past") == "1" else ""
+        # days gone stay stored, listed only when asked for (to correct one)
+        stored = (hours if form.with_past.data else hours.from_day(today)).to_dict()
         form.periods.data = periods_text(stored["periods"])
         form.weekdays.data = stored["weekdays"]
         form.holidays.data = "\n".join(stored["holidays"])
@@ -318,7 +320,9 @@ def shop_policy(shop_id: int) -> Response | str:
                     "dated": parse_dated(form.dated.data or ""),
                 },
                 tz,
-            ).keeping_past(hours, today)
+            )
+            if form.with_past.data != "1":
+                new_hours = new_hours.keeping_past(hours, today)
             new_hours.check_reachable(utcnow())
         except PolicyError as exc:
             field = getattr(form, exc.about, form.periods)
@@ -368,6 +372,7 @@ def _policy_page(form: PolicyForm, shop: Shop, past_days: int) -> str:
         form=form,
         shop=shop,
         past_days=past_days,
+        with_past=form.with_past.data == "1",
         retention_due=retention.due(db.session, shop, utcnow()),
         retention_at=current_app.config["TRACKER_RECOMMENDER_BUILD_AT"],
     )
