@@ -51,6 +51,7 @@ def demo_command(
     seed: int, scale: float, end_date: object, code: str, name: str, if_empty: bool, sister: bool
 ) -> None:
     """Generate and load a realistic demo shop (deterministic for a seed and end date)."""
+    from tracker.demo.generator import as_of
     from tracker.demo.loader import DEMO_PASSWORD, DEMO_STAFF, shop_exists
 
     if if_empty and db.session.scalar(sa.select(sa.func.count(Shop.id))):
@@ -65,9 +66,14 @@ def demo_command(
             raise click.ClickException(
                 f"店铺 {shop_code} 已存在，演示数据不会重复导入（换一个 --code）。"
             )
-    now = utcnow()
-    end = end_date.date() if hasattr(end_date, "date") else to_local(now, "Asia/Shanghai").date()
-    assert isinstance(end, date)
+    if hasattr(end_date, "date"):
+        # a shop as of that day: triage, the month's work, models and segments all stand on
+        # its first moment, so the same seed and date give the same shop whenever loaded
+        end = end_date.date()
+        now = as_of(end)
+    else:
+        now = utcnow()
+        end = to_local(now, "Asia/Shanghai").date()
     for shop_code, shop_name, shop_seed, shop_scale in shops:
         _load_demo_shop(shop_code, shop_name, shop_seed, shop_scale, end, now)
     # every table the month of work and the segments wrote: the board's plans need fresh

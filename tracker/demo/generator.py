@@ -287,6 +287,12 @@ def _money(value: float) -> Decimal:
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def as_of(end: date) -> datetime:
+    """The moment a shop generated up to ``end`` stands at: that day's first moment, Beijing
+    time (in UTC). Work simulated on it from this moment is the same whatever day it runs."""
+    return _at(end, 0)
+
+
 def _at(day: date, seconds: float) -> datetime:
     """A Beijing-time moment ``seconds`` after the start of ``day``, in UTC."""
     local = datetime.combine(day, time(), tzinfo=SHOP_TZ) + timedelta(seconds=seconds)
@@ -328,7 +334,7 @@ class _Generator:
         self.scale = scale
         self.end = end
         self.start = end - timedelta(days=DAYS)
-        self.now = _at(end, 0)
+        self.now = as_of(end)
         self.products: list[DemoProduct] = []
         self.family_of: list[Family] = []
         self.category_of: list[Category] = []
