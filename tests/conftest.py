@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,21 @@ from tracker.services import recommendations
 PASSWORD = "secret123"
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
 HOURS = WorkingHours(tz=ZoneInfo("Asia/Shanghai"))  # the default: 09:00-12:00, 13:30-22:00
+
+
+def lately(hours: float = 0) -> datetime:
+    """``hours`` after 10:00 yesterday, Beijing time, by the real clock. For data that code
+    reading the real clock (a CLI command, a page, a job) must find recent — inside the
+    buyers' 30-day revision window — whatever day the suite runs: NOW is fixed and ages out
+    (reviews posted at NOW stopped opening cases on 2026-12-20)."""
+    sh = ZoneInfo("Asia/Shanghai")
+    yesterday = datetime.now(sh).date() - timedelta(days=1)
+    return datetime.combine(yesterday, time(10), tzinfo=sh).astimezone(UTC) + timedelta(hours=hours)
+
+
+def local_text(moment: datetime) -> str:
+    """``moment`` as a platform's export writes it: Beijing time, 2026-11-22 10:00:00."""
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @pytest.fixture(scope="session")

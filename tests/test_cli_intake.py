@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, count
+from tests.conftest import NOW, count, lately, local_text
 from tests.factories import add_sale
 from tests.sentiment.test_models import BAD, GOOD
 from tracker.models import Case, Review, SentimentCorrection
@@ -18,7 +18,7 @@ from tracker.services import shop_models
 
 CSV = (
     "订单编号,子订单编号,买家会员名,评价结果,评价内容,评价时间\n"
-    "1,11,甲,差评,太差了,2026-11-22 10:00:00\n2,22,乙,好评,不错,2026-11-22 11:00:00\n"
+    f"1,11,甲,差评,太差了,{local_text(lately())}\n2,22,乙,好评,不错,{local_text(lately(1))}\n"
 )
 
 
@@ -156,8 +156,10 @@ def test_token_and_pull_commands(app: Flask, session: Session, make_shop) -> Non
 
 def test_score_pending_command(app: Flask, session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
     shop = make_shop(code="sp")
-    add_sale(session, shop, text="东西很好，物流也快", at=NOW, key="1")
-    add_sale(session, shop, text="好评，但是质量太差了，用两天就坏了", at=NOW, key="2", nick="乙")
+    add_sale(session, shop, text="东西很好，物流也快", at=lately(), key="1")
+    add_sale(
+        session, shop, text="好评，但是质量太差了，用两天就坏了", at=lately(), key="2", nick="乙"
+    )
     result = app.test_cli_runner().invoke(args=["score-pending"])
     assert result.exit_code == 0, result.output
     assert "sp: 评分 2，开案 1" in result.output

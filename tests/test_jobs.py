@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, count
+from tests.conftest import count, lately
 from tests.factories import add_sale
 from tests.services.test_segments import buyer_with
 from tests.top_server import FakeTop, serve
@@ -144,7 +144,11 @@ def test_a_pushed_review_brings_the_shops_pull_forward(
 def test_score_job_scores_unscored_reviews(app: Flask, session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
     shop = make_shop()
     add_sale(
-        session, shop, text="好评，但是东西质量太差了，用两天就坏了", rating=Rating.GOOD, at=NOW
+        session,
+        shop,
+        text="好评，但是东西质量太差了，用两天就坏了",
+        rating=Rating.GOOD,
+        at=lately(),
     )
     assert jobs.dispatch_scoring(app, jobs.inline(app), every_shop=False) == 1
     assert count(session, Case) == 1

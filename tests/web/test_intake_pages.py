@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, csrf_token, login, post_form
+from tests.conftest import NOW, csrf_token, lately, local_text, login, post_form
 from tests.factories import add_sale
 from tracker import jobs
 from tracker.clock import utcnow
@@ -37,7 +37,7 @@ from tracker.models.enums import CaseStatus, Rating, Role
 ROOT = Path(__file__).resolve().parents[2]
 CSV = (
     "订单编号,子订单编号,买家会员名,评价结果,评价内容,评价时间\n"
-    "1,11,甲,差评,太差了,2026-11-22 10:00:00\n2,22,乙,好评,不错,2026-11-22 11:00:00\n"
+    f"1,11,甲,差评,太差了,{local_text(lately())}\n2,22,乙,好评,不错,{local_text(lately(1))}\n"
 )
 
 

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, DatabaseDown, count
+from tests.conftest import NOW, DatabaseDown, count, lately, local_text
 from tracker.models import Case, PullRun, Review, Shop
 from tracker.services.api_tokens import issue_token
 
@@ -30,7 +30,7 @@ def review(oid: str = "9001", **changes: object) -> dict[str, object]:
         "buyer_nick": "小鱼",
         "rating": "bad",
         "text": "快递太慢，东西还坏了",
-        "posted_at": "2026-11-22 20:00:00",
+        "posted_at": local_text(lately(10)),  # 20:00 yesterday
         "item_id": "620001",
         "item_title": "赣南脐橙",
         "item_price": "39.90",
