@@ -50,7 +50,8 @@ def test_any_open_page_shows_a_new_notice_on_the_bell(live: Live, browser) -> No
             lead.goto(f"{live.url}/cases/{case_id}")
             lead.select_option("#assign-owner_id", label="客服小林")
             lead.click("form[action$='/assign'] button[type=submit]")
-            lead.wait_for_load_state("networkidle")
+            # stored before the agent's tab asks: its one question on being shown must see it
+            expect(lead.locator(".alert-success")).to_contain_text("已更新负责人")
 
         page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
         expect(bell).to_have_text(str(before + 1))  # the page's CSP allows no eval: a locator
