@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import PAYLOAD, PHONE, Live, artifact, log_in
 
 
 def test_agent_recovers_a_case_and_supervisor_sees_it(live: Live, browser) -> None:  # type: ignore[no-untyped-def]
+    """After each click that sends a form, expect() waits for the page it leads to: a plain
+    read could still see the page the click left."""
     errors: list[str] = []
     context = browser.new_context(viewport=PHONE, locale="zh-CN")
     page = context.new_page()
@@ -24,16 +28,16 @@ def test_agent_recovers_a_case_and_supervisor_sees_it(live: Live, browser) -> No
     page.wait_for_url(f"{live.url}/cases/{live.case_id}")
 
     page.click("#claim")
-    assert page.locator("#case-owner").inner_text() == "客服小林"
+    expect(page.locator("#case-owner")).to_have_text("客服小林")
     page.click("#numbers button[title^='每次查看']")  # audited
-    assert page.locator("#phone").get_attribute("href") == "tel:13812345678"
+    expect(page.locator("#phone")).to_have_attribute("href", "tel:13812345678")
 
     page.select_option("#attempt-channel", "phone")
     page.select_option("#attempt-outcome", "no_answer")
     page.fill("#attempt-notes", "响铃无人接")
     page.click("#attempt-submit")
-    assert "已记录本次联系" in page.content()
-    assert page.locator("#next-try").is_visible()  # another time, another channel
+    expect(page.get_by_text("已记录本次联系")).to_be_visible()
+    expect(page.locator("#next-try")).to_be_visible()  # another time, another channel
 
     page.select_option("#attempt-channel", "wangwang")
     page.select_option("#attempt-outcome", "agreed")
@@ -41,15 +45,15 @@ def test_agent_recovers_a_case_and_supervisor_sees_it(live: Live, browser) -> No
     assert "新品冰糖橙" in page.locator("#suggestions").inner_text()
     page.get_by_label("新品冰糖橙").check()  # mentioned on the call
     page.click("#attempt-submit")
-    assert page.locator("#attempts li").count() == 2
-    assert "新品冰糖橙" in page.locator("#suggestion-log").inner_text()
-    assert page.locator("#case-status").inner_text() == "等待买家"
+    expect(page.locator("#attempts li")).to_have_count(2)
+    expect(page.locator("#suggestion-log")).to_contain_text("新品冰糖橙")
+    expect(page.locator("#case-status")).to_have_text("等待买家")
 
     page.select_option("#remedy-kind", "coupon")
     page.fill("#remedy-amount", "10")
     page.fill("#remedy-cost", "10")
     page.click("#remedy-submit")
-    assert "优惠券" in page.locator("#remedies").inner_text()
+    expect(page.locator("#remedies")).to_contain_text("优惠券")
 
     # the buyer promised: the case waits for the platform, and no one can type the recovery
     assert "承诺追评" in page.locator("#promise").inner_text()  # Tmall: no change, a 追评
