@@ -44,6 +44,7 @@ ADMIN_PAGES = (
     "/admin/users",
     "/admin/users/{agent_id}",
     "/admin/shops/{shop_id}",
+    "/admin/shops/{shop_id}/policy?past=1",
     "/admin/sources",
 )
 MEASURE = r"""() => ({
