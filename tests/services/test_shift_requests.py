@@ -413,3 +413,14 @@ def test_a_swap_the_colleague_never_answered_lapses_without_troubling_the_superv
     assert _news(session, late)[-1] == "晚班小李的调班申请（11-21 周六）到期前没有答复，已过期"
     assert _news(session, boss) == before
     assert not any("已过期" in title for title in _news(session, early))
+
+
+def test_an_asker_made_supervisor_meanwhile_hears_of_the_lapse_once(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    """Asker and supervisor at once: one notice, not one per list they are on."""
+    shop, boss, early, _ = team
+    _ask(session, early, shop)  # Saturday, waiting for the supervisor
+    early.role = Role.SUPERVISOR
+    session.flush()
+    assert shift_requests.lapse(session, now=datetime(2026, 11, 23, 9, tzinfo=SH), tz=SH) == 1
+    lapsed = "早班小王的调班申请（11-21 周六）到期前没有答复，已过期"
+    assert _news(session, early).count(lapsed) == 1 and _news(session, boss).count(lapsed) == 1

@@ -17,8 +17,9 @@ from tracker.models import Notification, User
 def tell(
     session: Session, users: Iterable[User], *, kind: str, title: str, body: str, now: datetime
 ) -> None:
-    """A notice of ``kind`` for each of ``users``; the caller owns the transaction."""
-    for user in users:
+    """A notice of ``kind`` for each of ``users``, once each (an asker who is also among the
+    shop's supervisors hears it once); the caller owns the transaction."""
+    for user in {user.id: user for user in users}.values():
         session.add(
             Notification(
                 user_id=user.id,

@@ -404,13 +404,8 @@ def lapse(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
                 told += [request.swap_with] if request.swap_with else []  # they had agreed
                 told += alerts.supervisors(session, request.shop_id)
             whose = f"{request.user.display_name}的调班申请（{days_label(request)}）"
-            _tell(session, _once(told), f"{whose}到期前没有答复，已过期", "", now)
+            _tell(session, told, f"{whose}到期前没有答复，已过期", "", now)
         return len(lapsed)
-
-
-def _once(users: list[User]) -> list[User]:
-    """``users`` without repeats, in order (an asker who became a supervisor is told once)."""
-    return list({user.id: user for user in users}.values())
 
 
 def _get(session: Session, request_id: int, actor: User) -> ShiftRequest:
