@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from tests.databases import fresh_database
 from tracker import create_app
+from tracker.clock import utcnow
 from tracker.domain.working_hours import WorkingHours
 from tracker.extensions import cache, db
 from tracker.models import Shop, User
@@ -37,7 +38,7 @@ def lately(hours: float = 0) -> datetime:
     buyers' 30-day revision window — whatever day the suite runs: NOW is fixed and ages out
     (reviews posted at NOW stopped opening cases on 2026-12-20)."""
     sh = ZoneInfo("Asia/Shanghai")
-    yesterday = datetime.now(sh).date() - timedelta(days=1)
+    yesterday = utcnow().astimezone(sh).date() - timedelta(days=1)
     return datetime.combine(yesterday, time(10), tzinfo=sh).astimezone(UTC) + timedelta(hours=hours)
 
 
