@@ -327,3 +327,55 @@ def test_two_asks_for_one_agents_day_at_once_store_one(sessions, crossing: bool)
     assert len(refused) == 1 and "已有一份" in refused[0]
     with make() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ShiftRequest)) == 1
+
+
+def test_several_people_opening_a_case_for_one_review_at_once_open_one(sessions) -> None:  # type: ignore[no-untyped-def]
+    make, shop_id = sessions
+    from tracker.models import Case, User
+    from tracker.models.enums import Role
+    from tracker.services import confirmations
+
+    with make() as session:
+        shop = session.get(Shop, shop_id)
+        settings = intake_settings(shop, timezone="Asia/Shanghai")
+        receive_push(
+            session,
+            shop,
+            {
+                "reviews": [
+                    {
+                        "oid": "1",
+                        "buyer_nick": "甲",
+                        "rating": "good",
+                        "text": "很好",
+                        "posted_at": (utcnow() - timedelta(hours=1)).isoformat(),
+                    }
+                ]
+            },
+            tz=SH,
+            now=utcnow(),
+            settings=settings,
+        )
+        review_id = session.scalar(sa.select(Review.id))
+        agent = User(username="agent", display_name="agent", role=Role.AGENT, created_at=utcnow())
+        agent.set_password("x-1234567")
+        agent.shops.append(shop)
+        session.add(agent)
+        session.commit()
+        assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+    refused: list[str] = []
+
+    def open_case(i: int) -> None:
+        with make() as session:
+            agent = session.scalars(sa.select(User)).one()
+            try:
+                confirmations.open_for_review(
+                    session, shop_id, review_id, actor=agent, now=utcnow(), settings=settings
+                )
+            except confirmations.CannotOpen as exc:
+                refused.append(exc.message)
+
+    assert at_once(4, open_case) == []
+    assert len(refused) == 3 and all("案件" in words for words in refused)
+    with make() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1

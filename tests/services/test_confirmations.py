@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.fakes import KeywordScorer
 from tests.services.test_intake import HOURS, NOW, SETTINGS, record, run
 from tracker.domain.triage import CaseKind
-from tracker.models import Case, Review, SentimentCorrection, Shop, User
+from tracker.models import AuditEvent, Case, Review, SentimentCorrection, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Role
 from tracker.services import cases as case_service
 from tracker.services import confirmations, reports
@@ -158,10 +158,125 @@ def test_the_report_says_what_staff_made_of_the_triage(
     confirmations.confirm(session, shop.id, first.id, actor=agent, now=later, settings=SETTINGS)
     confirmations.dismiss(session, shop.id, second.id, actor=agent, now=later)
     confirmations.dismiss(session, shop.id, third.id, actor=agent, now=later)
+    # and a complaint the triage let pass, found by a person in 评价: counted apart
+    run(session, shop, [record("4004", rating=Rating.GOOD, text="发货挺快，就是尺码偏小一码")])
+    missed = _review(session, "4004")
+    confirmations.open_for_review(
+        session, shop.id, missed.id, actor=agent, now=later, settings=SETTINGS
+    )
     period = reports.Period(date(2026, 11, 1), date(2026, 11, 30), HOURS.tz)
     found = reports.triage(session, shop.id, period)
-    assert found == reports.Triage(hidden_opened=1, hidden_false_alarms=0, confirmed=1, dismissed=2)
+    assert found == reports.Triage(
+        hidden_opened=2, hidden_false_alarms=0, confirmed=1, dismissed=2, found=1
+    )
     # another period, or another shop, sees none of it
     before = reports.Period(date(2026, 10, 1), date(2026, 10, 31), HOURS.tz)
     assert reports.triage(session, shop.id, before) == reports.Triage()
     assert reports.triage(session, make_shop().id, period) == reports.Triage()
+
+
+# -- 是差评 from the 评价 list ----------------------------------------------------------------
+def _review(session: Session, key: str) -> Review:
+    return session.scalars(sa.select(Review).where(Review.platform_key == f"{key}:buyer")).one()
+
+
+def test_a_person_opens_a_case_for_a_good_rating_the_model_read_as_happy(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    run(session, shop, [record("4001", rating=Rating.GOOD, text="发货挺快，就是尺码偏小一码")])
+    review = _review(session, "4001")
+    assert review.awaiting_confirmation_at is None
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+    later = NOW + timedelta(hours=2)
+    case = confirmations.open_for_review(
+        session, shop.id, review.id, actor=agent, now=later, settings=SETTINGS
+    )
+    assert case.review_id == review.id and case.is_hidden_negative
+    assert case.kind == CaseKind.HIDDEN_NEGATIVE.value
+    assert case.first_contact_due_at == HOURS.add(later, timedelta(hours=8))
+    assert _label(session, review) is False  # the next training learns the words
+    said = session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.entity_type == "review",
+            AuditEvent.entity_id == review.id,
+            AuditEvent.field == "confirmation",
+        )
+    ).one()
+    assert (said.actor_id, said.old_value, said.new_value) == (agent.id, None, "客服发现")
+    with pytest.raises(confirmations.CannotOpen, match="已经有案件"):  # a second click
+        confirmations.open_for_review(
+            session, shop.id, review.id, actor=agent, now=later, settings=SETTINGS
+        )
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 1
+
+
+def test_opening_a_case_for_a_review_in_the_queue_takes_it_out(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    review = _unsure(session, shop)
+    case = confirmations.open_for_review(
+        session, shop.id, review.id, actor=agent, now=NOW, settings=SETTINGS
+    )
+    assert case.is_hidden_negative
+    assert confirmations.count_waiting(session, shop.id, now=NOW) == 0
+    assert _label(session, review) is False
+    assert session.scalars(
+        sa.select(AuditEvent.old_value).where(AuditEvent.field == "confirmation")
+    ).all() == ["待确认"]
+
+
+def test_a_neutral_rating_intake_passed_by_gets_its_own_kind(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    run(session, shop, [record("4002", rating=Rating.NEUTRAL, text="一般")])
+    review = _review(session, "4002")
+    session.delete(session.scalars(sa.select(Case)).one())  # as if intake had never opened it
+    session.commit()
+    case = confirmations.open_for_review(
+        session, shop.id, review.id, actor=agent, now=NOW, settings=SETTINGS
+    )
+    assert case.kind == CaseKind.NEUTRAL.value and not case.is_hidden_negative
+    assert _label(session, review) is None  # the rating already says it: nothing to learn
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("deleted", "已被删除"),
+        ("past", "已过买家可改评"),
+        ("default", "系统默认好评"),
+        ("other shop", "没有这条评价"),
+    ],
+)
+def test_a_case_is_refused_in_words_where_intake_would_not_open_one(
+    session: Session,
+    shop: Shop,
+    make_shop: Callable[..., Shop],
+    agent: User,
+    change: str,
+    words: str,
+) -> None:
+    run(session, shop, [record("4003", rating=Rating.GOOD, text="很好吃")])
+    review = _review(session, "4003")
+    shop_id, now = shop.id, NOW
+    if change == "deleted":
+        review.is_deleted = True
+    elif change == "past":
+        now = review.first_posted_at + timedelta(days=30)
+    elif change == "default":
+        review.is_system_default = True
+    else:
+        shop_id = make_shop().id
+    session.commit()
+    with pytest.raises(confirmations.CannotOpen, match=words):
+        confirmations.open_for_review(
+            session, shop_id, review.id, actor=agent, now=now, settings=SETTINGS
+        )
+    assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+    assert _label(session, review) is None
+    assert (
+        session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.field == "confirmation")
+        )
+        == 0
+    )

@@ -60,7 +60,10 @@ def test_the_dashboard_shows_figures_charts_and_tables(
     html = client.get("/reports/").get_data(as_text=True)
     assert 'id="headline"' in html and 'id="breakdown"' in html
     assert "（未分配）" in html  # both cases unassigned
-    assert "隐性差评（好评但文字不满）" in html and "待确认判为差评 0、误报 0（客服判定）" in html
+    assert (
+        "隐性差评（好评但文字不满）" in html
+        and "待确认判为差评 0、误报 0 · 模型漏判、客服发现 0（客服判定）" in html
+    )
     for name in ("cases", "response", "rates", "reviews", "products", "reasons"):
         assert f'id="chart-{name}"' in html
     assert "<details" in html  # every chart has its table one click away

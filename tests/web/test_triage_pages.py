@@ -159,3 +159,57 @@ def test_the_model_page_requests_training_and_says_what_scores_the_shop(
     nothing = post_form(client, f"{url}/rollback", {}, form_url=url)
     assert "没有启用中的店铺模型" in client.get(nothing.location).get_data(as_text=True)
     assert world.shop.sentiment_retrain_requested_at > utcnow() - timedelta(minutes=1)
+
+
+def test_the_reviews_list_links_each_case_and_opens_one_for_a_complaint_the_model_missed(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    """A person reading 评价 sees who has each review's case, and where the model read a
+    good rating as happy but the words complain, opens the case from there (the correction
+    goes with it, as 是差评 in 待确认)."""
+    missed = add_sale(
+        session,
+        world.shop,
+        nick="n-missed",
+        key="m1",
+        text="发货挺快，就是尺码偏小一码",
+        at=utcnow() - timedelta(days=3),
+    )
+    missed.sentiment_score, missed.sentiment_model = 0.9, "test"
+    session.commit()
+    login(client, world.users["agent"])
+    page = client.get("/shop/reviews").get_data(as_text=True)
+    assert f'href="/cases/{world.case.id}">案件 #{world.case.id}</a>' in page
+    assert f'action="/shop/reviews/{missed.id}/case"' in page
+    assert f'action="/shop/reviews/{world.case.review_id}/case"' not in page  # it has one
+    assert client.post(f"/shop/reviews/{missed.id}/case").status_code == 400  # no CSRF token
+    answer = post_form(client, f"/shop/reviews/{missed.id}/case", {}, form_url="/shop/reviews")
+    case = session.scalar(sa.select(Case).where(Case.review_id == missed.id))
+    assert case is not None and case.is_hidden_negative and case.opened_at > missed.posted_at
+    assert answer.location.endswith(f"/cases/{case.id}")
+    assert "首次联系时限从现在起算" in client.get(answer.location).get_data(as_text=True)
+    assert session.get(SentimentCorrection, missed.id).is_positive is False
+    listed = client.get("/shop/reviews").get_data(as_text=True)  # its case, and the other word
+    assert f'href="/cases/{case.id}">案件 #{case.id}</a>' in listed and "已标注负面" in listed
+    assert "判断有误？标为正面" in listed and "标为负面" not in listed
+    again = post_form(client, f"/shop/reviews/{missed.id}/case", {}, form_url="/shop/reviews")
+    assert "这条评价已经有案件了" in client.get(again.location).get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)  # 最新中差评 links the bad review's case
+    assert f'href="/cases/{world.case.id}">案件 #{world.case.id}</a>' in home
+
+
+def test_another_shops_review_gets_no_case_from_the_reviews_list(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    missed = add_sale(
+        session,
+        world.shop,
+        nick="n-m2",
+        key="m2",
+        text="就是尺码偏小",
+        at=utcnow() - timedelta(days=3),
+    )
+    login(client, world.users["other_agent"])
+    answer = post_form(client, f"/shop/reviews/{missed.id}/case", {}, form_url="/shop/reviews")
+    assert answer.status_code == 404
+    assert session.scalar(sa.select(Case).where(Case.review_id == missed.id)) is None

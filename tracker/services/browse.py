@@ -171,6 +171,19 @@ def cases_of_orders(session: Session, order_ids: list[int]) -> dict[int, list[Ca
     return found
 
 
+def cases_of_reviews(session: Session, review_ids: list[int]) -> dict[int, Case]:
+    """Each review's case (one at most), with its owner: where a review is listed, staff
+    see at once whether someone has it and go to it."""
+    if not review_ids:
+        return {}
+    return {
+        case.review_id: case
+        for case in session.scalars(
+            sa.select(Case).where(Case.review_id.in_(review_ids)).options(selectinload(Case.owner))
+        )
+    }
+
+
 def reviews(
     session: Session, shop_id: int, *, q: str = "", rating: Rating | None = None
 ) -> Search[Review]:

@@ -12,12 +12,20 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.domain.triage import CaseKind
 from tracker.models import Case, Review, User
-from tracker.models.enums import Reason
+from tracker.models.enums import Rating, Reason
 from tracker.services.audit import record_change
 from tracker.services.cases import rules_of
 from tracker.services.corrections import store_correction
 from tracker.services.intake import IntakeSettings, open_case_for, reasons_named
 from tracker.services.transaction import transaction
+
+
+class CannotOpen(RuntimeError):
+    """A person asked for a case the review cannot have; ``message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class AlreadyDecided(RuntimeError):
@@ -173,3 +181,85 @@ def settle(
             review = _leave_queue(session, shop_id, review_id, now, actor_id=None, word=SETTLED)
             open_case_for(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
         return len(ids)
+
+
+# The audit's word for a case a person opened for a review outside the queue: a complaint
+# the triage let pass, counted apart from 待确认's 是差评 in the reports.
+FOUND = "客服发现"
+
+KIND_OF_RATING = {
+    Rating.GOOD: CaseKind.HIDDEN_NEGATIVE,
+    Rating.NEUTRAL: CaseKind.NEUTRAL,
+    Rating.BAD: CaseKind.BAD,
+}
+
+
+def why_no_case(
+    review: Review, *, has_case: bool, window_ends: datetime, now: datetime
+) -> str | None:
+    """Why a person may not open a case for this review now, or None. The same rules as
+    intake's: past the buyer's window nothing is left to recover, and a system-default good
+    rating holds no words of the buyer's."""
+    if has_case:
+        return "这条评价已经有案件了。"
+    if review.is_deleted:
+        return "这条评价已被删除，不开案件。"
+    if window_ends <= now:
+        return "这条评价已过买家可改评、追评的期限，不再开案件。"
+    if review.is_system_default and not review.follow_up_text:
+        return "系统默认好评没有买家写的话，不开案件。"
+    return None
+
+
+def open_for_review(
+    session: Session,
+    shop_id: int,
+    review_id: int,
+    *,
+    actor: User,
+    now: datetime,
+    settings: IntakeSettings,
+) -> Case:
+    """是差评 from the 评价 list: a person read a review the model let pass (or one the queue
+    holds) and opens its case now, the first-contact deadline counted from now. A good
+    rating's words are stored as a complaint for the next training, as in 待确认.
+
+    The review row is locked, so of two people clicking at once one opens the case and the
+    other is told; intake opening it meanwhile (the buyer edited the review) is caught by
+    the one-case-per-review key."""
+    try:
+        with transaction(session):
+            review = session.get(Review, review_id, with_for_update=True, populate_existing=True)
+            if review is None or review.shop_id != shop_id:
+                raise CannotOpen("没有这条评价。")
+            has_case = (
+                session.scalar(sa.select(Case.id).where(Case.review_id == review.id)) is not None
+            )
+            refusal = why_no_case(
+                review,
+                has_case=has_case,
+                window_ends=settings.rules.change_window_end(review.first_posted_at),
+                now=now,
+            )
+            if refusal:
+                raise CannotOpen(refusal)
+            if review.awaiting_confirmation_at is not None:
+                _leave_queue(session, shop_id, review.id, now, actor_id=actor.id, word="是差评")
+            else:
+                record_change(
+                    session,
+                    now=now,
+                    actor_id=actor.id,
+                    entity_type="review",
+                    entity_id=review.id,
+                    field="confirmation",
+                    old=None,
+                    new=FOUND,
+                )
+            if review.rating is Rating.GOOD:
+                store_correction(session, review.id, is_positive=False, user_id=actor.id, now=now)
+            return open_case_for(
+                session, review, KIND_OF_RATING[review.rating], now=now, settings=settings
+            )
+    except sa.exc.IntegrityError as exc:
+        raise CannotOpen("这条评价刚刚已经开了案件。") from exc

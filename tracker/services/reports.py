@@ -39,7 +39,7 @@ from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.reviews import UNHAPPY
 from tracker.services import review_counts
 from tracker.services.cases import rules_of
-from tracker.services.confirmations import count_waiting
+from tracker.services.confirmations import FOUND, count_waiting
 from tracker.services.errors import FieldError
 
 MAX_DAYS = 366
@@ -129,6 +129,7 @@ class Triage:
     hidden_false_alarms: int = 0
     confirmed: int = 0  # 待确认 → 是差评
     dismissed: int = 0  # 待确认 → 误报
+    found: int = 0  # read as happy, a person found the complaint (评价 → 是差评，开案件)
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def triage(session: Session, shop_id: int, period: Period) -> Triage:
         hidden_false_alarms=false_alarms or 0,
         confirmed=decided.get("是差评", 0),
         dismissed=decided.get("误报", 0),
+        found=decided.get(FOUND, 0),
     )
 
 

@@ -51,6 +51,7 @@ def index() -> str:
         if supervises
         else []
     )
+    recent = browse.recent_unhappy(db.session, shop.id)
     return render_template(
         "home/index.html",
         shop=shop,
@@ -60,7 +61,8 @@ def index() -> str:
         now=now,
         counts=counts.value,
         counted_at=counts.at,
-        recent_unhappy=browse.recent_unhappy(db.session, shop.id),
+        recent_unhappy=recent,
+        recent_cases=browse.cases_of_reviews(db.session, [r.id for r in recent]),
         # the board's news for the default board of this person (mine + unassigned, or the
         # team's): a case opened while the home page stays open is announced here too
         news_url=url_for("cases.news", after=watermark),

@@ -16,6 +16,7 @@ from tracker.services import (
     browse,
     buyer_flags,
     buyer_profiles,
+    confirmations,
     contact_handles,
     contact_log,
     erasure,
@@ -24,11 +25,17 @@ from tracker.services import (
     segments,
 )
 from tracker.services.case_access import works_buyer_of
+from tracker.services.cases import rules_of
 from tracker.services.corrections import correct_sentiment
 from tracker.services.errors import FieldError
 from tracker.web.access import current_shop, roles_required, shop_or_404
 from tracker.web.inputs import requested_page, search_text, searched_page
-from tracker.web.shop.forms import CopyRequestForm, ErasureForm, SentimentCorrectionForm
+from tracker.web.shop.forms import (
+    CopyRequestForm,
+    ErasureForm,
+    OpenCaseForm,
+    SentimentCorrectionForm,
+)
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
@@ -195,7 +202,20 @@ def reviews() -> str:
     q = search_text()
     found = browse.reviews(db.session, shop.id, q=q, rating=rating)
     page = searched_page(found)
-    corrected = browse.corrections(db.session, [r.id for r in page.items])
+    ids = [r.id for r in page.items]
+    cases = browse.cases_of_reviews(db.session, ids)
+    rules, now = rules_of(db.session, shop.id), utcnow()
+    openable = {
+        r.id
+        for r in page.items
+        if confirmations.why_no_case(
+            r,
+            has_case=r.id in cases,
+            window_ends=rules.change_window_end(r.first_posted_at),
+            now=now,
+        )
+        is None
+    }
     return render_template(
         "shop/reviews.html",
         shop=shop,
@@ -203,10 +223,38 @@ def reviews() -> str:
         q=q,
         rating=rating,
         ratings=list(Rating),
-        corrected=corrected,
+        corrected=browse.corrections(db.session, ids),
+        cases=cases,
+        openable=openable,
+        open_form=OpenCaseForm(),
         broad=found.broad,
         search_limit=browse.SEARCH_LIMIT,
     )
+
+
+@bp.route("/reviews/<int:review_id>/case", methods=["POST"])
+def open_review_case(review_id: int) -> Response:
+    """是差评 · 开案件: a person read the review and wants the buyer reached."""
+    review = db.session.get(Review, review_id)
+    if review is None:
+        abort(404)
+    shop = shop_or_404(review.shop_id)
+    if not OpenCaseForm().validate_on_submit():
+        abort(400)
+    try:
+        case = confirmations.open_for_review(
+            db.session,
+            shop.id,
+            review_id,
+            actor=current_user,
+            now=utcnow(),
+            settings=shop_settings(current_app, shop),
+        )
+    except confirmations.CannotOpen as exc:
+        flash(exc.message, "warning")
+        return _back_to_reviews()
+    flash(f"案件 #{case.id} 已开，首次联系时限从现在起算。", "success")
+    return redirect(url_for("cases.case_view", case_id=case.id))
 
 
 @bp.route("/reviews/<int:review_id>/sentiment", methods=["POST"])
@@ -226,5 +274,10 @@ def correct_review_sentiment(review_id: int) -> Response:
         now=utcnow(),
     )
     flash("已记录情感标注，下次训练模型时会使用。", "success")
+    return _back_to_reviews()
+
+
+def _back_to_reviews() -> Response:
+    """The list page the person was on (its filter and page), never another site."""
     back = request.referrer or ""
     return redirect(back if back.startswith(request.host_url) else url_for("shop.reviews"))
