@@ -43,7 +43,7 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     )
     assert judged  # 待确认 read as 是差评
     for case in worked:
-        # opened when the review arrived; one from 待确认 when someone said 是差评
+        # opened when the review arrived; one from 待确认 or 评价 when someone said 是差评
         assert case.review.received_at <= case.opened_at <= case.first_attempt_at
         assert case.review_id in judged or case.opened_at == case.review.received_at
         assert case.first_attempt_work_seconds is not None
@@ -65,6 +65,7 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     t = board.totals
     # the month's staff read most of 待确认: the report says what they made of it
     assert board.triage.confirmed > 0 and board.triage.dismissed > board.triage.confirmed
+    assert board.triage.found > 0  # and found some the model read as happy, in 评价
     assert t.cases > 0 and t.wait_work.median is not None and 0 < t.recovery_rate_closed < 1
     assert t.cost_per_recovered is not None and t.mention_rate is not None
     assert datetime(2026, 11, 23, tzinfo=UTC) - timedelta(days=31) < min(c.opened_at for c in cases)

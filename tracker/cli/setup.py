@@ -206,6 +206,7 @@ def _work_demo_cases(code: str, now: datetime, seed: int, hidden: frozenset[int]
     converted = record_conversions(db.session, now=now, shop_id=shop.id)
     click.echo(
         f"模拟了一个月的售后工作：待确认判为差评 {work.confirmed} 条、误报 {work.dismissed} 条，"
+        f"模型漏判、客服在评价里发现 {work.found} 条，"
         f"处理案件 {work.worked} 个，联系 {work.attempts} 次，"
         f"挽回 {work.recovered} 个，未挽回 {work.unrecovered} 个，推荐转化 {converted} 个。"
     )
