@@ -202,7 +202,8 @@ def test_a_person_opens_a_case_for_a_good_rating_the_model_read_as_happy(
             AuditEvent.field == "confirmation",
         )
     ).one()
-    assert (said.actor_id, said.old_value, said.new_value) == (agent.id, None, "客服发现")
+    assert (said.actor_id, said.old_value, said.new_value) == (agent.id, None, confirmations.FOUND)
+    assert said.case_id == case.id  # the case's history says who called it a complaint
     with pytest.raises(confirmations.CannotOpen, match="已经有案件"):  # a second click
         confirmations.open_for_review(
             session, shop.id, review.id, actor=agent, now=later, settings=SETTINGS
@@ -220,9 +221,11 @@ def test_opening_a_case_for_a_review_in_the_queue_takes_it_out(
     assert case.is_hidden_negative
     assert confirmations.count_waiting(session, shop.id, now=NOW) == 0
     assert _label(session, review) is False
-    assert session.scalars(
-        sa.select(AuditEvent.old_value).where(AuditEvent.field == "confirmation")
-    ).all() == ["待确认"]
+    assert session.execute(
+        sa.select(AuditEvent.old_value, AuditEvent.new_value, AuditEvent.case_id).where(
+            AuditEvent.field == "confirmation"
+        )
+    ).all() == [("待确认", "是差评", case.id)]
 
 
 def test_a_neutral_rating_intake_passed_by_gets_its_own_kind(

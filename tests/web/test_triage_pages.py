@@ -187,7 +187,10 @@ def test_the_reviews_list_links_each_case_and_opens_one_for_a_complaint_the_mode
     case = session.scalar(sa.select(Case).where(Case.review_id == missed.id))
     assert case is not None and case.is_hidden_negative and case.opened_at > missed.posted_at
     assert answer.location.endswith(f"/cases/{case.id}")
-    assert "首次联系时限从现在起算" in client.get(answer.location).get_data(as_text=True)
+    case_page = client.get(answer.location).get_data(as_text=True)
+    assert "首次联系时限从现在起算" in case_page and 'id="staff-label">客服标注负面' in case_page
+    agent_name = world.users["agent"].display_name  # type: ignore[union-attr]
+    assert f"{agent_name} · 判定：— → 是差评（在评价里发现）" in case_page  # who, in history
     assert session.get(SentimentCorrection, missed.id).is_positive is False
     listed = client.get("/shop/reviews").get_data(as_text=True)  # its case, and the other word
     assert f'href="/cases/{case.id}">案件 #{case.id}</a>' in listed and "已标注负面" in listed

@@ -100,6 +100,7 @@ class CaseDetail:
     segment: BuyerSegment | None  # who is on the line: loyal, big, their member level
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
+    staff_label: bool | None = None  # staff's word on the words (True: happy), over the model's
 
     @property
     def open_siblings(self) -> list[Case]:
@@ -168,6 +169,7 @@ FIELD_LABELS = {
     "explanation_draft": "解释草稿",
     "explanation_posted": "解释发布",
     "first_contact_due_at": "首次联系时限",
+    "confirmation": "判定",  # of the review: 是差评 in 待确认 or 评价, a 误报, 本店校准后开案
     "phone_revealed": contact_handles.ACCESS_FIELDS["phone_revealed"],
     buyer_profiles.SHOWN: contact_handles.ACCESS_FIELDS[buyer_profiles.SHOWN],
 }
@@ -313,4 +315,5 @@ def detail(
             else []
         ),
         suggestion_log=recommendations.case_suggestions(session, case.id),
+        staff_label=browse.corrections(session, [review.id]).get(review.id),
     )

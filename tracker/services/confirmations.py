@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.domain.triage import CaseKind
-from tracker.models import Case, Review, User
+from tracker.models import AuditEvent, Case, Review, User
 from tracker.models.enums import Rating, Reason
 from tracker.services.audit import record_change
 from tracker.services.cases import rules_of
@@ -145,7 +145,27 @@ def confirm(
     """是差评: a hidden-negative case opens now, with its deadline from now."""
     with transaction(session):
         review = _decide(session, shop_id, review_id, actor=actor, now=now, complaint=True)
-        case = open_case_for(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
+        case = _open(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
+    return case
+
+
+def _open(
+    session: Session, review: Review, kind: CaseKind, *, now: datetime, settings: IntakeSettings
+) -> Case:
+    """Open the case a judgment called for; the judgments of the review (是差评, an earlier
+    误报) go into the case's history, so the case page says who called it a complaint."""
+    case = open_case_for(session, review, kind, now=now, settings=settings)
+    session.execute(
+        sa.update(AuditEvent)
+        .where(
+            AuditEvent.entity_type == "review",
+            AuditEvent.entity_id == review.id,
+            AuditEvent.field == "confirmation",
+            AuditEvent.case_id.is_(None),
+        )
+        .values(case_id=case.id)
+        .execution_options(synchronize_session=False)
+    )
     return case
 
 
@@ -179,13 +199,13 @@ def settle(
         )
         for review_id in ids:
             review = _leave_queue(session, shop_id, review_id, now, actor_id=None, word=SETTLED)
-            open_case_for(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
+            _open(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
         return len(ids)
 
 
 # The audit's word for a case a person opened for a review outside the queue: a complaint
 # the triage let pass, counted apart from 待确认's 是差评 in the reports.
-FOUND = "客服发现"
+FOUND = "是差评（在评价里发现）"
 
 KIND_OF_RATING = {
     Rating.GOOD: CaseKind.HIDDEN_NEGATIVE,
@@ -258,8 +278,6 @@ def open_for_review(
                 )
             if review.rating is Rating.GOOD:
                 store_correction(session, review.id, is_positive=False, user_id=actor.id, now=now)
-            return open_case_for(
-                session, review, KIND_OF_RATING[review.rating], now=now, settings=settings
-            )
+            return _open(session, review, KIND_OF_RATING[review.rating], now=now, settings=settings)
     except sa.exc.IntegrityError as exc:
         raise CannotOpen("这条评价刚刚已经开了案件。") from exc
