@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from tracker.domain.triage import ScoreBands, calibrated_bands  # noqa: E402
+from tracker.domain.reasons import tag_reasons  # noqa: E402
+from tracker.domain.triage import NEUTRAL_UP_TO, ScoreBands, calibrated_bands  # noqa: E402
+from tracker.models.enums import Reason  # noqa: E402
 from tracker.sentiment.corpus import dedupe_key  # noqa: E402
 from tracker.sentiment.metrics import (  # noqa: E402
     auc,
@@ -64,10 +66,35 @@ def one_category(args: tuple[str, list[Example]]) -> dict[str, object]:
         {"category": category}
         | figures
         | {"reviews_per_s": round(len(unseen) / seconds)}
+        | listed(report.model, unseen, report.model.thresholds.confirm)
         | best_possible(report.model, unseen)
         | calibrated(report.model, *halves(unseen, seed=category))
         | own_model(report.model, unseen, seed=category)
     )
+
+
+def listed(model: TextModel, examples: list[Example], confirm: float) -> dict[str, float]:
+    """中性好评 · 可能漏判 (``confirmations.second_look``): texts scored 中性 (from the 待确认
+    band up to NEUTRAL_UP_TO) whose words name a problem. ``listed_happy_rate``: the happy
+    texts a person reads there; ``caught_queued_or_listed``: complaints that reach a person
+    at all (a case, 待确认, or this list)."""
+    texts = [e.text for e in examples]
+    scores = np.array(model.score(texts))
+    truth = np.array([e.label for e in examples])
+    neutral = (scores >= confirm) & (scores < max(NEUTRAL_UP_TO, confirm))
+    names = np.array(
+        [
+            bool(n) and any(r is not Reason.OTHER for r in tag_reasons(t))
+            for t, n in zip(texts, neutral, strict=True)
+        ]
+    )
+    on_list = neutral & names
+    return {
+        "listed_happy_rate": round(float(on_list[truth == 1].mean()), 4),
+        "caught_queued_or_listed": round(
+            float(((scores < confirm) | on_list)[truth == 0].mean()), 4
+        ),
+    }
 
 
 def best_possible(model: TextModel, unseen: list[Example]) -> dict[str, float]:
@@ -157,6 +184,8 @@ SHOP_KEYS = (
     "shop_caught",
     "shop_queued_happy_rate",
     "shop_caught_or_queued",
+    "shop_listed_happy_rate",
+    "shop_caught_queued_or_listed",
 )
 
 
@@ -172,7 +201,7 @@ def calibrated(model: TextModel, known: list[Example], later: list[Example]) -> 
     assert bands is not None
     figures = measure(
         model, later, Thresholds(decision=own.decision, case=bands.case, confirm=bands.confirm)
-    )
+    ) | listed(model, later, bands.confirm)
     return {key: figures[key.removeprefix("shop_")] for key in SHOP_KEYS}
 
 
@@ -189,8 +218,10 @@ def main() -> None:
     keys = ("n", "auc", "neg_f1", "neg_recall", "best_neg_f1", "best_neg_recall",
             "case_threshold", "false_alarm_rate", "caught",
             "caught_at_1pct_false_alarms", "caught_at_1_5pct_false_alarms", "queued_happy_rate",
-            "caught_or_queued", "shop_false_alarm_rate", "shop_caught", "shop_queued_happy_rate",
-            "shop_caught_or_queued", *OWN_KEYS, *(f"own_{k}" for k in SHOP_KEYS), *BLEND_KEYS,
+            "caught_or_queued", "listed_happy_rate", "caught_queued_or_listed",
+            "shop_false_alarm_rate", "shop_caught", "shop_queued_happy_rate",
+            "shop_caught_or_queued", "shop_listed_happy_rate", "shop_caught_queued_or_listed",
+            *OWN_KEYS, *(f"own_{k}" for k in SHOP_KEYS), *BLEND_KEYS,
             "reviews_per_s")  # fmt: skip
     print("| unseen | " + " | ".join(keys) + " |")
     for row in rows:

@@ -31,6 +31,7 @@ PAGES = (
     "/reports/agents",
     "/reports/roster",
     "/cases/confirm",
+    "/cases/confirm/second-look",
     "/scripts",
     "/account",
     "/account/away",

@@ -3,7 +3,7 @@ correction and stays out of the recovery figures."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 import pytest
@@ -16,7 +16,7 @@ from tracker.domain.triage import CaseKind
 from tracker.models import AuditEvent, Case, Review, SentimentCorrection, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Role
 from tracker.services import cases as case_service
-from tracker.services import confirmations, reports
+from tracker.services import confirmations, corrections, reports
 from tracker.services.errors import FieldError
 from tracker.services.intake import score_pending
 
@@ -283,3 +283,68 @@ def test_a_case_is_refused_in_words_where_intake_would_not_open_one(
         )
         == 0
     )
+
+
+# -- 中性好评 · 可能漏判 ------------------------------------------------------------------------
+class _ReadsHappy(KeywordScorer):
+    """Intake reads every text as happy (no case, no queue); each test sets the score."""
+
+    def score(self, texts: Sequence[str]) -> list[float]:
+        return [0.95] * len(texts)
+
+
+def _neutral(session: Session, shop: Shop, key: str, text: str, score: float = 0.55) -> Review:
+    """A good rating the model read as 中性 (above the 待确认 band, below 0.6)."""
+    run(session, shop, [record(key, rating=Rating.GOOD, text=text)], scorer=_ReadsHappy())
+    review = _review(session, key)
+    review.sentiment_score = score
+    session.commit()
+    return review
+
+
+def test_a_second_look_lists_neutral_good_ratings_that_name_a_problem_lowest_first(
+    session: Session, shop: Shop, agent: User, make_shop: Callable[..., Shop]
+) -> None:
+    bands = SETTINGS.bands
+    late = _neutral(session, shop, "5001", "挺好的，就是物流太慢了，等了一周", 0.58)
+    stale = _neutral(session, shop, "5002", "默认给好评，但是日期都快过期了", 0.52)
+    _neutral(session, shop, "5003", "温和不刺激，敏感肌友好")  # 中性, names no problem
+    _neutral(session, shop, "5004", "物流太慢了", 0.7)  # 正面: not 中性
+    _neutral(session, shop, "5005", "包装破了", 0.45)  # 偏负面: that is 待确认's, not this list's
+    fine = _neutral(session, shop, "5006", "快递有点慢，不过东西不错")
+    opened = _neutral(session, shop, "5007", "快递太慢，等了好久")
+    old = _neutral(session, shop, "5008", "快递太慢了")
+    old.first_posted_at = NOW - timedelta(days=31)  # past the buyer's window
+    waiting = _unsure(session, shop, "5009")
+    waiting.sentiment_score = 0.55  # still in 待确认 (an older band): that queue has it
+    other = make_shop()
+    _neutral(session, other, "5010", "快递太慢了")
+    session.commit()
+    confirmations.open_for_review(
+        session, shop.id, opened.id, actor=agent, now=NOW, settings=SETTINGS
+    )
+    corrections.correct_sentiment(session, fine, is_positive=True, user_id=agent.id, now=NOW)
+    found = confirmations.second_look(session, shop.id, now=NOW, bands=bands)
+    assert found.ids == [stale.id, late.id] and not found.stopped
+    assert found.read == 3  # the 中性 good ratings read for reasons
+    page = session.scalars(
+        confirmations.second_look_page(session, shop.id, found.ids, now=NOW, bands=bands)
+    ).all()
+    assert page == [stale, late]
+    # one opened meanwhile drops out of the page at once
+    confirmations.open_for_review(
+        session, shop.id, stale.id, actor=agent, now=NOW, settings=SETTINGS
+    )
+    assert session.scalars(
+        confirmations.second_look_page(session, shop.id, found.ids, now=NOW, bands=bands)
+    ).all() == [late]
+
+
+def test_a_second_look_says_when_it_stopped_reading(
+    session: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _neutral(session, shop, "5101", "快递太慢了", 0.51)
+    _neutral(session, shop, "5102", "快递太慢了", 0.52)
+    monkeypatch.setattr(confirmations, "SECOND_LOOK_READ", 1)
+    found = confirmations.second_look(session, shop.id, now=NOW, bands=SETTINGS.bands)
+    assert found.ids == [first.id] and found.read == 1 and found.stopped

@@ -216,3 +216,42 @@ def test_another_shops_review_gets_no_case_from_the_reviews_list(
     answer = post_form(client, f"/shop/reviews/{missed.id}/case", {}, form_url="/shop/reviews")
     assert answer.status_code == 404
     assert session.scalar(sa.select(Case).where(Case.review_id == missed.id)) is None
+
+
+def test_a_second_look_lists_neutral_good_ratings_naming_a_problem(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    """When 待确认 is empty: 中性 good ratings that name a problem, to open or call fine."""
+    stale = add_sale(
+        session,
+        world.shop,
+        nick="n-s1",
+        key="s1",
+        text="默认给好评，但是日期都快过期了",
+        at=utcnow() - timedelta(days=3),
+    )
+    happy = add_sale(
+        session,
+        world.shop,
+        nick="n-s2",
+        key="s2",
+        text="温和不刺激，敏感肌友好",
+        at=utcnow() - timedelta(days=3),
+    )
+    for review in (stale, happy):
+        review.sentiment_score, review.sentiment_model = 0.55, "test"  # 中性 in the default bands
+    session.commit()
+    login(client, world.users["agent"])
+    assert "/cases/confirm/second-look" in client.get("/cases/confirm").get_data(as_text=True)
+    page = client.get("/cases/confirm/second-look").get_data(as_text=True)
+    assert "日期都快过期了" in page and "温和不刺激" not in page  # names no problem
+    assert "新鲜度" in page and f'action="/shop/reviews/{stale.id}/case"' in page
+    answer = post_form(
+        client,
+        f"/shop/reviews/{stale.id}/sentiment",
+        {"label": "positive"},
+        form_url="/cases/confirm/second-look",
+    )  # 没问题
+    assert answer.status_code == 302
+    assert "日期都快过期了" not in client.get("/cases/confirm/second-look").get_data(as_text=True)
+    assert session.scalar(sa.select(Case).where(Case.review_id == stale.id)) is None

@@ -79,7 +79,7 @@ from tracker.web.cases.forms import (
 )
 from tracker.web.choices import row_choices
 from tracker.web.fields import attach_error
-from tracker.web.inputs import parse_id, searched_page
+from tracker.web.inputs import parse_id, requested_page, searched_page
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -315,6 +315,31 @@ def confirm_queue() -> str:
         rules=svc.rules_of(db.session, shop.id),
         reviews=confirmations.waiting(db.session, shop.id, now=now, limit=page_size),
         total=confirmations.count_waiting(db.session, shop.id, now=now),
+    )
+
+
+@bp.route("/confirm/second-look")
+def second_look() -> str:
+    """中性好评 · 可能漏判, lowest-scored first, a page at a time."""
+    shop = current_shop()
+    if shop is None:
+        abort(404)
+    now = utcnow()
+    bands = shop_settings(current_app, shop).bands
+    found = confirmations.second_look(db.session, shop.id, now=now, bands=bands)
+    page = requested_page(
+        confirmations.second_look_page(db.session, shop.id, found.ids, now=now, bands=bands)
+    )
+    return render_template(
+        "cases/confirm.html",
+        shop=shop,
+        now=now,
+        rules=svc.rules_of(db.session, shop.id),
+        reviews=confirmations.as_waiting(db.session, shop.id, page.items),
+        page=page,
+        total=page.total,
+        second_look=found,
+        open_form=CsrfOnlyForm(),
     )
 
 

@@ -12,10 +12,6 @@ class SentimentCorrectionForm(Form):
     )
 
 
-class OpenCaseForm(Form):
-    """是差评 · 开案件 on a review in the 评价 list: nothing to fill, CSRF only."""
-
-
 class ErasureForm(Form):
     """买家要求删除个人信息: what the request was is the record of why."""
 

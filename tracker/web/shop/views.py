@@ -29,13 +29,9 @@ from tracker.services.cases import rules_of
 from tracker.services.corrections import correct_sentiment
 from tracker.services.errors import FieldError
 from tracker.web.access import current_shop, roles_required, shop_or_404
+from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.inputs import requested_page, search_text, searched_page
-from tracker.web.shop.forms import (
-    CopyRequestForm,
-    ErasureForm,
-    OpenCaseForm,
-    SentimentCorrectionForm,
-)
+from tracker.web.shop.forms import CopyRequestForm, ErasureForm, SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
@@ -226,7 +222,7 @@ def reviews() -> str:
         corrected=browse.corrections(db.session, ids),
         cases=cases,
         openable=openable,
-        open_form=OpenCaseForm(),
+        open_form=CsrfOnlyForm(),
         broad=found.broad,
         search_limit=browse.SEARCH_LIMIT,
     )
@@ -239,7 +235,7 @@ def open_review_case(review_id: int) -> Response:
     if review is None:
         abort(404)
     shop = shop_or_404(review.shop_id)
-    if not OpenCaseForm().validate_on_submit():
+    if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     try:
         case = confirmations.open_for_review(
