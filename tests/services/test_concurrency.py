@@ -149,29 +149,33 @@ def test_one_file_imported_twice_at_once_is_stored_once(sessions, tmp_path: Path
         assert session.scalar(sa.select(sa.func.count(Buyer.id))) == 7
 
 
+def _one_good_review(session: Session, shop: Shop, text: str) -> int:
+    """A good rating pushed an hour after it was posted; its id."""
+    receive_push(
+        session,
+        shop,
+        {
+            "reviews": [
+                {
+                    "oid": "1",
+                    "buyer_nick": "甲",
+                    "rating": "good",
+                    "text": text,
+                    "posted_at": (utcnow() - timedelta(hours=1)).isoformat(),
+                }
+            ]
+        },
+        tz=SH,
+        now=utcnow(),
+        settings=intake_settings(shop, timezone="Asia/Shanghai"),
+    )
+    return session.scalar(sa.select(Review.id))  # type: ignore[return-value]
+
+
 def test_one_review_corrected_by_several_at_once(sessions) -> None:  # type: ignore[no-untyped-def]
     make, shop_id = sessions
     with make() as session:
-        shop = session.get(Shop, shop_id)
-        receive_push(
-            session,
-            shop,
-            {
-                "reviews": [
-                    {
-                        "oid": "1",
-                        "buyer_nick": "甲",
-                        "rating": "good",
-                        "text": "还行",
-                        "posted_at": (utcnow() - timedelta(hours=1)).isoformat(),
-                    }
-                ]
-            },
-            tz=SH,
-            now=utcnow(),
-            settings=intake_settings(shop, timezone="Asia/Shanghai"),
-        )
-        review_id = session.scalar(sa.select(Review.id))
+        review_id = _one_good_review(session, session.get(Shop, shop_id), "还行")
 
     def correct(i: int) -> None:
         with make() as session:
@@ -338,25 +342,7 @@ def test_several_people_opening_a_case_for_one_review_at_once_open_one(sessions)
     with make() as session:
         shop = session.get(Shop, shop_id)
         settings = intake_settings(shop, timezone="Asia/Shanghai")
-        receive_push(
-            session,
-            shop,
-            {
-                "reviews": [
-                    {
-                        "oid": "1",
-                        "buyer_nick": "甲",
-                        "rating": "good",
-                        "text": "很好",
-                        "posted_at": (utcnow() - timedelta(hours=1)).isoformat(),
-                    }
-                ]
-            },
-            tz=SH,
-            now=utcnow(),
-            settings=settings,
-        )
-        review_id = session.scalar(sa.select(Review.id))
+        review_id = _one_good_review(session, shop, "很好")
         agent = User(username="agent", display_name="agent", role=Role.AGENT, created_at=utcnow())
         agent.set_password("x-1234567")
         agent.shops.append(shop)

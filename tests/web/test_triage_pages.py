@@ -161,20 +161,20 @@ def test_the_model_page_requests_training_and_says_what_scores_the_shop(
     assert world.shop.sentiment_retrain_requested_at > utcnow() - timedelta(minutes=1)
 
 
+def _recent_good(session: Session, world: World, key: str, text: str) -> Review:
+    """A good rating posted now, on a sale of its own."""
+    return add_sale(
+        session, world.shop, nick=f"n-{key}", key=key, text=text, at=utcnow() - timedelta(days=3)
+    )
+
+
 def test_the_reviews_list_links_each_case_and_opens_one_for_a_complaint_the_model_missed(
     client: FlaskClient, session: Session, world: World
 ) -> None:
     """A person reading 评价 sees who has each review's case, and where the model read a
     good rating as happy but the words complain, opens the case from there (the correction
     goes with it, as 是差评 in 待确认)."""
-    missed = add_sale(
-        session,
-        world.shop,
-        nick="n-missed",
-        key="m1",
-        text="发货挺快，就是尺码偏小一码",
-        at=utcnow() - timedelta(days=3),
-    )
+    missed = _recent_good(session, world, "missed", "发货挺快，就是尺码偏小一码")
     missed.sentiment_score, missed.sentiment_model = 0.9, "test"
     session.commit()
     login(client, world.users["agent"])
@@ -204,14 +204,7 @@ def test_the_reviews_list_links_each_case_and_opens_one_for_a_complaint_the_mode
 def test_another_shops_review_gets_no_case_from_the_reviews_list(
     client: FlaskClient, session: Session, world: World
 ) -> None:
-    missed = add_sale(
-        session,
-        world.shop,
-        nick="n-m2",
-        key="m2",
-        text="就是尺码偏小",
-        at=utcnow() - timedelta(days=3),
-    )
+    missed = _recent_good(session, world, "m2", "就是尺码偏小")
     login(client, world.users["other_agent"])
     answer = post_form(client, f"/shop/reviews/{missed.id}/case", {}, form_url="/shop/reviews")
     assert answer.status_code == 404
@@ -222,22 +215,8 @@ def test_a_second_look_lists_neutral_good_ratings_naming_a_problem(
     client: FlaskClient, session: Session, world: World
 ) -> None:
     """When 待确认 is empty: 中性 good ratings that name a problem, to open or call fine."""
-    stale = add_sale(
-        session,
-        world.shop,
-        nick="n-s1",
-        key="s1",
-        text="默认给好评，但是日期都快过期了",
-        at=utcnow() - timedelta(days=3),
-    )
-    happy = add_sale(
-        session,
-        world.shop,
-        nick="n-s2",
-        key="s2",
-        text="温和不刺激，敏感肌友好",
-        at=utcnow() - timedelta(days=3),
-    )
+    stale = _recent_good(session, world, "s1", "默认给好评，但是日期都快过期了")
+    happy = _recent_good(session, world, "s2", "温和不刺激，敏感肌友好")
     for review in (stale, happy):
         review.sentiment_score, review.sentiment_model = 0.55, "test"  # 中性 in the default bands
     session.commit()
