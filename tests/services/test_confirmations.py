@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.fakes import KeywordScorer
 from tests.services.test_intake import HOURS, NOW, SETTINGS, record, run
-from tracker.domain.triage import CaseKind
+from tracker.domain.triage import CaseKind, ScoreBands
 from tracker.models import AuditEvent, Case, Review, SentimentCorrection, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Role
 from tracker.services import cases as case_service
@@ -305,7 +305,9 @@ def _neutral(session: Session, shop: Shop, key: str, text: str, score: float = 0
 def test_a_second_look_lists_neutral_good_ratings_that_name_a_problem_lowest_first(
     session: Session, shop: Shop, agent: User, make_shop: Callable[..., Shop]
 ) -> None:
-    bands = SETTINGS.bands
+    def bands(version: str) -> ScoreBands:
+        return SETTINGS.bands
+
     late = _neutral(session, shop, "5001", "挺好的，就是物流太慢了，等了一周", 0.58)
     stale = _neutral(session, shop, "5002", "默认给好评，但是日期都快过期了", 0.52)
     _neutral(session, shop, "5003", "温和不刺激，敏感肌友好")  # 中性, names no problem
@@ -324,11 +326,11 @@ def test_a_second_look_lists_neutral_good_ratings_that_name_a_problem_lowest_fir
         session, shop.id, opened.id, actor=agent, now=NOW, settings=SETTINGS
     )
     corrections.correct_sentiment(session, fine, is_positive=True, user_id=agent.id, now=NOW)
-    found = confirmations.second_look(session, shop.id, now=NOW, bands=bands)
+    found = confirmations.second_look(session, shop.id, now=NOW, bands_of=bands)
     assert found.ids == [stale.id, late.id] and not found.stopped
     assert found.read == 3  # the 中性 good ratings read for reasons
     page = session.scalars(
-        confirmations.second_look_page(session, shop.id, found.ids, now=NOW, bands=bands)
+        confirmations.second_look_page(session, shop.id, found.ids, now=NOW, bands_of=bands)
     ).all()
     assert page == [stale, late]
     # one opened meanwhile drops out of the page at once
@@ -336,7 +338,7 @@ def test_a_second_look_lists_neutral_good_ratings_that_name_a_problem_lowest_fir
         session, shop.id, stale.id, actor=agent, now=NOW, settings=SETTINGS
     )
     assert session.scalars(
-        confirmations.second_look_page(session, shop.id, found.ids, now=NOW, bands=bands)
+        confirmations.second_look_page(session, shop.id, found.ids, now=NOW, bands_of=bands)
     ).all() == [late]
 
 
@@ -346,5 +348,21 @@ def test_a_second_look_says_when_it_stopped_reading(
     first = _neutral(session, shop, "5101", "快递太慢了", 0.51)
     _neutral(session, shop, "5102", "快递太慢了", 0.52)
     monkeypatch.setattr(confirmations, "SECOND_LOOK_READ", 1)
-    found = confirmations.second_look(session, shop.id, now=NOW, bands=SETTINGS.bands)
+    found = confirmations.second_look(
+        session, shop.id, now=NOW, bands_of=lambda version: SETTINGS.bands
+    )
     assert found.ids == [first.id] and found.read == 1 and found.stopped
+
+
+def test_a_second_look_reads_each_score_on_its_own_models_scale(
+    session: Session, shop: Shop
+) -> None:
+    """After a promotion the window holds reviews scored by the model before: 0.55 is 中性
+    for a model unsure below 0.5, and 偏负面 (待确认's) for one unsure below 0.59."""
+    earlier = _neutral(session, shop, "5201", "快递太慢了", 0.55)
+    later = _neutral(session, shop, "5202", "快递太慢了", 0.55)
+    earlier.sentiment_model, later.sentiment_model = "before", "after"
+    session.commit()
+    scales = {"before": ScoreBands(0.3, 0.5), "after": ScoreBands(0.3, 0.59)}
+    found = confirmations.second_look(session, shop.id, now=NOW, bands_of=scales.__getitem__)
+    assert found.ids == [earlier.id]

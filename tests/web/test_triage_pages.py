@@ -218,7 +218,7 @@ def test_a_second_look_lists_neutral_good_ratings_naming_a_problem(
     stale = _recent_good(session, world, "s1", "默认给好评，但是日期都快过期了")
     happy = _recent_good(session, world, "s2", "温和不刺激，敏感肌友好")
     for review in (stale, happy):
-        review.sentiment_score, review.sentiment_model = 0.55, "test"  # 中性 in the default bands
+        review.sentiment_score, review.sentiment_model = 0.55, "test"  # 中性 on the bundled scale
     session.commit()
     login(client, world.users["agent"])
     assert "/cases/confirm/second-look" in client.get("/cases/confirm").get_data(as_text=True)

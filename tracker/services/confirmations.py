@@ -4,7 +4,7 @@ dismisses it (误报: no case, and the next training learns from it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,6 +93,9 @@ def as_waiting(session: Session, shop_id: int, reviews: Iterable[Review]) -> lis
 SECOND_LOOK_READ = 2000
 
 
+BandsOf = Callable[[str], ScoreBands]  # a model version's bands, as the shop reads its scores
+
+
 @dataclass(frozen=True)
 class SecondLook:
     """中性好评 · 可能漏判: the reviews to list (ids, likeliest complaints first) and how many
@@ -103,16 +106,17 @@ class SecondLook:
     stopped: bool  # more than SECOND_LOOK_READ: the highest-scored were not read
 
 
-def second_look(session: Session, shop_id: int, *, now: datetime, bands: ScoreBands) -> SecondLook:
-    """The good ratings whose words read 中性 (above the 待确认 band, below NEUTRAL_UP_TO) and
-    name a problem (物流问题, 临期…, as a case would be tagged), that the buyer can still
-    change, with no case and no staff word that they are fine; lowest-scored first. Not a
-    queue with a deadline: the list staff read when 待确认 is empty. Requiring a named
-    problem keeps it to 1–3% of a shop's good ratings instead of 6–8% (README, Sentiment:
-    中性好评 · 可能漏判; bench/sentiment_loco.py's ``listed_*`` figures)."""
+def second_look(session: Session, shop_id: int, *, now: datetime, bands_of: BandsOf) -> SecondLook:
+    """The good ratings whose words read 中性 (above the 待确认 band, below NEUTRAL_UP_TO, on
+    the scale of the model that scored each: ``bands_of(version)``) and name a problem
+    (物流问题, 临期…, as a case would be tagged), that the buyer can still change, with no
+    case and no staff word that they are fine; lowest-scored first. Not a queue with a
+    deadline: the list staff read when 待确认 is empty. Requiring a named problem keeps it
+    to 1–3% of a shop's good ratings instead of 6–8% (README, Sentiment: 中性好评 · 可能漏判;
+    bench/sentiment_loco.py's ``listed_*`` figures)."""
     candidates = session.scalars(
         sa.select(Review)
-        .where(_second_look(session, shop_id, now, bands))
+        .where(_second_look(session, shop_id, now, bands_of))
         .order_by(Review.sentiment_score, Review.id)
         .limit(SECOND_LOOK_READ + 1)
     ).all()
@@ -122,36 +126,51 @@ def second_look(session: Session, shop_id: int, *, now: datetime, bands: ScoreBa
 
 
 def second_look_page(
-    session: Session, shop_id: int, ids: list[int], *, now: datetime, bands: ScoreBands
+    session: Session, shop_id: int, ids: list[int], *, now: datetime, bands_of: BandsOf
 ) -> sa.Select[tuple[Review]]:
     """The listed reviews still to look at (one opened or called fine meanwhile drops out),
     in the list's order."""
     return (
         sa.select(Review)
-        .where(Review.id.in_(ids), _second_look(session, shop_id, now, bands))
+        .where(Review.id.in_(ids), _second_look(session, shop_id, now, bands_of))
         .options(selectinload(Review.product), selectinload(Review.buyer))
         .order_by(Review.sentiment_score, Review.id)
     )
 
 
 def _second_look(
-    session: Session, shop_id: int, now: datetime, bands: ScoreBands
+    session: Session, shop_id: int, now: datetime, bands_of: BandsOf
 ) -> sa.ColumnElement[bool]:
     window = rules_of(session, shop_id).change_window
     fine = sa.exists().where(
         SentimentCorrection.review_id == Review.id, SentimentCorrection.is_positive.is_(True)
     )
-    return sa.and_(
+    unjudged = sa.and_(
         Review.shop_id == shop_id,
         Review.first_posted_at > now - window,
         Review.rating == Rating.GOOD,
         Review.is_deleted.is_(False),
         Review.awaiting_confirmation_at.is_(None),
-        Review.sentiment_score >= bands.confirm,
-        Review.sentiment_score < max(NEUTRAL_UP_TO, bands.confirm),
         ~sa.exists().where(Case.review_id == Review.id),
         ~fine,
     )
+    # Each score on its own model's scale: after a promotion the window holds reviews
+    # scored by the model before (a review is scored again only when its words change).
+    versions = session.scalars(
+        sa.select(Review.sentiment_model)
+        .where(unjudged, Review.sentiment_model.is_not(None))
+        .distinct()
+    ).all()
+    neutral = [
+        sa.and_(
+            Review.sentiment_model == version,
+            Review.sentiment_score >= bands.confirm,
+            Review.sentiment_score < max(NEUTRAL_UP_TO, bands.confirm),
+        )
+        for version in versions
+        for bands in [bands_of(version)]
+    ]
+    return sa.and_(unjudged, sa.or_(sa.false(), *neutral))
 
 
 def _take(session: Session, shop_id: int, review_id: int, now: datetime) -> Review:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -29,6 +30,7 @@ from tracker.config import local_zone
 from tracker.domain import case_flow, compliance
 from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.segments import LEVEL_NAMES
+from tracker.domain.triage import ScoreBands
 from tracker.extensions import db
 from tracker.models import Case, Product, Review, User
 from tracker.models.enums import (
@@ -42,6 +44,7 @@ from tracker.models.enums import (
     RemedyKind,
     Role,
 )
+from tracker.runtime import bands_of_model
 from tracker.runtime import settings as shop_settings
 from tracker.services import (
     appeals,
@@ -325,10 +328,14 @@ def second_look() -> str:
     if shop is None:
         abort(404)
     now = utcnow()
-    bands = shop_settings(current_app, shop).bands
-    found = confirmations.second_look(db.session, shop.id, now=now, bands=bands)
+
+    @functools.cache
+    def bands_of(version: str) -> ScoreBands:
+        return bands_of_model(current_app, db.session, shop.id, version)
+
+    found = confirmations.second_look(db.session, shop.id, now=now, bands_of=bands_of)
     page = requested_page(
-        confirmations.second_look_page(db.session, shop.id, found.ids, now=now, bands=bands)
+        confirmations.second_look_page(db.session, shop.id, found.ids, now=now, bands_of=bands_of)
     )
     return render_template(
         "cases/confirm.html",
