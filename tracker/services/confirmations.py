@@ -74,13 +74,18 @@ def waiting(
     return as_waiting(session, shop_id, reviews)
 
 
+def _problems_named(review: Review) -> list[Reason]:
+    """The problems the buyer's words name, as a case would be tagged; none for praise."""
+    return [r for r in reasons_named(review) if r is not Reason.OTHER]
+
+
 def as_waiting(session: Session, shop_id: int, reviews: Iterable[Review]) -> list[Waiting]:
     """Each review with the reasons its words name and the end of the buyer's window."""
     rules = rules_of(session, shop_id)
     return [
         Waiting(
             review,
-            [r for r in reasons_named(review) if r is not Reason.OTHER],
+            _problems_named(review),
             rules.change_window_end(review.first_posted_at),
         )
         for review in reviews
@@ -104,6 +109,9 @@ class SecondLook:
     ids: list[int]
     read: int
     stopped: bool  # more than SECOND_LOOK_READ: the highest-scored were not read
+    # The listed reviews still to look at, in the list's order: executed later, one opened
+    # or called fine meanwhile has dropped out.
+    page: sa.Select[tuple[Review]]
 
 
 def second_look(session: Session, shop_id: int, *, now: datetime, bands_of: BandsOf) -> SecondLook:
@@ -114,28 +122,22 @@ def second_look(session: Session, shop_id: int, *, now: datetime, bands_of: Band
     deadline: the list staff read when 待确认 is empty. Requiring a named problem keeps it
     to 1–3% of a shop's good ratings instead of 6–8% (README, Sentiment: 中性好评 · 可能漏判;
     bench/sentiment_loco.py's ``listed_*`` figures)."""
+    listed = _second_look(session, shop_id, now, bands_of)  # its models' bands read once
     candidates = session.scalars(
         sa.select(Review)
-        .where(_second_look(session, shop_id, now, bands_of))
+        .where(listed)
         .order_by(Review.sentiment_score, Review.id)
         .limit(SECOND_LOOK_READ + 1)
     ).all()
     read = candidates[:SECOND_LOOK_READ]
-    ids = [r.id for r in read if any(x is not Reason.OTHER for x in reasons_named(r))]
-    return SecondLook(ids, len(read), len(candidates) > SECOND_LOOK_READ)
-
-
-def second_look_page(
-    session: Session, shop_id: int, ids: list[int], *, now: datetime, bands_of: BandsOf
-) -> sa.Select[tuple[Review]]:
-    """The listed reviews still to look at (one opened or called fine meanwhile drops out),
-    in the list's order."""
-    return (
+    ids = [r.id for r in read if _problems_named(r)]
+    page = (
         sa.select(Review)
-        .where(Review.id.in_(ids), _second_look(session, shop_id, now, bands_of))
+        .where(Review.id.in_(ids), listed)
         .options(selectinload(Review.product), selectinload(Review.buyer))
         .order_by(Review.sentiment_score, Review.id)
     )
+    return SecondLook(ids, len(read), len(candidates) > SECOND_LOOK_READ, page)
 
 
 def _second_look(
@@ -321,6 +323,25 @@ def why_no_case(
     if review.is_system_default and not review.follow_up_text:
         return "系统默认好评没有买家写的话，不开案件。"
     return None
+
+
+def openable(
+    session: Session, shop_id: int, reviews: Iterable[Review], *, with_case: set[int], now: datetime
+) -> set[int]:
+    """The listed reviews a person may open a case for now (``with_case``: those that have
+    one): where 评价 offers 是差评，开案件."""
+    rules = rules_of(session, shop_id)
+    return {
+        r.id
+        for r in reviews
+        if why_no_case(
+            r,
+            has_case=r.id in with_case,
+            window_ends=rules.change_window_end(r.first_posted_at),
+            now=now,
+        )
+        is None
+    }
 
 
 def open_for_review(

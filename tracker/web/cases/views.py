@@ -334,9 +334,7 @@ def second_look() -> str:
         return bands_of_model(current_app, db.session, shop.id, version)
 
     found = confirmations.second_look(db.session, shop.id, now=now, bands_of=bands_of)
-    page = requested_page(
-        confirmations.second_look_page(db.session, shop.id, found.ids, now=now, bands_of=bands_of)
-    )
+    page = requested_page(found.page)
     return render_template(
         "cases/confirm.html",
         shop=shop,

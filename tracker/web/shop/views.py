@@ -25,7 +25,6 @@ from tracker.services import (
     segments,
 )
 from tracker.services.case_access import works_buyer_of
-from tracker.services.cases import rules_of
 from tracker.services.corrections import correct_sentiment
 from tracker.services.errors import FieldError
 from tracker.web.access import current_shop, roles_required, shop_or_404
@@ -200,18 +199,9 @@ def reviews() -> str:
     page = searched_page(found)
     ids = [r.id for r in page.items]
     cases = browse.cases_of_reviews(db.session, ids)
-    rules, now = rules_of(db.session, shop.id), utcnow()
-    openable = {
-        r.id
-        for r in page.items
-        if confirmations.why_no_case(
-            r,
-            has_case=r.id in cases,
-            window_ends=rules.change_window_end(r.first_posted_at),
-            now=now,
-        )
-        is None
-    }
+    openable = confirmations.openable(
+        db.session, shop.id, page.items, with_case=set(cases), now=utcnow()
+    )
     return render_template(
         "shop/reviews.html",
         shop=shop,
