@@ -1,8 +1,9 @@
 """A local stand-in for the TOP gateway, written for the tests.
 
 It checks every request the way TOP does (signature, common and business parameters),
-serves ``taobao.traderates.get`` from a list of rates filtered by time and paged, and can
-be told to misbehave: HTTP errors, API errors, malformed JSON, slow answers.
+serves ``taobao.traderates.get`` from a list of rates filtered by time (or by order) and
+paged, ``tmall.traderate.feeds.get`` (a Tmall review's 追评, by 子订单), and can be told to
+misbehave: HTTP errors, API errors, malformed JSON, slow answers.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def reference_sign(params: dict[str, str], secret: str, method: str) -> str:
 
 
 OTHER_METHODS = {
+    "tmall.traderate.feeds.get",
     "taobao.top.oaid.decrypt",
     "taobao.top.secret.extend",
     "taobao.jst.sms.oaid.message.send",
@@ -71,6 +73,8 @@ class FakeTop:
         # by nick or by OUID (a buyer not in it is not a member of the shop)
         self.grade_rules: dict[str, list[str]] | None = None
         self.members: dict[str, int] = {}
+        # tmall.traderate.feeds.get: 子订单 -> (追评, its time); an oid not in it is unknown
+        self.feeds: dict[str, tuple[str | None, str | None]] = {}
 
     def add_rate(
         self,
@@ -143,16 +147,17 @@ class FakeTop:
                     }
                 }
             )
-        start = datetime.strptime(form["start_date"], "%Y-%m-%d %H:%M:%S")
-        end = datetime.strptime(form["end_date"], "%Y-%m-%d %H:%M:%S")
-        matching = sorted(
-            (
+        if form.get("tid"):  # an order, 父订单 or 子订单: every review of it, whenever posted
+            matching = [r for r in self.rates if form["tid"] in (str(r["tid"]), str(r["oid"]))]
+        else:
+            start = datetime.strptime(form["start_date"], "%Y-%m-%d %H:%M:%S")
+            end = datetime.strptime(form["end_date"], "%Y-%m-%d %H:%M:%S")
+            matching = [
                 r
                 for r in self.rates
                 if start <= datetime.strptime(r["created"], "%Y-%m-%d %H:%M:%S") < end
-            ),
-            key=lambda r: r["created"],
-        )
+            ]
+        matching.sort(key=lambda r: r["created"])
         page, size = int(form["page_no"]), int(form["page_size"])
         chunk = matching[(page - 1) * size : page * size]
         if fault == "duplicate" and page > 1:  # the previous page's rates once more
@@ -182,6 +187,8 @@ class FakeTop:
             return 200, _error(
                 27, "Invalid session", "SessionKey非法或已过期", "invalid-sessionkey"
             )
+        if form["method"] == "tmall.traderate.feeds.get":
+            return self._feed(form)
         if form["method"] == "taobao.crm.grade.set":
             return self._grade_set(form)
         if form["method"].startswith("taobao.crm.memberinfo.update"):
@@ -219,6 +226,30 @@ class FakeTop:
             result = {"success": True, "module": f"ext{len(self.sms)}"}
         return 200, json.dumps(
             {"jst_sms_oaid_message_send_response": {"result": result}}, ensure_ascii=False
+        )
+
+    def _feed(self, form: dict[str, str]) -> tuple[int, str]:
+        """As TOP documents tmall.traderate.feeds.get: ``child_trade_id`` (a number) in,
+        ``tmall_rate_info`` out with the review's ``content`` and, once the buyer added one,
+        ``append_content`` and ``append_time``."""
+        oid = form.get("child_trade_id", "")
+        if not oid.isdigit():
+            self.problems.append(f"feeds.get child_trade_id {oid!r}")
+            return 200, _error(40, "Missing parameter", "child_trade_id", "isv.invalid-parameter")
+        rate = next((r for r in self.rates if str(r["oid"]) == oid), None)
+        if rate is None or oid not in self.feeds:
+            return 200, _error(15, "Remote service error", "评价不存在", "isv.rate-not-exist")
+        info: dict[str, Any] = {
+            "user_nick": rate["nick"],
+            "content": rate["content"],
+            "comment_time": rate["created"],
+        }
+        append, at = self.feeds[oid]
+        if append:
+            info |= {"append_content": append, "append_time": at}
+        return 200, json.dumps(
+            {"tmall_traderate_feeds_get_response": {"tmall_rate_info": info}},
+            ensure_ascii=False,
         )
 
     def _secret_extend(self, form: dict[str, str]) -> tuple[int, str]:

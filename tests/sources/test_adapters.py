@@ -361,3 +361,46 @@ def test_a_failed_pull_is_completed_by_the_next_with_nothing_twice(
     keys = session.scalars(sa.select(Review.platform_key)).all()
     assert len(keys) == len(set(keys))
     assert session.scalars(sa.select(PullRun.source).distinct()).all() == [name]
+
+
+@pytest.mark.parametrize(("name", "make", "build", "prefix"), ADAPTERS, ids=IDS)
+def test_a_revision_reaches_intake_by_asking_the_listing_at_its_posting_time(
+    name: str,
+    make,
+    build,
+    prefix: str,
+    session: Session,
+    make_shop,  # type: ignore[no-untyped-def]
+) -> None:
+    """These platforms are read again through their own listing, over the second the
+    review was posted (tracker.services.rereads): the month is not listed again."""
+    shop: Shop = make_shop()
+    fake = make()
+    _fill(fake, 5, day="2026-11-21")  # the first is bad
+
+    def pull(now: datetime) -> PullRun:
+        return pull_shop(
+            session,
+            shop,
+            build(fake),
+            source_name=name,
+            now=now,
+            scorer=KeywordScorer(),
+            settings=SETTINGS,
+        )
+
+    with serve(fake):
+        pull(NOW)
+        bad = fake.comments[0]
+        if isinstance(fake, FakeJd):
+            bad |= {"score": 5, "content": "问题解决了，很好"}
+        elif isinstance(fake, FakeKuaishou):
+            bad |= {"qualityScore": 5, "content": "问题解决了，很好"}
+        else:
+            bad |= {"score": 500, "content": {"content": "问题解决了，很好"}}
+        fake.requests.clear()
+        run = pull(NOW + timedelta(hours=1))
+    assert fake.problems == []
+    assert (run.status, run.reread, run.revised, run.cases_closed) == ("ok", 1, 1, 1)
+    asked = [r for r in fake.requests if "token" not in str(r.get("path", ""))]
+    assert len(asked) == 2  # the listing since the mark, and the one second asked again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -14,11 +15,12 @@ from sqlalchemy.orm import Session
 from tests.conftest import count
 from tests.fakes import KeywordScorer
 from tests.top_server import FakeTop, serve
+from tracker.domain.platform_rules import RULES
 from tracker.domain.segments import LevelBasis, MemberLevels
 from tracker.domain.triage import DeadlinePolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, PullRun, Review, Shop
-from tracker.models.enums import Rating
+from tracker.models.enums import CaseOutcome, Platform, Rating
 from tracker.services.intake import IntakeSettings
 from tracker.services.pulls import pull_shop
 from tracker.sources.contract import (
@@ -27,6 +29,7 @@ from tracker.sources.contract import (
     Refused,
     SourceError,
     SourceOptions,
+    StoredReview,
     windows,
 )
 from tracker.sources.http import JsonHttp
@@ -188,7 +191,13 @@ def test_http_429_is_a_rate_limit_on_any_gateway() -> None:
 
 
 # -- pulling into the database -----------------------------------------------------------
-def pull(session: Session, shop: Shop, fake: FakeTop, now: datetime = NOW) -> PullRun:
+def pull(
+    session: Session,
+    shop: Shop,
+    fake: FakeTop,
+    now: datetime = NOW,
+    settings: IntakeSettings = SETTINGS,
+) -> PullRun:
     return pull_shop(
         session,
         shop,
@@ -196,7 +205,7 @@ def pull(session: Session, shop: Shop, fake: FakeTop, now: datetime = NOW) -> Pu
         source_name="top",
         now=now,
         scorer=KeywordScorer(),
-        settings=SETTINGS,
+        settings=settings,
     )
 
 
@@ -349,3 +358,66 @@ def test_a_buyers_level_goes_by_ouid_or_by_nick_and_a_refusal_is_the_buyers_own(
     assert "buyer_nick" not in fake.requests[0] and fake.requests[1]["buyer_nick"] == "老顾客"
     assert refused.value.code == "15/isv.member-not-exist"
     assert not isinstance(failed.value, Refused) and failed.value.code == "27/invalid-sessionkey"
+
+
+# -- reading open cases' reviews again ----------------------------------------------------
+def test_an_open_cases_review_is_read_again_by_its_order_and_a_revision_closes_it(
+    session: Session, shop: Shop
+) -> None:
+    fake = FakeTop()
+    fake.add_rate("1001", "2026-11-20 09:00:00", result="bad", content="橙子坏了")
+    fake.add_rate("1002", "2026-11-20 09:30:00", result="good", content="很甜")
+    with serve(fake):
+        pull(session, shop, fake)
+        fake.rates[0] |= {"result": "good", "content": "补发的很好"}  # TOP keeps created
+        fake.requests.clear()
+        run = pull(session, shop, fake, now=NOW + timedelta(hours=1))
+    assert not fake.problems
+    by_order = [r for r in fake.requests if r.get("tid")]
+    assert [r["tid"] for r in by_order] == ["1001"]  # only the open case's, by its 子订单
+    assert "start_date" not in by_order[0] and by_order[0]["sign"]
+    assert not [r for r in fake.requests if r["method"] == "tmall.traderate.feeds.get"]
+    assert (run.reread, run.revised, run.cases_closed) == (1, 1, 1)
+    case = session.scalars(sa.select(Case)).one()
+    assert case.outcome is CaseOutcome.REVIEW_REVISED
+
+
+@pytest.fixture
+def tmall(make_shop) -> Shop:  # type: ignore[no-untyped-def]
+    return make_shop(platform=Platform.TMALL)
+
+
+def test_on_tmall_a_happy_follow_up_from_the_review_feed_closes_the_case(
+    session: Session, tmall: Shop
+) -> None:
+    fake = FakeTop()
+    fake.add_rate("2001", "2026-11-21 09:00:00", result="bad", content="收到就是坏的")
+    fake.add_rate("2002", "2026-11-21 10:00:00", result="neutral", content="一般，有点慢")
+    settings = dataclasses.replace(SETTINGS, rules=RULES[Platform.TMALL])
+    with serve(fake):
+        pull(session, tmall, fake, settings=settings)
+        fake.feeds["2001"] = ("客服很负责，补发的很好，满意", "2026-11-23 10:40:00")
+        # 2002: the feed does not know it (TOP's isv error): the list's record stands
+        run = pull(session, tmall, fake, now=NOW + timedelta(hours=1), settings=settings)
+    assert not fake.problems
+    feeds = [r for r in fake.requests if r["method"] == "tmall.traderate.feeds.get"]
+    assert sorted(r["child_trade_id"] for r in feeds) == ["2001", "2002"]
+    assert run.status == "ok" and (run.reread, run.revised, run.cases_closed) == (2, 1, 1)
+    review = session.scalars(sa.select(Review).where(Review.platform_key == "2001:buyer")).one()
+    assert review.follow_up_text == "客服很负责，补发的很好，满意"
+    assert review.rating is Rating.BAD  # Tmall: the review itself never changes
+    case = session.scalars(sa.select(Case).where(Case.review_id == review.id)).one()
+    assert case.outcome is CaseOutcome.POSITIVE_FOLLOW_UP
+    assert case.closed_at == datetime(2026, 11, 23, 10, 40, tzinfo=SH)  # the 追评's own time
+    other = session.scalars(sa.select(Case).where(Case.review_id != review.id)).one()
+    assert other.closed_at is None
+
+
+def test_a_feed_answer_without_its_time_is_malformed() -> None:
+    fake = FakeTop()
+    fake.add_rate("3001", "2026-11-21 09:00:00")
+    fake.feeds["3001"] = ("好了", None)
+    stored = StoredReview("3001:buyer", NOW, NOW)
+    with serve(fake), pytest.raises(SourceError) as info:
+        client(fake).reread([stored], Platform.TMALL)
+    assert info.value.code == "malformed"

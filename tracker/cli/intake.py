@@ -146,7 +146,7 @@ def pull_command(shop_code: str) -> None:
         work = db.session.get(BackgroundWork, f"pull:{shop_id}")
         raise click.ClickException(f"没有拉取：{work.last_error if work else '原因不明'}")
     click.echo(
-        f"{run.status}: 拉取 {run.pulled}，新增 {run.new}，修改 {run.revised}，"
+        f"{run.status}: 拉取 {run.pulled}，核对 {run.reread}，新增 {run.new}，修改 {run.revised}，"
         f"开案 {run.cases_opened}，结案 {run.cases_closed}，暂存 {run.set_aside}"
     )
     if run.status != "ok":

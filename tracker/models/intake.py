@@ -32,6 +32,7 @@ class PullRun(db.Model):
     cases_opened: Mapped[int] = mapped_column(default=0)
     cases_closed: Mapped[int] = mapped_column(default=0)
     set_aside: Mapped[int] = mapped_column(default=0, server_default="0")
+    reread: Mapped[int] = mapped_column(default=0, server_default="0")  # open cases' reviews
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
 

@@ -29,6 +29,8 @@ class Shop(db.Model):
     pulled_until: Mapped[datetime | None]
     # A platform pushed news of a review (WeChat's bad-review event): pull at once.
     pull_requested_at: Mapped[datetime | None]
+    # When a pull last read open cases' reviews again (tracker.services.rereads).
+    reread_at: Mapped[datetime | None]
     # Push API: only a hash of the shop's token is kept; the hint helps tell tokens apart.
     api_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     api_token_hint: Mapped[str | None] = mapped_column(sa.String(8))

@@ -121,11 +121,26 @@ def _version_time(record: ReviewRecord) -> datetime:
     return max(record.posted_at, record.follow_up_at or record.posted_at)
 
 
+def _changed_at(review: Review, record: ReviewRecord, now: datetime) -> datetime:
+    """When the change happened: the record's time where it is later than the version we
+    hold, else when we saw it — a platform that keeps a revised review's first posting time
+    (read again by order) does not say when it was revised."""
+    held = max(review.posted_at, review.follow_up_at or review.posted_at)
+    happened = _version_time(record)
+    return happened if happened > held else now
+
+
+def _new_follow_up(review: Review, record: ReviewRecord) -> bool:
+    """Whether the record brings a 追评 we do not hold. A 追评, once posted, stays: a record
+    without one (TOP's and Kuaishou's lists do not carry 追评) says nothing about it."""
+    return bool(record.follow_up_text) and record.follow_up_text != review.follow_up_text
+
+
 def _changed(review: Review, record: ReviewRecord) -> bool:
     return (
         review.rating is not record.rating
         or review.text != record.text
-        or (review.follow_up_text or None) != (record.follow_up_text or None)
+        or _new_follow_up(review, record)
         or review.is_deleted != record.is_deleted
     )
 
@@ -237,17 +252,18 @@ def ingest(
         return result
     batch = _Batch(session, shop, batch_records, now)
 
-    to_score: list[tuple[Review, ReviewRecord]] = []
+    to_score: list[tuple[Review, datetime]] = []
     for key, record in batch_records.items():
         review = batch.reviews.get(key)
         if review is None:
             review = _new_review(batch, record, now)
             result.new += 1
-            to_score.append((review, record))
+            to_score.append((review, _version_time(record)))
         elif _changed(review, record):
-            _revise(session, review, record, now)
+            at = _changed_at(review, record, now)
+            _revise(session, review, record, at=at, now=now)
             result.revised += 1
-            to_score.append((review, record))
+            to_score.append((review, at))
         else:
             result.unchanged += 1
             if record.reply and not review.explanation:
@@ -256,8 +272,8 @@ def ingest(
 
     if scorer is not None:
         result.scored = _score(scorer, [review for review, _ in to_score])
-    for review, record in to_score:
-        _triage(session, batch, review, record, now=now, settings=settings, result=result)
+    for review, at in to_score:
+        _triage(session, batch, review, at, now=now, settings=settings, result=result)
     session.flush()
     return result
 
@@ -290,18 +306,19 @@ def _new_review(batch: _Batch, record: ReviewRecord, now: datetime) -> Review:
     return review
 
 
-def _revise(session: Session, review: Review, record: ReviewRecord, now: datetime) -> None:
+def _revise(
+    session: Session, review: Review, record: ReviewRecord, *, at: datetime, now: datetime
+) -> None:
     if record.is_deleted and not review.is_deleted:
         kind = RevisionKind.DELETED
     elif (
-        (record.follow_up_text or None) != (review.follow_up_text or None)
+        _new_follow_up(review, record)
         and record.rating is review.rating
         and record.text == review.text
     ):
         kind = RevisionKind.FOLLOW_UP
     else:
         kind = RevisionKind.REVISED
-    happened_at = max(_version_time(record), review.posted_at)
     session.add(
         ReviewRevision(
             review_id=review.id,
@@ -310,17 +327,20 @@ def _revise(session: Session, review: Review, record: ReviewRecord, now: datetim
             text=review.text,
             follow_up_text=review.follow_up_text,
             posted_at=review.posted_at,
-            recorded_at=happened_at if kind is not RevisionKind.DELETED else now,
+            recorded_at=at if kind is not RevisionKind.DELETED else now,
         )
     )
     review.rating = record.rating
     review.text = record.text
-    review.follow_up_text = record.follow_up_text or None
-    review.follow_up_at = record.follow_up_at
+    if record.follow_up_text:
+        review.follow_up_text = record.follow_up_text
+        review.follow_up_at = record.follow_up_at
     review.is_deleted = record.is_deleted
-    review.is_system_default = is_system_default(record.text) and not record.follow_up_text
+    review.is_system_default = is_system_default(record.text) and not review.follow_up_text
     if record.posted_at > review.posted_at:
         review.posted_at = record.posted_at
+    elif kind is RevisionKind.REVISED:
+        review.posted_at = at  # the platform kept the first time: when we saw the new one
     if record.reply and not review.explanation:
         review.explanation, review.explained_at = record.reply, now
     review.updated_at = now
@@ -361,7 +381,7 @@ def _triage(
     session: Session,
     batch: _Batch,
     review: Review,
-    record: ReviewRecord,
+    changed_at: datetime,
     *,
     now: datetime,
     settings: IntakeSettings,
@@ -372,7 +392,7 @@ def _triage(
     if case is not None and open_case:
         outcome = _recovery_shown(case, review, settings)
         if outcome is not None:
-            close_by_buyer(session, case, outcome, at=_version_time(record), now=now)
+            close_by_buyer(session, case, outcome, at=changed_at, now=now)
             result.cases_closed += 1
         else:
             _refresh_priority(session, case, review, now=now)
@@ -696,6 +716,7 @@ def score_pending(
                 follow_up_at=review.follow_up_at,
                 is_deleted=review.is_deleted,
             )
-            _triage(session, batch, review, record, now=now, settings=settings, result=result)
+            at = _version_time(record)
+            _triage(session, batch, review, at, now=now, settings=settings, result=result)
         session.flush()
     return result

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from tracker.models import BackgroundWork, PullRun, Shop
 from tracker.models.shop import shop_matches
 from tracker.sentiment import Scorer
+from tracker.services import rereads
 from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.quarantine import ingest_guarded
 from tracker.services.transaction import retrying, transaction
@@ -41,11 +42,13 @@ def pull_shop(
     clock: Callable[[], datetime] | None = None,
     after_window: Callable[[], None] | None = None,
 ) -> PullRun:
-    """Pull everything since the shop's mark. Commits once per window (the mark with its
-    reviews), so a failure keeps what was complete. ``now`` fixes the range pulled;
+    """Pull everything since the shop's mark, then, once an hour, read the open cases'
+    reviews again (:mod:`tracker.services.rereads`). Commits once per window (the mark with
+    its reviews), so a failure keeps what was complete. ``now`` fixes the range pulled;
     ``clock`` (default: ``now``) stamps the run's end; ``after_window`` runs after each
-    window's commit (a worker renews its lease on the shop there)."""
+    window's (and re-read chunk's) commit (a worker renews its lease on the shop there)."""
     start = shop.pulled_until - OVERLAP if shop.pulled_until else now - FIRST_PULL
+    reread = rereads.due(shop, now=now)
     with transaction(session):
         run = PullRun(
             shop_id=shop.id,
@@ -85,6 +88,19 @@ def pull_shop(
             )
             if after_window is not None:
                 after_window()
+        if reread:
+            run.reread = rereads.reread_shop(
+                session,
+                shop,
+                source,
+                source_name=source_name,
+                now=now,
+                scorer=scorer,
+                settings=settings,
+                listed_since=start,
+                into=total,
+                after_chunk=after_window,
+            )
     except SourceError as exc:
         session.rollback()
         run.status, run.error_code, run.error_message = "error", exc.code[:64], exc.message

@@ -9,7 +9,7 @@ touching the network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -73,6 +73,49 @@ class ReviewSource(Protocol):
     def check(self) -> None:
         """One cheap authenticated call; raises :class:`SourceError` when it fails."""
         ...
+
+
+@dataclass(frozen=True)
+class StoredReview:
+    """A review we hold and want to read again (its case is open): a listing only brings
+    reviews posted since the last pull, so a later change — 修改评价, 删除, 追评 — reaches us
+    only by asking for the review itself."""
+
+    platform_key: str
+    posted_at: datetime  # as the platform first gave it
+    latest_posted_at: datetime  # the latest version's time, where the platform moved it
+
+
+@runtime_checkable
+class RereadsReviews(Protocol):
+    def reread(self, reviews: Sequence[StoredReview], platform: Platform) -> list[ReviewRecord]:
+        """These reviews as the platform shows them now (with what it knows more by asking
+        one at a time, such as Tmall's 追评); one it no longer lists is simply absent."""
+        ...
+
+
+REREAD_MARGIN = timedelta(seconds=1)
+
+
+def reread_by_time(source: ReviewSource, reviews: Sequence[StoredReview]) -> list[ReviewRecord]:
+    """Any source's way to read reviews again: its own listing, over a two-second window
+    around each time the review was posted (windows that touch are read once)."""
+    spans = sorted(
+        (moment - REREAD_MARGIN, moment + REREAD_MARGIN)
+        for review in reviews
+        for moment in {review.posted_at, review.latest_posted_at}
+    )
+    merged: list[list[datetime]] = []
+    for low, high in spans:
+        if merged and low <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    found: list[ReviewRecord] = []
+    for low, high in merged:
+        for window in source.fetch(low, high):
+            found.extend(window.records)
+    return found
 
 
 @runtime_checkable

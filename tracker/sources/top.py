@@ -1,4 +1,6 @@
-"""Taobao / Tmall Open Platform (TOP): ``taobao.traderates.get``, the reviews buyers left;
+"""Taobao / Tmall Open Platform (TOP): ``taobao.traderates.get``, the reviews buyers left
+(by time, or by order to read a review again); ``tmall.traderate.feeds.get``, a Tmall
+review's 追评 (the list does not carry it);
 ``taobao.traderate.explain.add``, the seller's explanation; ``taobao.top.oaid.decrypt`` for
 the after-sales scene (a number to call, usually a virtual one that lapses); and
 ``taobao.jst.sms.oaid.message.send``, an SMS by order and OAID with an approved template;
@@ -12,10 +14,11 @@ that is still too full is split in two until it fits.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,9 +38,11 @@ from tracker.sources.contract import (
     Refused,
     SourceError,
     SourceOptions,
+    StoredReview,
     Window,
     WindowTooLarge,
     fetch_in_windows,
+    reread_by_time,
 )
 from tracker.sources.http import JsonHttp
 from tracker.sources.records import ReviewRecord
@@ -46,6 +51,7 @@ DEFAULT_URL = "https://eco.taobao.com/router/rest"
 GMT8 = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 METHOD = "taobao.traderates.get"
+FEED_METHOD = "tmall.traderate.feeds.get"
 # TOP's "App Call Limited": the app key's call quota; sub_msg says how long the ban lasts.
 APP_CALL_LIMITED = "7"
 FIELDS = (
@@ -119,6 +125,64 @@ class TopSource:
     def check(self) -> None:
         now = self.clock()
         self._page(now - timedelta(minutes=1), now, page=1, size=1)
+
+    def reread(self, reviews: Sequence[StoredReview], platform: Platform) -> list[ReviewRecord]:
+        """Each review by its order (``tid`` takes a 子订单 number too); on Tmall, whose
+        buyers cannot revise but only add a 追评, also its 追评 from the review feed."""
+        wanted = {review.platform_key for review in reviews}
+        by_order = [r for r in reviews if _order_of(r.platform_key)]
+        found = reread_by_time(self, [r for r in reviews if not _order_of(r.platform_key)])
+        for oid in sorted({_order_of(r.platform_key) for r in by_order}):
+            found.extend(self._by_order(oid))
+        if platform is not Platform.TMALL:
+            return found
+        return [
+            self._with_follow_up(record) if record.platform_key in wanted else record
+            for record in found
+        ]
+
+    def _by_order(self, oid: str) -> list[ReviewRecord]:
+        records: list[ReviewRecord] = []
+        page = 1
+        while True:
+            answer = self.call(
+                METHOD,
+                {
+                    "fields": FIELDS,
+                    "rate_type": "get",
+                    "role": "buyer",
+                    "use_has_next": "true",
+                    "page_no": page,
+                    "page_size": PAGE_SIZE,
+                    "tid": oid,
+                },
+            )
+            records.extend(parse_rate(rate) for rate in _rates(answer))
+            if not answer.get("has_next"):
+                return records
+            page += 1
+
+    def _with_follow_up(self, record: ReviewRecord) -> ReviewRecord:
+        """The record with its 追评 as ``tmall.traderate.feeds.get`` shows it. A review the
+        feed does not know (TOP's business error, ``isv.…``) keeps what the list said."""
+        try:
+            answer = self.call(FEED_METHOD, {"child_trade_id": record.oid})
+        except RateLimited:
+            raise
+        except SourceError as exc:
+            if "/isv." in exc.code:
+                return record
+            raise
+        info = answer.get("tmall_rate_info")
+        if not isinstance(info, dict) or not info.get("append_content"):
+            return record
+        try:
+            at = datetime.strptime(str(info["append_time"]), TIME_FORMAT).replace(tzinfo=GMT8)
+        except (KeyError, ValueError) as exc:
+            raise SourceError("malformed", f"append_time {info.get('append_time')!r}") from exc
+        return dataclasses.replace(
+            record, follow_up_text=str(info["append_content"]), follow_up_at=at
+        )
 
     def post_reply(self, platform_key: str, text: str) -> None:
         oid = platform_key.split(":", 1)[0]
@@ -259,10 +323,20 @@ class TopSource:
                 "end_date": end.astimezone(GMT8).strftime(TIME_FORMAT),
             },
         )
-        rates = (answer.get("trade_rates") or {}).get("trade_rate") or []
-        if not isinstance(rates, list):
-            raise SourceError("malformed", "trade_rates.trade_rate is not a list")
-        return rates, bool(answer.get("has_next"))
+        return _rates(answer), bool(answer.get("has_next"))
+
+
+def _rates(answer: Mapping[str, Any]) -> list[Any]:
+    rates = (answer.get("trade_rates") or {}).get("trade_rate") or []
+    if not isinstance(rates, list):
+        raise SourceError("malformed", "trade_rates.trade_rate is not a list")
+    return rates
+
+
+def _order_of(platform_key: str) -> str:
+    """The 子订单 number in one of our TOP keys (``<oid>:buyer``), else ""."""
+    oid, _, role = platform_key.partition(":")
+    return oid if oid.isdigit() and role == "buyer" else ""
 
 
 def grade_rules(levels: MemberLevels) -> dict[str, str]:

@@ -54,6 +54,7 @@ from tracker.services import (
     case_page,
     confirmations,
     messaging,
+    rereads,
 )
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
@@ -503,6 +504,7 @@ def _render(
             if s is not CaseStatus.DISMISSED or case.is_hidden_negative
         ],
         can_publish=_can_publish(case),
+        can_check=case.closed_at is None and _connected(case),
         revealed=revealed,
         level_names=LEVEL_NAMES,
         **forms,
@@ -690,16 +692,68 @@ def explanation(case_id: int) -> Response | tuple[str, int]:
     )
 
 
-def _can_publish(case: Case) -> bool:
-    """Whether the shop's platform takes replies and the shop is connected: decided from
-    the registry and the stored settings, without a client or the network."""
+def _connected(case: Case) -> bool:
+    """Whether the case's shop reads its platform (credentials stored or configured):
+    decided from the stored settings, without a client or the network."""
     shop = shop_or_404(case.shop_id)
-    adapter = registry.for_platform(shop.platform)
-    return (
-        adapter is not None
-        and Capability.REPLY in adapter.capabilities
-        and shop.id in runtime.pulled_shops(current_app, db.session, [shop])
-    )
+    return shop.id in runtime.pulled_shops(current_app, db.session, [shop])
+
+
+def _can_publish(case: Case) -> bool:
+    """Whether the shop's platform takes replies and the shop is connected."""
+    adapter = registry.for_platform(shop_or_404(case.shop_id).platform)
+    return adapter is not None and Capability.REPLY in adapter.capabilities and _connected(case)
+
+
+CHECKED = {
+    rereads.Checked.CLOSED: ("平台已显示挽回，案件已自动结案。", "success"),
+    rereads.Checked.CHANGED: (
+        "平台上的评价有变化，已记录；新内容评估后（约一分钟）再看结果。",
+        "info",
+    ),
+    rereads.Checked.UNCHANGED: ("平台上的评价没有变化。", "info"),
+    rereads.Checked.NOT_LISTED: (
+        "平台这次没有返回这条评价，未作任何改动（不会据此当作已删除）。",
+        "warning",
+    ),
+    rereads.Checked.SET_ASIDE: (
+        "平台返回的评价无法按原样入库，已暂存（管理 → 数据源）。",
+        "warning",
+    ),
+}
+
+
+@bp.route("/<int:case_id>/platform-check", methods=["POST"])
+def platform_check(case_id: int) -> Response | tuple[str, int]:
+    """立即向平台核实: ask the platform for this review now, not at the next hourly round."""
+    case = _case_or_404(case_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        return _render(case, 400)
+    if case.closed_at is not None or not _connected(case):
+        flash("只有已接入平台接口的店铺、未结案的案件可以向平台核实。", "warning")
+        return redirect(url_for("cases.case_view", case_id=case_id))
+    shop = shop_or_404(case.shop_id)
+    try:
+        connected = runtime.review_source(current_app, db.session, shop, interactive=True)
+        if connected is None:
+            raise SourceError("credentials", "店铺没有可用的接口凭据")
+        checked = rereads.check_case(
+            db.session,
+            case,
+            connected.source,
+            source_name=connected.adapter.name,
+            now=utcnow(),
+            settings=shop_settings(current_app, shop),
+        )
+    except SourceError as exc:
+        db.session.rollback()
+        flash(
+            f"平台没有应答（{exc.code}）：{exc.message}。可稍后再试；系统每小时也会自动核对。",
+            "danger",
+        )
+    else:
+        flash(*CHECKED[checked])
+    return redirect(url_for("cases.case_view", case_id=case_id))
 
 
 def _publisher(case: Case) -> Callable[[str, str], None] | None:

@@ -1,0 +1,102 @@
+"""立即向平台核实 on the case page: the review asked for now, the case closed only on the
+platform's word, nothing changed when the platform says nothing or fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.conftest import login, post_form, words
+from tests.factories import open_case
+from tests.top_server import FakeTop, serve
+from tracker.clock import utcnow
+from tracker.models import Case, Shop, User
+from tracker.models.enums import CaseOutcome, CaseStatus, Role
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def agent_case(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> Case:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(session, shop, at=utcnow() - timedelta(days=5))
+    case.owner_id = agent.id
+    session.commit()
+    login(client, agent)
+    return case
+
+
+def _connect(client: FlaskClient, shop: Shop, monkeypatch: pytest.MonkeyPatch) -> FakeTop:
+    fake = FakeTop()
+    creds = {
+        shop.code: {"app_key": fake.app_key, "app_secret": fake.secret, "session": fake.session}
+    }
+    monkeypatch.setitem(client.application.config, "TRACKER_SHOP_CREDENTIALS", creds)
+    return fake
+
+
+def _as_listed(fake: FakeTop, case: Case, **rate: str) -> None:
+    """The case's review as TOP lists it: posted when we stored it, under its 子订单."""
+    created = case.review.first_posted_at.astimezone(SH).strftime("%Y-%m-%d %H:%M:%S")
+    fake.add_rate(case.review.platform_key.split(":")[0], created, **rate)
+
+
+def _check(client: FlaskClient, fake: FakeTop, case: Case, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"/cases/{case.id}"
+    with serve(fake):
+        monkeypatch.setitem(client.application.config, "TRACKER_SOURCE_URLS", {"top": fake.url})
+        response = post_form(client, f"{url}/platform-check", {}, form_url=url)
+    assert response.status_code == 302 and fake.problems == []
+    return words(client.get(url).get_data(as_text=True))
+
+
+def test_a_revision_on_the_platform_closes_the_case_at_once(
+    client: FlaskClient, shop: Shop, agent_case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _connect(client, shop, monkeypatch)
+    page = client.get(f"/cases/{agent_case.id}").get_data(as_text=True)
+    assert 'id="platform-check"' in page and "每小时自动核对" in page
+    _as_listed(fake, agent_case, result="good", content="补发的收到了，很好")
+    shown = _check(client, fake, agent_case, monkeypatch)
+    assert "平台已显示挽回，案件已自动结案" in shown
+    assert agent_case.status is CaseStatus.RECOVERED
+    assert agent_case.outcome is CaseOutcome.REVIEW_REVISED
+    assert agent_case.review.text == "补发的收到了，很好"
+
+
+def test_nothing_changes_when_the_platform_shows_the_same_or_nothing(
+    client: FlaskClient, shop: Shop, agent_case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _connect(client, shop, monkeypatch)
+    assert "不会据此当作已删除" in _check(client, fake, agent_case, monkeypatch)
+    _as_listed(fake, agent_case, result="bad", content=agent_case.review.text)
+    assert "平台上的评价没有变化" in _check(client, fake, agent_case, monkeypatch)
+    fake.faults = ["api"]
+    assert "平台没有应答（27/invalid-sessionkey）" in _check(client, fake, agent_case, monkeypatch)
+    assert agent_case.closed_at is None and not agent_case.review.revisions
+
+
+def test_a_shop_that_does_not_read_its_platform_has_no_button(
+    client: FlaskClient, agent_case: Case
+) -> None:
+    url = f"/cases/{agent_case.id}"
+    assert 'id="platform-check"' not in client.get(url).get_data(as_text=True)
+    response = post_form(client, f"{url}/platform-check", {}, form_url=url)
+    assert response.status_code == 302 and agent_case.closed_at is None
+    assert "已接入平台接口的店铺" in words(client.get(url).get_data(as_text=True))
+
+
+def test_the_check_needs_the_forms_token(
+    client: FlaskClient, shop: Shop, agent_case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _connect(client, shop, monkeypatch)
+    _as_listed(fake, agent_case, result="good", content="好了")
+    response = client.post(f"/cases/{agent_case.id}/platform-check", data={})
+    assert response.status_code == 400 and agent_case.closed_at is None and not fake.requests

@@ -1,0 +1,161 @@
+"""Reading open cases' reviews again, so the platform's own word closes them.
+
+A pull lists the reviews posted since its mark. A buyer who revises a 差评 to 好评, deletes
+it or adds a 追评 days later changes a review the listing will not bring again, so intake
+would never see the recovery and a promised case would end as 承诺未兑现 while the platform
+shows it recovered. Within a pull, once per :data:`REREAD_EVERY`, the reviews of the
+shop's open cases are asked for one by one (the adapter's ``reread``, else its listing
+over the moment each was posted) and go through intake like any other record: a change is
+stored as a revision and closes the case as the platform shows it, nothing else changes.
+A review the platform no longer lists is not taken for deleted: only the platform's word
+counts. The case page asks for one case's review at any time (:func:`check_case`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import case_flow
+from tracker.models import Case, Review, Shop
+from tracker.sentiment import Scorer
+from tracker.services.intake import IntakeResult, IntakeSettings
+from tracker.services.quarantine import ingest_guarded
+from tracker.services.transaction import retrying, transaction
+from tracker.sources.contract import (
+    RereadsReviews,
+    ReviewSource,
+    StoredReview,
+    reread_by_time,
+)
+from tracker.sources.records import ReviewRecord
+
+REREAD_EVERY = timedelta(hours=1)
+HORIZON = timedelta(days=180)  # TOP answers for reviews of the last 180 days only
+CHUNK = 50  # reviews asked for per stored batch (one transaction each)
+LIMIT = 2000  # per run, soonest-lapsing first: a call or two per review
+
+
+def due(shop: Shop, *, now: datetime) -> bool:
+    """Whether this pull reads open cases' reviews again (hourly; the case page's
+    立即向平台核实 asks for one review at any time)."""
+    return shop.reread_at is None or shop.reread_at <= now - REREAD_EVERY
+
+
+def open_case_reviews(
+    session: Session, shop: Shop, *, now: datetime, listed_since: datetime
+) -> list[StoredReview]:
+    """The reviews of the shop's open cases the platform can still answer for and the pull
+    did not just list (posted before ``listed_since``), those whose buyer's window ends
+    first leading (at most :data:`LIMIT`)."""
+    rows = session.execute(
+        sa.select(Review.platform_key, Review.first_posted_at, Review.posted_at)
+        .join(Case, Case.review_id == Review.id)
+        .where(
+            Case.shop_id == shop.id,
+            Case.status.in_(case_flow.OPEN),
+            Review.is_deleted.is_(False),
+            Review.first_posted_at >= now - HORIZON,
+            Review.first_posted_at < listed_since,
+        )
+        .order_by(Case.revision_window_ends_at, Case.id)
+        .limit(LIMIT)
+    )
+    return [StoredReview(key, first, latest) for key, first, latest in rows]
+
+
+def reread_shop(
+    session: Session,
+    shop: Shop,
+    source: ReviewSource,
+    *,
+    source_name: str,
+    now: datetime,
+    scorer: Scorer | None,
+    settings: IntakeSettings,
+    listed_since: datetime,
+    into: IntakeResult,
+    after_chunk: Callable[[], None] | None = None,
+) -> int:
+    """Ask the platform for the open cases' reviews and take in what it shows; returns how
+    many were asked for, and adds what intake made of each stored chunk ``into`` the run's
+    counts (not as pulled: the run's 拉取 stays what the listing brought). Each chunk is
+    one transaction: a :class:`~tracker.sources.contract.SourceError` ends the run with
+    what was stored kept, and :attr:`Shop.reread_at` moves only once all were asked for."""
+    with transaction(session):
+        reviews = open_case_reviews(session, shop, now=now, listed_since=listed_since)
+    for start in range(0, len(reviews), CHUNK):
+        chunk = reviews[start : start + CHUNK]
+        if isinstance(source, RereadsReviews):
+            records = source.reread(chunk, shop.platform)
+        else:
+            records = reread_by_time(source, chunk)
+
+        def store(records: list[ReviewRecord] = records) -> IntakeResult:
+            return ingest_guarded(
+                session,
+                shop,
+                records,
+                source=source_name,
+                now=now,
+                scorer=scorer,
+                settings=settings,
+            )
+
+        result = retrying(session, store)
+        result.received = 0
+        into.add(result)
+        if after_chunk is not None:
+            after_chunk()
+    with transaction(session):
+        shop.reread_at = now
+    return len(reviews)
+
+
+class Checked(StrEnum):
+    """What asking the platform for one case's review found."""
+
+    CLOSED = "closed"  # it shows the recovery: the case closed
+    CHANGED = "changed"  # changed, and the case stays open (or waits for the new words' score)
+    UNCHANGED = "unchanged"
+    NOT_LISTED = "not_listed"  # the platform did not return it: nothing is changed
+    SET_ASIDE = "set_aside"  # returned, but not storable as it is (数据源 → 暂存的评价)
+
+
+def check_case(
+    session: Session,
+    case: Case,
+    source: ReviewSource,
+    *,
+    source_name: str,
+    now: datetime,
+    settings: IntakeSettings,
+) -> Checked:
+    """The case page's 立即向平台核实: this case's review asked for now, outside the hourly
+    round, and taken in like any record (web workers hold no model: new words wait for the
+    scoring job, as a push's do). Raises the source's
+    :class:`~tracker.sources.contract.SourceError` with nothing changed."""
+    review, shop = case.review, session.get_one(Shop, case.shop_id)
+    stored = StoredReview(review.platform_key, review.first_posted_at, review.posted_at)
+    if isinstance(source, RereadsReviews):
+        records = source.reread([stored], shop.platform)
+    else:
+        records = reread_by_time(source, [stored])
+    mine = [record for record in records if record.platform_key == stored.platform_key]
+    if not mine:
+        return Checked.NOT_LISTED
+    result = retrying(
+        session,
+        lambda: ingest_guarded(
+            session, shop, mine, source=source_name, now=now, scorer=None, settings=settings
+        ),
+    )
+    if result.set_aside:
+        return Checked.SET_ASIDE
+    if result.cases_closed:
+        return Checked.CLOSED
+    return Checked.CHANGED if result.revised else Checked.UNCHANGED
