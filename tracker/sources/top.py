@@ -145,20 +145,9 @@ class TopSource:
         records: list[ReviewRecord] = []
         page = 1
         while True:
-            answer = self.call(
-                METHOD,
-                {
-                    "fields": FIELDS,
-                    "rate_type": "get",
-                    "role": "buyer",
-                    "use_has_next": "true",
-                    "page_no": page,
-                    "page_size": PAGE_SIZE,
-                    "tid": oid,
-                },
-            )
-            records.extend(parse_rate(rate) for rate in _rates(answer))
-            if not answer.get("has_next"):
+            rates, has_next = self._query(page=page, size=PAGE_SIZE, tid=oid)
+            records.extend(parse_rate(rate) for rate in rates)
+            if not has_next:
                 return records
             page += 1
 
@@ -310,6 +299,15 @@ class TopSource:
     def _page(
         self, start: datetime, end: datetime, *, page: int, size: int
     ) -> tuple[list[Any], bool]:
+        return self._query(
+            page=page,
+            size=size,
+            start_date=start.astimezone(GMT8).strftime(TIME_FORMAT),
+            end_date=end.astimezone(GMT8).strftime(TIME_FORMAT),
+        )
+
+    def _query(self, *, page: int, size: int, **where: str) -> tuple[list[Any], bool]:
+        """One page of ``taobao.traderates.get``: the rates and whether more follow."""
         answer = self.call(
             METHOD,
             {
@@ -319,18 +317,13 @@ class TopSource:
                 "use_has_next": "true",
                 "page_no": page,
                 "page_size": size,
-                "start_date": start.astimezone(GMT8).strftime(TIME_FORMAT),
-                "end_date": end.astimezone(GMT8).strftime(TIME_FORMAT),
+                **where,
             },
         )
-        return _rates(answer), bool(answer.get("has_next"))
-
-
-def _rates(answer: Mapping[str, Any]) -> list[Any]:
-    rates = (answer.get("trade_rates") or {}).get("trade_rate") or []
-    if not isinstance(rates, list):
-        raise SourceError("malformed", "trade_rates.trade_rate is not a list")
-    return rates
+        rates = (answer.get("trade_rates") or {}).get("trade_rate") or []
+        if not isinstance(rates, list):
+            raise SourceError("malformed", "trade_rates.trade_rate is not a list")
+        return rates, bool(answer.get("has_next"))
 
 
 def _order_of(platform_key: str) -> str:
