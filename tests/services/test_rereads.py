@@ -165,7 +165,7 @@ def test_a_failed_reread_keeps_the_listing_and_tries_again_next_pull(
 
 def test_which_reviews_are_asked_for(session: Session, shop: Shop) -> None:
     platform = ListedByTime()
-    ages = {"old": 20, "late": 25, "soon": 28, "closed": 5, "just": 0}
+    ages = {"old": 20, "late": 25, "soon": 28, "closed": 5, "just": 0, "past": 15}
     for key, days in ages.items():
         platform.post(key, Rating.BAD, "不好", NOW - timedelta(days=days, minutes=1))
     pull_shop(
@@ -182,11 +182,14 @@ def test_which_reviews_are_asked_for(session: Session, shop: Shop) -> None:
             case.closed_at, case.status = NOW, CaseStatus.UNRECOVERED
         if case.review.platform_key == "old":  # beyond what TOP answers for
             case.review.first_posted_at = NOW - timedelta(days=181)
+        if case.review.platform_key == "past":  # the buyer's window is over: only a 追评
+            case.revision_window_ends_at = NOW - timedelta(days=1)
     session.commit()
     listed_since = NOW - timedelta(hours=1)
     asked = rereads.open_case_reviews(session, shop, now=NOW, listed_since=listed_since)
-    # soonest-lapsing first; never a closed case, one just listed, or one past TOP's 180 days
-    assert [r.platform_key for r in asked] == ["soon", "late"]
+    # soonest-lapsing first, past their window last; never a closed case, one just listed,
+    # or one past TOP's 180 days
+    assert [r.platform_key for r in asked] == ["soon", "late", "past"]
 
 
 def test_reading_by_time_asks_once_for_reviews_posted_together() -> None:

@@ -50,8 +50,9 @@ def open_case_reviews(
     session: Session, shop: Shop, *, now: datetime, listed_since: datetime
 ) -> list[StoredReview]:
     """The reviews of the shop's open cases the platform can still answer for and the pull
-    did not just list (posted before ``listed_since``), those whose buyer's window ends
-    first leading (at most :data:`LIMIT`)."""
+    did not just list (posted before ``listed_since``), at most :data:`LIMIT`: those whose
+    buyer's window ends first leading, and those past it (where only a 追评 can still come)
+    last."""
     rows = session.execute(
         sa.select(Review.platform_key, Review.first_posted_at, Review.posted_at)
         .join(Case, Case.review_id == Review.id)
@@ -62,7 +63,11 @@ def open_case_reviews(
             Review.first_posted_at >= now - HORIZON,
             Review.first_posted_at < listed_since,
         )
-        .order_by(Case.revision_window_ends_at, Case.id)
+        .order_by(
+            sa.case((Case.revision_window_ends_at <= now, 1), else_=0),
+            Case.revision_window_ends_at,
+            Case.id,
+        )
         .limit(LIMIT)
     )
     return [StoredReview(key, first, latest) for key, first, latest in rows]
