@@ -392,25 +392,33 @@ def test_on_tmall_a_happy_follow_up_from_the_review_feed_closes_the_case(
 ) -> None:
     fake = FakeTop()
     fake.add_rate("2001", "2026-11-21 09:00:00", result="bad", content="收到就是坏的")
-    fake.add_rate("2002", "2026-11-21 10:00:00", result="neutral", content="一般，有点慢")
+    fake.add_rate("2002", "2026-11-21 10:00:00", result="neutral", content="一般，有点小")
+    fake.add_rate("2003", "2026-11-21 11:00:00", result="bad", content="太差了")
     settings = dataclasses.replace(SETTINGS, rules=RULES[Platform.TMALL])
     with serve(fake):
         pull(session, tmall, fake, settings=settings)
         fake.feeds["2001"] = ("客服很负责，补发的很好，满意", "2026-11-23 10:40:00")
-        # 2002: the feed does not know it (TOP's isv error): the list's record stands
+        fake.feeds["2002"] = ("洗了一次就坏了", "2026-11-23 10:20:00")
+        # 2003: the feed does not know it (TOP's isv error): the list's record stands
         run = pull(session, tmall, fake, now=NOW + timedelta(hours=1), settings=settings)
+        feeds = [r for r in fake.requests if r["method"] == "tmall.traderate.feeds.get"]
+        assert sorted(r["child_trade_id"] for r in feeds) == ["2001", "2002", "2003"]
+        fake.requests.clear()
+        later = pull(session, tmall, fake, now=NOW + timedelta(hours=2), settings=settings)
     assert not fake.problems
-    feeds = [r for r in fake.requests if r["method"] == "tmall.traderate.feeds.get"]
-    assert sorted(r["child_trade_id"] for r in feeds) == ["2001", "2002"]
-    assert run.status == "ok" and (run.reread, run.revised, run.cases_closed) == (2, 1, 1)
+    assert run.status == "ok" and (run.reread, run.revised, run.cases_closed) == (3, 2, 1)
     review = session.scalars(sa.select(Review).where(Review.platform_key == "2001:buyer")).one()
     assert review.follow_up_text == "客服很负责，补发的很好，满意"
     assert review.rating is Rating.BAD  # Tmall: the review itself never changes
     case = session.scalars(sa.select(Case).where(Case.review_id == review.id)).one()
     assert case.outcome is CaseOutcome.POSITIVE_FOLLOW_UP
     assert case.closed_at == datetime(2026, 11, 23, 10, 40, tzinfo=SH)  # the 追评's own time
-    other = session.scalars(sa.select(Case).where(Case.review_id != review.id)).one()
-    assert other.closed_at is None
+    still_open = session.scalars(sa.select(Case).where(Case.closed_at.is_(None))).all()
+    assert len(still_open) == 2  # an unhappy 追评, and one the feed did not know
+    # a buyer adds one 追评: 2002's is held, so only 2003 is asked at the feed again
+    assert later.reread == 2
+    asked = [r["child_trade_id"] for r in fake.requests if "child_trade_id" in r]
+    assert asked == ["2003"]
 
 
 def test_a_feed_answer_without_its_time_is_malformed() -> None:

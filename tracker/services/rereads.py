@@ -54,7 +54,12 @@ def open_case_reviews(
     buyer's window ends first leading, and those past it (where only a 追评 can still come)
     last."""
     rows = session.execute(
-        sa.select(Review.platform_key, Review.first_posted_at, Review.posted_at)
+        sa.select(
+            Review.platform_key,
+            Review.first_posted_at,
+            Review.posted_at,
+            Review.follow_up_text.is_not(None),
+        )
         .join(Case, Case.review_id == Review.id)
         .where(
             Case.shop_id == shop.id,
@@ -70,7 +75,7 @@ def open_case_reviews(
         )
         .limit(LIMIT)
     )
-    return [StoredReview(key, first, latest) for key, first, latest in rows]
+    return [StoredReview(*row) for row in rows]
 
 
 def reread_shop(
@@ -145,7 +150,12 @@ def check_case(
     scoring job, as a push's do). Raises the source's
     :class:`~tracker.sources.contract.SourceError` with nothing changed."""
     review, shop = case.review, session.get_one(Shop, case.shop_id)
-    stored = StoredReview(review.platform_key, review.first_posted_at, review.posted_at)
+    stored = StoredReview(
+        review.platform_key,
+        review.first_posted_at,
+        review.posted_at,
+        has_follow_up=review.follow_up_text is not None,
+    )
     if isinstance(source, RereadsReviews):
         records = source.reread([stored], shop.platform)
     else:

@@ -84,6 +84,7 @@ class StoredReview:
     platform_key: str
     posted_at: datetime  # as the platform first gave it
     latest_posted_at: datetime  # the latest version's time, where the platform moved it
+    has_follow_up: bool = False  # a 追评 is held: the platform allows one, none is to come
 
 
 @runtime_checkable

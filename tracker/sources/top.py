@@ -128,8 +128,9 @@ class TopSource:
 
     def reread(self, reviews: Sequence[StoredReview], platform: Platform) -> list[ReviewRecord]:
         """Each review by its order (``tid`` takes a 子订单 number too); on Tmall, whose
-        buyers cannot revise but only add a 追评, also its 追评 from the review feed."""
-        wanted = {review.platform_key for review in reviews}
+        buyers cannot revise but only add a 追评, also its 追评 from the review feed (for
+        those without one: a buyer adds one 追评)."""
+        wanted = {review.platform_key for review in reviews if not review.has_follow_up}
         by_order = [r for r in reviews if _order_of(r.platform_key)]
         found = reread_by_time(self, [r for r in reviews if not _order_of(r.platform_key)])
         for oid in sorted({_order_of(r.platform_key) for r in by_order}):
