@@ -120,11 +120,17 @@ def test_a_review_the_platform_no_longer_lists_is_not_taken_for_deleted(
     platform = ListedByTime()
     platform.post("1", Rating.BAD, "质量太差", NOW - timedelta(days=3))
     pull(platform, NOW)
-    del platform.reviews["1"]
+    listed = platform.reviews.pop("1")
     run = pull(platform, NOW + timedelta(hours=2))
     assert (run.reread, run.revised, run.cases_closed) == (1, 0, 0)
     review = session.scalars(sa.select(Review)).one()
     assert not review.is_deleted and _case(session).closed_at is None
+    assert review.unseen_since == NOW + timedelta(hours=2)  # staff are told, nothing closes
+    pull(platform, NOW + timedelta(hours=3))
+    assert review.unseen_since == NOW + timedelta(hours=2)  # since the first time
+    platform.reviews["1"] = listed  # it was hidden for a while
+    pull(platform, NOW + timedelta(hours=4))
+    assert review.unseen_since is None
 
 
 def test_a_deletion_the_platform_reports_closes_the_case(

@@ -76,6 +76,9 @@ class Review(db.Model):
     follow_up_at: Mapped[datetime | None]
     follow_up_score: Mapped[float | None]  # the 追评's own words: on Tmall they are the recovery
     is_deleted: Mapped[bool] = mapped_column(default=False)
+    # Asked for again (tracker.services.rereads), the platform has not returned it since:
+    # maybe deleted, maybe hidden. Shown to staff, never taken for a deletion.
+    unseen_since: Mapped[datetime | None]
     is_system_default: Mapped[bool] = mapped_column(default=False)  # 系统默认好评 etc.
     explanation: Mapped[str | None] = mapped_column(sa.Text)  # the seller's 解释
     explained_at: Mapped[datetime | None]

@@ -230,6 +230,7 @@ class Card:
     number_expires_at: datetime | None
     same_buyer_open: int  # the buyer's other open cases: one buyer, one agent, one call
     reasons: tuple[Reason, ...]
+    unseen_since: datetime | None = None  # the platform stopped returning the review
 
     @property
     def is_open(self) -> bool:
@@ -254,6 +255,7 @@ _CARD_COLUMNS = (
     Review.posted_at,
     Review.text,
     Review.follow_up_text,
+    Review.unseen_since,
     Buyer.platform_nick.label("nick"),
     Product.title.label("product_title"),
     User.display_name.label("owner_name"),

@@ -105,8 +105,10 @@ def reread_shop(
         else:
             records = reread_by_time(source, chunk)
 
-        def store(records: list[ReviewRecord] = records) -> IntakeResult:
-            return ingest_guarded(
+        def store(
+            records: list[ReviewRecord] = records, chunk: list[StoredReview] = chunk
+        ) -> IntakeResult:
+            result = ingest_guarded(
                 session,
                 shop,
                 records,
@@ -115,6 +117,8 @@ def reread_shop(
                 scorer=scorer,
                 settings=settings,
             )
+            _note_unseen(session, shop, chunk, records, now=now)
+            return result
 
         result = retrying(session, store)
         result.received = 0
@@ -124,6 +128,37 @@ def reread_shop(
     with transaction(session):
         shop.reread_at = now
     return len(reviews)
+
+
+def _note_unseen(
+    session: Session,
+    shop: Shop,
+    asked: list[StoredReview],
+    records: list[ReviewRecord],
+    *,
+    now: datetime,
+) -> None:
+    """Mark the reviews asked for that the platform did not return (since when, kept from
+    the first time) and clear the mark of those it did: staff see it before calling a buyer
+    who may have deleted the review; no outcome is drawn from it."""
+    returned = {record.platform_key for record in records}
+    missing = [r.platform_key for r in asked if r.platform_key not in returned]
+    seen = [r.platform_key for r in asked if r.platform_key in returned]
+    mine = Review.shop_id == shop.id
+    if missing:
+        session.execute(
+            sa.update(Review)
+            .where(mine, Review.platform_key.in_(missing), Review.unseen_since.is_(None))
+            .values(unseen_since=now)
+            .execution_options(synchronize_session=False)
+        )
+    if seen:
+        session.execute(
+            sa.update(Review)
+            .where(mine, Review.platform_key.in_(seen), Review.unseen_since.is_not(None))
+            .values(unseen_since=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class Checked(StrEnum):
@@ -161,14 +196,17 @@ def check_case(
     else:
         records = reread_by_time(source, [stored])
     mine = [record for record in records if record.platform_key == stored.platform_key]
+
+    def store() -> IntakeResult:
+        result = ingest_guarded(
+            session, shop, mine, source=source_name, now=now, scorer=None, settings=settings
+        )
+        _note_unseen(session, shop, [stored], mine, now=now)
+        return result
+
+    result = retrying(session, store)
     if not mine:
         return Checked.NOT_LISTED
-    result = retrying(
-        session,
-        lambda: ingest_guarded(
-            session, shop, mine, source=source_name, now=now, scorer=None, settings=settings
-        ),
-    )
     if result.set_aside:
         return Checked.SET_ASIDE
     if result.cases_closed:

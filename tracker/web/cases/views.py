@@ -505,6 +505,7 @@ def _render(
         ],
         can_publish=_can_publish(case),
         can_check=case.closed_at is None and _connected(case),
+        manual_recovered=CaseOutcome.MANUAL_RECOVERED,
         revealed=revealed,
         level_names=LEVEL_NAMES,
         **forms,
