@@ -25,13 +25,14 @@ def test_taobao_buyers_may_change_a_bad_review_once_only_to_good_or_by_deleting(
     assert rules.counts_as_revision(Rating.BAD, Rating.GOOD)
     assert rules.counts_as_revision(Rating.NEUTRAL, Rating.GOOD)
     assert not rules.counts_as_revision(Rating.BAD, Rating.NEUTRAL)  # only to 好评
-    assert BuyerChange.DELETE in rules.buyer_changes
+    assert BuyerChange.DELETE in rules.buyer_changes and rules.buyer_can_delete
     assert rules.change_window_end(POSTED) == POSTED + timedelta(days=30)
 
 
 def test_tmall_reviews_cannot_change_a_happy_follow_up_is_the_recovery() -> None:
     rules = rules_for(Platform.TMALL)
     assert not rules.review_can_change
+    assert not rules.buyer_can_delete  # a review it stops showing is not the buyer's doing
     assert not rules.counts_as_revision(Rating.BAD, Rating.GOOD)
     assert rules.recovered_by == {Recovery.POSITIVE_FOLLOW_UP}
 

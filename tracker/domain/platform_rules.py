@@ -58,6 +58,11 @@ class ReviewRules:
         )
 
     @property
+    def buyer_can_delete(self) -> bool:
+        """Whether a review the platform stops showing may be the buyer's own deletion."""
+        return BuyerChange.DELETE in self.buyer_changes
+
+    @property
     def promise(self) -> str:
         """What a buyer who says yes on the call promises to do, in the staff's words: a
         Tmall review cannot change, so there they promise a 追评; on WeChat, to accept the
