@@ -57,10 +57,12 @@ class ListedByTime:
 
 @pytest.fixture
 def pull(session: Session, shop: Shop) -> Callable[..., PullRun]:
-    def run(source: ListedByTime, now: datetime) -> PullRun:
+    """A pull of ``shop`` (or another) from a platform double at a time."""
+
+    def run(source: ListedByTime, now: datetime, of: Shop = shop) -> PullRun:
         return pull_shop(
             session,
-            shop,
+            of,
             source,
             source_name="listed",
             now=now,
@@ -169,20 +171,14 @@ def test_a_failed_reread_keeps_the_listing_and_tries_again_next_pull(
     assert (again.reread, again.cases_closed) == (1, 1)
 
 
-def test_which_reviews_are_asked_for(session: Session, shop: Shop) -> None:
+def test_which_reviews_are_asked_for(
+    session: Session, shop: Shop, pull: Callable[..., PullRun]
+) -> None:
     platform = ListedByTime()
     ages = {"old": 20, "late": 25, "soon": 28, "closed": 5, "just": 0, "past": 15}
     for key, days in ages.items():
         platform.post(key, Rating.BAD, "不好", NOW - timedelta(days=days, minutes=1))
-    pull_shop(
-        session,
-        shop,
-        platform,
-        source_name="listed",
-        now=NOW,
-        scorer=KeywordScorer(),
-        settings=SETTINGS,
-    )
+    pull(platform, NOW)
     for case in session.scalars(sa.select(Case)):
         if case.review.platform_key == "closed":
             case.closed_at, case.status = NOW, CaseStatus.UNRECOVERED
@@ -243,22 +239,13 @@ def test_a_follow_up_once_seen_is_not_lost_to_a_listing_without_follow_ups(
 
 
 def test_a_platform_the_tracker_cannot_ask_per_review_still_rereads_by_time(
-    session: Session, make_shop: Callable[..., Shop]
+    session: Session, make_shop: Callable[..., Shop], pull: Callable[..., PullRun]
 ) -> None:
     """Kuaishou, JD and WeChat have no per-review call here: their listing is asked."""
-    shop = make_shop(platform=Platform.KUAISHOU)
+    kuaishou = make_shop(platform=Platform.KUAISHOU)
     platform = ListedByTime()
     platform.post("ks:1", Rating.BAD, "质量差", NOW - timedelta(days=1))
-    for now in (NOW, NOW + timedelta(hours=1)):
-        if now != NOW:
-            platform.change("ks:1", rating=Rating.GOOD, text="已解决")
-        pull_shop(
-            session,
-            shop,
-            platform,
-            source_name="kuaishou",
-            now=now,
-            scorer=KeywordScorer(),
-            settings=SETTINGS,
-        )
+    pull(platform, NOW, of=kuaishou)
+    platform.change("ks:1", rating=Rating.GOOD, text="已解决")
+    assert pull(platform, NOW + timedelta(hours=1), of=kuaishou).reread == 1
     assert _case(session).outcome is CaseOutcome.REVIEW_REVISED

@@ -319,6 +319,25 @@ def test_registry_covers_each_platform_once() -> None:
 
 
 # -- pulling into the database through every adapter -------------------------------------
+def _puller(
+    session: Session, shop: Shop, fake: Fake, build: Build, name: str
+) -> Callable[[datetime], PullRun]:
+    """A pull of ``shop`` through the adapter ``build`` makes against ``fake``, at a time."""
+
+    def pull(now: datetime) -> PullRun:
+        return pull_shop(
+            session,
+            shop,
+            build(fake, None),
+            source_name=name,
+            now=now,
+            scorer=KeywordScorer(),
+            settings=SETTINGS,
+        )
+
+    return pull
+
+
 @pytest.mark.parametrize(("name", "make", "build", "prefix"), ADAPTERS, ids=IDS)
 def test_a_failed_pull_is_completed_by_the_next_with_nothing_twice(
     name: str,
@@ -335,17 +354,7 @@ def test_a_failed_pull_is_completed_by_the_next_with_nothing_twice(
     shop.pulled_until = datetime(2026, 11, 21, 0, 10, tzinfo=SH)
     session.commit()
 
-    def pull(now: datetime) -> PullRun:
-        return pull_shop(
-            session,
-            shop,
-            build(fake),
-            source_name=name,
-            now=now,
-            scorer=KeywordScorer(),
-            settings=SETTINGS,
-        )
-
+    pull = _puller(session, shop, fake, build, name)
     with serve(fake):
         fake.faults = [None, None, "api"] if name == "wechat" else [None, "api"]
         failed = pull(NOW)
@@ -378,17 +387,7 @@ def test_a_revision_reaches_intake_by_asking_the_listing_at_its_posting_time(
     fake = make()
     _fill(fake, 5, day="2026-11-21")  # the first is bad
 
-    def pull(now: datetime) -> PullRun:
-        return pull_shop(
-            session,
-            shop,
-            build(fake),
-            source_name=name,
-            now=now,
-            scorer=KeywordScorer(),
-            settings=SETTINGS,
-        )
-
+    pull = _puller(session, shop, fake, build, name)
     with serve(fake):
         pull(NOW)
         bad = fake.comments[0]
