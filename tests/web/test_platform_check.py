@@ -79,9 +79,13 @@ def test_nothing_changes_when_the_platform_shows_the_same_or_nothing(
     assert "不会据此当作已删除" in shown
     assert "核对时没有找到这条评价：可能已被买家删除" in shown  # before anyone calls again
     assert "平台上已找不到这条评价" in words(client.get("/cases").get_data(as_text=True))
+    only = client.get("/cases?view=list&unseen_on_platform=y").get_data(as_text=True)
+    assert f'href="/cases/{agent_case.id}"' in only
     _as_listed(fake, agent_case, result="bad", content=agent_case.review.text)
     shown = _check(client, fake, agent_case, monkeypatch)
     assert "平台上的评价没有变化" in shown and "没有找到这条评价" not in shown
+    only = client.get("/cases?view=list&unseen_on_platform=y").get_data(as_text=True)
+    assert f'href="/cases/{agent_case.id}"' not in only
     fake.faults = ["api"]
     assert "平台没有应答（27/invalid-sessionkey）" in _check(client, fake, agent_case, monkeypatch)
     assert agent_case.closed_at is None and not agent_case.review.revisions

@@ -72,6 +72,7 @@ class BoardFilter:
     q: str = ""
     sort: str = "deadline"
     number_expiring: bool = False  # the buyer's number lapses within EXPIRES_SOON
+    unseen_on_platform: bool = False  # asked for again, the platform did not return it
 
 
 def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -166,6 +167,9 @@ def _conditions(
         where.append(_matches(f.q.strip(), f.shop_ids))
     if f.number_expiring:
         where += [now < FIRST_LAPSE, now + EXPIRES_SOON >= FIRST_LAPSE]
+    if f.unseen_on_platform:  # the case's own review, looked up by key: no scan of reviews
+        unseen = sa.select(Review.unseen_since).where(Review.id == Case.review_id)
+        where.append(unseen.scalar_subquery().is_not(None))
     return where
 
 

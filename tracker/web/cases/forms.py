@@ -72,6 +72,7 @@ class BoardFilterForm(Form):
     overdue = BooleanField("已超时")
     due_today = BooleanField("今天到期")
     number_expiring = BooleanField("号码即将失效")
+    unseen_on_platform = BooleanField("平台已找不到")
     opened_from = DateField("开案从", validators=[Optional(), in_calendar])
     opened_to = DateField("到", validators=[Optional(), in_calendar])
     q = StringField(

@@ -173,6 +173,7 @@ def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilt
         overdue=bool(data.get("overdue")),
         due_today=bool(data.get("due_today")),
         number_expiring=bool(data.get("number_expiring")),
+        unseen_on_platform=bool(data.get("unseen_on_platform")),
         reason=enum(Reason, data.get("reason")),
         product_id=data.get("product_id"),
         owner_id=data.get("owner_id"),
