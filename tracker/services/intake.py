@@ -117,17 +117,17 @@ def _dedupe(records: Iterable[ReviewRecord]) -> dict[str, ReviewRecord]:
     return latest
 
 
-def _version_time(record: ReviewRecord) -> datetime:
-    return max(record.posted_at, record.follow_up_at or record.posted_at)
+def _version_time(version: ReviewRecord | Review) -> datetime:
+    """When a review's latest words were posted: the review's or its 追评's time."""
+    return max(version.posted_at, version.follow_up_at or version.posted_at)
 
 
 def _changed_at(review: Review, record: ReviewRecord, now: datetime) -> datetime:
     """When the change happened: the record's time where it is later than the version we
     hold, else when we saw it — a platform that keeps a revised review's first posting time
     (read again by order) does not say when it was revised."""
-    held = max(review.posted_at, review.follow_up_at or review.posted_at)
     happened = _version_time(record)
-    return happened if happened > held else now
+    return happened if happened > _version_time(review) else now
 
 
 def _new_follow_up(review: Review, record: ReviewRecord) -> bool:
@@ -706,17 +706,7 @@ def score_pending(
             )
         )
         for review in reviews:
-            record = ReviewRecord(
-                review.platform_key,
-                "",
-                review.rating,
-                review.text,
-                review.posted_at,
-                follow_up_text=review.follow_up_text,
-                follow_up_at=review.follow_up_at,
-                is_deleted=review.is_deleted,
-            )
-            at = _version_time(record)
+            at = _version_time(review)
             _triage(session, batch, review, at, now=now, settings=settings, result=result)
         session.flush()
     return result

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
 from tracker.models import Case, Review, Shop
+from tracker.models.enums import Platform
 from tracker.sentiment import Scorer
 from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.quarantine import ingest_guarded
@@ -100,27 +101,20 @@ def reread_shop(
         reviews = open_case_reviews(session, shop, now=now, listed_since=listed_since)
     for start in range(0, len(reviews), CHUNK):
         chunk = reviews[start : start + CHUNK]
-        if isinstance(source, RereadsReviews):
-            records = source.reread(chunk, shop.platform)
-        else:
-            records = reread_by_time(source, chunk)
-
-        def store(
-            records: list[ReviewRecord] = records, chunk: list[StoredReview] = chunk
-        ) -> IntakeResult:
-            result = ingest_guarded(
+        records = _ask(source, chunk, shop.platform)
+        result = retrying(
+            session,
+            lambda chunk=chunk, records=records: _take_in(
                 session,
                 shop,
+                chunk,
                 records,
-                source=source_name,
+                source_name=source_name,
                 now=now,
                 scorer=scorer,
                 settings=settings,
-            )
-            _note_unseen(session, shop, chunk, records, now=now)
-            return result
-
-        result = retrying(session, store)
+            ),
+        )
         result.received = 0
         into.add(result)
         if after_chunk is not None:
@@ -128,6 +122,34 @@ def reread_shop(
     with transaction(session):
         shop.reread_at = now
     return len(reviews)
+
+
+def _ask(
+    source: ReviewSource, reviews: list[StoredReview], platform: Platform
+) -> list[ReviewRecord]:
+    """The platform's answer for these reviews: the adapter's own way where it has one."""
+    if isinstance(source, RereadsReviews):
+        return source.reread(reviews, platform)
+    return reread_by_time(source, reviews)
+
+
+def _take_in(
+    session: Session,
+    shop: Shop,
+    asked: list[StoredReview],
+    records: list[ReviewRecord],
+    *,
+    source_name: str,
+    now: datetime,
+    scorer: Scorer | None,
+    settings: IntakeSettings,
+) -> IntakeResult:
+    """What the platform answered, through intake, and which of those asked it left out."""
+    result = ingest_guarded(
+        session, shop, records, source=source_name, now=now, scorer=scorer, settings=settings
+    )
+    _note_unseen(session, shop, asked, records, now=now)
+    return result
 
 
 def _note_unseen(
@@ -191,20 +213,21 @@ def check_case(
         review.posted_at,
         has_follow_up=review.follow_up_text is not None,
     )
-    if isinstance(source, RereadsReviews):
-        records = source.reread([stored], shop.platform)
-    else:
-        records = reread_by_time(source, [stored])
+    records = _ask(source, [stored], shop.platform)
     mine = [record for record in records if record.platform_key == stored.platform_key]
-
-    def store() -> IntakeResult:
-        result = ingest_guarded(
-            session, shop, mine, source=source_name, now=now, scorer=None, settings=settings
-        )
-        _note_unseen(session, shop, [stored], mine, now=now)
-        return result
-
-    result = retrying(session, store)
+    result = retrying(
+        session,
+        lambda: _take_in(
+            session,
+            shop,
+            [stored],
+            mine,
+            source_name=source_name,
+            now=now,
+            scorer=None,
+            settings=settings,
+        ),
+    )
     if not mine:
         return Checked.NOT_LISTED
     if result.set_aside:

@@ -131,9 +131,9 @@ class TopSource:
         buyers cannot revise but only add a 追评, also its 追评 from the review feed (for
         those without one: a buyer adds one 追评)."""
         wanted = {review.platform_key for review in reviews if not review.has_follow_up}
-        by_order = [r for r in reviews if _order_of(r.platform_key)]
-        found = reread_by_time(self, [r for r in reviews if not _order_of(r.platform_key)])
-        for oid in sorted({_order_of(r.platform_key) for r in by_order}):
+        orders = {review.platform_key: _order_of(review.platform_key) for review in reviews}
+        found = reread_by_time(self, [r for r in reviews if not orders[r.platform_key]])
+        for oid in sorted(set(orders.values()) - {""}):
             found.extend(self._by_order(oid))
         if platform is not Platform.TMALL:
             return found

@@ -491,6 +491,7 @@ def _render(
     if detail.next_try and "attempt_form" not in bound:
         forms["attempt_form"].next_attempt_at.data = _local_input(detail.next_try.at)
         forms["attempt_form"].channel.data = detail.next_try.channel.value
+    connected = _connected(case)  # one look at the stored credentials for both buttons
     return render_template(
         "cases/case.html",
         detail=detail,
@@ -504,8 +505,8 @@ def _render(
             for s in sorted(case_flow.TRANSITIONS[case.status], key=list(CaseStatus).index)
             if s is not CaseStatus.DISMISSED or case.is_hidden_negative
         ],
-        can_publish=_can_publish(case),
-        can_check=case.closed_at is None and _connected(case),
+        can_publish=connected and _takes_replies(case),
+        can_check=connected and case.closed_at is None,
         manual_recovered=CaseOutcome.MANUAL_RECOVERED,
         revealed=revealed,
         level_names=LEVEL_NAMES,
@@ -701,10 +702,10 @@ def _connected(case: Case) -> bool:
     return shop.id in runtime.pulled_shops(current_app, db.session, [shop])
 
 
-def _can_publish(case: Case) -> bool:
-    """Whether the shop's platform takes replies and the shop is connected."""
+def _takes_replies(case: Case) -> bool:
+    """Whether the shop's platform takes the seller's replies (the registry alone)."""
     adapter = registry.for_platform(shop_or_404(case.shop_id).platform)
-    return adapter is not None and Capability.REPLY in adapter.capabilities and _connected(case)
+    return adapter is not None and Capability.REPLY in adapter.capabilities
 
 
 CHECKED = {
@@ -760,7 +761,7 @@ def platform_check(case_id: int) -> Response | tuple[str, int]:
 
 def _publisher(case: Case) -> Callable[[str, str], None] | None:
     """The shop's reply capability, built only when an agent posts; otherwise staff copy."""
-    if not _can_publish(case):
+    if not (_takes_replies(case) and _connected(case)):
         return None
     shop = shop_or_404(case.shop_id)
     connected = runtime.review_source(current_app, db.session, shop, interactive=True)
