@@ -202,6 +202,14 @@ def test_policy_round_trip_and_validation() -> None:
         ("一箱只有十个，还有两个烂的", {Reason.MISMATCH, Reason.FRESHNESS}),
         ("只有好评能表达我的心情", {Reason.OTHER}),
         ("只有一点点小划痕，不影响使用", {Reason.QUALITY}),
+        # a thing breaking down is the goods, whatever word names the fault
+        ("用了一个月就出问题了", {Reason.QUALITY}),
+        ("才用三天就出毛病了，联系客服也不管", {Reason.QUALITY, Reason.SERVICE}),
+        ("用了一周就不能用了", {Reason.QUALITY}),
+        ("快递出问题了，一直不更新", {Reason.LOGISTICS}),
+        ("优惠券不能用", {Reason.PRICE}),
+        ("用了一个月没出问题", {Reason.OTHER}),
+        ("不知道会不会出问题", {Reason.OTHER}),
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:

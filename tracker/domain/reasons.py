@@ -106,7 +106,7 @@ TOPICS: dict[Reason, tuple[str, ...]] = {
         "安装", "师傅", "发票",
     ),
     R.PACKAGING: ("包装", "箱子", "盒子", "纸箱", "外盒", "袋子", "泡沫"),
-    R.PRICE: ("价格", "价钱", "价"),
+    R.PRICE: ("价格", "价钱", "价", "优惠券", "券", "红包", "满减"),
     R.SIZE_FIT: ("尺码", "码数", "尺寸", "号码"),
     R.MISMATCH: ("图片", "描述", "宣传", "页面"),
     R.QUALITY: (
@@ -119,14 +119,17 @@ TOPICS: dict[Reason, tuple[str, ...]] = {
 GENERIC = (
     "太慢", "很慢", "慢", "很差", "太差", "差", "一般", "不好", "不行", "糟糕", "垃圾",
     "有问题", "太久", "不怎么样", "不满意", "失望", "不打电话", "没反应", "无反应", "不负责",
+    "出问题", "出了问题", "出毛病", "出了毛病", "有毛病", "故障", "不能用", "没法用",
 )  # fmt: skip
 # Too big or small is about the named thing (盒子太大, 声音太小), else about the fit —
 # unless it is a difference that is big (和图片差别太大了, 跟想象的差距太大).
 SIZE_WORDS = ("太大", "太小", "大了", "小了")
 DIFFERENCES = ("差别", "差距", "区别", "出入")
-# Said of the goods when nothing else is named (东西一般般吧, 垃圾，千万别买).
+# Said of the goods when nothing else is named (东西一般般吧, 垃圾，千万别买; 用了一个月就
+# 出问题了 is the thing breaking, 快递出问题了 is not; 有毛病 alone is mostly an insult).
 GOODS_BY_DEFAULT = (
     "一般", "不怎么样", "垃圾", "很差", "太差", "不好", "不行", "没反应", "无反应",
+    "有问题", "出问题", "出了问题", "出毛病", "出了毛病", "故障", "不能用", "没法用",
 )  # fmt: skip
 
 # Weak cues, a mismatch only with what makes them one. 说是X reports a claim: a complaint
