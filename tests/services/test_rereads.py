@@ -81,7 +81,8 @@ def test_a_revision_the_listing_never_brings_again_closes_its_case_within_the_ho
     session: Session, pull: Callable[..., PullRun]
 ) -> None:
     platform = ListedByTime()
-    platform.post("1", Rating.BAD, "橙子坏了好几个", NOW - timedelta(days=1))
+    first = NOW - timedelta(days=1, seconds=13)  # platforms give times to the second
+    platform.post("1", Rating.BAD, "橙子坏了好几个", first)
     pull(platform, NOW)
     case = _case(session)
     platform.change("1", rating=Rating.GOOD, text="商家补发了，橙子很甜")
@@ -97,7 +98,6 @@ def test_a_revision_the_listing_never_brings_again_closes_its_case_within_the_ho
     revision = session.scalars(sa.select(ReviewRevision)).one()
     assert (revision.rating, revision.recorded_at) == (Rating.BAD, NOW + timedelta(hours=1))
     # asked about by its own posting time, not by listing the month again
-    first = NOW - timedelta(days=1)
     assert platform.asked[-1] == (first - timedelta(seconds=1), first + timedelta(seconds=1))
 
 
@@ -157,7 +157,7 @@ def test_a_failed_reread_keeps_the_listing_and_tries_again_next_pull(
     real_fetch = platform.fetch
 
     def fetch_fails_on_old(start: datetime, end: datetime) -> Iterator[Window]:
-        if end - start <= timedelta(seconds=2):  # the re-read, not the listing
+        if end - start <= timedelta(minutes=2):  # the re-read, not the listing
             raise SourceError("timeout", "平台没有应答")
         return real_fetch(start, end)
 
@@ -196,7 +196,7 @@ def test_which_reviews_are_asked_for(
 
 def test_reading_by_time_asks_once_for_reviews_posted_together() -> None:
     platform = ListedByTime()
-    at = NOW - timedelta(days=4)
+    at = NOW - timedelta(days=4) + timedelta(seconds=7)
     for key, moment in (
         ("a", at),
         ("b", at + timedelta(seconds=1)),
@@ -216,6 +216,17 @@ def test_reading_by_time_asks_once_for_reviews_posted_together() -> None:
         (at - second, at + 2 * second),
         (at + timedelta(hours=3) - second, at + timedelta(hours=3) + second),
     ]
+
+
+def test_a_review_stored_to_the_minute_is_read_over_that_minute() -> None:
+    """A file gives 10:23 for what the platform holds at 10:23:45: asking around 10:23:00
+    alone would not find it, and the case page would say the platform no longer has it."""
+    platform = ListedByTime()
+    minute = datetime(2026, 11, 20, 10, 23, tzinfo=SH)
+    platform.post("a", Rating.BAD, "差", minute + timedelta(seconds=45))
+    found = reread_by_time(platform, [StoredReview("a", minute, minute)])
+    assert [r.platform_key for r in found] == ["a"]
+    assert platform.asked == [(minute - timedelta(seconds=1), minute + timedelta(minutes=1))]
 
 
 def test_a_follow_up_once_seen_is_not_lost_to_a_listing_without_follow_ups(

@@ -98,11 +98,20 @@ class RereadsReviews(Protocol):
 REREAD_MARGIN = timedelta(seconds=1)
 
 
+def _span(moment: datetime) -> tuple[datetime, datetime]:
+    """Where a review stored as posted at ``moment`` is on the platform: within a second,
+    or within the minute when the time holds none (a file's 2026-11-20 10:23 is any second
+    of that minute on the platform; a real :00 only costs a wider listing)."""
+    if moment.second == 0 and moment.microsecond == 0:
+        return moment - REREAD_MARGIN, moment + timedelta(minutes=1)
+    return moment - REREAD_MARGIN, moment + REREAD_MARGIN
+
+
 def reread_by_time(source: ReviewSource, reviews: Sequence[StoredReview]) -> list[ReviewRecord]:
     """Any source's way to read reviews again: its own listing, over a two-second window
     around each time the review was posted (windows that touch are read once)."""
     spans = sorted(
-        (moment - REREAD_MARGIN, moment + REREAD_MARGIN)
+        _span(moment)
         for review in reviews
         for moment in {review.posted_at, review.latest_posted_at}
     )
