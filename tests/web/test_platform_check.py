@@ -8,6 +8,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from tests.conftest import login, post_form, words
 from tests.factories import open_case
 from tests.top_server import FakeTop, serve
 from tracker.clock import utcnow
-from tracker.models import Case, Shop, User
+from tracker.models import AuditEvent, Case, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Role
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -72,7 +73,11 @@ def test_a_revision_on_the_platform_closes_the_case_at_once(
 
 
 def test_nothing_changes_when_the_platform_shows_the_same_or_nothing(
-    client: FlaskClient, shop: Shop, agent_case: Case, monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    agent_case: Case,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake = _connect(client, shop, monkeypatch)
     shown = _check(client, fake, agent_case, monkeypatch)
@@ -87,8 +92,23 @@ def test_nothing_changes_when_the_platform_shows_the_same_or_nothing(
     only = client.get("/cases?view=list&unseen_on_platform=y").get_data(as_text=True)
     assert f'href="/cases/{agent_case.id}"' not in only
     fake.faults = ["api"]
-    assert "平台没有应答（27/invalid-sessionkey）" in _check(client, fake, agent_case, monkeypatch)
+    shown = _check(client, fake, agent_case, monkeypatch)
+    assert "平台没有应答（27/invalid-sessionkey）" in shown
     assert agent_case.closed_at is None and not agent_case.review.revisions
+    # the case's history says who asked, each time, and what the platform answered
+    asked = session.execute(
+        sa.select(AuditEvent.actor_id, AuditEvent.new_value)
+        .where(AuditEvent.case_id == agent_case.id, AuditEvent.field == "platform_check")
+        .order_by(AuditEvent.id)
+    ).all()
+    agent = agent_case.owner_id
+    assert asked == [
+        (agent, "not_listed"),
+        (agent, "unchanged"),
+        (agent, "平台没有应答（27/invalid-sessionkey）"),
+    ]
+    assert "客服1 · 向平台核实：— → 平台未返回这条评价" in shown
+    assert "向平台核实：— → 评价没有变化" in shown
 
 
 def test_a_shop_that_does_not_read_its_platform_has_no_button(

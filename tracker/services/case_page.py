@@ -40,6 +40,7 @@ from tracker.services import (
     contact_log,
     messaging,
     recommendations,
+    rereads,
     segments,
 )
 from tracker.services.buyer_flags import Caution
@@ -170,10 +171,16 @@ FIELD_LABELS = {
     "explanation_posted": "解释发布",
     "first_contact_due_at": "首次联系时限",
     "confirmation": "判定",  # of the review: 是差评 in 待确认 or 评价, a 误报, 本店校准后开案
+    rereads.CHECK_FIELD: "向平台核实",
     "phone_revealed": contact_handles.ACCESS_FIELDS["phone_revealed"],
     buyer_profiles.SHOWN: contact_handles.ACCESS_FIELDS[buyer_profiles.SHOWN],
 }
-VALUE_LABELS = {"status": CaseStatus, "outcome": CaseOutcome, "reasons": Reason}
+VALUE_LABELS = {
+    "status": CaseStatus,
+    "outcome": CaseOutcome,
+    "reasons": Reason,
+    rereads.CHECK_FIELD: rereads.Checked,
+}
 
 
 def _label(field: str, value: str | None, tz: ZoneInfo) -> str | None:

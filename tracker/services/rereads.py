@@ -15,21 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
 from tracker.models import Case, Review, Shop
-from tracker.models.enums import Platform
+from tracker.models.enums import LabelledEnum, Platform
 from tracker.sentiment import Scorer
+from tracker.services.audit import record_case_change
 from tracker.services.intake import IntakeResult, IntakeSettings
 from tracker.services.quarantine import ingest_guarded
 from tracker.services.transaction import retrying, transaction
 from tracker.sources.contract import (
     RereadsReviews,
     ReviewSource,
+    SourceError,
     StoredReview,
     reread_by_time,
 )
@@ -183,14 +184,28 @@ def _note_unseen(
         )
 
 
-class Checked(StrEnum):
+CHECK_FIELD = "platform_check"  # the case history's line: who asked, what the platform said
+
+
+class Checked(LabelledEnum):
     """What asking the platform for one case's review found."""
 
-    CLOSED = "closed"  # it shows the recovery: the case closed
-    CHANGED = "changed"  # changed, and the case stays open (or waits for the new words' score)
-    UNCHANGED = "unchanged"
-    NOT_LISTED = "not_listed"  # the platform did not return it: nothing is changed
-    SET_ASIDE = "set_aside"  # returned, but not storable as it is (数据源 → 暂存的评价)
+    CLOSED = "closed", "平台显示已挽回，已结案"  # the case closed by the platform's word
+    # changed, and the case stays open (or waits for the new words' score)
+    CHANGED = "changed", "评价有变化"
+    UNCHANGED = "unchanged", "评价没有变化"
+    NOT_LISTED = "not_listed", "平台未返回这条评价"  # nothing is changed
+    SET_ASIDE = "set_aside", "返回的评价已暂存"  # not storable as it is (数据源 → 暂存的评价)
+
+
+def _found(result: IntakeResult, mine: list[ReviewRecord]) -> Checked:
+    if not mine:
+        return Checked.NOT_LISTED
+    if result.set_aside:
+        return Checked.SET_ASIDE
+    if result.cases_closed:
+        return Checked.CLOSED
+    return Checked.CHANGED if result.revised else Checked.UNCHANGED
 
 
 def check_case(
@@ -201,11 +216,13 @@ def check_case(
     source_name: str,
     now: datetime,
     settings: IntakeSettings,
+    actor_id: int | None,
 ) -> Checked:
     """The case page's 立即向平台核实: this case's review asked for now, outside the hourly
     round, and taken in like any record (web workers hold no model: new words wait for the
-    scoring job, as a push's do). Raises the source's
-    :class:`~tracker.sources.contract.SourceError` with nothing changed."""
+    scoring job, as a push's do). The case's history says who asked and what the platform
+    answered. Raises the source's :class:`~tracker.sources.contract.SourceError` with
+    nothing else changed."""
     review, shop = case.review, session.get_one(Shop, case.shop_id)
     stored = StoredReview(
         review.platform_key,
@@ -213,11 +230,17 @@ def check_case(
         review.posted_at,
         has_follow_up=review.follow_up_text is not None,
     )
-    records = _ask(source, [stored], shop.platform)
+    try:
+        records = _ask(source, [stored], shop.platform)
+    except SourceError as exc:
+        session.rollback()
+        with transaction(session):
+            _note_check(session, case, f"平台没有应答（{exc.code}）", now=now, actor_id=actor_id)
+        raise
     mine = [record for record in records if record.platform_key == stored.platform_key]
-    result = retrying(
-        session,
-        lambda: _take_in(
+
+    def take_in() -> Checked:
+        result = _take_in(
             session,
             shop,
             [stored],
@@ -226,12 +249,17 @@ def check_case(
             now=now,
             scorer=None,
             settings=settings,
-        ),
+        )
+        checked = _found(result, mine)
+        _note_check(session, case, checked, now=now, actor_id=actor_id)
+        return checked
+
+    return retrying(session, take_in)
+
+
+def _note_check(
+    session: Session, case: Case, answer: str, *, now: datetime, actor_id: int | None
+) -> None:
+    record_case_change(
+        session, case, now=now, actor_id=actor_id, field=CHECK_FIELD, old=None, new=answer
     )
-    if not mine:
-        return Checked.NOT_LISTED
-    if result.set_aside:
-        return Checked.SET_ASIDE
-    if result.cases_closed:
-        return Checked.CLOSED
-    return Checked.CHANGED if result.revised else Checked.UNCHANGED

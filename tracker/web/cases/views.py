@@ -747,6 +747,7 @@ def platform_check(case_id: int) -> Response | tuple[str, int]:
             source_name=connected.adapter.name,
             now=utcnow(),
             settings=shop_settings(current_app, shop),
+            actor_id=current_user.id,
         )
     except SourceError as exc:
         db.session.rollback()
