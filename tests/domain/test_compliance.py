@@ -17,6 +17,14 @@ INDUCEMENTS = [
     "五星返现！",
     "给您发个红包，麻烦帮忙把评价改成好评",
     "好评10元，差评勿扰",
+    # the review named as 评价 and changed in other words; a remedy made conditional
+    "您把评价改一下，我们再给您补发一份",
+    "修改评价后联系客服领取小礼品",
+    "改好评后截图给客服，返您20",
+    "麻烦改下评价，退您运费",
+    "亲改个好评吧，下次给你打折",
+    "麻烦您修改一下评价，我们给您寄一个新的过去",
+    "评价改了以后我给您转账",
 ]
 PRESSURE = [
     "请您务必今天把差评删除",
@@ -33,6 +41,11 @@ INNOCENT = [
     "非常感谢您的好评和支持！",  # thanks for a good review already given
     "客服态度很好，问题解决了，改个好评。",  # a buyer's own words
     "我们马上为您修改收货地址。",  # 马上…修改, but not the review
+    # a remedy beside the review, not for changing it
+    "评价里提到的问题我们会改进，给您补发一份",
+    "看到您的评价，我们马上给您补发",
+    "差评中提到的包装问题我们会改善，补发已经安排",
+    "我们会根据您的评价改进包装，已为您办理退款",
 ]
 
 
