@@ -49,8 +49,13 @@ PRESSURE = re.compile(
     r"(必须|务必|一定要|赶紧|马上|尽快|立即|立刻).{0,8}(改|修改|删|删除|撤)"
     r"|不(改|删)(的话)?.{0,10}(投诉|起诉|报警|曝光|后果)|否则.{0,10}(投诉|起诉|报警|曝光)"
 )
-# Calling again and again until the buyer gives in: pressure whatever the words name.
-HOUNDING = re.compile(r"(再|每天|反复|一直)(打|联系|找).{0,6}直到.{0,4}(改|删)")
+# Calling again and again until the buyer gives in, or a threat for not changing it:
+# pressure whatever the words name (再不删我们就上门找你, 不改评价售后就不处理了).
+HOUNDING = re.compile(
+    r"(再|每天|反复|一直)(打|联系|找).{0,6}直到.{0,4}(改|删)"
+    r"|不(改|删|撤).{0,12}(投诉|起诉|报警|曝光|后果|法律|律师|上门|找你|找您|一直打|天天打|每天打"
+    r"|不给|不处理|不退|不管|不补|拉黑)"
+)
 SENTENCE = re.compile(r"[。！？!?；;\n]+")
 
 
@@ -72,11 +77,13 @@ def check(text: str) -> list[Finding]:
         if not sentence:
             continue
         unrelated = UNRELATED.search(sentence) is not None
-        if SET_PHRASES.search(sentence) or (
+        if HOUNDING.search(sentence):  # 不改评价就不给你退款 withholds, it offers nothing
+            findings.append(Finding("pressure", sentence, PRESSURE_RULE))
+        elif SET_PHRASES.search(sentence) or (
             not unrelated and REVIEW_CHANGE.search(sentence) and BENEFIT.search(sentence)
         ):
             findings.append(Finding("inducement", sentence, RULE))
-        elif (PRESSURE.search(sentence) and "评" in sentence) or HOUNDING.search(sentence):
+        elif PRESSURE.search(sentence) and "评" in sentence:
             findings.append(Finding("pressure", sentence, PRESSURE_RULE))
     return findings
 
