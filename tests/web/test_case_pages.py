@@ -323,6 +323,25 @@ def test_log_attempts_a_promise_and_the_platform_closes_it_as_recovered(
     assert "已挽回" in client.get(url).get_data(as_text=True)
 
 
+def test_a_note_that_reads_as_an_offer_for_the_review_is_kept_and_flagged(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """A note is what happened and is saved as written; the agent is told what it reads as
+    (an inducement, or the buyer's demand: the appeal's), a plain note is not."""
+    case = recent_case(session, shop)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    note = "答应买家改好评后返20元"
+    assert post_attempt(client, case, "considering", notes=note).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert note in page and "涉嫌诱导好评" in page and "提交评价申诉" in page
+    assert session.scalars(sa.select(ContactAttempt.notes)).all() == [note]
+    assert (
+        post_attempt(client, case, "considering", notes="买家说橙子已经吃完了").status_code == 302
+    )
+    assert "涉嫌" not in client.get(url).get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -525,9 +525,11 @@ def _act(
     key: str,
     action: Callable[[], object],
     success: str | Callable[[object], str],
+    warning: str = "请修改后再发布。",
 ) -> Response | tuple[str, int]:
     """Validate, run one service call, and answer: redirect on success, the page with the
-    errors next to the fields on bad input, a clear message on a conflict."""
+    errors next to the fields on bad input, a clear message on a conflict; the compliance
+    guard's findings the call returns, as warnings followed by ``warning``."""
     case_id = case.id  # read now: the commit expires the case, and reading it again reloads it
     if not form.validate_on_submit():
         return _render(case, 400, **{key: form})
@@ -542,7 +544,7 @@ def _act(
     flash(success(result) if callable(success) else success, "success")
     for finding in result if isinstance(result, list) else ():  # the compliance guard's warnings
         if isinstance(finding, compliance.Finding):
-            flash(f"{finding.describe()}。请修改后再发布。", "warning")
+            flash(f"{finding.describe()}。{warning}", "warning")
     return redirect(url_for("cases.case_view", case_id=case_id))
 
 
@@ -585,7 +587,7 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
         return redirect(url_for("cases.case_view", case_id=case.id))
     form.mentioned.choices = row_choices([(s.product_id, str(s.product_id)) for s in on_screen])
 
-    def run() -> None:
+    def run() -> list[compliance.Finding]:
         minutes = form.duration_minutes.data
         draft = svc.AttemptDraft(
             channel=Channel(form.channel.data),
@@ -607,8 +609,17 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
             expected_version=_version(form),
             hours=shop_settings(current_app, shop_or_404(case.shop_id)).working_hours,
         )
+        return compliance.check(draft.notes)  # saved as written; what it reads as, shown
 
-    return _act(case, form, "attempt_form", run, "已记录本次联系。")
+    return _act(case, form, "attempt_form", run, "已记录本次联系。", ATTEMPT_WARNING)
+
+
+# A note is what happened and is kept as written; what it says was offered or demanded is
+# for the agent (and the case's history) to see, and a buyer's demand is the appeal's.
+ATTEMPT_WARNING = (
+    "记录已保存。补偿只针对问题本身，不能以改评为条件，也不能向买家施压；"
+    "若这是买家提出的要求（以差评索要补偿），可在本页提交评价申诉。"
+)
 
 
 @bp.route("/<int:case_id>/status", methods=["POST"])
