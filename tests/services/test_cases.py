@@ -340,6 +340,26 @@ def test_explanation_limits_window_and_posting(session: Session, shop: Shop, age
         )
 
 
+def test_an_explanation_that_offers_something_for_the_review_is_not_published(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    """A draft is saved with a warning; published under the review for every buyer to read,
+    an inducement is the shop's offence, so neither the platform nor 已手动发布 takes it."""
+    case = open_case(session, shop, at=NOW)
+    draft = "亲，给您补发了，麻烦把评价改一下，再送您一张优惠券"
+    findings = svc.save_explanation(
+        session, case, draft, actor=agent, now=LATER, expected_version=None
+    )
+    assert [f.kind for f in findings] == ["inducement"]
+    sent: list[tuple[str, str]] = []
+    for publish in (lambda oid, text: sent.append((oid, text)), None):
+        with pytest.raises(FieldError, match="涉嫌诱导好评"):
+            svc.post_explanation(
+                session, case, actor=agent, now=LATER, expected_version=None, publish=publish
+            )
+    assert sent == [] and case.explanation_posted_at is None and case.review.explanation is None
+
+
 def test_manual_posting_and_a_failing_platform_marks_nothing(
     session: Session, shop: Shop, agent: User
 ) -> None:

@@ -458,6 +458,29 @@ def test_remedy_and_explanation_through_the_page(
     assert "已于" in client.get(url).get_data(as_text=True)
 
 
+def test_an_explanation_offering_something_for_the_review_is_refused_in_words(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    case = recent_case(session, shop)
+    case.owner_id = agent.id
+    session.commit()
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    draft = "亲，已为您补发，改个好评送您优惠券"
+    form = {"explanation-version": str(case.version), "explanation-explanation": draft}
+    post_form(client, f"{url}/explanation", form, form_url=url)
+    assert "请修改后再发布" in client.get(url).get_data(as_text=True)  # saved, with a warning
+    session.refresh(case)
+    response = post_form(
+        client, f"{url}/explanation/post", {"post-version": str(case.version)}, form_url=url
+    )
+    assert response.status_code == 302  # refused above the page, not under a hidden field
+    page = client.get(url).get_data(as_text=True)
+    assert "涉嫌诱导好评" in page and "已于" not in page
+    session.refresh(case)
+    assert case.explanation_posted_at is None
+
+
 def test_a_stale_page_is_refused_with_who_changed_it(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]

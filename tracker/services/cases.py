@@ -672,6 +672,8 @@ def post_explanation(
             raise FieldError("explanation", "请先保存解释内容。")
         if case.explanation_posted_at is not None:
             raise FieldError("explanation", "解释已经发布。")
+        for finding in compliance.check(case.explanation_draft):  # public, under the review
+            raise FieldError("explanation", f"{finding.describe()}。请修改后再发布。")
         _check_explanation_open(session, case, now)
         posted_here = False
         if publish is not None:

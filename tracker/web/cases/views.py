@@ -798,6 +798,8 @@ def post_explanation(case_id: int) -> Response | tuple[str, int]:
             )
         except SourceError as exc:
             raise svc.CaseConflict(f"平台拒绝发布解释（{exc.code}）：{exc.message}") from exc
+        except FieldError as exc:  # the form is a button: said above the page, not under it
+            raise svc.CaseConflict(exc.message) from exc
 
     return _act(case, form, "post_form", run, "已记录解释发布。")
 
