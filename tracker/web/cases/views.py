@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms import Field, HiddenField, SelectChoice
 
 from tracker import runtime
 from tracker.clock import utcnow
@@ -519,6 +519,13 @@ def case_view(case_id: int) -> tuple[str, int]:
     return _render(_case_page_or_404(case_id))
 
 
+def _shown_field(form: FlaskForm, name: str) -> bool:
+    """Whether ``form`` has a field ``name`` a person sees (an error under a hidden one, or
+    under a form's first field when it has no such field, is never read)."""
+    field = getattr(form, name, None)
+    return isinstance(field, Field) and not isinstance(field, HiddenField)
+
+
 def _act(
     case: Case,
     form: FlaskForm,
@@ -536,6 +543,9 @@ def _act(
     try:
         result = action()
     except FieldError as exc:  # the service rolled its transaction back
+        if not _shown_field(form, exc.field):  # a form that is a button: say it above the page
+            flash(exc.message, "danger")
+            return redirect(url_for("cases.case_view", case_id=case_id))
         attach_error(form, exc)
         return _render(_case_page_or_404(case_id), 400, **{key: form})
     except svc.CaseConflict as exc:
@@ -798,8 +808,6 @@ def post_explanation(case_id: int) -> Response | tuple[str, int]:
             )
         except SourceError as exc:
             raise svc.CaseConflict(f"平台拒绝发布解释（{exc.code}）：{exc.message}") from exc
-        except FieldError as exc:  # the form is a button: said above the page, not under it
-            raise svc.CaseConflict(exc.message) from exc
 
     return _act(case, form, "post_form", run, "已记录解释发布。")
 
