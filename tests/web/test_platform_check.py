@@ -107,8 +107,8 @@ def test_nothing_changes_when_the_platform_shows_the_same_or_nothing(
         (agent, "unchanged"),
         (agent, "平台没有应答（27/invalid-sessionkey）"),
     ]
-    assert "客服1 · 向平台核实：— → 平台未返回这条评价" in shown
-    assert "向平台核实：— → 评价没有变化" in shown
+    assert "客服1 · 向平台核实：平台未返回这条评价" in shown
+    assert "向平台核实：评价没有变化" in shown
 
 
 def test_a_shop_that_does_not_read_its_platform_has_no_button(

@@ -71,6 +71,7 @@ class HistoryEntry:
     old: str | None
     new: str | None
     is_access: bool = False  # a look at personal data: no change, only what was seen
+    is_event: bool = False  # something done (a call logged, a check asked): no before/after
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ FIELD_LABELS = {
     "phone_revealed": contact_handles.ACCESS_FIELDS["phone_revealed"],
     buyer_profiles.SHOWN: contact_handles.ACCESS_FIELDS[buyer_profiles.SHOWN],
 }
+# Rows that record a happening, not a field's change: read as 联系：电话 · 未接通.
+EVENTS = frozenset({"attempt", "remedy", "explanation_posted", rereads.CHECK_FIELD})
 VALUE_LABELS = {
     "status": CaseStatus,
     "outcome": CaseOutcome,
@@ -217,6 +220,7 @@ def history(session: Session, case_id: int, tz: ZoneInfo) -> list[HistoryEntry]:
             if e.field in contact_handles.ACCESS_FIELDS
             else _label(e.field, e.new_value, tz),
             is_access=e.field in contact_handles.ACCESS_FIELDS,
+            is_event=e.field in EVENTS or e.field in contact_handles.ACCESS_FIELDS,
         )
         for e, name in rows
     ]
