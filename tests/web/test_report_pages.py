@@ -8,16 +8,17 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
-from tests.conftest import login, post_form
-from tests.factories import open_case
+from tests.conftest import login, post_form, words
+from tests.factories import logged_attempt, open_case
 from tracker.clock import utcnow
 from tracker.extensions import cache
-from tracker.models import Shop, User
+from tracker.models import Case, Shop, User
 from tracker.models.enums import Role
 
 FORMULA = '=HYPERLINK("http://evil.example","点我")'
@@ -71,6 +72,27 @@ def test_the_dashboard_shows_figures_charts_and_tables(
     assert "按原因" in html and "质量问题" in html
     html = client.get("/reports/?start=2020-01-01&end=2020-01-31").get_data(as_text=True)
     assert "该时间段没有案件" in html
+
+
+def test_the_dashboard_lists_contact_notes_the_guard_flags(
+    client: FlaskClient, session: Session, shop: Shop, boss: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    login(client, boss)
+    assert "联系记录合规提示（0）" in words(client.get("/reports/").get_data(as_text=True))
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服<b>小林</b>")
+    case_id = session.scalars(sa.select(Case.id)).first()
+    assert case_id is not None
+    logged_attempt(
+        session, case_id, agent.id, utcnow() - timedelta(hours=2), notes="好评返现<i>5元</i>"
+    )
+    session.commit()
+    assert "联系记录合规提示（0）" in words(client.get("/reports/").get_data(as_text=True))
+    cache.clear()  # computed once a minute, as the figures are
+    html = client.get("/reports/").get_data(as_text=True)
+    text = words(html)
+    assert "联系记录合规提示（1）" in text and "按客服：客服&lt;b&gt;小林&lt;/b&gt; 1 条" in text
+    assert f'href="/cases/{case_id}"' in html and "诱导好评" in text
+    assert "<b>小林</b>" not in html and "<i>5元</i>" not in html  # staff text escaped
 
 
 def new_cases(html: str) -> int:

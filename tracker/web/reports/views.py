@@ -28,6 +28,7 @@ from tracker.services import (
     auto_assign,
     availability,
     exports,
+    flagged_notes,
     reports,
     roster,
     shifts,
@@ -152,6 +153,13 @@ def dashboard() -> str:
             by if by in ("agent", "reason", "product") else "product",
         ),
         csat_by=reports.BREAKDOWNS[by if by in ("agent", "reason", "product") else "product"],
+        flagged=computed(
+            _key(shop, period, "flagged-notes"),
+            FIGURES_FRESH_SECONDS,
+            lambda: flagged_notes.flagged_notes(
+                db.session, shop.id, period.start_utc, period.end_utc
+            ),
+        ).value,
     )
 
 
