@@ -24,22 +24,26 @@ SET_PHRASES = re.compile(
     r"好评返[现钱款红]|好评(有|送|得|领|返|给)[礼奖红券钱现]|五星(返|送|有礼)|晒图(返|送|有礼)"
     r"|追评(返|送|有礼)|返现.{0,4}好评|好评.{0,3}[0-9一二三四五六七八九十两]+元"
 )
-# What changes a review…
-REVIEW_CHANGE = re.compile(
+# What asks for a review change in so many words…
+CHANGE_ASKED = re.compile(
     r"(改|修改|追加|补|给|打|点亮|换)(个|成|为|一下|一个)?(好评|五星|5星)|删(除|掉)?(一下)?(差评|中评|评价)"
-    r"|撤(销|回)?(差评|评价)|好评|五星|追评"
+    r"|撤(销|回)?(差评|评价)"
     # 修改评价, 改下评价, 把评价改一下, 评价改了以后 (but 评价里的问题我们会改进)
     r"|(改|修改|删|删除|撤|撤销|撤回|更新)(一下|下|个|掉|了)?(评价|评论|评分|差评|中评)"
     r"|(评价|评论|评分|差评|中评).{0,3}(修改|改(?![进善正])|删|撤|更新)"
+    r"|(好评|五星|追评)(之后|以后|后|了?就)"  # 好评后给您补发: the review as the condition
 )
-# …and what is offered for it.
+# …or names the good review at all (a gift beside 好评 is an offer for it).
+REVIEW_CHANGE = re.compile(CHANGE_ASKED.pattern + r"|好评|五星|追评")
+# What is offered for it.
 BENEFIT = re.compile(
     r"返现|返[你您]?[0-9一二三四五六七八九十两]+|红包|现金|优惠券|代金券|无门槛券|[0-9一二三四五六七八九十两]+元券"
     r"|赠品|礼品|礼物|送[你您]?(一|个|份)?|补贴|奖励|好处|辛苦费|感谢费|退[你您]?[0-9一二三四五六七八九十两]+元?"
-    # a remedy made conditional is an inducement too: 改评价后给您补发 / 退款 / 打折
-    r"|补发|寄.{0,3}新的|换.{0,2}新|重发|退[你您]?运费|退款|退钱|转账|转[你您]|免单|打折|折扣"
-    r"|优惠|积分|话费"
+    r"|转账|转[你您]|免单|打折|折扣|优惠|积分|话费"
 )
+# A remedy made conditional on the change is an inducement too (您把评价改一下，我们再给您补发),
+# but beside a thanks for a review already given it is just news (感谢好评，补发的货已发出).
+REMEDY = re.compile(r"补发|寄.{0,3}新的|换.{0,2}新|重发|退[你您]?运费|退款|退钱")
 # Said plainly that the two are unrelated: not an inducement.
 UNRELATED = re.compile(
     r"(与|和|跟)(是否)?(评价|好评|改评|评分)(无关|没有关系|没关系)"
@@ -80,7 +84,11 @@ def check(text: str) -> list[Finding]:
         if HOUNDING.search(sentence):  # 不改评价就不给你退款 withholds, it offers nothing
             findings.append(Finding("pressure", sentence, PRESSURE_RULE))
         elif SET_PHRASES.search(sentence) or (
-            not unrelated and REVIEW_CHANGE.search(sentence) and BENEFIT.search(sentence)
+            not unrelated
+            and (
+                (REVIEW_CHANGE.search(sentence) and BENEFIT.search(sentence))
+                or (CHANGE_ASKED.search(sentence) and REMEDY.search(sentence))
+            )
         ):
             findings.append(Finding("inducement", sentence, RULE))
         elif PRESSURE.search(sentence) and "评" in sentence:
