@@ -55,7 +55,7 @@ PRESSURE = re.compile(
 )
 # Calling again and again until the buyer gives in, or a threat for not changing it:
 # pressure whatever the words name (再不删我们就上门找你, 不改评价售后就不处理了).
-HOUNDING = re.compile(
+THREATS = re.compile(
     r"(再|每天|反复|一直)(打|联系|找).{0,6}直到.{0,4}(改|删)"
     r"|不(改|删|撤).{0,12}(投诉|起诉|报警|曝光|后果|法律|律师|上门|找你|找您|一直打|天天打|每天打"
     r"|不给|不处理|不退|不管|不补|拉黑)"
@@ -81,7 +81,7 @@ def check(text: str) -> list[Finding]:
         if not sentence:
             continue
         unrelated = UNRELATED.search(sentence) is not None
-        if HOUNDING.search(sentence):  # 不改评价就不给你退款 withholds, it offers nothing
+        if THREATS.search(sentence):  # 不改评价就不给你退款 withholds, it offers nothing
             findings.append(Finding("pressure", sentence, PRESSURE_RULE))
         elif SET_PHRASES.search(sentence) or (
             not unrelated

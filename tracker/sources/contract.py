@@ -109,7 +109,8 @@ def _span(moment: datetime) -> tuple[datetime, datetime]:
 
 def reread_by_time(source: ReviewSource, reviews: Sequence[StoredReview]) -> list[ReviewRecord]:
     """Any source's way to read reviews again: its own listing, over a two-second window
-    around each time the review was posted (windows that touch are read once)."""
+    around each time the review was posted (the minute, for a time stored without seconds;
+    windows that touch are read once)."""
     spans = sorted(
         _span(moment)
         for review in reviews
