@@ -45,6 +45,15 @@ def recent_case(session: Session, shop: Shop, **kw):  # type: ignore[no-untyped-
     return open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1), **kw)
 
 
+def own_case(client: FlaskClient, session: Session, shop: Shop, agent: User):  # type: ignore[no-untyped-def]
+    """A recent case ``agent`` owns, and its page's URL, with ``agent`` logged in."""
+    case = recent_case(session, shop)
+    case.owner_id = agent.id
+    session.commit()
+    login(client, agent)
+    return case, f"/cases/{case.id}"
+
+
 def page_version(client: FlaskClient, case_id: int) -> str:
     html = client.get(f"/cases/{case_id}").get_data(as_text=True)
     return (
@@ -461,11 +470,7 @@ def test_remedy_and_explanation_through_the_page(
 def test_an_explanation_offering_something_for_the_review_is_refused_in_words(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
-    case = recent_case(session, shop)
-    case.owner_id = agent.id
-    session.commit()
-    login(client, agent)
-    url = f"/cases/{case.id}"
+    case, url = own_case(client, session, shop, agent)
     draft = "亲，已为您补发，改个好评送您优惠券"
     form = {"explanation-version": str(case.version), "explanation-explanation": draft}
     post_form(client, f"{url}/explanation", form, form_url=url)
@@ -792,11 +797,7 @@ def test_a_closed_case_offers_no_contact_or_remedy_and_nothing_is_preselected(
 ) -> None:
     from tracker.models.enums import CaseOutcome
 
-    case = recent_case(session, shop)
-    case.owner_id = agent.id
-    session.commit()
-    login(client, agent)
-    url = f"/cases/{case.id}"
+    case, url = own_case(client, session, shop, agent)
     page = client.get(url).get_data(as_text=True)
     assert 'id="attempt-form"' in page and 'id="remedy-form"' in page
     assert re.search(r'<option value="" selected>请选择…</option>', page)
