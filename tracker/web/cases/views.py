@@ -624,8 +624,8 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
     return _act(case, form, "attempt_form", run, "已记录本次联系。", ATTEMPT_WARNING)
 
 
-# A note is what happened and is kept as written; what it says was offered or demanded is
-# for the agent (and the case's history) to see, and a buyer's demand is the appeal's.
+# A note is what happened and is kept as written; what it reads as is for the agent to see
+# now (and the supervisor, in 报表's 联系记录合规提示), and a buyer's demand is the appeal's.
 ATTEMPT_WARNING = (
     "记录已保存。补偿只针对问题本身，不能以改评为条件，也不能向买家施压；"
     "若这是买家提出的要求（以差评索要补偿），可在本页提交评价申诉。"
