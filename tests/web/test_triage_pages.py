@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -159,6 +160,22 @@ def test_the_model_page_requests_training_and_says_what_scores_the_shop(
     nothing = post_form(client, f"{url}/rollback", {}, form_url=url)
     assert "没有启用中的店铺模型" in client.get(nothing.location).get_data(as_text=True)
     assert world.shop.sentiment_retrain_requested_at > utcnow() - timedelta(minutes=1)
+
+
+def test_the_model_page_says_when_the_installations_model_adapted_to_the_shops_words(
+    client: FlaskClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.sentiment.test_models import NOW, quick, synthetic
+
+    monkeypatch.setattr(client.application, "instance_path", str(tmp_path))
+    store = runtime.model_store(client.application)
+    report = quick(synthetic(200), now=NOW, source="synthetic", adapt_to=["床铺柔软", "噪音吵闹"])
+    store.save(report.model)
+    store.activate(report.model.version)
+    login(client, world.users["admin"])
+    page = client.get(f"/admin/shops/{world.shop.id}/sentiment").get_data(as_text=True)
+    assert f"{report.model.version}</strong>（安装级，已适应各店评价文字 2 条）" in page
+    assert "--adapt-to-shops" in page
 
 
 def _recent_good(session: Session, world: World, key: str, text: str) -> Review:

@@ -13,6 +13,7 @@ from tracker import runtime
 from tracker.clock import utcnow
 from tracker.domain.triage import CALIBRATION_MIN_REVIEWS
 from tracker.extensions import db
+from tracker.sentiment.store import model_description
 from tracker.services import calibration, shop_models
 from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
@@ -42,6 +43,10 @@ def shop_sentiment(shop_id: int) -> str:
         calibration_sample=calibration.SAMPLE,  # the count stops there
         calibrates_at=current_app.config["TRACKER_RECOMMENDER_BUILD_AT"],
         installation=installation,
+        # adapted to the shops' words (train-sentiment --adapt-to-shops): how many texts
+        installation_adapted=(
+            model_description(current_app.config["TRACKER_SENTIMENT_MODEL"], store) or {}
+        ).get("adapted_to"),
         follows_shops=current_app.config["TRACKER_SENTIMENT_MODEL"] in ("", "auto"),
         min_examples=shop_models.MIN_EXAMPLES,
         form=CsrfOnlyForm(),
