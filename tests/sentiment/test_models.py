@@ -92,6 +92,24 @@ def test_adapting_to_the_reviews_it_will_score_learns_their_words_without_labels
     assert report.holdout["neg_f1"] > 0.95  # still judged on the labelled held-back part
 
 
+def test_an_adapted_models_bands_flag_as_many_of_the_target_as_before() -> None:
+    """Adaptation moves the target's scores; bands set again on the training categories
+    would flag more of it (1.76% of 水果's happy texts), so the adapted bands keep the share
+    the model flagged before, read on its own scores."""
+    from tracker.sentiment.text_model import Thresholds
+    from tracker.services.training import same_volume
+
+    before = [i / 100 for i in range(101)]
+    after = [(i / 100) ** 3 for i in range(101)]  # same order, lower scores
+    bands = same_volume(
+        Thresholds(decision=0.5, case=0.2, confirm=0.4), before, after, decision=0.33
+    )
+    assert bands.decision == 0.33
+    share = sum(b < 0.2 for b in before)
+    assert share - 1 <= sum(a < bands.case for a in after) <= share + 1
+    assert bands.case < 0.2 and bands.case <= bands.confirm < 0.4
+
+
 def test_save_and_load_round_trip_without_pickle(tmp_path: Path) -> None:
     model = quick(synthetic(200), now=NOW, source="synthetic").model
     model.save(tmp_path / "m")

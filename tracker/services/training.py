@@ -227,12 +227,18 @@ def train(
             weights.append(1.0)
     version = f"{version_prefix}-{now:%Y%m%d-%H%M%S}"
     model = fit(texts, labels, version=version, weights=weights)
+    held_labels, held_texts = [e.label for e in test_set], [e.text for e in test_set]
+    model.thresholds = choose_thresholds(held_labels, model.score(held_texts))
     target = [t for t in dict.fromkeys(adapt_to) if t.strip()]
     if target:
-        model = adapted(model, texts, labels, weights, target, version=version)
-    model.thresholds = choose_thresholds(
-        [e.label for e in test_set], model.score([e.text for e in test_set])
-    )
+        first = model
+        model = adapted(first, texts, labels, weights, target, version=version)
+        model.thresholds = same_volume(
+            first.thresholds,
+            first.score(target),
+            model.score(target),
+            decision=choose_thresholds(held_labels, model.score(held_texts)).decision,
+        )
     metrics = measure(model, test_set, model.thresholds)
     model.meta = {
         "trained_at": now.isoformat(),
@@ -275,6 +281,29 @@ def adapted(
         version=version,
         weights=[*weights, *([1.0] * (2 * take))],
     )
+
+
+def same_volume(
+    before: Thresholds,
+    scores_before: Sequence[float],
+    scores_after: Sequence[float],
+    *,
+    decision: float,
+) -> Thresholds:
+    """An adapted model's bands: they flag the same share of the target's texts as the
+    model before adaptation did (no label needed), so the sharper ranking turns into more
+    complaints among the same number of cases, not more cases. Bands set again on the
+    training categories' held-back texts would not fit the target's scores, which
+    adaptation moved: on 水果 they flagged 1.76% of happy texts."""
+    was = np.asarray(scores_before)
+    now = np.sort(np.asarray(scores_after))
+
+    def at_share(threshold: float) -> float:
+        share = float(np.mean(was < threshold))
+        return float(np.quantile(now, share)) if share > 0 else float(now[0])
+
+    case = at_share(before.case)
+    return Thresholds(decision=decision, case=case, confirm=max(case, at_share(before.confirm)))
 
 
 def choose_thresholds(labels: Sequence[int], scores: Sequence[float]) -> Thresholds:
