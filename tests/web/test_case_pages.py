@@ -250,8 +250,8 @@ def test_kanban_closed_columns_hold_last_weeks_cases_the_list_holds_all(
 def test_on_tmall_the_buyer_agrees_to_a_follow_up_not_a_change(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
-    """A Tmall review cannot change: the form, the log, the promise and the refusal all say
-    追评, so no one tells a buyer to do what the platform does not allow."""
+    """A Tmall review cannot change: the form, the log, the history, the promise and the
+    refusal all say 追评, so no one tells a buyer to do what the platform does not allow."""
     shop.platform = Platform.TMALL
     case = recent_case(session, shop)
     login(client, agent)
@@ -262,6 +262,8 @@ def test_on_tmall_the_buyer_agrees_to_a_follow_up_not_a_change(
     page = client.get(url).get_data(as_text=True)
     timeline = page[page.index('id="attempts"') :]
     assert ">已接通-同意追评</span>" in timeline
+    history = page[page.index('id="history"') :]
+    assert "联系：电话 · 已接通-同意追评" in history and "同意修改" not in page
     promise = page[page.index('id="promise"') :]
     assert "承诺追评" in promise[:200] and "到期未追评" in promise[:200]
     session.refresh(case)

@@ -400,6 +400,8 @@ def record_attempt(
         case.status = new_status
     case.attempt_count += 1
     case.next_follow_up_at = draft.next_attempt_at
+    # said as the form said it: 已接通-同意追评 on Tmall, 同意和解 on WeChat
+    said = rules_of(session, case.shop_id).attempt_label(draft.outcome)
     record_case_change(
         session,
         case,
@@ -407,7 +409,7 @@ def record_attempt(
         actor_id=actor.id,
         field="attempt",
         old=None,
-        new=f"{draft.channel.label} · {draft.outcome.label}",
+        new=f"{draft.channel.label} · {said}",
     )
     touch(case, now)
     return attempt
