@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -104,13 +105,7 @@ def test_train_from_a_file_activate_and_roll_back(
     assert both.exit_code == 2
 
 
-def test_train_adapted_to_the_shops_review_texts(
-    app: Flask, instance: Path, tmp_path: Path, session: Session, make_shop
-) -> None:  # type: ignore[no-untyped-def]
-    """--adapt-to-shops reads the words of every shop's reviews of the last year, never
-    their ratings, nor a system-default text, a deleted review or one older than a year."""
-    from tracker.services.training import shops_review_texts
-
+def _labelled_csv(tmp_path: Path) -> Path:
     rng = random.Random(3)
     data = tmp_path / "labelled.csv"
     data.write_text(
@@ -120,26 +115,11 @@ def test_train_adapted_to_the_shops_review_texts(
         ),
         encoding="utf-8",
     )
-    now = lately()
-    for n, (shop_code, text, days) in enumerate(
-        (("a", "床铺柔软，很满意", 3), ("b", "噪音吵闹，很失望", 30), ("a", "很久以前的评价", 400))
-    ):
-        add_sale(
-            session,
-            make_shop(code=f"{shop_code}{n}"),
-            text=text,
-            at=now - timedelta(days=days),
-            key=str(n),
-            rating=Rating.NEUTRAL,  # whatever the rating: it is never read
-        )
-    hidden = add_sale(session, make_shop(code="c"), text="买家删了这条", at=now, key="d")
-    hidden.is_deleted = True
-    default = add_sale(session, make_shop(code="d"), text="系统默认好评", at=now, key="e")
-    default.is_system_default = True
-    session.commit()
-    assert shops_review_texts(session, now=now) == ["床铺柔软，很满意", "噪音吵闹，很失望"]
-    out = tmp_path / "models"
-    result = app.test_cli_runner().invoke(
+    return data
+
+
+def _train_adapted(app: Flask, data: Path, out: Path):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner().invoke(
         args=[
             "train-sentiment",
             "--data",
@@ -150,10 +130,86 @@ def test_train_adapted_to_the_shops_review_texts(
             str(out),
         ]
     )
+
+
+def test_the_shops_review_texts_a_model_adapts_to(session: Session, make_shop) -> None:  # type: ignore[no-untyped-def]
+    """--adapt-to-shops reads the words of every shop's reviews of the last year, and their
+    ratings only as a share; never a system-default text, a deleted review or one older than
+    a year."""
+    from tracker.services.training import ShopTexts, shops_review_texts
+
+    now = lately()
+    for n, (shop_code, text, days, rating) in enumerate(
+        (
+            ("a", "床铺柔软，很满意", 3, Rating.GOOD),
+            ("b", "噪音吵闹，很失望", 30, Rating.NEUTRAL),
+            ("a", "很久以前的评价", 400, Rating.BAD),
+        )
+    ):
+        add_sale(
+            session,
+            make_shop(code=f"{shop_code}{n}"),
+            text=text,
+            at=now - timedelta(days=days),
+            key=str(n),
+            rating=rating,
+        )
+    hidden = add_sale(session, make_shop(code="c"), text="买家删了这条", at=now, key="d")
+    hidden.is_deleted = True
+    default = add_sale(session, make_shop(code="d"), text="系统默认好评", at=now, key="e")
+    default.is_system_default = True
+    session.commit()
+    assert shops_review_texts(session, now=now) == ShopTexts(
+        ["床铺柔软，很满意", "噪音吵闹，很失望"], not_good_share=0.5
+    )
+
+
+def test_train_adapted_to_the_shops_review_texts(
+    app: Flask, instance: Path, tmp_path: Path, session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    """A model adapted to the shops' words says how many, and what share of them is not
+    rated good (it bounds the texts taken as complaints)."""
+    rng = random.Random(4)
+    shop, now = make_shop(code="hotel"), lately()
+    for n in range(80):
+        good = n % 4 != 0  # a quarter not rated good
+        words = "，".join(rng.sample(GOOD if good else BAD, 2))
+        add_sale(
+            session,
+            shop,
+            text=f"{words}，{'床铺柔软' if good else '噪音吵闹'}{n}",
+            at=now - timedelta(days=n),
+            key=str(n),
+            nick=f"买家{n}",
+            rating=Rating.GOOD if good else Rating.BAD,
+        )
+    session.commit()
+    out = tmp_path / "models"
+    result = _train_adapted(app, _labelled_csv(tmp_path), out)
     assert result.exit_code == 0, result.output
-    assert "适应各店评价文字 2 条" in result.output
+    assert "适应各店评价文字 80 条（非好评占 25.0%）" in result.output
     (saved,) = out.iterdir()
-    assert "adapted to 2 shop reviews" in (saved / "meta.json").read_text(encoding="utf-8")
+    meta = json.loads((saved / "meta.json").read_text(encoding="utf-8"))
+    assert meta["source"].endswith("adapted to 80 shop reviews")
+    assert meta["adapted_to"] == 80 and meta["not_good_share"] == 0.25
+
+
+def test_nothing_is_adapted_to_shops_whose_reviews_are_all_good(
+    app: Flask, instance: Path, tmp_path: Path, session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    """Self-training takes no more texts as complaints than half the share not rated good:
+    with none, nothing is taken, and the command says the model was not adapted."""
+    shop, now = make_shop(code="happy"), lately()
+    for n in range(40):
+        add_sale(session, shop, text=f"很满意，会回购{n}", at=now, key=str(n), nick=f"买家{n}")
+    session.commit()
+    out = tmp_path / "models"
+    result = _train_adapted(app, _labelled_csv(tmp_path), out)
+    assert result.exit_code == 0, result.output
+    assert "非好评占 0.0%" in result.output and "模型未做适应" in result.output
+    (saved,) = out.iterdir()
+    meta = json.loads((saved / "meta.json").read_text(encoding="utf-8"))
+    assert "adapted_to" not in meta and "adapted" not in meta["source"]
 
 
 def test_train_from_shop_history_uses_corrections(

@@ -23,7 +23,13 @@ from tracker.sentiment.metrics import (
 )
 from tracker.sentiment.store import ModelError, ModelStore, bundled_model_dir, load_scorer
 from tracker.sentiment.text_model import TextModel
-from tracker.services.training import Example, TrainingError, read_labelled_csv, train
+from tracker.services.training import (
+    Example,
+    ShopTexts,
+    TrainingError,
+    read_labelled_csv,
+    train,
+)
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 GOOD = [
@@ -85,11 +91,45 @@ def test_adapting_to_the_reviews_it_will_score_learns_their_words_without_labels
     plain = quick(synthetic(400), now=NOW, source="synthetic").model
     soft, noisy = plain.score(["床铺柔软", "噪音吵闹"])
     assert abs(soft - noisy) < 0.05  # never seen: the model cannot tell them apart
-    report = quick(synthetic(400), now=NOW, source="synthetic", adapt_to=hotel)
+    report = quick(synthetic(400), now=NOW, source="synthetic", adapt_to=ShopTexts(hotel, 0.5))
     soft, noisy = report.model.score(["床铺柔软", "噪音吵闹"])
     assert soft - noisy > 0.15
     assert report.model.meta["adapted_to"] == len(set(hotel))  # each text once
     assert report.holdout["neg_f1"] > 0.95  # still judged on the labelled held-back part
+
+
+def test_self_training_takes_no_more_complaints_than_half_the_share_not_rated_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A shop's reviews are mostly happy. Taking the lowest 35% of a target with 8%
+    complaints as complaints taught happy words as complaints (水果: caught at 1.5% false
+    alarms 52.5 → 42.6%); so 4% of it is taken, and with no review rated other than good,
+    none, and the model is left as it was."""
+    from tracker.services import training
+
+    taken: list[list[int]] = []
+    real_fit = training.fit
+
+    def spy_fit(texts, labels, **kwargs):  # type: ignore[no-untyped-def]
+        taken.append(list(labels))
+        return real_fit(texts, labels, **kwargs)
+
+    monkeypatch.setattr(training, "fit", spy_fit)
+    model = quick(synthetic(200), now=NOW, source="synthetic").model
+    texts = [f"第{i}条评价" for i in range(1000)]
+    scores = [i / 1000 for i in range(1000)]
+    for share, complaints in ((0.08, 40), (0.5, 250), (0.9, 350)):
+        taken.clear()
+        adapted = training.adapted(
+            model, ["好"], [1], [1.0], ShopTexts(texts, share), scores, version="v"
+        )
+        assert adapted is not model
+        (labels,) = taken
+        assert labels[1:].count(0) == complaints and labels[1:].count(1) == 350
+    assert (
+        training.adapted(model, ["好"], [1], [1.0], ShopTexts(texts, 0.0), scores, version="v")
+        is model
+    )
 
 
 def test_an_adapted_models_bands_flag_as_many_of_the_target_as_before() -> None:
@@ -127,7 +167,7 @@ def test_an_adapted_models_bands_are_read_on_texts_it_was_not_adapted_to(
 
     def spy_adapted(first, texts, labels, weights, target, scores, *, version):  # type: ignore[no-untyped-def]
         model = real_adapted(first, texts, labels, weights, target, scores, version=version)
-        fits.append((list(target), model))
+        fits.append((list(target.texts), model))
         return model
 
     read_on: list[list[float]] = []
@@ -138,7 +178,7 @@ def test_an_adapted_models_bands_are_read_on_texts_it_was_not_adapted_to(
 
     monkeypatch.setattr(training, "adapted", spy_adapted)
     monkeypatch.setattr(training, "same_volume", spy_same_volume)
-    report = quick(synthetic(400), now=NOW, source="synthetic", adapt_to=hotel)
+    report = quick(synthetic(400), now=NOW, source="synthetic", adapt_to=ShopTexts(hotel, 0.5))
     target = list(dict.fromkeys(hotel))
     learn, judge = training.split_target(target, 2026)
     assert sorted(learn + judge) == sorted(target) and not set(learn) & set(judge)

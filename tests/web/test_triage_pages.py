@@ -165,16 +165,18 @@ def test_the_model_page_requests_training_and_says_what_scores_the_shop(
 def test_the_model_page_says_when_the_installations_model_adapted_to_the_shops_words(
     client: FlaskClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.sentiment.test_models import NOW, quick, synthetic
+    from tests.sentiment.test_models import BAD, GOOD, NOW, quick, synthetic
+    from tracker.services.training import ShopTexts
 
     monkeypatch.setattr(client.application, "instance_path", str(tmp_path))
     store = runtime.model_store(client.application)
-    report = quick(synthetic(200), now=NOW, source="synthetic", adapt_to=["床铺柔软", "噪音吵闹"])
+    hotel = [f"{text}，床铺柔软" for text in GOOD] + [f"{text}，噪音吵闹" for text in BAD]
+    report = quick(synthetic(200), now=NOW, source="synthetic", adapt_to=ShopTexts(hotel, 0.5))
     store.save(report.model)
     store.activate(report.model.version)
     login(client, world.users["admin"])
     page = client.get(f"/admin/shops/{world.shop.id}/sentiment").get_data(as_text=True)
-    assert f"{report.model.version}</strong>（安装级，已适应各店评价文字 2 条）" in page
+    assert f"{report.model.version}</strong>（安装级，已适应各店评价文字 16 条）" in page
     assert "--adapt-to-shops" in page
 
 

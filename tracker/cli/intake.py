@@ -194,7 +194,7 @@ def score_pending_command() -> None:
 @click.option(
     "--adapt-to-shops",
     is_flag=True,
-    help="Adapt to the words of the shops' reviews of the last year (their ratings unread).",
+    help="Adapt to the words of the shops' reviews of the last year (ratings only counted).",
 )
 @click.option("--rollback", is_flag=True, help="Go back to the previously active model.")
 @click.option("--use-snownlp", is_flag=True, help="Activate snownlp's default model.")
@@ -239,12 +239,14 @@ def train_sentiment_command(
             raise click.UsageError("give --data FILE (the installation's model) or --shop CODE")
         examples = read_labelled_csv(data, exclude_categories=exclude_cat)
         source = f"{data.name}" + (f" without {', '.join(exclude_cat)}" if exclude_cat else "")
-        target = shops_review_texts(db.session, now=utcnow()) if adapt_to_shops else []
-        if adapt_to_shops:
-            source += f", adapted to {len(target)} shop reviews"
+        target = shops_review_texts(db.session, now=utcnow()) if adapt_to_shops else None
         click.echo(
             f"训练样本 {len(examples)} 条"
-            + (f"，适应各店评价文字 {len(target)} 条" if adapt_to_shops else "")
+            + (
+                f"，适应各店评价文字 {len(target.texts)} 条（非好评占 {target.not_good_share:.1%}）"
+                if target is not None
+                else ""
+            )
             + " ..."
         )
         report = train(
@@ -258,6 +260,8 @@ def train_sentiment_command(
     except (TrainingError, ModelError) as exc:
         raise click.ClickException(str(exc)) from exc
     m = report.holdout
+    if target is not None and "adapted_to" not in report.model.meta:
+        click.echo("各店评价太少或都是好评：没有可供适应的差评文字，模型未做适应。")
     click.echo(
         f"模型 {report.model.version}：留出集 {m['n']} 条，准确率 {m['accuracy']:.3f}，"
         f"负面 F1 {m['neg_f1']:.3f}，负面召回 {m['neg_recall']:.3f}，阈值 {m['threshold']}；"
