@@ -120,7 +120,8 @@ ADAPT_DAYS = 365
 @dataclass(frozen=True)
 class ShopTexts:
     """What an installation's model adapts to: the words of the reviews it will score, and
-    how many of those reviews are not rated good (a count; no text's rating is read)."""
+    the share of those reviews not rated good (a share only: no text is labelled by its
+    rating)."""
 
     texts: list[str]
     not_good_share: float
@@ -274,7 +275,8 @@ VOLUME_SHARE = 0.2  # of the target texts: where an adapted model's bands are re
 
 
 def split_target(target: Sequence[str], seed: int) -> tuple[list[str], list[str]]:
-    """(adapted to, bands read on), reproducible: the last ``VOLUME_SHARE`` at least one."""
+    """(adapted to, bands read on), reproducible: ``VOLUME_SHARE`` of them (at least one)
+    to read the bands on."""
     shuffled = list(target)
     random.Random(seed).shuffle(shuffled)
     cut = max(1, round(len(shuffled) * VOLUME_SHARE))
