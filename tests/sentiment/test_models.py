@@ -189,6 +189,14 @@ def test_an_adapted_models_bands_are_read_on_texts_it_was_not_adapted_to(
     assert read_on == [pytest.approx(probe.score(judge))]
 
 
+def test_balanced_weights_make_both_kinds_weigh_the_same() -> None:
+    from tracker.services.training import balanced_weights
+
+    assert balanced_weights([1, 1, 1, 0], 3.0) == [3.0, 3.0, 3.0, 9.0]
+    assert balanced_weights([1, 0, 0, 0], 1.0) == pytest.approx([1.0, 1 / 3, 1 / 3, 1 / 3])
+    assert balanced_weights([1, 1], 2.0) == [2.0, 2.0]  # one kind only: nothing to balance
+
+
 def test_save_and_load_round_trip_without_pickle(tmp_path: Path) -> None:
     model = quick(synthetic(200), now=NOW, source="synthetic").model
     model.save(tmp_path / "m")

@@ -83,6 +83,32 @@ def test_a_better_candidate_is_promoted_and_scores_the_shop(
     assert happy > 0.5 > unhappy
 
 
+def test_a_shops_complaints_weigh_as_much_as_its_happy_reviews(
+    session: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shop's reviews are mostly happy (here two in three): in training, each complaint
+    weighs as much more as there are happy reviews per complaint, so both kinds weigh the
+    same in all."""
+    from tracker.services import training
+
+    seen: list[tuple[list[int], list[float]]] = []
+    real_fit = training.fit
+
+    def spy_fit(texts, labels, *, version, weights=None, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((list(labels), list(weights)))
+        return real_fit(texts, labels, version=version, weights=weights, **kwargs)
+
+    monkeypatch.setattr(training, "fit", spy_fit)
+    history(session, shop)
+    retrain(session, shop, Coin())
+    ((labels, weights),) = seen
+    happy = [w for label, w in zip(labels, weights, strict=True) if label == 1]
+    complaints = [w for label, w in zip(labels, weights, strict=True) if label == 0]
+    assert set(happy) == {shop_models.OWN_WEIGHT}
+    assert len(complaints) * 2 == pytest.approx(len(happy), rel=0.05)
+    assert sum(complaints) == pytest.approx(sum(happy))
+
+
 def test_a_candidate_no_better_is_kept_out(session: Session, shop: Shop) -> None:
     history(session, shop)
     outcome = retrain(session, shop, Oracle())

