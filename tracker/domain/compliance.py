@@ -49,9 +49,10 @@ UNRELATED = re.compile(
     r"(与|和|跟)(是否)?(评价|好评|改评|评分)(无关|没有关系|没关系)"
     r"|无论(您)?是否(修改|改|追评|评价)|不需要您(做|改)|不要求您"
 )
+# (不改…投诉 is a threat: THREATS, read first, holds it.)
 PRESSURE = re.compile(
     r"(必须|务必|一定要|赶紧|马上|尽快|立即|立刻).{0,8}(改|修改|删|删除|撤)"
-    r"|不(改|删)(的话)?.{0,10}(投诉|起诉|报警|曝光|后果)|否则.{0,10}(投诉|起诉|报警|曝光)"
+    r"|否则.{0,10}(投诉|起诉|报警|曝光)"
 )
 # Calling again and again until the buyer gives in, or a threat for not changing it:
 # pressure whatever the words name (再不删我们就上门找你, 不改评价售后就不处理了).
