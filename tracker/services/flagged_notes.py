@@ -8,6 +8,7 @@ case, read with today's compliance guard. A note may record the buyer's own dema
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,9 +66,7 @@ def flagged_notes(session: Session, shop_id: int, start: datetime, end: datetime
         for case_id, at, agent, notes in rows[:SCAN_LIMIT]
         if (findings := compliance.check(notes))
     ]
-    counts: dict[str, int] = {}
-    for note in flagged:
-        counts[note.agent] = counts.get(note.agent, 0) + 1
+    counts = Counter(note.agent for note in flagged)
     return FlaggedNotes(
         flagged[:SHOWN],
         len(flagged),
