@@ -10,15 +10,18 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tracker.sentiment.features import hashed_features, terms
 from tracker.sentiment.metrics import (
     auc,
+    auc_of_draws,
     caught_at_false_alarms,
     evaluate,
     operating_point,
     pick_threshold,
+    share_ranked_better,
     threshold_for_false_alarms,
 )
 from tracker.sentiment.store import ModelError, ModelStore, bundled_model_dir, load_scorer
@@ -269,6 +272,33 @@ def test_operating_point_figures() -> None:
     assert point["false_alarm_rate"] <= 0.02 and point["caught"] == 0.8
     assert caught_at_false_alarms(labels, scores, 0.0) == 0.8
     assert auc([0, 1], [0.2, 0.8]) == 1.0 and auc([0, 1, 0, 1], [0.5] * 4) == 0.5
+
+
+def test_ranking_better_by_one_complaint_of_twenty_is_not_sure_and_by_many_is() -> None:
+    labels = [1] * 200 + [0] * 20
+    happy = [0.5 + 0.002 * i for i in range(200)]
+    everything = happy + [0.1] * 20
+    all_but_one = happy + [0.1] * 19 + [0.9]
+    half = happy + [0.1] * 10 + [0.9] * 10
+    assert caught_at_false_alarms(labels, everything, 0.015) == 1.0
+    assert caught_at_false_alarms(labels, all_but_one, 0.015) == 0.95
+    # drawn again, the one complaint the other model misses is left out of a third of draws
+    assert 0.5 < share_ranked_better(labels, everything, all_but_one) < 0.8
+    assert share_ranked_better(labels, everything, half) == 1.0
+    assert share_ranked_better(labels, half, everything) == 0.0
+    assert share_ranked_better(labels, everything, everything) == 0.0  # a tie is not better
+    assert share_ranked_better([1, 1], [0.5, 0.6], [0.5, 0.6]) == 0.0  # no complaint to rank
+
+
+def test_the_ranking_of_each_draw_is_its_auc() -> None:
+    rng = np.random.default_rng(3)
+    labels = np.r_[np.ones(300, dtype=int), np.zeros(30, dtype=int)]
+    scores = np.round(rng.random(330), 2)  # ties, counted half
+    positives = rng.choice(np.flatnonzero(labels == 1), size=(4, 300))
+    negatives = rng.choice(np.flatnonzero(labels == 0), size=(4, 30))
+    for row, value in enumerate(auc_of_draws(scores, positives, negatives)):
+        drawn = np.r_[positives[row], negatives[row]]
+        assert value == pytest.approx(auc(labels[drawn], scores[drawn]), abs=1e-12)
 
 
 def test_negation_and_turns_are_features_of_their_own() -> None:

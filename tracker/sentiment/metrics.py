@@ -67,6 +67,52 @@ def caught_at_false_alarms(labels: Sequence[int], scores: Sequence[float], rate:
     ]
 
 
+def share_ranked_better(
+    labels: Sequence[int],
+    mine: Sequence[float],
+    theirs: Sequence[float],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> float:
+    """Share of bootstrap resamples of the texts in which ``mine`` ranks complaints below
+    happy texts more often than ``theirs`` does (a higher AUC). Complaints and happy texts
+    are drawn apart, with replacement, the same draws for both models.
+
+    Why the ranking: complaints caught at 1.5% false alarms hangs on the few happy texts
+    scored lowest (six of 400), so on a shop's held-back reviews it cannot tell a better
+    model from luck; the ranking reads every pair of a complaint and a happy text."""
+    y, a = _arrays(labels, mine)
+    b = np.asarray(theirs, dtype=np.float64)
+    positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if not len(positives) or not len(negatives):
+        return 0.0
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // (len(positives) + len(negatives)))
+    wins = 0
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        drawn = (
+            rng.choice(positives, size=(size, len(positives))),
+            rng.choice(negatives, size=(size, len(negatives))),
+        )
+        wins += int((auc_of_draws(a, *drawn) > auc_of_draws(b, *drawn)).sum())
+    return wins / resamples
+
+
+def auc_of_draws(scores: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
+    """AUC of each draw (a row of indices into ``scores``), ties counted half. Each row is
+    shifted by twice its number so that one sorted array serves every row's lookups."""
+    rows, drawn_negatives = negatives.shape
+    shift = 2.0 * np.arange(rows)[:, None]
+    below = np.sort((scores[negatives] + shift).ravel())
+    lifted = scores[positives] + shift
+    first = (np.arange(rows) * drawn_negatives)[:, None]
+    under = np.searchsorted(below, lifted, side="left") - first
+    tied = np.searchsorted(below, lifted, side="right") - first - under
+    return (under + tied / 2).sum(axis=1) / (positives.shape[1] * drawn_negatives)
+
+
 def evaluate(labels: Sequence[int], scores: Sequence[float], threshold: float) -> dict[str, float]:
     """``labels``: 1 positive, 0 negative; ``scores``: probability positive."""
     y, s = _arrays(labels, scores)
