@@ -101,8 +101,9 @@ def share_ranked_better(
 
 
 def auc_of_draws(scores: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
-    """AUC of each draw (a row of indices into ``scores``), ties counted half. Each row is
-    shifted by twice its number so that one sorted array serves every row's lookups."""
+    """AUC of each draw (a row of indices into ``scores``, which are probabilities), ties
+    counted half. Each row is shifted by twice its number so that one sorted array serves
+    every row's lookups."""
     rows, drawn_negatives = negatives.shape
     shift = 2.0 * np.arange(rows)[:, None]
     below = np.sort((scores[negatives] + shift).ravel())
