@@ -35,9 +35,7 @@ from sentiment_loco import MOSTLY_HAPPY, halves, mostly_happy, without_category 
 from tracker.services.shop_models import (  # noqa: E402
     JUDGE_SHARE,
     KEY,
-    MARGIN,
     MIN_PER_CLASS,
-    OPERATING_FALSE_ALARMS,
     OWN_WEIGHT,
     judge,
 )
@@ -84,8 +82,7 @@ def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]
                     "size": size or len(shop),
                     "whole_half": size == WHOLE,
                     "held_back_complaints": sum(1 for e in judged_on if e.label == 0),
-                    "ahead": verdict.mine[KEY] > verdict.theirs[KEY] + MARGIN
-                    and verdict.mine["false_alarm_rate"] <= OPERATING_FALSE_ALARMS,
+                    "ahead": verdict.ahead and verdict.safe,
                     "sure": verdict.sure,
                     "promoted": verdict.promoted,
                     "gain": round(truth[KEY] - theirs, 4),

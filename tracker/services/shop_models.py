@@ -208,8 +208,13 @@ class Verdict:
     mine: dict[str, float]  # the candidate's figures on the held-back reviews
     theirs: dict[str, float]  # the incumbent's, on the same reviews
     sure: float  # share of their bootstrap resamples in which the candidate ranks better
-    promoted: bool
+    ahead: bool  # catches more complaints at 1.5% false alarms, by more than MARGIN
+    safe: bool  # flags at most 1.5% of happy texts at its own case threshold
     decision: str  # why, in words, for the admin page
+
+    @property
+    def promoted(self) -> bool:
+        return self.ahead and self.safe and self.sure >= SURE
 
 
 def judge(
@@ -219,17 +224,17 @@ def judge(
     learned from: it must catch more complaints at 1.5% false alarms, rank complaints
     better in at least ``SURE`` of the bootstrap resamples, and flag at most 1.5% at its
     own case threshold."""
-    from tracker.services.training import measure
+    from tracker.services.training import scored_figures
 
-    mine = measure(candidate, judged_on, candidate.thresholds)
-    theirs = measure(incumbent, judged_on, getattr(incumbent, "thresholds", Thresholds()))
-    texts = [e.text for e in judged_on]
-    sure = share_ranked_better(
-        [e.label for e in judged_on], candidate.score(texts), incumbent.score(texts), seed=seed
-    )
+    truth, texts = [e.label for e in judged_on], [e.text for e in judged_on]
+    # each model scores the held-back texts once: the figures and the resamples read them
+    mine_scores, theirs_scores = candidate.score(texts), incumbent.score(texts)
+    mine = scored_figures(truth, mine_scores, candidate.thresholds)
+    theirs = scored_figures(truth, theirs_scores, getattr(incumbent, "thresholds", Thresholds()))
+    sure = share_ranked_better(truth, mine_scores, theirs_scores, seed=seed)
     ahead = mine[KEY] > theirs[KEY] + MARGIN
     safe = mine["false_alarm_rate"] <= OPERATING_FALSE_ALARMS
-    complaints = sum(1 for e in judged_on if e.label == 0)
+    complaints = truth.count(0)
     if not ahead:
         decision = f"未启用：抓到 {mine[KEY]:.1%}，不比当前模型的 {theirs[KEY]:.1%} 好。"
     elif sure < SURE:
@@ -245,8 +250,7 @@ def judge(
             f"启用：在误报 1.5% 时抓到 {mine[KEY]:.1%} 的差评，当前模型 {theirs[KEY]:.1%}"
             f"（把握 {sure:.0%}）。"
         )
-    promoted = ahead and sure >= SURE and safe
-    return Verdict(mine, theirs, round(sure, 3), promoted, decision)
+    return Verdict(mine, theirs, round(sure, 3), ahead, safe, decision)
 
 
 def _retire_active(session: Session, shop_id: int) -> None:

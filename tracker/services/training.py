@@ -183,7 +183,14 @@ def measure(
     its decision threshold, and at its case-opening threshold how many happy texts it
     flags and how many complaints it catches."""
     truth = [e.label for e in examples]
-    scores = scorer.score([e.text for e in examples])
+    return scored_figures(truth, scorer.score([e.text for e in examples]), thresholds)
+
+
+def scored_figures(
+    truth: Sequence[int], scores: Sequence[float], thresholds: Thresholds
+) -> dict[str, float]:
+    """:func:`measure`'s figures from scores already computed (a caller that reads the
+    same scores again scores each text once)."""
     at_case = operating_point(truth, scores, thresholds.case)
     at_confirm = operating_point(truth, scores, thresholds.confirm)
     return evaluate(truth, scores, thresholds.decision) | {
