@@ -17,6 +17,7 @@ from tracker import jobs, runtime
 from tracker.models import Review, SentimentCorrection, Shop, ShopSentimentModel
 from tracker.models.enums import Rating
 from tracker.services import shop_models
+from tracker.services.training import Example, shop_history
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -39,17 +40,25 @@ class Oracle:
         return [0.02 if any(b in t for b in BAD) else 0.98 for t in texts]
 
 
-def history(session: Session, shop: Shop, n: int = 300) -> None:
-    rng = random.Random(7)
+def history(
+    session: Session,
+    shop: Shop,
+    n: int = 300,
+    *,
+    received: datetime = NOW - timedelta(days=60),
+    phrases: int = 2,
+) -> None:
+    """``n`` reviews, one in three a complaint, each text ``phrases`` phrases."""
+    rng = random.Random(7 + phrases)
     for i in range(n):
         good = i % 3 != 0
-        at = NOW - timedelta(days=60, minutes=i)
+        at = received - timedelta(minutes=i)
         session.add(
             Review(
                 shop_id=shop.id,
-                platform_key=f"{i}:buyer",
+                platform_key=f"{phrases}/{i}:buyer",
                 rating=Rating.GOOD if good else Rating.BAD,
-                text="，".join(rng.sample(GOOD if good else BAD, 2)),
+                text="，".join(rng.sample(GOOD if good else BAD, phrases)),
                 posted_at=at,
                 first_posted_at=at,
                 received_at=at,
@@ -57,6 +66,11 @@ def history(session: Session, shop: Shop, n: int = 300) -> None:
             )
         )
     session.commit()
+
+
+def judged(session: Session, shop: Shop) -> list[Example]:
+    """The shop's reviews the weekly job judges on."""
+    return [e for e in shop_history(session, shop) if shop_models.held_back(e.text)]
 
 
 def retrain(session: Session, shop: Shop, incumbent, now: datetime = NOW):  # type: ignore[no-untyped-def]
@@ -70,7 +84,9 @@ def test_a_better_candidate_is_promoted_and_scores_the_shop(
     outcome = retrain(session, shop, Coin())
     assert outcome.promoted and outcome.model.status == shop_models.ACTIVE
     figures = outcome.model.figures
-    assert figures["incumbent"]["version"] == "coin" and figures["judged_on"] == 60
+    assert figures["incumbent"]["version"] == "coin"
+    held = len(judged(session, shop))  # the same fifth every week, chosen by text
+    assert figures["judged_on"] == held and outcome.model.examples == 300 - held
     assert figures["candidate"]["caught_at_1_5pct_false_alarms"] > 0.9
     assert "启用" in outcome.model.decision and outcome.model.figures["sure"] == 1.0
     # from now on the shop is scored, and its bands read, from its own model
@@ -118,15 +134,14 @@ def test_a_candidate_no_better_is_kept_out(session: Session, shop: Shop) -> None
 
 
 class OracleButOne(Oracle):
-    """Right on every word but one complaint in each batch (the first in text order)."""
+    """Right on every review but one complaint in each batch (the first)."""
 
     version = "oracle-but-one"
 
     def score(self, texts: Sequence[str]) -> list[float]:
         scores = super().score(texts)
-        complaints = [t for t, s in zip(texts, scores, strict=True) if s < 0.5]
-        missed = min(complaints, default=None)
-        return [0.98 if t == missed else s for t, s in zip(texts, scores, strict=True)]
+        missed = next((i for i, s in enumerate(scores) if s < 0.5), None)
+        return [0.98 if i == missed else s for i, s in enumerate(scores)]
 
 
 def test_a_candidate_ahead_by_one_held_back_complaint_is_not_sure_enough(
@@ -141,10 +156,70 @@ def test_a_candidate_ahead_by_one_held_back_complaint_is_not_sure_enough(
         outcome.model.figures[k]["caught_at_1_5pct_false_alarms"]
         for k in ("candidate", "incumbent")
     )
-    assert (mine, theirs) == (1.0, 0.95)  # ahead, as the rule before this one promoted
+    complaints = sum(1 for e in judged(session, shop) if e.label == 0)
+    assert complaints >= 15
+    # ahead by one complaint, as the rule before this one promoted
+    assert (mine, theirs) == (1.0, round(1 - 1 / complaints, 4))
     assert not outcome.promoted and outcome.model.status == shop_models.REJECTED
     assert 0.5 < outcome.model.figures["sure"] < shop_models.SURE
-    assert "看不出确实更好" in outcome.model.decision and "差评 20 条" in outcome.model.decision
+    assert "看不出确实更好" in outcome.model.decision
+    assert f"差评 {complaints} 条" in outcome.model.decision
+
+
+def test_the_model_scoring_the_shop_never_learned_from_the_reviews_it_is_judged_on(
+    app: Flask, session: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same fifth is held back every week. Drawn afresh, about half of it was reviews
+    the model scoring the shop had trained on, which flattered it and kept every truly
+    better candidate out (bench/shop_model_second_week.py)."""
+    from tracker.services import training
+
+    trained_on: list[set[str]] = []
+    judged_texts: list[set[str]] = []
+    real_fit, real_judge = training.fit, shop_models.judge
+
+    def spy_fit(texts, labels, **kwargs):  # type: ignore[no-untyped-def]
+        trained_on.append(set(texts))
+        return real_fit(texts, labels, **kwargs)
+
+    def spy_judge(candidate, incumbent, judged_on, **kwargs):  # type: ignore[no-untyped-def]
+        judged_texts.append({e.text for e in judged_on})
+        return real_judge(candidate, incumbent, judged_on, **kwargs)
+
+    monkeypatch.setattr(training, "fit", spy_fit)
+    monkeypatch.setattr(shop_models, "judge", spy_judge)
+    history(session, shop)
+    first = retrain(session, shop, Coin())
+    assert first.promoted
+    history(session, shop, 150, received=NOW + timedelta(days=3), phrases=3)
+    second = retrain(session, shop, runtime.scorer(app, shop), now=NOW + timedelta(days=7))
+    assert second.model.figures["incumbent"]["version"] == first.model.version
+    assert judged_texts[0] and judged_texts[0] < judged_texts[1]  # last week's, and new ones
+    assert not judged_texts[1] & trained_on[0]  # the incumbent never saw them
+    assert not judged_texts[1] & trained_on[1]
+    assert first.model.description["judging"] == shop_models.JUDGING
+
+
+def test_a_model_held_back_the_old_way_is_judged_on_reviews_received_after_it(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    """A shop model trained before the fixed fifth may have learned from any review it
+    had: it is judged only on held-back reviews received after its training."""
+    history(session, shop)
+    first = retrain(session, shop, Coin()).model
+    first.description = {k: v for k, v in first.description.items() if k != "judging"}
+    session.commit()
+    shop_models._loaded.clear()
+    incumbent = runtime.scorer(app, shop)
+    assert incumbent.version == first.version
+    with pytest.raises(shop_models.ShopModelError, match="在当前模型训练之后收到"):
+        retrain(session, shop, incumbent, now=NOW + timedelta(days=7))
+    history(session, shop, 150, received=NOW + timedelta(days=3), phrases=3)
+    before = set(session.scalars(sa.select(Review.text).where(Review.received_at <= NOW)))
+    newer = [e for e in judged(session, shop) if e.text not in before]
+    second = retrain(session, shop, incumbent, now=NOW + timedelta(days=14)).model
+    assert second.figures["judged_on"] == len(newer) > 0
+    assert len(judged(session, shop)) > len(newer)  # the older ones were left out
 
 
 def test_rollback_returns_to_the_model_active_before(
@@ -171,6 +246,15 @@ def test_too_little_history_trains_nothing(session: Session, shop: Shop) -> None
         retrain(session, shop, Coin())
     assert shop.sentiment_retrain_requested_at is None  # not asked again every minute
     assert session.scalar(sa.select(sa.func.count(ShopSentimentModel.id))) == 0
+    # the model page says why nothing was trained, until a model is
+    assert shop.sentiment_retrain_refused == {
+        "at": NOW.isoformat(),
+        "message": f"店铺 {shop.code} 只有 50 条可用于训练的评价（差评 17 条）；至少需要 200 条，"
+        "好评和差评各 20 条。",
+    }
+    history(session, shop, 300, phrases=3)
+    retrain(session, shop, Coin())
+    assert shop.sentiment_retrain_refused is None
 
 
 def test_corrections_and_dismissed_false_alarms_teach_the_candidate(
@@ -181,8 +265,6 @@ def test_corrections_and_dismissed_false_alarms_teach_the_candidate(
     review.text = "好评是给快递的，东西其实不太行"
     session.add(SentimentCorrection(review_id=review.id, is_positive=False, created_at=NOW))
     session.commit()
-    from tracker.services.training import shop_history
-
     labels = {e.text: e.label for e in shop_history(session, shop)}
     assert labels[review.text] == 0
 
@@ -192,7 +274,6 @@ def test_a_hidden_negative_staff_worked_is_a_complaint_and_a_false_alarm_is_not(
 ) -> None:
     from tests.factories import open_case
     from tracker.models.enums import CaseStatus
-    from tracker.services.training import shop_history
 
     worked = open_case(
         session, shop, key="w", rating=Rating.GOOD, text="好评返现才给的，其实一般", at=NOW

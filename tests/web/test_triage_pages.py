@@ -160,6 +160,15 @@ def test_the_model_page_requests_training_and_says_what_scores_the_shop(
     nothing = post_form(client, f"{url}/rollback", {}, form_url=url)
     assert "没有启用中的店铺模型" in client.get(nothing.location).get_data(as_text=True)
     assert world.shop.sentiment_retrain_requested_at > utcnow() - timedelta(minutes=1)
+    world.shop.sentiment_retrain_requested_at = None  # the job found too little history
+    world.shop.sentiment_retrain_refused = {
+        "at": "2026-11-23T02:00:00+00:00",
+        "message": "店铺 x 只有 3 条可用于训练的评价（差评 0 条）<b>",
+    }
+    session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "上次训练（2026-11-23 10:00）未进行：店铺 x 只有 3 条" in page
+    assert "&lt;b&gt;" in page and "请求训练" not in page
 
 
 def test_the_model_page_says_when_the_installations_model_adapted_to_the_shops_words(

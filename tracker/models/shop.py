@@ -43,6 +43,9 @@ class Shop(db.Model):
     suggestions_per_call: Mapped[int] = mapped_column(default=5, server_default="5")
     recommender_requested_at: Mapped[datetime | None]
     sentiment_retrain_requested_at: Mapped[datetime | None]  # an admin's 立即训练
+    # Why the last training trained nothing (too little history, nothing held back to judge
+    # on): {"at", "message"}, shown on the model page; cleared by the next model trained.
+    sentiment_retrain_refused: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     # The shop's own score bands from its good ratings (tracker.domain.triage
     # .calibrated_bands), for the model that scored them: {"model", "case", "confirm",
     # "good_reviews", "at"}; used while that model scores the shop.

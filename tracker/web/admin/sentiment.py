@@ -35,6 +35,10 @@ def shop_sentiment(shop_id: int) -> str:
         calibrated_at=datetime.fromisoformat(shop.sentiment_calibration["at"])
         if calibrated and shop.sentiment_calibration
         else None,
+        refused=shop.sentiment_retrain_refused,
+        refused_at=datetime.fromisoformat(shop.sentiment_retrain_refused["at"])
+        if shop.sentiment_retrain_refused
+        else None,
         # not calibrated yet: how many good ratings the next night (or 立即训练) would read
         good_scored=None
         if calibrated or version is None
