@@ -163,8 +163,8 @@ def split(
     """(train, held back), stratified by label and reproducible. Examples with the same
     text (``dedupe_key``) go to the same side, with the label of the first: a shop's
     reviews repeat texts (the demo shop's 32,534 have 12,097), and drawn one by one, the
-    thresholds were set on texts the model had learned. Its case threshold then flagged
-    4.0% of the happy texts it had not seen, where set on unseen texts it flags 0.9%."""
+    thresholds were set partly on texts the model had learned, which read surer than the
+    new texts they will be used on."""
     rng = random.Random(seed)
     by_label: dict[int, dict[str, list[Example]]] = {0: {}, 1: {}}
     label_of: dict[str, int] = {}
