@@ -76,6 +76,25 @@ def without_category(category: str, examples: list[Example]):  # type: ignore[no
     return unseen, seen, report
 
 
+def shop_runs(  # type: ignore[no-untyped-def]
+    one_category, *, description: str, draws: int, per: str
+) -> list[dict[str, object]]:
+    """The shop benches' command line (``--data``, ``--cat``, ``--draws``, ``--workers``)
+    and their runs: ``one_category((category, examples, draws))`` for each category, in
+    parallel."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--cat", action="append", default=[], help="only these categories")
+    parser.add_argument("--draws", type=int, default=draws, help=f"shops drawn per {per}")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    examples = read_labelled_csv(args.data)
+    categories = args.cat or sorted({e.category for e in examples})
+    with ProcessPoolExecutor(args.workers) as pool:
+        jobs = [(c, examples, args.draws) for c in categories]
+        return [run for rows in pool.map(one_category, jobs) for run in rows]
+
+
 def one_category(args: tuple[str, list[Example]]) -> dict[str, object]:
     category, examples = args
     unseen, seen, report = without_category(category, examples)

@@ -19,11 +19,9 @@ Prints a row per category and size, and one JSON object as the last line.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sentiment_loco import MOSTLY_HAPPY, halves, mostly_happy, without_category  # noqa: E402
+from sentiment_loco import (  # noqa: E402
+    MOSTLY_HAPPY,
+    halves,
+    mostly_happy,
+    shop_runs,
+    without_category,
+)
 
 from tracker.services.shop_models import (  # noqa: E402
     KEY,
@@ -40,7 +44,7 @@ from tracker.services.shop_models import (  # noqa: E402
     split_for_judging,
     train_candidate,
 )
-from tracker.services.training import Example, measure, read_labelled_csv  # noqa: E402
+from tracker.services.training import Example, measure  # noqa: E402
 
 SIZES = (250, 500, 1000, 2000, 0)  # 0: the whole half, as the file has it
 WHOLE = 0
@@ -114,17 +118,7 @@ def summary(runs: list[dict[str, object]]) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--cat", action="append", default=[], help="only these categories")
-    parser.add_argument("--draws", type=int, default=5, help="shops drawn per size")
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    examples = read_labelled_csv(args.data)
-    categories = args.cat or sorted({e.category for e in examples})
-    with ProcessPoolExecutor(args.workers) as pool:
-        jobs = [(c, examples, args.draws) for c in categories]
-        runs = [run for rows in pool.map(one_category, jobs) for run in rows]
+    runs = shop_runs(one_category, description=__doc__.splitlines()[0], draws=5, per="size")
     print(
         "| unseen | shop's reviews | held-back complaints | truly better"
         " | ahead: promoted (worse) | app: promoted (worse) | gains of those promoted |"
