@@ -243,7 +243,7 @@ def held_back(text: str) -> bool:
     """Whether a review is one of the fifth the weekly job judges on and never trains on.
     Chosen by its text, not drawn: drawn afresh each week, about half the reviews judged
     were ones the model scoring the shop had trained on. On them it ranked complaints as if
-    nearly perfect (AUC 0.976–1.000, against 0.924–0.977 on reviews it never saw), and no
+    nearly perfect (AUC 0.976–1.000, against 0.923–0.977 on reviews it never saw), and no
     truly better candidate was promoted (0 of 11, bench/shop_model_second_week.py). A text
     repeated in several reviews is on one side only."""
     digest = hashlib.blake2b(dedupe_key(text).encode(), digest_size=8).digest()

@@ -180,9 +180,11 @@ def split(
         wanted = max(1, round(sum(len(g) for g in shuffled) * holdout))
         held = 0
         for group in shuffled:
-            (test_set if held < wanted else train_set).extend(group)
             if held < wanted:
+                test_set.extend(group)
                 held += len(group)
+            else:
+                train_set.extend(group)
     return train_set, test_set
 
 
