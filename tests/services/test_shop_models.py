@@ -68,9 +68,9 @@ def history(
     session.commit()
 
 
-def judged(session: Session, shop: Shop) -> list[Example]:
-    """The shop's reviews the weekly job judges on."""
-    return [e for e in shop_history(session, shop) if shop_models.held_back(e.text)]
+def fold_zero(session: Session, shop: Shop) -> list[Example]:
+    """The fifth held back every week before cross-fitting (fold 0)."""
+    return [e for e in shop_history(session, shop) if shop_models.fold_of(e.text) == 0]
 
 
 def retrain(session: Session, shop: Shop, incumbent, now: datetime = NOW):  # type: ignore[no-untyped-def]
@@ -85,8 +85,9 @@ def test_a_better_candidate_is_promoted_and_scores_the_shop(
     assert outcome.promoted and outcome.model.status == shop_models.ACTIVE
     figures = outcome.model.figures
     assert figures["incumbent"]["version"] == "coin"
-    held = len(judged(session, shop))  # the same fifth every week, chosen by text
-    assert figures["judged_on"] == held and outcome.model.examples == 300 - held
+    # the installation's model never learned the shop's reviews: all 300 judge, each scored
+    # by a fold model that did not learn it, and the model promoted learned from them all
+    assert figures["judged_on"] == 300 and outcome.model.examples == 300
     assert figures["candidate"]["caught_at_1_5pct_false_alarms"] > 0.9
     assert "启用" in outcome.model.decision and outcome.model.figures["sure"] == 1.0
     # from now on the shop is scored, and its bands read, from its own model
@@ -117,12 +118,13 @@ def test_a_shops_complaints_weigh_as_much_as_its_happy_reviews(
     monkeypatch.setattr(training, "fit", spy_fit)
     history(session, shop)
     retrain(session, shop, Coin())
-    ((labels, weights),) = seen
-    happy = [w for label, w in zip(labels, weights, strict=True) if label == 1]
-    complaints = [w for label, w in zip(labels, weights, strict=True) if label == 0]
-    assert set(happy) == {shop_models.OWN_WEIGHT}
-    assert len(complaints) * 2 == pytest.approx(len(happy), rel=0.1)  # one in three
-    assert sum(complaints) == pytest.approx(sum(happy))
+    assert len(seen) == shop_models.FOLDS + 1  # each fold model, then the candidate
+    for labels, weights in seen:
+        happy = [w for label, w in zip(labels, weights, strict=True) if label == 1]
+        complaints = [w for label, w in zip(labels, weights, strict=True) if label == 0]
+        assert set(happy) == {shop_models.OWN_WEIGHT}
+        assert len(complaints) * 2 == pytest.approx(len(happy), rel=0.15)  # one in three
+        assert sum(complaints) == pytest.approx(sum(happy))
 
 
 def test_a_candidate_no_better_is_kept_out(session: Session, shop: Shop) -> None:
@@ -144,20 +146,20 @@ class OracleButOne(Oracle):
         return [0.98 if i == missed else s for i, s in enumerate(scores)]
 
 
-def test_a_candidate_ahead_by_one_held_back_complaint_is_not_sure_enough(
+def test_a_candidate_ahead_by_one_complaint_is_not_sure_enough(
     session: Session, shop: Shop
 ) -> None:
-    """On a small shop one held-back complaint is five points: ahead by it is luck as often
-    as not, and candidates promoted on such luck caught up to 19 points fewer of a shop's
-    later complaints (README "Sentiment")."""
+    """Ahead by one complaint is luck as often as not: on small shops, candidates promoted
+    on such luck caught up to 19 points fewer of a shop's later complaints (README
+    "Sentiment")."""
     history(session, shop)
     outcome = retrain(session, shop, OracleButOne())
     mine, theirs = (
         outcome.model.figures[k]["caught_at_1_5pct_false_alarms"]
         for k in ("candidate", "incumbent")
     )
-    complaints = sum(1 for e in judged(session, shop) if e.label == 0)
-    assert complaints >= 15
+    complaints = sum(1 for e in shop_history(session, shop) if e.label == 0)
+    assert complaints == 100
     # ahead by one complaint, as the rule before this one promoted
     assert (mine, theirs) == (1.0, round(1 - 1 / complaints, 4))
     assert not outcome.promoted and outcome.model.status == shop_models.REJECTED
@@ -166,60 +168,113 @@ def test_a_candidate_ahead_by_one_held_back_complaint_is_not_sure_enough(
     assert f"差评 {complaints} 条" in outcome.model.decision
 
 
-def test_the_model_scoring_the_shop_never_learned_from_the_reviews_it_is_judged_on(
+def test_every_review_is_judged_by_models_that_never_learned_it(
     app: Flask, session: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same fifth is held back every week. Drawn afresh, about half of it was reviews
-    the model scoring the shop had trained on, which flattered it and kept every truly
-    better candidate out (bench/shop_model_second_week.py)."""
+    """Cross-fitting: each review's candidate score is by the model trained without its
+    fold, and next week the model promoted (which learned every review) is judged on those
+    same out-of-fold scores, on its own scores only for reviews new since."""
     from tracker.services import training
 
-    trained_on: list[set[str]] = []
-    judged_texts: list[set[str]] = []
-    real_fit, real_judge = training.fit, shop_models.judge
+    fits: list[tuple[set[str], object]] = []
+    histories: list[list[Example]] = []
+    judged: list[tuple[list[float], list[float]]] = []
+    real_fit, real_history, real_judge = training.fit, training.shop_history, shop_models.judge
 
     def spy_fit(texts, labels, **kwargs):  # type: ignore[no-untyped-def]
-        trained_on.append(set(texts))
-        return real_fit(texts, labels, **kwargs)
+        model = real_fit(texts, labels, **kwargs)
+        fits.append((set(texts), model))
+        return model
 
-    def spy_judge(candidate, incumbent, judged_on, **kwargs):  # type: ignore[no-untyped-def]
-        judged_texts.append({e.text for e in judged_on})
-        return real_judge(candidate, incumbent, judged_on, **kwargs)
+    def spy_history(session, shop):  # type: ignore[no-untyped-def]
+        histories.append(real_history(session, shop))
+        return histories[-1]
+
+    def spy_judge(truth, mine, theirs, **kwargs):  # type: ignore[no-untyped-def]
+        judged.append((mine.scores.tolist(), theirs.scores.tolist()))
+        return real_judge(truth, mine, theirs, **kwargs)
 
     monkeypatch.setattr(training, "fit", spy_fit)
+    monkeypatch.setattr(training, "shop_history", spy_history)
     monkeypatch.setattr(shop_models, "judge", spy_judge)
     history(session, shop)
     first = retrain(session, shop, Coin())
-    assert first.promoted
+    assert first.promoted and len(fits) == shop_models.FOLDS + 1
+    texts = [e.text for e in histories[0]]
+    assert {shop_models.fold_of(t) for t in texts} == set(range(shop_models.FOLDS))
+    for text, score in zip(texts, judged[0][0], strict=True):
+        trained_on, model = fits[shop_models.fold_of(text)]
+        assert text not in trained_on
+        assert score == pytest.approx(model.score([text])[0])  # type: ignore[attr-defined]
+    promoted_learned, promoted = fits[-1]
+    assert all(any(shop_models.fold_of(t) == f for t in promoted_learned) for f in range(5))
+
     history(session, shop, 150, received=NOW + timedelta(days=3), phrases=3)
     second = retrain(session, shop, runtime.scorer(app, shop), now=NOW + timedelta(days=7))
     assert second.model.figures["incumbent"]["version"] == first.model.version
-    assert judged_texts[0] and judged_texts[0] < judged_texts[1]  # last week's, and new ones
-    assert not judged_texts[1] & trained_on[0]  # the incumbent never saw them
-    assert not judged_texts[1] & trained_on[1]
+    assert second.model.figures["judged_on"] == 450
+    kept = shop_models.read_out_of_fold(first.model.out_of_fold)
+    old = new = 0
+    for text, score in zip((e.text for e in histories[1]), judged[1][1], strict=True):
+        if text in texts:  # learned by the incumbent: its out-of-fold score stands in
+            old += 1
+            assert score == pytest.approx(kept[shop_models.text_key(text)], abs=1e-6)
+        else:  # new since: its own score, it never saw the text
+            new += 1
+            assert text not in promoted_learned
+            assert score == pytest.approx(promoted.score([text])[0])  # type: ignore[attr-defined]
+    assert (old, new) == (300, 150)
+    # the promoted model knows the texts it learned better than the fold models did
+    learned = [t for t in texts if t in promoted_learned]
+    own = promoted.score(learned)  # type: ignore[attr-defined]
+    assert own != pytest.approx([kept[shop_models.text_key(t)] for t in learned], abs=1e-3)
     assert first.model.description["judging"] == shop_models.JUDGING
 
 
-def test_a_model_held_back_the_old_way_is_judged_on_reviews_received_after_it(
-    app: Flask, session: Session, shop: Shop
-) -> None:
-    """A shop model trained before the fixed fifth may have learned from any review it
-    had: it is judged only on held-back reviews received after its training."""
-    history(session, shop)
-    first = retrain(session, shop, Coin()).model
-    first.description = {k: v for k, v in first.description.items() if k != "judging"}
+def forget_judging(  # type: ignore[no-untyped-def]
+    app: Flask, session: Session, shop: Shop, model: ShopSentimentModel, judging: str | None
+):
+    """``model`` as trained on an older scheme, the shop's scorer again."""
+    description = {k: v for k, v in model.description.items() if k != "judging"}
+    model.description = description | ({"judging": judging} if judging else {})
+    model.out_of_fold = None
     session.commit()
     shop_models._loaded.clear()
-    incumbent = runtime.scorer(app, shop)
+    return runtime.scorer(app, shop)
+
+
+def test_a_model_trained_before_the_fixed_fifth_is_judged_on_reviews_received_after_it(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    """A shop model trained when a fresh fifth was drawn each week may have learned from any
+    review it had: it is judged only on reviews received after its training."""
+    history(session, shop)
+    first = retrain(session, shop, Coin()).model
+    incumbent = forget_judging(app, session, shop, first, None)
     assert incumbent.version == first.version
-    with pytest.raises(shop_models.ShopModelError, match="在当前模型训练之后收到"):
+    with pytest.raises(shop_models.ShopModelError, match="在它训练之后收到"):
         retrain(session, shop, incumbent, now=NOW + timedelta(days=7))
     history(session, shop, 150, received=NOW + timedelta(days=3), phrases=3)
     before = set(session.scalars(sa.select(Review.text).where(Review.received_at <= NOW)))
-    newer = [e for e in judged(session, shop) if e.text not in before]
+    newer = [e for e in shop_history(session, shop) if e.text not in before]
     second = retrain(session, shop, incumbent, now=NOW + timedelta(days=14)).model
-    assert second.figures["judged_on"] == len(newer) > 0
-    assert len(judged(session, shop)) > len(newer)  # the older ones were left out
+    assert second.figures["judged_on"] == len(newer) == 150
+
+
+def test_a_model_judged_on_the_fixed_fifth_is_judged_on_it_and_on_newer_reviews(
+    app: Flask, session: Session, shop: Shop
+) -> None:
+    """One judged on a fixed fifth (fold 0) never learned it."""
+    history(session, shop)
+    first = retrain(session, shop, Coin()).model
+    incumbent = forget_judging(app, session, shop, first, shop_models.FIXED_FIFTH)
+    second = retrain(session, shop, incumbent, now=NOW + timedelta(days=7)).model
+    assert second.figures["judged_on"] == len(fold_zero(session, shop)) > 0
+    history(session, shop, 150, received=NOW + timedelta(days=3), phrases=3)
+    before = set(session.scalars(sa.select(Review.text).where(Review.received_at <= NOW)))
+    newer = [e for e in shop_history(session, shop) if e.text not in before]
+    third = retrain(session, shop, incumbent, now=NOW + timedelta(days=14)).model
+    assert third.figures["judged_on"] == len(newer) + second.figures["judged_on"]
 
 
 def test_rollback_returns_to_the_model_active_before(

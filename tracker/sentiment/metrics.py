@@ -31,10 +31,11 @@ def auc(labels: Sequence[int], scores: Sequence[float]) -> float:
 
 
 def operating_point(
-    labels: Sequence[int], scores: Sequence[float], threshold: float
+    labels: Sequence[int], scores: Sequence[float], threshold: float | np.ndarray
 ) -> dict[str, float]:
     """``false_alarm_rate``: share of positive texts scored below ``threshold`` (they would
-    open a case); ``caught``: share of negative texts below it."""
+    open a case); ``caught``: share of negative texts below it. ``threshold`` may be one
+    per text (cross-fitted scores, each read at the threshold of the model that scored it)."""
     y, s = _arrays(labels, scores)
     below = s < threshold
     positives, negatives = y == 1, y == 0
