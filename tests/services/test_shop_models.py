@@ -182,6 +182,9 @@ def test_every_review_is_judged_by_models_that_never_learned_it(
     real_fit, real_history, real_judge = training.fit, training.shop_history, shop_models.judge
 
     def spy_fit(texts, labels, **kwargs):  # type: ignore[no-untyped-def]
+        # nothing is held while the six models train: on SQLite an open transaction
+        # holds the write lock, and every other job waited out its busy timeout
+        assert not session.in_transaction()
         model = real_fit(texts, labels, **kwargs)
         fits.append((set(texts), model))
         return model

@@ -159,6 +159,8 @@ def retrain(
     the model page)."""
     from tracker.services.training import TrainingError, shop_history
 
+    shop_id, code = shop.id, shop.code  # read now: after the rollback, reading them would
+    # begin a transaction, which on SQLite holds the write lock through the training
     examples = shop_history(session, shop)
     session.rollback()  # end the read: training takes a minute and holds no snapshot
     negatives = sum(1 for e in examples if e.label == 0)
@@ -167,10 +169,10 @@ def retrain(
             session,
             shop,
             now,
-            f"店铺 {shop.code} 只有 {len(examples)} 条可用于训练的评价（差评 {negatives} 条）；"
+            f"店铺 {code} 只有 {len(examples)} 条可用于训练的评价（差评 {negatives} 条）；"
             f"至少需要 {MIN_EXAMPLES} 条，好评和差评各 {MIN_PER_CLASS} 条。",
         )
-    judged, theirs, since = incumbent_scores(session, shop, incumbent, examples)
+    judged, theirs, since = incumbent_scores(session, shop_id, incumbent, examples)
     truth = [examples[i].label for i in judged]
     held_complaints = truth.count(0)
     if not held_complaints or held_complaints == len(truth):
@@ -178,7 +180,7 @@ def retrain(
             session,
             shop,
             now,
-            f"店铺 {shop.code} 可用来比较新旧模型的评价（当前模型没学过的"
+            f"店铺 {code} 可用来比较新旧模型的评价（当前模型没学过的"
             + ("，即在它训练之后收到的" if since is not None else "")
             + f"）有 {len(truth)} 条，其中差评 {held_complaints} 条：好评和差评都要有，"
             "才能判断新模型是否更好。等收到更多评价后再训练。",
@@ -187,12 +189,12 @@ def retrain(
         fitted = cross_fit(
             examples,
             now=now,
-            source=f"shop {shop.code}: {len(examples)} own labelled reviews",
-            version_prefix=f"shop{shop.id}",
+            source=f"shop {code}: {len(examples)} own labelled reviews",
+            version_prefix=f"shop{shop_id}",
             general_corpus=general_corpus,
         )
     except TrainingError as exc:  # a fold without a complaint: its texts all repeat one
-        message = f"店铺 {shop.code} 的评价无法分成五份训练：{exc}"
+        message = f"店铺 {code} 的评价无法分成五份训练：{exc}"
         raise _refused(session, shop, now, message) from exc
     verdict = judge(
         truth,
@@ -387,7 +389,7 @@ def stood_in(scorer: Scorer, texts: Sequence[str], out_of_fold: dict[int, float]
 
 
 def incumbent_scores(
-    session: Session, shop: Shop, incumbent: Scorer, examples: Sequence[Example]
+    session: Session, shop_id: int, incumbent: Scorer, examples: Sequence[Example]
 ) -> tuple[list[int], list[float], datetime | None]:
     """(indices of the examples the incumbent can be judged on, its scores of them, and
     the training time that limited them or None), each score by a model that never learned
@@ -396,13 +398,13 @@ def incumbent_scores(
     model is judged only on texts received after its training (and on fold 0, which one
     judged on a fixed fifth never trained on)."""
     everything = list(range(len(examples)))
-    if not incumbent.version.startswith(f"shop{shop.id}-"):
+    if not incumbent.version.startswith(f"shop{shop_id}-"):
         return everything, incumbent.score([e.text for e in examples]), None
     meta = getattr(incumbent, "meta", None) or {}
     if meta.get("judging") == JUDGING:
         stored = session.scalar(
             sa.select(ShopSentimentModel.out_of_fold).where(
-                ShopSentimentModel.shop_id == shop.id,
+                ShopSentimentModel.shop_id == shop_id,
                 ShopSentimentModel.version == incumbent.version,
             )
         )
@@ -413,7 +415,7 @@ def incumbent_scores(
     since = trained_at if trained_at.tzinfo else trained_at.replace(tzinfo=UTC)
     maybe_seen = set(
         session.scalars(
-            sa.select(Review.text).where(Review.shop_id == shop.id, Review.received_at <= since)
+            sa.select(Review.text).where(Review.shop_id == shop_id, Review.received_at <= since)
         )
     )
     session.rollback()
