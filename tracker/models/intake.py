@@ -147,6 +147,6 @@ class ShopSentimentModel(db.Model):
     description: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # TextModel.describe()
     arrays: Mapped[bytes] = mapped_column(sa.LargeBinary)  # TextModel.to_bytes()
     # Each of the shop's review texts it learned from, scored by a model of its recipe that
-    # did not (shop_models.out_of_fold): next week's judge reads these for it, as it knows
+    # did not (shop_models.read_out_of_fold): next week's judge reads these for it, as it knows
     # those texts itself. None: trained before cross-fitting (2026-12-03).
     out_of_fold: Mapped[bytes | None] = mapped_column(sa.LargeBinary)

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -305,6 +306,7 @@ class CrossFitted:
 
 
 def read_out_of_fold(stored: bytes) -> dict[int, float]:
+    """:meth:`CrossFitted.out_of_fold`'s bytes, as scores by text key."""
     count = len(stored) // 12
     keys = np.frombuffer(stored, dtype=np.uint64, count=count)
     scores = np.frombuffer(stored, dtype=np.float32, count=count, offset=8 * count)
@@ -350,6 +352,13 @@ def cross_fit(
     example (the candidate). Judged on one fixed fifth instead, a small shop's candidate
     was judged on a few complaints: 书籍 shops of 500 reviews held back 5–6, and candidates
     18 points better were not sure (README "Sentiment", bench/shop_model_promotion.py)."""
+    recipe = partial(
+        train_own,
+        now=now,
+        source=source,
+        version_prefix=version_prefix,
+        general_corpus=general_corpus,
+    )
     folds = np.array([fold_of(e.text) for e in examples])
     scores, case, confirm = (np.zeros(len(examples)) for _ in range(3))
     for fold in range(FOLDS):
@@ -357,24 +366,11 @@ def cross_fit(
         if not inside.size:
             continue
         held = [examples[i].text for i in inside]
-        model = train_own(
-            [e for e, f in zip(examples, folds, strict=True) if f != fold],
-            now=now,
-            source=source,
-            version_prefix=version_prefix,
-            general_corpus=general_corpus,
-            never_train_on=[*held, *never_train_on],
-        )
+        rest = [e for e, f in zip(examples, folds, strict=True) if f != fold]
+        model = recipe(rest, never_train_on=[*held, *never_train_on])
         scores[inside] = model.score(held)
         case[inside], confirm[inside] = model.thresholds.case, model.thresholds.confirm
-    candidate = train_own(
-        examples,
-        now=now,
-        source=source,
-        version_prefix=version_prefix,
-        general_corpus=general_corpus,
-        never_train_on=never_train_on,
-    )
+    candidate = recipe(examples, never_train_on=never_train_on)
     candidate.meta["judging"] = JUDGING
     return CrossFitted(candidate, scores, case, confirm)
 
@@ -397,20 +393,19 @@ def incumbent_scores(
     model's own out-of-fold scores stand in for it on the texts it learned; an older shop
     model is judged only on texts received after its training (and on fold 0, which one
     judged on a fixed fifth never trained on)."""
-    everything = list(range(len(examples)))
+    texts = [e.text for e in examples]
     if not incumbent.version.startswith(f"shop{shop_id}-"):
-        return everything, incumbent.score([e.text for e in examples]), None
+        return list(range(len(examples))), incumbent.score(texts), None
     meta = getattr(incumbent, "meta", None) or {}
-    if meta.get("judging") == JUDGING:
-        stored = session.scalar(
-            sa.select(ShopSentimentModel.out_of_fold).where(
-                ShopSentimentModel.shop_id == shop_id,
-                ShopSentimentModel.version == incumbent.version,
-            )
+    stored = session.scalar(
+        sa.select(ShopSentimentModel.out_of_fold).where(
+            ShopSentimentModel.shop_id == shop_id, ShopSentimentModel.version == incumbent.version
         )
-        session.rollback()
-        texts = [e.text for e in examples]
-        return everything, stood_in(incumbent, texts, read_out_of_fold(stored or b"")), None
+    )
+    session.rollback()
+    if meta.get("judging") == JUDGING and stored is not None:
+        scores = stood_in(incumbent, texts, read_out_of_fold(stored))
+        return list(range(len(examples))), scores, None
     trained_at = datetime.fromisoformat(meta["trained_at"])
     since = trained_at if trained_at.tzinfo else trained_at.replace(tzinfo=UTC)
     maybe_seen = set(
