@@ -21,6 +21,7 @@ from tracker.sentiment.metrics import (
     evaluate,
     operating_point,
     pick_threshold,
+    share_flagging_more,
     share_ranked_better,
     threshold_for_false_alarms,
 )
@@ -312,6 +313,26 @@ def test_ranking_better_by_one_complaint_of_twenty_is_not_sure_and_by_many_is() 
     assert share_ranked_better(labels, half, everything) == 0.0
     assert share_ranked_better(labels, everything, everything) == 0.0  # a tie is not better
     assert share_ranked_better([1, 1], [0.5, 0.6], [0.5, 0.6]) == 0.0  # no complaint to rank
+
+
+def flags(flagged: int, of: int) -> list[bool]:
+    return [True] * flagged + [False] * (of - flagged)
+
+
+def test_flagging_more_than_allowed_is_sure_only_beyond_the_noise_of_the_happy_texts() -> None:
+    # a small shop's 230 happy reviews: four flagged (1.74%) is within the noise of 1.5% ...
+    assert 0.3 < share_flagging_more(flags(4, 230), flags(0, 230), floor=0.015) < 0.8
+    # ... twelve (5.2%) is not
+    assert share_flagging_more(flags(12, 230), flags(0, 230), floor=0.015) > 0.99
+    # on 10,000 happy texts, even 1.75% is surely more than 1.5%
+    assert share_flagging_more(flags(175, 10_000), flags(0, 10_000), floor=0.015) > 0.95
+    # flagging 5% where the other model flags 8% (other texts) is not more
+    other_texts = [False] * 920 + [True] * 80
+    assert share_flagging_more(flags(50, 1000), other_texts, floor=0.015) < 0.05
+    assert share_flagging_more(other_texts, flags(50, 1000), floor=0.015) > 0.99
+    same = flags(50, 1000)
+    assert share_flagging_more(same, same, floor=0.015) == 0.0  # as many is not more
+    assert share_flagging_more([], [], floor=0.015) == 0.0
 
 
 def test_the_ranking_of_each_draw_is_its_auc() -> None:

@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -16,6 +17,7 @@ from tests.sentiment.test_models import BAD, GOOD
 from tracker import jobs, runtime
 from tracker.models import Review, SentimentCorrection, Shop, ShopSentimentModel
 from tracker.models.enums import Rating
+from tracker.sentiment.text_model import Thresholds
 from tracker.services import shop_models
 from tracker.services.training import Example, shop_history
 
@@ -166,6 +168,45 @@ def test_a_candidate_ahead_by_one_complaint_is_not_sure_enough(
     assert 0.5 < outcome.model.figures["sure"] < shop_models.SURE
     assert "看不出确实更好" in outcome.model.decision
     assert f"差评 {complaints} 条" in outcome.model.decision
+
+
+def ranked_perfectly(happy: int, complaints: int, flagged: int) -> shop_models.Scored:
+    """Every complaint below every happy text, ``flagged`` happy texts under the case
+    threshold (0.3)."""
+    scores = np.r_[[0.2] * flagged, [0.9] * (happy - flagged), [0.01] * complaints]
+    return shop_models.Scored(scores, Thresholds(), 0.3, 0.5)
+
+
+def test_a_candidate_is_kept_out_for_false_alarms_only_when_they_are_surely_too_many() -> None:
+    """A small shop's 230 happy reviews cannot tell 1.7% from 1.5%: the point estimate kept
+    out a candidate 19 points better that flagged 1.3% of the shop's later reviews."""
+    truth = [1] * 230 + [0] * 20
+    rng = np.random.default_rng(1)
+    # ranks complaints worse and flags none: 0.35 and above is over the case threshold
+    theirs = shop_models.Scored(
+        np.r_[rng.uniform(0.35, 1, 230), rng.uniform(0.35, 0.9, 20)], Thresholds(), 0.3, 0.5
+    )
+    within_noise = shop_models.judge(truth, ranked_perfectly(230, 20, 4), theirs, seed=1)
+    assert within_noise.mine["false_alarm_rate"] == round(4 / 230, 4)  # over 1.5% ...
+    assert within_noise.sure == 1.0 and within_noise.flags_more < shop_models.SURE
+    assert within_noise.promoted  # ... but not surely
+    assert "看不出确实多于 1.5%" in within_noise.decision
+    too_many = shop_models.judge(truth, ranked_perfectly(230, 20, 12), theirs, seed=1)
+    assert not too_many.promoted and too_many.flags_more >= shop_models.SURE
+    assert too_many.decision.startswith("未启用：开案阈值下误报 5.2%，确实多于 1.5%")
+
+
+def test_flagging_fewer_than_the_model_scoring_the_shop_is_no_reason_to_keep_it() -> None:
+    truth = [1] * 460 + [0] * 40
+    theirs = shop_models.Scored(
+        np.r_[[0.2] * 40, np.linspace(0.35, 0.95, 420), np.linspace(0.01, 0.6, 40)],
+        Thresholds(),
+        0.3,
+        0.5,
+    )  # flags 8.7% of the happy texts and ranks complaints among them
+    verdict = shop_models.judge(truth, ranked_perfectly(460, 40, 25), theirs, seed=1)  # 5.4%
+    assert verdict.promoted
+    assert "看不出确实多于当前模型的 8.7%" in verdict.decision
 
 
 def test_every_review_is_judged_by_models_that_never_learned_it(

@@ -101,6 +101,32 @@ def share_ranked_better(
     return wins / resamples
 
 
+def share_flagging_more(
+    mine: Sequence[bool],
+    theirs: Sequence[bool],
+    *,
+    floor: float,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> float:
+    """Share of bootstrap resamples of the happy texts in which ``mine`` flags (opens a case
+    for) a larger share of them than ``floor`` and than ``theirs`` does on the same draw.
+
+    Why resample: on a small shop's 230 happy reviews, 1.5% is 3.45 texts, so four flagged
+    (1.74%) is as likely from a model flagging 1.5% as from one flagging 2%; a point estimate
+    kept such candidates out. A draw's figures depend only on how many texts flagged by
+    both, by ``mine`` alone, by ``theirs`` alone and by neither it holds: each draw is those
+    four counts, multinomial."""
+    a, b = np.asarray(mine, dtype=bool), np.asarray(theirs, dtype=bool)
+    if not len(a):
+        return 0.0
+    kinds = np.array([(a & b).sum(), (a & ~b).sum(), (~a & b).sum(), (~a & ~b).sum()])
+    counts = np.random.default_rng(seed).multinomial(len(a), kinds / len(a), size=resamples)
+    flagged_mine, flagged_theirs = counts[:, 0] + counts[:, 1], counts[:, 0] + counts[:, 2]
+    more = (flagged_mine > floor * len(a)) & (flagged_mine > flagged_theirs)
+    return float(more.mean())
+
+
 def auc_of_draws(scores: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
     """AUC of each draw (a row of indices into ``scores``, which are probabilities), ties
     counted half. Each row is shifted by twice its number so that one sorted array serves
