@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import NOW, csrf_token, login
-from tests.factories import add_sale
+from tests.factories import add_sale, open_case
 from tracker.clock import utcnow
 from tracker.extensions import cache
 from tracker.models import Script, Shop
@@ -125,6 +125,44 @@ def test_switching_between_assigned_shops(
     assert "乙店的评价" not in client.get("/shop/reviews").get_data(as_text=True)
     client.post("/shop/switch", data={"shop_id": second.id, "csrf_token": csrf_token(client, "/")})
     assert "乙店的评价" in client.get("/shop/reviews").get_data(as_text=True)
+
+
+def test_the_navigation_bar_names_the_shop_a_page_shows_and_switching_keeps_to_it(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    """Another shop's model page under the chosen shop's name read as the chosen shop's."""
+    first, second = make_shop(name="A店"), make_shop(name="B店")
+    case = open_case(session, second, at=utcnow() - timedelta(hours=1))
+    login(client, make_user(Role.ADMIN, shops=[first, second]))
+
+    def selected(html: str) -> str:
+        return html.split("selected>")[1].split("<")[0].strip()
+
+    assert selected(client.get("/").get_data(as_text=True)) == "A店"  # the one chosen
+    page = f"/admin/shops/{second.id}/sentiment"
+    html = client.get(page).get_data(as_text=True)
+    assert selected(html) == "B店" and 'name="next"' not in html
+    # switching from it opens the same page of the shop switched to
+    switched = client.post(
+        "/shop/switch",
+        data={"shop_id": first.id, "csrf_token": csrf_token(client, "/")},
+        headers={"Referer": f"http://localhost{page}?x=1"},
+    )
+    assert switched.headers["Location"] == f"/admin/shops/{first.id}/sentiment"
+    # a case page names its case's shop; switching from it opens the shop's home page
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert selected(html) == "B店" and 'name="next" value="/"' in html
+    assert selected(client.get("/").get_data(as_text=True)) == "A店"  # still the one chosen
+    # any other page is returned to as it was
+    back = client.post(
+        "/shop/switch",
+        data={"shop_id": second.id, "csrf_token": csrf_token(client, "/")},
+        headers={"Referer": "http://localhost/shop/reviews?q=1"},
+    )
+    assert back.headers["Location"] == "http://localhost/shop/reviews?q=1"
 
 
 @pytest.fixture

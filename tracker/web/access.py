@@ -7,7 +7,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, g, session
+from flask import abort, g, has_request_context, request, session, url_for
 from flask_login import current_user
 
 from tracker.extensions import db
@@ -97,9 +97,33 @@ def shop_if_visible(shop_id: int) -> Shop | None:
     return db.session.scalar(shops_query().where(Shop.id == shop_id))
 
 
+PAGE_SHOP = "tracker.page_shop"  # WSGI environ key: per request, even where tests share ``g``
+
+
 def shop_or_404(shop_id: int) -> Shop:
-    """Another shop's data is answered with 404, so its existence is not revealed."""
+    """Another shop's data is answered with 404, so its existence is not revealed. The shop
+    found is the page's: the navigation bar names it (:func:`nav_shop`)."""
     shop = shop_if_visible(shop_id)
     if shop is None:
         abort(404)
+    if has_request_context():
+        request.environ[PAGE_SHOP] = shop
     return shop
+
+
+def nav_shop() -> Shop | None:
+    """The shop the navigation bar names: the one the page shows (a case, another shop's
+    settings), else the one chosen. Naming the chosen shop above another shop's model page
+    read as if the figures were the chosen shop's."""
+    page_shop = request.environ.get(PAGE_SHOP) if has_request_context() else None
+    return page_shop or current_shop()
+
+
+def nav_switch_next() -> str:
+    """Where switching shops goes from this page: the chosen shop's home page from a page of
+    one of another shop's records (a case, a review), which the switch cannot show for the
+    chosen shop; nothing (back to the page) otherwise, as ``switch_shop`` decides."""
+    page_shop = request.environ.get(PAGE_SHOP) if has_request_context() else None
+    if page_shop is None or "shop_id" in (request.view_args or {}):
+        return ""
+    return url_for("home.index")

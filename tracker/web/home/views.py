@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -11,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
@@ -101,4 +104,20 @@ def switch_shop() -> Response:
     target = request.referrer or ""
     if target.startswith(url_for("home.pick_shop", _external=True)):
         target = ""  # picked from the list: on to the shop's home page
-    return redirect(target if target.startswith(request.host_url) else url_for("home.index"))
+    if not target.startswith(request.host_url):
+        return redirect(url_for("home.index"))
+    return redirect(same_page_of(target, shop.id))
+
+
+def same_page_of(target: str, shop_id: int) -> str:
+    """``target``, or the same page of the chosen shop where the page is one shop's by its
+    address (another shop's model or settings): back to that page would still show it."""
+    try:
+        endpoint, args = current_app.url_map.bind_to_environ(request.environ).match(
+            urlsplit(target).path, method="GET"
+        )
+    except HTTPException:
+        return target
+    if "shop_id" not in args:
+        return target
+    return url_for(endpoint, **(args | {"shop_id": shop_id}))
