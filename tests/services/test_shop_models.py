@@ -193,7 +193,7 @@ def test_a_candidate_is_kept_out_for_false_alarms_only_when_they_are_surely_too_
     assert "看不出确实多于 1.5%" in within_noise.decision
     too_many = shop_models.judge(truth, ranked_perfectly(230, 20, 12), theirs, seed=1)
     assert not too_many.promoted and too_many.flags_more >= shop_models.SURE
-    assert too_many.decision.startswith("未启用：开案阈值下误报 5.2%，确实多于 1.5%")
+    assert too_many.decision.startswith("未启用：开案阈值下误报 5.22%，确实多于 1.5%")
 
 
 def test_flagging_fewer_than_the_model_scoring_the_shop_is_no_reason_to_keep_it() -> None:
@@ -206,7 +206,7 @@ def test_flagging_fewer_than_the_model_scoring_the_shop_is_no_reason_to_keep_it(
     )  # flags 8.7% of the happy texts and ranks complaints among them
     verdict = shop_models.judge(truth, ranked_perfectly(460, 40, 25), theirs, seed=1)  # 5.4%
     assert verdict.promoted
-    assert "看不出确实多于当前模型的 8.7%" in verdict.decision
+    assert "看不出确实多于当前模型的 8.70%" in verdict.decision
 
 
 def test_every_review_is_judged_by_models_that_never_learned_it(

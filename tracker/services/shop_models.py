@@ -484,7 +484,7 @@ def judge(truth: Sequence[int], mine: Scored, theirs: Scored, *, seed: int) -> V
     caught, other = mine_figures[KEY], theirs_figures[KEY]
     flagged, flagged_theirs = mine_figures["false_alarm_rate"], theirs_figures["false_alarm_rate"]
     more = (
-        f"多于当前模型的 {flagged_theirs:.1%}"
+        f"多于当前模型的 {flagged_theirs:.2%}"
         if flagged_theirs > OPERATING_FALSE_ALARMS
         else f"多于 {OPERATING_FALSE_ALARMS:.1%}"
     )
@@ -493,11 +493,11 @@ def judge(truth: Sequence[int], mine: Scored, theirs: Scored, *, seed: int) -> V
     elif sure < SURE:
         decision = (
             f"未启用：抓到 {caught:.1%}，当前模型 {other:.1%}；但在比较的 "
-            f"{len(truth)} 条评价（差评 {truth.count(0)} 条）上还看不出确实更好："
+            f"{len(truth):,} 条评价（差评 {truth.count(0):,} 条）上还看不出确实更好："
             f"把握 {sure:.0%}，需 {SURE:.0%}。"
         )
     elif flags_more >= SURE:  # Verdict.safe
-        decision = f"未启用：开案阈值下误报 {flagged:.1%}，确实{more}（把握 {flags_more:.0%}）。"
+        decision = f"未启用：开案阈值下误报 {flagged:.2%}，确实{more}（把握 {flags_more:.0%}）。"
     else:
         decision = (
             f"启用：在误报 1.5% 时抓到 {caught:.1%} 的差评，当前模型 {other:.1%}"
@@ -505,7 +505,7 @@ def judge(truth: Sequence[int], mine: Scored, theirs: Scored, *, seed: int) -> V
         )
         if flagged > OPERATING_FALSE_ALARMS:
             decision += (
-                f"开案阈值下误报 {flagged:.1%}，在比较的 {truth.count(1)} 条好评上"
+                f"开案阈值下误报 {flagged:.2%}，在比较的 {truth.count(1):,} 条好评上"
                 f"看不出确实{more}（把握 {flags_more:.0%}，需 {SURE:.0%} 才不启用）。"
             )
     return Verdict(
