@@ -111,19 +111,22 @@ def shop_or_404(shop_id: int) -> Shop:
     return shop
 
 
+def page_shop() -> Shop | None:
+    """The shop this request's page is about, if :func:`shop_or_404` found one."""
+    return request.environ.get(PAGE_SHOP) if has_request_context() else None
+
+
 def nav_shop() -> Shop | None:
     """The shop the navigation bar names: the one the page shows (a case, another shop's
     settings), else the one chosen. Naming the chosen shop above another shop's model page
     read as if the figures were the chosen shop's."""
-    page_shop = request.environ.get(PAGE_SHOP) if has_request_context() else None
-    return page_shop or current_shop()
+    return page_shop() or current_shop()
 
 
 def nav_switch_next() -> str:
     """Where switching shops goes from this page: the chosen shop's home page from a page of
     one of another shop's records (a case, a review), which the switch cannot show for the
     chosen shop; nothing (back to the page) otherwise, as ``switch_shop`` decides."""
-    page_shop = request.environ.get(PAGE_SHOP) if has_request_context() else None
-    if page_shop is None or "shop_id" in (request.view_args or {}):
+    if page_shop() is None or "shop_id" in (request.view_args or {}):
         return ""
     return url_for("home.index")
