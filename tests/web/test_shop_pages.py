@@ -113,13 +113,15 @@ def test_another_shops_data_is_not_found(
     assert response.status_code == 404
 
 
+@pytest.fixture
+def two_shops(make_shop) -> tuple[Shop, Shop]:  # type: ignore[no-untyped-def]
+    return make_shop(name="A店"), make_shop(name="B店")
+
+
 def test_switching_between_assigned_shops(
-    client: FlaskClient,
-    make_user,
-    make_shop,  # type: ignore[no-untyped-def]
-    session: Session,
-) -> None:
-    first, second = make_shop(name="A店"), make_shop(name="B店")
+    client: FlaskClient, make_user, two_shops: tuple[Shop, Shop], session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    first, second = two_shops
     add_sale(session, second, text="乙店的评价", at=NOW, key="9")
     login(client, make_user(Role.AGENT, shops=[first, second]))
     assert "乙店的评价" not in client.get("/shop/reviews").get_data(as_text=True)
@@ -128,13 +130,10 @@ def test_switching_between_assigned_shops(
 
 
 def test_the_navigation_bar_names_the_shop_a_page_shows_and_switching_keeps_to_it(
-    client: FlaskClient,
-    make_user,
-    make_shop,  # type: ignore[no-untyped-def]
-    session: Session,
-) -> None:
+    client: FlaskClient, make_user, two_shops: tuple[Shop, Shop], session: Session
+) -> None:  # type: ignore[no-untyped-def]
     """Another shop's model page under the chosen shop's name read as the chosen shop's."""
-    first, second = make_shop(name="A店"), make_shop(name="B店")
+    first, second = two_shops
     case = open_case(session, second, at=utcnow() - timedelta(hours=1))
     login(client, make_user(Role.ADMIN, shops=[first, second]))
 
