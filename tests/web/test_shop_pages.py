@@ -155,6 +155,17 @@ def test_the_navigation_bar_names_the_shop_a_page_shows_and_switching_keeps_to_i
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert selected(html) == "B店" and 'name="next" value="/"' in html
     assert selected(client.get("/").get_data(as_text=True)) == "A店"  # still the one chosen
+    # its 看板 link is B店's board: it switches there, as the case is not on A店's
+    back_form = html.split('id="back-to-board"')[1].split("</form>")[0]
+    assert f'name="shop_id" value="{second.id}"' in back_form and "B店的看板" in back_form
+    to_board = client.post(
+        "/shop/switch",
+        data={"shop_id": second.id, "next": "/cases", "csrf_token": csrf_token(client, "/")},
+    )
+    assert to_board.headers["Location"] == "/cases"
+    assert selected(client.get("/cases").get_data(as_text=True)) == "B店"
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)  # now the shop in use
+    assert '<a class="btn btn-sm btn-link px-0" href="/cases" id="back-to-board">' in html
     # any other page is returned to as it was
     back = client.post(
         "/shop/switch",

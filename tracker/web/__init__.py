@@ -73,12 +73,13 @@ def compile_templates(app: Flask) -> list[str]:
 
 
 def _navigation() -> dict[str, object]:
-    from tracker.web.access import nav_shop, nav_switch_next, switcher_shops
+    from tracker.web.access import current_shop, nav_shop, nav_switch_next, switcher_shops
     from tracker.web.notifications.views import unread
 
     return {
         "nav_shops": switcher_shops,
         "nav_shop": nav_shop,
+        "chosen_shop": current_shop,
         "nav_switch_next": nav_switch_next,
         "nav_unread": unread,
     }
