@@ -43,6 +43,8 @@ from sentiment_loco import (  # noqa: E402
 from tracker.sentiment.metrics import auc  # noqa: E402
 from tracker.services.shop_models import (  # noqa: E402
     KEY,
+    OPERATING_FALSE_ALARMS,
+    SURE,
     Scored,
     cross_fit,
     fold_of,
@@ -140,7 +142,12 @@ def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]
                     "incumbent_auc": [round(a, 4) for a in aucs[0]],  # judged, truth
                     "candidate_auc": [round(a, 4) for a in aucs[1]],
                     "sure": verdict.sure,
+                    "flags_more": verdict.flags_more,
                     "promoted": verdict.promoted,
+                    # as the false-alarm check read it until 2026-12-03: a point estimate
+                    "point_promoted": verdict.ahead
+                    and verdict.sure >= SURE
+                    and verdict.mine["false_alarm_rate"] <= OPERATING_FALSE_ALARMS,
                 }
             )
     return runs
@@ -155,6 +162,7 @@ def summary(runs: list[dict[str, object]]) -> dict[str, object]:
             "better": sum(1 for r in mine if r["gain"] > 0),
             "promoted": len(promoted),
             "worse_promoted": sum(1 for r in promoted if r["gain"] < 0),
+            "point_promoted": sum(1 for r in mine if r["point_promoted"]),
             "better_kept_out": sum(1 for r in mine if r["gain"] > 0 and not r["promoted"]),
             "mean_flattered": round(sum(r["flattered"] for r in mine) / max(1, len(mine)), 4),
             "mean_sure": round(sum(r["sure"] for r in mine) / max(1, len(mine)), 3),
@@ -172,7 +180,7 @@ def main() -> None:
     runs = shop_runs(one_category, description=__doc__.splitlines()[0], draws=3, per="category")
     print(
         "| unseen | held back | judged on: seen by the incumbent | incumbent: judged / truth"
-        " | candidate: judged / truth | truly better | promoted | sure |"
+        " | candidate: judged / truth | truly better | promoted | sure | sure it flags more |"
     )
     for run in runs:
         print(
@@ -180,7 +188,7 @@ def main() -> None:
             f" | {100 * run['incumbent_judged']:.1f} / {100 * run['incumbent_truth']:.1f}"
             f" | {100 * run['candidate_judged']:.1f} / {100 * run['candidate_truth']:.1f}"
             f" | {100 * run['gain']:+.1f} | {'yes' if run['promoted'] else 'no'}"
-            f" | {run['sure']:.0%} |"
+            f" | {run['sure']:.0%} | {run['flags_more']:.0%} |"
         )
     print(json.dumps({"overall": summary(runs), "runs": runs}, ensure_ascii=False))
 
