@@ -431,14 +431,8 @@ class Verdict:
     sure: float  # share of their bootstrap resamples in which the candidate ranks better
     flags_more: float  # ... in which it flags more happy texts than 1.5% and the incumbent
     ahead: bool  # catches more complaints at 1.5% false alarms, by more than MARGIN
+    safe: bool  # not shown (in SURE of the resamples) to flag more happy texts than that
     decision: str  # why, in words, for the admin page
-
-    @property
-    def safe(self) -> bool:
-        """Not shown to flag more happy texts than allowed: a small shop's few happy reviews
-        cannot tell 1.7% from 1.5%, and a point estimate kept out a candidate 19 points
-        better that flagged 1.3% later (README "Sentiment")."""
-        return self.flags_more < SURE
 
     @property
     def promoted(self) -> bool:
@@ -481,6 +475,9 @@ def judge(truth: Sequence[int], mine: Scored, theirs: Scored, *, seed: int) -> V
         seed=seed,
     )
     ahead = mine_figures[KEY] > theirs_figures[KEY] + MARGIN
+    # a small shop's few happy reviews cannot tell 1.7% from 1.5%: the point estimate kept
+    # out a candidate 19 points better that flagged 1.3% later (README "Sentiment")
+    safe = flags_more < SURE
     caught, other = mine_figures[KEY], theirs_figures[KEY]
     flagged, flagged_theirs = mine_figures["false_alarm_rate"], theirs_figures["false_alarm_rate"]
     more = (
@@ -496,7 +493,7 @@ def judge(truth: Sequence[int], mine: Scored, theirs: Scored, *, seed: int) -> V
             f"{len(truth):,} 条评价（差评 {truth.count(0):,} 条）上还看不出确实更好："
             f"把握 {sure:.0%}，需 {SURE:.0%}。"
         )
-    elif flags_more >= SURE:  # Verdict.safe
+    elif not safe:
         decision = f"未启用：开案阈值下误报 {flagged:.2%}，确实{more}（把握 {flags_more:.0%}）。"
     else:
         decision = (
@@ -509,7 +506,7 @@ def judge(truth: Sequence[int], mine: Scored, theirs: Scored, *, seed: int) -> V
                 f"看不出确实{more}（把握 {flags_more:.0%}，需 {SURE:.0%} 才不启用）。"
             )
     return Verdict(
-        mine_figures, theirs_figures, round(sure, 3), round(flags_more, 3), ahead, decision
+        mine_figures, theirs_figures, round(sure, 3), round(flags_more, 3), ahead, safe, decision
     )
 
 
