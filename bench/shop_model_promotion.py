@@ -123,20 +123,25 @@ def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]
     return runs
 
 
+def promoted_by_point_estimate(verdict: Verdict) -> bool:
+    """The verdict as the false-alarm check read it until 2026-12-03: at most 1.5% of the
+    judged happy texts, however few."""
+    flagged = verdict.mine["false_alarm_rate"]
+    return verdict.ahead and verdict.sure >= SURE and flagged <= OPERATING_FALSE_ALARMS
+
+
 def outcome(
     scheme: str, verdict: Verdict, truth: dict[str, float], theirs: dict[str, float]
 ) -> dict[str, object]:
     """The verdict, and the same verdict had the false-alarm check read the point estimate
-    (``_point``: at most 1.5% of the judged happy texts, as until 2026-12-03)."""
-    judged = verdict.mine["false_alarm_rate"]
-    point = verdict.ahead and verdict.sure >= SURE and judged <= OPERATING_FALSE_ALARMS
+    (``_point``)."""
     return {
         f"{scheme}_sure": verdict.sure,
         f"{scheme}_flags_more": verdict.flags_more,
         f"{scheme}_promoted": verdict.promoted,
-        f"{scheme}_point_promoted": point,
+        f"{scheme}_point_promoted": promoted_by_point_estimate(verdict),
         f"{scheme}_gain": round(truth[KEY] - theirs[KEY], 4),
-        f"{scheme}_judged_false_alarm_rate": judged,
+        f"{scheme}_judged_false_alarm_rate": verdict.mine["false_alarm_rate"],
         f"{scheme}_false_alarm_rate": truth["false_alarm_rate"],
         "installation_false_alarm_rate": theirs["false_alarm_rate"],
     }

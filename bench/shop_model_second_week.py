@@ -39,12 +39,11 @@ from sentiment_loco import (  # noqa: E402
     shop_runs,
     without_category,
 )
+from shop_model_promotion import promoted_by_point_estimate  # noqa: E402
 
 from tracker.sentiment.metrics import auc  # noqa: E402
 from tracker.services.shop_models import (  # noqa: E402
     KEY,
-    OPERATING_FALSE_ALARMS,
-    SURE,
     Scored,
     cross_fit,
     fold_of,
@@ -144,10 +143,7 @@ def one_category(args: tuple[str, list[Example], int]) -> list[dict[str, object]
                     "sure": verdict.sure,
                     "flags_more": verdict.flags_more,
                     "promoted": verdict.promoted,
-                    # as the false-alarm check read it until 2026-12-03: a point estimate
-                    "point_promoted": verdict.ahead
-                    and verdict.sure >= SURE
-                    and verdict.mine["false_alarm_rate"] <= OPERATING_FALSE_ALARMS,
+                    "point_promoted": promoted_by_point_estimate(verdict),
                 }
             )
     return runs
