@@ -128,7 +128,11 @@ def open_case(
     settings = IntakeSettings(
         WorkingHours(tz=ZoneInfo("Asia/Shanghai"), periods=((time(9), time(22)),)), DeadlinePolicy()
     )
-    kind = CaseKind.BAD if rating is Rating.BAD else CaseKind.NEUTRAL
+    kind = {
+        Rating.BAD: CaseKind.BAD,
+        Rating.NEUTRAL: CaseKind.NEUTRAL,
+        Rating.GOOD: CaseKind.HIDDEN_NEGATIVE,
+    }[rating]
     case = open_case_for(session, review, kind, now=review.posted_at, settings=settings)
     session.commit()
     return case

@@ -38,6 +38,37 @@ def test_tmall_reviews_cannot_change_a_happy_follow_up_is_the_recovery() -> None
 
 
 @pytest.mark.parametrize(
+    ("platform", "rating", "after_follow_up"),
+    [
+        (Platform.TMALL, Rating.BAD, False),  # a Tmall review changes by its one 追评 only
+        (Platform.TMALL, Rating.GOOD, False),
+        (Platform.TAOBAO, Rating.BAD, True),  # may still be revised to 好评 or deleted
+        (Platform.TAOBAO, Rating.GOOD, False),  # a hidden negative recovers by 追评 alone
+        (Platform.WECHAT, Rating.NEUTRAL, True),  # 和解 withdraws it whatever was added
+        (Platform.JD, Rating.GOOD, False),
+    ],
+)
+def test_a_buyer_who_added_their_one_follow_up_may_have_nothing_left_to_change(
+    platform: Platform, rating: Rating, after_follow_up: bool
+) -> None:
+    rules = rules_for(platform).for_rating(rating)
+    assert rules.can_still_change(has_follow_up=False)
+    assert rules.can_still_change(has_follow_up=True) is after_follow_up
+
+
+@pytest.mark.parametrize("platform", list(Platform))
+def test_a_hidden_negative_is_asked_for_a_happy_follow_up_on_every_platform(
+    platform: Platform,
+) -> None:
+    rules = rules_for(platform).for_rating(Rating.GOOD)
+    assert rules.recovered_by == {Recovery.POSITIVE_FOLLOW_UP}
+    assert rules.promise == "追评" and "追评" in rules.update_request
+    assert rules.attempt_label(AttemptOutcome.AGREED) == "已接通-同意追评"
+    assert rules.summary == rules_for(platform).summary  # the platform's line is unchanged
+    assert rules_for(platform).for_rating(Rating.BAD) is rules_for(platform)
+
+
+@pytest.mark.parametrize(
     ("platform", "closed_by_follow_up"),
     [(Platform.TAOBAO, True), (Platform.TMALL, True), (Platform.KUAISHOU, False)],
 )

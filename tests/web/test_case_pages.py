@@ -272,6 +272,67 @@ def test_on_tmall_the_buyer_agrees_to_a_follow_up_not_a_change(
     assert "请记录联系结果“已接通-同意追评”" in refused.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("platform", "rating"),
+    [(Platform.TMALL, Rating.BAD), (Platform.TAOBAO, Rating.GOOD)],
+)
+def test_a_buyer_who_added_their_one_follow_up_is_not_asked_for_another(
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    agent: User,
+    platform: Platform,
+    rating: Rating,
+) -> None:
+    """Once a Tmall review, or a hidden negative anywhere, has its 追评, nothing the buyer
+    can do changes it: the page says so, offers no 同意追评 and no script asking for one,
+    and the server refuses a promise nobody can keep."""
+    shop.platform = platform
+    session.add(
+        Script(
+            shop_id=shop.id,
+            title="请买家追评",
+            body="问题解决后，麻烦您{更新评价}，谢谢。",
+            updated_at=utcnow(),
+        )
+    )
+    case = recent_case(session, shop, rating=rating, text="还行吧")
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "同意追评" in page and "买家可追评至" in page and "麻烦您在订单里追评" in page
+    case.review.follow_up_text, case.review.follow_up_at = "用了两天就坏了，很失望", utcnow()
+    session.commit()
+    page = client.get(url).get_data(as_text=True)
+    said = page[page.index('id="nothing-to-change"') :][:200]
+    assert "买家已追评（每条评价只能追评一次）" in said and "买家满意但未改评" in said
+    assert "买家可追评至" not in page and "同意追评" not in page and "麻烦您" not in page
+    assert ">已接通-考虑中</option>" in page  # the rest of the form is there
+    refused = post_attempt(client, case, "agreed")
+    assert refused.status_code == 400
+    assert "买家已经追评过" in refused.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count(ContactAttempt.id))) == 0
+    assert post_attempt(client, case, "considering").status_code == 302
+
+
+def test_on_taobao_a_hidden_negative_is_asked_for_a_follow_up_not_a_change(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """A Taobao buyer may revise a 中/差评, but a 好评 with unhappy words is one already:
+    the call asks for a 追评, whatever a bad review's call would ask."""
+    shop.platform = Platform.TAOBAO
+    hidden = recent_case(
+        session, shop, key="h", nick="买家乙", rating=Rating.GOOD, text="好评是给快递的，东西很差"
+    )
+    bad = recent_case(session, shop, key="b")
+    login(client, agent)
+    page = client.get(f"/cases/{hidden.id}").get_data(as_text=True)
+    assert ">已接通-同意追评</option>" in page and "同意修改" not in page
+    assert "买家可追评至" in page
+    page = client.get(f"/cases/{bad.id}").get_data(as_text=True)
+    assert ">已接通-同意修改</option>" in page and "买家可修改评价至" in page
+
+
 def test_claim_and_the_second_claimer_is_told_who_has_it(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]

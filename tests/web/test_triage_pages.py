@@ -73,20 +73,25 @@ def test_the_queue_names_what_the_words_complain_of(
 def test_the_queue_says_how_long_the_buyer_can_still_change_each_review(
     client: FlaskClient, session: Session, world: World
 ) -> None:
-    """Most urgent first, each with the time left in the platform's window (Taobao: 30
-    days to change a 中差评 from its posting)."""
+    """Most urgent first, each with the time left in the platform's window. Every review
+    here is a 好评: even on Taobao, where a 中差评 may be revised, its buyer can only add a
+    追评 (30 days from its posting), and one who has added theirs can change nothing."""
     new = _waiting(session, world, "刚收到，还没用，看着一般", "w1")
     old = _waiting(session, world, "用了几天，感觉一般般", "w2")
+    spent = _waiting(session, world, "挺好的", "w3")
     new.first_posted_at = utcnow() - timedelta(hours=1)
     old.first_posted_at = utcnow() - timedelta(days=28, hours=1)
+    spent.follow_up_text, spent.follow_up_at = "后来发现有瑕疵，挺失望的", utcnow()
     session.commit()
     login(client, world.users["agent"])
     page = client.get("/cases/confirm").get_data(as_text=True)
     assert page.index("感觉一般般") < page.index("看着一般")
     left = re.findall(r'class="ms-auto window-left countdown-(\w+)"[^>]*>([^<]+)<', page)
-    assert left[0][1].startswith("可改评 · 剩 1天2") and left[1][1].startswith("可改评 · 剩 29天2")
+    assert left[0][1].startswith("可追评 · 剩 1天2") and left[1][1].startswith("可追评 · 剩 29天2")
     assert [state for state, _ in left] == ["near", "ok"]  # amber in its last three days
-    assert "淘宝买家改评的 30 天" in page
+    assert "淘宝买家追评的 30 天" in page and "可改评" not in page
+    after = page[page.index("已追评 · 评价不会再变") :]
+    assert "后来发现有瑕疵" in after[:800]
 
 
 def test_a_user_text_in_the_queue_is_escaped(

@@ -10,7 +10,7 @@ rules before a shop relies on them (README "Platform rules").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -103,6 +103,26 @@ class ReviewRules:
         if self.follow_up_closes_explanation and follow_up_at is not None:
             return min(ends, follow_up_at) if ends is not None else follow_up_at
         return ends
+
+    def for_rating(self, rating: Rating) -> ReviewRules:
+        """The rules as they bear on a review of this rating. A 好评 whose words are
+        unhappy (a hidden negative) is not revised (it is one already) nor withdrawn by
+        和解: its buyer can add a 追评, and a happy one is its recovery on every platform."""
+        if rating is not Rating.GOOD:
+            return self
+        return replace(
+            self,
+            buyer_changes=self.buyer_changes & {BuyerChange.FOLLOW_UP},
+            recovered_by=frozenset({Recovery.POSITIVE_FOLLOW_UP}),
+            changes_allowed=0,
+        )
+
+    def can_still_change(self, *, has_follow_up: bool) -> bool:
+        """Whether the buyer can still change what the platform shows. A buyer adds one
+        追评 to a review (淘宝/天猫's rule, assumed elsewhere): once it is there, only a
+        revision, a deletion or a 和解 remains, which a Tmall review never gets (nor a
+        good rating, see :meth:`for_rating`)."""
+        return not has_follow_up or bool(self.recovered_by - {Recovery.POSITIVE_FOLLOW_UP})
 
     def counts_as_revision(self, old: Rating, new: Rating) -> bool:
         """Whether a rating change the platform shows is one its rules allow (anything else

@@ -49,7 +49,7 @@ from tracker.services.cases import (
     RemedyTotals,
     explanation_window_ends,
     remedy_totals,
-    rules_of,
+    rules_of_case,
 )
 from tracker.services.change_log import local_moment
 from tracker.sources import registry
@@ -102,6 +102,7 @@ class CaseDetail:
     segment: BuyerSegment | None  # who is on the line: loyal, big, their member level
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
+    can_still_change: bool  # False: the buyer added their one 追评 and nothing can change
     staff_label: bool | None = None  # staff's word on the words (True: happy), over the model's
 
     @property
@@ -129,6 +130,9 @@ def load_case(session: Session, case_id: int) -> Case | None:
     )
 
 
+UPDATE_REQUEST = "{更新评价}"
+
+
 def fill(template: str, name: str | None, product_title: str, rules: ReviewRules) -> str:
     """{买家} and {商品} as said on the phone: the buyer's name as the viewer may see it
     (else 亲) and the short name of the product (tracker.domain.wording); {更新评价} as the
@@ -136,13 +140,20 @@ def fill(template: str, name: str | None, product_title: str, rules: ReviewRules
     return (
         template.replace("{买家}", spoken_name(name))
         .replace("{商品}", short_product(product_title))
-        .replace("{更新评价}", rules.update_request)
+        .replace(UPDATE_REQUEST, rules.update_request)
     )
 
 
 def scripts_for(
-    session: Session, case: Case, rules: ReviewRules, name: str | None
+    session: Session,
+    case: Case,
+    rules: ReviewRules,
+    name: str | None,
+    *,
+    can_still_change: bool,
 ) -> list[FilledScript]:
+    """The shop's and the common scripts for the case's reasons; those asking for a new
+    review ({更新评价}) only while the buyer can still give one."""
     reasons = [r.reason for r in case.reasons]
     rows = session.scalars(
         sa.select(Script)
@@ -158,6 +169,7 @@ def scripts_for(
             s.title, fill(s.body, name, title, rules), s.reason.label if s.reason else "通用"
         )
         for s in rows
+        if can_still_change or UPDATE_REQUEST not in s.body
     ]
 
 
@@ -243,7 +255,8 @@ def detail(
         else buyer_profiles.Profile(full=False)
     )
     review = case.review
-    rules = rules_of(session, case.shop_id)
+    rules = rules_of_case(session, case)
+    can_change = rules.can_still_change(has_follow_up=bool(review.follow_up_text))
     line = (
         session.scalars(
             sa.select(OrderLine)
@@ -299,7 +312,7 @@ def detail(
         purchases=browse.purchase_summary(session, case.buyer_id) if case.buyer_id else None,
         earlier_cases=earlier,
         attempts=attempts,
-        scripts=scripts_for(session, case, rules, profile.name),
+        scripts=scripts_for(session, case, rules, profile.name, can_still_change=can_change),
         totals=remedy_totals(case),
         history=history(session, case.id, hours.tz),
         next_try=tip,
@@ -327,4 +340,5 @@ def detail(
         ),
         suggestion_log=recommendations.case_suggestions(session, case.id),
         staff_label=browse.corrections(session, [review.id]).get(review.id),
+        can_still_change=can_change,
     )

@@ -330,6 +330,13 @@ def log_attempt(
             raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
         if draft.outcome in case_flow.SYSTEM_ATTEMPTS:
             raise FieldError("outcome", f"“{draft.outcome.label}”由系统记录，不能手动选择。")
+        if draft.outcome is AttemptOutcome.AGREED and not buyer_can_still_change(session, case):
+            rules = rules_of_case(session, case)
+            raise FieldError(
+                "outcome",
+                f"买家已经追评过，{rules.platform.label}上这条评价不会再变，没有可以答应的"
+                f"{rules.promise}。问题解决后请以“{CaseOutcome.SATISFIED_UNCHANGED.label}”结案。",
+            )
         return record_attempt(session, case, draft, actor=actor, now=now, hours=hours)
 
 
@@ -401,7 +408,7 @@ def record_attempt(
     case.attempt_count += 1
     case.next_follow_up_at = draft.next_attempt_at
     # said as the form said it: 已接通-同意追评 on Tmall, 同意和解 on WeChat
-    said = rules_of(session, case.shop_id).attempt_label(draft.outcome)
+    said = rules_of_case(session, case).attempt_label(draft.outcome)
     record_case_change(
         session,
         case,
@@ -433,7 +440,7 @@ def change_status(
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         if outcome in case_flow.SYSTEM_OUTCOMES:
-            rules = rules_of(session, case.shop_id)
+            rules = rules_of_case(session, case)
             raise FieldError(
                 "outcome",
                 f"“{outcome.label}”由平台数据确认后自动设置，不能手动选择。"
@@ -590,6 +597,20 @@ def remedy_totals(case: Case) -> RemedyTotals:
 def rules_of(session: Session, shop_id: int) -> ReviewRules:
     shop = session.get(Shop, shop_id)
     return rules_for(shop.platform if shop is not None else Platform.OTHER)
+
+
+def rules_of_case(session: Session, case: Case) -> ReviewRules:
+    """The shop's platform rules as they bear on this case's review (a hidden negative's
+    buyer is asked for a 追评 wherever the shop sells)."""
+    return rules_of(session, case.shop_id).for_rating(case.review.rating)
+
+
+def buyer_can_still_change(session: Session, case: Case) -> bool:
+    """Whether the buyer can still change the review the case is about (one who added
+    their one 追评 to a Tmall review or to a good rating cannot): whether asking is any use."""
+    return rules_of_case(session, case).can_still_change(
+        has_follow_up=bool(case.review.follow_up_text)
+    )
 
 
 def explanation_window_ends(session: Session, case: Case) -> datetime | None:

@@ -448,7 +448,7 @@ def _recovery_shown(case: Case, review: Review, settings: IntakeSettings) -> Cas
     if rules.counts_as_revision(was, review.rating) and _still_unhappy(review, settings) is False:
         return CaseOutcome.REVIEW_REVISED
     follow_up_counts = (
-        was is Rating.GOOD or platform_rules.Recovery.POSITIVE_FOLLOW_UP in rules.recovered_by
+        platform_rules.Recovery.POSITIVE_FOLLOW_UP in rules.for_rating(was).recovered_by
     )
     happy_follow_up = (
         review.follow_up_text is not None

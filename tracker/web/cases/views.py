@@ -317,7 +317,7 @@ def confirm_queue() -> str:
         "cases/confirm.html",
         shop=shop,
         now=now,
-        rules=svc.rules_of(db.session, shop.id),
+        rules=svc.rules_of(db.session, shop.id).for_rating(Rating.GOOD),  # all 好评 here
         reviews=confirmations.waiting(db.session, shop.id, now=now, limit=page_size),
         total=confirmations.count_waiting(db.session, shop.id, now=now),
     )
@@ -341,7 +341,7 @@ def second_look() -> str:
         "cases/confirm.html",
         shop=shop,
         now=now,
-        rules=svc.rules_of(db.session, shop.id),
+        rules=svc.rules_of(db.session, shop.id).for_rating(Rating.GOOD),  # all 好评 here
         reviews=confirmations.as_waiting(db.session, shop.id, page.items),
         page=page,
         total=page.total,
@@ -476,6 +476,7 @@ def _render(
     attempt.outcome.choices = [  # 已接通-同意修改 / 同意追评 (Tmall) / 同意和解 (WeChat)
         SelectChoice(c.value, detail.rules.attempt_label(AttemptOutcome(c.value)))
         for c in attempt.outcome.choices
+        if detail.can_still_change or c.value != AttemptOutcome.AGREED.value
     ]
     if "attempt_form" not in bound:
         attempt.shown.data = shown.dump(case.id, [s.shown for s in detail.suggestions])
@@ -508,6 +509,7 @@ def _render(
         can_publish=connected and _takes_replies(case),
         can_check=connected and case.closed_at is None,
         manual_recovered=CaseOutcome.MANUAL_RECOVERED,
+        satisfied_unchanged=CaseOutcome.SATISFIED_UNCHANGED,
         revealed=revealed,
         level_names=LEVEL_NAMES,
         **forms,
