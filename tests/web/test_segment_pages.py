@@ -14,7 +14,7 @@ from tests.conftest import login, post_form
 from tests.factories import open_case
 from tracker.clock import utcnow
 from tracker.models import Buyer, Order, Shop, User
-from tracker.models.enums import Platform, Role
+from tracker.models.enums import MembershipLevel, Platform, Role
 from tracker.services import level_sync, segments
 
 
@@ -155,3 +155,30 @@ def test_a_platform_without_a_member_api_offers_the_export_only(
     assert not jd.level_sync
     assert "导出会员等级" in client.get("/shop/segments").get_data(as_text=True)
     assert response.status_code in (200, 302)
+
+
+def test_an_imported_member_level_is_told_apart_from_the_shops_own(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """A file's 会员等级 column (金卡会员) is not the level this shop computes (店铺客户 until
+    its thresholds are set): each page that shows it says it was imported."""
+    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
+    case.buyer.membership_level = MembershipLevel.GOLD
+    session.commit()
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    listed = client.get("/shop/buyers").get_data(as_text=True)
+    assert ">金卡会员（导入）</span>" in listed  # no segments yet: the file's level, named so
+    segments.recompute(session, shop, now=utcnow())
+    listed = client.get("/shop/buyers").get_data(as_text=True)
+    assert "店铺客户" in listed and "金卡会员" not in listed  # the shop's own level column
+    buyer_page = client.get(f"/shop/buyers/{case.buyer_id}").get_data(as_text=True)
+    assert "导入的会员等级" in buyer_page and "店铺客户" in buyer_page
+    case_page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    brief = case_page[case_page.index('id="call-brief"') :][:1500]
+    assert ">金卡会员（导入）</span> · " in brief
+    assert "导入的会员等级</dt>" in case_page
+    case.buyer.membership_level = MembershipLevel.NONE
+    session.commit()
+    brief = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    brief = brief[brief.index('id="call-brief"') :][:1500]
+    assert "普通会员" not in brief  # nothing imported worth saying before the orders
