@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 
 import pytest
@@ -114,6 +114,24 @@ def test_review_proportions() -> None:
     assert all(
         r.rating is Rating.GOOD and r.revisions[0].rating is not Rating.GOOD for r in revised
     )
+
+
+def test_a_follow_up_is_kept_apart_from_the_review_as_platforms_send_it() -> None:
+    """A 追评 is its own field (scored on its own by intake, shown under the review), not
+    words appended to the review, where the happy first words would drown it."""
+    shop = full_shop()
+    followed = [r for r in shop.reviews if r.follow_up_text]
+    assert len(followed) > 300
+    assert all("\n" not in r.text and "追评" not in r.text for r in shop.reviews)
+    for review in followed:
+        assert review.first_posted_at == review.posted_at < review.follow_up_at
+        assert [rev.kind for rev in review.revisions] == [RevisionKind.FOLLOW_UP]
+        assert review.revisions[0].text == review.text  # the review itself did not change
+    unhappy = [r for r in followed if r.is_hidden_negative]
+    assert 0.1 < len(unhappy) / len(followed) < 0.3  # a good review's buyer came back unhappy
+    # the last month has some: the demo's board shows cases whose buyer gave their 追评
+    month_start = datetime.combine(END - timedelta(days=30), time(), SHOP_TZ)
+    assert sum(r.follow_up_at >= month_start for r in unhappy) >= 5
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,9 @@ from tracker.services import reports
 
 
 def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Session) -> None:
-    args = ["demo", "--scale", "0.1", "--end-date", "2026-11-23"]
+    # 0.15: at 0.1 the model reads every complaint this shop's generator wrote, and 评价's
+    # 判断有误？是差评 (found below) has nothing to find
+    args = ["demo", "--scale", "0.15", "--end-date", "2026-11-23"]
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 0, result.output
     assert "模拟了一个月的售后工作" in result.output

@@ -265,6 +265,8 @@ class DemoReview:
     explanation: str | None
     explained_at: datetime | None
     revisions: tuple[DemoRevision, ...]
+    follow_up_text: str | None = None  # 追评: the platform keeps it apart from the review
+    follow_up_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -680,8 +682,8 @@ class _Generator:
                 o,
                 n,
                 Rating.GOOD,
-                f"{text}\n{extra}",
-                follow_at,
+                text,
+                posted,  # the review's own time: the platform sends the 追评's apart
                 posted,
                 False,
                 False,
@@ -690,6 +692,8 @@ class _Generator:
                 None,
                 None,
                 (revision,),
+                extra,
+                follow_at,
             )
         return self._plain(o, n, Rating.GOOD, text, posted, False)
 

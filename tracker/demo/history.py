@@ -137,6 +137,8 @@ def simulate(
             ):
                 break
             outcome = rng.choice(FAILED) if rng.random() < 0.45 else rng.choice(REACHED)
+            if outcome is AttemptOutcome.AGREED and not _can_change(case, settings):
+                outcome = AttemptOutcome.CONSIDERING  # their 追评 is given: nothing to agree to
             shown = (
                 [s.shown for s in recommendations.suggestions_for(session, case, now=at, k=3)]
                 if outcome in REACHED
@@ -319,11 +321,11 @@ def _find_in_reviews(
 
 
 def _can_change(case: Case, settings: IntakeSettings) -> bool:
-    """Whether a won-back buyer has anything left to change: where a review cannot be
-    revised (Tmall), a buyer who already added their one 追评 has not."""
-    return settings.rules.counts_as_revision(case.review.rating, Rating.GOOD) or not any(
-        r.kind is RevisionKind.FOLLOW_UP for r in case.review.revisions
-    )
+    """Whether a won-back buyer has anything left to change (one who added their one
+    追评 to a Tmall review or to a good rating has not): the platform's rules decide."""
+    review = case.review
+    rules = settings.rules.for_rating(review.rating)
+    return rules.can_still_change(has_follow_up=bool(review.follow_up_text))
 
 
 def _buyer_changes(

@@ -316,8 +316,11 @@ def load_demo(
                     "is_system_default": r.is_system_default,
                     "explanation": r.explanation,
                     "explained_at": r.explained_at,
-                    "received_at": r.posted_at,
-                    "updated_at": r.posted_at,
+                    "follow_up_text": r.follow_up_text,
+                    "follow_up_at": r.follow_up_at,
+                    # a 追评 reaches intake when it is added: its case opens then
+                    "received_at": r.follow_up_at or r.posted_at,
+                    "updated_at": r.follow_up_at or r.posted_at,
                 }
                 for r in demo.reviews
             ],

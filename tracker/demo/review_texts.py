@@ -181,15 +181,16 @@ HIDDEN_NEGATIVE_OPENERS = (
     "",
 )
 
+# A 追评, weeks after a good review: the platform shows it apart, under the review.
 FOLLOW_UP_POSITIVE = (
     "用了一段时间再来追评，确实不错",
-    "追评：回购了，品质一直很稳定",
-    "吃完了再来评价，还是很满意",
+    "回购了，品质一直很稳定",
+    "用完了再来评价，还是很满意",
 )
 FOLLOW_UP_NEGATIVE = (
-    "追评：用了半个月就出问题了，联系客服也不管",
-    "追评：后面几个全坏了，很失望",
-    "追加评价：洗了一次就掉色严重",
+    "过了半个月就出问题了，联系客服也不管",
+    "第二次买的质量差了很多，很失望",
+    "后来发现有瑕疵，当时没仔细看，挺失望的",
 )
 
 # What a buyer writes when revising a bad review after the shop made it right.
