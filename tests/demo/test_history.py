@@ -59,6 +59,7 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
         for c in recovered
     )
     assert all(c.closed_at and c.closed_at >= c.first_attempt_at for c in recovered)
+    assert len({c.review.follow_up_text for c in recovered}) > 3  # not one sentence for all
     assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) >= len(worked)
     assert session.scalar(sa.select(sa.func.count()).select_from(CaseSuggestion)) > 0
     tz = reports.ZoneInfo("Asia/Shanghai")

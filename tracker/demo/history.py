@@ -19,6 +19,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.demo import review_texts as texts
 from tracker.domain import case_flow, triage
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import next_try
@@ -337,7 +338,9 @@ def _buyer_changes(
         _revise_to_good(session, case, at)
         return CaseOutcome.REVIEW_REVISED
     review = case.review
-    review.follow_up_text, review.follow_up_at = "收到补发的了，问题解决了，谢谢客服。", at
+    # one of a few, by case (the draws of the month's work stay as they were)
+    said = texts.RECOVERED_FOLLOW_UPS[case.id % len(texts.RECOVERED_FOLLOW_UPS)]
+    review.follow_up_text, review.follow_up_at = said, at
     review.follow_up_score, review.updated_at = 0.97, at
     return CaseOutcome.POSITIVE_FOLLOW_UP
 
@@ -354,5 +357,6 @@ def _revise_to_good(session: Session, case: Case, at: datetime) -> None:
             recorded_at=at,
         )
     )
-    review.rating, review.text = Rating.GOOD, "客服态度很好，问题解决了，改个好评。"
+    review.rating = Rating.GOOD
+    review.text = texts.REVISED_TEXTS[case.id % len(texts.REVISED_TEXTS)]
     review.posted_at = review.updated_at = at

@@ -193,6 +193,15 @@ FOLLOW_UP_NEGATIVE = (
     "后来发现有瑕疵，当时没仔细看，挺失望的",
 )
 
+# The happy 追评 of a Tmall buyer the shop made it right with (a review there cannot change).
+RECOVERED_FOLLOW_UPS = (
+    "收到补发的了，问题解决了，谢谢客服。",
+    "客服主动打电话来了解情况，很快就处理好了，点赞",
+    "换货已经收到，这次没有问题，很满意",
+    "退了差价，客服态度很好，处理及时",
+    "后来联系了客服，问题解决了，服务不错",
+)
+
 # What a buyer writes when revising a bad review after the shop made it right.
 REVISED_TEXTS = (
     "客服主动联系了，问题已经解决，态度很好，给好评",
