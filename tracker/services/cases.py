@@ -330,8 +330,11 @@ def log_attempt(
             raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
         if draft.outcome in case_flow.SYSTEM_ATTEMPTS:
             raise FieldError("outcome", f"“{draft.outcome.label}”由系统记录，不能手动选择。")
-        if draft.outcome is AttemptOutcome.AGREED and not buyer_can_still_change(session, case):
-            rules = rules_of_case(session, case)
+        rules = rules_of_case(session, case)
+        given = bool(case.review.follow_up_text)  # the buyer's one 追评
+        if draft.outcome is AttemptOutcome.AGREED and not rules.can_still_change(
+            has_follow_up=given
+        ):
             raise FieldError(
                 "outcome",
                 f"买家已经追评过，{rules.platform.label}上这条评价不会再变，没有可以答应的"
@@ -603,14 +606,6 @@ def rules_of_case(session: Session, case: Case) -> ReviewRules:
     """The shop's platform rules as they bear on this case's review (a hidden negative's
     buyer is asked for a 追评 wherever the shop sells)."""
     return rules_of(session, case.shop_id).for_rating(case.review.rating)
-
-
-def buyer_can_still_change(session: Session, case: Case) -> bool:
-    """Whether the buyer can still change the review the case is about (one who added
-    their one 追评 to a Tmall review or to a good rating cannot): whether asking is any use."""
-    return rules_of_case(session, case).can_still_change(
-        has_follow_up=bool(case.review.follow_up_text)
-    )
 
 
 def explanation_window_ends(session: Session, case: Case) -> datetime | None:
