@@ -330,16 +330,15 @@ def log_attempt(
             raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
         if draft.outcome in case_flow.SYSTEM_ATTEMPTS:
             raise FieldError("outcome", f"“{draft.outcome.label}”由系统记录，不能手动选择。")
-        rules = rules_of_case(session, case)
-        given = bool(case.review.follow_up_text)  # the buyer's one 追评
-        if draft.outcome is AttemptOutcome.AGREED and not rules.can_still_change(
-            has_follow_up=given
-        ):
-            raise FieldError(
-                "outcome",
-                f"买家已经追评过，{rules.platform.label}上这条评价不会再变，没有可以答应的"
-                f"{rules.promise}。问题解决后请以“{CaseOutcome.SATISFIED_UNCHANGED.label}”结案。",
-            )
+        if draft.outcome is AttemptOutcome.AGREED:  # to what the buyer can still do
+            rules = rules_of_case(session, case)
+            if not rules.can_still_change(has_follow_up=bool(case.review.follow_up_text)):
+                raise FieldError(
+                    "outcome",
+                    f"买家已经追评过，{rules.platform.label}上这条评价不会再变，没有可以答应的"
+                    f"{rules.promise}。问题解决后请以“{CaseOutcome.SATISFIED_UNCHANGED.label}”"
+                    "结案。",
+                )
         return record_attempt(session, case, draft, actor=actor, now=now, hours=hours)
 
 

@@ -687,8 +687,9 @@ def export_rows(
     ):
         remedies[case_id].append(f"{kind.label} ¥{amount}")
     notes: dict[int, list[str]] = defaultdict(list)
-    rules = rules_of(session, shop_id)  # 已接通-同意修改, or 同意追评 on Tmall
-    rating_of = {c.id: c.review.rating for c in cases}  # a hidden negative's: 同意追评
+    shop_rules = rules_of(session, shop_id)  # 已接通-同意修改, or 同意追评 on Tmall
+    by_rating = {rating: shop_rules.for_rating(rating) for rating in Rating}
+    case_rules = {c.id: by_rating[c.review.rating] for c in cases}  # a 好评's: 同意追评
     for case_id, at, channel, outcome, text in session.execute(
         sa.select(
             ContactAttempt.case_id,
@@ -703,7 +704,7 @@ def export_rows(
         said = f"：{text}" if text else ""
         notes[case_id].append(
             f"{at.astimezone(tz):%m-%d %H:%M} {channel.label}·"
-            f"{rules.for_rating(rating_of[case_id]).attempt_label(outcome)}{said}"
+            f"{case_rules[case_id].attempt_label(outcome)}{said}"
         )
 
     def hours(seconds: float) -> float | str:
