@@ -225,6 +225,29 @@ def test_balanced_weights_make_both_kinds_weigh_the_same() -> None:
     assert balanced_weights([1, 1], 2.0) == [2.0, 2.0]  # one kind only: nothing to balance
 
 
+def test_fitting_only_the_filled_slots_is_the_full_width_regression() -> None:
+    """``fit`` leaves out the hashed slots no training text fills (a million, for a shop's
+    few hundred reviews): their weights are zero and the others are what scikit-learn
+    finds over every slot."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import normalize
+
+    from tracker.sentiment.fitting import C, _presence_matrix, fit
+
+    examples = synthetic(300)
+    texts, labels = [e.text for e in examples], [e.label for e in examples]
+    model = fit(texts, labels, version="narrow", bits=14)
+    presence = _presence_matrix(texts, 14)
+    full = normalize(presence @ sparse.diags(model.ratios), norm="l2")
+    regression = LogisticRegression(C=C, max_iter=2000).fit(full, labels)
+    assert model.weights == pytest.approx(regression.coef_[0], abs=1e-6)
+    assert model.intercept == pytest.approx(regression.intercept_[0], abs=1e-6)
+    empty = presence.getnnz(axis=0) == 0
+    assert empty.sum() > (1 << 14) // 2 and not model.weights[empty].any()
+    assert model.weights[~empty].all()
+
+
 def test_save_and_load_round_trip_without_pickle(tmp_path: Path) -> None:
     model = quick(synthetic(200), now=NOW, source="synthetic").model
     model.save(tmp_path / "m")

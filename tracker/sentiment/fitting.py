@@ -44,12 +44,18 @@ def fit(
     negative = np.asarray(presence.T @ (w * (y == 0))).ravel() + SMOOTHING
     ratios = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
     ratios = ratios.astype(np.float32)
-    features = normalize(presence @ sparse.diags(ratios), norm="l2", copy=False)
+    # Only the slots some training text fills are fitted: an empty slot's weight stays at
+    # zero under the L2 penalty, so leaving it out changes nothing but the optimiser's
+    # vector, which a shop's few hundred reviews would otherwise pad to a million slots.
+    used = np.flatnonzero(presence.getnnz(axis=0))
+    features = normalize(presence[:, used] @ sparse.diags(ratios[used]), norm="l2", copy=False)
     regression = LogisticRegression(C=C, max_iter=2000).fit(features, y, sample_weight=w)
+    coefficients = np.zeros(1 << bits, dtype=np.float32)
+    coefficients[used] = regression.coef_[0]
     return TextModel(
         version=version,
         ratios=ratios,
-        weights=regression.coef_[0].astype(np.float32),
+        weights=coefficients,
         intercept=float(regression.intercept_[0]),
         thresholds=Thresholds(),
         bits=bits,
