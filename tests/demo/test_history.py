@@ -80,6 +80,11 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
         ).all()
     )
     assert opened == {c.id: c.opened_at for c in cases}  # the history starts at the opening
+    # ...and nothing in it happens before (a claim takes along only the cases open by then)
+    happened = sa.select(AuditEvent.case_id, AuditEvent.occurred_at).where(
+        AuditEvent.case_id.is_not(None)
+    )
+    assert all(at >= opened[case_id] for case_id, at in session.execute(happened))
     # As the case page offers after a failed attempt, the next try is left in 下次跟进 and
     # the agent comes back then; a buyer never reached after several tries is closed as
     # 联系不上买家, not left open with no plan; a closed case has nothing to follow up.
@@ -100,3 +105,42 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
             assert len(tries) >= 3 and all(a.outcome in case_flow.FAILED for a in tries)
             unreachable += 1
     assert failed and unreachable
+
+
+def test_a_case_opened_while_the_buyers_other_is_worked_goes_to_its_agent(
+    session: Session, shop: Shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """Intake ran when the demo was loaded, before any claim: the month's replay gives a
+    case, as it opens, to the agent then working the buyer's other case, as intake would
+    have, and to nobody when that case was closed by then."""
+    from tests.factories import open_case
+    from tracker.demo.history import _to_the_buyers_agent
+    from tracker.models.enums import Role
+    from tracker.services import cases as svc
+
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    start = datetime(2026, 11, 2, 2, tzinfo=UTC)
+    worked = open_case(session, shop, key="a", at=start)
+    after, too_late = (
+        open_case(session, shop, key=k, nick=k, at=start + timedelta(days=d))
+        for k, d in (("b", 2), ("c", 6))
+    )
+    for case in (after, too_late):
+        case.buyer_id = worked.buyer_id
+    session.commit()
+    svc.claim(session, worked, agent, now=worked.opened_at + timedelta(hours=1))
+    assert after.owner_id is None  # opened after the claim: not taken along
+    worked.closed_at = after.opened_at + timedelta(days=1)
+    session.commit()
+    _to_the_buyers_agent(session, after)
+    after.closed_at = worked.closed_at  # both closed when the third opens
+    _to_the_buyers_agent(session, too_late)
+    assert (after.owner_id, too_late.owner_id) == (agent.id, None)
+    audit = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.case_id == after.id, AuditEvent.field == "owner")
+    ).one()
+    assert (audit.occurred_at, audit.actor_id, audit.new_value) == (
+        after.opened_at,
+        None,
+        "客服小林",
+    )

@@ -59,18 +59,23 @@ def test_claiming_a_case_takes_the_buyers_other_unclaimed_ones(
     free, theirs, done, stranger = (
         open_case(session, shop, at=NOW, key=k, nick=f"买家{k}") for k in "2345"
     )
+    # opened after the claim (a claim replayed at its time, as the demo's month is): not
+    # the buyer's case yet when the agent claimed
+    later = open_case(session, shop, at=LATER, key="6", nick="买家6")
     colleague = make_user(Role.AGENT, shops=[shop])
-    for other in (free, theirs, done):
+    for other in (free, theirs, done, later):
         other.buyer_id = case.buyer_id
     theirs.owner_id = colleague.id
     done.status, done.closed_at = S.UNRECOVERED, NOW
     session.commit()
     version = free.version
+    assert later.opened_at > LATER
     assert svc.claim(session, case, agent, now=LATER) == [free.id]
-    for c in (free, theirs, done, stranger):
+    for c in (free, theirs, done, stranger, later):
         session.refresh(c)
     assert free.owner_id == agent.id and free.version == version + 1  # an open page is stale
     assert (theirs.owner_id, done.owner_id, stranger.owner_id) == (colleague.id, None, None)
+    assert later.owner_id is None
     audit = session.scalars(
         sa.select(AuditEvent).where(AuditEvent.case_id == free.id, AuditEvent.field == "owner")
     ).one()

@@ -36,6 +36,7 @@ from tracker.models.enums import (
 )
 from tracker.services import cases as svc
 from tracker.services import confirmations, contact_log, recommendations
+from tracker.services.audit import record_case_change
 from tracker.services.intake import IntakeSettings, close_by_buyer
 
 FAILED = (AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY, AttemptOutcome.MESSAGE_LEFT)
@@ -117,7 +118,9 @@ def simulate(
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     for case in cases:
         agent = rng.choice(agents)
-        if case.owner_id is not None:  # taken with the buyer's other case: one buyer, one agent
+        if case.owner_id is None:
+            _to_the_buyers_agent(session, case)
+        if case.owner_id is not None:  # the buyer's other case's agent: one buyer, one agent
             agent = next((a for a in agents if a.id == case.owner_id), agent)
         # first try: usually within a couple of working hours, sometimes much later
         at = hours.add(case.opened_at, timedelta(hours=rng.lognormvariate(math.log(1.2), 1.0)))
@@ -319,6 +322,46 @@ def _find_in_reviews(
         except confirmations.CannotOpen:
             continue  # past the buyer's window by then
     return opened
+
+
+def _to_the_buyers_agent(session: Session, case: Case) -> None:
+    """What intake does as a case opens, replayed at its time: the agent who had claimed
+    another case of the buyer still open then takes this one too (intake ran when the demo
+    was loaded, before anyone had claimed anything)."""
+    if case.buyer_id is None:
+        return
+    claimed_at = (
+        sa.select(sa.func.min(AuditEvent.occurred_at))
+        .where(AuditEvent.case_id == Case.id, AuditEvent.field == "owner")
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    owner = session.scalars(
+        sa.select(User)
+        .join(Case, Case.owner_id == User.id)
+        .where(
+            Case.shop_id == case.shop_id,
+            Case.buyer_id == case.buyer_id,
+            Case.id != case.id,
+            claimed_at <= case.opened_at,
+            sa.or_(Case.closed_at.is_(None), Case.closed_at > case.opened_at),
+        )
+        .order_by(claimed_at.desc(), Case.id.desc())
+        .limit(1)
+    ).first()
+    if owner is None:
+        return
+    case.owner_id = owner.id
+    record_case_change(
+        session,
+        case,
+        now=case.opened_at,
+        actor_id=None,
+        field="owner",
+        old=None,
+        new=owner.display_name,
+    )
+    session.commit()
 
 
 def _can_change(case: Case, settings: IntakeSettings) -> bool:

@@ -149,7 +149,8 @@ def _take_the_buyers_other_cases(
     session: Session, case: Case, user: User, now: datetime
 ) -> list[int]:
     """The buyer's other open cases nobody has claimed become ``user``'s, as ``case`` did:
-    one buyer, one agent. Audited on each; returns their ids."""
+    one buyer, one agent. Audited on each; returns their ids. Only cases opened by ``now``:
+    one the buyer opens later is intake's to assign (to this agent while this case is open)."""
     if case.buyer_id is None:
         return []
     # Rows another claim holds are skipped, not waited for: two agents claiming two cases of
@@ -162,6 +163,7 @@ def _take_the_buyers_other_cases(
             Case.id != case.id,
             Case.owner_id.is_(None),
             Case.status.in_(case_flow.OPEN),
+            Case.opened_at <= now,
         )
         .with_for_update(skip_locked=True)
     ).all()
