@@ -98,6 +98,12 @@ def test_the_case_page_says_who_is_on_the_line(
     login(client, make_user(Role.AGENT, shops=[shop]))
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert 'id="segment-brief"' in html and "新客" in html
+    # a file's tags beside it, less the one that says what the line above says
+    case.buyer.tags = ["新客", "大客户", "爱喝茶"]
+    session.commit()
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    brief = html[html.index('id="call-brief"') :][:1500]
+    assert brief.count("新客") == brief.count("大客户") == 1 and "爱喝茶</span>" in brief
 
 
 def test_member_levels_sync_is_turned_on_shown_and_run_on_request(
