@@ -159,17 +159,23 @@ def test_an_empty_period_has_no_figures_rather_than_zeros(session: Session, shop
     assert t.cost_per_recovered is None and t.attempts_per_case is None
     assert board.overdue_now == 1  # the shop's overdue cases are still overdue
     trend = reports.trends(session, shop.id, empty, now=NOW, grain="week")
-    assert all(f.cases == 0 for f in trend.figures)
+    assert all(f.cases == 0 for f in trend.figures) and trend.unfinished is None
+    assert len(trend.labels) == 5  # a month past: every week drawn, none marked
+    ahead = reports.Period(date(2026, 12, 1), date(2026, 12, 31), SH)
+    assert reports.trends(session, shop.id, ahead, now=NOW).labels == []  # nothing begun
 
 
 def test_trends_by_day_and_week(session: Session, shop: Shop) -> None:
     daily = reports.trends(session, shop.id, PERIOD, now=NOW, grain="day")
-    assert len(daily.labels) == 14 and daily.labels[4] == "11-20"
+    # to today (the 27th), marked as not over; the 28th and 29th have no figures yet, not 0
+    assert len(daily.labels) == 12 and daily.labels[4] == "11-20" and daily.labels[-1] == "11-27*"
+    assert (daily.unfinished, daily.as_of) == ("11-27", NOW)
     assert [f.cases for f in daily.figures][4] == 4 and daily.figures[11].cases == 1
     reviews = {s.label: s.values for s in daily.reviews}
     assert reviews["差评"][4] == 4 and sum(reviews["差评"]) == 5
+    assert {len(s.values) for s in (*daily.reviews, *daily.reasons, *daily.products)} == {12}
     weekly = reports.trends(session, shop.id, PERIOD, now=NOW, grain="week")
-    assert weekly.labels == ["11-16 周", "11-23 周"]
+    assert weekly.labels == ["11-16 周", "11-23 周*"] and weekly.unfinished == "11-23 周"
     assert [f.cases for f in weekly.figures] == [4, 1]
     assert weekly.figures[0].wait.median == 72
     assert {s.label: sum(s.values) for s in weekly.reasons} == {"质量问题": 4, "物流问题": 1}

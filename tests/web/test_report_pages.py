@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +21,8 @@ from tracker.clock import utcnow
 from tracker.extensions import cache
 from tracker.models import Case, Shop, User
 from tracker.models.enums import Role
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 FORMULA = '=HYPERLINK("http://evil.example","点我")'
 
@@ -68,6 +71,16 @@ def test_the_dashboard_shows_figures_charts_and_tables(
     for name in ("cases", "response", "rates", "reviews", "products", "reasons"):
         assert f'id="chart-{name}"' in html
     assert "<details" in html  # every chart has its table one click away
+    # the default period ends today: its day is drawn as far as it has gone, and said so
+    today = utcnow().astimezone(SHANGHAI).strftime("%m-%d")
+    assert f'<p class="small text-muted mb-2" id="trend-unfinished">* {today} 是今天' in html
+    assert f"<tr><td>{today}*</td>" in html
+    weekly = client.get("/reports/?grain=week").get_data(as_text=True)
+    assert "是本周，还没过完" in weekly
+    past = client.get("/reports/?start=2026-01-01&end=2026-01-31").get_data(as_text=True)
+    assert 'id="trend-unfinished"' not in past
+    ahead = "/reports/charts/cases.svg?start=2099-01-01&end=2099-01-31"
+    assert client.get(ahead).status_code == 200  # no day begun: an empty chart
     html = client.get("/reports/?by=reason&grain=week").get_data(as_text=True)
     assert "按原因" in html and "质量问题" in html
     html = client.get("/reports/?start=2020-01-01&end=2020-01-31").get_data(as_text=True)

@@ -162,6 +162,15 @@ class Trends:
     reviews: list[Series] = field(default_factory=list)  # incoming, by rating and sentiment
     products: list[Series] = field(default_factory=list)  # neutral + bad reviews, top products
     reasons: list[Series] = field(default_factory=list)  # cases opened per reason
+    unfinished: str | None = None  # the last label's day or week, when it has not ended
+    as_of: datetime | None = None  # ...its figures being those until then
+
+    def up_to(self, shown: int) -> None:
+        """Only the first ``shown`` buckets: days not yet begun have no figures to draw (as
+        zeros, they read as a shop whose cases stopped)."""
+        self.labels, self.figures = self.labels[:shown], self.figures[:shown]
+        for group in (self.reviews, self.products, self.reasons):
+            group[:] = [Series(s.label, s.values[:shown]) for s in group]
 
 
 @dataclass(frozen=True)
@@ -544,6 +553,12 @@ def trends(
         unhappy[product_id][bucket(d)] += count
     titles = _names(session, Product, Product.title, top)
     result.products = [Series(titles.get(p, str(p)), unhappy[p]) for p in top]
+    today = (now.astimezone(period.tz).date() - period.start).days
+    if today < period.days:  # the period runs to today or later: trends stop at today
+        result.up_to(bucket(today) + 1 if today >= 0 else 0)
+        if today >= 0:
+            result.unfinished, result.as_of = result.labels[-1], now
+            result.labels[-1] += "*"
     return result
 
 
