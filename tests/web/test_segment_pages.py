@@ -55,6 +55,9 @@ def test_the_segment_view_and_the_buyer_filters(
     page = client.get("/shop/segments").get_data(as_text=True)
     assert "忠诚客户" in page and "沉睡客户" in page and 'id="pyramid"' in page
     assert 'title="¥2,730.00" id="revenue">¥2,730.00<' in page  # 万 from ten thousand on
+    # the share is of the spend: on a phone, where 消费 is hidden, it stands next to 人数
+    rows = page[page.index('id="segment-table"') :]
+    assert ">消费占比</th>" in rows and "98.9%" in rows and ">占比<" not in rows
     assert 'id="levels-form"' not in page  # agents read, supervisors set levels
     loyal = client.get("/shop/buyers?klass=loyal&big=1").get_data(as_text=True)
     assert "大买家" in loyal and "小买家" not in loyal
