@@ -618,3 +618,55 @@ def test_a_lead_hands_a_buyer_a_copy_of_their_data_an_agent_cannot(
     assert about["姓名"] == "郑俊杰" and about["平台昵称"] == "橙子控"
     log = client.get("/reports/access-log?what=personal_data_copied").get_data(as_text=True)
     assert "导出个人信息副本" in log and "依据：买家来电" in log
+
+
+def test_a_loyal_buyers_page_lists_the_latest_orders_and_reviews_and_all_on_request(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    """A shop's best buyers have a hundred orders or more: the page shows the latest 20 of
+    each, totals over all of them, and the rest one click away."""
+    from decimal import Decimal
+
+    from tracker.models import Order, Review
+    from tracker.services.browse import ARCHIVE_SHOWN
+
+    shop = make_shop()
+    first = add_sale(session, shop, at=NOW, text="第 0 次")
+    buyer_id = first.buyer_id
+    for i in range(1, ARCHIVE_SHOWN + 3):
+        at = NOW + timedelta(days=i)
+        order = Order(
+            shop_id=shop.id, tid=f"T{i:03}", buyer_id=buyer_id, payment=Decimal(i), paid_at=at
+        )
+        session.add(order)
+        session.add(
+            Review(
+                shop_id=shop.id,
+                platform_key=f"R{i}",
+                buyer_id=buyer_id,
+                rating=Rating.GOOD,
+                text=f"第 {i} 次",
+                posted_at=at,
+                first_posted_at=at,
+                received_at=at,
+                updated_at=at,
+            )
+        )
+    session.commit()
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    html = client.get(f"/shop/buyers/{buyer_id}").get_data(as_text=True)
+    assert "订单（23）" in html and "评价（23）" in html
+    orders = html[html.index('id="buyer-order-card"') : html.index('id="buyer-review-card"')]
+    assert orders.count("<tr><td") == ARCHIVE_SHOWN and "T022" in orders and "T002" not in orders
+    assert "显示最近 20 单" in orders and "查看全部 23 单" in orders
+    reviews = html[html.index('id="buyer-review-card"') :]
+    assert "第 22 次" in reviews and "第 2 次" not in reviews and "查看全部 23 条" in reviews
+    # the totals are of every order: 39.90 for the first, then 1 + 2 + … + 22
+    assert "¥292.90" in html
+    everything = client.get(f"/shop/buyers/{buyer_id}?all=1").get_data(as_text=True)
+    orders = everything[everything.index('id="buyer-order-card"') :]
+    assert orders.count("<tr><td") == 23 and "查看全部" not in everything
+    assert "第 0 次" in everything

@@ -107,6 +107,7 @@ def _buyer_page(
         now=utcnow(),
         tz=shop_settings(current_app, shop).working_hours.tz,
     )
+    shown = None if request.args.get("all") == "1" else browse.ARCHIVE_SHOWN  # None: all
     if current_user.leads:
         erasure_form = erasure_form or ErasureForm()
         copy_form = copy_form or CopyRequestForm(prefix="copy")
@@ -115,7 +116,7 @@ def _buyer_page(
         shop=shop,
         erasure_form=erasure_form,
         copy_form=copy_form,
-        archive=browse.buyer_archive(db.session, buyer),
+        archive=browse.buyer_archive(db.session, buyer, shown=shown),
         profile=profile,
         caution=buyer_flags.caution(db.session, buyer),
         numbers=contact_handles.of_buyer(db.session, buyer.id, utcnow()),
