@@ -63,6 +63,14 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     g.pop("_login_user", None)
     g.pop("csrf_token", None)
     login(lead, make_user(Role.SUPERVISOR, shops=[shop]))
+    # a coupon's value that is no number (a signaling NaN broke the range check: a 500)
+    refused = post_form(
+        lead,
+        "/shop/campaigns/new",
+        {"name": "唤醒沉睡客户", "template_id": str(template.id), "coupon_value": "sNaN"},
+        form_url="/shop/campaigns/new",
+    )
+    assert refused.status_code == 200 and "请填写一个有效的数字" in refused.get_data(as_text=True)
     answer = post_form(
         lead,
         "/shop/campaigns/new",
@@ -172,13 +180,26 @@ def test_a_supervisor_adds_and_retires_a_care_rule(
     assert 'data-label="模板">（已停用）</td>' in rules[rules.index('id="care-rules"') :]
     template.is_active = True
     session.commit()
-    post_form(
-        client,
-        "/shop/care-rules",
-        {"kind": "holiday", "holiday": "2-9", "template_id": str(template.id)},
-        form_url="/shop/campaigns",
-    )
-    assert "MM-DD" in client.get("/shop/campaigns").get_data(as_text=True)
+    # a bad value is refused under its field, what was typed stays, and nothing is stored
+    for typed, field, message in (
+        ({"kind": "holiday", "holiday": "2-9"}, "holiday", "节日日期写作 MM-DD"),
+        ({"kind": "holiday", "holiday": "02-09", "control_percent": "10%"}, "control_percent", "不是有效的整数"),
+        ({"kind": "holiday", "holiday": "02-09", "control_percent": "60"}, "control_percent", "应在 0 到 50 之间"),
+        ({"kind": "after_receipt", "days": ""}, "days", "收货后天数应在 1 到 90 之间"),
+        ({"kind": "after_receipt", "days": "365"}, "days", "90"),
+    ):  # fmt: skip
+        answer = post_form(
+            client,
+            "/shop/care-rules",
+            {"name": "春节问候", "template_id": str(template.id)} | typed,
+            form_url="/shop/campaigns",
+        )
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 400, typed
+        after = html[html.index(f'id="{field}"') :]
+        assert message in after[: after.index("</div>") + 200], typed
+        assert 'value="春节问候"' in html, typed
+    assert session.scalar(sa.select(sa.func.count(CareRule.id))) == 1
     post_form(client, f"/shop/care-rules/{rule.id}/retire", {}, form_url="/shop/campaigns")
     session.refresh(rule)
     assert not rule.is_active

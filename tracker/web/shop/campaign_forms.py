@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from wtforms import (
     BooleanField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -15,8 +14,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from tracker.domain.segments import LEVEL_NAMES, BuyerClass
+from tracker.services import care
 from tracker.web.choices import pairs
-from tracker.web.fields import Form
+from tracker.web.fields import FiniteDecimalField, Form
 
 
 class CampaignForm(Form):
@@ -58,7 +58,23 @@ class CampaignForm(Form):
     coupon = StringField(
         "随短信发放的优惠（可选，无条件）", validators=[Optional(), Length(max=200)]
     )
-    coupon_value = DecimalField(
+    coupon_value = FiniteDecimalField(
         "面额（元）", places=2, validators=[Optional(), NumberRange(0, 100000)]
     )
     submit = SubmitField("保存活动")
+
+
+class CareRuleForm(Form):
+    """A care rule (客户关怀规则): which day, which approved text, how many held back. Each
+    value is checked here and the rule's own conditions by the service (收货后关怀 needs its
+    days, 节日问候 its date), each under its field, with what was typed kept."""
+
+    kind = SelectField("类型", choices=pairs(care.KINDS.items()))
+    name = StringField("名称", validators=[Optional(), Length(max=64)])
+    days = IntegerField("收货后天数", validators=[Optional(), NumberRange(1, 90)])
+    holiday = StringField("节日（MM-DD）", validators=[Optional(), Length(max=5)])
+    template_id = SelectField("模板", coerce=int, choices=[])
+    control_percent = IntegerField(
+        "对照%", default=0, validators=[NumberRange(0, 50, "应在 0 到 50 之间。")]
+    )
+    submit = SubmitField("添加")

@@ -4,7 +4,7 @@ campaign, its preview, launching it."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -13,7 +13,7 @@ from tracker.config import local_zone
 from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
-from tracker.models import Campaign, CareRule, MessageTemplate
+from tracker.models import Campaign, CareRule, MessageTemplate, Shop
 from tracker.models.enums import LEADS, MessagePurpose
 from tracker.services import campaigns, care, messaging
 from tracker.services.errors import FieldError
@@ -22,7 +22,7 @@ from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.admin.views import attach_error
 from tracker.web.choices import row_choices
 from tracker.web.inputs import requested_page
-from tracker.web.shop.campaign_forms import CampaignForm
+from tracker.web.shop.campaign_forms import CampaignForm, CareRuleForm
 from tracker.web.shop.views import _shop, bp
 
 
@@ -40,7 +40,10 @@ CAMPAIGNS_PER_PAGE = 20
 @bp.route("/campaigns")
 @roles_required(*LEADS)
 def campaign_list() -> str:
-    shop = _shop()
+    return _campaign_list(_shop(), _care_form(_shop().id))
+
+
+def _campaign_list(shop: Shop, care_form: CareRuleForm) -> str:
     now = utcnow()
     # a page at a time: each care rule adds a campaign a day, and each row's results are
     # counted for it
@@ -57,7 +60,17 @@ def campaign_list() -> str:
         kinds=care.KINDS,
         templates=messaging.templates_of(db.session, shop.id),
         form=CsrfOnlyForm(),
+        care_form=care_form,
     )
+
+
+def _care_form(shop_id: int) -> CareRuleForm:
+    form = CareRuleForm()
+    form.template_id.choices = row_choices(
+        (t.id, f"{t.name}（{t.purpose.label}）")
+        for t in messaging.templates_of(db.session, shop_id)
+    )
+    return form
 
 
 def _form(shop_id: int) -> CampaignForm:
@@ -160,33 +173,27 @@ def campaign_launch(campaign_id: int) -> Response:
 
 @bp.route("/care-rules", methods=["POST"])
 @roles_required(*LEADS)
-def care_rule_add() -> Response:
+def care_rule_add() -> Response | tuple[str, int]:
     shop = _shop()
-    if not CsrfOnlyForm().validate_on_submit():
-        abort(400)
-    form = request.form
-    days = form.get("days", "")
-    control = form.get("control_percent", "0")
-    try:
-        care.add_rule(
-            db.session,
-            shop,
-            care.RuleDraft(
-                kind=form.get("kind", ""),
-                name=form.get("name", ""),
-                template_id=int(form.get("template_id", "0") or 0),
-                days=int(days) if days.isdigit() else None,
-                holiday=form.get("holiday", "").strip() or None,
-                control_share=(int(control) if control.isdigit() else 0) / 100,
-            ),
-            actor=current_user,
-            now=utcnow(),
+    form = _care_form(shop.id)
+    if form.validate_on_submit():
+        draft = care.RuleDraft(
+            kind=form.kind.data or "",
+            name=form.name.data or "",
+            template_id=form.template_id.data or 0,
+            days=form.days.data,
+            holiday=(form.holiday.data or "").strip() or None,
+            control_share=(form.control_percent.data or 0) / 100,
         )
-    except (FieldError, ValueError) as exc:
-        flash(getattr(exc, "message", "关怀规则未保存。"), "danger")
-    else:
-        flash("关怀规则已保存：每天 10:00 起按规则发送。", "success")
-    return redirect(url_for("shop.campaign_list"))
+        try:
+            care.add_rule(db.session, shop, draft, actor=current_user, now=utcnow())
+        except FieldError as exc:
+            named = {"control_share": "control_percent"}.get(exc.field, exc.field)
+            attach_error(form, FieldError(named, exc.message))
+        else:
+            flash("关怀规则已保存：每天 10:00 起按规则发送。", "success")
+            return redirect(url_for("shop.campaign_list"))
+    return _campaign_list(shop, form), 400
 
 
 @bp.route("/care-rules/<int:rule_id>/retire", methods=["POST"])
