@@ -100,6 +100,15 @@ def test_member_levels_are_audited_recomputed_and_exported_as_grades(
     buyer_with(session, shop, "小户", [(5, "120")])
     with pytest.raises(FieldError, match="递增"):
         segments.parse_levels("spend", ["500", "100"])
+    # one box per level: a blank one before a filled one is refused, not closed up (1000
+    # typed as VIP会员's became 高级会员's), and so is a discount for a level not set
+    with pytest.raises(FieldError, match="高级会员的门槛没填"):
+        segments.parse_levels("spend", ["100", "", "1000", ""])
+    with pytest.raises(FieldError, match="VIP会员没有门槛，不能填折扣"):
+        segments.parse_levels("spend", ["100", "1000", "", ""], ["", "9.5", "9", ""])
+    assert segments.parse_levels(
+        "spend", ["100", "1000", "", ""], ["9.8", "9.5", "", ""]
+    ).discounts == (Decimal("9.8"), Decimal("9.5"))
     levels = segments.parse_levels("spend", ["100", "1000", "", "  "])
     segments.set_levels(session, shop, levels, actor=admin, now=NOW)
     assert shop.segments_requested_at == NOW

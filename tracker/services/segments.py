@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import pairwise
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -121,8 +122,20 @@ def set_levels(
 
 
 def parse_levels(basis: str, raw: list[str], discounts: list[str] | None = None) -> MemberLevels:
-    """Thresholds and discounts as typed (blank ones dropped); FieldError says what is
-    wrong."""
+    """Thresholds and discounts as typed, one box per level (blank trailing levels are not
+    set); FieldError says what is wrong. A blank box before a filled one is refused, not
+    closed up: a VIP会员 threshold typed with 高级会员's left blank became 高级会员's."""
+    typed = [bool(v and v.strip()) for v in raw]
+    priced = [bool(v and v.strip()) for v in discounts or []]
+    for level, (this, after) in enumerate(pairwise(typed), start=1):
+        if after and not this:
+            raise FieldError(
+                "thresholds",
+                f"{LEVEL_NAMES[level]}的门槛没填：会员等级从普通会员起逐级设置，不能跳过。",
+            )
+    for level, has_discount in enumerate(priced, start=1):
+        if has_discount and not (level <= len(typed) and typed[level - 1]):
+            raise FieldError("thresholds", f"{LEVEL_NAMES[level]}没有门槛，不能填折扣。")
     try:
         values = tuple(Decimal(v.strip()) for v in raw if v and v.strip())
         off = tuple(Decimal(v.strip()) for v in discounts or [] if v and v.strip())
