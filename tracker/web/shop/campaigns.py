@@ -3,6 +3,8 @@ campaign, its preview, launching it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -40,10 +42,15 @@ CAMPAIGNS_PER_PAGE = 20
 @bp.route("/campaigns")
 @roles_required(*LEADS)
 def campaign_list() -> str:
-    return _campaign_list(_shop(), _care_form(_shop().id))
+    shop = _shop()
+    templates = messaging.templates_of(db.session, shop.id)
+    return _campaign_list(shop, templates, _care_form(templates))
 
 
-def _campaign_list(shop: Shop, care_form: CareRuleForm) -> str:
+def _campaign_list(
+    shop: Shop, templates: Sequence[MessageTemplate], care_form: CareRuleForm
+) -> str:
+    """``templates``: the shop's, read once for the rules' rows and the form's choices."""
     now = utcnow()
     # a page at a time: each care rule adds a campaign a day, and each row's results are
     # counted for it
@@ -58,18 +65,16 @@ def _campaign_list(shop: Shop, care_form: CareRuleForm) -> str:
         page=page,
         rules=care.rules_of(db.session, shop.id),
         kinds=care.KINDS,
-        templates=messaging.templates_of(db.session, shop.id),
+        templates=templates,
         form=CsrfOnlyForm(),
         care_form=care_form,
     )
 
 
-def _care_form(shop_id: int) -> CareRuleForm:
+def _care_form(templates: Sequence[MessageTemplate]) -> CareRuleForm:
     form = CareRuleForm()
-    form.template_id.choices = row_choices(
-        (t.id, f"{t.name}（{t.purpose.label}）")
-        for t in messaging.templates_of(db.session, shop_id)
-    )
+    named = ((t.id, f"{t.name}（{t.purpose.label}）") for t in templates)
+    form.template_id.choices = row_choices(named)
     return form
 
 
@@ -175,7 +180,8 @@ def campaign_launch(campaign_id: int) -> Response:
 @roles_required(*LEADS)
 def care_rule_add() -> Response | tuple[str, int]:
     shop = _shop()
-    form = _care_form(shop.id)
+    templates = messaging.templates_of(db.session, shop.id)
+    form = _care_form(templates)
     if form.validate_on_submit():
         draft = care.RuleDraft(
             kind=form.kind.data or "",
@@ -193,7 +199,7 @@ def care_rule_add() -> Response | tuple[str, int]:
         else:
             flash("关怀规则已保存：每天 10:00 起按规则发送。", "success")
             return redirect(url_for("shop.campaign_list"))
-    return _campaign_list(shop, form), 400
+    return _campaign_list(shop, templates, form), 400
 
 
 @bp.route("/care-rules/<int:rule_id>/retire", methods=["POST"])
