@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from tracker.domain.segments import (
     MemberLevels,
     Purchases,
     classify,
+    level_problems,
     quintile_edges,
     score,
     segment_all,
@@ -102,3 +104,39 @@ def test_member_discounts_fall_as_the_level_rises_within_the_platforms_range() -
     priced = MemberLevels(LevelBasis.SPEND, two, (Decimal("9.8"), Decimal("9.5")))
     assert MemberLevels.from_dict(priced.to_dict()) == priced
     assert "discounts" not in MemberLevels(LevelBasis.SPEND, two).to_dict()  # stays as stored
+
+
+def test_level_problems_name_the_box_where_each_was_typed() -> None:
+    """One box per level as typed (None is blank): a skipped level, a threshold not above
+    the one before, a discount for a level not set or rising, each at its own box."""
+
+    def at(
+        thresholds: Sequence[str | None], discounts: Sequence[str | None] = ()
+    ) -> list[tuple[str, int, str]]:
+        typed = [None if v is None else Decimal(v) for v in thresholds]
+        priced = [None if v is None else Decimal(v) for v in discounts]
+        found = level_problems(LevelBasis.SPEND, typed, priced)
+        return [(p.box, p.level, p.message) for p in found]
+
+    assert at(["100", "1000", None, None], ["9.8", "9.5", None, None]) == []
+    # 1000 typed as VIP会员's with 高级会员's left blank is refused, not closed up
+    assert at(["100", None, "1000", None]) == [
+        ("threshold", 2, "高级会员的门槛没填：会员等级从普通会员起逐级设置，不能跳过。")
+    ]
+    assert at(["500", "100"]) == [("threshold", 2, "门槛须逐级严格递增：应高于普通会员的 500")]
+    assert at(["100", "1000"], [None, "9.5", "9"]) == [
+        ("discount", 3, "VIP会员没有门槛，不能填折扣。"),
+        ("discount", 1, "折扣须每个等级各填一个：普通会员的没填"),
+    ]
+    assert at(["100", "1000"], ["9", "9.5"]) == [
+        ("discount", 2, "折扣须随等级升高而逐级降低：应低于普通会员的 9 折")
+    ]
+    assert at(["0", "99.999"], ["6.5", "9"]) == [
+        ("threshold", 1, "门槛须大于 0"),
+        ("threshold", 2, "金额门槛最多到分"),
+        ("discount", 1, "折扣须在 7 折到 10 折之间，最多两位小数（如 9.5）"),
+    ]
+    by_orders = level_problems(LevelBasis.ORDERS, [Decimal("2.5")])
+    assert [(p.box, p.level, p.message) for p in by_orders] == [
+        ("threshold", 1, "按交易笔数时门槛须为整数")
+    ]

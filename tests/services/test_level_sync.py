@@ -174,6 +174,14 @@ def test_syncing_is_turned_on_only_where_the_platform_has_a_member_api(
     top_adapter, jd_adapter = registry.named("top"), registry.named("jd")
     with pytest.raises(FieldError, match="门槛"):
         level_sync.set_enabled(session, shop, True, adapter=top_adapter, actor=admin, now=NOW)
+    # TOP takes no level without its member price: said when syncing is turned on, not by
+    # every run after it
+    unpriced = MemberLevels(LevelBasis.SPEND, (Decimal("100"), Decimal("500")))
+    shop.member_levels = unpriced.to_dict()
+    session.commit()
+    with pytest.raises(FieldError, match="须为每个等级填写会员折扣，请先在上面的会员等级里补上"):
+        level_sync.set_enabled(session, shop, True, adapter=top_adapter, actor=admin, now=NOW)
+    assert not shop.level_sync
     shop.member_levels = LEVELS.to_dict()
     session.commit()
     with pytest.raises(FieldError, match="导出会员等级"):
@@ -182,9 +190,15 @@ def test_syncing_is_turned_on_only_where_the_platform_has_a_member_api(
         level_sync.set_enabled(session, shop, True, adapter=None, actor=admin, now=NOW)
     level_sync.set_enabled(session, shop, True, adapter=top_adapter, actor=admin, now=NOW)
     assert shop.level_sync and shop.level_sync_requested_at == NOW
+    # while it is on, levels TOP would turn down are not saved
+    with pytest.raises(FieldError, match="已开启同步到平台，淘宝的会员等级规则须为每个等级填写"):
+        segments.set_levels(session, shop, unpriced, adapter=top_adapter, actor=admin, now=NOW)
+    assert shop.member_levels == LEVELS.to_dict()
     level_sync.set_enabled(session, shop, False, adapter=top_adapter, actor=admin, now=NOW)
     assert not shop.level_sync and shop.level_sync_requested_at is None
+    segments.set_levels(session, shop, unpriced, adapter=top_adapter, actor=admin, now=NOW)
+    assert shop.member_levels == unpriced.to_dict()  # off: the shop's own levels, as it likes
     changes = session.scalars(
         sa.select(AuditEvent.new_value).where(AuditEvent.field == "level_sync")
     ).all()
-    assert len(changes) == 2
+    assert len(changes) == 2  # the refused attempt left nothing

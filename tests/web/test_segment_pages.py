@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -78,8 +79,26 @@ def test_a_supervisor_sets_levels_and_exports_grades(
         {"basis": "spend", "threshold1": "1000", "threshold2": "500"},
         form_url="/shop/segments",
     )
-    assert refused.status_code == 302
-    assert "递增" in client.get("/shop/segments").get_data(as_text=True)
+    # refused under the box where it was typed, with what was typed kept and nothing stored
+    assert refused.status_code == 400 and shop.member_levels is None
+    page = refused.get_data(as_text=True)
+    assert 'value="500"' in _input(page, "threshold2") and "is-invalid" in _input(
+        page, "threshold2"
+    )
+    assert "门槛须逐级严格递增：应高于普通会员的 1000" in _after(page, "threshold2")
+    assert 'value="1000"' in _input(page, "threshold1")
+    assert 'id="levels-error"' in page
+    skipped = post_form(
+        client,
+        "/shop/segments/levels",
+        {"basis": "orders", "threshold1": "2", "threshold3": "九", "discount3": "9"},
+        form_url="/shop/segments",
+    )
+    page = skipped.get_data(as_text=True)
+    assert skipped.status_code == 400 and shop.member_levels is None
+    assert 'value="九"' in _input(page, "threshold3")
+    assert "不是有效的小数" in _after(page, "threshold3")  # WTForms' own words, in Chinese
+    assert '<option selected value="orders">' in page
     post_form(
         client,
         "/shop/segments/levels",
@@ -91,6 +110,17 @@ def test_a_supervisor_sets_levels_and_exports_grades(
     segments.recompute(session, shop, now=utcnow())
     csv_text = client.get("/shop/segments/grades.csv").get_data(as_text=True)
     assert "大买家,2,高级会员,2700.00,3" in csv_text and "小买家,0,店铺客户" in csv_text
+
+
+def _input(page: str, box: str) -> str:
+    """The <input> tag of a box, however WTForms orders its attributes."""
+    return re.findall(rf'<input[^>]*id="{box}"[^>]*>', page)[0]
+
+
+def _after(page: str, box: str) -> str:
+    """What the page says right under a box (its errors), up to the next box."""
+    rest = page[page.index(_input(page, box)) + len(_input(page, box)) :]
+    return rest[: rest.find("<input")]
 
 
 def test_the_case_page_says_who_is_on_the_line(
@@ -125,6 +155,15 @@ def test_member_levels_sync_is_turned_on_shown_and_run_on_request(
     assert 'id="discount2"' in client.get("/shop/segments").get_data(as_text=True)
     post_form(client, "/shop/segments/sync", {"on": "1"}, form_url="/shop/segments")
     assert shop.level_sync and shop.level_sync_requested_at is not None
+    unpriced = post_form(
+        client,
+        "/shop/segments/levels",
+        {"basis": "spend", "threshold1": "20", "threshold2": "1000"},
+        form_url="/shop/segments",
+    )
+    page = unpriced.get_data(as_text=True)
+    assert unpriced.status_code == 400 and segments.levels_of(shop).discounts
+    assert "会员等级未保存：已开启同步到平台，淘宝的会员等级规则须为每个等级填写会员折扣" in page
     segments.recompute(session, shop, now=utcnow())
     # a run the platform partly refused: the page shows what it confirmed and why not
     big.platform_grade, big.platform_grade_at = 2, utcnow()

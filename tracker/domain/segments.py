@@ -8,12 +8,12 @@ writes the answers back.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from itertools import pairwise
 
 ACTIVE_DAYS = 90  # bought within this many days: an active customer
 LOST_DAYS = 365  # nothing for longer than this: lost
@@ -120,25 +120,8 @@ class MemberLevels:
             raise ValueError("；".join(problems))
 
     def problems(self) -> list[str]:
-        found = []
-        if len(self.thresholds) > 4:
-            found.append("最多 4 个会员等级")
-        if any(t <= 0 for t in self.thresholds):
-            found.append("门槛须大于 0")
-        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:], strict=False)):
-            found.append("门槛须逐级严格递增")
-        if self.basis is LevelBasis.ORDERS and any(t != int(t) for t in self.thresholds):
-            found.append("按交易笔数时门槛须为整数")
-        if self.basis is LevelBasis.SPEND and any(t != round(t, 2) for t in self.thresholds):
-            found.append("金额门槛最多到分")
-        if self.discounts:
-            if len(self.discounts) != len(self.thresholds):
-                found.append("折扣须每个等级各填一个")
-            if any(not MIN_DISCOUNT <= d <= 10 or d != round(d, 2) for d in self.discounts):
-                found.append("折扣须在 7 折到 10 折之间，最多两位小数（如 9.5）")
-            if any(b >= a for a, b in pairwise(self.discounts)):
-                found.append("折扣须随等级升高而逐级降低")
-        return found
+        found = level_problems(self.basis, self.thresholds, self.discounts)
+        return list(dict.fromkeys(p.message for p in found))
 
     def level_of(self, p: Purchases) -> int:
         value = p.spent if self.basis is LevelBasis.SPEND else Decimal(p.orders)
@@ -165,6 +148,86 @@ class MemberLevels:
             tuple(Decimal(str(t)) for t in raw),
             tuple(Decimal(str(d)) for d in discounts),
         )
+
+
+@dataclass(frozen=True)
+class LevelProblem:
+    """A rule one box of the level form breaks: ``box`` is "threshold" or "discount" and
+    ``level`` 1–4, so the form can say it under the box where it was typed."""
+
+    box: str
+    level: int
+    message: str
+
+
+def level_problems(
+    basis: LevelBasis,
+    thresholds: Sequence[Decimal | None],
+    discounts: Sequence[Decimal | None] = (),
+) -> list[LevelProblem]:
+    """Every rule the boxes break, one box per level as typed (``None`` is a blank box).
+    Blank boxes after the last filled one are levels not set; a blank before a filled one is
+    refused, not closed up (a VIP会员 threshold typed with 高级会员's blank became 高级会员's)."""
+    found: list[LevelProblem] = []
+    most = len(LEVEL_NAMES) - 1
+    filled = [level for level, t in enumerate(thresholds, start=1) if t is not None]
+    previous: tuple[int, Decimal] | None = None
+    for level, value in enumerate(thresholds, start=1):
+        problem = functools.partial(LevelProblem, "threshold", level)
+        if level > most:
+            if value is not None:
+                found.append(problem(f"最多 {most} 个会员等级"))
+            continue
+        if value is None:
+            if filled and level < filled[-1]:
+                found.append(
+                    problem(
+                        f"{LEVEL_NAMES[level]}的门槛没填：会员等级从普通会员起逐级设置，不能跳过。"
+                    )
+                )
+            continue
+        if value <= 0:
+            found.append(problem("门槛须大于 0"))
+        elif previous is not None and value <= previous[1]:
+            name, below = LEVEL_NAMES[previous[0]], previous[1]
+            found.append(problem(f"门槛须逐级严格递增：应高于{name}的 {below}"))
+        else:
+            previous = (level, value)  # the next level is held to the last good one
+        if basis is LevelBasis.ORDERS and value != int(value):
+            found.append(problem("按交易笔数时门槛须为整数"))
+        if basis is LevelBasis.SPEND and value != round(value, 2):
+            found.append(problem("金额门槛最多到分"))
+    return found + _discount_problems([level for level in filled if level <= most], discounts)
+
+
+def _discount_problems(
+    levels: list[int], discounts: Sequence[Decimal | None]
+) -> list[LevelProblem]:
+    """Member prices: none at all, or one for each level set, falling as the level rises,
+    from 7 to 10 折 as the platform takes them."""
+    found: list[LevelProblem] = []
+    priced = {level: d for level, d in enumerate(discounts, start=1) if d is not None}
+    previous: tuple[int, Decimal] | None = None
+    for level, value in priced.items():
+        problem = functools.partial(LevelProblem, "discount", level)
+        if level not in levels:
+            name = LEVEL_NAMES[level] if level < len(LEVEL_NAMES) else f"第 {level} 级"
+            found.append(problem(f"{name}没有门槛，不能填折扣。"))
+            continue
+        if not MIN_DISCOUNT <= value <= 10 or value != round(value, 2):
+            found.append(problem("折扣须在 7 折到 10 折之间，最多两位小数（如 9.5）"))
+        elif previous is not None and value >= previous[1]:
+            name, above = LEVEL_NAMES[previous[0]], previous[1]
+            found.append(problem(f"折扣须随等级升高而逐级降低：应低于{name}的 {above} 折"))
+        else:
+            previous = (level, value)  # the next level is held to the last good one
+    if priced:
+        found += [
+            LevelProblem("discount", level, f"折扣须每个等级各填一个：{LEVEL_NAMES[level]}的没填")
+            for level in levels
+            if level not in priced
+        ]
+    return found
 
 
 def segment_all(buyers: Sequence[Purchases], levels: MemberLevels) -> list[Segment]:

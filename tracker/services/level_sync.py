@@ -60,6 +60,9 @@ def set_enabled(
         raise FieldError("level_sync", "本店的平台接口不提供会员等级同步；请用“导出会员等级”导入。")
     if on and not levels_of(shop).thresholds:
         raise FieldError("level_sync", "请先设置会员等级门槛。")
+    refusal = adapter.level_refusal(levels_of(shop)) if on and adapter is not None else None
+    if refusal is not None:
+        raise FieldError("level_sync", f"{refusal}，请先在上面的会员等级里补上。")
     with transaction(session):
         record_shop_change(
             session,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import pairwise
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session
 from tracker.domain.segments import (
     LEVEL_NAMES,
     BuyerClass,
-    LevelBasis,
     MemberLevels,
     Purchases,
     segment_all,
@@ -24,6 +22,7 @@ from tracker.models import Buyer, BuyerSegment, Order, Shop, User
 from tracker.services.audit import record_shop_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
+from tracker.sources.contract import Adapter
 
 BATCH = 5_000
 
@@ -104,9 +103,20 @@ def request(session: Session, shop: Shop, *, now: datetime) -> None:
 
 
 def set_levels(
-    session: Session, shop: Shop, levels: MemberLevels, *, actor: User, now: datetime
+    session: Session,
+    shop: Shop,
+    levels: MemberLevels,
+    *,
+    adapter: Adapter | None,
+    actor: User,
+    now: datetime,
 ) -> None:
-    """New member levels, audited; the scheduler recomputes the shop within a minute."""
+    """New member levels, audited; the scheduler recomputes the shop within a minute. While
+    they are synced, levels the platform would turn down are refused here, not by every
+    sync run after."""
+    refusal = adapter.level_refusal(levels) if shop.level_sync and adapter is not None else None
+    if refusal is not None:
+        raise FieldError("levels", f"已开启同步到平台，{refusal}（或先停止同步）。")
     with transaction(session):
         record_shop_change(
             session,
@@ -119,29 +129,6 @@ def set_levels(
         )
         shop.member_levels = levels.to_dict()
         shop.segments_requested_at = now
-
-
-def parse_levels(basis: str, raw: list[str], discounts: list[str] | None = None) -> MemberLevels:
-    """Thresholds and discounts as typed, one box per level (blank trailing levels are not
-    set); FieldError says what is wrong. A blank box before a filled one is refused, not
-    closed up: a VIP会员 threshold typed with 高级会员's left blank became 高级会员's."""
-    typed = [bool(v and v.strip()) for v in raw]
-    priced = [bool(v and v.strip()) for v in discounts or []]
-    for level, (this, after) in enumerate(pairwise(typed), start=1):
-        if after and not this:
-            raise FieldError(
-                "thresholds",
-                f"{LEVEL_NAMES[level]}的门槛没填：会员等级从普通会员起逐级设置，不能跳过。",
-            )
-    for level, has_discount in enumerate(priced, start=1):
-        if has_discount and not (level <= len(typed) and typed[level - 1]):
-            raise FieldError("thresholds", f"{LEVEL_NAMES[level]}没有门槛，不能填折扣。")
-    try:
-        values = tuple(Decimal(v.strip()) for v in raw if v and v.strip())
-        off = tuple(Decimal(v.strip()) for v in discounts or [] if v and v.strip())
-        return MemberLevels(LevelBasis(basis), values, off)
-    except (ArithmeticError, ValueError) as exc:
-        raise FieldError("thresholds", str(exc) or "门槛和折扣须为数字") from exc
 
 
 def of_buyer(session: Session, buyer_id: int) -> BuyerSegment | None:

@@ -257,6 +257,9 @@ class Adapter:
     build: Callable[[Mapping[str, str], SourceOptions], ReviewSource]
     capabilities: frozenset[Capability] = field(default_factory=frozenset)
     events: PushedEvents | None = None  # None: the platform pushes nothing to us
+    # why the platform would turn these member level rules down (None: it would take them),
+    # asked before syncing is turned on or the levels change while it is on
+    refuses_levels: Callable[[MemberLevels], SourceError | None] | None = None
 
     def problems(self, values: Mapping[str, str]) -> list[tuple[str, str]]:
         """(field, what is wrong) for each value missing or not among its choices."""
@@ -268,6 +271,12 @@ class Adapter:
             elif f.choices and value and value not in f.choices:
                 found.append((f.name, f"{f.label}只能是 {' / '.join(f.choices)}。"))
         return found
+
+    def level_refusal(self, levels: MemberLevels) -> str | None:
+        """Why the platform would turn these member level rules down, asked before a sync
+        finds out (and is retried every run until someone looks); None: no known reason."""
+        refusal = self.refuses_levels(levels) if self.refuses_levels is not None else None
+        return None if refusal is None else refusal.message
 
     def complete(self, values: Mapping[str, str]) -> dict[str, str]:
         """The values with choices defaulted; :class:`SourceError` says what is wrong."""

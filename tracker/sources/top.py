@@ -333,15 +333,24 @@ def _order_of(platform_key: str) -> str:
     return oid if oid.isdigit() and role == "buyer" else ""
 
 
+def refused_levels(levels: MemberLevels) -> SourceError | None:
+    """Why ``taobao.crm.grade.set`` would turn these rules down, known before asking: TOP
+    needs at least one level and a member price (discount) for each."""
+    if not levels.thresholds:
+        return SourceError("no-levels", "本店还没有设置会员等级")
+    if len(levels.discounts) != len(levels.thresholds):
+        return SourceError("no-discounts", "淘宝的会员等级规则须为每个等级填写会员折扣")
+    return None
+
+
 def grade_rules(levels: MemberLevels) -> dict[str, str]:
     """``taobao.crm.grade.set``'s parameters: one entry per level the shop uses, in
     parallel lists. ``amount`` (fen) or ``count`` is what reaching each level takes;
     ``discount`` is each level's member price in thousandths (950 = 9.5 折), required by TOP
     and lower as the level rises; ``hierarchy`` says the level is reached by that amount."""
-    if not levels.thresholds:
-        raise SourceError("no-levels", "本店还没有设置会员等级")
-    if len(levels.discounts) != len(levels.thresholds):
-        raise SourceError("no-discounts", "淘宝的会员等级规则须为每个等级填写会员折扣")
+    refusal = refused_levels(levels)
+    if refusal is not None:
+        raise refusal
     used = range(1, len(levels.thresholds) + 1)
     if levels.basis is LevelBasis.SPEND:
         reach = {"amount": ",".join(str(int(t * 100)) for t in levels.thresholds)}
@@ -400,4 +409,5 @@ ADAPTER = Adapter(
             Capability.SYNC_LEVELS,
         }
     ),
+    refuses_levels=refused_levels,
 )

@@ -8,33 +8,35 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
-from tracker.domain.segments import LEVEL_NAMES, BuyerClass, LevelBasis
 from tracker.extensions import db
 from tracker.models.enums import LEADS
+from tracker.models.shop import Shop
 from tracker.services import exports, level_sync, segments
 from tracker.services.errors import FieldError
 from tracker.sources import registry
 from tracker.sources.contract import Capability
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
+from tracker.web.shop.segment_forms import MemberLevelsForm
 from tracker.web.shop.views import _shop, bp
 
 
 @bp.route("/segments")
 def segment_view() -> str:
     shop = _shop()
-    levels = segments.levels_of(shop)
+    return _segment_page(shop, MemberLevelsForm.showing(segments.levels_of(shop)))
+
+
+def _segment_page(shop: Shop, levels_form: MemberLevelsForm) -> str:
     adapter = registry.for_platform(shop.platform)
     return render_template(
         "shop/segments.html",
         shop=shop,
         view=segments.view(db.session, shop),
-        levels=levels,
-        level_names=LEVEL_NAMES,
-        classes=list(BuyerClass),
-        bases=list(LevelBasis),
+        levels=segments.levels_of(shop),
         can_edit=current_user.leads,
         form=CsrfOnlyForm(),
+        levels_form=levels_form,
         sync_adapter=adapter
         if adapter is not None and Capability.SYNC_LEVELS in adapter.capabilities
         else None,
@@ -46,21 +48,25 @@ def segment_view() -> str:
 
 @bp.route("/segments/levels", methods=["POST"])
 @roles_required(*LEADS)
-def segment_levels() -> Response:
+def segment_levels() -> Response | tuple[str, int]:
     shop = _shop()
-    if not CsrfOnlyForm().validate_on_submit():
-        flash("表单已过期，请重试。", "danger")
-        return redirect(url_for("shop.segment_view"))
-    raw = [request.form.get(f"threshold{i}", "") for i in range(1, 5)]
-    discounts = [request.form.get(f"discount{i}", "") for i in range(1, 5)]
-    try:
-        levels = segments.parse_levels(request.form.get("basis", "spend"), raw, discounts)
-        segments.set_levels(db.session, shop, levels, actor=current_user, now=utcnow())
-    except FieldError as exc:
-        flash(f"会员等级未保存：{exc.message}", "danger")
-    else:
-        flash("会员等级已保存，一分钟内按新门槛重新计算。", "success")
-    return redirect(url_for("shop.segment_view"))
+    form = MemberLevelsForm()
+    if form.validate_on_submit():
+        try:
+            segments.set_levels(
+                db.session,
+                shop,
+                form.levels(),
+                adapter=registry.for_platform(shop.platform),
+                actor=current_user,
+                now=utcnow(),
+            )
+        except FieldError as exc:  # the levels as a whole, not one box
+            form.form_errors.append(exc.message)
+        else:
+            flash("会员等级已保存，一分钟内按新门槛重新计算。", "success")
+            return redirect(url_for("shop.segment_view"))
+    return _segment_page(shop, form), 400
 
 
 @bp.route("/segments/recompute", methods=["POST"])
