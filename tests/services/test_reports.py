@@ -160,7 +160,8 @@ def test_an_empty_period_has_no_figures_rather_than_zeros(session: Session, shop
     assert board.overdue_now == 1  # the shop's overdue cases are still overdue
     trend = reports.trends(session, shop.id, empty, now=NOW, grain="week")
     assert all(f.cases == 0 for f in trend.figures) and trend.unfinished is None
-    assert len(trend.labels) == 5  # a month past: every week drawn, none marked
+    assert len(trend.labels) == 5 and trend.labels[0] == "12-29 周（4天）"  # a month past: none
+    assert trend.labels[-1] == "01-26 周（6天）"  # marked unfinished, the cut weeks' days said
     ahead = reports.Period(date(2026, 12, 1), date(2026, 12, 31), SH)
     assert reports.trends(session, shop.id, ahead, now=NOW).labels == []  # nothing begun
 
@@ -180,6 +181,14 @@ def test_trends_by_day_and_week(session: Session, shop: Shop) -> None:
     assert weekly.figures[0].wait.median == 72
     assert {s.label: sum(s.values) for s in weekly.reasons} == {"质量问题": 4, "物流问题": 1}
     assert len(weekly.products) == 5
+    # a week the period cuts says how many of its days it holds, so it does not read as a drop
+    cut = reports.Period(date(2026, 11, 18), date(2026, 11, 26), SH)
+    weeks = reports.trends(session, shop.id, cut, now=NOW, grain="week")
+    assert weeks.labels == ["11-16 周（5天）", "11-23 周（4天）"] and weeks.unfinished is None
+    one_day = reports.Period(date(2026, 11, 18), date(2026, 11, 18), SH)
+    assert reports.trends(session, shop.id, one_day, now=NOW, grain="week").labels == [
+        "11-16 周（1天）"
+    ]
 
 
 def test_agent_view_shows_load_overdue_follow_ups_and_recovery(

@@ -211,6 +211,14 @@ def test_charts_come_drawn_for_a_phone_too(client: FlaskClient, shop: Shop, boss
     narrow = client.get("/reports/charts/response.svg?narrow=1").get_data(as_text=True)
     assert 'width="900"' in wide.split(">", 2)[1] or 'viewBox="0 0 900' in wide
     assert 'viewBox="0 0 420' in narrow
+    # weeks a period cuts say their days, whole (pygal's own truncation dropped the end), and
+    # tilted, so the last one does not run off the right edge: five days are never a whole week
+    today = utcnow().astimezone(SHANGHAI).date()
+    cut = f"grain=week&start={today - timedelta(days=6)}&end={today - timedelta(days=2)}"
+    for narrow in ("", "&narrow=1"):
+        svg = client.get(f"/reports/charts/cases.svg?{cut}{narrow}").get_data(as_text=True)
+        weeks = set(re.findall(r">(\d\d-\d\d) 周（(\d)天）<", svg))
+        assert sum(int(days) for _, days in weeks) == 5 and "rotate(45" in svg
 
 
 def test_a_supervisor_of_several_shops_compares_them_and_opens_one(

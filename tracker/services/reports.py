@@ -477,7 +477,9 @@ def shop_summary(session: Session, shop_id: int, period: Period, *, now: datetim
 
 # -- trends ----------------------------------------------------------------------------------
 def _buckets(period: Period, grain: str) -> tuple[list[str], Any]:
-    """Labels and a day-index -> bucket-index function; weeks start on Monday."""
+    """Labels and a day-index -> bucket-index function; weeks start on Monday. A week the
+    period cuts says how many of its days it holds (11-02 周（4天）): drawn beside whole weeks,
+    it would read as a drop."""
     if grain == "day":
         labels = [(period.start + timedelta(days=i)).strftime("%m-%d") for i in range(period.days)]
         return labels, lambda day: day
@@ -486,7 +488,11 @@ def _buckets(period: Period, grain: str) -> tuple[list[str], Any]:
     offset = period.start.weekday()
     weeks = (period.days + offset + 6) // 7
     first_monday = period.start - timedelta(days=offset)
-    labels = [(first_monday + timedelta(weeks=i)).strftime("%m-%d 周") for i in range(weeks)]
+    labels = []
+    for i in range(weeks):
+        held = min(7 * (i + 1) - offset, period.days) - max(7 * i - offset, 0)
+        name = (first_monday + timedelta(weeks=i)).strftime("%m-%d 周")
+        labels.append(name if held == 7 else f"{name}（{held}天）")
     return labels, lambda day: (day + offset) // 7
 
 

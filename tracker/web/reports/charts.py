@@ -97,12 +97,18 @@ def render(name: str, trends: Trends, *, narrow: bool = False) -> bytes:
     title, series = tables(trends)[name]
     kind = pygal.StackedBar if name in ("products", "reasons") else pygal.Line
     count = len(trends.labels)
+    longest = max((len(label) for label in trends.labels), default=0)
     if name == "products":  # a listing title is too long for a legend: the short name
         series = [Series(listing_name(s.label), s.values) for s in series]
     options = {
         "width": 420 if narrow else 900,
         "height": 420 if narrow else 380,
-        "x_label_rotation": 45 if narrow or count > 14 else 0,
+        # level, a long last label (11-30 周（5天）*) ran off the drawing's right edge; tilted,
+        # its end still did without room on the right
+        "x_label_rotation": 45 if narrow or count > 14 or longest > 8 else 0,
+        "margin_right": max(20, int(0.7 * _text_width(trends.labels[-1])))
+        if trends.labels and (narrow or count > 14 or longest > 8)
+        else None,
         "show_minor_x_labels": not narrow and count <= 31,
         "x_labels_major_every": max(1, count // (5 if narrow else 12)),
         "legend_at_bottom_columns": 1 if narrow or name == "products" else 3,
@@ -125,6 +131,7 @@ def render(name: str, trends: Trends, *, narrow: bool = False) -> bytes:
         title=title,
         legend_at_bottom=True,
         truncate_legend=24,
+        truncate_label=-1,  # 11-30 周（5天）* whole: auto truncation dropped the star
         print_values=False,
         allow_interruptions=True,
         no_data_text="暂无数据",
@@ -134,6 +141,11 @@ def render(name: str, trends: Trends, *, narrow: bool = False) -> bytes:
     for s in drawn:
         chart.add(s.label, s.values)
     return chart.render()
+
+
+def _text_width(label: str, size: int = 14) -> float:
+    """About how wide a label is drawn: a Chinese character a full em, the rest half."""
+    return sum(size if ord(c) > 0x2E7F else size * 0.6 for c in label)
 
 
 def _nonempty(series: Sequence[Series]) -> list[Series]:
