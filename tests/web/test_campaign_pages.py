@@ -71,6 +71,9 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
         form_url="/shop/campaigns/new",
     )
     assert refused.status_code == 200 and "请填写一个有效的数字" in refused.get_data(as_text=True)
+    # 客户类型 as Bootstrap's inline checkboxes, not a bulleted list drawn in a text box
+    types = refused.get_data(as_text=True).split('id="classes"', 1)[1][:1500]
+    assert types.count('class="form-check form-check-inline"') == 5 and "<ul" not in types
     answer = post_form(
         lead,
         "/shop/campaigns/new",

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField
+from wtforms import DecimalField, SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
 from tracker.clock import EARLIEST, LATEST, within_calendar
@@ -21,6 +21,14 @@ class Form(FlaskForm):
 
     class Meta:
         locales = ("zh",)
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several choices as a row of checkboxes (the forms macro draws them inline, the way
+    Bootstrap does); a bare ListWidget drew a bulleted list inside a text box."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 class FiniteDecimalField(DecimalField):

@@ -31,8 +31,7 @@ from tracker.models import Shop, User
 from tracker.services import shifts
 from tracker.services.errors import FieldError
 from tracker.services.shifts import ROTATION_NAMES
-from tracker.web.admin.forms import CheckboxListField
-from tracker.web.fields import Form, attach_error, in_calendar
+from tracker.web.fields import CheckboxListField, Form, attach_error, in_calendar
 
 WEEKDAYS = [SelectChoice(str(i), f"周{name}") for i, name in enumerate(WEEKDAY_NAMES)]
 

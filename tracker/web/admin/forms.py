@@ -9,11 +9,9 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
-    widgets,
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
@@ -23,12 +21,7 @@ from tracker.models.enums import MessagePurpose, Platform, Role
 from tracker.providers.contract import ProviderSpec
 from tracker.sources.contract import Adapter
 from tracker.web.choices import enum_choices, pairs
-from tracker.web.fields import FiniteDecimalField, Form
-
-
-class CheckboxListField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
+from tracker.web.fields import CheckboxListField, FiniteDecimalField, Form
 
 
 class UserEditForm(Form):

@@ -26,9 +26,8 @@ from tracker.models.enums import (
     Reason,
     RemedyKind,
 )
-from tracker.web.admin.forms import CheckboxListField
 from tracker.web.choices import enum_choices, pairs
-from tracker.web.fields import FiniteDecimalField, Form, in_calendar, row_id
+from tracker.web.fields import CheckboxListField, FiniteDecimalField, Form, in_calendar, row_id
 
 
 class BoardFilterForm(Form):

@@ -6,26 +6,22 @@ from wtforms import (
     BooleanField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
-    widgets,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from tracker.domain.segments import LEVEL_NAMES, BuyerClass
 from tracker.services import care
 from tracker.web.choices import pairs
-from tracker.web.fields import FiniteDecimalField, Form
+from tracker.web.fields import CheckboxListField, FiniteDecimalField, Form
 
 
 class CampaignForm(Form):
     name = StringField("活动名称", validators=[DataRequired("请填写活动名称。"), Length(max=100)])
-    classes = SelectMultipleField(
+    classes = CheckboxListField(
         "客户类型",
         choices=pairs((c.value, c.label) for c in BuyerClass if c is not BuyerClass.PROSPECT),
-        widget=widgets.ListWidget(prefix_label=False),
-        option_widget=widgets.CheckboxInput(),
     )
     big = SelectField(
         "大小客户", choices=pairs([("", "不限"), ("1", "大客户"), ("0", "小客户")]), default=""
