@@ -66,8 +66,7 @@ def export(n: int, seed: int = 7) -> bytes:
         else:
             rating = "差评" if roll < 0.965 else "中评"
             reason = rng.choice(list(texts.NEGATIVE))
-            pool = texts.NEGATIVE[reason].get(category, ()) + texts.NEGATIVE[reason]["*"]
-            text = rng.choice(pool)
+            text = rng.choice(texts.negative(reason, category, family=""))
         posted = start + timedelta(seconds=i * 37)
         writer.writerow(
             [

@@ -8,7 +8,8 @@ from functools import cache
 
 import pytest
 
-from tracker.demo.catalog_data import CATEGORIES
+from tracker.demo import review_texts as texts
+from tracker.demo.catalog_data import CATEGORIES, Family
 from tracker.demo.generator import SHOP_TZ, DemoShop, generate
 from tracker.demo.review_texts import SYSTEM_DEFAULT_TEXTS
 from tracker.models.enums import Rating, RevisionKind
@@ -142,13 +143,41 @@ def test_every_complaint_reason_occurs(reason: str) -> None:
     assert sum(reason in r.reasons for r in shop.reviews if r.rating is not Rating.GOOD) > 10
 
 
+def _family(title: str) -> Family:
+    return next(f for c in CATEGORIES for f in c.families if f.name in title)
+
+
 def test_size_complaints_only_where_sizes_exist() -> None:
     shop = full_shop()
-    sized = {c.name for c in CATEGORIES if "size_fit" in c.reasons}
+    sized = {
+        f.name for c in CATEGORIES for f in c.families if "size_fit" in (f.reasons or c.reasons)
+    }
+    assert "婴儿纸尿裤" in sized and "婴儿辅食米粉" not in sized
     for review in shop.reviews:
         if "size_fit" in review.reasons:
             product = shop.orders[review.order].lines[review.line].product
-            assert shop.products[product].category in sized
+            assert _family(shop.products[product].title).name in sized
+
+
+def test_a_review_speaks_of_the_product_it_is_for() -> None:
+    """A phrase written for a family or a category is only found under it: 坚果有哈喇味 under
+    靖江猪肉脯, 音质很好 under a cable, 做工粗糙 under apples read as pasted from elsewhere."""
+    shop = full_shop()
+    under: dict[str, set[str]] = {}  # phrase -> the families and categories it was written for
+    for table in (texts.POSITIVE_BY_FAMILY, texts.POSITIVE_BY_CATEGORY, *texts.NEGATIVE.values()):
+        for key, phrases in table.items():
+            for phrase in phrases:
+                under.setdefault(phrase, set()).add(key)
+    particular = {phrase: keys for phrase, keys in under.items() if "*" not in keys}
+    seen = 0
+    for review in shop.reviews:
+        product = shop.products[shop.orders[review.order].lines[review.line].product]
+        own = {_family(product.title).name, product.category}
+        for phrase, keys in particular.items():
+            if phrase in review.text:
+                assert keys & own, (phrase, product.title)
+                seen += 1
+    assert seen > 10_000
 
 
 def test_reviews_follow_their_orders() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
@@ -24,8 +25,6 @@ from tracker.services import reports
 
 
 def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Session) -> None:
-    # 0.15: at 0.1 the model reads every complaint this shop's generator wrote, and 评价's
-    # 判断有误？是差评 (found below) has nothing to find
     args = ["demo", "--scale", "0.15", "--end-date", "2026-11-23"]
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 0, result.output
@@ -68,7 +67,9 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     t = board.totals
     # the month's staff read most of 待确认: the report says what they made of it
     assert board.triage.confirmed > 0 and board.triage.dismissed > board.triage.confirmed
-    assert board.triage.found > 0  # and found some the model read as happy, in 评价
+    # what they found in 评价 the model read as happy (判断有误？是差评): as many as the shop's
+    # size and the dice give (none, in this small shop; its own test is below)
+    assert board.triage.found <= board.triage.hidden_opened
     assert t.cases > 0 and t.wait_work.median is not None and 0 < t.recovery_rate_closed < 1
     assert t.cost_per_recovered is not None and t.mention_rate is not None
     assert datetime(2026, 11, 23, tzinfo=UTC) - timedelta(days=31) < min(c.opened_at for c in cases)
@@ -144,3 +145,64 @@ def test_a_case_opened_while_the_buyers_other_is_worked_goes_to_its_agent(
         None,
         "客服小林",
     )
+
+
+class _Draws:
+    """The month's dice, set: each ``random()`` the next roll, two hours after arrival."""
+
+    def __init__(self, *rolls: float) -> None:
+        self.rolls = list(rolls)
+
+    def random(self) -> float:
+        return self.rolls.pop(0)
+
+    def uniform(self, low: float, high: float) -> float:
+        return 2.0
+
+    def choice(self, options: list[object]) -> object:
+        return options[0]
+
+
+def test_staff_find_in_reviews_the_complaints_the_model_read_as_happy(
+    session: Session, shop: Shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """评价 as the month's team reads it: a complaint the generator wrote under a good rating,
+    with no case and not in 待确认, is opened from 评价 when someone spots it (a roll under a
+    third), two working hours after it came; one not spotted, one waiting in 待确认 and a
+    happy review stay as they were."""
+    from datetime import time
+
+    from tests.factories import add_sale
+    from tracker.demo.history import _find_in_reviews
+    from tracker.domain.triage import CaseKind, DeadlinePolicy
+    from tracker.domain.working_hours import WorkingHours
+    from tracker.models.enums import Rating, Role
+    from tracker.services.intake import IntakeSettings
+
+    reader = make_user(Role.AGENT, shops=[shop])
+    hours = WorkingHours(tz=ZoneInfo("Asia/Shanghai"), periods=((time(9), time(22)),))
+    settings = IntakeSettings(hours, DeadlinePolicy())
+    at = datetime(2026, 11, 10, 2, tzinfo=UTC)  # 10:00 in Beijing
+    spotted, unspotted, queued, happy = (
+        add_sale(
+            session, shop, key=k, nick=k, rating=Rating.GOOD, at=at + timedelta(minutes=i),
+            text="默认给好评，但是枣里面有虫子。" if k != "d" else "枣很大很甜",
+        )
+        for i, k in enumerate("abcd")
+    )  # fmt: skip
+    queued.awaiting_confirmation_at = at
+    session.commit()
+    found = _find_in_reviews(
+        session,
+        shop.id,
+        now=at + timedelta(days=6),  # the sales are received three days after ``at``
+        settings=settings,
+        readers=[reader],
+        hidden=frozenset({spotted.id, unspotted.id, queued.id}),
+        rng=_Draws(0.1, 0.9),  # type: ignore[arg-type]
+    )
+    assert [case.review_id for case in found] == [spotted.id]
+    assert found[0].kind == CaseKind.HIDDEN_NEGATIVE
+    assert found[0].opened_at == hours.add(spotted.received_at, timedelta(hours=2))
+    assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+    assert happy.id not in {case.review_id for case in found}

@@ -18,6 +18,7 @@ class Family:
     variants: tuple[str, ...]
     repurchase_days: int | None = None  # None = durable
     styles: tuple[str, ...] = ()  # its own styles where the category's do not fit it
+    reasons: tuple[str, ...] = ()  # its own complaint reasons, likewise (no 尺码 for 米粉)
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,25 @@ CATEGORIES: tuple[Category, ...] = (
                 ("S码", "M码", "L码", "XL码"),
                 30,
             ),
-            F("WIPES", "婴儿手口湿巾", "无酒精 加厚", (29, 59), ("10包装", "20包装"), 30),
-            F("BOTTLE", "宽口径玻璃奶瓶", "防胀气", (69, 139), ("160ml", "240ml")),
-            F("FORMULA", "婴儿辅食米粉", "高铁 原味", (49, 99), ("1罐", "2罐"), 25),
+            F(
+                "WIPES",
+                "婴儿手口湿巾",
+                "无酒精 加厚",
+                (29, 59),
+                ("10包装", "20包装"),
+                30,
+                reasons=COMMON,
+            ),
+            F("BOTTLE", "宽口径玻璃奶瓶", "防胀气", (69, 139), ("160ml", "240ml"), reasons=COMMON),
+            F(
+                "FORMULA",
+                "婴儿辅食米粉",
+                "高铁 原味",
+                (49, 99),
+                ("1罐", "2罐"),
+                25,
+                reasons=(*COMMON, "freshness"),
+            ),
         ),
         ("quality", "logistics", "packaging", "size_fit", "mismatch", "service", "price"),
         ("日常款", "加量款"),

@@ -628,9 +628,9 @@ class _Generator:
             if rng.random() < 0.06:
                 return self._plain(o, n, Rating.GOOD, texts.SYSTEM_DEFAULT_TEXTS[1], posted, True)
             if rng.random() < 0.025:
-                reasons = self._reasons(category, slow)
+                reasons = self._reasons(category, family, slow)
                 text = rng.choice(texts.HIDDEN_NEGATIVE_OPENERS) + self._complaint(
-                    category, reasons
+                    category, family, reasons
                 )
                 return DemoReview(
                     o,
@@ -647,14 +647,14 @@ class _Generator:
                     None,
                     (),
                 )
-            return self._good(o, n, category, posted)
-        reasons = self._reasons(category, slow)
+            return self._good(o, n, category, family, posted)
+        reasons = self._reasons(category, family, slow)
         if rating is Rating.BAD:
-            text = self._complaint(category, reasons) + rng.choice(texts.NEGATIVE_CLOSERS)
+            text = self._complaint(category, family, reasons) + rng.choice(texts.NEGATIVE_CLOSERS)
         else:
             text = (
                 rng.choice(texts.NEUTRAL_OPENERS)
-                + rng.choice(texts.POSITIVE_BY_CATEGORY[category.name])
+                + rng.choice(texts.positive(category.name, family.name))
                 + "，"
                 + rng.choice(texts.NEUTRAL_BY_REASON[reasons[0]])
             )
@@ -667,9 +667,11 @@ class _Generator:
             o, n, rating, text, posted, posted, system, False, False, (), None, None, ()
         )
 
-    def _good(self, o: int, n: int, category: Category, posted: datetime) -> DemoReview:
+    def _good(
+        self, o: int, n: int, category: Category, family: Family, posted: datetime
+    ) -> DemoReview:
         rng = self.rng
-        parts = rng.sample(texts.POSITIVE_BY_CATEGORY[category.name], rng.randint(1, 2))
+        parts = rng.sample(texts.positive(category.name, family.name), rng.randint(1, 2))
         if rng.random() < 0.7:
             parts.append(rng.choice(texts.POSITIVE_GENERIC))
         text = "，".join(parts) + rng.choice(("", "。", "！", "~"))
@@ -697,21 +699,21 @@ class _Generator:
             )
         return self._plain(o, n, Rating.GOOD, text, posted, False)
 
-    def _reasons(self, category: Category, slow: bool) -> tuple[str, ...]:
+    def _reasons(self, category: Category, family: Family, slow: bool) -> tuple[str, ...]:
         rng = self.rng
-        first = "logistics" if slow and rng.random() < 0.5 else rng.choice(category.reasons)
+        possible = family.reasons or category.reasons
+        first = "logistics" if slow and rng.random() < 0.5 else rng.choice(possible)
         if rng.random() < 0.25:
-            second = rng.choice(category.reasons)
+            second = rng.choice(possible)
             if second != first:
                 return (first, second)
         return (first,)
 
-    def _complaint(self, category: Category, reasons: tuple[str, ...]) -> str:
-        phrases = []
-        for reason in reasons:
-            options = texts.NEGATIVE[reason]
-            pool = options.get(category.name, ()) + options["*"]
-            phrases.append(self.rng.choice(pool))
+    def _complaint(self, category: Category, family: Family, reasons: tuple[str, ...]) -> str:
+        phrases = [
+            self.rng.choice(texts.negative(reason, category.name, family.name))
+            for reason in reasons
+        ]
         return "，".join(phrases) + "。"
 
     def _unhappy_afterwards(
