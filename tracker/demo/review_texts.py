@@ -271,8 +271,27 @@ FOLLOW_UP_NEGATIVE = (
     "第二次买的质量差了很多，很失望",
     "后来发现有瑕疵，当时没仔细看，挺失望的",
 )
+# ...and of what is eaten or drunk, where 用了一段时间 and 有瑕疵 are not what a buyer says.
+EATEN = ("水果生鲜", "休闲零食", "茶叶冲饮", "婴儿辅食米粉")  # categories, and one family
+FOLLOW_UP_POSITIVE_EATEN = (
+    "回购了，品质一直很稳定",
+    "家里人都很喜欢，还会再买",
+    "这次的也很新鲜，满意",
+)
+FOLLOW_UP_NEGATIVE_EATEN = (
+    "后来发现有变质的，联系客服也不管",
+    "第二次买的味道差了很多，很失望",
+    "后面的有股怪味，挺失望的",
+)
 
-# The happy 追评 of a Tmall buyer the shop made it right with (a review there cannot change).
+
+def follow_ups(category: str, family: str, *, negative: bool) -> tuple[str, ...]:
+    """What a buyer of this family may add weeks later, as a 追评."""
+    if category in EATEN or family in EATEN:
+        return FOLLOW_UP_NEGATIVE_EATEN if negative else FOLLOW_UP_POSITIVE_EATEN
+    return FOLLOW_UP_NEGATIVE if negative else FOLLOW_UP_POSITIVE
+
+
 RECOVERED_FOLLOW_UPS = (
     "收到补发的了，问题解决了，谢谢客服。",
     "客服主动打电话来了解情况，很快就处理好了，点赞",
