@@ -78,7 +78,14 @@ def test_the_dashboard_shows_figures_charts_and_tables(
     weekly = client.get("/reports/?grain=week").get_data(as_text=True)
     assert "是本周，还没过完" in weekly
     past = client.get("/reports/?start=2026-01-01&end=2026-01-31").get_data(as_text=True)
-    assert 'id="trend-unfinished"' not in past
+    assert 'id="trend-unfinished"' not in past and "截至今天" not in past
+    # a period that runs past today: its headline says its figures stop at today
+    assert "（数字截至今天）" not in html  # the default one ends today
+    day = utcnow().astimezone(SHANGHAI).date()
+    running = f"/reports/?start={day - timedelta(days=3)}&end={day + timedelta(days=10)}"
+    assert f"{day + timedelta(days=10)}（数字截至今天）" in client.get(running).get_data(
+        as_text=True
+    )
     ahead = "/reports/charts/cases.svg?start=2099-01-01&end=2099-01-31"
     assert client.get(ahead).status_code == 200  # no day begun: an empty chart
     html = client.get("/reports/?by=reason&grain=week").get_data(as_text=True)
