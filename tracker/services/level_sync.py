@@ -58,9 +58,10 @@ def set_enabled(
     """Turn syncing on or off (audited); on asks for a run at once."""
     if on and (adapter is None or Capability.SYNC_LEVELS not in adapter.capabilities):
         raise FieldError("level_sync", "本店的平台接口不提供会员等级同步；请用“导出会员等级”导入。")
-    if on and not levels_of(shop).thresholds:
+    levels = levels_of(shop)
+    if on and not levels.thresholds:
         raise FieldError("level_sync", "请先设置会员等级门槛。")
-    refusal = adapter.level_refusal(levels_of(shop)) if on and adapter is not None else None
+    refusal = adapter.level_refusal(levels) if on and adapter is not None else None
     if refusal is not None:
         raise FieldError("level_sync", f"{refusal}，请先在上面的会员等级里补上。")
     with transaction(session):

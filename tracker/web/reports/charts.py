@@ -98,16 +98,17 @@ def render(name: str, trends: Trends, *, narrow: bool = False) -> bytes:
     kind = pygal.StackedBar if name in ("products", "reasons") else pygal.Line
     count = len(trends.labels)
     longest = max((len(label) for label in trends.labels), default=0)
+    # level, a long last label (11-30 周（5天）*) ran off the drawing's right edge; tilted, its
+    # end still did without room on the right
+    tilted = narrow or count > 14 or longest > 8
     if name == "products":  # a listing title is too long for a legend: the short name
         series = [Series(listing_name(s.label), s.values) for s in series]
     options = {
         "width": 420 if narrow else 900,
         "height": 420 if narrow else 380,
-        # level, a long last label (11-30 周（5天）*) ran off the drawing's right edge; tilted,
-        # its end still did without room on the right
-        "x_label_rotation": 45 if narrow or count > 14 or longest > 8 else 0,
+        "x_label_rotation": 45 if tilted else 0,
         "margin_right": max(20, int(0.7 * _text_width(trends.labels[-1])))
-        if trends.labels and (narrow or count > 14 or longest > 8)
+        if tilted and trends.labels
         else None,
         "show_minor_x_labels": not narrow and count <= 31,
         "x_labels_major_every": max(1, count // (5 if narrow else 12)),

@@ -24,19 +24,21 @@ from tracker.web.shop.views import _shop, bp
 @bp.route("/segments")
 def segment_view() -> str:
     shop = _shop()
-    return _segment_page(shop, MemberLevelsForm.showing(segments.levels_of(shop)))
+    return _segment_page(shop)
 
 
-def _segment_page(shop: Shop, levels_form: MemberLevelsForm) -> str:
+def _segment_page(shop: Shop, levels_form: MemberLevelsForm | None = None) -> str:
+    """The page, with the level form as the shop has its levels, or as just typed."""
     adapter = registry.for_platform(shop.platform)
+    levels = segments.levels_of(shop)
     return render_template(
         "shop/segments.html",
         shop=shop,
         view=segments.view(db.session, shop),
-        levels=segments.levels_of(shop),
+        levels=levels,
         can_edit=current_user.leads,
         form=CsrfOnlyForm(),
-        levels_form=levels_form,
+        levels_form=MemberLevelsForm.showing(levels) if levels_form is None else levels_form,
         sync_adapter=adapter
         if adapter is not None and Capability.SYNC_LEVELS in adapter.capabilities
         else None,
