@@ -258,6 +258,13 @@ def test_a_supervisor_of_several_shops_compares_them_and_opens_one(
     assert cells[0] == "2" and cells[3] == "1"  # two cases; one overdue now
     assert "1 / 2" in jd  # one reached in time of the two judged
     assert "共 2 条" in html
+    assert "新开的案件，" in html  # the default period ends today
+    # a period that runs past today says its figures stop at today, as the dashboard does
+    day = utcnow().astimezone(SHANGHAI).date()
+    running = f"/reports/shops?start={day - timedelta(days=3)}&end={day + timedelta(days=10)}"
+    assert f"{day + timedelta(days=10)} 新开的案件（数字截至今天）" in client.get(running).get_data(
+        as_text=True
+    )
     answer = post_form(
         client,
         "/shop/switch",

@@ -188,6 +188,7 @@ def shops() -> str:
         "reports/shops.html",
         form=form,
         period=period,
+        past_today=period.end > utcnow().astimezone(_tz()).date(),
         page=page,
         lines=lines,
         current=current_shop(),
