@@ -63,6 +63,18 @@ def test_catalogue_has_consumables_new_arrivals_and_delisted_products() -> None:
     assert any(p.title.endswith("海盐味") for p in shop.products)
 
 
+def test_a_product_title_says_nothing_twice() -> None:
+    """A style does not repeat the name, selling points or size before it (礼盒装 礼盒款,
+    滋润 … 滋润型, 产地直发 … 产地直发 read as pasted)."""
+    for category in CATEGORIES:
+        for family in category.families:
+            for style in family.styles or category.styles:
+                stem = style.rstrip("型款装味色")
+                for variant in family.variants:
+                    before = f"{family.name} {family.selling_points} {variant}"
+                    assert stem not in before, f"{before} {style}"
+
+
 def test_orders_cover_a_year_with_a_double_eleven_peak() -> None:
     shop = full_shop()
     days = Counter(o.paid_at.astimezone(SHOP_TZ).date() for o in shop.orders)
