@@ -19,8 +19,9 @@ from tracker.sources import registry
 from tracker.sources.contract import Capability
 from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm, MessageTemplateForm, credentials_form
-from tracker.web.admin.views import attach_error, bp
+from tracker.web.admin.views import bp
 from tracker.web.choices import pairs
+from tracker.web.fields import attach_error
 
 
 def _template_form(shop: Shop) -> MessageTemplateForm:

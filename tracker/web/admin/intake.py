@@ -47,8 +47,9 @@ from tracker.sources.contract import Adapter, SourceError
 from tracker.sources.files import parse_mapping
 from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm, ImportForm, PolicyForm, credentials_form
-from tracker.web.admin.views import attach_error, bp
+from tracker.web.admin.views import bp
 from tracker.web.choices import row_choices
+from tracker.web.fields import attach_error
 from tracker.web.inputs import requested_page, search_text
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -21,8 +21,8 @@ from tracker.services import campaigns, care, messaging
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
-from tracker.web.admin.views import attach_error
 from tracker.web.choices import row_choices
+from tracker.web.fields import attach_error
 from tracker.web.inputs import requested_page
 from tracker.web.shop.campaign_forms import CampaignForm, CareRuleForm
 from tracker.web.shop.views import _shop, bp
