@@ -64,9 +64,13 @@ def test_a_revision_on_the_platform_closes_the_case_at_once(
     fake = _connect(client, shop, monkeypatch)
     page = client.get(f"/cases/{agent_case.id}").get_data(as_text=True)
     assert 'id="platform-check"' in page and "每小时自动核对" in page
+    assert 'id="first-posted"' not in page  # one version: its time is the first
     _as_listed(fake, agent_case, result="good", content="补发的收到了，很好")
     shown = _check(client, fake, agent_case, monkeypatch)
     assert "平台已显示挽回，案件已自动结案" in shown
+    # the revised review's time heads it; when the buyer first wrote stays beside it
+    first = agent_case.review.first_posted_at.astimezone(SH).strftime("%Y-%m-%d %H:%M")
+    assert f"首次评价 {first}" in shown
     assert agent_case.status is CaseStatus.RECOVERED
     assert agent_case.outcome is CaseOutcome.REVIEW_REVISED
     assert agent_case.review.text == "补发的收到了，很好"
