@@ -257,6 +257,11 @@ def test_a_supervisor_of_several_shops_compares_them_and_opens_one(
     cells = re.findall(r'<td class="text-end[^"]*">([^<]*)', jd)
     assert cells[0] == "2" and cells[3] == "1"  # two cases; one overdue now
     assert "1 / 2" in jd  # one reached in time of the two judged
+    # a phone's card gives the recovery rate of all cases too, as the table does
+    cards = html[html.index('id="shop-cards"') :].split('class="card mb-2"')[1:]
+    jd_card = next(c for c in cards if "京东自营店" in c)
+    rate = re.search(r'class="[^"]*recovery">([^<]*)<br>([^<]*)</dd>', jd_card)
+    assert rate and rate[1].startswith("已结案 ") and rate[2].startswith("全部 ")
     assert "共 2 条" in html
     assert "新开的案件，" in html  # the default period ends today
     # a period that runs past today says its figures stop at today, as the dashboard does
