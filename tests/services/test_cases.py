@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -133,6 +133,35 @@ def test_first_attempt_stops_the_clock_and_conversation_is_separate(
     assert case.next_follow_up_at == talk + timedelta(days=1)
     fields = set(session.scalars(sa.select(AuditEvent.field).where(AuditEvent.case_id == case.id)))
     assert {"owner", "status", "attempt"} <= fields
+
+
+def test_a_try_that_missed_the_buyer_keeps_the_suggested_next_try_as_the_follow_up(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    """Left blank after 未接通, 下次跟进 becomes the case page's suggestion (another part of
+    the day, in working hours): the buyer comes back on the agent's list. A typed one is
+    kept, and a try that reached the buyer leaves the next step to the agent."""
+    case = open_case(session, shop, at=NOW)
+
+    def log(draft: svc.AttemptDraft, at: datetime) -> None:
+        svc.log_attempt(
+            session, case, draft, actor=agent, now=at, expected_version=case.version, hours=HOURS
+        )
+
+    log(attempt(A.NO_ANSWER, at=LATER), LATER)  # Tuesday 10:00 in Shanghai, by phone
+    shown = detail(session, case, viewer=agent, now=LATER, hours=HOURS).next_try
+    assert shown is not None and case.next_follow_up_at == shown.at
+    assert case.next_follow_up_at == LATER + timedelta(hours=4, minutes=30)  # 下午 14:30
+    # logged at the suggested moment with the page's defaults (下次跟进 blank): accepted
+    back = case.next_follow_up_at
+    log(attempt(A.BUSY, shown.channel, at=back), back)
+    assert case.attempt_count == 2 and case.next_follow_up_at is not None
+    assert case.next_follow_up_at >= back + timedelta(hours=2)  # never straight again
+    again, typed = back + timedelta(days=1), back + timedelta(days=3)
+    log(attempt(A.NO_ANSWER, at=again, next_attempt_at=typed), again)
+    assert case.next_follow_up_at == typed
+    log(attempt(A.CONSIDERING, C.WANGWANG, at=typed), typed)
+    assert case.next_follow_up_at is None
 
 
 @pytest.mark.parametrize(

@@ -358,6 +358,13 @@ def test_log_attempts_a_promise_and_the_platform_closes_it_as_recovered(
     html = client.get(url).get_data(as_text=True)
     assert "响铃无人接" in html and 'id="next-try"' in html  # a tip for the next try
     session.refresh(case)
+    # 下次跟进 left blank: the tip is kept as the case's follow-up, and the page says so
+    when = case.next_follow_up_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d %H:%M")
+    assert f"下次跟进：{when}（按建议安排" in html
+    # the form offers the tip's channel for the try to come, not its time as the follow-up
+    # after it (logged at that time, it was refused: 下次联系时间应晚于本次联系时间)
+    follow_up = re.search(r'<input[^>]*name="attempt-next_attempt_at"[^>]*>', html)
+    assert follow_up and 'value="2' not in follow_up[0]
     response = post_attempt(client, case, "agreed", channel="wangwang", duration_minutes="3")
     assert response.status_code == 302
     session.refresh(case)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.domain.next_try import Suggestion, next_try
+from tracker.domain.next_try import Suggestion
 from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.privacy import may_take_in
 from tracker.domain.wording import short_product, spoken_name
@@ -38,6 +38,7 @@ from tracker.services import (
     buyer_profiles,
     contact_handles,
     contact_log,
+    follow_ups,
     messaging,
     recommendations,
     rereads,
@@ -295,15 +296,14 @@ def detail(
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     stop = case.buyer.do_not_contact_at if case.buyer else None
-    tip = None
-    if (
-        attempts
-        and case.status in case_flow.OPEN
-        and attempts[0].outcome in case_flow.FAILED
-        and stop is None
-    ):
-        tried = [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)]
-        tip = next_try(tried, hours, now, policy=policy, contacted=contacted)
+    tip = follow_ups.next_try_for(
+        session,
+        case,
+        hours=hours,
+        now=now,
+        tried=[(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)],
+        contacted=contacted,
+    )
     return CaseDetail(
         case=case,
         review=review,

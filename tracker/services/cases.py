@@ -39,7 +39,7 @@ from tracker.models.enums import (
     RemedyKind,
     Role,
 )
-from tracker.services import alerts, contact_log, recommendations
+from tracker.services import alerts, contact_log, follow_ups, recommendations
 from tracker.services.audit import record_case_change, record_change
 from tracker.services.corrections import store_correction
 from tracker.services.errors import FieldError
@@ -411,6 +411,11 @@ def record_attempt(
         case.status = new_status
     case.attempt_count += 1
     case.next_follow_up_at = draft.next_attempt_at
+    if draft.next_attempt_at is None and draft.outcome in case_flow.FAILED:
+        # 锲而不舍: a buyer not reached comes back on the agent's list at the suggested try
+        session.flush()
+        tip = follow_ups.next_try_for(session, case, hours=hours, now=now)
+        case.next_follow_up_at = tip.at if tip else None
     # said as the form said it: 已接通-同意追评 on Tmall, 同意和解 on WeChat
     said = rules_of_case(session, case).attempt_label(draft.outcome)
     record_case_change(

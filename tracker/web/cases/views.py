@@ -489,8 +489,7 @@ def _render(
             for t in detail.templates
         ]
     )
-    if detail.next_try and "attempt_form" not in bound:
-        forms["attempt_form"].next_attempt_at.data = _local_input(detail.next_try.at)
+    if detail.next_try and "attempt_form" not in bound:  # the try about to be logged
         forms["attempt_form"].channel.data = detail.next_try.channel.value
     connected = _connected(case)  # one look at the stored credentials for both buttons
     return render_template(
@@ -623,7 +622,14 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
         )
         return compliance.check(draft.notes)  # saved as written; what it reads as, shown
 
-    return _act(case, form, "attempt_form", run, "已记录本次联系。", ATTEMPT_WARNING)
+    def saved(_: object) -> str:
+        follow_up = None if form.next_attempt_at.data else case.next_follow_up_at
+        if follow_up is None:
+            return "已记录本次联系。"
+        at = follow_up.astimezone(_tz())
+        return f"已记录本次联系。下次跟进：{at:%m-%d %H:%M}（按建议安排，当天列入“我今天要跟进”）。"
+
+    return _act(case, form, "attempt_form", run, saved, ATTEMPT_WARNING)
 
 
 # A note is what happened and is kept as written; what it reads as is for the agent to see

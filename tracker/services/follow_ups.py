@@ -1,0 +1,58 @@
+"""When to try a buyer next after a try that did not reach them (锲而不舍): the case page
+offers it, and a failed attempt logged without a 下次跟进 keeps it as the case's follow-up,
+so the buyer comes back on the agent's list instead of waiting for someone to remember."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tracker.domain import case_flow
+from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.next_try import Suggestion, next_try
+from tracker.domain.working_hours import WorkingHours
+from tracker.models import Case, ContactAttempt, Shop
+from tracker.models.enums import AttemptOutcome, Channel
+from tracker.services import contact_log
+
+Tried = tuple[Channel, datetime, AttemptOutcome]
+
+
+def next_try_for(
+    session: Session,
+    case: Case,
+    *,
+    hours: WorkingHours,
+    now: datetime,
+    tried: Sequence[Tried] | None = None,
+    contacted: Sequence[datetime] | None = None,
+) -> Suggestion | None:
+    """The next try for an open case whose latest attempt failed, within the shop's contact
+    policy; none once the buyer asked not to be contacted. ``tried`` (the case's attempts,
+    oldest first) and ``contacted`` (every contact with the buyer) spare reading them again
+    when the caller has them."""
+    if case.status not in case_flow.OPEN:
+        return None
+    if case.buyer is not None and case.buyer.do_not_contact_at is not None:
+        return None
+    if tried is None:
+        tried = [
+            (row.channel, row.attempted_at, row.outcome)
+            for row in session.execute(
+                sa.select(
+                    ContactAttempt.channel, ContactAttempt.attempted_at, ContactAttempt.outcome
+                )
+                .where(ContactAttempt.case_id == case.id)
+                .order_by(ContactAttempt.attempted_at, ContactAttempt.id)
+            )
+        ]
+    if not tried or tried[-1][2] not in case_flow.FAILED:
+        return None
+    shop = session.get(Shop, case.shop_id)
+    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    if contacted is None:
+        contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
+    return next_try(tried, hours, now, policy=policy, contacted=contacted)
