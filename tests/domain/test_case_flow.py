@@ -13,7 +13,8 @@ from tracker.domain.case_flow import (
     closed_status,
     status_after_attempt,
 )
-from tracker.domain.next_try import suggest
+from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.next_try import next_try, suggest
 from tracker.domain.working_hours import WorkingHours
 from tracker.models.enums import AttemptOutcome as A
 from tracker.models.enums import CaseOutcome as O
@@ -112,3 +113,17 @@ def test_never_the_phone_again_after_a_wrong_number() -> None:
 def test_suggestions_fall_in_working_hours() -> None:
     tip = suggest([(C.PHONE, at(23, 21, 30), A.NO_ANSWER)], HOURS, now=at(23, 21, 31))
     assert HOURS.add(tip.at, timedelta(0)) == tip.at and tip.at > at(23, 23)
+
+
+def test_a_tip_the_policy_moves_on_picks_its_part_of_the_day_again() -> None:
+    """Called in the morning and the afternoon: the day's cap (2) is reached, so the evening
+    that ``suggest`` picks is not allowed today. Moved on as it was, the tip read 换个时段
+    （晚上） at 09:00 tomorrow; chosen again from tomorrow, it is tomorrow evening."""
+    tried = [(C.PHONE, at(24, 10), A.NO_ANSWER), (C.WANGWANG, at(24, 14, 45), A.NO_ANSWER)]
+    contacted = [moment for _, moment, _ in tried]
+    tip = next_try(tried, HOURS, at(24, 14, 46), policy=ContactPolicy(), contacted=contacted)
+    assert tip.at == at(25, 19) and "晚上" in tip.reason
+    assert ContactPolicy().earliest(tip.at, contacted, tz=SH) == tip.at
+    # a tip the policy allows as it is stays as ``suggest`` made it
+    free = next_try(tried[:1], HOURS, at(24, 10, 5), policy=ContactPolicy(), contacted=[])
+    assert free == suggest(tried[:1], HOURS, now=at(24, 10, 5))

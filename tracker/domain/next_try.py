@@ -19,6 +19,7 @@ DAYPARTS: tuple[tuple[str, time, time], ...] = (
 )
 ROTATION = (Channel.PHONE, Channel.WANGWANG, Channel.SMS, Channel.WECHAT)
 MIN_GAP = timedelta(hours=2)
+POLICY_ROUNDS = 4  # the policy moves a tip on at most a few times (quiet hours, cap, week)
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,14 @@ def next_try(
     policy: ContactPolicy,
     contacted: Sequence[datetime],
 ) -> Suggestion:
-    """``suggest``, moved on to the first moment the shop's contact policy allows (quiet
-    hours, the daily cap, the gap after ``contacted``): what the case page offers an agent
-    after a failed attempt."""
+    """``suggest`` from the first moment the shop's contact policy allows (quiet hours, the
+    daily cap, the gap after ``contacted``): what the case page offers an agent after a
+    failed attempt. When the policy moves a tip on (the day's cap reached), the part of the
+    day is chosen again from there: moved as it was, 换个时段（晚上） read 09:00 tomorrow."""
     tip = suggest(tried, hours, now)
+    for _ in range(POLICY_ROUNDS):
+        allowed = policy.earliest(tip.at, contacted, tz=hours.tz)
+        if allowed == tip.at:
+            return tip
+        tip = suggest(tried, hours, allowed)
     return replace(tip, at=policy.earliest(tip.at, contacted, tz=hours.tz))
