@@ -75,6 +75,9 @@ def test_a_call_binds_agent_and_buyer_and_the_record_fills_the_attempt(
     assert handle.kind is HandleKind.BINDING and handle.hint == bound["SecretNo"]
     attempt = session.scalars(sa.select(ContactAttempt)).one()
     assert attempt.outcome is AttemptOutcome.CALL_PLACED and bound["OutId"] == f"a{attempt.id}"
+    # not answered yet: the next try is on the agent's list, as after a missed call
+    assert case.next_follow_up_at is not None
+    assert case.next_follow_up_at >= MON_10 + timedelta(hours=2)
     record = {
         "sub_id": handle.provider_ref,
         "out_id": f"a{attempt.id}",

@@ -132,6 +132,9 @@ def test_a_message_is_sent_once_and_its_receipt_updates_the_attempt(
     message = messaging.queue(session, case, tpl.id, actor=agent, now=MON_10, hours=HOURS)
     attempt = session.get(ContactAttempt, message.attempt_id)
     assert attempt.outcome is AttemptOutcome.MESSAGE_QUEUED and case.first_attempt_at == MON_10
+    # a message has no 下次跟进 box: until the buyer answers, the next try is on the list
+    assert case.next_follow_up_at is not None
+    assert case.next_follow_up_at >= MON_10 + timedelta(hours=2)
     assert message.params == {"name": "李先生/女士", "product": "赣南脐橙"}
     clients = clients_for(aliyun)
     for _ in range(2):  # a second run finds nothing to send

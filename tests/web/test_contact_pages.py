@@ -91,6 +91,10 @@ def test_an_agent_sends_an_approved_sms_from_the_case(
     assert message.state is MessageState.QUEUED and message.case_id == case.id
     html = client.get(url).get_data(as_text=True)
     assert 'id="outbox"' in html and "待发送" in html
+    # until the buyer answers, the case is on the agent's list at the next try
+    session.refresh(case)
+    when = case.next_follow_up_at.astimezone(SH).strftime("%m-%d %H:%M")
+    assert f"买家没回复的话，下次跟进：{when}" in html
 
 
 def test_supervisors_read_and_export_the_access_log(

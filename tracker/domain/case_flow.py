@@ -61,6 +61,16 @@ FAILED = frozenset(
         AttemptOutcome.MESSAGE_FAILED,
     }
 )
+# Tries the buyer has not answered (yet): failed, or a message out and a call placed whose
+# answer is still to come. After one, the case needs a next try on someone's list.
+UNANSWERED = FAILED | frozenset(
+    {
+        AttemptOutcome.MESSAGE_QUEUED,
+        AttemptOutcome.MESSAGE_SENT,
+        AttemptOutcome.MESSAGE_DELIVERED,
+        AttemptOutcome.CALL_PLACED,
+    }
+)
 
 
 class TransitionError(ValueError):

@@ -411,7 +411,7 @@ def record_attempt(
         case.status = new_status
     case.attempt_count += 1
     case.next_follow_up_at = draft.next_attempt_at
-    if draft.next_attempt_at is None and draft.outcome in case_flow.FAILED:
+    if draft.next_attempt_at is None and draft.outcome in case_flow.UNANSWERED:
         # 锲而不舍: a buyer not reached comes back on the agent's list at the suggested try
         session.flush()
         tip = follow_ups.next_try_for(session, case, hours=hours, now=now)

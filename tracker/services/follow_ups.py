@@ -49,7 +49,7 @@ def next_try_for(
                 .order_by(ContactAttempt.attempted_at, ContactAttempt.id)
             )
         ]
-    if not tried or tried[-1][2] not in case_flow.FAILED:
+    if not tried or tried[-1][2] not in case_flow.UNANSWERED:
         return None
     shop = session.get(Shop, case.shop_id)
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)

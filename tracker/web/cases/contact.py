@@ -22,7 +22,13 @@ from tracker.sources.contract import ExtendsContacts, SourceError
 from tracker.web.access import shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
 from tracker.web.cases.forms import CallForm, MessageForm
-from tracker.web.cases.views import _case_page_or_404, _render, bp, conflict_message
+from tracker.web.cases.views import (
+    _case_page_or_404,
+    _render,
+    bp,
+    conflict_message,
+    follow_up_note,
+)
 
 
 def _override(reason: str | None) -> str:
@@ -124,7 +130,9 @@ def privacy_call(case_id: int) -> Response:
             override_reason=_override(form.override_reason.data),
         )
         minutes = calls.CALL_WINDOW.seconds // 60
-        return f"请在 {minutes} 分钟内用本人手机拨打 {handle.hint}，接通后即为买家。"
+        return f"请在 {minutes} 分钟内用本人手机拨打 {handle.hint}，接通后即为买家。" + (
+            f"没接通的话，{follow_up_note(case)}" if case.next_follow_up_at else ""
+        )
 
     return _flash_on_failure(case_id, place)
 
@@ -148,6 +156,8 @@ def send_message(case_id: int) -> Response:
             hours=shop_settings(current_app, shop).working_hours,
             override_reason=_override(form.override_reason.data),
         )
-        return "短信已进入发送队列，一分钟内发出；送达情况会记在联系记录里。"
+        return "短信已进入发送队列，一分钟内发出；送达情况会记在联系记录里。" + (
+            f"买家没回复的话，{follow_up_note(case)}" if case.next_follow_up_at else ""
+        )
 
     return _flash_on_failure(case_id, queue)

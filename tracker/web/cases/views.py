@@ -623,13 +623,18 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
         return compliance.check(draft.notes)  # saved as written; what it reads as, shown
 
     def saved(_: object) -> str:
-        follow_up = None if form.next_attempt_at.data else case.next_follow_up_at
-        if follow_up is None:
-            return "已记录本次联系。"
-        at = follow_up.astimezone(_tz())
-        return f"已记录本次联系。下次跟进：{at:%m-%d %H:%M}（按建议安排，当天列入“我今天要跟进”）。"
+        return "已记录本次联系。" + ("" if form.next_attempt_at.data else follow_up_note(case))
 
     return _act(case, form, "attempt_form", run, saved, ATTEMPT_WARNING)
+
+
+def follow_up_note(case: Case) -> str:
+    """The follow-up a try the buyer has not answered left on the case, said after it (the
+    case is read again: the service committed)."""
+    if case.next_follow_up_at is None:
+        return ""
+    at = case.next_follow_up_at.astimezone(_tz())
+    return f"下次跟进：{at:%m-%d %H:%M}（按建议安排，当天列入“我今天要跟进”）。"
 
 
 # A note is what happened and is kept as written; what it reads as is for the agent to see
