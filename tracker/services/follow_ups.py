@@ -1,6 +1,7 @@
-"""When to try a buyer next after a try that did not reach them (锲而不舍): the case page
-offers it, and a failed attempt logged without a 下次跟进 keeps it as the case's follow-up,
-so the buyer comes back on the agent's list instead of waiting for someone to remember."""
+"""When to try a buyer next after a try they have not answered (锲而不舍): the case page
+offers it, and such a try left without a 下次跟进 (a missed call logged, an SMS sent, a
+privacy call placed) keeps it as the case's follow-up, so the buyer comes back on the
+agent's list instead of waiting for someone to remember."""
 
 from __future__ import annotations
 
@@ -30,10 +31,10 @@ def next_try_for(
     tried: Sequence[Tried] | None = None,
     contacted: Sequence[datetime] | None = None,
 ) -> Suggestion | None:
-    """The next try for an open case whose latest attempt failed, within the shop's contact
-    policy; none once the buyer asked not to be contacted. ``tried`` (the case's attempts,
-    oldest first) and ``contacted`` (every contact with the buyer) spare reading them again
-    when the caller has them."""
+    """The next try for an open case whose latest attempt the buyer has not answered,
+    within the shop's contact policy; none once the buyer asked not to be contacted.
+    ``tried`` (the case's attempts, oldest first) and ``contacted`` (every contact with the
+    buyer) spare reading them again when the caller has them."""
     if case.status not in case_flow.OPEN:
         return None
     if case.buyer is not None and case.buyer.do_not_contact_at is not None:
