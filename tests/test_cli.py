@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -186,6 +188,22 @@ def test_check_reports_a_broker_that_does_not_answer(tmp_path) -> None:  # type:
     assert [p for p in problems if p.startswith("queue: the broker does not answer")]
 
 
+@pytest.fixture
+def limiter_kept() -> Iterator[None]:
+    """The login limiter is one object per process, bound to the app made last. An app on
+    a dead Redis leaves it counting in its in-memory fallback; once a later app hands it
+    a working store it switches back at a moment of its own, and a later test's tries were
+    counted half in each store (a throttling test in the same worker passed a 4th try at
+    random). Put it back as it was."""
+    from tracker.extensions import limiter
+
+    kept = dict(vars(limiter))
+    yield
+    vars(limiter).clear()
+    vars(limiter).update(kept)
+
+
+@pytest.mark.usefixtures("limiter_kept")
 def test_check_reports_a_redis_that_does_not_answer(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tracker import create_app
     from tracker.cli.ops import problems_and_warnings
