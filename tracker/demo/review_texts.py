@@ -292,6 +292,7 @@ def follow_ups(category: str, family: str, *, negative: bool) -> tuple[str, ...]
     return FOLLOW_UP_NEGATIVE if negative else FOLLOW_UP_POSITIVE
 
 
+# The happy 追评 of a Tmall buyer the shop made it right with (a review there cannot change).
 RECOVERED_FOLLOW_UPS = (
     "收到补发的了，问题解决了，谢谢客服。",
     "客服主动打电话来了解情况，很快就处理好了，点赞",

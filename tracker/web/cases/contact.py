@@ -131,7 +131,7 @@ def privacy_call(case_id: int) -> Response:
         )
         minutes = calls.CALL_WINDOW.seconds // 60
         return f"请在 {minutes} 分钟内用本人手机拨打 {handle.hint}，接通后即为买家。" + (
-            f"没接通的话，{follow_up_note(case)}" if case.next_follow_up_at else ""
+            follow_up_note(case, "没接通的话，")
         )
 
     return _flash_on_failure(case_id, place)
@@ -157,7 +157,7 @@ def send_message(case_id: int) -> Response:
             override_reason=_override(form.override_reason.data),
         )
         return "短信已进入发送队列，一分钟内发出；送达情况会记在联系记录里。" + (
-            f"买家没回复的话，{follow_up_note(case)}" if case.next_follow_up_at else ""
+            follow_up_note(case, "买家没回复的话，")
         )
 
     return _flash_on_failure(case_id, queue)

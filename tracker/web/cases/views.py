@@ -628,13 +628,13 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
     return _act(case, form, "attempt_form", run, saved, ATTEMPT_WARNING)
 
 
-def follow_up_note(case: Case) -> str:
-    """The follow-up a try the buyer has not answered left on the case, said after it (the
-    case is read again: the service committed)."""
+def follow_up_note(case: Case, lead: str = "") -> str:
+    """The follow-up a try the buyer has not answered left on the case, said after it and
+    after ``lead`` (the case is read again: the service committed); "" when it left none."""
     if case.next_follow_up_at is None:
         return ""
     at = case.next_follow_up_at.astimezone(_tz())
-    return f"下次跟进：{at:%m-%d %H:%M}（按建议安排，当天列入“我今天要跟进”）。"
+    return f"{lead}下次跟进：{at:%m-%d %H:%M}（按建议安排，当天列入“我今天要跟进”）。"
 
 
 # A note is what happened and is kept as written; what it reads as is for the agent to see
