@@ -210,6 +210,17 @@ def test_policy_round_trip_and_validation() -> None:
         ("优惠券不能用", {Reason.PRICE}),
         ("用了一个月没出问题", {Reason.OTHER}),
         ("不知道会不会出问题", {Reason.OTHER}),
+        # goods whose faults have their own words
+        ("纸尿裤侧漏，一晚上湿透了", {Reason.QUALITY}),
+        ("杯子有裂纹", {Reason.QUALITY}),
+        ("手机膜贴上全是气泡", {Reason.QUALITY}),
+        ("贴膜没有气泡，很好贴", {Reason.OTHER}),
+        ("气泡水很好喝", {Reason.OTHER}),  # a drink, not a flaw
+        ("奶粉冲不开，全是结块", {Reason.QUALITY, Reason.FRESHNESS}),
+        ("奶粉不结块，好冲", {Reason.OTHER}),
+        ("保温杯盖子拧不紧", {Reason.QUALITY}),
+        ("穿了一个月不起毛不脱线", {Reason.OTHER}),
+        ("充电宝容量虚标", {Reason.MISMATCH}),
     ],
 )
 def test_reason_tags_read_negation_and_attribution(text: str, expected: set[Reason]) -> None:
