@@ -104,6 +104,26 @@ def test_products_far_above_the_buyers_price_range_rank_lower() -> None:
     assert products(recommend(model, thrifty, now=NOW, k=3, only_new=True)) == ["cheap", "dear"]
 
 
+def test_bestsellers_that_fit_the_buyers_categories_rank_first() -> None:
+    catalogue = {
+        "nappies": ProductInfo("纸尿裤", "母婴"),
+        "kiwi": ProductInfo("猕猴桃", "水果"),
+        "apple": ProductInfo("红富士苹果", "水果"),
+        "mystery": ProductInfo("未分类商品"),
+    }
+    history = [buys(f"c{i}", "nappies", 1) for i in range(10)]
+    history += [buys(f"d{i}", "kiwi", 1) for i in range(6)]
+    history += [buys(f"e{i}", "mystery", 1) for i in range(7)]
+    model = build(history, now=NOW, catalogue=catalogue)
+    assert products(recommend(model, [], now=NOW, k=3)) == ["nappies", "mystery", "kiwi"]
+    fruit_buyer = [buys("me", "apple", 20)]
+    picks = recommend(model, fruit_buyer, now=NOW, k=4, only_new=True)
+    # nappies sell most but the buyer buys fruit; a product with no category is no misfit
+    assert products(picks) == ["mystery", "kiwi", "nappies"]
+    assert picks[1].reason == "本店近 7 天热销，与您买过的水果同类"
+    assert picks[2].reason == "本店近 7 天热销"
+
+
 def test_the_model_survives_a_round_trip_through_json() -> None:
     import json
 

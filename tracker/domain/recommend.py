@@ -28,6 +28,9 @@ W_NEW = 0.3
 DUE_BOOST = 1.5
 PRICE_CEILING = 2.0  # a product dearer than twice the most the buyer ever paid per unit...
 PRICE_PENALTY = 0.5  # ...is worth half as much: it is outside the buyer's price range
+# A bestseller in none of the categories the buyer buys is worth this much of one that
+# fits (a fruit buyer's call is no place for nappies); products without a category fit.
+OFF_CATEGORY = 0.5
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,12 @@ def recommend(
             )
     categories = {model.info(p).category for p in owned} - {""}
     for product, share in model.popular.items():
-        add(product, "bestseller", W_POPULAR * share, f"本店近 {BESTSELLER_DAYS} 天热销")
+        category = model.info(product).category
+        fit = 1.0 if not categories or not category or category in categories else OFF_CATEGORY
+        reason = f"本店近 {BESTSELLER_DAYS} 天热销"
+        if category in categories:
+            reason += f"，与您买过的{category}同类"
+        add(product, "bestseller", W_POPULAR * share * fit, reason)
     for product, info in model.catalogue.items():
         if (
             info.launched_at is not None
