@@ -9,8 +9,10 @@ from tracker.domain.case_flow import (
     CLOSED,
     TRANSITIONS,
     TransitionError,
+    attempt_problem,
     check_transition,
     closed_status,
+    describes_call,
     status_after_attempt,
 )
 from tracker.domain.contact_policy import ContactPolicy
@@ -19,6 +21,7 @@ from tracker.domain.working_hours import WorkingHours
 from tracker.models.enums import AttemptOutcome as A
 from tracker.models.enums import CaseOutcome as O
 from tracker.models.enums import CaseStatus as S
+from tracker.models.enums import Channel
 from tracker.models.enums import Channel as C
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -127,3 +130,30 @@ def test_a_tip_the_policy_moves_on_picks_its_part_of_the_day_again() -> None:
     # a tip the policy allows as it is stays as ``suggest`` made it
     free = next_try(tried[:1], HOURS, at(24, 10, 5), policy=ContactPolicy(), contacted=[])
     assert free == suggest(tried[:1], HOURS, now=at(24, 10, 5))
+
+
+def test_a_message_cannot_ring_out_or_be_busy() -> None:
+    for channel in (Channel.SMS, Channel.EMAIL):
+        for outcome in (A.NO_ANSWER, A.BUSY):
+            assert attempt_problem(channel, outcome)
+        for outcome in (A.MESSAGE_LEFT, A.BUYER_REPLIED, A.WRONG_NUMBER, A.DO_NOT_CONTACT):
+            assert attempt_problem(channel, outcome) is None
+    for channel in (Channel.PHONE, Channel.WANGWANG, Channel.WECHAT):
+        assert attempt_problem(channel, A.BUSY) is None
+
+
+def test_a_result_logged_soon_after_a_privacy_call_describes_it() -> None:
+    placed_at = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    call = (Channel.PHONE, A.CALL_PLACED, placed_at)
+    soon = placed_at + timedelta(minutes=20)
+    assert describes_call(call, Channel.PHONE, A.CONSIDERING, soon)
+    assert describes_call(
+        (Channel.PHONE, A.CALL_CONNECTED, placed_at), Channel.PHONE, A.AGREED, soon
+    )
+    assert describes_call(call, Channel.PHONE, A.DO_NOT_CONTACT, soon)
+    assert not describes_call(call, Channel.WANGWANG, A.CONSIDERING, soon)  # another channel
+    assert not describes_call(call, Channel.PHONE, A.BUYER_REPLIED, soon)  # their call back
+    assert not describes_call(call, Channel.PHONE, A.AGREED, placed_at + timedelta(hours=2))
+    assert not describes_call(call, Channel.PHONE, A.AGREED, placed_at - timedelta(minutes=1))
+    missed = (Channel.PHONE, A.NO_ANSWER, placed_at)  # a call logged by hand is its own
+    assert not describes_call(missed, Channel.PHONE, A.CONSIDERING, soon)

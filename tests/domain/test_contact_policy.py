@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.working_hours import PolicyError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -33,6 +33,24 @@ def test_caps_and_gap_count_every_case_of_the_buyer() -> None:
     )
     week = [MON_10 - timedelta(days=d) for d in range(1, 6)]
     assert any("7 天内已联系 5 次" in r for r in POLICY.refusals(MON_10, week, tz=SH))
+
+
+def test_answering_a_buyer_who_wrote_is_refused_only_at_night_or_after_a_stop() -> None:
+    texted = MON_10 - timedelta(minutes=50)  # our SMS; the buyer wrote back 20 minutes later
+    replied = [texted + timedelta(minutes=20)]
+    assert answers_buyer(MON_10, [texted], replied)
+    assert POLICY.refusals(MON_10, [texted], tz=SH) != []  # the gap, were it not an answer
+    assert POLICY.refusals(MON_10, [texted], tz=SH, answering=True) == []
+    full = [MON_10 - timedelta(days=d) for d in range(1, 6)]
+    assert POLICY.refusals(MON_10, full, tz=SH, answering=True) == []
+    night = MON_10.replace(hour=22)
+    assert POLICY.refusals(night, [texted], tz=SH, answering=True)
+    stopped = MON_10 - timedelta(minutes=5)
+    assert POLICY.refusals(MON_10, [], tz=SH, do_not_contact_since=stopped, answering=True)
+    # answered once, the next contact is ours again; a day-old message is no longer waiting
+    assert not answers_buyer(MON_10 + timedelta(minutes=10), [texted, MON_10], replied)
+    assert not answers_buyer(MON_10 + timedelta(days=2), [texted], replied)
+    assert not answers_buyer(MON_10, [texted], [])
 
 
 def test_a_buyer_who_asked_to_stop_is_not_contacted_again() -> None:

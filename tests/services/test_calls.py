@@ -18,7 +18,7 @@ from tests.factories import open_case
 from tests.platform_servers import serve
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, ContactAttempt, ContactHandle, Shop, User
-from tracker.models.enums import AttemptOutcome, HandleKind, Role
+from tracker.models.enums import AttemptOutcome, Channel, HandleKind, Role
 from tracker.providers.aliyun import AliyunPrivacyNumbers
 from tracker.services import accounts, calls, contact_handles
 from tracker.services.errors import FieldError
@@ -91,11 +91,89 @@ def test_a_call_binds_agent_and_buyer_and_the_record_fills_the_attempt(
     session.refresh(case)
     assert attempt.outcome is AttemptOutcome.CALL_CONNECTED and attempt.duration_seconds == 210
     assert case.first_conversation_at == datetime(2026, 11, 23, 10, 1, 8, tzinfo=SH)
+    assert case.next_follow_up_at is None  # answered: the next step is the agent's, as typed
     assert contact_handles.erase_lapsed(session, now=MON_10 + timedelta(hours=1)) == 0  # not X
     released = calls.release_ended(
         session, now=MON_10 + timedelta(minutes=1), calls_for=lambda _: axb(aliyun)
     )
     assert released == 1 and aliyun.unbound == [handle.provider_ref]
+
+
+def test_what_the_buyer_said_on_the_call_is_written_on_the_call(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    """Logged by hand right after a privacy call, the buyer's answer is that call's result:
+    not a second contact the policy would refuse (距上次联系不足 2 小时), and the call
+    record that comes later adds its length and keeps the agent's follow-up."""
+    from tracker.services import cases as case_service
+
+    agent = agent_with_phone(session, shop, make_user)
+    sold = MON_10 - timedelta(days=4)  # reviewed, and the cases opened, before the calls
+    missed = open_case(session, shop, at=sold)
+    talked = open_case(session, shop, at=sold, key="2", nick="乙", phone="13812345679")
+    missed.owner_id = talked.owner_id = agent.id
+    session.commit()
+
+    def placed(case: Case) -> tuple[ContactAttempt, dict[str, str]]:
+        handle = calls.place_call(
+            session, case, actor=agent, now=MON_10, hours=HOURS, calls=axb(aliyun)
+        )
+        attempt = session.scalars(
+            sa.select(ContactAttempt).where(ContactAttempt.case_id == case.id)
+        ).one()
+        return attempt, {"sub_id": handle.provider_ref or "", "out_id": f"a{attempt.id}"}
+
+    _, not_answered = placed(missed)
+    kept = missed.next_follow_up_at
+    call, answered = placed(talked)
+    call_back = MON_10 + timedelta(days=1)
+    logged = case_service.log_attempt(
+        session,
+        talked,
+        case_service.AttemptDraft(
+            channel=Channel.PHONE,
+            attempted_at=MON_10 + timedelta(minutes=12),
+            outcome=AttemptOutcome.CONSIDERING,
+            notes="买家说明天再看看",
+            next_attempt_at=call_back,
+        ),
+        actor=agent,
+        now=MON_10 + timedelta(minutes=12),
+        expected_version=None,
+        hours=HOURS,
+    )
+    assert logged.id == call.id and talked.attempt_count == 1
+    assert logged.outcome is AttemptOutcome.CONSIDERING and logged.attempted_at == MON_10
+    assert logged.notes.endswith("买家说明天再看看") and logged.notes.startswith("隐私号外呼")
+    assert talked.first_conversation_at == MON_10
+    # a second result an hour and more later is a new contact, under the policy again
+    with pytest.raises(FieldError, match="不足 2 小时"):
+        case_service.log_attempt(
+            session,
+            talked,
+            case_service.AttemptDraft(
+                channel=Channel.PHONE,
+                attempted_at=MON_10 + timedelta(minutes=75),
+                outcome=AttemptOutcome.AGREED,
+            ),
+            actor=agent,
+            now=MON_10 + timedelta(minutes=75),
+            expected_version=None,
+            hours=HOURS,
+        )
+    records = [
+        not_answered | {"call_time": "2026-11-23 10:01:00"},
+        answered | {"start_time": "2026-11-23 10:01:08", "release_time": "2026-11-23 10:04:38"},
+    ]
+    assert calls.record_reports(session, shop.id, records, now=MON_10, hours=HOURS) == 2
+    assert calls.record_reports(session, shop.id, records, now=MON_10, hours=HOURS) == 0  # seen
+    session.refresh(missed)
+    session.refresh(talked)
+    session.refresh(call)
+    assert kept is not None and missed.next_follow_up_at == kept  # still to try again
+    assert call.outcome is AttemptOutcome.CONSIDERING and call.duration_seconds == 210
+    assert talked.next_follow_up_at == call_back  # what the agent typed
+    assert talked.first_conversation_at == datetime(2026, 11, 23, 10, 1, 8, tzinfo=SH)
 
 
 def test_a_call_the_policy_refuses_binds_nothing(

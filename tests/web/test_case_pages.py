@@ -429,6 +429,9 @@ def test_a_note_that_reads_as_an_offer_for_the_review_is_kept_and_flagged(
         ({"attempt-duration_minutes": "999"}, "0 到 360"),
         ({"attempt-outcome": "teleported"}, ""),
         ({"attempt-next_attempt_at": "2000-01-01T10:00"}, "下次联系时间应晚于本次"),
+        # a text is answered or not: busy and unanswered are what a call gets
+        ({"attempt-channel": "sms", "attempt-outcome": "busy"}, "短信没有“占线/挂断”"),
+        ({"attempt-channel": "email", "attempt-outcome": "no_answer"}, "请选“已留言”"),
     ],
 )
 def test_bad_attempts_are_refused_next_to_the_field(
@@ -940,3 +943,36 @@ def test_pages_say_beijing_time_and_have_an_icon(client: FlaskClient, agent: Use
     assert client.get("/favicon.ico").status_code == 301
     with client.get("/static/favicon.svg") as icon:
         assert icon.status_code == 200
+
+
+def test_the_page_asks_for_a_privacy_calls_result_and_writes_it_on_the_call(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    from tracker.models.enums import AttemptOutcome, Channel
+
+    case, url = own_case(client, session, shop, agent)
+    placed_at = utcnow() - timedelta(minutes=5)
+    session.add(
+        ContactAttempt(
+            case_id=case.id,
+            agent_id=agent.id,
+            channel=Channel.PHONE,
+            attempted_at=placed_at,
+            outcome=AttemptOutcome.CALL_PLACED,
+            notes="隐私号外呼：请用本人手机拨打 17000000000",
+            created_at=placed_at,
+        )
+    )
+    case.attempt_count, case.first_attempt_at = 1, placed_at
+    session.commit()
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="call-result-hint"' in html and "不算又一次联系" in html
+    assert 'id="next-try"' not in html  # the call's answer comes first
+    assert re.search(r'<option selected value="phone">|<option value="phone" selected', html)
+    # 2 hours between contacts would refuse a second attempt; this one is the call's result
+    response = post_attempt(client, case, "considering", notes="买家说再看看")
+    assert response.status_code == 302
+    [call] = session.scalars(sa.select(ContactAttempt)).all()
+    session.refresh(call)
+    assert call.outcome is AttemptOutcome.CONSIDERING and "买家说再看看" in call.notes
+    assert 'id="call-result-hint"' not in client.get(url).get_data(as_text=True)

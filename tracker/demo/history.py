@@ -141,6 +141,9 @@ def simulate(
             ):
                 break
             outcome = rng.choice(FAILED) if rng.random() < 0.45 else rng.choice(REACHED)
+            if channel in case_flow.MESSAGE_CHANNELS:  # a text is answered or not, never busy
+                reached = outcome in REACHED
+                outcome = AttemptOutcome.BUYER_REPLIED if reached else AttemptOutcome.MESSAGE_LEFT
             if outcome is AttemptOutcome.AGREED and not _can_change(case, settings):
                 outcome = AttemptOutcome.CONSIDERING  # their 追评 is given: nothing to agree to
             shown = (
@@ -164,7 +167,11 @@ def simulate(
                     channel=channel,
                     attempted_at=at,
                     outcome=outcome,
-                    duration_seconds=rng.randint(30, 600) if outcome in REACHED else None,
+                    duration_seconds=(
+                        rng.randint(30, 600)
+                        if outcome in REACHED and channel not in case_flow.MESSAGE_CHANNELS
+                        else None
+                    ),
                     next_attempt_at=follow_up,
                     shown=tuple(shown),
                     mentioned=mentioned,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus
+from datetime import datetime, timedelta
+
+from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus, Channel
 
 S = CaseStatus
 OPEN = frozenset({S.NEW, S.CONTACTING, S.WAITING})
@@ -71,6 +73,57 @@ UNANSWERED = FAILED | frozenset(
         AttemptOutcome.CALL_PLACED,
     }
 )
+
+
+# A message has no line that rings: 未接通 and 占线/挂断 are what a call gets. Logged on an SMS
+# or an email they read as a failed call, and the next try would be planned as after one.
+MESSAGE_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL})
+CALL_RESULTS = frozenset({AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY})
+
+
+def attempt_problem(channel: Channel, outcome: AttemptOutcome) -> str | None:
+    """Why this result cannot come from this channel, in the agent's words; else None."""
+    if channel in MESSAGE_CHANNELS and outcome in CALL_RESULTS:
+        return (
+            f"{channel.label}没有“{outcome.label}”：发出后买家还没回请选"
+            f"“{AttemptOutcome.MESSAGE_LEFT.label}”，回了请选“{AttemptOutcome.BUYER_REPLIED.label}”。"
+        )
+    return None
+
+
+# What the buyer said on a privacy-number call, logged by hand soon after, describes that
+# call: it is written on the call's own attempt. As a second attempt the contact policy
+# would refuse it (too soon after the last contact) and the buyer would count as called
+# twice. A call back from the buyer (买家已回复) is their own contact, never this.
+PRIVACY_CALLS = frozenset({AttemptOutcome.CALL_PLACED, AttemptOutcome.CALL_CONNECTED})
+CALL_RESULT_WINDOW = timedelta(hours=1)
+
+
+def awaits_result(call: tuple[Channel, AttemptOutcome, datetime], at: datetime) -> bool:
+    """Whether the case's latest attempt ``call`` is a privacy-number call whose result may
+    still be logged on it at ``at``."""
+    channel, outcome, called_at = call
+    return (
+        outcome in PRIVACY_CALLS
+        and channel is Channel.PHONE
+        and called_at <= at <= called_at + CALL_RESULT_WINDOW
+    )
+
+
+def describes_call(
+    call: tuple[Channel, AttemptOutcome, datetime],
+    channel: Channel,
+    outcome: AttemptOutcome,
+    at: datetime,
+) -> bool:
+    """Whether a result logged by hand (``channel``, ``outcome``, ``at``) is that of the
+    case's latest attempt ``call``, a privacy-number call placed from the case page."""
+    return (
+        awaits_result(call, at)
+        and channel is Channel.PHONE
+        and outcome not in SYSTEM_ATTEMPTS
+        and outcome is not AttemptOutcome.BUYER_REPLIED
+    )
 
 
 class TransitionError(ValueError):

@@ -3,7 +3,8 @@
 Per shop: quiet hours (no calls or messages outside the day, shop time), at most so many
 attempts per buyer per day and per week across all that buyer's cases, a minimum gap
 between attempts, and a stop when the buyer asks for it (买家要求勿扰). A buyer's own message
-(买家已回复) is never refused: they reached us.
+(买家已回复) is never refused: they reached us. Nor are the caps and the gap for our
+answer to it: a buyer who wrote after our last contact is waiting to hear back.
 """
 
 from __future__ import annotations
@@ -65,9 +66,12 @@ class ContactPolicy:
         *,
         tz: ZoneInfo,
         do_not_contact_since: datetime | None = None,
+        answering: bool = False,
     ) -> list[str]:
         """Why contacting the buyer at ``at`` breaks the policy (empty: it does not).
-        ``earlier``: the buyer's earlier attempts, on any of their cases."""
+        ``earlier``: the buyer's earlier attempts, on any of their cases. ``answering``:
+        the contact answers the buyer's own message (:func:`answers_buyer`); only quiet
+        hours and 勿扰 refuse it."""
         reasons = []
         if do_not_contact_since is not None and do_not_contact_since <= at:
             reasons.append("买家已要求勿扰，不再联系")
@@ -75,6 +79,8 @@ class ContactPolicy:
         if not self.in_hours(at, tz):
             hours = f"{clock_text(self.day_starts)}–{clock_text(self.day_ends)}"
             reasons.append(f"休息时间：只在 {hours} 联系买家")
+        if answering:
+            return reasons
         day_start = datetime.combine(local.date(), time(0), tzinfo=tz)
         same_day = [
             e for e in earlier if day_start <= e.astimezone(tz) < day_start + timedelta(days=1)
@@ -116,3 +122,15 @@ class ContactPolicy:
     def _day_full(self, at: datetime, earlier: Sequence[datetime], tz: ZoneInfo) -> bool:
         local = at.astimezone(tz).date()
         return sum(1 for e in earlier if e.astimezone(tz).date() == local) >= self.per_day
+
+
+ANSWER_WITHIN = timedelta(days=1)
+
+
+def answers_buyer(at: datetime, earlier: Sequence[datetime], replies: Sequence[datetime]) -> bool:
+    """Whether contacting the buyer at ``at`` answers them: they wrote to us (买家已回复)
+    in the day before, and we have not contacted them since."""
+    last = max((r for r in replies if r <= at), default=None)
+    if last is None or at - last > ANSWER_WITHIN:
+        return False
+    return not any(last < e <= at for e in earlier)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.domain import case_flow
 from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, ContactAttempt, ContactHandle, Shop, User
@@ -190,20 +191,32 @@ def record_reports(
             case = session.get(Case, attempt.case_id) if attempt else None
             if attempt is None or case is None or case.shop_id != shop_id:
                 continue
-            if attempt.outcome is not AttemptOutcome.CALL_PLACED:
-                continue  # already recorded
             answered, ended = _when(report.get("start_time")), _when(report.get("release_time"))
+            placed = attempt.outcome is AttemptOutcome.CALL_PLACED
+            # the agent may have logged what the buyer said before the record came
+            described = attempt.outcome not in case_flow.PRIVACY_CALLS
+            if not placed and not (described and attempt.duration_seconds is None and answered):
+                continue  # recorded already, or no length to add to the agent's word
             if answered is not None:
-                attempt.outcome = AttemptOutcome.CALL_CONNECTED
-                attempt.duration_seconds = (
-                    int((ended - answered).total_seconds()) if ended else None
-                )
-                if case.first_conversation_at is None:
+                length = int((ended - answered).total_seconds()) if ended else None
+                attempt.duration_seconds = length
+                first = case.first_conversation_at
+                # this call's talk began when it was answered, not when it was placed
+                if first is None or answered < first or first == attempt.attempted_at:
                     case.first_conversation_at = answered
                     case.first_conversation_work_seconds = int(
                         hours.between(case.opened_at, answered).total_seconds()
                     )
-            else:
+            if placed and answered is not None:
+                attempt.outcome = AttemptOutcome.CALL_CONNECTED
+                latest = session.scalar(
+                    sa.select(sa.func.max(ContactAttempt.id)).where(
+                        ContactAttempt.case_id == case.id
+                    )
+                )
+                if latest == attempt.id:  # the try kept for "if unanswered": they talked
+                    case.next_follow_up_at = None
+            elif placed:
                 attempt.outcome = AttemptOutcome.NO_ANSWER
                 attempt.duration_seconds = 0
             binding = session.scalar(

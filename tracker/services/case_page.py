@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow
-from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.next_try import Suggestion
 from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.privacy import may_take_in
@@ -105,6 +105,8 @@ class CaseDetail:
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
     can_still_change: bool  # False: the buyer added their one 追评 and nothing can change
     staff_label: bool | None = None  # staff's word on the words (True: happy), over the model's
+    # a privacy-number call just placed: what the buyer says on it is logged on it
+    call_to_describe: ContactAttempt | None = None
 
     @property
     def open_siblings(self) -> list[Case]:
@@ -319,7 +321,15 @@ def detail(
         explanation_open_until=explanation_window_ends(session, case),
         rules=rules,
         contact_refusals=(
-            policy.refusals(now, contacted, tz=hours.tz, do_not_contact_since=stop)
+            policy.refusals(
+                now,
+                contacted,
+                tz=hours.tz,
+                do_not_contact_since=stop,
+                answering=answers_buyer(
+                    now, contacted, contact_log.reply_times(session, case.buyer_id)
+                ),
+            )
             if case.buyer_id and case.status in case_flow.OPEN
             else []
         ),
@@ -341,4 +351,13 @@ def detail(
         suggestion_log=recommendations.case_suggestions(session, case.id),
         staff_label=browse.corrections(session, [review.id]).get(review.id),
         can_still_change=can_change,
+        call_to_describe=next(
+            (
+                a
+                for a in attempts[:1]
+                if case.status in case_flow.OPEN
+                and case_flow.awaits_result((a.channel, a.outcome, a.attempted_at), now)
+            ),
+            None,
+        ),
     )

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, compliance
-from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
@@ -261,21 +261,37 @@ def _work_seconds(hours: WorkingHours, start: datetime, end: datetime) -> int:
 
 
 def _respect_contact_policy(
-    session: Session, case: Case, draft: AttemptDraft, *, actor: User, now: datetime, tz: ZoneInfo
+    session: Session,
+    case: Case,
+    draft: AttemptDraft,
+    *,
+    actor: User,
+    now: datetime,
+    tz: ZoneInfo,
+    new_contact: bool = True,
 ) -> None:
     """Refuse an attempt the shop's contact policy forbids (quiet hours, caps, the gap, the
     buyer's 勿扰) unless a supervisor gives a reason, which is audited. A buyer's own message
-    is never refused; 买家要求勿扰 locks further contact."""
+    is never refused, nor the result of a call already made (``new_contact`` false);
+    买家要求勿扰 locks further contact."""
     buyer = case.buyer
     if buyer is None or draft.outcome is AttemptOutcome.BUYER_REPLIED:
         return
     shop = session.get(Shop, case.shop_id)
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
-    refusals = policy.refusals(
-        draft.attempted_at,
-        contact_log.times_for_buyer(session, buyer.id),
-        tz=tz,
-        do_not_contact_since=buyer.do_not_contact_at,
+    earlier = contact_log.times_for_buyer(session, buyer.id) if new_contact else []
+    refusals = (
+        policy.refusals(
+            draft.attempted_at,
+            earlier,
+            tz=tz,
+            do_not_contact_since=buyer.do_not_contact_at,
+            answering=answers_buyer(
+                draft.attempted_at, earlier, contact_log.reply_times(session, buyer.id)
+            ),
+        )
+        if new_contact
+        else []
     )
     reason = draft.override_reason.strip()
     if refusals and not (reason and actor.leads):
@@ -332,6 +348,8 @@ def log_attempt(
             raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
         if draft.outcome in case_flow.SYSTEM_ATTEMPTS:
             raise FieldError("outcome", f"“{draft.outcome.label}”由系统记录，不能手动选择。")
+        if problem := case_flow.attempt_problem(draft.channel, draft.outcome):
+            raise FieldError("outcome", problem)
         if draft.outcome is AttemptOutcome.AGREED:  # to what the buyer can still do
             rules = rules_of_case(session, case)
             if not rules.can_still_change(has_follow_up=bool(case.review.follow_up_text)):
@@ -355,20 +373,33 @@ def record_attempt(
 ) -> ContactAttempt:
     """Add an attempt the contact policy allows, and move the case along (first contact,
     first conversation, a promise, the status). The caller owns the transaction: a logged
-    call, a queued message and a privacy-number call all come through here."""
-    _respect_contact_policy(session, case, draft, actor=actor, now=now, tz=hours.tz)
-    attempt = ContactAttempt(
-        case_id=case.id,
-        agent_id=actor.id,
-        channel=draft.channel,
-        attempted_at=draft.attempted_at,
-        outcome=draft.outcome,
-        duration_seconds=draft.duration_seconds,
-        notes=draft.notes.strip(),
-        next_attempt_at=draft.next_attempt_at,
-        created_at=now,
+    call, a queued message and a privacy-number call all come through here. What the buyer
+    said on a privacy-number call just placed is written on that call's attempt."""
+    call = call_described(session, case, draft)
+    _respect_contact_policy(
+        session, case, draft, actor=actor, now=now, tz=hours.tz, new_contact=call is None
     )
-    session.add(attempt)
+    if call is None:
+        attempt = ContactAttempt(
+            case_id=case.id,
+            agent_id=actor.id,
+            channel=draft.channel,
+            attempted_at=draft.attempted_at,
+            outcome=draft.outcome,
+            duration_seconds=draft.duration_seconds,
+            notes=draft.notes.strip(),
+            next_attempt_at=draft.next_attempt_at,
+            created_at=now,
+        )
+        session.add(attempt)
+        case.attempt_count += 1
+    else:  # the call's own time stays; the provider's duration unless one is typed
+        attempt = call
+        attempt.outcome = draft.outcome
+        if draft.duration_seconds is not None:
+            attempt.duration_seconds = draft.duration_seconds
+        attempt.notes = "；".join(n for n in (attempt.notes, draft.notes.strip()) if n)
+        attempt.next_attempt_at = draft.next_attempt_at
     if draft.shown:
         session.flush()
         recommendations.record_call(session, case, attempt, draft.shown, set(draft.mentioned))
@@ -384,19 +415,18 @@ def record_attempt(
             new=actor.display_name,
         )
         _take_the_buyers_other_cases(session, case, actor, now)
-    if case.first_attempt_at is None or draft.attempted_at < case.first_attempt_at:
-        case.first_attempt_at = draft.attempted_at  # stops the first-contact clock
-        case.first_attempt_work_seconds = _work_seconds(hours, case.opened_at, draft.attempted_at)
+    at = attempt.attempted_at
+    if case.first_attempt_at is None or at < case.first_attempt_at:
+        case.first_attempt_at = at  # stops the first-contact clock
+        case.first_attempt_work_seconds = _work_seconds(hours, case.opened_at, at)
     if draft.outcome in case_flow.CONVERSATIONS and (
-        case.first_conversation_at is None or draft.attempted_at < case.first_conversation_at
+        case.first_conversation_at is None or at < case.first_conversation_at
     ):
-        case.first_conversation_at = draft.attempted_at
-        case.first_conversation_work_seconds = _work_seconds(
-            hours, case.opened_at, draft.attempted_at
-        )
+        case.first_conversation_at = at
+        case.first_conversation_work_seconds = _work_seconds(hours, case.opened_at, at)
     if draft.outcome is AttemptOutcome.AGREED and case.promised_at is None:
         # 买家承诺修改: the case now waits for the platform to show the change
-        case.promised_at = draft.attempted_at
+        case.promised_at = at
     new_status = case_flow.status_after_attempt(case.status, draft.outcome)
     if new_status is not case.status:
         record_case_change(
@@ -409,7 +439,6 @@ def record_attempt(
             new=new_status.value,
         )
         case.status = new_status
-    case.attempt_count += 1
     case.next_follow_up_at = draft.next_attempt_at
     if draft.next_attempt_at is None and draft.outcome in case_flow.UNANSWERED:
         # 锲而不舍: a buyer not reached comes back on the agent's list at the suggested try
@@ -425,10 +454,29 @@ def record_attempt(
         actor_id=actor.id,
         field="attempt",
         old=None,
-        new=f"{draft.channel.label} · {said}",
+        new=f"{draft.channel.label} · {said}" + ("（隐私号外呼的结果）" if call else ""),
     )
     touch(case, now)
     return attempt
+
+
+def call_described(session: Session, case: Case, draft: AttemptDraft) -> ContactAttempt | None:
+    """The privacy-number call this hand-logged result is about: the case's latest attempt,
+    placed from the case page within the hour before (``case_flow.describes_call``)."""
+    latest = session.scalars(
+        sa.select(ContactAttempt)
+        .where(ContactAttempt.case_id == case.id)
+        .order_by(ContactAttempt.attempted_at.desc(), ContactAttempt.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None or not case_flow.describes_call(
+        (latest.channel, latest.outcome, latest.attempted_at),
+        draft.channel,
+        draft.outcome,
+        draft.attempted_at,
+    ):
+        return None
+    return latest
 
 
 def change_status(

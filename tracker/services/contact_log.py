@@ -82,6 +82,19 @@ def contacts(
     return sa.union_all(attempts, surveys, campaign_sms)
 
 
+def reply_times(session: Session, buyer_id: int) -> list[datetime]:
+    """When the buyer wrote to us (买家已回复), on any of their cases."""
+    return list(
+        session.scalars(
+            sa.select(ContactAttempt.attempted_at)
+            .join(Case, Case.id == ContactAttempt.case_id)
+            .where(
+                Case.buyer_id == buyer_id, ContactAttempt.outcome == AttemptOutcome.BUYER_REPLIED
+            )
+        )
+    )
+
+
 def times_for_buyer(session: Session, buyer_id: int) -> list[datetime]:
     """When the buyer was contacted, on any of their cases or by any campaign."""
     return times_by_buyer(session, [buyer_id]).get(buyer_id, [])

@@ -14,7 +14,7 @@ from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.extensions import csrf, db
 from tracker.models import Shop
-from tracker.services import calls, campaigns
+from tracker.services import buyer_replies, calls
 from tracker.services.api_tokens import shop_for_token
 from tracker.services.pulls import request_pull
 from tracker.services.pushes import receive_push
@@ -146,18 +146,17 @@ def call_records(shop_id: int, token: str) -> tuple[Response, int]:
 @bp.route("/sms-replies/<int:shop_id>/<token>", methods=["POST"])
 def sms_replies(shop_id: int, token: str) -> tuple[Response, int]:
     """Where Aliyun pushes buyers' replies to the shop's SMS (上行短信, HTTP 推送): a reply
-    R (拒收, TD, 退订) stops every further campaign message to that number."""
+    to a case's message lands on the case; R (拒收, TD, 退订) stops every further campaign
+    message to that number."""
     shop, replies = _pushed(shop_id, token, "sms-replies")
     if replies is None:
         return jsonify(code=400, msg="expected a JSON list of replies"), 400
-    stopped = sum(
-        campaigns.unsubscribe(
-            db.session,
-            shop.id,
-            str(r.get("phone_number") or ""),
-            str(r.get("content") or ""),
-            now=utcnow(),
-        )
-        for r in replies
+    taken = buyer_replies.take_in(
+        db.session,
+        shop.id,
+        replies,
+        now=utcnow(),
+        hours=runtime.settings(current_app, shop).working_hours,
     )
-    return jsonify(code=0, msg="成功", unsubscribed=stopped), 200
+    answer = {"unsubscribed": taken.unsubscribed, "on_cases": taken.on_cases}
+    return jsonify(code=0, msg="成功", **answer), 200

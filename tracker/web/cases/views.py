@@ -489,8 +489,11 @@ def _render(
             for t in detail.templates
         ]
     )
-    if detail.next_try and "attempt_form" not in bound:  # the try about to be logged
-        forms["attempt_form"].channel.data = detail.next_try.channel.value
+    if "attempt_form" not in bound:  # the try about to be logged, or the call's result
+        if detail.call_to_describe:
+            forms["attempt_form"].channel.data = Channel.PHONE.value
+        elif detail.next_try:
+            forms["attempt_form"].channel.data = detail.next_try.channel.value
     connected = _connected(case)  # one look at the stored credentials for both buttons
     return render_template(
         "cases/case.html",
