@@ -972,6 +972,8 @@ def test_the_page_asks_for_a_privacy_calls_result_and_writes_it_on_the_call(
     # 2 hours between contacts would refuse a second attempt; this one is the call's result
     response = post_attempt(client, case, "considering", notes="买家说再看看")
     assert response.status_code == 302
+    local = placed_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"已记在 {local:%H:%M} 的隐私号外呼上" in client.get(url).get_data(as_text=True)
     [call] = session.scalars(sa.select(ContactAttempt)).all()
     session.refresh(call)
     assert call.outcome is AttemptOutcome.CONSIDERING and "买家说再看看" in call.notes

@@ -614,19 +614,25 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
             mentioned=frozenset(form.mentioned.data or ()),
             override_reason=form.override_reason.data or "",
         )
-        svc.log_attempt(
+        now = utcnow()
+        logged = svc.log_attempt(
             db.session,
             case,
             draft,
             actor=current_user,
-            now=utcnow(),
+            now=now,
             expected_version=_version(form),
             hours=shop_settings(current_app, shop_or_404(case.shop_id)).working_hours,
         )
+        if logged.created_at < now:  # written on the privacy call placed before
+            on_call.append(logged.attempted_at.astimezone(_tz()))
         return compliance.check(draft.notes)  # saved as written; what it reads as, shown
 
+    on_call: list[datetime] = []
+
     def saved(_: object) -> str:
-        return "已记录本次联系。" + ("" if form.next_attempt_at.data else follow_up_note(case))
+        said = f"已记在 {on_call[0]:%H:%M} 的隐私号外呼上。" if on_call else "已记录本次联系。"
+        return said + ("" if form.next_attempt_at.data else follow_up_note(case))
 
     return _act(case, form, "attempt_form", run, saved, ATTEMPT_WARNING)
 
