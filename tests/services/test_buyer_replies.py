@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
 from tests.factories import open_case
-from tests.platform_servers import serve
 from tests.services.test_messaging import HOURS, MON_10, SH, clients_for, template
 from tracker.models import Case, ContactAttempt, Notification, Shop, User
 from tracker.models.enums import AttemptOutcome, CaseStatus, Channel, Role
@@ -22,12 +21,6 @@ from tracker.services.errors import FieldError
 @pytest.fixture
 def shop(make_shop: Callable[..., Shop]) -> Shop:
     return make_shop(contact_policy=None)  # the default: 09:00–21:00, 2 a day, 2 h apart
-
-
-@pytest.fixture
-def aliyun() -> Iterator[FakeAliyun]:
-    with serve(FakeAliyun()) as fake:
-        yield fake
 
 
 def texted(

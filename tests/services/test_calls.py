@@ -3,7 +3,7 @@ policy, the call record fills it in, the binding is released after the window.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from tests.aliyun_server import FakeAliyun
 from tests.conftest import login
 from tests.factories import open_case
-from tests.platform_servers import serve
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, ContactAttempt, ContactHandle, Shop, User
 from tracker.models.enums import AttemptOutcome, Channel, HandleKind, Role
@@ -33,12 +32,6 @@ CREDS = {"access_key_id": "LTAIlocal", "access_key_secret": "aliyun-secret", "po
 @pytest.fixture
 def shop(make_shop: Callable[..., Shop]) -> Shop:
     return make_shop(contact_policy=None)
-
-
-@pytest.fixture
-def aliyun() -> Iterator[FakeAliyun]:
-    with serve(FakeAliyun()) as fake:
-        yield fake
 
 
 def axb(fake: FakeAliyun) -> AliyunPrivacyNumbers:

@@ -3,7 +3,7 @@ retried and never sends twice, the contact policy on every send, receipts into a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from tests.aliyun_server import FakeAliyun
 from tests.factories import open_case
 from tests.fakes import transactions_seen
-from tests.platform_servers import serve
 from tests.top_server import FakeTop
 from tests.top_server import serve as serve_top
 from tracker.domain.working_hours import WorkingHours
@@ -35,12 +34,6 @@ CREDS = {"access_key_id": "LTAIlocal", "access_key_secret": "aliyun-secret"}
 @pytest.fixture
 def shop(make_shop: Callable[..., Shop]) -> Shop:
     return make_shop(contact_policy=None)  # the default: 09:00–21:00, 2 a day, 2 h apart
-
-
-@pytest.fixture
-def aliyun() -> Iterator[FakeAliyun]:
-    with serve(FakeAliyun()) as fake:
-        yield fake
 
 
 def clients_for(fake: FakeAliyun, top: FakeTop | None = None) -> messaging.Clients:
