@@ -71,8 +71,8 @@ def test_a_reply_to_a_cases_message_is_written_on_the_case_and_told_to_its_agent
     assert answer.case_id == case.id and answer.notes == "买家回复短信：收到的橙子还是有好几个坏的"
     assert answer.attempted_at == MON_10 + timedelta(minutes=30)
     session.refresh(case)
-    # the buyer is waiting for an answer: due now, and the first real conversation
-    assert case.next_follow_up_at == MON_10 + timedelta(minutes=30)
+    # the buyer is waiting for an answer: due within the working hour; a conversation
+    assert case.next_follow_up_at == MON_10 + timedelta(minutes=90)
     assert case.first_conversation_at == MON_10 + timedelta(minutes=30)
     assert case.status is CaseStatus.CONTACTING
     [notice] = session.scalars(sa.select(Notification)).all()

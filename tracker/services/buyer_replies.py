@@ -37,6 +37,7 @@ from tracker.vault import personal_vault
 
 GMT8 = ZoneInfo("Asia/Shanghai")  # Aliyun's send_time is Beijing time
 REPLY_WINDOW = timedelta(days=7)  # a reply later than this answers no message of ours
+ANSWER_WITHIN = timedelta(hours=1)  # of working time: the case's follow-up after a reply
 NOTES_MAX = 500
 
 
@@ -142,7 +143,7 @@ def _on_case(
                 attempted_at=at,
                 outcome=AttemptOutcome.BUYER_REPLIED,
                 notes=notes,
-                next_attempt_at=at,  # the buyer is waiting for an answer: due now
+                next_attempt_at=hours.add(at, ANSWER_WITHIN),  # the buyer waits for us
             ),
             actor=worker,
             now=now,
