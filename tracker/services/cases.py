@@ -463,6 +463,8 @@ def record_attempt(
 def call_described(session: Session, case: Case, draft: AttemptDraft) -> ContactAttempt | None:
     """The privacy-number call this hand-logged result is about: the case's latest attempt,
     placed from the case page within the hour before (``case_flow.describes_call``)."""
+    if draft.channel is not Channel.PHONE or draft.outcome in case_flow.SYSTEM_ATTEMPTS:
+        return None  # no need to read the case's attempts
     latest = session.scalars(
         sa.select(ContactAttempt)
         .where(ContactAttempt.case_id == case.id)
