@@ -36,6 +36,17 @@ SMS_URL = "https://dysmsapi.aliyuncs.com/"
 AXB_URL = "https://dyplsapi.aliyuncs.com/"
 VERSION = "2017-05-25"
 GMT8 = ZoneInfo("Asia/Shanghai")
+
+
+def pushed_time(text: Any) -> datetime | None:
+    """A time in what Aliyun pushes (call records, SMS replies): Beijing time as
+    ``2026-11-23 10:01:08``; None when absent or unreadable."""
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=GMT8)
+    except ValueError:
+        return None
+
+
 # Codes that may succeed later; everything else is refused for good.
 RETRYABLE = {
     "isv.BUSINESS_LIMIT_CONTROL",  # per-number / per-minute rate limit

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -30,12 +29,12 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import AttemptOutcome, Channel
+from tracker.providers.aliyun import pushed_time
 from tracker.services import campaigns
 from tracker.services.cases import AttemptDraft, record_attempt
 from tracker.services.transaction import transaction
 from tracker.vault import personal_vault
 
-GMT8 = ZoneInfo("Asia/Shanghai")  # Aliyun's send_time is Beijing time
 REPLY_WINDOW = timedelta(days=7)  # a reply later than this answers no message of ours
 ANSWER_WITHIN = timedelta(hours=1)  # of working time: the case's follow-up after a reply
 NOTES_MAX = 500
@@ -60,18 +59,11 @@ def take_in(
     for reply in replies:
         phone, text = str(reply.get("phone_number") or ""), str(reply.get("content") or "")
         unsubscribed += campaigns.unsubscribe(session, shop_id, phone, text, now=now)
-        at = _when(reply.get("send_time")) or now
+        at = pushed_time(reply.get("send_time")) or now
         on_cases += _on_case(
             session, shop_id, phone, text.strip(), at=min(at, now), now=now, hours=hours
         )
     return Taken(unsubscribed, on_cases)
-
-
-def _when(text: Any) -> datetime | None:
-    try:
-        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=GMT8)
-    except ValueError:
-        return None
 
 
 def _on_case(

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, ContactAttempt, ContactHandle, Shop, User
 from tracker.models.enums import AttemptOutcome, Channel, HandleKind
+from tracker.providers.aliyun import pushed_time
 from tracker.providers.contract import Binding, PrivacyCalls, ProviderError
 from tracker.services import contact_handles
 from tracker.services.cases import AttemptDraft, case_transaction, check_can_work, record_attempt
@@ -35,7 +35,6 @@ from tracker.vault import personal_vault
 log = logging.getLogger(__name__)
 
 CALL_WINDOW = timedelta(minutes=30)  # how long the X number connects agent and buyer
-GMT8 = ZoneInfo("Asia/Shanghai")
 
 
 def place_call(
@@ -164,13 +163,6 @@ def token_matches(secret_key: str, shop_id: int, token: str, purpose: str = "axb
     return hmac.compare_digest(receipt_token(secret_key, shop_id, purpose), token)
 
 
-def _when(text: Any) -> datetime | None:
-    try:
-        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=GMT8)
-    except ValueError:
-        return None
-
-
 def record_reports(
     session: Session,
     shop_id: int,
@@ -191,7 +183,8 @@ def record_reports(
             case = session.get(Case, attempt.case_id) if attempt else None
             if attempt is None or case is None or case.shop_id != shop_id:
                 continue
-            answered, ended = _when(report.get("start_time")), _when(report.get("release_time"))
+            answered = pushed_time(report.get("start_time"))
+            ended = pushed_time(report.get("release_time"))
             placed = attempt.outcome is AttemptOutcome.CALL_PLACED
             # the agent may have logged what the buyer said before the record came
             described = attempt.outcome not in case_flow.PRIVACY_CALLS
