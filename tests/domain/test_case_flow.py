@@ -16,7 +16,7 @@ from tracker.domain.case_flow import (
     status_after_attempt,
 )
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.domain.next_try import next_try, suggest
+from tracker.domain.next_try import next_try, suggest, tried_enough
 from tracker.domain.working_hours import WorkingHours
 from tracker.models.enums import AttemptOutcome as A
 from tracker.models.enums import CaseOutcome as O
@@ -157,3 +157,25 @@ def test_a_result_logged_soon_after_a_privacy_call_describes_it() -> None:
     assert not describes_call(call, Channel.PHONE, A.AGREED, placed_at - timedelta(minutes=1))
     missed = (Channel.PHONE, A.NO_ANSWER, placed_at)  # a call logged by hand is its own
     assert not describes_call(missed, Channel.PHONE, A.CONSIDERING, soon)
+
+
+def test_a_buyer_tried_often_in_several_ways_on_several_days_may_be_closed_unreachable() -> None:
+    tried = [
+        (C.PHONE, at(23, 10), A.NO_ANSWER),
+        (C.WANGWANG, at(23, 15), A.MESSAGE_LEFT),
+        (C.PHONE, at(24, 19), A.BUSY),
+        (C.SMS, at(24, 21), A.MESSAGE_SENT),
+        (C.PHONE, at(25, 12), A.NO_ANSWER),
+    ]
+    said = tried_enough(tried, HOURS)
+    assert said == (
+        "3 天里用电话、旺旺/千牛、短信联系了 5 次，买家都没有回应："
+        "可以再试，也可以在“状态与结案”里以“联系不上买家”结案。"
+    )
+    assert tried_enough(tried[:4], HOURS) is None  # four tries: keep going
+    same_way = [(C.PHONE, t, o) for _, t, o in tried]
+    assert tried_enough(same_way, HOURS) is None  # one channel only: try another
+    two_days = [(c, t.replace(day=min(t.day, 24)), o) for c, t, o in tried]
+    assert tried_enough(two_days, HOURS) is None
+    talked = [*tried[:2], (C.PHONE, at(24, 10), A.CONSIDERING), *tried[2:]]
+    assert tried_enough(talked, HOURS) is None  # reached once: not unreachable

@@ -978,3 +978,37 @@ def test_the_page_asks_for_a_privacy_calls_result_and_writes_it_on_the_call(
     session.refresh(call)
     assert call.outcome is AttemptOutcome.CONSIDERING and "买家说再看看" in call.notes
     assert 'id="call-result-hint"' not in client.get(url).get_data(as_text=True)
+
+
+def test_the_page_says_when_a_buyer_was_tried_enough_to_close_as_unreachable(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    from tracker.models.enums import AttemptOutcome, Channel
+
+    case = open_case(session, shop, at=utcnow() - timedelta(days=9))
+    case.owner_id = agent.id
+    tries = [
+        (Channel.PHONE, 5, AttemptOutcome.NO_ANSWER),
+        (Channel.WANGWANG, 4, AttemptOutcome.MESSAGE_LEFT),
+        (Channel.PHONE, 3, AttemptOutcome.BUSY),
+        (Channel.WANGWANG, 2, AttemptOutcome.MESSAGE_LEFT),
+        (Channel.PHONE, 1, AttemptOutcome.NO_ANSWER),
+    ]
+    for channel, days_ago, outcome in tries:
+        at = utcnow() - timedelta(days=days_ago)
+        session.add(
+            ContactAttempt(
+                case_id=case.id,
+                agent_id=agent.id,
+                channel=channel,
+                attempted_at=at,
+                outcome=outcome,
+                notes="",
+                created_at=at,
+            )
+        )
+    case.attempt_count, case.status = len(tries), CaseStatus.CONTACTING
+    session.commit()
+    login(client, agent)
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="tried-enough"' in html and "5 天里用电话、旺旺/千牛联系了 5 次" in html

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
+from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.working_hours import WorkingHours
-from tracker.models.enums import AttemptOutcome, Channel
+from tracker.models.enums import AttemptOutcome, CaseOutcome, Channel
 
 # Parts of the day a buyer may be free in, in the shop's time zone.
 DAYPARTS: tuple[tuple[str, time, time], ...] = (
@@ -20,6 +21,10 @@ DAYPARTS: tuple[tuple[str, time, time], ...] = (
 ROTATION = (Channel.PHONE, Channel.WANGWANG, Channel.SMS, Channel.WECHAT)
 MIN_GAP = timedelta(hours=2)
 POLICY_ROUNDS = 4  # the policy moves a tip on at most a few times (quiet hours, cap, week)
+# 锲而不舍 has been done when this many tries, on more than one channel and over this many
+# days, never reached the buyer: closing as 联系不上买家 is then honest, not giving up early.
+ENOUGH_TRIES = 5
+ENOUGH_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -102,3 +107,22 @@ def next_try(
             return tip
         tip = suggest(tried, hours, allowed)
     return replace(tip, at=policy.earliest(tip.at, contacted, tz=hours.tz))
+
+
+def tried_enough(
+    tried: Sequence[tuple[Channel, datetime, AttemptOutcome]], hours: WorkingHours
+) -> str | None:
+    """What to tell an agent whose buyer was never reached though tried often enough, in
+    enough ways and on enough days (:data:`ENOUGH_TRIES`, :data:`ENOUGH_DAYS`); else None."""
+    if not tried or any(o in case_flow.CONVERSATIONS for _, _, o in tried):
+        return None
+    unanswered = [(c, at) for c, at, o in tried if o in case_flow.UNANSWERED]
+    channels = [c for c in Channel if any(c is used for used, _ in unanswered)]
+    days = {at.astimezone(hours.tz).date() for _, at in unanswered}
+    if len(unanswered) < ENOUGH_TRIES or len(channels) < 2 or len(days) < ENOUGH_DAYS:
+        return None
+    ways = "、".join(c.label for c in channels)
+    return (
+        f"{len(days)} 天里用{ways}联系了 {len(unanswered)} 次，买家都没有回应："
+        f"可以再试，也可以在“状态与结案”里以“{CaseOutcome.UNREACHABLE.label}”结案。"
+    )

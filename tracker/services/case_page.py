@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy, answers_buyer
-from tracker.domain.next_try import Suggestion
+from tracker.domain.next_try import Suggestion, tried_enough
 from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.privacy import may_take_in
 from tracker.domain.wording import short_product, spoken_name
@@ -107,6 +107,7 @@ class CaseDetail:
     staff_label: bool | None = None  # staff's word on the words (True: happy), over the model's
     # a privacy-number call just placed: what the buyer says on it is logged on it
     call_to_describe: ContactAttempt | None = None
+    tried_enough: str | None = None  # never reached though tried enough: 联系不上买家 is fair
 
     @property
     def open_siblings(self) -> list[Case]:
@@ -298,13 +299,9 @@ def detail(
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     stop = case.buyer.do_not_contact_at if case.buyer else None
+    tried = [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)]
     tip = follow_ups.next_try_for(
-        session,
-        case,
-        hours=hours,
-        now=now,
-        tried=[(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)],
-        contacted=contacted,
+        session, case, hours=hours, now=now, tried=tried, contacted=contacted
     )
     return CaseDetail(
         case=case,
@@ -351,6 +348,7 @@ def detail(
         suggestion_log=recommendations.case_suggestions(session, case.id),
         staff_label=browse.corrections(session, [review.id]).get(review.id),
         can_still_change=can_change,
+        tried_enough=tried_enough(tried, hours) if case.status in case_flow.OPEN else None,
         call_to_describe=next(
             (
                 a
