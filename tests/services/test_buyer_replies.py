@@ -13,7 +13,7 @@ from tests.aliyun_server import FakeAliyun
 from tests.factories import open_case
 from tests.services.test_messaging import HOURS, MON_10, SH, clients_for, template
 from tracker.models import Case, ContactAttempt, Notification, Shop, User
-from tracker.models.enums import AttemptOutcome, CaseStatus, Channel, Role
+from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus, Channel, Role
 from tracker.services import buyer_replies, cases, messaging
 from tracker.services.errors import FieldError
 
@@ -130,3 +130,24 @@ def test_the_agent_may_answer_a_reply_at_once_but_not_press_on(
     call(40)
     with pytest.raises(FieldError, match="不足 2 小时"):
         call(50)
+
+
+def test_a_reply_after_the_case_closed_is_kept_and_told_but_sets_no_follow_up(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    agent, case = texted(session, shop, make_user, aliyun)
+    cases.change_status(
+        session,
+        case,
+        CaseStatus.UNRECOVERED,
+        CaseOutcome.UNREACHABLE,
+        actor=agent,
+        now=MON_10 + timedelta(minutes=5),
+        expected_version=None,
+    )
+    now = MON_10 + timedelta(hours=1)
+    taken = buyer_replies.take_in(session, shop.id, [reply("还是坏的", 30)], now=now, hours=HOURS)
+    session.refresh(case)
+    assert taken.on_cases == 1 and case.status is CaseStatus.UNRECOVERED
+    assert case.next_follow_up_at is None
+    assert session.scalars(sa.select(Notification.case_id)).all() == [case.id]

@@ -4,7 +4,8 @@ A reply is the buyer answering: to a case's message it lands on that case as 买
 with the words, and tells the agent working it, so nobody has to go looking for it. A
 拒收 reply (R, TD, 退订) also stops every later campaign message, as before. A reply is
 taken to answer the shop's latest message to that number in the last week; when that was
-a campaign's, the case is left alone.
+a campaign's, the case is left alone. A closed case gets the reply and the notice, not a
+follow-up: its agent decides whether to reopen it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.domain import case_flow
 from tracker.domain.phone_numbers import NumberError, parse_number
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
@@ -135,7 +137,9 @@ def _on_case(
                 attempted_at=at,
                 outcome=AttemptOutcome.BUYER_REPLIED,
                 notes=notes,
-                next_attempt_at=hours.add(at, ANSWER_WITHIN),  # the buyer waits for us
+                next_attempt_at=(  # the buyer waits for us; a closed case keeps none
+                    hours.add(at, ANSWER_WITHIN) if case.status in case_flow.OPEN else None
+                ),
             ),
             actor=worker,
             now=now,
