@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow
-from tracker.domain.contact_policy import ContactPolicy, answers_buyer
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import Suggestion, tried_enough
 from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.privacy import may_take_in
@@ -298,7 +298,6 @@ def detail(
     )
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
-    stop = case.buyer.do_not_contact_at if case.buyer else None
     tried = [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)]
     tip = follow_ups.next_try_for(
         session, case, hours=hours, now=now, tried=tried, contacted=contacted
@@ -318,16 +317,8 @@ def detail(
         explanation_open_until=explanation_window_ends(session, case),
         rules=rules,
         contact_refusals=(
-            policy.refusals(
-                now,
-                contacted,
-                tz=hours.tz,
-                do_not_contact_since=stop,
-                answering=answers_buyer(
-                    now, contacted, contact_log.reply_times(session, case.buyer_id)
-                ),
-            )
-            if case.buyer_id and case.status in case_flow.OPEN
+            contact_log.refusals(session, policy, case.buyer, now, tz=hours.tz, contacted=contacted)
+            if case.buyer is not None and case.status in case_flow.OPEN
             else []
         ),
         caution=buyer_flags.caution(session, case.buyer) if case.buyer else None,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, compliance
-from tracker.domain.contact_policy import ContactPolicy, answers_buyer
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
@@ -277,22 +277,17 @@ def _respect_contact_policy(
     buyer = case.buyer
     if buyer is None or draft.outcome is AttemptOutcome.BUYER_REPLIED:
         return
-    shop = session.get(Shop, case.shop_id)
-    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
-    earlier = contact_log.times_for_buyer(session, buyer.id) if new_contact else []
-    refusals = (
-        policy.refusals(
+    refusals: list[str] = []
+    if new_contact:
+        shop = session.get(Shop, case.shop_id)
+        refusals = contact_log.refusals(
+            session,
+            ContactPolicy.from_dict(shop.contact_policy if shop else None),
+            buyer,
             draft.attempted_at,
-            earlier,
             tz=tz,
-            do_not_contact_since=buyer.do_not_contact_at,
-            answering=answers_buyer(
-                draft.attempted_at, earlier, contact_log.reply_times(session, buyer.id)
-            ),
+            contacted=contact_log.times_for_buyer(session, buyer.id),
         )
-        if new_contact
-        else []
-    )
     reason = draft.override_reason.strip()
     if refusals and not (reason and actor.leads):
         hint = (

@@ -6,15 +6,18 @@ marketing SMS this morning is not also called twice this afternoon, nor the reve
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.platform_rules import rules_for
 from tracker.models import (
+    Buyer,
     Campaign,
     CampaignRecipient,
     Case,
@@ -92,6 +95,26 @@ def reply_times(session: Session, buyer_id: int) -> list[datetime]:
                 Case.buyer_id == buyer_id, ContactAttempt.outcome == AttemptOutcome.BUYER_REPLIED
             )
         )
+    )
+
+
+def refusals(
+    session: Session,
+    policy: ContactPolicy,
+    buyer: Buyer,
+    at: datetime,
+    *,
+    tz: ZoneInfo,
+    contacted: Sequence[datetime],
+) -> list[str]:
+    """Why the shop's policy forbids contacting ``buyer`` at ``at`` (``contacted``: every
+    contact with them); an answer to a buyer who just wrote is no pestering."""
+    return policy.refusals(
+        at,
+        contacted,
+        tz=tz,
+        do_not_contact_since=buyer.do_not_contact_at,
+        answering=answers_buyer(at, contacted, reply_times(session, buyer.id)),
     )
 
 
