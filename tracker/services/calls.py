@@ -27,7 +27,13 @@ from tracker.models.enums import AttemptOutcome, Channel, HandleKind
 from tracker.providers.aliyun import pushed_time
 from tracker.providers.contract import Binding, PrivacyCalls, ProviderError
 from tracker.services import contact_handles
-from tracker.services.cases import AttemptDraft, case_transaction, check_can_work, record_attempt
+from tracker.services.cases import (
+    AttemptDraft,
+    case_transaction,
+    check_can_work,
+    note_first_conversation,
+    record_attempt,
+)
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 from tracker.vault import personal_vault
@@ -196,18 +202,15 @@ def record_reports(
                 first = case.first_conversation_at
                 # this call's talk began when it was answered, not when it was placed
                 if first is None or answered < first or first == attempt.attempted_at:
-                    case.first_conversation_at = answered
-                    case.first_conversation_work_seconds = int(
-                        hours.between(case.opened_at, answered).total_seconds()
-                    )
+                    note_first_conversation(case, answered, hours)
             if placed and answered is not None:
                 attempt.outcome = AttemptOutcome.CALL_CONNECTED
-                latest = session.scalar(
+                logged_last = session.scalar(
                     sa.select(sa.func.max(ContactAttempt.id)).where(
                         ContactAttempt.case_id == case.id
                     )
                 )
-                if latest == attempt.id:  # the try kept for "if unanswered": they talked
+                if logged_last == attempt.id:  # the try kept for "if unanswered": they talked
                     case.next_follow_up_at = None
             elif placed:
                 attempt.outcome = AttemptOutcome.NO_ANSWER

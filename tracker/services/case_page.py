@@ -340,13 +340,9 @@ def detail(
         staff_label=browse.corrections(session, [review.id]).get(review.id),
         can_still_change=can_change,
         tried_enough=tried_enough(tried, hours) if case.status in case_flow.OPEN else None,
-        call_to_describe=next(
-            (
-                a
-                for a in attempts[:1]
-                if case.status in case_flow.OPEN
-                and case_flow.awaits_result((a.channel, a.outcome, a.attempted_at), now)
-            ),
-            None,
+        call_to_describe=(  # tried[-1] is attempts[0], the latest
+            attempts[0]
+            if case.status in case_flow.OPEN and tried and case_flow.awaits_result(tried[-1], now)
+            else None
         ),
     )

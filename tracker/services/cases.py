@@ -417,8 +417,7 @@ def record_attempt(
     if draft.outcome in case_flow.CONVERSATIONS and (
         case.first_conversation_at is None or at < case.first_conversation_at
     ):
-        case.first_conversation_at = at
-        case.first_conversation_work_seconds = _work_seconds(hours, case.opened_at, at)
+        note_first_conversation(case, at, hours)
     if draft.outcome is AttemptOutcome.AGREED and case.promised_at is None:
         # 买家承诺修改: the case now waits for the platform to show the change
         case.promised_at = at
@@ -453,6 +452,12 @@ def record_attempt(
     )
     touch(case, now)
     return attempt
+
+
+def note_first_conversation(case: Case, at: datetime, hours: WorkingHours) -> None:
+    """The buyer was first reached at ``at``: stops the first-conversation clock."""
+    case.first_conversation_at = at
+    case.first_conversation_work_seconds = _work_seconds(hours, case.opened_at, at)
 
 
 def call_described(session: Session, case: Case, draft: AttemptDraft) -> ContactAttempt | None:
