@@ -144,18 +144,18 @@ def test_a_message_cannot_ring_out_or_be_busy() -> None:
 
 def test_a_result_logged_soon_after_a_privacy_call_describes_it() -> None:
     placed_at = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    call = (Channel.PHONE, A.CALL_PLACED, placed_at)
+    call = (Channel.PHONE, placed_at, A.CALL_PLACED)
     soon = placed_at + timedelta(minutes=20)
     assert describes_call(call, Channel.PHONE, A.CONSIDERING, soon)
     assert describes_call(
-        (Channel.PHONE, A.CALL_CONNECTED, placed_at), Channel.PHONE, A.AGREED, soon
+        (Channel.PHONE, placed_at, A.CALL_CONNECTED), Channel.PHONE, A.AGREED, soon
     )
     assert describes_call(call, Channel.PHONE, A.DO_NOT_CONTACT, soon)
     assert not describes_call(call, Channel.WANGWANG, A.CONSIDERING, soon)  # another channel
     assert not describes_call(call, Channel.PHONE, A.BUYER_REPLIED, soon)  # their call back
     assert not describes_call(call, Channel.PHONE, A.AGREED, placed_at + timedelta(hours=2))
     assert not describes_call(call, Channel.PHONE, A.AGREED, placed_at - timedelta(minutes=1))
-    missed = (Channel.PHONE, A.NO_ANSWER, placed_at)  # a call logged by hand is its own
+    missed = (Channel.PHONE, placed_at, A.NO_ANSWER)  # a call logged by hand is its own
     assert not describes_call(missed, Channel.PHONE, A.CONSIDERING, soon)
 
 

@@ -99,10 +99,11 @@ PRIVACY_CALLS = frozenset({AttemptOutcome.CALL_PLACED, AttemptOutcome.CALL_CONNE
 CALL_RESULT_WINDOW = timedelta(hours=1)
 
 
-def awaits_result(call: tuple[Channel, AttemptOutcome, datetime], at: datetime) -> bool:
-    """Whether the case's latest attempt ``call`` is a privacy-number call whose result may
-    still be logged on it at ``at``."""
-    channel, outcome, called_at = call
+def awaits_result(call: tuple[Channel, datetime, AttemptOutcome], at: datetime) -> bool:
+    """Whether the case's latest attempt ``call`` (channel, time, outcome, as the next-try
+    rules read attempts) is a privacy-number call whose result may still be logged on it
+    at ``at``."""
+    channel, called_at, outcome = call
     return (
         outcome in PRIVACY_CALLS
         and channel is Channel.PHONE
@@ -111,7 +112,7 @@ def awaits_result(call: tuple[Channel, AttemptOutcome, datetime], at: datetime) 
 
 
 def describes_call(
-    call: tuple[Channel, AttemptOutcome, datetime],
+    call: tuple[Channel, datetime, AttemptOutcome],
     channel: Channel,
     outcome: AttemptOutcome,
     at: datetime,

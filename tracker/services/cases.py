@@ -472,7 +472,7 @@ def call_described(session: Session, case: Case, draft: AttemptDraft) -> Contact
         .limit(1)
     ).first()
     if latest is None or not case_flow.describes_call(
-        (latest.channel, latest.outcome, latest.attempted_at),
+        (latest.channel, latest.attempted_at, latest.outcome),
         draft.channel,
         draft.outcome,
         draft.attempted_at,
