@@ -181,6 +181,23 @@ def test_a_card_says_when_its_follow_up_was_missed(
     assert "follow-up-missed" not in card[planned.id] and "已过" not in card[planned.id]
 
 
+def test_a_card_shows_what_the_buyer_complained_of_and_the_follow_up_as_one(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """A recovered case's 追评 (换货已经收到，很满意) shown in place of the review read as the
+    complaint, under reason tags that no longer fit it: both are shown, the 追评 named."""
+    case = recent_case(session, shop, text="快递太慢了，等了一个星期")
+    case.review.follow_up_text = "换货已经收到，这次很满意"
+    session.commit()
+    login(client, agent)
+    for view in ("kanban", "list"):
+        html = client.get(f"/cases?view={view}").get_data(as_text=True)
+        row = html.split(f'data-case-id="{case.id}"')[1]
+        row = row.split("</a>" if view == "kanban" else "</tr>")[0]
+        assert "快递太慢了，等了一个星期" in row
+        assert row.index("快递太慢了") < row.index("追评：</span>换货已经收到，这次很满意")
+
+
 def test_board_filters_and_search(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
