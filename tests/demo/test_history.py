@@ -20,7 +20,7 @@ from tracker.models import (
     SentimentCorrection,
     Shop,
 )
-from tracker.models.enums import CaseOutcome
+from tracker.models.enums import CaseOutcome, Reason, RemedyKind
 from tracker.services import reports
 
 
@@ -58,7 +58,31 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
         for c in recovered
     )
     assert all(c.closed_at and c.closed_at >= c.first_attempt_at for c in recovered)
-    assert len({c.review.follow_up_text for c in recovered}) > 3  # not one sentence for all
+    assert len({c.review.follow_up_text for c in recovered}) >= 3  # not one sentence for all
+    # what the shop did fits the problem, and the buyer's 追评 fits what the shop did: no
+    # 换货已经收到 where nothing was swapped, no parcel sent again for a late one
+    remedied = [c for c in cases if c.remedies]
+    assert {r.kind for c in remedied for r in c.remedies} > {RemedyKind.PARTIAL_REFUND}
+    for case in remedied:
+        reasons = {r.reason for r in case.reasons}
+        for remedy in case.remedies:
+            if remedy.kind in (RemedyKind.RESEND, RemedyKind.EXCHANGE):
+                assert reasons & {
+                    Reason.QUALITY,
+                    Reason.FRESHNESS,
+                    Reason.PACKAGING,
+                    Reason.MISMATCH,
+                    Reason.SIZE_FIT,
+                }, (case.id, reasons)
+    for case in recovered:
+        kinds = {r.kind for r in case.remedies}
+        said = case.review.follow_up_text
+        assert ("补发" in said) == (RemedyKind.RESEND in kinds), (said, kinds)
+        assert ("换货" in said) == (RemedyKind.EXCHANGE in kinds), (said, kinds)
+        if "差价" in said:
+            assert RemedyKind.PARTIAL_REFUND in kinds and Reason.PRICE in {
+                r.reason for r in case.reasons
+            }
     assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) >= len(worked)
     assert session.scalar(sa.select(sa.func.count()).select_from(CaseSuggestion)) > 0
     tz = reports.ZoneInfo("Asia/Shanghai")

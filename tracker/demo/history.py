@@ -23,13 +23,14 @@ from tracker.demo import review_texts as texts
 from tracker.domain import case_flow, triage
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import next_try
-from tracker.models import AuditEvent, Case, Review, ReviewRevision, Shop, User
+from tracker.models import AuditEvent, Case, OrderLine, Review, ReviewRevision, Shop, User
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
     CaseStatus,
     Channel,
     Rating,
+    Reason,
     RemedyKind,
     RevisionKind,
     Role,
@@ -207,25 +208,25 @@ def simulate(
         if closed_at >= now:
             continue
         if rng.random() < 0.62 and _can_change(case, settings):
+            done = None  # what the shop did beyond the call
             if rng.random() < 0.35:
                 value = Decimal(rng.choice((5, 10, 20)))
+                reasons = {r.reason for r in case.reasons}
+                kind = rng.choice(_remedies_for(reasons))
                 svc.add_remedy(
                     session,
                     case,
-                    svc.RemedyDraft(
-                        kind=rng.choice((RemedyKind.COUPON, RemedyKind.PARTIAL_REFUND)),
-                        amount=value,
-                        cost=value,
-                    ),
+                    _remedy(session, case, kind, value),
                     actor=agent,
                     now=reached_at,
                     expected_version=None,
                 )
+                done = _what_was_done(kind, reasons)
             # the buyer's change, as the next pull would show it: intake closes the case
             close_by_buyer(
                 session,
                 case,
-                _buyer_changes(session, case, closed_at, settings),
+                _buyer_changes(session, case, closed_at, settings, done or "settled"),
                 at=closed_at,
                 now=closed_at,
             )
@@ -379,23 +380,67 @@ def _can_change(case: Case, settings: IntakeSettings) -> bool:
     return rules.can_still_change(has_follow_up=bool(review.follow_up_text))
 
 
+# What the shop offers for each kind of problem, most telling first: two kinds each, drawn as
+# the demo always drew one of two, so the month's other draws stay as they were. A late
+# parcel or a curt agent is made up for with a coupon or a little refund.
+REMEDIES_FOR = (
+    (Reason.SIZE_FIT, (RemedyKind.EXCHANGE, RemedyKind.EXCHANGE)),
+    (Reason.QUALITY, (RemedyKind.EXCHANGE, RemedyKind.PARTIAL_REFUND)),
+    (Reason.MISMATCH, (RemedyKind.EXCHANGE, RemedyKind.PARTIAL_REFUND)),
+    (Reason.FRESHNESS, (RemedyKind.RESEND, RemedyKind.PARTIAL_REFUND)),
+    (Reason.PACKAGING, (RemedyKind.RESEND, RemedyKind.PARTIAL_REFUND)),
+    (Reason.PRICE, (RemedyKind.PARTIAL_REFUND, RemedyKind.PARTIAL_REFUND)),
+)
+GOODWILL = (RemedyKind.COUPON, RemedyKind.PARTIAL_REFUND)
+
+
+def _remedies_for(reasons: set[Reason]) -> tuple[RemedyKind, RemedyKind]:
+    return next((kinds for reason, kinds in REMEDIES_FOR if reason in reasons), GOODWILL)
+
+
+def _remedy(session: Session, case: Case, kind: RemedyKind, value: Decimal) -> svc.RemedyDraft:
+    """A remedy as the agent would log it: a parcel sent again gives the buyer the goods
+    and costs the shop them plus postage; a swap costs the postage both ways."""
+    price = session.scalar(
+        sa.select(OrderLine.unit_price).where(OrderLine.id == case.review.order_line_id)
+    )
+    if kind is RemedyKind.RESEND and price is not None:
+        return svc.RemedyDraft(kind=kind, amount=price, cost=price + value)
+    if kind is RemedyKind.EXCHANGE:
+        return svc.RemedyDraft(kind=kind, amount=Decimal(0), cost=value)
+    return svc.RemedyDraft(kind=kind, amount=value, cost=value)
+
+
+def _what_was_done(kind: RemedyKind, reasons: set[Reason]) -> str:
+    """Which of the won-back buyer's words (review_texts.WON_BACK_*) fit the remedy."""
+    if kind is RemedyKind.RESEND:
+        return "resend"
+    if kind is RemedyKind.EXCHANGE:
+        return "exchange"
+    if kind is RemedyKind.PARTIAL_REFUND and Reason.PRICE in reasons:
+        return "price_refund"
+    return "settled"
+
+
 def _buyer_changes(
-    session: Session, case: Case, at: datetime, settings: IntakeSettings
+    session: Session, case: Case, at: datetime, settings: IntakeSettings, done: str
 ) -> CaseOutcome:
     """What a won-back buyer does where the shop sells: revise to 好评 where the platform
-    lets them, else (Tmall) add a happy 追评."""
+    lets them, else (Tmall) add a happy 追评; either way in words that fit what the shop
+    did (``done``: a key of review_texts.WON_BACK_*)."""
     if settings.rules.counts_as_revision(case.review.rating, Rating.GOOD):
-        _revise_to_good(session, case, at)
+        _revise_to_good(session, case, at, texts.WON_BACK_REVISIONS[done])
         return CaseOutcome.REVIEW_REVISED
     review = case.review
     # one of a few, by case (the draws of the month's work stay as they were)
-    said = texts.RECOVERED_FOLLOW_UPS[case.id % len(texts.RECOVERED_FOLLOW_UPS)]
+    words = texts.WON_BACK_FOLLOW_UPS[done]
+    said = words[case.id % len(words)]
     review.follow_up_text, review.follow_up_at = said, at
     review.follow_up_score, review.updated_at = 0.97, at
     return CaseOutcome.POSITIVE_FOLLOW_UP
 
 
-def _revise_to_good(session: Session, case: Case, at: datetime) -> None:
+def _revise_to_good(session: Session, case: Case, at: datetime, words: tuple[str, ...]) -> None:
     review = case.review
     session.add(
         ReviewRevision(
@@ -408,5 +453,5 @@ def _revise_to_good(session: Session, case: Case, at: datetime) -> None:
         )
     )
     review.rating = Rating.GOOD
-    review.text = texts.REVISED_TEXTS[case.id % len(texts.REVISED_TEXTS)]
+    review.text = words[case.id % len(words)]
     review.posted_at = review.updated_at = at

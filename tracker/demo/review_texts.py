@@ -292,16 +292,31 @@ def follow_ups(category: str, family: str, *, negative: bool) -> tuple[str, ...]
     return FOLLOW_UP_NEGATIVE if negative else FOLLOW_UP_POSITIVE
 
 
-# The happy 追评 of a Tmall buyer the shop made it right with (a review there cannot change).
-RECOVERED_FOLLOW_UPS = (
-    "收到补发的了，问题解决了，谢谢客服。",
-    "客服主动打电话来了解情况，很快就处理好了，点赞",
-    "换货已经收到，这次没有问题，很满意",
-    "退了差价，客服态度很好，处理及时",
-    "后来联系了客服，问题解决了，服务不错",
-)
+# What a buyer the shop made it right with writes, by what was done: a parcel sent again, a
+# swap, the difference refunded on a price complaint, or nothing to name (a call, an
+# apology, a little refund or coupon). As a happy 追评 (Tmall: a review there cannot
+# change) or as the revised review's words.
+WON_BACK_FOLLOW_UPS = {
+    "resend": ("收到补发的了，问题解决了，谢谢客服。",),
+    "exchange": ("换货已经收到，这次没有问题，很满意",),
+    "price_refund": ("退了差价，客服态度很好，处理及时",),
+    "settled": (
+        "客服主动打电话来了解情况，很快就处理好了，点赞",
+        "后来联系了客服，问题解决了，服务不错",
+        "客服很耐心，问题都解决了，谢谢",
+    ),
+}
+WON_BACK_REVISIONS = {
+    "resend": ("商家补发了，处理很及时，改好评", "重新发货后收到了，这次很满意"),
+    "exchange": ("换货收到了，这次没问题，改好评",),
+    "price_refund": ("沟通后退了差价，客服很负责",),
+    "settled": (
+        "客服主动联系了，问题已经解决，态度很好，给好评",
+        "问题解决了，客服很耐心，改好评",
+    ),
+}
 
-# What a buyer writes when revising a bad review after the shop made it right.
+# What a buyer of the year before writes when revising a bad review the shop made right.
 REVISED_TEXTS = (
     "客服主动联系了，问题已经解决，态度很好，给好评",
     "商家补发了，处理很及时，改好评",
