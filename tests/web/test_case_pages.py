@@ -198,6 +198,29 @@ def test_a_card_shows_what_the_buyer_complained_of_and_the_follow_up_as_one(
         assert row.index("快递太慢了") < row.index("追评：</span>换货已经收到，这次很满意")
 
 
+def test_the_case_page_says_when_the_buyers_window_is_about_to_end(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """As the card does, in red, with the time left: a case a month old may have hours."""
+    case, url = own_case(client, session, shop, agent)
+
+    def window() -> str:
+        html = client.get(url).get_data(as_text=True)
+        return html.split('id="buyer-window"')[1].split("</span>")[0]
+
+    assert "text-danger" not in window() and "（" not in window()  # 30 days left
+    case.revision_window_ends_at = utcnow() + timedelta(hours=5, minutes=30)
+    session.commit()
+    assert "text-danger" in window() and re.search(r"（剩 5小时(29|30)分）", window())
+    case.revision_window_ends_at = utcnow() - timedelta(minutes=5)
+    session.commit()
+    assert "text-danger" in window() and "（已过）" in window()
+    case.status, case.outcome = CaseStatus.UNRECOVERED, CaseOutcome.REFUSED
+    case.closed_at = utcnow()
+    session.commit()
+    assert "text-danger" not in window() and "（" not in window()  # closed: nothing to chase
+
+
 def test_board_filters_and_search(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
