@@ -37,6 +37,24 @@ def test_tmall_reviews_cannot_change_a_happy_follow_up_is_the_recovery() -> None
     assert rules.recovered_by == {Recovery.POSITIVE_FOLLOW_UP}
 
 
+def test_the_window_of_a_follow_up_is_named_as_the_trackers_not_the_platforms() -> None:
+    """Taobao and Tmall let a buyer add a 追评 180 days after the trade; the tracker follows
+    a review for 30 from posting. Where a 追评 is all the buyer can give, the page must not
+    present those 30 days as the platform's (买家可追评至 did)."""
+    tmall, taobao = rules_for(Platform.TMALL), rules_for(Platform.TAOBAO)
+    assert tmall.follow_up_days == taobao.follow_up_days == 180
+    assert tmall.window_label == "挽回跟进至"
+    assert tmall.window_note.startswith(
+        "天猫买家在交易成功后 180 天内可追评一次；本店从评价发布起跟进 30 天"
+    )
+    assert taobao.window_label == "买家可修改评价至"  # the platform's own deadline
+    assert taobao.window_note == "淘宝买家可在评价发布后 30 天内修改评价"
+    hidden = taobao.for_rating(Rating.GOOD)  # a 好评 recovers by a 追评 alone
+    assert hidden.window_label == "挽回跟进至" and "180 天内可追评" in hidden.window_note
+    jd = rules_for(Platform.JD).for_rating(Rating.GOOD)  # its 追评 rule is not known here
+    assert jd.follow_up_rule == "" and jd.window_note.startswith("本店从评价发布起跟进 30 天")
+
+
 @pytest.mark.parametrize(
     ("platform", "rating", "after_follow_up"),
     [

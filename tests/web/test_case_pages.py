@@ -340,13 +340,13 @@ def test_a_buyer_who_added_their_one_follow_up_is_not_asked_for_another(
     login(client, agent)
     url = f"/cases/{case.id}"
     page = client.get(url).get_data(as_text=True)
-    assert "同意追评" in page and "买家可追评至" in page and "麻烦您在订单里追评" in page
+    assert "同意追评" in page and "挽回跟进至" in page and "麻烦您在订单里追评" in page
     case.review.follow_up_text, case.review.follow_up_at = "用了两天就坏了，很失望", utcnow()
     session.commit()
     page = client.get(url).get_data(as_text=True)
     said = page[page.index('id="nothing-to-change"') :][:200]
     assert "买家已追评（每条评价只能追评一次）" in said and "买家满意但未改评" in said
-    assert "买家可追评至" not in page and "同意追评" not in page and "麻烦您" not in page
+    assert "挽回跟进至" not in page and "同意追评" not in page and "麻烦您" not in page
     assert ">已接通-考虑中</option>" in page  # the rest of the form is there
     refused = post_attempt(client, case, "agreed")
     assert refused.status_code == 400
@@ -368,9 +368,13 @@ def test_on_taobao_a_hidden_negative_is_asked_for_a_follow_up_not_a_change(
     login(client, agent)
     page = client.get(f"/cases/{hidden.id}").get_data(as_text=True)
     assert ">已接通-同意追评</option>" in page and "同意修改" not in page
-    assert "买家可追评至" in page
+    # the tracker's horizon, named as such: Taobao allows a 追评 180 days after the trade
+    window = page[page.index('id="buyer-window"') :][:300]
+    assert "挽回跟进至" in window and "淘宝买家在交易成功后 180 天内可追评一次" in window
     page = client.get(f"/cases/{bad.id}").get_data(as_text=True)
     assert ">已接通-同意修改</option>" in page and "买家可修改评价至" in page
+    window = page[page.index('id="buyer-window"') :][:300]
+    assert "淘宝买家可在评价发布后 30 天内修改评价" in window
 
 
 def test_claim_and_the_second_claimer_is_told_who_has_it(

@@ -5,7 +5,8 @@ there. Intake, the case page, deadlines and reports read this table and nothing 
 ``confirmed`` says where a row comes from: True for rules stated in the platform's own
 rules as quoted in issue 18 (Taobao, Tmall, Kuaishou; WeChat's 和解); False for rows that
 are the trade's common understanding and must be checked against the platform's current
-rules before a shop relies on them (README "Platform rules").
+rules before a shop relies on them (README "Platform rules"). ``follow_up_days`` (淘宝,
+天猫: 180 days from 交易成功) is the trade's understanding too, not quoted in issue 18.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class ReviewRules:
     explanation_max_chars: int = 500
     follow_up_closes_explanation: bool = False
     reply_to_first_review_only: bool = False
+    # the platform lets a buyer add their one 追评 this many days after 交易成功 (None: not
+    # known). Words only: the tracker follows a review for ``change_window`` from posting
+    # whatever it can still get, as the trade works a review in its first month.
+    follow_up_days: int | None = None
 
     @property
     def review_can_change(self) -> bool:
@@ -80,6 +85,32 @@ class ReviewRules:
         if self.review_can_change:
             return "在订单里把评价改一下"
         return "在订单里追评说一下现在的情况"
+
+    @property
+    def window_label(self) -> str:
+        """The buyer's window by name: a revision's end is the platform's; where the buyer
+        can only add a 追评 it is the tracker's horizon, since the platform allows one
+        for longer (:attr:`follow_up_days`)."""
+        return "买家可修改评价至" if self.review_can_change else "挽回跟进至"
+
+    @property
+    def follow_up_rule(self) -> str:
+        """The platform's 追评 rule in words ('' where it is not known)."""
+        if self.follow_up_days is None:
+            return ""
+        return f"{self.platform.label}买家在交易成功后 {self.follow_up_days} 天内可追评一次"
+
+    @property
+    def window_note(self) -> str:
+        """What the window means, for a tooltip beside it."""
+        days = self.change_window.days
+        if self.review_can_change:
+            return f"{self.platform.label}买家可在评价发布后 {days} 天内修改评价"
+        rule = f"{self.follow_up_rule}；" if self.follow_up_rule else ""
+        return (
+            f"{rule}本店从评价发布起跟进 {days} 天：之后不再为它开案，"
+            "买家承诺的追评到期未见按“承诺未兑现”结案"
+        )
 
     def attempt_label(self, outcome: AttemptOutcome) -> str:
         """A contact attempt's result as this platform's staff would say it."""
@@ -140,6 +171,7 @@ RULES: dict[Platform, ReviewRules] = {
         buyer_changes=frozenset({B.REVISE_TO_GOOD, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
         follow_up_closes_explanation=True,
+        follow_up_days=180,
         recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
         confirmed=True,
         summary="买家可在发布后 30 天内把中差评改为好评或删除，仅限一次；"
@@ -150,6 +182,7 @@ RULES: dict[Platform, ReviewRules] = {
         buyer_changes=frozenset({B.FOLLOW_UP}),
         changes_allowed=0,
         follow_up_closes_explanation=True,
+        follow_up_days=180,
         recovered_by=frozenset({R.POSITIVE_FOLLOW_UP}),
         confirmed=True,
         summary="天猫评价发布后不能修改，买家只能追评：挽回指买家追评转为满意；"
