@@ -16,12 +16,13 @@ from tracker.models import (
     Campaign,
     Case,
     CaseSuggestion,
+    CaseSurvey,
     ContactAttempt,
     SentimentCorrection,
     Shop,
 )
 from tracker.models.enums import CaseOutcome, Reason, RemedyKind
-from tracker.services import reports
+from tracker.services import reports, surveys
 
 
 def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Session) -> None:
@@ -83,6 +84,23 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
             assert RemedyKind.PARTIAL_REFUND in kinds and Reason.PRICE in {
                 r.reason for r in case.reasons
             }
+    # 满意度回访 went out through the month as the scheduler sends them (an hour or more
+    # after closing, in the day's contact hours) and some buyers answered: the report's
+    # per-agent table has something to show
+    sent = list(session.scalars(sa.select(CaseSurvey).where(CaseSurvey.state == "sent")))
+    assert sent and "满意度回访：结案后发出" in result.output
+    shanghai = ZoneInfo("Asia/Shanghai")
+    for survey in sent:
+        case = session.get(Case, survey.case_id)
+        assert case.closed_at + timedelta(hours=1) <= survey.sent_at
+        assert 9 <= survey.sent_at.astimezone(shanghai).hour < 21
+        if survey.answered_at is not None:
+            assert survey.sent_at < survey.answered_at and survey.score in range(1, 6)
+    answered = [s for s in sent if s.score is not None]
+    assert answered and len(answered) < len(sent)  # not every buyer answers
+    end = datetime(2026, 11, 23, tzinfo=UTC)
+    table = surveys.csat(session, shop.id, end - timedelta(days=30), end, "agent")
+    assert sum(row.answers for row in table) == len(answered)
     assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) >= len(worked)
     assert session.scalar(sa.select(sa.func.count()).select_from(CaseSuggestion)) > 0
     tz = reports.ZoneInfo("Asia/Shanghai")

@@ -67,7 +67,8 @@ def test_the_dashboard_shows_figures_charts_and_tables(
     assert (
         "隐性差评（好评但文字不满）" in html
         and "开案件数，含待确认判为差评 0、模型漏判客服发现 0；开案后判为误报 0。"
-        "待确认判为误报 0（未开案）。均为客服判定" in html
+        "待确认判为误报 0（未开案）。均为客服判定"
+        in html
     )
     for name in ("cases", "response", "rates", "reviews", "products", "reasons"):
         assert f'id="chart-{name}"' in html

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import click
 import sqlalchemy as sa
@@ -103,6 +103,7 @@ def _load_demo_shop(
     _triage_demo(code, now)
     _build_demo_recommender(code, now)
     _work_demo_cases(code, now, seed, summary.hidden_negatives)
+    _survey_demo_buyers(code, now, seed)
     _calibrate_demo(code, now)  # as the last night did, staff's 待确认 decisions included
     _segment_demo(code, now)
     click.echo(
@@ -210,6 +211,30 @@ def _work_demo_cases(code: str, now: datetime, seed: int, hidden: frozenset[int]
         f"处理案件 {work.worked} 个，联系 {work.attempts} 次，"
         f"挽回 {work.recovered} 个，未挽回 {work.unrecovered} 个，推荐转化 {converted} 个。"
     )
+
+
+def _survey_demo_buyers(code: str, now: datetime, seed: int) -> None:
+    """满意度回访 through the simulated month, as the scheduler would have sent them."""
+    from flask import current_app
+
+    from tracker.config import local_zone
+    from tracker.demo.surveys import run_surveys
+
+    shop = db.session.scalar(sa.select(Shop).where(Shop.code == code))
+    assert shop is not None
+    done = run_surveys(
+        db.session,
+        shop,
+        start=now - timedelta(days=30),
+        now=now,
+        tz=local_zone(current_app.config),
+        seed=seed,
+        secret_key=current_app.config["SECRET_KEY"],
+        base_url=current_app.config["TRACKER_BASE_URL"],
+    )
+    if done is not None and done.sent:
+        average = f"，平均 {done.average:.1f} 分" if done.average is not None else ""
+        click.echo(f"满意度回访：结案后发出 {done.sent} 条，买家答复 {done.answered} 条{average}。")
 
 
 def _print_demo_logins(staff: tuple[tuple[str, str, Role], ...], password: str) -> None:
