@@ -229,3 +229,26 @@ def test_a_survey_whose_answer_was_lost_is_looked_up_with_no_row_held(
     session.refresh(never)
     assert never.state == "sent"
     assert sorted(s["OutId"] for s in aliyun.sent) == sorted([went.out_id, never.out_id])
+
+
+def test_the_case_page_says_what_came_of_the_survey() -> None:
+    """Queued, sent and waiting, expired, answered (with the buyer's words), or not sent and
+    why: a closed case's page says which, so nobody reads the CSAT table to find one."""
+    from tracker.services.case_page import survey_words
+
+    sent_at = NOW - timedelta(days=1)
+    survey = CaseSurvey(state="queued", out_id="x", created_at=sent_at)
+    assert survey_words(None, now=NOW, tz=SH) is None
+    assert survey_words(survey, now=NOW, tz=SH) == "排队中，在买家可联系的时段发出"
+    survey.state, survey.sent_at = "sent", sent_at
+    assert survey_words(survey, now=NOW, tz=SH) == "11-29 11:00 已发出，买家还没回答"
+    later = NOW + timedelta(days=surveys.SURVEY_DAYS)
+    assert (
+        survey_words(survey, now=later, tz=SH) == "11-29 11:00 已发出，买家没有回答（链接已过期）"
+    )
+    survey.score = 4
+    assert survey_words(survey, now=NOW, tz=SH) == "4 分（满意）"
+    survey.score, survey.comment = 1, "问题还是没解决"
+    assert survey_words(survey, now=NOW, tz=SH) == "1 分（很不满意）：问题还是没解决"
+    failed = CaseSurvey(state="failed", out_id="y", created_at=sent_at, last_error="买家已要求勿扰")
+    assert survey_words(failed, now=NOW, tz=SH) == "未发出：买家已要求勿扰"

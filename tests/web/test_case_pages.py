@@ -20,6 +20,7 @@ from tracker.clock import utcnow
 from tracker.models import (
     AuditEvent,
     Case,
+    CaseSurvey,
     ContactAttempt,
     ContactHandle,
     Remedy,
@@ -219,6 +220,39 @@ def test_the_case_page_says_when_the_buyers_window_is_about_to_end(
     case.closed_at = utcnow()
     session.commit()
     assert "text-danger" not in window() and "（" not in window()  # closed: nothing to chase
+
+
+def test_a_closed_cases_page_shows_the_buyers_survey_answer(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    case, url = own_case(client, session, shop, agent)
+    assert 'id="survey"' not in client.get(url).get_data(as_text=True)  # open: none asked
+    case.status, case.outcome = CaseStatus.RECOVERED, CaseOutcome.REVIEW_REVISED
+    case.closed_at = utcnow() - timedelta(days=1)
+    session.add(
+        CaseSurvey(
+            case_id=case.id,
+            shop_id=shop.id,
+            state="sent",
+            out_id="s1",
+            created_at=utcnow(),
+            sent_at=utcnow(),
+            answered_at=utcnow(),
+            score=5,
+            comment=PAYLOAD,
+        )
+    )
+    session.commit()
+    html = client.get(url).get_data(as_text=True)
+    said = html[html.index('id="survey"') :][:300]
+    assert "满意度回访：5 分（很满意）：&lt;script&gt;" in said and PAYLOAD not in html
+    # won back by its 追评: the page no longer advises how to close it (it did, closed)
+    shop.platform = Platform.TMALL  # where a 追评 leaves nothing to change
+    case.review.follow_up_text = "问题解决了，谢谢"
+    case.outcome = CaseOutcome.POSITIVE_FOLLOW_UP
+    session.commit()
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="nothing-to-change"' not in html and "结果：已追评转好" in html
 
 
 def test_board_filters_and_search(

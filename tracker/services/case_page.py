@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from tracker.models import (
     BuyerSegment,
     Case,
     CaseSuggestion,
+    CaseSurvey,
     ContactAttempt,
     MessageTemplate,
     Order,
@@ -43,6 +44,7 @@ from tracker.services import (
     recommendations,
     rereads,
     segments,
+    surveys,
 )
 from tracker.services.buyer_flags import Caution
 from tracker.services.case_access import works_case_of
@@ -108,6 +110,7 @@ class CaseDetail:
     # a privacy-number call just placed: what the buyer says on it is logged on it
     call_to_describe: ContactAttempt | None = None
     tried_enough: str | None = None  # never reached though tried enough: 联系不上买家 is fair
+    survey_said: str | None = None  # the 满意度回访 after closing, in words
 
     @property
     def open_siblings(self) -> list[Case]:
@@ -247,6 +250,23 @@ def _platform_can(shop: Shop | None, capability: Capability) -> bool:
     return adapter is not None and capability in adapter.capabilities
 
 
+def survey_words(survey: CaseSurvey | None, *, now: datetime, tz: ZoneInfo) -> str | None:
+    """What came of a closed case's 满意度回访, as the case page says it."""
+    if survey is None:
+        return None
+    if survey.score is not None:
+        said = f"{survey.score} 分（{surveys.SCORES[survey.score]}）"
+        return f"{said}：{survey.comment}" if survey.comment else said
+    if survey.state == "sent" and survey.sent_at is not None:
+        sent = survey.sent_at.astimezone(tz).strftime("%m-%d %H:%M")
+        if survey.sent_at + timedelta(days=surveys.SURVEY_DAYS) <= now:
+            return f"{sent} 已发出，买家没有回答（链接已过期）"
+        return f"{sent} 已发出，买家还没回答"
+    if survey.state in ("queued", "sending"):
+        return "排队中，在买家可联系的时段发出"
+    return f"未发出：{survey.last_error or '原因未记录'}"
+
+
 def detail(
     session: Session, case: Case, *, viewer: User, now: datetime, hours: WorkingHours
 ) -> CaseDetail:
@@ -340,6 +360,15 @@ def detail(
         staff_label=browse.corrections(session, [review.id]).get(review.id),
         can_still_change=can_change,
         tried_enough=tried_enough(tried, hours) if case.status in case_flow.OPEN else None,
+        survey_said=(
+            survey_words(
+                session.scalar(sa.select(CaseSurvey).where(CaseSurvey.case_id == case.id)),
+                now=now,
+                tz=hours.tz,
+            )
+            if case.closed_at is not None
+            else None
+        ),
         call_to_describe=(  # tried[-1] is attempts[0], the latest
             attempts[0]
             if case.status in case_flow.OPEN and tried and case_flow.awaits_result(tried[-1], now)
