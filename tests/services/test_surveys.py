@@ -196,6 +196,9 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
     assert client.get("/s/forged-token").status_code == 404
     page = client.get(url).get_data(as_text=True)
     assert 'id="survey-form"' in page and "/cases" not in page  # nothing else reachable
+    # who asks and about what: a buyer opening a link from an SMS knows the shop
+    assert f'<span id="survey-shop">{survey_shop.name}</span> · 满意度回访' in page
+    assert "您前几天反映的赣南脐橙的问题已处理完毕" in page
     token = csrf_token(client, url)
     done = client.post(url, data={"score": "4", "comment": "不错", "csrf_token": token})
     assert "感谢您的评价" in done.get_data(as_text=True)
@@ -240,6 +243,11 @@ def test_the_case_page_says_what_came_of_the_survey() -> None:
     survey = CaseSurvey(state="queued", out_id="x", created_at=sent_at)
     assert survey_words(None, now=NOW, tz=SH) is None
     assert survey_words(survey, now=NOW, tz=SH) == "排队中，在买家可联系的时段发出"
+    survey.last_error = "本店还没有设置阿里云短信账号（管理 → 联系渠道）"  # it will not go alone
+    assert survey_words(survey, now=NOW, tz=SH) == (
+        "排队中，上次没有发出：本店还没有设置阿里云短信账号（管理 → 联系渠道）"
+    )
+    survey.last_error = None
     survey.state, survey.sent_at = "sent", sent_at
     assert survey_words(survey, now=NOW, tz=SH) == "11-29 11:00 已发出，买家还没回答"
     later = NOW + timedelta(days=surveys.SURVEY_DAYS)

@@ -262,6 +262,8 @@ def survey_words(survey: CaseSurvey | None, *, now: datetime, tz: ZoneInfo) -> s
         if survey.sent_at + timedelta(days=surveys.SURVEY_DAYS) <= now:
             return f"{sent} 已发出，买家没有回答（链接已过期）"
         return f"{sent} 已发出，买家还没回答"
+    if survey.state in ("queued", "sending") and survey.last_error:
+        return f"排队中，上次没有发出：{survey.last_error}"
     if survey.state in ("queued", "sending"):
         return "排队中，在买家可联系的时段发出"
     return f"未发出：{survey.last_error or '原因未记录'}"

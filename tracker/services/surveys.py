@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.domain.wording import written_name
+from tracker.domain.wording import short_product, written_name
 from tracker.models import (
     Buyer,
     Case,
@@ -77,6 +77,23 @@ def survey_of(
     if survey is None:
         raise SurveyLinkError("链接无效。")
     return survey
+
+
+@dataclass(frozen=True)
+class About:
+    """What the buyer's page names: the shop that asks, and what the problem was about."""
+
+    shop: str
+    product: str | None
+
+
+def about(session: Session, survey: CaseSurvey) -> About:
+    """Who asks and about what, so a buyer who opens a link from an SMS knows it is the
+    shop they bought from (the page showed neither)."""
+    shop = session.get(Shop, survey.shop_id)
+    case = session.get(Case, survey.case_id)
+    product = session.get(Product, case.product_id) if case and case.product_id else None
+    return About(shop.name if shop else "", short_product(product.title) if product else None)
 
 
 def answer(

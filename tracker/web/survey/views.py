@@ -36,6 +36,7 @@ def page(token: str) -> tuple[str, int]:
         return render_template("survey/closed.html", message=exc.message), 404
     if survey.answered_at is not None:
         return render_template("survey/closed.html", message="您已经评价过了，谢谢！"), 200
+    asking = surveys.about(db.session, survey)
     form = SurveyForm()
     if form.validate_on_submit():
         try:
@@ -48,4 +49,4 @@ def page(token: str) -> tuple[str, int]:
             form.score.errors = [exc.message]
         else:
             return render_template("survey/closed.html", message="感谢您的评价！"), 200
-    return render_template("survey/page.html", form=form), 200
+    return render_template("survey/page.html", form=form, asking=asking), 200
