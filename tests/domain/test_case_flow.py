@@ -132,6 +132,33 @@ def test_a_tip_the_policy_moves_on_picks_its_part_of_the_day_again() -> None:
     assert free == suggest(tried[:1], HOURS, now=at(24, 10, 5))
 
 
+def test_a_tip_past_the_buyers_window_is_brought_forward_when_it_can_be() -> None:
+    """The same two tries, the day's cap reached: tomorrow evening is the part of the day
+    not tried yet, but the window ends tomorrow at noon. The first moment the policy allows
+    (09:00) comes first, and says why; a window no try can beat leaves the tip alone."""
+    tried = [(C.PHONE, at(24, 10), A.NO_ANSWER), (C.WANGWANG, at(24, 14, 45), A.NO_ANSWER)]
+    contacted = [moment for _, moment, _ in tried]
+    policy = ContactPolicy()
+    plain = next_try(tried, HOURS, at(24, 14, 46), policy=policy, contacted=contacted)
+    assert plain.at == at(25, 19)
+    tip = next_try(
+        tried, HOURS, at(24, 14, 46), policy=policy, contacted=contacted, window_ends=at(25, 12)
+    )
+    assert tip.at == at(25, 9) and tip.channel is plain.channel
+    assert tip.reason.startswith("赶在挽回期限（11-25 12:00）前改用") and "未接通" in tip.reason
+    assert policy.earliest(tip.at, contacted, tz=SH) == tip.at  # still within the policy
+    # a window that ends before any try is allowed: the problem is still to be solved
+    late = next_try(
+        tried, HOURS, at(24, 14, 46), policy=policy, contacted=contacted, window_ends=at(24, 20)
+    )
+    assert late == plain
+    # a window the tip already beats changes nothing
+    early = next_try(
+        tried, HOURS, at(24, 14, 46), policy=policy, contacted=contacted, window_ends=at(26, 9)
+    )
+    assert early == plain
+
+
 def test_a_message_cannot_ring_out_or_be_busy() -> None:
     for channel in (Channel.SMS, Channel.EMAIL):
         for outcome in (A.NO_ANSWER, A.BUSY):

@@ -118,6 +118,29 @@ def test_the_next_try_and_the_case_page_follow_the_policy(
     assert detail.next_try is None and any("勿扰" in r for r in detail.contact_refusals)
 
 
+def test_the_case_pages_next_try_comes_before_the_buyers_window_ends(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """Tried twice today, the cap reached: the tip reads tomorrow; with the case's window
+    ending tomorrow at 10:30 it reads tomorrow's first allowed moment, and why."""
+    from tracker.services import case_page
+
+    agent = make_user(Role.AGENT, [shop])
+    case = open_case(session, shop, at=MON_10 - timedelta(days=4))
+    evening = MON_10.replace(hour=19)
+    _try(session, case, agent, MON_10)
+    _try(session, case, agent, evening)
+    now = evening + timedelta(minutes=5)
+    plain = case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
+    tomorrow = (evening + timedelta(days=1)).replace(hour=10, minute=30)
+    assert plain.at > tomorrow  # the part of the day not tried: past the window
+    case.revision_window_ends_at = tomorrow
+    session.commit()
+    tip = case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
+    assert tip.at.astimezone(SH) == tomorrow.replace(hour=9, minute=0)
+    assert tip.reason.startswith(f"赶在挽回期限（{tomorrow:%m-%d} 10:30）前")
+
+
 def test_only_a_supervisor_lifts_a_buyers_stop_with_a_reason(
     session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:

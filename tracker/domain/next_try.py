@@ -95,12 +95,42 @@ def next_try(
     *,
     policy: ContactPolicy,
     contacted: Sequence[datetime],
+    window_ends: datetime | None = None,
 ) -> Suggestion:
     """``suggest`` from the first moment the shop's contact policy allows (quiet hours, the
     daily cap, the gap after ``contacted``): what the case page offers an agent after a
     failed attempt. When the policy moves a tip on (the day's cap reached), the part of the
-    day is chosen again from there: moved as it was, 换个时段（晚上） read 09:00 tomorrow."""
-    tip = suggest(tried, hours, now)
+    day is chosen again from there: moved as it was, 换个时段（晚上） read 09:00 tomorrow.
+    A tip past the case's ``window_ends`` that could come before it is brought forward: a
+    new part of the day is worth less than a try while the buyer can still change things."""
+    tip = _within_policy(suggest(tried, hours, now), tried, hours, policy, contacted)
+    if window_ends is None or tip.at < window_ends:
+        return tip
+    last_channel, last_at, last_outcome = tried[-1]
+    soon = hours.add(max(now, last_at + MIN_GAP), timedelta(0))
+    for _ in range(POLICY_ROUNDS):  # the policy's moment may fall outside working hours
+        allowed = policy.earliest(soon, contacted, tz=hours.tz)
+        soon = hours.add(allowed, timedelta(0))
+        if soon == allowed:
+            break
+    if soon >= window_ends or soon >= tip.at:
+        return tip  # nothing sooner is allowed: the problem is still the shop's to solve
+    ends = window_ends.astimezone(hours.tz).strftime("%m-%d %H:%M")
+    return Suggestion(
+        tip.channel,
+        soon,
+        f"赶在挽回期限（{ends}）前改用{tip.channel.label}再试："
+        f"上次 {last_outcome.label}（{last_channel.label}）",
+    )
+
+
+def _within_policy(
+    tip: Suggestion,
+    tried: Sequence[tuple[Channel, datetime, AttemptOutcome]],
+    hours: WorkingHours,
+    policy: ContactPolicy,
+    contacted: Sequence[datetime],
+) -> Suggestion:
     for _ in range(POLICY_ROUNDS):
         allowed = policy.earliest(tip.at, contacted, tz=hours.tz)
         if allowed == tip.at:

@@ -56,4 +56,11 @@ def next_try_for(
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
     if contacted is None:
         contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
-    return next_try(tried, hours, now, policy=policy, contacted=contacted)
+    return next_try(
+        tried,
+        hours,
+        now,
+        policy=policy,
+        contacted=contacted,
+        window_ends=case.revision_window_ends_at,
+    )
