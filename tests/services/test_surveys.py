@@ -199,9 +199,13 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
     # who asks and about what: a buyer opening a link from an SMS knows the shop
     assert f'<span id="survey-shop">{survey_shop.name}</span> · 满意度回访' in page
     assert "您前几天反映的赣南脐橙的问题已处理完毕" in page
+    # the buyer never sees the after-sales tool's name (差评挽回助手), in the tab or the page
+    assert f"<title>{survey_shop.name} · 满意度回访</title>" in page and "差评" not in page
     token = csrf_token(client, url)
     done = client.post(url, data={"score": "4", "comment": "不错", "csrf_token": token})
     assert "感谢您的评价" in done.get_data(as_text=True)
+    assert "差评" not in done.get_data(as_text=True)
+    assert "差评" not in client.get("/s/forged-token").get_data(as_text=True)
     assert "已经评价过了" in client.get(url).get_data(as_text=True)
     session.refresh(survey)
     assert survey.score == 4
