@@ -210,9 +210,12 @@ def test_the_case_page_says_when_the_buyers_window_is_about_to_end(
         return html.split('id="buyer-window"')[1].split("</span>")[0]
 
     assert "text-danger" not in window() and "（" not in window()  # 30 days left
+    assert "30 天期限：" not in client.get("/cases").get_data(as_text=True)
     case.revision_window_ends_at = utcnow() + timedelta(hours=5, minutes=30)
     session.commit()
     assert "text-danger" in window() and re.search(r"（剩 5小时(29|30)分）", window())
+    board = client.get("/cases").get_data(as_text=True)  # the card, by the same rule
+    assert "30 天期限：" in board.split(f'data-case-id="{case.id}"')[1].split("</a>")[0]
     case.revision_window_ends_at = utcnow() - timedelta(minutes=5)
     session.commit()
     assert "text-danger" in window() and "（已过）" in window()

@@ -113,7 +113,7 @@ def next_try(
         soon = hours.add(allowed, timedelta(0))
         if soon == allowed:
             break
-    if soon >= window_ends or soon >= tip.at:
+    if soon >= window_ends:  # (the tip, at or after the window, is no sooner either)
         return tip  # nothing sooner is allowed: the problem is still the shop's to solve
     ends = window_ends.astimezone(hours.tz).strftime("%m-%d %H:%M")
     return Suggestion(

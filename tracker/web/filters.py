@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import Flask, current_app, g
@@ -97,6 +97,15 @@ def countdown(
     if minutes < 0:
         return {"state": "overdue", "text": f"超时 {_span(-minutes)}"}
     return {"state": "near" if minutes <= warn else "ok", "text": f"剩 {_span(minutes)}"}
+
+
+WINDOW_CLOSING = timedelta(days=3)  # the buyer's window shown in red from then on
+
+
+def window_closing(ends: datetime, now: datetime) -> bool:
+    """Whether the buyer's window ends within WINDOW_CLOSING (or has ended): the board's card
+    and the case page turn it red by this one rule."""
+    return ends - now < WINDOW_CLOSING
 
 
 def lapses(moment: datetime | None, now: datetime | None = None) -> str:
@@ -200,3 +209,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(mask_nick, "mask_nick")
     app.add_template_filter(own_links, "own_links")
     app.add_template_global(countdown, "countdown")
+    app.add_template_global(window_closing, "window_closing")
