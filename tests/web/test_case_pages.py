@@ -200,9 +200,15 @@ def test_a_card_shows_what_the_buyer_complained_of_and_the_follow_up_as_one(
 
 
 def test_the_case_page_says_when_the_buyers_window_is_about_to_end(
-    client: FlaskClient, session: Session, shop: Shop, agent: User
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    agent: User,
+    app,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """As the card does, in red, with the time left: a case a month old may have hours."""
+    """As the card does, in red, with the time left: a case a month old may have hours. Red
+    from the moment the owner is told 30 天挽回期限即将结束, whatever lead the shop set."""
     case, url = own_case(client, session, shop, agent)
 
     def window() -> str:
@@ -210,6 +216,12 @@ def test_the_case_page_says_when_the_buyers_window_is_about_to_end(
         return html.split('id="buyer-window"')[1].split("</span>")[0]
 
     assert "text-danger" not in window() and "（" not in window()  # 30 days left
+    assert "30 天期限：" not in client.get("/cases").get_data(as_text=True)
+    case.revision_window_ends_at = utcnow() + timedelta(hours=60)
+    session.commit()
+    assert "text-danger" in window()  # within the default 72 hours
+    monkeypatch.setitem(app.config, "TRACKER_ALERT_REVISION_LEAD_HOURS", 48)
+    assert "text-danger" not in window()  # not yet told
     assert "30 天期限：" not in client.get("/cases").get_data(as_text=True)
     case.revision_window_ends_at = utcnow() + timedelta(hours=5, minutes=30)
     session.commit()

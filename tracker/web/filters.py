@@ -99,13 +99,12 @@ def countdown(
     return {"state": "near" if minutes <= warn else "ok", "text": f"剩 {_span(minutes)}"}
 
 
-WINDOW_CLOSING = timedelta(days=3)  # the buyer's window shown in red from then on
-
-
 def window_closing(ends: datetime, now: datetime) -> bool:
-    """Whether the buyer's window ends within WINDOW_CLOSING (or has ended): the board's card
-    and the case page turn it red by this one rule."""
-    return ends - now < WINDOW_CLOSING
+    """Whether the buyer's window ends within the alert's lead (or has ended): the board's
+    card and the case page turn it red by this one rule, from the moment the owner is told
+    30 天挽回期限即将结束 (``TRACKER_ALERT_REVISION_LEAD_HOURS``, 72 by default)."""
+    lead = timedelta(hours=current_app.config["TRACKER_ALERT_REVISION_LEAD_HOURS"])
+    return ends - now <= lead
 
 
 def lapses(moment: datetime | None, now: datetime | None = None) -> str:
