@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
+from sqlalchemy.orm import Session
 
 from tests.databases import fresh_database
 from tracker import create_app
@@ -421,3 +422,36 @@ def test_cases_stranded_with_a_leaver_go_back_to_unassigned(empty_app) -> None: 
         (3, None, "调走", "未分配（不再负责该店铺）"),
     ]
     downgrade(revision="0039")
+
+
+def test_existing_reviews_are_counted_for_their_words(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """0051 counts the words of the reviews already there (评价's 只看有文字), keeps
+    counting them as reviews change, and leaves 0032's counting whole on the way down."""
+    from tracker.services import review_counts
+
+    upgrade(revision="0050")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        _one_shop(conn, now)
+        for i, text in enumerate(("电池漏液了", "很好", "还行"), start=1):
+            _review(conn, i, text, now)
+        conn.execute(sa.text("UPDATE reviews SET is_system_default = true WHERE id = 2"))
+    upgrade()
+    with Session(db.engine) as session:
+        assert review_counts.total(session, 1) == 3
+        assert review_counts.total(session, 1, worded=True) == 2
+        session.execute(sa.text("UPDATE reviews SET is_system_default = true WHERE id = 3"))
+        _review(session.connection(), 4, "系统默认好评", now)
+        session.execute(sa.text("UPDATE reviews SET is_system_default = true WHERE id = 4"))
+        session.commit()
+        assert review_counts.total(session, 1, worded=True) == 1
+        assert review_counts.compact(session) > 0
+        assert (review_counts.total(session, 1), review_counts.total(session, 1, worded=True)) == (
+            4,
+            1,
+        )
+    downgrade(revision="0050")
+    with db.engine.begin() as conn:  # 0032's triggers count again, without the column
+        _review(conn, 5, "很好", now)
+        conn.execute(sa.text("DELETE FROM reviews WHERE id = 1"))
+        assert conn.scalar(sa.text("SELECT sum(reviews) FROM review_hour_counts")) == 4

@@ -24,12 +24,20 @@ START = datetime(2026, 11, 20, 16, tzinfo=UTC)  # 00:00 on 21 November in Beijin
 END = START + timedelta(days=3)
 
 
-def _review(shop: Shop, n: int, posted: datetime, rating: Rating, score: float | None) -> Review:
+def _review(
+    shop: Shop,
+    n: int,
+    posted: datetime,
+    rating: Rating,
+    score: float | None,
+    system_default: bool = False,
+) -> Review:
     return Review(
         shop_id=shop.id,
         platform_key=f"R{n}",
         rating=rating,
-        text="",
+        text="系统默认好评" if system_default else "还行",
+        is_system_default=system_default,
         posted_at=posted,
         first_posted_at=posted,
         received_at=posted,
@@ -69,6 +77,7 @@ def test_every_kind_of_write_is_counted(session: Session, make_shop) -> None:
             START - timedelta(hours=6) + timedelta(minutes=rng.randint(0, 4 * 24 * 60)),
             rng.choice(list(Rating)),
             rng.choice((None, 0.1, 0.49, 0.5, 0.51, 0.9)),
+            rng.random() < 0.3,
         )
         for n in range(300)
     ]
@@ -80,12 +89,18 @@ def test_every_kind_of_write_is_counted(session: Session, make_shop) -> None:
         review.rating = rng.choice(list(Rating))
         review.sentiment_score = rng.choice((None, 0.2, 0.7))
         review.first_posted_at += timedelta(minutes=rng.randint(-600, 600))
+        review.is_system_default = rng.random() < 0.3  # a 追评 gives a default words
     reviews[0].shop_id, reviews[1].shop_id = other.id, shop.id
     session.commit()
     session.execute(  # a bulk statement, no ORM events
         sa.update(Review)
         .where(Review.shop_id == shop.id, Review.rating == Rating.NEUTRAL)
         .values(rating=Rating.BAD, sentiment_score=0.3)
+    )
+    session.execute(
+        sa.update(Review)
+        .where(Review.shop_id == shop.id, Review.rating == Rating.GOOD, Review.id % 2 == 0)
+        .values(is_system_default=sa.not_(Review.is_system_default))
     )
     session.execute(sa.delete(Review).where(Review.id.in_([r.id for r in reviews[10:40]])))
     session.commit()
@@ -99,6 +114,8 @@ def test_every_kind_of_write_is_counted(session: Session, make_shop) -> None:
         if rating is not None:
             query = query.where(Review.rating == rating)
         assert review_counts.total(session, shop.id, rating) == session.scalar(query)
+        worded = query.where(Review.is_system_default.is_(False))  # 只看有文字
+        assert review_counts.total(session, shop.id, rating, worded=True) == session.scalar(worded)
 
 
 def test_a_period_off_the_hour_counts_the_reviews_themselves(session: Session, make_shop) -> None:
@@ -118,7 +135,7 @@ def test_folding_keeps_every_sum_and_one_row_an_hour(session: Session, make_shop
     shop = make_shop()
     rng = random.Random(3)
     reviews = [
-        _review(shop, n, START + timedelta(minutes=rng.randint(0, 600)), Rating.GOOD, 0.9)
+        _review(shop, n, START + timedelta(minutes=rng.randint(0, 600)), Rating.GOOD, 0.9, n >= 60)
         for n in range(80)
     ]
     session.add_all(reviews)
@@ -126,6 +143,8 @@ def test_folding_keeps_every_sum_and_one_row_an_hour(session: Session, make_shop
     for review in reviews[:20]:
         review.rating = Rating.BAD
     session.commit()
+    worded = review_counts.total(session, shop.id, worded=True)
+    assert worded == 60
     late = _review(shop, 999, START + timedelta(days=2, minutes=5), Rating.NEUTRAL, 0.2)
     session.add(late)
     session.commit()
@@ -136,6 +155,7 @@ def test_folding_keeps_every_sum_and_one_row_an_hour(session: Session, make_shop
     folded = review_counts.compact(session, batch=4)  # several rounds
     assert folded == 80 + 2 * 20 + 2
     assert _counted(session, shop) == before == _expected(session, shop, START, END)
+    assert review_counts.total(session, shop.id, worded=True) == worded
     rows = session.execute(
         sa.select(ReviewHourCount.hour, ReviewHourCount.rating, ReviewHourCount.compacted).where(
             ReviewHourCount.shop_id == shop.id

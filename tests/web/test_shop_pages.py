@@ -344,6 +344,56 @@ def test_a_broad_review_search_says_so_and_lists_the_newest(
     assert 'id="broad-search"' not in html and "共 1 条" in html and "甜橙第1箱" in html
 
 
+def test_the_reviews_list_can_leave_out_the_ones_without_words(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    """只看有文字: the 系统默认 reviews (a third of a shop's) are left out, and the hourly
+    counts say how many are left, so no review is counted."""
+    from tracker.domain.review_text import is_system_default
+
+    shop = make_shop()
+    texts = [
+        ("系统默认好评", Rating.GOOD),
+        ("橙子个头太小，有几个烂了", Rating.GOOD),
+        ("此用户没有填写评价。", Rating.GOOD),
+        ("物流太慢", Rating.BAD),
+        ("", Rating.BAD),
+    ]
+    for i, (text, rating) in enumerate(texts):
+        review = add_sale(
+            session, shop, key=f"{i}", nick=f"买家{i}", text=text, rating=rating, at=NOW
+        )
+        review.is_system_default = is_system_default(text)
+    session.commit()
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    counts: list[str] = []
+
+    def keep(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "count(" in statement.lower() and "from reviews" in statement.lower():
+            counts.append(statement)
+
+    sa.event.listen(session.get_bind().engine, "before_cursor_execute", keep)
+    try:
+        worded = client.get("/shop/reviews?words=1").get_data(as_text=True)
+    finally:
+        sa.event.remove(session.get_bind().engine, "before_cursor_execute", keep)
+    assert "共 2 条" in worded and counts == []
+    assert "橙子个头太小" in worded and "物流太慢" in worded
+    default = '<div class="review-text">系统默认好评</div>'
+    assert default not in worded and "没有填写评价" not in worded
+    assert 'id="words-only" checked' in worded
+    html = client.get("/shop/reviews").get_data(as_text=True)
+    assert "共 5 条" in html and default in html and 'id="words-only" checked' not in html
+    good = client.get("/shop/reviews?words=1&rating=good").get_data(as_text=True)
+    assert "共 1 条" in good and "橙子个头太小" in good and "物流太慢" not in good
+    found = client.get("/shop/reviews?words=1&q=评价").get_data(as_text=True)
+    assert "没有符合条件的评价" in found
+    assert "共 1 条" in client.get("/shop/reviews?q=评价").get_data(as_text=True)
+
+
 def test_a_list_pages_as_far_as_its_last_page_and_counts_no_further(
     client: FlaskClient,
     make_user,

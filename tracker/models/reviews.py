@@ -122,12 +122,13 @@ class ReviewHourCount(db.Model):
     negative: the dashboard's incoming-review chart, which would otherwise count a big
     shop's half a million reviews of 90 days on every view.
 
-    Kept by database triggers on ``reviews`` (migration 0032), so every way a review is
-    written, changed or deleted is counted, whatever code path does it: each insert adds a
-    row of +1, each delete a row of -1, each change of shop, hour, rating or negative
-    reading one of each. Appending, not updating a counter, means concurrent intakes never
-    wait on one another. ``review_counts.compact`` folds a key's rows into one every few
-    minutes (``compacted``); a reader sums whatever rows there are."""
+    Kept by database triggers on ``reviews`` (migrations 0032, 0051), so every way a review
+    is written, changed or deleted is counted, whatever code path does it: each insert adds
+    a row of +1, each delete a row of -1, each change of shop, hour, rating, negative
+    reading or having words one of each. Appending, not updating a counter, means
+    concurrent intakes never wait on one another. ``review_counts.compact`` folds a key's
+    rows into one every few minutes (``compacted``); a reader sums whatever rows there
+    are."""
 
     __tablename__ = "review_hour_counts"
     __table_args__ = (
@@ -147,4 +148,6 @@ class ReviewHourCount(db.Model):
     rating: Mapped[Rating]
     reviews: Mapped[int]
     negative_text: Mapped[int]  # of them, scored below NEGATIVE_SENTIMENT
+    # of them, with words (not 系统默认: 评价's 只看有文字); counted since migration 0051
+    worded: Mapped[int] = mapped_column(default=0, server_default="0")
     compacted: Mapped[bool] = mapped_column(default=False)

@@ -185,9 +185,16 @@ def cases_of_reviews(session: Session, review_ids: list[int]) -> dict[int, Case]
 
 
 def reviews(
-    session: Session, shop_id: int, *, q: str = "", rating: Rating | None = None
+    session: Session,
+    shop_id: int,
+    *,
+    q: str = "",
+    rating: Rating | None = None,
+    worded: bool = False,
 ) -> Search[Review]:
-    """The shop's reviews, newest first; ``q`` finds those whose text or 追评 contains it.
+    """The shop's reviews, newest first; ``q`` finds those whose text or 追评 contains it;
+    ``worded``: only those with words (a third of a shop's are 系统默认, which hide the
+    complaints staff look for among the rest).
 
     A search reads the reviews the text index (``tracker.text_index``) says may hold the
     words, up to ``SEARCH_LIMIT``, each checked with LIKE; the page is read by id. Reading
@@ -204,8 +211,11 @@ def reviews(
     wanted = [Review.shop_id == shop_id]
     if rating is not None:
         wanted.append(Review.rating == rating)
+    if worded:
+        wanted.append(Review.is_system_default.is_(False))
     if not q:  # the hourly counts know how many (a big shop has millions)
-        return Search(newest.where(*wanted), total=review_counts.total(session, shop_id, rating))
+        total = review_counts.total(session, shop_id, rating, worded=worded)
+        return Search(newest.where(*wanted), total=total)
     wanted.append(review_says(q))
     probe = review_ids_containing(session.get_bind().dialect.name, q)
     found = list(session.scalars(probe.where(*wanted).limit(SEARCH_LIMIT + 1)))

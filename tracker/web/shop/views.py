@@ -196,7 +196,8 @@ def reviews() -> str:
     raw = request.args.get("rating", "")
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
     q = search_text()
-    found = browse.reviews(db.session, shop.id, q=q, rating=rating)
+    worded = request.args.get("words") == "1"
+    found = browse.reviews(db.session, shop.id, q=q, rating=rating, worded=worded)
     page = searched_page(found)
     ids = [r.id for r in page.items]
     cases = browse.cases_of_reviews(db.session, ids)
@@ -210,6 +211,7 @@ def reviews() -> str:
         q=q,
         rating=rating,
         ratings=list(Rating),
+        worded=worded,
         corrected=browse.corrections(db.session, ids),
         cases=cases,
         openable=openable,
