@@ -206,6 +206,10 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
     assert "感谢您的评价" in done.get_data(as_text=True)
     assert "差评" not in done.get_data(as_text=True)
     assert "差评" not in client.get("/s/forged-token").get_data(as_text=True)
+    for cut in ("/s/", "/s"):  # the token lost on the way: the buyer's page, not the tool's
+        lost = client.get(cut, follow_redirects=True)
+        assert lost.status_code == 404 and "链接无效" in lost.get_data(as_text=True)
+        assert "差评" not in lost.get_data(as_text=True)
     assert "已经评价过了" in client.get(url).get_data(as_text=True)
     session.refresh(survey)
     assert survey.score == 4

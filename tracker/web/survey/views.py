@@ -27,7 +27,8 @@ class SurveyForm(Form):
     submit = SubmitField("提交")
 
 
-@bp.route("/<token>", methods=["GET", "POST"])
+@bp.route("/", defaults={"token": ""})  # a link whose token an SMS lost: the buyer's
+@bp.route("/<token>", methods=["GET", "POST"])  # page still, never the staff's 404
 def page(token: str) -> tuple[str, int]:
     secret = current_app.config["SECRET_KEY"]
     try:
