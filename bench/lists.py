@@ -10,9 +10,10 @@ thousand name a rare fault; one in twenty has a 追评, which the search reads t
 logged in as its supervisor, GETs each list page ``--runs`` times through the app (query,
 count, render): the first page and a deep one unsearched; 评价 with words only (只看有文字:
 every review here has words, so the filter leaves none out and what is measured is its
-cost); searched by an order number's first and last digits, by a nick, and by a part of
-every nick (a broad search); reviews by rare words of one and two characters, by a phrase,
-and by a word thousands of reviews hold.
+cost) and of the last 30 days (its first and last page, and its 差评); searched by an
+order number's first and last digits, by a nick, and by a part of every nick (a broad
+search); reviews by rare words of one and two characters, by a phrase, and by a word
+thousands of reviews hold.
 Target: p95 under 300 ms for every page, on SQLite and on PostgreSQL. Prints one JSON object as
 the last line.
 """
@@ -35,11 +36,12 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench.stack import insert_rows, migrated_app  # noqa: E402
 from bench.stats import percentile  # noqa: E402
+from tracker.clock import utcnow  # noqa: E402
 from tracker.database import analyze_after_bulk_load  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import Buyer, Order, OrderLine, Product, Review, Shop, User  # noqa: E402
 from tracker.models.enums import Platform, Rating, Role  # noqa: E402
-from tracker.services import review_counts  # noqa: E402
+from tracker.services import browse, review_counts  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 4, tzinfo=UTC)
 BATCH = 20_000
@@ -230,10 +232,14 @@ def main() -> int:
     rng = random.Random(7)
     with migrated_app(args.database_url) as app:
         started = time.perf_counter()
-        fill(db.session, args.orders, args.buyers, args.reviews, rng)
+        shop = fill(db.session, args.orders, args.buyers, args.reviews, rng)
         filled = time.perf_counter() - started
         some_tid = db.session.scalar(sa.select(Order.tid).where(Order.id == args.orders // 3))
         deep = max(1, args.orders // app.config["TRACKER_PAGE_SIZE"] // 2)
+        # the last page of 30 days before the clock the app reads (the fill ends at NOW)
+        since = browse.period_start(utcnow(), 30)
+        in_month = review_counts.total(db.session, shop.id, since=since)
+        month_pages = max(1, -(-in_month // app.config["TRACKER_PAGE_SIZE"]))
         pages = {
             "orders": "/shop/orders",
             "orders_deep": f"/shop/orders?page={min(deep, 5000)}",
@@ -244,6 +250,10 @@ def main() -> int:
             "reviews": "/shop/reviews",
             "reviews_worded": "/shop/reviews?words=1",  # 只看有文字: counted by the hour
             "reviews_good_worded": "/shop/reviews?words=1&rating=good",
+            "reviews_30_days": "/shop/reviews?days=30",  # the home page's 近 30 天评价
+            "reviews_bad_30_days": "/shop/reviews?days=30&rating=bad",
+            # the period's last page: the list stops at its start, not at the shop's first review
+            "reviews_30_days_last": f"/shop/reviews?days=30&page={month_pages}",
             "reviews_by_rare_word": "/shop/reviews?q=漏液",
             "reviews_by_rare_character": "/shop/reviews?q=霉",
             "reviews_by_phrase": "/shop/reviews?q=快递太慢",  # one review in fifty

@@ -116,6 +116,10 @@ def test_every_kind_of_write_is_counted(session: Session, make_shop) -> None:
         assert review_counts.total(session, shop.id, rating) == session.scalar(query)
         worded = query.where(Review.is_system_default.is_(False))  # 只看有文字
         assert review_counts.total(session, shop.id, rating, worded=True) == session.scalar(worded)
+        recent = query.where(Review.first_posted_at >= START)  # 近 N 天
+        assert review_counts.total(session, shop.id, rating, since=START) == session.scalar(recent)
+    with pytest.raises(ValueError, match="on the hour"):
+        review_counts.total(session, shop.id, since=START + timedelta(minutes=5))
 
 
 def test_a_period_off_the_hour_counts_the_reviews_themselves(session: Session, make_shop) -> None:

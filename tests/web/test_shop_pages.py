@@ -11,7 +11,7 @@ from tests.conftest import NOW, csrf_token, login
 from tests.factories import add_sale, open_case
 from tracker.clock import utcnow
 from tracker.extensions import cache
-from tracker.models import Script, Shop
+from tracker.models import Review, Script, Shop
 from tracker.models.enums import Rating, Role
 from tracker.web.access import SWITCHER_LIMIT
 
@@ -392,6 +392,42 @@ def test_the_reviews_list_can_leave_out_the_ones_without_words(
     found = client.get("/shop/reviews?words=1&q=评价").get_data(as_text=True)
     assert "没有符合条件的评价" in found
     assert "共 1 条" in client.get("/shop/reviews?q=评价").get_data(as_text=True)
+
+
+def test_the_home_pages_30_day_figures_open_the_reviews_they_count(
+    client: FlaskClient,
+    make_user,
+    make_shop,  # type: ignore[no-untyped-def]
+    session: Session,
+) -> None:
+    """近 30 天评价's 差评 2 opened a list of every 差评 the shop ever had; 近 30 天 on 评价
+    lists the ones the figure counts (first posted in the period: a review revised
+    yesterday but written 40 days ago is not), and says how many from the same counts."""
+    shop = make_shop()
+    now = utcnow()
+    for key, days_ago, text in (
+        ("1", 1, "昨天的差评"),
+        ("2", 20, "二十天前的差评"),
+        ("3", 40, "四十天前的差评"),
+        ("4", 40, "四十天前写、昨天改过的差评"),
+    ):
+        sold = now - timedelta(days=days_ago + 3)  # add_sale posts the review 3 days on
+        add_sale(session, shop, key=key, nick=f"买家{key}", text=text, rating=Rating.BAD, at=sold)
+    revised = session.scalars(sa.select(Review).where(Review.platform_key == "O4:buyer")).one()
+    revised.posted_at = now - timedelta(days=1)
+    session.commit()
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    home = client.get("/").get_data(as_text=True)
+    link = home.split('href="/shop/reviews?rating=bad&amp;days=30"')[1].split("</a>")[0]
+    assert link.endswith(" 2")  # the badge, then the figure
+    listed = client.get("/shop/reviews?rating=bad&days=30").get_data(as_text=True)
+    assert "共 2 条" in listed and "昨天的差评" in listed and "二十天前的差评" in listed
+    assert "四十天前" not in listed
+    assert '<option value="30" selected>近 30 天</option>' in listed
+    assert "共 4 条" in client.get("/shop/reviews?rating=bad").get_data(as_text=True)
+    week = client.get("/shop/reviews?days=7&q=差评").get_data(as_text=True)
+    assert "共 1 条" in week and "昨天的差评" in week
+    assert "共 4 条" in client.get("/shop/reviews?days=31").get_data(as_text=True)  # not offered
 
 
 def test_a_list_pages_as_far_as_its_last_page_and_counts_no_further(

@@ -184,6 +184,15 @@ def cases_of_reviews(session: Session, review_ids: list[int]) -> dict[int, Case]
     }
 
 
+REVIEW_PERIODS = (7, 30, 90)  # 评价's 近 N 天; 30 is the home page's 近 30 天评价
+
+
+def period_start(now: datetime, days: int) -> datetime:
+    """Where 近 ``days`` 天 starts: on the UTC hour, as the hourly counts do (up to an hour
+    more than the days), so a list and the figure that links to it agree."""
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=days)
+
+
 def reviews(
     session: Session,
     shop_id: int,
@@ -191,10 +200,12 @@ def reviews(
     q: str = "",
     rating: Rating | None = None,
     worded: bool = False,
+    since: datetime | None = None,
 ) -> Search[Review]:
     """The shop's reviews, newest first; ``q`` finds those whose text or 追评 contains it;
     ``worded``: only those with words (a third of a shop's are 系统默认, which hide the
-    complaints staff look for among the rest).
+    complaints staff look for among the rest); ``since``: first posted then or later (a
+    ``period_start``).
 
     A search reads the reviews the text index (``tracker.text_index``) says may hold the
     words, up to ``SEARCH_LIMIT``, each checked with LIKE; the page is read by id. Reading
@@ -213,8 +224,12 @@ def reviews(
         wanted.append(Review.rating == rating)
     if worded:
         wanted.append(Review.is_system_default.is_(False))
+    if since is not None:
+        # posted_at (the latest version's) is never before first_posted_at: the bound on
+        # the index the list walks, which would otherwise read past the period to the end
+        wanted += [Review.first_posted_at >= since, Review.posted_at >= since]
     if not q:  # the hourly counts know how many (a big shop has millions)
-        total = review_counts.total(session, shop_id, rating, worded=worded)
+        total = review_counts.total(session, shop_id, rating, worded=worded, since=since)
         return Search(newest.where(*wanted), total=total)
     wanted.append(review_says(q))
     probe = review_ids_containing(session.get_bind().dialect.name, q)
@@ -343,10 +358,10 @@ def shop_counts(session: Session, shop_id: int, *, now: datetime) -> ShopCounts:
             or 0
         )
 
-    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    start = period_start(now, RECENT.days)
     by_rating = dict.fromkeys(Rating, 0)
     for _day, rating, n, _negative in review_counts.by_day(
-        session, shop_id, hour - RECENT, hour + timedelta(hours=1)
+        session, shop_id, start, start + RECENT + timedelta(hours=1)
     ):
         by_rating[rating] += n
     return ShopCounts(count(Product), count(Buyer), count(Order), by_rating)

@@ -197,7 +197,10 @@ def reviews() -> str:
     rating = Rating(raw) if raw in {r.value for r in Rating} else None
     q = search_text()
     worded = request.args.get("words") == "1"
-    found = browse.reviews(db.session, shop.id, q=q, rating=rating, worded=worded)
+    raw_days = request.args.get("days", "")
+    days = int(raw_days) if raw_days in {str(d) for d in browse.REVIEW_PERIODS} else None
+    since = browse.period_start(utcnow(), days) if days else None
+    found = browse.reviews(db.session, shop.id, q=q, rating=rating, worded=worded, since=since)
     page = searched_page(found)
     ids = [r.id for r in page.items]
     cases = browse.cases_of_reviews(db.session, ids)
@@ -212,6 +215,8 @@ def reviews() -> str:
         rating=rating,
         ratings=list(Rating),
         worded=worded,
+        days=days,
+        periods=browse.REVIEW_PERIODS,
         corrected=browse.corrections(db.session, ids),
         cases=cases,
         openable=openable,
