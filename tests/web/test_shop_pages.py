@@ -311,6 +311,21 @@ def test_a_broad_order_search_says_so_and_lists_the_newest(
     assert 'id="broad-search"' not in html and "共 1 条" in html
 
 
+def _counting_reviews(session: Session, client: FlaskClient, url: str) -> tuple[str, list[str]]:
+    """The page, and the statements that counted reviews row by row to show it."""
+    counts: list[str] = []
+
+    def keep(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "count(" in statement.lower() and "reviews" in statement:
+            counts.append(statement)
+
+    sa.event.listen(session.get_bind().engine, "before_cursor_execute", keep)
+    try:
+        return client.get(url).get_data(as_text=True), counts
+    finally:
+        sa.event.remove(session.get_bind().engine, "before_cursor_execute", keep)
+
+
 def test_a_broad_review_search_says_so_and_lists_the_newest(
     client: FlaskClient,
     make_user,
@@ -326,17 +341,7 @@ def test_a_broad_review_search_says_so_and_lists_the_newest(
         at = NOW + timedelta(hours=i)
         add_sale(session, shop, key=f"{i}", nick=f"甲{i}", text=f"甜橙第{i}箱", at=at)
     login(client, make_user(Role.AGENT, shops=[shop]))
-    counts: list[str] = []
-
-    def keep(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
-        if "count(" in statement.lower() and "reviews" in statement:
-            counts.append(statement)
-
-    sa.event.listen(session.get_bind().engine, "before_cursor_execute", keep)
-    try:
-        html = client.get("/shop/reviews?q=甜橙").get_data(as_text=True)
-    finally:
-        sa.event.remove(session.get_bind().engine, "before_cursor_execute", keep)
+    html, counts = _counting_reviews(session, client, "/shop/reviews?q=甜橙")
     assert 'id="broad-search"' in html and "符合的评价超过 2 条" in html
     assert "超过 2 条，第 1 / 1 页" in html and counts == []  # known from the search
     assert html.index("甜橙第2箱") < html.index("甜橙第1箱") < html.index("甜橙第0箱")
@@ -369,17 +374,7 @@ def test_the_reviews_list_can_leave_out_the_ones_without_words(
         review.is_system_default = is_system_default(text)
     session.commit()
     login(client, make_user(Role.AGENT, shops=[shop]))
-    counts: list[str] = []
-
-    def keep(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
-        if "count(" in statement.lower() and "from reviews" in statement.lower():
-            counts.append(statement)
-
-    sa.event.listen(session.get_bind().engine, "before_cursor_execute", keep)
-    try:
-        worded = client.get("/shop/reviews?words=1").get_data(as_text=True)
-    finally:
-        sa.event.remove(session.get_bind().engine, "before_cursor_execute", keep)
+    worded, counts = _counting_reviews(session, client, "/shop/reviews?words=1")
     assert "共 2 条" in worded and counts == []
     assert "橙子个头太小" in worded and "物流太慢" in worded
     default = '<div class="review-text">系统默认好评</div>'
