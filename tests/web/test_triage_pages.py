@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -93,6 +94,30 @@ def test_the_queue_says_how_long_the_buyer_can_still_change_each_review(
     assert "本店从评价发布起跟进 30 天（淘宝买家在交易成功后 180 天内可追评一次" in page
     after = page[page.index("已追评 · 评价不会再变") :]
     assert "后来发现有瑕疵" in after[:800]
+
+
+def test_the_queue_turns_amber_when_the_board_turns_the_window_red(
+    app: Flask,
+    client: FlaskClient,
+    session: Session,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A shop that is alerted 48 hours before a window ends sees 待确认's countdown turn
+    amber then too, not three days before while the board still shows it plain."""
+    monkeypatch.setitem(app.config, "TRACKER_ALERT_REVISION_LEAD_HOURS", 48)
+    soon = _waiting(session, world, "用了几天，感觉一般般", "w1")
+    sooner = _waiting(session, world, "刚收到，看着一般", "w2")
+    soon.first_posted_at = utcnow() - timedelta(days=27, hours=12)  # 2½ days left
+    sooner.first_posted_at = utcnow() - timedelta(days=28, hours=12)  # 1½ days left
+    session.commit()
+    login(client, world.users["agent"])
+    page = client.get("/cases/confirm").get_data(as_text=True)
+    left = re.findall(r'class="ms-auto window-left countdown-(\w+)"[^>]*>([^<]+)<', page)
+    assert [(state, text[:10]) for state, text in left] == [
+        ("near", "跟进期 · 剩 1天"),
+        ("ok", "跟进期 · 剩 2天"),  # amber under the old three days
+    ]
 
 
 def test_a_user_text_in_the_queue_is_escaped(

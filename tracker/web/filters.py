@@ -107,6 +107,13 @@ def window_closing(ends: datetime, now: datetime) -> bool:
     return ends - now <= lead
 
 
+def window_countdown(ends: datetime, now: datetime) -> dict[str, str]:
+    """Time left in the buyer's window, amber from the same moment ``window_closing`` turns
+    the card and the case page red: 待确认 warns when the board does."""
+    lead_minutes = current_app.config["TRACKER_ALERT_REVISION_LEAD_HOURS"] * 60
+    return countdown(ends, now, lead_minutes)
+
+
 def lapses(moment: datetime | None, now: datetime | None = None) -> str:
     """When a number stops working, in words: 3天后失效, 已失效, 长期有效."""
     if moment is None:
@@ -209,3 +216,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(own_links, "own_links")
     app.add_template_global(countdown, "countdown")
     app.add_template_global(window_closing, "window_closing")
+    app.add_template_global(window_countdown, "window_countdown")
