@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,6 +67,9 @@ def test_two_schedulers_started_at_once_one_exits(database_url: str, app) -> Non
         winner.send_signal(signal.SIGTERM)
         out, err = winner.communicate(timeout=30)
         assert "调度器已停止" in out, err
+        # one line says it started and how many jobs it keeps, not two lines a job
+        assert re.search(r"调度器已启动（.+），\d+ 个定时任务", out), out
+        assert "Adding job" not in err and "Added job" not in err, err
     finally:
         for p in procs:
             if p.poll() is None:

@@ -336,6 +336,10 @@ def scheduler_command() -> None:
     # the clock's jobs run every few seconds and only hand out work: their "executed
     # successfully" lines would bury what the work itself logs
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    # nor two lines per job at every start (some twenty jobs: "Adding job tentatively",
+    # "Added job"), which pushed `dev.py run`'s printed logins off the screen; the start
+    # line below counts the jobs, and APScheduler's warnings (a missed run) still show
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
     holder = f"{socket.gethostname()}:{os.getpid()}"
     try:
         scheduler_lock.acquire(db.session, holder, now=utcnow())
@@ -355,7 +359,8 @@ def scheduler_command() -> None:
     signal.signal(signal.SIGINT, stop)
     work = executor(app)
     schedule(app, scheduler, holder, work)
-    click.echo(f"调度器已启动（{holder}），任务执行：{work.describe()}。")
+    jobs = len(scheduler.get_jobs())
+    click.echo(f"调度器已启动（{holder}），{jobs} 个定时任务，任务执行：{work.describe()}。")
     try:
         scheduler.start()
     finally:
