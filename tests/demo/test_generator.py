@@ -10,7 +10,13 @@ import pytest
 
 from tracker.demo import review_texts as texts
 from tracker.demo.catalog_data import CATEGORIES, Family
-from tracker.demo.generator import SHOP_TZ, DemoShop, generate
+from tracker.demo.generator import (
+    EXPLANATIONS,
+    LOGISTICS_EXPLANATION,
+    SHOP_TZ,
+    DemoShop,
+    generate,
+)
 from tracker.demo.review_texts import SYSTEM_DEFAULT_TEXTS
 from tracker.models.enums import Rating, RevisionKind
 
@@ -198,6 +204,15 @@ def test_a_review_speaks_of_the_product_it_is_for() -> None:
             assert review.follow_up_text not in wrong, (review.follow_up_text, product.title)
             follow_ups += 1
     assert seen > 10_000 and follow_ups > 300
+
+
+def test_the_shops_explanation_answers_the_complaint() -> None:
+    """The delivery's excuse (快递爆仓) only under a complaint about the delivery."""
+    excuse = EXPLANATIONS[LOGISTICS_EXPLANATION]
+    explained = [r for r in full_shop().reviews if r.explanation]
+    assert len(explained) > 300
+    assert all("logistics" in r.reasons for r in explained if r.explanation == excuse)
+    assert any(r.explanation == excuse for r in explained)
 
 
 def test_reviews_follow_their_orders() -> None:
