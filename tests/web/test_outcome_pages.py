@@ -56,6 +56,18 @@ def test_an_agent_appeals_and_a_supervisor_records_the_answer(
     assert world.case.appeal_state is AppealState.REJECTED
 
 
+def test_a_closed_case_without_an_appeal_says_so_instead_of_an_empty_card(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    world.case.status, world.case.outcome = CaseStatus.UNRECOVERED, CaseOutcome.UNREACHABLE
+    world.case.closed_at = world.case.opened_at
+    session.commit()
+    login(client, world.users["agent"])
+    page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    card = page.split('id="appeal"', 1)[1].split("</div></div>", 1)[0]
+    assert "没有申诉。" in card and "登记申诉" not in card
+
+
 def test_a_flagged_buyer_is_shown_on_the_case_and_the_buyer_page(
     client: FlaskClient, session: Session, world: World
 ) -> None:
