@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import login, other_browser, post_form
 from tests.web.conftest import World
-from tracker.models.enums import AppealState, CaseOutcome, CaseStatus
+from tracker.models.enums import AppealState, CaseOutcome, CaseStatus, Role
 
 
 def test_an_agent_appeals_and_a_supervisor_records_the_answer(
@@ -66,6 +66,21 @@ def test_a_closed_case_without_an_appeal_says_so_instead_of_an_empty_card(
     page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
     card = page.split('id="appeal"', 1)[1].split("</div></div>", 1)[0]
     assert "没有申诉。" in card and "登记申诉" not in card
+
+
+def test_a_colleagues_open_case_says_what_its_explanation_and_appeal_are(
+    client: FlaskClient, session: Session, world: World, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """An agent reading a colleague's case has neither form: each card says where it stands,
+    not a header over nothing."""
+    world.case.owner_id = make_user(Role.AGENT, shops=[world.shop]).id
+    session.commit()
+    login(client, world.users["agent"])
+    page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    explanation = page.split("商家解释</div>", 1)[1].split("</div></div>", 1)[0]
+    assert "还没有发布解释。" in explanation and "<form" not in explanation
+    appeal = page.split('id="appeal"', 1)[1].split("</div></div>", 1)[0]
+    assert "没有申诉。" in appeal and "<form" not in appeal
 
 
 def test_a_flagged_buyer_is_shown_on_the_case_and_the_buyer_page(
