@@ -99,19 +99,22 @@ def countdown(
     return {"state": "near" if minutes <= warn else "ok", "text": f"剩 {_span(minutes)}"}
 
 
+def _window_lead() -> timedelta:
+    """How long before the buyer's window ends the owner is told 30 天挽回期限即将结束
+    (``TRACKER_ALERT_REVISION_LEAD_HOURS``, 72 by default): every page warns from then."""
+    return timedelta(hours=current_app.config["TRACKER_ALERT_REVISION_LEAD_HOURS"])
+
+
 def window_closing(ends: datetime, now: datetime) -> bool:
     """Whether the buyer's window ends within the alert's lead (or has ended): the board's
-    card and the case page turn it red by this one rule, from the moment the owner is told
-    30 天挽回期限即将结束 (``TRACKER_ALERT_REVISION_LEAD_HOURS``, 72 by default)."""
-    lead = timedelta(hours=current_app.config["TRACKER_ALERT_REVISION_LEAD_HOURS"])
-    return ends - now <= lead
+    card and the case page turn it red by this one rule."""
+    return ends - now <= _window_lead()
 
 
 def window_countdown(ends: datetime, now: datetime) -> dict[str, str]:
     """Time left in the buyer's window, amber from the same moment ``window_closing`` turns
     the card and the case page red: 待确认 warns when the board does."""
-    lead_minutes = current_app.config["TRACKER_ALERT_REVISION_LEAD_HOURS"] * 60
-    return countdown(ends, now, lead_minutes)
+    return countdown(ends, now, _window_lead() // timedelta(minutes=1))
 
 
 def lapses(moment: datetime | None, now: datetime | None = None) -> str:
