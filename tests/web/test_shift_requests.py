@@ -131,6 +131,22 @@ def test_a_swap_goes_from_the_agent_to_the_colleague_to_the_supervisor(
     assert f"{day_label(day)} 与客服小李换班 已批准" in mine and "主管老陈批准" in mine
 
 
+def test_my_request_reads_day_and_kind_apart_before_the_styles_apply(
+    client: FlaskClient, staff
+) -> None:  # type: ignore[no-untyped-def]
+    """The list lays its parts out with flex gaps; before the stylesheet applies (a slow
+    phone, a copy, a screen reader) only the markup's own spaces part them. CI's browser
+    once read "12-08 周二休息" this way."""
+    _, _, early, _ = staff
+    day = utcnow().astimezone(SH).date() + timedelta(days=3)
+    login(client, early)
+    assert _ask(client, {"day": day.isoformat(), "kind": "off"}).status_code == 302
+    html = client.get(PAGE).get_data(as_text=True)
+    mine = html[html.index('id="my-requests"') :]
+    unstyled = " ".join(re.sub(r"<[^>]*>", "", mine).split())
+    assert f"{day_label(day)} 休息 待主管批准" in unstyled
+
+
 def test_the_supervisor_sees_the_hours_a_day_off_would_leave_uncovered_and_declines(
     client: FlaskClient, session: Session, staff
 ) -> None:  # type: ignore[no-untyped-def]
