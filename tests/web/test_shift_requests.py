@@ -134,9 +134,9 @@ def test_a_swap_goes_from_the_agent_to_the_colleague_to_the_supervisor(
 def test_my_request_reads_day_and_kind_apart_before_the_styles_apply(
     client: FlaskClient, staff
 ) -> None:  # type: ignore[no-untyped-def]
-    """The list lays its parts out with flex gaps; before the stylesheet applies (a slow
-    phone, a copy, a screen reader) only the markup's own spaces part them. CI's browser
-    once read "12-08 周二休息" this way."""
+    """The list lays its parts out with flex gaps; until the stylesheet applies (a slow
+    phone) only the markup's own spaces part them. CI's browser once read the list in that
+    moment: "12-08 周二休息"."""
     _, _, early, _ = staff
     day = utcnow().astimezone(SH).date() + timedelta(days=3)
     login(client, early)
