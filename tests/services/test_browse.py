@@ -196,3 +196,59 @@ def test_a_nick_search_can_read_the_nicks_index_on_postgresql(session: Session, 
     probe = sa.select(Buyer.id).where(grams_hold(Buyer.platform_nick, "鱼fi"))
     plans = query_plans(session, lambda: session.scalars(probe).all(), "text_grams")
     assert len(plans) == 1 and POSTGRES_NICK_INDEX in plans[0], plans
+
+
+def test_buyers_are_listed_by_what_they_bought_as_the_segments_last_counted_it(
+    session: Session, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    """An operations lead looks for the shop's best or latest buyers, not for nick ``amy_1``:
+    the list sorts by the nightly segments' spend, order count or last purchase. A buyer
+    added after the segments were computed has none yet: listed by nick, not in those
+    orders until the next computation (the page says as of when); a search sorts too."""
+    from tracker.services import segments
+
+    shop = make_shop()
+    spent = {  # nick → (days ago of each order, payment each)
+        "a_seldom_big": ([200], "900.00"),
+        "b_recent_small": ([1], "20.00"),
+        "c_frequent": ([5, 40, 80, 120], "50.00"),
+        "d_never": ([], "0"),
+    }
+    for nick, (days, payment) in spent.items():
+        buyer = Buyer(shop_id=shop.id, platform_nick=nick, created_at=NOW, tags=[])
+        session.add(buyer)
+        session.flush()
+        for i, ago in enumerate(days):
+            session.add(
+                Order(
+                    shop_id=shop.id,
+                    tid=f"{nick}-{i}",
+                    buyer_id=buyer.id,
+                    payment=Decimal(payment),
+                    paid_at=NOW - timedelta(days=ago),
+                )
+            )
+    session.commit()
+    segments.recompute(session, shop, now=NOW)
+    session.add(Buyer(shop_id=shop.id, platform_nick="0_added_since", created_at=NOW, tags=[]))
+    session.commit()
+
+    def listed(sort: str, **filters: object) -> list[str]:
+        stmt = browse.buyers(session, shop.id, sort=sort, **filters)  # type: ignore[arg-type]
+        found = [b.platform_nick for b in session.scalars(stmt)]
+        total = browse.buyers_total(session, shop.id, sort=sort, **filters)  # type: ignore[arg-type]
+        assert total in (None, len(found))  # the count a page shows is the list's
+        return found
+
+    every = ["a_seldom_big", "b_recent_small", "c_frequent", "d_never"]
+    assert listed("nick") == ["0_added_since", *every]
+    assert listed("spent") == ["a_seldom_big", "c_frequent", "b_recent_small", "d_never"]
+    assert listed("orders") == ["c_frequent", "a_seldom_big", "b_recent_small", "d_never"]
+    assert listed("recent") == ["b_recent_small", "c_frequent", "a_seldom_big", "d_never"]
+    # a segment filter picks, the sort orders; a search finds, then sorts what it found
+    assert listed("spent", klass="loyal") == ["c_frequent"]
+    assert listed("nick", klass="loyal") == ["c_frequent"]
+    assert listed("recent", q="_") == ["b_recent_small", "c_frequent", "a_seldom_big", "d_never"]
+    assert listed("spent", q="a_s") == ["a_seldom_big"]
+    segments.recompute(session, shop, now=NOW)  # the next night
+    assert listed("spent")[-2:] == ["0_added_since", "d_never"]  # nothing spent: by nick

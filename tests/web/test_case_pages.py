@@ -199,6 +199,26 @@ def test_a_card_shows_what_the_buyer_complained_of_and_the_follow_up_as_one(
         assert row.index("快递太慢了") < row.index("追评：</span>换货已经收到，这次很满意")
 
 
+def test_reason_tags_read_apart_before_the_styles_apply(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """Two reasons are two badges that only the styles' margins or gap set apart: a page
+    read before the stylesheet applies (a slow phone, a screen reader, a copy) must not
+    run them together into 物流问题包装问题."""
+    case = recent_case(session, shop, text="外包装破损，物流太慢了")
+    case.owner_id = agent.id
+    session.commit()
+    login(client, agent)
+
+    def unstyled(html: str) -> str:
+        return " ".join(re.sub(r"<[^>]*>", "", html).split())
+
+    card = client.get("/cases").get_data(as_text=True).split(f'data-case-id="{case.id}"')[1]
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True).split('id="reason-tags"')[1]
+    for html in (card.split("</a>")[0], page.split("</div>")[0]):
+        assert re.search(r"物流问题(（推断）)? 包装问题", unstyled(html)), unstyled(html)
+
+
 def test_the_case_page_says_when_the_buyers_window_is_about_to_end(
     client: FlaskClient,
     session: Session,

@@ -68,6 +68,34 @@ def test_the_segment_view_and_the_buyer_filters(
     assert client.get("/shop/segments/grades.csv").status_code == 403
 
 
+def test_the_buyer_list_sorts_by_spend_or_last_purchase_and_shows_them(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """By nick 小买家 comes before 阿大 (its nick here); by 累计消费 the big spender leads, and
+    the list shows what it sorted on (on a phone too), as of the segments' computation."""
+    big, small = _shop_with_buyers(session, shop)
+    big.platform_nick, big.tags, small.tags = "阿大", ["回头客", "大客户"], []
+    session.commit()
+    login(client, make_user(Role.AGENT, shops=[shop]))
+    by_nick = client.get("/shop/buyers").get_data(as_text=True)
+    assert by_nick.index("小买家") < by_nick.index("阿大")
+    assert "按" in by_nick and "计算的客户分层" in by_nick  # id="segments-as-of"
+    by_spend = client.get("/shop/buyers?sort=spent").get_data(as_text=True)
+    assert by_spend.index("阿大") < by_spend.index("小买家")
+    assert '<option value="spent" selected>' in by_spend
+    assert "此后新来的买家要等下次计算才排进来" in by_spend  # not in this order yet
+    assert "此后新来的买家" not in by_nick
+    rows = [row for row in re.findall(r"<tr>(.*?)</tr>", by_spend, re.S) if "/shop/buyers/" in row]
+    spend_cells = [re.findall(r'<td class="text-end text-nowrap ">(.*?)</td>', r) for r in rows]
+    assert spend_cells == [["¥2,700.00"], ["¥30.00"]]  # the sorted column, at every width
+    unstyled = " ".join(re.sub(r"<[^>]*>", "", rows[0]).split())
+    assert "回头客 大客户" in unstyled  # tags read apart without the styles, as on a reader
+    by_recent = client.get("/shop/buyers?sort=recent&klass=dormant").get_data(as_text=True)
+    assert "200 天前" in by_recent and "阿大" not in by_recent
+    odd = client.get("/shop/buyers?sort=spent%27--")
+    assert odd.status_code == 200 and '<option value="nick" selected>' in odd.get_data(as_text=True)
+
+
 def test_a_supervisor_sets_levels_and_exports_grades(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:

@@ -69,6 +69,10 @@ def test_the_queue_names_what_the_words_complain_of(
     assert page.count('class="mb-2 small text-body-secondary reasons"') == 1
     named = page.split('text-body-secondary reasons">', 1)[1].split("</div>", 1)[0]
     assert "包装问题" in named and "其他" not in named
+    _waiting(session, world, "外包装破损，物流太慢了", "w3")
+    two = client.get("/cases/confirm").get_data(as_text=True).split("外包装破损，物流太慢了")[1]
+    named = two.split('text-body-secondary reasons">', 1)[1].split("</div>", 1)[0]
+    assert "提到：物流问题 包装问题" in " ".join(re.sub(r"<[^>]*>", "", named).split())
 
 
 def test_the_queue_says_how_long_the_buyer_can_still_change_each_review(

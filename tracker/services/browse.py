@@ -54,6 +54,29 @@ def categories(session: Session, shop_id: int) -> list[str]:
     )
 
 
+# the buyer list's orders: by nick, or by what the nightly segments counted (column,
+# descending), each walked down its index of the segments (migration 0052); ties by nick
+BUYER_SORTS: dict[str, tuple[tuple[sa.ColumnElement, bool], ...]] = {
+    "nick": (),
+    "recent": ((BuyerSegment.recency_days, False),),
+    "spent": ((BuyerSegment.spent, True),),
+    "orders": ((BuyerSegment.orders, True), (BuyerSegment.spent, True)),
+}
+
+
+def _buyer_order(sort: str, *, searched: bool) -> list[sa.ColumnElement]:
+    """``sort``'s keys. A searched list sorts the buyers the search found (``buyers`` asks
+    for them first), so ``+ 0`` keeps the sort's index out of it: given the bare columns,
+    the planners walked that index and tested every buyer's nick on the way (0.9 s on
+    SQLite, 4.5 s on PostgreSQL for 400,000 buyers). Only ``recency_days`` is ever null
+    (never ordered): those come last."""
+    keys: list[sa.ColumnElement] = []
+    for column, descending in BUYER_SORTS[sort]:
+        key = column + 0 if searched else column
+        keys.append(key.desc() if descending else key.asc().nulls_last())
+    return [*keys, Buyer.platform_nick]
+
+
 def buyers(
     session: Session,
     shop_id: int,
@@ -62,10 +85,54 @@ def buyers(
     klass: str | None = None,
     big: bool | None = None,
     level: int | None = None,
+    sort: str = "nick",
 ) -> sa.Select[tuple[Buyer]]:
-    """The shop's buyers; ``klass``, ``big`` and ``level`` filter on their segment; ``q``
-    finds a nick by any part, a name only whole (names are sealed: their fingerprint)."""
+    """The shop's buyers in ``sort``'s order (a key of ``BUYER_SORTS``); ``klass``, ``big``
+    and ``level`` filter on their segment; ``q`` finds a nick by any part, a name only whole
+    (names are sealed: their fingerprint).
+
+    Sorted by what they bought, or filtered on it, the list holds the buyers the segments
+    were last computed for: one added since has no segment until the next computation. An
+    outer join kept them, but then the whole shop was joined and sorted for every page
+    (320–380 ms on PostgreSQL for 400,000 buyers) instead of reading an index's first rows."""
     stmt = sa.select(Buyer).where(Buyer.shop_id == shop_id)
+    wanted = _segment_filters(klass, big, level)
+    if wanted or BUYER_SORTS[sort]:
+        stmt = stmt.join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id).where(
+            BuyerSegment.shop_id == shop_id, *wanted
+        )
+    if q:
+        found = sa.or_(_nick_holds(session, q), buyer_profiles.matching_name(q))
+        if BUYER_SORTS[sort]:  # the search's few buyers first, then their segments
+            found = Buyer.id.in_(sa.select(Buyer.id).where(Buyer.shop_id == shop_id, found))
+        stmt = stmt.where(found)
+    return stmt.order_by(*_buyer_order(sort, searched=bool(q)))
+
+
+def buyers_total(
+    session: Session,
+    shop_id: int,
+    *,
+    q: str = "",
+    klass: str | None = None,
+    big: bool | None = None,
+    level: int | None = None,
+    sort: str = "nick",
+) -> int | None:
+    """How many buyers ``buyers`` lists when only their segments decide it (sorted or
+    filtered on them, not searched): the segments counted on their own index. Counting the
+    join instead read every buyer of the shop, 260 ms on PostgreSQL for 400,000, when the
+    page itself took 15. None: count the list itself."""
+    wanted = _segment_filters(klass, big, level)
+    if q or not (wanted or BUYER_SORTS[sort]):
+        return None
+    counted = sa.select(sa.func.count()).where(BuyerSegment.shop_id == shop_id, *wanted)
+    return session.scalar(counted) or 0
+
+
+def _segment_filters(
+    klass: str | None, big: bool | None, level: int | None
+) -> list[sa.ColumnElement[bool]]:
     wanted = []
     if klass:
         wanted.append(BuyerSegment.klass == klass)
@@ -73,11 +140,7 @@ def buyers(
         wanted.append(BuyerSegment.big.is_(big))
     if level is not None:
         wanted.append(BuyerSegment.level == level)
-    if wanted:
-        stmt = stmt.where(Buyer.id.in_(sa.select(BuyerSegment.buyer_id).where(*wanted)))
-    if q:
-        stmt = stmt.where(sa.or_(_nick_holds(session, q), buyer_profiles.matching_name(q)))
-    return stmt.order_by(Buyer.platform_nick)
+    return wanted
 
 
 def _nick_holds(session: Session, q: str) -> sa.ColumnElement[bool]:

@@ -34,6 +34,14 @@ from tracker.web.shop.forms import CopyRequestForm, ErasureForm, SentimentCorrec
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
 
+# browse.BUYER_SORTS's orders as the buyer list offers them
+BUYER_SORT_LABELS = {
+    "nick": "按昵称",
+    "recent": "最近购买",
+    "spent": "累计消费最多",
+    "orders": "订单最多",
+}
+
 
 def _shop() -> Shop:
     shop = current_shop()
@@ -65,9 +73,14 @@ def buyers() -> str:
     big = {"1": True, "0": False}.get(request.args.get("big", ""))
     raw_level = request.args.get("level", "")
     level = int(raw_level) if raw_level in {"0", "1", "2", "3", "4"} else None
+    sort = request.args.get("sort", "")
+    sort = sort if sort in browse.BUYER_SORTS else "nick"
     q = search_text()
+    chosen = {"q": q, "klass": klass, "big": big, "level": level, "sort": sort}
+    total = browse.buyers_total(db.session, shop.id, **chosen)
     page = requested_page(
-        browse.buyers(db.session, shop.id, q=q, klass=klass, big=big, level=level)
+        browse.buyers(db.session, shop.id, **chosen),
+        total=None if total is None else lambda: total,
     )
     return render_template(
         "shop/buyers.html",
@@ -75,7 +88,8 @@ def buyers() -> str:
         page=page,
         q=q,
         segments=browse.segments_of(db.session, [b.id for b in page.items]),
-        filters={"klass": klass, "big": request.args.get("big", ""), "level": level},
+        filters={"klass": klass, "big": request.args.get("big", ""), "level": level, "sort": sort},
+        sorts=BUYER_SORT_LABELS,
         classes=list(BuyerClass),
         level_names=LEVEL_NAMES,
     )
