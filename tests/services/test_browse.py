@@ -190,7 +190,8 @@ def test_a_nick_search_can_read_the_nicks_index_on_postgresql(session: Session, 
     shop = make_shop()
     _orders(session, shop, NUMBERS)
     assert [
-        b.platform_nick for b in session.scalars(browse.buyers(session, shop.id, q="鱼fi"))
+        b.platform_nick
+        for b in session.scalars(browse.buyers(session, shop.id, browse.BuyerListing(q="鱼fi")))
     ] == ["小鱼Fish"]
     session.execute(sa.text("SET LOCAL enable_seqscan = off"))
     probe = sa.select(Buyer.id).where(grams_hold(Buyer.platform_nick, "鱼fi"))
@@ -205,38 +206,23 @@ def test_buyers_are_listed_by_what_they_bought_as_the_segments_last_counted_it(
     the list sorts by the nightly segments' spend, order count or last purchase. A buyer
     added after the segments were computed has none yet: listed by nick, not in those
     orders until the next computation (the page says as of when); a search sorts too."""
+    from tests.services.test_segments import NOW as SEGMENTED_AT
+    from tests.services.test_segments import buyer_with
     from tracker.services import segments
 
     shop = make_shop()
-    spent = {  # nick → (days ago of each order, payment each)
-        "a_seldom_big": ([200], "900.00"),
-        "b_recent_small": ([1], "20.00"),
-        "c_frequent": ([5, 40, 80, 120], "50.00"),
-        "d_never": ([], "0"),
-    }
-    for nick, (days, payment) in spent.items():
-        buyer = Buyer(shop_id=shop.id, platform_nick=nick, created_at=NOW, tags=[])
-        session.add(buyer)
-        session.flush()
-        for i, ago in enumerate(days):
-            session.add(
-                Order(
-                    shop_id=shop.id,
-                    tid=f"{nick}-{i}",
-                    buyer_id=buyer.id,
-                    payment=Decimal(payment),
-                    paid_at=NOW - timedelta(days=ago),
-                )
-            )
-    session.commit()
-    segments.recompute(session, shop, now=NOW)
+    buyer_with(session, shop, "a_seldom_big", [(200, "900.00")])
+    buyer_with(session, shop, "b_recent_small", [(1, "20.00")])
+    buyer_with(session, shop, "c_frequent", [(days, "50.00") for days in (5, 40, 80, 120)])
+    buyer_with(session, shop, "d_never", [])
+    segments.recompute(session, shop, now=SEGMENTED_AT)
     session.add(Buyer(shop_id=shop.id, platform_nick="0_added_since", created_at=NOW, tags=[]))
     session.commit()
 
     def listed(sort: str, **filters: object) -> list[str]:
-        stmt = browse.buyers(session, shop.id, sort=sort, **filters)  # type: ignore[arg-type]
-        found = [b.platform_nick for b in session.scalars(stmt)]
-        total = browse.buyers_total(session, shop.id, sort=sort, **filters)  # type: ignore[arg-type]
+        asked = browse.BuyerListing(sort=sort, **filters)  # type: ignore[arg-type]
+        found = [b.platform_nick for b in session.scalars(browse.buyers(session, shop.id, asked))]
+        total = browse.buyers_total(session, shop.id, asked)
         assert total in (None, len(found))  # the count a page shows is the list's
         return found
 
@@ -250,5 +236,5 @@ def test_buyers_are_listed_by_what_they_bought_as_the_segments_last_counted_it(
     assert listed("nick", klass="loyal") == ["c_frequent"]
     assert listed("recent", q="_") == ["b_recent_small", "c_frequent", "a_seldom_big", "d_never"]
     assert listed("spent", q="a_s") == ["a_seldom_big"]
-    segments.recompute(session, shop, now=NOW)  # the next night
+    segments.recompute(session, shop, now=SEGMENTED_AT + timedelta(days=1))  # the next night
     assert listed("spent")[-2:] == ["0_added_since", "d_never"]  # nothing spent: by nick

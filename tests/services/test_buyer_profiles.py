@@ -110,7 +110,9 @@ def test_a_buyer_is_found_by_the_whole_name_only(
     case = worked_case(session, shop, make_user(Role.AGENT, shops=[shop]))
 
     def found(q: str) -> list[int]:
-        return [b.id for b in session.scalars(browse.buyers(session, shop.id, q=q))]
+        return [
+            b.id for b in session.scalars(browse.buyers(session, shop.id, browse.BuyerListing(q=q)))
+        ]
 
     assert found("郑俊杰") == [case.buyer_id]
     assert found(" 郑俊杰 ") == [case.buyer_id]

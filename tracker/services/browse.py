@@ -77,70 +77,62 @@ def _buyer_order(sort: str, *, searched: bool) -> list[sa.ColumnElement]:
     return [*keys, Buyer.platform_nick]
 
 
+@dataclass(frozen=True)
+class BuyerListing:
+    """What the buyer list is asked for: ``q`` finds a nick by any part, a name only whole
+    (names are sealed: their fingerprint); ``klass``, ``big`` and ``level`` filter on the
+    buyers' segments; ``sort`` is a key of ``BUYER_SORTS``."""
+
+    q: str = ""
+    klass: str | None = None
+    big: bool | None = None
+    level: int | None = None
+    sort: str = "nick"
+
+    def segment_filters(self) -> list[sa.ColumnElement[bool]]:
+        wanted = []
+        if self.klass:
+            wanted.append(BuyerSegment.klass == self.klass)
+        if self.big is not None:
+            wanted.append(BuyerSegment.big.is_(self.big))
+        if self.level is not None:
+            wanted.append(BuyerSegment.level == self.level)
+        return wanted
+
+
 def buyers(
-    session: Session,
-    shop_id: int,
-    *,
-    q: str = "",
-    klass: str | None = None,
-    big: bool | None = None,
-    level: int | None = None,
-    sort: str = "nick",
+    session: Session, shop_id: int, asked: BuyerListing = BuyerListing()
 ) -> sa.Select[tuple[Buyer]]:
-    """The shop's buyers in ``sort``'s order (a key of ``BUYER_SORTS``); ``klass``, ``big``
-    and ``level`` filter on their segment; ``q`` finds a nick by any part, a name only whole
-    (names are sealed: their fingerprint).
+    """The shop's buyers ``asked`` for.
 
     Sorted by what they bought, or filtered on it, the list holds the buyers the segments
     were last computed for: one added since has no segment until the next computation. An
     outer join kept them, but then the whole shop was joined and sorted for every page
     (320–380 ms on PostgreSQL for 400,000 buyers) instead of reading an index's first rows."""
     stmt = sa.select(Buyer).where(Buyer.shop_id == shop_id)
-    wanted = _segment_filters(klass, big, level)
-    if wanted or BUYER_SORTS[sort]:
+    wanted = asked.segment_filters()
+    if wanted or BUYER_SORTS[asked.sort]:
         stmt = stmt.join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id).where(
             BuyerSegment.shop_id == shop_id, *wanted
         )
-    if q:
-        found = sa.or_(_nick_holds(session, q), buyer_profiles.matching_name(q))
-        if BUYER_SORTS[sort]:  # the search's few buyers first, then their segments
+    if asked.q:
+        found = sa.or_(_nick_holds(session, asked.q), buyer_profiles.matching_name(asked.q))
+        if BUYER_SORTS[asked.sort]:  # the search's few buyers first, then their segments
             found = Buyer.id.in_(sa.select(Buyer.id).where(Buyer.shop_id == shop_id, found))
         stmt = stmt.where(found)
-    return stmt.order_by(*_buyer_order(sort, searched=bool(q)))
+    return stmt.order_by(*_buyer_order(asked.sort, searched=bool(asked.q)))
 
 
-def buyers_total(
-    session: Session,
-    shop_id: int,
-    *,
-    q: str = "",
-    klass: str | None = None,
-    big: bool | None = None,
-    level: int | None = None,
-    sort: str = "nick",
-) -> int | None:
+def buyers_total(session: Session, shop_id: int, asked: BuyerListing) -> int | None:
     """How many buyers ``buyers`` lists when only their segments decide it (sorted or
     filtered on them, not searched): the segments counted on their own index. Counting the
     join instead read every buyer of the shop, 260 ms on PostgreSQL for 400,000, when the
     page itself took 15. None: count the list itself."""
-    wanted = _segment_filters(klass, big, level)
-    if q or not (wanted or BUYER_SORTS[sort]):
+    wanted = asked.segment_filters()
+    if asked.q or not (wanted or BUYER_SORTS[asked.sort]):
         return None
     counted = sa.select(sa.func.count()).where(BuyerSegment.shop_id == shop_id, *wanted)
     return session.scalar(counted) or 0
-
-
-def _segment_filters(
-    klass: str | None, big: bool | None, level: int | None
-) -> list[sa.ColumnElement[bool]]:
-    wanted = []
-    if klass:
-        wanted.append(BuyerSegment.klass == klass)
-    if big is not None:
-        wanted.append(BuyerSegment.big.is_(big))
-    if level is not None:
-        wanted.append(BuyerSegment.level == level)
-    return wanted
 
 
 def _nick_holds(session: Session, q: str) -> sa.ColumnElement[bool]:

@@ -76,11 +76,10 @@ def buyers() -> str:
     sort = request.args.get("sort", "")
     sort = sort if sort in browse.BUYER_SORTS else "nick"
     q = search_text()
-    chosen = {"q": q, "klass": klass, "big": big, "level": level, "sort": sort}
-    total = browse.buyers_total(db.session, shop.id, **chosen)
+    asked = browse.BuyerListing(q=q, klass=klass, big=big, level=level, sort=sort)
+    total = browse.buyers_total(db.session, shop.id, asked)
     page = requested_page(
-        browse.buyers(db.session, shop.id, **chosen),
-        total=None if total is None else lambda: total,
+        browse.buyers(db.session, shop.id, asked), total=None if total is None else lambda: total
     )
     return render_template(
         "shop/buyers.html",
