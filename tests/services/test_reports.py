@@ -26,6 +26,7 @@ from tracker.models.enums import (
 )
 from tracker.services import cases as svc
 from tracker.services import reports
+from tracker.services.errors import FieldError
 
 SH = ZoneInfo("Asia/Shanghai")
 # 09:00-18:00, Monday to Friday; Thursday 26 November is a holiday.
@@ -214,3 +215,15 @@ def test_periods_are_checked() -> None:
         reports.Period.parse("yesterday", None, SH, today=today)
     with pytest.raises(Exception, match="最长"):
         reports.Period.parse("2024-01-01", "2026-01-01", SH, today=today)
+
+
+def test_an_end_at_the_calendars_first_day_is_refused_not_a_crash() -> None:
+    """?end=0001-01-01 alone: the default start, 29 days before it, is no date at all. The
+    random-parameters test found it as a 500 (OverflowError); it is the end that is wrong."""
+    today = date(2026, 11, 23)
+    with pytest.raises(FieldError) as refused:
+        reports.Period.parse(None, "0001-01-01", SH, today=today)
+    assert refused.value.field == "end" and "2000-01-01" in str(refused.value)
+    with pytest.raises(FieldError) as early:
+        reports.Period.parse("1999-12-31", "2000-01-05", SH, today=today)
+    assert early.value.field == "start"

@@ -68,13 +68,15 @@ class Period:
             last = date.fromisoformat(end) if end else today
         except ValueError as exc:
             raise FieldError("end", f"结束日期 {end!r} 不是 YYYY-MM-DD 格式。") from exc
+        if not within_calendar(last):  # before the default start is counted back from it:
+            # 0001-01-01 less 29 days is no date (an OverflowError, a 500)
+            raise FieldError("end", f"日期应在 {EARLIEST} 到 {LATEST} 之间。")
         try:
             first = date.fromisoformat(start) if start else last - timedelta(days=29)
         except ValueError as exc:
             raise FieldError("start", f"开始日期 {start!r} 不是 YYYY-MM-DD 格式。") from exc
-        for name, day in (("start", first), ("end", last)):
-            if not within_calendar(day):
-                raise FieldError(name, f"日期应在 {EARLIEST} 到 {LATEST} 之间。")
+        if not within_calendar(first):
+            raise FieldError("start", f"日期应在 {EARLIEST} 到 {LATEST} 之间。")
         if first > last:
             raise FieldError("start", "开始日期不能晚于结束日期。")
         if (last - first).days >= MAX_DAYS:
