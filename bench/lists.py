@@ -14,8 +14,9 @@ cost) and of the last 30 days (its first and last page, and its 差评); searche
 order number's first and last digits, by a nick, and by a part of every nick (a broad
 search); reviews by rare words of one and two characters, by a phrase, and by a word
 thousands of reviews hold. 买家 also sorted by 累计消费, 订单数 and 最近购买 (the segments
-computed once after the fill, as the nightly build leaves them), filtered on a class, and
-searched by a nick and sorted.
+computed once after the fill, as the nightly build leaves them), filtered on a class,
+searched by a nick and sorted, and searched by a part of every nick (超过 2,000 个) by nick,
+by 累计消费 and within a class.
 Target: p95 under 300 ms for every page, on SQLite and on PostgreSQL. Prints one JSON object as
 the last line.
 """
@@ -274,6 +275,9 @@ def main() -> int:
             "buyers_big_loyal_by_spend": "/shop/buyers?klass=loyal&big=1&sort=spent",
             "buyers_dormant_by_recent": "/shop/buyers?klass=dormant&sort=recent",
             "buyers_by_nick_by_spend": "/shop/buyers?q=0012345&sort=spent",
+            "buyers_broad": "/shop/buyers?q=买家",  # every nick has it: 超过 2,000 个
+            "buyers_broad_by_spend": "/shop/buyers?q=买家&sort=spent",
+            "buyers_broad_dormant_by_recent": "/shop/buyers?q=买家&klass=dormant&sort=recent",
             "products": "/shop/products",
         }
         client = app.test_client()

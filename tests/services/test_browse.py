@@ -191,7 +191,9 @@ def test_a_nick_search_can_read_the_nicks_index_on_postgresql(session: Session, 
     _orders(session, shop, NUMBERS)
     assert [
         b.platform_nick
-        for b in session.scalars(browse.buyers(session, shop.id, browse.BuyerListing(q="鱼fi")))
+        for b in session.scalars(
+            browse.buyers(session, shop.id, browse.BuyerListing(q="鱼fi")).stmt
+        )
     ] == ["小鱼Fish"]
     session.execute(sa.text("SET LOCAL enable_seqscan = off"))
     probe = sa.select(Buyer.id).where(grams_hold(Buyer.platform_nick, "鱼fi"))
@@ -221,9 +223,9 @@ def test_buyers_are_listed_by_what_they_bought_as_the_segments_last_counted_it(
 
     def listed(sort: str, **filters: object) -> list[str]:
         asked = browse.BuyerListing(sort=sort, **filters)  # type: ignore[arg-type]
-        found = [b.platform_nick for b in session.scalars(browse.buyers(session, shop.id, asked))]
-        total = browse.buyers_total(session, shop.id, asked)
-        assert total in (None, len(found))  # the count a page shows is the list's
+        search = browse.buyers(session, shop.id, asked)
+        found = [b.platform_nick for b in session.scalars(search.stmt)]
+        assert search.total in (None, len(found))  # the count a page shows is the list's
         return found
 
     every = ["a_seldom_big", "b_recent_small", "c_frequent", "d_never"]
@@ -238,3 +240,48 @@ def test_buyers_are_listed_by_what_they_bought_as_the_segments_last_counted_it(
     assert listed("spent", q="a_s") == ["a_seldom_big"]
     segments.recompute(session, shop, now=SEGMENTED_AT + timedelta(days=1))  # the next night
     assert listed("spent")[-2:] == ["0_added_since", "d_never"]  # nothing spent: by nick
+
+
+def test_a_buyer_search_matching_more_than_the_limit_walks_the_list_in_its_order(
+    session: Session, make_shop, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A part of every nick (买家 in a big shop) is not counted to the end: past
+    ``SEARCH_LIMIT`` matches the list walks in its own order, testing each buyer, and says
+    超过. A filter that leaves no more than the limit is counted exactly, and so is a sort
+    that leaves out the buyers added since the segments were computed."""
+    from tests.services.test_segments import NOW as SEGMENTED_AT
+    from tests.services.test_segments import buyer_with
+    from tracker.services import segments
+
+    monkeypatch.setattr(browse, "SEARCH_LIMIT", 2)
+    shop = make_shop()
+    buyer_with(session, shop, "a_seldom_big", [(200, "900.00")])
+    buyer_with(session, shop, "b_recent_small", [(1, "20.00")])
+    buyer_with(session, shop, "c_frequent", [(days, "50.00") for days in (5, 40, 80, 120)])
+    buyer_with(session, shop, "d_never", [])
+    segments.recompute(session, shop, now=SEGMENTED_AT)
+    for nick in ("0_added_since", "1_added_since"):
+        session.add(Buyer(shop_id=shop.id, platform_nick=nick, created_at=NOW, tags=[]))
+    buyer_with(session, make_shop(), "e_elsewhere", [(1, "99.00")])  # never another shop's
+    session.commit()
+
+    def searched(q: str, sort: str = "nick", **filters: object) -> tuple[list[str], object]:
+        asked = browse.BuyerListing(q=q, sort=sort, **filters)  # type: ignore[arg-type]
+        search = browse.buyers(session, shop.id, asked)
+        found = [b.platform_nick for b in session.scalars(search.stmt)]
+        return found, "broad" if search.broad else search.total
+
+    every = ["a_seldom_big", "b_recent_small", "c_frequent", "d_never"]
+    assert searched("_") == (["0_added_since", "1_added_since", *every], "broad")
+    assert searched("_", "spent") == (
+        ["a_seldom_big", "c_frequent", "b_recent_small", "d_never"],
+        "broad",
+    )
+    # four nicks hold _s (any case), two of them added since: the sorted list holds two
+    assert searched("_S", "recent") == (["b_recent_small", "a_seldom_big"], 2)
+    assert searched("_", "spent", klass="loyal") == (["c_frequent"], 1)  # counted: one
+    assert searched("_", "nick", big=True) == (["a_seldom_big"], 1)
+    assert searched("added_since") == (["0_added_since", "1_added_since"], 2)
+    assert searched("added_since", "spent") == ([], None)  # not segmented yet: counted, none
+    assert searched("n", "orders") == (["c_frequent", "b_recent_small", "d_never"], "broad")
+    assert searched("%") == ([], 0) and searched("fi") == ([], 0)  # no wildcards, no strangers

@@ -111,7 +111,8 @@ def test_a_buyer_is_found_by_the_whole_name_only(
 
     def found(q: str) -> list[int]:
         return [
-            b.id for b in session.scalars(browse.buyers(session, shop.id, browse.BuyerListing(q=q)))
+            b.id
+            for b in session.scalars(browse.buyers(session, shop.id, browse.BuyerListing(q=q)).stmt)
         ]
 
     assert found("郑俊杰") == [case.buyer_id]

@@ -77,10 +77,8 @@ def buyers() -> str:
     sort = sort if sort in browse.BUYER_SORTS else "nick"
     q = search_text()
     asked = browse.BuyerListing(q=q, klass=klass, big=big, level=level, sort=sort)
-    total = browse.buyers_total(db.session, shop.id, asked)
-    page = requested_page(
-        browse.buyers(db.session, shop.id, asked), total=None if total is None else lambda: total
-    )
+    found = browse.buyers(db.session, shop.id, asked)
+    page = searched_page(found)
     return render_template(
         "shop/buyers.html",
         shop=shop,
@@ -91,6 +89,8 @@ def buyers() -> str:
         sorts=BUYER_SORT_LABELS,
         classes=list(BuyerClass),
         level_names=LEVEL_NAMES,
+        broad=found.broad,
+        search_limit=browse.SEARCH_LIMIT,
     )
 
 
