@@ -278,6 +278,7 @@ def main() -> int:
             "buyers_broad": "/shop/buyers?q=买家",  # every nick has it: 超过 2,000 个
             "buyers_broad_by_spend": "/shop/buyers?q=买家&sort=spent",
             "buyers_broad_dormant_by_recent": "/shop/buyers?q=买家&klass=dormant&sort=recent",
+            "buyers_repeat_by_orders": "/shop/buyers?klass=repeat&sort=orders",  # a small class
             "products": "/shop/products",
         }
         client = app.test_client()

@@ -91,3 +91,26 @@ def test_load_writes_every_record_once(session: Session) -> None:
     with pytest.raises(DemoExists):
         load_demo(session, demo, code="demo", name="演示店", now=NOW)
     assert count(session, Review) == summary.reviews  # nothing duplicated
+
+
+def test_the_demo_shop_ranks_its_buyers_in_member_levels_by_spend(session: Session) -> None:
+    """The demo sets the shop's own levels (300 / 1,000 / 3,000 / 8,000 by 累计消费): without
+    them every buyer sat at 0 店铺客户, and 分层 and the buyer list's 会员等级 showed nothing."""
+    from tracker.models import BuyerSegment
+    from tracker.services import segments
+
+    load_demo(
+        session,
+        generate(seed=3, scale=0.05, end=date(2026, 11, 23)),
+        code="demo",
+        name="演示店",
+        now=NOW,
+    )
+    shop = session.scalar(sa.select(Shop).where(Shop.code == "demo"))
+    assert shop is not None
+    segments.recompute(session, shop, now=NOW)
+    rows = session.execute(sa.select(BuyerSegment.level, BuyerSegment.spent)).all()
+    bounds = [0, 300, 1000, 3000, 8000]
+    assert all(spent >= bounds[level] for level, spent in rows)
+    assert all(level == 4 or spent < bounds[level + 1] for level, spent in rows)
+    assert {level for level, _ in rows} >= {0, 1, 2, 3}  # a spread, not one level

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from tracker.database import analyze_after_bulk_load
 from tracker.demo.generator import SHOP_TZ, DemoShop
 from tracker.domain.phone_numbers import PhoneNumber, masked
+from tracker.domain.segments import LevelBasis, MemberLevels
 from tracker.models import (
     Buyer,
     ContactHandle,
@@ -64,6 +66,13 @@ DEMO_REQUESTS = (
     ("kefu2", 3, None, "kefu1", ShiftRequestState.WITH_COLLEAGUE, "想多上一天晚班，补上周的假"),
 )
 BATCH = 2000
+
+# the shop's own member levels by 累计消费 (普通会员 from ¥300 … 至尊VIP from ¥8,000), near
+# the CRM's imported 银卡/金卡/钻石 (300 / 1,000 / 3,000): without them every buyer of the
+# demo sat at 0 店铺客户 and 分层's levels and the buyer list's 会员等级 showed nothing
+DEMO_MEMBER_LEVELS = MemberLevels(
+    LevelBasis.SPEND, tuple(Decimal(t) for t in ("300", "1000", "3000", "8000"))
+)
 
 
 class DemoExists(RuntimeError):
@@ -217,6 +226,7 @@ def load_demo(
             name=name,
             platform=Platform.TMALL,
             platform_seller_id=f"{code}-seller-2201",
+            member_levels=DEMO_MEMBER_LEVELS.to_dict(),
             created_at=now,
         )
         session.add(shop)

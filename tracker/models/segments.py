@@ -27,6 +27,10 @@ class BuyerSegment(db.Model):
             "recency_days",
             "spent",
         ),
+        # a class alone by 最近购买 (沉睡客户 latest first, where a 唤醒 campaign starts)
+        sa.Index(
+            "ix_buyer_segments_shop_id_klass_recency_days", "shop_id", "klass", "recency_days"
+        ),
         # the buyer list's other orders (browse.BUYER_SORTS), and the levels counted
         sa.Index("ix_buyer_segments_shop_id_spent_level", "shop_id", "spent", "level"),
         sa.Index("ix_buyer_segments_shop_id_orders_spent", "shop_id", "orders", "spent"),
