@@ -139,6 +139,8 @@ def test_a_supervisor_sets_levels_and_exports_grades(
     segments.recompute(session, shop, now=utcnow())
     csv_text = client.get("/shop/segments/grades.csv").get_data(as_text=True)
     assert "大买家,2,高级会员,2700.00,3" in csv_text and "小买家,0,店铺客户" in csv_text
+    page = client.get("/shop/segments").get_data(as_text=True)
+    assert "累计消费 ¥100 起" in page and "累计消费 ¥1,000 起" in page  # as money reads
 
 
 def _input(page: str, box: str) -> str:

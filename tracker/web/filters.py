@@ -50,8 +50,9 @@ def money_in_wan(value: Decimal | float | None) -> str:
     return money(amount)
 
 
-def number(value: int | None) -> str:
-    """A count grouped by thousands (40,026): the counts a shop sees grow past a thousand."""
+def number(value: int | Decimal | None) -> str:
+    """A count or a whole amount grouped by thousands (40,026; a level's ¥1,000): the
+    counts a shop sees grow past a thousand."""
     return "—" if value is None else f"{value:,}"
 
 
