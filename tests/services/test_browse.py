@@ -201,6 +201,23 @@ def test_a_nick_search_can_read_the_nicks_index_on_postgresql(session: Session, 
     assert len(plans) == 1 and POSTGRES_NICK_INDEX in plans[0], plans
 
 
+def _segmented_buyers(session: Session, shop: Shop, *, added_since: list[str]) -> None:
+    """Four buyers apart in spend, order count and last purchase (one never bought), the
+    segments computed, then ``added_since``: buyers with no segment yet."""
+    from tests.services.test_segments import NOW as SEGMENTED_AT
+    from tests.services.test_segments import buyer_with
+    from tracker.services import segments
+
+    buyer_with(session, shop, "a_seldom_big", [(200, "900.00")])
+    buyer_with(session, shop, "b_recent_small", [(1, "20.00")])
+    buyer_with(session, shop, "c_frequent", [(days, "50.00") for days in (5, 40, 80, 120)])
+    buyer_with(session, shop, "d_never", [])
+    segments.recompute(session, shop, now=SEGMENTED_AT)
+    for nick in added_since:
+        session.add(Buyer(shop_id=shop.id, platform_nick=nick, created_at=NOW, tags=[]))
+    session.commit()
+
+
 def test_buyers_are_listed_by_what_they_bought_as_the_segments_last_counted_it(
     session: Session, make_shop
 ) -> None:  # type: ignore[no-untyped-def]
@@ -209,17 +226,10 @@ def test_buyers_are_listed_by_what_they_bought_as_the_segments_last_counted_it(
     added after the segments were computed has none yet: listed by nick, not in those
     orders until the next computation (the page says as of when); a search sorts too."""
     from tests.services.test_segments import NOW as SEGMENTED_AT
-    from tests.services.test_segments import buyer_with
     from tracker.services import segments
 
     shop = make_shop()
-    buyer_with(session, shop, "a_seldom_big", [(200, "900.00")])
-    buyer_with(session, shop, "b_recent_small", [(1, "20.00")])
-    buyer_with(session, shop, "c_frequent", [(days, "50.00") for days in (5, 40, 80, 120)])
-    buyer_with(session, shop, "d_never", [])
-    segments.recompute(session, shop, now=SEGMENTED_AT)
-    session.add(Buyer(shop_id=shop.id, platform_nick="0_added_since", created_at=NOW, tags=[]))
-    session.commit()
+    _segmented_buyers(session, shop, added_since=["0_added_since"])
 
     def listed(sort: str, **filters: object) -> list[str]:
         asked = browse.BuyerListing(sort=sort, **filters)  # type: ignore[arg-type]
@@ -283,21 +293,12 @@ def test_a_buyer_search_matching_more_than_the_limit_walks_the_list_in_its_order
     ``SEARCH_LIMIT`` matches the list walks in its own order, testing each buyer, and says
     超过. A filter that leaves no more than the limit is counted exactly, and so is a sort
     that leaves out the buyers added since the segments were computed."""
-    from tests.services.test_segments import NOW as SEGMENTED_AT
     from tests.services.test_segments import buyer_with
-    from tracker.services import segments
 
     monkeypatch.setattr(browse, "SEARCH_LIMIT", 2)
     shop = make_shop()
-    buyer_with(session, shop, "a_seldom_big", [(200, "900.00")])
-    buyer_with(session, shop, "b_recent_small", [(1, "20.00")])
-    buyer_with(session, shop, "c_frequent", [(days, "50.00") for days in (5, 40, 80, 120)])
-    buyer_with(session, shop, "d_never", [])
-    segments.recompute(session, shop, now=SEGMENTED_AT)
-    for nick in ("0_added_since", "1_added_since"):
-        session.add(Buyer(shop_id=shop.id, platform_nick=nick, created_at=NOW, tags=[]))
+    _segmented_buyers(session, shop, added_since=["0_added_since", "1_added_since"])
     buyer_with(session, make_shop(), "e_elsewhere", [(1, "99.00")])  # never another shop's
-    session.commit()
 
     def searched(q: str, sort: str = "nick", **filters: object) -> tuple[list[str], object]:
         asked = browse.BuyerListing(q=q, sort=sort, **filters)  # type: ignore[arg-type]
