@@ -32,6 +32,9 @@ EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 
 
+OUT_OF_CALENDAR = f"日期应在 {EARLIEST} 到 {LATEST} 之间。"  # a form's or a report's date
+
+
 def within_calendar(day: date) -> bool:
     return EARLIEST <= day <= LATEST
 

@@ -17,7 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from tracker.clock import EARLIEST, LATEST, within_calendar
+from tracker.clock import OUT_OF_CALENDAR, within_calendar
 from tracker.dbtypes import UTCDateTime, days_between, seconds_between
 from tracker.domain import case_flow
 from tracker.domain.figures import FactTable, Figures, figures, per_bucket
@@ -54,6 +54,11 @@ BREAKDOWNS = {
 UNASSIGNED = "（未分配）"
 
 
+def _refuse_outside_calendar(field: str, day: date) -> None:
+    if not within_calendar(day):
+        raise FieldError(field, OUT_OF_CALENDAR)
+
+
 @dataclass(frozen=True)
 class Period:
     """Whole local days, ``start`` to ``end`` inclusive."""
@@ -68,15 +73,14 @@ class Period:
             last = date.fromisoformat(end) if end else today
         except ValueError as exc:
             raise FieldError("end", f"结束日期 {end!r} 不是 YYYY-MM-DD 格式。") from exc
-        if not within_calendar(last):  # before the default start is counted back from it:
-            # 0001-01-01 less 29 days is no date (an OverflowError, a 500)
-            raise FieldError("end", f"日期应在 {EARLIEST} 到 {LATEST} 之间。")
+        # checked before the default start is counted back from it: 0001-01-01 less 29
+        # days is no date (an OverflowError, a 500)
+        _refuse_outside_calendar("end", last)
         try:
             first = date.fromisoformat(start) if start else last - timedelta(days=29)
         except ValueError as exc:
             raise FieldError("start", f"开始日期 {start!r} 不是 YYYY-MM-DD 格式。") from exc
-        if not within_calendar(first):
-            raise FieldError("start", f"日期应在 {EARLIEST} 到 {LATEST} 之间。")
+        _refuse_outside_calendar("start", first)
         if first > last:
             raise FieldError("start", "开始日期不能晚于结束日期。")
         if (last - first).days >= MAX_DAYS:

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
-from tracker.clock import EARLIEST, LATEST, within_calendar
+from tracker.clock import OUT_OF_CALENDAR, within_calendar
 from tracker.services.errors import FieldError
 from tracker.web.inputs import MAX_ID
 
@@ -51,7 +51,7 @@ def row_id(form: Any, field: Any) -> None:
 
 def in_calendar(form: Any, field: Any) -> None:
     if isinstance(field.data, date) and not within_calendar(field.data):
-        raise ValidationError(f"日期应在 {EARLIEST} 到 {LATEST} 之间。")
+        raise ValidationError(OUT_OF_CALENDAR)
 
 
 def attach_error(form: FlaskForm, error: FieldError) -> None:
