@@ -69,6 +69,30 @@ def test_a_shop_is_segmented_from_its_orders_and_replaced_whole(
     assert loyal_row.share == pytest.approx(3000 / 3740)
 
 
+def test_buyers_who_never_ordered_do_not_split_the_segments_insert(
+    session: Session, shop: Shop
+) -> None:
+    """A shop's buyers who never ordered sit among those who did (null 最近购买): the ORM's
+    bulk insert split its batch at each of them, a statement per buyer or two."""
+    for i in range(30):
+        buyer_with(session, shop, f"买家{i}", [(10 + i, "90")] if i % 2 else [])
+    inserts: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO BUYER_SEGMENTS"):
+            inserts.append(statement)
+
+    engine = session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert segments.recompute(session, shop, now=NOW) == 30
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+    assert len(inserts) == 1
+    never = session.scalars(sa.select(BuyerSegment).where(BuyerSegment.orders == 0)).all()
+    assert len(never) == 15 and {s.recency_days for s in never} == {None}
+
+
 def test_segments_are_as_of_now_orders_paid_later_do_not_count(
     session: Session, shop: Shop
 ) -> None:
