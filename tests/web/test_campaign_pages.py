@@ -227,7 +227,7 @@ def test_the_campaign_list_is_paged(
     first = client.get("/shop/campaigns").get_data(as_text=True)
     rows = first[first.index('id="campaigns"') : first.index('id="care-rules"')]
     assert "生日关怀第24天" in rows and "生日关怀第05天" in rows and "生日关怀第04天" not in rows
-    assert "共 25 条，第 1 / 2 页" in first
+    assert "共 25 个，第 1 / 2 页" in first
     second = client.get("/shop/campaigns?page=2").get_data(as_text=True)
     rows = second[second.index('id="campaigns"') : second.index('id="care-rules"')]
     assert "生日关怀第04天" in rows and "生日关怀第05天" not in rows

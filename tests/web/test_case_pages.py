@@ -313,7 +313,7 @@ def test_board_filters_and_search(
     for bad in ("status=nonsense", "priority=9", "opened_from=yesterday", "sort=evil"):
         assert client.get(f"/cases?{bad}").status_code == 200
     html = client.get("/cases?view=list&q=了").get_data(as_text=True)
-    assert "共 2 条" in html and 'id="broad-search"' not in html
+    assert "共 2 个" in html and 'id="broad-search"' not in html
 
 
 def test_a_board_search_matching_too_many_says_so(
@@ -330,7 +330,7 @@ def test_a_board_search_matching_too_many_says_so(
     html = client.get("/cases?view=list&q=太慢").get_data(as_text=True)
     notice = html[html.index('id="broad-search"') :][:120]
     assert "符合的案件超过 2 个" in notice and html.count("快递太慢了") == 2  # the first two
-    assert "超过 2 条，第 1 / 1 页" in html
+    assert "超过 2 个，第 1 / 1 页" in html  # the pager counts cases as the notice does
 
 
 def test_kanban_closed_columns_hold_last_weeks_cases_the_list_holds_all(

@@ -264,7 +264,7 @@ def test_a_supervisor_of_several_shops_compares_them_and_opens_one(
     jd_card = next(c for c in cards if "京东自营店" in c)
     rate = re.search(r'class="[^"]*recovery">([^<]*)<br>([^<]*)</dd>', jd_card)
     assert rate and rate[1].startswith("已结案 ") and rate[2].startswith("全部 ")
-    assert "共 2 条" in html
+    assert "共 2 家" in html
     assert "新开的案件，" in html  # the default period ends today
     # a period that runs past today says its figures stop at today, as the dashboard does
     day = utcnow().astimezone(SHANGHAI).date()

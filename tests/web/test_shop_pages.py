@@ -198,7 +198,7 @@ def test_many_shops_are_picked_from_a_searchable_list(
     assert '"text-truncate">店000</span>' in home and f"共 {SWITCHER_LIMIT + 6} 家" in home
     listing = client.get("/shop/switch").get_data(as_text=True).split('id="shop-list"')[1]
     assert "店000" in listing and "当前店铺" in listing and "远方水果旗舰店" not in listing
-    assert f"共 {SWITCHER_LIMIT + 6} 条" in listing  # a page at a time
+    assert f"共 {SWITCHER_LIMIT + 6} 家" in listing  # a page at a time, counted as shops
     found = client.get("/shop/switch?q=fruit").get_data(as_text=True).split('id="shop-list"')[1]
     assert "远方水果旗舰店" in found and "店000" not in found
     assert "没有符合条件的店铺" in client.get("/shop/switch?q=%25").get_data(as_text=True)
@@ -312,10 +312,10 @@ def test_a_broad_order_or_buyer_search_says_so_and_lists_in_order(
     html = client.get("/shop/orders?q=橙子1").get_data(as_text=True)
     assert 'id="broad-search"' not in html and "共 1 条" in html
     html = client.get("/shop/buyers?q=橙子").get_data(as_text=True)
-    assert 'id="broad-search"' in html and "符合的买家超过 2 个" in html and "超过 2 条" in html
+    assert 'id="broad-search"' in html and "符合的买家超过 2 个" in html and "超过 2 个，" in html
     assert html.index("橙子0") < html.index("橙子1") < html.index("橙子2")  # by nick
     html = client.get("/shop/buyers?q=橙子1").get_data(as_text=True)
-    assert 'id="broad-search"' not in html and "共 1 条" in html
+    assert 'id="broad-search"' not in html and "共 1 个" in html
 
 
 def _counting_reviews(session: Session, client: FlaskClient, url: str) -> tuple[str, list[str]]:
