@@ -18,7 +18,7 @@ from tests.factories import approved_template, open_case
 from tests.fakes import transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.models import CaseSurvey, Shop, User
+from tracker.models import CaseSurvey, ContactHandle, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Role
 from tracker.providers.aliyun import AliyunSms
 from tracker.services import surveys
@@ -95,6 +95,40 @@ def test_the_right_closed_cases_are_asked_once_by_sms_with_a_signed_link(
     assert "https://t.example/s/" in link
     survey = session.scalars(sa.select(CaseSurvey)).one()
     assert survey.case_id == asked.id and survey.state == "sent"
+
+
+def test_the_due_buyers_numbers_are_read_at_once_and_one_without_is_left(
+    session: Session, survey_shop: Shop
+) -> None:
+    """The survey job runs all day: a case whose buyer has no number for SMS stays due for
+    three days, so looking each case's number up alone cost a query per case per run."""
+    cases = [
+        closed(session, survey_shop, key, CaseOutcome.REVIEW_REVISED, hours_ago=2) for key in "1234"
+    ]
+    lapsed = session.scalars(
+        sa.select(ContactHandle).where(ContactHandle.buyer_id == cases[3].buyer_id)
+    ).all()
+    for handle in lapsed:
+        handle.expires_at = NOW - timedelta(hours=1)
+    session.commit()
+    reads: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        if "FROM contact_handles" in statement:
+            reads.append(statement)
+
+    engine = session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert surveys.queue_due(session, now=NOW) == 3
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+    assert len(reads) == 1
+    asked = dict(session.execute(sa.select(CaseSurvey.case_id, CaseSurvey.handle_id)).all())
+    assert set(asked) == {c.id for c in cases[:3]}
+    for case in cases[:3]:
+        handle = session.get(ContactHandle, asked[case.id])
+        assert handle is not None and handle.buyer_id == case.buyer_id
 
 
 def _send(session: Session, aliyun: FakeAliyun, now: datetime) -> int:
