@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 UNHAPPY_WORDS = ("差", "坏", "烂", "慢", "失望", "不好", "太小", "不新鲜", "投诉")
@@ -49,3 +50,21 @@ def transactions_seen(session: Session, cls: type, method: str) -> Iterator[list
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(cls, method, watched)
         yield seen
+
+
+@contextmanager
+def statements_seen(session: Session, wanted: Callable[[str], bool]) -> Iterator[list[str]]:
+    """While inside, every SQL statement the session's engine sends that ``wanted`` picks:
+    how many round trips a page or a job costs, which no timing in a test can show."""
+    seen: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if wanted(statement):
+            seen.append(statement)
+
+    engine = session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)

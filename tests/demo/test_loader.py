@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.conftest import NOW, count
+from tests.fakes import statements_seen
 from tracker.demo.generator import generate
 from tracker.demo.loader import DEMO_PASSWORD, DemoExists, load_demo
 from tracker.models import (
@@ -100,18 +101,8 @@ def test_a_second_shop_loads_in_batches_and_each_row_links_to_its_own(session: S
     first = generate(seed=3, scale=0.02, end=date(2026, 11, 23))
     load_demo(session, first, code="demo", name="演示店", now=NOW)
     second = generate(seed=4, scale=0.02, end=date(2026, 11, 23))
-    inserts: list[str] = []
-
-    def keep(conn, cursor, statement, *args) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO REVIEWS"):
-            inserts.append(statement)
-
-    engine = session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", keep)
-    try:
+    with statements_seen(session, lambda s: s.startswith("INSERT INTO reviews ")) as inserts:
         summary = load_demo(session, second, code="demo-2", name="演示二店", now=NOW)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", keep)
     assert summary.reviews == len(second.reviews) > 100 and len(inserts) == 1
     shop = session.scalar(sa.select(Shop).where(Shop.code == "demo-2"))
     assert shop is not None

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tests.fakes import statements_seen
 from tracker.domain.segments import BuyerClass, LevelBasis, MemberLevels
 from tracker.models import Buyer, BuyerSegment, Order, Shop, User
 from tracker.models.enums import Role
@@ -76,18 +77,8 @@ def test_buyers_who_never_ordered_do_not_split_the_segments_insert(
     bulk insert split its batch at each of them, a statement per buyer or two."""
     for i in range(30):
         buyer_with(session, shop, f"买家{i}", [(10 + i, "90")] if i % 2 else [])
-    inserts: list[str] = []
-
-    def keep(conn, cursor, statement, *args) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO BUYER_SEGMENTS"):
-            inserts.append(statement)
-
-    engine = session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", keep)
-    try:
+    with statements_seen(session, lambda s: s.startswith("INSERT INTO buyer_segments")) as inserts:
         assert segments.recompute(session, shop, now=NOW) == 30
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", keep)
     assert len(inserts) == 1
     never = session.scalars(sa.select(BuyerSegment).where(BuyerSegment.orders == 0)).all()
     assert len(never) == 15 and {s.recency_days for s in never} == {None}

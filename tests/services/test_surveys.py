@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
 from tests.factories import approved_template, open_case
-from tests.fakes import transactions_seen
+from tests.fakes import statements_seen, transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.models import CaseSurvey, ContactHandle, Shop, User
@@ -111,18 +111,8 @@ def test_the_due_buyers_numbers_are_read_at_once_and_one_without_is_left(
     for handle in lapsed:
         handle.expires_at = NOW - timedelta(hours=1)
     session.commit()
-    reads: list[str] = []
-
-    def keep(conn, cursor, statement, *args) -> None:
-        if "FROM contact_handles" in statement:
-            reads.append(statement)
-
-    engine = session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", keep)
-    try:
+    with statements_seen(session, lambda s: "FROM contact_handles" in s) as reads:
         assert surveys.queue_due(session, now=NOW) == 3
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", keep)
     assert len(reads) == 1
     asked = dict(session.execute(sa.select(CaseSurvey.case_id, CaseSurvey.handle_id)).all())
     assert set(asked) == {c.id for c in cases[:3]}

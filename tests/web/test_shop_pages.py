@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import NOW, csrf_token, login
 from tests.factories import add_sale, open_case
+from tests.fakes import statements_seen
 from tracker.clock import utcnow
 from tracker.extensions import cache
 from tracker.models import Review, Script, Shop
@@ -320,17 +321,8 @@ def test_a_broad_order_or_buyer_search_says_so_and_lists_in_order(
 
 def _counting_reviews(session: Session, client: FlaskClient, url: str) -> tuple[str, list[str]]:
     """The page, and the statements that counted reviews row by row to show it."""
-    counts: list[str] = []
-
-    def keep(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
-        if "count(" in statement.lower() and "reviews" in statement:
-            counts.append(statement)
-
-    sa.event.listen(session.get_bind().engine, "before_cursor_execute", keep)
-    try:
+    with statements_seen(session, lambda s: "count(" in s.lower() and "reviews" in s) as counts:
         return client.get(url).get_data(as_text=True), counts
-    finally:
-        sa.event.remove(session.get_bind().engine, "before_cursor_execute", keep)
 
 
 def test_a_broad_review_search_says_so_and_lists_the_newest(
@@ -485,27 +477,15 @@ def test_with_many_shops_a_script_is_written_for_all_or_the_shop_in_use(
 
 def test_the_shops_a_user_may_see_are_listed_once_per_page(
     client: FlaskClient,
+    session: Session,
     make_user,
     make_shop,  # type: ignore[no-untyped-def]
 ) -> None:
     """The navigation bar and the 话术 form offer the same shops: one query serves both."""
-    from sqlalchemy import event
-
-    from tracker.extensions import db
-
     shops = [make_shop(), make_shop()]
     login(client, make_user(Role.SUPERVISOR, shops=shops))
-    listed: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        if "FROM shops" in statement and "LIMIT" in statement.upper():
-            listed.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_seen(session, lambda s: "FROM shops" in s and "LIMIT" in s.upper()) as listed:
         page = client.get("/scripts/new").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     assert 'name="shop_id"' in page and shops[1].name in page
     assert len(listed) == 2  # the shop in use (LIMIT 1) and the one list of shops
 
