@@ -141,11 +141,9 @@ def buyers(session: Session, shop_id: int, asked: BuyerListing = BuyerListing())
         stmt = stmt.join(BuyerSegment, BuyerSegment.buyer_id == Buyer.id).where(
             BuyerSegment.shop_id == shop_id, *wanted
         )
-    counted = None  # the segments alone: the list's size unsearched; a filter's
-    if wanted or (segmented and not asked.q):
-        counted = _segments_counted(session, shop_id, wanted)
-    few = bool(wanted) and counted is not None and counted <= FEW_TO_SORT
     if not asked.q:
+        counted = _segments_counted(session, shop_id, wanted) if segmented else None
+        few = bool(wanted) and counted is not None and counted <= FEW_TO_SORT
         return Search(stmt.order_by(*_buyer_order(asked.sort, picked=few)), total=counted)
     named = buyer_profiles.matching_name(asked.q)
     found = session.scalars(
@@ -154,7 +152,9 @@ def buyers(session: Session, shop_id: int, asked: BuyerListing = BuyerListing())
         .limit(SEARCH_LIMIT + 1)
     ).all()
     if len(found) > SEARCH_LIMIT:
-        # each buyer tested as the list's own index reaches it; the page fills soon
+        # each buyer tested as the list's own index reaches it; the page fills soon (a
+        # small class's buyers read and sorted first); a narrow search never asks the count
+        few = bool(wanted) and _segments_counted(session, shop_id, wanted) <= FEW_TO_SORT
         walked = stmt.where(sa.or_(contains_text(Buyer.platform_nick, asked.q), named)).order_by(
             *_buyer_order(asked.sort, picked=few)
         )
