@@ -58,7 +58,7 @@ def test_confirming_opens_a_case_with_its_deadline_from_the_confirmation(
 ) -> None:
     review = _unsure(session, shop)
     later = NOW + timedelta(hours=3)
-    case = confirmations.confirm(
+    [case] = confirmations.confirm(
         session, shop.id, review.id, actor=agent, now=later, settings=SETTINGS
     )
     assert case.kind == CaseKind.HIDDEN_NEGATIVE.value and case.is_hidden_negative
@@ -85,6 +85,124 @@ def test_dismissing_stores_a_correction_and_never_queues_the_words_again(
     session.commit()
     assert confirmations.count_waiting(session, shop.id, now=NOW) == 0
     assert session.scalar(sa.select(sa.func.count(Case.id))) == 0
+
+
+def _copied(session: Session, shop: Shop, keys: Sequence[str], text: str) -> list[Review]:
+    """Good ratings from several buyers with the same unsure words, oldest first."""
+    run(
+        session,
+        shop,
+        [
+            record(
+                k,
+                rating=Rating.GOOD,
+                text=text,
+                nick=f"买家{k}",
+                posted=NOW - timedelta(hours=9 - i),
+            )
+            for i, k in enumerate(keys)
+        ],
+    )
+    return [
+        session.scalars(sa.select(Review).where(Review.platform_key == f"{k}:buyer")).one()
+        for k in keys
+    ]
+
+
+def test_reviews_with_the_same_words_wait_as_one_item(session: Session, shop: Shop) -> None:
+    first, second, third = _copied(session, shop, ["3001", "3002", "3003"], "还行吧，就那样")
+    other = _unsure(session, shop, "3004")
+    other.text = "还行吧，就那样。"  # one more character: other words, judged apart
+    session.commit()
+    items = confirmations.waiting(session, shop.id, now=NOW)
+    assert [(w.review.id, [r.id for r in w.alike], w.alike_waiting) for w in items] == [
+        (first.id, [second.id, third.id], 3),
+        (other.id, [], 1),
+    ]
+    # a page that ends before the copies still counts them, and the item says so
+    [item] = confirmations.waiting(session, shop.id, now=NOW, limit=1)
+    assert item.review.id == first.id and item.alike == [] and item.alike_waiting == 3
+    # the same text under another 追评 is other words too
+    third.follow_up_text = "用了一周，还是不行"
+    session.commit()
+    items = confirmations.waiting(session, shop.id, now=NOW)
+    assert [(w.review.id, w.alike_waiting) for w in items] == [
+        (first.id, 2),
+        (third.id, 1),
+        (other.id, 1),
+    ]
+
+
+def test_one_click_decides_every_review_waiting_with_the_same_words(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    copies = _copied(session, shop, ["3101", "3102", "3103"], "还行吧，就那样")
+    different = _unsure(session, shop, "3104")
+    different.text = "还行吧"
+    session.commit()
+    dismissed = confirmations.dismiss(
+        session, shop.id, copies[1].id, actor=agent, now=NOW, alike=True
+    )
+    assert dismissed == 3
+    assert [_label(session, r) for r in copies] == [True, True, True]
+    assert _label(session, different) is None
+    assert [w.review.id for w in confirmations.waiting(session, shop.id, now=NOW)] == [different.id]
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                AuditEvent.entity_type == "review",
+                AuditEvent.new_value == "误报",
+                AuditEvent.actor_id == agent.id,
+            )
+        )
+        == 3
+    )
+
+    cases = _copied(session, shop, ["3201", "3202"], "凑合用吧，不想麻烦才给的好评")
+    opened = confirmations.confirm(
+        session, shop.id, cases[0].id, actor=agent, now=NOW, settings=SETTINGS, alike=True
+    )
+    assert [c.review_id for c in opened] == [cases[0].id, cases[1].id]
+    assert all(c.is_hidden_negative and c.opened_at == NOW for c in opened)
+    assert [_label(session, r) for r in cases] == [False, False]
+
+
+def test_without_alike_only_the_one_review_is_decided(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    first, second = _copied(session, shop, ["3301", "3302"], "还行吧，就那样")
+    assert confirmations.dismiss(session, shop.id, first.id, actor=agent, now=NOW) == 1
+    assert [w.review.id for w in confirmations.waiting(session, shop.id, now=NOW)] == [second.id]
+
+
+def test_a_copy_a_colleague_decided_meanwhile_is_left_to_them(
+    session: Session,
+    shop: Shop,
+    agent: User,
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second, third = _copied(session, shop, ["3401", "3402", "3403"], "还行吧，就那样")
+    colleague = make_user(Role.AGENT, [shop])
+    real = confirmations._waiting_alike
+
+    def colleague_takes_one(*args: object) -> list[int]:
+        ids = real(*args)  # type: ignore[arg-type]
+        if ids:  # between reading the copies and taking them, a colleague confirms one
+            session.execute(
+                sa.update(Review)
+                .where(Review.id == second.id)
+                .values(awaiting_confirmation_at=None)
+            )
+            corrections.store_correction(
+                session, second.id, is_positive=False, user_id=colleague.id, now=NOW
+            )
+        return ids
+
+    monkeypatch.setattr(confirmations, "_waiting_alike", colleague_takes_one)
+    dismissed = confirmations.dismiss(session, shop.id, first.id, actor=agent, now=NOW, alike=True)
+    assert dismissed == 2
+    assert [_label(session, r) for r in (first, second, third)] == [True, False, True]
 
 
 def test_another_shops_review_cannot_be_decided(

@@ -58,6 +58,31 @@ def test_the_queue_shows_unsure_reviews_and_one_click_decides(
     assert "没有待确认的评价" in client.get("/cases/confirm").get_data(as_text=True)
 
 
+def test_copied_words_show_once_and_one_click_decides_every_copy(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    words = "还行吧<b>凑合</b>"
+    copies = [_waiting(session, world, words, f"c{i}") for i in range(3)]
+    other = _waiting(session, world, "还可以吧", "c9")
+    login(client, world.users["agent"])
+    page = client.get("/cases/confirm").get_data(as_text=True)
+    assert page.count("还行吧&lt;b&gt;凑合&lt;/b&gt;") == 1 and "<b>凑合" not in page
+    assert "同样的文字共 3 条待确认" in page
+    assert "3 条都是误报" in page and "3 条都是差评 · 开 3 个案件" in page
+    assert page.count("误报 · 无需处理") == 1  # 还可以吧 alone: the single-review buttons
+    answer = post_form(
+        client,
+        f"/cases/confirm/{copies[0].id}",
+        {"decision": "dismiss", "alike": "y"},
+        form_url="/cases/confirm",
+    )
+    assert "已将 3 条评价标为误报" in client.get(answer.location).get_data(as_text=True)
+    assert all(session.get(SentimentCorrection, r.id).is_positive for r in copies)
+    assert session.get(SentimentCorrection, other.id) is None
+    page = client.get("/cases/confirm").get_data(as_text=True)
+    assert "还可以吧" in page and "凑合" not in page
+
+
 def test_the_queue_names_what_the_words_complain_of(
     client: FlaskClient, session: Session, world: World
 ) -> None:

@@ -277,10 +277,8 @@ def _read_the_queue(
         reader = rng.choice(readers)
         try:
             if review.id in hidden:
-                opened.append(
-                    confirmations.confirm(
-                        session, shop_id, review.id, actor=reader, now=at, settings=settings
-                    )
+                opened += confirmations.confirm(
+                    session, shop_id, review.id, actor=reader, now=at, settings=settings
                 )
             else:
                 confirmations.dismiss(session, shop_id, review.id, actor=reader, now=at)

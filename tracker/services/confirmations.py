@@ -5,7 +5,7 @@ dismisses it (误报: no case, and the next training learns from it)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -55,6 +55,17 @@ class Waiting:
     review: Review
     reasons: list[Reason]  # what the words complain of, as a case would be tagged; may be none
     window_ends: datetime  # the buyer can change (or 追评) the review until then
+    # Other reviews on the page with these very words (first posted after this one): the
+    # queue shows a text once, and one click can decide them all.
+    alike: list[Review] = field(default_factory=list)
+    alike_waiting: int = 1  # reviews waiting with these words, this one and beyond the page
+
+
+Words = tuple[str, str | None]  # a review's text and its 追评: what a person judges
+
+
+def _words(review: Review) -> Words:
+    return review.text, review.follow_up_text
 
 
 def waiting(
@@ -62,7 +73,9 @@ def waiting(
 ) -> list[Waiting]:
     """Oldest first: the buyer's window runs from the review, not from the queue. With the
     reasons its words name (包装问题…), which tell a complaint from praise at a glance, and
-    the end of the buyer's window, which says which to read first."""
+    the end of the buyer's window, which says which to read first. Reviews with the same
+    words are one item: buyers copy texts (不想麻烦才给的好评…), and judging the words once
+    is one person's reading, not one per review."""
     reviews = session.scalars(
         sa.select(Review)
         .where(_waiting(session, shop_id, now))
@@ -70,8 +83,36 @@ def waiting(
         .order_by(Review.first_posted_at, Review.id)
         .limit(limit)
         .offset(offset)
+    ).all()
+    groups: dict[Words, list[Review]] = {}
+    for review in reviews:
+        groups.setdefault(_words(review), []).append(review)
+    counts = _waiting_with_words(session, shop_id, now, {r.text for r in reviews})
+    rules = rules_of(session, shop_id)
+    return [
+        Waiting(
+            first,
+            _problems_named(first),
+            rules.change_window_end(first.first_posted_at),
+            alike=others,
+            alike_waiting=max(counts.get(words, 0), 1 + len(others)),
+        )
+        for words, (first, *others) in groups.items()
+    ]
+
+
+def _waiting_with_words(
+    session: Session, shop_id: int, now: datetime, texts: set[str]
+) -> dict[Words, int]:
+    """How many reviews wait with each of these texts (and their 追评), in one query."""
+    if not texts:
+        return {}
+    rows = session.execute(
+        sa.select(Review.text, Review.follow_up_text, sa.func.count())
+        .where(_waiting(session, shop_id, now), Review.text.in_(texts))
+        .group_by(Review.text, Review.follow_up_text)
     )
-    return as_waiting(session, shop_id, reviews)
+    return {(text, follow_up): count for text, follow_up, count in rows}
 
 
 def _problems_named(review: Review) -> list[Reason]:
@@ -191,6 +232,22 @@ def _take(session: Session, shop_id: int, review_id: int, now: datetime) -> Revi
     return review
 
 
+def _waiting_alike(session: Session, shop_id: int, review: Review, now: datetime) -> list[int]:
+    """The other reviews waiting with the review's very words (text and 追评), oldest first."""
+    return list(
+        session.scalars(
+            sa.select(Review.id)
+            .where(
+                _waiting(session, shop_id, now),
+                Review.text == review.text,
+                Review.follow_up_text.is_not_distinct_from(review.follow_up_text),
+                Review.id != review.id,
+            )
+            .order_by(Review.first_posted_at, Review.id)
+        )
+    )
+
+
 def _decide(
     session: Session, shop_id: int, review_id: int, *, actor: User, now: datetime, complaint: bool
 ) -> Review:
@@ -235,12 +292,18 @@ def confirm(
     actor: User,
     now: datetime,
     settings: IntakeSettings,
-) -> Case:
-    """是差评: a hidden-negative case opens now, with its deadline from now."""
+    alike: bool = False,
+) -> list[Case]:
+    """是差评: a hidden-negative case opens now, with its deadline from now; with ``alike``,
+    one for every review waiting with the same words too. The review's case comes first."""
     with transaction(session):
-        review = _decide(session, shop_id, review_id, actor=actor, now=now, complaint=True)
-        case = _open(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
-    return case
+        reviews = _decide_all(
+            session, shop_id, review_id, actor=actor, now=now, complaint=True, alike=alike
+        )
+        return [
+            _open(session, review, CaseKind.HIDDEN_NEGATIVE, now=now, settings=settings)
+            for review in reviews
+        ]
 
 
 def _open(
@@ -263,10 +326,47 @@ def _open(
     return case
 
 
-def dismiss(session: Session, shop_id: int, review_id: int, *, actor: User, now: datetime) -> None:
-    """误报: no case; the words are stored as happy for the next training."""
+def dismiss(
+    session: Session,
+    shop_id: int,
+    review_id: int,
+    *,
+    actor: User,
+    now: datetime,
+    alike: bool = False,
+) -> int:
+    """误报: no case; the words are stored as happy for the next training. With ``alike``,
+    every review waiting with the same words too. Returns how many were dismissed."""
     with transaction(session):
-        _decide(session, shop_id, review_id, actor=actor, now=now, complaint=False)
+        decided = _decide_all(
+            session, shop_id, review_id, actor=actor, now=now, complaint=False, alike=alike
+        )
+        return len(decided)
+
+
+def _decide_all(
+    session: Session,
+    shop_id: int,
+    review_id: int,
+    *,
+    actor: User,
+    now: datetime,
+    complaint: bool,
+    alike: bool,
+) -> list[Review]:
+    """The person's word on the review and, with ``alike``, on every review still waiting
+    with its words (oldest first); one a colleague decided meanwhile is left to them."""
+    first = _decide(session, shop_id, review_id, actor=actor, now=now, complaint=complaint)
+    decided = [first]
+    if alike:
+        for other in _waiting_alike(session, shop_id, first, now):
+            try:
+                decided.append(
+                    _decide(session, shop_id, other, actor=actor, now=now, complaint=complaint)
+                )
+            except AlreadyDecided:
+                continue
+    return decided
 
 
 SETTLED = "本店校准后开案"  # the audit's word for a case the new bands opened

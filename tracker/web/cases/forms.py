@@ -139,9 +139,11 @@ class AttemptForm(VersionedForm):
 
 
 class ConfirmForm(Form):
-    """是差评 or 误报 for one review in 待确认."""
+    """是差评 or 误报 for one review in 待确认 (``alike``: and for every review waiting with
+    its very words, which the queue shows as one item)."""
 
     decision = SelectField(choices=pairs([("case", "是差评"), ("dismiss", "误报")]))
+    alike = BooleanField()
 
 
 class StatusForm(VersionedForm):

@@ -362,18 +362,23 @@ def confirm_decide(review_id: int) -> Response:
     now = utcnow()
     try:
         if form.decision.data == "case":
-            case = confirmations.confirm(
+            cases = confirmations.confirm(
                 db.session,
                 shop.id,
                 review_id,
                 actor=current_user,
                 now=now,
                 settings=shop_settings(current_app, shop),
+                alike=form.alike.data,
             )
-            flash(f"已确认为差评，案件 #{case.id} 已开，首次联系时限从现在起算。", "success")
+            opened = "、".join(f"#{case.id}" for case in cases)
+            flash(f"已确认为差评，案件 {opened} 已开，首次联系时限从现在起算。", "success")
         else:
-            confirmations.dismiss(db.session, shop.id, review_id, actor=current_user, now=now)
-            flash("已标为误报，不开案件；模型下次训练会学到。", "success")
+            dismissed = confirmations.dismiss(
+                db.session, shop.id, review_id, actor=current_user, now=now, alike=form.alike.data
+            )
+            which = f"将 {dismissed} 条评价" if dismissed > 1 else ""
+            flash(f"已{which}标为误报，不开案件；模型下次训练会学到。", "success")
     except confirmations.AlreadyDecided as exc:
         flash(exc.message, "warning")
     return redirect(url_for("cases.confirm_queue"))
