@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.conftest import count
-from tests.fakes import KeywordScorer
+from tests.fakes import KeywordScorer, statements_seen
 from tracker.domain.triage import DeadlinePolicy, ScoreBands
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
@@ -113,6 +113,43 @@ def test_the_same_batch_twice_changes_nothing(session: Session, shop: Shop) -> N
     assert scorer.calls == []  # nothing re-scored
     assert (count(session, Review), count(session, Case), count(session, Buyer)) == (3, 2, 1)
     assert count(session, ReviewRevision) == 0
+
+
+def test_new_reviews_are_written_with_their_scores_and_never_updated_after(
+    session: Session, shop: Shop
+) -> None:
+    """A review goes in with its score in its INSERT. Written first and scored after, every
+    new review cost an UPDATE (on PostgreSQL each rewrites its text indexes), and a second
+    one set its 待确认 time to the NULL it already held."""
+    batch = [
+        record("1"),
+        record("2", rating=Rating.NEUTRAL, text="一般般"),
+        record("3", rating=Rating.GOOD, text="很甜，好吃"),
+        record("4", rating=Rating.GOOD, text="还行吧"),  # unsure: 待确认 sets its time
+    ]
+    with statements_seen(session, lambda s: s.startswith("UPDATE reviews")) as updates:
+        result = run(session, shop, batch)
+    assert (result.new, result.scored, result.cases_opened) == (4, 4, 2)
+    assert [" ".join(u.split()[:4]) for u in updates] == [
+        "UPDATE reviews SET awaiting_confirmation_at=?"
+        if session.get_bind().dialect.paramstyle == "qmark"
+        else "UPDATE reviews SET awaiting_confirmation_at=%(awaiting_confirmation_at)s::TIMESTAMP"
+    ]
+    scored = session.execute(
+        sa.select(Review.platform_key, Review.sentiment_score, Review.sentiment_model).order_by(
+            Review.platform_key
+        )
+    ).all()
+    assert [(k, s, m) for k, s, m in scored] == [
+        ("1:buyer", 0.05, "keyword-test-1"),
+        ("2:buyer", 0.95, "keyword-test-1"),
+        ("3:buyer", 0.95, "keyword-test-1"),
+        ("4:buyer", 0.4, "keyword-test-1"),
+    ]
+    waiting = session.scalars(
+        sa.select(Review.platform_key).where(Review.awaiting_confirmation_at.is_not(None))
+    ).all()
+    assert waiting == ["4:buyer"]
 
 
 def test_duplicates_inside_one_batch_keep_the_latest(session: Session, shop: Shop) -> None:

@@ -268,10 +268,12 @@ def ingest(
             result.unchanged += 1
             if record.reply and not review.explanation:
                 review.explanation, review.explained_at = record.reply, now
-    session.flush()
-
+    # Scored before they are written: a new review goes in with its score in its INSERT,
+    # not an UPDATE per row after it (on PostgreSQL each rewrites the text indexes).
     if scorer is not None:
         result.scored = _score(scorer, [review for review, _ in to_score])
+    session.flush()
+
     for review, at in to_score:
         _triage(session, batch, review, at, now=now, settings=settings, result=result)
     session.flush()
@@ -301,6 +303,9 @@ def _new_review(batch: _Batch, record: ReviewRecord, now: datetime) -> Review:
         explained_at=now if record.reply else None,
         received_at=now,
         updated_at=now,
+        # Known to be empty: triage clearing it is then no change. Left unset, the ORM
+        # could not tell, and wrote an UPDATE of every new review to set it NULL.
+        awaiting_confirmation_at=None,
     )
     batch.session.add(review)
     return review
