@@ -5,7 +5,7 @@ dismisses it (误报: no case, and the next training learns from it)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -88,16 +88,10 @@ def waiting(
     for review in reviews:
         groups.setdefault(_words(review), []).append(review)
     counts = _waiting_with_words(session, shop_id, now, {r.text for r in reviews})
-    rules = rules_of(session, shop_id)
+    firsts = as_waiting(session, shop_id, [group[0] for group in groups.values()])
     return [
-        Waiting(
-            first,
-            _problems_named(first),
-            rules.change_window_end(first.first_posted_at),
-            alike=others,
-            alike_waiting=max(counts.get(words, 0), 1 + len(others)),
-        )
-        for words, (first, *others) in groups.items()
+        replace(item, alike=others, alike_waiting=max(counts.get(words, 0), 1 + len(others)))
+        for item, (words, (_, *others)) in zip(firsts, groups.items(), strict=True)
     ]
 
 
