@@ -97,6 +97,7 @@ def main() -> None:
         db.session.commit()
         scorer = runtime.scorer(app)
         settings = runtime.settings(app, shop)
+        runtime.freeze_loaded()  # as the scheduler and a Celery worker do before any job
         now = datetime(2026, 11, 23, 10, tzinfo=SH)
 
         folder = Path(tempfile.mkdtemp(prefix="bench-intake-"))

@@ -4,6 +4,7 @@ they build a source only for an action that needs the platform (posting a reply)
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +40,16 @@ from tracker.sources.contract import (
 
 _scorers: dict[str, tuple[str, Scorer]] = {}
 _bands: dict[str, tuple[str, ScoreBands, str | None]] = {}
+
+
+def freeze_loaded() -> None:
+    """What a process loaded before its first request or job (the app, the ORM's mappings,
+    the libraries: some 200,000 objects) lives as long as it does. Frozen out of the garbage
+    collector's way, a full collection scans only what the work made since: a web worker's
+    slowest pages under load, and 4.7 of 21 s of an import of 20,000 reviews, were those
+    scans. Garbage left by the start is collected first, so none of it is kept."""
+    gc.collect()
+    gc.freeze()
 
 
 def model_store(app: Flask) -> ModelStore:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from tracker import create_app
 from tracker.cli.limits import apply_job_limits
 from tracker.jobs import celery_app
+from tracker.runtime import freeze_loaded
 
 app = create_app()
 if not app.config["TRACKER_BROKER_URL"]:
@@ -20,3 +21,4 @@ if not app.config["TRACKER_BROKER_URL"]:
 with app.app_context():
     apply_job_limits(app)
 celery = celery_app(app)
+freeze_loaded()  # a job's full collections scan only what the job made (tracker.runtime)

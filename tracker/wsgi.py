@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import gc
-
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import create_app
+from tracker.runtime import freeze_loaded
 from tracker.web import compile_templates
 
 app = create_app()
@@ -14,7 +13,7 @@ compile_templates(app)
 # What the worker loaded to this point lives as long as it does: frozen out of the garbage
 # collector's way, a full collection scans only what requests made since (it scanned all
 # of it, ~90 ms, every few dozen requests: the slowest pages under load).
-gc.freeze()
+freeze_loaded()
 if hops := int(app.config["TRACKER_PROXY_HOPS"]):
     # Behind nginx: trust its X-Forwarded-For/-Proto so throttling sees the real client
     # and the app knows the request came in over HTTPS.

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -40,6 +41,39 @@ def test_a_stale_lock_is_taken_over_and_the_old_holder_learns_it(session: Sessio
     acquire(session, "b", now=later)
     assert not heartbeat(session, "a", now=later)  # a stops when it notices
     assert heartbeat(session, "b", now=later)
+
+
+SCHEDULER_PROBE = """
+import gc, json, sys
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+def start(self, *args, **kwargs):  # the clock's loop: here, what it would start with
+    print(json.dumps({"frozen": gc.get_freeze_count()}), flush=True)
+
+BlockingScheduler.start = start
+from flask.cli import main
+sys.argv = ["flask", "--app", "tracker", "scheduler"]
+main()
+"""
+
+
+def test_the_scheduler_freezes_what_it_loaded_before_its_first_job(
+    database_url: str,
+    app,  # type: ignore[no-untyped-def]
+) -> None:
+    """Its jobs' full collections then scan only what the jobs made (tracker.runtime)."""
+    env = os.environ | {"DATABASE_URL": database_url, "TRACKER_SENTIMENT_MODEL": "auto"}
+    result = subprocess.run(
+        [sys.executable, "-c", SCHEDULER_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "调度器已停止" in result.stdout, result.stderr
+    frozen = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    assert frozen["frozen"] > 10_000
 
 
 def test_two_schedulers_started_at_once_one_exits(database_url: str, app) -> None:  # type: ignore[no-untyped-def]

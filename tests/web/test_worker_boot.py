@@ -1,16 +1,20 @@
 """What a gunicorn worker does when it loads ``tracker.wsgi``, before its first request:
-compile every template and freeze what it loaded out of the garbage collector's way."""
+compile every template and freeze what it loaded out of the garbage collector's way; and
+a Celery worker loading ``tracker.worker``, which freezes too."""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 from flask import Flask
 
 from tracker import PROJECT_ROOT
+from tracker.runtime import freeze_loaded
 from tracker.web import compile_templates
 
 BOOT_PROBE = """
@@ -44,3 +48,45 @@ def test_the_wsgi_entry_point_compiles_templates_and_freezes_the_loaded_objects(
     )
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["uncompiled"] == [] and seen["frozen"] > 10_000
+
+
+WORKER_PROBE = """
+import gc, json
+import tracker.worker
+print(json.dumps({"frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_the_celery_worker_freezes_what_it_loaded(tmp_path: Path) -> None:
+    """A job's full collections then scan only what the job made: 4.7 of 21 s of an import
+    of 20,000 reviews were scans of the app's own objects (tracker.runtime.freeze_loaded)."""
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_PROBE],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'boot.db'}",
+            "TRACKER_BROKER_URL": "redis://127.0.0.1:6379/15",  # named, never reached here
+        },
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1])["frozen"] > 10_000
+
+
+def test_freezing_collects_the_starts_garbage_first() -> None:
+    """Frozen objects are never collected: what the start left unreachable must go first."""
+
+    class Cycle:
+        other: object
+
+    leftover = Cycle()
+    leftover.other = leftover  # reachable only from itself: garbage for the collector
+    gone = weakref.ref(leftover)
+    del leftover
+    try:
+        freeze_loaded()
+        assert gone() is None and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -361,6 +361,7 @@ def scheduler_command() -> None:
     schedule(app, scheduler, holder, work)
     jobs = len(scheduler.get_jobs())
     click.echo(f"调度器已启动（{holder}），{jobs} 个定时任务，任务执行：{work.describe()}。")
+    runtime.freeze_loaded()  # the jobs' full collections scan only what they made
     try:
         scheduler.start()
     finally:
