@@ -46,7 +46,7 @@ def freeze_loaded() -> None:
     """What a process loaded before its first request or job (the app, the ORM's mappings,
     the libraries: some 200,000 objects) lives as long as it does. Frozen out of the garbage
     collector's way, a full collection scans only what the work made since: a web worker's
-    slowest pages under load, and 4.7 of 21 s of an import of 20,000 reviews, were those
+    slowest pages under load, and about 5 s of a 24 s import of 20,000 reviews, were those
     scans. Garbage left by the start is collected first, so none of it is kept."""
     gc.collect()
     gc.freeze()
