@@ -95,11 +95,7 @@ def test_bad_values_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         create_app(instance_path=str(tmp_path))
 
 
-def test_postgresql_connections_run_without_jit_and_plan_for_each_statements_values(
-    app,  # type: ignore[no-untyped-def]
-) -> None:
-    """psycopg prepares a statement run five times; PostgreSQL's one plan for any values
-    then served every shop and compared intake's 500 keys one by one (80 ms, not 3)."""
+def test_postgresql_connections_run_without_jit(app) -> None:  # type: ignore[no-untyped-def]
     from tracker.extensions import db
 
     with app.app_context(), db.engine.connect() as connection:
@@ -107,7 +103,6 @@ def test_postgresql_connections_run_without_jit_and_plan_for_each_statements_val
             assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
             return
         assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
-        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
 
 
 def test_each_installation_keeps_its_own_keys_in_a_shared_redis(

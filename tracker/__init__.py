@@ -82,10 +82,6 @@ def create_app(
     return app
 
 
-# Every statement planned for its own values (see _finish_config).
-CUSTOM_PLANS = "plan_cache_mode=force_custom_plan"
-
-
 def _finish_config(app: Flask) -> None:
     uri = app.config.get("SQLALCHEMY_DATABASE_URI")
     if not uri:
@@ -99,17 +95,14 @@ def _finish_config(app: Flask) -> None:
         # PostgreSQL compiles a query to machine code (JIT) when its estimated cost is high,
         # and the board's search and counts are estimated high (a subquery per case) while
         # running in tens of milliseconds: compiling took 24 of a 90 ms board query.
-        # psycopg prepares a statement run five times, and PostgreSQL may then plan it once
-        # for any values: one plan for a shop of 100 reviews and one of a million, and an
-        # intake lookup of 500 keys compared one by one on every row (80 ms, not 3).
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         timeouts = timeout_options(
             statement_ms=app.config["TRACKER_DB_STATEMENT_TIMEOUT_MS"],
             lock_ms=app.config["TRACKER_DB_LOCK_TIMEOUT_MS"],
         )
-        options["connect_args"] = {
-            "options": f"-c jit=off -c {CUSTOM_PLANS} {timeouts}"
-        } | options.get("connect_args", {})
+        options["connect_args"] = {"options": f"-c jit=off {timeouts}"} | options.get(
+            "connect_args", {}
+        )
         # a worker waits at most this long for a pooled connection (then: the 503 page)
         options.setdefault("pool_timeout", 10)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -152,6 +152,32 @@ def test_new_reviews_are_written_with_their_scores_and_never_updated_after(
     assert waiting == ["4:buyer"]
 
 
+def test_a_batchs_lookups_are_planned_for_their_keys_and_nothing_after(
+    session: Session, shop: Shop
+) -> None:
+    """PostgreSQL's one plan for any values compared a lookup's 500 keys one by one against
+    every review of the shop (80 ms, not 3): the lookups are planned for their keys. The
+    writes after them are not: planned row by row, the nightly segments ran 60% slower."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    with statements_seen(
+        session,
+        lambda s: (
+            "plan_cache_mode" in s
+            or s.startswith(("SELECT reviews.", "INSERT INTO reviews", "INSERT INTO cases"))
+        ),
+    ) as seen:
+        run(session, shop, [record("1"), record("2", rating=Rating.GOOD, text="很甜")])
+    shapes = [s if "plan_cache_mode" in s else " ".join(s.split()[:2]) for s in seen]
+    lookup = shapes.index(next(s for s in shapes if s.startswith("SELECT reviews.")))
+    if not postgresql:
+        assert not any("plan_cache_mode" in s for s in shapes)
+        return
+    assert shapes[lookup - 1] == "SET LOCAL plan_cache_mode = force_custom_plan"
+    settled = shapes.index("SET LOCAL plan_cache_mode TO DEFAULT")
+    assert lookup < settled < shapes.index(next(s for s in shapes if s.startswith("INSERT")))
+    assert session.execute(sa.text("SHOW plan_cache_mode")).scalar() == "auto"
+
+
 def test_duplicates_inside_one_batch_keep_the_latest(session: Session, shop: Shop) -> None:
     early = record("7", text="差", posted=NOW - timedelta(hours=3))
     late = record("7", rating=Rating.GOOD, text="很好", posted=NOW - timedelta(hours=1))

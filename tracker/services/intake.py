@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.database import ensure_rows, lock_shop_intake
+from tracker.database import ensure_rows, lock_shop_intake, planned_for_their_values
 from tracker.domain import case_flow, platform_rules, triage
 from tracker.domain.reasons import tag_reasons
 from tracker.domain.review_text import is_system_default
@@ -166,6 +166,12 @@ class _Batch:
         self, session: Session, shop: Shop, records: dict[str, ReviewRecord], now: datetime
     ) -> None:
         self.session, self.shop, self.now = session, shop, now
+        with planned_for_their_values(session):  # the IN lists' keys, hashed
+            self._load(session, shop, records, now)
+
+    def _load(
+        self, session: Session, shop: Shop, records: dict[str, ReviewRecord], now: datetime
+    ) -> None:
         keys = list(records)
         self.reviews: dict[str, Review] = {}
         for chunk in _chunks(keys):
