@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -30,6 +32,20 @@ from tracker.services import recommendations
 PASSWORD = "secret123"
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
 HOURS = WorkingHours(tz=ZoneInfo("Asia/Shanghai"))  # the default: 09:00-12:00, 13:30-22:00
+
+
+def run_python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``script`` in a new Python process at the project's root: what a process does as it
+    starts or loads (freezing its objects, importing heavy libraries), which the test
+    process did long ago."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def lately(hours: float = 0) -> datetime:

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW
+from tests.conftest import NOW, run_python
 from tracker.extensions import db
 from tracker.models import AppThrottle, BackgroundWork, WorkerBeat
 from tracker.services import scheduler_lock
@@ -63,14 +63,7 @@ def test_the_scheduler_freezes_what_it_loaded_before_its_first_job(
 ) -> None:
     """Its jobs' full collections then scan only what the jobs made (tracker.runtime)."""
     env = os.environ | {"DATABASE_URL": database_url, "TRACKER_SENTIMENT_MODEL": "auto"}
-    result = subprocess.run(
-        [sys.executable, "-c", SCHEDULER_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(SCHEDULER_PROBE, env)
     assert "调度器已停止" in result.stdout, result.stderr
     frozen = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
     assert frozen["frozen"] > 10_000

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +14,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, csrf_token, lately, local_text, login, post_form
+from tests.conftest import NOW, csrf_token, lately, local_text, login, post_form, run_python
 from tests.factories import add_sale
 from tracker import jobs
 from tracker.clock import utcnow
@@ -393,14 +391,7 @@ def test_web_workers_never_import_a_model(database_url: str, app) -> None:  # ty
         "print('heavy:', heavy)\n"
     )
     env = os.environ | {"DATABASE_URL": database_url}
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run_python(script, env)
     assert out.returncode == 0, out.stderr
     assert "heavy: []" in out.stdout
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from tests.conftest import run_python
 from tracker import PROJECT_ROOT
 from tracker.runtime import freeze_loaded
 from tracker.web import compile_templates
@@ -60,18 +61,15 @@ print(json.dumps({"frozen": gc.get_freeze_count()}))
 def test_the_celery_worker_freezes_what_it_loaded(tmp_path: Path) -> None:
     """A job's full collections then scan only what the job made: about 5 s of a 24 s import
     of 20,000 reviews were scans of the app's own objects (tracker.runtime.freeze_loaded)."""
-    result = subprocess.run(
-        [sys.executable, "-c", WORKER_PROBE],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env={
+    result = run_python(
+        WORKER_PROBE,
+        {
             "PATH": "/usr/bin:/bin",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'boot.db'}",
             "TRACKER_BROKER_URL": "redis://127.0.0.1:6379/15",  # named, never reached here
         },
-        check=True,
     )
+    assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["frozen"] > 10_000
 
 
