@@ -18,6 +18,7 @@ from tracker.models import (
     Buyer,
     Case,
     Notification,
+    Order,
     Product,
     Review,
     ReviewRevision,
@@ -25,7 +26,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason, RevisionKind, Role
-from tracker.services.intake import IntakeSettings, ingest, score_pending
+from tracker.services.intake import IntakeSettings, ingest, rows_by_key, score_pending
 from tracker.services.shop_settings import update_policy
 from tracker.sources.records import ReviewRecord
 
@@ -176,6 +177,23 @@ def test_a_batchs_lookups_are_planned_for_their_keys_and_nothing_after(
     settled = shapes.index("SET LOCAL plan_cache_mode TO DEFAULT")
     assert lookup < settled < shapes.index(next(s for s in shapes if s.startswith("INSERT")))
     assert session.execute(sa.text("SHOW plan_cache_mode")).scalar() == "auto"
+
+
+def test_every_key_lookup_is_planned_for_its_keys(session: Session, shop: Shop) -> None:
+    """Orders, buyers and products imports look their keys up the same way (rows_by_key)."""
+    with statements_seen(
+        session, lambda s: "plan_cache_mode" in s or s.startswith("SELECT orders.")
+    ) as seen:
+        assert rows_by_key(session, shop.id, Order, Order.tid, {"T1", "T2"}) == {}
+    shapes = [s if "plan_cache_mode" in s else " ".join(s.split()[:2]) for s in seen]
+    if session.get_bind().dialect.name != "postgresql":
+        assert shapes == ["SELECT orders.id,"]
+        return
+    assert shapes == [
+        "SET LOCAL plan_cache_mode = force_custom_plan",
+        "SELECT orders.id,",
+        "SET LOCAL plan_cache_mode TO DEFAULT",
+    ]
 
 
 def test_duplicates_inside_one_batch_keep_the_latest(session: Session, shop: Shop) -> None:

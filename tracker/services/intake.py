@@ -97,13 +97,15 @@ def rows_by_key(
     session: Session, shop_id: int, model: type, column: Any, values: Iterable[str]
 ) -> dict[str, Any]:
     """A shop's rows whose ``column`` is one of ``values``, by that value: a few IN
-    queries instead of one per record."""
+    queries instead of one per record, each planned for its keys (an import runs them
+    again and again on a table growing under it)."""
     found: dict[str, Any] = {}
-    for chunk in _chunks(sorted(set(values))):
-        for row in session.scalars(
-            sa.select(model).where(model.shop_id == shop_id, column.in_(chunk))
-        ):
-            found[getattr(row, column.key)] = row
+    with planned_for_their_values(session):
+        for chunk in _chunks(sorted(set(values))):
+            for row in session.scalars(
+                sa.select(model).where(model.shop_id == shop_id, column.in_(chunk))
+            ):
+                found[getattr(row, column.key)] = row
     return found
 
 
@@ -166,34 +168,19 @@ class _Batch:
         self, session: Session, shop: Shop, records: dict[str, ReviewRecord], now: datetime
     ) -> None:
         self.session, self.shop, self.now = session, shop, now
-        with planned_for_their_values(session):  # the IN lists' keys, hashed
-            self._load(session, shop, records, now)
-
-    def _load(
-        self, session: Session, shop: Shop, records: dict[str, ReviewRecord], now: datetime
-    ) -> None:
-        keys = list(records)
-        self.reviews: dict[str, Review] = {}
-        for chunk in _chunks(keys):
-            self.reviews.update(
-                (r.platform_key, r)
-                for r in session.scalars(
-                    sa.select(Review).where(
-                        Review.shop_id == shop.id, Review.platform_key.in_(chunk)
-                    )
-                )
-            )
+        self.reviews = rows_by_key(session, shop.id, Review, Review.platform_key, records)
         review_ids = [r.id for r in self.reviews.values()]
         self.cases: dict[int, Case] = {}
-        for start in range(0, len(review_ids), CHUNK):
-            self.cases.update(
-                (c.review_id, c)
-                for c in session.scalars(
-                    sa.select(Case).where(Case.review_id.in_(review_ids[start : start + CHUNK]))
+        with planned_for_their_values(session):  # the IN lists' ids, hashed
+            for start in range(0, len(review_ids), CHUNK):
+                self.cases.update(
+                    (c.review_id, c)
+                    for c in session.scalars(
+                        sa.select(Case).where(Case.review_id.in_(review_ids[start : start + CHUNK]))
+                    )
                 )
-            )
-        # reviews staff said are happy (a dismissed 待确认): never queued again
-        self.dismissed = _said_happy(session, review_ids)
+            # reviews staff said are happy (a dismissed 待确认): never queued again
+            self.dismissed = _said_happy(session, review_ids)
         fresh = [r for k, r in records.items() if k not in self.reviews]
         ensure_rows(
             session,
