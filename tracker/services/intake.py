@@ -88,18 +88,18 @@ class IntakeResult:
         self.case_ids.extend(other.case_ids)
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
 
 
 def rows_by_key(
-    session: Session, shop_id: int, model: type, column: Any, values: Iterable[str]
-) -> dict[str, Any]:
+    session: Session, shop_id: int, model: type, column: Any, values: Iterable[Any]
+) -> dict[Any, Any]:
     """A shop's rows whose ``column`` is one of ``values``, by that value: a few IN
     queries instead of one per record, each planned for its keys (an import runs them
     again and again on a table growing under it)."""
-    found: dict[str, Any] = {}
+    found: dict[Any, Any] = {}
     with planned_for_their_values(session):
         for chunk in _chunks(sorted(set(values))):
             for row in session.scalars(
@@ -170,16 +170,9 @@ class _Batch:
         self.session, self.shop, self.now = session, shop, now
         self.reviews = rows_by_key(session, shop.id, Review, Review.platform_key, records)
         review_ids = [r.id for r in self.reviews.values()]
-        self.cases: dict[int, Case] = {}
+        self.cases = rows_by_key(session, shop.id, Case, Case.review_id, review_ids)
+        # reviews staff said are happy (a dismissed 待确认): never queued again
         with planned_for_their_values(session):  # the IN lists' ids, hashed
-            for start in range(0, len(review_ids), CHUNK):
-                self.cases.update(
-                    (c.review_id, c)
-                    for c in session.scalars(
-                        sa.select(Case).where(Case.review_id.in_(review_ids[start : start + CHUNK]))
-                    )
-                )
-            # reviews staff said are happy (a dismissed 待确认): never queued again
             self.dismissed = _said_happy(session, review_ids)
         fresh = [r for k, r in records.items() if k not in self.reviews]
         ensure_rows(
