@@ -317,6 +317,39 @@ def test_no_number_for_sms_is_said_before_anything_is_recorded(
     assert session.scalars(sa.select(ContactAttempt)).all() == []
 
 
+def test_each_template_is_offered_as_its_buyer_reads_it_or_says_why_it_cannot_go(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    virtual = claimed_case(session, shop, agent, phone="18400913965-7576", oaid="OAID-1")
+    mobile = claimed_case(session, shop, agent, key="2", nick="买家乙")  # no OAID
+    buyer_profiles.keep(virtual.buyer, name="郑俊杰")
+    sms = template(session, shop)
+    platform = template(session, shop, code="TPL_9", provider="platform")
+    session.commit()
+
+    offered = {
+        (case.id, choice.template.id): choice
+        for case in (virtual, mobile)
+        for choice in messaging.case_templates(session, case, now=MON_10)
+    }
+    assert (
+        offered[virtual.id, platform.id].text
+        == "【好店】郑先生/女士您好，您的赣南脐橙我们已安排补发。"
+    )
+    assert offered[virtual.id, platform.id].provider_label == "平台短信（按订单）"
+    assert offered[virtual.id, sms.id].text is None
+    assert "没有可发短信的有效号码" in offered[virtual.id, sms.id].refusal
+    assert offered[mobile.id, sms.id].text == "【好店】亲您好，您的赣南脐橙我们已安排补发。"
+    assert offered[mobile.id, platform.id].text is None
+    assert "没有这笔订单的 OAID" in offered[mobile.id, platform.id].refusal
+    # what the page offers is what sending does: the refused one is refused, with its reason
+    with pytest.raises(FieldError, match="OAID"):
+        messaging.queue(session, mobile, platform.id, actor=agent, now=MON_10, hours=HOURS)
+    message = messaging.queue(session, mobile, sms.id, actor=agent, now=MON_10, hours=HOURS)
+    assert messaging.text_of(sms, message.params) == offered[mobile.id, sms.id].text
+
+
 def test_the_outbox_reaches_the_shops_own_provider_account_or_says_it_has_none(
     app,
     session: Session,

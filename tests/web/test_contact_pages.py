@@ -13,7 +13,7 @@ from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import login, post_form
+from tests.conftest import count, login, post_form
 from tests.factories import approved_template, open_case
 from tracker.clock import utcnow
 from tracker.models import (
@@ -95,6 +95,66 @@ def test_an_agent_sends_an_approved_sms_from_the_case(
     session.refresh(case)
     when = case.next_follow_up_at.astimezone(SH).strftime("%m-%d %H:%M")
     assert f"买家没回复的话，下次跟进：{when}" in html
+
+
+def test_the_agent_reads_each_text_before_choosing_and_the_outbox_keeps_what_went(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(
+        session, shop, at=utcnow() - timedelta(days=3, hours=1), title="<b>脐橙</b> 礼盒"
+    )
+    case.owner_id = agent.id
+    resend = approved_template(
+        session, shop, "${name}您好，您的${product}已安排补发。", at=utcnow(), name="补发通知"
+    )
+    progress = approved_template(
+        session,
+        shop,
+        "${name}您好，您反映的问题我们在处理。",
+        at=utcnow(),
+        name="处理进度",
+        code="SMS_2",
+        sign_name="好店客服",
+    )
+    session.commit()
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    html = client.get(url).get_data(as_text=True)
+    picker = html[
+        html.index('id="message-form"') : html.index("</form>", html.index('id="message-form"'))
+    ]
+    assert "【好店】亲您好，您的&lt;b&gt;脐橙&lt;/b&gt;已安排补发。" in picker  # escaped
+    assert "【好店客服】亲您好，您反映的问题我们在处理。" in picker
+    assert picker.count('type="radio"') == 2 and "checked" not in picker  # the agent picks
+
+    refused = post_form(client, f"{url}/message", {}, form_url=url)
+    assert refused.status_code == 302 and count(session, OutboundMessage) == 0
+    assert "请选择短信模板" in client.get(url).get_data(as_text=True)
+
+    post_form(client, f"{url}/message", {"message-template": str(progress.id)}, form_url=url)
+    message = session.scalars(sa.select(OutboundMessage)).one()
+    assert message.template_id == progress.id != resend.id
+    outbox = client.get(url).get_data(as_text=True)
+    outbox = outbox[outbox.index('id="outbox"') :]
+    assert "【好店客服】亲您好，您反映的问题我们在处理。" in outbox
+
+
+def test_a_template_with_no_way_to_the_buyer_is_offered_disabled_with_why(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(
+        session, shop, at=utcnow() - timedelta(days=3, hours=1), phone="18400913965-7576"
+    )
+    case.owner_id = agent.id
+    template = approved_template(session, shop, "${name}您好，已安排补发。", at=utcnow())
+    session.commit()
+    login(client, agent)
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    radio = re.search(rf'<input[^>]*id="message-template-{template.id}"[^>]*>', html)
+    assert radio is not None and "disabled" in radio.group(0)
+    assert "发不了：没有可发短信的有效号码" in html
 
 
 def test_supervisors_read_and_export_the_access_log(

@@ -23,7 +23,6 @@ from tracker.models import (
     CaseSuggestion,
     CaseSurvey,
     ContactAttempt,
-    MessageTemplate,
     Order,
     OrderLine,
     OutboundMessage,
@@ -100,7 +99,7 @@ class CaseDetail:
     can_decrypt: bool  # the shop's platform decrypts a number for this order
     can_extend: bool  # ... and keeps a virtual number of this order longer
     can_bind: bool  # the shop has a privacy-number pool for click-to-call
-    templates: list[MessageTemplate]  # approved texts to send by SMS
+    templates: list[messaging.CaseTemplate]  # approved texts, filled for this buyer
     messages: list[OutboundMessage]  # this case's outbox
     segment: BuyerSegment | None  # who is on the line: loyal, big, their member level
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
@@ -111,6 +110,10 @@ class CaseDetail:
     call_to_describe: ContactAttempt | None = None
     tried_enough: str | None = None  # never reached though tried enough: 联系不上买家 is fair
     survey_said: str | None = None  # the 满意度回访 after closing, in words
+
+    def sent_text(self, message: OutboundMessage) -> str:
+        """What the buyer's phone showed (or will show): the template filled as queued."""
+        return messaging.text_of(message.template, message.params)
 
     @property
     def open_siblings(self) -> list[Case]:
@@ -350,7 +353,11 @@ def detail(
         can_decrypt=has_oaid and _platform_can(shop, Capability.DECRYPT_CONTACT),
         can_extend=has_oaid and _platform_can(shop, Capability.EXTEND_CONTACT),
         can_bind=messaging.has_account(session, case.shop_id, messaging.AXB),
-        templates=messaging.case_templates(session, case.shop_id),
+        templates=(
+            messaging.case_templates(session, case, now=now)
+            if case.status in case_flow.OPEN
+            else []
+        ),
         messages=messaging.messages_of(session, case.id),
         segment=segments.of_buyer(session, case.buyer_id) if case.buyer_id else None,
         suggestions=(

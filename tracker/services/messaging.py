@@ -31,6 +31,7 @@ from tracker.models import (
     ContactAttempt,
     ContactHandle,
     MessageTemplate,
+    Order,
     OutboundMessage,
     Product,
     ProviderAccount,
@@ -226,13 +227,72 @@ def templates_of(
     return list(session.scalars(query.order_by(MessageTemplate.name)))
 
 
-def case_templates(session: Session, shop_id: int) -> list[MessageTemplate]:
-    """What an agent may send from a case: active notices, not the survey's (${link})."""
-    return [
+@dataclass(frozen=True)
+class CaseTemplate:
+    """An approved template as this case's buyer would read it, or why it cannot go to them:
+    the agent sees the very words before sending, never just a template's name."""
+
+    template: MessageTemplate
+    text: str | None  # 【签名】 and the body, its parameters filled from the case
+    refusal: str | None  # why it cannot be sent from this case (no number, no OAID, ...)
+
+    @property
+    def provider_label(self) -> str:
+        return PROVIDER_LABELS.get(self.template.provider, self.template.provider)
+
+
+def case_templates(session: Session, case: Case, *, now: datetime) -> list[CaseTemplate]:
+    """What an agent may send from a case (active notices, not the survey's ${link}), each
+    filled for this buyer, or refused as sending it would be refused."""
+    notices = [
         t
-        for t in templates_of(session, shop_id)
+        for t in templates_of(session, case.shop_id)
         if t.purpose is MessagePurpose.NOTICE and "${link}" not in t.body
     ]
+    if not notices:
+        return []
+    buyer = case.buyer
+    shop = session.get(Shop, case.shop_id)
+    order = contact_handles.order_of(session, case)
+    wants_number = buyer is not None and any(t.provider == SMS for t in notices)
+    handle = contact_handles.sms_handle(session, buyer.id, now) if wants_number else None
+    offered = []
+    for template in notices:
+        try:
+            reachable = _reachable_buyer(template, buyer, handle, order)
+            params = fill(template, case, reachable, shop, order.tid if order else None)
+        except FieldError as refused:
+            offered.append(CaseTemplate(template, None, refused.message))
+        else:
+            offered.append(CaseTemplate(template, text_of(template, params), None))
+    return offered
+
+
+def text_of(template: MessageTemplate, params: Mapping[str, str]) -> str:
+    """The message as the buyer's phone shows it: 【签名】 then the body, filled."""
+    body = _PARAM.sub(lambda m: params.get(m.group(1), m.group(0)), template.body)
+    return f"【{template.sign_name}】{body}"
+
+
+def _reachable_buyer(
+    template: MessageTemplate,
+    buyer: Buyer | None,
+    handle: ContactHandle | None,
+    order: Order | None,
+) -> Buyer:
+    """The buyer, when the template has a way to them: a number that takes an SMS for the
+    provider's SMS, the order's OAID for the platform's; else FieldError says what lacks."""
+    if buyer is None:
+        raise FieldError("template", "这条评价没有买家档案，无法发短信。")
+    if template.provider == SMS:
+        if handle is None:
+            raise FieldError(
+                "template",
+                "没有可发短信的有效号码（虚拟号带分机号不能收短信）：请改用平台短信。",
+            )
+    elif order is None or not order.oaid:
+        raise FieldError("template", "平台短信按订单发送：没有这笔订单的 OAID。")
+    return buyer
 
 
 def messages_of(session: Session, case_id: int) -> list[OutboundMessage]:
@@ -295,22 +355,15 @@ def queue(
             raise FieldError("template", "请选择本店已登记的短信模板。")
         if template.purpose is not MessagePurpose.NOTICE:
             raise FieldError("template", "案件里只能发通知类短信；营销短信请走客户运营活动。")
-        buyer = case.buyer
-        if buyer is None:
-            raise FieldError("template", "这条评价没有买家档案，无法发短信。")
         shop = session.get(Shop, case.shop_id)
         order = contact_handles.order_of(session, case)
-        handle_id = None
-        if template.provider == SMS:
-            handle = contact_handles.sms_handle(session, buyer.id, now)
-            if handle is None:
-                raise FieldError(
-                    "template",
-                    "没有可发短信的有效号码（虚拟号带分机号不能收短信）：请改用平台短信。",
-                )
-            handle_id = handle.id
-        elif order is None or not order.oaid:
-            raise FieldError("template", "平台短信按订单发送：没有这笔订单的 OAID。")
+        handle = (
+            contact_handles.sms_handle(session, case.buyer.id, now)
+            if case.buyer is not None and template.provider == SMS
+            else None
+        )
+        buyer = _reachable_buyer(template, case.buyer, handle, order)
+        params = fill(template, case, buyer, shop, order.tid if order else None)
         attempt = record_attempt(
             session,
             case,
@@ -331,9 +384,9 @@ def queue(
             case_id=case.id,
             attempt_id=attempt.id,
             template_id=template.id,
-            handle_id=handle_id,
+            handle_id=handle.id if handle is not None else None,
             provider=template.provider,
-            params=fill(template, case, buyer, shop, order.tid if order else None),
+            params=params,
             state=MessageState.QUEUED,
             next_try_at=now,
             out_id=uuid.uuid4().hex,

@@ -6,6 +6,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -249,7 +250,8 @@ class LiftStopForm(Form):
 class MessageForm(Form):
     """An approved template only: its parameters come from the case, nothing is typed."""
 
-    template = SelectField("短信模板", coerce=int, choices=[], validate_choice=False)
+    # radios the page draws itself, each with its text: none is chosen until the agent does
+    template = RadioField("短信模板", coerce=int, choices=[], validate_choice=False)
     override_reason = StringField(
         "越过联系规则的原因（主管）", validators=[Optional(), Length(max=200)]
     )

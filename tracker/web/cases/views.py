@@ -53,7 +53,6 @@ from tracker.services import (
     buyer_flags,
     case_page,
     confirmations,
-    messaging,
     rereads,
 )
 from tracker.services import cases as svc
@@ -487,12 +486,6 @@ def _render(
         attempt.shown.data = shown.dump(case.id, [s.shown for s in detail.suggestions])
     attempt.mentioned.choices = row_choices(
         [(s.product.id, s.product.title) for s in detail.suggestions]
-    )
-    forms["message_form"].template.choices = row_choices(
-        [
-            (t.id, f"{t.name}（{messaging.PROVIDER_LABELS.get(t.provider, t.provider)}）")
-            for t in detail.templates
-        ]
     )
     if "attempt_form" not in bound:  # the try about to be logged, or the call's result
         if detail.call_to_describe:
