@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.domain.compliance import check, check_message
+from tracker.domain.compliance import check, check_message, check_public
 
 INDUCEMENTS = [
     "好评返现5元，截图找客服领取",
@@ -110,3 +110,19 @@ def test_plain_after_sales_notices_pass(body: str) -> None:
 def test_marketing_needs_the_opt_out() -> None:
     assert any("拒收请回复R" in p for p in check_message("新品上市，老客九折", marketing=True))
     assert check_message("新品上市，老客九折，拒收请回复R", marketing=True) == []
+
+
+def test_a_public_text_that_names_the_buyer_or_a_number_is_quoted_by_its_sentence() -> None:
+    buyer = ["郑俊杰", "布丁橘子713"]
+    found = check_public(
+        "非常抱歉给您带来不便。郑俊杰先生，补发已寄出！客服电话 0571-88886666。感谢反馈", buyer
+    )
+    assert [(f.kind, f.sentence) for f in found] == [
+        ("privacy", "郑俊杰先生，补发已寄出"),
+        ("privacy", "客服电话 0571-88886666"),
+    ]
+    assert "写出了买家的个人信息或电话号码" in found[0].describe()
+    # an inducement is still one, beside what names the buyer
+    kinds = [f.kind for f in check_public("布丁橘子713，改个好评送您红包", buyer)]
+    assert kinds == ["inducement", "privacy"]
+    assert check_public("亲，非常抱歉，已为您补发，郑**请查收。", buyer) == []

@@ -72,3 +72,28 @@ def test_redact_takes_out_numbers_names_and_addresses_but_not_order_numbers() ->
     assert identifying_parts(None, "萧山区市心路 88 号")[-1] == "市心路88号"
     assert identifying_parts(None, "北京市海淀路1号")[-1] == "海淀路1号"
     assert identifying_parts(None, "浙江省") == ["浙江省"] and identifying_parts(None, None) == []
+
+
+def test_personal_data_in_a_public_text_is_every_number_and_what_names_the_buyer() -> None:
+    from tracker.domain.privacy import identifying_parts, personal_data_in
+
+    known = [
+        *identifying_parts("郑俊杰", "浙江省杭州市西湖区文三路100号"),
+        "布丁橘子713",
+        "3900475",
+    ]
+    text = (
+        "郑 俊杰您好，已联系布丁橘子713，订单3900475已补发到文三路 100 号；"
+        "有问题请打 138 1234 5678 或 0571-88886666"
+    )
+    assert personal_data_in(text, known) == [
+        "郑 俊杰",
+        "布丁橘子713",
+        "3900475",
+        "文三路 100 号",
+        "138 1234 5678",
+        "0571-88886666",
+    ]
+    # masked forms and a thanks identify no one
+    assert personal_data_in("郑**您好，尾号 138****5678 的号码已收到反馈，谢谢", known) == []
+    assert personal_data_in("非常抱歉，已为您补发。", []) == []

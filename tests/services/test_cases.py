@@ -394,6 +394,50 @@ def test_an_explanation_that_offers_something_for_the_review_is_not_published(
     assert sent == [] and case.explanation_posted_at is None and case.review.explanation is None
 
 
+def test_an_explanation_that_names_the_buyer_is_kept_as_a_draft_and_never_published(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    """A 商家解释 is public: the buyer's name, nick, address or order number, or any phone
+    number, in it would show every shopper who the buyer is."""
+    case = open_case(session, shop, at=NOW, nick="橙子买家")
+    buyer_profiles.keep(case.buyer, name="郑俊杰", region="浙江省杭州市西湖区文三路100号")
+    session.commit()
+    sent: list[tuple[str, str]] = []
+    for draft in (
+        "郑俊杰您好，非常抱歉，已为您补发。",
+        "橙子买家您好，已为您补发。",
+        "已为您补发到文三路100号，请查收。",
+        "订单 T1 已为您补发。",
+        "已为您补发，有问题请打 13812345678。",
+    ):
+        findings = svc.save_explanation(
+            session, case, draft, actor=agent, now=LATER, expected_version=None
+        )
+        assert [f.kind for f in findings] == ["privacy"], draft
+        assert case.explanation_draft == draft  # kept, to be fixed
+        for publish in (lambda oid, text: sent.append((oid, text)), None):
+            with pytest.raises(FieldError, match="个人信息或电话号码"):
+                svc.post_explanation(
+                    session, case, actor=agent, now=LATER, expected_version=None, publish=publish
+                )
+        assert sent == [] and case.explanation_posted_at is None
+    assert (
+        svc.save_explanation(
+            session,
+            case,
+            "郑**您好，非常抱歉，已为您补发。",
+            actor=agent,
+            now=LATER,
+            expected_version=None,
+        )
+        == []
+    )
+    assert not svc.post_explanation(
+        session, case, actor=agent, now=LATER, expected_version=None, publish=None
+    )
+    assert case.review.explanation == "郑**您好，非常抱歉，已为您补发。"
+
+
 def test_manual_posting_and_a_failing_platform_marks_nothing(
     session: Session, shop: Shop, agent: User
 ) -> None:

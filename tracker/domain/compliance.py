@@ -14,10 +14,17 @@ phrases (好评返现, 追评有礼) are caught on their own.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from tracker.domain.privacy import personal_data_in
 
 RULE = "《网络反不正当竞争暂行规定》第九条：不得以返现、红包、卡券、赠品等利诱用户作出指定好评"
 PRESSURE_RULE = "售后规范：不得向买家施压、反复要求改评或以投诉相威胁"
+PRIVACY_RULE = (
+    "《个人信息保护法》：公开的解释不写买家的姓名、地址、旺旺名、订单号，也不写电话号码"
+    "（看不出是谁的号码，买家的号码写出来就是泄露）"
+)
 
 # Set phrases, caught on their own.
 SET_PHRASES = re.compile(
@@ -71,8 +78,10 @@ class Finding:
     rule: str
 
     def describe(self) -> str:
-        what = "诱导好评" if self.kind == "inducement" else "施压"
-        return f"“{self.sentence}”涉嫌{what}（{self.rule}）"
+        what = {"inducement": "涉嫌诱导好评", "pressure": "涉嫌施压"}.get(
+            self.kind, "写出了买家的个人信息或电话号码"
+        )
+        return f"“{self.sentence}”{what}（{self.rule}）"
 
 
 def check(text: str) -> list[Finding]:
@@ -94,6 +103,17 @@ def check(text: str) -> list[Finding]:
             findings.append(Finding("inducement", sentence, RULE))
         elif PRESSURE.search(sentence) and "评" in sentence:
             findings.append(Finding("pressure", sentence, PRESSURE_RULE))
+    return findings
+
+
+def check_public(text: str, identifiers: Sequence[str]) -> list[Finding]:
+    """:func:`check`, and, for a text posted where everyone reads it (a 商家解释 under the
+    review), each sentence that identifies the buyer: a phone number, or one of
+    ``identifiers`` (their name, address, nick, order number)."""
+    findings = check(text)
+    for sentence in (s.strip() for s in SENTENCE.split(text or "")):
+        if sentence and personal_data_in(sentence, identifiers):
+            findings.append(Finding("privacy", sentence, PRIVACY_RULE))
     return findings
 
 

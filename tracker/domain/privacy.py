@@ -4,6 +4,7 @@ staff's notes, and kept out once the buyer asked for it to be deleted."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 _DIGITS = re.compile(r"\d")
@@ -67,6 +68,14 @@ _PHONE = re.compile(
 )
 
 
+def _spelled_anyhow(known: Sequence[str]) -> list[re.Pattern[str]]:
+    """Each ``known`` string of two characters or more, however it is spaced, the longest
+    first (an address before its street)."""
+    compact = {"".join(k.split()) for k in known if k}
+    wanted = sorted((value for value in compact if len(value) >= 2), key=len, reverse=True)
+    return [re.compile(r"\s*".join(map(re.escape, value))) for value in wanted]
+
+
 def redact(text: str | None, known: list[str]) -> str | None:
     """Staff's free text with a buyer's identifiers taken out, for a buyer who asked that
     their data be deleted: every phone number written in it, and each ``known`` string
@@ -74,11 +83,19 @@ def redact(text: str | None, known: list[str]) -> str | None:
     郑**) stay: they identify no one."""
     if not text:
         return text
-    compact = {"".join(k.split()) for k in known if k}
-    wanted = [value for value in compact if len(value) >= 2]
-    for value in sorted(wanted, key=len, reverse=True):  # the address before its street
-        text = re.sub(r"\s*".join(map(re.escape, value)), REDACTED, text)
+    for pattern in _spelled_anyhow(known):
+        text = pattern.sub(REDACTED, text)
     return _PHONE.sub(REDACTED, text)
+
+
+def personal_data_in(text: str, known: Sequence[str]) -> list[str]:
+    """What in a text everyone may read identifies a buyer, as written there and in order:
+    every phone number (whose it is cannot be told: the buyer's, made public, is theirs
+    leaked), and each ``known`` string (their name, address, nick, order number). Masked
+    forms (138****5678, 郑**) are not: they identify no one."""
+    patterns = [*_spelled_anyhow(known), _PHONE]
+    found = sorted((m.start(), m.group(0).strip()) for p in patterns for m in p.finditer(text))
+    return [written for _, written in found]
 
 
 _STREET = (re.compile(r"^.*?[区县旗](.{3,})$"), re.compile(r"^.*?市(.{3,})$"))

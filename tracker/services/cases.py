@@ -19,12 +19,15 @@ from sqlalchemy.orm import Session
 from tracker.domain import case_flow, compliance
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.platform_rules import ReviewRules, rules_for
+from tracker.domain.privacy import identifying_parts
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
     AuditEvent,
     Case,
     CaseReason,
     ContactAttempt,
+    Order,
+    OrderLine,
     Remedy,
     Shop,
     User,
@@ -39,7 +42,7 @@ from tracker.models.enums import (
     RemedyKind,
     Role,
 )
-from tracker.services import alerts, contact_log, follow_ups, recommendations
+from tracker.services import alerts, buyer_profiles, contact_log, follow_ups, recommendations
 from tracker.services.audit import record_case_change, record_change
 from tracker.services.corrections import store_correction
 from tracker.services.errors import FieldError
@@ -723,7 +726,23 @@ def save_explanation(
         )
         case.explanation_draft = text
         touch(case, now)
-    return compliance.check(text)
+    return compliance.check_public(text, buyer_identifiers(session, case))
+
+
+def buyer_identifiers(session: Session, case: Case) -> list[str]:
+    """What names the case's buyer to anyone who reads it: their name, address, nick and
+    order number. Opened only to keep them out of a public text; nothing is shown, so no
+    access is logged."""
+    buyer = case.buyer
+    if buyer is None:
+        return []
+    profile = buyer_profiles.opened(buyer)
+    tid = session.scalar(
+        sa.select(Order.tid)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.id == case.review.order_line_id)
+    )
+    return [*identifying_parts(profile.name, profile.region), buyer.platform_nick, tid or ""]
 
 
 def post_explanation(
@@ -746,7 +765,8 @@ def post_explanation(
             raise FieldError("explanation", "请先保存解释内容。")
         if case.explanation_posted_at is not None:
             raise FieldError("explanation", "解释已经发布。")
-        for finding in compliance.check(case.explanation_draft):  # public, under the review
+        public = compliance.check_public(case.explanation_draft, buyer_identifiers(session, case))
+        for finding in public:  # under the review, for every shopper to read
             raise FieldError("explanation", f"{finding.describe()}。请修改后再发布。")
         _check_explanation_open(session, case, now)
         posted_here = False
