@@ -672,6 +672,33 @@ def test_an_explanation_offering_something_for_the_review_is_refused_in_words(
     assert case.explanation_posted_at is None
 
 
+def test_a_draft_naming_the_buyer_offers_no_way_to_publish_and_says_why(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    case, url = own_case(client, session, shop, agent)
+    nick = case.buyer.platform_nick
+    form = {
+        "explanation-version": str(case.version),
+        "explanation-explanation": f"{nick}您好，已补发",
+    }
+    post_form(client, f"{url}/explanation", form, form_url=url)
+    html = client.get(url).get_data(as_text=True)
+    box = html[html.index('id="explanation-findings"') :]
+    assert f"“{nick}您好，已补发”写出了买家的个人信息或电话号码" in box[: box.index("</div>")]
+    assert "我已手动发布" not in html and "复制，到千牛粘贴发布" not in html
+    session.refresh(case)
+    draft = "亲，<b>已为您补发</b>，请查收"  # a draft that passes: the saved words are copied
+    form = {"explanation-version": str(case.version), "explanation-explanation": draft}
+    post_form(client, f"{url}/explanation", form, form_url=url)
+    html = client.get(url).get_data(as_text=True)
+    assert (
+        'id="explanation-findings"' not in html and 'data-copy-target="#explanation-saved"' in html
+    )
+    assert (
+        '<div id="explanation-saved" hidden>亲，&lt;b&gt;已为您补发&lt;/b&gt;，请查收</div>' in html
+    )
+
+
 def test_a_stale_page_is_refused_with_who_changed_it(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from tracker.domain import case_flow
+from tracker.domain import case_flow, compliance
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import Suggestion, tried_enough
 from tracker.domain.platform_rules import ReviewRules
@@ -49,6 +49,7 @@ from tracker.services.buyer_flags import Caution
 from tracker.services.case_access import works_case_of
 from tracker.services.cases import (
     RemedyTotals,
+    explanation_findings,
     explanation_window_ends,
     remedy_totals,
     rules_of_case,
@@ -110,6 +111,8 @@ class CaseDetail:
     call_to_describe: ContactAttempt | None = None
     tried_enough: str | None = None  # never reached though tried enough: 联系不上买家 is fair
     survey_said: str | None = None  # the 满意度回访 after closing, in words
+    # what keeps the saved explanation draft from being published (it is public)
+    explanation_findings: tuple[compliance.Finding, ...] = ()
 
     def sent_text(self, message: OutboundMessage) -> str:
         """What the buyer's phone showed (or will show): the template filled as queued."""
@@ -369,6 +372,11 @@ def detail(
         staff_label=browse.corrections(session, [review.id]).get(review.id),
         can_still_change=can_change,
         tried_enough=tried_enough(tried, hours) if case.status in case_flow.OPEN else None,
+        explanation_findings=(
+            tuple(explanation_findings(session, case, case.explanation_draft))
+            if case.explanation_draft and case.explanation_posted_at is None
+            else ()
+        ),
         survey_said=(
             survey_words(
                 session.scalar(sa.select(CaseSurvey).where(CaseSurvey.case_id == case.id)),

@@ -726,6 +726,12 @@ def save_explanation(
         )
         case.explanation_draft = text
         touch(case, now)
+    return explanation_findings(session, case, text)
+
+
+def explanation_findings(session: Session, case: Case, text: str) -> list[compliance.Finding]:
+    """What keeps an explanation from being published: it stands under the review for every
+    shopper to read, so an inducement, pressure, or anything that names the buyer."""
     return compliance.check_public(text, buyer_identifiers(session, case))
 
 
@@ -765,8 +771,7 @@ def post_explanation(
             raise FieldError("explanation", "请先保存解释内容。")
         if case.explanation_posted_at is not None:
             raise FieldError("explanation", "解释已经发布。")
-        public = compliance.check_public(case.explanation_draft, buyer_identifiers(session, case))
-        for finding in public:  # under the review, for every shopper to read
+        for finding in explanation_findings(session, case, case.explanation_draft):
             raise FieldError("explanation", f"{finding.describe()}。请修改后再发布。")
         _check_explanation_open(session, case, now)
         posted_here = False

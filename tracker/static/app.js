@@ -43,7 +43,17 @@ document.addEventListener("click", async (event) => {
     await navigator.clipboard.writeText(text.trim());
     button.textContent = "已复制";
   } catch {
-    if (source.select) source.select();
+    // no clipboard (a page served over plain http): select the text for Ctrl+C, in a
+    // read-only box beside the button when the source is not a field
+    let box = source.select ? source : button.nextElementSibling;
+    if (!box || !box.classList.contains("copy-fallback")) {
+      box = document.createElement("textarea");
+      box.className = "form-control form-control-sm copy-fallback mt-1";
+      box.readOnly = true;
+      box.value = text.trim();
+      button.after(box);
+    }
+    box.select();
     button.textContent = "请按 Ctrl+C 复制";
   }
 });
