@@ -350,6 +350,35 @@ def test_each_template_is_offered_as_its_buyer_reads_it_or_says_why_it_cannot_go
     assert messaging.text_of(sms, message.params) == offered[mobile.id, sms.id].text
 
 
+def test_a_template_naming_the_order_is_not_offered_for_a_review_without_one(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    tracked = messaging.save_template(
+        session,
+        shop,
+        messaging.TemplateDraft(
+            "aliyun-sms",
+            "补发单号",
+            "好店",
+            "SMS_7",
+            "${name}您好，订单尾号${order}已补发。",
+            MessagePurpose.NOTICE,
+        ),
+        actor=agent,
+        now=MON_10,
+    )
+    (with_order,) = messaging.case_templates(session, case, now=MON_10)
+    assert with_order.text == "【好店】亲您好，订单尾号T1已补发。"
+    case.review.order_line_id = None  # imported without its order
+    session.commit()
+    (without,) = messaging.case_templates(session, case, now=MON_10)
+    assert without.text is None and "${order}（订单号后四位）" in without.refusal
+    with pytest.raises(FieldError, match="订单号后四位"):
+        messaging.queue(session, case, tracked.id, actor=agent, now=MON_10, hours=HOURS)
+
+
 def test_the_outbox_reaches_the_shops_own_provider_account_or_says_it_has_none(
     app,
     session: Session,

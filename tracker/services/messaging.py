@@ -314,8 +314,9 @@ def fill(
         "name": written_name(buyer.name_hint),
         "product": short_product(product),
         "shop": shop.name[:20],
-        "order": (tid or "")[-4:],
     }
+    if tid:  # a review that came without its order has no 订单尾号: not sent blank
+        values["order"] = tid[-4:]
     if "link" in _PARAM.findall(template.body):
         raise FieldError("template", "这是满意度回访模板，结案后由系统发送。")
     return template_params(template, values)
