@@ -20,6 +20,13 @@ VERSION = re.compile(
 )
 SHANGHAI = timezone(timedelta(hours=8))
 FILTERS = ("", "&reason=quality", "&priority=1", "&overdue=1", "&rating=bad", "&q=快递")
+# What each channel's try can end in: a message has no line that rings, so 未接通 and 占线 on
+# an SMS are refused (400) as the agent's form refuses them.
+OUTCOMES = {
+    "phone": ("no_answer", "busy", "considering"),
+    "wangwang": ("no_answer", "considering"),
+    "sms": ("message_left", "considering"),
+}
 
 
 # With LOAD_STEADY_STATE=1 the figures start once every user has logged in: the ramp,
@@ -98,13 +105,14 @@ class Agent(Staff):
         if not token or not version or 'id="attempt-form"' not in html:
             return  # someone else's case: nothing to log here
         now = datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+        channel = random.choice(tuple(OUTCOMES))
         self.post_then_follow(
             f"/cases/{case}/attempts",
             {
                 "csrf_token": token.group(1),
                 "attempt-version": version.group(1) or version.group(2),
-                "attempt-channel": random.choice(("phone", "wangwang", "sms")),
-                "attempt-outcome": random.choice(("no_answer", "busy", "considering")),
+                "attempt-channel": channel,
+                "attempt-outcome": random.choice(OUTCOMES[channel]),
                 "attempt-attempted_at": now,
                 "attempt-notes": "压测记录",
             },
