@@ -119,9 +119,10 @@ def test_a_public_text_that_names_the_buyer_or_a_number_is_quoted_by_its_sentenc
     )
     assert [(f.kind, f.sentence) for f in found] == [
         ("privacy", "郑俊杰先生，补发已寄出"),
-        ("privacy", "客服电话 0571-88886666"),
+        ("number", "客服电话 0571-88886666"),
     ]
-    assert "写出了买家的个人信息或电话号码" in found[0].describe()
+    assert found[0].describe().startswith("“郑俊杰先生，补发已寄出”写出了买家的个人信息（")
+    assert found[1].describe().startswith("“客服电话 0571-88886666”写了电话号码（")
     # an inducement is still one, beside what names the buyer
     kinds = [f.kind for f in check_public("布丁橘子713，改个好评送您红包", buyer)]
     assert kinds == ["inducement", "privacy"]

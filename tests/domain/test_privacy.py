@@ -74,8 +74,8 @@ def test_redact_takes_out_numbers_names_and_addresses_but_not_order_numbers() ->
     assert identifying_parts(None, "浙江省") == ["浙江省"] and identifying_parts(None, None) == []
 
 
-def test_personal_data_in_a_public_text_is_every_number_and_what_names_the_buyer() -> None:
-    from tracker.domain.privacy import identifying_parts, personal_data_in
+def test_what_names_the_buyer_and_the_numbers_a_public_text_writes() -> None:
+    from tracker.domain.privacy import identifying_parts, personal_data_in, phone_numbers_in
 
     known = [
         *identifying_parts("郑俊杰", "浙江省杭州市西湖区文三路100号"),
@@ -86,14 +86,9 @@ def test_personal_data_in_a_public_text_is_every_number_and_what_names_the_buyer
         "郑 俊杰您好，已联系布丁橘子713，订单3900475已补发到文三路 100 号；"
         "有问题请打 138 1234 5678 或 0571-88886666"
     )
-    assert personal_data_in(text, known) == [
-        "郑 俊杰",
-        "布丁橘子713",
-        "3900475",
-        "文三路 100 号",
-        "138 1234 5678",
-        "0571-88886666",
-    ]
-    # masked forms and a thanks identify no one
-    assert personal_data_in("郑**您好，尾号 138****5678 的号码已收到反馈，谢谢", known) == []
+    assert personal_data_in(text, known) == ["郑 俊杰", "布丁橘子713", "3900475", "文三路 100 号"]
+    assert phone_numbers_in(text) == ["138 1234 5678", "0571-88886666"]
+    # masked forms identify no one
+    masked = "郑**您好，尾号 138****5678 的号码已收到反馈，谢谢"
+    assert personal_data_in(masked, known) == [] and phone_numbers_in(masked) == []
     assert personal_data_in("非常抱歉，已为您补发。", []) == []

@@ -684,7 +684,7 @@ def test_a_draft_naming_the_buyer_offers_no_way_to_publish_and_says_why(
     post_form(client, f"{url}/explanation", form, form_url=url)
     html = client.get(url).get_data(as_text=True)
     box = html[html.index('id="explanation-findings"') :]
-    assert f"“{nick}您好，已补发”写出了买家的个人信息或电话号码" in box[: box.index("</div>")]
+    assert f"“{nick}您好，已补发”写出了买家的个人信息" in box[: box.index("</div>")]
     assert "我已手动发布" not in html and "复制，到千牛粘贴发布" not in html
     session.refresh(case)
     draft = "亲，<b>已为您补发</b>，请查收"  # a draft that passes: the saved words are copied

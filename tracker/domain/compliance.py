@@ -17,14 +17,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tracker.domain.privacy import personal_data_in
+from tracker.domain.privacy import personal_data_in, phone_numbers_in
 
 RULE = "《网络反不正当竞争暂行规定》第九条：不得以返现、红包、卡券、赠品等利诱用户作出指定好评"
 PRESSURE_RULE = "售后规范：不得向买家施压、反复要求改评或以投诉相威胁"
-PRIVACY_RULE = (
-    "《个人信息保护法》：公开的解释不写买家的姓名、地址、旺旺名、订单号，也不写电话号码"
-    "（看不出是谁的号码，买家的号码写出来就是泄露）"
-)
+PRIVACY_RULE = "《个人信息保护法》：公开的解释不写买家的姓名、地址、旺旺名或订单号"
+NUMBER_RULE = "公开的解释不写电话号码：看不出是谁的，买家的号码写出来就是泄露"
 
 # Set phrases, caught on their own.
 SET_PHRASES = re.compile(
@@ -73,14 +71,17 @@ SENTENCE = re.compile(r"[。！？!?；;\n]+")
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # inducement or pressure
+    kind: str  # inducement, pressure; in a public text also privacy (the buyer named), number
     sentence: str  # where, as written
     rule: str
 
     def describe(self) -> str:
-        what = {"inducement": "涉嫌诱导好评", "pressure": "涉嫌施压"}.get(
-            self.kind, "写出了买家的个人信息或电话号码"
-        )
+        what = {
+            "inducement": "涉嫌诱导好评",
+            "pressure": "涉嫌施压",
+            "privacy": "写出了买家的个人信息",
+            "number": "写了电话号码",
+        }[self.kind]
         return f"“{self.sentence}”{what}（{self.rule}）"
 
 
@@ -108,12 +109,14 @@ def check(text: str) -> list[Finding]:
 
 def check_public(text: str, identifiers: Sequence[str]) -> list[Finding]:
     """:func:`check`, and, for a text posted where everyone reads it (a 商家解释 under the
-    review), each sentence that identifies the buyer: a phone number, or one of
-    ``identifiers`` (their name, address, nick, order number)."""
+    review), each sentence that names the buyer (one of ``identifiers``: their name,
+    address, nick, order number) or writes a phone number."""
     findings = check(text)
     for sentence in (s.strip() for s in SENTENCE.split(text or "")):
         if sentence and personal_data_in(sentence, identifiers):
             findings.append(Finding("privacy", sentence, PRIVACY_RULE))
+        elif sentence and phone_numbers_in(sentence):
+            findings.append(Finding("number", sentence, NUMBER_RULE))
     return findings
 
 

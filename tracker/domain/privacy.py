@@ -89,13 +89,18 @@ def redact(text: str | None, known: list[str]) -> str | None:
 
 
 def personal_data_in(text: str, known: Sequence[str]) -> list[str]:
-    """What in a text everyone may read identifies a buyer, as written there and in order:
-    every phone number (whose it is cannot be told: the buyer's, made public, is theirs
-    leaked), and each ``known`` string (their name, address, nick, order number). Masked
-    forms (138****5678, 郑**) are not: they identify no one."""
-    patterns = [*_spelled_anyhow(known), _PHONE]
-    found = sorted((m.start(), m.group(0).strip()) for p in patterns for m in p.finditer(text))
+    """Each of ``known`` (a buyer's name, address, nick, order number) that a text writes,
+    however spaced, as written there and in order. Masked forms (郑**) are not: they
+    identify no one."""
+    patterns = _spelled_anyhow(known)
+    found = sorted((m.start(), m.group(0)) for p in patterns for m in p.finditer(text))
     return [written for _, written in found]
+
+
+def phone_numbers_in(text: str) -> list[str]:
+    """Every phone number a text writes (mobile, landline, virtual with its extension), as
+    written; a masked one (138****5678) is none."""
+    return [m.group(0).strip() for m in _PHONE.finditer(text)]
 
 
 _STREET = (re.compile(r"^.*?[区县旗](.{3,})$"), re.compile(r"^.*?市(.{3,})$"))
