@@ -17,6 +17,7 @@ from tests.conftest import count, login, post_form
 from tests.factories import approved_template, open_case
 from tracker.clock import utcnow
 from tracker.models import (
+    Case,
     ContactHandle,
     MessageTemplate,
     OutboundMessage,
@@ -28,6 +29,16 @@ from tracker.models.enums import MessagePurpose, MessageState, Role
 from tracker.services import erasure
 
 SH = ZoneInfo("Asia/Shanghai")
+
+
+def agents_case(
+    session: Session, shop: Shop, make_user: Callable[..., User], **kw: object
+) -> tuple[User, Case]:
+    """An agent of the shop and a case of three days ago they own; the caller commits."""
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1), **kw)  # type: ignore[arg-type]
+    case.owner_id = agent.id
+    return agent, case
 
 
 def test_admin_keeps_provider_accounts_sealed_and_templates_checked(
@@ -73,9 +84,7 @@ def test_admin_keeps_provider_accounts_sealed_and_templates_checked(
 def test_an_agent_sends_an_approved_sms_from_the_case(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
-    case.owner_id = agent.id
+    agent, case = agents_case(session, shop, make_user)
     template = approved_template(
         session, shop, "${name}您好，您的${product}已安排补发。", at=utcnow(), name="补发通知"
     )
@@ -100,11 +109,7 @@ def test_an_agent_sends_an_approved_sms_from_the_case(
 def test_the_agent_reads_each_text_before_choosing_and_the_outbox_keeps_what_went(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = open_case(
-        session, shop, at=utcnow() - timedelta(days=3, hours=1), title="<b>脐橙</b> 礼盒"
-    )
-    case.owner_id = agent.id
+    agent, case = agents_case(session, shop, make_user, title="<b>脐橙</b> 礼盒")
     resend = approved_template(
         session, shop, "${name}您好，您的${product}已安排补发。", at=utcnow(), name="补发通知"
     )
@@ -143,11 +148,7 @@ def test_the_agent_reads_each_text_before_choosing_and_the_outbox_keeps_what_wen
 def test_a_template_with_no_way_to_the_buyer_is_offered_disabled_with_why(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = open_case(
-        session, shop, at=utcnow() - timedelta(days=3, hours=1), phone="18400913965-7576"
-    )
-    case.owner_id = agent.id
+    agent, case = agents_case(session, shop, make_user, phone="18400913965-7576")
     template = approved_template(session, shop, "${name}您好，已安排补发。", at=utcnow())
     session.commit()
     login(client, agent)
@@ -224,11 +225,7 @@ def test_an_agent_gets_a_number_from_the_platform_on_the_case_page(
 ) -> None:  # type: ignore[no-untyped-def]
     from tests.top_server import serve
 
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = open_case(
-        session, shop, at=utcnow() - timedelta(days=3, hours=1), phone="", oaid="OAID-7"
-    )
-    case.owner_id = agent.id
+    agent, case = agents_case(session, shop, make_user, phone="", oaid="OAID-7")
     session.commit()
     fake = connected_top(client, shop, monkeypatch, lapses=utcnow() + timedelta(days=5))
     app = client.application
@@ -284,9 +281,7 @@ def test_a_virtual_number_about_to_lapse_is_extended_from_the_case_page(
 def test_the_case_offers_only_notices_an_agent_may_send(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:
-    agent = make_user(Role.AGENT, shops=[shop])
-    case = open_case(session, shop, at=utcnow() - timedelta(days=3, hours=1))
-    case.owner_id = agent.id
+    agent, case = agents_case(session, shop, make_user)
     for name, body, purpose in (
         ("补发通知", "${name}您好，已安排补发。", MessagePurpose.NOTICE),
         ("满意度回访", "${name}您好，请评价：${link}", MessagePurpose.NOTICE),
