@@ -121,3 +121,27 @@ def test_user_text_cannot_run_script_anywhere_in_the_browser(live: Live, browser
     page.goto(f"{live.url}/reports/charts/products.svg")  # opened directly, not as an image
     assert dialogs == []
     context.close()
+
+
+def test_copying_without_a_clipboard_selects_the_words_in_one_box(live: Live, browser) -> None:  # type: ignore[no-untyped-def]
+    """Served over plain http a page has no clipboard: the copy buttons put the text in a
+    read-only box beside them, selected for Ctrl+C, once however often they are pressed."""
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    log_in(page, live, "agent")
+    page.goto(f"{live.url}/cases/{live.case_id}")
+    button = page.locator("[data-copy-target='#script-1']")
+    button.click()
+    button.click()
+    expect(button).to_have_text("请按 Ctrl+C 复制")
+    boxes = page.locator("textarea.copy-fallback")
+    expect(boxes).to_have_count(1)
+    script = page.locator("#script-1").text_content().strip()
+    assert boxes.input_value() == script and script
+    selected = page.evaluate(
+        "(() => { const a = document.activeElement;"
+        " return a.value.substring(a.selectionStart, a.selectionEnd) })()"
+    )
+    assert selected == script
+    context.close()

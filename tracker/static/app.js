@@ -46,7 +46,7 @@ document.addEventListener("click", async (event) => {
     // no clipboard (a page served over plain http): select the text for Ctrl+C, in a
     // read-only box beside the button when the source is not a field
     let box = source.select ? source : button.nextElementSibling;
-    if (!box || !box.classList.contains("copy-fallback")) {
+    if (!source.select && !(box && box.classList.contains("copy-fallback"))) {
       box = document.createElement("textarea");
       box.className = "form-control form-control-sm copy-fallback mt-1";
       box.readOnly = true;
