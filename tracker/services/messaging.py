@@ -251,16 +251,12 @@ def case_templates(session: Session, case: Case, *, now: datetime) -> list[CaseT
     ]
     if not notices:
         return []
-    buyer = case.buyer
     shop = session.get(Shop, case.shop_id)
-    order = contact_handles.order_of(session, case)
-    wants_number = buyer is not None and any(t.provider == SMS for t in notices)
-    handle = contact_handles.sms_handle(session, buyer.id, now) if wants_number else None
+    order, handle = _ways_to(session, case, now, sms=any(t.provider == SMS for t in notices))
     offered = []
     for template in notices:
         try:
-            reachable = _reachable_buyer(template, buyer, handle, order)
-            params = fill(template, case, reachable, shop, order.tid if order else None)
+            params = _params_for(template, case, shop, order, handle)
         except FieldError as refused:
             offered.append(CaseTemplate(template, None, refused.message))
         else:
@@ -274,14 +270,29 @@ def text_of(template: MessageTemplate, params: Mapping[str, str]) -> str:
     return f"【{template.sign_name}】{body}"
 
 
-def _reachable_buyer(
+def _ways_to(
+    session: Session, case: Case, now: datetime, *, sms: bool
+) -> tuple[Order | None, ContactHandle | None]:
+    """The case's order (its OAID, its 尾号) and, when an SMS may go, the buyer's newest
+    number that takes one."""
+    order = contact_handles.order_of(session, case)
+    buyer = case.buyer
+    handle = contact_handles.sms_handle(session, buyer.id, now) if sms and buyer else None
+    return order, handle
+
+
+def _params_for(
     template: MessageTemplate,
-    buyer: Buyer | None,
-    handle: ContactHandle | None,
+    case: Case,
+    shop: Shop,
     order: Order | None,
-) -> Buyer:
-    """The buyer, when the template has a way to them: a number that takes an SMS for the
-    provider's SMS, the order's OAID for the platform's; else FieldError says what lacks."""
+    handle: ContactHandle | None,
+) -> dict[str, str]:
+    """The template's values for the case's buyer, when the template has a way to them
+    (a number that takes an SMS for the provider's SMS, the order's OAID for the
+    platform's); else FieldError says what lacks. The page offers and the send sends by
+    this one check."""
+    buyer = case.buyer
     if buyer is None:
         raise FieldError("template", "这条评价没有买家档案，无法发短信。")
     if template.provider == SMS:
@@ -292,7 +303,7 @@ def _reachable_buyer(
             )
     elif order is None or not order.oaid:
         raise FieldError("template", "平台短信按订单发送：没有这笔订单的 OAID。")
-    return buyer
+    return fill(template, case, buyer, shop, order.tid if order else None)
 
 
 def messages_of(session: Session, case_id: int) -> list[OutboundMessage]:
@@ -357,14 +368,8 @@ def queue(
         if template.purpose is not MessagePurpose.NOTICE:
             raise FieldError("template", "案件里只能发通知类短信；营销短信请走客户运营活动。")
         shop = session.get(Shop, case.shop_id)
-        order = contact_handles.order_of(session, case)
-        handle = (
-            contact_handles.sms_handle(session, case.buyer.id, now)
-            if case.buyer is not None and template.provider == SMS
-            else None
-        )
-        buyer = _reachable_buyer(template, case.buyer, handle, order)
-        params = fill(template, case, buyer, shop, order.tid if order else None)
+        order, handle = _ways_to(session, case, now, sms=template.provider == SMS)
+        params = _params_for(template, case, shop, order, handle)
         attempt = record_attempt(
             session,
             case,
