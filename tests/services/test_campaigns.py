@@ -4,6 +4,7 @@ the results against the control group."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -521,6 +522,42 @@ def test_a_campaign_template_must_ask_only_for_what_a_campaign_can_fill(
     session.commit()
     with pytest.raises(FieldError, match="product"):
         dormant_campaign(session, shop, admin, template)
+
+
+def test_a_campaign_is_shown_as_its_buyers_read_it_and_refused_what_it_cannot_send(
+    session: Session,
+    shop: Shop,
+    setup,  # type: ignore[no-untyped-def]
+) -> None:
+    """The form offers each marketing template filled as a buyer reads it, with the SMS it
+    is billed as; a template the campaign cannot send is offered greyed out, with the words
+    saving it would give."""
+    admin, template = setup
+    template.body = "${name}您好，${shop}新品上市老客专享九折，拒收请回复R"
+    long = approved_template(
+        session, shop, "${name}您好，" + "新品" * 30 + "，拒收请回复R", at=NOW,
+        purpose=MessagePurpose.MARKETING, name="长", code="SMS_L",
+    )  # fmt: skip
+    by_order = approved_template(
+        session, shop, "${name}您好，老客九折，拒收请回复R", at=NOW,
+        purpose=MessagePurpose.MARKETING, name="平台", code="TPL_9",
+    )  # fmt: skip
+    by_order.provider = "platform"
+    approved_template(session, shop, "${name}您好，已处理。", at=NOW, name="通知", code="SMS_N")
+    session.commit()
+    offered = {t.template.name: t for t in campaigns.template_texts(session, shop)}
+    assert set(offered) == {"老客回访", "长", "平台"}  # marketing templates only
+    first = offered["老客回访"]
+    assert (
+        first.text == f"【好店】张先生/女士您好，{shop.name[:20]}新品上市老客专享九折，拒收请回复R"
+    )
+    assert (first.parts, first.refusal) == (1, None)
+    assert len(offered["长"].text) == 4 + 6 + 3 + 60 + 7 and offered["长"].parts == 2
+    refusal = offered["平台"].refusal
+    assert refusal is not None and "平台短信（按订单）只能在案件里" in refusal
+    with pytest.raises(FieldError, match=re.escape(refusal)):
+        dormant_campaign(session, shop, admin, by_order)
+    assert campaigns.campaign_text(long, shop).refusal is None
 
 
 def test_the_page_says_when_a_campaign_held_by_the_night_goes_on(

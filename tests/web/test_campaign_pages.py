@@ -74,6 +74,22 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     # 客户类型 as Bootstrap's inline checkboxes, not a bulleted list drawn in a text box
     types = refused.get_data(as_text=True).split('id="classes"', 1)[1][:1500]
     assert types.count('class="form-check form-check-inline"') == 5 and "<ul" not in types
+    # the template as its buyers read it, and what each costs; none chosen until picked
+    choices = refused.get_data(as_text=True).split('id="campaign-templates"', 1)[1]
+    choices = " ".join(words(choices[: choices.index("</fieldset>")]).split())
+    assert "老客回访 阿里云短信 · 营销 【好店】张先生/女士您好，新品九折，拒收请回复R" in choices
+    assert "24 字 · 按 1 条短信计费" in choices
+    assert f'value="{template.id}" checked' in refused.get_data(as_text=True)  # kept
+    fresh = lead.get("/shop/campaigns/new").get_data(as_text=True)
+    assert "checked" not in fresh.split('id="campaign-templates"', 1)[1][:1500]
+    unpicked = post_form(
+        lead, "/shop/campaigns/new", {"name": "唤醒沉睡客户"}, form_url="/shop/campaigns/new"
+    )
+    html = unpicked.get_data(as_text=True)
+    assert (
+        unpicked.status_code == 200
+        and "请选择本店已登记的短信模板" in html.split('id="campaign-templates"', 1)[1]
+    )
     answer = post_form(
         lead,
         "/shop/campaigns/new",
@@ -95,6 +111,12 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     campaign = session.scalars(sa.select(Campaign)).one()
     page = lead.get(f"/shop/campaigns/{campaign.id}").get_data(as_text=True)
     assert "现在会选中 <strong>12</strong> 人" in page
+    message = page.split('id="campaign-message">', 1)[1]
+    message = " ".join(words(message[: message.index("</dd>")]).split())
+    assert message.startswith(
+        "老客回访【好店】张先生/女士您好，新品九折，拒收请回复R 24 字 · 每人按 1 条"
+    )
+    assert "${name}" not in page
     post_form(
         lead, f"/shop/campaigns/{campaign.id}/launch", {}, form_url=f"/shop/campaigns/{campaign.id}"
     )
@@ -180,7 +202,8 @@ def test_a_supervisor_adds_and_retires_a_care_rule(
     template.is_active = False  # an admin retired the template: the rule names no template
     session.commit()
     rules = client.get("/shop/campaigns").get_data(as_text=True)
-    assert 'data-label="模板">（已停用）</td>' in rules[rules.index('id="care-rules"') :]
+    row = words(rules[rules.index(f'id="care-rule-{rule.id}"') :][:1200])
+    assert "（已停用）不会发送：模板“使用提醒”已停用。" in row
     template.is_active = True
     session.commit()
     # a bad value is refused under its field, what was typed stays, and nothing is stored
@@ -190,6 +213,7 @@ def test_a_supervisor_adds_and_retires_a_care_rule(
         ({"kind": "holiday", "holiday": "02-09", "control_percent": "60"}, "control_percent", "应在 0 到 50 之间"),
         ({"kind": "after_receipt", "days": ""}, "days", "收货后天数应在 1 到 90 之间"),
         ({"kind": "after_receipt", "days": "365"}, "days", "90"),
+        ({"kind": "holiday", "holiday": "02-09"}, "care-templates", "节日问候只能用营销类模板"),
     ):  # fmt: skip
         answer = post_form(
             client,

@@ -132,6 +132,7 @@ def test_the_agent_reads_each_text_before_choosing_and_the_outbox_keeps_what_wen
     assert "【好店】亲您好，您的&lt;b&gt;脐橙&lt;/b&gt;已安排补发。" in picker  # escaped
     assert "【好店客服】亲您好，您反映的问题我们在处理。" in picker
     assert picker.count('type="radio"') == 2 and "checked" not in picker  # the agent picks
+    assert "22 字 · 按 1 条短信计费" in picker  # what the text costs
 
     refused = post_form(client, f"{url}/message", {}, form_url=url)
     assert refused.status_code == 302 and count(session, OutboundMessage) == 0

@@ -27,6 +27,7 @@ from tracker.domain import case_flow
 from tracker.domain.campaigns import Audience, Exclusions, Tally, Uplift, split_control, uplift
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.phone_numbers import NumberError, parse_number
+from tracker.domain.sms_length import billed_parts
 from tracker.domain.wording import written_name
 from tracker.models import (
     Buyer,
@@ -68,7 +69,7 @@ class CampaignDraft:
     control_share: float = 0.1
     coupon: str = ""
     coupon_value: Decimal | None = None
-    care: bool = False  # a care rule's send (关怀): a notice template is allowed too
+    care: str | None = None  # a care rule's kind (关怀): 收货后关怀 may send a notice
 
 
 def create(
@@ -76,15 +77,11 @@ def create(
 ) -> Campaign:
     with transaction(session):
         template = session.get(MessageTemplate, draft.template_id)
-        if template is None or template.shop_id != shop.id or not template.is_active:
-            raise FieldError("template_id", "请选择本店已登记的短信模板。")
-        if template.purpose is not MessagePurpose.MARKETING and not draft.care:
-            raise FieldError("template_id", "活动只能用营销类模板（带“拒收请回复R”）。")
+        refusal = template_refusal(template, shop.id, care=draft.care)
+        if refusal or template is None:
+            raise FieldError("template_id", refusal or "请选择本店已登记的短信模板。")
         if not 0 <= draft.control_share <= 0.5:
             raise FieldError("control_share", "对照组比例应在 0% 到 50% 之间。")
-        missing = messaging.unfilled(template, CAMPAIGN_PARAMETERS)
-        if missing:
-            raise FieldError("template_id", f"活动无法填写模板参数：{'、'.join(missing)}。")
         if not draft.name.strip():
             raise FieldError("name", "请填写活动名称。")
         campaign = Campaign(
@@ -114,6 +111,72 @@ def create(
             new=campaign.name,
         )
         return campaign
+
+
+# -- what a campaign may send -----------------------------------------------------------------
+CAMPAIGN_PARAMETERS = {"name", "shop"}  # a campaign has no case: no product, no order
+# care whose words are 会员关怀: the providers take birthday and holiday greetings as 推广短信
+# only (a 通知短信 must not carry them), so such a rule needs a marketing template
+MARKETING_ONLY_CARE = frozenset({"birthday", "holiday"})
+SAMPLE_SURNAME = "张"  # the preview's buyer: a name on file gives X先生/女士, none gives 亲
+
+
+def template_refusal(
+    template: MessageTemplate | None, shop_id: int, *, care: str | None = None
+) -> str | None:
+    """Why a campaign, or a care rule of kind ``care``, cannot send this template (None when
+    it can). Checked when the campaign or the rule is saved and when the page offers the
+    choice, so nothing is saved that would fail each morning in the log alone."""
+    if template is None or template.shop_id != shop_id or not template.is_active:
+        return "请选择本店已登记的短信模板。"
+    if template.provider != messaging.SMS:
+        label = messaging.PROVIDER_LABELS.get(template.provider, template.provider)
+        return f"{label}只能在案件里按订单发给一位买家；活动经阿里云短信发送。"
+    missing = messaging.unfilled(template, CAMPAIGN_PARAMETERS)
+    if "link" in missing:
+        return "这是满意度回访模板（带 ${link}），由系统在结案后发送。"
+    if missing:
+        names = "、".join(f"${{{k}}}（{messaging.PARAMETERS.get(k, k)}）" for k in missing)
+        return f"活动无法填写模板参数 {names}：活动只有称呼和店铺名。"
+    if template.purpose is not MessagePurpose.MARKETING:
+        if care is None:
+            return "活动只能用营销类模板（带“拒收请回复R”）。"
+        if care in MARKETING_ONLY_CARE:
+            return "生日关怀、节日问候只能用营销类模板：运营商不许用通知短信发会员关怀。"
+    return None
+
+
+@dataclass(frozen=True)
+class CampaignText:
+    """A template as a campaign's buyers read it, with what it costs, or why it cannot go."""
+
+    template: MessageTemplate
+    text: str  # 【签名】 and the body, for a buyer on file as 张: 张先生/女士您好…
+    parts: int  # the SMS each buyer is billed as (the longest salutation)
+    refusal: str | None
+
+    @property
+    def provider_label(self) -> str:
+        return messaging.PROVIDER_LABELS.get(self.template.provider, self.template.provider)
+
+
+def campaign_text(
+    template: MessageTemplate, shop: Shop, *, care: str | None = None
+) -> CampaignText:
+    """The words a buyer gets: every salutation (X先生/女士) is as long as the sample's, so
+    the length and the billed parts hold for each buyer (亲 is shorter)."""
+    text = messaging.text_of(template, _values_named(written_name(SAMPLE_SURNAME), shop))
+    refusal = template_refusal(template, shop.id, care=care)
+    return CampaignText(template, text, billed_parts(text), refusal)
+
+
+def template_texts(session: Session, shop: Shop, *, care: str | None = None) -> list[CampaignText]:
+    """What the form offers: for a campaign the marketing templates, for a care rule of kind
+    ``care`` all of the shop's active ones; each as read, or refused as saving would be."""
+    templates = messaging.templates_of(session, shop.id)
+    if care is None:
+        templates = [t for t in templates if t.purpose is MessagePurpose.MARKETING]
+    return [campaign_text(t, shop, care=care) for t in templates]
 
 
 # -- choosing ---------------------------------------------------------------------------------
@@ -584,14 +647,12 @@ def _sms(session: Session, recipient: CampaignRecipient, template: MessageTempla
     return Sms(number.number, template.sign_name, template.template_code, params, recipient.out_id)
 
 
-CAMPAIGN_PARAMETERS = {"name", "shop"}  # a campaign has no case: no product, no order
-
-
 def _values(buyer: Buyer | None, shop: Shop | None) -> dict[str, str]:
-    return {
-        "name": written_name(buyer.name_hint if buyer else None),
-        "shop": shop.name[:20] if shop else "",
-    }
+    return _values_named(written_name(buyer.name_hint if buyer else None), shop)
+
+
+def _values_named(salutation: str, shop: Shop | None) -> dict[str, str]:
+    return {"name": salutation, "shop": shop.name[:20] if shop else ""}
 
 
 def _resolve_unsure(

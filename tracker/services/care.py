@@ -49,8 +49,9 @@ def add_rule(
         if draft.kind == "holiday" and not (draft.holiday and _MONTH_DAY.match(draft.holiday)):
             raise FieldError("holiday", "节日日期写作 MM-DD，例如 01-29。")
         template = session.get(MessageTemplate, draft.template_id)
-        if template is None or template.shop_id != shop.id or not template.is_active:
-            raise FieldError("template_id", "请选择本店已登记的短信模板。")
+        refusal = campaigns.template_refusal(template, shop.id, care=draft.kind)
+        if refusal or template is None:
+            raise FieldError("template_id", refusal or "请选择本店已登记的短信模板。")
         if not 0 <= draft.control_share <= 0.5:
             raise FieldError("control_share", "对照组比例应在 0% 到 50% 之间。")
         rule = CareRule(
@@ -80,13 +81,31 @@ def add_rule(
         return rule
 
 
-def rules_of(session: Session, shop_id: int) -> list[CareRule]:
+@dataclass(frozen=True)
+class RuleRow:
+    """A rule as its list shows it: its template, and why an active rule sends nothing (its
+    template was retired, or was saved before the check and cannot serve this kind)."""
+
+    rule: CareRule
+    template: MessageTemplate | None
+    refusal: str | None
+
+
+def rules_of(session: Session, shop_id: int) -> list[RuleRow]:
     """The shop's rules, retired ones too (the page shows them greyed), oldest first."""
-    return list(
+    rules = list(
         session.scalars(
             sa.select(CareRule).where(CareRule.shop_id == shop_id).order_by(CareRule.id)
         )
     )
+    rows = []
+    for rule in rules:
+        template = session.get(MessageTemplate, rule.template_id)
+        refusal = campaigns.template_refusal(template, shop_id, care=rule.kind)
+        if refusal and template is not None and not template.is_active:
+            refusal = f"模板“{template.name}”已停用。"
+        rows.append(RuleRow(rule, template, refusal if rule.is_active else None))
+    return rows
 
 
 def retire_rule(session: Session, rule: CareRule, *, actor: User, now: datetime) -> None:
@@ -142,12 +161,12 @@ def run_due(session: Session, *, now: datetime, tz: ZoneInfo) -> list[Campaign]:
                 exclusions=Exclusions(),
                 template_id=rule.template_id,
                 control_share=rule.control_share,
-                care=True,
+                care=rule.kind,
             )
             try:
                 campaign = campaigns.create(session, shop, draft, actor=actor, now=now)
                 started.append(campaigns.launch(session, campaign, actor=actor, now=now))
-            except FieldError as exc:  # the template was retired: said in the log, rule waits
+            except FieldError as exc:  # its template was retired: the rules list says so too
                 log.warning("care rule %s: %s", rule.id, exc.message)
         with transaction(session):
             fresh = session.get(CareRule, rule.id)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tracker.domain import compliance
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.phone_numbers import PhoneNumber
+from tracker.domain.sms_length import billed_parts
 from tracker.domain.wording import short_product, written_name
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
@@ -239,6 +240,11 @@ class CaseTemplate:
     @property
     def provider_label(self) -> str:
         return PROVIDER_LABELS.get(self.template.provider, self.template.provider)
+
+    @property
+    def parts(self) -> int:
+        """The SMS it is billed as (an over-long text costs two or more)."""
+        return billed_parts(self.text or "")
 
 
 def case_templates(session: Session, case: Case, *, now: datetime) -> list[CaseTemplate]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from wtforms import (
     BooleanField,
     IntegerField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -47,7 +48,9 @@ class CampaignForm(Form):
     contacted_days = IntegerField(
         "排除几天内联系过的", default=7, validators=[Optional(), NumberRange(1, 90)]
     )
-    template_id = SelectField("营销模板", coerce=int, choices=[])
+    # radios drawn with each template's words (_macros/messages.html); the service refuses
+    # a template it cannot send, under this field
+    template_id = RadioField("营销模板", coerce=int, choices=[], validate_choice=False)
     control_percent = IntegerField(
         "对照组（%）", default=10, validators=[NumberRange(0, 50, "应在 0 到 50 之间。")]
     )
@@ -69,7 +72,7 @@ class CareRuleForm(Form):
     name = StringField("名称", validators=[Optional(), Length(max=64)])
     days = IntegerField("收货后天数", validators=[Optional(), NumberRange(1, 90)])
     holiday = StringField("节日（MM-DD）", validators=[Optional(), Length(max=5)])
-    template_id = SelectField("模板", coerce=int, choices=[])
+    template_id = RadioField("模板", coerce=int, choices=[], validate_choice=False)
     control_percent = IntegerField(
         "对照%", default=0, validators=[NumberRange(0, 50, "应在 0 到 50 之间。")]
     )

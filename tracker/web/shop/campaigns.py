@@ -3,8 +3,6 @@ campaign, its preview, launching it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -16,12 +14,11 @@ from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
 from tracker.models import Campaign, CareRule, MessageTemplate, Shop
-from tracker.models.enums import LEADS, MessagePurpose
-from tracker.services import campaigns, care, messaging
+from tracker.models.enums import LEADS
+from tracker.services import campaigns, care
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
-from tracker.web.choices import row_choices
 from tracker.web.fields import attach_error
 from tracker.web.inputs import requested_page
 from tracker.web.shop.campaign_forms import CampaignForm, CareRuleForm
@@ -42,15 +39,10 @@ CAMPAIGNS_PER_PAGE = 20
 @bp.route("/campaigns")
 @roles_required(*LEADS)
 def campaign_list() -> str:
-    shop = _shop()
-    templates = messaging.templates_of(db.session, shop.id)
-    return _campaign_list(shop, templates, _care_form(templates))
+    return _campaign_list(_shop(), CareRuleForm())
 
 
-def _campaign_list(
-    shop: Shop, templates: Sequence[MessageTemplate], care_form: CareRuleForm
-) -> str:
-    """``templates``: the shop's, read once for the rules' rows and the form's choices."""
+def _campaign_list(shop: Shop, care_form: CareRuleForm) -> str:
     now = utcnow()
     # a page at a time: each care rule adds a campaign a day, and each row's results are
     # counted for it
@@ -65,35 +57,18 @@ def _campaign_list(
         page=page,
         rules=care.rules_of(db.session, shop.id),
         kinds=care.KINDS,
-        templates=templates,
+        # offered as for 收货后关怀, the one kind a notice may serve; saving checks the kind
+        care_templates=campaigns.template_texts(db.session, shop, care="after_receipt"),
         form=CsrfOnlyForm(),
         care_form=care_form,
     )
-
-
-def _care_form(templates: Sequence[MessageTemplate]) -> CareRuleForm:
-    form = CareRuleForm()
-    named = ((t.id, f"{t.name}（{t.purpose.label}）") for t in templates)
-    form.template_id.choices = row_choices(named)
-    return form
-
-
-def _form(shop_id: int) -> CampaignForm:
-    form = CampaignForm()
-    templates = [
-        t
-        for t in messaging.templates_of(db.session, shop_id)
-        if t.purpose is MessagePurpose.MARKETING
-    ]
-    form.template_id.choices = row_choices([(t.id, t.name) for t in templates])
-    return form
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 @roles_required(*LEADS)
 def campaign_new() -> Response | str:
     shop = _shop()
-    form = _form(shop.id)
+    form = CampaignForm()
     if form.validate_on_submit():
         low, high = form.days_from.data, form.days_to.data
         draft = campaigns.CampaignDraft(
@@ -125,7 +100,12 @@ def campaign_new() -> Response | str:
             attach_error(form, exc)
         else:
             return redirect(url_for("shop.campaign_view", campaign_id=campaign.id))
-    return render_template("shop/campaign_form.html", shop=shop, form=form)
+    return render_template(
+        "shop/campaign_form.html",
+        shop=shop,
+        form=form,
+        templates=campaigns.template_texts(db.session, shop),
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>")
@@ -143,11 +123,12 @@ def campaign_view(campaign_id: int) -> str:
         )
         preview = (len(numbers), tally)
     shop = _shop()
+    template = db.session.get(MessageTemplate, campaign.template_id)
     return render_template(
         "shop/campaign.html",
         shop=shop,
         campaign=campaign,
-        template=db.session.get(MessageTemplate, campaign.template_id),
+        message=campaigns.campaign_text(template, shop) if template else None,
         preview=preview,
         found=campaigns.results(db.session, campaign, now=utcnow()),
         hold_days=campaigns.HOLD_WINDOW.days,
@@ -180,8 +161,7 @@ def campaign_launch(campaign_id: int) -> Response:
 @roles_required(*LEADS)
 def care_rule_add() -> Response | tuple[str, int]:
     shop = _shop()
-    templates = messaging.templates_of(db.session, shop.id)
-    form = _care_form(templates)
+    form = CareRuleForm()
     if form.validate_on_submit():
         draft = care.RuleDraft(
             kind=form.kind.data or "",
@@ -199,7 +179,7 @@ def care_rule_add() -> Response | tuple[str, int]:
         else:
             flash("关怀规则已保存：每天 10:00 起按规则发送。", "success")
             return redirect(url_for("shop.campaign_list"))
-    return _campaign_list(shop, templates, form), 400
+    return _campaign_list(shop, form), 400
 
 
 @bp.route("/care-rules/<int:rule_id>/retire", methods=["POST"])
