@@ -83,10 +83,38 @@ def listen_address(env: dict[str, str] | os._Environ[str]) -> tuple[str, str]:
     return host, port
 
 
+def migrated(log: str) -> str:
+    """One line for a successful `flask db upgrade`: alembic logs each revision with its whole
+    description (a hundred lines on a new database), which would bury the demo's logins."""
+    steps = [
+        line.split("Running upgrade", 1)[1]
+        for line in log.splitlines()
+        if "Running upgrade" in line
+    ]
+    if not steps:
+        return "the database schema is already the newest"
+    first = steps[0].split("->", 1)[0].strip() or "empty"
+    last = steps[-1].split("->", 1)[1].split(",", 1)[0].strip()
+    plural = "s" if len(steps) > 1 else ""
+    return f"applied {len(steps)} migration{plural} ({first} -> {last}); the schema is the newest"
+
+
+def migrate() -> bool:
+    """`flask db upgrade`, its log shown whole only when it fails."""
+    command = [str(BIN / "flask"), "--app", "tracker", "db", "upgrade"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+        return False
+    say(migrated(done.stdout + done.stderr))
+    return True
+
+
 def run(args: list[str]) -> int:
     ensure_venv("app")
     say("migrating the database to the newest schema")
-    if flask("db", "upgrade") != 0:
+    if not migrate():
         return 1
     if flask("demo", "--if-empty", "--sister") != 0:
         return 1

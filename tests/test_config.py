@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -148,7 +149,7 @@ def test_each_installation_keeps_its_own_keys_in_a_shared_redis(
             app.extensions["cache"][cache]._write_client.close()
 
 
-def test_the_run_command_points_links_at_its_own_port() -> None:
+def dev_script() -> Any:
     import importlib.util
 
     from tracker import PROJECT_ROOT
@@ -156,6 +157,29 @@ def test_the_run_command_points_links_at_its_own_port() -> None:
     spec = importlib.util.spec_from_file_location("dev_script", PROJECT_ROOT / "dev.py")
     dev = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(dev)  # type: ignore[union-attr]
+    return dev
+
+
+def test_the_run_command_sums_up_the_migrations_in_one_line() -> None:
+    """A first `dev.py run` applies every revision; alembic logs each with its description
+    over one to four lines, which pushed the demo's logins off the screen."""
+    log = (
+        "INFO  [alembic.runtime.migration] Context impl SQLiteImpl.\n"
+        "INFO  [alembic.runtime.migration] Will assume transactional DDL.\n"
+        "INFO  [alembic.runtime.migration] Running upgrade  -> 0001, initial schema\n"
+        "INFO  [alembic.runtime.migration] Running upgrade 0001 -> 0002, intake\n"
+        "INFO  [alembic.runtime.migration] Running upgrade 0002 -> 0003, Reviews waiting for a\n"
+        "score: a partial index, so the scheduler's minutely look for them\n"
+    )
+    dev = dev_script()
+    assert dev.migrated(log) == ("applied 3 migrations (empty -> 0003); the schema is the newest")
+    later = "INFO  [alembic.runtime.migration] Running upgrade 0052 -> 0053, a, b -> c\n"
+    assert dev.migrated(later).startswith("applied 1 migration (0052 -> 0053);")
+    assert dev.migrated(log.split("Running")[0]) == "the database schema is already the newest"
+
+
+def test_the_run_command_points_links_at_its_own_port() -> None:
+    dev = dev_script()
     env = {"TRACKER_PORT": "5055"}
     assert dev.listen_address(env) == ("127.0.0.1", "5055")
     assert env["TRACKER_BASE_URL"] == "http://127.0.0.1:5055"
