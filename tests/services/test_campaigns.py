@@ -558,6 +558,14 @@ def test_a_campaign_is_shown_as_its_buyers_read_it_and_refused_what_it_cannot_se
     with pytest.raises(FieldError, match=re.escape(refusal)):
         dormant_campaign(session, shop, admin, by_order)
     assert campaigns.campaign_text(long, shop).refusal is None
+    # a draft whose template was retired since it was saved is not launched
+    draft = dormant_campaign(session, shop, admin, template)
+    template.is_active = False
+    session.commit()
+    with pytest.raises(FieldError, match="不能发送：请选择本店已登记的短信模板"):
+        campaigns.launch(session, draft, actor=admin, now=NOW)
+    assert draft.state == "draft"
+    assert session.scalar(sa.select(sa.func.count()).select_from(CampaignRecipient)) == 0
 
 
 def test_the_page_says_when_a_campaign_held_by_the_night_goes_on(

@@ -332,12 +332,19 @@ def _left_out(
     return found
 
 
-def launch(session: Session, campaign: Campaign, *, actor: User, now: datetime) -> Campaign:
+def launch(
+    session: Session, campaign: Campaign, *, actor: User, now: datetime, care: str | None = None
+) -> Campaign:
     """Choose the buyers, hold back the control group (seeded by the campaign, so it can be
-    told again), queue the rest; nothing is sent here."""
+    told again), queue the rest; nothing is sent here. The template is checked again: it
+    may have been retired since the draft was saved (``care``: as for create)."""
     with transaction(session):
         if campaign.state != "draft":
             raise FieldError("state", "活动已经开始，不能再次发送。")
+        template = session.get(MessageTemplate, campaign.template_id)
+        refusal = template_refusal(template, campaign.shop_id, care=care)
+        if refusal:
+            raise FieldError("template_id", f"不能发送：{refusal}")
         numbers, tally = choose(
             session,
             campaign.shop_id,

@@ -165,7 +165,8 @@ def run_due(session: Session, *, now: datetime, tz: ZoneInfo) -> list[Campaign]:
             )
             try:
                 campaign = campaigns.create(session, shop, draft, actor=actor, now=now)
-                started.append(campaigns.launch(session, campaign, actor=actor, now=now))
+                launched = campaigns.launch(session, campaign, actor=actor, now=now, care=rule.kind)
+                started.append(launched)
             except FieldError as exc:  # its template was retired: the rules list says so too
                 log.warning("care rule %s: %s", rule.id, exc.message)
         with transaction(session):
