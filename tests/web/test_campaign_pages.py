@@ -117,6 +117,8 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
         "老客回访【好店】张先生/女士您好，新品九折，拒收请回复R 24 字 · 每人按 1 条"
     )
     assert "${name}" not in page
+    # what launching will send and bill: the control group's size is the launch's own
+    assert "其中发送 9 人、对照 3 人：约 9 条短信计费" in page
     post_form(
         lead, f"/shop/campaigns/{campaign.id}/launch", {}, form_url=f"/shop/campaigns/{campaign.id}"
     )

@@ -82,8 +82,14 @@ def split_control(buyer_ids: Sequence[int], share: float, seed: int) -> tuple[li
         raise ValueError("对照组比例应在 0 到 1 之间")
     ordered = sorted(buyer_ids)
     random.Random(seed).shuffle(ordered)
-    held = round(len(ordered) * share)
+    held = held_back(len(ordered), share)
     return sorted(ordered[held:]), sorted(ordered[:held])
+
+
+def held_back(chosen: int, share: float) -> int:
+    """How many of ``chosen`` buyers the control group keeps: the preview's count before
+    the launch is the launch's own."""
+    return round(chosen * share)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from tracker.clock import utcnow
 from tracker.config import local_zone
-from tracker.domain.campaigns import Audience, Exclusions
+from tracker.domain.campaigns import Audience, Exclusions, held_back
 from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
 from tracker.models import Campaign, CareRule, MessageTemplate, Shop
@@ -121,7 +121,7 @@ def campaign_view(campaign_id: int) -> str:
             Exclusions.from_dict(campaign.exclusions),
             now=utcnow(),
         )
-        preview = (len(numbers), tally)
+        preview = (len(numbers), tally, held_back(len(numbers), campaign.control_share))
     shop = _shop()
     template = db.session.get(MessageTemplate, campaign.template_id)
     return render_template(
