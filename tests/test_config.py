@@ -172,7 +172,7 @@ def test_the_run_command_sums_up_the_migrations_in_one_line() -> None:
         "score: a partial index, so the scheduler's minutely look for them\n"
     )
     dev = dev_script()
-    assert dev.migrated(log) == ("applied 3 migrations (empty -> 0003); the schema is the newest")
+    assert dev.migrated(log) == "applied 3 migrations (empty -> 0003); the schema is the newest"
     later = "INFO  [alembic.runtime.migration] Running upgrade 0052 -> 0053, a, b -> c\n"
     assert dev.migrated(later).startswith("applied 1 migration (0052 -> 0053);")
     assert dev.migrated(log.split("Running")[0]) == "the database schema is already the newest"

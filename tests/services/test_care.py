@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.factories import approved_template, buyer_with_order
+from tracker.domain.campaigns import Audience, Exclusions
 from tracker.models import Buyer, Campaign, CampaignRecipient, CareRule, Shop, User
 from tracker.models.enums import MessagePurpose, Role
-from tracker.services import care, segments
+from tracker.services import campaigns, care, segments
 from tracker.services.errors import FieldError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -107,9 +108,6 @@ def test_birthdays_are_counted_in_beijing_dates(
 ) -> None:
     """At 07:00 on 12-01 in Beijing it is still 11-30 in UTC: the birthdays are 12-01's,
     and a buyer's birthday is kept only as month and day in clear."""
-    from tracker.domain.campaigns import Audience, Exclusions
-    from tracker.services import campaigns
-
     shop = make_shop()
     today = person(session, shop, 1, received_days_ago=40, birthday=date(1990, 12, 1))
     person(session, shop, 2, received_days_ago=40, birthday=date(1985, 11, 30))
@@ -172,7 +170,10 @@ def test_a_rule_is_saved_only_with_a_template_its_campaigns_can_send(
     assert row.refusal is not None and "只能用营销类模板" in row.refusal
     assert care.run_due(session, now=NOW, tz=SH) == []
     assert session.scalar(sa.select(sa.func.count(Campaign.id))) == 0
-    assert born.id  # the day's birthday buyer was there to be sent to
+    chosen, _ = campaigns.choose(  # nothing was sent, though the day had a birthday
+        session, shop.id, Audience(birthday_within_days=0), Exclusions(), now=NOW
+    )
+    assert set(chosen) == {born.id}
     notice.is_active = False  # retired: the list names the template
     session.commit()
     assert care.rules_of(session, shop.id)[0].refusal == "模板“使用提醒”已停用。"
