@@ -106,6 +106,56 @@ def test_an_agent_sends_an_approved_sms_from_the_case(
     assert f"买家没回复的话，下次跟进：{when}" in html
 
 
+def test_admin_reads_the_survey_sms_with_its_link_and_what_it_costs_before_choosing(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """满意度回访's SMS carries a signed link: the page shows the text with a link of this
+    installation's address and a real token's length, so the cost (a link often makes it
+    two messages) is seen before choosing; a template that cannot carry it is greyed out."""
+    survey = approved_template(
+        session,
+        shop,
+        "${name}您好，请评价这次服务：${link}",
+        at=utcnow(),
+        name="回访",
+        code="SMS_S",
+    )
+    marketing = approved_template(
+        session, shop, "${name}您好，新品九折：${link} 拒收请回复R", at=utcnow(),
+        purpose=MessagePurpose.MARKETING, name="推广", code="SMS_M",
+    )  # fmt: skip
+    approved_template(
+        session, shop, "${name}您好，已补发。", at=utcnow(), name="补发", code="SMS_B"
+    )
+    session.commit()
+    login(client, make_user(Role.ADMIN))
+    page = f"/admin/shops/{shop.id}/contact"
+    html = client.get(page).get_data(as_text=True)
+    offered = html.split('id="survey-templates"', 1)[1].split("</fieldset>", 1)[0]
+    base = client.application.config["TRACKER_BASE_URL"]
+    link = re.search(rf"{re.escape(base)}/s/[\w.-]+", offered)
+    assert link is not None and len(link.group(0)) > 60
+    text = f"【好店】张先生/女士您好，请评价这次服务：{link.group(0)}"
+    assert text in offered and f"{len(text)} 字 · 按 2 条短信计费" in offered
+    assert "补发" not in offered  # no ${link}: not offered for the survey at all
+    radio = re.search(rf'<input[^>]*id="survey-template-{marketing.id}"[^>]*>', offered)
+    assert radio is not None and "disabled" in radio.group(0)
+    assert "发不了：回访模板须为通知类" in offered
+    assert re.search(r'id="survey-template-none" value="" checked', offered)  # 不发回访
+    post_form(client, f"/admin/shops/{shop.id}/survey-template", {"survey_template": str(survey.id)}, form_url=page)  # fmt: skip
+    session.refresh(shop)
+    assert shop.survey_template_id == survey.id
+    html = client.get(page).get_data(as_text=True)
+    assert re.search(rf'id="survey-template-{survey.id}" value="{survey.id}" checked', html)
+    refused = post_form(client, f"/admin/shops/{shop.id}/survey-template", {"survey_template": str(marketing.id)}, form_url=page)  # fmt: skip
+    assert "回访模板须为通知类" in client.get(refused.location).get_data(as_text=True)
+    session.refresh(shop)
+    assert shop.survey_template_id == survey.id
+    post_form(client, f"/admin/shops/{shop.id}/survey-template", {"survey_template": ""}, form_url=page)  # fmt: skip
+    session.refresh(shop)
+    assert shop.survey_template_id is None
+
+
 def test_the_agent_reads_each_text_before_choosing_and_the_outbox_keeps_what_went(
     client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:

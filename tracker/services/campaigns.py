@@ -27,7 +27,6 @@ from tracker.domain import case_flow
 from tracker.domain.campaigns import Audience, Exclusions, Tally, Uplift, split_control, uplift
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.phone_numbers import NumberError, parse_number
-from tracker.domain.sms_length import billed_parts
 from tracker.domain.wording import written_name
 from tracker.models import (
     Buyer,
@@ -118,7 +117,6 @@ CAMPAIGN_PARAMETERS = {"name", "shop"}  # a campaign has no case: no product, no
 # care whose words are 会员关怀: the providers take birthday and holiday greetings as 推广短信
 # only (a 通知短信 must not carry them), so such a rule needs a marketing template
 MARKETING_ONLY_CARE = frozenset({"birthday", "holiday"})
-SAMPLE_SURNAME = "张"  # the preview's buyer: a name on file gives X先生/女士, none gives 亲
 
 
 def template_refusal(
@@ -146,31 +144,19 @@ def template_refusal(
     return None
 
 
-@dataclass(frozen=True)
-class CampaignText:
-    """A template as a campaign's buyers read it, with what it costs, or why it cannot go."""
-
-    template: MessageTemplate
-    text: str  # 【签名】 and the body, for a buyer on file as 张: 张先生/女士您好…
-    parts: int  # the SMS each buyer is billed as (the longest salutation)
-    refusal: str | None
-
-    @property
-    def provider_label(self) -> str:
-        return messaging.PROVIDER_LABELS.get(self.template.provider, self.template.provider)
-
-
 def campaign_text(
     template: MessageTemplate, shop: Shop, *, care: str | None = None
-) -> CampaignText:
-    """The words a buyer gets: every salutation (X先生/女士) is as long as the sample's, so
-    the length and the billed parts hold for each buyer (亲 is shorter)."""
-    text = messaging.text_of(template, _values_named(written_name(SAMPLE_SURNAME), shop))
-    refusal = template_refusal(template, shop.id, care=care)
-    return CampaignText(template, text, billed_parts(text), refusal)
+) -> messaging.TemplateOffer:
+    """The words a buyer gets, shown even when refused (a draft's retired template): every
+    salutation (X先生/女士) is as long as the sample's, so the length and the billed parts
+    hold for each buyer (亲 is shorter)."""
+    text = messaging.text_of(template, _values_named(messaging.SAMPLE_SALUTATION, shop))
+    return messaging.TemplateOffer(template, text, template_refusal(template, shop.id, care=care))
 
 
-def template_texts(session: Session, shop: Shop, *, care: str | None = None) -> list[CampaignText]:
+def template_texts(
+    session: Session, shop: Shop, *, care: str | None = None
+) -> list[messaging.TemplateOffer]:
     """What the form offers: for a campaign the marketing templates, for a care rule of kind
     ``care`` all of the shop's active ones; each as read, or refused as saving would be."""
     templates = messaging.templates_of(session, shop.id)

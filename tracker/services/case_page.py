@@ -100,7 +100,7 @@ class CaseDetail:
     can_decrypt: bool  # the shop's platform decrypts a number for this order
     can_extend: bool  # ... and keeps a virtual number of this order longer
     can_bind: bool  # the shop has a privacy-number pool for click-to-call
-    templates: list[messaging.CaseTemplate]  # approved texts, filled for this buyer
+    templates: list[messaging.TemplateOffer]  # approved texts, filled for this buyer
     messages: list[OutboundMessage]  # this case's outbox
     segment: BuyerSegment | None  # who is on the line: loyal, big, their member level
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)

@@ -228,14 +228,20 @@ def templates_of(
     return list(session.scalars(query.order_by(MessageTemplate.name)))
 
 
+# the buyer of a preview with no case (a campaign, the survey): one on file as 张 reads
+# 张先生/女士, the longest a salutation gets (亲 without a name), so a preview's length holds
+SAMPLE_SALUTATION = written_name("张")
+
+
 @dataclass(frozen=True)
-class CaseTemplate:
-    """An approved template as this case's buyer would read it, or why it cannot go to them:
-    the agent sees the very words before sending, never just a template's name."""
+class TemplateOffer:
+    """An approved template as its buyer would read it, or why it cannot go from here: who
+    chooses (an agent on a case, a supervisor for a campaign, an admin for 满意度回访) sees
+    the very words and what they cost before anything is sent, never just a name."""
 
     template: MessageTemplate
-    text: str | None  # 【签名】 and the body, its parameters filled from the case
-    refusal: str | None  # why it cannot be sent from this case (no number, no OAID, ...)
+    text: str | None  # 【签名】 and the body, its parameters filled (a sample's, if no case)
+    refusal: str | None  # why it cannot be sent from here (no number, no OAID, ...)
 
     @property
     def provider_label(self) -> str:
@@ -247,7 +253,7 @@ class CaseTemplate:
         return billed_parts(self.text or "")
 
 
-def case_templates(session: Session, case: Case, *, now: datetime) -> list[CaseTemplate]:
+def case_templates(session: Session, case: Case, *, now: datetime) -> list[TemplateOffer]:
     """What an agent may send from a case (active notices, not the survey's ${link}), each
     filled for this buyer, or refused as sending it would be refused."""
     notices = [
@@ -264,9 +270,9 @@ def case_templates(session: Session, case: Case, *, now: datetime) -> list[CaseT
         try:
             params = _params_for(template, case, shop, order, handle)
         except FieldError as refused:
-            offered.append(CaseTemplate(template, None, refused.message))
+            offered.append(TemplateOffer(template, None, refused.message))
         else:
-            offered.append(CaseTemplate(template, text_of(template, params), None))
+            offered.append(TemplateOffer(template, text_of(template, params), None))
     return offered
 
 

@@ -310,25 +310,48 @@ def csat(
     return rows
 
 
+# the preview's link: a token as long as a busy shop's (a shop's first surveys' are shorter)
+SAMPLE_SURVEY_ID = 100_000
+
+
+def template_refusal(template: MessageTemplate | None, shop_id: int) -> str | None:
+    """Why a template cannot carry the shop's 满意度回访 (None when it can): checked when it
+    is chosen and when the page offers it."""
+    if template is None or template.shop_id != shop_id or not template.is_active:
+        return "请选择本店已登记的模板。"
+    if template.provider != messaging.SMS:
+        return "回访短信走短信服务商发送：请选择阿里云短信模板。"
+    if template.purpose is not MessagePurpose.NOTICE or "${link}" not in template.body:
+        return "回访模板须为通知类，且内容里有 ${link}（回访链接）。"
+    if messaging.unfilled(template, {"name", "link"}):
+        return "回访模板只能用 ${name} 和 ${link} 两个参数。"
+    return None
+
+
+def template_offers(
+    session: Session, shop: Shop, *, base_url: str, secret_key: str
+) -> list[messaging.TemplateOffer]:
+    """The shop's templates with a ${link}, each as a buyer reads it, the link included: a
+    link of this installation's address and a token as long as a real one, so the length
+    and the billed parts (a link often makes it two) are what each survey costs."""
+    link = f"{base_url.rstrip('/')}/s/{token_for(SAMPLE_SURVEY_ID, secret_key)}"
+    values = {"name": messaging.SAMPLE_SALUTATION, "link": link}
+    return [
+        messaging.TemplateOffer(t, messaging.text_of(t, values), template_refusal(t, shop.id))
+        for t in messaging.templates_of(session, shop.id)
+        if "${link}" in t.body
+    ]
+
+
 def set_template(
     session: Session, shop: Shop, template_id: int | None, *, actor: User, now: datetime
 ) -> None:
     """Which approved notice (with ${link}) carries the shop's 满意度回访; None stops them."""
     with transaction(session):
         if template_id:
-            template = session.get(MessageTemplate, template_id)
-            if template is None or template.shop_id != shop.id or not template.is_active:
-                raise FieldError("survey_template", "请选择本店已登记的模板。")
-            if template.provider != "aliyun-sms":
-                raise FieldError(
-                    "survey_template", "回访短信走短信服务商发送：请选择阿里云短信模板。"
-                )
-            if template.purpose is not MessagePurpose.NOTICE or "${link}" not in template.body:
-                raise FieldError(
-                    "survey_template", "回访模板须为通知类，且内容里有 ${link}（回访链接）。"
-                )
-            if messaging.unfilled(template, {"name", "link"}):
-                raise FieldError("survey_template", "回访模板只能用 ${name} 和 ${link} 两个参数。")
+            refusal = template_refusal(session.get(MessageTemplate, template_id), shop.id)
+            if refusal:
+                raise FieldError("survey_template", refusal)
         record_shop_change(
             session,
             shop.id,

@@ -3,7 +3,7 @@ approved SMS templates, and the URL the call records come back to."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -18,7 +18,12 @@ from tracker.services.errors import FieldError
 from tracker.sources import registry
 from tracker.sources.contract import Capability
 from tracker.web.access import shop_or_404
-from tracker.web.admin.forms import CsrfOnlyForm, MessageTemplateForm, credentials_form
+from tracker.web.admin.forms import (
+    CsrfOnlyForm,
+    MessageTemplateForm,
+    SurveyTemplateForm,
+    credentials_form,
+)
 from tracker.web.admin.views import bp
 from tracker.web.choices import pairs
 from tracker.web.fields import attach_error
@@ -43,6 +48,7 @@ def _pushed_url(endpoint: str, shop: Shop, purpose: str) -> str:
 
 def _page(shop: Shop, template_form: MessageTemplateForm, status: int = 200) -> tuple[str, int]:
     hints = messaging.account_hints(db.session, shop.id)
+    survey_form = SurveyTemplateForm(survey_template=shop.survey_template_id)
     provider_forms = {
         name: credentials_form(spec, stored=name in hints, prefix=name)
         for name, spec in PROVIDERS.items()
@@ -59,6 +65,13 @@ def _page(shop: Shop, template_form: MessageTemplateForm, status: int = 200) -> 
         call_records_url=_pushed_url("api.call_records", shop, "axb-calls"),
         replies_url=_pushed_url("api.sms_replies", shop, "sms-replies"),
         csrf_form=CsrfOnlyForm(),
+        survey_form=survey_form,
+        survey_offers=surveys.template_offers(
+            db.session,
+            shop,
+            base_url=current_app.config["TRACKER_BASE_URL"],
+            secret_key=current_app.config["SECRET_KEY"],
+        ),
     ), status
 
 
@@ -130,13 +143,12 @@ def retire_template(template_id: int) -> Response:
 @bp.route("/shops/<int:shop_id>/survey-template", methods=["POST"])
 def survey_template(shop_id: int) -> Response:
     shop = shop_or_404(shop_id)
-    if not CsrfOnlyForm().validate_on_submit():
+    form = SurveyTemplateForm()
+    if not form.validate_on_submit():
         abort(400)
-    raw = request.form.get("survey_template", "")
     try:
-        surveys.set_template(
-            db.session, shop, int(raw) if raw.isdigit() else None, actor=current_user, now=utcnow()
-        )
+        chosen = form.survey_template.data
+        surveys.set_template(db.session, shop, chosen, actor=current_user, now=utcnow())
     except FieldError as exc:
         flash(exc.message, "danger")
     else:

@@ -7,6 +7,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -184,6 +185,19 @@ class PolicyForm(Form):
 
 class CsrfOnlyForm(Form):
     """A button that changes something: nothing to fill in, but still CSRF-protected."""
+
+
+def _template_id(value: object) -> int | None:
+    """A template's id, or None for 不发回访 (the empty choice)."""
+    return int(str(value)) if value not in (None, "") else None
+
+
+class SurveyTemplateForm(Form):
+    """Which template carries 满意度回访: drawn as radios with each template's words
+    (_macros/messages.html); the service refuses one that cannot carry it."""
+
+    survey_template = RadioField("回访模板", coerce=_template_id, choices=[], validate_choice=False)
+    submit = SubmitField("保存")
 
 
 class RecommendationSettingsForm(Form):
