@@ -455,3 +455,45 @@ def test_existing_reviews_are_counted_for_their_words(empty_app) -> None:  # typ
         _review(conn, 5, "很好", now)
         conn.execute(sa.text("DELETE FROM reviews WHERE id = 1"))
         assert conn.scalar(sa.text("SELECT sum(reviews) FROM review_hour_counts")) == 4
+
+
+def test_a_retired_survey_template_is_no_longer_the_shops_choice(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """0054: a shop whose 满意度回访 template was retired stops sending surveys (the choice is
+    cleared and audited); a shop whose template is active keeps it."""
+    upgrade(revision="0053")
+    now = "2026-11-29 10:00:00"
+    with db.engine.begin() as conn:
+        _one_shop(conn, now)
+        conn.execute(
+            sa.text(
+                "INSERT INTO shops (id, code, name, platform, is_active, created_at) "
+                "VALUES (2, 's2', '二店', 'tmall', true, :now)"
+            ),
+            {"now": now},
+        )
+        for id_, shop, active in ((7, 1, False), (8, 2, True)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO message_templates (id, shop_id, provider, name, sign_name,"
+                    " template_code, body, purpose, is_active, created_at) VALUES (:id, :shop,"
+                    " 'aliyun-sms', '回访', '好店', :code, '${name}您好：${link}', 'notice',"
+                    " :active, :now)"
+                ),
+                {"id": id_, "shop": shop, "code": f"SMS_{id_}", "active": active, "now": now},
+            )
+            conn.execute(
+                sa.text("UPDATE shops SET survey_template_id = :t WHERE id = :shop"),
+                {"t": id_, "shop": shop},
+            )
+    upgrade()
+    with db.engine.connect() as conn:
+        chosen = conn.execute(sa.text("SELECT id, survey_template_id FROM shops ORDER BY id"))
+        audits = conn.execute(
+            sa.text(
+                "SELECT entity_type, entity_id, actor_id, old_value, new_value FROM audit_events"
+                " WHERE field = 'survey_template_id'"
+            )
+        ).all()
+        assert [tuple(c) for c in chosen] == [(1, None), (2, 8)]
+    assert [tuple(a) for a in audits] == [("shop", 1, None, "7", None)]
+    downgrade(revision="0053")

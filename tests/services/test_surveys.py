@@ -18,10 +18,10 @@ from tests.factories import approved_template, open_case
 from tests.fakes import statements_seen, transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.models import CaseSurvey, ContactHandle, Shop, User
+from tracker.models import AuditEvent, CaseSurvey, ContactHandle, MessageTemplate, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Role
 from tracker.providers.aliyun import AliyunSms
-from tracker.services import surveys
+from tracker.services import messaging, surveys
 from tracker.services.errors import FieldError
 from tracker.sources.contract import SourceOptions
 
@@ -95,6 +95,39 @@ def test_the_right_closed_cases_are_asked_once_by_sms_with_a_signed_link(
     assert "https://t.example/s/" in link
     survey = session.scalars(sa.select(CaseSurvey)).one()
     assert survey.case_id == asked.id and survey.state == "sent"
+
+
+def test_retiring_the_survey_template_stops_the_surveys(
+    session: Session, survey_shop: Shop, aliyun: FakeAliyun, make_user: Callable[..., User]
+) -> None:
+    """Retired means the shop no longer sends that text: the scheduler went on sending it to
+    every closed case. Retiring it now clears the shop's choice (audited), and a survey
+    queued before is not sent with it."""
+    closed(session, survey_shop, "1", CaseOutcome.REVIEW_REVISED, hours_ago=2)
+    assert surveys.queue_due(session, now=NOW) == 1  # queued while the template was chosen
+    template = session.get(MessageTemplate, survey_shop.survey_template_id)
+    assert template is not None
+    admin = make_user(Role.ADMIN)
+    assert messaging.retire_template(session, template, actor=admin, now=NOW) is True
+    session.refresh(survey_shop)
+    assert survey_shop.survey_template_id is None
+    audit = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.field == "survey_template_id")
+    ).all()[-1]
+    assert (audit.entity_id, audit.old_value, audit.new_value) == (
+        survey_shop.id, str(template.id), None,
+    )  # fmt: skip
+    closed(session, survey_shop, "2", CaseOutcome.REVIEW_REVISED, hours_ago=2)
+    assert surveys.queue_due(session, now=NOW) == 0  # nothing new is asked
+    # a shop still pointing at a retired template (saved before this change): not sent
+    survey_shop.survey_template_id = template.id
+    session.commit()
+    assert _send(session, aliyun, NOW) == 0 and aliyun.sent == []
+    survey = session.scalars(sa.select(CaseSurvey)).one()
+    assert (survey.state, survey.last_error) == ("failed", "回访模板已停用")
+    other = approved_template(session, survey_shop, "${name}您好，已补发。", at=NOW, code="SMS_B")
+    session.commit()
+    assert messaging.retire_template(session, other, actor=admin, now=NOW) is False
 
 
 def test_the_due_buyers_numbers_are_read_at_once_and_one_without_is_left(

@@ -204,9 +204,24 @@ def save_template(
 
 def retire_template(
     session: Session, template: MessageTemplate, *, actor: User, now: datetime
-) -> None:
+) -> bool:
+    """Retire a template; True when it carried the shop's 满意度回访, which stops with it
+    (before, the scheduler went on sending the retired text to every closed case)."""
     with transaction(session):
         template.is_active = False
+        shop = session.get(Shop, template.shop_id)
+        carried_survey = shop is not None and shop.survey_template_id == template.id
+        if shop is not None and carried_survey:
+            record_shop_change(
+                session,
+                shop.id,
+                now=now,
+                actor_id=actor.id,
+                field="survey_template_id",
+                old=template.id,
+                new=None,
+            )
+            shop.survey_template_id = None
         record_change(
             session,
             now=now,
@@ -217,6 +232,7 @@ def retire_template(
             old=True,
             new=False,
         )
+        return carried_survey
 
 
 def templates_of(

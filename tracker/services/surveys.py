@@ -199,6 +199,9 @@ def send_due(
             if template is None or handle is None or handle.sealed is None:
                 survey.state, survey.last_error = "failed", "模板或号码已失效"
                 continue
+            if not template.is_active and survey.state != "sending":  # one sent is looked up
+                survey.state, survey.last_error = "failed", "回访模板已停用"
+                continue
             try:
                 client = clients(shop, template.provider)  # type: ignore[operator]
             except ProviderError as exc:

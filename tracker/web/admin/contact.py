@@ -135,8 +135,12 @@ def retire_template(template_id: int) -> Response:
     template = db.session.get(MessageTemplate, template_id) or abort(404)
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
-    messaging.retire_template(db.session, template, actor=current_user, now=utcnow())
-    flash(f"模板“{template.name}”已停用。", "success")
+    if messaging.retire_template(db.session, template, actor=current_user, now=utcnow()):
+        flash(
+            f"模板“{template.name}”已停用；满意度回访用的是它，已停发，可另选回访模板。", "warning"
+        )
+    else:
+        flash(f"模板“{template.name}”已停用。", "success")
     return redirect(url_for("admin.shop_contact", shop_id=template.shop_id))
 
 
