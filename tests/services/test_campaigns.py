@@ -254,6 +254,27 @@ def test_each_recipient_is_messaged_once_through_a_crash_and_a_lost_answer(
     assert all(0 < s <= 0.1 for s in sleeps)  # evenly paced at 600 a minute
 
 
+def test_a_template_retired_while_sending_sends_no_more(
+    session: Session,
+    shop: Shop,
+    setup,
+    aliyun: FakeAliyun,  # type: ignore[no-untyped-def]
+) -> None:
+    """Retired means the shop no longer sends that text: a campaign still sending stops,
+    those still waiting are skipped (in the sent group, as every skip) and it is done."""
+    campaign = launched(session, shop, setup, 20, 0.0)
+    _, template = setup
+    assert send(session, aliyun, NOW, per_minute=5).sent == 5
+    template.is_active = False
+    session.commit()
+    progress = send(session, aliyun, NOW + timedelta(minutes=1))
+    assert (progress.sent, progress.skipped) == (0, 15) and len(aliyun.sent) == 5
+    session.refresh(campaign)
+    assert campaign.state == "done"
+    found = campaigns.results(session, campaign, now=NOW + timedelta(minutes=2))
+    assert found.sent_group == 20 and found.skipped == {"模板已停用": 15}
+
+
 def test_what_changed_since_the_launch_is_checked_before_each_send(
     session: Session,
     shop: Shop,

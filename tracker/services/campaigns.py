@@ -502,7 +502,7 @@ def _send_campaign(
     template = session.get(MessageTemplate, campaign.template_id)
     assert template is not None
     _resolve_unsure(session, campaign, client, progress)
-    budget = pace.per_minute
+    budget = 0 if _retired(session, campaign, template, progress) else pace.per_minute
     gap = 60.0 / pace.per_minute
     clock, sleep, batch = pace.clock, pace.sleep, pace.batch
     last = clock() - gap
@@ -608,6 +608,29 @@ def _send_campaign(
         fresh = session.get(Campaign, campaign.id)
         if not left and fresh is not None and fresh.state == "sending":
             fresh.state, fresh.finished_at = "done", now
+
+
+TEMPLATE_RETIRED = "模板已停用"
+
+
+def _retired(
+    session: Session, campaign: Campaign, template: MessageTemplate, progress: Progress
+) -> bool:
+    """A template retired while its campaign was sending: the shop no longer sends that
+    text, so those still waiting are skipped (they stay in the sent group, as every skip)."""
+    if template.is_active:
+        return False
+    with transaction(session):
+        skipped = session.execute(
+            sa.update(CampaignRecipient)
+            .where(
+                CampaignRecipient.campaign_id == campaign.id,
+                CampaignRecipient.state == "queued",
+            )
+            .values(state="skipped", last_error=TEMPLATE_RETIRED, not_before=None)
+        )
+        progress.skipped += skipped.rowcount or 0
+    return True
 
 
 def _if_queued(session: Session, recipient_id: int, **values: object) -> None:
