@@ -233,6 +233,21 @@ def test_the_sender_holds_a_message_for_the_morning_and_drops_it_after_a_stop(
     )
 
 
+def test_a_message_whose_template_was_retired_overnight_is_not_sent(
+    session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
+) -> None:
+    """Held for the morning, and meanwhile the admin retired the text: it is not sent."""
+    agent, _case, message = queued(session, shop, make_user)
+    clients = clients_for(aliyun)
+    late = MON_10.replace(hour=21, minute=30)
+    assert messaging.send_due(session, now=late, clients=clients, tz=SH).deferred == 1
+    messaging.retire_template(session, message.template, actor=agent, now=late)
+    report = messaging.send_due(session, now=message.next_try_at, clients=clients, tz=SH)
+    session.refresh(message)
+    assert report.failed == 1 and aliyun.sent == []
+    assert (message.state, message.last_error) == (MessageState.FAILED, "模板已停用，短信未发送")
+
+
 def test_retries_after_a_rate_limit_and_gives_up_on_a_rejected_template(
     session: Session, shop: Shop, make_user: Callable[..., User], aliyun: FakeAliyun
 ) -> None:

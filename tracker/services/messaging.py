@@ -533,6 +533,10 @@ def _send_one(
             return
         looking_up = message.state is MessageState.SENDING
         if not looking_up:
+            if not message.template.is_active:  # retired while the message waited (night)
+                _finish(session, message, now, error="模板已停用，短信未发送")
+                report.failed += 1
+                return
             if buyer.do_not_contact_at is not None:
                 _finish(session, message, now, error="买家已要求勿扰，短信未发送")
                 report.failed += 1
