@@ -154,6 +154,13 @@ def test_admin_reads_the_survey_sms_with_its_link_and_what_it_costs_before_choos
     post_form(client, f"/admin/shops/{shop.id}/survey-template", {"survey_template": ""}, form_url=page)  # fmt: skip
     session.refresh(shop)
     assert shop.survey_template_id is None
+    # retiring the survey's template says that the surveys stop with it
+    post_form(client, f"/admin/shops/{shop.id}/survey-template", {"survey_template": str(survey.id)}, form_url=page)  # fmt: skip
+    retired = post_form(client, f"/admin/templates/{survey.id}/retire", {}, form_url=page)
+    said = client.get(retired.location).get_data(as_text=True)
+    assert "模板“回访”已停用；满意度回访用的是它，已停发" in said
+    session.refresh(shop)
+    assert shop.survey_template_id is None
 
 
 def test_the_agent_reads_each_text_before_choosing_and_the_outbox_keeps_what_went(
