@@ -149,7 +149,10 @@ def survey_template(shop_id: int) -> Response:
     shop = shop_or_404(shop_id)
     form = SurveyTemplateForm()
     if not form.validate_on_submit():
-        abort(400)
+        if form.csrf_token.errors:
+            abort(400)
+        flash("；".join(form.survey_template.errors), "danger")
+        return redirect(url_for("admin.shop_contact", shop_id=shop.id))
     try:
         chosen = form.survey_template.data
         surveys.set_template(db.session, shop, chosen, actor=current_user, now=utcnow())

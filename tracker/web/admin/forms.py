@@ -22,7 +22,7 @@ from tracker.models.enums import MessagePurpose, Platform, Role
 from tracker.providers.contract import ProviderSpec
 from tracker.sources.contract import Adapter
 from tracker.web.choices import enum_choices, pairs
-from tracker.web.fields import CheckboxListField, FiniteDecimalField, Form
+from tracker.web.fields import CheckboxListField, FiniteDecimalField, Form, row_id
 
 
 class UserEditForm(Form):
@@ -196,7 +196,9 @@ class SurveyTemplateForm(Form):
     """Which template carries 满意度回访: drawn as radios with each template's words
     (_macros/messages.html); the service refuses one that cannot carry it."""
 
-    survey_template = RadioField("回访模板", coerce=_template_id, choices=[], validate_choice=False)
+    survey_template = RadioField(
+        "回访模板", coerce=_template_id, choices=[], validate_choice=False, validators=[row_id]
+    )
     submit = SubmitField("保存")
 
 

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from tracker.domain.segments import LEVEL_NAMES, BuyerClass
 from tracker.services import care
 from tracker.web.choices import pairs
-from tracker.web.fields import CheckboxListField, FiniteDecimalField, Form
+from tracker.web.fields import CheckboxListField, FiniteDecimalField, Form, row_id
 
 
 class CampaignForm(Form):
@@ -50,7 +50,9 @@ class CampaignForm(Form):
     )
     # radios drawn with each template's words (_macros/messages.html); the service refuses
     # a template it cannot send, under this field
-    template_id = RadioField("营销模板", coerce=int, choices=[], validate_choice=False)
+    template_id = RadioField(
+        "营销模板", coerce=int, choices=[], validate_choice=False, validators=[row_id]
+    )
     control_percent = IntegerField(
         "对照组（%）", default=10, validators=[NumberRange(0, 50, "应在 0 到 50 之间。")]
     )
@@ -72,7 +74,9 @@ class CareRuleForm(Form):
     name = StringField("名称", validators=[Optional(), Length(max=64)])
     days = IntegerField("收货后天数", validators=[Optional(), NumberRange(1, 90)])
     holiday = StringField("节日（MM-DD）", validators=[Optional(), Length(max=5)])
-    template_id = RadioField("模板", coerce=int, choices=[], validate_choice=False)
+    template_id = RadioField(
+        "模板", coerce=int, choices=[], validate_choice=False, validators=[row_id]
+    )
     control_percent = IntegerField(
         "对照%", default=0, validators=[NumberRange(0, 50, "应在 0 到 50 之间。")]
     )
