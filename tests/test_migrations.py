@@ -28,13 +28,13 @@ def empty_app(tmp_path: Path):  # type: ignore[no-untyped-def]
             db.engine.dispose()
 
 
-def _one_shop(conn: sa.Connection, now: str) -> None:
+def _one_shop(conn: sa.Connection, now: str, id_: int = 1) -> None:
     conn.execute(
         sa.text(
             "INSERT INTO shops (id, code, name, platform, is_active, created_at) "
-            "VALUES (1, 's1', '店', 'tmall', true, :now)"
+            "VALUES (:id, :code, '店', 'tmall', true, :now)"
         ),
-        {"now": now},
+        {"id": id_, "code": f"s{id_}", "now": now},
     )
 
 
@@ -464,13 +464,7 @@ def test_a_retired_survey_template_is_no_longer_the_shops_choice(empty_app) -> N
     now = "2026-11-29 10:00:00"
     with db.engine.begin() as conn:
         _one_shop(conn, now)
-        conn.execute(
-            sa.text(
-                "INSERT INTO shops (id, code, name, platform, is_active, created_at) "
-                "VALUES (2, 's2', '二店', 'tmall', true, :now)"
-            ),
-            {"now": now},
-        )
+        _one_shop(conn, now, id_=2)
         for id_, shop, active in ((7, 1, False), (8, 2, True)):
             conn.execute(
                 sa.text(

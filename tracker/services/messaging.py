@@ -212,16 +212,7 @@ def retire_template(
         shop = session.get(Shop, template.shop_id)
         carried_survey = shop is not None and shop.survey_template_id == template.id
         if shop is not None and carried_survey:
-            record_shop_change(
-                session,
-                shop.id,
-                now=now,
-                actor_id=actor.id,
-                field="survey_template_id",
-                old=template.id,
-                new=None,
-            )
-            shop.survey_template_id = None
+            record_survey_template(session, shop, None, actor=actor, now=now)
         record_change(
             session,
             now=now,
@@ -233,6 +224,23 @@ def retire_template(
             new=False,
         )
         return carried_survey
+
+
+def record_survey_template(
+    session: Session, shop: Shop, template_id: int | None, *, actor: User, now: datetime
+) -> None:
+    """Set (or clear) the template that carries the shop's 满意度回访, audited; the caller's
+    transaction, and its checks (surveys.set_template), come first."""
+    record_shop_change(
+        session,
+        shop.id,
+        now=now,
+        actor_id=actor.id,
+        field="survey_template_id",
+        old=shop.survey_template_id,
+        new=template_id,
+    )
+    shop.survey_template_id = template_id
 
 
 def templates_of(

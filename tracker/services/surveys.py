@@ -35,7 +35,6 @@ from tracker.models import (
 from tracker.models.enums import CaseOutcome, MessagePurpose
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
 from tracker.services import contact_handles, contact_log, messaging
-from tracker.services.audit import record_shop_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
@@ -355,13 +354,4 @@ def set_template(
             refusal = template_refusal(session.get(MessageTemplate, template_id), shop.id)
             if refusal:
                 raise FieldError("survey_template", refusal)
-        record_shop_change(
-            session,
-            shop.id,
-            now=now,
-            actor_id=actor.id,
-            field="survey_template_id",
-            old=shop.survey_template_id,
-            new=template_id or None,
-        )
-        shop.survey_template_id = template_id or None
+        messaging.record_survey_template(session, shop, template_id or None, actor=actor, now=now)
