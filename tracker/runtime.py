@@ -292,7 +292,7 @@ def provider(
     spec = PROVIDERS[name]
     values = messaging.account_values(session, shop.id, name, sealer=sealer(app))
     if values is None:
-        raise ProviderError("not-configured", f"本店还没有设置{spec.label}账号（管理 → 联系渠道）")
+        raise ProviderError("not-configured", messaging.not_configured(name))
     return spec.build(values, provider_options(app, name, interactive=interactive))
 
 

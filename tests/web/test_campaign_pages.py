@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import login, post_form, words
 from tests.factories import approved_template, buyer_with_order
+from tracker import runtime
 from tracker.clock import utcnow
 from tracker.models import Buyer, Campaign, CampaignRecipient, MessageTemplate, Shop, User
 from tracker.models.enums import MessagePurpose, Role
-from tracker.services import calls, segments
+from tracker.services import calls, messaging, segments
 
 
 def _dormant_buyers(session: Session, shop: Shop, n: int) -> list[Buyer]:
@@ -119,9 +120,20 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
     assert "${name}" not in page
     # what launching will send and bill: the control group's size is the launch's own
     assert "其中发送 9 人、对照 3 人：约 9 条短信计费" in page
-    post_form(
+    # without the shop's SMS account nothing would go out, and both pages say so
+    missing = "本店还没有设置阿里云短信服务账号（管理 → 联系渠道）"
+    assert f"{missing}：设置之前开始发送，短信也不会发出。" in page
+    launched = post_form(
         lead, f"/shop/campaigns/{campaign.id}/launch", {}, form_url=f"/shop/campaigns/{campaign.id}"
     )
+    page = lead.get(launched.location).get_data(as_text=True)
+    assert f"活动已开始，但{missing}：设置之后才会发出。" in page
+    assert f"{missing}：短信在设置之后发出。" in page
+    messaging.save_account(
+        session, shop, messaging.SMS, {"access_key_id": "LTAIkey", "access_key_secret": "s3cret"},
+        sealer=runtime.sealer(lead.application), actor=make_user(Role.ADMIN), now=utcnow(),
+    )  # fmt: skip
+    assert missing not in lead.get(f"/shop/campaigns/{campaign.id}").get_data(as_text=True)
     session.refresh(campaign)
     assert campaign.state == "sending" and campaign.held_back == 3
     listing = lead.get("/shop/campaigns").get_data(as_text=True)

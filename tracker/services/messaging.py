@@ -85,6 +85,16 @@ def account_hints(session: Session, shop_id: int) -> dict[str, str]:
     return {row.provider: row.hint for row in rows}
 
 
+def not_configured(provider: str) -> str:
+    """What is said wherever a send waits for the shop's provider account."""
+    return f"本店还没有设置{PROVIDERS[provider].label}账号（管理 → 联系渠道）"
+
+
+def missing_account(session: Session, shop_id: int, provider: str) -> str | None:
+    """``not_configured`` when the shop has no account with the provider, else None."""
+    return None if session.get(ProviderAccount, (shop_id, provider)) else not_configured(provider)
+
+
 def account_values(
     session: Session, shop_id: int, provider: str, *, sealer: Sealer
 ) -> dict[str, str] | None:

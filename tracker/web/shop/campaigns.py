@@ -15,7 +15,7 @@ from tracker.domain.segments import BuyerClass
 from tracker.extensions import db
 from tracker.models import Campaign, CareRule, MessageTemplate, Shop
 from tracker.models.enums import LEADS
-from tracker.services import campaigns, care
+from tracker.services import campaigns, care, messaging
 from tracker.services.errors import FieldError
 from tracker.web.access import roles_required
 from tracker.web.admin.forms import CsrfOnlyForm
@@ -139,6 +139,10 @@ def campaign_view(campaign_id: int) -> str:
             tz=local_zone(current_app.config),
         ),
         form=CsrfOnlyForm(),
+        # a campaign waits silently for the shop's SMS account: the page says so
+        no_account=messaging.missing_account(db.session, shop.id, messaging.SMS)
+        if campaign.state in ("draft", "sending")
+        else None,
     )
 
 
@@ -153,7 +157,12 @@ def campaign_launch(campaign_id: int) -> Response:
     except FieldError as exc:
         flash(exc.message, "danger")
     else:
-        flash("活动已开始：调度器在白天按服务商的速率逐条发送，进度和效果在本页更新。", "success")
+        missing = messaging.missing_account(db.session, campaign.shop_id, messaging.SMS)
+        if missing:
+            flash(f"活动已开始，但{missing}：设置之后才会发出。", "warning")
+        else:
+            started = "活动已开始：调度器在白天按服务商的速率逐条发送，进度和效果在本页更新。"
+            flash(started, "success")
     return redirect(url_for("shop.campaign_view", campaign_id=campaign_id))
 
 
