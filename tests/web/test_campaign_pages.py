@@ -212,6 +212,14 @@ def test_a_supervisor_adds_and_retires_a_care_rule(
     assert "收货后 3 天" in page and page.count('id="care-rules"') == 1
     assert "<title>客户运营活动" in page
     rules = page[page.index('id="care-rules"') : page.index('id="care-form"')]
+    # nothing goes out before the shop has its SMS account, and the row says so
+    assert "使用提醒<span" in rules and "不会发送：本店还没有设置阿里云短信服务账号" in rules
+    messaging.save_account(
+        session, shop, messaging.SMS, {"access_key_id": "LTAIkey", "access_key_secret": "s3cret"},
+        sealer=runtime.sealer(client.application), actor=make_user(Role.ADMIN), now=utcnow(),
+    )  # fmt: skip
+    page = client.get("/shop/campaigns").get_data(as_text=True)
+    rules = page[page.index('id="care-rules"') : page.index('id="care-form"')]
     assert 'data-label="模板">使用提醒</td>' in rules
     template.is_active = False  # an admin retired the template: the rule names no template
     session.commit()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tracker.domain.campaigns import Audience, Exclusions
 from tracker.domain.segments import BuyerClass
 from tracker.models import Campaign, CareRule, MessageTemplate, Shop, User
-from tracker.services import campaigns
+from tracker.services import campaigns, messaging
 from tracker.services.audit import record_change
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
@@ -84,7 +84,8 @@ def add_rule(
 @dataclass(frozen=True)
 class RuleRow:
     """A rule as its list shows it: its template, and why an active rule sends nothing (its
-    template was retired, or was saved before the check and cannot serve this kind)."""
+    template was retired, or was saved before the check and cannot serve this kind; the
+    shop has no SMS account)."""
 
     rule: CareRule
     template: MessageTemplate | None
@@ -98,12 +99,14 @@ def rules_of(session: Session, shop_id: int) -> list[RuleRow]:
             sa.select(CareRule).where(CareRule.shop_id == shop_id).order_by(CareRule.id)
         )
     )
+    no_account = messaging.missing_account(session, shop_id, messaging.SMS) if rules else None
     rows = []
     for rule in rules:
         template = session.get(MessageTemplate, rule.template_id)
         refusal = campaigns.template_refusal(template, shop_id, care=rule.kind)
         if refusal and template is not None and not template.is_active:
             refusal = f"模板“{template.name}”已停用。"
+        refusal = refusal or (f"{no_account}。" if no_account else None)
         rows.append(RuleRow(rule, template, refusal if rule.is_active else None))
     return rows
 
