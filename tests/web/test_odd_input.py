@@ -62,13 +62,25 @@ def _form_fields() -> list[str]:
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         importlib.import_module(module)
     found: set[str] = set()
+    by_class: dict[str, set[str]] = {}
     stack = list(FlaskForm.__subclasses__())
     while stack:
         form = stack.pop()
         stack.extend(form.__subclasses__())
-        for name, value in vars(form).items():
-            if isinstance(value, UnboundField) and name not in ("csrf_token", "submit"):
-                found.add(name)
+        names = {
+            name
+            for klass in form.__mro__
+            for name, value in vars(klass).items()
+            if isinstance(value, UnboundField) and name not in ("csrf_token", "submit")
+        }
+        by_class[form.__name__] = names
+        found |= names
+    # a form the page draws with a prefix posts its fields as <prefix>-<name> (the case
+    # page's many forms): those names are swept too
+    for path in (ROOT / "tracker" / "web").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for form_name, prefix in re.findall(r"(\w+Form)\(\s*prefix=\"([\w-]+)\"", text):
+            found |= {f"{prefix}-{name}" for name in by_class.get(form_name, ())}
     return sorted(found)
 
 
@@ -80,6 +92,7 @@ def test_the_sweep_covers_what_the_views_read() -> None:
     """The collectors find the parameters (so the sweep below is not empty by accident)."""
     assert {"page", "q"} <= set(QUERY) and len(QUERY) >= 8
     assert {"case_ids", "amount", "periods", "owner_id", "control_percent"} <= set(FIELDS)
+    assert {"message-template", "remedy-amount", "attempt-duration_minutes"} <= set(FIELDS)
 
 
 def _routes(app: Flask) -> list:  # type: ignore[type-arg]

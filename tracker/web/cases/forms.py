@@ -251,7 +251,9 @@ class MessageForm(Form):
     """An approved template only: its parameters come from the case, nothing is typed."""
 
     # radios the page draws itself, each with its text: none is chosen until the agent does
-    template = RadioField("短信模板", coerce=int, choices=[], validate_choice=False)
+    template = RadioField(
+        "短信模板", coerce=int, choices=[], validate_choice=False, validators=[row_id]
+    )
     override_reason = StringField(
         "越过联系规则的原因（主管）", validators=[Optional(), Length(max=200)]
     )

@@ -110,7 +110,8 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def _version(form: FlaskForm) -> int | None:
     raw = getattr(form, "version", None)
-    return int(raw.data) if raw is not None and str(raw.data or "").isdigit() else None
+    # decimal digits only: "²" passes isdigit() but not int()
+    return int(raw.data) if raw is not None and str(raw.data or "").isdecimal() else None
 
 
 def _case_or_404(case_id: int) -> Case:
