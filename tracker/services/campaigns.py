@@ -77,8 +77,9 @@ def create(
     with transaction(session):
         template = session.get(MessageTemplate, draft.template_id)
         refusal = template_refusal(template, shop.id, care=draft.care)
-        if refusal or template is None:
-            raise FieldError("template_id", refusal or "请选择本店已登记的短信模板。")
+        if refusal:
+            raise FieldError("template_id", refusal)
+        assert template is not None  # a missing template is refused above
         if not 0 <= draft.control_share <= 0.5:
             raise FieldError("control_share", "对照组比例应在 0% 到 50% 之间。")
         if not draft.name.strip():
