@@ -18,6 +18,7 @@ from tracker.models import (
     CaseSuggestion,
     CaseSurvey,
     ContactAttempt,
+    Notification,
     SentimentCorrection,
     Shop,
 )
@@ -96,7 +97,20 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
         assert 9 <= survey.sent_at.astimezone(shanghai).hour < 21
         if survey.answered_at is not None:
             assert survey.sent_at < survey.answered_at and survey.score in range(1, 6)
+            assert survey.resolved in surveys.RESOLVED  # both questions answered
+            if survey.comment in ("问题还是没解决", "客服态度很好，问题解决了"):  # words agree
+                assert (survey.resolved == "yes") == ("问题解决了" in survey.comment)
     answered = [s for s in sent if s.score is not None]
+    # each buyer who said it is not (all) solved told the case's agent; read but the last day's
+    unsolved = {s.case_id for s in answered if s.resolved in surveys.UNSOLVED}
+    told = session.scalars(
+        sa.select(Notification).where(Notification.kind == surveys.UNSOLVED_NEWS)
+    ).all()
+    assert unsolved and {n.case_id for n in told} == unsolved
+    end_of_month = datetime(2026, 11, 23, 23, tzinfo=UTC)
+    assert all(
+        n.read_at is not None for n in told if n.created_at < end_of_month - timedelta(days=2)
+    )
     assert answered and len(answered) < len(sent)  # not every buyer answers
     end = datetime(2026, 11, 23, tzinfo=UTC)
     table = surveys.csat(session, shop.id, end - timedelta(days=30), end, "agent")

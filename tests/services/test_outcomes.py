@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.fakes import KeywordScorer
 from tests.services.test_intake import NOW, SETTINGS, record, run
 from tracker.domain.platform_rules import rules_for
-from tracker.models import Case, Review, Shop, User
+from tracker.models import Case, CaseSurvey, Review, Shop, User
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
@@ -229,7 +229,25 @@ def test_report_figures_for_each_outcome(
         now=later,
         expected_version=None,
     )
+    session.add(  # the 满意度回访 of one case, answered: its three cells
+        CaseSurvey(
+            case_id=made["refused"].id,
+            shop_id=shop.id,
+            state="sent",
+            out_id="s-refused",
+            created_at=later,
+            answered_at=later,
+            score=2,
+            comment="还是漏水",
+            resolved="no",
+        )
+    )
+    session.commit()
     rows = {row[0]: row for row in reports.export_rows(session, shop.id, period, now=later)}
+    asked = reports.EXPORT_HEADERS.index("回访：问题解决了吗")
+    assert rows[made["refused"].id][asked : asked + 3] == ["还没有解决", 2, "还是漏水"]
+    assert rows[made["verified"].id][asked : asked + 3] == ["", "", ""]  # none answered
+    assert all(len(row) == len(reports.EXPORT_HEADERS) for row in rows.values())
     broken = rows[made["broken"].id]
     assert broken[reports.EXPORT_HEADERS.index("补偿明细")] == "补发 ¥39.90"
     assert "买家答应改评" in broken[reports.EXPORT_HEADERS.index("联系记录")]

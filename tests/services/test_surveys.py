@@ -18,7 +18,15 @@ from tests.factories import approved_template, open_case
 from tests.fakes import statements_seen, transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.contact_policy import ContactPolicy
-from tracker.models import AuditEvent, CaseSurvey, ContactHandle, MessageTemplate, Shop, User
+from tracker.models import (
+    AuditEvent,
+    CaseSurvey,
+    ContactHandle,
+    MessageTemplate,
+    Notification,
+    Shop,
+    User,
+)
 from tracker.models.enums import CaseOutcome, CaseStatus, Role
 from tracker.providers.aliyun import AliyunSms
 from tracker.services import messaging, surveys
@@ -209,13 +217,66 @@ def test_the_link_forged_reused_and_expired(session: Session, survey_shop: Shop)
         surveys.survey_of(session, forged, SECRET)
     with pytest.raises(surveys.SurveyLinkError, match="过期"):
         surveys.survey_of(session, token, SECRET, max_age_days=-1)
-    with pytest.raises(FieldError):
-        surveys.answer(session, token, SECRET, 9, "", now=NOW)
-    surveys.answer(session, token, SECRET, 5, "  客服很耐心  ", now=NOW)
+    with pytest.raises(FieldError, match="score"):
+        surveys.answer(session, token, SECRET, 9, "", resolved="yes", now=NOW)
+    with pytest.raises(FieldError, match="resolved"):
+        surveys.answer(session, token, SECRET, 5, "", resolved="maybe", now=NOW)
+    surveys.answer(session, token, SECRET, 5, "  客服很耐心  ", resolved="yes", now=NOW)
     with pytest.raises(surveys.SurveyLinkError, match="已经评价"):
-        surveys.answer(session, token, SECRET, 1, "", now=NOW)
+        surveys.answer(session, token, SECRET, 1, "", resolved="no", now=NOW)
     session.refresh(survey)
-    assert (survey.score, survey.comment) == (5, "客服很耐心")
+    assert (survey.score, survey.comment, survey.resolved) == (5, "客服很耐心", "yes")
+    assert session.scalars(sa.select(Notification)).all() == []  # solved: nobody is told
+
+
+def test_a_buyer_who_says_it_is_not_solved_tells_the_cases_agent(
+    session: Session, survey_shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """还没有解决 or 解决了一部分 reaches the case's agent (its supervisors when nobody owns
+    it) with the buyer's words; the case stays closed, reopening is a person's call."""
+    lin = make_user(Role.AGENT, display_name="小林")
+    boss = make_user(Role.SUPERVISOR, display_name="周主管", shops=[survey_shop])
+    owned = closed(session, survey_shop, "1", CaseOutcome.REFUSED, hours_ago=2, owner=lin)
+    nobodys = closed(session, survey_shop, "2", CaseOutcome.REFUSED, hours_ago=2)
+    surveys.queue_due(session, now=NOW)
+    token = {
+        s.case_id: surveys.token_for(s.id, SECRET) for s in session.scalars(sa.select(CaseSurvey))
+    }
+    surveys.answer(session, token[owned.id], SECRET, 2, "还是漏水", resolved="no", now=NOW)
+    surveys.answer(session, token[nobodys.id], SECRET, 3, "", resolved="partly", now=NOW)
+    told = {
+        (n.user_id, n.case_id): n
+        for n in session.scalars(
+            sa.select(Notification).where(Notification.kind == surveys.UNSOLVED_NEWS)
+        )
+    }
+    assert set(told) == {(lin.id, owned.id), (boss.id, nobodys.id)}
+    mine = told[(lin.id, owned.id)]
+    assert mine.title == f"案件 #{owned.id} 的买家回访说问题还没有解决"
+    assert mine.body == "2 分（不满意）：还是漏水"
+    assert told[(boss.id, nobodys.id)].title.endswith("解决了一部分")
+    session.refresh(owned)
+    assert owned.status is CaseStatus.UNRECOVERED and owned.closed_at is not None
+
+
+def test_a_case_reopened_before_its_survey_went_is_not_asked_until_it_closes_again(
+    session: Session, survey_shop: Shop, aliyun: FakeAliyun
+) -> None:
+    """Queued an hour after closing, then reopened (the buyer wrote back) before the contact
+    policy let it go: 您反映的问题已处理完毕 would be untrue, so it is withdrawn, and asked
+    afresh after the case closes again."""
+    case = closed(session, survey_shop, "1", CaseOutcome.REFUSED, hours_ago=2)
+    assert surveys.queue_due(session, now=NOW) == 1
+    case.status, case.outcome, case.closed_at = CaseStatus.CONTACTING, None, None
+    session.commit()
+    assert _send(session, aliyun, NOW) == 0 and aliyun.sent == []
+    assert session.scalars(sa.select(CaseSurvey)).all() == []
+    case.status, case.outcome = CaseStatus.UNRECOVERED, CaseOutcome.REFUSED
+    case.closed_at = NOW + timedelta(hours=1)
+    session.commit()
+    later = NOW + timedelta(hours=3)
+    assert surveys.queue_due(session, now=later) == 1
+    assert _send(session, aliyun, later) == 1 and len(aliyun.sent) == 1
 
 
 def test_csat_per_agent(
@@ -229,9 +290,11 @@ def test_csat_per_agent(
     for key, owner, score in (("1", lin, 5), ("2", lin, 4), ("3", wang, 2), ("4", lin, 3)):
         case = closed(session, survey_shop, key, CaseOutcome.REFUSED, hours_ago=2, owner=owner)
         scores[case.id] = score
+    said = {5: "yes", 4: None, 3: "partly", 2: "no"}  # 4: answered before it was asked
     surveys.queue_due(session, now=NOW)
     for survey in session.scalars(sa.select(CaseSurvey)):
         survey.score, survey.answered_at = scores[survey.case_id], NOW
+        survey.resolved = said[survey.score]
     session.commit()
     rows = {
         r.label: r
@@ -239,7 +302,12 @@ def test_csat_per_agent(
     }
     assert rows["小林"].answers == 3 and rows["小林"].average == pytest.approx(4.0)
     assert rows["小林"].satisfied == pytest.approx(2 / 3)
+    # of 小林's two buyers asked 问题解决了吗, one says solved; the one never asked is no answer
+    assert (rows["小林"].asked_solved, rows["小林"].solved, rows["小林"].unsolved) == (2, 1, 1)
+    assert rows["小林"].solved_share == pytest.approx(0.5)
     assert rows["小王"].average == pytest.approx(2.0) and rows["小王"].satisfied == 0
+    assert rows["小王"].solved_share == 0 and rows["小王"].unsolved == 1
+    assert surveys.CsatRow("x", 1, 4.0, 1.0).solved_share is None  # none asked: no share
 
 
 def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_shop: Shop) -> None:
@@ -258,8 +326,15 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
     assert "您前几天反映的赣南脐橙的问题已处理完毕" in page
     # the buyer never sees the after-sales tool's name (差评挽回助手), in the tab or the page
     assert f"<title>{survey_shop.name} · 满意度回访</title>" in page and "差评" not in page
+    assert "您反映的问题解决了吗？" in page and "只有两个问题" in page
     token = csrf_token(client, url)
-    done = client.post(url, data={"score": "4", "comment": "不错", "csrf_token": token})
+    unsaid = client.post(url, data={"score": "4", "csrf_token": token})  # one question left
+    assert "请选择问题是否已经解决。" in unsaid.get_data(as_text=True)
+    forged = client.post(url, data={"score": "4", "resolved": "yes!", "csrf_token": token})
+    assert "感谢您的评价" not in forged.get_data(as_text=True)
+    done = client.post(
+        url, data={"resolved": "partly", "score": "4", "comment": "不错", "csrf_token": token}
+    )
     assert "感谢您的评价" in done.get_data(as_text=True)
     assert "差评" not in done.get_data(as_text=True)
     assert "差评" not in client.get("/s/forged-token").get_data(as_text=True)
@@ -269,7 +344,7 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
         assert "差评" not in lost.get_data(as_text=True)
     assert "已经评价过了" in client.get(url).get_data(as_text=True)
     session.refresh(survey)
-    assert survey.score == 4
+    assert (survey.score, survey.resolved) == (4, "partly")
 
 
 def test_a_survey_whose_answer_was_lost_is_looked_up_with_no_row_held(
@@ -323,5 +398,9 @@ def test_the_case_page_says_what_came_of_the_survey() -> None:
     assert survey_words(survey, now=NOW, tz=SH) == "4 分（满意）"
     survey.score, survey.comment = 1, "问题还是没解决"
     assert survey_words(survey, now=NOW, tz=SH) == "1 分（很不满意）：问题还是没解决"
+    survey.resolved = "no"  # asked since 2026-12-05
+    assert survey_words(survey, now=NOW, tz=SH) == (
+        "问题还没有解决 · 1 分（很不满意）：问题还是没解决"
+    )
     failed = CaseSurvey(state="failed", out_id="y", created_at=sent_at, last_error="买家已要求勿扰")
     assert survey_words(failed, now=NOW, tz=SH) == "未发出：买家已要求勿扰"

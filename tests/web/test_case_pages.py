@@ -281,6 +281,23 @@ def test_a_closed_cases_page_shows_the_buyers_survey_answer(
     html = client.get(url).get_data(as_text=True)
     said = html[html.index('id="survey"') :][:300]
     assert "满意度回访：5 分（很满意）：&lt;script&gt;" in said and PAYLOAD not in html
+    assert 'id="survey" class="text-danger"' not in html
+    # the buyer said it is not solved, and the agent reopened it: the answer stays in sight
+    survey = session.scalars(sa.select(CaseSurvey).where(CaseSurvey.case_id == case.id)).one()
+    survey.resolved, survey.score = "no", 2
+    case.status, case.outcome, case.closed_at = CaseStatus.CONTACTING, None, None
+    session.commit()
+    html = client.get(url).get_data(as_text=True)
+    assert (
+        '<span id="survey" class="text-danger">满意度回访：问题还没有解决 · 2 分（不满意）' in html
+    )
+    survey.answered_at = survey.score = survey.resolved = None  # not answered: an open case
+    session.commit()  # shows nothing of it (a queued survey is withdrawn)
+    assert 'id="survey"' not in client.get(url).get_data(as_text=True)
+    case.status, case.outcome = CaseStatus.RECOVERED, CaseOutcome.REVIEW_REVISED
+    case.closed_at = utcnow() - timedelta(days=1)
+    survey.answered_at, survey.score, survey.comment = utcnow(), 5, PAYLOAD
+    session.commit()
     # won back by its 追评: the page no longer advises how to close it (it did, closed)
     shop.platform = Platform.TMALL  # where a 追评 leaves nothing to change
     case.review.follow_up_text = "问题解决了，谢谢"

@@ -19,7 +19,7 @@ from tests.conftest import login, post_form, words
 from tests.factories import logged_attempt, open_case
 from tracker.clock import utcnow
 from tracker.extensions import cache
-from tracker.models import Case, Shop, User
+from tracker.models import Case, CaseSurvey, Shop, User
 from tracker.models.enums import Role
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -294,3 +294,41 @@ def test_a_supervisor_of_several_shops_compares_them_and_opens_one(
 def test_one_shop_has_no_comparison_link(client: FlaskClient, shop: Shop, boss: User) -> None:
     login(client, boss)
     assert 'id="compare-shops"' not in client.get("/reports/").get_data(as_text=True)
+
+
+def test_the_survey_table_says_how_many_buyers_say_their_problem_is_solved(
+    client: FlaskClient, session: Session, shop: Shop, boss: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """Of the buyers asked 问题解决了吗, the share saying 已经解决了, and how many did not; an
+    answer from before the question was asked counts in the CSAT but not in these."""
+    agent = make_user(Role.AGENT, shops=[shop], display_name="小林")
+    cases = session.scalars(sa.select(Case).order_by(Case.id)).all()
+    closed_at = utcnow() - timedelta(days=1)
+    for n, (case, resolved) in enumerate(zip(cases, ("yes", None), strict=True)):
+        case.owner_id, case.closed_at = agent.id, closed_at
+        session.add(
+            CaseSurvey(
+                case_id=case.id,
+                shop_id=shop.id,
+                state="sent",
+                out_id=f"s{n}",
+                created_at=closed_at,
+                answered_at=closed_at,
+                score=5,
+                resolved=resolved,
+            )
+        )
+    session.commit()
+    login(client, boss)
+    html = client.get("/reports/").get_data(as_text=True)
+    table = html[html.index('id="csat"') :]
+    table = table[: table.index("</table>")]
+    assert '<th class="text-end">已解决</th><th class="text-end">未解决</th>' in table
+    assert re.sub(r"\s+", "", words(table)).endswith("小林25.0100.0%100.0%0")
+    session.execute(sa.update(CaseSurvey).values(resolved=None))  # both answered before
+    session.commit()
+    cache.clear()
+    html = client.get("/reports/").get_data(as_text=True)
+    table = html[html.index('id="csat"') :]
+    table = table[: table.index("</table>")]
+    assert re.sub(r"\s+", "", words(table)).endswith("小林25.0100.0%——")  # none asked

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from tracker.demo.campaign import DemoSms
 from tracker.domain import case_flow
-from tracker.models import Case, CaseSurvey, MessageTemplate, Shop, User
+from tracker.models import Case, CaseSurvey, MessageTemplate, Notification, Shop, User
 from tracker.models.enums import CaseOutcome, Role
 from tracker.services import surveys
 
@@ -33,6 +33,9 @@ STEP = timedelta(hours=1)  # the scheduler runs it every 5 minutes; hourly will 
 SOLVED = (0.45, (60, 30, 8, 1, 1))
 SATISFIED = (0.35, (35, 40, 18, 5, 2))
 UNSOLVED = (0.2, (5, 12, 33, 27, 23))
+# how the buyer answers 问题解决了吗 (已经解决了, 解决了一部分, 还没有解决), by their score
+SAID_SOLVED = {5: (92, 7, 1), 4: (75, 22, 3), 3: (35, 45, 20), 2: (10, 40, 50), 1: (3, 22, 75)}
+COMMENT_SAYS = {"客服态度很好，问题解决了": "yes", "问题还是没解决": "no"}  # the two agree
 COMMENTS = {
     5: ("处理很及时，谢谢客服", "客服态度很好，问题解决了", ""),
     4: ("还可以，处理得挺快", ""),
@@ -95,6 +98,7 @@ def run_surveys(
         )
         at += STEP
     rng = random.Random(seed + 1)  # a stream of its own: the month's other draws stay
+    said = random.Random(seed + 2)  # and 问题解决了吗 one more, so the scores stay as they were
     sent = session.execute(
         sa.select(CaseSurvey, Case.outcome)
         .join(Case, Case.id == CaseSurvey.case_id)
@@ -111,6 +115,20 @@ def run_surveys(
             continue
         token = surveys.token_for(survey.id, secret_key)
         comment = rng.choice(COMMENTS[score])
-        surveys.answer(session, token, secret_key, score, comment, now=answered_at)
+        drawn = said.choices(tuple(surveys.RESOLVED), SAID_SOLVED[score])[0]
+        resolved = COMMENT_SAYS.get(comment, drawn)
+        surveys.answer(
+            session, token, secret_key, score, comment, resolved=resolved, now=answered_at
+        )
         scores.append(score)
+    # the agents read what they were told of within a working day; the last day's is news
+    for notice in session.scalars(
+        sa.select(Notification).where(
+            Notification.kind == surveys.UNSOLVED_NEWS,
+            Notification.created_at < now - timedelta(days=1),
+            Notification.read_at.is_(None),
+        )
+    ):
+        notice.read_at = notice.created_at + timedelta(hours=3)
+    session.commit()
     return SurveySummary(len(sent), len(scores), sum(scores) / len(scores) if scores else None)

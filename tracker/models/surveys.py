@@ -31,4 +31,7 @@ class CaseSurvey(db.Model):
     sent_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     score: Mapped[int | None]  # 1 很不满意 … 5 很满意
+    # was the problem solved, in the buyer's words: yes, partly, no; NULL when not asked
+    # (answers given before the question existed)
+    resolved: Mapped[str | None] = mapped_column(sa.String(8))
     comment: Mapped[str | None] = mapped_column(sa.Text)

@@ -111,6 +111,7 @@ class CaseDetail:
     call_to_describe: ContactAttempt | None = None
     tried_enough: str | None = None  # never reached though tried enough: 联系不上买家 is fair
     survey_said: str | None = None  # the 满意度回访 after closing, in words
+    survey_unsolved: bool = False  # …where the buyer said the problem is not (all) solved
     # what keeps the saved explanation draft from being published (it is public)
     explanation_findings: tuple[compliance.Finding, ...] = ()
 
@@ -262,6 +263,8 @@ def survey_words(survey: CaseSurvey | None, *, now: datetime, tz: ZoneInfo) -> s
         return None
     if survey.score is not None:
         said = f"{survey.score} 分（{surveys.SCORES[survey.score]}）"
+        if survey.resolved is not None:
+            said = f"问题{surveys.RESOLVED[survey.resolved]} · {said}"
         return f"{said}：{survey.comment}" if survey.comment else said
     if survey.state == "sent" and survey.sent_at is not None:
         sent = survey.sent_at.astimezone(tz).strftime("%m-%d %H:%M")
@@ -319,6 +322,9 @@ def detail(
         if case.buyer_id
         else []
     )
+    survey = session.scalar(sa.select(CaseSurvey).where(CaseSurvey.case_id == case.id))
+    if case.closed_at is None and (survey is None or survey.answered_at is None):
+        survey = None  # open: only what a buyer answered before it was reopened matters
     shop = session.get(Shop, case.shop_id)
     erased_at = case.buyer.personal_data_erased_at if case.buyer else None
     has_oaid = bool(  # and the buyer did not ask after this order for their data's deletion
@@ -377,15 +383,8 @@ def detail(
             if case.explanation_draft and case.explanation_posted_at is None
             else ()
         ),
-        survey_said=(
-            survey_words(
-                session.scalar(sa.select(CaseSurvey).where(CaseSurvey.case_id == case.id)),
-                now=now,
-                tz=hours.tz,
-            )
-            if case.closed_at is not None
-            else None
-        ),
+        survey_said=survey_words(survey, now=now, tz=hours.tz),
+        survey_unsolved=survey is not None and survey.resolved in surveys.UNSOLVED,
         call_to_describe=(  # tried[-1] is attempts[0], the latest
             attempts[0]
             if case.status in case_flow.OPEN and tried and case_flow.awaits_result(tried[-1], now)

@@ -27,6 +27,7 @@ from tracker.models import (
     Case,
     CaseReason,
     CaseSuggestion,
+    CaseSurvey,
     ContactAttempt,
     Order,
     OrderLine,
@@ -37,7 +38,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.reviews import UNHAPPY
-from tracker.services import review_counts
+from tracker.services import review_counts, surveys
 from tracker.services.cases import rules_of
 from tracker.services.confirmations import FOUND, count_waiting
 from tracker.services.errors import FieldError
@@ -652,6 +653,9 @@ EXPORT_HEADERS = (
     "补偿明细",
     "结案时间",
     "挽回用时（小时）",
+    "回访：问题解决了吗",
+    "回访评分",
+    "回访留言",
     "推荐商品数",
     "通话中提到",
     "提到后30天内下单",
@@ -666,6 +670,15 @@ def _verified(outcome: CaseOutcome | None) -> str:
     if outcome in case_flow.VERIFIED_OUTCOMES:
         return "是"
     return "否" if outcome is CaseOutcome.MANUAL_RECOVERED else ""
+
+
+def _survey_cells(survey: CaseSurvey | None) -> list[Any]:
+    """问题解决了吗, the score and the buyer's words of an answered 满意度回访; blank cells
+    where it was not answered (or, for the first, not asked: answers from before it was)."""
+    if survey is None:
+        return ["", "", ""]
+    solved = surveys.RESOLVED.get(survey.resolved or "", "")
+    return [solved, survey.score, survey.comment or ""]
 
 
 def export_rows(
@@ -713,6 +726,14 @@ def export_rows(
         .order_by(Remedy.created_at)
     ):
         remedies[case_id].append(f"{kind.label} ¥{amount}")
+    answered = {
+        survey.case_id: survey
+        for survey in session.scalars(
+            sa.select(CaseSurvey).where(
+                CaseSurvey.case_id.in_(ids), CaseSurvey.answered_at.is_not(None)
+            )
+        )
+    }
     notes: dict[int, list[str]] = defaultdict(list)
     shop_rules = rules_of(session, shop_id)  # 已接通-同意修改, or 同意追评 on Tmall
     by_rating = {rating: shop_rules.for_rating(rating) for rating in Rating}
@@ -771,6 +792,7 @@ def export_rows(
                 "；".join(remedies[case.id]),
                 local(case.closed_at),
                 hours(t.recovery_s[i]),
+                *_survey_cells(answered.get(case.id)),
                 int(t.suggested[i]),
                 int(t.mentioned[i]),
                 int(t.converted[i]),

@@ -1,5 +1,7 @@
 """满意度回访: after a case closes, one SMS with a signed link to a public page that asks
-one question; the answer is the case's CSAT, reported per agent, reason and product.
+two questions, whether the problem was solved and how satisfied the buyer is; the answers
+are the case's CSAT and the buyer's own word on the problem, reported per agent, reason and
+product. A buyer who says it is not solved (or only partly) is news for the case's agent.
 
 The link carries a signed token (itsdangerous, the app's SECRET_KEY, a purpose of its own)
 naming only the survey: no login, nothing else reachable from it, one answer per case,
@@ -28,13 +30,14 @@ from tracker.models import (
     CaseSurvey,
     ContactHandle,
     MessageTemplate,
+    Notification,
     Product,
     Shop,
     User,
 )
 from tracker.models.enums import CaseOutcome, MessagePurpose
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
-from tracker.services import contact_handles, contact_log, messaging
+from tracker.services import alerts, contact_handles, contact_log, messaging
 from tracker.services.errors import FieldError
 from tracker.services.transaction import transaction
 
@@ -43,6 +46,9 @@ ASK_AFTER = timedelta(hours=1)  # after closing: the buyer has seen the result
 ASK_WITHIN = timedelta(days=3)  # a case closed longer ago is not asked about
 NOT_ASKED = (CaseOutcome.FALSE_ALARM, CaseOutcome.APPEAL_UPHELD)
 SCORES = {5: "很满意", 4: "满意", 3: "一般", 2: "不满意", 1: "很不满意"}
+RESOLVED = {"yes": "已经解决了", "partly": "解决了一部分", "no": "还没有解决"}
+UNSOLVED = ("partly", "no")  # what the buyer said when the problem is not (all) solved
+UNSOLVED_NEWS = "survey_unsolved"  # the notice's kind: the buyer says it is not (all) solved
 
 
 class SurveyLinkError(ValueError):
@@ -96,18 +102,56 @@ def about(session: Session, survey: CaseSurvey) -> About:
 
 
 def answer(
-    session: Session, token: str, secret_key: str, score: int, comment: str, *, now: datetime
+    session: Session,
+    token: str,
+    secret_key: str,
+    score: int,
+    comment: str,
+    *,
+    resolved: str,
+    now: datetime,
 ) -> CaseSurvey:
-    """The buyer's one answer; a second one is refused."""
+    """The buyer's one answer; a second one is refused. A problem not solved, or only
+    partly, is news for the case's agent (its supervisors when nobody owns it): the case
+    is closed and stays so, and whether to reopen it is a person's call."""
     with transaction(session):
         survey = survey_of(session, token, secret_key)
         if survey.answered_at is not None:
             raise SurveyLinkError("您已经评价过了，谢谢！")
+        if resolved not in RESOLVED:
+            raise FieldError("resolved", "请选择问题是否已经解决。")
         if score not in SCORES:
             raise FieldError("score", "请选择满意程度。")
         survey.score, survey.comment = score, comment.strip()[:500] or None
-        survey.answered_at = now
+        survey.resolved, survey.answered_at = resolved, now
+        if resolved in UNSOLVED:
+            _tell_unsolved(session, survey, now=now)
         return survey
+
+
+def _tell_unsolved(session: Session, survey: CaseSurvey, *, now: datetime) -> None:
+    case = session.get(Case, survey.case_id)
+    if case is None:
+        return
+    owner = session.get(User, case.owner_id) if case.owner_id else None
+    told = (
+        [owner]
+        if owner is not None and owner.is_active
+        else alerts.supervisors(session, survey.shop_id)
+    )
+    said = f"{survey.score} 分（{SCORES[survey.score]}）"
+    for user in told:
+        session.add(
+            Notification(
+                user_id=user.id,
+                case_id=case.id,
+                kind=UNSOLVED_NEWS,
+                dedupe_key=f"survey-unsolved:{survey.id}",
+                title=f"案件 #{case.id} 的买家回访说问题{RESOLVED[survey.resolved]}",
+                body=f"{said}：{survey.comment}"[:200] if survey.comment else said,
+                created_at=now,
+            )
+        )
 
 
 # -- asking ----------------------------------------------------------------------------------
@@ -181,6 +225,11 @@ def send_due(
             if survey is None or shop is None or shop.survey_template_id is None:
                 continue
             case = session.get(Case, survey.case_id)
+            if case is not None and case.closed_at is None and survey.state == "queued":
+                # reopened before it went: the problem is not 处理完毕, so it is not asked;
+                # asked afresh once the case closes again
+                session.delete(survey)
+                continue
             buyer = session.get(Buyer, case.buyer_id) if case and case.buyer_id else None
             policy = ContactPolicy.from_dict(shop.contact_policy)
             if buyer is None or buyer.do_not_contact_at is not None:
@@ -270,6 +319,14 @@ class CsatRow:
     answers: int
     average: float
     satisfied: float  # share answering 4 or 5
+    asked_solved: int = 0  # answers that include 问题解决了吗 (not those given before it)
+    solved: int = 0  # 已经解决了
+    unsolved: int = 0  # 解决了一部分 or 还没有解决
+
+    @property
+    def solved_share(self) -> float | None:
+        """Of the buyers asked, the share who say the problem is solved; None: none asked."""
+        return self.solved / self.asked_solved if self.asked_solved else None
 
 
 def csat(
@@ -287,6 +344,9 @@ def csat(
             sa.func.count(CaseSurvey.id),
             sa.func.avg(CaseSurvey.score),
             sa.func.avg(sa.case((CaseSurvey.score >= 4, 1.0), else_=0.0)),
+            sa.func.count(CaseSurvey.resolved),
+            sa.func.count(sa.case((CaseSurvey.resolved == "yes", 1))),
+            sa.func.count(sa.case((CaseSurvey.resolved.in_(UNSOLVED), 1))),
         )
         .select_from(CaseSurvey)
         .join(Case, Case.id == CaseSurvey.case_id)
@@ -306,9 +366,19 @@ def csat(
     else:
         query = query.outerjoin(Product, Product.id == Case.product_id)
     rows = []
-    for key, n, avg, happy in session.execute(query):
+    for key, n, avg, happy, asked, solved, unsolved in session.execute(query):
         name = key.label if hasattr(key, "label") else (key or "（未分配）")
-        rows.append(CsatRow(str(name), int(n), float(avg or 0), float(happy or 0)))
+        rows.append(
+            CsatRow(
+                str(name),
+                int(n),
+                float(avg or 0),
+                float(happy or 0),
+                int(asked),
+                int(solved),
+                int(unsolved),
+            )
+        )
     return rows
 
 

@@ -17,6 +17,11 @@ bp = Blueprint("survey", __name__, url_prefix="/s")
 
 
 class SurveyForm(Form):
+    resolved = RadioField(
+        "您反映的问题解决了吗？",
+        choices=[SelectChoice(value, label) for value, label in surveys.RESOLVED.items()],
+        validators=[InputRequired("请选择问题是否已经解决。")],
+    )
     score = RadioField(
         "这次售后处理，您满意吗？",
         coerce=int,
@@ -42,12 +47,18 @@ def page(token: str) -> tuple[str, int]:
     if form.validate_on_submit():
         try:
             surveys.answer(
-                db.session, token, secret, form.score.data, form.comment.data or "", now=utcnow()
+                db.session,
+                token,
+                secret,
+                form.score.data,
+                form.comment.data or "",
+                resolved=form.resolved.data,
+                now=utcnow(),
             )
         except surveys.SurveyLinkError as exc:
             return render_template("survey/closed.html", message=exc.message), 200
         except FieldError as exc:
-            form.score.errors = [exc.message]
+            form[exc.field].errors = [exc.message]
         else:
             return render_template("survey/closed.html", message="感谢您的评价！"), 200
     return render_template("survey/page.html", form=form, asking=asking), 200
