@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import count, login, post_form
+from tests.conftest import as_new_request, count, login, other_browser, post_form
 from tests.factories import approved_template, open_case
 from tracker.clock import utcnow
 from tracker.models import (
@@ -26,7 +27,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import MessagePurpose, MessageState, Role
-from tracker.services import erasure
+from tracker.services import erasure, messaging
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -82,16 +83,29 @@ def test_admin_keeps_provider_accounts_sealed_and_templates_checked(
 
 
 def test_an_agent_sends_an_approved_sms_from_the_case(
-    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     agent, case = agents_case(session, shop, make_user)
     template = approved_template(
         session, shop, "${name}您好，您的${product}已安排补发。", at=utcnow(), name="补发通知"
     )
     session.commit()
-    login(client, agent)
+    filled = []  # the SMS choice reads the buyer's number and order: only for one who sends
+    offers = messaging.case_templates
+    monkeypatch.setattr(
+        messaging, "case_templates", lambda *a, **k: filled.append(1) or offers(*a, **k)
+    )
+    onlooker = other_browser(client)  # another agent: may look, not send
+    login(onlooker, make_user(Role.AGENT, shops=[shop]))
     url = f"/cases/{case.id}"
-    assert 'id="message-form"' in client.get(url).get_data(as_text=True)
+    assert 'id="message-form"' not in onlooker.get(url).get_data(as_text=True) and not filled
+    as_new_request()
+    login(client, agent)
+    assert 'id="message-form"' in client.get(url).get_data(as_text=True) and filled
     answer = post_form(
         client, f"{url}/message", {"message-template": str(template.id)}, form_url=url
     )

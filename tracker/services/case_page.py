@@ -51,6 +51,7 @@ from tracker.services.cases import (
     RemedyTotals,
     explanation_findings,
     explanation_window_ends,
+    may_work,
     remedy_totals,
     rules_of_case,
 )
@@ -362,9 +363,9 @@ def detail(
         can_decrypt=has_oaid and _platform_can(shop, Capability.DECRYPT_CONTACT),
         can_extend=has_oaid and _platform_can(shop, Capability.EXTEND_CONTACT),
         can_bind=messaging.has_account(session, case.shop_id, messaging.AXB),
-        templates=(
+        templates=(  # the SMS choice, drawn only for one who may send from this case
             messaging.case_templates(session, case, now=now)
-            if case.status in case_flow.OPEN
+            if case.status in case_flow.OPEN and may_work(case, viewer)
             else []
         ),
         messages=messaging.messages_of(session, case.id),

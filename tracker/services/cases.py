@@ -94,9 +94,14 @@ def check_version(session: Session, case: Case, expected: int | None) -> None:
     )
 
 
-def check_can_work(case: Case, user: User, session: Session) -> None:
+def may_work(case: Case, user: User) -> bool:
     """Agents work their own cases and unassigned ones; supervisors and admins any case."""
-    if user.role is Role.AGENT and case.owner_id not in (None, user.id):
+    return user.role is not Role.AGENT or case.owner_id in (None, user.id)
+
+
+def check_can_work(case: Case, user: User, session: Session) -> None:
+    """:func:`may_work`, or the conflict that names who works the case."""
+    if not may_work(case, user):
         raise CaseConflict(f"此案件由{_display(session, case.owner_id)}负责，您不能操作。")
 
 

@@ -500,7 +500,7 @@ def _render(
         case=case,
         shop=shop,
         now=now,
-        can_work=current_user.role is not Role.AGENT or case.owner_id in (None, current_user.id),
+        can_work=svc.may_work(case, current_user),
         is_supervisor=is_supervisor,
         allowed=[
             s
