@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask import g
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from tests.conftest import as_new_request, count, login, other_browser, post_form
@@ -149,6 +150,9 @@ def test_admin_reads_the_survey_sms_with_its_link_and_what_it_costs_before_choos
     base = client.application.config["TRACKER_BASE_URL"]
     link = re.search(rf"{re.escape(base)}/s/[\w.-]+", offered)
     assert link is not None and len(link.group(0)) > 60
+    # the next survey's token (its length grows with the id alone): none sent yet, so 1's
+    _, named = URLSafeTimedSerializer("any").loads_unsafe(link.group(0).rsplit("/", 1)[1])
+    assert named == {"s": 1}
     text = f"【好店】张先生/女士您好，请评价这次服务：{link.group(0)}"
     assert text in offered and f"{len(text)} 字 · 按 2 条短信计费" in offered
     assert "补发" not in offered  # no ${link}: not offered for the survey at all

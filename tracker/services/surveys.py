@@ -382,8 +382,6 @@ def csat(
     return rows
 
 
-# the preview's link: a token as long as a busy shop's (a shop's first surveys' are shorter)
-SAMPLE_SURVEY_ID = 100_000
 
 
 def template_refusal(template: MessageTemplate | None, shop_id: int) -> str | None:
@@ -404,9 +402,11 @@ def template_offers(
     session: Session, shop: Shop, *, base_url: str, secret_key: str
 ) -> list[messaging.TemplateOffer]:
     """The shop's templates with a ${link}, each as a buyer reads it, the link included: a
-    link of this installation's address and a token as long as a real one, so the length
-    and the billed parts (a link often makes it two) are what each survey costs."""
-    link = f"{base_url.rstrip('/')}/s/{token_for(SAMPLE_SURVEY_ID, secret_key)}"
+    link of this installation's address and the token of the next survey (its length grows
+    with the survey's id only), so the length and the billed parts (a link often makes it
+    two) are what the next survey costs."""
+    following = (session.scalar(sa.select(sa.func.max(CaseSurvey.id))) or 0) + 1
+    link = f"{base_url.rstrip('/')}/s/{token_for(following, secret_key)}"
     values = {"name": messaging.SAMPLE_SALUTATION, "link": link}
     return [
         messaging.TemplateOffer(t, messaging.text_of(t, values), template_refusal(t, shop.id))
