@@ -105,12 +105,15 @@ def test_a_supervisor_builds_previews_and_launches_a_campaign(
             "contacted_days": "7",
             "template_id": str(template.id),
             "control_percent": "25",
+            "coupon": "新品九折",
         },
         form_url="/shop/campaigns/new",
     )
     assert answer.status_code == 302
     campaign = session.scalars(sa.select(Campaign)).one()
     page = lead.get(f"/shop/campaigns/{campaign.id}").get_data(as_text=True)
+    # the offer is recorded, not issued: the page says the buyer learns of it from the text
+    assert "新品九折 <span" in page and "系统不发券，买家从短信文字里得知" in page
     assert "现在会选中 <strong>12</strong> 人" in page
     message = page.split('id="campaign-message">', 1)[1]
     message = " ".join(words(message[: message.index("</dd>")]).split())

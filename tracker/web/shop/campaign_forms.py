@@ -56,8 +56,10 @@ class CampaignForm(Form):
     control_percent = IntegerField(
         "对照组（%）", default=10, validators=[NumberRange(0, 50, "应在 0 到 50 之间。")]
     )
-    coupon = StringField(
-        "随短信发放的优惠（可选，无条件）", validators=[Optional(), Length(max=200)]
+    coupon = StringField(  # recorded with the campaign: nothing issues it, the text tells it
+        "短信里写明的优惠（可选，无条件）",
+        validators=[Optional(), Length(max=200)],
+        description="系统不发券：买家只从所选模板的文字里得知优惠，这里记下它，供活动记录。",
     )
     coupon_value = FiniteDecimalField(
         "面额（元）", places=2, validators=[Optional(), NumberRange(0, 100000)]
