@@ -336,6 +336,7 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
         url, data={"resolved": "partly", "score": "4", "comment": "不错", "csrf_token": token}
     )
     assert "感谢您的评价" in done.get_data(as_text=True)
+    assert "我们已转告负责这次售后的客服" in done.get_data(as_text=True)  # partly: told
     assert "差评" not in done.get_data(as_text=True)
     assert "差评" not in client.get("/s/forged-token").get_data(as_text=True)
     for cut in ("/s/", "/s"):  # the token lost on the way: the buyer's page, not the tool's

@@ -382,8 +382,6 @@ def csat(
     return rows
 
 
-
-
 def template_refusal(template: MessageTemplate | None, shop_id: int) -> str | None:
     """Why a template cannot carry the shop's 满意度回访 (None when it can): checked when it
     is chosen and when the page offers it."""

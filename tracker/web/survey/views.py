@@ -60,5 +60,8 @@ def page(token: str) -> tuple[str, int]:
         except FieldError as exc:
             form[exc.field].errors = [exc.message]
         else:
-            return render_template("survey/closed.html", message="感谢您的评价！"), 200
+            thanks = "感谢您的评价！"
+            if form.resolved.data in surveys.UNSOLVED:  # told to the case's agent: say so
+                thanks += "您说问题还没有完全解决，我们已转告负责这次售后的客服。"
+            return render_template("survey/closed.html", message=thanks), 200
     return render_template("survey/page.html", form=form, asking=asking), 200
