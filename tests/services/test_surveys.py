@@ -286,20 +286,36 @@ def test_csat_per_agent(
         make_user(Role.AGENT, display_name="小林"),
         make_user(Role.AGENT, display_name="小王"),
     )
-    scores = {}
-    for key, owner, score in (("1", lin, 5), ("2", lin, 4), ("3", wang, 2), ("4", lin, 3)):
+    zhang = make_user(Role.AGENT, display_name="小张")
+    scores, owners = {}, {}
+    for key, owner, score in (
+        ("1", lin, 5),
+        ("2", lin, 4),
+        ("3", wang, 2),
+        ("4", lin, 3),
+        ("5", lin, None),  # sent, not answered
+        ("6", wang, None),  # queued: never reached the buyer
+        ("7", zhang, None),  # sent, not answered: a row of none answered
+    ):
         case = closed(session, survey_shop, key, CaseOutcome.REFUSED, hours_ago=2, owner=owner)
-        scores[case.id] = score
-    said = {5: "yes", 4: None, 3: "partly", 2: "no"}  # 4: answered before it was asked
+        scores[case.id], owners[case.id] = score, owner
+    said = {5: "yes", 4: None, 3: "partly", 2: "no", None: None}  # 4: before it was asked
     surveys.queue_due(session, now=NOW)
     for survey in session.scalars(sa.select(CaseSurvey)):
-        survey.score, survey.answered_at = scores[survey.case_id], NOW
+        survey.score = scores[survey.case_id]
+        survey.answered_at = NOW if survey.score else None
         survey.resolved = said[survey.score]
+        waits = survey.score is None and owners[survey.case_id] is wang
+        survey.state = "queued" if waits else "sent"
     session.commit()
     rows = {
         r.label: r
         for r in surveys.csat(session, survey_shop.id, NOW - timedelta(days=1), NOW, "agent")
     }
+    assert (rows["小林"].answers, rows["小林"].sent) == (3, 4)  # out of the 4 sent
+    assert (rows["小王"].answers, rows["小王"].sent) == (1, 1)  # the queued one is not sent
+    assert (rows["小张"].answers, rows["小张"].sent, rows["小张"].average) == (0, 1, None)
+    assert rows["小张"].satisfied is None and list(rows)[-1] == "小张"
     assert rows["小林"].answers == 3 and rows["小林"].average == pytest.approx(4.0)
     assert rows["小林"].satisfied == pytest.approx(2 / 3)
     # of 小林's two buyers asked 问题解决了吗, one says solved; the one never asked is no answer

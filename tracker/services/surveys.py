@@ -317,11 +317,12 @@ def _settle_lookup(
 class CsatRow:
     label: str
     answers: int
-    average: float
-    satisfied: float  # share answering 4 or 5
+    average: float | None  # None: nobody answered
+    satisfied: float | None  # share answering 4 or 5
     asked_solved: int = 0  # answers that include 问题解决了吗 (not those given before it)
     solved: int = 0  # 已经解决了
     unsolved: int = 0  # 解决了一部分 or 还没有解决
+    sent: int = 0  # surveys that reached the buyer's phone: what the answers are out of
 
     @property
     def solved_share(self) -> float | None:
@@ -332,7 +333,8 @@ class CsatRow:
 def csat(
     session: Session, shop_id: int, since: datetime, until: datetime, by: str
 ) -> list[CsatRow]:
-    """Answers to surveys of cases closed in [since, until), per agent, reason or product."""
+    """Answers to surveys of cases closed in [since, until), per agent, reason or product,
+    with how many were sent: a few happy answers out of many asked are not a happy row."""
     label = {
         "agent": User.display_name,
         "reason": CaseReason.reason,
@@ -341,23 +343,26 @@ def csat(
     query = (
         sa.select(
             label,
-            sa.func.count(CaseSurvey.id),
+            sa.func.count(CaseSurvey.score),
             sa.func.avg(CaseSurvey.score),
-            sa.func.avg(sa.case((CaseSurvey.score >= 4, 1.0), else_=0.0)),
+            sa.func.avg(
+                sa.case((CaseSurvey.score >= 4, 1.0), (CaseSurvey.score.is_not(None), 0.0))
+            ),
             sa.func.count(CaseSurvey.resolved),
             sa.func.count(sa.case((CaseSurvey.resolved == "yes", 1))),
             sa.func.count(sa.case((CaseSurvey.resolved.in_(UNSOLVED), 1))),
+            sa.func.count(CaseSurvey.id),
         )
         .select_from(CaseSurvey)
         .join(Case, Case.id == CaseSurvey.case_id)
         .where(
             CaseSurvey.shop_id == shop_id,
-            CaseSurvey.score.is_not(None),
+            sa.or_(CaseSurvey.state == "sent", CaseSurvey.answered_at.is_not(None)),
             Case.closed_at >= since,
             Case.closed_at < until,
         )
         .group_by(label)
-        .order_by(sa.func.count(CaseSurvey.id).desc())
+        .order_by(sa.func.count(CaseSurvey.score).desc(), sa.func.count(CaseSurvey.id).desc())
     )
     if by == "agent":
         query = query.outerjoin(User, User.id == Case.owner_id)
@@ -366,17 +371,18 @@ def csat(
     else:
         query = query.outerjoin(Product, Product.id == Case.product_id)
     rows = []
-    for key, n, avg, happy, asked, solved, unsolved in session.execute(query):
+    for key, n, avg, happy, asked, solved, unsolved, sent in session.execute(query):
         name = key.label if hasattr(key, "label") else (key or "（未分配）")
         rows.append(
             CsatRow(
                 str(name),
                 int(n),
-                float(avg or 0),
-                float(happy or 0),
+                None if avg is None else float(avg),
+                None if happy is None else float(happy),
                 int(asked),
                 int(solved),
                 int(unsolved),
+                int(sent),
             )
         )
     return rows
