@@ -78,6 +78,14 @@ def test_a_reply_to_a_cases_message_is_written_on_the_case_and_told_to_its_agent
     [notice] = session.scalars(sa.select(Notification)).all()
     assert notice.user_id == agent.id and notice.case_id == case.id
     assert "回复了短信" in notice.title and "坏的" in notice.body
+    # the agent on leave (不在岗): the shop's supervisors hear of the next reply instead
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    agent.away_until = now + timedelta(days=3)
+    session.commit()
+    later = MON_10 + timedelta(hours=3)
+    assert buyer_replies.take_in(session, shop.id, [reply("怎么还没人理", 170)], now=later, hours=HOURS).on_cases == 1  # fmt: skip
+    told = session.scalars(sa.select(Notification).where(Notification.created_at == later)).all()
+    assert [(n.user_id, n.case_id) for n in told] == [(boss.id, case.id)]
 
 
 def test_an_opt_out_still_stops_campaigns_and_a_late_reply_answers_nothing(

@@ -255,6 +255,16 @@ def test_a_buyer_who_says_it_is_not_solved_tells_the_cases_agent(
     assert mine.title == f"案件 #{owned.id} 的买家回访说问题还没有解决"
     assert mine.body == "2 分（不满意）：还是漏水"
     assert told[(boss.id, nobodys.id)].title.endswith("解决了一部分")
+    # an agent on leave (不在岗) does not hear of it: the supervisors do, as with alerts
+    away = make_user(Role.AGENT, display_name="小王", away_until=NOW + timedelta(days=5))
+    hers = closed(session, survey_shop, "3", CaseOutcome.REFUSED, hours_ago=2, owner=away)
+    surveys.queue_due(session, now=NOW)
+    survey = session.scalars(sa.select(CaseSurvey).where(CaseSurvey.case_id == hers.id)).one()
+    surveys.answer(
+        session, surveys.token_for(survey.id, SECRET), SECRET, 1, "", resolved="no", now=NOW
+    )
+    notices = session.scalars(sa.select(Notification).where(Notification.case_id == hers.id))
+    assert [n.user_id for n in notices] == [boss.id]
     session.refresh(owned)
     assert owned.status is CaseStatus.UNRECOVERED and owned.closed_at is not None
 

@@ -323,7 +323,7 @@ def test_the_survey_table_says_how_many_buyers_say_their_problem_is_solved(
     html = client.get("/reports/").get_data(as_text=True)
     table = html[html.index('id="csat"') :]
     table = table[: table.index("</table>")]
-    assert ">已解决</th><th class=\"text-end text-nowrap\">未解决</th>" in table
+    assert '>已解决</th><th class="text-end text-nowrap">未解决</th>' in table
     assert re.sub(r"\s+", "", words(table)).endswith("小林2/25.0100.0%100.0%0")
     session.execute(sa.update(CaseSurvey).values(resolved=None))  # both answered before
     session.commit()

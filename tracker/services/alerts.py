@@ -101,6 +101,15 @@ def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> 
     return notices
 
 
+def who_hears(session: Session, user: User | None, shop_id: int, now: datetime) -> list[User]:
+    """Who is told of news for ``user`` (a buyer's reply, a survey saying the problem is not
+    solved): they, unless nobody, their account is closed or they are 不在岗; then the
+    shop's supervisors, as with every alert of an owner on leave."""
+    if user is not None and user.is_active and not user.is_away(now):
+        return [user]
+    return supervisors(session, shop_id)
+
+
 def supervisors(session: Session, shop_id: int) -> list[User]:
     """The shop's supervisors; if it has none, the admins (someone must hear of it)."""
     found = list(

@@ -32,7 +32,7 @@ from tracker.models import (
 )
 from tracker.models.enums import AttemptOutcome, Channel
 from tracker.providers.aliyun import pushed_time
-from tracker.services import campaigns
+from tracker.services import alerts, campaigns
 from tracker.services.cases import AttemptDraft, record_attempt
 from tracker.services.transaction import transaction
 from tracker.vault import personal_vault
@@ -145,15 +145,16 @@ def _on_case(
             now=now,
             hours=hours,
         )
-        session.add(
-            Notification(
-                user_id=worker.id,
-                case_id=case.id,
-                kind="buyer_replied",
-                dedupe_key=f"sms-reply:{case.id}:{int(at.timestamp())}",
-                title=f"案件 #{case.id} 的买家回复了短信",
-                body=text[:200],
-                created_at=now,
+        for told in alerts.who_hears(session, worker, shop_id, now):  # on leave: supervisors
+            session.add(
+                Notification(
+                    user_id=told.id,
+                    case_id=case.id,
+                    kind="buyer_replied",
+                    dedupe_key=f"sms-reply:{case.id}:{int(at.timestamp())}",
+                    title=f"案件 #{case.id} 的买家回复了短信",
+                    body=text[:200],
+                    created_at=now,
+                )
             )
-        )
         return 1

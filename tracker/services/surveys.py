@@ -112,7 +112,8 @@ def answer(
     now: datetime,
 ) -> CaseSurvey:
     """The buyer's one answer; a second one is refused. A problem not solved, or only
-    partly, is news for the case's agent (its supervisors when nobody owns it): the case
+    partly, is news for the case's agent (its supervisors when nobody owns it or its agent
+    is 不在岗): the case
     is closed and stays so, and whether to reopen it is a person's call."""
     with transaction(session):
         survey = survey_of(session, token, secret_key)
@@ -134,11 +135,7 @@ def _tell_unsolved(session: Session, survey: CaseSurvey, *, now: datetime) -> No
     if case is None:
         return
     owner = session.get(User, case.owner_id) if case.owner_id else None
-    told = (
-        [owner]
-        if owner is not None and owner.is_active
-        else alerts.supervisors(session, survey.shop_id)
-    )
+    told = alerts.who_hears(session, owner, survey.shop_id, now)
     said = f"{survey.score} 分（{SCORES[survey.score]}）"
     for user in told:
         session.add(
