@@ -150,13 +150,14 @@ def test_a_buyers_contact_history_across_cases_surveys_and_campaigns(
             created_at=CALL_AT,
             sent_at=CALL_AT + timedelta(hours=3),
             score=4,
+            resolved="partly",
         )
     )
     session.commit()
     found = contact_log.history(session, shop, case.buyer_id)  # type: ignore[arg-type]
     assert [(c.channel, c.result) for c in found] == [
         ("营销短信", "已送达"),
-        ("满意度回访", "已回答 4 分"),
+        ("满意度回访", "已回答 4 分，问题解决了一部分"),
         ("电话", "未接通"),
     ]
     assert found[0].campaign == "上新" and found[0].by is None

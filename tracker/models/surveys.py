@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.extensions import db
 
+# what a buyer may answer to 问题解决了吗, as stored and as said
+RESOLVED = {"yes": "已经解决了", "partly": "解决了一部分", "no": "还没有解决"}
+
 
 class CaseSurvey(db.Model):
     __tablename__ = "case_surveys"

@@ -27,6 +27,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import AttemptOutcome
+from tracker.models.surveys import RESOLVED
 
 SENT = ("sending", "sent")  # a send under way counts: the buyer may already have it
 # What makes a 满意度回访 or a campaign's SMS a contact: the policy's count and the buyer
@@ -196,14 +197,22 @@ def history(
             )
         )
     surveys = session.execute(
-        sa.select(CaseSurvey.case_id, CaseSurvey.sent_at, CaseSurvey.state, CaseSurvey.score)
+        sa.select(
+            CaseSurvey.case_id,
+            CaseSurvey.sent_at,
+            CaseSurvey.state,
+            CaseSurvey.score,
+            CaseSurvey.resolved,
+        )
         .join(Case, Case.id == CaseSurvey.case_id)
         .where(Case.buyer_id == buyer_id, Case.shop_id == shop.id, *SURVEY_SENT)
         .order_by(CaseSurvey.sent_at.desc())
         .limit(limit)
     ).all()
-    for case_id, sent_at, state, score in surveys:
+    for case_id, sent_at, state, score, resolved in surveys:
         result = f"已回答 {score} 分" if score is not None else SURVEY_RESULTS[state]
+        if resolved is not None:  # asked since 2026-12-05
+            result += f"，问题{RESOLVED[resolved]}"
         answered = score is not None
         found.append(Contact(sent_at, "满意度回访", result, case_id=case_id, went_well=answered))
     campaign_sms = session.execute(
