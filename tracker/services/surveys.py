@@ -113,8 +113,7 @@ def answer(
 ) -> CaseSurvey:
     """The buyer's one answer; a second one is refused. A problem not solved, or only
     partly, is news for the case's agent (its supervisors when nobody owns it or its agent
-    is 不在岗): the case
-    is closed and stays so, and whether to reopen it is a person's call."""
+    is 不在岗): the case stays closed, and whether to reopen it is a person's call."""
     with transaction(session):
         survey = survey_of(session, token, secret_key)
         if survey.answered_at is not None:
