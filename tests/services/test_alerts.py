@@ -20,8 +20,15 @@ from tests.conftest import NOW
 from tests.factories import open_case
 from tracker import jobs
 from tracker.channels import SmtpMailer, WebhookPoster
-from tracker.models import Case, Delivery, Notification, Review, Shop, User
-from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Rating, Role
+from tracker.models import Case, CaseSurvey, Delivery, Notification, Review, Shop, User
+from tracker.models.enums import (
+    AlertEvent,
+    CaseStatus,
+    DeliveryChannel,
+    DeliveryStatus,
+    Rating,
+    Role,
+)
 from tracker.services import alerts
 
 T0 = NOW + timedelta(days=3, hours=1)  # open_case posts its review at NOW + 3 days
@@ -259,6 +266,26 @@ def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Sessio
             received_at=posted, updated_at=posted, awaiting_confirmation_at=posted,
         )
     )  # fmt: skip
+    # 满意度回访 answers of the last 24 hours: two say the problem is not (all) solved, one of
+    # whose cases was reopened since; one says solved, one is older than a day
+    for key, resolved, hours_ago, reopened in (
+        ("s1", "no", 3, False),
+        ("s2", "partly", 2, True),
+        ("s3", "yes", 1, False),
+        ("s4", "no", 30, False),
+    ):
+        case = _case(session, shop, key, due_in=timedelta(days=1), owner=agent)
+        case.first_attempt_at = early - timedelta(days=3)
+        if not reopened:
+            case.status, case.closed_at = CaseStatus.UNRECOVERED, early - timedelta(days=2)
+        answered = early.replace(hour=9) - timedelta(hours=hours_ago)
+        session.add(
+            CaseSurvey(
+                case_id=case.id, shop_id=shop.id, state="sent", out_id=key,
+                created_at=answered, sent_at=answered, answered_at=answered, score=2,
+                resolved=resolved,
+            )
+        )  # fmt: skip
     session.commit()
     settings = alerts.AlertSettings(webhook_url="http://robot.invalid/hook")
     assert (
@@ -275,6 +302,9 @@ def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Sessio
     digest = session.scalars(sa.select(Notification).where(Notification.kind == "digest")).one()
     assert digest.user_id == boss.id and "超时未联系 15 件（其中未分配 10 件）" in digest.body
     assert "待确认 1 条" in digest.body and "/cases/confirm" in digest.body
+    assert (
+        "近 24 小时回访说问题没解决 2 件（其中 1 件仍未重新打开，已通知负责的客服）" in digest.body
+    )
     robot = session.scalars(
         sa.select(Delivery).where(Delivery.channel == DeliveryChannel.WEBHOOK)
     ).one()

@@ -11,6 +11,7 @@ from tracker.extensions import db
 
 # what a buyer may answer to 问题解决了吗, as stored and as said
 RESOLVED = {"yes": "已经解决了", "partly": "解决了一部分", "no": "还没有解决"}
+UNSOLVED = ("partly", "no")  # what the buyer said when the problem is not (all) solved
 
 
 class CaseSurvey(db.Model):

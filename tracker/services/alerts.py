@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, joinedload
 from tracker.clock import last_day_before, to_local
 from tracker.domain import case_flow
 from tracker.domain.working_hours import day_label
-from tracker.models import Case, Delivery, Notification, Shop, User
+from tracker.models import Case, CaseSurvey, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
+from tracker.models.surveys import UNSOLVED
 from tracker.services import shifts
 from tracker.services.transaction import transaction
 
@@ -469,6 +470,22 @@ def _digest(
     )
     if waiting:  # unsure good ratings start no deadline: only the digest says they wait
         body += f"\n待确认 {waiting} 条（好评但文字可能不满意，等人判断）：{base}/cases/confirm"
+    unsolved, still_closed = session.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(Case.closed_at.is_not(None)))
+        .select_from(CaseSurvey)
+        .join(Case, Case.id == CaseSurvey.case_id)
+        .where(
+            CaseSurvey.shop_id == shop.id,
+            CaseSurvey.resolved.in_(UNSOLVED),
+            CaseSurvey.answered_at > now - timedelta(hours=24),
+            CaseSurvey.answered_at <= now,
+        )
+    ).one()
+    if unsolved:  # told to each agent; the morning is when a supervisor sees how many
+        body += (
+            f"\n近 24 小时回访说问题没解决 {unsolved} 件"
+            f"（其中 {still_closed} 件仍未重新打开，已通知负责的客服）。"
+        )
     away = _away_today(session, shop.id, now)
     if away:  # their cases wait for nobody unless someone takes them
         body += "\n不在岗：" + "、".join(
