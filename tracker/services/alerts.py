@@ -102,13 +102,37 @@ def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> 
     return notices
 
 
-def who_hears(session: Session, user: User | None, shop_id: int, now: datetime) -> list[User]:
-    """Who is told of news for ``user`` (a buyer's reply, a survey saying the problem is not
-    solved): they, unless nobody, their account is closed or they are 不在岗; then the
-    shop's supervisors, as with every alert of an owner on leave."""
+def tell_case_news(
+    session: Session,
+    user: User | None,
+    case: Case,
+    *,
+    kind: str,
+    key: str,
+    title: str,
+    body: str,
+    now: datetime,
+) -> None:
+    """News of ``case`` for ``user`` (a buyer's reply, a survey saying the problem is not
+    solved), in their 通知 once (``key``): to them, unless nobody, their account is closed
+    or they are 不在岗; then to the shop's supervisors, as every alert of an owner on leave
+    goes. The caller owns the transaction."""
     if user is not None and user.is_active and not user.is_away(now):
-        return [user]
-    return supervisors(session, shop_id)
+        told = [user]
+    else:
+        told = supervisors(session, case.shop_id)
+    for person in told:
+        session.add(
+            Notification(
+                user_id=person.id,
+                case_id=case.id,
+                kind=kind,
+                dedupe_key=key,
+                title=title,
+                body=body,
+                created_at=now,
+            )
+        )
 
 
 def supervisors(session: Session, shop_id: int) -> list[User]:

@@ -26,7 +26,6 @@ from tracker.models import (
     Case,
     ContactAttempt,
     ContactHandle,
-    Notification,
     OutboundMessage,
     User,
 )
@@ -145,16 +144,14 @@ def _on_case(
             now=now,
             hours=hours,
         )
-        for told in alerts.who_hears(session, worker, shop_id, now):  # on leave: supervisors
-            session.add(
-                Notification(
-                    user_id=told.id,
-                    case_id=case.id,
-                    kind="buyer_replied",
-                    dedupe_key=f"sms-reply:{case.id}:{int(at.timestamp())}",
-                    title=f"案件 #{case.id} 的买家回复了短信",
-                    body=text[:200],
-                    created_at=now,
-                )
-            )
+        alerts.tell_case_news(  # the agent on leave: the supervisors
+            session,
+            worker,
+            case,
+            kind="buyer_replied",
+            key=f"sms-reply:{case.id}:{int(at.timestamp())}",
+            title=f"案件 #{case.id} 的买家回复了短信",
+            body=text[:200],
+            now=now,
+        )
         return 1

@@ -38,7 +38,8 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.reviews import UNHAPPY
-from tracker.services import review_counts, surveys
+from tracker.models.surveys import RESOLVED
+from tracker.services import review_counts
 from tracker.services.cases import rules_of
 from tracker.services.confirmations import FOUND, count_waiting
 from tracker.services.errors import FieldError
@@ -677,7 +678,7 @@ def _survey_cells(survey: CaseSurvey | None) -> list[Any]:
     where it was not answered (or, for the first, not asked: answers from before it was)."""
     if survey is None:
         return ["", "", ""]
-    solved = surveys.RESOLVED.get(survey.resolved or "", "")
+    solved = RESOLVED.get(survey.resolved or "", "")
     return [solved, survey.score, survey.comment or ""]
 
 

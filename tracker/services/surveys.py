@@ -30,7 +30,6 @@ from tracker.models import (
     CaseSurvey,
     ContactHandle,
     MessageTemplate,
-    Notification,
     Product,
     Shop,
     User,
@@ -133,20 +132,17 @@ def _tell_unsolved(session: Session, survey: CaseSurvey, *, now: datetime) -> No
     if case is None:
         return
     owner = session.get(User, case.owner_id) if case.owner_id else None
-    told = alerts.who_hears(session, owner, survey.shop_id, now)
     said = f"{survey.score} 分（{SCORES[survey.score]}）"
-    for user in told:
-        session.add(
-            Notification(
-                user_id=user.id,
-                case_id=case.id,
-                kind=UNSOLVED_NEWS,
-                dedupe_key=f"survey-unsolved:{survey.id}",
-                title=f"案件 #{case.id} 的买家回访说问题{RESOLVED[survey.resolved]}",
-                body=f"{said}：{survey.comment}"[:200] if survey.comment else said,
-                created_at=now,
-            )
-        )
+    alerts.tell_case_news(
+        session,
+        owner,
+        case,
+        kind=UNSOLVED_NEWS,
+        key=f"survey-unsolved:{survey.id}",
+        title=f"案件 #{case.id} 的买家回访说问题{RESOLVED[survey.resolved]}",
+        body=f"{said}：{survey.comment}"[:200] if survey.comment else said,
+        now=now,
+    )
 
 
 # -- asking ----------------------------------------------------------------------------------
