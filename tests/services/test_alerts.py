@@ -303,8 +303,9 @@ def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Sessio
     assert digest.user_id == boss.id and "超时未联系 15 件（其中未分配 10 件）" in digest.body
     assert "待确认 1 条" in digest.body and "/cases/confirm" in digest.body
     assert (
-        "近 24 小时回访说问题没解决 2 件（其中 1 件仍未重新打开，已通知负责的客服）" in digest.body
-    )
+        "近 24 小时回访说问题没解决 2 件（其中 1 件仍未重新打开，已通知负责的客服）：\n"
+        "http://127.0.0.1:5000/cases?view=list&scope=all&status=all&survey_unsolved=y&sort=closed"
+    ) in digest.body
     robot = session.scalars(
         sa.select(Delivery).where(Delivery.channel == DeliveryChannel.WEBHOOK)
     ).one()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import NOW
 from tests.factories import open_case
-from tracker.models import Case, CaseReason, Shop, User
+from tracker.models import Case, CaseReason, CaseSurvey, Shop, User
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason, Role
 from tracker.services import board, browse
 
@@ -132,6 +132,55 @@ def test_cards_carry_what_a_card_shows_in_the_order_asked(
     second.reasons = []  # untagged (all tags removed by hand)
     session.commit()
     assert board.cards(session, [second.id])[0].reasons == ()
+
+
+def test_survey_unsolved_lists_the_cases_whose_buyer_said_not_solved_and_cards_say_so(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    """A buyer's 还没有解决 / 解决了一部分 stays findable after the notice was read: with
+    全部 the closed cases nobody reopened, without it the reopened ones being worked."""
+    closed = {
+        resolved: make_case(
+            session,
+            shop,
+            n,
+            status=CaseStatus.UNRECOVERED,
+            outcome=CaseOutcome.REFUSED,
+            closed_at=LATER - timedelta(days=n),
+        )
+        for n, resolved in ((1, "no"), (2, "partly"), (3, "yes"), (4, None))
+    }
+    reopened = make_case(session, shop, 5, status=CaseStatus.CONTACTING)
+    make_case(session, shop, 6)  # never surveyed
+    for n, (resolved, case) in enumerate([*closed.items(), ("no", reopened)]):
+        session.add(
+            CaseSurvey(
+                case_id=case.id, shop_id=shop.id, state="sent", out_id=f"s{n}",
+                created_at=NOW, sent_at=NOW, answered_at=NOW, score=2, resolved=resolved,
+            )
+        )  # fmt: skip
+    session.commit()
+
+    def listed(**criteria) -> list[int]:  # type: ignore[no-untyped-def]
+        f = board.BoardFilter(shop_ids=(shop.id,), scope="all", survey_unsolved=True, **criteria)
+        return list(
+            session.scalars(board.listing(session, f, user_id=agent.id, now=LATER, tz=TZ).stmt)
+        )
+
+    everyone = listed(include_closed=True, sort="closed")
+    assert everyone == [closed["no"].id, closed["partly"].id, reopened.id]
+    assert listed() == [reopened.id]  # 进行中: the reopened one only
+    assert listed(status=CaseStatus.UNRECOVERED) == [closed["no"].id, closed["partly"].id]
+    said = {c.id: c.survey_said for c in board.cards(session, [*everyone, closed["yes"].id])}
+    assert said == {
+        closed["no"].id: "还没有解决",
+        closed["partly"].id: "解决了一部分",
+        reopened.id: "还没有解决",
+        closed["yes"].id: None,  # solved is no news on a card
+    }
+    columns = kanban(session, shop, agent, scope="all", survey_unsolved=True).columns
+    assert [c.id for c in columns[CaseStatus.CONTACTING]] == [reopened.id]
+    assert [c.id for c in columns[CaseStatus.UNRECOVERED]] == [closed["no"].id, closed["partly"].id]
 
 
 def test_a_search_in_the_list_reads_its_matches_once_and_says_when_they_are_too_many(

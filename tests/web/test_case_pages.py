@@ -291,6 +291,21 @@ def test_a_closed_cases_page_shows_the_buyers_survey_answer(
     assert (
         '<span id="survey" class="text-danger">满意度回访：问题还没有解决 · 2 分（不满意）' in html
     )
+    # the board finds it (a filter box) and says so on its card and its list row
+    board = client.get("/cases?survey_unsolved=y").get_data(as_text=True)
+    card = board.split(f'data-case-id="{case.id}"')[1].split("</a>")[0]
+    assert '<div class="text-danger mt-1 survey-unsolved">满意度回访：问题还没有解决</div>' in card
+    assert '<input checked class="form-check-input" id="survey_unsolved"' in board
+    listed = client.get("/cases?view=list&survey_unsolved=y").get_data(as_text=True)
+    assert '<div class="small text-danger survey-unsolved">回访：还没有解决</div>' in listed
+    survey.resolved = "yes"
+    session.commit()
+    assert f'data-case-id="{case.id}"' not in client.get("/cases?survey_unsolved=y").get_data(
+        as_text=True
+    )
+    assert "survey-unsolved" not in client.get("/cases").get_data(as_text=True)
+    survey.resolved = "no"
+    session.commit()
     survey.answered_at = survey.score = survey.resolved = None  # not answered: an open case
     session.commit()  # shows nothing of it (a queued survey is withdrawn)
     assert 'id="survey"' not in client.get(url).get_data(as_text=True)

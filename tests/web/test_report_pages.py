@@ -332,3 +332,13 @@ def test_the_survey_table_says_how_many_buyers_say_their_problem_is_solved(
     table = html[html.index('id="csat"') :]
     table = table[: table.index("</table>")]
     assert re.sub(r"\s+", "", words(table)).endswith("小林2/25.0100.0%——")  # none asked
+    # the note under the table leads to the cases themselves, closed ones included
+    session.execute(
+        sa.update(CaseSurvey).where(CaseSurvey.case_id == cases[1].id).values(resolved="no")
+    )
+    session.commit()
+    link = re.search(r'href="([^"]+)" id="survey-unsolved-cases"', html)
+    assert link is not None
+    listed = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f'href="/cases/{cases[1].id}"' in listed and f'href="/cases/{cases[0].id}"' not in listed
+    assert "回访：还没有解决" in listed

@@ -508,7 +508,8 @@ def _digest(
     if unsolved:  # told to each agent; the morning is when a supervisor sees how many
         body += (
             f"\n近 24 小时回访说问题没解决 {unsolved} 件"
-            f"（其中 {still_closed} 件仍未重新打开，已通知负责的客服）。"
+            f"（其中 {still_closed} 件仍未重新打开，已通知负责的客服）：\n"
+            f"{base}/cases?view=list&scope=all&status=all&survey_unsolved=y&sort=closed"
         )
     away = _away_today(session, shop.id, now)
     if away:  # their cases wait for nobody unless someone takes them

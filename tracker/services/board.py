@@ -23,6 +23,7 @@ from tracker.models import (
     user_shops,
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
+from tracker.models.surveys import RESOLVED, UNSOLVED, CaseSurvey
 from tracker.services import alerts, browse, confirmations
 from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
 from tracker.sql_text import anywhere, contains_text
@@ -73,6 +74,9 @@ class BoardFilter:
     sort: str = "deadline"
     number_expiring: bool = False  # the buyer's number lapses within EXPIRES_SOON
     unseen_on_platform: bool = False  # asked for again, the platform did not return it
+    # the buyer answered the 满意度回访 that the problem is not (all) solved; with the status
+    # 全部 this lists the closed ones nobody reopened, which only the digest counted
+    survey_unsolved: bool = False
 
 
 def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -170,6 +174,14 @@ def _conditions(
     if f.unseen_on_platform:  # the case's own review, looked up by key: no scan of reviews
         unseen = sa.select(Review.unseen_since).where(Review.id == Case.review_id)
         where.append(unseen.scalar_subquery().is_not(None))
+    if f.survey_unsolved:
+        where.append(
+            Case.id.in_(
+                sa.select(CaseSurvey.case_id).where(
+                    CaseSurvey.shop_id.in_(f.shop_ids), CaseSurvey.resolved.in_(UNSOLVED)
+                )
+            )
+        )
     return where
 
 
@@ -235,6 +247,12 @@ class Card:
     same_buyer_open: int  # the buyer's other open cases: one buyer, one agent, one call
     reasons: tuple[Reason, ...]
     unseen_since: datetime | None = None  # the platform stopped returning the review
+    survey_unsolved: str | None = None  # 满意度回访 said not solved: partly or no
+
+    @property
+    def survey_said(self) -> str | None:
+        """The buyer's answer when the problem is not (all) solved, in their words."""
+        return RESOLVED[self.survey_unsolved] if self.survey_unsolved else None
 
     @property
     def is_open(self) -> bool:
@@ -276,6 +294,15 @@ _REASON_CODES = (
 )
 
 
+# The survey's answer when it says not solved, looked up by the survey's unique case id.
+_SURVEY_UNSOLVED = (
+    sa.select(CaseSurvey.resolved)
+    .where(CaseSurvey.case_id == Case.id, CaseSurvey.resolved.in_(UNSOLVED))
+    .scalar_subquery()
+    .label("survey_unsolved")
+)
+
+
 _SIBLING = aliased(Case)
 _SAME_BUYER_OPEN = (
     sa.select(sa.func.count())
@@ -300,6 +327,7 @@ def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
             FIRST_LAPSE.label("number_expires_at"),
             _SAME_BUYER_OPEN,
             _REASON_CODES,
+            _SURVEY_UNSOLVED,
         )
         .join(Review, Review.id == Case.review_id)
         .outerjoin(Buyer, Buyer.id == Case.buyer_id)

@@ -73,6 +73,7 @@ class BoardFilterForm(Form):
     due_today = BooleanField("今天到期")
     number_expiring = BooleanField("号码即将失效")
     unseen_on_platform = BooleanField("平台已找不到")
+    survey_unsolved = BooleanField("回访说没解决")
     opened_from = DateField("开案从", validators=[Optional(), in_calendar])
     opened_to = DateField("到", validators=[Optional(), in_calendar])
     q = StringField(

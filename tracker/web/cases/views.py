@@ -174,6 +174,7 @@ def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilt
         due_today=bool(data.get("due_today")),
         number_expiring=bool(data.get("number_expiring")),
         unseen_on_platform=bool(data.get("unseen_on_platform")),
+        survey_unsolved=bool(data.get("survey_unsolved")),
         reason=enum(Reason, data.get("reason")),
         product_id=data.get("product_id"),
         owner_id=data.get("owner_id"),
