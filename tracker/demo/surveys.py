@@ -33,9 +33,13 @@ STEP = timedelta(hours=1)  # the scheduler runs it every 5 minutes; hourly will 
 SOLVED = (0.45, (60, 30, 8, 1, 1))
 SATISFIED = (0.35, (35, 40, 18, 5, 2))
 UNSOLVED = (0.2, (5, 12, 33, 27, 23))
-# how the buyer answers 问题解决了吗 (已经解决了, 解决了一部分, 还没有解决), by their score
+# how the buyer answers 问题解决了吗 (已经解决了, 解决了一部分, 还没有解决): weights by the
+# case's outcome times weights by their score. The outcome comes first: a buyer who changed
+# the review or said they were satisfied had the problem solved, whatever the score says of
+# the handling (by score alone, a third of 买家满意但未改评 answered 还没有解决).
+SOLVED_BY_OUTCOME = {"recovered": (95, 5, 0), "satisfied": (85, 14, 1), "other": (15, 35, 50)}
 SAID_SOLVED = {5: (92, 7, 1), 4: (75, 22, 3), 3: (35, 45, 20), 2: (10, 40, 50), 1: (3, 22, 75)}
-COMMENT_SAYS = {"客服态度很好，问题解决了": "yes", "问题还是没解决": "no"}  # the two agree
+COMMENT_SAYS = {"客服态度很好，问题解决了": "yes", "问题还是没解决": "no"}  # left out if untrue
 COMMENTS = {
     5: ("处理很及时，谢谢客服", "客服态度很好，问题解决了", ""),
     4: ("还可以，处理得挺快", ""),
@@ -52,12 +56,20 @@ class SurveySummary:
     average: float | None
 
 
-def _answers(outcome: CaseOutcome | None) -> tuple[float, tuple[int, ...]]:
+def _kind(outcome: CaseOutcome | None) -> str:
     if outcome in case_flow.RECOVERED_OUTCOMES:
-        return SOLVED
+        return "recovered"
     if outcome is CaseOutcome.SATISFIED_UNCHANGED:
-        return SATISFIED
-    return UNSOLVED
+        return "satisfied"
+    return "other"
+
+
+_ANSWERS = {"recovered": SOLVED, "satisfied": SATISFIED, "other": UNSOLVED}
+
+
+def solved_weights(kind: str, score: int) -> tuple[int, ...]:
+    """Weights of 已经解决了, 解决了一部分, 还没有解决 for this outcome and score."""
+    return tuple(a * b for a, b in zip(SOLVED_BY_OUTCOME[kind], SAID_SOLVED[score], strict=True))
 
 
 def run_surveys(
@@ -107,7 +119,8 @@ def run_surveys(
     ).all()
     scores = []
     for survey, outcome in sent:
-        share, weights = _answers(outcome)
+        kind = _kind(outcome)
+        share, weights = _ANSWERS[kind]
         answers = rng.random() < share
         score = rng.choices((5, 4, 3, 2, 1), weights)[0]
         answered_at = survey.sent_at + timedelta(minutes=rng.uniform(3, 36 * 60))
@@ -115,8 +128,9 @@ def run_surveys(
             continue
         token = surveys.token_for(survey.id, secret_key)
         comment = rng.choice(COMMENTS[score])
-        drawn = said.choices(tuple(surveys.RESOLVED), SAID_SOLVED[score])[0]
-        resolved = COMMENT_SAYS.get(comment, drawn)
+        resolved = said.choices(tuple(surveys.RESOLVED), solved_weights(kind, score))[0]
+        if COMMENT_SAYS.get(comment, resolved) != resolved:  # no words against the answer
+            comment = ""
         surveys.answer(
             session, token, secret_key, score, comment, resolved=resolved, now=answered_at
         )
