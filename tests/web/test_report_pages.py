@@ -247,6 +247,19 @@ def test_a_supervisor_of_several_shops_compares_them_and_opens_one(
     late = open_case(session, other, key="j2", nick="买家乙", at=utcnow() - timedelta(days=7))
     late.first_contact_due_at = utcnow() - timedelta(hours=1)
     make_shop(code="not-mine", name="别人的店")
+    # two cases closed with a survey sent, one answered: 已解决 of those asked, of the sent
+    unanswered = open_case(session, other, key="j3", nick="买家丙", at=utcnow() - timedelta(days=5))
+    unanswered.first_attempt_at = unanswered.opened_at + timedelta(minutes=30)
+    for n, case in enumerate((reached, unanswered)):
+        case.closed_at = utcnow() - timedelta(days=2)
+        session.add(
+            CaseSurvey(
+                case_id=case.id, shop_id=other.id, state="sent", out_id=f"jd{n}",
+                created_at=utcnow(), sent_at=utcnow(), score=5 if case is reached else None,
+                resolved="yes" if case is reached else None,
+                answered_at=utcnow() if case is reached else None,
+            )
+        )  # fmt: skip
     session.commit()
     login(client, make_user(Role.SUPERVISOR, shops=[shop, other]))
     dashboard = client.get("/reports/").get_data(as_text=True)
@@ -257,13 +270,20 @@ def test_a_supervisor_of_several_shops_compares_them_and_opens_one(
     rows = table.split("<tr>")[1:]
     jd = next(r for r in rows if "京东自营店" in r)
     cells = re.findall(r'<td class="text-end[^"]*">([^<]*)', jd)
-    assert cells[0] == "2" and cells[3] == "1"  # two cases; one overdue now
-    assert "1 / 2" in jd  # one reached in time of the two judged
+    assert cells[0] == "3" and cells[3] == "1"  # three cases; one overdue now
+    # the survey as the dashboard's table counts it: solved of those asked, answers of sent
+    said = re.search(r'<td class="text-end survey">(.*?)</td>', jd, re.S)
+    assert said and said[1].replace("<br>", " ").count("1/2 · 5.0 分") == 1
+    assert words(said[1]).startswith("100.0%")
+    mine = next(r for r in rows if shop.name in r)
+    assert "未发出" in re.search(r'<td class="text-end survey">(.*?)</td>', mine, re.S)[1]
+    assert "2 / 3" in jd  # two reached in time of the three judged
     # a phone's card gives the recovery rate of all cases too, as the table does
     cards = html[html.index('id="shop-cards"') :].split('class="card mb-2"')[1:]
     jd_card = next(c for c in cards if "京东自营店" in c)
     rate = re.search(r'class="[^"]*recovery">([^<]*)<br>([^<]*)</dd>', jd_card)
     assert rate and rate[1].startswith("已结案 ") and rate[2].startswith("全部 ")
+    assert re.search(r"回访已解决</dt><dd [^>]*>100.0%<br>", jd_card)
     assert "共 2 家" in html
     assert "新开的案件，" in html  # the default period ends today
     # a period that runs past today says its figures stop at today, as the dashboard does

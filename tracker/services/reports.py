@@ -43,6 +43,7 @@ from tracker.services import review_counts
 from tracker.services.cases import rules_of
 from tracker.services.confirmations import FOUND, count_waiting
 from tracker.services.errors import FieldError
+from tracker.services.surveys import CsatRow, csat
 
 MAX_DAYS = 366
 KIND_LABELS = {"bad": "差评", "neutral": "中评", "hidden_negative": "好评但文字负面"}
@@ -471,6 +472,9 @@ class ShopSummary:
     totals: Figures  # the period's cases, as the shop's own dashboard counts them
     overdue_now: int  # open and past the first-contact deadline, whatever the period
     waiting: int  # good ratings waiting in 待确认 now
+    # 满意度回访 of the cases closed in the period, as the dashboard's table counts them;
+    # None: none sent
+    survey: CsatRow | None = None
 
 
 def shop_summary(session: Session, shop_id: int, period: Period, *, now: datetime) -> ShopSummary:
@@ -480,6 +484,7 @@ def shop_summary(session: Session, shop_id: int, period: Period, *, now: datetim
         totals=figures(facts.table),
         overdue_now=overdue_now(session, shop_id, now=now),
         waiting=count_waiting(session, shop_id, now=now),
+        survey=next(iter(csat(session, shop_id, period.start_utc, period.end_utc, "shop")), None),
     )
 
 

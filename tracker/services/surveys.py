@@ -324,12 +324,14 @@ class CsatRow:
 def csat(
     session: Session, shop_id: int, since: datetime, until: datetime, by: str
 ) -> list[CsatRow]:
-    """Answers to surveys of cases closed in [since, until), per agent, reason or product,
-    with how many were sent: a few happy answers out of many asked are not a happy row."""
+    """Answers to surveys of cases closed in [since, until), per agent, reason or product
+    (or the shop's one row, for 各店对比), with how many were sent: a few happy answers out
+    of many asked are not a happy row."""
     label = {
         "agent": User.display_name,
         "reason": CaseReason.reason,
         "product": Product.title,
+        "shop": Shop.name,
     }[by]
     query = (
         sa.select(
@@ -359,6 +361,8 @@ def csat(
         query = query.outerjoin(User, User.id == Case.owner_id)
     elif by == "reason":
         query = query.join(CaseReason, CaseReason.case_id == Case.id)
+    elif by == "shop":
+        query = query.join(Shop, Shop.id == CaseSurvey.shop_id)
     else:
         query = query.outerjoin(Product, Product.id == Case.product_id)
     rows = []
