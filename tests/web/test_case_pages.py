@@ -1038,8 +1038,8 @@ def test_a_script_that_induces_reviews_is_refused_naming_the_rule(
 
 
 def test_a_closed_case_offers_no_contact_or_remedy_and_nothing_is_preselected(
-    client: FlaskClient, session: Session, shop: Shop, agent: User
-) -> None:
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
     from tracker.models.enums import CaseOutcome
 
     case, url = own_case(client, session, shop, agent)
@@ -1059,6 +1059,37 @@ def test_a_closed_case_offers_no_contact_or_remedy_and_nothing_is_preselected(
     closed = client.get(url).get_data(as_text=True)
     assert 'id="attempt-form"' not in closed and 'id="remedy-form"' not in closed
     assert 'id="closed-note"' in closed and "买家拒绝" in closed
+    # one click back to work, next to the note (the status card is a phone's scroll away)
+    reopen = closed[closed.index('id="reopen-form"') :]
+    reopen = reopen[: reopen.index("</form>")]
+    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', reopen))
+    assert fields["status-status"] == "contacting" and "改回联系中" in reopen
+    assert fields["status-version"] == str(case.version)
+    reopened = client.post(f"{url}/status", data=fields)
+    assert reopened.status_code == 302
+    session.refresh(case)
+    assert case.status is CaseStatus.CONTACTING and case.closed_at is None
+    # a colleague's case: the note without the button
+    case.status, case.outcome, case.closed_at = (
+        CaseStatus.UNRECOVERED,
+        CaseOutcome.REFUSED,
+        utcnow(),
+    )
+    case.owner_id = make_user(Role.AGENT, shops=[shop], display_name="客服小陈").id
+    session.commit()
+    onlooker = client.get(url).get_data(as_text=True)
+    assert 'id="closed-note"' in onlooker and 'id="reopen-form"' not in onlooker
+    assert "案件已结案：改回联系中后，负责人可查看完整号码。" in onlooker  # not 认领
+    case.status, case.outcome, case.closed_at = CaseStatus.CONTACTING, None, None
+    session.commit()
+    worked = client.get(url).get_data(as_text=True)  # the colleague's to call: not 认领 either
+    assert (
+        '<p class="small text-muted mb-2" id="numbers-hidden">负责这个案件的客服可查看完整号码。'
+        in worked
+    )
+    case.owner_id = None
+    session.commit()
+    assert "认领此案件后可查看完整号码。" in client.get(url).get_data(as_text=True)
 
 
 def test_the_home_page_puts_the_agents_own_work_first(

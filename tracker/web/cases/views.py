@@ -508,6 +508,7 @@ def _render(
             for s in sorted(case_flow.TRANSITIONS[case.status], key=list(CaseStatus).index)
             if s is not CaseStatus.DISMISSED or case.is_hidden_negative
         ],
+        reopen=CaseStatus.CONTACTING,  # a closed case's one-click way back to work
         can_publish=connected and _takes_replies(case),
         can_check=connected and case.closed_at is None,
         manual_recovered=CaseOutcome.MANUAL_RECOVERED,
