@@ -491,3 +491,39 @@ def test_a_retired_survey_template_is_no_longer_the_shops_choice(empty_app) -> N
         assert [tuple(c) for c in chosen] == [(1, None), (2, 8)]
     assert [tuple(a) for a in audits] == [("shop", 1, None, "7", None)]
     downgrade(revision="0053")
+
+
+def test_a_case_may_be_surveyed_again_and_the_downgrade_keeps_the_latest(empty_app) -> None:  # type: ignore[no-untyped-def]
+    """0056: ``case_surveys.case_id`` is no longer unique (a buyer who said not solved is
+    asked again once the case was worked again); the downgrade, back to one survey per
+    case, keeps each case's latest."""
+    upgrade(revision="0055")
+    now = "2026-12-05 10:00:00"
+    survey = (
+        "INSERT INTO case_surveys (id, case_id, shop_id, state, out_id, created_at, resolved)"
+        " VALUES (:id, 1, 1, 'sent', :out, :now, :resolved)"
+    )
+    with db.engine.begin() as conn:
+        _one_shop(conn, now)
+        _review(conn, 1, "差", now)
+        conn.execute(
+            sa.text(
+                "INSERT INTO cases (id, shop_id, review_id, status, kind, priority,"
+                " is_hidden_negative, opened_at, first_contact_due_at, revision_window_ends_at,"
+                " attempt_count, updated_at, version) VALUES (1, 1, 1, 'unrecovered', 'bad', 2,"
+                " false, :now, :now, :now, 0, :now, 1)"
+            ),
+            {"now": now},
+        )
+        conn.execute(sa.text(survey), {"id": 1, "out": "a", "now": now, "resolved": "no"})
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:  # one per case
+        conn.execute(sa.text(survey), {"id": 2, "out": "b", "now": now, "resolved": "yes"})
+    upgrade()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(survey), {"id": 2, "out": "b", "now": now, "resolved": "yes"})
+    downgrade(revision="0055")
+    with db.engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT id, resolved FROM case_surveys")).all()
+    assert [tuple(k) for k in kept] == [(2, "yes")]
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+        conn.execute(sa.text(survey), {"id": 3, "out": "c", "now": now, "resolved": "no"})

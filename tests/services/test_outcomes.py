@@ -242,10 +242,22 @@ def test_report_figures_for_each_outcome(
             resolved="no",
         )
     )
+    # asked again after it was worked again: the buyer's last word counts (the later ask,
+    # the higher id, stored first: a table read in storage order would give the earlier)
+    for id_, score, resolved in ((9001, 5, "yes"), (9000, 1, "no")):
+        session.add(
+            CaseSurvey(
+                id=id_, case_id=made["manual"].id, shop_id=shop.id, state="sent",
+                out_id=f"s-manual-{id_}", created_at=later, answered_at=later, score=score,
+                resolved=resolved,
+            )
+        )  # fmt: skip
+        session.flush()
     session.commit()
     rows = {row[0]: row for row in reports.export_rows(session, shop.id, period, now=later)}
     asked = reports.EXPORT_HEADERS.index("回访：问题解决了吗")
     assert rows[made["refused"].id][asked : asked + 3] == ["还没有解决", 2, "还是漏水"]
+    assert rows[made["manual"].id][asked : asked + 3] == ["已经解决了", 5, ""]
     assert rows[made["verified"].id][asked : asked + 3] == ["", "", ""]  # none answered
     assert all(len(row) == len(reports.EXPORT_HEADERS) for row in rows.values())
     broken = rows[made["broken"].id]

@@ -18,8 +18,10 @@ from tests.factories import approved_template, open_case
 from tests.fakes import statements_seen, transactions_seen
 from tests.platform_servers import serve
 from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
     AuditEvent,
+    Case,
     CaseSurvey,
     ContactHandle,
     MessageTemplate,
@@ -267,6 +269,22 @@ def test_a_buyer_who_says_it_is_not_solved_tells_the_cases_agent(
     assert [n.user_id for n in notices] == [boss.id]
     session.refresh(owned)
     assert owned.status is CaseStatus.UNRECOVERED and owned.closed_at is not None
+    # asked again after it was worked again, and still not solved: the notice says so
+    owned.closed_at = NOW + timedelta(days=1)
+    session.commit()
+    assert surveys.queue_due(session, now=NOW + timedelta(days=1, hours=2)) == 1
+    again = session.scalars(
+        sa.select(CaseSurvey).where(CaseSurvey.case_id == owned.id).order_by(CaseSurvey.id.desc())
+    ).first()
+    surveys.answer(
+        session, surveys.token_for(again.id, SECRET), SECRET, 2, "", resolved="partly", now=NOW
+    )
+    latest = session.scalars(
+        sa.select(Notification)
+        .where(Notification.case_id == owned.id)
+        .order_by(Notification.id.desc())
+    ).first()
+    assert latest.title == f"案件 #{owned.id} 的买家再次回访仍说问题解决了一部分"
 
 
 def test_a_case_reopened_before_its_survey_went_is_not_asked_until_it_closes_again(
@@ -287,6 +305,78 @@ def test_a_case_reopened_before_its_survey_went_is_not_asked_until_it_closes_aga
     later = NOW + timedelta(hours=3)
     assert surveys.queue_due(session, now=later) == 1
     assert _send(session, aliyun, later) == 1 and len(aliyun.sent) == 1
+
+
+def test_a_buyer_who_said_not_solved_is_asked_once_more_after_the_case_is_worked_again(
+    session: Session, survey_shop: Shop, aliyun: FakeAliyun, make_user: Callable[..., User]
+) -> None:
+    """主动 · 锲而不舍 until the problem is solved: the buyer said 还没有解决, the agent reopened
+    the case and closed it again, so the buyer is asked whether it is solved now; their
+    last answer is what the figures, the board and the case page read. Asked twice at most,
+    and never again when they did not answer or said solved."""
+    from tracker.services import board, case_page
+
+    lin = make_user(Role.AGENT, display_name="小林", shops=[survey_shop])
+    unsolved = closed(session, survey_shop, "1", CaseOutcome.REFUSED, hours_ago=2, owner=lin)
+    solved = closed(session, survey_shop, "2", CaseOutcome.REFUSED, hours_ago=2, owner=lin)
+    silent = closed(session, survey_shop, "3", CaseOutcome.REFUSED, hours_ago=2, owner=lin)
+    assert surveys.queue_due(session, now=NOW) == 3
+    assert _send(session, aliyun, NOW) == 3
+    first = {s.case_id: s for s in session.scalars(sa.select(CaseSurvey))}
+    for case, resolved in ((unsolved, "no"), (solved, "yes")):
+        token = surveys.token_for(first[case.id].id, SECRET)
+        surveys.answer(session, token, SECRET, 2, "", resolved=resolved, now=NOW)
+    assert surveys.queue_due(session, now=NOW + timedelta(hours=1)) == 0  # not reopened yet
+
+    def rework(case, hours: float) -> None:  # type: ignore[no-untyped-def]
+        """Reopened after the answer, worked, and closed again ``hours`` after NOW."""
+        case.status, case.outcome, case.closed_at = CaseStatus.CONTACTING, None, None
+        session.commit()
+        case.status, case.outcome = CaseStatus.UNRECOVERED, CaseOutcome.SATISFIED_UNCHANGED
+        case.closed_at = NOW + timedelta(hours=hours)
+        session.commit()
+
+    for case in (unsolved, solved, silent):
+        rework(case, hours=20)
+    later = NOW + timedelta(hours=22)
+    assert surveys.queue_due(session, now=later) == 1  # only the buyer who said not solved
+    second = session.scalars(
+        sa.select(CaseSurvey).where(CaseSurvey.case_id == unsolved.id, CaseSurvey.state == "queued")
+    ).one()
+    assert surveys.about(session, second).said_before == "还没有解决"
+    assert surveys.about(session, first[unsolved.id]).said_before is None
+    assert _send(session, aliyun, later) == 1
+    token = surveys.token_for(second.id, SECRET)
+
+    def csat() -> surveys.CsatRow:
+        (row,) = surveys.csat(session, survey_shop.id, NOW - timedelta(days=1), later, "agent")
+        return row
+
+    def flagged() -> list[int]:
+        f = board.BoardFilter((survey_shop.id,), "all", include_closed=True, survey_unsolved=True)
+        return list(session.scalars(board.matching_ids(f, user_id=lin.id, now=later, tz=SH)))
+
+    def page_says():  # type: ignore[no-untyped-def]
+        detail = case_page.detail(
+            session, unsolved, viewer=lin, now=later, hours=WorkingHours(tz=SH)
+        )
+        return detail.survey_said, detail.survey_before
+
+    # not answered yet: the case counts once, its 还没有解决 standing
+    row = csat()
+    assert (row.sent, row.answers, row.unsolved, row.solved) == (3, 2, 1, 1)
+    assert flagged() == [unsolved.id]
+    said, before = page_says()
+    assert said.endswith("已发出，买家还没回答") and before == "问题还没有解决 · 2 分（不满意）"
+    surveys.answer(session, token, SECRET, 5, "", resolved="yes", now=later + timedelta(hours=1))
+    row = csat()
+    assert (row.sent, row.answers, row.unsolved, row.solved) == (3, 2, 0, 2)
+    assert flagged() == []
+    assert board.cards(session, [unsolved.id])[0].survey_said is None
+    assert page_says() == ("问题已经解决了 · 5 分（很满意）", "问题还没有解决 · 2 分（不满意）")
+    # a third closing asks nobody: twice at most
+    rework(unsolved, hours=40)
+    assert surveys.queue_due(session, now=NOW + timedelta(hours=42)) == 0
 
 
 def test_csat_per_agent(
@@ -372,6 +462,19 @@ def test_the_public_page_takes_one_answer(app: Flask, session: Session, survey_s
     assert "已经评价过了" in client.get(url).get_data(as_text=True)
     session.refresh(survey)
     assert (survey.score, survey.resolved) == (4, "partly")
+    # asked again after the case was worked again: the page says what they said before
+    case = session.get(Case, survey.case_id)
+    case.closed_at = survey.answered_at + timedelta(hours=1)  # reopened and closed again
+    session.commit()
+    assert surveys.queue_due(session, now=case.closed_at + timedelta(hours=2)) == 1
+    again = session.scalars(sa.select(CaseSurvey).where(CaseSurvey.id != survey.id)).one()
+    page = client.get(f"/s/{surveys.token_for(again.id, app.config['SECRET_KEY'])}")
+    said = page.get_data(as_text=True)
+    assert (
+        '<p class="small text-muted" id="asked-again">您好！上次回访时您说赣南脐橙的问题解决了一部分，'
+        in said
+    )
+    assert "已处理完毕" not in said and "差评" not in said
 
 
 def test_a_survey_whose_answer_was_lost_is_looked_up_with_no_row_held(

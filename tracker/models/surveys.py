@@ -1,4 +1,5 @@
-"""满意度回访: one short survey per closed case, sent by SMS with a signed link."""
+"""满意度回访: a short survey of each closed case, sent by SMS with a signed link (asked
+again once after the buyer said not solved and the case was worked again)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,21 @@ RESOLVED = {"yes": "已经解决了", "partly": "解决了一部分", "no": "还
 UNSOLVED = ("partly", "no")  # what the buyer said when the problem is not (all) solved
 
 
+# A case is asked again once, after its buyer said the problem was not solved and the case
+# was reopened and closed again: was it solved this time? (a third ask would press them)
+MAX_ROUNDS = 2
+
+
 class CaseSurvey(db.Model):
+    """One ask of a closed case's buyer. A case has one, or a second after its buyer said the
+    problem was not solved and it was worked again (:data:`MAX_ROUNDS`); the figures read
+    each case's latest answer, the buyer's last word."""
+
     __tablename__ = "case_surveys"
     __table_args__ = (sa.Index("ix_case_surveys_state", "state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("cases.id", ondelete="CASCADE"),
-        unique=True,  # one per case
-    )
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     shop_id: Mapped[int] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
     handle_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("contact_handles.id", ondelete="SET NULL")

@@ -174,11 +174,18 @@ def _conditions(
     if f.unseen_on_platform:  # the case's own review, looked up by key: no scan of reviews
         unseen = sa.select(Review.unseen_since).where(Review.id == Case.review_id)
         where.append(unseen.scalar_subquery().is_not(None))
-    if f.survey_unsolved:
+    if f.survey_unsolved:  # the buyer's last answer: a later 已经解决了 clears it
+        later = aliased(CaseSurvey)
         where.append(
             Case.id.in_(
                 sa.select(CaseSurvey.case_id).where(
-                    CaseSurvey.shop_id.in_(f.shop_ids), CaseSurvey.resolved.in_(UNSOLVED)
+                    CaseSurvey.shop_id.in_(f.shop_ids),
+                    CaseSurvey.resolved.in_(UNSOLVED),
+                    ~sa.exists().where(
+                        later.case_id == CaseSurvey.case_id,
+                        later.answered_at.is_not(None),
+                        later.id > CaseSurvey.id,
+                    ),
                 )
             )
         )
@@ -247,12 +254,12 @@ class Card:
     same_buyer_open: int  # the buyer's other open cases: one buyer, one agent, one call
     reasons: tuple[Reason, ...]
     unseen_since: datetime | None = None  # the platform stopped returning the review
-    survey_unsolved: str | None = None  # 满意度回访 said not solved: partly or no
+    survey_resolved: str | None = None  # the buyer's last answer to 问题解决了吗
 
     @property
     def survey_said(self) -> str | None:
-        """The buyer's answer when the problem is not (all) solved, in their words."""
-        return RESOLVED[self.survey_unsolved] if self.survey_unsolved else None
+        """The buyer's last answer when the problem is not (all) solved, in their words."""
+        return RESOLVED[self.survey_resolved] if self.survey_resolved in UNSOLVED else None
 
     @property
     def is_open(self) -> bool:
@@ -294,12 +301,14 @@ _REASON_CODES = (
 )
 
 
-# The survey's answer when it says not solved, looked up by the survey's unique case id.
-_SURVEY_UNSOLVED = (
+# The buyer's last answer to 问题解决了吗 (a case is asked at most twice), by the case's index.
+_SURVEY_RESOLVED = (
     sa.select(CaseSurvey.resolved)
-    .where(CaseSurvey.case_id == Case.id, CaseSurvey.resolved.in_(UNSOLVED))
+    .where(CaseSurvey.case_id == Case.id, CaseSurvey.answered_at.is_not(None))
+    .order_by(CaseSurvey.id.desc())
+    .limit(1)
     .scalar_subquery()
-    .label("survey_unsolved")
+    .label("survey_resolved")
 )
 
 
@@ -327,7 +336,7 @@ def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
             FIRST_LAPSE.label("number_expires_at"),
             _SAME_BUYER_OPEN,
             _REASON_CODES,
-            _SURVEY_UNSOLVED,
+            _SURVEY_RESOLVED,
         )
         .join(Review, Review.id == Case.review_id)
         .outerjoin(Buyer, Buyer.id == Case.buyer_id)

@@ -113,6 +113,7 @@ class CaseDetail:
     tried_enough: str | None = None  # never reached though tried enough: 联系不上买家 is fair
     survey_said: str | None = None  # the 满意度回访 after closing, in words
     survey_unsolved: bool = False  # …where the buyer said the problem is not (all) solved
+    survey_before: str | None = None  # the answer to the first ask, once asked again
     # what keeps the saved explanation draft from being published (it is public)
     explanation_findings: tuple[compliance.Finding, ...] = ()
 
@@ -323,9 +324,20 @@ def detail(
         if case.buyer_id
         else []
     )
-    survey = session.scalar(sa.select(CaseSurvey).where(CaseSurvey.case_id == case.id))
-    if case.closed_at is None and (survey is None or survey.answered_at is None):
-        survey = None  # open: only what a buyer answered before it was reopened matters
+    asked = list(  # at most two (surveys.MAX_ROUNDS), latest first
+        session.scalars(
+            sa.select(CaseSurvey)
+            .where(CaseSurvey.case_id == case.id)
+            .order_by(CaseSurvey.id.desc())
+        )
+    )
+    answered = next((s for s in asked if s.answered_at is not None), None)
+    # closed: how its latest ask went; open: only what a buyer answered before it was
+    # reopened matters. An earlier answer beside a later ask is said too (上次回访).
+    survey = (asked[0] if asked else None) if case.closed_at else answered
+    asked_before = next(
+        (s for s in asked if survey and s.id < survey.id and s.answered_at is not None), None
+    )
     shop = session.get(Shop, case.shop_id)
     erased_at = case.buyer.personal_data_erased_at if case.buyer else None
     has_oaid = bool(  # and the buyer did not ask after this order for their data's deletion
@@ -386,6 +398,7 @@ def detail(
         ),
         survey_said=survey_words(survey, now=now, tz=hours.tz),
         survey_unsolved=survey is not None and survey.resolved in surveys.UNSOLVED,
+        survey_before=survey_words(asked_before, now=now, tz=hours.tz),
         call_to_describe=(  # tried[-1] is attempts[0], the latest
             attempts[0]
             if case.status in case_flow.OPEN and tried and case_flow.awaits_result(tried[-1], now)

@@ -732,12 +732,12 @@ def export_rows(
         .order_by(Remedy.created_at)
     ):
         remedies[case_id].append(f"{kind.label} ¥{amount}")
-    answered = {
+    answered = {  # in order: a case asked again keeps its buyer's last answer
         survey.case_id: survey
         for survey in session.scalars(
-            sa.select(CaseSurvey).where(
-                CaseSurvey.case_id.in_(ids), CaseSurvey.answered_at.is_not(None)
-            )
+            sa.select(CaseSurvey)
+            .where(CaseSurvey.case_id.in_(ids), CaseSurvey.answered_at.is_not(None))
+            .order_by(CaseSurvey.id)
         )
     }
     notes: dict[int, list[str]] = defaultdict(list)

@@ -35,7 +35,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, MessagePurpose
-from tracker.models.surveys import RESOLVED, UNSOLVED
+from tracker.models.surveys import MAX_ROUNDS, RESOLVED, UNSOLVED
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
 from tracker.services import alerts, contact_handles, contact_log, messaging
 from tracker.services.errors import FieldError
@@ -88,6 +88,8 @@ class About:
 
     shop: str
     product: str | None
+    # asked again: what the buyer answered the first time (还没有解决 or 解决了一部分)
+    said_before: str | None = None
 
 
 def about(session: Session, survey: CaseSurvey) -> About:
@@ -96,7 +98,21 @@ def about(session: Session, survey: CaseSurvey) -> About:
     shop = session.get(Shop, survey.shop_id)
     case = session.get(Case, survey.case_id)
     product = session.get(Product, case.product_id) if case and case.product_id else None
-    return About(shop.name if shop else "", short_product(product.title) if product else None)
+    before = session.scalar(
+        sa.select(CaseSurvey.resolved)
+        .where(
+            CaseSurvey.case_id == survey.case_id,
+            CaseSurvey.id < survey.id,
+            CaseSurvey.resolved.in_(UNSOLVED),
+        )
+        .order_by(CaseSurvey.id.desc())
+        .limit(1)
+    )
+    return About(
+        shop.name if shop else "",
+        short_product(product.title) if product else None,
+        RESOLVED[before] if before else None,
+    )
 
 
 def answer(
@@ -133,13 +149,17 @@ def _tell_unsolved(session: Session, survey: CaseSurvey, *, now: datetime) -> No
         return
     owner = session.get(User, case.owner_id) if case.owner_id else None
     said = f"{survey.score} 分（{SCORES[survey.score]}）"
+    again = session.scalar(  # the second ask: worked again, and still not solved
+        sa.select(sa.exists().where(CaseSurvey.case_id == case.id, CaseSurvey.id < survey.id))
+    )
+    asked = "再次回访仍说" if again else "回访说"
     alerts.tell_case_news(
         session,
         owner,
         case,
         kind=UNSOLVED_NEWS,
         key=f"survey-unsolved:{survey.id}",
-        title=f"案件 #{case.id} 的买家回访说问题{RESOLVED[survey.resolved]}",
+        title=f"案件 #{case.id} 的买家{asked}问题{RESOLVED[survey.resolved]}",
         body=f"{said}：{survey.comment}"[:200] if survey.comment else said,
         now=now,
     )
@@ -148,9 +168,27 @@ def _tell_unsolved(session: Session, survey: CaseSurvey, *, now: datetime) -> No
 # -- asking ----------------------------------------------------------------------------------
 def queue_due(session: Session, *, now: datetime) -> int:
     """A survey for each case closed an hour to three days ago, in shops with a survey
-    template, to a buyer with a number for SMS who has not asked us to stop."""
+    template, to a buyer with a number for SMS who has not asked us to stop.
+
+    A case already asked is asked again only when its buyer answered that the problem was
+    not (all) solved and the case has been reopened and closed since (the answer came
+    before this closing): was it solved this time? Once (:data:`MAX_ROUNDS`); a buyer who
+    did not answer, or said solved, is not asked twice."""
     with transaction(session):
-        asked = sa.select(CaseSurvey.case_id)
+        settled = sa.exists().where(  # an ask that leaves nothing to ask again
+            CaseSurvey.case_id == Case.id,
+            sa.or_(
+                CaseSurvey.answered_at.is_(None),
+                CaseSurvey.answered_at >= Case.closed_at,
+                sa.func.coalesce(CaseSurvey.resolved, "").not_in(UNSOLVED),
+            ),
+        )
+        rounds = (
+            sa.select(sa.func.count())
+            .where(CaseSurvey.case_id == Case.id)
+            .correlate(Case)
+            .scalar_subquery()
+        )
         rows = session.execute(
             sa.select(Case.id, Case.shop_id, Case.buyer_id)
             .join(Shop, Shop.id == Case.shop_id)
@@ -161,7 +199,8 @@ def queue_due(session: Session, *, now: datetime) -> int:
                 Case.closed_at > now - ASK_WITHIN,
                 Case.outcome.not_in(NOT_ASKED),
                 Buyer.do_not_contact_at.is_(None),
-                Case.id.not_in(asked),
+                ~settled,
+                rounds < MAX_ROUNDS,
             )
         ).all()
         # every due buyer's number at once: a case whose buyer has none is due again at
@@ -321,12 +360,33 @@ class CsatRow:
         return self.solved / self.asked_solved if self.asked_solved else None
 
 
+def counted_surveys(shop_id: int) -> sa.Subquery:
+    """Each case's one survey that the figures count (``case_id``, ``survey_id``): its latest
+    answer, the buyer's last word, else its latest ask that reached them. A case asked again
+    counts once: its 还没有解决 is replaced by what the buyer says after it was worked again,
+    and stands while they have not answered the second ask."""
+    answered = sa.case((CaseSurvey.answered_at.is_not(None), CaseSurvey.id))
+    return (
+        sa.select(
+            CaseSurvey.case_id,
+            sa.func.coalesce(sa.func.max(answered), sa.func.max(CaseSurvey.id)).label("survey_id"),
+        )
+        .where(
+            CaseSurvey.shop_id == shop_id,
+            sa.or_(CaseSurvey.state == "sent", CaseSurvey.answered_at.is_not(None)),
+        )
+        .group_by(CaseSurvey.case_id)
+        .subquery()
+    )
+
+
 def csat(
     session: Session, shop_id: int, since: datetime, until: datetime, by: str
 ) -> list[CsatRow]:
     """Answers to surveys of cases closed in [since, until), per agent, reason or product
     (or the shop's one row, for 各店对比), with how many were sent: a few happy answers out
     of many asked are not a happy row."""
+    counted = counted_surveys(shop_id)
     label = {
         "agent": User.display_name,
         "reason": CaseReason.reason,
@@ -347,13 +407,9 @@ def csat(
             sa.func.count(CaseSurvey.id),
         )
         .select_from(CaseSurvey)
+        .join(counted, counted.c.survey_id == CaseSurvey.id)
         .join(Case, Case.id == CaseSurvey.case_id)
-        .where(
-            CaseSurvey.shop_id == shop_id,
-            sa.or_(CaseSurvey.state == "sent", CaseSurvey.answered_at.is_not(None)),
-            Case.closed_at >= since,
-            Case.closed_at < until,
-        )
+        .where(Case.closed_at >= since, Case.closed_at < until)
         .group_by(label)
         .order_by(sa.func.count(CaseSurvey.score).desc(), sa.func.count(CaseSurvey.id).desc())
     )
