@@ -1079,7 +1079,7 @@ def test_a_closed_case_offers_no_contact_or_remedy_and_nothing_is_preselected(
     session.commit()
     onlooker = client.get(url).get_data(as_text=True)
     assert 'id="closed-note"' in onlooker and 'id="reopen-form"' not in onlooker
-    assert "案件已结案：改回联系中后，负责人可查看完整号码。" in onlooker  # not 认领
+    assert "改回联系中后，负责人可查看完整号码。" in onlooker  # not 认领
     case.status, case.outcome, case.closed_at = CaseStatus.CONTACTING, None, None
     session.commit()
     worked = client.get(url).get_data(as_text=True)  # the colleague's to call: not 认领 either
