@@ -178,6 +178,12 @@ def test_survey_unsolved_lists_the_cases_whose_buyer_said_not_solved_and_cards_s
         reopened.id: "还没有解决",
         closed["yes"].id: None,  # solved is no news on a card
     }
+    closed_at = {c.id: c.closed_at for c in board.cards(session, everyone)}
+    assert closed_at == {
+        closed["no"].id: closed["no"].closed_at,
+        closed["partly"].id: closed["partly"].closed_at,
+        reopened.id: None,
+    }
     columns = kanban(session, shop, agent, scope="all", survey_unsolved=True).columns
     assert [c.id for c in columns[CaseStatus.CONTACTING]] == [reopened.id]
     assert [c.id for c in columns[CaseStatus.UNRECOVERED]] == [closed["no"].id, closed["partly"].id]

@@ -20,7 +20,7 @@ from tests.factories import logged_attempt, open_case
 from tracker.clock import utcnow
 from tracker.extensions import cache
 from tracker.models import Case, CaseSurvey, Shop, User
-from tracker.models.enums import Role
+from tracker.models.enums import CaseOutcome, CaseStatus, Role
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -356,9 +356,12 @@ def test_the_survey_table_says_how_many_buyers_say_their_problem_is_solved(
     session.execute(
         sa.update(CaseSurvey).where(CaseSurvey.case_id == cases[1].id).values(resolved="no")
     )
+    cases[1].status, cases[1].outcome = CaseStatus.UNRECOVERED, CaseOutcome.REFUSED
     session.commit()
     link = re.search(r'href="([^"]+)" id="survey-unsolved-cases"', html)
     assert link is not None
     listed = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert f'href="/cases/{cases[1].id}"' in listed and f'href="/cases/{cases[0].id}"' not in listed
     assert "回访：还没有解决" in listed
+    closed_at = cases[1].closed_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    assert f'<div class="text-muted closed-at">结案 {closed_at}</div>' in listed  # 最近结案

@@ -39,9 +39,10 @@ SATISFIED = (0.35, (35, 40, 18, 5, 2))
 UNSOLVED = (0.2, (5, 12, 33, 27, 23))
 # how the buyer answers 问题解决了吗 (已经解决了, 解决了一部分, 还没有解决): weights by the
 # case's outcome times weights by their score. The outcome comes first: a buyer who changed
-# the review or said they were satisfied had the problem solved, whatever the score says of
-# the handling (by score alone, a third of 买家满意但未改评 answered 还没有解决).
-SOLVED_BY_OUTCOME = {"recovered": (95, 5, 0), "satisfied": (85, 14, 1), "other": (15, 35, 50)}
+# the review (their 追评 says 问题解决了) says solved, one who said they were satisfied
+# mostly does, whatever the score says of the handling (by score alone, a third of
+# 买家满意但未改评 answered 还没有解决).
+SOLVED_BY_OUTCOME = {"recovered": (1, 0, 0), "satisfied": (85, 14, 1), "other": (15, 35, 50)}
 SAID_SOLVED = {5: (92, 7, 1), 4: (75, 22, 3), 3: (35, 45, 20), 2: (10, 40, 50), 1: (3, 22, 75)}
 COMMENT_SAYS = {"客服态度很好，问题解决了": "yes", "问题还是没解决": "no"}  # left out if untrue
 COMMENTS = {

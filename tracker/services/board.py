@@ -255,6 +255,7 @@ class Card:
     reasons: tuple[Reason, ...]
     unseen_since: datetime | None = None  # the platform stopped returning the review
     survey_resolved: str | None = None  # the buyer's last answer to 问题解决了吗
+    closed_at: datetime | None = None  # the list sorted by 最近结案 says when
 
     @property
     def survey_said(self) -> str | None:
@@ -285,6 +286,7 @@ _CARD_COLUMNS = (
     Review.text,
     Review.follow_up_text,
     Review.unseen_since,
+    Case.closed_at,
     Buyer.platform_nick.label("nick"),
     Product.title.label("product_title"),
     User.display_name.label("owner_name"),
