@@ -26,6 +26,7 @@ from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.surveys import RESOLVED, UNSOLVED, CaseSurvey
 from tracker.services import alerts, browse, confirmations
 from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
+from tracker.services.surveys import counted_surveys
 from tracker.sql_text import anywhere, contains_text
 from tracker.text_index import review_says
 
@@ -174,19 +175,13 @@ def _conditions(
     if f.unseen_on_platform:  # the case's own review, looked up by key: no scan of reviews
         unseen = sa.select(Review.unseen_since).where(Review.id == Case.review_id)
         where.append(unseen.scalar_subquery().is_not(None))
-    if f.survey_unsolved:  # the buyer's last answer: a later 已经解决了 clears it
-        later = aliased(CaseSurvey)
+    if f.survey_unsolved:  # the buyer's last word, as the survey table counts it
+        counted = counted_surveys(*f.shop_ids)
         where.append(
             Case.id.in_(
-                sa.select(CaseSurvey.case_id).where(
-                    CaseSurvey.shop_id.in_(f.shop_ids),
-                    CaseSurvey.resolved.in_(UNSOLVED),
-                    ~sa.exists().where(
-                        later.case_id == CaseSurvey.case_id,
-                        later.answered_at.is_not(None),
-                        later.id > CaseSurvey.id,
-                    ),
-                )
+                sa.select(counted.c.case_id)
+                .join(CaseSurvey, CaseSurvey.id == counted.c.survey_id)
+                .where(CaseSurvey.resolved.in_(UNSOLVED))
             )
         )
     return where

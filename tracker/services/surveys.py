@@ -360,11 +360,11 @@ class CsatRow:
         return self.solved / self.asked_solved if self.asked_solved else None
 
 
-def counted_surveys(shop_id: int) -> sa.Subquery:
-    """Each case's one survey that the figures count (``case_id``, ``survey_id``): its latest
-    answer, the buyer's last word, else its latest ask that reached them. A case asked again
-    counts once: its 还没有解决 is replaced by what the buyer says after it was worked again,
-    and stands while they have not answered the second ask."""
+def counted_surveys(*shop_ids: int) -> sa.Subquery:
+    """Each case's one survey that the figures and the board count (``case_id``,
+    ``survey_id``): its latest answer, the buyer's last word, else its latest ask that reached
+    them. A case asked again counts once: its 还没有解决 is replaced by what the buyer says
+    after it was worked again, and stands while they have not answered the second ask."""
     answered = sa.case((CaseSurvey.answered_at.is_not(None), CaseSurvey.id))
     return (
         sa.select(
@@ -372,7 +372,7 @@ def counted_surveys(shop_id: int) -> sa.Subquery:
             sa.func.coalesce(sa.func.max(answered), sa.func.max(CaseSurvey.id)).label("survey_id"),
         )
         .where(
-            CaseSurvey.shop_id == shop_id,
+            CaseSurvey.shop_id.in_(shop_ids),
             sa.or_(CaseSurvey.state == "sent", CaseSurvey.answered_at.is_not(None)),
         )
         .group_by(CaseSurvey.case_id)
