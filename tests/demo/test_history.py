@@ -23,7 +23,7 @@ from tracker.models import (
     SentimentCorrection,
     Shop,
 )
-from tracker.models.enums import CaseOutcome, Reason, RemedyKind
+from tracker.models.enums import AttemptOutcome, CaseOutcome, Reason, RemedyKind
 from tracker.services import reports, surveys
 
 
@@ -168,7 +168,7 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     # As the case page offers after a failed attempt, the next try is left in 下次跟进 and
     # the agent comes back then; a buyer never reached after several tries is closed as
     # 联系不上买家, not left open with no plan; a closed case has nothing to follow up.
-    failed = unreachable = 0
+    failed = unreachable = called_back = 0
     for case in cases:
         tries = list(session.scalars(case.attempts.select().order_by(ContactAttempt.attempted_at)))
         for before, after in pairwise(tries):
@@ -179,6 +179,11 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
             if attempt.outcome in case_flow.FAILED:
                 assert attempt.next_attempt_at > attempt.attempted_at
                 failed += 1
+            if attempt.notes == CALLED_BACK:  # the problem in hand, and when to check on it
+                assert attempt.outcome is AttemptOutcome.HANDLING
+                assert attempt.next_attempt_at > attempt.attempted_at
+                assert case.closed_at is None or case.closed_at >= attempt.next_attempt_at
+                called_back += 1
         if case.status in case_flow.OPEN and tries and tries[-1].outcome in case_flow.FAILED:
             assert case.next_follow_up_at == tries[-1].next_attempt_at
         if case.status not in case_flow.OPEN:
@@ -186,7 +191,7 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
         if case.outcome is CaseOutcome.UNREACHABLE:
             assert len(tries) >= 3 and all(a.outcome in case_flow.FAILED for a in tries)
             unreachable += 1
-    assert failed and unreachable
+    assert failed and unreachable and called_back
 
 
 def test_a_case_opened_while_the_buyers_other_is_worked_goes_to_its_agent(

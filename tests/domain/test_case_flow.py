@@ -7,7 +7,9 @@ import pytest
 
 from tracker.domain.case_flow import (
     CLOSED,
+    CONVERSATIONS,
     TRANSITIONS,
+    UNANSWERED,
     TransitionError,
     attempt_problem,
     check_transition,
@@ -76,6 +78,18 @@ def test_attempts_move_open_cases() -> None:
     assert status_after_attempt(S.CONTACTING, A.AGREED) is S.WAITING
     assert status_after_attempt(S.WAITING, A.BUYER_REPLIED) is S.CONTACTING
     assert status_after_attempt(S.RECOVERED, A.NO_ANSWER) is S.RECOVERED
+
+
+def test_a_problem_being_handled_is_a_conversation_that_keeps_the_case_in_work() -> None:
+    """已接通-问题处理中: the buyer was reached (the conversation clock stops), and the case
+    stays with the shop, 联系中, even one that was waiting on a promise."""
+    assert A.HANDLING in CONVERSATIONS and A.HANDLING not in UNANSWERED
+    assert status_after_attempt(S.NEW, A.HANDLING) is S.CONTACTING
+    assert status_after_attempt(S.WAITING, A.HANDLING) is S.CONTACTING
+    tried = [(C.PHONE, at(23 + d, 10), A.NO_ANSWER) for d in range(3)]
+    tried += [(C.WANGWANG, at(23 + d, 15), A.MESSAGE_LEFT) for d in range(3)]
+    assert tried_enough(tried, HOURS) is not None
+    assert tried_enough([*tried, (C.PHONE, at(26, 10), A.HANDLING)], HOURS) is None
 
 
 HOURS = WorkingHours(tz=SH, periods=((time(9), time(12)), (time(13, 30), time(22))))

@@ -164,6 +164,45 @@ def test_a_try_that_missed_the_buyer_keeps_the_suggested_next_try_as_the_follow_
     assert case.next_follow_up_at is None
 
 
+def test_a_problem_being_handled_reaches_the_buyer_and_keeps_the_check_on_the_list(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    """已接通-问题处理中 on a case that waited on a promise: the first conversation is
+    recorded, the case is 联系中 again (the shop has work to do), the promise stands, and
+    the call that checks the problem is solved is the case's next follow-up."""
+    case = open_case(session, shop, at=NOW)
+    svc.log_attempt(
+        session, case, attempt(A.AGREED), actor=agent, now=LATER, expected_version=None,
+        hours=HOURS,
+    )  # fmt: skip
+    assert case.status is S.WAITING and case.promised_at == LATER
+    talk, check = LATER + timedelta(days=1), LATER + timedelta(days=3)
+    with pytest.raises(FieldError, match="需要下次跟进时间") as info:
+        svc.log_attempt(
+            session, case, attempt(A.HANDLING, at=talk), actor=agent, now=talk,
+            expected_version=None, hours=HOURS,
+        )  # fmt: skip
+    assert info.value.field == "next_attempt_at" and case.attempt_count == 1
+    svc.log_attempt(
+        session, case, attempt(A.HANDLING, at=talk, next_attempt_at=check), actor=agent,
+        now=talk, expected_version=None, hours=HOURS,
+    )  # fmt: skip
+    assert case.status is S.CONTACTING and case.attempt_count == 2
+    assert case.promised_at == LATER and case.next_follow_up_at == check
+    said = session.scalars(
+        sa.select(AuditEvent.new_value)
+        .where(AuditEvent.case_id == case.id, AuditEvent.field == "attempt")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert said[-1] == "电话 · 已接通-问题处理中"
+    fresh = open_case(session, shop, at=NOW, key="2", nick="另一位")
+    svc.log_attempt(
+        session, fresh, attempt(A.HANDLING, at=talk, next_attempt_at=check), actor=agent,
+        now=talk, expected_version=None, hours=HOURS,
+    )  # fmt: skip
+    assert fresh.first_attempt_at == fresh.first_conversation_at == talk
+
+
 @pytest.mark.parametrize(
     ("draft", "field"),
     [
@@ -171,6 +210,7 @@ def test_a_try_that_missed_the_buyer_keeps_the_suggested_next_try_as_the_follow_
         (attempt(at=NOW - timedelta(days=10)), "attempted_at"),
         (attempt(next_attempt_at=LATER - timedelta(minutes=1)), "next_attempt_at"),
         (attempt(duration_seconds=-5), "duration_minutes"),
+        (attempt(A.HANDLING), "next_attempt_at"),  # when to check it is solved
     ],
 )
 def test_bad_attempts_write_nothing(

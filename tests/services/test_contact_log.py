@@ -127,6 +127,30 @@ def test_the_shops_contacted_buyers_since_a_moment(
     assert session.scalar(sa.select(sa.func.count(CampaignRecipient.id))) == 2
 
 
+def test_a_call_that_put_the_problem_in_hand_went_well(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """已接通-问题处理中 reached the buyer: the buyer page marks it as a good contact."""
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(session, shop, at=NOW)
+    cases.log_attempt(
+        session,
+        case,
+        cases.AttemptDraft(
+            channel=Channel.PHONE,
+            attempted_at=CALL_AT,
+            outcome=AttemptOutcome.HANDLING,
+            next_attempt_at=CALL_AT + timedelta(days=2),
+        ),
+        actor=agent,
+        now=CALL_AT,
+        expected_version=None,
+        hours=HOURS,
+    )
+    found = contact_log.history(session, shop, case.buyer_id)  # type: ignore[arg-type]
+    assert [(c.result, c.went_well) for c in found] == [("已接通-问题处理中", True)]
+
+
 def test_a_buyers_contact_history_across_cases_surveys_and_campaigns(
     session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:

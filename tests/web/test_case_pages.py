@@ -566,6 +566,23 @@ def test_a_note_that_reads_as_an_offer_for_the_review_is_kept_and_flagged(
     assert "涉嫌" not in client.get(url).get_data(as_text=True)
 
 
+def test_a_call_that_put_the_problem_in_hand_is_logged_as_such(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """The form offers 已接通-问题处理中 beside the review outcomes; logged with when to
+    check back, the record shows it as a call that reached the buyer."""
+    case = recent_case(session, shop)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    assert ">已接通-问题处理中</option>" in client.get(url).get_data(as_text=True)
+    check = local_input(utcnow() + timedelta(days=2))
+    assert post_attempt(client, case, "handling", next_attempt_at=check).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert '<span class="badge text-bg-success">已接通-问题处理中</span>' in page
+    session.refresh(case)
+    assert case.status is CaseStatus.CONTACTING and case.next_follow_up_at is not None
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -577,6 +594,8 @@ def test_a_note_that_reads_as_an_offer_for_the_review_is_kept_and_flagged(
         # a text is answered or not: busy and unanswered are what a call gets
         ({"attempt-channel": "sms", "attempt-outcome": "busy"}, "短信没有“占线/挂断”"),
         ({"attempt-channel": "email", "attempt-outcome": "no_answer"}, "请选“已留言”"),
+        # the problem is in hand: the call that checks it is solved needs a time
+        ({"attempt-outcome": "handling"}, "需要下次跟进时间"),
     ],
 )
 def test_bad_attempts_are_refused_next_to_the_field(

@@ -117,22 +117,24 @@ def _work_again(
         )
         if called >= now:
             continue
+        talked = rng.randint(60, 480)  # seconds on the phone
+        closed_at = hours.add(called, timedelta(hours=rng.uniform(2, 16)))
         cases.log_attempt(
             session,
             case,
             cases.AttemptDraft(
                 channel=Channel.PHONE,
                 attempted_at=called,
-                outcome=AttemptOutcome.CONSIDERING,
-                duration_seconds=rng.randint(60, 480),
+                outcome=AttemptOutcome.HANDLING,
+                duration_seconds=talked,
                 notes=CALLED_BACK,
+                next_attempt_at=closed_at,  # when the agent checks it is solved
             ),
             actor=agent,
             now=called,
             expected_version=None,
             hours=hours,
         )
-        closed_at = hours.add(called, timedelta(hours=rng.uniform(2, 16)))
         if closed_at >= now:
             continue
         cases.change_status(

@@ -36,6 +36,7 @@ SYSTEM_OUTCOMES = VERIFIED_OUTCOMES | {CaseOutcome.PROMISE_BROKEN, CaseOutcome.A
 # Attempts that reached the buyer: they stop the "first real conversation" clock.
 CONVERSATIONS = frozenset(
     {
+        AttemptOutcome.HANDLING,
         AttemptOutcome.AGREED,
         AttemptOutcome.CONSIDERING,
         AttemptOutcome.REFUSED,
@@ -170,4 +171,4 @@ def status_after_attempt(current: CaseStatus, outcome: AttemptOutcome) -> CaseSt
         return current
     if outcome in (AttemptOutcome.AGREED, AttemptOutcome.CONSIDERING):
         return S.WAITING  # the buyer will revise (or think about it): wait and check
-    return S.CONTACTING
+    return S.CONTACTING  # 问题处理中 too: the shop still has work to do, and a call to make

@@ -128,6 +128,9 @@ class Channel(LabelledEnum):
 
 class AttemptOutcome(LabelledEnum):
     NO_ANSWER = "no_answer", "未接通"
+    # The buyer was reached and the problem is being put right (a resend on its way, a
+    # refund in progress): the goal is the problem solved, so a call may end there.
+    HANDLING = "handling", "已接通-问题处理中"
     AGREED = "agreed", "已接通-同意修改"
     CONSIDERING = "considering", "已接通-考虑中"
     REFUSED = "refused", "已接通-拒绝"

@@ -353,6 +353,13 @@ def log_attempt(
             raise FieldError("outcome", f"“{draft.outcome.label}”由系统记录，不能手动选择。")
         if problem := case_flow.attempt_problem(draft.channel, draft.outcome):
             raise FieldError("outcome", problem)
+        if draft.outcome is AttemptOutcome.HANDLING and draft.next_attempt_at is None:
+            # 锲而不舍 until it is solved: the call that checks is on the agent's list
+            raise FieldError(
+                "next_attempt_at",
+                f"“{draft.outcome.label}”需要下次跟进时间（比如补发预计送到的那天），"
+                "到时再联系买家，确认问题解决了。",
+            )
         if draft.outcome is AttemptOutcome.AGREED:  # to what the buyer can still do
             rules = rules_of_case(session, case)
             if not rules.can_still_change(has_follow_up=bool(case.review.follow_up_text)):

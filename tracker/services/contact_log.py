@@ -154,10 +154,11 @@ class Contact:
     case_id: int | None = None
     campaign_id: int | None = None
     campaign: str | None = None
-    went_well: bool = False  # reached and agreed, the buyer replied, delivered, answered
+    went_well: bool = False  # reached and handling or agreed, replied, delivered, answered
 
 
 WENT_WELL = (
+    AttemptOutcome.HANDLING,
     AttemptOutcome.AGREED,
     AttemptOutcome.BUYER_REPLIED,
     AttemptOutcome.MESSAGE_DELIVERED,
