@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -1130,6 +1130,46 @@ def test_the_home_page_puts_the_agents_own_work_first(
     unhappy = html[html.index("最新中差评") :]
     assert "超***家" in unhappy and "别***家" in unhappy
     assert "超时的买家" not in html and "别人的买家" not in html
+
+
+def test_the_home_pages_follow_ups_say_when_to_call_back(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """我今天要跟进 gives each buyer's time, as the board's 今天的跟进: later today its
+    time, one missed earlier today its time in red, one missed on an earlier day its day
+    and time in red."""
+    now = utcnow()
+    shanghai = ZoneInfo("Asia/Shanghai")
+    local = now.astimezone(shanghai)
+    tonight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=shanghai)
+    missed = recent_case(session, shop, key="1", nick="错过的买家")
+    later = recent_case(session, shop, key="2", nick="晚点的买家")
+    for case, at in ((missed, now - timedelta(days=2)), (later, now + (tonight - now) / 2)):
+        case.owner_id, case.status, case.next_follow_up_at = agent.id, CaseStatus.CONTACTING, at
+    session.commit()
+    login(client, agent)
+    html = client.get("/").get_data(as_text=True)
+    day = html[html.index("我今天要跟进") : html.index('id="counted-at"')]
+    was = missed.next_follow_up_at.astimezone(shanghai).strftime("%m-%d %H:%M")
+    assert (
+        f'<span class="text-nowrap text-danger">{was} 已过</span> <a href="/cases/{missed.id}"'
+        in day
+    )
+    if tonight - now > timedelta(minutes=2):  # (in the day's last minutes "later" is past)
+        due = later.next_follow_up_at.astimezone(shanghai).strftime("%H:%M")
+        assert f'<span class="text-nowrap">{due}</span> <a href="/cases/{later.id}"' in day
+    if local.hour or local.minute > 2:  # (just after midnight, a minute ago was yesterday)
+        later.next_follow_up_at = now - timedelta(minutes=1)
+        session.commit()
+        day = client.get("/").get_data(as_text=True)
+        was = later.next_follow_up_at.astimezone(shanghai).strftime("%H:%M")
+        assert (
+            f'<span class="text-nowrap text-danger">{was} 已过</span> <a href="/cases/{later.id}"'
+            in day
+        )
+    assert day.index(f"/cases/{missed.id}") < day.index(f"/cases/{later.id}")  # in order
+    overdue = html[html.index("我的超时未联系") : html.index("我今天要跟进")]
+    assert "已过" not in overdue  # the other lists have no follow-up times
 
 
 def test_a_supervisors_home_shows_the_teams_morning(

@@ -478,6 +478,7 @@ class WorkList:
     count: int
     cards: list[Card]
     query: dict[str, str]  # the board/list URL parameters that show all of them
+    follow_ups: bool = False  # each line says when to call back, as the board's 今天的跟进
 
 
 def my_day(
@@ -509,6 +510,7 @@ def my_day(
             len(follow_ups),
             follow_ups[:5],
             {"scope": "mine", "sort": "follow_up", "view": "list"},
+            follow_ups=True,
         ),
     )
     return lists
