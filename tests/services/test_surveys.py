@@ -314,7 +314,7 @@ def test_a_buyer_who_said_not_solved_is_asked_once_more_after_the_case_is_worked
     the case and closed it again, so the buyer is asked whether it is solved now; their
     last answer is what the figures, the board and the case page read. Asked twice at most,
     and never again when they did not answer or said solved."""
-    from tracker.services import board, case_page
+    from tracker.services import alerts, board, case_page
 
     lin = make_user(Role.AGENT, display_name="小林", shops=[survey_shop])
     unsolved = closed(session, survey_shop, "1", CaseOutcome.REFUSED, hours_ago=2, owner=lin)
@@ -327,6 +327,8 @@ def test_a_buyer_who_said_not_solved_is_asked_once_more_after_the_case_is_worked
         token = surveys.token_for(first[case.id].id, SECRET)
         surveys.answer(session, token, SECRET, 2, "", resolved=resolved, now=NOW)
     assert surveys.queue_due(session, now=NOW + timedelta(hours=1)) == 0  # not reopened yet
+    (told,) = alerts.inbox(session, lin.id)
+    assert told.asked_again is None and "再次回访" not in told.now_line
 
     def rework(case, hours: float) -> None:  # type: ignore[no-untyped-def]
         """Reopened after the answer, worked, and closed again ``hours`` after NOW."""
@@ -362,7 +364,13 @@ def test_a_buyer_who_said_not_solved_is_asked_once_more_after_the_case_is_worked
         )
         return detail.survey_said, detail.survey_before
 
+    def notice_says() -> str:  # the agent's notice of the first answer, as the inbox shows it
+        (item,) = alerts.inbox(session, lin.id)
+        assert item.notification.kind == surveys.UNSOLVED_NEWS
+        return item.now_line
+
     # not answered yet: the case counts once, its 还没有解决 standing
+    assert notice_says().endswith(" · 已再次回访，买家还没答复")
     row = csat()
     assert (row.sent, row.answers, row.unsolved, row.solved) == (3, 2, 1, 1)
     assert flagged() == [unsolved.id]
@@ -374,6 +382,7 @@ def test_a_buyer_who_said_not_solved_is_asked_once_more_after_the_case_is_worked
     assert flagged() == []
     assert board.cards(session, [unsolved.id])[0].survey_said is None
     assert page_says() == ("问题已经解决了 · 5 分（很满意）", "问题还没有解决 · 2 分（不满意）")
+    assert notice_says().endswith("小林 · 尚未联系 · 再次回访：问题已经解决了")  # (set by hand)
     # a third closing asks nobody: twice at most
     rework(unsolved, hours=40)
     assert surveys.queue_due(session, now=NOW + timedelta(hours=42)) == 0

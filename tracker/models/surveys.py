@@ -13,6 +13,7 @@ from tracker.extensions import db
 # what a buyer may answer to 问题解决了吗, as stored and as said
 RESOLVED = {"yes": "已经解决了", "partly": "解决了一部分", "no": "还没有解决"}
 UNSOLVED = ("partly", "no")  # what the buyer said when the problem is not (all) solved
+UNSOLVED_NEWS = "survey_unsolved"  # the notice's kind: the buyer says it is not (all) solved
 
 
 # A case is asked again once, after its buyer said the problem was not solved and the case

@@ -26,7 +26,7 @@ from tracker.domain.working_hours import day_label
 from tracker.models import Case, CaseSurvey, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
-from tracker.models.surveys import UNSOLVED
+from tracker.models.surveys import RESOLVED, UNSOLVED, UNSOLVED_NEWS
 from tracker.services import shifts
 from tracker.services.transaction import transaction
 
@@ -373,6 +373,9 @@ class InboxItem:
 
     notification: Notification
     case: Case | None
+    # a buyer's "not solved" whose case was worked and asked again since: that ask's answer
+    # (or that they have not answered) is the present, however old the notice
+    asked_again: CaseSurvey | None = None
 
     @property
     def now_line(self) -> str:
@@ -382,7 +385,13 @@ class InboxItem:
         owner = case.owner.display_name if case.owner else "未分配"
         state = case.outcome.label if case.outcome else case.status.label
         contacted = "已联系" if case.first_attempt_at else "尚未联系"
-        return f"现在：{state} · 负责人 {owner} · {contacted}"
+        line = f"现在：{state} · 负责人 {owner} · {contacted}"
+        again = self.asked_again
+        if again is None:
+            return line
+        if again.resolved is None:
+            return f"{line} · 已再次回访，买家还没答复"
+        return f"{line} · 再次回访：问题{RESOLVED[again.resolved]}"
 
 
 def inbox(session: Session, user_id: int, limit: int = 100) -> list[InboxItem]:
@@ -397,8 +406,24 @@ def inbox(session: Session, user_id: int, limit: int = 100) -> list[InboxItem]:
             Notification.id.desc(),
         )
         .limit(limit)
-    )
-    return [InboxItem(n, case) for n, case in rows]
+    ).all()
+    told = {n.case_id for n, _ in rows if n.kind == UNSOLVED_NEWS and n.case_id is not None}
+    asks: dict[int, list[CaseSurvey]] = {}
+    if told:  # the asks that reached the buyers of these notices, oldest first
+        for survey in session.scalars(
+            sa.select(CaseSurvey)
+            .where(CaseSurvey.case_id.in_(told), CaseSurvey.sent_at.is_not(None))
+            .order_by(CaseSurvey.id)
+        ):
+            asks.setdefault(survey.case_id, []).append(survey)
+
+    def asked_after(notice: Notification) -> CaseSurvey | None:
+        if notice.kind != UNSOLVED_NEWS or notice.case_id is None:
+            return None
+        later = [s for s in asks.get(notice.case_id, ()) if s.created_at > notice.created_at]
+        return later[-1] if later else None
+
+    return [InboxItem(n, case, asked_after(n)) for n, case in rows]
 
 
 def open_notification(

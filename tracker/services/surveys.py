@@ -35,7 +35,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.enums import CaseOutcome, MessagePurpose
-from tracker.models.surveys import MAX_ROUNDS, RESOLVED, UNSOLVED
+from tracker.models.surveys import MAX_ROUNDS, RESOLVED, UNSOLVED, UNSOLVED_NEWS
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
 from tracker.services import alerts, contact_handles, contact_log, messaging
 from tracker.services.errors import FieldError
@@ -46,7 +46,6 @@ ASK_AFTER = timedelta(hours=1)  # after closing: the buyer has seen the result
 ASK_WITHIN = timedelta(days=3)  # a case closed longer ago is not asked about
 NOT_ASKED = (CaseOutcome.FALSE_ALARM, CaseOutcome.APPEAL_UPHELD)
 SCORES = {5: "很满意", 4: "满意", 3: "一般", 2: "不满意", 1: "很不满意"}
-UNSOLVED_NEWS = "survey_unsolved"  # the notice's kind: the buyer says it is not (all) solved
 
 
 class SurveyLinkError(ValueError):
