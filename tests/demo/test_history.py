@@ -168,7 +168,7 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
     # As the case page offers after a failed attempt, the next try is left in 下次跟进 and
     # the agent comes back then; a buyer never reached after several tries is closed as
     # 联系不上买家, not left open with no plan; a closed case has nothing to follow up.
-    failed = unreachable = called_back = 0
+    failed = unreachable = called_back = in_hand = 0
     for case in cases:
         tries = list(session.scalars(case.attempts.select().order_by(ContactAttempt.attempted_at)))
         for before, after in pairwise(tries):
@@ -184,6 +184,10 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
                 assert attempt.next_attempt_at > attempt.attempted_at
                 assert case.closed_at is None or case.closed_at >= attempt.next_attempt_at
                 called_back += 1
+            elif attempt.outcome is AttemptOutcome.HANDLING:  # a remedy agreed on the call
+                assert attempt.next_attempt_at > attempt.attempted_at
+                assert attempt.attempted_at in {r.created_at for r in case.remedies}
+                in_hand += 1
         if case.status in case_flow.OPEN and tries and tries[-1].outcome in case_flow.FAILED:
             assert case.next_follow_up_at == tries[-1].next_attempt_at
         if case.status not in case_flow.OPEN:
@@ -191,7 +195,7 @@ def test_the_demo_has_a_month_of_consistent_case_work(app: Flask, session: Sessi
         if case.outcome is CaseOutcome.UNREACHABLE:
             assert len(tries) >= 3 and all(a.outcome in case_flow.FAILED for a in tries)
             unreachable += 1
-    assert failed and unreachable and called_back
+    assert failed and unreachable and called_back and in_hand
 
 
 def test_a_case_opened_while_the_buyers_other_is_worked_goes_to_its_agent(

@@ -42,6 +42,11 @@ from tracker.services.intake import IntakeSettings, close_by_buyer
 
 FAILED = (AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY, AttemptOutcome.MESSAGE_LEFT)
 REACHED = (AttemptOutcome.AGREED, AttemptOutcome.CONSIDERING, AttemptOutcome.BUYER_REPLIED)
+# Of the calls that end 考虑中, this share put the problem in hand instead (已接通-问题处理中: a
+# remedy arranged on the call, a check-back in 下次跟进), drawn apart from the month's other
+# draws so that they stay as they were.
+IN_HAND = 0.4
+TALKED = (*REACHED, AttemptOutcome.HANDLING)
 CHANNELS = (Channel.PHONE, Channel.WANGWANG, Channel.SMS)
 
 
@@ -117,6 +122,7 @@ def simulate(
     worked = attempts = recovered = unrecovered = 0
     shop = session.get(Shop, shop_id)
     policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    in_hand = random.Random(seed + 3)  # which calls put the problem in hand, and its remedy
     for case in cases:
         agent = rng.choice(agents)
         if case.owner_id is None:
@@ -147,9 +153,11 @@ def simulate(
                 outcome = AttemptOutcome.BUYER_REPLIED if reached else AttemptOutcome.MESSAGE_LEFT
             if outcome is AttemptOutcome.AGREED and not _can_change(case, settings):
                 outcome = AttemptOutcome.CONSIDERING  # their 追评 is given: nothing to agree to
+            elif outcome is AttemptOutcome.CONSIDERING and in_hand.random() < IN_HAND:
+                outcome = AttemptOutcome.HANDLING  # a remedy agreed on the call
             shown = (
                 [s.shown for s in recommendations.suggestions_for(session, case, now=at, k=3)]
-                if outcome in REACHED
+                if outcome in TALKED
                 else []
             )
             mentioned = frozenset(s.product_id for s in shown[:2] if rng.random() < 0.6)
@@ -158,8 +166,10 @@ def simulate(
             if outcome in FAILED:  # the case page's suggestion, taken as offered
                 tip = next_try(tried, hours, at, policy=policy, contacted=[*earlier, at])
                 follow_up = tip.at
-            elif outcome is AttemptOutcome.CONSIDERING:  # 约好再联系
-                call_back = hours.add(at, timedelta(hours=rng.uniform(3, 8)))
+            elif outcome in (AttemptOutcome.CONSIDERING, AttemptOutcome.HANDLING):  # 约好再联系
+                later = rng.uniform(3, 8)  # working hours; a day or two to see to the problem
+                later *= 3 if outcome is AttemptOutcome.HANDLING else 1
+                call_back = hours.add(at, timedelta(hours=later))
                 follow_up = policy.earliest(call_back, [*earlier, at], tz=hours.tz)
             svc.log_attempt(
                 session,
@@ -170,7 +180,7 @@ def simulate(
                     outcome=outcome,
                     duration_seconds=(
                         rng.randint(30, 600)
-                        if outcome in REACHED and channel not in case_flow.MESSAGE_CHANNELS
+                        if outcome in TALKED and channel not in case_flow.MESSAGE_CHANNELS
                         else None
                     ),
                     next_attempt_at=follow_up,
@@ -183,7 +193,7 @@ def simulate(
                 hours=hours,
             )
             attempts += 1
-            if outcome in REACHED:
+            if outcome in TALKED:
                 reached_at = at
                 break
             # the follow-up, by the channel suggested, sometimes a little late
@@ -204,24 +214,18 @@ def simulate(
             continue
         if reached_at is None:
             continue
+        handled = outcome is AttemptOutcome.HANDLING  # a remedy was agreed on the call
         closed_at = hours.add(reached_at, timedelta(hours=rng.uniform(0.5, 30)))
         if closed_at >= now:
+            if handled:
+                _give_remedy(session, case, agent, reached_at, in_hand)
             continue
         if rng.random() < 0.62 and _can_change(case, settings):
             done = None  # what the shop did beyond the call
             if rng.random() < 0.35:
-                value = Decimal(rng.choice((5, 10, 20)))
-                reasons = {r.reason for r in case.reasons}
-                kind = rng.choice(_remedies_for(reasons))
-                svc.add_remedy(
-                    session,
-                    case,
-                    _remedy(session, case, kind, value),
-                    actor=agent,
-                    now=reached_at,
-                    expected_version=None,
-                )
-                done = _what_was_done(kind, reasons)
+                done = _give_remedy(session, case, agent, reached_at, rng)
+            elif handled:
+                done = _give_remedy(session, case, agent, reached_at, in_hand)
             # the buyer's change, as the next pull would show it: intake closes the case
             close_by_buyer(
                 session,
@@ -233,6 +237,8 @@ def simulate(
             session.commit()
             recovered += 1
             continue
+        if handled:
+            _give_remedy(session, case, agent, reached_at, in_hand)
         outcome_ = rng.choice((CaseOutcome.REFUSED, CaseOutcome.SATISFIED_UNCHANGED))
         unrecovered += 1
         svc.change_status(
@@ -394,6 +400,25 @@ GOODWILL = (RemedyKind.COUPON, RemedyKind.PARTIAL_REFUND)
 
 def _remedies_for(reasons: set[Reason]) -> tuple[RemedyKind, RemedyKind]:
     return next((kinds for reason, kinds in REMEDIES_FOR if reason in reasons), GOODWILL)
+
+
+def _give_remedy(
+    session: Session, case: Case, agent: User, at: datetime, pick: random.Random
+) -> str:
+    """A remedy that fits the problem, drawn from ``pick`` and logged at ``at`` (the call
+    that reached the buyer); returns which of the won-back buyer's words fit it."""
+    value = Decimal(pick.choice((5, 10, 20)))
+    reasons = {r.reason for r in case.reasons}
+    kind = pick.choice(_remedies_for(reasons))
+    svc.add_remedy(
+        session,
+        case,
+        _remedy(session, case, kind, value),
+        actor=agent,
+        now=at,
+        expected_version=None,
+    )
+    return _what_was_done(kind, reasons)
 
 
 def _remedy(session: Session, case: Case, kind: RemedyKind, value: Decimal) -> svc.RemedyDraft:
