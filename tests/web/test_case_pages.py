@@ -574,7 +574,9 @@ def test_a_call_that_put_the_problem_in_hand_is_logged_as_such(
     case = recent_case(session, shop)
     login(client, agent)
     url = f"/cases/{case.id}"
-    assert ">已接通-问题处理中</option>" in client.get(url).get_data(as_text=True)
+    form = client.get(url).get_data(as_text=True)
+    assert ">已接通-问题处理中</option>" in form
+    assert "选“问题处理中”时必填，到时回访确认问题解决" in form  # said before it is refused
     check = local_input(utcnow() + timedelta(days=2))
     assert post_attempt(client, case, "handling", next_attempt_at=check).status_code == 302
     page = client.get(url).get_data(as_text=True)

@@ -128,7 +128,10 @@ class AttemptForm(VersionedForm):
         render_kw={"rows": 2, "placeholder": "买家说了什么，约定了什么"},
     )
     next_attempt_at = DateTimeLocalField(
-        "下次跟进", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "下次跟进",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+        description="选“问题处理中”时必填，到时回访确认问题解决",
     )
     shown = HiddenField()  # the suggestions on screen, signed (tracker.web.cases.shown)
     mentioned = CheckboxListField("通话中提到的推荐商品", coerce=int, choices=[])
