@@ -187,6 +187,27 @@ def test_survey_unsolved_lists_the_cases_whose_buyer_said_not_solved_and_cards_s
     columns = kanban(session, shop, agent, scope="all", survey_unsolved=True).columns
     assert [c.id for c in columns[CaseStatus.CONTACTING]] == [reopened.id]
     assert [c.id for c in columns[CaseStatus.UNRECOVERED]] == [closed["no"].id, closed["partly"].id]
+    # closed nine days ago, answered since: the filtered kanban goes back that far, the
+    # plain one keeps to the last week
+    old = make_case(
+        session, shop, 7, status=CaseStatus.UNRECOVERED, outcome=CaseOutcome.REFUSED,
+        closed_at=LATER - timedelta(days=9),
+    )  # fmt: skip
+    session.add(
+        CaseSurvey(
+            case_id=old.id, shop_id=shop.id, state="sent", out_id="s9", created_at=NOW,
+            sent_at=NOW, answered_at=NOW, score=1, resolved="no",
+        )
+    )  # fmt: skip
+    session.commit()
+    columns = kanban(session, shop, agent, scope="all", survey_unsolved=True).columns
+    assert [c.id for c in columns[CaseStatus.UNRECOVERED]] == [
+        closed["no"].id,
+        closed["partly"].id,
+        old.id,
+    ]
+    plain = kanban(session, shop, agent, scope="all").columns[CaseStatus.UNRECOVERED]
+    assert old.id not in [c.id for c in plain] and closed["no"].id in [c.id for c in plain]
 
 
 def test_a_search_in_the_list_reads_its_matches_once_and_says_when_they_are_too_many(

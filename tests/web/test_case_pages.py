@@ -296,6 +296,8 @@ def test_a_closed_cases_page_shows_the_buyers_survey_answer(
     card = board.split(f'data-case-id="{case.id}"')[1].split("</a>")[0]
     assert '<div class="text-danger mt-1 survey-unsolved">满意度回访：问题还没有解决</div>' in card
     assert '<input checked class="form-check-input" id="survey_unsolved"' in board
+    assert "（近 7 天）" not in board  # its closed columns go back as far as answers do
+    assert "未挽回（近 7 天）" in client.get("/cases").get_data(as_text=True)
     listed = client.get("/cases?view=list&survey_unsolved=y").get_data(as_text=True)
     assert '<div class="small text-danger survey-unsolved">回访：还没有解决</div>' in listed
     survey.resolved = "yes"

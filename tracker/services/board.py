@@ -361,6 +361,14 @@ class Kanban:
     counts: dict[CaseStatus, int]
 
 
+def closed_window(f: BoardFilter) -> timedelta | None:
+    """How far back the kanban's closed columns go: the last week (:data:`CLOSED_RECENTLY`),
+    or all of it for 回访说没解决 — a buyer answers days after the closing (the survey goes
+    within days, its link works a week), the cases are few, and one closed eight days ago
+    and answered yesterday is exactly what the filter is for."""
+    return None if f.survey_unsolved else CLOSED_RECENTLY
+
+
 def kanban(
     session: Session,
     f: BoardFilter,
@@ -371,13 +379,19 @@ def kanban(
     per_column: int = 20,  # a screen and a half; the list view pages through the rest
 ) -> Kanban:
     """The first cards of each status column and each column's count, the closed columns
-    only with cases closed in the last week (:data:`CLOSED_RECENTLY`), last closed first.
+    only with cases closed in the last week (:func:`closed_window`), last closed first.
 
     One query ranks every matching case within its column and counts the column (window
     functions), instead of a count query and one query per column.
     """
+    window = closed_window(f)
     where = _conditions(
-        replace(f, status=None, include_closed=True, closed_since=now - CLOSED_RECENTLY),
+        replace(
+            f,
+            status=None,
+            include_closed=True,
+            closed_since=now - window if window is not None else None,
+        ),
         user_id=user_id,
         now=now,
         tz=tz,

@@ -244,7 +244,8 @@ def board_page() -> str:
             db.session, criteria, user_id=current_user.id, now=now, tz=tz
         )
         context["closed"] = case_flow.CLOSED
-        context["closed_days"] = board.CLOSED_RECENTLY.days
+        window = board.closed_window(criteria)
+        context["closed_days"] = window.days if window is not None else None
     return render_template("cases/board.html", **context)
 
 
