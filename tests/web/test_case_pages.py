@@ -1128,6 +1128,9 @@ def test_the_home_page_puts_the_agents_own_work_first(
     html = client.get("/").get_data(as_text=True)
     day = html[html.index('id="my-day"') : html.index('id="counted-at"')]
     assert "我的超时未联系" in day and f'href="/cases/{overdue.id}"' in day
+    due = overdue.first_contact_due_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    late = f'<span class="text-nowrap text-danger">{due:%m-%d %H:%M}</span> <a href="/cases/{overdue.id}"'
+    assert late in day  # each first contact with its deadline
     assert f'href="/cases/{someone_elses.id}"' not in day
     assert "scope=mine" in day and "overdue=y" in day
     # a glance at the shop shows nicks as the platforms show them publicly, like the board
@@ -1173,7 +1176,7 @@ def test_the_home_pages_follow_ups_say_when_to_call_back(
         )
     assert day.index(f"/cases/{missed.id}") < day.index(f"/cases/{later.id}")  # in order
     overdue = html[html.index("我的超时未联系") : html.index("我今天要跟进")]
-    assert "已过" not in overdue  # the other lists have no follow-up times
+    assert "已过" not in overdue  # a deadline is late in red, not 已过 as a call-back is
 
 
 def test_a_supervisors_home_shows_the_teams_morning(
@@ -1191,6 +1194,9 @@ def test_a_supervisors_home_shows_the_teams_morning(
     html = client.get("/").get_data(as_text=True)
     team = html[html.index('id="team-day"') : html.index('id="counted-at"')]
     assert "全店超时未联系" in team and f'href="/cases/{overdue.id}"' in team
+    due = overdue.first_contact_due_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    shown = "%H:%M" if due.date() == utcnow().astimezone(due.tzinfo).date() else "%m-%d %H:%M"
+    assert f'text-danger">{due.strftime(shown)}</span> <a href="/cases/{overdue.id}"' in team
     assert "未分配" in team and "scope=unassigned" in team
     assert f'href="/cases/{claimed.id}"' not in team  # claimed, due in two days: not yet
     assert 'href="/cases/confirm"' in team

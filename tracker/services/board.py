@@ -492,7 +492,9 @@ class WorkList:
     count: int
     cards: list[Card]
     query: dict[str, str]  # the board/list URL parameters that show all of them
-    follow_ups: bool = False  # each line says when to call back, as the board's 今天的跟进
+    # which time each line gives: "follow_up" (when to call back, as the board's 今天的跟进)
+    # or "due" (the first-contact deadline); None for none
+    shows: str | None = None
 
 
 def my_day(
@@ -524,7 +526,7 @@ def my_day(
             len(follow_ups),
             follow_ups[:5],
             {"scope": "mine", "sort": "follow_up", "view": "list"},
-            follow_ups=True,
+            shows="follow_up",
         ),
     )
     return lists
@@ -562,12 +564,17 @@ def _work_list(
     now: datetime,
     tz: ZoneInfo,
 ) -> WorkList:
-    """How many cases match, the first five and the list URL that shows them all."""
+    """How many cases match, the first five and the list URL that shows them all; a list of
+    first contacts (overdue, due today) gives each one's deadline."""
     ids = matching_ids(f, user_id=user_id, now=now, tz=tz)
     count = session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
     first = list(session.scalars(ids.limit(5)))
     return WorkList(
-        label, count, cards(session, first), {"scope": f.scope, "view": "list", **query}
+        label,
+        count,
+        cards(session, first),
+        {"scope": f.scope, "view": "list", **query},
+        shows="due" if f.overdue or f.due_today else None,
     )
 
 
