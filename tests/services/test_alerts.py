@@ -258,6 +258,14 @@ def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Sessio
             owner=None if i % 3 else agent,
         )
     early = datetime(2026, 11, 30, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    # two call-backs agreed for yesterday and not made; one for this afternoon
+    for key, follow_up in (("f1", -20), ("f2", -18), ("f3", 6)):
+        case = _case(session, shop, key, due_in=timedelta(days=1), owner=agent)
+        case.first_attempt_at = early - timedelta(days=1)
+        case.status, case.next_follow_up_at = (
+            CaseStatus.CONTACTING,
+            early + timedelta(hours=follow_up),
+        )
     posted = early - timedelta(days=2)
     session.add(  # a good rating waiting in 待确认: no deadline, so only the digest tells
         Review(
@@ -302,6 +310,10 @@ def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Sessio
     digest = session.scalars(sa.select(Notification).where(Notification.kind == "digest")).one()
     assert digest.user_id == boss.id and "超时未联系 15 件（其中未分配 10 件）" in digest.body
     assert "待确认 1 条" in digest.body and "/cases/confirm" in digest.body
+    assert (
+        "约好的跟进时间已过、还没再联系 2 件：\n"
+        "http://127.0.0.1:5000/cases?view=list&scope=all&follow_up_missed=y&sort=follow_up"
+    ) in digest.body
     assert (
         "近 24 小时回访说问题没解决 2 件（其中 1 件仍未重新打开，已通知负责的客服）：\n"
         "http://127.0.0.1:5000/cases?view=list&scope=all&status=all&survey_unsolved=y&sort=closed"

@@ -1139,6 +1139,30 @@ def test_the_home_page_puts_the_agents_own_work_first(
     assert "超时的买家" not in html and "别人的买家" not in html
 
 
+def test_the_board_finds_the_call_backs_that_were_missed(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """跟进已过, a box on the board: the cases whose 下次跟进 passed with no contact since."""
+    missed = recent_case(session, shop, key="1", nick="错过的买家")
+    planned = recent_case(session, shop, key="2", nick="约好的买家")
+    for case, hours in ((missed, -3), (planned, 3)):
+        case.owner_id, case.status = agent.id, CaseStatus.CONTACTING
+        case.next_follow_up_at = utcnow() + timedelta(hours=hours)
+    session.commit()
+    login(client, agent)
+    page = client.get("/cases?view=list&follow_up_missed=y").get_data(as_text=True)
+    assert '<input checked class="form-check-input" id="follow_up_missed"' in page
+    assert f'data-case-id="{missed.id}"' in page and f'data-case-id="{planned.id}"' not in page
+    row = page.split(f'data-case-id="{missed.id}"')[1].split("</tr>")[0]
+    was = missed.next_follow_up_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    shown = "%H:%M" if was.date() == utcnow().astimezone(was.tzinfo).date() else "%m-%d %H:%M"
+    assert (
+        f'<div class="follow-up-at">跟进 <span class="text-nowrap text-danger">'
+        f"{was.strftime(shown)} 已过</span></div>"
+    ) in row  # each row says when the call-back was due
+    assert 'id="follow_up_missed"' in client.get("/cases").get_data(as_text=True)
+
+
 def test_the_home_pages_follow_ups_say_when_to_call_back(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:

@@ -492,7 +492,7 @@ def _digest(
     """The digest's title and text: the shop's morning numbers."""
     open_cases = sa.and_(Case.shop_id == shop.id, Case.status.in_(case_flow.OPEN))
     never_tried = sa.and_(open_cases, Case.first_attempt_at.is_(None))
-    overdue, unassigned, due_soon, still_open = session.execute(
+    overdue, unassigned, due_soon, still_open, missed = session.execute(
         sa.select(
             sa.func.count().filter(never_tried, Case.first_contact_due_at <= now),
             sa.func.count().filter(
@@ -504,6 +504,7 @@ def _digest(
                 Case.first_contact_due_at <= now + timedelta(hours=24),
             ),
             sa.func.count().filter(open_cases),
+            sa.func.count().filter(open_cases, Case.next_follow_up_at < now),
         ).select_from(Case)
     ).one()
     # confirmations imports cases, which imports this module: imported when used
@@ -517,6 +518,11 @@ def _digest(
         f"24 小时内到期 {due_soon} 件，进行中共 {still_open} 件。\n"
         f"{base}/cases?view=list&overdue=y"
     )
+    if missed:  # a call-back promised to the buyer, or a check on a problem in hand
+        body += (
+            f"\n约好的跟进时间已过、还没再联系 {missed} 件：\n"
+            f"{base}/cases?view=list&scope=all&follow_up_missed=y&sort=follow_up"
+        )
     if waiting:  # unsure good ratings start no deadline: only the digest says they wait
         body += f"\n待确认 {waiting} 条（好评但文字可能不满意，等人判断）：{base}/cases/confirm"
     unsolved, still_closed = session.execute(

@@ -49,7 +49,7 @@ SORTS = {
     "priority": (Case.priority.asc(), Case.first_contact_due_at.asc(), Case.id.asc()),
     "newest": (Case.opened_at.desc(), Case.id.desc()),
     "oldest": (Case.opened_at.asc(), Case.id.asc()),
-    "follow_up": (Case.next_follow_up_at.asc(), Case.id.asc()),
+    "follow_up": (Case.next_follow_up_at.asc().nulls_last(), Case.id.asc()),  # as on PostgreSQL
     "window": (Case.revision_window_ends_at.asc(), Case.id.asc()),
     "closed": (Case.closed_at.desc().nulls_last(), Case.id.desc()),
 }
@@ -78,6 +78,9 @@ class BoardFilter:
     # the buyer answered the 满意度回访 that the problem is not (all) solved; with the status
     # 全部 this lists the closed ones nobody reopened, which only the digest counted
     survey_unsolved: bool = False
+    # an open case whose 下次跟进 has passed with no contact since (logging one sets the
+    # next): a call-back the buyer was promised, or a check on a problem in hand, not made
+    follow_up_missed: bool = False
 
 
 def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -175,6 +178,8 @@ def _conditions(
     if f.unseen_on_platform:  # the case's own review, looked up by key: no scan of reviews
         unseen = sa.select(Review.unseen_since).where(Review.id == Case.review_id)
         where.append(unseen.scalar_subquery().is_not(None))
+    if f.follow_up_missed:
+        where += [Case.status.in_(case_flow.OPEN), Case.next_follow_up_at < now]
     if f.survey_unsolved:  # the buyer's last word, as the survey table counts it
         counted = counted_surveys(*f.shop_ids)
         where.append(
