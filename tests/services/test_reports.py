@@ -200,6 +200,18 @@ def test_agent_view_shows_load_overdue_follow_ups_and_recovery(
     assert (loads["小林"].open, loads["小林"].closed_30d, loads["小林"].recovered_30d) == (0, 2, 1)
     assert loads["小林"].recovery_rate == 0.5
     assert (loads["小陈"].open, loads["小陈"].overdue, loads["小陈"].recovery_rate) == (1, 0, None)
+    assert (loads["小陈"].follow_ups_today, loads["小陈"].follow_ups_missed) == (0, 0)
+    # a call-back agreed for an hour ago and not made is today's, and missed; tonight's is not
+    (theirs,) = session.scalars(
+        sa.select(Case).where(
+            Case.owner_id == next(a.id for a in agents if a.display_name == "小陈")
+        )
+    ).all()
+    for at, counted in ((NOW + timedelta(hours=1), (1, 0)), (NOW - timedelta(hours=1), (1, 1))):
+        theirs.next_follow_up_at = at
+        session.commit()
+        load = {a.name: a for a in reports.agent_view(session, shop.id, agents, now=NOW, tz=SH)}
+        assert (load["小陈"].follow_ups_today, load["小陈"].follow_ups_missed) == counted
 
 
 def shop_users(session: Session, shop: Shop) -> list[User]:

@@ -200,10 +200,23 @@ def test_the_agent_view_lists_each_agents_load_and_opens_their_cases(
         session, shop, key="ag2", nick="乙", text="别人的案件文字", at=utcnow(), title="冰糖橙"
     )
     theirs.owner_id = sick.id
+    theirs.status, theirs.next_follow_up_at = CaseStatus.CONTACTING, utcnow() - timedelta(hours=2)
     session.commit()
     login(client, boss)
     html = client.get("/reports/agents").get_data(as_text=True)
     assert "客服小林" in html and 'id="agent-load"' in html
+    # a call-back they missed: counted under 今日待跟进, linking those cases
+    missed = re.search(
+        r'<a class="link-danger small follow-ups-missed" href="([^"]+)"[^>]*>已过 1</a>', html
+    )
+    assert (
+        missed
+        and f"owner_id={sick.id}" in missed.group(1)
+        and "follow_up_missed=y" in missed.group(1)
+    )
+    assert "小林的案件文字" in client.get(missed.group(1).replace("&amp;", "&")).get_data(
+        as_text=True
+    )
     link = f"/cases?view=list&amp;scope=all&amp;owner_id={sick.id}"
     assert f'href="{link}"' in html
     listed = client.get(link.replace("&amp;", "&")).get_data(as_text=True)

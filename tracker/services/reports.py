@@ -189,6 +189,7 @@ class AgentLoad:
     open: int
     overdue: int
     follow_ups_today: int
+    follow_ups_missed: int  # of those, the ones whose time passed with no contact since
     closed_30d: int
     recovered_30d: int
 
@@ -585,8 +586,9 @@ def trends(
 def agent_view(
     session: Session, shop_id: int, agents: Sequence[User], *, now: datetime, tz: ZoneInfo
 ) -> list[AgentLoad]:
-    """Each agent's load for fair assignment: open and overdue cases, today's follow-ups,
-    and the recovery rate of the cases they closed in the last 30 days."""
+    """Each agent's load for fair assignment: open and overdue cases, today's follow-ups
+    (and how many of them are missed), and the recovery rate of the cases they closed in
+    the last 30 days."""
     ids = [a.id for a in agents]
     if not ids:
         return []
@@ -611,6 +613,7 @@ def agent_view(
                     )
                 ),
                 sa.func.count(sa.case((is_open & (Case.next_follow_up_at < today_end), 1))),
+                sa.func.count(sa.case((is_open & (Case.next_follow_up_at < now), 1))),
                 sa.func.count(
                     sa.case(
                         (
@@ -627,7 +630,7 @@ def agent_view(
             .group_by(Case.owner_id)
         )
     }
-    return [AgentLoad(a.id, a.display_name, *rows.get(a.id, (0, 0, 0, 0, 0))) for a in agents]
+    return [AgentLoad(a.id, a.display_name, *rows.get(a.id, (0,) * 6)) for a in agents]
 
 
 # -- export ----------------------------------------------------------------------------------
