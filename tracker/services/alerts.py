@@ -27,7 +27,7 @@ from tracker.models import Case, CaseSurvey, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
 from tracker.models.surveys import RESOLVED, UNSOLVED, UNSOLVED_NEWS
-from tracker.services import shifts
+from tracker.services import follow_ups, shifts
 from tracker.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -504,7 +504,7 @@ def _digest(
                 Case.first_contact_due_at <= now + timedelta(hours=24),
             ),
             sa.func.count().filter(open_cases),
-            sa.func.count().filter(open_cases, Case.next_follow_up_at < now),
+            sa.func.count().filter(Case.shop_id == shop.id, follow_ups.missed(now)),
         ).select_from(Case)
     ).one()
     # confirmations imports cases, which imports this module: imported when used

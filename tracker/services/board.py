@@ -24,7 +24,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.surveys import RESOLVED, UNSOLVED, CaseSurvey
-from tracker.services import alerts, browse, confirmations
+from tracker.services import alerts, browse, confirmations, follow_ups
 from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
 from tracker.services.surveys import counted_surveys
 from tracker.sql_text import anywhere, contains_text
@@ -179,7 +179,7 @@ def _conditions(
         unseen = sa.select(Review.unseen_since).where(Review.id == Case.review_id)
         where.append(unseen.scalar_subquery().is_not(None))
     if f.follow_up_missed:
-        where += [Case.status.in_(case_flow.OPEN), Case.next_follow_up_at < now]
+        where.append(follow_ups.missed(now))
     if f.survey_unsolved:  # the buyer's last word, as the survey table counts it
         counted = counted_surveys(*f.shop_ids)
         where.append(

@@ -22,6 +22,13 @@ from tracker.services import contact_log
 Tried = tuple[Channel, datetime, AttemptOutcome]
 
 
+def missed(now: datetime) -> sa.ColumnElement[bool]:
+    """An open case whose 下次跟进 has passed with no contact since (logging one sets the
+    next): a call-back promised to the buyer, or the check on a problem in hand, not made.
+    The board's 跟进已过, the morning digest and 客服负荷 count the same cases."""
+    return sa.and_(Case.status.in_(case_flow.OPEN), Case.next_follow_up_at < now)
+
+
 def next_try_for(
     session: Session,
     case: Case,

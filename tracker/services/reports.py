@@ -39,7 +39,7 @@ from tracker.models import (
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.reviews import UNHAPPY
 from tracker.models.surveys import RESOLVED
-from tracker.services import review_counts
+from tracker.services import follow_ups, review_counts
 from tracker.services.cases import rules_of
 from tracker.services.confirmations import FOUND, count_waiting
 from tracker.services.errors import FieldError
@@ -613,7 +613,7 @@ def agent_view(
                     )
                 ),
                 sa.func.count(sa.case((is_open & (Case.next_follow_up_at < today_end), 1))),
-                sa.func.count(sa.case((is_open & (Case.next_follow_up_at < now), 1))),
+                sa.func.count(sa.case((follow_ups.missed(now), 1))),
                 sa.func.count(
                     sa.case(
                         (
