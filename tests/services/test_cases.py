@@ -203,6 +203,32 @@ def test_a_problem_being_handled_reaches_the_buyer_and_keeps_the_check_on_the_li
     assert fresh.first_attempt_at == fresh.first_conversation_at == talk
 
 
+def test_a_follow_up_planned_in_the_quiet_hours_is_refused_as_it_could_not_be_made(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    """A 下次跟进 at 21:30 (working hours run to 22:00, the contact policy to 21:00) would put
+    a call on the list the policy refuses when it comes: refused next to the field."""
+    from tracker.domain.contact_policy import ContactPolicy
+
+    shop.contact_policy = ContactPolicy().to_dict()  # 09:00–21:00
+    case = open_case(session, shop, at=NOW)
+    night = LATER + timedelta(hours=11, minutes=30)  # Tuesday 21:30 in Shanghai
+    with pytest.raises(
+        FieldError, match="下次跟进 11-24 21:30 是休息时间：只在 09:00–21:00"
+    ) as info:
+        svc.log_attempt(
+            session, case, attempt(A.HANDLING, next_attempt_at=night), actor=agent, now=LATER,
+            expected_version=None, hours=HOURS,
+        )  # fmt: skip
+    assert info.value.field == "next_attempt_at" and case.attempt_count == 0
+    morning = night + timedelta(hours=12)  # 09:30 the next day
+    svc.log_attempt(
+        session, case, attempt(A.HANDLING, next_attempt_at=morning), actor=agent, now=LATER,
+        expected_version=None, hours=HOURS,
+    )  # fmt: skip
+    assert case.next_follow_up_at == morning
+
+
 @pytest.mark.parametrize(
     ("draft", "field"),
     [

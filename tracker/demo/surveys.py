@@ -118,7 +118,10 @@ def _work_again(
         if called >= now:
             continue
         talked = rng.randint(60, 480)  # seconds on the phone
-        closed_at = hours.add(called, timedelta(hours=rng.uniform(2, 16)))
+        # the check-back, when the buyer may be called (working hours run past 21:00)
+        closed_at = policy.earliest(
+            hours.add(called, timedelta(hours=rng.uniform(2, 16))), [], tz=hours.tz
+        )
         cases.log_attempt(
             session,
             case,

@@ -55,6 +55,11 @@ class ContactPolicy:
             min_gap=timedelta(minutes=int(data["min_gap_minutes"])),
         )
 
+    @property
+    def hours_text(self) -> str:
+        """The day's contact hours as staff read them: 09:00–21:00."""
+        return f"{clock_text(self.day_starts)}–{clock_text(self.day_ends)}"
+
     def in_hours(self, at: datetime, tz: ZoneInfo) -> bool:
         """Within the day's contact hours, shop time (calls, messages, campaigns)."""
         return self.day_starts <= at.astimezone(tz).time().replace(tzinfo=None) < self.day_ends
@@ -77,8 +82,7 @@ class ContactPolicy:
             reasons.append("买家已要求勿扰，不再联系")
         local = at.astimezone(tz)
         if not self.in_hours(at, tz):
-            hours = f"{clock_text(self.day_starts)}–{clock_text(self.day_ends)}"
-            reasons.append(f"休息时间：只在 {hours} 联系买家")
+            reasons.append(f"休息时间：只在 {self.hours_text} 联系买家")
         if answering:
             return reasons
         day_start = datetime.combine(local.date(), time(0), tzinfo=tz)

@@ -347,6 +347,16 @@ def log_attempt(
             raise FieldError("attempted_at", "联系时间不能早于开案时间。")
         if draft.next_attempt_at is not None and draft.next_attempt_at <= draft.attempted_at:
             raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
+        if draft.next_attempt_at is not None:  # a call planned at night could not be made
+            shop = session.get(Shop, case.shop_id)
+            policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+            if not policy.in_hours(draft.next_attempt_at, hours.tz):
+                planned = draft.next_attempt_at.astimezone(hours.tz)
+                raise FieldError(
+                    "next_attempt_at",
+                    f"下次跟进 {planned:%m-%d %H:%M} 是休息时间：只在 {policy.hours_text} "
+                    "联系买家，请选这段时间内。",
+                )
         if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
             raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
         if draft.outcome in case_flow.SYSTEM_ATTEMPTS:
