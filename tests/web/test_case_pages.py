@@ -1161,6 +1161,12 @@ def test_the_board_finds_the_call_backs_that_were_missed(
         f"{was.strftime(shown)} 已过</span></div>"
     ) in row  # each row says when the call-back was due
     assert 'id="follow_up_missed"' in client.get("/cases").get_data(as_text=True)
+    # and the case page says it in red at the top; a planned one plainly
+    said = client.get(f"/cases/{missed.id}").get_data(as_text=True)
+    assert '<span id="next-follow-up" class="text-danger">下次跟进：' in said
+    assert "（已过，还没再联系）</span>" in said
+    plain = client.get(f"/cases/{planned.id}").get_data(as_text=True)
+    assert '<span id="next-follow-up">下次跟进：' in plain and "已过，还没再联系" not in plain
 
 
 def test_the_home_pages_follow_ups_say_when_to_call_back(
