@@ -456,6 +456,50 @@ def test_a_second_look_lists_neutral_good_ratings_that_name_a_problem_lowest_fir
     assert session.scalars(found.page).all() == [late]
 
 
+def test_a_second_look_groups_copied_words_and_one_word_calls_them_all_fine(
+    session: Session, shop: Shop, agent: User, make_shop: Callable[..., Shop]
+) -> None:
+    """The same words (text and 追评) are one item with their count; 没问题 with ``alike``
+    stores each copy as happy, and leaves words with another 追评 listed."""
+
+    def bands(version: str) -> ScoreBands:
+        return SETTINGS.bands
+
+    copies = [_neutral(session, shop, f"53{n}", "快递太慢了，等了一周") for n in range(3)]
+    followed = _neutral(session, shop, "539", "快递太慢了，等了一周")
+    followed.follow_up_text = "后来补发了"
+    session.commit()
+    found = confirmations.second_look(session, shop.id, now=NOW, bands_of=bands)
+    page = session.scalars(found.page).all()
+    items = confirmations.second_look_items(session, shop.id, page, now=NOW, bands_of=bands)
+    assert [(i.review.id, len(i.alike), i.alike_waiting) for i in items] == [
+        (copies[0].id, 2, 3),
+        (followed.id, 0, 1),
+    ]
+    other = make_shop()
+    stranger = _neutral(session, other, "538", "快递太慢了，等了一周")
+    with pytest.raises(confirmations.AlreadyDecided):  # not this shop's
+        confirmations.looks_fine(
+            session, shop.id, stranger.id, actor=agent, now=NOW, bands_of=bands, alike=True
+        )
+    assert (
+        confirmations.looks_fine(
+            session, shop.id, copies[1].id, actor=agent, now=NOW, bands_of=bands, alike=True
+        )
+        == 3
+    )
+    assert [_label(session, r) for r in (*copies, followed, stranger)] == [
+        True, True, True, None, None,
+    ]  # fmt: skip
+    assert session.scalars(found.page).all() == [followed]
+    assert (
+        confirmations.looks_fine(
+            session, shop.id, followed.id, actor=agent, now=NOW, bands_of=bands
+        )
+        == 1
+    )
+
+
 def test_a_second_look_says_when_it_stopped_reading(
     session: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:

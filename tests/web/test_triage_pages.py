@@ -314,11 +314,36 @@ def test_a_second_look_lists_neutral_good_ratings_naming_a_problem(
     assert "日期都快过期了" in page and "温和不刺激" not in page  # names no problem
     assert "新鲜度" in page and f'action="/shop/reviews/{stale.id}/case"' in page
     answer = post_form(
-        client,
-        f"/shop/reviews/{stale.id}/sentiment",
-        {"label": "positive"},
+        client, f"/cases/confirm/second-look/{stale.id}/fine", {},
         form_url="/cases/confirm/second-look",
-    )  # 没问题
+    )  # 没问题  # fmt: skip
     assert answer.status_code == 302
     assert "日期都快过期了" not in client.get("/cases/confirm/second-look").get_data(as_text=True)
     assert session.scalar(sa.select(Case).where(Case.review_id == stale.id)) is None
+
+
+def test_a_second_look_shows_copied_words_once_and_calls_them_all_fine(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    """Buyers copy texts: the second look lists the words once, says how many, and one
+    没问题 takes them all off the list (as 待确认 does its queue)."""
+    copies = [_recent_good(session, world, f"c{n}", "挺好的，就是物流有点慢") for n in range(3)]
+    own = _recent_good(session, world, "c9", "挺好的，就是物流有点慢，包装也破了")
+    for review in (*copies, own):
+        review.sentiment_score, review.sentiment_model = 0.55, "test"
+    session.commit()
+    login(client, world.users["agent"])
+    page = client.get("/cases/confirm/second-look").get_data(as_text=True)
+    assert page.count("挺好的，就是物流有点慢</div>") == 1  # the copies as one item
+    assert "同样的文字共 3 条，一起处理" in page and "3 条都没问题" in page
+    answer = post_form(
+        client, f"/cases/confirm/second-look/{copies[0].id}/fine", {"alike": "y"},
+        form_url="/cases/confirm/second-look",
+    )  # fmt: skip
+    assert "已将 3 条评价标为没问题" in client.get(answer.location).get_data(as_text=True)
+    left = client.get("/cases/confirm/second-look").get_data(as_text=True)
+    assert "挺好的，就是物流有点慢</div>" not in left and "包装也破了" in left  # other words stay
+    labels = session.scalars(
+        sa.select(SentimentCorrection.review_id).where(SentimentCorrection.is_positive.is_(True))
+    ).all()
+    assert sorted(labels) == sorted(r.id for r in copies)

@@ -4,7 +4,7 @@ dismisses it (误报: no case, and the next training learns from it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -84,10 +84,19 @@ def waiting(
         .limit(limit)
         .offset(offset)
     ).all()
+    counts = _waiting_with_words(session, shop_id, now, {r.text for r in reviews})
+    return _one_item_per_words(session, shop_id, reviews, counts)
+
+
+def _one_item_per_words(
+    session: Session, shop_id: int, reviews: Sequence[Review], counts: dict[Words, int]
+) -> list[Waiting]:
+    """The reviews of a page as items, those with the same words one item (the first, the
+    others on the page beside it), each with how many reviews of its list have its words
+    (``counts``, beyond the page too)."""
     groups: dict[Words, list[Review]] = {}
     for review in reviews:
         groups.setdefault(_words(review), []).append(review)
-    counts = _waiting_with_words(session, shop_id, now, {r.text for r in reviews})
     firsts = as_waiting(session, shop_id, [group[0] for group in groups.values()])
     return [
         replace(item, alike=others, alike_waiting=max(counts.get(words, 0), 1 + len(others)))
@@ -173,6 +182,65 @@ def second_look(session: Session, shop_id: int, *, now: datetime, bands_of: Band
         .order_by(Review.sentiment_score, Review.id)
     )
     return SecondLook(ids, len(read), len(candidates) > SECOND_LOOK_READ, page)
+
+
+def second_look_items(
+    session: Session, shop_id: int, reviews: Sequence[Review], *, now: datetime, bands_of: BandsOf
+) -> list[Waiting]:
+    """A page of the second look as 待确认 shows its queue: reviews with the same words are
+    one item, with how many are listed with them — buyers copy texts, and one reading of
+    the words is enough for all (没问题 for each copy was a click per buyer)."""
+    counts: dict[Words, int] = {}
+    if reviews:
+        rows = session.execute(
+            sa.select(Review.text, Review.follow_up_text, sa.func.count())
+            .where(
+                _second_look(session, shop_id, now, bands_of),
+                Review.text.in_({r.text for r in reviews}),
+            )
+            .group_by(Review.text, Review.follow_up_text)
+        )
+        counts = {(text, follow_up): n for text, follow_up, n in rows}
+    return _one_item_per_words(session, shop_id, reviews, counts)
+
+
+def looks_fine(
+    session: Session,
+    shop_id: int,
+    review_id: int,
+    *,
+    actor: User,
+    now: datetime,
+    bands_of: BandsOf,
+    alike: bool = False,
+) -> int:
+    """没问题 on the second look: the words are stored as happy for the next training and
+    the review leaves the list; with ``alike``, every review still listed with the same
+    words too. Returns how many."""
+    with transaction(session):
+        review = session.get(Review, review_id)
+        if review is None or review.shop_id != shop_id:
+            raise AlreadyDecided()
+        ids = [review.id]
+        if alike:
+            follow_up = (
+                Review.follow_up_text.is_(None)
+                if review.follow_up_text is None
+                else Review.follow_up_text == review.follow_up_text
+            )
+            ids += session.scalars(
+                sa.select(Review.id)
+                .where(
+                    _second_look(session, shop_id, now, bands_of),
+                    Review.text == review.text,
+                    follow_up,
+                    Review.id != review.id,
+                )
+                .order_by(Review.id)
+            ).all()
+        for listed in ids:
+            store_correction(session, listed, is_positive=True, user_id=actor.id, now=now)
+        return len(ids)
 
 
 def _second_look(

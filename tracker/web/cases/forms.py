@@ -152,6 +152,13 @@ class ConfirmForm(Form):
     alike = BooleanField()
 
 
+class LooksFineForm(Form):
+    """没问题 for one review on the second look (``alike``: and for every review listed with
+    its very words, which the list shows as one item)."""
+
+    alike = BooleanField()
+
+
 class StatusForm(VersionedForm):
     status = SelectField(
         "改为",

@@ -73,6 +73,7 @@ from tracker.web.cases.forms import (
     ConfirmForm,
     ExplanationForm,
     LiftStopForm,
+    LooksFineForm,
     MessageForm,
     PostExplanationForm,
     PreferencesForm,
@@ -345,12 +346,43 @@ def second_look() -> str:
         shop=shop,
         now=now,
         rules=svc.rules_of(db.session, shop.id).for_rating(Rating.GOOD),  # all 好评 here
-        reviews=confirmations.as_waiting(db.session, shop.id, page.items),
+        reviews=confirmations.second_look_items(
+            db.session, shop.id, page.items, now=now, bands_of=bands_of
+        ),
         page=page,
         total=page.total,
         second_look=found,
         open_form=CsrfOnlyForm(),
     )
+
+
+@bp.route("/confirm/second-look/<int:review_id>/fine", methods=["POST"])
+def second_look_fine(review_id: int) -> Response:
+    """没问题 on the second look, for the review or every review listed with its words."""
+    review = db.session.get(Review, review_id)
+    if review is None:
+        abort(404)
+    shop = shop_or_404(review.shop_id)  # another shop's review: 404, as for its cases
+    form = LooksFineForm()
+    if not form.validate_on_submit():
+        abort(400)
+
+    @functools.cache
+    def bands_of(version: str) -> ScoreBands:
+        return bands_of_model(current_app, db.session, shop.id, version)
+
+    try:
+        fine = confirmations.looks_fine(
+            db.session, shop.id, review_id, actor=current_user, now=utcnow(), bands_of=bands_of,
+            alike=form.alike.data,
+        )  # fmt: skip
+    except confirmations.AlreadyDecided as exc:
+        flash(exc.message, "warning")
+    else:
+        which = f" {fine} 条评价" if fine > 1 else ""
+        flash(f"已将{which}标为没问题，不再列出；模型下次训练会学到。", "success")
+    back = request.referrer or ""
+    return redirect(back if back.startswith(request.host_url) else url_for("cases.second_look"))
 
 
 @bp.route("/confirm/<int:review_id>", methods=["POST"])
