@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import login, post_form
+from tests.conftest import csrf_token, login, post_form
 from tests.factories import add_sale
 from tests.web.conftest import World
 from tracker import runtime
@@ -347,3 +347,10 @@ def test_a_second_look_shows_copied_words_once_and_calls_them_all_fine(
         sa.select(SentimentCorrection.review_id).where(SentimentCorrection.is_positive.is_(True))
     ).all()
     assert sorted(labels) == sorted(r.id for r in copies)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, world.users["other_agent"])  # another shop's staff: as for its cases
+    refused = post_form(
+        client, f"/cases/confirm/second-look/{own.id}/fine", {}, form_url="/cases/confirm"
+    )
+    assert refused.status_code == 404
+    assert session.get(SentimentCorrection, own.id) is None

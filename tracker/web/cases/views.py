@@ -32,7 +32,7 @@ from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.segments import LEVEL_NAMES
 from tracker.domain.triage import ScoreBands
 from tracker.extensions import db
-from tracker.models import Case, Product, Review, User
+from tracker.models import Case, Product, Review, Shop, User
 from tracker.models.enums import (
     AppealReason,
     AttemptOutcome,
@@ -334,11 +334,7 @@ def second_look() -> str:
     if shop is None:
         abort(404)
     now = utcnow()
-
-    @functools.cache
-    def bands_of(version: str) -> ScoreBands:
-        return bands_of_model(current_app, db.session, shop.id, version)
-
+    bands_of = _bands_of(shop.id)
     found = confirmations.second_look(db.session, shop.id, now=now, bands_of=bands_of)
     page = requested_page(found.page)
     return render_template(
@@ -356,25 +352,37 @@ def second_look() -> str:
     )
 
 
-@bp.route("/confirm/second-look/<int:review_id>/fine", methods=["POST"])
-def second_look_fine(review_id: int) -> Response:
-    """没问题 on the second look, for the review or every review listed with its words."""
-    review = db.session.get(Review, review_id)
-    if review is None:
-        abort(404)
-    shop = shop_or_404(review.shop_id)  # another shop's review: 404, as for its cases
-    form = LooksFineForm()
-    if not form.validate_on_submit():
-        abort(400)
+def _bands_of(shop_id: int) -> Callable[[str], ScoreBands]:
+    """Each model version's bands as the shop reads its scores, read once a request."""
 
     @functools.cache
     def bands_of(version: str) -> ScoreBands:
-        return bands_of_model(current_app, db.session, shop.id, version)
+        return bands_of_model(current_app, db.session, shop_id, version)
 
+    return bands_of
+
+
+def _judged_review(review_id: int, form: FlaskForm) -> Shop:
+    """The shop of a review a 待确认 or second-look button was pressed on: 404 for an
+    unknown review or another shop's (as for its cases), 400 for a form without its token."""
+    review = db.session.get(Review, review_id)
+    if review is None:
+        abort(404)
+    shop = shop_or_404(review.shop_id)
+    if not form.validate_on_submit():
+        abort(400)
+    return shop
+
+
+@bp.route("/confirm/second-look/<int:review_id>/fine", methods=["POST"])
+def second_look_fine(review_id: int) -> Response:
+    """没问题 on the second look, for the review or every review listed with its words."""
+    form = LooksFineForm()
+    shop = _judged_review(review_id, form)
     try:
         fine = confirmations.looks_fine(
-            db.session, shop.id, review_id, actor=current_user, now=utcnow(), bands_of=bands_of,
-            alike=form.alike.data,
+            db.session, shop.id, review_id, actor=current_user, now=utcnow(),
+            bands_of=_bands_of(shop.id), alike=form.alike.data,
         )  # fmt: skip
     except confirmations.AlreadyDecided as exc:
         flash(exc.message, "warning")
@@ -387,13 +395,8 @@ def second_look_fine(review_id: int) -> Response:
 
 @bp.route("/confirm/<int:review_id>", methods=["POST"])
 def confirm_decide(review_id: int) -> Response:
-    review = db.session.get(Review, review_id)
-    if review is None:
-        abort(404)
-    shop = shop_or_404(review.shop_id)  # another shop's review: 404, as for its cases
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    shop = _judged_review(review_id, form)
     now = utcnow()
     try:
         if form.decision.data == "case":
