@@ -138,7 +138,14 @@ def test_each_notice_goes_to_the_right_people_once(session: Session, team) -> No
         c.revision_window_ends_at = T0 + timedelta(days=20)
     session.commit()
     created = alerts.scan(session, now=T0, settings=SETTINGS, tz_name="Asia/Shanghai")
-    soon, overdue, window = (e.value for e in AlertEvent)
+    soon, overdue, window = (
+        e.value
+        for e in (
+            AlertEvent.FIRST_CONTACT_DUE_SOON,
+            AlertEvent.FIRST_CONTACT_OVERDUE,
+            AlertEvent.REVISION_WINDOW_CLOSING,
+        )
+    )
     expected = {
         (soon, free.id, boss.username),  # nobody owns it: the supervisors
         (soon, mine.id, agent.username),  # its owner
@@ -168,6 +175,46 @@ def test_each_notice_goes_to_the_right_people_once(session: Session, team) -> No
         sa.select(sa.func.count()).where(Delivery.channel == DeliveryChannel.WEBHOOK)
     )
     assert webhooks == 6  # one group message per case and event, not per person
+
+
+def test_a_follow_up_come_due_is_told_to_its_owner_once_and_not_to_the_group(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    """约好的跟进到点了: the owner hears of each 下次跟进 as it comes due (第一时间), once; not
+    the chat robot (a person's own reminder); one past long ago is the digest's. An owner
+    不在岗 has it go to the supervisors, as every alert of theirs does."""
+    shop, boss, agent = team
+    due = _case(session, shop, "1", due_in=timedelta(hours=5), owner=agent)
+    stale = _case(session, shop, "2", due_in=timedelta(hours=5), owner=agent)
+    ahead = _case(session, shop, "3", due_in=timedelta(hours=5), owner=agent)
+    for case, at in ((due, -5), (stale, -60), (ahead, 30)):
+        case.first_attempt_at, case.status = T0 - timedelta(hours=2), CaseStatus.CONTACTING
+        case.next_follow_up_at = T0 + timedelta(minutes=at)
+        case.revision_window_ends_at = T0 + timedelta(days=20)
+    session.commit()
+
+    def scan(at):  # type: ignore[no-untyped-def]
+        return alerts.scan(session, now=at, settings=SETTINGS, tz_name="Asia/Shanghai")
+
+    assert scan(T0) == 1
+    told = session.scalars(sa.select(Notification)).one()
+    assert (told.kind, told.case_id, told.user_id) == ("follow_up_due", due.id, agent.id)
+    assert told.title == f"约好的跟进到点了：案件 #{due.id}" and " · 约在 " in told.body
+    assert scan(T0 + timedelta(minutes=1)) == 0  # once
+    channels = session.scalars(sa.select(Delivery.channel)).all()
+    assert channels == [DeliveryChannel.EMAIL]  # the agent's e-mail; no group message
+    # the next one of the same case is its own reminder
+    due.next_follow_up_at = T0 + timedelta(hours=2)
+    session.commit()
+    # ``ahead``'s (T0 + 30 min) came due while no scan ran: past the quarter hour, not told late
+    assert scan(T0 + timedelta(hours=2, minutes=1)) == 1
+    agent.away_from, agent.away_until = T0 + timedelta(hours=3), T0 + timedelta(days=2)  # leave
+    ahead.next_follow_up_at = T0 + timedelta(hours=4)
+    session.commit()
+    scan(T0 + timedelta(hours=4, minutes=2))
+    assert ("follow_up_due", ahead.id, boss.username) in _notices(session)
+    assert ("follow_up_due", ahead.id, agent.username) not in _notices(session)
+    assert stale.id not in {case_id for _, case_id, _ in _notices(session)}
 
 
 def test_the_job_sends_each_notice_once_across_restarts(app: Flask, session: Session, team) -> None:  # type: ignore[no-untyped-def]

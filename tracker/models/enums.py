@@ -207,6 +207,7 @@ class AlertEvent(LabelledEnum):
     FIRST_CONTACT_DUE_SOON = "first_contact_due_soon", "首次联系即将超时"
     FIRST_CONTACT_OVERDUE = "first_contact_overdue", "首次联系已超时"
     REVISION_WINDOW_CLOSING = "revision_window_closing", "30 天挽回期限即将结束"
+    FOLLOW_UP_DUE = "follow_up_due", "约好的跟进到点了"  # the owner's own 下次跟进
 
 
 class ShiftRequestState(LabelledEnum):

@@ -51,10 +51,18 @@ class Notice:
     case: Case
     event: AlertEvent
     to_supervisors: bool
+    at: datetime | None = None  # a moment that comes again (each 下次跟进 is told once)
+    broadcast: bool = True  # also to the shop's chat robot; a person's own reminder is not
 
     @property
     def key(self) -> str:
-        return f"{self.event.value}:case:{self.case.id}"
+        moment = f":{int(self.at.timestamp())}" if self.at is not None else ""
+        return f"{self.event.value}:case:{self.case.id}{moment}"
+
+
+# A 下次跟进 come due this recently is told to its owner; one older (the job was down) is
+# left to the board's 跟进已过 and the morning digest, not told late.
+FOLLOW_UP_TOLD_WITHIN = timedelta(minutes=15)
 
 
 class Mailer(Protocol):
@@ -99,6 +107,17 @@ def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> 
         )
     ):
         notices.append(Notice(case, AlertEvent.REVISION_WINDOW_CLOSING, case.owner_id is None))
+    for case in session.scalars(
+        base.where(
+            Case.status.in_(case_flow.OPEN),
+            Case.owner_id.is_not(None),
+            Case.next_follow_up_at <= now,
+            Case.next_follow_up_at > now - FOLLOW_UP_TOLD_WITHIN,
+        )
+    ):  # the call-back promised to the buyer, or the check on a problem in hand: 第一时间
+        notices.append(
+            Notice(case, AlertEvent.FOLLOW_UP_DUE, False, case.next_follow_up_at, broadcast=False)
+        )
     return notices
 
 
@@ -162,13 +181,15 @@ def _message(
         AlertEvent.FIRST_CONTACT_DUE_SOON: case.first_contact_due_at,
         AlertEvent.FIRST_CONTACT_OVERDUE: case.first_contact_due_at,
         AlertEvent.REVISION_WINDOW_CLOSING: case.revision_window_ends_at,
+        AlertEvent.FOLLOW_UP_DUE: case.next_follow_up_at,
     }[notice.event]
     owner = case.owner.display_name if case.owner else "未分配"
     if unable:
         owner += f"（{unable}）"
     title = f"{notice.event.label}：案件 #{case.id}"
+    said = "约在" if notice.event is AlertEvent.FOLLOW_UP_DUE else "截止"
     body = (
-        f"{product} · 负责人：{owner} · 截止 {to_local(when, tz_name):%m-%d %H:%M}\n"
+        f"{product} · 负责人：{owner} · {said} {to_local(when, tz_name):%m-%d %H:%M}\n"
         f"{settings.base_url.rstrip('/')}/cases/{case.id}"
     )
     return title, body
@@ -248,7 +269,7 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
                         body,
                         now,
                     )
-            if settings.webhook_url and notice.key not in queued:
+            if settings.webhook_url and notice.broadcast and notice.key not in queued:
                 _queue(
                     session,
                     DeliveryChannel.WEBHOOK,
