@@ -184,7 +184,7 @@ def test_a_copy_a_colleague_decided_meanwhile_is_left_to_them(
 ) -> None:
     first, second, third = _copied(session, shop, ["3401", "3402", "3403"], "还行吧，就那样")
     colleague = make_user(Role.AGENT, [shop])
-    real = confirmations._waiting_alike
+    real = confirmations._alike
 
     def colleague_takes_one(*args: object) -> list[int]:
         ids = real(*args)  # type: ignore[arg-type]
@@ -199,7 +199,7 @@ def test_a_copy_a_colleague_decided_meanwhile_is_left_to_them(
             )
         return ids
 
-    monkeypatch.setattr(confirmations, "_waiting_alike", colleague_takes_one)
+    monkeypatch.setattr(confirmations, "_alike", colleague_takes_one)
     dismissed = confirmations.dismiss(session, shop.id, first.id, actor=agent, now=NOW, alike=True)
     assert dismissed == 2
     assert [_label(session, r) for r in (first, second, third)] == [True, False, True]

@@ -84,7 +84,7 @@ def waiting(
         .limit(limit)
         .offset(offset)
     ).all()
-    counts = _waiting_with_words(session, shop_id, now, {r.text for r in reviews})
+    counts = _with_words(session, _waiting(session, shop_id, now), {r.text for r in reviews})
     return _one_item_per_words(session, shop_id, reviews, counts)
 
 
@@ -104,18 +104,36 @@ def _one_item_per_words(
     ]
 
 
-def _waiting_with_words(
-    session: Session, shop_id: int, now: datetime, texts: set[str]
+def _with_words(
+    session: Session, listed: sa.ColumnElement[bool], texts: set[str]
 ) -> dict[Words, int]:
-    """How many reviews wait with each of these texts (and their 追评), in one query."""
+    """How many reviews of a list (``listed``: 待确认, the second look) have each of these
+    texts (and their 追评), in one query."""
     if not texts:
         return {}
     rows = session.execute(
         sa.select(Review.text, Review.follow_up_text, sa.func.count())
-        .where(_waiting(session, shop_id, now), Review.text.in_(texts))
+        .where(listed, Review.text.in_(texts))
         .group_by(Review.text, Review.follow_up_text)
     )
     return {(text, follow_up): count for text, follow_up, count in rows}
+
+
+def _alike(session: Session, listed: sa.ColumnElement[bool], review: Review) -> list[int]:
+    """The other reviews of a list (``listed``) with the review's very words (text and
+    追评), oldest first."""
+    return list(
+        session.scalars(
+            sa.select(Review.id)
+            .where(
+                listed,
+                Review.text == review.text,
+                Review.follow_up_text.is_not_distinct_from(review.follow_up_text),
+                Review.id != review.id,
+            )
+            .order_by(Review.first_posted_at, Review.id)
+        )
+    )
 
 
 def _problems_named(review: Review) -> list[Reason]:
@@ -190,17 +208,8 @@ def second_look_items(
     """A page of the second look as 待确认 shows its queue: reviews with the same words are
     one item, with how many are listed with them — buyers copy texts, and one reading of
     the words is enough for all (没问题 for each copy was a click per buyer)."""
-    counts: dict[Words, int] = {}
-    if reviews:
-        rows = session.execute(
-            sa.select(Review.text, Review.follow_up_text, sa.func.count())
-            .where(
-                _second_look(session, shop_id, now, bands_of),
-                Review.text.in_({r.text for r in reviews}),
-            )
-            .group_by(Review.text, Review.follow_up_text)
-        )
-        counts = {(text, follow_up): n for text, follow_up, n in rows}
+    listed = _second_look(session, shop_id, now, bands_of)
+    counts = _with_words(session, listed, {r.text for r in reviews})
     return _one_item_per_words(session, shop_id, reviews, counts)
 
 
@@ -223,21 +232,7 @@ def looks_fine(
             raise AlreadyDecided()
         ids = [review.id]
         if alike:
-            follow_up = (
-                Review.follow_up_text.is_(None)
-                if review.follow_up_text is None
-                else Review.follow_up_text == review.follow_up_text
-            )
-            ids += session.scalars(
-                sa.select(Review.id)
-                .where(
-                    _second_look(session, shop_id, now, bands_of),
-                    Review.text == review.text,
-                    follow_up,
-                    Review.id != review.id,
-                )
-                .order_by(Review.id)
-            ).all()
+            ids += _alike(session, _second_look(session, shop_id, now, bands_of), review)
         for listed in ids:
             store_correction(session, listed, is_positive=True, user_id=actor.id, now=now)
         return len(ids)
@@ -292,22 +287,6 @@ def _take(session: Session, shop_id: int, review_id: int, now: datetime) -> Revi
     review = session.get(Review, review_id)
     assert review is not None
     return review
-
-
-def _waiting_alike(session: Session, shop_id: int, review: Review, now: datetime) -> list[int]:
-    """The other reviews waiting with the review's very words (text and 追评), oldest first."""
-    return list(
-        session.scalars(
-            sa.select(Review.id)
-            .where(
-                _waiting(session, shop_id, now),
-                Review.text == review.text,
-                Review.follow_up_text.is_not_distinct_from(review.follow_up_text),
-                Review.id != review.id,
-            )
-            .order_by(Review.first_posted_at, Review.id)
-        )
-    )
 
 
 def _decide(
@@ -421,7 +400,7 @@ def _decide_all(
     first = _decide(session, shop_id, review_id, actor=actor, now=now, complaint=complaint)
     decided = [first]
     if alike:
-        for other in _waiting_alike(session, shop_id, first, now):
+        for other in _alike(session, _waiting(session, shop_id, now), first):
             try:
                 decided.append(
                     _decide(session, shop_id, other, actor=actor, now=now, complaint=complaint)
