@@ -22,6 +22,13 @@ MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
 MAX_PAGE = 10_000
 
 
+def came_from_or(default: str) -> str:
+    """The page the request came from, its filter and page kept, when it is this site's;
+    else ``default``: a button on a list goes back to that list, never to another site."""
+    back = request.referrer or ""
+    return back if back.startswith(request.host_url) else default
+
+
 def safe_next(target: str | None) -> str:
     """Where to go after a form, when it is a path of this site (never an open redirect
     to another host: ``//evil``, ``/\\evil``, ``https://evil`` and a path with a tab or a

@@ -83,7 +83,7 @@ from tracker.web.cases.forms import (
 )
 from tracker.web.choices import row_choices
 from tracker.web.fields import attach_error
-from tracker.web.inputs import parse_id, requested_page, searched_page
+from tracker.web.inputs import came_from_or, parse_id, requested_page, searched_page
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -389,8 +389,7 @@ def second_look_fine(review_id: int) -> Response:
     else:
         which = f" {fine} 条评价" if fine > 1 else ""
         flash(f"已将{which}标为没问题，不再列出；模型下次训练会学到。", "success")
-    back = request.referrer or ""
-    return redirect(back if back.startswith(request.host_url) else url_for("cases.second_look"))
+    return redirect(came_from_or(url_for("cases.second_look")))
 
 
 @bp.route("/confirm/<int:review_id>", methods=["POST"])

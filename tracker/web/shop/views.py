@@ -29,7 +29,7 @@ from tracker.services.corrections import correct_sentiment
 from tracker.services.errors import FieldError
 from tracker.web.access import current_shop, roles_required, shop_or_404
 from tracker.web.admin.forms import CsrfOnlyForm
-from tracker.web.inputs import requested_page, search_text, searched_page
+from tracker.web.inputs import came_from_or, requested_page, search_text, searched_page
 from tracker.web.shop.forms import CopyRequestForm, ErasureForm, SentimentCorrectionForm
 
 bp = Blueprint("shop", __name__, url_prefix="/shop")
@@ -286,5 +286,4 @@ def correct_review_sentiment(review_id: int) -> Response:
 
 def _back_to_reviews() -> Response:
     """The list page the person was on (its filter and page), never another site."""
-    back = request.referrer or ""
-    return redirect(back if back.startswith(request.host_url) else url_for("shop.reviews"))
+    return redirect(came_from_or(url_for("shop.reviews")))
