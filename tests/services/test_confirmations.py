@@ -471,7 +471,7 @@ def test_a_second_look_groups_copied_words_and_one_word_calls_them_all_fine(
     session.commit()
     found = confirmations.second_look(session, shop.id, now=NOW, bands_of=bands)
     page = session.scalars(found.page).all()
-    items = confirmations.second_look_items(session, shop.id, page, now=NOW, bands_of=bands)
+    items = confirmations.second_look_items(session, shop.id, found, page)
     assert [(i.review.id, len(i.alike), i.alike_waiting) for i in items] == [
         (copies[0].id, 2, 3),
         (followed.id, 0, 1),

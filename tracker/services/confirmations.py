@@ -174,6 +174,8 @@ class SecondLook:
     # The listed reviews still to look at, in the list's order: executed later, one opened
     # or called fine meanwhile has dropped out.
     page: sa.Select[tuple[Review]]
+    # what keeps a good rating on the list, its models' bands read once (copies count by it)
+    listed: sa.ColumnElement[bool]
 
 
 def second_look(session: Session, shop_id: int, *, now: datetime, bands_of: BandsOf) -> SecondLook:
@@ -199,17 +201,16 @@ def second_look(session: Session, shop_id: int, *, now: datetime, bands_of: Band
         .options(selectinload(Review.product), selectinload(Review.buyer))
         .order_by(Review.sentiment_score, Review.id)
     )
-    return SecondLook(ids, len(read), len(candidates) > SECOND_LOOK_READ, page)
+    return SecondLook(ids, len(read), len(candidates) > SECOND_LOOK_READ, page, listed)
 
 
 def second_look_items(
-    session: Session, shop_id: int, reviews: Sequence[Review], *, now: datetime, bands_of: BandsOf
+    session: Session, shop_id: int, found: SecondLook, reviews: Sequence[Review]
 ) -> list[Waiting]:
     """A page of the second look as 待确认 shows its queue: reviews with the same words are
     one item, with how many are listed with them — buyers copy texts, and one reading of
     the words is enough for all (没问题 for each copy was a click per buyer)."""
-    listed = _second_look(session, shop_id, now, bands_of)
-    counts = _with_words(session, listed, {r.text for r in reviews})
+    counts = _with_words(session, found.listed, {r.text for r in reviews})
     return _one_item_per_words(session, shop_id, reviews, counts)
 
 

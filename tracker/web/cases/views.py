@@ -334,17 +334,14 @@ def second_look() -> str:
     if shop is None:
         abort(404)
     now = utcnow()
-    bands_of = _bands_of(shop.id)
-    found = confirmations.second_look(db.session, shop.id, now=now, bands_of=bands_of)
+    found = confirmations.second_look(db.session, shop.id, now=now, bands_of=_bands_of(shop.id))
     page = requested_page(found.page)
     return render_template(
         "cases/confirm.html",
         shop=shop,
         now=now,
         rules=svc.rules_of(db.session, shop.id).for_rating(Rating.GOOD),  # all 好评 here
-        reviews=confirmations.second_look_items(
-            db.session, shop.id, page.items, now=now, bands_of=bands_of
-        ),
+        reviews=confirmations.second_look_items(db.session, shop.id, found, page.items),
         page=page,
         total=page.total,
         second_look=found,
