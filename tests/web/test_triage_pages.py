@@ -318,6 +318,7 @@ def test_a_second_look_lists_neutral_good_ratings_naming_a_problem(
         form_url="/cases/confirm/second-look",
     )  # 没问题  # fmt: skip
     assert answer.status_code == 302
+    assert "已标为没问题，不再列出" in client.get(answer.location).get_data(as_text=True)
     assert "日期都快过期了" not in client.get("/cases/confirm/second-look").get_data(as_text=True)
     assert session.scalar(sa.select(Case).where(Case.review_id == stale.id)) is None
 

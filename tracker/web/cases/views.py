@@ -384,8 +384,8 @@ def second_look_fine(review_id: int) -> Response:
     except confirmations.AlreadyDecided as exc:
         flash(exc.message, "warning")
     else:
-        which = f" {fine} 条评价" if fine > 1 else ""
-        flash(f"已将{which}标为没问题，不再列出；模型下次训练会学到。", "success")
+        which = f"将 {fine} 条评价" if fine > 1 else ""
+        flash(f"已{which}标为没问题，不再列出；模型下次训练会学到。", "success")
     return redirect(came_from_or(url_for("cases.second_look")))
 
 
