@@ -124,6 +124,50 @@ def test_bestsellers_that_fit_the_buyers_categories_rank_first() -> None:
     assert picks[2].reason == "本店近 7 天热销"
 
 
+def test_a_bestseller_outside_the_buyers_categories_comes_after_all_that_fits() -> None:
+    """A hoodie buyer's call: wipes sell five times as much as anything in 女装, and were
+    even bought once by a hoodie buyer, but all there is to say of them is that they sell."""
+    catalogue = {
+        "hoodie": ProductInfo("连帽卫衣", "女装", is_consumable=False),
+        "cardigan": ProductInfo("针织开衫", "女装", is_consumable=False),
+        "jeans": ProductInfo("直筒牛仔裤", "女装", launched_at=NOW - timedelta(days=3)),
+        "wipes": ProductInfo("婴儿湿巾", "母婴"),
+        "nuts": ProductInfo("每日坚果", "零食"),
+    }
+    history = [buys(f"w{i}", "wipes", 1) for i in range(50)]
+    history += [buys(f"n{i}", "nuts", 2) for i in range(40)]
+    history += [buys(f"c{i}", "cardigan", 3) for i in range(10)]
+    history += [buys("h1", "hoodie", 30), buys("h1", "cardigan", 30), buys("h2", "hoodie", 20)]
+    history += [buys("h2", "wipes", 20)]
+    model = build(history, now=NOW, catalogue=catalogue)
+    picks = recommend(model, [buys("me", "hoodie", 9)], now=NOW, k=5)
+    assert products(picks) == ["jeans", "cardigan", "wipes", "nuts"]
+    assert [s.kind for s in picks[:2]] == ["new_arrival", "bestseller"]
+    assert picks[1].reason == "本店近 7 天热销，与您买过的女装同类"
+    assert picks[2].reason == "本店近 7 天热销"
+    # no category known for the buyer: selling is reason enough, best first
+    assert products(recommend(model, [], now=NOW, k=2)) == ["wipes", "nuts"]
+
+
+def test_one_size_of_a_product_and_none_of_a_durable_the_buyer_owns() -> None:
+    catalogue = {
+        "hoodie-m": ProductInfo("连帽卫衣 M", "女装", is_consumable=False, family="WM-HOODIE"),
+        "hoodie-l": ProductInfo("连帽卫衣 L", "女装", is_consumable=False, family="WM-HOODIE"),
+        "shoe-39": ProductInfo("跑步鞋 39", "女装", is_consumable=False, family="SH-RUN"),
+        "shoe-40": ProductInfo("跑步鞋 40", "女装", is_consumable=False, family="SH-RUN"),
+        "rice-1": ProductInfo("米粉 1罐", "女装", repurchase_days=200, family="BB-RICE"),
+        "rice-2": ProductInfo("米粉 2罐", "女装", repurchase_days=200, family="BB-RICE"),
+    }
+    history = [buys(f"c{i}", product, 1) for i in range(5) for product in catalogue]
+    model = build(history, now=NOW, catalogue=catalogue)
+    mine = [buys("me", "hoodie-m", 30), buys("me", "rice-1", 30)]
+    picks = products(recommend(model, mine, now=NOW, k=6))
+    assert "hoodie-l" not in picks  # the hoodie they have, in another size
+    assert len({p for p in picks if p.startswith("shoe-")}) == 1  # one shoe, not two sizes
+    assert picks[0] == "rice-1"  # their staple, not its bigger tin as well
+    assert "rice-2" not in picks and len(picks) == 2
+
+
 def test_the_model_survives_a_round_trip_through_json() -> None:
     import json
 

@@ -118,6 +118,7 @@ def the_case(session: Session, shelf: Shelf, *, text: str = "质量太差了，�
     buys shampoo every month and once bought a kettle."""
     case = open_case(session, shelf.shop, at=NOW, text=text)
     case.product.sku, case.product.category = "FR-ORANGE-5", "水果生鲜"
+    case.product.is_consumable = True  # fruit: another box is no repeat of a durable
     shelf.products["orange"] = case.product
     shelf.order(case.buyer, NOW - timedelta(days=70), "shampoo")
     shelf.order(case.buyer, NOW - timedelta(days=35), "shampoo")

@@ -30,6 +30,8 @@ PRICE_CEILING = 2.0  # a product dearer than twice the most the buyer ever paid 
 PRICE_PENALTY = 0.5  # ...is worth half as much: it is outside the buyer's price range
 # A bestseller in none of the categories the buyer buys is worth this much of one that
 # fits (a fruit buyer's call is no place for nappies); products without a category fit.
+# Such a product, when selling is all there is to say of it, is listed after every one
+# that fits, however well it sells.
 OFF_CATEGORY = 0.5
 
 
@@ -170,7 +172,8 @@ def recommend(
     ``exclude``: never suggest these (the product the case is about). ``exclude_families``:
     nor their close variants (for quality complaints). ``only_new``: leave out everything
     the buyer bought before. Inactive products and durable products the buyer already owns
-    are never suggested.
+    (in any size or colour) are never suggested, and each product family at most once.
+    Bestsellers outside the buyer's categories come after everything that fits.
     """
     owned: dict[str, list[datetime]] = defaultdict(list)
     for p in history:
@@ -223,15 +226,31 @@ def recommend(
             if product not in owned and price is not None and price > ceiling:
                 scores[product] *= PRICE_PENALTY
     banned, families = set(exclude), set(exclude_families)
-    ranked = []
-    for product, score in sorted(scores.items(), key=lambda x: (-x[1], x[0])):
+    # Another size or colour of a durable the buyer owns is the same product to them.
+    families |= {
+        info.family for info in map(model.info, owned) if info.family and not info.is_consumable
+    }
+    candidates = []
+    for product, score in scores.items():
         info = model.info(product)
         if product in banned or not info.is_active or (info.family and info.family in families):
             continue
         if product in owned and (only_new or not info.is_consumable):
             continue
         kind, (_, reason) = max(parts[product].items(), key=lambda kv: kv[1][0])
-        ranked.append(Suggestion(product, score, kind, reason))
+        # What the agent would say of it is only "it sells": said after everything that
+        # fits the buyer, however well it sells (wipes are no news to a hoodie buyer).
+        misfit = kind == "bestseller" and bool(info.category) and info.category not in categories
+        candidates.append((misfit and bool(categories), -score, product, kind, reason))
+    ranked: list[Suggestion] = []
+    listed: set[str] = set()
+    for _, negative, product, kind, reason in sorted(candidates):
+        family = model.info(product).family
+        if family in listed:
+            continue  # one size or colour of a product is enough to bring it up on a call
+        if family:
+            listed.add(family)
+        ranked.append(Suggestion(product, -negative, kind, reason))
         if len(ranked) == k:
             break
     return ranked
