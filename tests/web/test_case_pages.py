@@ -1314,3 +1314,30 @@ def test_the_page_says_when_a_buyer_was_tried_enough_to_close_as_unreachable(
     login(client, agent)
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert 'id="tried-enough"' in html and "5 天里用电话、旺旺/千牛联系了 5 次" in html
+
+
+def test_a_first_contact_made_late_is_said_late_not_shown_as_met(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """The reports count a first try after the deadline as late; the case page and the
+    list said 已联系 in green all the same. They now say how late."""
+    late = recent_case(session, shop, key="1", nick="晚联系的买家")
+    on_time = recent_case(session, shop, key="2", nick="按时的买家")
+    for case, after in ((late, timedelta(hours=2, minutes=47, seconds=10)), (on_time, None)):
+        case.owner_id, case.status = agent.id, CaseStatus.CONTACTING
+        due = case.first_contact_due_at
+        case.first_attempt_at = due + after if after else due - timedelta(minutes=5)
+    session.commit()
+    login(client, agent)
+    page = client.get(f"/cases/{late.id}").get_data(as_text=True)
+    made = late.first_attempt_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d %H:%M")
+    assert (
+        f'<span id="first-contact-made" class="text-danger">（{made} 已联系，晚了 2小时48分）</span>'
+    ) in page
+    page = client.get(f"/cases/{on_time.id}").get_data(as_text=True)
+    assert '<span id="first-contact-made" class="text-success">（' in page and "晚了" not in page
+    listed = client.get("/cases?view=list").get_data(as_text=True)
+    row = listed.split(f'data-case-id="{late.id}"')[1].split("</tr>")[0]
+    assert '<div class="small first-contact-made text-danger">晚 2小时48分 联系</div>' in row
+    row = listed.split(f'data-case-id="{on_time.id}"')[1].split("</tr>")[0]
+    assert '<div class="small first-contact-made text-success">按时联系</div>' in row

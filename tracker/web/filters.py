@@ -100,6 +100,15 @@ def countdown(
     return {"state": "near" if minutes <= warn else "ok", "text": f"剩 {_span(minutes)}"}
 
 
+def late_by(done: datetime | None, due: datetime | None) -> str:
+    """How long after its deadline something was done ("2小时48分"), "" when on time: a late
+    first contact is said where the case is shown, as the reports count it, not shown as
+    met. Part of a minute counts as a minute."""
+    if done is None or due is None or done <= due:
+        return ""
+    return _span(-(-int((done - due).total_seconds()) // 60))
+
+
 def _window_lead() -> timedelta:
     """How long before the buyer's window ends the owner is told 30 天挽回期限即将结束
     (``TRACKER_ALERT_REVISION_LEAD_HOURS``, 72 by default): every page warns from then."""
@@ -219,5 +228,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(mask_nick, "mask_nick")
     app.add_template_filter(own_links, "own_links")
     app.add_template_global(countdown, "countdown")
+    app.add_template_global(late_by, "late_by")
     app.add_template_global(window_closing, "window_closing")
     app.add_template_global(window_countdown, "window_countdown")
