@@ -1323,7 +1323,7 @@ def test_a_first_contact_made_late_is_said_late_not_shown_as_met(
     list said 已联系 in green all the same. They now say how late."""
     late = recent_case(session, shop, key="1", nick="晚联系的买家")
     on_time = recent_case(session, shop, key="2", nick="按时的买家")
-    for case, after in ((late, timedelta(hours=2, minutes=47, seconds=10)), (on_time, None)):
+    for case, after in ((late, timedelta(hours=2, minutes=48, seconds=50)), (on_time, None)):
         case.owner_id, case.status = agent.id, CaseStatus.CONTACTING
         due = case.first_contact_due_at
         case.first_attempt_at = due + after if after else due - timedelta(minutes=5)

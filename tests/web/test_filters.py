@@ -1,10 +1,11 @@
-"""Money and rate differences as a person reads them."""
+"""Money, rate differences and lateness as a person reads them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from tracker.web.filters import money, money_in_wan, number, points
+from tracker.web.filters import late_by, money, money_in_wan, number, points
 
 
 def test_money_puts_the_sign_before_the_yuan() -> None:
@@ -38,3 +39,12 @@ def test_counts_are_grouped_by_thousands() -> None:
         "999",
         "—",
     )
+
+
+def test_lateness_is_in_the_whole_minutes_the_times_beside_it_show() -> None:
+    due = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+    assert late_by(due + timedelta(hours=2, minutes=48, seconds=59), due) == "2小时48分"
+    assert late_by(due + timedelta(seconds=20), due) == "1分"  # late, if only just
+    assert late_by(due + timedelta(days=1, hours=3), due) == "1天3小时"
+    assert late_by(due, due) == late_by(due - timedelta(hours=1), due) == ""
+    assert late_by(None, due) == late_by(due, None) == ""

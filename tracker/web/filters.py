@@ -103,10 +103,10 @@ def countdown(
 def late_by(done: datetime | None, due: datetime | None) -> str:
     """How long after its deadline something was done ("2小时48分"), "" when on time: a late
     first contact is said where the case is shown, as the reports count it, not shown as
-    met. Part of a minute counts as a minute."""
+    met. Whole minutes, as the times beside it are shown; seconds late say 1分."""
     if done is None or due is None or done <= due:
         return ""
-    return _span(-(-int((done - due).total_seconds()) // 60))
+    return _span(max(1, int((done - due).total_seconds()) // 60))
 
 
 def _window_lead() -> timedelta:
