@@ -162,3 +162,48 @@ def test_only_a_supervisor_lifts_a_buyers_stop_with_a_reason(
         )
     )
     assert lifted == "解除：买家主动来电要求回电"
+
+
+def test_a_follow_up_the_policy_will_refuse_is_said_on_the_case_page_when_set(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """A 下次跟进 half an hour after a call, or a third call today, would be refused when it
+    came due (the reminder would say call, the page would say not now). It stays allowed, a
+    buyer may ask for it, but the page says so from the moment it is set, and when then."""
+    from tracker.services import case_page
+
+    agent = make_user(Role.AGENT, [shop])
+    case = open_case(session, shop, at=MON_10 - timedelta(days=4))
+
+    def held(now: datetime):  # type: ignore[no-untyped-def]
+        return case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).follow_up_held
+
+    soon = MON_10 + timedelta(minutes=30)
+    svc.log_attempt(
+        session,
+        case,
+        svc.AttemptDraft(Channel.PHONE, MON_10, AttemptOutcome.CONSIDERING, next_attempt_at=soon),
+        actor=agent,
+        now=MON_10 + timedelta(minutes=1),
+        expected_version=None,
+        hours=HOURS,
+    )
+    said = held(MON_10 + timedelta(minutes=1))
+    assert said is not None and said.refusals == ("距上次联系不足 2 小时",)
+    assert said.earliest == MON_10 + timedelta(hours=2)
+    assert held(soon + timedelta(minutes=1)) is None  # past: the page's own refusals say it
+    case.next_follow_up_at = MON_10 + timedelta(hours=3)
+    session.commit()
+    assert held(MON_10 + timedelta(minutes=1)) is None  # outside the gap: nothing to say
+    # the day's second call leaves the cap reached: this evening is refused, tomorrow 09:00
+    _try(session, case, agent, MON_10 + timedelta(hours=3))
+    case.next_follow_up_at = MON_10.replace(hour=19)
+    session.commit()
+    said = held(MON_10 + timedelta(hours=3, minutes=1))
+    assert said is not None and said.refusals == ("这位买家今天已联系 2 次（每天最多 2 次）",)
+    assert said.earliest == MON_10.replace(hour=9) + timedelta(days=1)
+    # a buyer who asked not to be contacted has no "earliest"
+    case.buyer.do_not_contact_at = MON_10 + timedelta(hours=4)
+    session.commit()
+    said = held(MON_10 + timedelta(hours=4, minutes=1))
+    assert said is not None and said.earliest is None and "勿扰" in said.refusals[0]

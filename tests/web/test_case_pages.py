@@ -12,7 +12,7 @@ from flask import current_app, g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import NOW, DatabaseDown, csrf_token, login, post_form
+from tests.conftest import ANY_TIME, NOW, DatabaseDown, csrf_token, login, post_form
 from tests.factories import open_case
 from tests.fakes import KeywordScorer
 from tracker import runtime
@@ -28,7 +28,15 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import CaseOutcome, CaseStatus, Platform, Rating, Role
+from tracker.models.enums import (
+    AttemptOutcome,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    Platform,
+    Rating,
+    Role,
+)
 from tracker.services import browse, buyer_profiles
 from tracker.services.intake import ingest
 from tracker.sources.records import ReviewRecord
@@ -1341,3 +1349,39 @@ def test_a_first_contact_made_late_is_said_late_not_shown_as_met(
     assert '<div class="small first-contact-made text-danger">晚 2小时48分 联系</div>' in row
     row = listed.split(f'data-case-id="{on_time.id}"')[1].split("</tr>")[0]
     assert '<div class="small first-contact-made text-success">按时联系</div>' in row
+
+
+def test_the_case_page_says_when_a_follow_up_set_will_be_refused_and_when_it_would_not(
+    client: FlaskClient, session: Session, make_shop, make_user
+) -> None:
+    """A 下次跟进 twenty minutes after a call, with the shop's two hours between contacts:
+    the head says the policy will refuse it then, and from when it would not."""
+    shop = make_shop(contact_policy={**ANY_TIME, "min_gap_minutes": 120})
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = recent_case(session, shop)
+    called = utcnow() - timedelta(minutes=10)
+    session.add(
+        ContactAttempt(
+            case_id=case.id,
+            agent_id=agent.id,
+            channel=Channel.PHONE,
+            attempted_at=called,
+            outcome=AttemptOutcome.CONSIDERING,
+            next_attempt_at=called + timedelta(minutes=30),
+            created_at=called,
+        )
+    )
+    case.owner_id, case.status = agent.id, CaseStatus.WAITING
+    case.next_follow_up_at = called + timedelta(minutes=30)
+    session.commit()
+    login(client, agent)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    earliest = (called + timedelta(hours=2)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (
+        '<span id="follow-up-held" class="text-warning-emphasis">按本店联系规则，到时还不能联系：'
+        f"距上次联系不足 2 小时。最早 {earliest:%m-%d %H:%M}；买家约了这个时间的话，"
+        "到时请主管填写原因后联系。</span>"
+    ) in page
+    case.next_follow_up_at = called + timedelta(hours=3)
+    session.commit()
+    assert 'id="follow-up-held"' not in client.get(f"/cases/{case.id}").get_data(as_text=True)

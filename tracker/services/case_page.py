@@ -91,6 +91,7 @@ class CaseDetail:
     totals: RemedyTotals
     history: list[HistoryEntry]
     next_try: Suggestion | None
+    follow_up_held: follow_ups.HeldBack | None  # the 下次跟进 the policy will refuse then
     explanation_open_until: datetime | None  # None: the platform sets no end
     rules: ReviewRules  # the shop's platform: what the buyer and the seller may still do
     caution: Caution | None  # the buyer's pattern of 中/差评, or a staff flag
@@ -361,6 +362,9 @@ def detail(
         totals=remedy_totals(case),
         history=history(session, case.id, hours.tz),
         next_try=tip,
+        follow_up_held=follow_ups.held_back(
+            session, case, policy=policy, contacted=contacted, now=now, tz=hours.tz
+        ),
         explanation_open_until=explanation_window_ends(session, case),
         rules=rules,
         contact_refusals=(

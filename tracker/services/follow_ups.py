@@ -6,7 +6,9 @@ agent's list instead of waiting for someone to remember."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -71,3 +73,36 @@ def next_try_for(
         contacted=contacted,
         window_ends=case.revision_window_ends_at,
     )
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """Why the shop's contact policy will not allow contacting the buyer at the case's
+    下次跟进, and the first moment it would (None: the buyer asked not to be contacted)."""
+
+    refusals: tuple[str, ...]
+    earliest: datetime | None
+
+
+def held_back(
+    session: Session,
+    case: Case,
+    *,
+    policy: ContactPolicy,
+    contacted: Sequence[datetime],
+    now: datetime,
+    tz: ZoneInfo,
+) -> HeldBack | None:
+    """A 下次跟进 still to come that the policy would refuse, as known now: one set half an
+    hour after a call (the gap), or a third call today (the cap). It stays allowed, since a
+    buyer may ask to be called back then and a supervisor can go past the policy with a
+    reason; the case page says so when it is set, not only when it comes due."""
+    at = case.next_follow_up_at
+    if at is None or at <= now or case.buyer is None or case.status not in case_flow.OPEN:
+        return None
+    refusals = contact_log.refusals(session, policy, case.buyer, at, tz=tz, contacted=contacted)
+    if not refusals:
+        return None
+    if case.buyer.do_not_contact_at is not None:
+        return HeldBack(tuple(refusals), None)
+    return HeldBack(tuple(refusals), policy.earliest(at, contacted, tz=tz))
