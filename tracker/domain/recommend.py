@@ -240,8 +240,13 @@ def recommend(
         kind, (_, reason) = max(parts[product].items(), key=lambda kv: kv[1][0])
         # What the agent would say of it is only "it sells": said after everything that
         # fits the buyer, however well it sells (wipes are no news to a hoodie buyer).
-        misfit = kind == "bestseller" and bool(info.category) and info.category not in categories
-        candidates.append((misfit and bool(categories), -score, product, kind, reason))
+        misfit = (
+            kind == "bestseller"
+            and bool(categories)
+            and bool(info.category)
+            and info.category not in categories
+        )
+        candidates.append((misfit, -score, product, kind, reason))
     ranked: list[Suggestion] = []
     listed: set[str] = set()
     for _, negative, product, kind, reason in sorted(candidates):
