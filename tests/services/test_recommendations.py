@@ -357,6 +357,32 @@ def test_one_order_converts_one_suggestion_when_two_cases_suggested_it(
     assert converted() == {first.id: again.id, second.id: credited[second.id]}
 
 
+def test_another_size_of_the_suggested_product_converts_it_once_per_order(
+    session: Session, shelf: Shelf, agent: User
+) -> None:
+    """The list shows one size or colour of a product; the buyer orders theirs. An order of
+    the same family (CL-COND-1 suggested, CL-COND-2 bought) converts the suggestion; one of
+    another family does not, and a later order of both sizes converts nothing more."""
+    shelf.product("conditioner-big", "护发素 大瓶", "CL-COND-2", is_consumable=True)
+    case = the_case(session, shelf)
+    recs.build_model(session, shelf.shop, now=CALL)
+    shown = [s.shown for s in listed(session, case, k=5)]
+    conditioner = shelf.products["conditioner"].id
+    assert conditioner in {s.product_id for s in shown}
+    assert shelf.products["conditioner-big"].id not in {s.product_id for s in shown}
+    log_call(session, case, agent, shown, mentioned=[conditioner])
+    shelf.order(case.buyer, CALL + timedelta(days=2), "kettle")  # another family: no
+    session.commit()
+    assert recs.record_conversions(session, now=CALL + timedelta(days=3)) == 0
+    theirs = shelf.order(case.buyer, CALL + timedelta(days=4), "conditioner-big")
+    shelf.order(case.buyer, CALL + timedelta(days=5), "conditioner-big", "conditioner")
+    session.commit()
+    assert recs.record_conversions(session, now=CALL + timedelta(days=6)) == 1
+    assert recs.record_conversions(session, now=CALL + timedelta(days=7)) == 0
+    row = next(r for r in recs.case_suggestions(session, case.id) if r.product_id == conditioner)
+    assert row.converted_order_id == theirs.id  # the first order of the family, once
+
+
 def test_conversions_of_unmentioned_suggestions_count_from_the_call_that_showed_them(
     session: Session, shelf: Shelf, agent: User
 ) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session, aliased, defer, joinedload
 
 from tracker.domain import recommend as rec
 from tracker.models import (
@@ -317,25 +317,39 @@ def case_suggestions(session: Session, case_id: int) -> list[CaseSuggestion]:
     )
 
 
+def _family_key(product_id: int, sku: str | None) -> str:
+    """What a suggestion and an order line are compared by: the product's family (its
+    seller code up to the last dash), else the product itself. The list shows one size or
+    colour of a product; the buyer orders theirs."""
+    family = family_of(sku)
+    return f"family:{family}" if family else f"product:{product_id}"
+
+
 def record_conversions(session: Session, *, now: datetime, shop_id: int | None = None) -> int:
     """Mark suggestions the buyer ordered within 30 days after the call (the mentioning call
-    if there was one). Each suggestion converts at most once, on its first such order, and
-    each product of an order converts at most one suggestion: when a buyer with several
-    cases heard of it on more than one call, the last call before the order is credited
-    (the others stay open for a later order), so the reports never count one sale twice."""
+    if there was one): the product suggested, or another size or colour of it (its family,
+    :func:`family_of`), since the list shows one of them. Each suggestion converts at most
+    once, on its first such order, and each family of an order converts at most one
+    suggestion: when a buyer with several cases heard of it on more than one call, the last
+    call before the order is credited (the others stay open for a later order), so the
+    reports never count one sale twice."""
     with transaction(session):
         since = now - timedelta(days=CONVERSION_DAYS + LATE_ORDERS_DAYS)
+        suggested, bought = aliased(Product), aliased(Product)
         query = (
-            sa.select(CaseSuggestion, Order.id, Order.paid_at)
-            .join(Case, Case.id == CaseSuggestion.case_id)
-            .join(Order, Order.buyer_id == Case.buyer_id)
-            .join(
-                OrderLine,
-                sa.and_(
-                    OrderLine.order_id == Order.id,
-                    OrderLine.product_id == CaseSuggestion.product_id,
-                ),
+            sa.select(
+                CaseSuggestion,
+                Order.id,
+                Order.paid_at,
+                OrderLine.product_id,
+                bought.sku,
+                suggested.sku,
             )
+            .join(Case, Case.id == CaseSuggestion.case_id)
+            .join(suggested, suggested.id == CaseSuggestion.product_id)
+            .join(Order, Order.buyer_id == Case.buyer_id)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .join(bought, bought.id == OrderLine.product_id)
             .where(
                 CaseSuggestion.converted_at.is_(None),
                 CaseSuggestion.suggested_at >= since,
@@ -346,29 +360,34 @@ def record_conversions(session: Session, *, now: datetime, shop_id: int | None =
         )
         if shop_id is not None:
             query = query.where(Case.shop_id == shop_id)
-        # Candidates per (order, product), orders in the order they were paid.
-        candidates: dict[tuple[int, int], list[CaseSuggestion]] = {}
+        # Candidates per (order, family), orders in the order they were paid. The buyer's
+        # order lines are read and compared here: a family is not a column.
+        candidates: dict[tuple[int, str], dict[int, CaseSuggestion]] = {}
         paid: dict[int, datetime] = {}
-        for suggestion, order_id, paid_at in session.execute(query):
-            candidates.setdefault((order_id, suggestion.product_id), []).append(suggestion)
+        for suggestion, order_id, paid_at, line_product, line_sku, sku in session.execute(query):
+            key = _family_key(suggestion.product_id, sku)
+            if key != _family_key(line_product, line_sku):
+                continue
+            candidates.setdefault((order_id, key), {})[suggestion.id] = suggestion
             paid[order_id] = paid_at
-        # Order lines already credited by an earlier run: any candidate order was paid after
-        # ``since``, and so was the conversion that credited it.
-        credited = set(
-            session.execute(
-                sa.select(CaseSuggestion.converted_order_id, CaseSuggestion.product_id).where(
-                    CaseSuggestion.converted_at > since
-                )
-            ).tuples()
-        )
+        # Orders' families already credited by an earlier run: any candidate order was paid
+        # after ``since``, and so was the conversion that credited it.
+        credited = {
+            (order_id, _family_key(product_id, sku))
+            for order_id, product_id, sku in session.execute(
+                sa.select(CaseSuggestion.converted_order_id, CaseSuggestion.product_id, Product.sku)
+                .join(Product, Product.id == CaseSuggestion.product_id)
+                .where(CaseSuggestion.converted_at > since)
+            )
+        }
         converted = 0
-        for (order_id, product_id), suggestions in candidates.items():
-            if (order_id, product_id) in credited:
+        for (order_id, key), suggestions in candidates.items():
+            if (order_id, key) in credited:
                 continue
             paid_at = paid[order_id]
             eligible = [
                 s
-                for s in suggestions
+                for s in suggestions.values()
                 if s.converted_at is None
                 and s.counted_from < paid_at <= s.counted_from + timedelta(days=CONVERSION_DAYS)
             ]
@@ -376,6 +395,6 @@ def record_conversions(session: Session, *, now: datetime, shop_id: int | None =
                 continue
             last = max(eligible, key=lambda s: (s.counted_from, s.id))
             last.converted_at, last.converted_order_id = paid_at, order_id
-            credited.add((order_id, product_id))
+            credited.add((order_id, key))
             converted += 1
         return converted
