@@ -25,6 +25,15 @@ def last_day_before(end: datetime, tz: tzinfo | None) -> date:
     return (end.astimezone(tz) - timedelta(microseconds=1)).date()
 
 
+def whole_minute(moment: datetime) -> datetime:
+    """``moment`` or the next whole minute: a time offered to staff (a next try, the first
+    moment the contact policy allows) is shown and typed to the minute, so one carrying
+    seconds read 15:48 while at 15:48 the two hours since 13:48:23 had not passed."""
+    if moment.second or moment.microsecond:
+        return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return moment
+
+
 # The dates the tracker accepts from people and files. Beyond them lie no reviews, orders
 # or periods of ours, only typos and probes (year 1, year 9999), which would overflow the
 # arithmetic around them (a period's end plus a day, a local time made UTC).

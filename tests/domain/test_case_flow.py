@@ -121,6 +121,16 @@ def test_parts_of_the_day_already_tried_come_last() -> None:
     assert tip.at == at(24, 9, 30)
 
 
+def test_a_tip_after_a_call_with_seconds_is_a_whole_minute_the_policy_allows() -> None:
+    """Tried at 13:48:23 (a call's time carries seconds): the tip read 15:48, and a try
+    logged at 15:48 was refused for the 23 seconds still missing. It reads 15:49."""
+    called = at(24, 13, 48).replace(second=23)
+    tried = [(C.WANGWANG, called, A.NO_ANSWER)]
+    tip = next_try(tried, HOURS, called, policy=ContactPolicy(), contacted=[called])
+    assert tip.at == at(24, 15, 49)
+    assert ContactPolicy().refusals(tip.at, [called], tz=SH) == []
+
+
 def test_never_the_phone_again_after_a_wrong_number() -> None:
     tried = [(C.PHONE, at(23, 10), A.WRONG_NUMBER), (C.WANGWANG, at(23, 15), A.NO_ANSWER)]
     tip = suggest(tried, HOURS, now=at(23, 15))

@@ -74,7 +74,18 @@ def test_the_earliest_allowed_moment_waits_out_a_full_week() -> None:
     week = [MON_10 - timedelta(days=d, hours=1) for d in range(1, 6)]
     at = POLICY.earliest(MON_10, week, tz=SH)
     assert POLICY.refusals(at, week, tz=SH) == []
-    assert at == week[-1] + timedelta(days=7, seconds=1)
+    assert at == week[-1] + timedelta(days=7, minutes=1)  # the whole minute after it
+
+
+def test_the_earliest_allowed_moment_is_a_whole_minute_staff_can_type() -> None:
+    """Called at 13:48:23: 15:48 read as allowed, and at 15:48 the form was refused for
+    the 23 seconds still missing. The earliest moment is now 15:49."""
+    called = MON_10.replace(hour=13, minute=48, second=23)
+    at = POLICY.earliest(called + timedelta(minutes=10), [called], tz=SH)
+    assert at == MON_10.replace(hour=15, minute=49)
+    assert POLICY.refusals(at, [called], tz=SH) == []
+    assert POLICY.refusals(at - timedelta(minutes=1), [called], tz=SH) != []
+    assert POLICY.earliest(MON_10.replace(second=5), [], tz=SH) == MON_10 + timedelta(minutes=1)
 
 
 def test_the_policy_round_trips_and_refuses_nonsense() -> None:

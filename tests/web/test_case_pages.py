@@ -16,7 +16,7 @@ from tests.conftest import ANY_TIME, NOW, DatabaseDown, csrf_token, login, post_
 from tests.factories import open_case
 from tests.fakes import KeywordScorer
 from tracker import runtime
-from tracker.clock import utcnow
+from tracker.clock import utcnow, whole_minute
 from tracker.models import (
     AuditEvent,
     Case,
@@ -1376,7 +1376,7 @@ def test_the_case_page_says_when_a_follow_up_set_will_be_refused_and_when_it_wou
     session.commit()
     login(client, agent)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    earliest = (called + timedelta(hours=2)).astimezone(ZoneInfo("Asia/Shanghai"))
+    earliest = whole_minute(called + timedelta(hours=2)).astimezone(ZoneInfo("Asia/Shanghai"))
     assert (
         '<span id="follow-up-held" class="text-warning-emphasis">按本店联系规则，到时还不能联系：'
         f"距上次联系不足 2 小时。最早 {earliest:%m-%d %H:%M}；买家约了这个时间的话，"

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tracker.clock import whole_minute
 from tracker.domain.working_hours import PolicyError, clock_text, clock_time
 
 
@@ -101,8 +102,8 @@ class ContactPolicy:
         return reasons
 
     def earliest(self, after: datetime, earlier: Sequence[datetime], *, tz: ZoneInfo) -> datetime:
-        """The first moment from ``after`` the policy allows (ignoring 勿扰: never)."""
-        moment = after
+        """The first whole minute from ``after`` the policy allows (ignoring 勿扰: never)."""
+        moment = whole_minute(after)
         for _ in range(60):  # at most a couple of weeks of 30-minute steps' worth of days
             if not self.refusals(moment, earlier, tz=tz):
                 return moment
@@ -116,11 +117,11 @@ class ContactPolicy:
                 )
             else:
                 last = max((e for e in earlier if e <= moment), default=moment)
-                moment = max(moment + timedelta(minutes=30), last + self.min_gap)
+                moment = whole_minute(max(moment + timedelta(minutes=30), last + self.min_gap))
                 week = sorted(e for e in earlier if moment - timedelta(days=7) < e <= moment)
                 if len(week) >= self.per_week:  # wait until enough of them are a week old
                     oldest = week[len(week) - self.per_week]
-                    moment = max(moment, oldest + timedelta(days=7, seconds=1))
+                    moment = whole_minute(max(moment, oldest + timedelta(days=7, seconds=1)))
         return moment
 
     def _day_full(self, at: datetime, earlier: Sequence[datetime], tz: ZoneInfo) -> bool:

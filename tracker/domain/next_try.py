@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
+from tracker.clock import whole_minute
 from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.working_hours import WorkingHours
@@ -60,7 +61,7 @@ def suggest(
     ]
     channel = min(options, key=lambda c: (used.count(c), ROTATION.index(c)))
     tried_parts = [_daypart(at.astimezone(local)) for _, at, _ in tried]
-    earliest = max(now, last_at + MIN_GAP).astimezone(local)
+    earliest = whole_minute(max(now, last_at + MIN_GAP)).astimezone(local)
     best: tuple[int, datetime, str] | None = None
     day = earliest.date()
     for _ in range(14):
@@ -107,7 +108,7 @@ def next_try(
     if window_ends is None or tip.at < window_ends:
         return tip
     last_channel, last_at, last_outcome = tried[-1]
-    soon = hours.add(max(now, last_at + MIN_GAP), timedelta(0))
+    soon = hours.add(whole_minute(max(now, last_at + MIN_GAP)), timedelta(0))
     for _ in range(POLICY_ROUNDS):  # the policy's moment may fall outside working hours
         allowed = policy.earliest(soon, contacted, tz=hours.tz)
         soon = hours.add(allowed, timedelta(0))
