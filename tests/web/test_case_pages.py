@@ -104,6 +104,23 @@ def post_status(client: FlaskClient, case, status: str, outcome: str):  # type: 
     return post_form(client, f"{url}/status", form, form_url=url)
 
 
+def add_attempt(  # type: ignore[no-untyped-def]
+    session: Session, case, agent: User, at, outcome: AttemptOutcome, **fields
+) -> None:
+    """A contact already on the case's record, as if logged at ``at`` (on the phone)."""
+    values = {"channel": Channel.PHONE, "notes": ""} | fields
+    session.add(
+        ContactAttempt(
+            case_id=case.id,
+            agent_id=agent.id,
+            attempted_at=at,
+            outcome=outcome,
+            created_at=at,
+            **values,
+        )
+    )
+
+
 def test_board_shows_my_and_unassigned_cases(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]
@@ -1258,20 +1275,15 @@ def test_pages_say_beijing_time_and_have_an_icon(client: FlaskClient, agent: Use
 def test_the_page_asks_for_a_privacy_calls_result_and_writes_it_on_the_call(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
-    from tracker.models.enums import AttemptOutcome, Channel
-
     case, url = own_case(client, session, shop, agent)
     placed_at = utcnow() - timedelta(minutes=5)
-    session.add(
-        ContactAttempt(
-            case_id=case.id,
-            agent_id=agent.id,
-            channel=Channel.PHONE,
-            attempted_at=placed_at,
-            outcome=AttemptOutcome.CALL_PLACED,
-            notes="隐私号外呼：请用本人手机拨打 17000000000",
-            created_at=placed_at,
-        )
+    add_attempt(
+        session,
+        case,
+        agent,
+        placed_at,
+        AttemptOutcome.CALL_PLACED,
+        notes="隐私号外呼：请用本人手机拨打 17000000000",
     )
     case.attempt_count, case.first_attempt_at = 1, placed_at
     session.commit()
@@ -1293,8 +1305,6 @@ def test_the_page_asks_for_a_privacy_calls_result_and_writes_it_on_the_call(
 def test_the_page_says_when_a_buyer_was_tried_enough_to_close_as_unreachable(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
-    from tracker.models.enums import AttemptOutcome, Channel
-
     case = open_case(session, shop, at=utcnow() - timedelta(days=9))
     case.owner_id = agent.id
     tries = [
@@ -1305,17 +1315,8 @@ def test_the_page_says_when_a_buyer_was_tried_enough_to_close_as_unreachable(
         (Channel.PHONE, 1, AttemptOutcome.NO_ANSWER),
     ]
     for channel, days_ago, outcome in tries:
-        at = utcnow() - timedelta(days=days_ago)
-        session.add(
-            ContactAttempt(
-                case_id=case.id,
-                agent_id=agent.id,
-                channel=channel,
-                attempted_at=at,
-                outcome=outcome,
-                notes="",
-                created_at=at,
-            )
+        add_attempt(
+            session, case, agent, utcnow() - timedelta(days=days_ago), outcome, channel=channel
         )
     case.attempt_count, case.status = len(tries), CaseStatus.CONTACTING
     session.commit()
@@ -1360,16 +1361,13 @@ def test_the_case_page_says_when_a_follow_up_set_will_be_refused_and_when_it_wou
     agent = make_user(Role.AGENT, shops=[shop])
     case = recent_case(session, shop)
     called = utcnow() - timedelta(minutes=10)
-    session.add(
-        ContactAttempt(
-            case_id=case.id,
-            agent_id=agent.id,
-            channel=Channel.PHONE,
-            attempted_at=called,
-            outcome=AttemptOutcome.CONSIDERING,
-            next_attempt_at=called + timedelta(minutes=30),
-            created_at=called,
-        )
+    add_attempt(
+        session,
+        case,
+        agent,
+        called,
+        AttemptOutcome.CONSIDERING,
+        next_attempt_at=called + timedelta(minutes=30),
     )
     case.owner_id, case.status = agent.id, CaseStatus.WAITING
     case.next_follow_up_at = called + timedelta(minutes=30)
