@@ -20,10 +20,21 @@ from tests.conftest import NOW
 from tests.factories import open_case
 from tracker import jobs
 from tracker.channels import SmtpMailer, WebhookPoster
-from tracker.models import Case, CaseSurvey, Delivery, Notification, Review, Shop, User
+from tracker.models import (
+    Case,
+    CaseSurvey,
+    ContactAttempt,
+    Delivery,
+    Notification,
+    Review,
+    Shop,
+    User,
+)
 from tracker.models.enums import (
     AlertEvent,
+    AttemptOutcome,
     CaseStatus,
+    Channel,
     DeliveryChannel,
     DeliveryStatus,
     Rating,
@@ -215,6 +226,41 @@ def test_a_follow_up_come_due_is_told_to_its_owner_once_and_not_to_the_group(
     assert ("follow_up_due", ahead.id, boss.username) in _notices(session)
     assert ("follow_up_due", ahead.id, agent.username) not in _notices(session)
     assert stale.id not in {case_id for _, case_id, _ in _notices(session)}
+
+
+def test_a_follow_up_reminder_says_when_the_contact_policy_holds_the_call_back(
+    session: Session, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """A 下次跟进 set half an hour after a call comes due before the shop's two hours have
+    passed: the reminder said call, the case page said 现在不宜联系. The reminder now says
+    what the policy says, and from when; one the policy allows says nothing more."""
+    shop = make_shop(contact_policy=None)  # the default: 09:00–21:00, 2 a day, 2 h apart
+    agent = make_user(Role.AGENT, shops=[shop])
+    held = _case(session, shop, "1", due_in=timedelta(hours=5), owner=agent)
+    free = _case(session, shop, "2", due_in=timedelta(hours=5), owner=agent)
+    called = T0 - timedelta(minutes=30)  # 10:30 in Shanghai
+    session.add(
+        ContactAttempt(
+            case_id=held.id,
+            agent_id=agent.id,
+            channel=Channel.PHONE,
+            attempted_at=called,
+            outcome=AttemptOutcome.CONSIDERING,
+            notes="",
+            created_at=called,
+        )
+    )
+    for case in (held, free):
+        case.first_attempt_at, case.status = called, CaseStatus.CONTACTING
+        case.next_follow_up_at = T0 - timedelta(minutes=2)
+        case.revision_window_ends_at = T0 + timedelta(days=20)
+    session.commit()
+    assert alerts.scan(session, now=T0, settings=SETTINGS, tz_name="Asia/Shanghai") == 2
+    body = {n.case_id: n.body for n in session.scalars(sa.select(Notification))}
+    assert (
+        "\n按本店联系规则现在还不能联系：距上次联系不足 2 小时，最早 11-23 12:30\n" in body[held.id]
+    )
+    assert "还不能联系" not in body[free.id]
 
 
 def test_the_job_sends_each_notice_once_across_restarts(app: Flask, session: Session, team) -> None:  # type: ignore[no-untyped-def]

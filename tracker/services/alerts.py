@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session, joinedload
 
 from tracker.clock import last_day_before, to_local
 from tracker.domain import case_flow
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.working_hours import day_label
 from tracker.models import Case, CaseSurvey, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
 from tracker.models.surveys import RESOLVED, UNSOLVED, UNSOLVED_NEWS
-from tracker.services import follow_ups, shifts
+from tracker.services import contact_log, follow_ups, shifts
 from tracker.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Notice:
     to_supervisors: bool
     at: datetime | None = None  # a moment that comes again (each 下次跟进 is told once)
     broadcast: bool = True  # also to the shop's chat robot; a person's own reminder is not
+    held: str = ""  # a follow-up the contact policy does not allow yet: what it says
 
     @property
     def key(self) -> str:
@@ -74,7 +76,9 @@ class Poster(Protocol):
 
 
 # -- finding what to announce ----------------------------------------------------------------
-def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> list[Notice]:
+def due_notices(
+    session: Session, *, now: datetime, settings: AlertSettings, tz: ZoneInfo
+) -> list[Notice]:
     never_tried = sa.and_(Case.status.in_(case_flow.OPEN), Case.first_attempt_at.is_(None))
     base = (
         sa.select(Case)
@@ -116,9 +120,32 @@ def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> 
         )
     ):  # the call-back promised to the buyer, or the check on a problem in hand: 第一时间
         notices.append(
-            Notice(case, AlertEvent.FOLLOW_UP_DUE, False, case.next_follow_up_at, broadcast=False)
+            Notice(
+                case,
+                AlertEvent.FOLLOW_UP_DUE,
+                False,
+                case.next_follow_up_at,
+                broadcast=False,
+                held=_held_now(session, case, now, tz),
+            )
         )
     return notices
+
+
+def _held_now(session: Session, case: Case, now: datetime, tz: ZoneInfo) -> str:
+    """What the shop's contact policy says of contacting the buyer now, for a reminder that
+    says call ("" when it allows it): a follow-up set half an hour after a call comes due
+    before the gap has passed, and the case page would refuse the call."""
+    shop = session.get(Shop, case.shop_id)
+    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
+    held = follow_ups.held_back(session, case, now, policy=policy, contacted=contacted, tz=tz)
+    if held is None:
+        return ""
+    said = "按本店联系规则现在还不能联系：" + "；".join(held.refusals)
+    if held.earliest is not None:
+        said += f"，最早 {to_local(held.earliest, tz):%m-%d %H:%M}"
+    return said
 
 
 def tell_case_news(
@@ -190,7 +217,8 @@ def _message(
     said = "约在" if notice.event is AlertEvent.FOLLOW_UP_DUE else "截止"
     body = (
         f"{product} · 负责人：{owner} · {said} {to_local(when, tz_name):%m-%d %H:%M}\n"
-        f"{settings.base_url.rstrip('/')}/cases/{case.id}"
+        + (f"{notice.held}\n" if notice.held else "")
+        + f"{settings.base_url.rstrip('/')}/cases/{case.id}"
     )
     return title, body
 
@@ -213,7 +241,8 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
     """Create the notifications (and their e-mail/webhook deliveries) that are due and not
     yet sent; returns how many notifications were created."""
     with transaction(session):
-        notices = due_notices(session, now=now, settings=settings)
+        tz = ZoneInfo(tz_name)
+        notices = due_notices(session, now=now, settings=settings, tz=tz)
         if not notices:
             return 0
         sent = set(
@@ -233,7 +262,6 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
         )
         staff: dict[int, list[User]] = {}
         created = 0
-        tz = ZoneInfo(tz_name)
         for notice in notices:
             case = notice.case
             unable = _owner_unable(session, case, now, tz)

@@ -362,8 +362,19 @@ def detail(
         totals=remedy_totals(case),
         history=history(session, case.id, hours.tz),
         next_try=tip,
-        follow_up_held=follow_ups.held_back(
-            session, case, policy=policy, contacted=contacted, now=now, tz=hours.tz
+        follow_up_held=(  # one still to come: a passed one is the page's own refusals
+            follow_ups.held_back(
+                session,
+                case,
+                case.next_follow_up_at,
+                policy=policy,
+                contacted=contacted,
+                tz=hours.tz,
+            )
+            if case.next_follow_up_at is not None
+            and case.next_follow_up_at > now
+            and case.status in case_flow.OPEN
+            else None
         ),
         explanation_open_until=explanation_window_ends(session, case),
         rules=rules,

@@ -87,18 +87,18 @@ class HeldBack:
 def held_back(
     session: Session,
     case: Case,
+    at: datetime,
     *,
     policy: ContactPolicy,
     contacted: Sequence[datetime],
-    now: datetime,
     tz: ZoneInfo,
 ) -> HeldBack | None:
-    """A 下次跟进 still to come that the policy would refuse, as known now: one set half an
-    hour after a call (the gap), or a third call today (the cap). It stays allowed, since a
-    buyer may ask to be called back then and a supervisor can go past the policy with a
-    reason; the case page says so when it is set, not only when it comes due."""
-    at = case.next_follow_up_at
-    if at is None or at <= now or case.buyer is None or case.status not in case_flow.OPEN:
+    """Why the policy would refuse contacting the case's buyer at ``at``, as known now, and
+    from when it would not; None when it would allow it. A 下次跟进 set half an hour after a
+    call (the gap), or for a third call today (the cap), stays allowed, since a buyer may
+    ask to be called back then and a supervisor can go past the policy with a reason; the
+    case page says so when it is set, and the reminder when it comes due."""
+    if case.buyer is None:
         return None
     refusals = contact_log.refusals(session, policy, case.buyer, at, tz=tz, contacted=contacted)
     if not refusals:
