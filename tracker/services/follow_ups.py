@@ -77,8 +77,8 @@ def next_try_for(
 
 @dataclass(frozen=True)
 class HeldBack:
-    """Why the shop's contact policy will not allow contacting the buyer at the case's
-    下次跟进, and the first moment it would (None: the buyer asked not to be contacted)."""
+    """Why the shop's contact policy will not allow contacting the buyer at a moment (a
+    下次跟进), and the first moment it would (None: the buyer asked not to be contacted)."""
 
     refusals: tuple[str, ...]
     earliest: datetime | None
