@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 
 from tracker.demo import review_texts as texts
 from tracker.domain import case_flow, triage
-from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import next_try
-from tracker.models import AuditEvent, Case, OrderLine, Review, ReviewRevision, Shop, User
+from tracker.models import AuditEvent, Case, OrderLine, Review, ReviewRevision, User
 from tracker.models.enums import (
     AttemptOutcome,
     CaseOutcome,
@@ -120,8 +119,7 @@ def simulate(
     )  # fmt: skip
     cases = sorted(cases + confirmed + found, key=lambda c: (c.opened_at, c.id))
     worked = attempts = recovered = unrecovered = 0
-    shop = session.get(Shop, shop_id)
-    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    policy = contact_log.policy_of(session, shop_id)
     in_hand = random.Random(seed + 3)  # which calls put the problem in hand, and its remedy
     for case in cases:
         agent = rng.choice(agents)

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from tracker.clock import last_day_before, to_local
 from tracker.domain import case_flow
-from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.working_hours import day_label
 from tracker.models import Case, CaseSurvey, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
@@ -136,8 +135,7 @@ def _held_now(session: Session, case: Case, now: datetime, tz: ZoneInfo) -> str:
     """What the shop's contact policy says of contacting the buyer now, for a reminder that
     says call ("" when it allows it): a follow-up set half an hour after a call comes due
     before the gap has passed, and the case page would refuse the call."""
-    shop = session.get(Shop, case.shop_id)
-    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    policy = contact_log.policy_of(session, case.shop_id)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     held = follow_ups.held_back(session, case, now, policy=policy, contacted=contacted, tz=tz)
     if held is None:

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow, compliance
-from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import Suggestion, tried_enough
 from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.privacy import may_take_in
@@ -344,7 +343,7 @@ def detail(
     has_oaid = bool(  # and the buyer did not ask after this order for their data's deletion
         line and line.order.oaid and may_take_in(erased_at, line.order.paid_at)
     )
-    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    policy = contact_log.policy_of(session, case.shop_id)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     tried = [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts)]
     tip = follow_ups.next_try_for(

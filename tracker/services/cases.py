@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, compliance
-from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.privacy import identifying_parts
 from tracker.domain.working_hours import WorkingHours
@@ -287,10 +286,9 @@ def _respect_contact_policy(
         return
     refusals: list[str] = []
     if new_contact:
-        shop = session.get(Shop, case.shop_id)
         refusals = contact_log.refusals(
             session,
-            ContactPolicy.from_dict(shop.contact_policy if shop else None),
+            contact_log.policy_of(session, case.shop_id),
             buyer,
             draft.attempted_at,
             tz=tz,
@@ -348,8 +346,7 @@ def log_attempt(
         if draft.next_attempt_at is not None and draft.next_attempt_at <= draft.attempted_at:
             raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
         if draft.next_attempt_at is not None:  # a call planned at night could not be made
-            shop = session.get(Shop, case.shop_id)
-            policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+            policy = contact_log.policy_of(session, case.shop_id)
             if not policy.in_hours(draft.next_attempt_at, hours.tz):
                 planned = draft.next_attempt_at.astimezone(hours.tz)
                 raise FieldError(

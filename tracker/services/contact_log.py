@@ -86,6 +86,12 @@ def contacts(
     return sa.union_all(attempts, surveys, campaign_sms)
 
 
+def policy_of(session: Session, shop_id: int) -> ContactPolicy:
+    """The shop's contact policy: the defaults when it set none (or the shop is gone)."""
+    shop = session.get(Shop, shop_id)
+    return ContactPolicy.from_dict(shop.contact_policy if shop else None)
+
+
 def reply_times(session: Session, buyer_id: int) -> list[datetime]:
     """When the buyer wrote to us (买家已回复), on any of their cases."""
     return list(

@@ -17,7 +17,7 @@ from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import Suggestion, next_try
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import Case, ContactAttempt, Shop
+from tracker.models import Case, ContactAttempt
 from tracker.models.enums import AttemptOutcome, Channel
 from tracker.services import contact_log
 
@@ -61,8 +61,7 @@ def next_try_for(
         ]
     if not tried or tried[-1][2] not in case_flow.UNANSWERED:
         return None
-    shop = session.get(Shop, case.shop_id)
-    policy = ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    policy = contact_log.policy_of(session, case.shop_id)
     if contacted is None:
         contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     return next_try(
