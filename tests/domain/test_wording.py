@@ -36,3 +36,15 @@ def test_a_listing_in_a_legend_keeps_what_tells_two_sizes_apart() -> None:
         == "云南普洱熟茶 勐海古树 357g饼…"
     )
     assert listing_name("赣南脐橙 5斤装") == "赣南脐橙 5斤装"
+
+
+def test_another_listing_of_a_product_is_said_by_what_sets_it_apart() -> None:
+    from tracker.domain.wording import variant_of
+
+    shown = "缓震跑步鞋 轻便 透气 40 黑色"
+    assert variant_of("【爆款】缓震跑步鞋 轻便 透气 39 白色", shown) == "39 白色"
+    assert (
+        variant_of("【顺丰包邮】氨基酸洗面奶 100g 清香型", "氨基酸洗面奶 100g 无香型") == "清香型"
+    )
+    # the same words under another tag: the name itself, without the tag
+    assert variant_of("【爆款】赣南脐橙 5斤装", "赣南脐橙 5斤装") == "赣南脐橙 5斤装"

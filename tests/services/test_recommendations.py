@@ -316,6 +316,7 @@ def test_a_conversion_counts_once_within_thirty_days_and_not_after(
     assert rows[ids["shampoo"]].converted_order_id == first.id != before.id
     assert rows[ids["shampoo"]].converted_at == CALL + timedelta(days=10)
     assert rows[ids["conditioner"]].converted_at is None
+    assert recs.bought_instead(session, list(rows.values())) == {}  # the product itself
     assert (
         session.query(CaseSuggestion).filter(CaseSuggestion.converted_at.is_not(None)).count() == 1
     )
@@ -379,8 +380,10 @@ def test_another_size_of_the_suggested_product_converts_it_once_per_order(
     session.commit()
     assert recs.record_conversions(session, now=CALL + timedelta(days=6)) == 1
     assert recs.record_conversions(session, now=CALL + timedelta(days=7)) == 0
-    row = next(r for r in recs.case_suggestions(session, case.id) if r.product_id == conditioner)
+    log = recs.case_suggestions(session, case.id)
+    row = next(r for r in log if r.product_id == conditioner)
     assert row.converted_order_id == theirs.id  # the first order of the family, once
+    assert recs.bought_instead(session, log) == {row.id: "大瓶"}  # what they chose
 
 
 def test_conversions_of_unmentioned_suggestions_count_from_the_call_that_showed_them(

@@ -129,3 +129,56 @@ def test_admins_set_the_list_size_and_queue_a_rebuild_agents_cannot(
     session.refresh(shop)
     assert shop.recommender_requested_at is not None and model_status(session, shop.id) is None
     assert 'id="rebuild-queued"' in client.get(url).get_data(as_text=True)
+
+
+def test_the_log_says_which_size_the_buyer_chose_when_it_was_another(
+    client: FlaskClient, session: Session, agent: User, case_with_new_arrivals
+) -> None:  # type: ignore[no-untyped-def]
+    """The list shows one size of a product; the buyer orders theirs. The suggestion counts,
+    and the log says what was bought: 买的是同款 10斤 (escaped, as every title)."""
+    from tracker.models import Order, OrderLine
+    from tracker.services.recommendations import record_conversions
+
+    case, new = case_with_new_arrivals
+    new[0].sku = "FR-ICE-5"
+    bigger = Product(
+        shop_id=case.shop_id,
+        platform_item_id="new-big",
+        sku="FR-ICE-10",
+        title=f"新品冰糖橙 10斤 {PAYLOAD}",
+        category=case.product.category,
+        price=Decimal("39.90"),
+        launched_at=utcnow() - timedelta(days=40),
+    )
+    session.add(bigger)
+    session.commit()
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    page = client.get(url).get_data(as_text=True)
+    data = _attempt(case, page, **{"attempt-mentioned": new[0].id})
+    assert post_form(client, f"{url}/attempts", data, form_url=url).status_code == 302
+    paid = utcnow() + timedelta(minutes=1)
+    order = Order(
+        shop_id=case.shop_id,
+        tid="ICE-1",
+        buyer_id=case.buyer_id,
+        payment=Decimal("39.90"),
+        paid_at=paid,
+    )
+    order.lines.append(
+        OrderLine(
+            shop_id=case.shop_id,
+            oid="ICE-1-1",
+            product_id=bigger.id,
+            title=bigger.title,
+            quantity=1,
+            unit_price=Decimal("39.90"),
+        )
+    )
+    session.add(order)
+    session.commit()
+    assert record_conversions(session, now=paid + timedelta(minutes=1)) == 1
+    log = client.get(url).get_data(as_text=True).split('id="suggestion-log"')[1]
+    log = log.split("</table>")[0]
+    assert '<div class="small text-muted bought-instead">买的是同款 10斤 &lt;script&gt;' in log
+    assert PAYLOAD not in log

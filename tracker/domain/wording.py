@@ -24,6 +24,16 @@ def listing_name(title: str, *, limit: int = 18) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def variant_of(chosen: str, shown: str) -> str:
+    """What sets one listing of a product apart from another of it, in the chosen one's
+    words: 缓震跑步鞋 透气 39 白色 beside 缓震跑步鞋 透气 40 黑色 → 39 白色; the whole name,
+    without its tags, when the words are the same."""
+    seen = set(_TAGS.sub(" ", shown).split())
+    words = _TAGS.sub(" ", chosen).split()
+    differs = [w for w in words if w not in seen]
+    return " ".join(differs) if differs else listing_name(chosen)
+
+
 def spoken_name(name: str | None) -> str:
     """The buyer as an agent addresses them: the name on file, else 亲 (the shops'
     customary address), never the nick."""

@@ -106,6 +106,7 @@ class CaseDetail:
     segment: BuyerSegment | None  # who is on the line: loyal, big, their member level
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
+    suggestion_bought: dict[int, str]  # converted by another size: the title bought, by id
     can_still_change: bool  # False: the buyer added their one 追评 and nothing can change
     staff_label: bool | None = None  # staff's word on the words (True: happy), over the model's
     # a privacy-number call just placed: what the buyer says on it is logged on it
@@ -349,6 +350,7 @@ def detail(
     tip = follow_ups.next_try_for(
         session, case, hours=hours, now=now, tried=tried, contacted=contacted
     )
+    suggested = recommendations.case_suggestions(session, case.id)
     return CaseDetail(
         case=case,
         review=review,
@@ -401,7 +403,8 @@ def detail(
             if case.status in case_flow.OPEN
             else []
         ),
-        suggestion_log=recommendations.case_suggestions(session, case.id),
+        suggestion_log=suggested,
+        suggestion_bought=recommendations.bought_instead(session, suggested),
         staff_label=browse.corrections(session, [review.id]).get(review.id),
         can_still_change=can_change,
         tried_enough=tried_enough(tried, hours) if case.status in case_flow.OPEN else None,

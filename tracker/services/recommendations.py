@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, defer, joinedload
 
 from tracker.domain import recommend as rec
+from tracker.domain.wording import variant_of
 from tracker.models import (
     Case,
     CaseSuggestion,
@@ -315,6 +317,33 @@ def case_suggestions(session: Session, case_id: int) -> list[CaseSuggestion]:
             .order_by(CaseSuggestion.suggested_at, CaseSuggestion.rank)
         )
     )
+
+
+def bought_instead(session: Session, rows: Sequence[CaseSuggestion]) -> dict[int, str]:
+    """For each converted suggestion whose order holds another size or colour of it, not
+    the product itself, what sets the one the buyer chose apart (39 白色), by suggestion id:
+    the log then says what was bought, not only that the suggestion counted."""
+    converted = [r for r in rows if r.converted_order_id is not None]
+    if not converted:
+        return {}
+    lines: dict[int, list[tuple[int, str, str | None]]] = defaultdict(list)
+    for order_id, product_id, title, sku in session.execute(
+        sa.select(OrderLine.order_id, OrderLine.product_id, OrderLine.title, Product.sku)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id.in_({r.converted_order_id for r in converted}))
+        .order_by(OrderLine.id)
+    ):
+        lines[order_id].append((product_id, title, sku))
+    chosen = {}
+    for row in converted:
+        bought = lines[row.converted_order_id]  # type: ignore[index]
+        if any(product_id == row.product_id for product_id, _, _ in bought):
+            continue
+        key = _family_key(row.product_id, row.product.sku)
+        title = next((t for p, t, sku in bought if _family_key(p, sku) == key), None)
+        if title:
+            chosen[row.id] = variant_of(title, row.product.title)
+    return chosen
 
 
 def _family_key(product_id: int, sku: str | None) -> str:
