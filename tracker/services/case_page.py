@@ -106,7 +106,7 @@ class CaseDetail:
     segment: BuyerSegment | None  # who is on the line: loyal, big, their member level
     suggestions: list[recommendations.ShownProduct]  # for this call (open cases only)
     suggestion_log: list[CaseSuggestion]  # suggested on earlier calls, mentioned, converted
-    suggestion_bought: dict[int, str]  # converted by another size: the title bought, by id
+    suggestion_bought: dict[int, str]  # converted by another size: which one, by suggestion id
     can_still_change: bool  # False: the buyer added their one 追评 and nothing can change
     staff_label: bool | None = None  # staff's word on the words (True: happy), over the model's
     # a privacy-number call just placed: what the buyer says on it is logged on it
