@@ -53,7 +53,6 @@ class Notice:
     to_supervisors: bool
     at: datetime | None = None  # a moment that comes again (each 下次跟进 is told once)
     broadcast: bool = True  # also to the shop's chat robot; a person's own reminder is not
-    held: str = ""  # a follow-up the contact policy does not allow yet: what it says
 
     @property
     def key(self) -> str:
@@ -75,9 +74,7 @@ class Poster(Protocol):
 
 
 # -- finding what to announce ----------------------------------------------------------------
-def due_notices(
-    session: Session, *, now: datetime, settings: AlertSettings, tz: ZoneInfo
-) -> list[Notice]:
+def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> list[Notice]:
     never_tried = sa.and_(Case.status.in_(case_flow.OPEN), Case.first_attempt_at.is_(None))
     base = (
         sa.select(Case)
@@ -119,14 +116,7 @@ def due_notices(
         )
     ):  # the call-back promised to the buyer, or the check on a problem in hand: 第一时间
         notices.append(
-            Notice(
-                case,
-                AlertEvent.FOLLOW_UP_DUE,
-                False,
-                case.next_follow_up_at,
-                broadcast=False,
-                held=_held_now(session, case, now, tz),
-            )
+            Notice(case, AlertEvent.FOLLOW_UP_DUE, False, case.next_follow_up_at, broadcast=False)
         )
     return notices
 
@@ -198,7 +188,7 @@ def supervisors(session: Session, shop_id: int) -> list[User]:
 
 
 def _message(
-    notice: Notice, settings: AlertSettings, tz_name: str, unable: str | None
+    notice: Notice, settings: AlertSettings, tz_name: str, unable: str | None, held: str = ""
 ) -> tuple[str, str]:
     case = notice.case
     product = case.product.title if case.product else "（未关联商品）"
@@ -215,7 +205,7 @@ def _message(
     said = "约在" if notice.event is AlertEvent.FOLLOW_UP_DUE else "截止"
     body = (
         f"{product} · 负责人：{owner} · {said} {to_local(when, tz_name):%m-%d %H:%M}\n"
-        + (f"{notice.held}\n" if notice.held else "")
+        + (f"{held}\n" if held else "")
         + f"{settings.base_url.rstrip('/')}/cases/{case.id}"
     )
     return title, body
@@ -239,8 +229,7 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
     """Create the notifications (and their e-mail/webhook deliveries) that are due and not
     yet sent; returns how many notifications were created."""
     with transaction(session):
-        tz = ZoneInfo(tz_name)
-        notices = due_notices(session, now=now, settings=settings, tz=tz)
+        notices = due_notices(session, now=now, settings=settings)
         if not notices:
             return 0
         sent = set(
@@ -260,6 +249,7 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
         )
         staff: dict[int, list[User]] = {}
         created = 0
+        tz = ZoneInfo(tz_name)
         for notice in notices:
             case = notice.case
             unable = _owner_unable(session, case, now, tz)
@@ -269,8 +259,16 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
                 recipients = staff[case.shop_id]
             else:
                 recipients = [case.owner]
-            title, body = _message(notice, settings, tz_name, unable)
             fresh = [u for u in recipients if (u.id, notice.key) not in sent]
+            broadcast = bool(settings.webhook_url) and notice.broadcast
+            if not fresh and not (broadcast and notice.key not in queued):
+                continue  # told already (a follow-up is due for a quarter hour of scans)
+            held = (  # read only for a reminder about to go: the policy's word on calling now
+                _held_now(session, case, now, tz)
+                if notice.event is AlertEvent.FOLLOW_UP_DUE
+                else ""
+            )
+            title, body = _message(notice, settings, tz_name, unable, held)
             for user in fresh:
                 session.add(
                     Notification(
@@ -295,7 +293,7 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
                         body,
                         now,
                     )
-            if settings.webhook_url and notice.broadcast and notice.key not in queued:
+            if broadcast and notice.key not in queued:
                 _queue(
                     session,
                     DeliveryChannel.WEBHOOK,
