@@ -207,3 +207,53 @@ def test_a_follow_up_the_policy_will_refuse_is_said_on_the_case_page_when_set(
     session.commit()
     said = held(MON_10 + timedelta(hours=4, minutes=1))
     assert said is not None and said.earliest is None and "勿扰" in said.refusals[0]
+
+
+def test_the_boards_read_of_held_follow_ups_agrees_with_the_case_pages(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """Many cases' follow-ups read at once (the board's lines) as one case's are read on its
+    page: held within the gap, a passed one as of now, none once the buyer answers us, no
+    "earliest" for a buyer who asked not to be contacted, none past the gap."""
+    from tracker.services import contact_log, follow_ups
+
+    agent = make_user(Role.AGENT, [shop])
+    made = {}
+    for key, name in enumerate(("gap", "passed", "answered", "do_not_contact", "later")):
+        case = open_case(session, shop, key=str(key), nick=name, at=MON_10 - timedelta(days=4))
+        _try(session, case, agent, MON_10)
+        made[name] = case
+    _try(
+        session,
+        made["answered"],
+        agent,
+        MON_10 + timedelta(minutes=10),
+        AttemptOutcome.BUYER_REPLIED,
+    )
+    made["do_not_contact"].buyer.do_not_contact_at = MON_10 + timedelta(minutes=5)
+    now = MON_10 + timedelta(minutes=20)
+    planned = {"gap": 30, "passed": 15, "answered": 30, "do_not_contact": 30, "later": 180}
+    for name, minutes in planned.items():
+        made[name].next_follow_up_at = MON_10 + timedelta(minutes=minutes)
+    session.commit()
+
+    held = follow_ups.held_back_by_case(
+        session, ((c.id, c.next_follow_up_at) for c in made.values()), now=now, tz=SH
+    )
+    assert set(held) == {made["gap"].id, made["passed"].id, made["do_not_contact"].id}
+    assert held[made["gap"].id] == follow_ups.HeldBack(
+        ("距上次联系不足 2 小时",), MON_10 + timedelta(hours=2)
+    )
+    assert held[made["passed"].id] == held[made["gap"].id]  # as of now, 10:20
+    assert held[made["do_not_contact"].id].earliest is None
+    for name, case in made.items():  # the case page's reading, one case at a time
+        one = follow_ups.held_back(
+            session,
+            case,
+            max(case.next_follow_up_at, now),
+            policy=contact_log.policy_of(session, shop.id),
+            contacted=contact_log.times_for_buyer(session, case.buyer_id),
+            tz=SH,
+        )
+        assert one == held.get(case.id), name
+    assert follow_ups.held_back_by_case(session, [], now=now, tz=SH) == {}

@@ -1383,3 +1383,56 @@ def test_the_case_page_says_when_a_follow_up_set_will_be_refused_and_when_it_wou
     case.next_follow_up_at = called + timedelta(hours=3)
     session.commit()
     assert 'id="follow-up-held"' not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_the_boards_follow_up_times_say_which_the_contact_policy_will_refuse(
+    client: FlaskClient, session: Session, make_shop, make_user
+) -> None:
+    """Two hours between contacts: a call-back planned twenty minutes after a call, or one
+    passed half an hour after it, would be refused. The board's 今天的跟进, its cards and
+    list rows, and the home page's 我今天要跟进 say from when it would not, the reasons on
+    hover; a follow-up past the gap is shown plainly."""
+    shop = make_shop(contact_policy={**ANY_TIME, "min_gap_minutes": 120})
+    agent = make_user(Role.AGENT, shops=[shop])
+    now = utcnow()
+    planned = {"passed": -10, "soon": 20, "later": 180}  # minutes from now
+    cases = {}
+    for key, (name, minutes) in enumerate(planned.items()):
+        case = recent_case(session, shop, key=str(key), nick=f"买家{name}")
+        called = now - timedelta(minutes=40 if name == "passed" else 10)
+        add_attempt(session, case, agent, called, AttemptOutcome.CONSIDERING)
+        case.owner_id, case.status = agent.id, CaseStatus.WAITING
+        case.first_attempt_at = called
+        case.next_follow_up_at = now + timedelta(minutes=minutes)
+        cases[name] = (case, called)
+    session.commit()
+    login(client, agent)
+
+    def said(case, called):  # type: ignore[no-untyped-def]
+        earliest = whole_minute(called + timedelta(hours=2)).astimezone(ZoneInfo("Asia/Shanghai"))
+        today = earliest.date() == utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+        when = "现在" if case.next_follow_up_at <= utcnow() else "到时"
+        return (
+            f'<span class="follow-up-held text-warning-emphasis text-nowrap" title="按本店联系规则'
+            f'{when}还不能联系：距上次联系不足 2 小时">按规则最早 <span class="text-nowrap">'
+            f"{earliest:{'%H:%M' if today else '%m-%d %H:%M'}}</span></span>"
+        )
+
+    kanban = client.get("/cases").get_data(as_text=True)
+    listing = client.get("/cases?view=list").get_data(as_text=True)
+    card = {
+        n: kanban.split(f'data-case-id="{c.id}"')[1].split("</a>")[0] for n, (c, _) in cases.items()
+    }
+    row = {
+        n: listing.split(f'data-case-id="{c.id}"')[1].split("</tr>")[0]
+        for n, (c, _) in cases.items()
+    }
+    for name in ("passed", "soon"):
+        assert said(*cases[name]) in card[name]
+        assert said(*cases[name]) in row[name]
+    assert "follow-up-held" not in card["later"] and "follow-up-held" not in row["later"]
+    # 今天的跟进 (a passed follow-up is always today's) and the home page's list
+    today = kanban.split("今天的跟进")[1].split("</details>")[0]
+    assert said(*cases["passed"]) in today
+    home = client.get("/").get_data(as_text=True).split("我今天要跟进")[1].split("</ul>")[0]
+    assert said(*cases["passed"]) in home

@@ -256,6 +256,12 @@ class Card:
     unseen_since: datetime | None = None  # the platform stopped returning the review
     survey_resolved: str | None = None  # the buyer's last answer to 问题解决了吗
     closed_at: datetime | None = None  # the list sorted by 最近结案 says when
+    follow_up_held: follow_ups.HeldBack | None = None  # the policy will refuse the 下次跟进
+
+    @property
+    def shows_follow_up(self) -> bool:
+        """An open case with a 下次跟进: the lines that give its time."""
+        return self.is_open and self.next_follow_up_at is not None
 
     @property
     def survey_said(self) -> str | None:
@@ -328,8 +334,16 @@ _SAME_BUYER_OPEN = (
 )
 
 
-def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
-    """The cards of these cases, in the order given (one gone meanwhile is left out)."""
+def cards(
+    session: Session,
+    case_ids: Sequence[int],
+    *,
+    now: datetime | None = None,
+    tz: ZoneInfo | None = None,
+) -> list[Card]:
+    """The cards of these cases, in the order given (one gone meanwhile is left out). Given
+    ``now`` and ``tz``, an open case's 下次跟进 the contact policy will refuse is marked
+    (:func:`follow_ups.held_back_by_case`): lists that show follow-up times pass them."""
     if not case_ids:
         return []
     rows = session.execute(
@@ -354,6 +368,15 @@ def cards(session: Session, case_ids: Sequence[int]) -> list[Card]:
             (Reason(c) for c in codes.split(",")) if codes else (), key=_REASON_ORDER.get
         )
         by_id[row.id] = Card(**fields, reasons=tuple(reasons))
+    if now is not None and tz is not None:
+        held = follow_ups.held_back_by_case(
+            session,
+            ((c.id, c.next_follow_up_at) for c in by_id.values() if c.shows_follow_up),
+            now=now,
+            tz=tz,
+        )
+        for case_id, why in held.items():
+            by_id[case_id] = replace(by_id[case_id], follow_up_held=why)
     return [by_id[case_id] for case_id in case_ids if case_id in by_id]
 
 
@@ -427,7 +450,8 @@ def kanban(
     ):
         picked[status].append(case_id)
         counts[status] = total
-    by_id = {card.id: card for card in cards(session, [i for ids in picked.values() for i in ids])}
+    shown = [i for ids in picked.values() for i in ids]
+    by_id = {card.id: card for card in cards(session, shown, now=now, tz=tz)}
     return Kanban({s: [by_id[i] for i in ids if i in by_id] for s, ids in picked.items()}, counts)
 
 
@@ -448,7 +472,7 @@ def follow_ups_today(
         .order_by(Case.next_follow_up_at, Case.id)
         .limit(100)
     )
-    return cards(session, list(ids))
+    return cards(session, list(ids), now=now, tz=tz)
 
 
 def watermark(session: Session) -> int:

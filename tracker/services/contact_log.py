@@ -94,15 +94,19 @@ def policy_of(session: Session, shop_id: int) -> ContactPolicy:
 
 def reply_times(session: Session, buyer_id: int) -> list[datetime]:
     """When the buyer wrote to us (买家已回复), on any of their cases."""
-    return list(
-        session.scalars(
-            sa.select(ContactAttempt.attempted_at)
-            .join(Case, Case.id == ContactAttempt.case_id)
-            .where(
-                Case.buyer_id == buyer_id, ContactAttempt.outcome == AttemptOutcome.BUYER_REPLIED
-            )
-        )
-    )
+    return replies_by_buyer(session, [buyer_id]).get(buyer_id, [])
+
+
+def replies_by_buyer(session: Session, buyer_ids: Collection[int]) -> dict[int, list[datetime]]:
+    """When each of these buyers wrote to us: a board's follow-ups ask once for the page."""
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for buyer_id, at in session.execute(
+        sa.select(Case.buyer_id, ContactAttempt.attempted_at)
+        .join(Case, Case.id == ContactAttempt.case_id)
+        .where(Case.buyer_id.in_(buyer_ids), ContactAttempt.outcome == AttemptOutcome.BUYER_REPLIED)
+    ):
+        times[buyer_id].append(at)
+    return times
 
 
 def refusals(

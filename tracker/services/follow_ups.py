@@ -5,7 +5,7 @@ agent's list instead of waiting for someone to remember."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow
-from tracker.domain.contact_policy import ContactPolicy
+from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.next_try import Suggestion, next_try
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import Case, ContactAttempt
+from tracker.models import Buyer, Case, ContactAttempt
 from tracker.models.enums import AttemptOutcome, Channel
 from tracker.services import contact_log
 
@@ -99,9 +99,61 @@ def held_back(
     case page says so when it is set, and the reminder when it comes due."""
     if case.buyer is None:
         return None
-    refusals = contact_log.refusals(session, policy, case.buyer, at, tz=tz, contacted=contacted)
+    replies = contact_log.reply_times(session, case.buyer.id)
+    return _held(policy, at, contacted, replies, case.buyer.do_not_contact_at, tz)
+
+
+def held_back_by_case(
+    session: Session, follow_ups: Iterable[tuple[int, datetime]], *, now: datetime, tz: ZoneInfo
+) -> dict[int, HeldBack]:
+    """Of some cases' 下次跟进 (case id, when), those the policy will refuse: at their time,
+    or now for one already passed. The board's and the home page's follow-up lines mark
+    them, so nobody plans a call the case page will refuse; a few reads for the whole page."""
+    due = dict(follow_ups)
+    if not due:
+        return {}
+    rows = session.execute(
+        sa.select(Case.id, Case.shop_id, Case.buyer_id, Buyer.do_not_contact_at)
+        .join(Buyer, Buyer.id == Case.buyer_id)
+        .where(Case.id.in_(due))
+    ).all()
+    buyer_ids = {row.buyer_id for row in rows}
+    contacted = contact_log.times_by_buyer(session, buyer_ids)
+    replies = contact_log.replies_by_buyer(session, buyer_ids)
+    shops = {row.shop_id for row in rows}
+    policies = {shop_id: contact_log.policy_of(session, shop_id) for shop_id in shops}
+    held = {}
+    for row in rows:
+        found = _held(
+            policies[row.shop_id],
+            max(due[row.id], now),
+            contacted.get(row.buyer_id, []),
+            replies.get(row.buyer_id, []),
+            row.do_not_contact_at,
+            tz,
+        )
+        if found is not None:
+            held[row.id] = found
+    return held
+
+
+def _held(
+    policy: ContactPolicy,
+    at: datetime,
+    contacted: Sequence[datetime],
+    replies: Sequence[datetime],
+    do_not_contact_since: datetime | None,
+    tz: ZoneInfo,
+) -> HeldBack | None:
+    refusals = policy.refusals(
+        at,
+        contacted,
+        tz=tz,
+        do_not_contact_since=do_not_contact_since,
+        answering=answers_buyer(at, contacted, replies),
+    )
     if not refusals:
         return None
-    if case.buyer.do_not_contact_at is not None:
+    if do_not_contact_since is not None:
         return HeldBack(tuple(refusals), None)
     return HeldBack(tuple(refusals), policy.earliest(at, contacted, tz=tz))

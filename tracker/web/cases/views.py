@@ -237,7 +237,7 @@ def board_page() -> str:
         context["page"] = page
         context["broad"] = found.broad
         context["search_limit"] = browse.SEARCH_LIMIT
-        context["rows"] = board.cards(db.session, page.items)
+        context["rows"] = board.cards(db.session, page.items, now=now, tz=tz)
         assign = AssignForm()
         assign.owner_id.choices = _owner_choices(shop_ids, "选择负责人…")
         context["assign_form"] = assign
