@@ -1436,3 +1436,31 @@ def test_the_boards_follow_up_times_say_which_the_contact_policy_will_refuse(
     assert said(*cases["passed"]) in today
     home = client.get("/").get_data(as_text=True).split("我今天要跟进")[1].split("</ul>")[0]
     assert said(*cases["passed"]) in home
+
+
+def test_the_case_log_colours_an_attempt_that_went_well_as_the_buyers_history_does(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """A privacy call connected and an SMS delivered went as hoped: green on the buyer's
+    contact history, and now on the case's log too (a list in the template left them grey)."""
+    case = recent_case(session, shop)
+    case.owner_id, case.status = agent.id, CaseStatus.CONTACTING
+    start = utcnow() - timedelta(hours=3)
+    outcomes = {
+        AttemptOutcome.CALL_CONNECTED: True,
+        AttemptOutcome.MESSAGE_DELIVERED: True,
+        AttemptOutcome.HANDLING: True,
+        AttemptOutcome.NO_ANSWER: False,
+        AttemptOutcome.CALL_PLACED: False,
+    }
+    for n, outcome in enumerate(outcomes):
+        add_attempt(session, case, agent, start + timedelta(minutes=10 * n), outcome)
+    session.commit()
+    login(client, agent)
+    log = client.get(f"/cases/{case.id}").get_data(as_text=True).split('id="attempts"')[1]
+    log = log.split("</ul>")[0]
+    history = client.get(f"/shop/buyers/{case.buyer_id}").get_data(as_text=True)
+    for outcome, well in outcomes.items():
+        colour = "text-bg-success" if well else "text-bg-light border"
+        assert f'<span class="badge {colour}">{outcome.label}</span>' in log, outcome
+        assert f'<span class="badge {colour}">{outcome.label}</span>' in history, outcome

@@ -44,6 +44,18 @@ CONVERSATIONS = frozenset(
         AttemptOutcome.CALL_CONNECTED,
     }
 )
+# Attempts that went as hoped: the buyer reached and the problem in hand or the change
+# agreed, the buyer wrote, a message delivered, a privacy call connected. Green on the
+# case's log and on the buyer's contact history alike.
+WENT_WELL = frozenset(
+    {
+        AttemptOutcome.HANDLING,
+        AttemptOutcome.AGREED,
+        AttemptOutcome.BUYER_REPLIED,
+        AttemptOutcome.MESSAGE_DELIVERED,
+        AttemptOutcome.CALL_CONNECTED,
+    }
+)
 # Written by the tracker from a provider's answer, never picked by a person.
 SYSTEM_ATTEMPTS = frozenset(
     {

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.platform_rules import rules_for
 from tracker.models import (
@@ -167,13 +168,6 @@ class Contact:
     went_well: bool = False  # reached and handling or agreed, replied, delivered, answered
 
 
-WENT_WELL = (
-    AttemptOutcome.HANDLING,
-    AttemptOutcome.AGREED,
-    AttemptOutcome.BUYER_REPLIED,
-    AttemptOutcome.MESSAGE_DELIVERED,
-    AttemptOutcome.CALL_CONNECTED,
-)
 CAMPAIGN_RESULTS = {"delivered": "已送达", "undelivered": "未送达"}
 SURVEY_RESULTS = {"sending": "发送中", "sent": "已发送"}
 HISTORY_LIMIT = 50
@@ -204,7 +198,7 @@ def history(
                 rules.attempt_label(attempt.outcome),
                 agent,
                 case_id=attempt.case_id,
-                went_well=attempt.outcome in WENT_WELL,
+                went_well=attempt.outcome in case_flow.WENT_WELL,
             )
         )
     surveys = session.execute(

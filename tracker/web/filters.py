@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from tracker import runtime
 from tracker.clock import to_local, utcnow
+from tracker.domain import case_flow
 from tracker.domain.privacy import mask_nick, mask_phone
 from tracker.domain.retention import why_label
 from tracker.domain.segments import BuyerClass
@@ -18,6 +19,7 @@ from tracker.domain.triage import ScoreBands, score_in_words
 from tracker.domain.working_hours import day_label
 from tracker.extensions import db
 from tracker.models import Review
+from tracker.models.enums import AttemptOutcome
 from tracker.services.shifts import describe_day
 
 
@@ -181,6 +183,12 @@ def reads_unhappy(review: Review) -> bool:
     return score is not None and score < _bands(review).confirm
 
 
+def went_well(outcome: AttemptOutcome) -> bool:
+    """Whether a contact attempt went as hoped (:data:`case_flow.WENT_WELL`): its badge is
+    green on the case's log, as on the buyer's contact history."""
+    return outcome in case_flow.WENT_WELL
+
+
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -212,6 +220,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(sentiment, "sentiment")
     app.add_template_test(reads_unhappy, "read_unhappy")
+    app.add_template_test(went_well, "went_well")
     app.add_template_filter(money, "money")
     app.add_template_filter(money_in_wan, "money_in_wan")
     app.add_template_filter(number, "number")
