@@ -483,3 +483,35 @@ def test_the_morning_digest_names_the_coming_weeks_days_with_nobody_on_shift(
     # a shop without agents has nothing to plan
     empty = make_shop(name="小店")
     assert roster.uncovered(session, empty, now=NOW, tz=SH) == []
+
+
+def test_a_follow_up_due_while_its_owner_is_off_says_so_on_the_case_page(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    """A 下次跟进 at Saturday 10:00 for the early agent, who has the day off: its reminder
+    will go to the supervisors, and the case page says so now, with when they are back; on
+    leave the same, from the leave's end; on shift, or passed, nothing."""
+    from tracker.services import case_page
+
+    shop, boss, early, _ = team
+    shifts.set_day(session, early, SATURDAY, [], actor=boss, now=NOW, tz=SH)
+    case = open_case(session, shop, at=FRIDAY_EVENING - timedelta(days=3))
+    case.owner_id = early.id
+    case.next_follow_up_at = datetime(2026, 11, 21, 10, tzinfo=SH)
+    session.commit()
+    hours = WorkingHours(tz=SH)
+
+    def off(now: datetime = FRIDAY_EVENING) -> shifts.Unable | None:
+        return case_page.detail(
+            session, case, viewer=boss, now=now, hours=hours
+        ).follow_up_owner_off
+
+    assert off() == shifts.Unable("休息", datetime(2026, 11, 22, 9, tzinfo=SH))
+    case.next_follow_up_at = datetime(2026, 11, 22, 10, tzinfo=SH)  # Sunday, on shift
+    session.commit()
+    assert off() is None
+    early.away_from = datetime(2026, 11, 22, 0, tzinfo=SH)
+    early.away_until = datetime(2026, 11, 24, 0, tzinfo=SH)  # back on Tuesday
+    session.commit()
+    assert off() == shifts.Unable("不在岗", datetime(2026, 11, 24, 9, tzinfo=SH))
+    assert off(datetime(2026, 11, 22, 11, tzinfo=SH)) is None  # passed: the alerts' business

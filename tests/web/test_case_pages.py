@@ -1464,3 +1464,37 @@ def test_the_case_log_colours_an_attempt_that_went_well_as_the_buyers_history_do
         colour = "text-bg-success" if well else "text-bg-light border"
         assert f'<span class="badge {colour}">{outcome.label}</span>' in log, outcome
         assert f'<span class="badge {colour}">{outcome.label}</span>' in history, outcome
+
+
+def test_the_case_page_says_a_follow_up_falls_on_its_owners_day_off(
+    client: FlaskClient, session: Session, shop: Shop, make_user
+) -> None:
+    """Tomorrow 10:00 for an agent who has tomorrow off: the agent reads that they will be
+    off and what to do, a supervisor reads whose case it is and that they can hand it on."""
+    from tracker.services import shifts
+
+    sh = ZoneInfo("Asia/Shanghai")
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    agent = make_user(Role.AGENT, shops=[shop], display_name="<b>小林</b>")
+    tomorrow = utcnow().astimezone(sh).date() + timedelta(days=1)
+    shifts.set_day(session, agent, tomorrow, [], actor=boss, now=utcnow(), tz=sh)
+    case = recent_case(session, shop)
+    case.owner_id, case.status = agent.id, CaseStatus.WAITING
+    case.next_follow_up_at = datetime.combine(tomorrow, time(10), tzinfo=sh)
+    session.commit()
+    back = shifts.next_on_shift(agent, shop, case.next_follow_up_at, sh)
+    assert back is not None and back.astimezone(sh).date() > tomorrow
+    login(client, agent)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert (
+        f'<span id="follow-up-owner-off" class="text-warning-emphasis">到时你休息（'
+        f"{back.astimezone(sh):%m-%d %H:%M} 上班），跟进提醒会发给主管；"
+        "可改约你上班的时间，或请主管转给当班的同事。</span>"
+    ) in page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, boss)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "到时&lt;b&gt;小林&lt;/b&gt;休息（" in page and "可先转给当班的同事。" in page
+    case.next_follow_up_at = datetime.combine(tomorrow + timedelta(days=1), time(10), tzinfo=sh)
+    session.commit()
+    assert 'id="follow-up-owner-off"' not in client.get(f"/cases/{case.id}").get_data(as_text=True)

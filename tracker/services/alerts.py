@@ -220,9 +220,8 @@ def _owner_unable(session: Session, case: Case, now: datetime, tz: ZoneInfo) -> 
     if owner.is_away(now):
         return "不在岗"
     shop = session.get(Shop, case.shop_id)  # one read a shop: the identity map keeps it
-    if shop is not None and shifts.off_shift(owner, shop, now, tz):
-        return "休息"
-    return None
+    unable = shifts.unable(owner, shop, now, tz) if shop is not None else None
+    return unable.why if unable is not None else None
 
 
 def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: str) -> int:

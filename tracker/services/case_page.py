@@ -42,6 +42,7 @@ from tracker.services import (
     recommendations,
     rereads,
     segments,
+    shifts,
     surveys,
 )
 from tracker.services.buyer_flags import Caution
@@ -91,6 +92,8 @@ class CaseDetail:
     history: list[HistoryEntry]
     next_try: Suggestion | None
     follow_up_held: follow_ups.HeldBack | None  # the 下次跟进 the policy will refuse then
+    # the owner on leave or off their 班次 at the 下次跟进: its reminder goes to the supervisors
+    follow_up_owner_off: shifts.Unable | None
     explanation_open_until: datetime | None  # None: the platform sets no end
     rules: ReviewRules  # the shop's platform: what the buyer and the seller may still do
     caution: Caution | None  # the buyer's pattern of 中/差评, or a staff flag
@@ -351,6 +354,13 @@ def detail(
         session, case, hours=hours, now=now, tried=tried, contacted=contacted
     )
     suggested = recommendations.case_suggestions(session, case.id)
+    coming = (  # the 下次跟进 still to come
+        case.next_follow_up_at
+        if case.next_follow_up_at is not None
+        and case.next_follow_up_at > now
+        and case.status in case_flow.OPEN
+        else None
+    )
     return CaseDetail(
         case=case,
         review=review,
@@ -365,16 +375,14 @@ def detail(
         next_try=tip,
         follow_up_held=(  # one still to come: a passed one is the page's own refusals
             follow_ups.held_back(
-                session,
-                case,
-                case.next_follow_up_at,
-                policy=policy,
-                contacted=contacted,
-                tz=hours.tz,
+                session, case, coming, policy=policy, contacted=contacted, tz=hours.tz
             )
-            if case.next_follow_up_at is not None
-            and case.next_follow_up_at > now
-            and case.status in case_flow.OPEN
+            if coming is not None
+            else None
+        ),
+        follow_up_owner_off=(
+            shifts.unable(case.owner, shop, coming, hours.tz)
+            if coming is not None and case.owner is not None and shop is not None
             else None
         ),
         explanation_open_until=explanation_window_ends(session, case),

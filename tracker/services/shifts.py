@@ -332,6 +332,26 @@ def off_shift(user: User, shop: Shop, now: datetime, tz: ZoneInfo) -> bool:
 
 
 @dataclass(frozen=True)
+class Unable:
+    """Why someone cannot act on their cases at a moment, and when they are back (None:
+    not within reach)."""
+
+    why: str  # 不在岗 (leave), 休息 (off their 班次)
+    back_at: datetime | None
+
+
+def unable(user: User, shop: Shop, at: datetime, tz: ZoneInfo) -> Unable | None:
+    """Whether ``user`` is on leave or off their 班次 at ``at`` (now, or a 下次跟进 to come):
+    their alerts then go to the supervisors, who can hand the case on."""
+    if user.is_away(at):
+        assert user.away_until is not None  # is_away says so
+        return Unable("不在岗", next_on_shift(user, shop, user.away_until, tz))
+    if off_shift(user, shop, at, tz):
+        return Unable("休息", next_on_shift(user, shop, at, tz))
+    return None
+
+
+@dataclass(frozen=True)
 class Duty:
     """Whether someone is on shift at a moment, for 客服负荷."""
 
