@@ -515,3 +515,47 @@ def test_a_follow_up_due_while_its_owner_is_off_says_so_on_the_case_page(
     session.commit()
     assert off() == shifts.Unable("不在岗", datetime(2026, 11, 24, 9, tzinfo=SH))
     assert off(datetime(2026, 11, 22, 11, tzinfo=SH)) is None  # passed: the alerts' business
+
+
+def test_agent_load_lists_the_follow_ups_of_the_coming_week_due_while_their_owner_is_off(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    """客服负荷 looks a week ahead: the early agent's Saturday off and 21:00 (after their
+    15:00), the late one's leave; not a follow-up on shift, passed, beyond the week, or of
+    a closed case."""
+    from tracker.models.enums import CaseStatus
+    from tracker.services import follow_ups
+
+    shop, boss, early, late = team
+    shifts.set_day(session, early, SATURDAY, [], actor=boss, now=NOW, tz=SH)
+    late.away_from = datetime(2026, 11, 23, 0, tzinfo=SH)
+    late.away_until = datetime(2026, 11, 25, 0, tzinfo=SH)
+    now = FRIDAY_EVENING
+    planned = {
+        ("e1", early): datetime(2026, 11, 21, 10, tzinfo=SH),  # Saturday off
+        ("e2", early): datetime(2026, 11, 22, 21, tzinfo=SH),  # Sunday after the shift
+        ("e3", early): datetime(2026, 11, 22, 10, tzinfo=SH),  # on shift
+        ("e4", early): datetime(2026, 11, 20, 19, tzinfo=SH),  # passed
+        ("e5", early): datetime(2026, 11, 28, 10, tzinfo=SH),  # beyond the week (on Saturday)
+        ("l1", late): datetime(2026, 11, 23, 16, tzinfo=SH),  # on leave
+        ("l2", late): datetime(2026, 11, 25, 16, tzinfo=SH),  # back
+        ("l3", late): datetime(2026, 11, 24, 16, tzinfo=SH),  # on leave, but the case closed
+    }
+    made = {}
+    for (key, owner), at in planned.items():
+        case = open_case(session, shop, key=key, nick=f"买家{key}", at=NOW - timedelta(days=3))
+        case.owner_id, case.next_follow_up_at = owner.id, at
+        made[key] = case
+    made["e5"].next_follow_up_at = datetime(2026, 11, 28, 16, tzinfo=SH)
+    shifts.set_day(session, early, date(2026, 11, 28), [], actor=boss, now=NOW, tz=SH)
+    made["l3"].status = CaseStatus.RECOVERED
+    session.commit()
+
+    off = follow_ups.due_while_off(session, shop, [early, late], now=now, tz=SH)
+    assert {owner: [(f.case_id, f.unable.why) for f in found] for owner, found in off.items()} == {
+        early.id: [(made["e1"].id, "休息"), (made["e2"].id, "休息")],
+        late.id: [(made["l1"].id, "不在岗")],
+    }
+    assert off[early.id][0].unable.back_at == datetime(2026, 11, 22, 9, tzinfo=SH)
+    assert off[late.id][0].unable.back_at == datetime(2026, 11, 25, 15, tzinfo=SH)
+    assert follow_ups.due_while_off(session, shop, [], now=now, tz=SH) == {}

@@ -378,3 +378,35 @@ def test_the_survey_table_says_how_many_buyers_say_their_problem_is_solved(
     assert "回访：还没有解决" in listed
     closed_at = cases[1].closed_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
     assert f'<div class="text-muted closed-at">结案 {closed_at}</div>' in listed  # 最近结案
+
+
+def test_the_agent_view_says_which_follow_ups_fall_on_an_agents_day_off(
+    client: FlaskClient, session: Session, make_user, shop: Shop, boss: User
+) -> None:  # type: ignore[no-untyped-def]
+    """Tomorrow off, a follow-up tomorrow at 10:00: under the agent's duty, how many, each
+    case and time on hover, and the link to their cases by follow-up."""
+    from tracker.services import shifts
+
+    sh = ZoneInfo("Asia/Shanghai")
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
+    tomorrow = utcnow().astimezone(sh).date() + timedelta(days=1)
+    shifts.set_day(session, agent, tomorrow, [], actor=boss, now=utcnow(), tz=sh)
+    case = open_case(session, shop, key="off1", nick="甲", at=utcnow())
+    case.owner_id, case.status = agent.id, CaseStatus.WAITING
+    case.next_follow_up_at = datetime.combine(tomorrow, datetime.min.time(), tzinfo=sh).replace(
+        hour=10
+    )
+    session.commit()
+    login(client, boss)
+    html = client.get("/reports/agents").get_data(as_text=True)
+    found = re.search(
+        r'<a class="small text-warning-emphasis follow-ups-off" href="([^"]+)" title="([^"]+)">'
+        r"1 个跟进到期时不在班</a>",
+        html,
+    )
+    assert found, html
+    assert f"owner_id={agent.id}" in found.group(1) and "sort=follow_up" in found.group(1)
+    assert found.group(2).startswith(f"#{case.id} {tomorrow:%m-%d} 10:00（休息）：")
+    case.status = CaseStatus.RECOVERED
+    session.commit()
+    assert "follow-ups-off" not in client.get("/reports/agents").get_data(as_text=True)

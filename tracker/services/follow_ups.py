@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -17,9 +17,9 @@ from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.next_try import Suggestion, next_try
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import Buyer, Case, ContactAttempt
+from tracker.models import Buyer, Case, ContactAttempt, Shop, User
 from tracker.models.enums import AttemptOutcome, Channel
-from tracker.services import contact_log
+from tracker.services import contact_log, shifts
 
 Tried = tuple[Channel, datetime, AttemptOutcome]
 
@@ -72,6 +72,43 @@ def next_try_for(
         contacted=contacted,
         window_ends=case.revision_window_ends_at,
     )
+
+
+OFF_AHEAD = timedelta(days=7)  # how far ahead 客服负荷 looks for follow-ups on days off
+
+
+@dataclass(frozen=True)
+class OffDuty:
+    """A case's 下次跟进 that falls while its owner is off (休息, 不在岗)."""
+
+    case_id: int
+    at: datetime
+    unable: shifts.Unable
+
+
+def due_while_off(
+    session: Session, shop: Shop, staff: Sequence[User], *, now: datetime, tz: ZoneInfo
+) -> dict[int, list[OffDuty]]:
+    """Per agent, their open cases' 下次跟进 of the coming week that fall on their day off
+    or leave, soonest first: each reminder would go to the supervisors at its time, and
+    客服负荷 lets them hand the case to whoever is on before."""
+    by_id = {user.id: user for user in staff}
+    found: dict[int, list[OffDuty]] = {}
+    for case_id, owner_id, at in session.execute(
+        sa.select(Case.id, Case.owner_id, Case.next_follow_up_at)
+        .where(
+            Case.shop_id == shop.id,
+            Case.owner_id.in_(by_id),
+            Case.status.in_(case_flow.OPEN),
+            Case.next_follow_up_at > now,
+            Case.next_follow_up_at <= now + OFF_AHEAD,
+        )
+        .order_by(Case.next_follow_up_at, Case.id)
+    ):
+        unable = shifts.unable(by_id[owner_id], shop, at, tz)
+        if unable is not None:
+            found.setdefault(owner_id, []).append(OffDuty(case_id, at, unable))
+    return found
 
 
 @dataclass(frozen=True)
