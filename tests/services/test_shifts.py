@@ -559,3 +559,33 @@ def test_agent_load_lists_the_follow_ups_of_the_coming_week_due_while_their_owne
     assert off[early.id][0].unable.back_at == datetime(2026, 11, 22, 9, tzinfo=SH)
     assert off[late.id][0].unable.back_at == datetime(2026, 11, 25, 15, tzinfo=SH)
     assert follow_ups.due_while_off(session, shop, [], now=now, tz=SH) == {}
+
+
+def test_the_morning_digest_names_todays_follow_ups_due_while_their_owner_is_off(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    """Friday 09:00: the early agent's follow-up at 16:00 (after their 15:00) and two of the
+    late one's at 10:00 (before their 15:00) are said, with whose and how many, soonest
+    owner first; the late one's at 17:00 (on shift) and one tomorrow evening are not."""
+    shop, _, early, late = team
+    nine = datetime(2026, 11, 20, 9, tzinfo=SH)
+    for key, owner, at in (
+        ("a", early, nine.replace(hour=16)),
+        ("b", late, nine.replace(hour=10)),
+        ("c", late, nine.replace(hour=10, minute=30)),
+        ("d", late, nine.replace(hour=17)),
+        ("e", early, nine + timedelta(days=1, hours=10)),  # Saturday 19:00: beyond 24 hours
+    ):
+        case = open_case(session, shop, key=key, nick=f"买家{key}", at=NOW - timedelta(days=3))
+        case.owner_id, case.next_follow_up_at = owner.id, at
+    session.commit()
+    settings = alerts.AlertSettings(base_url="https://t.example")
+    assert alerts.morning_digest(session, now=nine, settings=settings, tz_name="Asia/Shanghai")
+    body = session.scalars(
+        sa.select(Notification.body).where(Notification.kind == "digest")
+    ).first()
+    assert body is not None
+    assert (
+        "24 小时内约好的跟进，到时负责人不在班 3 件（晚班小李 2、早班小王 1），可先转给当班的同事"
+    ) in body
+    assert "https://t.example/reports/agents" in body

@@ -586,6 +586,22 @@ def _digest(
             f"（其中 {still_closed} 件仍未重新打开，已通知负责的客服）：\n"
             f"{base}/cases?view=list&scope=all&status=all&survey_unsolved=y&sort=closed"
         )
+    off = follow_ups.due_while_off(
+        session,
+        shop,
+        now=now,
+        tz=local.tzinfo,
+        within=timedelta(hours=24),  # type: ignore[arg-type]
+    )
+    if off:  # promised call-backs whose reminder would reach a supervisor only at their time
+        who = "、".join(
+            f"{session.get(User, owner_id).display_name} {len(due)}"  # type: ignore[union-attr]
+            for owner_id, due in sorted(off.items(), key=lambda item: item[1][0].at)
+        )
+        body += (
+            f"\n24 小时内约好的跟进，到时负责人不在班 {sum(map(len, off.values()))} 件（{who}），"
+            "可先转给当班的同事"
+        )
     away = _away_today(session, shop.id, now)
     if away:  # their cases wait for nobody unless someone takes them
         body += "\n不在岗：" + "、".join(
@@ -597,7 +613,7 @@ def _digest(
             f"{name}（至 {last:%m-%d}，手上 {n} 件进行中）" if n else f"{name}（至 {last:%m-%d}）"
             for name, last, n in tomorrow
         )
-    if away or tomorrow:
+    if off or away or tomorrow:
         body += f"\n{base}/reports/agents"
     # roster reads leave (availability), which imports this module: imported when used
     from tracker.services.roster import uncovered

@@ -87,27 +87,36 @@ class OffDuty:
 
 
 def due_while_off(
-    session: Session, shop: Shop, staff: Sequence[User], *, now: datetime, tz: ZoneInfo
+    session: Session,
+    shop: Shop,
+    staff: Sequence[User] | None = None,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    within: timedelta = OFF_AHEAD,
 ) -> dict[int, list[OffDuty]]:
-    """Per agent, their open cases' 下次跟进 of the coming week that fall on their day off
-    or leave, soonest first: each reminder would go to the supervisors at its time, and
-    客服负荷 lets them hand the case to whoever is on before."""
-    by_id = {user.id: user for user in staff}
-    found: dict[int, list[OffDuty]] = {}
-    for case_id, owner_id, at in session.execute(
-        sa.select(Case.id, Case.owner_id, Case.next_follow_up_at)
+    """Per agent (of ``staff``, or anyone owning a case), their open cases' 下次跟进 from
+    now until ``within`` that fall on their day off or leave, soonest first: each reminder
+    would go to the supervisors at its time, and 客服负荷 and the morning digest let them
+    hand the case to whoever is on before."""
+    query = (
+        sa.select(Case.id, Case.next_follow_up_at, User)
+        .join(User, User.id == Case.owner_id)
         .where(
             Case.shop_id == shop.id,
-            Case.owner_id.in_(by_id),
             Case.status.in_(case_flow.OPEN),
             Case.next_follow_up_at > now,
-            Case.next_follow_up_at <= now + OFF_AHEAD,
+            Case.next_follow_up_at <= now + within,
         )
         .order_by(Case.next_follow_up_at, Case.id)
-    ):
-        unable = shifts.unable(by_id[owner_id], shop, at, tz)
+    )
+    if staff is not None:
+        query = query.where(Case.owner_id.in_([user.id for user in staff]))
+    found: dict[int, list[OffDuty]] = {}
+    for case_id, at, owner in session.execute(query):
+        unable = shifts.unable(owner, shop, at, tz)
         if unable is not None:
-            found.setdefault(owner_id, []).append(OffDuty(case_id, at, unable))
+            found.setdefault(owner.id, []).append(OffDuty(case_id, at, unable))
     return found
 
 
