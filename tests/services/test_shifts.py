@@ -589,3 +589,36 @@ def test_the_morning_digest_names_todays_follow_ups_due_while_their_owner_is_off
         "24 小时内约好的跟进，到时负责人不在班 3 件（晚班小李 2、早班小王 1），可先转给当班的同事"
     ) in body
     assert "https://t.example/reports/agents" in body
+
+
+def test_the_next_try_after_a_missed_call_falls_in_its_owners_hours(session: Session, team) -> None:  # type: ignore[no-untyped-def]
+    """Friday 14:30, a call not answered and no 下次跟进 given: the early agent (09:00–15:00)
+    is offered Saturday morning, which they work; the shop's evening, theirs off, would send
+    the reminder to the supervisors. A supervisor's case, on the shop's hours, is offered
+    the evening (19:00), a part of the day not tried yet."""
+    from tracker.models.enums import AttemptOutcome, Channel
+    from tracker.services import cases as svc
+    from tracker.services import follow_ups
+
+    shop, boss, early, _ = team
+    hours = WorkingHours.from_dict(shop.working_hours, SH)
+    called = datetime(2026, 11, 20, 14, 30, tzinfo=SH)
+    owned = open_case(session, shop, key="o", nick="买家o", at=called - timedelta(days=3))
+    bosses = open_case(session, shop, key="f", nick="买家f", at=called - timedelta(days=3))
+    owned.owner_id, bosses.owner_id = early.id, boss.id
+    session.commit()
+    for case, who in ((owned, early), (bosses, boss)):
+        svc.log_attempt(
+            session,
+            case,
+            svc.AttemptDraft(Channel.PHONE, called, AttemptOutcome.NO_ANSWER),
+            actor=who,
+            now=called + timedelta(minutes=1),
+            expected_version=None,
+            hours=hours,
+        )
+    assert owned.next_follow_up_at == datetime(2026, 11, 21, 9, 30, tzinfo=SH)
+    assert bosses.next_follow_up_at == datetime(2026, 11, 20, 19, 0, tzinfo=SH)
+    tip = follow_ups.next_try_for(session, owned, hours=hours, now=called + timedelta(minutes=5))
+    assert tip is not None and tip.at == owned.next_follow_up_at  # what the case page offers
+    assert shifts.unable(early, shop, tip.at, SH) is None

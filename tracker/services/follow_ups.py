@@ -41,7 +41,9 @@ def next_try_for(
     contacted: Sequence[datetime] | None = None,
 ) -> Suggestion | None:
     """The next try for an open case whose latest attempt the buyer has not answered,
-    within the shop's contact policy; none once the buyer asked not to be contacted.
+    within the shop's contact policy and its owner's hours (their 班次 and 调班, else the
+    shop's ``hours``): the try is theirs to make, and one planned for their evening off
+    would reach the supervisors instead. None once the buyer asked not to be contacted.
     ``tried`` (the case's attempts, oldest first) and ``contacted`` (every contact with the
     buyer) spare reading them again when the caller has them."""
     if case.status not in case_flow.OPEN:
@@ -62,6 +64,9 @@ def next_try_for(
     if not tried or tried[-1][2] not in case_flow.UNANSWERED:
         return None
     policy = contact_log.policy_of(session, case.shop_id)
+    shop = session.get(Shop, case.shop_id)
+    if case.owner is not None and shop is not None:
+        hours = shifts.hours_of(case.owner, shop, hours.tz)
     if contacted is None:
         contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     return next_try(
