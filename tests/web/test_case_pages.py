@@ -1498,3 +1498,34 @@ def test_the_case_page_says_a_follow_up_falls_on_its_owners_day_off(
     case.next_follow_up_at = datetime.combine(tomorrow + timedelta(days=1), time(10), tzinfo=sh)
     session.commit()
     assert 'id="follow-up-owner-off"' not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_handing_a_case_over_for_its_follow_up_marks_who_will_be_off_then(
+    client: FlaskClient, session: Session, shop: Shop, make_user
+) -> None:
+    """A supervisor hands over a case for tomorrow's 10:00 follow-up: the 负责人 list marks
+    the agent who has tomorrow off (跟进时休息), not the one who works it; with no follow-up
+    to come, nobody is marked."""
+    from tracker.services import shifts
+
+    sh = ZoneInfo("Asia/Shanghai")
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    off = make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
+    make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    tomorrow = utcnow().astimezone(sh).date() + timedelta(days=1)
+    shifts.set_day(session, off, tomorrow, [], actor=boss, now=utcnow(), tz=sh)
+    case = recent_case(session, shop)
+    case.owner_id, case.status = off.id, CaseStatus.WAITING
+    case.next_follow_up_at = datetime.combine(tomorrow, time(10), tzinfo=sh)
+    session.commit()
+    login(client, boss)
+
+    def owners() -> list[str]:
+        page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+        listed = page.split('id="assign-owner_id"')[1].split("</select>")[0]
+        return re.findall(r">([^<]+)</option>", listed)
+
+    assert "客服小陈（跟进时休息）" in owners() and "客服小林" in owners()
+    case.next_follow_up_at = None
+    session.commit()
+    assert "客服小陈" in owners() and "客服小陈（跟进时休息）" not in owners()

@@ -54,6 +54,7 @@ from tracker.services import (
     case_page,
     confirmations,
     rereads,
+    shifts,
 )
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
@@ -142,11 +143,15 @@ def _owners(shop_ids: tuple[int, ...] | sa.Select[tuple[int]]) -> list[User]:
 
 
 def _owner_choices(
-    shop_ids: tuple[int, ...] | sa.Select[tuple[int]], first: str
+    shop_ids: tuple[int, ...] | sa.Select[tuple[int]],
+    first: str,
+    follow_up: tuple[Shop, datetime] | None = None,
 ) -> list[SelectChoice]:
     """Who a case can be given to; someone away is listed, marked, and refused by the
     service with the reason (a silent gap in the list would look like a bug); someone whose
-    leave is booked is marked with its first day (a case given today may outlast the week)."""
+    leave is booked is marked with its first day (a case given today may outlast the week);
+    given the case's shop and coming 下次跟进, someone off then is marked (跟进时休息): a
+    case handed on for its follow-up goes to whoever will be on."""
     now, tz = utcnow(), _tz()
 
     def name(user: User) -> str:
@@ -154,6 +159,9 @@ def _owner_choices(
             return f"{user.display_name}（不在岗）"
         if user.is_booked_away(now):
             return f"{user.display_name}（{user.away_from.astimezone(tz):%m-%d} 起不在岗）"  # type: ignore[union-attr]
+        off = shifts.unable(user, follow_up[0], follow_up[1], tz) if follow_up else None
+        if off is not None:
+            return f"{user.display_name}（跟进时{off.why}）"
         return user.display_name
 
     return row_choices([(0, first)] + [(u.id, name(u)) for u in _owners(shop_ids)])
@@ -474,7 +482,12 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     }
     if assigns:
         assign = AssignForm(prefix="assign", formdata=None, data={"owner_id": case.owner_id or 0})
-        assign.owner_id.choices = _owner_choices((case.shop_id,), "（未分配）")
+        coming, shop = case.next_follow_up_at, db.session.get(Shop, case.shop_id)
+        if coming is None or coming <= utcnow() or case.status not in case_flow.OPEN:
+            coming = None  # only a follow-up still to come is handed over
+        assign.owner_id.choices = _owner_choices(
+            (case.shop_id,), "（未分配）", (shop, coming) if shop and coming else None
+        )
         forms["assign_form"] = assign
     return forms
 
