@@ -622,3 +622,30 @@ def test_the_next_try_after_a_missed_call_falls_in_its_owners_hours(session: Ses
     tip = follow_ups.next_try_for(session, owned, hours=hours, now=called + timedelta(minutes=5))
     assert tip is not None and tip.at == owned.next_follow_up_at  # what the case page offers
     assert shifts.unable(early, shop, tip.at, SH) is None
+
+
+def test_an_alert_sent_to_the_supervisors_for_an_owner_off_names_who_is_on_shift(
+    session: Session, team, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """Friday 20:00 the early agent's case is overdue: the supervisors read who is on shift
+    to hand it to (the late agent; not one on leave, nor the early one); at 23:30 nobody is."""
+    shop, _, early, _ = team
+    away = make_user(Role.AGENT, shops=[shop], display_name="休假小赵")
+    away.away_from, away.away_until = NOW - timedelta(days=1), NOW + timedelta(days=3)
+    for key, at in (("8pm", FRIDAY_EVENING), ("late", FRIDAY_EVENING.replace(hour=23, minute=30))):
+        case = open_case(session, shop, key=key, nick=f"买家{key}", at=at - timedelta(days=3))
+        case.owner_id = early.id
+        case.first_contact_due_at = at - timedelta(minutes=5)
+        session.commit()
+        alerts.scan(session, now=at, settings=alerts.AlertSettings(), tz_name="Asia/Shanghai")
+    bodies = list(
+        session.scalars(
+            sa.select(Notification.body)
+            .where(Notification.kind != "shift")
+            .order_by(Notification.id)
+        )
+    )
+    assert any("负责人：早班小王（休息）· 当班：晚班小李 ·" in body for body in bodies)
+    assert any("负责人：早班小王（休息）· 现在没有客服当班 ·" in body for body in bodies)
+    assert not any("休假小赵" in body for body in bodies)
+    assert shifts.on_shift_now(session, shop, FRIDAY_EVENING, SH) == [team[3]]

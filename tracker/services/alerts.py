@@ -188,7 +188,12 @@ def supervisors(session: Session, shop_id: int) -> list[User]:
 
 
 def _message(
-    notice: Notice, settings: AlertSettings, tz_name: str, unable: str | None, held: str = ""
+    notice: Notice,
+    settings: AlertSettings,
+    tz_name: str,
+    unable: str | None,
+    held: str = "",
+    covering: Sequence[User] = (),
 ) -> tuple[str, str]:
     case = notice.case
     product = case.product.title if case.product else "（未关联商品）"
@@ -199,8 +204,12 @@ def _message(
         AlertEvent.FOLLOW_UP_DUE: case.next_follow_up_at,
     }[notice.event]
     owner = case.owner.display_name if case.owner else "未分配"
-    if unable:
-        owner += f"（{unable}）"
+    if unable:  # the supervisors read it: whom they can hand it to now
+        owner += f"（{unable}）· " + (
+            "当班：" + "、".join(u.display_name for u in covering)
+            if covering
+            else "现在没有客服当班"
+        )
     title = f"{notice.event.label}：案件 #{case.id}"
     said = "约在" if notice.event is AlertEvent.FOLLOW_UP_DUE else "截止"
     body = (
@@ -247,6 +256,7 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
             )
         )
         staff: dict[int, list[User]] = {}
+        covering: dict[int, list[User]] = {}  # the shop's agents on shift now, read when needed
         created = 0
         tz = ZoneInfo(tz_name)
         for notice in notices:
@@ -267,7 +277,12 @@ def scan(session: Session, *, now: datetime, settings: AlertSettings, tz_name: s
                 if notice.event is AlertEvent.FOLLOW_UP_DUE
                 else ""
             )
-            title, body = _message(notice, settings, tz_name, unable, held)
+            if unable and case.shop_id not in covering:
+                shop = session.get(Shop, case.shop_id)
+                covering[case.shop_id] = shifts.on_shift_now(session, shop, now, tz) if shop else []
+            title, body = _message(
+                notice, settings, tz_name, unable, held, covering.get(case.shop_id, ())
+            )
             for user in fresh:
                 session.add(
                     Notification(

@@ -21,7 +21,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
 
 from tracker.domain.working_hours import (
     LONGEST_ROTATION,
@@ -38,6 +39,8 @@ from tracker.domain.working_hours import (
     stored_periods,
 )
 from tracker.models import ShiftDay, Shop, User
+from tracker.models.accounts import at_work
+from tracker.models.enums import Role
 from tracker.services import notices
 from tracker.services.audit import record_user_change
 from tracker.services.errors import FieldError
@@ -349,6 +352,23 @@ def unable(user: User, shop: Shop, at: datetime, tz: ZoneInfo) -> Unable | None:
     if off_shift(user, shop, at, tz):
         return Unable("休息", next_on_shift(user, shop, at, tz))
     return None
+
+
+def on_shift_now(session: Session, shop: Shop, now: datetime, tz: ZoneInfo) -> list[User]:
+    """The shop's agents at work and on shift at ``now``, by name: whom an alert that went
+    to the supervisors (its owner off) can be handed to."""
+    agents = session.scalars(
+        sa.select(User)
+        .where(
+            User.role == Role.AGENT,
+            User.is_active.is_(True),
+            User.shops.any(Shop.id == shop.id),
+            at_work(now),
+        )
+        .options(selectinload(User.shift_days))
+        .order_by(User.display_name, User.id)
+    )
+    return [agent for agent in agents if next_on_shift(agent, shop, now, tz) == now]
 
 
 @dataclass(frozen=True)
