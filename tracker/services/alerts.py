@@ -223,13 +223,10 @@ def _message(
 def _owner_unable(session: Session, case: Case, now: datetime, tz: ZoneInfo) -> str | None:
     """Why the case's owner cannot act on it now — 不在岗 (leave), 休息 (off their 班次) —
     or None. Their alerts then go to the supervisors, who can hand the case on."""
-    owner = case.owner
-    if owner is None:
-        return None
-    if owner.is_away(now):
-        return "不在岗"
     shop = session.get(Shop, case.shop_id)  # one read a shop: the identity map keeps it
-    unable = shifts.unable(owner, shop, now, tz) if shop is not None else None
+    if case.owner is None or shop is None:
+        return None
+    unable = shifts.unable(case.owner, shop, now, tz)
     return unable.why if unable is not None else None
 
 
@@ -601,13 +598,8 @@ def _digest(
             f"（其中 {still_closed} 件仍未重新打开，已通知负责的客服）：\n"
             f"{base}/cases?view=list&scope=all&status=all&survey_unsolved=y&sort=closed"
         )
-    off = follow_ups.due_while_off(
-        session,
-        shop,
-        now=now,
-        tz=local.tzinfo,
-        within=timedelta(hours=24),  # type: ignore[arg-type]
-    )
+    zone: ZoneInfo = local.tzinfo  # type: ignore[assignment]
+    off = follow_ups.due_while_off(session, shop, now=now, tz=zone, within=timedelta(hours=24))
     if off:  # promised call-backs whose reminder would reach a supervisor only at their time
         who = "、".join(
             f"{session.get(User, owner_id).display_name} {len(due)}"  # type: ignore[union-attr]
@@ -633,7 +625,7 @@ def _digest(
     # roster reads leave (availability), which imports this module: imported when used
     from tracker.services.roster import uncovered
 
-    short = uncovered(session, shop, now=now, tz=local.tzinfo)  # type: ignore[arg-type]
+    short = uncovered(session, shop, now=now, tz=zone)
     if short:  # shop hours whose new cases nobody on shift would take
         days = "；".join(
             f"{day_label(d.day)} {'全天' if d.nobody_all_day else '、'.join(d.uncovered)}"

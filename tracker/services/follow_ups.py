@@ -173,7 +173,7 @@ def held_back_by_case(
     replies = contact_log.replies_by_buyer(session, buyer_ids)
     shops = {row.shop_id for row in rows}
     policies = {shop_id: contact_log.policy_of(session, shop_id) for shop_id in shops}
-    held = {}
+    held: dict[int, HeldBack] = {}
     for row in rows:
         found = _held(
             policies[row.shop_id],

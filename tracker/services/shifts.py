@@ -346,8 +346,7 @@ class Unable:
 def unable(user: User, shop: Shop, at: datetime, tz: ZoneInfo) -> Unable | None:
     """Whether ``user`` is on leave or off their 班次 at ``at`` (now, or a 下次跟进 to come):
     their alerts then go to the supervisors, who can hand the case on."""
-    if user.is_away(at):
-        assert user.away_until is not None  # is_away says so
+    if user.is_away(at) and user.away_until is not None:  # (is_away says it is set)
         return Unable("不在岗", next_on_shift(user, shop, user.away_until, tz))
     if off_shift(user, shop, at, tz):
         return Unable("休息", next_on_shift(user, shop, at, tz))
