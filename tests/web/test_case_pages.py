@@ -1466,6 +1466,21 @@ def test_the_case_log_colours_an_attempt_that_went_well_as_the_buyers_history_do
         assert f'<span class="badge {colour}">{outcome.label}</span>' in history, outcome
 
 
+def follow_up_on_a_day_off(session: Session, shop: Shop, agent: User, boss: User):  # type: ignore[no-untyped-def]
+    """A case of ``agent``'s waiting for a follow-up at 10:00 tomorrow, their day off (a
+    调班 ``boss`` set); and tomorrow's date."""
+    from tracker.services import shifts
+
+    sh = ZoneInfo("Asia/Shanghai")
+    tomorrow = utcnow().astimezone(sh).date() + timedelta(days=1)
+    shifts.set_day(session, agent, tomorrow, [], actor=boss, now=utcnow(), tz=sh)
+    case = recent_case(session, shop)
+    case.owner_id, case.status = agent.id, CaseStatus.WAITING
+    case.next_follow_up_at = datetime.combine(tomorrow, time(10), tzinfo=sh)
+    session.commit()
+    return case, tomorrow
+
+
 def test_the_case_page_says_a_follow_up_falls_on_its_owners_day_off(
     client: FlaskClient, session: Session, shop: Shop, make_user
 ) -> None:
@@ -1476,12 +1491,7 @@ def test_the_case_page_says_a_follow_up_falls_on_its_owners_day_off(
     sh = ZoneInfo("Asia/Shanghai")
     boss = make_user(Role.SUPERVISOR, shops=[shop])
     agent = make_user(Role.AGENT, shops=[shop], display_name="<b>小林</b>")
-    tomorrow = utcnow().astimezone(sh).date() + timedelta(days=1)
-    shifts.set_day(session, agent, tomorrow, [], actor=boss, now=utcnow(), tz=sh)
-    case = recent_case(session, shop)
-    case.owner_id, case.status = agent.id, CaseStatus.WAITING
-    case.next_follow_up_at = datetime.combine(tomorrow, time(10), tzinfo=sh)
-    session.commit()
+    case, tomorrow = follow_up_on_a_day_off(session, shop, agent, boss)
     back = shifts.next_on_shift(agent, shop, case.next_follow_up_at, sh)
     assert back is not None and back.astimezone(sh).date() > tomorrow
     login(client, agent)
@@ -1506,18 +1516,10 @@ def test_handing_a_case_over_for_its_follow_up_marks_who_will_be_off_then(
     """A supervisor hands over a case for tomorrow's 10:00 follow-up: the 负责人 list marks
     the agent who has tomorrow off (跟进时休息), not the one who works it; with no follow-up
     to come, nobody is marked."""
-    from tracker.services import shifts
-
-    sh = ZoneInfo("Asia/Shanghai")
     boss = make_user(Role.SUPERVISOR, shops=[shop])
     off = make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
     make_user(Role.AGENT, shops=[shop], display_name="客服小林")
-    tomorrow = utcnow().astimezone(sh).date() + timedelta(days=1)
-    shifts.set_day(session, off, tomorrow, [], actor=boss, now=utcnow(), tz=sh)
-    case = recent_case(session, shop)
-    case.owner_id, case.status = off.id, CaseStatus.WAITING
-    case.next_follow_up_at = datetime.combine(tomorrow, time(10), tzinfo=sh)
-    session.commit()
+    case, _ = follow_up_on_a_day_off(session, shop, off, boss)
     login(client, boss)
 
     def owners() -> list[str]:
