@@ -853,3 +853,53 @@ def test_two_agents_claiming_two_cases_of_one_buyer_at_once(live) -> None:  # ty
             sa.select(Case.owner_id).where(Case.id.in_([c for p in pairs for c in p]))
         ).all()
     assert len(owners) == 12 and None not in owners
+
+
+def test_a_follow_up_is_moved_without_a_contact_to_log_and_the_move_is_audited(
+    session: Session, make_shop, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """改约: the owner moves the 下次跟进 (to a day they work, or the one the buyer named);
+    refused in the past, in the shop's quiet hours, on a closed case, by someone who does
+    not work the case, or over a stale page; the same time is no change."""
+    shop = make_shop(contact_policy=None)  # the default: 09:00–21:00
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服小林")
+    case = open_case(session, shop, at=NOW)
+    svc.claim(session, case, agent, now=LATER)
+    svc.log_attempt(
+        session,
+        case,
+        attempt(A.CONSIDERING, next_attempt_at=LATER + timedelta(days=1)),
+        actor=agent,
+        now=LATER,
+        expected_version=None,
+        hours=HOURS,
+    )
+    monday = (LATER + timedelta(days=2)).replace(hour=2, minute=0, second=0, microsecond=0)
+
+    def move(at, who=agent, version=None):  # type: ignore[no-untyped-def]
+        return svc.reschedule_follow_up(
+            session, case, at, actor=who, now=LATER, expected_version=version, hours=HOURS
+        )
+
+    assert move(monday) is True  # 10:00 Beijing
+    assert case.next_follow_up_at == monday
+    moved = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.field == "next_follow_up_at")
+    ).one()
+    assert (moved.actor_id, moved.new_value) == (agent.id, monday.isoformat())
+    assert moved.old_value == (LATER + timedelta(days=1)).isoformat()
+    assert move(monday) is False  # the same time: nothing to record
+    with pytest.raises(FieldError, match="应晚于现在") as caught:
+        move(LATER - timedelta(minutes=1))
+    assert caught.value.field == "at"
+    with pytest.raises(FieldError, match="是休息时间"):
+        move(monday.replace(hour=14))  # 22:00 Beijing
+    with pytest.raises(svc.CaseConflict):
+        move(monday + timedelta(hours=1), who=make_user(Role.AGENT, shops=[shop]))
+    with pytest.raises(svc.StaleCase):
+        move(monday + timedelta(hours=1), version=case.version - 1)
+    case.status, case.closed_at = S.RECOVERED, LATER
+    session.commit()
+    with pytest.raises(FieldError, match="已结案"):
+        move(monday + timedelta(hours=1))
+    assert case.next_follow_up_at == monday

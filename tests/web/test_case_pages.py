@@ -12,7 +12,7 @@ from flask import current_app, g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import ANY_TIME, NOW, DatabaseDown, csrf_token, login, post_form
+from tests.conftest import ANY_TIME, NOW, DatabaseDown, csrf_token, login, post_form, words
 from tests.factories import open_case
 from tests.fakes import KeywordScorer
 from tracker import runtime
@@ -1531,3 +1531,41 @@ def test_handing_a_case_over_for_its_follow_up_marks_who_will_be_off_then(
     case.next_follow_up_at = None
     session.commit()
     assert "客服小陈" in owners() and "客服小陈（跟进时休息）" not in owners()
+
+
+def test_the_owner_moves_a_follow_up_from_the_case_page(
+    client: FlaskClient, session: Session, shop: Shop, make_user
+) -> None:
+    """改约 from the case head: the owner moves tomorrow's 10:00 (their day off) to the day
+    after; the page says the new time, no longer says they will be off, and its history
+    has the move. An empty time is refused next to the field, the form left open."""
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
+    case, tomorrow = follow_up_on_a_day_off(session, shop, agent, boss)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="reschedule"' in page and 'id="follow-up-owner-off"' in page
+    after = tomorrow + timedelta(days=1)
+    answer = post_form(
+        client,
+        f"/cases/{case.id}/follow-up",
+        {"follow-version": case.version, "follow-at": f"{after:%Y-%m-%d}T10:00"},
+        form_url=url,
+    )
+    assert answer.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert f"下次跟进改为 {after:%m-%d} 10:00。" in page
+    assert f"下次跟进：{after:%Y-%m-%d} 10:00" in page
+    assert 'id="follow-up-owner-off"' not in page
+    assert f"下次跟进：{tomorrow:%m-%d} 10:00 → {after:%m-%d} 10:00" in words(page)
+    session.refresh(case)
+    answer = post_form(
+        client,
+        f"/cases/{case.id}/follow-up",
+        {"follow-version": case.version, "follow-at": ""},
+        form_url=url,
+    )
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert '<details id="reschedule" open>' in page and "请填写新的跟进时间。" in page

@@ -326,6 +326,56 @@ def _respect_contact_policy(
         buyer.do_not_contact_at = draft.attempted_at
 
 
+def _check_follow_up_in_hours(
+    session: Session, case: Case, at: datetime, hours: WorkingHours, field: str
+) -> None:
+    """A call planned in the shop's quiet hours could not be made when it came."""
+    policy = contact_log.policy_of(session, case.shop_id)
+    if not policy.in_hours(at, hours.tz):
+        raise FieldError(
+            field,
+            f"下次跟进 {at.astimezone(hours.tz):%m-%d %H:%M} 是休息时间：只在 {policy.hours_text} "
+            "联系买家，请选这段时间内。",
+        )
+
+
+def reschedule_follow_up(
+    session: Session,
+    case: Case,
+    at: datetime,
+    *,
+    actor: User,
+    now: datetime,
+    expected_version: int | None,
+    hours: WorkingHours,
+) -> bool:
+    """Move an open case's 下次跟进 without a contact to log: to a time its owner works, or
+    to the day the buyer named when they wrote. Audited; the reminder follows the new time
+    (its key is the time). Returns whether it changed."""
+    with case_transaction(session):
+        check_version(session, case, expected_version)
+        check_can_work(case, actor, session)
+        if case.status not in case_flow.OPEN:
+            raise FieldError("at", "案件已结案，不再跟进。")
+        if at <= now:
+            raise FieldError("at", "下次跟进应晚于现在。")
+        _check_follow_up_in_hours(session, case, at, hours, "at")
+        if at == case.next_follow_up_at:
+            return False
+        record_case_change(
+            session,
+            case,
+            now=now,
+            actor_id=actor.id,
+            field="next_follow_up_at",
+            old=case.next_follow_up_at.isoformat() if case.next_follow_up_at else None,
+            new=at.isoformat(),
+        )
+        case.next_follow_up_at = at
+        touch(case, now)
+        return True
+
+
 def log_attempt(
     session: Session,
     case: Case,
@@ -345,15 +395,8 @@ def log_attempt(
             raise FieldError("attempted_at", "联系时间不能早于开案时间。")
         if draft.next_attempt_at is not None and draft.next_attempt_at <= draft.attempted_at:
             raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
-        if draft.next_attempt_at is not None:  # a call planned at night could not be made
-            policy = contact_log.policy_of(session, case.shop_id)
-            if not policy.in_hours(draft.next_attempt_at, hours.tz):
-                planned = draft.next_attempt_at.astimezone(hours.tz)
-                raise FieldError(
-                    "next_attempt_at",
-                    f"下次跟进 {planned:%m-%d %H:%M} 是休息时间：只在 {policy.hours_text} "
-                    "联系买家，请选这段时间内。",
-                )
+        if (planned := draft.next_attempt_at) is not None:  # a night call could not be made
+            _check_follow_up_in_hours(session, case, planned, hours, "next_attempt_at")
         if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
             raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
         if draft.outcome in case_flow.SYSTEM_ATTEMPTS:

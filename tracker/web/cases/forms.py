@@ -144,6 +144,15 @@ class AttemptForm(VersionedForm):
     submit = SubmitField("记录联系")
 
 
+class FollowUpForm(VersionedForm):
+    """改约: the 下次跟进 moved without a contact to log."""
+
+    at = DateTimeLocalField(
+        "改约到", format="%Y-%m-%dT%H:%M", validators=[InputRequired("请填写新的跟进时间。")]
+    )
+    submit = SubmitField("改约")
+
+
 class ConfirmForm(Form):
     """是差评 or 误报 for one review in 待确认 (``alike``: and for every review waiting with
     its very words, which the queue shows as one item)."""

@@ -73,6 +73,7 @@ from tracker.web.cases.forms import (
     CallForm,
     ConfirmForm,
     ExplanationForm,
+    FollowUpForm,
     LiftStopForm,
     LooksFineForm,
     MessageForm,
@@ -436,6 +437,11 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
         formdata=None,
         data={"version": version, "attempted_at": _local_input(utcnow())},
     )
+    follow_up = FollowUpForm(
+        prefix="follow",
+        formdata=None,
+        data={"version": version, "at": _local_input(case.next_follow_up_at)},
+    )
     status = StatusForm(prefix="status", formdata=None, data={"version": version})
     status.status.data = ""  # nothing preselected: closing a case is a choice, never a default
     status.outcome.choices = [
@@ -461,6 +467,7 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     forms: dict[str, FlaskForm] = {
         "attempt_form": attempt,
         "status_form": status,
+        "follow_up_form": follow_up,
         "reasons_form": reasons,
         "remedy_form": remedy,
         "explanation_form": explanation,
@@ -699,6 +706,29 @@ ATTEMPT_WARNING = (
     "记录已保存。补偿只针对问题本身，不能以改评为条件，也不能向买家施压；"
     "若这是买家提出的要求（以差评索要补偿），可在本页提交评价申诉。"
 )
+
+
+@bp.route("/<int:case_id>/follow-up", methods=["POST"])
+def reschedule(case_id: int) -> Response | tuple[str, int]:
+    """改约: the 下次跟进 moved to a time its owner works, or the buyer asked for."""
+    case = _case_or_404(case_id)
+    form = FollowUpForm(prefix="follow")
+
+    def run() -> bool:
+        return svc.reschedule_follow_up(
+            db.session,
+            case,
+            _aware(form.at.data),  # type: ignore[arg-type]  # required by the form
+            actor=current_user,
+            now=utcnow(),
+            expected_version=_version(form),
+            hours=shop_settings(current_app, shop_or_404(case.shop_id)).working_hours,
+        )
+
+    def saved(changed: object) -> str:
+        return f"下次跟进改为 {form.at.data:%m-%d %H:%M}。" if changed else "下次跟进没有变。"
+
+    return _act(case, form, "follow_up_form", run, saved)
 
 
 @bp.route("/<int:case_id>/status", methods=["POST"])
