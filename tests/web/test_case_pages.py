@@ -1569,3 +1569,23 @@ def test_the_owner_moves_a_follow_up_from_the_case_page(
     assert answer.status_code == 400
     page = answer.get_data(as_text=True)
     assert '<details id="reschedule" open>' in page and "请填写新的跟进时间。" in page
+
+
+def test_the_home_page_tells_an_agent_of_their_follow_ups_due_while_they_are_off(
+    client: FlaskClient, session: Session, shop: Shop, make_user
+) -> None:
+    """Before the weekend: the agent's home page names the follow-up that falls on their day
+    off, linking the case, so they re-book it or ask for a hand-over; once moved, nothing."""
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
+    case, tomorrow = follow_up_on_a_day_off(session, shop, agent, boss)
+    login(client, agent)
+    banner = client.get("/").get_data(as_text=True).split('id="my-follow-ups-off"')[1]
+    banner = words(banner.split("</div>")[0])
+    assert banner == (
+        f">你有 1 个跟进约在你不在班时（#{case.id} {tomorrow:%m-%d} 10:00），到时提醒会发给主管："
+        "可在案件页改约到你上班的时间，或请主管转给当班的同事。"
+    )
+    case.next_follow_up_at += timedelta(days=1)
+    session.commit()
+    assert 'id="my-follow-ups-off"' not in client.get("/").get_data(as_text=True)

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from tracker.clock import utcnow
 from tracker.config import local_zone
 from tracker.extensions import db
-from tracker.services import availability, board, browse, confirmations
+from tracker.services import availability, board, browse, confirmations, follow_ups
 from tracker.web.access import current_shop, shop_or_404, shops_query
 from tracker.web.away import BackForm
 from tracker.web.cached import computed
@@ -72,6 +72,10 @@ def index() -> str:
         news_every=board.NEWS_EVERY_SECONDS,
         leave=availability.leave(current_user, now, tz),
         back_form=BackForm(),
+        # my follow-ups of the week that fall while I am off: re-book or hand over before
+        my_off=follow_ups.due_while_off(db.session, shop, [current_user], now=now, tz=tz).get(
+            current_user.id, []
+        ),
     )
 
 
