@@ -649,3 +649,24 @@ def test_an_alert_sent_to_the_supervisors_for_an_owner_off_names_who_is_on_shift
     assert any("负责人：早班小王（休息）· 现在没有客服当班 ·" in body for body in bodies)
     assert not any("休假小赵" in body for body in bodies)
     assert shifts.on_shift_now(session, shop, FRIDAY_EVENING, SH) == [team[3]]
+
+
+def test_the_boards_reading_of_follow_ups_due_while_their_owner_is_off(
+    session: Session, team
+) -> None:  # type: ignore[no-untyped-def]
+    """Many cases at once, as the board reads them: the early agent's Saturday off, not the
+    late one's shift, nor a case nobody owns."""
+    from tracker.services import follow_ups
+
+    shop, boss, early, late = team
+    shifts.set_day(session, early, SATURDAY, [], actor=boss, now=NOW, tz=SH)
+    saturday = datetime(2026, 11, 21, 16, tzinfo=SH)
+    made = {}
+    for key, owner in (("e", early), ("l", late), ("n", None)):
+        case = open_case(session, shop, key=key, nick=f"买家{key}", at=NOW - timedelta(days=3))
+        case.owner_id, case.next_follow_up_at = (owner.id if owner else None), saturday
+        made[key] = case
+    session.commit()
+    off = follow_ups.owners_off_by_case(session, ((c.id, saturday) for c in made.values()), tz=SH)
+    assert off == {made["e"].id: shifts.Unable("休息", datetime(2026, 11, 22, 9, tzinfo=SH))}
+    assert follow_ups.owners_off_by_case(session, [], tz=SH) == {}

@@ -1589,3 +1589,31 @@ def test_the_home_page_tells_an_agent_of_their_follow_ups_due_while_they_are_off
     case.next_follow_up_at += timedelta(days=1)
     session.commit()
     assert 'id="my-follow-ups-off"' not in client.get("/").get_data(as_text=True)
+
+
+def test_the_boards_follow_up_times_say_which_fall_while_their_owner_is_off(
+    client: FlaskClient, session: Session, shop: Shop, make_user
+) -> None:
+    """The supervisor's board: the card and the list row of a case whose follow-up falls
+    on its owner's day off say 到时客服小陈休息 (when they are back on hover); once moved to
+    a day they work, neither does."""
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    agent = make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
+    case, _ = follow_up_on_a_day_off(session, shop, agent, boss)
+    case.first_attempt_at = utcnow() - timedelta(hours=1)  # a card gives a tried case's follow-up
+    session.commit()
+    login(client, boss)
+
+    def marks() -> tuple[str, str]:
+        kanban = client.get("/cases?scope=all").get_data(as_text=True)
+        listing = client.get("/cases?view=list&scope=all").get_data(as_text=True)
+        card = kanban.split(f'data-case-id="{case.id}"')[1].split("</a>")[0]
+        row = listing.split(f'data-case-id="{case.id}"')[1].split("</tr>")[0]
+        return card, row
+
+    said = '<span class="follow-up-owner-off text-warning-emphasis text-nowrap" title="到时跟进提醒会发给主管；'
+    for shown in marks():
+        assert said in shown and ">到时客服小陈休息</span>" in shown
+    case.next_follow_up_at += timedelta(days=1)
+    session.commit()
+    assert all("follow-up-owner-off" not in shown for shown in marks())

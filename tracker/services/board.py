@@ -24,7 +24,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.surveys import RESOLVED, UNSOLVED, CaseSurvey
-from tracker.services import alerts, browse, confirmations, follow_ups
+from tracker.services import alerts, browse, confirmations, follow_ups, shifts
 from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
 from tracker.services.surveys import counted_surveys
 from tracker.sql_text import anywhere, contains_text
@@ -257,6 +257,7 @@ class Card:
     survey_resolved: str | None = None  # the buyer's last answer to 问题解决了吗
     closed_at: datetime | None = None  # the list sorted by 最近结案 says when
     follow_up_held: follow_ups.HeldBack | None = None  # the policy will refuse the 下次跟进
+    follow_up_owner_off: shifts.Unable | None = None  # …or its owner will be off then
 
     @property
     def shows_follow_up(self) -> bool:
@@ -343,7 +344,8 @@ def cards(
 ) -> list[Card]:
     """The cards of these cases, in the order given (one gone meanwhile is left out). Given
     ``now`` and ``tz``, an open case's 下次跟进 the contact policy will refuse is marked
-    (:func:`follow_ups.held_back_by_case`): lists that show follow-up times pass them."""
+    (:func:`follow_ups.held_back_by_case`), and one still to come that falls while its owner
+    is off (:func:`follow_ups.owners_off_by_case`): lists that show follow-up times pass them."""
     if not case_ids:
         return []
     rows = session.execute(
@@ -377,6 +379,17 @@ def cards(
         )
         for case_id, why in held.items():
             by_id[case_id] = replace(by_id[case_id], follow_up_held=why)
+        off = follow_ups.owners_off_by_case(
+            session,
+            (
+                (c.id, c.next_follow_up_at)
+                for c in by_id.values()
+                if c.shows_follow_up and c.next_follow_up_at > now  # type: ignore[operator]
+            ),
+            tz=tz,
+        )
+        for case_id, unable in off.items():
+            by_id[case_id] = replace(by_id[case_id], follow_up_owner_off=unable)
     return [by_id[case_id] for case_id in case_ids if case_id in by_id]
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy, answers_buyer
@@ -123,6 +123,29 @@ def due_while_off(
         if unable is not None:
             found.setdefault(owner.id, []).append(OffDuty(case_id, at, unable))
     return found
+
+
+def owners_off_by_case(
+    session: Session, follow_ups: Iterable[tuple[int, datetime]], *, tz: ZoneInfo
+) -> dict[int, shifts.Unable]:
+    """Of some cases' 下次跟进 still to come (case id, when), those that fall while the
+    case's owner is off (休息, 不在岗): the board's lines say so, as the case page does."""
+    due = dict(follow_ups)
+    if not due:
+        return {}
+    rows = session.execute(
+        sa.select(Case.id, Case.shop_id, User)
+        .join(User, User.id == Case.owner_id)
+        .where(Case.id.in_(due))
+        .options(selectinload(User.shift_days))
+    ).all()
+    off: dict[int, shifts.Unable] = {}
+    for case_id, shop_id, owner in rows:
+        shop = session.get(Shop, shop_id)  # a page's few shops, from the identity map
+        unable = shifts.unable(owner, shop, due[case_id], tz) if shop is not None else None
+        if unable is not None:
+            off[case_id] = unable
+    return off
 
 
 @dataclass(frozen=True)
