@@ -898,8 +898,30 @@ def test_a_follow_up_is_moved_without_a_contact_to_log_and_the_move_is_audited(
         move(monday + timedelta(hours=1), who=make_user(Role.AGENT, shops=[shop]))
     with pytest.raises(svc.StaleCase):
         move(monday + timedelta(hours=1), version=case.version - 1)
+    # passed with no contact: the agent logs the contact that was due; a supervisor may move it
+    after = monday + timedelta(minutes=5)
+    with pytest.raises(FieldError, match="约好的跟进时间已过"):
+        svc.reschedule_follow_up(
+            session,
+            case,
+            monday + timedelta(days=1),
+            actor=agent,
+            now=after,
+            expected_version=None,
+            hours=HOURS,
+        )
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    assert svc.reschedule_follow_up(
+        session,
+        case,
+        monday + timedelta(days=1),
+        actor=boss,
+        now=after,
+        expected_version=None,
+        hours=HOURS,
+    )
     case.status, case.closed_at = S.RECOVERED, LATER
     session.commit()
     with pytest.raises(FieldError, match="已结案"):
-        move(monday + timedelta(hours=1))
-    assert case.next_follow_up_at == monday
+        move(monday + timedelta(days=2))
+    assert case.next_follow_up_at == monday + timedelta(days=1)

@@ -1538,7 +1538,8 @@ def test_the_owner_moves_a_follow_up_from_the_case_page(
 ) -> None:
     """改约 from the case head: the owner moves tomorrow's 10:00 (their day off) to the day
     after; the page says the new time, no longer says they will be off, and its history
-    has the move. An empty time is refused next to the field, the form left open."""
+    has the move. An empty time is refused next to the field, the form left open. A passed
+    follow-up is not the agent's to move (the contact that was due moves it), a supervisor's."""
     boss = make_user(Role.SUPERVISOR, shops=[shop])
     agent = make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
     case, tomorrow = follow_up_on_a_day_off(session, shop, agent, boss)
@@ -1569,6 +1570,13 @@ def test_the_owner_moves_a_follow_up_from_the_case_page(
     assert answer.status_code == 400
     page = answer.get_data(as_text=True)
     assert '<details id="reschedule" open>' in page and "请填写新的跟进时间。" in page
+    # passed with no contact: the agent logs the contact that was due, a supervisor may move it
+    case.next_follow_up_at = utcnow() - timedelta(minutes=5)
+    session.commit()
+    assert 'id="reschedule"' not in client.get(url).get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, boss)
+    assert 'id="reschedule"' in client.get(url).get_data(as_text=True)
 
 
 def test_the_home_page_tells_an_agent_of_their_follow_ups_due_while_they_are_off(

@@ -351,12 +351,19 @@ def reschedule_follow_up(
 ) -> bool:
     """Move an open case's 下次跟进 without a contact to log: to a time its owner works, or
     to the day the buyer named when they wrote. Audited; the reminder follows the new time
-    (its key is the time). Returns whether it changed."""
+    (its key is the time). One already passed is moved by the contact that was due (logged
+    with its next time) or by a supervisor: moved by hand it would leave 跟进已过 unseen.
+    Returns whether it changed."""
     with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         if case.status not in case_flow.OPEN:
             raise FieldError("at", "案件已结案，不再跟进。")
+        passed = case.next_follow_up_at is not None and case.next_follow_up_at <= now
+        if passed and not actor.leads:
+            raise FieldError(
+                "at", "约好的跟进时间已过：请联系买家并记录（可同时填下次跟进），或请主管改约。"
+            )
         if at <= now:
             raise FieldError("at", "下次跟进应晚于现在。")
         _check_follow_up_in_hours(session, case, at, hours, "at")
