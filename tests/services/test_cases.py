@@ -876,9 +876,9 @@ def test_a_follow_up_is_moved_without_a_contact_to_log_and_the_move_is_audited(
     )
     monday = (LATER + timedelta(days=2)).replace(hour=2, minute=0, second=0, microsecond=0)
 
-    def move(at, who=agent, version=None):  # type: ignore[no-untyped-def]
+    def move(at, who=agent, version=None, now=LATER):  # type: ignore[no-untyped-def]
         return svc.reschedule_follow_up(
-            session, case, at, actor=who, now=LATER, expected_version=version, hours=HOURS
+            session, case, at, actor=who, now=now, expected_version=version, hours=HOURS
         )
 
     assert move(monday) is True  # 10:00 Beijing
@@ -901,25 +901,8 @@ def test_a_follow_up_is_moved_without_a_contact_to_log_and_the_move_is_audited(
     # passed with no contact: the agent logs the contact that was due; a supervisor may move it
     after = monday + timedelta(minutes=5)
     with pytest.raises(FieldError, match="约好的跟进时间已过"):
-        svc.reschedule_follow_up(
-            session,
-            case,
-            monday + timedelta(days=1),
-            actor=agent,
-            now=after,
-            expected_version=None,
-            hours=HOURS,
-        )
-    boss = make_user(Role.SUPERVISOR, shops=[shop])
-    assert svc.reschedule_follow_up(
-        session,
-        case,
-        monday + timedelta(days=1),
-        actor=boss,
-        now=after,
-        expected_version=None,
-        hours=HOURS,
-    )
+        move(monday + timedelta(days=1), now=after)
+    assert move(monday + timedelta(days=1), who=make_user(Role.SUPERVISOR, shops=[shop]), now=after)
     case.status, case.closed_at = S.RECOVERED, LATER
     session.commit()
     with pytest.raises(FieldError, match="已结案"):
