@@ -1603,8 +1603,8 @@ def test_the_boards_follow_up_times_say_which_fall_while_their_owner_is_off(
     client: FlaskClient, session: Session, shop: Shop, make_user
 ) -> None:
     """The supervisor's board: the card and the list row of a case whose follow-up falls
-    on its owner's day off say 到时客服小陈休息 (when they are back on hover); once moved to
-    a day they work, neither does."""
+    on its owner's day off say 到时客服小陈休息 (when they are back on hover); the owner's own
+    board says 到时你休息; once moved to a day they work, neither does."""
     boss = make_user(Role.SUPERVISOR, shops=[shop])
     agent = make_user(Role.AGENT, shops=[shop], display_name="客服小陈")
     case, _ = follow_up_on_a_day_off(session, shop, agent, boss)
@@ -1622,6 +1622,9 @@ def test_the_boards_follow_up_times_say_which_fall_while_their_owner_is_off(
     said = '<span class="follow-up-owner-off text-warning-emphasis text-nowrap" title="到时跟进提醒会发给主管；'
     for shown in marks():
         assert said in shown and ">到时客服小陈休息</span>" in shown
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, agent)  # their own case: 你
+    assert all(">到时你休息</span>" in shown for shown in marks())
     case.next_follow_up_at += timedelta(days=1)
     session.commit()
     assert all("follow-up-owner-off" not in shown for shown in marks())

@@ -250,6 +250,7 @@ class Card:
     nick: str | None
     product_title: str | None
     owner_name: str | None
+    owner_id: int | None  # who reads their own card is told 你
     number_expires_at: datetime | None
     same_buyer_open: int  # the buyer's other open cases: one buyer, one agent, one call
     reasons: tuple[Reason, ...]
@@ -297,6 +298,7 @@ _CARD_COLUMNS = (
     Buyer.platform_nick.label("nick"),
     Product.title.label("product_title"),
     User.display_name.label("owner_name"),
+    Case.owner_id,
 )
 
 
