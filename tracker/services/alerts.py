@@ -27,7 +27,7 @@ from tracker.models import Case, CaseSurvey, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
 from tracker.models.surveys import RESOLVED, UNSOLVED, UNSOLVED_NEWS
-from tracker.services import contact_log, follow_ups, shifts
+from tracker.services import follow_ups, shifts
 from tracker.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -125,9 +125,7 @@ def _held_now(session: Session, case: Case, now: datetime, tz: ZoneInfo) -> str:
     """What the shop's contact policy says of contacting the buyer now, for a reminder that
     says call ("" when it allows it): a follow-up set half an hour after a call comes due
     before the gap has passed, and the case page would refuse the call."""
-    policy = contact_log.policy_of(session, case.shop_id)
-    contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
-    held = follow_ups.held_back(session, case, now, policy=policy, contacted=contacted, tz=tz)
+    held = follow_ups.held_back_by_case(session, [(case.id, now)], now=now, tz=tz).get(case.id)
     if held is None:
         return ""
     said = "按本店联系规则现在还不能联系：" + "；".join(held.refusals)
