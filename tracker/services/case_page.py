@@ -355,13 +355,7 @@ def detail(
         session, case, hours=hours, now=now, tried=tried, contacted=contacted
     )
     suggested = recommendations.case_suggestions(session, case.id)
-    coming = (  # the 下次跟进 still to come
-        case.next_follow_up_at
-        if case.next_follow_up_at is not None
-        and case.next_follow_up_at > now
-        and case.status in case_flow.OPEN
-        else None
-    )
+    coming = follow_ups.still_to_come(case, now)
     return CaseDetail(
         case=case,
         review=review,

@@ -79,6 +79,13 @@ def next_try_for(
     )
 
 
+def still_to_come(case: Case, now: datetime) -> datetime | None:
+    """An open case's 下次跟进 not yet passed: what is said ahead (the policy will refuse
+    it, its owner will be off) and what a hand-over is for; a passed one is 跟进已过."""
+    at = case.next_follow_up_at
+    return at if at is not None and at > now and case.status in case_flow.OPEN else None
+
+
 OFF_AHEAD = timedelta(days=7)  # how far ahead 客服负荷 looks for follow-ups on days off
 
 

@@ -53,6 +53,7 @@ from tracker.services import (
     buyer_flags,
     case_page,
     confirmations,
+    follow_ups,
     rereads,
     shifts,
 )
@@ -489,9 +490,8 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     }
     if assigns:
         assign = AssignForm(prefix="assign", formdata=None, data={"owner_id": case.owner_id or 0})
-        coming, shop = case.next_follow_up_at, db.session.get(Shop, case.shop_id)
-        if coming is None or coming <= utcnow() or case.status not in case_flow.OPEN:
-            coming = None  # only a follow-up still to come is handed over
+        coming = follow_ups.still_to_come(case, utcnow())
+        shop = db.session.get(Shop, case.shop_id)
         assign.owner_id.choices = _owner_choices(
             (case.shop_id,), "（未分配）", (shop, coming) if shop and coming else None
         )
