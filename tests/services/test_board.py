@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.conftest import NOW
-from tests.factories import open_case
+from tests.factories import logged_attempt, open_case
 from tracker.models import Case, CaseReason, CaseSurvey, Shop, User
-from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason, Role
+from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus, Rating, Reason, Role
 from tracker.services import board, browse
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -208,6 +208,89 @@ def test_survey_unsolved_lists_the_cases_whose_buyer_said_not_solved_and_cards_s
     ]
     plain = kanban(session, shop, agent, scope="all").columns[CaseStatus.UNRECOVERED]
     assert old.id not in [c.id for c in plain] and closed["no"].id in [c.id for c in plain]
+
+
+def test_survey_unheeded_lists_the_closed_cases_nobody_went_back_to_and_home_shows_them(
+    session: Session, shop: Shop, agent: User, make_user, make_shop
+) -> None:  # type: ignore[no-untyped-def]
+    """还没有解决 said after the closing waits on a person until the case is reopened (and
+    closed again after it) or someone talks to the buyer; a failed try, or the buyer's own
+    message, is not that. The agent's and the supervisor's home pages list them."""
+    closed_at = LATER - timedelta(days=3)
+    answered = LATER - timedelta(days=2)
+
+    def closed(n: int, resolved: str | None, owner: User | None = agent, **fields) -> Case:  # type: ignore[no-untyped-def]
+        fields = {"closed_at": closed_at, **fields}
+        case = make_case(
+            session, shop, n, status=CaseStatus.UNRECOVERED, outcome=CaseOutcome.REFUSED,
+            owner_id=owner.id if owner else None, **fields,
+        )  # fmt: skip
+        survey(case, resolved)
+        return case
+
+    def survey(case: Case, resolved: str | None, at=answered) -> None:  # type: ignore[no-untyped-def]
+        session.add(
+            CaseSurvey(
+                case_id=case.id, shop_id=case.shop_id, state="sent", out_id=f"s{case.id}-{at}",
+                created_at=at, sent_at=at, answered_at=at, score=2, resolved=resolved,
+            )
+        )  # fmt: skip
+        session.commit()
+
+    def talked(case: Case, outcome: AttemptOutcome, at=answered + timedelta(hours=1)) -> None:  # type: ignore[no-untyped-def]
+        logged_attempt(session, case.id, agent.id, at, outcome=outcome)
+        session.commit()
+
+    waiting = closed(1, "no")
+    partly = closed(2, "partly", owner=None)
+    tried = closed(3, "no")
+    talked(tried, AttemptOutcome.NO_ANSWER)  # not got through: still waiting
+    chased = closed(4, "no")
+    talked(chased, AttemptOutcome.BUYER_REPLIED)  # the buyer chasing us: still waiting
+    heard = closed(5, "no")
+    talked(heard, AttemptOutcome.HANDLING)
+    before = closed(6, "no")
+    talked(before, AttemptOutcome.REFUSED, at=answered - timedelta(hours=1))  # before they said
+    closed(7, "yes")
+    closed(8, None)  # asked, not answered
+    closed(9, "no", closed_at=answered + timedelta(days=1))  # closed again since
+    reopened = make_case(session, shop, 10, status=CaseStatus.CONTACTING, owner_id=agent.id)
+    survey(reopened, "no")
+    asked_again = closed(11, "no")
+    survey(asked_again, "yes", at=answered + timedelta(hours=5))  # the buyer's last word
+    elsewhere = open_case(session, make_shop(), key="x", nick="别家", at=NOW)
+    elsewhere.status, elsewhere.closed_at = CaseStatus.UNRECOVERED, closed_at
+    survey(elsewhere, "no")
+    unheeded = [waiting.id, partly.id, tried.id, chased.id, before.id]
+    assert waiting.id < partly.id < tried.id < chased.id < before.id
+
+    def listed(**criteria) -> list[int]:  # type: ignore[no-untyped-def]
+        f = board.BoardFilter((shop.id,), survey_unheeded=True, sort="oldest", **criteria)
+        return list(
+            session.scalars(board.listing(session, f, user_id=agent.id, now=LATER, tz=TZ).stmt)
+        )
+
+    assert listed(scope="all") == unheeded  # closed ones, with the status left at 进行中
+    assert listed(scope="all", include_closed=True) == unheeded
+    assert listed(scope="mine") == [waiting.id, tried.id, chased.id, before.id]
+    assert listed(scope="all", status=CaseStatus.CONTACTING) == []
+    shown = kanban(session, shop, agent, scope="all", survey_unheeded=True)
+    assert shown.counts[CaseStatus.UNRECOVERED] == 5 and shown.columns[CaseStatus.CONTACTING] == []
+
+    mine = board.my_day(session, (shop.id,), user_id=agent.id, now=LATER, tz=TZ)[-1]
+    assert (mine.label, mine.count, mine.shows, mine.hide_empty) == (
+        "回访说没解决、还没跟进", 4, "survey", True,
+    )  # fmt: skip
+    assert [c.survey_said for c in mine.cards] == ["还没有解决"] * 4
+    assert mine.query == {
+        "scope": "mine", "view": "list", "survey_unheeded": "y", "status": "all", "sort": "closed",
+    }  # fmt: skip
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    team = board.team_day(session, (shop.id,), user_id=boss.id, now=LATER, tz=TZ)[-1]
+    assert team.count == 5 and team.query["scope"] == "all"
+    assert "解决了一部分" in [c.survey_said for c in team.cards]
+    other = make_user(Role.AGENT, shops=[shop])
+    assert board.my_day(session, (shop.id,), user_id=other.id, now=LATER, tz=TZ)[-1].count == 0
 
 
 def test_follow_up_missed_lists_the_open_cases_whose_call_back_has_passed(

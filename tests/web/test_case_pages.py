@@ -1263,6 +1263,42 @@ def test_a_supervisors_home_shows_the_teams_morning(
     assert 'id="my-day"' in mine and 'id="team-day"' not in mine
 
 
+def test_home_lists_the_closed_cases_whose_buyer_said_not_solved_until_someone_goes_back(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """A notice is read once; the home page keeps 回访说没解决、还没跟进 in sight (the
+    buyer's words in red, the nick escaped) until the case is reopened, and opens the board
+    list of them with its box ticked; with none, no card."""
+    login(client, agent)
+    assert "回访说没解决、还没跟进" not in client.get("/").get_data(as_text=True)
+    case = recent_case(session, shop, nick="<b>买家</b>")
+    case.owner_id, case.status, case.outcome = agent.id, CaseStatus.UNRECOVERED, CaseOutcome.REFUSED
+    case.closed_at = utcnow() - timedelta(days=1)
+    session.add(
+        CaseSurvey(
+            case_id=case.id, shop_id=shop.id, state="sent", out_id="s1", created_at=utcnow(),
+            sent_at=utcnow(), answered_at=utcnow(), score=2, resolved="partly",
+        )
+    )  # fmt: skip
+    session.commit()
+    html = client.get("/").get_data(as_text=True)
+    day = html[html.index('id="my-day"') : html.index('id="counted-at"')]
+    card = day[day.index("回访说没解决、还没跟进") - 400 :]
+    assert '<span class="stat-value text-danger">1</span>' in card
+    assert (
+        f'<span class="text-danger">解决了一部分</span> <a href="/cases/{case.id}">&lt;***&gt;</a>'
+        in card
+    )
+    link = re.search(r'href="(/cases\?[^"]*survey_unheeded=y[^"]*)"', card)
+    assert link is not None
+    listed = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert '<input checked class="form-check-input" id="survey_unheeded"' in listed
+    assert f'data-case-id="{case.id}"' in listed and "共 1 个" in listed
+    case.status, case.outcome, case.closed_at = CaseStatus.CONTACTING, None, None  # reopened
+    session.commit()
+    assert "回访说没解决、还没跟进" not in client.get("/").get_data(as_text=True)
+
+
 def test_pages_say_beijing_time_and_have_an_icon(client: FlaskClient, agent: User) -> None:
     login(client, agent)
     html = client.get("/").get_data(as_text=True)

@@ -27,7 +27,7 @@ from tracker.models import Case, CaseSurvey, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
 from tracker.models.surveys import RESOLVED, UNSOLVED, UNSOLVED_NEWS
-from tracker.services import follow_ups, shifts
+from tracker.services import follow_ups, shifts, survey_answers
 from tracker.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -595,6 +595,15 @@ def _digest(
             f"\n近 24 小时回访说问题没解决 {unsolved} 件"
             f"（其中 {still_closed} 件仍未重新打开，已通知负责的客服）：\n"
             f"{base}/cases?view=list&scope=all&status=all&survey_unsolved=y&sort=closed"
+        )
+    unheeded = session.scalar(
+        sa.select(sa.func.count()).select_from(survey_answers.unheeded(shop.id).subquery())
+    )
+    if unheeded:  # of any day: a notice read and scrolled away, and nobody went back
+        body += (
+            f"\n回访说没解决、结案后还没人跟进的共 {unheeded} 件"
+            "（没有重新打开，之后也没和买家通上话）：\n"
+            f"{base}/cases?view=list&scope=all&status=all&survey_unheeded=y&sort=closed"
         )
     zone: ZoneInfo = local.tzinfo  # type: ignore[assignment]
     off = follow_ups.due_while_off(session, shop, now=now, tz=zone, within=timedelta(hours=24))

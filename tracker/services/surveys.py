@@ -39,6 +39,7 @@ from tracker.models.surveys import MAX_ROUNDS, RESOLVED, UNSOLVED, UNSOLVED_NEWS
 from tracker.providers.contract import ProviderError, Sms, SmsProvider
 from tracker.services import alerts, contact_handles, contact_log, messaging
 from tracker.services.errors import FieldError
+from tracker.services.survey_answers import counted_surveys
 from tracker.services.transaction import transaction
 
 SURVEY_DAYS = 7  # the link works this long
@@ -357,26 +358,6 @@ class CsatRow:
     def solved_share(self) -> float | None:
         """Of the buyers asked, the share who say the problem is solved; None: none asked."""
         return self.solved / self.asked_solved if self.asked_solved else None
-
-
-def counted_surveys(*shop_ids: int) -> sa.Subquery:
-    """Each case's one survey that the figures and the board count (``case_id``,
-    ``survey_id``): its latest answer, the buyer's last word, else its latest ask that reached
-    them. A case asked again counts once: its 还没有解决 is replaced by what the buyer says
-    after it was worked again, and stands while they have not answered the second ask."""
-    answered = sa.case((CaseSurvey.answered_at.is_not(None), CaseSurvey.id))
-    return (
-        sa.select(
-            CaseSurvey.case_id,
-            sa.func.coalesce(sa.func.max(answered), sa.func.max(CaseSurvey.id)).label("survey_id"),
-        )
-        .where(
-            CaseSurvey.shop_id.in_(shop_ids),
-            sa.or_(CaseSurvey.state == "sent", CaseSurvey.answered_at.is_not(None)),
-        )
-        .group_by(CaseSurvey.case_id)
-        .subquery()
-    )
 
 
 def csat(

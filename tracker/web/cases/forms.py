@@ -74,6 +74,7 @@ class BoardFilterForm(Form):
     number_expiring = BooleanField("号码即将失效")
     unseen_on_platform = BooleanField("平台已找不到")
     survey_unsolved = BooleanField("回访说没解决")
+    survey_unheeded = BooleanField("回访说没解决、还没跟进")
     follow_up_missed = BooleanField("跟进已过")
     opened_from = DateField("开案从", validators=[Optional(), in_calendar])
     opened_to = DateField("到", validators=[Optional(), in_calendar])

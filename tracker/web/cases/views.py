@@ -186,6 +186,7 @@ def _filter(form: BoardFilterForm, shop_ids: tuple[int, ...]) -> board.BoardFilt
         number_expiring=bool(data.get("number_expiring")),
         unseen_on_platform=bool(data.get("unseen_on_platform")),
         survey_unsolved=bool(data.get("survey_unsolved")),
+        survey_unheeded=bool(data.get("survey_unheeded")),
         follow_up_missed=bool(data.get("follow_up_missed")),
         reason=enum(Reason, data.get("reason")),
         product_id=data.get("product_id"),
