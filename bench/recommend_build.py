@@ -2,8 +2,9 @@
 
     python bench/recommend_build.py [--lines 1000000] [--database-url URL]
 
-Fills a fresh database with a synthetic shop (5,000 products, 100,000 buyers, orders of
-1-4 lines with popular products and per-buyer staples) holding ``--lines`` order lines,
+Fills a fresh database with a synthetic shop (5,000 products in families of four sizes,
+each family in one of 40 categories; 100,000 buyers, orders of 1-4 lines with popular
+products and per-buyer staples) holding ``--lines`` order lines,
 then times ``services.recommendations.build_model`` (read every line, build, store) and
 ``suggestions_for`` for 500 buyers. Targets: build under 60 s for 1,000,000 lines, one
 buyer's list under 30 ms at p95. Prints one JSON object as the last line.
@@ -35,6 +36,7 @@ from tracker.services.recommendations import build_model, suggestions_for  # noq
 
 NOW = datetime(2026, 11, 23, 2, tzinfo=UTC)
 PRODUCTS = 5000
+SIZES = ("M", "L", "XL", "2XL")
 BUYERS = 100_000
 BATCH = 20_000
 
@@ -46,9 +48,9 @@ def fill(session: sa.orm.Session, shop_id: int, lines: int, rng: random.Random) 
             {
                 "shop_id": shop_id,
                 "platform_item_id": f"P{i}",
-                "sku": f"C{i % 40}-F{i // 4}-{i % 4}",
-                "title": f"商品{i}",
-                "category": f"类目{i % 40}",
+                "sku": f"C{(i // 4) % 40}-F{i // 4}-{i % 4}",
+                "title": f"商品{i // 4} {SIZES[i % 4]}",  # a family's four sizes
+                "category": f"类目{(i // 4) % 40}",
                 "price": Decimal(f"{10 + i % 300}.00"),
                 "launched_at": NOW - timedelta(days=(i * 7) % 720),
                 "is_active": i % 50 != 0,

@@ -168,6 +168,62 @@ def test_one_size_of_a_product_and_none_of_a_durable_the_buyer_owns() -> None:
     assert "rice-2" not in picks and len(picks) == 2
 
 
+def test_a_family_is_brought_up_in_the_size_the_buyer_bought_in_its_category() -> None:
+    """The best-selling listing of a family is an M; a buyer who bought an XL hoodie hears
+    of the shirt in XL, a 38 runner of the boots in 38 and the slippers in 38-39, a 40 runner
+    of the boots in 40 though none sold this week; of two sizes bought, the latest; a letter size bought in 女装 says nothing of nappies; a family
+    without the buyer's size, or a buyer without one, gets its best."""
+
+    def sized(title: str, category: str, family: str, durable: bool = True) -> ProductInfo:
+        return ProductInfo(title, category, is_consumable=not durable, family=family)
+
+    catalogue = {
+        "hoodie-xl": sized("连帽卫衣 XL 黑色", "女装", "WO-HOODIE"),
+        "hoodie-l": sized("连帽卫衣 L 黑色", "女装", "WO-HOODIE"),
+        "shirt-m": sized("真丝衬衫 M 米白色", "女装", "WO-SHIRT"),
+        "shirt-l": sized("真丝衬衫 L 米白色", "女装", "WO-SHIRT"),
+        "shirt-xl": sized("真丝衬衫 XL 黑色", "女装", "WO-SHIRT"),
+        "coat-m": sized("羽绒服 M 黑色", "女装", "WO-COAT"),
+        "run-38": sized("跑步鞋 38 白色", "鞋靴", "SH-RUN"),
+        "boot-37": sized("马丁靴 37 黑色", "鞋靴", "SH-BOOT"),
+        "boot-38": sized("马丁靴 38 黑色", "鞋靴", "SH-BOOT"),
+        "boot-40": sized("马丁靴 40 黑色", "鞋靴", "SH-BOOT"),  # nobody bought one this week
+        "run-40": sized("跑步鞋 40 白色", "鞋靴", "SH-RUN"),
+        "slipper-36": sized("棉拖鞋 36-37 白色", "鞋靴", "SH-SLIP"),
+        "slipper-38": sized("棉拖鞋 38-39 白色", "鞋靴", "SH-SLIP"),
+        "nappy-m": sized("纸尿裤 M码 日常款", "母婴", "BB-NAPPY", durable=False),
+        "nappy-l": sized("纸尿裤 L码 日常款", "母婴", "BB-NAPPY", durable=False),
+    }
+    history = []
+    for product, buyers in (("shirt-m", 9), ("shirt-l", 3), ("shirt-xl", 2), ("coat-m", 4)):
+        history += [buys(f"{product}{i}", product, 1) for i in range(buyers)]
+    for product, buyers in (("boot-37", 8), ("boot-38", 2), ("slipper-36", 6), ("slipper-38", 1)):
+        history += [buys(f"{product}{i}", product, 1) for i in range(buyers)]
+    history += [buys(f"n{i}", "nappy-m", 1) for i in range(6)] + [buys("n9", "nappy-l", 1)]
+    model = build(history, now=NOW, catalogue=catalogue)
+
+    def picks(*bought: tuple[str, float]) -> list[str]:
+        mine = [buys("me", product, days) for product, days in bought]
+        return products(recommend(model, mine, now=NOW, k=8))
+
+    clothes = picks(("hoodie-xl", 30))
+    assert "shirt-xl" in clothes and not {"shirt-m", "shirt-l"} & set(clothes)
+    assert "coat-m" in clothes  # no XL coat: the one there is
+    shoes = picks(("run-38", 30))
+    assert {"boot-38", "slipper-38"} <= set(shoes)
+    assert not {"boot-37", "slipper-36"} & set(shoes)
+    forty = recommend(model, [buys("me", "run-40", 30)], now=NOW, k=8)
+    boot = next(s for s in forty if s.product.startswith("boot-"))
+    assert boot.product == "boot-40"  # unsold this week: said as the family's best
+    assert (boot.kind, boot.reason) == ("bestseller", "本店近 7 天热销，与您买过的鞋靴同类")
+    assert "shirt-m" in picks(("hoodie-xl", 300), ("coat-m", 30))  # the latest size bought
+    assert "shirt-xl" in picks(("coat-m", 300), ("hoodie-xl", 30))
+    nappies = picks(("hoodie-l", 30))  # an L in 女装 is no nappy size
+    assert "shirt-l" in nappies and "nappy-m" in nappies and "nappy-l" not in nappies
+    unknown = picks()  # a buyer with no history: each family's best seller
+    assert {"shirt-m", "boot-37", "slipper-36", "nappy-m"} <= set(unknown)
+
+
 def test_the_model_survives_a_round_trip_through_json() -> None:
     import json
 

@@ -162,6 +162,28 @@ def test_variants_stay_for_complaints_that_are_not_about_quality(
     assert "orange10" in picks and "item-1" not in picks
 
 
+def test_a_family_is_suggested_in_the_size_the_buyer_bought(session: Session, shelf: Shelf) -> None:
+    """The shirt sells best in M; the buyer bought a hoodie in XL: the call brings up the XL
+    shirt, its title as the shop lists it, and it converts as the family does."""
+    for size in ("M", "L", "XL"):
+        shelf.product(
+            f"shirt-{size}", f"真丝衬衫 通勤 {size} 黑色", f"WO-SHIRT-{size}", category="女装"
+        )
+    shelf.product("hoodie-XL", "加绒连帽卫衣 XL 黑色", "WO-HOODIE-XL", category="女装")
+    for i in range(6):
+        shelf.order(shelf.buyer(f"衬衫{i}"), NOW - timedelta(days=2), "shirt-M")
+    shelf.order(shelf.buyer("衬衫L"), NOW - timedelta(days=2), "shirt-L")
+    case = the_case(session, shelf, text="快递太慢了")
+    shelf.order(case.buyer, NOW - timedelta(days=20), "hoodie-XL")
+    session.commit()
+    recs.build_model(session, shelf.shop, now=CALL)
+    picks = keys(listed(session, case))
+    assert "shirt-XL" in picks and not {"shirt-M", "shirt-L"} & set(picks)
+    stranger = open_case(session, shelf.shop, at=NOW, key="9", nick="新客")
+    session.commit()
+    assert "shirt-M" in keys(listed(session, stranger))  # no size known: the best seller
+
+
 def test_a_consumable_due_for_repurchase_ranks_first_and_reasons_match(
     session: Session, shelf: Shelf
 ) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tracker.domain.sizes import Size, fits, size_of
+
 RECENCY_DAYS = 90.0  # weight exp(-age / 90 days): halves about every two months
 BESTSELLER_DAYS = 7
 NEW_ARRIVAL_DAYS = 30
@@ -55,6 +57,11 @@ class ProductInfo:
     launched_at: datetime | None = None
     family: str | None = None  # close variants share one (e.g. the SKU's prefix)
     price: float | None = None
+
+
+# A product in the running: (bestseller outside the buyer's categories, -score, product,
+# kind, reason), so that sorting ranks them.
+_Candidate = tuple[bool, float, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,8 @@ def recommend(
     ``exclude``: never suggest these (the product the case is about). ``exclude_families``:
     nor their close variants (for quality complaints). ``only_new``: leave out everything
     the buyer bought before. Inactive products and durable products the buyer already owns
-    (in any size or colour) are never suggested, and each product family at most once.
+    (in any size or colour) are never suggested, and each product family at most once:
+    in the size the buyer bought in its category when the family has it (:mod:`sizes`).
     Bestsellers outside the buyer's categories come after everything that fits.
     """
     owned: dict[str, list[datetime]] = defaultdict(list)
@@ -230,7 +238,7 @@ def recommend(
     families |= {
         info.family for info in map(model.info, owned) if info.family and not info.is_consumable
     }
-    candidates = []
+    candidates: list[_Candidate] = []
     for product, score in scores.items():
         info = model.info(product)
         if product in banned or not info.is_active or (info.family and info.family in families):
@@ -247,18 +255,75 @@ def recommend(
             and info.category not in categories
         )
         candidates.append((misfit, -score, product, kind, reason))
+    ordered = sorted(candidates)
+    worn = _sizes_worn(model, owned)
+    listings = _family_listings(model, ordered, banned | set(owned)) if worn else {}
     ranked: list[Suggestion] = []
     listed: set[str] = set()
-    for _, negative, product, kind, reason in sorted(candidates):
-        family = model.info(product).family
+    for candidate in ordered:
+        family = model.info(candidate[2]).family
         if family in listed:
             continue  # one size or colour of a product is enough to bring it up on a call
         if family:
             listed.add(family)
+            candidate = _in_their_size(model, candidate, listings.get(family, {}), worn)
+        _, negative, product, kind, reason = candidate
         ranked.append(Suggestion(product, -negative, kind, reason))
         if len(ranked) == k:
             break
     return ranked
+
+
+def _sizes_worn(model: Model, owned: dict[str, list[datetime]]) -> dict[str, list[Size]]:
+    """The sizes the buyer bought in each category, the latest bought first."""
+    worn: dict[str, list[Size]] = defaultdict(list)
+    for product in sorted(owned, key=lambda p: max(owned[p]), reverse=True):
+        info = model.info(product)
+        size = size_of(info.title)
+        if size is not None and info.category and size not in worn[info.category]:
+            worn[info.category].append(size)
+    return worn
+
+
+def _family_listings(
+    model: Model, ordered: list[_Candidate], left_out: set[str]
+) -> dict[str, dict[str, _Candidate | None]]:
+    """Each family's listings that may be suggested: its ranked candidates best first, then
+    the active ones nothing put in the running (a size nobody bought this week sells as its
+    family does); None for those."""
+    found: dict[str, dict[str, _Candidate | None]] = defaultdict(dict)
+    for candidate in ordered:
+        if family := model.info(candidate[2]).family:
+            found[family][candidate[2]] = candidate
+    unranked: dict[str, list[str]] = defaultdict(list)
+    for product, info in model.catalogue.items() if found else ():
+        if info.family in found and info.is_active and product not in left_out:
+            unranked[info.family].append(product)
+    for family, products in unranked.items():
+        for product in sorted(products):  # the same listing each time
+            found[family].setdefault(product, None)
+    return found
+
+
+def _in_their_size(
+    model: Model,
+    best: _Candidate,
+    listings: dict[str, _Candidate | None],
+    worn: dict[str, list[Size]],
+) -> _Candidate:
+    """In a family's place (``best``, its best-ranked listing), the listing in a size the
+    buyer bought in its category, the latest such size first: a ranked one with its own
+    reason, else another size of ``best`` said as it is. ``best`` when none fits or no size
+    is known, and for the buyer's own staple (what they buy is what they are reminded of)."""
+    _, _, product, kind, _ = best
+    if kind in ("staple", "staple_due"):
+        return best
+    for size in worn.get(model.info(product).category, ()):
+        for listing, candidate in listings.items():
+            offered = size_of(model.info(listing).title)
+            if offered is not None and fits(size, offered):
+                return candidate or (best[0], best[1], listing, best[3], best[4])
+    return best
 
 
 def _name(info: ProductInfo, product: str) -> str:
