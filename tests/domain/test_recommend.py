@@ -220,6 +220,11 @@ def test_a_family_is_brought_up_in_the_size_the_buyer_bought_in_its_category() -
     assert "shirt-xl" in picks(("coat-m", 300), ("hoodie-xl", 30))
     nappies = picks(("hoodie-l", 30))  # an L in 女装 is no nappy size
     assert "shirt-l" in nappies and "nappy-m" in nappies and "nappy-l" not in nappies
+    # the boots in 38 did not fit (a 尺码不合 complaint): their size is not the buyer's
+    returned = [buys("me", "run-40", 200), buys("me", "boot-38", 10)]
+    assert "slipper-38" in products(recommend(model, returned, now=NOW, k=8))
+    told = recommend(model, returned, now=NOW, k=8, exclude=["boot-38"], wrong_size=["boot-38"])
+    assert "slipper-36" in products(told)  # no 40 among the slippers: their best seller
     unknown = picks()  # a buyer with no history: each family's best seller
     assert {"shirt-m", "boot-37", "slipper-36", "nappy-m"} <= set(unknown)
 

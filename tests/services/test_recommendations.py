@@ -184,6 +184,32 @@ def test_a_family_is_suggested_in_the_size_the_buyer_bought(session: Session, sh
     assert "shirt-M" in keys(listed(session, stranger))  # no size known: the best seller
 
 
+def test_the_size_a_size_complaint_is_about_is_not_taken_for_the_buyers(
+    session: Session, shelf: Shelf
+) -> None:
+    """尺码不合 about the XL hoodie: XL is what did not fit, so the shirt comes up as it
+    sells best, not in XL; the same case about its colour brings the XL shirt."""
+    for size in ("M", "XL"):
+        shelf.product(
+            f"shirt-{size}", f"真丝衬衫 通勤 {size} 黑色", f"WO-SHIRT-{size}", category="女装"
+        )
+    for i in range(4):
+        shelf.order(shelf.buyer(f"衬衫{i}"), NOW - timedelta(days=2), "shirt-M")
+    case = open_case(
+        session, shelf.shop, at=NOW, key="7", title="加绒连帽卫衣 XL 黑色", text="偏小"
+    )
+    case.product.sku, case.product.category = "WO-HOODIE-XL", "女装"
+    case.reasons = [CaseReason(reason=Reason.SIZE_FIT)]
+    session.commit()
+    recs.build_model(session, shelf.shop, now=CALL)
+    picks = keys(listed(session, case))
+    assert "shirt-M" in picks and "shirt-XL" not in picks
+    case.reasons = [CaseReason(reason=Reason.MISMATCH)]
+    session.commit()
+    picks = keys(listed(session, case))
+    assert "shirt-XL" in picks and "shirt-M" not in picks
+
+
 def test_a_consumable_due_for_repurchase_ranks_first_and_reasons_match(
     session: Session, shelf: Shelf
 ) -> None:

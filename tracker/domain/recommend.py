@@ -173,6 +173,7 @@ def recommend(
     exclude: Iterable[str] = (),
     exclude_families: Iterable[str] = (),
     only_new: bool = False,
+    wrong_size: Iterable[str] = (),
 ) -> list[Suggestion]:
     """The top ``k`` products for one buyer with the reason an agent can say out loud.
 
@@ -180,7 +181,8 @@ def recommend(
     nor their close variants (for quality complaints). ``only_new``: leave out everything
     the buyer bought before. Inactive products and durable products the buyer already owns
     (in any size or colour) are never suggested, and each product family at most once:
-    in the size the buyer bought in its category when the family has it (:mod:`sizes`).
+    in the size the buyer bought in its category when the family has it (:mod:`sizes`),
+    leaving out the sizes of ``wrong_size`` (what a 尺码不合 complaint is about).
     Bestsellers outside the buyer's categories come after everything that fits.
     """
     owned: dict[str, list[datetime]] = defaultdict(list)
@@ -256,7 +258,8 @@ def recommend(
         )
         candidates.append((misfit, -score, product, kind, reason))
     ordered = sorted(candidates)
-    worn = _sizes_worn(model, owned)
+    did_not_fit = set(wrong_size)
+    worn = _sizes_worn(model, {p: t for p, t in owned.items() if p not in did_not_fit})
     listings = _family_listings(model, ordered, banned | set(owned)) if worn else {}
     ranked: list[Suggestion] = []
     listed: set[str] = set()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_LETTERS = {"XS": 0, "S": 1, "M": 2, "L": 3, "XL": 4, "XXL": 5, "2XL": 5, "XXXL": 6, "3XL": 6}
-_LETTERS |= {"4XL": 7, "5XL": 8}
+_LETTERS = {"XS": 0, "S": 1, "M": 2, "L": 3, "XL": 4, "XXL": 5, "XXXL": 6}
+_LETTERS |= {"2XL": 5, "3XL": 6, "4XL": 7, "5XL": 8}  # as many sellers write them
 _LETTER = re.compile(r"^(XS|S|M|L|XL|XXL|XXXL|[2-5]XL)(?:码|号)?$")
 _SHOE = re.compile(r"^(3\d|4\d)(?:-(3\d|4\d))?(?:码|号)?$")
 _BED = re.compile(r"^(\d(?:\.\d)?)(?:m|米)床$")

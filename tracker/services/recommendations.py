@@ -228,18 +228,22 @@ def suggestions_for(
     session: Session, case: Case, *, now: datetime, k: int | None = None
 ) -> list[ShownProduct]:
     """What to suggest on this case's call. Never the product complained about; for a
-    quality complaint, none of its variants either. Without a built model the list still
+    quality complaint, none of its variants either; for a 尺码不合 one, its size is not
+    taken for the buyer's. Without a built model the list still
     holds what the catalogue alone knows (new arrivals in the buyer's categories)."""
     shop = session.get(Shop, case.shop_id)
     assert shop is not None
     model = load_model(session, case.shop_id) or rec.Model(built_at=now)
     history = buyer_history(session, case.buyer_id, now=now) if case.buyer_id else []
-    exclude, families = [], []
+    exclude, families, wrong_size = [], [], []
     if case.product_id is not None:
         exclude.append(str(case.product_id))
         family = family_of(case.product.sku) if case.product else None
-        if family and any(r.reason is Reason.QUALITY for r in case.reasons):
+        reasons = {r.reason for r in case.reasons}
+        if family and Reason.QUALITY in reasons:
             families.append(family)
+        if Reason.SIZE_FIT in reasons:  # the size they bought is the one that did not fit
+            wrong_size.append(str(case.product_id))
     ranked = rec.recommend(
         replace(model, catalogue=shop_catalogue(session, case.shop_id)),
         history,
@@ -247,6 +251,7 @@ def suggestions_for(
         k=k or shop.suggestions_per_call,
         exclude=exclude,
         exclude_families=families,
+        wrong_size=wrong_size,
     )
     shown = {int(s.product) for s in ranked}
     products = {
