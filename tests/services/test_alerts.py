@@ -411,9 +411,9 @@ def test_the_morning_digest_counts_every_overdue_case_once_a_day(session: Sessio
         "近 24 小时回访说问题没解决 2 件（其中 1 件仍未重新打开，已通知负责的客服）：\n"
         "http://127.0.0.1:5000/cases?view=list&scope=all&status=all&survey_unsolved=y&sort=closed"
     ) in digest.body
-    # …and of any day, those still closed that nobody went back to: s1 and the older s4
+    # …and of any day, those nobody has talked to since: s1, the older s4 and the reopened s2
     assert (
-        "回访说没解决、结案后还没人跟进的共 2 件（没有重新打开，之后也没和买家通上话）：\n"
+        "回访说没解决、还没人跟进的共 3 件（之后还没和买家通上话）：\n"
         "http://127.0.0.1:5000/cases?view=list&scope=all&status=all&survey_unheeded=y&sort=closed"
     ) in digest.body
     robot = session.scalars(

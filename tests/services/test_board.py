@@ -210,12 +210,12 @@ def test_survey_unsolved_lists_the_cases_whose_buyer_said_not_solved_and_cards_s
     assert old.id not in [c.id for c in plain] and closed["no"].id in [c.id for c in plain]
 
 
-def test_survey_unheeded_lists_the_closed_cases_nobody_went_back_to_and_home_shows_them(
+def test_survey_unheeded_lists_the_cases_nobody_went_back_to_and_home_shows_them(
     session: Session, shop: Shop, agent: User, make_user, make_shop
 ) -> None:  # type: ignore[no-untyped-def]
-    """还没有解决 said after the closing waits on a person until the case is reopened (and
-    closed again after it) or someone talks to the buyer; a failed try, or the buyer's own
-    message, is not that. The agent's and the supervisor's home pages list them."""
+    """还没有解决 said after the closing waits on a person until someone talks to the buyer,
+    or the case is closed again after it; reopening it, a failed try or the buyer's own
+    message is not that. The agent's and the supervisor's home pages list them."""
     closed_at = LATER - timedelta(days=3)
     answered = LATER - timedelta(days=2)
 
@@ -255,14 +255,17 @@ def test_survey_unheeded_lists_the_closed_cases_nobody_went_back_to_and_home_sho
     closed(8, None)  # asked, not answered
     closed(9, "no", closed_at=answered + timedelta(days=1))  # closed again since
     reopened = make_case(session, shop, 10, status=CaseStatus.CONTACTING, owner_id=agent.id)
-    survey(reopened, "no")
+    survey(reopened, "no")  # reopened, nobody has reached them yet: still waiting
+    reached = make_case(session, shop, 12, status=CaseStatus.CONTACTING, owner_id=agent.id)
+    survey(reached, "no")
+    talked(reached, AttemptOutcome.CALL_CONNECTED)
     asked_again = closed(11, "no")
     survey(asked_again, "yes", at=answered + timedelta(hours=5))  # the buyer's last word
     elsewhere = open_case(session, make_shop(), key="x", nick="别家", at=NOW)
     elsewhere.status, elsewhere.closed_at = CaseStatus.UNRECOVERED, closed_at
     survey(elsewhere, "no")
-    unheeded = [waiting.id, partly.id, tried.id, chased.id, before.id]
-    assert waiting.id < partly.id < tried.id < chased.id < before.id
+    unheeded = [waiting.id, partly.id, tried.id, chased.id, before.id, reopened.id]
+    assert waiting.id < partly.id < tried.id < chased.id < before.id < reopened.id
 
     def listed(**criteria) -> list[int]:  # type: ignore[no-untyped-def]
         f = board.BoardFilter((shop.id,), survey_unheeded=True, sort="oldest", **criteria)
@@ -270,24 +273,26 @@ def test_survey_unheeded_lists_the_closed_cases_nobody_went_back_to_and_home_sho
             session.scalars(board.listing(session, f, user_id=agent.id, now=LATER, tz=TZ).stmt)
         )
 
-    assert listed(scope="all") == unheeded  # closed ones, with the status left at 进行中
+    assert listed(scope="all") == unheeded  # closed ones too, with the status left at 进行中
     assert listed(scope="all", include_closed=True) == unheeded
-    assert listed(scope="mine") == [waiting.id, tried.id, chased.id, before.id]
-    assert listed(scope="all", status=CaseStatus.CONTACTING) == []
+    assert listed(scope="mine") == [waiting.id, tried.id, chased.id, before.id, reopened.id]
+    assert listed(scope="all", status=CaseStatus.CONTACTING) == [reopened.id]
     shown = kanban(session, shop, agent, scope="all", survey_unheeded=True)
-    assert shown.counts[CaseStatus.UNRECOVERED] == 5 and shown.columns[CaseStatus.CONTACTING] == []
+    assert shown.counts[CaseStatus.UNRECOVERED] == 5
+    assert [c.id for c in shown.columns[CaseStatus.CONTACTING]] == [reopened.id]
 
     mine = board.my_day(session, (shop.id,), user_id=agent.id, now=LATER, tz=TZ)[-1]
     assert (mine.label, mine.count, mine.shows, mine.hide_empty) == (
-        "回访说没解决、还没跟进", 4, "survey", True,
+        "回访说没解决、还没跟进", 5, "survey", True,
     )  # fmt: skip
-    assert [c.survey_said for c in mine.cards] == ["还没有解决"] * 4
+    assert [c.id for c in mine.cards] == [before.id, chased.id, tried.id, waiting.id, reopened.id]
+    assert [c.survey_said for c in mine.cards] == ["还没有解决"] * 5  # last closed, reopened last
     assert mine.query == {
         "scope": "mine", "view": "list", "survey_unheeded": "y", "status": "all", "sort": "closed",
     }  # fmt: skip
     boss = make_user(Role.SUPERVISOR, shops=[shop])
     team = board.team_day(session, (shop.id,), user_id=boss.id, now=LATER, tz=TZ)[-1]
-    assert team.count == 5 and team.query["scope"] == "all"
+    assert team.count == 6 and team.query["scope"] == "all"
     assert "解决了一部分" in [c.survey_said for c in team.cards]
     other = make_user(Role.AGENT, shops=[shop])
     assert board.my_day(session, (shop.id,), user_id=other.id, now=LATER, tz=TZ)[-1].count == 0

@@ -1263,21 +1263,22 @@ def test_a_supervisors_home_shows_the_teams_morning(
     assert 'id="my-day"' in mine and 'id="team-day"' not in mine
 
 
-def test_home_lists_the_closed_cases_whose_buyer_said_not_solved_until_someone_goes_back(
+def test_home_lists_the_cases_whose_buyer_said_not_solved_until_someone_reaches_them(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
     """A notice is read once; the home page keeps 回访说没解决、还没跟进 in sight (the
-    buyer's words in red, the nick escaped) until the case is reopened, and opens the board
-    list of them with its box ticked; with none, no card."""
+    buyer's words in red, the nick escaped), reopened or not, until someone talks to the
+    buyer, and opens the board list of them with its box ticked; with none, no card."""
     login(client, agent)
     assert "回访说没解决、还没跟进" not in client.get("/").get_data(as_text=True)
     case = recent_case(session, shop, nick="<b>买家</b>")
     case.owner_id, case.status, case.outcome = agent.id, CaseStatus.UNRECOVERED, CaseOutcome.REFUSED
     case.closed_at = utcnow() - timedelta(days=1)
+    said = utcnow() - timedelta(minutes=30)
     session.add(
         CaseSurvey(
-            case_id=case.id, shop_id=shop.id, state="sent", out_id="s1", created_at=utcnow(),
-            sent_at=utcnow(), answered_at=utcnow(), score=2, resolved="partly",
+            case_id=case.id, shop_id=shop.id, state="sent", out_id="s1", created_at=said,
+            sent_at=said, answered_at=said, score=2, resolved="partly",
         )
     )  # fmt: skip
     session.commit()
@@ -1296,6 +1297,10 @@ def test_home_lists_the_closed_cases_whose_buyer_said_not_solved_until_someone_g
     assert f'data-case-id="{case.id}"' in listed and "共 1 个" in listed
     case.status, case.outcome, case.closed_at = CaseStatus.CONTACTING, None, None  # reopened
     session.commit()
+    assert "回访说没解决、还没跟进" in client.get("/").get_data(as_text=True)
+    session.refresh(case)
+    answered = post_attempt(client, case, "considering")  # reached: they hear us out
+    assert answered.status_code == 302
     assert "回访说没解决、还没跟进" not in client.get("/").get_data(as_text=True)
 
 

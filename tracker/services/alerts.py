@@ -601,8 +601,7 @@ def _digest(
     )
     if unheeded:  # of any day: a notice read and scrolled away, and nobody went back
         body += (
-            f"\n回访说没解决、结案后还没人跟进的共 {unheeded} 件"
-            "（没有重新打开，之后也没和买家通上话）：\n"
+            f"\n回访说没解决、还没人跟进的共 {unheeded} 件（之后还没和买家通上话）：\n"
             f"{base}/cases?view=list&scope=all&status=all&survey_unheeded=y&sort=closed"
         )
     zone: ZoneInfo = local.tzinfo  # type: ignore[assignment]

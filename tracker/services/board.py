@@ -78,8 +78,8 @@ class BoardFilter:
     # the buyer answered the 满意度回访 that the problem is not (all) solved: the reopened
     # cases, and with the status 全部 the closed ones too
     survey_unsolved: bool = False
-    # …said after the closing, the case still closed and nobody has talked to the buyer
-    # since (:func:`survey_answers.unheeded`): closed cases, whatever the status's default
+    # …and nobody has talked to the buyer since, reopened or not
+    # (:func:`survey_answers.unheeded`): closed cases too, whatever the status's default
     survey_unheeded: bool = False
     # an open case whose 下次跟进 has passed with no contact since (logging one sets the
     # next): a call-back the buyer was promised, or a check on a problem in hand, not made
@@ -551,8 +551,8 @@ def my_day(
     session: Session, shop_ids: tuple[int, ...], *, user_id: int, now: datetime, tz: ZoneInfo
 ) -> list[WorkList]:
     """What the home page puts first for whoever logs in: my overdue cases, mine due
-    today, my follow-ups today, mine still waiting for a first contact, and my closed ones
-    whose buyer said 还没有解决 with nobody gone back to them."""
+    today, my follow-ups today, mine still waiting for a first contact, and mine whose
+    buyer said 还没有解决 with nobody having talked to them since."""
     lists = [
         _work_list(
             session,
@@ -588,8 +588,8 @@ def team_day(
     session: Session, shop_ids: tuple[int, ...], *, user_id: int, now: datetime, tz: ZoneInfo
 ) -> list[WorkList]:
     """A supervisor's morning on the home page: the shop's overdue first contacts, those due
-    today and the cases nobody has claimed — what to reassign before it is late —, and its
-    closed cases whose buyer said 还没有解决 with nobody gone back to them."""
+    today and the cases nobody has claimed — what to reassign before it is late —, and the
+    cases whose buyer said 还没有解决 with nobody having talked to them since."""
     return [
         _work_list(
             session,
@@ -611,11 +611,12 @@ def team_day(
 def _survey_unheeded(
     session: Session, shop_ids: tuple[int, ...], scope: str, user_id: int
 ) -> WorkList:
-    """Closed cases whose buyer then said 还没有解决, nobody having talked to them since
-    (:func:`survey_answers.unheeded`), last closed first: on the page only when there are
-    some. The cases the board's 回访说没解决、还没跟进 lists, read from the answers: its filter
-    walks every case of the shop (SQLite reads them by the shop's index and tests each
-    against the answers), 100 ms of a supervisor's home page on 100,000 cases."""
+    """Cases whose buyer said 还没有解决 after they closed, nobody having talked to them
+    since (:func:`survey_answers.unheeded`), last closed first and the reopened ones after:
+    on the page only when there are some. The cases the board's 回访说没解决、还没跟进
+    lists, read from the answers: its filter walks every case of the shop (SQLite reads
+    them by the shop's index and tests each against the answers), 100 ms of a supervisor's
+    home page on 100,000 cases."""
     said = unheeded(*shop_ids).subquery()
     ids = sa.select(Case.id).join(said, said.c.case_id == Case.id).order_by(*SORTS["closed"])
     if scope == "mine":

@@ -1,6 +1,6 @@
 """What buyers answered to the 满意度回访, as the figures, the board, the home page and the
-digest read it: each case's one counted survey, and the closed cases whose buyer said the
-problem is not solved with nobody having talked to them since. Kept apart from
+digest read it: each case's one counted survey, and the cases whose buyer said the problem
+is not solved with nobody having talked to them since. Kept apart from
 :mod:`surveys` (asking and answering), which tells agents through :mod:`alerts`: the digest
 in :mod:`alerts` reads these too."""
 
@@ -41,11 +41,12 @@ TALKED = case_flow.CONVERSATIONS - {AttemptOutcome.BUYER_REPLIED}
 
 
 def unheeded(*shop_ids: int) -> sa.Select:
-    """The ids of closed cases whose buyer's last word in the survey (as
-    :func:`counted_surveys` reads it: no answer after it) is 还没有解决 or 解决了一部分, said
-    after the case closed, with nobody having talked to the buyer since. The agent was told
-    once, by a notice that is read and scrolled away; these wait on a person's call — reopen
-    and work it, or call and hear the buyer out.
+    """The ids of cases whose buyer's last word in the survey (as :func:`counted_surveys`
+    reads it: no answer after it) is 还没有解决 or 解决了一部分 and nobody has talked to the
+    buyer since: still closed, or reopened (reopening is not reaching them; a reopened case
+    has no clock of its own), but not closed again after the answer (a person decided).
+    The agent was told once, by a notice that is read and scrolled away; these wait on a
+    person — reopen and work it, or call and hear the buyer out.
 
     Read from the unsolved answers, not from every case's counted survey: grouping all of
     a big shop's surveys on each home page would cost more than the few it finds."""
@@ -66,7 +67,7 @@ def unheeded(*shop_ids: int) -> sa.Select:
         .where(
             CaseSurvey.shop_id.in_(shop_ids),
             CaseSurvey.resolved.in_(UNSOLVED),
-            CaseSurvey.answered_at >= case.closed_at,  # closed (NULL: open) before they said it
+            sa.or_(case.closed_at.is_(None), case.closed_at <= CaseSurvey.answered_at),
             ~answered_since,
             ~talked,
         )
