@@ -100,6 +100,45 @@ def test_a_promise_not_kept_closes_as_broken_when_the_window_ends(
     assert unpromised.status is CaseStatus.NEW  # no promise: nothing to call broken
 
 
+def test_a_promise_overtaken_by_a_closing_does_not_come_back_when_the_case_is_reopened(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    """The buyer agreed, then refused, and the agent closed the case as 买家拒绝; the
+    survey says the problem is not solved and the case is reopened. Its old promise would
+    have the page say 等待平台显示 and close the reopened case as 承诺未兑现 when the window
+    ends: reopening clears it (audited), and the case is worked afresh."""
+    from tracker.services import case_page
+
+    case = _case(session, shop)
+    _promise(session, case, agent)
+    later = NOW + timedelta(days=1)
+    svc.change_status(
+        session, case, CaseStatus.UNRECOVERED, CaseOutcome.REFUSED,
+        actor=agent, now=later, expected_version=case.version,
+    )  # fmt: skip
+    assert case.promised_at is not None  # kept on the closed case, as it was
+    svc.change_status(
+        session, case, CaseStatus.CONTACTING, None,
+        actor=agent, now=later + timedelta(days=1), expected_version=case.version,
+    )  # fmt: skip
+    assert case.promised_at is None and case.status is CaseStatus.CONTACTING
+    assert promises.close_broken(session, now=case.revision_window_ends_at) == 0
+    assert case.status is CaseStatus.CONTACTING
+    tz = SETTINGS.working_hours.tz
+    (row,) = [h for h in case_page.history(session, case.id, tz) if h.field == "买家承诺"]
+    assert row.new is None and row.old == (NOW + timedelta(hours=1)).astimezone(tz).strftime(
+        "%m-%d %H:%M"
+    )
+    # a move between open statuses keeps a promise: it is the case's own
+    _promise(session, case, agent)
+    assert case.status is CaseStatus.WAITING and case.promised_at is not None
+    svc.change_status(
+        session, case, CaseStatus.CONTACTING, None,
+        actor=agent, now=later + timedelta(days=2), expected_version=case.version,
+    )  # fmt: skip
+    assert case.promised_at is not None
+
+
 def test_a_tmall_case_is_never_revised_a_happy_follow_up_recovers_it(
     session: Session, make_shop: Callable[..., Shop]
 ) -> None:

@@ -204,6 +204,7 @@ FIELD_LABELS = {
     "explanation_posted": "解释发布",
     "first_contact_due_at": "首次联系时限",
     "next_follow_up_at": "下次跟进",  # moved by hand (改约); a contact's is in its 联系 row
+    "promised_at": "买家承诺",  # cleared when a closed case is reopened
     "confirmation": "判定",  # of the review: 是差评 in 待确认 or 评价, a 误报, 本店校准后开案
     rereads.CHECK_FIELD: "向平台核实",
     "phone_revealed": contact_handles.ACCESS_FIELDS["phone_revealed"],

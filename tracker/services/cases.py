@@ -627,7 +627,20 @@ def change_status(
         if status in case_flow.CLOSED:
             case.closed_at, case.closed_by_id = now, actor.id
             case.next_follow_up_at = None
-        else:  # reopened
+        else:  # an open status; from a closed one, reopened
+            if case.closed_at is not None and case.promised_at is not None:
+                # a promise the closing overtook (买家拒绝 after 同意追评, say) would have the
+                # reopened case wait for the platform and close as 承诺未兑现: worked afresh
+                record_case_change(
+                    session,
+                    case,
+                    now=now,
+                    actor_id=actor.id,
+                    field="promised_at",
+                    old=case.promised_at.isoformat(),
+                    new=None,
+                )
+                case.promised_at = None
             case.closed_at = case.closed_by_id = None
         touch(case, now)
 
