@@ -229,8 +229,8 @@ def suggestions_for(
 ) -> list[ShownProduct]:
     """What to suggest on this case's call. Never the product complained about; for a
     quality complaint, none of its variants either; for a 尺码不合 one, its size is not
-    taken for the buyer's. Without a built model the list still
-    holds what the catalogue alone knows (new arrivals in the buyer's categories)."""
+    taken for the buyer's. Without a built model the list still holds what the catalogue
+    alone knows (new arrivals in the buyer's categories)."""
     shop = session.get(Shop, case.shop_id)
     assert shop is not None
     model = load_model(session, case.shop_id) or rec.Model(built_at=now)

@@ -1,8 +1,8 @@
 """What buyers answered to the 满意度回访, as the figures, the board, the home page and the
 digest read it: each case's one counted survey, and the cases whose buyer said the problem
-is not solved with nobody having talked to them since. Kept apart from
-:mod:`surveys` (asking and answering), which tells agents through :mod:`alerts`: the digest
-in :mod:`alerts` reads these too."""
+is not solved with nobody having talked to them since. Kept apart from :mod:`surveys`
+(asking and answering), which tells agents through :mod:`alerts`: the digest in
+:mod:`alerts` reads these too."""
 
 from __future__ import annotations
 
