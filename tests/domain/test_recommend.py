@@ -191,6 +191,9 @@ def test_a_family_is_brought_up_in_the_size_the_buyer_bought_in_its_category() -
         "run-40": sized("跑步鞋 40 白色", "鞋靴", "SH-RUN"),
         "slipper-36": sized("棉拖鞋 36-37 白色", "鞋靴", "SH-SLIP"),
         "slipper-38": sized("棉拖鞋 38-39 白色", "鞋靴", "SH-SLIP"),
+        "film-16": sized("钢化膜 iPhone 16 黑色", "数码", "DG-FILM", durable=False),
+        "case-mate": sized("手机壳 华为 Mate 70 黑色", "数码", "DG-CASE"),
+        "case-16": sized("手机壳 iPhone 16 黑色", "数码", "DG-CASE"),
         "nappy-m": sized("纸尿裤 M码 日常款", "母婴", "BB-NAPPY", durable=False),
         "nappy-l": sized("纸尿裤 L码 日常款", "母婴", "BB-NAPPY", durable=False),
     }
@@ -200,6 +203,7 @@ def test_a_family_is_brought_up_in_the_size_the_buyer_bought_in_its_category() -
     for product, buyers in (("boot-37", 8), ("boot-38", 2), ("slipper-36", 6), ("slipper-38", 1)):
         history += [buys(f"{product}{i}", product, 1) for i in range(buyers)]
     history += [buys(f"n{i}", "nappy-m", 1) for i in range(6)] + [buys("n9", "nappy-l", 1)]
+    history += [buys(f"p{i}", "case-mate", 1) for i in range(5)] + [buys("p9", "case-16", 1)]
     model = build(history, now=NOW, catalogue=catalogue)
 
     def picks(*bought: tuple[str, float]) -> list[str]:
@@ -225,8 +229,10 @@ def test_a_family_is_brought_up_in_the_size_the_buyer_bought_in_its_category() -
     assert "slipper-38" in products(recommend(model, returned, now=NOW, k=8))
     told = recommend(model, returned, now=NOW, k=8, exclude=["boot-38"], wrong_size=["boot-38"])
     assert "slipper-36" in products(told)  # no 40 among the slippers: their best seller
+    phone = picks(("film-16", 30))  # a case for the phone they bought a film for
+    assert "case-16" in phone and "case-mate" not in phone
     unknown = picks()  # a buyer with no history: each family's best seller
-    assert {"shirt-m", "boot-37", "slipper-36", "nappy-m"} <= set(unknown)
+    assert {"shirt-m", "boot-37", "slipper-36", "nappy-m", "case-mate"} <= set(unknown)
 
 
 def test_the_model_survives_a_round_trip_through_json() -> None:

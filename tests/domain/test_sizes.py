@@ -20,6 +20,11 @@ from tracker.domain.sizes import Size, fits, size_of
         ("马丁靴 39码 黑色", Size("shoe", 39, 39)),
         ("纯棉四件套 亲肤 全棉 简约 1.8m床 浅灰色", Size("bed", 1.8, 1.8)),
         ("纯棉四件套 1.5米床", Size("bed", 1.5, 1.5)),
+        ("磨砂手机壳 防摔 全包 iPhone 16 黑色", Size("phone", model="iphone 16")),
+        ("钢化膜 高清 防指纹 华为 Mate 70 白色", Size("phone", model="华为 mate 70")),
+        ("HUAWEI Mate 70 钢化膜", Size("phone", model="华为 mate 70")),
+        ("手机壳 iPhone16 Pro Max 透明", Size("phone", model="iphone 16 pro max")),
+        ("OPPO Find X7 手机壳 M", Size("phone", model="oppo find x7")),  # the phone first
     ],
 )
 def test_the_size_a_title_names(title: str, size: Size) -> None:
@@ -34,6 +39,8 @@ def test_the_size_a_title_names(title: str, size: Size) -> None:
         "宽口径玻璃奶瓶 防胀气 240ml 经典款",
         "运动袜 均码 白色",
         "拖鞋 40-36",  # backwards: not a range
+        "华为 快充头 66W",  # a brand alone names no phone
+        "快充数据线 编织 耐弯折 两条装 黑色",
         "Mlle 香水",  # a word beginning with a size letter is a word
         "",
         None,
@@ -50,3 +57,5 @@ def test_what_fits_a_size_the_buyer_bought() -> None:
     assert fits(Size("letter", 3, 3), Size("letter", 3, 3))
     assert not fits(Size("letter", 3, 3), Size("letter", 4, 4))
     assert not fits(Size("letter", 2, 2), Size("shoe", 2, 2))  # another system
+    assert fits(Size("phone", model="iphone 16"), Size("phone", model="iphone 16"))
+    assert not fits(Size("phone", model="iphone 16"), Size("phone", model="iphone 16 pro"))
