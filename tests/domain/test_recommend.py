@@ -171,8 +171,10 @@ def test_one_size_of_a_product_and_none_of_a_durable_the_buyer_owns() -> None:
 def test_a_family_is_brought_up_in_the_size_the_buyer_bought_in_its_category() -> None:
     """The best-selling listing of a family is an M; a buyer who bought an XL hoodie hears
     of the shirt in XL, a 38 runner of the boots in 38 and the slippers in 38-39, a 40 runner
-    of the boots in 40 though none sold this week; of two sizes bought, the latest; a letter size bought in 女装 says nothing of nappies; a family
-    without the buyer's size, or a buyer without one, gets its best."""
+    of the boots in 40 though none sold this week, an iPhone 16 film buyer of the iPhone 16
+    case; of two sizes bought, the latest; not the size a 尺码不合 complaint is about; a
+    letter size bought in 女装 says nothing of nappies; a family without the buyer's size,
+    or a buyer without one, gets its best."""
 
     def sized(title: str, category: str, family: str, durable: bool = True) -> ProductInfo:
         return ProductInfo(title, category, is_consumable=not durable, family=family)
