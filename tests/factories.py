@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tracker.domain.phone_numbers import parse_number
 from tracker.models import (
     Buyer,
+    CaseSurvey,
     ContactAttempt,
     MessageTemplate,
     Order,
@@ -219,6 +220,27 @@ def logged_attempt(
     )
     session.add(attempt)
     return attempt
+
+
+def answered_survey(
+    session: Session, case, resolved: str | None, *, at: datetime, score: int = 2
+) -> CaseSurvey:  # type: ignore[no-untyped-def]
+    """A 满意度回访 of the case that reached its buyer and was answered at ``at``
+    (``resolved``: yes, partly, no, or None when 问题解决了吗 was not asked); the caller
+    commits."""
+    survey = CaseSurvey(
+        case_id=case.id,
+        shop_id=case.shop_id,
+        state="sent",
+        out_id=f"s{case.id}-{at.timestamp():.0f}",
+        created_at=at,
+        sent_at=at,
+        answered_at=at,
+        score=score,
+        resolved=resolved,
+    )
+    session.add(survey)
+    return survey
 
 
 def approved_template(

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.conftest import NOW
-from tests.factories import logged_attempt, open_case
-from tracker.models import Case, CaseReason, CaseSurvey, Shop, User
+from tests.factories import answered_survey, logged_attempt, open_case
+from tracker.models import Case, CaseReason, Shop, User
 from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus, Rating, Reason, Role
 from tracker.services import board, browse
 
@@ -152,13 +152,8 @@ def test_survey_unsolved_lists_the_cases_whose_buyer_said_not_solved_and_cards_s
     }
     reopened = make_case(session, shop, 5, status=CaseStatus.CONTACTING)
     make_case(session, shop, 6)  # never surveyed
-    for n, (resolved, case) in enumerate([*closed.items(), ("no", reopened)]):
-        session.add(
-            CaseSurvey(
-                case_id=case.id, shop_id=shop.id, state="sent", out_id=f"s{n}",
-                created_at=NOW, sent_at=NOW, answered_at=NOW, score=2, resolved=resolved,
-            )
-        )  # fmt: skip
+    for resolved, case in [*closed.items(), ("no", reopened)]:
+        answered_survey(session, case, resolved, at=NOW)
     session.commit()
 
     def listed(**criteria) -> list[int]:  # type: ignore[no-untyped-def]
@@ -193,12 +188,7 @@ def test_survey_unsolved_lists_the_cases_whose_buyer_said_not_solved_and_cards_s
         session, shop, 7, status=CaseStatus.UNRECOVERED, outcome=CaseOutcome.REFUSED,
         closed_at=LATER - timedelta(days=9),
     )  # fmt: skip
-    session.add(
-        CaseSurvey(
-            case_id=old.id, shop_id=shop.id, state="sent", out_id="s9", created_at=NOW,
-            sent_at=NOW, answered_at=NOW, score=1, resolved="no",
-        )
-    )  # fmt: skip
+    answered_survey(session, old, "no", at=NOW, score=1)
     session.commit()
     columns = kanban(session, shop, agent, scope="all", survey_unsolved=True).columns
     assert [c.id for c in columns[CaseStatus.UNRECOVERED]] == [
@@ -229,12 +219,7 @@ def test_survey_unheeded_lists_the_cases_nobody_went_back_to_and_home_shows_them
         return case
 
     def survey(case: Case, resolved: str | None, at=answered) -> None:  # type: ignore[no-untyped-def]
-        session.add(
-            CaseSurvey(
-                case_id=case.id, shop_id=case.shop_id, state="sent", out_id=f"s{case.id}-{at}",
-                created_at=at, sent_at=at, answered_at=at, score=2, resolved=resolved,
-            )
-        )  # fmt: skip
+        answered_survey(session, case, resolved, at=at)
         session.commit()
 
     def talked(case: Case, outcome: AttemptOutcome, at=answered + timedelta(hours=1)) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import ANY_TIME, NOW, DatabaseDown, csrf_token, login, post_form, words
-from tests.factories import open_case
+from tests.factories import answered_survey, open_case
 from tests.fakes import KeywordScorer
 from tracker import runtime
 from tracker.clock import utcnow, whole_minute
@@ -1274,13 +1274,7 @@ def test_home_lists_the_cases_whose_buyer_said_not_solved_until_someone_reaches_
     case = recent_case(session, shop, nick="<b>买家</b>")
     case.owner_id, case.status, case.outcome = agent.id, CaseStatus.UNRECOVERED, CaseOutcome.REFUSED
     case.closed_at = utcnow() - timedelta(days=1)
-    said = utcnow() - timedelta(minutes=30)
-    session.add(
-        CaseSurvey(
-            case_id=case.id, shop_id=shop.id, state="sent", out_id="s1", created_at=said,
-            sent_at=said, answered_at=said, score=2, resolved="partly",
-        )
-    )  # fmt: skip
+    answered_survey(session, case, "partly", at=utcnow() - timedelta(minutes=30))
     session.commit()
     html = client.get("/").get_data(as_text=True)
     day = html[html.index('id="my-day"') : html.index('id="counted-at"')]
