@@ -182,6 +182,17 @@ def at_work(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def agent_at_work(shop_id: int, now: datetime) -> sa.ColumnElement[bool]:
+    """SQL: an active agent assigned to the shop ``shop_id`` and not away at ``now``: who
+    can take its cases (自动分配) or be handed one (an alert whose owner is off)."""
+    return sa.and_(
+        User.role == Role.AGENT,
+        User.is_active.is_(True),
+        sa.exists().where(user_shops.c.user_id == User.id, user_shops.c.shop_id == shop_id),
+        at_work(now),
+    )
+
+
 def works_for(shop_id: int | sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
     """SQL: the user works for the shop ``shop_id`` (a value, or a column such as a case's
     shop): assigned to it, or an admin, who works every shop."""

@@ -15,8 +15,7 @@ from tracker.domain import case_flow
 from tracker.domain.assignment import Load, least_loaded
 from tracker.domain.working_hours import MAX_DAYS
 from tracker.models import Case, Shop, User
-from tracker.models.accounts import at_work, works_for
-from tracker.models.enums import Role
+from tracker.models.accounts import agent_at_work, at_work, works_for
 from tracker.services.audit import record_shop_change
 from tracker.services.shifts import next_on_shift
 from tracker.services.transaction import transaction
@@ -67,12 +66,7 @@ def _least_loaded_agent(session: Session, shop_id: int, now: datetime, tz: ZoneI
     loads: list[Load] = []
     for agent, late, open_ in session.execute(
         sa.select(User, overdue, held)
-        .where(
-            User.role == Role.AGENT,
-            User.is_active.is_(True),
-            User.shops.any(Shop.id == shop_id),
-            at_work(now),
-        )
+        .where(agent_at_work(shop_id, now))
         .options(selectinload(User.shift_days))  # 调班: read with each one's shift
     ):
         agents[agent.id] = agent

@@ -39,8 +39,7 @@ from tracker.domain.working_hours import (
     stored_periods,
 )
 from tracker.models import ShiftDay, Shop, User
-from tracker.models.accounts import at_work
-from tracker.models.enums import Role
+from tracker.models.accounts import agent_at_work
 from tracker.services import notices
 from tracker.services.audit import record_user_change
 from tracker.services.errors import FieldError
@@ -358,12 +357,7 @@ def on_shift_now(session: Session, shop: Shop, now: datetime, tz: ZoneInfo) -> l
     to the supervisors (its owner off) can be handed to."""
     agents = session.scalars(
         sa.select(User)
-        .where(
-            User.role == Role.AGENT,
-            User.is_active.is_(True),
-            User.shops.any(Shop.id == shop.id),
-            at_work(now),
-        )
+        .where(agent_at_work(shop.id, now))
         .options(selectinload(User.shift_days))
         .order_by(User.display_name, User.id)
     )
