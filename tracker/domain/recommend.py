@@ -321,11 +321,12 @@ def _in_their_size(
     _, _, product, kind, _ = best
     if kind in ("staple", "staple_due"):
         return best
-    for size in worn.get(model.info(product).category, ()):
-        for listing, candidate in listings.items():
-            offered = size_of(model.info(listing).title)
-            if offered is not None and fits(size, offered):
-                return candidate or (best[0], best[1], listing, best[3], best[4])
+    sizes = worn.get(model.info(product).category, ())
+    offered = [(size_of(model.info(listing).title), listing) for listing in listings if sizes]
+    for size in sizes:  # each listing's title read once, however many sizes the buyer has
+        for listing_size, listing in offered:
+            if listing_size is not None and fits(size, listing_size):
+                return listings[listing] or (best[0], best[1], listing, best[3], best[4])
     return best
 
 
