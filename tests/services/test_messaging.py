@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,15 +13,22 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.aliyun_server import FakeAliyun
-from tests.factories import open_case
+from tests.factories import approved_template, open_case
 from tests.fakes import transactions_seen
 from tests.top_server import FakeTop
 from tests.top_server import serve as serve_top
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import AuditEvent, Case, ContactAttempt, MessageTemplate, Shop, User
-from tracker.models.enums import AttemptOutcome, MessagePurpose, MessageState, Role
+from tracker.models.enums import (
+    AttemptOutcome,
+    MessagePurpose,
+    MessageState,
+    RemedyKind,
+    RemedyNotice,
+    Role,
+)
 from tracker.providers.aliyun import AliyunSms
-from tracker.services import buyer_profiles, messaging
+from tracker.services import buyer_profiles, cases, messaging
 from tracker.services.errors import FieldError
 from tracker.sources.contract import SourceOptions
 from tracker.sources.top import TopSource
@@ -50,7 +58,14 @@ def clients_for(fake: FakeAliyun, top: FakeTop | None = None) -> messaging.Clien
 
 
 def template(
-    session: Session, shop: Shop, code: str = "SMS_1", provider: str = "aliyun-sms"
+    session: Session,
+    shop: Shop,
+    code: str = "SMS_1",
+    provider: str = "aliyun-sms",
+    *,
+    name: str = "处理进度",
+    body: str = "${name}您好，您的${product}的问题我们已在处理。",
+    announces: RemedyNotice | None = None,
 ) -> MessageTemplate:
     admin = session.scalar(sa.select(User).where(User.role == Role.ADMIN)) or User(
         username=f"admin-{shop.id}",
@@ -66,11 +81,12 @@ def template(
         shop,
         messaging.TemplateDraft(
             provider=provider,
-            name="补发通知",
+            name=name,
             sign_name="好店",
             template_code=code,
-            body="${name}您好，您的${product}我们已安排补发。",
+            body=body,
             purpose=MessagePurpose.NOTICE,
+            announces=announces,
         ),
         actor=admin,
         now=MON_10,
@@ -350,12 +366,12 @@ def test_each_template_is_offered_as_its_buyer_reads_it_or_says_why_it_cannot_go
     }
     assert (
         offered[virtual.id, platform.id].text
-        == "【好店】郑先生/女士您好，您的赣南脐橙我们已安排补发。"
+        == "【好店】郑先生/女士您好，您的赣南脐橙的问题我们已在处理。"
     )
     assert offered[virtual.id, platform.id].provider_label == "平台短信（按订单）"
     assert offered[virtual.id, sms.id].text is None
     assert "没有可发短信的有效号码" in offered[virtual.id, sms.id].refusal
-    assert offered[mobile.id, sms.id].text == "【好店】亲您好，您的赣南脐橙我们已安排补发。"
+    assert offered[mobile.id, sms.id].text == "【好店】亲您好，您的赣南脐橙的问题我们已在处理。"
     assert offered[mobile.id, platform.id].text is None
     assert "没有这笔订单的 OAID" in offered[mobile.id, platform.id].refusal
     # what the page offers is what sending does: the refused one is refused, with its reason
@@ -363,6 +379,111 @@ def test_each_template_is_offered_as_its_buyer_reads_it_or_says_why_it_cannot_go
         messaging.queue(session, mobile, platform.id, actor=agent, now=MON_10, hours=HOURS)
     message = messaging.queue(session, mobile, sms.id, actor=agent, now=MON_10, hours=HOURS)
     assert messaging.text_of(sms, message.params) == offered[mobile.id, sms.id].text
+
+
+def test_a_notice_that_a_remedy_is_arranged_goes_only_from_a_case_that_records_it(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)
+    resend = template(
+        session,
+        shop,
+        "SMS_5",
+        name="补发已安排",
+        body="${name}您好，您的${product}已安排补发，请留意查收。",
+        announces=RemedyNotice.RESEND,
+    )
+    refund = template(
+        session,
+        shop,
+        "SMS_6",
+        name="退款已办理",
+        body="${name}您好，您的退款已办理，请留意到账。",
+        announces=RemedyNotice.REFUND,
+    )
+    said = template(
+        session,
+        shop,
+        "SMS_7",
+        body="${name}您好，如需补发请联系客服。",
+        announces=RemedyNotice.NOTHING,
+    )
+    session.commit()
+
+    def offers() -> dict[int, messaging.TemplateOffer]:
+        return {o.template.id: o for o in messaging.case_templates(session, case, now=MON_10)}
+
+    before = offers()
+    assert before[resend.id].text is None
+    assert "“补发已安排”告诉买家补发已安排，本案件还没有登记补发" in before[resend.id].refusal
+    assert "还没有登记退款（部分或全额）" in before[refund.id].refusal
+    assert before[said.id].refusal is None  # it mentions a reissue, announces none
+    with pytest.raises(FieldError, match="还没有登记补发"):
+        messaging.queue(session, case, resend.id, actor=agent, now=MON_10, hours=HOURS)
+    assert session.scalars(sa.select(ContactAttempt)).all() == []
+
+    cases.add_remedy(
+        session,
+        case,
+        cases.RemedyDraft(RemedyKind.PARTIAL_REFUND, Decimal("10"), Decimal("10")),
+        actor=agent,
+        now=MON_10,
+        expected_version=None,
+    )
+    after = offers()
+    assert after[refund.id].text == "【好店】亲您好，您的退款已办理，请留意到账。"
+    assert "还没有登记补发" in after[resend.id].refusal  # a refund is no reissue
+    message = messaging.queue(session, case, refund.id, actor=agent, now=MON_10, hours=HOURS)
+    assert message.template_id == refund.id
+
+
+def test_a_notice_naming_a_remedy_says_whether_it_announces_it(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    admin = make_user(Role.ADMIN)
+    body = "${name}您好，您的${product}已安排补发。"
+    draft = messaging.TemplateDraft(
+        "aliyun-sms", "补发", "好店", "SMS_3", body, MessagePurpose.NOTICE
+    )
+    with pytest.raises(FieldError) as asked:
+        messaging.save_template(session, shop, draft, actor=admin, now=MON_10)
+    assert asked.value.field == "announces"
+    assert "模板内容提到补发" in asked.value.message and "请选“补发”" in asked.value.message
+    assert session.scalars(sa.select(MessageTemplate)).all() == []
+    mentioned = messaging.TemplateDraft(
+        "aliyun-sms",
+        "售后",
+        "好店",
+        "SMS_4",
+        "${name}您好，如需补发或退款请联系客服。",
+        MessagePurpose.NOTICE,
+        RemedyNotice.NOTHING,
+    )
+    assert messaging.save_template(session, shop, mentioned, actor=admin, now=MON_10).id
+    marketing = messaging.TemplateDraft(
+        "aliyun-sms",
+        "上新",
+        "好店",
+        "SMS_8",
+        "${name}您好，新品上市。拒收请回复R",
+        MessagePurpose.MARKETING,
+        RemedyNotice.GIFT,
+    )
+    with pytest.raises(FieldError, match="营销短信不通知补偿"):
+        messaging.save_template(session, shop, marketing, actor=admin, now=MON_10)
+
+    # a template registered before the question is answered afterwards, and audited
+    older = approved_template(session, shop, body, at=MON_10, name="补发", code="SMS_9")
+    session.commit()
+    assert older.announces is None
+    messaging.set_announces(session, older, RemedyNotice.RESEND, actor=admin, now=MON_10)
+    assert older.announces is RemedyNotice.RESEND
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.field == "announces")).one()
+    assert (event.entity_id, event.old_value, event.new_value) == (older.id, None, "补发")
+    with pytest.raises(FieldError, match="模板内容提到补发"):
+        messaging.set_announces(session, older, None, actor=admin, now=MON_10)
+    assert older.announces is RemedyNotice.RESEND
 
 
 def test_a_template_naming_the_order_is_not_offered_for_a_review_without_one(
@@ -375,17 +496,17 @@ def test_a_template_naming_the_order_is_not_offered_for_a_review_without_one(
         shop,
         messaging.TemplateDraft(
             "aliyun-sms",
-            "补发单号",
+            "订单处理进度",
             "好店",
             "SMS_7",
-            "${name}您好，订单尾号${order}已补发。",
+            "${name}您好，订单尾号${order}的问题我们已在处理。",
             MessagePurpose.NOTICE,
         ),
         actor=agent,
         now=MON_10,
     )
     (with_order,) = messaging.case_templates(session, case, now=MON_10)
-    assert with_order.text == "【好店】亲您好，订单尾号T1已补发。"
+    assert with_order.text == "【好店】亲您好，订单尾号T1的问题我们已在处理。"
     case.review.order_line_id = None  # imported without its order
     session.commit()
     (without,) = messaging.case_templates(session, case, now=MON_10)

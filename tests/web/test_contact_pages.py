@@ -24,10 +24,11 @@ from tracker.models import (
     MessageTemplate,
     OutboundMessage,
     ProviderAccount,
+    Remedy,
     Shop,
     User,
 )
-from tracker.models.enums import MessagePurpose, MessageState, Role
+from tracker.models.enums import MessagePurpose, MessageState, RemedyKind, RemedyNotice, Role
 from tracker.services import erasure, messaging
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -74,13 +75,67 @@ def test_admin_keeps_provider_accounts_sealed_and_templates_checked(
     )
     assert refused.status_code == 400 and "第九条" in refused.get_data(as_text=True)
     assert session.scalars(sa.select(MessageTemplate)).all() == []
+    resend = fields | {"tpl-body": "${name}您好，您的${product}已安排补发。"}
+    asked = post_form(client, f"/admin/shops/{shop.id}/templates", resend, form_url=page)
+    assert asked.status_code == 400 and "模板内容提到补发" in asked.get_data(as_text=True)
+    assert session.scalars(sa.select(MessageTemplate)).all() == []
     post_form(
         client,
         f"/admin/shops/{shop.id}/templates",
-        fields | {"tpl-body": "${name}您好，您的${product}已安排补发。"},
+        resend | {"tpl-announces": "resend"},
         form_url=page,
     )
-    assert session.scalars(sa.select(MessageTemplate.name)).all() == ["补发通知"]
+    saved = session.scalars(sa.select(MessageTemplate)).one()
+    assert (saved.name, saved.announces) == ("补发通知", RemedyNotice.RESEND)
+
+
+def test_a_reissue_notice_goes_from_the_case_page_once_the_reissue_is_recorded(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """A template registered before the question: the admin answers it on the list, and
+    the case page then holds the notice back until the case records the reissue."""
+    agent, case = agents_case(session, shop, make_user)
+    template = approved_template(
+        session, shop, "${name}您好，您的${product}已安排补发。", at=utcnow(), name="补发已安排"
+    )
+    session.commit()
+    login(client, make_user(Role.ADMIN))
+    page = f"/admin/shops/{shop.id}/contact"
+    listed = client.get(page).get_data(as_text=True)
+    assert f'id="announces-{template.id}"' in listed and "模板内容提到补发" in listed
+    post_form(
+        client,
+        f"/admin/templates/{template.id}/announces",
+        {f"announces-{template.id}-announces": "resend"},
+        form_url=page,
+    )
+    session.refresh(template)
+    assert template.announces is RemedyNotice.RESEND
+    assert "模板内容提到补发" not in client.get(page).get_data(as_text=True)
+
+    client = other_browser(client)
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    html = client.get(url).get_data(as_text=True)
+    radio = re.search(rf'<input[^>]*id="message-template-{template.id}"[^>]*>', html)
+    assert radio is not None and "disabled" in radio.group(0)
+    assert "发不了：“补发已安排”告诉买家补发已安排，本案件还没有登记补发" in html
+    post_form(
+        client,
+        f"{url}/remedies",
+        {
+            "remedy-version": str(case.version),
+            "remedy-kind": "resend",
+            "remedy-amount": "0",
+            "remedy-cost": "30",
+        },
+        form_url=url,
+    )
+    html = client.get(url).get_data(as_text=True)
+    assert session.scalars(sa.select(Remedy.kind)).all() == [RemedyKind.RESEND]
+    radio = re.search(rf'<input[^>]*id="message-template-{template.id}"[^>]*>', html)
+    assert radio is not None and "disabled" not in radio.group(0)
+    assert "亲您好，您的赣南脐橙已安排补发。" in html
 
 
 def test_an_agent_sends_an_approved_sms_from_the_case(

@@ -30,7 +30,14 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import HandleKind, MessagePurpose, Platform, Role, ShiftRequestState
+from tracker.models.enums import (
+    HandleKind,
+    MessagePurpose,
+    Platform,
+    RemedyNotice,
+    Role,
+    ShiftRequestState,
+)
 from tracker.services import buyer_profiles, shift_requests
 from tracker.vault import personal_vault
 
@@ -127,26 +134,30 @@ def _templates(shop_id: int, now: datetime) -> list[MessageTemplate]:
             template_code=code,
             body=body,
             purpose=MessagePurpose.NOTICE,
+            announces=announces,
             created_at=now,
         )
-        for provider, name, code, body in (
+        for provider, name, code, body, announces in (
             (
                 "platform",
                 "问题处理进度",
                 "TPL_2001",
                 "${name}您好，关于您购买的${product}遇到的问题，我们已在处理，稍后客服与您联系。",
+                None,
             ),
             (
                 "aliyun-sms",
                 "补发已安排",
                 "SMS_301",
                 "${name}您好，您的${product}已安排补发，订单尾号${order}，请留意查收。",
+                RemedyNotice.RESEND,
             ),
             (
                 "aliyun-sms",
                 "满意度回访",
                 "SMS_302",
                 "${name}您好，您反映的问题已处理完毕，请花十秒评价这次服务：${link}",
+                None,
             ),
         )
     ] + [

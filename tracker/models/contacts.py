@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
-from tracker.models.enums import HandleKind, MessagePurpose, MessageState
+from tracker.models.enums import HandleKind, MessagePurpose, MessageState, RemedyNotice
 
 if TYPE_CHECKING:
     from tracker.models.buyers import Buyer
@@ -97,6 +97,9 @@ class MessageTemplate(db.Model):
     template_code: Mapped[str] = mapped_column(sa.String(64))  # SMS_123456789
     body: Mapped[str] = mapped_column(sa.Text)  # as approved, with ${name} parameters
     purpose: Mapped[MessagePurpose]
+    # the remedy a notice tells the buyer was arranged (sent only where it is recorded);
+    # None: not said, as for templates registered before it was asked
+    announces: Mapped[RemedyNotice | None]
     is_active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")

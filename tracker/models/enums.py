@@ -180,6 +180,18 @@ class RemedyKind(LabelledEnum):
     GIFT = "gift", "小礼品"
 
 
+class RemedyNotice(LabelledEnum):
+    """What an after-sales notice tells the buyer was arranged (您的…已安排补发): it may go
+    only from a case where that remedy is recorded (tracker.domain.remedy_notices)."""
+
+    NOTHING = "none", "不通知补偿"  # the admin's word: it names a remedy but announces none
+    RESEND = "resend", "补发"
+    EXCHANGE = "exchange", "换货"
+    REFUND = "refund", "退款"  # partial or full: the notice does not say which
+    COUPON = "coupon", "优惠券"
+    GIFT = "gift", "小礼品"
+
+
 class SuggestionKind(LabelledEnum):
     """The signal that put a product on a buyer's list (tracker.domain.recommend)."""
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.domain import compliance
+from tracker.domain import compliance, remedy_notices
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.sms_length import billed_parts
@@ -44,6 +44,7 @@ from tracker.models.enums import (
     Channel,
     MessagePurpose,
     MessageState,
+    RemedyNotice,
 )
 from tracker.providers.aliyun import PROVIDERS
 from tracker.providers.contract import Delivery, ProviderError, Receipt, Sms, SmsProvider
@@ -148,6 +149,7 @@ class TemplateDraft:
     template_code: str
     body: str
     purpose: MessagePurpose
+    announces: RemedyNotice | None = None  # the remedy a notice says was arranged
 
 
 def template_problems(draft: TemplateDraft) -> list[tuple[str, str]]:
@@ -157,6 +159,8 @@ def template_problems(draft: TemplateDraft) -> list[tuple[str, str]]:
             draft.body, marketing=draft.purpose is MessagePurpose.MARKETING
         )
     ]
+    asked = announce_problems(draft.purpose, draft.body, draft.announces)
+    problems += [("announces", question) for question in asked]
     unknown = sorted(set(_PARAM.findall(draft.body)) - set(PARAMETERS))
     if unknown:
         known = "、".join(f"${{{k}}}（{v}）" for k, v in PARAMETERS.items())
@@ -164,6 +168,18 @@ def template_problems(draft: TemplateDraft) -> list[tuple[str, str]]:
     if draft.provider not in PROVIDER_LABELS:
         problems.append(("provider", "请选择发送渠道。"))
     return problems
+
+
+def announce_problems(
+    purpose: MessagePurpose, body: str, announces: RemedyNotice | None
+) -> list[str]:
+    """A notice naming a remedy must say whether it announces it; marketing announces none."""
+    if purpose is MessagePurpose.MARKETING:
+        if announces not in (None, RemedyNotice.NOTHING):
+            return ["营销短信不通知补偿：补偿只在案件里、针对问题本身给出。"]
+        return []
+    question = remedy_notices.undecided(body, announces)
+    return [question] if question else []
 
 
 def save_template(
@@ -193,6 +209,7 @@ def save_template(
             template_code=draft.template_code.strip(),
             body=draft.body.strip(),
             purpose=draft.purpose,
+            announces=draft.announces,
             is_active=True,
             created_by_id=actor.id,
             created_at=now,
@@ -210,6 +227,34 @@ def save_template(
             new=f"{template.name} {template.template_code}",
         )
         return template
+
+
+def set_announces(
+    session: Session,
+    template: MessageTemplate,
+    announces: RemedyNotice | None,
+    *,
+    actor: User,
+    now: datetime,
+) -> None:
+    """Say (or correct) which remedy a registered template announces: its text is the
+    provider's and cannot change, but what it tells the buyer is the shop's to say."""
+    with transaction(session):
+        for message in announce_problems(template.purpose, template.body, announces):
+            raise FieldError("announces", message)
+        if announces == template.announces:
+            return
+        record_change(
+            session,
+            now=now,
+            actor_id=actor.id,
+            entity_type="message_template",
+            entity_id=template.id,
+            field="announces",
+            old=template.announces.label if template.announces else None,
+            new=announces.label if announces else None,
+        )
+        template.announces = announces
 
 
 def retire_template(
@@ -349,6 +394,9 @@ def _params_for(
             )
     elif order is None or not order.oaid:
         raise FieldError("template", "平台短信按订单发送：没有这笔订单的 OAID。")
+    recorded = {remedy.kind for remedy in case.remedies}
+    if template.announces and remedy_notices.unrecorded(template.announces, recorded):
+        raise FieldError("template", remedy_notices.refusal(template.announces, template.name))
     return fill(template, case, buyer, shop, order.tid if order else None)
 
 

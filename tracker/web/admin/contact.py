@@ -9,9 +9,10 @@ from werkzeug.wrappers import Response
 
 from tracker import runtime
 from tracker.clock import utcnow
+from tracker.domain import remedy_notices
 from tracker.extensions import db
 from tracker.models import MessageTemplate, Shop
-from tracker.models.enums import MessagePurpose
+from tracker.models.enums import MessagePurpose, RemedyNotice
 from tracker.providers.aliyun import PROVIDERS
 from tracker.services import calls, messaging, surveys
 from tracker.services.errors import FieldError
@@ -22,6 +23,7 @@ from tracker.web.admin.forms import (
     CsrfOnlyForm,
     MessageTemplateForm,
     SurveyTemplateForm,
+    TemplateAnnouncesForm,
     credentials_form,
 )
 from tracker.web.admin.views import bp
@@ -53,13 +55,26 @@ def _page(shop: Shop, template_form: MessageTemplateForm, status: int = 200) -> 
         name: credentials_form(spec, stored=name in hints, prefix=name)
         for name, spec in PROVIDERS.items()
     }
+    templates = messaging.templates_of(db.session, shop.id, all_of_them=True)
+    notices = [  # those a case may send (the survey's, with its ${link}, goes by itself)
+        t
+        for t in templates
+        if t.is_active and t.purpose is MessagePurpose.NOTICE and "${link}" not in t.body
+    ]
     return render_template(
         "admin/contact.html",
         shop=shop,
         providers=PROVIDERS,
         provider_forms=provider_forms,
         hints=hints,
-        templates=messaging.templates_of(db.session, shop.id, all_of_them=True),
+        templates=templates,
+        announce_forms={
+            t.id: TemplateAnnouncesForm(
+                prefix=f"announces-{t.id}", announces=t.announces.value if t.announces else ""
+            )
+            for t in notices
+        },
+        announce_questions={t.id: remedy_notices.undecided(t.body, t.announces) for t in notices},
         template_form=template_form,
         provider_labels=messaging.PROVIDER_LABELS,
         call_records_url=_pushed_url("api.call_records", shop, "axb-calls"),
@@ -120,6 +135,7 @@ def add_template(shop_id: int) -> Response | tuple[str, int]:
         template_code=form.template_code.data or "",
         body=form.body.data or "",
         purpose=MessagePurpose(form.purpose.data),
+        announces=_announces(form.announces.data),
     )
     try:
         messaging.save_template(db.session, shop, draft, actor=current_user, now=utcnow())
@@ -128,6 +144,35 @@ def add_template(shop_id: int) -> Response | tuple[str, int]:
         return _page(shop, form, 400)
     flash(f"模板“{draft.name}”已登记，客服可在案件页选用。", "success")
     return redirect(url_for("admin.shop_contact", shop_id=shop.id))
+
+
+def _announces(value: str | None) -> RemedyNotice | None:
+    return RemedyNotice(value) if value else None
+
+
+@bp.route("/templates/<int:template_id>/announces", methods=["POST"])
+def template_announces(template_id: int) -> Response:
+    template = db.session.get(MessageTemplate, template_id) or abort(404)
+    shop_or_404(template.shop_id)
+    form = TemplateAnnouncesForm(prefix=f"announces-{template.id}")
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        flash("；".join(form.announces.errors), "danger")
+        return redirect(url_for("admin.shop_contact", shop_id=template.shop_id))
+    try:
+        messaging.set_announces(
+            db.session,
+            template,
+            _announces(form.announces.data),
+            actor=current_user,
+            now=utcnow(),
+        )
+    except FieldError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(f"模板“{template.name}”通知的补偿已保存。", "success")
+    return redirect(url_for("admin.shop_contact", shop_id=template.shop_id))
 
 
 @bp.route("/templates/<int:template_id>/retire", methods=["POST"])

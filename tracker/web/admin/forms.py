@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 
 from tracker.domain.retention import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, OUT_OF_RANGE
 from tracker.domain.working_hours import WEEKDAY_NAMES
-from tracker.models.enums import MessagePurpose, Platform, Role
+from tracker.models.enums import MessagePurpose, Platform, RemedyNotice, Role
 from tracker.providers.contract import ProviderSpec
 from tracker.sources.contract import Adapter
 from tracker.web.choices import enum_choices, pairs
@@ -260,4 +260,17 @@ class MessageTemplateForm(Form):
         ),
     )
     purpose = SelectField("类型", choices=enum_choices(MessagePurpose))
+    announces = SelectField(
+        "通知的补偿",
+        choices=enum_choices(RemedyNotice, blank="—"),
+        default="",
+        description="告诉买家补发、换货、退款等已安排的通知，只能从登记了该补偿的案件发出。",
+    )
     submit = SubmitField("登记模板")
+
+
+class TemplateAnnouncesForm(Form):
+    """What a registered notice tells the buyer was arranged (its text cannot change)."""
+
+    announces = SelectField("通知的补偿", choices=enum_choices(RemedyNotice, blank="—"), default="")
+    submit = SubmitField("保存")

@@ -1,0 +1,72 @@
+"""Notices that tell a buyer a remedy is under way: true only once it is.
+
+A shop's approved 补发已安排 SMS ("您的…已安排补发，请留意查收") was offered on every case, so an
+agent could tell a buyer a reissue was on its way before anyone had arranged one, and the
+case's 补偿 (what recovery cost) missed it. A template says what it announces; a case sends
+it only when it records such a remedy. Which words make an admin say so when registering a
+template: a body naming a remedy may merely mention one (如需补发请联系客服), so the admin
+decides, and is asked to whenever the words are there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tracker.models.enums import RemedyKind, RemedyNotice
+
+# The recorded remedies that make each notice true.
+REMEDIES: dict[RemedyNotice, frozenset[RemedyKind]] = {
+    RemedyNotice.NOTHING: frozenset(),
+    RemedyNotice.RESEND: frozenset({RemedyKind.RESEND}),
+    RemedyNotice.EXCHANGE: frozenset({RemedyKind.EXCHANGE}),
+    RemedyNotice.REFUND: frozenset({RemedyKind.PARTIAL_REFUND, RemedyKind.FULL_REFUND}),
+    RemedyNotice.COUPON: frozenset({RemedyKind.COUPON}),
+    RemedyNotice.GIFT: frozenset({RemedyKind.GIFT}),
+}
+
+# The words by which a template's body names a remedy (the admin then says whether the
+# notice announces it).
+WORDS: dict[RemedyNotice, tuple[str, ...]] = {
+    RemedyNotice.RESEND: ("补发", "重新发货", "重发"),
+    RemedyNotice.EXCHANGE: ("换货", "换新", "调换"),
+    RemedyNotice.REFUND: ("退款", "退还", "退回", "返还", "差价"),
+    RemedyNotice.COUPON: ("优惠券", "券"),
+    RemedyNotice.GIFT: ("礼品", "礼物", "赠品", "小礼"),
+}
+
+
+def named_in(body: str) -> list[RemedyNotice]:
+    """The remedies a template's text names, in the enum's order."""
+    return [notice for notice, words in WORDS.items() if any(w in body for w in words)]
+
+
+def unrecorded(notice: RemedyNotice | None, recorded: Iterable[RemedyKind]) -> bool:
+    """Whether a notice announcing ``notice`` would tell the buyer something the case does
+    not record (no template setting, or 不通知补偿, announces nothing)."""
+    if notice is None:
+        return False
+    needed = REMEDIES[notice]
+    return bool(needed) and needed.isdisjoint(recorded)
+
+
+def refusal(notice: RemedyNotice, template_name: str) -> str:
+    """Why the case cannot send it yet, and what makes it sendable."""
+    what = "退款（部分或全额）" if notice is RemedyNotice.REFUND else notice.label
+    return (
+        f"“{template_name}”告诉买家{notice.label}已安排，本案件还没有登记{what}："
+        "先在下方“补偿”里登记，再发。"
+    )
+
+
+def undecided(body: str, notice: RemedyNotice | None) -> str | None:
+    """The admin's question when a notice names a remedy and its setting is not chosen."""
+    named = named_in(body)
+    if notice is not None or not named:
+        return None
+    words = "、".join(n.label for n in named)
+    first = named[0].label
+    return (
+        f"模板内容提到{words}：它若告诉买家{first}已安排，请选“{first}”"
+        f"（登记了{first}的案件才能发）；只是提到（如“如需{first}请联系客服”），"
+        "请选“不通知补偿”。"
+    )
