@@ -612,6 +612,50 @@ def test_a_call_that_put_the_problem_in_hand_is_logged_as_such(
     assert case.status is CaseStatus.CONTACTING and case.next_follow_up_at is not None
 
 
+def test_a_contact_left_at_the_time_the_page_showed_is_logged_when_sent(
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    agent: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A case page left open before the call put the opening time in 联系时间: logged as
+    it was, a call made after the deadline counted as on time. Left as shown it is now the
+    time the form was sent; a time typed in (补记 an earlier call) is kept."""
+    from tracker.web.cases import views
+
+    late = recent_case(session, shop, key="1")
+    typed = recent_case(session, shop, key="2", nick="买家乙")
+    late.owner_id = typed.owner_id = agent.id
+    session.commit()
+    login(client, agent)
+    opened = utcnow()
+    shown = re.search(
+        r'name="attempt-attempted_at_shown"[^>]*value="([^"]+)"',
+        client.get(f"/cases/{late.id}").get_data(as_text=True),
+    )
+    assert shown is not None and shown.group(1) == local_input(opened)
+    sent = opened + timedelta(minutes=50)
+    monkeypatch.setattr(views, "utcnow", lambda: sent)
+    for case, written in (
+        (late, shown.group(1)),
+        (typed, local_input(opened - timedelta(hours=1))),
+    ):
+        form = {
+            "attempt-version": str(case.version),
+            "attempt-channel": "phone",
+            "attempt-outcome": "no_answer",
+            "attempt-attempted_at": written,
+            "attempt-attempted_at_shown": shown.group(1),
+        }
+        url = f"/cases/{case.id}"
+        assert post_form(client, f"{url}/attempts", form, form_url=url).status_code == 302
+    query = sa.select(ContactAttempt.case_id, ContactAttempt.attempted_at)
+    logged = dict(session.execute(query).tuples().all())
+    assert logged[late.id] == sent
+    assert local_input(logged[typed.id]) == local_input(opened - timedelta(hours=1))
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

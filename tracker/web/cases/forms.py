@@ -113,8 +113,13 @@ class VersionedForm(Form):
 class AttemptForm(VersionedForm):
     channel = SelectField("渠道", choices=enum_choices(Channel))
     attempted_at = DateTimeLocalField(
-        "联系时间", format="%Y-%m-%dT%H:%M", validators=[InputRequired("请填写联系时间。")]
+        "联系时间",
+        format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired("请填写联系时间。")],
+        description="不改则记为提交时间；补记以前的联系时再改。",
     )
+    # the time the page put in 联系时间: left as it was, the contact is logged when sent
+    attempted_at_shown = HiddenField()
     outcome = SelectField(
         "结果",
         choices=[

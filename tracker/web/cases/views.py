@@ -434,10 +434,15 @@ def _forms(case: Case, *, assigns: bool) -> dict[str, FlaskForm]:
     """The page's forms; ``assigns``: with the owner picker, which only supervisors see
     (its list of staff is a query agents' pages need not make)."""
     version = str(case.version)
+    shown_now = _local_input(utcnow())
     attempt = AttemptForm(
         prefix="attempt",
         formdata=None,
-        data={"version": version, "attempted_at": _local_input(utcnow())},
+        data={
+            "version": version,
+            "attempted_at": shown_now,
+            "attempted_at_shown": f"{shown_now:%Y-%m-%dT%H:%M}",  # as 联系时间 shows it
+        },
     )
     follow_up = FollowUpForm(
         prefix="follow",
@@ -658,9 +663,10 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
 
     def run() -> list[compliance.Finding]:
         minutes = form.duration_minutes.data
+        now = utcnow()
         draft = svc.AttemptDraft(
             channel=Channel(form.channel.data),
-            attempted_at=_aware(form.attempted_at.data),
+            attempted_at=now if _time_left_as_shown(form) else _aware(form.attempted_at.data),
             outcome=AttemptOutcome(form.outcome.data),
             duration_seconds=minutes * 60 if minutes is not None else None,
             notes=form.notes.data or "",
@@ -669,7 +675,6 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
             mentioned=frozenset(form.mentioned.data or ()),
             override_reason=form.override_reason.data or "",
         )
-        now = utcnow()
         logged = svc.log_attempt(
             db.session,
             case,
@@ -690,6 +695,15 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
         return said + ("" if form.next_attempt_at.data else follow_up_note(case))
 
     return _act(case, form, "attempt_form", run, saved, ATTEMPT_WARNING)
+
+
+def _time_left_as_shown(form: AttemptForm) -> bool:
+    """Whether 联系时间 still holds the time the page was opened at: then the contact is
+    logged when it is sent. A page left open an hour before the call would otherwise log
+    it an hour early — on time against a deadline it missed."""
+    shown = form.attempted_at_shown.data
+    typed = (form.attempted_at.raw_data or [""])[0]
+    return bool(shown) and typed == shown
 
 
 def follow_up_note(case: Case, lead: str = "") -> str:
