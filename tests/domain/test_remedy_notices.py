@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.domain.remedy_notices import named_in, refusal, undecided, unrecorded
+from tracker.domain.remedy_notices import awaited, named_in, refusal, undecided, unrecorded
 from tracker.models.enums import RemedyKind, RemedyNotice
 
 
@@ -33,3 +33,12 @@ def test_the_admin_is_asked_only_when_the_words_are_there_and_nothing_is_said() 
     assert question.startswith("模板内容提到补发、小礼品：") and "请选“补发”" in question
     assert undecided("${name}您好，您的赠品已补发", RemedyNotice.NOTHING) is None
     assert undecided("${name}您好，问题已在处理", None) is None
+
+
+def test_the_buyer_waits_for_one_notice_per_remedy_recorded() -> None:
+    two = [RemedyKind.RESEND, RemedyKind.COUPON, RemedyKind.RESEND]
+    assert awaited(RemedyNotice.RESEND, two, 0) and awaited(RemedyNotice.RESEND, two, 1)
+    assert not awaited(RemedyNotice.RESEND, two, 2)
+    assert not awaited(RemedyNotice.EXCHANGE, two, 0)
+    assert awaited(RemedyNotice.REFUND, [RemedyKind.FULL_REFUND], 0)
+    assert not awaited(RemedyNotice.NOTHING, two, 0) and not awaited(None, two, 0)

@@ -18,9 +18,18 @@ from tests.fakes import transactions_seen
 from tests.top_server import FakeTop
 from tests.top_server import serve as serve_top
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import AuditEvent, Case, ContactAttempt, MessageTemplate, Shop, User
+from tracker.models import (
+    AuditEvent,
+    Case,
+    ContactAttempt,
+    MessageTemplate,
+    OutboundMessage,
+    Shop,
+    User,
+)
 from tracker.models.enums import (
     AttemptOutcome,
+    Channel,
     MessagePurpose,
     MessageState,
     RemedyKind,
@@ -28,7 +37,7 @@ from tracker.models.enums import (
     Role,
 )
 from tracker.providers.aliyun import AliyunSms
-from tracker.services import buyer_profiles, cases, messaging
+from tracker.services import buyer_profiles, cases, follow_ups, messaging
 from tracker.services.errors import FieldError
 from tracker.sources.contract import SourceOptions
 from tracker.sources.top import TopSource
@@ -436,6 +445,76 @@ def test_a_notice_that_a_remedy_is_arranged_goes_only_from_a_case_that_records_i
     assert "还没有登记补发" in after[resend.id].refusal  # a refund is no reissue
     message = messaging.queue(session, case, refund.id, actor=agent, now=MON_10, hours=HOURS)
     assert message.template_id == refund.id
+
+
+def test_the_notice_of_a_remedy_agreed_on_the_call_goes_right_after_it(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """The contact policy's two hours between contacts held the reissue's notice after the
+    call that agreed it; an agent needed a supervisor to tell the buyer what they waited
+    for. Once per recorded remedy, it goes; anything more waits as before."""
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = claimed_case(session, shop, agent)  # opened on Thursday at 08:00
+    thu_10 = MON_10 + timedelta(days=3)
+    resend = template(
+        session,
+        shop,
+        "SMS_5",
+        name="补发已安排",
+        body="${name}您好，您的${product}已安排补发，请留意查收。",
+        announces=RemedyNotice.RESEND,
+    )
+    progress = template(session, shop, "SMS_6")
+    session.commit()
+    call = cases.AttemptDraft(  # the buyer agreed to a reissue on the phone
+        Channel.PHONE,
+        thu_10 - timedelta(minutes=20),
+        AttemptOutcome.HANDLING,
+        next_attempt_at=thu_10 + timedelta(days=2),
+    )
+    cases.log_attempt(
+        session, case, call, actor=agent, now=thu_10, expected_version=None, hours=HOURS
+    )
+    cases.add_remedy(
+        session,
+        case,
+        cases.RemedyDraft(RemedyKind.RESEND, Decimal("59"), Decimal("30")),
+        actor=agent,
+        now=thu_10,
+        expected_version=None,
+    )
+
+    def offer(t: MessageTemplate) -> messaging.TemplateOffer:
+        (found,) = [
+            o for o in messaging.case_templates(session, case, now=thu_10) if o.template == t
+        ]
+        return found
+
+    assert offer(resend).awaited and not offer(progress).awaited
+    with pytest.raises(FieldError, match="距上次联系不足 2 小时"):  # not a notice they wait for
+        messaging.queue(session, case, progress.id, actor=agent, now=thu_10, hours=HOURS)
+    messaging.queue(session, case, resend.id, actor=agent, now=thu_10, hours=HOURS)
+    # it asks no reply: the check-up planned on the call stands (not the next try's time)
+    assert case.next_follow_up_at == thu_10 + timedelta(days=2)
+    assert follow_ups.next_try_for(session, case, hours=HOURS, now=thu_10) is None  # no 再试
+    assert not offer(resend).awaited  # one notice per reissue recorded
+    with pytest.raises(FieldError, match="距上次联系不足 2 小时"):
+        messaging.queue(session, case, resend.id, actor=agent, now=thu_10, hours=HOURS)
+    # a second reissue may be announced too, but not at night
+    cases.add_remedy(
+        session,
+        case,
+        cases.RemedyDraft(RemedyKind.RESEND, Decimal("59"), Decimal("30")),
+        actor=agent,
+        now=thu_10,
+        expected_version=None,
+    )
+    assert offer(resend).awaited
+    night = thu_10 + timedelta(hours=12)
+    with pytest.raises(FieldError, match="休息时间"):
+        messaging.queue(session, case, resend.id, actor=agent, now=night, hours=HOURS)
+    sent = session.scalars(sa.select(OutboundMessage)).all()
+    assert [m.template_id for m in sent] == [resend.id]
 
 
 def test_a_notice_naming_a_remedy_says_whether_it_announces_it(

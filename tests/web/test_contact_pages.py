@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import as_new_request, count, login, other_browser, post_form
 from tests.factories import approved_template, open_case
-from tracker.clock import utcnow
+from tracker.clock import utcnow, whole_minute
 from tracker.models import (
     Case,
     ContactHandle,
@@ -136,6 +136,16 @@ def test_a_reissue_notice_goes_from_the_case_page_once_the_reissue_is_recorded(
     radio = re.search(rf'<input[^>]*id="message-template-{template.id}"[^>]*>', html)
     assert radio is not None and "disabled" not in radio.group(0)
     assert "亲您好，您的赣南脐橙已安排补发。" in html
+    assert "买家在等这条通知：补偿已登记，不受联系间隔和次数限制" in html
+    check_up = case.next_follow_up_at = whole_minute(utcnow() + timedelta(days=2))
+    session.commit()  # the call that agreed the reissue planned a check-up
+    sent = post_form(client, f"{url}/message", {"message-template": str(template.id)}, form_url=url)
+    assert sent.status_code == 302
+    flashed = client.get(url).get_data(as_text=True)
+    assert f"下次跟进不变：{check_up.astimezone(SH):%m-%d %H:%M}。" in flashed
+    assert 'id="next-try"' not in flashed  # news they waited for: no 再试 follows it
+    session.refresh(case)
+    assert case.next_follow_up_at == check_up
 
 
 def test_an_agent_sends_an_approved_sms_from_the_case(

@@ -76,8 +76,9 @@ class ContactPolicy:
     ) -> list[str]:
         """Why contacting the buyer at ``at`` breaks the policy (empty: it does not).
         ``earlier``: the buyer's earlier attempts, on any of their cases. ``answering``:
-        the contact answers the buyer's own message (:func:`answers_buyer`); only quiet
-        hours and 勿扰 refuse it."""
+        the buyer waits for this contact — it answers their own message
+        (:func:`answers_buyer`) or brings a remedy's notice; only quiet hours and 勿扰
+        refuse it."""
         reasons = []
         if do_not_contact_since is not None and do_not_contact_since <= at:
             reasons.append("买家已要求勿扰，不再联系")

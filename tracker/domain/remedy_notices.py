@@ -49,6 +49,16 @@ def unrecorded(notice: RemedyNotice | None, recorded: Iterable[RemedyKind]) -> b
     return bool(needed) and needed.isdisjoint(recorded)
 
 
+def awaited(notice: RemedyNotice | None, recorded: Iterable[RemedyKind], announced: int) -> bool:
+    """Whether the buyer is waiting for this notice: the case records more such remedies
+    than notices announcing them were sent. Agreed on the call, the reissue's notice goes
+    right after it; the contact policy's gap and caps, meant against pressing a buyer,
+    would hold it two hours or to tomorrow (quiet hours and 勿扰 still hold it)."""
+    if notice is None or not REMEDIES[notice]:
+        return False
+    return sum(1 for kind in recorded if kind in REMEDIES[notice]) > announced
+
+
 def refusal(notice: RemedyNotice, template_name: str) -> str:
     """Why the case cannot send it yet, and what makes it sendable."""
     what = "退款（部分或全额）" if notice is RemedyNotice.REFUND else notice.label

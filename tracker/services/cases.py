@@ -261,6 +261,9 @@ class AttemptDraft:
     shown: tuple[recommendations.Shown, ...] = ()  # the suggestions on screen for this call
     mentioned: frozenset[int] = frozenset()  # product ids the agent ticked
     override_reason: str = ""  # a supervisor's reason to go past the contact policy
+    # a notice the buyer waits for (a remedy recorded, not yet announced): only quiet hours
+    # and 勿扰 hold it, not the gap or the caps (tracker.domain.remedy_notices.awaited)
+    awaited: bool = False
 
 
 def _work_seconds(hours: WorkingHours, start: datetime, end: datetime) -> int:
@@ -293,6 +296,7 @@ def _respect_contact_policy(
             draft.attempted_at,
             tz=tz,
             contacted=contact_log.times_for_buyer(session, buyer.id),
+            awaited=draft.awaited,
         )
     reason = draft.override_reason.strip()
     if refusals and not (reason and actor.leads):
@@ -505,8 +509,15 @@ def record_attempt(
             new=new_status.value,
         )
         case.status = new_status
-    case.next_follow_up_at = draft.next_attempt_at
-    if draft.next_attempt_at is None and draft.outcome in case_flow.UNANSWERED:
+    if draft.awaited and draft.next_attempt_at is None and case.next_follow_up_at is not None:
+        pass  # the check-up planned on the call stands: a notice they wait for asks no reply
+    else:
+        case.next_follow_up_at = draft.next_attempt_at
+    if (
+        draft.next_attempt_at is None
+        and case.next_follow_up_at is None
+        and draft.outcome in case_flow.UNANSWERED
+    ):
         # 锲而不舍: a buyer not reached comes back on the agent's list at the suggested try
         session.flush()
         tip = follow_ups.next_try_for(session, case, hours=hours, now=now)

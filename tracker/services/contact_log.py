@@ -118,15 +118,17 @@ def refusals(
     *,
     tz: ZoneInfo,
     contacted: Sequence[datetime],
+    awaited: bool = False,
 ) -> list[str]:
     """Why the shop's policy forbids contacting ``buyer`` at ``at`` (``contacted``: every
-    contact with them); an answer to a buyer who just wrote is no pestering."""
+    contact with them); an answer to a buyer who just wrote is no pestering, nor is a
+    notice they wait for (``awaited``: a remedy recorded, not yet announced)."""
     return policy.refusals(
         at,
         contacted,
         tz=tz,
         do_not_contact_since=buyer.do_not_contact_at,
-        answering=answers_buyer(at, contacted, reply_times(session, buyer.id)),
+        answering=awaited or answers_buyer(at, contacted, reply_times(session, buyer.id)),
     )
 
 

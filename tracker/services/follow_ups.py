@@ -17,11 +17,33 @@ from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.next_try import Suggestion, next_try
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import Buyer, Case, ContactAttempt, Shop, User
-from tracker.models.enums import AttemptOutcome, Channel
+from tracker.models import (
+    Buyer,
+    Case,
+    ContactAttempt,
+    MessageTemplate,
+    OutboundMessage,
+    Shop,
+    User,
+)
+from tracker.models.enums import AttemptOutcome, Channel, RemedyNotice
 from tracker.services import contact_log, shifts
 
 Tried = tuple[Channel, datetime, AttemptOutcome]
+
+
+def remedy_notices() -> sa.Select:
+    """The attempts that are a remedy's notice (补发已安排): news the buyer waited for, not
+    a try to reach them, so no next try follows one — after the call that agreed a reissue,
+    the tip would have said 再试 a day before the check-up the call planned."""
+    return (
+        sa.select(OutboundMessage.attempt_id)
+        .join(MessageTemplate, MessageTemplate.id == OutboundMessage.template_id)
+        .where(
+            MessageTemplate.announces.is_not(None),
+            MessageTemplate.announces != RemedyNotice.NOTHING,
+        )
+    )
 
 
 def missed(now: datetime) -> sa.ColumnElement[bool]:
@@ -57,7 +79,12 @@ def next_try_for(
                 sa.select(
                     ContactAttempt.channel, ContactAttempt.attempted_at, ContactAttempt.outcome
                 )
-                .where(ContactAttempt.case_id == case.id)
+                .where(
+                    ContactAttempt.case_id == case.id,
+                    ContactAttempt.id.not_in(
+                        remedy_notices().where(OutboundMessage.case_id == case.id)
+                    ),
+                )
                 .order_by(ContactAttempt.attempted_at, ContactAttempt.id)
             )
         ]

@@ -321,6 +321,7 @@ class TemplateOffer:
     template: MessageTemplate
     text: str | None  # 【签名】 and the body, its parameters filled (a sample's, if no case)
     refusal: str | None  # why it cannot be sent from here (no number, no OAID, ...)
+    awaited: bool = False  # a remedy's notice the buyer waits for: the gap and caps pass it
 
     @property
     def provider_label(self) -> str:
@@ -344,6 +345,7 @@ def case_templates(session: Session, case: Case, *, now: datetime) -> list[Templ
         return []
     shop = session.get(Shop, case.shop_id)
     order, handle = _ways_to(session, case, now, sms=any(t.provider == SMS for t in notices))
+    announced = _announced(session, case.id)
     offered = []
     for template in notices:
         try:
@@ -351,8 +353,37 @@ def case_templates(session: Session, case: Case, *, now: datetime) -> list[Templ
         except FieldError as refused:
             offered.append(TemplateOffer(template, None, refused.message))
         else:
-            offered.append(TemplateOffer(template, text_of(template, params), None))
+            waits = _awaited(case, template, announced)
+            offered.append(TemplateOffer(template, text_of(template, params), None, waits))
     return offered
+
+
+def _announced(session: Session, case_id: int) -> dict[RemedyNotice, int]:
+    """How many notices of each remedy went, or are going, to the case's buyer (a send
+    that failed told them nothing)."""
+    return dict(
+        session.execute(
+            sa.select(MessageTemplate.announces, sa.func.count(OutboundMessage.id))
+            .join(MessageTemplate, MessageTemplate.id == OutboundMessage.template_id)
+            .where(
+                OutboundMessage.case_id == case_id,
+                OutboundMessage.state != MessageState.FAILED,
+                MessageTemplate.announces.is_not(None),
+            )
+            .group_by(MessageTemplate.announces)
+        )
+        .tuples()
+        .all()
+    )
+
+
+def _awaited(case: Case, template: MessageTemplate, announced: dict[RemedyNotice, int]) -> bool:
+    if template.announces is None:
+        return False
+    recorded = [remedy.kind for remedy in case.remedies]
+    return remedy_notices.awaited(
+        template.announces, recorded, announced.get(template.announces, 0)
+    )
 
 
 def text_of(template: MessageTemplate, params: Mapping[str, str]) -> str:
@@ -473,6 +504,7 @@ def queue(
                 outcome=AttemptOutcome.MESSAGE_QUEUED,
                 notes=f"短信模板：{template.name}",
                 override_reason=override_reason,
+                awaited=_awaited(case, template, _announced(session, case.id)),
             ),
             actor=actor,
             now=now,

@@ -27,6 +27,7 @@ from tracker.web.cases.views import (
     _render,
     bp,
     conflict_message,
+    follow_up_kept_note,
     follow_up_note,
 )
 
@@ -146,6 +147,8 @@ def send_message(case_id: int) -> Response:
         return redirect(url_for("cases.case_view", case_id=case_id))
     shop = shop_or_404(case.shop_id)
 
+    planned = case.next_follow_up_at
+
     def queue() -> str:
         messaging.queue(
             db.session,
@@ -156,8 +159,9 @@ def send_message(case_id: int) -> Response:
             hours=shop_settings(current_app, shop).working_hours,
             override_reason=_override(form.override_reason.data),
         )
-        return "短信已进入发送队列，一分钟内发出；送达情况会记在联系记录里。" + (
-            follow_up_note(case, "买家没回复的话，")
-        )
+        sent = "短信已进入发送队列，一分钟内发出；送达情况会记在联系记录里。"
+        if planned is not None and case.next_follow_up_at == planned:  # a notice they awaited
+            return sent + follow_up_kept_note(case)
+        return sent + follow_up_note(case, "买家没回复的话，")
 
     return _flash_on_failure(case_id, queue)

@@ -715,6 +715,14 @@ def follow_up_note(case: Case, lead: str = "") -> str:
     return f"{lead}下次跟进：{at:%m-%d %H:%M}（按建议安排，当天列入“我今天要跟进”）。"
 
 
+def follow_up_kept_note(case: Case) -> str:
+    """Said when a contact left the planned follow-up as it was (a notice the buyer waited
+    for asks no reply: the check-up agreed on the call stands)."""
+    if case.next_follow_up_at is None:
+        return ""
+    return f"下次跟进不变：{case.next_follow_up_at.astimezone(_tz()):%m-%d %H:%M}。"
+
+
 # A note is what happened and is kept as written; what it reads as is for the agent to see
 # now (and the supervisor, in 报表's 联系记录合规提示), and a buyer's demand is the appeal's.
 ATTEMPT_WARNING = (
