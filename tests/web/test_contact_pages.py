@@ -132,6 +132,7 @@ def test_a_reissue_notice_goes_from_the_case_page_once_the_reissue_is_recorded(
         form_url=url,
     )
     html = client.get(url).get_data(as_text=True)
+    assert "已添加补偿。可以在“联系买家”的短信模板里选“补发已安排”告诉买家。" in html
     assert session.scalars(sa.select(Remedy.kind)).all() == [RemedyKind.RESEND]
     radio = re.search(rf'<input[^>]*id="message-template-{template.id}"[^>]*>', html)
     assert radio is not None and "disabled" not in radio.group(0)

@@ -44,6 +44,7 @@ from tracker.models.enums import (
     Channel,
     MessagePurpose,
     MessageState,
+    RemedyKind,
     RemedyNotice,
 )
 from tracker.providers.aliyun import PROVIDERS
@@ -356,6 +357,16 @@ def case_templates(session: Session, case: Case, *, now: datetime) -> list[Templ
             waits = _awaited(case, template, announced)
             offered.append(TemplateOffer(template, text_of(template, params), None, waits))
     return offered
+
+
+def notices_of(session: Session, shop_id: int, kind: RemedyKind) -> list[MessageTemplate]:
+    """The shop's active notices that announce a remedy of this kind: what to tell the
+    buyer once it is recorded."""
+    return [
+        t
+        for t in templates_of(session, shop_id)
+        if t.announces is not None and kind in remedy_notices.REMEDIES[t.announces]
+    ]
 
 
 def _announced(session: Session, case_id: int) -> dict[RemedyNotice, int]:

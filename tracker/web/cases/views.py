@@ -32,7 +32,7 @@ from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.segments import LEVEL_NAMES
 from tracker.domain.triage import ScoreBands
 from tracker.extensions import db
-from tracker.models import Case, Product, Review, Shop, User
+from tracker.models import Case, Product, Remedy, Review, Shop, User
 from tracker.models.enums import (
     AppealReason,
     AttemptOutcome,
@@ -54,6 +54,7 @@ from tracker.services import (
     case_page,
     confirmations,
     follow_ups,
+    messaging,
     rereads,
     shifts,
 )
@@ -814,8 +815,18 @@ def remedy(case_id: int) -> Response | tuple[str, int]:
             now=utcnow(),
             expected_version=_version(form),
         ),
-        "已添加补偿。",
+        _remedy_added,
     )
+
+
+def _remedy_added(remedy: object) -> str:
+    """Added, and the shop's notice that tells the buyer, if it has one."""
+    assert isinstance(remedy, Remedy)
+    notices = messaging.notices_of(db.session, remedy.case.shop_id, remedy.kind)
+    if not notices:
+        return "已添加补偿。"
+    names = "、".join(f"“{t.name}”" for t in notices)
+    return f"已添加补偿。可以在“联系买家”的短信模板里选{names}告诉买家。"
 
 
 @bp.route("/<int:case_id>/explanation", methods=["POST"])
