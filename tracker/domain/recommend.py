@@ -269,7 +269,10 @@ def recommend(
             continue  # one size or colour of a product is enough to bring it up on a call
         if family:
             listed.add(family)
-            candidate = _in_their_size(model, candidate, listings.get(family, {}), worn)
+            sized = _in_their_size(model, candidate, listings.get(family, {}), worn)
+            if sized is None:
+                continue  # none in their size: a 38 is no news to a buyer who wears 41
+            candidate = sized
         _, negative, product, kind, reason = candidate
         ranked.append(Suggestion(product, -negative, kind, reason))
         if len(ranked) == k:
@@ -313,11 +316,14 @@ def _in_their_size(
     best: _Candidate,
     listings: dict[str, _Candidate | None],
     worn: dict[str, list[Size]],
-) -> _Candidate:
+) -> _Candidate | None:
     """In a family's place (``best``, its best-ranked listing), the listing in a size the
     buyer bought in its category, the latest such size first: a ranked one with its own
-    reason, else another size of ``best`` said as it is. ``best`` when none fits or no size
-    is known, and for the buyer's own staple (what they buy is what they are reminded of)."""
+    reason, else another size of ``best`` said as it is. None when the family comes in
+    sizes of a kind the buyer bought (shoe sizes, a phone) but not in theirs: on the demo a
+    buyer of 41 running shoes heard of 帆布鞋 38 and 马丁靴 39, families that stop at 40.
+    ``best`` when no size of the buyer's kind is known, and for the buyer's own staple
+    (what they buy is what they are reminded of)."""
     _, _, product, kind, _ = best
     if kind in ("staple", "staple_due"):
         return best
@@ -327,6 +333,9 @@ def _in_their_size(
         for listing_size, listing in offered:
             if listing_size is not None and fits(size, listing_size):
                 return listings[listing] or (best[0], best[1], listing, best[3], best[4])
+    systems = {size.system for size in sizes}
+    if any(s is not None and s.system in systems for s, _ in offered):
+        return None
     return best
 
 
