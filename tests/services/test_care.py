@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.factories import approved_template, buyer_with_order
 from tracker.domain.campaigns import Audience, Exclusions
 from tracker.models import Buyer, Campaign, CampaignRecipient, CareRule, Shop, User
-from tracker.models.enums import MessagePurpose, Role
+from tracker.models.enums import MessagePurpose, RemedyNotice, Role
 from tracker.services import campaigns, care, segments
 from tracker.services.errors import FieldError
 
@@ -143,6 +143,11 @@ def test_a_rule_is_saved_only_with_a_template_its_campaigns_can_send(
         session, shop, "${name}您好，您的问题我们在处理。", at=NOW, name="进度", code="TPL_1"
     )
     by_order.provider = "platform"
+    exchanged = approved_template(
+        session, shop, "${name}您好，您的换货已安排，请留意查收。", at=NOW, name="换货",
+        code="SMS_E",
+    )  # fmt: skip
+    exchanged.announces = RemedyNotice.EXCHANGE  # true only of a case that records it
     born = person(session, shop, 1, received_days_ago=40, birthday=date(1990, 11, 30))
     session.commit()
     segments.recompute(session, shop, now=NOW)
@@ -152,6 +157,7 @@ def test_a_rule_is_saved_only_with_a_template_its_campaigns_can_send(
         (care.RuleDraft("after_receipt", "", survey.id, days=3), "满意度回访模板（带 ${link}），由系统在结案后发送"),
         (care.RuleDraft("after_receipt", "", resend.id, days=3), "${order}（订单号后四位）、${product}"),
         (care.RuleDraft("after_receipt", "", by_order.id, days=3), "平台短信（按订单）只能在案件里"),
+        (care.RuleDraft("after_receipt", "", exchanged.id, days=3), "只能从登记了换货的案件发出"),
     ):  # fmt: skip
         with pytest.raises(FieldError, match=re.escape(refusal)) as refused:
             care.add_rule(session, shop, draft, actor=admin, now=NOW)

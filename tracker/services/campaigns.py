@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.dbtypes import seconds_between
-from tracker.domain import case_flow
+from tracker.domain import case_flow, remedy_notices
 from tracker.domain.campaigns import Audience, Exclusions, Tally, Uplift, split_control, uplift
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.phone_numbers import NumberError, parse_number
@@ -142,6 +142,9 @@ def template_refusal(
             return "活动只能用营销类模板（带“拒收请回复R”）。"
         if care in MARKETING_ONLY_CARE:
             return "生日关怀、节日问候只能用营销类模板：运营商不许用通知短信发会员关怀。"
+        if template.announces and remedy_notices.REMEDIES[template.announces]:
+            what = template.announces.label
+            return f"这条通知告诉买家{what}已安排，只能从登记了{what}的案件发出。"
     return None
 
 
