@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, aliased
 
 from tracker.demo.campaign import DemoSms
 from tracker.domain import case_flow
-from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import Case, CaseSurvey, MessageTemplate, Notification, Shop, User
 from tracker.models.enums import AttemptOutcome, CaseOutcome, CaseStatus, Channel, Role
@@ -91,7 +90,7 @@ def _work_again(
     working hours of the notice (read then), the buyer called back when the contact policy
     allows, the case closed again a working day or so later (买家满意但未改评). Returns the
     closing times; a case whose call or closing falls after ``now`` is left open."""
-    policy = ContactPolicy.from_dict(shop.contact_policy)
+    policy = shop.contact_rules
     told = sa.select(CaseSurvey).where(
         CaseSurvey.shop_id == shop.id, CaseSurvey.resolved.in_(surveys.UNSOLVED)
     )

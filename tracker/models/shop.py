@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.retention import DEFAULT_RETENTION_DAYS
 from tracker.extensions import db
 from tracker.models.enums import Platform
@@ -75,6 +76,11 @@ class Shop(db.Model):
     personal_data_retention_days: Mapped[int | None] = mapped_column(
         default=DEFAULT_RETENTION_DAYS, server_default=str(DEFAULT_RETENTION_DAYS)
     )
+
+    @property
+    def contact_rules(self) -> ContactPolicy:
+        """The shop's contact policy as the domain reads it: the defaults when it set none."""
+        return ContactPolicy.from_dict(self.contact_policy)
 
 
 def shop_matches(q: str) -> sa.ColumnElement[bool]:

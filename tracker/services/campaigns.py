@@ -381,7 +381,7 @@ def resumes_at(shop: Shop, campaign: Campaign, *, now: datetime, tz: ZoneInfo) -
     page says so rather than leave a launch at 05:00 looking stuck); None when it is going."""
     if campaign.state != "sending":
         return None
-    policy = ContactPolicy.from_dict(shop.contact_policy)
+    policy = shop.contact_rules
     return None if policy.in_hours(now, tz) else policy.earliest(now, [], tz=tz)
 
 
@@ -416,7 +416,7 @@ def send_due(
         shop = session.get(Shop, campaign.shop_id)
         if shop is None:
             continue
-        policy = ContactPolicy.from_dict(shop.contact_policy)
+        policy = shop.contact_rules
         if not policy.in_hours(now, tz):
             continue  # marketing only in the day: the next run in the morning goes on
         try:

@@ -90,7 +90,7 @@ def contacts(
 def policy_of(session: Session, shop_id: int) -> ContactPolicy:
     """The shop's contact policy: the defaults when it set none (or the shop is gone)."""
     shop = session.get(Shop, shop_id)
-    return ContactPolicy.from_dict(shop.contact_policy if shop else None)
+    return shop.contact_rules if shop else ContactPolicy()
 
 
 def reply_times(session: Session, buyer_id: int) -> list[datetime]:

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import compliance, remedy_notices
-from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.sms_length import billed_parts
 from tracker.domain.wording import short_product, written_name
@@ -650,7 +649,7 @@ def _send_one(
                 _finish(session, message, now, error="买家已要求勿扰，短信未发送")
                 report.failed += 1
                 return
-            policy = ContactPolicy.from_dict(shop.contact_policy)
+            policy = shop.contact_rules
             if not policy.in_hours(now, tz):  # quiet hours: wait for the morning
                 message.next_try_at = policy.earliest(now, [], tz=tz)
                 report.deferred += 1

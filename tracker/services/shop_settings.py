@@ -90,7 +90,7 @@ def update_policy(
         if pull_interval_minutes is not None:
             save("pull_interval_minutes", pull_interval_minutes, shop.pull_interval_minutes)
         if contact is not None:  # audited against the policy in force, default or stored
-            old = ContactPolicy.from_dict(shop.contact_policy).to_dict()
+            old = shop.contact_rules.to_dict()
             save("contact_policy", contact.to_dict(), old)
         if not isinstance(retention_days, Keep):
             days = checked_days(retention_days)

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.wording import short_product, written_name
 from tracker.models import (
     Buyer,
@@ -261,7 +260,7 @@ def send_due(
                 session.delete(survey)
                 continue
             buyer = session.get(Buyer, case.buyer_id) if case and case.buyer_id else None
-            policy = ContactPolicy.from_dict(shop.contact_policy)
+            policy = shop.contact_rules
             if buyer is None or buyer.do_not_contact_at is not None:
                 survey.state, survey.last_error = "failed", "买家已要求勿扰"
                 continue

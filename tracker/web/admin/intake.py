@@ -304,7 +304,7 @@ def shop_policy(shop_id: int) -> Response | str:
         form.neutral_hours.data = Decimal(str(policy.neutral_hours))
         form.hidden_negative_hours.data = Decimal(str(policy.hidden_negative_hours))
         form.pull_interval_minutes.data = shop.pull_interval_minutes
-        contact = ContactPolicy.from_dict(shop.contact_policy).to_dict()
+        contact = shop.contact_rules.to_dict()
         form.contact_hours.data = f"{contact['day_starts']}-{contact['day_ends']}"
         form.contact_per_day.data = contact["per_day"]
         form.contact_per_week.data = contact["per_week"]
