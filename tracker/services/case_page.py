@@ -351,12 +351,9 @@ def detail(
     )
     policy = contact_log.policy_of(session, case.shop_id)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
-    notices = set(  # news the buyer waited for, not tries to reach them
-        session.scalars(follow_ups.remedy_notices().where(OutboundMessage.case_id == case.id))
-    )
-    tried = [
-        (a.channel, a.attempted_at, a.outcome) for a in reversed(attempts) if a.id not in notices
-    ]
+    notices = follow_ups.remedy_notice_attempts().where(OutboundMessage.case_id == case.id)
+    news = set(session.scalars(notices))  # what the buyer waited for, not tries to reach them
+    tried = [(a.channel, a.attempted_at, a.outcome) for a in reversed(attempts) if a.id not in news]
     tip = follow_ups.next_try_for(
         session, case, hours=hours, now=now, tried=tried, contacted=contacted
     )

@@ -509,9 +509,10 @@ def record_attempt(
             new=new_status.value,
         )
         case.status = new_status
-    if draft.awaited and draft.next_attempt_at is None and case.next_follow_up_at is not None:
-        pass  # the check-up planned on the call stands: a notice they wait for asks no reply
-    else:
+    # a notice they wait for asks no reply: the check-up planned on the call stands
+    planned = case.next_follow_up_at is not None
+    keeps_plan = draft.awaited and draft.next_attempt_at is None and planned
+    if not keeps_plan:
         case.next_follow_up_at = draft.next_attempt_at
     if (
         draft.next_attempt_at is None

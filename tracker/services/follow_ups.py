@@ -32,7 +32,7 @@ from tracker.services import contact_log, shifts
 Tried = tuple[Channel, datetime, AttemptOutcome]
 
 
-def remedy_notices() -> sa.Select:
+def remedy_notice_attempts() -> sa.Select:
     """The attempts that are a remedy's notice (补发已安排): news the buyer waited for, not
     a try to reach them, so no next try follows one — after the call that agreed a reissue,
     the tip would have said 再试 a day before the check-up the call planned."""
@@ -82,7 +82,7 @@ def next_try_for(
                 .where(
                     ContactAttempt.case_id == case.id,
                     ContactAttempt.id.not_in(
-                        remedy_notices().where(OutboundMessage.case_id == case.id)
+                        remedy_notice_attempts().where(OutboundMessage.case_id == case.id)
                     ),
                 )
                 .order_by(ContactAttempt.attempted_at, ContactAttempt.id)
