@@ -102,6 +102,26 @@ def template(
     )
 
 
+def reissue_notice(session: Session, shop: Shop) -> MessageTemplate:
+    """补发已安排, registered as the notice of a reissue."""
+    return template(
+        session,
+        shop,
+        "SMS_5",
+        name="补发已安排",
+        body="${name}您好，您的${product}已安排补发，请留意查收。",
+        announces=RemedyNotice.RESEND,
+    )
+
+
+def record_remedy(
+    session: Session, case: Case, agent: User, kind: RemedyKind, *, at: datetime
+) -> None:
+    """A remedy of ``kind`` on the case's 补偿, as its agent records it."""
+    draft = cases.RemedyDraft(kind, Decimal("30"), Decimal("30"))
+    cases.add_remedy(session, case, draft, actor=agent, now=at, expected_version=None)
+
+
 def claimed_case(session: Session, shop: Shop, agent: User, **kw: object) -> Case:
     case = open_case(session, shop, at=MON_10 - timedelta(hours=2), **kw)  # type: ignore[arg-type]
     case.owner_id = agent.id
@@ -395,14 +415,7 @@ def test_a_notice_that_a_remedy_is_arranged_goes_only_from_a_case_that_records_i
 ) -> None:
     agent = make_user(Role.AGENT, shops=[shop])
     case = claimed_case(session, shop, agent)
-    resend = template(
-        session,
-        shop,
-        "SMS_5",
-        name="补发已安排",
-        body="${name}您好，您的${product}已安排补发，请留意查收。",
-        announces=RemedyNotice.RESEND,
-    )
+    resend = reissue_notice(session, shop)
     refund = template(
         session,
         shop,
@@ -432,14 +445,7 @@ def test_a_notice_that_a_remedy_is_arranged_goes_only_from_a_case_that_records_i
         messaging.queue(session, case, resend.id, actor=agent, now=MON_10, hours=HOURS)
     assert session.scalars(sa.select(ContactAttempt)).all() == []
 
-    cases.add_remedy(
-        session,
-        case,
-        cases.RemedyDraft(RemedyKind.PARTIAL_REFUND, Decimal("10"), Decimal("10")),
-        actor=agent,
-        now=MON_10,
-        expected_version=None,
-    )
+    record_remedy(session, case, agent, RemedyKind.PARTIAL_REFUND, at=MON_10)
     after = offers()
     assert after[refund.id].text == "【好店】亲您好，您的退款已办理，请留意到账。"
     assert "还没有登记补发" in after[resend.id].refusal  # a refund is no reissue
@@ -456,14 +462,7 @@ def test_the_notice_of_a_remedy_agreed_on_the_call_goes_right_after_it(
     agent = make_user(Role.AGENT, shops=[shop])
     case = claimed_case(session, shop, agent)  # opened on Thursday at 08:00
     thu_10 = MON_10 + timedelta(days=3)
-    resend = template(
-        session,
-        shop,
-        "SMS_5",
-        name="补发已安排",
-        body="${name}您好，您的${product}已安排补发，请留意查收。",
-        announces=RemedyNotice.RESEND,
-    )
+    resend = reissue_notice(session, shop)
     progress = template(session, shop, "SMS_6")
     session.commit()
     call = cases.AttemptDraft(  # the buyer agreed to a reissue on the phone
@@ -475,14 +474,7 @@ def test_the_notice_of_a_remedy_agreed_on_the_call_goes_right_after_it(
     cases.log_attempt(
         session, case, call, actor=agent, now=thu_10, expected_version=None, hours=HOURS
     )
-    cases.add_remedy(
-        session,
-        case,
-        cases.RemedyDraft(RemedyKind.RESEND, Decimal("59"), Decimal("30")),
-        actor=agent,
-        now=thu_10,
-        expected_version=None,
-    )
+    record_remedy(session, case, agent, RemedyKind.RESEND, at=thu_10)
 
     def offer(t: MessageTemplate) -> messaging.TemplateOffer:
         (found,) = [
@@ -501,14 +493,7 @@ def test_the_notice_of_a_remedy_agreed_on_the_call_goes_right_after_it(
     with pytest.raises(FieldError, match="距上次联系不足 2 小时"):
         messaging.queue(session, case, resend.id, actor=agent, now=thu_10, hours=HOURS)
     # a second reissue may be announced too, but not at night
-    cases.add_remedy(
-        session,
-        case,
-        cases.RemedyDraft(RemedyKind.RESEND, Decimal("59"), Decimal("30")),
-        actor=agent,
-        now=thu_10,
-        expected_version=None,
-    )
+    record_remedy(session, case, agent, RemedyKind.RESEND, at=thu_10)
     assert offer(resend).awaited
     night = thu_10 + timedelta(hours=12)
     with pytest.raises(FieldError, match="休息时间"):
