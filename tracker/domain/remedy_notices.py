@@ -35,6 +35,12 @@ WORDS: dict[RemedyNotice, tuple[str, ...]] = {
 }
 
 
+def announces_remedy(notice: RemedyNotice | None) -> bool:
+    """Whether a template set to ``notice`` tells the buyer a remedy was arranged (not set,
+    or 不通知补偿, tells them none)."""
+    return notice is not None and bool(REMEDIES[notice])
+
+
 def named_in(body: str) -> list[RemedyNotice]:
     """The remedies a template's text names, in the enum's order."""
     return [notice for notice, words in WORDS.items() if any(w in body for w in words)]
@@ -43,10 +49,9 @@ def named_in(body: str) -> list[RemedyNotice]:
 def unrecorded(notice: RemedyNotice | None, recorded: Iterable[RemedyKind]) -> bool:
     """Whether a notice announcing ``notice`` would tell the buyer something the case does
     not record (no template setting, or 不通知补偿, announces nothing)."""
-    if notice is None:
+    if notice is None or not announces_remedy(notice):
         return False
-    needed = REMEDIES[notice]
-    return bool(needed) and needed.isdisjoint(recorded)
+    return REMEDIES[notice].isdisjoint(recorded)
 
 
 def awaited(notice: RemedyNotice | None, recorded: Iterable[RemedyKind], announced: int) -> bool:
@@ -54,7 +59,7 @@ def awaited(notice: RemedyNotice | None, recorded: Iterable[RemedyKind], announc
     than notices announcing them were sent. Agreed on the call, the reissue's notice goes
     right after it; the contact policy's gap and caps, meant against pressing a buyer,
     would hold it two hours or to tomorrow (quiet hours and 勿扰 still hold it)."""
-    if notice is None or not REMEDIES[notice]:
+    if notice is None or not announces_remedy(notice):
         return False
     return sum(1 for kind in recorded if kind in REMEDIES[notice]) > announced
 

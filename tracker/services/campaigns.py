@@ -142,7 +142,7 @@ def template_refusal(
             return "活动只能用营销类模板（带“拒收请回复R”）。"
         if care in MARKETING_ONLY_CARE:
             return "生日关怀、节日问候只能用营销类模板：运营商不许用通知短信发会员关怀。"
-        if template.announces and remedy_notices.REMEDIES[template.announces]:
+        if template.announces and remedy_notices.announces_remedy(template.announces):
             what = template.announces.label
             return f"这条通知告诉买家{what}已安排，只能从登记了{what}的案件发出。"
     return None

@@ -175,7 +175,7 @@ def announce_problems(
 ) -> list[str]:
     """A notice naming a remedy must say whether it announces it; marketing announces none."""
     if purpose is MessagePurpose.MARKETING:
-        if announces not in (None, RemedyNotice.NOTHING):
+        if remedy_notices.announces_remedy(announces):
             return ["营销短信不通知补偿：补偿只在案件里、针对问题本身给出。"]
         return []
     question = remedy_notices.undecided(body, announces)
