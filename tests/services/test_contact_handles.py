@@ -179,6 +179,33 @@ def test_a_decrypt_the_platform_refuses_says_why_and_keeps_nothing(
     assert session.scalars(sa.select(ContactHandle)).all() == []
 
 
+def test_a_buyer_who_asked_to_stop_has_no_number_shown_or_fetched(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """Numbers are shown on need: nobody calls a buyer who asked us to stop, so nobody
+    opens theirs nor asks the platform for one (asked by nobody, the platform is not
+    reached) until a supervisor lifts the stop; nothing is logged as accessed."""
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = worked_case(session, shop, agent, oaid="OAID-9")
+    handle = session.scalars(sa.select(ContactHandle)).one()
+    case.buyer.do_not_contact_at = NOW - timedelta(minutes=5)
+    session.commit()
+    fake = top_giving_a_number()
+    with pytest.raises(FieldError, match="要求勿扰"):
+        contact_handles.reveal(session, case, handle.id, agent, now=NOW)
+    with serve(fake), pytest.raises(FieldError, match="要求勿扰"):
+        contact_handles.decrypt(session, case, agent, platform=top_client(fake), now=NOW)
+    assert fake.requests == []
+    accessed = sa.select(AuditEvent).where(
+        AuditEvent.field.in_(("phone_revealed", "contact_decrypted"))
+    )
+    assert session.scalars(accessed).all() == []
+    assert session.scalars(sa.select(ContactHandle)).all() == [handle]
+    case.buyer.do_not_contact_at = NOW + timedelta(minutes=5)  # a reveal before they asked
+    session.commit()
+    assert contact_handles.reveal(session, case, handle.id, agent, now=NOW).written()
+
+
 def test_no_number_is_fetched_again_for_an_order_before_the_buyers_erasure(
     session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:

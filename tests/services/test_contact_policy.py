@@ -97,6 +97,33 @@ def test_a_buyer_who_asks_to_stop_locks_further_contact(
         _try(session, case, agent, MON_10 + timedelta(days=2))
 
 
+def test_no_reason_goes_past_a_buyers_stop_and_their_own_message_is_still_logged(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """A supervisor's reason goes past quiet hours, the caps and the gap, not past 勿扰
+    (the sender would drop a message queued so): the way back is lifting the stop."""
+    agent, boss = make_user(Role.AGENT, [shop]), make_user(Role.SUPERVISOR, [shop])
+    case = open_case(session, shop, at=MON_10 - timedelta(days=4))
+    _try(session, case, agent, MON_10, AttemptOutcome.DO_NOT_CONTACT)
+    later = MON_10 + timedelta(days=1)
+    with pytest.raises(FieldError, match="2026-11-23 10:00 要求勿扰") as caught:
+        _try(session, case, boss, later, override="买家约好今天回电")
+    assert "先在本页写明原因解除勿扰" in caught.value.message
+    with pytest.raises(FieldError, match="请主管解除勿扰"):
+        _try(session, case, agent, later)
+    _try(session, case, agent, later, AttemptOutcome.BUYER_REPLIED)  # they reached us
+    _try(session, case, agent, MON_10 - timedelta(hours=1))  # 补记: a call before they asked
+    assert case.attempt_count == 3
+    assert (
+        session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(
+                AuditEvent.field == "contact_policy_override"
+            )
+        )
+        == 0
+    )
+
+
 def test_the_next_try_and_the_case_page_follow_the_policy(
     session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:
@@ -115,7 +142,9 @@ def test_the_next_try_and_the_case_page_follow_the_policy(
     assert tip.date() > evening.date() and 9 <= tip.hour < 21  # tomorrow, in the day
     _try(session, case, agent, tip, AttemptOutcome.DO_NOT_CONTACT)
     detail = case_page.detail(session, case, viewer=agent, now=tip, hours=HOURS)
-    assert detail.next_try is None and any("勿扰" in r for r in detail.contact_refusals)
+    assert detail.next_try is None and detail.contact_refusals == []  # the stop says it all
+    assert detail.stop_note is not None and "请主管解除勿扰" in detail.stop_note
+    assert not (detail.can_see_numbers or detail.can_decrypt or detail.can_bind)
 
 
 def test_the_case_pages_next_try_comes_before_the_buyers_window_ends(

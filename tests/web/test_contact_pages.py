@@ -437,3 +437,73 @@ def test_the_case_offers_only_notices_an_agent_may_send(
     form = client.get(f"/cases/{case.id}").get_data(as_text=True)
     picker = form[form.index('id="message-form"') :]
     assert "补发通知" in picker and "满意度回访" not in picker and "老客回访" not in picker
+
+
+def test_a_buyer_who_asked_to_stop_is_offered_no_number_message_or_call(
+    client: FlaskClient, session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """Once the agent logs 买家要求勿扰, the case page says so in place of the policy's
+    refusals and offers no way to reach the buyer: no number, no decrypt or extension, no
+    message. A supervisor's reason goes past none of it; the supervisor lifts the stop."""
+    from tests.web.test_case_pages import post_attempt
+
+    agent, case = agents_case(
+        session,
+        shop,
+        make_user,
+        phone="18400913965-7576",
+        phone_expires_at=utcnow() + timedelta(days=1),
+        oaid="OAID-7",
+    )
+    template = approved_template(
+        session, shop, "${name}您好，您的${product}问题我们正在处理。", at=utcnow(), name="处理进度"
+    )
+    template.provider = messaging.PLATFORM  # by the order's OAID (a virtual number takes none)
+    session.commit()
+    handle_id = session.scalars(sa.select(ContactHandle.id)).one()
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    radio = rf'<input[^>]*id="message-template-{template.id}"[^>]*>'
+    before = client.get(url).get_data(as_text=True)
+    assert (
+        'id="decrypt"' in before and ">显示完整号码</button>" in before and 'id="extend-' in before
+    )
+    assert "disabled" not in re.search(radio, before).group(0) and 'id="message-submit"' in before
+    assert post_attempt(client, case, "do_not_contact").status_code == 302
+
+    page = client.get(url).get_data(as_text=True)
+    stop = page[page.index('id="buyer-stopped"') :]
+    assert "要求勿扰，不再电话、短信联系" in stop and "请主管解除勿扰" in stop
+    assert 'id="lift-reason"' not in page and 'id="contact-policy"' not in page
+    assert 'id="decrypt"' not in page and ">显示完整号码</button>" not in page
+    assert 'id="extend-' not in page
+    assert "买家已要求勿扰，不显示完整号码" in page
+    assert "disabled" in re.search(radio, page).group(0) and "发不了：买家已要求勿扰" in page
+    assert 'id="message-submit"' not in page  # nothing to send: no button
+    assert '<option selected value="buyer_replied">' in page  # all there is to log now
+    shown = post_form(client, f"{url}/numbers/{handle_id}", {}, form_url=url)
+    assert shown.status_code == 302 and "18400913965" not in shown.get_data(as_text=True)
+    assert "不显示号码" in client.get(url).get_data(as_text=True)
+    board = client.get("/cases?scope=all").get_data(as_text=True)
+    assert "买家已要求勿扰 · 不再联系" in board and "number-expiring" not in board
+
+    boss = make_user(Role.SUPERVISOR, shops=[shop])
+    client = other_browser(client)
+    login(client, boss)
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="lift-reason"' in page and "先在本页写明原因解除勿扰" in page
+    session.refresh(case)
+    refused = post_attempt(client, case, "no_answer", override_reason="买家约好今天回电")
+    assert refused.status_code == 400 and "要求勿扰" in refused.get_data(as_text=True)
+    sent = post_form(
+        client,
+        f"{url}/message",
+        {"message-template": str(template.id), "message-override_reason": "买家约好的"},
+        form_url=url,
+    )
+    assert sent.status_code == 302  # refused with a flash: nothing queued (below)
+    session.refresh(case)
+    assert case.attempt_count == 1 and count(session, OutboundMessage) == 0
+    post_form(client, f"{url}/lift-stop", {"lift-reason": "买家主动来电要求回电"}, form_url=url)
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="buyer-stopped"' not in page and "发不了：买家已要求勿扰" not in page

@@ -636,7 +636,7 @@ def test_the_buyer_page_lists_every_contact_and_whether_the_buyer_may_be_contact
     assert f'href="/shop/campaigns/{campaign.id}"' not in contacts  # an agent's page: no link
     assert f'href="/cases/{case.id}"' in contacts[phone:] and agent.display_name in contacts
     case_page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    stop = case_page[case_page.index('id="contact-policy"') :]
+    stop = case_page[case_page.index('id="buyer-stopped"') :]
     assert f'href="{url}#buyer-contacts"' in stop[:800]  # 勿扰: where every contact is listed
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     login(client, lead)

@@ -80,7 +80,7 @@ class ContactPolicy:
         (:func:`answers_buyer`) or brings a remedy's notice; only quiet hours and 勿扰
         refuse it."""
         reasons = []
-        if do_not_contact_since is not None and do_not_contact_since <= at:
+        if stopped(do_not_contact_since, at):
             reasons.append("买家已要求勿扰，不再联系")
         local = at.astimezone(tz)
         if not self.in_hours(at, tz):
@@ -128,6 +128,27 @@ class ContactPolicy:
     def _day_full(self, at: datetime, earlier: Sequence[datetime], tz: ZoneInfo) -> bool:
         local = at.astimezone(tz).date()
         return sum(1 for e in earlier if e.astimezone(tz).date() == local) >= self.per_day
+
+
+def stopped(do_not_contact_since: datetime | None, at: datetime) -> bool:
+    """Whether the buyer had asked us to stop (买家要求勿扰) by ``at``: a contact made
+    before they asked stands, and one logged later for it (补记) is no new contact."""
+    return do_not_contact_since is not None and do_not_contact_since <= at
+
+
+def stop_refusal(since: datetime, tz: ZoneInfo, *, leads: bool) -> str:
+    """Why nobody contacts a buyer who asked us to stop, and the one way back: no reason
+    typed on a single call or message goes past it (a message queued so would be dropped
+    by the sender anyway); a supervisor lifts the stop, with the reason, audited."""
+    way_back = (
+        "买家同意再联系时，先在本页写明原因解除勿扰。"
+        if leads
+        else "买家同意再联系时，请主管解除勿扰。"
+    )
+    return (
+        f"买家已于 {since.astimezone(tz):%Y-%m-%d %H:%M} 要求勿扰，不再电话、短信联系；"
+        f"买家主动联系时，记“买家已回复”。{way_back}"
+    )
 
 
 ANSWER_WITHIN = timedelta(days=1)

@@ -260,6 +260,7 @@ class Card:
     same_buyer_open: int  # the buyer's other open cases: one buyer, one agent, one call
     reasons: tuple[Reason, ...]
     unseen_since: datetime | None = None  # the platform stopped returning the review
+    stopped_at: datetime | None = None  # the buyer asked us to stop (买家要求勿扰)
     survey_resolved: str | None = None  # the buyer's last answer to 问题解决了吗
     closed_at: datetime | None = None  # the list sorted by 最近结案 says when
     follow_up_held: follow_ups.HeldBack | None = None  # the policy will refuse the 下次跟进
@@ -280,7 +281,8 @@ class Card:
         return self.status in case_flow.OPEN
 
     def number_lapses_soon(self, now: datetime) -> bool:
-        return self.is_open and lapses_soon(self.number_expires_at, now)
+        """Worth a warning: a number nobody may call (勿扰) need not be kept."""
+        return self.is_open and self.stopped_at is None and lapses_soon(self.number_expires_at, now)
 
 
 _CARD_COLUMNS = (
@@ -301,6 +303,7 @@ _CARD_COLUMNS = (
     Review.unseen_since,
     Case.closed_at,
     Buyer.platform_nick.label("nick"),
+    Buyer.do_not_contact_at.label("stopped_at"),
     Product.title.label("product_title"),
     User.display_name.label("owner_name"),
     Case.owner_id,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.domain import case_flow, compliance
+from tracker.domain.contact_policy import stop_refusal, stopped
 from tracker.domain.next_try import Suggestion, tried_enough
 from tracker.domain.platform_rules import ReviewRules
 from tracker.domain.privacy import may_take_in
@@ -99,6 +100,9 @@ class CaseDetail:
     caution: Caution | None  # the buyer's pattern of 中/差评, or a staff flag
     profile: buyer_profiles.Profile  # name, address, birthday: opened or hints (郑**)
     contact_refusals: list[str]  # why the buyer should not be contacted right now
+    # the buyer asked us to stop (an open case): said instead of the refusals, and the
+    # page offers no way to contact them (no number, no message, no call)
+    stop_note: str | None
     handles: list[contact_handles.HandleView]  # numbers to call, masked
     can_see_numbers: bool  # the viewer works one of the buyer's open cases
     can_decrypt: bool  # the shop's platform decrypts a number for this order
@@ -349,6 +353,14 @@ def detail(
     has_oaid = bool(  # and the buyer did not ask after this order for their data's deletion
         line and line.order.oaid and may_take_in(erased_at, line.order.paid_at)
     )
+    stopped_at = (
+        case.buyer.do_not_contact_at
+        if case.buyer is not None
+        and case.status in case_flow.OPEN
+        and stopped(case.buyer.do_not_contact_at, now)
+        else None
+    )
+    reachable = stopped_at is None  # numbers, the platform's decrypt, click-to-call
     policy = contact_log.policy_of(session, case.shop_id)
     contacted = contact_log.times_for_buyer(session, case.buyer_id) if case.buyer_id else []
     notices = follow_ups.remedy_notice_attempts().where(OutboundMessage.case_id == case.id)
@@ -387,16 +399,17 @@ def detail(
         rules=rules,
         contact_refusals=(
             contact_log.refusals(session, policy, case.buyer, now, tz=hours.tz, contacted=contacted)
-            if case.buyer is not None and case.status in case_flow.OPEN
+            if case.buyer is not None and case.status in case_flow.OPEN and reachable
             else []
         ),
+        stop_note=(stop_refusal(stopped_at, hours.tz, leads=viewer.leads) if stopped_at else None),
         caution=buyer_flags.caution(session, case.buyer) if case.buyer else None,
         profile=profile,
         handles=contact_handles.of_buyer(session, case.buyer_id, now) if case.buyer_id else [],
-        can_see_numbers=works,
-        can_decrypt=has_oaid and _platform_can(shop, Capability.DECRYPT_CONTACT),
-        can_extend=has_oaid and _platform_can(shop, Capability.EXTEND_CONTACT),
-        can_bind=messaging.has_account(session, case.shop_id, messaging.AXB),
+        can_see_numbers=works and reachable,
+        can_decrypt=reachable and has_oaid and _platform_can(shop, Capability.DECRYPT_CONTACT),
+        can_extend=reachable and has_oaid and _platform_can(shop, Capability.EXTEND_CONTACT),
+        can_bind=reachable and messaging.has_account(session, case.shop_id, messaging.AXB),
         templates=(  # the SMS choice, drawn only for one who may send from this case
             messaging.case_templates(session, case, now=now)
             if case.status in case_flow.OPEN and may_work(case, viewer)

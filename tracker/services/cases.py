@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import case_flow, compliance
+from tracker.domain.contact_policy import stop_refusal, stopped
 from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.privacy import identifying_parts
 from tracker.domain.working_hours import WorkingHours
@@ -283,10 +284,15 @@ def _respect_contact_policy(
     """Refuse an attempt the shop's contact policy forbids (quiet hours, caps, the gap, the
     buyer's 勿扰) unless a supervisor gives a reason, which is audited. A buyer's own message
     is never refused, nor the result of a call already made (``new_contact`` false);
-    买家要求勿扰 locks further contact."""
+    买家要求勿扰 locks further contact until a supervisor lifts it (no reason goes past it
+    here)."""
     buyer = case.buyer
     if buyer is None or draft.outcome is AttemptOutcome.BUYER_REPLIED:
         return
+    if new_contact and stopped(buyer.do_not_contact_at, draft.attempted_at):
+        raise FieldError(
+            "attempted_at", stop_refusal(buyer.do_not_contact_at, tz, leads=actor.leads)
+        )
     refusals: list[str] = []
     if new_contact:
         refusals = contact_log.refusals(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tracker.domain.contact_policy import stopped
 from tracker.domain.phone_numbers import (
     EXTENSION_MARK,
     NumberError,
@@ -249,9 +250,17 @@ def _workable(
         raise FieldError("handle", "这个号码不属于本案件的买家。")
     if not works_case_of(session, viewer, case):
         raise PermissionError("phone")
+    _not_stopped(case, now)
     if not handle.works_at(now):
         raise FieldError("handle", _lapsed(handle))
     return handle
+
+
+def _not_stopped(case: Case, now: datetime) -> None:
+    """A number is shown on need: a buyer who asked us to stop is not called, so nobody
+    needs theirs (nor asks the platform for it) until a supervisor lifts the stop."""
+    if case.buyer is not None and stopped(case.buyer.do_not_contact_at, now):
+        raise FieldError("handle", "买家已要求勿扰，不再联系，不显示号码；主管解除勿扰后才能查看。")
 
 
 def _lapsed(handle: ContactHandle) -> str:
@@ -269,6 +278,7 @@ def decrypt(
     with transaction(session):
         if not works_case_of(session, viewer, case):
             raise PermissionError("phone")
+        _not_stopped(case, now)
         order = order_of(session, case)
         if order is None or not order.oaid:
             raise FieldError(

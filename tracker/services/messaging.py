@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tracker.domain import compliance, remedy_notices
+from tracker.domain.contact_policy import stopped
 from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.sms_length import billed_parts
 from tracker.domain.wording import short_product, written_name
@@ -343,6 +344,9 @@ def case_templates(session: Session, case: Case, *, now: datetime) -> list[Templ
     ]
     if not notices:
         return []
+    if case.buyer is not None and stopped(case.buyer.do_not_contact_at, now):
+        # sending would be refused, whoever sends: 勿扰 is lifted, not gone past
+        return [TemplateOffer(t, None, "买家已要求勿扰，不再联系") for t in notices]
     shop = session.get(Shop, case.shop_id)
     order, handle = _ways_to(session, case, now, sms=any(t.provider == SMS for t in notices))
     announced = _announced(session, case.id)

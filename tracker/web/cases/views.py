@@ -554,6 +554,8 @@ def _render(
             forms["attempt_form"].channel.data = Channel.PHONE.value
         elif detail.next_try:
             forms["attempt_form"].channel.data = detail.next_try.channel.value
+        if detail.stop_note:  # only the buyer reaching us is logged now
+            forms["attempt_form"].outcome.data = AttemptOutcome.BUYER_REPLIED.value
     connected = _connected(case)  # one look at the stored credentials for both buttons
     return render_template(
         "cases/case.html",
