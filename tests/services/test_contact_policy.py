@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import open_case
 from tracker.domain.working_hours import WorkingHours
-from tracker.models import AuditEvent, Case, Shop, User
+from tracker.models import AuditEvent, Case, ContactAttempt, Shop, User
 from tracker.models.enums import AttemptOutcome, Channel, Role
 from tracker.services import cases as svc
 from tracker.services.errors import FieldError
@@ -286,3 +286,84 @@ def test_the_boards_read_of_held_follow_ups_agrees_with_the_case_pages(
         )
         assert one == held.get(case.id), name
     assert follow_ups.held_back_by_case(session, [], now=now, tz=SH) == {}
+
+
+def _siblings(session: Session, shop: Shop) -> tuple[Case, Case]:
+    """Two open cases of one buyer, neither claimed."""
+    first = open_case(session, shop, key="1", nick="小鱼", at=MON_10 - timedelta(days=3))
+    second = open_case(session, shop, key="2", nick="小鱼2", at=MON_10 - timedelta(days=2))
+    second.buyer_id = first.buyer_id
+    session.commit()
+    session.refresh(second)
+    return first, second
+
+
+def test_one_contact_about_two_of_a_buyers_cases_is_logged_on_both_and_counted_once(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """一次联系一并处理: before, the same call logged on the second case was refused
+    (距上次联系不足 2 小时) and its first-contact clock ran on though the buyer was reached."""
+    from tracker.services import contact_log
+
+    agent = make_user(Role.AGENT, [shop])
+    first, second = _siblings(session, shop)
+    with pytest.raises(FieldError, match="不足 2 小时"):  # the way it was: a second contact
+        _try(session, first, agent, MON_10)
+        _try(session, second, agent, MON_10 + timedelta(minutes=1))
+    session.refresh(second)
+    assert second.first_attempt_at is None
+    svc.log_attempt(
+        session,
+        first,
+        svc.AttemptDraft(Channel.PHONE, MON_10 + timedelta(hours=3), AttemptOutcome.CONSIDERING),
+        actor=agent,
+        now=MON_10 + timedelta(hours=3, minutes=1),
+        expected_version=None,
+        hours=HOURS,
+        together=[second.id],
+    )
+    session.refresh(second)
+    at = MON_10 + timedelta(hours=3)
+    assert (second.first_attempt_at, second.first_conversation_at) == (at, at)
+    assert second.owner_id == agent.id and second.attempt_count == 1
+    assert second.status is first.status  # 考虑中: both wait for the buyer
+    times = contact_log.times_for_buyer(session, first.buyer_id)
+    assert sorted(times) == [MON_10, at]  # two contacts today, not three
+    with pytest.raises(FieldError, match="今天已联系 2 次"):  # the cap sees two
+        _try(session, first, agent, at + timedelta(hours=3))
+
+
+def test_a_contact_goes_along_only_to_the_same_buyers_open_cases_one_may_work(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    agent, colleague = make_user(Role.AGENT, [shop]), make_user(Role.AGENT, [shop])
+    first, second = _siblings(session, shop)
+    stranger = open_case(session, shop, key="3", nick="路人", at=MON_10 - timedelta(days=1))
+    session.commit()
+    draft = svc.AttemptDraft(Channel.PHONE, MON_10, AttemptOutcome.NO_ANSWER)
+
+    def log(together: list[int]) -> None:
+        svc.log_attempt(
+            session,
+            first,
+            draft,
+            actor=agent,
+            now=MON_10 + timedelta(minutes=1),
+            expected_version=None,
+            hours=HOURS,
+            together=together,
+        )
+
+    for ids, why in (
+        ([stranger.id], "不是这位买家"),
+        ([first.id], "不是这位买家"),
+        ([999], "不存在"),
+    ):
+        with pytest.raises(FieldError, match=why):
+            log(ids)
+    second.owner_id = colleague.id
+    session.commit()
+    with pytest.raises(svc.CaseConflict):  # a colleague's case stays theirs
+        log([second.id])
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0

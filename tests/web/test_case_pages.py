@@ -173,6 +173,35 @@ def test_a_case_page_names_the_buyers_other_open_cases(
     assert f"已认领。同一买家的 #{third.id} 也一并认领。" in claimed  # not #first: 小林's already
 
 
+def test_one_contact_is_logged_on_each_of_the_buyers_cases_ticked(
+    client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """The page says 一次联系一并处理, and the form does it: the buyer's other open cases
+    the agent may work are ticked; a colleague's is not offered."""
+    first = recent_case(session, shop, key="1", nick="小鱼", title="赣南脐橙 5斤装")
+    second = recent_case(session, shop, key="2", nick="小鱼儿", title="冰糖橙 3斤装")
+    theirs = recent_case(session, shop, key="3", nick="小鱼仔", title="砂糖橘")
+    second.buyer_id = theirs.buyer_id = first.buyer_id
+    theirs.owner_id = make_user(Role.AGENT, shops=[shop]).id
+    session.commit()
+    login(client, agent)
+    page = client.get(f"/cases/{first.id}").get_data(as_text=True)
+    field = page[page.index('id="attempt-together-field"') :].split("</ul>")[0]
+    assert f"#{second.id} 冰糖橙 3斤装 · 待联系" in field and f"#{theirs.id}" not in field
+    box = re.search(rf'<input[^>]*value="{second.id}"[^>]*>', field).group(0)
+    assert "checked" in box
+    answer = post_attempt(client, first, "considering", together=str(second.id))
+    assert answer.status_code == 302
+    html = client.get(f"/cases/{first.id}").get_data(as_text=True)
+    assert f"同一次联系也记到了 #{second.id}" in html
+    session.refresh(second)
+    session.refresh(theirs)
+    assert second.attempt_count == 1 and second.owner_id == agent.id
+    assert second.first_attempt_at is not None and theirs.attempt_count == 0
+    other = client.get(f"/cases/{second.id}").get_data(as_text=True)
+    assert "联系记录（1）" in other
+
+
 def test_a_supervisors_board_shows_the_whole_team_by_default(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]

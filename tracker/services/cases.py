@@ -6,9 +6,9 @@ a copy someone else changed meanwhile is refused with who changed it and when.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -402,41 +402,89 @@ def log_attempt(
     now: datetime,
     expected_version: int | None,
     hours: WorkingHours,
+    together: Collection[int] = (),
 ) -> ContactAttempt:
+    """Log a contact on the case; ``together``: the ids of the buyer's other open cases the
+    same contact was about (一次联系一并处理), each given it as its own attempt. It is one
+    contact: the policy judges it once, and the contact log counts it once (before, logging
+    the call again on the other case was refused as 距上次联系不足 2 小时, and that case's
+    first-contact clock ran on though the buyer had been reached)."""
     with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
-        if draft.attempted_at > now + timedelta(minutes=5):
-            raise FieldError("attempted_at", "联系时间不能晚于现在。")
-        if draft.attempted_at < case.opened_at - timedelta(days=1):
-            raise FieldError("attempted_at", "联系时间不能早于开案时间。")
-        if draft.next_attempt_at is not None and draft.next_attempt_at <= draft.attempted_at:
-            raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
-        if (planned := draft.next_attempt_at) is not None:  # a night call could not be made
-            _check_follow_up_in_hours(session, case, planned, hours, "next_attempt_at")
-        if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
-            raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
-        if draft.outcome in case_flow.SYSTEM_ATTEMPTS:
-            raise FieldError("outcome", f"“{draft.outcome.label}”由系统记录，不能手动选择。")
-        if problem := case_flow.attempt_problem(draft.channel, draft.outcome):
-            raise FieldError("outcome", problem)
-        if draft.outcome is AttemptOutcome.HANDLING and draft.next_attempt_at is None:
-            # 锲而不舍 until it is solved: the call that checks is on the agent's list
-            raise FieldError(
-                "next_attempt_at",
-                f"“{draft.outcome.label}”需要下次跟进时间（比如补发预计送到的那天），"
-                "到时再联系买家，确认问题解决了。",
+        _check_attempt(session, case, draft, now=now, hours=hours)
+        attempt = record_attempt(session, case, draft, actor=actor, now=now, hours=hours)
+        same = replace(draft, shown=(), mentioned=frozenset(), override_reason="", awaited=False)
+        for other in _together(session, case, together):  # loaded after the main is taken
+            check_can_work(other, actor, session)
+            try:
+                _check_attempt(session, other, same, now=now, hours=hours)
+            except FieldError as exc:
+                raise FieldError("together", f"#{other.id}：{exc.message}") from exc
+            record_attempt(
+                session, other, same, actor=actor, now=now, hours=hours, same_contact=True
             )
-        if draft.outcome is AttemptOutcome.AGREED:  # to what the buyer can still do
-            rules = rules_of_case(session, case)
-            if not rules.can_still_change(has_follow_up=bool(case.review.follow_up_text)):
-                raise FieldError(
-                    "outcome",
-                    f"买家已经追评过，{rules.platform.label}上这条评价不会再变，没有可以答应的"
-                    f"{rules.promise}。问题解决后请以“{CaseOutcome.SATISFIED_UNCHANGED.label}”"
-                    "结案。",
-                )
-        return record_attempt(session, case, draft, actor=actor, now=now, hours=hours)
+        return attempt
+
+
+def _together(session: Session, case: Case, ids: Collection[int]) -> list[Case]:
+    """The buyer's other open cases named, read afresh (taking the main case along may have
+    just made them the agent's)."""
+    if not ids:
+        return []
+    found = session.scalars(
+        sa.select(Case)
+        .where(Case.id.in_(ids))
+        .order_by(Case.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    for other in found:
+        if (
+            other.id == case.id
+            or other.buyer_id != case.buyer_id
+            or other.shop_id != case.shop_id
+            or other.status not in case_flow.OPEN
+        ):
+            raise FieldError("together", f"#{other.id} 不是这位买家进行中的其他案件。")
+    if len(found) != len(set(ids)):
+        raise FieldError("together", "勾选的案件有的已不存在，请刷新页面后再试。")
+    return list(found)
+
+
+def _check_attempt(
+    session: Session, case: Case, draft: AttemptDraft, *, now: datetime, hours: WorkingHours
+) -> None:
+    """What makes an attempt impossible to log on this case, whatever the policy says."""
+    if draft.attempted_at > now + timedelta(minutes=5):
+        raise FieldError("attempted_at", "联系时间不能晚于现在。")
+    if draft.attempted_at < case.opened_at - timedelta(days=1):
+        raise FieldError("attempted_at", "联系时间不能早于开案时间。")
+    if draft.next_attempt_at is not None and draft.next_attempt_at <= draft.attempted_at:
+        raise FieldError("next_attempt_at", "下次联系时间应晚于本次联系时间。")
+    if (planned := draft.next_attempt_at) is not None:  # a night call could not be made
+        _check_follow_up_in_hours(session, case, planned, hours, "next_attempt_at")
+    if draft.duration_seconds is not None and not 0 <= draft.duration_seconds <= 6 * 3600:
+        raise FieldError("duration_minutes", "通话时长应在 0 到 360 分钟之间。")
+    if draft.outcome in case_flow.SYSTEM_ATTEMPTS:
+        raise FieldError("outcome", f"“{draft.outcome.label}”由系统记录，不能手动选择。")
+    if problem := case_flow.attempt_problem(draft.channel, draft.outcome):
+        raise FieldError("outcome", problem)
+    if draft.outcome is AttemptOutcome.HANDLING and draft.next_attempt_at is None:
+        # 锲而不舍 until it is solved: the call that checks is on the agent's list
+        raise FieldError(
+            "next_attempt_at",
+            f"“{draft.outcome.label}”需要下次跟进时间（比如补发预计送到的那天），"
+            "到时再联系买家，确认问题解决了。",
+        )
+    if draft.outcome is AttemptOutcome.AGREED:  # to what the buyer can still do
+        rules = rules_of_case(session, case)
+        if not rules.can_still_change(has_follow_up=bool(case.review.follow_up_text)):
+            raise FieldError(
+                "outcome",
+                f"买家已经追评过，{rules.platform.label}上这条评价不会再变，没有可以答应的"
+                f"{rules.promise}。问题解决后请以“{CaseOutcome.SATISFIED_UNCHANGED.label}”"
+                "结案。",
+            )
 
 
 def record_attempt(
@@ -447,14 +495,23 @@ def record_attempt(
     actor: User,
     now: datetime,
     hours: WorkingHours,
+    same_contact: bool = False,
 ) -> ContactAttempt:
     """Add an attempt the contact policy allows, and move the case along (first contact,
     first conversation, a promise, the status). The caller owns the transaction: a logged
     call, a queued message and a privacy-number call all come through here. What the buyer
-    said on a privacy-number call just placed is written on that call's attempt."""
-    call = call_described(session, case, draft)
+    said on a privacy-number call just placed is written on that call's attempt.
+    ``same_contact``: the contact just logged on the buyer's other case, also about this
+    one; the policy has judged it already."""
+    call = None if same_contact else call_described(session, case, draft)
     _respect_contact_policy(
-        session, case, draft, actor=actor, now=now, tz=hours.tz, new_contact=call is None
+        session,
+        case,
+        draft,
+        actor=actor,
+        now=now,
+        tz=hours.tz,
+        new_contact=call is None and not same_contact,
     )
     if call is None:
         attempt = ContactAttempt(

@@ -60,10 +60,11 @@ def contacts(
             select = select.where(at >= since)
         return select
 
-    attempts = narrowed(
+    attempts = narrowed(  # one contact logged on two of the buyer's cases is one contact
         sa.select(Case.buyer_id.label("buyer_id"), ContactAttempt.attempted_at.label("at"))
         .join(Case, Case.id == ContactAttempt.case_id)
-        .where(ContactAttempt.outcome != AttemptOutcome.BUYER_REPLIED),
+        .where(ContactAttempt.outcome != AttemptOutcome.BUYER_REPLIED)
+        .distinct(),
         Case.buyer_id,
         Case.shop_id,
         ContactAttempt.attempted_at,

@@ -142,6 +142,13 @@ class AttemptForm(VersionedForm):
     )
     shown = HiddenField()  # the suggestions on screen, signed (tracker.web.cases.shown)
     mentioned = CheckboxListField("通话中提到的推荐商品", coerce=int, choices=[])
+    # the buyer's other open cases this one contact was also about (一次联系一并处理)
+    together = CheckboxListField(
+        "这次联系也记到同一买家的",
+        coerce=int,
+        choices=[],
+        description="一次联系一并处理：勾选的案件各记一条，只算一次联系",
+    )
     override_reason = StringField(
         "越过联系规则的原因（仅主管）",
         validators=[Optional(), Length(max=200)],

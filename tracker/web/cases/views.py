@@ -31,6 +31,7 @@ from tracker.domain import case_flow, compliance
 from tracker.domain.phone_numbers import PhoneNumber
 from tracker.domain.segments import LEVEL_NAMES
 from tracker.domain.triage import ScoreBands
+from tracker.domain.wording import listing_name
 from tracker.extensions import db
 from tracker.models import Case, Product, Remedy, Review, Shop, User
 from tracker.models.enums import (
@@ -549,6 +550,10 @@ def _render(
     attempt.mentioned.choices = row_choices(
         [(s.product.id, s.product.title) for s in detail.suggestions]
     )
+    along = [c for c in detail.open_siblings if svc.may_work(c, current_user)]
+    attempt.together.choices = row_choices([(c.id, sibling_label(c)) for c in along])
+    if "attempt_form" not in bound:  # the page says 一次联系一并处理: so does the form
+        attempt.together.data = [c.id for c in along]
     if "attempt_form" not in bound:  # the try about to be logged, or the call's result
         if detail.call_to_describe:
             forms["attempt_form"].channel.data = Channel.PHONE.value
@@ -663,6 +668,8 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
         flash(exc.message, "danger")
         return redirect(url_for("cases.case_view", case_id=case.id))
     form.mentioned.choices = row_choices([(s.product_id, str(s.product_id)) for s in on_screen])
+    # which of them may go along is the service's to say (the buyer's, open, one's own)
+    form.together.choices = row_choices([(i, f"#{i}") for i in form.together.data or ()])
 
     def run() -> list[compliance.Finding]:
         minutes = form.duration_minutes.data
@@ -686,18 +693,29 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
             now=now,
             expected_version=_version(form),
             hours=shop_settings(current_app, shop_or_404(case.shop_id)).working_hours,
+            together=form.together.data or (),
         )
+        along.extend(form.together.data or ())
         if logged.created_at < now:  # written on the privacy call placed before
             on_call.append(logged.attempted_at.astimezone(_tz()))
         return compliance.check(draft.notes)  # saved as written; what it reads as, shown
 
     on_call: list[datetime] = []
+    along: list[int] = []
 
     def saved(_: object) -> str:
         said = f"已记在 {on_call[0]:%H:%M} 的隐私号外呼上。" if on_call else "已记录本次联系。"
+        if along:
+            said += f"同一次联系也记到了 {'、'.join(f'#{i}' for i in sorted(along))}。"
         return said + ("" if form.next_attempt_at.data else follow_up_note(case))
 
     return _act(case, form, "attempt_form", run, saved, ATTEMPT_WARNING)
+
+
+def sibling_label(case: Case) -> str:
+    """A sibling case as a choice: its number, what was bought, where it stands."""
+    title = f" {listing_name(case.product.title)}" if case.product else ""
+    return f"#{case.id}{title} · {case.status.label}"
 
 
 def _time_left_as_shown(form: AttemptForm) -> bool:
