@@ -367,3 +367,32 @@ def test_a_contact_goes_along_only_to_the_same_buyers_open_cases_one_may_work(
         log([second.id])
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
+
+
+def test_a_privacy_calls_result_goes_along_at_the_calls_own_time(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """The result of a call placed from the case is written on that call (its own time):
+    the buyer's other case gets the contact at that time too, one contact, not two."""
+    from tests.factories import logged_attempt
+    from tracker.services import contact_log
+
+    agent = make_user(Role.AGENT, [shop])
+    first, second = _siblings(session, shop)
+    first.owner_id = agent.id
+    placed = logged_attempt(session, first.id, agent.id, MON_10, outcome=AttemptOutcome.CALL_PLACED)
+    first.attempt_count = 1
+    session.commit()
+    logged = svc.log_attempt(
+        session,
+        first,
+        svc.AttemptDraft(Channel.PHONE, MON_10 + timedelta(minutes=20), AttemptOutcome.CONSIDERING),
+        actor=agent,
+        now=MON_10 + timedelta(minutes=20),
+        expected_version=None,
+        hours=HOURS,
+        together=[second.id],
+    )
+    session.refresh(second)
+    assert logged.id == placed.id and second.first_attempt_at == MON_10
+    assert contact_log.times_for_buyer(session, first.buyer_id) == [MON_10]

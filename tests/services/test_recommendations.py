@@ -26,7 +26,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import AttemptOutcome, Channel, Reason, Role, SuggestionKind
+from tracker.models.enums import AttemptOutcome, CaseStatus, Channel, Reason, Role, SuggestionKind
 from tracker.services import cases as svc
 from tracker.services import recommendations as recs
 from tracker.services.errors import FieldError
@@ -149,6 +149,24 @@ def test_the_complaint_its_variants_inactive_and_owned_durables_never_appear(
     session.commit()
     picks = keys(listed(session, case))
     assert "old" not in picks and "kettle" not in picks and "item-1" not in picks
+
+
+def test_what_the_buyer_complains_of_on_another_open_case_is_not_suggested(
+    session: Session, shelf: Shelf
+) -> None:
+    """One call settles all the buyer's open cases: the shampoo they buy every month is
+    not offered while another of their cases complains of it, and is again once it closes."""
+    case = the_case(session, shelf)
+    recs.build_model(session, shelf.shop, now=CALL)
+    assert "shampoo" in keys(listed(session, case))  # their staple, due again
+    other = open_case(session, shelf.shop, key="2", nick="同一买家", at=NOW)
+    other.buyer_id = other.review.buyer_id = case.buyer_id
+    other.product_id = shelf.products["shampoo"].id
+    session.commit()
+    assert "shampoo" not in keys(listed(session, case))
+    other.status, other.closed_at = CaseStatus.UNRECOVERED, CALL
+    session.commit()
+    assert "shampoo" in keys(listed(session, case))
 
 
 def test_variants_stay_for_complaints_that_are_not_about_quality(

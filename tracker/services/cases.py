@@ -414,7 +414,14 @@ def log_attempt(
         check_can_work(case, actor, session)
         _check_attempt(session, case, draft, now=now, hours=hours)
         attempt = record_attempt(session, case, draft, actor=actor, now=now, hours=hours)
-        same = replace(draft, shown=(), mentioned=frozenset(), override_reason="", awaited=False)
+        same = replace(  # at the contact's time (a privacy call's own, if it described one)
+            draft,
+            attempted_at=attempt.attempted_at,
+            shown=(),
+            mentioned=frozenset(),
+            override_reason="",
+            awaited=False,
+        )
         for other in _together(session, case, together):  # loaded after the main is taken
             check_can_work(other, actor, session)
             try:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased, defer, joinedload
+from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 
+from tracker.domain import case_flow
 from tracker.domain import recommend as rec
 from tracker.domain.wording import variant_of
 from tracker.models import (
@@ -229,21 +230,28 @@ def suggestions_for(
 ) -> list[ShownProduct]:
     """What to suggest on this case's call. Never the product complained about; for a
     quality complaint, none of its variants either; for a 尺码不合 one, its size is not
-    taken for the buyer's. Without a built model the list still holds what the catalogue
-    alone knows (new arrivals in the buyer's categories)."""
+    taken for the buyer's. The same for the buyer's other open cases: one call settles
+    them all (一次联系一并处理), so it does not offer what they complain of elsewhere.
+    Without a built model the list still holds what the catalogue alone knows (new
+    arrivals in the buyer's categories)."""
     shop = session.get(Shop, case.shop_id)
     assert shop is not None
     model = load_model(session, case.shop_id) or rec.Model(built_at=now)
     history = buyer_history(session, case.buyer_id, now=now) if case.buyer_id else []
-    exclude, families, wrong_size = [], [], []
-    if case.product_id is not None:
-        exclude.append(str(case.product_id))
-        family = family_of(case.product.sku) if case.product else None
-        reasons = {r.reason for r in case.reasons}
+    exclude: list[str] = []
+    families: list[str] = []
+    wrong_size: list[str] = []
+    for complained in [case, *_other_open_cases(session, case)]:
+        if complained.product_id is None:
+            continue
+        exclude.append(str(complained.product_id))
+        product = complained.product
+        family = family_of(product.sku) if product else None
+        reasons = {r.reason for r in complained.reasons}
         if family and Reason.QUALITY in reasons:
             families.append(family)
         if Reason.SIZE_FIT in reasons:  # the size they bought is the one that did not fit
-            wrong_size.append(str(case.product_id))
+            wrong_size.append(str(complained.product_id))
     ranked = rec.recommend(
         replace(model, catalogue=shop_catalogue(session, case.shop_id)),
         history,
@@ -268,6 +276,24 @@ def suggestions_for(
         for rank, s in enumerate(ranked, start=1)
         if int(s.product) in products  # deleted or made inactive since: skipped
     ]
+
+
+def _other_open_cases(session: Session, case: Case) -> list[Case]:
+    """The buyer's other open cases in the shop, with what they are about."""
+    if case.buyer_id is None:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Case)
+            .where(
+                Case.shop_id == case.shop_id,
+                Case.buyer_id == case.buyer_id,
+                Case.id != case.id,
+                Case.status.in_(case_flow.OPEN),
+            )
+            .options(joinedload(Case.product), selectinload(Case.reasons))
+        )
+    )
 
 
 # -- what happened on the call ---------------------------------------------------------------

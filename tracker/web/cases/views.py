@@ -714,7 +714,7 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
 
 def sibling_label(case: Case) -> str:
     """A sibling case as a choice: its number, what was bought, where it stands."""
-    title = f" {listing_name(case.product.title)}" if case.product else ""
+    title = f" {listing_name(case.product.title, limit=24)}" if case.product else ""
     return f"#{case.id}{title} · {case.status.label}"
 
 
