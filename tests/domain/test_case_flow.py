@@ -137,6 +137,23 @@ def test_never_the_phone_again_after_a_wrong_number() -> None:
     assert tip.channel not in (C.PHONE, C.SMS, C.WANGWANG)
 
 
+def test_right_after_a_wrong_number_another_way_at_once_or_the_new_number() -> None:
+    """换个时段（下午）并改用微信再试 after 号码错误: another part of the day does not mend a
+    wrong number. The next working moment, another way; a number come in since (fetched
+    from the platform, imported) brings the phone back."""
+    tried = [(C.WANGWANG, at(23, 9, 30), A.MESSAGE_LEFT), (C.PHONE, at(23, 10), A.WRONG_NUMBER)]
+    tip = suggest(tried, HOURS, now=at(23, 10, 1))
+    assert tip.at == at(23, 13, 30) and tip.channel is C.WECHAT  # the gap, lunch, then at once
+    assert tip.reason == "上次号码错误：改用微信联系；向平台获取到新号码后可再打电话"
+    assert suggest(tried, HOURS, now=at(23, 10, 1), number_since=at(23, 9)) == tip  # the old one
+    fresh = suggest(tried, HOURS, now=at(23, 10, 30), number_since=at(23, 10, 20))
+    assert fresh.channel is C.PHONE and fresh.at == at(23, 13, 30)
+    assert fresh.reason == "上次号码错误，已有新号码：用新号码再打"
+    later = [*tried, (C.WECHAT, at(23, 14), A.NO_ANSWER)]  # the new number takes an SMS too
+    assert suggest(later, HOURS, now=at(23, 14, 1)).channel is C.WANGWANG
+    assert suggest(later, HOURS, now=at(23, 14, 1), number_since=at(23, 10, 20)).channel is C.SMS
+
+
 def test_suggestions_fall_in_working_hours() -> None:
     tip = suggest([(C.PHONE, at(23, 21, 30), A.NO_ANSWER)], HOURS, now=at(23, 21, 31))
     assert HOURS.add(tip.at, timedelta(0)) == tip.at and tip.at > at(23, 23)

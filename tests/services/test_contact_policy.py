@@ -396,3 +396,39 @@ def test_a_privacy_calls_result_goes_along_at_the_calls_own_time(
     session.refresh(second)
     assert logged.id == placed.id and second.first_attempt_at == MON_10
     assert contact_log.times_for_buyer(session, first.buyer_id) == [MON_10]
+
+
+def test_after_a_wrong_number_the_case_page_says_another_way_until_a_new_number_comes(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    from tracker.domain.phone_numbers import parse_number
+    from tracker.services import case_page, contact_handles
+
+    agent = make_user(Role.AGENT, [shop])
+    case = open_case(session, shop, at=MON_10 - timedelta(days=4))
+    _try(session, case, agent, MON_10, AttemptOutcome.WRONG_NUMBER)
+    now = MON_10 + timedelta(minutes=5)
+    tip = case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
+    assert tip.channel is not Channel.PHONE and tip.reason.startswith("上次号码错误：改用")
+    contact_handles.remember(  # the same number again from the platform: no new number
+        session,
+        shop_id=shop.id,
+        buyer_id=case.buyer_id,
+        number=parse_number("13812345678"),
+        source="top",
+        now=now,
+    )
+    session.commit()
+    tip = case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
+    assert tip.channel is not Channel.PHONE
+    contact_handles.remember(
+        session,
+        shop_id=shop.id,
+        buyer_id=case.buyer_id,
+        number=parse_number("13900001111"),
+        source="top",
+        now=now,
+    )
+    session.commit()
+    tip = case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
+    assert tip.channel is Channel.PHONE and tip.reason == "上次号码错误，已有新号码：用新号码再打"

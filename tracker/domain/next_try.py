@@ -44,17 +44,22 @@ def _daypart(moment: datetime) -> str | None:
 
 
 def suggest(
-    tried: Sequence[tuple[Channel, datetime, AttemptOutcome]], hours: WorkingHours, now: datetime
+    tried: Sequence[tuple[Channel, datetime, AttemptOutcome]],
+    hours: WorkingHours,
+    now: datetime,
+    *,
+    number_since: datetime | None = None,
 ) -> Suggestion:
-    """Another channel than the last one (never the phone after 号码错误), at the next working
-    moment in a part of the day not tried yet (or least tried), at least two hours on."""
+    """Another channel than the last one (never the phone after 号码错误, until a number
+    comes in after it: ``number_since``, the newest number's arrival), at the next working
+    moment in a part of the day not tried yet (or least tried), at least two hours on.
+    Right after 号码错误 the time of day is no cure: the next working moment, another way
+    (or the new number)."""
     last_channel, last_at, last_outcome = tried[-1]
     local = hours.tz
-    banned = (
-        {Channel.PHONE, Channel.SMS}
-        if any(o is AttemptOutcome.WRONG_NUMBER for _, _, o in tried)
-        else set()
-    )
+    wrong = max((at for _, at, o in tried if o is AttemptOutcome.WRONG_NUMBER), default=None)
+    renumbered = wrong is not None and number_since is not None and number_since > wrong
+    banned = {Channel.PHONE, Channel.SMS} if wrong is not None and not renumbered else set()
     used = [c for c, _, _ in tried]
     options = [c for c in ROTATION if c not in banned and c is not last_channel] or [
         Channel.WANGWANG
@@ -62,6 +67,15 @@ def suggest(
     channel = min(options, key=lambda c: (used.count(c), ROTATION.index(c)))
     tried_parts = [_daypart(at.astimezone(local)) for _, at, _ in tried]
     earliest = whole_minute(max(now, last_at + MIN_GAP)).astimezone(local)
+    if last_outcome is AttemptOutcome.WRONG_NUMBER:
+        moment = hours.add(earliest, timedelta(0))
+        if renumbered:
+            return Suggestion(Channel.PHONE, moment, "上次号码错误，已有新号码：用新号码再打")
+        return Suggestion(
+            channel,
+            moment,
+            f"上次号码错误：改用{channel.label}联系；向平台获取到新号码后可再打电话",
+        )
     best: tuple[int, datetime, str] | None = None
     day = earliest.date()
     for _ in range(14):
@@ -97,6 +111,7 @@ def next_try(
     policy: ContactPolicy,
     contacted: Sequence[datetime],
     window_ends: datetime | None = None,
+    number_since: datetime | None = None,
 ) -> Suggestion:
     """``suggest`` from the first moment the shop's contact policy allows (quiet hours, the
     daily cap, the gap after ``contacted``): what the case page offers an agent after a
@@ -104,7 +119,14 @@ def next_try(
     day is chosen again from there: moved as it was, 换个时段（晚上） read 09:00 tomorrow.
     A tip past the case's ``window_ends`` that could come before it is brought forward: a
     new part of the day is worth less than a try while the buyer can still change things."""
-    tip = _within_policy(suggest(tried, hours, now), tried, hours, policy, contacted)
+    tip = _within_policy(
+        suggest(tried, hours, now, number_since=number_since),
+        tried,
+        hours,
+        policy,
+        contacted,
+        number_since,
+    )
     if window_ends is None or tip.at < window_ends:
         return tip
     last_channel, last_at, last_outcome = tried[-1]
@@ -131,12 +153,13 @@ def _within_policy(
     hours: WorkingHours,
     policy: ContactPolicy,
     contacted: Sequence[datetime],
+    number_since: datetime | None,
 ) -> Suggestion:
     for _ in range(POLICY_ROUNDS):
         allowed = policy.earliest(tip.at, contacted, tz=hours.tz)
         if allowed == tip.at:
             return tip
-        tip = suggest(tried, hours, allowed)
+        tip = suggest(tried, hours, allowed, number_since=number_since)
     return replace(tip, at=policy.earliest(tip.at, contacted, tz=hours.tz))
 
 

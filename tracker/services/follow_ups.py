@@ -21,12 +21,13 @@ from tracker.models import (
     Buyer,
     Case,
     ContactAttempt,
+    ContactHandle,
     MessageTemplate,
     OutboundMessage,
     Shop,
     User,
 )
-from tracker.models.enums import AttemptOutcome, Channel, RemedyNotice
+from tracker.models.enums import AttemptOutcome, Channel, HandleKind, RemedyNotice
 from tracker.services import contact_log, shifts
 
 Tried = tuple[Channel, datetime, AttemptOutcome]
@@ -103,6 +104,20 @@ def next_try_for(
         policy=policy,
         contacted=contacted,
         window_ends=case.revision_window_ends_at,
+        number_since=(  # a number come in since 号码错误 makes the phone worth a try again
+            _newest_number(session, case.buyer_id)
+            if case.buyer_id and any(o is AttemptOutcome.WRONG_NUMBER for _, _, o in tried)
+            else None
+        ),
+    )
+
+
+def _newest_number(session: Session, buyer_id: int) -> datetime | None:
+    """When the buyer's newest number came in (imported, from the platform, typed in)."""
+    return session.scalar(
+        sa.select(sa.func.max(ContactHandle.created_at)).where(
+            ContactHandle.buyer_id == buyer_id, ContactHandle.kind != HandleKind.BINDING
+        )
     )
 
 
