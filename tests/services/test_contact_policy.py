@@ -408,27 +408,23 @@ def test_after_a_wrong_number_the_case_page_says_another_way_until_a_new_number_
     case = open_case(session, shop, at=MON_10 - timedelta(days=4))
     _try(session, case, agent, MON_10, AttemptOutcome.WRONG_NUMBER)
     now = MON_10 + timedelta(minutes=5)
-    tip = case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
+
+    def tip_after(number: str | None):  # type: ignore[no-untyped-def]
+        """The case page's tip once ``number`` came in from the platform."""
+        if number is not None:
+            contact_handles.remember(
+                session,
+                shop_id=shop.id,
+                buyer_id=case.buyer_id,
+                number=parse_number(number),
+                source="top",
+                now=now,
+            )
+            session.commit()
+        return case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
+
+    tip = tip_after(None)
     assert tip.channel is not Channel.PHONE and tip.reason.startswith("上次号码错误：改用")
-    contact_handles.remember(  # the same number again from the platform: no new number
-        session,
-        shop_id=shop.id,
-        buyer_id=case.buyer_id,
-        number=parse_number("13812345678"),
-        source="top",
-        now=now,
-    )
-    session.commit()
-    tip = case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
-    assert tip.channel is not Channel.PHONE
-    contact_handles.remember(
-        session,
-        shop_id=shop.id,
-        buyer_id=case.buyer_id,
-        number=parse_number("13900001111"),
-        source="top",
-        now=now,
-    )
-    session.commit()
-    tip = case_page.detail(session, case, viewer=agent, now=now, hours=HOURS).next_try
+    assert tip_after("13812345678").channel is not Channel.PHONE  # the same one: not new
+    tip = tip_after("13900001111")
     assert tip.channel is Channel.PHONE and tip.reason == "上次号码错误，已有新号码：用新号码再打"
