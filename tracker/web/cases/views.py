@@ -551,10 +551,9 @@ def _render(
         [(s.product.id, s.product.title) for s in detail.suggestions]
     )
     along = [c for c in detail.open_siblings if svc.may_work(c, current_user)]
-    attempt.together.choices = row_choices([(c.id, sibling_label(c)) for c in along])
-    if "attempt_form" not in bound:  # the page says 一次联系一并处理: so does the form
-        attempt.together.data = [c.id for c in along]
+    attempt.together.choices = row_choices([(c.id, _sibling_label(c)) for c in along])
     if "attempt_form" not in bound:  # the try about to be logged, or the call's result
+        attempt.together.data = [c.id for c in along]  # the page says 一次联系一并处理
         if detail.call_to_describe:
             forms["attempt_form"].channel.data = Channel.PHONE.value
         elif detail.next_try:
@@ -712,7 +711,7 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
     return _act(case, form, "attempt_form", run, saved, ATTEMPT_WARNING)
 
 
-def sibling_label(case: Case) -> str:
+def _sibling_label(case: Case) -> str:
     """A sibling case as a choice: its number, what was bought, where it stands."""
     title = f" {listing_name(case.product.title, limit=24)}" if case.product else ""
     return f"#{case.id}{title} · {case.status.label}"
