@@ -135,6 +135,41 @@ def test_the_dashboard_figures_match_the_hand_worked_answers(session: Session, s
     assert rows[reports.UNASSIGNED].overdue_now == 1
 
 
+def test_a_buyer_who_asked_us_to_stop_is_no_first_contact_deadline(
+    session: Session, shop: Shop
+) -> None:
+    """Case D's buyer had asked an agent to stop (on another case) before D's deadline:
+    nobody may contact them, so D is neither late in 按时首次联系 nor 超时未联系, on the
+    board or in the alerts. Asked after the deadline had passed, D was late and stays so,
+    but is no longer listed as overdue: nobody can put it right."""
+    from tracker.models.enums import AlertEvent
+    from tracker.services import alerts, board
+
+    long_horizon = alerts.AlertSettings(horizon=timedelta(days=30))  # D is a week old
+
+    d = session.scalars(
+        sa.select(Case).where(Case.first_attempt_at.is_(None), Case.opened_at == FRI)
+    ).one()
+    overdue_filter = board.BoardFilter(shop_ids=(shop.id,), scope="all", overdue=True)
+
+    def figures() -> tuple[int, int, int, list[int], bool]:
+        t = reports.dashboard(session, shop.id, PERIOD, now=NOW, by="agent").totals
+        listed = session.scalars(board.matching_ids(overdue_filter, user_id=0, now=NOW, tz=SH))
+        told = any(
+            n.event is AlertEvent.FIRST_CONTACT_OVERDUE and n.case.id == d.id
+            for n in alerts.due_notices(session, now=NOW, settings=long_horizon)
+        )
+        return t.on_time, t.judged, t.overdue_now, list(listed), told
+
+    assert figures() == (1, 4, 1, [d.id], True)
+    d.buyer.do_not_contact_at = FRI + timedelta(hours=1)  # D is due at 14:00
+    session.commit()
+    assert figures() == (1, 3, 0, [], False)
+    d.buyer.do_not_contact_at = FRI + timedelta(hours=5)
+    session.commit()
+    assert figures() == (1, 4, 0, [], False)
+
+
 def test_breakdowns_by_reason_rating_product_and_category(session: Session, shop: Shop) -> None:
     facts = reports.load_facts(session, shop.id, PERIOD, now=NOW, with_reasons=True)
     by_reason = {r.label: r.figures.cases for r in reports.breakdown(session, facts, "reason")}

@@ -486,6 +486,15 @@ def test_a_buyer_who_asked_to_stop_is_offered_no_number_message_or_call(
     assert "不显示号码" in client.get(url).get_data(as_text=True)
     board = client.get("/cases?scope=all").get_data(as_text=True)
     assert "买家已要求勿扰 · 不再联系" in board and "number-expiring" not in board
+    # the buyer's new review since: a case no one may contact them about, with no clock
+    newer = open_case(session, shop, key="2", nick="又一条", at=utcnow() - timedelta(hours=1))
+    newer.buyer_id = newer.review.buyer_id = case.buyer_id
+    session.commit()
+    page = client.get(f"/cases/{newer.id}").get_data(as_text=True)
+    assert 'id="first-contact-stopped"' in page and "js-countdown" not in page
+    card = client.get("/cases?scope=all").get_data(as_text=True)
+    card = card[card.index(f'data-case-id="{newer.id}"') :].split("</a>")[0]
+    assert "买家已要求勿扰" in card and "js-countdown" not in card
 
     boss = make_user(Role.SUPERVISOR, shops=[shop])
     client = other_browser(client)

@@ -27,7 +27,7 @@ from tracker.models import Case, CaseSurvey, Delivery, Notification, Shop, User
 from tracker.models.accounts import at_work
 from tracker.models.enums import AlertEvent, DeliveryChannel, DeliveryStatus, Role
 from tracker.models.surveys import RESOLVED, UNSOLVED, UNSOLVED_NEWS
-from tracker.services import follow_ups, shifts, survey_answers
+from tracker.services import contact_log, follow_ups, shifts, survey_answers
 from tracker.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Poster(Protocol):
 
 # -- finding what to announce ----------------------------------------------------------------
 def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> list[Notice]:
-    never_tried = sa.and_(Case.status.in_(case_flow.OPEN), Case.first_attempt_at.is_(None))
+    never_tried = sa.and_(Case.status.in_(case_flow.OPEN), contact_log.awaits_first_contact(now))
     base = (
         sa.select(Case)
         .join(Shop, Shop.id == Case.shop_id)
@@ -545,7 +545,7 @@ def _digest(
 ) -> tuple[str, str]:
     """The digest's title and text: the shop's morning numbers."""
     open_cases = sa.and_(Case.shop_id == shop.id, Case.status.in_(case_flow.OPEN))
-    never_tried = sa.and_(open_cases, Case.first_attempt_at.is_(None))
+    never_tried = sa.and_(open_cases, contact_log.awaits_first_contact(now))
     overdue, unassigned, due_soon, still_open, missed = session.execute(
         sa.select(
             sa.func.count().filter(never_tried, Case.first_contact_due_at <= now),

@@ -17,6 +17,7 @@ from tracker.domain.working_hours import MAX_DAYS
 from tracker.models import Case, Shop, User
 from tracker.models.accounts import agent_at_work, at_work, works_for
 from tracker.services.audit import record_shop_change
+from tracker.services.contact_log import awaits_first_contact
 from tracker.services.shifts import next_on_shift
 from tracker.services.transaction import transaction
 
@@ -57,7 +58,7 @@ def _least_loaded_agent(session: Session, shop_id: int, now: datetime, tz: ZoneI
     theirs = sa.and_(Case.owner_id == User.id, Case.status.in_(case_flow.OPEN))
     overdue = (
         sa.select(sa.func.count())
-        .where(theirs, Case.first_attempt_at.is_(None), Case.first_contact_due_at <= now)
+        .where(theirs, Case.first_contact_due_at <= now, awaits_first_contact(now))
         .correlate(User)
         .scalar_subquery()
     )

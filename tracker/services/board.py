@@ -24,7 +24,7 @@ from tracker.models import (
 )
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.surveys import RESOLVED, UNSOLVED, CaseSurvey
-from tracker.services import alerts, browse, confirmations, follow_ups, shifts
+from tracker.services import alerts, browse, confirmations, contact_log, follow_ups, shifts
 from tracker.services.contact_handles import EXPIRES_SOON, FIRST_LAPSE, lapses_soon
 from tracker.services.survey_answers import counted_surveys, unheeded
 from tracker.sql_text import anywhere, contains_text
@@ -152,13 +152,13 @@ def _conditions(
     if f.priority is not None:
         where.append(Case.priority == f.priority)
     if f.overdue:
-        where += [Case.first_attempt_at.is_(None), Case.first_contact_due_at < now]
+        where += [Case.first_contact_due_at < now, contact_log.awaits_first_contact(now)]
     if f.due_today:  # due within today's calendar day: earlier ones are 已超时
         start, end = _day_bounds(now.astimezone(tz).date(), tz)
         where += [
-            Case.first_attempt_at.is_(None),
             Case.first_contact_due_at >= start,
             Case.first_contact_due_at < end,
+            contact_log.awaits_first_contact(now),
         ]
     if f.reason is not None:
         where.append(

@@ -88,6 +88,19 @@ def contacts(
     return sa.union_all(attempts, surveys, campaign_sms)
 
 
+def buyer_stopped(at: datetime | sa.ColumnElement[datetime]) -> sa.ColumnElement[bool]:
+    """SQL, of a case: its buyer had asked us to stop (买家要求勿扰) by ``at``."""
+    return sa.exists().where(Buyer.id == Case.buyer_id, Buyer.do_not_contact_at <= at)
+
+
+def awaits_first_contact(now: datetime) -> sa.ColumnElement[bool]:
+    """SQL, of a case: nobody has contacted its buyer yet, and somebody may. A buyer who
+    asked us to stop (on another case) before any contact on this one is no deadline to
+    meet: such a case is neither 超时未联系 nor 今天到期, nor late in 按时首次联系; its
+    page and card say 买家已要求勿扰."""
+    return sa.and_(Case.first_attempt_at.is_(None), ~buyer_stopped(now))
+
+
 def policy_of(session: Session, shop_id: int) -> ContactPolicy:
     """The shop's contact policy: the defaults when it set none (or the shop is gone)."""
     shop = session.get(Shop, shop_id)

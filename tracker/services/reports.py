@@ -39,7 +39,7 @@ from tracker.models import (
 from tracker.models.enums import CaseOutcome, CaseStatus, Rating, Reason
 from tracker.models.reviews import UNHAPPY
 from tracker.models.surveys import RESOLVED
-from tracker.services import follow_ups, review_counts
+from tracker.services import contact_log, follow_ups, review_counts
 from tracker.services.cases import rules_of
 from tracker.services.confirmations import FOUND, count_waiting
 from tracker.services.errors import FieldError
@@ -301,14 +301,22 @@ def load_facts(
             seconds_between(Case.opened_at, Case.first_conversation_at),
             Case.first_conversation_work_seconds,
             sa.case((recovered, seconds_between(Case.opened_at, Case.closed_at))),
-            sa.case(
-                (never_tried, sa.case((Case.first_contact_due_at < now, 0))),
+            sa.case(  # not judged: not yet due, or the buyer asked us to stop by then
+                (
+                    never_tried,
+                    sa.case(
+                        (contact_log.buyer_stopped(Case.first_contact_due_at), None),
+                        (Case.first_contact_due_at < now, 0),
+                    ),
+                ),
                 (Case.first_attempt_at <= Case.first_contact_due_at, 1),
                 else_=0,
             ),
             flag(is_open),
             flag(recovered),
-            flag(is_open & never_tried & (Case.first_contact_due_at < now)),
+            flag(
+                is_open & (Case.first_contact_due_at < now) & contact_log.awaits_first_contact(now)
+            ),
             Case.attempt_count,
             flag(Case.outcome == CaseOutcome.MANUAL_RECOVERED),
             flag(Case.outcome == CaseOutcome.PROMISE_BROKEN),
@@ -434,8 +442,8 @@ def overdue_now(session: Session, shop_id: int, *, now: datetime) -> int:
             .where(
                 Case.shop_id == shop_id,
                 Case.status.in_(case_flow.OPEN),
-                Case.first_attempt_at.is_(None),
                 Case.first_contact_due_at < now,
+                contact_log.awaits_first_contact(now),
             )
         )
         or 0
@@ -606,8 +614,8 @@ def agent_view(
                     sa.case(
                         (
                             is_open
-                            & Case.first_attempt_at.is_(None)
-                            & (Case.first_contact_due_at < now),
+                            & (Case.first_contact_due_at < now)
+                            & contact_log.awaits_first_contact(now),
                             1,
                         )
                     )
