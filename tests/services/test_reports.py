@@ -168,6 +168,9 @@ def test_a_buyer_who_asked_us_to_stop_is_no_first_contact_deadline(
     d.buyer.do_not_contact_at = FRI + timedelta(hours=5)
     session.commit()
     assert figures() == (1, 4, 0, [], False)
+    d.review.buyer_id = d.buyer_id = None  # no buyer on file: overdue as any (SQL's NOT IN)
+    session.commit()
+    assert figures() == (1, 4, 1, [d.id], True)
 
 
 def test_breakdowns_by_reason_rating_product_and_category(session: Session, shop: Shop) -> None:

@@ -97,7 +97,8 @@ def awaits_first_contact(now: datetime) -> sa.ColumnElement[bool]:
     """SQL, of a case: nobody has contacted its buyer yet, and somebody may. A buyer who
     asked us to stop (on another case) before any contact on this one is no deadline to
     meet: such a case is neither 超时未联系 nor 今天到期, nor late in 按时首次联系; its
-    page and card say 买家已要求勿扰."""
+    page and card say 买家已要求勿扰. The few such buyers have a partial index
+    (``ix_buyers_stopped``): without it PostgreSQL read every buyer to find them."""
     return sa.and_(Case.first_attempt_at.is_(None), ~buyer_stopped(now))
 
 
