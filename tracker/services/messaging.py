@@ -334,14 +334,16 @@ class TemplateOffer:
         return billed_parts(self.text or "")
 
 
+def sent_from_cases(template: MessageTemplate) -> bool:
+    """A template an agent may send from a case: a notice, not the 满意度回访's (its
+    ${link} goes by itself when a case closes)."""
+    return template.purpose is MessagePurpose.NOTICE and "${link}" not in template.body
+
+
 def case_templates(session: Session, case: Case, *, now: datetime) -> list[TemplateOffer]:
     """What an agent may send from a case (active notices, not the survey's ${link}), each
     filled for this buyer, or refused as sending it would be refused."""
-    notices = [
-        t
-        for t in templates_of(session, case.shop_id)
-        if t.purpose is MessagePurpose.NOTICE and "${link}" not in t.body
-    ]
+    notices = [t for t in templates_of(session, case.shop_id) if sent_from_cases(t)]
     if not notices:
         return []
     if case.buyer is not None and stopped(case.buyer.do_not_contact_at, now):

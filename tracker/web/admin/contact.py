@@ -56,11 +56,7 @@ def _page(shop: Shop, template_form: MessageTemplateForm, status: int = 200) -> 
         for name, spec in PROVIDERS.items()
     }
     templates = messaging.templates_of(db.session, shop.id, all_of_them=True)
-    notices = [  # those a case may send (the survey's, with its ${link}, goes by itself)
-        t
-        for t in templates
-        if t.is_active and t.purpose is MessagePurpose.NOTICE and "${link}" not in t.body
-    ]
+    notices = [t for t in templates if t.is_active and messaging.sent_from_cases(t)]
     return render_template(
         "admin/contact.html",
         shop=shop,
