@@ -19,11 +19,12 @@ from tracker.domain.case_flow import (
 )
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.domain.next_try import next_try, suggest, tried_enough
+from tracker.domain.platform_rules import rules_for
 from tracker.domain.working_hours import WorkingHours
 from tracker.models.enums import AttemptOutcome as A
 from tracker.models.enums import CaseOutcome as O
 from tracker.models.enums import CaseStatus as S
-from tracker.models.enums import Channel
+from tracker.models.enums import Channel, Platform
 from tracker.models.enums import Channel as C
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -115,7 +116,7 @@ def test_parts_of_the_day_already_tried_come_last() -> None:
     all_day = WorkingHours(tz=SH, periods=((time(9), time(22)),))
     tip = suggest(tried, all_day, now=at(23, 20, 5))
     assert tip.at == at(24, 12)  # 中午 is the part of the day not tried yet
-    assert tip.channel is C.WECHAT
+    assert tip.channel is C.PHONE  # every way tried once: round again, never WeChat
     # a shop that breaks for lunch does not call then: the least-tried part comes next
     tip = suggest(tried, HOURS, now=at(23, 20, 5))
     assert tip.at == at(24, 9, 30)
@@ -134,7 +135,34 @@ def test_a_tip_after_a_call_with_seconds_is_a_whole_minute_the_policy_allows() -
 def test_never_the_phone_again_after_a_wrong_number() -> None:
     tried = [(C.PHONE, at(23, 10), A.WRONG_NUMBER), (C.WANGWANG, at(23, 15), A.NO_ANSWER)]
     tip = suggest(tried, HOURS, now=at(23, 15))
-    assert tip.channel not in (C.PHONE, C.SMS, C.WANGWANG)
+    assert tip.channel is C.WANGWANG  # the platform's chat is the one way left
+    on_wechat = [*tried, (C.WECHAT, at(23, 17), A.MESSAGE_LEFT)]
+    assert suggest(on_wechat, HOURS, now=at(23, 18)).channel is C.WANGWANG
+    assert suggest(on_wechat[:2], HOURS, now=at(23, 18)).channel is C.WANGWANG
+
+
+def test_wechat_is_tried_only_on_a_buyer_the_shop_reaches_there() -> None:
+    """A Tmall buyer told to be tried 微信 after 电话, 旺旺/千牛 and 短信 is someone nobody
+    has on WeChat: the tip went round to it. WeChat comes in once the agent has tried the
+    buyer there, and the platform's chat is named as its staff name it."""
+    tried = [
+        (C.PHONE, at(23, 10), A.NO_ANSWER),
+        (C.WANGWANG, at(23, 14), A.MESSAGE_LEFT),
+        (C.SMS, at(24, 10), A.MESSAGE_SENT),
+    ]
+    every = [suggest(tried[:n], HOURS, now=at(24, 10, 1)).channel for n in range(1, 4)]
+    assert C.WECHAT not in every and every[-1] is C.PHONE
+    reached_there = [*tried, (C.WECHAT, at(24, 14), A.MESSAGE_LEFT), (C.PHONE, at(24, 19), A.BUSY)]
+    assert suggest(reached_there, HOURS, now=at(24, 19, 1)).channel is C.WANGWANG
+    assert suggest(reached_there[:4], HOURS, now=at(24, 14, 1)).channel is C.PHONE
+    jd = rules_for(Platform.JD).channel_label
+    tip = suggest(tried[:1], HOURS, now=at(23, 10, 1), named=jd)
+    assert (
+        tip.reason.startswith("换个时段（")
+        and "并改用京东咚咚再试：上次 未接通（电话）" in tip.reason
+    )
+    chat_missed = suggest(tried[:2], HOURS, now=at(23, 14, 1), named=jd)
+    assert chat_missed.reason.endswith("上次 已留言（京东咚咚）")
 
 
 def test_right_after_a_wrong_number_another_way_at_once_or_the_new_number() -> None:
@@ -142,14 +170,16 @@ def test_right_after_a_wrong_number_another_way_at_once_or_the_new_number() -> N
     wrong number. The next working moment, another way; a number come in since (fetched
     from the platform, imported) brings the phone back."""
     tried = [(C.WANGWANG, at(23, 9, 30), A.MESSAGE_LEFT), (C.PHONE, at(23, 10), A.WRONG_NUMBER)]
-    tip = suggest(tried, HOURS, now=at(23, 10, 1))
-    assert tip.at == at(23, 13, 30) and tip.channel is C.WECHAT  # the gap, lunch, then at once
-    assert tip.reason == "上次号码错误：改用微信联系；向平台获取到新号码后可再打电话"
-    assert suggest(tried, HOURS, now=at(23, 10, 1), number_since=at(23, 9)) == tip  # the old one
+    taobao = rules_for(Platform.TAOBAO).channel_label
+    tip = suggest(tried, HOURS, now=at(23, 10, 1), named=taobao)
+    assert tip.at == at(23, 13, 30) and tip.channel is C.WANGWANG  # the gap, lunch, at once
+    assert tip.reason == "上次号码错误：改用旺旺/千牛联系；向平台获取到新号码后可再打电话"
+    old_number = suggest(tried, HOURS, now=at(23, 10, 1), number_since=at(23, 9), named=taobao)
+    assert old_number == tip
     fresh = suggest(tried, HOURS, now=at(23, 10, 30), number_since=at(23, 10, 20))
     assert fresh.channel is C.PHONE and fresh.at == at(23, 13, 30)
     assert fresh.reason == "上次号码错误，已有新号码：用新号码再打"
-    later = [*tried, (C.WECHAT, at(23, 14), A.NO_ANSWER)]  # the new number takes an SMS too
+    later = [*tried, (C.WECHAT, at(23, 14), A.NO_ANSWER)]  # on WeChat; a new number: SMS too
     assert suggest(later, HOURS, now=at(23, 14, 1)).channel is C.WANGWANG
     assert suggest(later, HOURS, now=at(23, 14, 1), number_since=at(23, 10, 20)).channel is C.SMS
 
@@ -235,7 +265,7 @@ def test_a_buyer_tried_often_in_several_ways_on_several_days_may_be_closed_unrea
         (C.SMS, at(24, 21), A.MESSAGE_SENT),
         (C.PHONE, at(25, 12), A.NO_ANSWER),
     ]
-    said = tried_enough(tried, HOURS)
+    said = tried_enough(tried, HOURS, named=rules_for(Platform.TMALL).channel_label)
     assert said == (
         "3 天里用电话、旺旺/千牛、短信联系了 5 次，买家都没有回应："
         "可以再试，也可以在“状态与结案”里以“联系不上买家”结案。"

@@ -14,6 +14,7 @@ from tests.conftest import HOURS, NOW
 from tests.factories import approved_template, open_case
 from tracker.domain.contact_policy import ContactPolicy
 from tracker.models import (
+    AuditEvent,
     Campaign,
     CampaignRecipient,
     Case,
@@ -22,7 +23,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import AttemptOutcome, Channel, MessagePurpose, Role
+from tracker.models.enums import AttemptOutcome, Channel, MessagePurpose, Platform, Role
 from tracker.services import cases, contact_log
 from tracker.services.errors import FieldError
 
@@ -149,6 +150,34 @@ def test_a_call_that_put_the_problem_in_hand_went_well(
     )
     found = contact_log.history(session, shop, case.buyer_id)  # type: ignore[arg-type]
     assert [(c.result, c.went_well) for c in found] == [("已接通-问题处理中", True)]
+
+
+def test_a_buyers_contact_history_names_the_platforms_own_chat(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """The buyer page's 联系记录 and the case's change log said 旺旺/千牛 on a JD shop."""
+    shop.platform = Platform.JD
+    agent = make_user(Role.AGENT, shops=[shop])
+    case = open_case(session, shop, at=NOW)
+    cases.log_attempt(
+        session,
+        case,
+        cases.AttemptDraft(
+            channel=Channel.WANGWANG, attempted_at=CALL_AT, outcome=AttemptOutcome.MESSAGE_LEFT
+        ),
+        actor=agent,
+        now=CALL_AT,
+        expected_version=None,
+        hours=HOURS,
+    )
+    found = contact_log.history(session, shop, case.buyer_id)  # type: ignore[arg-type]
+    assert [(c.channel, c.result) for c in found] == [("京东咚咚", "已留言")]
+    logged = session.scalars(
+        sa.select(AuditEvent.new_value).where(
+            AuditEvent.case_id == case.id, AuditEvent.field == "attempt"
+        )
+    ).one()
+    assert logged == "京东咚咚 · 已留言"
 
 
 def test_a_buyers_contact_history_across_cases_surveys_and_campaigns(

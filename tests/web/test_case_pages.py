@@ -1433,6 +1433,39 @@ def test_the_page_says_when_a_buyer_was_tried_enough_to_close_as_unreachable(
     assert 'id="tried-enough"' in html and "5 天里用电话、旺旺/千牛联系了 5 次" in html
 
 
+def test_a_jd_shops_pages_name_its_own_chat_not_wangwang(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """A JD shop's agent was offered 旺旺/千牛 in 渠道, read it in the case's record and the
+    next try (改用旺旺/千牛再试) and saw the buyer's account as 旺旺：…: Taobao's words on a
+    platform whose chat is 京东咚咚. The tip went round to 微信, a way nobody has to them."""
+    shop.platform = Platform.JD
+    case = open_case(session, shop, at=utcnow() - timedelta(days=9))
+    case.owner_id = agent.id
+    tries = [
+        (Channel.PHONE, 5, AttemptOutcome.NO_ANSWER),
+        (Channel.WANGWANG, 4, AttemptOutcome.MESSAGE_LEFT),
+        (Channel.SMS, 3, AttemptOutcome.MESSAGE_LEFT),
+        (Channel.PHONE, 2, AttemptOutcome.BUSY),
+        (Channel.WANGWANG, 1, AttemptOutcome.MESSAGE_LEFT),
+    ]
+    for channel, days_ago, outcome in tries:
+        add_attempt(
+            session, case, agent, utcnow() - timedelta(days=days_ago), outcome, channel=channel
+        )
+    case.attempt_count, case.status = len(tries), CaseStatus.CONTACTING
+    session.commit()
+    login(client, agent)
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "旺旺" not in html and "微信" not in html.split('id="tried-enough"')[0]
+    assert '<option value="wangwang">京东咚咚</option>' in html
+    assert "5 天里用电话、京东咚咚、短信联系了 5 次" in html
+    assert "昵称：" in html
+    tip = html.split('id="next-try"')[1].split("</div>")[0]
+    assert "改用短信再试：上次 已留言（京东咚咚）" in tip
+    assert len(re.findall(r"</strong> 京东咚咚", html)) == 2  # each contact's record
+
+
 def test_a_first_contact_made_late_is_said_late_not_shown_as_met(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:

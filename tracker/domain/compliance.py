@@ -21,7 +21,7 @@ from tracker.domain.privacy import personal_data_in, phone_numbers_in
 
 RULE = "《网络反不正当竞争暂行规定》第九条：不得以返现、红包、卡券、赠品等利诱用户作出指定好评"
 PRESSURE_RULE = "售后规范：不得向买家施压、反复要求改评或以投诉相威胁"
-PRIVACY_RULE = "《个人信息保护法》：公开的解释不写买家的姓名、地址、旺旺名或订单号"
+PRIVACY_RULE = "《个人信息保护法》：公开的解释不写买家的姓名、地址、昵称（如旺旺名）或订单号"
 NUMBER_RULE = "公开的解释不写电话号码：看不出是谁的，买家的号码写出来就是泄露"
 
 # Set phrases, caught on their own.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
@@ -19,13 +19,23 @@ DAYPARTS: tuple[tuple[str, time, time], ...] = (
     ("下午", time(14, 30), time(17, 30)),
     ("晚上", time(19, 0), time(21, 0)),
 )
-ROTATION = (Channel.PHONE, Channel.WANGWANG, Channel.SMS, Channel.WECHAT)
+# The ways every buyer can be tried: their number, the platform's chat, SMS. WeChat is a
+# way only to a buyer the shop already reaches there (one tried on it before): a Tmall
+# buyer told to be tried 微信 is someone nobody has on WeChat.
+ROTATION = (Channel.PHONE, Channel.WANGWANG, Channel.SMS)
 MIN_GAP = timedelta(hours=2)
 POLICY_ROUNDS = 4  # the policy moves a tip on at most a few times (quiet hours, cap, week)
 # 锲而不舍 has been done when this many tries, on more than one channel and over this many
 # days, never reached the buyer: closing as 联系不上买家 is then honest, not giving up early.
 ENOUGH_TRIES = 5
 ENOUGH_DAYS = 3
+
+
+Named = Callable[[Channel], str]  # a channel as the shop's platform calls it
+
+
+def _label(channel: Channel) -> str:
+    return channel.label
 
 
 @dataclass(frozen=True)
@@ -49,22 +59,23 @@ def suggest(
     now: datetime,
     *,
     number_since: datetime | None = None,
+    named: Named = _label,
 ) -> Suggestion:
     """Another channel than the last one (never the phone after 号码错误, until a number
     comes in after it: ``number_since``, the newest number's arrival), at the next working
     moment in a part of the day not tried yet (or least tried), at least two hours on.
     Right after 号码错误 the time of day is no cure: the next working moment, another way
-    (or the new number)."""
+    (or the new number). ``named`` says a channel as the shop's platform does (its chat:
+    旺旺/千牛 on Taobao, 京东咚咚 on JD)."""
     last_channel, last_at, last_outcome = tried[-1]
     local = hours.tz
     wrong = max((at for _, at, o in tried if o is AttemptOutcome.WRONG_NUMBER), default=None)
     renumbered = wrong is not None and number_since is not None and number_since > wrong
     banned = {Channel.PHONE, Channel.SMS} if wrong is not None and not renumbered else set()
     used = [c for c, _, _ in tried]
-    options = [c for c in ROTATION if c not in banned and c is not last_channel] or [
-        Channel.WANGWANG
-    ]
-    channel = min(options, key=lambda c: (used.count(c), ROTATION.index(c)))
+    ways = (*ROTATION, Channel.WECHAT) if Channel.WECHAT in used else ROTATION
+    options = [c for c in ways if c not in banned and c is not last_channel] or [Channel.WANGWANG]
+    channel = min(options, key=lambda c: (used.count(c), ways.index(c)))
     tried_parts = [_daypart(at.astimezone(local)) for _, at, _ in tried]
     earliest = whole_minute(max(now, last_at + MIN_GAP)).astimezone(local)
     if last_outcome is AttemptOutcome.WRONG_NUMBER:
@@ -74,7 +85,7 @@ def suggest(
         return Suggestion(
             channel,
             moment,
-            f"上次号码错误：改用{channel.label}联系；向平台获取到新号码后可再打电话",
+            f"上次号码错误：改用{named(channel)}联系；向平台获取到新号码后可再打电话",
         )
     best: tuple[int, datetime, str] | None = None
     day = earliest.date()
@@ -94,12 +105,12 @@ def suggest(
         day += timedelta(days=1)
     if best is None:
         moment = hours.add(earliest, timedelta(0))
-        return Suggestion(channel, moment, f"换用{channel.label}")
+        return Suggestion(channel, moment, f"换用{named(channel)}")
     return Suggestion(
         channel,
         best[1],
-        f"换个时段（{best[2]}）并改用{channel.label}再试："
-        f"上次 {last_outcome.label}（{last_channel.label}）",
+        f"换个时段（{best[2]}）并改用{named(channel)}再试："
+        f"上次 {last_outcome.label}（{named(last_channel)}）",
     )
 
 
@@ -112,6 +123,7 @@ def next_try(
     contacted: Sequence[datetime],
     window_ends: datetime | None = None,
     number_since: datetime | None = None,
+    named: Named = _label,
 ) -> Suggestion:
     """``suggest`` from the first moment the shop's contact policy allows (quiet hours, the
     daily cap, the gap after ``contacted``): what the case page offers an agent after a
@@ -120,12 +132,13 @@ def next_try(
     A tip past the case's ``window_ends`` that could come before it is brought forward: a
     new part of the day is worth less than a try while the buyer can still change things."""
     tip = _within_policy(
-        suggest(tried, hours, now, number_since=number_since),
+        suggest(tried, hours, now, number_since=number_since, named=named),
         tried,
         hours,
         policy,
         contacted,
         number_since,
+        named,
     )
     if window_ends is None or tip.at < window_ends:
         return tip
@@ -142,8 +155,8 @@ def next_try(
     return Suggestion(
         tip.channel,
         soon,
-        f"赶在挽回期限（{ends}）前改用{tip.channel.label}再试："
-        f"上次 {last_outcome.label}（{last_channel.label}）",
+        f"赶在挽回期限（{ends}）前改用{named(tip.channel)}再试："
+        f"上次 {last_outcome.label}（{named(last_channel)}）",
     )
 
 
@@ -154,17 +167,21 @@ def _within_policy(
     policy: ContactPolicy,
     contacted: Sequence[datetime],
     number_since: datetime | None,
+    named: Named,
 ) -> Suggestion:
     for _ in range(POLICY_ROUNDS):
         allowed = policy.earliest(tip.at, contacted, tz=hours.tz)
         if allowed == tip.at:
             return tip
-        tip = suggest(tried, hours, allowed, number_since=number_since)
+        tip = suggest(tried, hours, allowed, number_since=number_since, named=named)
     return replace(tip, at=policy.earliest(tip.at, contacted, tz=hours.tz))
 
 
 def tried_enough(
-    tried: Sequence[tuple[Channel, datetime, AttemptOutcome]], hours: WorkingHours
+    tried: Sequence[tuple[Channel, datetime, AttemptOutcome]],
+    hours: WorkingHours,
+    *,
+    named: Named = _label,
 ) -> str | None:
     """What to tell an agent whose buyer was never reached though tried often enough, in
     enough ways and on enough days (:data:`ENOUGH_TRIES`, :data:`ENOUGH_DAYS`); else None."""
@@ -175,7 +192,7 @@ def tried_enough(
     days = {at.astimezone(hours.tz).date() for _, at in unanswered}
     if len(unanswered) < ENOUGH_TRIES or len(channels) < 2 or len(days) < ENOUGH_DAYS:
         return None
-    ways = "、".join(c.label for c in channels)
+    ways = "、".join(named(c) for c in channels)
     return (
         f"{len(days)} 天里用{ways}联系了 {len(unanswered)} 次，买家都没有回应："
         f"可以再试，也可以在“状态与结案”里以“{CaseOutcome.UNREACHABLE.label}”结案。"

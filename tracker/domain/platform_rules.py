@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from tracker.models.enums import AttemptOutcome, Platform, Rating
+from tracker.models.enums import AttemptOutcome, Channel, Platform, Rating
 
 
 class BuyerChange(StrEnum):
@@ -54,6 +54,10 @@ class ReviewRules:
     # known). Words only: the tracker follows a review for ``change_window`` from posting
     # whatever it can still get, as the trade works a review in its first month.
     follow_up_days: int | None = None
+    # the platform's own chat between buyer and shop, as its staff call it: the channel the
+    # tracker stores as ``Channel.WANGWANG`` (旺旺 is Taobao's; a JD agent works in 咚咚)
+    chat: str = "平台消息"
+    nick: str = "昵称"  # what its staff call a buyer's account name (旺旺 on Taobao)
 
     @property
     def review_can_change(self) -> bool:
@@ -118,6 +122,10 @@ class ReviewRules:
             return f"已接通-同意{self.promise}"
         return outcome.label
 
+    def channel_label(self, channel: Channel) -> str:
+        """A contact channel as this platform's staff would say it: its own chat by name."""
+        return self.chat if channel is Channel.WANGWANG else channel.label
+
     def change_window_end(self, first_posted_at: datetime) -> datetime:
         return first_posted_at + self.change_window
 
@@ -168,6 +176,8 @@ B, R = BuyerChange, Recovery
 RULES: dict[Platform, ReviewRules] = {
     Platform.TAOBAO: ReviewRules(
         platform=Platform.TAOBAO,
+        chat="旺旺/千牛",
+        nick="旺旺",
         buyer_changes=frozenset({B.REVISE_TO_GOOD, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
         follow_up_closes_explanation=True,
@@ -179,6 +189,8 @@ RULES: dict[Platform, ReviewRules] = {
     ),
     Platform.TMALL: ReviewRules(
         platform=Platform.TMALL,
+        chat="旺旺/千牛",
+        nick="旺旺",
         buyer_changes=frozenset({B.FOLLOW_UP}),
         changes_allowed=0,
         follow_up_closes_explanation=True,
@@ -190,6 +202,7 @@ RULES: dict[Platform, ReviewRules] = {
     ),
     Platform.KUAISHOU: ReviewRules(
         platform=Platform.KUAISHOU,
+        chat="快手小店客服消息",
         buyer_changes=frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
         reply_to_first_review_only=True,
@@ -199,6 +212,7 @@ RULES: dict[Platform, ReviewRules] = {
     ),
     Platform.WECHAT: ReviewRules(
         platform=Platform.WECHAT,
+        chat="小程序客服消息",
         buyer_changes=frozenset({B.RECONCILE, B.FOLLOW_UP}),
         changes_allowed=1,
         recovered_by=frozenset({R.DELETED}),
@@ -207,6 +221,7 @@ RULES: dict[Platform, ReviewRules] = {
     ),
     Platform.JD: ReviewRules(
         platform=Platform.JD,
+        chat="京东咚咚",
         buyer_changes=frozenset({B.REVISE, B.FOLLOW_UP}),
         changes_allowed=1,
         explanation_window=None,
@@ -215,12 +230,14 @@ RULES: dict[Platform, ReviewRules] = {
     ),
     Platform.DOUYIN: ReviewRules(
         platform=Platform.DOUYIN,
+        chat="抖店飞鸽",
         buyer_changes=frozenset({B.DELETE, B.FOLLOW_UP}),
         recovered_by=frozenset({R.DELETED}),
         summary="（待核实）买家可删除评价或追评；商家 30 天内可回复。",
     ),
     Platform.PINDUODUO: ReviewRules(
         platform=Platform.PINDUODUO,
+        chat="拼多多客服消息",
         buyer_changes=frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
         recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),

@@ -120,7 +120,7 @@ class Reason(LabelledEnum):
 
 class Channel(LabelledEnum):
     PHONE = "phone", "电话"
-    WANGWANG = "wangwang", "旺旺/千牛"
+    WANGWANG = "wangwang", "平台消息"  # the platform's chat: ReviewRules.channel_label names it
     SMS = "sms", "短信"
     WECHAT = "wechat", "微信"
     EMAIL = "email", "邮件"

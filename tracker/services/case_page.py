@@ -426,7 +426,11 @@ def detail(
         suggestion_bought=recommendations.bought_instead(session, suggested),
         staff_label=browse.corrections(session, [review.id]).get(review.id),
         can_still_change=can_change,
-        tried_enough=tried_enough(tried, hours) if case.status in case_flow.OPEN else None,
+        tried_enough=(
+            tried_enough(tried, hours, named=rules.channel_label)
+            if case.status in case_flow.OPEN
+            else None
+        ),
         explanation_findings=(
             tuple(explanation_findings(session, case, case.explanation_draft))
             if case.explanation_draft and case.explanation_posted_at is None

@@ -594,7 +594,8 @@ def record_attempt(
         tip = follow_ups.next_try_for(session, case, hours=hours, now=now)
         case.next_follow_up_at = tip.at if tip else None
     # said as the form said it: 已接通-同意追评 on Tmall, 同意和解 on WeChat
-    said = rules_of_case(session, case).attempt_label(draft.outcome)
+    rules = rules_of_case(session, case)
+    said = rules.attempt_label(draft.outcome)
     record_case_change(
         session,
         case,
@@ -602,7 +603,8 @@ def record_attempt(
         actor_id=actor.id,
         field="attempt",
         old=None,
-        new=f"{draft.channel.label} · {said}" + ("（隐私号外呼的结果）" if call else ""),
+        new=f"{rules.channel_label(draft.channel)} · {said}"
+        + ("（隐私号外呼的结果）" if call else ""),
     )
     touch(case, now)
     return attempt

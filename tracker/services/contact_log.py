@@ -176,7 +176,7 @@ class Contact:
     """One line of a buyer's contact history: when, how, with what result, by whom."""
 
     at: datetime
-    channel: str  # 电话, 旺旺, 短信, 营销短信, 满意度回访
+    channel: str  # 电话, 旺旺/千牛 (the platform's chat by name), 短信, 营销短信, 满意度回访
     result: str
     by: str | None = None  # the agent; None for what the tracker sent
     case_id: int | None = None
@@ -211,7 +211,7 @@ def history(
         found.append(
             Contact(
                 attempt.attempted_at,
-                attempt.channel.label,
+                rules.channel_label(attempt.channel),
                 rules.attempt_label(attempt.outcome),
                 agent,
                 case_id=attempt.case_id,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.domain import case_flow
 from tracker.domain.contact_policy import ContactPolicy, answers_buyer
 from tracker.domain.next_try import Suggestion, next_try
+from tracker.domain.platform_rules import rules_for
 from tracker.domain.working_hours import WorkingHours
 from tracker.models import (
     Buyer,
@@ -27,7 +28,7 @@ from tracker.models import (
     Shop,
     User,
 )
-from tracker.models.enums import AttemptOutcome, Channel, HandleKind, RemedyNotice
+from tracker.models.enums import AttemptOutcome, Channel, HandleKind, Platform, RemedyNotice
 from tracker.services import contact_log, shifts
 
 Tried = tuple[Channel, datetime, AttemptOutcome]
@@ -109,6 +110,7 @@ def next_try_for(
             if case.buyer_id and any(o is AttemptOutcome.WRONG_NUMBER for _, _, o in tried)
             else None
         ),
+        named=rules_for(shop.platform if shop is not None else Platform.OTHER).channel_label,
     )
 
 

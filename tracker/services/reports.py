@@ -768,7 +768,7 @@ def export_rows(
     ):
         said = f"：{text}" if text else ""
         notes[case_id].append(
-            f"{at.astimezone(tz):%m-%d %H:%M} {channel.label}·"
+            f"{at.astimezone(tz):%m-%d %H:%M} {case_rules[case_id].channel_label(channel)}·"
             f"{case_rules[case_id].attempt_label(outcome)}{said}"
         )
 

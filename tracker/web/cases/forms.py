@@ -252,7 +252,7 @@ class AppealForm(VersionedForm):
     note = TextAreaField(
         "违规说明与证据",
         validators=[DataRequired(message="请写明违规之处。"), Length(max=500)],
-        render_kw={"rows": 2, "placeholder": "例如：买家在旺旺要求返现 50 元才删差评（已截图）"},
+        render_kw={"rows": 2, "placeholder": "例如：买家留言要求返现 50 元才删差评（已截图）"},
     )
     submit = SubmitField("登记申诉")
 

@@ -545,6 +545,10 @@ def _render(
         for c in attempt.outcome.choices
         if detail.can_still_change or c.value != AttemptOutcome.AGREED.value
     ]
+    attempt.channel.choices = [  # the platform's chat by its name: 旺旺/千牛, 京东咚咚
+        SelectChoice(c.value, detail.rules.channel_label(Channel(c.value)))
+        for c in attempt.channel.choices
+    ]
     if "attempt_form" not in bound:
         attempt.shown.data = shown.dump(case.id, [s.shown for s in detail.suggestions])
     attempt.mentioned.choices = row_choices(

@@ -21,7 +21,7 @@ class ErasureForm(Form):
             DataRequired("请写明依据：谁、何时、通过什么渠道要求删除。"),
             Length(max=200, message="依据最多 200 字。"),
         ],
-        render_kw={"placeholder": "例如：买家 12-01 旺旺留言要求删除个人信息"},
+        render_kw={"placeholder": "例如：买家 12-01 留言要求删除个人信息"},
     )
     submit = SubmitField("删除个人信息")
 
