@@ -300,6 +300,9 @@ def test_labelled_csv_errors_name_the_row(tmp_path: Path) -> None:
     path.write_text("text\n好\n", encoding="utf-8")
     with pytest.raises(TrainingError, match="missing column"):
         read_labelled_csv(path)
+    path.write_text("cat,label,review\n水果,0,太酸了,不会再买\n水果,1,很甜\n", encoding="utf-8")
+    with pytest.raises(TrainingError, match=r"第 2 行.*这一行比表头多 1 列"):
+        read_labelled_csv(path)  # not trained on as 太酸了 alone
     with pytest.raises(TrainingError, match="both positive and negative"):
         quick([Example("好", 1)] * 100, now=NOW, source="x")
 

@@ -104,6 +104,49 @@ def test_skip_bad_rows_imports_the_good_ones(session: Session, shop: Shop) -> No
     assert count(session, Review) == 3
 
 
+def test_a_quote_left_open_refuses_the_file_even_when_skipping_bad_rows(
+    session: Session, shop: Shop
+) -> None:
+    """Python's csv reads a quote never closed on to the end of the file: every row after
+    it became one cell of that row, which "skip bad rows" then skipped, reporting one bad
+    row and importing none of the rest without a word."""
+    broken = REVIEWS_CSV.replace("很甜，孩子爱吃", '"很甜，孩子爱吃')
+    report = run(session, shop, "reviews", broken.encode(), "评价.csv", skip=True)
+    assert not report.written and count(session, Review) == 0
+    assert [p.describe() for p in report.problems] == [
+        "文件 评价.csv，第 3 行，值「很甜，孩子爱吃,2026/11/22 21:00,赣南脐橙 5斤装,620001」："
+        "英文双引号没有闭合，它后面的 1 行都被读进了这一格：请在这一行补上引号"
+        '（值里的引号写成两个 ""），或在 Excel 里另存为 .xlsx 再导入'
+    ]
+    last_line = REVIEWS_CSV + '3904,3904001,木木,差评,"太差,2026-11-22 22:00:00,苹果,620002'
+    report = run(session, shop, "reviews", last_line.encode(), "评价.csv", skip=True)
+    assert not report.written and "第 5 行" in report.problems[0].describe()
+    assert "后面的" not in report.problems[0].describe()  # nothing after it was taken
+
+
+def test_a_comma_left_unquoted_is_a_bad_row_not_a_cut_value(session: Session, shop: Shop) -> None:
+    """评价内容 with an ASCII comma and no quotes is two cells: every value after it moved one
+    column on, and the cut-off last one was dropped unseen. Trailing empty cells, as Excel
+    writes them, and a quoted value with commas and line breaks are fine."""
+    cut = REVIEWS_CSV + "3904,3904001,木木,差评,太差了,不会再买,2026-11-22 22:00:00,苹果,620002\n"
+    report = run(session, shop, "reviews", cut.encode(), "评价.csv")
+    assert not report.written
+    assert [p.describe() for p in report.problems] == [
+        "文件 评价.csv，第 5 行，值「3904,3904001,木木,差评,太差了,不会再买,2026-11-22 2…」："
+        "这一行比表头多 1 列：值里没加引号的英文逗号把一列拆成了两列，后面的值都错了位。"
+        "请给含逗号的值加上英文双引号，或在 Excel 里另存为 .xlsx 再导入"
+    ]
+    report = run(session, shop, "reviews", cut.encode(), "评价.csv", skip=True)
+    assert (report.imported_rows, report.skipped_rows) == (3, 1)
+    fine = REVIEWS_CSV.replace("\n", ",,\n").replace(",,\n", "\n", 1) + (
+        '3905,3905001,星星,差评,"太差了,\n不会再买",2026-11-22 22:00:00,苹果,620002\n'
+    )
+    report = run(session, shop, "reviews", fine.encode(), "评价2.csv")
+    assert report.written and report.problems == [] and report.imported_rows == 4
+    kept = session.scalar(sa.select(Review.text).where(Review.platform_key == "3905001:buyer"))
+    assert kept == "太差了,\n不会再买"
+
+
 def test_missing_column_and_unreadable_files(session: Session, shop: Shop) -> None:
     report = run(session, shop, "reviews", "买家会员名,评价内容\n甲,好\n".encode(), "x.csv")
     reasons = [p.describe() for p in report.problems]

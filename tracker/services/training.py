@@ -53,6 +53,9 @@ def read_labelled_csv(path: Path, *, exclude_categories: Sequence[str] = ()) -> 
         raise TrainingError(f"{path}: missing column(s) {', '.join(missing)}; found {header}")
     examples, problems = [], []
     for number, row in rows:
+        if row.problem is not None:  # a review cut at an unquoted comma: not what was said
+            problems.append(row.problem)
+            continue
         label, text = row.get("label", "").strip(), row.get("review", "")
         if label not in ("0", "1"):
             problems.append(FileProblem(path.name, number, "label", label, "must be 0 or 1"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -71,6 +72,15 @@ def clean_cell(value: Any) -> Any:
 
 Source = bytes | Path  # a file's content, or the file on disk (read as it goes)
 
+
+class Cells(dict[str, Any]):
+    """One row's values by column name, and what is wrong with the row as a whole: a CSV
+    line with more cells than the header has columns was cut by a comma left unquoted, so
+    its values sit under the wrong columns and the last ones would be dropped unseen."""
+
+    problem: FileProblem | None = None
+
+
 # An XLSX is a zip: what it unpacks to, not its size, is what parsing costs. A shop's
 # yearly export unpacks to tens of megabytes; a "zip bomb" of a few MB to gigabytes.
 MAX_XLSX_UNPACKED = 300 * 1024 * 1024
@@ -81,9 +91,10 @@ def open_table(
 ) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
     """Header, and the rows (with their spreadsheet row numbers) as they are read: a file
     on disk is never held whole in memory."""
+    is_csv = filename.lower().endswith((".csv", ".txt", ".tsv"))
     if filename.lower().endswith((".xlsx", ".xlsm")):
         raw_rows = _xlsx_rows(source, filename)
-    elif filename.lower().endswith((".csv", ".txt", ".tsv")):
+    elif is_csv:
         raw_rows = _csv_rows(source, filename)
     else:
         raise FileError(FileProblem(filename, None, None, None, "只支持 .csv 和 .xlsx 文件"))
@@ -111,10 +122,21 @@ def open_table(
                 raise FileError(
                     FileProblem(filename, number, None, None, f"超过 {MAX_ROWS} 行，请拆分文件")
                 )
-            yield (
-                number,
-                {h: (values[i] if i < len(values) else None) for i, h in enumerate(header) if h},
+            row = Cells(
+                (h, values[i] if i < len(values) else None) for i, h in enumerate(header) if h
             )
+            beyond = [str(v) for v in values[len(header) :] if v not in (None, "")]
+            if is_csv and beyond:  # (a spreadsheet's note beside the table is no such cut)
+                row.problem = FileProblem(
+                    filename,
+                    number,
+                    None,
+                    ",".join("" if v is None else str(v) for v in values),
+                    f"这一行比表头多 {len(values) - len(header)} 列：值里没加引号的英文逗号"
+                    "把一列拆成了两列，后面的值都错了位。请给含逗号的值加上英文双引号，"
+                    "或在 Excel 里另存为 .xlsx 再导入",
+                )
+            yield number, row
 
     return header, rows()
 
@@ -125,12 +147,17 @@ def read_table(source: Source, filename: str) -> tuple[list[str], list[tuple[int
     return header, list(rows)
 
 
-def read_text_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Like :func:`read_table` for a file on disk, all values as text."""
+def read_text_table(path: Path) -> tuple[list[str], list[tuple[int, Cells]]]:
+    """Like :func:`read_table` for a file on disk, all values as text (each row's
+    ``problem`` kept)."""
     header, rows = read_table(path, path.name)
-    return header, [
-        (n, {k: "" if v is None else str(v) for k, v in row.items()}) for n, row in rows
-    ]
+    return header, [(n, _as_text(row)) for n, row in rows]
+
+
+def _as_text(row: dict[str, Any]) -> Cells:
+    text = Cells((k, "" if v is None else str(v)) for k, v in row.items())
+    text.problem = row.problem if isinstance(row, Cells) else None
+    return text
 
 
 def _encoding(source: Source, filename: str) -> str:
@@ -161,18 +188,45 @@ def _binary(source: Source) -> BinaryIO:
     return open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
 
 
+# A last line after the file's own: read as a row of its own when every quote was closed,
+# or into the last cell when one was not, where Python's csv reads on to the end of the
+# file without a word (every row after it one cell: "skip bad rows" would lose them all).
+_END_OF_FILE = "\ue000end of file\ue000"
+
+
 def _csv_rows(source: Source, filename: str) -> Iterator[list[str]]:
     encoding = _encoding(source, filename)
     with io.TextIOWrapper(_binary(source), encoding=encoding, newline="") as text:
         sample = text.read(4096)
         text.seek(0)
         delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+        lines = itertools.chain(text, [_END_OF_FILE])  # (each item ends a line)
         try:
-            yield from csv.reader(text, delimiter=delimiter)
+            for number, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
+                if cells and _END_OF_FILE in cells[-1]:
+                    if cells != [_END_OF_FILE]:
+                        raise FileError(_unclosed_quote(filename, number, cells))
+                    return
+                yield cells
         except csv.Error as exc:
             raise FileError(
                 FileProblem(filename, None, None, None, f"CSV 格式错误：{exc}")
             ) from exc
+
+
+def _unclosed_quote(filename: str, number: int, cells: list[str]) -> FileProblem:
+    """Where a quote was opened and never closed, and how much of the file it took."""
+    swallowed = cells[-1].split(_END_OF_FILE)[0].rstrip("\r\n")  # the file's own last one
+    first, *lines = swallowed.splitlines() or [""]
+    after = f"，它后面的 {len(lines)} 行都被读进了这一格" if lines else ""
+    return FileProblem(
+        filename,
+        number,
+        None,
+        first,
+        f'英文双引号没有闭合{after}：请在这一行补上引号（值里的引号写成两个 ""），'
+        "或在 Excel 里另存为 .xlsx 再导入",
+    )
 
 
 def _xlsx_rows(source: Source, filename: str) -> Iterator[list[Any]]:
@@ -588,6 +642,9 @@ def _parse_row(
     now: datetime | None,
 ) -> ParsedRow:
     row = ParsedRow(number, {}, [])
+    if isinstance(raw, Cells) and raw.problem is not None:
+        row.problems.append(raw.problem)  # its values sit under the wrong columns
+        return row
     for spec in fields:
         column = column_for.get(spec.name)
         value = raw.get(column) if column else None
