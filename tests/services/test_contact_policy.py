@@ -333,6 +333,52 @@ def test_one_contact_about_two_of_a_buyers_cases_is_logged_on_both_and_counted_o
         _try(session, first, agent, at + timedelta(hours=3))
 
 
+def test_a_buyers_yes_to_one_review_is_not_made_their_promise_on_the_other(
+    session: Session, shop: Shop, make_user: Callable[..., User]
+) -> None:
+    """同意修改 on the call about one review went along to the buyer's other case as the
+    same result: a promise they never made there, closed 承诺未兑现 when it did not come.
+    Such a result asks what the buyer said of the other review; any other goes along."""
+    agent = make_user(Role.AGENT, [shop])
+    first, second = _siblings(session, shop)
+
+    def log(outcome: AttemptOutcome, other: AttemptOutcome | None, at: datetime) -> None:
+        svc.log_attempt(
+            session,
+            first,
+            svc.AttemptDraft(Channel.PHONE, at, outcome),
+            actor=agent,
+            now=at,
+            expected_version=None,
+            hours=HOURS,
+            together=[second.id],
+            together_outcome=other,
+        )
+
+    for said in (AttemptOutcome.AGREED, AttemptOutcome.REFUSED):
+        with pytest.raises(FieldError, match="是买家对这条评价的答复") as refused:
+            log(said, None, MON_10)
+        assert refused.value.field == "together_outcome"
+        session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
+    log(AttemptOutcome.AGREED, AttemptOutcome.CONSIDERING, MON_10)
+    session.refresh(first)
+    session.refresh(second)
+    assert first.promised_at == MON_10 and second.promised_at is None
+    outcomes = session.scalars(
+        sa.select(ContactAttempt.outcome).where(ContactAttempt.case_id == second.id)
+    ).all()
+    assert outcomes == [AttemptOutcome.CONSIDERING]
+    assert second.first_conversation_at == MON_10  # reached all the same
+    later = MON_10 + timedelta(hours=3)
+    log(AttemptOutcome.NO_ANSWER, None, later)  # about the buyer, not a review: goes along
+    assert session.scalars(
+        sa.select(ContactAttempt.outcome)
+        .where(ContactAttempt.case_id == second.id)
+        .order_by(ContactAttempt.attempted_at)
+    ).all() == [AttemptOutcome.CONSIDERING, AttemptOutcome.NO_ANSWER]
+
+
 def test_a_contact_goes_along_only_to_the_same_buyers_open_cases_one_may_work(
     session: Session, shop: Shop, make_user: Callable[..., User]
 ) -> None:

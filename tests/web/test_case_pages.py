@@ -202,6 +202,41 @@ def test_one_contact_is_logged_on_each_of_the_buyers_cases_ticked(
     assert "联系记录（1）" in other
 
 
+def test_a_yes_about_one_review_asks_what_the_buyer_said_of_the_other(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """已接通-同意修改 went along to the ticked case as its own promise."""
+    first = recent_case(session, shop, key="1", nick="小鱼", title="赣南脐橙 5斤装")
+    second = recent_case(session, shop, key="2", nick="小鱼儿", title="冰糖橙 3斤装")
+    second.buyer_id = first.buyer_id
+    session.commit()
+    login(client, agent)
+    page = client.get(f"/cases/{first.id}").get_data(as_text=True)
+    field = page[page.index('id="attempt-together-outcome-field"') :].split("</select>")[0]
+    assert '<option selected value="">与本案件相同</option>' in field
+    assert '<option value="agreed">已接通-同意修改</option>' in field
+    answer = post_attempt(client, first, "agreed", together=str(second.id))
+    assert answer.status_code == 400  # the form again, with the error beside the field
+    html = answer.get_data(as_text=True)
+    error = html[html.index('id="attempt-together-outcome-field"') :].split("</select>")[1]
+    assert "“已接通-同意修改”是买家对这条评价的答复：请选买家对勾选的案件怎么说" in error
+    session.refresh(second)
+    assert second.attempt_count == 0
+    answer = post_attempt(
+        client,
+        first,
+        "agreed",
+        together=str(second.id),
+        together_outcome="handling",
+        next_attempt_at=local_input(utcnow() + timedelta(days=2)),
+    )
+    assert answer.status_code == 302
+    session.refresh(first)
+    session.refresh(second)
+    assert first.promised_at is not None and second.promised_at is None
+    assert second.attempt_count == 1 and second.next_follow_up_at is not None
+
+
 def test_a_supervisors_board_shows_the_whole_team_by_default(
     client: FlaskClient, session: Session, shop: Shop, agent: User, make_user
 ) -> None:  # type: ignore[no-untyped-def]

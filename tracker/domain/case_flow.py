@@ -44,6 +44,10 @@ CONVERSATIONS = frozenset(
         AttemptOutcome.CALL_CONNECTED,
     }
 )
+# What a buyer said of one review (yes, they will change it; no, they will not): their word
+# on the buyer's other review is their own, so a contact logged on that case too does not
+# carry it over unasked — it made a promise nobody heard, and 承诺未兑现 when none came.
+ABOUT_ONE_REVIEW = frozenset({AttemptOutcome.AGREED, AttemptOutcome.REFUSED})
 # Attempts that went as hoped: the buyer reached and the problem in hand or the change
 # agreed, the buyer wrote, a message delivered, a privacy call connected. Green on the
 # case's log and on the buyer's contact history alike.

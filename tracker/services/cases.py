@@ -403,19 +403,29 @@ def log_attempt(
     expected_version: int | None,
     hours: WorkingHours,
     together: Collection[int] = (),
+    together_outcome: AttemptOutcome | None = None,
 ) -> ContactAttempt:
     """Log a contact on the case; ``together``: the ids of the buyer's other open cases the
-    same contact was about (一次联系一并处理), each given it as its own attempt. It is one
-    contact: the policy judges it once, and the contact log counts it once (before, logging
-    the call again on the other case was refused as 距上次联系不足 2 小时, and that case's
-    first-contact clock ran on though the buyer had been reached)."""
+    same contact was about (一次联系一并处理), each given it as its own attempt, with the
+    same result or ``together_outcome`` (which a result about this review alone needs:
+    :data:`case_flow.ABOUT_ONE_REVIEW`). It is one contact: the policy judges it once, and
+    the contact log counts it once (before, logging the call again on the other case was
+    refused as 距上次联系不足 2 小时, and that case's first-contact clock ran on though the
+    buyer had been reached)."""
     with case_transaction(session):
         check_version(session, case, expected_version)
         check_can_work(case, actor, session)
         _check_attempt(session, case, draft, now=now, hours=hours)
         attempt = record_attempt(session, case, draft, actor=actor, now=now, hours=hours)
+        if together and together_outcome is None and draft.outcome in case_flow.ABOUT_ONE_REVIEW:
+            said = rules_of_case(session, case).attempt_label(draft.outcome)
+            raise FieldError(
+                "together_outcome",
+                f"“{said}”是买家对这条评价的答复：请选买家对勾选的案件怎么说，或取消勾选。",
+            )
         same = replace(  # at the contact's time (a privacy call's own, if it described one)
             draft,
+            outcome=together_outcome or draft.outcome,
             attempted_at=attempt.attempted_at,
             shown=(),
             mentioned=frozenset(),

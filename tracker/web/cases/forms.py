@@ -149,6 +149,15 @@ class AttemptForm(VersionedForm):
         choices=[],
         description="一次联系一并处理：勾选的案件各记一条，只算一次联系",
     )
+    together_outcome = SelectField(
+        "勾选的案件的结果",
+        choices=[
+            SelectChoice("", "与本案件相同"),
+            *(c for c in enum_choices(AttemptOutcome) if c.value not in case_flow.SYSTEM_ATTEMPTS),
+        ],
+        default="",
+        description="同意或拒绝只是对本案件这条评价的答复，勾选的案件要另选买家对那条评价怎么说",
+    )
     override_reason = StringField(
         "越过联系规则的原因（仅主管）",
         validators=[Optional(), Length(max=200)],

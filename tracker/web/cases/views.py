@@ -556,6 +556,13 @@ def _render(
     )
     along = [c for c in detail.open_siblings if svc.may_work(c, current_user)]
     attempt.together.choices = row_choices([(c.id, _sibling_label(c)) for c in along])
+    attempt.together_outcome.choices = [  # the sibling's own rules: 同意追评 on Tmall
+        SelectChoice(
+            c.value,
+            detail.rules.attempt_label(AttemptOutcome(c.value)) if c.value else c.label,
+        )
+        for c in attempt.together_outcome.choices
+    ]
     if "attempt_form" not in bound:  # the try about to be logged, or the call's result
         attempt.together.data = [c.id for c in along]  # the page says 一次联系一并处理
         if detail.call_to_describe:
@@ -697,6 +704,9 @@ def attempt(case_id: int) -> Response | tuple[str, int]:
             expected_version=_version(form),
             hours=shop_settings(current_app, shop_or_404(case.shop_id)).working_hours,
             together=form.together.data or (),
+            together_outcome=(
+                AttemptOutcome(form.together_outcome.data) if form.together_outcome.data else None
+            ),
         )
         along.extend(form.together.data or ())
         if logged.created_at < now:  # written on the privacy call placed before
