@@ -1489,9 +1489,11 @@ def test_a_jd_shops_pages_name_its_own_chat_not_wangwang(
             session, case, agent, utcnow() - timedelta(days=days_ago), outcome, channel=channel
         )
     case.attempt_count, case.status = len(tries), CaseStatus.CONTACTING
+    case.explanation_draft = "感谢反馈，我们已经改进了包装。"
     session.commit()
     login(client, agent)
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "复制，到京麦粘贴发布" in html and "千牛" not in html
     assert "旺旺" not in html and "微信" not in html.split('id="tried-enough"')[0]
     assert '<option value="wangwang">京东咚咚</option>' in html
     assert "5 天里用电话、京东咚咚、短信联系了 5 次" in html

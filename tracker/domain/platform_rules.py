@@ -58,6 +58,7 @@ class ReviewRules:
     # tracker stores as ``Channel.WANGWANG`` (旺旺 is Taobao's; a JD agent works in 咚咚)
     chat: str = "平台消息"
     nick: str = "昵称"  # what its staff call a buyer's account name (旺旺 on Taobao)
+    console: str = "平台商家后台"  # where its staff post by hand what the tracker cannot
 
     @property
     def review_can_change(self) -> bool:
@@ -177,6 +178,7 @@ RULES: dict[Platform, ReviewRules] = {
     Platform.TAOBAO: ReviewRules(
         platform=Platform.TAOBAO,
         chat="旺旺/千牛",
+        console="千牛",
         nick="旺旺",
         buyer_changes=frozenset({B.REVISE_TO_GOOD, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
@@ -190,6 +192,7 @@ RULES: dict[Platform, ReviewRules] = {
     Platform.TMALL: ReviewRules(
         platform=Platform.TMALL,
         chat="旺旺/千牛",
+        console="千牛",
         nick="旺旺",
         buyer_changes=frozenset({B.FOLLOW_UP}),
         changes_allowed=0,
@@ -203,6 +206,7 @@ RULES: dict[Platform, ReviewRules] = {
     Platform.KUAISHOU: ReviewRules(
         platform=Platform.KUAISHOU,
         chat="快手小店客服消息",
+        console="快手小店商家后台",
         buyer_changes=frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
         reply_to_first_review_only=True,
@@ -213,6 +217,7 @@ RULES: dict[Platform, ReviewRules] = {
     Platform.WECHAT: ReviewRules(
         platform=Platform.WECHAT,
         chat="小程序客服消息",
+        console="小程序管理后台",
         buyer_changes=frozenset({B.RECONCILE, B.FOLLOW_UP}),
         changes_allowed=1,
         recovered_by=frozenset({R.DELETED}),
@@ -222,6 +227,7 @@ RULES: dict[Platform, ReviewRules] = {
     Platform.JD: ReviewRules(
         platform=Platform.JD,
         chat="京东咚咚",
+        console="京麦",
         buyer_changes=frozenset({B.REVISE, B.FOLLOW_UP}),
         changes_allowed=1,
         explanation_window=None,
@@ -231,6 +237,7 @@ RULES: dict[Platform, ReviewRules] = {
     Platform.DOUYIN: ReviewRules(
         platform=Platform.DOUYIN,
         chat="抖店飞鸽",
+        console="抖店后台",
         buyer_changes=frozenset({B.DELETE, B.FOLLOW_UP}),
         recovered_by=frozenset({R.DELETED}),
         summary="（待核实）买家可删除评价或追评；商家 30 天内可回复。",
@@ -238,6 +245,7 @@ RULES: dict[Platform, ReviewRules] = {
     Platform.PINDUODUO: ReviewRules(
         platform=Platform.PINDUODUO,
         chat="拼多多客服消息",
+        console="拼多多商家后台",
         buyer_changes=frozenset({B.REVISE, B.DELETE, B.FOLLOW_UP}),
         changes_allowed=1,
         recovered_by=frozenset({R.REVISED_TO_GOOD, R.DELETED}),
