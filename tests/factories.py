@@ -16,10 +16,11 @@ from tracker.models import (
     Order,
     OrderLine,
     Product,
+    Remedy,
     Review,
     Shop,
 )
-from tracker.models.enums import AttemptOutcome, Channel, MessagePurpose, Rating
+from tracker.models.enums import AttemptOutcome, Channel, MessagePurpose, Rating, RemedyKind
 from tracker.services import buyer_profiles, contact_handles
 
 
@@ -220,6 +221,26 @@ def logged_attempt(
     )
     session.add(attempt)
     return attempt
+
+
+def recorded_remedy(
+    session: Session,
+    case_id: int,
+    agent_id: int,
+    at: datetime,
+    kind: RemedyKind = RemedyKind.RESEND,
+) -> Remedy:
+    """A remedy recorded on the case (a reissue by default); the caller commits."""
+    remedy = Remedy(
+        case_id=case_id,
+        kind=kind,
+        amount=Decimal("39.90"),
+        cost=Decimal("21.00"),
+        created_by_id=agent_id,
+        created_at=at,
+    )
+    session.add(remedy)
+    return remedy
 
 
 def answered_survey(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tracker.domain.remedy_notices import awaited, named_in, refusal, undecided, unrecorded
+from tracker.domain.remedy_notices import (
+    awaited,
+    claimed_in,
+    named_in,
+    refusal,
+    undecided,
+    unrecorded,
+)
 from tracker.models.enums import RemedyKind, RemedyNotice
 
 
@@ -42,3 +49,30 @@ def test_the_buyer_waits_for_one_notice_per_remedy_recorded() -> None:
     assert not awaited(RemedyNotice.EXCHANGE, two, 0)
     assert awaited(RemedyNotice.REFUND, [RemedyKind.FULL_REFUND], 0)
     assert not awaited(RemedyNotice.NOTHING, two, 0) and not awaited(None, two, 0)
+
+
+def test_what_a_public_text_says_was_given_and_what_it_only_mentions() -> None:
+    """A 商家解释 that says 已为您补发 claims a reissue; 如需补发请联系客服 offers one."""
+    R = RemedyNotice
+    claims = {
+        "已为您补发一件新的": [R.RESEND],
+        "我们已经安排换货": [R.EXCHANGE],
+        "差价已经退给您了": [R.REFUND],
+        "退款已到账，请查收": [R.REFUND],
+        "已经为您办理了退款": [R.REFUND],
+        "已安排重新发货": [R.RESEND],
+        "已为您发放优惠券": [R.COUPON],
+        "已补发，也已退还运费": [R.RESEND, R.REFUND],
+    }
+    mentions = (
+        "如需补发请联系客服",
+        "如已退款请查收",
+        "已收到您的反馈，补发会尽快安排",  # 已 ends with its clause
+        "商品已降价，差价可以申请",
+        "您已领券",  # 券 alone is not the shop's coupon
+        "感谢反馈，我们已经改进了包装",
+    )
+    for text, said in claims.items():
+        assert claimed_in(text) == said, text
+    for text in mentions:
+        assert claimed_in(text) == [], text

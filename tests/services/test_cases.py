@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import HOURS, NOW
 from tests.databases import fresh_database
-from tests.factories import open_case
+from tests.factories import open_case, recorded_remedy
 from tracker import create_app
 from tracker.extensions import db
 from tracker.models import AuditEvent, Case, ContactAttempt, Shop, User
@@ -413,6 +413,8 @@ def test_reasons_remedies_and_totals(session: Session, shop: Shop, agent: User) 
 
 def test_explanation_limits_window_and_posting(session: Session, shop: Shop, agent: User) -> None:
     case = open_case(session, shop, at=NOW)
+    recorded_remedy(session, case.id, agent.id, LATER)  # what the explanation says was done
+    session.commit()
     with pytest.raises(FieldError, match="最多 500 字"):
         svc.save_explanation(
             session, case, "字" * 501, actor=agent, now=LATER, expected_version=None
@@ -467,6 +469,7 @@ def test_an_explanation_that_names_the_buyer_is_kept_as_a_draft_and_never_publis
     number, in it would show every shopper who the buyer is."""
     case = open_case(session, shop, at=NOW, nick="橙子买家")
     buyer_profiles.keep(case.buyer, name="郑俊杰", region="浙江省杭州市西湖区文三路100号")
+    recorded_remedy(session, case.id, agent.id, LATER)
     session.commit()
     sent: list[tuple[str, str]] = []
     for draft, kind, said in (
@@ -720,10 +723,47 @@ def test_the_compliance_guard_blocks_a_conditional_remedy_and_warns_on_a_draft(
     assert [w.kind for w in warnings] == ["inducement"] and case.explanation_draft  # kept
     assert (
         svc.save_explanation(
-            session, case, "已为您补发，抱歉。", actor=agent, now=LATER, expected_version=None
+            session, case, "给您带来不便，抱歉。", actor=agent, now=LATER, expected_version=None
         )
         == []
     )
+
+
+def test_an_explanation_that_says_a_remedy_was_given_needs_it_recorded(
+    session: Session, shop: Shop, agent: User
+) -> None:
+    """已为您补发 in a 商家解释 stood under the review for every shopper to read, whether or not
+    anyone had arranged a reissue, and the reports counted no cost for it. An offer (如需
+    补发请联系客服) is no such claim; once the 补发 is in 补偿, the same words may go out."""
+    case = open_case(session, shop, at=NOW)
+    draft = "非常抱歉！已为您补发一件新的，差价也已经退给您了。如需换货请联系客服。"
+    findings = svc.save_explanation(
+        session, case, draft, actor=agent, now=LATER, expected_version=None
+    )
+    assert [f.describe() for f in findings] == [
+        "“已为您补发一件新的，差价也已经退给您了”说了本案件没有登记的补偿"
+        "（本案件还没有登记补发：先在下方“补偿”里登记，再发布）",
+        "“已为您补发一件新的，差价也已经退给您了”说了本案件没有登记的补偿"
+        "（本案件还没有登记退款（部分或全额）：先在下方“补偿”里登记，再发布）",
+    ]
+    with pytest.raises(FieldError, match="本案件还没有登记补发"):
+        svc.post_explanation(
+            session, case, actor=agent, now=LATER, expected_version=None, publish=None
+        )
+    for kind in (RemedyKind.RESEND, RemedyKind.PARTIAL_REFUND):
+        svc.add_remedy(
+            session,
+            case,
+            svc.RemedyDraft(kind, Decimal(10), Decimal(10)),
+            actor=agent,
+            now=LATER,
+            expected_version=None,
+        )
+    assert svc.explanation_findings(session, case, draft) == []
+    assert not svc.post_explanation(
+        session, case, actor=agent, now=LATER, expected_version=None, publish=None
+    )
+    assert case.review.explanation == draft
 
 
 def test_scripts_greet_a_buyer_without_a_name_as_qin_never_by_nick(

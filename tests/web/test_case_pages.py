@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.conftest import ANY_TIME, NOW, DatabaseDown, csrf_token, login, post_form, words
-from tests.factories import answered_survey, open_case
+from tests.factories import answered_survey, open_case, recorded_remedy
 from tests.fakes import KeywordScorer
 from tracker import runtime
 from tracker.clock import utcnow, whole_minute
@@ -833,9 +833,24 @@ def test_remedy_and_explanation_through_the_page(
         {"explanation-version": "2", "explanation-explanation": "亲，已为您补发"},
         form_url=url,
     )
+    html = client.get(url).get_data(as_text=True)  # a 优惠券 recorded, not the 补发 it says
+    box = html[html.index('id="explanation-findings"') :]
+    assert "“亲，已为您补发”说了本案件没有登记的补偿（本案件还没有登记补发" in box
+    assert "我已手动发布" not in html
+    post_form(
+        client,
+        f"{url}/remedies",
+        {
+            "remedy-version": "3",
+            "remedy-kind": "resend",
+            "remedy-amount": "39",
+            "remedy-cost": "20",
+        },
+        form_url=url,
+    )
     html = client.get(url).get_data(as_text=True)
     assert "我已手动发布" in html and "复制，到千牛粘贴发布" in html
-    post_form(client, f"{url}/explanation/post", {"post-version": "3"}, form_url=url)
+    post_form(client, f"{url}/explanation/post", {"post-version": "4"}, form_url=url)
     session.refresh(case)
     assert case.explanation_posted_at is not None
     assert "已于" in client.get(url).get_data(as_text=True)
@@ -864,6 +879,8 @@ def test_a_draft_naming_the_buyer_offers_no_way_to_publish_and_says_why(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
     case, url = own_case(client, session, shop, agent)
+    recorded_remedy(session, case.id, agent.id, utcnow())
+    session.commit()
     nick = case.buyer.platform_nick
     form = {
         "explanation-version": str(case.version),

@@ -71,7 +71,9 @@ SENTENCE = re.compile(r"[。！？!?；;\n]+")
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # inducement, pressure; in a public text also privacy (the buyer named), number
+    # inducement, pressure; in a public text also privacy (the buyer named), number, and
+    # remedy (one said to be given that the case does not record)
+    kind: str
     sentence: str  # where, as written
     rule: str
 
@@ -81,6 +83,7 @@ class Finding:
             "pressure": "涉嫌施压",
             "privacy": "写出了买家的个人信息",
             "number": "写了电话号码",
+            "remedy": "说了本案件没有登记的补偿",
         }[self.kind]
         return f"“{self.sentence}”{what}（{self.rule}）"
 

@@ -10,6 +10,7 @@ decides, and is asked to whenever the words are there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from tracker.models.enums import RemedyKind, RemedyNotice
@@ -33,6 +34,33 @@ WORDS: dict[RemedyNotice, tuple[str, ...]] = {
     RemedyNotice.COUPON: ("优惠券", "券"),
     RemedyNotice.GIFT: ("礼品", "礼物", "赠品", "小礼"),
 }
+
+
+# A remedy said to be done or under way, in words anyone reads as news (已为您补发, 差价已经
+# 退了, 退款已到账): not an offer (如需补发请联系客服), a condition (如已退款) or a plan in doubt.
+_PAUSE = r"[^，,。！？!?；;\n]"  # within one clause
+_DONE = r"(?<![如若果])(?:已经?|都已)"
+_ACTS = r"(?:发出|寄出|安排|到账|退|办理|处理|完成|发放|送出|寄|给)"
+
+
+def _claim(words: tuple[str, ...]) -> re.Pattern[str]:
+    named = "|".join(re.escape(w) for w in words)
+    return re.compile(
+        rf"{_DONE}{_PAUSE}{{0,8}}?(?:{named})|(?:{named}){_PAUSE}{{0,6}}?{_DONE}{_ACTS}"
+    )
+
+
+CLAIMS: dict[RemedyNotice, re.Pattern[str]] = {
+    notice: _claim(tuple(w for w in words if len(w) > 1))  # 券 alone: 已领券 is not ours
+    for notice, words in WORDS.items()
+}
+
+
+def claimed_in(sentence: str) -> list[RemedyNotice]:
+    """The remedies a sentence says were given or arranged, in the enum's order. A 商家解释
+    stands under the review for every shopper to read: such a sentence is true only when
+    the case records the remedy (:func:`unrecorded`)."""
+    return [notice for notice, claim in CLAIMS.items() if claim.search(sentence)]
 
 
 def announces_remedy(notice: RemedyNotice | None) -> bool:
@@ -64,11 +92,30 @@ def awaited(notice: RemedyNotice | None, recorded: Iterable[RemedyKind], announc
     return sum(1 for kind in recorded if kind in REMEDIES[notice]) > announced
 
 
+def unrecorded_claims(
+    text: str, recorded: Iterable[RemedyKind], sentences: re.Pattern[str]
+) -> list[tuple[str, str]]:
+    """Each sentence of a public text that says a remedy was given which the case does not
+    record, with what to do: (sentence, 本案件还没有登记补发：先在下方“补偿”里登记，再发布)."""
+    kinds = list(recorded)
+    found = []
+    for sentence in (s.strip() for s in sentences.split(text or "")):
+        for notice in claimed_in(sentence):
+            if unrecorded(notice, kinds):
+                found.append(
+                    (sentence, f"本案件还没有登记{_what(notice)}：先在下方“补偿”里登记，再发布")
+                )
+    return found
+
+
+def _what(notice: RemedyNotice) -> str:
+    return "退款（部分或全额）" if notice is RemedyNotice.REFUND else notice.label
+
+
 def refusal(notice: RemedyNotice, template_name: str) -> str:
     """Why the case cannot send it yet, and what makes it sendable."""
-    what = "退款（部分或全额）" if notice is RemedyNotice.REFUND else notice.label
     return (
-        f"“{template_name}”告诉买家{notice.label}已安排，本案件还没有登记{what}："
+        f"“{template_name}”告诉买家{notice.label}已安排，本案件还没有登记{_what(notice)}："
         "先在下方“补偿”里登记，再发。"
     )
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tracker.domain import case_flow, compliance
+from tracker.domain import case_flow, compliance, remedy_notices
 from tracker.domain.contact_policy import stop_refusal, stopped
 from tracker.domain.platform_rules import ReviewRules, rules_for
 from tracker.domain.privacy import identifying_parts
@@ -907,8 +907,14 @@ def save_explanation(
 
 def explanation_findings(session: Session, case: Case, text: str) -> list[compliance.Finding]:
     """What keeps an explanation from being published: it stands under the review for every
-    shopper to read, so an inducement, pressure, or anything that names the buyer."""
-    return compliance.check_public(text, buyer_identifiers(session, case))
+    shopper to read, so an inducement, pressure, anything that names the buyer, or a
+    remedy said to be given that the case does not record (已为您补发 with no 补发 in 补偿:
+    a public claim nobody can check, and a cost the reports never see)."""
+    found = compliance.check_public(text, buyer_identifiers(session, case))
+    recorded = [remedy.kind for remedy in case.remedies]
+    for sentence, rule in remedy_notices.unrecorded_claims(text, recorded, compliance.SENTENCE):
+        found.append(compliance.Finding("remedy", sentence, rule))
+    return found
 
 
 def buyer_identifiers(session: Session, case: Case) -> list[str]:
