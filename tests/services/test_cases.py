@@ -742,9 +742,9 @@ def test_an_explanation_that_says_a_remedy_was_given_needs_it_recorded(
     )
     assert [f.describe() for f in findings] == [
         "“已为您补发一件新的，差价也已经退给您了”说了本案件没有登记的补偿"
-        "（本案件还没有登记补发：先在下方“补偿”里登记，再发布）",
+        "（本案件还没有登记补发：先在“补偿”里登记，再发布）",
         "“已为您补发一件新的，差价也已经退给您了”说了本案件没有登记的补偿"
-        "（本案件还没有登记退款（部分或全额）：先在下方“补偿”里登记，再发布）",
+        "（本案件还没有登记退款（部分或全额）：先在“补偿”里登记，再发布）",
     ]
     with pytest.raises(FieldError, match="本案件还没有登记补发"):
         svc.post_explanation(

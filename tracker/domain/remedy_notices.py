@@ -96,14 +96,14 @@ def unrecorded_claims(
     text: str, recorded: Iterable[RemedyKind], sentences: re.Pattern[str]
 ) -> list[tuple[str, str]]:
     """Each sentence of a public text that says a remedy was given which the case does not
-    record, with what to do: (sentence, 本案件还没有登记补发：先在下方“补偿”里登记，再发布)."""
+    record, with what to do: (sentence, 本案件还没有登记补发：先在“补偿”里登记，再发布)."""
     kinds = list(recorded)
     found = []
     for sentence in (s.strip() for s in sentences.split(text or "")):
         for notice in claimed_in(sentence):
             if unrecorded(notice, kinds):
                 found.append(
-                    (sentence, f"本案件还没有登记{_what(notice)}：先在下方“补偿”里登记，再发布")
+                    (sentence, f"本案件还没有登记{_what(notice)}：先在“补偿”里登记，再发布")
                 )
     return found
 
