@@ -1751,7 +1751,7 @@ def test_the_owner_moves_a_follow_up_from_the_case_page(
     )
     assert answer.status_code == 302
     page = client.get(url).get_data(as_text=True)
-    assert f"下次跟进改为 {after:%m-%d} 10:00。" in page
+    assert f"下次跟进：{after:%m-%d} 10:00。" in page
     assert f"下次跟进：{after:%Y-%m-%d} 10:00" in page
     assert 'id="follow-up-owner-off"' not in page
     assert f"下次跟进：{tomorrow:%m-%d} 10:00 → {after:%m-%d} 10:00" in words(page)
@@ -1772,6 +1772,40 @@ def test_the_owner_moves_a_follow_up_from_the_case_page(
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     login(client, boss)
     assert 'id="reschedule"' in client.get(url).get_data(as_text=True)
+
+
+def test_a_check_up_is_planned_without_a_contact_to_log(
+    client: FlaskClient, session: Session, shop: Shop, agent: User
+) -> None:
+    """A reissue recorded after the call, and nothing planned: the agent wants to ring back
+    when it arrives. 改约 showed only beside a 下次跟进 already set; the only way was to log
+    a contact that did not happen. 安排跟进 sets one on a case already contacted."""
+    case = recent_case(session, shop)
+    case.owner_id, case.status = agent.id, CaseStatus.CONTACTING
+    session.commit()
+    login(client, agent)
+    url = f"/cases/{case.id}"
+    assert 'id="reschedule"' not in client.get(url).get_data(as_text=True)  # not yet tried
+    add_attempt(session, case, agent, utcnow() - timedelta(hours=1), AttemptOutcome.HANDLING)
+    case.first_attempt_at = utcnow() - timedelta(hours=1)
+    session.commit()
+    page = client.get(url).get_data(as_text=True)
+    head = page[page.index('id="reschedule"') :].split("</details>")[0]
+    assert '<summary class="small">安排跟进</summary>' in head and "跟进时间" in head
+    assert 'value="安排跟进"' in head
+    at = whole_minute(utcnow() + timedelta(days=2)).astimezone(ZoneInfo("Asia/Shanghai"))
+    answer = post_form(
+        client,
+        f"{url}/follow-up",
+        {"follow-version": case.version, "follow-at": f"{at:%Y-%m-%dT%H:%M}"},
+        form_url=url,
+    )
+    assert answer.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert f"下次跟进：{at:%m-%d %H:%M}。" in page and f"下次跟进：{at:%Y-%m-%d %H:%M}" in page
+    assert '<summary class="small">改约</summary>' in page
+    session.refresh(case)
+    assert case.next_follow_up_at == at
 
 
 def test_the_home_page_tells_an_agent_of_their_follow_ups_due_while_they_are_off(

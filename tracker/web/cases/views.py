@@ -783,7 +783,7 @@ def reschedule(case_id: int) -> Response | tuple[str, int]:
         )
 
     def saved(changed: object) -> str:
-        return f"下次跟进改为 {form.at.data:%m-%d %H:%M}。" if changed else "下次跟进没有变。"
+        return f"下次跟进：{form.at.data:%m-%d %H:%M}。" if changed else "下次跟进没有变。"
 
     return _act(case, form, "follow_up_form", run, saved)
 
