@@ -75,7 +75,7 @@ class Poster(Protocol):
 
 # -- finding what to announce ----------------------------------------------------------------
 def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> list[Notice]:
-    never_tried = sa.and_(Case.status.in_(case_flow.OPEN), contact_log.awaits_first_contact(now))
+    awaiting = sa.and_(Case.status.in_(case_flow.OPEN), contact_log.awaits_first_contact(now))
     base = (
         sa.select(Case)
         .join(Shop, Shop.id == Case.shop_id)
@@ -85,7 +85,7 @@ def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> 
     notices: list[Notice] = []
     for case in session.scalars(
         base.where(
-            never_tried,
+            awaiting,
             Case.first_contact_due_at > now,
             Case.first_contact_due_at <= now + settings.lead,
         )
@@ -93,7 +93,7 @@ def due_notices(session: Session, *, now: datetime, settings: AlertSettings) -> 
         notices.append(Notice(case, AlertEvent.FIRST_CONTACT_DUE_SOON, case.owner_id is None))
     for case in session.scalars(
         base.where(
-            never_tried,
+            awaiting,
             Case.first_contact_due_at <= now,
             Case.first_contact_due_at > now - settings.horizon,
         )
@@ -545,15 +545,15 @@ def _digest(
 ) -> tuple[str, str]:
     """The digest's title and text: the shop's morning numbers."""
     open_cases = sa.and_(Case.shop_id == shop.id, Case.status.in_(case_flow.OPEN))
-    never_tried = sa.and_(open_cases, contact_log.awaits_first_contact(now))
+    awaiting = sa.and_(open_cases, contact_log.awaits_first_contact(now))
     overdue, unassigned, due_soon, still_open, missed = session.execute(
         sa.select(
-            sa.func.count().filter(never_tried, Case.first_contact_due_at <= now),
+            sa.func.count().filter(awaiting, Case.first_contact_due_at <= now),
             sa.func.count().filter(
-                never_tried, Case.first_contact_due_at <= now, Case.owner_id.is_(None)
+                awaiting, Case.first_contact_due_at <= now, Case.owner_id.is_(None)
             ),
             sa.func.count().filter(
-                never_tried,
+                awaiting,
                 Case.first_contact_due_at > now,
                 Case.first_contact_due_at <= now + timedelta(hours=24),
             ),
