@@ -48,3 +48,8 @@ def test_lateness_is_in_the_whole_minutes_the_times_beside_it_show() -> None:
     assert late_by(due + timedelta(days=1, hours=3), due) == "1天3小时"
     assert late_by(due, due) == late_by(due - timedelta(hours=1), due) == ""
     assert late_by(None, due) == late_by(due, None) == ""
+    # a deadline with seconds (10:15:10) and a contact at 10:32:00 read 10:15 and 10:32:
+    # 晚了 17分, as the two times beside it say, not the 16 that 16 min 50 s cut to
+    odd = datetime(2026, 12, 6, 2, 15, 10, tzinfo=UTC)
+    assert late_by(odd.replace(minute=32, second=0), odd) == "17分"
+    assert late_by(odd + timedelta(seconds=30), odd) == "1分"  # the same minute, late
