@@ -67,13 +67,19 @@ def campaign_sms(session: Session, shop: Shop, case: Case, admin: User, **states
     session.commit()
 
 
-def call(session: Session, case: Case, agent: User, at: object) -> None:
+def call(
+    session: Session,
+    case: Case,
+    agent: User,
+    at: object,
+    *,
+    channel: Channel = Channel.PHONE,
+    outcome: AttemptOutcome = AttemptOutcome.NO_ANSWER,
+) -> None:
     cases.log_attempt(
         session,
         case,
-        cases.AttemptDraft(
-            channel=Channel.PHONE, attempted_at=at, outcome=AttemptOutcome.NO_ANSWER
-        ),
+        cases.AttemptDraft(channel=channel, attempted_at=at, outcome=outcome),  # type: ignore[arg-type]
         actor=agent,
         now=at,  # type: ignore[arg-type]
         expected_version=None,
@@ -159,16 +165,8 @@ def test_a_buyers_contact_history_names_the_platforms_own_chat(
     shop.platform = Platform.JD
     agent = make_user(Role.AGENT, shops=[shop])
     case = open_case(session, shop, at=NOW)
-    cases.log_attempt(
-        session,
-        case,
-        cases.AttemptDraft(
-            channel=Channel.WANGWANG, attempted_at=CALL_AT, outcome=AttemptOutcome.MESSAGE_LEFT
-        ),
-        actor=agent,
-        now=CALL_AT,
-        expected_version=None,
-        hours=HOURS,
+    call(
+        session, case, agent, CALL_AT, channel=Channel.WANGWANG, outcome=AttemptOutcome.MESSAGE_LEFT
     )
     found = contact_log.history(session, shop, case.buyer_id)  # type: ignore[arg-type]
     assert [(c.channel, c.result) for c in found] == [("京东咚咚", "已留言")]

@@ -1465,24 +1465,36 @@ def test_the_page_asks_for_a_privacy_calls_result_and_writes_it_on_the_call(
 def test_the_page_says_when_a_buyer_was_tried_enough_to_close_as_unreachable(
     client: FlaskClient, session: Session, shop: Shop, agent: User
 ) -> None:
+    case = tried_daily(
+        session,
+        shop,
+        agent,
+        [
+            (Channel.PHONE, AttemptOutcome.NO_ANSWER),
+            (Channel.WANGWANG, AttemptOutcome.MESSAGE_LEFT),
+            (Channel.PHONE, AttemptOutcome.BUSY),
+            (Channel.WANGWANG, AttemptOutcome.MESSAGE_LEFT),
+            (Channel.PHONE, AttemptOutcome.NO_ANSWER),
+        ],
+    )
+    login(client, agent)
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="tried-enough"' in html and "5 天里用电话、旺旺/千牛联系了 5 次" in html
+
+
+def tried_daily(  # type: ignore[no-untyped-def]
+    session: Session, shop: Shop, agent: User, tries: list[tuple[Channel, AttemptOutcome]]
+):
+    """The agent's case opened 9 days ago, tried once a day on each of the last days."""
     case = open_case(session, shop, at=utcnow() - timedelta(days=9))
     case.owner_id = agent.id
-    tries = [
-        (Channel.PHONE, 5, AttemptOutcome.NO_ANSWER),
-        (Channel.WANGWANG, 4, AttemptOutcome.MESSAGE_LEFT),
-        (Channel.PHONE, 3, AttemptOutcome.BUSY),
-        (Channel.WANGWANG, 2, AttemptOutcome.MESSAGE_LEFT),
-        (Channel.PHONE, 1, AttemptOutcome.NO_ANSWER),
-    ]
-    for channel, days_ago, outcome in tries:
+    for days_ago, (channel, outcome) in zip(range(len(tries), 0, -1), tries, strict=True):
         add_attempt(
             session, case, agent, utcnow() - timedelta(days=days_ago), outcome, channel=channel
         )
     case.attempt_count, case.status = len(tries), CaseStatus.CONTACTING
     session.commit()
-    login(client, agent)
-    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert 'id="tried-enough"' in html and "5 天里用电话、旺旺/千牛联系了 5 次" in html
+    return case
 
 
 def test_a_jd_shops_pages_name_its_own_chat_not_wangwang(
@@ -1492,20 +1504,18 @@ def test_a_jd_shops_pages_name_its_own_chat_not_wangwang(
     next try (改用旺旺/千牛再试) and saw the buyer's account as 旺旺：…: Taobao's words on a
     platform whose chat is 京东咚咚. The tip went round to 微信, a way nobody has to them."""
     shop.platform = Platform.JD
-    case = open_case(session, shop, at=utcnow() - timedelta(days=9))
-    case.owner_id = agent.id
-    tries = [
-        (Channel.PHONE, 5, AttemptOutcome.NO_ANSWER),
-        (Channel.WANGWANG, 4, AttemptOutcome.MESSAGE_LEFT),
-        (Channel.SMS, 3, AttemptOutcome.MESSAGE_LEFT),
-        (Channel.PHONE, 2, AttemptOutcome.BUSY),
-        (Channel.WANGWANG, 1, AttemptOutcome.MESSAGE_LEFT),
-    ]
-    for channel, days_ago, outcome in tries:
-        add_attempt(
-            session, case, agent, utcnow() - timedelta(days=days_ago), outcome, channel=channel
-        )
-    case.attempt_count, case.status = len(tries), CaseStatus.CONTACTING
+    case = tried_daily(
+        session,
+        shop,
+        agent,
+        [
+            (Channel.PHONE, AttemptOutcome.NO_ANSWER),
+            (Channel.WANGWANG, AttemptOutcome.MESSAGE_LEFT),
+            (Channel.SMS, AttemptOutcome.MESSAGE_LEFT),
+            (Channel.PHONE, AttemptOutcome.BUSY),
+            (Channel.WANGWANG, AttemptOutcome.MESSAGE_LEFT),
+        ],
+    )
     case.explanation_draft = "感谢反馈，我们已经改进了包装。"
     session.commit()
     login(client, agent)
