@@ -1,6 +1,8 @@
 """Each platform's review rules in one table: what a buyer may change and until when, how
 long the seller may explain, whether a 追评 closes that window, and what "recovered" means
-there. Intake, the case page, deadlines and reports read this table and nothing else.
+there. Intake, the case page, deadlines and reports read this table and nothing else. It
+also names what each platform's staff call its chat with the buyer, the buyer's account
+and the seller console, so that a JD shop's pages say 京东咚咚 and 京麦, not 旺旺 and 千牛.
 
 ``confirmed`` says where a row comes from: True for rules stated in the platform's own
 rules as quoted in issue 18 (Taobao, Tmall, Kuaishou; WeChat's 和解); False for rows that

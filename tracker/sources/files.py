@@ -125,14 +125,15 @@ def open_table(
             row = Cells(
                 (h, values[i] if i < len(values) else None) for i, h in enumerate(header) if h
             )
-            beyond = [str(v) for v in values[len(header) :] if v not in (None, "")]
-            if is_csv and beyond:  # (a spreadsheet's note beside the table is no such cut)
+            filled = [i for i, v in enumerate(values) if v not in (None, "")]
+            extra = filled[-1] + 1 - len(header) if filled else 0  # (trailing empties: none)
+            if is_csv and extra > 0:  # (a spreadsheet's note beside the table is no such cut)
                 row.problem = FileProblem(
                     filename,
                     number,
                     None,
                     ",".join("" if v is None else str(v) for v in values),
-                    f"这一行比表头多 {len(values) - len(header)} 列：值里没加引号的英文逗号"
+                    f"这一行比表头多 {extra} 列：值里没加引号的英文逗号"
                     "把一列拆成了两列，后面的值都错了位。请给含逗号的值加上英文双引号，"
                     "或在 Excel 里另存为 .xlsx 再导入",
                 )
