@@ -147,6 +147,41 @@ def test_a_comma_left_unquoted_is_a_bad_row_not_a_cut_value(session: Session, sh
     assert kept == "太差了,\n不会再买"
 
 
+def test_a_review_listed_twice_refuses_the_file_even_when_skipping_bad_rows(
+    session: Session, shop: Shop
+) -> None:
+    """Two exports merged into one file: 3901001 as a 差评, and again later as a 好评. The
+    import said 已导入 4/4 行 and kept whichever row came last, so the 差评 left no case
+    and no word; the file does not say which row is the review now."""
+    again = "3905,3901001,小鱼儿,好评,挺好的，已经解决,2026-11-22 23:00:00,赣南脐橙 5斤装,620001\n"
+    twice = REVIEWS_CSV + again + again.replace("3905,3901001", "3906,3902001")
+    for skip in (False, True):
+        report = run(session, shop, "reviews", twice.encode(), "合并.csv", skip=skip)
+        assert not report.written and count(session, Review) == 0
+        assert [p.describe() for p in report.problems] == [
+            "文件 合并.csv，第 5 行，列「子订单编号」：同一条评价在文件里出现了不止一次"
+            "（子订单编号相同：第 5 行与第 2 行；第 6 行与第 3 行）。哪一行是评价现在的样子，"
+            "文件里看不出：请只留一行再导入（合并了几次导出的，留最新的那一行）"
+        ]
+    thrice = REVIEWS_CSV + again + again
+    report = run(session, shop, "reviews", thrice.encode(), "合并.csv")
+    assert "第 5 行与第 2 行；第 6 行与第 2 行" in report.problems[0].reason
+    by_order = REVIEWS_CSV.replace("3901001", "").replace('="",', ",", 1)  # 订单编号 alone
+    report = run(
+        session,
+        shop,
+        "reviews",
+        (by_order + "3901,,阿狸,中评,慢,2026-11-22 23:00,苹果,1\n").encode(),
+        "x.csv",
+    )
+    assert "（订单编号相同：第 5 行与第 2 行）" in report.problems[0].reason
+    bad_row_twice = (
+        REVIEWS_CSV + "3904,3904001,木木,很好,还行,2026-11-22 22:00:00,苹果,620002\n" * 2
+    )
+    report = run(session, shop, "reviews", bad_row_twice.encode(), "x.csv", skip=True)
+    assert report.written and report.skipped_rows == 2  # a bad row is not a review kept twice
+
+
 def test_missing_column_and_unreadable_files(session: Session, shop: Shop) -> None:
     report = run(session, shop, "reviews", "买家会员名,评价内容\n甲,好\n".encode(), "x.csv")
     reasons = [p.describe() for p in report.problems]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import itertools
 import re
 import zipfile
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -625,10 +627,68 @@ def open_parsed(
         return problems, iter(())
 
     def parsed() -> Iterator[ParsedRow]:
+        keys = _Keys()
         for number, raw in rows:
-            yield _parse_row(kind, fields, column_for, filename, number, raw, tz=tz, now=now)
+            row = _parse_row(kind, fields, column_for, filename, number, raw, tz=tz, now=now)
+            if kind == "reviews" and not row.problems:  # the key ReviewRecord.key_for makes
+                oid = row.values.get("oid")
+                keys.add(oid or row.values["tid"], number, by_line=bool(oid))
+            yield row
+        if repeated := keys.repeated():
+            raise FileError(_repeated_reviews(filename, column_for, repeated))
 
     return [], parsed()
+
+
+class _Keys:
+    """Each good review row's key, kept small (8 bytes of its hash, its row number and
+    whether it is a line's: a million rows hold 13 MB), to find a review the file lists
+    more than once: which of two rows is the review now, the first or the last, the file
+    does not say, and writing both kept whichever came last (a 差评 followed by its 好评
+    left no case, nor a word)."""
+
+    def __init__(self) -> None:
+        self.hashes = array("q")
+        self.numbers = array("i")
+        self.by_line = array("b")
+
+    def add(self, key: str, number: int, *, by_line: bool) -> None:
+        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+        self.hashes.append(int.from_bytes(digest, "little", signed=True))
+        self.numbers.append(number)
+        self.by_line.append(by_line)
+
+    def repeated(self) -> list[tuple[int, int, bool]]:
+        """(first row, later row, keyed by 子订单编号) of each key seen again, in the file's
+        order."""
+        import numpy as np  # the import's scorer has it loaded already
+
+        hashes = np.frombuffer(self.hashes, dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")
+        ranked = hashes[order]
+        first: dict[int, int] = {}
+        pairs = []
+        for at in (np.flatnonzero(ranked[1:] == ranked[:-1]) + 1).tolist():
+            earlier = first.setdefault(int(ranked[at]), self.numbers[int(order[at - 1])])
+            later = int(order[at])
+            pairs.append((earlier, self.numbers[later], bool(self.by_line[later])))
+        return sorted(pairs, key=lambda pair: pair[1])
+
+
+def _repeated_reviews(
+    filename: str, column_for: Mapping[str, str], pairs: list[tuple[int, int, bool]]
+) -> FileProblem:
+    column = column_for["oid" if pairs[0][2] else "tid"]
+    shown = "；".join(f"第 {later} 行与第 {first} 行" for first, later, _ in pairs[:5])
+    more = f" 等 {len(pairs)} 处" if len(pairs) > 5 else ""
+    return FileProblem(
+        filename,
+        pairs[0][1],
+        column,
+        None,
+        f"同一条评价在文件里出现了不止一次（{column}相同：{shown}{more}）。哪一行是评价现在的"
+        "样子，文件里看不出：请只留一行再导入（合并了几次导出的，留最新的那一行）",
+    )
 
 
 def _parse_row(
