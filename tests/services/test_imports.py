@@ -296,6 +296,24 @@ def test_orders_from_xlsx_group_lines_and_fill_the_archive(session: Session, sho
     assert count(session, ContactHandle) == 1  # the same number is kept once
 
 
+def test_an_order_line_listed_twice_refuses_the_file(session: Session, shop: Shop) -> None:
+    """T1-1 twice, with no 实付金额: the order's sum counted the line twice (¥79.80 for one
+    ¥39.90 line). Lines without a 子订单编号 are an order's lines in turn, as before."""
+    head = "订单编号,子订单编号,买家会员名,订单付款时间,宝贝标题,价格\n"
+    line = "T1,T1-1,小鹿,2026-11-11 00:05,赣南脐橙 5斤装,39.90\n"
+    report = run(session, shop, "orders", (head + line + line).encode(), "订单.csv", skip=True)
+    assert not report.written and count(session, Order) == 0
+    assert report.problems[0].describe() == (
+        "文件 订单.csv，第 3 行，列「子订单编号」：同一个订单行在文件里出现了不止一次"
+        "（子订单编号相同：第 3 行与第 2 行）。哪一行是对的，文件里看不出："
+        "请只留一行再导入（合并了几次导出的，留最新的那一行）"
+    )
+    no_lines = (head + line + line).replace("T1-1", "")
+    report = run(session, shop, "orders", no_lines.encode(), "订单.csv")
+    assert report.written and count(session, OrderLine) == 2
+    assert session.scalars(sa.select(Order.payment)).one() == Decimal("79.80")
+
+
 def test_products_and_buyers(session: Session, shop: Shop) -> None:
     products = (
         "宝贝ID,商家编码,宝贝名称,类目,价格,状态,复购周期\n"

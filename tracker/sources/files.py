@@ -630,22 +630,24 @@ def open_parsed(
         keys = _Keys()
         for number, raw in rows:
             row = _parse_row(kind, fields, column_for, filename, number, raw, tz=tz, now=now)
+            oid = row.values.get("oid")
             if kind == "reviews" and not row.problems:  # the key ReviewRecord.key_for makes
-                oid = row.values.get("oid")
                 keys.add(oid or row.values["tid"], number, by_line=bool(oid))
+            elif kind == "orders" and oid and not row.problems:  # (no oid: told by place)
+                keys.add(oid, number, by_line=True)
             yield row
         if repeated := keys.repeated():
-            raise FileError(_repeated_reviews(filename, column_for, repeated))
+            raise FileError(_repeated(kind, filename, column_for, repeated))
 
     return [], parsed()
 
 
 class _Keys:
-    """Each good review row's key, kept small (8 bytes of its hash, its row number and
-    whether it is a line's: a million rows hold 13 MB), to find a review the file lists
-    more than once: which of two rows is the review now, the first or the last, the file
-    does not say, and writing both kept whichever came last (a 差评 followed by its 好评
-    left no case, nor a word)."""
+    """Each good row's key (a review's; an order line's 子订单编号), kept small (8 bytes of
+    its hash, its row number and which column it came from: a million rows hold 13 MB), to
+    find one the file lists more than once: which of two rows is right, the first or the
+    last, the file does not say, and writing both kept whichever came last (a 差评 followed
+    by its 好评 left no case, nor a word; an order line twice doubled the order's sum)."""
 
     def __init__(self) -> None:
         self.hashes = array("q")
@@ -675,10 +677,13 @@ class _Keys:
         return sorted(pairs, key=lambda pair: pair[1])
 
 
-def _repeated_reviews(
-    filename: str, column_for: Mapping[str, str], pairs: list[tuple[int, int, bool]]
+def _repeated(
+    kind: str, filename: str, column_for: Mapping[str, str], pairs: list[tuple[int, int, bool]]
 ) -> FileProblem:
     column = column_for["oid" if pairs[0][2] else "tid"]
+    what, right = (
+        ("同一条评价", "评价现在的样子") if kind == "reviews" else ("同一个订单行", "对的")
+    )
     shown = "；".join(f"第 {later} 行与第 {first} 行" for first, later, _ in pairs[:5])
     more = f" 等 {len(pairs)} 处" if len(pairs) > 5 else ""
     return FileProblem(
@@ -686,8 +691,8 @@ def _repeated_reviews(
         pairs[0][1],
         column,
         None,
-        f"同一条评价在文件里出现了不止一次（{column}相同：{shown}{more}）。哪一行是评价现在的"
-        "样子，文件里看不出：请只留一行再导入（合并了几次导出的，留最新的那一行）",
+        f"{what}在文件里出现了不止一次（{column}相同：{shown}{more}）。哪一行是{right}，"
+        "文件里看不出：请只留一行再导入（合并了几次导出的，留最新的那一行）",
     )
 
 
