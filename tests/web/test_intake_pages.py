@@ -84,16 +84,23 @@ def test_upload_with_errors_writes_nothing_and_lists_them(
     assert "已导入 2/3 行" in html and "跳过 1 个问题" in html
 
 
-def test_an_upload_with_a_quote_left_open_is_refused_even_when_skipping(
+def test_an_upload_with_a_quote_left_open_or_a_review_twice_is_refused_even_when_skipping(
     admin: tuple[FlaskClient, Shop], session: Session
 ) -> None:
-    """It read 已导入 1/1 行: the row with the open quote had taken the rest of the file."""
+    """It read 已导入 1/1 行: the row with the open quote had taken the rest of the file. A
+    review twice read 已导入 3/3 行, the last row kept."""
     client, shop = admin
     broken = CSV.replace("太差了", '"太差了')
     html = upload(client, shop, broken.encode(), "bad.csv", skip_bad_rows="y").get_data(
         as_text=True
     )
     assert "未导入任何数据" in html and "英文双引号没有闭合，它后面的 1 行都被读进了这一格" in html
+    assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
+    twice = CSV + CSV.splitlines(keepends=True)[1]  # the 差评's row again, at the end
+    html = upload(client, shop, twice.encode(), "merged.csv", skip_bad_rows="y").get_data(
+        as_text=True
+    )
+    assert "未导入任何数据" in html and "（子订单编号相同：第 4 行与第 2 行）" in html
     assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
 
 
