@@ -662,19 +662,22 @@ class _Keys:
 
     def repeated(self) -> list[tuple[int, int, bool]]:
         """(first row, later row, keyed by 子订单编号) of each key seen again, in the file's
-        order."""
+        order. One sorted copy of the hashes finds the few repeated ones (8 MB for a million
+        rows, where an argsort held 16 more), then one pass finds their rows."""
         import numpy as np  # the import's scorer has it loaded already
 
         hashes = np.frombuffer(self.hashes, dtype=np.int64)
-        order = np.argsort(hashes, kind="stable")
-        ranked = hashes[order]
+        ranked = np.sort(hashes)
+        again = np.unique(ranked[1:][ranked[1:] == ranked[:-1]])
+        del ranked
         first: dict[int, int] = {}
         pairs = []
-        for at in (np.flatnonzero(ranked[1:] == ranked[:-1]) + 1).tolist():
-            earlier = first.setdefault(int(ranked[at]), self.numbers[int(order[at - 1])])
-            later = int(order[at])
-            pairs.append((earlier, self.numbers[later], bool(self.by_line[later])))
-        return sorted(pairs, key=lambda pair: pair[1])
+        for at in np.flatnonzero(np.isin(hashes, again)).tolist():
+            number = self.numbers[at]
+            earlier = first.setdefault(int(hashes[at]), number)
+            if earlier != number:
+                pairs.append((earlier, number, bool(self.by_line[at])))
+        return pairs
 
 
 def _repeated(
