@@ -48,6 +48,12 @@ def test_import_command(app: Flask, session: Session, make_shop, tmp_path: Path)
     assert (
         "第 4 行，列「评价结果」，值「很好」" in result.output and "未导入任何数据" in result.output
     )
+    assert "--skip-bad-rows" in result.output  # a bad row: skipping it helps
+    twice = tmp_path / "twice.csv"
+    twice.write_text(CSV + CSV.splitlines(keepends=True)[1], encoding="utf-8")
+    result = runner.invoke(args=["import", "reviews", str(twice), "--shop", "tm"])
+    assert result.exit_code == 1 and "第 4 行与第 2 行" in result.output
+    assert "--skip-bad-rows" not in result.output  # the file's own problem: it cannot
     result = runner.invoke(args=["import", "reviews", str(bad), "--shop", "tm", "--skip-bad-rows"])
     assert result.exit_code == 0 and "跳过 1" in result.output
     result = runner.invoke(args=["import", "reviews", str(good), "--shop", "nope"])

@@ -79,6 +79,7 @@ def test_upload_with_errors_writes_nothing_and_lists_them(
     bad = CSV + "3,33,丙,超级好,<script>alert(1)</script>,2026-11-22\n"
     html = upload(client, shop, bad.encode(), "bad.csv").get_data(as_text=True)
     assert "未导入任何数据" in html and "超级好" in html and "<script>alert(1)" not in html
+    assert "修正后重新导入，或勾选“跳过有问题的行”。" in html  # a bad row: skipping helps
     assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
     html = upload(client, shop, bad.encode(), "bad.csv", skip_bad_rows="y").get_data(as_text=True)
     assert "已导入 2/3 行" in html and "跳过 1 个问题" in html
@@ -95,6 +96,7 @@ def test_an_upload_with_a_quote_left_open_or_a_review_twice_is_refused_even_when
         as_text=True
     )
     assert "未导入任何数据" in html and "英文双引号没有闭合，它后面的 1 行都被读进了这一格" in html
+    assert "修正后重新导入。" in html and "或勾选" not in html  # skipping cannot help
     assert session.scalar(sa.select(sa.func.count(Review.id))) == 0
     twice = CSV + CSV.splitlines(keepends=True)[1]  # the 差评's row again, at the end
     html = upload(client, shop, twice.encode(), "merged.csv", skip_bad_rows="y").get_data(

@@ -29,7 +29,7 @@ from tracker.services.api_tokens import issue_token
 from tracker.services.background_work import Skipped
 from tracker.services.scoring import score_shop
 from tracker.sources.contract import SourceError
-from tracker.sources.files import KINDS, FileProblem, parse_mapping
+from tracker.sources.files import KINDS, parse_mapping
 
 
 def shop_by_code(code: str) -> Shop:
@@ -90,14 +90,17 @@ def import_command(
         settings=runtime.settings(current_app, shop),
     )
     for problem in job.problems:
-        click.echo(FileProblem(file.name, **problem).describe(), err=True)
+        click.echo(import_jobs.stored_problem(file.name, problem).describe(), err=True)
     if job.problem_count > len(job.problems):
         click.echo(f"……共 {job.problem_count} 个问题", err=True)
     if job.status == "failed":
         raise click.ClickException(f"导入出错，未写入任何数据：{job.error}")
     if job.status != "done":
-        file_level = any(p["row"] in (None, 1) for p in job.problems)
-        hint = "" if file_level else "（修正后重新导入，或加 --skip-bad-rows 只导入正确的行）"
+        hint = (
+            "（修正后重新导入，或加 --skip-bad-rows 只导入正确的行）"
+            if import_jobs.skipping_would_help(job)
+            else ""
+        )
         raise click.ClickException(f"未导入任何数据：发现 {job.problem_count} 个问题{hint}")
     click.echo(
         f"已导入 {job.imported_rows}/{job.rows_total} 行（新建 {job.created}，"

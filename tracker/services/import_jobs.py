@@ -191,7 +191,7 @@ def _check(job: ImportJob, path: Path, *, tz: ZoneInfo, now: datetime, progress:
     are on the job either way)."""
     problems, rows = _rows(job, path, tz=tz, now=now)
     count = good = 0
-    kept: list[dict[str, Any]] = [_plain(p) for p in problems]
+    kept: list[dict[str, Any]] = [_plain(p, whole_file=True) for p in problems]
     found = len(problems)
     try:
         for row in rows:
@@ -206,7 +206,7 @@ def _check(job: ImportJob, path: Path, *, tz: ZoneInfo, now: datetime, progress:
     except FileError as exc:
         problems.append(exc.problem)
         found += 1
-        kept.append(_plain(exc.problem))
+        kept.append(_plain(exc.problem, whole_file=True))
     progress.report(
         writing=False,
         rows_total=count,
@@ -222,14 +222,29 @@ def _check(job: ImportJob, path: Path, *, tz: ZoneInfo, now: datetime, progress:
     )
 
 
-def _plain(problem: FileProblem) -> dict[str, Any]:
-    """A problem as the page lists it (row, column, value, reason)."""
+def _plain(problem: FileProblem, *, whole_file: bool = False) -> dict[str, Any]:
+    """A problem as the page lists it (row, column, value, reason; ``whole_file``: one that
+    refuses the file even when bad rows are skipped, a quote left open at row 3 say)."""
     return {
         "row": problem.row,
         "column": problem.column,
         "value": problem.value,
         "reason": problem.reason,
-    }
+    } | ({"whole_file": True} if whole_file else {})
+
+
+def stored_problem(filename: str, plain: dict[str, Any]) -> FileProblem:
+    """A problem as :func:`_plain` stored it, to describe again."""
+    return FileProblem(filename, plain["row"], plain["column"], plain["value"], plain["reason"])
+
+
+def skipping_would_help(job: ImportJob) -> bool:
+    """Whether a refused file would go in with "skip bad rows": it was not ticked, and every
+    problem is a bad row's (a job stored before problems said so: row 1 and none are the
+    file's own, as they were read then)."""
+    return not job.skip_bad_rows and not any(
+        p.get("whole_file") or p["row"] in (None, 1) for p in job.problems
+    )
 
 
 def _refuse(
@@ -239,7 +254,7 @@ def _refuse(
     with transaction(session):
         job.status, job.finished_at = "refused", clock()
         first = (
-            FileProblem(job.filename, **job.problems[0]).describe()
+            stored_problem(job.filename, job.problems[0]).describe()
             if job.problems
             else "文件中没有数据行"
         )

@@ -276,7 +276,12 @@ def import_job(job_id: int) -> str:
     job = db.session.get(ImportJob, job_id)
     if job is None:
         abort(404)
-    return render_template("admin/import_job.html", job=job, shop=shop_or_404(job.shop_id))
+    return render_template(
+        "admin/import_job.html",
+        job=job,
+        shop=shop_or_404(job.shop_id),
+        skipping_would_help=import_jobs.skipping_would_help(job),
+    )
 
 
 def _dates(text: str | None) -> list[str]:
