@@ -627,57 +627,64 @@ def open_parsed(
         return problems, iter(())
 
     def parsed() -> Iterator[ParsedRow]:
-        keys = _Keys()
+        hashes = array("q")  # each good row's key, 8 bytes (8 MB for a million rows)
         for number, raw in rows:
             row = _parse_row(kind, fields, column_for, filename, number, raw, tz=tz, now=now)
-            oid = row.values.get("oid")
-            if kind == "reviews" and not row.problems:  # the key ReviewRecord.key_for makes
-                keys.add(oid or row.values["tid"], number, by_line=bool(oid))
-            elif kind == "orders" and oid and not row.problems:  # (no oid: told by place)
-                keys.add(oid, number, by_line=True)
+            if (key := _row_key(kind, row)) is not None:
+                hashes.append(_hash(key[0]))
             yield row
-        if repeated := keys.repeated():
-            raise FileError(_repeated(kind, filename, column_for, repeated))
+        if (repeated := _repeated_hashes(hashes)) and (pairs := where(repeated)):
+            raise FileError(_repeated(kind, filename, column_for, pairs))
+
+    def where(repeated: set[int]) -> list[tuple[int, int, bool]]:
+        """(first row, later row, keyed by 子订单编号) of each repeated key, in the file's
+        order: the file read once more, only when it holds any (it is refused then)."""
+        first: dict[int, int] = {}
+        pairs = []
+        for number, raw in open_table(source, filename)[1]:
+            row = _parse_row(kind, fields, column_for, filename, number, raw, tz=tz, now=now)
+            key = _row_key(kind, row)
+            if key is not None and (digest := _hash(key[0])) in repeated:
+                earlier = first.setdefault(digest, number)
+                if earlier != number:
+                    pairs.append((earlier, number, key[1]))
+        return pairs
 
     return [], parsed()
 
 
-class _Keys:
-    """Each good row's key (a review's; an order line's 子订单编号), kept small (8 bytes of
-    its hash, its row number and which column it came from: a million rows hold 13 MB), to
-    find one the file lists more than once: which of two rows is right, the first or the
-    last, the file does not say, and writing both kept whichever came last (a 差评 followed
-    by its 好评 left no case, nor a word; an order line twice doubled the order's sum)."""
+# A review the file lists twice, or an order line: which of the two rows is right, the
+# first or the last, the file does not say, and writing both kept whichever came last (a
+# 差评 followed by its 好评 left no case, nor a word; an order line twice doubled the
+# order's sum). Each good row's key is kept as 8 bytes of its hash while the file is read.
 
-    def __init__(self) -> None:
-        self.hashes = array("q")
-        self.numbers = array("i")
-        self.by_line = array("b")
 
-    def add(self, key: str, number: int, *, by_line: bool) -> None:
-        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-        self.hashes.append(int.from_bytes(digest, "little", signed=True))
-        self.numbers.append(number)
-        self.by_line.append(by_line)
+def _row_key(kind: str, row: ParsedRow) -> tuple[str, bool] | None:
+    """A good row's key, and whether it is a 子订单编号: a review's, as ReviewRecord.key_for
+    makes it; an order line's (lines without one are told apart by their place)."""
+    if row.problems:
+        return None
+    oid = row.values.get("oid")
+    if kind == "reviews":
+        return (oid, True) if oid else (row.values["tid"], False)
+    if kind == "orders" and oid:
+        return oid, True
+    return None
 
-    def repeated(self) -> list[tuple[int, int, bool]]:
-        """(first row, later row, keyed by 子订单编号) of each key seen again, in the file's
-        order. One sorted copy of the hashes finds the few repeated ones (8 MB for a million
-        rows, where an argsort held 16 more), then one pass finds their rows."""
-        import numpy as np  # the import's scorer has it loaded already
 
-        hashes = np.frombuffer(self.hashes, dtype=np.int64)
-        ranked = np.sort(hashes)
-        again = np.unique(ranked[1:][ranked[1:] == ranked[:-1]])
-        del ranked
-        first: dict[int, int] = {}
-        pairs = []
-        for at in np.flatnonzero(np.isin(hashes, again)).tolist():
-            number = self.numbers[at]
-            earlier = first.setdefault(int(hashes[at]), number)
-            if earlier != number:
-                pairs.append((earlier, number, bool(self.by_line[at])))
-        return pairs
+def _hash(key: str) -> int:
+    """8 bytes of the key's BLAKE2b as a signed number, what ``array("q")`` holds."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def _repeated_hashes(hashes: array[int]) -> set[int]:
+    """The hashes seen more than once, found by sorting them in place (no copy)."""
+    import numpy as np  # the import's scorer has it loaded already
+
+    ranked = np.frombuffer(hashes, dtype=np.int64)
+    ranked.sort()
+    return {int(h) for h in ranked[1:][ranked[1:] == ranked[:-1]].tolist()}
 
 
 def _repeated(
