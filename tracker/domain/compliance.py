@@ -14,7 +14,7 @@ phrases (好评返现, 追评有礼) are caught on their own.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from tracker.domain.privacy import personal_data_in, phone_numbers_in
@@ -69,6 +69,12 @@ THREATS = re.compile(
 SENTENCE = re.compile(r"[。！？!?；;\n]+")
 
 
+def sentences(text: str | None) -> Iterator[str]:
+    """The text's sentences, each stripped, the empty ones left out: what every check reads
+    one by one (a finding quotes the sentence it is about)."""
+    return (part for part in (s.strip() for s in SENTENCE.split(text or "")) if part)
+
+
 @dataclass(frozen=True)
 class Finding:
     # inducement, pressure; in a public text also privacy (the buyer named), number, and
@@ -91,9 +97,7 @@ class Finding:
 def check(text: str) -> list[Finding]:
     """Every sentence of ``text`` that offers something for a review or presses the buyer."""
     findings = []
-    for sentence in (s.strip() for s in SENTENCE.split(text or "")):
-        if not sentence:
-            continue
+    for sentence in sentences(text):
         unrelated = UNRELATED.search(sentence) is not None
         if THREATS.search(sentence):  # 不改评价就不给你退款 withholds, it offers nothing
             findings.append(Finding("pressure", sentence, PRESSURE_RULE))
@@ -115,10 +119,10 @@ def check_public(text: str, identifiers: Sequence[str]) -> list[Finding]:
     review), each sentence that names the buyer (one of ``identifiers``: their name,
     address, nick, order number) or writes a phone number."""
     findings = check(text)
-    for sentence in (s.strip() for s in SENTENCE.split(text or "")):
-        if sentence and personal_data_in(sentence, identifiers):
+    for sentence in sentences(text):
+        if personal_data_in(sentence, identifiers):
             findings.append(Finding("privacy", sentence, PRIVACY_RULE))
-        elif sentence and phone_numbers_in(sentence):
+        elif phone_numbers_in(sentence):
             findings.append(Finding("number", sentence, NUMBER_RULE))
     return findings
 
@@ -134,8 +138,8 @@ def check_message(body: str, *, marketing: bool) -> list[str]:
     opt-out. Each entry names the rule."""
     problems = [finding.describe() for finding in check(body)]
     if not marketing:
-        for sentence in (s.strip() for s in SENTENCE.split(body or "")):
-            if sentence and INVITE.search(sentence):
+        for sentence in sentences(body):
+            if INVITE.search(sentence):
                 problems.append(f"“{sentence}”提到评价（{CARRIER_RULE}）")
     elif OPT_OUT not in (body or ""):
         problems.append(f"营销短信须带“{OPT_OUT}”（运营商营销短信规范），且只在白天发送")

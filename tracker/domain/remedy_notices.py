@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from tracker.domain.compliance import sentences
 from tracker.models.enums import RemedyKind, RemedyNotice
 
 # The recorded remedies that make each notice true.
@@ -92,14 +93,12 @@ def awaited(notice: RemedyNotice | None, recorded: Iterable[RemedyKind], announc
     return sum(1 for kind in recorded if kind in REMEDIES[notice]) > announced
 
 
-def unrecorded_claims(
-    text: str, recorded: Iterable[RemedyKind], sentences: re.Pattern[str]
-) -> list[tuple[str, str]]:
+def unrecorded_claims(text: str, recorded: Iterable[RemedyKind]) -> list[tuple[str, str]]:
     """Each sentence of a public text that says a remedy was given which the case does not
     record, with what to do: (sentence, 本案件还没有登记补发：先在“补偿”里登记，再发布)."""
     kinds = list(recorded)
     found = []
-    for sentence in (s.strip() for s in sentences.split(text or "")):
+    for sentence in sentences(text):
         for notice in claimed_in(sentence):
             if unrecorded(notice, kinds):
                 found.append(

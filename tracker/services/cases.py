@@ -912,7 +912,7 @@ def explanation_findings(session: Session, case: Case, text: str) -> list[compli
     a public claim nobody can check, and a cost the reports never see)."""
     found = compliance.check_public(text, buyer_identifiers(session, case))
     recorded = [remedy.kind for remedy in case.remedies]
-    for sentence, rule in remedy_notices.unrecorded_claims(text, recorded, compliance.SENTENCE):
+    for sentence, rule in remedy_notices.unrecorded_claims(text, recorded):
         found.append(compliance.Finding("remedy", sentence, rule))
     return found
 
