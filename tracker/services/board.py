@@ -152,7 +152,7 @@ def _conditions(
     if f.priority is not None:
         where.append(Case.priority == f.priority)
     if f.overdue:
-        where += [Case.first_contact_due_at < now, contact_log.awaits_first_contact(now)]
+        where.append(contact_log.first_contact_overdue(now))
     if f.due_today:  # due within today's calendar day: earlier ones are 已超时
         start, end = _day_bounds(now.astimezone(tz).date(), tz)
         where += [

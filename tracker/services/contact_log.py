@@ -102,6 +102,13 @@ def awaits_first_contact(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(Case.first_attempt_at.is_(None), ~buyer_stopped(now))
 
 
+def first_contact_overdue(now: datetime) -> sa.ColumnElement[bool]:
+    """SQL, of a case: 超时未联系, its first-contact deadline passed with nobody having
+    contacted a buyer who may be. The board's filter, 当前超时未联系, the dashboard's and
+    客服负荷's 现超时 count the same cases."""
+    return sa.and_(Case.first_contact_due_at < now, awaits_first_contact(now))
+
+
 def policy_of(session: Session, shop_id: int) -> ContactPolicy:
     """The shop's contact policy: the defaults when it set none (or the shop is gone)."""
     shop = session.get(Shop, shop_id)

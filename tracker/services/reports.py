@@ -314,9 +314,7 @@ def load_facts(
             ),
             flag(is_open),
             flag(recovered),
-            flag(
-                is_open & (Case.first_contact_due_at < now) & contact_log.awaits_first_contact(now)
-            ),
+            flag(is_open & contact_log.first_contact_overdue(now)),
             Case.attempt_count,
             flag(Case.outcome == CaseOutcome.MANUAL_RECOVERED),
             flag(Case.outcome == CaseOutcome.PROMISE_BROKEN),
@@ -442,8 +440,7 @@ def overdue_now(session: Session, shop_id: int, *, now: datetime) -> int:
             .where(
                 Case.shop_id == shop_id,
                 Case.status.in_(case_flow.OPEN),
-                Case.first_contact_due_at < now,
-                contact_log.awaits_first_contact(now),
+                contact_log.first_contact_overdue(now),
             )
         )
         or 0
@@ -613,9 +610,7 @@ def agent_view(
                 sa.func.count(
                     sa.case(
                         (
-                            is_open
-                            & (Case.first_contact_due_at < now)
-                            & contact_log.awaits_first_contact(now),
+                            is_open & contact_log.first_contact_overdue(now),
                             1,
                         )
                     )
