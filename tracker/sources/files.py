@@ -26,6 +26,7 @@ from tracker.clock import EARLIEST, FUTURE_SLACK, LATEST, within_calendar
 from tracker.domain.phone_numbers import NumberError, PhoneNumber, parse_number
 from tracker.domain.plain_text import clean_text
 from tracker.models.enums import MembershipLevel, Rating, RefundStatus
+from tracker.sources.records import ReviewRecord
 
 MAX_ROWS = 1_000_000  # a big shop's yearly order export; more should be split
 
@@ -660,13 +661,14 @@ def open_parsed(
 
 
 def _row_key(kind: str, row: ParsedRow) -> tuple[str, bool] | None:
-    """A good row's key, and whether it is a 子订单编号: a review's, as ReviewRecord.key_for
-    makes it; an order line's (lines without one are told apart by their place)."""
+    """A good row's key, and whether it is a 子订单编号: a review's platform key, the one
+    the import stores it under; an order line's (lines without one are told apart by
+    their place)."""
     if row.problems:
         return None
     oid = row.values.get("oid")
     if kind == "reviews":
-        return (oid, True) if oid else (row.values["tid"], False)
+        return ReviewRecord.key_for(oid or row.values["tid"]), bool(oid)
     if kind == "orders" and oid:
         return oid, True
     return None

@@ -556,7 +556,7 @@ def _render(
     )
     along = [c for c in detail.open_siblings if svc.may_work(c, current_user)]
     attempt.together.choices = row_choices([(c.id, _sibling_label(c)) for c in along])
-    attempt.together_outcome.choices = [  # the sibling's own rules: 同意追评 on Tmall
+    attempt.together_outcome.choices = [  # said as for this case: 同意追评 on Tmall
         SelectChoice(
             c.value,
             detail.rules.attempt_label(AttemptOutcome(c.value)) if c.value else c.label,
